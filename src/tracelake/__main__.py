@@ -1,0 +1,3 @@
+from tracelake.cli import app
+
+app(prog_name="tracelake")

@@ -1,0 +1,410 @@
+"""The command line: ``tracelake serve``, ``keys``, ``orgs`` and ``demo``.
+
+Commands that need data talk to a running server when given ``--url`` (or TRACELAKE_URL)
+with ``--api-key`` (or TRACELAKE_API_KEY); otherwise they open the data dir themselves.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from tracelake import __version__
+from tracelake.errors import TracelakeError
+from tracelake.settings import BY_NAME, Settings
+from tracelake.store.catalog import PROJECTS
+
+app = typer.Typer(
+    help="tracelake: a self-hostable data plane for LLM logs, traces, experiments and datasets.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+orgs_app = typer.Typer(help="Manage organizations.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+app.add_typer(orgs_app, name="orgs")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _help(name: str) -> str:
+    setting = BY_NAME[name]
+    return f"{setting.help} [env: {setting.env}]"
+
+
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help=_help("data_dir"))]
+Url = Annotated[str | None, typer.Option("--url", help=_help("url"))]
+ApiKey = Annotated[str | None, typer.Option("--api-key", help=_help("api_key"))]
+
+
+class CliError(Exception):
+    """Printed as one line, exit code 1."""
+
+
+# -- backends: the same operations against a server or a data dir ---------------------------
+
+
+class RemoteBackend:
+    """Calls a running server over HTTP."""
+
+    def __init__(self, url: str, api_key: str | None):
+        if not api_key:
+            raise CliError("talking to a server needs an API key: --api-key or TRACELAKE_API_KEY")
+        self.url = url.rstrip("/")
+        self.http = httpx.Client(
+            base_url=self.url, headers={"Authorization": f"Bearer {api_key}"}, timeout=60
+        )
+
+    def call(self, method: str, path: str, json=None):
+        try:
+            response = self.http.request(method, path, json=json)
+        except httpx.HTTPError as exc:
+            raise CliError(f"cannot reach the server at {self.url}: {exc}") from None
+        if response.status_code >= 400:
+            try:
+                message = response.json()["error"]["message"]
+            except Exception:
+                message = response.text[:200]
+            raise CliError(f"server answered {response.status_code}: {message}")
+        return response.json()
+
+    def list_keys(self):
+        return self.call("GET", "/v1/api_key")["objects"]
+
+    def create_key(self, name: str, role: str):
+        return self.call("POST", "/v1/api_key", {"name": name, "role": role})
+
+    def revoke_key(self, key_id: str):
+        return self.call("DELETE", f"/v1/api_key/{key_id}")
+
+    def list_orgs(self):
+        return self.call("GET", "/v1/organization")["objects"]
+
+    def create_org(self, name: str):
+        return self.call("POST", "/v1/organization", {"name": name})
+
+    def create_project(self, name: str):
+        return self.call("POST", "/v1/project", {"name": name})
+
+    def create_dataset(self, project_id: str, name: str):
+        return self.call("POST", "/v1/dataset", {"project_id": project_id, "name": name})
+
+    def create_experiment(self, project_id: str, name: str, **fields):
+        body = {"project_id": project_id, "name": name, "ensure_new": True, **fields}
+        return self.call("POST", "/v1/experiment", body)
+
+    def write_rows(self, rows: list[dict]):
+        self.call("POST", "/logs3", {"rows": rows, "api_version": 2})
+
+    def close(self):
+        self.http.close()
+
+
+class LocalBackend:
+    """Opens the data dir directly (no server running). Acts as the first organization's
+    admin, or as the organization named by ``org``."""
+
+    def __init__(self, data_dir: Path, org: str | None = None):
+        from tracelake.store.catalog import Catalog, Principal, bootstrap
+        from tracelake.store.store import DataDirLocked, Store
+
+        try:
+            self.store = Store(data_dir)
+        except DataDirLocked as exc:
+            raise CliError(str(exc)) from None
+        self.catalog = Catalog(self.store)
+        settings = Settings.from_env()
+        generated = bootstrap(self.catalog, settings.org_name, settings.api_key)
+        if generated:
+            err_console.print(f"Created the first organization; its admin API key: {generated}")
+        orgs = self.catalog.list_orgs()
+        chosen = orgs[0] if org is None else next((o for o in orgs if o["name"] == org), None)
+        if chosen is None:
+            raise CliError(f"organization {org!r} not found")
+        self.principal = Principal(chosen["id"], chosen["name"], "admin", "local")
+
+    def list_keys(self):
+        return self.catalog.list_keys(self.principal.org_id)
+
+    def create_key(self, name: str, role: str):
+        record, plaintext = self.catalog.create_key(self.principal.org_id, name, role)
+        return {**record, "key": plaintext}
+
+    def revoke_key(self, key_id: str):
+        return self.catalog.revoke_key(self.principal.org_id, key_id)
+
+    def list_orgs(self):
+        return self.catalog.list_orgs()
+
+    def create_org(self, name: str):
+        org = self.catalog.create_org(name)
+        record, plaintext = self.catalog.create_key(org["id"], "bootstrap", "admin")
+        return {**org, "api_key": {**record, "key": plaintext}}
+
+    def create_project(self, name: str):
+        return self.catalog.create_project(self.principal.org_id, name)
+
+    def create_dataset(self, project_id: str, name: str):
+        return self.catalog.create_dataset(self.principal.org_id, project_id, name)
+
+    def create_experiment(self, project_id: str, name: str, **fields):
+        return self.catalog.create_experiment(
+            self.principal.org_id, project_id, {"name": name, **fields}, ensure_new=True
+        )
+
+    def write_rows(self, rows: list[dict]):
+        from tracelake.store.events import prepare_batch
+
+        self.store.write(prepare_batch(self.catalog, self.principal, rows))
+
+    def close(self):
+        self.store.close()
+
+
+def _backend(data_dir: Path | None, url: str | None, api_key: str | None, org: str | None = None):
+    settings = Settings.from_env(data_dir=data_dir, url=url, api_key=api_key)
+    if settings.url:
+        return RemoteBackend(settings.url, settings.api_key)
+    return LocalBackend(settings.data_dir, org)
+
+
+def _run(fn):
+    """Run a command body, turning expected failures into one readable line."""
+    try:
+        return fn()
+    except (CliError, TracelakeError) as exc:
+        message = exc.message if isinstance(exc, TracelakeError) else str(exc)
+        err_console.print(f"[red]error:[/red] {message}", highlight=False)
+        raise typer.Exit(1) from None
+
+
+def _table(rows: list[dict], columns: list[str]) -> None:
+    table = Table(*columns)
+    for row in rows:
+        table.add_row(*[str(row.get(c) if row.get(c) is not None else "") for c in columns])
+    console.print(table)
+
+
+# -- commands -----------------------------------------------------------------------------
+
+
+@app.command()
+def serve(
+    data_dir: DataDir = None,
+    host: Annotated[str | None, typer.Option(help=_help("host"))] = None,
+    port: Annotated[int | None, typer.Option(help=_help("port"))] = None,
+    demo: Annotated[bool, typer.Option("--demo", help="Load sample data on start.")] = False,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+):
+    """Start the server on an embedded database."""
+    import uvicorn
+
+    from tracelake.server.app import create_app
+
+    settings = Settings.from_env(data_dir=data_dir, host=host, port=port)
+
+    def announce(key: str) -> None:
+        print(
+            f"Created organization {settings.org_name!r} with admin API key:\n  {key}\n"
+            "It is shown only this once.",
+            flush=True,
+        )
+
+    def load_demo_once(running_app) -> None:
+        target = _DemoTarget(running_app)
+        if not target.catalog.list_objects(PROJECTS, target.principal.org_id, name="demo"):
+            load_demo_data(target)
+            print("Loaded the demo project.", flush=True)
+
+    on_start = load_demo_once if demo else None
+    application = create_app(settings, on_generated_key=announce, on_started=on_start)
+    print(
+        f"tracelake {__version__} serving {settings.data_dir} on "
+        f"http://{settings.host}:{settings.port}",
+        flush=True,
+    )
+    uvicorn.run(
+        application,
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        log_level=log_level,
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
+
+
+class _DemoTarget(LocalBackend):
+    """The demo loader running inside the server process, on the server's own store."""
+
+    def __init__(self, application):  # noqa: D401 - reuses LocalBackend's methods
+        from tracelake.store.catalog import Principal
+
+        self.store = application.state.store
+        self.catalog = application.state.catalog
+        org = self.catalog.list_orgs()[0]
+        self.principal = Principal(org["id"], org["name"], "admin", "local")
+
+    def close(self):
+        pass
+
+
+def load_demo_data(backend) -> dict:
+    """Create the demo project, logs, dataset and experiments; returns their ids."""
+    from tracelake.demo import demo_dataset_rows, demo_experiment_rows, demo_log_rows
+
+    project = backend.create_project("demo")
+    backend.write_rows(demo_log_rows(project["id"]))
+    dataset = backend.create_dataset(project["id"], "trivia")
+    backend.write_rows(demo_dataset_rows(dataset["id"]))
+    baseline = backend.create_experiment(project["id"], "baseline", dataset_id=dataset["id"])
+    backend.write_rows(demo_experiment_rows(baseline["id"], accuracy=0.6, seed=1))
+    improved = backend.create_experiment(
+        project["id"], "improved", dataset_id=dataset["id"], base_exp_id=baseline["id"]
+    )
+    backend.write_rows(demo_experiment_rows(improved["id"], accuracy=0.9, seed=2))
+    return {
+        "project": project["id"],
+        "dataset": dataset["id"],
+        "experiments": [baseline["id"], improved["id"]],
+    }
+
+
+@app.command()
+def demo(data_dir: DataDir = None, url: Url = None, api_key: ApiKey = None):
+    """Load sample data: a 'demo' project with traces, a dataset and two experiments."""
+
+    def body():
+        backend = _backend(data_dir, url, api_key)
+        try:
+            ids = load_demo_data(backend)
+        finally:
+            backend.close()
+        console.print(
+            f"Loaded the demo project {ids['project']} (logs, dataset 'trivia', "
+            "experiments 'baseline' and 'improved')."
+        )
+
+    _run(body)
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option(help="A label for the key.")] = "api key",
+    role: Annotated[str, typer.Option(help="admin, write or read.")] = "write",
+    org: Annotated[str | None, typer.Option(help="Organization (data dir mode only).")] = None,
+    data_dir: DataDir = None,
+    url: Url = None,
+    api_key: ApiKey = None,
+):
+    """Create an API key and print it (it is shown only once)."""
+
+    def body():
+        backend = _backend(data_dir, url, api_key, org)
+        try:
+            record = backend.create_key(name, role)
+        finally:
+            backend.close()
+        console.print(f"Created key {record['id']} ({record['role']}):")
+        print(record["key"])
+
+    _run(body)
+
+
+@keys_app.command("list")
+def keys_list(
+    org: Annotated[str | None, typer.Option(help="Organization (data dir mode only).")] = None,
+    data_dir: DataDir = None,
+    url: Url = None,
+    api_key: ApiKey = None,
+):
+    """List the organization's active API keys."""
+
+    def body():
+        backend = _backend(data_dir, url, api_key, org)
+        try:
+            keys = backend.list_keys()
+        finally:
+            backend.close()
+        _table(keys, ["id", "name", "role", "preview_name", "created"])
+
+    _run(body)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The id of the key (from 'keys list').")],
+    org: Annotated[str | None, typer.Option(help="Organization (data dir mode only).")] = None,
+    data_dir: DataDir = None,
+    url: Url = None,
+    api_key: ApiKey = None,
+):
+    """Revoke an API key."""
+
+    def body():
+        backend = _backend(data_dir, url, api_key, org)
+        try:
+            backend.revoke_key(key_id)
+        finally:
+            backend.close()
+        console.print(f"Revoked key {key_id}.")
+
+    _run(body)
+
+
+@orgs_app.command("create")
+def orgs_create(
+    name: Annotated[str, typer.Argument(help="Name of the new organization.")],
+    data_dir: DataDir = None,
+    url: Url = None,
+    api_key: ApiKey = None,
+):
+    """Create an organization and print its first admin API key."""
+
+    def body():
+        backend = _backend(data_dir, url, api_key)
+        try:
+            org = backend.create_org(name)
+        finally:
+            backend.close()
+        console.print(f"Created organization {org['name']} ({org['id']}); admin API key:")
+        print(org["api_key"]["key"])
+
+    _run(body)
+
+
+@orgs_app.command("list")
+def orgs_list(data_dir: DataDir = None, url: Url = None, api_key: ApiKey = None):
+    """List organizations (with a server: the key's own)."""
+
+    def body():
+        backend = _backend(data_dir, url, api_key)
+        try:
+            orgs = backend.list_orgs()
+        finally:
+            backend.close()
+        _table(orgs, ["id", "name", "created"])
+
+    _run(body)
+
+
+@app.command()
+def version():
+    """Print the version."""
+    print(__version__)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,140 @@
+"""Write semantics: how a write changes the current state of a row.
+
+A row state is a plain dict with every stored field (see ``empty_state``). Every function
+here is pure: it takes the current state (or None when the row does not exist or is
+deleted) and returns the new one (None for a tombstone).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tracelake.errors import InvalidRequest
+from tracelake.model.rows import JSON_FIELDS, RowWrite, WriteKind
+
+STATE_FIELDS = (
+    "id",
+    "created",
+    "span_id",
+    "root_span_id",
+    "span_parents",
+    "tags",
+    *JSON_FIELDS,
+    "audit_data",
+)
+
+# Fields a merge never changes: the row keeps its place in its trace and its creation time.
+_MERGE_IGNORED = frozenset({"span_id", "root_span_id", "span_parents", "created"})
+
+
+def empty_state(row_id: str) -> dict[str, Any]:
+    state: dict[str, Any] = dict.fromkeys(STATE_FIELDS)
+    state["id"] = row_id
+    return state
+
+
+def apply_write(
+    current: dict[str, Any] | None,
+    write: RowWrite,
+    *,
+    now: str,
+    parent: dict[str, Any] | None = None,
+    audit_entry: dict[str, Any] | None = None,
+) -> dict[str, Any] | None:
+    """Return the row's state after ``write``.
+
+    ``parent`` is the current state of the row named by ``write.parent_id`` (the caller looks
+    it up); ``audit_entry`` is appended to ``audit_data`` when the write carries audit info.
+    Comments never reach this function: they are stored beside the row they annotate.
+    """
+    if write.kind is WriteKind.DELETE:
+        return None
+    if write.kind is WriteKind.COMMENT:
+        raise ValueError("comments are not row writes")
+    if write.kind is WriteKind.MERGE and current is not None:
+        state = merge_state(current, write)
+    else:
+        state = new_state(write, now=now, parent=parent)
+    if audit_entry is not None:
+        state["audit_data"] = [*(state.get("audit_data") or []), audit_entry]
+    return state
+
+
+def new_state(write: RowWrite, *, now: str, parent: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The state of a row created by ``write`` (a replace, or a merge into nothing)."""
+    if write.parent_id is not None and parent is None:
+        raise InvalidRequest(f"row {write.id!r}: _parent_id {write.parent_id!r} does not exist")
+    state = empty_state(write.id)
+    state.update(write.fields)
+    state["created"] = write.created or now
+    state["span_id"] = write.fields.get("span_id") or write.id
+    if parent is not None:
+        state["root_span_id"] = write.fields.get("root_span_id") or parent["root_span_id"]
+        state["span_parents"] = write.fields.get("span_parents") or [parent["span_id"]]
+    else:
+        state["root_span_id"] = write.fields.get("root_span_id") or state["span_id"]
+        state["span_parents"] = write.fields.get("span_parents") or None
+    if state["tags"] is not None:
+        state["tags"] = _unique(state["tags"])
+    _apply_array_deletes(state, write)
+    return state
+
+
+def merge_state(current: dict[str, Any], write: RowWrite) -> dict[str, Any]:
+    """Deep-merge ``write`` into an existing row."""
+    state = dict(current)
+    stop = set(write.merge_paths)
+    for name, value in write.fields.items():
+        if name in _MERGE_IGNORED:
+            continue
+        if name == "tags" and ("tags",) not in stop:
+            state["tags"] = union_tags(state.get("tags"), value)
+        else:
+            state[name] = merge_values(state.get(name), value, stop, (name,))
+    _apply_array_deletes(state, write)
+    return state
+
+
+def merge_values(base: Any, patch: Any, stop: set[tuple[str, ...]], path: tuple[str, ...]) -> Any:
+    """Objects merge key by key; anything else (scalars, arrays, null) replaces.
+
+    At a path listed in ``stop`` (``_merge_paths``) the patch replaces whatever is there.
+    Neither argument is modified; the result may share unchanged parts with both.
+    """
+    if path in stop or not isinstance(base, dict) or not isinstance(patch, dict):
+        return patch
+    merged = dict(base)
+    for key, value in patch.items():
+        merged[key] = merge_values(base.get(key), value, stop, (*path, key))
+    return merged
+
+
+def union_tags(current: list[str] | None, incoming: list[str] | None) -> list[str] | None:
+    """Top-level tags merge as a set union, keeping first-seen order."""
+    if incoming is None:
+        return current
+    return _unique([*(current or []), *incoming])
+
+
+def _unique(values: list[Any]) -> list[Any]:
+    seen: list[Any] = []
+    for value in values:
+        if value not in seen:
+            seen.append(value)
+    return seen
+
+
+def _apply_array_deletes(state: dict[str, Any], write: RowWrite) -> None:
+    for path, values in write.array_deletes:
+        head = path[0]
+        state[head] = _without_values(state.get(head), path[1:], values)
+
+
+def _without_values(node: Any, path: tuple[str, ...], values: list[Any]) -> Any:
+    """A copy of ``node`` with ``values`` removed from the array at ``path`` (copy on write:
+    states are never mutated in place, so earlier versions stay intact)."""
+    if not path:
+        return [item for item in node if item not in values] if isinstance(node, list) else node
+    if not isinstance(node, dict) or path[0] not in node:
+        return node
+    return {**node, path[0]: _without_values(node[path[0]], path[1:], values)}

@@ -1,0 +1,276 @@
+"""Turning a raw row from a client into a validated write.
+
+A raw row is what the SDK puts in ``/logs3`` or what ``…/insert`` receives: user fields,
+system fields the client may set (``id``, ``created``, span ids) and markers that say how to
+apply it (``_is_merge``, ``_object_delete``, ``_merge_paths``, ``_array_delete``,
+``_parent_id``, ``_audit_source``/``_audit_metadata``, and ``comment`` + ``origin``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from tracelake.errors import InvalidRequest
+from tracelake.model.ids import uuid7
+from tracelake.model.objects import ROUTING_KEYS, ObjectRef, ObjectType
+
+# Free-form JSON fields a row carries.
+JSON_FIELDS = (
+    "input",
+    "output",
+    "expected",
+    "error",
+    "scores",
+    "metrics",
+    "metadata",
+    "span_attributes",
+    "context",
+    "origin",
+)
+# Fields the client may set that are stored in typed columns.
+SPAN_FIELDS = ("span_id", "root_span_id", "span_parents")
+USER_FIELDS = (*JSON_FIELDS, "tags")
+
+# Accepted and ignored: they steer Braintrust's hosted scoring, which tracelake does not run,
+# or are read-only fields a client may echo back from a fetch.
+IGNORED_FIELDS = frozenset(
+    {
+        "_async_scoring_control",
+        "_skip_async_scoring",
+        "_xact_id",
+        "_pagination_key",
+        "is_root",
+        "comments",
+        "audit_data",
+        "facets",
+        "classifications",
+        "dataset_record_id",
+        "inputs",
+    }
+)
+MARKER_FIELDS = frozenset(
+    {
+        "_is_merge",
+        "_object_delete",
+        "_merge_paths",
+        "_array_delete",
+        "_parent_id",
+        "_audit_source",
+        "_audit_metadata",
+        "comment",
+    }
+)
+KNOWN_FIELDS = frozenset(
+    {"id", "created", *USER_FIELDS, *SPAN_FIELDS, *ROUTING_KEYS, *MARKER_FIELDS, *IGNORED_FIELDS}
+)
+
+AUDIT_SOURCES = ("app", "api", "external")
+
+
+class WriteKind(StrEnum):
+    REPLACE = "replace"
+    MERGE = "merge"
+    DELETE = "delete"
+    COMMENT = "comment"
+
+
+@dataclass(slots=True)
+class RowWrite:
+    """One validated write to one row of one object."""
+
+    ref: ObjectRef
+    id: str
+    kind: WriteKind
+    # User fields and span fields the write sets (only the keys present in the raw row).
+    fields: dict[str, Any] = field(default_factory=dict)
+    created: str | None = None
+    merge_paths: list[tuple[str, ...]] = field(default_factory=list)
+    array_deletes: list[tuple[tuple[str, ...], list[Any]]] = field(default_factory=list)
+    parent_id: str | None = None
+    audit: dict[str, Any] | None = None
+    # For comments: the row the comment attaches to, and the comment body.
+    origin_id: str | None = None
+    comment: Any = None
+
+
+def normalize_row(raw: Any, ref: ObjectRef, index: int = 0) -> RowWrite:
+    """Validate a raw row that has already been routed to ``ref``.
+
+    ``index`` is the row's position in the request, used in error messages.
+    """
+    where = f"row {index}"
+    if not isinstance(raw, dict):
+        raise InvalidRequest(f"{where}: a row must be a JSON object")
+    unknown = [k for k in raw if k not in KNOWN_FIELDS]
+    if unknown:
+        raise InvalidRequest(f"{where}: unknown field {unknown[0]!r}")
+
+    row_id = raw.get("id")
+    if row_id is None:
+        row_id = uuid7()
+    elif not isinstance(row_id, str) or not row_id:
+        raise InvalidRequest(f"{where}: id must be a non-empty string")
+
+    created = raw.get("created")
+    if created is not None:
+        created = normalize_timestamp(created, f"{where}: created")
+
+    audit = _audit(raw, where)
+
+    if "comment" in raw and raw.get("comment") is not None:
+        origin = raw.get("origin")
+        if not isinstance(origin, dict) or not isinstance(origin.get("id"), str):
+            raise InvalidRequest(f"{where}: a comment needs origin.id naming the row it is on")
+        return RowWrite(
+            ref=ref,
+            id=row_id,
+            kind=WriteKind.COMMENT,
+            created=created,
+            audit=audit,
+            origin_id=origin["id"],
+            comment=raw["comment"],
+        )
+
+    if raw.get("_object_delete") is True:
+        return RowWrite(ref=ref, id=row_id, kind=WriteKind.DELETE, created=created, audit=audit)
+
+    is_merge = raw.get("_is_merge")
+    if is_merge not in (None, True, False):
+        raise InvalidRequest(f"{where}: _is_merge must be true or false")
+    fields: dict[str, Any] = {}
+    for name in USER_FIELDS:
+        if name in raw:
+            fields[name] = raw[name]
+    for name in SPAN_FIELDS:
+        if name in raw and raw[name] is not None:
+            fields[name] = raw[name]
+    _check_fields(fields, ref, where)
+
+    parent_id = raw.get("_parent_id")
+    if parent_id is not None and not isinstance(parent_id, str):
+        raise InvalidRequest(f"{where}: _parent_id must be a string")
+
+    write = RowWrite(
+        ref=ref,
+        id=row_id,
+        kind=WriteKind.MERGE if is_merge else WriteKind.REPLACE,
+        fields=fields,
+        created=created,
+        parent_id=parent_id,
+        audit=audit,
+    )
+    if "_merge_paths" in raw and raw["_merge_paths"] is not None:
+        write.merge_paths = _paths(raw["_merge_paths"], f"{where}: _merge_paths")
+    if "_array_delete" in raw and raw["_array_delete"] is not None:
+        write.array_deletes = _array_deletes(raw["_array_delete"], where)
+    return write
+
+
+def _check_fields(fields: dict[str, Any], ref: ObjectRef, where: str) -> None:
+    tags = fields.get("tags")
+    if tags is not None:
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            raise InvalidRequest(f"{where}: tags must be a list of strings")
+    for name in ("scores", "metrics", "metadata", "span_attributes", "context", "origin"):
+        value = fields.get(name)
+        if value is not None and not isinstance(value, dict):
+            raise InvalidRequest(f"{where}: {name} must be an object")
+    scores = fields.get("scores")
+    if scores:
+        for key, value in scores.items():
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise InvalidRequest(f"{where}: score {key!r} must be a number or null")
+            if not 0 <= value <= 1:
+                raise InvalidRequest(f"{where}: score {key!r} must be between 0 and 1")
+    metrics = fields.get("metrics")
+    if metrics:
+        for key, value in metrics.items():
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int | float)
+            ):
+                raise InvalidRequest(f"{where}: metric {key!r} must be a number")
+    for name in ("span_id", "root_span_id"):
+        value = fields.get(name)
+        if value is not None and (not isinstance(value, str) or not value):
+            raise InvalidRequest(f"{where}: {name} must be a non-empty string")
+    parents = fields.get("span_parents")
+    if parents is not None and (
+        not isinstance(parents, list) or not all(isinstance(p, str) for p in parents)
+    ):
+        raise InvalidRequest(f"{where}: span_parents must be a list of strings")
+    if ref.object_type is ObjectType.DATASET and "output" in fields:
+        # The SDK's deprecated `output=` alias on datasets means `expected`.
+        value = fields.pop("output")
+        fields.setdefault("expected", value)
+
+
+def _audit(raw: dict, where: str) -> dict[str, Any] | None:
+    source = raw.get("_audit_source")
+    metadata = raw.get("_audit_metadata")
+    if source is None and metadata is None:
+        return None
+    if source is not None and source not in AUDIT_SOURCES:
+        raise InvalidRequest(f"{where}: _audit_source must be one of {', '.join(AUDIT_SOURCES)}")
+    if metadata is not None and not isinstance(metadata, dict):
+        raise InvalidRequest(f"{where}: _audit_metadata must be an object")
+    return {"source": source, "metadata": metadata}
+
+
+def _paths(value: Any, where: str) -> list[tuple[str, ...]]:
+    if not isinstance(value, list):
+        raise InvalidRequest(f"{where} must be a list of paths")
+    paths = []
+    for path in value:
+        if not isinstance(path, list) or not path or not all(isinstance(p, str) for p in path):
+            raise InvalidRequest(f"{where}: each path must be a non-empty list of strings")
+        paths.append(tuple(path))
+    return paths
+
+
+def _array_deletes(value: Any, where: str) -> list[tuple[tuple[str, ...], list[Any]]]:
+    if not isinstance(value, list):
+        raise InvalidRequest(f"{where}: _array_delete must be a list")
+    result = []
+    for item in value:
+        if not isinstance(item, dict) or "path" not in item or "delete" not in item:
+            raise InvalidRequest(f"{where}: each _array_delete entry needs path and delete")
+        (path,) = _paths([item["path"]], f"{where}: _array_delete path")
+        values = item["delete"]
+        if not isinstance(values, list):
+            raise InvalidRequest(f"{where}: _array_delete delete must be a list")
+        result.append((path, values))
+    return result
+
+
+def normalize_timestamp(value: Any, what: str) -> str:
+    """Parse an ISO-8601 time (or unix seconds) and render it as UTC ISO with microseconds."""
+    if isinstance(value, bool):
+        raise InvalidRequest(f"{what} must be an ISO-8601 time")
+    if isinstance(value, int | float):
+        moment = datetime.fromtimestamp(value, UTC)
+    elif isinstance(value, str):
+        text = value.strip()
+        if text.endswith("Z"):
+            text = text[:-1] + "+00:00"
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise InvalidRequest(f"{what} is not an ISO-8601 time: {value!r}") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+    else:
+        raise InvalidRequest(f"{what} must be an ISO-8601 time")
+    return format_timestamp(moment)
+
+
+def format_timestamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def now_timestamp() -> str:
+    return format_timestamp(datetime.now(UTC))

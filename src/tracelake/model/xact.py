@@ -1,0 +1,65 @@
+"""Transaction ids in Braintrust's layout: 19-digit decimals that only grow.
+
+``_xact_id = 0x0DE1 << 48 | unix_seconds << 16 | counter``. The official SDK compares
+versions as strings (``max(str(x))``), so every id must have the same number of digits;
+this layout keeps 19 digits until the year 10889.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+XACT_TOP_BITS = 0x0DE1 << 48
+_COUNTER_BITS = 16
+_COUNTER_MASK = (1 << _COUNTER_BITS) - 1
+
+
+def make_xact_id(unix_seconds: int, counter: int) -> int:
+    """Compose an id from a time in whole seconds and a counter below 65536."""
+    if not 0 <= counter <= _COUNTER_MASK:
+        raise ValueError(f"xact counter out of range: {counter}")
+    return XACT_TOP_BITS | (unix_seconds << _COUNTER_BITS) | counter
+
+
+def xact_seconds(xact_id: int) -> int:
+    """The unix time (seconds) encoded in an xact id."""
+    return (xact_id & ((1 << 48) - 1)) >> _COUNTER_BITS
+
+
+def format_xact(xact_id: int) -> str:
+    return f"{xact_id:019d}"
+
+
+def parse_xact(value: object) -> int:
+    """Parse a version as clients send it (a decimal string or an int)."""
+    if isinstance(value, bool):
+        raise ValueError("version must be a decimal transaction id")
+    if isinstance(value, int):
+        result = value
+    elif isinstance(value, str) and value.strip().isdigit():
+        result = int(value.strip())
+    else:
+        raise ValueError(f"version must be a decimal transaction id, got {value!r}")
+    if result < 0:
+        raise ValueError("version must not be negative")
+    return result
+
+
+class XactClock:
+    """Hands out strictly increasing xact ids; seeded with the largest id already stored."""
+
+    def __init__(self, last: int = 0, now=time.time):
+        self._last = last
+        self._now = now
+        self._lock = threading.Lock()
+
+    def next(self) -> int:
+        with self._lock:
+            candidate = make_xact_id(int(self._now()), 0)
+            self._last = max(candidate, self._last + 1)
+            return self._last
+
+    @property
+    def last(self) -> int:
+        return self._last

@@ -1,0 +1,86 @@
+"""The application object: settings, the store, routes and the one place errors become HTTP."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from tracelake import __version__
+from tracelake.errors import TracelakeError
+from tracelake.server.http import JSONResponse
+from tracelake.server.routes import auth, events, objects, summaries
+from tracelake.settings import Settings
+from tracelake.store.catalog import Catalog, bootstrap
+from tracelake.store.store import Store
+
+log = logging.getLogger("tracelake")
+
+
+def create_app(settings: Settings, *, on_generated_key=None, on_started=None) -> FastAPI:
+    """Build the app. The store opens at startup and closes at shutdown.
+
+    ``on_generated_key(key)`` is called once if a first start generated the admin key;
+    ``on_started(app)`` runs once the store is open (the server's ``--demo`` uses it).
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        store = Store(settings.data_dir)
+        store.start()
+        catalog = Catalog(store)
+        generated = bootstrap(catalog, settings.org_name, settings.api_key)
+        if generated and on_generated_key is not None:
+            on_generated_key(generated)
+        app.state.store = store
+        app.state.catalog = catalog
+        if on_started is not None:
+            on_started(app)
+        try:
+            yield
+        finally:
+            store.close()
+
+    app = FastAPI(
+        title="tracelake",
+        version=__version__,
+        lifespan=lifespan,
+        default_response_class=JSONResponse,
+    )
+    app.state.settings = settings
+
+    @app.exception_handler(TracelakeError)
+    async def tracelake_error(request: Request, exc: TracelakeError):
+        headers = {"x-should-retry": "false"} if exc.status == 409 else None
+        return JSONResponse(exc.to_json(), status_code=exc.status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError):
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        message = f"{where}: {first.get('msg', 'invalid request')}"
+        return JSONResponse(
+            {"error": {"type": "InvalidRequest", "message": message}}, status_code=400
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        kind = "NotFound" if exc.status_code == 404 else "HTTPError"
+        return JSONResponse(
+            {"error": {"type": kind, "message": str(exc.detail)}}, status_code=exc.status_code
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, exc: Exception):
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return JSONResponse(
+            {"error": {"type": "InternalError", "message": "internal error; see the server log"}},
+            status_code=500,
+        )
+
+    for module in (auth, objects, events, summaries):
+        app.include_router(module.router)
+    return app

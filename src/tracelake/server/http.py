@@ -1,0 +1,85 @@
+"""Request and response helpers shared by the routes: body limits, JSON in and out, auth."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import Request
+from fastapi.responses import Response
+
+from tracelake.errors import InvalidRequest, PayloadTooLarge, Unauthorized
+from tracelake.store.catalog import Principal
+
+
+class JSONResponse(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        if isinstance(content, bytes):
+            return content
+        return orjson.dumps(content)
+
+
+async def read_body(request: Request) -> bytes:
+    """The request body, refused with 413 past the configured size."""
+    limit = request.app.state.settings.max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"request body is larger than {limit} bytes")
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"request body is larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_json(body: bytes, *, required: bool = True) -> Any:
+    """Parse a JSON body whatever its Content-Type says (the SDK sends none)."""
+    if not body.strip():
+        if required:
+            raise InvalidRequest("request body is empty; expected JSON")
+        return {}
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequest(f"malformed JSON: {exc}") from None
+
+
+async def json_body(request: Request, *, required: bool = True) -> dict:
+    data = parse_json(await read_body(request), required=required)
+    if not isinstance(data, dict):
+        raise InvalidRequest("request body must be a JSON object")
+    return data
+
+
+def principal_of(request: Request) -> Principal:
+    """Authenticate ``Authorization: Bearer <key>``."""
+    header = request.headers.get("authorization")
+    if not header:
+        raise Unauthorized("missing Authorization header: send 'Authorization: Bearer <API key>'")
+    scheme, _, key = header.partition(" ")
+    key = key.strip()
+    if scheme.lower() != "bearer" or not key:
+        raise Unauthorized("the Authorization header must be 'Bearer <API key>'")
+    principal = request.app.state.catalog.authenticate(key)
+    if principal is None:
+        raise Unauthorized("invalid API key")
+    return principal
+
+
+def field_of(data: dict, name: str, kind: type | tuple, *, required: bool = False, default=None):
+    """Read one field of a JSON body, checking its type."""
+    value = data.get(name)
+    if value is None:
+        if required:
+            raise InvalidRequest(f"missing required field {name!r}")
+        return default
+    if isinstance(value, bool) and kind in (int, float, (int, float)):
+        raise InvalidRequest(f"field {name!r} must be a number")
+    if not isinstance(value, kind):
+        raise InvalidRequest(f"field {name!r} has the wrong type")
+    return value

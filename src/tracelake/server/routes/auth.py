@@ -1,0 +1,107 @@
+"""Login, version, API keys and organizations."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from tracelake import __version__
+from tracelake.errors import Forbidden
+from tracelake.server.http import field_of, json_body, principal_of
+
+router = APIRouter()
+
+
+@router.post("/api/apikey/login")
+async def login(request: Request):
+    """The SDK's login: the caller's organization and where its data plane is (this server)."""
+    principal = principal_of(request)
+    settings = request.app.state.settings
+    base = settings.public_url or str(request.base_url)
+    base = base.rstrip("/")
+    return {
+        "org_info": [
+            {
+                "id": principal.org_id,
+                "name": principal.org_name,
+                "api_url": base,
+                "proxy_url": base,
+                "realtime_url": None,
+                "git_metadata": None,
+            }
+        ]
+    }
+
+
+@router.get("/version")
+async def version():
+    """Server version. ``logs3_payload_max_bytes: null`` keeps the SDK off the overflow path."""
+    return {"version": __version__, "server": "tracelake", "logs3_payload_max_bytes": None}
+
+
+@router.get("/ping")
+async def ping(request: Request):
+    """Who the key belongs to."""
+    principal = principal_of(request)
+    return {"id": principal.key_id, "org_id": principal.org_id, "org_name": principal.org_name}
+
+
+@router.get("/v1")
+async def hello():
+    """Hello world (the REST client's health check)."""
+    return "Hello, World!"
+
+
+@router.get("/v1/api_key")
+def list_api_keys(request: Request):
+    """The organization's active API keys (never the secrets)."""
+    principal = principal_of(request)
+    _require_admin(principal)
+    return {"objects": request.app.state.catalog.list_keys(principal.org_id)}
+
+
+@router.post("/v1/api_key")
+async def create_api_key(request: Request):
+    """Create a key in the caller's organization; the plaintext is in ``key``, shown once."""
+    principal = principal_of(request)
+    _require_admin(principal)
+    body = await json_body(request)
+    name = field_of(body, "name", str, default="api key")
+    role = field_of(body, "role", str, default="write")
+    record, plaintext = request.app.state.catalog.create_key(principal.org_id, name, role)
+    return {**record, "key": plaintext}
+
+
+@router.delete("/v1/api_key/{key_id}")
+def revoke_api_key(request: Request, key_id: str):
+    """Revoke a key; it stops working at once."""
+    principal = principal_of(request)
+    _require_admin(principal)
+    return request.app.state.catalog.revoke_key(principal.org_id, key_id)
+
+
+@router.get("/v1/organization")
+def list_organizations(request: Request):
+    """The caller's organization."""
+    principal = principal_of(request)
+    return {"objects": [request.app.state.catalog.get_org(principal.org_id)]}
+
+
+@router.post("/v1/organization")
+async def create_organization(request: Request):
+    """Create a new organization with its first admin key (instance admins only: admin keys
+    of the organization created on first start)."""
+    principal = principal_of(request)
+    catalog = request.app.state.catalog
+    _require_admin(principal)
+    if catalog.list_orgs()[0]["id"] != principal.org_id:
+        raise Forbidden("only admins of the first organization can create organizations")
+    body = await json_body(request)
+    name = field_of(body, "name", str, required=True)
+    org = catalog.create_org(name)
+    record, plaintext = catalog.create_key(org["id"], name="bootstrap", role="admin")
+    return {**org, "api_key": {**record, "key": plaintext}}
+
+
+def _require_admin(principal) -> None:
+    if not principal.is_admin:
+        raise Forbidden("this action needs an admin API key")

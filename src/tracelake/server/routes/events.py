@@ -1,0 +1,166 @@
+"""Event routes: ``/logs3`` (the SDK's write path), and per object ``insert``, ``fetch`` and
+``feedback`` plus the cross-object ``/v1/insert``."""
+
+from __future__ import annotations
+
+import asyncio
+from enum import StrEnum
+
+import orjson
+from fastapi import APIRouter, Request
+
+from tracelake.errors import InvalidRequest
+from tracelake.model.feedback import feedback_rows
+from tracelake.model.ids import uuid7
+from tracelake.model.objects import ObjectRef, ObjectType
+from tracelake.model.xact import format_xact, parse_xact
+from tracelake.server.http import JSONResponse, field_of, json_body, principal_of
+from tracelake.store.events import fetch_events, prepare_batch
+from tracelake.store.writer import WriteBatch
+
+router = APIRouter()
+
+
+class ObjectPath(StrEnum):
+    project_logs = "project_logs"
+    dataset = "dataset"
+    experiment = "experiment"
+
+
+async def _commit(request: Request, batch: WriteBatch) -> int:
+    """Queue the batch to the writer and wait until it is durable."""
+    if not batch.writes:
+        return 0
+    return await asyncio.wrap_future(request.app.state.store.submit(batch))
+
+
+@router.post("/logs3")
+async def logs3(request: Request):
+    """The SDK's write path: rows of any objects, one transaction and one ``_xact_id``."""
+    principal = principal_of(request)
+    body = await json_body(request)
+    rows = body.get("rows")
+    if isinstance(rows, dict) and rows.get("type") == "logs3_overflow":
+        raise InvalidRequest("overflow uploads are not supported (see GET /version)")
+    if rows is None:
+        raise InvalidRequest("missing required field 'rows'")
+    batch = prepare_batch(request.app.state.catalog, principal, rows)
+    xact_id = await _commit(request, batch)
+    return {"_xact_id": format_xact(xact_id) if xact_id else None}
+
+
+def _with_ids(events: list) -> list:
+    """Give events without an id a generated one, so the caller learns every row id."""
+    result = []
+    for event in events:
+        if isinstance(event, dict) and event.get("id") is None and not event.get("comment"):
+            event = {**event, "id": uuid7()}
+        result.append(event)
+    return result
+
+
+@router.post("/v1/{object_type}/{object_id}/insert")
+async def insert_events(request: Request, object_type: ObjectPath, object_id: str):
+    """Insert events into one object; answers the id of each event, in order."""
+    principal = principal_of(request)
+    body = await json_body(request)
+    events = field_of(body, "events", list, required=True)
+    events = _with_ids(events)
+    ref = ObjectRef(ObjectType(object_type.value), object_id)
+    batch = prepare_batch(request.app.state.catalog, principal, events, ref)
+    await _commit(request, batch)
+    return {"row_ids": [e.get("id") for e in events]}
+
+
+@router.post("/v1/{object_type}/{object_id}/feedback")
+async def feedback(request: Request, object_type: ObjectPath, object_id: str):
+    """Scores, expected values, tags and comments on existing rows."""
+    principal = principal_of(request)
+    body = await json_body(request)
+    rows = feedback_rows(body.get("feedback"))
+    ref = ObjectRef(ObjectType(object_type.value), object_id)
+    batch = prepare_batch(request.app.state.catalog, principal, rows, ref)
+    await _commit(request, batch)
+    return {"status": "success"}
+
+
+@router.post("/v1/insert")
+async def insert_many(request: Request):
+    """Events and feedback for several objects in one transaction."""
+    principal = principal_of(request)
+    body = await json_body(request)
+    unknown = [k for k in body if k not in ObjectPath.__members__]
+    if unknown:
+        raise InvalidRequest(f"unknown object type {unknown[0]!r}")
+    rows: list[dict] = []
+    answer: dict = {}
+    for object_type, by_id in body.items():
+        if not isinstance(by_id, dict):
+            raise InvalidRequest(f"{object_type} must map object ids to events")
+        key = "project_id" if object_type == "project_logs" else f"{object_type}_id"
+        routing = {key: None, **({"log_id": "g"} if object_type == "project_logs" else {})}
+        for object_id, part in by_id.items():
+            if not isinstance(part, dict):
+                raise InvalidRequest(f"{object_type}.{object_id} must be an object")
+            events = _with_ids(field_of(part, "events", list, default=[]))
+            extra = feedback_rows(part.get("feedback", []))
+            for event in [*events, *extra]:
+                if not isinstance(event, dict):
+                    raise InvalidRequest(f"{object_type}.{object_id}: events must be objects")
+                rows.append({**event, **routing, key: object_id})
+            answer.setdefault(object_type, {})[object_id] = {
+                "row_ids": [e.get("id") for e in events]
+            }
+    batch = prepare_batch(request.app.state.catalog, principal, rows)
+    await _commit(request, batch)
+    return answer
+
+
+def _fetch(request: Request, object_type: ObjectPath, object_id: str, params: dict):
+    principal = principal_of(request)
+    ref = ObjectRef(ObjectType(object_type.value), object_id)
+    request.app.state.catalog.object_info(principal.org_id, ref)
+    limit = params.get("limit")
+    if limit is not None:
+        try:
+            limit = int(limit)
+        except (TypeError, ValueError):
+            raise InvalidRequest("limit must be an integer") from None
+    version = params.get("version") or params.get("max_xact_id")
+    if version is not None:
+        try:
+            version = parse_xact(version)
+        except ValueError as exc:
+            raise InvalidRequest(str(exc)) from None
+    cursor = params.get("cursor")
+    if cursor is not None and not isinstance(cursor, str):
+        raise InvalidRequest("cursor must be a string")
+    page = fetch_events(
+        request.app.state.store, ref, limit=limit, cursor=cursor or None, version=version
+    )
+    body = b'{"events":[' + ",".join(page.rows).encode() + b'],"cursor":'
+    body += orjson.dumps(page.cursor) + b"}"
+    return JSONResponse(body)
+
+
+@router.post("/v1/{object_type}/{object_id}/fetch")
+async def fetch_post(request: Request, object_type: ObjectPath, object_id: str):
+    """A page of rows (latest version of each, or as of ``version``), newest traces first;
+    ``limit`` counts traces and ``cursor`` is null on the last page."""
+    params = await json_body(request, required=False)
+    return await asyncio.to_thread(_fetch, request, object_type, object_id, params)
+
+
+@router.get("/v1/{object_type}/{object_id}/fetch")
+def fetch_get(
+    request: Request,
+    object_type: ObjectPath,
+    object_id: str,
+    limit: int | None = None,
+    cursor: str | None = None,
+    version: str | None = None,
+    max_xact_id: str | None = None,
+):
+    """The GET form of fetch, with the same parameters in the query string."""
+    params = {"limit": limit, "cursor": cursor, "version": version, "max_xact_id": max_xact_id}
+    return _fetch(request, object_type, object_id, params)

@@ -1,0 +1,368 @@
+"""Projects, datasets and experiments: the REST routes (``/v1/…``) and the legacy
+``/api/…/register`` routes that the JS SDK and older Python SDKs call."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query, Request
+
+from tracelake.errors import Forbidden, InvalidRequest, NotFound
+from tracelake.server.http import field_of, json_body, principal_of
+from tracelake.store.catalog import DATASETS, EXPERIMENTS, PROJECTS, Catalog, Principal
+
+router = APIRouter()
+
+EXPERIMENT_FIELDS = {
+    "name": str,
+    "description": str,
+    "repo_info": dict,
+    "base_exp_id": str,
+    "dataset_id": str,
+    "dataset_version": (str, int),
+    "public": bool,
+    "metadata": dict,
+    "tags": list,
+}
+# Sent by SDKs, accepted and not stored.
+EXPERIMENT_IGNORED = {
+    "project_id",
+    "ensure_new",
+    "ancestor_commits",
+    "parameters_id",
+    "parameters_version",
+    "org_name",
+}
+
+
+def _catalog(request: Request) -> Catalog:
+    return request.app.state.catalog
+
+
+def _check_org_name(principal: Principal, org_name: str | None) -> None:
+    if org_name is not None and org_name != principal.org_name:
+        raise NotFound(f"organization {org_name!r} not found")
+
+
+def _writer(request: Request) -> Principal:
+    principal = principal_of(request)
+    if not principal.can_write:
+        raise Forbidden("this API key is read-only")
+    return principal
+
+
+def present_dataset(record: dict) -> dict:
+    return {**record, "url_slug": record["name"]}
+
+
+def present_experiment(record: dict) -> dict:
+    repo = record.get("repo_info") or {}
+    return {**record, "commit": repo.get("commit")}
+
+
+# -- projects -------------------------------------------------------------------------------
+
+
+@router.post("/v1/project")
+async def create_project(request: Request):
+    """Create a project, or return the existing one with that name unmodified."""
+    principal = _writer(request)
+    body = await json_body(request)
+    _check_org_name(principal, field_of(body, "org_name", str))
+    return _catalog(request).create_project(
+        principal.org_id,
+        field_of(body, "name", str, required=True),
+        field_of(body, "description", str),
+    )
+
+
+@router.get("/v1/project")
+def list_projects(
+    request: Request,
+    limit: int | None = None,
+    starting_after: str | None = None,
+    ending_before: str | None = None,
+    ids: list[str] | None = Query(None),
+    project_name: str | None = None,
+    org_name: str | None = None,
+):
+    """Projects, newest first."""
+    principal = principal_of(request)
+    _check_org_name(principal, org_name)
+    objects = _catalog(request).list_objects(
+        PROJECTS,
+        principal.org_id,
+        name=project_name,
+        ids=ids,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
+    )
+    return {"objects": objects}
+
+
+@router.get("/v1/project/{project_id}")
+def get_project(request: Request, project_id: str):
+    """One project."""
+    return _catalog(request).get_project(principal_of(request).org_id, project_id)
+
+
+@router.patch("/v1/project/{project_id}")
+async def update_project(request: Request, project_id: str):
+    """Change a project's name, description or settings."""
+    principal = _writer(request)
+    patch = await json_body(request)
+    return _catalog(request).update_object(PROJECTS, principal.org_id, project_id, patch)
+
+
+@router.delete("/v1/project/{project_id}")
+def delete_project(request: Request, project_id: str):
+    """Delete a project (it disappears from every read)."""
+    principal = _writer(request)
+    return _catalog(request).delete_object(PROJECTS, principal.org_id, project_id)
+
+
+# -- datasets -------------------------------------------------------------------------------
+
+
+@router.post("/v1/dataset")
+async def create_dataset(request: Request):
+    """Create a dataset, or return the existing one with that name in the project."""
+    principal = _writer(request)
+    body = await json_body(request)
+    record = _catalog(request).create_dataset(
+        principal.org_id,
+        field_of(body, "project_id", str, required=True),
+        field_of(body, "name", str, required=True),
+        field_of(body, "description", str),
+        field_of(body, "metadata", dict),
+    )
+    return present_dataset(record)
+
+
+@router.get("/v1/dataset")
+def list_datasets(
+    request: Request,
+    limit: int | None = None,
+    starting_after: str | None = None,
+    ending_before: str | None = None,
+    ids: list[str] | None = Query(None),
+    dataset_name: str | None = None,
+    project_name: str | None = None,
+    project_id: str | None = None,
+    org_name: str | None = None,
+):
+    """Datasets, newest first."""
+    principal = principal_of(request)
+    _check_org_name(principal, org_name)
+    objects = _catalog(request).list_objects(
+        DATASETS,
+        principal.org_id,
+        name=dataset_name,
+        project_id=project_id,
+        project_name=project_name,
+        ids=ids,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
+    )
+    return {"objects": [present_dataset(o) for o in objects]}
+
+
+@router.get("/v1/dataset/{dataset_id}")
+def get_dataset(request: Request, dataset_id: str):
+    """One dataset."""
+    record = _catalog(request).get(DATASETS, principal_of(request).org_id, dataset_id)
+    return present_dataset(record)
+
+
+@router.patch("/v1/dataset/{dataset_id}")
+async def update_dataset(request: Request, dataset_id: str):
+    """Change a dataset's name, description or metadata."""
+    principal = _writer(request)
+    patch = await json_body(request)
+    record = _catalog(request).update_object(DATASETS, principal.org_id, dataset_id, patch)
+    return present_dataset(record)
+
+
+@router.delete("/v1/dataset/{dataset_id}")
+def delete_dataset(request: Request, dataset_id: str):
+    """Delete a dataset."""
+    principal = _writer(request)
+    return present_dataset(_catalog(request).delete_object(DATASETS, principal.org_id, dataset_id))
+
+
+# -- experiments ----------------------------------------------------------------------------
+
+
+def _experiment_fields(catalog: Catalog, principal: Principal, body: dict) -> dict:
+    unknown = [k for k in body if k not in EXPERIMENT_FIELDS and k not in EXPERIMENT_IGNORED]
+    if unknown:
+        raise InvalidRequest(f"unknown field {unknown[0]!r}")
+    fields = {}
+    for name, kind in EXPERIMENT_FIELDS.items():
+        value = field_of(body, name, kind)
+        if value is not None:
+            fields[name] = value
+    if "dataset_version" in fields:
+        fields["dataset_version"] = str(fields["dataset_version"])
+    if "dataset_id" in fields:
+        catalog.get(DATASETS, principal.org_id, fields["dataset_id"])
+    if "base_exp_id" in fields:
+        catalog.get(EXPERIMENTS, principal.org_id, fields["base_exp_id"])
+    return fields
+
+
+@router.post("/v1/experiment")
+async def create_experiment(request: Request):
+    """Create an experiment. Without ``ensure_new`` an experiment of the same name is
+    returned; with it a new one is made, renamed with a suffix if the name is taken."""
+    principal = _writer(request)
+    body = await json_body(request)
+    catalog = _catalog(request)
+    project_id = field_of(body, "project_id", str, required=True)
+    fields = _experiment_fields(catalog, principal, body)
+    ensure_new = field_of(body, "ensure_new", bool, default=False)
+    record = catalog.create_experiment(principal.org_id, project_id, fields, ensure_new)
+    return present_experiment(record)
+
+
+@router.get("/v1/experiment")
+def list_experiments(
+    request: Request,
+    limit: int | None = None,
+    starting_after: str | None = None,
+    ending_before: str | None = None,
+    ids: list[str] | None = Query(None),
+    experiment_name: str | None = None,
+    project_name: str | None = None,
+    project_id: str | None = None,
+    org_name: str | None = None,
+):
+    """Experiments, newest first."""
+    principal = principal_of(request)
+    _check_org_name(principal, org_name)
+    objects = _catalog(request).list_objects(
+        EXPERIMENTS,
+        principal.org_id,
+        name=experiment_name,
+        project_id=project_id,
+        project_name=project_name,
+        ids=ids,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
+    )
+    return {"objects": [present_experiment(o) for o in objects]}
+
+
+@router.get("/v1/experiment/{experiment_id}")
+def get_experiment(request: Request, experiment_id: str):
+    """One experiment."""
+    org_id = principal_of(request).org_id
+    return present_experiment(_catalog(request).get(EXPERIMENTS, org_id, experiment_id))
+
+
+@router.patch("/v1/experiment/{experiment_id}")
+async def update_experiment(request: Request, experiment_id: str):
+    """Change an experiment's name, description, metadata, tags or visibility."""
+    principal = _writer(request)
+    patch = await json_body(request)
+    record = _catalog(request).update_object(EXPERIMENTS, principal.org_id, experiment_id, patch)
+    return present_experiment(record)
+
+
+@router.delete("/v1/experiment/{experiment_id}")
+def delete_experiment(request: Request, experiment_id: str):
+    """Delete an experiment."""
+    principal = _writer(request)
+    record = _catalog(request).delete_object(EXPERIMENTS, principal.org_id, experiment_id)
+    return present_experiment(record)
+
+
+# -- legacy registration routes (JS SDK, Python SDK ≤ 0.34) ---------------------------------
+
+
+def _legacy_project(catalog: Catalog, principal: Principal, body: dict) -> dict:
+    org_id = body.get("org_id")
+    if org_id is not None and org_id != principal.org_id:
+        raise NotFound("organization not found")
+    project_id = field_of(body, "project_id", str)
+    if project_id is not None:
+        return catalog.get_project(principal.org_id, project_id)
+    name = field_of(body, "project_name", str, required=True)
+    return catalog.create_project(principal.org_id, name)
+
+
+@router.post("/api/project/register")
+async def register_project(request: Request):
+    """Legacy create-or-get of a project by name."""
+    principal = _writer(request)
+    body = await json_body(request)
+    return {"project": _legacy_project(_catalog(request), principal, body)}
+
+
+@router.get("/api/project")
+def legacy_get_project(request: Request, id: str):
+    """Legacy project lookup by id."""
+    return _catalog(request).get_project(principal_of(request).org_id, id)
+
+
+@router.post("/api/dataset/register")
+async def register_dataset(request: Request):
+    """Legacy create-or-get of a dataset, creating its project if needed."""
+    principal = _writer(request)
+    body = await json_body(request)
+    catalog = _catalog(request)
+    project = _legacy_project(catalog, principal, body)
+    dataset = catalog.create_dataset(
+        principal.org_id,
+        project["id"],
+        field_of(body, "dataset_name", str, required=True),
+        field_of(body, "description", str),
+        field_of(body, "metadata", dict),
+    )
+    return {"project": project, "dataset": present_dataset(dataset)}
+
+
+@router.post("/api/experiment/register")
+async def register_experiment(request: Request):
+    """Legacy experiment registration; ``update: true`` reopens an experiment by name."""
+    principal = _writer(request)
+    body = await json_body(request)
+    catalog = _catalog(request)
+    project = _legacy_project(catalog, principal, body)
+    fields = {}
+    for key, target in (
+        ("experiment_name", "name"),
+        ("description", "description"),
+        ("repo_info", "repo_info"),
+        ("dataset_id", "dataset_id"),
+        ("dataset_version", "dataset_version"),
+        ("public", "public"),
+        ("metadata", "metadata"),
+        ("base_experiment_id", "base_exp_id"),
+    ):
+        if body.get(key) is not None:
+            fields[target] = body[key]
+    base_name = body.get("base_experiment")
+    if base_name and "base_exp_id" not in fields:
+        found = catalog.list_objects(
+            EXPERIMENTS, principal.org_id, name=base_name, project_id=project["id"], limit=1
+        )
+        if found:
+            fields["base_exp_id"] = found[0]["id"]
+    fields = _experiment_fields(catalog, principal, fields)
+    update = field_of(body, "update", bool, default=False)
+    record = catalog.create_experiment(principal.org_id, project["id"], fields, not update)
+    return {"project": project, "experiment": present_experiment(record)}
+
+
+@router.post("/api/base_experiment/get_id")
+async def base_experiment_id(request: Request):
+    """The experiment an experiment compares against by default (400 when there is none)."""
+    principal = principal_of(request)
+    body = await json_body(request)
+    experiment_id = field_of(body, "id", str, required=True)
+    base = _catalog(request).base_experiment(principal.org_id, experiment_id)
+    if base is None:
+        raise InvalidRequest("this experiment has no base experiment")
+    return {"base_exp_id": base["id"], "base_exp_name": base["name"]}

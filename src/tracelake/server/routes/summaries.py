@@ -1,0 +1,77 @@
+"""Summaries of datasets and experiments (what ``summarize()`` in the SDK prints)."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+
+from tracelake.server.http import principal_of
+from tracelake.store.catalog import DATASETS, EXPERIMENTS
+from tracelake.store.summaries import compare_experiments, dataset_total, summarize_traces
+
+router = APIRouter()
+
+
+def _base_url(request: Request) -> str:
+    settings = request.app.state.settings
+    return (settings.public_url or str(request.base_url)).rstrip("/")
+
+
+def _project_url(request: Request, org_name: str, project_name: str) -> str:
+    return f"{_base_url(request)}/app/{quote(org_name)}/p/{quote(project_name)}"
+
+
+@router.get("/v1/dataset/{dataset_id}/summarize")
+def summarize_dataset(request: Request, dataset_id: str, summarize_data: bool = True):
+    """Names, links and (with ``summarize_data``) the number of records."""
+    principal = principal_of(request)
+    catalog = request.app.state.catalog
+    dataset = catalog.get(DATASETS, principal.org_id, dataset_id)
+    project = catalog.get_project(principal.org_id, dataset["project_id"])
+    project_url = _project_url(request, principal.org_name, project["name"])
+    data_summary = None
+    if summarize_data:
+        data_summary = {"total_records": dataset_total(request.app.state.store, dataset_id)}
+    return {
+        "project_name": project["name"],
+        "dataset_name": dataset["name"],
+        "project_url": project_url,
+        "dataset_url": f"{project_url}/datasets/{quote(dataset['name'])}",
+        "data_summary": data_summary,
+    }
+
+
+@router.get("/v1/experiment/{experiment_id}/summarize")
+def summarize_experiment(
+    request: Request,
+    experiment_id: str,
+    summarize_scores: bool = True,
+    comparison_experiment_id: str | None = None,
+):
+    """Average scores and metrics per trace, with improvements and regressions against the
+    comparison experiment (the given one, else the base experiment, else the previous one)."""
+    principal = principal_of(request)
+    catalog = request.app.state.catalog
+    store = request.app.state.store
+    experiment = catalog.get(EXPERIMENTS, principal.org_id, experiment_id)
+    project = catalog.get_project(principal.org_id, experiment["project_id"])
+    project_url = _project_url(request, principal.org_name, project["name"])
+    if comparison_experiment_id:
+        base = catalog.get(EXPERIMENTS, principal.org_id, comparison_experiment_id)
+    else:
+        base = catalog.base_experiment(principal.org_id, experiment_id)
+    answer = {
+        "project_name": project["name"],
+        "experiment_name": experiment["name"],
+        "project_url": project_url,
+        "experiment_url": f"{project_url}/experiments/{quote(experiment['name'])}",
+        "comparison_experiment_name": base["name"] if base else None,
+        "scores": None,
+        "metrics": None,
+    }
+    if summarize_scores:
+        current = summarize_traces(store, experiment_id)
+        previous = summarize_traces(store, base["id"]) if base else None
+        answer["scores"], answer["metrics"] = compare_experiments(current, previous)
+    return answer

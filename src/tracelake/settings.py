@@ -1,0 +1,86 @@
+"""Settings: one table, each with a TRACELAKE_* environment variable, a default and a help
+text. The CLI options, the README table and a docs test all read from it."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    env: str
+    default: object
+    help: str
+    kind: type = str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("data_dir", "TRACELAKE_DATA_DIR", "./tracelake-data", "Folder holding the database."),
+    Setting("host", "TRACELAKE_HOST", "127.0.0.1", "Address the server binds."),
+    Setting("port", "TRACELAKE_PORT", 8000, "Port the server listens on.", int),
+    Setting(
+        "api_key",
+        "TRACELAKE_API_KEY",
+        None,
+        "Admin API key created on first start (generated and printed when unset); "
+        "clients send it as the bearer key.",
+    ),
+    Setting(
+        "org_name",
+        "TRACELAKE_ORG_NAME",
+        "tracelake",
+        "Name of the organization created on first start.",
+    ),
+    Setting(
+        "public_url",
+        "TRACELAKE_PUBLIC_URL",
+        None,
+        "Base URL clients reach the server at, returned by login as api_url "
+        "(default: the URL of the login request).",
+    ),
+    Setting(
+        "max_body_bytes",
+        "TRACELAKE_MAX_BODY_BYTES",
+        64 * 1024 * 1024,
+        "Largest request body accepted; larger ones get 413.",
+        int,
+    ),
+    Setting(
+        "url",
+        "TRACELAKE_URL",
+        None,
+        "For CLI commands: the running server to talk to (otherwise the data dir is opened).",
+    ),
+)
+BY_NAME = {s.name: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("./tracelake-data")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    api_key: str | None = None
+    org_name: str = "tracelake"
+    public_url: str | None = None
+    max_body_bytes: int = 64 * 1024 * 1024
+    url: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, **overrides) -> Settings:
+        """Defaults, then environment variables, then explicit (non-None) overrides."""
+        values = {}
+        for setting in SETTINGS:
+            raw = os.environ.get(setting.env)
+            value = setting.default if raw in (None, "") else raw
+            if value is not None and setting.kind is int:
+                value = int(value)
+            values[setting.name] = value
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        values["data_dir"] = Path(values["data_dir"])
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})

@@ -1,0 +1,549 @@
+"""The control plane: organizations, API keys, projects, datasets and experiments.
+
+Every lookup takes the caller's organization id. An object of another organization is
+reported exactly like a missing one (NotFound), so ids cannot be probed across tenants.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import orjson
+
+from tracelake.errors import Conflict, InvalidRequest, NotFound
+from tracelake.model.ids import new_object_id
+from tracelake.model.objects import ObjectRef, ObjectType
+from tracelake.store.store import Store
+from tracelake.store.writer import ObjectInfo
+
+ROLES = ("admin", "write", "read")
+KEY_PREFIX = "tl-"
+KEY_FIELDS = ("id", "org_id", "name", "role", "preview_name", "created", "revoked_at")
+TS = "strftime({col}, '%Y-%m-%dT%H:%M:%S.%fZ')"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: the organization and the role of the API key used."""
+
+    org_id: str
+    org_name: str
+    role: str
+    key_id: str
+
+    @property
+    def can_write(self) -> bool:
+        return self.role in ("admin", "write")
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+@dataclass(frozen=True)
+class ObjectKind:
+    """How one catalog table is shaped (projects, datasets, experiments)."""
+
+    table: str
+    columns: tuple[str, ...]  # plain columns besides id/org_id/created/deleted_at
+    json_columns: tuple[str, ...] = ()
+    name_scope: str = "org_id"  # names are unique within this column
+
+    @property
+    def what(self) -> str:
+        return self.table[:-1]
+
+
+PROJECTS = ObjectKind("projects", ("name", "description", "user_id"), ("settings",))
+DATASETS = ObjectKind(
+    "datasets", ("project_id", "name", "description", "user_id"), ("metadata",), "project_id"
+)
+EXPERIMENTS = ObjectKind(
+    "experiments",
+    (
+        "project_id",
+        "name",
+        "description",
+        "base_exp_id",
+        "dataset_id",
+        "dataset_version",
+        "public",
+        "tags",
+        "user_id",
+    ),
+    ("repo_info", "metadata"),
+    "project_id",
+)
+KIND_OF = {ObjectType.DATASET: DATASETS, ObjectType.EXPERIMENT: EXPERIMENTS}
+
+
+def hash_key(plaintext: str) -> str:
+    return hashlib.sha256(plaintext.encode()).hexdigest()
+
+
+def generate_key() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+class Catalog:
+    """Catalog operations over a Store. Safe to call from any thread."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self._key_cache: dict[str, Principal | None] = {}
+        self._object_cache: dict[ObjectRef, tuple[str, ObjectInfo]] = {}
+        self._lock = threading.Lock()
+
+    # -- organizations and keys --------------------------------------------------------------
+
+    def create_org(self, name: str) -> dict:
+        name = _require_name(name, "organization name")
+
+        def txn(c):
+            if c.execute("SELECT 1 FROM organizations WHERE name = ?", [name]).fetchone():
+                raise Conflict(f"organization {name!r} already exists")
+            org_id = new_object_id()
+            c.execute("INSERT INTO organizations VALUES (?, ?, now())", [org_id, name])
+            return org_id
+
+        org_id = self.store.transact(txn)
+        return self.get_org(org_id)
+
+    def get_org(self, org_id: str) -> dict:
+        row = self.store.read(
+            lambda c: c.execute(
+                f"SELECT id, name, {TS.format(col='created')} FROM organizations WHERE id = ?",
+                [org_id],
+            ).fetchone()
+        )
+        if row is None:
+            raise NotFound("organization not found")
+        return {"id": row[0], "name": row[1], "created": row[2]}
+
+    def find_org(self, name: str) -> dict | None:
+        row = self.store.read(
+            lambda c: c.execute("SELECT id FROM organizations WHERE name = ?", [name]).fetchone()
+        )
+        return self.get_org(row[0]) if row else None
+
+    def list_orgs(self) -> list[dict]:
+        rows = self.store.read(
+            lambda c: c.execute(
+                f"SELECT id, name, {TS.format(col='created')} FROM organizations ORDER BY created"
+            ).fetchall()
+        )
+        return [{"id": r[0], "name": r[1], "created": r[2]} for r in rows]
+
+    def create_key(
+        self, org_id: str, name: str = "default", role: str = "admin", plaintext: str | None = None
+    ) -> tuple[dict, str]:
+        """Create an API key; returns its record and the plaintext (shown only once)."""
+        if role not in ROLES:
+            raise InvalidRequest(f"role must be one of {', '.join(ROLES)}")
+        self.get_org(org_id)
+        plaintext = plaintext or generate_key()
+        if len(plaintext) < 16:
+            raise InvalidRequest("an API key must be at least 16 characters long")
+        key_id = new_object_id()
+        digest = hash_key(plaintext)
+        preview = plaintext[:6] + "…" + plaintext[-4:]
+
+        def txn(c):
+            if c.execute("SELECT 1 FROM api_keys WHERE key_hash = ?", [digest]).fetchone():
+                raise Conflict("that API key is already registered")
+            c.execute(
+                "INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?, now(), NULL)",
+                [key_id, org_id, name, role, digest, preview],
+            )
+
+        self.store.transact(txn)
+        with self._lock:
+            self._key_cache.pop(digest, None)
+        return self.get_key(org_id, key_id), plaintext
+
+    def get_key(self, org_id: str, key_id: str) -> dict:
+        keys = [k for k in self.list_keys(org_id, include_revoked=True) if k["id"] == key_id]
+        if not keys:
+            raise NotFound("API key not found")
+        return keys[0]
+
+    def list_keys(self, org_id: str, include_revoked: bool = False) -> list[dict]:
+        rows = self.store.read(
+            lambda c: c.execute(
+                f"""SELECT id, org_id, name, role, preview, {TS.format(col="created")},
+                           {TS.format(col="revoked_at")}
+                    FROM api_keys WHERE org_id = ? ORDER BY created""",
+                [org_id],
+            ).fetchall()
+        )
+        keys = [dict(zip(KEY_FIELDS, r, strict=True)) for r in rows]
+        return [k for k in keys if include_revoked or k["revoked_at"] is None]
+
+    def revoke_key(self, org_id: str, key_id: str) -> dict:
+        def txn(c):
+            row = c.execute(
+                "SELECT key_hash FROM api_keys WHERE id = ? AND org_id = ? AND revoked_at IS NULL",
+                [key_id, org_id],
+            ).fetchone()
+            if row is None:
+                raise NotFound("API key not found")
+            c.execute("UPDATE api_keys SET revoked_at = now() WHERE id = ?", [key_id])
+            return row[0]
+
+        digest = self.store.transact(txn)
+        with self._lock:
+            self._key_cache.pop(digest, None)
+        return self.get_key(org_id, key_id)
+
+    def authenticate(self, plaintext: str) -> Principal | None:
+        """The principal for an API key, or None. Results are cached per key hash."""
+        digest = hash_key(plaintext)
+        with self._lock:
+            if digest in self._key_cache:
+                return self._key_cache[digest]
+        row = self.store.read(
+            lambda c: c.execute(
+                """SELECT k.key_hash, k.org_id, o.name, k.role, k.id
+                   FROM api_keys k JOIN organizations o ON o.id = k.org_id
+                   WHERE k.key_hash = ? AND k.revoked_at IS NULL""",
+                [digest],
+            ).fetchone()
+        )
+        principal = None
+        if row is not None and hmac.compare_digest(row[0], digest):
+            principal = Principal(org_id=row[1], org_name=row[2], role=row[3], key_id=row[4])
+        with self._lock:
+            self._key_cache[digest] = principal
+        return principal
+
+    # -- projects, datasets, experiments -----------------------------------------------------
+
+    def create_project(self, org_id: str, name: str, description: str | None = None) -> dict:
+        """Create-or-get by name: an existing project is returned unmodified."""
+        name = _require_name(name, "project name")
+        existing = self._find_by_name(PROJECTS, org_id, name)
+        if existing:
+            return existing
+        return self._insert(PROJECTS, org_id, {"name": name, "description": description})
+
+    def get_project(self, org_id: str, project_id: str) -> dict:
+        return self.get(PROJECTS, org_id, project_id)
+
+    def project_by_name(self, org_id: str, name: str) -> dict:
+        project = self._find_by_name(PROJECTS, org_id, name)
+        if project is None:
+            raise NotFound(f"project {name!r} not found")
+        return project
+
+    def create_dataset(
+        self,
+        org_id: str,
+        project_id: str,
+        name: str,
+        description: str | None = None,
+        metadata: dict | None = None,
+    ) -> dict:
+        """Create-or-get by (project, name)."""
+        name = _require_name(name, "dataset name")
+        self.get_project(org_id, project_id)
+        existing = self._find_by_name(DATASETS, project_id, name)
+        if existing:
+            return existing
+        return self._insert(
+            DATASETS,
+            org_id,
+            {
+                "project_id": project_id,
+                "name": name,
+                "description": description,
+                "metadata": metadata,
+            },
+        )
+
+    def create_experiment(self, org_id: str, project_id: str, fields: dict, ensure_new: bool):
+        """Create an experiment; with ``ensure_new`` a taken name gets a numeric suffix,
+        otherwise an experiment with that name is returned unmodified."""
+        self.get_project(org_id, project_id)
+        name = fields.get("name")
+        if name is not None:
+            name = _require_name(name, "experiment name")
+            existing = self._find_by_name(EXPERIMENTS, project_id, name)
+            if existing and not ensure_new:
+                return existing
+        else:
+            name = "experiment"
+        fields = {**fields, "project_id": project_id, "name": self._free_name(project_id, name)}
+        fields.setdefault("public", False)
+        return self._insert(EXPERIMENTS, org_id, fields)
+
+    def base_experiment(self, org_id: str, experiment_id: str) -> dict | None:
+        """The experiment to compare against: the one named by ``base_exp_id``, else the
+        newest earlier experiment of the same project."""
+        experiment = self.get(EXPERIMENTS, org_id, experiment_id)
+        if experiment.get("base_exp_id"):
+            try:
+                return self.get(EXPERIMENTS, org_id, experiment["base_exp_id"])
+            except NotFound:
+                return None
+        rows = self.store.read(
+            lambda c: self._rows(
+                c,
+                EXPERIMENTS,
+                self._select_sql(EXPERIMENTS) + " WHERE t.project_id = ? AND t.deleted_at IS NULL"
+                " AND t.seq < (SELECT seq FROM experiments WHERE id = ?)"
+                " ORDER BY t.seq DESC LIMIT 1",
+                [experiment["project_id"], experiment_id],
+            )
+        )
+        return rows[0] if rows else None
+
+    def get_object(self, org_id: str, ref: ObjectRef) -> dict:
+        if ref.object_type is ObjectType.PROJECT_LOGS:
+            return self.get_project(org_id, ref.object_id)
+        return self.get(KIND_OF[ref.object_type], org_id, ref.object_id)
+
+    def object_info(self, org_id: str, ref: ObjectRef) -> ObjectInfo:
+        """Organization and project of an event container, cached (objects never move)."""
+        with self._lock:
+            hit = self._object_cache.get(ref)
+        if hit is None:
+            obj = self.get_object(org_id, ref)
+            info = ObjectInfo(
+                org_id=org_id,
+                project_id=obj["id"]
+                if ref.object_type is ObjectType.PROJECT_LOGS
+                else obj["project_id"],
+            )
+            hit = (org_id, info)
+            with self._lock:
+                self._object_cache[ref] = hit
+        if hit[0] != org_id:
+            raise NotFound(f"{ref.object_type.value} {ref.object_id!r} not found")
+        return hit[1]
+
+    def update_object(self, kind: ObjectKind, org_id: str, object_id: str, patch: dict) -> dict:
+        current = self.get(kind, org_id, object_id)
+        allowed = set(kind.columns) | set(kind.json_columns)
+        unknown = [k for k in patch if k not in allowed or k in ("project_id",)]
+        if unknown:
+            raise InvalidRequest(f"cannot update field {unknown[0]!r}")
+        if "name" in patch:
+            name = _require_name(patch["name"], "name")
+            scope = current[kind.name_scope] if kind.name_scope != "org_id" else org_id
+            clash = self._find_by_name(kind, scope, name)
+            if clash and clash["id"] != object_id:
+                raise InvalidRequest(f"the name {name!r} is already taken")
+        if not patch:
+            return current
+        sets = ", ".join(f"{k} = ?" for k in patch)
+        values = [_to_db(kind, k, v) for k, v in patch.items()]
+        self.store.transact(
+            lambda c: c.execute(
+                f"UPDATE {kind.table} SET {sets} WHERE id = ?", [*values, object_id]
+            )
+        )
+        return self.get(kind, org_id, object_id)
+
+    def delete_object(self, kind: ObjectKind, org_id: str, object_id: str) -> dict:
+        """Soft delete: the object disappears from reads; its events stay until purged."""
+        current = self.get(kind, org_id, object_id)
+        self.store.transact(
+            lambda c: c.execute(
+                f"UPDATE {kind.table} SET deleted_at = now() WHERE id = ?", [object_id]
+            )
+        )
+        with self._lock:
+            self._object_cache.pop(_ref_of(kind, current["id"]), None)
+        return self.store.read(lambda c: self._fetch_one(c, kind, object_id, deleted=True))
+
+    def list_objects(
+        self,
+        kind: ObjectKind,
+        org_id: str,
+        *,
+        name: str | None = None,
+        project_id: str | None = None,
+        project_name: str | None = None,
+        ids: list[str] | None = None,
+        limit: int | None = None,
+        starting_after: str | None = None,
+        ending_before: str | None = None,
+    ) -> list[dict]:
+        """Objects newest first, with Stainless-style cursor paging by object id."""
+        where = ["t.org_id = ?", "t.deleted_at IS NULL"]
+        params: list[Any] = [org_id]
+        if name is not None:
+            where.append("t.name = ?")
+            params.append(name)
+        if ids:
+            where.append("list_contains(?, t.id)")
+            params.append(ids)
+        if kind is not PROJECTS:
+            if project_name is not None:
+                project_id_by_name = self._find_by_name(PROJECTS, org_id, project_name)
+                if project_id_by_name is None:
+                    return []
+                if project_id is not None and project_id != project_id_by_name["id"]:
+                    return []
+                project_id = project_id_by_name["id"]
+            if project_id is not None:
+                where.append("t.project_id = ?")
+                params.append(project_id)
+        order = "DESC"
+        if starting_after is not None:
+            where.append("t.seq < (SELECT seq FROM {table} WHERE id = ?)")
+            params.append(starting_after)
+        if ending_before is not None:
+            where.append("t.seq > (SELECT seq FROM {table} WHERE id = ?)")
+            params.append(ending_before)
+            order = "ASC"
+        sql = self._select_sql(kind) + " WHERE " + " AND ".join(where).format(table=kind.table)
+        sql += f" ORDER BY t.seq {order}"
+        if limit is not None:
+            if limit < 0:
+                raise InvalidRequest("limit must not be negative")
+            sql += f" LIMIT {int(limit)}"
+        rows = self.store.read(lambda c: self._rows(c, kind, sql, params))
+        if order == "ASC":
+            rows.reverse()
+        return rows
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _free_name(self, scope: str, name: str) -> str:
+        taken = {
+            r[0]
+            for r in self.store.read(
+                lambda c: c.execute(
+                    "SELECT name FROM experiments WHERE project_id = ? AND starts_with(name, ?)",
+                    [scope, name],
+                ).fetchall()
+            )
+        }
+        if name not in taken:
+            return name
+        n = 1
+        while f"{name}-{n}" in taken:
+            n += 1
+        return f"{name}-{n}"
+
+    def _select_sql(self, kind: ObjectKind) -> str:
+        cols = ["t.id", "t.org_id"]
+        cols += [f"t.{c}" for c in kind.columns]
+        cols += [f"t.{c}::VARCHAR" for c in kind.json_columns]
+        cols += [TS.format(col="t.created"), TS.format(col="t.deleted_at")]
+        return f"SELECT {', '.join(cols)} FROM {kind.table} t"
+
+    def _rows(self, c: duckdb.DuckDBPyConnection, kind: ObjectKind, sql: str, params) -> list[dict]:
+        names = ["id", "org_id", *kind.columns, *kind.json_columns, "created", "deleted_at"]
+        result = []
+        for row in c.execute(sql, params).fetchall():
+            record = dict(zip(names, row, strict=True))
+            for col in kind.json_columns:
+                if record[col] is not None:
+                    record[col] = orjson.loads(record[col])
+            result.append(record)
+        return result
+
+    def _fetch_one(self, c, kind: ObjectKind, object_id: str, deleted: bool = False):
+        sql = self._select_sql(kind) + " WHERE t.id = ?"
+        if not deleted:
+            sql += " AND t.deleted_at IS NULL"
+        rows = self._rows(c, kind, sql, [object_id])
+        return rows[0] if rows else None
+
+    def get(self, kind: ObjectKind, org_id: str, object_id: str) -> dict:
+        """One object of the organization (NotFound for a missing or foreign one)."""
+        record = self.store.read(lambda c: self._fetch_one(c, kind, object_id))
+        if record is None or record["org_id"] != org_id:
+            raise NotFound(f"{kind.what} {object_id!r} not found")
+        return record
+
+    def _find_by_name(self, kind: ObjectKind, scope: str, name: str) -> dict | None:
+        sql = self._select_sql(kind) + (
+            f" WHERE t.{kind.name_scope} = ? AND t.name = ? AND t.deleted_at IS NULL"
+        )
+        rows = self.store.read(lambda c: self._rows(c, kind, sql, [scope, name]))
+        return rows[0] if rows else None
+
+    def _insert(self, kind: ObjectKind, org_id: str, fields: dict) -> dict:
+        object_id = new_object_id()
+        cols = [c for c in (*kind.columns, *kind.json_columns) if c in fields]
+        values = [_to_db(kind, c, fields[c]) for c in cols]
+        placeholders = ", ".join("?" for _ in cols)
+        scope = org_id if kind.name_scope == "org_id" else fields[kind.name_scope]
+
+        def txn(c):
+            # Re-check inside the transaction: two concurrent create-or-gets of one name.
+            clash = c.execute(
+                f"SELECT id FROM {kind.table} WHERE {kind.name_scope} = ? AND name = ?"
+                " AND deleted_at IS NULL",
+                [scope, fields["name"]],
+            ).fetchone()
+            if clash:
+                return clash[0]
+            c.execute(
+                f"INSERT INTO {kind.table} (id, org_id, {', '.join(cols)}, created, seq)"
+                f" VALUES (?, ?, {placeholders}, now(), nextval('object_seq'))",
+                [object_id, org_id, *values],
+            )
+            return object_id
+
+        try:
+            created_id = self.store.transact(txn)
+        except duckdb.TransactionException:
+            # A concurrent create of the same name won; return that one.
+            existing = self._find_by_name(kind, scope, fields["name"])
+            if existing is None:
+                raise
+            return existing
+        return self.store.read(lambda c: self._fetch_one(c, kind, created_id))
+
+
+def _ref_of(kind: ObjectKind, object_id: str) -> ObjectRef:
+    object_type = {PROJECTS: ObjectType.PROJECT_LOGS, DATASETS: ObjectType.DATASET}.get(
+        kind, ObjectType.EXPERIMENT
+    )
+    return ObjectRef(object_type, object_id)
+
+
+def _to_db(kind: ObjectKind, column: str, value: Any) -> Any:
+    if column in kind.json_columns:
+        return None if value is None else orjson.dumps(value).decode()
+    return value
+
+
+def _require_name(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidRequest(f"{what} must be a non-empty string")
+    if len(value) > 1024:
+        raise InvalidRequest(f"{what} is too long (at most 1024 characters)")
+    return value
+
+
+def bootstrap(catalog: Catalog, org_name: str, api_key: str | None) -> str | None:
+    """On an empty database create the first organization and its admin key.
+
+    Returns the plaintext of a generated key (to print once), or None when nothing was
+    generated. A key given in ``api_key`` is registered if it is not known yet, so a server
+    started with TRACELAKE_API_KEY always accepts that key.
+    """
+    orgs = catalog.list_orgs()
+    if orgs:
+        org = orgs[0]
+    else:
+        org = catalog.create_org(org_name)
+    if api_key:
+        if catalog.authenticate(api_key) is None:
+            catalog.create_key(org["id"], name="bootstrap", role="admin", plaintext=api_key)
+        return None
+    if orgs:
+        return None
+    _, plaintext = catalog.create_key(org["id"], name="bootstrap", role="admin")
+    return plaintext

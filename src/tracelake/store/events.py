@@ -1,0 +1,224 @@
+"""Event writes and reads for one object: routing and validating a request's rows, and
+fetching the latest (or a pinned) version of each row, a page of traces at a time."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from typing import Any
+
+from tracelake.errors import Forbidden, InvalidRequest
+from tracelake.model.objects import OBJECT_ID_FIELD, ROUTING_KEYS, ObjectRef, ObjectType, route_row
+from tracelake.model.rows import normalize_row
+from tracelake.store.catalog import Catalog, Principal
+from tracelake.store.store import Store
+from tracelake.store.writer import ObjectInfo, WriteBatch
+
+MAX_FETCH_LIMIT = 10_000
+DEFAULT_FETCH_LIMIT = 1_000
+
+
+def prepare_batch(
+    catalog: Catalog, principal: Principal, raw_rows: Any, ref: ObjectRef | None = None
+) -> WriteBatch:
+    """Validate a request's rows and resolve each to its object. Raises before anything is
+    written, so a request with one bad row applies none of its rows.
+
+    With ``ref`` (the ``…/{id}/insert`` routes) rows are written to that object and must not
+    name another one; without it each row is routed by its own keys (``/logs3``).
+    """
+    if not principal.can_write:
+        raise Forbidden("this API key is read-only")
+    if not isinstance(raw_rows, list):
+        raise InvalidRequest("rows must be a list")
+    writes = []
+    objects: dict[ObjectRef, ObjectInfo] = {}
+    for index, raw in enumerate(raw_rows):
+        if not isinstance(raw, dict):
+            raise InvalidRequest(f"row {index}: a row must be a JSON object")
+        if ref is None:
+            try:
+                row_ref = route_row(raw)
+            except InvalidRequest as exc:
+                raise InvalidRequest(f"row {index}: {exc.message}") from None
+        else:
+            row_ref = ref
+            _check_same_object(raw, ref, index)
+        if row_ref not in objects:
+            objects[row_ref] = catalog.object_info(principal.org_id, row_ref)
+        writes.append(normalize_row(raw, row_ref, index))
+    return WriteBatch(writes=writes, objects=objects)
+
+
+def _check_same_object(raw: dict, ref: ObjectRef, index: int) -> None:
+    own_key = OBJECT_ID_FIELD[ref.object_type]
+    for key in ROUTING_KEYS:
+        value = raw.get(key)
+        if value is None:
+            continue
+        if key == own_key and value == ref.object_id:
+            continue
+        if key == "log_id" and ref.object_type is ObjectType.PROJECT_LOGS and value == "g":
+            continue
+        if key == "project_id" and ref.object_type is not ObjectType.PROJECT_LOGS:
+            continue  # informational on these rows: the object's own project is stored
+        raise InvalidRequest(f"row {index}: {key} does not match the object in the URL")
+
+
+# -- reads --------------------------------------------------------------------------------------
+
+TS_SQL = "strftime({col}, '%Y-%m-%dT%H:%M:%S.%fZ')"
+
+_COMMON_HEAD = [
+    ("id", "e.id"),
+    ("_xact_id", "e._xact_id::VARCHAR"),
+    ("_pagination_key", "e._pagination_key"),
+    ("created", TS_SQL.format(col="e.created")),
+    ("org_id", "e.org_id"),
+    ("project_id", "e.project_id"),
+]
+_SPAN_FIELDS = [
+    ("span_id", "e.span_id"),
+    ("root_span_id", "e.root_span_id"),
+    ("span_parents", "e.span_parents"),
+    ("is_root", "e.is_root"),
+]
+_TAIL = [("comments", "c.comments"), ("audit_data", "e.audit_data")]
+
+
+def _row_fields(object_type: ObjectType) -> list[tuple[str, str]]:
+    """The JSON keys of a fetched row and the SQL that computes each."""
+    if object_type is ObjectType.DATASET:
+        return [
+            *_COMMON_HEAD,
+            ("dataset_id", "e.object_id"),
+            *_SPAN_FIELDS,
+            *[(f, f"e.{f}") for f in ("input", "expected", "metadata", "tags", "origin")],
+            *_TAIL,
+        ]
+    routing = (
+        [("log_id", "'g'")]
+        if object_type is ObjectType.PROJECT_LOGS
+        else [("experiment_id", "e.object_id")]
+    )
+    user = (
+        "input",
+        "output",
+        "expected",
+        "error",
+        "scores",
+        "metrics",
+        "metadata",
+        "tags",
+        "span_attributes",
+        "context",
+        "origin",
+    )
+    return [*_COMMON_HEAD, *routing, *_SPAN_FIELDS, *[(f, f"e.{f}") for f in user], *_TAIL]
+
+
+def row_json_sql(object_type: ObjectType) -> str:
+    """A DuckDB expression building each fetched row as one JSON object (no Python per row)."""
+    args = ", ".join(f"'{name}', {expr}" for name, expr in _row_fields(object_type))
+    return f"json_object({args})"
+
+
+def events_source_sql(version: int | None) -> tuple[str, list[Any]]:
+    """SQL for the rows of one object (``?`` = object_type, object_id): the live table, or
+    the latest version of each row as of ``version`` from history."""
+    if version is None:
+        return "(SELECT * FROM live WHERE object_type = ? AND object_id = ?)", []
+    return (
+        """(SELECT * EXCLUDE (_object_delete) FROM history
+            WHERE object_type = ? AND object_id = ? AND _xact_id <= ?
+            QUALIFY row_number() OVER (PARTITION BY id ORDER BY _pagination_key DESC) = 1
+                AND NOT _object_delete)""",
+        [version],
+    )
+
+
+def comments_sql(version: int | None) -> tuple[str, list[Any]]:
+    """Comments of one object grouped by the row they are on (``?`` = type, id)."""
+    pinned = " AND _xact_id <= ?" if version is not None else ""
+    sql = f"""(SELECT origin_id, to_json(list(json_object(
+                    'id', id, 'created', {TS_SQL.format(col="created")},
+                    '_xact_id', _xact_id::VARCHAR, 'comment', comment, 'audit_data', audit_data)
+                  ORDER BY _xact_id, id)) AS comments
+               FROM comments WHERE object_type = ? AND object_id = ? AND NOT deleted{pinned}
+               GROUP BY origin_id)"""
+    return sql, ([version] if version is not None else [])
+
+
+@dataclass
+class FetchPage:
+    rows: list[str]  # each row as a JSON object text
+    cursor: str | None
+
+
+def encode_cursor(pagination_key: str) -> str:
+    return base64.urlsafe_b64encode(pagination_key.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        key = base64.urlsafe_b64decode(padded.encode()).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidRequest("invalid cursor") from None
+    if not key.startswith("p"):
+        raise InvalidRequest("invalid cursor")
+    return key
+
+
+def fetch_events(
+    store: Store,
+    ref: ObjectRef,
+    *,
+    limit: int | None = None,
+    cursor: str | None = None,
+    version: int | None = None,
+) -> FetchPage:
+    """A page of the object's rows, newest traces first.
+
+    ``limit`` counts traces (root_span_id groups); a dataset row is its own trace. The
+    cursor marks the last trace returned and is None once nothing is left.
+    """
+    if limit is None:
+        limit = DEFAULT_FETCH_LIMIT
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+        raise InvalidRequest("limit must be a positive integer")
+    limit = min(limit, MAX_FETCH_LIMIT)
+    after = decode_cursor(cursor) if cursor else None
+    source, source_params = events_source_sql(version)
+    comments, comment_params = comments_sql(version)
+    sql = f"""
+        WITH src AS {source},
+        roots AS (
+            SELECT root_span_id, max(_pagination_key) AS trace_key FROM src
+            GROUP BY root_span_id
+            HAVING ?::VARCHAR IS NULL OR max(_pagination_key) < ?
+            ORDER BY trace_key DESC LIMIT ?
+        )
+        SELECT {row_json_sql(ref.object_type)}, roots.trace_key
+        FROM src e JOIN roots USING (root_span_id)
+        LEFT JOIN {comments} c ON c.origin_id = e.id
+        ORDER BY roots.trace_key DESC, e._pagination_key ASC"""
+    kind, oid = ref.object_type.value, ref.object_id
+    params = [kind, oid, *source_params, after, after, limit, kind, oid, *comment_params]
+    rows = store.read(lambda c: c.execute(sql, params).fetchall())
+    trace_keys = {r[1] for r in rows}
+    next_cursor = None
+    if len(trace_keys) == limit:
+        next_cursor = encode_cursor(min(trace_keys))
+    return FetchPage(rows=[r[0] for r in rows], cursor=next_cursor)
+
+
+def count_rows(store: Store, ref: ObjectRef) -> int:
+    row = store.read(
+        lambda c: c.execute(
+            "SELECT count(*) FROM live WHERE object_type = ? AND object_id = ?",
+            [ref.object_type.value, ref.object_id],
+        ).fetchone()
+    )
+    return int(row[0])

@@ -1,0 +1,122 @@
+"""Table definitions. Catalog tables hold objects; ``live`` and ``history`` hold events.
+
+``live`` has the current version of every row that is not deleted, keyed by
+(object_type, object_id, id); ordinary reads use it with no dedup. ``history`` is append-only
+and keeps every version, tombstones included, for ``version=`` reads and audits.
+Comments live in their own table beside the rows they annotate, so that replacing a row
+keeps its comments and a comment may arrive before its row.
+"""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 1
+
+# Typed columns for ids and times; free-form values are JSON text (see docs/architecture
+# notes: JSON ingests ~4x faster than VARIANT here and fetches faster).
+EVENT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("object_type", "VARCHAR NOT NULL"),
+    ("object_id", "VARCHAR NOT NULL"),
+    ("id", "VARCHAR NOT NULL"),
+    ("_xact_id", "UBIGINT NOT NULL"),
+    ("_pagination_key", "VARCHAR NOT NULL"),
+    ("created", "TIMESTAMPTZ NOT NULL"),
+    ("org_id", "VARCHAR NOT NULL"),
+    ("project_id", "VARCHAR NOT NULL"),
+    ("span_id", "VARCHAR NOT NULL"),
+    ("root_span_id", "VARCHAR NOT NULL"),
+    ("span_parents", "VARCHAR[]"),
+    ("is_root", "BOOLEAN NOT NULL"),
+    ("tags", "VARCHAR[]"),
+    ("input", "JSON"),
+    ("output", "JSON"),
+    ("expected", "JSON"),
+    ("error", "JSON"),
+    ("scores", "JSON"),
+    ("metrics", "JSON"),
+    ("metadata", "JSON"),
+    ("span_attributes", "JSON"),
+    ("context", "JSON"),
+    ("origin", "JSON"),
+    ("audit_data", "JSON"),
+)
+EVENT_COLUMN_NAMES = tuple(name for name, _ in EVENT_COLUMNS)
+
+
+def _event_table(name: str, extra: str) -> str:
+    cols = ",\n  ".join(f"{n} {t}" for n, t in EVENT_COLUMNS)
+    return f"CREATE TABLE IF NOT EXISTS {name} (\n  {cols}{extra}\n)"
+
+
+DDL = [
+    """CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS organizations (
+        id VARCHAR PRIMARY KEY,
+        name VARCHAR NOT NULL UNIQUE,
+        created TIMESTAMPTZ NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS api_keys (
+        id VARCHAR PRIMARY KEY,
+        org_id VARCHAR NOT NULL,
+        name VARCHAR NOT NULL,
+        role VARCHAR NOT NULL,
+        key_hash VARCHAR NOT NULL UNIQUE,
+        preview VARCHAR NOT NULL,
+        created TIMESTAMPTZ NOT NULL,
+        revoked_at TIMESTAMPTZ
+    )""",
+    """CREATE TABLE IF NOT EXISTS projects (
+        id VARCHAR PRIMARY KEY,
+        org_id VARCHAR NOT NULL,
+        name VARCHAR NOT NULL,
+        description VARCHAR,
+        settings JSON,
+        user_id VARCHAR,
+        created TIMESTAMPTZ NOT NULL,
+        deleted_at TIMESTAMPTZ,
+        seq BIGINT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS datasets (
+        id VARCHAR PRIMARY KEY,
+        org_id VARCHAR NOT NULL,
+        project_id VARCHAR NOT NULL,
+        name VARCHAR NOT NULL,
+        description VARCHAR,
+        metadata JSON,
+        user_id VARCHAR,
+        created TIMESTAMPTZ NOT NULL,
+        deleted_at TIMESTAMPTZ,
+        seq BIGINT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS experiments (
+        id VARCHAR PRIMARY KEY,
+        org_id VARCHAR NOT NULL,
+        project_id VARCHAR NOT NULL,
+        name VARCHAR NOT NULL,
+        description VARCHAR,
+        repo_info JSON,
+        base_exp_id VARCHAR,
+        dataset_id VARCHAR,
+        dataset_version VARCHAR,
+        public BOOLEAN NOT NULL DEFAULT false,
+        metadata JSON,
+        tags VARCHAR[],
+        user_id VARCHAR,
+        created TIMESTAMPTZ NOT NULL,
+        deleted_at TIMESTAMPTZ,
+        seq BIGINT NOT NULL
+    )""",
+    "CREATE SEQUENCE IF NOT EXISTS object_seq",
+    _event_table("live", ",\n  PRIMARY KEY (object_type, object_id, id)"),
+    _event_table("history", ",\n  _object_delete BOOLEAN NOT NULL"),
+    """CREATE TABLE IF NOT EXISTS comments (
+        object_type VARCHAR NOT NULL,
+        object_id VARCHAR NOT NULL,
+        id VARCHAR NOT NULL,
+        origin_id VARCHAR NOT NULL,
+        _xact_id UBIGINT NOT NULL,
+        created TIMESTAMPTZ NOT NULL,
+        comment JSON,
+        audit_data JSON,
+        deleted BOOLEAN NOT NULL
+    )""",
+]

@@ -1,0 +1,190 @@
+"""The database wrapper: one DuckDB file, reads on per-call cursors, writes through one thread.
+
+Only one process may open the file, so the server process owns it. Inside the process every
+event write goes through a single writer thread that groups concurrent requests into one
+transaction (group commit) and acknowledges each request only after that commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from pathlib import Path
+from typing import TypeVar
+
+import duckdb
+
+from tracelake.model.xact import XactClock
+from tracelake.store.schema import DDL, SCHEMA_VERSION
+from tracelake.store.writer import WriteBatch, commit_group
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+DB_FILENAME = "tracelake.duckdb"
+# Most rows one group commit takes before it commits (more waiting requests wait for the next).
+GROUP_COMMIT_ROWS = 5_000
+
+
+class DataDirLocked(RuntimeError):
+    """Another process (usually a running server) has the database open."""
+
+
+class Store:
+    """Owns the DuckDB connection and the writer thread."""
+
+    def __init__(self, data_dir: Path | str, *, read_only: bool = False):
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.path = self.data_dir / DB_FILENAME
+        try:
+            self._con = duckdb.connect(
+                str(self.path),
+                read_only=read_only,
+                config={
+                    "autoinstall_known_extensions": "false",
+                    "autoload_known_extensions": "false",
+                },
+            )
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise DataDirLocked(
+                    f"{self.path} is in use by another process (is a tracelake server running? "
+                    "point the command at it with --url)"
+                ) from exc
+            raise
+        self._con.execute("SET TimeZone = 'UTC'")
+        if not read_only:
+            self._create_schema()
+        self.clock = XactClock(self._max_xact_id())
+        self._queue: queue.Queue[WriteBatch | None] = queue.Queue()
+        self._writer: threading.Thread | None = None
+        self._closed = False
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def _create_schema(self) -> None:
+        con = self._con.cursor()
+        try:
+            for statement in DDL:
+                con.execute(statement)
+            con.execute(
+                "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
+                [str(SCHEMA_VERSION)],
+            )
+        finally:
+            con.close()
+
+    def _max_xact_id(self) -> int:
+        row = self.read(
+            lambda c: c.execute(
+                "SELECT greatest((SELECT max(_xact_id) FROM history),"
+                " (SELECT max(_xact_id) FROM comments))"
+            ).fetchone()
+        )
+        return int(row[0]) if row and row[0] is not None else 0
+
+    def start(self) -> None:
+        """Start the writer thread (idempotent)."""
+        if self._writer is None:
+            self._writer = threading.Thread(target=self._write_loop, name="tracelake-writer")
+            self._writer.daemon = True
+            self._writer.start()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._writer is not None:
+            self._queue.put(None)
+            self._writer.join()
+        self._con.close()
+
+    # -- reads and catalog writes -------------------------------------------------------------
+
+    def read(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """Run ``fn`` with a cursor of its own (safe from any thread)."""
+        cursor = self._con.cursor()
+        try:
+            return fn(cursor)
+        finally:
+            cursor.close()
+
+    def transact(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """Run ``fn`` in a transaction on its own cursor (catalog changes)."""
+        cursor = self._con.cursor()
+        try:
+            cursor.begin()
+            try:
+                result = fn(cursor)
+            except BaseException:
+                cursor.rollback()
+                raise
+            cursor.commit()
+            return result
+        finally:
+            cursor.close()
+
+    # -- event writes ---------------------------------------------------------------------------
+
+    def submit(self, batch: WriteBatch) -> Future:
+        """Queue a batch of event writes; the future resolves to its xact id after commit."""
+        if self._closed:
+            raise RuntimeError("store is closed")
+        self.start()
+        self._queue.put(batch)
+        return batch.future
+
+    def write(self, batch: WriteBatch) -> int:
+        """Submit and wait (for callers that are not async)."""
+        return self.submit(batch).result()
+
+    def _write_loop(self) -> None:
+        cursor = self._con.cursor()
+        try:
+            while True:
+                first = self._queue.get()
+                if first is None:
+                    return
+                group = [first]
+                rows = len(first.writes)
+                stop = False
+                while rows < GROUP_COMMIT_ROWS:
+                    try:
+                        nxt = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if nxt is None:
+                        stop = True
+                        break
+                    group.append(nxt)
+                    rows += len(nxt.writes)
+                self._commit(cursor, group)
+                if stop:
+                    return
+        finally:
+            cursor.close()
+
+    def _commit(self, cursor: duckdb.DuckDBPyConnection, group: list[WriteBatch]) -> None:
+        try:
+            commit_group(cursor, group, self.clock)
+            return
+        except Exception as exc:
+            if len(group) == 1:
+                _fail(group[0], exc)
+                return
+            log.warning("group commit failed (%s); retrying its batches one by one", exc)
+        for batch in group:
+            try:
+                commit_group(cursor, [batch], self.clock)
+            except Exception as exc:
+                _fail(batch, exc)
+
+
+def _fail(batch: WriteBatch, exc: BaseException) -> None:
+    if not batch.future.done():
+        batch.future.set_exception(exc)

@@ -1,0 +1,141 @@
+"""Summaries: the row count of a dataset, and an experiment's scores and metrics compared
+with a base experiment (traces matched by their root input, as Braintrust does)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import orjson
+
+from tracelake.model.objects import ObjectRef, ObjectType
+from tracelake.store.events import count_rows
+from tracelake.store.store import Store
+
+# Metrics summarised per trace: (name, unit, how the trace's spans combine).
+TRACE_METRICS = (
+    ("duration", "s", "root"),
+    ("llm_duration", "s", "sum_llm"),
+    ("prompt_tokens", "tok", "sum"),
+    ("completion_tokens", "tok", "sum"),
+    ("prompt_cached_tokens", "tok", "sum"),
+    ("prompt_cache_creation_tokens", "tok", "sum"),
+    ("total_tokens", "tok", "sum"),
+    ("estimated_cost", "$", "sum"),
+)
+
+
+@dataclass
+class TraceSummary:
+    """One trace of an experiment, rolled up."""
+
+    key: str  # the root span's input, as JSON text: what traces are matched by
+    scores: dict[str, float] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+def summarize_traces(store: Store, experiment_id: str) -> list[TraceSummary]:
+    """Each trace's averaged scores and combined metrics."""
+    rows = store.read(
+        lambda c: c.execute(
+            """SELECT root_span_id, is_root, input::VARCHAR, scores::VARCHAR, metrics::VARCHAR,
+                      json_extract_string(span_attributes, '$.type')
+               FROM live WHERE object_type = ? AND object_id = ?
+               ORDER BY root_span_id""",
+            [ObjectType.EXPERIMENT.value, experiment_id],
+        ).fetchall()
+    )
+    traces: dict[str, dict] = {}
+    for root_span_id, is_root, input_text, scores_text, metrics_text, span_type in rows:
+        acc = traces.setdefault(root_span_id, {"key": None, "scores": {}, "metrics": {}})
+        metrics = orjson.loads(metrics_text) if metrics_text else {}
+        if is_root:
+            acc["key"] = input_text or "null"
+            start, end = metrics.get("start"), metrics.get("end")
+            if _num(start) and _num(end):
+                acc["metrics"]["duration"] = end - start
+        for name, value in (orjson.loads(scores_text) if scores_text else {}).items():
+            if _num(value):
+                acc["scores"].setdefault(name, []).append(value)
+        for name, _unit, how in TRACE_METRICS:
+            if how == "sum" and _num(metrics.get(name)):
+                acc["metrics"][name] = acc["metrics"].get(name, 0) + metrics[name]
+            if how == "sum_llm" and span_type == "llm":
+                start, end = metrics.get("start"), metrics.get("end")
+                if _num(start) and _num(end):
+                    acc["metrics"][name] = acc["metrics"].get(name, 0) + (end - start)
+    result = []
+    for root_span_id, acc in traces.items():
+        scores = {name: sum(v) / len(v) for name, v in acc["scores"].items()}
+        result.append(TraceSummary(acc["key"] or root_span_id, scores, acc["metrics"]))
+    return result
+
+
+def _num(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def compare_experiments(
+    current: list[TraceSummary], base: list[TraceSummary] | None
+) -> tuple[dict, dict]:
+    """Scores and metrics of ``current`` with improvements and regressions against ``base``.
+
+    A higher score is better; a lower metric (time, tokens, cost) is better. ``diff`` is the
+    difference of the means, present only when the base has that score or metric.
+    """
+    base_by_key: dict[str, TraceSummary] = {}
+    for trace in base or []:
+        base_by_key.setdefault(trace.key, trace)
+
+    def summarise(attr: str, names: list[str], higher_is_better: bool):
+        out = {}
+        for name in names:
+            values = [getattr(t, attr)[name] for t in current if name in getattr(t, attr)]
+            if not values:
+                continue
+            improvements = regressions = 0
+            for trace in current:
+                other = base_by_key.get(trace.key)
+                if other is None or name not in getattr(trace, attr):
+                    continue
+                if name not in getattr(other, attr):
+                    continue
+                delta = getattr(trace, attr)[name] - getattr(other, attr)[name]
+                if delta == 0:
+                    continue
+                if (delta > 0) == higher_is_better:
+                    improvements += 1
+                else:
+                    regressions += 1
+            entry = {"name": name, "improvements": improvements, "regressions": regressions}
+            mean = _mean(values)
+            base_values = [getattr(t, attr)[name] for t in base or [] if name in getattr(t, attr)]
+            if base_values:
+                entry["diff"] = mean - _mean(base_values)
+            out[name] = (mean, entry)
+        return out
+
+    score_names = sorted({n for t in current for n in t.scores})
+    scores = {
+        name: {"name": name, "score": mean, **{k: v for k, v in e.items() if k != "name"}}
+        for name, (mean, e) in summarise("scores", score_names, True).items()
+    }
+    units = {name: unit for name, unit, _ in TRACE_METRICS}
+    metric_names = [n for n, _, _ in TRACE_METRICS if any(n in t.metrics for t in current)]
+    metrics = {
+        name: {
+            "name": name,
+            "metric": mean,
+            "unit": units[name],
+            **{k: v for k, v in e.items() if k != "name"},
+        }
+        for name, (mean, e) in summarise("metrics", metric_names, False).items()
+    }
+    return scores, metrics
+
+
+def dataset_total(store: Store, dataset_id: str) -> int:
+    return count_rows(store, ObjectRef(ObjectType.DATASET, dataset_id))
