@@ -87,8 +87,13 @@ def merge_state(current: dict[str, Any], write: RowWrite) -> dict[str, Any]:
     for name, value in write.fields.items():
         if name in _MERGE_IGNORED:
             continue
-        if name == "tags" and ("tags",) not in stop:
-            state["tags"] = union_tags(state.get("tags"), value)
+        if name == "tags":
+            replace = ("tags",) in stop
+            state["tags"] = (
+                _unique(value) if replace and value else union_tags(state["tags"], value)
+            )
+            if replace and value is None:
+                state["tags"] = None
         else:
             state[name] = merge_values(state.get(name), value, stop, (name,))
     _apply_array_deletes(state, write)
@@ -125,9 +130,12 @@ def _unique(values: list[Any]) -> list[Any]:
 
 
 def _apply_array_deletes(state: dict[str, Any], write: RowWrite) -> None:
+    """Remove values from arrays of user fields (span fields are never changed this way)."""
     for path, values in write.array_deletes:
         head = path[0]
-        state[head] = _without_values(state.get(head), path[1:], values)
+        if head in _MERGE_IGNORED or head not in state or head == "id":
+            continue
+        state[head] = _without_values(state[head], path[1:], values)
 
 
 def _without_values(node: Any, path: tuple[str, ...], values: list[Any]) -> Any:

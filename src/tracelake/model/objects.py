@@ -39,6 +39,8 @@ class ObjectRef:
 
 def route_row(row: dict) -> ObjectRef:
     """Find the object a /logs3 row is written to, from its routing keys."""
+    if not isinstance(row, dict):
+        raise InvalidRequest("a row must be a JSON object")
     experiment_id = row.get("experiment_id")
     dataset_id = row.get("dataset_id")
     project_id = row.get("project_id")

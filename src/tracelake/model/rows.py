@@ -134,12 +134,13 @@ def normalize_row(raw: Any, ref: ObjectRef, index: int = 0) -> RowWrite:
             comment=raw["comment"],
         )
 
+    for marker in ("_object_delete", "_is_merge"):
+        if raw.get(marker) is not None and not isinstance(raw[marker], bool):
+            raise InvalidRequest(f"{where}: {marker} must be true or false")
     if raw.get("_object_delete") is True:
         return RowWrite(ref=ref, id=row_id, kind=WriteKind.DELETE, created=created, audit=audit)
 
     is_merge = raw.get("_is_merge")
-    if is_merge not in (None, True, False):
-        raise InvalidRequest(f"{where}: _is_merge must be true or false")
     fields: dict[str, Any] = {}
     for name in USER_FIELDS:
         if name in raw:
@@ -252,7 +253,10 @@ def normalize_timestamp(value: Any, what: str) -> str:
     if isinstance(value, bool):
         raise InvalidRequest(f"{what} must be an ISO-8601 time")
     if isinstance(value, int | float):
-        moment = datetime.fromtimestamp(value, UTC)
+        try:
+            moment = datetime.fromtimestamp(value, UTC)
+        except (OverflowError, ValueError, OSError):
+            raise InvalidRequest(f"{what} is not a valid unix time: {value!r}") from None
     elif isinstance(value, str):
         text = value.strip()
         if text.endswith("Z"):

@@ -37,7 +37,7 @@ def parse_xact(value: object) -> int:
         raise ValueError("version must be a decimal transaction id")
     if isinstance(value, int):
         result = value
-    elif isinstance(value, str) and value.strip().isdigit():
+    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         result = int(value.strip())
     else:
         raise ValueError(f"version must be a decimal transaction id, got {value!r}")
