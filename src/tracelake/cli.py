@@ -6,6 +6,7 @@ with ``--api-key`` (or TRACELAKE_API_KEY); otherwise they open the data dir them
 
 from __future__ import annotations
 
+import gc
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -31,7 +32,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(orgs_app, name="orgs")
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def _help(name: str) -> str:
@@ -93,6 +94,9 @@ class RemoteBackend:
     def create_project(self, name: str):
         return self.call("POST", "/v1/project", {"name": name})
 
+    def has_project(self, name: str) -> bool:
+        return bool(self.call("GET", f"/v1/project?project_name={name}")["objects"])
+
     def create_dataset(self, project_id: str, name: str):
         return self.call("POST", "/v1/dataset", {"project_id": project_id, "name": name})
 
@@ -151,6 +155,9 @@ class LocalBackend:
     def create_project(self, name: str):
         return self.catalog.create_project(self.principal.org_id, name)
 
+    def has_project(self, name: str) -> bool:
+        return bool(self.catalog.list_objects(PROJECTS, self.principal.org_id, name=name))
+
     def create_dataset(self, project_id: str, name: str):
         return self.catalog.create_dataset(self.principal.org_id, project_id, name)
 
@@ -186,6 +193,12 @@ def _run(fn):
 
 
 def _table(rows: list[dict], columns: list[str]) -> None:
+    """A table on a terminal; tab-separated lines (nothing cut short) when piped."""
+    if not console.is_terminal:
+        print("\t".join(columns))
+        for row in rows:
+            print("\t".join("" if row.get(c) is None else str(row.get(c)) for c in columns))
+        return
     table = Table(*columns)
     for row in rows:
         table.add_row(*[str(row.get(c) if row.get(c) is not None else "") for c in columns])
@@ -218,13 +231,22 @@ def serve(
         )
 
     def load_demo_once(running_app) -> None:
-        target = _DemoTarget(running_app)
-        if not target.catalog.list_objects(PROJECTS, target.principal.org_id, name="demo"):
-            load_demo_data(target)
+        if load_demo_data(_DemoTarget(running_app)):
             print("Loaded the demo project.", flush=True)
 
     on_start = load_demo_once if demo else None
-    application = create_app(settings, on_generated_key=announce, on_started=on_start)
+
+    def started(running_app) -> None:
+        if on_start is not None:
+            on_start(running_app)
+        # Ingest allocates many short-lived containers per request; with the default
+        # thresholds Python's cyclic GC ran often and rescanned every long-lived object
+        # (it cost more than JSON parsing). Freeze what exists at start, collect less often.
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(50_000, 50, 100)
+
+    application = create_app(settings, on_generated_key=announce, on_started=started)
     print(
         f"tracelake {__version__} serving {settings.data_dir} on "
         f"http://{settings.host}:{settings.port}",
@@ -257,10 +279,13 @@ class _DemoTarget(LocalBackend):
         pass
 
 
-def load_demo_data(backend) -> dict:
-    """Create the demo project, logs, dataset and experiments; returns their ids."""
+def load_demo_data(backend) -> dict | None:
+    """Create the demo project, logs, dataset and experiments; returns their ids, or None
+    when a 'demo' project exists already."""
     from tracelake.demo import demo_dataset_rows, demo_experiment_rows, demo_log_rows
 
+    if backend.has_project("demo"):
+        return None
     project = backend.create_project("demo")
     backend.write_rows(demo_log_rows(project["id"]))
     dataset = backend.create_dataset(project["id"], "trivia")
@@ -288,6 +313,9 @@ def demo(data_dir: DataDir = None, url: Url = None, api_key: ApiKey = None):
             ids = load_demo_data(backend)
         finally:
             backend.close()
+        if ids is None:
+            console.print("A 'demo' project exists already; nothing loaded.")
+            return
         console.print(
             f"Loaded the demo project {ids['project']} (logs, dataset 'trivia', "
             "experiments 'baseline' and 'improved')."

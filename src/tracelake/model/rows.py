@@ -68,6 +68,9 @@ KNOWN_FIELDS = frozenset(
 )
 
 AUDIT_SOURCES = ("app", "api", "external")
+# How the SDK encodes non-finite floats (strict JSON has no NaN); stored as null in
+# scores and metrics, which must be numbers.
+NON_FINITE = frozenset({"NaN", "Infinity", "-Infinity"})
 
 
 class WriteKind(StrEnum):
@@ -104,9 +107,10 @@ def normalize_row(raw: Any, ref: ObjectRef, index: int = 0) -> RowWrite:
     where = f"row {index}"
     if not isinstance(raw, dict):
         raise InvalidRequest(f"{where}: a row must be a JSON object")
-    unknown = [k for k in raw if k not in KNOWN_FIELDS]
+    unknown = raw.keys() - KNOWN_FIELDS
     if unknown:
-        raise InvalidRequest(f"{where}: unknown field {unknown[0]!r}")
+        first = next(k for k in raw if k in unknown)
+        raise InvalidRequest(f"{where}: unknown field {first!r}")
 
     row_id = raw.get("id")
     if row_id is None:
@@ -182,6 +186,9 @@ def _check_fields(fields: dict[str, Any], ref: ObjectRef, where: str) -> None:
     scores = fields.get("scores")
     if scores:
         for key, value in scores.items():
+            if isinstance(value, str) and value in NON_FINITE:
+                scores[key] = None  # the SDK sends NaN and infinities as strings
+                continue
             if value is None:
                 continue
             if isinstance(value, bool) or not isinstance(value, int | float):
@@ -191,6 +198,9 @@ def _check_fields(fields: dict[str, Any], ref: ObjectRef, where: str) -> None:
     metrics = fields.get("metrics")
     if metrics:
         for key, value in metrics.items():
+            if isinstance(value, str) and value in NON_FINITE:
+                metrics[key] = None
+                continue
             if value is not None and (
                 isinstance(value, bool) or not isinstance(value, int | float)
             ):
@@ -249,9 +259,19 @@ def _array_deletes(value: Any, where: str) -> list[tuple[tuple[str, ...], list[A
 
 
 def normalize_timestamp(value: Any, what: str) -> str:
-    """Parse an ISO-8601 time (or unix seconds) and render it as UTC ISO with microseconds."""
+    """Parse an ISO-8601 time (or unix seconds); render it as UTC ISO with microseconds.
+
+    The SDK's own shape (UTC, microseconds) takes a cheap path: checked, not reformatted.
+    """
     if isinstance(value, bool):
         raise InvalidRequest(f"{what} must be an ISO-8601 time")
+    if isinstance(value, str) and len(value) == 32 and value.endswith("+00:00"):
+        try:
+            datetime.fromisoformat(value)
+            if value[19] == ".":
+                return value[:26] + "Z"
+        except ValueError:
+            pass
     if isinstance(value, int | float):
         try:
             moment = datetime.fromtimestamp(value, UTC)

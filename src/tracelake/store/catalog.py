@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import secrets
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
@@ -55,14 +55,25 @@ class ObjectKind:
     json_columns: tuple[str, ...] = ()
     name_scope: str = "org_id"  # names are unique within this column
 
+    patchable: dict = field(default_factory=dict)  # field -> the type PATCH accepts
+
     @property
     def what(self) -> str:
         return self.table[:-1]
 
 
-PROJECTS = ObjectKind("projects", ("name", "description", "user_id"), ("settings",))
+PROJECTS = ObjectKind(
+    "projects",
+    ("name", "description", "user_id"),
+    ("settings",),
+    patchable={"name": str, "description": str, "settings": dict},
+)
 DATASETS = ObjectKind(
-    "datasets", ("project_id", "name", "description", "user_id"), ("metadata",), "project_id"
+    "datasets",
+    ("project_id", "name", "description", "user_id"),
+    ("metadata",),
+    "project_id",
+    patchable={"name": str, "description": str, "metadata": dict},
 )
 EXPERIMENTS = ObjectKind(
     "experiments",
@@ -79,8 +90,23 @@ EXPERIMENTS = ObjectKind(
     ),
     ("repo_info", "metadata"),
     "project_id",
+    patchable={
+        "name": str,
+        "description": str,
+        "repo_info": dict,
+        "base_exp_id": str,
+        "dataset_id": str,
+        "dataset_version": (str, int),
+        "public": bool,
+        "metadata": dict,
+        "tags": list,
+    },
 )
 KIND_OF = {ObjectType.DATASET: DATASETS, ObjectType.EXPERIMENT: EXPERIMENTS}
+
+
+# Datasets and experiments of a deleted project are gone with it.
+_LIVE_PROJECT = " AND t.project_id IN (SELECT id FROM projects WHERE deleted_at IS NULL)"
 
 
 def hash_key(plaintext: str) -> str:
@@ -324,15 +350,28 @@ class Catalog:
             with self._lock:
                 self._object_cache[ref] = hit
         if hit[0] != org_id:
-            raise NotFound(f"{ref.object_type.value} {ref.object_id!r} not found")
+            # Word it exactly as a miss does, so foreign ids cannot be told from missing ones.
+            what = "project" if ref.object_type is ObjectType.PROJECT_LOGS else ref.object_type
+            raise NotFound(f"{what} {ref.object_id!r} not found")
         return hit[1]
 
     def update_object(self, kind: ObjectKind, org_id: str, object_id: str, patch: dict) -> dict:
+        """Change the given fields of an object; every value is checked before any is stored."""
         current = self.get(kind, org_id, object_id)
-        allowed = set(kind.columns) | set(kind.json_columns)
-        unknown = [k for k in patch if k not in allowed or k in ("project_id",)]
-        if unknown:
-            raise InvalidRequest(f"cannot update field {unknown[0]!r}")
+        for name, value in patch.items():
+            expected = kind.patchable.get(name)
+            if expected is None:
+                raise InvalidRequest(f"cannot update field {name!r}")
+            if value is not None and not _is_type(value, expected):
+                raise InvalidRequest(f"field {name!r} must be {_TYPE_NAMES[expected]}")
+        if patch.get("tags") is not None and not all(isinstance(t, str) for t in patch["tags"]):
+            raise InvalidRequest("field 'tags' must be a list of strings")
+        if "dataset_version" in patch and patch["dataset_version"] is not None:
+            patch = {**patch, "dataset_version": str(patch["dataset_version"])}
+        if patch.get("dataset_id") is not None:
+            self.get(DATASETS, org_id, patch["dataset_id"])
+        if patch.get("base_exp_id") is not None:
+            self.get(EXPERIMENTS, org_id, patch["base_exp_id"])
         if "name" in patch:
             name = _require_name(patch["name"], "name")
             scope = current[kind.name_scope] if kind.name_scope != "org_id" else org_id
@@ -352,14 +391,15 @@ class Catalog:
 
     def delete_object(self, kind: ObjectKind, org_id: str, object_id: str) -> dict:
         """Soft delete: the object disappears from reads; its events stay until purged."""
-        current = self.get(kind, org_id, object_id)
+        self.get(kind, org_id, object_id)
         self.store.transact(
             lambda c: c.execute(
                 f"UPDATE {kind.table} SET deleted_at = now() WHERE id = ?", [object_id]
             )
         )
         with self._lock:
-            self._object_cache.pop(_ref_of(kind, current["id"]), None)
+            # A project takes its datasets and experiments with it: drop the whole cache.
+            self._object_cache.clear()
         return self.store.read(lambda c: self._fetch_one(c, kind, object_id, deleted=True))
 
     def list_objects(
@@ -377,11 +417,15 @@ class Catalog:
     ) -> list[dict]:
         """Objects newest first, with Stainless-style cursor paging by object id."""
         where = ["t.org_id = ?", "t.deleted_at IS NULL"]
+        if kind is not PROJECTS:
+            where.append(_LIVE_PROJECT.removeprefix(" AND "))
         params: list[Any] = [org_id]
         if name is not None:
             where.append("t.name = ?")
             params.append(name)
         if ids:
+            # Repeated (?ids=a&ids=b) or comma-separated (?ids=a,b, as braintrust-api sends).
+            ids = [part for value in ids for part in value.split(",") if part]
             where.append("list_contains(?, t.id)")
             params.append(ids)
         if kind is not PROJECTS:
@@ -455,6 +499,8 @@ class Catalog:
         sql = self._select_sql(kind) + " WHERE t.id = ?"
         if not deleted:
             sql += " AND t.deleted_at IS NULL"
+            if kind is not PROJECTS:
+                sql += _LIVE_PROJECT
         rows = self._rows(c, kind, sql, [object_id])
         return rows[0] if rows else None
 
@@ -506,11 +552,19 @@ class Catalog:
         return self.store.read(lambda c: self._fetch_one(c, kind, created_id))
 
 
-def _ref_of(kind: ObjectKind, object_id: str) -> ObjectRef:
-    object_type = {PROJECTS: ObjectType.PROJECT_LOGS, DATASETS: ObjectType.DATASET}.get(
-        kind, ObjectType.EXPERIMENT
-    )
-    return ObjectRef(object_type, object_id)
+_TYPE_NAMES = {
+    str: "a string",
+    dict: "an object",
+    list: "a list",
+    bool: "true or false",
+    (str, int): "a string or an integer",
+}
+
+
+def _is_type(value: Any, expected) -> bool:
+    if isinstance(value, bool) and expected is not bool:
+        return False
+    return isinstance(value, expected)
 
 
 def _to_db(kind: ObjectKind, column: str, value: Any) -> Any:

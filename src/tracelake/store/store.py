@@ -28,6 +28,7 @@ T = TypeVar("T")
 DB_FILENAME = "tracelake.duckdb"
 # Most rows one group commit takes before it commits (more waiting requests wait for the next).
 GROUP_COMMIT_ROWS = 5_000
+CHECKPOINT_THRESHOLD = "1GB"
 
 
 class DataDirLocked(RuntimeError):
@@ -58,6 +59,9 @@ class Store:
                 ) from exc
             raise
         self._con.execute("SET TimeZone = 'UTC'")
+        # Checkpoints rewrite the database file; with DuckDB's 16 MB default they ran every
+        # few group commits during ingest. A larger WAL costs only a longer replay on start.
+        self._con.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
         if not read_only:
             self._create_schema()
         self.clock = XactClock(self._max_xact_id())

@@ -83,8 +83,7 @@ def commit_group(cursor: duckdb.DuckDBPyConnection, group: list[WriteBatch], clo
         return
     cursor.begin()
     try:
-        _insert_history(cursor, history, now)
-        _upsert_live(cursor, history)
+        _write_events(cursor, history, now)
         if comments:
             _insert_comments(cursor, comments, now)
         if deleted_ids:
@@ -182,74 +181,44 @@ def _dump(value: Any) -> str | None:
     return None if value is None else orjson.dumps(value).decode()
 
 
-def _event_table(rows, now: str, *, with_delete: bool) -> pa.Table:
-    cols: dict[str, list] = {
-        name: []
-        for name in (
-            "object_type",
-            "object_id",
-            "id",
-            "_xact_id",
-            "_pagination_key",
-            "created",
-            "org_id",
-            "project_id",
-            "span_id",
-            "root_span_id",
-            "span_parents",
-            "is_root",
-            "tags",
-            *JSON_FIELDS,
-            "audit_data",
-        )
+_LIST = pa.list_(pa.string())
+_TOMBSTONE: dict[str, Any] = {}
+
+
+def _event_table(rows, now: str) -> pa.Table:
+    """Arrow columns for event rows ``(key, state, xact_id, seq, info)``; a None state is a
+    tombstone. Built column by column with comprehensions: this is the ingest hot path."""
+    dumps = orjson.dumps
+    keys = [r[0] for r in rows]
+    states = [r[1] if r[1] is not None else _TOMBSTONE for r in rows]
+    parents = [s.get("span_parents") for s in states]
+    columns: dict[str, pa.Array] = {
+        "object_type": pa.array([k[0] for k in keys], pa.string()),
+        "object_id": pa.array([k[1] for k in keys], pa.string()),
+        "id": pa.array([k[2] for k in keys], pa.string()),
+        "_xact_id": pa.array([r[2] for r in rows], pa.uint64()),
+        "_pagination_key": pa.array([pagination_key(r[2], r[3]) for r in rows], pa.string()),
+        "created": pa.array([s.get("created") or now for s in states], pa.string()),
+        "org_id": pa.array([r[4].org_id for r in rows], pa.string()),
+        "project_id": pa.array([r[4].project_id for r in rows], pa.string()),
+        "span_id": pa.array(
+            [s.get("span_id") or k[2] for s, k in zip(states, keys, strict=True)], pa.string()
+        ),
+        "root_span_id": pa.array(
+            [s.get("root_span_id") or k[2] for s, k in zip(states, keys, strict=True)],
+            pa.string(),
+        ),
+        "span_parents": pa.array(parents, _LIST),
+        "is_root": pa.array([not p for p in parents], pa.bool_()),
+        "tags": pa.array([s.get("tags") for s in states], _LIST),
     }
-    deletes: list[bool] = []
-    for key, state, xact_id, seq, info in rows:
-        cols["object_type"].append(key[0])
-        cols["object_id"].append(key[1])
-        cols["id"].append(key[2])
-        cols["_xact_id"].append(xact_id)
-        cols["_pagination_key"].append(pagination_key(xact_id, seq))
-        cols["org_id"].append(info.org_id)
-        cols["project_id"].append(info.project_id)
-        if state is None:
-            deletes.append(True)
-            cols["created"].append(now)
-            cols["span_id"].append(key[2])
-            cols["root_span_id"].append(key[2])
-            cols["span_parents"].append(None)
-            cols["is_root"].append(True)
-            cols["tags"].append(None)
-            for name in (*JSON_FIELDS, "audit_data"):
-                cols[name].append(None)
-            continue
-        deletes.append(False)
-        cols["created"].append(state["created"])
-        cols["span_id"].append(state["span_id"])
-        cols["root_span_id"].append(state["root_span_id"])
-        parents = state["span_parents"]
-        cols["span_parents"].append(parents)
-        cols["is_root"].append(not parents)
-        cols["tags"].append(state["tags"])
-        for name in (*JSON_FIELDS, "audit_data"):
-            cols[name].append(_dump(state[name]))
-    if with_delete:
-        cols["_object_delete"] = deletes
-    return pa.table(
-        {
-            name: pa.array(
-                values,
-                type=pa.list_(pa.string())
-                if name in ("span_parents", "tags")
-                else pa.uint64()
-                if name == "_xact_id"
-                else pa.bool_()
-                if name in ("is_root", "_object_delete")
-                else pa.string(),
-            )
-            for name, values in cols.items()
-        }
-    )
+    for name in (*JSON_FIELDS, "audit_data"):
+        values = [s.get(name) for s in states]
+        columns[name] = pa.array(
+            [None if v is None else dumps(v).decode() for v in values], pa.string()
+        )
+    columns["_object_delete"] = pa.array([r[1] is None for r in rows], pa.bool_())
+    return pa.table(columns)
 
 
 _SELECT_EVENT = """object_type, object_id, id, _xact_id, _pagination_key, created::TIMESTAMPTZ,
@@ -258,48 +227,32 @@ _SELECT_EVENT = """object_type, object_id, id, _xact_id, _pagination_key, create
     metadata::JSON, span_attributes::JSON, context::JSON, origin::JSON, audit_data::JSON"""
 
 
-def _insert_history(cursor, history, now: str) -> None:
-    table = _event_table(history, now, with_delete=True)
-    cursor.register("history_batch", table)
+def _write_events(cursor, history, now: str) -> None:
+    """Append every version to ``history`` and bring ``live`` to each row's final state
+    (upsert, or delete for a tombstone). One Arrow table serves both statements."""
+    final_index: dict[Key, int] = {}
+    for index, entry in enumerate(history):
+        final_index[entry[0]] = index  # later versions of a row win
+    table = _event_table(history, now).append_column(
+        "_final", pa.array([final_index[e[0]] == i for i, e in enumerate(history)], pa.bool_())
+    )
+    cursor.register("event_batch", table)
     try:
         cursor.execute(
-            f"INSERT INTO history SELECT {_SELECT_EVENT}, _object_delete FROM history_batch"
+            f"INSERT INTO history SELECT {_SELECT_EVENT}, _object_delete FROM event_batch"
+        )
+        if any(e[1] is None for e in history):
+            cursor.execute(
+                """DELETE FROM live USING event_batch d
+                   WHERE d._final AND d._object_delete AND live.object_type = d.object_type
+                     AND live.object_id = d.object_id AND live.id = d.id"""
+            )
+        cursor.execute(
+            f"""INSERT OR REPLACE INTO live SELECT {_SELECT_EVENT} FROM event_batch
+                WHERE _final AND NOT _object_delete"""
         )
     finally:
-        cursor.unregister("history_batch")
-
-
-def _upsert_live(cursor, history) -> None:
-    """Bring ``live`` to the final state of every touched row: upsert or delete."""
-    final: dict[Key, tuple] = {}
-    for entry in history:
-        final[entry[0]] = entry  # later versions overwrite earlier ones
-    upserts = [e for e in final.values() if e[1] is not None]
-    deletes = [e[0] for e in final.values() if e[1] is None]
-    if deletes:
-        keys = pa.table(
-            {
-                "object_type": [k[0] for k in deletes],
-                "object_id": [k[1] for k in deletes],
-                "id": [k[2] for k in deletes],
-            }
-        )
-        cursor.register("deleted_keys", keys)
-        try:
-            cursor.execute(
-                """DELETE FROM live USING deleted_keys d
-                   WHERE live.object_type = d.object_type AND live.object_id = d.object_id
-                     AND live.id = d.id"""
-            )
-        finally:
-            cursor.unregister("deleted_keys")
-    if upserts:
-        table = _event_table(upserts, "", with_delete=False)
-        cursor.register("live_batch", table)
-        try:
-            cursor.execute(f"INSERT OR REPLACE INTO live SELECT {_SELECT_EVENT} FROM live_batch")
-        finally:
-            cursor.unregister("live_batch")
+        cursor.unregister("event_batch")
 
 
 def _insert_comments(cursor, comments, now: str) -> None:

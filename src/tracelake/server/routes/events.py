@@ -121,12 +121,11 @@ def _fetch(request: Request, object_type: ObjectPath, object_id: str, params: di
     ref = ObjectRef(ObjectType(object_type.value), object_id)
     request.app.state.catalog.object_info(principal.org_id, ref)
     limit = params.get("limit")
-    if limit is not None:
-        try:
-            limit = int(limit)
-        except (TypeError, ValueError):
-            raise InvalidRequest("limit must be an integer") from None
-    version = params.get("version") or params.get("max_xact_id")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)):
+        raise InvalidRequest("limit must be an integer")
+    version = params.get("version")
+    if version is None:
+        version = params.get("max_xact_id")
     if version is not None:
         try:
             version = parse_xact(version)

@@ -54,8 +54,8 @@ def present_dataset(record: dict) -> dict:
 
 
 def present_experiment(record: dict) -> dict:
-    repo = record.get("repo_info") or {}
-    return {**record, "commit": repo.get("commit")}
+    repo = record.get("repo_info")
+    return {**record, "commit": repo.get("commit") if isinstance(repo, dict) else None}
 
 
 # -- projects -------------------------------------------------------------------------------

@@ -1,0 +1,147 @@
+"""Helpers shared by the benchmarks: a server subprocess, RSS sampling, span generation."""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+
+API_KEY = "tl-bench-key-0123456789abcdef"
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    mem = psutil.virtual_memory().total / 2**30
+    return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, Python {platform.python_version()}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """`tracelake serve` in a subprocess, with its peak RSS sampled in the background."""
+
+    def __init__(self, data_dir: Path):
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+        self.peak_rss = 0
+        self._stop = threading.Event()
+
+    def __enter__(self) -> Server:
+        env = {**os.environ, "TRACELAKE_API_KEY": API_KEY}
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tracelake",
+                "serve",
+                "--data-dir",
+                str(self.data_dir),
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+        )
+        for _ in range(300):
+            try:
+                httpx.get(f"{self.url}/version", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        threading.Thread(target=self._sample, daemon=True).start()
+        return self
+
+    def _sample(self) -> None:
+        process = psutil.Process(self.proc.pid)
+        while not self._stop.is_set():
+            try:
+                self.peak_rss = max(self.peak_rss, process.memory_info().rss)
+            except psutil.Error:
+                return
+            time.sleep(0.05)
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self.proc.terminate()
+        self.proc.wait(timeout=60)
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(
+            base_url=self.url, headers={"Authorization": f"Bearer {API_KEY}"}, timeout=120
+        )
+
+
+WORDS = (
+    "alpha beta gamma delta epsilon zeta theta lambda sigma omega model answer question "
+    "retrieval context summary token latency error user assistant system tool call"
+).split()
+
+
+def sentence(rng: random.Random, n: int) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(n))
+
+
+def trace_spans(rng: random.Random, project_id: str, trace_no: int, start: float) -> list[dict]:
+    """One realistic trace: a root task, a retrieval tool span and two LLM calls."""
+    root_id = f"{trace_no:032x}"
+    root_span = f"{trace_no:012x}0000"
+    spans = []
+    kinds = [("root", "task"), ("retrieve", "tool"), ("chat", "llm"), ("rerank", "llm")]
+    for k, (name, kind) in enumerate(kinds):
+        span_id = root_span if k == 0 else f"{trace_no:012x}{k:04x}"
+        prompt, completion = rng.randint(50, 2000), rng.randint(10, 500)
+        spans.append(
+            {
+                "project_id": project_id,
+                "log_id": "g",
+                "id": f"{trace_no:016x}-{k}",
+                "span_id": span_id,
+                "root_span_id": root_id,
+                "span_parents": None if k == 0 else [root_span],
+                "created": "2026-11-22T12:00:00.000000+00:00",
+                "input": {
+                    "messages": [{"role": "user", "content": sentence(rng, 20)}],
+                    "params": {"temperature": 0.2, "top_p": 1},
+                },
+                "output": {"content": sentence(rng, 30)},
+                "metadata": {
+                    "model": rng.choice(["gpt-4o", "gpt-4o-mini", "claude"]),
+                    "user_id": f"user-{rng.randint(1, 500)}",
+                    "env": "prod",
+                },
+                "metrics": {
+                    "start": start + k * 0.1,
+                    "end": start + k * 0.1 + rng.random(),
+                    "prompt_tokens": prompt,
+                    "completion_tokens": completion,
+                    "tokens": prompt + completion,
+                },
+                "scores": {"quality": round(rng.random(), 3)} if k == 0 else {},
+                "span_attributes": {"name": name, "type": kind},
+                "tags": ["bench"] if k == 0 else None,
+            }
+        )
+    return spans
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, int(p * len(ordered)))]

@@ -1,0 +1,693 @@
+"""Bad requests get a clear 4xx with ``{"error": {"type", "message"}}`` naming the problem,
+and write nothing: a request with one bad row applies none of its rows."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import orjson
+import pytest
+
+from tests.conftest import ADMIN_KEY
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def assert_error(response: httpx.Response, status: int, *words: str) -> dict:
+    """The response is ``status`` with the error envelope, and its message names each word."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json"), response.headers
+    body = response.json()
+    assert set(body) == {"error"}, body
+    error = body["error"]
+    assert set(error) >= {"type", "message"}, error
+    assert isinstance(error["type"], str) and error["type"], error
+    assert isinstance(error["message"], str) and error["message"], error
+    assert "traceback" not in error["message"].lower(), error
+    for word in words:
+        assert word.lower() in error["message"].lower(), (word, error["message"])
+    return error
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def new_project(client, name: str | None = None) -> str:
+    response = client.post("/v1/project", json={"name": name or unique("bad-input")})
+    assert response.status_code == 200, response.text
+    return response.json()["id"]
+
+
+def new_dataset(client, project_id: str) -> str:
+    response = client.post("/v1/dataset", json={"project_id": project_id, "name": unique("ds")})
+    assert response.status_code == 200, response.text
+    return response.json()["id"]
+
+
+def new_experiment(client, project_id: str) -> str:
+    response = client.post("/v1/experiment", json={"project_id": project_id, "name": unique("ex")})
+    assert response.status_code == 200, response.text
+    return response.json()["id"]
+
+
+def events(client, object_type: str, object_id: str) -> list[dict]:
+    response = client.post(f"/v1/{object_type}/{object_id}/fetch", json={})
+    assert response.status_code == 200, response.text
+    return response.json()["events"]
+
+
+def log_row(project_id: str, row_id: str, **fields) -> dict:
+    return {"project_id": project_id, "log_id": "g", "id": row_id, **fields}
+
+
+def project_names(client) -> set[str]:
+    response = client.get("/v1/project")
+    assert response.status_code == 200, response.text
+    return {p["name"] for p in response.json()["objects"]}
+
+
+# -- malformed bodies -----------------------------------------------------------------------
+
+
+def test_malformed_json_to_logs3_writes_nothing(app_client):
+    project_id = new_project(app_client)
+    truncated = b'{"rows": [{"project_id": "%s", "log_id": "g", "id": "a", "input": 1},' % (
+        project_id.encode()
+    )
+    assert_error(app_client.post("/logs3", content=truncated), 400, "malformed JSON")
+    assert_error(app_client.post("/logs3", content=b"{rows: []}"), 400, "malformed JSON")
+    assert_error(app_client.post("/logs3", content=b"\xff\xfe{}"), 400, "JSON")
+    assert_error(app_client.post("/logs3", content=b""), 400, "empty")
+    assert events(app_client, "project_logs", project_id) == []
+
+
+def test_malformed_json_to_project_creates_nothing(app_client):
+    name = unique("never-created")
+    before = project_names(app_client)
+    body = b'{"name": "%s"' % name.encode()
+    assert_error(app_client.post("/v1/project", content=body), 400, "malformed JSON")
+    assert_error(
+        app_client.post("/v1/project", content=body, headers={"Content-Type": "application/json"}),
+        400,
+        "malformed JSON",
+    )
+    assert project_names(app_client) == before
+
+
+@pytest.mark.parametrize(
+    "path", ["/logs3", "/v1/project", "/v1/dataset", "/v1/experiment", "/v1/insert"]
+)
+@pytest.mark.parametrize("body", [b"[]", b'"rows"', b"42", b"null", b"true"])
+def test_body_must_be_an_object(app_client, path, body):
+    before = project_names(app_client)
+    assert_error(app_client.post(path, content=body), 400, "must be a JSON object")
+    assert project_names(app_client) == before
+
+
+def test_body_not_an_object_on_insert_and_fetch(app_client):
+    project_id = new_project(app_client)
+    url = f"/v1/project_logs/{project_id}"
+    assert_error(app_client.post(f"{url}/insert", content=b"[1, 2]"), 400, "JSON object")
+    assert_error(app_client.post(f"{url}/feedback", content=b"[]"), 400, "JSON object")
+    assert_error(app_client.post(f"{url}/fetch", content=b"[]"), 400, "JSON object")
+    assert events(app_client, "project_logs", project_id) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ({"api_version": 2}, ("rows",)),
+        ({"rows": None}, ("rows",)),
+        ({"rows": {"project_id": "p", "log_id": "g"}}, ("rows", "list")),
+        ({"rows": "not rows"}, ("rows", "list")),
+        ({"rows": 3}, ("rows", "list")),
+    ],
+)
+def test_rows_missing_or_not_a_list(app_client, body, words):
+    assert_error(app_client.post("/logs3", json=body), 400, *words)
+
+
+def test_rows_must_be_objects(app_client):
+    project_id = new_project(app_client)
+    rows = [log_row(project_id, "ok", input=1), "not a row"]
+    assert_error(app_client.post("/logs3", json={"rows": rows}), 400, "row 1", "object")
+    assert events(app_client, "project_logs", project_id) == []
+
+
+def test_insert_events_missing_or_not_a_list(app_client):
+    project_id = new_project(app_client)
+    url = f"/v1/project_logs/{project_id}/insert"
+    assert_error(app_client.post(url, json={}), 400, "events")
+    assert_error(app_client.post(url, json={"events": {"id": "a"}}), 400, "events")
+    assert events(app_client, "project_logs", project_id) == []
+
+
+# -- routing --------------------------------------------------------------------------------
+
+
+def test_row_without_routing_key(app_client):
+    project_id = new_project(app_client)
+    rows = [log_row(project_id, "ok", input=1), {"id": "lost", "input": 2}]
+    error = assert_error(app_client.post("/logs3", json={"rows": rows}), 400, "routing key")
+    assert "row 1" in error["message"]
+    # log_id alone does not route a row either
+    rows = [{"log_id": "g", "id": "lost", "input": 2}]
+    assert_error(app_client.post("/logs3", json={"rows": rows}), 400, "routing key")
+    assert events(app_client, "project_logs", project_id) == []
+
+
+@pytest.mark.parametrize(
+    ("row", "words"),
+    [
+        ({"project_id": 5, "log_id": "g"}, ("project_id", "string")),
+        ({"project_id": "", "log_id": "g"}, ("project_id",)),
+        ({"project_id": "P", "log_id": "x"}, ("log_id",)),
+        ({"experiment_id": "E", "dataset_id": "D"}, ("experiment_id", "dataset_id")),
+        ({"prompt_session_id": "S", "log_id": "x"}, ("prompt_session_id",)),
+    ],
+)
+def test_bad_routing_keys(app_client, row, words):
+    project_id = new_project(app_client)
+    rows = [log_row(project_id, "ok", input=1), {"id": "r", **row}]
+    assert_error(app_client.post("/logs3", json={"rows": rows}), 400, *words)
+    assert events(app_client, "project_logs", project_id) == []
+
+
+@pytest.mark.parametrize(
+    ("key", "object_type"),
+    [("project_id", "project_logs"), ("dataset_id", "dataset"), ("experiment_id", "experiment")],
+)
+def test_row_for_unknown_object_is_404(app_client, key, object_type):
+    project_id = new_project(app_client)
+    missing = str(uuid.uuid4())
+    bad = {key: missing, "id": "r", "input": 1, **({"log_id": "g"} if key == "project_id" else {})}
+    rows = [log_row(project_id, "ok", input=1), bad]
+    error = assert_error(app_client.post("/logs3", json={"rows": rows}), 404, missing)
+    assert error["type"] == "NotFound"
+    assert events(app_client, "project_logs", project_id) == []
+    # and through the per-object routes
+    url = f"/v1/{object_type}/{missing}"
+    assert_error(app_client.post(f"{url}/insert", json={"events": [{"input": 1}]}), 404, missing)
+    assert_error(app_client.post(f"{url}/fetch", json={}), 404, missing)
+    assert_error(
+        app_client.post(f"{url}/feedback", json={"feedback": [{"id": "r", "scores": {"s": 1}}]}),
+        404,
+        missing,
+    )
+
+
+def test_row_for_another_orgs_object_is_404_not_403(app_client):
+    created = app_client.post("/v1/organization", json={"name": unique("other-org")})
+    assert created.status_code == 200, created.text
+    other_key = created.json()["api_key"]["key"]
+    other = {"Authorization": f"Bearer {other_key}"}
+    theirs_project = app_client.post(
+        "/v1/project", json={"name": unique("theirs")}, headers=other
+    ).json()["id"]
+    theirs_dataset = app_client.post(
+        "/v1/dataset", json={"project_id": theirs_project, "name": "d"}, headers=other
+    ).json()["id"]
+    theirs_experiment = app_client.post(
+        "/v1/experiment", json={"project_id": theirs_project, "name": "e"}, headers=other
+    ).json()["id"]
+    mine = new_project(app_client)
+
+    for row in (
+        log_row(theirs_project, "x", input=1),
+        {"dataset_id": theirs_dataset, "id": "x", "input": 1},
+        {"experiment_id": theirs_experiment, "id": "x", "input": 1},
+    ):
+        rows = [log_row(mine, "ok", input=1), row]
+        error = assert_error(app_client.post("/logs3", json={"rows": rows}), 404, "not found")
+        assert error["type"] == "NotFound"
+    assert events(app_client, "project_logs", mine) == []
+    for object_type, object_id in (
+        ("project_logs", theirs_project),
+        ("dataset", theirs_dataset),
+        ("experiment", theirs_experiment),
+    ):
+        response = app_client.post(f"/v1/{object_type}/{object_id}/fetch", json={}, headers=other)
+        assert response.status_code == 200, response.text
+        assert response.json()["events"] == []
+
+
+# -- size -----------------------------------------------------------------------------------
+
+
+def test_oversized_body_is_413(fresh_server, monkeypatch):
+    monkeypatch.setenv("TRACELAKE_MAX_BODY_BYTES", "4096")
+    fresh_server.start()
+    with fresh_server.client() as client:
+        project_id = new_project(client)
+        small = {"rows": [log_row(project_id, "small", input="x" * 100)]}
+        assert client.post("/logs3", json=small).status_code == 200
+
+        big = {"rows": [log_row(project_id, "big", input="x" * 10_000)]}
+        error = assert_error(client.post("/logs3", json=big), 413, "4096")
+        assert error["type"] == "PayloadTooLarge"
+
+        # without Content-Length (chunked): the limit still holds
+        payload = orjson.dumps({"rows": [log_row(project_id, "chunked", input="y" * 10_000)]})
+
+        def chunks():
+            for start in range(0, len(payload), 1000):
+                yield payload[start : start + 1000]
+
+        assert_error(client.post("/logs3", content=chunks()), 413, "4096")
+
+        big_project = {"name": "p" * 10_000}
+        assert_error(client.post("/v1/project", json=big_project), 413, "larger")
+
+        assert [e["id"] for e in events(client, "project_logs", project_id)] == ["small"]
+        assert client.get("/v1/project", params={"project_name": "p" * 10}).json() == {
+            "objects": []
+        }
+
+
+# -- authentication and roles -------------------------------------------------------------
+
+
+def test_missing_authorization_is_401(app_client):
+    project_id = new_project(app_client)
+    bare = {"Authorization": ""}
+    for method, url, body in (
+        ("POST", "/logs3", {"rows": [log_row(project_id, "a")]}),
+        ("POST", "/v1/project", {"name": unique("noauth")}),
+        ("GET", "/v1/project", None),
+        ("POST", f"/v1/project_logs/{project_id}/fetch", {}),
+        ("POST", "/api/apikey/login", {}),
+    ):
+        response = app_client.request(method, url, json=body, headers=bare)
+        error = assert_error(response, 401, "Authorization")
+        assert error["type"] == "Unauthorized"
+    assert events(app_client, "project_logs", project_id) == []
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Bearer tl-wrong-key-0123456789abcdef",
+        f"Bearer {ADMIN_KEY}x",
+        "Bearer ",
+        f"Basic {ADMIN_KEY}",
+        ADMIN_KEY,
+    ],
+)
+def test_wrong_key_is_401(app_client, header):
+    project_id = new_project(app_client)
+    response = app_client.post(
+        "/logs3",
+        json={"rows": [log_row(project_id, "a")]},
+        headers={"Authorization": header},
+    )
+    assert_error(response, 401)
+    response = app_client.post("/api/apikey/login", json={}, headers={"Authorization": header})
+    assert_error(response, 401)
+    assert events(app_client, "project_logs", project_id) == []
+
+
+def test_wrong_key_message(app_client):
+    bad = {"Authorization": "Bearer tl-wrong-key-0123456789abcdef"}
+    assert_error(app_client.get("/v1/project", headers=bad), 401, "invalid API key")
+
+
+def test_revoked_key_is_401(app_client):
+    project_id = new_project(app_client)
+    created = app_client.post("/v1/api_key", json={"name": "short-lived", "role": "write"})
+    assert created.status_code == 200, created.text
+    key, key_id = created.json()["key"], created.json()["id"]
+    headers = {"Authorization": f"Bearer {key}"}
+    # used once (so any cache knows it), then revoked: it stops working at once
+    ok = app_client.post("/logs3", json={"rows": [log_row(project_id, "before")]}, headers=headers)
+    assert ok.status_code == 200, ok.text
+    revoked = app_client.delete(f"/v1/api_key/{key_id}")
+    assert revoked.status_code == 200, revoked.text
+    assert revoked.json()["revoked_at"]
+
+    response = app_client.post(
+        "/logs3", json={"rows": [log_row(project_id, "after")]}, headers=headers
+    )
+    assert_error(response, 401, "invalid API key")
+    assert_error(app_client.get("/v1/project", headers=headers), 401)
+    assert_error(app_client.post("/api/apikey/login", headers=headers), 401)
+    assert [e["id"] for e in events(app_client, "project_logs", project_id)] == ["before"]
+    assert key_id not in {k["id"] for k in app_client.get("/v1/api_key").json()["objects"]}
+    # revoking again, or an unknown id, is a 404
+    assert_error(app_client.delete(f"/v1/api_key/{key_id}"), 404, "API key")
+    assert_error(app_client.delete(f"/v1/api_key/{uuid.uuid4()}"), 404, "API key")
+
+
+def test_read_only_key_cannot_write(app_client):
+    project_id = new_project(app_client)
+    dataset_id = new_dataset(app_client, project_id)
+    assert app_client.post("/logs3", json={"rows": [log_row(project_id, "x", input=1)]}).is_success
+    created = app_client.post("/v1/api_key", json={"name": "reader", "role": "read"})
+    headers = {"Authorization": f"Bearer {created.json()['key']}"}
+    before = events(app_client, "project_logs", project_id)
+
+    attempts = [
+        ("POST", "/logs3", {"rows": [log_row(project_id, "y", input=2)]}),
+        ("POST", "/logs3", {"rows": [log_row(project_id, "x", input=9, _is_merge=True)]}),
+        ("POST", f"/v1/project_logs/{project_id}/insert", {"events": [{"id": "z"}]}),
+        ("POST", f"/v1/dataset/{dataset_id}/insert", {"events": [{"id": "z", "input": 1}]}),
+        (
+            "POST",
+            f"/v1/project_logs/{project_id}/feedback",
+            {"feedback": [{"id": "x", "scores": {"s": 1}}]},
+        ),
+        ("POST", "/v1/insert", {"project_logs": {project_id: {"events": [{"id": "w"}]}}}),
+        ("POST", "/v1/project", {"name": unique("ro")}),
+        ("POST", "/v1/dataset", {"project_id": project_id, "name": "ro"}),
+        ("POST", "/v1/experiment", {"project_id": project_id, "name": "ro"}),
+        ("PATCH", f"/v1/project/{project_id}", {"description": "changed"}),
+        ("DELETE", f"/v1/dataset/{dataset_id}", None),
+        ("POST", "/v1/api_key", {"name": "escalate", "role": "admin"}),
+    ]
+    for method, url, body in attempts:
+        response = app_client.request(method, url, json=body, headers=headers)
+        error = assert_error(response, 403)
+        assert error["type"] == "Forbidden"
+        assert "read-only" in error["message"] or "admin" in error["message"], error
+
+    # reads still work, and nothing changed
+    assert events(app_client, "project_logs", project_id) == before
+    fetched = app_client.post(f"/v1/project_logs/{project_id}/fetch", json={}, headers=headers)
+    assert fetched.status_code == 200
+    assert app_client.get(f"/v1/project/{project_id}").json()["description"] is None
+    assert app_client.get(f"/v1/dataset/{dataset_id}").status_code == 200
+    assert events(app_client, "dataset", dataset_id) == []
+    names = {d["name"] for d in app_client.get("/v1/dataset").json()["objects"]}
+    assert "ro" not in names
+
+
+# -- one bad row: nothing applied ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("bad", "words"),
+    [
+        ({"tags": "not-a-list"}, ("row 2", "tags")),
+        ({"tags": ["ok", 3]}, ("row 2", "tags")),
+        ({"scores": {"accuracy": 5}}, ("row 2", "accuracy", "between 0 and 1")),
+        ({"scores": {"accuracy": "high"}}, ("row 2", "accuracy", "number")),
+        ({"scores": [1]}, ("row 2", "scores")),
+        ({"metrics": {"tokens": "many"}}, ("row 2", "tokens")),
+        ({"no_such_field": 1}, ("row 2", "unknown field", "no_such_field")),
+        ({"created": "yesterday"}, ("row 2", "created")),
+        ({"id": 7}, ("row 2", "id")),
+        ({"span_parents": "abc"}, ("row 2", "span_parents")),
+        ({"_is_merge": "yes"}, ("row 2", "_is_merge")),
+        ({"_merge_paths": "input"}, ("row 2", "_merge_paths")),
+        ({"_array_delete": [{"path": ["tags"]}]}, ("row 2", "_array_delete")),
+        ({"_audit_source": "robot"}, ("row 2", "_audit_source")),
+        ({"comment": {"text": "hi"}}, ("row 2", "origin")),
+    ],
+)
+def test_third_row_bad_applies_none(app_client, bad, words):
+    project_id = new_project(app_client)
+    first = app_client.post(
+        "/logs3",
+        json={"rows": [log_row(project_id, "existing", input={"v": 1}, tags=["keep"])]},
+    )
+    assert first.status_code == 200, first.text
+    before = events(app_client, "project_logs", project_id)
+
+    rows = [
+        log_row(project_id, "new", input={"v": 2}),
+        log_row(project_id, "existing", input={"v": 3}, tags=["added"], _is_merge=True),
+        {**log_row(project_id, "third", input={"v": 4}), **bad},
+    ]
+    assert_error(app_client.post("/logs3", json={"rows": rows, "api_version": 2}), 400, *words)
+    assert events(app_client, "project_logs", project_id) == before
+    (existing,) = before
+    assert existing["input"] == {"v": 1} and existing["tags"] == ["keep"]
+
+
+def test_bad_event_on_insert_route_applies_none(app_client):
+    project_id = new_project(app_client)
+    dataset_id = new_dataset(app_client, project_id)
+    url = f"/v1/dataset/{dataset_id}/insert"
+    assert app_client.post(url, json={"events": [{"id": "keep", "input": 1}]}).status_code == 200
+    before = events(app_client, "dataset", dataset_id)
+    body = {
+        "events": [
+            {"id": "a", "input": 2},
+            {"id": "keep", "input": 3, "_is_merge": True},
+            {"id": "c", "input": 4, "tags": "nope"},
+        ]
+    }
+    assert_error(app_client.post(url, json=body), 400, "row 2", "tags")
+    # a row naming another object than the URL
+    body = {"events": [{"id": "a", "input": 2}, {"id": "b", "dataset_id": str(uuid.uuid4())}]}
+    assert_error(app_client.post(url, json=body), 400, "row 1", "dataset_id")
+    assert events(app_client, "dataset", dataset_id) == before
+
+
+def test_bad_feedback_applies_none(app_client):
+    project_id = new_project(app_client)
+    experiment_id = new_experiment(app_client, project_id)
+    assert app_client.post(
+        "/logs3", json={"rows": [{"experiment_id": experiment_id, "id": "r", "input": 1}]}
+    ).is_success
+    before = events(app_client, "experiment", experiment_id)
+    url = f"/v1/experiment/{experiment_id}/feedback"
+    for body, words in (
+        ({}, ("feedback", "list")),
+        ({"feedback": {"id": "r"}}, ("feedback", "list")),
+        ({"feedback": [{"id": "r", "scores": {"s": 1}}, {"scores": {"s": 1}}]}, ("feedback 1",)),
+        ({"feedback": [{"id": "r", "comment": "ok"}, {"id": "r", "rating": 1}]}, ("rating",)),
+        (
+            {"feedback": [{"id": "r", "scores": {"s": 1}}, {"id": "r", "scores": {"s": 2}}]},
+            ("between 0 and 1",),
+        ),
+        ({"feedback": [{"id": "r", "comment": 5}]}, ("comment",)),
+        ({"feedback": [{"id": "r", "source": "robot"}]}, ("source",)),
+    ):
+        assert_error(app_client.post(url, json=body), 400, *words)
+    assert events(app_client, "experiment", experiment_id) == before
+
+
+def test_unknown_parent_id_applies_nothing(app_client):
+    project_id = new_project(app_client)
+    rows = [
+        log_row(project_id, "sibling", input=1),
+        log_row(project_id, "child", input=2, _parent_id="no-such-row"),
+    ]
+    error = assert_error(app_client.post("/logs3", json={"rows": rows}), 400, "no-such-row")
+    assert "_parent_id" in error["message"]
+    assert events(app_client, "project_logs", project_id) == []
+    url = f"/v1/project_logs/{project_id}/insert"
+    body = {"events": [{"id": "a"}, {"id": "b", "_parent_id": "missing-parent"}]}
+    assert_error(app_client.post(url, json=body), 400, "missing-parent")
+    assert events(app_client, "project_logs", project_id) == []
+    # the store keeps working after the failed batch
+    ok = app_client.post("/logs3", json={"rows": [log_row(project_id, "later", input=3)]})
+    assert ok.status_code == 200, ok.text
+    assert [e["id"] for e in events(app_client, "project_logs", project_id)] == ["later"]
+
+
+def test_overflow_reference_is_refused(app_client):
+    project_id = new_project(app_client)
+    body = {"rows": {"type": "logs3_overflow", "key": "some/object/key"}, "api_version": 2}
+    error = assert_error(app_client.post("/logs3", json=body), 400, "overflow")
+    assert error["type"] == "InvalidRequest"
+    assert events(app_client, "project_logs", project_id) == []
+    assert app_client.get("/version").json()["logs3_payload_max_bytes"] is None
+
+
+# -- updates of projects, datasets and experiments ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "patch", "words"),
+    [
+        ("project", {"name": 5}, ("name",)),
+        ("project", {"name": ""}, ("name",)),
+        ("project", {"bogus": 1}, ("bogus",)),
+        ("dataset", {"project_id": "elsewhere"}, ("project_id",)),
+        ("experiment", {"id": "new-id"}, ("id",)),
+        pytest.param("project", {"settings": "x"}, ("settings",)),
+        pytest.param("project", {"description": 5}, ("description",)),
+        pytest.param("dataset", {"metadata": "x"}, ("metadata",)),
+        pytest.param("experiment", {"tags": "x"}, ("tags",)),
+        pytest.param("experiment", {"public": "x"}, ("public",)),
+        pytest.param("experiment", {"metadata": [1]}, ("metadata",)),
+    ],
+)
+def test_patch_with_bad_field_changes_nothing(app_client, kind, patch, words):
+    project_id = new_project(app_client)
+    object_id = {
+        "project": lambda: project_id,
+        "dataset": lambda: new_dataset(app_client, project_id),
+        "experiment": lambda: new_experiment(app_client, project_id),
+    }[kind]()
+    before = app_client.get(f"/v1/{kind}/{object_id}").json()
+    assert_error(app_client.patch(f"/v1/{kind}/{object_id}", json=patch), 400, *words)
+    after = app_client.get(f"/v1/{kind}/{object_id}")
+    assert after.status_code == 200, after.text
+    assert after.json() == before
+
+
+def test_patch_experiment_repo_info_not_an_object(app_client):
+    project_id = new_project(app_client)
+    experiment_id = new_experiment(app_client, project_id)
+    before = app_client.get(f"/v1/experiment/{experiment_id}").json()
+    response = app_client.patch(f"/v1/experiment/{experiment_id}", json={"repo_info": [1]})
+    assert_error(response, 400, "repo_info")
+    assert app_client.get(f"/v1/experiment/{experiment_id}").json() == before
+
+
+@pytest.mark.parametrize("field", ["base_exp_id", "dataset_id"])
+def test_patch_experiment_unknown_reference(app_client, field):
+    project_id = new_project(app_client)
+    experiment_id = new_experiment(app_client, project_id)
+    before = app_client.get(f"/v1/experiment/{experiment_id}").json()
+    missing = str(uuid.uuid4())
+    response = app_client.patch(f"/v1/experiment/{experiment_id}", json={field: missing})
+    assert_error(response, 404, missing)
+    assert app_client.get(f"/v1/experiment/{experiment_id}").json() == before
+
+
+def test_create_experiment_unknown_reference(app_client):
+    project_id = new_project(app_client)
+    missing = str(uuid.uuid4())
+    for field in ("base_exp_id", "dataset_id"):
+        body = {"project_id": project_id, "name": "e", field: missing}
+        assert_error(app_client.post("/v1/experiment", json=body), 404, missing)
+    body = {"project_id": project_id, "name": "e", "surprise": 1}
+    assert_error(app_client.post("/v1/experiment", json=body), 400, "surprise")
+    assert app_client.get("/v1/experiment", params={"project_id": project_id}).json() == {
+        "objects": []
+    }
+
+
+# -- deleted objects ------------------------------------------------------------------------
+
+
+def test_rows_for_deleted_objects_are_404(app_client):
+    project_id = new_project(app_client)
+    dataset_id = new_dataset(app_client, project_id)
+    experiment_id = new_experiment(app_client, project_id)
+    rows = [
+        {"dataset_id": dataset_id, "id": "d", "input": 1},
+        {"experiment_id": experiment_id, "id": "e", "input": 1},
+    ]
+    assert app_client.post("/logs3", json={"rows": rows}).status_code == 200  # warms caches
+    assert app_client.delete(f"/v1/dataset/{dataset_id}").status_code == 200
+    assert app_client.delete(f"/v1/experiment/{experiment_id}").status_code == 200
+    for row in rows:
+        response = app_client.post("/logs3", json={"rows": [{**row, "id": "late"}]})
+        assert_error(response, 404, "not found")
+    assert app_client.delete(f"/v1/project/{project_id}").status_code == 200
+    response = app_client.post("/logs3", json={"rows": [log_row(project_id, "late")]})
+    assert_error(response, 404, project_id)
+
+
+def test_rows_for_objects_of_a_deleted_project_are_404(app_client):
+    project_id = new_project(app_client)
+    dataset_id = new_dataset(app_client, project_id)
+    experiment_id = new_experiment(app_client, project_id)
+    assert app_client.delete(f"/v1/project/{project_id}").status_code == 200
+    for row in (
+        {"dataset_id": dataset_id, "id": "late", "input": 1},
+        {"experiment_id": experiment_id, "id": "late", "input": 1},
+    ):
+        assert_error(app_client.post("/logs3", json={"rows": [row]}), 404, "not found")
+    assert_error(app_client.get(f"/v1/dataset/{dataset_id}"), 404)
+    assert_error(app_client.get(f"/v1/experiment/{experiment_id}"), 404)
+
+
+# -- fetch parameters -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def logged_project(app_client) -> str:
+    project_id = new_project(app_client)
+    rows = [log_row(project_id, f"r{i}", input=i) for i in range(3)]
+    assert app_client.post("/logs3", json={"rows": rows}).status_code == 200
+    return project_id
+
+
+@pytest.mark.parametrize("cursor", ["!!!", "not a cursor", "zz", "%%%%"])
+def test_invalid_cursor(app_client, logged_project, cursor):
+    url = f"/v1/project_logs/{logged_project}/fetch"
+    assert_error(app_client.post(url, json={"cursor": cursor}), 400, "cursor")
+    assert_error(app_client.get(url, params={"cursor": cursor}), 400, "cursor")
+
+
+@pytest.mark.parametrize("cursor", [5, ["a"], {"k": "v"}])
+def test_cursor_must_be_a_string(app_client, logged_project, cursor):
+    url = f"/v1/project_logs/{logged_project}/fetch"
+    assert_error(app_client.post(url, json={"cursor": cursor}), 400, "cursor")
+
+
+@pytest.mark.parametrize("limit", ["abc", "1e3", -1, 0, "-5", [10], {"n": 1}])
+def test_invalid_limit(app_client, logged_project, limit):
+    url = f"/v1/project_logs/{logged_project}/fetch"
+    assert_error(app_client.post(url, json={"limit": limit}), 400, "limit")
+
+
+@pytest.mark.parametrize("limit", ["abc", "-1", "0", "2.5"])
+def test_invalid_limit_get(app_client, logged_project, limit):
+    url = f"/v1/project_logs/{logged_project}/fetch"
+    assert_error(app_client.get(url, params={"limit": limit}), 400, "limit")
+
+
+@pytest.mark.parametrize("limit", [1.5, True])
+def test_non_integer_json_limit(app_client, logged_project, limit):
+    url = f"/v1/project_logs/{logged_project}/fetch"
+    assert_error(app_client.post(url, json={"limit": limit}), 400, "limit")
+
+
+@pytest.mark.parametrize("version", ["abc", "-5", -5, "1.5", 1.5, "0x10", {"v": 1}, [1], True])
+def test_invalid_version(app_client, logged_project, version):
+    url = f"/v1/project_logs/{logged_project}/fetch"
+    assert_error(app_client.post(url, json={"version": version}), 400, "version")
+    if isinstance(version, str):
+        assert_error(app_client.get(url, params={"version": version}), 400, "version")
+        assert_error(app_client.get(url, params={"max_xact_id": version}), 400, "version")
+
+
+def test_valid_fetch_parameters_still_work(app_client, logged_project):
+    url = f"/v1/project_logs/{logged_project}/fetch"
+    page = app_client.post(url, json={"limit": 2}).json()
+    assert len(page["events"]) == 2 and page["cursor"]
+    rest = app_client.post(url, json={"limit": 2, "cursor": page["cursor"]}).json()
+    assert len(rest["events"]) == 1
+    version = page["events"][0]["_xact_id"]
+    assert len(app_client.get(url, params={"version": version}).json()["events"]) == 3
+    assert app_client.post(url, json={"version": "0"}).json()["events"] == []
+
+
+# -- Content-Type -------------------------------------------------------------------------
+
+
+def test_json_without_content_type_is_accepted(app_client):
+    project_id = new_project(app_client)
+    body = orjson.dumps({"rows": [log_row(project_id, "no-ct", input={"q": 1})], "api_version": 2})
+    response = app_client.post("/logs3", content=body)
+    assert "content-type" not in response.request.headers
+    assert response.status_code == 200, response.text
+    assert response.json()["_xact_id"]
+    (row,) = events(app_client, "project_logs", project_id)
+    assert row["id"] == "no-ct" and row["input"] == {"q": 1}
+
+    name = unique("no-ct-project")
+    response = app_client.post("/v1/project", content=orjson.dumps({"name": name}))
+    assert "content-type" not in response.request.headers
+    assert response.status_code == 200, response.text
+    assert response.json()["name"] == name
+
+    # a misleading Content-Type is no obstacle either
+    response = app_client.post(
+        "/logs3",
+        content=orjson.dumps({"rows": [log_row(project_id, "text-ct")]}),
+        headers={"Content-Type": "text/plain"},
+    )
+    assert response.status_code == 200, response.text
+    assert {e["id"] for e in events(app_client, "project_logs", project_id)} == {
+        "no-ct",
+        "text-ct",
+    }

@@ -1,0 +1,363 @@
+"""The command line as a user runs it: a subprocess, against a data dir or a running server.
+Expected failures print one readable ``error:`` line and exit 1, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+from fastapi.testclient import TestClient
+
+from tests.conftest import ADMIN_KEY, free_port
+from tracelake.server.app import create_app
+from tracelake.settings import Settings
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+KEY = re.compile(r"^tl-[A-Za-z0-9_\-]{16,}$")
+WIDE = {"COLUMNS": "250"}
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    """The environment without any TRACELAKE_* setting (and no forced terminal width)."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("TRACELAKE_") and k not in ("COLUMNS", "LINES", "FORCE_COLOR")
+    }
+    env.update(extra)
+    return env
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        [sys.executable, "-m", "tracelake", *args],
+        capture_output=True,
+        text=True,
+        env=env if env is not None else cli_env(),
+        timeout=60,
+    )
+    result.stdout = ANSI.sub("", result.stdout)
+    result.stderr = ANSI.sub("", result.stderr)
+    return result
+
+
+def ok(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
+    assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
+    assert "Traceback" not in result.stderr, result.stderr
+    return result
+
+
+def assert_cli_error(result: subprocess.CompletedProcess, *words: str, one_line: bool = True):
+    """Exit 1 and a readable ``error:`` message naming each word, without a traceback."""
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, f"exit {result.returncode}\n{output}"
+    assert "Traceback" not in output, output
+    lines = [line.rstrip() for line in result.stderr.splitlines() if line.strip()]
+    assert lines and lines[0].startswith("error:"), result.stderr
+    if one_line:
+        assert len(lines) == 1, f"expected one error line, got {len(lines)}:\n{result.stderr}"
+    text = " ".join(line.strip() for line in lines)
+    for word in words:
+        assert word.lower() in text.lower(), (word, text)
+    return text
+
+
+def created_key(result: subprocess.CompletedProcess) -> tuple[str, str]:
+    """(key id, plaintext key) from the output of ``keys create``."""
+    lines = [line.strip() for line in result.stdout.splitlines() if line.strip()]
+    assert KEY.match(lines[-1]), result.stdout
+    match = re.search(r"Created key (\S+) \((\w+)\)", result.stdout)
+    assert match, result.stdout
+    return match.group(1), lines[-1]
+
+
+def local_app(data_dir: Path) -> TestClient:
+    """The app on a data dir the CLI wrote (after the CLI has exited)."""
+    return TestClient(create_app(Settings(data_dir=data_dir)), base_url="http://127.0.0.1")
+
+
+def auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+# -- data dir mode (no server) ------------------------------------------------------------
+
+
+def test_keys_create_list_revoke_in_data_dir(tmp_path):
+    data_dir = str(tmp_path / "data")
+    first = ok(run_cli("keys", "create", "--role", "read", "--name", "ci", "--data-dir", data_dir))
+    key_id, key = created_key(first)
+    assert "(read)" in first.stdout
+    # first use of an empty data dir announces the generated admin key once, on stderr
+    assert "admin API key" in first.stderr
+    assert re.search(r"tl-[A-Za-z0-9_\-]{16,}", first.stderr)
+
+    listed = ok(run_cli("keys", "list", "--data-dir", data_dir, env=cli_env(**WIDE)))
+    assert key_id in listed.stdout
+    row = next(line for line in listed.stdout.splitlines() if key_id in line)
+    assert "read" in row and "ci" in row
+    assert key not in listed.stdout  # never the secret
+    assert "admin API key" not in listed.stderr  # only on first use
+
+    with local_app(Path(data_dir)) as app:
+        login = app.post("/api/apikey/login", headers=auth(key))
+        assert login.status_code == 200, login.text
+        assert login.json()["org_info"][0]["name"] == "tracelake"
+        denied = app.post("/v1/project", json={"name": "x"}, headers=auth(key))
+        assert denied.status_code == 403  # a read key
+
+    revoked = ok(run_cli("keys", "revoke", key_id, "--data-dir", data_dir))
+    assert key_id in revoked.stdout
+    listed = ok(run_cli("keys", "list", "--data-dir", data_dir, env=cli_env(**WIDE)))
+    assert key_id not in listed.stdout
+    assert "bootstrap" in listed.stdout
+
+    with local_app(Path(data_dir)) as app:
+        assert app.post("/api/apikey/login", headers=auth(key)).status_code == 401
+
+    assert_cli_error(run_cli("keys", "revoke", key_id, "--data-dir", data_dir), "not found")
+
+
+def test_orgs_create_in_data_dir(tmp_path):
+    data_dir = str(tmp_path / "data")
+    name = f"cli-org-{uuid.uuid4().hex[:8]}"
+    result = ok(run_cli("orgs", "create", name, "--data-dir", data_dir))
+    key = result.stdout.strip().splitlines()[-1].strip()
+    assert KEY.match(key), result.stdout
+    assert name in result.stdout
+
+    with local_app(Path(data_dir)) as app:
+        login = app.post("/api/apikey/login", headers=auth(key))
+        assert login.status_code == 200, login.text
+        assert login.json()["org_info"][0]["name"] == name
+
+    # keys of the new org, by --org
+    listed = ok(run_cli("keys", "list", "--org", name, "--data-dir", data_dir, env=cli_env(**WIDE)))
+    assert "admin" in listed.stdout
+    assert_cli_error(run_cli("orgs", "create", name, "--data-dir", data_dir), "already exists")
+    assert_cli_error(
+        run_cli("keys", "list", "--org", "no-such-org", "--data-dir", data_dir), "no-such-org"
+    )
+
+
+def test_demo_in_data_dir(tmp_path):
+    data_dir = tmp_path / "data"
+    key_id, key = created_key(ok(run_cli("keys", "create", "--data-dir", str(data_dir))))
+    result = ok(run_cli("demo", "--data-dir", str(data_dir)))
+    assert "demo" in result.stdout
+    _check_demo(local_app(data_dir), key)
+
+
+def _check_demo(client, key: str) -> None:
+    with client:
+        headers = auth(key)
+        projects = client.get("/v1/project", params={"project_name": "demo"}, headers=headers)
+        (project,) = projects.json()["objects"]
+        logs = client.post(f"/v1/project_logs/{project['id']}/fetch", json={}, headers=headers)
+        assert logs.json()["events"]
+        datasets = client.get(
+            "/v1/dataset", params={"project_id": project["id"]}, headers=headers
+        ).json()["objects"]
+        assert [d["name"] for d in datasets] == ["trivia"]
+        rows = client.post(f"/v1/dataset/{datasets[0]['id']}/fetch", json={}, headers=headers)
+        assert rows.json()["events"]
+        experiments = client.get(
+            "/v1/experiment", params={"project_id": project["id"]}, headers=headers
+        ).json()["objects"]
+        assert {"baseline", "improved"} <= {e["name"] for e in experiments}
+        for experiment in experiments:
+            url = f"/v1/experiment/{experiment['id']}/fetch"
+            assert client.post(url, json={}, headers=headers).json()["events"]
+
+
+def test_bad_role_is_one_error_line(tmp_path):
+    data_dir = str(tmp_path / "data")
+    ok(run_cli("keys", "list", "--data-dir", data_dir))  # bootstrap first
+    result = run_cli("keys", "create", "--role", "superuser", "--data-dir", data_dir)
+    assert_cli_error(result, "role", "admin, write, read")
+    assert result.stdout.strip() == ""
+    listed = ok(run_cli("keys", "list", "--data-dir", data_dir, env=cli_env(**WIDE)))
+    assert "superuser" not in listed.stdout
+
+
+def test_keys_list_shows_full_ids_when_piped(tmp_path):
+    data_dir = str(tmp_path / "data")
+    key_id, _ = created_key(ok(run_cli("keys", "create", "--data-dir", data_dir)))
+    listed = ok(run_cli("keys", "list", "--data-dir", data_dir))
+    assert key_id in listed.stdout
+
+
+# -- against a running server -------------------------------------------------------------
+
+
+def test_cli_against_server(fresh_server):
+    fresh_server.start()
+    remote = ("--url", fresh_server.url, "--api-key", ADMIN_KEY)
+
+    result = ok(run_cli("keys", "create", "--role", "read", "--name", "remote", *remote))
+    key_id, key = created_key(result)
+    with httpx.Client(base_url=fresh_server.url, timeout=30) as http:
+        login = http.post("/api/apikey/login", headers=auth(key))
+        assert login.status_code == 200, login.text
+
+        listed = ok(run_cli("keys", "list", *remote, env=cli_env(**WIDE)))
+        assert key_id in listed.stdout
+        assert "remote" in listed.stdout
+
+        ok(run_cli("keys", "revoke", key_id, *remote))
+        assert http.post("/api/apikey/login", headers=auth(key)).status_code == 401
+        assert_cli_error(run_cli("keys", "revoke", key_id, *remote), "404", "not found")
+        assert_cli_error(run_cli("keys", "create", "--role", "superuser", *remote), "400", "role")
+
+    ok(run_cli("demo", *remote))
+    _check_demo(httpx.Client(base_url=fresh_server.url, timeout=30), ADMIN_KEY)
+
+    # TRACELAKE_URL / TRACELAKE_API_KEY work like the options
+    env = cli_env(TRACELAKE_URL=fresh_server.url, TRACELAKE_API_KEY=ADMIN_KEY, **WIDE)
+    assert "bootstrap" in ok(run_cli("keys", "list", env=env)).stdout
+
+    # the server holds the data dir: opening it directly fails with a pointer to --url
+    locked = run_cli("keys", "list", "--data-dir", str(fresh_server.data_dir))
+    assert_cli_error(locked, "--url", "in use", one_line=False)
+    locked = run_cli("demo", "--data-dir", str(fresh_server.data_dir))
+    assert_cli_error(locked, "--url", one_line=False)
+
+    wrong = run_cli("keys", "list", "--url", fresh_server.url, "--api-key", "tl-wrong-key-0000")
+    assert_cli_error(wrong, "401", "invalid API key")
+    wrong = run_cli("demo", "--url", fresh_server.url, "--api-key", "tl-wrong-key-0000")
+    assert_cli_error(wrong, "401")
+    assert_cli_error(run_cli("keys", "list", "--url", fresh_server.url), "--api-key")
+
+    # the server is unharmed by all this
+    with fresh_server.client() as client:
+        assert client.get("/v1/project").status_code == 200
+        projects = client.get("/v1/project", params={"project_name": "demo"}).json()
+        assert len(projects["objects"]) == 1
+
+
+def test_unreachable_server_is_an_error_line():
+    url = f"http://127.0.0.1:{free_port()}"
+    result = run_cli("keys", "list", "--url", url, "--api-key", ADMIN_KEY)
+    assert_cli_error(result, "cannot reach", url, one_line=False)
+
+
+def test_locked_data_dir_error_is_one_line(server):
+    result = run_cli("keys", "list", "--data-dir", str(server.data_dir))
+    assert_cli_error(result, "--url", "in use", one_line=True)
+
+
+# -- serve with a generated key -----------------------------------------------------------
+
+
+def _start_serve(data_dir: Path, port: int) -> tuple[subprocess.Popen, queue.Queue]:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tracelake",
+            "serve",
+            "--data-dir",
+            str(data_dir),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: queue.Queue = queue.Queue()
+
+    def pump() -> None:
+        for line in proc.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    return proc, lines
+
+
+def _wait_ready(proc: subprocess.Popen, url: str, deadline: float) -> None:
+    while time.time() < deadline:
+        assert proc.poll() is None, "server exited early"
+        try:
+            if httpx.get(f"{url}/version", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise AssertionError("server did not start")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def test_serve_generates_and_prints_admin_key(tmp_path):
+    data_dir = tmp_path / "empty"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc, lines = _start_serve(data_dir, port)
+    output: list[str] = []
+    try:
+        key = None
+        deadline = time.time() + 30
+        while key is None and time.time() < deadline:
+            try:
+                line = lines.get(timeout=max(0.1, deadline - time.time()))
+            except queue.Empty:
+                break
+            if line is None:
+                break
+            output.append(line)
+            if line.strip().startswith("tl-"):
+                key = line.strip()
+        assert key, "no generated key printed:\n" + "".join(output)
+        assert KEY.match(key), key
+        _wait_ready(proc, url, time.time() + 30)
+
+        login = httpx.post(f"{url}/api/apikey/login", headers=auth(key), timeout=30)
+        assert login.status_code == 200, login.text
+        (org,) = login.json()["org_info"]
+        assert org["name"] == "tracelake"
+        assert org["api_url"].rstrip("/") == url
+        bad = httpx.post(f"{url}/api/apikey/login", headers=auth(key + "x"), timeout=30)
+        assert bad.status_code == 401
+        project = httpx.post(
+            f"{url}/v1/project", json={"name": "made-with-generated-key"}, headers=auth(key)
+        )
+        assert project.status_code == 200, project.text
+    finally:
+        _stop(proc)
+
+    # a restart on the same data dir prints no new key, and the printed one still works
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc, lines = _start_serve(data_dir, port)
+    try:
+        _wait_ready(proc, url, time.time() + 30)
+        login = httpx.post(f"{url}/api/apikey/login", headers=auth(key), timeout=30)
+        assert login.status_code == 200, login.text
+    finally:
+        _stop(proc)
+    rest = []
+    while (line := lines.get(timeout=10)) is not None:
+        rest.append(line)
+    assert not any(line.strip().startswith("tl-") for line in rest), "".join(rest)

@@ -1,0 +1,398 @@
+"""The official Stainless REST client (``braintrust_api``) against a real tracelake server.
+
+Every test uses its own uniquely named projects (the session server is shared).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import braintrust_api
+import pytest
+
+XACT_RE = re.compile(r"^\d{19}$")
+
+
+@pytest.fixture
+def api(server) -> braintrust_api.Braintrust:
+    client = braintrust_api.Braintrust(base_url=server.url, api_key=server.api_key, max_retries=0)
+    yield client
+    client.close()
+
+
+def _name(label: str) -> str:
+    return f"rest-{label}-{uuid.uuid4().hex[:12]}"
+
+
+def _rows(response) -> list[dict]:
+    return [event.to_dict() for event in response.events]
+
+
+def _page_all(fetch_page, limit: int) -> tuple[list[dict], list[int]]:
+    """Follow the cursor of a fetch_post method; returns all rows and the page sizes."""
+    rows: list[dict] = []
+    sizes: list[int] = []
+    cursor = None
+    for _ in range(100):
+        kwargs = {"limit": limit, **({"cursor": cursor} if cursor else {})}
+        page = fetch_page(**kwargs)
+        rows.extend(_rows(page))
+        sizes.append(len(page.events))
+        cursor = page.cursor
+        if cursor is None:
+            return rows, sizes
+    raise AssertionError("fetch never returned a null cursor")
+
+
+# -- projects -----------------------------------------------------------------------------------
+
+
+def test_project_crud(api):
+    name = _name("project")
+    created = api.projects.create(name=name)
+    assert created.name == name
+    assert created.id and created.org_id
+
+    again = api.projects.create(name=name)
+    assert again.id == created.id  # create-or-get
+
+    fetched = api.projects.retrieve(created.id)
+    assert fetched.id == created.id and fetched.name == name
+
+    renamed = api.projects.update(created.id, name=name + "-renamed")
+    assert renamed.id == created.id
+    assert renamed.name == name + "-renamed"
+    assert api.projects.retrieve(created.id).name == name + "-renamed"
+
+    listed = api.projects.list(project_name=name + "-renamed")
+    assert [p.id for p in listed] == [created.id]
+
+    api.projects.delete(created.id)
+    with pytest.raises(braintrust_api.NotFoundError):
+        api.projects.retrieve(created.id)
+    assert list(api.projects.list(project_name=name + "-renamed")) == []
+
+
+def test_project_list_auto_pagination(api):
+    prefix = _name("page")
+    mine = [api.projects.create(name=f"{prefix}-{i}").id for i in range(5)]
+
+    seen: list[str] = []
+    for project in api.projects.list(limit=2):
+        seen.append(project.id)
+        assert len(seen) < 10_000, "pagination does not end"
+    assert len(seen) == len(set(seen)), "a project was listed twice"
+    for project_id in mine:
+        assert seen.count(project_id) == 1
+    # newest first
+    positions = [seen.index(project_id) for project_id in mine]
+    assert positions == sorted(positions, reverse=True)
+
+    first_page = api.projects.list(limit=2)
+    assert len(first_page.objects) == 2
+    assert first_page.has_next_page()
+
+
+# -- project logs -------------------------------------------------------------------------------
+
+
+def test_project_logs_insert_fetch_paging(api):
+    project = api.projects.create(name=_name("logs"))
+    events = []
+    for i in range(25):
+        event = {"input": {"i": i}, "output": i * 2, "metadata": {"n": i}}
+        if i % 5 != 0:
+            event["id"] = f"row-{i}"
+        events.append(event)
+    inserted = api.projects.logs.insert(project.id, events=events)
+    row_ids = inserted.row_ids
+    assert len(row_ids) == 25
+    for i, row_id in enumerate(row_ids):
+        assert isinstance(row_id, str) and row_id
+        if i % 5 != 0:
+            assert row_id == f"row-{i}"
+    assert len(set(row_ids)) == 25
+
+    def fetch_page(**kwargs):
+        return api.projects.logs.fetch_post(project.id, **kwargs)
+
+    rows, sizes = _page_all(fetch_page, limit=10)
+    assert sizes == [10, 10, 5]
+    ids = [row["id"] for row in rows]
+    assert len(ids) == len(set(ids)) == 25
+    assert set(ids) == set(row_ids)
+    for row in rows:
+        i = row["input"]["i"]
+        assert row["id"] == row_ids[i]
+        assert row["output"] == i * 2
+        assert row["metadata"] == {"n": i}
+        assert row["project_id"] == project.id
+        assert row["log_id"] == "g"
+        assert XACT_RE.match(row["_xact_id"])
+        assert row["root_span_id"] and row["span_id"]
+
+    # the GET form returns the same rows in one page
+    everything = api.projects.logs.fetch(project.id, limit=100)
+    assert everything.cursor is None
+    assert {e.id for e in everything.events} == set(row_ids)
+
+    # and pages the same way when the cursor goes in the query string
+    first = api.projects.logs.fetch(project.id, limit=10)
+    assert len(first.events) == 10 and first.cursor
+    second = api.projects.logs.fetch(project.id, limit=10, extra_query={"cursor": first.cursor})
+    assert len(second.events) == 10
+    assert not {e.id for e in first.events} & {e.id for e in second.events}
+
+
+def test_project_logs_limit_counts_traces(api):
+    project = api.projects.create(name=_name("traces"))
+    events = []
+    for t in range(3):
+        events.append({"id": f"root-{t}", "span_id": f"s-{t}", "root_span_id": f"r-{t}"})
+        for c in range(2):
+            events.append(
+                {
+                    "id": f"child-{t}-{c}",
+                    "span_id": f"s-{t}-{c}",
+                    "root_span_id": f"r-{t}",
+                    "span_parents": [f"s-{t}"],
+                }
+            )
+    api.projects.logs.insert(project.id, events=events)
+
+    def fetch_page(**kwargs):
+        return api.projects.logs.fetch_post(project.id, **kwargs)
+
+    rows, sizes = _page_all(fetch_page, limit=2)
+    assert len(rows) == 9
+    assert sizes[0] == 6  # two whole traces
+    traces = {}
+    for row in rows:
+        traces.setdefault(row["root_span_id"], []).append(row["id"])
+    assert sorted(len(v) for v in traces.values()) == [3, 3, 3]
+
+
+def test_project_logs_merge_and_feedback(api):
+    project = api.projects.create(name=_name("feedback"))
+    api.projects.logs.insert(
+        project.id,
+        events=[{"id": "r1", "input": "q", "scores": {"auto": 0.25}, "tags": ["a"]}],
+    )
+    api.projects.logs.insert(
+        project.id,
+        events=[{"id": "r1", "_is_merge": True, "output": "answer", "tags": ["b"]}],
+    )
+    result = api.projects.logs.feedback(
+        project.id,
+        feedback=[
+            {
+                "id": "r1",
+                "scores": {"human": 1.0},
+                "comment": "good",
+                "metadata": {"reviewer": "ann"},
+            }
+        ],
+    )
+    assert result.status == "success"
+
+    rows = _rows(api.projects.logs.fetch_post(project.id))
+    assert [r["id"] for r in rows] == ["r1"]
+    row = rows[0]
+    assert row["input"] == "q"
+    assert row["output"] == "answer"
+    assert sorted(row["tags"]) == ["a", "b"]
+    assert row["scores"] == {"auto": 0.25, "human": 1.0}
+    assert len(row["comments"]) == 1
+    assert row["comments"][0]["comment"] == {"text": "good"}
+
+
+# -- datasets -----------------------------------------------------------------------------------
+
+
+def test_dataset_endpoints(api):
+    project = api.projects.create(name=_name("dataset"))
+    dataset = api.datasets.create(name="cases", project_id=project.id, description="d")
+    assert dataset.project_id == project.id and dataset.name == "cases"
+    assert api.datasets.create(name="cases", project_id=project.id).id == dataset.id
+    assert api.datasets.retrieve(dataset.id).name == "cases"
+    assert [d.id for d in api.datasets.list(project_id=project.id)] == [dataset.id]
+
+    inserted = api.datasets.insert(
+        dataset.id,
+        events=[
+            {"id": "d1", "input": {"q": 1}, "expected": {"a": 1}, "tags": ["x"]},
+            {"input": {"q": 2}, "expected": {"a": 2}, "metadata": {"m": 2}},
+            {"id": "d3", "input": {"q": 3}},
+        ],
+    )
+    assert inserted.row_ids[0] == "d1" and inserted.row_ids[2] == "d3"
+    generated = inserted.row_ids[1]
+    assert generated and generated not in ("d1", "d3")
+
+    rows = {r["id"]: r for r in _rows(api.datasets.fetch_post(dataset.id))}
+    assert set(rows) == {"d1", generated, "d3"}
+    assert rows["d1"]["expected"] == {"a": 1}
+    assert rows[generated]["metadata"] == {"m": 2}
+    for row in rows.values():
+        assert row["dataset_id"] == dataset.id
+        assert row["project_id"] == project.id
+        assert "expected" in row  # the SDK needs the key on every dataset row
+        assert row["span_id"] and row["root_span_id"]
+        assert XACT_RE.match(row["_xact_id"])
+    version = rows["d1"]["_xact_id"]
+
+    feedback = api.datasets.feedback(
+        dataset.id,
+        feedback=[{"id": "d1", "tags": ["reviewed"], "comment": "ok", "expected": {"a": 11}}],
+    )
+    assert feedback.status == "success"
+    api.datasets.insert(dataset.id, events=[{"id": "d3", "_object_delete": True}])
+
+    rows = {r["id"]: r for r in _rows(api.datasets.fetch(dataset.id))}
+    assert set(rows) == {"d1", generated}
+    assert rows["d1"]["expected"] == {"a": 11}
+    assert sorted(rows["d1"]["tags"]) == ["reviewed", "x"]
+    assert rows["d1"]["comments"][0]["comment"] == {"text": "ok"}
+
+    old = {r["id"]: r for r in _rows(api.datasets.fetch_post(dataset.id, version=version))}
+    assert set(old) == {"d1", generated, "d3"}
+    assert old["d1"]["expected"] == {"a": 1}
+
+    summary = api.datasets.summarize(dataset.id, summarize_data=True)
+    assert summary.dataset_name == "cases"
+    assert summary.project_name == project.name
+    assert summary.data_summary is not None
+    assert summary.data_summary.total_records == 2
+
+
+# -- experiments --------------------------------------------------------------------------------
+
+
+def test_experiment_endpoints(api):
+    project = api.projects.create(name=_name("experiment"))
+    dataset = api.datasets.create(name="cases", project_id=project.id)
+    base = api.experiments.create(
+        project_id=project.id, name="base", dataset_id=dataset.id, dataset_version="0"
+    )
+    assert base.name == "base" and base.project_id == project.id
+    assert base.dataset_id == dataset.id and base.dataset_version == "0"
+    assert api.experiments.create(project_id=project.id, name="base").id == base.id
+    fresh = api.experiments.create(project_id=project.id, name="base", ensure_new=True)
+    assert fresh.id != base.id and fresh.name != "base"
+    api.experiments.delete(fresh.id)
+
+    inserted = api.experiments.insert(
+        base.id,
+        events=[
+            {"input": "a", "output": "A", "scores": {"acc": 1.0}},
+            {"input": "b", "output": "B", "scores": {"acc": 0.0}},
+        ],
+    )
+    assert len(inserted.row_ids) == 2
+    rows = _rows(api.experiments.fetch_post(base.id))
+    assert {r["id"] for r in rows} == set(inserted.row_ids)
+    for row in rows:
+        assert row["experiment_id"] == base.id
+        assert row["project_id"] == project.id
+        assert XACT_RE.match(row["_xact_id"])
+
+    summary = api.experiments.summarize(base.id, summarize_scores=True)
+    assert summary.experiment_name == "base"
+    assert summary.scores is not None
+    assert summary.scores["acc"].score == pytest.approx(0.5)
+    assert summary.comparison_experiment_name is None
+
+    candidate = api.experiments.create(project_id=project.id, name="candidate")
+    candidate_ids = api.experiments.insert(
+        candidate.id,
+        events=[
+            {"input": "a", "output": "A", "scores": {"acc": 1.0}},
+            {"input": "b", "output": "B", "scores": {"acc": 0.0}},
+        ],
+    ).row_ids
+    feedback = api.experiments.feedback(
+        candidate.id, feedback=[{"id": candidate_ids[1], "scores": {"acc": 1.0}, "comment": "x"}]
+    )
+    assert feedback.status == "success"
+    fixed = {r["id"]: r for r in _rows(api.experiments.fetch_post(candidate.id))}
+    assert fixed[candidate_ids[1]]["scores"] == {"acc": 1.0}
+    assert fixed[candidate_ids[1]]["comments"][0]["comment"] == {"text": "x"}
+    compared = api.experiments.summarize(
+        candidate.id, summarize_scores=True, comparison_experiment_id=base.id
+    )
+    assert compared.comparison_experiment_name == "base"
+    acc = compared.scores["acc"]
+    assert acc.score == pytest.approx(1.0)
+    assert (acc.improvements, acc.regressions) == (1, 0)
+    assert acc.diff == pytest.approx(0.5)
+
+
+# -- write markers and list filters -------------------------------------------------------------
+
+
+def test_write_markers(api):
+    project = api.projects.create(name=_name("markers"))
+    logs = api.projects.logs
+    logs.insert(
+        project.id,
+        events=[
+            {
+                "id": "m",
+                "input": {"a": {"x": 1, "y": 2}, "b": 1},
+                "tags": ["keep", "drop"],
+            },
+            {"id": "parent", "input": "p"},
+            {"id": "gone", "input": "g"},
+        ],
+    )
+    logs.insert(
+        project.id,
+        events=[
+            {
+                "id": "m",
+                "_is_merge": True,
+                "_merge_paths": [["input", "a"]],
+                "input": {"a": {"z": 3}},
+                "_array_delete": [{"path": ["tags"], "delete": ["drop"]}],
+            },
+            {"id": "child", "_parent_id": "parent", "input": "c"},
+            {"id": "gone", "_object_delete": True},
+        ],
+    )
+    rows = {r["id"]: r for r in _rows(logs.fetch_post(project.id))}
+    assert set(rows) == {"m", "parent", "child"}
+    assert rows["m"]["input"] == {"a": {"z": 3}, "b": 1}
+    assert rows["m"]["tags"] == ["keep"]
+    assert rows["child"]["root_span_id"] == rows["parent"]["root_span_id"]
+    assert rows["child"]["span_parents"] == [rows["parent"]["span_id"]]
+
+    # a replace write revives a deleted row
+    logs.insert(project.id, events=[{"id": "gone", "input": "back"}])
+    rows = {r["id"]: r for r in _rows(logs.fetch_post(project.id))}
+    assert rows["gone"]["input"] == "back"
+
+
+def test_list_filters(api):
+    prefix = _name("filters")
+    ids = [api.projects.create(name=f"{prefix}-{i}").id for i in range(4)]
+    assert [p.id for p in api.projects.list(ids=ids[1]).objects] == [ids[1]]
+    # newest first: ids[3], ids[2], ids[1], ids[0]
+    after = api.projects.list(starting_after=ids[2], limit=1)
+    assert [p.id for p in after.objects] == [ids[1]]
+    before = api.projects.list(ending_before=ids[1], limit=1)
+    assert [p.id for p in before.objects] == [ids[2]]
+
+    dataset = api.datasets.create(name="ds", project_id=ids[0])
+    assert [d.id for d in api.datasets.list(project_name=f"{prefix}-0")] == [dataset.id]
+    assert [d.id for d in api.datasets.list(dataset_name="ds", project_id=ids[0])] == [dataset.id]
+    experiment = api.experiments.create(project_id=ids[1], name="exp")
+    found = api.experiments.list(experiment_name="exp", project_id=ids[1])
+    assert [e.id for e in found] == [experiment.id]
+
+
+def test_list_filter_by_several_ids(api):
+    prefix = _name("ids")
+    ids = [api.projects.create(name=f"{prefix}-{i}").id for i in range(3)]
+    chosen = api.projects.list(ids=[ids[0], ids[2]])
+    assert sorted(p.id for p in chosen.objects) == sorted([ids[0], ids[2]])
