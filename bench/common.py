@@ -67,6 +67,11 @@ class Server:
         threading.Thread(target=self._sample, daemon=True).start()
         return self
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the server process has used so far."""
+        times = psutil.Process(self.proc.pid).cpu_times()
+        return times.user + times.system
+
     def _sample(self) -> None:
         process = psutil.Process(self.proc.pid)
         while not self._stop.is_set():

@@ -13,7 +13,7 @@ from tracelake.model.objects import OBJECT_ID_FIELD, ROUTING_KEYS, ObjectRef, Ob
 from tracelake.model.rows import normalize_row
 from tracelake.store.catalog import Catalog, Principal
 from tracelake.store.store import Store
-from tracelake.store.writer import ObjectInfo, WriteBatch
+from tracelake.store.writer import ObjectInfo, WriteBatch, prepare
 
 MAX_FETCH_LIMIT = 10_000
 DEFAULT_FETCH_LIMIT = 1_000
@@ -48,7 +48,7 @@ def prepare_batch(
         if row_ref not in objects:
             objects[row_ref] = catalog.object_info(principal.org_id, row_ref)
         writes.append(normalize_row(raw, row_ref, index))
-    return WriteBatch(writes=writes, objects=objects)
+    return prepare(WriteBatch(writes=writes, objects=objects))
 
 
 def _check_same_object(raw: dict, ref: ObjectRef, index: int) -> None:
@@ -140,14 +140,18 @@ def events_source_sql(version: int | None) -> tuple[str, list[Any]]:
 
 def comments_sql(version: int | None) -> tuple[str, list[Any]]:
     """Comments of one object grouped by the row they are on (``?`` = type, id)."""
-    pinned = " AND _xact_id <= ?" if version is not None else ""
+    if version is None:
+        visible, params = "deleted_xact IS NULL", []
+    else:
+        visible = "_xact_id <= ? AND (deleted_xact IS NULL OR deleted_xact > ?)"
+        params = [version, version]
     sql = f"""(SELECT origin_id, to_json(list(json_object(
                     'id', id, 'created', {TS_SQL.format(col="created")},
                     '_xact_id', _xact_id::VARCHAR, 'comment', comment, 'audit_data', audit_data)
                   ORDER BY _xact_id, id)) AS comments
-               FROM comments WHERE object_type = ? AND object_id = ? AND NOT deleted{pinned}
+               FROM comments WHERE object_type = ? AND object_id = ? AND {visible}
                GROUP BY origin_id)"""
-    return sql, ([version] if version is not None else [])
+    return sql, params
 
 
 @dataclass
@@ -182,7 +186,8 @@ def fetch_events(
     """A page of the object's rows, newest traces first.
 
     ``limit`` counts traces (root_span_id groups); a dataset row is its own trace. The
-    cursor marks the last trace returned and is None once nothing is left.
+    cursor marks the last trace returned and is None once nothing is left; a page is never
+    empty while a cursor is returned.
     """
     if limit is None:
         limit = DEFAULT_FETCH_LIMIT
@@ -190,6 +195,41 @@ def fetch_events(
         raise InvalidRequest("limit must be a positive integer")
     limit = min(limit, MAX_FETCH_LIMIT)
     after = decode_cursor(cursor) if cursor else None
+    read = _read_pinned_page if version is not None else _read_live_page
+    while True:
+        page = store.read(lambda c, after=after: read(c, ref, limit, after, version))
+        if page.rows or page.cursor is None:
+            return page
+        after = decode_cursor(page.cursor)  # every trace on this page was deleted: go on
+
+
+def _read_live_page(c, ref: ObjectRef, limit: int, after: str | None, _version) -> FetchPage:
+    kind, oid = ref.object_type.value, ref.object_id
+    traces = c.execute(
+        """SELECT root_span_id, first_xact, last_key FROM traces
+           WHERE object_type = ? AND object_id = ? AND (?::VARCHAR IS NULL OR last_key < ?)
+           ORDER BY last_key DESC LIMIT ?""",
+        [kind, oid, after, after, limit],
+    ).fetchall()
+    if not traces:
+        return FetchPage(rows=[], cursor=None)
+    roots = [t[0] for t in traces]
+    order = {root: position for position, root in enumerate(roots)}
+    comments, comment_params = comments_sql(None)
+    rows = c.execute(
+        f"""SELECT {row_json_sql(ref.object_type)}, e.root_span_id
+            FROM live e LEFT JOIN {comments} c ON c.origin_id = e.id
+            WHERE e.object_type = ? AND e.object_id = ? AND e._xact_id >= ?
+              AND list_contains(?, e.root_span_id)
+            ORDER BY e._pagination_key""",
+        [kind, oid, *comment_params, kind, oid, min(t[1] for t in traces), roots],
+    ).fetchall()
+    rows.sort(key=lambda r: order[r[1]])  # stable: spans keep _pagination_key order
+    next_cursor = encode_cursor(traces[-1][2]) if len(traces) == limit else None
+    return FetchPage(rows=[r[0] for r in rows], cursor=next_cursor)
+
+
+def _read_pinned_page(c, ref: ObjectRef, limit: int, after: str | None, version) -> FetchPage:
     source, source_params = events_source_sql(version)
     comments, comment_params = comments_sql(version)
     sql = f"""
@@ -206,11 +246,9 @@ def fetch_events(
         ORDER BY roots.trace_key DESC, e._pagination_key ASC"""
     kind, oid = ref.object_type.value, ref.object_id
     params = [kind, oid, *source_params, after, after, limit, kind, oid, *comment_params]
-    rows = store.read(lambda c: c.execute(sql, params).fetchall())
+    rows = c.execute(sql, params).fetchall()
     trace_keys = {r[1] for r in rows}
-    next_cursor = None
-    if len(trace_keys) == limit:
-        next_cursor = encode_cursor(min(trace_keys))
+    next_cursor = encode_cursor(min(trace_keys)) if len(trace_keys) == limit else None
     return FetchPage(rows=[r[0] for r in rows], cursor=next_cursor)
 
 

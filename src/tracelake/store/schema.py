@@ -108,6 +108,17 @@ DDL = [
     "CREATE SEQUENCE IF NOT EXISTS object_seq",
     _event_table("live", ",\n  PRIMARY KEY (object_type, object_id, id)"),
     _event_table("history", ",\n  _object_delete BOOLEAN NOT NULL"),
+    # One row per trace of each object: where its spans sit in _xact_id order. Fetch pages
+    # through traces newest first without aggregating every span; first_xact bounds the
+    # span scan so zone maps skip older row groups.
+    """CREATE TABLE IF NOT EXISTS traces (
+        object_type VARCHAR NOT NULL,
+        object_id VARCHAR NOT NULL,
+        root_span_id VARCHAR NOT NULL,
+        first_xact UBIGINT NOT NULL,
+        last_key VARCHAR NOT NULL,
+        PRIMARY KEY (object_type, object_id, root_span_id)
+    )""",
     """CREATE TABLE IF NOT EXISTS comments (
         object_type VARCHAR NOT NULL,
         object_id VARCHAR NOT NULL,
@@ -117,6 +128,6 @@ DDL = [
         created TIMESTAMPTZ NOT NULL,
         comment JSON,
         audit_data JSON,
-        deleted BOOLEAN NOT NULL
+        deleted_xact UBIGINT  -- the xact that deleted the comment (pinned reads before it see it)
     )""",
 ]

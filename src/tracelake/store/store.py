@@ -183,6 +183,8 @@ class Store:
                 return
             log.warning("group commit failed (%s); retrying its batches one by one", exc)
         for batch in group:
+            if batch.future.done():
+                continue
             try:
                 commit_group(cursor, [batch], self.clock)
             except Exception as exc:

@@ -1,8 +1,14 @@
 """Group commit of event writes: apply write semantics, then insert Arrow batches.
 
-Runs on the writer thread only. One ``WriteBatch`` is one client request and gets one
-``_xact_id``; several batches commit in one DuckDB transaction, and each batch's future is
-resolved only after that transaction has committed.
+One ``WriteBatch`` is one client request and gets one ``_xact_id``. The writer thread commits
+several batches in one DuckDB transaction and resolves each batch's future only after that
+transaction has committed.
+
+A batch whose writes do not depend on stored rows (plain inserts, replaces and deletes: the
+common case) is turned into Arrow columns by ``prepare`` on the request's own thread, so the
+single writer thread only inserts. Merges and ``_parent_id`` writes need the stored rows and
+are applied on the writer thread, inside the group's transaction, after the batches before
+them have been inserted, so they see those rows.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from typing import Any
 import duckdb
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from tracelake.errors import TracelakeError
 from tracelake.model.merge import apply_write
@@ -22,6 +29,9 @@ from tracelake.model.rows import JSON_FIELDS, RowWrite, WriteKind, now_timestamp
 from tracelake.model.xact import XactClock, format_xact
 
 Key = tuple[str, str, str]  # (object_type, object_id, id)
+XACT_PLACEHOLDER = "__XACT__"
+# (row key, new state or None for a tombstone, position in the request, object info)
+Entry = tuple[Key, "dict[str, Any] | None", int, "ObjectInfo"]
 
 
 @dataclass(slots=True)
@@ -39,6 +49,10 @@ class WriteBatch:
     writes: list[RowWrite]
     objects: dict[ObjectRef, ObjectInfo]
     future: Future = field(default_factory=Future)
+    # Event rows computed ahead of the writer (see ``prepare``), without _xact_id, and the
+    # keys of the rows they write.
+    prepared: pa.Table | None = None
+    keys: frozenset[Key] = frozenset()
 
 
 def row_key(ref: ObjectRef, row_id: str) -> Key:
@@ -50,44 +64,57 @@ def pagination_key(xact_id: int, seq: int) -> str:
     return f"p{format_xact(xact_id)}.{seq:07d}"
 
 
+def depends_on_stored_rows(batch: WriteBatch) -> bool:
+    return any(w.kind is WriteKind.MERGE or w.parent_id is not None for w in batch.writes)
+
+
+def prepare(batch: WriteBatch) -> WriteBatch:
+    """Compute the batch's rows now if no write needs the stored rows (call it on the
+    request's thread; the writer then only inserts)."""
+    if not depends_on_stored_rows(batch):
+        now = now_timestamp()
+        entries = apply_batch(batch, {}, now)
+        batch.prepared = event_table(entries, now)
+        batch.keys = frozenset(e[0] for e in entries)
+    return batch
+
+
 def commit_group(cursor: duckdb.DuckDBPyConnection, group: list[WriteBatch], clock: XactClock):
     """Apply and commit ``group`` in one transaction, then resolve each batch's future.
 
     A batch whose writes are invalid against the stored rows (e.g. an unknown _parent_id)
     fails alone; a database error fails the whole call (the caller retries batch by batch).
     """
-    current = _load_current(cursor, group)
-    overlay: dict[Key, dict[str, Any] | None] = {}
-    history: list[tuple[Key, dict[str, Any] | None, int, int, ObjectInfo]] = []
-    comments: list[tuple[RowWrite, int, ObjectInfo]] = []
-    deleted_ids: list[Key] = []
-    done: list[tuple[WriteBatch, int]] = []
     now = now_timestamp()
-
-    for batch in group:
-        xact_id = clock.next()
-        try:
-            versions, batch_comments = _apply_batch(batch, current, overlay, xact_id, now)
-        except TracelakeError as exc:
-            batch.future.set_exception(exc)
-            continue
-        for key, (state, seq, ref) in versions.items():
-            overlay[key] = state
-            history.append((key, state, xact_id, seq, batch.objects[ref]))
-            if state is None:
-                deleted_ids.append(key)
-        comments.extend((w, xact_id, batch.objects[w.ref]) for w in batch_comments)
-        done.append((batch, xact_id))
-
-    if not done:
-        return
+    pending = _Pending()
+    comments: list[tuple[RowWrite, int, ObjectInfo]] = []
+    done: list[tuple[WriteBatch, int]] = []
     cursor.begin()
     try:
-        _write_events(cursor, history, now)
+        for batch in group:
+            if batch.future.done():
+                continue
+            xact_id = clock.next()
+            table, keys = batch.prepared, batch.keys
+            if table is None:
+                pending.flush(cursor)  # the reads below must see the earlier batches
+                try:
+                    current = _load_current(cursor, batch)
+                    entries = apply_batch(batch, current, now)
+                except TracelakeError as exc:
+                    batch.future.set_exception(exc)
+                    continue
+                table, keys = event_table(entries, now), frozenset(e[0] for e in entries)
+            pending.add(table, keys, xact_id)
+            comments.extend(
+                (w, xact_id, batch.objects[w.ref])
+                for w in batch.writes
+                if w.kind is WriteKind.COMMENT
+            )
+            done.append((batch, xact_id))
+        pending.flush(cursor)
         if comments:
             _insert_comments(cursor, comments, now)
-        if deleted_ids:
-            _delete_comments(cursor, deleted_ids)
         cursor.commit()
     except BaseException:
         cursor.rollback()
@@ -96,22 +123,21 @@ def commit_group(cursor: duckdb.DuckDBPyConnection, group: list[WriteBatch], clo
         batch.future.set_result(xact_id)
 
 
-def _apply_batch(batch, current, overlay, xact_id, now):
-    """Apply one request's writes in order. Returns the final state of each touched row
-    (with its position in the request) and the comment writes."""
+def apply_batch(batch: WriteBatch, current: dict[Key, dict[str, Any]], now: str) -> list[Entry]:
+    """Apply one request's writes in order; the final state of each row it touches.
+
+    ``current`` holds the stored state of the rows merges and ``_parent_id`` refer to.
+    Several writes to one row in one request make one version (one request, one xact).
+    """
     local: dict[Key, tuple[dict[str, Any] | None, int, ObjectRef]] = {}
-    comments: list[RowWrite] = []
 
     def state_of(key: Key):
         if key in local:
             return local[key][0]
-        if key in overlay:
-            return overlay[key]
         return current.get(key)
 
     for seq, write in enumerate(batch.writes):
         if write.kind is WriteKind.COMMENT:
-            comments.append(write)
             continue
         key = row_key(write.ref, write.id)
         parent = None
@@ -120,25 +146,24 @@ def _apply_batch(batch, current, overlay, xact_id, now):
         audit = None
         if write.audit is not None:
             audit = {
-                "_xact_id": format_xact(xact_id),
+                "_xact_id": XACT_PLACEHOLDER,  # filled in by the insert, once it is known
                 "action": write.kind.value,
                 "source": write.audit["source"],
                 "metadata": write.audit["metadata"],
             }
         new = apply_write(state_of(key), write, now=now, parent=parent, audit_entry=audit)
         local[key] = (new, seq, write.ref)
-    return local, comments
+    return [(key, state, seq, batch.objects[ref]) for key, (state, seq, ref) in local.items()]
 
 
-def _load_current(cursor, group: list[WriteBatch]) -> dict[Key, dict[str, Any]]:
-    """Read the stored state of every row a merge or a _parent_id refers to."""
+def _load_current(cursor, batch: WriteBatch) -> dict[Key, dict[str, Any]]:
+    """Read the stored state of every row a merge or a _parent_id of ``batch`` refers to."""
     keys: set[Key] = set()
-    for batch in group:
-        for write in batch.writes:
-            if write.kind is WriteKind.MERGE:
-                keys.add(row_key(write.ref, write.id))
-            if write.parent_id is not None:
-                keys.add(row_key(write.ref, write.parent_id))
+    for write in batch.writes:
+        if write.kind is WriteKind.MERGE:
+            keys.add(row_key(write.ref, write.id))
+        if write.parent_id is not None:
+            keys.add(row_key(write.ref, write.parent_id))
     if not keys:
         return {}
     wanted = pa.table(
@@ -185,22 +210,23 @@ _LIST = pa.list_(pa.string())
 _TOMBSTONE: dict[str, Any] = {}
 
 
-def _event_table(rows, now: str) -> pa.Table:
-    """Arrow columns for event rows ``(key, state, xact_id, seq, info)``; a None state is a
-    tombstone. Built column by column with comprehensions: this is the ingest hot path."""
+def event_table(entries: list[Entry], now: str) -> pa.Table:
+    """Arrow columns for event rows (all but ``_xact_id``, added per batch by the writer).
+
+    Built column by column with comprehensions: this is the ingest hot path.
+    """
     dumps = orjson.dumps
-    keys = [r[0] for r in rows]
-    states = [r[1] if r[1] is not None else _TOMBSTONE for r in rows]
+    keys = [e[0] for e in entries]
+    states = [e[1] if e[1] is not None else _TOMBSTONE for e in entries]
     parents = [s.get("span_parents") for s in states]
     columns: dict[str, pa.Array] = {
         "object_type": pa.array([k[0] for k in keys], pa.string()),
         "object_id": pa.array([k[1] for k in keys], pa.string()),
         "id": pa.array([k[2] for k in keys], pa.string()),
-        "_xact_id": pa.array([r[2] for r in rows], pa.uint64()),
-        "_pagination_key": pa.array([pagination_key(r[2], r[3]) for r in rows], pa.string()),
+        "_seq": pa.array([e[2] for e in entries], pa.uint32()),
         "created": pa.array([s.get("created") or now for s in states], pa.string()),
-        "org_id": pa.array([r[4].org_id for r in rows], pa.string()),
-        "project_id": pa.array([r[4].project_id for r in rows], pa.string()),
+        "org_id": pa.array([e[3].org_id for e in entries], pa.string()),
+        "project_id": pa.array([e[3].project_id for e in entries], pa.string()),
         "span_id": pa.array(
             [s.get("span_id") or k[2] for s, k in zip(states, keys, strict=True)], pa.string()
         ),
@@ -217,42 +243,89 @@ def _event_table(rows, now: str) -> pa.Table:
         columns[name] = pa.array(
             [None if v is None else dumps(v).decode() for v in values], pa.string()
         )
-    columns["_object_delete"] = pa.array([r[1] is None for r in rows], pa.bool_())
+    columns["_object_delete"] = pa.array([e[1] is None for e in entries], pa.bool_())
     return pa.table(columns)
 
 
-_SELECT_EVENT = """object_type, object_id, id, _xact_id, _pagination_key, created::TIMESTAMPTZ,
-    org_id, project_id, span_id, root_span_id, span_parents, is_root, tags,
+_SELECT_EVENT = f"""object_type, object_id, id, _xact_id,
+    'p' || lpad(_xact_id::VARCHAR, 19, '0') || '.' || lpad(_seq::VARCHAR, 7, '0'),
+    created::TIMESTAMPTZ, org_id, project_id, span_id, root_span_id, span_parents, is_root, tags,
     input::JSON, output::JSON, expected::JSON, error::JSON, scores::JSON, metrics::JSON,
-    metadata::JSON, span_attributes::JSON, context::JSON, origin::JSON, audit_data::JSON"""
+    metadata::JSON, span_attributes::JSON, context::JSON, origin::JSON,
+    replace(audit_data, '"{XACT_PLACEHOLDER}"',
+            '"' || lpad(_xact_id::VARCHAR, 19, '0') || '"')::JSON"""
 
 
-def _write_events(cursor, history, now: str) -> None:
-    """Append every version to ``history`` and bring ``live`` to each row's final state
-    (upsert, or delete for a tombstone). One Arrow table serves both statements."""
-    final_index: dict[Key, int] = {}
-    for index, entry in enumerate(history):
-        final_index[entry[0]] = index  # later versions of a row win
-    table = _event_table(history, now).append_column(
-        "_final", pa.array([final_index[e[0]] == i for i, e in enumerate(history)], pa.bool_())
-    )
+class _Pending:
+    """Event tables waiting to be inserted together, and whether two of them write the same
+    row (only then must the live upsert pick each row's newest version)."""
+
+    def __init__(self):
+        self.tables: list[pa.Table] = []
+        self.keys: set[Key] = set()
+        self.overlap = False
+        self.xacts: list[int] = []
+
+    def add(self, table: pa.Table, keys: frozenset[Key], xact_id: int) -> None:
+        if not self.overlap and not self.keys.isdisjoint(keys):
+            self.overlap = True
+        self.keys |= keys
+        xact_column = pa.array([xact_id] * table.num_rows, pa.uint64())
+        self.tables.append(table.append_column("_xact_id", xact_column))
+        self.xacts.append(xact_id)
+
+    def flush(self, cursor) -> None:
+        if self.tables:
+            _write_events(cursor, self.tables, min(self.xacts), max(self.xacts), self.overlap)
+        self.__init__()
+
+
+def _write_events(cursor, tables: list[pa.Table], low: int, high: int, overlap: bool) -> None:
+    """Append every version to ``history``, then bring ``live`` to each row's newest state
+    (upsert, or delete for a tombstone) from those history rows, and keep the per-trace
+    index current. ``low``..``high`` are the xact ids of ``tables``."""
+    table = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+    if table.num_rows == 0:
+        return
     cursor.register("event_batch", table)
     try:
         cursor.execute(
             f"INSERT INTO history SELECT {_SELECT_EVENT}, _object_delete FROM event_batch"
         )
-        if any(e[1] is None for e in history):
-            cursor.execute(
-                """DELETE FROM live USING event_batch d
-                   WHERE d._final AND d._object_delete AND live.object_type = d.object_type
-                     AND live.object_id = d.object_id AND live.id = d.id"""
-            )
-        cursor.execute(
-            f"""INSERT OR REPLACE INTO live SELECT {_SELECT_EVENT} FROM event_batch
-                WHERE _final AND NOT _object_delete"""
-        )
     finally:
         cursor.unregister("event_batch")
+    # Reading the new versions back from history (its last row groups, found by zone maps on
+    # _xact_id) is cheaper than converting the Arrow columns a second time.
+    newest = f"(SELECT * FROM history WHERE _xact_id BETWEEN {low} AND {high}"
+    if overlap:
+        newest += """ QUALIFY row_number() OVER (
+            PARTITION BY object_type, object_id, id ORDER BY _pagination_key DESC) = 1"""
+    newest += ")"
+    if pc.any(table["_object_delete"]).as_py():
+        cursor.execute(
+            f"""DELETE FROM live USING {newest} d
+                WHERE d._object_delete AND live.object_type = d.object_type
+                  AND live.object_id = d.object_id AND live.id = d.id"""
+        )
+        # A delete whose id names a comment removes that comment.
+        cursor.execute(
+            f"""UPDATE comments SET deleted_xact = d._xact_id FROM {newest} d
+                WHERE d._object_delete AND comments.object_type = d.object_type
+                  AND comments.object_id = d.object_id AND comments.id = d.id"""
+        )
+    cursor.execute(
+        f"""INSERT OR REPLACE INTO live
+            SELECT * EXCLUDE (_object_delete) FROM {newest} WHERE NOT _object_delete"""
+    )
+    cursor.execute(
+        f"""INSERT INTO traces
+            SELECT object_type, object_id, root_span_id, min(_xact_id), max(_pagination_key)
+            FROM history WHERE _xact_id BETWEEN {low} AND {high} AND NOT _object_delete
+            GROUP BY object_type, object_id, root_span_id
+            ON CONFLICT DO UPDATE SET
+              first_xact = least(traces.first_xact, excluded.first_xact),
+              last_key = greatest(traces.last_key, excluded.last_key)"""
+    )
 
 
 def _insert_comments(cursor, comments, now: str) -> None:
@@ -286,28 +359,8 @@ def _insert_comments(cursor, comments, now: str) -> None:
     try:
         cursor.execute(
             """INSERT INTO comments SELECT object_type, object_id, id, origin_id, _xact_id,
-                   created::TIMESTAMPTZ, comment::JSON, audit_data::JSON, false
+                   created::TIMESTAMPTZ, comment::JSON, audit_data::JSON, NULL
                FROM comment_batch"""
         )
     finally:
         cursor.unregister("comment_batch")
-
-
-def _delete_comments(cursor, keys: list[Key]) -> None:
-    """A delete whose id names a comment removes that comment."""
-    table = pa.table(
-        {
-            "object_type": [k[0] for k in keys],
-            "object_id": [k[1] for k in keys],
-            "id": [k[2] for k in keys],
-        }
-    )
-    cursor.register("deleted_comment_keys", table)
-    try:
-        cursor.execute(
-            """UPDATE comments SET deleted = true FROM deleted_comment_keys d
-               WHERE comments.object_type = d.object_type AND comments.object_id = d.object_id
-                 AND comments.id = d.id"""
-        )
-    finally:
-        cursor.unregister("deleted_comment_keys")
