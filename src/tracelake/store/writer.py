@@ -87,7 +87,6 @@ def commit_group(cursor: duckdb.DuckDBPyConnection, group: list[WriteBatch], clo
     """
     now = now_timestamp()
     pending = _Pending()
-    comments: list[tuple[RowWrite, int, ObjectInfo]] = []
     done: list[tuple[WriteBatch, int]] = []
     cursor.begin()
     try:
@@ -97,7 +96,7 @@ def commit_group(cursor: duckdb.DuckDBPyConnection, group: list[WriteBatch], clo
             xact_id = clock.next()
             table, keys = batch.prepared, batch.keys
             if table is None:
-                pending.flush(cursor)  # the reads below must see the earlier batches
+                pending.flush(cursor, now)  # the reads below must see the earlier batches
                 try:
                     current = _load_current(cursor, batch)
                     entries = apply_batch(batch, current, now)
@@ -106,15 +105,13 @@ def commit_group(cursor: duckdb.DuckDBPyConnection, group: list[WriteBatch], clo
                     continue
                 table, keys = event_table(entries, now), frozenset(e[0] for e in entries)
             pending.add(table, keys, xact_id)
-            comments.extend(
+            pending.comments.extend(
                 (w, xact_id, batch.objects[w.ref])
                 for w in batch.writes
                 if w.kind is WriteKind.COMMENT
             )
             done.append((batch, xact_id))
-        pending.flush(cursor)
-        if comments:
-            _insert_comments(cursor, comments, now)
+        pending.flush(cursor, now)
         cursor.commit()
     except BaseException:
         cursor.rollback()
@@ -265,6 +262,7 @@ class _Pending:
         self.keys: set[Key] = set()
         self.overlap = False
         self.xacts: list[int] = []
+        self.comments: list[tuple[RowWrite, int, ObjectInfo]] = []
 
     def add(self, table: pa.Table, keys: frozenset[Key], xact_id: int) -> None:
         if not self.overlap and not self.keys.isdisjoint(keys):
@@ -274,7 +272,10 @@ class _Pending:
         self.tables.append(table.append_column("_xact_id", xact_column))
         self.xacts.append(xact_id)
 
-    def flush(self, cursor) -> None:
+    def flush(self, cursor, now: str) -> None:
+        # Comments first: a delete later in the group may name one of them.
+        if self.comments:
+            _insert_comments(cursor, self.comments, now)
         if self.tables:
             _write_events(cursor, self.tables, min(self.xacts), max(self.xacts), self.overlap)
         self.__init__()
@@ -310,7 +311,8 @@ def _write_events(cursor, tables: list[pa.Table], low: int, high: int, overlap: 
         # A delete whose id names a comment removes that comment.
         cursor.execute(
             f"""UPDATE comments SET deleted_xact = d._xact_id FROM {newest} d
-                WHERE d._object_delete AND comments.object_type = d.object_type
+                WHERE d._object_delete AND comments._xact_id <= d._xact_id
+                  AND comments.deleted_xact IS NULL AND comments.object_type = d.object_type
                   AND comments.object_id = d.object_id AND comments.id = d.id"""
         )
     cursor.execute(
