@@ -601,3 +601,33 @@ def bootstrap(catalog: Catalog, org_name: str, api_key: str | None) -> str | Non
         return None
     _, plaintext = catalog.create_key(org["id"], name="bootstrap", role="admin")
     return plaintext
+
+
+class CatalogResolver:
+    """Finds the objects a query names (by id or name) in one organization; objects of
+    other organizations are NotFound, like missing ones."""
+
+    def __init__(self, catalog: Catalog, org_id: str):
+        self.catalog = catalog
+        self.org_id = org_id
+
+    def project(self, id_or_name: str) -> str:
+        try:
+            return self.catalog.get_project(self.org_id, id_or_name)["id"]
+        except NotFound:
+            return self.catalog.project_by_name(self.org_id, id_or_name)["id"]
+
+    def object(self, object_type: ObjectType, id_or_name: str, project_id: str | None) -> str:
+        kind = KIND_OF[object_type]
+        try:
+            record = self.catalog.get(kind, self.org_id, id_or_name)
+            if project_id is None or record["project_id"] == project_id:
+                return record["id"]
+        except NotFound:
+            pass
+        found = self.catalog.list_objects(kind, self.org_id, name=id_or_name, project_id=project_id)
+        if not found:
+            raise NotFound(f"{kind.what} {id_or_name!r} not found")
+        if len(found) > 1:
+            raise InvalidRequest(f"{len(found)} {kind.table} are named {id_or_name!r}: use an id")
+        return found[0]["id"]

@@ -1,0 +1,1 @@
+"""Moving data out: format writers (json, jsonl, csv, parquet) over query results."""

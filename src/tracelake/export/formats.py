@@ -1,0 +1,148 @@
+"""Result formats: a registry, so adding a format is adding an entry.
+
+Every format renders the rows of one SQL query (run on a DuckDB cursor) whose columns are
+named as the caller wants them in the output. JSON values (DuckDB ``JSON`` columns) stay
+JSON in json/jsonl, and become JSON text in CSV and Parquet, where nested values have no
+native place (CSV) or no stable schema across rows (Parquet).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+
+# DuckDB type names that hold nested values, rendered as JSON text outside JSON formats.
+_NESTED_PREFIXES = ("JSON", "STRUCT", "MAP", "UNION", "VARIANT")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # DuckDB type name
+
+
+def describe(cursor: duckdb.DuckDBPyConnection, sql: str, params: list) -> list[Column]:
+    """The output columns of ``sql`` without running it in full."""
+    relation = cursor.execute(f"DESCRIBE {sql}", params).fetchall()
+    return [Column(name=row[0], type=str(row[1])) for row in relation]
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def json_rows(cursor, sql: str, params: list, columns: list[Column]) -> list[str]:
+    """Each row as one JSON object text, built by DuckDB (no per-row Python)."""
+    if not columns:
+        return []
+    pairs = ", ".join(
+        f"'{c.name.replace(chr(39), chr(39) * 2)}', {_json_value(c)}" for c in columns
+    )
+    rows = cursor.execute(f"SELECT json_object({pairs}) FROM ({sql}) AS r", params).fetchall()
+    return [r[0] for r in rows]
+
+
+def _json_value(column: Column) -> str:
+    ref = f"r.{quote_ident(column.name)}"
+    if column.type.startswith("TIMESTAMP") or column.type == "DATE":
+        # ISO-8601 in UTC with a Z, as Braintrust returns times.
+        return f"strftime({ref}::TIMESTAMPTZ, '%Y-%m-%dT%H:%M:%S.%fZ')"
+    return ref
+
+
+def _flat_sql(sql: str, columns: list[Column]) -> str:
+    """The query with nested columns as JSON text and times as ISO strings."""
+    parts = []
+    for c in columns:
+        ref = f"r.{quote_ident(c.name)}"
+        if c.type.startswith(_NESTED_PREFIXES) or c.type.endswith("]"):
+            expr = f"CASE WHEN {ref} IS NULL THEN NULL ELSE to_json({ref})::VARCHAR END"
+        elif c.type.startswith("TIMESTAMP") or c.type == "DATE":
+            expr = f"strftime({ref}::TIMESTAMPTZ, '%Y-%m-%dT%H:%M:%S.%fZ')"
+        else:
+            expr = ref
+        parts.append(f"{expr} AS {quote_ident(c.name)}")
+    return f"SELECT {', '.join(parts)} FROM ({sql}) AS r"
+
+
+def arrow_table(cursor, sql: str, params: list, columns: list[Column]) -> pa.Table:
+    return cursor.execute(_flat_sql(sql, columns), params).fetch_arrow_table()
+
+
+def render_jsonl(cursor, sql, params, columns) -> bytes:
+    rows = json_rows(cursor, sql, params, columns)
+    return ("\n".join(rows) + ("\n" if rows else "")).encode()
+
+
+def render_csv(cursor, sql, params, columns) -> bytes:
+    table = arrow_table(cursor, sql, params, columns)
+    sink = io.BytesIO()
+    pa_csv.write_csv(table, sink)
+    return sink.getvalue()
+
+
+def render_parquet(cursor, sql, params, columns) -> bytes:
+    table = arrow_table(cursor, sql, params, columns)
+    sink = io.BytesIO()
+    pq.write_table(table, sink, compression="zstd")
+    return sink.getvalue()
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    media_type: str
+    render: Callable | None  # None: the caller builds the envelope (json)
+
+
+FORMATS: dict[str, Format] = {
+    "json": Format("json", "application/json", None),
+    "jsonl": Format("jsonl", "application/x-jsonlines", render_jsonl),
+    "csv": Format("csv", "text/csv", render_csv),
+    "parquet": Format("parquet", "application/vnd.apache.parquet", render_parquet),
+}
+
+
+def json_schema(columns: list[Column]) -> dict:
+    """A JSON Schema of the rows (as Braintrust's /btql answers ``schema``)."""
+    return {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {c.name: _schema_of(c.type) for c in columns},
+        },
+    }
+
+
+def _schema_of(duck_type: str) -> dict:
+    t = duck_type.upper()
+    if t.endswith("[]"):
+        return {"type": "array", "items": _schema_of(t[:-2])}
+    if t in ("BOOLEAN",):
+        return {"type": "boolean"}
+    if t in (
+        "TINYINT",
+        "SMALLINT",
+        "INTEGER",
+        "BIGINT",
+        "HUGEINT",
+        "UTINYINT",
+        "USMALLINT",
+        "UINTEGER",
+        "UBIGINT",
+        "UHUGEINT",
+    ):
+        return {"type": "integer"}
+    if t in ("FLOAT", "DOUBLE") or t.startswith("DECIMAL"):
+        return {"type": "number"}
+    if t.startswith("TIMESTAMP") or t == "DATE":
+        return {"type": "string", "format": "date-time"}
+    if t in ("VARCHAR", "UUID"):
+        return {"type": "string"}
+    return {}  # JSON and anything else: any value

@@ -1,0 +1,88 @@
+"""Resolving ``from:`` to the objects a query reads, inside the caller's organization.
+
+Source functions take object ids or names (``project_logs('my-project')``); several ids read
+several objects of one type. Every lookup goes through a resolver bound to the caller's
+organization, so naming another organization's object fails exactly like a missing one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from tracelake.model.objects import ObjectRef, ObjectType
+from tracelake.query.ast import Literal, Source
+from tracelake.query.errors import QueryError
+
+# Source names tracelake stores, and the object type each reads.
+SOURCE_TYPES = {
+    "project_logs": ObjectType.PROJECT_LOGS,
+    "experiment": ObjectType.EXPERIMENT,
+    "dataset": ObjectType.DATASET,
+    "project_dataset": ObjectType.DATASET,
+}
+# Braintrust sources that hold objects tracelake does not have (yet).
+UNSUPPORTED_SOURCES = frozenset(
+    {
+        "prompt",
+        "function",
+        "view",
+        "project_prompts",
+        "project_functions",
+        "org_prompts",
+        "org_functions",
+        "playground_logs",
+    }
+)
+SHAPES = ("spans", "traces", "summary")
+
+
+class Resolver(Protocol):
+    """Finds objects of the caller's organization by id or name (NotFound otherwise)."""
+
+    def project(self, id_or_name: str) -> str: ...
+
+    def object(self, object_type: ObjectType, id_or_name: str, project_id: str | None) -> str: ...
+
+
+@dataclass(frozen=True)
+class ResolvedSource:
+    object_type: ObjectType
+    refs: tuple[ObjectRef, ...]
+    shape: str
+
+
+def resolve_source(source: Source | None, resolver: Resolver) -> ResolvedSource:
+    """The objects behind ``from:``; raises QueryError for anything it cannot read."""
+    if source is None:
+        raise QueryError("the query needs a from clause, e.g. from: project_logs('<project id>')")
+    line, col = (source.loc.line, source.loc.col) if source.loc else (None, None)
+    name = source.name.lower()
+    if name in UNSUPPORTED_SOURCES:
+        raise QueryError(f"tracelake does not store {name} objects", line, col)
+    if name not in SOURCE_TYPES:
+        known = ", ".join(SOURCE_TYPES)
+        raise QueryError(f"unknown source {source.name!r} (use one of {known})", line, col)
+    shape = (source.shape or "spans").lower()
+    if shape not in SHAPES:
+        raise QueryError(f"unknown shape {source.shape!r}: use spans, traces or summary", line, col)
+    args = []
+    for arg in source.args:
+        if not isinstance(arg, Literal) or not isinstance(arg.value, str) or not arg.value:
+            where = (arg.loc.line, arg.loc.col) if arg.loc else (line, col)
+            raise QueryError(f"{name}() takes object ids or names as strings", *where)
+        args.append(arg.value)
+    if not args:
+        raise QueryError(f"{name}() needs an object id, e.g. {name}('<id>')", line, col)
+    object_type = SOURCE_TYPES[name]
+    if name == "project_dataset":
+        if len(args) < 2:
+            raise QueryError("project_dataset() takes a project and a dataset", line, col)
+        project_id = resolver.project(args[0])
+        ids = [resolver.object(object_type, a, project_id) for a in args[1:]]
+    elif object_type is ObjectType.PROJECT_LOGS:
+        ids = [resolver.project(a) for a in args]
+    else:
+        ids = [resolver.object(object_type, a, None) for a in args]
+    refs = tuple(dict.fromkeys(ObjectRef(object_type, i) for i in ids))
+    return ResolvedSource(object_type=object_type, refs=refs, shape=shape)
