@@ -1,0 +1,230 @@
+"""The relations a query reads: the spans of its objects (live, or as of a version) with
+the columns BTQL sees, and the one-row-per-trace ``summary`` relation.
+
+Everything here is SQL built by tracelake from fixed fragments and sqlglot literals; no user
+text is pasted in.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from tracelake.model.objects import ObjectRef, ObjectType
+
+TS = "strftime({}, '%Y-%m-%dT%H:%M:%S.%fZ')"
+
+# Top-level fields of a span as BTQL sees them: (name, kind) where kind is "json" for
+# free-form values and the SQL type name otherwise. Order = the column order of `select *`.
+COMMON_HEAD = [
+    ("id", "VARCHAR"),
+    ("_xact_id", "VARCHAR"),
+    ("_pagination_key", "VARCHAR"),
+    ("created", "TIMESTAMPTZ"),
+    ("org_id", "VARCHAR"),
+    ("project_id", "VARCHAR"),
+]
+SPAN_COLUMNS = [
+    ("span_id", "VARCHAR"),
+    ("root_span_id", "VARCHAR"),
+    ("span_parents", "VARCHAR[]"),
+    ("is_root", "BOOLEAN"),
+]
+USER_JSON = [
+    "input",
+    "output",
+    "expected",
+    "error",
+    "scores",
+    "metrics",
+    "metadata",
+]
+
+
+def columns_of(object_type: ObjectType) -> list[tuple[str, str]]:
+    """The columns of the span relation of an object type, in ``select *`` order."""
+    if object_type is ObjectType.DATASET:
+        return [
+            *COMMON_HEAD,
+            ("dataset_id", "VARCHAR"),
+            *SPAN_COLUMNS,
+            ("input", "json"),
+            ("expected", "json"),
+            ("metadata", "json"),
+            ("tags", "VARCHAR[]"),
+            ("origin", "json"),
+            ("comments", "json"),
+        ]
+    routing = (
+        ("log_id", "VARCHAR")
+        if object_type is ObjectType.PROJECT_LOGS
+        else ("experiment_id", "VARCHAR")
+    )
+    return [
+        *COMMON_HEAD,
+        routing,
+        *SPAN_COLUMNS,
+        *[(name, "json") for name in USER_JSON],
+        ("tags", "VARCHAR[]"),
+        ("span_attributes", "json"),
+        ("context", "json"),
+        ("origin", "json"),
+        ("comments", "json"),
+    ]
+
+
+def _lit(value) -> str:
+    return exp.convert(value).sql(dialect="duckdb")
+
+
+def _refs_predicate(alias: str, refs: tuple[ObjectRef, ...]) -> str:
+    kind = _lit(refs[0].object_type.value)
+    ids = ", ".join(_lit(r.object_id) for r in refs)
+    return f"{alias}.object_type = {kind} AND {alias}.object_id IN ({ids})"
+
+
+def span_relation(
+    refs: tuple[ObjectRef, ...],
+    org_id: str,
+    *,
+    version: int | None = None,
+    audit_log: bool = False,
+) -> str:
+    """SQL for the spans of ``refs`` (latest, or as of ``version``), scoped to ``org_id``
+    twice over: the objects were resolved in the organization, and rows must carry it."""
+    object_type = refs[0].object_type
+    where = f"{_refs_predicate('s', refs)} AND s.org_id = {_lit(org_id)}"
+    if version is None:
+        source = f"(SELECT * FROM live s WHERE {where})"
+        visible = "c.deleted_xact IS NULL"
+    else:
+        source = f"""(SELECT * EXCLUDE (_object_delete) FROM history s
+            WHERE {where} AND s._xact_id <= {_lit(version)}
+            QUALIFY row_number() OVER (PARTITION BY s.object_id, s.id
+                                       ORDER BY s._pagination_key DESC) = 1
+                AND NOT _object_delete)"""
+        visible = (
+            f"c._xact_id <= {_lit(version)} AND (c.deleted_xact IS NULL"
+            f" OR c.deleted_xact > {_lit(version)})"
+        )
+    comments = f"""(SELECT c.object_id, c.origin_id, to_json(list(json_object(
+            'id', c.id, 'created', {TS.format("c.created")}, '_xact_id', c._xact_id::VARCHAR,
+            'comment', c.comment, 'audit_data', c.audit_data) ORDER BY c._xact_id, c.id))
+            AS comments
+        FROM comments c WHERE {_refs_predicate("c", refs)} AND {visible}
+        GROUP BY c.object_id, c.origin_id)"""
+    select = []
+    for name, _kind in columns_of(object_type):
+        if name == "_xact_id":
+            select.append("lpad(e._xact_id::VARCHAR, 19, '0') AS _xact_id")
+        elif name == "log_id":
+            select.append("'g' AS log_id")
+        elif name in ("experiment_id", "dataset_id"):
+            select.append(f"e.object_id AS {name}")
+        elif name == "comments":
+            select.append("cm.comments AS comments")
+        else:
+            select.append(f"e.{name}")
+    if audit_log:
+        select.append("e.audit_data")
+    return f"""(SELECT {", ".join(select)}
+        FROM {source} e
+        LEFT JOIN {comments} cm ON cm.object_id = e.object_id AND cm.origin_id = e.id)"""
+
+
+# Summary metrics: (name, SQL aggregate over the spans of a trace `s`).
+def _metric(key: str, cast: str = "DOUBLE") -> str:
+    return f"TRY_CAST(s.metrics->>{_lit(key)} AS {cast})"
+
+
+_SPAN_TYPE = "s.span_attributes->>'type'"
+_DURATION = f"({_metric('end')} - {_metric('start')})"
+SUMMARY_METRICS = [
+    ("prompt_tokens", f"sum({_metric('prompt_tokens', 'BIGINT')})"),
+    ("completion_tokens", f"sum({_metric('completion_tokens', 'BIGINT')})"),
+    ("prompt_cached_tokens", f"sum({_metric('prompt_cached_tokens', 'BIGINT')})"),
+    ("prompt_cache_creation_tokens", f"sum({_metric('prompt_cache_creation_tokens', 'BIGINT')})"),
+    (
+        "total_tokens",
+        f"sum(coalesce({_metric('total_tokens', 'BIGINT')}, {_metric('tokens', 'BIGINT')},"
+        f" {_metric('prompt_tokens', 'BIGINT')} + {_metric('completion_tokens', 'BIGINT')}))",
+    ),
+    ("estimated_cost", f"sum({_metric('estimated_cost')})"),
+    ("llm_calls", f"count(*) FILTER (WHERE {_SPAN_TYPE} = 'llm')"),
+    ("tool_calls", f"count(*) FILTER (WHERE {_SPAN_TYPE} = 'tool')"),
+    ("errors", f"count(*) FILTER (WHERE {_SPAN_TYPE} IN ('llm', 'tool') AND s.error IS NOT NULL)"),
+    ("llm_errors", f"count(*) FILTER (WHERE {_SPAN_TYPE} = 'llm' AND s.error IS NOT NULL)"),
+    ("tool_errors", f"count(*) FILTER (WHERE {_SPAN_TYPE} = 'tool' AND s.error IS NOT NULL)"),
+    ("start", f"min({_metric('start')})"),
+    ("end", f"max({_metric('end')})"),
+    ("duration", f"max({_metric('end')}) - min({_metric('start')})"),
+    ("llm_duration", f"sum({_DURATION}) FILTER (WHERE {_SPAN_TYPE} = 'llm')"),
+    (
+        "time_to_first_token",
+        f"avg({_metric('time_to_first_token')}) FILTER (WHERE {_SPAN_TYPE} = 'llm')",
+    ),
+]
+PREVIEW_FIELDS = ("input", "output", "expected", "error", "metadata")
+DEFAULT_PREVIEW_LENGTH = 124
+
+
+def _preview(column: str, length: int) -> str:
+    """A root-span field cut for a preview: values whose JSON text is longer than ``length``
+    become that text cut to ``length`` characters (a string); -1 keeps values whole."""
+    if length < 0:
+        return f"r.{column}"
+    n = _lit(length)
+    return f"""CASE WHEN r.{column} IS NULL OR length(r.{column}::VARCHAR) <= {n} THEN r.{column}
+        WHEN json_type(r.{column}) = 'VARCHAR'
+          THEN to_json(left(r.{column}->>'$', {n}))
+        ELSE to_json(left(r.{column}::VARCHAR, {n})) END"""
+
+
+def summary_relation(spans: str, object_type: ObjectType, preview_length: int | None) -> str:
+    """One row per trace of ``spans``: the root span's ids and previews, scores averaged
+    over the trace's spans, token/cost/call/error metrics summed, start/end/duration."""
+    length = DEFAULT_PREVIEW_LENGTH if preview_length is None else preview_length
+    routing = {
+        ObjectType.PROJECT_LOGS: "r.log_id",
+        ObjectType.EXPERIMENT: "r.experiment_id",
+        ObjectType.DATASET: "r.dataset_id",
+    }[object_type]
+    routing_name = routing.removeprefix("r.")
+    metrics = ", ".join(f"{_lit(name)}, {sql}" for name, sql in SUMMARY_METRICS)
+    previews = ", ".join(
+        f"{_preview(c, length)} AS {c}"
+        for c in PREVIEW_FIELDS
+        if object_type is not ObjectType.DATASET or c in ("input", "expected", "metadata")
+    )
+    return f"""(WITH spans AS {spans},
+        roots AS (SELECT * FROM spans
+                  QUALIFY row_number() OVER (PARTITION BY root_span_id
+                          ORDER BY is_root DESC, _pagination_key) = 1),
+        score_values AS (
+            SELECT s.root_span_id, unnest(map_entries(
+                json_transform(s.scores, '"MAP(VARCHAR, DOUBLE)"'))) AS kv
+            FROM spans s WHERE s.scores IS NOT NULL AND json_type(s.scores) = 'OBJECT'),
+        score_avgs AS (
+            SELECT root_span_id, json_group_object(name, value) AS scores FROM (
+                SELECT root_span_id, kv.key AS name, avg(kv.value) AS value
+                FROM score_values GROUP BY root_span_id, kv.key)
+            GROUP BY root_span_id),
+        trace_stats AS (
+            SELECT s.root_span_id, json_object({metrics}) AS metrics,
+                   max(s._xact_id) AS _xact_id, max(s._pagination_key) AS _pagination_key,
+                   bool_or(s.error IS NOT NULL) AS has_error,
+                   bool_and(coalesce(TRY_CAST(s.metrics->>'cached' AS BOOLEAN), false))
+                       FILTER (WHERE {_SPAN_TYPE} = 'llm') AS cached,
+                   count(*) AS span_count
+            FROM spans s GROUP BY s.root_span_id)
+        SELECT r.id, t._xact_id, t._pagination_key, r.created, r.org_id, r.project_id,
+               {routing} AS {routing_name}, r.span_id, r.root_span_id, r.span_parents,
+               r.is_root, {previews}, sa.scores, t.metrics, r.tags,
+               {"r.span_attributes, " if object_type is not ObjectType.DATASET else ""}
+               json_object('name', r.span_attributes->>'name',
+                           'type', r.span_attributes->>'type',
+                           'cached', coalesce(t.cached, false),
+                           'has_error', t.has_error,
+                           'span_count', t.span_count) AS span_type_info,
+               r.origin, r.comments
+        FROM roots r JOIN trace_stats t USING (root_span_id)
+        LEFT JOIN score_avgs sa USING (root_span_id))"""
