@@ -69,11 +69,7 @@ class RemoteBackend:
         except httpx.HTTPError as exc:
             raise CliError(f"cannot reach the server at {self.url}: {exc}") from None
         if response.status_code >= 400:
-            try:
-                message = response.json()["error"]["message"]
-            except Exception:
-                message = response.text[:200]
-            raise CliError(f"server answered {response.status_code}: {message}")
+            raise CliError(_server_message(response))
         return response.json()
 
     def list_keys(self):
@@ -107,8 +103,29 @@ class RemoteBackend:
     def write_rows(self, rows: list[dict]):
         self.call("POST", "/logs3", {"rows": rows, "api_version": 2})
 
+    def query(self, text: str, fmt: str) -> tuple[bytes, str | None]:
+        """Run a query; the answer body and the next cursor."""
+        try:
+            response = self.http.post("/btql", json={"query": text, "fmt": fmt})
+        except httpx.HTTPError as exc:
+            raise CliError(f"cannot reach the server at {self.url}: {exc}") from None
+        if response.status_code >= 400:
+            raise CliError(_server_message(response))
+        return response.content, response.headers.get("x-bt-cursor")
+
+    def explain(self, text: str) -> dict:
+        return self.call("POST", "/btql", {"query": text, "explain": True})
+
     def close(self):
         self.http.close()
+
+
+def _server_message(response: httpx.Response) -> str:
+    try:
+        message = response.json()["error"]["message"]
+    except Exception:
+        message = response.text[:200]
+    return f"server answered {response.status_code}: {message}"
 
 
 class LocalBackend:
@@ -170,6 +187,22 @@ class LocalBackend:
         from tracelake.store.events import prepare_batch
 
         self.store.write(prepare_batch(self.catalog, self.principal, rows))
+
+    def query(self, text: str, fmt: str) -> tuple[bytes, str | None]:
+        from tracelake.store.queries import QueryOptions, run_query
+
+        result = run_query(
+            self.store, self.catalog, self.principal, QueryOptions(query=text, fmt=fmt)
+        )
+        if fmt == "json":
+            body = b'{"data":[' + ",".join(result.rows).encode() + b"]}"
+            return body, result.cursor
+        return result.body, result.cursor
+
+    def explain(self, text: str) -> dict:
+        from tracelake.store.queries import QueryOptions, explain_query
+
+        return explain_query(self.catalog, self.principal, QueryOptions(query=text))
 
     def close(self):
         self.store.close()
@@ -422,6 +455,72 @@ def orgs_list(data_dir: DataDir = None, url: Url = None, api_key: ApiKey = None)
         _table(orgs, ["id", "name", "created"])
 
     _run(body)
+
+
+@app.command()
+def query(
+    text: Annotated[str, typer.Argument(help="A BTQL or SQL query.")],
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="table, json, jsonl, csv or parquet.")
+    ] = "table",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to a file.")] = None,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Print the plan and the SQL; run nothing.")
+    ] = False,
+    data_dir: DataDir = None,
+    url: Url = None,
+    api_key: ApiKey = None,
+):
+    """Run a BTQL or SQL query against the server (or the data dir) and print the rows."""
+    import orjson
+
+    formats = ("table", "json", "jsonl", "csv", "parquet")
+
+    def body():
+        if format not in formats:
+            raise CliError(f"--format must be one of {', '.join(formats)}")
+        if format == "parquet" and output is None and not explain:
+            raise CliError("parquet is binary: give a file with -o")
+        backend = _backend(data_dir, url, api_key)
+        try:
+            if explain:
+                plan = backend.explain(text)
+                console.print(
+                    f"shape: {plan['shape']}  limit: {plan['limit']}  "
+                    f"paging: {plan['paging']}  columns: {', '.join(plan['columns'])}"
+                )
+                print(plan["sql"])
+                return
+            fmt = "json" if format == "table" else format
+            content, cursor = backend.query(text, fmt)
+        finally:
+            backend.close()
+        if output is not None:
+            output.write_bytes(content)
+            err_console.print(f"Wrote {output}" + (f" (next cursor: {cursor})" if cursor else ""))
+            return
+        if format == "table":
+            rows = orjson.loads(content)["data"]
+            names = list(dict.fromkeys(k for row in rows for k in row))
+            _table(
+                [{k: _cell(row.get(k)) for k in names} for row in rows],
+                names,
+            )
+        else:
+            sys.stdout.buffer.write(content)
+            sys.stdout.flush()
+
+    _run(body)
+
+
+def _cell(value) -> str | None:
+    import orjson
+
+    if value is None:
+        return None
+    if isinstance(value, dict | list):
+        return orjson.dumps(value).decode()
+    return str(value)
 
 
 @app.command()

@@ -44,3 +44,9 @@ class Conflict(TracelakeError):
 
 class PayloadTooLarge(TracelakeError):
     status = 413
+
+
+class QueryTimeout(TracelakeError):
+    """A query ran longer than the configured timeout and was stopped."""
+
+    status = 504

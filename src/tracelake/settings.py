@@ -49,6 +49,13 @@ SETTINGS: tuple[Setting, ...] = (
         int,
     ),
     Setting(
+        "query_timeout_seconds",
+        "TRACELAKE_QUERY_TIMEOUT_SECONDS",
+        30,
+        "Longest a query may run before it is stopped (504).",
+        int,
+    ),
+    Setting(
         "url",
         "TRACELAKE_URL",
         None,
@@ -67,6 +74,7 @@ class Settings:
     org_name: str = "tracelake"
     public_url: str | None = None
     max_body_bytes: int = 64 * 1024 * 1024
+    query_timeout_seconds: int = 30
     url: str | None = None
     extra: dict = field(default_factory=dict)
 

@@ -72,7 +72,7 @@ def _flat_sql(sql: str, columns: list[Column]) -> str:
 
 
 def arrow_table(cursor, sql: str, params: list, columns: list[Column]) -> pa.Table:
-    return cursor.execute(_flat_sql(sql, columns), params).fetch_arrow_table()
+    return cursor.execute(_flat_sql(sql, columns), params).to_arrow_table()
 
 
 def render_jsonl(cursor, sql, params, columns) -> bytes:

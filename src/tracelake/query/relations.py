@@ -17,7 +17,7 @@ TS = "strftime({}, '%Y-%m-%dT%H:%M:%S.%fZ')"
 # free-form values and the SQL type name otherwise. Order = the column order of `select *`.
 COMMON_HEAD = [
     ("id", "VARCHAR"),
-    ("_xact_id", "VARCHAR"),
+    ("_xact_id", "UBIGINT"),
     ("_pagination_key", "VARCHAR"),
     ("created", "TIMESTAMPTZ"),
     ("org_id", "VARCHAR"),
@@ -114,9 +114,7 @@ def span_relation(
         GROUP BY c.object_id, c.origin_id)"""
     select = []
     for name, _kind in columns_of(object_type):
-        if name == "_xact_id":
-            select.append("lpad(e._xact_id::VARCHAR, 19, '0') AS _xact_id")
-        elif name == "log_id":
+        if name == "log_id":
             select.append("'g' AS log_id")
         elif name in ("experiment_id", "dataset_id"):
             select.append(f"e.object_id AS {name}")

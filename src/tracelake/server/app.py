@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from tracelake import __version__
 from tracelake.errors import TracelakeError
 from tracelake.server.http import JSONResponse
-from tracelake.server.routes import auth, events, objects, summaries
+from tracelake.server.routes import auth, btql, events, objects, summaries
 from tracelake.settings import Settings
 from tracelake.store.catalog import Catalog, bootstrap
 from tracelake.store.store import Store
@@ -81,6 +81,6 @@ def create_app(settings: Settings, *, on_generated_key=None, on_started=None) ->
             status_code=500,
         )
 
-    for module in (auth, objects, events, summaries):
+    for module in (auth, objects, events, summaries, btql):
         app.include_router(module.router)
     return app

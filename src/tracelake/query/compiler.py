@@ -1,0 +1,529 @@
+"""Compile the query tree into sqlglot expressions for one engine.
+
+The compiler never builds SQL text: every user string becomes a sqlglot literal, and the only
+identifiers it emits are names the planner declared in the :class:`Scope`. Every compiled
+expression carries a coarse type (:mod:`tracelake.query.types`) so operators can coerce their
+operands; what each operator and function means is in :mod:`tracelake.query.functions`.
+
+``Compiler`` walks the tree, resolves names, converts types and assembles the output list;
+a dialect subclass (``DuckDBCompiler``) supplies the engine primitives and extends the tables
+(``FUNCTIONS = {**Compiler.FUNCTIONS, …}``, ``COERCIONS``).
+
+Naming decisions: an unaliased field is named by its last path segment (``model`` for
+``metadata.model``, in BTQL as in SQL mode; ``tags[0]`` keeps its path) unless another output
+has that name, then by its full path (``metadata.id`` beside ``id``); any other unaliased
+expression is ``expr_<position>``; a duplicate explicit alias is an error. In sort,
+final_filter and dimensions a name is first an explicit alias, then a top-level field, then
+an implicit short name; in filter only the latter two. Ordinals count output columns from 1
+(in dimensions: select items).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+
+from sqlglot import exp
+
+from tracelake.query import ast as a
+from tracelake.query import functions
+from tracelake.query.errors import QueryError
+from tracelake.query.types import (
+    EVENT_COLUMNS,
+    NO_LITERAL,
+    Column,
+    OutputColumn,
+    Projection,
+    Scope,
+    T,
+    Typed,
+    coarse_type,
+    null,
+    unify,
+)
+
+__all__ = [
+    "EVENT_COLUMNS", "Column", "Compiler", "DuckDBCompiler", "OutputColumn", "Projection",
+    "Scope", "T", "Typed",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """Where an expression is compiled. ``group_keys`` is set in aggregate queries outside
+    aggregate calls: there a bare field must be (part of) a dimension."""
+
+    scope: Scope
+    clause: str = "expression"
+    allow_agg: bool = False
+    in_agg: bool = False
+    group_keys: tuple[a.Expr, ...] | None = None
+    aliases: Mapping[str, a.Expr] = field(default_factory=dict)
+    implicit: Mapping[str, a.Expr | None] = field(default_factory=dict)  # None = ambiguous
+
+
+@dataclass
+class _Layout:
+    """A query's output list before compilation."""
+
+    outputs: list[tuple[str, a.Expr, str]]  # name, expression, the clause it came from
+    dims: tuple[a.Expr, ...]  # dimensions with ordinals and alias names resolved
+    aggregate: bool
+    star: bool
+    aliases: dict[str, a.Expr]
+    implicit: dict[str, a.Expr | None]
+
+
+def fail(message: str, node: object = None) -> QueryError:
+    loc = getattr(node, "loc", None)
+    return QueryError(message, loc.line if loc else None, loc.col if loc else None)
+
+
+def path_text(name: tuple[str | int, ...]) -> str:
+    """``metadata."field name".models[0]``: a path as a user would write it."""
+    out = ""
+    for seg in name:
+        if isinstance(seg, int):
+            out += f"[{seg}]"
+        else:
+            text = seg if seg.isidentifier() else '"' + seg.replace('"', '""') + '"'
+            out += ("." if out else "") + text
+    return out
+
+
+def children(node: a.Expr) -> list[a.Expr]:
+    match node:
+        case a.Function():
+            return [*node.args, *(e for _, e in node.named)]
+        case a.Binary():
+            return [node.left, node.right]
+        case a.Includes():
+            return [node.haystack, node.needle]
+        case a.Logical():
+            return list(node.children)
+        case a.Unary() | a.SpanFilter():
+            return [node.expr]
+        case a.If():
+            return [x for pair in node.conds for x in pair] + [node.else_] * bool(node.else_)
+    return []
+
+
+def _ordinal(expr: a.Expr) -> int | None:
+    return expr.value if isinstance(expr, a.Literal) and type(expr.value) is int else None
+
+
+class Compiler:
+    """Dialect-neutral BTQL semantics; see :class:`DuckDBCompiler` for the primitives a
+    dialect provides."""
+
+    DIALECT: str | None = None
+    FUNCTIONS: dict[str, functions.FunctionSpec] = functions.FUNCTIONS
+    OPERATORS: dict[str, Callable] = functions.OPERATORS
+    # (from, to) -> f(compiler, sql) converting a value; filled by the dialect.
+    COERCIONS: dict[tuple[T, T], Callable[[Compiler, exp.Expression], exp.Expression]] = {}
+    INTERVAL_UNITS = frozenset(
+        {"year", "month", "week", "day", "hour", "minute", "second", "millisecond", "microsecond"}
+    )
+    SEARCH_FIELDS = ("input", "output", "expected", "metadata", "span_attributes")
+
+    # -- public API ----------------------------------------------------------------------------
+
+    def compile_typed(self, expr: a.Expr, scope: Scope) -> Typed:
+        """One expression with its type; aggregates only when ``scope.aggregates``."""
+        ctx = Ctx(scope, allow_agg=scope.aggregates, aliases=scope.aliases)
+        value = self.node(expr, ctx)
+        return replace(value, sql=value.sql.copy())
+
+    def compile_expr(self, expr: a.Expr, scope: Scope) -> exp.Expression:
+        return self.compile_typed(expr, scope).sql
+
+    def compile_filter(
+        self, expr: a.Expr, scope: Scope, query: a.Query | None = None
+    ) -> exp.Expression:
+        """A boolean WHERE condition (also for span/trace filters); no aggregates. Implicit
+        short names of ``query``'s select items resolve when they are not top-level fields."""
+        implicit = self._layout(query, scope).implicit if query else {}
+        ctx = Ctx(scope, clause="filter", implicit=implicit)
+        return self.to_boolean(self.node(expr, ctx), expr).sql.copy()
+
+    def compile_projection(self, query: a.Query, scope: Scope) -> Projection:
+        """The output columns (select items, or dimensions then measures) and GROUP BY."""
+        lay = self._layout(query, scope)
+        base = Ctx(scope, allow_agg=lay.aggregate, group_keys=lay.dims if lay.aggregate else None)
+        columns = []
+        for name, expr, clause in lay.outputs:
+            ctx = replace(base, clause=clause)
+            if clause == "dimensions":
+                ctx = replace(ctx, allow_agg=False, group_keys=None)
+            value = self.node(expr, ctx)
+            value = replace(value, sql=value.sql.copy())
+            columns.append(OutputColumn(name, value, self.render(value).copy()))
+        dim_ctx = Ctx(scope, clause="dimensions")
+        group_by = tuple(self.node(d, dim_ctx).sql.copy() for d in lay.dims)
+        return Projection(tuple(columns), group_by, lay.aggregate, lay.star)
+
+    def compile_sort(self, query: a.Query, scope: Scope) -> list[exp.Ordered]:
+        """ORDER BY terms; aliases and ordinals resolve. JSON values sort numbers first
+        (numerically), then the rest by text; NULLs sort last in both directions."""
+        lay = self._layout(query, scope)
+        ctx = self._alias_ctx(lay, scope, "sort")
+        out = []
+        for item in query.sort or ():
+            if item.dir not in ("asc", "desc"):
+                raise fail(f"invalid sort direction '{item.dir}'", item.expr)
+            value = self.node(self._by_position(item.expr, lay), ctx)
+            for key in self.sort_keys(value):
+                ordered = exp.Ordered(this=key, desc=item.dir == "desc", nulls_first=False)
+                out.append(ordered.copy())
+        return out
+
+    def compile_final_filter(self, query: a.Query, scope: Scope) -> exp.Expression | None:
+        """The HAVING condition: aggregates and every output alias are visible. (On a query
+        without aggregates it filters output rows and may go in WHERE.)"""
+        if query.final_filter is None:
+            return None
+        ctx = self._alias_ctx(self._layout(query, scope), scope, "final_filter")
+        return self.to_boolean(self.node(query.final_filter, ctx), query.final_filter).sql.copy()
+
+    def compile_select(
+        self, query: a.Query, scope: Scope, source: exp.Expression, as_json: bool = False
+    ) -> exp.Select:
+        """A whole SELECT over ``source`` (aliased ``scope.table``): the projection (named
+        columns, or one JSON object per row when ``as_json``), filter, GROUP BY, HAVING,
+        ORDER BY and LIMIT. Sources, shapes, scoping, cursors and sampling are the planner's."""
+        proj = self.compile_projection(query, scope)
+        if as_json:
+            select = exp.select(exp.alias_(proj.row_json(), "row"))
+        else:
+            select = exp.select(*(exp.alias_(c.expr, c.name, quoted=True) for c in proj.columns))
+        select = select.from_(
+            exp.alias_(source, scope.table, table=True) if scope.table else source
+        )
+        if query.filter is not None:
+            select = select.where(self.compile_filter(query.filter, scope, query))
+        if proj.group_by:
+            select = select.group_by(*proj.group_by)
+        having = self.compile_final_filter(query, scope)
+        if having is not None:
+            select = select.having(having) if proj.aggregate else select.where(having)
+        if query.sort:
+            select = select.order_by(*self.compile_sort(query, scope))
+        if query.limit is not None:
+            select = select.limit(exp.Literal.number(int(query.limit)))
+        return select
+
+    def sql(self, expression: exp.Expression) -> str:
+        return expression.sql(dialect=self.DIALECT)
+
+    # -- the output list ------------------------------------------------------------------------
+
+    def _layout(self, query: a.Query, scope: Scope) -> _Layout:
+        select, dims, measures = query.select or (), query.dimensions or (), query.measures or ()
+        if select and measures:
+            raise fail("select cannot be combined with measures (use dimensions)")
+        aliases: dict[str, a.Expr] = {}
+        implicit: dict[str, a.Expr | None] = {}
+        star = False
+        items = [(i, "select") for i in select] + [(d, "dimensions") for d in dims if not select]
+        named: list[tuple[str, a.Expr, str, str | None]] = []  # name, expr, clause, full path
+        for pos, (item, clause) in enumerate(items + [(m, "measures") for m in measures], 1):
+            if isinstance(item, a.Star):
+                star = True
+                named += [(n, a.Ident((n,)), clause, None) for n in scope.columns]
+                continue
+            expr = item.expr
+            if clause == "dimensions" and _ordinal(expr) is not None:
+                raise fail("a dimension ordinal needs a select list", expr)
+            path = expr.name if isinstance(expr, a.Ident) else ()
+            if len(path) > 1 and isinstance(path[-1], str) and item.alias in (None, path[-1]):
+                # the implicit short name (the parsers write it as an alias when unambiguous)
+                implicit[path[-1]] = None if path[-1] in implicit else expr
+            if item.alias is not None:
+                aliases[item.alias] = expr
+                named.append((item.alias, expr, clause, None))
+            elif len(path) > 1:
+                short = path[-1] if isinstance(path[-1], str) else path_text(path)
+                named.append((short, expr, clause, path_text(path)))
+            elif isinstance(expr, a.Ident) and expr.name:
+                named.append((str(expr.name[0]), expr, clause, None))
+            else:
+                named.append((f"expr_{pos}", expr, clause, None))
+        # Short names that collide fall back to the full path; other duplicates are errors.
+        counts: dict[str, int] = {}
+        for name, *_ in named:
+            counts[name] = counts.get(name, 0) + 1
+        outputs: list[tuple[str, a.Expr, str]] = []
+        for name, expr, clause, full in named:
+            name = full if full is not None and counts[name] > 1 else name
+            if any(name == o[0] for o in outputs):
+                raise fail(f"duplicate column name '{name}'", expr)
+            outputs.append((name, expr, clause))
+        dim_keys = tuple(self._group_key(d.expr, select, aliases, implicit, scope) for d in dims)
+        aggregate = bool(dims or measures) or any(
+            self._has_aggregate(i.expr) for i in select if isinstance(i, a.Aliased)
+        )
+        if aggregate and star:
+            raise fail("select * cannot be combined with aggregates")
+        return _Layout(outputs, dim_keys, aggregate, star, aliases, implicit)
+
+    def _group_key(self, expr, select, aliases, implicit, scope) -> a.Expr:
+        """A dimension as a tree: an ordinal or an alias name becomes the item it names."""
+        k = _ordinal(expr)
+        if k is not None:
+            if not 1 <= k <= len(select) or isinstance(select[k - 1], a.Star):
+                raise fail(f"dimension ordinal {k} is out of range", expr)
+            return select[k - 1].expr
+        if isinstance(expr, a.Ident) and len(expr.name) == 1:
+            name = expr.name[0]
+            if name in aliases and aliases[name] != expr:
+                return aliases[name]
+            if name not in scope.columns and implicit.get(name) is not None:
+                return implicit[name]
+        return expr
+
+    def _by_position(self, expr: a.Expr, lay: _Layout) -> a.Expr:
+        k = _ordinal(expr)
+        if k is None:
+            return expr
+        if not 1 <= k <= len(lay.outputs):
+            raise fail(f"sort ordinal {k} is out of range", expr)
+        return lay.outputs[k - 1][1]
+
+    def _alias_ctx(self, lay: _Layout, scope: Scope, clause: str) -> Ctx:
+        return Ctx(
+            scope,
+            clause=clause,
+            allow_agg=lay.aggregate,
+            group_keys=lay.dims if lay.aggregate else None,
+            aliases={**scope.aliases, **lay.aliases},
+            implicit=lay.implicit,
+        )
+
+    def _has_aggregate(self, node: a.Expr) -> bool:
+        spec = self.FUNCTIONS.get(node.name) if isinstance(node, a.Function) else None
+        if spec is not None and spec.aggregate:
+            return True
+        return any(self._has_aggregate(c) for c in children(node) if c is not None)
+
+    # -- expressions ----------------------------------------------------------------------------
+
+    NODES: dict[type, str] = {
+        a.Literal: "_literal", a.Interval: "_interval", a.Ident: "_ident", a.Star: "_star",
+        a.Function: "_function", a.Binary: "_operator", a.Includes: "_operator",
+        a.Logical: "_operator", a.Unary: "_operator", a.If: "_if", a.SpanFilter: "_span_filter",
+    }  # fmt: skip
+
+    def node(self, node: a.Expr, ctx: Ctx) -> Typed:
+        """Compile one node in a context."""
+        if ctx.group_keys is not None and not ctx.in_agg and node in ctx.group_keys:
+            ctx = replace(ctx, group_keys=None)
+        method = self.NODES.get(type(node))
+        if method is None:
+            raise fail(f"unsupported expression {type(node).__name__}", node)
+        return getattr(self, method)(node, ctx)
+
+    def _operator(self, node: a.Expr, ctx: Ctx) -> Typed:
+        op = "includes" if isinstance(node, a.Includes) else node.op
+        handler = self.OPERATORS.get(op)
+        if handler is None:
+            raise fail(f"unknown operator '{op}'", node)
+        return handler(self, ctx, node)
+
+    def _literal(self, node: a.Literal, ctx: Ctx) -> Typed:
+        return self.literal(node.value, node)
+
+    def literal(self, v: object, node: a.Expr | None = None) -> Typed:
+        if v is None:
+            return null()
+        if isinstance(v, bool):
+            return Typed(exp.Boolean(this=v), T.BOOLEAN, literal=v)
+        if isinstance(v, int):
+            return Typed(exp.Literal.number(v), T.NUMBER, literal=v, sql_type="BIGINT")
+        if isinstance(v, float):
+            if not math.isfinite(v):
+                raise fail("numbers must be finite", node)
+            return Typed(self.double_literal(v), T.NUMBER, literal=v)
+        if isinstance(v, str):
+            return Typed(exp.Literal.string(v), T.STRING, literal=v)
+        if isinstance(v, list | dict):
+            return Typed(self.json_literal(v), T.JSON, literal=v)
+        raise fail(f"unsupported literal {v!r}", node)
+
+    def _interval(self, node: a.Interval, ctx: Ctx) -> Typed:
+        if node.unit not in self.INTERVAL_UNITS or type(node.value) is not int:
+            raise fail(f"invalid interval '{node.value} {node.unit}'", node)
+        unit = exp.Var(this=node.unit.upper())
+        return Typed(exp.Interval(this=exp.Literal.string(str(node.value)), unit=unit), T.INTERVAL)
+
+    def _star(self, node: a.Star, ctx: Ctx) -> Typed:
+        raise fail("* is only allowed in select and count(*)", node)
+
+    def _ident(self, node: a.Ident, ctx: Ctx) -> Typed:
+        if not node.name or not isinstance(node.name[0], str):
+            raise fail("invalid field reference", node)
+        head, rest = node.name[0], node.name[1:]
+        target = ctx.aliases.get(head)
+        if target is None and head not in ctx.scope.columns and head in ctx.implicit:
+            target = ctx.implicit[head]
+            if target is None:
+                raise fail(f"'{head}' is ambiguous; use the full path", node)
+        if target is not None:  # an alias: its expression, where aliases are not visible
+            base = self.node(target, replace(ctx, aliases={}, implicit={}))
+        elif head in ctx.scope.columns:
+            if ctx.group_keys is not None and not ctx.in_agg:
+                raise fail(
+                    f"'{path_text(node.name)}' in {ctx.clause} must be in an aggregate or "
+                    "be a dimension",
+                    node,
+                )
+            base = self.column(head, ctx.scope)
+        else:
+            raise fail(f"unknown field '{head}'", node)
+        return self.get_path(base, rest)
+
+    def column(self, name: str, scope: Scope) -> Typed:
+        col = scope.columns[name]
+        sql = (
+            col.expr.copy() if col.expr is not None else exp.column(name, scope.table, quoted=True)
+        )
+        return Typed(sql, coarse_type(col.sql_type), sql_type=col.sql_type.upper())
+
+    def get_path(self, base: Typed, path: tuple[str | int, ...]) -> Typed:
+        """``base.a[0]."b c"``: a JSON path (JSON null reads as NULL), or an index into a
+        typed list (0-based, negative from the end); any other path is NULL."""
+        if not path:
+            return base
+        if base.type is T.JSON:
+            return base.to(self.json_get(base.sql, path), T.JSON)
+        if base.type is T.ARRAY and isinstance(path[0], int):
+            return self.get_path(base.to(self.list_get(base.sql, path[0]), T.STRING), path[1:])
+        return Typed(exp.Null(), T.NULL, aggregate=base.aggregate)  # not a NULL literal
+
+    def _function(self, node: a.Function, ctx: Ctx) -> Typed:
+        spec = self.FUNCTIONS.get(node.name)
+        if spec is None:
+            raise fail(f"unknown function '{node.name}'", node)
+        n = len(node.args)
+        if n < spec.min_args or (spec.max_args is not None and n > spec.max_args):
+            raise fail(f"wrong number of arguments to {node.name}()", node)
+        if node.named:
+            raise fail(f"{node.name}() takes no argument named '{node.named[0][0]}'", node)
+        if node.distinct and not spec.distinct:
+            raise fail(f"{node.name}() does not take DISTINCT", node)
+        if spec.aggregate:
+            if ctx.in_agg:
+                raise fail(f"aggregate {node.name}() cannot be inside another aggregate", node)
+            if not ctx.allow_agg:
+                raise fail(f"aggregate {node.name}() is not allowed in {ctx.clause}", node)
+            ctx = replace(ctx, in_agg=True)
+        args = [
+            Typed(exp.Star(), T.NULL) if isinstance(x, a.Star) and spec.star else self.node(x, ctx)
+            for x in node.args
+        ]
+        out = spec.handler(self, ctx, node, args)
+        return replace(out, aggregate=spec.aggregate or functions.aggregated(out, *args))
+
+    def _if(self, node: a.If, ctx: Ctx) -> Typed:
+        conds = [self.to_boolean(self.node(c, ctx), c) for c, _ in node.conds]
+        values = [self.node(v, ctx) for _, v in node.conds]
+        values.append(self.node(node.else_, ctx) if node.else_ is not None else null())
+        values, t = self.unify_values(values, node)
+        ifs = [exp.If(this=c.sql, true=v.sql) for c, v in zip(conds, values, strict=False)]
+        case = exp.Case(ifs=ifs, default=values[-1].sql)
+        return Typed(case, t, aggregate=functions.aggregated(*conds, *values))
+
+    def unify_values(
+        self, values: list[Typed], node: a.Expr | None = None
+    ) -> tuple[list[Typed], T]:
+        """Branches converted to their common type (:func:`types.unify`)."""
+        t = unify([v.type for v in values])
+        return [self.coerce(v, t, node) for v in values], t
+
+    def _span_filter(self, node: a.SpanFilter, ctx: Ctx) -> Typed:
+        """ANY_SPAN / FILTER_SPANS are trace-level: the planner rewrites them for
+        ``traces``/``summary``. Compiled directly (``spans``), each is its inner condition."""
+        return self.to_boolean(self.node(node.expr, ctx), node.expr)
+
+    def compile_match(self, haystack: Typed, query: str) -> exp.Expression:
+        """``haystack MATCH query`` by scanning; the planner may swap in the search index.
+        Whole tokens, case-insensitive: text splits on anything but letters and digits
+        (``value-added`` holds ``value``; ``app`` is not in ``apple``); JSON object keys are
+        not text; every token of ``query`` must appear, in any order. A query without tokens
+        matches nothing. Never NULL, like the index it stands for: NOT MATCH holds for rows
+        without the field."""
+        tokens = functions.match_tokens(query)
+        if not tokens:
+            return exp.false()
+        if haystack.type is T.JSON:
+            text = self.json_search_text(haystack.sql)
+        else:
+            text = self.coerce(haystack, T.STRING).sql
+        return self.match_text(text, tokens)
+
+    # -- types ----------------------------------------------------------------------------------
+
+    def coerce(self, value: Typed, to: T, node: a.Expr | None = None, strict: bool = True) -> Typed:
+        """``value`` as a ``to``. String literals convert at compile time; one that is not a
+        valid timestamp/date is an error when ``strict`` (comparisons), else NULL (casts)."""
+        if value.type is to:
+            return value
+        if value.type is T.NULL or to is T.NULL:
+            return value.to(value.sql, to)
+        if isinstance(value.literal, str):
+            converted = functions.convert_string_literal(self, value.literal, to)
+            if converted is not None:
+                return value.to(converted, to)
+            if strict and to in (T.TIMESTAMP, T.DATE):
+                raise fail(f"invalid {to.value} '{value.literal}'", node)
+        convert = self.COERCIONS.get((value.type, to))
+        if convert is None:
+            raise fail(f"cannot use a {value.type.value} as a {to.value}", node)
+        return value.to(convert(self, value.sql), to)
+
+    def to_boolean(self, value: Typed, node: a.Expr | None = None) -> Typed:
+        return self.coerce(value, T.BOOLEAN, node)
+
+    def render(self, value: Typed) -> exp.Expression:
+        """The value as it goes into a JSON row (see :class:`OutputColumn`)."""
+        if value.type is T.TIMESTAMP:
+            return self.format_timestamp(value.sql, whole_seconds=value.whole_seconds)
+        if value.type is T.DATE:
+            return self.format_date(value.sql)
+        if value.type is T.NUMBER and value.sql_type in ("UBIGINT", "HUGEINT"):
+            return self.COERCIONS[T.NUMBER, T.STRING](self, value.sql)
+        if value.type is T.NUMBER and value.sql_type not in ("BIGINT", "INTEGER"):
+            return self.number_to_output(value.sql)
+        return value.sql
+
+    def sort_keys(self, value: Typed) -> list[exp.Expression]:
+        if value.type is T.JSON:
+            to_number = self.COERCIONS[T.JSON, T.NUMBER]
+            return [to_number(self, value.sql), self.json_text(value.sql.copy())]
+        return [value.sql]
+
+    def literal_value(self, value: Typed, what: str, node: a.Expr, kinds=(str,)):
+        """The Python value of a literal argument (``percentile(x, 0.95)``), or an error."""
+        v = value.literal
+        if (
+            v is NO_LITERAL
+            or not isinstance(v, kinds)
+            or (isinstance(v, bool) and bool not in kinds)
+        ):
+            raise fail(f"{what} must be a literal", node)
+        return v
+
+    def parse_timestamp_literal(self, text: str) -> dt.datetime | None:
+        """ISO-8601 date or date-time; without an offset it is UTC."""
+        try:
+            value = dt.datetime.fromisoformat(text.strip())
+        except ValueError:
+            return None
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+    def error(self, message: str, node: object = None) -> QueryError:
+        return fail(message, node)
+
+
+from tracelake.query.dialects import DuckDBCompiler  # noqa: E402 - the dialect extends Compiler

@@ -1,0 +1,39 @@
+"""Opaque pagination cursors.
+
+A cursor names where the next page starts: after a ``_pagination_key`` (or a trace key) when
+the query has no sort of its own, which stays correct while rows are written; or after a
+number of rows when the query sorts (or groups) otherwise. Clients treat it as opaque.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+
+import orjson
+
+from tracelake.query.errors import QueryError
+
+
+@dataclass(frozen=True)
+class Cursor:
+    key: str | None = None  # resume after this key (descending order)
+    offset: int | None = None  # or skip this many rows
+
+    def encode(self) -> str:
+        body = {"k": self.key} if self.key is not None else {"o": self.offset}
+        return base64.urlsafe_b64encode(orjson.dumps(body)).decode().rstrip("=")
+
+
+def decode_cursor(text: str) -> Cursor:
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        body = orjson.loads(raw)
+    except (binascii.Error, ValueError, orjson.JSONDecodeError):
+        raise QueryError("invalid cursor: pass back the cursor of a previous response") from None
+    if isinstance(body, dict) and isinstance(body.get("k"), str):
+        return Cursor(key=body["k"])
+    if isinstance(body, dict) and isinstance(body.get("o"), int) and body["o"] >= 0:
+        return Cursor(offset=body["o"])
+    raise QueryError("invalid cursor: pass back the cursor of a previous response")

@@ -1,0 +1,269 @@
+"""SQL dialects: each is a :class:`~tracelake.query.compiler.Compiler` subclass that
+supplies the engine primitives (JSON paths, list access, coercions, time buckets, text search)
+and extends the tables. Found by name; code asks a dialect for a capability, not its name."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import replace
+
+from sqlglot import exp
+
+from tracelake.query import functions
+from tracelake.query.compiler import Compiler
+from tracelake.query.functions import fn
+from tracelake.query.types import T
+
+_UTC = "UTC"
+_NUMERIC_JSON = ("BIGINT", "UBIGINT", "HUGEINT", "DOUBLE")
+_JSON_KEY = r'"(?:[^"\\]|\\.)*"\s*:'  # an object key in minified JSON text
+_JSON_ESCAPE = r"\\(?:u[0-9a-fA-F]{4}|.)"
+_OFFSET = r"(?:[zZ]|[+-]\d\d(?::?\d\d)?)$"
+_NOT_ALNUM = r"[^\p{L}\p{N}]+"
+
+
+def _s(text: str) -> exp.Expression:
+    return exp.Literal.string(text)
+
+
+def _zero() -> exp.Expression:
+    return exp.Literal.number(0)
+
+
+def _cast(sql: exp.Expression, to: str, safe: bool = False) -> exp.Expression:
+    cls = exp.TryCast if safe else exp.Cast
+    return cls(this=sql, to=exp.DataType.build(to, dialect="duckdb"))
+
+
+def _case(cond: exp.Expression, then: exp.Expression, default: exp.Expression | None = None):
+    return exp.Case(ifs=[exp.If(this=cond, true=then)], default=default)
+
+
+def _utc(sql: exp.Expression) -> exp.Expression:
+    """TIMESTAMPTZ -> naive UTC, or naive UTC -> TIMESTAMPTZ (no session time zone involved)."""
+    return fn("timezone", _s(_UTC), sql)
+
+
+def _minutes(n: int) -> exp.Expression:
+    return exp.Interval(this=_s(str(n)), unit=exp.Var(this="MINUTE"))
+
+
+class DuckDBCompiler(Compiler):
+    """DuckDB 2.0: JSON columns have the ``JSON`` type, lists are 1-based, and time is
+    handled as naive UTC so no session setting changes a result."""
+
+    DIALECT = "duckdb"
+    FUNCTIONS = {
+        **Compiler.FUNCTIONS,
+        "percentile": replace(
+            Compiler.FUNCTIONS["percentile"], handler=functions.duckdb_percentile
+        ),
+    }
+    TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # as the store renders ``created``
+    BUCKET_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # bucket starts: "2024-11-09T00:00:00Z"
+    COERCIONS = {
+        (T.JSON, T.STRING): lambda c, x: c.json_text(x),
+        (T.JSON, T.NUMBER): lambda c, x: _cast(c.json_text(x), "DOUBLE", safe=True),
+        (T.JSON, T.BOOLEAN): lambda c, x: _case(
+            c.json_is_number(x),
+            exp.NEQ(this=c.json_num(x.copy()), expression=exp.Literal.number(0)),
+            _cast(c.json_text(x.copy()), "BOOLEAN", safe=True),
+        ),
+        (T.JSON, T.TIMESTAMP): lambda c, x: _case(
+            c.json_is_number(x), fn("to_timestamp", c.json_num(x.copy())),
+            c.parse_timestamp(c.json_text(x.copy())),
+        ),
+        (T.JSON, T.DATE): lambda c, x: _cast(c.json_text(x), "DATE", safe=True),
+        (T.JSON, T.INTERVAL): lambda c, x: _cast(c.json_text(x), "INTERVAL", safe=True),
+        (T.JSON, T.ARRAY): lambda c, x: _cast(x, "VARCHAR[]", safe=True),
+        **{(t, T.JSON): lambda c, x: fn("to_json", x) for t in (T.STRING, T.NUMBER, T.BOOLEAN)},
+        (T.ARRAY, T.JSON): lambda c, x: fn("to_json", x),
+        (T.INTERVAL, T.JSON): lambda c, x: fn("to_json", _cast(x, "VARCHAR")),
+        (T.TIMESTAMP, T.JSON): lambda c, x: fn("to_json", c.format_timestamp(x)),
+        (T.DATE, T.JSON): lambda c, x: fn("to_json", c.format_date(x)),
+        (T.STRING, T.NUMBER): lambda c, x: _cast(x, "DOUBLE", safe=True),
+        (T.STRING, T.BOOLEAN): lambda c, x: _cast(x, "BOOLEAN", safe=True),
+        (T.STRING, T.TIMESTAMP): lambda c, x: c.parse_timestamp(x),
+        (T.STRING, T.DATE): lambda c, x: _cast(x, "DATE", safe=True),
+        (T.STRING, T.INTERVAL): lambda c, x: _cast(x, "INTERVAL", safe=True),
+        (T.NUMBER, T.STRING): lambda c, x: _cast(x, "VARCHAR"),
+        (T.NUMBER, T.BOOLEAN): lambda c, x: exp.NEQ(this=x, expression=exp.Literal.number(0)),
+        (T.NUMBER, T.TIMESTAMP): lambda c, x: fn("to_timestamp", x),  # Unix seconds
+        (T.NUMBER, T.INTERVAL): lambda c, x: fn("to_seconds", _cast(x, "DOUBLE")),
+        (T.BOOLEAN, T.NUMBER): lambda c, x: _cast(x, "INTEGER"),
+        (T.BOOLEAN, T.STRING): lambda c, x: _cast(x, "VARCHAR"),
+        (T.TIMESTAMP, T.STRING): lambda c, x: c.format_timestamp(x),
+        (T.TIMESTAMP, T.NUMBER): lambda c, x: fn("epoch", x),
+        (T.TIMESTAMP, T.DATE): lambda c, x: _cast(_utc(x), "DATE"),
+        (T.DATE, T.TIMESTAMP): lambda c, x: _utc(_cast(x, "TIMESTAMP")),
+        (T.DATE, T.STRING): lambda c, x: c.format_date(x),
+        (T.ARRAY, T.STRING): lambda c, x: _cast(fn("to_json", x), "VARCHAR"),
+        (T.ARRAY, T.BOOLEAN): lambda c, x: exp.GT(this=fn("len", x), expression=_zero()),
+        (T.INTERVAL, T.STRING): lambda c, x: _cast(x, "VARCHAR"),
+        (T.INTERVAL, T.NUMBER): lambda c, x: fn("epoch", x),
+    }  # fmt: skip
+
+    def double_literal(self, value: float) -> exp.Expression:
+        return _cast(exp.Literal.number(repr(float(value))), "DOUBLE")
+
+    def json_literal(self, value: object) -> exp.Expression:
+        return _cast(_s(json.dumps(value, separators=(",", ":"), ensure_ascii=False)), "JSON")
+
+    def timestamp_literal(self, value: dt.datetime) -> exp.Expression:
+        return _cast(_s(value.astimezone(dt.UTC).isoformat(sep=" ")), "TIMESTAMPTZ")
+
+    def date_literal(self, value: dt.date) -> exp.Expression:
+        return _cast(_s(value.isoformat()), "DATE")
+
+    # JSON: paths are literals of escaped segments, one json_extract per run of segments.
+
+    def json_get(self, sql: exp.Expression, path: tuple[str | int, ...]) -> exp.Expression:
+        """``$."a"[0][#-1]`` paths; the keys ``*`` and ``""`` mean something else in a ``$``
+        path, so they get a JSON pointer step (``/*``) of their own. JSON null is NULL."""
+        steps, run = [], "$"
+        for seg in path:
+            if isinstance(seg, int):
+                run += f"[{seg}]" if seg >= 0 else f"[#{seg}]"
+            elif seg in ("*", ""):
+                steps += [run] * (run != "$") + ["/" + seg]
+                run = "$"
+            else:
+                run += '."' + seg.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        steps += [run] * (run != "$")
+        for step in steps:
+            sql = fn("json_extract", sql, _s(step))
+        return exp.Nullif(this=sql, expression=_cast(_s("null"), "JSON"))
+
+    def json_parse(self, sql: exp.Expression, type_: T) -> exp.Expression:
+        """A string's content parsed as JSON (NULL if invalid); a JSON object passes."""
+        text = sql if type_ is T.STRING else self.json_string(sql)
+        parsed = _case(fn("json_valid", text), _cast(text.copy(), "JSON"))
+        if type_ is T.STRING:
+            return parsed
+        return _case(
+            exp.EQ(this=self.json_type_of(sql.copy()), expression=_s("VARCHAR")), parsed, sql.copy()
+        )
+
+    def json_type_of(self, sql: exp.Expression) -> exp.Expression:
+        return fn("json_type", sql)
+
+    def json_is_number(self, sql: exp.Expression) -> exp.Expression:
+        return exp.In(this=self.json_type_of(sql), expressions=[_s(k) for k in _NUMERIC_JSON])
+
+    def json_num(self, sql: exp.Expression) -> exp.Expression:
+        return self.COERCIONS[T.JSON, T.NUMBER](self, sql)
+
+    def json_text(self, sql: exp.Expression) -> exp.Expression:
+        """A string's content, or the JSON text of any other value."""
+        return fn("json_extract_string", sql, _s("$"))
+
+    def json_string(self, sql: exp.Expression) -> exp.Expression:
+        """A string's content; NULL for any other JSON value."""
+        is_string = exp.EQ(this=self.json_type_of(sql), expression=_s("VARCHAR"))
+        return _case(is_string, self.json_text(sql.copy()))
+
+    def json_elements(self, sql: exp.Expression) -> exp.Expression:
+        """The elements of a JSON array or the values of an object, as a JSON list."""
+        items = fn("json_extract", sql, _s("$[*]"))
+        return fn("list_concat", items, fn("json_extract", sql.copy(), _s("$.*")))
+
+    def json_contains(self, haystack: exp.Expression, needle: exp.Expression) -> exp.Expression:
+        return fn("json_contains", haystack, needle)
+
+    def json_compare(self, cls, left: exp.Expression, right: exp.Expression) -> exp.Expression:
+        both = exp.and_(self.json_is_number(left), self.json_is_number(right))
+        num = cls(this=self.json_num(left.copy()), expression=self.json_num(right.copy()))
+        text = cls(this=self.json_text(left.copy()), expression=self.json_text(right.copy()))
+        return _case(both, num, text)
+
+    def json_search_text(self, sql: exp.Expression) -> exp.Expression:
+        """JSON text without object keys, escapes blanked: the words of a JSON value.
+        ``json()`` re-serialises first, so ``\u00e3`` in stored text reads as ``ã``."""
+        text = _cast(fn("json", sql), "VARCHAR")
+        text = fn("regexp_replace", text, _s(_JSON_KEY), _s(" "), _s("g"))
+        return fn("regexp_replace", text, _s(_JSON_ESCAPE), _s(" "), _s("g"))
+
+    def match_text(self, text: exp.Expression, tokens: list[str]) -> exp.Expression:
+        words = fn("string_split_regex", exp.Lower(this=text), _s(_NOT_ALNUM))
+        wanted = exp.Array(expressions=[_s(t) for t in tokens])
+        return exp.Coalesce(this=fn("list_has_all", words, wanted), expressions=[exp.false()])
+
+    # lists
+
+    def list_get(self, sql: exp.Expression, index: int) -> exp.Expression:
+        return fn("list_extract", sql, exp.Literal.number(index + 1 if index >= 0 else index))
+
+    def lambda_var(self) -> exp.Expression:
+        return exp.column("tl_el")
+
+    def list_any(self, sql: exp.Expression, predicate) -> exp.Expression:
+        """Some element satisfies ``predicate(element)`` (NULL for a NULL list)."""
+        body = exp.Lambda(
+            this=predicate(self.lambda_var()), expressions=[exp.to_identifier("tl_el")]
+        )
+        kept = fn("len", fn("list_filter", sql, body))
+        return exp.GT(this=kept, expression=exp.Literal.number(0))
+
+    def length(self, sql: exp.Expression, type_: T) -> exp.Expression:
+        if type_ is T.STRING:
+            return exp.Length(this=sql)
+        if type_ is T.ARRAY:
+            return fn("len", sql)
+        kind = self.json_type_of(sql)
+        return exp.Case(
+            ifs=[
+                exp.If(
+                    this=exp.EQ(this=kind, expression=_s("ARRAY")),
+                    true=fn("json_array_length", sql.copy()),
+                ),
+                exp.If(
+                    this=exp.EQ(this=kind.copy(), expression=_s("OBJECT")),
+                    true=fn("len", fn("json_keys", sql.copy())),
+                ),
+            ],
+            default=exp.Length(this=self.json_string(sql.copy())),
+        )
+
+    def to_integer(self, sql: exp.Expression) -> exp.Expression:
+        return _cast(fn("trunc", sql), "BIGINT", safe=True)
+
+    def number_to_output(self, sql: exp.Expression) -> exp.Expression:
+        """Floats holding integers become JSON integers (``100000``, not ``100000.0``);
+        non-finite values become NULL (JSON has no NaN)."""
+        text = _cast(fn("to_json", sql), "VARCHAR")
+        json_value = _cast(fn("regexp_replace", text, _s(r"\.0$"), _s("")), "JSON")
+        return _case(fn("isfinite", _cast(sql.copy(), "DOUBLE")), json_value)
+
+    # time
+
+    def bucket(self, ts: exp.Expression, unit: str, count: int, tz_offset: int) -> exp.Expression:
+        """The start of the ``count`` × ``unit`` bucket holding ``ts`` in local time
+        (``tz_offset`` minutes west of UTC), as an instant."""
+        local = _utc(ts)
+        if tz_offset:
+            local = exp.Sub(this=local, expression=_minutes(tz_offset))
+        if count == 1:
+            start = fn("date_trunc", _s(unit), local)
+        else:
+            step = exp.Interval(this=_s(str(count)), unit=exp.Var(this=unit.upper()))
+            start = fn("time_bucket", step, local, _cast(_s("1970-01-01"), "TIMESTAMP"))
+        if tz_offset:
+            start = exp.Add(this=start, expression=_minutes(tz_offset))
+        return _utc(start)
+
+    def parse_timestamp(self, sql: exp.Expression) -> exp.Expression:
+        """A string as an instant: with an offset as given, without one as UTC."""
+        has_offset = fn("regexp_matches", sql, _s(_OFFSET))
+        naive = _utc(_cast(sql.copy(), "TIMESTAMP", safe=True))
+        return _case(has_offset, _cast(sql.copy(), "TIMESTAMPTZ", safe=True), naive)
+
+    def format_timestamp(self, sql: exp.Expression, whole_seconds: bool = False) -> exp.Expression:
+        fmt = self.BUCKET_FORMAT if whole_seconds else self.TIMESTAMP_FORMAT
+        return fn("strftime", _utc(sql), _s(fmt))
+
+    def format_date(self, sql: exp.Expression) -> exp.Expression:
+        return fn("strftime", sql, _s("%Y-%m-%d"))
+
+    def timestamp_to_date(self, sql: exp.Expression) -> exp.Expression:
+        return self.COERCIONS[T.TIMESTAMP, T.DATE](self, sql)

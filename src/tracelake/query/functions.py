@@ -1,0 +1,626 @@
+r"""The BTQL function and operator tables: what each call and operator means.
+
+``FUNCTIONS`` maps a function name to a :class:`FunctionSpec` whose handler gets the compiler,
+the context, the call node and the compiled arguments; ``OPERATORS`` maps an operator (the
+AST ``op``) to a handler of the compiler, the context and the node. Handlers return a
+:class:`~tracelake.query.types.Typed` and only use the compiler's coercions and primitives,
+so a dialect changes one by overriding a primitive or replacing an entry
+(``FUNCTIONS = {**Compiler.FUNCTIONS, …}``).
+
+Operator decisions:
+
+* Comparisons convert both sides to a common type (:func:`types.common_type`): a JSON value
+  compared with a string literal compares its text, with a number numerically (numeric
+  strings count), with a boolean as a boolean; JSON vs JSON compares numerically when both
+  are numbers, else as text. ``created > '2024-01-01'`` compares instants (a string without
+  offset is UTC; an invalid one is an error).
+* ``x = null`` / ``x != null`` mean IS [NOT] NULL (btql.md §4.7); JSON ``null`` is NULL.
+  ``<=>`` / ``<!=>`` are null-safe. Everything else is SQL three-valued logic.
+* ``IN (…)``: NULL items match NULL; a typed list or JSON array on the left matches when any
+  element is in the list.
+* ``INCLUDES`` is never NULL: a missing haystack includes nothing, so ``NOT tags INCLUDES
+  'x'`` holds for spans without tags.
+* LIKE / ILIKE: ``%`` and ``_`` are wildcards (as in SQL), ``\`` escapes; only strings match
+  (JSON objects, arrays and numbers never do); a typed list matches if an element does.
+* MATCH: see :meth:`Compiler.compile_match`.
+* Arithmetic converts to numbers (booleans are 0/1); division is never integer division;
+  ``x / 0`` and ``x % 0`` are NULL; timestamp ± interval and timestamp - timestamp work.
+
+Function decisions:
+
+* ``second minute hour day week month year(ts)`` return the bucket START as a timestamp
+  (``"2024-11-09T00:00:00Z"``), not a number; with ``tz_offset`` (minutes west of UTC) the
+  bucket is ``date_trunc(unit, ts - offset) + offset``. Weeks start on Monday.
+* ``date_trunc(unit, ts)`` takes ``second … year`` or a multiple of seconds, minutes, hours
+  or days (``'15 minutes'``, ``'2 hours'``); multiples count from 1970-01-01 (local, i.e.
+  shifted by ``tz_offset`` too).
+* Casts (``to_*``) never fail: a value that does not convert is NULL. ``to_integer``
+  truncates toward zero; ``to_datetime`` of a number reads Unix seconds; ``to_interval`` of a
+  number reads seconds; ``to_date`` and ``current_date()`` are UTC dates.
+* ``percentile(x, p)`` is the continuous (interpolated) quantile, p a literal in [0, 1].
+* ``min``/``max`` of a JSON field compare numbers when any value is a number, else text.
+* ``least``/``greatest`` skip NULLs; over JSON fields they compare numbers.
+* ``concat`` skips NULLs; ``len`` is the length of a string, a list, a JSON array or string,
+  or the number of keys of a JSON object.
+* ``json_extract(x, 'key')`` reads ONE key (dots are part of it) from a JSON string or an
+  object; invalid JSON or a missing key is NULL.
+* ``estimated_cost()`` is ``metrics.estimated_cost`` when present; tracelake does not price
+  tokens by model.
+* ``search('q')`` is ``input MATCH q OR output MATCH q OR expected MATCH q OR metadata MATCH q
+  OR span_attributes MATCH q`` over the fields the source has.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlglot import exp
+
+from tracelake.query import ast as a
+from tracelake.query.types import T, Typed, common_type, null
+
+if TYPE_CHECKING:
+    from tracelake.query.compiler import Compiler
+
+Handler = Callable[["Compiler", Any, Any, list[Typed]], Typed]
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    handler: Handler
+    min_args: int = 1
+    max_args: int | None = 1
+    aggregate: bool = False
+    distinct: bool = False  # accepts count(DISTINCT x)
+    star: bool = False  # accepts count(*)
+
+
+BUCKET_UNITS = ("second", "minute", "hour", "day", "week", "month", "year")
+MULTIPLE_UNITS = ("second", "minute", "hour", "day")
+_TRUNC_UNIT = re.compile(r"^\s*(?:(\d+)\s*)?([a-z]+?)s?\s*$", re.IGNORECASE)
+_INTEGER = re.compile(r"^\s*[-+]?\d+\s*$")
+_NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
+_TOKEN = re.compile(r"[^\W_]+")
+
+
+def fn(name: str, *args: exp.Expression) -> exp.Expression:
+    """An engine function call by name (sqlglot does not reinterpret its meaning)."""
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+def paren(e: exp.Expression) -> exp.Expression:
+    if isinstance(e, exp.Column | exp.Literal | exp.Anonymous | exp.Paren | exp.Func):
+        return e
+    return exp.Paren(this=e)
+
+
+def aggregated(*values: Typed) -> bool:
+    return any(v.aggregate for v in values)
+
+
+def match_tokens(text: str) -> list[str]:
+    """The lower-cased alphanumeric tokens of a MATCH query (underscore separates tokens)."""
+    return list(dict.fromkeys(t.lower() for t in _TOKEN.findall(text)))
+
+
+def convert_string_literal(c: Compiler, text: str, to: T) -> exp.Expression | None:
+    """A string literal converted at compile time, or None to convert at run time."""
+    if to is T.NUMBER:
+        if _INTEGER.match(text):
+            return exp.Literal.number(int(text))
+        number = float(text) if _NUMBER.match(text) else math.nan
+        return c.double_literal(number) if math.isfinite(number) else exp.Null()
+    if to is T.TIMESTAMP:
+        value = c.parse_timestamp_literal(text)
+        return None if value is None else c.timestamp_literal(value)
+    if to is T.DATE:
+        value = c.parse_timestamp_literal(text)
+        return None if value is None else c.date_literal(value.date())
+    if to is T.BOOLEAN and text.strip().lower() in ("true", "false"):
+        return exp.Boolean(this=text.strip().lower() == "true")
+    if to is T.JSON:
+        return c.json_literal(text)
+    return None
+
+
+def _convert(c: Compiler, sql: exp.Expression, frm: T, to: T) -> exp.Expression:
+    return c.COERCIONS[frm, to](c, sql)
+
+
+def _literal(c: Compiler, value: Typed, what: str, node, kinds=(str,)):
+    return c.literal_value(value, what, node, kinds)
+
+
+# -- time ------------------------------------------------------------------------------------
+
+
+def _bucket(unit: str) -> Handler:
+    def handler(c, ctx, node, args):
+        ts = c.coerce(args[0], T.TIMESTAMP, node)
+        sql = c.bucket(ts.sql, unit, 1, ctx.scope.tz_offset)
+        return ts.to(sql, T.TIMESTAMP, whole_seconds=True)
+
+    return handler
+
+
+def _date_trunc(c, ctx, node, args):
+    spec = _literal(c, args[0], "the date_trunc unit", node)
+    m = _TRUNC_UNIT.match(spec)
+    count, unit = (int(m.group(1) or 1), m.group(2).lower()) if m else (0, "")
+    if unit not in BUCKET_UNITS or count < 1 or (count > 1 and unit not in MULTIPLE_UNITS):
+        raise c.error(
+            f"invalid date_trunc unit '{spec}' (use second, minute, hour, day, week, month, "
+            "year, or a multiple like '15 minutes')",
+            node,
+        )
+    ts = c.coerce(args[1], T.TIMESTAMP, node)
+    sql = c.bucket(ts.sql, unit, count, ctx.scope.tz_offset)
+    return ts.to(sql, T.TIMESTAMP, whole_seconds=True)
+
+
+def _now(c, ctx, node, args):
+    return Typed(exp.CurrentTimestamp(), T.TIMESTAMP)
+
+
+def _current_date(c, ctx, node, args):
+    return Typed(c.timestamp_to_date(exp.CurrentTimestamp()), T.DATE)
+
+
+# -- strings, lists, nulls -----------------------------------------------------------------------
+
+
+def _string_fn(cls: type[exp.Func]) -> Handler:
+    def handler(c, ctx, node, args):
+        value = c.coerce(args[0], T.STRING, node)
+        return value.to(cls(this=value.sql), T.STRING)
+
+    return handler
+
+
+def _concat(c, ctx, node, args):
+    parts = [c.coerce(v, T.STRING, node).sql for v in args]
+    return Typed(fn("concat", *parts), T.STRING)
+
+
+def _len(c, ctx, node, args):
+    value = args[0]
+    if value.type is T.NULL:
+        return value
+    if value.type not in (T.STRING, T.ARRAY, T.JSON):
+        raise c.error(f"len() needs a string or an array, not a {value.type.value}", node)
+    return value.to(c.length(value.sql, value.type), T.NUMBER, sql_type="BIGINT")
+
+
+def _includes(c, ctx, node, args):
+    return includes(c, args[0], args[1], node)
+
+
+def _coalesce(c, ctx, node, args):
+    values, t = c.unify_values(args, node)
+    sql = exp.Coalesce(this=values[0].sql, expressions=[v.sql for v in values[1:]])
+    return Typed(sql, t)
+
+
+def _nullif(c, ctx, node, args):
+    same = compare(c, "eq", args[0], args[1], node)
+    case = exp.Case(ifs=[exp.If(this=same.sql, true=exp.Null())], default=args[0].sql)
+    return args[0].to(case, args[0].type)
+
+
+def _extreme(name: str) -> Handler:
+    def handler(c, ctx, node, args):
+        values, t = c.unify_values(args, node)
+        if t is T.JSON:
+            values, t = [c.coerce(v, T.NUMBER, node) for v in values], T.NUMBER
+        return Typed(fn(name, *(v.sql for v in values)), t)
+
+    return handler
+
+
+# -- numbers and casts ---------------------------------------------------------------------------
+
+
+def _round(c, ctx, node, args):
+    value = c.coerce(args[0], T.NUMBER, node)
+    places = _literal(c, args[1], "the round precision", node, (int,)) if len(args) > 1 else 0
+    return value.to(exp.Round(this=value.sql, decimals=exp.Literal.number(places)), T.NUMBER)
+
+
+def _cast(to: T) -> Handler:
+    def handler(c, ctx, node, args):
+        return c.coerce(args[0], to, node, strict=False)
+
+    return handler
+
+
+def _to_integer(c, ctx, node, args):
+    value = c.coerce(args[0], T.NUMBER, node, strict=False)
+    return value.to(c.to_integer(value.sql), T.NUMBER, sql_type="BIGINT")
+
+
+def _json_extract(c, ctx, node, args):
+    key = _literal(c, args[1], "the json_extract key", node)
+    value = args[0]
+    if value.type is T.NULL:
+        return value
+    if value.type not in (T.STRING, T.JSON):
+        raise c.error(f"json_extract() needs a JSON string, not a {value.type.value}", node)
+    return value.to(c.json_get(c.json_parse(value.sql, value.type), (key,)), T.JSON)
+
+
+def _row_level(c: Compiler, ctx, node) -> None:
+    """Functions that read columns themselves need a row: not bare in an aggregate query."""
+    if ctx.group_keys is not None and not ctx.in_agg:
+        raise c.error(f"{node.name}() in {ctx.clause} must be in an aggregate", node)
+
+
+def _estimated_cost(c, ctx, node, args):
+    _row_level(c, ctx, node)
+    if "metrics" not in ctx.scope.columns:
+        return null()
+    cost = c.get_path(c.column("metrics", ctx.scope), ("estimated_cost",))
+    return c.coerce(cost, T.NUMBER, node)
+
+
+def _search(c, ctx, node, args):
+    text = _literal(c, args[0], "the search text", node)
+    _row_level(c, ctx, node)
+    terms = [
+        c.compile_match(c.column(f, ctx.scope), text)
+        for f in c.SEARCH_FIELDS
+        if f in ctx.scope.columns
+    ]
+    return Typed(exp.Paren(this=exp.or_(*terms)) if terms else exp.false(), T.BOOLEAN)
+
+
+# -- aggregates ------------------------------------------------------------------------------------
+
+
+def _distinct(node, sql: exp.Expression) -> exp.Expression:
+    return exp.Distinct(expressions=[sql]) if node.distinct else sql
+
+
+def _count(c, ctx, node, args):
+    arg = args[0].sql if args else exp.Star()
+    if node.distinct and isinstance(arg, exp.Star):
+        raise c.error("count(DISTINCT *) is not supported", node)
+    return Typed(exp.Count(this=_distinct(node, arg)), T.NUMBER, sql_type="BIGINT")
+
+
+def _count_distinct(c, ctx, node, args):
+    return Typed(
+        exp.Count(this=exp.Distinct(expressions=[args[0].sql])), T.NUMBER, sql_type="BIGINT"
+    )
+
+
+def _numeric_agg(cls: type[exp.Func]) -> Handler:
+    def handler(c, ctx, node, args):
+        value = c.coerce(args[0], T.NUMBER, node)
+        return value.to(cls(this=_distinct(node, value.sql)), T.NUMBER)
+
+    return handler
+
+
+def _minmax(cls: type[exp.Func]) -> Handler:
+    def handler(c, ctx, node, args):
+        value = args[0]
+        if value.type is not T.JSON:
+            return value.to(
+                cls(this=value.sql),
+                value.type,
+                sql_type=value.sql_type,
+                whole_seconds=value.whole_seconds,
+            )
+        num = _convert(c, cls(this=_convert(c, value.sql, T.JSON, T.NUMBER)), T.NUMBER, T.JSON)
+        text = _convert(
+            c, cls(this=_convert(c, value.sql.copy(), T.JSON, T.STRING)), T.STRING, T.JSON
+        )
+        return value.to(exp.Coalesce(this=num, expressions=[text]), T.JSON)
+
+    return handler
+
+
+def _percentile(c, ctx, node, args):
+    p = _literal(c, args[1], "the percentile", node, (int, float))
+    if not (math.isfinite(p) and 0 <= p <= 1):
+        raise c.error("the percentile must be between 0 and 1", node)
+    value = c.coerce(args[0], T.NUMBER, node)
+    sql = exp.PercentileCont(this=value.sql, expression=c.double_literal(float(p)))
+    return value.to(sql, T.NUMBER)
+
+
+def _any_value(c, ctx, node, args):
+    value = args[0]
+    return value.to(
+        exp.AnyValue(this=value.sql),
+        value.type,
+        sql_type=value.sql_type,
+        whole_seconds=value.whole_seconds,
+    )
+
+
+FUNCTIONS: dict[str, FunctionSpec] = {
+    **{unit: FunctionSpec(_bucket(unit)) for unit in BUCKET_UNITS},
+    "date_trunc": FunctionSpec(_date_trunc, 2, 2),
+    "now": FunctionSpec(_now, 0, 0),
+    "current_timestamp": FunctionSpec(_now, 0, 0),
+    "current_date": FunctionSpec(_current_date, 0, 0),
+    "lower": FunctionSpec(_string_fn(exp.Lower)),
+    "upper": FunctionSpec(_string_fn(exp.Upper)),
+    "concat": FunctionSpec(_concat, 1, None),
+    "len": FunctionSpec(_len),
+    "length": FunctionSpec(_len),
+    "contains": FunctionSpec(_includes, 2, 2),
+    "includes": FunctionSpec(_includes, 2, 2),
+    "coalesce": FunctionSpec(_coalesce, 1, None),
+    "nullif": FunctionSpec(_nullif, 2, 2),
+    "least": FunctionSpec(_extreme("least"), 1, None),
+    "greatest": FunctionSpec(_extreme("greatest"), 1, None),
+    "round": FunctionSpec(_round, 1, 2),
+    "to_string": FunctionSpec(_cast(T.STRING)),
+    "to_boolean": FunctionSpec(_cast(T.BOOLEAN)),
+    "to_integer": FunctionSpec(_to_integer),
+    "to_number": FunctionSpec(_cast(T.NUMBER)),
+    "to_date": FunctionSpec(_cast(T.DATE)),
+    "to_datetime": FunctionSpec(_cast(T.TIMESTAMP)),
+    "to_interval": FunctionSpec(_cast(T.INTERVAL)),
+    "json_extract": FunctionSpec(_json_extract, 2, 2),
+    "estimated_cost": FunctionSpec(_estimated_cost, 0, 0),
+    "search": FunctionSpec(_search),
+    "count": FunctionSpec(_count, 0, 1, aggregate=True, distinct=True, star=True),
+    "count_distinct": FunctionSpec(_count_distinct, aggregate=True),
+    "sum": FunctionSpec(_numeric_agg(exp.Sum), aggregate=True, distinct=True),
+    "avg": FunctionSpec(_numeric_agg(exp.Avg), aggregate=True, distinct=True),
+    "min": FunctionSpec(_minmax(exp.Min), aggregate=True),
+    "max": FunctionSpec(_minmax(exp.Max), aggregate=True),
+    "percentile": FunctionSpec(_percentile, 2, 2, aggregate=True),
+    "any_value": FunctionSpec(_any_value, aggregate=True),
+}
+
+
+def duckdb_percentile(c, ctx, node, args):
+    """DuckDB spells the interpolated quantile ``quantile_cont(x, p)``."""
+    out = _percentile(c, ctx, node, args)
+    call = out.sql
+    return out.to(fn("quantile_cont", call.this, call.expression))
+
+
+# -- operators -----------------------------------------------------------------------------------
+
+COMPARISONS: dict[str, type[exp.Expression]] = {
+    "eq": exp.EQ, "ne": exp.NEQ, "lt": exp.LT, "le": exp.LTE, "gt": exp.GT, "ge": exp.GTE,
+    "nulleq": exp.NullSafeEQ, "nullne": exp.NullSafeNEQ,
+}  # fmt: skip
+ARITHMETIC: dict[str, type[exp.Expression]] = {
+    "add": exp.Add, "sub": exp.Sub, "mul": exp.Mul, "div": exp.Div, "mod": exp.Mod,
+}  # fmt: skip
+# Time arithmetic: (op, left, right) -> result type; everything else is numeric.
+TEMPORAL: dict[tuple[str, T, T], T] = {
+    ("add", T.TIMESTAMP, T.INTERVAL): T.TIMESTAMP,
+    ("add", T.INTERVAL, T.TIMESTAMP): T.TIMESTAMP,
+    ("sub", T.TIMESTAMP, T.INTERVAL): T.TIMESTAMP,
+    ("sub", T.TIMESTAMP, T.TIMESTAMP): T.INTERVAL,
+    ("add", T.INTERVAL, T.INTERVAL): T.INTERVAL,
+    ("sub", T.INTERVAL, T.INTERVAL): T.INTERVAL,
+    ("mul", T.INTERVAL, T.NUMBER): T.INTERVAL,
+    ("mul", T.NUMBER, T.INTERVAL): T.INTERVAL,
+}
+
+
+def _is_null(value: Typed, negate: bool = False) -> Typed:
+    sql: exp.Expression = exp.Is(this=paren(value.sql), expression=exp.Null())
+    return value.to(exp.Not(this=sql) if negate else sql, T.BOOLEAN)
+
+
+def compare(c: Compiler, op: str, left: Typed, right: Typed, node=None) -> Typed:
+    """``left <op> right`` in their common type (see the module docstring)."""
+    if op in ("eq", "ne") and (left.literal is None or right.literal is None):
+        return _is_null(right if left.literal is None else left, negate=op == "ne")
+    t = common_type(left.type, right.type)
+    if t is None:
+        raise c.error(f"cannot compare {left.type.value} with {right.type.value}", node)
+    cls = COMPARISONS[op]
+    if t is T.JSON and left.type is right.type:
+        sql = c.json_compare(cls, left.sql, right.sql)
+    else:
+        lv, rv = c.coerce(left, t, node), c.coerce(right, t, node)
+        sql = cls(this=paren(lv.sql), expression=paren(rv.sql))
+    return Typed(sql, T.BOOLEAN, aggregate=aggregated(left, right))
+
+
+def _comparison(c, ctx, node):
+    return compare(c, node.op, c.node(node.left, ctx), c.node(node.right, ctx), node)
+
+
+def _is(c, ctx, node):
+    left, right = c.node(node.left, ctx), c.node(node.right, ctx)
+    if right.literal is None:
+        return _is_null(left)
+    if isinstance(right.literal, bool):
+        value = c.to_boolean(left, node)
+        return value.to(exp.Is(this=paren(value.sql), expression=right.sql), T.BOOLEAN)
+    return compare(c, "nulleq", left, right, node)
+
+
+def _like(c, ctx, node):
+    left, right = c.node(node.left, ctx), c.node(node.right, ctx)
+    if isinstance(right.literal, str):
+        pattern = right.literal
+        if (len(pattern) - len(pattern.rstrip("\\"))) % 2:
+            pattern += "\\"  # a trailing lone escape stands for a backslash
+        pat: exp.Expression = exp.Literal.string(pattern)
+    else:
+        pat = c.coerce(right, T.STRING, node).sql
+    cls = exp.ILike if node.op == "ilike" else exp.Like
+
+    def like(text: exp.Expression) -> exp.Expression:
+        test = cls(this=paren(text), expression=pat.copy())
+        return exp.Escape(this=test, expression=exp.Literal.string("\\"))
+
+    if left.type is T.ARRAY:
+        sql = c.list_any(left.sql, like)
+    elif left.type is T.JSON:
+        sql = like(c.json_string(left.sql))
+    else:
+        sql = like(c.coerce(left, T.STRING, node).sql)
+    return Typed(sql, T.BOOLEAN, aggregate=aggregated(left, right))
+
+
+def _match(c, ctx, node):
+    left = c.node(node.left, ctx)
+    if not isinstance(node.right, a.Literal) or not isinstance(node.right.value, str):
+        raise c.error("MATCH needs a string literal on the right", node.right or node)
+    return left.to(c.compile_match(left, node.right.value), T.BOOLEAN)
+
+
+def _in(c, ctx, node):
+    left = c.node(node.left, ctx)
+    if isinstance(node.right, a.Literal):
+        items = node.right.value if isinstance(node.right.value, list) else [node.right.value]
+        return in_list(c, left, items, node)
+    right = c.node(node.right, ctx)
+    if right.type in (T.ARRAY, T.JSON):
+        return includes(c, right, left, node)
+    return compare(c, "eq", left, right, node)
+
+
+def in_list(c: Compiler, value: Typed, items: list, node=None) -> Typed:
+    """``value IN (items)`` (see the module docstring)."""
+    if value.type is T.ARRAY:
+        strs = [i if isinstance(i, str) else json.dumps(i) for i in items if i is not None]
+        listed = exp.Array(expressions=[exp.Literal.string(s) for s in strs])
+        sql = fn("list_has_any", value.sql, listed) if strs else exp.false()
+        sql = exp.Coalesce(this=sql, expressions=[exp.false()])
+        if None in items:
+            sql = exp.or_(sql, _is_null(value).sql)
+        return value.to(paren(sql), T.BOOLEAN)
+    if value.type is T.JSON:
+        element = Typed(c.lambda_var(), T.JSON)
+        some = c.list_any(
+            c.json_elements(value.sql), lambda _: _in_scalar(c, element, items, node).sql
+        )
+        is_array = exp.EQ(this=c.json_type_of(value.sql), expression=exp.Literal.string("ARRAY"))
+        sql = exp.Case(
+            ifs=[exp.If(this=is_array, true=some)], default=_in_scalar(c, value, items, node).sql
+        )
+        return value.to(sql, T.BOOLEAN)
+    return _in_scalar(c, value, items, node)
+
+
+def _in_scalar(c: Compiler, value: Typed, items: list, node) -> Typed:
+    terms: list[exp.Expression] = []
+    groups: dict[T, list[Typed]] = {}
+    for item in items:
+        if item is None:
+            terms.append(_is_null(value).sql)
+            continue
+        lit = c.literal(item, node)
+        t = common_type(value.type, lit.type)
+        if t is None:
+            raise c.error(f"cannot compare {value.type.value} with {lit.type.value}", node)
+        groups.setdefault(t, []).append(lit)
+    for t, lits in groups.items():
+        if t is T.JSON:
+            terms += [compare(c, "eq", value, lit, node).sql for lit in lits]
+        else:
+            listed = [c.coerce(x, t, node).sql for x in lits]
+            terms.append(exp.In(this=paren(c.coerce(value, t, node).sql), expressions=listed))
+    sql = exp.or_(*terms) if terms else exp.false()
+    return value.to(paren(sql), T.BOOLEAN)
+
+
+def _includes_op(c, ctx, node):
+    return includes(c, c.node(node.haystack, ctx), c.node(node.needle, ctx), node)
+
+
+def includes(c: Compiler, haystack: Typed, needle: Typed, node=None) -> Typed:
+    """``haystack INCLUDES needle``: a list or JSON array has an element equal to needle (a
+    JSON object: one of its values; a scalar: itself); an array/object needle means JSON
+    containment. Never NULL."""
+    if haystack.type is T.ARRAY:
+        sql = fn("list_contains", haystack.sql, c.coerce(needle, T.STRING, node).sql)
+    elif haystack.type is T.JSON and isinstance(needle.literal, list | dict):
+        sql = c.json_contains(haystack.sql, needle.sql)
+    elif haystack.type is T.JSON:
+        element = Typed(c.lambda_var(), T.JSON)
+        kinds = [exp.Literal.string("ARRAY"), exp.Literal.string("OBJECT")]
+        nested = exp.In(this=c.json_type_of(haystack.sql), expressions=kinds)
+        some = c.list_any(
+            c.json_elements(haystack.sql), lambda _: compare(c, "eq", element, needle, node).sql
+        )
+        scalar = compare(c, "eq", haystack, needle, node).sql
+        sql = exp.Case(ifs=[exp.If(this=nested, true=some)], default=scalar)
+    elif haystack.type is T.NULL:
+        sql = exp.false()
+    else:
+        sql = compare(c, "eq", haystack, needle, node).sql
+    sql = exp.Coalesce(this=sql, expressions=[exp.false()])
+    return Typed(sql, T.BOOLEAN, aggregate=aggregated(haystack, needle))
+
+
+def _arithmetic(c, ctx, node):
+    return arithmetic(c, node.op, c.node(node.left, ctx), c.node(node.right, ctx), node)
+
+
+def arithmetic(c: Compiler, op: str, left: Typed, right: Typed, node=None) -> Typed:
+    temporal = {T.TIMESTAMP, T.INTERVAL, T.DATE}
+    if {left.type, right.type} & temporal and op in ("add", "sub"):
+        left, right = _as_time(c, left, right, node), _as_time(c, right, left, node)
+    result = TEMPORAL.get((op, left.type, right.type))
+    if result is None:
+        result = T.NUMBER
+        left, right = c.coerce(left, T.NUMBER, node), c.coerce(right, T.NUMBER, node)
+    rhs = paren(right.sql)
+    if op in ("div", "mod"):
+        rhs = exp.Nullif(this=rhs, expression=exp.Literal.number(0))
+    sql = ARITHMETIC[op](this=paren(left.sql), expression=rhs)
+    return Typed(exp.Paren(this=sql), result, aggregate=aggregated(left, right))
+
+
+def _as_time(c: Compiler, value: Typed, other: Typed, node) -> Typed:
+    """Dates, and strings/JSON next to a timestamp or interval, become timestamps."""
+    if value.type is T.DATE or (
+        value.type in (T.STRING, T.JSON) and other.type in (T.TIMESTAMP, T.INTERVAL)
+    ):
+        return c.coerce(value, T.TIMESTAMP, node)
+    return value
+
+
+def _logical(c, ctx, node):
+    if not node.children:
+        raise c.error(f"{node.op} needs operands", node)
+    parts = [c.to_boolean(c.node(child, ctx), child) for child in node.children]
+    combine = exp.and_ if node.op == "and" else exp.or_
+    sql = combine(*(p.sql for p in parts)) if len(parts) > 1 else parts[0].sql
+    return Typed(paren(sql), T.BOOLEAN, aggregate=aggregated(*parts))
+
+
+def _not(c, ctx, node):
+    value = c.to_boolean(c.node(node.expr, ctx), node.expr)
+    return value.to(exp.Not(this=paren(value.sql)), T.BOOLEAN)
+
+
+def _null_test(c, ctx, node):
+    return _is_null(c.node(node.expr, ctx), negate=node.op == "isnotnull")
+
+
+def _neg(c, ctx, node):
+    value = c.node(node.expr, ctx)
+    if value.type is not T.INTERVAL:
+        value = c.coerce(value, T.NUMBER, node)
+    return value.to(exp.Neg(this=paren(value.sql)))
+
+
+OPERATORS: dict[str, Callable] = {
+    **{op: _comparison for op in COMPARISONS},
+    "is": _is, "like": _like, "ilike": _like, "match": _match, "in": _in,
+    "includes": _includes_op,
+    **{op: _arithmetic for op in ARITHMETIC},
+    "and": _logical, "or": _logical,
+    "not": _not, "isnull": _null_test, "isnotnull": _null_test, "neg": _neg,
+}  # fmt: skip

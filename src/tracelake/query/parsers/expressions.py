@@ -1,0 +1,626 @@
+"""The expression grammar shared by BTQL and Braintrust SQL, plus the select-list rules both
+text syntaxes share (implicit aliases, grouping by ordinal/alias).
+
+One recursive-descent parser, precedence climbing from loosest to tightest (btql.md §1.4):
+ternary ``?:`` (right-assoc, chains flattened into one ``If``) < OR < AND < NOT < predicates
+(comparisons, IS, IN, LIKE/ILIKE/MATCH, INCLUDES/CONTAINS; one per operand, not chained) <
+``+ -`` < ``* / %`` < unary minus < postfix (``.field``, ``."quoted"``, ``[i]``) < primaries.
+The dialects differ only in class attributes (``SUPPORTS_INCLUDES``, ``RESERVED``, ...) and
+method overrides (SQL adds ``CASE`` and ``MATCH ... AGAINST`` primaries), so the SQL parser is
+a subclass and never an ``if dialect ==`` branch.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import fields, replace
+
+from tracelake.query import ast
+from tracelake.query.errors import QueryError
+from tracelake.query.tokens import (
+    DQUOTED,
+    EOF,
+    IDENT,
+    KEYWORD,
+    NEWLINE,
+    NUMBER,
+    PERCENT,
+    SEP,
+    STRING,
+    Token,
+)
+
+COMPARISONS = {
+    "=": "eq", "!=": "ne", "<>": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge",
+    "<=>": "nulleq", "<!=>": "nullne",
+}  # fmt: skip
+ADDITIVE = {"+": "add", "-": "sub"}
+MULTIPLICATIVE = {"*": "mul", "/": "div", "%": "mod"}
+TEXT_MATCH = ("like", "ilike", "match")
+INCLUDES_WORDS = ("includes", "contains")
+PREDICATE_WORDS = ("is", "in", *TEXT_MATCH, *INCLUDES_WORDS)
+SPAN_FILTERS = {"any_span": "singlespanfilter", "filter_spans": "matchingspansfilter"}
+# Keywords that are also plain functions when a '(' follows: contains(array, value).
+KEYWORD_FUNCTIONS = ("contains", "includes")
+# Bare SQL-style niladic functions: `CURRENT_DATE - INTERVAL 1 DAY`.
+NILADIC = ("current_date", "current_timestamp")
+INTERVAL_UNITS = (
+    "year", "month", "week", "day", "hour", "minute", "second", "millisecond", "microsecond",
+)  # fmt: skip
+SHAPES = ("spans", "traces", "summary")
+AGGREGATES = frozenset(
+    {"count", "sum", "avg", "min", "max", "percentile", "any_value", "count_distinct"}
+)
+
+
+def loc(tok: Token) -> ast.Loc:
+    return ast.Loc(tok.line, tok.col)
+
+
+def error_at(message: str, tok: Token | None) -> QueryError:
+    if tok is None:
+        return QueryError(message)
+    return QueryError(message, tok.line, tok.col, tok.text or None)
+
+
+def array(items: list[ast.Expr], at: ast.Loc | None) -> ast.Expr:
+    """``[a, b]`` / ``IN (a, b)``: a literal list when every item is a literal. The tree has
+    no array constructor, so other lists become the function ``array(...)``."""
+    if all(isinstance(item, ast.Literal) for item in items):
+        return ast.Literal([item.value for item in items], loc=at)
+    return ast.Function("array", tuple(items), loc=at)
+
+
+class ExpressionParser:
+    """Parses expressions from a token list (NEWLINE tokens already removed)."""
+
+    SUPPORTS_INCLUDES = True  # `tags INCLUDES 'x'`; SQL mode rejects it (btql.md §1.3)
+    COMPARISON_WORDS: dict[str, str] = {}  # word aliases: `x gt 1`
+    RESERVED: frozenset[str] = frozenset()  # identifiers that end an expression (SQL clauses)
+    MAX_DEPTH = 60
+
+    def __init__(self, tokens: list[Token]):
+        self.tokens = [t for t in tokens if t.kind != NEWLINE]
+        self.i = 0
+        self.depth = 0
+
+    # --- token helpers ---------------------------------------------------------------------
+
+    def peek(self, k: int = 0) -> Token:
+        return self.tokens[min(self.i + k, len(self.tokens) - 1)]
+
+    def advance(self) -> Token:
+        tok = self.tokens[self.i]
+        if tok.kind != EOF:
+            self.i += 1
+        return tok
+
+    @property
+    def previous(self) -> Token | None:
+        return self.tokens[self.i - 1] if self.i > 0 else None
+
+    def describe_previous(self) -> str | None:
+        prev = self.previous
+        return None if prev is None else prev.describe()
+
+    def accept_op(self, *ops: str) -> Token | None:
+        return self.advance() if self.peek().is_op(*ops) else None
+
+    def accept_kw(self, *words: str) -> Token | None:
+        return self.advance() if self.peek().is_kw(*words) else None
+
+    def accept_word(self, *words: str) -> Token | None:
+        return self.advance() if self.peek().is_word(*words) else None
+
+    def error(self, message: str, tok: Token | None = None) -> QueryError:
+        return error_at(message, tok or self.peek())
+
+    def expected(self, what: str, tok: Token | None = None) -> QueryError:
+        """'expected X after 'prev', found Y'."""
+        tok = tok or self.peek()
+        prev = self.describe_previous()
+        after = f" after {prev}" if prev is not None else ""
+        return self.error(f"expected {what}{after}, found {tok.describe()}", tok)
+
+    def expect_op(self, op: str, what: str | None = None) -> Token:
+        if not self.peek().is_op(op):
+            raise self.expected(what or f"'{op}'")
+        return self.advance()
+
+    def expect_word(self, *words: str) -> Token:
+        tok = self.peek()
+        if tok.word not in words:
+            raise self.expected(" or ".join(w.upper() for w in words))
+        return self.advance()
+
+    def at_end(self) -> bool:
+        return self.peek().kind in (EOF, SEP)
+
+    def enter(self, tok: Token | None = None) -> None:
+        self.depth += 1
+        if self.depth > self.MAX_DEPTH:
+            message = f"expression is nested more than {self.MAX_DEPTH} levels deep"
+            raise self.error(message, tok)
+
+    def starts_operand(self, tok: Token) -> bool:
+        """Whether ``tok`` can begin an expression (used for word operators)."""
+        if tok.kind in (NUMBER, PERCENT, STRING, DQUOTED):
+            return True
+        if tok.kind == IDENT:
+            return tok.text.lower() not in self.RESERVED
+        if tok.kind == KEYWORD:
+            return tok.value in ("not", "null", "true", "false", "interval", "isnull", "isnotnull")
+        return tok.is_op("(", "[", "-", "+")
+
+    def starts_predicate(self, k: int) -> bool:
+        """Whether the token at offset ``k`` begins a predicate operator."""
+        tok = self.peek(k)
+        if tok.is_op(*COMPARISONS) or tok.is_kw(*PREDICATE_WORDS):
+            return True
+        if tok.is_kw("not") and self.peek(k + 1).is_kw("in", *TEXT_MATCH, *INCLUDES_WORDS):
+            return True
+        return tok.kind == IDENT and tok.text.lower() in self.COMPARISON_WORDS
+
+    # --- expressions -----------------------------------------------------------------------
+
+    def parse_expr(self) -> ast.Expr:
+        """ternary := or_expr [ '?' expr ':' expr ]"""
+        self.enter()
+        try:
+            cond = self.parse_or()
+            if not self.accept_op("?"):
+                return cond
+            then = self.parse_expr()
+            self.expect_op(":", "':' to complete the conditional (cond ? a : b)")
+            other = self.parse_expr()
+        finally:
+            self.depth -= 1
+        conds = ((cond, then),)
+        if isinstance(other, ast.If):  # a ? x : b ? y : z  ->  one If with two conds
+            return ast.If(conds + other.conds, other.else_, loc=cond.loc)
+        return ast.If(conds, other, loc=cond.loc)
+
+    def parse_or(self) -> ast.Expr:
+        return self._logical("or", self.parse_and)
+
+    def parse_and(self) -> ast.Expr:
+        return self._logical("and", self.parse_not)
+
+    def _logical(self, word: str, operand) -> ast.Expr:
+        first = operand()
+        children = [first]
+        while self.accept_kw(word):
+            children.append(operand())
+        if len(children) == 1:
+            return first
+        return ast.Logical(word, tuple(children), loc=first.loc)
+
+    def parse_not(self) -> ast.Expr:
+        tok = self.accept_kw("not")
+        if tok is None:
+            return self.parse_predicate()
+        self.enter(tok)
+        try:
+            return ast.Unary("not", self.parse_not(), loc=loc(tok))
+        finally:
+            self.depth -= 1
+
+    def parse_predicate(self) -> ast.Expr:
+        left = self.parse_additive()
+        tok = self.peek()
+        at = left.loc
+        if tok.is_op(*COMPARISONS):
+            self.advance()
+            return ast.Binary(COMPARISONS[tok.text], left, self.parse_additive(), loc=at)
+        if tok.kind == IDENT and tok.text.lower() in self.COMPARISON_WORDS:
+            if self.starts_operand(self.peek(1)):
+                self.advance()
+                op = self.COMPARISON_WORDS[tok.text.lower()]
+                return ast.Binary(op, left, self.parse_additive(), loc=at)
+        if tok.is_kw("is"):
+            self.advance()
+            negate = self.accept_kw("not") is not None
+            if self.accept_kw("null"):
+                return ast.Unary("isnotnull" if negate else "isnull", left, loc=at)
+            node: ast.Expr = ast.Binary("is", left, self.parse_additive(), loc=at)
+            return ast.Unary("not", node, loc=at) if negate else node
+        negate = False
+        if tok.is_kw("not") and self.peek(1).is_kw("in", *TEXT_MATCH, *INCLUDES_WORDS):
+            self.advance()
+            negate = True
+            tok = self.peek()
+        if tok.is_kw("in"):
+            self.advance()
+            node = ast.Binary("in", left, self.parse_in_list(), loc=at)
+        elif tok.is_kw(*TEXT_MATCH):
+            self.advance()
+            node = ast.Binary(tok.value, left, self.parse_additive(), loc=at)
+        elif tok.is_kw(*INCLUDES_WORDS):
+            if not self.SUPPORTS_INCLUDES:
+                raise self.error(
+                    f"{tok.text.upper()} is not supported in SQL mode; use IN for array "
+                    "membership (tags IN ('value')) or write the query in BTQL",
+                    tok,
+                )
+            self.advance()
+            node = ast.Includes(left, self.parse_additive(), loc=at)
+        else:
+            return left
+        return ast.Unary("not", node, loc=at) if negate else node
+
+    def parse_in_list(self) -> ast.Expr:
+        """IN ( a, b ) | IN [ a, b ] | IN expr"""
+        tok = self.peek()
+        if tok.is_op("(", "["):
+            return self.parse_list(tok)
+        return self.parse_additive()
+
+    def parse_list(self, open_tok: Token) -> ast.Expr:
+        self.advance()
+        if self.peek().is_word("select"):
+            raise self.error("subqueries are not supported")
+        close = ")" if open_tok.text == "(" else "]"
+        items: list[ast.Expr] = []
+        if not self.peek().is_op(close):
+            items.append(self.parse_expr())
+            while self.accept_op(","):
+                items.append(self.parse_expr())
+        self.expect_op(close, f"',' or '{close}'")
+        return array(items, loc(open_tok))
+
+    def parse_additive(self) -> ast.Expr:
+        left = self.parse_multiplicative()
+        while self.peek().is_op(*ADDITIVE):
+            op = ADDITIVE[self.advance().text]
+            left = ast.Binary(op, left, self.parse_multiplicative(), loc=left.loc)
+        return left
+
+    def parse_multiplicative(self) -> ast.Expr:
+        left = self.parse_unary()
+        while self.peek().is_op(*MULTIPLICATIVE):
+            op = MULTIPLICATIVE[self.advance().text]
+            left = ast.Binary(op, left, self.parse_unary(), loc=left.loc)
+        return left
+
+    def parse_unary(self) -> ast.Expr:
+        tok = self.peek()
+        if tok.is_op("-", "+"):
+            self.advance()
+            self.enter(tok)
+            try:
+                operand = self.parse_unary()
+            finally:
+                self.depth -= 1
+            return ast.Unary("neg", operand, loc=loc(tok)) if tok.text == "-" else operand
+        return self.parse_postfix()
+
+    def parse_postfix(self) -> ast.Expr:
+        base = self.parse_primary()
+        while True:
+            tok = self.peek()
+            if tok.is_op("."):
+                self.advance()
+                seg = self.peek()
+                if seg.kind in (IDENT, KEYWORD):
+                    segment: str | int = seg.text
+                elif seg.kind == DQUOTED:
+                    segment = seg.value  # type: ignore[assignment]
+                else:
+                    raise self.expected("a field name")
+                self.advance()
+            elif tok.is_op("["):
+                self.advance()
+                segment = self.parse_index()
+                self.expect_op("]")
+            else:
+                return base
+            if not isinstance(base, ast.Ident):
+                raise self.error("'.' and '[...]' apply only to field paths", tok)
+            base = ast.Ident((*base.name, segment), loc=base.loc)
+
+    def parse_index(self) -> str | int:
+        tok = self.peek()
+        sign = 1
+        if tok.is_op("-"):
+            self.advance()
+            sign = -1
+        num = self.peek()
+        if num.kind == NUMBER and isinstance(num.value, int):
+            self.advance()
+            return sign * num.value
+        if sign == 1 and num.kind in (STRING, DQUOTED):
+            self.advance()
+            return num.value  # type: ignore[return-value]
+        raise self.expected("an integer index")
+
+    def parse_primary(self) -> ast.Expr:
+        tok = self.peek()
+        at = loc(tok)
+        if tok.kind in (NUMBER, PERCENT, STRING):
+            self.advance()
+            return ast.Literal(tok.value, loc=at)
+        if tok.kind == DQUOTED:
+            self.advance()
+            # A field when a path continues or a predicate follows; a string otherwise.
+            if self.peek().is_op(".", "[") or self.starts_predicate(0):
+                return ast.Ident((tok.value,), loc=at)  # type: ignore[arg-type]
+            return ast.Literal(tok.value, loc=at)
+        if tok.kind == KEYWORD:
+            return self.parse_keyword(tok)
+        if tok.kind == IDENT:
+            word = tok.text.lower()
+            if word in self.RESERVED:
+                raise self.expected("an expression")
+            if self.peek(1).is_op("("):
+                self.advance()
+                return self.parse_call(tok)
+            self.advance()
+            if word in NILADIC:
+                return ast.Function(word, loc=at)
+            return ast.Ident((tok.text,), loc=at)
+        if tok.is_op("("):
+            self.advance()
+            if self.peek().is_word("select"):
+                raise self.error("subqueries are not supported")
+            inner = self.parse_expr()
+            self.expect_op(")", "')'")
+            return inner
+        if tok.is_op("["):
+            return self.parse_list(tok)
+        raise self.expected("an expression")
+
+    def parse_keyword(self, tok: Token) -> ast.Expr:
+        at = loc(tok)
+        word = tok.value
+        if word in ("true", "false", "null"):
+            self.advance()
+            return ast.Literal({"true": True, "false": False, "null": None}[word], loc=at)
+        if word == "interval":
+            self.advance()
+            return self.parse_interval(at)
+        if word in ("isnull", "isnotnull"):
+            self.advance()
+            self.enter(tok)
+            try:
+                return ast.Unary(word, self.parse_unary(), loc=at)  # type: ignore[arg-type]
+            finally:
+                self.depth -= 1
+        if word in KEYWORD_FUNCTIONS and self.peek(1).is_op("("):
+            self.advance()
+            return self.parse_call(tok)
+        raise self.expected("an expression")
+
+    def parse_interval(self, at: ast.Loc) -> ast.Expr:
+        num = self.peek()
+        if num.kind != NUMBER or not isinstance(num.value, int):
+            raise self.expected("a whole number (interval 7 day)")
+        self.advance()
+        unit_tok = self.peek()
+        unit = (unit_tok.word or "").lower()
+        if unit not in INTERVAL_UNITS and unit.endswith("s") and unit[:-1] in INTERVAL_UNITS:
+            unit = unit[:-1]
+        if unit not in INTERVAL_UNITS:
+            raise self.expected(f"an interval unit ({', '.join(INTERVAL_UNITS)})")
+        self.advance()
+        return ast.Interval(num.value, unit, loc=at)
+
+    def parse_call(self, name_tok: Token) -> ast.Expr:
+        """name ( [DISTINCT] arg, ... ) with arg := * | name => expr | expr."""
+        name = name_tok.text.lower()
+        at = loc(name_tok)
+        self.expect_op("(")
+        distinct = self.accept_kw("distinct") is not None
+        args: list[ast.Expr] = []
+        named: list[tuple[str, ast.Expr]] = []
+        if not self.peek().is_op(")"):
+            while True:
+                tok = self.peek()
+                if tok.is_op("*") and self.peek(1).is_op(")", ","):
+                    self.advance()
+                    args.append(ast.Star(loc=loc(tok)))
+                elif tok.kind in (IDENT, KEYWORD) and self.peek(1).is_op("=>"):
+                    self.advance()
+                    self.advance()
+                    if any(key == tok.text.lower() for key, _ in named):
+                        raise self.error(f"duplicate argument '{tok.text}'", tok)
+                    named.append((tok.text.lower(), self.parse_expr()))
+                else:
+                    args.append(self.parse_expr())
+                if not self.accept_op(","):
+                    break
+        self.expect_op(")", "',' or ')'")
+        if name in SPAN_FILTERS:
+            if distinct or named or len(args) != 1 or isinstance(args[0], ast.Star):
+                raise self.error(f"{name.upper()} takes exactly one expression", name_tok)
+            return ast.SpanFilter(SPAN_FILTERS[name], args[0], loc=at)
+        return ast.Function(name, tuple(args), distinct, tuple(named), loc=at)
+
+    # --- pieces of select lists --------------------------------------------------------------
+
+    def parse_alias(self) -> str:
+        """The name after AS: a word (keywords allowed) or a double-quoted name."""
+        tok = self.peek()
+        if tok.kind in (IDENT, KEYWORD):
+            self.advance()
+            return tok.text
+        if tok.kind in (DQUOTED, STRING):
+            self.advance()
+            return tok.value  # type: ignore[return-value]
+        raise self.expected("an alias name")
+
+    def parse_int(self, what: str, allow_negative: bool = False) -> int:
+        tok = self.peek()
+        sign = -1 if allow_negative and self.accept_op("-") else 1
+        num = self.peek()
+        if num.kind != NUMBER or not isinstance(num.value, int):
+            raise self.expected(what, num if sign == -1 else tok)
+        self.advance()
+        return sign * num.value
+
+    def parse_source(self) -> ast.Source:
+        """name | name(arg, ..., [shape => 'traces'])"""
+        tok = self.peek()
+        if tok.kind != IDENT:
+            raise self.expected("a data source such as project_logs('<id>')")
+        self.advance()
+        if not self.peek().is_op("("):
+            return ast.Source(tok.text.lower(), loc=loc(tok))
+        call = self.parse_call(tok)
+        if not isinstance(call, ast.Function) or call.distinct:
+            raise self.error(f"'{tok.text}' is not a data source", tok)
+        if any(isinstance(arg, ast.Star) for arg in call.args):
+            raise self.error("'*' is not a data source argument", tok)
+        shape = None
+        for key, value in call.named:
+            if key != "shape":
+                raise self.error(f"unknown data source argument '{key}' (only shape =>)", tok)
+            if not isinstance(value, ast.Literal) or value.value not in SHAPES:
+                raise error_loc("shape must be 'spans', 'traces' or 'summary'", value)
+            shape = value.value
+        return ast.Source(call.name, call.args, shape, loc(tok))
+
+    def expect_end(self) -> None:
+        if self.peek().kind != EOF:
+            raise self.error(f"unexpected {self.peek().describe()} after the expression")
+
+
+# --- select-list rules shared by BTQL and SQL -----------------------------------------------
+
+
+def children(expr: ast.Expr):
+    """The direct sub-expressions of a node."""
+    for f in fields(expr):
+        value = getattr(expr, f.name)
+        if isinstance(value, ast.Expr):
+            yield value
+        elif isinstance(value, tuple):
+            for item in value:
+                if isinstance(item, ast.Expr):
+                    yield item
+                elif isinstance(item, tuple):
+                    yield from (x for x in item if isinstance(x, ast.Expr))
+
+
+def has_aggregate(expr: ast.Expr) -> bool:
+    if isinstance(expr, ast.Function) and expr.name in AGGREGATES:
+        return True
+    return any(has_aggregate(child) for child in children(expr))
+
+
+def _plain_name(expr: ast.Expr) -> str | None:
+    """`created` -> 'created'; anything else -> None."""
+    if isinstance(expr, ast.Ident) and len(expr.name) == 1 and isinstance(expr.name[0], str):
+        return expr.name[0]
+    return None
+
+
+def _short_name(expr: ast.Expr) -> str | None:
+    """`metadata.model` -> 'model' (the implicit alias of a multi-part path)."""
+    if isinstance(expr, ast.Ident) and len(expr.name) > 1 and isinstance(expr.name[-1], str):
+        return expr.name[-1]
+    return None
+
+
+def output_name(item: ast.Aliased) -> str | None:
+    return item.alias if item.alias is not None else _plain_name(item.expr)
+
+
+def apply_implicit_aliases(items: list) -> list:
+    """btql.md §4.12: a multi-part path gets its last segment as alias when that name is
+    unambiguous. A top-level field or an explicit alias of the same name wins (the path keeps
+    no alias); two paths with the same last segment are ambiguous (neither gets one).
+    Duplicate explicit names (``SELECT id, user.number AS id``) are an error."""
+    taken: Counter[str] = Counter()
+    for item in items:
+        if isinstance(item, ast.Aliased) and (name := output_name(item)) is not None:
+            taken[name] += 1
+            if taken[name] > 1:
+                raise error_loc(f"duplicate column name '{name}' in the select list", item.expr)
+    shorts = Counter(
+        _short_name(i.expr) for i in items if isinstance(i, ast.Aliased) and i.alias is None
+    )
+    out = []
+    for item in items:
+        if isinstance(item, ast.Aliased) and item.alias is None:
+            short = _short_name(item.expr)
+            if short is not None and shorts[short] == 1 and short not in taken:
+                item = replace(item, alias=short)
+        out.append(item)
+    return out
+
+
+def error_loc(message: str, expr: ast.Expr | None) -> QueryError:
+    if expr is not None and expr.loc is not None:
+        return QueryError(message, expr.loc.line, expr.loc.col)
+    return QueryError(message)
+
+
+def group_select(
+    select: list,
+    group_by: list[ast.Expr],
+    pivot_measures: list[ast.Aliased] = (),  # type: ignore[assignment]
+    pivot_columns: list[ast.Aliased] = (),  # type: ignore[assignment]
+) -> tuple[tuple[ast.Aliased, ...] | None, tuple[ast.Aliased, ...]]:
+    """Split a select list that aggregates into (dimensions, measures), the way SQL's
+    ``GROUP BY`` (and BTQL's ``select`` + ``dimensions: 1, 2``) mean it.
+
+    A group item is a 1-based position in the select list, a select alias, or an expression
+    (the matching select item supplies its alias). Items holding an aggregate call are
+    measures; PIVOT aggregates that the select list does not repeat are appended. A plain
+    item that is neither grouped nor the pivot column is an error, as in SQL."""
+    dims: list[ast.Aliased] = []
+    used: set[int] = set()
+    for expr in group_by:
+        index = _resolve_group_item(select, expr)
+        if index is not None and has_aggregate(select[index].expr):
+            raise error_loc("cannot group by an aggregate", expr)
+        if index is None:
+            dims.extend(apply_implicit_aliases([ast.Aliased(expr)]))
+        elif index not in used:
+            used.add(index)
+            dims.append(select[index])
+    measures: list[ast.Aliased] = []
+    for index, item in enumerate(select):
+        if index not in used and isinstance(item, ast.Aliased) and has_aggregate(item.expr):
+            measures.append(item)
+    for agg in pivot_measures:
+        same = [i for i, m in enumerate(measures) if m.expr == agg.expr]
+        if not same:
+            measures.append(agg)
+        elif measures[same[0]].alias is None and agg.alias is not None:
+            measures[same[0]] = agg
+    exempt = {m.alias for m in measures if m.alias} | {p.alias for p in pivot_columns if p.alias}
+    pivot_exprs = [p.expr for p in pivot_columns]
+    for index, item in enumerate(select):
+        if index in used or (isinstance(item, ast.Aliased) and has_aggregate(item.expr)):
+            continue
+        if isinstance(item, ast.Star):
+            if pivot_columns:
+                continue
+            raise QueryError("'*' cannot be combined with aggregates or GROUP BY")
+        if item.expr in pivot_exprs or _plain_name(item.expr) in exempt:
+            continue
+        name = output_name(item) or item.alias or "expression"
+        raise error_loc(
+            f"'{name}' must appear in GROUP BY (dimensions) or inside an aggregate function",
+            item.expr,
+        )
+    return (tuple(dims) or None), tuple(measures)
+
+
+def _resolve_group_item(select: list, expr: ast.Expr) -> int | None:
+    if isinstance(expr, ast.Literal) and type(expr.value) is int:
+        position = expr.value
+        if not 1 <= position <= len(select) or isinstance(select[position - 1], ast.Star):
+            raise error_loc(f"GROUP BY position {position} is not in the select list", expr)
+        return position - 1
+    name = _plain_name(expr)
+    items = [(i, it) for i, it in enumerate(select) if isinstance(it, ast.Aliased)]
+    if name is not None:
+        for index, item in items:
+            if item.alias == name:
+                return index
+    for index, item in items:
+        if item.expr == expr:
+            return index
+    return None

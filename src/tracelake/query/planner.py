@@ -1,0 +1,430 @@
+"""From a parsed query to the SQL that answers one page of it.
+
+The planner owns what the compiler does not: the relation a query reads (the spans of its
+objects, live or pinned to a version, scoped to the caller's organization), the shapes
+(``spans``; ``traces`` = whole traces with the limit counting traces; ``summary`` = one
+row per trace), span filters (``ANY_SPAN`` / ``FILTER_SPANS``), sampling, default limits and
+cursors. The result is a :class:`Plan`: one SQL text whose rows are the page, in order,
+with a hidden ``__key`` column (the cursor key) beside the visible ones.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from tracelake.model.objects import ObjectType
+from tracelake.query import ast as a
+from tracelake.query.compiler import Compiler, DuckDBCompiler
+from tracelake.query.cursors import Cursor, decode_cursor
+from tracelake.query.errors import QueryError
+from tracelake.query.relations import columns_of, span_relation, summary_relation
+from tracelake.query.sources import ResolvedSource
+from tracelake.query.types import Scope
+
+DEFAULT_LIMIT = 1000
+MAX_LIMIT = 100_000
+SUMMARY_COLUMNS = {
+    "id": "VARCHAR",
+    "_xact_id": "UBIGINT",
+    "_pagination_key": "VARCHAR",
+    "created": "TIMESTAMPTZ",
+    "org_id": "VARCHAR",
+    "project_id": "VARCHAR",
+    "span_id": "VARCHAR",
+    "root_span_id": "VARCHAR",
+    "span_parents": "VARCHAR[]",
+    "is_root": "BOOLEAN",
+    "input": "JSON",
+    "output": "JSON",
+    "expected": "JSON",
+    "error": "JSON",
+    "metadata": "JSON",
+    "scores": "JSON",
+    "metrics": "JSON",
+    "tags": "VARCHAR[]",
+    "span_attributes": "JSON",
+    "span_type_info": "JSON",
+    "origin": "JSON",
+    "comments": "JSON",
+}
+
+
+@dataclass(frozen=True)
+class Plan:
+    sql: str
+    output: tuple[str, ...]  # visible column names, in order
+    limit: int
+    paging: str  # "key": resume after the last __key; "offset": skip rows; "none"
+    offset: int = 0
+    shape: str = "spans"
+
+    def next_cursor(self, cursor, table: str) -> str | None:
+        """The cursor of the page after this one, or None when this page is the last."""
+        if self.paging == "none":
+            return None
+        if self.paging == "offset":
+            (count,) = cursor.execute(f"SELECT count(*) FROM {table}").fetchone()
+            return Cursor(offset=self.offset + count).encode() if count == self.limit else None
+        units, last = cursor.execute(
+            f"SELECT count(DISTINCT __key), min(__key) FROM {table}"
+        ).fetchone()
+        return Cursor(key=last).encode() if units == self.limit else None
+
+
+def plan_query(
+    query: a.Query,
+    source: ResolvedSource,
+    *,
+    org_id: str,
+    version: int | None = None,
+    tz_offset: int = 0,
+    audit_log: bool = False,
+    compiler: Compiler | None = None,
+) -> Plan:
+    """Plan one page of ``query`` over ``source``."""
+    compiler = compiler or DuckDBCompiler()
+    limit = _limit(query)
+    cursor = decode_cursor(query.cursor) if query.cursor else None
+    if version is not None and source.object_type is ObjectType.PROJECT_LOGS:
+        raise QueryError("version is supported for experiments and datasets, not project logs")
+    base = span_relation(source.refs, org_id, version=version, audit_log=audit_log)
+    columns = {
+        name: ("JSON" if kind == "json" else kind) for name, kind in columns_of(source.object_type)
+    }
+    if audit_log:
+        columns["audit_data"] = "JSON"
+    planner = _Planner(compiler, query, source, base, columns, tz_offset, limit, cursor)
+    if source.shape == "spans":
+        return planner.spans()
+    if source.shape == "traces":
+        return planner.traces()
+    if source.object_type is ObjectType.DATASET:
+        raise QueryError("the summary shape applies to project logs and experiments")
+    return planner.summary()
+
+
+def _limit(query: a.Query) -> int:
+    if query.limit is None:
+        return DEFAULT_LIMIT
+    if isinstance(query.limit, bool) or not isinstance(query.limit, int) or query.limit < 0:
+        raise QueryError("limit must be a non-negative integer")
+    if query.limit > MAX_LIMIT:
+        raise QueryError(f"limit must be at most {MAX_LIMIT}")
+    return query.limit
+
+
+# -- span filters -------------------------------------------------------------------------------
+
+
+def transform(node, fn):
+    """Rebuild an expression tree bottom-up, replacing each node by ``fn(node)``."""
+    if isinstance(node, a.Expr):
+        changes = {}
+        for f in dataclasses.fields(node):
+            if f.name == "loc":
+                continue
+            value = getattr(node, f.name)
+            new = _transform_value(value, fn)
+            if new is not value:
+                changes[f.name] = new
+        if changes:
+            node = dataclasses.replace(node, **changes)
+        return fn(node)
+    return node
+
+
+def _transform_value(value, fn):
+    if isinstance(value, a.Expr):
+        return transform(value, fn)
+    if isinstance(value, tuple):
+        items = tuple(_transform_value(v, fn) for v in value)
+        return value if all(x is y for x, y in zip(items, value, strict=True)) else items
+    return value
+
+
+def _and_terms(expr: a.Expr | None) -> list[a.Expr]:
+    if expr is None:
+        return []
+    if isinstance(expr, a.Logical) and expr.op == "and":
+        return [t for child in expr.children for t in _and_terms(child)]
+    return [expr]
+
+
+def _conjoin(terms: list[a.Expr]) -> a.Expr | None:
+    if not terms:
+        return None
+    return terms[0] if len(terms) == 1 else a.Logical(op="and", children=tuple(terms))
+
+
+@dataclass
+class _Filters:
+    """A query's filters split for trace shapes: ``trace`` selects traces (a trace matches
+    when one of its spans satisfies it), ``spans`` picks which spans of those traces are
+    returned, and ``windows`` are the ANY_SPAN terms, each true on every span of a trace in
+    which some span satisfies it."""
+
+    trace: a.Expr | None
+    spans: a.Expr | None
+    windows: list[tuple[str, a.Expr]]
+
+
+def split_filters(query: a.Query, trace_shape: bool) -> _Filters:
+    windows: list[tuple[str, a.Expr]] = []
+    span_terms: list[a.Expr] = []
+    trace_terms: list[a.Expr] = []
+
+    def lift_any_span(node):
+        if isinstance(node, a.SpanFilter) and node.op == "singlespanfilter":
+            if not trace_shape:
+                return node.expr
+            name = f"__any_span_{len(windows) + 1}"
+            windows.append((name, node.expr))
+            return a.Ident(name=(name,), loc=node.loc)
+        if isinstance(node, a.SpanFilter):
+            raise QueryError(
+                "FILTER_SPANS(...) must stand alone or be joined by AND at the top of the filter",
+                node.loc.line if node.loc else None,
+                node.loc.col if node.loc else None,
+            )
+        return node
+
+    for term in _and_terms(query.filter):
+        if isinstance(term, a.SpanFilter) and term.op == "matchingspansfilter":
+            inner = transform(term.expr, lift_any_span)
+            trace_terms.append(inner)
+            span_terms.append(inner)
+        else:
+            trace_terms.append(transform(term, lift_any_span))
+    if query.trace_filter is not None:
+        trace_terms.append(transform(query.trace_filter, lift_any_span))
+    if query.span_filter is not None:
+        span = transform(query.span_filter, lift_any_span)
+        span_terms.append(span)
+        if not trace_shape:
+            trace_terms.append(span)
+    return _Filters(_conjoin(trace_terms), _conjoin(span_terms), windows)
+
+
+# -- the shapes ---------------------------------------------------------------------------------
+
+
+class _Planner:
+    def __init__(self, compiler, query, source, base, columns, tz_offset, limit, cursor):
+        self.c = compiler
+        self.q = query
+        self.source = source
+        self.base = base
+        self.columns = columns
+        self.tz = tz_offset
+        self.limit = limit
+        self.cursor = cursor
+
+    def sql(self, expression: exp.Expression) -> str:
+        return self.c.sql(expression)
+
+    def scope(self, extra: dict | None = None, columns: dict | None = None) -> Scope:
+        return Scope({**(columns or self.columns), **(extra or {})}, table="e", tz_offset=self.tz)
+
+    def _sample_predicate(self, key_column: str) -> str | None:
+        sample = self.q.sample
+        if sample is None or sample.kind != "rate":
+            return None
+        if not 0 <= sample.value <= 1:
+            raise QueryError("a sample rate must be between 0 and 1 (0% to 100%)")
+        threshold = int(sample.value * 1_000_000)
+        seed = exp.Literal.string(str(sample.seed or 0)).sql(dialect="duckdb")
+        return f"(hash(e.{key_column} || {seed}) % 1000000) < {threshold}"
+
+    def _count_sample(self, key_column: str) -> tuple[str, int] | None:
+        sample = self.q.sample
+        if sample is None or sample.kind != "count":
+            return None
+        if isinstance(sample.value, bool) or not isinstance(sample.value, int) or sample.value < 1:
+            raise QueryError("a sample count must be a positive integer")
+        seed = exp.Literal.string(str(sample.seed or 0)).sql(dialect="duckdb")
+        return f"hash(e.{key_column} || {seed})", sample.value
+
+    def _windows_sql(self, windows, scope) -> str:
+        if not windows:
+            return f"(SELECT * FROM {self.base})"
+        parts = [
+            f"bool_or(coalesce({self.sql(self.c.compile_filter(expr, scope, self.q))}, false))"
+            f" OVER (PARTITION BY e.root_span_id) AS {name}"
+            for name, expr in windows
+        ]
+        return f"(SELECT e.*, {', '.join(parts)} FROM {self.base} e)"
+
+    def _order(self, proj, default: str) -> tuple[str, bool]:
+        """ORDER BY text and whether it is the default (keyset-pageable) order."""
+        if self.q.sort:
+            scope = self.scope()
+            keys = self.c.compile_sort(self.q, scope)
+            return ", ".join(self.sql(k) for k in keys), False
+        if proj.aggregate:
+            return ", ".join(self.sql(g) for g in proj.group_by) or "NULL", False
+        return default, True
+
+    def spans(self) -> Plan:
+        filters = split_filters(self.q, trace_shape=False)
+        scope = self.scope()
+        proj = self.c.compile_projection(self.q, scope)
+        where = []
+        if filters.trace is not None:
+            where.append(self.sql(self.c.compile_filter(filters.trace, scope, self.q)))
+        sample = self._sample_predicate("id")
+        if sample:
+            where.append(sample)
+        order, keyset = self._order(proj, "e._pagination_key DESC")
+        paging, offset = self._paging(keyset and not proj.aggregate)
+        if paging == "key" and self.cursor and self.cursor.key is not None:
+            where.append(f"e._pagination_key < {_lit(self.cursor.key)}")
+        select = [f"{self.sql(c.expr)} AS {_q(c.name)}" for c in proj.columns]
+        key = "e._pagination_key" if paging == "key" else "NULL"
+        count = self._count_sample("id")
+        source = self.base
+        if count:
+            hashed, n = count
+            inner_where = " AND ".join(where) if where else "true"
+            source = (
+                f"(SELECT * FROM {self.base} e WHERE {inner_where} ORDER BY {hashed} LIMIT {n})"
+            )
+        sql = f"SELECT {', '.join(select)}"
+        if not proj.aggregate:
+            sql += f", {key} AS __key"
+        sql += f" FROM {source} e"
+        if where and not count:
+            sql += " WHERE " + " AND ".join(where)
+        if proj.group_by:
+            sql += " GROUP BY " + ", ".join(self.sql(g) for g in proj.group_by)
+        having = self.c.compile_final_filter(self.q, scope)
+        if having is not None:
+            sql += (" HAVING " if proj.aggregate else " QUALIFY ") + self.sql(having)
+        sql += f" ORDER BY {order} LIMIT {self.limit}"
+        if offset:
+            sql += f" OFFSET {offset}"
+        if proj.aggregate:
+            sql = f"SELECT *, NULL AS __key FROM ({sql})"
+        return Plan(sql, tuple(c.name for c in proj.columns), self.limit, paging, offset)
+
+    def _paging(self, keyset: bool) -> tuple[str, int]:
+        if self.cursor is None:
+            return ("key" if keyset else "offset"), 0
+        if self.cursor.key is not None:
+            if not keyset:
+                raise QueryError(
+                    "this cursor came from a query without sort; it cannot page a sorted one"
+                )
+            return "key", 0
+        return "offset", self.cursor.offset or 0
+
+    def _trace_page(self, filters: _Filters) -> tuple[str, str, int]:
+        """SQL of the traces on this page (root_span_id, __key = newest span key), the
+        paging mode and offset."""
+        scope = self.scope({name: "BOOLEAN" for name, _ in filters.windows})
+        source = self._windows_sql(filters.windows, scope)
+        where = []
+        if filters.trace is not None:
+            where.append(self.sql(self.c.compile_filter(filters.trace, scope, self.q)))
+        sample = self._sample_predicate("root_span_id")
+        if sample:
+            where.append(sample)
+        matched = f"SELECT DISTINCT e.root_span_id FROM {source} e"
+        if where:
+            matched += " WHERE " + " AND ".join(where)
+        paging, offset = self._paging(keyset=True)
+        having = ""
+        if self.cursor and self.cursor.key is not None:
+            having = f" HAVING max(e._pagination_key) < {_lit(self.cursor.key)}"
+        count = self._count_sample("root_span_id")
+        order = "__key DESC"
+        limit = self.limit
+        if count:
+            order = f"{count[0].replace('e.root_span_id', 'root_span_id')}"
+            limit = min(limit, count[1])
+        page = f"""SELECT e.root_span_id, max(e._pagination_key) AS __key FROM {self.base} e
+            WHERE e.root_span_id IN ({matched}) GROUP BY e.root_span_id{having}
+            ORDER BY {order} LIMIT {limit}"""
+        if offset:
+            page += f" OFFSET {offset}"
+        return page, paging, offset
+
+    def traces(self) -> Plan:
+        filters = split_filters(self.q, trace_shape=True)
+        page, paging, offset = self._trace_page(filters)
+        scope = self.scope()
+        proj = self.c.compile_projection(self.q, scope)
+        if proj.aggregate:
+            raise QueryError("dimensions and measures need the spans or summary shape")
+        where = []
+        if filters.spans is not None:
+            where.append(self.sql(self.c.compile_filter(filters.spans, scope, self.q)))
+        order = "p.__key DESC, e._pagination_key"
+        if self.q.sort:
+            order = "p.__key DESC, " + ", ".join(
+                self.sql(k) for k in self.c.compile_sort(self.q, scope)
+            )
+        select = [f"{self.sql(c.expr)} AS {_q(c.name)}" for c in proj.columns]
+        sql = (
+            f"SELECT {', '.join(select)}, p.__key AS __key"
+            f" FROM {self.base} e JOIN ({page}) p USING (root_span_id)"
+        )
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += f" ORDER BY {order}"
+        return Plan(
+            sql, tuple(c.name for c in proj.columns), self.limit, paging, offset, shape="traces"
+        )
+
+    def summary(self) -> Plan:
+        filters = split_filters(self.q, trace_shape=True)
+        page, paging, offset = self._trace_page(filters)
+        spans = f"(SELECT e.* FROM {self.base} e JOIN ({page}) p USING (root_span_id))"
+        if filters.spans is not None:
+            scope = self.scope()
+            condition = self.sql(self.c.compile_filter(filters.spans, scope, self.q))
+            spans = f"(SELECT * FROM {spans} e WHERE {condition})"
+        summary = summary_relation(spans, self.source.object_type, self.q.preview_length)
+        routing = {
+            ObjectType.PROJECT_LOGS: "log_id",
+            ObjectType.EXPERIMENT: "experiment_id",
+        }[self.source.object_type]
+        columns = dict(SUMMARY_COLUMNS)
+        columns = {
+            **dict(list(columns.items())[:6]),
+            routing: "VARCHAR",
+            **dict(list(columns.items())[6:]),
+        }
+        scope = self.scope(columns=columns)
+        query = dataclasses.replace(self.q, filter=None, span_filter=None, trace_filter=None)
+        proj = self.c.compile_projection(query, scope)
+        order = "e._pagination_key DESC"
+        if self.q.sort:
+            order = ", ".join(self.sql(k) for k in self.c.compile_sort(query, scope))
+        select = [f"{self.sql(c.expr)} AS {_q(c.name)}" for c in proj.columns]
+        sql = f"SELECT {', '.join(select)}"
+        if not proj.aggregate:
+            sql += ", e._pagination_key AS __key"
+        sql += f" FROM {summary} e"
+        if proj.group_by:
+            sql += " GROUP BY " + ", ".join(self.sql(g) for g in proj.group_by)
+        having = self.c.compile_final_filter(query, scope)
+        if having is not None:
+            sql += (" HAVING " if proj.aggregate else " QUALIFY ") + self.sql(having)
+        sql += f" ORDER BY {order}"
+        if proj.aggregate:
+            sql = f"SELECT *, NULL AS __key FROM ({sql})"
+            paging = "none"
+        return Plan(
+            sql, tuple(c.name for c in proj.columns), self.limit, paging, offset, shape="summary"
+        )
+
+
+def _lit(value) -> str:
+    return exp.convert(value).sql(dialect="duckdb")
+
+
+def _q(name: str) -> str:
+    return exp.to_identifier(name, quoted=True).sql(dialect="duckdb")

@@ -1,0 +1,118 @@
+"""Running a query: parse, resolve its sources in the caller's organization, plan, execute
+with a timeout, and render the page in the requested format with its cursor."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+import duckdb
+
+from tracelake.errors import QueryTimeout
+from tracelake.export.formats import FORMATS, describe, json_rows, json_schema
+from tracelake.query.errors import QueryError
+from tracelake.query.parsers import parse_query
+from tracelake.query.planner import Plan, plan_query
+from tracelake.query.sources import resolve_source
+from tracelake.store.catalog import Catalog, CatalogResolver, Principal
+from tracelake.store.store import Store
+
+
+@dataclass(frozen=True)
+class QueryOptions:
+    query: str | dict
+    fmt: str = "json"
+    tz_offset: int = 0
+    version: int | None = None
+    audit_log: bool = False
+
+
+@dataclass
+class QueryResult:
+    rows: list[str] = field(default_factory=list)  # json rows (fmt json)
+    body: bytes = b""  # the rendered page (other formats)
+    schema: dict = field(default_factory=dict)
+    cursor: str | None = None
+    freshness: dict = field(default_factory=dict)
+    sql: str = ""
+
+
+def plan_request(catalog: Catalog, principal: Principal, options: QueryOptions) -> Plan:
+    """Parse and plan a query for the caller (no data is read)."""
+    query = parse_query(options.query)
+    source = resolve_source(query.from_, CatalogResolver(catalog, principal.org_id))
+    return plan_query(
+        query,
+        source,
+        org_id=principal.org_id,
+        version=options.version,
+        tz_offset=options.tz_offset,
+        audit_log=options.audit_log,
+    )
+
+
+def explain_query(catalog: Catalog, principal: Principal, options: QueryOptions) -> dict:
+    """What a query would do: its shape, paging and the SQL it runs (nothing is read)."""
+    plan = plan_request(catalog, principal, options)
+    return {
+        "shape": plan.shape,
+        "columns": list(plan.output),
+        "limit": plan.limit,
+        "paging": plan.paging,
+        "sql": plan.sql,
+    }
+
+
+def run_query(
+    store: Store,
+    catalog: Catalog,
+    principal: Principal,
+    options: QueryOptions,
+    *,
+    timeout: float = 30,
+) -> QueryResult:
+    plan = plan_request(catalog, principal, options)
+    return store.read(lambda cursor: _execute(cursor, store, plan, options, timeout))
+
+
+def _execute(cursor, store: Store, plan: Plan, options: QueryOptions, timeout: float):
+    timer = threading.Timer(timeout, cursor.interrupt)
+    timer.start()
+    try:
+        cursor.execute(f"CREATE OR REPLACE TEMP TABLE query_page AS {plan.sql}")
+        next_cursor = plan.next_cursor(cursor, "query_page")
+        visible = ", ".join(_quote(name) for name in plan.output)
+        # CREATE TABLE AS keeps the query's order (DuckDB preserves insertion order).
+        page_sql = f"SELECT {visible} FROM query_page"
+        columns = describe(cursor, page_sql, [])
+        result = QueryResult(
+            schema=json_schema(columns),
+            cursor=next_cursor,
+            freshness={
+                "last_considered_xact_id": _xact(store.clock.last),
+                "last_processed_xact_id": _xact(store.clock.last),
+            },
+            sql=plan.sql,
+        )
+        if options.fmt == "json":
+            result.rows = json_rows(cursor, page_sql, [], columns)
+        else:
+            result.body = FORMATS[options.fmt].render(cursor, page_sql, [], columns)
+        cursor.execute("DROP TABLE IF EXISTS query_page")
+        return result
+    except duckdb.InterruptException:
+        raise QueryTimeout(f"the query ran longer than {timeout:g} s and was stopped") from None
+    except duckdb.Error as exc:
+        # The compiler coerces types and guards paths, so this is rare; it is still the
+        # query's fault (e.g. an out-of-range cast), not the server's.
+        raise QueryError(f"the query could not run: {exc}") from None
+    finally:
+        timer.cancel()
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _xact(value: int) -> str | None:
+    return f"{value:019d}" if value else None

@@ -1,0 +1,273 @@
+"""POST /btql end to end: the three syntaxes, shapes, formats, paging, errors, scoping."""
+
+from __future__ import annotations
+
+import io
+import uuid
+
+import orjson
+import pyarrow.parquet as pq
+import pytest
+
+
+@pytest.fixture
+def project(app_client):
+    """A project with 12 traces of 3 spans (root task, tool, llm) and known values."""
+    name = f"btql-{uuid.uuid4().hex[:8]}"
+    project_id = app_client.post("/v1/project", json={"name": name}).json()["id"]
+    rows = []
+    for t in range(12):
+        root = f"t{t:02d}"
+        model = ["gpt-4", "claude", "gpt-4o"][t % 3]
+        rows.append(
+            {
+                "project_id": project_id,
+                "log_id": "g",
+                "id": f"{root}-root",
+                "span_id": f"{root}-s0",
+                "root_span_id": root,
+                "created": f"2026-01-{1 + t:02d}T10:00:00Z",
+                "input": {"question": f"question number {t}"},
+                "output": f"answer {t}",
+                "metadata": {"model": model, "user": {"tier": "pro" if t % 2 else "free"}},
+                "scores": {"quality": t / 11},
+                "tags": ["triage"] if t % 4 == 0 else ["ok"],
+                "metrics": {"start": 1000.0 * t, "end": 1000.0 * t + 2},
+                "span_attributes": {"name": "root", "type": "task"},
+            }
+        )
+        rows.append(
+            {
+                "project_id": project_id,
+                "log_id": "g",
+                "id": f"{root}-tool",
+                "span_id": f"{root}-s1",
+                "root_span_id": root,
+                "span_parents": [f"{root}-s0"],
+                "created": f"2026-01-{1 + t:02d}T10:00:01Z",
+                "input": {"query": "lookup"},
+                "span_attributes": {"name": "search", "type": "tool"},
+                "error": "timeout" if t == 5 else None,
+            }
+        )
+        rows.append(
+            {
+                "project_id": project_id,
+                "log_id": "g",
+                "id": f"{root}-llm",
+                "span_id": f"{root}-s2",
+                "root_span_id": root,
+                "span_parents": [f"{root}-s0"],
+                "created": f"2026-01-{1 + t:02d}T10:00:02Z",
+                "metrics": {
+                    "prompt_tokens": 100 + t,
+                    "completion_tokens": 10,
+                    "start": 1000.0 * t,
+                    "end": 1000.0 * t + 1,
+                },
+                "span_attributes": {"name": "chat", "type": "llm"},
+                "scores": {"quality": 1.0},
+            }
+        )
+    assert app_client.post("/logs3", json={"rows": rows}).status_code == 200
+    return project_id
+
+
+def btql(client, query, **extra):
+    response = client.post("/btql", json={"query": query, **extra})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_btql_sql_and_ast_give_the_same_rows(app_client, project):
+    text = (
+        f"select: id, metadata.model as model | from: project_logs('{project}') "
+        "| filter: is_root and metadata.model = 'gpt-4' | sort: id asc"
+    )
+    sql = (
+        f"SELECT id, metadata.model AS model FROM project_logs('{project}') "
+        "WHERE is_root AND metadata.model = 'gpt-4' ORDER BY id ASC"
+    )
+    ast = {
+        "select": [
+            {"expr": {"op": "ident", "name": ["id"]}, "alias": "id"},
+            {"expr": {"btql": "metadata.model"}, "alias": "model"},
+        ],
+        "from": {
+            "op": "function",
+            "name": {"op": "ident", "name": ["project_logs"]},
+            "args": [{"op": "literal", "value": project}],
+        },
+        "filter": {
+            "op": "and",
+            "children": [
+                {"op": "ident", "name": ["is_root"]},
+                {
+                    "op": "eq",
+                    "left": {"op": "ident", "name": ["metadata", "model"]},
+                    "right": {"op": "literal", "value": "gpt-4"},
+                },
+            ],
+        },
+        "sort": [{"expr": {"op": "ident", "name": ["id"]}, "dir": "asc"}],
+    }
+    expected = [{"id": f"t{t:02d}-root", "model": "gpt-4"} for t in range(0, 12, 3)]
+    for query in (text, sql, ast):
+        answer = btql(app_client, query)
+        assert answer["data"] == expected
+        assert answer["cursor"] is None
+        assert set(answer["freshness_state"]) == {
+            "last_considered_xact_id",
+            "last_processed_xact_id",
+        }
+        assert answer["schema"]["items"]["properties"]["id"] == {"type": "string"}
+
+
+def test_traces_shape_returns_whole_traces_and_limit_counts_traces(app_client, project):
+    answer = btql(
+        app_client,
+        f"select: id, root_span_id | from: project_logs('{project}') traces"
+        " | filter: error IS NOT NULL | limit: 5",
+    )
+    assert sorted(r["id"] for r in answer["data"]) == ["t05-llm", "t05-root", "t05-tool"]
+    page = btql(
+        app_client, f"select: id, root_span_id | from: project_logs('{project}') traces | limit: 2"
+    )
+    assert len({r["root_span_id"] for r in page["data"]}) == 2
+    assert len(page["data"]) == 6
+    assert page["cursor"]
+
+
+def test_filter_spans_returns_only_matching_spans_of_matching_traces(app_client, project):
+    answer = btql(
+        app_client,
+        f"select: id | from: project_logs('{project}') traces"
+        " | filter: FILTER_SPANS(span_attributes.type = 'llm')"
+        " and ANY_SPAN(metadata.model = 'claude') | limit: 100",
+    )
+    assert sorted(r["id"] for r in answer["data"]) == [f"t{t:02d}-llm" for t in (1, 4, 7, 10)]
+
+
+def test_summary_rolls_up_a_trace(app_client, project):
+    answer = btql(
+        app_client,
+        f"select: * | from: project_logs('{project}') summary | filter: root_span_id = 't03'",
+    )
+    (row,) = answer["data"]
+    assert row["id"] == "t03-root"
+    assert row["input"] == {"question": "question number 3"}
+    assert row["scores"]["quality"] == pytest.approx((3 / 11 + 1.0) / 2)
+    assert row["metrics"]["prompt_tokens"] == 103
+    assert row["metrics"]["llm_calls"] == 1 and row["metrics"]["tool_calls"] == 1
+    assert row["metrics"]["duration"] == pytest.approx(2.0)
+
+
+def test_aggregates(app_client, project):
+    answer = btql(
+        app_client,
+        f"dimensions: metadata.model as model | measures: count(1) as n,"
+        f" count(error) / count(1) as error_rate"
+        f" | from: project_logs('{project}') | sort: model asc",
+    )
+    # NULLs sort last; count(error) counts only errored spans; the rate is not integer division
+    assert answer["data"] == [
+        {"model": "claude", "n": 4, "error_rate": 0},
+        {"model": "gpt-4", "n": 4, "error_rate": 0},
+        {"model": "gpt-4o", "n": 4, "error_rate": 0},
+        {"model": None, "n": 24, "error_rate": pytest.approx(1 / 24)},
+    ]
+
+
+def test_cursor_pages_to_the_end_without_empty_pages(app_client, project):
+    seen: list[str] = []
+    cursor = None
+    for _ in range(20):
+        query = f"select: id | from: project_logs('{project}') | limit: 7"
+        if cursor:
+            query += f" | cursor: '{cursor}'"
+        answer = btql(app_client, query)
+        assert answer["data"] or answer["cursor"] is None
+        seen.extend(r["id"] for r in answer["data"])
+        cursor = answer["cursor"]
+        if not cursor:
+            break
+    assert len(seen) == 36 and len(set(seen)) == 36
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "parquet"])
+def test_formats(app_client, project, fmt):
+    response = app_client.post(
+        "/btql",
+        json={
+            "query": f"select: id, tags, metadata | from: project_logs('{project}')"
+            " | filter: is_root | sort: id asc | limit: 3",
+            "fmt": fmt,
+        },
+    )
+    assert response.status_code == 200
+    assert response.headers["x-bt-cursor"]
+    if fmt == "jsonl":
+        rows = [orjson.loads(line) for line in response.content.splitlines()]
+        assert rows[0] == {
+            "id": "t00-root",
+            "tags": ["triage"],
+            "metadata": {"model": "gpt-4", "user": {"tier": "free"}},
+        }
+    elif fmt == "csv":
+        lines = response.text.splitlines()
+        assert lines[0] == '"id","tags","metadata"'
+        assert lines[1].startswith('"t00-root","[""triage""]",')
+    else:
+        table = pq.read_table(io.BytesIO(response.content))
+        assert table.column("id").to_pylist() == ["t00-root", "t01-root", "t02-root"]
+        assert orjson.loads(table.column("metadata")[0].as_py())["model"] == "gpt-4"
+
+
+@pytest.mark.parametrize(
+    ("query", "line", "col"),
+    [
+        ("select: id | from: project_logs('{p}') | filter: is_root and", 1, None),
+        ("select: id\nfrom: project_logs('{p}')\nfilter: metadata.x = = 2", 3, None),
+        ("select: nope | from: project_logs('{p}')", 1, 9),
+        ("SELECT id FROM project_logs('{p}') WHERE tags INCLUDES 'x'", 1, None),
+    ],
+)
+def test_errors_name_line_and_column(app_client, project, query, line, col):
+    response = app_client.post("/btql", json={"query": query.format(p=project)})
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["line"] == line
+    if col is not None:
+        assert error["col"] == col
+    assert " at " in error["message"]
+
+
+def test_unknown_and_foreign_objects_are_not_found(app_client, project):
+    missing = app_client.post(
+        "/btql", json={"query": f"select: id | from: project_logs('{uuid.uuid4()}')"}
+    )
+    assert missing.status_code == 404
+    org = app_client.post("/v1/organization", json={"name": f"other-{uuid.uuid4().hex[:6]}"})
+    other_key = org.json()["api_key"]["key"]
+    foreign = app_client.post(
+        "/btql",
+        json={"query": f"select: id | from: project_logs('{project}')"},
+        headers={"Authorization": f"Bearer {other_key}"},
+    )
+    assert foreign.status_code == 404
+    # the same words as for an id that exists nowhere
+    assert foreign.json()["error"]["message"] == f"project {project!r} not found"
+
+
+def test_injection_attempts_stay_values(app_client, project):
+    nasty = "x'); DROP TABLE live; --"
+    answer = btql(
+        app_client,
+        f"select: id | from: project_logs('{project}')"
+        f" | filter: metadata.model = '{nasty.replace(chr(39), chr(39) * 2)}'",
+    )
+    assert answer["data"] == []
+    again = btql(
+        app_client, f"select: count(1) as n | from: project_logs('{project}') | dimensions: is_root"
+    )
+    assert sum(r["n"] for r in again["data"]) == 36
