@@ -8,6 +8,8 @@ import uuid
 import orjson
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 
 @pytest.fixture
@@ -271,3 +273,65 @@ def test_injection_attempts_stay_values(app_client, project):
         app_client, f"select: count(1) as n | from: project_logs('{project}') | dimensions: is_root"
     )
     assert sum(r["n"] for r in again["data"]) == 36
+
+
+def test_pivot_spreads_measures_over_a_columns_values(app_client, project):
+    answer = btql(
+        app_client,
+        f"dimensions: is_root as root | measures: count(1) as n | from: project_logs('{project}')"
+        " | filter: is_root | pivot: metadata.model",
+    )
+    assert answer["data"] == [{"root": True, "claude_n": 4, "gpt-4_n": 4, "gpt-4o_n": 4}]
+    sql = btql(
+        app_client,
+        f"SELECT count(*) AS n FROM project_logs('{project}')"
+        " PIVOT (count(*) AS n FOR metadata.model IN (ANY)) WHERE is_root",
+    )
+    assert sql["data"] == [{"claude_n": 4, "gpt-4_n": 4, "gpt-4o_n": 4}]
+
+
+def test_unpivot_turns_an_object_into_rows(app_client, project):
+    answer = btql(
+        app_client,
+        f"dimensions: name | measures: count(1) as n | from: project_logs('{project}')"
+        " | unpivot: scores as (name, value) | sort: name asc",
+    )
+    assert answer["data"] == [{"name": "quality", "n": 24}]
+    tags = btql(
+        app_client,
+        f"dimensions: tag | measures: count(1) as n | from: project_logs('{project}')"
+        " | unpivot: tags as tag | sort: tag asc",
+    )
+    assert tags["data"] == [{"tag": "ok", "n": 9}, {"tag": "triage", "n": 3}]
+
+
+def test_tz_offset_moves_day_buckets(app_client, project):
+    query = (
+        f"dimensions: day(created) as d | measures: count(1) as n"
+        f" | from: project_logs('{project}') | filter: id = 't00-root'"
+    )
+    utc = btql(app_client, query)["data"]
+    # at UTC-11, 10:00Z on Jan 1 is 23:00 on Dec 31: its day starts at 11:00Z on Dec 31
+    pacific = btql(app_client, query, tz_offset=660)["data"]
+    assert utc == [{"d": "2026-01-01T00:00:00Z", "n": 1}]
+    assert pacific == [{"d": "2025-12-31T11:00:00Z", "n": 1}]
+
+
+def test_preview_length_cuts_summary_previews(app_client, project):
+    answer = btql(
+        app_client,
+        f"select: input | from: project_logs('{project}') summary | preview_length: 10"
+        " | filter: root_span_id = 't01'",
+    )
+    assert answer["data"] == [{"input": '{"question'}]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(text=st.text(max_size=80))
+def test_random_text_never_fails_with_a_server_error(app_client, project, text):
+    response = app_client.post("/btql", json={"query": text})
+    assert response.status_code in (400, 404), response.text
+    response = app_client.post(
+        "/btql", json={"query": f"select: id | from: project_logs('{project}') | filter: {text}"}
+    )
+    assert response.status_code in (200, 400, 404), response.text

@@ -22,7 +22,7 @@ from tracelake.query.cursors import Cursor, decode_cursor
 from tracelake.query.errors import QueryError
 from tracelake.query.relations import columns_of, span_relation, summary_relation
 from tracelake.query.sources import ResolvedSource
-from tracelake.query.types import Scope
+from tracelake.query.types import Scope, T
 
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 100_000
@@ -55,7 +55,7 @@ SUMMARY_COLUMNS = {
 @dataclass(frozen=True)
 class Plan:
     sql: str
-    output: tuple[str, ...]  # visible column names, in order
+    output: tuple[str, ...] | None  # visible column names, in order (None: decided by data)
     limit: int
     paging: str  # "key": resume after the last __key; "offset": skip rows; "none"
     offset: int = 0
@@ -257,40 +257,67 @@ class _Planner:
         ]
         return f"(SELECT e.*, {', '.join(parts)} FROM {self.base} e)"
 
-    def _order(self, proj, default: str) -> tuple[str, bool]:
+    def _order(self, proj, default: str, scope: Scope, query: a.Query) -> tuple[str, bool]:
         """ORDER BY text and whether it is the default (keyset-pageable) order."""
-        if self.q.sort:
-            scope = self.scope()
-            keys = self.c.compile_sort(self.q, scope)
+        if query.sort:
+            keys = self.c.compile_sort(query, scope)
             return ", ".join(self.sql(k) for k in keys), False
         if proj.aggregate:
             return ", ".join(self.sql(g) for g in proj.group_by) or "NULL", False
         return default, True
 
+    def _unpivot(self) -> tuple[str, dict[str, str]]:
+        """The span relation with each ``unpivot`` item expanded into rows: an object gives
+        (key, value) rows, an array one row per element. Spans with an empty or missing
+        value drop out, as with SQL UNNEST."""
+        if not self.q.unpivot:
+            return self.base, {}
+        source = self.base
+        extra: dict[str, str] = {}
+        for index, item in enumerate(self.q.unpivot, start=1):
+            scope = self.scope(extra)
+            value = self.c.compile_typed(item.expr, scope)
+            if value.type is T.ARRAY:
+                json_sql = f"to_json({self.sql(value.sql)})"
+            elif value.type is T.JSON:
+                json_sql = self.sql(value.sql)
+            else:
+                raise QueryError("unpivot takes an object or an array field")
+            each = f"u{index}"
+            if isinstance(item.alias, tuple):
+                key_name, value_name = item.alias
+                columns = f"{each}.key AS {_q(key_name)}, {each}.value AS {_q(value_name)}"
+                extra.update({key_name: "VARCHAR", value_name: "JSON"})
+            else:
+                columns = f"{each}.value AS {_q(item.alias)}"
+                extra[item.alias] = "JSON"
+            source = f"(SELECT e.*, {columns} FROM {source} e, json_each({json_sql}) {each})"
+        return source, extra
+
     def spans(self) -> Plan:
         filters = split_filters(self.q, trace_shape=False)
-        scope = self.scope()
-        proj = self.c.compile_projection(self.q, scope)
+        base, unpivoted = self._unpivot()
+        scope = self.scope(unpivoted)
+        query, pivots = self._without_pivot(scope)
+        proj = self.c.compile_projection(query, scope)
         where = []
         if filters.trace is not None:
             where.append(self.sql(self.c.compile_filter(filters.trace, scope, self.q)))
         sample = self._sample_predicate("id")
         if sample:
             where.append(sample)
-        order, keyset = self._order(proj, "e._pagination_key DESC")
+        order, keyset = self._order(proj, "e._pagination_key DESC", scope, query)
         paging, offset = self._paging(keyset and not proj.aggregate)
         if paging == "key" and self.cursor and self.cursor.key is not None:
             where.append(f"e._pagination_key < {_lit(self.cursor.key)}")
         select = [f"{self.sql(c.expr)} AS {_q(c.name)}" for c in proj.columns]
         key = "e._pagination_key" if paging == "key" else "NULL"
         count = self._count_sample("id")
-        source = self.base
+        source = base
         if count:
             hashed, n = count
             inner_where = " AND ".join(where) if where else "true"
-            source = (
-                f"(SELECT * FROM {self.base} e WHERE {inner_where} ORDER BY {hashed} LIMIT {n})"
-            )
+            source = f"(SELECT * FROM {base} e WHERE {inner_where} ORDER BY {hashed} LIMIT {n})"
         sql = f"SELECT {', '.join(select)}"
         if not proj.aggregate:
             sql += f", {key} AS __key"
@@ -299,15 +326,65 @@ class _Planner:
             sql += " WHERE " + " AND ".join(where)
         if proj.group_by:
             sql += " GROUP BY " + ", ".join(self.sql(g) for g in proj.group_by)
-        having = self.c.compile_final_filter(self.q, scope)
+        having = self.c.compile_final_filter(query, scope)
         if having is not None:
             sql += (" HAVING " if proj.aggregate else " QUALIFY ") + self.sql(having)
+        if pivots:
+            return self._pivoted(sql, proj, pivots, offset)
         sql += f" ORDER BY {order} LIMIT {self.limit}"
         if offset:
             sql += f" OFFSET {offset}"
         if proj.aggregate:
             sql = f"SELECT *, NULL AS __key FROM ({sql})"
         return Plan(sql, tuple(c.name for c in proj.columns), self.limit, paging, offset)
+
+    def _without_pivot(self, scope: Scope) -> tuple[a.Query, list[str]]:
+        """For ``pivot``: the query with each pivot column added as a hidden dimension
+        (``__pivot_<n>``), and those names. A pivot column is the field whose values become
+        column-name prefixes (``gpt-4_avg_score``); the measures are what is spread."""
+        if not self.q.pivot:
+            return self.q, []
+        if not self.q.measures:
+            raise QueryError("pivot needs measures (and usually dimensions) to spread")
+        measure_names = {m.alias for m in self.q.measures}
+        names = []
+        dims = list(self.q.dimensions or ())
+        for index, item in enumerate(self.q.pivot, start=1):
+            expr = item.expr
+            if isinstance(expr, a.Ident) and len(expr.name) == 1 and expr.name[0] in measure_names:
+                raise QueryError(
+                    f"pivot names the column whose values become columns (e.g. pivot: "
+                    f"metadata.model), not a measure like {expr.name[0]!r}: every measure "
+                    "is spread",
+                    expr.loc.line if expr.loc else None,
+                    expr.loc.col if expr.loc else None,
+                )
+            name = f"__pivot_{index}"
+            dims.append(a.Aliased(expr=expr, alias=name))
+            names.append(name)
+        return dataclasses.replace(self.q, dimensions=tuple(dims), pivot=None), names
+
+    def _pivoted(self, aggregate_sql: str, proj, pivots: list[str], offset: int) -> Plan:
+        """Spread the measures over the pivot columns' values with DuckDB's PIVOT: columns
+        are named ``<value>_<measure>``."""
+        measures = [c.name for c in proj.columns if c.value.aggregate]
+        dims = [c.name for c in proj.columns if c.name not in pivots and c.name not in measures]
+        keys = " || '_' || ".join(
+            f"coalesce(CASE WHEN json_valid({_q(p)}::VARCHAR) THEN {_q(p)}::JSON->>'$'"
+            f" ELSE {_q(p)}::VARCHAR END, 'null')"
+            for p in pivots
+        )
+        using = ", ".join(f"first({_q(m)}) AS {_q(m)}" for m in measures)
+        inner = f"SELECT * EXCLUDE ({', '.join(_q(p) for p in pivots)}), {keys} AS __pivot_key"
+        inner += f" FROM ({aggregate_sql})"
+        sql = f"PIVOT ({inner}) ON __pivot_key USING {using}"
+        if dims:
+            sql += " GROUP BY " + ", ".join(_q(d) for d in dims)
+        order = ", ".join(_q(d) for d in dims) or "1"
+        sql = f"SELECT *, NULL AS __key FROM ({sql}) ORDER BY {order} LIMIT {self.limit}"
+        if offset:
+            sql += f" OFFSET {offset}"
+        return Plan(sql, None, self.limit, "offset", offset)
 
     def _paging(self, keyset: bool) -> tuple[str, int]:
         if self.cursor is None:

@@ -56,7 +56,7 @@ def explain_query(catalog: Catalog, principal: Principal, options: QueryOptions)
     plan = plan_request(catalog, principal, options)
     return {
         "shape": plan.shape,
-        "columns": list(plan.output),
+        "columns": list(plan.output) if plan.output is not None else None,
         "limit": plan.limit,
         "paging": plan.paging,
         "sql": plan.sql,
@@ -81,7 +81,11 @@ def _execute(cursor, store: Store, plan: Plan, options: QueryOptions, timeout: f
     try:
         cursor.execute(f"CREATE OR REPLACE TEMP TABLE query_page AS {plan.sql}")
         next_cursor = plan.next_cursor(cursor, "query_page")
-        visible = ", ".join(_quote(name) for name in plan.output)
+        output = plan.output
+        if output is None:  # pivot: the columns depend on the data
+            names = [r[0] for r in cursor.execute("DESCRIBE query_page").fetchall()]
+            output = [n for n in names if not n.startswith("__")]
+        visible = ", ".join(_quote(name) for name in output)
         # CREATE TABLE AS keeps the query's order (DuckDB preserves insertion order).
         page_sql = f"SELECT {visible} FROM query_page"
         columns = describe(cursor, page_sql, [])
