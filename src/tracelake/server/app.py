@@ -11,10 +11,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tracelake import __version__
 from tracelake.errors import TracelakeError
+from tracelake.search.index import TextIndex
 from tracelake.server.http import JSONResponse
 from tracelake.server.routes import auth, btql, events, objects, summaries
 from tracelake.settings import Settings
 from tracelake.store.catalog import Catalog, bootstrap
+from tracelake.store.indexing import Indexer
 from tracelake.store.store import Store
 
 log = logging.getLogger("tracelake")
@@ -37,11 +39,15 @@ def create_app(settings: Settings, *, on_generated_key=None, on_started=None) ->
             on_generated_key(generated)
         app.state.store = store
         app.state.catalog = catalog
+        app.state.text_index = TextIndex(settings.data_dir / "search")
+        indexer = Indexer(store, app.state.text_index)
+        indexer.start()
         if on_started is not None:
             on_started(app)
         try:
             yield
         finally:
+            indexer.stop()
             store.close()
 
     app = FastAPI(

@@ -11,9 +11,11 @@ import duckdb
 from tracelake.errors import QueryTimeout
 from tracelake.export.formats import FORMATS, describe, json_rows, json_schema
 from tracelake.query.errors import QueryError
+from tracelake.query.indexed import IndexedCompiler
 from tracelake.query.parsers import parse_query
 from tracelake.query.planner import Plan, plan_query
 from tracelake.query.sources import resolve_source
+from tracelake.search.index import TextIndex
 from tracelake.store.catalog import Catalog, CatalogResolver, Principal
 from tracelake.store.store import Store
 
@@ -37,10 +39,26 @@ class QueryResult:
     sql: str = ""
 
 
-def plan_request(catalog: Catalog, principal: Principal, options: QueryOptions) -> Plan:
-    """Parse and plan a query for the caller (no data is read)."""
+def plan_request(
+    catalog: Catalog,
+    principal: Principal,
+    options: QueryOptions,
+    index: TextIndex | None = None,
+) -> Plan:
+    """Parse and plan a query for the caller (no data is read). With ``index``, MATCH and
+    search() are narrowed by the full-text index (pinned versions always scan)."""
     query = parse_query(options.query)
     source = resolve_source(query.from_, CatalogResolver(catalog, principal.org_id))
+    compiler = None
+    if index is not None and options.version is None:
+        objects = [(r.object_type.value, r.object_id) for r in source.refs]
+
+        def lookup(tokens: list[str]):
+            watermark = index.watermark
+            ids = index.candidates(objects, tokens)
+            return None if ids is None else (watermark, ids)
+
+        compiler = IndexedCompiler(lookup)
     return plan_query(
         query,
         source,
@@ -48,12 +66,15 @@ def plan_request(catalog: Catalog, principal: Principal, options: QueryOptions) 
         version=options.version,
         tz_offset=options.tz_offset,
         audit_log=options.audit_log,
+        compiler=compiler,
     )
 
 
-def explain_query(catalog: Catalog, principal: Principal, options: QueryOptions) -> dict:
+def explain_query(
+    catalog: Catalog, principal: Principal, options: QueryOptions, index: TextIndex | None = None
+) -> dict:
     """What a query would do: its shape, paging and the SQL it runs (nothing is read)."""
-    plan = plan_request(catalog, principal, options)
+    plan = plan_request(catalog, principal, options, index)
     return {
         "shape": plan.shape,
         "columns": list(plan.output) if plan.output is not None else None,
@@ -70,9 +91,15 @@ def run_query(
     options: QueryOptions,
     *,
     timeout: float = 30,
+    index: TextIndex | None = None,
 ) -> QueryResult:
-    plan = plan_request(catalog, principal, options)
-    return store.read(lambda cursor: _execute(cursor, store, plan, options, timeout))
+    plan = plan_request(catalog, principal, options, index)
+    result = store.read(lambda cursor: _execute(cursor, store, plan, options, timeout))
+    if index is not None:
+        # What the full-text index has absorbed; newer rows were scanned, so the answer
+        # is complete either way.
+        result.freshness["last_processed_xact_id"] = _xact(index.watermark)
+    return result
 
 
 def _execute(cursor, store: Store, plan: Plan, options: QueryOptions, timeout: float):

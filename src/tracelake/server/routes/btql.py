@@ -55,7 +55,7 @@ async def btql(request: Request):
     options = _options(body)
     state = request.app.state
     if body.get("explain") is True:
-        return explain_query(state.catalog, principal, options)
+        return explain_query(state.catalog, principal, options, state.text_index)
     result = await asyncio.to_thread(
         run_query,
         state.store,
@@ -63,6 +63,7 @@ async def btql(request: Request):
         principal,
         options,
         timeout=state.settings.query_timeout_seconds,
+        index=state.text_index,
     )
     headers = {"x-bt-freshness-state": "complete"}
     if options.fmt == "json":

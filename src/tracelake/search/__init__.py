@@ -1,0 +1,1 @@
+"""The full-text side index behind MATCH and search()."""

@@ -1,0 +1,100 @@
+"""Keeping the full-text index up to date: a background thread feeds it the rows written
+since its watermark, a bounded chunk of whole transactions at a time."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import orjson
+
+from tracelake.search.index import TEXT_FIELDS, TextIndex
+from tracelake.store.store import Store
+
+log = logging.getLogger(__name__)
+
+CHUNK_ROWS = 50_000
+
+
+class Indexer:
+    def __init__(self, store: Store, index: TextIndex, interval: float = 0.5):
+        self.store = store
+        self.index = index
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="tracelake-indexer", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                if self.run_once() == 0:
+                    self._stop.wait(self.interval)
+            except Exception:  # keep indexing alive; queries fall back to scans meanwhile
+                log.exception("indexing failed; retrying")
+                self._stop.wait(5)
+
+    def run_once(self) -> int:
+        """Index the next chunk; returns how many rows it took."""
+        low = self.index.watermark
+        high = self.store.read(lambda c: _chunk_end(c, low))
+        if high is None:
+            return 0
+        columns = ", ".join(f"{name}::VARCHAR" for name in TEXT_FIELDS)
+        rows = self.store.read(
+            lambda c: c.execute(
+                f"""SELECT object_type, object_id, id, {columns} FROM live
+                    WHERE _xact_id > ? AND _xact_id <= ?""",
+                [low, high],
+            ).fetchall()
+        )
+        deleted = self.store.read(
+            lambda c: c.execute(
+                """SELECT object_type, object_id, id FROM history
+                   WHERE _xact_id > ? AND _xact_id <= ? AND _object_delete""",
+                [low, high],
+            ).fetchall()
+        )
+        documents = [
+            (
+                r[0],
+                r[1],
+                r[2],
+                {
+                    name: orjson.loads(text)
+                    for name, text in zip(TEXT_FIELDS, r[3:], strict=True)
+                    if text is not None
+                },
+            )
+            for r in rows
+        ]
+        self.index.apply(documents, deleted, high)
+        return max(len(rows), 1)
+
+
+def _chunk_end(cursor, low: int) -> int | None:
+    """The last xact of the next chunk: whole transactions, about CHUNK_ROWS rows."""
+    row = cursor.execute(
+        """SELECT _xact_id FROM history WHERE _xact_id > ?
+           ORDER BY _xact_id LIMIT 1 OFFSET ?""",
+        [low, CHUNK_ROWS],
+    ).fetchone()
+    if row is not None:
+        (boundary,) = row
+        previous = cursor.execute(
+            "SELECT max(_xact_id) FROM history WHERE _xact_id > ? AND _xact_id < ?",
+            [low, boundary],
+        ).fetchone()[0]
+        return int(previous) if previous is not None else int(boundary)
+    (top,) = cursor.execute(
+        "SELECT max(_xact_id) FROM history WHERE _xact_id > ?", [low]
+    ).fetchone()
+    return int(top) if top is not None else None

@@ -1,0 +1,99 @@
+"""MATCH through the tantivy side index: the same answers as a scan, and never stale."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from tracelake.search.index import TextIndex
+from tracelake.store.catalog import Catalog, Principal, bootstrap
+from tracelake.store.events import prepare_batch
+from tracelake.store.indexing import Indexer
+from tracelake.store.queries import QueryOptions, explain_query, run_query
+from tracelake.store.store import Store
+
+
+@pytest.fixture
+def env(tmp_path):
+    store = Store(tmp_path / "data")
+    catalog = Catalog(store)
+    bootstrap(catalog, "org", "tl-search-test-key-0123456789")
+    org = catalog.list_orgs()[0]
+    principal = Principal(org["id"], org["name"], "admin", "test")
+    project = catalog.create_project(org["id"], "search")
+    index = TextIndex(tmp_path / "data" / "search")
+    yield store, catalog, principal, project["id"], index
+    store.close()
+
+
+def write(env, rows):
+    store, catalog, principal, project_id, _ = env
+    full = [{"project_id": project_id, "log_id": "g", **row} for row in rows]
+    store.write(prepare_batch(catalog, principal, full))
+
+
+def ids(env, query, use_index=True):
+    store, catalog, principal, project_id, index = env
+    text = f"select: id | from: project_logs('{project_id}') | filter: {query} | sort: id asc"
+    result = run_query(
+        store, catalog, principal, QueryOptions(query=text), index=index if use_index else None
+    )
+    return [orjson.loads(r)["id"] for r in result.rows]
+
+
+def test_index_answers_like_a_scan_and_stays_fresh(env):
+    store, catalog, principal, project_id, index = env
+    write(
+        env,
+        [
+            {"id": "a", "input": "Explain the concept of recursion", "metadata": {"topic": "cs"}},
+            {"id": "b", "input": {"q": "What is value-added tax?"}, "output": "a tax"},
+            {"id": "c", "input": "apples and pears", "metadata": {"recursion": "key only"}},
+            {"id": "d", "output": {"text": "RECURSION again"}},
+        ],
+    )
+    Indexer(store, index).run_once()
+    assert index.watermark == store.clock.last
+
+    for query in (
+        "input MATCH 'recursion'",
+        "search('recursion')",
+        "input MATCH 'value'",
+        "output MATCH 'recursion again'",
+        "input MATCH 'app'",
+    ):
+        assert ids(env, query) == ids(env, query, use_index=False), query
+    assert ids(env, "search('recursion')") == ["a", "d"]  # object keys are not text
+    assert ids(env, "input MATCH 'value'") == ["b"]
+    assert ids(env, "input MATCH 'app'") == []
+
+    plan = explain_query(
+        catalog,
+        principal,
+        QueryOptions(
+            query=f"select: id | from: project_logs('{project_id}') | filter: input MATCH 'pears'"
+        ),
+        index,
+    )
+    assert "'c'" in plan["sql"]  # the candidate list came from the index
+
+    # Written after the index's watermark: found by the scan part, not missed.
+    write(env, [{"id": "e", "input": "recursion, fresh"}])
+    # Replaced: the index still holds the old words, the row must follow its new text.
+    write(env, [{"id": "a", "input": "nothing to see"}, {"id": "f", "input": "pears too"}])
+    write(env, [{"id": "c", "_object_delete": True}])
+    assert ids(env, "input MATCH 'recursion'") == ["e"]
+    assert ids(env, "input MATCH 'pears'") == ["f"]
+
+    Indexer(store, index).run_once()
+    assert ids(env, "input MATCH 'recursion'") == ["e"]
+    assert ids(env, "input MATCH 'pears'") == ["f"]
+
+
+def test_the_watermark_survives_a_restart(env, tmp_path):
+    store, *_, index = env
+    write(env, [{"id": "x", "input": "persistent words"}])
+    Indexer(store, index).run_once()
+    again = TextIndex(tmp_path / "data" / "search")
+    assert again.watermark == index.watermark
+    assert again.candidates([("project_logs", env[3])], ["persistent"]) == ["x"]
