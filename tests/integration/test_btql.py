@@ -231,7 +231,6 @@ def test_formats(app_client, project, fmt):
         ("select: id | from: project_logs('{p}') | filter: is_root and", 1, None),
         ("select: id\nfrom: project_logs('{p}')\nfilter: metadata.x = = 2", 3, None),
         ("select: nope | from: project_logs('{p}')", 1, 9),
-        ("SELECT id FROM project_logs('{p}') WHERE tags INCLUDES 'x'", 1, None),
     ],
 )
 def test_errors_name_line_and_column(app_client, project, query, line, col):

@@ -5,8 +5,9 @@ BTQL clauses: ``GROUP BY`` splits the select list into dimensions (grouped items
 measures (items holding an aggregate call), ``HAVING`` is ``final_filter``, ``OFFSET '<tok>'``
 is the cursor and ``FROM f('id', shape => 'traces')`` carries the shape. Decisions:
 
-* ``INCLUDES``/``CONTAINS`` as operators are rejected in SQL mode, as the current docs say
-  (btql.md §7); the message points to ``IN``. ``contains(a, v)`` stays a function.
+* ``INCLUDES``/``CONTAINS`` as operators are accepted in SQL mode too. The current docs call
+  them BTQL-only, but their own export examples use ``WHERE tags INCLUDES 'x'`` in SQL, and a
+  user pasting one should get rows, not an error (btql.md §7). ``IN`` works as documented.
 * ``PIVOT``/``UNPIVOT`` are accepted both before ``WHERE`` and after ``GROUP BY``. A PIVOT's
   aggregates join the measures and its ``FOR`` column becomes ``Query.pivot``.
 * ``SELECT DISTINCT a, b`` is ``dimensions: a, b`` with no measures.
@@ -45,7 +46,7 @@ CLAUSE_ORDER = (
 class SqlParser(ExpressionParser):
     """Braintrust's SQL dialect."""
 
-    SUPPORTS_INCLUDES = False
+    SUPPORTS_INCLUDES = True
     RESERVED = frozenset(
         {*CLAUSE_WORDS, *UNSUPPORTED_WORDS, "for", "case", "when", "then", "else", "end"}
     )
