@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import orjson
 import pytest
 
@@ -97,3 +99,51 @@ def test_the_watermark_survives_a_restart(env, tmp_path):
     again = TextIndex(tmp_path / "data" / "search")
     assert again.watermark == index.watermark
     assert again.candidates([("project_logs", env[3])], ["persistent"]) == ["x"]
+
+
+def test_a_query_past_its_timeout_is_stopped(env):
+    from tracelake.errors import QueryTimeout
+
+    store, catalog, principal, project_id, _ = env
+    for start in range(0, 60_000, 20_000):
+        write(
+            env, [{"id": f"r{i}", "input": f"text {i} " * 30} for i in range(start, start + 20_000)]
+        )
+    slow = (
+        f"dimensions: input | measures: count(1) as n | from: project_logs('{project_id}')"
+        " | filter: search('text') and input ILIKE '%text%' | limit: 100000"
+    )
+    started = time.perf_counter()
+    with pytest.raises(QueryTimeout, match="longer than"):
+        run_query(store, catalog, principal, QueryOptions(query=slow), timeout=0.05)
+    assert time.perf_counter() - started < 5
+
+
+def test_audit_log_adds_each_rows_audit_trail(env):
+    store, catalog, principal, project_id, _ = env
+    write(env, [{"id": "a", "input": 1}])
+    write(
+        env,
+        [
+            {
+                "id": "a",
+                "_is_merge": True,
+                "scores": {"s": 1},
+                "_audit_source": "app",
+                "_audit_metadata": {"user": "u1"},
+            }
+        ],
+    )
+    text = f"select: id, audit_data | from: project_logs('{project_id}')"
+    result = run_query(store, catalog, principal, QueryOptions(query=text, audit_log=True))
+    (row,) = [orjson.loads(r) for r in result.rows]
+    (entry,) = row["audit_data"]
+    assert entry["source"] == "app" and entry["metadata"] == {"user": "u1"}
+    assert entry["action"] == "merge" and len(entry["_xact_id"]) == 19
+    plain = run_query(
+        store,
+        catalog,
+        principal,
+        QueryOptions(query=f"select: * | from: project_logs('{project_id}')"),
+    )
+    assert "audit_data" not in orjson.loads(plain.rows[0])
