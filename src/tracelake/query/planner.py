@@ -20,7 +20,12 @@ from tracelake.query import ast as a
 from tracelake.query.compiler import Compiler, DuckDBCompiler
 from tracelake.query.cursors import Cursor, decode_cursor
 from tracelake.query.errors import QueryError
-from tracelake.query.relations import columns_of, span_relation, summary_relation
+from tracelake.query.relations import (
+    columns_of,
+    span_relation,
+    summary_relation,
+    with_comments,
+)
 from tracelake.query.sources import ResolvedSource
 from tracelake.query.types import Scope, T
 
@@ -90,13 +95,18 @@ def plan_query(
     cursor = decode_cursor(query.cursor) if query.cursor else None
     if version is not None and source.object_type is ObjectType.PROJECT_LOGS:
         raise QueryError("version is supported for experiments and datasets, not project logs")
-    base = span_relation(source.refs, org_id, version=version, audit_log=audit_log)
+    # Comments are joined late (for the page's rows only) unless a clause other than the
+    # select list reads them.
+    early = references_comments(query)
+    base = span_relation(source.refs, org_id, version=version, audit_log=audit_log, comments=early)
     columns = {
         name: ("JSON" if kind == "json" else kind) for name, kind in columns_of(source.object_type)
     }
     if audit_log:
         columns["audit_data"] = "JSON"
     planner = _Planner(compiler, query, source, base, columns, tz_offset, limit, cursor)
+    planner.version = version
+    planner.late_comments = not early and _outputs_comments(query)
     if source.shape == "spans":
         return planner.spans()
     if source.shape == "traces":
@@ -104,6 +114,36 @@ def plan_query(
     if source.object_type is ObjectType.DATASET:
         raise QueryError("the summary shape applies to project logs and experiments")
     return planner.summary()
+
+
+def _mentions_comments(expr) -> bool:
+    found = []
+
+    def visit(node):
+        if isinstance(node, a.Ident) and node.name and node.name[0] == "comments":
+            found.append(node)
+        return node
+
+    if expr is not None:
+        transform(expr, visit)
+    return bool(found)
+
+
+def references_comments(query: a.Query) -> bool:
+    """Whether a clause other than the select list reads ``comments``."""
+    exprs = [query.filter, query.span_filter, query.trace_filter, query.final_filter]
+    exprs += [item.expr for item in query.sort or ()]
+    exprs += [item.expr for item in (*(query.dimensions or ()), *(query.measures or ()))]
+    exprs += [item.expr for item in query.unpivot or ()]
+    exprs += [item.expr for item in query.pivot or ()]
+    return any(_mentions_comments(e) for e in exprs)
+
+
+def _outputs_comments(query: a.Query) -> bool:
+    for item in query.select or ():
+        if isinstance(item, a.Star) or _mentions_comments(getattr(item, "expr", None)):
+            return True
+    return False
 
 
 def _limit(query: a.Query) -> int:
@@ -221,6 +261,16 @@ class _Planner:
         self.tz = tz_offset
         self.limit = limit
         self.cursor = cursor
+        self.version: int | None = None
+        self.late_comments = False
+
+    def _with_late_comments(self, rows_sql: str) -> tuple[str, str]:
+        """A WITH prefix materialising ``rows_sql`` as ``page_rows`` and the relation of those
+        rows with their comments attached (when the output shows comments)."""
+        prefix = f"WITH page_rows AS MATERIALIZED ({rows_sql}) "
+        if not self.late_comments:
+            return prefix, "page_rows"
+        return prefix, with_comments("page_rows", self.source.refs, self.version)
 
     def sql(self, expression: exp.Expression) -> str:
         return self.c.sql(expression)
@@ -336,6 +386,16 @@ class _Planner:
             sql += f" OFFSET {offset}"
         if proj.aggregate:
             sql = f"SELECT *, NULL AS __key FROM ({sql})"
+        elif self.late_comments:
+            # Choose the page on the lean relation, then attach comments to its rows only.
+            rows = sql.replace(
+                f"SELECT {', '.join(select)}, {key} AS __key", f"SELECT e.*, {key} AS __key", 1
+            )
+            prefix, relation = self._with_late_comments(rows)
+            sql = (
+                f"{prefix}SELECT {', '.join(select)}, e.__key AS __key FROM {relation} e"
+                f" ORDER BY {order}"
+            )
         return Plan(sql, tuple(c.name for c in proj.columns), self.limit, paging, offset)
 
     def _without_pivot(self, scope: Scope) -> tuple[a.Query, list[str]]:
@@ -421,9 +481,23 @@ class _Planner:
         if count:
             order = f"{count[0].replace('e.root_span_id', 'root_span_id')}"
             limit = min(limit, count[1])
-        page = f"""SELECT e.root_span_id, max(e._pagination_key) AS __key FROM {self.base} e
-            WHERE e.root_span_id IN ({matched}) GROUP BY e.root_span_id{having}
-            ORDER BY {order} LIMIT {limit}"""
+        if self.version is None:
+            # The per-trace index knows each trace's newest key and first xact: no need to
+            # aggregate every span to find the newest traces.
+            kind = _lit(self.source.object_type.value)
+            objects = ", ".join(_lit(r.object_id) for r in self.source.refs)
+            page = f"""SELECT t.root_span_id, t.last_key AS __key, t.first_xact FROM traces t
+                WHERE t.object_type = {kind} AND t.object_id IN ({objects})"""
+            if where or filters.windows:
+                page += f" AND t.root_span_id IN ({matched})"
+            if self.cursor and self.cursor.key is not None:
+                page += f" AND t.last_key < {_lit(self.cursor.key)}"
+            page += f" ORDER BY {order.replace('__key', 't.last_key')} LIMIT {limit}"
+        else:
+            page = f"""SELECT e.root_span_id, max(e._pagination_key) AS __key,
+                min(e._xact_id) AS first_xact FROM {self.base} e
+                WHERE e.root_span_id IN ({matched}) GROUP BY e.root_span_id{having}
+                ORDER BY {order} LIMIT {limit}"""
         if offset:
             page += f" OFFSET {offset}"
         return page, paging, offset
@@ -444,13 +518,18 @@ class _Planner:
                 self.sql(k) for k in self.c.compile_sort(self.q, scope)
             )
         select = [f"{self.sql(c.expr)} AS {_q(c.name)}" for c in proj.columns]
-        sql = (
-            f"SELECT {', '.join(select)}, p.__key AS __key"
-            f" FROM {self.base} e JOIN ({page}) p USING (root_span_id)"
+        rows = (
+            f"SELECT e.*, p.__key AS __key FROM {self.base} e JOIN page p USING (root_span_id)"
+            " WHERE e._xact_id >= (SELECT min(first_xact) FROM page)"
         )
         if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += f" ORDER BY {order}"
+            rows += " AND " + " AND ".join(where)
+        prefix, relation = self._with_late_comments(rows)
+        order = order.replace("p.__key", "e.__key")
+        sql = (
+            f"WITH page AS MATERIALIZED ({page}), {prefix.removeprefix('WITH ')}"
+            f"SELECT {', '.join(select)}, e.__key AS __key FROM {relation} e ORDER BY {order}"
+        )
         return Plan(
             sql, tuple(c.name for c in proj.columns), self.limit, paging, offset, shape="traces"
         )
@@ -458,7 +537,12 @@ class _Planner:
     def summary(self) -> Plan:
         filters = split_filters(self.q, trace_shape=True)
         page, paging, offset = self._trace_page(filters)
-        spans = f"(SELECT e.* FROM {self.base} e JOIN ({page}) p USING (root_span_id))"
+        spans = (
+            f"(WITH page AS MATERIALIZED ({page}), page_rows AS MATERIALIZED ("
+            f"SELECT e.* FROM {self.base} e JOIN page p USING (root_span_id)"
+            " WHERE e._xact_id >= (SELECT min(first_xact) FROM page))"
+            f" SELECT * FROM {with_comments('page_rows', self.source.refs, self.version)})"
+        )
         if filters.spans is not None:
             scope = self.scope()
             condition = self.sql(self.c.compile_filter(filters.spans, scope, self.q))

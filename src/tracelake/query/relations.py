@@ -88,30 +88,29 @@ def span_relation(
     *,
     version: int | None = None,
     audit_log: bool = False,
+    comments: bool = True,
+    since_xact: int | None = None,
 ) -> str:
     """SQL for the spans of ``refs`` (latest, or as of ``version``), scoped to ``org_id``
-    twice over: the objects were resolved in the organization, and rows must carry it."""
+    twice over: the objects were resolved in the organization, and rows must carry it.
+
+    With ``comments=False`` the ``comments`` column is NULL (join them later with
+    :func:`with_comments`, for the rows of one page only: joining every comment beneath a
+    filter and a limit kept DuckDB from stopping early). ``since_xact`` bounds the scan to
+    rows written at or after it (zone maps skip older row groups). A hidden ``__object_id``
+    column carries the object of each row."""
     object_type = refs[0].object_type
     where = f"{_refs_predicate('s', refs)} AND s.org_id = {_lit(org_id)}"
+    if since_xact is not None:
+        where += f" AND s._xact_id >= {_lit(since_xact)}"
     if version is None:
         source = f"(SELECT * FROM live s WHERE {where})"
-        visible = "c.deleted_xact IS NULL"
     else:
         source = f"""(SELECT * EXCLUDE (_object_delete) FROM history s
             WHERE {where} AND s._xact_id <= {_lit(version)}
             QUALIFY row_number() OVER (PARTITION BY s.object_id, s.id
                                        ORDER BY s._pagination_key DESC) = 1
                 AND NOT _object_delete)"""
-        visible = (
-            f"c._xact_id <= {_lit(version)} AND (c.deleted_xact IS NULL"
-            f" OR c.deleted_xact > {_lit(version)})"
-        )
-    comments = f"""(SELECT c.object_id, c.origin_id, to_json(list(json_object(
-            'id', c.id, 'created', {TS.format("c.created")}, '_xact_id', c._xact_id::VARCHAR,
-            'comment', c.comment, 'audit_data', c.audit_data) ORDER BY c._xact_id, c.id))
-            AS comments
-        FROM comments c WHERE {_refs_predicate("c", refs)} AND {visible}
-        GROUP BY c.object_id, c.origin_id)"""
     select = []
     for name, _kind in columns_of(object_type):
         if name == "log_id":
@@ -119,14 +118,49 @@ def span_relation(
         elif name in ("experiment_id", "dataset_id"):
             select.append(f"e.object_id AS {name}")
         elif name == "comments":
-            select.append("cm.comments AS comments")
+            select.append("cm.comments AS comments" if comments else "NULL::JSON AS comments")
         else:
             select.append(f"e.{name}")
     if audit_log:
         select.append("e.audit_data")
-    return f"""(SELECT {", ".join(select)}
-        FROM {source} e
-        LEFT JOIN {comments} cm ON cm.object_id = e.object_id AND cm.origin_id = e.id)"""
+    select.append("e.object_id AS __object_id")
+    sql = f"SELECT {', '.join(select)} FROM {source} e"
+    if comments:
+        sql += (
+            f" LEFT JOIN {comments_relation(refs, version)} cm"
+            " ON cm.object_id = e.object_id AND cm.origin_id = e.id"
+        )
+    return f"({sql})"
+
+
+def comments_relation(
+    refs: tuple[ObjectRef, ...], version: int | None, origin_ids: str | None = None
+) -> str:
+    """Comments grouped by the row they are on (as of ``version``), optionally only for the
+    rows whose ids ``origin_ids`` (a SQL subquery) lists."""
+    if version is None:
+        visible = "c.deleted_xact IS NULL"
+    else:
+        visible = (
+            f"c._xact_id <= {_lit(version)} AND (c.deleted_xact IS NULL"
+            f" OR c.deleted_xact > {_lit(version)})"
+        )
+    if origin_ids is not None:
+        visible += f" AND c.origin_id IN ({origin_ids})"
+    return f"""(SELECT c.object_id, c.origin_id, to_json(list(json_object(
+            'id', c.id, 'created', {TS.format("c.created")}, '_xact_id', c._xact_id::VARCHAR,
+            'comment', c.comment, 'audit_data', c.audit_data) ORDER BY c._xact_id, c.id))
+            AS comments
+        FROM comments c WHERE {_refs_predicate("c", refs)} AND {visible}
+        GROUP BY c.object_id, c.origin_id)"""
+
+
+def with_comments(rows: str, refs: tuple[ObjectRef, ...], version: int | None) -> str:
+    """``rows`` (a relation from ``span_relation(comments=False)``, materialised as the CTE
+    named ``rows``) with their real comments."""
+    attached = comments_relation(refs, version, f"SELECT id FROM {rows}")
+    return f"""(SELECT r.* EXCLUDE (comments), cm.comments AS comments FROM {rows} r
+        LEFT JOIN {attached} cm ON cm.object_id = r.__object_id AND cm.origin_id = r.id)"""
 
 
 # Summary metrics: (name, SQL aggregate over the spans of a trace `s`).
