@@ -368,7 +368,11 @@ class _Planner:
             hashed, n = count
             inner_where = " AND ".join(where) if where else "true"
             source = f"(SELECT * FROM {base} e WHERE {inner_where} ORDER BY {hashed} LIMIT {n})"
-        sql = f"SELECT {', '.join(select)}"
+        # With comments joined late, the page is chosen on the lean relation (all its
+        # columns kept), and the output is computed once comments are attached to its rows.
+        late = self.late_comments and not proj.aggregate
+        head = "e.*" if late else ", ".join(select)
+        sql = f"SELECT {head}"
         if not proj.aggregate:
             sql += f", {key} AS __key"
         sql += f" FROM {source} e"
@@ -386,12 +390,8 @@ class _Planner:
             sql += f" OFFSET {offset}"
         if proj.aggregate:
             sql = f"SELECT *, NULL AS __key FROM ({sql})"
-        elif self.late_comments:
-            # Choose the page on the lean relation, then attach comments to its rows only.
-            rows = sql.replace(
-                f"SELECT {', '.join(select)}, {key} AS __key", f"SELECT e.*, {key} AS __key", 1
-            )
-            prefix, relation = self._with_late_comments(rows)
+        elif late:
+            prefix, relation = self._with_late_comments(sql)
             sql = (
                 f"{prefix}SELECT {', '.join(select)}, e.__key AS __key FROM {relation} e"
                 f" ORDER BY {order}"
