@@ -11,6 +11,7 @@ from typing import Any
 from tracelake.errors import Forbidden, InvalidRequest
 from tracelake.model.objects import OBJECT_ID_FIELD, ROUTING_KEYS, ObjectRef, ObjectType, route_row
 from tracelake.model.rows import normalize_row
+from tracelake.query.relations import columns_of
 from tracelake.store.catalog import Catalog, Principal
 from tracelake.store.store import Store
 from tracelake.store.writer import ObjectInfo, WriteBatch, prepare
@@ -70,52 +71,22 @@ def _check_same_object(raw: dict, ref: ObjectRef, index: int) -> None:
 
 TS_SQL = "strftime({col}, '%Y-%m-%dT%H:%M:%S.%fZ')"
 
-_COMMON_HEAD = [
-    ("id", "e.id"),
-    ("_xact_id", "e._xact_id::VARCHAR"),
-    ("_pagination_key", "e._pagination_key"),
-    ("created", TS_SQL.format(col="e.created")),
-    ("org_id", "e.org_id"),
-    ("project_id", "e.project_id"),
-]
-_SPAN_FIELDS = [
-    ("span_id", "e.span_id"),
-    ("root_span_id", "e.root_span_id"),
-    ("span_parents", "e.span_parents"),
-    ("is_root", "e.is_root"),
-]
-_TAIL = [("comments", "c.comments"), ("audit_data", "e.audit_data")]
+# How a fetched row computes each of its keys, where that is not just the stored column.
+_FETCH_SQL = {
+    "_xact_id": "e._xact_id::VARCHAR",
+    "created": TS_SQL.format(col="e.created"),
+    "log_id": "'g'",
+    "experiment_id": "e.object_id",
+    "dataset_id": "e.object_id",
+    "comments": "c.comments",
+}
 
 
 def _row_fields(object_type: ObjectType) -> list[tuple[str, str]]:
-    """The JSON keys of a fetched row and the SQL that computes each."""
-    if object_type is ObjectType.DATASET:
-        return [
-            *_COMMON_HEAD,
-            ("dataset_id", "e.object_id"),
-            *_SPAN_FIELDS,
-            *[(f, f"e.{f}") for f in ("input", "expected", "metadata", "tags", "origin")],
-            *_TAIL,
-        ]
-    routing = (
-        [("log_id", "'g'")]
-        if object_type is ObjectType.PROJECT_LOGS
-        else [("experiment_id", "e.object_id")]
-    )
-    user = (
-        "input",
-        "output",
-        "expected",
-        "error",
-        "scores",
-        "metrics",
-        "metadata",
-        "tags",
-        "span_attributes",
-        "context",
-        "origin",
-    )
-    return [*_COMMON_HEAD, *routing, *_SPAN_FIELDS, *[(f, f"e.{f}") for f in user], *_TAIL]
+    """The JSON keys of a fetched row (the columns BTQL's ``select *`` shows, and the
+    row's audit trail) and the SQL that computes each."""
+    names = [name for name, _kind in columns_of(object_type)] + ["audit_data"]
+    return [(name, _FETCH_SQL.get(name, f"e.{name}")) for name in names]
 
 
 def row_json_sql(object_type: ObjectType) -> str:

@@ -11,17 +11,8 @@ from tracelake.store.catalog import DATASETS, EXPERIMENTS, PROJECTS, Catalog, Pr
 
 router = APIRouter()
 
-EXPERIMENT_FIELDS = {
-    "name": str,
-    "description": str,
-    "repo_info": dict,
-    "base_exp_id": str,
-    "dataset_id": str,
-    "dataset_version": (str, int),
-    "public": bool,
-    "metadata": dict,
-    "tags": list,
-}
+# What an experiment may be created with: the fields it may later be changed in, too.
+EXPERIMENT_FIELDS = EXPERIMENTS.patchable
 # Sent by SDKs, accepted and not stored.
 EXPERIMENT_IGNORED = {
     "project_id",
