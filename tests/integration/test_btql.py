@@ -334,3 +334,105 @@ def test_random_text_never_fails_with_a_server_error(app_client, project, text):
         "/btql", json={"query": f"select: id | from: project_logs('{project}') | filter: {text}"}
     )
     assert response.status_code in (200, 400, 404), response.text
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "op",
+                    "name",
+                    "args",
+                    "left",
+                    "right",
+                    "children",
+                    "value",
+                    "expr",
+                    "select",
+                    "from",
+                    "filter",
+                    "btql",
+                    "alias",
+                    "sort",
+                    "dir",
+                ]
+            ),
+            children,
+            max_size=4,
+        )
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(tree=json_values)
+def test_random_json_queries_never_fail_with_a_server_error(app_client, project, tree):
+    response = app_client.post("/btql", json={"query": tree})
+    assert response.status_code in (400, 404), response.text
+    filtered = {
+        "select": [{"op": "star"}],
+        "from": {
+            "op": "function",
+            "name": {"op": "ident", "name": ["project_logs"]},
+            "args": [{"op": "literal", "value": project}],
+        },
+        "filter": tree,
+    }
+    response = app_client.post("/btql", json={"query": filtered})
+    assert response.status_code in (200, 400), response.text
+
+
+def test_cli_query_against_the_data_dir(tmp_path):
+    import subprocess
+    import sys
+
+    data_dir = str(tmp_path / "data")
+    base = [sys.executable, "-m", "tracelake"]
+    env = {"COLUMNS": "200", "PATH": "/usr/bin:/bin"}
+    loaded = subprocess.run(
+        [*base, "demo", "--data-dir", data_dir],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    query = "dimensions: is_root as root | measures: count(1) as n | from: project_logs('demo')"
+    out = subprocess.run(
+        [*base, "query", query, "--data-dir", data_dir, "-f", "jsonl"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    rows = sorted((orjson.loads(line) for line in out.stdout.splitlines()), key=lambda r: r["root"])
+    assert rows == [{"root": False, "n": 80}, {"root": True, "n": 40}]
+    bad = subprocess.run(
+        [
+            *base,
+            "query",
+            "select: id | from: project_logs('demo') | limit: x",
+            "--data-dir",
+            data_dir,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert bad.returncode == 1
+    assert bad.stderr.startswith("error:") and len(bad.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in bad.stderr
+    explained = subprocess.run(
+        [*base, "query", query, "--data-dir", data_dir, "--explain"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert explained.returncode == 0 and "SELECT" in explained.stdout
