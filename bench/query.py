@@ -396,8 +396,8 @@ def wait_for_index(server: Server, pid: str, limit: float = 3600) -> float:
 def plan_locally(data_dir: Path, classes: list[QueryClass], pid: str) -> None:
     """Plan the SQL-only classes in this process, without the full-text index (the server's
     plan when the index cannot narrow). Needs the server stopped: it opens the database."""
+    from tracelake.export.queries import QueryOptions, explain_query
     from tracelake.store.catalog import Catalog
-    from tracelake.store.queries import QueryOptions, explain_query
     from tracelake.store.store import Store
 
     local = [qc for qc in classes if not qc.over_http]

@@ -189,7 +189,7 @@ class LocalBackend:
         self.store.write(prepare_batch(self.catalog, self.principal, rows))
 
     def query(self, text: str, fmt: str) -> tuple[bytes, str | None]:
-        from tracelake.store.queries import QueryOptions, run_query
+        from tracelake.export.queries import QueryOptions, run_query
 
         result = run_query(
             self.store, self.catalog, self.principal, QueryOptions(query=text, fmt=fmt)
@@ -200,7 +200,7 @@ class LocalBackend:
         return result.body, result.cursor
 
     def explain(self, text: str) -> dict:
-        from tracelake.store.queries import QueryOptions, explain_query
+        from tracelake.export.queries import QueryOptions, explain_query
 
         return explain_query(self.catalog, self.principal, QueryOptions(query=text))
 

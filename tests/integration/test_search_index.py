@@ -7,11 +7,11 @@ import time
 import orjson
 import pytest
 
+from tracelake.export.queries import QueryOptions, explain_query, run_query
 from tracelake.search.index import TextIndex
 from tracelake.store.catalog import Catalog, Principal, bootstrap
 from tracelake.store.events import prepare_batch
 from tracelake.store.indexing import Indexer
-from tracelake.store.queries import QueryOptions, explain_query, run_query
 from tracelake.store.store import Store
 
 

@@ -10,9 +10,9 @@ from fastapi.responses import Response
 
 from tracelake.errors import InvalidRequest
 from tracelake.export.formats import FORMATS
+from tracelake.export.queries import QueryOptions, explain_query, run_query
 from tracelake.model.xact import parse_xact
 from tracelake.server.http import json_body, principal_of
-from tracelake.store.queries import QueryOptions, explain_query, run_query
 
 router = APIRouter()
 

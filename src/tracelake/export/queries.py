@@ -1,5 +1,6 @@
-"""Running a query: parse, resolve its sources in the caller's organization, plan, execute
-with a timeout, and render the page in the requested format with its cursor."""
+"""Running a query and rendering its page: parse, resolve its sources in the caller's
+organization, plan, execute with a timeout, and render the page in the requested format
+with its cursor. It sits above the store (it reads through it) and beside the formats."""
 
 from __future__ import annotations
 
