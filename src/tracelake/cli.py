@@ -116,6 +116,26 @@ class RemoteBackend:
     def explain(self, text: str) -> dict:
         return self.call("POST", "/btql", {"query": text, "explain": True})
 
+    def export(self, request, out, progress) -> int:
+        """Download an export to ``out``; returns the bytes written."""
+        params = {"format": request.format, "shape": request.shape}
+        if request.filter:
+            params["filter"] = request.filter
+        path = f"/v1/{request.object_type}/{request.object}/export"
+        written = 0
+        try:
+            with self.http.stream("GET", path, params=params, timeout=None) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise CliError(_server_message(response))
+                for chunk in response.iter_bytes():
+                    out.write(chunk)
+                    written += len(chunk)
+                    progress(bytes_=len(chunk))
+        except httpx.HTTPError as exc:
+            raise CliError(f"cannot reach the server at {self.url}: {exc}") from None
+        return written
+
     def close(self):
         self.http.close()
 
@@ -203,6 +223,19 @@ class LocalBackend:
         from tracelake.export.queries import QueryOptions, explain_query
 
         return explain_query(self.catalog, self.principal, QueryOptions(query=text))
+
+    def export(self, request, out, progress) -> int:
+        from tracelake.export.queries import run_query
+        from tracelake.export.stream import stream
+
+        def run(options):
+            return run_query(self.store, self.catalog, self.principal, options)
+
+        written = 0
+        for chunk in stream(request, run, on_rows=lambda n: progress(rows=n)):
+            out.write(chunk)
+            written += len(chunk)
+        return written
 
     def close(self):
         self.store.close()
@@ -509,6 +542,60 @@ def query(
         else:
             sys.stdout.buffer.write(content)
             sys.stdout.flush()
+
+    _run(body)
+
+
+@app.command()
+def export(
+    object_type: Annotated[str, typer.Argument(help="project_logs, experiment or dataset.")],
+    name: Annotated[str, typer.Argument(help="The object's id or name (a project for logs).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The file to write.")],
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="json, jsonl, csv or parquet.")
+    ] = "jsonl",
+    filter: Annotated[
+        str | None, typer.Option("--filter", help='A BTQL filter, e.g. "scores.x > 0.5".')
+    ] = None,
+    shape: Annotated[str, typer.Option(help="spans, traces or summary.")] = "spans",
+    data_dir: DataDir = None,
+    url: Url = None,
+    api_key: ApiKey = None,
+):
+    """Export every row of an object (with tags, comments, expected, scores, metadata)."""
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    from tracelake.export.stream import ExportRequest
+
+    def body():
+        request = ExportRequest(object_type, name, format, filter, shape)
+        request.query(None)  # check the arguments before touching the file
+        backend = _backend(data_dir, url, api_key)
+        counts = {"rows": 0, "bytes": 0}
+        columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[what]}"))
+        try:
+            with Progress(*columns, console=err_console, transient=True) as bar:
+                task = bar.add_task(f"exporting {object_type} {name}", total=None, what="")
+
+                def progress(rows: int = 0, bytes_: int = 0) -> None:
+                    counts["rows"] += rows
+                    counts["bytes"] += bytes_
+                    what = (
+                        f"{counts['rows']:,} rows"
+                        if counts["rows"]
+                        else f"{counts['bytes']:,} bytes"
+                    )
+                    bar.update(task, what=what)
+
+                with open(output, "wb") as out:
+                    written = backend.export(request, out, progress)
+        except BaseException:
+            output.unlink(missing_ok=True)  # no half-written file
+            raise
+        finally:
+            backend.close()
+        rows = f"{counts['rows']:,} rows, " if counts["rows"] else ""
+        err_console.print(f"Wrote {output} ({rows}{written:,} bytes).")
 
     _run(body)
 

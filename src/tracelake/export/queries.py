@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from tracelake.errors import QueryTimeout
-from tracelake.export.formats import FORMATS, describe, json_rows, json_schema
+from tracelake.export.formats import FORMATS, arrow_table, describe, json_rows, json_schema
 from tracelake.query.errors import QueryError
 from tracelake.query.indexed import IndexedCompiler
 from tracelake.query.parsers import parse_query
@@ -19,6 +19,8 @@ from tracelake.query.sources import resolve_source
 from tracelake.search.index import TextIndex
 from tracelake.store.catalog import Catalog, CatalogResolver, Principal
 from tracelake.store.store import Store
+
+ARROW = "arrow"  # internal format: the page as an Arrow table (for streaming exports)
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class QueryResult:
     cursor: str | None = None
     freshness: dict = field(default_factory=dict)
     sql: str = ""
+    table: object = None  # a pyarrow Table (fmt "arrow": export streams pages this way)
 
 
 def plan_request(
@@ -128,6 +131,8 @@ def _execute(cursor, store: Store, plan: Plan, options: QueryOptions, timeout: f
         )
         if options.fmt == "json":
             result.rows = json_rows(cursor, page_sql, [], columns)
+        elif options.fmt == ARROW:
+            result.table = arrow_table(cursor, page_sql, [], columns)
         else:
             result.body = FORMATS[options.fmt].render(cursor, page_sql, [], columns)
         cursor.execute("DROP TABLE IF EXISTS query_page")

@@ -1,0 +1,139 @@
+"""Ad hoc export: every row of an object (optionally filtered by BTQL) in one file, streamed
+page by page, so no whole result is held in memory. Parquet is written to a temporary file
+first (a Parquet file's footer comes last), then streamed from disk."""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+
+from tracelake.errors import InvalidRequest
+from tracelake.export.queries import ARROW, QueryOptions, QueryResult
+from tracelake.query.errors import QueryError
+
+EXPORT_FORMATS = ("json", "jsonl", "csv", "parquet")
+SOURCES = ("project_logs", "experiment", "dataset")
+SHAPES = ("spans", "traces", "summary")
+PAGE_ROWS = 5_000
+FILTER_PREFIX = "filter: "  # the filter is the query's first line, so positions map back
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    object_type: str
+    object: str  # id or name
+    format: str = "jsonl"
+    filter: str | None = None
+    shape: str = "spans"
+
+    def query(self, cursor: str | None) -> str:
+        if self.object_type not in SOURCES:
+            raise InvalidRequest(f"object type must be one of {', '.join(SOURCES)}")
+        if self.format not in EXPORT_FORMATS:
+            raise InvalidRequest(f"format must be one of {', '.join(EXPORT_FORMATS)}")
+        if self.shape not in SHAPES:
+            raise InvalidRequest(f"shape must be one of {', '.join(SHAPES)}")
+        name = self.object.replace("'", "''")
+        parts = [f"{FILTER_PREFIX}{self.filter}"] if self.filter else []
+        parts += [
+            "select: *",
+            f"from: {self.object_type}('{name}') {self.shape}",
+            f"limit: {PAGE_ROWS if self.shape != 'traces' else 500}",
+        ]
+        if cursor:
+            parts.append(f"cursor: '{cursor}'")
+        return "\n".join(parts)
+
+
+Runner = Callable[[QueryOptions], QueryResult]
+
+
+def pages(request: ExportRequest, run: Runner, fmt: str) -> Iterator[QueryResult]:
+    """Every page of the export, following cursors to the end."""
+    cursor = None
+    while True:
+        result = run(QueryOptions(query=request.query(cursor), fmt=fmt))
+        yield result
+        cursor = result.cursor
+        if not cursor:
+            return
+
+
+def stream(request: ExportRequest, run: Runner, on_rows=None) -> Iterator[bytes]:
+    """The export file as chunks of bytes. ``on_rows(n)`` is told as rows are written.
+
+    The first page is read before anything is yielded, so a bad filter fails before a
+    response has started."""
+    if request.format in ("json", "jsonl"):
+        first = pages(request, run, "json")
+    else:
+        first = pages(request, run, ARROW)
+    page_iter = iter(first)
+    try:
+        opening = next(page_iter)
+    except QueryError as exc:
+        if exc.line == 1 and exc.col is not None and request.filter:
+            col = max(1, exc.col - len(FILTER_PREFIX))
+            raise QueryError(f"{exc.detail} in the filter", 1, col) from None
+        raise
+    return _chunks(request.format, opening, page_iter, on_rows or (lambda n: None))
+
+
+def _chunks(fmt, opening, rest, on_rows) -> Iterator[bytes]:
+    def all_pages():
+        yield opening
+        yield from rest
+
+    if fmt == "json":
+        yield b"["
+        first = True
+        for page in all_pages():
+            if page.rows:
+                yield (b"" if first else b",") + ",".join(page.rows).encode()
+                first = False
+                on_rows(len(page.rows))
+        yield b"]\n"
+    elif fmt == "jsonl":
+        for page in all_pages():
+            if page.rows:
+                yield ("\n".join(page.rows) + "\n").encode()
+                on_rows(len(page.rows))
+    elif fmt == "csv":
+        header = True
+        for page in all_pages():
+            sink = io.BytesIO()
+            pa_csv.write_csv(page.table, sink, pa_csv.WriteOptions(include_header=header))
+            header = False
+            on_rows(page.table.num_rows)
+            yield sink.getvalue()
+    else:
+        yield from _parquet(all_pages(), on_rows)
+
+
+def _parquet(all_pages, on_rows) -> Iterator[bytes]:
+    handle, path = tempfile.mkstemp(suffix=".parquet")
+    os.close(handle)
+    try:
+        writer = None
+        for page in all_pages:
+            table = page.table
+            if writer is None:
+                writer = pq.ParquetWriter(path, table.schema, compression="zstd")
+            elif table.schema != writer.schema:
+                table = table.cast(writer.schema)
+            writer.write_table(table)
+            on_rows(table.num_rows)
+        if writer is not None:
+            writer.close()
+        with open(path, "rb") as file:
+            while chunk := file.read(CHUNK):
+                yield chunk
+    finally:
+        os.unlink(path)

@@ -1,0 +1,48 @@
+"""Ad hoc export downloads."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+
+from tracelake.export.formats import FORMATS
+from tracelake.export.queries import run_query
+from tracelake.export.stream import ExportRequest, stream
+from tracelake.server.http import principal_of
+
+router = APIRouter()
+
+
+@router.get("/v1/{object_type}/{object_id}/export")
+def export_object(
+    request: Request,
+    object_type: str,
+    object_id: str,
+    format: str = "jsonl",
+    filter: str | None = None,
+    shape: str = "spans",
+):
+    """Every row of an object (project_logs, experiment or dataset; by id or name) as one
+    json, jsonl, csv or parquet file, optionally filtered by a BTQL expression, streamed page
+    by page. Tags, comments, expected values, scores and metadata are all included."""
+    principal = principal_of(request)
+    state = request.app.state
+    export = ExportRequest(object_type, object_id, format, filter, shape)
+
+    def run(options):
+        return run_query(
+            state.store,
+            state.catalog,
+            principal,
+            options,
+            timeout=state.settings.query_timeout_seconds,
+            index=state.text_index,
+        )
+
+    chunks = stream(export, run)  # reads the first page now: errors answer 4xx
+    filename = f"{object_type}-{object_id}.{format}"
+    return StreamingResponse(
+        chunks,
+        media_type=FORMATS[format].media_type,
+        headers={"content-disposition": f'attachment; filename="{filename}"'},
+    )

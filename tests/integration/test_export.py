@@ -1,0 +1,183 @@
+"""Ad hoc export: every format, annotations preserved, filters, paging, errors, the CLI."""
+
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+import sys
+import uuid
+
+import orjson
+import pyarrow.parquet as pq
+import pytest
+
+
+@pytest.fixture
+def annotated(app_client):
+    """A project whose logs carry tags, scores, expected, metadata and a comment."""
+    project_id = app_client.post(
+        "/v1/project", json={"name": f"exp-{uuid.uuid4().hex[:8]}"}
+    ).json()["id"]
+    rows = [
+        {
+            "project_id": project_id,
+            "log_id": "g",
+            "id": f"r{i}",
+            "input": {"q": i},
+            "output": f"answer {i}",
+            "expected": f"gold {i}",
+            "scores": {"good": i % 2},
+            "metadata": {"n": i, "nested": {"k": [i, "x"]}},
+            "tags": ["t", f"i{i}"],
+            "created": "2026-01-01T00:00:00Z",
+        }
+        for i in range(6)
+    ]
+    assert app_client.post("/logs3", json={"rows": rows}).status_code == 200
+    feedback = {"feedback": [{"id": "r1", "comment": "looks right", "scores": {"human": 1}}]}
+    assert (
+        app_client.post(f"/v1/project_logs/{project_id}/feedback", json=feedback).status_code == 200
+    )
+    return project_id
+
+
+def download(app_client, project_id, **params):
+    response = app_client.get(f"/v1/project_logs/{project_id}/export", params=params)
+    assert response.status_code == 200, response.text
+    return response
+
+
+def check_row_one(row):
+    assert row["tags"] == ["t", "i1"]
+    assert row["expected"] == "gold 1"
+    assert row["scores"] == {"good": 1, "human": 1}
+    assert row["metadata"] == {"n": 1, "nested": {"k": [1, "x"]}}
+    assert [c["comment"] for c in row["comments"]] == [{"text": "looks right"}]
+
+
+def test_json_and_jsonl_keep_every_annotation(app_client, annotated):
+    rows = orjson.loads(download(app_client, annotated, format="json").content)
+    assert sorted(r["id"] for r in rows) == [f"r{i}" for i in range(6)]
+    check_row_one(next(r for r in rows if r["id"] == "r1"))
+    lines = download(app_client, annotated, format="jsonl").content.splitlines()
+    check_row_one(next(orjson.loads(x) for x in lines if orjson.loads(x)["id"] == "r1"))
+
+
+def test_csv_and_parquet_hold_nested_values_as_json_text(app_client, annotated):
+    text = download(app_client, annotated, format="csv").text
+    rows = list(csv.DictReader(io.StringIO(text)))
+    row = next(r for r in rows if r["id"] == "r1")
+    check_row_one(
+        {k: orjson.loads(row[k]) for k in ("tags", "expected", "scores", "metadata", "comments")}
+    )
+    table = pq.read_table(io.BytesIO(download(app_client, annotated, format="parquet").content))
+    assert table.num_rows == 6
+    record = next(r for r in table.to_pylist() if r["id"] == "r1")
+    check_row_one(
+        {k: orjson.loads(record[k]) for k in ("tags", "expected", "scores", "metadata", "comments")}
+    )
+
+
+def test_filter_and_shape(app_client, annotated):
+    rows = orjson.loads(
+        download(app_client, annotated, format="json", filter="scores.good = 1").content
+    )
+    assert sorted(r["id"] for r in rows) == ["r1", "r3", "r5"]
+    summary = orjson.loads(download(app_client, annotated, format="json", shape="summary").content)
+    assert len(summary) == 6 and "span_type_info" in summary[0]
+
+
+def test_exports_larger_than_a_page_are_complete(app_client):
+    project_id = app_client.post(
+        "/v1/project", json={"name": f"big-{uuid.uuid4().hex[:8]}"}
+    ).json()["id"]
+    for start in range(0, 12_000, 4_000):
+        rows = [
+            {"project_id": project_id, "log_id": "g", "id": f"b{i}", "input": i}
+            for i in range(start, start + 4_000)
+        ]
+        assert app_client.post("/logs3", json={"rows": rows}).status_code == 200
+    lines = download(app_client, project_id, format="jsonl").content.splitlines()
+    assert len(lines) == 12_000 and len({orjson.loads(x)["id"] for x in lines}) == 12_000
+    table = pq.read_table(io.BytesIO(download(app_client, project_id, format="parquet").content))
+    assert table.num_rows == 12_000
+
+
+def test_bad_requests(app_client, annotated):
+    bad_format = app_client.get(f"/v1/project_logs/{annotated}/export", params={"format": "xml"})
+    assert bad_format.status_code == 400 and "format" in bad_format.json()["error"]["message"]
+    bad_filter = app_client.get(
+        f"/v1/project_logs/{annotated}/export", params={"filter": "scores.good ="}
+    )
+    assert bad_filter.status_code == 400
+    assert bad_filter.json()["error"]["message"].endswith("in the filter at 1:14")
+    missing = app_client.get(f"/v1/project_logs/{uuid.uuid4()}/export")
+    assert missing.status_code == 404
+
+
+def test_cli_export_against_a_server(fresh_server, tmp_path):
+    fresh_server.start()
+    with fresh_server.client() as client:
+        project_id = client.post("/v1/project", json={"name": "cli-export"}).json()["id"]
+        client.post(
+            "/logs3",
+            json={
+                "rows": [
+                    {
+                        "project_id": project_id,
+                        "log_id": "g",
+                        "id": f"c{i}",
+                        "input": i,
+                        "tags": ["x"],
+                    }
+                    for i in range(30)
+                ]
+            },
+        )
+    out = tmp_path / "logs.jsonl"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tracelake",
+            "export",
+            "project_logs",
+            "cli-export",
+            "-o",
+            str(out),
+            "--url",
+            fresh_server.url,
+            "--api-key",
+            fresh_server.api_key,
+            "--filter",
+            "input < 10",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    rows = [orjson.loads(line) for line in out.read_bytes().splitlines()]
+    assert sorted(r["input"] for r in rows) == list(range(10))
+    failed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tracelake",
+            "export",
+            "project_logs",
+            "nope",
+            "-o",
+            str(tmp_path / "x.jsonl"),
+            "--url",
+            fresh_server.url,
+            "--api-key",
+            fresh_server.api_key,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert failed.returncode == 1 and "not found" in failed.stderr
+    assert not (tmp_path / "x.jsonl").exists()
