@@ -59,11 +59,6 @@ def row_key(ref: ObjectRef, row_id: str) -> Key:
     return (ref.object_type.value, ref.object_id, row_id)
 
 
-def pagination_key(xact_id: int, seq: int) -> str:
-    """A string that sorts like (xact_id, position in the request)."""
-    return f"p{format_xact(xact_id)}.{seq:07d}"
-
-
 def depends_on_stored_rows(batch: WriteBatch) -> bool:
     return any(w.kind is WriteKind.MERGE or w.parent_id is not None for w in batch.writes)
 
