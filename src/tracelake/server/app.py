@@ -13,7 +13,15 @@ from tracelake import __version__
 from tracelake.errors import TracelakeError
 from tracelake.search.index import TextIndex
 from tracelake.server.http import JSONResponse
-from tracelake.server.routes import auth, btql, events, export, objects, summaries
+from tracelake.server.routes import (
+    auth,
+    automations,
+    btql,
+    events,
+    export,
+    objects,
+    summaries,
+)
 from tracelake.settings import Settings
 from tracelake.store.catalog import Catalog, bootstrap
 from tracelake.store.indexing import Indexer
@@ -87,6 +95,6 @@ def create_app(settings: Settings, *, on_generated_key=None, on_started=None) ->
             status_code=500,
         )
 
-    for module in (auth, objects, events, summaries, btql, export):
+    for module in (auth, objects, events, summaries, btql, export, automations):
         app.include_router(module.router)
     return app

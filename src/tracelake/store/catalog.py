@@ -102,6 +102,13 @@ EXPERIMENTS = ObjectKind(
         "tags": list,
     },
 )
+AUTOMATIONS = ObjectKind(
+    "automations",
+    ("project_id", "name", "description", "user_id"),
+    ("config",),
+    "project_id",
+    patchable={"name": str, "description": str, "config": dict},
+)
 KIND_OF = {ObjectType.DATASET: DATASETS, ObjectType.EXPERIMENT: EXPERIMENTS}
 
 
@@ -256,7 +263,7 @@ class Catalog:
         existing = self._find_by_name(PROJECTS, org_id, name)
         if existing:
             return existing
-        return self._insert(PROJECTS, org_id, {"name": name, "description": description})
+        return self.insert_object(PROJECTS, org_id, {"name": name, "description": description})
 
     def get_project(self, org_id: str, project_id: str) -> dict:
         return self.get(PROJECTS, org_id, project_id)
@@ -281,7 +288,7 @@ class Catalog:
         existing = self._find_by_name(DATASETS, project_id, name)
         if existing:
             return existing
-        return self._insert(
+        return self.insert_object(
             DATASETS,
             org_id,
             {
@@ -306,7 +313,7 @@ class Catalog:
             name = "experiment"
         fields = {**fields, "project_id": project_id, "name": self._free_name(project_id, name)}
         fields.setdefault("public", False)
-        return self._insert(EXPERIMENTS, org_id, fields)
+        return self.insert_object(EXPERIMENTS, org_id, fields)
 
     def base_experiment(self, org_id: str, experiment_id: str) -> dict | None:
         """The experiment to compare against: the one named by ``base_exp_id``, else the
@@ -518,7 +525,8 @@ class Catalog:
         rows = self.store.read(lambda c: self._rows(c, kind, sql, [scope, name]))
         return rows[0] if rows else None
 
-    def _insert(self, kind: ObjectKind, org_id: str, fields: dict) -> dict:
+    def insert_object(self, kind: ObjectKind, org_id: str, fields: dict) -> dict:
+        """Insert an object, or return the one a concurrent create of the same name made."""
         object_id = new_object_id()
         cols = [c for c in (*kind.columns, *kind.json_columns) if c in fields]
         values = [_to_db(kind, c, fields[c]) for c in cols]

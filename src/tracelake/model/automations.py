@@ -1,0 +1,196 @@
+"""Automation configs: what a valid scheduled S3 export or retention policy looks like.
+
+Pure validation (no I/O): a config comes in as JSON and leaves normalised, or an
+InvalidRequest names the field. Secrets are kept but never shown back (see ``redact``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlparse
+
+from tracelake.errors import InvalidRequest
+
+EVENT_TYPES = ("btql_export", "retention")
+EXPORT_DEFINITIONS = ("log_traces", "log_spans", "btql_query")
+EXPORT_FORMATS = ("jsonl", "parquet")
+MIN_INTERVAL, MAX_INTERVAL = 300, 86_400  # 5 minutes to 24 hours
+RETENTION_OBJECTS = ("project_logs", "experiment", "dataset")
+CREDENTIAL_TYPES = {
+    "aws_iam": ("role_arn",),  # assumed through STS, with external_id
+    "aws_static": ("access_key_id", "secret_access_key"),
+    "environment": (),  # the server's own AWS environment / instance role
+    "profile": ("profile",),
+}
+SECRET_FIELDS = ("secret_access_key", "session_token")
+DEFAULT_MAX_ROWS = 100_000
+DEFAULT_GRACE_HOURS = 24
+
+
+def validate_config(config: Any) -> dict:
+    """A normalised copy of an automation config, or InvalidRequest naming the problem."""
+    if not isinstance(config, dict):
+        raise InvalidRequest("config must be an object")
+    event_type = config.get("event_type")
+    if event_type not in EVENT_TYPES:
+        raise InvalidRequest(f"config.event_type must be one of {', '.join(EVENT_TYPES)}")
+    if event_type == "btql_export":
+        return _export_config(config)
+    return _retention_config(config)
+
+
+def _export_config(config: dict) -> dict:
+    allowed = {
+        "event_type",
+        "export_definition",
+        "export_path",
+        "format",
+        "interval_seconds",
+        "batch_size",
+        "max_rows",
+        "credentials",
+        "status",
+        "scope",
+    }
+    _no_unknown(config, allowed)
+    definition = config.get("export_definition")
+    if not isinstance(definition, dict) or definition.get("type") not in EXPORT_DEFINITIONS:
+        raise InvalidRequest(
+            "config.export_definition.type must be one of " + ", ".join(EXPORT_DEFINITIONS)
+        )
+    definition = {"type": definition["type"]}
+    if definition["type"] == "btql_query":
+        query = config["export_definition"].get("btql_query")
+        if not isinstance(query, str) or not query.strip():
+            raise InvalidRequest("config.export_definition.btql_query must be a query")
+        definition["btql_query"] = query
+    path = _export_path(config.get("export_path"))
+    fmt = config.get("format", "jsonl")
+    if fmt not in EXPORT_FORMATS:
+        raise InvalidRequest(f"config.format must be one of {', '.join(EXPORT_FORMATS)}")
+    interval = config.get("interval_seconds", 3600)
+    if (
+        isinstance(interval, bool)
+        or not isinstance(interval, int)
+        or not (MIN_INTERVAL <= interval <= MAX_INTERVAL)
+    ):
+        raise InvalidRequest(
+            f"config.interval_seconds must be between {MIN_INTERVAL} and {MAX_INTERVAL}"
+        )
+    status = config.get("status", "active")
+    if status not in ("active", "paused"):
+        raise InvalidRequest("config.status must be active or paused")
+    result = {
+        "event_type": "btql_export",
+        "export_definition": definition,
+        "export_path": path,
+        "format": fmt,
+        "interval_seconds": interval,
+        "batch_size": _positive(config, "batch_size", 1000),
+        "max_rows": _positive(config, "max_rows", DEFAULT_MAX_ROWS),
+        "status": status,
+    }
+    credentials = config.get("credentials")
+    if path.startswith("s3://"):
+        result["credentials"] = _credentials(credentials)
+    elif credentials is not None:
+        raise InvalidRequest("config.credentials apply to s3:// paths only")
+    if config.get("scope") is not None:
+        result["scope"] = config["scope"]
+    return result
+
+
+def _export_path(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise InvalidRequest("config.export_path must be s3://bucket/prefix or file:///dir")
+    parsed = urlparse(value)
+    if parsed.scheme == "s3":
+        if not parsed.netloc:
+            raise InvalidRequest("config.export_path needs a bucket: s3://bucket/prefix")
+        return value.rstrip("/")
+    if parsed.scheme == "file":
+        if parsed.netloc or not parsed.path.startswith("/"):
+            raise InvalidRequest("config.export_path must be an absolute file:///path")
+        return value.rstrip("/")
+    raise InvalidRequest("config.export_path must start with s3:// or file://")
+
+
+def _credentials(value: Any) -> dict:
+    if value is None:
+        return {"type": "environment"}
+    if not isinstance(value, dict) or value.get("type") not in CREDENTIAL_TYPES:
+        raise InvalidRequest(
+            "config.credentials.type must be one of " + ", ".join(CREDENTIAL_TYPES)
+        )
+    result = {"type": value["type"]}
+    for name in CREDENTIAL_TYPES[value["type"]]:
+        if not isinstance(value.get(name), str) or not value[name]:
+            raise InvalidRequest(f"config.credentials.{name} is required for {value['type']}")
+        result[name] = value[name]
+    for name in ("external_id", "session_token", "region", "endpoint_url"):
+        if value.get(name) is not None:
+            if not isinstance(value[name], str):
+                raise InvalidRequest(f"config.credentials.{name} must be a string")
+            result[name] = value[name]
+    return result
+
+
+def _retention_config(config: dict) -> dict:
+    _no_unknown(config, {"event_type", "object_type", "retention_days", "grace_period_hours"})
+    object_type = config.get("object_type")
+    if object_type not in RETENTION_OBJECTS:
+        raise InvalidRequest("config.object_type must be one of " + ", ".join(RETENTION_OBJECTS))
+    days = config.get("retention_days")
+    if isinstance(days, bool) or not isinstance(days, int) or days < 0:
+        raise InvalidRequest("config.retention_days must be a whole number of days, 0 or more")
+    grace = config.get("grace_period_hours", DEFAULT_GRACE_HOURS)
+    if isinstance(grace, bool) or not isinstance(grace, int | float) or grace < 0:
+        raise InvalidRequest("config.grace_period_hours must be 0 or more")
+    return {
+        "event_type": "retention",
+        "object_type": object_type,
+        "retention_days": days,
+        "grace_period_hours": grace,
+    }
+
+
+def _positive(config: dict, name: str, default: int) -> int:
+    value = config.get(name, default)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidRequest(f"config.{name} must be a positive integer")
+    return value
+
+
+def _no_unknown(config: dict, allowed: set[str]) -> None:
+    unknown = sorted(set(config) - allowed)
+    if unknown:
+        raise InvalidRequest(f"config has an unknown field {unknown[0]!r}")
+
+
+def check_update(current: dict, new: dict) -> None:
+    """What may not change: an export's path, and the kind of automation."""
+    if current["event_type"] != new["event_type"]:
+        raise InvalidRequest("an automation's event_type cannot change")
+    if current["event_type"] == "btql_export" and current["export_path"] != new["export_path"]:
+        raise InvalidRequest("an export's export_path cannot be changed after creation")
+
+
+def redact(config: dict) -> dict:
+    """The config as shown to clients: secrets replaced by a marker."""
+    credentials = config.get("credentials")
+    if not credentials:
+        return config
+    shown = {k: ("***" if k in SECRET_FIELDS else v) for k, v in credentials.items()}
+    return {**config, "credentials": shown}
+
+
+def merge_secrets(current: dict, new: dict) -> dict:
+    """A PATCH/PUT that echoes back the ``***`` marker keeps the stored secret."""
+    old = current.get("credentials") or {}
+    creds = new.get("credentials")
+    if not creds:
+        return new
+    kept = {k: (old.get(k) if v == "***" else v) for k, v in creds.items()}
+    return {**new, "credentials": kept}

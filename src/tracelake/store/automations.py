@@ -1,0 +1,72 @@
+"""Project automations in the catalog: scheduled S3 exports and retention policies.
+
+Configs are validated by ``model.automations``; secrets are stored and never shown back.
+"""
+
+from __future__ import annotations
+
+from tracelake.errors import InvalidRequest
+from tracelake.model.automations import check_update, merge_secrets, redact, validate_config
+from tracelake.store.catalog import AUTOMATIONS, Catalog
+
+
+def present(record: dict) -> dict:
+    """An automation as clients see it (secrets masked)."""
+    return {
+        "id": record["id"],
+        "project_id": record["project_id"],
+        "name": record["name"],
+        "description": record["description"],
+        "config": redact(record["config"]),
+        "created": record["created"],
+        "user_id": record["user_id"],
+    }
+
+
+def create_automation(
+    catalog: Catalog,
+    org_id: str,
+    project_id: str,
+    name: str,
+    description,
+    config,
+    *,
+    replace: bool = False,
+) -> dict:
+    """Create-or-get by (project, name); with ``replace`` (PUT) an existing one takes the
+    new description and config (its export path may not change)."""
+    catalog.get_project(org_id, project_id)
+    existing = catalog.list_objects(AUTOMATIONS, org_id, name=name, project_id=project_id)
+    if existing and not replace:
+        return existing[0]
+    if existing:
+        current = existing[0]
+        new = validate_config(merge_secrets(current["config"], config))
+        check_update(current["config"], new)
+        return catalog.update_object(
+            AUTOMATIONS, org_id, current["id"], {"description": description, "config": new}
+        )
+    fields = {
+        "project_id": project_id,
+        "name": name,
+        "description": description,
+        "config": validate_config(config),
+    }
+    return catalog.insert_object(AUTOMATIONS, org_id, fields)
+
+
+def update_automation(catalog: Catalog, org_id: str, automation_id: str, patch: dict) -> dict:
+    """Change name, description or config; a partial config is merged into the stored one."""
+    current = catalog.get(AUTOMATIONS, org_id, automation_id)
+    unknown = [k for k in patch if k not in ("name", "description", "config")]
+    if unknown:
+        raise InvalidRequest(f"cannot update field {unknown[0]!r}")
+    changes = dict(patch)
+    if "config" in patch:
+        if not isinstance(patch["config"], dict):
+            raise InvalidRequest("config must be an object")
+        merged = merge_secrets(current["config"], {**current["config"], **patch["config"]})
+        new = validate_config(merged)
+        check_update(current["config"], new)
+        changes["config"] = new
+    return catalog.update_object(AUTOMATIONS, org_id, automation_id, changes)

@@ -1,0 +1,124 @@
+"""The project automation API: create-or-get, PUT, list, get, PATCH, DELETE and validation."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+EXPORT = {
+    "event_type": "btql_export",
+    "export_definition": {"type": "log_traces"},
+    "export_path": "s3://bucket/prefix",
+    "format": "parquet",
+    "interval_seconds": 3600,
+    "credentials": {
+        "type": "aws_static",
+        "access_key_id": "AKIA",
+        "secret_access_key": "s3cr3t",
+        "endpoint_url": "http://127.0.0.1:8333",
+    },
+}
+
+
+@pytest.fixture
+def project_id(app_client):
+    return app_client.post("/v1/project", json={"name": f"auto-{uuid.uuid4().hex[:8]}"}).json()[
+        "id"
+    ]
+
+
+def create(app_client, project_id, name="nightly", config=None, method="post"):
+    body = {"project_id": project_id, "name": name, "config": config or EXPORT}
+    return getattr(app_client, method)("/v1/project_automation", json=body)
+
+
+def test_create_is_create_or_get_and_hides_secrets(app_client, project_id):
+    first = create(app_client, project_id)
+    assert first.status_code == 200, first.text
+    body = first.json()
+    assert body["config"]["credentials"]["secret_access_key"] == "***"
+    assert body["config"]["max_rows"] == 100_000 and body["config"]["status"] == "active"
+    again = create(app_client, project_id, config={**EXPORT, "format": "jsonl"})
+    assert again.json()["id"] == body["id"] and again.json()["config"]["format"] == "parquet"
+    listed = app_client.get("/v1/project_automation", params={"project_id": project_id}).json()
+    assert [a["id"] for a in listed["objects"]] == [body["id"]]
+    one = app_client.get(f"/v1/project_automation/{body['id']}").json()
+    assert one["name"] == "nightly"
+
+
+def test_put_replaces_but_the_export_path_is_fixed(app_client, project_id):
+    created = create(app_client, project_id).json()
+    replaced = create(
+        app_client,
+        project_id,
+        config={
+            **EXPORT,
+            "format": "jsonl",
+            "credentials": {**EXPORT["credentials"], "secret_access_key": "***"},
+        },
+        method="put",
+    )
+    assert replaced.status_code == 200, replaced.text
+    assert replaced.json()["id"] == created["id"] and replaced.json()["config"]["format"] == "jsonl"
+    moved = create(
+        app_client, project_id, config={**EXPORT, "export_path": "s3://other/x"}, method="put"
+    )
+    assert moved.status_code == 400 and "export_path" in moved.json()["error"]["message"]
+    patched = app_client.patch(
+        f"/v1/project_automation/{created['id']}",
+        json={"config": {"status": "paused", "interval_seconds": 300}},
+    )
+    assert patched.json()["config"]["status"] == "paused"
+    assert patched.json()["config"]["interval_seconds"] == 300
+    moved = app_client.patch(
+        f"/v1/project_automation/{created['id']}", json={"config": {"export_path": "file:///tmp/x"}}
+    )
+    assert moved.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("config", "words"),
+    [
+        ({**EXPORT, "interval_seconds": 60}, "interval_seconds"),
+        ({**EXPORT, "interval_seconds": 90_000}, "interval_seconds"),
+        ({**EXPORT, "format": "csv"}, "format"),
+        ({**EXPORT, "export_path": "ftp://x/y"}, "export_path"),
+        ({**EXPORT, "export_path": "s3://"}, "bucket"),
+        ({**EXPORT, "export_definition": {"type": "btql_query"}}, "btql_query"),
+        ({**EXPORT, "credentials": {"type": "aws_iam"}}, "role_arn"),
+        ({**EXPORT, "colour": "red"}, "colour"),
+        ({"event_type": "retention", "object_type": "project_logs"}, "retention_days"),
+        ({"event_type": "retention", "object_type": "prompts", "retention_days": 3}, "object_type"),
+        ({"event_type": "webhook"}, "event_type"),
+    ],
+)
+def test_bad_configs_are_refused_and_nothing_is_stored(app_client, project_id, config, words):
+    response = create(app_client, project_id, name=f"bad-{uuid.uuid4().hex[:6]}", config=config)
+    assert response.status_code == 400, response.text
+    assert words in response.json()["error"]["message"]
+    listed = app_client.get("/v1/project_automation", params={"project_id": project_id}).json()
+    assert listed["objects"] == []
+
+
+def test_retention_and_delete_and_other_orgs(app_client, project_id):
+    retention = create(
+        app_client,
+        project_id,
+        name="keep-90",
+        config={"event_type": "retention", "object_type": "project_logs", "retention_days": 90},
+    ).json()
+    assert retention["config"] == {
+        "event_type": "retention",
+        "object_type": "project_logs",
+        "retention_days": 90,
+        "grace_period_hours": 24,
+    }
+    org = app_client.post("/v1/organization", json={"name": f"o-{uuid.uuid4().hex[:6]}"}).json()
+    other = {"Authorization": f"Bearer {org['api_key']['key']}"}
+    assert (
+        app_client.get(f"/v1/project_automation/{retention['id']}", headers=other).status_code
+        == 404
+    )
+    assert app_client.delete(f"/v1/project_automation/{retention['id']}").status_code == 200
+    assert app_client.get(f"/v1/project_automation/{retention['id']}").status_code == 404
