@@ -118,6 +118,8 @@ class Compiler:
     """Dialect-neutral BTQL semantics; see :class:`DuckDBCompiler` for the primitives a
     dialect provides."""
 
+    lean_paths = False  # set while compiling a filter (see compile_filter)
+
     DIALECT: str | None = None
     FUNCTIONS: dict[str, functions.FunctionSpec] = functions.FUNCTIONS
     OPERATORS: dict[str, Callable] = functions.OPERATORS
@@ -146,7 +148,13 @@ class Compiler:
         short names of ``query``'s select items resolve when they are not top-level fields."""
         implicit = self._layout(query, scope).implicit if query else {}
         ctx = Ctx(scope, clause="filter", implicit=implicit)
-        return self.to_boolean(self.node(expr, ctx), expr).sql.copy()
+        # In a WHERE clause no other clause must match these expressions (as GROUP BY and
+        # ORDER BY must), so fields may be read in their leanest form.
+        self.lean_paths = True
+        try:
+            return self.to_boolean(self.node(expr, ctx), expr).sql.copy()
+        finally:
+            self.lean_paths = False
 
     def compile_projection(self, query: a.Query, scope: Scope) -> Projection:
         """The output columns (select items, or dimensions then measures) and GROUP BY."""

@@ -23,6 +23,22 @@ _OFFSET = r"(?:[zZ]|[+-]\d\d(?::?\d\d)?)$"
 _NOT_ALNUM = r"[^\p{L}\p{N}]+"
 
 
+def _path_read(sql: exp.Expression) -> tuple[exp.Expression, exp.Expression] | None:
+    """(document, path) when ``sql`` is ``json_get``'s single-step field read,
+    ``NULLIF(json_extract(doc, '<path>'), 'null'::JSON)``; else None."""
+    if not isinstance(sql, exp.Nullif):
+        return None
+    inner = sql.this
+    if not (isinstance(inner, exp.Anonymous) and str(inner.this).lower() == "json_extract"):
+        return None
+    doc, path = (inner.expressions + [None, None])[:2]
+    if doc is None or not (isinstance(path, exp.Literal) and path.is_string):
+        return None
+    if path.this.startswith("/"):  # a JSON pointer step: keep the general form
+        return None
+    return doc.copy(), path.copy()
+
+
 def _s(text: str) -> exp.Expression:
     return exp.Literal.string(text)
 
@@ -156,10 +172,20 @@ class DuckDBCompiler(Compiler):
 
     def json_text(self, sql: exp.Expression) -> exp.Expression:
         """A string's content, or the JSON text of any other value."""
+        direct = _path_read(sql) if self.lean_paths else None
+        if direct is not None:  # read the field's text in one call (JSON null reads NULL)
+            return fn("json_extract_string", *direct)
         return fn("json_extract_string", sql, _s("$"))
 
     def json_string(self, sql: exp.Expression) -> exp.Expression:
         """A string's content; NULL for any other JSON value."""
+        direct = _path_read(sql) if self.lean_paths else None
+        if direct is not None:
+            # json_type(doc, path) is 'NULL' (not NULL) for a JSON null; either way the
+            # CASE yields NULL, and the field is read without building a JSON value first.
+            base, path = direct
+            is_string = exp.EQ(this=fn("json_type", base, path), expression=_s("VARCHAR"))
+            return _case(is_string, fn("json_extract_string", base.copy(), path.copy()))
         is_string = exp.EQ(this=self.json_type_of(sql), expression=_s("VARCHAR"))
         return _case(is_string, self.json_text(sql.copy()))
 
