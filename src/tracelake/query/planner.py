@@ -23,6 +23,7 @@ from tracelake.query.errors import QueryError
 from tracelake.query.relations import (
     columns_of,
     span_relation,
+    summary_columns,
     summary_relation,
     with_comments,
 )
@@ -31,30 +32,6 @@ from tracelake.query.types import Scope, T
 
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 100_000
-SUMMARY_COLUMNS = {
-    "id": "VARCHAR",
-    "_xact_id": "UBIGINT",
-    "_pagination_key": "VARCHAR",
-    "created": "TIMESTAMPTZ",
-    "org_id": "VARCHAR",
-    "project_id": "VARCHAR",
-    "span_id": "VARCHAR",
-    "root_span_id": "VARCHAR",
-    "span_parents": "VARCHAR[]",
-    "is_root": "BOOLEAN",
-    "input": "JSON",
-    "output": "JSON",
-    "expected": "JSON",
-    "error": "JSON",
-    "metadata": "JSON",
-    "scores": "JSON",
-    "metrics": "JSON",
-    "tags": "VARCHAR[]",
-    "span_attributes": "JSON",
-    "span_type_info": "JSON",
-    "origin": "JSON",
-    "comments": "JSON",
-}
 
 
 @dataclass(frozen=True)
@@ -548,16 +525,7 @@ class _Planner:
             condition = self.sql(self.c.compile_filter(filters.spans, scope, self.q))
             spans = f"(SELECT * FROM {spans} e WHERE {condition})"
         summary = summary_relation(spans, self.source.object_type, self.q.preview_length)
-        routing = {
-            ObjectType.PROJECT_LOGS: "log_id",
-            ObjectType.EXPERIMENT: "experiment_id",
-        }[self.source.object_type]
-        columns = dict(SUMMARY_COLUMNS)
-        columns = {
-            **dict(list(columns.items())[:6]),
-            routing: "VARCHAR",
-            **dict(list(columns.items())[6:]),
-        }
+        columns = summary_columns(self.source.object_type)
         scope = self.scope(columns=columns)
         query = dataclasses.replace(self.q, filter=None, span_filter=None, trace_filter=None)
         proj = self.c.compile_projection(query, scope)

@@ -211,6 +211,20 @@ def _preview(column: str, length: int) -> str:
         ELSE to_json(left(r.{column}::VARCHAR, {n})) END"""
 
 
+def summary_columns(object_type: ObjectType) -> dict[str, str]:
+    """The columns of :func:`summary_relation` and their types, in ``select *`` order."""
+    routing = "log_id" if object_type is ObjectType.PROJECT_LOGS else "experiment_id"
+    span = {name: kind for name, kind in SPAN_COLUMNS}
+    return {
+        **{name: kind for name, kind in COMMON_HEAD},
+        routing: "VARCHAR",
+        **span,
+        **dict.fromkeys((*PREVIEW_FIELDS, "scores", "metrics"), "JSON"),
+        "tags": "VARCHAR[]",
+        **dict.fromkeys(("span_attributes", "span_type_info", "origin", "comments"), "JSON"),
+    }
+
+
 def summary_relation(spans: str, object_type: ObjectType, preview_length: int | None) -> str:
     """One row per trace of ``spans``: the root span's ids and previews, scores averaged
     over the trace's spans, token/cost/call/error metrics summed, start/end/duration."""
