@@ -11,7 +11,7 @@ from typing import Any
 from tracelake.errors import Forbidden, InvalidRequest
 from tracelake.model.objects import OBJECT_ID_FIELD, ROUTING_KEYS, ObjectRef, ObjectType, route_row
 from tracelake.model.rows import normalize_row
-from tracelake.query.relations import columns_of
+from tracelake.query.relations import columns_of, comments_relation
 from tracelake.store.catalog import Catalog, Principal
 from tracelake.store.store import Store
 from tracelake.store.writer import ObjectInfo, WriteBatch, prepare
@@ -109,22 +109,6 @@ def events_source_sql(version: int | None) -> tuple[str, list[Any]]:
     )
 
 
-def comments_sql(version: int | None) -> tuple[str, list[Any]]:
-    """Comments of one object grouped by the row they are on (``?`` = type, id)."""
-    if version is None:
-        visible, params = "deleted_xact IS NULL", []
-    else:
-        visible = "_xact_id <= ? AND (deleted_xact IS NULL OR deleted_xact > ?)"
-        params = [version, version]
-    sql = f"""(SELECT origin_id, to_json(list(json_object(
-                    'id', id, 'created', {TS_SQL.format(col="created")},
-                    '_xact_id', _xact_id::VARCHAR, 'comment', comment, 'audit_data', audit_data)
-                  ORDER BY _xact_id, id)) AS comments
-               FROM comments WHERE object_type = ? AND object_id = ? AND {visible}
-               GROUP BY origin_id)"""
-    return sql, params
-
-
 @dataclass
 class FetchPage:
     rows: list[str]  # each row as a JSON object text
@@ -186,14 +170,14 @@ def _read_live_page(c, ref: ObjectRef, limit: int, after: str | None, _version) 
         return FetchPage(rows=[], cursor=None)
     roots = [t[0] for t in traces]
     order = {root: position for position, root in enumerate(roots)}
-    comments, comment_params = comments_sql(None)
+    comments = comments_relation((ref,), None)
     rows = c.execute(
         f"""SELECT {row_json_sql(ref.object_type)}, e.root_span_id
             FROM live e LEFT JOIN {comments} c ON c.origin_id = e.id
             WHERE e.object_type = ? AND e.object_id = ? AND e._xact_id >= ?
               AND list_contains(?, e.root_span_id)
             ORDER BY e._pagination_key""",
-        [kind, oid, *comment_params, kind, oid, min(t[1] for t in traces), roots],
+        [kind, oid, min(t[1] for t in traces), roots],
     ).fetchall()
     rows.sort(key=lambda r: order[r[1]])  # stable: spans keep _pagination_key order
     next_cursor = encode_cursor(traces[-1][2]) if len(traces) == limit else None
@@ -202,7 +186,7 @@ def _read_live_page(c, ref: ObjectRef, limit: int, after: str | None, _version) 
 
 def _read_pinned_page(c, ref: ObjectRef, limit: int, after: str | None, version) -> FetchPage:
     source, source_params = events_source_sql(version)
-    comments, comment_params = comments_sql(version)
+    comments = comments_relation((ref,), version)
     sql = f"""
         WITH src AS {source},
         roots AS (
@@ -216,7 +200,7 @@ def _read_pinned_page(c, ref: ObjectRef, limit: int, after: str | None, version)
         LEFT JOIN {comments} c ON c.origin_id = e.id
         ORDER BY roots.trace_key DESC, e._pagination_key ASC"""
     kind, oid = ref.object_type.value, ref.object_id
-    params = [kind, oid, *source_params, after, after, limit, kind, oid, *comment_params]
+    params = [kind, oid, *source_params, after, after, limit]
     rows = c.execute(sql, params).fetchall()
     trace_keys = {r[1] for r in rows}
     next_cursor = encode_cursor(min(trace_keys)) if len(trace_keys) == limit else None
