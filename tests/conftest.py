@@ -37,13 +37,14 @@ class ServerProcess:
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen | None = None
     log_path: Path | None = None
+    env: dict = field(default_factory=dict)  # extra environment (TRACELAKE_* settings)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 30) -> ServerProcess:
-        env = {**os.environ, "TRACELAKE_API_KEY": self.api_key}
+        env = {**os.environ, "TRACELAKE_API_KEY": self.api_key, **self.env}
         env.pop("TRACELAKE_URL", None)
         self.log_path = self.data_dir.parent / f"server-{self.port}.log"
         log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
@@ -108,8 +109,10 @@ class ServerProcess:
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory) -> ServerProcess:
-    """One server for the whole session (tests use their own projects to stay apart)."""
-    proc = ServerProcess(tmp_path_factory.mktemp("server") / "data").start()
+    """One server for the whole session (tests use their own projects to stay apart). Its
+    scheduler is off: automation tests trigger runs themselves."""
+    data_dir = tmp_path_factory.mktemp("server") / "data"
+    proc = ServerProcess(data_dir, env={"TRACELAKE_SCHEDULER_TICK_SECONDS": "0"}).start()
     yield proc
     proc.stop()
 
@@ -125,7 +128,7 @@ def fresh_server(tmp_path) -> ServerProcess:
 @pytest.fixture
 def app_client(tmp_path) -> TestClient:
     """The app in process over ASGI with a temporary DuckDB file, authenticated as admin."""
-    settings = Settings(data_dir=tmp_path / "data", api_key=ADMIN_KEY)
+    settings = Settings(data_dir=tmp_path / "data", api_key=ADMIN_KEY, scheduler_tick_seconds=0)
     with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
         client.headers["Authorization"] = f"Bearer {ADMIN_KEY}"
         yield client
@@ -143,3 +146,13 @@ def sdk_env(server, monkeypatch):
     braintrust.logger._state = braintrust.logger.BraintrustState()  # noqa: SLF001
     yield server
     braintrust.flush()
+
+
+@pytest.fixture(scope="module")
+def s3_server(tmp_path_factory):
+    """A real S3 server (SeaweedFS ``weed mini``) on 127.0.0.1 with SigV4 credentials."""
+    from tests.s3server import S3Server
+
+    server = S3Server(tmp_path_factory.mktemp("s3")).start()
+    yield server
+    server.stop()

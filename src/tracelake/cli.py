@@ -1,4 +1,5 @@
-"""The command line: ``tracelake serve``, ``keys``, ``orgs`` and ``demo``.
+"""The command line: ``tracelake serve``, ``keys``, ``orgs``, ``demo``, ``query``, ``export``
+and ``automations`` (in cli_automations.py).
 
 Commands that need data talk to a running server when given ``--url`` (or TRACELAKE_URL)
 with ``--api-key`` (or TRACELAKE_API_KEY); otherwise they open the data dir themselves.
@@ -614,6 +615,12 @@ def _cell(value) -> str | None:
 def version():
     """Print the version."""
     print(__version__)
+
+
+# Registered last: the automations commands use the helpers above.
+from tracelake.cli_automations import automations_app  # noqa: E402
+
+app.add_typer(automations_app, name="automations")
 
 
 def main() -> None:  # pragma: no cover - console entry point

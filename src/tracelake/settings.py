@@ -56,6 +56,20 @@ SETTINGS: tuple[Setting, ...] = (
         int,
     ),
     Setting(
+        "scheduler_tick_seconds",
+        "TRACELAKE_SCHEDULER_TICK_SECONDS",
+        5,
+        "How often the scheduler looks for due automations (0 turns it off).",
+        int,
+    ),
+    Setting(
+        "export_query_timeout_seconds",
+        "TRACELAKE_EXPORT_QUERY_TIMEOUT_SECONDS",
+        600,
+        "Longest one page query of a scheduled export may run.",
+        int,
+    ),
+    Setting(
         "url",
         "TRACELAKE_URL",
         None,
@@ -75,6 +89,8 @@ class Settings:
     public_url: str | None = None
     max_body_bytes: int = 64 * 1024 * 1024
     query_timeout_seconds: int = 30
+    scheduler_tick_seconds: int = 5
+    export_query_timeout_seconds: int = 600
     url: str | None = None
     extra: dict = field(default_factory=dict)
 

@@ -113,6 +113,7 @@ def test_retention_and_delete_and_other_orgs(app_client, project_id):
         "object_type": "project_logs",
         "retention_days": 90,
         "grace_period_hours": 24,
+        "status": "active",
     }
     org = app_client.post("/v1/organization", json={"name": f"o-{uuid.uuid4().hex[:6]}"}).json()
     other = {"Authorization": f"Bearer {org['api_key']['key']}"}

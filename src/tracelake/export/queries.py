@@ -11,6 +11,7 @@ import duckdb
 
 from tracelake.errors import QueryTimeout
 from tracelake.export.formats import FORMATS, arrow_table, describe, json_rows, json_schema
+from tracelake.query.ast import Query
 from tracelake.query.errors import QueryError
 from tracelake.query.indexed import IndexedCompiler
 from tracelake.query.parsers import parse_query
@@ -25,7 +26,7 @@ ARROW = "arrow"  # internal format: the page as an Arrow table (for streaming ex
 
 @dataclass(frozen=True)
 class QueryOptions:
-    query: str | dict
+    query: str | dict | Query  # text (BTQL or SQL), the JSON AST, or an already parsed query
     fmt: str = "json"
     tz_offset: int = 0
     version: int | None = None
@@ -51,7 +52,7 @@ def plan_request(
 ) -> Plan:
     """Parse and plan a query for the caller (no data is read). With ``index``, MATCH and
     search() are narrowed by the full-text index (pinned versions always scan)."""
-    query = parse_query(options.query)
+    query = options.query if isinstance(options.query, Query) else parse_query(options.query)
     source = resolve_source(query.from_, CatalogResolver(catalog, principal.org_id))
     compiler = None
     if index is not None and options.version is None:

@@ -23,7 +23,10 @@ CREDENTIAL_TYPES = {
     "profile": ("profile",),
 }
 SECRET_FIELDS = ("secret_access_key", "session_token")
-DEFAULT_MAX_ROWS = 100_000
+DEFAULT_MAX_ROWS = 100_000  # rows (traces, result rows) per run, as Braintrust
+DEFAULT_BATCH_SIZE = 10_000  # rows read per query page
+MAX_BATCH_SIZE = 100_000  # the query engine's largest page
+DEFAULT_ROWS_PER_FILE = 100_000
 DEFAULT_GRACE_HOURS = 24
 
 
@@ -48,6 +51,7 @@ def _export_config(config: dict) -> dict:
         "interval_seconds",
         "batch_size",
         "max_rows",
+        "rows_per_file",
         "credentials",
         "status",
         "scope",
@@ -86,8 +90,9 @@ def _export_config(config: dict) -> dict:
         "export_path": path,
         "format": fmt,
         "interval_seconds": interval,
-        "batch_size": _positive(config, "batch_size", 1000),
+        "batch_size": _positive(config, "batch_size", DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE),
         "max_rows": _positive(config, "max_rows", DEFAULT_MAX_ROWS),
+        "rows_per_file": _positive(config, "rows_per_file", DEFAULT_ROWS_PER_FILE),
         "status": status,
     }
     credentials = config.get("credentials")
@@ -136,7 +141,9 @@ def _credentials(value: Any) -> dict:
 
 
 def _retention_config(config: dict) -> dict:
-    _no_unknown(config, {"event_type", "object_type", "retention_days", "grace_period_hours"})
+    _no_unknown(
+        config, {"event_type", "object_type", "retention_days", "grace_period_hours", "status"}
+    )
     object_type = config.get("object_type")
     if object_type not in RETENTION_OBJECTS:
         raise InvalidRequest("config.object_type must be one of " + ", ".join(RETENTION_OBJECTS))
@@ -146,20 +153,26 @@ def _retention_config(config: dict) -> dict:
     grace = config.get("grace_period_hours", DEFAULT_GRACE_HOURS)
     if isinstance(grace, bool) or not isinstance(grace, int | float) or grace < 0:
         raise InvalidRequest("config.grace_period_hours must be 0 or more")
+    status = config.get("status", "active")
+    if status not in ("active", "paused"):
+        raise InvalidRequest("config.status must be active or paused")
     return {
         "event_type": "retention",
         "object_type": object_type,
         "retention_days": days,
         "grace_period_hours": grace,
+        "status": status,
     }
 
 
-def _positive(config: dict, name: str, default: int) -> int:
+def _positive(config: dict, name: str, default: int, most: int | None = None) -> int:
     value = config.get(name, default)
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise InvalidRequest(f"config.{name} must be a positive integer")
+    if most is not None and value > most:
+        raise InvalidRequest(f"config.{name} must be at most {most}")
     return value
 
 

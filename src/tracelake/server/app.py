@@ -10,6 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tracelake import __version__
+from tracelake.automations.exports import ExportContext
+from tracelake.automations.scheduler import Scheduler
 from tracelake.errors import TracelakeError
 from tracelake.search.index import TextIndex
 from tracelake.server.http import JSONResponse
@@ -50,11 +52,20 @@ def create_app(settings: Settings, *, on_generated_key=None, on_started=None) ->
         app.state.text_index = TextIndex(settings.data_dir / "search")
         indexer = Indexer(store, app.state.text_index)
         indexer.start()
+        scheduler = Scheduler(
+            ExportContext(
+                store, catalog, app.state.text_index, settings.export_query_timeout_seconds
+            ),
+            tick_seconds=settings.scheduler_tick_seconds,
+        )
+        app.state.scheduler = scheduler
+        scheduler.start()
         if on_started is not None:
             on_started(app)
         try:
             yield
         finally:
+            scheduler.stop()
             indexer.stop()
             store.close()
 

@@ -518,6 +518,11 @@ class Catalog:
             raise NotFound(f"{kind.what} {object_id!r} not found")
         return record
 
+    def find(self, kind: ObjectKind, object_id: str) -> dict | None:
+        """One live object of any organization, or None (for background work, which acts
+        for the object's own organization)."""
+        return self.store.read(lambda c: self._fetch_one(c, kind, object_id))
+
     def _find_by_name(self, kind: ObjectKind, scope: str, name: str) -> dict | None:
         sql = self._select_sql(kind) + (
             f" WHERE t.{kind.name_scope} = ? AND t.name = ? AND t.deleted_at IS NULL"

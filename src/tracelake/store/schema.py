@@ -142,4 +142,52 @@ DDL = [
         audit_data JSON,
         deleted_xact UBIGINT  -- the xact that deleted the comment (pinned reads before it see it)
     )""",
+    # Automations: the scheduler's state (export cursor, next run, lease) and run history.
+    """CREATE TABLE IF NOT EXISTS automation_state (
+        automation_id VARCHAR PRIMARY KEY,
+        cursor_xact UBIGINT NOT NULL DEFAULT 0,  -- exports: every xact up to here is out
+        next_run_at TIMESTAMPTZ,
+        registered_at TIMESTAMPTZ,  -- POST /automation/cron
+        lease_owner VARCHAR,
+        lease_expires TIMESTAMPTZ
+    )""",
+    """CREATE TABLE IF NOT EXISTS automation_runs (
+        id VARCHAR PRIMARY KEY,
+        automation_id VARCHAR NOT NULL,
+        seq BIGINT NOT NULL,
+        kind VARCHAR NOT NULL,  -- export | retention | purge
+        trigger VARCHAR NOT NULL,  -- schedule | manual | catch_up | recovery
+        status VARCHAR NOT NULL,  -- running | succeeded | failed | restored | purged
+        started TIMESTAMPTZ NOT NULL,
+        finished TIMESTAMPTZ,
+        plan JSON,  -- recorded before anything is written (exports: window and file names)
+        cursor_from UBIGINT,
+        cursor_to UBIGINT,
+        rows BIGINT,
+        bytes BIGINT,
+        files JSON,
+        backlog BIGINT,
+        error VARCHAR,
+        purge_after TIMESTAMPTZ,  -- retention: soft-deleted rows are purged after this
+        purged_at TIMESTAMPTZ,
+        restored_at TIMESTAMPTZ
+    )""",
+    # Retention soft delete: rows move here (with the run that moved them), so no read path
+    # sees them, and move back on restore; a purge deletes them.
+    _event_table("trash_live", ",\n  run_id VARCHAR NOT NULL"),
+    _event_table(
+        "trash_history", ",\n  _object_delete BOOLEAN NOT NULL,\n  run_id VARCHAR NOT NULL"
+    ),
+    """CREATE TABLE IF NOT EXISTS trash_comments (
+        object_type VARCHAR NOT NULL,
+        object_id VARCHAR NOT NULL,
+        id VARCHAR NOT NULL,
+        origin_id VARCHAR NOT NULL,
+        _xact_id UBIGINT NOT NULL,
+        created TIMESTAMPTZ NOT NULL,
+        comment JSON,
+        audit_data JSON,
+        deleted_xact UBIGINT,
+        run_id VARCHAR NOT NULL
+    )""",
 ]

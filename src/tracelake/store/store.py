@@ -35,6 +35,14 @@ class DataDirLocked(RuntimeError):
     """Another process (usually a running server) has the database open."""
 
 
+class _Exclusive:
+    """A transaction to run on the writer thread, between event writes (see ``exclusive``)."""
+
+    def __init__(self, fn: Callable[[duckdb.DuckDBPyConnection], object]):
+        self.fn = fn
+        self.future: Future = Future()
+
+
 class Store:
     """Owns the DuckDB connection and the writer thread."""
 
@@ -65,7 +73,7 @@ class Store:
         if not read_only:
             self._create_schema()
         self.clock = XactClock(self._max_xact_id())
-        self._queue: queue.Queue[WriteBatch | None] = queue.Queue()
+        self._queue: queue.Queue[WriteBatch | _Exclusive | None] = queue.Queue()
         self._writer: threading.Thread | None = None
         self._closed = False
 
@@ -147,6 +155,18 @@ class Store:
         """Submit and wait (for callers that are not async)."""
         return self.submit(batch).result()
 
+    def exclusive(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """Run ``fn`` in one transaction on the writer thread and wait for it.
+
+        Event writes and ``fn`` never interleave, so ``fn`` may move or delete event rows
+        (retention) without conflicting with a concurrent group commit."""
+        if self._closed:
+            raise RuntimeError("store is closed")
+        self.start()
+        item = _Exclusive(fn)
+        self._queue.put(item)
+        return item.future.result()
+
     def _write_loop(self) -> None:
         cursor = self._con.cursor()
         try:
@@ -154,6 +174,9 @@ class Store:
                 first = self._queue.get()
                 if first is None:
                     return
+                if isinstance(first, _Exclusive):
+                    _run_exclusive(cursor, first)
+                    continue
                 group = [first]
                 rows = len(first.writes)
                 stop = False
@@ -165,9 +188,15 @@ class Store:
                     if nxt is None:
                         stop = True
                         break
+                    if isinstance(nxt, _Exclusive):
+                        self._commit(cursor, group)
+                        group = []
+                        _run_exclusive(cursor, nxt)
+                        break
                     group.append(nxt)
                     rows += len(nxt.writes)
-                self._commit(cursor, group)
+                if group:
+                    self._commit(cursor, group)
                 if stop:
                     return
         finally:
@@ -189,6 +218,21 @@ class Store:
                 commit_group(cursor, [batch], self.clock)
             except Exception as exc:
                 _fail(batch, exc)
+
+
+def _run_exclusive(cursor: duckdb.DuckDBPyConnection, item: _Exclusive) -> None:
+    cursor.begin()
+    try:
+        result = item.fn(cursor)
+        cursor.commit()
+    except BaseException as exc:
+        try:
+            cursor.rollback()
+        except duckdb.Error:
+            pass  # the failed commit already ended the transaction
+        item.future.set_exception(exc)
+        return
+    item.future.set_result(result)
 
 
 def _fail(batch: WriteBatch, exc: BaseException) -> None:

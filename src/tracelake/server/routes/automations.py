@@ -1,11 +1,20 @@
-"""Project automations: scheduled S3 exports and retention policies (configuration only)."""
+"""Project automations: scheduled S3 exports and retention policies: configuration, test,
+run once, reset, run history, restore, and ``/automation/cron``."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Request
+import threading
 
-from tracelake.errors import Forbidden, NotFound
-from tracelake.server.http import field_of, json_body, principal_of
+from fastapi import APIRouter, Query, Request
+from starlette.concurrency import run_in_threadpool
+
+from tracelake.automations import retention
+from tracelake.automations.exports import ExportContext, check_query
+from tracelake.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from tracelake.export.sinks import open_sink, probe
+from tracelake.model.xact import format_xact
+from tracelake.server.http import JSONResponse, field_of, json_body, principal_of
+from tracelake.store import runs
 from tracelake.store.automations import create_automation, present, update_automation
 from tracelake.store.catalog import AUTOMATIONS
 
@@ -98,3 +107,191 @@ def delete_project_automation(request: Request, automation_id: str):
     principal = _writer(request)
     record = request.app.state.catalog.delete_object(AUTOMATIONS, principal.org_id, automation_id)
     return present(record)
+
+
+# -- running automations --------------------------------------------------------------------
+
+
+def _automation(request: Request, automation_id: str) -> dict:
+    principal = principal_of(request)
+    return request.app.state.catalog.get(AUTOMATIONS, principal.org_id, automation_id)
+
+
+def _export_only(automation: dict, what: str) -> None:
+    if automation["config"]["event_type"] != "btql_export":
+        raise InvalidRequest(f"{what} applies to btql_export automations")
+
+
+@router.post("/v1/project_automation/{automation_id}/test")
+def test_project_automation(request: Request, automation_id: str):
+    """Check an export's storage: write, read back and delete a test object. A failure is a
+    400 whose message says what the storage answered, in plain words."""
+    _writer(request)
+    automation = _automation(request, automation_id)
+    _export_only(automation, "test")
+    config = automation["config"]
+    sink = open_sink(config["export_path"], config.get("credentials"))
+    probe(sink)
+    check_query(_export_context(request), automation)
+    return {
+        "success": True,
+        "message": f"wrote, read back and deleted a test object in {sink.location}",
+    }
+
+
+@router.post("/v1/project_automation/{automation_id}/run")
+def run_project_automation(request: Request, automation_id: str, wait: bool = True):
+    """Run once now (also while paused). With ``wait=false`` the run starts in the
+    background and the answer is 202; follow it with ``GET …/runs``."""
+    _writer(request)
+    automation = _automation(request, automation_id)
+    scheduler = request.app.state.scheduler
+    if not wait:
+        thread = threading.Thread(
+            target=_run_quietly, args=(scheduler, automation["id"]), daemon=True
+        )
+        thread.start()
+        return JSONResponse({"started": True}, status_code=202)
+    return {"run": present_run(scheduler.run(automation["id"], trigger="manual"))}
+
+
+def _run_quietly(scheduler, automation_id: str) -> None:
+    try:
+        scheduler.run(automation_id, trigger="manual")
+    except Conflict:
+        pass  # a run was already in progress: that run is the one the caller will see
+
+
+@router.post("/v1/project_automation/{automation_id}/reset")
+def reset_project_automation(request: Request, automation_id: str):
+    """Clear an export's run history and cursor: the next run starts from the beginning
+    (already exported files stay; new files are numbered after them)."""
+    _writer(request)
+    automation = _automation(request, automation_id)
+    _export_only(automation, "reset")
+    store = request.app.state.store
+    scheduler = request.app.state.scheduler
+    if not runs.take_lease(store, automation["id"], scheduler.owner, 30):
+        raise Conflict("a run of this automation is in progress; reset it when the run ends")
+    try:
+        runs.delete_runs(store, automation["id"])
+    finally:
+        runs.release_lease(store, automation["id"], scheduler.owner)
+    scheduler.wake()
+    return present_state(automation, runs.get_state(store, automation["id"]))
+
+
+@router.get("/v1/project_automation/{automation_id}/runs")
+def list_automation_runs(request: Request, automation_id: str, limit: int = 100):
+    """Run history, newest first, and the automation's cursor and next run time."""
+    automation = _automation(request, automation_id)
+    store = request.app.state.store
+    records = runs.list_runs(store, automation["id"], limit=max(1, min(limit, 1000)))
+    return {
+        "state": present_state(automation, runs.get_state(store, automation["id"])),
+        "objects": [present_run(r) for r in records],
+    }
+
+
+@router.post("/v1/project_automation/{automation_id}/restore")
+async def restore_project_automation(request: Request, automation_id: str):
+    """Bring back what retention soft-deleted and has not purged yet (``run_id`` picks one
+    run; default: every restorable run). The policy is paused, so its next run does not
+    delete the same rows again; resume it once its window is what you want."""
+    _writer(request)
+    body = await json_body(request, required=False)
+    run_id = field_of(body, "run_id", str)
+    automation = _automation(request, automation_id)
+    if automation["config"]["event_type"] != "retention":
+        raise InvalidRequest("restore applies to retention automations")
+    return await run_in_threadpool(_restore, request, automation, run_id)
+
+
+def _restore(request: Request, automation: dict, run_id: str | None) -> dict:
+    store = request.app.state.store
+    restorable = [
+        r
+        for r in runs.list_runs(store, automation["id"], limit=1000)
+        if r["kind"] == "retention" and r["status"] == "succeeded" and r["purged_at"] is None
+    ]
+    if run_id is not None:
+        restorable = [r for r in restorable if r["id"] == run_id]
+        if not restorable:
+            raise NotFound(f"no restorable retention run {run_id!r} (purged, or not this one's)")
+    restored = sum(retention.restore(store, r) for r in restorable)
+    config = {**automation["config"], "status": "paused"}
+    request.app.state.catalog.update_object(
+        AUTOMATIONS, automation["org_id"], automation["id"], {"config": config}
+    )
+    return {"restored_rows": restored, "runs": [r["id"] for r in restorable], "paused": True}
+
+
+@router.post("/automation/cron")
+async def automation_cron(request: Request):
+    """Braintrust's "register the cron job" call. tracelake schedules every active
+    automation from its creation, so with ``automation_id`` this only confirms (and records)
+    the registration and answers the schedule; without it, it runs one scheduler pass now
+    (what an external cron would trigger) and answers the runs it made."""
+    principal = _writer(request)
+    body = await json_body(request, required=False)
+    automation_id = field_of(body, "automation_id", str)
+    cron = field_of(body, "cron", dict) or {}
+    scheduler = request.app.state.scheduler
+    if automation_id is None:
+        made = await run_in_threadpool(scheduler.tick)
+        return {"runs": [present_run(r) for r in made if r]}
+    automation = request.app.state.catalog.get(AUTOMATIONS, principal.org_id, automation_id)
+    kind = cron.get("type")
+    if kind is not None and kind != automation["config"]["event_type"]:
+        raise InvalidRequest(
+            f"cron.type is {kind!r} but the automation is a "
+            f"{automation['config']['event_type']} automation"
+        )
+    state = runs.register(request.app.state.store, automation["id"], None)
+    scheduler.wake()
+    return present_state(automation, state)
+
+
+def _export_context(request: Request) -> ExportContext:
+    state = request.app.state
+    return ExportContext(state.store, state.catalog, None, state.settings.query_timeout_seconds)
+
+
+def present_run(run: dict | None) -> dict | None:
+    if run is None:
+        return None
+    return {
+        "id": run["id"],
+        "seq": run["seq"],
+        "kind": run["kind"],
+        "trigger": run["trigger"],
+        "status": run["status"],
+        "start": _iso(run["started"]),
+        "end": _iso(run["finished"]),
+        "rows": run["rows"],
+        "bytes": run["bytes"],
+        "files": run["files"] or [],
+        "cursor_from": format_xact(run["cursor_from"]) if run["cursor_from"] else None,
+        "cursor_to": format_xact(run["cursor_to"]) if run["cursor_to"] else None,
+        "backlog": run["backlog"],
+        "error": run["error"],
+        "purge_after": _iso(run["purge_after"]),
+        "purged_at": _iso(run["purged_at"]),
+        "restored_at": _iso(run["restored_at"]),
+    }
+
+
+def present_state(automation: dict, state) -> dict:
+    active = automation["config"].get("status", "active") == "active"
+    return {
+        "automation_id": automation["id"],
+        "status": automation["config"].get("status", "active"),
+        "cursor": format_xact(state.cursor_xact) if state.cursor_xact else None,
+        "next_run_at": _iso(state.next_run_at) if active else None,
+        "registered": state.registered_at is not None,
+        "running": state.lease_owner is not None,
+    }
+
+
+def _iso(value) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None

@@ -1,0 +1,353 @@
+"""Scheduled export runs: plan a window of ``_xact_id``s, write its rows to deterministic file
+names, write a manifest, then advance the cursor.
+
+Exactly once: the plan (window, run date, first file number) is recorded before any file is
+written; a run that crashed or failed is executed again from the same plan, so it rewrites
+the same names (and deletes files of an earlier attempt that the new attempt did not
+produce); the cursor moves only in the transaction that marks the run succeeded, after the
+manifest is written. A row exported in a window is not exported again unless it changes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from tracelake.errors import InvalidRequest, TracelakeError
+from tracelake.export.queries import ARROW, QueryOptions, run_query
+from tracelake.export.sinks import Sink, open_sink
+from tracelake.query import ast
+from tracelake.query.parsers import parse_query
+from tracelake.query.sources import resolve_source
+from tracelake.search.index import TextIndex
+from tracelake.store import runs
+from tracelake.store.catalog import Catalog, CatalogResolver, Principal
+from tracelake.store.store import Store
+
+ROWS_PER_FILE = 100_000
+_FILE_NAME = re.compile(r"export_(\d+)\.(jsonl|parquet)$")
+
+
+@dataclasses.dataclass
+class ExportContext:
+    """What a run needs from the server: the store, the catalog and the text index."""
+
+    store: Store
+    catalog: Catalog
+    index: TextIndex | None = None
+    query_timeout: float = 600
+    on_progress: Callable[[], None] = lambda: None  # called between pages (lease renewal)
+
+
+def principal_for(automation: dict) -> Principal:
+    """Runs read as the automation's organization, read-only."""
+    return Principal(automation["org_id"], "", "read", f"automation:{automation['id']}")
+
+
+def window_query(automation: dict) -> ast.Query:
+    """The query a run executes, before the window is injected."""
+    config = automation["config"]
+    definition = config["export_definition"]
+    project = automation["project_id"].replace("'", "''")
+    if definition["type"] == "log_spans":
+        return parse_query(f"select: * | from: project_logs('{project}') spans")
+    if definition["type"] == "log_traces":
+        return parse_query(f"select: * | from: project_logs('{project}') summary")
+    return parse_query(definition["btql_query"])
+
+
+def with_window(query: ast.Query, low: int, high: int) -> ast.Query:
+    """The query restricted to rows whose ``_xact_id`` is in (low, high]."""
+    xact = ast.Ident(name=("_xact_id",))
+    window = ast.Logical(
+        op="and",
+        children=(
+            ast.Binary(op="gt", left=xact, right=ast.Literal(value=low)),
+            ast.Binary(op="le", left=xact, right=ast.Literal(value=high)),
+        ),
+    )
+    combined = window if query.filter is None else ast.Logical("and", (query.filter, window))
+    return dataclasses.replace(query, filter=combined, cursor=None)
+
+
+def check_query(ctx: ExportContext, automation: dict) -> None:
+    """Plan the export's query once, so a bad custom query fails at save time."""
+    query = with_window(window_query(automation), 0, 0)
+    source = resolve_source(query.from_, CatalogResolver(ctx.catalog, automation["org_id"]))
+    if not source.refs:
+        raise InvalidRequest("the export query reads no objects")
+
+
+# -- planning -------------------------------------------------------------------------------
+
+
+def plan_export(ctx: ExportContext, automation: dict, at: datetime) -> dict:
+    """The next run's plan: reuse an unfinished attempt's plan, or cut a new window of at most
+    ``max_rows`` rows (whole transactions) after the cursor."""
+    automation_id = automation["id"]
+    state = runs.get_state(ctx.store, automation_id)
+    unfinished = _unfinished_plan(ctx.store, automation_id)
+    if unfinished is not None and unfinished.get("cursor_from") == state.cursor_xact:
+        return unfinished  # retry the same window to the same names
+    config = automation["config"]
+    query = window_query(automation)
+    source = resolve_source(query.from_, CatalogResolver(ctx.catalog, automation["org_id"]))
+    refs = [(r.object_type.value, r.object_id) for r in source.refs]
+    by_trace = config["export_definition"]["type"] == "log_traces"
+    high, rows, backlog = _cut_window(ctx.store, refs, state.cursor_xact, config, by_trace)
+    run_date = at.astimezone(UTC).date().isoformat()
+    sink = open_sink(config["export_path"], config.get("credentials"))
+    return {
+        "cursor_from": state.cursor_xact,
+        "cursor_to": high,
+        "estimated_rows": rows,
+        "backlog": backlog,
+        "run_date": run_date,
+        "first_file": _next_file_number(ctx.store, automation_id, sink, run_date),
+        "format": config["format"],
+        "rows_per_file": config.get("rows_per_file") or ROWS_PER_FILE,
+        "page_rows": config["batch_size"],
+    }
+
+
+def _unfinished_plan(store: Store, automation_id: str) -> dict | None:
+    """The plan of the newest planned run, if that run did not succeed (runs that failed
+    before they had a plan are skipped)."""
+    for run in runs.list_runs(store, automation_id, limit=50):
+        if run["plan"]:
+            return run["plan"] if run["status"] in ("running", "failed") else None
+    return None
+
+
+def _cut_window(store: Store, refs, low: int, config: dict, by_trace: bool):
+    """The highest xact such that (low, high] holds at most max_rows rows (or traces), the
+    rows in it and the rows left after it. One transaction bigger than the cap is taken
+    whole, so a window never splits a transaction."""
+    if not refs:
+        return low, 0, 0
+    cap = config["max_rows"]
+    object_type = refs[0][0]  # one source reads objects of one type
+    ids = [i for _, i in refs]
+    if by_trace:  # a trace counts once, at its first change in the window
+        per_xact = """SELECT x, count(*) AS n FROM (
+                SELECT min(_xact_id) AS x FROM live
+                WHERE object_type = ? AND object_id IN (SELECT unnest(?::VARCHAR[]))
+                  AND _xact_id > ? GROUP BY object_type, object_id, root_span_id) GROUP BY x"""
+    else:
+        per_xact = """SELECT _xact_id AS x, count(*) AS n FROM live
+                WHERE object_type = ? AND object_id IN (SELECT unnest(?::VARCHAR[]))
+                  AND _xact_id > ? GROUP BY x"""
+    sql = f"""WITH per AS ({per_xact}),
+                   cum AS (SELECT x, sum(n) OVER (ORDER BY x) AS c FROM per)
+              SELECT (SELECT max(x) FROM cum WHERE c <= ?), (SELECT min(x) FROM cum),
+                     (SELECT max(c) FROM cum)"""
+    capped, first, total = store.read(
+        lambda c: c.execute(sql, [object_type, ids, low, cap]).fetchone()
+    )
+    if first is None:
+        return low, 0, 0
+    high = int(capped if capped is not None else first)
+    inside = store.read(
+        lambda c: c.execute(
+            f"WITH per AS ({per_xact}) SELECT sum(n) FROM per WHERE x <= ?",
+            [object_type, ids, low, high],
+        ).fetchone()[0]
+    )
+    return high, int(inside), int(total) - int(inside)
+
+
+def _next_file_number(store: Store, automation_id: str, sink: Sink, run_date: str) -> int:
+    """After every file of the date: those the history knows and those in the folder (a
+    reset clears the history, and the next run must not overwrite earlier files)."""
+    last = 0
+    for run in runs.list_runs(store, automation_id, limit=1000):
+        plan = run["plan"] or {}
+        if run["status"] == "succeeded" and plan.get("run_date") == run_date and run["files"]:
+            last = max(last, plan["first_file"] + len(run["files"]) - 1)
+    for key in sink.list(run_date + "/"):
+        match = _FILE_NAME.search(key)
+        if match:
+            last = max(last, int(match.group(1)))
+    return last + 1
+
+
+def file_key(plan: dict, number: int) -> str:
+    return f"{plan['run_date']}/export_{number:03d}.{plan['format']}"
+
+
+def manifest_key(plan: dict) -> str:
+    return f"{plan['run_date']}/manifest_{plan['first_file']:03d}.json"
+
+
+# -- execution -------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class RunOutcome:
+    rows: int
+    bytes: int
+    files: list[str]
+
+
+def execute_export(ctx: ExportContext, automation: dict, plan: dict, run_id: str) -> RunOutcome:
+    """Write the plan's rows, clean up files of an earlier attempt, then the manifest."""
+    if plan["cursor_to"] <= plan["cursor_from"]:
+        return RunOutcome(0, 0, [])
+    config = automation["config"]
+    sink = open_sink(config["export_path"], config.get("credentials"))
+    query = with_window(window_query(automation), plan["cursor_from"], plan["cursor_to"])
+    query = dataclasses.replace(query, limit=plan["page_rows"])
+    started = time.time()
+    writer = _FileWriter(sink, plan)
+    try:
+        for page in _pages(ctx, automation, query, plan["format"]):
+            writer.add(page)
+            ctx.on_progress()
+        writer.close()
+    finally:
+        writer.discard()
+    _remove_stale_files(sink, plan, writer.keys)
+    if writer.keys:
+        manifest = {
+            "automation_id": automation["id"],
+            "run_id": run_id,
+            "export_definition": config["export_definition"],
+            "format": plan["format"],
+            "window": {"from_xact_id": plan["cursor_from"], "to_xact_id": plan["cursor_to"]},
+            "files": writer.manifest_files,
+            "rows": writer.total_rows,
+            "bytes": writer.total_bytes,
+            "seconds": round(time.time() - started, 3),
+        }
+        sink.put_bytes(manifest_key(plan), json.dumps(manifest, indent=2).encode())
+    return RunOutcome(writer.total_rows, writer.total_bytes, writer.keys)
+
+
+def _pages(ctx: ExportContext, automation: dict, query: ast.Query, fmt: str):
+    principal = principal_for(automation)
+    cursor = None
+    while True:
+        options = QueryOptions(
+            query=dataclasses.replace(query, cursor=cursor),
+            fmt=ARROW if fmt == "parquet" else "json",
+        )
+        result = run_query(
+            ctx.store, ctx.catalog, principal, options, timeout=ctx.query_timeout, index=None
+        )
+        yield result
+        cursor = result.cursor
+        if not cursor:
+            return
+
+
+class _FileWriter:
+    """Rolls pages into local files of ``rows_per_file`` rows and uploads each when full."""
+
+    def __init__(self, sink: Sink, plan: dict):
+        self.sink = sink
+        self.plan = plan
+        self.keys: list[str] = []
+        self.manifest_files: list[dict] = []
+        self.total_rows = 0
+        self.total_bytes = 0
+        self._dir = tempfile.mkdtemp(prefix="tracelake-export-")
+        self._path: Path | None = None
+        self._rows = 0
+        self._parquet = None
+        self._jsonl = None
+
+    def add(self, page) -> None:
+        if self.plan["format"] == "parquet":
+            table = page.table
+            offset = 0
+            while offset < table.num_rows:
+                self._open()
+                take = min(table.num_rows - offset, self.plan["rows_per_file"] - self._rows)
+                part = table.slice(offset, take)
+                if self._parquet is None:
+                    self._parquet = pq.ParquetWriter(self._path, part.schema, compression="zstd")
+                elif part.schema != self._parquet.schema:
+                    part = part.cast(self._parquet.schema)
+                self._parquet.write_table(part)
+                self._advance(take)
+                offset += take
+        else:
+            rows = page.rows
+            offset = 0
+            while offset < len(rows):
+                self._open()
+                take = min(len(rows) - offset, self.plan["rows_per_file"] - self._rows)
+                self._jsonl.write(("\n".join(rows[offset : offset + take]) + "\n").encode())
+                self._advance(take)
+                offset += take
+
+    def _open(self) -> None:
+        if self._path is None:
+            number = self.plan["first_file"] + len(self.keys)
+            self._path = Path(self._dir) / f"export_{number:03d}"
+            self._rows = 0
+            if self.plan["format"] == "jsonl":
+                self._jsonl = open(self._path, "wb")  # noqa: SIM115 - closed in _finish
+
+    def _advance(self, rows: int) -> None:
+        self._rows += rows
+        if self._rows >= self.plan["rows_per_file"]:
+            self._finish()
+
+    def _finish(self) -> None:
+        if self._path is None:
+            return
+        if self._parquet is not None:
+            self._parquet.close()
+            self._parquet = None
+        if self._jsonl is not None:
+            self._jsonl.close()
+            self._jsonl = None
+        key = file_key(self.plan, self.plan["first_file"] + len(self.keys))
+        size = self._path.stat().st_size
+        self.sink.put_file(key, self._path)
+        os.unlink(self._path)
+        self.keys.append(key)
+        self.manifest_files.append({"key": key, "rows": self._rows, "bytes": size})
+        self.total_rows += self._rows
+        self.total_bytes += size
+        self._path = None
+
+    def close(self) -> None:
+        self._finish()
+
+    def discard(self) -> None:
+        for handle in (self._parquet, self._jsonl):
+            if handle is not None:
+                handle.close()
+        for name in os.listdir(self._dir):
+            os.unlink(os.path.join(self._dir, name))
+        os.rmdir(self._dir)
+
+
+def _remove_stale_files(sink: Sink, plan: dict, written: list[str]) -> None:
+    """Files an earlier attempt of this plan wrote beyond what this attempt wrote."""
+    keep = set(written)
+    stale = []
+    for key in sink.list(plan["run_date"] + "/"):
+        match = _FILE_NAME.search(key)
+        if match and int(match.group(1)) >= plan["first_file"] and key not in keep:
+            stale.append(key)
+    if stale:
+        sink.delete(stale)
+
+
+def describe_failure(exc: Exception) -> str:
+    """A run's error in plain words (storage and query errors carry their own)."""
+    if isinstance(exc, TracelakeError):
+        return exc.message
+    return f"{type(exc).__name__}: {exc}"

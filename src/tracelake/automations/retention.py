@@ -1,0 +1,102 @@
+"""Retention runs: soft delete what is past the window, restore, and purge after the grace
+period.
+
+- ``project_logs`` and ``dataset``: rows whose ``created`` is older than ``retention_days``
+  move to the trash (every read stops seeing them in that one transaction).
+- ``experiment``: whole experiments whose own ``created`` is older are soft deleted in the
+  catalog (they vanish from lists, fetches, queries and exports) and their events are
+  deleted at the purge.
+A run records what it moved, so ``restore`` can bring back exactly that before the purge.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+from tracelake.store import retention, runs
+from tracelake.store.store import Store
+
+
+def soft_delete(store: Store, automation: dict, run_id: str, at: datetime) -> dict:
+    """Move what is past the window to the trash; returns counts for the run record."""
+    config = automation["config"]
+    cutoff = at - timedelta(days=config["retention_days"])
+    project_id = automation["project_id"]
+    object_type = config["object_type"]
+
+    if object_type == "experiment":
+
+        def work(c):
+            ids = [
+                r[0]
+                for r in c.execute(
+                    """SELECT id FROM experiments WHERE project_id = ? AND deleted_at IS NULL
+                       AND created < ?""",
+                    [project_id, cutoff],
+                ).fetchall()
+            ]
+            if ids:
+                c.execute(
+                    "UPDATE experiments SET deleted_at = ? WHERE id IN (SELECT unnest(?))",
+                    [at, ids],
+                )
+                # Recorded with the delete, so a restore finds them even after a crash.
+                c.execute(
+                    """UPDATE automation_runs SET plan = json_merge_patch(plan, ?)
+                       WHERE id = ?""",
+                    [json.dumps({"experiments": ids}), run_id],
+                )
+            return {"rows": 0, "experiments": ids}
+
+    else:
+
+        def work(c):
+            if object_type == "project_logs":
+                ids = [project_id]
+            else:
+                ids = [
+                    r[0]
+                    for r in c.execute(
+                        "SELECT id FROM datasets WHERE project_id = ? AND deleted_at IS NULL",
+                        [project_id],
+                    ).fetchall()
+                ]
+            moved = retention.trash_rows(c, run_id, object_type, ids, cutoff)
+            return {"rows": moved, "experiments": []}
+
+    return store.exclusive(work)
+
+
+def restore(store: Store, run: dict) -> int:
+    """Bring back what a run soft-deleted (before its purge)."""
+    experiments = (run["plan"] or {}).get("experiments") or []
+
+    def work(c):
+        restored = retention.restore_rows(c, run["id"])
+        if experiments:
+            c.execute(
+                "UPDATE experiments SET deleted_at = NULL WHERE id IN (SELECT unnest(?))",
+                [experiments],
+            )
+        return restored + len(experiments)
+
+    count = store.exclusive(work)
+    runs.mark_run(store, run["id"], status="restored", restored_at=runs.now())
+    return count
+
+
+def purge(store: Store, run: dict) -> int:
+    """Remove a run's soft-deleted data from storage for good."""
+    experiments = (run["plan"] or {}).get("experiments") or []
+
+    def work(c):
+        purged = retention.purge_rows(c, run["id"])
+        for experiment_id in experiments:
+            purged += retention.purge_object(c, "experiment", experiment_id)
+            c.execute("DELETE FROM experiments WHERE id = ?", [experiment_id])
+        return purged
+
+    count = store.exclusive(work)
+    runs.mark_run(store, run["id"], status="purged", purged_at=runs.now())
+    return count

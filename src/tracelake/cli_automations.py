@@ -1,0 +1,307 @@
+"""``tracelake automations``: list, create, test, run, runs, reset and restore project
+automations. Automations run inside the server, so these commands talk to one (``--url`` or
+TRACELAKE_URL, with ``--api-key``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from tracelake.cli import ApiKey, CliError, RemoteBackend, Url, _run, _table, console
+from tracelake.settings import Settings
+
+automations_app = typer.Typer(
+    help="Scheduled S3 exports and retention policies (talks to a running server).",
+    no_args_is_help=True,
+)
+
+Project = Annotated[str, typer.Option("--project", "-p", help="Project name or id.")]
+Automation = Annotated[str, typer.Argument(help="Automation name or id.")]
+
+
+def _server(url: str | None, api_key: str | None) -> RemoteBackend:
+    settings = Settings.from_env(url=url, api_key=api_key)
+    if not settings.url:
+        raise CliError(
+            "automations run inside the server: point the command at it with --url or TRACELAKE_URL"
+        )
+    return RemoteBackend(settings.url, settings.api_key)
+
+
+def _project_id(server: RemoteBackend, project: str) -> str:
+    found = server.call("GET", f"/v1/project?project_name={project}")["objects"]
+    if found:
+        return found[0]["id"]
+    by_id = server.call("GET", f"/v1/project?ids={project}")["objects"]
+    if by_id:
+        return by_id[0]["id"]
+    raise CliError(f"project {project!r} not found")
+
+
+def _automation(server: RemoteBackend, project: str, name_or_id: str) -> dict:
+    project_id = _project_id(server, project)
+    listed = server.call(
+        "GET",
+        f"/v1/project_automation?project_id={project_id}&project_automation_name={name_or_id}",
+    )["objects"]
+    if listed:
+        return listed[0]
+    listed = server.call("GET", f"/v1/project_automation?project_id={project_id}")["objects"]
+    for automation in listed:
+        if automation["id"] == name_or_id:
+            return automation
+    raise CliError(f"automation {name_or_id!r} not found in project {project!r}")
+
+
+def _summary(automation: dict) -> dict:
+    config = automation["config"]
+    if config["event_type"] == "btql_export":
+        what = f"export {config['export_definition']['type']} as {config['format']}"
+        where = config["export_path"]
+        every = f"{config['interval_seconds']}s"
+    else:
+        what = f"retention {config['object_type']}"
+        where = f"{config['retention_days']} days"
+        every = "hourly"
+    return {
+        "id": automation["id"],
+        "name": automation["name"],
+        "kind": what,
+        "target": where,
+        "every": every,
+        "status": config.get("status", "active"),
+    }
+
+
+def _run_row(run: dict) -> dict:
+    return {
+        "seq": run["seq"],
+        "kind": run["kind"],
+        "trigger": run["trigger"],
+        "status": run["status"],
+        "start": run["start"],
+        "end": run["end"],
+        "rows": run["rows"],
+        "bytes": run["bytes"],
+        "files": len(run["files"]),
+        "backlog": run["backlog"],
+        "error": run["error"],
+    }
+
+
+RUN_COLUMNS = ["seq", "kind", "trigger", "status", "start", "end", "rows", "bytes", "files"]
+
+
+@automations_app.command("list")
+def list_automations(project: Project, url: Url = None, api_key: ApiKey = None):
+    """The project's automations."""
+
+    def body():
+        server = _server(url, api_key)
+        project_id = _project_id(server, project)
+        listed = server.call("GET", f"/v1/project_automation?project_id={project_id}")
+        rows = [_summary(a) for a in listed["objects"]]
+        _table(rows, ["id", "name", "kind", "target", "every", "status"])
+
+    _run(body)
+
+
+@automations_app.command("create")
+def create_automation(
+    project: Project,
+    name: Annotated[str, typer.Option("--name", help="Automation name (unique per project).")],
+    path: Annotated[
+        str | None, typer.Option("--path", help="Export to s3://bucket/prefix or file:///dir.")
+    ] = None,
+    definition: Annotated[
+        str, typer.Option("--definition", help="log_traces, log_spans or btql_query.")
+    ] = "log_traces",
+    query: Annotated[str | None, typer.Option("--query", help="The btql_query to export.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="jsonl or parquet.")] = "jsonl",
+    interval: Annotated[int, typer.Option("--interval", help="Seconds, 300 to 86400.")] = 3600,
+    max_rows: Annotated[int | None, typer.Option("--max-rows", help="Rows per run.")] = None,
+    access_key_id: Annotated[str | None, typer.Option("--access-key-id")] = None,
+    secret_access_key: Annotated[str | None, typer.Option("--secret-access-key")] = None,
+    role_arn: Annotated[str | None, typer.Option("--role-arn", help="Assumed through STS.")] = None,
+    external_id: Annotated[str | None, typer.Option("--external-id")] = None,
+    profile: Annotated[str | None, typer.Option("--profile", help="AWS profile.")] = None,
+    endpoint_url: Annotated[
+        str | None, typer.Option("--endpoint-url", help="S3-compatible endpoint.")
+    ] = None,
+    region: Annotated[str | None, typer.Option("--region")] = None,
+    retention: Annotated[
+        str | None,
+        typer.Option(
+            "--retention", help="A retention policy for project_logs, experiment or dataset."
+        ),
+    ] = None,
+    days: Annotated[int | None, typer.Option("--days", help="Retention window in days.")] = None,
+    grace_hours: Annotated[
+        float | None,
+        typer.Option("--grace-hours", help="Hours before soft-deleted data is purged."),
+    ] = None,
+    paused: Annotated[bool, typer.Option("--paused", help="Create it paused.")] = False,
+    url: Url = None,
+    api_key: ApiKey = None,
+):
+    """Create an export (--path …) or a retention policy (--retention … --days N)."""
+
+    def body():
+        if retention is not None:
+            config = {"event_type": "retention", "object_type": retention, "retention_days": days}
+            if grace_hours is not None:
+                config["grace_period_hours"] = grace_hours
+        elif path is not None:
+            export_definition = {"type": definition}
+            if query is not None:
+                export_definition["btql_query"] = query
+            config = {
+                "event_type": "btql_export",
+                "export_definition": export_definition,
+                "export_path": path,
+                "format": fmt,
+                "interval_seconds": interval,
+            }
+            if max_rows is not None:
+                config["max_rows"] = max_rows
+            if path.startswith("s3://"):
+                config["credentials"] = _credentials(
+                    access_key_id,
+                    secret_access_key,
+                    role_arn,
+                    external_id,
+                    profile,
+                    endpoint_url,
+                    region,
+                )
+        else:
+            raise CliError("give --path for an export or --retention for a retention policy")
+        if paused:
+            config["status"] = "paused"
+        server = _server(url, api_key)
+        created = server.call(
+            "POST",
+            "/v1/project_automation",
+            json={"project_id": _project_id(server, project), "name": name, "config": config},
+        )
+        _table([_summary(created)], ["id", "name", "kind", "target", "every", "status"])
+
+    _run(body)
+
+
+def _credentials(access_key_id, secret, role_arn, external_id, profile, endpoint, region):
+    if access_key_id or secret:
+        creds = {
+            "type": "aws_static",
+            "access_key_id": access_key_id,
+            "secret_access_key": secret,
+        }
+    elif role_arn:
+        creds = {"type": "aws_iam", "role_arn": role_arn, "external_id": external_id}
+    elif profile:
+        creds = {"type": "profile", "profile": profile}
+    else:
+        creds = {"type": "environment"}
+    for key, value in (("endpoint_url", endpoint), ("region", region)):
+        if value:
+            creds[key] = value
+    return {k: v for k, v in creds.items() if v is not None}
+
+
+@automations_app.command("test")
+def test_automation(
+    automation: Automation, project: Project, url: Url = None, api_key: ApiKey = None
+):
+    """Check an export's storage (write, read back and delete a test object)."""
+
+    def body():
+        server = _server(url, api_key)
+        found = _automation(server, project, automation)
+        result = server.call("POST", f"/v1/project_automation/{found['id']}/test")
+        console.print(result["message"], highlight=False)
+
+    _run(body)
+
+
+@automations_app.command("run")
+def run_automation(
+    automation: Automation,
+    project: Project,
+    wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for the run.")] = True,
+    url: Url = None,
+    api_key: ApiKey = None,
+):
+    """Run once now; prints the run (exit 1 if it failed)."""
+
+    def body():
+        server = _server(url, api_key)
+        found = _automation(server, project, automation)
+        suffix = "" if wait else "?wait=false"
+        result = server.call("POST", f"/v1/project_automation/{found['id']}/run{suffix}")
+        if not wait:
+            console.print("started; follow it with `tracelake automations runs`")
+            return
+        run = result["run"]
+        _table([_run_row(run)], [*RUN_COLUMNS, "backlog"])
+        if run["status"] == "failed":
+            raise CliError(run["error"] or "the run failed")
+
+    _run(body)
+
+
+@automations_app.command("runs")
+def list_runs(
+    automation: Automation,
+    project: Project,
+    limit: Annotated[int, typer.Option("--limit")] = 20,
+    url: Url = None,
+    api_key: ApiKey = None,
+):
+    """Run history, newest first."""
+
+    def body():
+        server = _server(url, api_key)
+        found = _automation(server, project, automation)
+        result = server.call("GET", f"/v1/project_automation/{found['id']}/runs?limit={limit}")
+        _table([_run_row(r) for r in result["objects"]], [*RUN_COLUMNS, "backlog", "error"])
+
+    _run(body)
+
+
+@automations_app.command("reset")
+def reset_automation(
+    automation: Automation, project: Project, url: Url = None, api_key: ApiKey = None
+):
+    """Clear an export's history and cursor: the next run starts from the beginning."""
+
+    def body():
+        server = _server(url, api_key)
+        found = _automation(server, project, automation)
+        server.call("POST", f"/v1/project_automation/{found['id']}/reset")
+        console.print(f"reset {found['name']}: the next run exports from the beginning")
+
+    _run(body)
+
+
+@automations_app.command("restore")
+def restore_automation(
+    automation: Automation,
+    project: Project,
+    run_id: Annotated[str | None, typer.Option("--run-id", help="Restore one run only.")] = None,
+    url: Url = None,
+    api_key: ApiKey = None,
+):
+    """Bring back what a retention policy soft-deleted (before the purge); pauses it."""
+
+    def body():
+        server = _server(url, api_key)
+        found = _automation(server, project, automation)
+        payload = {"run_id": run_id} if run_id else {}
+        result = server.call("POST", f"/v1/project_automation/{found['id']}/restore", json=payload)
+        console.print(
+            f"restored {result['restored_rows']} rows from {len(result['runs'])} runs; "
+            f"{found['name']} is paused"
+        )
+
+    _run(body)

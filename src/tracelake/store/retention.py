@@ -1,0 +1,128 @@
+"""Retention in storage: soft delete moves rows to the trash tables, restore moves them back,
+purge deletes them.
+
+Every read path (fetch, BTQL, exports, summaries) reads ``live``, ``history`` and
+``comments``, so rows moved out of them vanish from all reads in the one transaction that
+moves them. Each function runs inside a transaction on the writer thread
+(``Store.exclusive``), so it never races an event write.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+_TRASH = (("live", "trash_live"), ("history", "trash_history"), ("comments", "trash_comments"))
+
+
+def trash_rows(cursor, run_id: str, object_type: str, object_ids: list[str], cutoff: datetime):
+    """Move every version of the rows created before ``cutoff`` (and their comments) of the
+    given objects to the trash. Returns the number of rows (current rows and deleted ones)."""
+    if not object_ids:
+        return 0
+    cursor.execute(
+        """CREATE OR REPLACE TEMP TABLE retention_victims AS
+           SELECT DISTINCT object_type, object_id, id FROM history
+           WHERE object_type = ? AND object_id IN (SELECT unnest(?::VARCHAR[]))
+             AND created < ?
+             AND NOT EXISTS (  -- a row whose current version is newer in creation stays
+                 SELECT 1 FROM live l WHERE l.object_type = history.object_type
+                   AND l.object_id = history.object_id AND l.id = history.id
+                   AND l.created >= ?)""",
+        [object_type, object_ids, cutoff, cutoff],
+    )
+    count = cursor.execute("SELECT count(*) FROM retention_victims").fetchone()[0]
+    if count:
+        cursor.execute(
+            """CREATE OR REPLACE TEMP TABLE retention_roots AS
+               SELECT DISTINCT object_type, object_id, root_span_id FROM history
+               WHERE (object_type, object_id, id) IN (SELECT * FROM retention_victims)"""
+        )
+        _move(cursor, run_id, "live", "trash_live", "id")
+        _move(cursor, run_id, "history", "trash_history", "id")
+        _move(cursor, run_id, "comments", "trash_comments", "origin_id")
+        _refresh_traces(cursor)
+    cursor.execute("DROP TABLE IF EXISTS retention_victims")
+    cursor.execute("DROP TABLE IF EXISTS retention_roots")
+    return count
+
+
+def _move(cursor, run_id: str, table: str, trash: str, key: str) -> None:
+    match = f"(object_type, object_id, {key}) IN (SELECT * FROM retention_victims)"
+    cursor.execute(f"INSERT INTO {trash} SELECT *, ? FROM {table} WHERE {match}", [run_id])
+    cursor.execute(f"DELETE FROM {table} WHERE {match}")
+
+
+def restore_rows(cursor, run_id: str) -> int:
+    """Move a run's trashed rows back. A row written again since keeps its newer version."""
+    count = cursor.execute(
+        "SELECT count(DISTINCT (object_type, object_id, id)) FROM trash_history WHERE run_id = ?",
+        [run_id],
+    ).fetchone()[0]
+    cursor.execute(
+        """CREATE OR REPLACE TEMP TABLE retention_roots AS
+           SELECT DISTINCT object_type, object_id, root_span_id FROM trash_history
+           WHERE run_id = ?""",
+        [run_id],
+    )
+    cursor.execute(
+        """INSERT INTO live SELECT * EXCLUDE (run_id) FROM trash_live WHERE run_id = ?
+           ON CONFLICT DO NOTHING""",
+        [run_id],
+    )
+    cursor.execute(
+        "INSERT INTO history SELECT * EXCLUDE (run_id) FROM trash_history WHERE run_id = ?",
+        [run_id],
+    )
+    cursor.execute(
+        "INSERT INTO comments SELECT * EXCLUDE (run_id) FROM trash_comments WHERE run_id = ?",
+        [run_id],
+    )
+    for _, trash in _TRASH:
+        cursor.execute(f"DELETE FROM {trash} WHERE run_id = ?", [run_id])
+    _refresh_traces(cursor)
+    cursor.execute("DROP TABLE IF EXISTS retention_roots")
+    return count
+
+
+def purge_rows(cursor, run_id: str) -> int:
+    """Delete a run's trashed rows for good."""
+    count = cursor.execute(
+        "SELECT count(DISTINCT (object_type, object_id, id)) FROM trash_history WHERE run_id = ?",
+        [run_id],
+    ).fetchone()[0]
+    for _, trash in _TRASH:
+        cursor.execute(f"DELETE FROM {trash} WHERE run_id = ?", [run_id])
+    return count
+
+
+def purge_object(cursor, object_type: str, object_id: str) -> int:
+    """Delete every event, comment and trace entry of one object (a purged experiment)."""
+    count = cursor.execute(
+        "SELECT count(*) FROM live WHERE object_type = ? AND object_id = ?",
+        [object_type, object_id],
+    ).fetchone()[0]
+    for table in ("live", "history", "comments", "traces"):
+        cursor.execute(
+            f"DELETE FROM {table} WHERE object_type = ? AND object_id = ?",
+            [object_type, object_id],
+        )
+    return count
+
+
+def _refresh_traces(cursor) -> None:
+    """Recompute the per-trace index entries of the traces in ``retention_roots``."""
+    cursor.execute(
+        """DELETE FROM traces
+           WHERE (object_type, object_id, root_span_id) IN (SELECT * FROM retention_roots)"""
+    )
+    cursor.execute(
+        """INSERT INTO traces
+           SELECT object_type, object_id, root_span_id, min(_xact_id), max(_pagination_key)
+           FROM history
+           WHERE (object_type, object_id, root_span_id) IN (SELECT * FROM retention_roots)
+             AND NOT _object_delete
+             AND EXISTS (SELECT 1 FROM live l WHERE l.object_type = history.object_type
+                 AND l.object_id = history.object_id
+                 AND l.root_span_id = history.root_span_id)
+           GROUP BY object_type, object_id, root_span_id"""
+    )

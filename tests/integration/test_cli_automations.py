@@ -1,0 +1,79 @@
+"""``tracelake automations`` as a user runs it: a subprocess against a running server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from tests.integration.test_cli import cli_env, run_cli
+
+
+def test_export_lifecycle_from_the_command_line(server, tmp_path):
+    env = cli_env(TRACELAKE_URL=server.url, TRACELAKE_API_KEY=server.api_key)
+    client = server.client()
+    project = f"cli-auto-{uuid.uuid4().hex[:6]}"
+    project_id = client.post("/v1/project", json={"name": project}).json()["id"]
+    rows = [{"project_id": project_id, "log_id": "g", "id": f"r{i}", "input": i} for i in range(7)]
+    assert client.post("/logs3", json={"rows": rows}).status_code == 200
+    out = tmp_path / "out"
+
+    created = run_cli(
+        "automations", "create", "-p", project, "--name", "nightly", "--path", f"file://{out}",
+        "--definition", "log_spans", "--format", "parquet", "--interval", "300", "--paused",
+        env=env,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    listed = run_cli("automations", "list", "-p", project, env=env)
+    assert "nightly" in listed.stdout and "export log_spans as parquet" in listed.stdout
+    tested = run_cli("automations", "test", "nightly", "-p", project, env=env)
+    assert tested.returncode == 0 and "test object" in tested.stdout
+    ran = run_cli("automations", "run", "nightly", "-p", project, env=env)
+    assert ran.returncode == 0, ran.stderr
+    assert "succeeded" in ran.stdout and "\t7\t" in ran.stdout
+    day = dt.datetime.now(dt.UTC).date().isoformat()
+    assert (out / day / "export_001.parquet").exists()
+    history = run_cli("automations", "runs", "nightly", "-p", project, env=env)
+    assert history.stdout.splitlines()[0].startswith("seq\tkind\ttrigger\tstatus")
+    assert len(history.stdout.splitlines()) == 2
+    reset = run_cli("automations", "reset", "nightly", "-p", project, env=env)
+    assert reset.returncode == 0 and "from the beginning" in reset.stdout
+    assert (
+        len(run_cli("automations", "runs", "nightly", "-p", project, env=env).stdout.splitlines())
+        == 1
+    )
+
+
+def test_retention_restore_and_errors_from_the_command_line(server):
+    env = cli_env(TRACELAKE_URL=server.url, TRACELAKE_API_KEY=server.api_key)
+    client = server.client()
+    project = f"cli-ret-{uuid.uuid4().hex[:6]}"
+    project_id = client.post("/v1/project", json={"name": project}).json()["id"]
+    old = [
+        {
+            "project_id": project_id,
+            "log_id": "g",
+            "id": "o",
+            "input": 1,
+            "created": "2020-01-01T00:00:00Z",
+        }
+    ]
+    assert client.post("/logs3", json={"rows": old}).status_code == 200
+    created = run_cli(
+        "automations", "create", "-p", project, "--name", "keep", "--retention", "project_logs",
+        "--days", "30", env=env,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    ran = run_cli("automations", "run", "keep", "-p", project, env=env)
+    assert ran.returncode == 0 and "retention" in ran.stdout
+    restored = run_cli("automations", "restore", "keep", "-p", project, env=env)
+    assert restored.returncode == 0 and "restored 1 rows" in restored.stdout
+
+    bad = run_cli(
+        "automations", "create", "-p", project, "--name", "x", "--path", "ftp://nope", env=env
+    )
+    assert bad.returncode == 1
+    assert bad.stderr.strip().startswith("error:") and len(bad.stderr.strip().splitlines()) == 1
+    missing = run_cli("automations", "run", "nope", "-p", project, env=env)
+    assert missing.returncode == 1 and "not found" in missing.stderr
+    no_server = run_cli("automations", "list", "-p", project, env=cli_env())
+    assert no_server.returncode == 1 and "--url" in no_server.stderr

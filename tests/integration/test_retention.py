@@ -1,0 +1,211 @@
+"""Retention: rows past the window vanish from every read at once (fetch, BTQL, search,
+export, summaries), restore brings them back, and after the grace period a purge removes them
+from storage. Logs and dataset rows go by row ``created``; experiments go whole."""
+
+from __future__ import annotations
+
+import uuid
+
+import orjson
+
+OLD = "2020-01-01T00:00:00Z"
+
+
+def new_project(client) -> str:
+    return client.post("/v1/project", json={"name": f"rt-{uuid.uuid4().hex[:8]}"}).json()["id"]
+
+
+def retention(client, project_id, object_type, days=30, grace=24) -> dict:
+    body = {
+        "project_id": project_id,
+        "name": f"keep-{uuid.uuid4().hex[:6]}",
+        "config": {
+            "event_type": "retention",
+            "object_type": object_type,
+            "retention_days": days,
+            "grace_period_hours": grace,
+        },
+    }
+    response = client.post("/v1/project_automation", json=body)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def run_once(client, automation_id) -> dict:
+    response = client.post(f"/v1/project_automation/{automation_id}/run")
+    assert response.status_code == 200, response.text
+    return response.json()["run"]
+
+
+def log_rows(client, project_id):
+    rows = [
+        {
+            "project_id": project_id,
+            "log_id": "g",
+            "id": f"old-{i}",
+            "input": f"ancient walrus {i}",
+            "created": OLD,
+        }
+        for i in range(3)
+    ] + [
+        {"project_id": project_id, "log_id": "g", "id": f"new-{i}", "input": f"fresh walrus {i}"}
+        for i in range(2)
+    ]
+    assert client.post("/logs3", json={"rows": rows}).status_code == 200
+    comment = {"feedback": [{"id": "old-0", "comment": "keep an eye on this"}]}
+    assert client.post(f"/v1/project_logs/{project_id}/feedback", json=comment).status_code == 200
+
+
+def visible_ids(client, project_id) -> dict[str, set[str]]:
+    """The row ids each read path returns."""
+    fetched = client.post(f"/v1/project_logs/{project_id}/fetch", json={"limit": 100}).json()
+    query = client.post(
+        "/btql", json={"query": f"select: id | from: project_logs('{project_id}')"}
+    ).json()
+    search = client.post(
+        "/btql",
+        json={
+            "query": f"select: id | from: project_logs('{project_id}')"
+            " | filter: input MATCH 'walrus'"
+        },
+    ).json()
+    export = client.get(f"/v1/project_logs/{project_id}/export", params={"format": "jsonl"})
+    return {
+        "fetch": {r["id"] for r in fetched["events"]},
+        "btql": {r["id"] for r in query["data"]},
+        "search": {r["id"] for r in search["data"]},
+        "export": {orjson.loads(line)["id"] for line in export.content.splitlines()},
+    }
+
+
+def store_count(client, sql: str, params: list) -> int:
+    store = client.app.state.store
+    return store.read(lambda c: c.execute(sql, params).fetchone()[0])
+
+
+def test_logs_vanish_everywhere_come_back_on_restore_and_purge_later(app_client):
+    project_id = new_project(app_client)
+    log_rows(app_client, project_id)
+    everything = {"old-0", "old-1", "old-2", "new-0", "new-1"}
+    assert all(ids == everything for ids in visible_ids(app_client, project_id).values())
+    policy = retention(app_client, project_id, "project_logs", days=30)
+
+    run = run_once(app_client, policy["id"])
+    assert run["status"] == "succeeded" and run["rows"] == 3 and run["purge_after"]
+    after = visible_ids(app_client, project_id)
+    assert all(ids == {"new-0", "new-1"} for ids in after.values()), after
+    fetched = app_client.post(f"/v1/project_logs/{project_id}/fetch", json={}).json()
+    assert all(not e.get("comments") for e in fetched["events"])
+
+    restored = app_client.post(f"/v1/project_automation/{policy['id']}/restore")
+    assert restored.status_code == 200 and restored.json()["restored_rows"] == 3
+    assert all(ids == everything for ids in visible_ids(app_client, project_id).values())
+    old = app_client.post(
+        "/btql",
+        json={
+            "query": f"select: id, comments | from: project_logs('{project_id}') | "
+            "filter: id = 'old-0'"
+        },
+    ).json()["data"]
+    assert old[0]["comments"][0]["comment"] == {"text": "keep an eye on this"}
+    paused = app_client.get(f"/v1/project_automation/{policy['id']}").json()
+    assert paused["config"]["status"] == "paused"
+    history = app_client.get(f"/v1/project_automation/{policy['id']}/runs").json()["objects"]
+    assert history[0]["status"] == "restored" and history[0]["restored_at"]
+
+    # Resume with no grace period: the next run deletes again, the next scheduler pass purges.
+    app_client.patch(
+        f"/v1/project_automation/{policy['id']}",
+        json={"config": {"status": "active", "grace_period_hours": 0}},
+    )
+    assert run_once(app_client, policy["id"])["rows"] == 3
+    assert all(ids == {"new-0", "new-1"} for ids in visible_ids(app_client, project_id).values())
+    app_client.post("/automation/cron", json={})
+    history = app_client.get(f"/v1/project_automation/{policy['id']}/runs").json()["objects"]
+    assert history[0]["status"] == "purged" and history[0]["purged_at"]
+    for table in ("trash_live", "trash_history", "trash_comments", "history", "comments"):
+        column = "origin_id" if table.endswith("comments") else "id"
+        assert (
+            store_count(
+                app_client,
+                f"SELECT count(*) FROM {table} WHERE object_id = ? AND {column} LIKE 'old-%'",
+                [project_id],
+            )
+            == 0
+        ), table
+    nothing = app_client.post(f"/v1/project_automation/{policy['id']}/restore").json()
+    assert nothing["restored_rows"] == 0
+
+
+def test_dataset_rows_go_by_row_created_and_the_dataset_stays(app_client):
+    project_id = new_project(app_client)
+    dataset = app_client.post(
+        "/v1/dataset", json={"project_id": project_id, "name": "golden"}
+    ).json()
+    rows = [
+        {"dataset_id": dataset["id"], "id": "d-old", "input": 1, "expected": 2, "created": OLD},
+        {"dataset_id": dataset["id"], "id": "d-new", "input": 3, "expected": 4},
+    ]
+    assert app_client.post("/logs3", json={"rows": rows}).status_code == 200
+    policy = retention(app_client, project_id, "dataset", days=7)
+    assert run_once(app_client, policy["id"])["rows"] == 1
+    fetched = app_client.post(f"/v1/dataset/{dataset['id']}/fetch", json={}).json()["events"]
+    assert [e["id"] for e in fetched] == ["d-new"]
+    insert = app_client.post(
+        f"/v1/dataset/{dataset['id']}/insert", json={"events": [{"id": "d-more", "input": 5}]}
+    )
+    assert insert.status_code == 200  # the dataset itself remains and accepts rows
+
+
+def test_experiments_go_whole_and_come_back(app_client):
+    project_id = new_project(app_client)
+    experiment = app_client.post(
+        "/v1/experiment", json={"project_id": project_id, "name": "baseline"}
+    ).json()
+    events = {"events": [{"id": "e1", "input": 1, "output": 2, "scores": {"ok": 1}}]}
+    assert (
+        app_client.post(f"/v1/experiment/{experiment['id']}/insert", json=events).status_code == 200
+    )
+    policy = retention(app_client, project_id, "experiment", days=0, grace=0)
+    run = run_once(app_client, policy["id"])
+    assert run["status"] == "succeeded" and run["rows"] == 1
+    assert app_client.get(f"/v1/experiment/{experiment['id']}").status_code == 404
+    listed = app_client.get("/v1/experiment", params={"project_id": project_id}).json()
+    assert listed["objects"] == []
+    query = app_client.post(
+        "/btql", json={"query": f"select: id | from: experiment('{experiment['id']}')"}
+    )
+    assert query.status_code in (400, 404)
+
+    assert app_client.post(f"/v1/project_automation/{policy['id']}/restore").status_code == 200
+    assert app_client.get(f"/v1/experiment/{experiment['id']}").status_code == 200
+    fetched = app_client.post(f"/v1/experiment/{experiment['id']}/fetch", json={}).json()
+    assert [e["id"] for e in fetched["events"]] == ["e1"]
+
+    # Deleted again and purged (no grace): the experiment and its events are gone for good.
+    app_client.patch(
+        f"/v1/project_automation/{policy['id']}", json={"config": {"status": "active"}}
+    )
+    assert run_once(app_client, policy["id"])["rows"] == 1
+    app_client.post("/automation/cron", json={})
+    assert (
+        store_count(
+            app_client, "SELECT count(*) FROM history WHERE object_id = ?", [experiment["id"]]
+        )
+        == 0
+    )
+    assert (
+        store_count(app_client, "SELECT count(*) FROM experiments WHERE id = ?", [experiment["id"]])
+        == 0
+    )
+
+
+def test_restore_and_reset_apply_to_their_own_kind(app_client, tmp_path):
+    project_id = new_project(app_client)
+    policy = retention(app_client, project_id, "project_logs")
+    reset = app_client.post(f"/v1/project_automation/{policy['id']}/reset")
+    assert reset.status_code == 400 and "btql_export" in reset.json()["error"]["message"]
+    unknown = app_client.post(
+        f"/v1/project_automation/{policy['id']}/restore", json={"run_id": "nope"}
+    )
+    assert unknown.status_code == 404

@@ -1,0 +1,278 @@
+"""Scheduled exports to a local directory (file://): traces, spans and custom queries in JSONL
+and Parquet, read back and compared row by row with BTQL; the folder layout and manifests;
+the row cap and catch-up; pause; reset; test; run history; /automation/cron."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from pathlib import Path
+
+import orjson
+import pyarrow.parquet as pq
+import pytest
+
+
+def new_project(client) -> str:
+    return client.post("/v1/project", json={"name": f"sx-{uuid.uuid4().hex[:8]}"}).json()["id"]
+
+
+def log_traces(client, project_id: str, traces: int, spans_per_trace: int = 3, tag="a"):
+    """Write ``traces`` traces of ``spans_per_trace`` spans each, one request per trace."""
+    for t in range(traces):
+        root = f"{tag}-t{t}"
+        rows = [
+            {
+                "project_id": project_id,
+                "log_id": "g",
+                "id": f"{root}-s{s}",
+                "span_id": f"{root}-s{s}",
+                "root_span_id": root,
+                "span_parents": [] if s == 0 else [f"{root}-s0"],
+                "input": {"q": t, "s": s},
+                "output": f"out {t}.{s}",
+                "scores": {"good": (t + s) % 2},
+                "metadata": {"trace": t},
+                "tags": [tag],
+            }
+            for s in range(spans_per_trace)
+        ]
+        assert client.post("/logs3", json={"rows": rows}).status_code == 200
+
+
+def create_export(client, project_id, path: Path, definition: dict, **config) -> dict:
+    body = {
+        "project_id": project_id,
+        "name": f"export-{uuid.uuid4().hex[:6]}",
+        "config": {
+            "event_type": "btql_export",
+            "export_definition": definition,
+            "export_path": f"file://{path}",
+            "format": config.pop("format", "jsonl"),
+            "interval_seconds": 300,
+            **config,
+        },
+    }
+    response = client.post("/v1/project_automation", json=body)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def run_once(client, automation_id: str) -> dict:
+    response = client.post(f"/v1/project_automation/{automation_id}/run")
+    assert response.status_code == 200, response.text
+    return response.json()["run"]
+
+
+def exported_rows(root: Path) -> list[dict]:
+    """Every row of every file listed in a manifest, in manifest order."""
+    rows = []
+    for manifest_path in sorted(root.glob("*/manifest_*.json")):
+        manifest = json.loads(manifest_path.read_text())
+        for entry in manifest["files"]:
+            path = root / entry["key"]
+            if path.suffix == ".parquet":
+                part = pq.read_table(path).to_pylist()
+            else:
+                part = [orjson.loads(line) for line in path.read_bytes().splitlines()]
+            assert len(part) == entry["rows"]
+            rows += part
+    return rows
+
+
+def btql(client, query: str) -> list[dict]:
+    rows, cursor = [], None
+    while True:
+        text = query + (f" | cursor: '{cursor}'" if cursor else "")
+        body = client.post("/btql", json={"query": text, "fmt": "json"}).json()
+        rows += body["data"]
+        cursor = body.get("cursor")
+        if not cursor or not body["data"]:
+            return rows
+
+
+def today() -> str:
+    return dt.datetime.now(dt.UTC).date().isoformat()
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_span_export_equals_btql_rows(app_client, tmp_path, fmt):
+    project_id = new_project(app_client)
+    log_traces(app_client, project_id, 5)
+    automation = create_export(
+        app_client, project_id, tmp_path / "out", {"type": "log_spans"}, format=fmt
+    )
+    run = run_once(app_client, automation["id"])
+    assert run["status"] == "succeeded", run
+    assert run["rows"] == 15 and run["files"] == [f"{today()}/export_001.{fmt}"]
+    assert sorted(p.name for p in (tmp_path / "out" / today()).iterdir()) == [
+        f"export_001.{fmt}",
+        "manifest_001.json",
+    ]
+    exported = {r["id"]: r for r in exported_rows(tmp_path / "out")}
+    source = btql(app_client, f"select: * | from: project_logs('{project_id}') spans")
+    assert len(exported) == len(source) == 15
+    for row in source:
+        got = exported[row["id"]]
+        for field in ("input", "output", "scores", "metadata", "tags", "root_span_id"):
+            value = got[field]
+            if fmt == "parquet" and field != "root_span_id":
+                value = json.loads(value)  # JSON values are JSON text in Parquet
+            assert value == row[field], (field, value, row[field])
+
+
+def test_trace_export_writes_one_summary_row_per_trace(app_client, tmp_path):
+    project_id = new_project(app_client)
+    log_traces(app_client, project_id, 4)
+    automation = create_export(app_client, project_id, tmp_path / "t", {"type": "log_traces"})
+    run = run_once(app_client, automation["id"])
+    assert run["status"] == "succeeded" and run["rows"] == 4
+    exported = exported_rows(tmp_path / "t")
+    source = btql(app_client, f"select: * | from: project_logs('{project_id}') summary")
+    assert sorted(r["root_span_id"] for r in exported) == sorted(r["root_span_id"] for r in source)
+    # A trace that changes later is exported again, with its new state; others are not.
+    log_traces(app_client, project_id, 1, tag="a")  # rewrites trace a-t0
+    run = run_once(app_client, automation["id"])
+    assert run["rows"] == 1
+    assert [r["root_span_id"] for r in exported_rows(tmp_path / "t")].count("a-t0") == 2
+
+
+def test_custom_query_export(app_client, tmp_path):
+    project_id = new_project(app_client)
+    log_traces(app_client, project_id, 6)
+    query = (
+        f"select: id, input, scores | from: project_logs('{project_id}') spans"
+        " | filter: scores.good = 1"
+    )
+    automation = create_export(
+        app_client,
+        project_id,
+        tmp_path / "q",
+        {"type": "btql_query", "btql_query": query},
+        format="parquet",
+    )
+    run = run_once(app_client, automation["id"])
+    assert run["status"] == "succeeded", run
+    exported = exported_rows(tmp_path / "q")
+    source = btql(app_client, query)
+    assert sorted(r["id"] for r in exported) == sorted(r["id"] for r in source)
+    assert set(exported[0]) == {"id", "input", "scores"}
+
+
+def test_cap_and_catch_up_and_incremental_runs(app_client, tmp_path):
+    project_id = new_project(app_client)
+    log_traces(app_client, project_id, 10, spans_per_trace=2)  # 10 writes of 2 spans
+    automation = create_export(
+        app_client, project_id, tmp_path / "c", {"type": "log_spans"}, max_rows=5
+    )
+    first = run_once(app_client, automation["id"])
+    # The cap cuts at whole transactions: 2 writes (4 rows), 16 rows left.
+    assert first["rows"] == 4 and first["backlog"] == 16
+    state = app_client.get(f"/v1/project_automation/{automation['id']}/runs").json()["state"]
+    assert state["next_run_at"] <= dt.datetime.now(dt.UTC).isoformat()  # due again at once
+    made = app_client.post("/automation/cron", json={}).json()["runs"]  # one scheduler pass
+    while made and made[-1]["backlog"]:
+        made = app_client.post("/automation/cron", json={}).json()["runs"]
+    history = app_client.get(f"/v1/project_automation/{automation['id']}/runs").json()
+    runs = history["objects"]
+    assert sum(r["rows"] for r in runs) == 20 and runs[0]["backlog"] == 0
+    assert [r["seq"] for r in runs] == list(range(len(runs), 0, -1))
+    files = sorted(p.name for p in (tmp_path / "c" / today()).glob("export_*"))
+    assert files == [f"export_{n:03d}.jsonl" for n in range(1, len(runs) + 1)]
+    ids = [r["id"] for r in exported_rows(tmp_path / "c")]
+    assert len(ids) == len(set(ids)) == 20
+    # Nothing new: an empty run writes no file and no manifest.
+    empty = run_once(app_client, automation["id"])
+    assert empty["status"] == "succeeded" and empty["rows"] == 0 and empty["files"] == []
+    log_traces(app_client, project_id, 1, spans_per_trace=2, tag="b")
+    assert run_once(app_client, automation["id"])["rows"] == 2
+
+
+def test_files_split_at_rows_per_file(app_client, tmp_path):
+    project_id = new_project(app_client)
+    log_traces(app_client, project_id, 5, spans_per_trace=5)
+    automation = create_export(
+        app_client,
+        project_id,
+        tmp_path / "f",
+        {"type": "log_spans"},
+        format="parquet",
+        rows_per_file=10,
+        batch_size=7,
+    )
+    run = run_once(app_client, automation["id"])
+    assert run["rows"] == 25 and len(run["files"]) == 3
+    manifest = json.loads((tmp_path / "f" / today() / "manifest_001.json").read_text())
+    assert [f["rows"] for f in manifest["files"]] == [10, 10, 5]
+    assert manifest["rows"] == 25 and manifest["window"]["to_xact_id"] > 0
+
+
+def test_pause_reset_and_history(app_client, tmp_path):
+    project_id = new_project(app_client)
+    log_traces(app_client, project_id, 2)
+    automation = create_export(app_client, project_id, tmp_path / "p", {"type": "log_spans"})
+    aid = automation["id"]
+    paused = app_client.patch(
+        f"/v1/project_automation/{aid}", json={"config": {"status": "paused"}}
+    )
+    assert paused.status_code == 200
+    assert app_client.post("/automation/cron", json={}).json()["runs"] == []  # not due
+    state = app_client.get(f"/v1/project_automation/{aid}/runs").json()["state"]
+    assert state["status"] == "paused" and state["next_run_at"] is None
+    assert run_once(app_client, aid)["rows"] == 6  # run once works while paused
+    assert run_once(app_client, aid)["rows"] == 0
+    reset = app_client.post(f"/v1/project_automation/{aid}/reset")
+    assert reset.status_code == 200 and reset.json()["cursor"] is None
+    assert app_client.get(f"/v1/project_automation/{aid}/runs").json()["objects"] == []
+    again = run_once(app_client, aid)
+    assert again["rows"] == 6 and again["files"] == [f"{today()}/export_002.jsonl"]
+    run = app_client.get(f"/v1/project_automation/{aid}/runs").json()["objects"][0]
+    assert {"start", "end", "status", "rows", "bytes", "files", "cursor_from", "cursor_to"} <= set(
+        run
+    )
+    assert run["cursor_from"] is None and run["cursor_to"] is not None and run["bytes"] > 0
+
+
+def test_test_route_and_cron_registration(app_client, tmp_path):
+    project_id = new_project(app_client)
+    good = create_export(app_client, project_id, tmp_path / "ok", {"type": "log_spans"})
+    tested = app_client.post(f"/v1/project_automation/{good['id']}/test")
+    assert tested.status_code == 200 and tested.json()["success"] is True
+    assert not list((tmp_path / "ok").rglob("*.tracelake-test-*"))
+    blocked = tmp_path / "file-not-dir"
+    blocked.write_text("x")
+    bad = create_export(app_client, project_id, blocked / "sub", {"type": "log_spans"})
+    failed = app_client.post(f"/v1/project_automation/{bad['id']}/test")
+    assert failed.status_code == 400 and "cannot create" in failed.json()["error"]["message"]
+    cron = app_client.post(
+        "/automation/cron", json={"automation_id": good["id"], "cron": {"type": "btql_export"}}
+    )
+    assert cron.status_code == 200 and cron.json()["registered"] is True
+    wrong = app_client.post(
+        "/automation/cron", json={"automation_id": good["id"], "cron": {"type": "retention"}}
+    )
+    assert wrong.status_code == 400
+    missing = app_client.post("/automation/cron", json={"automation_id": "nope"})
+    assert missing.status_code == 404
+
+
+def test_a_failed_run_is_recorded_and_retried_to_the_same_names(app_client, tmp_path):
+    project_id = new_project(app_client)
+    log_traces(app_client, project_id, 3)
+    target = tmp_path / "r"
+    automation = create_export(app_client, project_id, target, {"type": "log_spans"})
+    target.write_text("a file where the folder should be")  # the storage refuses
+    failed = run_once(app_client, automation["id"])
+    assert failed["status"] == "failed" and "cannot" in failed["error"], failed
+    assert failed["rows"] == 0
+    target.unlink()
+    retried = run_once(app_client, automation["id"])
+    assert retried["status"] == "succeeded" and retried["rows"] == 9
+    assert retried["cursor_from"] == failed["cursor_from"]
+    assert retried["files"] == [f"{today()}/export_001.jsonl"]
+    statuses = [
+        r["status"]
+        for r in app_client.get(f"/v1/project_automation/{automation['id']}/runs").json()["objects"]
+    ]
+    assert statuses == ["succeeded", "failed"]
