@@ -33,8 +33,9 @@ def free_port() -> int:
 class Server:
     """`tracelake serve` in a subprocess, with its peak RSS sampled in the background."""
 
-    def __init__(self, data_dir: Path):
+    def __init__(self, data_dir: Path, env: dict | None = None):
         self.data_dir = data_dir
+        self.env = env or {}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
@@ -42,7 +43,7 @@ class Server:
         self._stop = threading.Event()
 
     def __enter__(self) -> Server:
-        env = {**os.environ, "TRACELAKE_API_KEY": API_KEY}
+        env = {**os.environ, "TRACELAKE_API_KEY": API_KEY, **self.env}
         self.proc = subprocess.Popen(
             [
                 sys.executable,

@@ -103,7 +103,7 @@ def plan_export(ctx: ExportContext, automation: dict, at: datetime) -> dict:
     source = resolve_source(query.from_, CatalogResolver(ctx.catalog, automation["org_id"]))
     refs = [(r.object_type.value, r.object_id) for r in source.refs]
     by_trace = config["export_definition"]["type"] == "log_traces"
-    high, rows, backlog = _cut_window(ctx.store, refs, state.cursor_xact, config, by_trace)
+    high, rows, backlog, pages = _cut_window(ctx.store, refs, state.cursor_xact, config, by_trace)
     run_date = at.astimezone(UTC).date().isoformat()
     sink = open_sink(config["export_path"], config.get("credentials"))
     return {
@@ -116,6 +116,10 @@ def plan_export(ctx: ExportContext, automation: dict, at: datetime) -> dict:
         "format": config["format"],
         "rows_per_file": config.get("rows_per_file") or ROWS_PER_FILE,
         "page_rows": config["batch_size"],
+        # Spans are read a sub-window at a time (each about page_rows rows), which beats
+        # deep cursor paging over the whole window; traces and custom queries (whose rows
+        # may span sub-windows, or aggregate) read the whole window page by page.
+        "pages": pages if config["export_definition"]["type"] == "log_spans" else None,
     }
 
 
@@ -130,10 +134,11 @@ def _unfinished_plan(store: Store, automation_id: str) -> dict | None:
 
 def _cut_window(store: Store, refs, low: int, config: dict, by_trace: bool):
     """The highest xact such that (low, high] holds at most max_rows rows (or traces), the
-    rows in it and the rows left after it. One transaction bigger than the cap is taken
+    rows in it, the rows left after it, and the window cut into pages of about batch_size
+    rows (the xact ids that end each page). One transaction bigger than the cap is taken
     whole, so a window never splits a transaction."""
     if not refs:
-        return low, 0, 0
+        return low, 0, 0, []
     cap = config["max_rows"]
     object_type = refs[0][0]  # one source reads objects of one type
     ids = [i for _, i in refs]
@@ -146,23 +151,28 @@ def _cut_window(store: Store, refs, low: int, config: dict, by_trace: bool):
         per_xact = """SELECT _xact_id AS x, count(*) AS n FROM live
                 WHERE object_type = ? AND object_id IN (SELECT unnest(?::VARCHAR[]))
                   AND _xact_id > ? GROUP BY x"""
-    sql = f"""WITH per AS ({per_xact}),
-                   cum AS (SELECT x, sum(n) OVER (ORDER BY x) AS c FROM per)
-              SELECT (SELECT max(x) FROM cum WHERE c <= ?), (SELECT min(x) FROM cum),
-                     (SELECT max(c) FROM cum)"""
+    params = [object_type, ids, low]
+    cum = f"""WITH per AS ({per_xact}),
+                   cum AS (SELECT x, sum(n) OVER (ORDER BY x) AS c FROM per)"""
     capped, first, total = store.read(
-        lambda c: c.execute(sql, [object_type, ids, low, cap]).fetchone()
+        lambda c: c.execute(
+            f"""{cum} SELECT (SELECT max(x) FROM cum WHERE c <= ?), (SELECT min(x) FROM cum),
+                           (SELECT max(c) FROM cum)""",
+            [*params, cap],
+        ).fetchone()
     )
     if first is None:
-        return low, 0, 0
+        return low, 0, 0, []
     high = int(capped if capped is not None else first)
-    inside = store.read(
+    bounds = store.read(
         lambda c: c.execute(
-            f"WITH per AS ({per_xact}) SELECT sum(n) FROM per WHERE x <= ?",
-            [object_type, ids, low, high],
-        ).fetchone()[0]
+            f"""{cum} SELECT max(x), max(c) FROM cum WHERE x <= ?
+                GROUP BY ceil(c / ?) ORDER BY 1""",
+            [*params, high, config["batch_size"]],
+        ).fetchall()
     )
-    return high, int(inside), int(total) - int(inside)
+    inside = int(bounds[-1][1])
+    return high, inside, int(total) - inside, [int(b[0]) for b in bounds]
 
 
 def _next_file_number(store: Store, automation_id: str, sink: Sink, run_date: str) -> int:
@@ -204,14 +214,19 @@ def execute_export(ctx: ExportContext, automation: dict, plan: dict, run_id: str
         return RunOutcome(0, 0, [])
     config = automation["config"]
     sink = open_sink(config["export_path"], config.get("credentials"))
-    query = with_window(window_query(automation), plan["cursor_from"], plan["cursor_to"])
-    query = dataclasses.replace(query, limit=plan["page_rows"])
+    base = window_query(automation)
+    windows = [(plan["cursor_from"], plan["cursor_to"])]
+    if plan.get("pages"):
+        edges = [plan["cursor_from"], *plan["pages"]]
+        windows = list(zip(edges, edges[1:], strict=False))
     started = time.time()
     writer = _FileWriter(sink, plan)
     try:
-        for page in _pages(ctx, automation, query, plan["format"]):
-            writer.add(page)
-            ctx.on_progress()
+        for low, high in windows:
+            query = dataclasses.replace(with_window(base, low, high), limit=plan["page_rows"])
+            for page in _pages(ctx, automation, query, plan["format"]):
+                writer.add(page)
+                ctx.on_progress()
         writer.close()
     finally:
         writer.discard()
