@@ -276,3 +276,63 @@ def test_a_failed_run_is_recorded_and_retried_to_the_same_names(app_client, tmp_
         for r in app_client.get(f"/v1/project_automation/{automation['id']}/runs").json()["objects"]
     ]
     assert statuses == ["succeeded", "failed"]
+
+
+def test_schedule_survives_a_restart_and_missed_runs_run_once(fresh_server, tmp_path):
+    import time
+
+    import duckdb
+
+    fresh_server.env["TRACELAKE_SCHEDULER_TICK_SECONDS"] = "1"
+    fresh_server.start()
+    client = fresh_server.client()
+    project_id = new_project(client)
+    log_traces(client, project_id, 2)
+    automation = create_export(client, project_id, tmp_path / "s", {"type": "log_spans"})
+    aid = automation["id"]
+
+    def history():
+        return client.get(f"/v1/project_automation/{aid}/runs").json()["objects"]
+
+    deadline = time.time() + 30
+    while not history() and time.time() < deadline:  # a new export runs at once
+        time.sleep(0.2)
+    first = history()
+    assert len(first) == 1 and first[0]["trigger"] == "schedule" and first[0]["rows"] == 6
+    fresh_server.stop()
+    # The server was down for three hours: 36 runs of a 5-minute schedule were missed.
+    con = duckdb.connect(str(fresh_server.data_dir / "tracelake.duckdb"))
+    con.execute(
+        "UPDATE automation_state SET next_run_at = now() - INTERVAL 3 HOUR WHERE automation_id = ?",
+        [aid],
+    )
+    con.close()
+    fresh_server.start()
+    client = fresh_server.client()
+    deadline = time.time() + 30
+    while len(history()) < 2 and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(3)  # a few more ticks: nothing else is due
+    runs = history()
+    assert [r["trigger"] for r in runs] == ["schedule", "schedule"]
+    state = client.get(f"/v1/project_automation/{aid}/runs").json()["state"]
+    next_run = dt.datetime.fromisoformat(state["next_run_at"])
+    assert next_run > dt.datetime.now(dt.UTC) + dt.timedelta(seconds=240)
+
+
+def test_a_lease_keeps_a_second_runner_out_until_it_expires(tmp_path):
+    from tracelake.store import runs
+    from tracelake.store.store import Store
+
+    store = Store(tmp_path / "data")
+    try:
+        assert runs.take_lease(store, "a1", "owner-1", ttl=60)
+        assert not runs.take_lease(store, "a1", "owner-2", ttl=60)
+        assert runs.take_lease(store, "a1", "owner-1", ttl=60)  # the holder may renew
+        runs.release_lease(store, "a1", "owner-1")
+        assert runs.take_lease(store, "a1", "owner-2", ttl=-1)  # taken, already expired
+        assert runs.take_lease(store, "a1", "owner-1", ttl=60)  # an expired lease is free
+        runs.release_stale_leases(store, "owner-3")  # a new process: older owners are gone
+        assert runs.get_state(store, "a1").lease_owner is None
+    finally:
+        store.close()
