@@ -13,8 +13,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import queue
 import re
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -221,12 +223,17 @@ def execute_export(ctx: ExportContext, automation: dict, plan: dict, run_id: str
         windows = list(zip(edges, edges[1:], strict=False))
     started = time.time()
     writer = _FileWriter(sink, plan)
-    try:
+
+    def pages():
         for low, high in windows:
             query = dataclasses.replace(with_window(base, low, high), limit=plan["page_rows"])
-            for page in _pages(ctx, automation, query, plan["format"]):
-                writer.add(page)
-                ctx.on_progress()
+            yield from _pages(ctx, automation, query, plan["format"])
+
+    try:
+        # Files are written and uploaded on another thread while the next page is queried.
+        for page in _read_ahead(pages()):
+            writer.add(page)
+            ctx.on_progress()
         writer.close()
     finally:
         writer.discard()
@@ -245,6 +252,42 @@ def execute_export(ctx: ExportContext, automation: dict, plan: dict, run_id: str
         }
         sink.put_bytes(manifest_key(plan), json.dumps(manifest, indent=2).encode())
     return RunOutcome(writer.total_rows, writer.total_bytes, writer.keys)
+
+
+def _read_ahead(items, depth: int = 1):
+    """Iterate ``items`` while a thread computes the next ones (at most ``depth`` ahead)."""
+    ahead: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def produce():
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        ahead.put((item, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            ahead.put((done, None))
+        except BaseException as exc:  # handed to the consumer
+            ahead.put((done, exc))
+
+    thread = threading.Thread(target=produce, name="tracelake-export-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = ahead.get()
+            if item is done:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _pages(ctx: ExportContext, automation: dict, query: ast.Query, fmt: str):

@@ -61,7 +61,9 @@ def _flat_sql(sql: str, columns: list[Column]) -> str:
     parts = []
     for c in columns:
         ref = f"r.{quote_ident(c.name)}"
-        if c.type.startswith(_NESTED_PREFIXES) or c.type.endswith("]"):
+        if c.type == "JSON":
+            expr = f"{ref}::VARCHAR"  # already JSON text: no need to re-serialise it
+        elif c.type.startswith(_NESTED_PREFIXES) or c.type.endswith("]"):
             expr = f"CASE WHEN {ref} IS NULL THEN NULL ELSE to_json({ref})::VARCHAR END"
         elif c.type.startswith("TIMESTAMP") or c.type == "DATE":
             expr = f"strftime({ref}::TIMESTAMPTZ, '%Y-%m-%dT%H:%M:%S.%fZ')"
