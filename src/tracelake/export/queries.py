@@ -10,7 +10,14 @@ from dataclasses import dataclass, field
 import duckdb
 
 from tracelake.errors import QueryTimeout
-from tracelake.export.formats import FORMATS, arrow_table, describe, json_rows, json_schema
+from tracelake.export.formats import (
+    FORMATS,
+    arrow_table,
+    describe,
+    json_rows,
+    json_schema,
+    write_jsonl,
+)
 from tracelake.query.ast import Query
 from tracelake.query.errors import QueryError
 from tracelake.query.indexed import IndexedCompiler
@@ -22,6 +29,7 @@ from tracelake.store.catalog import Catalog, CatalogResolver, Principal
 from tracelake.store.store import Store
 
 ARROW = "arrow"  # internal format: the page as an Arrow table (for streaming exports)
+JSONL_FILE = "jsonl-file"  # internal format: the page written as JSON lines to output_path
 
 
 @dataclass(frozen=True)
@@ -31,6 +39,7 @@ class QueryOptions:
     tz_offset: int = 0
     version: int | None = None
     audit_log: bool = False
+    output_path: str | None = None  # where JSONL_FILE writes the page
 
 
 @dataclass
@@ -42,6 +51,7 @@ class QueryResult:
     freshness: dict = field(default_factory=dict)
     sql: str = ""
     table: object = None  # a pyarrow Table (fmt "arrow": export streams pages this way)
+    row_count: int = 0  # rows written to output_path (fmt JSONL_FILE)
 
 
 def plan_request(
@@ -134,6 +144,8 @@ def _execute(cursor, store: Store, plan: Plan, options: QueryOptions, timeout: f
             result.rows = json_rows(cursor, page_sql, [], columns)
         elif options.fmt == ARROW:
             result.table = arrow_table(cursor, page_sql, [], columns)
+        elif options.fmt == JSONL_FILE:
+            result.row_count = write_jsonl(cursor, page_sql, [], columns, options.output_path)
         else:
             result.body = FORMATS[options.fmt].render(cursor, page_sql, [], columns)
         cursor.execute("DROP TABLE IF EXISTS query_page")
