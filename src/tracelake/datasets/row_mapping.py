@@ -15,9 +15,6 @@ import pyarrow.compute as pc
 from tracelake.errors import InvalidRequest
 from tracelake.model.column_mapping import VALUE_FIELDS, ColumnMapping, Target
 
-# A strict JSON number (no NaN, no infinities, no leading zeros).
-_NUMBER = r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?"
-
 # Row checks the caller adds (the dataset's enforced field schemas): given a field and
 # (row number, value) pairs, raise InvalidRequest for the first bad one.
 RowCheck = Callable[[str, list[tuple[int, object]]], None]
@@ -49,7 +46,7 @@ def cell_sql(col: str, raw_text: bool) -> str:
     return f"""(CASE WHEN {t} = '' THEN NULL
         WHEN {t} IN ('true', 'false', 'null') THEN json({t})
         WHEN left({t}, 1) IN ('{{', '[') AND json_valid({t}) THEN json({t})
-        WHEN regexp_full_match({t}, '{_NUMBER}') THEN json({t})
+        WHEN isfinite(TRY_CAST({t} AS DOUBLE)) AND json_valid({t}) THEN json({t})
         ELSE to_json({col}) END)"""
 
 
@@ -149,7 +146,7 @@ def map_batch(con, batch: CellBatch, mapping: ColumnMapping) -> pa.Table:
             ({fields["metadata"]})::VARCHAR AS metadata,
             {tags_sql} AS tags,
             {problem_sql} AS problem
-        FROM batch ORDER BY _row"""
+        FROM batch"""
     con.register("batch", batch.table)
     try:
         table = con.sql(sql).to_arrow_table()

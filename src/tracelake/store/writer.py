@@ -419,7 +419,23 @@ def _write_staged(cursor, staged: StagedRows, info: ObjectInfo, xact_id: int, no
             FROM {source}""",
         [staged.ref.object_id, now, info.org_id, info.project_id],
     )
-    _update_live(cursor, xact_id, xact_id, False, False)
+    # Plain INSERT ran ~2x faster than INSERT OR REPLACE here, so drop the rows the import
+    # replaces first (usually none), then insert.
+    newest = f"(SELECT * FROM history WHERE _xact_id = {x})"
+    cursor.execute(
+        f"""DELETE FROM live USING {newest} d
+            WHERE live.object_type = 'dataset' AND live.object_id = ? AND live.id = d.id""",
+        [staged.ref.object_id],
+    )
+    cursor.execute(f"INSERT INTO live SELECT * EXCLUDE (_object_delete) FROM {newest}")
+    cursor.execute(
+        f"""INSERT INTO traces
+            SELECT object_type, object_id, root_span_id, min(_xact_id), max(_pagination_key)
+            FROM {newest} GROUP BY object_type, object_id, root_span_id
+            ON CONFLICT DO UPDATE SET
+              first_xact = least(traces.first_xact, excluded.first_xact),
+              last_key = greatest(traces.last_key, excluded.last_key)"""
+    )
 
 
 def _record_authors(cursor, done: list[tuple[WriteBatch, int]], now: str) -> None:
