@@ -14,6 +14,7 @@ from tracelake.errors import TracelakeError
 from tracelake.search.index import TextIndex
 from tracelake.server.http import JSONResponse
 from tracelake.server.routes import (
+    attachments,
     auth,
     automations,
     btql,
@@ -96,6 +97,16 @@ def create_app(settings: Settings, *, on_generated_key=None, on_started=None) ->
             status_code=500,
         )
 
-    for module in (auth, objects, events, datasets, summaries, btql, export, automations):
+    for module in (
+        auth,
+        objects,
+        events,
+        datasets,
+        attachments,
+        summaries,
+        btql,
+        export,
+        automations,
+    ):
         app.include_router(module.router)
     return app
