@@ -10,10 +10,12 @@ import orjson
 from fastapi import APIRouter, Query, Request
 
 from tracelake.datasets import versions
+from tracelake.datasets.copying import copy_records
 from tracelake.datasets.imports import STAGING_DIR, import_file, preview_import
 from tracelake.datasets.schemas import check_rows, infer_field_schema
 from tracelake.datasets.upload import detect_format
 from tracelake.errors import Forbidden, InvalidRequest
+from tracelake.export.custom_columns import check_column
 from tracelake.model.column_mapping import parse_map_options
 from tracelake.model.field_schemas import check_field
 from tracelake.server.http import body_to_file, field_of, json_body, principal_of
@@ -239,3 +241,53 @@ def check_schema(request: Request, dataset_id: str, limit: int = 1000):
     with its violations."""
     _dataset(request, dataset_id)
     return check_rows(request.app.state.store, dataset_id, max(0, limit))
+
+
+# -- moving records -------------------------------------------------------------------------
+
+
+@router.post("/v1/dataset/{dataset_id}/copy_from")
+async def copy_from(request: Request, dataset_id: str):
+    """``{source: {object_type: dataset|experiment, id}, filter?}``: copy the source's rows
+    (an experiment's root rows: input, expected or else output, metadata, tags) into this
+    dataset as new records whose ``origin`` points back; one version."""
+    principal = _dataset(request, dataset_id, write=True)
+    body = await json_body(request)
+    state = request.app.state
+    return await asyncio.to_thread(
+        copy_records,
+        state.store,
+        state.catalog,
+        principal,
+        dataset_id,
+        body.get("source"),
+        body.get("filter"),
+    )
+
+
+# -- custom columns -------------------------------------------------------------------------
+
+
+@router.get("/v1/dataset/{dataset_id}/columns")
+def list_columns(request: Request, dataset_id: str):
+    """The dataset's custom columns: ``{name, expr}``, BTQL expressions usable as columns."""
+    _dataset(request, dataset_id)
+    return {"objects": dataset_meta.list_columns(request.app.state.store, dataset_id)}
+
+
+@router.put("/v1/dataset/{dataset_id}/columns/{name}")
+async def put_column(request: Request, dataset_id: str, name: str):
+    """``{expr}``: save a custom column (a BTQL expression, e.g. ``metadata.topic``). Queries
+    of the dataset may name it like a column; ``select: *`` and exports include it."""
+    _dataset(request, dataset_id, write=True)
+    body = await json_body(request)
+    expr = check_column(name, body.get("expr"))
+    return dataset_meta.set_column(request.app.state.store, dataset_id, name, expr)
+
+
+@router.delete("/v1/dataset/{dataset_id}/columns/{name}")
+def delete_column(request: Request, dataset_id: str, name: str):
+    """Remove a custom column."""
+    _dataset(request, dataset_id, write=True)
+    dataset_meta.delete_column(request.app.state.store, dataset_id, name)
+    return {"name": name, "deleted": True}
