@@ -57,6 +57,10 @@ BLOCK_BYTES = 4 << 20
 JSON_BATCH_ROWS = 20_000
 PREVIEW_ROWS = 20
 
+# The in-memory database that maps batches: batches are small, so a low memory limit keeps
+# the import's footprint flat.
+STAGING_DB_CONFIG = {"autoload_known_extensions": "false", "memory_limit": "256MB"}
+
 Progress = Callable[[int], None]  # told the bytes read so far
 
 
@@ -117,7 +121,7 @@ def stage_file(
     rows = 0
     has_ids = False
     column_mapping: ColumnMapping | None = None
-    con = duckdb.connect(config={"autoload_known_extensions": "false"})
+    con = duckdb.connect(config=STAGING_DB_CONFIG)
     try:
         for batch in _batches(path, fmt, progress):
             columns = [c for c in batch.table.column_names if c != "_row"]
@@ -163,7 +167,7 @@ def preview_file(
     if batch is None:
         raise InvalidRequest("the file has no rows")
     columns = [c for c in batch.table.column_names if c != "_row"]
-    con = duckdb.connect(config={"autoload_known_extensions": "false"})
+    con = duckdb.connect(config=STAGING_DB_CONFIG)
     try:
         con.register("batch", batch.table)
         cells = ", ".join(cell_sql(ident(c), batch.raw_text) + "::VARCHAR" for c in columns)
