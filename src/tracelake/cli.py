@@ -137,6 +137,28 @@ class RemoteBackend:
             raise CliError(f"cannot reach the server at {self.url}: {exc}") from None
         return written
 
+    def import_file(self, dataset_id: str, path: Path, fmt: str, mapping: dict, progress):
+        """Stream the file to the server's import route (the server stages and commits)."""
+
+        def chunks():
+            sent = 0
+            with open(path, "rb") as f:
+                while chunk := f.read(1 << 20):
+                    sent += len(chunk)
+                    progress(sent)
+                    yield chunk
+
+        params = [("format", fmt), *(("map", f"{c}={t}") for c, t in mapping.items())]
+        try:
+            response = self.http.post(
+                f"/v1/dataset/{dataset_id}/import", params=params, content=chunks(), timeout=None
+            )
+        except httpx.HTTPError as exc:
+            raise CliError(f"cannot reach the server at {self.url}: {exc}") from None
+        if response.status_code >= 400:
+            raise CliError(_server_message(response))
+        return response.json()
+
     def close(self):
         self.http.close()
 
@@ -237,6 +259,20 @@ class LocalBackend:
             out.write(chunk)
             written += len(chunk)
         return written
+
+    def import_file(self, dataset_id: str, path: Path, fmt: str, mapping: dict, progress):
+        from tracelake.datasets.imports import import_file
+
+        return import_file(
+            self.store,
+            self.catalog,
+            self.principal,
+            dataset_id,
+            path,
+            fmt,
+            mapping or None,
+            progress=progress,
+        )
 
     def close(self):
         self.store.close()
@@ -597,6 +633,63 @@ def export(
             backend.close()
         rows = f"{counts['rows']:,} rows, " if counts["rows"] else ""
         err_console.print(f"Wrote {output} ({rows}{written:,} bytes).")
+
+    _run(body)
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="A CSV, JSON (array of objects) or JSONL file.")],
+    project: Annotated[str, typer.Option("--project", help="Project name (created if new).")],
+    dataset: Annotated[str, typer.Option("--dataset", help="Dataset name (created if new).")],
+    map_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            help="column=target; target is input, expected, metadata (optionally with a key: "
+            "input.question), tags, id or skip. Repeat it. Unnamed columns go to input.",
+        ),
+    ] = None,
+    format: Annotated[
+        str | None,
+        typer.Option("--format", "-f", help="csv, json or jsonl (default: by extension)."),
+    ] = None,
+    data_dir: DataDir = None,
+    url: Url = None,
+    api_key: ApiKey = None,
+):
+    """Import a file into a dataset: every row as one version, or nothing on any error."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+
+    from tracelake.datasets.upload import detect_format
+    from tracelake.model.column_mapping import parse_map_options
+
+    def body():
+        if not file.is_file():
+            raise CliError(f"no such file: {file}")
+        fmt = detect_format(format, None, file.name)
+        mapping = parse_map_options(map_ or [])
+        backend = _backend(data_dir, url, api_key)
+        try:
+            project_id = backend.create_project(project)["id"]
+            dataset_id = backend.create_dataset(project_id, dataset)["id"]
+            columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn())
+            with Progress(*columns, console=err_console, transient=True) as bar:
+                size = file.stat().st_size
+                task = bar.add_task(f"importing {file.name}", total=size)
+
+                def progress(done: int) -> None:
+                    bar.update(task, completed=done)
+                    if done >= size:
+                        bar.update(task, description="committing")
+
+                result = backend.import_file(dataset_id, file, fmt, mapping, progress)
+        finally:
+            backend.close()
+        err_console.print(
+            f"Imported {result['rows_written']:,} rows ({result['rows_read']:,} read) into "
+            f"{project}/{dataset} as version {result['_xact_id']}."
+        )
 
     _run(body)
 

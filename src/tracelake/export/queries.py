@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from tracelake.errors import QueryTimeout
+from tracelake.export.custom_columns import apply_custom_columns
 from tracelake.export.formats import (
     FORMATS,
     arrow_table,
@@ -71,6 +72,7 @@ def plan_request(
     short)."""
     query = options.query if isinstance(options.query, Query) else parse_query(options.query)
     source = resolve_source(query.from_, CatalogResolver(catalog, principal.org_id))
+    query = apply_custom_columns(catalog.store, query, source)
     compiler = None
     if index is not None and options.version is None:
         objects = [(r.object_type.value, r.object_id) for r in source.refs]
