@@ -20,6 +20,7 @@ from tracelake.server.routes import (
     events,
     export,
     objects,
+    otel,
     summaries,
 )
 from tracelake.settings import Settings
@@ -95,6 +96,6 @@ def create_app(settings: Settings, *, on_generated_key=None, on_started=None) ->
             status_code=500,
         )
 
-    for module in (auth, objects, events, summaries, btql, export, automations):
+    for module in (auth, objects, events, otel, summaries, btql, export, automations):
         app.include_router(module.router)
     return app

@@ -1,0 +1,134 @@
+"""The row being built from one span, and the small value helpers every convention uses.
+
+Conventions run in precedence order (braintrust.* first) and each sets a field only if no
+earlier one did; the attributes a convention reads are marked consumed so that only the
+rest land in ``metadata``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+
+@dataclass(slots=True)
+class SpanEvent:
+    name: str
+    time_unix_nano: int
+    attributes: dict[str, Any]
+
+
+@dataclass(slots=True)
+class SpanDraft:
+    """Attributes and events of one span, and the row fields decided so far."""
+
+    attrs: dict[str, Any]
+    events: list[SpanEvent]
+    name: str = ""
+    consumed: set[str] = field(default_factory=set)
+    # Top-level segments of the attribute keys, so a convention can skip a span at once.
+    prefixes: frozenset[str] = frozenset()
+    input: Any = None
+    output: Any = None
+    expected: Any = None
+    error: Any = None
+    tags: list[str] | None = None
+    origin: Any = None
+    type: str | None = None
+    scores: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    span_attributes: dict[str, Any] = field(default_factory=dict)
+    context: dict[str, Any] = field(default_factory=dict)
+    preserve_attributes: bool = False
+
+    def has(self, key: str) -> bool:
+        return key in self.attrs
+
+    def take(self, key: str, default: Any = None) -> Any:
+        """The attribute's value (or ``default``), marking it consumed."""
+        if key in self.attrs:
+            self.consumed.add(key)
+            return self.attrs[key]
+        return default
+
+    def take_first(self, *keys: str) -> Any:
+        """The first present attribute of ``keys``; all of them are consumed."""
+        found = None
+        for key in keys:
+            value = self.take(key)
+            if found is None and value is not None:
+                found = value
+        return found
+
+    def take_under(self, prefix: str) -> dict[str, Any]:
+        """Every attribute under ``prefix.`` (consumed), keyed by the rest of its name."""
+        start = prefix + "."
+        found = {k[len(start) :]: v for k, v in self.attrs.items() if k.startswith(start)}
+        self.consumed.update(start + k for k in found)
+        return found
+
+    def set(self, name: str, value: Any) -> None:
+        """Set a single-valued field (input, output, …) unless a convention already did."""
+        if value is not None and getattr(self, name) is None:
+            setattr(self, name, value)
+
+    def metric(self, name: str, value: Any) -> None:
+        number = as_number(value)
+        if number is not None:
+            self.metrics.setdefault(name, number)
+
+    def meta(self, name: str, value: Any) -> None:
+        if value is not None:
+            self.metadata.setdefault(name, value)
+
+
+def as_number(value: Any) -> int | float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return value
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+        return int(number) if number.is_integer() and "." not in value else number
+    return None
+
+
+def maybe_json(value: Any) -> Any:
+    """Parse a string that holds a JSON object or array; anything else is returned as is."""
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return value
+    return value
+
+
+def unflatten(flat: dict[str, Any]) -> Any:
+    """``{"0.role": "user", "0.content": "hi"}`` -> ``[{"role": "user", "content": "hi"}]``:
+    dotted keys become nested objects, and objects whose keys are all numbers lists."""
+    root: dict = {}
+    for key, value in flat.items():
+        node = root
+        parts = key.split(".")
+        for part in parts[:-1]:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = node[part] = {}
+            node = child
+        node[parts[-1]] = maybe_json(value)
+    return _lists(root)
+
+
+def _lists(node: Any) -> Any:
+    if not isinstance(node, dict):
+        return node
+    items = {k: _lists(v) for k, v in node.items()}
+    if items and all(k.isdigit() for k in items):
+        return [items[k] for k in sorted(items, key=int)]
+    return items
