@@ -516,3 +516,33 @@ def test_empty_request_is_accepted(server):
     response = post(server, b"{}", "application/json")
     assert response.status_code == 200
     assert orjson.loads(response.content) == {}
+
+
+def test_braintrust_span_processor(server):
+    """The Braintrust SDK's own OTel processor (braintrust.parent per span, its context)."""
+    from braintrust.otel import BraintrustSpanProcessor
+
+    name = unique("otel-bt")
+    provider = TracerProvider()
+    provider.add_span_processor(
+        BraintrustSpanProcessor(
+            api_key=server.api_key,
+            parent=f"project_name:{name}",
+            api_url=server.url,
+            SpanProcessor=SimpleSpanProcessor,
+        )
+    )
+    tracer = provider.get_tracer("app")
+    with tracer.start_as_current_span("handle request"):
+        with tracer.start_as_current_span("chat") as chat:
+            chat.set_attribute("gen_ai.operation.name", "chat")
+    provider.shutdown()
+    with server.client() as client:
+        rows = rows_of(client, f"project_logs('{project_id_of(client, name)}')")
+    by_name = {r["span_attributes"]["name"]: r for r in rows.values()}
+    assert set(by_name) == {"handle request", "chat"}
+    assert by_name["chat"]["span_attributes"]["type"] == "llm"
+    assert by_name["chat"]["span_parents"] == [by_name["handle request"]["span_id"]]
+    for row in rows.values():
+        assert not {"braintrust.parent", "braintrust.context_json"} & set(row["metadata"] or {})
+        assert row["context"]["span_origin"]

@@ -145,8 +145,9 @@ def map_genai(d: SpanDraft) -> None:
             d.meta(key, maybe_json(value))
     tools = maybe_json(d.take("gen_ai.agent.tools"))
     d.meta("tools", tools)
-    for metric, keys in _USAGE:
-        d.metric(metric, d.take_first(*keys))
+    if d.has_under("gen_ai.usage"):
+        for metric, keys in _USAGE:
+            d.metric(metric, d.take_first(*keys))
     d.metric("time_to_first_token", d.take("gen_ai.response.time_to_first_chunk"))
 
 
@@ -164,6 +165,7 @@ def _fold_operation_details(d: SpanDraft) -> None:
             for key, value in event.attributes.items():
                 d.attrs.setdefault(key, value)
             d.prefixes = d.prefixes | {k.partition(".")[0] for k in event.attributes}
+            d.sorted_keys = None
         else:
             kept.append(event)
     d.events = kept

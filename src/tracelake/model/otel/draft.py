@@ -7,6 +7,7 @@ rest land in ``metadata``.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,9 +44,27 @@ class SpanDraft:
     span_attributes: dict[str, Any] = field(default_factory=dict)
     context: dict[str, Any] = field(default_factory=dict)
     preserve_attributes: bool = False
+    # The attribute keys in order, so that the keys under a prefix are found by bisection
+    # (None: to be rebuilt after attributes were added).
+    sorted_keys: list[str] | None = None
 
     def has(self, key: str) -> bool:
         return key in self.attrs
+
+    def _under(self, prefix: str) -> list[str]:
+        keys = self.sorted_keys
+        if keys is None:
+            keys = self.sorted_keys = sorted(self.attrs)
+        start = prefix + "."
+        i = bisect_left(keys, start)
+        found = []
+        while i < len(keys) and keys[i].startswith(start):
+            found.append(keys[i])
+            i += 1
+        return found
+
+    def has_under(self, prefix: str) -> bool:
+        return bool(self._under(prefix))
 
     def take(self, key: str, default: Any = None) -> Any:
         """The attribute's value (or ``default``), marking it consumed."""
@@ -65,10 +84,12 @@ class SpanDraft:
 
     def take_under(self, prefix: str) -> dict[str, Any]:
         """Every attribute under ``prefix.`` (consumed), keyed by the rest of its name."""
-        start = prefix + "."
-        found = {k[len(start) :]: v for k, v in self.attrs.items() if k.startswith(start)}
-        self.consumed.update(start + k for k in found)
-        return found
+        keys = self._under(prefix)
+        if not keys:
+            return {}
+        self.consumed.update(keys)
+        cut = len(prefix) + 1
+        return {k[cut:]: self.attrs[k] for k in keys}
 
     def set(self, name: str, value: Any) -> None:
         """Set a single-valued field (input, output, …) unless a convention already did."""
@@ -121,7 +142,7 @@ def unflatten(flat: dict[str, Any]) -> Any:
             if not isinstance(child, dict):
                 child = node[part] = {}
             node = child
-        node[parts[-1]] = maybe_json(value)
+        node[parts[-1]] = value
     return _lists(root)
 
 

@@ -13,7 +13,7 @@ from tracelake.model.otel.draft import SpanDraft, maybe_json, unflatten
 
 # -- OpenInference ------------------------------------------------------------------------------
 
-_OI_PREFIXES = frozenset({"input", "output", "llm", "openinference", "metadata", "session"})
+_OI_PREFIXES = frozenset({"input", "output", "llm", "openinference"})
 _OI_TOKENS = (
     ("prompt_tokens", "llm.token_count.prompt"),
     ("completion_tokens", "llm.token_count.completion"),
@@ -27,8 +27,26 @@ _OI_TOKENS = (
 
 def map_openinference(d: SpanDraft) -> None:
     """OpenInference: ``input.value``/``output.value``, ``llm.*_messages``, ``llm.*``."""
-    if not (_OI_PREFIXES & d.prefixes or "user.id" in d.attrs or "tag.tags" in d.attrs):
-        return
+    if _OI_PREFIXES & d.prefixes:
+        _openinference_llm(d)
+    if "metadata" in d.attrs:
+        metadata = maybe_json(d.take("metadata"))
+        if isinstance(metadata, dict):
+            for key, value in metadata.items():
+                d.meta(key, value)
+        else:
+            d.meta("metadata", metadata)
+    if "session.id" in d.attrs:
+        d.meta("session_id", d.take("session.id"))
+    if "user.id" in d.attrs:
+        d.meta("user_id", d.take("user.id"))
+    if "tag.tags" in d.attrs:
+        tags = maybe_json(d.take("tag.tags"))
+        if isinstance(tags, list) and d.tags is None:
+            d.tags = [str(t) for t in tags]
+
+
+def _openinference_llm(d: SpanDraft) -> None:
     is_llm = str(d.attrs.get("openinference.span.kind", "")).upper() == "LLM"
     d.take("openinference.span.kind")
     inputs = _oi_messages(d.take_under("llm.input_messages"))
@@ -40,6 +58,8 @@ def map_openinference(d: SpanDraft) -> None:
         first, second = (messages, value) if is_llm else (value, messages)
         d.set(name, first)
         d.set(name, second)
+    if "llm" not in d.prefixes:
+        return
     d.meta("model", strip_provider(d.take("llm.model_name")))
     d.meta("provider", d.take_first("llm.provider", "llm.system"))
     parameters = maybe_json(d.take("llm.invocation_parameters"))
@@ -48,19 +68,9 @@ def map_openinference(d: SpanDraft) -> None:
             d.meta(key, value)
     else:
         d.meta("invocation_parameters", parameters)
-    for metric, key in _OI_TOKENS:
-        d.metric(metric, d.take(key))
-    metadata = maybe_json(d.take("metadata"))
-    if isinstance(metadata, dict):
-        for key, value in metadata.items():
-            d.meta(key, value)
-    else:
-        d.meta("metadata", metadata)
-    d.meta("session_id", d.take("session.id"))
-    d.meta("user_id", d.take("user.id"))
-    tags = maybe_json(d.take("tag.tags"))
-    if isinstance(tags, list) and d.tags is None:
-        d.tags = [str(t) for t in tags]
+    if d.has_under("llm.token_count") or "llm.cost.total" in d.attrs:
+        for metric, key in _OI_TOKENS:
+            d.metric(metric, d.take(key))
 
 
 def _oi_value(d: SpanDraft, which: str) -> Any:

@@ -100,10 +100,11 @@ def map_span(span, origin: dict, service: Any = None) -> tuple[str | None, dict]
     if span.status.code == STATUS_ERROR:
         d.set("error", _error(span.status.message, d))
     context = {}
-    for name, keys in _CALLER:
-        value = d.take_first(*keys)
-        if value is not None:
-            context[name] = value
+    if "code" in d.prefixes:
+        for name, keys in _CALLER:
+            value = d.take_first(*keys)
+            if value is not None:
+                context[name] = value
     context["span_origin"] = origin
     context.update(d.context)
     span_attributes = {"name": span.name}
@@ -113,8 +114,9 @@ def map_span(span, origin: dict, service: Any = None) -> tuple[str | None, dict]
     span_attributes.update(d.span_attributes)
 
     metadata = d.metadata
+    consumed = () if d.preserve_attributes else d.consumed
     for key, value in attrs.items():
-        if d.preserve_attributes or key not in d.consumed:
+        if key not in consumed:
             metadata.setdefault(key, value)
     if service is not None:
         metadata.setdefault("service.name", service)

@@ -28,14 +28,19 @@ class BodyFormat(StrEnum):
     JSON = "application/json"
 
 
-def body_format(content_type: str | None) -> BodyFormat:
-    """The body format a Content-Type names (matched by substring: ``; charset=`` occurs)."""
+def body_format(content_type: str | None) -> BodyFormat | None:
+    """The body format a Content-Type names (matched by substring: ``; charset=`` occurs),
+    or None for any other type."""
     value = (content_type or "").lower()
     if "application/x-protobuf" in value or "application/protobuf" in value:
         return BodyFormat.PROTOBUF
     if "application/json" in value:
         return BodyFormat.JSON
-    raise UnsupportedMediaType(
+    return None
+
+
+def unsupported_content_type(content_type: str | None) -> UnsupportedMediaType:
+    return UnsupportedMediaType(
         f"unsupported Content-Type {content_type or '(none)'!r}: "
         "send application/x-protobuf or application/json"
     )

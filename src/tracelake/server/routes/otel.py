@@ -18,6 +18,7 @@ from tracelake.model.otel.wire import (
     decompress,
     export_response,
     status_body,
+    unsupported_content_type,
 )
 from tracelake.server.http import principal_of, read_body
 from tracelake.store.catalog import Catalog, Principal
@@ -47,8 +48,11 @@ async def otel_traces(request: Request):
     spans that could not be stored."""
     fmt: BodyFormat | None = None
     try:
+        content_type = request.headers.get("content-type")
+        fmt = body_format(content_type)  # errors are answered in the request's format
         principal = principal_of(request)
-        fmt = body_format(request.headers.get("content-type"))
+        if fmt is None:
+            raise unsupported_content_type(content_type)
         if not principal.can_write:
             raise Forbidden("this API key is read-only")
         settings = request.app.state.settings
