@@ -5,7 +5,7 @@ Usage: python bench/otel.py [--spans 500000] [--batch 512] [--clients 2] [--thre
 
 Client processes build export requests before the clock starts (4-span GenAI traces: an
 agent span, two chat spans with messages, usage and model attributes, and a tool span; about
-1.3 kB of protobuf per span), then post them over keep-alive connections, as the SDK's
+0.8 kB of protobuf per span), then post them over keep-alive connections, as the SDK's
 BatchSpanProcessor does with its default 512-span batches. Reports spans/s end to end,
 request latency p50/p99, the server's CPU per span and peak RSS.
 """

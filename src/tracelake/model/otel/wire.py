@@ -99,7 +99,7 @@ def decode_request(body: bytes, fmt: BodyFormat) -> ExportTraceServiceRequest:
     _hex_ids_to_base64(data)
     try:
         json_format.ParseDict(data, request, ignore_unknown_fields=True)
-    except (json_format.ParseError, TypeError, ValueError) as exc:
+    except (json_format.ParseError, TypeError, ValueError, RecursionError) as exc:
         raise InvalidRequest(f"the body is not an OTLP/JSON export request: {exc}") from None
     return request
 
@@ -161,7 +161,15 @@ def any_value(value) -> Any:
 
 def attributes(key_values) -> dict[str, Any]:
     """Repeated ``KeyValue`` as a dict (a repeated key keeps its last value)."""
-    return {kv.key: any_value(kv.value) for kv in key_values}
+    result = {}
+    for kv in key_values:
+        value = kv.value
+        # Strings are most attributes: read them without a call (this runs per attribute).
+        if value.WhichOneof("value") == "string_value":
+            result[kv.key] = value.string_value
+        else:
+            result[kv.key] = any_value(value)
+    return result
 
 
 # -- responses ----------------------------------------------------------------------------------
