@@ -9,10 +9,13 @@ import json
 import zlib
 from pathlib import Path
 
+import orjson
 import pytest
 from braintrust.span_identifier_v3 import SpanComponentsV3, SpanObjectTypeV3
 from braintrust.span_identifier_v4 import SpanComponentsV4
 from google.rpc import status_pb2
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
@@ -21,7 +24,8 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from tracelake.errors import InvalidRequest, NotFound, PayloadTooLarge, UnsupportedMediaType
-from tracelake.model.otel.conventions import parts_to_messages
+from tracelake.model.objects import ObjectRef, ObjectType
+from tracelake.model.otel.conventions import SpanRejected, parts_to_messages
 from tracelake.model.otel.draft import unflatten
 from tracelake.model.otel.parents import Parent, parse_parent
 from tracelake.model.otel.span_types import span_type
@@ -35,6 +39,7 @@ from tracelake.model.otel.wire import (
     export_response,
     status_body,
 )
+from tracelake.model.rows import normalize_row
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "otel"
 ORIGIN = {"name": "opentelemetry", "version": None}
@@ -401,3 +406,107 @@ def test_rejection_summary_groups_reasons():
     assert rejection_summary(rejected) == (
         "3 spans rejected: no parent (2 spans, e.g. a); bad score (1 span, e.g. c)"
     )
+
+
+# -- any attributes: a row or a rejection, never a crash ------------------------------------------
+
+_KEYS = sorted(
+    {
+        key
+        for path in FIXTURES.glob("*.json")
+        for rs in json.loads(path.read_text())["request"]["resourceSpans"]
+        for ss in rs["scopeSpans"]
+        for span in ss["spans"]
+        for key in [a["key"] for a in span["attributes"]]
+        + [a["key"] for e in span["events"] for a in e["attributes"]]
+    }
+    | {"braintrust.metadata", "braintrust.metrics.x", "braintrust.span_attributes.type"}
+    | {"gen_ai.prompt", "gen_ai.completion_json", "llm.input_messages.0.message.contents"}
+    | {"all_messages_events", "braintrust.context_json", "gen_ai.usage.total_tokens"}
+)
+_EVENT_NAMES = [
+    "gen_ai.user.message",
+    "gen_ai.choice",
+    "gen_ai.assistant.message",
+    "gen_ai.evaluation.result",
+    "gen_ai.client.inference.operation.details",
+    "exception",
+    "other",
+]
+
+
+def _json_text(values):
+    return values.map(lambda v: json.dumps(v))
+
+
+_leaf = st.one_of(
+    st.text(max_size=8),
+    st.integers(-(2**63), 2**63 - 1),
+    st.floats(allow_nan=True),
+    st.booleans(),
+)
+_json = st.recursive(
+    st.none() | _leaf,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+_value = st.one_of(
+    _leaf,
+    _json_text(_json),
+    st.lists(st.text(max_size=5), max_size=3),
+    st.dictionaries(st.sampled_from(["role", "content", "parts", "k"]), _leaf, max_size=3),
+)
+
+
+def _set_value(target, value) -> None:
+    if isinstance(value, bool):
+        target.bool_value = value
+    elif isinstance(value, int):
+        target.int_value = value
+    elif isinstance(value, float):
+        target.double_value = value
+    elif isinstance(value, str):
+        target.string_value = value
+    elif isinstance(value, list):
+        for item in value:
+            _set_value(target.array_value.values.add(), item)
+    else:
+        for key, item in value.items():
+            kv = target.kvlist_value.values.add()
+            kv.key = key
+            _set_value(kv.value, item)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    attrs=st.dictionaries(st.sampled_from(_KEYS), _value, max_size=12),
+    events=st.lists(
+        st.tuples(
+            st.sampled_from(_EVENT_NAMES),
+            st.dictionaries(st.sampled_from(_KEYS + ["content", "message", "role"]), _value),
+        ),
+        max_size=3,
+    ),
+    status=st.sampled_from([0, 1, 2]),
+)
+def test_any_attributes_map_to_a_valid_row_or_a_rejection(attrs, events, status):
+    span = _span(status={"code": status})
+    for key, value in attrs.items():
+        kv = span.attributes.add()
+        kv.key = key
+        _set_value(kv.value, value)
+    for name, event_attrs in events:
+        event = span.events.add(name=name)
+        for key, value in event_attrs.items():
+            kv = event.attributes.add()
+            kv.key = key
+            _set_value(kv.value, value)
+    try:
+        _, row = map_span(span, ORIGIN)
+    except SpanRejected:
+        return
+    ref = ObjectRef(ObjectType.PROJECT_LOGS, "p")
+    normalize_row({**row, "project_id": "p", "log_id": "g"}, ref)  # the store accepts it
+    orjson.dumps(row)
