@@ -482,6 +482,18 @@ def test_missing_route_is_a_clear_error(server):
     assert "x-bt-parent" in message and "braintrust.parent" in message
 
 
+@pytest.mark.parametrize("signal", ["logs", "metrics"])
+def test_other_signals_are_a_clear_404(server, signal):
+    response = httpx.post(
+        f"{server.url}/otel/v1/{signal}",
+        content=b"\x0a\x00",
+        headers={"Content-Type": PROTOBUF, "Authorization": f"Bearer {server.api_key}"},
+    )
+    assert response.status_code == 404
+    message = status_pb2.Status.FromString(response.content).message
+    assert "only traces" in message and signal in message
+
+
 def test_auth(server):
     project_id = _project(server)
     spans = recorded_spans(lambda tracer: tracer.start_span("x").end())

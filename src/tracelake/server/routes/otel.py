@@ -7,7 +7,7 @@ import asyncio
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from tracelake.errors import Forbidden, TracelakeError
+from tracelake.errors import Forbidden, NotFound, TracelakeError
 from tracelake.model.objects import ObjectRef, ObjectType
 from tracelake.model.otel.parents import Parent
 from tracelake.model.otel.spans import map_request, rejection_summary, route_rows
@@ -79,3 +79,16 @@ async def otel_traces(request: Request):
         )
     message = rejection_summary(rejected) if rejected else ""
     return Response(export_response(fmt, len(rejected), message), media_type=fmt.value)
+
+
+@router.post("/otel/v1/{signal}")
+async def otel_other_signals(request: Request, signal: str):
+    """Logs, metrics and any other OTLP signal: not taken, answered with a clear 404 (an
+    exporter pointed at ``<server>/otel`` sends every signal its app produces)."""
+    fmt = body_format(request.headers.get("content-type"))
+    error = NotFound(f"only traces are taken (POST /otel/v1/traces); /otel/v1/{signal} is not")
+    return Response(
+        status_body(fmt, error.status, error.to_json()),
+        status_code=error.status,
+        media_type=(fmt or BodyFormat.JSON).value,
+    )
