@@ -321,6 +321,18 @@ def test_bad_ids_and_values_reject_the_span():
     ]
 
 
+def test_system_instructions_do_not_touch_a_braintrust_input():
+    attrs = {
+        "braintrust.input_json": '[{"role": "user", "content": "mine"}]',
+        "gen_ai.system_instructions": "be brief",
+        "gen_ai.input.messages": "plain text, not JSON",
+    }
+    _, row = map_span(_span(attrs), ORIGIN)
+    assert row["input"] == [{"role": "user", "content": "mine"}]
+    _, row = map_span(_span({k: v for k, v in attrs.items() if "braintrust" not in k}), ORIGIN)
+    assert row["input"] == "plain text, not JSON"
+
+
 def test_parts_to_messages():
     messages = [
         {
@@ -479,7 +491,7 @@ def _set_value(target, value) -> None:
             _set_value(kv.value, item)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(
     attrs=st.dictionaries(st.sampled_from(_KEYS), _value, max_size=12),
     events=st.lists(

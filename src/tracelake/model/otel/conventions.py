@@ -118,22 +118,25 @@ def map_genai(d: SpanDraft) -> None:
     if "gen_ai" not in d.prefixes:
         return
     system = _system_message(d.take("gen_ai.system_instructions"))
-    messages = maybe_json(d.take("gen_ai.input.messages"))
-    prompt = _structured(d, "gen_ai.prompt")
-    arguments = maybe_json(d.take("gen_ai.tool.call.arguments"))
-    if isinstance(messages, list):
-        d.set("input", parts_to_messages(messages))
-    d.set("input", prompt)
-    d.set("input", arguments)
-    if system and isinstance(d.input, list) and not _has_system(d.input):
-        d.input = [system, *d.input]
-    elif system and d.input is None:
-        d.input = [system]
-    outputs = maybe_json(d.take("gen_ai.output.messages"))
-    if isinstance(outputs, list):
-        d.set("output", parts_to_messages(outputs))
-    d.set("output", _structured(d, "gen_ai.completion"))
-    d.set("output", maybe_json(d.take("gen_ai.tool.call.result")))
+    inputs = _first(
+        _messages(d.take("gen_ai.input.messages")),
+        _structured(d, "gen_ai.prompt"),
+        maybe_json(d.take("gen_ai.tool.call.arguments")),
+    )
+    if system is not None:
+        if isinstance(inputs, list) and not _has_system(inputs):
+            inputs = [system, *inputs]
+        elif inputs is None:
+            inputs = [system]
+    d.set("input", inputs)
+    d.set(
+        "output",
+        _first(
+            _messages(d.take("gen_ai.output.messages")),
+            _structured(d, "gen_ai.completion"),
+            maybe_json(d.take("gen_ai.tool.call.result")),
+        ),
+    )
 
     model = d.take("gen_ai.request.model")
     if model is None:  # otherwise the response model (often more precise) stays in metadata
@@ -149,6 +152,16 @@ def map_genai(d: SpanDraft) -> None:
         for metric, keys in _USAGE:
             d.metric(metric, d.take_first(*keys))
     d.metric("time_to_first_token", d.take("gen_ai.response.time_to_first_chunk"))
+
+
+def _first(*values: Any) -> Any:
+    return next((v for v in values if v is not None), None)
+
+
+def _messages(value: Any) -> Any:
+    """``gen_ai.{input,output}.messages``: parts-schema messages as OpenAI messages."""
+    value = maybe_json(value)
+    return parts_to_messages(value) if isinstance(value, list) else value
 
 
 def strip_provider(model: Any) -> Any:

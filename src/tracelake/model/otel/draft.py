@@ -107,16 +107,23 @@ class SpanDraft:
 
 
 def as_number(value: Any) -> int | float | None:
+    """A number, or numeric text as a number (whole numbers beyond 64 bits become floats,
+    as JSON columns cannot hold them)."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
+    if isinstance(value, int):
+        return value if -(2**63) <= value < 2**64 else float(value)
+    if isinstance(value, float):
         return value
     if isinstance(value, str):
         try:
-            number = float(value)
+            return as_number(int(value))
+        except ValueError:
+            pass
+        try:
+            return float(value)
         except ValueError:
             return None
-        return int(number) if number.is_integer() and "." not in value else number
     return None
 
 

@@ -49,7 +49,7 @@ def by_openinference_kind(attrs: Attrs) -> str | None:
 
 def by_traceloop_kind(attrs: Attrs) -> str | None:
     kind = TRACELOOP_KINDS.get(str(attrs.get("traceloop.span.kind", "")).lower())
-    if kind is None and attrs.get("llm.request.type") in LLM_REQUEST_TYPES:
+    if kind is None and str(attrs.get("llm.request.type")) in LLM_REQUEST_TYPES:
         return "llm"
     return kind
 
