@@ -109,10 +109,15 @@ class SpanDraft:
 def as_number(value: Any) -> int | float | None:
     """A number, or numeric text as a number (whole numbers beyond 64 bits become floats,
     as JSON columns cannot hold them)."""
+    kind = type(value)
+    if kind is int:  # the common case first: int64 attributes
+        return value if -(2**63) <= value < 2**64 else float(value)
+    if kind is float:
+        return value
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value if -(2**63) <= value < 2**64 else float(value)
+        return as_number(int(value))
     if isinstance(value, float):
         return value
     if isinstance(value, str):
