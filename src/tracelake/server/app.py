@@ -24,6 +24,7 @@ from tracelake.server.routes import (
     events,
     export,
     objects,
+    otel,
     summaries,
 )
 from tracelake.settings import Settings
@@ -112,6 +113,7 @@ def create_app(settings: Settings, *, on_generated_key=None, on_started=None) ->
         auth,
         objects,
         events,
+        otel,
         datasets,
         attachments,
         summaries,
