@@ -148,6 +148,8 @@ def stage_file(
         raise
     finally:
         con.close()
+        # Hand the batches' buffers back to the system before the commit needs memory.
+        pa.default_memory_pool().release_unused()
     assert column_mapping is not None
     return StagedImport(
         path=out,
