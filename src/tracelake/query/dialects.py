@@ -10,6 +10,7 @@ from dataclasses import replace
 
 from sqlglot import exp
 
+from tracelake.model.words import JSON_ESCAPE_PATTERN, JSON_KEY_PATTERN, NOT_ALNUM_PATTERN
 from tracelake.query import functions
 from tracelake.query.compiler import Compiler
 from tracelake.query.functions import fn
@@ -17,10 +18,7 @@ from tracelake.query.types import T
 
 _UTC = "UTC"
 _NUMERIC_JSON = ("BIGINT", "UBIGINT", "HUGEINT", "DOUBLE")
-_JSON_KEY = r'"(?:[^"\\]|\\.)*"\s*:'  # an object key in minified JSON text
-_JSON_ESCAPE = r"\\(?:u[0-9a-fA-F]{4}|.)"
 _OFFSET = r"(?:[zZ]|[+-]\d\d(?::?\d\d)?)$"
-_NOT_ALNUM = r"[^\p{L}\p{N}]+"
 
 
 def _path_read(sql: exp.Expression) -> tuple[exp.Expression, exp.Expression] | None:
@@ -207,11 +205,11 @@ class DuckDBCompiler(Compiler):
         """JSON text without object keys, escapes blanked: the words of a JSON value.
         ``json()`` re-serialises first, so ``\u00e3`` in stored text reads as ``ã``."""
         text = _cast(fn("json", sql), "VARCHAR")
-        text = fn("regexp_replace", text, _s(_JSON_KEY), _s(" "), _s("g"))
-        return fn("regexp_replace", text, _s(_JSON_ESCAPE), _s(" "), _s("g"))
+        text = fn("regexp_replace", text, _s(JSON_KEY_PATTERN), _s(" "), _s("g"))
+        return fn("regexp_replace", text, _s(JSON_ESCAPE_PATTERN), _s(" "), _s("g"))
 
     def match_text(self, text: exp.Expression, tokens: list[str]) -> exp.Expression:
-        words = fn("string_split_regex", exp.Lower(this=text), _s(_NOT_ALNUM))
+        words = fn("string_split_regex", exp.Lower(this=text), _s(NOT_ALNUM_PATTERN))
         wanted = exp.Array(expressions=[_s(t) for t in tokens])
         return exp.Coalesce(this=fn("list_has_all", words, wanted), expressions=[exp.false()])
 

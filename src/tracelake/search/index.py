@@ -94,7 +94,8 @@ class TextIndex:
         watermark: int,
     ) -> None:
         """Replace the documents of ``rows`` ((object_type, object_id, id, _xact_id, fields)),
-        drop ``deleted`` rows, commit, and record ``watermark``."""
+        drop ``deleted`` rows, commit, and record ``watermark``. A field is its words as
+        text (what the indexer passes) or a JSON value whose words are taken here."""
         with self._lock:
             if self._writer is None:
                 self._writer = self.index.writer(heap_size=64_000_000, num_threads=1)
@@ -108,7 +109,8 @@ class TextIndex:
                     key=key, object=object_key(object_type, object_id), xact=xact
                 )
                 for name in TEXT_FIELDS:
-                    text = words_of(fields.get(name))
+                    value = fields.get(name)
+                    text = value if isinstance(value, str) else words_of(value)
                     if text:
                         document.add_text(name, text)
                 writer.add_document(document)

@@ -6,8 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 
-import orjson
-
+from tracelake.model.words import JSON_ESCAPE_PATTERN, JSON_KEY_PATTERN
 from tracelake.search.index import TEXT_FIELDS, TextIndex
 from tracelake.store.store import Store
 
@@ -48,7 +47,7 @@ class Indexer:
         high = self.store.read(lambda c: _chunk_end(c, low))
         if high is None:
             return 0
-        columns = ", ".join(f"{name}::VARCHAR" for name in TEXT_FIELDS)
+        columns = ", ".join(_words_sql(name) for name in TEXT_FIELDS)
         rows = self.store.read(
             lambda c: c.execute(
                 f"""SELECT object_type, object_id, id, _xact_id, {columns} FROM live
@@ -69,16 +68,21 @@ class Indexer:
                 r[1],
                 r[2],
                 int(r[3]),
-                {
-                    name: orjson.loads(text)
-                    for name, text in zip(TEXT_FIELDS, r[4:], strict=True)
-                    if text is not None
-                },
+                {name: text for name, text in zip(TEXT_FIELDS, r[4:], strict=True) if text},
             )
             for r in rows
         ]
         self.index.apply(documents, deleted, high)
         return max(len(rows), 1)
+
+
+def _words_sql(field: str) -> str:
+    """The words of a JSON column as text, computed by DuckDB: the JSON text with object keys
+    and escapes blanked (as MATCH reads it; ``json()`` first turns ``\u00e3`` into ``ã``).
+    The tokenizer drops the punctuation left over."""
+    text = f"CAST(json({field}) AS VARCHAR)"
+    text = f"regexp_replace({text}, '{JSON_KEY_PATTERN}', ' ', 'g')"
+    return f"regexp_replace({text}, '{JSON_ESCAPE_PATTERN}', ' ', 'g')"
 
 
 def _chunk_end(cursor, low: int) -> int | None:

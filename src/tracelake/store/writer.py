@@ -405,9 +405,12 @@ def _write_staged(cursor, staged: StagedRows, info: ObjectInfo, xact_id: int, no
     """Insert a staged file's rows as one version of its dataset (no per-row Python)."""
     path = staged.path.replace("'", "''")
     source = f"read_parquet('{path}')"
-    repeated = staged.has_ids and cursor.execute(
-        f"SELECT count(*) > count(DISTINCT id) FROM {source}"  # reads the id column only
-    ).fetchone()[0]
+    repeated = (
+        staged.has_ids
+        and cursor.execute(
+            f"SELECT count(*) > count(DISTINCT id) FROM {source}"  # reads the id column only
+        ).fetchone()[0]
+    )
     if repeated:  # the window over every row is paid only when an id does repeat
         source = f"""(SELECT * FROM {source}
             QUALIFY row_number() OVER (PARTITION BY id ORDER BY _row DESC) = 1)"""
