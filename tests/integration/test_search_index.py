@@ -205,4 +205,4 @@ def test_newest_first_pages_read_only_the_newest_candidates(env):
         ),
         index,
     )
-    assert "_xact_id >=" in plan["sql"]  # the bound is in the SQL
+    assert "_xact_id >" in plan["sql"].replace("e._xact_id > 0", "")  # the bound is in the SQL

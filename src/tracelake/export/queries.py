@@ -77,10 +77,16 @@ def plan_request(
     if index is not None and options.version is None:
         objects = [(r.object_type.value, r.object_id) for r in source.refs]
 
-        def lookup(tokens: list[str]):
+        def lookup(tokens: list[str], newest: int | None):
             watermark = index.watermark
+            if newest is not None:
+                narrowed = index.newest_candidates(objects, tokens, newest)
+                if narrowed is None:
+                    return None
+                found, complete = narrowed
+                return watermark, found, complete
             found = index.candidates(objects, tokens)
-            return None if found is None else (watermark, found)
+            return None if found is None else (watermark, found, True)
 
         newest = None
         if bound and newest_first_page(query, source.shape):

@@ -16,22 +16,25 @@ from tracelake.query import ast, functions
 from tracelake.query.compiler import DuckDBCompiler
 from tracelake.query.types import Typed
 
-# tokens -> (watermark, candidates as (row id, _xact_id)), or None when the index cannot
-# narrow.
-CandidateLookup = Callable[[list[str]], tuple[int, list[tuple[str, int]]] | None]
-# A bounded MATCH keeps this many times the page size of its newest candidates.
-NEWEST_FACTOR = 4
+# (tokens, newest) -> (watermark, candidates as (row id, _xact_id), complete), or None when the
+# index cannot narrow. With ``newest`` = k, only the k newest candidates are returned, and
+# ``complete`` says whether they are all there are.
+CandidateLookup = Callable[[list[str], int | None], tuple[int, list[tuple[str, int]], bool] | None]
+# A bounded MATCH asks for this many times the page size of its newest candidates.
+NEWEST_FACTOR = 2
 
 
 class IndexedCompiler(DuckDBCompiler):
     """DuckDB compiler whose MATCH first narrows to the index's candidates.
 
     With ``newest`` (a page size), a query whose page is the newest rows (spans, default
-    order, one MATCH word set, no NOT) keeps only its newest candidates: those whose
-    ``_xact_id`` is at least the one of the ``NEWEST_FACTOR * newest``-th newest, so the scan
-    reads only the last row groups. Every matching row left out is older than every row
-    kept, so if the page still fills up it is the right page; if it does not, the caller
-    runs the query again without the bound (``bounded`` says one was applied).
+    order, one MATCH word set, no NOT) asks the index for its ``NEWEST_FACTOR * newest``
+    newest candidates only, and keeps those newer than the oldest of them (that transaction
+    may have more candidates than were fetched), so the scan reads only the last row groups.
+    Every matching row left out is older than every row kept, so if the page still fills up
+    it is the right page; if it does not, the caller runs the query again without the bound
+    (``bounded`` says one was applied). This also narrows words too common for a full
+    candidate list.
     """
 
     def __init__(self, lookup: CandidateLookup, table: str = "e", newest: int | None = None):
@@ -47,23 +50,23 @@ class IndexedCompiler(DuckDBCompiler):
         tokens = functions.match_tokens(query)
         key = tuple(tokens)
         if key not in self._looked_up:  # search() asks once per field
-            self._looked_up[key] = self.lookup(tokens) if tokens else None
+            want = self.newest * NEWEST_FACTOR if self.newest else None
+            self._looked_up[key] = self.lookup(tokens, want) if tokens else None
         narrowed = self._looked_up[key]
         if narrowed is None:
             return scan
-        watermark, found = narrowed
+        watermark, found, complete = narrowed
         xact = exp.column("_xact_id", table=self.table)
         newer = exp.GT(this=xact, expression=exp.Literal.number(watermark))
-        keep = self.newest * NEWEST_FACTOR if self.newest else None
-        if keep is not None and len(found) > keep:
-            bound = sorted((x for _, x in found), reverse=True)[keep - 1]
-            found = [(i, x) for i, x in found if x >= bound]
+        if complete:
+            listed = self._listed(found)
+        else:
+            oldest = min(x for _, x in found)
+            found = [(i, x) for i, x in found if x > oldest]
             self.bounded = True
             listed = exp.and_(
-                exp.GTE(this=xact, expression=exp.Literal.number(bound)), self._listed(found)
+                exp.GT(this=xact, expression=exp.Literal.number(oldest)), self._listed(found)
             )
-        else:
-            listed = self._listed(found)
         # Parenthesised: under NOT the whole narrowed test is negated, not its first half.
         return exp.paren(exp.and_(exp.paren(exp.or_(newer, exp.paren(listed))), scan))
 

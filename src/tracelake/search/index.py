@@ -22,7 +22,7 @@ TEXT_FIELDS = ("input", "output", "expected", "metadata", "span_attributes")
 MAX_TOKEN_BYTES = 40  # tantivy's default tokenizer removes longer tokens
 _SEP = "\x1f"
 # Bumped when the document layout changes: an index of another layout is rebuilt.
-LAYOUT_VERSION = "2"  # 2: each document keeps its row's _xact_id
+LAYOUT_VERSION = "3"  # 2: each document keeps its row's _xact_id; 3: as a fast field
 
 
 def row_key(object_type: str, object_id: str, row_id: str) -> str:
@@ -59,7 +59,7 @@ class TextIndex:
         self._reset_if_stale()
         builder = tantivy.SchemaBuilder()
         builder.add_text_field("key", stored=True, tokenizer_name="raw")
-        builder.add_unsigned_field("xact", stored=True)
+        builder.add_unsigned_field("xact", stored=True, fast=True)
         builder.add_text_field("object", stored=False, tokenizer_name="raw")
         for name in TEXT_FIELDS:
             builder.add_text_field(name, stored=False)
@@ -105,9 +105,8 @@ class TextIndex:
             for object_type, object_id, row_id, xact, fields in rows:
                 key = row_key(object_type, object_id, row_id)
                 writer.delete_documents_by_term("key", key)
-                document = tantivy.Document(
-                    key=key, object=object_key(object_type, object_id), xact=xact
-                )
+                document = tantivy.Document(key=key, object=object_key(object_type, object_id))
+                document.add_unsigned("xact", xact)  # a bare int would be taken as signed
                 for name in TEXT_FIELDS:
                     value = fields.get(name)
                     text = value if isinstance(value, str) else words_of(value)
@@ -125,6 +124,36 @@ class TextIndex:
         """(id, _xact_id) of the rows of ``objects`` whose indexed text holds every token (in
         any one field), or None when the index cannot help: no tokens, a token too long, or
         more than ``limit`` candidates (a scan is then as fast)."""
+        query = self._query(objects, tokens)
+        if query is None:
+            return None
+        searcher = self.index.searcher()
+        result = searcher.search(query, limit + 1)
+        if len(result.hits) > limit:
+            return None
+        found = []
+        for _score, address in result.hits:
+            document = searcher.doc(address)
+            found.append((document["key"][0].rsplit(_SEP, 1)[1], document["xact"][0]))
+        return found
+
+    def newest_candidates(
+        self, objects: list[tuple[str, str]], tokens: list[str], count: int
+    ) -> tuple[list[tuple[str, int]], bool] | None:
+        """The ``count`` newest candidates (by ``_xact_id``) as (id, _xact_id), and whether
+        they are all the candidates there are; None when the index cannot help."""
+        query = self._query(objects, tokens)
+        if query is None:
+            return None
+        searcher = self.index.searcher()
+        result = searcher.search(query, count, count=True, order_by_field="xact")
+        found = [
+            (searcher.doc(address)["key"][0].rsplit(_SEP, 1)[1], xact)
+            for xact, address in result.hits
+        ]
+        return found, result.count <= count
+
+    def _query(self, objects: list[tuple[str, str]], tokens: list[str]):
         if not tokens or any(len(t.encode()) > MAX_TOKEN_BYTES for t in tokens):
             return None
         per_field = [
@@ -145,7 +174,7 @@ class TextIndex:
                 for obj in objects
             ]
         )
-        query = tantivy.Query.boolean_query(
+        return tantivy.Query.boolean_query(
             [
                 (tantivy.Occur.Must, object_filter),
                 (
@@ -154,13 +183,3 @@ class TextIndex:
                 ),
             ]
         )
-        searcher = self.index.searcher()
-        result = searcher.search(query, limit + 1)
-        if len(result.hits) > limit:
-            return None
-        hits = result.hits
-        found = []
-        for _score, address in hits:
-            document = searcher.doc(address)
-            found.append((document["key"][0].rsplit(_SEP, 1)[1], document["xact"][0]))
-        return found
