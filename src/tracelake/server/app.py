@@ -24,6 +24,7 @@ from tracelake.server.routes import (
     objects,
     summaries,
 )
+from tracelake.server.webui import mount_ui
 from tracelake.settings import Settings
 from tracelake.store.catalog import Catalog, bootstrap
 from tracelake.store.indexing import Indexer
@@ -108,4 +109,5 @@ def create_app(settings: Settings, *, on_generated_key=None, on_started=None) ->
 
     for module in (auth, objects, events, summaries, btql, export, automations):
         app.include_router(module.router)
+    mount_ui(app)
     return app
