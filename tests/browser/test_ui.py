@@ -53,3 +53,9 @@ def test_ten_thousand_span_trace_opens(ui_server, tmp_path):
 def test_upload_csv_with_mapping_edit_and_delete_rows(ui_server, tmp_path):
     server, data = ui_server
     run_flow("upload", server, data, tmp_path)
+
+
+def test_the_ui_works_behind_a_path_prefix(ui_server, tmp_path):
+    server, data = ui_server
+    result = run_flow("prefix", server, data, tmp_path)
+    assert result["base"].endswith("/tracelake/")

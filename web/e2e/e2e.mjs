@@ -4,6 +4,7 @@
 import { chromium } from "playwright-core";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import http from "node:http";
 import { join } from "node:path";
 
 const cfg = JSON.parse(process.env.E2E_CONFIG || "{}");
@@ -240,8 +241,17 @@ const flows = {
     const total = counts.reduce((s, t) => s + parseInt(t, 10), 0);
     check(total === regressions, `regressions: header ${total}, rows ${regressions}`);
     await shot(page, "compare");
+    // Diff mode: the first row, field by field beside the baseline.
+    await first.click();
+    const diff = page.getByTestId("diff-view");
+    await diff.getByText("output").first().waitFor();
+    check((await diff.locator("td.changed").count()) > 0, "changed fields are marked");
+    await shot(page, "compare-diff");
+    await diff.getByText("Close").click();
     await page.getByTestId("filter-regressed").first().click();
     await page.waitForURL(/only=regressed/);
+    const filtered = await rowCount(page, "compare-table");
+    check(filtered === parseInt(counts[0], 10), `rows regressed on the first score: ${filtered} vs ${counts[0]}`);
     result.regressions = regressions;
   },
 
@@ -251,6 +261,7 @@ const flows = {
     await open(page, "sandbox");
     const q = "from: project_logs('support-bot')\ndimensions: metadata.model as model\nmeasures: count(1) as spans, sum(metrics.total_tokens) as tokens\nsort: model";
     await typeInEditor(page, "sandbox-editor", q);
+    await page.getByTestId("range-warning").waitFor();
     await page.getByTestId("run-query").click();
     await page.getByTestId("result-count").waitFor();
     check((await rowCount(page, "results-table")) === 4, `grouped rows: ${await rowCount(page, "results-table")}`);
@@ -394,6 +405,45 @@ const flows = {
     }, { did: cfg.data.dataset_id, key: cfg.key });
     check(after.length === 2 && after[1].expected === "Yes, from 10 to 200 euros.", `after edit and delete: ${JSON.stringify(after)}`);
     await shot(page, "dataset-rows");
+  },
+
+  async prefix(page) {
+    // Behind a reverse proxy that serves the server under /tracelake/ (a path prefix).
+    const target = new URL(cfg.url);
+    const proxy = http.createServer((req, res) => {
+      if (!req.url.startsWith("/tracelake/")) {
+        res.writeHead(404).end("outside the prefix");
+        return;
+      }
+      const upstream = http.request(
+        { host: target.hostname, port: target.port, path: req.url.slice("/tracelake".length), method: req.method, headers: req.headers },
+        (r) => {
+          res.writeHead(r.statusCode, r.headers);
+          r.pipe(res);
+        },
+      );
+      req.pipe(upstream);
+    });
+    await new Promise((ok) => proxy.listen(0, "127.0.0.1", ok));
+    const base = `http://127.0.0.1:${proxy.address().port}/tracelake/`;
+    const outside = [];
+    page.on("request", (r) => {
+      if (!r.url().startsWith(base) && !r.url().startsWith("blob:") && !r.url().startsWith("data:")) outside.push(r.url());
+    });
+    try {
+      await page.goto(base);
+      await page.getByTestId("api-key").fill(cfg.key);
+      await page.getByTestId("sign-in").click();
+      await page.waitForURL(/#\/p\/[^/]+\/logs/);
+      await page.getByTestId("logs-table").getByTestId("row").first().waitFor();
+      await page.getByTestId("nav-sandbox").click();
+      await page.getByTestId("run-query").click();
+      await page.getByTestId("result-count").waitFor();
+      check(outside.length === 0, `requests outside the prefix: ${outside}`);
+      result.base = base;
+    } finally {
+      proxy.close();
+    }
   },
 
   async bigtrace(page) {

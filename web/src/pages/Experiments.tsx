@@ -5,6 +5,7 @@ import { useEffect, useMemo, useState } from "react";
 import type { Project } from "../App";
 import { btql, lit, request } from "../api";
 import { DataTable, fmtNumber, fmtTime, preview } from "../components/DataTable";
+import { Json } from "../components/Json";
 import { href, navigate, setParams, useRoute } from "../router";
 
 export function Experiments({ project, sub }: { project: Project; sub: string[] }) {
@@ -123,6 +124,7 @@ function Compare({ project }: { project: Project }) {
   const baseId = params.get("base") || exp?.base_exp_id || experiments.find((e) => e.id !== expId && e.created < (exp?.created ?? ""))?.id || "";
   const only = params.get("only") || ""; // "improved:<score>" | "regressed:<score>"
   const [summary, setSummary] = useState<any>(null);
+  const [diff, setDiff] = useState<any | null>(null);
   const [rows, setRows] = useState<any[] | null>(null);
   const [error, setError] = useState<string | null>(null);
 
@@ -268,13 +270,71 @@ function Compare({ project }: { project: Project }) {
           Sort by regressions
         </button>
       </div>
-      <CompareTable columns={columns} rows={shown} sortByRegressions={params.get("sort") === "regressions"} loading={!rows} />
+      <CompareTable columns={columns} rows={shown} sortByRegressions={params.get("sort") === "regressions"} loading={!rows} onOpen={setDiff} />
+      {diff && <DiffView row={diff} expName={exp?.name} baseName={experiments.find((e) => e.id === baseId)?.name} onClose={() => setDiff(null)} />}
     </div>
   );
 }
 
-function CompareTable({ columns, rows, sortByRegressions, loading }: { columns: ColumnDef<any, any>[]; rows: any[]; sortByRegressions: boolean; loading: boolean }) {
+/** Diff mode: one matched row, field by field, the experiment beside its baseline. */
+function DiffView({ row, expName, baseName, onClose }: { row: any; expName?: string; baseName?: string; onClose: () => void }) {
+  const fields = ["output", "expected", "scores", "metrics"];
+  return (
+    <div className="modal-back" onClick={onClose}>
+      <div className="modal wide" onClick={(e) => e.stopPropagation()} data-testid="diff-view">
+        <h3>Row comparison</h3>
+        <h4>Input</h4>
+        <div className="json">
+          <Json value={row.input} />
+        </div>
+        <table className="simple diff">
+          <thead>
+            <tr>
+              <th />
+              <th>{expName ?? "experiment"}</th>
+              <th>{baseName ?? "baseline"}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {fields.map((f) => (
+              <tr key={f}>
+                <th>{f}</th>
+                <td className={JSON.stringify(row[f]) !== JSON.stringify(row.base?.[f]) ? "changed" : ""}>
+                  <div className="json">
+                    <Json value={row[f]} />
+                  </div>
+                </td>
+                <td>
+                  <div className="json">
+                    <Json value={row.base?.[f]} />
+                  </div>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        <div className="buttons">
+          <button onClick={onClose}>Close</button>
+        </div>
+      </div>
+    </div>
+  );
+}
+
+function CompareTable({
+  columns,
+  rows,
+  sortByRegressions,
+  loading,
+  onOpen,
+}: {
+  columns: ColumnDef<any, any>[];
+  rows: any[];
+  sortByRegressions: boolean;
+  loading: boolean;
+  onOpen: (row: any) => void;
+}) {
   const regression = columns.find((c) => c.id === "regressions") as any;
   const data = sortByRegressions ? [...rows].sort((a, b) => regression.accessorFn(a) - regression.accessorFn(b)) : rows;
-  return <DataTable testId="compare-table" columns={columns} data={data} empty={loading ? "Loading…" : "No rows"} />;
+  return <DataTable testId="compare-table" columns={columns} data={data} onRowClick={onOpen} empty={loading ? "Loading…" : "No rows"} />;
 }

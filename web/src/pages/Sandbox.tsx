@@ -89,6 +89,8 @@ export function Sandbox({ project }: { project: Project }) {
     }));
   }, [rows]);
   const grouped = ran ? groupedAliases(ran, rows[0]) : null;
+  // A query over project logs without a bound on time or ids reads the whole project.
+  const unbounded = /project_logs\s*\(/i.test(text) && !/\b(created|_xact_id|_pagination_key|root_span_id)\b/i.test(text);
 
   const save = () => {
     const name = prompt("Name of the saved query", saved.find((s) => s.query === text)?.name || "");
@@ -151,6 +153,12 @@ export function Sandbox({ project }: { project: Project }) {
             </span>
           )}
         </div>
+        {unbounded && (
+          <div className="warning" data-testid="range-warning">
+            This query reads all of the project's logs: filter on <code>created</code>, <code>_xact_id</code>, <code>_pagination_key</code> or{" "}
+            <code>root_span_id</code> to bound it.
+          </div>
+        )}
         {error && (
           <div className="error" data-testid="query-error">
             {error.message} (line {error.line}, column {error.col})
