@@ -35,6 +35,21 @@ def _free_port_pair() -> int:
     raise RuntimeError("no free port pair")
 
 
+def _service_ports(names) -> dict[str, int]:
+    """A free port per service such that no port is another's gRPC port (port + 10000):
+    weed refuses to start otherwise."""
+    taken: set[int] = set()
+    ports = {}
+    for name in names:
+        while True:
+            port = _free_port_pair()
+            if not {port, port + 10000} & taken:
+                break
+        taken |= {port, port + 10000}
+        ports[name] = port
+    return ports
+
+
 def weed_binary() -> str:
     found = shutil.which("weed") or str(Path(__file__).resolve().parents[1] / ".venv/bin/weed")
     if not Path(found).exists():
@@ -73,9 +88,7 @@ class S3Server:
 
     def start(self, timeout: float = 60) -> S3Server:
         if not self.ports:
-            self.ports = {
-                name: _free_port_pair() for name in ("s3", "master", "filer", "volume", "admin")
-            }
+            self.ports = _service_ports(("s3", "master", "filer", "volume", "admin"))
         (self.root / "data").mkdir(parents=True, exist_ok=True)
         config = self.root / "s3.json"
         identity = {

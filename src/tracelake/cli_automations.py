@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from tracelake.cli import ApiKey, CliError, RemoteBackend, Url, _run, _table, console
+from tracelake.cli import ApiKey, Url, _run, _table, console
+from tracelake.cli_backends import CliError, RemoteBackend
 from tracelake.settings import Settings
 
 automations_app = typer.Typer(

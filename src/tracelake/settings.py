@@ -49,6 +49,13 @@ SETTINGS: tuple[Setting, ...] = (
         int,
     ),
     Setting(
+        "max_upload_bytes",
+        "TRACELAKE_MAX_UPLOAD_BYTES",
+        1024 * 1024 * 1024,
+        "Largest file accepted by dataset imports and attachment uploads (streamed to disk).",
+        int,
+    ),
+    Setting(
         "query_timeout_seconds",
         "TRACELAKE_QUERY_TIMEOUT_SECONDS",
         30,
@@ -88,6 +95,7 @@ class Settings:
     org_name: str = "tracelake"
     public_url: str | None = None
     max_body_bytes: int = 64 * 1024 * 1024
+    max_upload_bytes: int = 1024 * 1024 * 1024
     query_timeout_seconds: int = 30
     scheduler_tick_seconds: int = 5
     export_query_timeout_seconds: int = 600

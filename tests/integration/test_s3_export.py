@@ -286,3 +286,90 @@ def test_server_killed_during_a_run_recovers_exactly_once(fresh_server, s3_serve
     ids = [r["id"] for r in rows]
     assert len(ids) == len(set(ids)) == 30_000
     assert set(ids) == set(all_ids(client, project_id))
+
+
+def test_environment_and_profile_credentials(fresh_server, s3_server, tmp_path):
+    """The server's own AWS environment and a named profile, checked by real SigV4."""
+    from tests.s3server import ACCESS_KEY, SECRET_KEY
+
+    credentials_file = tmp_path / "aws-credentials"
+    credentials_file.write_text(
+        f"[exporter]\naws_access_key_id = {ACCESS_KEY}\naws_secret_access_key = {SECRET_KEY}\n"
+    )
+    fresh_server.env.update(
+        {
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+            "AWS_SHARED_CREDENTIALS_FILE": str(credentials_file),
+            "AWS_CONFIG_FILE": str(tmp_path / "no-config"),
+        }
+    )
+    fresh_server.start()
+    client = fresh_server.client()
+    bucket = s3_server.create_bucket(f"b-{uuid.uuid4().hex[:8]}")
+    project_id = new_project(client)
+    log_spans(client, project_id, 10)
+    endpoint = {"endpoint_url": s3_server.endpoint}
+    for prefix, credentials in (
+        ("env", {"type": "environment", **endpoint}),
+        ("profile", {"type": "profile", "profile": "exporter", **endpoint}),
+    ):
+        automation = create_export(client, project_id, bucket, credentials, prefix=prefix)
+        run = client.post(f"/v1/project_automation/{automation['id']}/run").json()["run"]
+        assert run["status"] == "succeeded" and run["rows"] == 10, run
+    missing = create_export(
+        client, project_id, bucket, {"type": "profile", "profile": "nobody", **endpoint}
+    )
+    response = client.post(f"/v1/project_automation/{missing['id']}/test")
+    assert response.status_code == 400 and "profile 'nobody' not found" in response.text
+
+
+def test_role_assumed_through_sts_with_an_external_id(fresh_server, tmp_path):
+    """``aws_iam``: the server assumes the role (STS AssumeRole with the external id) with
+    its own credentials and writes with the temporary ones. moto plays STS and S3 here
+    (it accepts any key, so this checks the flow, not the signatures)."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    from tests.conftest import free_port
+
+    port = free_port()
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    moto.start()
+    try:
+        endpoint = f"http://127.0.0.1:{port}"
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            aws_access_key_id="base",
+            aws_secret_access_key="base",
+            region_name="us-east-1",
+        )
+        s3.create_bucket(Bucket="exports")
+        fresh_server.env.update(
+            {
+                "AWS_ACCESS_KEY_ID": "base-key",
+                "AWS_SECRET_ACCESS_KEY": "base-secret",
+                "AWS_ENDPOINT_URL_STS": endpoint,
+                "AWS_CONFIG_FILE": str(tmp_path / "no-config"),
+                "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-credentials"),
+            }
+        )
+        fresh_server.start()
+        client = fresh_server.client()
+        project_id = new_project(client)
+        log_spans(client, project_id, 5)
+        credentials = {
+            "type": "aws_iam",
+            "role_arn": "arn:aws:iam::123456789012:role/tracelake-export",
+            "external_id": "tenant-42",
+            "endpoint_url": endpoint,
+        }
+        automation = create_export(client, project_id, "exports", credentials)
+        assert client.post(f"/v1/project_automation/{automation['id']}/test").status_code == 200
+        run = client.post(f"/v1/project_automation/{automation['id']}/run").json()["run"]
+        assert run["status"] == "succeeded" and run["rows"] == 5, run
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket="exports")["Contents"]]
+        assert any(k.endswith("manifest_001.json") for k in keys)
+    finally:
+        moto.stop()

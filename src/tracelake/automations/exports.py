@@ -11,10 +11,12 @@ manifest is written. A row exported in a window is not exported again unless it 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import os
 import queue
 import re
+import shutil
 import tempfile
 import threading
 import time
@@ -25,7 +27,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from tracelake.errors import InvalidRequest, TracelakeError
-from tracelake.export.queries import ARROW, QueryOptions, run_query
+from tracelake.export.queries import ARROW, JSONL_FILE, QueryOptions, run_query
 from tracelake.export.sinks import Sink, open_sink
 from tracelake.query import ast
 from tracelake.query.parsers import parse_query
@@ -227,15 +229,17 @@ def execute_export(ctx: ExportContext, automation: dict, plan: dict, run_id: str
     def pages():
         for low, high in windows:
             query = dataclasses.replace(with_window(base, low, high), limit=plan["page_rows"])
-            yield from _pages(ctx, automation, query, plan["format"])
+            yield from _pages(ctx, automation, query, plan["format"], writer.scratch)
 
+    # Files are written and uploaded here while a thread queries the next page.
+    reader = _read_ahead(pages())
     try:
-        # Files are written and uploaded on another thread while the next page is queried.
-        for page in _read_ahead(pages()):
+        for page in reader:
             writer.add(page)
             ctx.on_progress()
         writer.close()
     finally:
+        reader.close()  # stops the reading thread before its scratch files go
         writer.discard()
     _remove_stale_files(sink, plan, writer.keys)
     if writer.keys:
@@ -290,18 +294,33 @@ def _read_ahead(items, depth: int = 1):
         thread.join()
 
 
-def _pages(ctx: ExportContext, automation: dict, query: ast.Query, fmt: str):
+@dataclasses.dataclass
+class _Page:
+    table: object = None  # parquet: the rows as an Arrow table
+    path: str | None = None  # jsonl: the rows as JSON lines in this scratch file
+    rows: int = 0
+
+
+def _pages(ctx: ExportContext, automation: dict, query: ast.Query, fmt: str, scratch: str):
     principal = principal_for(automation)
     cursor = None
     while True:
+        path = None
+        if fmt == "jsonl":
+            handle, path = tempfile.mkstemp(suffix=".jsonl", dir=scratch)
+            os.close(handle)
         options = QueryOptions(
             query=dataclasses.replace(query, cursor=cursor),
-            fmt=ARROW if fmt == "parquet" else "json",
+            fmt=ARROW if fmt == "parquet" else JSONL_FILE,
+            output_path=path,
         )
         result = run_query(
             ctx.store, ctx.catalog, principal, options, timeout=ctx.query_timeout, index=None
         )
-        yield result
+        if fmt == "parquet":
+            yield _Page(table=result.table, rows=result.table.num_rows)
+        else:
+            yield _Page(path=path, rows=result.row_count)
         cursor = result.cursor
         if not cursor:
             return
@@ -318,6 +337,7 @@ class _FileWriter:
         self.total_rows = 0
         self.total_bytes = 0
         self._dir = tempfile.mkdtemp(prefix="tracelake-export-")
+        self.scratch = tempfile.mkdtemp(prefix="pages-", dir=self._dir)
         self._path: Path | None = None
         self._rows = 0
         self._parquet = None
@@ -339,14 +359,15 @@ class _FileWriter:
                 self._advance(take)
                 offset += take
         else:
-            rows = page.rows
-            offset = 0
-            while offset < len(rows):
-                self._open()
-                take = min(len(rows) - offset, self.plan["rows_per_file"] - self._rows)
-                self._jsonl.write(("\n".join(rows[offset : offset + take]) + "\n").encode())
-                self._advance(take)
-                offset += take
+            with open(page.path, "rb") as source:
+                remaining = page.rows
+                while remaining:
+                    self._open()
+                    take = min(remaining, self.plan["rows_per_file"] - self._rows)
+                    self._jsonl.writelines(itertools.islice(source, take))
+                    self._advance(take)
+                    remaining -= take
+            os.unlink(page.path)
 
     def _open(self) -> None:
         if self._path is None:
@@ -387,9 +408,7 @@ class _FileWriter:
         for handle in (self._parquet, self._jsonl):
             if handle is not None:
                 handle.close()
-        for name in os.listdir(self._dir):
-            os.unlink(os.path.join(self._dir, name))
-        os.rmdir(self._dir)
+        shutil.rmtree(self._dir, ignore_errors=True)
 
 
 def _remove_stale_files(sink: Sink, plan: dict, written: list[str]) -> None:

@@ -79,6 +79,19 @@ def arrow_table(cursor, sql: str, params: list, columns: list[Column]) -> pa.Tab
     return cursor.sql(_flat_sql(sql, columns)).to_arrow_table()  # no extra copy of the rows
 
 
+def write_jsonl(cursor, sql: str, params: list, columns: list[Column], path: str) -> int:
+    """Write the rows as JSON lines to ``path`` (DuckDB's own JSON writer: JSON columns stay
+    nested, times become ISO strings); returns the row count."""
+    if not columns:
+        open(path, "wb").close()
+        return 0
+    parts = [f"{_json_value(c)} AS {quote_ident(c.name)}" for c in columns]
+    select = f"SELECT {', '.join(parts)} FROM ({sql}) AS r"
+    escaped = path.replace("'", "''")
+    row = cursor.execute(f"COPY ({select}) TO '{escaped}' (FORMAT json)", params).fetchone()
+    return int(row[0]) if row else 0
+
+
 def render_jsonl(cursor, sql, params, columns) -> bytes:
     rows = json_rows(cursor, sql, params, columns)
     return ("\n".join(rows) + ("\n" if rows else "")).encode()

@@ -4,24 +4,34 @@ with its cursor. It sits above the store (it reads through it) and beside the fo
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from dataclasses import dataclass, field
 
 import duckdb
 
 from tracelake.errors import QueryTimeout
-from tracelake.export.formats import FORMATS, arrow_table, describe, json_rows, json_schema
+from tracelake.export.custom_columns import apply_custom_columns
+from tracelake.export.formats import (
+    FORMATS,
+    arrow_table,
+    describe,
+    json_rows,
+    json_schema,
+    write_jsonl,
+)
 from tracelake.query.ast import Query
 from tracelake.query.errors import QueryError
-from tracelake.query.indexed import IndexedCompiler
+from tracelake.query.indexed import IndexedCompiler, newest_first_page
 from tracelake.query.parsers import parse_query
-from tracelake.query.planner import Plan, plan_query
+from tracelake.query.planner import DEFAULT_LIMIT, Plan, plan_query
 from tracelake.query.sources import resolve_source
 from tracelake.search.index import TextIndex
 from tracelake.store.catalog import Catalog, CatalogResolver, Principal
 from tracelake.store.store import Store
 
 ARROW = "arrow"  # internal format: the page as an Arrow table (for streaming exports)
+JSONL_FILE = "jsonl-file"  # internal format: the page written as JSON lines to output_path
 
 
 @dataclass(frozen=True)
@@ -31,6 +41,7 @@ class QueryOptions:
     tz_offset: int = 0
     version: int | None = None
     audit_log: bool = False
+    output_path: str | None = None  # where JSONL_FILE writes the page
 
 
 @dataclass
@@ -42,6 +53,8 @@ class QueryResult:
     freshness: dict = field(default_factory=dict)
     sql: str = ""
     table: object = None  # a pyarrow Table (fmt "arrow": export streams pages this way)
+    row_count: int = 0  # rows written to output_path (fmt JSONL_FILE)
+    page_rows: int = 0  # rows on the page
 
 
 def plan_request(
@@ -49,22 +62,31 @@ def plan_request(
     principal: Principal,
     options: QueryOptions,
     index: TextIndex | None = None,
+    *,
+    bound: bool = True,
 ) -> Plan:
     """Parse and plan a query for the caller (no data is read). With ``index``, MATCH and
-    search() are narrowed by the full-text index (pinned versions always scan)."""
+    search() are narrowed by the full-text index (pinned versions always scan); with
+    ``bound``, a newest-first page also keeps only the newest candidates (the plan says so
+    in ``index_bounded``; run_query re-plans without the bound when the page comes up
+    short)."""
     query = options.query if isinstance(options.query, Query) else parse_query(options.query)
     source = resolve_source(query.from_, CatalogResolver(catalog, principal.org_id))
+    query = apply_custom_columns(catalog.store, query, source)
     compiler = None
     if index is not None and options.version is None:
         objects = [(r.object_type.value, r.object_id) for r in source.refs]
 
         def lookup(tokens: list[str]):
             watermark = index.watermark
-            ids = index.candidates(objects, tokens)
-            return None if ids is None else (watermark, ids)
+            found = index.candidates(objects, tokens)
+            return None if found is None else (watermark, found)
 
-        compiler = IndexedCompiler(lookup)
-    return plan_query(
+        newest = None
+        if bound and newest_first_page(query, source.shape):
+            newest = query.limit or DEFAULT_LIMIT
+        compiler = IndexedCompiler(lookup, newest=newest)
+    plan = plan_query(
         query,
         source,
         org_id=principal.org_id,
@@ -73,6 +95,11 @@ def plan_request(
         audit_log=options.audit_log,
         compiler=compiler,
     )
+    if compiler is not None and compiler.bounded:
+        if not compiler.bound_is_safe:
+            return plan_request(catalog, principal, options, index, bound=False)
+        plan = dataclasses.replace(plan, index_bounded=True)
+    return plan
 
 
 def explain_query(
@@ -100,6 +127,10 @@ def run_query(
 ) -> QueryResult:
     plan = plan_request(catalog, principal, options, index)
     result = store.read(lambda cursor: _execute(cursor, store, plan, options, timeout))
+    if plan.index_bounded and result.page_rows < plan.limit:
+        # The newest candidates did not fill the page: older ones may belong on it.
+        plan = plan_request(catalog, principal, options, index, bound=False)
+        result = store.read(lambda cursor: _execute(cursor, store, plan, options, timeout))
     if index is not None:
         # What the full-text index has absorbed; newer rows were scanned, so the answer
         # is complete either way.
@@ -113,6 +144,7 @@ def _execute(cursor, store: Store, plan: Plan, options: QueryOptions, timeout: f
     try:
         cursor.execute(f"CREATE OR REPLACE TEMP TABLE query_page AS {plan.sql}")
         next_cursor = plan.next_cursor(cursor, "query_page")
+        (page_rows,) = cursor.execute("SELECT count(*) FROM query_page").fetchone()
         output = plan.output
         if output is None:  # pivot: the columns depend on the data
             names = [r[0] for r in cursor.execute("DESCRIBE query_page").fetchall()]
@@ -129,11 +161,14 @@ def _execute(cursor, store: Store, plan: Plan, options: QueryOptions, timeout: f
                 "last_processed_xact_id": _xact(store.clock.last),
             },
             sql=plan.sql,
+            page_rows=page_rows,
         )
         if options.fmt == "json":
             result.rows = json_rows(cursor, page_sql, [], columns)
         elif options.fmt == ARROW:
             result.table = arrow_table(cursor, page_sql, [], columns)
+        elif options.fmt == JSONL_FILE:
+            result.row_count = write_jsonl(cursor, page_sql, [], columns, options.output_path)
         else:
             result.body = FORMATS[options.fmt].render(cursor, page_sql, [], columns)
         cursor.execute("DROP TABLE IF EXISTS query_page")

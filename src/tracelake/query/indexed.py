@@ -7,26 +7,40 @@ result is the same as a full scan, only faster.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 from sqlglot import exp
 
-from tracelake.query import functions
+from tracelake.query import ast, functions
 from tracelake.query.compiler import DuckDBCompiler
 from tracelake.query.types import Typed
 
-# tokens -> (watermark, candidate row ids), or None when the index cannot narrow.
-CandidateLookup = Callable[[list[str]], tuple[int, list[str]] | None]
+# tokens -> (watermark, candidates as (row id, _xact_id)), or None when the index cannot
+# narrow.
+CandidateLookup = Callable[[list[str]], tuple[int, list[tuple[str, int]]] | None]
+# A bounded MATCH keeps this many times the page size of its newest candidates.
+NEWEST_FACTOR = 4
 
 
 class IndexedCompiler(DuckDBCompiler):
-    """DuckDB compiler whose MATCH first narrows to the index's candidates."""
+    """DuckDB compiler whose MATCH first narrows to the index's candidates.
 
-    def __init__(self, lookup: CandidateLookup, table: str = "e"):
+    With ``newest`` (a page size), a query whose page is the newest rows (spans, default
+    order, one MATCH word set, no NOT) keeps only its newest candidates: those whose
+    ``_xact_id`` is at least the one of the ``NEWEST_FACTOR * newest``-th newest, so the scan
+    reads only the last row groups. Every matching row left out is older than every row
+    kept, so if the page still fills up it is the right page; if it does not, the caller
+    runs the query again without the bound (``bounded`` says one was applied).
+    """
+
+    def __init__(self, lookup: CandidateLookup, table: str = "e", newest: int | None = None):
         super().__init__()
         self.lookup = lookup
         self.table = table
-        self._looked_up: dict[tuple[str, ...], tuple[int, list[str]] | None] = {}
+        self.newest = newest
+        self.bounded = False
+        self._looked_up: dict[tuple[str, ...], tuple[int, list[tuple[str, int]]] | None] = {}
 
     def compile_match(self, haystack: Typed, query: str) -> exp.Expression:
         scan = super().compile_match(haystack, query)
@@ -37,13 +51,70 @@ class IndexedCompiler(DuckDBCompiler):
         narrowed = self._looked_up[key]
         if narrowed is None:
             return scan
-        watermark, ids = narrowed
-        newer = exp.GT(
-            this=exp.column("_xact_id", table=self.table),
-            expression=exp.Literal.number(watermark),
-        )
-        listed = exp.In(
+        watermark, found = narrowed
+        xact = exp.column("_xact_id", table=self.table)
+        newer = exp.GT(this=xact, expression=exp.Literal.number(watermark))
+        keep = self.newest * NEWEST_FACTOR if self.newest else None
+        if keep is not None and len(found) > keep:
+            bound = sorted((x for _, x in found), reverse=True)[keep - 1]
+            found = [(i, x) for i, x in found if x >= bound]
+            self.bounded = True
+            listed = exp.and_(
+                exp.GTE(this=xact, expression=exp.Literal.number(bound)), self._listed(found)
+            )
+        else:
+            listed = self._listed(found)
+        # Parenthesised: under NOT the whole narrowed test is negated, not its first half.
+        return exp.paren(exp.and_(exp.paren(exp.or_(newer, exp.paren(listed))), scan))
+
+    @property
+    def bound_is_safe(self) -> bool:
+        """A bound is safe with one MATCH word set (search() asks once for all fields)."""
+        return len(self._looked_up) <= 1
+
+    def _listed(self, found: list[tuple[str, int]]) -> exp.Expression:
+        return exp.In(
             this=exp.column("id", table=self.table),
-            expressions=[exp.Literal.string(i) for i in ids] or [exp.null()],
+            expressions=[exp.Literal.string(i) for i, _ in found] or [exp.null()],
         )
-        return exp.and_(exp.paren(exp.or_(newer, listed)), scan)
+
+
+def newest_first_page(query: ast.Query, shape: str) -> bool:
+    """Whether a query's page is its newest matching spans (so a bounded MATCH is safe):
+    the spans shape in the default order, no aggregation, pivot or sampling, and MATCH or
+    search() only as plain conditions joined by AND/OR (never under NOT or inside another
+    expression, where leaving rows out could add rows)."""
+    if shape != "spans" or query.filter is None:
+        return False
+    if any(
+        getattr(query, name) is not None
+        for name in ("sort", "dimensions", "measures", "pivot", "unpivot", "sample")
+    ) or any(
+        getattr(query, name) is not None for name in ("span_filter", "trace_filter", "final_filter")
+    ):
+        return False
+    return _positive(query.filter)
+
+
+def _positive(node: ast.Expr) -> bool:
+    if isinstance(node, ast.Logical):
+        return all(_positive(child) for child in node.children)
+    if _is_match(node):
+        return True
+    return not _contains_match(node)
+
+
+def _is_match(node) -> bool:
+    return (isinstance(node, ast.Binary) and node.op == "match") or (
+        isinstance(node, ast.Function) and node.name == "search"
+    )
+
+
+def _contains_match(node) -> bool:
+    if _is_match(node):
+        return True
+    if dataclasses.is_dataclass(node):
+        return any(_contains_match(getattr(node, f.name)) for f in dataclasses.fields(node))
+    if isinstance(node, tuple | list):
+        return any(_contains_match(item) for item in node)
+    return False

@@ -42,6 +42,9 @@ class Plan:
     paging: str  # "key": resume after the last __key; "offset": skip rows; "none"
     offset: int = 0
     shape: str = "spans"
+    # The page was chosen among the newest index candidates only: valid if it is full
+    # (see query.indexed.IndexedCompiler); otherwise the query is run again without.
+    index_bounded: bool = False
 
     def next_cursor(self, cursor, table: str) -> str | None:
         """The cursor of the page after this one, or None when this page is the last."""

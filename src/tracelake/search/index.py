@@ -10,6 +10,7 @@ drops words longer than 40 bytes, so queries with such words skip the index.
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 from collections.abc import Iterable
 from pathlib import Path
@@ -20,6 +21,8 @@ import tantivy
 TEXT_FIELDS = ("input", "output", "expected", "metadata", "span_attributes")
 MAX_TOKEN_BYTES = 40  # tantivy's default tokenizer removes longer tokens
 _SEP = "\x1f"
+# Bumped when the document layout changes: an index of another layout is rebuilt.
+LAYOUT_VERSION = "2"  # 2: each document keeps its row's _xact_id
 
 
 def row_key(object_type: str, object_id: str, row_id: str) -> str:
@@ -53,9 +56,10 @@ class TextIndex:
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self.path.mkdir(parents=True, exist_ok=True)
+        self._reset_if_stale()
         builder = tantivy.SchemaBuilder()
         builder.add_text_field("key", stored=True, tokenizer_name="raw")
+        builder.add_unsigned_field("xact", stored=True)
         builder.add_text_field("object", stored=False, tokenizer_name="raw")
         for name in TEXT_FIELDS:
             builder.add_text_field(name, stored=False)
@@ -66,6 +70,17 @@ class TextIndex:
         self._watermark_file = self.path / "watermark"
         self.watermark = self._read_watermark()
 
+    def _reset_if_stale(self) -> None:
+        """Start over (watermark 0: the indexer rebuilds it) if the folder holds an index of
+        another layout; the engine scans meanwhile, so answers stay complete."""
+        layout = self.path / "layout"
+        if self.path.exists() and (
+            not layout.exists() or layout.read_text().strip() != LAYOUT_VERSION
+        ):
+            shutil.rmtree(self.path)
+        self.path.mkdir(parents=True, exist_ok=True)
+        layout.write_text(LAYOUT_VERSION)
+
     def _read_watermark(self) -> int:
         try:
             return int(self._watermark_file.read_text().strip() or 0)
@@ -74,22 +89,24 @@ class TextIndex:
 
     def apply(
         self,
-        rows: Iterable[tuple[str, str, str, dict[str, Any]]],
+        rows: Iterable[tuple[str, str, str, int, dict[str, Any]]],
         deleted: Iterable[tuple[str, str, str]],
         watermark: int,
     ) -> None:
-        """Replace the documents of ``rows`` ((object_type, object_id, id, fields)), drop
-        ``deleted`` rows, commit, and record ``watermark``."""
+        """Replace the documents of ``rows`` ((object_type, object_id, id, _xact_id, fields)),
+        drop ``deleted`` rows, commit, and record ``watermark``."""
         with self._lock:
             if self._writer is None:
                 self._writer = self.index.writer(heap_size=64_000_000, num_threads=1)
             writer = self._writer
             for object_type, object_id, row_id in deleted:
                 writer.delete_documents_by_term("key", row_key(object_type, object_id, row_id))
-            for object_type, object_id, row_id, fields in rows:
+            for object_type, object_id, row_id, xact, fields in rows:
                 key = row_key(object_type, object_id, row_id)
                 writer.delete_documents_by_term("key", key)
-                document = tantivy.Document(key=key, object=object_key(object_type, object_id))
+                document = tantivy.Document(
+                    key=key, object=object_key(object_type, object_id), xact=xact
+                )
                 for name in TEXT_FIELDS:
                     text = words_of(fields.get(name))
                     if text:
@@ -102,10 +119,10 @@ class TextIndex:
 
     def candidates(
         self, objects: list[tuple[str, str]], tokens: list[str], limit: int = 5_000
-    ) -> list[str] | None:
-        """Ids of rows of ``objects`` whose indexed text holds every token (in any one
-        field), or None when the index cannot help: no tokens, a token too long, or more
-        than ``limit`` candidates (a scan is then as fast)."""
+    ) -> list[tuple[str, int]] | None:
+        """(id, _xact_id) of the rows of ``objects`` whose indexed text holds every token (in
+        any one field), or None when the index cannot help: no tokens, a token too long, or
+        more than ``limit`` candidates (a scan is then as fast)."""
         if not tokens or any(len(t.encode()) > MAX_TOKEN_BYTES for t in tokens):
             return None
         per_field = [
@@ -140,8 +157,8 @@ class TextIndex:
         if len(result.hits) > limit:
             return None
         hits = result.hits
-        ids = []
+        found = []
         for _score, address in hits:
-            key = searcher.doc(address)["key"][0]
-            ids.append(key.rsplit(_SEP, 1)[1])
-        return ids
+            document = searcher.doc(address)
+            found.append((document["key"][0].rsplit(_SEP, 1)[1], document["xact"][0]))
+        return found

@@ -16,9 +16,11 @@ from tracelake.errors import TracelakeError
 from tracelake.search.index import TextIndex
 from tracelake.server.http import JSONResponse
 from tracelake.server.routes import (
+    attachments,
     auth,
     automations,
     btql,
+    datasets,
     events,
     export,
     objects,
@@ -107,7 +109,17 @@ def create_app(settings: Settings, *, on_generated_key=None, on_started=None) ->
             status_code=500,
         )
 
-    for module in (auth, objects, events, summaries, btql, export, automations):
+    for module in (
+        auth,
+        objects,
+        events,
+        datasets,
+        attachments,
+        summaries,
+        btql,
+        export,
+        automations,
+    ):
         app.include_router(module.router)
     mount_ui(app)
     return app

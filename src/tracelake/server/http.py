@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -83,3 +86,27 @@ def field_of(data: dict, name: str, kind: type | tuple, *, required: bool = Fals
     if not isinstance(value, kind):
         raise InvalidRequest(f"field {name!r} has the wrong type")
     return value
+
+
+async def body_to_file(request: Request, directory: Path) -> Path:
+    """Stream the request body to a new file in ``directory`` (uploads may be larger than
+    memory should hold); refused with 413 past ``max_upload_bytes``. The caller deletes it."""
+    limit = request.app.state.settings.max_upload_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"the file is larger than {limit} bytes")
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix="upload-", dir=directory)
+    path = Path(name)
+    size = 0
+    try:
+        with os.fdopen(fd, "wb") as out:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise PayloadTooLarge(f"the file is larger than {limit} bytes")
+                out.write(chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path

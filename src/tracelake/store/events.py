@@ -13,6 +13,7 @@ from tracelake.model.objects import OBJECT_ID_FIELD, ROUTING_KEYS, ObjectRef, Ob
 from tracelake.model.rows import normalize_row
 from tracelake.query.relations import columns_of, comments_relation
 from tracelake.store.catalog import Catalog, Principal
+from tracelake.store.dataset_meta import schema_check
 from tracelake.store.store import Store
 from tracelake.store.writer import ObjectInfo, WriteBatch, prepare
 
@@ -49,7 +50,10 @@ def prepare_batch(
         if row_ref not in objects:
             objects[row_ref] = catalog.object_info(principal.org_id, row_ref)
         writes.append(normalize_row(raw, row_ref, index))
-    return prepare(WriteBatch(writes=writes, objects=objects))
+    batch = WriteBatch(writes=writes, objects=objects, author=principal.key_id)
+    # A dataset's enforced field schemas apply to every write path (checked on final rows).
+    batch.check = schema_check(catalog.store, objects)
+    return prepare(batch)
 
 
 def _check_same_object(raw: dict, ref: ObjectRef, index: int) -> None:

@@ -51,7 +51,7 @@ class Indexer:
         columns = ", ".join(f"{name}::VARCHAR" for name in TEXT_FIELDS)
         rows = self.store.read(
             lambda c: c.execute(
-                f"""SELECT object_type, object_id, id, {columns} FROM live
+                f"""SELECT object_type, object_id, id, _xact_id, {columns} FROM live
                     WHERE _xact_id > ? AND _xact_id <= ?""",
                 [low, high],
             ).fetchall()
@@ -68,9 +68,10 @@ class Indexer:
                 r[0],
                 r[1],
                 r[2],
+                int(r[3]),
                 {
                     name: orjson.loads(text)
-                    for name, text in zip(TEXT_FIELDS, r[3:], strict=True)
+                    for name, text in zip(TEXT_FIELDS, r[4:], strict=True)
                     if text is not None
                 },
             )

@@ -190,4 +190,49 @@ DDL = [
         deleted_xact UBIGINT,
         run_id VARCHAR NOT NULL
     )""",
+    # Dataset features (issue 5). Added with IF NOT EXISTS, so older data dirs gain them.
+    # Who made each dataset version (an API key id), for the list of versions.
+    """CREATE TABLE IF NOT EXISTS dataset_writes (
+        _xact_id UBIGINT NOT NULL,
+        dataset_id VARCHAR NOT NULL,
+        author VARCHAR,
+        created TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (_xact_id, dataset_id)
+    )""",
+    """CREATE TABLE IF NOT EXISTS dataset_field_schemas (
+        dataset_id VARCHAR NOT NULL,
+        field VARCHAR NOT NULL,
+        schema JSON NOT NULL,
+        enforce BOOLEAN NOT NULL,
+        updated TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (dataset_id, field)
+    )""",
+    # Named versions (snapshots): a name for one _xact_id of a dataset.
+    """CREATE TABLE IF NOT EXISTS dataset_snapshots (
+        dataset_id VARCHAR NOT NULL,
+        name VARCHAR NOT NULL,
+        _xact_id UBIGINT NOT NULL,
+        description VARCHAR,
+        author VARCHAR,
+        created TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (dataset_id, name)
+    )""",
+    # Custom columns: named BTQL expressions usable as columns of the dataset's queries.
+    """CREATE TABLE IF NOT EXISTS dataset_columns (
+        dataset_id VARCHAR NOT NULL,
+        name VARCHAR NOT NULL,
+        expr VARCHAR NOT NULL,
+        created TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (dataset_id, name)
+    )""",
+    """CREATE TABLE IF NOT EXISTS attachments (
+        org_id VARCHAR NOT NULL,
+        key VARCHAR NOT NULL,
+        filename VARCHAR,
+        content_type VARCHAR,
+        status JSON,
+        size BIGINT,
+        created TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (org_id, key)
+    )""",
 ]

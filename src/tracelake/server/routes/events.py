@@ -15,6 +15,7 @@ from tracelake.model.ids import uuid7
 from tracelake.model.objects import ObjectRef, ObjectType
 from tracelake.model.xact import format_xact, parse_xact
 from tracelake.server.http import JSONResponse, field_of, json_body, principal_of
+from tracelake.store.dataset_meta import snapshot_version
 from tracelake.store.events import fetch_events, prepare_batch
 from tracelake.store.writer import WriteBatch
 
@@ -127,6 +128,8 @@ def _fetch(request: Request, object_type: ObjectPath, object_id: str, params: di
     if version is None:
         version = params.get("max_xact_id")
     if version is not None:
+        if ref.object_type is ObjectType.DATASET and _is_name(version):
+            version = snapshot_version(request.app.state.store, ref, version)
         try:
             version = parse_xact(version)
         except ValueError as exc:
@@ -140,6 +143,11 @@ def _fetch(request: Request, object_type: ObjectPath, object_id: str, params: di
     body = b'{"events":[' + ",".join(page.rows).encode() + b'],"cursor":'
     body += orjson.dumps(page.cursor) + b"}"
     return JSONResponse(body)
+
+
+def _is_name(version) -> bool:
+    """A dataset's version may be given by a snapshot name instead of an ``_xact_id``."""
+    return isinstance(version, str) and bool(version.strip()) and not version.strip().isdigit()
 
 
 @router.post("/v1/{object_type}/{object_id}/fetch")

@@ -1,0 +1,253 @@
+"""What CLI commands act on: a running server over HTTP (``RemoteBackend``) or the data dir
+opened directly (``LocalBackend``), with the same methods, so a command works either way."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+
+from tracelake.settings import Settings
+from tracelake.store.catalog import PROJECTS
+
+err_console = Console(stderr=True, soft_wrap=True)
+
+
+class CliError(Exception):
+    """Printed as one line, exit code 1."""
+
+
+# -- backends: the same operations against a server or a data dir ---------------------------
+
+
+class RemoteBackend:
+    """Calls a running server over HTTP."""
+
+    def __init__(self, url: str, api_key: str | None):
+        if not api_key:
+            raise CliError("talking to a server needs an API key: --api-key or TRACELAKE_API_KEY")
+        self.url = url.rstrip("/")
+        self.http = httpx.Client(
+            base_url=self.url, headers={"Authorization": f"Bearer {api_key}"}, timeout=60
+        )
+
+    def call(self, method: str, path: str, json=None):
+        try:
+            response = self.http.request(method, path, json=json)
+        except httpx.HTTPError as exc:
+            raise CliError(f"cannot reach the server at {self.url}: {exc}") from None
+        if response.status_code >= 400:
+            raise CliError(_server_message(response))
+        return response.json()
+
+    def list_keys(self):
+        return self.call("GET", "/v1/api_key")["objects"]
+
+    def create_key(self, name: str, role: str):
+        return self.call("POST", "/v1/api_key", {"name": name, "role": role})
+
+    def revoke_key(self, key_id: str):
+        return self.call("DELETE", f"/v1/api_key/{key_id}")
+
+    def list_orgs(self):
+        return self.call("GET", "/v1/organization")["objects"]
+
+    def create_org(self, name: str):
+        return self.call("POST", "/v1/organization", {"name": name})
+
+    def create_project(self, name: str):
+        return self.call("POST", "/v1/project", {"name": name})
+
+    def has_project(self, name: str) -> bool:
+        return bool(self.call("GET", f"/v1/project?project_name={name}")["objects"])
+
+    def create_dataset(self, project_id: str, name: str):
+        return self.call("POST", "/v1/dataset", {"project_id": project_id, "name": name})
+
+    def create_experiment(self, project_id: str, name: str, **fields):
+        body = {"project_id": project_id, "name": name, "ensure_new": True, **fields}
+        return self.call("POST", "/v1/experiment", body)
+
+    def write_rows(self, rows: list[dict]):
+        self.call("POST", "/logs3", {"rows": rows, "api_version": 2})
+
+    def query(self, text: str, fmt: str) -> tuple[bytes, str | None]:
+        """Run a query; the answer body and the next cursor."""
+        try:
+            response = self.http.post("/btql", json={"query": text, "fmt": fmt})
+        except httpx.HTTPError as exc:
+            raise CliError(f"cannot reach the server at {self.url}: {exc}") from None
+        if response.status_code >= 400:
+            raise CliError(_server_message(response))
+        return response.content, response.headers.get("x-bt-cursor")
+
+    def explain(self, text: str) -> dict:
+        return self.call("POST", "/btql", {"query": text, "explain": True})
+
+    def export(self, request, out, progress) -> int:
+        """Download an export to ``out``; returns the bytes written."""
+        params = {"format": request.format, "shape": request.shape}
+        if request.filter:
+            params["filter"] = request.filter
+        path = f"/v1/{request.object_type}/{request.object}/export"
+        written = 0
+        try:
+            with self.http.stream("GET", path, params=params, timeout=None) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise CliError(_server_message(response))
+                for chunk in response.iter_bytes():
+                    out.write(chunk)
+                    written += len(chunk)
+                    progress(bytes_=len(chunk))
+        except httpx.HTTPError as exc:
+            raise CliError(f"cannot reach the server at {self.url}: {exc}") from None
+        return written
+
+    def import_file(self, dataset_id: str, path: Path, fmt: str, mapping: dict, progress):
+        """Stream the file to the server's import route (the server stages and commits)."""
+
+        def chunks():
+            sent = 0
+            with open(path, "rb") as f:
+                while chunk := f.read(1 << 20):
+                    sent += len(chunk)
+                    progress(sent)
+                    yield chunk
+
+        params = [("format", fmt), *(("map", f"{c}={t}") for c, t in mapping.items())]
+        try:
+            response = self.http.post(
+                f"/v1/dataset/{dataset_id}/import", params=params, content=chunks(), timeout=None
+            )
+        except httpx.HTTPError as exc:
+            raise CliError(f"cannot reach the server at {self.url}: {exc}") from None
+        if response.status_code >= 400:
+            raise CliError(_server_message(response))
+        return response.json()
+
+    def close(self):
+        self.http.close()
+
+
+def _server_message(response: httpx.Response) -> str:
+    try:
+        message = response.json()["error"]["message"]
+    except Exception:
+        message = response.text[:200]
+    return f"server answered {response.status_code}: {message}"
+
+
+class LocalBackend:
+    """Opens the data dir directly (no server running). Acts as the first organization's
+    admin, or as the organization named by ``org``."""
+
+    def __init__(self, data_dir: Path, org: str | None = None):
+        from tracelake.store.catalog import Catalog, Principal, bootstrap
+        from tracelake.store.store import DataDirLocked, Store
+
+        try:
+            self.store = Store(data_dir)
+        except DataDirLocked as exc:
+            raise CliError(str(exc)) from None
+        self.catalog = Catalog(self.store)
+        settings = Settings.from_env()
+        generated = bootstrap(self.catalog, settings.org_name, settings.api_key)
+        if generated:
+            err_console.print(f"Created the first organization; its admin API key: {generated}")
+        orgs = self.catalog.list_orgs()
+        chosen = orgs[0] if org is None else next((o for o in orgs if o["name"] == org), None)
+        if chosen is None:
+            raise CliError(f"organization {org!r} not found")
+        self.principal = Principal(chosen["id"], chosen["name"], "admin", "local")
+
+    def list_keys(self):
+        return self.catalog.list_keys(self.principal.org_id)
+
+    def create_key(self, name: str, role: str):
+        record, plaintext = self.catalog.create_key(self.principal.org_id, name, role)
+        return {**record, "key": plaintext}
+
+    def revoke_key(self, key_id: str):
+        return self.catalog.revoke_key(self.principal.org_id, key_id)
+
+    def list_orgs(self):
+        return self.catalog.list_orgs()
+
+    def create_org(self, name: str):
+        org = self.catalog.create_org(name)
+        record, plaintext = self.catalog.create_key(org["id"], "bootstrap", "admin")
+        return {**org, "api_key": {**record, "key": plaintext}}
+
+    def create_project(self, name: str):
+        return self.catalog.create_project(self.principal.org_id, name)
+
+    def has_project(self, name: str) -> bool:
+        return bool(self.catalog.list_objects(PROJECTS, self.principal.org_id, name=name))
+
+    def create_dataset(self, project_id: str, name: str):
+        return self.catalog.create_dataset(self.principal.org_id, project_id, name)
+
+    def create_experiment(self, project_id: str, name: str, **fields):
+        return self.catalog.create_experiment(
+            self.principal.org_id, project_id, {"name": name, **fields}, ensure_new=True
+        )
+
+    def write_rows(self, rows: list[dict]):
+        from tracelake.store.events import prepare_batch
+
+        self.store.write(prepare_batch(self.catalog, self.principal, rows))
+
+    def query(self, text: str, fmt: str) -> tuple[bytes, str | None]:
+        from tracelake.export.queries import QueryOptions, run_query
+
+        result = run_query(
+            self.store, self.catalog, self.principal, QueryOptions(query=text, fmt=fmt)
+        )
+        if fmt == "json":
+            body = b'{"data":[' + ",".join(result.rows).encode() + b"]}"
+            return body, result.cursor
+        return result.body, result.cursor
+
+    def explain(self, text: str) -> dict:
+        from tracelake.export.queries import QueryOptions, explain_query
+
+        return explain_query(self.catalog, self.principal, QueryOptions(query=text))
+
+    def export(self, request, out, progress) -> int:
+        from tracelake.export.queries import run_query
+        from tracelake.export.stream import stream
+
+        def run(options):
+            return run_query(self.store, self.catalog, self.principal, options)
+
+        written = 0
+        for chunk in stream(request, run, on_rows=lambda n: progress(rows=n)):
+            out.write(chunk)
+            written += len(chunk)
+        return written
+
+    def import_file(self, dataset_id: str, path: Path, fmt: str, mapping: dict, progress):
+        from tracelake.datasets.imports import import_file
+
+        return import_file(
+            self.store,
+            self.catalog,
+            self.principal,
+            dataset_id,
+            path,
+            fmt,
+            mapping or None,
+            progress=progress,
+        )
+
+    def close(self):
+        self.store.close()
+
+
+def _backend(data_dir: Path | None, url: str | None, api_key: str | None, org: str | None = None):
+    settings = Settings.from_env(data_dir=data_dir, url=url, api_key=api_key)
+    if settings.url:
+        return RemoteBackend(settings.url, settings.api_key)
+    return LocalBackend(settings.data_dir, org)

@@ -1,0 +1,169 @@
+"""Mapping a batch of file cells to dataset rows in one SQL statement (an in-memory
+DuckDB): typing CSV cells, nesting values under keys, collecting tags, generating ids,
+and finding the first bad cell (row, column, reason)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import duckdb
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from tracelake.errors import InvalidRequest
+from tracelake.model.column_mapping import VALUE_FIELDS, ColumnMapping, Target
+
+# Row checks the caller adds (the dataset's enforced field schemas): given a field and
+# (row number, value) pairs, raise InvalidRequest for the first bad one.
+RowCheck = Callable[[str, list[tuple[int, object]]], None]
+
+
+@dataclass
+class CellBatch:
+    """Cells of one batch of a file: raw text (CSV) or JSON text (JSON, JSONL)."""
+
+    table: pa.Table  # one string column per file column, plus _row
+    raw_text: bool
+
+
+def ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def cell_sql(col: str, raw_text: bool) -> str:
+    """A cell as a JSON value. Raw CSV text is typed: numbers, true/false/null, and JSON
+    objects and arrays become those values; anything else is a string; an empty cell is
+    null. JSON files' cells are JSON already."""
+    if not raw_text:
+        return f"{col}::JSON"
+    t = f"trim({col})"
+    return f"""(CASE WHEN {t} = '' THEN NULL
+        WHEN {t} IN ('true', 'false', 'null') THEN json({t})
+        WHEN left({t}, 1) IN ('{{', '[') AND json_valid({t}) THEN json({t})
+        WHEN isfinite(TRY_CAST({t} AS DOUBLE)) AND json_valid({t}) THEN json({t})
+        ELSE to_json({col}) END)"""
+
+
+def _field_sql(entries: list[tuple[str, Target]], raw_text: bool) -> str:
+    if not entries:
+        return "NULL::JSON"
+    whole = [c for c, t in entries if not t.path]
+    if whole:
+        return cell_sql(ident(whole[0]), raw_text)
+    tree: dict = {}
+    for column, target in entries:
+        node = tree
+        for key in target.path[:-1]:
+            node = node.setdefault(key, {})
+        node[target.path[-1]] = cell_sql(ident(column), raw_text)
+    return _object_sql(tree)
+
+
+def _object_sql(tree: dict) -> str:
+    args = ", ".join(
+        f"{_lit(k)}, {_object_sql(v) if isinstance(v, dict) else v}" for k, v in tree.items()
+    )
+    return f"json_object({args})"
+
+
+def _tags_sql(col: str, raw_text: bool) -> tuple[str, str]:
+    """(a VARCHAR[] of the cell's tags, a condition true when the cell is not tags)."""
+    if raw_text:
+        j = f"(CASE WHEN left(trim({col}), 1) = '[' AND json_valid({col}) THEN json({col}) WHEN trim({col}) = '' THEN NULL ELSE to_json({col}) END)"  # noqa: E501
+    else:
+        j = f"{col}::JSON"
+    tags = f"""(CASE WHEN json_type({j}) = 'ARRAY' THEN from_json({j}, '["VARCHAR"]')
+        WHEN json_type({j}) = 'VARCHAR' THEN list_filter(
+            list_transform(string_split({j} ->> '$', ','), lambda x: trim(x)), lambda x: x <> '')
+        END)"""
+    bad = f"""({j} IS NOT NULL AND json_type({j}) <> 'NULL' AND NOT (
+        json_type({j}) = 'VARCHAR' OR (json_type({j}) = 'ARRAY' AND coalesce(list_bool_and(
+            list_transform(json_extract({j}, '$[*]'), lambda x: json_type(x) = 'VARCHAR')),
+            true))))"""
+    return tags, bad
+
+
+def _id_sql(col: str, raw_text: bool) -> tuple[str, str]:
+    if raw_text:
+        return f"nullif(trim({col}), '')", "false"
+    j = f"{col}::JSON"
+    value = f"""(CASE WHEN json_type({j}) = 'VARCHAR' THEN nullif({j} ->> '$', '')
+        WHEN json_type({j}) IN ('BIGINT', 'UBIGINT') THEN {j}::VARCHAR END)"""
+    bad = f"({j} IS NOT NULL AND json_type({j}) NOT IN ('VARCHAR', 'BIGINT', 'UBIGINT', 'NULL'))"
+    return value, bad
+
+
+def map_batch(con, batch: CellBatch, mapping: ColumnMapping) -> pa.Table:
+    raw = batch.raw_text
+    problems: list[tuple[str, str, str]] = []  # (condition, column, reason)
+    id_column = mapping.id_column
+    if id_column is not None:
+        id_sql, bad = _id_sql(ident(id_column), raw)
+        problems.append((bad, id_column, "an id must be a string or an integer"))
+    else:
+        id_sql = "NULL::VARCHAR"
+    fields = {name: _field_sql(mapping.columns_for(name), raw) for name in VALUE_FIELDS}
+    for column, target in mapping.columns_for("metadata"):
+        if not target.path:
+            value = cell_sql(ident(column), raw)
+            problems.append(
+                (
+                    f"({value} IS NOT NULL AND json_type({value}) NOT IN ('OBJECT', 'NULL'))",
+                    column,
+                    "metadata must be a JSON object",
+                )
+            )
+    tag_lists = []
+    for column, _ in mapping.columns_for("tags"):
+        tags, bad = _tags_sql(ident(column), raw)
+        tag_lists.append(f"coalesce({tags}, [])")
+        problems.append((bad, column, "tags must be a JSON array of strings or comma-separated"))
+    if tag_lists:
+        joined = tag_lists[0] if len(tag_lists) == 1 else f"list_concat({', '.join(tag_lists)})"
+        tags_sql = (
+            f"(CASE WHEN len({joined}) = 0 THEN NULL ELSE list_sort(list_distinct({joined})) END)"
+        )
+    else:
+        tags_sql = "NULL::VARCHAR[]"
+    if problems:
+        cases = " ".join(
+            f"WHEN {cond} THEN {_lit(column + chr(0) + reason)}"
+            for cond, column, reason in problems
+        )
+        problem_sql = f"CASE {cases} END"
+    else:
+        problem_sql = "NULL::VARCHAR"
+    # Rows without an id get a time-ordered one now, so the staged file holds final ids.
+    sql = f"""SELECT _row, coalesce({id_sql}, uuidv7()::VARCHAR) AS id,
+            ({fields["input"]})::VARCHAR AS input,
+            ({fields["expected"]})::VARCHAR AS expected,
+            ({fields["metadata"]})::VARCHAR AS metadata,
+            {tags_sql} AS tags,
+            {problem_sql} AS problem
+        FROM batch"""
+    con.register("batch", batch.table)
+    try:
+        table = con.sql(sql).to_arrow_table()
+    except duckdb.Error as exc:
+        raise InvalidRequest(f"the file could not be mapped: {exc}") from None
+    finally:
+        con.unregister("batch")
+    problem = table["problem"]
+    if problem.null_count < len(problem):
+        first = pc.index(pc.is_valid(problem), True).as_py()
+        column, reason = problem[first].as_py().split(chr(0))
+        raise InvalidRequest(f"row {table['_row'][first].as_py()}, column {column!r}: {reason}")
+    return table.drop_columns(["problem"])
+
+
+def check_fields(mapped: pa.Table, check: RowCheck) -> None:
+    rows = mapped["_row"].to_pylist()
+    for name in VALUE_FIELDS:
+        values = [None if v is None else orjson.loads(v) for v in mapped[name].to_pylist()]
+        check(name, list(zip(rows, values, strict=True)))

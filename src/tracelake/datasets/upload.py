@@ -1,0 +1,447 @@
+"""Reading an uploaded CSV, JSON or JSONL file into dataset rows, whole or not at all.
+
+The file is read in batches (CSV with pyarrow's streaming reader, JSONL line by line) and
+never held whole in memory, except a JSON array, which must be parsed whole. Each batch is
+mapped to dataset rows by one SQL statement in an in-memory DuckDB (cell typing, nesting
+under keys, tags), checked, and appended to a Parquet staging file. Only when the whole
+file has been read without a problem does the caller commit the staging file as one write
+(one ``_xact_id``); any problem raises ``InvalidRequest`` naming the row, the column and the
+reason, and nothing is written.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import orjson
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+
+from tracelake.datasets.row_mapping import (
+    CellBatch,
+    RowCheck,
+    cell_sql,
+    check_fields,
+    ident,
+    map_batch,
+)
+from tracelake.errors import InvalidRequest
+from tracelake.model.column_mapping import (
+    VALUE_FIELDS,
+    ColumnMapping,
+    build_mapping,
+    propose_mapping,
+)
+
+FORMATS = ("csv", "json", "jsonl")
+CONTENT_TYPES = {
+    "text/csv": "csv",
+    "application/csv": "csv",
+    "application/json": "json",
+    "application/x-ndjson": "jsonl",
+    "application/jsonl": "jsonl",
+    "application/x-jsonlines": "jsonl",
+}
+# Pagination keys give a row's position in its write seven digits.
+MAX_ROWS = 9_999_999
+BLOCK_BYTES = 4 << 20
+JSON_BATCH_ROWS = 20_000
+PREVIEW_ROWS = 20
+
+# The in-memory database that maps batches: batches are small, so a low memory limit keeps
+# the import's footprint flat.
+STAGING_DB_CONFIG = {"autoload_known_extensions": "false", "memory_limit": "256MB"}
+
+Progress = Callable[[int], None]  # told the bytes read so far
+
+
+def detect_format(explicit: str | None, content_type: str | None, filename: str | None) -> str:
+    """The file's format: ``explicit`` if given, else from the Content-Type, else from the
+    file name's extension."""
+    if explicit:
+        fmt = explicit.lower().lstrip(".")
+        if fmt == "ndjson":
+            fmt = "jsonl"
+        if fmt not in FORMATS:
+            raise InvalidRequest(f"format must be one of {', '.join(FORMATS)}")
+        return fmt
+    if content_type:
+        fmt = CONTENT_TYPES.get(content_type.split(";")[0].strip().lower())
+        if fmt:
+            return fmt
+    if filename:
+        suffix = Path(filename).suffix.lower().lstrip(".")
+        suffix = "jsonl" if suffix == "ndjson" else suffix
+        if suffix in FORMATS:
+            return suffix
+    raise InvalidRequest(
+        "cannot tell the file's format: give format=csv|json|jsonl, a Content-Type "
+        "(text/csv, application/json, application/x-ndjson) or a file name with that extension"
+    )
+
+
+@dataclass
+class StagedImport:
+    """A file read, mapped and checked: its rows wait in a Parquet file for one commit."""
+
+    path: Path
+    rows: int
+    has_ids: bool
+    columns: list[str]
+    mapping: dict[str, str]
+
+    def discard(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def stage_file(
+    path: Path,
+    fmt: str,
+    mapping: dict[str, str] | None,
+    staging_dir: Path,
+    *,
+    check: RowCheck | None = None,
+    progress: Progress | None = None,
+) -> StagedImport:
+    """Read, map and check the whole file into a Parquet staging file."""
+    staging_dir.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix="import-", suffix=".parquet", dir=staging_dir)
+    os.close(fd)
+    out = Path(name)
+    writer: pq.ParquetWriter | None = None
+    rows = 0
+    has_ids = False
+    column_mapping: ColumnMapping | None = None
+    con = duckdb.connect(config=STAGING_DB_CONFIG)
+    try:
+        for batch in _batches(path, fmt, progress):
+            columns = [c for c in batch.table.column_names if c != "_row"]
+            if column_mapping is None or columns != list(column_mapping.targets):
+                column_mapping = build_mapping(columns, mapping)
+            mapped = map_batch(con, batch, column_mapping)
+            if check is not None:
+                check_fields(mapped, check)
+            rows += mapped.num_rows
+            if rows > MAX_ROWS:
+                raise InvalidRequest(f"a file may hold at most {MAX_ROWS:,} rows")
+            has_ids = has_ids or column_mapping.id_column is not None
+            if writer is None:
+                writer = pq.ParquetWriter(out, mapped.schema, compression="none")
+            writer.write_table(mapped)
+        if writer is None:
+            raise InvalidRequest("the file has no rows")
+        writer.close()
+        writer = None
+    except BaseException:
+        if writer is not None:
+            writer.close()
+        out.unlink(missing_ok=True)
+        raise
+    finally:
+        con.close()
+    assert column_mapping is not None
+    return StagedImport(
+        path=out,
+        rows=rows,
+        has_ids=has_ids,
+        columns=list(column_mapping.targets),
+        mapping={c: str(t) for c, t in column_mapping.targets.items()},
+    )
+
+
+def preview_file(
+    path: Path, fmt: str, mapping: dict[str, str] | None = None, limit: int = PREVIEW_ROWS
+) -> dict:
+    """The first rows of a file: its columns with the types of their cells, the mapping
+    proposed for them, the typed cells, and the dataset rows they would become."""
+    batch = next(_batches(path, fmt, None, limit=limit), None)
+    if batch is None:
+        raise InvalidRequest("the file has no rows")
+    columns = [c for c in batch.table.column_names if c != "_row"]
+    con = duckdb.connect(config=STAGING_DB_CONFIG)
+    try:
+        con.register("batch", batch.table)
+        cells = ", ".join(cell_sql(ident(c), batch.raw_text) + "::VARCHAR" for c in columns)
+        typed = con.execute(f"SELECT {cells} FROM batch ORDER BY _row").fetchall()
+        con.unregister("batch")
+        column_mapping = build_mapping(columns, mapping)
+        mapped = map_batch(con, batch, column_mapping)
+    finally:
+        con.close()
+    rows = [
+        {c: (None if v is None else orjson.loads(v)) for c, v in zip(columns, row, strict=True)}
+        for row in typed
+    ]
+    described = []
+    for index, column in enumerate(columns):
+        kinds = []
+        for row in typed:
+            kind = _json_kind(None if row[index] is None else orjson.loads(row[index]))
+            if kind not in kinds:
+                kinds.append(kind)
+        described.append({"name": column, "types": kinds})
+    return {
+        "format": fmt,
+        "columns": described,
+        "proposed_mapping": propose_mapping(columns),
+        "mapping": {c: str(t) for c, t in column_mapping.targets.items()},
+        "rows": rows,
+        "records": [_record(r) for r in mapped.to_pylist()],
+    }
+
+
+def _record(row: dict) -> dict:
+    out = {"id": row["id"]}
+    for name in VALUE_FIELDS:
+        out[name] = None if row[name] is None else orjson.loads(row[name])
+    out["tags"] = row["tags"]
+    return out
+
+
+def _json_kind(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+# -- reading files ------------------------------------------------------------------------------
+
+
+def _batches(path: Path, fmt: str, progress: Progress | None, limit: int | None = None):
+    size = path.stat().st_size
+    if size == 0 or not _has_content(path):
+        raise InvalidRequest("the file is empty")
+    if fmt == "csv":
+        return _csv_batches(path, progress, limit)
+    if fmt == "jsonl":
+        return _jsonl_batches(path, progress, limit)
+    return _json_array_batches(path, progress, limit)
+
+
+def _has_content(path: Path) -> bool:
+    with open(path, "rb") as f:
+        head = f.read(1 << 16)
+        while head:
+            if head.strip().lstrip(codecs.BOM_UTF8).strip():
+                return True
+            head = f.read(1 << 16)
+    return False
+
+
+class _CountingFile(io.RawIOBase):
+    """A file that tells ``progress`` how many bytes have been read."""
+
+    def __init__(self, path: Path, progress: Progress | None):
+        self._file = open(path, "rb")  # noqa: SIM115 - closed by close()
+        self._progress = progress
+        self.read_bytes = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = self._file.readinto(buffer) or 0
+        self.read_bytes += n
+        if self._progress is not None and n:
+            self._progress(self.read_bytes)
+        return n
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+def _csv_header(path: Path) -> list[str]:
+    with open(path, encoding="utf-8-sig", errors="strict", newline="") as f:
+        try:
+            header = next(csv.reader(f), None)
+        except UnicodeDecodeError:
+            raise InvalidRequest(_utf8_problem(path)) from None
+    if not header:
+        raise InvalidRequest("the file is empty")
+    names = [h.strip() for h in header]
+    for index, name in enumerate(names):
+        if not name:
+            raise InvalidRequest(f"line 1: column {index + 1} has no name")
+        if name == "_row":
+            raise InvalidRequest("line 1: a column may not be named _row")
+        if names.index(name) != index:
+            raise InvalidRequest(f"line 1: two columns are named {name!r}")
+    return names
+
+
+def _csv_batches(path: Path, progress: Progress | None, limit: int | None) -> Iterator[CellBatch]:
+    names = _csv_header(path)
+    ragged: list[str] = []
+
+    def on_invalid_row(row) -> str:
+        ragged.append(row.text)
+        return "error"
+
+    source = _CountingFile(path, progress)
+    try:
+        try:
+            reader = pa_csv.open_csv(
+                source,
+                read_options=pa_csv.ReadOptions(
+                    column_names=names, skip_rows=1, block_size=BLOCK_BYTES
+                ),
+                parse_options=pa_csv.ParseOptions(
+                    newlines_in_values=True, invalid_row_handler=on_invalid_row
+                ),
+                convert_options=pa_csv.ConvertOptions(
+                    column_types=dict.fromkeys(names, pa.string()),
+                    strings_can_be_null=False,
+                    quoted_strings_can_be_null=False,
+                ),
+            )
+            start = 1
+            while True:
+                try:
+                    table = pa.Table.from_batches([reader.read_next_batch()])
+                except StopIteration:
+                    break
+                if limit is not None:
+                    table = table.slice(0, limit - start + 1)
+                n = table.num_rows
+                rows = pa.array(range(start, start + n), pa.int64())
+                yield CellBatch(table.append_column("_row", rows), raw_text=True)
+                start += n
+                if limit is not None and start > limit:
+                    break
+            if start == 1:
+                raise InvalidRequest("the file has a header but no rows")
+        except pa.ArrowInvalid as exc:
+            raise InvalidRequest(_csv_problem(path, names, str(exc))) from None
+    finally:
+        source.close()
+
+
+def _csv_problem(path: Path, names: list[str], message: str) -> str:
+    """Say where a CSV file is broken (pyarrow does not give row numbers): re-read it with
+    the standard library up to the first bad record."""
+    if "UTF8" in message or "UTF-8" in message:
+        return _utf8_problem(path)
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        reader = csv.reader(f)
+        next(reader, None)
+        for number, record in enumerate(reader, start=1):
+            if len(record) != len(names):
+                return (
+                    f"row {number} (line {reader.line_num}): expected {len(names)} "
+                    f"columns, found {len(record)}"
+                )
+    return f"the CSV file could not be read: {message}"
+
+
+def _utf8_problem(path: Path) -> str:
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line = 1
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                line += chunk[: exc.start].count(b"\n")
+                return f"line {line}: the file is not UTF-8 text (byte 0x{chunk[exc.start]:02x})"
+            line += chunk.count(b"\n")
+    return "the file is not UTF-8 text"
+
+
+def _json_rows_table(rows: list[dict], start: int) -> CellBatch:
+    columns: dict[str, None] = {}
+    for row in rows:
+        columns.update(dict.fromkeys(row))
+    columns.pop("_row", None)
+    dumps = orjson.dumps
+    data = {}
+    for name in columns:
+        values = [row.get(name) for row in rows]
+        data[name] = pa.array(
+            [None if v is None else dumps(v).decode() for v in values], pa.string()
+        )
+    data["_row"] = pa.array(range(start, start + len(rows)), pa.int64())
+    return CellBatch(pa.table(data), raw_text=False)
+
+
+def _jsonl_batches(path: Path, progress: Progress | None, limit: int | None) -> Iterator[CellBatch]:
+    rows: list[dict] = []
+    number = 0
+    read = 0
+    with open(path, "rb") as f:
+        for line_no, line in enumerate(f, start=1):
+            read += len(line)
+            if not line.strip() or (line_no == 1 and not line.lstrip(codecs.BOM_UTF8).strip()):
+                continue
+            if line_no == 1:
+                line = line.removeprefix(codecs.BOM_UTF8)
+            try:
+                value = orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                if "UTF-8" in str(exc):
+                    raise InvalidRequest(f"line {line_no}: the file is not UTF-8 text") from None
+                raise InvalidRequest(f"line {line_no}: invalid JSON ({exc})") from None
+            if not isinstance(value, dict):
+                raise InvalidRequest(f"line {line_no}: each line must be a JSON object")
+            rows.append(value)
+            number += 1
+            if len(rows) >= JSON_BATCH_ROWS or (limit is not None and number >= limit):
+                yield _json_rows_table(rows, number - len(rows) + 1)
+                rows = []
+                if progress is not None:
+                    progress(read)
+                if limit is not None and number >= limit:
+                    return
+    if rows:
+        yield _json_rows_table(rows, number - len(rows) + 1)
+    if progress is not None:
+        progress(read)
+    if number == 0:
+        raise InvalidRequest("the file has no rows")
+
+
+def _json_array_batches(
+    path: Path, progress: Progress | None, limit: int | None
+) -> Iterator[CellBatch]:
+    data = path.read_bytes().removeprefix(codecs.BOM_UTF8)
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        if "UTF-8" in str(exc):
+            raise InvalidRequest(_utf8_problem(path)) from None
+        raise InvalidRequest(
+            f"line {exc.lineno}, column {exc.colno}: invalid JSON ({exc.msg})"
+        ) from None
+    del data
+    if progress is not None:
+        progress(path.stat().st_size)
+    if isinstance(value, dict) and isinstance(value.get("rows"), list):
+        value = value["rows"]
+    if not isinstance(value, list):
+        raise InvalidRequest("a JSON file must hold an array of objects (or use JSONL)")
+    if not value:
+        raise InvalidRequest("the file has no rows")
+    for index, row in enumerate(value, start=1):
+        if not isinstance(row, dict):
+            raise InvalidRequest(f"row {index}: each element of the array must be an object")
+    if limit is not None:
+        value = value[:limit]
+    for start in range(0, len(value), JSON_BATCH_ROWS):
+        yield _json_rows_table(value[start : start + JSON_BATCH_ROWS], start + 1)

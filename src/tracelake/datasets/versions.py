@@ -1,0 +1,207 @@
+"""Dataset versions: every write is a version (its ``_xact_id``). List them with what each
+changed, read or diff any two, restore an old one as a new version, and name versions
+(snapshots) to read them by name."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from tracelake.errors import InvalidRequest, NotFound
+from tracelake.model.objects import ObjectRef, ObjectType
+from tracelake.model.rows import format_timestamp
+from tracelake.model.xact import format_xact, parse_xact, xact_seconds
+from tracelake.store import dataset_meta
+from tracelake.store.catalog import Catalog, Principal
+from tracelake.store.events import events_source_sql, prepare_batch
+from tracelake.store.store import Store
+
+# The fields a diff compares and a restore brings back.
+ROW_FIELDS = ("input", "expected", "metadata", "tags", "origin")
+DIFF_LIMIT = 1_000
+
+
+def _ref(dataset_id: str) -> ObjectRef:
+    return ObjectRef(ObjectType.DATASET, dataset_id)
+
+
+def latest_version(store: Store, dataset_id: str) -> int | None:
+    row = store.read(
+        lambda c: c.execute(
+            "SELECT max(_xact_id) FROM history WHERE object_type = 'dataset' AND object_id = ?",
+            [dataset_id],
+        ).fetchone()
+    )
+    return int(row[0]) if row and row[0] is not None else None
+
+
+def resolve_version(store: Store, dataset_id: str, value: Any) -> int:
+    """A version as clients give it: an ``_xact_id`` (digits) or a snapshot name."""
+    if isinstance(value, str) and value and not value.strip().isdigit():
+        return dataset_meta.snapshot_version(store, _ref(dataset_id), value)
+    try:
+        return parse_xact(value)
+    except ValueError as exc:
+        raise InvalidRequest(str(exc)) from None
+
+
+def list_versions(store: Store, dataset_id: str) -> list[dict]:
+    """Newest first: each version's ``_xact_id``, time, author and rows inserted, updated
+    and deleted, with the snapshot names that point at it."""
+    rows = store.read(
+        lambda c: c.execute(
+            """WITH h AS (
+                   SELECT _xact_id, _object_delete,
+                          lag(_object_delete) OVER w AS prev_deleted,
+                          row_number() OVER w AS n
+                   FROM history WHERE object_type = 'dataset' AND object_id = ?
+                   WINDOW w AS (PARTITION BY id ORDER BY _xact_id)),
+               v AS (
+                   SELECT _xact_id,
+                          count(*) FILTER (WHERE NOT _object_delete
+                                           AND (n = 1 OR prev_deleted)) AS inserted,
+                          count(*) FILTER (WHERE NOT _object_delete
+                                           AND n > 1 AND NOT prev_deleted) AS updated,
+                          count(*) FILTER (WHERE _object_delete
+                                           AND n > 1 AND NOT prev_deleted) AS deleted
+                   FROM h GROUP BY _xact_id)
+               SELECT v._xact_id, v.inserted, v.updated, v.deleted, w.author, k.name,
+                      (SELECT list(s.name ORDER BY s.name) FROM dataset_snapshots s
+                       WHERE s.dataset_id = ? AND s._xact_id = v._xact_id)
+               FROM v
+               LEFT JOIN dataset_writes w ON w._xact_id = v._xact_id AND w.dataset_id = ?
+               LEFT JOIN api_keys k ON k.id = w.author
+               ORDER BY v._xact_id DESC""",
+            [dataset_id, dataset_id, dataset_id],
+        ).fetchall()
+    )
+    return [
+        {
+            "_xact_id": format_xact(int(xact)),
+            "created": format_timestamp(datetime.fromtimestamp(xact_seconds(int(xact)), UTC)),
+            "author": {"key_id": author, "key_name": key_name} if author else None,
+            "inserted": inserted,
+            "updated": updated,
+            "deleted": deleted,
+            "snapshots": names or [],
+        }
+        for xact, inserted, updated, deleted, author, key_name, names in rows
+    ]
+
+
+def _rows_at(c, dataset_id: str, version: int | None) -> dict[str, dict]:
+    source, params = events_source_sql(version)
+    fields = ", ".join(
+        f"{name}::VARCHAR" if name != "tags" else "tags" for name in ("id", *ROW_FIELDS)
+    )
+    rows = c.execute(
+        f"SELECT {fields}, strftime(created, '%Y-%m-%dT%H:%M:%S.%fZ') FROM {source}",
+        ["dataset", dataset_id, *params],
+    ).fetchall()
+    result = {}
+    for row in rows:
+        record: dict[str, Any] = {"id": row[0]}
+        for offset, name in enumerate(ROW_FIELDS):
+            value = row[1 + offset]
+            if name != "tags" and value is not None:
+                value = orjson.loads(value)
+            record[name] = value
+        record["created"] = row[-1]
+        result[row[0]] = record
+    return result
+
+
+def diff_versions(
+    store: Store, dataset_id: str, from_version: int, to_version: int | None, limit: int
+) -> dict:
+    """Rows added, removed and changed (with the changed fields) from one version to
+    another (``to_version`` None = the current rows)."""
+    before, after = store.read(
+        lambda c: (_rows_at(c, dataset_id, from_version), _rows_at(c, dataset_id, to_version))
+    )
+    added = [_public(after[i]) for i in after if i not in before]
+    removed = [_public(before[i]) for i in before if i not in after]
+    changed = []
+    for row_id in after.keys() & before.keys():
+        fields = [f for f in ROW_FIELDS if _norm(before[row_id][f]) != _norm(after[row_id][f])]
+        if fields:
+            changed.append(
+                {
+                    "id": row_id,
+                    "fields": fields,
+                    "before": {f: before[row_id][f] for f in fields},
+                    "after": {f: after[row_id][f] for f in fields},
+                }
+            )
+    changed.sort(key=lambda r: r["id"])
+    return {
+        "from": format_xact(from_version),
+        "to": format_xact(to_version) if to_version is not None else None,
+        "counts": {"added": len(added), "removed": len(removed), "changed": len(changed)},
+        "added": added[:limit],
+        "removed": removed[:limit],
+        "changed": changed[:limit],
+    }
+
+
+def _norm(value: Any) -> Any:
+    """Compare JSON values regardless of key order (and tags as sets)."""
+    if isinstance(value, dict):
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return sorted(value)
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+
+
+def _public(row: dict) -> dict:
+    return {k: row[k] for k in ("id", *ROW_FIELDS)}
+
+
+def restore_version(
+    store: Store, catalog: Catalog, principal: Principal, dataset_id: str, version: int
+) -> dict:
+    """Make the rows of ``version`` current again, as a new version: rows changed since are
+    written back, rows added since are deleted, rows deleted since come back."""
+    target, current = store.read(
+        lambda c: (_rows_at(c, dataset_id, version), _rows_at(c, dataset_id, None))
+    )
+    writes = []
+    counts = {"inserted": 0, "updated": 0, "deleted": 0}
+    for row_id, row in target.items():
+        now = current.get(row_id)
+        if now is not None and all(_norm(now[f]) == _norm(row[f]) for f in ROW_FIELDS):
+            continue
+        counts["inserted" if now is None else "updated"] += 1
+        writes.append({"id": row_id, "dataset_id": dataset_id, **_public(row)})
+    for row_id in current.keys() - target.keys():
+        counts["deleted"] += 1
+        writes.append({"id": row_id, "dataset_id": dataset_id, "_object_delete": True})
+    if not writes:
+        return {"_xact_id": None, "restored": format_xact(version), **counts}
+    batch = prepare_batch(catalog, principal, writes, _ref(dataset_id))
+    xact_id = store.write(batch)
+    return {"_xact_id": format_xact(xact_id), "restored": format_xact(version), **counts}
+
+
+def create_snapshot(
+    store: Store, dataset_id: str, name: str, version: Any, description: Any, author: str
+) -> dict:
+    """Name a version (default: the current one)."""
+    if version is None:
+        xact_id = latest_version(store, dataset_id)
+        if xact_id is None:
+            raise InvalidRequest("the dataset has no versions yet: write rows first")
+    else:
+        xact_id = resolve_version(store, dataset_id, version)
+    if description is not None and not isinstance(description, str):
+        raise InvalidRequest("description must be a string")
+    return dataset_meta.create_snapshot(store, dataset_id, name, xact_id, description, author)
+
+
+def snapshot_xact(store: Store, dataset_id: str, name: str) -> str:
+    try:
+        return format_xact(dataset_meta.snapshot_version(store, _ref(dataset_id), name))
+    except NotFound:
+        raise NotFound(f"the dataset has no snapshot (environment) named {name!r}") from None

@@ -1,0 +1,86 @@
+"""Custom columns: named BTQL expressions saved on a dataset, usable as columns in queries
+and exports of that dataset. Before planning, a bare name that is a custom column of the
+queried dataset is replaced by its expression; ``select: *`` also shows every custom column.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from tracelake.errors import InvalidRequest
+from tracelake.model.objects import ObjectType
+from tracelake.query import ast as a
+from tracelake.query.errors import QueryError
+from tracelake.query.parsers.btql import parse_expression
+from tracelake.query.planner import transform
+from tracelake.query.relations import columns_of
+from tracelake.query.sources import ResolvedSource
+from tracelake.store import dataset_meta
+from tracelake.store.store import Store
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+
+
+def check_column(name: str, expr: object) -> str:
+    """A valid custom column: an identifier that is not a built-in column, and a BTQL
+    expression that parses."""
+    if not _NAME.match(name or ""):
+        raise InvalidRequest("a custom column name is letters, digits and '_' (not first)")
+    if name in {n for n, _ in columns_of(ObjectType.DATASET)} or name == "comments":
+        raise InvalidRequest(f"{name!r} is a built-in column")
+    if not isinstance(expr, str) or not expr.strip():
+        raise InvalidRequest("expr must be a BTQL expression (text)")
+    try:
+        parse_expression(expr)
+    except QueryError as exc:
+        raise InvalidRequest(f"expr: {exc.message}") from None
+    return expr
+
+
+def apply_custom_columns(store: Store, query: a.Query, source: ResolvedSource) -> a.Query:
+    """The query with the dataset's custom columns substituted (unchanged for other sources)."""
+    refs = source.refs
+    if len(refs) != 1 or refs[0].object_type is not ObjectType.DATASET:
+        return query
+    saved = dataset_meta.list_columns(store, refs[0].object_id)
+    if not saved:
+        return query
+    exprs = {c["name"]: parse_expression(c["expr"]) for c in saved}
+
+    def swap(node):
+        if isinstance(node, a.Ident) and len(node.name) == 1 and node.name[0] in exprs:
+            return exprs[node.name[0]]
+        return node
+
+    def each(items, kind):
+        if items is None:
+            return None
+        out = []
+        for item in items:
+            if isinstance(item, kind):
+                item = dataclasses.replace(item, expr=transform(item.expr, swap))
+            out.append(item)
+        return tuple(out)
+
+    changes = {
+        "filter": transform(query.filter, swap) if query.filter is not None else None,
+        "sort": each(query.sort, a.SortItem),
+        "dimensions": each(query.dimensions, a.Aliased),
+        "measures": each(query.measures, a.Aliased),
+    }
+    select = query.select
+    if select is not None:
+        named = {i.alias for i in select if isinstance(i, a.Aliased)}
+        expanded = []
+        for item in select:
+            if isinstance(item, a.Aliased):
+                alias = item.alias
+                if alias is None and isinstance(item.expr, a.Ident) and item.expr.name[0] in exprs:
+                    alias = item.expr.name[0] if len(item.expr.name) == 1 else None
+                item = a.Aliased(transform(item.expr, swap), alias)
+            expanded.append(item)
+            if isinstance(item, a.Star):
+                expanded += [a.Aliased(e, n) for n, e in exprs.items() if n not in named]
+        changes["select"] = tuple(expanded)
+    return dataclasses.replace(query, **changes)

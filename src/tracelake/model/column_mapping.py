@@ -1,0 +1,138 @@
+"""Where each column of an uploaded file goes in a dataset row.
+
+A target is written ``field`` or ``field.key.sub``:
+
+- ``input``, ``expected``, ``metadata``: if this is the only column mapped to that field,
+  its value is the whole field; otherwise it goes under the column's own name
+  (``input.<column>``);
+- ``input.question`` (any depth): the value goes at that path;
+- ``tags``: a JSON array of strings, or text split on commas; several tag columns add up;
+- ``id``: the row id (rows with the same id keep the last occurrence);
+- ``skip``: the column is not imported.
+
+By default every column goes to ``input``, except the columns named ``id``, ``input``,
+``expected``, ``metadata`` and ``tags``, which go to that field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from tracelake.errors import InvalidRequest
+
+VALUE_FIELDS = ("input", "expected", "metadata")
+FIELDS = (*VALUE_FIELDS, "tags", "id", "skip")
+SKIP_ALIASES = frozenset({"skip", "do_not_import", "ignore"})
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where one column goes: a field and, for value fields, a path inside it (empty =
+    the whole field)."""
+
+    field: str
+    path: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        return ".".join((self.field, *self.path))
+
+
+def parse_target(text: str, column: str) -> Target:
+    """``input.question`` → Target("input", ("question",)); a bare field has no path
+    (``build_mapping`` decides whether it fills the field or goes under the column name)."""
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidRequest(f"column {column!r}: the target must be a non-empty string")
+    parts = text.strip().split(".")
+    field = parts[0].lower()
+    if field in SKIP_ALIASES:
+        field = "skip"
+    if field not in FIELDS:
+        raise InvalidRequest(
+            f"column {column!r}: unknown target {text!r} "
+            f"(use input, expected, metadata, tags, id or skip, optionally input.key)"
+        )
+    path = tuple(parts[1:])
+    if any(not p for p in path):
+        raise InvalidRequest(f"column {column!r}: target {text!r} has an empty key")
+    if path and field not in VALUE_FIELDS:
+        raise InvalidRequest(f"column {column!r}: {field} takes no key (got {text!r})")
+    return Target(field, path)
+
+
+def parse_map_options(options: Iterable[str]) -> dict[str, str]:
+    """``["q=input.question", "a=expected"]`` (the CLI's ``--map``) → ``{"q": "input.question",
+    …}``. The column name is everything before the last ``=``."""
+    result: dict[str, str] = {}
+    for option in options:
+        column, sep, target = option.rpartition("=")
+        if not sep or not column:
+            raise InvalidRequest(f"--map {option!r}: write it as column=target")
+        result[column] = target
+    return result
+
+
+def default_target(column: str) -> Target:
+    """Where a column goes when the mapping does not name it."""
+    if column in ("id", "tags", *VALUE_FIELDS):
+        return Target(column)
+    return Target("input")
+
+
+def propose_mapping(columns: Iterable[str]) -> dict[str, str]:
+    return {column: str(default_target(column)) for column in columns}
+
+
+@dataclass(frozen=True)
+class ColumnMapping:
+    """The checked mapping of every column of a file."""
+
+    targets: dict[str, Target]
+
+    @property
+    def id_column(self) -> str | None:
+        return next((c for c, t in self.targets.items() if t.field == "id"), None)
+
+    def columns_for(self, field: str) -> list[tuple[str, Target]]:
+        return [(c, t) for c, t in self.targets.items() if t.field == field]
+
+
+def build_mapping(columns: Iterable[str], given: Mapping[str, str] | None) -> ColumnMapping:
+    """Check ``given`` (column → target text) against the file's columns; columns it does
+    not name take their default target. Two columns writing one place are an error."""
+    columns = list(columns)
+    given = dict(given or {})
+    unknown = [c for c in given if c not in columns]
+    if unknown:
+        raise InvalidRequest(
+            f"the mapping names column {unknown[0]!r}, which the file does not have "
+            f"(its columns: {', '.join(columns)})"
+        )
+    targets: dict[str, Target] = {}
+    for column in columns:
+        text = given.get(column)
+        targets[column] = parse_target(text, column) if text is not None else default_target(column)
+    for field in VALUE_FIELDS:
+        mapped = [c for c, t in targets.items() if t.field == field]
+        if len(mapped) > 1:  # several columns share the field: each bare one under its name
+            for column in mapped:
+                if not targets[column].path:
+                    targets[column] = Target(field, (column,))
+    ids = [c for c, t in targets.items() if t.field == "id"]
+    if len(ids) > 1:
+        raise InvalidRequest(f"columns {ids[0]!r} and {ids[1]!r} both map to id")
+    for field in VALUE_FIELDS:
+        _check_paths([(c, t.path) for c, t in targets.items() if t.field == field], field)
+    return ColumnMapping(targets)
+
+
+def _check_paths(entries: list[tuple[str, tuple[str, ...]]], field: str) -> None:
+    """No two columns may write the same place, or one inside the other's value."""
+    for i, (column, path) in enumerate(entries):
+        for other, other_path in entries[i + 1 :]:
+            short, long = sorted((path, other_path), key=len)
+            if long[: len(short)] == short:
+                where = ".".join((field, *short))
+                raise InvalidRequest(
+                    f"columns {column!r} and {other!r} both write {where} (give one a key)"
+                )

@@ -1,0 +1,106 @@
+"""Attachment routes the official SDK calls for ``Attachment`` values: ``POST /attachment``
+(a signed upload URL), the signed ``PUT`` of the bytes, ``POST /attachment/status``, and
+``GET /attachment`` (a signed download URL and the status) before the signed ``GET``."""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse
+
+from tracelake.errors import Forbidden, InvalidRequest, NotFound
+from tracelake.server.http import body_to_file, json_body, principal_of
+from tracelake.store import attachments
+
+router = APIRouter()
+
+
+def _base_url(request: Request) -> str:
+    public = request.app.state.settings.public_url
+    return (public or str(request.base_url)).rstrip("/")
+
+
+def _signed_url(request: Request, method: str, org_id: str, key: str) -> str:
+    params = attachments.sign(request.app.state.store, method, org_id, key)
+    return f"{_base_url(request)}/attachment/blob/{key}?{urlencode(params)}"
+
+
+@router.post("/attachment")
+async def request_upload(request: Request):
+    """``{key, filename, content_type}`` → ``{signedUrl, headers}``: where to PUT the bytes."""
+    principal = principal_of(request)
+    if not principal.can_write:
+        raise Forbidden("this API key is read-only")
+    body = await json_body(request)
+    key = attachments.check_key(body.get("key"))
+    attachments.register(
+        request.app.state.store,
+        principal.org_id,
+        key,
+        body.get("filename"),
+        body.get("content_type"),
+    )
+    return {
+        "signedUrl": _signed_url(request, "PUT", principal.org_id, key),
+        "headers": {"Content-Type": body["content_type"]},
+    }
+
+
+@router.put("/attachment/blob/{key}")
+async def upload_blob(request: Request, key: str, org: str, expires: str, sig: str):
+    """The signed upload of an attachment's bytes (no API key: the URL is the permission)."""
+    store = request.app.state.store
+    attachments.verify(store, "PUT", key, org, expires, sig)
+    target = attachments.blob_path(store, org, key)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = await body_to_file(request, target.parent)
+    os.replace(temporary, target)
+    attachments.stored(store, org, key, target.stat().st_size)
+    return {}
+
+
+@router.post("/attachment/status")
+async def upload_status(request: Request):
+    """``{key, status: {upload_status, error_message?}}``: the SDK reports how an upload went."""
+    principal = principal_of(request)
+    body = await json_body(request)
+    key = attachments.check_key(body.get("key"))
+    return attachments.set_status(
+        request.app.state.store, principal.org_id, key, body.get("status")
+    )
+
+
+@router.get("/attachment")
+def attachment_metadata(request: Request, key: str | None = None, url: str | None = None):
+    """``?key=`` → ``{downloadUrl, status}`` for a stored attachment (signed, one hour)."""
+    principal = principal_of(request)
+    if key is None:
+        raise InvalidRequest(
+            "external attachments are read from their own store; give key=" if url else "key="
+        )
+    record = attachments.get(request.app.state.store, principal.org_id, key)
+    return {
+        "downloadUrl": _signed_url(request, "GET", principal.org_id, key),
+        "status": record["status"],
+        "filename": record["filename"],
+        "content_type": record["content_type"],
+        "size": record["size"],
+    }
+
+
+@router.get("/attachment/blob/{key}")
+def download_blob(request: Request, key: str, org: str, expires: str, sig: str):
+    """The signed download of an attachment's bytes, with its content type and file name."""
+    store = request.app.state.store
+    attachments.verify(store, "GET", key, org, expires, sig)
+    record = attachments.get(store, org, key)
+    path = attachments.blob_path(store, org, key)
+    if not path.is_file():
+        raise NotFound(f"attachment {key!r} has no uploaded bytes")
+    return FileResponse(
+        path,
+        media_type=record["content_type"] or "application/octet-stream",
+        filename=record["filename"] or key,
+    )

@@ -1,0 +1,267 @@
+"""Catalog data of datasets beyond the dataset record: field schemas (and their
+enforcement), named versions (snapshots), custom columns, and who made each version.
+
+Callers check that the dataset belongs to the caller's organization first (Catalog.get).
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from typing import Any
+
+import orjson
+
+from tracelake.errors import Conflict, InvalidRequest, NotFound
+from tracelake.model.field_schemas import (
+    SCHEMA_FIELDS,
+    check_field,
+    check_schema,
+    validator_for,
+    violations,
+)
+from tracelake.model.objects import ObjectRef, ObjectType
+from tracelake.store.store import Store
+from tracelake.store.writer import Entry, RowCheck
+
+TS = "strftime({col}, '%Y-%m-%dT%H:%M:%S.%fZ')"
+MAX_LISTED_VIOLATIONS = 100
+
+
+class SchemaViolation(InvalidRequest):
+    """Rows that break a dataset's enforced field schemas; every violation is listed."""
+
+    def __init__(self, found: list[dict]):
+        shown = found[:MAX_LISTED_VIOLATIONS]
+        lines = [
+            f"row {v['row']} ({v['id']}): {v['field']}{v['path'] if v['path'] != '/' else ''}: "
+            f"{v['message']}"
+            for v in shown
+        ]
+        more = f"; and {len(found) - len(shown)} more" if len(found) > len(shown) else ""
+        super().__init__("rows break the dataset's field schema: " + "; ".join(lines) + more)
+        self.violations = shown
+
+    def to_json(self) -> dict:
+        body = super().to_json()
+        body["error"]["violations"] = self.violations
+        return body
+
+
+# -- field schemas --------------------------------------------------------------------------
+
+_validators: weakref.WeakKeyDictionary[Store, dict[str, dict]] = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+
+
+def get_schemas(store: Store, dataset_id: str) -> dict[str, Any]:
+    """``{field: {"schema", "enforce", "updated"} | None}`` for input, expected, metadata."""
+    rows = store.read(
+        lambda c: c.execute(
+            f"SELECT field, schema::VARCHAR, enforce, {TS.format(col='updated')}"
+            " FROM dataset_field_schemas WHERE dataset_id = ?",
+            [dataset_id],
+        ).fetchall()
+    )
+    result: dict[str, Any] = dict.fromkeys(SCHEMA_FIELDS)
+    for field, schema, enforce, updated in rows:
+        result[field] = {"schema": orjson.loads(schema), "enforce": enforce, "updated": updated}
+    return result
+
+
+def set_schema(store: Store, dataset_id: str, field: str, schema: Any, enforce: bool) -> dict:
+    check_field(field)
+    check_schema(schema)
+    if not isinstance(enforce, bool):
+        raise InvalidRequest("enforce must be true or false")
+    store.transact(
+        lambda c: c.execute(
+            """INSERT OR REPLACE INTO dataset_field_schemas VALUES (?, ?, ?::JSON, ?, now())""",
+            [dataset_id, field, orjson.dumps(schema).decode(), enforce],
+        )
+    )
+    _forget(store, dataset_id)
+    return get_schemas(store, dataset_id)
+
+
+def delete_schema(store: Store, dataset_id: str, field: str) -> dict:
+    check_field(field)
+    store.transact(
+        lambda c: c.execute(
+            "DELETE FROM dataset_field_schemas WHERE dataset_id = ? AND field = ?",
+            [dataset_id, field],
+        )
+    )
+    _forget(store, dataset_id)
+    return get_schemas(store, dataset_id)
+
+
+def _forget(store: Store, dataset_id: str) -> None:
+    with _lock:
+        _validators.setdefault(store, {}).pop(dataset_id, None)
+
+
+def enforced_validators(store: Store, dataset_id: str) -> dict:
+    """``{field: validator}`` for the dataset's enforced schemas (cached until changed)."""
+    with _lock:
+        hit = _validators.setdefault(store, {}).get(dataset_id)
+    if hit is not None:
+        return hit
+    schemas = get_schemas(store, dataset_id)
+    found = {
+        field: validator_for(entry["schema"])
+        for field, entry in schemas.items()
+        if entry is not None and entry["enforce"]
+    }
+    with _lock:
+        _validators.setdefault(store, {})[dataset_id] = found
+    return found
+
+
+def schema_check(store: Store, objects) -> RowCheck | None:
+    """A check for a write batch: every row it leaves in a dataset with enforced schemas
+    must conform (None when no dataset of the batch enforces one)."""
+    rules = {}
+    for ref in objects:
+        if ref.object_type is ObjectType.DATASET:
+            found = enforced_validators(store, ref.object_id)
+            if found:
+                rules[ref.object_id] = found
+    if not rules:
+        return None
+
+    def check(entries: list[Entry]) -> None:
+        found = []
+        for key, state, seq, _info in entries:
+            validators = rules.get(key[1]) if key[0] == ObjectType.DATASET.value else None
+            if state is None or not validators:
+                continue
+            for field, validator in validators.items():
+                for problem in violations(validator, state.get(field)):
+                    found.append({"row": seq, "id": key[2], "field": field, **problem})
+        if found:
+            raise SchemaViolation(found)
+
+    return check
+
+
+def value_check(store: Store, dataset_id: str):
+    """For uploads: a check of (row number, value) pairs of one field, or None."""
+    validators = enforced_validators(store, dataset_id)
+    if not validators:
+        return None
+
+    def check(field: str, values: list[tuple[int, Any]]) -> None:
+        validator = validators.get(field)
+        if validator is None:
+            return
+        found = []
+        for row, value in values:
+            for problem in violations(validator, value):
+                found.append({"row": row, "id": None, "field": field, **problem})
+        if found:
+            raise SchemaViolation(found)
+
+    return check
+
+
+# -- named versions (snapshots) -------------------------------------------------------------
+
+SNAPSHOT_FIELDS = ("name", "_xact_id", "description", "author", "created")
+
+
+def create_snapshot(
+    store: Store,
+    dataset_id: str,
+    name: str,
+    xact_id: int,
+    description: str | None,
+    author: str | None,
+) -> dict:
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidRequest("a snapshot needs a non-empty name")
+    if name.isdigit():
+        raise InvalidRequest("a snapshot name may not be all digits (it would read as a version)")
+
+    def txn(c):
+        if c.execute(
+            "SELECT 1 FROM dataset_snapshots WHERE dataset_id = ? AND name = ?",
+            [dataset_id, name],
+        ).fetchone():
+            raise Conflict(f"the dataset has a snapshot named {name!r} already")
+        c.execute(
+            "INSERT INTO dataset_snapshots VALUES (?, ?, ?, ?, ?, now())",
+            [dataset_id, name, xact_id, description, author],
+        )
+
+    store.transact(txn)
+    return get_snapshot(store, dataset_id, name)
+
+
+def list_snapshots(store: Store, dataset_id: str) -> list[dict]:
+    rows = store.read(
+        lambda c: c.execute(
+            f"""SELECT name, lpad(_xact_id::VARCHAR, 19, '0'), description, author,
+                       {TS.format(col="created")}
+                FROM dataset_snapshots WHERE dataset_id = ? ORDER BY _xact_id DESC, name""",
+            [dataset_id],
+        ).fetchall()
+    )
+    return [dict(zip(SNAPSHOT_FIELDS, r, strict=True)) for r in rows]
+
+
+def get_snapshot(store: Store, dataset_id: str, name: str) -> dict:
+    for snapshot in list_snapshots(store, dataset_id):
+        if snapshot["name"] == name:
+            return snapshot
+    raise NotFound(f"snapshot {name!r} not found")
+
+
+def delete_snapshot(store: Store, dataset_id: str, name: str) -> dict:
+    snapshot = get_snapshot(store, dataset_id, name)
+    store.transact(
+        lambda c: c.execute(
+            "DELETE FROM dataset_snapshots WHERE dataset_id = ? AND name = ?", [dataset_id, name]
+        )
+    )
+    return snapshot
+
+
+def snapshot_version(store: Store, ref: ObjectRef, name: str) -> int:
+    """The ``_xact_id`` a snapshot name stands for."""
+    return int(get_snapshot(store, ref.object_id, name)["_xact_id"])
+
+
+# -- custom columns ---------------------------------------------------------------------------
+
+
+def list_columns(store: Store, dataset_id: str) -> list[dict]:
+    rows = store.read(
+        lambda c: c.execute(
+            f"""SELECT name, expr, {TS.format(col="created")} FROM dataset_columns
+                WHERE dataset_id = ? ORDER BY created, name""",
+            [dataset_id],
+        ).fetchall()
+    )
+    return [{"name": r[0], "expr": r[1], "created": r[2]} for r in rows]
+
+
+def set_column(store: Store, dataset_id: str, name: str, expr: str) -> dict:
+    store.transact(
+        lambda c: c.execute(
+            """INSERT INTO dataset_columns VALUES (?, ?, ?, now())
+               ON CONFLICT DO UPDATE SET expr = excluded.expr""",
+            [dataset_id, name, expr],
+        )
+    )
+    return next(c for c in list_columns(store, dataset_id) if c["name"] == name)
+
+
+def delete_column(store: Store, dataset_id: str, name: str) -> None:
+    if not any(c["name"] == name for c in list_columns(store, dataset_id)):
+        raise NotFound(f"custom column {name!r} not found")
+    store.transact(
+        lambda c: c.execute(
+            "DELETE FROM dataset_columns WHERE dataset_id = ? AND name = ?", [dataset_id, name]
+        )
+    )

@@ -1,0 +1,69 @@
+"""Attachments through the official SDK, unchanged: an ``Attachment`` in a dataset row is
+uploaded (POST /attachment, the signed PUT, POST /attachment/status), stored in the data
+dir, and read back as a ``ReadonlyAttachment`` with the same bytes."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import braintrust
+import httpx
+from braintrust import Attachment, JSONAttachment
+from braintrust.logger import ReadonlyAttachment
+
+
+def test_attachment_round_trip_through_the_sdk(sdk_env):
+    server = sdk_env
+    project = f"att-{uuid.uuid4().hex[:10]}"
+    payload = os.urandom(300_000) + b"\x00end"
+    ds = braintrust.init_dataset(project=project, name="files")
+    ds.insert(
+        id="r1",
+        input={
+            "image": Attachment(data=payload, filename="photo.png", content_type="image/png"),
+            "question": "what is in the picture?",
+        },
+        expected=JSONAttachment({"answer": "a cat"}, filename="answer.json"),
+    )
+    ds.flush()
+
+    (row,) = list(braintrust.init_dataset(project=project, name="files"))
+    image = row["input"]["image"]
+    assert isinstance(image, ReadonlyAttachment)
+    assert image.reference["type"] == "braintrust_attachment"
+    assert image.reference["filename"] == "photo.png"
+    assert image.reference["content_type"] == "image/png"
+    assert image.status()["upload_status"] == "done"
+    assert image.data == payload
+    assert row["input"]["question"] == "what is in the picture?"
+    assert isinstance(row["expected"], ReadonlyAttachment)
+    assert row["expected"].data == b'{"answer": "a cat"}'
+
+    # The download URL is signed: without its signature it is refused, and it needs no key.
+    url = image.metadata()["downloadUrl"]
+    response = httpx.get(url)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/png"
+    assert response.content == payload
+    tampered = url.replace("sig=", "sig=0")
+    assert httpx.get(tampered).status_code == 401
+    key = image.reference["key"]
+    files = list((server.data_dir / "attachments").rglob(key))
+    assert len(files) == 1 and files[0].read_bytes() == payload
+
+
+def test_attachment_metadata_is_per_organization(server):
+    with server.client() as client:
+        response = client.get("/attachment", params={"key": "no-such-key"})
+        assert response.status_code == 404
+        response = client.post(
+            "/attachment",
+            json={"key": "../escape", "filename": "x", "content_type": "text/plain"},
+        )
+        assert response.status_code == 400
+        response = client.post(
+            "/attachment/status",
+            json={"key": "never-uploaded", "status": {"upload_status": "done"}},
+        )
+        assert response.status_code == 404

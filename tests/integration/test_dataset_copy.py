@@ -1,0 +1,85 @@
+"""Moving records: copying rows between datasets (filtered by BTQL) and turning an
+experiment's rows into dataset records, each with an origin pointing back."""
+
+from __future__ import annotations
+
+import uuid
+
+
+def _project(client) -> str:
+    name = f"copy-{uuid.uuid4().hex[:8]}"
+    return client.post("/v1/project", json={"name": name}).json()["id"]
+
+
+def _dataset(client, project_id, name):
+    return client.post("/v1/dataset", json={"project_id": project_id, "name": name}).json()["id"]
+
+
+def _rows(client, dataset_id):
+    return client.post(f"/v1/dataset/{dataset_id}/fetch", json={}).json()["events"]
+
+
+def test_copy_between_datasets_with_a_filter(app_client):
+    project = _project(app_client)
+    source, target = _dataset(app_client, project, "a"), _dataset(app_client, project, "b")
+    events = [
+        {"id": f"s{i}", "input": {"q": i}, "expected": i * 2, "metadata": {"split": split}}
+        for i, split in enumerate(["train", "test", "train"])
+    ]
+    app_client.post(f"/v1/dataset/{source}/insert", json={"events": events})
+    response = app_client.post(
+        f"/v1/dataset/{target}/copy_from",
+        json={
+            "source": {"object_type": "dataset", "id": source},
+            "filter": "metadata.split = 'train'",
+        },
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["copied"] == 2
+    rows = _rows(app_client, target)
+    assert sorted(r["input"]["q"] for r in rows) == [0, 2]
+    for row in rows:
+        assert row["origin"]["object_type"] == "dataset"
+        assert row["origin"]["object_id"] == source
+        assert row["origin"]["id"] in {"s0", "s2"}
+        assert row["id"] not in {"s0", "s2"}
+    assert len(_rows(app_client, source)) == 3
+
+    bad = app_client.post(
+        f"/v1/dataset/{target}/copy_from",
+        json={"source": {"object_type": "dataset", "id": source}, "filter": "metadata.split ="},
+    )
+    assert bad.status_code == 400
+    assert len(_rows(app_client, target)) == 2
+    missing = app_client.post(
+        f"/v1/dataset/{target}/copy_from", json={"source": {"object_type": "dataset", "id": "x"}}
+    )
+    assert missing.status_code == 404
+
+
+def test_experiment_rows_become_dataset_records(app_client):
+    project = _project(app_client)
+    experiment = app_client.post(
+        "/v1/experiment", json={"project_id": project, "name": "run"}
+    ).json()["id"]
+    events = [
+        {"id": "e1", "input": "q1", "output": "o1", "expected": "x1", "metadata": {"k": 1}},
+        {"id": "e2", "input": "q2", "output": "o2", "tags": ["t"], "scores": {"acc": 0.5}},
+        {"id": "child", "input": "inner", "span_parents": ["e2"], "root_span_id": "e2"},
+    ]
+    response = app_client.post(f"/v1/experiment/{experiment}/insert", json={"events": events})
+    assert response.status_code == 200, response.text
+    target = _dataset(app_client, project, "from-run")
+    response = app_client.post(
+        f"/v1/dataset/{target}/copy_from",
+        json={"source": {"object_type": "experiment", "id": experiment}},
+    )
+    assert response.status_code == 200, response.text
+    by_origin = {r["origin"]["id"]: r for r in _rows(app_client, target)}
+    assert set(by_origin) == {"e1", "e2"}  # root rows only
+    assert by_origin["e1"]["expected"] == "x1"  # expected wins over output
+    assert by_origin["e2"]["expected"] == "o2"  # else output
+    assert by_origin["e2"]["tags"] == ["t"]
+    assert by_origin["e1"]["metadata"] == {"k": 1}
+    assert by_origin["e1"]["origin"]["object_type"] == "experiment"
+    assert by_origin["e1"]["origin"]["object_id"] == experiment

@@ -1,0 +1,304 @@
+"""Dataset import: CSV, JSON and JSONL files through the preview and import routes (the app
+in process over ASGI, a real DuckDB file) and ``tracelake import`` (a subprocess, against a
+data dir and against a real server). A bad file gives one clear error and writes nothing."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from tests.integration.test_cli import assert_cli_error, cli_env, ok, run_cli
+
+
+def _dataset(client, name: str = "cases") -> str:
+    project = client.post("/v1/project", json={"name": f"imp-{uuid.uuid4().hex[:8]}"}).json()
+    response = client.post("/v1/dataset", json={"project_id": project["id"], "name": name})
+    return response.json()["id"]
+
+
+def _rows(client, dataset_id: str) -> dict[str, dict]:
+    response = client.post(f"/v1/dataset/{dataset_id}/fetch", json={"limit": 10_000})
+    assert response.status_code == 200, response.text
+    return {r["id"]: r for r in response.json()["events"]}
+
+
+def _import(client, dataset_id, body: bytes | str, fmt="csv", maps=(), **params):
+    params = {"format": fmt, **params}
+    query = list(params.items()) + [("map", m) for m in maps]
+    if isinstance(body, str):
+        body = body.encode()
+    return client.post(f"/v1/dataset/{dataset_id}/import", params=query, content=body)
+
+
+CSV = (
+    "id,question,answer,n,flag,obj,tags\n"
+    'r1,What is 6*7?,42,3.5,true,"{""k"": [1, 2]}","math, easy"\n'
+    'r2,Who?,"x, y",007,false,[1],"[""people""]"\n'
+)
+
+
+def test_default_mapping_puts_columns_in_input_and_types_cells(app_client):
+    ds = _dataset(app_client)
+    response = _import(app_client, ds, CSV)
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert result["rows_read"] == result["rows_written"] == 2
+    rows = _rows(app_client, ds)
+    assert rows["r1"]["input"] == {
+        "question": "What is 6*7?",
+        "answer": 42,
+        "n": 3.5,
+        "flag": True,
+        "obj": {"k": [1, 2]},
+    }
+    assert rows["r1"]["tags"] == ["easy", "math"]
+    assert rows["r1"]["expected"] is None
+    # "007" is not a JSON number: it stays text; arrays in cells are arrays.
+    assert rows["r2"]["input"]["n"] == "007"
+    assert rows["r2"]["input"]["obj"] == [1]
+    assert rows["r2"]["input"]["answer"] == "x, y"
+    assert rows["r2"]["tags"] == ["people"]
+    # One import, one version.
+    assert rows["r1"]["_xact_id"] == rows["r2"]["_xact_id"] == result["_xact_id"]
+
+
+def test_each_mapping_form(app_client):
+    ds = _dataset(app_client)
+    response = _import(
+        app_client,
+        ds,
+        CSV,
+        maps=[
+            "question=input.question",
+            "answer=expected",
+            "n=metadata.stats.n",
+            "flag=metadata",
+            "obj=skip",
+            "tags=tags",
+        ],
+    )
+    assert response.status_code == 200, response.text
+    rows = _rows(app_client, ds)
+    r1 = rows["r1"]
+    # input.question is nested even though it is input's only column.
+    assert r1["input"] == {"question": "What is 6*7?"}
+    # The only column mapped to expected is the whole expected value.
+    assert r1["expected"] == 42
+    # Two columns share metadata: the bare one goes under its name.
+    assert r1["metadata"] == {"stats": {"n": 3.5}, "flag": True}
+    assert "obj" not in json.dumps(r1["input"])
+    assert rows["r2"]["expected"] == "x, y"
+
+
+def test_single_input_column_is_the_whole_input_and_mapping_as_json(app_client):
+    ds = _dataset(app_client)
+    response = _import(
+        app_client,
+        ds,
+        "prompt,gold\nhello,world\n",
+        mapping=json.dumps({"gold": "expected"}),
+    )
+    assert response.status_code == 200, response.text
+    (row,) = _rows(app_client, ds).values()
+    assert row["input"] == "hello"
+    assert row["expected"] == "world"
+
+
+def test_id_column_dedups_keeping_the_last_occurrence(app_client):
+    ds = _dataset(app_client)
+    body = "id,q\na,first\nb,only\na,second\na,third\n"
+    response = _import(app_client, ds, body)
+    assert response.status_code == 200, response.text
+    assert response.json()["rows_read"] == 4
+    assert response.json()["rows_written"] == 2
+    rows = _rows(app_client, ds)
+    assert set(rows) == {"a", "b"}
+    assert rows["a"]["input"] == "third"
+    # Re-importing replaces rows by id: still two rows.
+    assert _import(app_client, ds, "id,q\na,again\n").status_code == 200
+    rows = _rows(app_client, ds)
+    assert len(rows) == 2 and rows["a"]["input"] == "again"
+
+
+def test_rows_without_id_get_generated_ids(app_client):
+    ds = _dataset(app_client)
+    assert _import(app_client, ds, "q\nx\nx\nx\n").status_code == 200
+    rows = _rows(app_client, ds)
+    assert len(rows) == 3
+    assert all(r["span_id"] == r["id"] == r["root_span_id"] for r in rows.values())
+
+
+def test_jsonl_and_json_array(app_client):
+    ds = _dataset(app_client)
+    lines = [
+        {"id": "j1", "input": {"q": 1}, "expected": "a", "metadata": {"m": 1}, "tags": ["t"]},
+        {"id": "j2", "input": "plain", "expected": None},
+    ]
+    body = "\n".join(json.dumps(x) for x in lines) + "\n\n"
+    response = _import(app_client, ds, body, fmt="jsonl")
+    assert response.status_code == 200, response.text
+    rows = _rows(app_client, ds)
+    assert rows["j1"]["input"] == {"q": 1}
+    assert rows["j1"]["expected"] == "a"
+    assert rows["j1"]["metadata"] == {"m": 1}
+    assert rows["j1"]["tags"] == ["t"]
+    assert rows["j2"]["input"] == "plain"
+    assert rows["j2"]["metadata"] is None
+    # Two columns go to input (input and extra): each under its name.
+    body = json.dumps({"id": "j3", "input": "plain", "extra": [1, {"x": True}]})
+    assert _import(app_client, ds, body, fmt="jsonl").status_code == 200
+    rows = _rows(app_client, ds)
+    assert rows["j3"]["input"] == {"input": "plain", "extra": [1, {"x": True}]}
+
+    ds2 = _dataset(app_client, "array")
+    response = app_client.post(
+        f"/v1/dataset/{ds2}/import",
+        content=json.dumps([{"id": 5, "question": "q", "answer": {"a": 1}}]).encode(),
+        params=[("map", "answer=expected")],
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 200, response.text
+    rows = _rows(app_client, ds2)
+    assert rows["5"]["input"] == "q"
+    assert rows["5"]["expected"] == {"a": 1}
+
+
+def test_preview_proposes_a_mapping_and_writes_nothing(app_client):
+    ds = _dataset(app_client)
+    response = app_client.post(
+        f"/v1/dataset/{ds}/import/preview",
+        params={"filename": "cases.csv"},
+        content=CSV.encode(),
+    )
+    assert response.status_code == 200, response.text
+    preview = response.json()
+    assert preview["format"] == "csv"
+    assert [c["name"] for c in preview["columns"]] == [
+        "id",
+        "question",
+        "answer",
+        "n",
+        "flag",
+        "obj",
+        "tags",
+    ]
+    types = {c["name"]: c["types"] for c in preview["columns"]}
+    assert types["answer"] == ["number", "string"]
+    assert types["flag"] == ["boolean"]
+    assert types["obj"] == ["object", "array"]
+    assert preview["proposed_mapping"]["id"] == "id"
+    assert preview["proposed_mapping"]["question"] == "input"
+    assert preview["records"][0]["input"]["answer"] == 42
+    assert preview["records"][0]["id"] == "r1"
+    assert _rows(app_client, ds) == {}
+
+
+BAD_FILES = [
+    ("ragged.csv", "csv", b"a,b\n1,2\n3\n4,5\n", ["row 2", "expected 2 columns, found 1"]),
+    (
+        "line5.jsonl",
+        "jsonl",
+        b'{"a": 1}\n{"a": 2}\n{"a": 3}\n{"a": 4}\n{"a": 5,\n{"a": 6}\n',
+        ["line 5", "invalid JSON"],
+    ),
+    ("latin1.csv", "csv", b"a,b\n1,caf\xe9\n", ["line 2", "not UTF-8"]),
+    ("latin1.jsonl", "jsonl", b'{"a": "ok"}\n{"a": "caf\xe9"}\n', ["line 2", "not UTF-8"]),
+    ("empty.csv", "csv", b"", ["empty"]),
+    ("blank.jsonl", "jsonl", b"\n\n", ["empty"]),
+    ("header.csv", "csv", b"a,b,c\n", ["header but no rows"]),
+    ("empty.json", "json", b"[]", ["no rows"]),
+    ("bad.json", "json", b'[{"a": 1},\n {"a": }]', ["line 2", "invalid JSON"]),
+    ("scalar.jsonl", "jsonl", b'{"a": 1}\n[1, 2]\n', ["line 2", "JSON object"]),
+    ("dupcol.csv", "csv", b"a,a\n1,2\n", ["two columns", "'a'"]),
+    (
+        "badmeta.csv",
+        "csv",
+        b"q,meta\nx,{}\ny,12\n",
+        ["row 2", "column 'meta'", "metadata must be a JSON object"],
+    ),
+    ("badtags.jsonl", "jsonl", b'{"q": 1, "tags": [1, 2]}\n', ["row 1", "column 'tags'"]),
+    ("badid.jsonl", "jsonl", b'{"id": {"x": 1}, "q": 1}\n', ["row 1", "column 'id'"]),
+]
+
+
+@pytest.mark.parametrize(("name", "fmt", "body", "words"), BAD_FILES, ids=[b[0] for b in BAD_FILES])
+def test_bad_files_give_a_clear_error_and_write_nothing(app_client, name, fmt, body, words):
+    ds = _dataset(app_client)
+    maps = ["meta=metadata"] if name == "badmeta.csv" else []
+    response = _import(app_client, ds, body, fmt=fmt, maps=maps)
+    assert response.status_code == 400, response.text
+    message = response.json()["error"]["message"]
+    for word in words:
+        assert word in message, message
+    assert _rows(app_client, ds) == {}
+    versions = app_client.get(f"/v1/dataset/{ds}/versions").json()["objects"]
+    assert versions == []
+
+
+def test_a_bad_row_late_in_a_big_file_writes_nothing(app_client):
+    ds = _dataset(app_client)
+    good = "".join(f"{i},q{i}\n" for i in range(60_000))
+    body = "id,q\n" + good + "oops\n"
+    response = _import(app_client, ds, body)
+    assert response.status_code == 400
+    assert "row 60001" in response.json()["error"]["message"]
+    assert _rows(app_client, ds) == {}
+
+
+def test_bad_mappings_are_refused(app_client):
+    ds = _dataset(app_client)
+    for maps, words in [
+        (["nope=input"], ["'nope'", "does not have"]),
+        (["question=output"], ["unknown target"]),
+        (["question=input.a", "answer=input.a.b"], ["both write input.a"]),
+        (["id=tags.x"], ["takes no key"]),
+    ]:
+        response = _import(app_client, ds, CSV, maps=maps)
+        assert response.status_code == 400, (maps, response.text)
+        message = response.json()["error"]["message"]
+        assert all(w in message for w in words), message
+    response = app_client.post(f"/v1/dataset/{ds}/import", content=b"a\n1\n")
+    assert response.status_code == 400
+    assert "format" in response.json()["error"]["message"]
+
+
+def test_cli_import_in_data_dir_mode_and_against_a_server(tmp_path, server):
+    data = tmp_path / "cases.csv"
+    data.write_text("id,question,answer\n1,a?,A\n2,b?,B\n1,c?,C\n")
+    env = cli_env()
+    result = ok(
+        run_cli(
+            "import",
+            str(data),
+            "--project",
+            "p",
+            "--dataset",
+            "d",
+            "--map",
+            "answer=expected",
+            "--data-dir",
+            str(tmp_path / "dd"),
+            env=env,
+        )
+    )
+    assert "Imported 2 rows (3 read)" in result.stderr
+
+    project = f"cli-imp-{uuid.uuid4().hex[:8]}"
+    args = ("--url", server.url, "--api-key", server.api_key)
+    ok(run_cli("import", str(data), "--project", project, "--dataset", "d", *args, env=env))
+    with server.client() as client:
+        project_id = client.post("/v1/project", json={"name": project}).json()["id"]
+        ds = client.post("/v1/dataset", json={"project_id": project_id, "name": "d"}).json()
+        rows = _rows(client, ds["id"])
+    assert rows["1"]["input"] == {"question": "c?", "answer": "C"}
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(b'{"a": 1}\n{"a": 2}\n{"a": 3}\n{"a": 4}\n{oops\n')
+    result = run_cli("import", str(bad), "--project", project, "--dataset", "d2", *args, env=env)
+    assert_cli_error(result, "line 5", "invalid JSON")
+    result = run_cli(
+        "import", str(data), "--project", project, "--dataset", "d", "--map", "bad", *args, env=env
+    )
+    assert_cli_error(result, "column=target")

@@ -1,0 +1,141 @@
+"""Field schemas: inference from the first records, enforcement on every write path (the
+official SDK through /logs3, REST insert and merge, file import) with a 400 listing each
+violation, and the check route listing existing rows that do not conform."""
+
+from __future__ import annotations
+
+import uuid
+
+import braintrust
+
+from tracelake.model.field_schemas import infer_schema
+
+QUESTION_SCHEMA = {
+    "type": "object",
+    "properties": {"question": {"type": "string"}, "level": {"type": "integer"}},
+    "required": ["question"],
+}
+
+
+def test_infer_schema_describes_every_sampled_value():
+    schema = infer_schema(
+        [
+            {"q": "a", "n": 1, "tags": ["x"], "opt": True},
+            {"q": "b", "n": 2.5, "tags": []},
+            None,
+        ]
+    )
+    assert schema["type"] == ["object", "null"]
+    assert schema["required"] == ["q", "n", "tags"]
+    assert schema["properties"]["q"] == {"type": "string"}
+    assert schema["properties"]["n"] == {"type": "number"}
+    assert schema["properties"]["tags"] == {"type": "array", "items": {"type": "string"}}
+    assert schema["properties"]["opt"] == {"type": "boolean"}
+    # Only the first 100 values count.
+    assert infer_schema([1] * 100 + ["x"])["type"] == "integer"
+
+
+def _dataset(client) -> tuple[str, str]:
+    project = f"schema-{uuid.uuid4().hex[:10]}"
+    project_id = client.post("/v1/project", json={"name": project}).json()["id"]
+    dataset = client.post("/v1/dataset", json={"project_id": project_id, "name": "cases"})
+    return project, dataset.json()["id"]
+
+
+def test_infer_then_enforce_on_rest_and_import(app_client):
+    _, ds = _dataset(app_client)
+    events = [{"id": f"r{i}", "input": {"question": f"q{i}", "level": i}} for i in range(3)]
+    assert app_client.post(f"/v1/dataset/{ds}/insert", json={"events": events}).status_code == 200
+
+    inferred = app_client.post(f"/v1/dataset/{ds}/schema/input/infer", json={})
+    assert inferred.status_code == 200, inferred.text
+    schema = inferred.json()["schema"]
+    assert schema["properties"]["level"] == {"type": "integer"}
+    assert schema["required"] == ["question", "level"]
+    saved = app_client.post(
+        f"/v1/dataset/{ds}/schema/input/infer", json={"save": True, "enforce": True}
+    )
+    assert saved.status_code == 200 and saved.json()["enforce"] is True
+    assert app_client.get(f"/v1/dataset/{ds}/schema").json()["input"]["schema"] == schema
+
+    # REST insert: two bad rows, each violation listed; nothing written.
+    bad = [
+        {"id": "ok", "input": {"question": "fine", "level": 1}},
+        {"id": "b1", "input": {"question": 5, "level": 1}},
+        {"id": "b2", "input": {"level": "high"}},
+    ]
+    response = app_client.post(f"/v1/dataset/{ds}/insert", json={"events": bad})
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["type"] == "SchemaViolation"
+    found = {(v["id"], v["path"]) for v in error["violations"]}
+    assert found == {("b1", "/question"), ("b2", "/"), ("b2", "/level")}
+    assert "row 1 (b1): input/question" in error["message"]
+    rows = app_client.post(f"/v1/dataset/{ds}/fetch", json={}).json()["events"]
+    assert {r["id"] for r in rows} == {"r0", "r1", "r2"}
+
+    # A merge is checked on the merged row (applied on the writer thread).
+    merge = [{"id": "r0", "input": {"level": "x"}, "_is_merge": True}]
+    response = app_client.post(f"/v1/dataset/{ds}/insert", json={"events": merge})
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["violations"][0]["path"] == "/level"
+    ok_merge = [{"id": "r0", "input": {"level": 9}, "_is_merge": True}]
+    assert app_client.post(f"/v1/dataset/{ds}/insert", json={"events": ok_merge}).status_code == 200
+
+    # Import: a non-conforming row refuses the whole file.
+    csv = "id,question,level\nn1,fine,1\nn2,also fine,two\n"
+    response = app_client.post(
+        f"/v1/dataset/{ds}/import",
+        params=[
+            ("format", "csv"),
+            ("map", "question=input.question"),
+            ("map", "level=input.level"),
+        ],
+        content=csv.encode(),
+    )
+    assert response.status_code == 400, response.text
+    violation = response.json()["error"]["violations"][0]
+    assert (violation["row"], violation["field"], violation["path"]) == (2, "input", "/level")
+    rows = app_client.post(f"/v1/dataset/{ds}/fetch", json={}).json()["events"]
+    assert {r["id"] for r in rows} == {"r0", "r1", "r2"}
+
+    # Turning enforcement off lets rows in; the check route lists them.
+    app_client.put(f"/v1/dataset/{ds}/schema/input", json={"schema": schema, "enforce": False})
+    assert app_client.post(f"/v1/dataset/{ds}/insert", json={"events": bad}).status_code == 200
+    check = app_client.get(f"/v1/dataset/{ds}/schema/check").json()
+    assert check["checked"] == 6
+    assert check["nonconforming"] == 2
+    assert {r["id"] for r in check["rows"]} == {"b1", "b2"}
+
+
+def test_schema_route_errors(app_client):
+    _, ds = _dataset(app_client)
+    response = app_client.put(f"/v1/dataset/{ds}/schema/output", json={"schema": {}})
+    assert response.status_code == 400
+    response = app_client.put(
+        f"/v1/dataset/{ds}/schema/input", json={"schema": {"type": "nonsense"}}
+    )
+    assert response.status_code == 400
+    assert "invalid JSON Schema" in response.json()["error"]["message"]
+    empty = app_client.get(f"/v1/dataset/{ds}/schema/check").json()
+    assert empty == {"checked": 0, "nonconforming": 0, "rows": []}
+
+
+def test_enforcement_applies_to_the_official_sdk(sdk_env, capfd):
+    server = sdk_env
+    with server.client() as client:
+        project, ds = _dataset(client)
+        put = client.put(
+            f"/v1/dataset/{ds}/schema/expected",
+            json={"schema": {"type": "string"}, "enforce": True},
+        )
+        assert put.status_code == 200, put.text
+    dataset = braintrust.init_dataset(project=project, name="cases")
+    dataset.insert(id="good", input="q", expected="a")
+    dataset.flush()
+    dataset.insert(id="bad", input="q", expected={"not": "a string"})
+    # The SDK logs the 400 (with each violation) and drops the batch; the row is not stored.
+    dataset.flush()
+    assert "SchemaViolation" in capfd.readouterr().err
+    rows = list(braintrust.init_dataset(project=project, name="cases"))
+    assert [r["id"] for r in rows] == ["good"]
