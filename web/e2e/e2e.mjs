@@ -344,7 +344,7 @@ const flows = {
   },
 
   async upload(page) {
-    page.on("dialog", (d) => d.accept());
+    page.on("dialog", (d) => (d.type() === "prompt" ? d.accept("imported") : d.accept()));
     await signIn(page);
     const dir = mkdtempSync(join(tmpdir(), "tracelake-upload-"));
     const file = join(dir, "faq.csv");
@@ -362,6 +362,7 @@ const flows = {
     await page.getByTestId("upload-file").setInputFiles(file);
     const input = page.getByTestId("bucket-input");
     for (const c of ["question", "answer", "topic", "labels", "notes"]) await input.getByTestId(`column-${c}`).waitFor();
+    await page.getByTestId("bucket-id").getByTestId("column-id").waitFor(); // an "id" column is the row id
     // Drag and drop the columns into their boxes; one through its menu.
     await page.getByTestId("column-answer").dragTo(page.getByTestId("bucket-expected"));
     await page.getByTestId("column-topic").dragTo(page.getByTestId("bucket-metadata"));
@@ -370,6 +371,7 @@ const flows = {
     await page.getByTestId("bucket-expected").getByTestId("column-answer").waitFor();
     await page.getByTestId("bucket-skip").getByTestId("column-notes").waitFor();
     await page.getByTestId("upload-preview").getByText("How do I track a parcel?").waitFor();
+    await page.getByTestId("upload-preview").getByText("shipping").first().waitFor();
     await shot(page, "dataset-upload");
     await page.getByTestId("import").click();
     await page.getByTestId("notice").getByText("Imported 3 rows.").waitFor();
@@ -405,6 +407,52 @@ const flows = {
     }, { did: cfg.data.dataset_id, key: cfg.key });
     check(after.length === 2 && after[1].expected === "Yes, from 10 to 200 euros.", `after edit and delete: ${JSON.stringify(after)}`);
     await shot(page, "dataset-rows");
+
+    // Versions: the import is one version; diff it to now, name it, view it, restore the one before.
+    await page.getByTestId("dataset-tab-versions").click();
+    const versions = page.getByTestId("version-row");
+    await versions.first().waitFor();
+    const texts = await versions.allTextContents();
+    const importIndex = (await Promise.all((await versions.all()).map(async (r) => (await r.locator("td").nth(3).textContent()) === "3"))).indexOf(true);
+    check(importIndex >= 2, `the import is one version of 3 rows, below the edit and the delete: ${texts}`);
+    const importRow = versions.nth(importIndex);
+    await importRow.getByTestId("diff-version").click();
+    await page.getByTestId("version-diff").getByText("0 added, 1 removed, 1 changed").waitFor();
+    await importRow.getByTestId("name-version").click();
+    await page.getByTestId("snapshot").getByText("imported").waitFor();
+    await shot(page, "dataset-versions");
+    await importRow.getByTestId("view-version").click();
+    await page.getByTestId("version-banner").waitFor();
+    await page.getByTestId("dataset-rows").getByText("Yes with Klarna").waitFor(); // deleted since
+    check((await page.getByTestId("edit-row").count()) === 0, "an old version is read-only");
+    await page.getByTestId("version-banner").getByText("Back to the current rows").click();
+    await page.getByTestId("dataset-tab-versions").click();
+    await versions.nth(importIndex + 1).getByTestId("restore-version").click();
+    await page.getByTestId("versions-message").getByText("Restore: done").waitFor();
+    const restored = await page.evaluate(async ({ did, key }) => {
+      const res = await fetch("btql", {
+        method: "POST",
+        headers: { Authorization: `Bearer ${key}` },
+        body: JSON.stringify({ query: `select: id | from: dataset('${did}') | filter: id LIKE 'faq-%'` }),
+      });
+      return (await res.json()).data.length;
+    }, { did: cfg.data.dataset_id, key: cfg.key });
+    check(restored === 0, `restoring the version before the import removes its rows: ${restored} left`);
+
+    // Field schemas: infer the input's, enforce it, see a write refused with its violation.
+    await page.getByTestId("dataset-tab-schemas").click();
+    await page.getByTestId("schema-infer-input").click();
+    await page.waitForFunction(() => document.querySelector("[data-testid=schema-text-input]").value.includes('"question"'));
+    await page.getByTestId("schema-enforce-input").check();
+    await page.getByTestId("schema-save-input").click();
+    await page.getByTestId("schema-input").getByText("Saved.").waitFor();
+    await page.getByTestId("check-result").getByText("0 do not conform").waitFor();
+    await shot(page, "dataset-schemas");
+    await page.getByTestId("add-row").click();
+    await page.getByTestId("edit-input").fill('"just a string"');
+    await page.getByTestId("save-row").click();
+    await page.getByTestId("row-error").getByTestId("violations").waitFor();
+    check((await page.getByTestId("row-error").textContent()).includes("input"), "the violation names the field");
   },
 
   async prefix(page) {

@@ -40,6 +40,7 @@ export class ApiError extends Error {
   line?: number;
   col?: number;
   detail: string;
+  violations?: { row?: number; id?: string; field?: string; path?: string; message: string }[];
   constructor(status: number, body: any) {
     const err = body?.error || {};
     super(err.message || `HTTP ${status}`);
@@ -47,6 +48,7 @@ export class ApiError extends Error {
     this.type = err.type || "HTTPError";
     this.line = err.line;
     this.col = err.col;
+    this.violations = err.violations;
     // the message without its " at L:C" suffix
     this.detail = (err.message || "").replace(/ at \d+:\d+$/, "");
   }
@@ -92,8 +94,21 @@ export async function request(path: string, opts: Options = {}): Promise<any> {
 
 export type BtqlResult = { data: any[]; schema: any; cursor: string | null };
 
-export function btql(query: string): Promise<BtqlResult> {
-  return request("btql", { body: { query, fmt: "json" } });
+export function btql(query: string, version?: string): Promise<BtqlResult> {
+  return request("btql", { body: { query, fmt: "json", ...(version ? { version } : {}) } });
+}
+
+/** POST a file as the raw request body (dataset imports). */
+export async function postFile(path: string, file: Blob, query: Record<string, string | undefined>): Promise<any> {
+  const key = activeSession()?.key;
+  const res = await fetch(url(path, query), {
+    method: "POST",
+    headers: { ...(key ? { Authorization: `Bearer ${key}` } : {}), "Content-Type": "application/octet-stream" },
+    body: file,
+  });
+  const body = await res.json().catch(() => null);
+  if (!res.ok) throw new ApiError(res.status, body);
+  return body;
 }
 
 /** Quote a string as a BTQL literal. */

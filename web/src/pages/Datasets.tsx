@@ -2,10 +2,12 @@
 import { ColumnDef } from "@tanstack/react-table";
 import { useCallback, useEffect, useMemo, useState } from "react";
 import type { Project } from "../App";
-import { btql, downloadExport, FORMATS, lit, request } from "../api";
+import { ApiError, btql, downloadExport, FORMATS, lit, request } from "../api";
 import { DataTable, fmtTime, preview } from "../components/DataTable";
 import { Json } from "../components/Json";
-import { href, navigate } from "../router";
+import { href, navigate, setParams, useRoute } from "../router";
+import { DatasetSchemas, Violations } from "./DatasetSchemas";
+import { DatasetVersions } from "./DatasetVersions";
 import { UploadDialog } from "./Upload";
 
 export function Datasets({ project, sub }: { project: Project; sub: string[] }) {
@@ -68,6 +70,9 @@ function DatasetList({ project }: { project: Project }) {
 }
 
 function DatasetRows({ project, datasetId }: { project: Project; datasetId: string }) {
+  const { params } = useRoute();
+  const tab = params.get("tab") || "rows";
+  const version = params.get("version") || undefined; // viewing an old version, read-only
   const [dataset, setDataset] = useState<any>(null);
   const [rows, setRows] = useState<any[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
@@ -83,16 +88,17 @@ function DatasetRows({ project, datasetId }: { project: Project; datasetId: stri
     async (c: string | null) => {
       setLoading(true);
       try {
-        const res = await btql(`select: * | from: dataset(${lit(datasetId)}) | limit: 100${c ? ` | cursor: ${lit(c)}` : ""}`);
+        const res = await btql(`select: * | from: dataset(${lit(datasetId)}) | limit: 100${c ? ` | cursor: ${lit(c)}` : ""}`, version);
         setRows((old) => (c ? [...old, ...res.data] : res.data));
         setCursor(res.cursor);
+        setError(null);
       } catch (e: any) {
         setError(e.message);
       } finally {
         setLoading(false);
       }
     },
-    [datasetId],
+    [datasetId, version],
   );
   useEffect(() => {
     request(`v1/dataset/${datasetId}`).then(setDataset);
@@ -117,18 +123,24 @@ function DatasetRows({ project, datasetId }: { project: Project; datasetId: stri
         header: "",
         size: 230,
         enableSorting: false,
-        cell: ({ row }) => (
-          <span onClick={(e) => e.stopPropagation()}>
-            <button onClick={() => setEditing(row.original)} data-testid="edit-row">Edit</button>{" "}
-            <button onClick={() => setCopying(row.original)}>Copy</button>{" "}
-            <button onClick={() => remove(row.original)} data-testid="delete-row">Delete</button>
-          </span>
-        ),
+        cell: ({ row }) =>
+          version ? null : (
+            <span onClick={(e) => e.stopPropagation()}>
+              <button onClick={() => setEditing(row.original)} data-testid="edit-row">Edit</button>{" "}
+              <button onClick={() => setCopying(row.original)} data-testid="copy-row">Copy</button>{" "}
+              <button onClick={() => remove(row.original)} data-testid="delete-row">Delete</button>
+            </span>
+          ),
       },
     ],
-    [rows], // eslint-disable-line react-hooks/exhaustive-deps
+    [rows, version], // eslint-disable-line react-hooks/exhaustive-deps
   );
 
+  const tabs: [string, string][] = [
+    ["rows", "Rows"],
+    ["versions", "Versions"],
+    ["schemas", "Field schemas"],
+  ];
   return (
     <div className="page">
       <div className="toolbar">
@@ -140,19 +152,41 @@ function DatasetRows({ project, datasetId }: { project: Project; datasetId: stri
           ))}
         </select>
         <button onClick={() => downloadExport("dataset", datasetId, fmt, "", "spans", `${dataset?.name || "dataset"}.${fmt}`)}>Export</button>
-        <button onClick={() => setEditing({})} data-testid="add-row">+ Row</button>
-        <button onClick={() => setUploading(true)} data-testid="upload">Upload CSV/JSON</button>
+        <button onClick={() => setEditing({})} disabled={!!version} data-testid="add-row">+ Row</button>
+        <button onClick={() => setUploading(true)} disabled={!!version} data-testid="upload">Upload CSV/JSON</button>
+      </div>
+      <div className="subtabs">
+        {tabs.map(([id, label]) => (
+          <button key={id} className={tab === id ? "on" : ""} onClick={() => setParams({ tab: id === "rows" ? undefined : id })} data-testid={`dataset-tab-${id}`}>
+            {label}
+          </button>
+        ))}
       </div>
       {error && <div className="error">{error}</div>}
       {notice && <div className="ok" data-testid="notice">{notice}</div>}
-      <DataTable
-        testId="dataset-rows"
-        columns={columns}
-        data={rows}
-        onEndReached={() => cursor && !loading && load(cursor)}
-        onRowClick={setEditing}
-        empty={loading ? "Loading…" : "No rows"}
-      />
+      {tab === "versions" && (
+        <DatasetVersions
+          datasetId={datasetId}
+          onView={(v) => setParams({ tab: undefined, version: v })}
+          onRestored={() => load(null)}
+        />
+      )}
+      {tab === "schemas" && <DatasetSchemas datasetId={datasetId} />}
+      {tab === "rows" && version && (
+        <div className="banner" data-testid="version-banner">
+          Viewing version <code>{version}</code>, read-only. <button className="link" onClick={() => setParams({ version: undefined })}>Back to the current rows</button>
+        </div>
+      )}
+      {tab === "rows" && (
+        <DataTable
+          testId="dataset-rows"
+          columns={columns}
+          data={rows}
+          onEndReached={() => cursor && !loading && load(cursor)}
+          onRowClick={version ? undefined : setEditing}
+          empty={loading ? "Loading…" : "No rows"}
+        />
+      )}
       {editing && (
         <RowEditor
           datasetId={datasetId}
@@ -175,7 +209,7 @@ function DatasetRows({ project, datasetId }: { project: Project; datasetId: stri
           }}
         />
       )}
-      {copying && <CopyRow project={project} row={copying} onClose={() => setCopying(null)} />}
+      {copying && <CopyRow project={project} datasetId={datasetId} row={copying} onClose={() => setCopying(null)} />}
     </div>
   );
 }
@@ -186,7 +220,7 @@ function RowEditor({ datasetId, row, onClose }: { datasetId: string; row: any; o
     Object.fromEntries(fields.map((f) => [f, row[f] === undefined || row[f] === null ? "" : JSON.stringify(row[f], null, 2)])),
   );
   const [tags, setTags] = useState((row.tags || []).join(", "));
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
   const save = async () => {
     try {
       const event: any = row.id ? { id: row.id } : {};
@@ -198,11 +232,12 @@ function RowEditor({ datasetId, row, onClose }: { datasetId: string; row: any; o
           event[f] = t; // plain text is a string value
         }
       }
-      event.tags = tags.split(",").map((t: string) => t.trim()).filter(Boolean);
+      const tagList = tags.split(",").map((t: string) => t.trim()).filter(Boolean);
+      if (tagList.length || row.tags) event.tags = tagList;
       await request(`v1/dataset/${datasetId}/insert`, { body: { events: [event] } });
       onClose(true);
     } catch (e: any) {
-      setError(e.message);
+      setError(e);
     }
   };
   return (
@@ -226,7 +261,12 @@ function RowEditor({ datasetId, row, onClose }: { datasetId: string; row: any; o
             </div>
           </details>
         )}
-        {error && <div className="error">{error}</div>}
+        {error && (
+          <div className="error" data-testid="row-error">
+            {error.message}
+            {error.violations && <Violations violations={error.violations} />}
+          </div>
+        )}
         <div className="buttons">
           <button className="primary" onClick={save} data-testid="save-row">Save</button>
           <button onClick={() => onClose(false)}>Cancel</button>
@@ -236,21 +276,23 @@ function RowEditor({ datasetId, row, onClose }: { datasetId: string; row: any; o
   );
 }
 
-function CopyRow({ project, row, onClose }: { project: Project; row: any; onClose: () => void }) {
+function CopyRow({ project, datasetId, row, onClose }: { project: Project; datasetId: string; row: any; onClose: () => void }) {
   const [datasets, setDatasets] = useState<any[]>([]);
   const [target, setTarget] = useState("");
-  const [done, setDone] = useState(false);
+  const [result, setResult] = useState<string | null>(null);
   useEffect(() => {
     request("v1/dataset", { query: { project_id: project.id } }).then((r) => {
-      setDatasets(r.objects);
-      setTarget(r.objects[0]?.id || "");
+      const others = r.objects.filter((d: any) => d.id !== datasetId);
+      setDatasets(others);
+      setTarget(others[0]?.id || "");
     });
-  }, [project.id]);
+  }, [project.id, datasetId]);
   return (
     <div className="modal-back">
-      <div className="modal">
-        <h3>Copy the row to a dataset</h3>
-        <select value={target} onChange={(e) => setTarget(e.target.value)}>
+      <div className="modal" data-testid="copy-dialog">
+        <h3>Copy the row to another dataset</h3>
+        <p className="muted">The copy gets a new id and an origin pointing back at this row.</p>
+        <select value={target} onChange={(e) => setTarget(e.target.value)} data-testid="copy-target">
           {datasets.map((d) => (
             <option key={d.id} value={d.id}>
               {d.name}
@@ -259,18 +301,22 @@ function CopyRow({ project, row, onClose }: { project: Project; row: any; onClos
         </select>
         <div className="buttons">
           <button
+            disabled={!target}
+            data-testid="confirm-copy"
             onClick={async () => {
-              await request(`v1/dataset/${target}/insert`, {
-                body: { events: [{ input: row.input, expected: row.expected, metadata: row.metadata, tags: row.tags, origin: row.origin }] },
-              });
-              setDone(true);
+              try {
+                await request(`v1/dataset/${target}/copy_from`, { body: { source: { object_type: "dataset", id: datasetId }, filter: `id = ${lit(row.id)}` } });
+                setResult("Copied.");
+              } catch (e: any) {
+                setResult(e.message);
+              }
             }}
           >
             Copy
           </button>
           <button onClick={onClose}>Close</button>
         </div>
-        {done && <div className="ok">Copied.</div>}
+        {result && <div className={result === "Copied." ? "ok" : "error"}>{result}</div>}
       </div>
     </div>
   );

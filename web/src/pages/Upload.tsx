@@ -1,138 +1,89 @@
-// Upload a CSV, JSON or JSONL file into a dataset: preview the file, map its columns onto
-// Input, Expected, Metadata or Tags (drag a column into a box, or pick from its menu), import.
-// A column named "id" also becomes the row id, so re-importing a file updates its rows.
-import { DragEvent, useMemo, useState } from "react";
-import { request } from "../api";
+// Upload a CSV, JSON or JSONL file into a dataset through the server's import routes: the
+// preview shows the file's columns (with the types of their cells) and the records the
+// mapping makes; each column is dragged (or moved with its menu) to Input, Expected, Metadata,
+// Tags, Row id or Do not import; the import writes the whole file as one version, or nothing.
+import { DragEvent, useEffect, useState } from "react";
+import { ApiError, postFile } from "../api";
 import { preview } from "../components/DataTable";
 import { Json } from "../components/Json";
+import { Violations } from "./DatasetSchemas";
 
-export const BUCKETS = ["input", "expected", "metadata", "tags", "skip"] as const;
+export const BUCKETS = ["input", "expected", "metadata", "tags", "id", "skip"] as const;
 type Bucket = (typeof BUCKETS)[number];
-const LABELS: Record<Bucket, string> = { input: "Input", expected: "Expected", metadata: "Metadata", tags: "Tags", skip: "Do not import" };
+const LABELS: Record<Bucket, string> = {
+  input: "Input",
+  expected: "Expected",
+  metadata: "Metadata",
+  tags: "Tags",
+  id: "Row id",
+  skip: "Do not import",
+};
 
-/** RFC 4180 CSV: quoted fields may hold commas, quotes and new lines. */
-export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = "";
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ",") {
-      row.push(field);
-      field = "";
-    } else if (c === "\n" || c === "\r") {
-      if (c === "\r" && text[i + 1] === "\n") i++;
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = "";
-    } else field += c;
-  }
-  if (field !== "" || row.length) {
-    row.push(field);
-    rows.push(row);
-  }
-  return rows.filter((r) => r.length > 1 || r[0] !== "");
+/** The server's mapping: a metadata column goes under its own name (metadata is an object). */
+function targets(mapping: Record<string, Bucket>): string {
+  return JSON.stringify(Object.fromEntries(Object.entries(mapping).map(([c, b]) => [c, b === "metadata" ? `metadata.${c}` : b])));
 }
 
-/** The file as records (column → value). */
-export function parseFile(name: string, text: string): { columns: string[]; records: Record<string, any>[] } {
-  const trimmed = text.trim();
-  if (/\.jsonl?$/i.test(name) || trimmed.startsWith("[") || trimmed.startsWith("{")) {
-    const records: any[] = trimmed.startsWith("[") ? JSON.parse(trimmed) : trimmed.split(/\r?\n/).filter(Boolean).map((l) => JSON.parse(l));
-    const columns: string[] = [];
-    for (const r of records) for (const k of Object.keys(r)) if (!columns.includes(k)) columns.push(k);
-    return { columns, records };
-  }
-  const [header, ...rows] = parseCsv(text);
-  return { columns: header, records: rows.map((r) => Object.fromEntries(header.map((h, i) => [h, r[i] ?? ""]))) };
-}
-
-/** A CSV cell that holds JSON (an object or array) becomes that value. */
-function cell(v: any): any {
-  if (typeof v !== "string") return v;
-  const t = v.trim();
-  if ((t.startsWith("{") && t.endsWith("}")) || (t.startsWith("[") && t.endsWith("]"))) {
-    try {
-      return JSON.parse(t);
-    } catch {
-      return v;
-    }
-  }
-  return v;
-}
-
-export function toRow(record: Record<string, any>, mapping: Record<string, Bucket>): any {
-  const row: any = {};
-  const of = (b: Bucket) => Object.keys(mapping).filter((c) => mapping[c] === b);
-  for (const b of ["input", "expected"] as const) {
-    const cols = of(b);
-    if (cols.length === 1) row[b] = cell(record[cols[0]]);
-    else if (cols.length > 1) row[b] = Object.fromEntries(cols.map((c) => [c, cell(record[c])]));
-  }
-  const meta = of("metadata");
-  if (meta.length) row.metadata = Object.fromEntries(meta.map((c) => [c, cell(record[c])]));
-  const tags = of("tags").flatMap((c) => {
-    const v = cell(record[c]);
-    return Array.isArray(v) ? v.map(String) : String(v ?? "").split(",").map((t) => t.trim()).filter(Boolean);
-  });
-  if (tags.length) row.tags = [...new Set(tags)];
-  if (record.id !== undefined && record.id !== "") row.id = String(record.id);
-  return row;
-}
+type Preview = { format: string; columns: { name: string; types: string[] }[]; proposed_mapping: Record<string, string>; rows: any[]; records: any[] };
 
 export function UploadDialog({ datasetId, onClose }: { datasetId: string; onClose: (imported: number) => void }) {
-  const [file, setFile] = useState<{ name: string; columns: string[]; records: any[] } | null>(null);
+  const [file, setFile] = useState<File | null>(null);
+  const [data, setData] = useState<Preview | null>(null);
   const [mapping, setMapping] = useState<Record<string, Bucket>>({});
   const [over, setOver] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [progress, setProgress] = useState<string | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [busy, setBusy] = useState(false);
 
-  const load = async (f: File) => {
+  const choose = async (f: File) => {
+    setError(null);
+    setFile(f);
+    try {
+      const p: Preview = await postFile(`v1/dataset/${datasetId}/import/preview`, f, { filename: f.name });
+      setData(p);
+      setMapping(Object.fromEntries(Object.entries(p.proposed_mapping).map(([c, t]) => [c, (BUCKETS as readonly string[]).includes(t) ? (t as Bucket) : t.startsWith("metadata") ? "metadata" : t.startsWith("expected") ? "expected" : "input"])));
+    } catch (e: any) {
+      setError(e);
+      setData(null);
+    }
+  };
+
+  // The records as the current mapping makes them (the server maps; nothing is written).
+  useEffect(() => {
+    if (!file || !data) return;
+    const timer = setTimeout(() => {
+      postFile(`v1/dataset/${datasetId}/import/preview`, file, { filename: file.name, mapping: targets(mapping) })
+        .then((p) => setData((d) => (d ? { ...d, records: p.records } : d)))
+        .catch((e) => setError(e));
+    }, 150);
+    return () => clearTimeout(timer);
+  }, [mapping]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  const importFile = async () => {
+    if (!file) return;
+    setBusy(true);
     setError(null);
     try {
-      const parsed = parseFile(f.name, await f.text());
-      setFile({ name: f.name, ...parsed });
-      // Every column starts in Input (as Braintrust); an "id" column is the row id only.
-      setMapping(Object.fromEntries(parsed.columns.map((c) => [c, c === "id" ? "skip" : "input"])));
+      const res = await postFile(`v1/dataset/${datasetId}/import`, file, { filename: file.name, mapping: targets(mapping) });
+      onClose(res.rows_written);
     } catch (e: any) {
-      setError(`Cannot read ${f.name}: ${e.message}`);
-    }
-  };
-  const rows = useMemo(() => (file ? file.records.map((r) => toRow(r, mapping)) : []), [file, mapping]);
-
-  const importRows = async () => {
-    try {
-      for (let i = 0; i < rows.length; i += 1000) {
-        setProgress(`Importing ${Math.min(i + 1000, rows.length)} of ${rows.length}…`);
-        await request(`v1/dataset/${datasetId}/insert`, { body: { events: rows.slice(i, i + 1000) } });
-      }
-      onClose(rows.length);
-    } catch (e: any) {
-      setError(e.message);
-      setProgress(null);
+      setError(e);
+    } finally {
+      setBusy(false);
     }
   };
 
-  const dropOnBucket = (b: Bucket) => (e: DragEvent) => {
+  const dropOn = (b: Bucket) => (e: DragEvent) => {
     e.preventDefault();
     const col = e.dataTransfer.getData("text/x-column");
     if (col) setMapping({ ...mapping, [col]: b });
   };
+  const columns = data?.columns || [];
 
   return (
     <div className="modal-back">
       <div className="modal wide" data-testid="upload-dialog">
         <h3>Upload to the dataset</h3>
-        {!file && (
+        {!data && (
           <label
             className={"dropzone" + (over ? " over" : "")}
             onDragOver={(e) => {
@@ -144,28 +95,28 @@ export function UploadDialog({ datasetId, onClose }: { datasetId: string; onClos
               e.preventDefault();
               setOver(false);
               const f = e.dataTransfer.files[0];
-              if (f) load(f);
+              if (f) choose(f);
             }}
           >
             Drop a CSV, JSON or JSONL file here, or click to choose one
-            <input type="file" accept=".csv,.json,.jsonl,text/csv,application/json" hidden onChange={(e) => e.target.files?.[0] && load(e.target.files[0])} data-testid="upload-file" />
+            <input type="file" accept=".csv,.json,.jsonl,text/csv,application/json" hidden onChange={(e) => e.target.files?.[0] && choose(e.target.files[0])} data-testid="upload-file" />
           </label>
         )}
-        {file && (
+        {data && file && (
           <>
             <div className="muted">
-              {file.name}: {file.records.length.toLocaleString()} rows, {file.columns.length} columns. Drag each column into a box.
+              {file.name} ({data.format}): {columns.length} columns; the first {data.rows.length} rows below. Drag each column into a box.
             </div>
             <div className="buckets">
               {BUCKETS.map((b) => (
-                <div key={b} className="bucket" onDragOver={(e) => e.preventDefault()} onDrop={dropOnBucket(b)} data-testid={`bucket-${b}`}>
+                <div key={b} className="bucket" onDragOver={(e) => e.preventDefault()} onDrop={dropOn(b)} data-testid={`bucket-${b}`}>
                   <div className="bucket-title">{LABELS[b]}</div>
-                  {file.columns
-                    .filter((c) => mapping[c] === b)
+                  {columns
+                    .filter((c) => mapping[c.name] === b)
                     .map((c) => (
-                      <span key={c} className="column-chip" draggable onDragStart={(e) => e.dataTransfer.setData("text/x-column", c)} data-testid={`column-${c}`}>
-                        {c}
-                        <select value={b} onChange={(e) => setMapping({ ...mapping, [c]: e.target.value as Bucket })} title="Move to">
+                      <span key={c.name} className="column-chip" draggable onDragStart={(e) => e.dataTransfer.setData("text/x-column", c.name)} data-testid={`column-${c.name}`} title={c.types.join(" | ")}>
+                        {c.name}
+                        <select value={b} onChange={(e) => setMapping({ ...mapping, [c.name]: e.target.value as Bucket })} title="Move to">
                           {BUCKETS.map((x) => (
                             <option key={x} value={x}>
                               {LABELS[x]}
@@ -182,34 +133,50 @@ export function UploadDialog({ datasetId, onClose }: { datasetId: string; onClos
               <table className="simple">
                 <thead>
                   <tr>
-                    {file.columns.map((c) => (
-                      <th key={c}>{c}</th>
+                    {columns.map((c) => (
+                      <th key={c.name}>
+                        {c.name} <span className="muted">{c.types.join("|")}</span>
+                      </th>
                     ))}
                   </tr>
                 </thead>
                 <tbody>
-                  {file.records.slice(0, 5).map((r, i) => (
+                  {data.rows.slice(0, 5).map((r, i) => (
                     <tr key={i}>
-                      {file.columns.map((c) => (
-                        <td key={c}>{preview(r[c], 60)}</td>
+                      {columns.map((c) => (
+                        <td key={c.name}>{preview(r[c.name], 60)}</td>
                       ))}
                     </tr>
                   ))}
                 </tbody>
               </table>
             </div>
-            <h4>First rows as they will be stored</h4>
+            <h4>First records as they will be stored</h4>
             <div className="json" data-testid="upload-preview">
-              <Json value={rows.slice(0, 2)} />
+              <Json value={data.records.slice(0, 2)} depth={-1} />
             </div>
           </>
         )}
-        {error && <div className="error">{error}</div>}
-        {progress && <div className="muted">{progress}</div>}
+        {error && (
+          <div className="error" data-testid="upload-error">
+            {error.message}
+            {error.violations && <Violations violations={error.violations} />}
+          </div>
+        )}
         <div className="buttons">
-          <button className="primary" disabled={!file || !rows.length || !!progress} onClick={importRows} data-testid="import">
-            Import {rows.length ? rows.length.toLocaleString() + " rows" : ""}
+          <button className="primary" disabled={!data || busy} onClick={importFile} data-testid="import">
+            {busy ? "Importing…" : "Import"}
           </button>
+          {data && (
+            <button
+              onClick={() => {
+                setData(null);
+                setFile(null);
+              }}
+            >
+              Another file
+            </button>
+          )}
           <button onClick={() => onClose(0)}>Cancel</button>
         </div>
       </div>
