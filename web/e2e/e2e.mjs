@@ -134,7 +134,12 @@ const flows = {
     const chooser = page.getByTestId("column-chooser");
     await chooser.getByLabel("Input").uncheck();
     await chooser.getByLabel("User").check();
+    await page.getByTestId("add-field-column").fill("metadata.model");
+    await page.getByTestId("add-field-column").press("Enter");
     await page.getByTestId("columns-button").click();
+    await page.locator('.th[data-col="f:metadata.model"]').waitFor();
+    const models = await page.getByTestId("logs-table").getByTestId("row").first().locator(".td").allTextContents();
+    check(models.some((t) => ["gpt-4o", "gpt-4o-mini", "claude-sonnet"].includes(t)), `a custom field column shows the model: ${models}`);
     check(await page.locator('.th[data-col="user"]').count() === 1, "User column shown");
     check(await page.locator('.th[data-col="input"]').count() === 0, "Input column hidden");
     await page.locator('.th[data-col="created"]').click();
@@ -145,7 +150,7 @@ const flows = {
 
   async score(page) {
     await signIn(page);
-    await open(page, "logs", `filter=${encodeURIComponent("id = 'trace-0003'")}&tab=btql`);
+    await open(page, "logs", `filter=${encodeURIComponent("id = 'trace-0005'")}&tab=btql`);
     await page.getByTestId("logs-table").getByTestId("row").first().click();
     const detail = page.getByTestId("span-detail");
     await detail.waitFor();
@@ -159,6 +164,8 @@ const flows = {
     await page.getByTestId("comment-input").fill("Checked by hand: the answer is right.");
     await page.getByTestId("comment-input").press("Enter");
     await page.getByTestId("comments").getByText("Checked by hand").waitFor();
+    await page.getByTestId("output-to-expected").click();
+    await page.getByTestId("output-to-expected").waitFor({ state: "detached" }); // expected = output now
     // Remove the tag "support" (tags are replaced, not merged).
     await page.getByTestId("tag-editor").getByTitle("Remove support").click();
     await page.waitForFunction(() => !document.querySelector("[data-testid=tag-editor]").textContent.includes("support"));
@@ -166,13 +173,14 @@ const flows = {
       const res = await fetch("btql", {
         method: "POST",
         headers: { Authorization: `Bearer ${key}` },
-        body: JSON.stringify({ query: `select: scores, tags, comments | from: project_logs('${pid}') | filter: id = 'trace-0003'` }),
+        body: JSON.stringify({ query: `select: scores, tags, comments, output, expected | from: project_logs('${pid}') | filter: id = 'trace-0005'` }),
       });
       return (await res.json()).data[0];
     }, { pid: cfg.data.project_id, key: cfg.key });
     check(stored.scores.human_rating === 0.75, `stored score ${JSON.stringify(stored.scores)}`);
     check(JSON.stringify(stored.tags) === '["reviewed"]', `stored tags ${JSON.stringify(stored.tags)}`);
     check(stored.comments.length === 1, "one comment stored");
+    check(JSON.stringify(stored.expected) === JSON.stringify(stored.output), "output written to expected");
     // Add the trace to the dataset from the table selection.
     await page.getByTestId("row-select").first().check();
     await page.getByTestId("add-to-dataset").click();
@@ -183,7 +191,7 @@ const flows = {
       const res = await fetch("btql", {
         method: "POST",
         headers: { Authorization: `Bearer ${key}` },
-        body: JSON.stringify({ query: `select: input, origin | from: dataset('${did}') | filter: origin.id = 'trace-0003'` }),
+        body: JSON.stringify({ query: `select: input, origin | from: dataset('${did}') | filter: origin.id = 'trace-0005'` }),
       });
       return (await res.json()).data;
     }, { did: cfg.data.dataset_id, key: cfg.key });

@@ -145,8 +145,10 @@ export function ColumnChooser(props: {
   all: { id: string; label: string }[];
   visible: string[];
   onChange: (visible: string[]) => void;
+  fields?: string[]; // field paths offered as custom columns (ids "f:<path>")
 }) {
   const [open, setOpen] = useState(false);
+  const [field, setField] = useState("");
   const { all, visible, onChange } = props;
   const ordered = [...visible.map((id) => all.find((c) => c.id === id)!).filter(Boolean), ...all.filter((c) => !visible.includes(c.id))];
   const move = (id: string, by: number) => {
@@ -185,6 +187,24 @@ export function ColumnChooser(props: {
               </div>
             );
           })}
+          {props.fields && (
+            <form
+              className="chooser-add"
+              onSubmit={(e) => {
+                e.preventDefault();
+                const id = "f:" + field.trim();
+                if (field.trim() && !visible.includes(id)) onChange([...visible, id]);
+                setField("");
+              }}
+            >
+              <input list="chooser-fields" placeholder="add a field column: metadata.model" value={field} onChange={(e) => setField(e.target.value)} data-testid="add-field-column" />
+              <datalist id="chooser-fields">
+                {props.fields.map((f) => (
+                  <option key={f} value={f} />
+                ))}
+              </datalist>
+            </form>
+          )}
         </div>
       )}
     </div>

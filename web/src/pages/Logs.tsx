@@ -103,7 +103,15 @@ export function Logs({ project }: { project: Project }) {
     [scoreNames],
   );
   const visible = params.get("cols")?.split(",").filter(Boolean) ?? [...DEFAULT_VISIBLE, ...scoreNames.map((n) => "score:" + n)];
-  const sortExpr = state.sort ? allCols.find((c) => c.id === state.sort!.id)?.sort?.(spans) ?? null : null;
+  // Custom columns: a field path seen in the data (metadata.model, input.customer…), in the URL as f:<path>.
+  const fieldCols: Col[] = visible
+    .filter((id) => id.startsWith("f:"))
+    .map((id) => {
+      const path = id.slice(2);
+      return { id, label: path, get: (r: any) => getPath(r, path), render: (v: any) => preview(v), sort: () => path, size: 140 };
+    });
+  const shownCols = useMemo(() => [...allCols, ...fieldCols], [allCols, params.get("cols")]); // eslint-disable-line react-hooks/exhaustive-deps
+  const sortExpr = state.sort ? shownCols.find((c) => c.id === state.sort!.id)?.sort?.(spans) ?? null : null;
 
   const query = (c: string | null) => logsQuery(project.id, state, sortExpr, c);
   const queryKey = query(null);
@@ -190,7 +198,7 @@ export function Logs({ project }: { project: Project }) {
           />
         ),
       },
-      ...allCols.map(
+      ...shownCols.map(
         (c): ColumnDef<any, any> => ({
           id: c.id,
           header: c.label,
@@ -204,7 +212,7 @@ export function Logs({ project }: { project: Project }) {
         }),
       ),
     ],
-    [allCols, spans, selected],
+    [shownCols, spans, selected],
   );
 
   const openTrace = (r: any) => setParams({ trace: r.root_span_id, span: r.id }, true);
@@ -228,7 +236,12 @@ export function Logs({ project }: { project: Project }) {
               </option>
             ))}
           </select>
-          <ColumnChooser all={allCols.map((c) => ({ id: c.id, label: c.label }))} visible={visible} onChange={(v) => setParams({ cols: v.join(",") })} />
+          <ColumnChooser
+            all={shownCols.map((c) => ({ id: c.id, label: c.label }))}
+            visible={visible}
+            onChange={(v) => setParams({ cols: v.join(",") })}
+            fields={fields}
+          />
           <label className="live">
             <input type="checkbox" checked={live} onChange={() => setParams({ live: live ? undefined : "1" })} data-testid="live" /> Live
           </label>
@@ -393,4 +406,14 @@ function ExportMenu({ projectId, filter, shape }: { projectId: string; filter: s
       {error && <span className="error">{error}</span>}
     </span>
   );
+}
+
+/** The value at a dotted path of a row (metadata.model, input.messages.0.content). */
+function getPath(row: any, path: string): any {
+  let v = row;
+  for (const part of path.split(".")) {
+    if (v === null || v === undefined || typeof v !== "object") return undefined;
+    v = v[part.replace(/^"|"$/g, "")];
+  }
+  return v;
 }

@@ -206,6 +206,16 @@ function SpanDetail({ project, id }: { project: Project; id: string }) {
       <Section title="Input" value={row.input} />
       <Section title="Output" value={row.output} />
       <Section title="Expected" value={row.expected} />
+      {row.output != null && JSON.stringify(row.output) !== JSON.stringify(row.expected) && (
+        <button
+          onClick={() =>
+            request(`v1/project_logs/${project.id}/feedback`, { body: { feedback: [{ id: row.id, expected: row.output, source: "app" }] } }).then(reload)
+          }
+          data-testid="output-to-expected"
+        >
+          Write the output to expected
+        </button>
+      )}
       <Section title="Metadata" value={row.metadata} />
       <Section title="Metrics" value={row.metrics} />
       <Comments project={project} row={row} onSaved={reload} />
