@@ -230,6 +230,28 @@ const flows = {
     await table.getByText("%").first().waitFor();
     check((await rowCount(page, "experiments-table")) === 2, "two experiments listed");
     await shot(page, "experiments");
+    // One experiment: its rows in the logs table, a trace, a human score on it.
+    await table.getByText("prompt-v2").click();
+    await page.getByTestId("experiment-details").getByText("baseline prompt-v1").waitFor();
+    await page.getByTestId("logs-table").getByTestId("row").nth(9).waitFor();
+    check((await rowCount(page, "logs-table")) === 10, "ten experiment rows");
+    await page.getByTestId("logs-table").getByTestId("row").first().click();
+    await page.getByTestId("span-detail").getByTestId("scores").getByText("concise").waitFor();
+    await page.getByTestId("score-name").fill("reviewer_ok");
+    await page.getByTestId("score-save").click();
+    await page.getByTestId("span-detail").getByTestId("scores").getByText("reviewer_ok").waitFor();
+    const scored = await page.evaluate(async ({ eid, key }) => {
+      const res = await fetch("btql", {
+        method: "POST",
+        headers: { Authorization: `Bearer ${key}` },
+        body: JSON.stringify({ query: `select: id | from: experiment('${eid}') | filter: scores.reviewer_ok = 1` }),
+      });
+      return (await res.json()).data.length;
+    }, { eid: cfg.data.candidate_experiment, key: cfg.key });
+    check(scored === 1, `the score is stored on the experiment row: ${scored}`);
+    await shot(page, "experiment");
+    await open(page, "experiments");
+    await table.getByText("prompt-v2").waitFor();
     const boxes = page.getByTestId("pick-experiment");
     await boxes.nth(1).check(); // prompt-v1 (older) first: the baseline
     await boxes.nth(0).check();

@@ -3,8 +3,19 @@
 import { useEffect, useState } from "react";
 import type { Project } from "../App";
 import { btql, lit, request } from "../api";
+import { Source, sourceExpr } from "./logsQuery";
 
-export function AddToDataset({ project, spanIds, onClose }: { project: Project; spanIds: string[]; onClose: (done: boolean) => void }) {
+export function AddToDataset({
+  project,
+  source,
+  spanIds,
+  onClose,
+}: {
+  project: Project;
+  source: Source;
+  spanIds: string[];
+  onClose: (done: boolean) => void;
+}) {
   const [datasets, setDatasets] = useState<any[]>([]);
   const [choice, setChoice] = useState("");
   const [newName, setNewName] = useState("");
@@ -26,13 +37,13 @@ export function AddToDataset({ project, spanIds, onClose }: { project: Project; 
         datasetId = d.id;
       }
       const res = await btql(
-        `select: id, input, output, metadata | from: project_logs(${lit(project.id)}) | filter: id IN [${spanIds.map(lit).join(", ")}] | limit: ${spanIds.length}`,
+        `select: id, input, output, metadata | from: ${sourceExpr(source)} | filter: id IN [${spanIds.map(lit).join(", ")}] | limit: ${spanIds.length}`,
       );
       const events = res.data.map((r) => ({
         input: r.input,
         expected: r.output,
         metadata: r.metadata,
-        origin: { object_type: "project_logs", object_id: project.id, id: r.id },
+        origin: { object_type: source.type, object_id: source.id, id: r.id },
       }));
       await request(`v1/dataset/${datasetId}/insert`, { body: { events } });
       onClose(true);

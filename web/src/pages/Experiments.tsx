@@ -7,10 +7,47 @@ import { btql, lit, request } from "../api";
 import { DataTable, fmtNumber, fmtTime, preview } from "../components/DataTable";
 import { Json } from "../components/Json";
 import { href, navigate, setParams, useRoute } from "../router";
+import { Logs } from "./Logs";
 
 export function Experiments({ project, sub }: { project: Project; sub: string[] }) {
   if (sub[0] === "compare") return <Compare project={project} />;
+  if (sub[0]) return <ExperimentView project={project} experimentId={sub[0]} />;
   return <ExperimentList project={project} />;
+}
+
+/** One experiment: its rows in the logs table with the trace panel, and its details. */
+function ExperimentView({ project, experimentId }: { project: Project; experimentId: string }) {
+  const [exp, setExp] = useState<any>(null);
+  const [base, setBase] = useState<any>(null);
+  useEffect(() => {
+    request(`v1/experiment/${experimentId}`).then((e) => {
+      setExp(e);
+      if (e.base_exp_id) request(`v1/experiment/${e.base_exp_id}`).then(setBase).catch(() => {});
+    });
+  }, [experimentId]);
+  return (
+    <div className="experiment-view">
+      <div className="toolbar details" data-testid="experiment-details">
+        <a href={href(["p", project.id, "experiments"])}>← Experiments</a>
+        <h2>{exp?.name}</h2>
+        {exp && (
+          <>
+            <span className="muted">created {fmtTime(exp.created)}</span>
+            {base && <span>baseline {base.name}</span>}
+            {exp.dataset_id && <a href={href(["p", project.id, "datasets", exp.dataset_id])}>dataset</a>}
+            {exp.metadata && <span className="muted">{preview(exp.metadata, 80)}</span>}
+            <button onClick={() => navigator.clipboard?.writeText(exp.id)} title={exp.id}>
+              Copy id
+            </button>
+            <a href={href(["p", project.id, "experiments", "compare"], { exp: exp.id })} data-testid="compare-link">
+              Compare with the baseline →
+            </a>
+          </>
+        )}
+      </div>
+      <Logs project={project} source={{ type: "experiment", id: experimentId }} />
+    </div>
+  );
 }
 
 type Stats = { traces: number; errors: number; duration: number | null; tokens: number | null; cost: number | null };
@@ -70,7 +107,7 @@ function ExperimentList({ project }: { project: Project }) {
         />
       ),
     },
-    { id: "name", header: "Experiment", size: 200, accessorFn: (e) => e.name, cell: (i) => <a href={href(["p", project.id, "experiments", "compare"], { exp: i.row.original.id })}>{i.getValue()}</a> },
+    { id: "name", header: "Experiment", size: 200, accessorFn: (e) => e.name, cell: (i) => <a href={href(["p", project.id, "experiments", i.row.original.id])}>{i.getValue()}</a> },
     { id: "created", header: "Created", size: 150, accessorFn: (e) => e.created, cell: (i) => fmtTime(i.getValue()) },
     ...scoreNames.map(
       (n): ColumnDef<any, any> => ({ id: "s:" + n, header: n, size: 110, accessorFn: (e) => scores[e.id]?.[n], cell: (i) => pct(i.getValue()) }),

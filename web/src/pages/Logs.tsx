@@ -6,7 +6,7 @@ import { BtqlEditor, fieldPaths, QueryErrorMark } from "../components/BtqlEditor
 import { ColumnChooser, DataTable, fmtNumber, fmtTime, preview, Sort } from "../components/DataTable";
 import { setParams, useRoute } from "../router";
 import { AddToDataset } from "./AddToDataset";
-import { Cond, COND_FIELDS, COND_OPS, filterExpr, LogsState, logsQuery, mapErrorToFilter, RANGES } from "./logsQuery";
+import { Cond, COND_FIELDS, COND_OPS, filterExpr, LogsState, logsQuery, mapErrorToFilter, RANGES, Source, sourceExpr } from "./logsQuery";
 import { TracePanel } from "./TracePanel";
 
 type Col = {
@@ -49,7 +49,7 @@ const BASE_COLUMNS: Col[] = [
 ];
 const DEFAULT_VISIBLE = ["created", "name", "input", "output", "duration", "total_tokens", "cost", "tags", "spans"];
 
-export function Logs({ project }: { project: Project }) {
+export function Logs({ project, source = { type: "project_logs", id: project.id } }: { project: Project; source?: Source }) {
   const { params } = useRoute();
   const state: LogsState = useMemo(() => {
     let conds: Cond[] = [];
@@ -113,7 +113,7 @@ export function Logs({ project }: { project: Project }) {
   const shownCols = useMemo(() => [...allCols, ...fieldCols], [allCols, params.get("cols")]); // eslint-disable-line react-hooks/exhaustive-deps
   const sortExpr = state.sort ? shownCols.find((c) => c.id === state.sort!.id)?.sort?.(spans) ?? null : null;
 
-  const query = (c: string | null) => logsQuery(project.id, state, sortExpr, c);
+  const query = (c: string | null) => logsQuery(source, state, sortExpr, c);
   const queryKey = query(null);
   const generation = useRef(0);
 
@@ -167,10 +167,10 @@ export function Logs({ project }: { project: Project }) {
   const firstShown = loadedMs !== null;
   useEffect(() => {
     if (!firstShown) return;
-    btql(`select: metadata, scores, metrics, span_attributes | from: project_logs('${project.id}') | limit: 50`)
+    btql(`select: metadata, scores, metrics, span_attributes | from: ${sourceExpr(source)} | limit: 50`)
       .then((r) => setFields(fieldPaths(r.data)))
       .catch(() => {});
-  }, [project.id, firstShown]);
+  }, [source.id, firstShown]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const onEndReached = useCallback(() => {
     if (cursor && !loading) load(cursor, false);
@@ -245,7 +245,7 @@ export function Logs({ project }: { project: Project }) {
           <label className="live">
             <input type="checkbox" checked={live} onChange={() => setParams({ live: live ? undefined : "1" })} data-testid="live" /> Live
           </label>
-          <ExportMenu projectId={project.id} filter={filterExpr(state)} shape={spans ? "spans" : "summary"} />
+          <ExportMenu source={source} filter={filterExpr(state)} shape={spans ? "spans" : "summary"} />
           <button disabled={selected.size === 0} onClick={() => setAdding(true)} data-testid="add-to-dataset">
             Add {selected.size || ""} to dataset
           </button>
@@ -275,10 +275,11 @@ export function Logs({ project }: { project: Project }) {
           {live ? " · live" : ""}
         </div>
       </div>
-      {traceId && <TracePanel project={project} rootSpanId={traceId} />}
+      {traceId && <TracePanel project={project} source={source} rootSpanId={traceId} />}
       {adding && (
         <AddToDataset
           project={project}
+          source={source}
           spanIds={[...selected]}
           onClose={(done) => {
             setAdding(false);
@@ -374,7 +375,7 @@ function FilterBar({ state, tab, fields, error }: { state: LogsState; tab: strin
   );
 }
 
-function ExportMenu({ projectId, filter, shape }: { projectId: string; filter: string; shape: string }) {
+function ExportMenu({ source, filter, shape }: { source: Source; filter: string; shape: string }) {
   const [fmt, setFmt] = useState("csv");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -393,7 +394,7 @@ function ExportMenu({ projectId, filter, shape }: { projectId: string; filter: s
           setBusy(true);
           setError(null);
           try {
-            await downloadExport("project_logs", projectId, fmt, filter, shape, `logs.${fmt}`);
+            await downloadExport(source.type, source.id, fmt, filter, shape, `${source.type === "experiment" ? "experiment" : "logs"}.${fmt}`);
           } catch (e: any) {
             setError(e.message);
           } finally {

@@ -9,6 +9,7 @@ import { fmtNumber } from "../components/DataTable";
 import { Json } from "../components/Json";
 import { setParams, useRoute } from "../router";
 import { AddToDataset } from "./AddToDataset";
+import { Source, sourceExpr } from "./logsQuery";
 
 type Node = {
   id: string;
@@ -23,7 +24,7 @@ type Node = {
   depth: number;
 };
 
-async function loadSkeleton(projectId: string, rootSpanId: string): Promise<any[]> {
+async function loadSkeleton(source: Source, rootSpanId: string): Promise<any[]> {
   const rows: any[] = [];
   let cursor: string | null = null;
   do {
@@ -31,7 +32,7 @@ async function loadSkeleton(projectId: string, rootSpanId: string): Promise<any[
       [
         "select: id, span_id, span_parents, span_attributes.name as name, span_attributes.type as type,",
         "  metrics.start as start, metrics.end as end, error IS NOT NULL as has_error",
-        `from: project_logs(${lit(projectId)})`,
+        `from: ${sourceExpr(source)}`,
         `filter: root_span_id = ${lit(rootSpanId)}`,
         "limit: 100000",
         ...(cursor ? [`cursor: ${lit(cursor)}`] : []),
@@ -82,7 +83,7 @@ function flatten(roots: Node[], collapsed: Set<string>): Node[] {
   return out;
 }
 
-export function TracePanel({ project, rootSpanId }: { project: Project; rootSpanId: string }) {
+export function TracePanel({ project, source, rootSpanId }: { project: Project; source: Source; rootSpanId: string }) {
   const { params } = useRoute();
   const spanId = params.get("span");
   const [roots, setRoots] = useState<Node[] | null>(null);
@@ -92,13 +93,13 @@ export function TracePanel({ project, rootSpanId }: { project: Project; rootSpan
 
   useEffect(() => {
     setRoots(null);
-    loadSkeleton(project.id, rootSpanId)
+    loadSkeleton(source, rootSpanId)
       .then((rows) => {
         setCount(rows.length);
         setRoots(buildTree(rows));
       })
       .catch((e) => setError(e.message));
-  }, [project.id, rootSpanId]);
+  }, [source.type, source.id, rootSpanId]);
 
   const flat = useMemo(() => (roots ? flatten(roots, collapsed) : []), [roots, collapsed]);
   const [t0, t1] = useMemo(() => {
@@ -167,22 +168,22 @@ export function TracePanel({ project, rootSpanId }: { project: Project; rootSpan
             })}
           </div>
         </div>
-        {selected && <SpanDetail project={project} id={selected} />}
+        {selected && <SpanDetail project={project} source={source} id={selected} />}
       </div>
     </div>
   );
 }
 
-function SpanDetail({ project, id }: { project: Project; id: string }) {
+function SpanDetail({ project, source, id }: { project: Project; source: Source; id: string }) {
   const [row, setRow] = useState<any>(null);
   const [error, setError] = useState<string | null>(null);
   const [version, setVersion] = useState(0);
   const [adding, setAdding] = useState(false);
   useEffect(() => {
-    btql(`select: * | from: project_logs(${lit(project.id)}) | filter: id = ${lit(id)} | limit: 1`)
+    btql(`select: * | from: ${sourceExpr(source)} | filter: id = ${lit(id)} | limit: 1`)
       .then((r) => setRow(r.data[0] ?? null))
       .catch((e) => setError(e.message));
-  }, [project.id, id, version]);
+  }, [source.id, id, version]); // eslint-disable-line react-hooks/exhaustive-deps
   const reload = () => setVersion(version + 1);
   if (error) return <div className="span-detail error">{error}</div>;
   if (!row) return <div className="span-detail empty">Loading span…</div>;
@@ -199,9 +200,9 @@ function SpanDetail({ project, id }: { project: Project; id: string }) {
         {metrics.estimated_cost != null && <span>Cost {fmtNumber(metrics.estimated_cost, 5)}</span>}
         <span className="muted">id {row.id}</span>
       </div>
-      {row.is_root && <TagEditor project={project} row={row} onSaved={reload} />}
+      {row.is_root && <TagEditor source={source} row={row} onSaved={reload} />}
       <Section title="Scores" value={row.scores} testId="scores" />
-      <ScoreForm project={project} id={row.id} onSaved={reload} />
+      <ScoreForm source={source} id={row.id} onSaved={reload} />
       {row.error != null && <Section title="Error" value={row.error} />}
       <Section title="Input" value={row.input} />
       <Section title="Output" value={row.output} />
@@ -209,7 +210,7 @@ function SpanDetail({ project, id }: { project: Project; id: string }) {
       {row.output != null && JSON.stringify(row.output) !== JSON.stringify(row.expected) && (
         <button
           onClick={() =>
-            request(`v1/project_logs/${project.id}/feedback`, { body: { feedback: [{ id: row.id, expected: row.output, source: "app" }] } }).then(reload)
+            request(`v1/${source.type}/${source.id}/feedback`, { body: { feedback: [{ id: row.id, expected: row.output, source: "app" }] } }).then(reload)
           }
           data-testid="output-to-expected"
         >
@@ -218,11 +219,11 @@ function SpanDetail({ project, id }: { project: Project; id: string }) {
       )}
       <Section title="Metadata" value={row.metadata} />
       <Section title="Metrics" value={row.metrics} />
-      <Comments project={project} row={row} onSaved={reload} />
+      <Comments source={source} row={row} onSaved={reload} />
       <button onClick={() => setAdding(true)} data-testid="span-add-to-dataset">
         Add this span to a dataset
       </button>
-      {adding && <AddToDataset project={project} spanIds={[row.id]} onClose={() => setAdding(false)} />}
+      {adding && <AddToDataset project={project} source={source} spanIds={[row.id]} onClose={() => setAdding(false)} />}
     </div>
   );
 }
@@ -239,12 +240,12 @@ function Section({ title, value, testId }: { title: string; value: unknown; test
   );
 }
 
-function TagEditor({ project, row, onSaved }: { project: Project; row: any; onSaved: () => void }) {
+function TagEditor({ source, row, onSaved }: { source: Source; row: any; onSaved: () => void }) {
   const [text, setText] = useState("");
   const tags: string[] = row.tags || [];
   // Tags are replaced as a whole (a merge that stops at "tags"), so removing one works.
   const save = async (next: string[]) => {
-    await request(`v1/project_logs/${project.id}/insert`, {
+    await request(`v1/${source.type}/${source.id}/insert`, {
       body: { events: [{ id: row.id, tags: next, _is_merge: true, _merge_paths: [["tags"]] }] },
     });
     onSaved();
@@ -273,7 +274,7 @@ function TagEditor({ project, row, onSaved }: { project: Project; row: any; onSa
   );
 }
 
-function ScoreForm({ project, id, onSaved }: { project: Project; id: string; onSaved: () => void }) {
+function ScoreForm({ source, id, onSaved }: { source: Source; id: string; onSaved: () => void }) {
   const [name, setName] = useState("");
   const [value, setValue] = useState(1);
   const [error, setError] = useState<string | null>(null);
@@ -284,7 +285,7 @@ function ScoreForm({ project, id, onSaved }: { project: Project; id: string; onS
         e.preventDefault();
         setError(null);
         try {
-          await request(`v1/project_logs/${project.id}/feedback`, {
+          await request(`v1/${source.type}/${source.id}/feedback`, {
             body: { feedback: [{ id, scores: { [name.trim()]: value }, source: "app" }] },
           });
           setName("");
@@ -305,7 +306,7 @@ function ScoreForm({ project, id, onSaved }: { project: Project; id: string; onS
   );
 }
 
-function Comments({ project, row, onSaved }: { project: Project; row: any; onSaved: () => void }) {
+function Comments({ source, row, onSaved }: { source: Source; row: any; onSaved: () => void }) {
   const [text, setText] = useState("");
   const comments: any[] = row.comments || [];
   return (
@@ -319,7 +320,7 @@ function Comments({ project, row, onSaved }: { project: Project; row: any; onSav
       <form
         onSubmit={async (e) => {
           e.preventDefault();
-          await request(`v1/project_logs/${project.id}/feedback`, { body: { feedback: [{ id: row.id, comment: text, source: "app" }] } });
+          await request(`v1/${source.type}/${source.id}/feedback`, { body: { feedback: [{ id: row.id, comment: text, source: "app" }] } });
           setText("");
           onSaved();
         }}

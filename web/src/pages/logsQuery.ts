@@ -3,6 +3,13 @@ import { lit } from "../api";
 
 export type Cond = { field: string; op: string; value: string };
 
+/** What the logs screen shows: a project's logs or an experiment's rows. */
+export type Source = { type: "project_logs" | "experiment"; id: string };
+
+export function sourceExpr(source: Source): string {
+  return `${source.type}(${lit(source.id)})`;
+}
+
 export const RANGES: [string, string, number][] = [
   ["", "All time", 0],
   ["1h", "Last hour", 3600],
@@ -84,7 +91,7 @@ export const FILTER_LINE = 3;
 const FILTER_PREFIX = "filter: (";
 
 export function logsQuery(
-  projectId: string,
+  source: Source,
   s: LogsState,
   sortExpr: string | null,
   cursor: string | null,
@@ -92,7 +99,7 @@ export function logsQuery(
   now = Date.now(),
 ): string {
   const shape = s.rows === "spans" ? "spans" : "summary";
-  const lines = [`from: project_logs(${lit(projectId)}) ${shape}`, "select: *"];
+  const lines = [`from: ${sourceExpr(source)} ${shape}`, "select: *"];
   const others = otherParts(s, now);
   if (s.filter.trim()) {
     lines.push(FILTER_PREFIX + s.filter + ")" + others.map((p) => " AND " + p).join(""));
