@@ -126,6 +126,10 @@ const flows = {
     const tree = page.getByTestId("span-tree");
     await tree.getByTestId("span-row").nth(2).waitFor();
     check((await tree.getByTestId("span-row").count()) === 3, "three spans in the tree");
+    await page.getByTestId("fullscreen").click();
+    await page.waitForURL(/full=1/);
+    check(await page.locator(".trace-panel.full").count() === 1, "the trace panel goes full screen");
+    await page.getByTestId("fullscreen").click();
     await tree.getByText("chat_completion").click();
     await page.getByTestId("span-detail").getByText("You are a helpful support agent.").waitFor();
     await page.getByTestId("span-detail").getByText("prompt_tokens").waitFor();
@@ -388,6 +392,10 @@ const flows = {
     await open(page, "datasets");
     await page.getByTestId("datasets-table").getByText("support-questions").click();
     await page.getByTestId("dataset-rows").getByTestId("row").first().waitFor();
+    await page.getByTestId("dataset-tab-runs").click();
+    await page.getByTestId("dataset-run").nth(1).waitFor();
+    check((await page.getByTestId("dataset-run").count()) === 2, "both experiments ran on the dataset");
+    await page.getByTestId("dataset-tab-rows").click();
     await page.getByTestId("upload").click();
     await page.getByTestId("upload-file").setInputFiles(file);
     const input = page.getByTestId("bucket-input");

@@ -21,6 +21,8 @@ export const FUNCTIONS = [
   "search", "any_span", "filter_spans", "project_logs", "experiment", "dataset", "project_dataset",
 ];
 const WORDS = [
+  "select", "from", "where", "group", "by", "order", "having", "distinct", "case", "when", "then",
+  "else", "end", "offset", "limit", "tablesample",
   "and", "or", "not", "is", "null", "in", "like", "ilike", "match", "includes", "contains",
   "asc", "desc", "as", "true", "false", "interval", "day", "hour", "minute", "spans", "traces", "summary",
 ];

@@ -395,6 +395,7 @@ function StatusView({ automation, onClose }: { automation: any; onClose: () => v
               <th>Rows</th>
               <th>Bytes</th>
               <th>Files</th>
+              <th>Backlog</th>
               <th>Error</th>
             </tr>
           </thead>
@@ -409,7 +410,8 @@ function StatusView({ automation, onClose }: { automation: any; onClose: () => v
                 <td>{fmtNumber(r.rows)}</td>
                 <td>{fmtNumber(r.bytes)}</td>
                 <td>{Array.isArray(r.files) ? r.files.length : fmtNumber(r.files)}</td>
-                <td className="error-text">{r.error || ""}</td>
+                <td title="rows left after this run hit its row cap (catching up)">{r.backlog ? `${fmtNumber(r.backlog)} (max rows reached)` : ""}</td>
+                <td className="error-text" title={r.error || ""}>{r.error || ""}</td>
               </tr>
             ))}
           </tbody>

@@ -140,6 +140,7 @@ function DatasetRows({ project, datasetId }: { project: Project; datasetId: stri
     ["rows", "Rows"],
     ["versions", "Versions"],
     ["schemas", "Field schemas"],
+    ["runs", "Runs"],
   ];
   return (
     <div className="page">
@@ -172,6 +173,7 @@ function DatasetRows({ project, datasetId }: { project: Project; datasetId: stri
         />
       )}
       {tab === "schemas" && <DatasetSchemas datasetId={datasetId} />}
+      {tab === "runs" && <DatasetRuns project={project} datasetId={datasetId} />}
       {tab === "rows" && version && (
         <div className="banner" data-testid="version-banner">
           Viewing version <code>{version}</code>, read-only. <button className="link" onClick={() => setParams({ version: undefined })}>Back to the current rows</button>
@@ -319,5 +321,53 @@ function CopyRow({ project, datasetId, row, onClose }: { project: Project; datas
         {result && <div className={result === "Copied." ? "ok" : "error"}>{result}</div>}
       </div>
     </div>
+  );
+}
+
+/** Experiments run on this dataset, newest first, with their average scores. */
+function DatasetRuns({ project, datasetId }: { project: Project; datasetId: string }) {
+  const [runs, setRuns] = useState<any[] | null>(null);
+  useEffect(() => {
+    request("v1/experiment", { query: { project_id: project.id, limit: "1000" } }).then(async (r) => {
+      const mine = r.objects.filter((e: any) => e.dataset_id === datasetId);
+      const sums = await Promise.all(
+        mine.map((e: any) => request(`v1/experiment/${e.id}/summarize`, { query: { comparison_experiment_id: e.id } }).catch(() => null)),
+      );
+      setRuns(mine.map((e: any, i: number) => ({ ...e, scores: Object.values(sums[i]?.scores || {}) })));
+    });
+  }, [project.id, datasetId]);
+  if (!runs) return <div className="empty">Loading…</div>;
+  return (
+    <table className="simple" data-testid="dataset-runs">
+      <thead>
+        <tr>
+          <th>Experiment</th>
+          <th>Created</th>
+          <th>Dataset version</th>
+          <th>Scores</th>
+        </tr>
+      </thead>
+      <tbody>
+        {runs.map((e) => (
+          <tr key={e.id} data-testid="dataset-run">
+            <td>
+              <a href={href(["p", project.id, "experiments", e.id])}>{e.name}</a>
+            </td>
+            <td>{fmtTime(e.created)}</td>
+            <td>
+              <code>{e.dataset_version || "latest"}</code>
+            </td>
+            <td>{e.scores.map((s: any) => `${s.name} ${(s.score * 100).toFixed(1)}%`).join(" · ")}</td>
+          </tr>
+        ))}
+        {runs.length === 0 && (
+          <tr>
+            <td colSpan={4} className="muted">
+              No experiment has run on this dataset.
+            </td>
+          </tr>
+        )}
+      </tbody>
+    </table>
   );
 }

@@ -116,11 +116,15 @@ export function TracePanel({ project, source, rootSpanId }: { project: Project; 
   const virtualizer = useVirtualizer({ count: flat.length, getScrollElement: () => scroller.current, estimateSize: () => 26, overscan: 20 });
   const selected = spanId || roots?.[0]?.id;
 
+  const full = params.get("full") === "1";
   return (
-    <div className="trace-panel" data-testid="trace-panel">
+    <div className={"trace-panel" + (full ? " full" : "")} data-testid="trace-panel">
       <div className="trace-head">
         <strong>Trace</strong> <code>{rootSpanId}</code> · {count.toLocaleString()} spans
-        <button className="icon close" onClick={() => setParams({ trace: undefined, span: undefined })} title="Close" data-testid="close-trace">
+        <button className="icon" onClick={() => setParams({ full: full ? undefined : "1" })} title={full ? "Exit full screen" : "Full screen"} data-testid="fullscreen">
+          {full ? "⤡" : "⤢"}
+        </button>
+        <button className="icon close" onClick={() => setParams({ trace: undefined, span: undefined, full: undefined })} title="Close" data-testid="close-trace">
           ×
         </button>
       </div>
