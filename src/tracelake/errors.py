@@ -46,6 +46,12 @@ class PayloadTooLarge(TracelakeError):
     status = 413
 
 
+class UnsupportedMediaType(TracelakeError):
+    """A body in a content type or encoding the endpoint does not take."""
+
+    status = 415
+
+
 class QueryTimeout(TracelakeError):
     """A query ran longer than the configured timeout and was stopped."""
 

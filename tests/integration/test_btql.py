@@ -180,6 +180,14 @@ def test_aggregates(app_client, project):
     ]
 
 
+def test_measures_without_dimensions_give_one_row(app_client, project):
+    for query in (
+        f"measures: count(1) as n, count(error) as errors | from: project_logs('{project}')",
+        f"SELECT count(*) AS n, count(error) AS errors FROM project_logs('{project}')",
+    ):
+        assert btql(app_client, query)["data"] == [{"n": 36, "errors": 1}], query
+
+
 def test_cursor_pages_to_the_end_without_empty_pages(app_client, project):
     seen: list[str] = []
     cursor = None

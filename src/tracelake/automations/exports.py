@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -327,7 +328,8 @@ def _pages(ctx: ExportContext, automation: dict, query: ast.Query, fmt: str, scr
 
 
 class _FileWriter:
-    """Rolls pages into local files of ``rows_per_file`` rows and uploads each when full."""
+    """Rolls pages into local files of ``rows_per_file`` rows and uploads each when full
+    (in the background; ``close`` waits for the uploads)."""
 
     def __init__(self, sink: Sink, plan: dict):
         self.sink = sink
@@ -342,6 +344,9 @@ class _FileWriter:
         self._rows = 0
         self._parquet = None
         self._jsonl = None
+        # Finished files upload on a thread of their own while the next one is written.
+        self._uploader = ThreadPoolExecutor(1, thread_name_prefix="tracelake-export-upload")
+        self._uploads: list[Future] = []
 
     def add(self, page) -> None:
         if self.plan["format"] == "parquet":
@@ -393,21 +398,30 @@ class _FileWriter:
             self._jsonl = None
         key = file_key(self.plan, self.plan["first_file"] + len(self.keys))
         size = self._path.stat().st_size
-        self.sink.put_file(key, self._path)
-        os.unlink(self._path)
+        self._uploads.append(self._uploader.submit(self._upload, key, self._path))
         self.keys.append(key)
         self.manifest_files.append({"key": key, "rows": self._rows, "bytes": size})
         self.total_rows += self._rows
         self.total_bytes += size
         self._path = None
 
+    def _upload(self, key: str, path: Path) -> None:
+        self.sink.put_file(key, path)
+        os.unlink(path)
+
     def close(self) -> None:
+        """Finish the last file and wait for every upload (the first failure is raised)."""
         self._finish()
+        for upload in self._uploads:
+            upload.result()
 
     def discard(self) -> None:
         for handle in (self._parquet, self._jsonl):
             if handle is not None:
                 handle.close()
+        for upload in self._uploads:
+            upload.cancel()
+        self._uploader.shutdown(wait=True)
         shutil.rmtree(self._dir, ignore_errors=True)
 
 

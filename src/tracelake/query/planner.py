@@ -293,7 +293,9 @@ class _Planner:
             keys = self.c.compile_sort(query, scope)
             return ", ".join(self.sql(k) for k in keys), False
         if proj.aggregate:
-            return ", ".join(self.sql(g) for g in proj.group_by) or "NULL", False
+            # Without dimensions there is one row: order by its first column (DuckDB refuses
+            # ORDER BY NULL).
+            return ", ".join(self.sql(g) for g in proj.group_by) or "1", False
         return default, True
 
     def _unpivot(self) -> tuple[str, dict[str, str]]:

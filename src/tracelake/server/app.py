@@ -24,6 +24,7 @@ from tracelake.server.routes import (
     events,
     export,
     objects,
+    otel,
     summaries,
 )
 from tracelake.server.webui import mount_ui
@@ -113,6 +114,7 @@ def create_app(settings: Settings, *, on_generated_key=None, on_started=None) ->
         auth,
         objects,
         events,
+        otel,
         datasets,
         attachments,
         summaries,

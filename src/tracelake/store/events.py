@@ -10,7 +10,7 @@ from typing import Any
 
 from tracelake.errors import Forbidden, InvalidRequest
 from tracelake.model.objects import OBJECT_ID_FIELD, ROUTING_KEYS, ObjectRef, ObjectType, route_row
-from tracelake.model.rows import normalize_row
+from tracelake.model.rows import RowWrite, normalize_row
 from tracelake.query.relations import columns_of, comments_relation
 from tracelake.store.catalog import Catalog, Principal
 from tracelake.store.dataset_meta import schema_check
@@ -54,6 +54,18 @@ def prepare_batch(
     # A dataset's enforced field schemas apply to every write path (checked on final rows).
     batch.check = schema_check(catalog.store, objects)
     return prepare(batch)
+
+
+def prepare_writes(catalog: Catalog, principal: Principal, writes: list[RowWrite]) -> WriteBatch:
+    """Like ``prepare_batch`` for writes the server built itself (already validated, e.g.
+    from OTel spans): resolve their objects and compute their rows."""
+    if not principal.can_write:
+        raise Forbidden("this API key is read-only")
+    objects: dict[ObjectRef, ObjectInfo] = {}
+    for write in writes:
+        if write.ref not in objects:
+            objects[write.ref] = catalog.object_info(principal.org_id, write.ref)
+    return prepare(WriteBatch(writes=writes, objects=objects))
 
 
 def _check_same_object(raw: dict, ref: ObjectRef, index: int) -> None:

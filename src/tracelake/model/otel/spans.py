@@ -1,0 +1,277 @@
+"""OTLP spans to tracelake rows: ids, times, status and events, then the conventions.
+
+Row ids are span ids, so a re-sent span replaces itself. Trace and span ids are written as
+hex (32 and 16 characters), the Braintrust SDK's own id format, so OTel spans and SDK spans
+of one trace share ``root_span_id`` and parent each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from tracelake.errors import InvalidRequest, TracelakeError
+from tracelake.model.objects import ObjectRef, ObjectType
+from tracelake.model.otel.conventions import SpanRejected, map_braintrust, map_genai
+from tracelake.model.otel.draft import SpanDraft, SpanEvent
+from tracelake.model.otel.frameworks import (
+    map_logfire,
+    map_openinference,
+    map_traceloop,
+    map_vercel,
+)
+from tracelake.model.otel.parents import Parent, parse_parent
+from tracelake.model.otel.span_types import span_type
+from tracelake.model.otel.wire import attributes
+from tracelake.model.rows import SPAN_FIELDS, USER_FIELDS, RowWrite, WriteKind
+
+# Precedence: braintrust.* > gen_ai.* > frameworks. Each fills only what is still empty.
+CONVENTIONS = (map_braintrust, map_genai, map_openinference, map_traceloop, map_vercel, map_logfire)
+
+STATUS_ERROR = 2
+PARENT_ATTRIBUTE = "braintrust.parent"
+_CALLER = (
+    ("caller_functionname", ("code.function.name", "code.function")),
+    ("caller_filename", ("code.file.path", "code.filepath")),
+    ("caller_lineno", ("code.line.number", "code.lineno")),
+)
+_ZERO_TRACE = bytes(16)
+_ZERO_SPAN = bytes(8)
+
+
+@dataclass
+class MappedSpans:
+    """The rows of an export request, each with its ``braintrust.parent`` text (or None),
+    and (span id, reason) for each span that could not become a row."""
+
+    rows: list[tuple[str | None, dict]] = field(default_factory=list)
+    rejected: list[tuple[str, str]] = field(default_factory=list)
+
+
+def map_request(request) -> MappedSpans:
+    """Map every span of an ``ExportTraceServiceRequest`` (routing keys come later)."""
+    result = MappedSpans()
+    for resource_spans in request.resource_spans:
+        resource = attributes(resource_spans.resource.attributes)
+        sdk_version = resource.get("telemetry.sdk.version")
+        service = resource.get("service.name")
+        for scope_spans in resource_spans.scope_spans:
+            origin = {"name": "opentelemetry", "version": sdk_version}
+            if scope_spans.scope.name:
+                origin["instrumentation"] = {"name": scope_spans.scope.name}
+            for span in scope_spans.spans:
+                try:
+                    result.rows.append(map_span(span, origin, service))
+                except SpanRejected as exc:
+                    result.rejected.append((span.span_id.hex(), str(exc)))
+    return result
+
+
+def map_span(span, origin: dict, service: Any = None) -> tuple[str | None, dict]:
+    """One span as a row without routing keys, and its ``braintrust.parent`` attribute."""
+    trace_id, span_id, parent_id = span.trace_id, span.span_id, span.parent_span_id
+    if len(trace_id) != 16 or trace_id == _ZERO_TRACE:
+        raise SpanRejected("trace_id must be 16 bytes, not all zero")
+    if len(span_id) != 8 or span_id == _ZERO_SPAN:
+        raise SpanRejected("span_id must be 8 bytes, not all zero")
+    if parent_id and len(parent_id) != 8:
+        raise SpanRejected("parent_span_id must be 8 bytes")
+    attrs = attributes(span.attributes)
+    parent = attrs.pop(PARENT_ATTRIBUTE, None)
+    events = [SpanEvent(e.name, e.time_unix_nano, attributes(e.attributes)) for e in span.events]
+    d = SpanDraft(
+        attrs=attrs,
+        events=events,
+        name=span.name,
+        prefixes=frozenset(key.partition(".")[0] for key in attrs),
+    )
+    for convention in CONVENTIONS:
+        convention(d)
+
+    start, end = span.start_time_unix_nano, span.end_time_unix_nano
+    start, end = start or end, end or start
+    if start:
+        d.metrics.setdefault("start", start / 1e9)
+        d.metrics.setdefault("end", end / 1e9)
+    if "tokens" not in d.metrics:
+        counts = [d.metrics.get("prompt_tokens"), d.metrics.get("completion_tokens")]
+        if any(c is not None for c in counts):
+            d.metrics["tokens"] = sum(c for c in counts if c is not None)
+    if span.status.code == STATUS_ERROR:
+        d.set("error", _error(span.status.message, d))
+    context = {}
+    if "code" in d.prefixes:
+        for name, keys in _CALLER:
+            value = d.take_first(*keys)
+            if value is not None:
+                context[name] = value
+    context["span_origin"] = origin
+    context.update(d.context)
+    span_attributes = {"name": span.name}
+    kind = d.type or span_type(d.attrs)
+    if kind is not None:
+        span_attributes["type"] = kind
+    span_attributes.update(d.span_attributes)
+
+    metadata = d.metadata
+    consumed = () if d.preserve_attributes else d.consumed
+    for key, value in attrs.items():
+        if key not in consumed:
+            metadata.setdefault(key, value)
+    if service is not None:
+        metadata.setdefault("service.name", service)
+    if d.events:
+        metadata.setdefault("otel.events", [_event_json(e) for e in d.events])
+    if parent is not None and d.preserve_attributes:
+        metadata.setdefault(PARENT_ATTRIBUTE, parent)
+
+    row = {
+        "id": span_id.hex(),
+        "span_id": span_id.hex(),
+        "root_span_id": trace_id.hex(),
+        "span_parents": [parent_id.hex()] if parent_id else None,
+        "created": _iso(start) if start else None,
+        "input": d.input,
+        "output": d.output,
+        "expected": d.expected,
+        "error": d.error,
+        "scores": d.scores or None,
+        "metrics": d.metrics,
+        "metadata": metadata or None,
+        "tags": d.tags,
+        "span_attributes": span_attributes,
+        "context": context,
+        "origin": d.origin,
+    }
+    return (parent if isinstance(parent, str) else None), row
+
+
+def _error(message: str, d: SpanDraft) -> str:
+    """The span's error: its exception event (type, message, stack trace), else the status
+    message."""
+    for event in d.events:
+        if event.name == "exception":
+            d.events.remove(event)
+            a = event.attributes
+            kind, text = a.get("exception.type"), a.get("exception.message")
+            error = ": ".join(str(p) for p in (kind, text) if p) or message or "exception"
+            if a.get("exception.stacktrace"):
+                error += "\n\n" + str(a["exception.stacktrace"])
+            return error
+    return message or "span status is ERROR"
+
+
+def _event_json(event: SpanEvent) -> dict:
+    return {
+        "name": event.name,
+        "time": event.time_unix_nano / 1e9,
+        "attributes": event.attributes,
+    }
+
+
+def _iso(unix_nano: int) -> str:
+    """The time as the store keeps it: UTC with microseconds, ``Z``."""
+    seconds, nanos = divmod(unix_nano, 1_000_000_000)
+    return f"{_iso_seconds(seconds)}.{nanos // 1000:06d}Z"
+
+
+@lru_cache(maxsize=4096)
+def _iso_seconds(seconds: int) -> str:
+    # The spans of a batch share their seconds: formatting is the costly part.
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+# -- routing ------------------------------------------------------------------------------------
+
+Resolve = Callable[[Parent], dict]
+
+
+def route_rows(
+    mapped: MappedSpans, header: str | None, resolve: Resolve
+) -> tuple[list[dict], list[tuple[str, str]]]:
+    """Give each row its object: its ``braintrust.parent`` attribute, else the
+    ``x-bt-parent`` header. ``resolve`` turns a parent into routing keys (and raises for an
+    unknown object). A bad header fails the request; a bad attribute rejects its spans.
+    A parent that is an exported span makes the OTel trace part of that span's trace."""
+    header_parent = header_keys = None
+    if header is not None and header.strip():
+        header_parent = parse_parent(header)
+        header_keys = resolve(header_parent)
+    resolved: dict[str, tuple[Parent, dict] | TracelakeError] = {}
+    rows: list[dict] = []
+    rejected = list(mapped.rejected)
+    unrouted = []
+    for text, row in mapped.rows:
+        if text is None:
+            if header_parent is None:
+                unrouted.append(row["span_id"])
+                continue
+            parent, keys = header_parent, header_keys
+        else:
+            if text not in resolved:
+                try:
+                    parsed = parse_parent(text)
+                    resolved[text] = (parsed, resolve(parsed))
+                except TracelakeError as exc:
+                    resolved[text] = exc
+            found = resolved[text]
+            if isinstance(found, TracelakeError):
+                rejected.append((row["span_id"], f"braintrust.parent: {found.message}"))
+                continue
+            parent, keys = found
+        row.update(keys)
+        if parent.span_id and parent.root_span_id:
+            row["root_span_id"] = parent.root_span_id
+            if row["span_parents"] is None:
+                row["span_parents"] = [parent.span_id]
+        rows.append(row)
+    if unrouted:
+        message = (
+            "no parent: send the x-bt-parent header (project_id:<id>, project_name:<name>, "
+            "experiment_id:<id> or an exported span) or a braintrust.parent span attribute"
+        )
+        if not rows:
+            raise InvalidRequest(message)
+        rejected.extend((span_id, message) for span_id in unrouted)
+    return rows, rejected
+
+
+def rejection_summary(rejected: list[tuple[str, str]], limit: int = 5) -> str:
+    """One message for ``partial_success``: each distinct reason once, with an example span."""
+    reasons: dict[str, list[str]] = {}
+    for span_id, reason in rejected:
+        reasons.setdefault(reason, []).append(span_id)
+    parts = [
+        f"{reason} ({len(ids)} span{'s' if len(ids) > 1 else ''}, e.g. {ids[0] or '?'})"
+        for reason, ids in list(reasons.items())[:limit]
+    ]
+    if len(reasons) > limit:
+        parts.append(f"and {len(reasons) - limit} more reasons")
+    return f"{len(rejected)} spans rejected: " + "; ".join(parts)
+
+
+def row_writes(rows: list[dict]) -> list[RowWrite]:
+    """Routed rows as replace writes. ``map_span`` builds them valid (the property test
+    checks that they equal what ``normalize_row`` makes of them), so the per-field checks
+    that rows from clients need are skipped here: this is the ingest hot path."""
+    refs: dict[str, ObjectRef] = {}
+    writes = []
+    for row in rows:
+        object_id = row.get("experiment_id") or row["project_id"]
+        ref = refs.get(object_id)
+        if ref is None:
+            kind = ObjectType.EXPERIMENT if "experiment_id" in row else ObjectType.PROJECT_LOGS
+            ref = refs[object_id] = ObjectRef(kind, object_id)
+        fields = {name: row[name] for name in USER_FIELDS}
+        for name in SPAN_FIELDS:
+            if row[name] is not None:
+                fields[name] = row[name]
+        writes.append(
+            RowWrite(
+                ref=ref, id=row["id"], kind=WriteKind.REPLACE, fields=fields, created=row["created"]
+            )
+        )
+    return writes

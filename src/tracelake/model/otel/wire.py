@@ -1,0 +1,219 @@
+"""OTLP/HTTP on the wire: body formats, compression, attribute values and the responses.
+
+An OTLP request is an ``ExportTraceServiceRequest`` as protobuf or as OTLP/JSON. OTLP/JSON
+is not proto3 JSON: trace and span ids are hex, not base64, so they are rewritten before the
+standard JSON parser sees them (without that they silently decode to 24-byte ids).
+"""
+
+from __future__ import annotations
+
+import base64
+import zlib
+from enum import StrEnum
+from typing import Any
+
+import orjson
+from google.protobuf import json_format
+from google.protobuf.message import DecodeError
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+
+from tracelake.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
+
+
+class BodyFormat(StrEnum):
+    PROTOBUF = "application/x-protobuf"
+    JSON = "application/json"
+
+
+def body_format(content_type: str | None) -> BodyFormat | None:
+    """The body format a Content-Type names (matched by substring: ``; charset=`` occurs),
+    or None for any other type."""
+    value = (content_type or "").lower()
+    if "application/x-protobuf" in value or "application/protobuf" in value:
+        return BodyFormat.PROTOBUF
+    if "application/json" in value:
+        return BodyFormat.JSON
+    return None
+
+
+def unsupported_content_type(content_type: str | None) -> UnsupportedMediaType:
+    return UnsupportedMediaType(
+        f"unsupported Content-Type {content_type or '(none)'!r}: "
+        "send application/x-protobuf or application/json"
+    )
+
+
+# zlib window bits: 16+ reads a gzip header, + a zlib header, - raw deflate.
+_WBITS = {"gzip": (16 + zlib.MAX_WBITS,), "x-gzip": (16 + zlib.MAX_WBITS,)}
+_DEFLATE_WBITS = (zlib.MAX_WBITS, -zlib.MAX_WBITS)  # zlib-wrapped as HTTP says; raw as sent
+
+
+def decompress(body: bytes, encoding: str | None, limit: int) -> bytes:
+    """Undo ``Content-Encoding`` (gzip, deflate or none), refusing more than ``limit``
+    decompressed bytes without ever producing more than ``limit + 1`` of them."""
+    name = (encoding or "identity").strip().lower()
+    if name in ("", "identity", "none"):
+        return body
+    if name in _WBITS:
+        attempts = _WBITS[name]
+    elif name == "deflate":
+        attempts = _DEFLATE_WBITS
+    else:
+        raise UnsupportedMediaType(
+            f"unsupported Content-Encoding {encoding!r}: send gzip, deflate or none"
+        )
+    error = None
+    for wbits in attempts:
+        inflater = zlib.decompressobj(wbits)
+        try:
+            data = inflater.decompress(body, limit + 1)
+        except zlib.error as exc:
+            error = exc
+            continue
+        if len(data) > limit or inflater.unconsumed_tail:
+            raise PayloadTooLarge(f"the decompressed body is larger than {limit} bytes")
+        if not inflater.eof:
+            raise InvalidRequest(f"the {name} body is truncated")
+        return data
+    raise InvalidRequest(f"the body is not valid {name} data: {error}")
+
+
+def decode_request(body: bytes, fmt: BodyFormat) -> ExportTraceServiceRequest:
+    """Parse an export request; an undecodable body is an InvalidRequest (400)."""
+    request = ExportTraceServiceRequest()
+    if fmt is BodyFormat.PROTOBUF:
+        try:
+            request.ParseFromString(body)
+        except DecodeError as exc:
+            raise InvalidRequest(f"the body is not an OTLP protobuf request: {exc}") from None
+        return request
+    try:
+        data = orjson.loads(body) if body.strip() else {}
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequest(f"malformed JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise InvalidRequest("an OTLP/JSON body must be a JSON object")
+    _hex_ids_to_base64(data)
+    try:
+        json_format.ParseDict(data, request, ignore_unknown_fields=True)
+    except (json_format.ParseError, TypeError, ValueError, RecursionError) as exc:
+        raise InvalidRequest(f"the body is not an OTLP/JSON export request: {exc}") from None
+    return request
+
+
+_ID_KEYS = ("traceId", "spanId", "parentSpanId", "trace_id", "span_id", "parent_span_id")
+
+
+def _hex_ids_to_base64(data: dict) -> None:
+    """Rewrite the hex ids of OTLP/JSON in place to the base64 that proto3 JSON expects."""
+    for resource_spans in _dicts(data.get("resourceSpans", data.get("resource_spans"))):
+        scopes = resource_spans.get("scopeSpans", resource_spans.get("scope_spans"))
+        for scope_spans in _dicts(scopes):
+            for span in _dicts(scope_spans.get("spans")):
+                _rewrite_ids(span)
+                for link in _dicts(span.get("links")):
+                    _rewrite_ids(link)
+
+
+def _dicts(value: Any) -> list[dict]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _rewrite_ids(obj: dict) -> None:
+    for key in _ID_KEYS:
+        value = obj.get(key)
+        if not isinstance(value, str):
+            continue
+        if value == "":
+            continue
+        try:
+            raw = bytes.fromhex(value)
+        except ValueError:
+            raise InvalidRequest(f"{key} {value[:40]!r} is not a hex id") from None
+        obj[key] = base64.b64encode(raw).decode()
+
+
+# -- attribute values ---------------------------------------------------------------------------
+
+
+def any_value(value) -> Any:
+    """An ``AnyValue`` as plain JSON data: kvlists become objects, bytes base64 text."""
+    kind = value.WhichOneof("value")
+    if kind == "string_value":
+        return value.string_value
+    if kind == "int_value":
+        return value.int_value
+    if kind == "double_value":
+        return value.double_value
+    if kind == "bool_value":
+        return value.bool_value
+    if kind == "array_value":
+        return [any_value(v) for v in value.array_value.values]
+    if kind == "kvlist_value":
+        return {kv.key: any_value(kv.value) for kv in value.kvlist_value.values}
+    if kind == "bytes_value":
+        return base64.b64encode(value.bytes_value).decode()
+    return None
+
+
+def attributes(key_values) -> dict[str, Any]:
+    """Repeated ``KeyValue`` as a dict (a repeated key keeps its last value)."""
+    result = {}
+    for kv in key_values:
+        value = kv.value
+        # Strings are most attributes: read them without a call (this runs per attribute).
+        if value.WhichOneof("value") == "string_value":
+            result[kv.key] = value.string_value
+        else:
+            result[kv.key] = any_value(value)
+    return result
+
+
+# -- responses ----------------------------------------------------------------------------------
+
+
+def export_response(fmt: BodyFormat, rejected: int, message: str) -> bytes:
+    """The ``ExportTraceServiceResponse``, with ``partial_success`` when spans were dropped."""
+    response = ExportTraceServiceResponse()
+    if rejected:
+        response.partial_success.rejected_spans = rejected
+        response.partial_success.error_message = message
+    if fmt is BodyFormat.PROTOBUF:
+        return response.SerializeToString()
+    if not rejected:
+        return b"{}"
+    return orjson.dumps(
+        {"partialSuccess": {"rejectedSpans": str(rejected), "errorMessage": message}}
+    )
+
+
+# google.rpc.Code for each HTTP status an OTLP error can have.
+_RPC_CODES = {400: 3, 401: 16, 403: 7, 404: 5, 409: 6, 413: 8, 415: 3}
+
+
+def status_body(fmt: BodyFormat | None, status: int, error: dict) -> bytes:
+    """An error body as the ``google.rpc.Status`` OTLP asks for. The JSON form also carries
+    tracelake's usual ``error`` envelope, which Status readers ignore."""
+    code = _RPC_CODES.get(status, 2)
+    message = error["error"]["message"]
+    if fmt is BodyFormat.PROTOBUF:
+        # Status{int32 code = 1; string message = 2}: two fields, encoded by hand because
+        # google.rpc is not a runtime dependency.
+        text = message.encode()
+        return b"\x08" + _varint(code) + b"\x12" + _varint(len(text)) + text
+    return orjson.dumps({"code": code, "message": message, **error})
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)

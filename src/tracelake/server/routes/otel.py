@@ -1,0 +1,94 @@
+"""``POST /otel/v1/traces``: OpenTelemetry spans over OTLP/HTTP (protobuf or JSON)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from tracelake.errors import Forbidden, NotFound, TracelakeError
+from tracelake.model.objects import ObjectRef, ObjectType
+from tracelake.model.otel.parents import Parent
+from tracelake.model.otel.spans import map_request, rejection_summary, route_rows, row_writes
+from tracelake.model.otel.wire import (
+    BodyFormat,
+    body_format,
+    decode_request,
+    decompress,
+    export_response,
+    status_body,
+    unsupported_content_type,
+)
+from tracelake.server.http import principal_of, read_body
+from tracelake.store.catalog import Catalog, Principal
+from tracelake.store.events import prepare_writes
+
+router = APIRouter()
+
+
+def _object_keys(catalog: Catalog, principal: Principal, parent: Parent) -> dict:
+    """Routing keys for a parent; ``project_name:`` creates the project if it is new."""
+    if parent.kind == "project_name":
+        project_id = catalog.create_project(principal.org_id, parent.value)["id"]
+        return {"project_id": project_id, "log_id": "g"}
+    if parent.kind == "project_id":
+        catalog.object_info(principal.org_id, ObjectRef(ObjectType.PROJECT_LOGS, parent.value))
+        return {"project_id": parent.value, "log_id": "g"}
+    catalog.object_info(principal.org_id, ObjectRef(ObjectType.EXPERIMENT, parent.value))
+    return {"experiment_id": parent.value}
+
+
+@router.post("/otel/v1/traces")
+async def otel_traces(request: Request):
+    """OTLP/HTTP trace export (protobuf or JSON, gzip or deflate). Spans go to the
+    ``braintrust.parent`` attribute's object, else the ``x-bt-parent`` header's
+    (``project_id:``, ``project_name:``, ``experiment_id:`` or an exported span). Answers an
+    ``ExportTraceServiceResponse`` in the request's format, with ``partial_success`` counting
+    spans that could not be stored."""
+    fmt: BodyFormat | None = None
+    try:
+        content_type = request.headers.get("content-type")
+        fmt = body_format(content_type)  # errors are answered in the request's format
+        principal = principal_of(request)
+        if fmt is None:
+            raise unsupported_content_type(content_type)
+        if not principal.can_write:
+            raise Forbidden("this API key is read-only")
+        settings = request.app.state.settings
+        body = decompress(
+            await read_body(request),
+            request.headers.get("content-encoding"),
+            settings.max_body_bytes,
+        )
+        mapped = map_request(decode_request(body, fmt))
+        catalog = request.app.state.catalog
+        rows, rejected = route_rows(
+            mapped,
+            request.headers.get("x-bt-parent"),
+            lambda parent: _object_keys(catalog, principal, parent),
+        )
+        batch = prepare_writes(catalog, principal, row_writes(rows))
+        if batch.writes:
+            await asyncio.wrap_future(request.app.state.store.submit(batch))
+    except TracelakeError as exc:
+        return Response(
+            status_body(fmt, exc.status, exc.to_json()),
+            status_code=exc.status,
+            media_type=(fmt or BodyFormat.JSON).value,
+        )
+    message = rejection_summary(rejected) if rejected else ""
+    return Response(export_response(fmt, len(rejected), message), media_type=fmt.value)
+
+
+@router.post("/otel/v1/{signal}")
+async def otel_other_signals(request: Request, signal: str):
+    """Logs, metrics and any other OTLP signal: not taken, answered with a clear 404 (an
+    exporter pointed at ``<server>/otel`` sends every signal its app produces)."""
+    fmt = body_format(request.headers.get("content-type"))
+    error = NotFound(f"only traces are taken (POST /otel/v1/traces); /otel/v1/{signal} is not")
+    return Response(
+        status_body(fmt, error.status, error.to_json()),
+        status_code=error.status,
+        media_type=(fmt or BodyFormat.JSON).value,
+    )
