@@ -396,6 +396,17 @@ const flows = {
     await page.getByTestId("dataset-run").nth(1).waitFor();
     check((await page.getByTestId("dataset-run").count()) === 2, "both experiments ran on the dataset");
     await page.getByTestId("dataset-tab-rows").click();
+    await page.getByTestId("dataset-filter").fill("expected ILIKE '%refund%' OR expected ILIKE '%paypal%'");
+    await page.getByTestId("dataset-apply").click();
+    await page.waitForURL(/filter=/);
+    await page.waitForFunction(() => document.querySelectorAll("[data-testid=dataset-rows] [data-testid=row]").length === 2);
+    await page.getByTestId("dataset-filter").fill("");
+    await page.getByTestId("dataset-search").fill("Norway");
+    await page.getByTestId("dataset-apply").click();
+    await page.waitForFunction(() => document.querySelectorAll("[data-testid=dataset-rows] [data-testid=row]").length === 1);
+    await page.getByTestId("dataset-search").fill("");
+    await page.getByTestId("dataset-apply").click();
+    await page.waitForFunction(() => document.querySelectorAll("[data-testid=dataset-rows] [data-testid=row]").length > 2);
     await page.getByTestId("upload").click();
     await page.getByTestId("upload-file").setInputFiles(file);
     const input = page.getByTestId("bucket-input");

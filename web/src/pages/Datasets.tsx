@@ -73,6 +73,9 @@ function DatasetRows({ project, datasetId }: { project: Project; datasetId: stri
   const { params } = useRoute();
   const tab = params.get("tab") || "rows";
   const version = params.get("version") || undefined; // viewing an old version, read-only
+  const filter = params.get("filter") || "";
+  const q = params.get("q") || "";
+  const where = [filter.trim() && `(${filter})`, q.trim() && `search(${lit(q.trim())})`].filter(Boolean).join(" AND ");
   const [dataset, setDataset] = useState<any>(null);
   const [rows, setRows] = useState<any[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
@@ -88,17 +91,21 @@ function DatasetRows({ project, datasetId }: { project: Project; datasetId: stri
     async (c: string | null) => {
       setLoading(true);
       try {
-        const res = await btql(`select: * | from: dataset(${lit(datasetId)}) | limit: 100${c ? ` | cursor: ${lit(c)}` : ""}`, version);
+        const res = await btql(
+          `select: * | from: dataset(${lit(datasetId)})${where ? ` | filter: ${where}` : ""} | limit: 100${c ? ` | cursor: ${lit(c)}` : ""}`,
+          version,
+        );
         setRows((old) => (c ? [...old, ...res.data] : res.data));
         setCursor(res.cursor);
         setError(null);
       } catch (e: any) {
         setError(e.message);
+        if (!c) setRows([]);
       } finally {
         setLoading(false);
       }
     },
-    [datasetId, version],
+    [datasetId, version, where],
   );
   useEffect(() => {
     request(`v1/dataset/${datasetId}`).then(setDataset);
@@ -174,6 +181,7 @@ function DatasetRows({ project, datasetId }: { project: Project; datasetId: stri
       )}
       {tab === "schemas" && <DatasetSchemas datasetId={datasetId} />}
       {tab === "runs" && <DatasetRuns project={project} datasetId={datasetId} />}
+      {tab === "rows" && <RowFilter filter={filter} q={q} />}
       {tab === "rows" && version && (
         <div className="banner" data-testid="version-banner">
           Viewing version <code>{version}</code>, read-only. <button className="link" onClick={() => setParams({ version: undefined })}>Back to the current rows</button>
@@ -369,5 +377,31 @@ function DatasetRuns({ project, datasetId }: { project: Project; datasetId: stri
         )}
       </tbody>
     </table>
+  );
+}
+
+/** Filter a dataset's rows with a BTQL expression and full-text search (kept in the URL). */
+function RowFilter({ filter, q }: { filter: string; q: string }) {
+  const [f, setF] = useState(filter);
+  const [text, setText] = useState(q);
+  useEffect(() => setF(filter), [filter]);
+  useEffect(() => setText(q), [q]);
+  return (
+    <form
+      className="toolbar"
+      onSubmit={(e) => {
+        e.preventDefault();
+        setParams({ filter: f, q: text });
+      }}
+    >
+      <input className="search" placeholder="Full-text search…" value={text} onChange={(e) => setText(e.target.value)} data-testid="dataset-search" />
+      <input className="filter-input" placeholder="BTQL filter: metadata.topic = 'support'" value={f} onChange={(e) => setF(e.target.value)} data-testid="dataset-filter" />
+      <button data-testid="dataset-apply">Apply</button>
+      {(filter || q) && (
+        <button type="button" onClick={() => setParams({ filter: undefined, q: undefined })}>
+          Clear
+        </button>
+      )}
+    </form>
   );
 }
