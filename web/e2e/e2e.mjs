@@ -332,6 +332,10 @@ const flows = {
       return range.toString().length + 1;
     });
     check(String(col) === m[2], `marker column ${col}, server column ${m[2]}`);
+    check((await page.locator(".cm-tooltip-autocomplete").count()) === 0, "no completion list left open after Run");
+    await mark.hover(); // the marker's message
+    await page.locator(".cm-tooltip-lint").waitFor();
+    check((await page.locator(".cm-tooltip-lint").textContent()).includes("expected an expression"), "the marker's tooltip says what is wrong");
     await shot(page, "sandbox-error");
     result.error = message;
   },

@@ -1,6 +1,6 @@
 // The BTQL editor (CodeMirror 6): highlighting, completion of clauses, functions and fields
 // seen in the data, and the server's parse errors marked at their line and column.
-import { autocompletion, CompletionContext, CompletionResult } from "@codemirror/autocomplete";
+import { autocompletion, closeCompletion, CompletionContext, CompletionResult } from "@codemirror/autocomplete";
 import { defaultKeymap, history, historyKeymap } from "@codemirror/commands";
 import { defaultHighlightStyle, StreamLanguage, syntaxHighlighting } from "@codemirror/language";
 import { Diagnostic, lintGutter, setDiagnostics } from "@codemirror/lint";
@@ -118,6 +118,8 @@ export function BtqlEditor(props: Props) {
           if (u.docChanged) latest.current.onChange(u.state.doc.toString());
         }),
         EditorView.theme({ "&": { minHeight: props.minHeight || "2.2em" } }),
+        // The completion list closes when the editor loses focus (a click on Run, Apply…).
+        EditorView.domEventHandlers({ blur: (_e, v) => void closeCompletion(v) }),
       ],
     });
     view.current = new EditorView({ state, parent: host.current! });
