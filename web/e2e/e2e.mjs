@@ -76,7 +76,7 @@ const flows = {
     await page.getByTestId("api-key").fill(cfg.key);
     await page.getByTestId("sign-in").click();
     const switcher = page.getByTestId("project-switcher");
-    await switcher.waitFor();
+    await switcher.locator("option", { hasText: "batch-jobs" }).waitFor({ state: "attached" }); // projects loaded
     const options = await switcher.locator("option").allTextContents();
     check(options.includes("support-bot") && options.includes("batch-jobs"), `projects listed: ${options}`);
     await switcher.selectOption({ label: "support-bot" });
@@ -150,6 +150,19 @@ const flows = {
     await page.waitForURL(/sort=created/);
     await page.getByTestId("logs-table").getByTestId("row").first().waitFor();
     await shot(page, "logs");
+    // Live: a trace logged now shows up on its own.
+    await open(page, "logs"); // no filter, newest first
+    await page.getByTestId("logs-table").getByTestId("row").first().waitFor();
+    await page.getByTestId("live").check();
+    await page.evaluate(async ({ pid, key }) => {
+      await fetch(`v1/project_logs/${pid}/insert`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${key}` },
+        body: JSON.stringify({ events: [{ id: "live-1", input: "a question asked just now", span_attributes: { name: "live_turn", type: "task" } }] }),
+      });
+    }, { pid: cfg.data.project_id, key: cfg.key });
+    await page.getByTestId("logs-table").getByText("live_turn").waitFor({ timeout: 15000 });
+    await page.getByTestId("live").uncheck();
   },
 
   async score(page) {
@@ -364,7 +377,15 @@ const flows = {
     const run = page.getByTestId("run-history").getByTestId("run-row").first();
     await run.waitFor();
     const cells = await run.locator("td").allTextContents();
-    check(cells[1] === "succeeded" && parseInt(cells[5].replace(/,/g, ""), 10) === 180, `run: ${cells}`);
+    const spans = await page.evaluate(async ({ pid, key }) => {
+      const res = await fetch("btql", {
+        method: "POST",
+        headers: { Authorization: `Bearer ${key}` },
+        body: JSON.stringify({ query: `from: project_logs('${pid}') | measures: count(1) as n` }),
+      });
+      return (await res.json()).data[0].n;
+    }, { pid: cfg.data.project_id, key: cfg.key });
+    check(cells[1] === "succeeded" && parseInt(cells[5].replace(/,/g, ""), 10) === spans && spans >= 180, `run: ${cells}; spans ${spans}`);
     await shot(page, "automation-status");
     await page.getByTestId("reset").click();
     await page.getByTestId("status-message").getByText("Reset: done").waitFor();

@@ -153,14 +153,33 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
     load(null, true);
   }, [load]);
 
-  // Live: refetch the first page every few seconds while the list is scrolled to the top.
+  // Live: every few seconds ask for the first page again and put rows that are new or changed
+  // on top; the pages already scrolled through stay (their cursor stays valid).
   useEffect(() => {
     if (!live) return;
-    const timer = setInterval(() => {
-      if (!loading) load(null, true);
+    let busy = false;
+    const timer = setInterval(async () => {
+      if (busy) return;
+      busy = true;
+      const gen = generation.current;
+      try {
+        const res = await btql(query(null));
+        if (gen !== generation.current) return;
+        setRows((old) => {
+          const known = new Map(old.map((r) => [r.id, r._xact_id]));
+          const fresh = res.data.filter((r: any) => known.get(r.id) !== r._xact_id);
+          if (!fresh.length) return old;
+          const ids = new Set(fresh.map((r: any) => r.id));
+          return [...fresh, ...old.filter((r) => !ids.has(r.id))];
+        });
+      } catch {
+        /* the next tick tries again */
+      } finally {
+        busy = false;
+      }
     }, 3000);
     return () => clearInterval(timer);
-  }, [live, load, loading]);
+  }, [live, queryKey]); // eslint-disable-line react-hooks/exhaustive-deps
 
   // Fields seen in the data, for the filter editor's completion: asked once the first page
   // is shown, so that it never delays it.
