@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# npm packages of the web UI and its browser tests, installed from the lock file.
+WEB_STAMP := web/node_modules/.lock-installed
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: serve test lint format bench clean install
+.PHONY: serve test lint format bench clean install ui chromium screenshots
 
 $(STAMP): pyproject.toml requirements/sdk.txt requirements/sdk-deps.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,10 +20,30 @@ $(STAMP): pyproject.toml requirements/sdk.txt requirements/sdk-deps.txt
 
 install: $(STAMP)
 
-serve: $(STAMP)
+$(WEB_STAMP): web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	cp web/package-lock.json $(WEB_STAMP)
+
+# Rebuild the web UI into src/tracelake/web/dist when its sources changed (needs Node 20).
+ui: $(STAMP)
+	$(BIN)/python -m tracelake.web.build
+
+# Debian's Chromium for the browser tests, installed only when missing.
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  $(SUDO) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium; \
+	fi
+
+serve: $(STAMP) ui
 	$(BIN)/tracelake serve --demo
 
-test: $(STAMP)
+# Screenshots of every screen into docs/screenshots (runs the browser tests).
+screenshots: $(STAMP) $(WEB_STAMP) chromium
+	TRACELAKE_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -q tests/browser
+
+test: $(STAMP) $(WEB_STAMP) chromium
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/python -m pytest -q

@@ -27,6 +27,7 @@ from tracelake.server.routes import (
     otel,
     summaries,
 )
+from tracelake.server.webui import mount_ui
 from tracelake.settings import Settings
 from tracelake.store.catalog import Catalog, bootstrap
 from tracelake.store.indexing import Indexer
@@ -122,4 +123,5 @@ def create_app(settings: Settings, *, on_generated_key=None, on_started=None) ->
         automations,
     ):
         app.include_router(module.router)
+    mount_ui(app)
     return app

@@ -1,0 +1,249 @@
+"""Generated data for the browser tests and screenshots: a support-assistant project with
+traced logs, two experiments on one dataset, an export folder, and a project holding one
+10,000-span trace. Everything goes through the HTTP API, as a user's SDK would send it."""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+
+import httpx
+
+QUESTIONS = [
+    ("Where is my order #1042?", "It shipped yesterday and arrives Friday."),
+    ("How do I reset my password?", "Use 'Forgot password' on the sign-in page."),
+    ("Can I return opened headphones?", "Yes, within 30 days with the receipt."),
+    ("Do you ship to Norway?", "Yes, delivery takes 5-7 days."),
+    ("What is your refund policy?", "Refunds go to the original card in 5 days."),
+    ("Is the blue kettle in stock?", "Only 3 left in stock."),
+    ("How do I change my address?", "Edit it under Account > Addresses."),
+    ("Why was I charged twice?", "The second charge is a hold that drops in 2 days."),
+    ("Can I pay with PayPal?", "Yes, PayPal is accepted at checkout."),
+    ("How do I cancel my subscription?", "Go to Account > Subscription > Cancel."),
+]
+MODELS = ["gpt-4o", "gpt-4o-mini", "claude-sonnet"]
+
+
+def _insert(client: httpx.Client, object_type: str, object_id: str, events: list[dict]) -> None:
+    for start in range(0, len(events), 2000):
+        res = client.post(
+            f"/v1/{object_type}/{object_id}/insert", json={"events": events[start : start + 2000]}
+        )
+        res.raise_for_status()
+
+
+def _iso(ts: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + f".{int(ts % 1 * 1e6):06d}Z"
+
+
+def log_rows(traces: int, seed: int = 3) -> list[dict]:
+    """Traces of a support assistant: root task, retrieval tool, LLM call (tokens, cost)."""
+    rng = random.Random(seed)
+    now = time.time()
+    rows = []
+    for i in range(traces):
+        question, answer = QUESTIONS[i % len(QUESTIONS)]
+        start = now - (traces - i) * 60
+        trace, root = (
+            uuid.UUID(int=rng.getrandbits(128)).hex,
+            uuid.UUID(int=rng.getrandbits(128)).hex[:16],
+        )
+        failed = i % 9 == 4
+        good = rng.random() > 0.3
+        prompt, completion = rng.randint(80, 900), rng.randint(10, 200)
+        model = MODELS[i % len(MODELS)]
+        common = {"root_span_id": trace, "created": _iso(start)}
+        rows.append(
+            {
+                **common,
+                "id": f"trace-{i:04d}",
+                "span_id": root,
+                "input": {"question": question, "customer": f"c-{i % 7}"},
+                "output": None if failed else (answer if good else "Let me check that for you."),
+                "error": "upstream timeout after 30 s" if failed else None,
+                "expected": answer,
+                "scores": {}
+                if failed
+                else {
+                    "helpfulness": round(rng.uniform(0.6, 1) if good else rng.uniform(0, 0.5), 2)
+                },
+                "metadata": {
+                    "model": model,
+                    "user_id": f"user-{i % 5}",
+                    "session_id": f"s-{i // 3}",
+                    "env": "prod" if i % 4 else "staging",
+                    "release": "2026.11.2",
+                },
+                "tags": ["support"] + (["escalated"] if failed else []),
+                "metrics": {"start": start, "end": start + 1.2 + rng.random()},
+                "span_attributes": {"name": "support_turn", "type": "task"},
+            }
+        )
+        rows.append(
+            {
+                **common,
+                "id": f"trace-{i:04d}-retrieve",
+                "span_id": f"{root[:12]}r001",
+                "span_parents": [root],
+                "input": {"query": question},
+                "output": {"documents": [f"kb-{rng.randint(1, 300)}" for _ in range(3)]},
+                "metrics": {"start": start + 0.05, "end": start + 0.25},
+                "span_attributes": {"name": "search_kb", "type": "tool"},
+            }
+        )
+        rows.append(
+            {
+                **common,
+                "id": f"trace-{i:04d}-llm",
+                "span_id": f"{root[:12]}l001",
+                "span_parents": [root],
+                "input": [
+                    {"role": "system", "content": "You are a helpful support agent."},
+                    {"role": "user", "content": question},
+                ],
+                "output": None if failed else {"role": "assistant", "content": answer},
+                "error": "upstream timeout after 30 s" if failed else None,
+                "metadata": {"model": model, "temperature": 0.2},
+                "metrics": {
+                    "start": start + 0.3,
+                    "end": start + 1.1,
+                    "prompt_tokens": prompt,
+                    "completion_tokens": completion,
+                    "total_tokens": prompt + completion,
+                    "estimated_cost": round((prompt * 2.5 + completion * 10) / 1e6, 6),
+                },
+                "span_attributes": {"name": "chat_completion", "type": "llm"},
+            }
+        )
+    return rows
+
+
+def experiment_rows(accuracy: float, seed: int) -> list[dict]:
+    rng = random.Random(seed)
+    now = time.time()
+    rows = []
+    for i, (question, answer) in enumerate(QUESTIONS):
+        good = rng.random() < accuracy
+        rows.append(
+            {
+                "id": f"e{seed}-{i}",
+                "input": {"question": question},
+                "output": answer if good else "I do not know.",
+                "expected": answer,
+                "scores": {
+                    "correct": 1.0 if good else 0.0,
+                    "concise": round(rng.uniform(0.4, 1), 2),
+                },
+                "metrics": {
+                    "start": now + i,
+                    "end": now + i + rng.uniform(0.4, 1.8),
+                    "total_tokens": rng.randint(100, 600),
+                },
+                "span_attributes": {"name": "eval", "type": "eval"},
+            }
+        )
+    return rows
+
+
+def big_trace_rows(spans: int) -> list[dict]:
+    """One trace: a root, 100 children, and grandchildren under them up to ``spans`` spans."""
+    now = time.time() - 3600
+    trace = "big" + uuid.uuid4().hex[:29]
+    rows = [
+        {
+            "id": "big-root",
+            "span_id": "s-root",
+            "root_span_id": trace,
+            "input": {"task": "batch job"},
+            "output": {"ok": True},
+            "metrics": {"start": now, "end": now + spans * 0.01},
+            "span_attributes": {"name": "batch_job", "type": "task"},
+        }
+    ]
+    children = 100
+    for c in range(children):
+        rows.append(
+            {
+                "id": f"big-{c}",
+                "span_id": f"s-{c}",
+                "span_parents": ["s-root"],
+                "root_span_id": trace,
+                "input": {"step": c},
+                "metrics": {"start": now + c, "end": now + c + 1},
+                "span_attributes": {"name": f"step_{c}", "type": "function"},
+            }
+        )
+    n = 0
+    while len(rows) < spans:
+        c = n % children
+        rows.append(
+            {
+                "id": f"big-{c}-{n}",
+                "span_id": f"s-{c}-{n}",
+                "span_parents": [f"s-{c}"],
+                "root_span_id": trace,
+                "input": {"item": n},
+                "output": {"value": n * 2},
+                "metrics": {
+                    "start": now + c + 0.001 * (n // children),
+                    "end": now + c + 0.001 * (n // children + 1),
+                },
+                "span_attributes": {"name": f"llm_call_{n}", "type": "llm"},
+            }
+        )
+        n += 1
+    return rows
+
+
+def seed(client: httpx.Client, export_dir: str, big_spans: int = 10_000) -> dict:
+    """Create the test data; returns the ids the browser flows use."""
+    project = client.post("/v1/project", json={"name": "support-bot"}).json()
+    pid = project["id"]
+    _insert(client, "project_logs", pid, log_rows(60))
+    dataset = client.post(
+        "/v1/dataset", json={"project_id": pid, "name": "support-questions"}
+    ).json()
+    _insert(
+        client,
+        "dataset",
+        dataset["id"],
+        [
+            {
+                "id": f"q{i}",
+                "input": {"question": q},
+                "expected": a,
+                "metadata": {"topic": "support"},
+            }
+            for i, (q, a) in enumerate(QUESTIONS)
+        ],
+    )
+    base = client.post(
+        "/v1/experiment",
+        json={"project_id": pid, "name": "prompt-v1", "dataset_id": dataset["id"]},
+    ).json()
+    _insert(client, "experiment", base["id"], experiment_rows(0.5, 1))
+    candidate = client.post(
+        "/v1/experiment",
+        json={
+            "project_id": pid,
+            "name": "prompt-v2",
+            "base_exp_id": base["id"],
+            "dataset_id": dataset["id"],
+        },
+    ).json()
+    _insert(client, "experiment", candidate["id"], experiment_rows(0.8, 2))
+    big = client.post("/v1/project", json={"name": "batch-jobs"}).json()
+    big_rows = big_trace_rows(big_spans)
+    _insert(client, "project_logs", big["id"], big_rows)
+    return {
+        "project_id": pid,
+        "project_name": "support-bot",
+        "dataset_id": dataset["id"],
+        "base_experiment": base["id"],
+        "candidate_experiment": candidate["id"],
+        "big_project_id": big["id"],
+        "big_trace_id": big_rows[0]["root_span_id"],
+        "big_spans": big_spans,
+        "export_dir": export_dir,
+    }

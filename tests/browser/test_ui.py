@@ -1,0 +1,72 @@
+"""Each screen's main flow in headless Chromium against a real server (see conftest)."""
+
+from __future__ import annotations
+
+from tests.browser.conftest import run_flow
+
+
+def test_sign_in_and_switch_project(ui_server, tmp_path):
+    server, data = ui_server
+    result = run_flow("signin", server, data, tmp_path)
+    assert result["rows"] > 0
+
+
+def test_filter_logs_with_btql_and_open_a_trace(ui_server, tmp_path):
+    server, data = ui_server
+    run_flow("logs", server, data, tmp_path)
+
+
+def test_score_tag_comment_and_add_to_dataset(ui_server, tmp_path):
+    server, data = ui_server
+    run_flow("score", server, data, tmp_path)
+
+
+def test_export_filtered_rows(ui_server, tmp_path):
+    server, data = ui_server
+    result = run_flow("export", server, data, tmp_path)
+    assert result["csv_rows"] == 15
+
+
+def test_compare_two_experiments(ui_server, tmp_path):
+    server, data = ui_server
+    result = run_flow("compare", server, data, tmp_path)
+    assert result["regressions"] > 0
+
+
+def test_sandbox_query_chart_and_error_marker(ui_server, tmp_path):
+    server, data = ui_server
+    result = run_flow("sandbox", server, data, tmp_path)
+    assert "at 3:" not in result["error"]  # the position is shown as line/column
+
+
+def test_automation_create_test_run_history(ui_server, tmp_path):
+    server, data = ui_server
+    run_flow("automation", server, data, tmp_path)
+
+
+def test_ten_thousand_span_trace_opens(ui_server, tmp_path):
+    server, data = ui_server
+    result = run_flow("bigtrace", server, data, tmp_path, budget_ms=10000)
+    opened, scrolled = result["open_ms"], result["scroll_select_ms"]
+    print(f"\n10,000-span trace: open {opened} ms, scroll and select {scrolled} ms")
+    assert result["open_ms"] < 10000
+
+
+def test_upload_csv_with_mapping_edit_and_delete_rows(ui_server, tmp_path):
+    server, data = ui_server
+    run_flow("upload", server, data, tmp_path)
+
+
+def test_the_ui_works_behind_a_path_prefix(ui_server, tmp_path):
+    server, data = ui_server
+    result = run_flow("prefix", server, data, tmp_path)
+    assert result["base"].endswith("/tracelake/")
+
+
+def test_first_page_of_logs_shows_within_a_second(ui_server, tmp_path):
+    """The flow bench/web.py times on 1M spans, here on the test project (keeps it working)."""
+    server, data = ui_server
+    result = run_flow("firstpage", server, data, tmp_path, runs=3)
+    print(f"\nfirst page of logs: {result['times_ms']} ms")
+    assert result["rows"] > 0
+    assert result["median_ms"] < 1000

@@ -1,0 +1,43 @@
+"""The server ships the built web UI at `/` without shadowing any API route."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tracelake.web import DIST, built_hash, source_hash
+
+WEB = Path(__file__).resolve().parents[2] / "web"
+
+
+def test_index_page_uses_relative_asset_urls(app_client):
+    res = app_client.get("/")
+    assert res.status_code == 200
+    assert res.headers["content-type"].startswith("text/html")
+    assert res.headers["cache-control"] == "no-cache"
+    assets = re.findall(r'(?:src|href)="(\./assets/[^"]+)"', res.text)
+    assert any(a.endswith(".js") for a in assets) and any(a.endswith(".css") for a in assets)
+    # Relative URLs: behind a path prefix the browser asks for <prefix>/assets/…
+    assert '"/assets/' not in res.text
+    for asset in assets:
+        served = app_client.get(asset[1:])
+        assert served.status_code == 200, asset
+        assert served.content == (DIST / asset[2:]).read_bytes()
+    assert app_client.get("/assets/index.js").status_code == 404
+
+
+def test_api_routes_are_not_shadowed(app_client):
+    assert app_client.get("/v1").status_code == 200
+    assert app_client.get("/version").json()["version"]
+    for path in ("/v1/no-such-route", "/logs", "/p/x/logs", "/assets"):
+        res = app_client.get(path)
+        assert res.status_code == 404, path
+        assert res.json()["error"]["type"] == "NotFound"
+    unauthenticated = app_client.post("/btql", json={"query": "x"}, headers={"Authorization": ""})
+    assert unauthenticated.status_code == 401
+    assert unauthenticated.headers["content-type"] == "application/json"
+
+
+def test_committed_build_matches_the_sources():
+    """`make ui` rebuilds dist/ from web/; commit both together."""
+    assert built_hash() == source_hash(WEB), "web/ changed since the last build: run `make ui`"

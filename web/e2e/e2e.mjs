@@ -1,0 +1,652 @@
+// End-to-end flows of the web UI in a real headless Chromium (Debian's /usr/bin/chromium,
+// driven by playwright-core). Usage: node e2e.mjs <flow>; configuration in $E2E_CONFIG (JSON:
+// url, key, data ids, screenshots dir). Prints "RESULT <json>" and exits non-zero on failure.
+import { chromium } from "playwright-core";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import http from "node:http";
+import { join } from "node:path";
+
+const cfg = JSON.parse(process.env.E2E_CONFIG || "{}");
+const flow = process.argv[2];
+const result = {};
+
+function check(cond, message) {
+  if (!cond) throw new Error("check failed: " + message);
+}
+
+async function shot(page, name) {
+  if (cfg.screenshots) await page.screenshot({ path: join(cfg.screenshots, `${name}.png`) });
+}
+
+async function signIn(page, key = cfg.key) {
+  await page.goto(cfg.url + "/");
+  await page.getByTestId("api-key").fill(key);
+  await page.getByTestId("sign-in").click();
+  await page.waitForURL(/#\/p\/[^/]+\/logs/); // the first project's logs
+}
+
+/** Open a screen of a project directly (the key is already in this browser). */
+async function open(page, screen, params = "", project = cfg.data.project_id) {
+  await page.goto(`${cfg.url}/#/p/${project}/${screen}${params ? "?" + params : ""}`);
+}
+
+async function typeInEditor(page, testId, text) {
+  const content = page.getByTestId(testId).locator(".cm-content");
+  await content.click();
+  await page.keyboard.press("Control+A");
+  await page.keyboard.press("Delete");
+  await page.keyboard.insertText(text);
+}
+
+async function rowCount(page, testId) {
+  return page.getByTestId(testId).getByTestId("row").count();
+}
+
+/** RFC 4180 CSV: quoted fields may hold commas, quotes and new lines. */
+function parseCsv(text) {
+  const rows = [];
+  let row = [];
+  let field = "";
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') (field += '"'), i++;
+      else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ",") row.push(field), (field = "");
+    else if (c === "\n" || c === "\r") {
+      if (c === "\r" && text[i + 1] === "\n") i++;
+      row.push(field), rows.push(row), (row = []), (field = "");
+    } else field += c;
+  }
+  if (field !== "" || row.length) row.push(field), rows.push(row);
+  return rows;
+}
+
+const flows = {
+  async signin(page) {
+    await page.goto(cfg.url + "/");
+    await shot(page, "sign-in");
+    await page.getByTestId("api-key").fill("tl-not-a-real-key");
+    await page.getByTestId("sign-in").click();
+    await page.getByText("That API key is not valid.").waitFor();
+    await page.getByTestId("api-key").fill(cfg.key);
+    await page.getByTestId("sign-in").click();
+    const switcher = page.getByTestId("project-switcher");
+    await switcher.locator("option", { hasText: "batch-jobs" }).waitFor({ state: "attached" }); // projects loaded
+    const options = await switcher.locator("option").allTextContents();
+    check(options.includes("support-bot") && options.includes("batch-jobs"), `projects listed: ${options}`);
+    await switcher.selectOption({ label: "support-bot" });
+    await page.waitForURL(new RegExp(`#/p/${cfg.data.project_id}/logs`));
+    await page.getByTestId("logs-table").getByTestId("row").first().waitFor();
+    const org = await page.getByTestId("org-switcher").locator("option").first().textContent();
+    check(org === "tracelake", `organization shown: ${org}`);
+    // A reload keeps the session.
+    await page.reload();
+    await page.getByTestId("logs-table").getByTestId("row").first().waitFor();
+    result.rows = await rowCount(page, "logs-table");
+  },
+
+  async logs(page) {
+    await signIn(page);
+    await open(page, "logs", "tab=btql");
+    await page.getByTestId("logs-table").getByTestId("row").first().waitFor();
+    await typeInEditor(page, "filter-editor", "metadata.env = 'staging' AND scores.helpfulness > 0.5");
+    await page.getByTestId("apply-filter").click();
+    await page.waitForURL(/filter=/);
+    await page.waitForFunction(() => /traces loaded/.test(document.querySelector("[data-testid=statusbar]")?.textContent || "") && !/loading/.test(document.querySelector("[data-testid=statusbar]").textContent));
+    const kept = new URLSearchParams(new URL(page.url()).hash.split("?")[1]).get("filter");
+    check(kept === "metadata.env = 'staging' AND scores.helpfulness > 0.5", `the filter is kept in the URL: ${kept}`);
+    // Count what the server says matches, through the API, and compare.
+    const expected = await page.evaluate(async ({ pid, key }) => {
+      const res = await fetch("btql", {
+        method: "POST",
+        headers: { Authorization: `Bearer ${key}` },
+        body: JSON.stringify({ query: `from: project_logs('${pid}') summary | select: id | filter: metadata.env = 'staging' AND scores.helpfulness > 0.5 | limit: 1000` }),
+      });
+      return (await res.json()).data.length;
+    }, { pid: cfg.data.project_id, key: cfg.key });
+    const shown = await rowCount(page, "logs-table");
+    check(expected > 0 && shown === expected, `filtered rows: shown ${shown}, expected ${expected}`);
+    // A bad filter marks the error in the filter editor.
+    await typeInEditor(page, "filter-editor", "metadata.env = 'staging' AND AND");
+    await page.getByTestId("apply-filter").click();
+    const mark = page.getByTestId("filter-editor").locator(".cm-lintRange-error");
+    await mark.waitFor();
+    check((await mark.textContent()) === "AND", `filter error marked at '${await mark.textContent()}'`);
+    await typeInEditor(page, "filter-editor", "metadata.env = 'staging'");
+    await page.getByTestId("apply-filter").click();
+    await page.getByTestId("filter-error").waitFor({ state: "detached" });
+    // Open a trace: its span tree, then the LLM span's detail.
+    await page.getByTestId("logs-table").getByTestId("row").first().click();
+    await page.waitForURL(/trace=/);
+    const tree = page.getByTestId("span-tree");
+    await tree.getByTestId("span-row").nth(2).waitFor();
+    check((await tree.getByTestId("span-row").count()) === 3, "three spans in the tree");
+    await page.getByTestId("fullscreen").click();
+    await page.waitForURL(/full=1/);
+    check(await page.locator(".trace-panel.full").count() === 1, "the trace panel goes full screen");
+    await page.getByTestId("fullscreen").click();
+    await tree.getByText("chat_completion").click();
+    await page.getByTestId("span-detail").getByText("You are a helpful support agent.").waitFor();
+    await page.getByTestId("span-detail").getByText("prompt_tokens").waitFor();
+    // Column chooser: hide Input, show User.
+    await page.getByTestId("columns-button").click();
+    const chooser = page.getByTestId("column-chooser");
+    await chooser.getByLabel("Input").uncheck();
+    await chooser.getByLabel("User").check();
+    await page.getByTestId("add-field-column").fill("metadata.model");
+    await page.getByTestId("add-field-column").press("Enter");
+    await page.getByTestId("columns-button").click();
+    await page.locator('.th[data-col="f:metadata.model"]').waitFor();
+    const models = await page.getByTestId("logs-table").getByTestId("row").first().locator(".td").allTextContents();
+    check(models.some((t) => ["gpt-4o", "gpt-4o-mini", "claude-sonnet"].includes(t)), `a custom field column shows the model: ${models}`);
+    check(await page.locator('.th[data-col="user"]').count() === 1, "User column shown");
+    check(await page.locator('.th[data-col="input"]').count() === 0, "Input column hidden");
+    await page.locator('.th[data-col="created"]').click();
+    await page.waitForURL(/sort=created/);
+    await page.getByTestId("logs-table").getByTestId("row").first().waitFor();
+    await shot(page, "logs");
+    // Live: a trace logged now shows up on its own.
+    await open(page, "logs"); // no filter, newest first
+    await page.getByTestId("logs-table").getByTestId("row").first().waitFor();
+    await page.getByTestId("live").check();
+    await page.evaluate(async ({ pid, key }) => {
+      await fetch(`v1/project_logs/${pid}/insert`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${key}` },
+        body: JSON.stringify({ events: [{ id: "live-1", input: "a question asked just now", span_attributes: { name: "live_turn", type: "task" } }] }),
+      });
+    }, { pid: cfg.data.project_id, key: cfg.key });
+    await page.getByTestId("logs-table").getByText("live_turn").waitFor({ timeout: 15000 });
+    await page.getByTestId("live").uncheck();
+  },
+
+  async score(page) {
+    await signIn(page);
+    await open(page, "logs", `filter=${encodeURIComponent("id = 'trace-0005'")}&tab=btql`);
+    await page.getByTestId("logs-table").getByTestId("row").first().click();
+    const detail = page.getByTestId("span-detail");
+    await detail.waitFor();
+    await page.getByTestId("score-name").fill("human_rating");
+    await page.getByTestId("score-value").fill("0.75");
+    await page.getByTestId("score-save").click();
+    await detail.getByTestId("scores").getByText("human_rating").waitFor();
+    await page.getByTestId("tag-input").fill("reviewed");
+    await page.getByTestId("tag-input").press("Enter");
+    await page.getByTestId("tag-editor").getByText("reviewed").waitFor();
+    await page.getByTestId("comment-input").fill("Checked by hand: the answer is right.");
+    await page.getByTestId("comment-input").press("Enter");
+    await page.getByTestId("comments").getByText("Checked by hand").waitFor();
+    await page.getByTestId("output-to-expected").click();
+    await page.getByTestId("output-to-expected").waitFor({ state: "detached" }); // expected = output now
+    // Remove the tag "support" (tags are replaced, not merged).
+    await page.getByTestId("tag-editor").getByTitle("Remove support").click();
+    await page.waitForFunction(() => !document.querySelector("[data-testid=tag-editor]").textContent.includes("support"));
+    const stored = await page.evaluate(async ({ pid, key }) => {
+      const res = await fetch("btql", {
+        method: "POST",
+        headers: { Authorization: `Bearer ${key}` },
+        body: JSON.stringify({ query: `select: scores, tags, comments, output, expected | from: project_logs('${pid}') | filter: id = 'trace-0005'` }),
+      });
+      return (await res.json()).data[0];
+    }, { pid: cfg.data.project_id, key: cfg.key });
+    check(stored.scores.human_rating === 0.75, `stored score ${JSON.stringify(stored.scores)}`);
+    check(JSON.stringify(stored.tags) === '["reviewed"]', `stored tags ${JSON.stringify(stored.tags)}`);
+    check(stored.comments.length === 1, "one comment stored");
+    check(JSON.stringify(stored.expected) === JSON.stringify(stored.output), "output written to expected");
+    // Add the trace to the dataset from the table selection.
+    await page.getByTestId("row-select").first().check();
+    await page.getByTestId("add-to-dataset").click();
+    await page.getByTestId("dataset-choice").selectOption({ label: "support-questions" });
+    await page.getByTestId("confirm-add").click();
+    await page.getByTestId("add-dataset-dialog").waitFor({ state: "detached" });
+    const copied = await page.evaluate(async ({ did, key }) => {
+      const res = await fetch("btql", {
+        method: "POST",
+        headers: { Authorization: `Bearer ${key}` },
+        body: JSON.stringify({ query: `select: input, origin | from: dataset('${did}') | filter: origin.id = 'trace-0005'` }),
+      });
+      return (await res.json()).data;
+    }, { did: cfg.data.dataset_id, key: cfg.key });
+    check(copied.length === 1 && copied[0].input.question, `row added to the dataset: ${JSON.stringify(copied)}`);
+    await shot(page, "trace");
+  },
+
+  async export(page) {
+    await signIn(page);
+    await open(page, "logs", `filter=${encodeURIComponent("metadata.env = 'staging'")}&tab=btql&rows=spans`);
+    await page.getByTestId("logs-table").getByTestId("row").first().waitFor();
+    await page.getByTestId("export-format").selectOption("csv");
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId("export").click()]);
+    const path = await download.path();
+    const [header, ...records] = parseCsv(readFileSync(path, "utf8"));
+    check(header.includes("id") && header.includes("input"), `CSV header: ${header}`);
+    const meta = header.indexOf("metadata");
+    const staging = records.filter((r) => JSON.parse(r[meta]).env === "staging").length;
+    // 60 traces, every fourth on staging; the root span carries metadata.env.
+    check(staging === 15 && records.length === 15, `CSV rows: ${records.length}, staging ${staging}`);
+    result.csv_rows = records.length;
+    for (const fmt of ["json", "jsonl", "parquet"]) {
+      await page.getByTestId("export-format").selectOption(fmt);
+      const [d] = await Promise.all([page.waitForEvent("download"), page.getByTestId("export").click()]);
+      const body = readFileSync(await d.path());
+      check(body.length > 0 && d.suggestedFilename() === `logs.${fmt}`, `${fmt} export`);
+      if (fmt === "parquet") check(body.subarray(0, 4).toString() === "PAR1", "parquet magic");
+    }
+  },
+
+  async compare(page) {
+    await signIn(page);
+    await open(page, "experiments");
+    const table = page.getByTestId("experiments-table");
+    await table.getByText("prompt-v2").waitFor();
+    await table.getByText("%").first().waitFor();
+    check((await rowCount(page, "experiments-table")) === 2, "two experiments listed");
+    await shot(page, "experiments");
+    // One experiment: its rows in the logs table, a trace, a human score on it.
+    await table.getByText("prompt-v2").click();
+    await page.getByTestId("experiment-details").getByText("baseline prompt-v1").waitFor();
+    await page.getByTestId("logs-table").getByTestId("row").nth(9).waitFor();
+    check((await rowCount(page, "logs-table")) === 10, "ten experiment rows");
+    await page.getByTestId("logs-table").getByTestId("row").first().click();
+    await page.getByTestId("span-detail").getByTestId("scores").getByText("concise").waitFor();
+    await page.getByTestId("score-name").fill("reviewer_ok");
+    await page.getByTestId("score-save").click();
+    await page.getByTestId("span-detail").getByTestId("scores").getByText("reviewer_ok").waitFor();
+    const scored = await page.evaluate(async ({ eid, key }) => {
+      const res = await fetch("btql", {
+        method: "POST",
+        headers: { Authorization: `Bearer ${key}` },
+        body: JSON.stringify({ query: `select: id | from: experiment('${eid}') | filter: scores.reviewer_ok = 1` }),
+      });
+      return (await res.json()).data.length;
+    }, { eid: cfg.data.candidate_experiment, key: cfg.key });
+    check(scored === 1, `the score is stored on the experiment row: ${scored}`);
+    await shot(page, "experiment");
+    await open(page, "experiments");
+    await table.getByText("prompt-v2").waitFor();
+    const boxes = page.getByTestId("pick-experiment");
+    await boxes.nth(1).check(); // prompt-v1 (older) first: the baseline
+    await boxes.nth(0).check();
+    await page.getByTestId("compare").click();
+    await page.waitForURL(/compare/);
+    await page.getByTestId("compare-summary").waitFor();
+    await page.getByTestId("compare-table").getByTestId("row").first().waitFor();
+    check((await rowCount(page, "compare-table")) === 10, "ten matched rows");
+    check((await page.getByTestId("compare-base").inputValue()) === cfg.data.base_experiment, "baseline selected");
+    await page.getByTestId("sort-regressions").click();
+    await page.waitForURL(/sort=regressions/);
+    const first = page.getByTestId("compare-table").getByTestId("row").first();
+    check((await first.getByTestId("regressed").count()) > 0, "sorted by regressions: the first row regressed");
+    const regressions = await page.getByTestId("compare-table").getByTestId("regressed").count();
+    // The header counts of regressions equal the rows marked regressed.
+    const counts = await page.getByTestId("filter-regressed").allTextContents();
+    const total = counts.reduce((s, t) => s + parseInt(t, 10), 0);
+    check(total === regressions, `regressions: header ${total}, rows ${regressions}`);
+    await shot(page, "compare");
+    // Diff mode: the first row, field by field beside the baseline.
+    await first.click();
+    const diff = page.getByTestId("diff-view");
+    await diff.getByText("output").first().waitFor();
+    check((await diff.locator("td.changed").count()) > 0, "changed fields are marked");
+    await shot(page, "compare-diff");
+    await diff.getByText("Close").click();
+    await page.getByTestId("filter-regressed").first().click();
+    await page.waitForURL(/only=regressed/);
+    const filtered = await rowCount(page, "compare-table");
+    check(filtered === parseInt(counts[0], 10), `rows regressed on the first score: ${filtered} vs ${counts[0]}`);
+    result.regressions = regressions;
+  },
+
+  async sandbox(page) {
+    page.on("dialog", (d) => d.accept("models"));
+    await signIn(page);
+    await open(page, "sandbox");
+    const q = "from: project_logs('support-bot')\ndimensions: metadata.model as model\nmeasures: count(1) as spans, sum(metrics.total_tokens) as tokens\nsort: model";
+    await typeInEditor(page, "sandbox-editor", q);
+    await page.getByTestId("range-warning").waitFor();
+    await page.getByTestId("run-query").click();
+    await page.getByTestId("result-count").waitFor();
+    check((await rowCount(page, "results-table")) === 4, `grouped rows: ${await rowCount(page, "results-table")}`);
+    await page.getByTestId("view-chart").click();
+    check((await page.getByTestId("chart").locator("rect").count()) === 8, "bars for 4 groups x 2 measures");
+    await page.getByTestId("save-query").click();
+    await page.getByTestId("saved-queries").getByText("models").waitFor();
+    await shot(page, "sandbox-chart");
+    const [d] = await Promise.all([page.waitForEvent("download"), page.getByTestId("download-csv").click()]);
+    const csv = parseCsv(readFileSync(await d.path(), "utf8"));
+    check(csv[0].join() === "model,spans,tokens" && csv.length === 5, `CSV download of the result: ${JSON.stringify(csv)}`);
+    // Autocomplete offers fields seen in the data.
+    await typeInEditor(page, "sandbox-editor", "select: metadata.us");
+    await page.keyboard.press("Control+Space");
+    await page.locator(".cm-tooltip-autocomplete").getByText("metadata.user_id").waitFor();
+    await page.keyboard.press("Escape");
+    // A bad query: the marker sits on the token the server names.
+    await typeInEditor(page, "sandbox-editor", "select: id\nfrom: project_logs('support-bot')\nfilter: scores.helpfulness > and");
+    await page.getByTestId("run-query").click();
+    const error = page.getByTestId("query-error");
+    await error.waitFor();
+    const message = await error.textContent();
+    const m = /line (\d+), column (\d+)/.exec(message);
+    check(m && m[1] === "3", `error on line 3: ${message}`);
+    const mark = page.getByTestId("sandbox-editor").locator(".cm-lintRange-error");
+    await mark.waitFor();
+    check((await mark.textContent()) === "and", `marker on '${await mark.textContent()}', message ${message}`);
+    const col = await page.evaluate(() => {
+      const el = document.querySelector("[data-testid=sandbox-editor] .cm-lintRange-error");
+      const line = el.closest(".cm-line");
+      const range = document.createRange();
+      range.setStart(line, 0);
+      range.setEndBefore(el);
+      return range.toString().length + 1;
+    });
+    check(String(col) === m[2], `marker column ${col}, server column ${m[2]}`);
+    check((await page.locator(".cm-tooltip-autocomplete").count()) === 0, "no completion list left open after Run");
+    await mark.hover(); // the marker's message
+    await page.locator(".cm-tooltip-lint").waitFor();
+    check((await page.locator(".cm-tooltip-lint").textContent()).includes("expected an expression"), "the marker's tooltip says what is wrong");
+    await shot(page, "sandbox-error");
+    result.error = message;
+  },
+
+  async automation(page) {
+    page.on("dialog", (d) => d.accept());
+    await signIn(page);
+    await open(page, "automations");
+    await page.getByTestId("new-export").click();
+    await page.getByTestId("automation-name").fill("nightly-export");
+    await page.getByTestId("export-definition").selectOption("log_spans");
+    await page.getByTestId("export-path").fill("file://" + cfg.data.export_dir);
+    await shot(page, "automation-form");
+    await page.getByTestId("save-automation").click();
+    await page.getByText("Edit nightly-export").waitFor();
+    check(await page.getByTestId("export-path").getAttribute("readonly") !== null, "path read-only after creation");
+    await page.getByTestId("test-automation").click();
+    const test = page.getByTestId("test-result");
+    await test.waitFor();
+    check((await test.textContent()).startsWith("Test passed"), `test: ${await test.textContent()}`);
+    await page.getByTestId("close-form").click();
+    await page.getByTestId("automation-row").getByText("nightly-export").waitFor();
+    await page.getByTestId("open-status").click();
+    await page.getByTestId("run-once").click();
+    await page.getByTestId("status-message").getByText("Run once: done").waitFor();
+    const run = page.getByTestId("run-history").getByTestId("run-row").first();
+    await run.waitFor();
+    const cells = await run.locator("td").allTextContents();
+    const spans = await page.evaluate(async ({ pid, key }) => {
+      const res = await fetch("btql", {
+        method: "POST",
+        headers: { Authorization: `Bearer ${key}` },
+        body: JSON.stringify({ query: `from: project_logs('${pid}') | measures: count(1) as n` }),
+      });
+      return (await res.json()).data[0].n;
+    }, { pid: cfg.data.project_id, key: cfg.key });
+    check(cells[1] === "succeeded" && parseInt(cells[5].replace(/,/g, ""), 10) === spans && spans >= 180, `run: ${cells}; spans ${spans}`);
+    await shot(page, "automation-status");
+    await page.getByTestId("reset").click();
+    await page.getByTestId("status-message").getByText("Reset: done").waitFor();
+    await page.getByTestId("run-history").getByTestId("run-row").first().waitFor({ state: "detached" });
+    // Retention form.
+    await page.getByText("Close").click();
+    await page.getByTestId("new-retention").click();
+    await page.getByTestId("automation-name").fill("keep-90-days");
+    await page.getByTestId("retention-days").fill("90");
+    await page.getByTestId("save-automation").click();
+    await page.getByText("Edit keep-90-days").waitFor();
+    await page.getByTestId("close-form").click();
+    await page.getByTestId("automation-row").getByText("keep-90-days").waitFor();
+    await shot(page, "automations");
+  },
+
+  async upload(page) {
+    page.on("dialog", (d) => (d.type() === "prompt" ? d.accept("imported") : d.accept()));
+    await signIn(page);
+    const dir = mkdtempSync(join(tmpdir(), "tracelake-upload-"));
+    const file = join(dir, "faq.csv");
+    writeFileSync(
+      file,
+      'id,question,answer,topic,labels,notes\n' +
+        'faq-1,How do I track a parcel?,"Use the link in the e-mail, then ""Track"".",shipping,"faq,shipping",x\n' +
+        'faq-2,"Can I pay\nin two parts?",Yes with Klarna,payments,faq,y\n' +
+        'faq-3,Do you sell gift cards?,Yes,gifts,,z\n',
+    );
+    await open(page, "datasets");
+    await page.getByTestId("datasets-table").getByText("support-questions").click();
+    await page.getByTestId("dataset-rows").getByTestId("row").first().waitFor();
+    await page.getByTestId("dataset-tab-runs").click();
+    await page.getByTestId("dataset-run").nth(1).waitFor();
+    check((await page.getByTestId("dataset-run").count()) === 2, "both experiments ran on the dataset");
+    await page.getByTestId("dataset-tab-rows").click();
+    await page.getByTestId("dataset-filter").fill("expected ILIKE '%refund%' OR expected ILIKE '%paypal%'");
+    await page.getByTestId("dataset-apply").click();
+    await page.waitForURL(/filter=/);
+    await page.waitForFunction(() => document.querySelectorAll("[data-testid=dataset-rows] [data-testid=row]").length === 2);
+    await page.getByTestId("dataset-filter").fill("");
+    await page.getByTestId("dataset-search").fill("Norway");
+    await page.getByTestId("dataset-apply").click();
+    await page.waitForFunction(() => document.querySelectorAll("[data-testid=dataset-rows] [data-testid=row]").length === 1);
+    await page.getByTestId("dataset-search").fill("");
+    await page.getByTestId("dataset-apply").click();
+    await page.waitForFunction(() => document.querySelectorAll("[data-testid=dataset-rows] [data-testid=row]").length > 2);
+    await page.getByTestId("upload").click();
+    await page.getByTestId("upload-file").setInputFiles(file);
+    const input = page.getByTestId("bucket-input");
+    for (const c of ["question", "answer", "topic", "labels", "notes"]) await input.getByTestId(`column-${c}`).waitFor();
+    await page.getByTestId("bucket-id").getByTestId("column-id").waitFor(); // an "id" column is the row id
+    // Drag and drop the columns into their boxes; one through its menu.
+    await page.getByTestId("column-answer").dragTo(page.getByTestId("bucket-expected"));
+    await page.getByTestId("column-topic").dragTo(page.getByTestId("bucket-metadata"));
+    await page.getByTestId("column-labels").dragTo(page.getByTestId("bucket-tags"));
+    await page.getByTestId("column-notes").locator("select").selectOption("skip");
+    await page.getByTestId("bucket-expected").getByTestId("column-answer").waitFor();
+    await page.getByTestId("bucket-skip").getByTestId("column-notes").waitFor();
+    await page.getByTestId("upload-preview").getByText("How do I track a parcel?").waitFor();
+    await page.getByTestId("upload-preview").getByText("shipping").first().waitFor();
+    await shot(page, "dataset-upload");
+    await page.getByTestId("import").click();
+    await page.getByTestId("notice").getByText("Imported 3 rows.").waitFor();
+    const stored = await page.evaluate(async ({ did, key }) => {
+      const res = await fetch("btql", {
+        method: "POST",
+        headers: { Authorization: `Bearer ${key}` },
+        body: JSON.stringify({ query: `select: id, input, expected, metadata, tags | from: dataset('${did}') | filter: id LIKE 'faq-%' | sort: id` }),
+      });
+      return (await res.json()).data;
+    }, { did: cfg.data.dataset_id, key: cfg.key });
+    check(stored.length === 3, `3 rows imported: ${JSON.stringify(stored)}`);
+    check(stored[0].input === "How do I track a parcel?" && stored[0].expected === 'Use the link in the e-mail, then "Track".', `row 1: ${JSON.stringify(stored[0])}`);
+    check(stored[1].input === "Can I pay\nin two parts?", `row 2 input: ${JSON.stringify(stored[1].input)}`);
+    check(JSON.stringify(stored[0].metadata) === '{"topic":"shipping"}' && JSON.stringify(stored[0].tags) === '["faq","shipping"]', `row 1 metadata/tags: ${JSON.stringify(stored[0])}`);
+    check(!("notes" in (stored[0].metadata || {})) && stored[2].tags === null, `row 3: ${JSON.stringify(stored[2])}`);
+    // Inline edit of a row, then delete one.
+    await page.reload();
+    const row = page.getByTestId("dataset-rows").getByTestId("row").filter({ hasText: "gift cards" });
+    await row.getByTestId("edit-row").click();
+    await page.getByTestId("edit-expected").fill("Yes, from 10 to 200 euros.");
+    await page.getByTestId("save-row").click();
+    await page.getByTestId("dataset-rows").getByText("Yes, from 10 to 200 euros.").waitFor();
+    await page.getByTestId("dataset-rows").getByTestId("row").filter({ hasText: "Klarna" }).getByTestId("delete-row").click();
+    await page.getByTestId("dataset-rows").getByText("Klarna").waitFor({ state: "detached" });
+    const after = await page.evaluate(async ({ did, key }) => {
+      const res = await fetch("btql", {
+        method: "POST",
+        headers: { Authorization: `Bearer ${key}` },
+        body: JSON.stringify({ query: `select: id, expected | from: dataset('${did}') | filter: id LIKE 'faq-%' | sort: id` }),
+      });
+      return (await res.json()).data;
+    }, { did: cfg.data.dataset_id, key: cfg.key });
+    check(after.length === 2 && after[1].expected === "Yes, from 10 to 200 euros.", `after edit and delete: ${JSON.stringify(after)}`);
+    await shot(page, "dataset-rows");
+
+    // Versions: the import is one version; diff it to now, name it, view it, restore the one before.
+    await page.getByTestId("dataset-tab-versions").click();
+    const versions = page.getByTestId("version-row");
+    await versions.first().waitFor();
+    const texts = await versions.allTextContents();
+    const importIndex = (await Promise.all((await versions.all()).map(async (r) => (await r.locator("td").nth(3).textContent()) === "3"))).indexOf(true);
+    check(importIndex >= 2, `the import is one version of 3 rows, below the edit and the delete: ${texts}`);
+    const importRow = versions.nth(importIndex);
+    await importRow.getByTestId("diff-version").click();
+    await page.getByTestId("version-diff").getByText("0 added, 1 removed, 1 changed").waitFor();
+    await importRow.getByTestId("name-version").click();
+    await page.getByTestId("snapshot").getByText("imported").waitFor();
+    await shot(page, "dataset-versions");
+    await importRow.getByTestId("view-version").click();
+    await page.getByTestId("version-banner").waitFor();
+    await page.getByTestId("dataset-rows").getByText("Yes with Klarna").waitFor(); // deleted since
+    check((await page.getByTestId("edit-row").count()) === 0, "an old version is read-only");
+    await page.getByTestId("version-banner").getByText("Back to the current rows").click();
+    await page.getByTestId("dataset-tab-versions").click();
+    await versions.nth(importIndex + 1).getByTestId("restore-version").click();
+    await page.getByTestId("versions-message").getByText("Restore: done").waitFor();
+    const restored = await page.evaluate(async ({ did, key }) => {
+      const res = await fetch("btql", {
+        method: "POST",
+        headers: { Authorization: `Bearer ${key}` },
+        body: JSON.stringify({ query: `select: id | from: dataset('${did}') | filter: id LIKE 'faq-%'` }),
+      });
+      return (await res.json()).data.length;
+    }, { did: cfg.data.dataset_id, key: cfg.key });
+    check(restored === 0, `restoring the version before the import removes its rows: ${restored} left`);
+
+    // Field schemas: infer the input's, enforce it, see a write refused with its violation.
+    await page.getByTestId("dataset-tab-schemas").click();
+    await page.getByTestId("schema-infer-input").click();
+    await page.waitForFunction(() => document.querySelector("[data-testid=schema-text-input]").value.includes('"question"'));
+    await page.getByTestId("schema-enforce-input").check();
+    await page.getByTestId("schema-save-input").click();
+    await page.getByTestId("schema-input").getByText("Saved.").waitFor();
+    await page.getByTestId("check-result").getByText("0 do not conform").waitFor();
+    await shot(page, "dataset-schemas");
+    await page.getByTestId("add-row").click();
+    await page.getByTestId("edit-input").fill('"just a string"');
+    await page.getByTestId("save-row").click();
+    await page.getByTestId("row-error").getByTestId("violations").waitFor();
+    check((await page.getByTestId("row-error").textContent()).includes("input"), "the violation names the field");
+  },
+
+  async prefix(page) {
+    // Behind a reverse proxy that serves the server under /tracelake/ (a path prefix).
+    const target = new URL(cfg.url);
+    const proxy = http.createServer((req, res) => {
+      if (!req.url.startsWith("/tracelake/")) {
+        res.writeHead(404).end("outside the prefix");
+        return;
+      }
+      const upstream = http.request(
+        { host: target.hostname, port: target.port, path: req.url.slice("/tracelake".length), method: req.method, headers: req.headers },
+        (r) => {
+          res.writeHead(r.statusCode, r.headers);
+          r.pipe(res);
+        },
+      );
+      req.pipe(upstream);
+    });
+    await new Promise((ok) => proxy.listen(0, "127.0.0.1", ok));
+    const base = `http://127.0.0.1:${proxy.address().port}/tracelake/`;
+    const outside = [];
+    page.on("request", (r) => {
+      if (!r.url().startsWith(base) && !r.url().startsWith("blob:") && !r.url().startsWith("data:")) outside.push(r.url());
+    });
+    try {
+      await page.goto(base);
+      await page.getByTestId("api-key").fill(cfg.key);
+      await page.getByTestId("sign-in").click();
+      await page.waitForURL(/#\/p\/[^/]+\/logs/);
+      await page.getByTestId("logs-table").getByTestId("row").first().waitFor();
+      await page.getByTestId("nav-sandbox").click();
+      await page.getByTestId("run-query").click();
+      await page.getByTestId("result-count").waitFor();
+      check(outside.length === 0, `requests outside the prefix: ${outside}`);
+      result.base = base;
+    } finally {
+      proxy.close();
+    }
+  },
+
+  async bigtrace(page) {
+    await signIn(page);
+    const t0 = Date.now();
+    await open(page, "logs", `trace=${cfg.data.big_trace_id}`, cfg.data.big_project_id);
+    const tree = page.getByTestId("span-tree");
+    await tree.getByTestId("span-row").first().waitFor();
+    await page.getByTestId("trace-panel").getByText(`${cfg.data.big_spans.toLocaleString("en-US")} spans`).waitFor();
+    result.open_ms = Date.now() - t0;
+    const inDom = await tree.getByTestId("span-row").count();
+    check(inDom < 200, `only visible span rows are drawn: ${inDom}`);
+    // The page answers at once: scroll to the end and select the last span.
+    const t1 = Date.now();
+    await tree.evaluate((el) => (el.scrollTop = el.scrollHeight));
+    const last = tree.getByTestId("span-row").last();
+    await last.waitFor();
+    await last.click();
+    await page.getByTestId("span-detail").getByText("llm_call_").waitFor();
+    result.scroll_select_ms = Date.now() - t1;
+    // Collapse the root: one row left.
+    await tree.evaluate((el) => (el.scrollTop = 0));
+    await tree.getByTestId("span-row").first().locator("button.toggle").click();
+    await page.waitForFunction(() => document.querySelectorAll("[data-testid=span-tree] [data-testid=span-row]").length === 1);
+    check(result.open_ms < (cfg.budget_ms || 10000), `opened in ${result.open_ms} ms`);
+    await shot(page, "big-trace");
+  },
+
+  async firstpage(page) {
+    // Time from navigation to the first page of logs shown, key already signed in.
+    await signIn(page);
+    const times = [];
+    for (let i = 0; i < (cfg.runs || 5); i++) {
+      await page.goto("about:blank");
+      const t0 = Date.now();
+      await open(page, "logs", "", cfg.data.project_id);
+      await page.getByTestId("logs-table").getByTestId("row").first().waitFor();
+      times.push(Date.now() - t0);
+    }
+    result.times_ms = times;
+    result.rows = await rowCount(page, "logs-table");
+    times.sort((a, b) => a - b);
+    result.median_ms = times[Math.floor(times.length / 2)];
+    await shot(page, "logs-1m");
+  },
+};
+
+// launch() starts Chromium with a new, empty profile directory of its own.
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  headless: true,
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+  ],
+});
+let failed = false;
+try {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 860 }, acceptDownloads: true });
+  context.setDefaultTimeout(cfg.timeout_ms || 15000);
+  const page = await context.newPage();
+  const consoleErrors = [];
+  page.on("pageerror", (e) => consoleErrors.push(String(e)));
+  if (!flows[flow]) throw new Error(`unknown flow ${flow}; flows: ${Object.keys(flows)}`);
+  try {
+    await flows[flow](page);
+  } catch (e) {
+    if (cfg.screenshots_on_failure) await page.screenshot({ path: join(cfg.screenshots_on_failure, `${flow}-failure.png`) }).catch(() => {});
+    throw e;
+  }
+  check(consoleErrors.length === 0, `page errors: ${consoleErrors}`);
+} catch (e) {
+  failed = true;
+  console.error(e.stack || String(e));
+} finally {
+  await browser.close();
+}
+console.log("RESULT " + JSON.stringify(result));
+process.exit(failed ? 1 : 0);

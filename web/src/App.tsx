@@ -1,0 +1,141 @@
+import { useEffect, useState } from "react";
+import { activeSession, request, Session, sessions, signOut, useSession } from "./api";
+import { href, navigate, useRoute } from "./router";
+import { Login } from "./pages/Login";
+import { Logs } from "./pages/Logs";
+import { Experiments } from "./pages/Experiments";
+import { Sandbox } from "./pages/Sandbox";
+import { Automations } from "./pages/Automations";
+import { Datasets } from "./pages/Datasets";
+
+export type Project = { id: string; name: string; org_id: string };
+
+const SCREENS = [
+  ["logs", "Logs"],
+  ["experiments", "Experiments"],
+  ["datasets", "Datasets"],
+  ["sandbox", "BTQL sandbox"],
+  ["automations", "Automations"],
+] as const;
+
+export function App() {
+  const route = useRoute();
+  const [session, setSession] = useState<Session | null>(activeSession);
+  const [projects, setProjects] = useState<Project[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    setProjects(null);
+    if (!session) return;
+    request("v1/project", { query: { limit: "1000" } })
+      .then((r) => setProjects(r.objects))
+      .catch((e) => setError(e.message));
+  }, [session]);
+
+  // Without a project in the URL: the first project's logs.
+  const first = projects?.[0]?.id;
+  const noProject = route.path[0] !== "p" && route.path[0] !== "login";
+  useEffect(() => {
+    if (session && noProject && first) navigate(["p", first, "logs"]);
+  }, [session, noProject, first]);
+
+  if (!session || route.path[0] === "login")
+    return (
+      <Login
+        onSignedIn={(s) => {
+          setSession(s);
+          navigate([]);
+        }}
+        canCancel={!!session}
+      />
+    );
+
+  const projectId = route.path[0] === "p" ? route.path[1] : undefined;
+  const project = projects?.find((p) => p.id === projectId);
+  const screen = route.path[2] || "logs";
+
+  return (
+    <div className="app">
+      <header className="topbar">
+        <span className="brand">tracelake</span>
+        <label className="switcher">
+          <span>Organization</span>
+          <select
+            data-testid="org-switcher"
+            value={session.orgId}
+            onChange={(e) => {
+              if (e.target.value === "+") return navigate(["login"]);
+              useSession(e.target.value);
+              setSession(activeSession());
+              navigate([]);
+            }}
+          >
+            {sessions().map((s) => (
+              <option key={s.orgId} value={s.orgId}>
+                {s.org}
+              </option>
+            ))}
+            <option value="+">Add an organization…</option>
+          </select>
+        </label>
+        <label className="switcher">
+          <span>Project</span>
+          <select
+            data-testid="project-switcher"
+            value={project?.id || ""}
+            onChange={(e) => navigate(["p", e.target.value, screen])}
+          >
+            {!project && <option value="">…</option>}
+            {(projects || []).map((p) => (
+              <option key={p.id} value={p.id}>
+                {p.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <nav>
+          {project &&
+            SCREENS.map(([id, label]) => (
+              <a key={id} href={href(["p", project.id, id])} className={screen === id ? "active" : ""} data-testid={`nav-${id}`}>
+                {label}
+              </a>
+            ))}
+        </nav>
+        <button
+          className="signout"
+          onClick={() => {
+            signOut(session.orgId);
+            setSession(activeSession());
+          }}
+        >
+          Sign out
+        </button>
+      </header>
+      <main>
+        {error && <div className="error">{error}</div>}
+        {projects && projectId && !project && <div className="error">No project with id {projectId} in this organization.</div>}
+        {projects && projects.length === 0 && (
+          <div className="empty">No projects yet: log data with the SDK, or run <code>tracelake demo</code>.</div>
+        )}
+        {project && (
+          <Screen key={project.id + screen} screen={screen} project={project} route={route.path.slice(3)} />
+        )}
+      </main>
+    </div>
+  );
+}
+
+function Screen({ screen, project, route }: { screen: string; project: Project; route: string[] }) {
+  switch (screen) {
+    case "experiments":
+      return <Experiments project={project} sub={route} />;
+    case "datasets":
+      return <Datasets project={project} sub={route} />;
+    case "sandbox":
+      return <Sandbox project={project} />;
+    case "automations":
+      return <Automations project={project} />;
+    default:
+      return <Logs project={project} />;
+  }
+}

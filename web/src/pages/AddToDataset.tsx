@@ -1,0 +1,80 @@
+// "Add to dataset": copy spans (input, output as expected, metadata) into a dataset, with the
+// span as each new row's origin.
+import { useEffect, useState } from "react";
+import type { Project } from "../App";
+import { btql, lit, request } from "../api";
+import { Source, sourceExpr } from "./logsQuery";
+
+export function AddToDataset({
+  project,
+  source,
+  spanIds,
+  onClose,
+}: {
+  project: Project;
+  source: Source;
+  spanIds: string[];
+  onClose: (done: boolean) => void;
+}) {
+  const [datasets, setDatasets] = useState<any[]>([]);
+  const [choice, setChoice] = useState("");
+  const [newName, setNewName] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  useEffect(() => {
+    request("v1/dataset", { query: { project_id: project.id, limit: "1000" } }).then((r) => {
+      setDatasets(r.objects);
+      setChoice(r.objects[0]?.id || "+");
+    });
+  }, [project.id]);
+  const add = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      let datasetId = choice;
+      if (choice === "+") {
+        const d = await request("v1/dataset", { body: { project_id: project.id, name: newName.trim() } });
+        datasetId = d.id;
+      }
+      const res = await btql(
+        `select: id, input, output, metadata | from: ${sourceExpr(source)} | filter: id IN [${spanIds.map(lit).join(", ")}] | limit: ${spanIds.length}`,
+      );
+      const events = res.data.map((r) => ({
+        input: r.input,
+        expected: r.output,
+        metadata: r.metadata,
+        origin: { object_type: source.type, object_id: source.id, id: r.id },
+      }));
+      await request(`v1/dataset/${datasetId}/insert`, { body: { events } });
+      onClose(true);
+    } catch (e: any) {
+      setError(e.message);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div className="modal-back">
+      <div className="modal" data-testid="add-dataset-dialog">
+        <h3>Add {spanIds.length} span{spanIds.length === 1 ? "" : "s"} to a dataset</h3>
+        <p className="muted">Input becomes the row's input, output its expected value; metadata is kept.</p>
+        <select value={choice} onChange={(e) => setChoice(e.target.value)} data-testid="dataset-choice">
+          {datasets.map((d) => (
+            <option key={d.id} value={d.id}>
+              {d.name}
+            </option>
+          ))}
+          <option value="+">New dataset…</option>
+        </select>
+        {choice === "+" && <input placeholder="dataset name" value={newName} onChange={(e) => setNewName(e.target.value)} data-testid="new-dataset-name" />}
+        <div className="buttons">
+          <button onClick={add} disabled={busy || (choice === "+" && !newName.trim())} data-testid="confirm-add">
+            Add
+          </button>
+          <button onClick={() => onClose(false)}>Cancel</button>
+        </div>
+        {error && <div className="error">{error}</div>}
+      </div>
+    </div>
+  );
+}

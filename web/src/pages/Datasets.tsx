@@ -1,0 +1,407 @@
+// Datasets: the list, and a dataset's rows with inline edit, delete and copy to another dataset.
+import { ColumnDef } from "@tanstack/react-table";
+import { useCallback, useEffect, useMemo, useState } from "react";
+import type { Project } from "../App";
+import { ApiError, btql, downloadExport, FORMATS, lit, request } from "../api";
+import { DataTable, fmtTime, preview } from "../components/DataTable";
+import { Json } from "../components/Json";
+import { href, navigate, setParams, useRoute } from "../router";
+import { DatasetSchemas, Violations } from "./DatasetSchemas";
+import { DatasetVersions } from "./DatasetVersions";
+import { UploadDialog } from "./Upload";
+
+export function Datasets({ project, sub }: { project: Project; sub: string[] }) {
+  if (sub[0]) return <DatasetRows project={project} datasetId={sub[0]} />;
+  return <DatasetList project={project} />;
+}
+
+function DatasetList({ project }: { project: Project }) {
+  const [list, setList] = useState<any[] | null>(null);
+  const [counts, setCounts] = useState<Record<string, number>>({});
+  const [name, setName] = useState("");
+  const load = useCallback(() => {
+    request("v1/dataset", { query: { project_id: project.id, limit: "1000" } }).then(async (r) => {
+      setList(r.objects);
+      const sums = await Promise.all(r.objects.map((d: any) => request(`v1/dataset/${d.id}/summarize`).catch(() => null)));
+      setCounts(Object.fromEntries(r.objects.map((d: any, i: number) => [d.id, sums[i]?.data_summary?.total_records ?? null])));
+    });
+  }, [project.id]);
+  useEffect(load, [load]);
+  return (
+    <div className="page">
+      <div className="toolbar">
+        <h2>Datasets</h2>
+        <form
+          onSubmit={async (e) => {
+            e.preventDefault();
+            const d = await request("v1/dataset", { body: { project_id: project.id, name: name.trim() } });
+            navigate(["p", project.id, "datasets", d.id]);
+          }}
+        >
+          <input placeholder="new dataset name" value={name} onChange={(e) => setName(e.target.value)} data-testid="new-dataset" />
+          <button disabled={!name.trim()}>+ Dataset</button>
+        </form>
+      </div>
+      <table className="simple" data-testid="datasets-table">
+        <thead>
+          <tr>
+            <th>Name</th>
+            <th>Rows</th>
+            <th>Description</th>
+            <th>Created</th>
+          </tr>
+        </thead>
+        <tbody>
+          {(list || []).map((d) => (
+            <tr key={d.id}>
+              <td>
+                <a href={href(["p", project.id, "datasets", d.id])}>{d.name}</a>
+              </td>
+              <td>{counts[d.id] ?? ""}</td>
+              <td>{d.description}</td>
+              <td>{fmtTime(d.created)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {list && list.length === 0 && <div className="empty">No datasets yet.</div>}
+    </div>
+  );
+}
+
+function DatasetRows({ project, datasetId }: { project: Project; datasetId: string }) {
+  const { params } = useRoute();
+  const tab = params.get("tab") || "rows";
+  const version = params.get("version") || undefined; // viewing an old version, read-only
+  const filter = params.get("filter") || "";
+  const q = params.get("q") || "";
+  const where = [filter.trim() && `(${filter})`, q.trim() && `search(${lit(q.trim())})`].filter(Boolean).join(" AND ");
+  const [dataset, setDataset] = useState<any>(null);
+  const [rows, setRows] = useState<any[]>([]);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [loading, setLoading] = useState(false);
+  const [editing, setEditing] = useState<any | null>(null);
+  const [copying, setCopying] = useState<any | null>(null);
+  const [fmt, setFmt] = useState("csv");
+  const [error, setError] = useState<string | null>(null);
+  const [uploading, setUploading] = useState(false);
+  const [notice, setNotice] = useState<string | null>(null);
+
+  const load = useCallback(
+    async (c: string | null) => {
+      setLoading(true);
+      try {
+        const res = await btql(
+          `select: * | from: dataset(${lit(datasetId)})${where ? ` | filter: ${where}` : ""} | limit: 100${c ? ` | cursor: ${lit(c)}` : ""}`,
+          version,
+        );
+        setRows((old) => (c ? [...old, ...res.data] : res.data));
+        setCursor(res.cursor);
+        setError(null);
+      } catch (e: any) {
+        setError(e.message);
+        if (!c) setRows([]);
+      } finally {
+        setLoading(false);
+      }
+    },
+    [datasetId, version, where],
+  );
+  useEffect(() => {
+    request(`v1/dataset/${datasetId}`).then(setDataset);
+    load(null);
+  }, [datasetId, load]);
+
+  const remove = async (r: any) => {
+    if (!confirm("Delete this row?")) return;
+    await request(`v1/dataset/${datasetId}/insert`, { body: { events: [{ id: r.id, _object_delete: true }] } });
+    setRows(rows.filter((x) => x.id !== r.id));
+  };
+
+  const columns: ColumnDef<any, any>[] = useMemo(
+    () => [
+      { id: "created", header: "Created", size: 150, accessorFn: (r) => r.created, cell: (i) => fmtTime(i.getValue()) },
+      { id: "input", header: "Input", size: 300, accessorFn: (r) => preview(r.input), cell: (i) => i.getValue() },
+      { id: "expected", header: "Expected", size: 240, accessorFn: (r) => preview(r.expected), cell: (i) => i.getValue() },
+      { id: "metadata", header: "Metadata", size: 200, accessorFn: (r) => preview(r.metadata), cell: (i) => i.getValue() },
+      { id: "tags", header: "Tags", size: 120, accessorFn: (r) => (r.tags || []).join(", "), cell: (i) => i.getValue() },
+      {
+        id: "actions",
+        header: "",
+        size: 230,
+        enableSorting: false,
+        cell: ({ row }) =>
+          version ? null : (
+            <span onClick={(e) => e.stopPropagation()}>
+              <button onClick={() => setEditing(row.original)} data-testid="edit-row">Edit</button>{" "}
+              <button onClick={() => setCopying(row.original)} data-testid="copy-row">Copy</button>{" "}
+              <button onClick={() => remove(row.original)} data-testid="delete-row">Delete</button>
+            </span>
+          ),
+      },
+    ],
+    [rows, version], // eslint-disable-line react-hooks/exhaustive-deps
+  );
+
+  const tabs: [string, string][] = [
+    ["rows", "Rows"],
+    ["versions", "Versions"],
+    ["schemas", "Field schemas"],
+    ["runs", "Runs"],
+  ];
+  return (
+    <div className="page">
+      <div className="toolbar">
+        <a href={href(["p", project.id, "datasets"])}>← Datasets</a>
+        <h2>{dataset?.name}</h2>
+        <select value={fmt} onChange={(e) => setFmt(e.target.value)}>
+          {FORMATS.map((f) => (
+            <option key={f}>{f}</option>
+          ))}
+        </select>
+        <button onClick={() => downloadExport("dataset", datasetId, fmt, "", "spans", `${dataset?.name || "dataset"}.${fmt}`)}>Export</button>
+        <button onClick={() => setEditing({})} disabled={!!version} data-testid="add-row">+ Row</button>
+        <button onClick={() => setUploading(true)} disabled={!!version} data-testid="upload">Upload CSV/JSON</button>
+      </div>
+      <div className="subtabs">
+        {tabs.map(([id, label]) => (
+          <button key={id} className={tab === id ? "on" : ""} onClick={() => setParams({ tab: id === "rows" ? undefined : id })} data-testid={`dataset-tab-${id}`}>
+            {label}
+          </button>
+        ))}
+      </div>
+      {error && <div className="error">{error}</div>}
+      {notice && <div className="ok" data-testid="notice">{notice}</div>}
+      {tab === "versions" && (
+        <DatasetVersions
+          datasetId={datasetId}
+          onView={(v) => setParams({ tab: undefined, version: v })}
+          onRestored={() => load(null)}
+        />
+      )}
+      {tab === "schemas" && <DatasetSchemas datasetId={datasetId} />}
+      {tab === "runs" && <DatasetRuns project={project} datasetId={datasetId} />}
+      {tab === "rows" && <RowFilter filter={filter} q={q} />}
+      {tab === "rows" && version && (
+        <div className="banner" data-testid="version-banner">
+          Viewing version <code>{version}</code>, read-only. <button className="link" onClick={() => setParams({ version: undefined })}>Back to the current rows</button>
+        </div>
+      )}
+      {tab === "rows" && (
+        <DataTable
+          testId="dataset-rows"
+          columns={columns}
+          data={rows}
+          onEndReached={() => cursor && !loading && load(cursor)}
+          onRowClick={version ? undefined : setEditing}
+          empty={loading ? "Loading…" : "No rows"}
+        />
+      )}
+      {editing && (
+        <RowEditor
+          datasetId={datasetId}
+          row={editing}
+          onClose={(changed) => {
+            setEditing(null);
+            if (changed) load(null);
+          }}
+        />
+      )}
+      {uploading && (
+        <UploadDialog
+          datasetId={datasetId}
+          onClose={(n) => {
+            setUploading(false);
+            if (n) {
+              setNotice(`Imported ${n.toLocaleString()} rows.`);
+              load(null);
+            }
+          }}
+        />
+      )}
+      {copying && <CopyRow project={project} datasetId={datasetId} row={copying} onClose={() => setCopying(null)} />}
+    </div>
+  );
+}
+
+function RowEditor({ datasetId, row, onClose }: { datasetId: string; row: any; onClose: (changed: boolean) => void }) {
+  const fields = ["input", "expected", "metadata"] as const;
+  const [texts, setTexts] = useState<Record<string, string>>(
+    Object.fromEntries(fields.map((f) => [f, row[f] === undefined || row[f] === null ? "" : JSON.stringify(row[f], null, 2)])),
+  );
+  const [tags, setTags] = useState((row.tags || []).join(", "));
+  const [error, setError] = useState<ApiError | null>(null);
+  const save = async () => {
+    try {
+      const event: any = row.id ? { id: row.id } : {};
+      for (const f of fields) {
+        const t = texts[f].trim();
+        try {
+          event[f] = t === "" ? null : JSON.parse(t);
+        } catch {
+          event[f] = t; // plain text is a string value
+        }
+      }
+      const tagList = tags.split(",").map((t: string) => t.trim()).filter(Boolean);
+      if (tagList.length || row.tags) event.tags = tagList;
+      await request(`v1/dataset/${datasetId}/insert`, { body: { events: [event] } });
+      onClose(true);
+    } catch (e: any) {
+      setError(e);
+    }
+  };
+  return (
+    <div className="modal-back">
+      <div className="modal wide" data-testid="row-editor">
+        <h3>{row.id ? "Edit row" : "New row"}</h3>
+        {fields.map((f) => (
+          <label key={f} className="block">
+            {f} <span className="muted">(JSON, or plain text)</span>
+            <textarea rows={5} value={texts[f]} onChange={(e) => setTexts({ ...texts, [f]: e.target.value })} data-testid={`edit-${f}`} />
+          </label>
+        ))}
+        <label className="block">
+          tags <input value={tags} onChange={(e) => setTags(e.target.value)} />
+        </label>
+        {row.id && (
+          <details>
+            <summary>Whole row</summary>
+            <div className="json">
+              <Json value={row} />
+            </div>
+          </details>
+        )}
+        {error && (
+          <div className="error" data-testid="row-error">
+            {error.message}
+            {error.violations && <Violations violations={error.violations} />}
+          </div>
+        )}
+        <div className="buttons">
+          <button className="primary" onClick={save} data-testid="save-row">Save</button>
+          <button onClick={() => onClose(false)}>Cancel</button>
+        </div>
+      </div>
+    </div>
+  );
+}
+
+function CopyRow({ project, datasetId, row, onClose }: { project: Project; datasetId: string; row: any; onClose: () => void }) {
+  const [datasets, setDatasets] = useState<any[]>([]);
+  const [target, setTarget] = useState("");
+  const [result, setResult] = useState<string | null>(null);
+  useEffect(() => {
+    request("v1/dataset", { query: { project_id: project.id } }).then((r) => {
+      const others = r.objects.filter((d: any) => d.id !== datasetId);
+      setDatasets(others);
+      setTarget(others[0]?.id || "");
+    });
+  }, [project.id, datasetId]);
+  return (
+    <div className="modal-back">
+      <div className="modal" data-testid="copy-dialog">
+        <h3>Copy the row to another dataset</h3>
+        <p className="muted">The copy gets a new id and an origin pointing back at this row.</p>
+        <select value={target} onChange={(e) => setTarget(e.target.value)} data-testid="copy-target">
+          {datasets.map((d) => (
+            <option key={d.id} value={d.id}>
+              {d.name}
+            </option>
+          ))}
+        </select>
+        <div className="buttons">
+          <button
+            disabled={!target}
+            data-testid="confirm-copy"
+            onClick={async () => {
+              try {
+                await request(`v1/dataset/${target}/copy_from`, { body: { source: { object_type: "dataset", id: datasetId }, filter: `id = ${lit(row.id)}` } });
+                setResult("Copied.");
+              } catch (e: any) {
+                setResult(e.message);
+              }
+            }}
+          >
+            Copy
+          </button>
+          <button onClick={onClose}>Close</button>
+        </div>
+        {result && <div className={result === "Copied." ? "ok" : "error"}>{result}</div>}
+      </div>
+    </div>
+  );
+}
+
+/** Experiments run on this dataset, newest first, with their average scores. */
+function DatasetRuns({ project, datasetId }: { project: Project; datasetId: string }) {
+  const [runs, setRuns] = useState<any[] | null>(null);
+  useEffect(() => {
+    request("v1/experiment", { query: { project_id: project.id, limit: "1000" } }).then(async (r) => {
+      const mine = r.objects.filter((e: any) => e.dataset_id === datasetId);
+      const sums = await Promise.all(
+        mine.map((e: any) => request(`v1/experiment/${e.id}/summarize`, { query: { comparison_experiment_id: e.id } }).catch(() => null)),
+      );
+      setRuns(mine.map((e: any, i: number) => ({ ...e, scores: Object.values(sums[i]?.scores || {}) })));
+    });
+  }, [project.id, datasetId]);
+  if (!runs) return <div className="empty">Loading…</div>;
+  return (
+    <table className="simple" data-testid="dataset-runs">
+      <thead>
+        <tr>
+          <th>Experiment</th>
+          <th>Created</th>
+          <th>Dataset version</th>
+          <th>Scores</th>
+        </tr>
+      </thead>
+      <tbody>
+        {runs.map((e) => (
+          <tr key={e.id} data-testid="dataset-run">
+            <td>
+              <a href={href(["p", project.id, "experiments", e.id])}>{e.name}</a>
+            </td>
+            <td>{fmtTime(e.created)}</td>
+            <td>
+              <code>{e.dataset_version || "latest"}</code>
+            </td>
+            <td>{e.scores.map((s: any) => `${s.name} ${(s.score * 100).toFixed(1)}%`).join(" · ")}</td>
+          </tr>
+        ))}
+        {runs.length === 0 && (
+          <tr>
+            <td colSpan={4} className="muted">
+              No experiment has run on this dataset.
+            </td>
+          </tr>
+        )}
+      </tbody>
+    </table>
+  );
+}
+
+/** Filter a dataset's rows with a BTQL expression and full-text search (kept in the URL). */
+function RowFilter({ filter, q }: { filter: string; q: string }) {
+  const [f, setF] = useState(filter);
+  const [text, setText] = useState(q);
+  useEffect(() => setF(filter), [filter]);
+  useEffect(() => setText(q), [q]);
+  return (
+    <form
+      className="toolbar"
+      onSubmit={(e) => {
+        e.preventDefault();
+        setParams({ filter: f, q: text });
+      }}
+    >
+      <input className="search" placeholder="Full-text search…" value={text} onChange={(e) => setText(e.target.value)} data-testid="dataset-search" />
+      <input className="filter-input" placeholder="BTQL filter: metadata.topic = 'support'" value={f} onChange={(e) => setF(e.target.value)} data-testid="dataset-filter" />
+      <button data-testid="dataset-apply">Apply</button>
+      {(filter || q) && (
+        <button type="button" onClick={() => setParams({ filter: undefined, q: undefined })}>
+          Clear
+        </button>
+      )}
+    </form>
+  );
+}

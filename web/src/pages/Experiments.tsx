@@ -1,0 +1,377 @@
+// Experiments: the list with averages, and the comparison of one experiment with a baseline
+// (rows matched on input, per-row score deltas, improvements and regressions).
+import { ColumnDef } from "@tanstack/react-table";
+import { useEffect, useMemo, useState } from "react";
+import type { Project } from "../App";
+import { btql, lit, request } from "../api";
+import { DataTable, fmtNumber, fmtTime, preview } from "../components/DataTable";
+import { Json } from "../components/Json";
+import { href, navigate, setParams, useRoute } from "../router";
+import { Logs } from "./Logs";
+
+export function Experiments({ project, sub }: { project: Project; sub: string[] }) {
+  if (sub[0] === "compare") return <Compare project={project} />;
+  if (sub[0]) return <ExperimentView project={project} experimentId={sub[0]} />;
+  return <ExperimentList project={project} />;
+}
+
+/** One experiment: its rows in the logs table with the trace panel, and its details. */
+function ExperimentView({ project, experimentId }: { project: Project; experimentId: string }) {
+  const [exp, setExp] = useState<any>(null);
+  const [base, setBase] = useState<any>(null);
+  useEffect(() => {
+    request(`v1/experiment/${experimentId}`).then((e) => {
+      setExp(e);
+      if (e.base_exp_id) request(`v1/experiment/${e.base_exp_id}`).then(setBase).catch(() => {});
+    });
+  }, [experimentId]);
+  return (
+    <div className="experiment-view">
+      <div className="toolbar details" data-testid="experiment-details">
+        <a href={href(["p", project.id, "experiments"])}>← Experiments</a>
+        <h2>{exp?.name}</h2>
+        {exp && (
+          <>
+            <span className="muted">created {fmtTime(exp.created)}</span>
+            {base && <span>baseline {base.name}</span>}
+            {exp.dataset_id && <a href={href(["p", project.id, "datasets", exp.dataset_id])}>dataset</a>}
+            {exp.metadata && <span className="muted">{preview(exp.metadata, 80)}</span>}
+            <button onClick={() => navigator.clipboard?.writeText(exp.id)} title={exp.id}>
+              Copy id
+            </button>
+            <a href={href(["p", project.id, "experiments", "compare"], { exp: exp.id })} data-testid="compare-link">
+              Compare with the baseline →
+            </a>
+          </>
+        )}
+      </div>
+      <Logs project={project} source={{ type: "experiment", id: experimentId }} />
+    </div>
+  );
+}
+
+type Stats = { traces: number; errors: number; duration: number | null; tokens: number | null; cost: number | null };
+
+function ExperimentList({ project }: { project: Project }) {
+  const [experiments, setExperiments] = useState<any[] | null>(null);
+  const [stats, setStats] = useState<Record<string, Stats>>({});
+  const [scores, setScores] = useState<Record<string, Record<string, number>>>({});
+  const [picked, setPicked] = useState<string[]>([]);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    request("v1/experiment", { query: { project_id: project.id, limit: "1000" } })
+      .then(async (r) => {
+        const exps = r.objects;
+        setExperiments(exps);
+        if (!exps.length) return;
+        const res = await btql(
+          [
+            `from: experiment(${exps.map((e: any) => lit(e.id)).join(", ")})`,
+            "dimensions: experiment_id",
+            "measures: sum(is_root) as traces, count(error) as errors, avg(is_root ? metrics.end - metrics.start : null) as duration,",
+            "  sum(metrics.total_tokens) as tokens, sum(metrics.estimated_cost) as cost",
+          ].join("\n"),
+        );
+        setStats(Object.fromEntries(res.data.map((row: any) => [row.experiment_id, row])));
+        // Average scores per experiment (per trace, then over traces) from its summary.
+        const sums = await Promise.all(
+          exps.map((e: any) =>
+            request(`v1/experiment/${e.id}/summarize`, { query: { comparison_experiment_id: e.id } }).catch(() => null),
+          ),
+        );
+        setScores(
+          Object.fromEntries(
+            exps.map((e: any, i: number) => [e.id, Object.fromEntries(Object.values(sums[i]?.scores || {}).map((s: any) => [s.name, s.score]))]),
+          ),
+        );
+      })
+      .catch((e) => setError(e.message));
+  }, [project.id]);
+
+  const scoreNames = useMemo(() => [...new Set(Object.values(scores).flatMap((s) => Object.keys(s)))].sort(), [scores]);
+  const columns: ColumnDef<any, any>[] = [
+    {
+      id: "pick",
+      header: "",
+      size: 34,
+      enableSorting: false,
+      cell: ({ row }) => (
+        <input
+          type="checkbox"
+          data-testid="pick-experiment"
+          checked={picked.includes(row.original.id)}
+          onChange={() =>
+            setPicked(picked.includes(row.original.id) ? picked.filter((x) => x !== row.original.id) : [...picked, row.original.id].slice(-2))
+          }
+        />
+      ),
+    },
+    { id: "name", header: "Experiment", size: 200, accessorFn: (e) => e.name, cell: (i) => <a href={href(["p", project.id, "experiments", i.row.original.id])}>{i.getValue()}</a> },
+    { id: "created", header: "Created", size: 150, accessorFn: (e) => e.created, cell: (i) => fmtTime(i.getValue()) },
+    ...scoreNames.map(
+      (n): ColumnDef<any, any> => ({ id: "s:" + n, header: n, size: 110, accessorFn: (e) => scores[e.id]?.[n], cell: (i) => pct(i.getValue()) }),
+    ),
+    { id: "traces", header: "Rows", size: 70, accessorFn: (e) => stats[e.id]?.traces, cell: (i) => fmtNumber(i.getValue()) },
+    { id: "errors", header: "Errors", size: 70, accessorFn: (e) => stats[e.id]?.errors, cell: (i) => fmtNumber(i.getValue()) },
+    { id: "duration", header: "Duration (s)", size: 100, accessorFn: (e) => stats[e.id]?.duration, cell: (i) => fmtNumber(i.getValue(), 3) },
+    { id: "tokens", header: "Tokens", size: 90, accessorFn: (e) => stats[e.id]?.tokens, cell: (i) => fmtNumber(i.getValue()) },
+    { id: "cost", header: "Cost", size: 90, accessorFn: (e) => stats[e.id]?.cost, cell: (i) => fmtNumber(i.getValue(), 5) },
+  ];
+  return (
+    <div className="page">
+      <div className="toolbar">
+        <h2>Experiments</h2>
+        <button
+          disabled={picked.length !== 2}
+          data-testid="compare"
+          onClick={() => navigate(["p", project.id, "experiments", "compare"], { exp: picked[1], base: picked[0] })}
+        >
+          Compare {picked.length === 2 ? "2" : ""} (pick two)
+        </button>
+      </div>
+      {error && <div className="error">{error}</div>}
+      <DataTable testId="experiments-table" columns={columns} data={experiments || []} empty={experiments ? "No experiments" : "Loading…"} />
+    </div>
+  );
+}
+
+function pct(v: unknown) {
+  return v === null || v === undefined ? "" : `${(Number(v) * 100).toFixed(1)}%`;
+}
+
+async function summaryRows(experimentId: string): Promise<any[]> {
+  const rows: any[] = [];
+  let cursor: string | null = null;
+  do {
+    const res = await btql(
+      `select: id, input, output, expected, scores, metrics | from: experiment(${lit(experimentId)}) summary | preview_length: 2000 | limit: 1000${cursor ? ` | cursor: ${lit(cursor)}` : ""}`,
+    );
+    rows.push(...res.data);
+    cursor = res.cursor;
+  } while (cursor && rows.length < 20000);
+  return rows;
+}
+
+function Compare({ project }: { project: Project }) {
+  const { params } = useRoute();
+  const expId = params.get("exp") || "";
+  const [experiments, setExperiments] = useState<any[]>([]);
+  const exp = experiments.find((e) => e.id === expId);
+  const baseId = params.get("base") || exp?.base_exp_id || experiments.find((e) => e.id !== expId && e.created < (exp?.created ?? ""))?.id || "";
+  const only = params.get("only") || ""; // "improved:<score>" | "regressed:<score>"
+  const [summary, setSummary] = useState<any>(null);
+  const [diff, setDiff] = useState<any | null>(null);
+  const [rows, setRows] = useState<any[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    request("v1/experiment", { query: { project_id: project.id, limit: "1000" } }).then((r) => setExperiments(r.objects));
+  }, [project.id]);
+
+  useEffect(() => {
+    if (!expId || !baseId) return;
+    setRows(null);
+    setError(null);
+    request(`v1/experiment/${expId}/summarize`, { query: { comparison_experiment_id: baseId } })
+      .then(setSummary)
+      .catch((e) => setError(e.message));
+    Promise.all([summaryRows(expId), summaryRows(baseId)])
+      .then(([a, b]) => {
+        const base = new Map(b.map((r) => [JSON.stringify(r.input), r]));
+        setRows(a.map((r) => ({ ...r, base: base.get(JSON.stringify(r.input)) ?? null })));
+      })
+      .catch((e) => setError(e.message));
+  }, [expId, baseId]);
+
+  const scoreNames = useMemo(() => [...new Set((rows || []).flatMap((r) => [...Object.keys(r.scores || {}), ...Object.keys(r.base?.scores || {})]))].sort(), [rows]);
+  const delta = (r: any, n: string) => (r.base && r.scores?.[n] != null && r.base.scores?.[n] != null ? r.scores[n] - r.base.scores[n] : null);
+  const regressionTotal = (r: any) => scoreNames.reduce((s, n) => s + Math.min(0, delta(r, n) ?? 0), 0);
+  const shown = useMemo(() => {
+    let out = rows || [];
+    if (only) {
+      const [kind, name] = only.split(":");
+      out = out.filter((r) => {
+        const d = delta(r, name);
+        return d !== null && (kind === "improved" ? d > 0 : d < 0);
+      });
+    }
+    return out;
+  }, [rows, only, scoreNames]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  const columns: ColumnDef<any, any>[] = [
+    { id: "input", header: "Input", size: 260, accessorFn: (r) => preview(r.input), cell: (i) => i.getValue() },
+    { id: "output", header: `Output (${exp?.name ?? "experiment"})`, size: 200, accessorFn: (r) => preview(r.output), cell: (i) => i.getValue() },
+    { id: "base_output", header: "Output (baseline)", size: 200, accessorFn: (r) => preview(r.base?.output), cell: (i) => i.getValue() },
+    ...scoreNames.map(
+      (n): ColumnDef<any, any> => ({
+        id: "d:" + n,
+        header: `${n} Δ`,
+        size: 150,
+        accessorFn: (r) => delta(r, n),
+        sortUndefined: "last",
+        cell: (i) => {
+          const r = i.row.original;
+          const d = i.getValue() as number | null;
+          return (
+            <span>
+              {pct(r.scores?.[n])}{" "}
+              {d !== null && d !== 0 && (
+                <span className={d > 0 ? "up" : "down"} data-testid={d > 0 ? "improved" : "regressed"}>
+                  {d > 0 ? "▲ +" : "▼ "}
+                  {(d * 100).toFixed(1)}
+                </span>
+              )}
+            </span>
+          );
+        },
+      }),
+    ),
+    { id: "regressions", header: "Regression", size: 100, accessorFn: regressionTotal, cell: (i) => fmtNumber(i.getValue(), 2) },
+    {
+      id: "duration",
+      header: "Duration Δ (s)",
+      size: 120,
+      accessorFn: (r) => (r.base ? (r.metrics?.duration ?? 0) - (r.base.metrics?.duration ?? 0) : null),
+      cell: (i) => fmtNumber(i.getValue(), 3),
+    },
+  ];
+
+  return (
+    <div className="page">
+      <div className="toolbar">
+        <a href={href(["p", project.id, "experiments"])}>← Experiments</a>
+        <label>
+          Experiment{" "}
+          <select value={expId} onChange={(e) => setParams({ exp: e.target.value })} data-testid="compare-exp">
+            {experiments.map((e) => (
+              <option key={e.id} value={e.id}>
+                {e.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Baseline{" "}
+          <select value={baseId} onChange={(e) => setParams({ base: e.target.value })} data-testid="compare-base">
+            <option value="">(none)</option>
+            {experiments
+              .filter((e) => e.id !== expId)
+              .map((e) => (
+                <option key={e.id} value={e.id}>
+                  {e.name}
+                </option>
+              ))}
+          </select>
+        </label>
+        {exp && baseId && exp.base_exp_id !== baseId && (
+          <button onClick={() => request(`v1/experiment/${exp.id}`, { method: "PATCH", body: { base_exp_id: baseId } }).then(() => setExperiments(experiments.map((e) => (e.id === exp.id ? { ...e, base_exp_id: baseId } : e))))}>
+            Set as baseline
+          </button>
+        )}
+      </div>
+      {error && <div className="error">{error}</div>}
+      {summary && (
+        <div className="summary-cards" data-testid="compare-summary">
+          {Object.values(summary.scores || {}).map((s: any) => (
+            <div className="card" key={s.name}>
+              <div className="muted">{s.name}</div>
+              <div className="big">{pct(s.score)}</div>
+              <div className={s.diff > 0 ? "up" : s.diff < 0 ? "down" : ""}>{s.diff != null ? `${s.diff > 0 ? "+" : ""}${(s.diff * 100).toFixed(1)} pts` : ""}</div>
+              <button className="link up" onClick={() => setParams({ only: only === `improved:${s.name}` ? undefined : `improved:${s.name}` })} data-testid="filter-improved">
+                {s.improvements} improvements
+              </button>{" "}
+              <button className="link down" onClick={() => setParams({ only: only === `regressed:${s.name}` ? undefined : `regressed:${s.name}` })} data-testid="filter-regressed">
+                {s.regressions} regressions
+              </button>
+            </div>
+          ))}
+          {Object.values(summary.metrics || {}).map((m: any) => (
+            <div className="card" key={m.name}>
+              <div className="muted">{m.name}</div>
+              <div className="big">
+                {fmtNumber(m.metric, 3)} {m.unit}
+              </div>
+              <div className={m.diff < 0 ? "up" : m.diff > 0 ? "down" : ""}>{m.diff != null ? `${m.diff > 0 ? "+" : ""}${fmtNumber(m.diff, 3)}` : ""}</div>
+            </div>
+          ))}
+        </div>
+      )}
+      {only && (
+        <div className="muted">
+          Showing rows {only.replace(":", " on ")} · <button className="link" onClick={() => setParams({ only: undefined })}>show all</button>
+        </div>
+      )}
+      <div className="toolbar">
+        <button onClick={() => setParams({ sort: "regressions" })} data-testid="sort-regressions">
+          Sort by regressions
+        </button>
+      </div>
+      <CompareTable columns={columns} rows={shown} sortByRegressions={params.get("sort") === "regressions"} loading={!rows} onOpen={setDiff} />
+      {diff && <DiffView row={diff} expName={exp?.name} baseName={experiments.find((e) => e.id === baseId)?.name} onClose={() => setDiff(null)} />}
+    </div>
+  );
+}
+
+/** Diff mode: one matched row, field by field, the experiment beside its baseline. */
+function DiffView({ row, expName, baseName, onClose }: { row: any; expName?: string; baseName?: string; onClose: () => void }) {
+  const fields = ["output", "expected", "scores", "metrics"];
+  return (
+    <div className="modal-back" onClick={onClose}>
+      <div className="modal wide" onClick={(e) => e.stopPropagation()} data-testid="diff-view">
+        <h3>Row comparison</h3>
+        <h4>Input</h4>
+        <div className="json">
+          <Json value={row.input} />
+        </div>
+        <table className="simple diff">
+          <thead>
+            <tr>
+              <th />
+              <th>{expName ?? "experiment"}</th>
+              <th>{baseName ?? "baseline"}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {fields.map((f) => (
+              <tr key={f}>
+                <th>{f}</th>
+                <td className={JSON.stringify(row[f]) !== JSON.stringify(row.base?.[f]) ? "changed" : ""}>
+                  <div className="json">
+                    <Json value={row[f]} />
+                  </div>
+                </td>
+                <td>
+                  <div className="json">
+                    <Json value={row.base?.[f]} />
+                  </div>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        <div className="buttons">
+          <button onClick={onClose}>Close</button>
+        </div>
+      </div>
+    </div>
+  );
+}
+
+function CompareTable({
+  columns,
+  rows,
+  sortByRegressions,
+  loading,
+  onOpen,
+}: {
+  columns: ColumnDef<any, any>[];
+  rows: any[];
+  sortByRegressions: boolean;
+  loading: boolean;
+  onOpen: (row: any) => void;
+}) {
+  const regression = columns.find((c) => c.id === "regressions") as any;
+  const data = sortByRegressions ? [...rows].sort((a, b) => regression.accessorFn(a) - regression.accessorFn(b)) : rows;
+  return <DataTable testId="compare-table" columns={columns} data={data} onRowClick={onOpen} empty={loading ? "Loading…" : "No rows"} />;
+}

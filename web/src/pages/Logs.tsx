@@ -1,0 +1,439 @@
+import { ColumnDef } from "@tanstack/react-table";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import type { Project } from "../App";
+import { ApiError, btql, downloadExport, FORMATS } from "../api";
+import { BtqlEditor, fieldPaths, QueryErrorMark } from "../components/BtqlEditor";
+import { ColumnChooser, DataTable, fmtNumber, fmtTime, preview, Sort } from "../components/DataTable";
+import { setParams, useRoute } from "../router";
+import { AddToDataset } from "./AddToDataset";
+import { Cond, COND_FIELDS, COND_OPS, filterExpr, LogsState, logsQuery, mapErrorToFilter, RANGES, Source, sourceExpr } from "./logsQuery";
+import { TracePanel } from "./TracePanel";
+
+type Col = {
+  id: string;
+  label: string;
+  get: (r: any, spans: boolean) => any;
+  render?: (v: any) => any;
+  sort?: (spans: boolean) => string | null;
+  size?: number;
+};
+
+const m = (k: string) => (r: any) => r.metrics?.[k];
+const duration = (r: any, spans: boolean) =>
+  spans ? (r.metrics?.end != null && r.metrics?.start != null ? r.metrics.end - r.metrics.start : null) : r.metrics?.duration;
+
+const BASE_COLUMNS: Col[] = [
+  { id: "created", label: "Time", get: (r) => r.created, render: fmtTime, sort: () => "created", size: 150 },
+  { id: "name", label: "Name", get: (r) => r.span_type_info?.name ?? r.span_attributes?.name, sort: (s) => (s ? "span_attributes.name" : null), size: 140 },
+  { id: "type", label: "Type", get: (r) => r.span_type_info?.type ?? r.span_attributes?.type, size: 70 },
+  { id: "input", label: "Input", get: (r) => r.input, render: (v) => preview(v), size: 260 },
+  { id: "output", label: "Output", get: (r) => r.output, render: (v) => preview(v), size: 220 },
+  { id: "expected", label: "Expected", get: (r) => r.expected, render: (v) => preview(v), size: 160 },
+  { id: "level", label: "Level", get: (r, s) => ((s ? r.error != null : r.span_type_info?.has_error) ? "ERROR" : "DEFAULT"), size: 75 },
+  { id: "error", label: "Error", get: (r) => r.error, render: (v) => preview(v), size: 160 },
+  { id: "duration", label: "Latency (s)", get: duration, render: (v) => fmtNumber(v, 3), sort: (s) => (s ? null : "metrics.duration"), size: 95 },
+  { id: "prompt_tokens", label: "Tokens in", get: m("prompt_tokens"), render: fmtNumber, sort: () => "metrics.prompt_tokens", size: 85 },
+  { id: "completion_tokens", label: "Tokens out", get: m("completion_tokens"), render: fmtNumber, sort: () => "metrics.completion_tokens", size: 90 },
+  { id: "total_tokens", label: "Tokens", get: m("total_tokens"), render: fmtNumber, sort: () => "metrics.total_tokens", size: 80 },
+  { id: "cost", label: "Cost", get: m("estimated_cost"), render: (v) => fmtNumber(v, 5), sort: () => "metrics.estimated_cost", size: 80 },
+  { id: "env", label: "Env", get: (r) => r.metadata?.env ?? r.metadata?.environment, render: preview, size: 80 },
+  { id: "tags", label: "Tags", get: (r) => r.tags, render: (v) => (v || []).map((t: string) => <span className="tag" key={t}>{t}</span>), size: 140 },
+  { id: "metadata", label: "Metadata", get: (r) => r.metadata, render: (v) => preview(v), size: 200 },
+  { id: "session", label: "Session", get: (r) => r.metadata?.session_id, render: preview, size: 100 },
+  { id: "user", label: "User", get: (r) => r.metadata?.user_id ?? r.metadata?.user, render: preview, size: 100 },
+  { id: "spans", label: "Spans", get: (r) => r.span_type_info?.span_count, render: fmtNumber, size: 65 },
+  { id: "version", label: "Version", get: (r) => r.metadata?.version, render: preview, size: 80 },
+  { id: "release", label: "Release", get: (r) => r.metadata?.release, render: preview, size: 80 },
+  { id: "trace", label: "Trace id", get: (r) => r.root_span_id, size: 150 },
+  { id: "id", label: "Row id", get: (r) => r.id, size: 150 },
+];
+const DEFAULT_VISIBLE = ["created", "name", "input", "output", "duration", "total_tokens", "cost", "tags", "spans"];
+
+export function Logs({ project, source = { type: "project_logs", id: project.id } }: { project: Project; source?: Source }) {
+  const { params } = useRoute();
+  const state: LogsState = useMemo(() => {
+    let conds: Cond[] = [];
+    try {
+      conds = JSON.parse(params.get("conds") || "[]");
+    } catch {
+      /* ignore a hand-edited URL */
+    }
+    const sort = params.get("sort");
+    return {
+      rows: params.get("rows") === "spans" ? "spans" : "traces",
+      filter: params.get("filter") || "",
+      conds,
+      q: params.get("q") || "",
+      range: params.get("range") || "",
+      sort: sort ? { id: sort.split(":")[0], desc: sort.endsWith(":desc") } : null,
+    };
+  }, [params]);
+  const spans = state.rows === "spans";
+  const live = params.get("live") === "1";
+  const traceId = params.get("trace");
+  const tab = params.get("tab") || "basic";
+
+  const [rows, setRows] = useState<any[]>([]);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [loading, setLoading] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [filterError, setFilterError] = useState<QueryErrorMark>(null);
+  const [selected, setSelected] = useState<Set<string>>(new Set());
+  const [adding, setAdding] = useState(false);
+  const [fields, setFields] = useState<string[]>([]);
+  const [loadedMs, setLoadedMs] = useState<number | null>(null);
+
+  const scoreNames = useMemo(() => {
+    const names = new Set<string>();
+    for (const r of rows) for (const k of Object.keys(r.scores || {})) names.add(k);
+    return [...names].sort();
+  }, [rows]);
+  const allCols: Col[] = useMemo(
+    () => [
+      ...BASE_COLUMNS,
+      ...scoreNames.map((n) => ({
+        id: "score:" + n,
+        label: n,
+        get: (r: any) => r.scores?.[n],
+        render: (v: any) => fmtNumber(v, 3),
+        sort: () => `scores.${/^[A-Za-z_]\w*$/.test(n) ? n : `"${n}"`}`,
+        size: 90,
+      })),
+    ],
+    [scoreNames],
+  );
+  const visible = params.get("cols")?.split(",").filter(Boolean) ?? [...DEFAULT_VISIBLE, ...scoreNames.map((n) => "score:" + n)];
+  // Custom columns: a field path seen in the data (metadata.model, input.customer…), in the URL as f:<path>.
+  const fieldCols: Col[] = visible
+    .filter((id) => id.startsWith("f:"))
+    .map((id) => {
+      const path = id.slice(2);
+      return { id, label: path, get: (r: any) => getPath(r, path), render: (v: any) => preview(v), sort: () => path, size: 140 };
+    });
+  const shownCols = useMemo(() => [...allCols, ...fieldCols], [allCols, params.get("cols")]); // eslint-disable-line react-hooks/exhaustive-deps
+  const sortExpr = state.sort ? shownCols.find((c) => c.id === state.sort!.id)?.sort?.(spans) ?? null : null;
+
+  const query = (c: string | null) => logsQuery(source, state, sortExpr, c);
+  const queryKey = query(null);
+  const generation = useRef(0);
+
+  const load = useCallback(
+    async (next: string | null, replace: boolean) => {
+      const gen = generation.current;
+      setLoading(true);
+      const t0 = performance.now();
+      try {
+        const res = await btql(query(next));
+        if (gen !== generation.current) return;
+        setRows((old) => (replace ? res.data : [...old, ...res.data]));
+        setCursor(res.cursor);
+        setError(null);
+        setFilterError(null);
+        setLoadedMs(Math.round(performance.now() - t0));
+      } catch (e: any) {
+        if (gen !== generation.current) return;
+        if (replace) setRows([]);
+        setCursor(null);
+        const err = e as ApiError;
+        const pos = mapErrorToFilter(state.filter, err.line, err.col);
+        if (pos && state.filter.trim()) setFilterError({ ...pos, message: err.detail || err.message });
+        setError(err.message);
+      } finally {
+        if (gen === generation.current) setLoading(false);
+      }
+    },
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [queryKey],
+  );
+
+  useEffect(() => {
+    generation.current++;
+    setRows([]);
+    setSelected(new Set());
+    load(null, true);
+  }, [load]);
+
+  // Live: every few seconds ask for the first page again and put rows that are new or changed
+  // on top; the pages already scrolled through stay (their cursor stays valid).
+  useEffect(() => {
+    if (!live) return;
+    let busy = false;
+    const timer = setInterval(async () => {
+      if (busy) return;
+      busy = true;
+      const gen = generation.current;
+      try {
+        const res = await btql(query(null));
+        if (gen !== generation.current) return;
+        setRows((old) => {
+          const known = new Map(old.map((r) => [r.id, r._xact_id]));
+          const fresh = res.data.filter((r: any) => known.get(r.id) !== r._xact_id);
+          if (!fresh.length) return old;
+          const ids = new Set(fresh.map((r: any) => r.id));
+          return [...fresh, ...old.filter((r) => !ids.has(r.id))];
+        });
+      } catch {
+        /* the next tick tries again */
+      } finally {
+        busy = false;
+      }
+    }, 3000);
+    return () => clearInterval(timer);
+  }, [live, queryKey]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  // Fields seen in the data, for the filter editor's completion: asked once the first page
+  // is shown, so that it never delays it.
+  const firstShown = loadedMs !== null;
+  useEffect(() => {
+    if (!firstShown) return;
+    btql(`select: metadata, scores, metrics, span_attributes | from: ${sourceExpr(source)} | limit: 50`)
+      .then((r) => setFields(fieldPaths(r.data)))
+      .catch(() => {});
+  }, [source.id, firstShown]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  const onEndReached = useCallback(() => {
+    if (cursor && !loading) load(cursor, false);
+  }, [cursor, loading, load]);
+
+  const columns: ColumnDef<any, any>[] = useMemo(
+    () => [
+      {
+        id: "select",
+        header: () => "",
+        size: 34,
+        enableSorting: false,
+        cell: ({ row }) => (
+          <input
+            type="checkbox"
+            data-testid="row-select"
+            checked={selected.has(row.original.id)}
+            onClick={(e) => e.stopPropagation()}
+            onChange={() => {
+              const next = new Set(selected);
+              if (next.has(row.original.id)) next.delete(row.original.id);
+              else next.add(row.original.id);
+              setSelected(next);
+            }}
+          />
+        ),
+      },
+      ...shownCols.map(
+        (c): ColumnDef<any, any> => ({
+          id: c.id,
+          header: c.label,
+          size: c.size || 120,
+          enableSorting: !!c.sort?.(spans),
+          accessorFn: (r: any) => c.get(r, spans),
+          cell: (info) => {
+            const v = info.getValue();
+            return c.render ? c.render(v) : preview(v);
+          },
+        }),
+      ),
+    ],
+    [shownCols, spans, selected],
+  );
+
+  const openTrace = (r: any) => setParams({ trace: r.root_span_id, span: r.id }, true);
+
+  return (
+    <div className="logs">
+      <div className="pane-main">
+        <div className="toolbar">
+          <div className="segmented">
+            {(["traces", "spans"] as const).map((k) => (
+              <button key={k} className={state.rows === k ? "on" : ""} onClick={() => setParams({ rows: k === "traces" ? undefined : k, sort: undefined })} data-testid={`rows-${k}`}>
+                {k === "traces" ? "Traces" : "Spans"}
+              </button>
+            ))}
+          </div>
+          <SearchBox value={state.q} onChange={(q) => setParams({ q })} />
+          <select value={state.range} onChange={(e) => setParams({ range: e.target.value })} data-testid="time-range">
+            {RANGES.map(([id, label]) => (
+              <option key={id} value={id}>
+                {label}
+              </option>
+            ))}
+          </select>
+          <ColumnChooser
+            all={shownCols.map((c) => ({ id: c.id, label: c.label }))}
+            visible={visible}
+            onChange={(v) => setParams({ cols: v.join(",") })}
+            fields={fields}
+          />
+          <label className="live">
+            <input type="checkbox" checked={live} onChange={() => setParams({ live: live ? undefined : "1" })} data-testid="live" /> Live
+          </label>
+          <ExportMenu source={source} filter={filterExpr(state)} shape={spans ? "spans" : "summary"} />
+          <button disabled={selected.size === 0} onClick={() => setAdding(true)} data-testid="add-to-dataset">
+            Add {selected.size || ""} to dataset
+          </button>
+        </div>
+        <FilterBar state={state} tab={tab} fields={fields} error={filterError} />
+        {error && !filterError && <div className="error" data-testid="logs-error">{error}</div>}
+        {filterError && (
+          <div className="error" data-testid="filter-error">
+            {filterError.message} (line {filterError.line}, column {filterError.col})
+          </div>
+        )}
+        <DataTable
+          testId="logs-table"
+          columns={columns}
+          data={rows}
+          visible={["select", ...visible]}
+          sort={state.sort as Sort}
+          onSort={(s) => setParams({ sort: s ? `${s.id}:${s.desc ? "desc" : "asc"}` : undefined })}
+          onEndReached={onEndReached}
+          onRowClick={openTrace}
+          selected={(r) => r.root_span_id === traceId}
+          empty={loading ? "Loading…" : "No rows match"}
+        />
+        <div className="statusbar" data-testid="statusbar">
+          {rows.length.toLocaleString()} {spans ? "spans" : "traces"} loaded{cursor ? " · scroll for more" : ""}
+          {loading ? " · loading…" : loadedMs !== null ? ` · last page in ${loadedMs} ms` : ""}
+          {live ? " · live" : ""}
+        </div>
+      </div>
+      {traceId && <TracePanel project={project} source={source} rootSpanId={traceId} />}
+      {adding && (
+        <AddToDataset
+          project={project}
+          source={source}
+          spanIds={[...selected]}
+          onClose={(done) => {
+            setAdding(false);
+            if (done) setSelected(new Set());
+          }}
+        />
+      )}
+    </div>
+  );
+}
+
+function SearchBox({ value, onChange }: { value: string; onChange: (v: string) => void }) {
+  const [text, setText] = useState(value);
+  useEffect(() => setText(value), [value]);
+  return (
+    <form
+      onSubmit={(e) => {
+        e.preventDefault();
+        onChange(text);
+      }}
+    >
+      <input className="search" placeholder="Full-text search…" value={text} onChange={(e) => setText(e.target.value)} data-testid="search" />
+    </form>
+  );
+}
+
+function FilterBar({ state, tab, fields, error }: { state: LogsState; tab: string; fields: string[]; error: QueryErrorMark }) {
+  const [text, setText] = useState(state.filter);
+  useEffect(() => setText(state.filter), [state.filter]);
+  const [conds, setConds] = useState<Cond[]>(state.conds);
+  useEffect(() => setConds(state.conds), [state.conds]);
+  const applyConds = (c: Cond[]) => setParams({ conds: c.length ? JSON.stringify(c) : undefined });
+  return (
+    <div className="filterbar">
+      <div className="tabs">
+        <button className={tab === "basic" ? "on" : ""} onClick={() => setParams({ tab: undefined })} data-testid="tab-basic">
+          Basic
+        </button>
+        <button className={tab === "btql" ? "on" : ""} onClick={() => setParams({ tab: "btql" })} data-testid="tab-btql">
+          BTQL{state.filter ? " •" : ""}
+        </button>
+      </div>
+      {tab === "btql" ? (
+        <div className="btql-filter">
+          <BtqlEditor
+            testId="filter-editor"
+            value={text}
+            onChange={setText}
+            onSubmit={() => setParams({ filter: text })}
+            fields={fields}
+            error={error}
+            placeholder="metadata.model = 'gpt-4o' AND scores.correct < 1   (Ctrl+Enter applies)"
+          />
+          <button onClick={() => setParams({ filter: text })} data-testid="apply-filter">
+            Apply
+          </button>
+          {state.filter && (
+            <button onClick={() => setParams({ filter: undefined })} data-testid="clear-filter">
+              Clear
+            </button>
+          )}
+        </div>
+      ) : (
+        <div className="conds">
+          {conds.map((c, i) => (
+            <span className="cond" key={i} data-testid="cond">
+              <input list="cond-fields" value={c.field} onChange={(e) => setConds(conds.map((x, j) => (j === i ? { ...x, field: e.target.value } : x)))} />
+              <select value={c.op} onChange={(e) => setConds(conds.map((x, j) => (j === i ? { ...x, op: e.target.value } : x)))}>
+                {COND_OPS.map((o) => (
+                  <option key={o}>{o}</option>
+                ))}
+              </select>
+              {!c.op.startsWith("is ") && (
+                <input value={c.value} placeholder="value" onChange={(e) => setConds(conds.map((x, j) => (j === i ? { ...x, value: e.target.value } : x)))} />
+              )}
+              <button className="icon" onClick={() => applyConds(conds.filter((_, j) => j !== i))} title="Remove">
+                ×
+              </button>
+            </span>
+          ))}
+          <datalist id="cond-fields">
+            {[...COND_FIELDS, ...fields].map((f) => (
+              <option key={f} value={f} />
+            ))}
+          </datalist>
+          <button onClick={() => setConds([...conds, { field: "tags", op: "includes", value: "" }])} data-testid="add-cond">
+            + Condition
+          </button>
+          {JSON.stringify(conds) !== JSON.stringify(state.conds) && <button onClick={() => applyConds(conds)}>Apply</button>}
+        </div>
+      )}
+    </div>
+  );
+}
+
+function ExportMenu({ source, filter, shape }: { source: Source; filter: string; shape: string }) {
+  const [fmt, setFmt] = useState("csv");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  return (
+    <span className="export">
+      <select value={fmt} onChange={(e) => setFmt(e.target.value)} data-testid="export-format">
+        {FORMATS.map((f) => (
+          <option key={f}>{f}</option>
+        ))}
+      </select>
+      <button
+        disabled={busy}
+        data-testid="export"
+        title="Download every row that matches the filter"
+        onClick={async () => {
+          setBusy(true);
+          setError(null);
+          try {
+            await downloadExport(source.type, source.id, fmt, filter, shape, `${source.type === "experiment" ? "experiment" : "logs"}.${fmt}`);
+          } catch (e: any) {
+            setError(e.message);
+          } finally {
+            setBusy(false);
+          }
+        }}
+      >
+        {busy ? "Exporting…" : "Export"}
+      </button>
+      {error && <span className="error">{error}</span>}
+    </span>
+  );
+}
+
+/** The value at a dotted path of a row (metadata.model, input.messages.0.content). */
+function getPath(row: any, path: string): any {
+  let v = row;
+  for (const part of path.split(".")) {
+    if (v === null || v === undefined || typeof v !== "object") return undefined;
+    v = v[part.replace(/^"|"$/g, "")];
+  }
+  return v;
+}

@@ -1,0 +1,337 @@
+// The trace panel: the span tree with a timeline (one virtualized list: only the rows on
+// screen are drawn, so a 10,000-span trace opens at once), and the selected span's detail.
+// The tree loads a skeleton (ids, names, times); a span's payload loads when it is selected.
+import { useVirtualizer } from "@tanstack/react-virtual";
+import { useEffect, useMemo, useRef, useState } from "react";
+import type { Project } from "../App";
+import { btql, lit, request } from "../api";
+import { fmtNumber } from "../components/DataTable";
+import { Json } from "../components/Json";
+import { setParams, useRoute } from "../router";
+import { AddToDataset } from "./AddToDataset";
+import { Source, sourceExpr } from "./logsQuery";
+
+type Node = {
+  id: string;
+  span_id: string;
+  parent: string | null;
+  name: string;
+  type: string;
+  start: number | null;
+  end: number | null;
+  has_error: boolean;
+  children: Node[];
+  depth: number;
+};
+
+async function loadSkeleton(source: Source, rootSpanId: string): Promise<any[]> {
+  const rows: any[] = [];
+  let cursor: string | null = null;
+  do {
+    const res = await btql(
+      [
+        "select: id, span_id, span_parents, span_attributes.name as name, span_attributes.type as type,",
+        "  metrics.start as start, metrics.end as end, error IS NOT NULL as has_error",
+        `from: ${sourceExpr(source)}`,
+        `filter: root_span_id = ${lit(rootSpanId)}`,
+        "limit: 100000",
+        ...(cursor ? [`cursor: ${lit(cursor)}`] : []),
+      ].join("\n"),
+    );
+    rows.push(...res.data);
+    cursor = res.cursor;
+  } while (cursor);
+  return rows;
+}
+
+function buildTree(rows: any[]): Node[] {
+  const bySpan = new Map<string, Node>();
+  for (const r of rows)
+    bySpan.set(r.span_id, {
+      id: r.id,
+      span_id: r.span_id,
+      parent: r.span_parents?.[0] ?? null,
+      name: r.name ?? "(span)",
+      type: r.type ?? "",
+      start: r.start ?? null,
+      end: r.end ?? null,
+      has_error: !!r.has_error,
+      children: [],
+      depth: 0,
+    });
+  const roots: Node[] = [];
+  for (const n of bySpan.values()) {
+    const p = n.parent ? bySpan.get(n.parent) : undefined;
+    if (p && p !== n) p.children.push(n);
+    else roots.push(n);
+  }
+  const byStart = (a: Node, b: Node) => (a.start ?? 0) - (b.start ?? 0);
+  for (const n of bySpan.values()) n.children.sort(byStart);
+  roots.sort(byStart);
+  return roots;
+}
+
+function flatten(roots: Node[], collapsed: Set<string>): Node[] {
+  const out: Node[] = [];
+  const stack: [Node, number][] = roots.map((r) => [r, 0] as [Node, number]).reverse();
+  while (stack.length) {
+    const [n, depth] = stack.pop()!;
+    n.depth = depth;
+    out.push(n);
+    if (!collapsed.has(n.span_id)) for (let i = n.children.length - 1; i >= 0; i--) stack.push([n.children[i], depth + 1]);
+  }
+  return out;
+}
+
+export function TracePanel({ project, source, rootSpanId }: { project: Project; source: Source; rootSpanId: string }) {
+  const { params } = useRoute();
+  const spanId = params.get("span");
+  const [roots, setRoots] = useState<Node[] | null>(null);
+  const [count, setCount] = useState(0);
+  const [error, setError] = useState<string | null>(null);
+  const [collapsed, setCollapsed] = useState<Set<string>>(new Set());
+
+  useEffect(() => {
+    setRoots(null);
+    loadSkeleton(source, rootSpanId)
+      .then((rows) => {
+        setCount(rows.length);
+        setRoots(buildTree(rows));
+      })
+      .catch((e) => setError(e.message));
+  }, [source.type, source.id, rootSpanId]);
+
+  const flat = useMemo(() => (roots ? flatten(roots, collapsed) : []), [roots, collapsed]);
+  const [t0, t1] = useMemo(() => {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const n of flat) {
+      if (n.start != null) lo = Math.min(lo, n.start);
+      if (n.end != null) hi = Math.max(hi, n.end);
+    }
+    return [lo, hi > lo ? hi : lo + 1];
+  }, [roots]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  const scroller = useRef<HTMLDivElement>(null);
+  const virtualizer = useVirtualizer({ count: flat.length, getScrollElement: () => scroller.current, estimateSize: () => 26, overscan: 20 });
+  const selected = spanId || roots?.[0]?.id;
+
+  const full = params.get("full") === "1";
+  return (
+    <div className={"trace-panel" + (full ? " full" : "")} data-testid="trace-panel">
+      <div className="trace-head">
+        <strong>Trace</strong> <code>{rootSpanId}</code> · {count.toLocaleString()} spans
+        <button className="icon" onClick={() => setParams({ full: full ? undefined : "1" })} title={full ? "Exit full screen" : "Full screen"} data-testid="fullscreen">
+          {full ? "⤡" : "⤢"}
+        </button>
+        <button className="icon close" onClick={() => setParams({ trace: undefined, span: undefined, full: undefined })} title="Close" data-testid="close-trace">
+          ×
+        </button>
+      </div>
+      {error && <div className="error">{error}</div>}
+      <div className="trace-body">
+        <div className="span-tree" ref={scroller} data-testid="span-tree">
+          {!roots && !error && <div className="empty">Loading trace…</div>}
+          <div style={{ height: virtualizer.getTotalSize(), position: "relative" }}>
+            {virtualizer.getVirtualItems().map((item) => {
+              const n = flat[item.index];
+              const left = n.start != null ? ((n.start - t0) / (t1 - t0)) * 100 : 0;
+              const width = n.start != null && n.end != null ? Math.max(0.5, ((n.end - n.start) / (t1 - t0)) * 100) : 0.5;
+              return (
+                <div
+                  key={n.id}
+                  className={"span-row" + (n.id === selected ? " selected" : "") + (n.has_error ? " has-error" : "")}
+                  style={{ transform: `translateY(${item.start}px)` }}
+                  onClick={() => setParams({ span: n.id })}
+                  data-testid="span-row"
+                >
+                  <span className="span-name" style={{ paddingLeft: Math.min(n.depth, 30) * 12 }}>
+                    {n.children.length > 0 ? (
+                      <button
+                        className="icon toggle"
+                        onClick={(e) => {
+                          e.stopPropagation();
+                          const next = new Set(collapsed);
+                          if (next.has(n.span_id)) next.delete(n.span_id);
+                          else next.add(n.span_id);
+                          setCollapsed(next);
+                        }}
+                      >
+                        {collapsed.has(n.span_id) ? "▸" : "▾"}
+                      </button>
+                    ) : (
+                      <span className="toggle" />
+                    )}
+                    {n.type && <span className={`badge t-${n.type}`}>{n.type}</span>} {n.name}
+                  </span>
+                  <span className="timeline" title={n.start != null && n.end != null ? `${(n.end - n.start).toFixed(3)} s` : ""}>
+                    <i className={`t-${n.type}`} style={{ left: `${left}%`, width: `${Math.min(width, 100 - left)}%` }} />
+                  </span>
+                </div>
+              );
+            })}
+          </div>
+        </div>
+        {selected && <SpanDetail project={project} source={source} id={selected} />}
+      </div>
+    </div>
+  );
+}
+
+function SpanDetail({ project, source, id }: { project: Project; source: Source; id: string }) {
+  const [row, setRow] = useState<any>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [version, setVersion] = useState(0);
+  const [adding, setAdding] = useState(false);
+  useEffect(() => {
+    btql(`select: * | from: ${sourceExpr(source)} | filter: id = ${lit(id)} | limit: 1`)
+      .then((r) => setRow(r.data[0] ?? null))
+      .catch((e) => setError(e.message));
+  }, [source.id, id, version]); // eslint-disable-line react-hooks/exhaustive-deps
+  const reload = () => setVersion(version + 1);
+  if (error) return <div className="span-detail error">{error}</div>;
+  if (!row) return <div className="span-detail empty">Loading span…</div>;
+  const metrics = row.metrics || {};
+  const dur = metrics.end != null && metrics.start != null ? metrics.end - metrics.start : null;
+  return (
+    <div className="span-detail" data-testid="span-detail">
+      <h3>
+        {row.span_attributes?.name || "span"} <span className="muted">{row.span_attributes?.type}</span>
+      </h3>
+      <div className="kv">
+        <span>Duration {fmtNumber(dur, 3)} s</span>
+        {metrics.total_tokens != null && <span>Tokens {fmtNumber(metrics.total_tokens)}</span>}
+        {metrics.estimated_cost != null && <span>Cost {fmtNumber(metrics.estimated_cost, 5)}</span>}
+        <span className="muted">id {row.id}</span>
+      </div>
+      {row.is_root && <TagEditor source={source} row={row} onSaved={reload} />}
+      <Section title="Scores" value={row.scores} testId="scores" />
+      <ScoreForm source={source} id={row.id} onSaved={reload} />
+      {row.error != null && <Section title="Error" value={row.error} />}
+      <Section title="Input" value={row.input} />
+      <Section title="Output" value={row.output} />
+      <Section title="Expected" value={row.expected} />
+      {row.output != null && JSON.stringify(row.output) !== JSON.stringify(row.expected) && (
+        <button
+          onClick={() =>
+            request(`v1/${source.type}/${source.id}/feedback`, { body: { feedback: [{ id: row.id, expected: row.output, source: "app" }] } }).then(reload)
+          }
+          data-testid="output-to-expected"
+        >
+          Write the output to expected
+        </button>
+      )}
+      <Section title="Metadata" value={row.metadata} />
+      <Section title="Metrics" value={row.metrics} />
+      <Comments source={source} row={row} onSaved={reload} />
+      <button onClick={() => setAdding(true)} data-testid="span-add-to-dataset">
+        Add this span to a dataset
+      </button>
+      {adding && <AddToDataset project={project} source={source} spanIds={[row.id]} onClose={() => setAdding(false)} />}
+    </div>
+  );
+}
+
+function Section({ title, value, testId }: { title: string; value: unknown; testId?: string }) {
+  if (value === null || value === undefined) return null;
+  return (
+    <section data-testid={testId}>
+      <h4>{title}</h4>
+      <div className="json">
+        <Json value={value} />
+      </div>
+    </section>
+  );
+}
+
+function TagEditor({ source, row, onSaved }: { source: Source; row: any; onSaved: () => void }) {
+  const [text, setText] = useState("");
+  const tags: string[] = row.tags || [];
+  // Tags are replaced as a whole (a merge that stops at "tags"), so removing one works.
+  const save = async (next: string[]) => {
+    await request(`v1/${source.type}/${source.id}/insert`, {
+      body: { events: [{ id: row.id, tags: next, _is_merge: true, _merge_paths: [["tags"]] }] },
+    });
+    onSaved();
+  };
+  return (
+    <section className="tags-edit" data-testid="tag-editor">
+      <h4>Tags</h4>
+      {tags.map((t) => (
+        <span className="tag" key={t}>
+          {t}{" "}
+          <button className="icon" onClick={() => save(tags.filter((x) => x !== t))} title={`Remove ${t}`}>
+            ×
+          </button>
+        </span>
+      ))}
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (text.trim() && !tags.includes(text.trim())) save([...tags, text.trim()]);
+          setText("");
+        }}
+      >
+        <input value={text} onChange={(e) => setText(e.target.value)} placeholder="add a tag" data-testid="tag-input" />
+      </form>
+    </section>
+  );
+}
+
+function ScoreForm({ source, id, onSaved }: { source: Source; id: string; onSaved: () => void }) {
+  const [name, setName] = useState("");
+  const [value, setValue] = useState(1);
+  const [error, setError] = useState<string | null>(null);
+  return (
+    <form
+      className="score-form"
+      onSubmit={async (e) => {
+        e.preventDefault();
+        setError(null);
+        try {
+          await request(`v1/${source.type}/${source.id}/feedback`, {
+            body: { feedback: [{ id, scores: { [name.trim()]: value }, source: "app" }] },
+          });
+          setName("");
+          onSaved();
+        } catch (err: any) {
+          setError(err.message);
+        }
+      }}
+    >
+      <input placeholder="human score name" value={name} onChange={(e) => setName(e.target.value)} data-testid="score-name" />
+      <input type="range" min={0} max={1} step={0.05} value={value} onChange={(e) => setValue(Number(e.target.value))} />
+      <input type="number" min={0} max={1} step={0.05} value={value} onChange={(e) => setValue(Number(e.target.value))} data-testid="score-value" className="num" />
+      <button disabled={!name.trim()} data-testid="score-save">
+        Add score
+      </button>
+      {error && <span className="error">{error}</span>}
+    </form>
+  );
+}
+
+function Comments({ source, row, onSaved }: { source: Source; row: any; onSaved: () => void }) {
+  const [text, setText] = useState("");
+  const comments: any[] = row.comments || [];
+  return (
+    <section data-testid="comments">
+      <h4>Comments</h4>
+      {comments.map((c) => (
+        <div className="comment" key={c.id}>
+          {c.comment?.text ?? JSON.stringify(c.comment)} <span className="muted">{c.created}</span>
+        </div>
+      ))}
+      <form
+        onSubmit={async (e) => {
+          e.preventDefault();
+          await request(`v1/${source.type}/${source.id}/feedback`, { body: { feedback: [{ id: row.id, comment: text, source: "app" }] } });
+          setText("");
+          onSaved();
+        }}
+      >
+        <input value={text} onChange={(e) => setText(e.target.value)} placeholder="add a comment" data-testid="comment-input" />
+        <button disabled={!text.trim()}>Comment</button>
+      </form>
+    </section>
+  );
+}
