@@ -109,6 +109,8 @@ class TextIndex:
                 document.add_unsigned("xact", xact)  # a bare int would be taken as signed
                 for name in TEXT_FIELDS:
                     value = fields.get(name)
+                    if value is None:
+                        continue
                     text = value if isinstance(value, str) else words_of(value)
                     if text:
                         document.add_text(name, text)

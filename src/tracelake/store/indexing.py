@@ -16,7 +16,7 @@ CHUNK_ROWS = 50_000
 
 
 class Indexer:
-    def __init__(self, store: Store, index: TextIndex, interval: float = 0.5):
+    def __init__(self, store: Store, index: TextIndex, interval: float = 1.0):
         self.store = store
         self.index = index
         self.interval = interval
@@ -35,7 +35,10 @@ class Indexer:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                if self.run_once() == 0:
+                # A short chunk means the indexer has caught up: wait, so that under heavy
+                # ingest it takes bigger chunks instead of committing tiny segments back to
+                # back (each commit has a fixed cost; rows past the watermark are scanned).
+                if self.run_once() < CHUNK_ROWS:
                     self._stop.wait(self.interval)
             except Exception:  # keep indexing alive; queries fall back to scans meanwhile
                 log.exception("indexing failed; retrying")
