@@ -9,12 +9,10 @@ drops words longer than 40 bytes, so queries with such words skip the index.
 
 from __future__ import annotations
 
-import json
 import shutil
 import threading
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 import tantivy
 
@@ -33,22 +31,17 @@ def object_key(object_type: str, object_id: str) -> str:
     return f"{object_type}{_SEP}{object_id}"
 
 
-def words_of(value: Any) -> str:
-    """The text of a JSON value without object keys (as MATCH sees it)."""
-    parts: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            for item in node.values():
-                walk(item)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-        elif node is not None:
-            parts.append(node if isinstance(node, str) else json.dumps(node))
-
-    walk(value)
-    return " ".join(parts)
+def document_sql(words_sql) -> str:
+    """SQL (over a table of events) of (key, document JSON) for ``apply``; ``words_sql(f)``
+    is the SQL of a field's words."""
+    sep = "chr(31)"
+    key = f"object_type || {sep} || object_id || {sep} || id"
+    fields = ", ".join(f"'{name}', coalesce({words_sql(name)}, '')" for name in TEXT_FIELDS)
+    document = (
+        f"json_object('key', {key}, 'object', object_type || {sep} || object_id, "
+        f"'xact', _xact_id, {fields})"
+    )
+    return f"{key}, CAST({document} AS VARCHAR)"
 
 
 class TextIndex:
@@ -89,32 +82,24 @@ class TextIndex:
 
     def apply(
         self,
-        rows: Iterable[tuple[str, str, str, int, dict[str, Any]]],
+        documents: Iterable[tuple[str, str]],
         deleted: Iterable[tuple[str, str, str]],
         watermark: int,
     ) -> None:
-        """Replace the documents of ``rows`` ((object_type, object_id, id, _xact_id, fields)),
-        drop ``deleted`` rows, commit, and record ``watermark``. A field is its words as
-        text (what the indexer passes) or a JSON value whose words are taken here."""
+        """Replace the documents of ``documents`` ((key, document as JSON text): ``key``,
+        ``object``, ``xact`` and each text field's words, see ``row_key``/``object_key``),
+        drop ``deleted`` rows ((object_type, object_id, id)), commit, and record
+        ``watermark``. Building each document as one JSON text keeps Python work per row to
+        two calls."""
         with self._lock:
             if self._writer is None:
                 self._writer = self.index.writer(heap_size=64_000_000, num_threads=1)
             writer = self._writer
             for object_type, object_id, row_id in deleted:
                 writer.delete_documents_by_term("key", row_key(object_type, object_id, row_id))
-            for object_type, object_id, row_id, xact, fields in rows:
-                key = row_key(object_type, object_id, row_id)
+            for key, document in documents:
                 writer.delete_documents_by_term("key", key)
-                document = tantivy.Document(key=key, object=object_key(object_type, object_id))
-                document.add_unsigned("xact", xact)  # a bare int would be taken as signed
-                for name in TEXT_FIELDS:
-                    value = fields.get(name)
-                    if value is None:
-                        continue
-                    text = value if isinstance(value, str) else words_of(value)
-                    if text:
-                        document.add_text(name, text)
-                writer.add_document(document)
+                writer.add_json(document)
             writer.commit()
             self._watermark_file.write_text(str(watermark))
             self.watermark = watermark

@@ -7,7 +7,7 @@ import logging
 import threading
 
 from tracelake.model.words import JSON_ESCAPE_PATTERN, JSON_KEY_PATTERN
-from tracelake.search.index import TEXT_FIELDS, TextIndex
+from tracelake.search.index import TextIndex, document_sql
 from tracelake.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -50,10 +50,9 @@ class Indexer:
         high = self.store.read(lambda c: _chunk_end(c, low))
         if high is None:
             return 0
-        columns = ", ".join(_words_sql(name) for name in TEXT_FIELDS)
-        rows = self.store.read(
+        documents = self.store.read(
             lambda c: c.execute(
-                f"""SELECT object_type, object_id, id, _xact_id, {columns} FROM live
+                f"""SELECT {document_sql(_words_sql)} FROM live
                     WHERE _xact_id > ? AND _xact_id <= ?""",
                 [low, high],
             ).fetchall()
@@ -65,18 +64,8 @@ class Indexer:
                 [low, high],
             ).fetchall()
         )
-        documents = [
-            (
-                r[0],
-                r[1],
-                r[2],
-                int(r[3]),
-                {name: text for name, text in zip(TEXT_FIELDS, r[4:], strict=True) if text},
-            )
-            for r in rows
-        ]
         self.index.apply(documents, deleted, high)
-        return max(len(rows), 1)
+        return max(len(documents), 1)
 
 
 def _words_sql(field: str) -> str:
