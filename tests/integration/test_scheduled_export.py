@@ -339,3 +339,36 @@ def test_a_lease_keeps_a_second_runner_out_until_it_expires(tmp_path):
         assert runs.get_state(store, "a1").lease_owner is None
     finally:
         store.close()
+
+
+def test_a_bad_custom_query_is_refused_when_saved(app_client, tmp_path):
+    project_id = new_project(app_client)
+    body = {
+        "project_id": project_id,
+        "name": "bad-query",
+        "config": {
+            "event_type": "btql_export",
+            "export_definition": {"type": "btql_query", "btql_query": "select: id | filter: ="},
+            "export_path": f"file://{tmp_path}",
+            "format": "jsonl",
+            "interval_seconds": 300,
+        },
+    }
+    refused = app_client.post("/v1/project_automation", json=body)
+    assert refused.status_code == 400 and refused.json()["error"]["line"] == 1, refused.text
+    listed = app_client.get("/v1/project_automation", params={"project_id": project_id})
+    assert listed.json()["objects"] == []  # nothing was saved
+    body["config"]["export_definition"]["btql_query"] = "select: id | from: project_logs('nope')"
+    missing = app_client.post("/v1/project_automation", json=body)
+    assert missing.status_code in (400, 404)
+    good = create_export(
+        app_client,
+        project_id,
+        tmp_path,
+        {"type": "btql_query", "btql_query": f"select: id | from: project_logs('{project_id}')"},
+    )
+    patched = app_client.patch(
+        f"/v1/project_automation/{good['id']}",
+        json={"config": {"export_definition": {"type": "btql_query", "btql_query": "select:"}}},
+    )
+    assert patched.status_code == 400

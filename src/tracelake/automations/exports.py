@@ -84,10 +84,20 @@ def with_window(query: ast.Query, low: int, high: int) -> ast.Query:
     return dataclasses.replace(query, filter=combined, cursor=None)
 
 
-def check_query(ctx: ExportContext, automation: dict) -> None:
-    """Plan the export's query once, so a bad custom query fails at save time."""
-    query = with_window(window_query(automation), 0, 0)
-    source = resolve_source(query.from_, CatalogResolver(ctx.catalog, automation["org_id"]))
+def check_query(catalog: Catalog, org_id: str, config: object) -> None:
+    """A custom export query must parse and name objects of the organization: checked when
+    the automation is saved (and by ``test``), so a bad query fails then, with its line and
+    column, not at its first run."""
+    if not isinstance(config, dict) or config.get("event_type") != "btql_export":
+        return
+    definition = config.get("export_definition")
+    if not isinstance(definition, dict) or definition.get("type") != "btql_query":
+        return
+    text = definition.get("btql_query")
+    if not isinstance(text, str) or not text.strip():
+        return  # validate_config names this problem
+    query = with_window(parse_query(text), 0, 0)
+    source = resolve_source(query.from_, CatalogResolver(catalog, org_id))
     if not source.refs:
         raise InvalidRequest("the export query reads no objects")
 

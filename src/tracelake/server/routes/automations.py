@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from tracelake.automations import retention
-from tracelake.automations.exports import ExportContext, check_query
+from tracelake.automations.exports import check_query
 from tracelake.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from tracelake.export.sinks import open_sink, probe
 from tracelake.model.xact import format_xact
@@ -31,6 +31,7 @@ def _writer(request: Request):
 async def _create(request: Request, replace: bool):
     principal = _writer(request)
     body = await json_body(request)
+    check_query(request.app.state.catalog, principal.org_id, body.get("config"))
     record = create_automation(
         request.app.state.catalog,
         principal.org_id,
@@ -97,7 +98,11 @@ async def patch_project_automation(request: Request, automation_id: str):
     """Change the name, description or config (a partial config is merged in)."""
     principal = _writer(request)
     patch = await json_body(request)
-    record = update_automation(request.app.state.catalog, principal.org_id, automation_id, patch)
+    catalog = request.app.state.catalog
+    if isinstance(patch.get("config"), dict):
+        current = catalog.get(AUTOMATIONS, principal.org_id, automation_id)
+        check_query(catalog, principal.org_id, {**current["config"], **patch["config"]})
+    record = update_automation(catalog, principal.org_id, automation_id, patch)
     return present(record)
 
 
@@ -132,7 +137,7 @@ def test_project_automation(request: Request, automation_id: str):
     config = automation["config"]
     sink = open_sink(config["export_path"], config.get("credentials"))
     probe(sink)
-    check_query(_export_context(request), automation)
+    check_query(request.app.state.catalog, automation["org_id"], config)
     return {
         "success": True,
         "message": f"wrote, read back and deleted a test object in {sink.location}",
@@ -250,11 +255,6 @@ async def automation_cron(request: Request):
     state = runs.register(request.app.state.store, automation["id"], None)
     scheduler.wake()
     return present_state(automation, state)
-
-
-def _export_context(request: Request) -> ExportContext:
-    state = request.app.state
-    return ExportContext(state.store, state.catalog, None, state.settings.query_timeout_seconds)
 
 
 def present_run(run: dict | None) -> dict | None:
