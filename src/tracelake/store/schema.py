@@ -47,6 +47,17 @@ def _event_table(name: str, extra: str) -> str:
     return f"CREATE TABLE IF NOT EXISTS {name} (\n  {cols}{extra}\n)"
 
 
+# deleted_xact: the xact that deleted the comment (pinned reads before it still see it).
+_COMMENT_COLUMNS = """object_type VARCHAR NOT NULL,
+  object_id VARCHAR NOT NULL,
+  id VARCHAR NOT NULL,
+  origin_id VARCHAR NOT NULL,
+  _xact_id UBIGINT NOT NULL,
+  created TIMESTAMPTZ NOT NULL,
+  comment JSON,
+  audit_data JSON,
+  deleted_xact UBIGINT"""
+
 DDL = [
     """CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)""",
     """CREATE TABLE IF NOT EXISTS organizations (
@@ -131,17 +142,7 @@ DDL = [
         last_key VARCHAR NOT NULL,
         PRIMARY KEY (object_type, object_id, root_span_id)
     )""",
-    """CREATE TABLE IF NOT EXISTS comments (
-        object_type VARCHAR NOT NULL,
-        object_id VARCHAR NOT NULL,
-        id VARCHAR NOT NULL,
-        origin_id VARCHAR NOT NULL,
-        _xact_id UBIGINT NOT NULL,
-        created TIMESTAMPTZ NOT NULL,
-        comment JSON,
-        audit_data JSON,
-        deleted_xact UBIGINT  -- the xact that deleted the comment (pinned reads before it see it)
-    )""",
+    f"CREATE TABLE IF NOT EXISTS comments (\n  {_COMMENT_COLUMNS}\n)",
     # Automations: the scheduler's state (export cursor, next run, lease) and run history.
     """CREATE TABLE IF NOT EXISTS automation_state (
         automation_id VARCHAR PRIMARY KEY,
@@ -178,18 +179,10 @@ DDL = [
     _event_table(
         "trash_history", ",\n  _object_delete BOOLEAN NOT NULL,\n  run_id VARCHAR NOT NULL"
     ),
-    """CREATE TABLE IF NOT EXISTS trash_comments (
-        object_type VARCHAR NOT NULL,
-        object_id VARCHAR NOT NULL,
-        id VARCHAR NOT NULL,
-        origin_id VARCHAR NOT NULL,
-        _xact_id UBIGINT NOT NULL,
-        created TIMESTAMPTZ NOT NULL,
-        comment JSON,
-        audit_data JSON,
-        deleted_xact UBIGINT,
-        run_id VARCHAR NOT NULL
-    )""",
+    (
+        f"CREATE TABLE IF NOT EXISTS trash_comments (\n  {_COMMENT_COLUMNS},\n"
+        "  run_id VARCHAR NOT NULL\n)"
+    ),
     # Dataset features (issue 5). Added with IF NOT EXISTS, so older data dirs gain them.
     # Who made each dataset version (an API key id), for the list of versions.
     """CREATE TABLE IF NOT EXISTS dataset_writes (
