@@ -70,3 +70,9 @@ def test_first_page_of_logs_shows_within_a_second(ui_server, tmp_path):
     print(f"\nfirst page of logs: {result['times_ms']} ms")
     assert result["rows"] > 0
     assert result["median_ms"] < 1000
+
+
+def test_thread_view_shows_the_conversation_and_searches_it(ui_server, tmp_path):
+    server, data = ui_server
+    result = run_flow("thread", server, data, tmp_path)
+    assert result["messages"] >= 2

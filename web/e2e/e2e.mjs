@@ -165,6 +165,46 @@ const flows = {
     await page.getByTestId("live").uncheck();
   },
 
+  async thread(page) {
+    await signIn(page);
+    await open(page, "logs", `filter=${encodeURIComponent("id = 'trace-0003'")}&tab=btql`);
+    await page.getByTestId("logs-table").getByTestId("row").first().click();
+    await page.getByTestId("span-detail").waitFor();
+    const llm = await page.evaluate(async ({ pid, key }) => {
+      const res = await fetch("btql", {
+        method: "POST",
+        headers: { Authorization: `Bearer ${key}` },
+        body: JSON.stringify({ query: `select: input, output | from: project_logs('${pid}') | filter: id = 'trace-0003-llm'` }),
+      });
+      return (await res.json()).data[0];
+    }, { pid: cfg.data.project_id, key: cfg.key });
+    await page.getByTestId("view-thread").click();
+    await page.waitForURL(/view=thread/);
+    const thread = page.getByTestId("thread");
+    await thread.getByTestId("thread-message").first().waitFor();
+    const expected = llm.input.length + (llm.output ? 1 : 0);
+    const bubbles = await thread.getByTestId("thread-message").allTextContents();
+    check(bubbles.length === expected, `thread messages: ${bubbles.length}, expected ${expected}`);
+    const question = llm.input.find((m) => m.role === "user").content;
+    check(bubbles.some((b) => b.startsWith("user") && b.includes(question)), `the user's question is a bubble: ${bubbles}`);
+    await shot(page, "thread");
+    // Ctrl+F in the thread focuses its search; a word of the question keeps its bubble, marked.
+    await thread.click();
+    await page.keyboard.press("Control+f");
+    check(await page.evaluate(() => document.activeElement?.getAttribute("data-testid")) === "thread-search", "Ctrl+F focuses the thread search");
+    const word = question.split(" ").find((w) => w.length > 4).replace(/[^A-Za-z]/g, "");
+    await page.keyboard.insertText(word);
+    await page.getByTestId("thread-matches").waitFor();
+    const marked = await thread.locator("mark").first().textContent();
+    check(marked.toLowerCase() === word.toLowerCase(), `marked ${marked}`);
+    const kept = await thread.getByTestId("thread-message").count();
+    check(kept >= 1 && kept < expected, `search keeps ${kept} of ${expected}`);
+    // Back to the tree.
+    await page.getByTestId("view-tree").click();
+    await page.getByTestId("span-tree").getByTestId("span-row").first().waitFor();
+    result.messages = expected;
+  },
+
   async score(page) {
     await signIn(page);
     await open(page, "logs", `filter=${encodeURIComponent("id = 'trace-0005'")}&tab=btql`);

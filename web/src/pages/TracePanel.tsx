@@ -10,6 +10,7 @@ import { Json } from "../components/Json";
 import { setParams, useRoute } from "../router";
 import { AddToDataset } from "./AddToDataset";
 import { Source, sourceExpr } from "./logsQuery";
+import { TraceThread } from "./TraceThread";
 
 type Node = {
   id: string;
@@ -117,19 +118,29 @@ export function TracePanel({ project, source, rootSpanId }: { project: Project; 
   const selected = spanId || roots?.[0]?.id;
 
   const full = params.get("full") === "1";
+  const thread = params.get("view") === "thread";
   return (
     <div className={"trace-panel" + (full ? " full" : "")} data-testid="trace-panel">
       <div className="trace-head">
         <strong>Trace</strong> <code>{rootSpanId}</code> · {count.toLocaleString()} spans
+        <span className="tabs trace-tabs">
+          <button className={thread ? "" : "on"} onClick={() => setParams({ view: undefined })} data-testid="view-tree">
+            Tree
+          </button>
+          <button className={thread ? "on" : ""} onClick={() => setParams({ view: "thread" })} data-testid="view-thread">
+            Thread
+          </button>
+        </span>
         <button className="icon" onClick={() => setParams({ full: full ? undefined : "1" })} title={full ? "Exit full screen" : "Full screen"} data-testid="fullscreen">
           {full ? "⤡" : "⤢"}
         </button>
-        <button className="icon close" onClick={() => setParams({ trace: undefined, span: undefined, full: undefined })} title="Close" data-testid="close-trace">
+        <button className="icon close" onClick={() => setParams({ trace: undefined, span: undefined, full: undefined, view: undefined })} title="Close" data-testid="close-trace">
           ×
         </button>
       </div>
       {error && <div className="error">{error}</div>}
-      <div className="trace-body">
+      {thread && <TraceThread source={source} rootSpanId={rootSpanId} />}
+      <div className="trace-body" hidden={thread}>
         <div className="span-tree" ref={scroller} data-testid="span-tree">
           {!roots && !error && <div className="empty">Loading trace…</div>}
           <div style={{ height: virtualizer.getTotalSize(), position: "relative" }}>
@@ -172,7 +183,7 @@ export function TracePanel({ project, source, rootSpanId }: { project: Project; 
             })}
           </div>
         </div>
-        {selected && <SpanDetail project={project} source={source} id={selected} />}
+        {selected && !thread && <SpanDetail project={project} source={source} id={selected} />}
       </div>
     </div>
   );
