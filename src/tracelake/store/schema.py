@@ -117,6 +117,33 @@ DDL = [
         deleted_at TIMESTAMPTZ,
         seq BIGINT NOT NULL
     )""",
+    """CREATE TABLE IF NOT EXISTS project_tags (
+        id VARCHAR PRIMARY KEY,
+        org_id VARCHAR NOT NULL,
+        project_id VARCHAR NOT NULL,
+        name VARCHAR NOT NULL,
+        description VARCHAR,
+        color VARCHAR,
+        user_id VARCHAR,
+        created TIMESTAMPTZ NOT NULL,
+        deleted_at TIMESTAMPTZ,
+        seq BIGINT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS project_scores (
+        id VARCHAR PRIMARY KEY,
+        org_id VARCHAR NOT NULL,
+        project_id VARCHAR NOT NULL,
+        name VARCHAR NOT NULL,
+        description VARCHAR,
+        score_type VARCHAR NOT NULL,
+        position VARCHAR,
+        user_id VARCHAR,
+        categories JSON,
+        config JSON,
+        created TIMESTAMPTZ NOT NULL,
+        deleted_at TIMESTAMPTZ,
+        seq BIGINT NOT NULL
+    )""",
     "CREATE SEQUENCE IF NOT EXISTS object_seq",
     _event_table("live", ",\n  PRIMARY KEY (object_type, object_id, id)"),
     _event_table("history", ",\n  _object_delete BOOLEAN NOT NULL"),
