@@ -76,3 +76,9 @@ def test_thread_view_shows_the_conversation_and_searches_it(ui_server, tmp_path)
     server, data = ui_server
     result = run_flow("thread", server, data, tmp_path)
     assert result["messages"] >= 2
+
+
+def test_project_tags_configured_coloured_and_suggested(ui_server, tmp_path):
+    server, data = ui_server
+    result = run_flow("tags", server, data, tmp_path)
+    assert result["tags"] == 2

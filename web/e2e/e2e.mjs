@@ -205,6 +205,50 @@ const flows = {
     result.messages = expected;
   },
 
+  async tags(page) {
+    await signIn(page);
+    await open(page, "logs", `filter=${encodeURIComponent("id = 'trace-0007'")}&tab=btql`);
+    await page.getByTestId("logs-table").getByTestId("row").first().waitFor();
+    await page.getByTestId("manage-tags").click();
+    const manager = page.getByTestId("tag-manager");
+    // Configure the seeded tag "support" and a new one, "urgent".
+    for (const [name, color] of [["support", "#1f8a55"], ["urgent", "#c63a3a"]]) {
+      await page.getByTestId("new-tag-name").fill(name);
+      await page.getByTestId("new-tag-color").fill(color);
+      await page.getByTestId("new-tag-save").click();
+      await manager.getByTestId("tag-config-row").filter({ hasText: name }).waitFor();
+    }
+    await shot(page, "tag-manager");
+    const stored = await page.evaluate(async ({ pid, key }) => {
+      const res = await fetch(`v1/project_tag?project_id=${pid}`, { headers: { Authorization: `Bearer ${key}` } });
+      return (await res.json()).objects;
+    }, { pid: cfg.data.project_id, key: cfg.key });
+    const colors = Object.fromEntries(stored.map((t) => [t.name, t.color]));
+    check(colors.support === "#1f8a55" && colors.urgent === "#c63a3a", `stored tags ${JSON.stringify(colors)}`);
+    await page.getByTestId("tag-manager-close").click();
+    // The table shows "support" in its colour.
+    const chip = page.getByTestId("logs-table").getByTestId("tag-chip").filter({ hasText: "support" }).first();
+    check((await chip.getAttribute("data-color")) === "#1f8a55", "the table's tag has its colour");
+    check((await chip.evaluate((el) => getComputedStyle(el).backgroundColor)) === "rgb(31, 138, 85)", "the chip is drawn in the colour");
+    // The trace panel suggests the configured tag; a click adds it.
+    await page.getByTestId("logs-table").getByTestId("row").first().click();
+    const editor = page.getByTestId("tag-editor");
+    await editor.getByTestId("tag-suggestion").filter({ hasText: "urgent" }).click();
+    await editor.getByTestId("tag-suggestion").filter({ hasText: "urgent" }).waitFor({ state: "detached" }); // added: no longer suggested
+    check((await editor.getByTestId("tag-chip").filter({ hasText: "urgent" }).first().getAttribute("data-color")) === "#c63a3a", "the trace's tag has its colour");
+    const row = await page.evaluate(async ({ pid, key }) => {
+      const res = await fetch("btql", {
+        method: "POST",
+        headers: { Authorization: `Bearer ${key}` },
+        body: JSON.stringify({ query: `select: tags | from: project_logs('${pid}') | filter: id = 'trace-0007'` }),
+      });
+      return (await res.json()).data[0];
+    }, { pid: cfg.data.project_id, key: cfg.key });
+    check(row.tags.includes("urgent") && row.tags.includes("support"), `stored row tags ${JSON.stringify(row.tags)}`);
+    await shot(page, "trace-tags");
+    result.tags = stored.length;
+  },
+
   async score(page) {
     await signIn(page);
     await open(page, "logs", `filter=${encodeURIComponent("id = 'trace-0005'")}&tab=btql`);

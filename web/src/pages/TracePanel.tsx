@@ -11,6 +11,8 @@ import { setParams, useRoute } from "../router";
 import { AddToDataset } from "./AddToDataset";
 import { Source, sourceExpr } from "./logsQuery";
 import { TraceThread } from "./TraceThread";
+import { TagChip } from "./Tags";
+import { useProjectTags } from "../projectConfig";
 
 type Node = {
   id: string;
@@ -258,6 +260,7 @@ function Section({ title, value, testId }: { title: string; value: unknown; test
 function TagEditor({ source, row, onSaved }: { source: Source; row: any; onSaved: () => void }) {
   const [text, setText] = useState("");
   const tags: string[] = row.tags || [];
+  const configured = useProjectTags().filter((t) => !tags.includes(t.name));
   // Tags are replaced as a whole (a merge that stops at "tags"), so removing one works.
   const save = async (next: string[]) => {
     await request(`v1/${source.type}/${source.id}/insert`, {
@@ -269,12 +272,12 @@ function TagEditor({ source, row, onSaved }: { source: Source; row: any; onSaved
     <section className="tags-edit" data-testid="tag-editor">
       <h4>Tags</h4>
       {tags.map((t) => (
-        <span className="tag" key={t}>
-          {t}{" "}
+        <TagChip name={t} key={t}>
+          {" "}
           <button className="icon" onClick={() => save(tags.filter((x) => x !== t))} title={`Remove ${t}`}>
             ×
           </button>
-        </span>
+        </TagChip>
       ))}
       <form
         onSubmit={(e) => {
@@ -283,8 +286,24 @@ function TagEditor({ source, row, onSaved }: { source: Source; row: any; onSaved
           setText("");
         }}
       >
-        <input value={text} onChange={(e) => setText(e.target.value)} placeholder="add a tag" data-testid="tag-input" />
+        <input value={text} onChange={(e) => setText(e.target.value)} placeholder="add a tag" list="configured-tags" data-testid="tag-input" />
+        <datalist id="configured-tags">
+          {configured.map((t) => (
+            <option key={t.id} value={t.name}>
+              {t.description || ""}
+            </option>
+          ))}
+        </datalist>
       </form>
+      {configured.length > 0 && (
+        <div className="tag-suggestions" data-testid="tag-suggestions">
+          {configured.slice(0, 12).map((t) => (
+            <button key={t.id} className="link" onClick={() => save([...tags, t.name])} title={t.description || `Add ${t.name}`} data-testid="tag-suggestion">
+              <TagChip name={t.name}>+</TagChip>
+            </button>
+          ))}
+        </div>
+      )}
     </section>
   );
 }
