@@ -82,3 +82,9 @@ def test_project_tags_configured_coloured_and_suggested(ui_server, tmp_path):
     server, data = ui_server
     result = run_flow("tags", server, data, tmp_path)
     assert result["tags"] == 2
+
+
+def test_human_review_with_slider_categorical_and_free_form_scores(ui_server, tmp_path):
+    server, data = ui_server
+    result = run_flow("review", server, data, tmp_path)
+    assert result["configs"] == 4

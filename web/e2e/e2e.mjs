@@ -185,6 +185,7 @@ const flows = {
     const expected = llm.input.length + (llm.output ? 1 : 0);
     const bubbles = await thread.getByTestId("thread-message").allTextContents();
     check(bubbles.length === expected, `thread messages: ${bubbles.length}, expected ${expected}`);
+    check(!(await page.getByTestId("span-tree").isVisible()), "the thread replaces the span tree");
     const question = llm.input.find((m) => m.role === "user").content;
     check(bubbles.some((b) => b.startsWith("user") && b.includes(question)), `the user's question is a bubble: ${bubbles}`);
     await shot(page, "thread");
@@ -247,6 +248,66 @@ const flows = {
     check(row.tags.includes("urgent") && row.tags.includes("support"), `stored row tags ${JSON.stringify(row.tags)}`);
     await shot(page, "trace-tags");
     result.tags = stored.length;
+  },
+
+  async review(page) {
+    await signIn(page);
+    await open(page, "logs", `filter=${encodeURIComponent("id = 'trace-0009'")}&tab=btql`);
+    await page.getByTestId("logs-table").getByTestId("row").first().click();
+    const review = page.getByTestId("human-review");
+    await review.waitFor();
+    // Configure four scores from the span's review section.
+    await review.getByTestId("configure-scores").click();
+    const configs = [
+      ["correctness", "categorical", "right=1, partly=0.5, wrong=0"],
+      ["accuracy", "slider"],
+      ["reviewer_note", "free-form", "metadata.review.note"],
+      ["ideal_answer", "free-form", "expected"],
+    ];
+    for (const [name, type, extra] of configs) {
+      await page.getByTestId("config-name").fill(name);
+      await page.getByTestId("config-type").selectOption(type);
+      if (type === "categorical") await page.getByTestId("config-categories").fill(extra);
+      if (type === "free-form") await page.getByTestId("config-destination").fill(extra);
+      await page.getByTestId("config-save").click();
+      await review.locator(`[data-testid=review-score][data-name=${name}]`).waitFor();
+    }
+    await review.getByTestId("configure-scores").click();
+    const row = (name) => review.locator(`[data-testid=review-score][data-name=${name}]`);
+    // Categorical: a click writes the category's value.
+    await row("correctness").getByTestId("review-category").filter({ hasText: "partly" }).click();
+    await row("correctness").locator("button.on", { hasText: "partly" }).waitFor();
+    // Slider.
+    await row("accuracy").getByTestId("review-slider").fill("0.8");
+    await row("accuracy").getByTestId("review-slider-save").click();
+    await row("accuracy").getByTestId("review-slider-save").waitFor({ state: "detached" });
+    // Free-form to a metadata path, and to expected.
+    await row("reviewer_note").getByTestId("review-text").fill("Right answer, but terse.");
+    await row("reviewer_note").getByTestId("review-text-save").click();
+    await page.waitForFunction(() => document.querySelector("[data-testid=review-score][data-name=reviewer_note] [data-testid=review-text-save]")?.disabled);
+    await row("ideal_answer").getByTestId("review-text").fill("The ideal answer.");
+    await row("ideal_answer").getByTestId("review-text-save").click();
+    await page.waitForFunction(() => document.querySelector("[data-testid=review-score][data-name=ideal_answer] [data-testid=review-text-save]")?.disabled);
+    await shot(page, "human-review");
+    const stored = await page.evaluate(async ({ pid, key }) => {
+      const auth = { Authorization: `Bearer ${key}` };
+      const res = await fetch("btql", {
+        method: "POST",
+        headers: auth,
+        body: JSON.stringify({ query: `select: scores, metadata, expected | from: project_logs('${pid}') | filter: id = 'trace-0009'` }),
+      });
+      const scores = await (await fetch(`v1/project_score?project_id=${pid}`, { headers: auth })).json();
+      return { row: (await res.json()).data[0], configs: scores.objects };
+    }, { pid: cfg.data.project_id, key: cfg.key });
+    const { scores, metadata, expected } = stored.row;
+    check(scores.correctness === 0.5, `categorical score ${JSON.stringify(scores)}`);
+    check(scores.accuracy === 0.8, `slider score ${JSON.stringify(scores)}`);
+    check(metadata.review?.note === "Right answer, but terse.", `free-form to metadata ${JSON.stringify(metadata)}`);
+    check(Object.keys(metadata).length > 1, "the other metadata keys are kept");
+    check(expected === "The ideal answer.", `free-form to expected ${JSON.stringify(expected)}`);
+    const cat = stored.configs.find((c) => c.name === "correctness");
+    check(JSON.stringify(cat.categories) === JSON.stringify([{ name: "right", value: 1 }, { name: "partly", value: 0.5 }, { name: "wrong", value: 0 }]), `categories ${JSON.stringify(cat)}`);
+    result.configs = stored.configs.length;
   },
 
   async score(page) {

@@ -11,6 +11,7 @@ import { setParams, useRoute } from "../router";
 import { AddToDataset } from "./AddToDataset";
 import { Source, sourceExpr } from "./logsQuery";
 import { TraceThread } from "./TraceThread";
+import { HumanReview } from "./HumanReview";
 import { TagChip } from "./Tags";
 import { useProjectTags } from "../projectConfig";
 
@@ -142,7 +143,7 @@ export function TracePanel({ project, source, rootSpanId }: { project: Project; 
       </div>
       {error && <div className="error">{error}</div>}
       {thread && <TraceThread source={source} rootSpanId={rootSpanId} />}
-      <div className="trace-body" hidden={thread}>
+      <div className="trace-body" style={thread ? { display: "none" } : undefined}>
         <div className="span-tree" ref={scroller} data-testid="span-tree">
           {!roots && !error && <div className="empty">Loading trace…</div>}
           <div style={{ height: virtualizer.getTotalSize(), position: "relative" }}>
@@ -219,6 +220,7 @@ function SpanDetail({ project, source, id }: { project: Project; source: Source;
       </div>
       {row.is_root && <TagEditor source={source} row={row} onSaved={reload} />}
       <Section title="Scores" value={row.scores} testId="scores" />
+      <HumanReview projectId={project.id} source={source} row={row} onSaved={reload} />
       <ScoreForm source={source} id={row.id} onSaved={reload} />
       {row.error != null && <Section title="Error" value={row.error} />}
       <Section title="Input" value={row.input} />
