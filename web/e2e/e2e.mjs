@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import http from "node:http";
 import { join } from "node:path";
+import { reviewFlows } from "./review.mjs";
 
 const cfg = JSON.parse(process.env.E2E_CONFIG || "{}");
 const flow = process.argv[2];
@@ -67,6 +68,7 @@ function parseCsv(text) {
 }
 
 const flows = {
+  ...reviewFlows({ cfg, result, check, shot, signIn, open }),
   async signin(page) {
     await page.goto(cfg.url + "/");
     await shot(page, "sign-in");
@@ -163,151 +165,6 @@ const flows = {
     }, { pid: cfg.data.project_id, key: cfg.key });
     await page.getByTestId("logs-table").getByText("live_turn").waitFor({ timeout: 15000 });
     await page.getByTestId("live").uncheck();
-  },
-
-  async thread(page) {
-    await signIn(page);
-    await open(page, "logs", `filter=${encodeURIComponent("id = 'trace-0003'")}&tab=btql`);
-    await page.getByTestId("logs-table").getByTestId("row").first().click();
-    await page.getByTestId("span-detail").waitFor();
-    const llm = await page.evaluate(async ({ pid, key }) => {
-      const res = await fetch("btql", {
-        method: "POST",
-        headers: { Authorization: `Bearer ${key}` },
-        body: JSON.stringify({ query: `select: input, output | from: project_logs('${pid}') | filter: id = 'trace-0003-llm'` }),
-      });
-      return (await res.json()).data[0];
-    }, { pid: cfg.data.project_id, key: cfg.key });
-    await page.getByTestId("view-thread").click();
-    await page.waitForURL(/view=thread/);
-    const thread = page.getByTestId("thread");
-    await thread.getByTestId("thread-message").first().waitFor();
-    const expected = llm.input.length + (llm.output ? 1 : 0);
-    const bubbles = await thread.getByTestId("thread-message").allTextContents();
-    check(bubbles.length === expected, `thread messages: ${bubbles.length}, expected ${expected}`);
-    check(!(await page.getByTestId("span-tree").isVisible()), "the thread replaces the span tree");
-    const question = llm.input.find((m) => m.role === "user").content;
-    check(bubbles.some((b) => b.startsWith("user") && b.includes(question)), `the user's question is a bubble: ${bubbles}`);
-    await shot(page, "thread");
-    // Ctrl+F in the thread focuses its search; a word of the question keeps its bubble, marked.
-    await thread.click();
-    await page.keyboard.press("Control+f");
-    check(await page.evaluate(() => document.activeElement?.getAttribute("data-testid")) === "thread-search", "Ctrl+F focuses the thread search");
-    const word = question.split(" ").find((w) => w.length > 4).replace(/[^A-Za-z]/g, "");
-    await page.keyboard.insertText(word);
-    await page.getByTestId("thread-matches").waitFor();
-    const marked = await thread.locator("mark").first().textContent();
-    check(marked.toLowerCase() === word.toLowerCase(), `marked ${marked}`);
-    const kept = await thread.getByTestId("thread-message").count();
-    check(kept >= 1 && kept < expected, `search keeps ${kept} of ${expected}`);
-    // Back to the tree.
-    await page.getByTestId("view-tree").click();
-    await page.getByTestId("span-tree").getByTestId("span-row").first().waitFor();
-    result.messages = expected;
-  },
-
-  async tags(page) {
-    await signIn(page);
-    await open(page, "logs", `filter=${encodeURIComponent("id = 'trace-0007'")}&tab=btql`);
-    await page.getByTestId("logs-table").getByTestId("row").first().waitFor();
-    await page.getByTestId("manage-tags").click();
-    const manager = page.getByTestId("tag-manager");
-    // Configure the seeded tag "support" and a new one, "urgent".
-    for (const [name, color] of [["support", "#1f8a55"], ["urgent", "#c63a3a"]]) {
-      await page.getByTestId("new-tag-name").fill(name);
-      await page.getByTestId("new-tag-color").fill(color);
-      await page.getByTestId("new-tag-save").click();
-      await manager.getByTestId("tag-config-row").filter({ hasText: name }).waitFor();
-    }
-    await shot(page, "tag-manager");
-    const stored = await page.evaluate(async ({ pid, key }) => {
-      const res = await fetch(`v1/project_tag?project_id=${pid}`, { headers: { Authorization: `Bearer ${key}` } });
-      return (await res.json()).objects;
-    }, { pid: cfg.data.project_id, key: cfg.key });
-    const colors = Object.fromEntries(stored.map((t) => [t.name, t.color]));
-    check(colors.support === "#1f8a55" && colors.urgent === "#c63a3a", `stored tags ${JSON.stringify(colors)}`);
-    await page.getByTestId("tag-manager-close").click();
-    // The table shows "support" in its colour.
-    const chip = page.getByTestId("logs-table").getByTestId("tag-chip").filter({ hasText: "support" }).first();
-    check((await chip.getAttribute("data-color")) === "#1f8a55", "the table's tag has its colour");
-    check((await chip.evaluate((el) => getComputedStyle(el).backgroundColor)) === "rgb(31, 138, 85)", "the chip is drawn in the colour");
-    // The trace panel suggests the configured tag; a click adds it.
-    await page.getByTestId("logs-table").getByTestId("row").first().click();
-    const editor = page.getByTestId("tag-editor");
-    await editor.getByTestId("tag-suggestion").filter({ hasText: "urgent" }).click();
-    await editor.getByTestId("tag-suggestion").filter({ hasText: "urgent" }).waitFor({ state: "detached" }); // added: no longer suggested
-    check((await editor.getByTestId("tag-chip").filter({ hasText: "urgent" }).first().getAttribute("data-color")) === "#c63a3a", "the trace's tag has its colour");
-    const row = await page.evaluate(async ({ pid, key }) => {
-      const res = await fetch("btql", {
-        method: "POST",
-        headers: { Authorization: `Bearer ${key}` },
-        body: JSON.stringify({ query: `select: tags | from: project_logs('${pid}') | filter: id = 'trace-0007'` }),
-      });
-      return (await res.json()).data[0];
-    }, { pid: cfg.data.project_id, key: cfg.key });
-    check(row.tags.includes("urgent") && row.tags.includes("support"), `stored row tags ${JSON.stringify(row.tags)}`);
-    await shot(page, "trace-tags");
-    result.tags = stored.length;
-  },
-
-  async review(page) {
-    await signIn(page);
-    await open(page, "logs", `filter=${encodeURIComponent("id = 'trace-0009'")}&tab=btql`);
-    await page.getByTestId("logs-table").getByTestId("row").first().click();
-    const review = page.getByTestId("human-review");
-    await review.waitFor();
-    // Configure four scores from the span's review section.
-    await review.getByTestId("configure-scores").click();
-    const configs = [
-      ["correctness", "categorical", "right=1, partly=0.5, wrong=0"],
-      ["accuracy", "slider"],
-      ["reviewer_note", "free-form", "metadata.review.note"],
-      ["ideal_answer", "free-form", "expected"],
-    ];
-    for (const [name, type, extra] of configs) {
-      await page.getByTestId("config-name").fill(name);
-      await page.getByTestId("config-type").selectOption(type);
-      if (type === "categorical") await page.getByTestId("config-categories").fill(extra);
-      if (type === "free-form") await page.getByTestId("config-destination").fill(extra);
-      await page.getByTestId("config-save").click();
-      await review.locator(`[data-testid=review-score][data-name=${name}]`).waitFor();
-    }
-    await review.getByTestId("configure-scores").click();
-    const row = (name) => review.locator(`[data-testid=review-score][data-name=${name}]`);
-    // Categorical: a click writes the category's value.
-    await row("correctness").getByTestId("review-category").filter({ hasText: "partly" }).click();
-    await row("correctness").locator("button.on", { hasText: "partly" }).waitFor();
-    // Slider.
-    await row("accuracy").getByTestId("review-slider").fill("0.8");
-    await row("accuracy").getByTestId("review-slider-save").click();
-    await row("accuracy").getByTestId("review-slider-save").waitFor({ state: "detached" });
-    // Free-form to a metadata path, and to expected.
-    await row("reviewer_note").getByTestId("review-text").fill("Right answer, but terse.");
-    await row("reviewer_note").getByTestId("review-text-save").click();
-    await page.waitForFunction(() => document.querySelector("[data-testid=review-score][data-name=reviewer_note] [data-testid=review-text-save]")?.disabled);
-    await row("ideal_answer").getByTestId("review-text").fill("The ideal answer.");
-    await row("ideal_answer").getByTestId("review-text-save").click();
-    await page.waitForFunction(() => document.querySelector("[data-testid=review-score][data-name=ideal_answer] [data-testid=review-text-save]")?.disabled);
-    await shot(page, "human-review");
-    const stored = await page.evaluate(async ({ pid, key }) => {
-      const auth = { Authorization: `Bearer ${key}` };
-      const res = await fetch("btql", {
-        method: "POST",
-        headers: auth,
-        body: JSON.stringify({ query: `select: scores, metadata, expected | from: project_logs('${pid}') | filter: id = 'trace-0009'` }),
-      });
-      const scores = await (await fetch(`v1/project_score?project_id=${pid}`, { headers: auth })).json();
-      return { row: (await res.json()).data[0], configs: scores.objects };
-    }, { pid: cfg.data.project_id, key: cfg.key });
-    const { scores, metadata, expected } = stored.row;
-    check(scores.correctness === 0.5, `categorical score ${JSON.stringify(scores)}`);
-    check(scores.accuracy === 0.8, `slider score ${JSON.stringify(scores)}`);
-    check(metadata.review?.note === "Right answer, but terse.", `free-form to metadata ${JSON.stringify(metadata)}`);
-    check(Object.keys(metadata).length > 1, "the other metadata keys are kept");
-    check(expected === "The ideal answer.", `free-form to expected ${JSON.stringify(expected)}`);
-    const cat = stored.configs.find((c) => c.name === "correctness");
-    check(JSON.stringify(cat.categories) === JSON.stringify([{ name: "right", value: 1 }, { name: "partly", value: 0.5 }, { name: "wrong", value: 0 }]), `categories ${JSON.stringify(cat)}`);
-    result.configs = stored.configs.length;
   },
 
   async score(page) {
