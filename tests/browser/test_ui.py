@@ -88,3 +88,9 @@ def test_human_review_with_slider_categorical_and_free_form_scores(ui_server, tm
     server, data = ui_server
     result = run_flow("review", server, data, tmp_path)
     assert result["configs"] == 4
+
+
+def test_review_queue_flag_open_and_complete(ui_server, tmp_path):
+    server, data = ui_server
+    result = run_flow("queue", server, data, tmp_path)
+    assert result["status"] == "completed"

@@ -26,6 +26,7 @@ from tracelake.server.routes import (
     objects,
     otel,
     project_config,
+    reviews,
     summaries,
 )
 from tracelake.server.webui import mount_ui
@@ -123,6 +124,7 @@ def create_app(settings: Settings, *, on_generated_key=None, on_started=None) ->
         export,
         automations,
         project_config,
+        reviews,
     ):
         app.include_router(module.router)
     mount_ui(app)

@@ -144,6 +144,21 @@ DDL = [
         deleted_at TIMESTAMPTZ,
         seq BIGINT NOT NULL
     )""",
+    """CREATE TABLE IF NOT EXISTS review_items (
+        id VARCHAR PRIMARY KEY,
+        org_id VARCHAR NOT NULL,
+        project_id VARCHAR NOT NULL,
+        object_type VARCHAR NOT NULL,
+        object_id VARCHAR NOT NULL,
+        row_id VARCHAR NOT NULL,
+        root_span_id VARCHAR,
+        span_name VARCHAR,
+        status VARCHAR NOT NULL,
+        note VARCHAR,
+        created TIMESTAMPTZ NOT NULL,
+        updated TIMESTAMPTZ NOT NULL,
+        UNIQUE (object_type, object_id, row_id)
+    )""",
     "CREATE SEQUENCE IF NOT EXISTS object_seq",
     _event_table("live", ",\n  PRIMARY KEY (object_type, object_id, id)"),
     _event_table("history", ",\n  _object_delete BOOLEAN NOT NULL"),

@@ -12,6 +12,7 @@ import { AddToDataset } from "./AddToDataset";
 import { Source, sourceExpr } from "./logsQuery";
 import { TraceThread } from "./TraceThread";
 import { HumanReview } from "./HumanReview";
+import { ReviewFlag } from "./Review";
 import { TagChip } from "./Tags";
 import { useProjectTags } from "../projectConfig";
 
@@ -220,6 +221,7 @@ function SpanDetail({ project, source, id }: { project: Project; source: Source;
       </div>
       {row.is_root && <TagEditor source={source} row={row} onSaved={reload} />}
       <Section title="Scores" value={row.scores} testId="scores" />
+      <ReviewFlag source={source} row={row} />
       <HumanReview projectId={project.id} source={source} row={row} onSaved={reload} />
       <ScoreForm source={source} id={row.id} onSaved={reload} />
       {row.error != null && <Section title="Error" value={row.error} />}
