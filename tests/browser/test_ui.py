@@ -94,3 +94,9 @@ def test_review_queue_flag_open_and_complete(ui_server, tmp_path):
     server, data = ui_server
     result = run_flow("queue", server, data, tmp_path)
     assert result["status"] == "completed"
+
+
+def test_dataset_list_tags_and_stars(ui_server, tmp_path):
+    server, data = ui_server
+    result = run_flow("datasetlist", server, data, tmp_path)
+    assert result["tags"] == ["golden"]

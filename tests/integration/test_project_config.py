@@ -156,3 +156,16 @@ def test_a_body_that_is_not_an_object_is_400(app_client):
     assert res.status_code == 400
     res = app_client.post("/v1/project_score", content=b"{not json")
     assert res.status_code == 400
+
+
+def test_dataset_tags_are_patched_and_listed(app_client, project_id):
+    dataset = app_client.post("/v1/dataset", json={"project_id": project_id, "name": "d"}).json()
+    assert dataset["tags"] is None
+    res = app_client.patch(f"/v1/dataset/{dataset['id']}", json={"tags": ["golden", "v2"]})
+    assert res.status_code == 200 and res.json()["tags"] == ["golden", "v2"]
+    listed = app_client.get("/v1/dataset", params={"project_id": project_id}).json()["objects"]
+    assert listed[0]["tags"] == ["golden", "v2"]
+    res = app_client.patch(f"/v1/dataset/{dataset['id']}", json={"tags": ["ok", 3]})
+    assert res.status_code == 400 and "tags" in res.json()["error"]["message"]
+    res = app_client.patch(f"/v1/dataset/{dataset['id']}", json={"tags": "golden"})
+    assert res.status_code == 400

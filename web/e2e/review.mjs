@@ -1,5 +1,6 @@
-// Browser flows of the trace panel's review tools: the Thread view, project tags and human
-// review with score configurations. Registered in e2e.mjs, which passes its helpers in.
+// Browser flows of the review tools: the trace's Thread view, project tags, human review with
+// score configurations, the review queue, and the dataset list's tags and stars. Registered in
+// e2e.mjs, which passes its helpers in.
 
 export function reviewFlows({ cfg, result, check, shot, signIn, open }) {
   return {
@@ -174,6 +175,32 @@ export function reviewFlows({ cfg, result, check, shot, signIn, open }) {
       }, { pid: cfg.data.project_id, key: cfg.key });
       check(stored.length === 1 && stored[0].status === "completed" && stored[0].span_name === "support_turn", `stored ${JSON.stringify(stored)}`);
       result.status = stored[0].status;
+    },
+
+    async datasetlist(page) {
+      await signIn(page);
+      await open(page, "datasets");
+      const row = page.getByTestId("datasets-table").getByTestId("dataset-row").filter({ hasText: "support-questions" });
+      await row.waitFor();
+      await row.getByTestId("dataset-edit-tags").click();
+      await row.getByTestId("dataset-tag-input").fill("golden");
+      await row.getByTestId("dataset-tag-input").press("Enter");
+      await row.getByTestId("tag-chip").filter({ hasText: "golden" }).waitFor();
+      const stored = await page.evaluate(async ({ pid, key }) => {
+        const res = await fetch(`v1/dataset?project_id=${pid}&dataset_name=support-questions`, { headers: { Authorization: `Bearer ${key}` } });
+        return (await res.json()).objects[0];
+      }, { pid: cfg.data.project_id, key: cfg.key });
+      check(JSON.stringify(stored.tags) === '["golden"]', `stored dataset tags ${JSON.stringify(stored.tags)}`);
+      // Star it: kept in this browser, starred first, and the only one under "Starred only".
+      await row.getByTestId("dataset-star").click();
+      await page.reload();
+      await row.getByTestId("dataset-star").filter({ hasText: "★" }).waitFor();
+      const first = await page.getByTestId("dataset-row").first().textContent();
+      check(first.includes("support-questions"), `the starred dataset comes first: ${first}`);
+      await page.getByTestId("only-starred").check();
+      await page.waitForFunction(() => document.querySelectorAll("[data-testid=dataset-row]").length === 1);
+      await shot(page, "datasets-starred");
+      result.tags = stored.tags;
     },
   };
 }

@@ -85,8 +85,11 @@ DDL = [
         user_id VARCHAR,
         created TIMESTAMPTZ NOT NULL,
         deleted_at TIMESTAMPTZ,
-        seq BIGINT NOT NULL
+        seq BIGINT NOT NULL,
+        tags VARCHAR[]
     )""",
+    # Dataset tags came later: databases made before them gain the column.
+    "ALTER TABLE datasets ADD COLUMN IF NOT EXISTS tags VARCHAR[]",
     """CREATE TABLE IF NOT EXISTS experiments (
         id VARCHAR PRIMARY KEY,
         org_id VARCHAR NOT NULL,
