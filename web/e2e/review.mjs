@@ -117,16 +117,14 @@ export function reviewFlows({ cfg, result, check, shot, signIn, open }) {
       await row("correctness").getByTestId("review-category").filter({ hasText: "partly" }).click();
       await row("correctness").locator("button.on", { hasText: "partly" }).waitFor();
       // Slider.
+      // Slider and text save themselves shortly after the last change.
       await row("accuracy").getByTestId("review-slider").fill("0.8");
-      await row("accuracy").getByTestId("review-slider-save").click();
-      await row("accuracy").getByTestId("review-slider-save").waitFor({ state: "detached" });
+      await row("accuracy").locator("[data-testid=autosave][data-status=saved]").waitFor();
       // Free-form to a metadata path, and to expected.
       await row("reviewer_note").getByTestId("review-text").fill("Right answer, but terse.");
-      await row("reviewer_note").getByTestId("review-text-save").click();
-      await page.waitForFunction(() => document.querySelector("[data-testid=review-score][data-name=reviewer_note] [data-testid=review-text-save]")?.disabled);
+      await row("reviewer_note").locator("[data-testid=autosave][data-status=saved]").waitFor();
       await row("ideal_answer").getByTestId("review-text").fill("The ideal answer.");
-      await row("ideal_answer").getByTestId("review-text-save").click();
-      await page.waitForFunction(() => document.querySelector("[data-testid=review-score][data-name=ideal_answer] [data-testid=review-text-save]")?.disabled);
+      await row("ideal_answer").locator("[data-testid=autosave][data-status=saved]").waitFor();
       await shot(page, "human-review");
       const stored = await page.evaluate(async ({ pid, key }) => {
         const auth = { Authorization: `Bearer ${key}` };

@@ -1,6 +1,7 @@
 // Human review on a span: one control per score configuration of the project
 // (/v1/project_score): a 0-1 slider, the categories of a categorical score (a click writes the
-// category's value), a text box for a free-form score (written to expected or a metadata path).
+// category's value), a text box for a free-form score (written to expected or a metadata path);
+// sliders and text save themselves shortly after the last change.
 // "Configure" adds and deletes configurations.
 import { useEffect, useState } from "react";
 import { request } from "../api";
@@ -17,23 +18,59 @@ function destinationOf(config: ScoreConfig): string {
 
 type Props = { source: Source; row: any; onSaved: () => void };
 
+/** Autosave: `save(value)` runs `delay` ms after the last change the reviewer made. */
+function useAutosave<T>(value: T, touched: boolean, save: (v: T) => Promise<void>, delay: number) {
+  const [status, setStatus] = useState("");
+  useEffect(() => {
+    if (!touched) return;
+    setStatus("unsaved");
+    const timer = setTimeout(async () => {
+      setStatus("saving…");
+      try {
+        await save(value);
+        setStatus("saved");
+      } catch (e: any) {
+        setStatus(`not saved: ${e.message}`);
+      }
+    }, delay);
+    return () => clearTimeout(timer);
+  }, [value, touched]); // eslint-disable-line react-hooks/exhaustive-deps
+  return (
+    <span className={"muted autosave" + (status.startsWith("not") ? " error" : "")} data-testid="autosave" data-status={status}>
+      {status}
+    </span>
+  );
+}
+
 function Slider({ config, source, row, onSaved }: Props & { config: ScoreConfig }) {
   const current = row.scores?.[config.name];
   const [value, setValue] = useState<number>(typeof current === "number" ? current : 0.5);
-  useEffect(() => setValue(typeof current === "number" ? current : 0.5), [current]);
-  const save = async () => {
-    await request(`v1/${source.type}/${source.id}/feedback`, { body: { feedback: [{ id: row.id, scores: { [config.name]: value }, source: "app" }] } });
-    onSaved();
-  };
+  const [touched, setTouched] = useState(false);
+  const status = useAutosave(
+    value,
+    touched,
+    async (v) => {
+      await request(`v1/${source.type}/${source.id}/feedback`, { body: { feedback: [{ id: row.id, scores: { [config.name]: v }, source: "app" }] } });
+      onSaved();
+    },
+    500,
+  );
   return (
     <span className="review-control">
-      <input type="range" min={0} max={1} step={0.05} value={value} onChange={(e) => setValue(Number(e.target.value))} data-testid="review-slider" />
-      <span className="num">{Math.round(value * 100)}%</span>
-      {current !== value && (
-        <button onClick={save} data-testid="review-slider-save">
-          Save
-        </button>
-      )}
+      <input
+        type="range"
+        min={0}
+        max={1}
+        step={0.05}
+        value={value}
+        onChange={(e) => {
+          setValue(Number(e.target.value));
+          setTouched(true);
+        }}
+        data-testid="review-slider"
+      />
+      <span className="num">{typeof current === "number" || touched ? `${Math.round(value * 100)}%` : "not scored"}</span>
+      {status}
     </span>
   );
 }
@@ -59,25 +96,36 @@ function FreeForm({ config, source, row, onSaved }: Props & { config: ScoreConfi
   const dest = destinationOf(config);
   const path = dest.split(".");
   const stored = dest === "expected" ? row.expected : getPath(row.metadata, path.slice(1));
-  const shown = stored == null ? "" : typeof stored === "string" ? stored : JSON.stringify(stored);
-  const [text, setText] = useState(shown);
-  useEffect(() => setText(shown), [shown]);
-  const save = async () => {
-    if (dest === "expected") {
-      await request(`v1/${source.type}/${source.id}/feedback`, { body: { feedback: [{ id: row.id, expected: text, source: "app" }] } });
-    } else {
-      // metadata.a.b -> {metadata: {a: {b: text}}}, merged into the row.
-      const metadata = path.slice(1).reduceRight<any>((inner, key) => ({ [key]: inner }), text);
-      await request(`v1/${source.type}/${source.id}/insert`, { body: { events: [{ id: row.id, metadata, _is_merge: true }] } });
-    }
-    onSaved();
-  };
+  const [text, setText] = useState(stored == null ? "" : typeof stored === "string" ? stored : JSON.stringify(stored));
+  const [touched, setTouched] = useState(false);
+  const status = useAutosave(
+    text,
+    touched,
+    async (value) => {
+      if (dest === "expected") {
+        await request(`v1/${source.type}/${source.id}/feedback`, { body: { feedback: [{ id: row.id, expected: value, source: "app" }] } });
+      } else {
+        // metadata.a.b -> {metadata: {a: {b: text}}}, merged into the row.
+        const metadata = path.slice(1).reduceRight<any>((inner, key) => ({ [key]: inner }), value);
+        await request(`v1/${source.type}/${source.id}/insert`, { body: { events: [{ id: row.id, metadata, _is_merge: true }] } });
+      }
+      onSaved();
+    },
+    800,
+  );
   return (
     <span className="review-control free">
-      <textarea rows={2} value={text} onChange={(e) => setText(e.target.value)} placeholder={`written to ${dest}`} data-testid="review-text" />
-      <button disabled={text === shown} onClick={save} data-testid="review-text-save">
-        Save
-      </button>
+      <textarea
+        rows={2}
+        value={text}
+        onChange={(e) => {
+          setText(e.target.value);
+          setTouched(true);
+        }}
+        placeholder={`written to ${dest}`}
+        data-testid="review-text"
+      />
+      {status}
     </span>
   );
 }
@@ -128,6 +176,7 @@ function ConfigForm({ projectId }: { projectId: string }) {
 }
 
 export function HumanReview({ projectId, ...props }: Props & { projectId: string }) {
+  const row = props.row;
   const configs = useScoreConfigs().filter((c) => c.score_type !== "online");
   const [configuring, setConfiguring] = useState(false);
   return (
@@ -140,7 +189,7 @@ export function HumanReview({ projectId, ...props }: Props & { projectId: string
       </h4>
       {configs.length === 0 && !configuring && <div className="muted">No score configurations in this project: “configure” adds one.</div>}
       {configs.map((c) => (
-        <div key={c.id} className="review-row" data-testid="review-score" data-name={c.name}>
+        <div key={c.id + row.id} className="review-row" data-testid="review-score" data-name={c.name}>
           <span className="review-name" title={c.description || undefined}>
             {c.name} <span className="muted">{c.score_type}</span>
           </span>
