@@ -70,6 +70,13 @@ export function reviewFlows({ cfg, result, check, shot, signIn, open }) {
       const chip = page.getByTestId("logs-table").getByTestId("tag-chip").filter({ hasText: "support" }).first();
       check((await chip.getAttribute("data-color")) === "#1f8a55", "the table's tag has its colour");
       check((await chip.evaluate((el) => getComputedStyle(el).backgroundColor)) === "rgb(31, 138, 85)", "the chip is drawn in the colour");
+      // A click on a tag in the table filters by it (Basic tab: tags includes).
+      await chip.click();
+      await page.waitForURL(/conds=/);
+      const conds = JSON.parse(new URLSearchParams(new URL(page.url()).hash.split("?")[1]).get("conds"));
+      check(JSON.stringify(conds) === '[{"field":"tags","op":"includes","value":"support"}]', `tag filter ${JSON.stringify(conds)}`);
+      check(!page.url().includes("trace="), "the tag click does not open the trace");
+      await page.getByTestId("logs-table").getByTestId("row").first().waitFor();
       // The trace panel suggests the configured tag; a click adds it.
       await page.getByTestId("logs-table").getByTestId("row").first().click();
       const editor = page.getByTestId("tag-editor");

@@ -39,7 +39,7 @@ const BASE_COLUMNS: Col[] = [
   { id: "total_tokens", label: "Tokens", get: m("total_tokens"), render: fmtNumber, sort: () => "metrics.total_tokens", size: 80 },
   { id: "cost", label: "Cost", get: m("estimated_cost"), render: (v) => fmtNumber(v, 5), sort: () => "metrics.estimated_cost", size: 80 },
   { id: "env", label: "Env", get: (r) => r.metadata?.env ?? r.metadata?.environment, render: preview, size: 80 },
-  { id: "tags", label: "Tags", get: (r) => r.tags, render: (v) => (v || []).map((t: string) => <TagChip name={t} key={t} />), size: 140 },
+  { id: "tags", label: "Tags", get: (r) => r.tags, render: (v) => (v || []).map((t: string) => <TagChip name={t} key={t} onClick={(e) => (e.stopPropagation(), filterByTag(t))} />), size: 140 },
   { id: "metadata", label: "Metadata", get: (r) => r.metadata, render: (v) => preview(v), size: 200 },
   { id: "session", label: "Session", get: (r) => r.metadata?.session_id, render: preview, size: 100 },
   { id: "user", label: "User", get: (r) => r.metadata?.user_id ?? r.metadata?.user, render: preview, size: 100 },
@@ -49,6 +49,18 @@ const BASE_COLUMNS: Col[] = [
   { id: "trace", label: "Trace id", get: (r) => r.root_span_id, size: 150 },
   { id: "id", label: "Row id", get: (r) => r.id, size: 150 },
 ];
+/** A click on a tag in the table adds "tags includes <tag>" to the Basic filter. */
+function filterByTag(tag: string) {
+  let conds: Cond[] = [];
+  try {
+    conds = JSON.parse(new URLSearchParams(window.location.hash.split("?")[1] || "").get("conds") || "[]");
+  } catch {
+    /* a bad conds parameter: start over */
+  }
+  if (!conds.some((c) => c.field === "tags" && c.op === "includes" && c.value === tag)) conds.push({ field: "tags", op: "includes", value: tag });
+  setParams({ conds: JSON.stringify(conds) });
+}
+
 const DEFAULT_VISIBLE = ["created", "name", "input", "output", "duration", "total_tokens", "cost", "tags", "spans"];
 
 export function Logs({ project, source = { type: "project_logs", id: project.id } }: { project: Project; source?: Source }) {

@@ -1,14 +1,15 @@
 // Project tags: a chip in the tag's configured colour (everywhere a tag is shown), and the
 // tag manager of a project (name, colour, description; add, edit, delete).
-import { ReactNode, useState } from "react";
+import { MouseEvent, ReactNode, useState } from "react";
 import { request } from "../api";
 import { ProjectTag, reloadProjectConfig, textOn, useProjectTags } from "../projectConfig";
 
-export function TagChip({ name, children }: { name: string; children?: ReactNode }) {
+export function TagChip({ name, children, onClick }: { name: string; children?: ReactNode; onClick?: (e: MouseEvent) => void }) {
   const tag = useProjectTags().find((t) => t.name === name);
   const style = tag?.color ? { background: tag.color, color: textOn(tag.color) } : undefined;
+  const title = [tag?.description, onClick ? `Filter by ${name}` : ""].filter(Boolean).join(" · ");
   return (
-    <span className="tag" style={style} title={tag?.description || undefined} data-testid="tag-chip" data-color={tag?.color || ""}>
+    <span className={"tag" + (onClick ? " clickable" : "")} style={style} title={title || undefined} onClick={onClick} data-testid="tag-chip" data-color={tag?.color || ""}>
       {name}
       {children}
     </span>
