@@ -70,3 +70,33 @@ def test_first_page_of_logs_shows_within_a_second(ui_server, tmp_path):
     print(f"\nfirst page of logs: {result['times_ms']} ms")
     assert result["rows"] > 0
     assert result["median_ms"] < 1000
+
+
+def test_thread_view_shows_the_conversation_and_searches_it(ui_server, tmp_path):
+    server, data = ui_server
+    result = run_flow("thread", server, data, tmp_path)
+    assert result["messages"] >= 2
+
+
+def test_project_tags_configured_coloured_and_suggested(ui_server, tmp_path):
+    server, data = ui_server
+    result = run_flow("tags", server, data, tmp_path)
+    assert result["tags"] == 2
+
+
+def test_human_review_with_slider_categorical_and_free_form_scores(ui_server, tmp_path):
+    server, data = ui_server
+    result = run_flow("review", server, data, tmp_path)
+    assert result["configs"] == 4
+
+
+def test_review_queue_flag_open_and_complete(ui_server, tmp_path):
+    server, data = ui_server
+    result = run_flow("queue", server, data, tmp_path)
+    assert result["status"] == "completed"
+
+
+def test_dataset_list_tags_and_stars(ui_server, tmp_path):
+    server, data = ui_server
+    result = run_flow("datasetlist", server, data, tmp_path)
+    assert result["tags"] == ["golden"]

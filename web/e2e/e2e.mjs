@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import http from "node:http";
 import { join } from "node:path";
+import { reviewFlows } from "./review.mjs";
 
 const cfg = JSON.parse(process.env.E2E_CONFIG || "{}");
 const flow = process.argv[2];
@@ -67,6 +68,7 @@ function parseCsv(text) {
 }
 
 const flows = {
+  ...reviewFlows({ cfg, result, check, shot, signIn, open }),
   async signin(page) {
     await page.goto(cfg.url + "/");
     await shot(page, "sign-in");

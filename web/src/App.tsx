@@ -6,6 +6,7 @@ import { Logs } from "./pages/Logs";
 import { Experiments } from "./pages/Experiments";
 import { Sandbox } from "./pages/Sandbox";
 import { Automations } from "./pages/Automations";
+import { Review } from "./pages/Review";
 import { Datasets } from "./pages/Datasets";
 
 export type Project = { id: string; name: string; org_id: string };
@@ -15,6 +16,7 @@ const SCREENS = [
   ["experiments", "Experiments"],
   ["datasets", "Datasets"],
   ["sandbox", "BTQL sandbox"],
+  ["review", "Review"],
   ["automations", "Automations"],
 ] as const;
 
@@ -133,6 +135,8 @@ function Screen({ screen, project, route }: { screen: string; project: Project; 
       return <Datasets project={project} sub={route} />;
     case "sandbox":
       return <Sandbox project={project} />;
+    case "review":
+      return <Review project={project} />;
     case "automations":
       return <Automations project={project} />;
     default:

@@ -25,6 +25,8 @@ from tracelake.server.routes import (
     export,
     objects,
     otel,
+    project_config,
+    reviews,
     summaries,
 )
 from tracelake.server.webui import mount_ui
@@ -121,6 +123,8 @@ def create_app(settings: Settings, *, on_generated_key=None, on_started=None) ->
         btql,
         export,
         automations,
+        project_config,
+        reviews,
     ):
         app.include_router(module.router)
     mount_ui(app)

@@ -70,10 +70,10 @@ PROJECTS = ObjectKind(
 )
 DATASETS = ObjectKind(
     "datasets",
-    ("project_id", "name", "description", "user_id"),
+    ("project_id", "name", "description", "user_id", "tags"),
     ("metadata",),
     "project_id",
-    patchable={"name": str, "description": str, "metadata": dict},
+    patchable={"name": str, "description": str, "metadata": dict, "tags": list},
 )
 EXPERIMENTS = ObjectKind(
     "experiments",

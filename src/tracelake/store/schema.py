@@ -96,8 +96,11 @@ DDL = [
         user_id VARCHAR,
         created TIMESTAMPTZ NOT NULL,
         deleted_at TIMESTAMPTZ,
-        seq BIGINT NOT NULL
+        seq BIGINT NOT NULL,
+        tags VARCHAR[]
     )""",
+    # Dataset tags came later: databases made before them gain the column.
+    "ALTER TABLE datasets ADD COLUMN IF NOT EXISTS tags VARCHAR[]",
     """CREATE TABLE IF NOT EXISTS experiments (
         id VARCHAR PRIMARY KEY,
         org_id VARCHAR NOT NULL,
@@ -127,6 +130,48 @@ DDL = [
         created TIMESTAMPTZ NOT NULL,
         deleted_at TIMESTAMPTZ,
         seq BIGINT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS project_tags (
+        id VARCHAR PRIMARY KEY,
+        org_id VARCHAR NOT NULL,
+        project_id VARCHAR NOT NULL,
+        name VARCHAR NOT NULL,
+        description VARCHAR,
+        color VARCHAR,
+        user_id VARCHAR,
+        created TIMESTAMPTZ NOT NULL,
+        deleted_at TIMESTAMPTZ,
+        seq BIGINT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS project_scores (
+        id VARCHAR PRIMARY KEY,
+        org_id VARCHAR NOT NULL,
+        project_id VARCHAR NOT NULL,
+        name VARCHAR NOT NULL,
+        description VARCHAR,
+        score_type VARCHAR NOT NULL,
+        position VARCHAR,
+        user_id VARCHAR,
+        categories JSON,
+        config JSON,
+        created TIMESTAMPTZ NOT NULL,
+        deleted_at TIMESTAMPTZ,
+        seq BIGINT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS review_items (
+        id VARCHAR PRIMARY KEY,
+        org_id VARCHAR NOT NULL,
+        project_id VARCHAR NOT NULL,
+        object_type VARCHAR NOT NULL,
+        object_id VARCHAR NOT NULL,
+        row_id VARCHAR NOT NULL,
+        root_span_id VARCHAR,
+        span_name VARCHAR,
+        status VARCHAR NOT NULL,
+        note VARCHAR,
+        created TIMESTAMPTZ NOT NULL,
+        updated TIMESTAMPTZ NOT NULL,
+        UNIQUE (object_type, object_id, row_id)
     )""",
     "CREATE SEQUENCE IF NOT EXISTS object_seq",
     _event_table("live", ",\n  PRIMARY KEY (object_type, object_id, id)"),

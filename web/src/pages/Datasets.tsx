@@ -8,65 +8,12 @@ import { Json } from "../components/Json";
 import { href, navigate, setParams, useRoute } from "../router";
 import { DatasetSchemas, Violations } from "./DatasetSchemas";
 import { DatasetVersions } from "./DatasetVersions";
+import { DatasetList } from "./DatasetList";
 import { UploadDialog } from "./Upload";
 
 export function Datasets({ project, sub }: { project: Project; sub: string[] }) {
   if (sub[0]) return <DatasetRows project={project} datasetId={sub[0]} />;
   return <DatasetList project={project} />;
-}
-
-function DatasetList({ project }: { project: Project }) {
-  const [list, setList] = useState<any[] | null>(null);
-  const [counts, setCounts] = useState<Record<string, number>>({});
-  const [name, setName] = useState("");
-  const load = useCallback(() => {
-    request("v1/dataset", { query: { project_id: project.id, limit: "1000" } }).then(async (r) => {
-      setList(r.objects);
-      const sums = await Promise.all(r.objects.map((d: any) => request(`v1/dataset/${d.id}/summarize`).catch(() => null)));
-      setCounts(Object.fromEntries(r.objects.map((d: any, i: number) => [d.id, sums[i]?.data_summary?.total_records ?? null])));
-    });
-  }, [project.id]);
-  useEffect(load, [load]);
-  return (
-    <div className="page">
-      <div className="toolbar">
-        <h2>Datasets</h2>
-        <form
-          onSubmit={async (e) => {
-            e.preventDefault();
-            const d = await request("v1/dataset", { body: { project_id: project.id, name: name.trim() } });
-            navigate(["p", project.id, "datasets", d.id]);
-          }}
-        >
-          <input placeholder="new dataset name" value={name} onChange={(e) => setName(e.target.value)} data-testid="new-dataset" />
-          <button disabled={!name.trim()}>+ Dataset</button>
-        </form>
-      </div>
-      <table className="simple" data-testid="datasets-table">
-        <thead>
-          <tr>
-            <th>Name</th>
-            <th>Rows</th>
-            <th>Description</th>
-            <th>Created</th>
-          </tr>
-        </thead>
-        <tbody>
-          {(list || []).map((d) => (
-            <tr key={d.id}>
-              <td>
-                <a href={href(["p", project.id, "datasets", d.id])}>{d.name}</a>
-              </td>
-              <td>{counts[d.id] ?? ""}</td>
-              <td>{d.description}</td>
-              <td>{fmtTime(d.created)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      {list && list.length === 0 && <div className="empty">No datasets yet.</div>}
-    </div>
-  );
 }
 
 function DatasetRows({ project, datasetId }: { project: Project; datasetId: string }) {

@@ -6,6 +6,8 @@ import { BtqlEditor, fieldPaths, QueryErrorMark } from "../components/BtqlEditor
 import { ColumnChooser, DataTable, fmtNumber, fmtTime, preview, Sort } from "../components/DataTable";
 import { setParams, useRoute } from "../router";
 import { AddToDataset } from "./AddToDataset";
+import { TagChip, TagManager } from "./Tags";
+import { useProjectConfig } from "../projectConfig";
 import { Cond, COND_FIELDS, COND_OPS, filterExpr, LogsState, logsQuery, mapErrorToFilter, RANGES, Source, sourceExpr } from "./logsQuery";
 import { TracePanel } from "./TracePanel";
 
@@ -37,7 +39,7 @@ const BASE_COLUMNS: Col[] = [
   { id: "total_tokens", label: "Tokens", get: m("total_tokens"), render: fmtNumber, sort: () => "metrics.total_tokens", size: 80 },
   { id: "cost", label: "Cost", get: m("estimated_cost"), render: (v) => fmtNumber(v, 5), sort: () => "metrics.estimated_cost", size: 80 },
   { id: "env", label: "Env", get: (r) => r.metadata?.env ?? r.metadata?.environment, render: preview, size: 80 },
-  { id: "tags", label: "Tags", get: (r) => r.tags, render: (v) => (v || []).map((t: string) => <span className="tag" key={t}>{t}</span>), size: 140 },
+  { id: "tags", label: "Tags", get: (r) => r.tags, render: (v) => (v || []).map((t: string) => <TagChip name={t} key={t} onClick={(e) => (e.stopPropagation(), filterByTag(t))} />), size: 140 },
   { id: "metadata", label: "Metadata", get: (r) => r.metadata, render: (v) => preview(v), size: 200 },
   { id: "session", label: "Session", get: (r) => r.metadata?.session_id, render: preview, size: 100 },
   { id: "user", label: "User", get: (r) => r.metadata?.user_id ?? r.metadata?.user, render: preview, size: 100 },
@@ -47,6 +49,18 @@ const BASE_COLUMNS: Col[] = [
   { id: "trace", label: "Trace id", get: (r) => r.root_span_id, size: 150 },
   { id: "id", label: "Row id", get: (r) => r.id, size: 150 },
 ];
+/** A click on a tag in the table adds "tags includes <tag>" to the Basic filter. */
+function filterByTag(tag: string) {
+  let conds: Cond[] = [];
+  try {
+    conds = JSON.parse(new URLSearchParams(window.location.hash.split("?")[1] || "").get("conds") || "[]");
+  } catch {
+    /* a bad conds parameter: start over */
+  }
+  if (!conds.some((c) => c.field === "tags" && c.op === "includes" && c.value === tag)) conds.push({ field: "tags", op: "includes", value: tag });
+  setParams({ conds: JSON.stringify(conds) });
+}
+
 const DEFAULT_VISIBLE = ["created", "name", "input", "output", "duration", "total_tokens", "cost", "tags", "spans"];
 
 export function Logs({ project, source = { type: "project_logs", id: project.id } }: { project: Project; source?: Source }) {
@@ -80,6 +94,8 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
   const [filterError, setFilterError] = useState<QueryErrorMark>(null);
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [adding, setAdding] = useState(false);
+  const [tagManager, setTagManager] = useState(false);
+  useProjectConfig(project.id);
   const [fields, setFields] = useState<string[]>([]);
   const [loadedMs, setLoadedMs] = useState<number | null>(null);
 
@@ -265,6 +281,9 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
             <input type="checkbox" checked={live} onChange={() => setParams({ live: live ? undefined : "1" })} data-testid="live" /> Live
           </label>
           <ExportMenu source={source} filter={filterExpr(state)} shape={spans ? "spans" : "summary"} />
+          <button onClick={() => setTagManager(true)} data-testid="manage-tags" title="The project's tags: colours and descriptions">
+            Tags
+          </button>
           <button disabled={selected.size === 0} onClick={() => setAdding(true)} data-testid="add-to-dataset">
             Add {selected.size || ""} to dataset
           </button>
@@ -295,6 +314,7 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
         </div>
       </div>
       {traceId && <TracePanel project={project} source={source} rootSpanId={traceId} />}
+      {tagManager && <TagManager projectId={project.id} onClose={() => setTagManager(false)} />}
       {adding && (
         <AddToDataset
           project={project}

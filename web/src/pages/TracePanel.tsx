@@ -10,6 +10,11 @@ import { Json } from "../components/Json";
 import { setParams, useRoute } from "../router";
 import { AddToDataset } from "./AddToDataset";
 import { Source, sourceExpr } from "./logsQuery";
+import { TraceThread } from "./TraceThread";
+import { HumanReview } from "./HumanReview";
+import { ReviewFlag } from "./Review";
+import { TagChip } from "./Tags";
+import { useProjectTags } from "../projectConfig";
 
 type Node = {
   id: string;
@@ -117,19 +122,29 @@ export function TracePanel({ project, source, rootSpanId }: { project: Project; 
   const selected = spanId || roots?.[0]?.id;
 
   const full = params.get("full") === "1";
+  const thread = params.get("view") === "thread";
   return (
     <div className={"trace-panel" + (full ? " full" : "")} data-testid="trace-panel">
       <div className="trace-head">
         <strong>Trace</strong> <code>{rootSpanId}</code> · {count.toLocaleString()} spans
+        <span className="tabs trace-tabs">
+          <button className={thread ? "" : "on"} onClick={() => setParams({ view: undefined })} data-testid="view-tree">
+            Tree
+          </button>
+          <button className={thread ? "on" : ""} onClick={() => setParams({ view: "thread" })} data-testid="view-thread">
+            Thread
+          </button>
+        </span>
         <button className="icon" onClick={() => setParams({ full: full ? undefined : "1" })} title={full ? "Exit full screen" : "Full screen"} data-testid="fullscreen">
           {full ? "⤡" : "⤢"}
         </button>
-        <button className="icon close" onClick={() => setParams({ trace: undefined, span: undefined, full: undefined })} title="Close" data-testid="close-trace">
+        <button className="icon close" onClick={() => setParams({ trace: undefined, span: undefined, full: undefined, view: undefined })} title="Close" data-testid="close-trace">
           ×
         </button>
       </div>
       {error && <div className="error">{error}</div>}
-      <div className="trace-body">
+      {thread && <TraceThread source={source} rootSpanId={rootSpanId} />}
+      <div className="trace-body" style={thread ? { display: "none" } : undefined}>
         <div className="span-tree" ref={scroller} data-testid="span-tree">
           {!roots && !error && <div className="empty">Loading trace…</div>}
           <div style={{ height: virtualizer.getTotalSize(), position: "relative" }}>
@@ -172,7 +187,7 @@ export function TracePanel({ project, source, rootSpanId }: { project: Project; 
             })}
           </div>
         </div>
-        {selected && <SpanDetail project={project} source={source} id={selected} />}
+        {selected && !thread && <SpanDetail project={project} source={source} id={selected} />}
       </div>
     </div>
   );
@@ -206,6 +221,8 @@ function SpanDetail({ project, source, id }: { project: Project; source: Source;
       </div>
       {row.is_root && <TagEditor source={source} row={row} onSaved={reload} />}
       <Section title="Scores" value={row.scores} testId="scores" />
+      <ReviewFlag source={source} row={row} />
+      <HumanReview projectId={project.id} source={source} row={row} onSaved={reload} />
       <ScoreForm source={source} id={row.id} onSaved={reload} />
       {row.error != null && <Section title="Error" value={row.error} />}
       <Section title="Input" value={row.input} />
@@ -247,6 +264,7 @@ function Section({ title, value, testId }: { title: string; value: unknown; test
 function TagEditor({ source, row, onSaved }: { source: Source; row: any; onSaved: () => void }) {
   const [text, setText] = useState("");
   const tags: string[] = row.tags || [];
+  const configured = useProjectTags().filter((t) => !tags.includes(t.name));
   // Tags are replaced as a whole (a merge that stops at "tags"), so removing one works.
   const save = async (next: string[]) => {
     await request(`v1/${source.type}/${source.id}/insert`, {
@@ -258,12 +276,12 @@ function TagEditor({ source, row, onSaved }: { source: Source; row: any; onSaved
     <section className="tags-edit" data-testid="tag-editor">
       <h4>Tags</h4>
       {tags.map((t) => (
-        <span className="tag" key={t}>
-          {t}{" "}
+        <TagChip name={t} key={t}>
+          {" "}
           <button className="icon" onClick={() => save(tags.filter((x) => x !== t))} title={`Remove ${t}`}>
             ×
           </button>
-        </span>
+        </TagChip>
       ))}
       <form
         onSubmit={(e) => {
@@ -272,8 +290,24 @@ function TagEditor({ source, row, onSaved }: { source: Source; row: any; onSaved
           setText("");
         }}
       >
-        <input value={text} onChange={(e) => setText(e.target.value)} placeholder="add a tag" data-testid="tag-input" />
+        <input value={text} onChange={(e) => setText(e.target.value)} placeholder="add a tag" list="configured-tags" data-testid="tag-input" />
+        <datalist id="configured-tags">
+          {configured.map((t) => (
+            <option key={t.id} value={t.name}>
+              {t.description || ""}
+            </option>
+          ))}
+        </datalist>
       </form>
+      {configured.length > 0 && (
+        <div className="tag-suggestions" data-testid="tag-suggestions">
+          {configured.slice(0, 12).map((t) => (
+            <button key={t.id} className="link" onClick={() => save([...tags, t.name])} title={t.description || `Add ${t.name}`} data-testid="tag-suggestion">
+              <TagChip name={t.name}>+</TagChip>
+            </button>
+          ))}
+        </div>
+      )}
     </section>
   );
 }

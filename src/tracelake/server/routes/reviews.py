@@ -1,0 +1,71 @@
+"""The review queue: spans flagged for human review (``/v1/review_item``)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from tracelake.errors import Forbidden
+from tracelake.server.http import json_body, principal_of
+from tracelake.store import reviews
+
+router = APIRouter()
+
+
+def _writer(request: Request):
+    principal = principal_of(request)
+    if not principal.can_write:
+        raise Forbidden("this API key is read-only")
+    return principal
+
+
+@router.post("/v1/review_item")
+async def flag_for_review(request: Request):
+    """Flag a span for review ``{object_type, object_id, row_id, root_span_id?, span_name?,
+    note?}``, or return its item as it is."""
+    principal = _writer(request)
+    body = await json_body(request)
+    return reviews.flag(request.app.state.catalog, principal.org_id, body)
+
+
+@router.get("/v1/review_item")
+def list_review_items(
+    request: Request,
+    project_id: str | None = None,
+    status: str | None = None,
+    object_id: str | None = None,
+    row_id: str | None = None,
+    limit: int | None = None,
+):
+    """Review items, most recently changed first."""
+    principal = principal_of(request)
+    items = reviews.list_items(
+        request.app.state.catalog,
+        principal.org_id,
+        project_id=project_id,
+        status=status,
+        object_id=object_id,
+        row_id=row_id,
+        limit=limit,
+    )
+    return {"objects": items}
+
+
+@router.get("/v1/review_item/{item_id}")
+def get_review_item(request: Request, item_id: str):
+    """One review item."""
+    return reviews.get(request.app.state.catalog, principal_of(request).org_id, item_id)
+
+
+@router.patch("/v1/review_item/{item_id}")
+async def patch_review_item(request: Request, item_id: str):
+    """Mark an item ``completed`` (or ``awaiting`` again), or change its note."""
+    principal = _writer(request)
+    patch = await json_body(request)
+    return reviews.update(request.app.state.catalog, principal.org_id, item_id, patch)
+
+
+@router.delete("/v1/review_item/{item_id}")
+def delete_review_item(request: Request, item_id: str):
+    """Take a span off the review queue."""
+    principal = _writer(request)
+    return reviews.remove(request.app.state.catalog, principal.org_id, item_id)

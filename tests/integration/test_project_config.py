@@ -1,0 +1,171 @@
+"""Project tags (/v1/project_tag) and score configurations (/v1/project_score) over HTTP."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def project_id(app_client):
+    return app_client.post("/v1/project", json={"name": "config-proj"}).json()["id"]
+
+
+def test_project_tag_create_get_put_list_patch_delete(app_client, project_id):
+    body = {"project_id": project_id, "name": "urgent", "color": "#c63a3a", "description": "now"}
+    tag = app_client.post("/v1/project_tag", json=body).json()
+    assert {k: tag[k] for k in body} == body
+    assert tag["id"] and tag["created"]
+    # Create-or-get: the same name returns the stored tag unmodified.
+    again = app_client.post("/v1/project_tag", json={**body, "color": "#000000"}).json()
+    assert again["id"] == tag["id"] and again["color"] == "#c63a3a"
+    # PUT replaces.
+    put = app_client.put("/v1/project_tag", json={**body, "color": "#1f8a55"}).json()
+    assert put["id"] == tag["id"] and put["color"] == "#1f8a55"
+    other = app_client.post("/v1/project", json={"name": "other"}).json()["id"]
+    app_client.post("/v1/project_tag", json={"project_id": other, "name": "urgent"})
+    listed = app_client.get("/v1/project_tag", params={"project_id": project_id}).json()["objects"]
+    assert [t["id"] for t in listed] == [tag["id"]]
+    named = app_client.get("/v1/project_tag", params={"project_tag_name": "urgent"}).json()
+    assert len(named["objects"]) == 2
+    assert app_client.get(f"/v1/project_tag/{tag['id']}").json()["color"] == "#1f8a55"
+    patched = app_client.patch(f"/v1/project_tag/{tag['id']}", json={"name": "p1"}).json()
+    assert patched["name"] == "p1" and patched["color"] == "#1f8a55"
+    assert app_client.delete(f"/v1/project_tag/{tag['id']}").status_code == 200
+    assert app_client.get(f"/v1/project_tag/{tag['id']}").status_code == 404
+    assert app_client.get("/v1/project_tag", params={"project_id": project_id}).json() == {
+        "objects": []
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"name": "x"}, "project_id"),
+        ({"project_id": "P", "name": ""}, "name"),
+        ({"project_id": "P", "name": "x", "color": 3}, "color"),
+        ({"project_id": "P", "name": "x", "colour": "#fff"}, "colour"),
+        ({"project_id": "P", "name": "x" * 1025}, "too long"),
+    ],
+)
+def test_project_tag_bad_input_is_400(app_client, project_id, body, message):
+    if body.get("project_id") == "P":
+        body = {**body, "project_id": project_id}
+    res = app_client.post("/v1/project_tag", json=body)
+    assert res.status_code == 400, res.text
+    assert message in res.json()["error"]["message"]
+
+
+def test_project_tag_of_a_missing_project_is_404(app_client):
+    res = app_client.post("/v1/project_tag", json={"project_id": "nope", "name": "x"})
+    assert res.status_code == 404
+
+
+def test_project_score_types(app_client, project_id):
+    slider = app_client.post(
+        "/v1/project_score",
+        json={"project_id": project_id, "name": "accuracy", "score_type": "slider"},
+    ).json()
+    assert slider["score_type"] == "slider" and slider["categories"] is None
+    cats = [{"name": "good", "value": 1}, {"name": "meh", "value": 0.5}]
+    categorical = app_client.post(
+        "/v1/project_score",
+        json={
+            "project_id": project_id,
+            "name": "quality",
+            "score_type": "categorical",
+            "categories": cats,
+            "description": "How good is it",
+        },
+    ).json()
+    assert categorical["categories"] == cats
+    free = app_client.post(
+        "/v1/project_score",
+        json={
+            "project_id": project_id,
+            "name": "note",
+            "score_type": "free-form",
+            "config": {"destination": "metadata.review.note"},
+        },
+    ).json()
+    assert free["config"] == {"destination": "metadata.review.note"}
+    listed = app_client.get("/v1/project_score", params={"project_id": project_id}).json()
+    assert [s["name"] for s in listed["objects"]] == ["note", "quality", "accuracy"]
+    # PATCH is checked as a whole: a type change away from categorical drops the categories.
+    res = app_client.patch(f"/v1/project_score/{categorical['id']}", json={"score_type": "slider"})
+    assert res.status_code == 200 and res.json()["categories"] is None
+    res = app_client.patch(f"/v1/project_score/{slider['id']}", json={"score_type": "categorical"})
+    assert res.status_code == 400 and "categories" in res.json()["error"]["message"]
+    res = app_client.patch(
+        f"/v1/project_score/{free['id']}", json={"config": {"destination": "expected"}}
+    )
+    assert res.json()["config"] == {"destination": "expected"}
+    put = app_client.put(
+        "/v1/project_score",
+        json={"project_id": project_id, "name": "accuracy", "score_type": "online"},
+    ).json()
+    assert put["id"] == slider["id"] and put["score_type"] == "online"
+    assert app_client.delete(f"/v1/project_score/{free['id']}").json()["name"] == "note"
+    assert app_client.get(f"/v1/project_score/{free['id']}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"score_type": "stars"}, "score_type"),
+        ({}, "score_type"),
+        ({"score_type": "categorical"}, "categories"),
+        ({"score_type": "categorical", "categories": [{"name": "a"}]}, "value"),
+        ({"score_type": "categorical", "categories": [{"name": "a", "value": 2}]}, "between"),
+        (
+            {
+                "score_type": "categorical",
+                "categories": [{"name": "a", "value": 1}, {"name": "a", "value": 0}],
+            },
+            "twice",
+        ),
+        ({"score_type": "slider", "categories": [{"name": "a", "value": 1}]}, "categories"),
+        ({"score_type": "free-form", "config": {"destination": "input"}}, "destination"),
+        ({"score_type": "free-form", "config": {"destination": "metadata."}}, "destination"),
+        ({"score_type": "slider", "config": {"destination": "expected"}}, "free-form"),
+        ({"score_type": "slider", "config": {"colour": 1}}, "colour"),
+        ({"score_type": "slider", "config": []}, "config"),
+    ],
+)
+def test_project_score_bad_input_is_400(app_client, project_id, extra, message):
+    body = {"project_id": project_id, "name": "s", **extra}
+    res = app_client.post("/v1/project_score", json=body)
+    assert res.status_code == 400, res.text
+    assert message in res.json()["error"]["message"]
+
+
+def test_bad_patches_are_400(app_client, project_id):
+    tag = app_client.post("/v1/project_tag", json={"project_id": project_id, "name": "t"}).json()
+    res = app_client.patch(f"/v1/project_tag/{tag['id']}", json={"project_id": "x"})
+    assert res.status_code == 400
+    res = app_client.patch(f"/v1/project_tag/{tag['id']}", json={"name": ""})
+    assert res.status_code == 400
+    app_client.post("/v1/project_tag", json={"project_id": project_id, "name": "u"})
+    res = app_client.patch(f"/v1/project_tag/{tag['id']}", json={"name": "u"})
+    assert res.status_code == 400 and "taken" in res.json()["error"]["message"]
+    res = app_client.patch("/v1/project_tag/missing", json={"name": "v"})
+    assert res.status_code == 404
+
+
+def test_a_body_that_is_not_an_object_is_400(app_client):
+    res = app_client.post("/v1/project_tag", json=["urgent"])
+    assert res.status_code == 400
+    res = app_client.post("/v1/project_score", content=b"{not json")
+    assert res.status_code == 400
+
+
+def test_dataset_tags_are_patched_and_listed(app_client, project_id):
+    dataset = app_client.post("/v1/dataset", json={"project_id": project_id, "name": "d"}).json()
+    assert dataset["tags"] is None
+    res = app_client.patch(f"/v1/dataset/{dataset['id']}", json={"tags": ["golden", "v2"]})
+    assert res.status_code == 200 and res.json()["tags"] == ["golden", "v2"]
+    listed = app_client.get("/v1/dataset", params={"project_id": project_id}).json()["objects"]
+    assert listed[0]["tags"] == ["golden", "v2"]
+    res = app_client.patch(f"/v1/dataset/{dataset['id']}", json={"tags": ["ok", 3]})
+    assert res.status_code == 400 and "tags" in res.json()["error"]["message"]
+    res = app_client.patch(f"/v1/dataset/{dataset['id']}", json={"tags": "golden"})
+    assert res.status_code == 400

@@ -1,0 +1,71 @@
+"""The review queue (/v1/review_item): flag spans, list awaiting / completed, complete."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def project_id(app_client):
+    return app_client.post("/v1/project", json={"name": "review-proj"}).json()["id"]
+
+
+def test_flag_list_complete_and_remove(app_client, project_id):
+    body = {"object_type": "project_logs", "object_id": project_id, "row_id": "r1"}
+    item = app_client.post("/v1/review_item", json={**body, "span_name": "llm"}).json()
+    assert item["status"] == "awaiting" and item["project_id"] == project_id
+    assert item["span_name"] == "llm" and item["created"]
+    # Flagging again returns the same item.
+    assert app_client.post("/v1/review_item", json=body).json()["id"] == item["id"]
+    exp = app_client.post("/v1/experiment", json={"project_id": project_id, "name": "e"}).json()
+    other = app_client.post(
+        "/v1/review_item",
+        json={"object_type": "experiment", "object_id": exp["id"], "row_id": "r1"},
+    ).json()
+    assert other["id"] != item["id"] and other["project_id"] == project_id
+    awaiting = app_client.get(
+        "/v1/review_item", params={"project_id": project_id, "status": "awaiting"}
+    ).json()["objects"]
+    assert {i["id"] for i in awaiting} == {item["id"], other["id"]}
+    done = app_client.patch(f"/v1/review_item/{item['id']}", json={"status": "completed"})
+    assert done.json()["status"] == "completed"
+    listed = app_client.get(
+        "/v1/review_item", params={"project_id": project_id, "status": "completed"}
+    ).json()["objects"]
+    assert [i["id"] for i in listed] == [item["id"]]
+    by_row = app_client.get(
+        "/v1/review_item", params={"object_id": project_id, "row_id": "r1"}
+    ).json()["objects"]
+    assert [i["id"] for i in by_row] == [item["id"]]
+    assert app_client.get(f"/v1/review_item/{item['id']}").json()["status"] == "completed"
+    assert app_client.delete(f"/v1/review_item/{item['id']}").status_code == 200
+    assert app_client.get(f"/v1/review_item/{item['id']}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"object_type": "dataset", "object_id": "P", "row_id": "r"}, "object_type"),
+        ({"object_type": "project_logs", "object_id": "P"}, "row_id"),
+        ({"object_type": "project_logs", "object_id": "P", "row_id": 3}, "row_id"),
+        ({"object_type": "project_logs", "object_id": "P", "row_id": "r", "x": 1}, "'x'"),
+    ],
+)
+def test_bad_flags_are_400(app_client, project_id, body, message):
+    body = {k: (project_id if v == "P" else v) for k, v in body.items()}
+    res = app_client.post("/v1/review_item", json=body)
+    assert res.status_code == 400, res.text
+    assert message in res.json()["error"]["message"]
+
+
+def test_bad_updates_and_filters(app_client, project_id):
+    body = {"object_type": "project_logs", "object_id": project_id, "row_id": "r"}
+    item = app_client.post("/v1/review_item", json=body).json()
+    res = app_client.patch(f"/v1/review_item/{item['id']}", json={"status": "done"})
+    assert res.status_code == 400 and "status" in res.json()["error"]["message"]
+    res = app_client.patch(f"/v1/review_item/{item['id']}", json={"row_id": "x"})
+    assert res.status_code == 400
+    res = app_client.get("/v1/review_item", params={"status": "maybe"})
+    assert res.status_code == 400
+    missing = {"object_type": "project_logs", "object_id": "nope", "row_id": "r"}
+    assert app_client.post("/v1/review_item", json=missing).status_code == 404

@@ -1,0 +1,144 @@
+// The datasets of a project: row counts, tags (in the project's tag colours; edited in place,
+// stored on the dataset) and stars (kept in this browser; starred datasets come first).
+import { useCallback, useEffect, useState } from "react";
+import type { Project } from "../App";
+import { request } from "../api";
+import { fmtTime } from "../components/DataTable";
+import { useProjectConfig, useProjectTags } from "../projectConfig";
+import { href, navigate } from "../router";
+import { TagChip } from "./Tags";
+
+const STARS = "tracelake.starred-datasets";
+
+function loadStars(): Set<string> {
+  try {
+    return new Set(JSON.parse(localStorage.getItem(STARS) || "[]"));
+  } catch {
+    return new Set();
+  }
+}
+
+function TagCell({ dataset, onSaved }: { dataset: any; onSaved: () => void }) {
+  const tags: string[] = dataset.tags || [];
+  const [text, setText] = useState("");
+  const [editing, setEditing] = useState(false);
+  const configured = useProjectTags().filter((t) => !tags.includes(t.name));
+  const save = async (next: string[]) => {
+    await request(`v1/dataset/${dataset.id}`, { method: "PATCH", body: { tags: next } });
+    onSaved();
+  };
+  return (
+    <span className="dataset-tags" data-testid="dataset-tags">
+      {tags.map((t) => (
+        <TagChip name={t} key={t}>
+          {editing && (
+            <button className="icon" onClick={() => save(tags.filter((x) => x !== t))} title={`Remove ${t}`}>
+              ×
+            </button>
+          )}
+        </TagChip>
+      ))}
+      {editing ? (
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (text.trim() && !tags.includes(text.trim())) save([...tags, text.trim()]);
+            setText("");
+          }}
+        >
+          <input value={text} onChange={(e) => setText(e.target.value)} placeholder="add a tag" list="dataset-configured-tags" data-testid="dataset-tag-input" autoFocus />
+          <datalist id="dataset-configured-tags">
+            {configured.map((t) => (
+              <option key={t.id} value={t.name} />
+            ))}
+          </datalist>
+          <button type="button" className="link" onClick={() => setEditing(false)}>
+            done
+          </button>
+        </form>
+      ) : (
+        <button className="link" onClick={() => setEditing(true)} title="Edit tags" data-testid="dataset-edit-tags">
+          ✎
+        </button>
+      )}
+    </span>
+  );
+}
+
+export function DatasetList({ project }: { project: Project }) {
+  useProjectConfig(project.id);
+  const [list, setList] = useState<any[] | null>(null);
+  const [counts, setCounts] = useState<Record<string, number>>({});
+  const [name, setName] = useState("");
+  const [stars, setStars] = useState(loadStars);
+  const [onlyStarred, setOnlyStarred] = useState(false);
+  const load = useCallback(() => {
+    request("v1/dataset", { query: { project_id: project.id, limit: "1000" } }).then(async (r) => {
+      setList(r.objects);
+      const sums = await Promise.all(r.objects.map((d: any) => request(`v1/dataset/${d.id}/summarize`).catch(() => null)));
+      setCounts(Object.fromEntries(r.objects.map((d: any, i: number) => [d.id, sums[i]?.data_summary?.total_records ?? null])));
+    });
+  }, [project.id]);
+  useEffect(load, [load]);
+  const toggleStar = (id: string) => {
+    const next = new Set(stars);
+    if (next.has(id)) next.delete(id);
+    else next.add(id);
+    localStorage.setItem(STARS, JSON.stringify([...next]));
+    setStars(next);
+  };
+  const shown = (list || []).filter((d) => !onlyStarred || stars.has(d.id)).sort((a, b) => Number(stars.has(b.id)) - Number(stars.has(a.id)));
+  return (
+    <div className="page">
+      <div className="toolbar">
+        <h2>Datasets</h2>
+        <form
+          onSubmit={async (e) => {
+            e.preventDefault();
+            const d = await request("v1/dataset", { body: { project_id: project.id, name: name.trim() } });
+            navigate(["p", project.id, "datasets", d.id]);
+          }}
+        >
+          <input placeholder="new dataset name" value={name} onChange={(e) => setName(e.target.value)} data-testid="new-dataset" />
+          <button disabled={!name.trim()}>+ Dataset</button>
+        </form>
+        <label>
+          <input type="checkbox" checked={onlyStarred} onChange={() => setOnlyStarred(!onlyStarred)} data-testid="only-starred" /> Starred only
+        </label>
+      </div>
+      <table className="simple" data-testid="datasets-table">
+        <thead>
+          <tr>
+            <th />
+            <th>Name</th>
+            <th>Rows</th>
+            <th>Tags</th>
+            <th>Description</th>
+            <th>Created</th>
+          </tr>
+        </thead>
+        <tbody>
+          {shown.map((d) => (
+            <tr key={d.id} data-testid="dataset-row">
+              <td>
+                <button className={"icon star" + (stars.has(d.id) ? " on" : "")} onClick={() => toggleStar(d.id)} title={stars.has(d.id) ? "Unstar" : "Star"} data-testid="dataset-star">
+                  {stars.has(d.id) ? "★" : "☆"}
+                </button>
+              </td>
+              <td>
+                <a href={href(["p", project.id, "datasets", d.id])}>{d.name}</a>
+              </td>
+              <td>{counts[d.id] ?? ""}</td>
+              <td>
+                <TagCell dataset={d} onSaved={load} />
+              </td>
+              <td>{d.description}</td>
+              <td>{fmtTime(d.created)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {list && shown.length === 0 && <div className="empty">{onlyStarred ? "No starred datasets." : "No datasets yet."}</div>}
+    </div>
+  );
+}

@@ -1,0 +1,216 @@
+// Human review on a span: one control per score configuration of the project
+// (/v1/project_score): a 0-1 slider, the categories of a categorical score (a click writes the
+// category's value), a text box for a free-form score (written to expected or a metadata path);
+// sliders and text save themselves shortly after the last change.
+// "Configure" adds and deletes configurations.
+import { useEffect, useState } from "react";
+import { request } from "../api";
+import { reloadProjectConfig, ScoreConfig, useScoreConfigs } from "../projectConfig";
+import { Source } from "./logsQuery";
+
+function getPath(value: any, path: string[]): any {
+  return path.reduce((v, k) => (v && typeof v === "object" ? v[k] : undefined), value);
+}
+
+function destinationOf(config: ScoreConfig): string {
+  return config.config?.destination || `metadata.${config.name}`;
+}
+
+type Props = { source: Source; row: any; onSaved: () => void };
+
+/** Autosave: `save(value)` runs `delay` ms after the last change the reviewer made. */
+function useAutosave<T>(value: T, touched: boolean, save: (v: T) => Promise<void>, delay: number) {
+  const [status, setStatus] = useState("");
+  useEffect(() => {
+    if (!touched) return;
+    setStatus("unsaved");
+    const timer = setTimeout(async () => {
+      setStatus("saving…");
+      try {
+        await save(value);
+        setStatus("saved");
+      } catch (e: any) {
+        setStatus(`not saved: ${e.message}`);
+      }
+    }, delay);
+    return () => clearTimeout(timer);
+  }, [value, touched]); // eslint-disable-line react-hooks/exhaustive-deps
+  return (
+    <span className={"muted autosave" + (status.startsWith("not") ? " error" : "")} data-testid="autosave" data-status={status}>
+      {status}
+    </span>
+  );
+}
+
+function Slider({ config, source, row, onSaved }: Props & { config: ScoreConfig }) {
+  const current = row.scores?.[config.name];
+  const [value, setValue] = useState<number>(typeof current === "number" ? current : 0.5);
+  const [touched, setTouched] = useState(false);
+  const status = useAutosave(
+    value,
+    touched,
+    async (v) => {
+      await request(`v1/${source.type}/${source.id}/feedback`, { body: { feedback: [{ id: row.id, scores: { [config.name]: v }, source: "app" }] } });
+      onSaved();
+    },
+    500,
+  );
+  return (
+    <span className="review-control">
+      <input
+        type="range"
+        min={0}
+        max={1}
+        step={0.05}
+        value={value}
+        onChange={(e) => {
+          setValue(Number(e.target.value));
+          setTouched(true);
+        }}
+        data-testid="review-slider"
+      />
+      <span className="num">{typeof current === "number" || touched ? `${Math.round(value * 100)}%` : "not scored"}</span>
+      {status}
+    </span>
+  );
+}
+
+function Categorical({ config, source, row, onSaved }: Props & { config: ScoreConfig }) {
+  const current = row.scores?.[config.name];
+  const pick = async (value: number | null) => {
+    await request(`v1/${source.type}/${source.id}/feedback`, { body: { feedback: [{ id: row.id, scores: { [config.name]: value }, source: "app" }] } });
+    onSaved();
+  };
+  return (
+    <span className="review-control segmented">
+      {(config.categories || []).map((c) => (
+        <button key={c.name} className={current === c.value ? "on" : ""} onClick={() => pick(c.value)} title={`score ${c.value}`} data-testid="review-category">
+          {c.name}
+        </button>
+      ))}
+    </span>
+  );
+}
+
+function FreeForm({ config, source, row, onSaved }: Props & { config: ScoreConfig }) {
+  const dest = destinationOf(config);
+  const path = dest.split(".");
+  const stored = dest === "expected" ? row.expected : getPath(row.metadata, path.slice(1));
+  const [text, setText] = useState(stored == null ? "" : typeof stored === "string" ? stored : JSON.stringify(stored));
+  const [touched, setTouched] = useState(false);
+  const status = useAutosave(
+    text,
+    touched,
+    async (value) => {
+      if (dest === "expected") {
+        await request(`v1/${source.type}/${source.id}/feedback`, { body: { feedback: [{ id: row.id, expected: value, source: "app" }] } });
+      } else {
+        // metadata.a.b -> {metadata: {a: {b: text}}}, merged into the row.
+        const metadata = path.slice(1).reduceRight<any>((inner, key) => ({ [key]: inner }), value);
+        await request(`v1/${source.type}/${source.id}/insert`, { body: { events: [{ id: row.id, metadata, _is_merge: true }] } });
+      }
+      onSaved();
+    },
+    800,
+  );
+  return (
+    <span className="review-control free">
+      <textarea
+        rows={2}
+        value={text}
+        onChange={(e) => {
+          setText(e.target.value);
+          setTouched(true);
+        }}
+        placeholder={`written to ${dest}`}
+        data-testid="review-text"
+      />
+      {status}
+    </span>
+  );
+}
+
+function ConfigForm({ projectId }: { projectId: string }) {
+  const [name, setName] = useState("");
+  const [type, setType] = useState("slider");
+  const [cats, setCats] = useState("good=1, bad=0");
+  const [dest, setDest] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const submit = async () => {
+    setError(null);
+    const body: any = { project_id: projectId, name: name.trim(), score_type: type };
+    if (type === "categorical")
+      body.categories = cats
+        .split(",")
+        .map((c) => c.trim())
+        .filter(Boolean)
+        .map((c) => {
+          const [n, v] = c.split("=");
+          return { name: n.trim(), value: Number(v) };
+        });
+    if (type === "free-form" && dest.trim()) body.config = { destination: dest.trim() };
+    try {
+      await request("v1/project_score", { body });
+      await reloadProjectConfig(projectId);
+      setName("");
+    } catch (e: any) {
+      setError(e.message);
+    }
+  };
+  return (
+    <div className="row-form" data-testid="score-config-form">
+      <input value={name} onChange={(e) => setName(e.target.value)} placeholder="score name" data-testid="config-name" />
+      <select value={type} onChange={(e) => setType(e.target.value)} data-testid="config-type">
+        <option value="slider">slider (0–1)</option>
+        <option value="categorical">categorical</option>
+        <option value="free-form">free-form</option>
+      </select>
+      {type === "categorical" && <input value={cats} onChange={(e) => setCats(e.target.value)} title="name=value, …" data-testid="config-categories" />}
+      {type === "free-form" && <input value={dest} onChange={(e) => setDest(e.target.value)} placeholder="expected or metadata.path" data-testid="config-destination" />}
+      <button disabled={!name.trim()} onClick={submit} data-testid="config-save">
+        Add
+      </button>
+      {error && <span className="error">{error}</span>}
+    </div>
+  );
+}
+
+export function HumanReview({ projectId, ...props }: Props & { projectId: string }) {
+  const row = props.row;
+  const configs = useScoreConfigs().filter((c) => c.score_type !== "online");
+  const [configuring, setConfiguring] = useState(false);
+  return (
+    <section className="review" data-testid="human-review">
+      <h4>
+        Human review{" "}
+        <button className="link" onClick={() => setConfiguring(!configuring)} data-testid="configure-scores">
+          {configuring ? "done" : "configure"}
+        </button>
+      </h4>
+      {configs.length === 0 && !configuring && <div className="muted">No score configurations in this project: “configure” adds one.</div>}
+      {configs.map((c) => (
+        <div key={c.id + row.id} className="review-row" data-testid="review-score" data-name={c.name}>
+          <span className="review-name" title={c.description || undefined}>
+            {c.name} <span className="muted">{c.score_type}</span>
+          </span>
+          {c.score_type === "slider" && <Slider config={c} {...props} />}
+          {c.score_type === "categorical" && <Categorical config={c} {...props} />}
+          {c.score_type === "free-form" && <FreeForm config={c} {...props} />}
+          {configuring && (
+            <button
+              className="icon"
+              title={`Delete the configuration ${c.name}`}
+              onClick={async () => {
+                await request(`v1/project_score/${c.id}`, { method: "DELETE" });
+                await reloadProjectConfig(projectId);
+              }}
+            >
+              ×
+            </button>
+          )}
+        </div>
+      ))}
+      {configuring && <ConfigForm projectId={projectId} />}
+    </section>
+  );
+}

@@ -1,0 +1,112 @@
+// Project tags: a chip in the tag's configured colour (everywhere a tag is shown), and the
+// tag manager of a project (name, colour, description; add, edit, delete).
+import { MouseEvent, ReactNode, useState } from "react";
+import { request } from "../api";
+import { ProjectTag, reloadProjectConfig, textOn, useProjectTags } from "../projectConfig";
+
+export function TagChip({ name, children, onClick }: { name: string; children?: ReactNode; onClick?: (e: MouseEvent) => void }) {
+  const tag = useProjectTags().find((t) => t.name === name);
+  const style = tag?.color ? { background: tag.color, color: textOn(tag.color) } : undefined;
+  const title = [tag?.description, onClick ? `Filter by ${name}` : ""].filter(Boolean).join(" · ");
+  return (
+    <span className={"tag" + (onClick ? " clickable" : "")} style={style} title={title || undefined} onClick={onClick} data-testid="tag-chip" data-color={tag?.color || ""}>
+      {name}
+      {children}
+    </span>
+  );
+}
+
+const PALETTE = ["#4f6bed", "#1f8a55", "#c63a3a", "#d98e04", "#8e44ad", "#00838f", "#6b7385"];
+
+function TagRow({ tag, projectId }: { tag: ProjectTag; projectId: string }) {
+  const [color, setColor] = useState(tag.color || "#6b7385");
+  const [description, setDescription] = useState(tag.description || "");
+  const [error, setError] = useState<string | null>(null);
+  const save = async (patch: object) => {
+    setError(null);
+    try {
+      await request(`v1/project_tag/${tag.id}`, { method: "PATCH", body: patch });
+      await reloadProjectConfig(projectId);
+    } catch (e: any) {
+      setError(e.message);
+    }
+  };
+  return (
+    <tr data-testid="tag-config-row">
+      <td>
+        <TagChip name={tag.name} />
+      </td>
+      <td>
+        <input type="color" value={color} onChange={(e) => setColor(e.target.value)} onBlur={() => color !== tag.color && save({ color })} data-testid="tag-config-color" />
+      </td>
+      <td>
+        <input value={description} onChange={(e) => setDescription(e.target.value)} onBlur={() => description !== (tag.description || "") && save({ description })} placeholder="description" />
+        {error && <div className="error">{error}</div>}
+      </td>
+      <td>
+        <button
+          className="icon"
+          title={`Delete ${tag.name}`}
+          onClick={async () => {
+            await request(`v1/project_tag/${tag.id}`, { method: "DELETE" });
+            await reloadProjectConfig(projectId);
+          }}
+        >
+          ×
+        </button>
+      </td>
+    </tr>
+  );
+}
+
+export function TagManager({ projectId, onClose }: { projectId: string; onClose: () => void }) {
+  const tags = useProjectTags();
+  const [name, setName] = useState("");
+  const [color, setColor] = useState(PALETTE[tags.length % PALETTE.length]);
+  const [description, setDescription] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  return (
+    <div className="modal-back" onClick={onClose}>
+      <div className="modal wide" onClick={(e) => e.stopPropagation()} data-testid="tag-manager">
+        <h3>Project tags</h3>
+        <p className="muted">A configured tag is shown in its colour in tables and traces, and suggested when tagging.</p>
+        <table className="simple">
+          <tbody>
+            {tags.map((t) => (
+              <TagRow key={t.id + (t.color || "") + (t.description || "")} tag={t} projectId={projectId} />
+            ))}
+          </tbody>
+        </table>
+        <form
+          className="row-form"
+          onSubmit={async (e) => {
+            e.preventDefault();
+            setError(null);
+            try {
+              await request("v1/project_tag", { body: { project_id: projectId, name: name.trim(), color, description: description.trim() || null } });
+              await reloadProjectConfig(projectId);
+              setName("");
+              setDescription("");
+              setColor(PALETTE[(tags.length + 1) % PALETTE.length]);
+            } catch (err: any) {
+              setError(err.message);
+            }
+          }}
+        >
+          <input value={name} onChange={(e) => setName(e.target.value)} placeholder="tag name" data-testid="new-tag-name" />
+          <input type="color" value={color} onChange={(e) => setColor(e.target.value)} data-testid="new-tag-color" />
+          <input value={description} onChange={(e) => setDescription(e.target.value)} placeholder="description" />
+          <button className="primary" disabled={!name.trim()} data-testid="new-tag-save">
+            Add tag
+          </button>
+        </form>
+        {error && <div className="error">{error}</div>}
+        <div>
+          <button onClick={onClose} data-testid="tag-manager-close">
+            Close
+          </button>
+        </div>
+      </div>
+    </div>
+  );
+}
