@@ -11,7 +11,7 @@ import orjson
 from fastapi import Request
 from fastapi.responses import Response
 
-from tracelake.errors import InvalidRequest, PayloadTooLarge, Unauthorized
+from tracelake.errors import Forbidden, InvalidRequest, NotFound, PayloadTooLarge, Unauthorized
 from tracelake.store.catalog import Principal
 
 
@@ -71,6 +71,20 @@ def principal_of(request: Request) -> Principal:
     principal = request.app.state.catalog.authenticate(key)
     if principal is None:
         raise Unauthorized("invalid API key")
+    return principal
+
+
+def check_org_name(principal: Principal, org_name: str | None) -> None:
+    """A list filtered by ``org_name`` names the caller's organization, or it is not found."""
+    if org_name is not None and org_name != principal.org_name:
+        raise NotFound(f"organization {org_name!r} not found")
+
+
+def writer_of(request: Request) -> Principal:
+    """Authenticate, and refuse a read-only key (403)."""
+    principal = principal_of(request)
+    if not principal.can_write:
+        raise Forbidden("this API key is read-only")
     return principal
 
 

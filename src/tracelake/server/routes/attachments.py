@@ -10,8 +10,8 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
 
-from tracelake.errors import Forbidden, InvalidRequest, NotFound
-from tracelake.server.http import body_to_file, json_body, principal_of
+from tracelake.errors import InvalidRequest, NotFound
+from tracelake.server.http import body_to_file, json_body, principal_of, writer_of
 from tracelake.store import attachments
 
 router = APIRouter()
@@ -30,9 +30,7 @@ def _signed_url(request: Request, method: str, org_id: str, key: str) -> str:
 @router.post("/attachment")
 async def request_upload(request: Request):
     """``{key, filename, content_type}`` → ``{signedUrl, headers}``: where to PUT the bytes."""
-    principal = principal_of(request)
-    if not principal.can_write:
-        raise Forbidden("this API key is read-only")
+    principal = writer_of(request)
     body = await json_body(request)
     key = attachments.check_key(body.get("key"))
     attachments.register(

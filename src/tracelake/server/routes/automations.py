@@ -10,10 +10,17 @@ from starlette.concurrency import run_in_threadpool
 
 from tracelake.automations import retention
 from tracelake.automations.exports import check_query
-from tracelake.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from tracelake.errors import Conflict, InvalidRequest, NotFound
 from tracelake.export.sinks import open_sink, probe
 from tracelake.model.xact import format_xact
-from tracelake.server.http import JSONResponse, field_of, json_body, principal_of
+from tracelake.server.http import (
+    JSONResponse,
+    check_org_name,
+    field_of,
+    json_body,
+    principal_of,
+    writer_of,
+)
 from tracelake.store import runs
 from tracelake.store.automations import create_automation, present, update_automation
 from tracelake.store.catalog import AUTOMATIONS
@@ -21,15 +28,8 @@ from tracelake.store.catalog import AUTOMATIONS
 router = APIRouter()
 
 
-def _writer(request: Request):
-    principal = principal_of(request)
-    if not principal.can_write:
-        raise Forbidden("this API key is read-only")
-    return principal
-
-
 async def _create(request: Request, replace: bool):
-    principal = _writer(request)
+    principal = writer_of(request)
     body = await json_body(request)
     check_query(request.app.state.catalog, principal.org_id, body.get("config"))
     record = create_automation(
@@ -71,8 +71,7 @@ def list_project_automations(
 ):
     """Automations, newest first."""
     principal = principal_of(request)
-    if org_name is not None and org_name != principal.org_name:
-        raise NotFound(f"organization {org_name!r} not found")
+    check_org_name(principal, org_name)
     records = request.app.state.catalog.list_objects(
         AUTOMATIONS,
         principal.org_id,
@@ -96,7 +95,7 @@ def get_project_automation(request: Request, automation_id: str):
 @router.patch("/v1/project_automation/{automation_id}")
 async def patch_project_automation(request: Request, automation_id: str):
     """Change the name, description or config (a partial config is merged in)."""
-    principal = _writer(request)
+    principal = writer_of(request)
     patch = await json_body(request)
     catalog = request.app.state.catalog
     if isinstance(patch.get("config"), dict):
@@ -109,7 +108,7 @@ async def patch_project_automation(request: Request, automation_id: str):
 @router.delete("/v1/project_automation/{automation_id}")
 def delete_project_automation(request: Request, automation_id: str):
     """Delete an automation."""
-    principal = _writer(request)
+    principal = writer_of(request)
     record = request.app.state.catalog.delete_object(AUTOMATIONS, principal.org_id, automation_id)
     return present(record)
 
@@ -131,7 +130,7 @@ def _export_only(automation: dict, what: str) -> None:
 def test_project_automation(request: Request, automation_id: str):
     """Check an export's storage: write, read back and delete a test object. A failure is a
     400 whose message says what the storage answered, in plain words."""
-    _writer(request)
+    writer_of(request)
     automation = _automation(request, automation_id)
     _export_only(automation, "test")
     config = automation["config"]
@@ -148,7 +147,7 @@ def test_project_automation(request: Request, automation_id: str):
 def run_project_automation(request: Request, automation_id: str, wait: bool = True):
     """Run once now (also while paused). With ``wait=false`` the run starts in the
     background and the answer is 202; follow it with ``GET …/runs``."""
-    _writer(request)
+    writer_of(request)
     automation = _automation(request, automation_id)
     scheduler = request.app.state.scheduler
     if not wait:
@@ -171,7 +170,7 @@ def _run_quietly(scheduler, automation_id: str) -> None:
 def reset_project_automation(request: Request, automation_id: str):
     """Clear an export's run history and cursor: the next run starts from the beginning
     (already exported files stay; new files are numbered after them)."""
-    _writer(request)
+    writer_of(request)
     automation = _automation(request, automation_id)
     _export_only(automation, "reset")
     store = request.app.state.store
@@ -203,7 +202,7 @@ async def restore_project_automation(request: Request, automation_id: str):
     """Bring back what retention soft-deleted and has not purged yet (``run_id`` picks one
     run; default: every restorable run). The policy is paused, so its next run does not
     delete the same rows again; resume it once its window is what you want."""
-    _writer(request)
+    writer_of(request)
     body = await json_body(request, required=False)
     run_id = field_of(body, "run_id", str)
     automation = _automation(request, automation_id)
@@ -237,7 +236,7 @@ async def automation_cron(request: Request):
     automation from its creation, so with ``automation_id`` this only confirms (and records)
     the registration and answers the schedule; without it, it runs one scheduler pass now
     (what an external cron would trigger) and answers the runs it made."""
-    principal = _writer(request)
+    principal = writer_of(request)
     body = await json_body(request, required=False)
     automation_id = field_of(body, "automation_id", str)
     cron = field_of(body, "cron", dict) or {}

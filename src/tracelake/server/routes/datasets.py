@@ -14,11 +14,11 @@ from tracelake.datasets.copying import copy_records
 from tracelake.datasets.imports import STAGING_DIR, import_file, preview_import
 from tracelake.datasets.schemas import check_rows, infer_field_schema
 from tracelake.datasets.upload import detect_format
-from tracelake.errors import Forbidden, InvalidRequest
+from tracelake.errors import InvalidRequest
 from tracelake.export.custom_columns import check_column
 from tracelake.model.column_mapping import parse_map_options
 from tracelake.model.field_schemas import check_field
-from tracelake.server.http import body_to_file, field_of, json_body, principal_of
+from tracelake.server.http import body_to_file, field_of, json_body, principal_of, writer_of
 from tracelake.store import dataset_meta
 from tracelake.store.catalog import DATASETS
 
@@ -27,9 +27,7 @@ router = APIRouter()
 
 def _dataset(request: Request, dataset_id: str, *, write: bool = False):
     """The caller's principal, after checking the dataset is theirs (and writable)."""
-    principal = principal_of(request)
-    if write and not principal.can_write:
-        raise Forbidden("this API key is read-only")
+    principal = writer_of(request) if write else principal_of(request)
     request.app.state.catalog.get(DATASETS, principal.org_id, dataset_id)
     return principal
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
 
-from tracelake.errors import Forbidden, InvalidRequest, NotFound
-from tracelake.server.http import field_of, json_body, principal_of
+from tracelake.errors import InvalidRequest, NotFound
+from tracelake.server.http import check_org_name, field_of, json_body, principal_of, writer_of
 from tracelake.store.catalog import DATASETS, EXPERIMENTS, PROJECTS, Catalog, Principal
 
 router = APIRouter()
@@ -28,18 +28,6 @@ def _catalog(request: Request) -> Catalog:
     return request.app.state.catalog
 
 
-def _check_org_name(principal: Principal, org_name: str | None) -> None:
-    if org_name is not None and org_name != principal.org_name:
-        raise NotFound(f"organization {org_name!r} not found")
-
-
-def _writer(request: Request) -> Principal:
-    principal = principal_of(request)
-    if not principal.can_write:
-        raise Forbidden("this API key is read-only")
-    return principal
-
-
 def present_dataset(record: dict) -> dict:
     return {**record, "url_slug": record["name"]}
 
@@ -55,9 +43,9 @@ def present_experiment(record: dict) -> dict:
 @router.post("/v1/project")
 async def create_project(request: Request):
     """Create a project, or return the existing one with that name unmodified."""
-    principal = _writer(request)
+    principal = writer_of(request)
     body = await json_body(request)
-    _check_org_name(principal, field_of(body, "org_name", str))
+    check_org_name(principal, field_of(body, "org_name", str))
     return _catalog(request).create_project(
         principal.org_id,
         field_of(body, "name", str, required=True),
@@ -77,7 +65,7 @@ def list_projects(
 ):
     """Projects, newest first."""
     principal = principal_of(request)
-    _check_org_name(principal, org_name)
+    check_org_name(principal, org_name)
     objects = _catalog(request).list_objects(
         PROJECTS,
         principal.org_id,
@@ -99,7 +87,7 @@ def get_project(request: Request, project_id: str):
 @router.patch("/v1/project/{project_id}")
 async def update_project(request: Request, project_id: str):
     """Change a project's name, description or settings."""
-    principal = _writer(request)
+    principal = writer_of(request)
     patch = await json_body(request)
     return _catalog(request).update_object(PROJECTS, principal.org_id, project_id, patch)
 
@@ -107,7 +95,7 @@ async def update_project(request: Request, project_id: str):
 @router.delete("/v1/project/{project_id}")
 def delete_project(request: Request, project_id: str):
     """Delete a project (it disappears from every read)."""
-    principal = _writer(request)
+    principal = writer_of(request)
     return _catalog(request).delete_object(PROJECTS, principal.org_id, project_id)
 
 
@@ -117,7 +105,7 @@ def delete_project(request: Request, project_id: str):
 @router.post("/v1/dataset")
 async def create_dataset(request: Request):
     """Create a dataset, or return the existing one with that name in the project."""
-    principal = _writer(request)
+    principal = writer_of(request)
     body = await json_body(request)
     record = _catalog(request).create_dataset(
         principal.org_id,
@@ -143,7 +131,7 @@ def list_datasets(
 ):
     """Datasets, newest first."""
     principal = principal_of(request)
-    _check_org_name(principal, org_name)
+    check_org_name(principal, org_name)
     objects = _catalog(request).list_objects(
         DATASETS,
         principal.org_id,
@@ -168,7 +156,7 @@ def get_dataset(request: Request, dataset_id: str):
 @router.patch("/v1/dataset/{dataset_id}")
 async def update_dataset(request: Request, dataset_id: str):
     """Change a dataset's name, description or metadata."""
-    principal = _writer(request)
+    principal = writer_of(request)
     patch = await json_body(request)
     record = _catalog(request).update_object(DATASETS, principal.org_id, dataset_id, patch)
     return present_dataset(record)
@@ -177,7 +165,7 @@ async def update_dataset(request: Request, dataset_id: str):
 @router.delete("/v1/dataset/{dataset_id}")
 def delete_dataset(request: Request, dataset_id: str):
     """Delete a dataset."""
-    principal = _writer(request)
+    principal = writer_of(request)
     return present_dataset(_catalog(request).delete_object(DATASETS, principal.org_id, dataset_id))
 
 
@@ -206,7 +194,7 @@ def _experiment_fields(catalog: Catalog, principal: Principal, body: dict) -> di
 async def create_experiment(request: Request):
     """Create an experiment. Without ``ensure_new`` an experiment of the same name is
     returned; with it a new one is made, renamed with a suffix if the name is taken."""
-    principal = _writer(request)
+    principal = writer_of(request)
     body = await json_body(request)
     catalog = _catalog(request)
     project_id = field_of(body, "project_id", str, required=True)
@@ -230,7 +218,7 @@ def list_experiments(
 ):
     """Experiments, newest first."""
     principal = principal_of(request)
-    _check_org_name(principal, org_name)
+    check_org_name(principal, org_name)
     objects = _catalog(request).list_objects(
         EXPERIMENTS,
         principal.org_id,
@@ -255,7 +243,7 @@ def get_experiment(request: Request, experiment_id: str):
 @router.patch("/v1/experiment/{experiment_id}")
 async def update_experiment(request: Request, experiment_id: str):
     """Change an experiment's name, description, metadata, tags or visibility."""
-    principal = _writer(request)
+    principal = writer_of(request)
     patch = await json_body(request)
     record = _catalog(request).update_object(EXPERIMENTS, principal.org_id, experiment_id, patch)
     return present_experiment(record)
@@ -264,7 +252,7 @@ async def update_experiment(request: Request, experiment_id: str):
 @router.delete("/v1/experiment/{experiment_id}")
 def delete_experiment(request: Request, experiment_id: str):
     """Delete an experiment."""
-    principal = _writer(request)
+    principal = writer_of(request)
     record = _catalog(request).delete_object(EXPERIMENTS, principal.org_id, experiment_id)
     return present_experiment(record)
 
@@ -286,7 +274,7 @@ def _legacy_project(catalog: Catalog, principal: Principal, body: dict) -> dict:
 @router.post("/api/project/register")
 async def register_project(request: Request):
     """Legacy create-or-get of a project by name."""
-    principal = _writer(request)
+    principal = writer_of(request)
     body = await json_body(request)
     return {"project": _legacy_project(_catalog(request), principal, body)}
 
@@ -300,7 +288,7 @@ def legacy_get_project(request: Request, id: str):
 @router.post("/api/dataset/register")
 async def register_dataset(request: Request):
     """Legacy create-or-get of a dataset, creating its project if needed."""
-    principal = _writer(request)
+    principal = writer_of(request)
     body = await json_body(request)
     catalog = _catalog(request)
     project = _legacy_project(catalog, principal, body)
@@ -317,7 +305,7 @@ async def register_dataset(request: Request):
 @router.post("/api/experiment/register")
 async def register_experiment(request: Request):
     """Legacy experiment registration; ``update: true`` reopens an experiment by name."""
-    principal = _writer(request)
+    principal = writer_of(request)
     body = await json_body(request)
     catalog = _catalog(request)
     project = _legacy_project(catalog, principal, body)

@@ -5,19 +5,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
 
-from tracelake.errors import Forbidden, NotFound
-from tracelake.server.http import json_body, principal_of
+from tracelake.server.http import check_org_name, json_body, principal_of, writer_of
 from tracelake.store import project_config as pc
 from tracelake.store.catalog import ObjectKind
 
 router = APIRouter()
-
-
-def _writer(request: Request):
-    principal = principal_of(request)
-    if not principal.can_write:
-        raise Forbidden("this API key is read-only")
-    return principal
 
 
 def _list(
@@ -33,8 +25,7 @@ def _list(
     ending_before: str | None,
 ) -> dict:
     principal = principal_of(request)
-    if org_name is not None and org_name != principal.org_name:
-        raise NotFound(f"organization {org_name!r} not found")
+    check_org_name(principal, org_name)
     records = request.app.state.catalog.list_objects(
         kind,
         principal.org_id,
@@ -50,14 +41,14 @@ def _list(
 
 
 async def _create(request: Request, kind: ObjectKind, replace: bool) -> dict:
-    principal = _writer(request)
+    principal = writer_of(request)
     body = await json_body(request)
     record = pc.create(request.app.state.catalog, kind, principal.org_id, body, replace=replace)
     return pc.present(kind, record)
 
 
 async def _patch(request: Request, kind: ObjectKind, object_id: str) -> dict:
-    principal = _writer(request)
+    principal = writer_of(request)
     patch = await json_body(request)
     record = pc.update(request.app.state.catalog, kind, principal.org_id, object_id, patch)
     return pc.present(kind, record)
@@ -69,7 +60,7 @@ def _get(request: Request, kind: ObjectKind, object_id: str) -> dict:
 
 
 def _delete(request: Request, kind: ObjectKind, object_id: str) -> dict:
-    principal = _writer(request)
+    principal = writer_of(request)
     record = request.app.state.catalog.delete_object(kind, principal.org_id, object_id)
     return pc.present(kind, record)
 

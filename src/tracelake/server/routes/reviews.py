@@ -4,25 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from tracelake.errors import Forbidden
-from tracelake.server.http import json_body, principal_of
+from tracelake.server.http import json_body, principal_of, writer_of
 from tracelake.store import reviews
 
 router = APIRouter()
-
-
-def _writer(request: Request):
-    principal = principal_of(request)
-    if not principal.can_write:
-        raise Forbidden("this API key is read-only")
-    return principal
 
 
 @router.post("/v1/review_item")
 async def flag_for_review(request: Request):
     """Flag a span for review ``{object_type, object_id, row_id, root_span_id?, span_name?,
     note?}``, or return its item as it is."""
-    principal = _writer(request)
+    principal = writer_of(request)
     body = await json_body(request)
     return reviews.flag(request.app.state.catalog, principal.org_id, body)
 
@@ -59,7 +51,7 @@ def get_review_item(request: Request, item_id: str):
 @router.patch("/v1/review_item/{item_id}")
 async def patch_review_item(request: Request, item_id: str):
     """Mark an item ``completed`` (or ``awaiting`` again), or change its note."""
-    principal = _writer(request)
+    principal = writer_of(request)
     patch = await json_body(request)
     return reviews.update(request.app.state.catalog, principal.org_id, item_id, patch)
 
@@ -67,5 +59,5 @@ async def patch_review_item(request: Request, item_id: str):
 @router.delete("/v1/review_item/{item_id}")
 def delete_review_item(request: Request, item_id: str):
     """Take a span off the review queue."""
-    principal = _writer(request)
+    principal = writer_of(request)
     return reviews.remove(request.app.state.catalog, principal.org_id, item_id)
