@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
 import platform
 import random
@@ -151,3 +152,95 @@ def percentile(values: list[float], p: float) -> float:
     if not ordered:
         return float("nan")
     return ordered[min(len(ordered) - 1, int(p * len(ordered)))]
+
+
+class RawConnection:
+    """A minimal keep-alive HTTP/1.1 client over a socket: the load generator shares the
+    machine's two cores with the server, so it must cost far less than the server does.
+    ``headers`` are extra header lines, each ending in CRLF."""
+
+    def __init__(self, host: str, port: int, headers: str = ""):
+        self.sock = socket.create_connection((host, port))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.headers = f"Authorization: Bearer {API_KEY}\r\n{headers}"
+        self.buffer = b""
+
+    def post(self, path: str, body: bytes) -> tuple[int, bytes]:
+        head = f"POST {path} HTTP/1.1\r\nHost: bench\r\n{self.headers}"
+        head += f"Content-Length: {len(body)}\r\n\r\n"
+        self.sock.sendall(head.encode() + body)
+        while b"\r\n\r\n" not in self.buffer:
+            self.buffer += self.sock.recv(65536)
+        header, _, rest = self.buffer.partition(b"\r\n\r\n")
+        status = int(header.split(b" ", 2)[1])
+        length = 0
+        for line in header.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        while len(rest) < length:
+            rest += self.sock.recv(65536)
+        self.buffer = rest[length:]
+        return status, rest[:length]
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def post_all(url, path, bodies, threads, ready, go, *, headers="", accept=None) -> list[float]:
+    """In a client process: send ``bodies`` over ``threads`` connections once ``go`` is set
+    (``ready`` says the connections are open); the request latencies. ``accept(status,
+    answer)`` says whether an answer is right (default: status 200)."""
+    accept = accept or (lambda status, answer: status == 200)
+    latencies: list[float] = []
+    connected = threading.Barrier(threads + 1)
+    host, port = url.removeprefix("http://").split(":")
+
+    def send(part: list[bytes]) -> None:
+        connection = RawConnection(host, int(port), headers)
+        connected.wait()
+        go.wait()
+        for body in part:
+            t0 = time.perf_counter()
+            status, answer = connection.post(path, body)
+            latencies.append(time.perf_counter() - t0)
+            if not accept(status, answer):
+                raise RuntimeError(f"{path} answered {status}: {answer[:200]!r}")
+        connection.close()
+
+    workers = [threading.Thread(target=send, args=(bodies[i::threads],)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    connected.wait()
+    ready.set()
+    for worker in workers:
+        worker.join()
+    return latencies
+
+
+def run_clients(server: Server, target, client_args: list[tuple]) -> tuple[float, list, float]:
+    """Start one process per ``client_args`` entry running ``target(*args, ready, go, out)``,
+    wait until all are connected, release them together; (seconds, latencies, server CPU
+    seconds) from the release until every client has finished."""
+    out: mp.Queue = mp.Queue()
+    go = mp.Event()
+    readies = [mp.Event() for _ in client_args]
+    procs = [
+        mp.Process(target=target, args=(*args, ready, go, out))
+        for args, ready in zip(client_args, readies, strict=True)
+    ]
+    for p in procs:
+        p.start()
+    for ready in readies:
+        ready.wait()
+    cpu0 = server.cpu_seconds()
+    t0 = time.perf_counter()
+    go.set()
+    latencies: list[float] = []
+    for _ in procs:
+        latencies.extend(out.get())
+    elapsed = time.perf_counter() - t0
+    server_cpu = server.cpu_seconds() - cpu0
+    for p in procs:
+        p.join()
+    return elapsed, latencies, server_cpu

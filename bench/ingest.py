@@ -12,19 +12,16 @@ the server's peak RSS, and fetch latency on the loaded project afterwards.
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
 import random
-import socket
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import orjson
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import API_KEY, Server, machine, percentile, trace_spans  # noqa: E402
+from common import Server, machine, percentile, post_all, run_clients, trace_spans  # noqa: E402
 
 
 def make_bodies(project_id: str, first_trace: int, traces: int, batch: int) -> list[bytes]:
@@ -41,66 +38,10 @@ def make_bodies(project_id: str, first_trace: int, traces: int, batch: int) -> l
     ]
 
 
-class RawConnection:
-    """A minimal keep-alive HTTP/1.1 client over a socket: the load generator shares the
-    machine's two cores with the server, so it must cost far less than the server does."""
-
-    def __init__(self, host: str, port: int):
-        self.sock = socket.create_connection((host, port))
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.buffer = b""
-
-    def post(self, path: str, body: bytes) -> int:
-        head = (
-            f"POST {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {API_KEY}\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n"
-        ).encode()
-        self.sock.sendall(head + body)
-        while b"\r\n\r\n" not in self.buffer:
-            self.buffer += self.sock.recv(65536)
-        header, _, rest = self.buffer.partition(b"\r\n\r\n")
-        status = int(header.split(b" ", 2)[1])
-        length = 0
-        for line in header.split(b"\r\n")[1:]:
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value)
-        while len(rest) < length:
-            rest += self.sock.recv(65536)
-        self.buffer = rest[length:]
-        return status
-
-    def close(self) -> None:
-        self.sock.close()
-
-
 def client_worker(url, project_id, first_trace, traces, batch, threads, ready, go, out):
     """One client process with ``threads`` connections."""
     bodies = make_bodies(project_id, first_trace, traces, batch)
-    latencies: list[float] = []
-    connected = threading.Barrier(threads + 1)
-    host, port = url.removeprefix("http://").split(":")
-
-    def send(part: list[bytes]) -> None:
-        connection = RawConnection(host, int(port))
-        connected.wait()
-        go.wait()
-        for body in part:
-            t0 = time.perf_counter()
-            status = connection.post("/logs3", body)
-            latencies.append(time.perf_counter() - t0)
-            if status != 200:
-                raise RuntimeError(f"/logs3 answered {status}")
-        connection.close()
-
-    workers = [threading.Thread(target=send, args=(bodies[i::threads],)) for i in range(threads)]
-    for worker in workers:
-        worker.start()
-    connected.wait()
-    ready.set()
-    for worker in workers:
-        worker.join()
-    out.put(latencies)
+    out.put(post_all(url, "/logs3", bodies, threads, ready, go))
 
 
 def run(spans: int, batch: int, clients: int, threads: int) -> dict:
@@ -109,40 +50,11 @@ def run(spans: int, batch: int, clients: int, threads: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp, Server(Path(tmp) / "data") as server:
         with server.client() as http:
             project_id = http.post("/v1/project", json={"name": "bench"}).json()["id"]
-        queue: mp.Queue = mp.Queue()
-        go = mp.Event()
-        readies = [mp.Event() for _ in range(clients)]
-        procs = [
-            mp.Process(
-                target=client_worker,
-                args=(
-                    server.url,
-                    project_id,
-                    c * per_client,
-                    per_client,
-                    batch,
-                    threads,
-                    readies[c],
-                    go,
-                    queue,
-                ),
-            )
+        client_args = [
+            (server.url, project_id, c * per_client, per_client, batch, threads)
             for c in range(clients)
         ]
-        for p in procs:
-            p.start()
-        for ready in readies:
-            ready.wait()
-        cpu0 = server.cpu_seconds()
-        t0 = time.perf_counter()
-        go.set()
-        latencies: list[float] = []
-        for _ in procs:
-            latencies.extend(queue.get())
-        elapsed = time.perf_counter() - t0
-        server_cpu = server.cpu_seconds() - cpu0
-        for p in procs:
-            p.join()
+        elapsed, latencies, server_cpu = run_clients(server, client_worker, client_args)
         sent = per_client * clients * 4
         fetch_times = []
         with server.client() as http:

@@ -15,19 +15,23 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import multiprocessing as mp
 import random
-import socket
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import API_KEY, Server, machine, percentile, sentence  # noqa: E402
+from common import (  # noqa: E402
+    Server,
+    machine,
+    percentile,
+    post_all,
+    run_clients,
+    sentence,
+)
 
 
 def _set(span, key: str, value) -> None:
@@ -103,66 +107,24 @@ def make_bodies(first_trace: int, traces: int, batch: int, compress: bool) -> li
     return bodies
 
 
-class Connection:
-    """A minimal keep-alive HTTP/1.1 client: cheap, since it shares the two cores."""
-
-    def __init__(self, host: str, port: int, headers: str):
-        self.sock = socket.create_connection((host, port))
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.headers = headers
-        self.buffer = b""
-
-    def post(self, path: str, body: bytes) -> tuple[int, bytes]:
-        head = f"POST {path} HTTP/1.1\r\nHost: bench\r\n{self.headers}"
-        head += f"Content-Length: {len(body)}\r\n\r\n"
-        self.sock.sendall(head.encode() + body)
-        while b"\r\n\r\n" not in self.buffer:
-            self.buffer += self.sock.recv(65536)
-        header, _, rest = self.buffer.partition(b"\r\n\r\n")
-        status = int(header.split(b" ", 2)[1])
-        length = 0
-        for line in header.split(b"\r\n")[1:]:
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value)
-        while len(rest) < length:
-            rest += self.sock.recv(65536)
-        self.buffer = rest[length:]
-        return status, rest[:length]
-
-
 def client_worker(url, project_id, first, traces, batch, threads, compress, ready, go, out):
     bodies = make_bodies(first, traces, batch, compress)
-    headers = (
-        f"Authorization: Bearer {API_KEY}\r\nContent-Type: application/x-protobuf\r\n"
-        f"x-bt-parent: project_id:{project_id}\r\n"
-    )
+    headers = f"Content-Type: application/x-protobuf\r\nx-bt-parent: project_id:{project_id}\r\n"
     if compress:
         headers += "Content-Encoding: gzip\r\n"
-    latencies: list[float] = []
-    connected = threading.Barrier(threads + 1)
-    host, port = url.removeprefix("http://").split(":")
-
-    def send(part: list[bytes]) -> None:
-        connection = Connection(host, int(port), headers)
-        connected.wait()
-        go.wait()
-        for body in part:
-            t0 = time.perf_counter()
-            status, answer = connection.post("/otel/v1/traces", body)
-            latencies.append(time.perf_counter() - t0)
-            if status != 200 or answer:  # an empty protobuf answer: nothing rejected
-                raise RuntimeError(f"/otel/v1/traces answered {status}: {answer[:200]!r}")
-        connection.sock.close()
-
-    workers = [threading.Thread(target=send, args=(bodies[i::threads],)) for i in range(threads)]
-    for worker in workers:
-        worker.start()
-    connected.wait()
-    ready.set()
-    for worker in workers:
-        worker.join()
-    out.put(latencies)
+    out.put(
+        post_all(
+            url,
+            "/otel/v1/traces",
+            bodies,
+            threads,
+            ready,
+            go,
+            headers=headers,
+            # an empty protobuf answer: nothing rejected
+            accept=lambda status, answer: status == 200 and not answer,
+        )
+    )
 
 
 def run(spans: int, batch: int, clients: int, threads: int, compress: bool) -> dict:
@@ -171,41 +133,11 @@ def run(spans: int, batch: int, clients: int, threads: int, compress: bool) -> d
     with tempfile.TemporaryDirectory() as tmp, Server(Path(tmp) / "data") as server:
         with server.client() as http:
             project_id = http.post("/v1/project", json={"name": "bench-otel"}).json()["id"]
-        queue: mp.Queue = mp.Queue()
-        go = mp.Event()
-        readies = [mp.Event() for _ in range(clients)]
-        procs = [
-            mp.Process(
-                target=client_worker,
-                args=(
-                    server.url,
-                    project_id,
-                    c * per_client,
-                    per_client,
-                    batch,
-                    threads,
-                    compress,
-                    readies[c],
-                    go,
-                    queue,
-                ),
-            )
+        client_args = [
+            (server.url, project_id, c * per_client, per_client, batch, threads, compress)
             for c in range(clients)
         ]
-        for p in procs:
-            p.start()
-        for ready in readies:
-            ready.wait()
-        cpu0 = server.cpu_seconds()
-        t0 = time.perf_counter()
-        go.set()
-        latencies: list[float] = []
-        for _ in procs:
-            latencies.extend(queue.get())
-        elapsed = time.perf_counter() - t0
-        server_cpu = server.cpu_seconds() - cpu0
-        for p in procs:
-            p.join()
+        elapsed, latencies, server_cpu = run_clients(server, client_worker, client_args)
         sent = per_client * clients * 4
         with server.client() as http:
             query = f"measures: count(1) as n | from: project_logs('{project_id}')"
