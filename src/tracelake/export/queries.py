@@ -54,7 +54,7 @@ class QueryResult:
     sql: str = ""
     table: object = None  # a pyarrow Table (fmt "arrow": export streams pages this way)
     row_count: int = 0  # rows written to output_path (fmt JSONL_FILE)
-    page_rows: int = 0  # rows on the page
+    page_rows: int = 0  # rows on the page (counted for index-bounded plans only)
 
 
 def plan_request(
@@ -150,7 +150,9 @@ def _execute(cursor, store: Store, plan: Plan, options: QueryOptions, timeout: f
     try:
         cursor.execute(f"CREATE OR REPLACE TEMP TABLE query_page AS {plan.sql}")
         next_cursor = plan.next_cursor(cursor, "query_page")
-        (page_rows,) = cursor.execute("SELECT count(*) FROM query_page").fetchone()
+        page_rows = 0
+        if plan.index_bounded:  # only a bounded page needs its size (to decide on a re-run)
+            (page_rows,) = cursor.execute("SELECT count(*) FROM query_page").fetchone()
         output = plan.output
         if output is None:  # pivot: the columns depend on the data
             names = [r[0] for r in cursor.execute("DESCRIBE query_page").fetchall()]
