@@ -90,6 +90,11 @@ def test_index_answers_like_a_scan_and_stays_fresh(env):
     Indexer(store, index).run_once()
     assert ids(env, "input MATCH 'recursion'") == ["e"]
     assert ids(env, "input MATCH 'pears'") == ["f"]
+    # One document per live row: the replaced rows' old documents and the deleted row's
+    # are gone, not only filtered out by the engine.
+    assert index.index.searcher().num_docs == 5  # a, b, d, e, f
+    objects = [("project_logs", project_id)]
+    assert sorted(i for i, _ in index.candidates(objects, ["recursion"])) == ["d", "e"]
 
 
 def test_the_watermark_survives_a_restart(env, tmp_path):

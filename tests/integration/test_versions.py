@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import tempfile
+import threading
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +25,7 @@ from tracelake.model.rows import RowWrite, WriteKind, normalize_row
 from tracelake.model.xact import format_xact
 from tracelake.store.events import fetch_events
 from tracelake.store.store import Store
-from tracelake.store.writer import ObjectInfo, WriteBatch
+from tracelake.store.writer import ObjectInfo, WriteBatch, prepare
 
 SETTINGS = settings(
     max_examples=40,
@@ -134,8 +135,9 @@ def normalize(obj: str, raw: dict, index: int) -> RowWrite:
 
 
 def make_batch(request: list[tuple[str, dict]]) -> WriteBatch:
+    """One request as the request handlers hand it to the writer (rows computed ahead)."""
     writes = [normalize(obj, raw, i) for i, (obj, raw) in enumerate(request)]
-    return WriteBatch(writes=writes, objects=dict(OBJECTS))
+    return prepare(WriteBatch(writes=writes, objects=dict(OBJECTS)))
 
 
 @dataclass
@@ -428,6 +430,37 @@ def test_tombstoned_row_is_revived_with_only_the_replace_fields(tmp_path) -> Non
             assert revived["input"] == "again"
             assert [revived[k] for k in ("output", "metadata", "tags", "scores")] == [None] * 4
             assert revived["_xact_id"] == format_xact(xacts[2])
+    finally:
+        store.close()
+
+
+def test_a_group_that_replaces_a_stored_row_falls_back_to_upserts(tmp_path) -> None:
+    """The writer first inserts a group's rows as new; a stored row in the group makes that
+    fail, and the group is committed again with upserts: every row and version lands once."""
+    store = Store(tmp_path / "data")
+    try:
+        first = store.write(make_batch([logs_row(id="old", input="v1")]))
+        # Hold the writer thread in an exclusive task so that the next requests queue up
+        # and are committed as one group.
+        queued_all = threading.Event()
+        hold = threading.Thread(target=store.exclusive, args=(lambda c: queued_all.wait(30),))
+        hold.start()
+        queued = [
+            store.submit(make_batch([logs_row(id="new1", input="n1")])),
+            store.submit(make_batch([logs_row(id="old", input="v2")])),
+            store.submit(make_batch([logs_row(id="new2", input="n2")])),
+        ]
+        queued_all.set()
+        hold.join()
+        xacts = [first, *(f.result(timeout=30) for f in queued)]
+        check_xacts(xacts)
+        rows = by_id(fetch_all(store, "logs"))
+        assert {k: r["input"] for k, r in rows.items()} == {"old": "v2", "new1": "n1", "new2": "n2"}
+        assert rows["old"]["_xact_id"] == format_xact(xacts[2])
+        versions = sorted((h[2], h[3]) for h in history_rows(store))
+        assert versions == sorted(
+            [("old", xacts[0]), ("new1", xacts[1]), ("old", xacts[2]), ("new2", xacts[3])]
+        )
     finally:
         store.close()
 

@@ -20,7 +20,8 @@ TEXT_FIELDS = ("input", "output", "expected", "metadata", "span_attributes")
 MAX_TOKEN_BYTES = 40  # tantivy's default tokenizer removes longer tokens
 _SEP = "\x1f"
 # Bumped when the document layout changes: an index of another layout is rebuilt.
-LAYOUT_VERSION = "3"  # 2: each document keeps its row's _xact_id; 3: as a fast field
+# 2: each document keeps its row's _xact_id; 3: as a fast field; 4: text without positions.
+LAYOUT_VERSION = "4"
 
 
 def row_key(object_type: str, object_id: str, row_id: str) -> str:
@@ -54,8 +55,8 @@ class TextIndex:
         builder.add_text_field("key", stored=True, tokenizer_name="raw")
         builder.add_unsigned_field("xact", stored=True, fast=True)
         builder.add_text_field("object", stored=False, tokenizer_name="raw")
-        for name in TEXT_FIELDS:
-            builder.add_text_field(name, stored=False)
+        for name in TEXT_FIELDS:  # no positions: queries are sets of terms, never phrases
+            builder.add_text_field(name, stored=False, index_option="freq")
         self.schema = builder.build()
         self.index = tantivy.Index(self.schema, path=str(self.path))
         self._writer = None
@@ -91,19 +92,34 @@ class TextIndex:
         drop ``deleted`` rows ((object_type, object_id, id)), commit, and record
         ``watermark``. Building each document as one JSON text keeps Python work per row to
         two calls."""
+        documents = list(documents)
         with self._lock:
             if self._writer is None:
                 self._writer = self.index.writer(heap_size=64_000_000, num_threads=1)
             writer = self._writer
             for object_type, object_id, row_id in deleted:
                 writer.delete_documents_by_term("key", row_key(object_type, object_id, row_id))
-            for key, document in documents:
+            # Most rows are new: deleting only the keys the index holds costs one lookup of
+            # all keys, where a delete per document cost as much as indexing it.
+            for key in self._indexed_keys([key for key, _ in documents]):
                 writer.delete_documents_by_term("key", key)
+            for _key, document in documents:
                 writer.add_json(document)
             writer.commit()
             self._watermark_file.write_text(str(watermark))
             self.watermark = watermark
             self.index.reload()
+
+    def _indexed_keys(self, keys: list[str]) -> list[str]:
+        """Which of ``keys`` have a document in the index (as of its last commit)."""
+        if not keys:
+            return []
+        searcher = self.index.searcher()
+        if searcher.num_docs == 0:
+            return []
+        query = tantivy.Query.term_set_query(self.schema, "key", keys)
+        hits = searcher.search(query, len(keys)).hits
+        return [searcher.doc(address)["key"][0] for _score, address in hits]
 
     def candidates(
         self, objects: list[tuple[str, str]], tokens: list[str], limit: int = 5_000

@@ -102,9 +102,24 @@ def commit_group(cursor: duckdb.DuckDBPyConnection, group: list[WriteBatch], clo
 
     A batch whose writes are invalid against the stored rows (e.g. an unknown _parent_id)
     fails alone; a database error fails the whole call (the caller retries batch by batch).
+
+    Most writes create rows (new spans), and a plain insert into ``live`` costs a third of
+    an upsert. So a group of computed rows is first committed with plain inserts; if one
+    of its rows exists already, the insert fails on ``live``'s key, the transaction rolls
+    back, and the group is committed again with upserts.
     """
+    if all(b.prepared is not None for b in group if not b.future.done()):
+        try:
+            _commit_group(cursor, group, clock, fresh=True)
+            return
+        except duckdb.ConstraintException:
+            pass  # rolled back; a row exists: upsert
+    _commit_group(cursor, group, clock, fresh=False)
+
+
+def _commit_group(cursor, group: list[WriteBatch], clock: XactClock, fresh: bool) -> None:
     now = now_timestamp()
-    pending = _Pending()
+    pending = _Pending(fresh)
     done: list[tuple[WriteBatch, int]] = []
     cursor.begin()
     try:
@@ -140,7 +155,10 @@ def commit_group(cursor: duckdb.DuckDBPyConnection, group: list[WriteBatch], clo
         _record_authors(cursor, done, now)
         cursor.commit()
     except BaseException:
-        cursor.rollback()
+        try:
+            cursor.rollback()
+        except duckdb.Error:
+            pass  # a failed commit has ended the transaction already
         raise
     for batch, xact_id in done:
         batch.future.set_result(xact_id)
@@ -230,6 +248,7 @@ def _dump(value: Any) -> str | None:
 
 
 _LIST = pa.list_(pa.string())
+_JSON = pa.json_()
 _TOMBSTONE: dict[str, Any] = {}
 
 
@@ -261,10 +280,13 @@ def event_table(entries: list[Entry], now: str) -> pa.Table:
         "is_root": pa.array([not p for p in parents], pa.bool_()),
         "tags": pa.array([s.get("tags") for s in states], _LIST),
     }
+    # JSON columns travel as Arrow's JSON type, which DuckDB takes as JSON without parsing
+    # the text again (orjson wrote it, so it is valid); audit_data still gets its _xact_id.
     for name in (*JSON_FIELDS, "audit_data"):
         values = [s.get(name) for s in states]
         columns[name] = pa.array(
-            [None if v is None else dumps(v).decode() for v in values], pa.string()
+            [None if v is None else dumps(v).decode() for v in values],
+            pa.string() if name == "audit_data" else _JSON,
         )
     columns["_object_delete"] = pa.array([e[1] is None for e in entries], pa.bool_())
     return pa.table(columns)
@@ -273,8 +295,7 @@ def event_table(entries: list[Entry], now: str) -> pa.Table:
 _SELECT_EVENT = f"""object_type, object_id, id, _xact_id,
     'p' || lpad(_xact_id::VARCHAR, 19, '0') || '.' || lpad(_seq::VARCHAR, 7, '0'),
     created::TIMESTAMPTZ, org_id, project_id, span_id, root_span_id, span_parents, is_root, tags,
-    input::JSON, output::JSON, expected::JSON, error::JSON, scores::JSON, metrics::JSON,
-    metadata::JSON, span_attributes::JSON, context::JSON, origin::JSON,
+    input, output, expected, error, scores, metrics, metadata, span_attributes, context, origin,
     replace(audit_data, '"{XACT_PLACEHOLDER}"',
             '"' || lpad(_xact_id::VARCHAR, 19, '0') || '"')::JSON"""
 
@@ -283,7 +304,8 @@ class _Pending:
     """Event tables waiting to be inserted together, and whether two of them write the same
     row (only then must the live upsert pick each row's newest version)."""
 
-    def __init__(self):
+    def __init__(self, fresh: bool = False):
+        self.fresh = fresh  # the rows are new: insert into live instead of upserting
         self.tables: list[pa.Table] = []
         self.keys: set[Key] = set()
         self.overlap = False
@@ -303,14 +325,19 @@ class _Pending:
         if self.comments:
             _insert_comments(cursor, self.comments, now)
         if self.tables:
-            _write_events(cursor, self.tables, min(self.xacts), max(self.xacts), self.overlap)
-        self.__init__()
+            _write_events(
+                cursor, self.tables, min(self.xacts), max(self.xacts), self.overlap, self.fresh
+            )
+        self.__init__(self.fresh)
 
 
-def _write_events(cursor, tables: list[pa.Table], low: int, high: int, overlap: bool) -> None:
+def _write_events(
+    cursor, tables: list[pa.Table], low: int, high: int, overlap: bool, fresh: bool = False
+) -> None:
     """Append every version to ``history``, then bring ``live`` to each row's newest state
     (upsert, or delete for a tombstone) from those history rows, and keep the per-trace
-    index current. ``low``..``high`` are the xact ids of ``tables``."""
+    index current. ``low``..``high`` are the xact ids of ``tables``; ``fresh`` inserts into
+    ``live`` without upserting (it fails if a row exists)."""
     table = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
     if table.num_rows == 0:
         return
@@ -322,10 +349,12 @@ def _write_events(cursor, tables: list[pa.Table], low: int, high: int, overlap: 
     finally:
         cursor.unregister("event_batch")
     deletes = pc.any(table["_object_delete"]).as_py()
-    _update_live(cursor, low, high, overlap, deletes)
+    _update_live(cursor, low, high, overlap, deletes, fresh)
 
 
-def _update_live(cursor, low: int, high: int, overlap: bool, deletes: bool) -> None:
+def _update_live(
+    cursor, low: int, high: int, overlap: bool, deletes: bool, fresh: bool = False
+) -> None:
     """Bring ``live``, the per-trace index and comments up to the history rows of xacts
     ``low``..``high``."""
     # Reading the new versions back from history (its last row groups, found by zone maps on
@@ -348,9 +377,9 @@ def _update_live(cursor, low: int, high: int, overlap: bool, deletes: bool) -> N
                   AND comments.deleted_xact IS NULL AND comments.object_type = d.object_type
                   AND comments.object_id = d.object_id AND comments.id = d.id"""
         )
+    insert = "INSERT INTO live" if fresh else "INSERT OR REPLACE INTO live"
     cursor.execute(
-        f"""INSERT OR REPLACE INTO live
-            SELECT * EXCLUDE (_object_delete) FROM {newest} WHERE NOT _object_delete"""
+        f"{insert} SELECT * EXCLUDE (_object_delete) FROM {newest} WHERE NOT _object_delete"
     )
     cursor.execute(
         f"""INSERT INTO traces
