@@ -125,6 +125,25 @@ def test_btql_sql_and_ast_give_the_same_rows(app_client, project):
         assert answer["schema"]["items"]["properties"]["id"] == {"type": "string"}
 
 
+@pytest.mark.parametrize(
+    "condition,expected",
+    [
+        ("metadata.model ILIKE 'gpt%'", 8),
+        ("NOT (metadata.model ILIKE 'gpt%')", 4),
+        # An object is not a string: its JSON text holds "pro" but never matches, and the
+        # test is NULL, not false, so NOT does not match it either.
+        ("metadata.user ILIKE '%pro%'", 0),
+        ("NOT (metadata.user ILIKE '%zzz%')", 0),
+        ("metadata.user ILIKE '%pro%' OR metadata.model = 'claude'", 4),
+        ("metadata.model LIKE 'gpt%' AND NOT (metadata.model LIKE '%o')", 4),
+        ("(metadata.user ILIKE '%pro%') IS NULL", 12),
+    ],
+)
+def test_like_on_json_fields_matches_strings_only(app_client, project, condition, expected):
+    query = f"select: id | from: project_logs('{project}') | filter: is_root AND ({condition})"
+    assert len(btql(app_client, query)["data"]) == expected
+
+
 def test_traces_shape_returns_whole_traces_and_limit_counts_traces(app_client, project):
     answer = btql(
         app_client,

@@ -62,6 +62,15 @@ class Ctx:
     group_keys: tuple[a.Expr, ...] | None = None
     aliases: Mapping[str, a.Expr] = field(default_factory=dict)
     implicit: Mapping[str, a.Expr | None] = field(default_factory=dict)  # None = ambiguous
+    # Only whether the value is TRUE matters here (a WHERE condition, through AND and OR):
+    # NULL and FALSE may be swapped, which lets some tests skip work on most rows.
+    truthy: bool = False
+
+
+# Operators whose operands keep a truthy context: with Kleene logic, reading NULL as FALSE in
+# an operand of AND/OR never changes whether the result is TRUE.
+_TRUTHY_THROUGH = frozenset({"and", "or"})
+_TRUTHY_USERS = frozenset({"like", "ilike"})
 
 
 @dataclass
@@ -147,7 +156,7 @@ class Compiler:
         """A boolean WHERE condition (also for span/trace filters); no aggregates. Implicit
         short names of ``query``'s select items resolve when they are not top-level fields."""
         implicit = self._layout(query, scope).implicit if query else {}
-        ctx = Ctx(scope, clause="filter", implicit=implicit)
+        ctx = Ctx(scope, clause="filter", implicit=implicit, truthy=True)
         # In a WHERE clause no other clause must match these expressions (as GROUP BY and
         # ORDER BY must), so fields may be read in their leanest form.
         self.lean_paths = True
@@ -327,6 +336,8 @@ class Compiler:
         """Compile one node in a context."""
         if ctx.group_keys is not None and not ctx.in_agg and node in ctx.group_keys:
             ctx = replace(ctx, group_keys=None)
+        if ctx.truthy and getattr(node, "op", None) not in _TRUTHY_THROUGH | _TRUTHY_USERS:
+            ctx = replace(ctx, truthy=False)
         method = self.NODES.get(type(node))
         if method is None:
             raise fail(f"unsupported expression {type(node).__name__}", node)
@@ -426,11 +437,20 @@ class Compiler:
             if not ctx.allow_agg:
                 raise fail(f"aggregate {node.name}() is not allowed in {ctx.clause}", node)
             ctx = replace(ctx, in_agg=True)
-        args = [
-            Typed(exp.Star(), T.NULL) if isinstance(x, a.Star) and spec.star else self.node(x, ctx)
-            for x in node.args
-        ]
-        out = spec.handler(self, ctx, node, args)
+        # An aggregate's arguments, like a filter, need not match another clause's text, so
+        # fields are read in their leanest form there too (one JSON parse per row and field).
+        lean = self.lean_paths
+        self.lean_paths = lean or spec.aggregate
+        try:
+            args = [
+                Typed(exp.Star(), T.NULL)
+                if isinstance(x, a.Star) and spec.star
+                else self.node(x, ctx)
+                for x in node.args
+            ]
+            out = spec.handler(self, ctx, node, args)
+        finally:
+            self.lean_paths = lean
         return replace(out, aggregate=spec.aggregate or functions.aggregated(out, *args))
 
     def _if(self, node: a.If, ctx: Ctx) -> Typed:

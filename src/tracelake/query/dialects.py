@@ -187,6 +187,17 @@ class DuckDBCompiler(Compiler):
         is_string = exp.EQ(this=self.json_type_of(sql), expression=_s("VARCHAR"))
         return _case(is_string, self.json_text(sql.copy()))
 
+    def json_string_like(self, sql: exp.Expression, like) -> exp.Expression:
+        """``like(string content)`` where only a TRUE result matters (see ``Ctx.truthy``):
+        the pattern runs first on the field's text, and the string type is checked only on
+        the rows it matches (one JSON read per row instead of two)."""
+        direct = _path_read(sql) if self.lean_paths else None
+        if direct is None:
+            return like(self.json_string(sql))
+        base, path = direct
+        is_string = exp.EQ(this=fn("json_type", base, path), expression=_s("VARCHAR"))
+        return exp.and_(like(fn("json_extract_string", base.copy(), path.copy())), is_string)
+
     def json_elements(self, sql: exp.Expression) -> exp.Expression:
         """The elements of a JSON array or the values of an object, as a JSON list."""
         items = fn("json_extract", sql, _s("$[*]"))

@@ -56,7 +56,7 @@ import json
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
@@ -448,6 +448,7 @@ def _is(c, ctx, node):
 
 
 def _like(c, ctx, node):
+    truthy, ctx = ctx.truthy, replace(ctx, truthy=False)
     left, right = c.node(node.left, ctx), c.node(node.right, ctx)
     if isinstance(right.literal, str):
         pattern = right.literal
@@ -464,6 +465,8 @@ def _like(c, ctx, node):
 
     if left.type is T.ARRAY:
         sql = c.list_any(left.sql, like)
+    elif left.type is T.JSON and truthy:
+        sql = c.json_string_like(left.sql, like)
     elif left.type is T.JSON:
         sql = like(c.json_string(left.sql))
     else:
