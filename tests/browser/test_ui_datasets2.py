@@ -1,0 +1,42 @@
+"""The datasets screen's columns, attachments, schemas as you type and stars on the server,
+and the sandbox's saved queries (web/e2e/datasets2.mjs), in headless Chromium."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.conftest import run_flow
+from tests.browser.seed import seed_datasets2
+
+
+@pytest.fixture(scope="module")
+def ui_data(ui_server):
+    """The session's server and data, plus a dataset of this module's own."""
+    server, data = ui_server
+    with server.client() as client:
+        extra = seed_datasets2(client, data["project_id"])
+    return server, {**data, **extra}
+
+
+def test_dataset_columns_chooser_field_and_expression_columns_sort(ui_data, tmp_path):
+    server, data = ui_data
+    result = run_flow("datasetcolumns", server, data, tmp_path)
+    assert result["sorted"] == sorted(result["sorted"], reverse=True)
+
+
+def test_dataset_row_attachments_upload_preview_download_remove(ui_data, tmp_path):
+    server, data = ui_data
+    result = run_flow("datasetattachments", server, data, tmp_path)
+    assert result["size"] == result["uploaded"]
+
+
+def test_dataset_row_editor_validates_field_schemas_as_you_type(ui_data, tmp_path):
+    server, data = ui_data
+    result = run_flow("schemaform", server, data, tmp_path)
+    assert result["violations"] >= 1
+
+
+def test_dataset_stars_on_the_server_per_key_with_local_migration(ui_data, tmp_path):
+    server, data = ui_data
+    result = run_flow("datasetstars", server, data, tmp_path)
+    assert result["migrated"] is True
