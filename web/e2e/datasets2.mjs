@@ -259,5 +259,56 @@ export function datasets2Flows({ cfg, result, check, shot, signIn, open }) {
       const adminAfter = (await api(page, "GET", `v1/dataset_star?project_id=${cfg.data.project_id}`)).body.objects;
       check(JSON.stringify(adminAfter) === JSON.stringify(adminBefore), `another key's stars are its own: ${JSON.stringify(adminAfter)}`);
     },
+
+    // Needs the /v1/view route of branch "views": run after merging it (the test skips itself
+    // on a server without the route).
+    async sandboxsaved(page) {
+      const pid = cfg.data.project_id;
+      const answers = [];
+      page.on("dialog", (d) => d.accept(answers.shift() ?? ""));
+      await signIn(page);
+      const views = async () =>
+        (await api(page, "GET", `v1/view?object_type=project&object_id=${pid}&view_type=sandbox`)).body.objects.map((v) => [v.name, v.view_data.query]).sort();
+      const before = await views();
+      // A query saved in this browser before is sent to the server once.
+      const legacy = `select: id | from: project_logs('${pid}') | limit: 3`;
+      await page.evaluate(([key, value]) => localStorage.setItem(key, value), [`tracelake.saved-queries.${pid}`, JSON.stringify([{ name: "legacy-q", query: legacy }])]);
+      await open(page, "sandbox");
+      const list = page.getByTestId("saved-queries");
+      await list.getByTestId("saved-where").getByText("on the server").waitFor();
+      await list.getByTestId("saved-query").filter({ hasText: "legacy-q" }).waitFor();
+      check(JSON.stringify(await views()) === JSON.stringify([...before, ["legacy-q", legacy]].sort()), `migrated: ${JSON.stringify(await views())}`);
+      check((await page.evaluate((k) => localStorage.getItem(k), `tracelake.saved-queries.${pid}`)) === null, "the local queries are dropped once sent");
+      // Save a new one.
+      const query = `select: id, metadata.env | from: project_logs('${pid}') | filter: metadata.env = 'staging' | limit: 5`;
+      const content = page.getByTestId("sandbox-editor").locator(".cm-content");
+      await content.click();
+      await page.keyboard.press("Control+A");
+      await page.keyboard.press("Delete");
+      await page.keyboard.insertText(query);
+      answers.push("staging-rows");
+      await page.getByTestId("save-query").click();
+      await list.getByTestId("saved-query").filter({ hasText: "staging-rows" }).waitFor();
+      check((await views()).some(([n, q]) => n === "staging-rows" && q === query), `saved: ${JSON.stringify(await views())}`);
+      // Rename it.
+      answers.push("staging-five");
+      await list.getByTestId("saved-query").filter({ hasText: "staging-rows" }).getByTestId("saved-rename").click();
+      await list.getByTestId("saved-query").filter({ hasText: "staging-five" }).waitFor();
+      const names = (await views()).map(([n]) => n);
+      check(names.includes("staging-five") && !names.includes("staging-rows"), `renamed: ${names}`);
+      await shot(page, "sandbox-saved");
+      // Open the migrated one and run it.
+      await list.getByTestId("saved-query").filter({ hasText: "legacy-q" }).getByTestId("saved-open").click();
+      await page.waitForFunction((q) => document.querySelector("[data-testid=sandbox-editor] .cm-content").textContent === q, legacy);
+      await page.getByTestId("run-query").click();
+      await page.getByTestId("result-count").getByText("3 rows").waitFor();
+      // Delete the renamed one; after a reload the list is the server's.
+      await list.getByTestId("saved-query").filter({ hasText: "staging-five" }).getByTestId("saved-delete").click();
+      await list.getByTestId("saved-query").filter({ hasText: "staging-five" }).waitFor({ state: "detached" });
+      check(!(await views()).some(([n]) => n === "staging-five"), "deleted on the server");
+      await page.reload();
+      await list.getByTestId("saved-query").filter({ hasText: "legacy-q" }).waitFor();
+      result.saved = (await views()).map(([n]) => n);
+    },
   };
 }
