@@ -1,7 +1,7 @@
 // Datasets: the list, and a dataset's rows (chosen columns, server-side sort) with inline edit,
 // attachments, delete and copy to another dataset.
 import { ColumnDef } from "@tanstack/react-table";
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { Project } from "../App";
 import { btql, downloadExport, FORMATS, lit, request } from "../api";
 import { fieldPaths } from "../components/BtqlEditor";
@@ -48,22 +48,26 @@ function DatasetRows({ project, datasetId }: { project: Project; datasetId: stri
   const [uploading, setUploading] = useState(false);
   const [notice, setNotice] = useState<string | null>(null);
 
+  const generation = useRef(0); // a newer query (sort, filter) makes older answers stale
   const load = useCallback(
     async (c: string | null) => {
+      const mine = c ? generation.current : ++generation.current;
       setLoading(true);
       try {
         const res = await btql(
           `select: * | from: dataset(${lit(datasetId)})${where ? ` | filter: ${where}` : ""}${sortClause} | limit: 100${c ? ` | cursor: ${lit(c)}` : ""}`,
           version,
         );
+        if (mine !== generation.current) return;
         setRows((old) => (c ? [...old, ...res.data] : res.data));
         setCursor(res.cursor);
         setError(null);
       } catch (e: any) {
+        if (mine !== generation.current) return;
         setError(e.message);
         if (!c) setRows([]);
       } finally {
-        setLoading(false);
+        if (mine === generation.current) setLoading(false);
       }
     },
     [datasetId, version, where, sortClause],
