@@ -80,6 +80,7 @@ export function datasets2Flows({ cfg, result, check, shot, signIn, open }) {
       await page.getByTestId("expr-column-expr").fill("metadata.level >=");
       await page.getByTestId("expr-column-add").click();
       await page.getByTestId("expr-column-error").waitFor();
+      await shot(page, "dataset-columns");
       await page.getByTestId("columns-button").click(); // close
       const cols = hashParams(page).get("cols").split(",");
       check(
@@ -112,7 +113,6 @@ export function datasets2Flows({ cfg, result, check, shot, signIn, open }) {
       await page.reload();
       await page.getByTestId("dataset-rows").getByTestId("row").first().waitFor();
       check(JSON.stringify(await headerIds(page, "dataset-rows")) === JSON.stringify([...cols, "actions"]), "columns kept after a reload");
-      await shot(page, "dataset-columns");
       // Sorting by the expression column asks the server too.
       await page.getByTestId("dataset-rows").locator('.th[data-col="c:hard"]').click();
       await page.waitForFunction(() => /sort=c(%3A|:)hard(%3A|:)asc/.test(location.hash));

@@ -1,19 +1,24 @@
 // Field schemas checked in the browser as you type: the same JSON Schemas the server enforces
 // (draft 2020-12, as the server's jsonschema Draft202012Validator), compiled with ajv. The
 // server stays the authority: a write it refuses still shows its violations.
-import Ajv2020, { type ValidateFunction } from "ajv/dist/2020";
+import type { ValidateFunction } from "ajv/dist/2020";
 import { request } from "../api";
 
 export const SCHEMA_FIELDS = ["input", "expected", "metadata"] as const;
 export type FieldViolation = { path: string; message: string };
 export type FieldSchema = { validate: ValidateFunction; enforce: boolean };
 
+// ajv is loaded with the first row editor, in its own chunk (the other screens do not need it).
 // jsonschema does not check "format" unless asked (the server does not): neither do we.
-const ajv = new Ajv2020({ allErrors: true, strict: false, validateFormats: false });
+let ajv: Promise<import("ajv/dist/2020").default> | null = null;
+function compiler() {
+  ajv ??= import("ajv/dist/2020").then(({ default: Ajv2020 }) => new Ajv2020({ allErrors: true, strict: false, validateFormats: false }));
+  return ajv;
+}
 
 /** The dataset's field schemas, compiled (a schema ajv cannot compile is left to the server). */
 export async function loadFieldSchemas(datasetId: string): Promise<Record<string, FieldSchema>> {
-  const stored = await request(`v1/dataset/${datasetId}/schema`);
+  const [stored, compile] = await Promise.all([request(`v1/dataset/${datasetId}/schema`), compiler()]);
   const result: Record<string, FieldSchema> = {};
   for (const f of SCHEMA_FIELDS) {
     const entry = stored[f];
@@ -21,7 +26,7 @@ export async function loadFieldSchemas(datasetId: string): Promise<Record<string
     try {
       const schema = { ...entry.schema };
       delete schema.$schema; // the 2020-12 dialect is ajv's own here
-      result[f] = { validate: ajv.compile(schema), enforce: !!entry.enforce };
+      result[f] = { validate: compile.compile(schema), enforce: !!entry.enforce };
     } catch {
       /* the server checks it */
     }
