@@ -3,28 +3,36 @@
 // starred datasets come first).
 import { useCallback, useEffect, useState } from "react";
 import type { Project } from "../App";
-import { request } from "../api";
+import { activeSession, request } from "../api";
 import { fmtTime } from "../components/DataTable";
 import { useProjectConfig, useProjectTags } from "../projectConfig";
 import { href, navigate } from "../router";
 import { TagChip } from "./Tags";
 
-// Stars used to live in this browser's local storage: sent to the server once, then dropped.
+// Stars used to live in this browser's local storage (one list for every organization signed
+// in here): each organization's key sends them to the server once; ids the server does not
+// know for it (404: another organization's, or deleted) stay for the other organizations, and
+// the list is dropped once every id found a home.
 const LEGACY_STARS = "tracelake.starred-datasets";
+const legacyDone = (orgId: string) => `${LEGACY_STARS}.sent.${orgId}`;
 
-async function migrateLocalStars(): Promise<boolean> {
-  let ids: string[] = [];
+async function migrateLocalStars(): Promise<void> {
+  const orgId = activeSession()?.orgId;
+  if (!orgId || localStorage.getItem(legacyDone(orgId))) return;
+  let ids: unknown = [];
   try {
     ids = JSON.parse(localStorage.getItem(LEGACY_STARS) || "[]");
   } catch {
     ids = [];
   }
-  if (!Array.isArray(ids) || ids.length === 0) return false;
-  // A star of a dataset gone (or of another organization) answers 404: nothing to keep.
-  const results = await Promise.allSettled(ids.map((id) => request(`v1/dataset/${encodeURIComponent(id)}/star`, { method: "PUT" })));
-  // Keep them for a later try only when the key cannot write (403).
-  if (!results.some((r) => r.status === "rejected" && (r.reason as any)?.status === 403)) localStorage.removeItem(LEGACY_STARS);
-  return results.some((r) => r.status === "fulfilled");
+  if (!Array.isArray(ids) || ids.length === 0) return;
+  const results = await Promise.allSettled(ids.map((id) => request(`v1/dataset/${encodeURIComponent(String(id))}/star`, { method: "PUT" })));
+  const status = (r: PromiseSettledResult<any>) => (r.status === "rejected" ? (r.reason as any)?.status : 200);
+  if (results.some((r) => status(r) === 403)) return; // a read-only key: try again with another
+  const left = ids.filter((_, i) => status(results[i]) === 404);
+  if (left.length) localStorage.setItem(LEGACY_STARS, JSON.stringify(left));
+  else localStorage.removeItem(LEGACY_STARS);
+  localStorage.setItem(legacyDone(orgId), "1");
 }
 
 function TagCell({ dataset, onSaved }: { dataset: any; onSaved: () => void }) {
