@@ -164,6 +164,15 @@ export function datasets2Flows({ cfg, result, check, shot, signIn, open }) {
       await editor.waitFor({ state: "detached" });
       const [after] = await btqlRows(page, `select: metadata | from: dataset('${ds()}') | filter: id = 'c01'`);
       check(after.metadata.screenshot === undefined && after.metadata.category !== undefined, `after removal ${JSON.stringify(after.metadata)}`);
+      // An ExternalAttachment reference (a file in the user's own store) is listed with its URL.
+      const external = { type: "external_attachment", url: "s3://bucket/specs/spec.pdf", filename: "spec.pdf", content_type: "application/pdf" };
+      const wrote = await api(page, "POST", `v1/dataset/${ds()}/insert`, { events: [{ id: "c02", _is_merge: true, input: { spec: external } }] });
+      check(wrote.status === 200, `external reference written: ${JSON.stringify(wrote.body)}`);
+      await open(page, `datasets/${ds()}`, "filter=" + encodeURIComponent("id = 'c02'"));
+      await table.getByText("📎 spec.pdf").waitFor();
+      await table.getByTestId("edit-row").first().click();
+      const shown = await editor.getByTestId("attachment").filter({ hasText: "spec.pdf" }).getByTestId("attachment-external").textContent();
+      check(shown === external.url, `external attachment shown: ${shown}`);
     },
 
     async schemaform(page) {

@@ -5,13 +5,17 @@
 import { useEffect, useState } from "react";
 import { request } from "../api";
 
-export type AttachmentRef = { type: "braintrust_attachment"; key: string; filename: string; content_type: string };
+export type AttachmentRef =
+  | { type: "braintrust_attachment"; key: string; filename: string; content_type: string }
+  | { type: "external_attachment"; url: string; filename: string; content_type: string; key?: undefined };
 export type Found = { field: string; path: string[]; ref: AttachmentRef };
 
 const FIELDS = ["input", "expected", "metadata"];
 
 export function isAttachment(v: any): v is AttachmentRef {
-  return v !== null && typeof v === "object" && v.type === "braintrust_attachment" && typeof v.key === "string";
+  if (v === null || typeof v !== "object") return false;
+  // ExternalAttachment: the SDK's reference to a file in the user's own store (s3://…, https://…).
+  return (v.type === "braintrust_attachment" && typeof v.key === "string") || (v.type === "external_attachment" && typeof v.url === "string");
 }
 
 /** Every attachment reference in a row's input, expected and metadata, with its path. */
@@ -58,14 +62,15 @@ export function AttachmentView({ refValue, onRemove, where }: { refValue: Attach
   const [meta, setMeta] = useState<any | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
+    if (refValue.type !== "braintrust_attachment") return;
     request("attachment", { query: { key: refValue.key } })
       .then(setMeta)
       .catch((e) => setError(e.message));
-  }, [refValue.key]);
+  }, [refValue]);
   const type = meta?.content_type || refValue.content_type;
   const done = meta?.status?.upload_status === "done" || meta?.size != null;
   return (
-    <div className="attachment" data-testid="attachment" data-key={refValue.key}>
+    <div className="attachment" data-testid="attachment" data-key={refValue.key ?? refValue.url}>
       <div className="attachment-head">
         <span className="attachment-name" data-testid="attachment-name">📎 {meta?.filename || refValue.filename}</span>
         <span className="muted" data-testid="attachment-type">{type}</span>
@@ -76,6 +81,16 @@ export function AttachmentView({ refValue, onRemove, where }: { refValue: Attach
             download
           </a>
         )}
+        {refValue.type === "external_attachment" &&
+          (/^https?:\/\//.test(refValue.url) ? (
+            <a href={refValue.url} target="_blank" rel="noreferrer" data-testid="attachment-external">
+              {refValue.url}
+            </a>
+          ) : (
+            <code className="muted" data-testid="attachment-external">
+              {refValue.url}
+            </code>
+          ))}
         {onRemove && (
           <button className="link" onClick={onRemove} data-testid="attachment-remove">
             remove
