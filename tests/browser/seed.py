@@ -247,3 +247,26 @@ def seed(client: httpx.Client, export_dir: str, big_spans: int = 10_000) -> dict
         "big_spans": big_spans,
         "export_dir": export_dir,
     }
+
+
+CATEGORIES = ("billing", "shipping", "returns")
+
+
+def seed_datasets2(client: httpx.Client, project_id: str) -> dict:
+    """A dataset of its own for the datasets2 flows (columns, attachments, schemas, stars):
+    one row per question, with metadata.category and metadata.level to show and sort."""
+    dataset = client.post(
+        "/v1/dataset", json={"project_id": project_id, "name": "catalog-questions"}
+    ).json()
+    rows = [
+        {
+            "id": f"c{i:02d}",
+            "input": {"question": question},
+            "expected": answer,
+            "metadata": {"category": CATEGORIES[i % 3], "level": (i * 7) % 5},
+            "tags": ["catalog"],
+        }
+        for i, (question, answer) in enumerate(QUESTIONS)
+    ]
+    _insert(client, "dataset", dataset["id"], rows)
+    return {"dataset2_id": dataset["id"], "dataset2_rows": len(rows)}

@@ -1,5 +1,5 @@
 """Catalog data of datasets beyond the dataset record: field schemas (and their
-enforcement), named versions (snapshots), custom columns, and who made each version.
+enforcement), named versions (snapshots), custom columns, who made each version, and stars.
 
 Callers check that the dataset belongs to the caller's organization first (Catalog.get).
 """
@@ -265,3 +265,33 @@ def delete_column(store: Store, dataset_id: str, name: str) -> None:
             "DELETE FROM dataset_columns WHERE dataset_id = ? AND name = ?", [dataset_id, name]
         )
     )
+
+
+# -- stars ------------------------------------------------------------------------------------
+# The server has no users: an API key stands for its holder, so a star is "starred by this key".
+
+
+def set_star(store: Store, key_id: str, dataset_id: str, starred: bool) -> dict:
+    """Star (or unstar) a dataset for one API key; repeating either is harmless."""
+    if starred:
+        sql = "INSERT INTO dataset_stars VALUES (?, ?, now()) ON CONFLICT DO NOTHING"
+    else:
+        sql = "DELETE FROM dataset_stars WHERE key_id = ? AND dataset_id = ?"
+    store.transact(lambda c: c.execute(sql, [key_id, dataset_id]))
+    return {"dataset_id": dataset_id, "starred": starred}
+
+
+def list_stars(store: Store, key_id: str, org_id: str, project_id: str | None) -> list[dict]:
+    """The live datasets of the organization (and project) starred by this key, newest star
+    first."""
+    where = "AND d.project_id = ?" if project_id else ""
+    rows = store.read(
+        lambda c: c.execute(
+            f"""SELECT s.dataset_id, d.project_id, {TS.format(col="s.created")}
+                FROM dataset_stars s JOIN datasets d ON d.id = s.dataset_id
+                WHERE s.key_id = ? AND d.org_id = ? AND d.deleted_at IS NULL {where}
+                ORDER BY s.created DESC, s.dataset_id""",
+            [key_id, org_id, *([project_id] if project_id else [])],
+        ).fetchall()
+    )
+    return [{"dataset_id": r[0], "project_id": r[1], "created": r[2]} for r in rows]

@@ -273,4 +273,11 @@ DDL = [
         created TIMESTAMPTZ NOT NULL,
         PRIMARY KEY (org_id, key)
     )""",
+    # Dataset stars: the server has no users, so a star belongs to the API key that set it.
+    """CREATE TABLE IF NOT EXISTS dataset_stars (
+        key_id VARCHAR NOT NULL,
+        dataset_id VARCHAR NOT NULL,
+        created TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (key_id, dataset_id)
+    )""",
 ]

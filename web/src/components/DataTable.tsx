@@ -8,7 +8,7 @@ import {
   useReactTable,
 } from "@tanstack/react-table";
 import { useVirtualizer } from "@tanstack/react-virtual";
-import { useEffect, useRef, useState } from "react";
+import { ReactNode, useEffect, useRef, useState } from "react";
 
 export type Sort = { id: string; desc: boolean } | null;
 
@@ -146,6 +146,7 @@ export function ColumnChooser(props: {
   visible: string[];
   onChange: (visible: string[]) => void;
   fields?: string[]; // field paths offered as custom columns (ids "f:<path>")
+  extra?: ReactNode; // more in the popover (the datasets screen's expression columns)
 }) {
   const [open, setOpen] = useState(false);
   const [field, setField] = useState("");
@@ -205,6 +206,7 @@ export function ColumnChooser(props: {
               </datalist>
             </form>
           )}
+          {props.extra}
         </div>
       )}
     </div>

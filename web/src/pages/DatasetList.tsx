@@ -1,21 +1,38 @@
 // The datasets of a project: row counts, tags (in the project's tag colours; edited in place,
-// stored on the dataset) and stars (kept in this browser; starred datasets come first).
+// stored on the dataset) and stars (kept on the server per API key, "starred by this key";
+// starred datasets come first).
 import { useCallback, useEffect, useState } from "react";
 import type { Project } from "../App";
-import { request } from "../api";
+import { activeSession, request } from "../api";
 import { fmtTime } from "../components/DataTable";
 import { useProjectConfig, useProjectTags } from "../projectConfig";
 import { href, navigate } from "../router";
 import { TagChip } from "./Tags";
 
-const STARS = "tracelake.starred-datasets";
+// Stars used to live in this browser's local storage (one list for every organization signed
+// in here): each organization's key sends them to the server once; ids the server does not
+// know for it (404: another organization's, or deleted) stay for the other organizations, and
+// the list is dropped once every id found a home.
+const LEGACY_STARS = "tracelake.starred-datasets";
+const legacyDone = (orgId: string) => `${LEGACY_STARS}.sent.${orgId}`;
 
-function loadStars(): Set<string> {
+async function migrateLocalStars(): Promise<void> {
+  const orgId = activeSession()?.orgId;
+  if (!orgId || localStorage.getItem(legacyDone(orgId))) return;
+  let ids: unknown = [];
   try {
-    return new Set(JSON.parse(localStorage.getItem(STARS) || "[]"));
+    ids = JSON.parse(localStorage.getItem(LEGACY_STARS) || "[]");
   } catch {
-    return new Set();
+    ids = [];
   }
+  if (!Array.isArray(ids) || ids.length === 0) return;
+  const results = await Promise.allSettled(ids.map((id) => request(`v1/dataset/${encodeURIComponent(String(id))}/star`, { method: "PUT" })));
+  const status = (r: PromiseSettledResult<any>) => (r.status === "rejected" ? (r.reason as any)?.status : 200);
+  if (results.some((r) => status(r) === 403)) return; // a read-only key: try again with another
+  const left = ids.filter((_, i) => status(results[i]) === 404);
+  if (left.length) localStorage.setItem(LEGACY_STARS, JSON.stringify(left));
+  else localStorage.removeItem(LEGACY_STARS);
+  localStorage.setItem(legacyDone(orgId), "1");
 }
 
 function TagCell({ dataset, onSaved }: { dataset: any; onSaved: () => void }) {
@@ -70,8 +87,17 @@ export function DatasetList({ project }: { project: Project }) {
   const [list, setList] = useState<any[] | null>(null);
   const [counts, setCounts] = useState<Record<string, number>>({});
   const [name, setName] = useState("");
-  const [stars, setStars] = useState(loadStars);
+  const [stars, setStars] = useState<Set<string>>(new Set());
+  const [starError, setStarError] = useState<string | null>(null);
   const [onlyStarred, setOnlyStarred] = useState(false);
+  const loadStars = useCallback(async () => {
+    await migrateLocalStars();
+    const r = await request("v1/dataset_star", { query: { project_id: project.id } });
+    setStars(new Set(r.objects.map((s: any) => s.dataset_id)));
+  }, [project.id]);
+  useEffect(() => {
+    loadStars().catch((e) => setStarError(e.message));
+  }, [loadStars]);
   const load = useCallback(() => {
     request("v1/dataset", { query: { project_id: project.id, limit: "1000" } }).then(async (r) => {
       setList(r.objects);
@@ -80,12 +106,18 @@ export function DatasetList({ project }: { project: Project }) {
     });
   }, [project.id]);
   useEffect(load, [load]);
-  const toggleStar = (id: string) => {
-    const next = new Set(stars);
-    if (next.has(id)) next.delete(id);
-    else next.add(id);
-    localStorage.setItem(STARS, JSON.stringify([...next]));
-    setStars(next);
+  const toggleStar = async (id: string) => {
+    const on = stars.has(id);
+    try {
+      await request(`v1/dataset/${id}/star`, { method: on ? "DELETE" : "PUT" });
+      const next = new Set(stars);
+      if (on) next.delete(id);
+      else next.add(id);
+      setStars(next);
+      setStarError(null);
+    } catch (e: any) {
+      setStarError(e.message);
+    }
   };
   const shown = (list || []).filter((d) => !onlyStarred || stars.has(d.id)).sort((a, b) => Number(stars.has(b.id)) - Number(stars.has(a.id)));
   return (
@@ -106,6 +138,7 @@ export function DatasetList({ project }: { project: Project }) {
           <input type="checkbox" checked={onlyStarred} onChange={() => setOnlyStarred(!onlyStarred)} data-testid="only-starred" /> Starred only
         </label>
       </div>
+      {starError && <div className="error" data-testid="star-error">{starError}</div>}
       <table className="simple" data-testid="datasets-table">
         <thead>
           <tr>
@@ -121,7 +154,7 @@ export function DatasetList({ project }: { project: Project }) {
           {shown.map((d) => (
             <tr key={d.id} data-testid="dataset-row">
               <td>
-                <button className={"icon star" + (stars.has(d.id) ? " on" : "")} onClick={() => toggleStar(d.id)} title={stars.has(d.id) ? "Unstar" : "Star"} data-testid="dataset-star">
+                <button className={"icon star" + (stars.has(d.id) ? " on" : "")} onClick={() => toggleStar(d.id)} title={stars.has(d.id) ? "Starred by this key: unstar" : "Star (for this API key)"} data-testid="dataset-star">
                   {stars.has(d.id) ? "★" : "☆"}
                 </button>
               </td>

@@ -1,12 +1,15 @@
-// Datasets: the list, and a dataset's rows with inline edit, delete and copy to another dataset.
+// Datasets: the list, and a dataset's rows (chosen columns, server-side sort) with inline edit,
+// attachments, delete and copy to another dataset.
 import { ColumnDef } from "@tanstack/react-table";
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { Project } from "../App";
-import { ApiError, btql, downloadExport, FORMATS, lit, request } from "../api";
-import { DataTable, fmtTime, preview } from "../components/DataTable";
-import { Json } from "../components/Json";
-import { href, navigate, setParams, useRoute } from "../router";
-import { DatasetSchemas, Violations } from "./DatasetSchemas";
+import { btql, downloadExport, FORMATS, lit, request } from "../api";
+import { fieldPaths } from "../components/BtqlEditor";
+import { ColumnChooser, DataTable, fmtTime, Sort } from "../components/DataTable";
+import { href, setParams, useRoute } from "../router";
+import { cellText, columnsFor, DEFAULT_COLUMNS, ExpressionColumns } from "./datasetColumns";
+import { RowEditor } from "./DatasetRowEditor";
+import { DatasetSchemas } from "./DatasetSchemas";
 import { DatasetVersions } from "./DatasetVersions";
 import { DatasetList } from "./DatasetList";
 import { UploadDialog } from "./Upload";
@@ -23,6 +26,17 @@ function DatasetRows({ project, datasetId }: { project: Project; datasetId: stri
   const filter = params.get("filter") || "";
   const q = params.get("q") || "";
   const where = [filter.trim() && `(${filter})`, q.trim() && `search(${lit(q.trim())})`].filter(Boolean).join(" AND ");
+  const visible = params.get("cols")?.split(",").filter(Boolean) ?? DEFAULT_COLUMNS;
+  const sortParam = params.get("sort");
+  const sort: Sort = sortParam ? { id: sortParam.replace(/:(asc|desc)$/, ""), desc: sortParam.endsWith(":desc") } : null;
+  const [saved, setSaved] = useState<{ name: string; expr: string }[]>([]);
+  const loadSaved = useCallback(() => request(`v1/dataset/${datasetId}/columns`).then((r) => setSaved(r.objects), () => setSaved([])), [datasetId]);
+  useEffect(() => {
+    loadSaved();
+  }, [loadSaved]);
+  const allCols = useMemo(() => columnsFor(visible, saved), [visible.join(","), saved]); // eslint-disable-line react-hooks/exhaustive-deps
+  const sortExpr = sort ? allCols.find((c) => c.id === sort.id)?.sort : undefined;
+  const sortClause = sortExpr ? ` | sort: ${sortExpr} ${sort!.desc ? "desc" : "asc"}` : "";
   const [dataset, setDataset] = useState<any>(null);
   const [rows, setRows] = useState<any[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
@@ -34,25 +48,29 @@ function DatasetRows({ project, datasetId }: { project: Project; datasetId: stri
   const [uploading, setUploading] = useState(false);
   const [notice, setNotice] = useState<string | null>(null);
 
+  const generation = useRef(0); // a newer query (sort, filter) makes older answers stale
   const load = useCallback(
     async (c: string | null) => {
+      const mine = c ? generation.current : ++generation.current;
       setLoading(true);
       try {
         const res = await btql(
-          `select: * | from: dataset(${lit(datasetId)})${where ? ` | filter: ${where}` : ""} | limit: 100${c ? ` | cursor: ${lit(c)}` : ""}`,
+          `select: * | from: dataset(${lit(datasetId)})${where ? ` | filter: ${where}` : ""}${sortClause} | limit: 100${c ? ` | cursor: ${lit(c)}` : ""}`,
           version,
         );
+        if (mine !== generation.current) return;
         setRows((old) => (c ? [...old, ...res.data] : res.data));
         setCursor(res.cursor);
         setError(null);
       } catch (e: any) {
+        if (mine !== generation.current) return;
         setError(e.message);
         if (!c) setRows([]);
       } finally {
-        setLoading(false);
+        if (mine === generation.current) setLoading(false);
       }
     },
-    [datasetId, version, where],
+    [datasetId, version, where, sortClause],
   );
   useEffect(() => {
     request(`v1/dataset/${datasetId}`).then(setDataset);
@@ -67,11 +85,16 @@ function DatasetRows({ project, datasetId }: { project: Project; datasetId: stri
 
   const columns: ColumnDef<any, any>[] = useMemo(
     () => [
-      { id: "created", header: "Created", size: 150, accessorFn: (r) => r.created, cell: (i) => fmtTime(i.getValue()) },
-      { id: "input", header: "Input", size: 300, accessorFn: (r) => preview(r.input), cell: (i) => i.getValue() },
-      { id: "expected", header: "Expected", size: 240, accessorFn: (r) => preview(r.expected), cell: (i) => i.getValue() },
-      { id: "metadata", header: "Metadata", size: 200, accessorFn: (r) => preview(r.metadata), cell: (i) => i.getValue() },
-      { id: "tags", header: "Tags", size: 120, accessorFn: (r) => (r.tags || []).join(", "), cell: (i) => i.getValue() },
+      ...allCols.map(
+        (c): ColumnDef<any, any> => ({
+          id: c.id,
+          header: c.label,
+          size: c.size,
+          enableSorting: !!c.sort,
+          accessorFn: (r) => cellText(c, r),
+          cell: (i) => i.getValue(),
+        }),
+      ),
       {
         id: "actions",
         header: "",
@@ -87,8 +110,9 @@ function DatasetRows({ project, datasetId }: { project: Project; datasetId: stri
           ),
       },
     ],
-    [rows, version], // eslint-disable-line react-hooks/exhaustive-deps
+    [rows, version, allCols], // eslint-disable-line react-hooks/exhaustive-deps
   );
+  const fields = useMemo(() => fieldPaths(rows.slice(0, 200)).filter((p) => /^(input|expected|metadata|origin)\./.test(p)).sort(), [rows]);
 
   const tabs: [string, string][] = [
     ["rows", "Rows"],
@@ -128,7 +152,29 @@ function DatasetRows({ project, datasetId }: { project: Project; datasetId: stri
       )}
       {tab === "schemas" && <DatasetSchemas datasetId={datasetId} />}
       {tab === "runs" && <DatasetRuns project={project} datasetId={datasetId} />}
-      {tab === "rows" && <RowFilter filter={filter} q={q} />}
+      {tab === "rows" && (
+        <div className="toolbar">
+          <RowFilter filter={filter} q={q} />
+          <ColumnChooser
+            all={allCols.map((c) => ({ id: c.id, label: c.id.startsWith("c:") ? `${c.label} (expression)` : c.label }))}
+            visible={visible}
+            onChange={(v) => setParams({ cols: v.join(",") })}
+            fields={fields}
+            extra={
+              <ExpressionColumns
+                datasetId={datasetId}
+                saved={saved}
+                readOnly={!!version}
+                onSaved={(name) => {
+                  loadSaved();
+                  if (name && !visible.includes("c:" + name)) setParams({ cols: [...visible, "c:" + name].join(",") });
+                  load(null); // rows with the column's values
+                }}
+              />
+            }
+          />
+        </div>
+      )}
       {tab === "rows" && version && (
         <div className="banner" data-testid="version-banner">
           Viewing version <code>{version}</code>, read-only. <button className="link" onClick={() => setParams({ version: undefined })}>Back to the current rows</button>
@@ -139,6 +185,9 @@ function DatasetRows({ project, datasetId }: { project: Project; datasetId: stri
           testId="dataset-rows"
           columns={columns}
           data={rows}
+          visible={[...visible.filter((id) => allCols.some((c) => c.id === id)), "actions"]}
+          sort={sort}
+          onSort={(next) => setParams({ sort: next ? `${next.id}:${next.desc ? "desc" : "asc"}` : undefined })}
           onEndReached={() => cursor && !loading && load(cursor)}
           onRowClick={version ? undefined : setEditing}
           empty={loading ? "Loading…" : "No rows"}
@@ -167,68 +216,6 @@ function DatasetRows({ project, datasetId }: { project: Project; datasetId: stri
         />
       )}
       {copying && <CopyRow project={project} datasetId={datasetId} row={copying} onClose={() => setCopying(null)} />}
-    </div>
-  );
-}
-
-function RowEditor({ datasetId, row, onClose }: { datasetId: string; row: any; onClose: (changed: boolean) => void }) {
-  const fields = ["input", "expected", "metadata"] as const;
-  const [texts, setTexts] = useState<Record<string, string>>(
-    Object.fromEntries(fields.map((f) => [f, row[f] === undefined || row[f] === null ? "" : JSON.stringify(row[f], null, 2)])),
-  );
-  const [tags, setTags] = useState((row.tags || []).join(", "));
-  const [error, setError] = useState<ApiError | null>(null);
-  const save = async () => {
-    try {
-      const event: any = row.id ? { id: row.id } : {};
-      for (const f of fields) {
-        const t = texts[f].trim();
-        try {
-          event[f] = t === "" ? null : JSON.parse(t);
-        } catch {
-          event[f] = t; // plain text is a string value
-        }
-      }
-      const tagList = tags.split(",").map((t: string) => t.trim()).filter(Boolean);
-      if (tagList.length || row.tags) event.tags = tagList;
-      await request(`v1/dataset/${datasetId}/insert`, { body: { events: [event] } });
-      onClose(true);
-    } catch (e: any) {
-      setError(e);
-    }
-  };
-  return (
-    <div className="modal-back">
-      <div className="modal wide" data-testid="row-editor">
-        <h3>{row.id ? "Edit row" : "New row"}</h3>
-        {fields.map((f) => (
-          <label key={f} className="block">
-            {f} <span className="muted">(JSON, or plain text)</span>
-            <textarea rows={5} value={texts[f]} onChange={(e) => setTexts({ ...texts, [f]: e.target.value })} data-testid={`edit-${f}`} />
-          </label>
-        ))}
-        <label className="block">
-          tags <input value={tags} onChange={(e) => setTags(e.target.value)} />
-        </label>
-        {row.id && (
-          <details>
-            <summary>Whole row</summary>
-            <div className="json">
-              <Json value={row} />
-            </div>
-          </details>
-        )}
-        {error && (
-          <div className="error" data-testid="row-error">
-            {error.message}
-            {error.violations && <Violations violations={error.violations} />}
-          </div>
-        )}
-        <div className="buttons">
-          <button className="primary" onClick={save} data-testid="save-row">Save</button>
-          <button onClick={() => onClose(false)}>Cancel</button>
-        </div>
-      </div>
     </div>
   );
 }

@@ -1,5 +1,5 @@
-// The BTQL sandbox: editor, results table or chart, downloads and saved queries (kept in this
-// browser, per project; the URL carries the query so it can be shared).
+// The BTQL sandbox: editor, results table or chart, downloads and saved queries (on the server
+// as the project's sandbox views, see sandboxSaved.ts; the URL carries the query to share it).
 import { ColumnDef } from "@tanstack/react-table";
 import { useEffect, useMemo, useState } from "react";
 import type { Project } from "../App";
@@ -8,20 +8,7 @@ import { BarChart } from "../components/BarChart";
 import { BtqlEditor, fieldPaths, QueryErrorMark } from "../components/BtqlEditor";
 import { DataTable, preview } from "../components/DataTable";
 import { setParams, useRoute } from "../router";
-
-type Saved = { name: string; query: string };
-
-function savedKey(projectId: string) {
-  return `tracelake.saved-queries.${projectId}`;
-}
-
-export function loadSaved(projectId: string): Saved[] {
-  try {
-    return JSON.parse(localStorage.getItem(savedKey(projectId)) || "[]");
-  } catch {
-    return [];
-  }
-}
+import { Saved, SavedStore, savedStore } from "./sandboxSaved";
 
 /** Dimension and measure aliases of a grouped query, for the chart. */
 function groupedAliases(query: string, row: any): { dims: string[]; measures: string[] } | null {
@@ -45,7 +32,33 @@ export function Sandbox({ project }: { project: Project }) {
   const [ms, setMs] = useState<number | null>(null);
   const [view, setView] = useState<"table" | "chart">("table");
   const [fields, setFields] = useState<string[]>([]);
-  const [saved, setSaved] = useState<Saved[]>(() => loadSaved(project.id));
+  const [saved, setSaved] = useState<Saved[]>([]);
+  const [store, setStore] = useState<SavedStore | null>(null);
+  const [savedError, setSavedError] = useState<string | null>(null);
+  useEffect(() => {
+    let live = true;
+    savedStore(project.id)
+      .then(async (s) => {
+        const list = await s.list();
+        if (!live) return;
+        setStore(s);
+        setSaved(list);
+      })
+      .catch((e) => live && setSavedError(e.message));
+    return () => {
+      live = false;
+    };
+  }, [project.id]);
+  const change = async (fn: (s: SavedStore) => Promise<void>) => {
+    if (!store) return;
+    setSavedError(null);
+    try {
+      await fn(store);
+      setSaved(await store.list());
+    } catch (e: any) {
+      setSavedError(e.message);
+    }
+  };
 
   useEffect(() => {
     btql(`select: metadata, scores, metrics, span_attributes | from: project_logs('${project.id}') | limit: 50`)
@@ -93,34 +106,43 @@ export function Sandbox({ project }: { project: Project }) {
   const unbounded = /project_logs\s*\(/i.test(text) && !/\b(created|_xact_id|_pagination_key|root_span_id)\b/i.test(text);
 
   const save = () => {
-    const name = prompt("Name of the saved query", saved.find((s) => s.query === text)?.name || "");
+    const name = prompt("Name of the saved query", saved.find((s) => s.query === text)?.name || "")?.trim();
     if (!name) return;
-    const next = [...saved.filter((s) => s.name !== name), { name, query: text }];
-    localStorage.setItem(savedKey(project.id), JSON.stringify(next));
-    setSaved(next);
+    change((st) => st.save(name, text, saved.find((s) => s.name === name)));
   };
 
   return (
     <div className="sandbox">
       <aside className="saved" data-testid="saved-queries">
         <h4>Saved queries</h4>
-        {saved.length === 0 && <div className="muted">None yet</div>}
+        {store && (
+          <div className="muted" data-testid="saved-where">
+            {store.where === "server" ? "shared, on the server" : "in this browser"}
+          </div>
+        )}
+        {savedError && <div className="error" data-testid="saved-error">{savedError}</div>}
+        {store && saved.length === 0 && <div className="muted">None yet</div>}
         {saved.map((s) => (
-          <div key={s.name} className="saved-item">
-            <button className="link" onClick={() => setText(s.query)}>
+          <div key={s.id || s.name} className="saved-item" data-testid="saved-query">
+            <button className="link" onClick={() => setText(s.query)} title={s.query} data-testid="saved-open">
               {s.name}
             </button>
-            <button
-              className="icon"
-              title="Delete"
-              onClick={() => {
-                const next = saved.filter((x) => x.name !== s.name);
-                localStorage.setItem(savedKey(project.id), JSON.stringify(next));
-                setSaved(next);
-              }}
-            >
-              ×
-            </button>
+            <span>
+              <button
+                className="icon"
+                title="Rename"
+                data-testid="saved-rename"
+                onClick={() => {
+                  const name = prompt("New name", s.name)?.trim();
+                  if (name && name !== s.name) change((st) => st.rename(s, name));
+                }}
+              >
+                ✎
+              </button>
+              <button className="icon" title="Delete" data-testid="saved-delete" onClick={() => change((st) => st.remove(s))}>
+                ×
+              </button>
+            </span>
           </div>
         ))}
       </aside>

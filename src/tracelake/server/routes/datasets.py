@@ -289,3 +289,36 @@ def delete_column(request: Request, dataset_id: str, name: str):
     _dataset(request, dataset_id, write=True)
     dataset_meta.delete_column(request.app.state.store, dataset_id, name)
     return {"name": name, "deleted": True}
+
+
+# -- stars ----------------------------------------------------------------------------------
+# Braintrust has no public route for stars. The server has no users, so a star is "starred by
+# this key": each API key has its own.
+
+
+@router.get("/v1/dataset_star")
+def list_stars(request: Request, project_id: str | None = None):
+    """The datasets starred by the calling API key (of one project with ``project_id``):
+    ``{objects: [{dataset_id, project_id, created}]}``, newest star first."""
+    principal = principal_of(request)
+    if project_id is not None:
+        if not project_id.strip():
+            raise InvalidRequest("project_id must not be empty")
+        request.app.state.catalog.get_project(principal.org_id, project_id)
+    store = request.app.state.store
+    stars = dataset_meta.list_stars(store, principal.key_id, principal.org_id, project_id)
+    return {"objects": stars}
+
+
+@router.put("/v1/dataset/{dataset_id}/star")
+def star(request: Request, dataset_id: str):
+    """Star the dataset for the calling API key (a second star changes nothing)."""
+    principal = _dataset(request, dataset_id, write=True)
+    return dataset_meta.set_star(request.app.state.store, principal.key_id, dataset_id, True)
+
+
+@router.delete("/v1/dataset/{dataset_id}/star")
+def unstar(request: Request, dataset_id: str):
+    """Remove the calling API key's star from the dataset (when there is none, nothing)."""
+    principal = _dataset(request, dataset_id, write=True)
+    return dataset_meta.set_star(request.app.state.store, principal.key_id, dataset_id, False)

@@ -1,0 +1,58 @@
+"""The datasets screen's columns, attachments, schemas as you type and stars on the server,
+and the sandbox's saved queries (web/e2e/datasets2.mjs), in headless Chromium."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.conftest import run_flow
+from tests.browser.seed import seed_datasets2
+
+
+@pytest.fixture(scope="module")
+def ui_data(ui_server):
+    """The session's server and data, plus a dataset of this module's own."""
+    server, data = ui_server
+    with server.client() as client:
+        extra = seed_datasets2(client, data["project_id"])
+    return server, {**data, **extra}
+
+
+def test_dataset_columns_chooser_field_and_expression_columns_sort(ui_data, tmp_path):
+    server, data = ui_data
+    result = run_flow("datasetcolumns", server, data, tmp_path)
+    assert result["sorted"] == sorted(result["sorted"], reverse=True)
+
+
+def test_dataset_row_attachments_upload_preview_download_remove(ui_data, tmp_path):
+    server, data = ui_data
+    result = run_flow("datasetattachments", server, data, tmp_path)
+    assert result["size"] == result["uploaded"]
+
+
+def test_dataset_row_editor_validates_field_schemas_as_you_type(ui_data, tmp_path):
+    server, data = ui_data
+    result = run_flow("schemaform", server, data, tmp_path)
+    assert result["violations"] >= 1
+
+
+def test_dataset_stars_on_the_server_per_key_with_local_migration(ui_data, tmp_path):
+    server, data = ui_data
+    result = run_flow("datasetstars", server, data, tmp_path)
+    assert result["migrated"] is True
+
+
+def test_sandbox_saved_queries_on_the_server_needs_views_branch(ui_data, tmp_path):
+    """NEEDS BRANCH `views` (its /v1/view route): saved sandbox queries on the server, the
+    browser's local ones sent once; save, rename, open, delete. Skips itself on a server
+    without the route, so it runs once `views` is merged."""
+    server, data = ui_data
+    with server.client() as client:
+        probe = client.get(
+            "/v1/view",
+            params={"object_type": "project", "object_id": data["project_id"]},
+        )
+    if probe.status_code == 404 and probe.json()["error"]["message"] == "Not Found":
+        pytest.skip("the server has no /v1/view route: run after merging branch views")
+    result = run_flow("sandboxsaved", server, data, tmp_path)
+    assert "legacy-q" in result["saved"]
