@@ -10,6 +10,8 @@ import { TagChip, TagManager } from "./Tags";
 import { useProjectConfig } from "../projectConfig";
 import { Cond, COND_FIELDS, COND_OPS, filterExpr, LogsState, logsQuery, mapErrorToFilter, RANGES, Source, sourceExpr } from "./logsQuery";
 import { TracePanel } from "./TracePanel";
+import { FacetSidebar } from "./Facets";
+import { useDefaultView, useReviewFilter, ViewBar } from "./Views";
 
 type Col = {
   id: string;
@@ -65,7 +67,7 @@ const DEFAULT_VISIBLE = ["created", "name", "input", "output", "duration", "tota
 
 export function Logs({ project, source = { type: "project_logs", id: project.id } }: { project: Project; source?: Source }) {
   const { params } = useRoute();
-  const state: LogsState = useMemo(() => {
+  const baseState: LogsState = useMemo(() => {
     let conds: Cond[] = [];
     try {
       conds = JSON.parse(params.get("conds") || "[]");
@@ -82,7 +84,12 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
       sort: sort ? { id: sort.split(":")[0], desc: sort.endsWith(":desc") } : null,
     };
   }, [params]);
-  const spans = state.rows === "spans";
+  const spans = baseState.rows === "spans";
+  useDefaultView(source, params);
+  // Unreviewed / Assigned to me: ids from the review queue (undefined while they load).
+  const reviewFilter = useReviewFilter(params.get("view"), source, spans, 0);
+  const state: LogsState = useMemo(() => ({ ...baseState, extra: reviewFilter }), [baseState, reviewFilter]);
+  const showFacets = params.get("facets") === "1";
   const live = params.get("live") === "1";
   const traceId = params.get("trace");
   const tab = params.get("tab") || "basic";
@@ -166,8 +173,8 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
     generation.current++;
     setRows([]);
     setSelected(new Set());
-    load(null, true);
-  }, [load]);
+    if (reviewFilter !== undefined) load(null, true);
+  }, [load, reviewFilter === undefined]); // eslint-disable-line react-hooks/exhaustive-deps
 
   // Live: every few seconds ask for the first page again and put rows that are new or changed
   // on top; the pages already scrolled through stay (their cursor stays valid).
@@ -256,6 +263,12 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
     <div className="logs">
       <div className="pane-main">
         <div className="toolbar">
+          <ViewBar source={source} params={params} />
+        </div>
+        <div className="toolbar">
+          <button className={showFacets ? "on" : ""} onClick={() => setParams({ facets: showFacets ? undefined : "1" })} data-testid="toggle-facets" title="Top values with counts under the filter">
+            Facets
+          </button>
           <div className="segmented">
             {(["traces", "spans"] as const).map((k) => (
               <button key={k} className={state.rows === k ? "on" : ""} onClick={() => setParams({ rows: k === "traces" ? undefined : k, sort: undefined })} data-testid={`rows-${k}`}>
@@ -295,6 +308,8 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
             {filterError.message} (line {filterError.line}, column {filterError.col})
           </div>
         )}
+        <div className="logs-body">
+        {showFacets && <FacetSidebar source={source} filter={filterExpr(state)} spans={spans} conds={state.conds} />}
         <DataTable
           testId="logs-table"
           columns={columns}
@@ -305,8 +320,9 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
           onEndReached={onEndReached}
           onRowClick={openTrace}
           selected={(r) => r.root_span_id === traceId}
-          empty={loading ? "Loading…" : "No rows match"}
+          empty={loading || reviewFilter === undefined ? "Loading…" : "No rows match"}
         />
+        </div>
         <div className="statusbar" data-testid="statusbar">
           {rows.length.toLocaleString()} {spans ? "spans" : "traces"} loaded{cursor ? " · scroll for more" : ""}
           {loading ? " · loading…" : loadedMs !== null ? ` · last page in ${loadedMs} ms` : ""}
