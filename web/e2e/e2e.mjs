@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import http from "node:http";
 import { join } from "node:path";
 import { reviewFlows } from "./review.mjs";
+import { viewsFlows } from "./views.mjs";
 
 const cfg = JSON.parse(process.env.E2E_CONFIG || "{}");
 const flow = process.argv[2];
@@ -69,6 +70,7 @@ function parseCsv(text) {
 
 const flows = {
   ...reviewFlows({ cfg, result, check, shot, signIn, open }),
+  ...viewsFlows({ cfg, result, check, shot, signIn, open }),
   async signin(page) {
     await page.goto(cfg.url + "/");
     await shot(page, "sign-in");

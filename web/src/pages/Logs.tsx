@@ -105,6 +105,7 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
   useProjectConfig(project.id);
   const [fields, setFields] = useState<string[]>([]);
   const [loadedMs, setLoadedMs] = useState<number | null>(null);
+  const [loadedKey, setLoadedKey] = useState<string | null>(null);
 
   const scoreNames = useMemo(() => {
     const names = new Set<string>();
@@ -153,12 +154,14 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
         setError(null);
         setFilterError(null);
         setLoadedMs(Math.round(performance.now() - t0));
+        setLoadedKey(query(null));
       } catch (e: any) {
         if (gen !== generation.current) return;
         if (replace) setRows([]);
         setCursor(null);
         const err = e as ApiError;
         const pos = mapErrorToFilter(state.filter, err.line, err.col);
+        setLoadedKey(query(null));
         if (pos && state.filter.trim()) setFilterError({ ...pos, message: err.detail || err.message });
         setError(err.message);
       } finally {
@@ -173,6 +176,7 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
     generation.current++;
     setRows([]);
     setSelected(new Set());
+    setCursor(null);
     if (reviewFilter !== undefined) load(null, true);
   }, [load, reviewFilter === undefined]); // eslint-disable-line react-hooks/exhaustive-deps
 
@@ -323,9 +327,9 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
           empty={loading || reviewFilter === undefined ? "Loading…" : "No rows match"}
         />
         </div>
-        <div className="statusbar" data-testid="statusbar">
+        <div className="statusbar" data-testid="statusbar" data-settled={!loading && reviewFilter !== undefined && loadedKey === queryKey ? "1" : "0"}>
           {rows.length.toLocaleString()} {spans ? "spans" : "traces"} loaded{cursor ? " · scroll for more" : ""}
-          {loading ? " · loading…" : loadedMs !== null ? ` · last page in ${loadedMs} ms` : ""}
+          {loading || reviewFilter === undefined ? " · loading…" : loadedMs !== null ? ` · last page in ${loadedMs} ms` : ""}
           {live ? " · live" : ""}
         </div>
       </div>
