@@ -30,8 +30,12 @@ export function viewsFlows({ cfg, result, check, shot, signIn, open }) {
   /** The number the status bar reports once loading is done. */
   async function loaded(page) {
     const bar = page.getByTestId("statusbar");
-    // settled: the rows shown are those of the query the URL asks for
-    await page.waitForFunction(() => document.querySelector("[data-testid=statusbar]")?.dataset.settled === "1");
+    // settled: the rows shown are those of the query the URL asks for (drawn for this URL)
+    await page.waitForFunction(() => {
+      const bar = document.querySelector("[data-testid=statusbar]");
+      const params = new URLSearchParams(location.hash.split("?")[1] || "").toString();
+      return bar?.dataset.settled === "1" && bar.dataset.params === params;
+    });
     return Number((await bar.textContent()).match(/^([\d,]+)/)[1].replace(/,/g, ""));
   }
 
@@ -136,8 +140,10 @@ export function viewsFlows({ cfg, result, check, shot, signIn, open }) {
           await typeFacet.getByTestId("facet-value").evaluateAll((els) => els.map((e) => [e.querySelector(".facet-name").textContent, Number(e.querySelector(".facet-count").textContent.replace(/,/g, ""))])),
         );
       const before = await byType();
-      const llm = await count(page, `from: project_logs('${pid()}') | measures: count(distinct root_span_id) as n | filter: span_attributes.type = 'llm'`);
-      check(before.llm === llm && before.task === llm, `span type counts ${JSON.stringify(before)} (API: ${llm})`);
+      for (const type of ["llm", "task", "tool"]) {
+        const n = await count(page, `from: project_logs('${pid()}') | measures: count(distinct root_span_id) as n | filter: span_attributes.type = '${type}'`);
+        check(before[type] === n, `span type counts ${JSON.stringify(before)} (API: ${type} ${n})`);
+      }
       const modelFacet = page.getByTestId("facet-metadata.model");
       await modelFacet.getByTestId("facet-value").first().waitFor();
       // A click on the error value filters (Basic tab); the other facets' counts follow.
@@ -153,9 +159,14 @@ export function viewsFlows({ cfg, result, check, shot, signIn, open }) {
         },
         errors,
       );
-      const models = await modelFacet.getByTestId("facet-count").allTextContents();
-      const modelSum = models.reduce((a, b) => a + Number(b), 0);
-      check(modelSum === errors, `model counts under the filter sum to the ${errors} error traces: ${models}`);
+      // the model counts under the filter sum to the error traces (each trace has one model)
+      await page
+        .waitForFunction(
+          (n) => [...document.querySelectorAll("[data-testid='facet-metadata.model'] [data-testid=facet-count]")].reduce((a, e) => a + Number(e.textContent), 0) === n,
+          errors,
+          { timeout: 5000 },
+        )
+        .catch(async () => check(false, `model counts ${await modelFacet.getByTestId("facet-count").allTextContents()} vs ${errors} error traces`));
       check((await page.getByTestId("cond").count()) === 1, "the condition is in the Basic tab");
       await shot(page, "facets");
       // A second click removes it.

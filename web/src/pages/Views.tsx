@@ -84,27 +84,25 @@ function sameState(view: SavedView, params: URLSearchParams): boolean {
  * undefined while the ids load. Unreviewed = no completed review item; assigned = an item
  * assigned to the caller (any status). */
 export function useReviewFilter(viewId: string | null, source: Source, spans: boolean, version: number): string | null | undefined {
-  const [filter, setFilter] = useState<string | null | undefined>(null);
+  const needed = viewId === "builtin:unreviewed" || viewId === "builtin:assigned";
+  const key = `${viewId}|${source.type}|${source.id}|${spans}|${version}`;
+  // Keyed by what it was asked for, so a view change never shows the previous view's filter.
+  const [got, setGot] = useState<{ key: string; filter: string | null } | null>(null);
   useEffect(() => {
-    if (viewId !== "builtin:unreviewed" && viewId !== "builtin:assigned") {
-      setFilter(null);
-      return;
-    }
-    setFilter(undefined);
+    if (!needed) return;
     const unreviewed = viewId === "builtin:unreviewed";
     const query = { object_id: source.id, ...(unreviewed ? { status: "completed" } : { assignee: "me" }) };
     request("v1/review_item", { query })
       .then((r) => {
         const items = r.objects.filter((i: any) => i.object_type === source.type);
         const ids: string[] = [...new Set<string>(items.map((i: any) => (spans ? i.row_id : i.root_span_id || i.row_id)))];
-        const field = spans ? "id" : "root_span_id";
-        const list = `${field} IN (${ids.map(lit).join(", ")})`;
-        if (unreviewed) setFilter(ids.length ? `NOT (${list})` : null);
-        else setFilter(ids.length ? list : "false");
+        const list = `${spans ? "id" : "root_span_id"} IN (${ids.map(lit).join(", ")})`;
+        setGot({ key, filter: unreviewed ? (ids.length ? `NOT (${list})` : null) : ids.length ? list : "false" });
       })
-      .catch(() => setFilter("false"));
-  }, [viewId, source.id, source.type, spans, version]);
-  return filter;
+      .catch(() => setGot({ key, filter: "false" }));
+  }, [key]); // eslint-disable-line react-hooks/exhaustive-deps
+  if (!needed) return null;
+  return got && got.key === key ? got.filter : undefined;
 }
 
 /** On a first visit without any state in the URL, apply the user's default view. */
