@@ -75,7 +75,9 @@ export function viewsFlows({ cfg, result, check, shot, signIn, open }) {
       await pickView(page, "Errors");
       await page.getByTestId("rows-spans").click();
       await page.waitForURL(/rows=spans/);
-      await page.getByTestId("search").fill("timeout");
+      // The one-line search bar shows the view's condition as a token; words search the text.
+      check((await page.getByTestId("search").inputValue()) === "error:true", `bar ${await page.getByTestId("search").inputValue()}`);
+      await page.getByTestId("search").fill("error:true timeout");
       await page.getByTestId("search").press("Enter");
       await page.waitForURL(/q=timeout/);
       const spanErrors = await loaded(page);
@@ -168,9 +170,29 @@ export function viewsFlows({ cfg, result, check, shot, signIn, open }) {
         )
         .catch(async () => check(false, `model counts ${await modelFacet.getByTestId("facet-count").allTextContents()} vs ${errors} error traces`));
       check((await page.getByTestId("cond").count()) === 1, "the condition is in the Basic tab");
+      check((await page.getByTestId("search").inputValue()) === "error:true", "the search bar shows the facet's condition");
       await shot(page, "facets");
       // A second click removes it.
       await page.getByTestId("facet-error").getByTestId("facet-value").filter({ hasText: "ERROR" }).click();
+      await page.waitForFunction(() => !location.hash.includes("conds="));
+      // The search bar's tokens are conditions too: the facets show them selected.
+      await page.getByTestId("search").fill("type:llm latency:>0.5 model:gpt-4o");
+      await page.getByTestId("search").press("Enter");
+      await page.waitForURL(/conds=/);
+      const conds = JSON.parse(param(page, "conds"));
+      const want = [
+        { field: "span_attributes.type", op: "=", value: "llm" },
+        { field: "metrics.end - metrics.start", op: ">", value: "0.5" },
+        { field: "metadata.model", op: "=", value: "gpt-4o" },
+      ];
+      check(JSON.stringify(conds) === JSON.stringify(want), `bar conditions ${JSON.stringify(conds)}`);
+      check(!param(page, "q"), "no words left for the text search");
+      const barRows = await loaded(page);
+      const apiRows = await count(page, `from: project_logs('${pid()}') | measures: count(distinct root_span_id) as n | filter: span_attributes.type = 'llm' AND metrics.end - metrics.start > 0.5 AND metadata.model = 'gpt-4o'`);
+      check(barRows === Math.min(PAGE, apiRows) && apiRows > 0, `bar rows ${barRows}, API ${apiRows}`);
+      await typeFacet.locator(".facet-value.on").filter({ hasText: "llm" }).waitFor();
+      await page.getByTestId("search").fill("");
+      await page.getByTestId("search").press("Enter");
       await page.waitForFunction(() => !location.hash.includes("conds="));
       result.facet_errors = errors;
     },

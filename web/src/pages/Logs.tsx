@@ -12,6 +12,7 @@ import { Cond, COND_FIELDS, COND_OPS, filterExpr, LogsState, logsQuery, mapError
 import { TracePanel } from "./TracePanel";
 import { FacetSidebar } from "./Facets";
 import { useDefaultView, useReviewFilter, ViewBar } from "./Views";
+import { applySearch, formatSearch, suggest } from "./searchBar";
 
 type Col = {
   id: string;
@@ -107,6 +108,21 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
   const [loadedMs, setLoadedMs] = useState<number | null>(null);
   const [loadedKey, setLoadedKey] = useState<string | null>(null);
 
+  // Values seen on the loaded rows, for the search bar's completion.
+  const seen = useMemo(() => {
+    const out: Record<string, Set<string>> = { type: new Set(), name: new Set(), tag: new Set(), model: new Set(), env: new Set(), user: new Set() };
+    for (const r of rows) {
+      const attrs = r.span_type_info ?? r.span_attributes ?? {};
+      if (attrs.type) out.type.add(attrs.type);
+      if (attrs.name) out.name.add(attrs.name);
+      for (const t of r.tags || []) out.tag.add(t);
+      for (const [k, path] of [["model", "model"], ["env", "env"], ["user", "user_id"]]) {
+        const v = r.metadata?.[path];
+        if (typeof v === "string") out[k].add(v);
+      }
+    }
+    return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, [...v].sort()]));
+  }, [rows]);
   const scoreNames = useMemo(() => {
     const names = new Set<string>();
     for (const r of rows) for (const k of Object.keys(r.scores || {})) names.add(k);
@@ -280,7 +296,7 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
               </button>
             ))}
           </div>
-          <SearchBox value={state.q} onChange={(q) => setParams({ q })} />
+          <SearchBox state={state} seen={seen} fields={fields} />
           <select value={state.range} onChange={(e) => setParams({ range: e.target.value })} data-testid="time-range">
             {RANGES.map(([id, label]) => (
               <option key={id} value={id}>
@@ -350,17 +366,34 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
   );
 }
 
-function SearchBox({ value, onChange }: { value: string; onChange: (v: string) => void }) {
+function SearchBox({ state, seen, fields }: { state: LogsState; seen: Record<string, string[]>; fields: string[] }) {
+  const value = formatSearch(state.conds, state.q);
   const [text, setText] = useState(value);
   useEffect(() => setText(value), [value]);
+  const options = useMemo(() => suggest(text, seen, fields), [text, seen, fields]);
   return (
     <form
+      className="searchbar"
       onSubmit={(e) => {
         e.preventDefault();
-        onChange(text);
+        const next = applySearch(text, state.conds);
+        setParams({ conds: next.conds.length ? JSON.stringify(next.conds) : undefined, q: next.q || undefined });
       }}
     >
-      <input className="search" placeholder="Full-text search…" value={text} onChange={(e) => setText(e.target.value)} data-testid="search" />
+      <input
+        className="search"
+        list="search-suggest"
+        placeholder="Search… or type:llm error:true latency:>2 model:gpt-4o"
+        title="Words search the text of the rows (search()); key:value adds a condition: type, name, tag, error, level, model, env, user, session, latency, tokens, cost, metadata.<key>, scores.<name>, metrics.<name> (with >, >=, <, <=, != before a value)"
+        value={text}
+        onChange={(e) => setText(e.target.value)}
+        data-testid="search"
+      />
+      <datalist id="search-suggest">
+        {options.map((o) => (
+          <option key={o} value={o} />
+        ))}
+      </datalist>
     </form>
   );
 }
