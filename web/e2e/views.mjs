@@ -77,28 +77,30 @@ export function viewsFlows({ cfg, result, check, shot, signIn, open }) {
       await page.waitForURL(/rows=spans/);
       // The one-line search bar shows the view's condition as a token; words search the text.
       check((await page.getByTestId("search").inputValue()) === "error:true", `bar ${await page.getByTestId("search").inputValue()}`);
-      await page.getByTestId("search").fill("error:true timeout");
+      await page.getByTestId("search").fill("error:true refund");
       await page.getByTestId("search").press("Enter");
-      await page.waitForURL(/q=timeout/);
+      await page.waitForURL(/q=refund/);
       const spanErrors = await loaded(page);
+      const refundErrors = await count(page, `from: project_logs('${pid()}') | measures: count(1) as n | filter: error IS NOT NULL AND search('refund')`);
+      check(spanErrors === refundErrors && spanErrors > 0, `error spans about refunds: ${spanErrors}, API ${refundErrors}`);
       await page.getByTestId("save-view").click();
-      await page.getByTestId("view-name").fill("Timeouts (spans)");
+      await page.getByTestId("view-name").fill("Refund errors (spans)");
       await page.getByTestId("view-name-ok").click();
       await page.getByTestId("rename-view").waitFor();
       const table = `object_type=project&object_id=${pid()}&view_type=logs`;
-      let stored = (await api(page, `v1/view?${table}&view_name=${encodeURIComponent("Timeouts (spans)")}`)).body.objects;
+      let stored = (await api(page, `v1/view?${table}&view_name=${encodeURIComponent("Refund errors (spans)")}`)).body.objects;
       check(stored.length === 1, `one stored view: ${JSON.stringify(stored)}`);
       const view = stored[0];
-      check(view.options.rows === "spans" && view.view_data.search.q === "timeout", `stored ${JSON.stringify(view)}`);
+      check(view.options.rows === "spans" && view.view_data.search.q === "refund", `stored ${JSON.stringify(view)}`);
       check(view.view_data.search.conds[0].field === "error", `stored conds ${JSON.stringify(view.view_data)}`);
       check(page.url().includes(`view=${view.id}`), "the saved view is selected in the URL");
       // Back to All (every filter cleared), then the saved view brings its state back.
       await pickView(page, "All");
       check(!/rows=spans|q=|conds=/.test(page.url()), `All clears the filters: ${page.url()}`);
       check((await loaded(page)) === Math.min(PAGE, total), "All shows every trace");
-      await pickView(page, "Timeouts (spans)");
+      await pickView(page, "Refund errors (spans)");
       await page.waitForURL(/rows=spans/);
-      check(/q=timeout/.test(page.url()), "the view's search is back");
+      check(/q=refund/.test(page.url()), "the view's search is back");
       check((await loaded(page)) === spanErrors, "the view's rows are back");
       await shot(page, "saved-views");
       // Change the view, update it; rename it.
@@ -108,10 +110,10 @@ export function viewsFlows({ cfg, result, check, shot, signIn, open }) {
       stored = (await api(page, `v1/view/${view.id}`)).body;
       check(stored.options.rows === "traces", `updated view ${JSON.stringify(stored.options)}`);
       await page.getByTestId("rename-view").click();
-      await page.getByTestId("view-name").fill("Timeouts");
+      await page.getByTestId("view-name").fill("Refund errors");
       await page.getByTestId("view-name-ok").click();
-      await page.getByTestId("view-picker").locator("option", { hasText: "Timeouts" }).first().waitFor({ state: "attached" });
-      check((await api(page, `v1/view/${view.id}`)).body.name === "Timeouts", "renamed on the server");
+      await page.getByTestId("view-picker").locator("option", { hasText: /^Refund errors( ★)?$/ }).waitFor({ state: "attached" });
+      check((await api(page, `v1/view/${view.id}`)).body.name === "Refund errors", "renamed on the server");
       // My default: stored on the server, applied when the logs screen opens without state.
       await page.getByTestId("default-view").click();
       await page.getByTestId("default-view").filter({ hasText: "My default" }).waitFor();
@@ -120,7 +122,7 @@ export function viewsFlows({ cfg, result, check, shot, signIn, open }) {
       await open(page, "experiments");
       await open(page, "logs");
       await page.waitForURL(new RegExp(`view=${view.id}`));
-      check(/q=timeout/.test(page.url()), "the default view's state is applied");
+      check(/q=refund/.test(page.url()), "the default view's state is applied");
       // Delete it: gone on the server, and the default with it.
       await page.getByTestId("delete-view").click();
       await page.waitForFunction(() => !location.hash.includes("view="));

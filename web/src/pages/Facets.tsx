@@ -57,10 +57,11 @@ function metadataFacets(sample: any[]): Facet[] {
       values.get(k)!.add(String(v));
     }
   }
+  // a key is a facet when few values repeat over the sample (ids and free text do not)
   const keys = [...values.entries()]
-    .filter(([, vals]) => vals.size <= Math.max(2, sample.length / 4) && vals.size <= 20)
+    .filter(([, vals]) => vals.size <= 8 && vals.size <= Math.max(2, sample.length / 8))
+    .sort(([a, va], [b, vb]) => (a === "model" ? -1 : b === "model" ? 1 : va.size - vb.size || a.localeCompare(b)))
     .map(([k]) => k)
-    .sort((a, b) => (a === "model" ? -1 : b === "model" ? 1 : a.localeCompare(b)))
     .slice(0, 4);
   return keys.map((k) => ({ id: `metadata.${k}`, label: `metadata.${k}`, dim: `metadata.${k}`, cond: pathCond(`metadata.${k}`) }));
 }
