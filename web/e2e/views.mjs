@@ -196,6 +196,18 @@ export function viewsFlows({ cfg, result, check, shot, signIn, open }) {
       await page.getByTestId("search").fill("");
       await page.getByTestId("search").press("Enter");
       await page.waitForFunction(() => !location.hash.includes("conds="));
+      // A time range: rows and facets load once, then stay quiet (no reload loop).
+      await page.getByTestId("time-range").selectOption("7d");
+      await page.waitForURL(/range=7d/);
+      await loaded(page);
+      await typeFacet.getByTestId("facet-value").first().waitFor();
+      await page.waitForTimeout(300);
+      let queries = 0;
+      const onRequest = (req) => req.url().endsWith("/btql") && queries++;
+      page.on("request", onRequest);
+      await page.waitForTimeout(1500);
+      page.off("request", onRequest);
+      check(queries === 0, `${queries} queries while nothing changed`);
       result.facet_errors = errors;
     },
 

@@ -153,7 +153,10 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
   const shownCols = useMemo(() => [...allCols, ...fieldCols], [allCols, params.get("cols")]); // eslint-disable-line react-hooks/exhaustive-deps
   const sortExpr = state.sort ? shownCols.find((c) => c.id === state.sort!.id)?.sort?.(spans) ?? null : null;
 
-  const query = (c: string | null) => logsQuery(source, state, sortExpr, c);
+  // The time range's start is fixed when the URL changes: a query text that changed on every
+  // render (Date.now()) would reload the rows and the facets again and again.
+  const now = useMemo(() => Date.now(), [params]); // eslint-disable-line react-hooks/exhaustive-deps
+  const query = (c: string | null) => logsQuery(source, state, sortExpr, c, 50, now);
   const queryKey = query(null);
   const generation = useRef(0);
 
@@ -313,7 +316,7 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
           <label className="live">
             <input type="checkbox" checked={live} onChange={() => setParams({ live: live ? undefined : "1" })} data-testid="live" /> Live
           </label>
-          <ExportMenu source={source} filter={filterExpr(state)} shape={spans ? "spans" : "summary"} />
+          <ExportMenu source={source} filter={filterExpr(state, now)} shape={spans ? "spans" : "summary"} />
           <button onClick={() => setTagManager(true)} data-testid="manage-tags" title="The project's tags: colours and descriptions">
             Tags
           </button>
@@ -329,7 +332,7 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
           </div>
         )}
         <div className="logs-body">
-        {showFacets && <FacetSidebar source={source} filter={filterExpr(state)} spans={spans} conds={state.conds} />}
+        {showFacets && <FacetSidebar source={source} filter={filterExpr(state, now)} spans={spans} conds={state.conds} />}
         <DataTable
           testId="logs-table"
           columns={columns}
