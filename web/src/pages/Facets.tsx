@@ -14,6 +14,9 @@ type Facet = {
   /** BTQL clauses that give `value` per row (before dimensions). */
   pre?: string;
   dim: string;
+  /** A filter of its own: unpivot only the spans that have tags / scores (tags: 3-4x cheaper
+   * on 1M spans, bench/facets.py). */
+  own?: string;
   /** The Basic condition a click on a value adds. */
   cond: (value: any) => Cond;
 };
@@ -23,7 +26,7 @@ const pathCond = (field: string) => (v: any) => ({ field, op: "=", value: String
 const FIXED: Facet[] = [
   { id: "type", label: "Span type", dim: "span_attributes.type", cond: pathCond("span_attributes.type") },
   { id: "name", label: "Span name", dim: "span_attributes.name", cond: pathCond("span_attributes.name") },
-  { id: "tags", label: "Tags", pre: "unpivot: tags as tag", dim: "tag", cond: (v) => ({ field: "tags", op: "includes", value: String(v) }) },
+  { id: "tags", label: "Tags", pre: "unpivot: tags as tag", dim: "tag", own: "tags IS NOT NULL", cond: (v) => ({ field: "tags", op: "includes", value: String(v) }) },
   {
     id: "error",
     label: "Level",
@@ -35,6 +38,7 @@ const FIXED: Facet[] = [
     label: "Scores present",
     pre: "unpivot: scores as (score, score_value)",
     dim: "score",
+    own: "scores IS NOT NULL",
     cond: (v) => ({ field: `scores.${/^[A-Za-z_]\w*$/.test(v) ? v : `"${v}"`}`, op: "is not null", value: "" }),
   },
 ];
@@ -84,7 +88,7 @@ export function FacetSidebar({ source, filter, spans, conds }: { source: Source;
         ...(f.pre ? [f.pre] : []),
         `dimensions: ${f.dim} as value`,
         `measures: ${measure} as n`,
-        ...(filter ? [`filter: ${filter}`] : []),
+        ...(f.own || filter ? [`filter: ${[f.own, filter && `(${filter})`].filter(Boolean).join(" AND ")}`] : []),
         "sort: n desc",
         "limit: 11",
       ];
