@@ -241,3 +241,40 @@ def test_review_assignment(app_client, project_id):
         u["name"] for u in app_client.get("/v1/user", headers=foreign).json()["objects"]
     }
     assert "alice" not in foreign_names
+
+
+def test_a_database_made_before_views_gains_them(tmp_path):
+    """Schema upgrades are idempotent DDL: an older review_items table gains `assignee` (its
+    rows kept) and the views tables appear."""
+    import duckdb
+
+    from tracelake.store.store import DB_FILENAME, Store
+
+    data = tmp_path / "data"
+    data.mkdir()
+    con = duckdb.connect(str(data / DB_FILENAME))
+    con.execute(
+        """CREATE TABLE review_items (id VARCHAR PRIMARY KEY, org_id VARCHAR NOT NULL,
+        project_id VARCHAR NOT NULL, object_type VARCHAR NOT NULL, object_id VARCHAR NOT NULL,
+        row_id VARCHAR NOT NULL, root_span_id VARCHAR, span_name VARCHAR,
+        status VARCHAR NOT NULL, note VARCHAR, created TIMESTAMPTZ NOT NULL,
+        updated TIMESTAMPTZ NOT NULL, UNIQUE (object_type, object_id, row_id))"""
+    )
+    con.execute(
+        "INSERT INTO review_items VALUES ('i1', 'o', 'p', 'project_logs', 'p', 'r', NULL, NULL,"
+        " 'awaiting', NULL, now(), now())"
+    )
+    con.close()
+    store = Store(data)
+    try:
+        rows = store.read(lambda c: c.execute("SELECT id, assignee FROM review_items").fetchall())
+        assert rows == [("i1", None)]
+        tables = store.read(
+            lambda c: c.execute(
+                "SELECT table_name FROM information_schema.tables"
+                " WHERE table_name IN ('views', 'view_defaults')"
+            ).fetchall()
+        )
+        assert sorted(t[0] for t in tables) == ["view_defaults", "views"]
+    finally:
+        store.close()
