@@ -88,7 +88,7 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
   const spans = baseState.rows === "spans";
   useDefaultView(source, params);
   // Unreviewed / Assigned to me: ids from the review queue (undefined while they load).
-  const reviewFilter = useReviewFilter(params.get("view"), source, spans, 0);
+  const reviewFilter = useReviewFilter(params.get("view"), source, spans);
   const state: LogsState = useMemo(() => ({ ...baseState, extra: reviewFilter }), [baseState, reviewFilter]);
   const showFacets = params.get("facets") === "1";
   const live = params.get("live") === "1";
@@ -332,19 +332,19 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
           </div>
         )}
         <div className="logs-body">
-        {showFacets && <FacetSidebar source={source} filter={filterExpr(state, now)} spans={spans} conds={state.conds} />}
-        <DataTable
-          testId="logs-table"
-          columns={columns}
-          data={rows}
-          visible={["select", ...visible]}
-          sort={state.sort as Sort}
-          onSort={(s) => setParams({ sort: s ? `${s.id}:${s.desc ? "desc" : "asc"}` : undefined })}
-          onEndReached={onEndReached}
-          onRowClick={openTrace}
-          selected={(r) => r.root_span_id === traceId}
-          empty={loading || reviewFilter === undefined ? "Loading…" : "No rows match"}
-        />
+          {showFacets && <FacetSidebar source={source} filter={filterExpr(state, now)} spans={spans} conds={state.conds} />}
+          <DataTable
+            testId="logs-table"
+            columns={columns}
+            data={rows}
+            visible={["select", ...visible]}
+            sort={state.sort as Sort}
+            onSort={(s) => setParams({ sort: s ? `${s.id}:${s.desc ? "desc" : "asc"}` : undefined })}
+            onEndReached={onEndReached}
+            onRowClick={openTrace}
+            selected={(r) => r.root_span_id === traceId}
+            empty={loading || reviewFilter === undefined ? "Loading…" : "No rows match"}
+          />
         </div>
         <div className="statusbar" data-testid="statusbar" data-settled={!loading && reviewFilter !== undefined && loadedKey === queryKey ? "1" : "0"} data-params={params.toString()}>
           {rows.length.toLocaleString()} {spans ? "spans" : "traces"} loaded{cursor ? " · scroll for more" : ""}

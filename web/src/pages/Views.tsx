@@ -83,9 +83,9 @@ function sameState(view: SavedView, params: URLSearchParams): boolean {
 /** The review filter of the Unreviewed and Assigned-to-me views: null when the view has none,
  * undefined while the ids load. Unreviewed = no completed review item; assigned = an item
  * assigned to the caller (any status). */
-export function useReviewFilter(viewId: string | null, source: Source, spans: boolean, version: number): string | null | undefined {
+export function useReviewFilter(viewId: string | null, source: Source, spans: boolean): string | null | undefined {
   const needed = viewId === "builtin:unreviewed" || viewId === "builtin:assigned";
-  const key = `${viewId}|${source.type}|${source.id}|${spans}|${version}`;
+  const key = `${viewId}|${source.type}|${source.id}|${spans}`;
   // Keyed by what it was asked for, so a view change never shows the previous view's filter.
   const [got, setGot] = useState<{ key: string; filter: string | null } | null>(null);
   useEffect(() => {
