@@ -128,6 +128,22 @@ export function viewsFlows({ cfg, result, check, shot, signIn, open }) {
       await page.waitForFunction(() => !location.hash.includes("view="));
       check((await api(page, `v1/view/${view.id}`)).status === 404, "the view is deleted");
       check((await api(page, `v1/view_default?${table}`)).body.view_id === null, "the default is cleared");
+      await api(page, "v1/view", { method: "POST", body: { object_type: "project", object_id: pid(), view_type: "logs", name: "Project only" } });
+      // An experiment's rows (the same screen) have views of their own.
+      const eid = cfg.data.candidate_experiment;
+      await open(page, `experiments/${eid}`);
+      await loaded(page);
+      await page.getByTestId("rows-spans").click();
+      await page.getByTestId("save-view").click();
+      await page.getByTestId("view-name").fill("Experiment spans");
+      await page.getByTestId("view-name-ok").click();
+      await page.getByTestId("rename-view").waitFor();
+      const expViews = (await api(page, `v1/view?object_type=experiment&object_id=${eid}&view_type=experiment`)).body.objects;
+      check(expViews.length === 1 && expViews[0].name === "Experiment spans" && expViews[0].options.rows === "spans", `experiment views ${JSON.stringify(expViews)}`);
+      // the project's views (one saved before this) are not offered here
+      const projectViews = (await api(page, `v1/view?${table}`)).body.objects;
+      const saved = await page.getByTestId("view-picker").locator("optgroup[label=Saved] option").allTextContents();
+      check(JSON.stringify(saved) === '["Experiment spans"]' && !projectViews.some((v) => v.name === "Experiment spans"), `saved views offered: ${saved}`);
       result.views = "ok";
     },
 
