@@ -396,3 +396,27 @@ def test_list_filter_by_several_ids(api):
     ids = [api.projects.create(name=f"{prefix}-{i}").id for i in range(3)]
     chosen = api.projects.list(ids=[ids[0], ids[2]])
     assert sorted(p.id for p in chosen.objects) == sorted([ids[0], ids[2]])
+
+
+def test_saved_views_with_the_official_client(api):
+    """/v1/view as braintrust_api calls it (DELETE and PATCH send object_type/object_id)."""
+    project = api.projects.create(name=_name("views"))
+    common = {"object_type": "project", "object_id": project.id}
+    search = {"filter": ["error IS NOT NULL"], "sort": ["created desc"]}
+    created = api.views.create(
+        **common, view_type="logs", name="Errors", view_data={"search": search}
+    )
+    assert created.name == "Errors" and created.view_type == "logs"
+    assert created.view_data.search.filter == ["error IS NOT NULL"]
+    others = [api.views.create(**common, view_type="logs", name=f"v{i}") for i in range(3)]
+    listed = [v.id for v in api.views.list(**common, view_type="logs", limit=2)]
+    assert listed == [v.id for v in reversed([created, *others])]  # followed every page
+    assert api.views.retrieve(created.id, **common).name == "Errors"
+    renamed = api.views.update(created.id, **common, name="Only errors")
+    assert renamed.name == "Only errors" and renamed.view_data.search.sort == ["created desc"]
+    replaced = api.views.replace(**common, view_type="logs", name="v0", options={"x": 1})
+    assert replaced.id == others[0].id
+    deleted = api.views.delete(created.id, **common)
+    assert deleted.id == created.id
+    with pytest.raises(braintrust_api.NotFoundError):
+        api.views.retrieve(created.id, **common)

@@ -8,6 +8,7 @@ import http from "node:http";
 import { join } from "node:path";
 import { reviewFlows } from "./review.mjs";
 import { datasets2Flows } from "./datasets2.mjs";
+import { viewsFlows } from "./views.mjs";
 
 const cfg = JSON.parse(process.env.E2E_CONFIG || "{}");
 const flow = process.argv[2];
@@ -71,6 +72,7 @@ function parseCsv(text) {
 const flows = {
   ...reviewFlows({ cfg, result, check, shot, signIn, open }),
   ...datasets2Flows({ cfg, result, check, shot, signIn, open }),
+  ...viewsFlows({ cfg, result, check, shot, signIn, open }),
   async signin(page) {
     await page.goto(cfg.url + "/");
     await shot(page, "sign-in");

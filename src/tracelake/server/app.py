@@ -28,6 +28,7 @@ from tracelake.server.routes import (
     project_config,
     reviews,
     summaries,
+    views,
 )
 from tracelake.server.webui import mount_ui
 from tracelake.settings import Settings
@@ -125,6 +126,7 @@ def create_app(settings: Settings, *, on_generated_key=None, on_started=None) ->
         automations,
         project_config,
         reviews,
+        views,
     ):
         app.include_router(module.router)
     mount_ui(app)

@@ -36,6 +36,8 @@ class Principal:
     org_name: str
     role: str
     key_id: str
+    # The user this key acts as: its name (the server has no user accounts; see reviews.py).
+    user: str = ""
 
     @property
     def can_write(self) -> bool:
@@ -242,7 +244,7 @@ class Catalog:
                 return self._key_cache[digest]
         row = self.store.read(
             lambda c: c.execute(
-                """SELECT k.key_hash, k.org_id, o.name, k.role, k.id
+                """SELECT k.key_hash, k.org_id, o.name, k.role, k.id, k.name
                    FROM api_keys k JOIN organizations o ON o.id = k.org_id
                    WHERE k.key_hash = ? AND k.revoked_at IS NULL""",
                 [digest],
@@ -250,7 +252,9 @@ class Catalog:
         )
         principal = None
         if row is not None and hmac.compare_digest(row[0], digest):
-            principal = Principal(org_id=row[1], org_name=row[2], role=row[3], key_id=row[4])
+            principal = Principal(
+                org_id=row[1], org_name=row[2], role=row[3], key_id=row[4], user=row[5]
+            )
         with self._lock:
             self._key_cache[digest] = principal
         return principal

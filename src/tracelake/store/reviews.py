@@ -1,5 +1,9 @@
 """The review queue of a project: spans of its logs or experiments flagged for human review,
-each ``awaiting`` until someone marks it ``completed``. One item per (object, row)."""
+each ``awaiting`` until someone marks it ``completed``. One item per (object, row).
+
+An item may be assigned to a user. The server has no user accounts, only API keys with
+names: a user is an API key's name (``users``), so every key with that name acts as that user
+and assignments survive a key's rotation."""
 
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ _COLUMNS = (
     "span_name",
     "status",
     "note",
+    "assignee",
 )
 
 
@@ -49,9 +54,31 @@ def _req_str(body: dict, name: str) -> str:
     return value
 
 
+def users(catalog: Catalog, org_id: str, me: str | None = None) -> list[dict]:
+    """The organization's users: the names of its active API keys (never a secret), each
+    with the highest role among its keys; ``is_me`` marks the caller's."""
+    rank = {"read": 0, "write": 1, "admin": 2}
+    best: dict[str, str] = {}
+    for key in catalog.list_keys(org_id):
+        if rank[key["role"]] >= rank.get(best.get(key["name"], "read"), 0):
+            best[key["name"]] = key["role"]
+    return [
+        {"id": name, "name": name, "role": role, "is_me": name == me}
+        for name, role in sorted(best.items())
+    ]
+
+
+def _check_assignee(catalog: Catalog, org_id: str, body: dict) -> None:
+    assignee = _opt_str(body, "assignee")
+    if assignee is not None and assignee not in {u["name"] for u in users(catalog, org_id)}:
+        raise InvalidRequest(f"no user {assignee!r} in this organization (see GET /v1/user)")
+
+
 def flag(catalog: Catalog, org_id: str, body: dict) -> dict:
-    """Flag a row for review, or return its item as it is (awaiting or completed)."""
-    unknown = [k for k in body if k not in ("object_type", "object_id", *_COLUMNS[4:7], "note")]
+    """Flag a row for review, or return its item as it is (awaiting or completed); an
+    ``assignee`` given for an existing item assigns it."""
+    allowed = ("object_type", "object_id", *_COLUMNS[4:7], "note", "assignee")
+    unknown = [k for k in body if k not in allowed]
     if unknown:
         raise InvalidRequest(f"unknown field {unknown[0]!r}")
     object_type = _req_str(body, "object_type")
@@ -60,6 +87,8 @@ def flag(catalog: Catalog, org_id: str, body: dict) -> dict:
     object_id = _req_str(body, "object_id")
     row_id = _req_str(body, "row_id")
     root, name, note = (_opt_str(body, k) for k in ("root_span_id", "span_name", "note"))
+    _check_assignee(catalog, org_id, body)
+    assignee = body.get("assignee")
     if object_type == "experiment":
         project_id = catalog.get(EXPERIMENTS, org_id, object_id)["project_id"]
     else:
@@ -72,12 +101,28 @@ def flag(catalog: Catalog, org_id: str, body: dict) -> dict:
             [object_type, object_id, row_id],
         ).fetchone()
         if hit:
+            if assignee is not None:
+                c.execute(
+                    "UPDATE review_items SET assignee = ?, updated = now() WHERE id = ?",
+                    [assignee, hit[0]],
+                )
             return hit[0]
         c.execute(
             "INSERT INTO review_items (id, org_id, project_id, object_type, object_id, row_id,"
-            " root_span_id, span_name, status, note, created, updated)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'awaiting', ?, now(), now())",
-            [item_id, org_id, project_id, object_type, object_id, row_id, root, name, note],
+            " root_span_id, span_name, status, note, assignee, created, updated)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'awaiting', ?, ?, now(), now())",
+            [
+                item_id,
+                org_id,
+                project_id,
+                object_type,
+                object_id,
+                row_id,
+                root,
+                name,
+                note,
+                assignee,
+            ],
         )
         return item_id
 
@@ -102,8 +147,10 @@ def list_items(
     object_id: str | None,
     row_id: str | None,
     limit: int | None,
+    assignee: str | None = None,
 ) -> list[dict]:
-    """Items newest first (completed ones by when they were completed)."""
+    """Items newest first (completed ones by when they were completed). ``assignee`` is a
+    user name (the route resolves ``me``); an empty string lists unassigned items."""
     if status is not None and status not in STATUSES:
         raise InvalidRequest(f"status must be one of {', '.join(STATUSES)}")
     if limit is not None and limit < 0:
@@ -118,8 +165,11 @@ def list_items(
         ("status", status),
         ("object_id", object_id),
         ("row_id", row_id),
+        ("assignee", assignee),
     ):
-        if value is not None:
+        if value == "" and column == "assignee":
+            where.append("r.assignee IS NULL")
+        elif value is not None:
             where.append(f"r.{column} = ?")
             params.append(value)
     sql = _select() + " WHERE " + " AND ".join(where) + " ORDER BY r.updated DESC, r.id DESC"
@@ -129,14 +179,15 @@ def list_items(
 
 
 def update(catalog: Catalog, org_id: str, item_id: str, patch: dict) -> dict:
-    """Change the status (awaiting / completed) or the note."""
+    """Change the status (awaiting / completed), the note or the assignee (null unassigns)."""
     get(catalog, org_id, item_id)
-    unknown = [k for k in patch if k not in ("status", "note")]
+    unknown = [k for k in patch if k not in ("status", "note", "assignee")]
     if unknown:
         raise InvalidRequest(f"cannot update field {unknown[0]!r}")
     if "status" in patch and patch["status"] not in STATUSES:
         raise InvalidRequest(f"field 'status' must be one of {', '.join(STATUSES)}")
     _opt_str(patch, "note")
+    _check_assignee(catalog, org_id, patch)
     if patch:
         sets = ", ".join(f"{k} = ?" for k in patch)
         catalog.store.transact(

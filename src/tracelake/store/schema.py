@@ -173,6 +173,34 @@ DDL = [
         updated TIMESTAMPTZ NOT NULL,
         UNIQUE (object_type, object_id, row_id)
     )""",
+    # Review assignment came later: the assignee is a user (an API key's name).
+    "ALTER TABLE review_items ADD COLUMN IF NOT EXISTS assignee VARCHAR",
+    # Saved views (/v1/view) and each user's default view of a table. Names are unique per
+    # table among live views (checked by the store: DuckDB has no partial unique index).
+    """CREATE TABLE IF NOT EXISTS views (
+        id VARCHAR PRIMARY KEY,
+        org_id VARCHAR NOT NULL,
+        object_type VARCHAR NOT NULL,
+        object_id VARCHAR NOT NULL,
+        view_type VARCHAR NOT NULL,
+        name VARCHAR NOT NULL,
+        view_data JSON,
+        options JSON,
+        user_id VARCHAR,
+        created TIMESTAMPTZ NOT NULL,
+        deleted_at TIMESTAMPTZ,
+        seq BIGINT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS view_defaults (
+        org_id VARCHAR NOT NULL,
+        user_name VARCHAR NOT NULL,
+        object_type VARCHAR NOT NULL,
+        object_id VARCHAR NOT NULL,
+        view_type VARCHAR NOT NULL,
+        view_id VARCHAR NOT NULL,
+        updated TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (org_id, user_name, object_type, object_id, view_type)
+    )""",
     "CREATE SEQUENCE IF NOT EXISTS object_seq",
     _event_table("live", ",\n  PRIMARY KEY (object_type, object_id, id)"),
     _event_table("history", ",\n  _object_delete BOOLEAN NOT NULL"),

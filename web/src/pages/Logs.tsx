@@ -10,6 +10,9 @@ import { TagChip, TagManager } from "./Tags";
 import { useProjectConfig } from "../projectConfig";
 import { Cond, COND_FIELDS, COND_OPS, filterExpr, LogsState, logsQuery, mapErrorToFilter, RANGES, Source, sourceExpr } from "./logsQuery";
 import { TracePanel } from "./TracePanel";
+import { FacetSidebar } from "./Facets";
+import { useDefaultView, useReviewFilter, ViewBar } from "./Views";
+import { applySearch, formatSearch, suggest } from "./searchBar";
 
 type Col = {
   id: string;
@@ -65,7 +68,7 @@ const DEFAULT_VISIBLE = ["created", "name", "input", "output", "duration", "tota
 
 export function Logs({ project, source = { type: "project_logs", id: project.id } }: { project: Project; source?: Source }) {
   const { params } = useRoute();
-  const state: LogsState = useMemo(() => {
+  const baseState: LogsState = useMemo(() => {
     let conds: Cond[] = [];
     try {
       conds = JSON.parse(params.get("conds") || "[]");
@@ -82,7 +85,12 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
       sort: sort ? { id: sort.split(":")[0], desc: sort.endsWith(":desc") } : null,
     };
   }, [params]);
-  const spans = state.rows === "spans";
+  const spans = baseState.rows === "spans";
+  useDefaultView(source, params);
+  // Unreviewed / Assigned to me: ids from the review queue (undefined while they load).
+  const reviewFilter = useReviewFilter(params.get("view"), source, spans);
+  const state: LogsState = useMemo(() => ({ ...baseState, extra: reviewFilter }), [baseState, reviewFilter]);
+  const showFacets = params.get("facets") === "1";
   const live = params.get("live") === "1";
   const traceId = params.get("trace");
   const tab = params.get("tab") || "basic";
@@ -98,7 +106,23 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
   useProjectConfig(project.id);
   const [fields, setFields] = useState<string[]>([]);
   const [loadedMs, setLoadedMs] = useState<number | null>(null);
+  const [loadedKey, setLoadedKey] = useState<string | null>(null);
 
+  // Values seen on the loaded rows, for the search bar's completion.
+  const seen = useMemo(() => {
+    const out: Record<string, Set<string>> = { type: new Set(), name: new Set(), tag: new Set(), model: new Set(), env: new Set(), user: new Set() };
+    for (const r of rows) {
+      const attrs = r.span_type_info ?? r.span_attributes ?? {};
+      if (attrs.type) out.type.add(attrs.type);
+      if (attrs.name) out.name.add(attrs.name);
+      for (const t of r.tags || []) out.tag.add(t);
+      for (const [k, path] of [["model", "model"], ["env", "env"], ["user", "user_id"]]) {
+        const v = r.metadata?.[path];
+        if (typeof v === "string") out[k].add(v);
+      }
+    }
+    return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, [...v].sort()]));
+  }, [rows]);
   const scoreNames = useMemo(() => {
     const names = new Set<string>();
     for (const r of rows) for (const k of Object.keys(r.scores || {})) names.add(k);
@@ -129,7 +153,10 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
   const shownCols = useMemo(() => [...allCols, ...fieldCols], [allCols, params.get("cols")]); // eslint-disable-line react-hooks/exhaustive-deps
   const sortExpr = state.sort ? shownCols.find((c) => c.id === state.sort!.id)?.sort?.(spans) ?? null : null;
 
-  const query = (c: string | null) => logsQuery(source, state, sortExpr, c);
+  // The time range's start is fixed when the URL changes: a query text that changed on every
+  // render (Date.now()) would reload the rows and the facets again and again.
+  const now = useMemo(() => Date.now(), [params]); // eslint-disable-line react-hooks/exhaustive-deps
+  const query = (c: string | null) => logsQuery(source, state, sortExpr, c, 50, now);
   const queryKey = query(null);
   const generation = useRef(0);
 
@@ -146,12 +173,14 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
         setError(null);
         setFilterError(null);
         setLoadedMs(Math.round(performance.now() - t0));
+        setLoadedKey(query(null));
       } catch (e: any) {
         if (gen !== generation.current) return;
         if (replace) setRows([]);
         setCursor(null);
         const err = e as ApiError;
         const pos = mapErrorToFilter(state.filter, err.line, err.col);
+        setLoadedKey(query(null));
         if (pos && state.filter.trim()) setFilterError({ ...pos, message: err.detail || err.message });
         setError(err.message);
       } finally {
@@ -166,8 +195,9 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
     generation.current++;
     setRows([]);
     setSelected(new Set());
-    load(null, true);
-  }, [load]);
+    setCursor(null);
+    if (reviewFilter !== undefined) load(null, true);
+  }, [load, reviewFilter === undefined]); // eslint-disable-line react-hooks/exhaustive-deps
 
   // Live: every few seconds ask for the first page again and put rows that are new or changed
   // on top; the pages already scrolled through stay (their cursor stays valid).
@@ -256,6 +286,12 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
     <div className="logs">
       <div className="pane-main">
         <div className="toolbar">
+          <ViewBar source={source} params={params} />
+        </div>
+        <div className="toolbar">
+          <button className={showFacets ? "on" : ""} onClick={() => setParams({ facets: showFacets ? undefined : "1" })} data-testid="toggle-facets" title="Top values with counts under the filter">
+            Facets
+          </button>
           <div className="segmented">
             {(["traces", "spans"] as const).map((k) => (
               <button key={k} className={state.rows === k ? "on" : ""} onClick={() => setParams({ rows: k === "traces" ? undefined : k, sort: undefined })} data-testid={`rows-${k}`}>
@@ -263,7 +299,7 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
               </button>
             ))}
           </div>
-          <SearchBox value={state.q} onChange={(q) => setParams({ q })} />
+          <SearchBox state={state} seen={seen} fields={fields} />
           <select value={state.range} onChange={(e) => setParams({ range: e.target.value })} data-testid="time-range">
             {RANGES.map(([id, label]) => (
               <option key={id} value={id}>
@@ -280,7 +316,7 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
           <label className="live">
             <input type="checkbox" checked={live} onChange={() => setParams({ live: live ? undefined : "1" })} data-testid="live" /> Live
           </label>
-          <ExportMenu source={source} filter={filterExpr(state)} shape={spans ? "spans" : "summary"} />
+          <ExportMenu source={source} filter={filterExpr(state, now)} shape={spans ? "spans" : "summary"} />
           <button onClick={() => setTagManager(true)} data-testid="manage-tags" title="The project's tags: colours and descriptions">
             Tags
           </button>
@@ -295,21 +331,24 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
             {filterError.message} (line {filterError.line}, column {filterError.col})
           </div>
         )}
-        <DataTable
-          testId="logs-table"
-          columns={columns}
-          data={rows}
-          visible={["select", ...visible]}
-          sort={state.sort as Sort}
-          onSort={(s) => setParams({ sort: s ? `${s.id}:${s.desc ? "desc" : "asc"}` : undefined })}
-          onEndReached={onEndReached}
-          onRowClick={openTrace}
-          selected={(r) => r.root_span_id === traceId}
-          empty={loading ? "Loading…" : "No rows match"}
-        />
-        <div className="statusbar" data-testid="statusbar">
+        <div className="logs-body">
+          {showFacets && <FacetSidebar source={source} filter={filterExpr(state, now)} spans={spans} conds={state.conds} />}
+          <DataTable
+            testId="logs-table"
+            columns={columns}
+            data={rows}
+            visible={["select", ...visible]}
+            sort={state.sort as Sort}
+            onSort={(s) => setParams({ sort: s ? `${s.id}:${s.desc ? "desc" : "asc"}` : undefined })}
+            onEndReached={onEndReached}
+            onRowClick={openTrace}
+            selected={(r) => r.root_span_id === traceId}
+            empty={loading || reviewFilter === undefined ? "Loading…" : "No rows match"}
+          />
+        </div>
+        <div className="statusbar" data-testid="statusbar" data-settled={!loading && reviewFilter !== undefined && loadedKey === queryKey ? "1" : "0"} data-params={params.toString()}>
           {rows.length.toLocaleString()} {spans ? "spans" : "traces"} loaded{cursor ? " · scroll for more" : ""}
-          {loading ? " · loading…" : loadedMs !== null ? ` · last page in ${loadedMs} ms` : ""}
+          {loading || reviewFilter === undefined ? " · loading…" : loadedMs !== null ? ` · last page in ${loadedMs} ms` : ""}
           {live ? " · live" : ""}
         </div>
       </div>
@@ -330,17 +369,34 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
   );
 }
 
-function SearchBox({ value, onChange }: { value: string; onChange: (v: string) => void }) {
+function SearchBox({ state, seen, fields }: { state: LogsState; seen: Record<string, string[]>; fields: string[] }) {
+  const value = formatSearch(state.conds, state.q);
   const [text, setText] = useState(value);
   useEffect(() => setText(value), [value]);
+  const options = useMemo(() => suggest(text, seen, fields), [text, seen, fields]);
   return (
     <form
+      className="searchbar"
       onSubmit={(e) => {
         e.preventDefault();
-        onChange(text);
+        const next = applySearch(text, state.conds);
+        setParams({ conds: next.conds.length ? JSON.stringify(next.conds) : undefined, q: next.q || undefined });
       }}
     >
-      <input className="search" placeholder="Full-text search…" value={text} onChange={(e) => setText(e.target.value)} data-testid="search" />
+      <input
+        className="search"
+        list="search-suggest"
+        placeholder="Search… or type:llm error:true latency:>2 model:gpt-4o"
+        title="Words search the text of the rows (search()); key:value adds a condition: type, name, tag, error, level, model, env, user, session, latency, tokens, cost, metadata.<key>, scores.<name>, metrics.<name> (with >, >=, <, <=, != before a value)"
+        value={text}
+        onChange={(e) => setText(e.target.value)}
+        data-testid="search"
+      />
+      <datalist id="search-suggest">
+        {options.map((o) => (
+          <option key={o} value={o} />
+        ))}
+      </datalist>
     </form>
   );
 }

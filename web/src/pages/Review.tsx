@@ -1,9 +1,10 @@
-// The review queue of a project: spans flagged for human review (/v1/review_item), Awaiting
-// or Completed; open one in its trace, mark it reviewed, reopen or remove it. ReviewFlag is the
-// span detail's "Flag for review" / "Mark reviewed" control.
+// The review queue of a project: spans flagged for human review (/v1/review_item), Awaiting,
+// Assigned to me or Completed; open one in its trace, assign it, mark it reviewed, reopen or
+// remove it. ReviewFlag is the span detail's "Flag for review" / "Assign to…" / "Mark
+// reviewed" control. A user is an API key's name (/v1/user).
 import { useEffect, useState } from "react";
 import type { Project } from "../App";
-import { request } from "../api";
+import { activeSession, request } from "../api";
 import { href, setParams, useRoute } from "../router";
 import { Source } from "./logsQuery";
 
@@ -15,6 +16,7 @@ type Item = {
   root_span_id: string | null;
   span_name: string | null;
   status: "awaiting" | "completed";
+  assignee: string | null;
   created: string;
   updated: string;
 };
@@ -24,18 +26,60 @@ function openHref(project: Project, item: Item): string {
   return item.object_type === "experiment" ? href(["p", project.id, "experiments", item.object_id], params) : href(["p", project.id, "logs"], params);
 }
 
+export type User = { id: string; name: string; role: string; is_me: boolean };
+
+let usersPromise: Promise<User[]> | null = null;
+let usersKey: string | undefined;
+/** The organization's users (API key names), asked once per signed-in key. */
+export function useUsers(): User[] {
+  const [users, setUsers] = useState<User[]>([]);
+  useEffect(() => {
+    const key = activeSession()?.key;
+    if (!usersPromise || usersKey !== key) {
+      usersKey = key;
+      usersPromise = request("v1/user").then((r) => r.objects as User[]);
+      usersPromise.catch(() => (usersPromise = null));
+    }
+    usersPromise.then(setUsers).catch(() => {});
+  }, []);
+  return users;
+}
+
+/** "Assign to…": a user, me, or nobody. */
+export function AssignSelect({ value, onChange, testId }: { value: string | null; onChange: (v: string | null) => void; testId: string }) {
+  const users = useUsers();
+  return (
+    <select value={value ?? ""} onChange={(e) => onChange(e.target.value || null)} data-testid={testId} title="Assign the review to a user (an API key's name)">
+      <option value="">{value ? "Unassign" : "Assign to…"}</option>
+      {users.map((u) => (
+        <option key={u.id} value={u.name}>
+          {u.name}
+          {u.is_me ? " (me)" : ""}
+        </option>
+      ))}
+    </select>
+  );
+}
+
+const TABS = [
+  ["awaiting", "Awaiting"],
+  ["mine", "Assigned to me"],
+  ["completed", "Completed"],
+] as const;
+
 export function Review({ project }: { project: Project }) {
   const { params } = useRoute();
-  const status = params.get("status") === "completed" ? "completed" : "awaiting";
+  const tab = TABS.find((t) => t[0] === params.get("status"))?.[0] ?? "awaiting";
+  const status = tab === "completed" ? "completed" : "awaiting";
   const [items, setItems] = useState<Item[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [version, setVersion] = useState(0);
   useEffect(() => {
     setItems(null);
-    request("v1/review_item", { query: { project_id: project.id, status } })
+    request("v1/review_item", { query: { project_id: project.id, status, assignee: tab === "mine" ? "me" : undefined } })
       .then((r) => setItems(r.objects))
       .catch((e) => setError(e.message));
-  }, [project.id, status, version]);
+  }, [project.id, tab, version]); // eslint-disable-line react-hooks/exhaustive-deps
   const act = async (item: Item, body: object | null) => {
     await request(`v1/review_item/${item.id}`, body ? { method: "PATCH", body } : { method: "DELETE" });
     setVersion(version + 1);
@@ -45,16 +89,19 @@ export function Review({ project }: { project: Project }) {
       <div className="toolbar">
         <h2>Review</h2>
         <span className="tabs">
-          <button className={status === "awaiting" ? "on" : ""} onClick={() => setParams({ status: undefined })} data-testid="review-awaiting">
-            Awaiting
-          </button>
-          <button className={status === "completed" ? "on" : ""} onClick={() => setParams({ status: "completed" })} data-testid="review-completed">
-            Completed
-          </button>
+          {TABS.map(([id, label]) => (
+            <button key={id} className={tab === id ? "on" : ""} onClick={() => setParams({ status: id === "awaiting" ? undefined : id })} data-testid={`review-${id}`}>
+              {label}
+            </button>
+          ))}
         </span>
       </div>
       {error && <div className="error">{error}</div>}
-      {items && items.length === 0 && <div className="empty">{status === "awaiting" ? "Nothing awaits review. Flag a span for review from its detail." : "No review completed yet."}</div>}
+      {items && items.length === 0 && (
+        <div className="empty">
+          {tab === "awaiting" ? "Nothing awaits review. Flag a span for review from its detail." : tab === "mine" ? "Nothing is assigned to you." : "No review completed yet."}
+        </div>
+      )}
       {items && items.length > 0 && (
         <table className="simple">
           <thead>
@@ -62,6 +109,7 @@ export function Review({ project }: { project: Project }) {
               <th>Span</th>
               <th>In</th>
               <th>Row</th>
+              <th>Assignee</th>
               <th>{status === "awaiting" ? "Flagged" : "Completed"}</th>
               <th />
             </tr>
@@ -77,6 +125,9 @@ export function Review({ project }: { project: Project }) {
                 <td>{item.object_type === "experiment" ? "experiment" : "logs"}</td>
                 <td>
                   <code>{item.row_id}</code>
+                </td>
+                <td>
+                  <AssignSelect value={item.assignee} onChange={(assignee) => act(item, { assignee })} testId="review-assignee" />
                 </td>
                 <td className="muted">{(status === "awaiting" ? item.created : item.updated).replace("T", " ").slice(0, 19)}</td>
                 <td>
@@ -118,6 +169,15 @@ export function ReviewFlag({ source, row }: { source: Source; row: any }) {
     );
   };
   const mark = async (status: string) => setItem(await request(`v1/review_item/${item!.id}`, { method: "PATCH", body: { status } }));
+  const assign = async (assignee: string | null) => {
+    if (item) setItem(await request(`v1/review_item/${item.id}`, { method: "PATCH", body: { assignee } }));
+    else if (assignee)
+      setItem(
+        await request("v1/review_item", {
+          body: { object_type: source.type, object_id: source.id, row_id: row.id, root_span_id: row.root_span_id, span_name: row.span_attributes?.name ?? null, assignee },
+        }),
+      );
+  };
   return (
     <div className="review-flag" data-testid="review-flag">
       {!item && (
@@ -137,6 +197,12 @@ export function ReviewFlag({ source, row }: { source: Source; row: any }) {
         <>
           <span className="badge">reviewed ✓</span> <button onClick={() => mark("awaiting")}>Reopen</button>
         </>
+      )}
+      <AssignSelect value={item?.assignee ?? null} onChange={assign} testId="assign-review" />
+      {item?.assignee && (
+        <span className="badge" data-testid="assigned-to">
+          assigned to {item.assignee}
+        </span>
       )}
     </div>
   );

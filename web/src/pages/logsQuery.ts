@@ -65,11 +65,13 @@ export type LogsState = {
   q: string;
   range: string;
   sort: { id: string; desc: boolean } | null;
+  /** A filter a view adds (the review ids of Unreviewed / Assigned to me). */
+  extra?: string | null;
 };
 
 /** The filter expression without the user's BTQL (Basic tab, search, time range). */
 function otherParts(s: LogsState, now: number): string[] {
-  const parts: string[] = [];
+  const parts: string[] = s.extra ? [s.extra] : [];
   for (const c of s.conds) {
     const e = condExpr(c);
     if (e) parts.push(e);

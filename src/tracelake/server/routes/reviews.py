@@ -13,9 +13,11 @@ router = APIRouter()
 @router.post("/v1/review_item")
 async def flag_for_review(request: Request):
     """Flag a span for review ``{object_type, object_id, row_id, root_span_id?, span_name?,
-    note?}``, or return its item as it is."""
+    note?, assignee?}``, or return its item as it is (assigned when ``assignee`` is given)."""
     principal = writer_of(request)
     body = await json_body(request)
+    if body.get("assignee") == "me":
+        body["assignee"] = principal.user
     return reviews.flag(request.app.state.catalog, principal.org_id, body)
 
 
@@ -26,10 +28,14 @@ def list_review_items(
     status: str | None = None,
     object_id: str | None = None,
     row_id: str | None = None,
+    assignee: str | None = None,
     limit: int | None = None,
 ):
-    """Review items, most recently changed first."""
+    """Review items, most recently changed first; ``assignee=me`` lists the caller's (a user
+    is an API key's name), ``assignee=`` (empty) the unassigned ones."""
     principal = principal_of(request)
+    if assignee == "me":
+        assignee = principal.user
     items = reviews.list_items(
         request.app.state.catalog,
         principal.org_id,
@@ -38,6 +44,7 @@ def list_review_items(
         object_id=object_id,
         row_id=row_id,
         limit=limit,
+        assignee=assignee,
     )
     return {"objects": items}
 
@@ -50,9 +57,12 @@ def get_review_item(request: Request, item_id: str):
 
 @router.patch("/v1/review_item/{item_id}")
 async def patch_review_item(request: Request, item_id: str):
-    """Mark an item ``completed`` (or ``awaiting`` again), or change its note."""
+    """Mark an item ``completed`` (or ``awaiting`` again), change its note, or assign it
+    (``assignee``: a user name, ``"me"``, or null to unassign)."""
     principal = writer_of(request)
     patch = await json_body(request)
+    if patch.get("assignee") == "me":
+        patch["assignee"] = principal.user
     return reviews.update(request.app.state.catalog, principal.org_id, item_id, patch)
 
 
@@ -61,3 +71,11 @@ def delete_review_item(request: Request, item_id: str):
     """Take a span off the review queue."""
     principal = writer_of(request)
     return reviews.remove(request.app.state.catalog, principal.org_id, item_id)
+
+
+@router.get("/v1/user")
+def list_users(request: Request):
+    """The organization's assignable users: the names of its active API keys with their
+    highest role (no secrets); ``is_me`` marks the caller."""
+    principal = principal_of(request)
+    return {"objects": reviews.users(request.app.state.catalog, principal.org_id, principal.user)}

@@ -1,0 +1,91 @@
+"""Facet sidebar benchmark: the group-by queries the logs screen's facet sidebar sends.
+
+Usage: python bench/facets.py [--spans 1000000] [--runs 5]
+
+Data: the query benchmark's project (see ``bench/web.py``, served from the same copy). The
+sidebar asks one BTQL query per facet, all at once, only while it is open: span type, span name,
+tags and scores present (unpivoted, only from the spans that have any: for tags an unpivot
+of every span cost 3-4x more), level (error or not) and the low-cardinality
+metadata keys (``metadata.model``, ``metadata.env``), each the top 11 values with a count of
+traces (``count(distinct root_span_id)``) under the filter. Timed: each query alone (median of
+``--runs``), and the whole sidebar as the browser sends it (every query at once), with no
+filter and with a filter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from common import Server, machine  # noqa: E402
+from query import META_FILE, ensure_data  # noqa: E402
+from web import copy_of  # noqa: E402
+
+FACETS = [
+    ("span type", None, "span_attributes.type"),
+    ("span name", None, "span_attributes.name"),
+    ("tags", "unpivot: tags as tag", "tag", "tags IS NOT NULL"),
+    ("level", None, "error IS NOT NULL"),
+    ("scores present", "unpivot: scores as (score, score_value)", "score", "scores IS NOT NULL"),
+    # for comparison: the unpivots without their own filter (what the sidebar first did)
+    ("(tags, unpivot of every span)", "unpivot: tags as tag", "tag"),
+    ("(scores, unpivot of every span)", "unpivot: scores as (score, score_value)", "score"),
+    ("metadata.model", None, "metadata.model"),
+    ("metadata.env", None, "metadata.env"),
+]
+
+
+def facet_query(pid: str, pre: str | None, dim: str, where: str | None, own=None) -> str:
+    where = " AND ".join(f"({w})" for w in (own, where) if w) or None
+    lines = [f"from: project_logs('{pid}')", *([pre] if pre else [])]
+    lines += [f"dimensions: {dim} as value", "measures: count(distinct root_span_id) as n"]
+    lines += [f"filter: {where}"] if where else []
+    return "\n".join([*lines, "sort: n desc", "limit: 11"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--spans", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    source, meta = ensure_data(args.spans, fresh=False)
+    data_dir = copy_of(source, args.spans)
+    pid = json.loads((data_dir / META_FILE).read_text())["project_id"]
+    print(f"machine: {machine()}")
+    print(f"project: {meta['spans']:,} spans in {meta['traces']:,} traces")
+    with Server(data_dir, env={"TRACELAKE_SCHEDULER_TICK_SECONDS": "0"}) as server:
+        with server.client() as client:
+
+            def run(query: str) -> float:
+                t0 = time.perf_counter()
+                client.post("/btql", json={"query": query}).raise_for_status()
+                return (time.perf_counter() - t0) * 1000
+
+            for where in (None, "metadata.model = 'gpt-4o'"):
+                queries = [facet_query(pid, f[1], f[2], where, *f[3:]) for f in FACETS]
+                for q in queries:
+                    run(q)  # warm up
+                print(f"\nfilter: {where or '(none)'}")
+                print("| facet | median (ms) |\n|---|---|")
+                for (name, *_), q in zip(FACETS, queries, strict=True):
+                    times = [run(q) for _ in range(args.runs)]
+                    print(f"| {name} | {statistics.median(times):.0f} |")
+                sidebar = []
+                named = zip(FACETS, queries, strict=True)
+                queries = [q for (name, *_), q in named if not name.startswith("(")]
+                with ThreadPoolExecutor(len(queries)) as pool:
+                    for _ in range(args.runs):
+                        t0 = time.perf_counter()
+                        list(pool.map(run, queries))
+                        sidebar.append((time.perf_counter() - t0) * 1000)
+                print(f"| whole sidebar (all at once) | {statistics.median(sidebar):.0f} |")
+
+
+if __name__ == "__main__":
+    main()

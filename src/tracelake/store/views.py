@@ -1,0 +1,307 @@
+"""Saved views (``/v1/view``), shaped as Braintrust's: a named table state of one object
+(a project's logs, an experiment, a dataset, the BTQL sandbox), with ``view_data`` (filters,
+search, sort…) and ``options`` (columns, row type…) kept as the client sends them.
+
+Names are unique per (object_type, object_id, view_type): creating a view with a taken name
+returns the existing one unmodified (``PUT`` replaces it). A personal default view per user
+and table lives in ``view_defaults``: a saved view's id or a built-in view's id
+(``builtin:<name>``, which the web UI defines).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+import orjson
+
+from tracelake.errors import InvalidRequest, NotFound
+from tracelake.model.ids import new_object_id
+from tracelake.store.catalog import DATASETS, EXPERIMENTS, PROJECTS, TS, Catalog
+
+OBJECT_KINDS = {"project": PROJECTS, "experiment": EXPERIMENTS, "dataset": DATASETS}
+# Braintrust's view types, and "sandbox" for saved BTQL sandbox queries.
+VIEW_TYPES = (
+    "projects",
+    "experiments",
+    "experiment",
+    "playgrounds",
+    "playground",
+    "datasets",
+    "dataset",
+    "prompts",
+    "tools",
+    "scorers",
+    "logs",
+    "monitor",
+    "sandbox",
+)
+_COLUMNS = ("id", "object_type", "object_id", "view_type", "name", "user_id")
+_JSON_COLUMNS = ("view_data", "options")
+_WRITABLE = ("view_type", "name", "view_data", "options")
+_BUILTIN = "builtin:"
+
+
+def _select() -> str:
+    cols = [f"v.{c}" for c in _COLUMNS] + [f"v.{c}::VARCHAR" for c in _JSON_COLUMNS]
+    cols += [TS.format(col="v.created"), TS.format(col="v.deleted_at")]
+    return f"SELECT {', '.join(cols)} FROM views v"
+
+
+def _rows(c: duckdb.DuckDBPyConnection, sql: str, params: list) -> list[dict]:
+    names = [*_COLUMNS, *_JSON_COLUMNS, "created", "deleted_at"]
+    out = []
+    for row in c.execute(sql, params).fetchall():
+        record = dict(zip(names, row, strict=True))
+        for col in _JSON_COLUMNS:
+            if record[col] is not None:
+                record[col] = orjson.loads(record[col])
+        out.append(record)
+    return out
+
+
+def _check_object(catalog: Catalog, org_id: str, object_type: Any, object_id: Any) -> None:
+    """The object exists in the caller's organization (NotFound otherwise)."""
+    if object_type not in OBJECT_KINDS:
+        raise InvalidRequest(f"field 'object_type' must be one of {', '.join(OBJECT_KINDS)}")
+    if not isinstance(object_id, str) or not object_id:
+        raise InvalidRequest("missing required field 'object_id'")
+    catalog.get(OBJECT_KINDS[object_type], org_id, object_id)
+
+
+def _check_fields(fields: dict) -> dict:
+    name = fields.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidRequest("missing required field 'name' (a non-empty string)")
+    if len(name) > 1024:
+        raise InvalidRequest("name is too long (at most 1024 characters)")
+    if fields.get("view_type") not in VIEW_TYPES:
+        raise InvalidRequest(f"field 'view_type' must be one of {', '.join(VIEW_TYPES)}")
+    for col in _JSON_COLUMNS:
+        value = fields.get(col)
+        if value is not None and not isinstance(value, dict):
+            raise InvalidRequest(f"field {col!r} must be an object")
+    data = fields.get("view_data")
+    if fields["view_type"] == "sandbox":
+        query = (data or {}).get("query")
+        if not isinstance(query, str):
+            raise InvalidRequest('a sandbox view needs \'view_data\': {"query": "<BTQL text>"}')
+    return fields
+
+
+def create(catalog: Catalog, org_id: str, user: str, body: dict, *, replace: bool) -> dict:
+    """Create a view, or return the one with that name unmodified (``replace``: change it)."""
+    unknown = [k for k in body if k not in ("object_type", "object_id", *_WRITABLE, "user_id")]
+    if unknown:
+        raise InvalidRequest(f"unknown field {unknown[0]!r}")
+    _check_object(catalog, org_id, body.get("object_type"), body.get("object_id"))
+    fields = _check_fields({k: body.get(k) for k in _WRITABLE})
+    key = [org_id, body["object_type"], body["object_id"], fields["view_type"], fields["name"]]
+    view_id = new_object_id()
+
+    def txn(c):
+        hit = c.execute(
+            "SELECT id FROM views WHERE org_id = ? AND object_type = ? AND object_id = ?"
+            " AND view_type = ? AND name = ? AND deleted_at IS NULL",
+            key,
+        ).fetchone()
+        if hit and replace:
+            c.execute(
+                "UPDATE views SET view_data = ?, options = ? WHERE id = ?",
+                [_json(fields["view_data"]), _json(fields["options"]), hit[0]],
+            )
+        if hit:
+            return hit[0]
+        c.execute(
+            "INSERT INTO views (id, org_id, object_type, object_id, view_type, name, view_data,"
+            " options, user_id, created, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, now(),"
+            " nextval('object_seq'))",
+            [
+                view_id,
+                *key[:5],
+                _json(fields["view_data"]),
+                _json(fields["options"]),
+                user,
+            ],
+        )
+        return view_id
+
+    return get(catalog, org_id, catalog.store.transact(txn))
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else orjson.dumps(value).decode()
+
+
+def get(catalog: Catalog, org_id: str, view_id: str, *, deleted: bool = False) -> dict:
+    """One view of the organization (NotFound for a missing, foreign or deleted one)."""
+    sql = _select() + " WHERE v.id = ? AND v.org_id = ?"
+    if not deleted:
+        sql += " AND v.deleted_at IS NULL"
+    rows = catalog.store.read(lambda c: _rows(c, sql, [view_id, org_id]))
+    if not rows:
+        raise NotFound(f"view {view_id!r} not found")
+    return rows[0]
+
+
+def list_views(
+    catalog: Catalog,
+    org_id: str,
+    *,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    view_type: str | None = None,
+    name: str | None = None,
+    ids: list[str] | None = None,
+    limit: int | None = None,
+    starting_after: str | None = None,
+    ending_before: str | None = None,
+) -> list[dict]:
+    """Views newest first, with cursor paging by view id like the other lists."""
+    if object_id is not None:
+        if object_type is None:
+            raise InvalidRequest("object_id needs object_type")
+        _check_object(catalog, org_id, object_type, object_id)
+    elif object_type is not None and object_type not in OBJECT_KINDS:
+        raise InvalidRequest(f"object_type must be one of {', '.join(OBJECT_KINDS)}")
+    if view_type is not None and view_type not in VIEW_TYPES:
+        raise InvalidRequest(f"view_type must be one of {', '.join(VIEW_TYPES)}")
+    if limit is not None and limit < 0:
+        raise InvalidRequest("limit must not be negative")
+    where, params = ["v.org_id = ?", "v.deleted_at IS NULL"], [org_id]
+    for column, value in (
+        ("object_type", object_type),
+        ("object_id", object_id),
+        ("view_type", view_type),
+        ("name", name),
+    ):
+        if value is not None:
+            where.append(f"v.{column} = ?")
+            params.append(value)
+    if ids:
+        where.append("list_contains(?, v.id)")
+        params.append([part for value in ids for part in value.split(",") if part])
+    order = "DESC"
+    if starting_after is not None:
+        where.append("v.seq < (SELECT seq FROM views WHERE id = ?)")
+        params.append(starting_after)
+    if ending_before is not None:
+        where.append("v.seq > (SELECT seq FROM views WHERE id = ?)")
+        params.append(ending_before)
+        order = "ASC"
+    sql = _select() + " WHERE " + " AND ".join(where) + f" ORDER BY v.seq {order}"
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    rows = catalog.store.read(lambda c: _rows(c, sql, params))
+    if order == "ASC":
+        rows.reverse()
+    return rows
+
+
+def update(catalog: Catalog, org_id: str, view_id: str, patch: dict) -> dict:
+    """Change a view's name, view_data, options or view_type (checked as a whole).
+    ``object_type``/``object_id`` may be sent (Braintrust's clients do) but must match."""
+    current = get(catalog, org_id, view_id)
+    for name in ("object_type", "object_id"):
+        if name in patch and patch[name] != current[name]:
+            raise InvalidRequest(f"cannot move a view to another object ({name!r} differs)")
+    unknown = [k for k in patch if k not in ("object_type", "object_id", *_WRITABLE, "user_id")]
+    if unknown:
+        raise InvalidRequest(f"cannot update field {unknown[0]!r}")
+    merged = _check_fields({k: patch.get(k, current[k]) for k in _WRITABLE})
+    if merged["name"] != current["name"] or merged["view_type"] != current["view_type"]:
+        clash = list_views(
+            catalog,
+            org_id,
+            object_type=current["object_type"],
+            object_id=current["object_id"],
+            view_type=merged["view_type"],
+            name=merged["name"],
+        )
+        if clash and clash[0]["id"] != view_id:
+            raise InvalidRequest(f"the name {merged['name']!r} is already taken")
+    catalog.store.transact(
+        lambda c: c.execute(
+            "UPDATE views SET view_type = ?, name = ?, view_data = ?, options = ? WHERE id = ?",
+            [
+                merged["view_type"],
+                merged["name"],
+                _json(merged["view_data"]),
+                _json(merged["options"]),
+                view_id,
+            ],
+        )
+    )
+    return get(catalog, org_id, view_id)
+
+
+def delete(catalog: Catalog, org_id: str, view_id: str) -> dict:
+    """Soft delete; a personal default pointing at it falls back to none."""
+    view = get(catalog, org_id, view_id)
+
+    def txn(c):
+        c.execute("UPDATE views SET deleted_at = now() WHERE id = ?", [view_id])
+        c.execute("DELETE FROM view_defaults WHERE view_id = ?", [view_id])
+
+    catalog.store.transact(txn)
+    return get(catalog, org_id, view["id"], deleted=True)
+
+
+# -- personal defaults --------------------------------------------------------------------
+
+
+def _default_key(catalog: Catalog, org_id: str, args: dict) -> list:
+    _check_object(catalog, org_id, args.get("object_type"), args.get("object_id"))
+    if args.get("view_type") not in VIEW_TYPES:
+        raise InvalidRequest(f"field 'view_type' must be one of {', '.join(VIEW_TYPES)}")
+    return [args["object_type"], args["object_id"], args["view_type"]]
+
+
+def get_default(catalog: Catalog, org_id: str, user: str, args: dict) -> dict:
+    """The caller's default view of one table (``view_id`` null when none is set)."""
+    key = _default_key(catalog, org_id, args)
+    row = catalog.store.read(
+        lambda c: c.execute(
+            "SELECT view_id FROM view_defaults WHERE org_id = ? AND user_name = ?"
+            " AND object_type = ? AND object_id = ? AND view_type = ?",
+            [org_id, user, *key],
+        ).fetchone()
+    )
+    return {
+        "object_type": key[0],
+        "object_id": key[1],
+        "view_type": key[2],
+        "user_id": user,
+        "view_id": row[0] if row else None,
+    }
+
+
+def set_default(catalog: Catalog, org_id: str, user: str, body: dict) -> dict:
+    """Set (or with ``view_id: null`` clear) the caller's default view of one table."""
+    unknown = [k for k in body if k not in ("object_type", "object_id", "view_type", "view_id")]
+    if unknown:
+        raise InvalidRequest(f"unknown field {unknown[0]!r}")
+    key = _default_key(catalog, org_id, body)
+    view_id = body.get("view_id")
+    if view_id is not None:
+        if not isinstance(view_id, str) or not view_id:
+            raise InvalidRequest("field 'view_id' must be a view id, 'builtin:<name>' or null")
+        if not view_id.startswith(_BUILTIN):
+            view = get(catalog, org_id, view_id)
+            if [view["object_type"], view["object_id"], view["view_type"]] != key:
+                raise InvalidRequest("that view belongs to another table")
+
+    def txn(c):
+        c.execute(
+            "DELETE FROM view_defaults WHERE org_id = ? AND user_name = ? AND object_type = ?"
+            " AND object_id = ? AND view_type = ?",
+            [org_id, user, *key],
+        )
+        if view_id is not None:
+            c.execute(
+                "INSERT INTO view_defaults VALUES (?, ?, ?, ?, ?, ?, now())",
+                [org_id, user, *key, view_id],
+            )
+
+    catalog.store.transact(txn)
+    return get_default(catalog, org_id, user, body)
