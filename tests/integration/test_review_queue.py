@@ -45,7 +45,7 @@ def test_flag_list_complete_and_remove(app_client, project_id):
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({"object_type": "dataset", "object_id": "P", "row_id": "r"}, "object_type"),
+        ({"object_type": "playground_logs", "object_id": "P", "row_id": "r"}, "object_type"),
         ({"object_type": "project_logs", "object_id": "P"}, "row_id"),
         ({"object_type": "project_logs", "object_id": "P", "row_id": 3}, "row_id"),
         ({"object_type": "project_logs", "object_id": "P", "row_id": "r", "x": 1}, "'x'"),

@@ -1,5 +1,6 @@
-"""The review queue of a project: spans of its logs or experiments flagged for human review,
-each ``awaiting`` until someone marks it ``completed``. One item per (object, row).
+"""The review queue of a project: spans of its logs or experiments, and rows of its datasets,
+flagged for human review, each ``awaiting`` until someone marks it ``completed``. One item per
+(object, row). A dataset row's item has no ``root_span_id`` or ``span_name``.
 
 An item may be assigned to a user. The server has no user accounts, only API keys with
 names: a user is an API key's name (``users``), so every key with that name acts as that user
@@ -11,10 +12,10 @@ from typing import Any
 
 from tracelake.errors import InvalidRequest, NotFound
 from tracelake.model.ids import new_object_id
-from tracelake.store.catalog import EXPERIMENTS, TS, Catalog
+from tracelake.store.catalog import DATASETS, EXPERIMENTS, TS, Catalog
 
 STATUSES = ("awaiting", "completed")
-OBJECT_TYPES = ("project_logs", "experiment")
+OBJECT_TYPES = ("project_logs", "experiment", "dataset")
 _COLUMNS = (
     "id",
     "project_id",
@@ -91,6 +92,8 @@ def flag(catalog: Catalog, org_id: str, body: dict) -> dict:
     assignee = body.get("assignee")
     if object_type == "experiment":
         project_id = catalog.get(EXPERIMENTS, org_id, object_id)["project_id"]
+    elif object_type == "dataset":
+        project_id = catalog.get(DATASETS, org_id, object_id)["project_id"]
     else:
         project_id = catalog.get_project(org_id, object_id)["id"]
     item_id = new_object_id()
@@ -158,6 +161,8 @@ def list_items(
     where = [
         "r.org_id = ?",
         "r.project_id IN (SELECT id FROM projects WHERE deleted_at IS NULL)",
+        "(r.object_type <> 'dataset'"
+        " OR r.object_id IN (SELECT id FROM datasets WHERE deleted_at IS NULL))",
     ]
     params: list[Any] = [org_id]
     for column, value in (

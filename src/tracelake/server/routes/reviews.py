@@ -1,4 +1,4 @@
-"""The review queue: spans flagged for human review (``/v1/review_item``)."""
+"""The review queue: spans and dataset rows flagged for human review (``/v1/review_item``)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ router = APIRouter()
 
 @router.post("/v1/review_item")
 async def flag_for_review(request: Request):
-    """Flag a span for review ``{object_type, object_id, row_id, root_span_id?, span_name?,
-    note?, assignee?}``, or return its item as it is (assigned when ``assignee`` is given)."""
+    """Flag a span (``object_type`` project_logs / experiment) or a dataset row (``dataset``)
+    for review ``{object_type, object_id, row_id, root_span_id?, span_name?, note?, assignee?}``,
+    or return its item as it is (assigned when ``assignee`` is given)."""
     principal = writer_of(request)
     body = await json_body(request)
     if body.get("assignee") == "me":
@@ -68,7 +69,7 @@ async def patch_review_item(request: Request, item_id: str):
 
 @router.delete("/v1/review_item/{item_id}")
 def delete_review_item(request: Request, item_id: str):
-    """Take a span off the review queue."""
+    """Take a span or a dataset row off the review queue."""
     principal = writer_of(request)
     return reviews.remove(request.app.state.catalog, principal.org_id, item_id)
 
