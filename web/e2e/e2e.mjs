@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { reviewFlows } from "./review.mjs";
 import { datasets2Flows } from "./datasets2.mjs";
 import { viewsFlows } from "./views.mjs";
+import { dsreviewFlows } from "./dsreview.mjs";
 
 const cfg = JSON.parse(process.env.E2E_CONFIG || "{}");
 const flow = process.argv[2];
@@ -73,6 +74,7 @@ const flows = {
   ...reviewFlows({ cfg, result, check, shot, signIn, open }),
   ...datasets2Flows({ cfg, result, check, shot, signIn, open }),
   ...viewsFlows({ cfg, result, check, shot, signIn, open }),
+  ...dsreviewFlows({ cfg, result, check, shot, signIn, open }),
   async signin(page) {
     await page.goto(cfg.url + "/");
     await shot(page, "sign-in");

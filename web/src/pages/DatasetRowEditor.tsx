@@ -1,11 +1,13 @@
 // The editor of one dataset row (or a new one): input, expected and metadata as JSON or plain
 // text, validated as you type against the dataset's field schemas (Save is disabled while an
-// enforced one is broken); tags; the row's attachments (shown, added by upload, removed).
+// enforced one is broken); tags; the row's attachments (shown, added by upload, removed); an
+// existing row's review (flag for review, assign, mark reviewed, reopen).
 import { useEffect, useMemo, useState } from "react";
 import { ApiError, request } from "../api";
 import { AttachmentView, findAttachments, uploadAttachment } from "../components/Attachments";
 import { Json } from "../components/Json";
 import { Violations } from "./DatasetSchemas";
+import { Item, ReviewFlag } from "./Review";
 import { fieldViolations, FieldSchema, loadFieldSchemas, parseFieldText, SCHEMA_FIELDS } from "./fieldValidation";
 
 const toText = (v: unknown) => (v === undefined || v === null ? "" : JSON.stringify(v, null, 2));
@@ -22,7 +24,17 @@ function withoutPath(value: any, path: string[]): any {
   return copy;
 }
 
-export function RowEditor({ datasetId, row, onClose }: { datasetId: string; row: any; onClose: (changed: boolean) => void }) {
+export function RowEditor({
+  datasetId,
+  row,
+  onClose,
+  onReview,
+}: {
+  datasetId: string;
+  row: any;
+  onClose: (changed: boolean) => void;
+  onReview?: (item: Item) => void;
+}) {
   const [texts, setTexts] = useState<Record<string, string>>(Object.fromEntries(SCHEMA_FIELDS.map((f) => [f, toText(row[f])])));
   const [tags, setTags] = useState((row.tags || []).join(", "));
   const [error, setError] = useState<ApiError | null>(null);
@@ -77,6 +89,7 @@ export function RowEditor({ datasetId, row, onClose }: { datasetId: string; row:
     <div className="modal-back">
       <div className="modal wide" data-testid="row-editor">
         <h3>{row.id ? "Edit row" : "New row"}</h3>
+        {row.id && <ReviewFlag source={{ type: "dataset", id: datasetId }} row={row} onChange={onReview} />}
         {SCHEMA_FIELDS.map((f) => (
           <label key={f} className="block">
             {f} <span className="muted">(JSON, or plain text)</span>

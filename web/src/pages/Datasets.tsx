@@ -1,5 +1,6 @@
 // Datasets: the list, and a dataset's rows (chosen columns, server-side sort) with inline edit,
-// attachments, delete and copy to another dataset.
+// attachments, delete, copy to another dataset and review (each row's review state; `row=` in
+// the URL opens a row's editor, as the review queue does).
 import { ColumnDef } from "@tanstack/react-table";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { Project } from "../App";
@@ -12,6 +13,7 @@ import { RowEditor } from "./DatasetRowEditor";
 import { DatasetSchemas } from "./DatasetSchemas";
 import { DatasetVersions } from "./DatasetVersions";
 import { DatasetList } from "./DatasetList";
+import type { Item } from "./Review";
 import { UploadDialog } from "./Upload";
 
 export function Datasets({ project, sub }: { project: Project; sub: string[] }) {
@@ -47,6 +49,25 @@ function DatasetRows({ project, datasetId }: { project: Project; datasetId: stri
   const [error, setError] = useState<string | null>(null);
   const [uploading, setUploading] = useState(false);
   const [notice, setNotice] = useState<string | null>(null);
+  const [reviews, setReviews] = useState<Record<string, Item>>({});
+  const loadReviews = useCallback(
+    () =>
+      request("v1/review_item", { query: { object_id: datasetId } })
+        .then((r) => setReviews(Object.fromEntries(r.objects.filter((i: Item) => i.object_type === "dataset").map((i: Item) => [i.row_id, i]))))
+        .catch(() => setReviews({})),
+    [datasetId],
+  );
+  useEffect(() => {
+    loadReviews();
+  }, [loadReviews]);
+  // row= (from the review queue): open that row's editor.
+  const rowParam = params.get("row");
+  useEffect(() => {
+    if (!rowParam) return;
+    btql(`select: * | from: dataset(${lit(datasetId)}) | filter: id = ${lit(rowParam)} | limit: 1`)
+      .then((res) => (res.data[0] ? setEditing(res.data[0]) : setError(`row ${rowParam} not found in this dataset`)))
+      .catch((e) => setError(e.message));
+  }, [datasetId, rowParam]);
 
   const generation = useRef(0); // a newer query (sort, filter) makes older answers stale
   const load = useCallback(
@@ -103,6 +124,7 @@ function DatasetRows({ project, datasetId }: { project: Project; datasetId: stri
         cell: ({ row }) =>
           version ? null : (
             <span onClick={(e) => e.stopPropagation()}>
+              <ReviewBadge item={reviews[row.original.id]} />
               <button onClick={() => setEditing(row.original)} data-testid="edit-row">Edit</button>{" "}
               <button onClick={() => setCopying(row.original)} data-testid="copy-row">Copy</button>{" "}
               <button onClick={() => remove(row.original)} data-testid="delete-row">Delete</button>
@@ -110,7 +132,7 @@ function DatasetRows({ project, datasetId }: { project: Project; datasetId: stri
           ),
       },
     ],
-    [rows, version, allCols], // eslint-disable-line react-hooks/exhaustive-deps
+    [rows, version, allCols, reviews], // eslint-disable-line react-hooks/exhaustive-deps
   );
   const fields = useMemo(() => fieldPaths(rows.slice(0, 200)).filter((p) => /^(input|expected|metadata|origin)\./.test(p)).sort(), [rows]);
 
@@ -199,8 +221,10 @@ function DatasetRows({ project, datasetId }: { project: Project; datasetId: stri
           row={editing}
           onClose={(changed) => {
             setEditing(null);
+            if (rowParam) setParams({ row: undefined });
             if (changed) load(null);
           }}
+          onReview={(item) => setReviews((old) => ({ ...old, [item.row_id]: item }))}
         />
       )}
       {uploading && (
@@ -217,6 +241,20 @@ function DatasetRows({ project, datasetId }: { project: Project; datasetId: stri
       )}
       {copying && <CopyRow project={project} datasetId={datasetId} row={copying} onClose={() => setCopying(null)} />}
     </div>
+  );
+}
+
+/** A row's review state in the table, one glyph (the rest in its tooltip): ⚑ awaiting, ✓ reviewed. */
+function ReviewBadge({ item }: { item?: Item }) {
+  if (!item) return null;
+  const done = item.status === "completed";
+  const title = `${done ? "reviewed" : "awaiting review"}${item.assignee ? ` · assigned to ${item.assignee}` : ""}`;
+  return (
+    <>
+      <span className="badge" title={title} data-status={item.status} data-testid="row-review">
+        {done ? "✓" : "⚑"}
+      </span>{" "}
+    </>
   );
 }
 

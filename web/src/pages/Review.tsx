@@ -1,14 +1,17 @@
-// The review queue of a project: spans flagged for human review (/v1/review_item), Awaiting,
-// Assigned to me or Completed; open one in its trace, assign it, mark it reviewed, reopen or
-// remove it. ReviewFlag is the span detail's "Flag for review" / "Assign to…" / "Mark
-// reviewed" control. A user is an API key's name (/v1/user).
+// The review queue of a project: spans and dataset rows flagged for human review
+// (/v1/review_item), Awaiting, Assigned to me or Completed; open one (a span in its trace, a
+// dataset row in its editor), assign it, mark it reviewed, reopen or remove it. ReviewFlag is
+// the "Flag for review" / "Assign to…" / "Mark reviewed" control of a span's detail and of a
+// dataset row's editor. A user is an API key's name (/v1/user).
 import { useEffect, useState } from "react";
 import type { Project } from "../App";
 import { activeSession, request } from "../api";
 import { href, setParams, useRoute } from "../router";
-import { Source } from "./logsQuery";
 
-type Item = {
+/** What a review item is on: a project's logs, an experiment, or a dataset. */
+export type ReviewSource = { type: "project_logs" | "experiment" | "dataset"; id: string };
+
+export type Item = {
   id: string;
   object_type: string;
   object_id: string;
@@ -22,6 +25,7 @@ type Item = {
 };
 
 function openHref(project: Project, item: Item): string {
+  if (item.object_type === "dataset") return href(["p", project.id, "datasets", item.object_id], { row: item.row_id });
   const params = { trace: item.root_span_id || item.row_id, span: item.row_id };
   return item.object_type === "experiment" ? href(["p", project.id, "experiments", item.object_id], params) : href(["p", project.id, "logs"], params);
 }
@@ -74,6 +78,12 @@ export function Review({ project }: { project: Project }) {
   const [items, setItems] = useState<Item[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [version, setVersion] = useState(0);
+  const [datasets, setDatasets] = useState<Record<string, string>>({});
+  useEffect(() => {
+    request("v1/dataset", { query: { project_id: project.id } })
+      .then((r) => setDatasets(Object.fromEntries(r.objects.map((d: any) => [d.id, d.name]))))
+      .catch(() => setDatasets({}));
+  }, [project.id]);
   useEffect(() => {
     setItems(null);
     request("v1/review_item", { query: { project_id: project.id, status, assignee: tab === "mine" ? "me" : undefined } })
@@ -99,14 +109,14 @@ export function Review({ project }: { project: Project }) {
       {error && <div className="error">{error}</div>}
       {items && items.length === 0 && (
         <div className="empty">
-          {tab === "awaiting" ? "Nothing awaits review. Flag a span for review from its detail." : tab === "mine" ? "Nothing is assigned to you." : "No review completed yet."}
+          {tab === "awaiting" ? "Nothing awaits review. Flag a span (from its detail) or a dataset row (from its editor) for review." : tab === "mine" ? "Nothing is assigned to you." : "No review completed yet."}
         </div>
       )}
       {items && items.length > 0 && (
         <table className="simple">
           <thead>
             <tr>
-              <th>Span</th>
+              <th>Item</th>
               <th>In</th>
               <th>Row</th>
               <th>Assignee</th>
@@ -119,10 +129,10 @@ export function Review({ project }: { project: Project }) {
               <tr key={item.id} data-testid="review-item">
                 <td>
                   <a href={openHref(project, item)} data-testid="review-open">
-                    {item.span_name || "span"}
+                    {item.object_type === "dataset" ? datasets[item.object_id] || "dataset row" : item.span_name || "span"}
                   </a>
                 </td>
-                <td>{item.object_type === "experiment" ? "experiment" : "logs"}</td>
+                <td>{item.object_type === "project_logs" ? "logs" : item.object_type}</td>
                 <td>
                   <code>{item.row_id}</code>
                 </td>
@@ -136,7 +146,9 @@ export function Review({ project }: { project: Project }) {
                       Mark reviewed
                     </button>
                   ) : (
-                    <button onClick={() => act(item, { status: "awaiting" })}>Reopen</button>
+                    <button onClick={() => act(item, { status: "awaiting" })} data-testid="review-reopen">
+                      Reopen
+                    </button>
                   )}{" "}
                   <button className="icon" onClick={() => act(item, null)} title="Remove from the queue">
                     ×
@@ -151,7 +163,9 @@ export function Review({ project }: { project: Project }) {
   );
 }
 
-export function ReviewFlag({ source, row }: { source: Source; row: any }) {
+/** The review state of a span (its row) or a dataset row, with flag, assign, mark reviewed and
+ * reopen; `onChange` hears of every change. */
+export function ReviewFlag({ source, row, onChange }: { source: ReviewSource; row: any; onChange?: (item: Item) => void }) {
   const [item, setItem] = useState<Item | null | undefined>(undefined);
   const load = () =>
     request("v1/review_item", { query: { object_id: source.id, row_id: row.id } })
@@ -161,22 +175,20 @@ export function ReviewFlag({ source, row }: { source: Source; row: any }) {
     load();
   }, [source.id, row.id]); // eslint-disable-line react-hooks/exhaustive-deps
   if (item === undefined) return null;
-  const flag = async () => {
-    setItem(
-      await request("v1/review_item", {
-        body: { object_type: source.type, object_id: source.id, row_id: row.id, root_span_id: row.root_span_id, span_name: row.span_attributes?.name ?? null },
-      }),
-    );
+  const got = (next: Item) => {
+    setItem(next);
+    onChange?.(next);
   };
-  const mark = async (status: string) => setItem(await request(`v1/review_item/${item!.id}`, { method: "PATCH", body: { status } }));
+  // A span's item names its trace and span; a dataset row's is the row alone.
+  const target =
+    source.type === "dataset"
+      ? { object_type: source.type, object_id: source.id, row_id: row.id }
+      : { object_type: source.type, object_id: source.id, row_id: row.id, root_span_id: row.root_span_id, span_name: row.span_attributes?.name ?? null };
+  const flag = async () => got(await request("v1/review_item", { body: target }));
+  const mark = async (status: string) => got(await request(`v1/review_item/${item!.id}`, { method: "PATCH", body: { status } }));
   const assign = async (assignee: string | null) => {
-    if (item) setItem(await request(`v1/review_item/${item.id}`, { method: "PATCH", body: { assignee } }));
-    else if (assignee)
-      setItem(
-        await request("v1/review_item", {
-          body: { object_type: source.type, object_id: source.id, row_id: row.id, root_span_id: row.root_span_id, span_name: row.span_attributes?.name ?? null, assignee },
-        }),
-      );
+    if (item) got(await request(`v1/review_item/${item.id}`, { method: "PATCH", body: { assignee } }));
+    else if (assignee) got(await request("v1/review_item", { body: { ...target, assignee } }));
   };
   return (
     <div className="review-flag" data-testid="review-flag">
@@ -187,7 +199,9 @@ export function ReviewFlag({ source, row }: { source: Source; row: any }) {
       )}
       {item?.status === "awaiting" && (
         <>
-          <span className="badge">awaiting review</span>{" "}
+          <span className="badge" data-testid="review-state">
+            awaiting review
+          </span>{" "}
           <button onClick={() => mark("completed")} data-testid="mark-reviewed">
             Mark reviewed
           </button>
@@ -195,7 +209,12 @@ export function ReviewFlag({ source, row }: { source: Source; row: any }) {
       )}
       {item?.status === "completed" && (
         <>
-          <span className="badge">reviewed ✓</span> <button onClick={() => mark("awaiting")}>Reopen</button>
+          <span className="badge" data-testid="review-state">
+            reviewed ✓
+          </span>{" "}
+          <button onClick={() => mark("awaiting")} data-testid="reopen-review">
+            Reopen
+          </button>
         </>
       )}
       <AssignSelect value={item?.assignee ?? null} onChange={assign} testId="assign-review" />
