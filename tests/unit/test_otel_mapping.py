@@ -34,6 +34,7 @@ from tracelake.model.otel.spans import (
     map_span,
     rejection_summary,
     route_rows,
+    row_states,
     row_writes,
 )
 from tracelake.model.otel.wire import (
@@ -46,6 +47,13 @@ from tracelake.model.otel.wire import (
     status_body,
 )
 from tracelake.model.rows import normalize_row
+from tracelake.store.writer import (
+    ObjectInfo,
+    WriteBatch,
+    apply_batch,
+    event_table,
+    replace_entries,
+)
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "otel"
 ORIGIN = {"name": "opentelemetry", "version": None}
@@ -534,4 +542,34 @@ def test_any_attributes_map_to_a_valid_row_or_a_rejection(attrs, events, status)
     routed = {**row, "project_id": "p", "log_id": "g"}
     expected = normalize_row(routed, ObjectRef(ObjectType.PROJECT_LOGS, "p"))  # valid
     assert row_writes([routed]) == [expected]  # the shortcut that skips normalize_row
+    assert _rows_via_states([routed]).equals(_rows_via_writes([routed]))
     orjson.dumps(row)
+
+
+_OBJECTS = {
+    ObjectRef(ObjectType.PROJECT_LOGS, "p"): ObjectInfo("org", "p"),
+    ObjectRef(ObjectType.EXPERIMENT, "e"): ObjectInfo("org", "p"),
+}
+_NOW = "2026-11-23T00:00:00.000000Z"
+
+
+def _rows_via_writes(rows):
+    batch = WriteBatch(writes=row_writes(rows), objects=_OBJECTS)
+    return event_table(apply_batch(batch, {}, _NOW), _NOW)
+
+
+def _rows_via_states(rows):
+    """The ingest path: row states straight into event rows, no write objects."""
+    return event_table(replace_entries(row_states(rows), _OBJECTS), _NOW)
+
+
+def test_row_states_store_what_the_replace_writes_store():
+    rows, _ = route_rows(_mapped(None, None, None), "project_id:p", _resolve)
+    rows[0]["tags"] = ["a", "b", "a"]
+    rows[1]["created"] = None  # stored with the time of the write
+    rows.append({**rows[2], "output": "sent again: the last one wins"})
+    rows.append({**rows[0], "experiment_id": "e"})
+    via_states = _rows_via_states(rows)
+    assert via_states.equals(_rows_via_writes(rows))
+    assert via_states.num_rows == 4
+    assert via_states.column("tags").to_pylist()[0] == ["a", "b"]

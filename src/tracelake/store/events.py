@@ -10,12 +10,18 @@ from typing import Any
 
 from tracelake.errors import Forbidden, InvalidRequest
 from tracelake.model.objects import OBJECT_ID_FIELD, ROUTING_KEYS, ObjectRef, ObjectType, route_row
-from tracelake.model.rows import RowWrite, normalize_row
+from tracelake.model.rows import normalize_row, now_timestamp
 from tracelake.query.relations import columns_of, comments_relation
 from tracelake.store.catalog import Catalog, Principal
 from tracelake.store.dataset_meta import schema_check
 from tracelake.store.store import Store
-from tracelake.store.writer import ObjectInfo, WriteBatch, prepare
+from tracelake.store.writer import (
+    ObjectInfo,
+    WriteBatch,
+    event_table,
+    prepare,
+    replace_entries,
+)
 
 MAX_FETCH_LIMIT = 10_000
 DEFAULT_FETCH_LIMIT = 1_000
@@ -56,16 +62,24 @@ def prepare_batch(
     return prepare(batch)
 
 
-def prepare_writes(catalog: Catalog, principal: Principal, writes: list[RowWrite]) -> WriteBatch:
-    """Like ``prepare_batch`` for writes the server built itself (already validated, e.g.
-    from OTel spans): resolve their objects and compute their rows."""
+def prepare_states(
+    catalog: Catalog, principal: Principal, rows: list[tuple[ObjectRef, dict[str, Any]]]
+) -> WriteBatch:
+    """Like ``prepare_batch`` for whole-row replaces the server built itself as complete,
+    valid row states (OTel spans: the ingest hot path): resolve their objects and compute
+    their rows, without validating each row or building a write object per row."""
     if not principal.can_write:
         raise Forbidden("this API key is read-only")
     objects: dict[ObjectRef, ObjectInfo] = {}
-    for write in writes:
-        if write.ref not in objects:
-            objects[write.ref] = catalog.object_info(principal.org_id, write.ref)
-    return prepare(WriteBatch(writes=writes, objects=objects))
+    for ref, _ in rows:
+        if ref not in objects:
+            objects[ref] = catalog.object_info(principal.org_id, ref)
+    now = now_timestamp()
+    entries = replace_entries(rows, objects)
+    batch = WriteBatch(writes=[], objects=objects)
+    batch.prepared = event_table(entries, now)
+    batch.keys = frozenset(e[0] for e in entries)
+    return batch
 
 
 def _check_same_object(raw: dict, ref: ObjectRef, index: int) -> None:

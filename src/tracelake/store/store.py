@@ -178,7 +178,7 @@ class Store:
                     _run_exclusive(cursor, first)
                     continue
                 group = [first]
-                rows = len(first.writes)
+                rows = first.size
                 stop = False
                 while rows < GROUP_COMMIT_ROWS:
                     try:
@@ -194,7 +194,7 @@ class Store:
                         _run_exclusive(cursor, nxt)
                         break
                     group.append(nxt)
-                    rows += len(nxt.writes)
+                    rows += nxt.size
                 if group:
                     self._commit(cursor, group)
                 if stop:

@@ -75,6 +75,13 @@ class WriteBatch:
     # Who wrote it (an API key id); recorded for the dataset versions it makes.
     author: str | None = None
 
+    @property
+    def size(self) -> int:
+        """Rows it writes (batches built from row states have no write objects)."""
+        if self.writes or self.prepared is None:
+            return len(self.writes)
+        return self.prepared.num_rows
+
 
 def row_key(ref: ObjectRef, row_id: str) -> Key:
     return (ref.object_type.value, ref.object_id, row_id)
@@ -95,6 +102,22 @@ def prepare(batch: WriteBatch) -> WriteBatch:
         batch.prepared = event_table(entries, now)
         batch.keys = frozenset(e[0] for e in entries)
     return batch
+
+
+def replace_entries(
+    rows: list[tuple[ObjectRef, dict[str, Any]]], objects: dict[ObjectRef, ObjectInfo]
+) -> list[Entry]:
+    """Entries for rows that replace themselves whole and are already complete, valid row
+    states (the server built them, e.g. from OTel spans): what ``apply_batch`` makes of
+    their replace writes, without building a write and a state per row. The last row of an
+    id wins; tags lose repeats."""
+    local: dict[Key, tuple[dict[str, Any], int, ObjectRef]] = {}
+    for seq, (ref, state) in enumerate(rows):
+        tags = state.get("tags")
+        if tags is not None and len(set(tags)) != len(tags):
+            state = {**state, "tags": list(dict.fromkeys(tags))}
+        local[(ref.object_type.value, ref.object_id, state["id"])] = (state, seq, ref)
+    return [(key, state, seq, objects[ref]) for key, (state, seq, ref) in local.items()]
 
 
 def commit_group(cursor: duckdb.DuckDBPyConnection, group: list[WriteBatch], clock: XactClock):

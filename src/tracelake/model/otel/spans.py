@@ -253,6 +253,22 @@ def rejection_summary(rejected: list[tuple[str, str]], limit: int = 5) -> str:
     return f"{len(rejected)} spans rejected: " + "; ".join(parts)
 
 
+def row_states(rows: list[dict]) -> list[tuple[ObjectRef, dict]]:
+    """Routed rows with their objects, as complete row states for a whole-row replace: what
+    ``row_writes`` makes of them once applied (a test checks the two give the same stored
+    rows), without a write object per row. This is the ingest hot path."""
+    refs: dict[str, ObjectRef] = {}
+    states = []
+    for row in rows:
+        object_id = row.get("experiment_id") or row["project_id"]
+        ref = refs.get(object_id)
+        if ref is None:
+            kind = ObjectType.EXPERIMENT if "experiment_id" in row else ObjectType.PROJECT_LOGS
+            ref = refs[object_id] = ObjectRef(kind, object_id)
+        states.append((ref, row))
+    return states
+
+
 def row_writes(rows: list[dict]) -> list[RowWrite]:
     """Routed rows as replace writes. ``map_span`` builds them valid (the property test
     checks that they equal what ``normalize_row`` makes of them), so the per-field checks

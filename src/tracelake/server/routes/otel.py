@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from tracelake.errors import Forbidden, NotFound, TracelakeError
 from tracelake.model.objects import ObjectRef, ObjectType
 from tracelake.model.otel.parents import Parent
-from tracelake.model.otel.spans import map_request, rejection_summary, route_rows, row_writes
+from tracelake.model.otel.spans import map_request, rejection_summary, route_rows, row_states
 from tracelake.model.otel.wire import (
     BodyFormat,
     body_format,
@@ -22,7 +22,7 @@ from tracelake.model.otel.wire import (
 )
 from tracelake.server.http import principal_of, read_body
 from tracelake.store.catalog import Catalog, Principal
-from tracelake.store.events import prepare_writes
+from tracelake.store.events import prepare_states
 
 router = APIRouter()
 
@@ -68,8 +68,8 @@ async def otel_traces(request: Request):
             request.headers.get("x-bt-parent"),
             lambda parent: _object_keys(catalog, principal, parent),
         )
-        batch = prepare_writes(catalog, principal, row_writes(rows))
-        if batch.writes:
+        batch = prepare_states(catalog, principal, row_states(rows))
+        if batch.keys:
             await asyncio.wrap_future(request.app.state.store.submit(batch))
     except TracelakeError as exc:
         return Response(
