@@ -199,6 +199,27 @@ def test_aggregates(app_client, project):
     ]
 
 
+def test_aggregates_reading_several_fields_of_one_column(app_client, project):
+    """Several metrics fields in one aggregate query: the engine reads them with one JSON
+    call per row (a list of paths); the answers are the per-field ones."""
+    query = (
+        "dimensions: span_attributes.type AS kind"
+        " | measures: sum(metrics.prompt_tokens) AS prompt, max(metrics.end - metrics.start)"
+        " AS longest, count(metrics.completion_tokens) AS counted"
+        f" | from: project_logs('{project}') | filter: metrics.start >= 3000"
+        " | final_filter: count(1) > 1 | sort: kind"
+    )
+    rows = {r["kind"]: r for r in btql(app_client, query)["data"]}
+    assert set(rows) == {"llm", "task"}  # tool spans have no metrics.start
+    assert rows["llm"]["prompt"] == sum(100 + t for t in range(3, 12))
+    assert rows["llm"]["longest"] == 1
+    assert rows["llm"]["counted"] == 9
+    assert rows["task"]["prompt"] is None and rows["task"]["longest"] == 2
+    assert rows["task"]["counted"] == 0
+    plan = btql(app_client, query, explain=True)
+    assert "json_extract_string(e.metrics, [" in plan["sql"].lower()
+
+
 def test_measures_without_dimensions_give_one_row(app_client, project):
     for query in (
         f"measures: count(1) as n, count(error) as errors | from: project_logs('{project}')",

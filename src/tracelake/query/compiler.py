@@ -231,6 +231,11 @@ class Compiler:
             select = select.limit(exp.Literal.number(int(query.limit)))
         return select
 
+    def share_json_reads(self, trees: list, table: str) -> list[exp.Expression]:
+        """Rewrite ``trees`` so that reads of one JSON column share one call per row; returns
+        the columns the source must add for them (none: the dialect reads each on its own)."""
+        return []
+
     def sql(self, expression: exp.Expression) -> str:
         return expression.sql(dialect=self.DIALECT)
 

@@ -37,6 +37,56 @@ def _path_read(sql: exp.Expression) -> tuple[exp.Expression, exp.Expression] | N
     return doc.copy(), path.copy()
 
 
+def _share_json_reads(trees: list, table: str) -> list[exp.Expression]:
+    """Read several fields of one JSON column with one call per row.
+
+    ``json_extract_string(doc, path)`` parses the whole document each time, so a query that
+    reads ``metrics.tokens``, ``metrics.start`` and ``metrics.end`` parsed ``metrics`` three
+    times. When ``trees`` read two or more paths of a column of ``table`` this way, each read
+    becomes an element of a new column of the source, ``json_extract_string(doc, [paths])``
+    (a list of the same values). Rewrites ``trees`` in place and returns the new columns,
+    for the caller to add to its source (None entries in ``trees`` are skipped)."""
+    reads: dict[str, list[str]] = {}
+    found = []
+    for tree in trees:
+        for node in tree.find_all(exp.Anonymous) if tree is not None else ():
+            read = _lean_read(node, table)
+            if read is not None:
+                column, path = read
+                paths = reads.setdefault(column, [])
+                if path not in paths:
+                    paths.append(path)
+                found.append((node, column, path))
+    shared = {c: paths for c, paths in reads.items() if len(paths) > 1}
+    for node, column, path in found:
+        if column in shared:
+            element = exp.Literal.number(shared[column].index(path) + 1)
+            node.replace(fn("list_extract", exp.column(f"__paths_{column}", table), element))
+    return [
+        exp.alias_(
+            fn(
+                "json_extract_string",
+                exp.column(column, table),
+                exp.Array(expressions=[_s(p) for p in paths]),
+            ),
+            f"__paths_{column}",
+        )
+        for column, paths in shared.items()
+    ]
+
+
+def _lean_read(node: exp.Expression, table: str) -> tuple[str, str] | None:
+    """(column, path) when ``node`` is ``json_extract_string(<table>.<column>, '<path>')``."""
+    if str(node.this).lower() != "json_extract_string" or len(node.expressions) != 2:
+        return None
+    doc, path = node.expressions
+    if not (isinstance(doc, exp.Column) and doc.table == table and doc.name):
+        return None
+    if not (isinstance(path, exp.Literal) and path.is_string) or path.this.startswith("/"):
+        return None
+    return doc.name, path.this
+
+
 def _s(text: str) -> exp.Expression:
     return exp.Literal.string(text)
 
@@ -74,6 +124,10 @@ class DuckDBCompiler(Compiler):
             Compiler.FUNCTIONS["percentile"], handler=functions.duckdb_percentile
         ),
     }
+
+    def share_json_reads(self, trees: list, table: str) -> list[exp.Expression]:
+        return _share_json_reads(trees, table)
+
     TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # as the store renders ``created``
     BUCKET_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # bucket starts: "2024-11-09T00:00:00Z"
     COERCIONS = {

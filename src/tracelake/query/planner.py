@@ -333,8 +333,16 @@ class _Planner:
         query, pivots = self._without_pivot(scope)
         proj = self.c.compile_projection(query, scope)
         where = []
+        condition = None
         if filters.trace is not None:
-            where.append(self.sql(self.c.compile_filter(filters.trace, scope, self.q)))
+            condition = self.c.compile_filter(filters.trace, scope, self.q)
+        having = self.c.compile_final_filter(query, scope)
+        shared = []
+        if proj.aggregate and not pivots and not self._count_sample("id"):
+            # Fields of one JSON column that the aggregates read share one parse per row.
+            shared = self.c.share_json_reads([c.expr for c in proj.columns] + [having], "e")
+        if condition is not None:
+            where.append(self.sql(condition))
         sample = self._sample_predicate("id")
         if sample:
             where.append(sample)
@@ -346,6 +354,13 @@ class _Planner:
         key = "e._pagination_key" if paging == "key" else "NULL"
         count = self._count_sample("id")
         source = base
+        if shared:
+            # The filter goes inside, so that only the rows it keeps are read (DuckDB does not
+            # push a filter below a projection that computes columns).
+            extra = ", ".join(self.sql(c) for c in shared)
+            inner_where = " WHERE " + " AND ".join(where) if where else ""
+            source = f"(SELECT e.*, {extra} FROM {base} e{inner_where})"
+            where = []
         if count:
             hashed, n = count
             inner_where = " AND ".join(where) if where else "true"
@@ -362,7 +377,6 @@ class _Planner:
             sql += " WHERE " + " AND ".join(where)
         if proj.group_by:
             sql += " GROUP BY " + ", ".join(self.sql(g) for g in proj.group_by)
-        having = self.c.compile_final_filter(query, scope)
         if having is not None:
             sql += (" HAVING " if proj.aggregate else " QUALIFY ") + self.sql(having)
         if pivots:
