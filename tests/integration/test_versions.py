@@ -25,7 +25,7 @@ from tracelake.model.rows import RowWrite, WriteKind, normalize_row
 from tracelake.model.xact import format_xact
 from tracelake.store.events import fetch_events
 from tracelake.store.store import Store
-from tracelake.store.writer import ObjectInfo, WriteBatch, prepare
+from tracelake.store.writer import InsertMode, ObjectInfo, WriteBatch, prepare
 
 SETTINGS = settings(
     max_examples=40,
@@ -463,6 +463,16 @@ def test_a_group_that_replaces_a_stored_row_falls_back_to_upserts(tmp_path) -> N
         )
     finally:
         store.close()
+
+
+def test_after_a_fallback_the_writer_upserts_for_a_while() -> None:
+    mode = InsertMode()
+    assert mode.try_plain()
+    mode.had_to_upsert()
+    assert [mode.try_plain() for _ in range(InsertMode.PAUSE + 2)] == [False] * InsertMode.PAUSE + [
+        True,
+        True,
+    ]
 
 
 def test_comment_before_its_row_and_across_replaces(tmp_path) -> None:

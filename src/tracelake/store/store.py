@@ -19,7 +19,7 @@ import duckdb
 
 from tracelake.model.xact import XactClock
 from tracelake.store.schema import DDL, SCHEMA_VERSION
-from tracelake.store.writer import WriteBatch, commit_group
+from tracelake.store.writer import InsertMode, WriteBatch, commit_group
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,7 @@ class Store:
         self._queue: queue.Queue[WriteBatch | _Exclusive | None] = queue.Queue()
         self._writer: threading.Thread | None = None
         self._closed = False
+        self._insert_mode = InsertMode()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -204,7 +205,7 @@ class Store:
 
     def _commit(self, cursor: duckdb.DuckDBPyConnection, group: list[WriteBatch]) -> None:
         try:
-            commit_group(cursor, group, self.clock)
+            commit_group(cursor, group, self.clock, self._insert_mode)
             return
         except Exception as exc:
             if len(group) == 1:
@@ -215,7 +216,7 @@ class Store:
             if batch.future.done():
                 continue
             try:
-                commit_group(cursor, [batch], self.clock)
+                commit_group(cursor, [batch], self.clock, self._insert_mode)
             except Exception as exc:
                 _fail(batch, exc)
 

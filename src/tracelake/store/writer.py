@@ -120,7 +120,32 @@ def replace_entries(
     return [(key, state, seq, objects[ref]) for key, (state, seq, ref) in local.items()]
 
 
-def commit_group(cursor: duckdb.DuckDBPyConnection, group: list[WriteBatch], clock: XactClock):
+class InsertMode:
+    """Whether the writer first tries plain inserts into ``live``. After a group had to be
+    committed again with upserts, the next ``PAUSE`` groups upsert at once, so a workload
+    that keeps replacing stored rows pays the failed attempt once in a while, not each time."""
+
+    PAUSE = 16
+
+    def __init__(self) -> None:
+        self._skip = 0
+
+    def try_plain(self) -> bool:
+        if self._skip:
+            self._skip -= 1
+            return False
+        return True
+
+    def had_to_upsert(self) -> None:
+        self._skip = self.PAUSE
+
+
+def commit_group(
+    cursor: duckdb.DuckDBPyConnection,
+    group: list[WriteBatch],
+    clock: XactClock,
+    mode: InsertMode | None = None,
+):
     """Apply and commit ``group`` in one transaction, then resolve each batch's future.
 
     A batch whose writes are invalid against the stored rows (e.g. an unknown _parent_id)
@@ -131,12 +156,14 @@ def commit_group(cursor: duckdb.DuckDBPyConnection, group: list[WriteBatch], clo
     of its rows exists already, the insert fails on ``live``'s key, the transaction rolls
     back, and the group is committed again with upserts.
     """
-    if all(b.prepared is not None for b in group if not b.future.done()):
+    plain = all(b.prepared is not None for b in group if not b.future.done())
+    if plain and (mode is None or mode.try_plain()):
         try:
             _commit_group(cursor, group, clock, fresh=True)
             return
         except duckdb.ConstraintException:
-            pass  # rolled back; a row exists: upsert
+            if mode is not None:  # rolled back: a row exists
+                mode.had_to_upsert()
     _commit_group(cursor, group, clock, fresh=False)
 
 
