@@ -1,6 +1,7 @@
 // Datasets: the list, and a dataset's rows (chosen columns, server-side sort) with inline edit,
 // attachments, delete, copy to another dataset and review (each row's review state; `row=` in
-// the URL opens a row's editor, as the review queue does).
+// the URL opens a row's editor, as the review queue does, and a click on a row sets it); the Runs
+// tab and a row's runs are in DatasetRuns.tsx.
 import { ColumnDef } from "@tanstack/react-table";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { Project } from "../App";
