@@ -222,7 +222,29 @@ function RunsChart({ runs, scoreNames, from, to }: { runs: Run[]; scoreNames: st
   const x = (t: number) => PAD.l + ((t - t0) / (t1 - t0)) * (W - PAD.l - PAD.r);
   const tOf = (px: number) => t0 + ((Math.min(Math.max(px, PAD.l), W - PAD.r) - PAD.l) / (W - PAD.l - PAD.r)) * (t1 - t0);
   const y = (v: number) => PAD.t + (1 - Math.min(Math.max(v, 0), 1)) * (H - PAD.t - PAD.b);
-  const px = (e: React.MouseEvent) => e.clientX - svg.current!.getBoundingClientRect().left;
+  const px = (e: { clientX: number }) => e.clientX - svg.current!.getBoundingClientRect().left;
+  // While dragging, follow the mouse on the whole window (a drag may end outside the chart).
+  const dragging = drag !== null;
+  useEffect(() => {
+    if (!dragging) return;
+    const move = (e: MouseEvent) => setDrag((d) => d && { ...d, b: px(e) });
+    const up = (e: MouseEvent) => {
+      setDrag((d) => {
+        if (d && Math.abs(d.a - px(e)) >= 4) {
+          // a drag, not a click: the range between its ends
+          const [lo, hi] = [Math.min(d.a, px(e)), Math.max(d.a, px(e))];
+          setTimeout(() => setParams({ rfrom: new Date(tOf(lo)).toISOString(), rto: new Date(tOf(hi)).toISOString() }));
+        }
+        return null;
+      });
+    };
+    window.addEventListener("mousemove", move);
+    window.addEventListener("mouseup", up);
+    return () => {
+      window.removeEventListener("mousemove", move);
+      window.removeEventListener("mouseup", up);
+    };
+  }, [dragging, t0, t1]); // eslint-disable-line react-hooks/exhaustive-deps
   const sel = drag
     ? [Math.min(drag.a, drag.b), Math.max(drag.a, drag.b)]
     : from || to
@@ -239,16 +261,6 @@ function RunsChart({ runs, scoreNames, from, to }: { runs: Run[]; scoreNames: st
           e.preventDefault();
           setDrag({ a: px(e), b: px(e) });
         }}
-        onMouseMove={(e) => drag && setDrag({ ...drag, b: px(e) })}
-        onMouseUp={() => {
-          if (!drag) return;
-          setDrag(null);
-          if (Math.abs(drag.a - drag.b) < 4) return; // a click, not a drag
-          const a = tOf(Math.min(drag.a, drag.b));
-          const b = tOf(Math.max(drag.a, drag.b));
-          setParams({ rfrom: new Date(a).toISOString(), rto: new Date(b).toISOString() });
-        }}
-        onMouseLeave={() => setDrag(null)}
         data-testid="runs-chart-svg"
       >
         <line x1={PAD.l} y1={H - PAD.b} x2={W - PAD.r} y2={H - PAD.b} stroke="#999" />
