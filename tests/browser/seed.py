@@ -270,3 +270,68 @@ def seed_datasets2(client: httpx.Client, project_id: str) -> dict:
     ]
     _insert(client, "dataset", dataset["id"], rows)
     return {"dataset2_id": dataset["id"], "dataset2_rows": len(rows)}
+
+
+def seed_runs(client: httpx.Client) -> dict:
+    """A project of its own for the dataset Runs flow: a dataset of graded questions and three
+    experiments on it, created a moment apart, whose rows set ``origin`` to the dataset row they
+    came from (as the SDK's Eval does); the experiments carry metadata.model."""
+    project = client.post("/v1/project", json={"name": "eval-runs"}).json()
+    pid = project["id"]
+    dataset = client.post(
+        "/v1/dataset", json={"project_id": pid, "name": "graded-questions"}
+    ).json()
+    questions = QUESTIONS[:5]
+    _insert(
+        client,
+        "dataset",
+        dataset["id"],
+        [
+            {"id": f"g{i}", "input": {"question": q}, "expected": a}
+            for i, (q, a) in enumerate(questions)
+        ],
+    )
+    experiments = []
+    for n, (name, model, accuracy) in enumerate(
+        [("run-a", "gpt-4o-mini", 0.2), ("run-b", "gpt-4o", 0.6), ("run-c", "claude-sonnet", 1.0)]
+    ):
+        if n:
+            time.sleep(1.0)  # distinct creation times, a second apart, to drag between
+        experiment = client.post(
+            "/v1/experiment",
+            json={
+                "project_id": pid,
+                "name": name,
+                "dataset_id": dataset["id"],
+                "metadata": {"model": model},
+            },
+        ).json()
+        rng = random.Random(n)
+        rows = []
+        for i, (question, answer) in enumerate(questions):
+            good = i < round(accuracy * len(questions))
+            rows.append(
+                {
+                    "id": f"{name}-{i}",
+                    "input": {"question": question},
+                    "output": answer if good else "I do not know.",
+                    "expected": answer,
+                    "scores": {
+                        "correct": 1.0 if good else 0.0,
+                        "concise": round(rng.uniform(0.4, 1), 2),
+                    },
+                    "origin": {
+                        "object_type": "dataset",
+                        "object_id": dataset["id"],
+                        "id": f"g{i}",
+                    },
+                    "span_attributes": {"name": "eval", "type": "eval"},
+                }
+            )
+        _insert(client, "experiment", experiment["id"], rows)
+        experiments.append(experiment["id"])
+    return {
+        "runs_project_id": pid,
+        "runs_dataset_id": dataset["id"],
+        "runs_experiments": experiments,
+    }

@@ -10,6 +10,7 @@ import { reviewFlows } from "./review.mjs";
 import { datasets2Flows } from "./datasets2.mjs";
 import { viewsFlows } from "./views.mjs";
 import { dsreviewFlows } from "./dsreview.mjs";
+import { runsFlows } from "./runs.mjs";
 
 const cfg = JSON.parse(process.env.E2E_CONFIG || "{}");
 const flow = process.argv[2];
@@ -75,6 +76,7 @@ const flows = {
   ...datasets2Flows({ cfg, result, check, shot, signIn, open }),
   ...viewsFlows({ cfg, result, check, shot, signIn, open }),
   ...dsreviewFlows({ cfg, result, check, shot, signIn, open }),
+  ...runsFlows({ cfg, result, check, shot, signIn, open }),
   async signin(page) {
     await page.goto(cfg.url + "/");
     await shot(page, "sign-in");

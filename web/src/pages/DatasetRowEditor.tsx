@@ -1,11 +1,13 @@
 // The editor of one dataset row (or a new one): input, expected and metadata as JSON or plain
 // text, validated as you type against the dataset's field schemas (Save is disabled while an
 // enforced one is broken); tags; the row's attachments (shown, added by upload, removed); an
-// existing row's review (flag for review, assign, mark reviewed, reopen).
+// existing row's review (flag for review, assign, mark reviewed, reopen); its runs (experiment
+// rows whose origin is this row).
 import { useEffect, useMemo, useState } from "react";
 import { ApiError, request } from "../api";
 import { AttachmentView, findAttachments, uploadAttachment } from "../components/Attachments";
 import { Json } from "../components/Json";
+import { RowRuns } from "./DatasetRuns";
 import { Violations } from "./DatasetSchemas";
 import { Item, ReviewFlag } from "./Review";
 import { fieldViolations, FieldSchema, loadFieldSchemas, parseFieldText, SCHEMA_FIELDS } from "./fieldValidation";
@@ -25,11 +27,13 @@ function withoutPath(value: any, path: string[]): any {
 }
 
 export function RowEditor({
+  projectId,
   datasetId,
   row,
   onClose,
   onReview,
 }: {
+  projectId?: string;
   datasetId: string;
   row: any;
   onClose: (changed: boolean) => void;
@@ -148,6 +152,7 @@ export function RowEditor({
           </div>
           {attachError && <div className="error" data-testid="attach-error">{attachError}</div>}
         </div>
+        {row.id && projectId && <RowRuns projectId={projectId} datasetId={datasetId} rowId={row.id} />}
         {row.id && (
           <details>
             <summary>Whole row</summary>

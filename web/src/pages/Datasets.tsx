@@ -1,6 +1,7 @@
 // Datasets: the list, and a dataset's rows (chosen columns, server-side sort) with inline edit,
 // attachments, delete, copy to another dataset and review (each row's review state; `row=` in
-// the URL opens a row's editor, as the review queue does).
+// the URL opens a row's editor, as the review queue does, and a click on a row sets it); the Runs
+// tab and a row's runs are in DatasetRuns.tsx.
 import { ColumnDef } from "@tanstack/react-table";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { Project } from "../App";
@@ -13,6 +14,7 @@ import { RowEditor } from "./DatasetRowEditor";
 import { DatasetSchemas } from "./DatasetSchemas";
 import { DatasetVersions } from "./DatasetVersions";
 import { DatasetList } from "./DatasetList";
+import { DatasetRuns } from "./DatasetRuns";
 import type { Item } from "./Review";
 import { UploadDialog } from "./Upload";
 
@@ -211,12 +213,20 @@ function DatasetRows({ project, datasetId }: { project: Project; datasetId: stri
           sort={sort}
           onSort={(next) => setParams({ sort: next ? `${next.id}:${next.desc ? "desc" : "asc"}` : undefined })}
           onEndReached={() => cursor && !loading && load(cursor)}
-          onRowClick={version ? undefined : setEditing}
+          onRowClick={
+            version
+              ? undefined
+              : (r) => {
+                  setEditing(r);
+                  setParams({ row: r.id }); // the row's editor (and its Runs) in the URL
+                }
+          }
           empty={loading ? "Loading…" : "No rows"}
         />
       )}
       {editing && (
         <RowEditor
+          projectId={project.id}
           datasetId={datasetId}
           row={editing}
           onClose={(changed) => {
@@ -305,53 +315,6 @@ function CopyRow({ project, datasetId, row, onClose }: { project: Project; datas
 }
 
 /** Experiments run on this dataset, newest first, with their average scores. */
-function DatasetRuns({ project, datasetId }: { project: Project; datasetId: string }) {
-  const [runs, setRuns] = useState<any[] | null>(null);
-  useEffect(() => {
-    request("v1/experiment", { query: { project_id: project.id, limit: "1000" } }).then(async (r) => {
-      const mine = r.objects.filter((e: any) => e.dataset_id === datasetId);
-      const sums = await Promise.all(
-        mine.map((e: any) => request(`v1/experiment/${e.id}/summarize`, { query: { comparison_experiment_id: e.id } }).catch(() => null)),
-      );
-      setRuns(mine.map((e: any, i: number) => ({ ...e, scores: Object.values(sums[i]?.scores || {}) })));
-    });
-  }, [project.id, datasetId]);
-  if (!runs) return <div className="empty">Loading…</div>;
-  return (
-    <table className="simple" data-testid="dataset-runs">
-      <thead>
-        <tr>
-          <th>Experiment</th>
-          <th>Created</th>
-          <th>Dataset version</th>
-          <th>Scores</th>
-        </tr>
-      </thead>
-      <tbody>
-        {runs.map((e) => (
-          <tr key={e.id} data-testid="dataset-run">
-            <td>
-              <a href={href(["p", project.id, "experiments", e.id])}>{e.name}</a>
-            </td>
-            <td>{fmtTime(e.created)}</td>
-            <td>
-              <code>{e.dataset_version || "latest"}</code>
-            </td>
-            <td>{e.scores.map((s: any) => `${s.name} ${(s.score * 100).toFixed(1)}%`).join(" · ")}</td>
-          </tr>
-        ))}
-        {runs.length === 0 && (
-          <tr>
-            <td colSpan={4} className="muted">
-              No experiment has run on this dataset.
-            </td>
-          </tr>
-        )}
-      </tbody>
-    </table>
-  );
-}
-
 /** Filter a dataset's rows with a BTQL expression and full-text search (kept in the URL). */
 function RowFilter({ filter, q }: { filter: string; q: string }) {
   const [f, setF] = useState(filter);
