@@ -13,6 +13,13 @@ from tracelake.store.store import Store
 log = logging.getLogger(__name__)
 
 CHUNK_ROWS = 50_000
+# A pass that took at least BUSY_ROWS rows means heavy ingest: the next pass waits
+# BUSY_WAIT_SECONDS instead of the interval, so it takes a bigger chunk. Each pass has a
+# fixed cost (a tantivy commit and segment, the queries that find the chunk); bigger chunks
+# left more of the two cores to ingest (OTel, 500k spans: 19.8–21.2k → 22.6–23.0k spans/s
+# with 4 s). Queries stay complete meanwhile: MATCH scans the rows past the watermark.
+BUSY_ROWS = 10_000
+BUSY_WAIT_SECONDS = 4.0
 
 
 class Indexer:
@@ -38,8 +45,12 @@ class Indexer:
                 # A short chunk means the indexer has caught up: wait, so that under heavy
                 # ingest it takes bigger chunks instead of committing tiny segments back to
                 # back (each commit has a fixed cost; rows past the watermark are scanned).
-                if self.run_once() < CHUNK_ROWS:
-                    self._stop.wait(self.interval)
+                taken = self.run_once()
+                if taken < CHUNK_ROWS:
+                    busy = taken >= BUSY_ROWS
+                    self._stop.wait(
+                        max(self.interval, BUSY_WAIT_SECONDS) if busy else self.interval
+                    )
             except Exception:  # keep indexing alive; queries fall back to scans meanwhile
                 log.exception("indexing failed; retrying")
                 self._stop.wait(5)
