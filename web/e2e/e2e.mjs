@@ -309,6 +309,14 @@ const flows = {
     await page.waitForURL(/only=regressed/);
     const filtered = await rowCount(page, "compare-table");
     check(filtered === parseInt(counts[0], 10), `rows regressed on the first score: ${filtered} vs ${counts[0]}`);
+    // The project's default baseline: stored in the project's settings, shown as such.
+    await page.getByTestId("make-project-baseline").click();
+    await page.getByTestId("project-baseline").waitFor();
+    const settings = await page.evaluate(async ({ pid, key }) => {
+      const res = await fetch(`v1/project/${pid}`, { headers: { Authorization: `Bearer ${key}` } });
+      return (await res.json()).settings;
+    }, { pid: cfg.data.project_id, key: cfg.key });
+    check(settings && settings.baseline_experiment_id === cfg.data.base_experiment, `project settings ${JSON.stringify(settings)}`);
     result.regressions = regressions;
   },
 

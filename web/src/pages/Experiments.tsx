@@ -158,7 +158,15 @@ function Compare({ project }: { project: Project }) {
   const expId = params.get("exp") || "";
   const [experiments, setExperiments] = useState<any[]>([]);
   const exp = experiments.find((e) => e.id === expId);
-  const baseId = params.get("base") || exp?.base_exp_id || experiments.find((e) => e.id !== expId && e.created < (exp?.created ?? ""))?.id || "";
+  // The project's default baseline (Braintrust's project settings.baseline_experiment_id).
+  const [settings, setSettings] = useState<Record<string, any>>({});
+  const projectBase: string = settings.baseline_experiment_id || "";
+  const baseId =
+    params.get("base") ||
+    exp?.base_exp_id ||
+    (projectBase !== expId && experiments.some((e) => e.id === projectBase) ? projectBase : "") ||
+    experiments.find((e) => e.id !== expId && e.created < (exp?.created ?? ""))?.id ||
+    "";
   const only = params.get("only") || ""; // "improved:<score>" | "regressed:<score>"
   const [summary, setSummary] = useState<any>(null);
   const [diff, setDiff] = useState<any | null>(null);
@@ -167,7 +175,13 @@ function Compare({ project }: { project: Project }) {
 
   useEffect(() => {
     request("v1/experiment", { query: { project_id: project.id, limit: "1000" } }).then((r) => setExperiments(r.objects));
+    request(`v1/project/${project.id}`).then((p) => setSettings(p.settings || {})).catch(() => {});
   }, [project.id]);
+
+  const makeProjectDefault = () =>
+    request(`v1/project/${project.id}`, { method: "PATCH", body: { settings: { ...settings, baseline_experiment_id: baseId } } })
+      .then((p) => setSettings(p.settings || {}))
+      .catch((e) => setError(String(e.message || e)));
 
   useEffect(() => {
     if (!expId || !baseId) return;
@@ -268,6 +282,15 @@ function Compare({ project }: { project: Project }) {
           <button onClick={() => request(`v1/experiment/${exp.id}`, { method: "PATCH", body: { base_exp_id: baseId } }).then(() => setExperiments(experiments.map((e) => (e.id === exp.id ? { ...e, base_exp_id: baseId } : e))))}>
             Set as baseline
           </button>
+        )}
+        {baseId && baseId === projectBase ? (
+          <span className="muted" data-testid="project-baseline">project default</span>
+        ) : (
+          baseId && (
+            <button onClick={makeProjectDefault} data-testid="make-project-baseline" title="Compare every experiment of this project with it unless the experiment names its own baseline">
+              Make project default
+            </button>
+          )
         )}
       </div>
       {error && <div className="error">{error}</div>}
