@@ -317,6 +317,37 @@ const flows = {
       return (await res.json()).settings;
     }, { pid: cfg.data.project_id, key: cfg.key });
     check(settings && settings.baseline_experiment_id === cfg.data.base_experiment, `project settings ${JSON.stringify(settings)}`);
+    // Rows matched on a comparison key: a key no row has matches nothing (no deltas); the
+    // question matches as the input did; saved as the project's key.
+    await open(page, "experiments/compare", `exp=${cfg.data.candidate_experiment}&base=${cfg.data.base_experiment}`);
+    const marks = () => page.getByTestId("compare-table").locator("[data-testid=improved], [data-testid=regressed]").count();
+    const settle = async (want, what) => {
+      let n = -1;
+      for (let i = 0; i < 50 && n !== want; i++) {
+        await page.waitForTimeout(100);
+        // Counted only once the table holds its ten rows again (not while they reload).
+        n = (await rowCount(page, "compare-table")) === 10 ? await marks() : -1;
+      }
+      check(n === want, `${what}: ${n} marked deltas, expected ${want}`);
+    };
+    await page.getByTestId("compare-table").getByTestId("row").first().waitFor();
+    const byInput = await marks();
+    check(byInput > 0, "deltas when rows match on input");
+    await page.getByTestId("compare-key").fill("metadata.no_such_key");
+    await page.getByTestId("compare-key").press("Enter");
+    await page.waitForURL(/key=metadata\.no_such_key/);
+    await settle(0, "a key no row has");
+    await page.getByTestId("compare-key").fill("input.question");
+    await page.getByTestId("compare-key").press("Enter");
+    await page.waitForURL(/key=input\.question/);
+    await settle(byInput, "matched on the question");
+    await page.getByTestId("save-compare-key").click();
+    await page.getByTestId("save-compare-key").waitFor({ state: "detached" });
+    const saved = await page.evaluate(async ({ pid, key }) => {
+      const res = await fetch(`v1/project/${pid}`, { headers: { Authorization: `Bearer ${key}` } });
+      return (await res.json()).settings;
+    }, { pid: cfg.data.project_id, key: cfg.key });
+    check(saved.comparison_key === "input.question" && saved.baseline_experiment_id === cfg.data.base_experiment, `settings ${JSON.stringify(saved)}`);
     result.regressions = regressions;
   },
 

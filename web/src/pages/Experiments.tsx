@@ -140,12 +140,29 @@ function pct(v: unknown) {
   return v === null || v === undefined ? "" : `${(Number(v) * 100).toFixed(1)}%`;
 }
 
+/** Each root span's comparison key (JSON text of ``expr``'s value), by root_span_id; rows
+ * whose key is null are left unmatched. A bad expression fails with the server's message. */
+async function comparisonKeys(experimentId: string, expr: string): Promise<Map<string, string>> {
+  const keys = new Map<string, string>();
+  let cursor: string | null = null;
+  let count = 0;
+  do {
+    const res = await btql(
+      `select: root_span_id, (${expr}) AS __key | from: experiment(${lit(experimentId)}) | filter: is_root | limit: 1000${cursor ? ` | cursor: ${lit(cursor)}` : ""}`,
+    );
+    for (const r of res.data) if (r.__key !== null && r.__key !== undefined) keys.set(r.root_span_id, JSON.stringify(r.__key));
+    count += res.data.length;
+    cursor = res.cursor;
+  } while (cursor && count < 20000);
+  return keys;
+}
+
 async function summaryRows(experimentId: string): Promise<any[]> {
   const rows: any[] = [];
   let cursor: string | null = null;
   do {
     const res = await btql(
-      `select: id, input, output, expected, scores, metrics | from: experiment(${lit(experimentId)}) summary | preview_length: 2000 | limit: 1000${cursor ? ` | cursor: ${lit(cursor)}` : ""}`,
+      `select: id, root_span_id, input, output, expected, scores, metrics | from: experiment(${lit(experimentId)}) summary | preview_length: 2000 | limit: 1000${cursor ? ` | cursor: ${lit(cursor)}` : ""}`,
     );
     rows.push(...res.data);
     cursor = res.cursor;
@@ -183,6 +200,12 @@ function Compare({ project }: { project: Project }) {
       .then((p) => setSettings(p.settings || {}))
       .catch((e) => setError(String(e.message || e)));
 
+  // Rows are matched on their input, or on a BTQL expression over the root span (the
+  // comparison key: in the URL, else the project's settings.comparison_key).
+  const keyExpr = (params.get("key") ?? settings.comparison_key ?? "").trim();
+  const [keyText, setKeyText] = useState(keyExpr);
+  useEffect(() => setKeyText(keyExpr), [keyExpr]);
+
   useEffect(() => {
     if (!expId || !baseId) return;
     setRows(null);
@@ -190,13 +213,17 @@ function Compare({ project }: { project: Project }) {
     request(`v1/experiment/${expId}/summarize`, { query: { comparison_experiment_id: baseId } })
       .then(setSummary)
       .catch((e) => setError(e.message));
-    Promise.all([summaryRows(expId), summaryRows(baseId)])
+    const keyed = (id: string) =>
+      Promise.all([summaryRows(id), keyExpr ? comparisonKeys(id, keyExpr) : null]).then(([rs, keys]) =>
+        rs.map((r) => ({ row: r, key: keys ? keys.get(r.root_span_id) : JSON.stringify(r.input) })),
+      );
+    Promise.all([keyed(expId), keyed(baseId)])
       .then(([a, b]) => {
-        const base = new Map(b.map((r) => [JSON.stringify(r.input), r]));
-        setRows(a.map((r) => ({ ...r, base: base.get(JSON.stringify(r.input)) ?? null })));
+        const base = new Map(b.filter((x) => x.key !== undefined).map((x) => [x.key, x.row]));
+        setRows(a.map(({ row, key }) => ({ ...row, base: (key !== undefined && base.get(key)) || null })));
       })
       .catch((e) => setError(e.message));
-  }, [expId, baseId]);
+  }, [expId, baseId, keyExpr]);
 
   const scoreNames = useMemo(() => [...new Set((rows || []).flatMap((r) => [...Object.keys(r.scores || {}), ...Object.keys(r.base?.scores || {})]))].sort(), [rows]);
   const delta = (r: any, n: string) => (r.base && r.scores?.[n] != null && r.base.scores?.[n] != null ? r.scores[n] - r.base.scores[n] : null);
@@ -281,6 +308,29 @@ function Compare({ project }: { project: Project }) {
         {exp && baseId && exp.base_exp_id !== baseId && (
           <button onClick={() => request(`v1/experiment/${exp.id}`, { method: "PATCH", body: { base_exp_id: baseId } }).then(() => setExperiments(experiments.map((e) => (e.id === exp.id ? { ...e, base_exp_id: baseId } : e))))}>
             Set as baseline
+          </button>
+        )}
+        <label title="A BTQL expression over each trace's root span, e.g. input.question or metadata.case_id; empty: the whole input">
+          Match rows on{" "}
+          <input
+            data-testid="compare-key"
+            value={keyText}
+            placeholder="input"
+            onChange={(e) => setKeyText(e.target.value)}
+            onKeyDown={(e) => e.key === "Enter" && setParams({ key: keyText.trim() })}
+            onBlur={() => keyText.trim() !== keyExpr && setParams({ key: keyText.trim() })}
+          />
+        </label>
+        {keyExpr && keyExpr !== (settings.comparison_key ?? "") && (
+          <button
+            data-testid="save-compare-key"
+            onClick={() =>
+              request(`v1/project/${project.id}`, { method: "PATCH", body: { settings: { ...settings, comparison_key: keyExpr } } })
+                .then((p) => setSettings(p.settings || {}))
+                .catch((e) => setError(String(e.message || e)))
+            }
+          >
+            Save as the project's key
           </button>
         )}
         {baseId && baseId === projectBase ? (
