@@ -337,6 +337,8 @@ const flows = {
     await page.getByTestId("compare-key").press("Enter");
     await page.waitForURL(/key=metadata\.no_such_key/);
     await settle(0, "a key no row has");
+    const none = (await page.getByTestId("filter-regressed").allTextContents()).reduce((t, c) => t + parseInt(c, 10), 0);
+    check(none === 0, `header regressions with nothing matched: ${none}`);
     await page.getByTestId("compare-key").fill("input.question");
     await page.getByTestId("compare-key").press("Enter");
     await page.waitForURL(/key=input\.question/);

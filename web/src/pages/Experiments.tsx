@@ -227,6 +227,16 @@ function Compare({ project }: { project: Project }) {
 
   const scoreNames = useMemo(() => [...new Set((rows || []).flatMap((r) => [...Object.keys(r.scores || {}), ...Object.keys(r.base?.scores || {})]))].sort(), [rows]);
   const delta = (r: any, n: string) => (r.base && r.scores?.[n] != null && r.base.scores?.[n] != null ? r.scores[n] - r.base.scores[n] : null);
+  // Improvements and regressions per score, over the rows as matched here (on the input,
+  // as the server's summary counts them, or on the comparison key).
+  const changes = useMemo(() => {
+    const out: Record<string, { improvements: number; regressions: number }> = {};
+    for (const n of scoreNames) {
+      const ds = (rows || []).map((r) => delta(r, n)).filter((d): d is number => d !== null);
+      out[n] = { improvements: ds.filter((d) => d > 0).length, regressions: ds.filter((d) => d < 0).length };
+    }
+    return out;
+  }, [rows, scoreNames]); // eslint-disable-line react-hooks/exhaustive-deps
   const regressionTotal = (r: any) => scoreNames.reduce((s, n) => s + Math.min(0, delta(r, n) ?? 0), 0);
   const shown = useMemo(() => {
     let out = rows || [];
@@ -352,10 +362,10 @@ function Compare({ project }: { project: Project }) {
               <div className="big">{pct(s.score)}</div>
               <div className={s.diff > 0 ? "up" : s.diff < 0 ? "down" : ""}>{s.diff != null ? `${s.diff > 0 ? "+" : ""}${(s.diff * 100).toFixed(1)} pts` : ""}</div>
               <button className="link up" onClick={() => setParams({ only: only === `improved:${s.name}` ? undefined : `improved:${s.name}` })} data-testid="filter-improved">
-                {s.improvements} improvements
+                {changes[s.name]?.improvements ?? s.improvements} improvements
               </button>{" "}
               <button className="link down" onClick={() => setParams({ only: only === `regressed:${s.name}` ? undefined : `regressed:${s.name}` })} data-testid="filter-regressed">
-                {s.regressions} regressions
+                {changes[s.name]?.regressions ?? s.regressions} regressions
               </button>
             </div>
           ))}
