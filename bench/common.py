@@ -218,6 +218,23 @@ def post_all(url, path, bodies, threads, ready, go, *, headers="", accept=None) 
     return latencies
 
 
+def ingest_figures(server: Server, sent: int, batch: int, connections: int, run) -> dict:
+    """The figures an ingest run reports; ``run`` is ``run_clients``'s (elapsed, request
+    latencies, server CPU seconds)."""
+    elapsed, latencies, server_cpu = run
+    return {
+        "spans": sent,
+        "batch": batch,
+        "connections": connections,
+        "spans_per_s": sent / elapsed,
+        "server_cores": server_cpu / elapsed,
+        "server_cpu_us_per_span": server_cpu / sent * 1e6,
+        "p50_ms": percentile(latencies, 0.5) * 1000,
+        "p99_ms": percentile(latencies, 0.99) * 1000,
+        "peak_rss_mib": server.peak_rss / 2**20,
+    }
+
+
 def run_clients(server: Server, target, client_args: list[tuple]) -> tuple[float, list, float]:
     """Start one process per ``client_args`` entry running ``target(*args, ready, go, out)``,
     wait until all are connected, release them together; (seconds, latencies, server CPU

@@ -21,7 +21,15 @@ from pathlib import Path
 import orjson
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import Server, machine, percentile, post_all, run_clients, trace_spans  # noqa: E402
+from common import (  # noqa: E402
+    Server,
+    ingest_figures,
+    machine,
+    percentile,
+    post_all,
+    run_clients,
+    trace_spans,
+)
 
 
 def make_bodies(project_id: str, first_trace: int, traces: int, batch: int) -> list[bytes]:
@@ -54,7 +62,7 @@ def run(spans: int, batch: int, clients: int, threads: int) -> dict:
             (server.url, project_id, c * per_client, per_client, batch, threads)
             for c in range(clients)
         ]
-        elapsed, latencies, server_cpu = run_clients(server, client_worker, client_args)
+        figures = run_clients(server, client_worker, client_args)
         sent = per_client * clients * 4
         fetch_times = []
         with server.client() as http:
@@ -65,15 +73,7 @@ def run(spans: int, batch: int, clients: int, threads: int) -> dict:
                 page.raise_for_status()
             fetched = len(page.json()["events"])
         return {
-            "spans": sent,
-            "batch": batch,
-            "connections": clients * threads,
-            "spans_per_s": sent / elapsed,
-            "server_cores": server_cpu / elapsed,
-            "server_cpu_us_per_span": server_cpu / sent * 1e6,
-            "p50_ms": percentile(latencies, 0.5) * 1000,
-            "p99_ms": percentile(latencies, 0.99) * 1000,
-            "peak_rss_mib": server.peak_rss / 2**20,
+            **ingest_figures(server, sent, batch, clients * threads, figures),
             "fetch_ms": percentile(fetch_times, 0.5) * 1000,
             "fetched_rows": fetched,
         }

@@ -26,8 +26,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 sys.path.insert(0, str(Path(__file__).parent))
 from common import (  # noqa: E402
     Server,
+    ingest_figures,
     machine,
-    percentile,
     post_all,
     run_clients,
     sentence,
@@ -137,25 +137,15 @@ def run(spans: int, batch: int, clients: int, threads: int, compress: bool) -> d
             (server.url, project_id, c * per_client, per_client, batch, threads, compress)
             for c in range(clients)
         ]
-        elapsed, latencies, server_cpu = run_clients(server, client_worker, client_args)
+        figures = run_clients(server, client_worker, client_args)
         sent = per_client * clients * 4
         with server.client() as http:
             query = f"measures: count(1) as n | from: project_logs('{project_id}')"
             answer = http.post("/btql", json={"query": query})
             answer.raise_for_status()
             stored = answer.json()["data"][0]["n"]
-        return {
-            "spans": sent,
-            "stored": stored,
-            "batch": batch,
-            "connections": clients * threads,
-            "spans_per_s": sent / elapsed,
-            "server_cores": server_cpu / elapsed,
-            "server_cpu_us_per_span": server_cpu / sent * 1e6,
-            "p50_ms": percentile(latencies, 0.5) * 1000,
-            "p99_ms": percentile(latencies, 0.99) * 1000,
-            "peak_rss_mib": server.peak_rss / 2**20,
-        }
+        result = ingest_figures(server, sent, batch, clients * threads, figures)
+        return {**result, "stored": stored}
 
 
 def main() -> None:

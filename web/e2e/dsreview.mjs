@@ -3,21 +3,7 @@
 // queue, mark it reviewed, find it under Completed; what the server stored is checked at each
 // step. Registered in e2e.mjs, which passes its helpers in.
 
-export function dsreviewFlows({ cfg, result, check, shot, signIn, open }) {
-  /** Call the API from the page with a key (the admin's unless given). */
-  async function api(page, path, { method = "GET", body, key = cfg.key } = {}) {
-    return page.evaluate(
-      async ({ path, method, body, key }) => {
-        const res = await fetch(path, {
-          method,
-          headers: { Authorization: `Bearer ${key}`, ...(body ? { "Content-Type": "application/json" } : {}) },
-          body: body ? JSON.stringify(body) : undefined,
-        });
-        return { status: res.status, body: await res.json() };
-      },
-      { path, method, body, key },
-    );
-  }
+export function dsreviewFlows({ cfg, result, check, shot, signIn, open, api }) {
 
   return {
     async dsreview(page) {

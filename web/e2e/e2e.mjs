@@ -31,6 +31,21 @@ async function signIn(page, key = cfg.key) {
   await page.waitForURL(/#\/p\/[^/]+\/logs/); // the first project's logs
 }
 
+/** Call the API from the page with a key (the admin's unless given): { status, body }. */
+async function api(page, path, { method = "GET", body, key = cfg.key } = {}) {
+  return page.evaluate(
+    async ({ path, method, body, key }) => {
+      const res = await fetch(path, {
+        method,
+        headers: { Authorization: `Bearer ${key}`, ...(body ? { "Content-Type": "application/json" } : {}) },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+      return { status: res.status, body: await res.json() };
+    },
+    { path, method, body, key },
+  );
+}
+
 /** Open a screen of a project directly (the key is already in this browser). */
 async function open(page, screen, params = "", project = cfg.data.project_id) {
   await page.goto(`${cfg.url}/#/p/${project}/${screen}${params ? "?" + params : ""}`);
@@ -72,11 +87,11 @@ function parseCsv(text) {
 }
 
 const flows = {
-  ...reviewFlows({ cfg, result, check, shot, signIn, open }),
-  ...datasets2Flows({ cfg, result, check, shot, signIn, open }),
-  ...viewsFlows({ cfg, result, check, shot, signIn, open }),
-  ...dsreviewFlows({ cfg, result, check, shot, signIn, open }),
-  ...runsFlows({ cfg, result, check, shot, signIn, open }),
+  ...reviewFlows({ cfg, result, check, shot, signIn, open, api }),
+  ...datasets2Flows({ cfg, result, check, shot, signIn, open, api }),
+  ...viewsFlows({ cfg, result, check, shot, signIn, open, api }),
+  ...dsreviewFlows({ cfg, result, check, shot, signIn, open, api }),
+  ...runsFlows({ cfg, result, check, shot, signIn, open, api }),
   async signin(page) {
     await page.goto(cfg.url + "/");
     await shot(page, "sign-in");
@@ -312,10 +327,7 @@ const flows = {
     // The project's default baseline: stored in the project's settings, shown as such.
     await page.getByTestId("make-project-baseline").click();
     await page.getByTestId("project-baseline").waitFor();
-    const settings = await page.evaluate(async ({ pid, key }) => {
-      const res = await fetch(`v1/project/${pid}`, { headers: { Authorization: `Bearer ${key}` } });
-      return (await res.json()).settings;
-    }, { pid: cfg.data.project_id, key: cfg.key });
+    const settings = (await api(page, `v1/project/${cfg.data.project_id}`)).body.settings;
     check(settings && settings.baseline_experiment_id === cfg.data.base_experiment, `project settings ${JSON.stringify(settings)}`);
     // Rows matched on a comparison key: a key no row has matches nothing (no deltas); the
     // question matches as the input did; saved as the project's key.
@@ -345,10 +357,7 @@ const flows = {
     await settle(byInput, "matched on the question");
     await page.getByTestId("save-compare-key").click();
     await page.getByTestId("save-compare-key").waitFor({ state: "detached" });
-    const saved = await page.evaluate(async ({ pid, key }) => {
-      const res = await fetch(`v1/project/${pid}`, { headers: { Authorization: `Bearer ${key}` } });
-      return (await res.json()).settings;
-    }, { pid: cfg.data.project_id, key: cfg.key });
+    const saved = (await api(page, `v1/project/${cfg.data.project_id}`)).body.settings;
     check(saved.comparison_key === "input.question" && saved.baseline_experiment_id === cfg.data.base_experiment, `settings ${JSON.stringify(saved)}`);
     result.regressions = regressions;
   },

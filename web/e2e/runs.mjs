@@ -3,20 +3,7 @@
 // SQL filter (and a broken one's error), and one row's runs (experiment rows whose origin is the
 // row) checked against BTQL. Registered in e2e.mjs, which passes its helpers in.
 
-export function runsFlows({ cfg, result, check, shot, signIn, open }) {
-  async function api(page, path, body) {
-    return page.evaluate(
-      async ({ path, body, key }) => {
-        const res = await fetch(path, {
-          method: body ? "POST" : "GET",
-          headers: { Authorization: `Bearer ${key}`, ...(body ? { "Content-Type": "application/json" } : {}) },
-          body: body ? JSON.stringify(body) : undefined,
-        });
-        return res.json();
-      },
-      { path, body, key: cfg.key },
-    );
-  }
+export function runsFlows({ cfg, result, check, shot, signIn, open, api }) {
   const names = async (page) => (await page.getByTestId("dataset-run").locator("td:first-child").allTextContents()).map((t) => t.trim());
   const waitRuns = (page, n) =>
     page.waitForFunction((n) => document.querySelectorAll("[data-testid=dataset-run]").length === n, n);
@@ -26,7 +13,7 @@ export function runsFlows({ cfg, result, check, shot, signIn, open }) {
       const pid = cfg.data.runs_project_id;
       const dsId = cfg.data.runs_dataset_id;
       await signIn(page);
-      const exps = (await api(page, `v1/experiment?project_id=${pid}&limit=1000`)).objects.filter((e) => e.dataset_id === dsId);
+      const exps = (await api(page, `v1/experiment?project_id=${pid}&limit=1000`)).body.objects.filter((e) => e.dataset_id === dsId);
       check(exps.length === 3, `three experiments on the dataset: ${exps.length}`);
 
       // Chart and table: one point per experiment and score, one table row per experiment.
@@ -102,9 +89,12 @@ export function runsFlows({ cfg, result, check, shot, signIn, open }) {
       );
       const expected = (
         await api(page, "btql", {
-          query: `select: id, experiment_id, scores | from: experiment(${exps.map((e) => `'${e.id}'`).join(", ")}) | filter: origin.object_type = 'dataset' AND origin.object_id = '${dsId}' AND origin.id = 'g1'`,
+          method: "POST",
+          body: {
+            query: `select: id, experiment_id, scores | from: experiment(${exps.map((e) => `'${e.id}'`).join(", ")}) | filter: origin.object_type = 'dataset' AND origin.object_id = '${dsId}' AND origin.id = 'g1'`,
+          },
         })
-      ).data;
+      ).body.data;
       check(shown.length === expected.length, `${shown.length} runs shown, ${expected.length} in BTQL`);
       for (const r of expected) {
         const s = shown.find((x) => x.exp === r.experiment_id && x.id === r.id);

@@ -3,23 +3,9 @@
 // "Assign to…" with the Review queue's tabs and the Unreviewed / Assigned to me views.
 // Registered in e2e.mjs, which passes its helpers in. Each flow checks what the server stored.
 
-export function viewsFlows({ cfg, result, check, shot, signIn, open }) {
+export function viewsFlows({ cfg, result, check, shot, signIn, open, api }) {
   const pid = () => cfg.data.project_id;
 
-  /** Call the API from the page with a key (the admin's unless given). */
-  async function api(page, path, { method = "GET", body, key = cfg.key } = {}) {
-    return page.evaluate(
-      async ({ path, method, body, key }) => {
-        const res = await fetch(path, {
-          method,
-          headers: { Authorization: `Bearer ${key}`, ...(body ? { "Content-Type": "application/json" } : {}) },
-          body: body ? JSON.stringify(body) : undefined,
-        });
-        return { status: res.status, body: await res.json() };
-      },
-      { path, method, body, key },
-    );
-  }
 
   async function count(page, query) {
     const res = await api(page, "btql", { method: "POST", body: { query } });

@@ -118,6 +118,41 @@ KIND_OF = {ObjectType.DATASET: DATASETS, ObjectType.EXPERIMENT: EXPERIMENTS}
 _LIVE_PROJECT = " AND t.project_id IN (SELECT id FROM projects WHERE deleted_at IS NULL)"
 
 
+def seq_page(
+    alias: str,
+    table: str,
+    where: list[str],
+    params: list[Any],
+    *,
+    ids: list[str] | None,
+    limit: int | None,
+    starting_after: str | None,
+    ending_before: str | None,
+) -> tuple[str, bool]:
+    """The `` WHERE … ORDER BY … LIMIT`` of a Stainless-style list, newest first by the
+    ``seq`` column of ``table`` (aliased ``alias``): ``ids`` (repeated, or comma-separated
+    as braintrust-api sends them), then the cursor ids. Adds to ``where`` and ``params``;
+    also returns whether the rows come oldest first (``ending_before``: reverse them)."""
+    if limit is not None and limit < 0:
+        raise InvalidRequest("limit must not be negative")
+    if ids:
+        where.append(f"list_contains(?, {alias}.id)")
+        params.append([part for value in ids for part in value.split(",") if part])
+    ascending = False
+    if starting_after is not None:
+        where.append(f"{alias}.seq < (SELECT seq FROM {table} WHERE id = ?)")
+        params.append(starting_after)
+    if ending_before is not None:
+        where.append(f"{alias}.seq > (SELECT seq FROM {table} WHERE id = ?)")
+        params.append(ending_before)
+        ascending = True
+    clause = " WHERE " + " AND ".join(where)
+    clause += f" ORDER BY {alias}.seq {'ASC' if ascending else 'DESC'}"
+    if limit is not None:
+        clause += f" LIMIT {int(limit)}"
+    return clause, ascending
+
+
 def hash_key(plaintext: str) -> str:
     return hashlib.sha256(plaintext.encode()).hexdigest()
 
@@ -434,11 +469,6 @@ class Catalog:
         if name is not None:
             where.append("t.name = ?")
             params.append(name)
-        if ids:
-            # Repeated (?ids=a&ids=b) or comma-separated (?ids=a,b, as braintrust-api sends).
-            ids = [part for value in ids for part in value.split(",") if part]
-            where.append("list_contains(?, t.id)")
-            params.append(ids)
         if kind is not PROJECTS:
             if project_name is not None:
                 project_id_by_name = self._find_by_name(PROJECTS, org_id, project_name)
@@ -450,22 +480,19 @@ class Catalog:
             if project_id is not None:
                 where.append("t.project_id = ?")
                 params.append(project_id)
-        order = "DESC"
-        if starting_after is not None:
-            where.append("t.seq < (SELECT seq FROM {table} WHERE id = ?)")
-            params.append(starting_after)
-        if ending_before is not None:
-            where.append("t.seq > (SELECT seq FROM {table} WHERE id = ?)")
-            params.append(ending_before)
-            order = "ASC"
-        sql = self._select_sql(kind) + " WHERE " + " AND ".join(where).format(table=kind.table)
-        sql += f" ORDER BY t.seq {order}"
-        if limit is not None:
-            if limit < 0:
-                raise InvalidRequest("limit must not be negative")
-            sql += f" LIMIT {int(limit)}"
+        clause, ascending = seq_page(
+            "t",
+            kind.table,
+            where,
+            params,
+            ids=ids,
+            limit=limit,
+            starting_after=starting_after,
+            ending_before=ending_before,
+        )
+        sql = self._select_sql(kind) + clause
         rows = self.store.read(lambda c: self._rows(c, kind, sql, params))
-        if order == "ASC":
+        if ascending:
             rows.reverse()
         return rows
 

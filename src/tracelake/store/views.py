@@ -17,7 +17,7 @@ import orjson
 
 from tracelake.errors import InvalidRequest, NotFound
 from tracelake.model.ids import new_object_id
-from tracelake.store.catalog import DATASETS, EXPERIMENTS, PROJECTS, TS, Catalog
+from tracelake.store.catalog import DATASETS, EXPERIMENTS, PROJECTS, TS, Catalog, seq_page
 
 OBJECT_KINDS = {"project": PROJECTS, "experiment": EXPERIMENTS, "dataset": DATASETS}
 # Braintrust's view types, and "sandbox" for saved BTQL sandbox queries.
@@ -166,8 +166,6 @@ def list_views(
         raise InvalidRequest(f"object_type must be one of {', '.join(OBJECT_KINDS)}")
     if view_type is not None and view_type not in VIEW_TYPES:
         raise InvalidRequest(f"view_type must be one of {', '.join(VIEW_TYPES)}")
-    if limit is not None and limit < 0:
-        raise InvalidRequest("limit must not be negative")
     where, params = ["v.org_id = ?", "v.deleted_at IS NULL"], [org_id]
     for column, value in (
         ("object_type", object_type),
@@ -178,22 +176,18 @@ def list_views(
         if value is not None:
             where.append(f"v.{column} = ?")
             params.append(value)
-    if ids:
-        where.append("list_contains(?, v.id)")
-        params.append([part for value in ids for part in value.split(",") if part])
-    order = "DESC"
-    if starting_after is not None:
-        where.append("v.seq < (SELECT seq FROM views WHERE id = ?)")
-        params.append(starting_after)
-    if ending_before is not None:
-        where.append("v.seq > (SELECT seq FROM views WHERE id = ?)")
-        params.append(ending_before)
-        order = "ASC"
-    sql = _select() + " WHERE " + " AND ".join(where) + f" ORDER BY v.seq {order}"
-    if limit is not None:
-        sql += f" LIMIT {int(limit)}"
-    rows = catalog.store.read(lambda c: _rows(c, sql, params))
-    if order == "ASC":
+    clause, ascending = seq_page(
+        "v",
+        "views",
+        where,
+        params,
+        ids=ids,
+        limit=limit,
+        starting_after=starting_after,
+        ending_before=ending_before,
+    )
+    rows = catalog.store.read(lambda c: _rows(c, _select() + clause, params))
+    if ascending:
         rows.reverse()
     return rows
 

@@ -258,15 +258,17 @@ def row_states(rows: list[dict]) -> list[tuple[ObjectRef, dict]]:
     ``row_writes`` makes of them once applied (a test checks the two give the same stored
     rows), without a write object per row. This is the ingest hot path."""
     refs: dict[str, ObjectRef] = {}
-    states = []
-    for row in rows:
-        object_id = row.get("experiment_id") or row["project_id"]
-        ref = refs.get(object_id)
-        if ref is None:
-            kind = ObjectType.EXPERIMENT if "experiment_id" in row else ObjectType.PROJECT_LOGS
-            ref = refs[object_id] = ObjectRef(kind, object_id)
-        states.append((ref, row))
-    return states
+    return [(_object_of(row, refs), row) for row in rows]
+
+
+def _object_of(row: dict, refs: dict[str, ObjectRef]) -> ObjectRef:
+    """A routed row's object (``refs`` keeps one ObjectRef per object id)."""
+    object_id = row.get("experiment_id") or row["project_id"]
+    ref = refs.get(object_id)
+    if ref is None:
+        kind = ObjectType.EXPERIMENT if "experiment_id" in row else ObjectType.PROJECT_LOGS
+        ref = refs[object_id] = ObjectRef(kind, object_id)
+    return ref
 
 
 def row_writes(rows: list[dict]) -> list[RowWrite]:
@@ -276,11 +278,7 @@ def row_writes(rows: list[dict]) -> list[RowWrite]:
     refs: dict[str, ObjectRef] = {}
     writes = []
     for row in rows:
-        object_id = row.get("experiment_id") or row["project_id"]
-        ref = refs.get(object_id)
-        if ref is None:
-            kind = ObjectType.EXPERIMENT if "experiment_id" in row else ObjectType.PROJECT_LOGS
-            ref = refs[object_id] = ObjectRef(kind, object_id)
+        ref = _object_of(row, refs)
         fields = {name: row[name] for name in USER_FIELDS}
         for name in SPAN_FIELDS:
             if row[name] is not None:
