@@ -324,6 +324,14 @@ def query(
                     f"shape: {plan['shape']}  limit: {plan['limit']}  "
                     f"paging: {plan['paging']}  columns: {', '.join(plan['columns'])}"
                 )
+                window = plan.get("window")
+                if window:
+                    order = "newest" if window["descending"] else "oldest"
+                    console.print(
+                        f"runs {order} first in windows of {window['column']}"
+                        " ($window_lo <= it < $window_hi); sizes from:"
+                    )
+                    print(window["stats_sql"])
                 print(plan["sql"])
                 return
             fmt = "json" if format == "table" else format

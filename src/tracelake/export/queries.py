@@ -4,8 +4,10 @@ with its cursor. It sits above the store (it reads through it) and beside the fo
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import threading
+import time
 from dataclasses import dataclass, field
 
 import duckdb
@@ -26,6 +28,7 @@ from tracelake.query.indexed import IndexedCompiler, newest_first_page
 from tracelake.query.parsers import parse_query
 from tracelake.query.planner import DEFAULT_LIMIT, Plan, plan_query
 from tracelake.query.sources import resolve_source
+from tracelake.query.windows import windows
 from tracelake.search.index import TextIndex
 from tracelake.store.catalog import Catalog, CatalogResolver, Principal
 from tracelake.store.store import Store
@@ -55,6 +58,44 @@ class QueryResult:
     table: object = None  # a pyarrow Table (fmt "arrow": export streams pages this way)
     row_count: int = 0  # rows written to output_path (fmt JSONL_FILE)
     page_rows: int = 0  # rows on the page (counted for index-bounded plans only)
+
+
+class PlanCache:
+    """Recent plans, by everything a plan is a function of: the parsed query (custom columns
+    applied), the objects it reads, the organization and the options. Planning is pure
+    except for MATCH narrowed by the full-text index, whose plans are not kept. Objects are
+    resolved (and access checked) before the cache is asked, on every query."""
+
+    def __init__(self, size: int = 256):
+        self.size = size
+        self._plans: collections.OrderedDict = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key) -> Plan | None:
+        try:
+            with self._lock:
+                plan = self._plans.get(key)
+                if plan is not None:
+                    self._plans.move_to_end(key)
+                return plan
+        except TypeError:  # a literal that cannot be hashed (a JSON list or object)
+            return None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._plans.clear()
+
+    def put(self, key, plan: Plan) -> None:
+        try:
+            with self._lock:
+                self._plans[key] = plan
+                if len(self._plans) > self.size:
+                    self._plans.popitem(last=False)
+        except TypeError:
+            return
+
+
+PLANS = PlanCache()
 
 
 def plan_request(
@@ -91,7 +132,12 @@ def plan_request(
         newest = None
         if bound and newest_first_page(query, source.shape):
             newest = query.limit or DEFAULT_LIMIT
-        compiler = IndexedCompiler(lookup, newest=newest)
+        compiler = IndexedCompiler(lookup, newest=newest, latest=catalog.store.clock.last)
+    key = (query, source, principal.org_id, options.version, options.tz_offset)
+    key += (options.audit_log, index is not None, bound)
+    plan = PLANS.get(key)
+    if plan is not None:
+        return plan
     plan = plan_query(
         query,
         source,
@@ -101,6 +147,8 @@ def plan_request(
         audit_log=options.audit_log,
         compiler=compiler,
     )
+    if compiler is None or not compiler.consulted:
+        PLANS.put(key, plan)  # a plan that asked the index depends on it: never kept
     if compiler is not None and compiler.bounded:
         if not compiler.bound_is_safe:
             return plan_request(catalog, principal, options, index, bound=False)
@@ -119,6 +167,14 @@ def explain_query(
         "limit": plan.limit,
         "paging": plan.paging,
         "sql": plan.sql,
+        # Run newest first in windows of a column: the SQL's $window_lo/$window_hi bound it.
+        "window": None
+        if plan.window is None
+        else {
+            "column": plan.window.column,
+            "descending": plan.window.descending,
+            "stats_sql": plan.window.stats_sql,
+        },
     }
 
 
@@ -148,7 +204,7 @@ def _execute(cursor, store: Store, plan: Plan, options: QueryOptions, timeout: f
     timer = threading.Timer(timeout, cursor.interrupt)
     timer.start()
     try:
-        cursor.execute(f"CREATE OR REPLACE TEMP TABLE query_page AS {plan.sql}")
+        fill_page(cursor, plan, str(store.path))
         next_cursor = plan.next_cursor(cursor, "query_page")
         page_rows = 0
         if plan.index_bounded:  # only a bounded page needs its size (to decide on a re-run)
@@ -189,6 +245,70 @@ def _execute(cursor, store: Store, plan: Plan, options: QueryOptions, timeout: f
         raise QueryError(f"the query could not run: {exc}") from None
     finally:
         timer.cancel()
+
+
+class WindowStats:
+    """The count, minimum and maximum that size a plan's windows, per database and query,
+    kept for ``ttl`` seconds: they only size the first window (any size gives the same
+    page; the first window is open towards the newest rows, so rows written since are in
+    it), and reading them costs a scan of the objects' key columns."""
+
+    def __init__(self, ttl: float = 10.0):
+        self.ttl = ttl
+        self._seen: dict[tuple[str, str], tuple[float, tuple]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, cursor, database: str, sql: str) -> tuple:
+        key = (database, sql)
+        now = time.monotonic()
+        with self._lock:
+            hit = self._seen.get(key)
+        if hit is not None and now - hit[0] < self.ttl:
+            return hit[1]
+        values = tuple(cursor.execute(sql).fetchone())
+        with self._lock:
+            if len(self._seen) > 1_000:
+                self._seen.clear()
+            self._seen[key] = (now, values)
+        return values
+
+
+WINDOW_STATS = WindowStats()
+
+
+def fill_page(cursor, plan: Plan, database: str = "") -> None:
+    """Run the page's SQL into the temp table ``query_page``: at once, or window by window
+    until the page is full (see query.windows), in one read transaction. ``database``
+    names the database file, for the window statistics kept between queries."""
+    if plan.window is None:
+        cursor.execute(f"CREATE OR REPLACE TEMP TABLE query_page AS {plan.sql}")
+        return
+    window = plan.window
+    cursor.begin()
+    try:
+        if database:
+            count, low, high = WINDOW_STATS.get(cursor, database, window.stats_sql)
+        else:
+            count, low, high = cursor.execute(window.stats_sql).fetchone()
+        steps = windows(count, low, high, plan.limit, window.descending)
+        params = window.params(*next(steps))
+        cursor.execute(f"CREATE OR REPLACE TEMP TABLE query_page AS {plan.sql}", params)
+        while True:
+            (found,) = cursor.execute("SELECT count(*) FROM query_page").fetchone()
+            try:
+                params = window.params(*steps.send(found))
+            except StopIteration:
+                break
+            cursor.execute(f"INSERT INTO query_page {plan.sql}", params)
+        if found > plan.limit:  # the last window may add more rows than the page needs
+            # (a scan of the table keeps the order the rows were inserted in)
+            cursor.execute(
+                f"CREATE TEMP TABLE query_full_page AS FROM query_page LIMIT {plan.limit}"
+            )
+            cursor.execute("DROP TABLE query_page")
+            cursor.execute("ALTER TABLE query_full_page RENAME TO query_page")
+    finally:
+        cursor.commit()
 
 
 def _quote(name: str) -> str:

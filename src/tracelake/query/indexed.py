@@ -37,11 +37,21 @@ class IndexedCompiler(DuckDBCompiler):
     candidate list.
     """
 
-    def __init__(self, lookup: CandidateLookup, table: str = "e", newest: int | None = None):
+    def __init__(
+        self,
+        lookup: CandidateLookup,
+        table: str = "e",
+        newest: int | None = None,
+        latest: int | None = None,
+    ):
         super().__init__()
         self.lookup = lookup
         self.table = table
         self.newest = newest
+        # The newest _xact_id written when the query was planned: an index that has absorbed
+        # it needs no scan of newer rows (there are none yet), so the narrowed test is a
+        # plain AND that DuckDB can evaluate inside the table scan.
+        self.latest = latest
         self.bounded = False
         self._looked_up: dict[tuple[str, ...], tuple[int, list[tuple[str, int]]] | None] = {}
 
@@ -68,7 +78,19 @@ class IndexedCompiler(DuckDBCompiler):
                 exp.GT(this=xact, expression=exp.Literal.number(oldest)), self._listed(found)
             )
         # Parenthesised: under NOT the whole narrowed test is negated, not its first half.
+        if self.latest is not None and watermark >= self.latest:
+            return exp.paren(exp.and_(exp.paren(listed), scan))
         return exp.paren(exp.and_(exp.paren(exp.or_(newer, exp.paren(listed))), scan))
+
+    @property
+    def consulted(self) -> bool:
+        """Whether a MATCH or search() asked the index (the plan then depends on it)."""
+        return bool(self._looked_up)
+
+    @property
+    def narrowed(self) -> bool:
+        """Whether a MATCH was narrowed to the index's candidates."""
+        return any(found is not None for found in self._looked_up.values())
 
     @property
     def bound_is_safe(self) -> bool:

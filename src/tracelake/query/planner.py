@@ -21,14 +21,17 @@ from tracelake.query.compiler import Compiler, DuckDBCompiler
 from tracelake.query.cursors import Cursor, decode_cursor
 from tracelake.query.errors import QueryError
 from tracelake.query.relations import (
+    STORED_COLUMNS,
     columns_of,
     span_relation,
     summary_columns,
     summary_relation,
+    window_stats,
     with_comments,
 )
 from tracelake.query.sources import ResolvedSource
 from tracelake.query.types import Scope, T
+from tracelake.query.windows import WindowPlan
 
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 100_000
@@ -45,6 +48,8 @@ class Plan:
     # The page was chosen among the newest index candidates only: valid if it is full
     # (see query.indexed.IndexedCompiler); otherwise the query is run again without.
     index_bounded: bool = False
+    # Run in windows of the sort column, newest first (the SQL has the window parameters).
+    window: WindowPlan | None = None
 
     def next_cursor(self, cursor, table: str) -> str | None:
         """The cursor of the page after this one, or None when this page is the last."""
@@ -78,7 +83,19 @@ def plan_query(
     # Comments are joined late (for the page's rows only) unless a clause other than the
     # select list reads them.
     early = references_comments(query)
-    base = span_relation(source.refs, org_id, version=version, audit_log=audit_log, comments=early)
+
+    def relation(window: str | None = None, row_filter: str | None = None) -> str:
+        return span_relation(
+            source.refs,
+            org_id,
+            version=version,
+            audit_log=audit_log,
+            comments=early,
+            window=window,
+            row_filter=row_filter,
+        )
+
+    base = relation()
     columns = {
         name: ("JSON" if kind == "json" else kind) for name, kind in columns_of(source.object_type)
     }
@@ -86,6 +103,8 @@ def plan_query(
         columns["audit_data"] = "JSON"
     planner = _Planner(compiler, query, source, base, columns, tz_offset, limit, cursor)
     planner.version = version
+    planner.relation = relation
+    planner.org_id = org_id
     planner.late_comments = not early and _outputs_comments(query)
     if source.shape == "spans":
         return planner.spans()
@@ -243,6 +262,8 @@ class _Planner:
         self.cursor = cursor
         self.version: int | None = None
         self.late_comments = False
+        self.relation = None  # window column -> the span relation read through that window
+        self.org_id = ""
 
     def _with_late_comments(self, rows_sql: str) -> tuple[str, str]:
         """A WITH prefix materialising ``rows_sql`` as ``page_rows`` and the relation of those
@@ -341,18 +362,35 @@ class _Planner:
         if proj.aggregate and not pivots and not self._count_sample("id"):
             # Fields of one JSON column that the aggregates read share one parse per row.
             shared = self.c.share_json_reads([c.expr for c in proj.columns] + [having], "e")
+        # A condition on the row's own columns goes into the scan of live (below).
+        row_filter = None
         if condition is not None:
-            where.append(self.sql(condition))
+            if base is self.base and self.version is None and _own_columns(condition):
+                row_filter = self.sql(_one_term_per_column(condition))
+            else:
+                where.append(self.sql(condition))
         sample = self._sample_predicate("id")
         if sample:
             where.append(sample)
-        order, keyset = self._order(proj, "e._pagination_key DESC", scope, query)
+        # _pagination_key is 'p' + the row's _xact_id + a sequence number, so sorting by
+        # _xact_id first gives the same order, and DuckDB prunes row groups on the typed
+        # column (its zone maps keep only a prefix of strings, the same for every key).
+        order, keyset = self._order(proj, "e._xact_id DESC, e._pagination_key DESC", scope, query)
         paging, offset = self._paging(keyset and not proj.aggregate)
+        upper_xact = None
         if paging == "key" and self.cursor and self.cursor.key is not None:
             where.append(f"e._pagination_key < {_lit(self.cursor.key)}")
+            upper_xact = _key_xact(self.cursor.key)
+            if upper_xact is not None:
+                where.append(f"e._xact_id <= {_lit(upper_xact)}")
         select = [f"{self.sql(c.expr)} AS {_q(c.name)}" for c in proj.columns]
         key = "e._pagination_key" if paging == "key" else "NULL"
         count = self._count_sample("id")
+        window = None
+        if base is self.base and not pivots and not proj.aggregate and offset == 0:
+            window = self._window(query, upper_xact)
+        if window is not None or row_filter is not None:
+            base = self.relation(window.column if window else None, row_filter)
         source = base
         if shared:
             # The filter goes inside, so that only the rows it keeps are read (DuckDB does not
@@ -392,7 +430,36 @@ class _Planner:
                 f"{prefix}SELECT {', '.join(select)}, e.__key AS __key FROM {relation} e"
                 f" ORDER BY {order}"
             )
-        return Plan(sql, tuple(c.name for c in proj.columns), self.limit, paging, offset)
+        columns = tuple(c.name for c in proj.columns)
+        return Plan(sql, columns, self.limit, paging, offset, window=window)
+
+    def _window(self, query: a.Query, upper_xact: int | None) -> WindowPlan | None:
+        """How this page runs in windows of its sort column (see query.windows), or None.
+
+        Only a page whose rows each stand on their own qualifies: live rows (a pinned
+        version picks each row's version first), no sampling, no MATCH narrowed by the
+        full-text index (its candidates bound the scan already), and an order that is the
+        default or one sort on ``created`` / ``_xact_id`` / ``_pagination_key`` that no
+        output column shadows."""
+        if self.version is not None or query.sample is not None or query.unpivot:
+            return None
+        if getattr(self.c, "narrowed", False):
+            return None
+        if not query.sort:
+            column, descending = "_xact_id", True
+        else:
+            if len(query.sort) != 1:
+                return None
+            item = query.sort[0]
+            name = item.expr.name if isinstance(item.expr, a.Ident) else ()
+            if len(name) != 1 or name[0] not in ("created", "_xact_id", "_pagination_key"):
+                return None
+            if _shadowed(query, name[0]):
+                return None
+            column = "created" if name[0] == "created" else "_xact_id"
+            descending = item.dir == "desc"
+        stats = window_stats(self.source.refs, self.org_id, column, upper_xact)
+        return WindowPlan(column, descending, stats)
 
     def _without_pivot(self, scope: Scope) -> tuple[a.Query, list[str]]:
         """For ``pivot``: the query with each pivot column added as a hidden dimension
@@ -568,6 +635,79 @@ class _Planner:
         return Plan(
             sql, tuple(c.name for c in proj.columns), self.limit, paging, offset, shape="summary"
         )
+
+
+def _own_columns(condition: exp.Expression) -> bool:
+    """Whether a compiled condition reads only the columns a live row stores (not the
+    computed ones such as ``comments`` or ``log_id``) and holds no subquery."""
+    if any(True for _ in condition.find_all(exp.Subquery, exp.Select)):
+        return False
+    return all(
+        column.table == "e" and column.name in STORED_COLUMNS
+        for column in condition.find_all(exp.Column)
+    )
+
+
+def _conjuncts(condition: exp.Expression) -> list[exp.Expression]:
+    while isinstance(condition, exp.Paren):
+        condition = condition.this
+    if isinstance(condition, exp.And):
+        return _conjuncts(condition.left) + _conjuncts(condition.right)
+    return [condition]
+
+
+def _one_term_per_column(condition: exp.Expression) -> exp.Expression:
+    """A WHERE condition rewritten so that the terms joined by AND that read one and the
+    same column form one term: ``a AND b`` becomes ``CASE WHEN a THEN b ELSE false END``
+    (the same rows pass in a WHERE, where NULL and false both drop a row). DuckDB evaluates
+    one term per column inside the table scan; a second one stays in a filter above it,
+    which keeps the scan from skipping row groups under a sort and a limit."""
+    groups: dict[str, list[exp.Expression]] = {}
+    out: list[exp.Expression | str] = []
+    for term in _conjuncts(condition):
+        columns = {c.name for c in term.find_all(exp.Column)}
+        if len(columns) != 1:
+            out.append(term)
+            continue
+        (column,) = columns
+        if column not in groups:
+            groups[column] = []
+            out.append(column)
+        groups[column].append(term)
+    terms = []
+    for item in out:
+        if isinstance(item, str):
+            parts = groups[item]
+            term = parts[-1]
+            for part in reversed(parts[:-1]):
+                term = exp.Case(ifs=[exp.If(this=part.copy(), true=term)], default=exp.false())
+            terms.append(term)
+        else:
+            terms.append(item)
+    return exp.and_(*(exp.paren(t.copy()) for t in terms)) if len(terms) > 1 else terms[0]
+
+
+def _shadowed(query: a.Query, name: str) -> bool:
+    """Whether an output column other than the field itself is called ``name``."""
+    for item in query.select or ():
+        if not isinstance(item, a.Aliased):
+            continue
+        expr = item.expr
+        same = isinstance(expr, a.Ident) and expr.name == (name,)
+        if item.alias == name and not same:
+            return True
+        if item.alias is None and isinstance(expr, a.Ident) and expr.name[-1:] == (name,):
+            if not same:
+                return True
+    return False
+
+
+def _key_xact(key: str) -> int | None:
+    """The _xact_id a pagination key starts with ('p' + 19 digits + '.' + sequence)."""
+    digits = key[1:20]
+    if key[:1] == "p" and len(digits) == 19 and digits.isdigit() and key[20:21] == ".":
+        return int(digits)
+    return None
 
 
 def _lit(value) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from tracelake.model.objects import ObjectRef, ObjectType
+from tracelake.query.windows import HI, LO, SQL_TYPES
 
 TS = "strftime({}, '%Y-%m-%dT%H:%M:%S.%fZ')"
 
@@ -72,6 +73,14 @@ def columns_of(object_type: ObjectType) -> list[tuple[str, str]]:
     ]
 
 
+# Columns of the span relation computed from others rather than stored in each row.
+COMPUTED_COLUMNS = frozenset({"log_id", "experiment_id", "dataset_id", "comments"})
+# The rest: read straight from the row (``audit_data`` with ``audit_log``).
+STORED_COLUMNS = frozenset(
+    {name for t in ObjectType for name, _ in columns_of(t)} - COMPUTED_COLUMNS
+) | {"audit_data"}
+
+
 def _lit(value) -> str:
     return exp.convert(value).sql(dialect="duckdb")
 
@@ -90,6 +99,8 @@ def span_relation(
     audit_log: bool = False,
     comments: bool = True,
     since_xact: int | None = None,
+    window: str | None = None,
+    row_filter: str | None = None,
 ) -> str:
     """SQL for the spans of ``refs`` (latest, or as of ``version``), scoped to ``org_id``
     twice over: the objects were resolved in the organization, and rows must carry it.
@@ -97,14 +108,28 @@ def span_relation(
     With ``comments=False`` the ``comments`` column is NULL (join them later with
     :func:`with_comments`, for the rows of one page only: joining every comment beneath a
     filter and a limit kept DuckDB from stopping early). ``since_xact`` bounds the scan to
-    rows written at or after it (zone maps skip older row groups). A hidden ``__object_id``
-    column carries the object of each row."""
+    rows written at or after it (zone maps skip older row groups). With ``window`` (a typed
+    column of ``live``), rows are kept only inside the window that the SQL parameters
+    ``$window_lo`` and ``$window_hi`` set (see :mod:`tracelake.query.windows`).
+    ``row_filter`` is a condition on the live row's own columns (under the alias ``e``),
+    applied in the scan itself, where DuckDB can evaluate it inside the table scan and,
+    under a sort and a limit, skip row groups. A hidden ``__object_id`` column carries the
+    object of each row."""
     object_type = refs[0].object_type
-    where = f"{_refs_predicate('s', refs)} AND s.org_id = {_lit(org_id)}"
+    s = "e" if row_filter is not None else "s"
+    where = f"{_refs_predicate(s, refs)} AND {s}.org_id = {_lit(org_id)}"
     if since_xact is not None:
-        where += f" AND s._xact_id >= {_lit(since_xact)}"
+        where += f" AND {s}._xact_id >= {_lit(since_xact)}"
+    if window is not None or row_filter is not None:
+        if version is not None:
+            raise ValueError("windows and row filters read live rows only")
+    if window is not None:
+        kind = SQL_TYPES[window]
+        where += f" AND {s}.{window} >= ${LO}::{kind} AND {s}.{window} < ${HI}::{kind}"
+    if row_filter is not None:
+        where += f" AND ({row_filter})"
     if version is None:
-        source = f"(SELECT * FROM live s WHERE {where})"
+        source = f"(SELECT * FROM live {s} WHERE {where})"
     else:
         source = f"""(SELECT * EXCLUDE (_object_delete) FROM history s
             WHERE {where} AND s._xact_id <= {_lit(version)}
@@ -113,14 +138,14 @@ def span_relation(
                 AND NOT _object_delete)"""
     select = []
     for name, _kind in columns_of(object_type):
-        if name == "log_id":
+        if name not in COMPUTED_COLUMNS:
+            select.append(f"e.{name}")
+        elif name == "log_id":
             select.append("'g' AS log_id")
         elif name in ("experiment_id", "dataset_id"):
             select.append(f"e.object_id AS {name}")
-        elif name == "comments":
-            select.append("cm.comments AS comments" if comments else "NULL::JSON AS comments")
         else:
-            select.append(f"e.{name}")
+            select.append("cm.comments AS comments" if comments else "NULL::JSON AS comments")
     if audit_log:
         select.append("e.audit_data")
     select.append("e.object_id AS __object_id")
@@ -131,6 +156,18 @@ def span_relation(
             " ON cm.object_id = e.object_id AND cm.origin_id = e.id"
         )
     return f"({sql})"
+
+
+def window_stats(
+    refs: tuple[ObjectRef, ...], org_id: str, column: str, upper_xact: int | None
+) -> str:
+    """SQL of the count, minimum and maximum (as integers) of ``column`` over the live rows
+    of ``refs``, those up to ``upper_xact`` when given (a page after a cursor)."""
+    where = f"{_refs_predicate('s', refs)} AND s.org_id = {_lit(org_id)}"
+    if upper_xact is not None:
+        where += f" AND s._xact_id <= {_lit(upper_xact)}"
+    value = "epoch_us(s.created)" if column == "created" else f"s.{column}"
+    return f"SELECT count(*), min({value}), max({value}) FROM live s WHERE {where}"
 
 
 def comments_relation(

@@ -1,0 +1,49 @@
+"""Plans are reused for the same query and options, never when they depend on the index."""
+
+from __future__ import annotations
+
+import orjson
+
+from tracelake.export.queries import PLANS, QueryOptions, plan_request, run_query
+from tracelake.search.index import TextIndex
+from tracelake.store.catalog import Catalog, Principal, bootstrap
+from tracelake.store.events import prepare_batch
+from tracelake.store.indexing import Indexer
+from tracelake.store.store import Store
+
+
+def test_plans_are_reused_unless_they_asked_the_index(tmp_path):
+    store = Store(tmp_path / "data")
+    try:
+        catalog = Catalog(store)
+        bootstrap(catalog, "org", "tl-plan-cache-key-0123456789")
+        org = catalog.list_orgs()[0]
+        principal = Principal(org["id"], org["name"], "admin", "test")
+        project_id = catalog.create_project(org["id"], "plans")["id"]
+        index = TextIndex(tmp_path / "data" / "search")
+
+        def write(rows):
+            full = [{"project_id": project_id, "log_id": "g", **row} for row in rows]
+            store.write(prepare_batch(catalog, principal, full))
+            Indexer(store, index).run_once()
+
+        write([{"id": "a", "input": "about invoices", "metadata": {"n": 1}}])
+        text = f"select: id | from: project_logs('{project_id}') | filter: metadata.n = 1"
+        first = plan_request(catalog, principal, QueryOptions(query=text), index)
+        assert plan_request(catalog, principal, QueryOptions(query=text), index) is first
+        # Options are part of what a plan depends on.
+        shifted = plan_request(catalog, principal, QueryOptions(query=text, tz_offset=60), index)
+        assert shifted is not first
+
+        # A MATCH narrowed by the index lists the index's candidates: a newer matching row
+        # must show up in the next plan and the next answer.
+        match = f"select: id | from: project_logs('{project_id}') | filter: input MATCH 'invoices'"
+        before = plan_request(catalog, principal, QueryOptions(query=match), index)
+        write([{"id": "b", "input": "more invoices"}])
+        after = plan_request(catalog, principal, QueryOptions(query=match), index)
+        assert after is not before and "'b'" in after.sql and "'b'" not in before.sql
+        result = run_query(store, catalog, principal, QueryOptions(query=match), index=index)
+        assert sorted(orjson.loads(r)["id"] for r in result.rows) == ["a", "b"]
+    finally:
+        store.close()
+        PLANS.clear()
