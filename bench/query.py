@@ -133,7 +133,7 @@ def _trace_page(pid: str) -> str:
     """The 100 newest traces from the per-trace index (as the fetch endpoint pages)."""
     return f"""SELECT root_span_id, first_xact, last_key FROM traces
             WHERE object_type = 'project_logs' AND object_id = '{pid}'
-            ORDER BY last_key DESC LIMIT 100"""
+            ORDER BY last_xact DESC, last_key DESC LIMIT 100"""
 
 
 def _page_spans(pid: str, org: str) -> str:

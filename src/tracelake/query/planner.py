@@ -555,7 +555,12 @@ class _Planner:
                 page += f" AND t.root_span_id IN ({matched})"
             if self.cursor and self.cursor.key is not None:
                 page += f" AND t.last_key < {_lit(self.cursor.key)}"
-            page += f" ORDER BY {order.replace('__key', 't.last_key')} LIMIT {limit}"
+                upper = _key_xact(self.cursor.key)
+                if upper is not None:
+                    page += f" AND t.last_xact <= {_lit(upper)}"
+            # last_xact first: the same order as last_key, on a column DuckDB prunes by.
+            by = "t.last_xact DESC, t.last_key DESC" if order == "__key DESC" else order
+            page += f" ORDER BY {by} LIMIT {limit}"
         else:
             page = f"""SELECT e.root_span_id, max(e._pagination_key) AS __key,
                 min(e._xact_id) AS first_xact FROM {self.base} e

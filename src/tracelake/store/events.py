@@ -145,6 +145,12 @@ class FetchPage:
     cursor: str | None
 
 
+def _key_xact(key: str | None) -> int:
+    """The _xact_id a pagination key starts with ('p' + 19 digits), or the largest one."""
+    digits = key[1:20] if key else ""
+    return int(digits) if len(digits) == 19 and digits.isdigit() else 2**64 - 1
+
+
 def encode_cursor(pagination_key: str) -> str:
     return base64.urlsafe_b64encode(pagination_key.encode()).decode().rstrip("=")
 
@@ -193,8 +199,9 @@ def _read_live_page(c, ref: ObjectRef, limit: int, after: str | None, _version) 
     traces = c.execute(
         """SELECT root_span_id, first_xact, last_key FROM traces
            WHERE object_type = ? AND object_id = ? AND (?::VARCHAR IS NULL OR last_key < ?)
-           ORDER BY last_key DESC LIMIT ?""",
-        [kind, oid, after, after, limit],
+             AND last_xact <= ?
+           ORDER BY last_xact DESC, last_key DESC LIMIT ?""",
+        [kind, oid, after, after, _key_xact(after), limit],
     ).fetchall()
     if not traces:
         return FetchPage(rows=[], cursor=None)

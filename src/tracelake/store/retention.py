@@ -117,7 +117,8 @@ def _refresh_traces(cursor) -> None:
     )
     cursor.execute(
         """INSERT INTO traces
-           SELECT object_type, object_id, root_span_id, min(_xact_id), max(_pagination_key)
+           SELECT object_type, object_id, root_span_id, min(_xact_id), max(_pagination_key),
+                  max(_xact_id)
            FROM history
            WHERE (object_type, object_id, root_span_id) IN (SELECT * FROM retention_roots)
              AND NOT _object_delete

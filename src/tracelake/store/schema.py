@@ -206,15 +206,22 @@ DDL = [
     _event_table("history", ",\n  _object_delete BOOLEAN NOT NULL"),
     # One row per trace of each object: where its spans sit in _xact_id order. Fetch pages
     # through traces newest first without aggregating every span; first_xact bounds the
-    # span scan so zone maps skip older row groups.
+    # span scan so zone maps skip older row groups. last_xact is the _xact_id last_key
+    # starts with: pages sort on it first (a typed column that DuckDB can skip row groups
+    # by; string zone maps keep only a prefix, the same for every key).
     """CREATE TABLE IF NOT EXISTS traces (
         object_type VARCHAR NOT NULL,
         object_id VARCHAR NOT NULL,
         root_span_id VARCHAR NOT NULL,
         first_xact UBIGINT NOT NULL,
         last_key VARCHAR NOT NULL,
+        last_xact UBIGINT,
         PRIMARY KEY (object_type, object_id, root_span_id)
     )""",
+    # last_xact came later: databases made before it gain and fill the column.
+    "ALTER TABLE traces ADD COLUMN IF NOT EXISTS last_xact UBIGINT",
+    """UPDATE traces SET last_xact = CAST(substr(last_key, 2, 19) AS UBIGINT)
+       WHERE last_xact IS NULL""",
     f"CREATE TABLE IF NOT EXISTS comments (\n  {_COMMENT_COLUMNS}\n)",
     # Automations: the scheduler's state (export cursor, next run, lease) and run history.
     """CREATE TABLE IF NOT EXISTS automation_state (

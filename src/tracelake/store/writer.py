@@ -433,12 +433,14 @@ def _update_live(
     )
     cursor.execute(
         f"""INSERT INTO traces
-            SELECT object_type, object_id, root_span_id, min(_xact_id), max(_pagination_key)
+            SELECT object_type, object_id, root_span_id, min(_xact_id), max(_pagination_key),
+                   max(_xact_id)
             FROM history WHERE _xact_id BETWEEN {low} AND {high} AND NOT _object_delete
             GROUP BY object_type, object_id, root_span_id
             ON CONFLICT DO UPDATE SET
               first_xact = least(traces.first_xact, excluded.first_xact),
-              last_key = greatest(traces.last_key, excluded.last_key)"""
+              last_key = greatest(traces.last_key, excluded.last_key),
+              last_xact = greatest(traces.last_xact, excluded.last_xact)"""
     )
 
 
@@ -515,11 +517,13 @@ def _write_staged(cursor, staged: StagedRows, info: ObjectInfo, xact_id: int, no
     cursor.execute(f"INSERT INTO live SELECT * EXCLUDE (_object_delete) FROM {newest}")
     cursor.execute(
         f"""INSERT INTO traces
-            SELECT object_type, object_id, root_span_id, min(_xact_id), max(_pagination_key)
+            SELECT object_type, object_id, root_span_id, min(_xact_id), max(_pagination_key),
+                   max(_xact_id)
             FROM {newest} GROUP BY object_type, object_id, root_span_id
             ON CONFLICT DO UPDATE SET
               first_xact = least(traces.first_xact, excluded.first_xact),
-              last_key = greatest(traces.last_key, excluded.last_key)"""
+              last_key = greatest(traces.last_key, excluded.last_key),
+              last_xact = greatest(traces.last_xact, excluded.last_xact)"""
     )
 
 
