@@ -184,7 +184,7 @@ def test_newest_first_pages_read_only_the_newest_candidates(env):
         )
     Indexer(store, index).run_once()
     queries = [
-        "input MATCH 'lantern'",  # the newest 20 candidates fill the page: bounded
+        "input MATCH 'lantern'",  # the newest 13 candidates fill the page: bounded
         "input MATCH 'lantern' AND metadata.w < 3",  # the bounded page comes up short: retry
         "input MATCH 'rare' OR input MATCH 'lantern'",  # two word sets: never bounded
         "NOT input MATCH 'rare'",  # under NOT: never bounded
@@ -211,3 +211,43 @@ def test_newest_first_pages_read_only_the_newest_candidates(env):
         index,
     )
     assert "_xact_id >" in plan["sql"].replace("e._xact_id > 0", "")  # the bound is in the SQL
+
+
+def test_match_on_fields_the_index_does_not_hold_scans(env):
+    """The index holds the words of input, output, expected, metadata and span_attributes
+    (values, not keys). A MATCH on another field, on a function of a field, or on an output
+    alias of another field must not be narrowed by it: its candidates would miss rows."""
+    store, catalog, principal, project_id, index = env
+    write(
+        env,
+        [
+            {"id": "a", "input": "x", "error": "timeout happened", "tags": ["alpha"]},
+            {"id": "b", "input": {"timeout": 1}, "output": "a timeout"},
+            {"id": "c", "input": "timeout", "context": {"note": "alpha"}},
+        ],
+    )
+    Indexer(store, index).run_once()
+    for query in (
+        "error MATCH 'timeout'",
+        "tags MATCH 'alpha'",
+        "context MATCH 'alpha'",
+        "to_string(input) MATCH 'timeout'",  # keys are text once the JSON is a string
+        "input MATCH 'timeout'",
+        "output MATCH 'timeout'",
+        "input.timeout MATCH 'timeout'",
+        "search('timeout')",
+    ):
+        assert ids(env, query) == ids(env, query, use_index=False), query
+    assert ids(env, "error MATCH 'timeout'") == ["a"]
+    assert ids(env, "to_string(input) MATCH 'timeout'") == ["b", "c"]
+    # A MATCH on one field asks the index for that field's words only.
+    plan = explain_query(
+        catalog,
+        principal,
+        QueryOptions(
+            query=f"select: id | from: project_logs('{project_id}') "
+            "| filter: input MATCH 'timeout' | sort: id"
+        ),
+        index,
+    )
+    assert "'c'" in plan["sql"] and "'b'" not in plan["sql"]

@@ -29,7 +29,7 @@ from tracelake.query.parsers import parse_query
 from tracelake.query.planner import DEFAULT_LIMIT, Plan, plan_query
 from tracelake.query.sources import resolve_source
 from tracelake.query.windows import windows
-from tracelake.search.index import TextIndex
+from tracelake.search.index import TEXT_FIELDS, TextIndex
 from tracelake.store.catalog import Catalog, CatalogResolver, Principal
 from tracelake.store.store import Store
 
@@ -118,21 +118,23 @@ def plan_request(
     if index is not None and options.version is None:
         objects = [(r.object_type.value, r.object_id) for r in source.refs]
 
-        def lookup(tokens: list[str], newest: int | None):
+        def lookup(tokens: list[str], newest: int | None, fields: tuple[str, ...]):
             watermark = index.watermark
             if newest is not None:
-                narrowed = index.newest_candidates(objects, tokens, newest)
+                narrowed = index.newest_candidates(objects, tokens, newest, fields)
                 if narrowed is None:
                     return None
                 found, complete = narrowed
                 return watermark, found, complete
-            found = index.candidates(objects, tokens)
+            found = index.candidates(objects, tokens, fields)
             return None if found is None else (watermark, found, True)
 
         newest = None
         if bound and newest_first_page(query, source.shape):
             newest = query.limit or DEFAULT_LIMIT
-        compiler = IndexedCompiler(lookup, newest=newest, latest=catalog.store.clock.last)
+        compiler = IndexedCompiler(
+            lookup, newest=newest, latest=catalog.store.clock.last, indexed=TEXT_FIELDS
+        )
     key = (query, source, principal.org_id, options.version, options.tz_offset)
     key += (options.audit_log, index is not None, bound)
     plan = PLANS.get(key)

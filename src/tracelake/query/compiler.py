@@ -479,8 +479,13 @@ class Compiler:
         ``traces``/``summary``. Compiled directly (``spans``), each is its inner condition."""
         return self.to_boolean(self.node(node.expr, ctx), node.expr)
 
-    def compile_match(self, haystack: Typed, query: str) -> exp.Expression:
+    def compile_match(
+        self, haystack: Typed, query: str, fields: tuple[str, ...] = ()
+    ) -> exp.Expression:
         """``haystack MATCH query`` by scanning; the planner may swap in the search index.
+        ``fields`` names the span fields whose words hold every word of the haystack (the
+        field itself or a path under it; all the searched fields for search()), empty when
+        unknown: only then may an index of those fields narrow it.
         Whole tokens, case-insensitive: text splits on anything but letters and digits
         (``value-added`` holds ``value``; ``app`` is not in ``apple``); JSON object keys are
         not text; every token of ``query`` must appear, in any order. A query without tokens

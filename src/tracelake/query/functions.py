@@ -270,11 +270,8 @@ def _estimated_cost(c, ctx, node, args):
 def _search(c, ctx, node, args):
     text = _literal(c, args[0], "the search text", node)
     _row_level(c, ctx, node)
-    terms = [
-        c.compile_match(c.column(f, ctx.scope), text)
-        for f in c.SEARCH_FIELDS
-        if f in ctx.scope.columns
-    ]
+    fields = tuple(f for f in c.SEARCH_FIELDS if f in ctx.scope.columns)
+    terms = [c.compile_match(c.column(f, ctx.scope), text, fields) for f in fields]
     return Typed(exp.Paren(this=exp.or_(*terms)) if terms else exp.false(), T.BOOLEAN)
 
 
@@ -478,7 +475,19 @@ def _match(c, ctx, node):
     left = c.node(node.left, ctx)
     if not isinstance(node.right, a.Literal) or not isinstance(node.right.value, str):
         raise c.error("MATCH needs a string literal on the right", node.right or node)
-    return left.to(c.compile_match(left, node.right.value), T.BOOLEAN)
+    return left.to(
+        c.compile_match(left, node.right.value, _match_fields(node.left, left)), T.BOOLEAN
+    )
+
+
+def _match_fields(node: a.Expr, compiled: Typed) -> tuple[str, ...]:
+    """The span field whose words hold those of a MATCH haystack: the field itself or a path
+    under it, as compiled (an alias of another field, or a function such as to_string(),
+    whose text has object keys too, gives none)."""
+    if not isinstance(node, a.Ident) or not node.name or not isinstance(node.name[0], str):
+        return ()
+    columns = {(col.table, col.name) for col in compiled.sql.find_all(exp.Column)}
+    return (node.name[0],) if columns == {("e", node.name[0])} else ()
 
 
 def _in(c, ctx, node):

@@ -8,6 +8,7 @@ result is the same as a full scan, only faster.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 
 from sqlglot import exp
@@ -16,12 +17,15 @@ from tracelake.query import ast, functions
 from tracelake.query.compiler import DuckDBCompiler
 from tracelake.query.types import Typed
 
-# (tokens, newest) -> (watermark, candidates as (row id, _xact_id), complete), or None when the
-# index cannot narrow. With ``newest`` = k, only the k newest candidates are returned, and
-# ``complete`` says whether they are all there are.
-CandidateLookup = Callable[[list[str], int | None], tuple[int, list[tuple[str, int]], bool] | None]
+# (tokens, newest, fields) -> (watermark, candidates as (row id, _xact_id), complete), or None
+# when the index cannot narrow: the rows whose words in one of ``fields`` hold every token.
+# With ``newest`` = k, only the k newest candidates are returned, and ``complete`` says
+# whether they are all there are.
+CandidateLookup = Callable[
+    [list[str], int | None, tuple[str, ...]], tuple[int, list[tuple[str, int]], bool] | None
+]
 # A bounded MATCH asks for this many times the page size of its newest candidates.
-NEWEST_FACTOR = 2
+NEWEST_FACTOR = 1.25
 
 
 class IndexedCompiler(DuckDBCompiler):
@@ -43,9 +47,12 @@ class IndexedCompiler(DuckDBCompiler):
         table: str = "e",
         newest: int | None = None,
         latest: int | None = None,
+        indexed: tuple[str, ...] = (),
     ):
         super().__init__()
         self.lookup = lookup
+        # The span fields the index holds the words of: a MATCH on anything else scans.
+        self.indexed = frozenset(indexed)
         self.table = table
         self.newest = newest
         # The newest _xact_id written when the query was planned: an index that has absorbed
@@ -53,15 +60,19 @@ class IndexedCompiler(DuckDBCompiler):
         # plain AND that DuckDB can evaluate inside the table scan.
         self.latest = latest
         self.bounded = False
-        self._looked_up: dict[tuple[str, ...], tuple[int, list[tuple[str, int]]] | None] = {}
+        self._looked_up: dict[tuple, tuple[int, list[tuple[str, int]], bool] | None] = {}
 
-    def compile_match(self, haystack: Typed, query: str) -> exp.Expression:
-        scan = super().compile_match(haystack, query)
+    def compile_match(
+        self, haystack: Typed, query: str, fields: tuple[str, ...] = ()
+    ) -> exp.Expression:
+        scan = super().compile_match(haystack, query, fields)
+        if not fields or not self.indexed.issuperset(fields):
+            return scan  # words the index does not hold: its candidates could miss rows
         tokens = functions.match_tokens(query)
-        key = tuple(tokens)
-        if key not in self._looked_up:  # search() asks once per field
-            want = self.newest * NEWEST_FACTOR if self.newest else None
-            self._looked_up[key] = self.lookup(tokens, want) if tokens else None
+        key = (fields, *tokens)
+        if key not in self._looked_up:  # search() asks once for all its fields
+            want = math.ceil(self.newest * NEWEST_FACTOR) if self.newest else None
+            self._looked_up[key] = self.lookup(tokens, want, fields) if tokens else None
         narrowed = self._looked_up[key]
         if narrowed is None:
             return scan

@@ -122,12 +122,16 @@ class TextIndex:
         return [searcher.doc(address)["key"][0] for _score, address in hits]
 
     def candidates(
-        self, objects: list[tuple[str, str]], tokens: list[str], limit: int = 5_000
+        self,
+        objects: list[tuple[str, str]],
+        tokens: list[str],
+        fields: tuple[str, ...] = TEXT_FIELDS,
+        limit: int = 5_000,
     ) -> list[tuple[str, int]] | None:
-        """(id, _xact_id) of the rows of ``objects`` whose indexed text holds every token (in
-        any one field), or None when the index cannot help: no tokens, a token too long, or
+        """(id, _xact_id) of the rows of ``objects`` whose words in one of ``fields`` hold
+        every token, or None when the index cannot help: no tokens, a token too long, or
         more than ``limit`` candidates (a scan is then as fast)."""
-        query = self._query(objects, tokens)
+        query = self._query(objects, tokens, fields)
         if query is None:
             return None
         searcher = self.index.searcher()
@@ -141,11 +145,15 @@ class TextIndex:
         return found
 
     def newest_candidates(
-        self, objects: list[tuple[str, str]], tokens: list[str], count: int
+        self,
+        objects: list[tuple[str, str]],
+        tokens: list[str],
+        count: int,
+        fields: tuple[str, ...] = TEXT_FIELDS,
     ) -> tuple[list[tuple[str, int]], bool] | None:
         """The ``count`` newest candidates (by ``_xact_id``) as (id, _xact_id), and whether
         they are all the candidates there are; None when the index cannot help."""
-        query = self._query(objects, tokens)
+        query = self._query(objects, tokens, fields)
         if query is None:
             return None
         searcher = self.index.searcher()
@@ -156,8 +164,10 @@ class TextIndex:
         ]
         return found, result.count <= count
 
-    def _query(self, objects: list[tuple[str, str]], tokens: list[str]):
+    def _query(self, objects: list[tuple[str, str]], tokens: list[str], fields: tuple[str, ...]):
         if not tokens or any(len(t.encode()) > MAX_TOKEN_BYTES for t in tokens):
+            return None
+        if not fields or not set(fields) <= set(TEXT_FIELDS):
             return None
         per_field = [
             tantivy.Query.boolean_query(
@@ -166,7 +176,7 @@ class TextIndex:
                     for token in tokens
                 ]
             )
-            for name in TEXT_FIELDS
+            for name in fields
         ]
         object_filter = tantivy.Query.boolean_query(
             [
