@@ -123,6 +123,14 @@ def test_a_query_past_its_timeout_is_stopped(env):
     with pytest.raises(QueryTimeout, match="longer than"):
         run_query(store, catalog, principal, QueryOptions(query=slow), timeout=0.05)
     assert time.perf_counter() - started < 5
+    # A newest-first page runs in windows inside a transaction: stopped the same way.
+    windowed = (
+        f"select: * | from: project_logs('{project_id}')"
+        " | filter: to_string(input) MATCH 'none' | limit: 100000"
+    )
+    assert "$window_lo" in explain_query(catalog, principal, QueryOptions(query=windowed))["sql"]
+    with pytest.raises(QueryTimeout, match="longer than"):
+        run_query(store, catalog, principal, QueryOptions(query=windowed), timeout=0.01)
 
 
 def test_audit_log_adds_each_rows_audit_trail(env):

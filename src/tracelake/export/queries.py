@@ -309,8 +309,13 @@ def fill_page(cursor, plan: Plan, database: str = "") -> None:
             )
             cursor.execute("DROP TABLE query_page")
             cursor.execute("ALTER TABLE query_full_page RENAME TO query_page")
-    finally:
-        cursor.commit()
+    except BaseException:
+        try:
+            cursor.rollback()
+        except duckdb.Error:
+            pass  # an interrupted or failed statement may have ended the transaction
+        raise
+    cursor.commit()
 
 
 def _quote(name: str) -> str:
