@@ -200,15 +200,13 @@ class LocalBackend:
         self.store.write(prepare_batch(self.catalog, self.principal, rows))
 
     def query(self, text: str, fmt: str) -> tuple[bytes, str | None]:
-        from tracelake.export.queries import QueryOptions, run_query
+        from tracelake.export.queries import JSON_ITEMS, QueryOptions, run_query
 
-        result = run_query(
-            self.store, self.catalog, self.principal, QueryOptions(query=text, fmt=fmt)
-        )
+        options = QueryOptions(query=text, fmt=JSON_ITEMS if fmt == "json" else fmt)
+        result = run_query(self.store, self.catalog, self.principal, options)
         if fmt == "json":
-            body = b'{"data":[' + ",".join(result.rows).encode() + b"]}"
-            return body, result.cursor
-        return result.body, result.cursor
+            return b"".join([b'{"data":[', result.body, b"]}"]), result.cursor
+        return bytes(result.body), result.cursor
 
     def explain(self, text: str) -> dict:
         from tracelake.export.queries import QueryOptions, explain_query

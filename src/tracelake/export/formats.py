@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
@@ -48,6 +49,21 @@ def json_rows(cursor, sql: str, params: list, columns: list[Column]) -> list[str
         f"SELECT to_json(j)::VARCHAR FROM (SELECT {parts} FROM ({sql}) AS r) AS j", params
     ).fetchall()
     return [r[0] for r in rows]
+
+
+def json_array_items(cursor, sql: str, columns: list[Column]) -> bytes | memoryview:
+    """The rows as JSON objects joined by commas (the inside of a JSON array), straight
+    from DuckDB's Arrow output: no Python string per row and no re-encoding (a 1.5 MB page
+    of 1,000 spans is one buffer)."""
+    if not columns:
+        return b""
+    parts = ", ".join(f"{_json_value(c)} AS {quote_ident(c.name)}" for c in columns)
+    json_sql = f"SELECT to_json(j)::VARCHAR FROM (SELECT {parts} FROM ({sql}) AS r) AS j"
+    texts = cursor.sql(json_sql).to_arrow_table().column(0).combine_chunks()
+    if len(texts) == 0:
+        return b""
+    one_list = pa.ListArray.from_arrays(pa.array([0, len(texts)], pa.int32()), texts)
+    return memoryview(pc.binary_join(one_list, ",")[0].as_buffer())
 
 
 def _json_value(column: Column) -> str:

@@ -18,6 +18,7 @@ from tracelake.export.formats import (
     FORMATS,
     arrow_table,
     describe,
+    json_array_items,
     json_rows,
     json_schema,
     write_jsonl,
@@ -34,6 +35,9 @@ from tracelake.store.catalog import Catalog, CatalogResolver, Principal
 from tracelake.store.store import Store
 
 ARROW = "arrow"  # internal format: the page as an Arrow table (for streaming exports)
+# internal format: the rows as JSON objects joined by commas, in ``body`` (for answers that
+# wrap them in a JSON array without a Python string per row)
+JSON_ITEMS = "json-items"
 JSONL_FILE = "jsonl-file"  # internal format: the page written as JSON lines to output_path
 
 
@@ -50,7 +54,7 @@ class QueryOptions:
 @dataclass
 class QueryResult:
     rows: list[str] = field(default_factory=list)  # json rows (fmt json)
-    body: bytes = b""  # the rendered page (other formats)
+    body: bytes | memoryview = b""  # the rendered page (other formats)
     schema: dict = field(default_factory=dict)
     cursor: str | None = None
     freshness: dict = field(default_factory=dict)
@@ -231,6 +235,8 @@ def _execute(cursor, store: Store, plan: Plan, options: QueryOptions, timeout: f
         )
         if options.fmt == "json":
             result.rows = json_rows(cursor, page_sql, [], columns)
+        elif options.fmt == JSON_ITEMS:
+            result.body = json_array_items(cursor, page_sql, columns)
         elif options.fmt == ARROW:
             result.table = arrow_table(cursor, page_sql, [], columns)
         elif options.fmt == JSONL_FILE:

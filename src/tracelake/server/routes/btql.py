@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import orjson
 from fastapi import APIRouter, Request
@@ -10,7 +11,7 @@ from fastapi.responses import Response
 
 from tracelake.errors import InvalidRequest
 from tracelake.export.formats import FORMATS
-from tracelake.export.queries import QueryOptions, explain_query, run_query
+from tracelake.export.queries import JSON_ITEMS, QueryOptions, explain_query, run_query
 from tracelake.model.xact import parse_xact
 from tracelake.server.http import json_body, principal_of
 
@@ -56,6 +57,9 @@ async def btql(request: Request):
     state = request.app.state
     if body.get("explain") is True:
         return explain_query(state.catalog, principal, options, state.text_index)
+    as_json = options.fmt == "json"
+    if as_json:  # the rows come as one buffer, wrapped below
+        options = dataclasses.replace(options, fmt=JSON_ITEMS)
     result = await asyncio.to_thread(
         run_query,
         state.store,
@@ -66,12 +70,12 @@ async def btql(request: Request):
         index=state.text_index,
     )
     headers = {"x-bt-freshness-state": "complete"}
-    if options.fmt == "json":
+    if as_json:
         # One join: a page can be megabytes, and each + would copy it again.
         body = b"".join(
             [
                 b'{"data":[',
-                ",".join(result.rows).encode(),
+                result.body,
                 b'],"schema":',
                 orjson.dumps(result.schema),
                 b',"cursor":',
