@@ -258,8 +258,8 @@ def _execute(cursor, store: Store, plan: Plan, options: QueryOptions, timeout: f
 class WindowStats:
     """The count, minimum and maximum that size a plan's windows, per database and query,
     kept for ``ttl`` seconds: they only size the first window (any size gives the same
-    page; the first window is open towards the newest rows, so rows written since are in
-    it), and reading them costs a scan of the objects' key columns."""
+    page, and the windows together cover every value, so rows written since are read
+    too), and reading them costs a scan of the objects' key columns."""
 
     def __init__(self, ttl: float = 10.0):
         self.ttl = ttl
