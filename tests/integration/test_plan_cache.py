@@ -1,4 +1,5 @@
-"""Plans are reused for the same query and options, never when they depend on the index."""
+"""Plans are reused for the same query and options; one that asked the full-text index only
+until the next write or index change."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from tracelake.store.indexing import Indexer
 from tracelake.store.store import Store
 
 
-def test_plans_are_reused_unless_they_asked_the_index(tmp_path):
+def test_plans_are_reused_and_index_plans_until_the_next_write(tmp_path):
     store = Store(tmp_path / "data")
     try:
         catalog = Catalog(store)
@@ -39,6 +40,8 @@ def test_plans_are_reused_unless_they_asked_the_index(tmp_path):
         # must show up in the next plan and the next answer.
         match = f"select: id | from: project_logs('{project_id}') | filter: input MATCH 'invoices'"
         before = plan_request(catalog, principal, QueryOptions(query=match), index)
+        # Kept while nothing is written and the index is unchanged.
+        assert plan_request(catalog, principal, QueryOptions(query=match), index) is before
         write([{"id": "b", "input": "more invoices"}])
         after = plan_request(catalog, principal, QueryOptions(query=match), index)
         assert after is not before and "'b'" in after.sql and "'b'" not in before.sql

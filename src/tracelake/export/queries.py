@@ -67,8 +67,9 @@ class QueryResult:
 class PlanCache:
     """Recent plans, by everything a plan is a function of: the parsed query (custom columns
     applied), the objects it reads, the organization and the options. Planning is pure
-    except for MATCH narrowed by the full-text index, whose plans are not kept. Objects are
-    resolved (and access checked) before the cache is asked, on every query."""
+    except for MATCH narrowed by the full-text index, whose plans are kept only until the
+    next write or index change. Objects are resolved (and access checked) before the cache
+    is asked, on every query."""
 
     def __init__(self, size: int = 256):
         self.size = size
@@ -119,6 +120,7 @@ def plan_request(
     source = resolve_source(query.from_, CatalogResolver(catalog, principal.org_id))
     query = apply_custom_columns(catalog.store, query, source)
     compiler = None
+    latest = catalog.store.clock.last
     if index is not None and options.version is None:
         objects = [(r.object_type.value, r.object_id) for r in source.refs]
 
@@ -136,12 +138,13 @@ def plan_request(
         newest = None
         if bound and newest_first_page(query, source.shape):
             newest = query.limit or DEFAULT_LIMIT
-        compiler = IndexedCompiler(
-            lookup, newest=newest, latest=catalog.store.clock.last, indexed=TEXT_FIELDS
-        )
+        compiler = IndexedCompiler(lookup, newest=newest, latest=latest, indexed=TEXT_FIELDS)
     key = (query, source, principal.org_id, options.version, options.tz_offset)
     key += (options.audit_log, index is not None, bound)
-    plan = PLANS.get(key)
+    # A plan that asked the index is kept only while nothing is written and the index is
+    # unchanged: until then its candidates, and the rows past its watermark, stand.
+    state = (latest, index.watermark if index is not None else None)
+    plan = PLANS.get(key) or PLANS.get((*key, state))
     if plan is not None:
         return plan
     plan = plan_query(
@@ -153,12 +156,14 @@ def plan_request(
         audit_log=options.audit_log,
         compiler=compiler,
     )
-    if compiler is None or not compiler.consulted:
-        PLANS.put(key, plan)  # a plan that asked the index depends on it: never kept
     if compiler is not None and compiler.bounded:
         if not compiler.bound_is_safe:
             return plan_request(catalog, principal, options, index, bound=False)
         plan = dataclasses.replace(plan, index_bounded=True)
+    if compiler is None or not compiler.consulted:
+        PLANS.put(key, plan)
+    elif state == (catalog.store.clock.last, index.watermark):
+        PLANS.put((*key, state), plan)
     return plan
 
 
