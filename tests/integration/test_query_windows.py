@@ -227,3 +227,12 @@ def test_windowed_pages_equal_unwindowed_ones(env, sort, where, limit):
         )
     else:
         assert small == whole  # _pagination_key is unique: no ties
+
+
+def test_sorted_pages_break_ties_the_same_way_every_time(env):
+    """With a sort, rows tied on it come in _pagination_key order: following offset cursors
+    gives every row exactly once, in one order."""
+    rows = stored(env)
+    expected = [r[0] for r in sorted(rows, key=lambda r: (r[2], r[1]), reverse=True)]
+    got = pages(env, "select: id | from: project_logs('{pid}') | sort: created desc | limit: 7")
+    assert [i for page in got for i in page] == expected

@@ -311,8 +311,14 @@ class _Planner:
     def _order(self, proj, default: str, scope: Scope, query: a.Query) -> tuple[str, bool]:
         """ORDER BY text and whether it is the default (keyset-pageable) order."""
         if query.sort:
-            keys = self.c.compile_sort(query, scope)
-            return ", ".join(self.sql(k) for k in keys), False
+            keys = [self.sql(k) for k in self.c.compile_sort(query, scope)]
+            if not proj.aggregate:
+                # Rows tied on the sort keys come in _pagination_key order (unique), so a
+                # page is the same each time it is asked for, and offset cursors neither
+                # skip nor repeat rows.
+                direction = "DESC" if query.sort[-1].dir == "desc" else "ASC"
+                keys.append(f"e._pagination_key {direction}")
+            return ", ".join(keys), False
         if proj.aggregate:
             # Without dimensions there is one row: order by its first column (DuckDB refuses
             # ORDER BY NULL).
@@ -585,6 +591,7 @@ class _Planner:
             order = "p.__key DESC, " + ", ".join(
                 self.sql(k) for k in self.c.compile_sort(self.q, scope)
             )
+            order += ", e._pagination_key"  # ties in a stable order
         select = [f"{self.sql(c.expr)} AS {_q(c.name)}" for c in proj.columns]
         rows = (
             f"SELECT e.*, p.__key AS __key FROM {self.base} e JOIN page p USING (root_span_id)"
@@ -623,6 +630,8 @@ class _Planner:
         order = "e._pagination_key DESC"
         if self.q.sort:
             order = ", ".join(self.sql(k) for k in self.c.compile_sort(query, scope))
+            if not proj.aggregate:
+                order += ", e._pagination_key DESC"  # tied traces in a stable order
         select = [f"{self.sql(c.expr)} AS {_q(c.name)}" for c in proj.columns]
         sql = f"SELECT {', '.join(select)}"
         if not proj.aggregate:
