@@ -275,6 +275,18 @@ export function viewsFlows({ cfg, result, check, shot, signIn, open, api }) {
       const doneTraces = new Set(done.map((i) => i.root_span_id)).size;
       const total = await count(page, logs());
       check((await loaded(page)) === Math.min(PAGE, total - doneTraces), `Unreviewed = ${total} - ${doneTraces}`);
+      // Live: a review completed elsewhere takes its trace out of Unreviewed within seconds,
+      // and reopening it brings it back.
+      const pair23 = encodeURIComponent("id IN ('trace-0022', 'trace-0023')");
+      await open(page, "logs", `view=builtin:unreviewed&filter=${pair23}&tab=btql&live=1`);
+      check((await loaded(page)) === 2, "trace-0022 and trace-0023 are unreviewed");
+      const shownCount = (n) =>
+        page.waitForFunction((n) => (document.querySelector("[data-testid=statusbar]")?.textContent || "").startsWith(`${n} `), n, { timeout: 15000 });
+      for (const [status, n] of [["completed", 1], ["awaiting", 2]]) {
+        const res = await api(page, `v1/review_item/${item23.id}`, { method: "PATCH", body: { status } });
+        check(res.status === 200 && res.body.status === status, `${status}: ${JSON.stringify(res.body)}`);
+        await shownCount(n);
+      }
       result.assigned = item23.assignee;
     },
   };

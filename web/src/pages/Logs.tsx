@@ -88,7 +88,7 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
   const spans = baseState.rows === "spans";
   useDefaultView(source, params);
   // Unreviewed / Assigned to me: ids from the review queue (undefined while they load).
-  const reviewFilter = useReviewFilter(params.get("view"), source, spans);
+  const reviewFilter = useReviewFilter(params.get("view"), source, spans, params.get("live") === "1");
   const state: LogsState = useMemo(() => ({ ...baseState, extra: reviewFilter }), [baseState, reviewFilter]);
   const showFacets = params.get("facets") === "1";
   const live = params.get("live") === "1";

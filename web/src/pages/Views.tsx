@@ -82,25 +82,35 @@ function sameState(view: SavedView, params: URLSearchParams): boolean {
 
 /** The review filter of the Unreviewed and Assigned-to-me views: null when the view has none,
  * undefined while the ids load. Unreviewed = no completed review item; assigned = an item
- * assigned to the caller (any status). */
-export function useReviewFilter(viewId: string | null, source: Source, spans: boolean): string | null | undefined {
+ * assigned to the caller (any status). In Live mode the review items are asked for again
+ * every few seconds, and the filter changes (so the rows reload) only when they did. */
+export function useReviewFilter(viewId: string | null, source: Source, spans: boolean, live = false): string | null | undefined {
   const needed = viewId === "builtin:unreviewed" || viewId === "builtin:assigned";
   const key = `${viewId}|${source.type}|${source.id}|${spans}`;
   // Keyed by what it was asked for, so a view change never shows the previous view's filter.
   const [got, setGot] = useState<{ key: string; filter: string | null } | null>(null);
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    if (!needed || !live) return;
+    const timer = setInterval(() => setTick((t) => t + 1), 4000);
+    return () => clearInterval(timer);
+  }, [needed, live]);
   useEffect(() => {
     if (!needed) return;
     const unreviewed = viewId === "builtin:unreviewed";
     const query = { object_id: source.id, ...(unreviewed ? { status: "completed" } : { assignee: "me" }) };
+    const keep = (filter: string | null) =>
+      setGot((old) => (old && old.key === key && old.filter === filter ? old : { key, filter }));
     request("v1/review_item", { query })
       .then((r) => {
         const items = r.objects.filter((i: any) => i.object_type === source.type);
         const ids: string[] = [...new Set<string>(items.map((i: any) => (spans ? i.row_id : i.root_span_id || i.row_id)))];
+        ids.sort();
         const list = `${spans ? "id" : "root_span_id"} IN (${ids.map(lit).join(", ")})`;
-        setGot({ key, filter: unreviewed ? (ids.length ? `NOT (${list})` : null) : ids.length ? list : "false" });
+        keep(unreviewed ? (ids.length ? `NOT (${list})` : null) : ids.length ? list : "false");
       })
-      .catch(() => setGot({ key, filter: "false" }));
-  }, [key]); // eslint-disable-line react-hooks/exhaustive-deps
+      .catch(() => keep("false"));
+  }, [key, tick]); // eslint-disable-line react-hooks/exhaustive-deps
   if (!needed) return null;
   return got && got.key === key ? got.filter : undefined;
 }
