@@ -119,30 +119,30 @@ def log_rows(traces: int, seed: int = 3) -> list[dict]:
     return rows
 
 
+def answer_row(row_id: str, question: str, answer: str, good: bool, rng: random.Random) -> dict:
+    """An eval row: the right answer when ``good``, scored for correctness and concision."""
+    return {
+        "id": row_id,
+        "input": {"question": question},
+        "output": answer if good else "I do not know.",
+        "expected": answer,
+        "scores": {"correct": 1.0 if good else 0.0, "concise": round(rng.uniform(0.4, 1), 2)},
+        "span_attributes": {"name": "eval", "type": "eval"},
+    }
+
+
 def experiment_rows(accuracy: float, seed: int) -> list[dict]:
     rng = random.Random(seed)
     now = time.time()
     rows = []
     for i, (question, answer) in enumerate(QUESTIONS):
-        good = rng.random() < accuracy
-        rows.append(
-            {
-                "id": f"e{seed}-{i}",
-                "input": {"question": question},
-                "output": answer if good else "I do not know.",
-                "expected": answer,
-                "scores": {
-                    "correct": 1.0 if good else 0.0,
-                    "concise": round(rng.uniform(0.4, 1), 2),
-                },
-                "metrics": {
-                    "start": now + i,
-                    "end": now + i + rng.uniform(0.4, 1.8),
-                    "total_tokens": rng.randint(100, 600),
-                },
-                "span_attributes": {"name": "eval", "type": "eval"},
-            }
-        )
+        row = answer_row(f"e{seed}-{i}", question, answer, rng.random() < accuracy, rng)
+        row["metrics"] = {
+            "start": now + i,
+            "end": now + i + rng.uniform(0.4, 1.8),
+            "total_tokens": rng.randint(100, 600),
+        }
+        rows.append(row)
     return rows
 
 
@@ -310,24 +310,9 @@ def seed_runs(client: httpx.Client) -> dict:
         rows = []
         for i, (question, answer) in enumerate(questions):
             good = i < round(accuracy * len(questions))
-            rows.append(
-                {
-                    "id": f"{name}-{i}",
-                    "input": {"question": question},
-                    "output": answer if good else "I do not know.",
-                    "expected": answer,
-                    "scores": {
-                        "correct": 1.0 if good else 0.0,
-                        "concise": round(rng.uniform(0.4, 1), 2),
-                    },
-                    "origin": {
-                        "object_type": "dataset",
-                        "object_id": dataset["id"],
-                        "id": f"g{i}",
-                    },
-                    "span_attributes": {"name": "eval", "type": "eval"},
-                }
-            )
+            row = answer_row(f"{name}-{i}", question, answer, good, rng)
+            row["origin"] = {"object_type": "dataset", "object_id": dataset["id"], "id": f"g{i}"}
+            rows.append(row)
         _insert(client, "experiment", experiment["id"], rows)
         experiments.append(experiment["id"])
     return {

@@ -31,6 +31,16 @@ def format_xact(xact_id: int) -> str:
     return f"{xact_id:019d}"
 
 
+def key_xact(pagination_key: str | None) -> int | None:
+    """The _xact_id a ``_pagination_key`` starts with ('p' + 19 digits + '.' + a sequence
+    number), or None for anything else."""
+    key = pagination_key or ""
+    digits = key[1:20]
+    if key[:1] == "p" and len(digits) == 19 and digits.isdigit() and key[20:21] == ".":
+        return int(digits)
+    return None
+
+
 def parse_xact(value: object) -> int:
     """Parse a version as clients send it (a decimal string or an int)."""
     if isinstance(value, bool):

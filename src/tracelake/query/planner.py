@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from tracelake.model.objects import ObjectType
+from tracelake.model.xact import key_xact
 from tracelake.query import ast as a
 from tracelake.query.compiler import Compiler, DuckDBCompiler
 from tracelake.query.cursors import Cursor, decode_cursor
@@ -386,7 +387,7 @@ class _Planner:
         upper_xact = None
         if paging == "key" and self.cursor and self.cursor.key is not None:
             where.append(f"e._pagination_key < {_lit(self.cursor.key)}")
-            upper_xact = _key_xact(self.cursor.key)
+            upper_xact = key_xact(self.cursor.key)
             if upper_xact is not None:
                 where.append(f"e._xact_id <= {_lit(upper_xact)}")
         select = [f"{self.sql(c.expr)} AS {_q(c.name)}" for c in proj.columns]
@@ -561,7 +562,7 @@ class _Planner:
                 page += f" AND t.root_span_id IN ({matched})"
             if self.cursor and self.cursor.key is not None:
                 page += f" AND t.last_key < {_lit(self.cursor.key)}"
-                upper = _key_xact(self.cursor.key)
+                upper = key_xact(self.cursor.key)
                 if upper is not None:
                     page += f" AND t.last_xact <= {_lit(upper)}"
             # last_xact first: the same order as last_key, on a column DuckDB prunes by.
@@ -714,14 +715,6 @@ def _shadowed(query: a.Query, name: str) -> bool:
             if not same:
                 return True
     return False
-
-
-def _key_xact(key: str) -> int | None:
-    """The _xact_id a pagination key starts with ('p' + 19 digits + '.' + sequence)."""
-    digits = key[1:20]
-    if key[:1] == "p" and len(digits) == 19 and digits.isdigit() and key[20:21] == ".":
-        return int(digits)
-    return None
 
 
 def _lit(value) -> str:

@@ -91,6 +91,11 @@ def _refs_predicate(alias: str, refs: tuple[ObjectRef, ...]) -> str:
     return f"{alias}.object_type = {kind} AND {alias}.object_id IN ({ids})"
 
 
+def _rows_of(alias: str, refs: tuple[ObjectRef, ...], org_id: str) -> str:
+    """The rows of ``refs`` that carry the caller's organization."""
+    return f"{_refs_predicate(alias, refs)} AND {alias}.org_id = {_lit(org_id)}"
+
+
 def span_relation(
     refs: tuple[ObjectRef, ...],
     org_id: str,
@@ -117,7 +122,7 @@ def span_relation(
     object of each row."""
     object_type = refs[0].object_type
     s = "e" if row_filter is not None else "s"
-    where = f"{_refs_predicate(s, refs)} AND {s}.org_id = {_lit(org_id)}"
+    where = _rows_of(s, refs, org_id)
     if since_xact is not None:
         where += f" AND {s}._xact_id >= {_lit(since_xact)}"
     if window is not None or row_filter is not None:
@@ -163,7 +168,7 @@ def window_stats(
 ) -> str:
     """SQL of the count, minimum and maximum (as integers) of ``column`` over the live rows
     of ``refs``, those up to ``upper_xact`` when given (a page after a cursor)."""
-    where = f"{_refs_predicate('s', refs)} AND s.org_id = {_lit(org_id)}"
+    where = _rows_of("s", refs, org_id)
     if upper_xact is not None:
         where += f" AND s._xact_id <= {_lit(upper_xact)}"
     value = "epoch_us(s.created)" if column == "created" else f"s.{column}"

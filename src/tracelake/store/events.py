@@ -11,6 +11,7 @@ from typing import Any
 from tracelake.errors import Forbidden, InvalidRequest
 from tracelake.model.objects import OBJECT_ID_FIELD, ROUTING_KEYS, ObjectRef, ObjectType, route_row
 from tracelake.model.rows import normalize_row, now_timestamp
+from tracelake.model.xact import key_xact
 from tracelake.query.relations import columns_of, comments_relation
 from tracelake.store.catalog import Catalog, Principal
 from tracelake.store.dataset_meta import schema_check
@@ -24,6 +25,7 @@ from tracelake.store.writer import (
 )
 
 MAX_FETCH_LIMIT = 10_000
+_NO_XACT_BOUND = 2**64 - 1  # the largest _xact_id: a first page has no upper bound
 DEFAULT_FETCH_LIMIT = 1_000
 
 
@@ -145,12 +147,6 @@ class FetchPage:
     cursor: str | None
 
 
-def _key_xact(key: str | None) -> int:
-    """The _xact_id a pagination key starts with ('p' + 19 digits), or the largest one."""
-    digits = key[1:20] if key else ""
-    return int(digits) if len(digits) == 19 and digits.isdigit() else 2**64 - 1
-
-
 def encode_cursor(pagination_key: str) -> str:
     return base64.urlsafe_b64encode(pagination_key.encode()).decode().rstrip("=")
 
@@ -201,7 +197,7 @@ def _read_live_page(c, ref: ObjectRef, limit: int, after: str | None, _version) 
            WHERE object_type = ? AND object_id = ? AND (?::VARCHAR IS NULL OR last_key < ?)
              AND last_xact <= ?
            ORDER BY last_xact DESC, last_key DESC LIMIT ?""",
-        [kind, oid, after, after, _key_xact(after), limit],
+        [kind, oid, after, after, key_xact(after) or _NO_XACT_BOUND, limit],
     ).fetchall()
     if not traces:
         return FetchPage(rows=[], cursor=None)
