@@ -217,6 +217,14 @@ def logs_row(**fields: Any) -> tuple[str, dict]:
     return "logs", {**ROUTING["logs"], **fields}
 
 
+def dataset_row(**fields: Any) -> tuple[str, dict]:
+    return "dataset", {**ROUTING["dataset"], **fields}
+
+
+def dataset_comment_on(target: str, text: str, comment_id: str) -> tuple[str, dict]:
+    return dataset_row(id=comment_id, origin={"id": target}, comment={"text": text})
+
+
 def comment_on(target: str, text: str, comment_id: str | None = None) -> tuple[str, dict]:
     comment_id = comment_id or str(uuid.uuid4())
     return logs_row(id=comment_id, origin={"id": target}, comment={"text": text})
@@ -241,13 +249,22 @@ def fetch_all(store: Store, obj: str, version: int | None = None) -> list[dict]:
     raise AssertionError("cursor never reached the end")
 
 
-def apply_requests(store: Store, requests, pipelined: bool) -> list[int]:
-    """Write each request as one batch; return each request's xact id."""
-    if pipelined:
-        # Queue everything first: the writer may commit several requests in one group.
-        futures = [store.submit(make_batch(request)) for request in requests]
-        return [future.result() for future in futures]
-    return [store.write(make_batch(request)) for request in requests]
+def apply_requests(store: Store, requests, pipelined: bool | str) -> list[int]:
+    """Write each request as one batch; return each request's xact id. ``pipelined``
+    queues them all first, so that the writer may commit several in one group; "held"
+    keeps the writer busy while they are queued, so that it commits them in one group."""
+    if not pipelined:
+        return [store.write(make_batch(request)) for request in requests]
+    inside, release = threading.Event(), threading.Event()
+    if pipelined == "held":
+        holder = threading.Thread(
+            target=store.exclusive, args=(lambda _c: inside.set() or release.wait(10),)
+        )
+        holder.start()
+        assert inside.wait(10)
+    futures = [store.submit(make_batch(request)) for request in requests]
+    release.set()
+    return [future.result() for future in futures]
 
 
 def history_rows(store: Store) -> list[tuple]:
@@ -394,9 +411,18 @@ COMMENT_ID = "0b5c5d3e-0000-4000-8000-000000000001"
     pipelined=False,
     reopen=False,
 )
+@example(  # two deletes of one comment in one group: the first one deletes it
+    requests=[
+        [dataset_row(id="a"), dataset_comment_on("a", "", COMMENT_ID)],
+        [dataset_row(id=COMMENT_ID, _object_delete=True)],
+        [dataset_row(id=COMMENT_ID, _object_delete=True)],
+    ],
+    pipelined="held",
+    reopen=False,
+)
 @given(
     requests=request_sequences(delete_comments=True),
-    pipelined=st.booleans(),
+    pipelined=st.sampled_from([False, True, "held"]),
     reopen=st.booleans(),
 )
 def test_random_sequences_with_comment_deletes_match_the_model(requests, pipelined, reopen) -> None:

@@ -420,12 +420,22 @@ def _update_live(
                 WHERE d._object_delete AND live.object_type = d.object_type
                   AND live.object_id = d.object_id AND live.id = d.id"""
         )
-        # A delete whose id names a comment removes that comment.
+        # A delete whose id names a comment removes that comment, as of the first delete at
+        # or after the comment (not the group's newest version of that id: a group may
+        # delete it twice, or write the id again after deleting it).
         cursor.execute(
-            f"""UPDATE comments SET deleted_xact = d._xact_id FROM {newest} d
-                WHERE d._object_delete AND comments._xact_id <= d._xact_id
-                  AND comments.deleted_xact IS NULL AND comments.object_type = d.object_type
-                  AND comments.object_id = d.object_id AND comments.id = d.id"""
+            f"""UPDATE comments SET deleted_xact = d._xact_id FROM (
+                    SELECT c.object_type, c.object_id, c.id, c._xact_id AS written,
+                           min(h._xact_id) AS _xact_id
+                    FROM comments c JOIN history h
+                      ON h.object_type = c.object_type AND h.object_id = c.object_id
+                     AND h.id = c.id
+                    WHERE h._xact_id BETWEEN {low} AND {high} AND h._object_delete
+                      AND c.deleted_xact IS NULL AND c._xact_id <= h._xact_id
+                    GROUP BY ALL) d
+                WHERE comments.deleted_xact IS NULL AND comments.object_type = d.object_type
+                  AND comments.object_id = d.object_id AND comments.id = d.id
+                  AND comments._xact_id = d.written"""
         )
     insert = "INSERT INTO live" if fresh else "INSERT OR REPLACE INTO live"
     cursor.execute(
