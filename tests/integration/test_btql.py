@@ -273,6 +273,36 @@ def test_formats(app_client, project, fmt):
         assert orjson.loads(table.column("metadata")[0].as_py())["model"] == "gpt-4"
 
 
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl", "csv", "parquet"])
+def test_output_names_that_differ_only_in_case_stay_apart(app_client, project, fmt):
+    """BTQL names are case-sensitive, DuckDB's are not: `a` and `A` are two columns with
+    their own values in every format (they were one column's value under `a` and `a_1`)."""
+    query = (
+        f"select: id as a, span_id as A, tags as t, 2 as T | from: project_logs('{project}')"
+        " | filter: is_root | sort: id asc | limit: 2"
+    )
+    response = app_client.post("/btql", json={"query": query, "fmt": fmt})
+    assert response.status_code == 200, response.text
+    if fmt == "json":
+        rows = response.json()["data"]
+        assert list(response.json()["schema"]["items"]["properties"]) == ["a", "A", "t", "T"]
+    elif fmt == "jsonl":
+        rows = [orjson.loads(line) for line in response.content.splitlines()]
+    elif fmt == "csv":
+        lines = response.text.splitlines()
+        assert lines[0] == '"a","A","t","T"'
+        assert lines[1] == '"t00-root","t00-s0","[""triage""]",2'
+        return
+    else:
+        rows = pq.read_table(io.BytesIO(response.content)).to_pylist()
+        rows = [{**r, "t": orjson.loads(r["t"])} for r in rows]
+    assert rows == [
+        {"a": "t00-root", "A": "t00-s0", "t": ["triage"], "T": 2},
+        {"a": "t01-root", "A": "t01-s0", "t": ["ok"], "T": 2},
+    ]
+    assert [list(r) for r in rows] == [["a", "A", "t", "T"]] * 2
+
 @pytest.mark.parametrize(
     ("query", "line", "col"),
     [

@@ -24,14 +24,35 @@ _NESTED_PREFIXES = ("JSON", "STRUCT", "MAP", "UNION", "VARIANT")
 
 @dataclass(frozen=True)
 class Column:
-    name: str
+    name: str  # as the output names it
     type: str  # DuckDB type name
+    # Its name in the SQL, when that differs: DuckDB names are case-insensitive, so of two
+    # output names that differ only in case (`a`, `A`) the second is renamed in SQL.
+    source: str | None = None
+
+    @property
+    def ref(self) -> str:
+        """The column in the rows of the rendered SQL (aliased ``r``)."""
+        return f"r.{quote_ident(self.source or self.name)}"
 
 
-def describe(cursor: duckdb.DuckDBPyConnection, sql: str, params: list) -> list[Column]:
-    """The output columns of ``sql`` without running it in full."""
+def describe(
+    cursor: duckdb.DuckDBPyConnection, sql: str, params: list, names: list[str] | None = None
+) -> list[Column]:
+    """The output columns of ``sql`` without running it in full; with ``names``, the
+    output's names of its columns, in order."""
     relation = cursor.execute(f"DESCRIBE {sql}", params).fetchall()
-    return [Column(name=row[0], type=str(row[1])) for row in relation]
+    if names is None:
+        return [Column(name=row[0], type=str(row[1])) for row in relation]
+    return [
+        Column(name=name, type=str(row[1]), source=None if row[0] == name else row[0])
+        for name, row in zip(names, relation, strict=True)
+    ]
+
+
+def case_clash(names: list[str]) -> bool:
+    """Whether two names differ only in case (DuckDB would take them for one)."""
+    return len({n.lower() for n in names}) < len(names)
 
 
 def quote_ident(name: str) -> str:
@@ -44,10 +65,7 @@ def json_rows(cursor, sql: str, params: list, columns: list[Column]) -> list[str
     as naming every column in a ``json_object`` call (1,000 wide rows: 5.5 ms against 11)."""
     if not columns:
         return []
-    parts = ", ".join(f"{_json_value(c)} AS {quote_ident(c.name)}" for c in columns)
-    rows = cursor.execute(
-        f"SELECT to_json(j)::VARCHAR FROM (SELECT {parts} FROM ({sql}) AS r) AS j", params
-    ).fetchall()
+    rows = cursor.execute(_json_sql(sql, columns), params).fetchall()
     return [r[0] for r in rows]
 
 
@@ -57,17 +75,29 @@ def json_array_items(cursor, sql: str, columns: list[Column]) -> bytes | memoryv
     of 1,000 spans is one buffer)."""
     if not columns:
         return b""
-    parts = ", ".join(f"{_json_value(c)} AS {quote_ident(c.name)}" for c in columns)
-    json_sql = f"SELECT to_json(j)::VARCHAR FROM (SELECT {parts} FROM ({sql}) AS r) AS j"
-    texts = cursor.sql(json_sql).to_arrow_table().column(0).combine_chunks()
+    texts = cursor.sql(_json_sql(sql, columns)).to_arrow_table().column(0).combine_chunks()
     if len(texts) == 0:
         return b""
     one_list = pa.ListArray.from_arrays(pa.array([0, len(texts)], pa.int32()), texts)
     return memoryview(pc.binary_join(one_list, ",")[0].as_buffer())
 
 
+def _json_sql(sql: str, columns: list[Column]) -> str:
+    """SQL of each row of ``sql`` as one JSON object text, keys in column order."""
+    if case_clash([c.name for c in columns]):
+        # A struct's field names are case-insensitive too: name every key instead (slower).
+        pairs = ", ".join(f"{_string(c.name)}, {_json_value(c)}" for c in columns)
+        return f"SELECT json_object({pairs})::VARCHAR FROM ({sql}) AS r"
+    parts = ", ".join(f"{_json_value(c)} AS {quote_ident(c.name)}" for c in columns)
+    return f"SELECT to_json(j)::VARCHAR FROM (SELECT {parts} FROM ({sql}) AS r) AS j"
+
+
+def _string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
 def _json_value(column: Column) -> str:
-    ref = f"r.{quote_ident(column.name)}"
+    ref = column.ref
     if column.type.startswith("TIMESTAMP") or column.type == "DATE":
         # ISO-8601 in UTC with a Z, as Braintrust returns times.
         return f"strftime({ref}::TIMESTAMPTZ, '%Y-%m-%dT%H:%M:%S.%fZ')"
@@ -78,7 +108,7 @@ def _flat_sql(sql: str, columns: list[Column]) -> str:
     """The query with nested columns as JSON text and times as ISO strings."""
     parts = []
     for c in columns:
-        ref = f"r.{quote_ident(c.name)}"
+        ref = c.ref
         if c.type == "JSON":
             expr = f"{ref}::VARCHAR"  # already JSON text: no need to re-serialise it
         elif c.type.startswith(_NESTED_PREFIXES) or c.type.endswith("]"):
@@ -103,6 +133,11 @@ def write_jsonl(cursor, sql: str, params: list, columns: list[Column], path: str
     if not columns:
         open(path, "wb").close()
         return 0
+    if case_clash([c.name for c in columns]):  # DuckDB's writer would rename one of them
+        rows = json_rows(cursor, sql, params, columns)
+        with open(path, "w", encoding="utf-8") as out:
+            out.writelines(row + "\n" for row in rows)
+        return len(rows)
     parts = [f"{_json_value(c)} AS {quote_ident(c.name)}" for c in columns]
     select = f"SELECT {', '.join(parts)} FROM ({sql}) AS r"
     escaped = path.replace("'", "''")

@@ -17,6 +17,7 @@ from tracelake.export.custom_columns import apply_custom_columns
 from tracelake.export.formats import (
     FORMATS,
     arrow_table,
+    case_clash,
     describe,
     json_array_items,
     json_rows,
@@ -220,14 +221,19 @@ def _execute(cursor, store: Store, plan: Plan, options: QueryOptions, timeout: f
         page_rows = 0
         if plan.index_bounded:  # only a bounded page needs its size (to decide on a re-run)
             (page_rows,) = cursor.execute("SELECT count(*) FROM query_page").fetchone()
-        output = plan.output
+        output = stored = plan.output
         if output is None:  # pivot: the columns depend on the data
             names = [r[0] for r in cursor.execute("DESCRIBE query_page").fetchall()]
-            output = [n for n in names if not n.startswith("__")]
-        visible = ", ".join(_quote(name) for name in output)
+            output = stored = [n for n in names if not n.startswith("__")]
+        elif case_clash(output):
+            # DuckDB renamed the later of two names that differ only in case (a, A → a,
+            # A_1); the page's output columns come first, in the output's order.
+            names = [r[0] for r in cursor.execute("DESCRIBE query_page").fetchall()]
+            stored = names[: len(output)]
+        visible = ", ".join(_quote(name) for name in stored)
         # CREATE TABLE AS keeps the query's order (DuckDB preserves insertion order).
         page_sql = f"SELECT {visible} FROM query_page"
-        columns = describe(cursor, page_sql, [])
+        columns = describe(cursor, page_sql, [], names=list(output))
         result = QueryResult(
             schema=json_schema(columns),
             cursor=next_cursor,
