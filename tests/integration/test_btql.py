@@ -273,7 +273,6 @@ def test_formats(app_client, project, fmt):
         assert orjson.loads(table.column("metadata")[0].as_py())["model"] == "gpt-4"
 
 
-
 @pytest.mark.parametrize("fmt", ["json", "jsonl", "csv", "parquet"])
 def test_output_names_that_differ_only_in_case_stay_apart(app_client, project, fmt):
     """BTQL names are case-sensitive, DuckDB's are not: `a` and `A` are two columns with
@@ -302,6 +301,7 @@ def test_output_names_that_differ_only_in_case_stay_apart(app_client, project, f
         {"a": "t01-root", "A": "t01-s0", "t": ["ok"], "T": 2},
     ]
     assert [list(r) for r in rows] == [["a", "A", "t", "T"]] * 2
+
 
 @pytest.mark.parametrize(
     ("query", "line", "col"),

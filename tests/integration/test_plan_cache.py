@@ -50,3 +50,36 @@ def test_plans_are_reused_and_index_plans_until_the_next_write(tmp_path):
     finally:
         store.close()
         PLANS.clear()
+
+
+def test_literals_of_different_types_are_different_queries(tmp_path):
+    """`true`, `1` and `1.0` are equal in Python; as literals they are three queries, whatever
+    ran first (`to_string(true)` after `to_string(1)` was answered '1')."""
+    store = Store(tmp_path / "data")
+    try:
+        catalog = Catalog(store)
+        bootstrap(catalog, "org", "tl-plan-cache-key-0123456789")
+        org = catalog.list_orgs()[0]
+        principal = Principal(org["id"], org["name"], "admin", "test")
+        project_id = catalog.create_project(org["id"], "plans")["id"]
+        store.write(prepare_batch(catalog, principal, [{"project_id": project_id, "id": "a"}]))
+
+        def value(literal: str):
+            text = (
+                f"select: to_string({literal}) as v, {literal} as w"
+                f" | from: project_logs('{project_id}')"
+            )
+            result = run_query(store, catalog, principal, QueryOptions(query=text))
+            row = orjson.loads(result.rows[0])
+            return row["v"], row["w"]
+
+        assert value("1") == ("1", 1)
+        assert value("true") == ("true", True)
+        assert value("1.0") == ("1.0", 1.0)
+        assert value("[1, false]") == ("[1,false]", [1, False])
+        assert value("[true, 0]") == ("[true,0]", [True, 0])
+        assert value("false") == ("false", False)
+        assert value("0") == ("0", 0)
+    finally:
+        store.close()
+        PLANS.clear()

@@ -37,12 +37,33 @@ class Expr:
     loc: Loc | None = _loc_field()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Literal(Expr):
-    """null, bool, int, float, str, or a list/dict of those (JSON values)."""
+    """null, bool, int, float, str, or a list/dict of those (JSON values).
+
+    Equal only to a literal of the same JSON value *and type*: in Python ``True == 1 ==
+    1.0``, but ``to_string(true)``, ``to_string(1)`` and ``to_string(1.0)`` are different
+    queries (plans are cached by the query tree)."""
 
     OP: ClassVar[str] = "literal"
     value: Any = None
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not Literal:
+            return NotImplemented
+        return _typed(self.value) == _typed(other.value)
+
+    def __hash__(self) -> int:
+        return hash(_typed(self.value))
+
+
+def _typed(value: Any) -> Any:
+    """A hashable form of a JSON value that tells its types apart (``True`` from ``1``)."""
+    if isinstance(value, list):
+        return ("list", tuple(_typed(v) for v in value))
+    if isinstance(value, dict):
+        return ("dict", tuple((k, _typed(v)) for k, v in value.items()))
+    return (type(value).__name__, value)
 
 
 @dataclass(frozen=True)
