@@ -273,6 +273,23 @@ def test_formats(app_client, project, fmt):
         assert orjson.loads(table.column("metadata")[0].as_py())["model"] == "gpt-4"
 
 
+@pytest.mark.parametrize("fmt", ["json", "jsonl"])
+def test_an_output_column_may_have_any_name(app_client, project, fmt):
+    """Rows are rendered as structs; a column named like a SQL alias of the renderer (`j`,
+    `r`) was taken for the whole row, and `other` went missing."""
+    query = (
+        f"select: id as j, span_id as r, 'x' as other | from: project_logs('{project}')"
+        " | filter: id = 't03-root'"
+    )
+    response = app_client.post("/btql", json={"query": query, "fmt": fmt})
+    assert response.status_code == 200, response.text
+    if fmt == "json":
+        rows = response.json()["data"]
+    else:
+        rows = [orjson.loads(line) for line in response.content.splitlines()]
+    assert rows == [{"j": "t03-root", "r": "t03-s0", "other": "x"}]
+
+
 @pytest.mark.parametrize("fmt", ["json", "jsonl", "csv", "parquet"])
 def test_output_names_that_differ_only_in_case_stay_apart(app_client, project, fmt):
     """BTQL names are case-sensitive, DuckDB's are not: `a` and `A` are two columns with
@@ -401,6 +418,26 @@ def test_preview_length_cuts_summary_previews(app_client, project):
         " | filter: root_span_id = 't01'",
     )
     assert answer["data"] == [{"input": '{"question'}]
+
+
+@pytest.mark.parametrize(
+    "part",
+    [
+        "filter: " + " and ".join(["is_root"] * 600),
+        "filter: " + " or ".join(f"id = 'x{n}'" for n in range(1000)),
+        "select: " + " + ".join(f"coalesce(metrics.m{n}, 0)" for n in range(300)) + " as total",
+    ],
+    ids=["and-chain", "or-chain", "sum-chain"],
+)
+def test_long_expressions_never_fail_with_a_server_error(app_client, project, part):
+    """Long chains of ordinary terms recursed past Python's limit in the planner (a 500)."""
+    query = f"{part} | from: project_logs('{project}') | limit: 1"
+    if not part.startswith("select"):
+        query = f"select: id | {query}"
+    response = app_client.post("/btql", json={"query": query})
+    assert response.status_code in (200, 400), response.text
+    if response.status_code == 400:
+        assert "nested too deeply" in response.json()["error"]["message"]
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))

@@ -117,6 +117,22 @@ def plan_request(
     ``bound``, a newest-first page also keeps only the newest candidates (the plan says so
     in ``index_bounded``; run_query re-plans without the bound when the page comes up
     short)."""
+    try:
+        return _plan_request(catalog, principal, options, index, bound)
+    except RecursionError:
+        # A last resort: parsing and planning walk the tree recursively.
+        raise QueryError(
+            "the query is nested too deeply to run; write fewer nested expressions"
+        ) from None
+
+
+def _plan_request(
+    catalog: Catalog,
+    principal: Principal,
+    options: QueryOptions,
+    index: TextIndex | None,
+    bound: bool,
+) -> Plan:
     query = options.query if isinstance(options.query, Query) else parse_query(options.query)
     source = resolve_source(query.from_, CatalogResolver(catalog, principal.org_id))
     query = apply_custom_columns(catalog.store, query, source)
@@ -159,7 +175,7 @@ def plan_request(
     )
     if compiler is not None and compiler.bounded:
         if not compiler.bound_is_safe:
-            return plan_request(catalog, principal, options, index, bound=False)
+            return _plan_request(catalog, principal, options, index, False)
         plan = dataclasses.replace(plan, index_bounded=True)
     if compiler is None or not compiler.consulted:
         PLANS.put(key, plan)
