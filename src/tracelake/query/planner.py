@@ -54,10 +54,12 @@ class Plan:
 
     def next_cursor(self, cursor, table: str) -> str | None:
         """The cursor of the page after this one, or None when this page is the last."""
-        if self.paging == "none":
-            return None
+        if self.paging == "none" or self.limit == 0:
+            return None  # limit 0: an empty page, never followed by another
         if self.paging == "offset":
-            (count,) = cursor.execute(f"SELECT count(*) FROM {table}").fetchone()
+            # The offset counts the page's units: rows, or traces (by their key) on traces.
+            units = "DISTINCT __key" if self.shape == "traces" else "*"
+            (count,) = cursor.execute(f"SELECT count({units}) FROM {table}").fetchone()
             return Cursor(offset=self.offset + count).encode() if count == self.limit else None
         units, last = cursor.execute(
             f"SELECT count(DISTINCT __key), min(__key) FROM {table}"
@@ -313,18 +315,31 @@ class _Planner:
         """ORDER BY text and whether it is the default (keyset-pageable) order."""
         if query.sort:
             keys = [self.sql(k) for k in self.c.compile_sort(query, scope)]
-            if not proj.aggregate:
+            if proj.aggregate:
+                # Groups tied on the sort keys come in the order of their dimensions (one
+                # group each), so offset cursors neither skip nor repeat groups.
+                keys += [self.sql(g) for g in proj.group_by]
+            else:
                 # Rows tied on the sort keys come in _pagination_key order (unique), so a
                 # page is the same each time it is asked for, and offset cursors neither
                 # skip nor repeat rows.
                 direction = "DESC" if query.sort[-1].dir == "desc" else "ASC"
                 keys.append(f"e._pagination_key {direction}")
+                keys += [f"e.{u}" for u in self._unpivot_ids()]
             return ", ".join(keys), False
         if proj.aggregate:
             # Without dimensions there is one row: order by its first column (DuckDB refuses
             # ORDER BY NULL).
             return ", ".join(self.sql(g) for g in proj.group_by) or "1", False
+        if self.q.unpivot:
+            # A span gives several rows, which share its _pagination_key: the cursor counts
+            # rows, and the rows of a span come in the order of their elements.
+            return ", ".join([default, *(f"e.{u}" for u in self._unpivot_ids())]), False
         return default, True
+
+    def _unpivot_ids(self) -> list[str]:
+        """The hidden columns that number the elements each ``unpivot`` item expands."""
+        return [f"__unpivot_{index}" for index in range(1, len(self.q.unpivot or ()) + 1)]
 
     def _unpivot(self) -> tuple[str, dict[str, str]]:
         """The span relation with each ``unpivot`` item expanded into rows: an object gives
@@ -351,6 +366,7 @@ class _Planner:
             else:
                 columns = f"{each}.value AS {_q(item.alias)}"
                 extra[item.alias] = "JSON"
+            columns += f", {each}.id AS __unpivot_{index}"
             source = f"(SELECT e.*, {columns} FROM {source} e, json_each({json_sql}) {each})"
         return source, extra
 
@@ -376,6 +392,10 @@ class _Planner:
                 row_filter = self.sql(_one_term_per_column(condition))
             else:
                 where.append(self.sql(condition))
+        if having is not None and not proj.aggregate:
+            # Without aggregates, final_filter filters the output rows (aliases are inlined).
+            where.append(self.sql(having))
+            having = None
         sample = self._sample_predicate("id")
         if sample:
             where.append(sample)
@@ -385,11 +405,12 @@ class _Planner:
         order, keyset = self._order(proj, "e._xact_id DESC, e._pagination_key DESC", scope, query)
         paging, offset = self._paging(keyset and not proj.aggregate)
         upper_xact = None
+        after = []  # the cursor's condition: rows after the previous page
         if paging == "key" and self.cursor and self.cursor.key is not None:
-            where.append(f"e._pagination_key < {_lit(self.cursor.key)}")
+            after.append(f"e._pagination_key < {_lit(self.cursor.key)}")
             upper_xact = key_xact(self.cursor.key)
             if upper_xact is not None:
-                where.append(f"e._xact_id <= {_lit(upper_xact)}")
+                after.append(f"e._xact_id <= {_lit(upper_xact)}")
         select = [f"{self.sql(c.expr)} AS {_q(c.name)}" for c in proj.columns]
         key = "e._pagination_key" if paging == "key" else "NULL"
         count = self._count_sample("id")
@@ -407,9 +428,16 @@ class _Planner:
             source = f"(SELECT e.*, {extra} FROM {base} e{inner_where})"
             where = []
         if count:
+            # The sample is drawn from every filtered row, the page (after the cursor) from
+            # the sample.
             hashed, n = count
             inner_where = " AND ".join(where) if where else "true"
-            source = f"(SELECT * FROM {base} e WHERE {inner_where} ORDER BY {hashed} LIMIT {n})"
+            source = (
+                f"(SELECT * FROM {base} e WHERE {inner_where}"
+                f" ORDER BY {hashed}, e._pagination_key LIMIT {n})"
+            )
+            where = []
+        where += after
         # With comments joined late, the page is chosen on the lean relation (all its
         # columns kept), and the output is computed once comments are attached to its rows.
         late = self.late_comments and not proj.aggregate
@@ -418,12 +446,12 @@ class _Planner:
         if not proj.aggregate:
             sql += f", {key} AS __key"
         sql += f" FROM {source} e"
-        if where and not count:
+        if where:
             sql += " WHERE " + " AND ".join(where)
         if proj.group_by:
             sql += " GROUP BY " + ", ".join(self.sql(g) for g in proj.group_by)
         if having is not None:
-            sql += (" HAVING " if proj.aggregate else " QUALIFY ") + self.sql(having)
+            sql += " HAVING " + self.sql(having)
         if pivots:
             return self._pivoted(sql, proj, pivots, offset)
         sql += f" ORDER BY {order} LIMIT {self.limit}"
