@@ -130,7 +130,73 @@ def summary_duration(spans: list[dict]) -> float:
     return max(s["metrics"]["end"] for s in spans) - min(s["metrics"]["start"] for s in spans)
 
 
-# -- final_filter without aggregates ---------------------------------------------------------
+# -- 1. aggregates on the summary shape -------------------------------------------------------
+
+
+def test_summary_aggregates_count_every_trace_not_the_first_page(app_client, logs):
+    project, rows = logs
+    expected = Counter(r["span_attributes"]["type"] for r in roots_of(rows).values())
+    query = (
+        "dimensions: span_attributes.type as t | measures: count(1) as traces,"
+        " sum(metrics.prompt_tokens) as tokens"
+        f" | from: project_logs('{project}') summary | sort: t | limit: 2"
+    )
+    pages = all_pages(app_client, query)
+    assert [len(p) for p in pages[:2]] == [2, 1]  # limit limits the grouped rows
+    got = {r["t"]: r["traces"] for r in rows_of(pages)}
+    assert got == dict(expected)
+    tokens = defaultdict(int)
+    for r in rows:
+        tokens[roots_of(rows)[r["root_span_id"]]["span_attributes"]["type"]] += r["metrics"].get(
+            "prompt_tokens", 0
+        )
+    assert {r["t"]: r["tokens"] for r in rows_of(pages)} == dict(tokens)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "measures: count(1) as n | from: project_logs('{p}') summary | limit: 3",
+        "dimensions: span_attributes.type as t | measures: count(1) as n"
+        " | from: project_logs('{p}') summary | limit: 1",
+        "SELECT count(1) AS n FROM project_logs('{p}', shape => 'summary') LIMIT 3",
+    ],
+)
+def test_summary_aggregates_without_sort_run(app_client, logs, query):
+    project, _rows = logs
+    answer = btql(app_client, query.format(p=project))
+    total = sum(row["n"] for row in answer["data"])
+    if "dimensions" in query:
+        assert answer["data"] and answer["cursor"] is not None
+        pages = all_pages(app_client, query.format(p=project))
+        total = sum(row["n"] for row in rows_of(pages))
+    assert total == TRACES
+
+
+# -- 2. final_filter / HAVING on the summary shape --------------------------------------------
+
+
+def test_summary_final_filter_filters_rolled_up_values(app_client, logs):
+    project, rows = logs
+    traces = traces_of(rows)
+    high = {r for r, spans in traces.items() if summary_score(spans) > 0.4}
+    long = {r for r, spans in traces.items() if summary_duration(spans) > 1}
+    assert high and high != set(traces) and long and long != set(traces)
+    by_score = f"select: root_span_id | from: project_logs('{project}') summary"
+    answer = btql(app_client, by_score + " | final_filter: scores.q > 0.4")
+    assert {r["root_span_id"] for r in answer["data"]} == high
+    # Paged, newest trace first.
+    pages = all_pages(app_client, by_score + " | final_filter: scores.q > 0.4 | limit: 2")
+    assert [r["root_span_id"] for r in rows_of(pages)] == [
+        f"r{t:02d}" for t in reversed(WRITE_ORDER) if f"r{t:02d}" in high
+    ]
+    answer = btql(app_client, by_score + " | final_filter: metrics.duration > 1")
+    assert {r["root_span_id"] for r in answer["data"]} == long
+    sql = (
+        f"SELECT root_span_id FROM project_logs('{project}', shape => 'summary')"
+        " HAVING scores.q > 0.4"
+    )
+    assert {r["root_span_id"] for r in btql(app_client, sql)["data"]} == high
 
 
 def test_spans_final_filter_without_aggregates_filters_rows(app_client, logs):
@@ -138,6 +204,66 @@ def test_spans_final_filter_without_aggregates_filters_rows(app_client, logs):
     expected = {r["id"] for r in rows if r["scores"]["q"] > 0.4}
     query = f"select: id, scores.q as q | from: project_logs('{project}') | final_filter: q > 0.4"
     assert {r["id"] for r in btql(app_client, query)["data"]} == expected
+
+
+# -- 3. sort + limit on summary and traces ----------------------------------------------------
+
+
+@pytest.mark.parametrize("direction", ["asc", "desc"])
+def test_summary_sort_orders_every_trace_before_the_limit(app_client, logs, direction):
+    project, rows = logs
+    roots = roots_of(rows)
+    expected = sorted(roots, key=lambda r: roots[r]["created"], reverse=direction == "desc")
+    query = (
+        f"select: root_span_id, created | from: project_logs('{project}') summary"
+        f" | sort: created {direction}"
+    )
+    first = btql(app_client, query + " | limit: 2")["data"]
+    assert [r["root_span_id"] for r in first] == expected[:2]
+    pages = all_pages(app_client, query + " | limit: 5")
+    assert [r["root_span_id"] for r in rows_of(pages)] == expected
+
+
+def test_summary_sort_on_a_rolled_up_value(app_client, logs):
+    project, rows = logs
+    traces = traces_of(rows)
+    expected = sorted(traces, key=lambda r: (-summary_duration(traces[r]), r))
+    durations = [summary_duration(traces[r]) for r in expected]
+    query = (
+        f"select: root_span_id, metrics.duration as d | from: project_logs('{project}') summary"
+        " | sort: d desc | limit: 4"
+    )
+    got = rows_of(all_pages(app_client, query))
+    assert [r["d"] for r in got] == durations
+    assert sorted(r["root_span_id"] for r in got) == sorted(traces)
+
+
+@pytest.mark.parametrize("direction", ["asc", "desc"])
+def test_traces_sort_orders_traces_by_their_root_span(app_client, logs, direction):
+    project, rows = logs
+    roots = roots_of(rows)
+    traces = traces_of(rows)
+    order = sorted(roots, key=lambda r: roots[r]["created"], reverse=direction == "desc")
+    # Not the order of their newest span or of their writes: the root's value decides.
+    newest = sorted(
+        traces, key=lambda r: max(s["created"] for s in traces[r]), reverse=direction == "desc"
+    )
+    assert order != newest
+    query = (
+        f"select: id, root_span_id, created | from: project_logs('{project}') traces"
+        f" | sort: created {direction}"
+    )
+    first = btql(app_client, query + " | limit: 1")["data"]
+    assert {r["id"] for r in first} == {s["id"] for s in traces[order[0]]}
+    pages = all_pages(app_client, query + " | limit: 5")
+    assert [len({r["root_span_id"] for r in page}) for page in pages] == [5, 5, 2]
+    got = rows_of(pages)
+    expected = [
+        s["id"]
+        for r in order
+        for s in sorted(traces[r], key=lambda s: s["created"], reverse=direction == "desc")
+    ]
+    assert [r["id"] for r in got] == expected
 
 
 # -- 4. unpivot with limit and cursors -------------------------------------------------------
@@ -159,7 +285,7 @@ def test_unpivot_pages_every_row(app_client, logs):
 # -- 5. count samples with cursors -----------------------------------------------------------
 
 
-@pytest.mark.parametrize("shape", [""])
+@pytest.mark.parametrize("shape", ["", " traces", " summary"])
 def test_count_sample_pages_return_exactly_the_sample(app_client, logs, shape):
     project, rows = logs
     key = "id" if not shape else "root_span_id"
@@ -223,3 +349,58 @@ def test_limit_zero_is_an_empty_last_page(app_client, logs, query):
     answer = btql(app_client, query.format(p=project))
     assert answer["data"] == []
     assert answer["cursor"] is None
+
+
+# -- the same on an experiment read as of a version --------------------------------------------
+
+
+def test_sorted_and_grouped_trace_shapes_read_as_of_a_version(app_client, logs):
+    project, _rows = logs
+    experiment = app_client.post(
+        "/v1/experiment", json={"project_id": project, "name": f"e-{uuid.uuid4().hex[:6]}"}
+    ).json()["id"]
+
+    def insert(traces: range) -> None:
+        events = [
+            {
+                "id": f"x{t}-{span}",
+                "span_id": f"x{t}-{span}",
+                "root_span_id": f"x{t}",
+                **({"span_parents": [f"x{t}-0"]} if span else {}),
+                "created": _created(20 - t, span),
+                "scores": {"q": t / 10},
+            }
+            for t in traces
+            for span in (0, 1)
+        ]
+        url = f"/v1/experiment/{experiment}/insert"
+        assert app_client.post(url, json={"events": events}).status_code == 200
+
+    insert(range(5))
+    source = f"experiment('{experiment}')"
+    (version,) = {
+        r["_xact_id"] for r in btql(app_client, f"select: _xact_id | from: {source}")["data"]
+    }
+    insert(range(5, 9))
+    as_of = {"version": version}
+    # Traces x0..x4 as of the version; their roots were created on days 20..16.
+    oldest = [f"x{t}" for t in (4, 3, 2, 1, 0)]
+    query = f"select: root_span_id | from: {source} summary | sort: created asc | limit: 2"
+    assert [r["root_span_id"] for r in btql(app_client, query, **as_of)["data"]] == oldest[:2]
+    query = f"measures: count(1) as n | from: {source} summary"
+    assert btql(app_client, query, **as_of)["data"] == [{"n": 5}]
+    query = f"select: root_span_id | from: {source} summary | final_filter: scores.q > 0.25"
+    got = {r["root_span_id"] for r in btql(app_client, query, **as_of)["data"]}
+    assert got == {"x3", "x4"}
+    query = f"select: root_span_id | from: {source} traces | sort: created asc | limit: 1"
+    got = btql(app_client, query, **as_of)["data"]
+    assert [r["root_span_id"] for r in got] == ["x4", "x4"]
+
+
+@pytest.mark.parametrize("shape", ["traces", "summary"])
+def test_pivot_and_unpivot_on_trace_shapes_are_refused(app_client, logs, shape):
+    project, _rows = logs
+    query = f"unpivot: scores as (k, v) | select: root_span_id | from: project_logs('{project}') "
+    response = app_client.post("/btql", json={"query": query + shape})
+    assert response.status_code == 400, response.text
+    assert "spans shape" in response.json()["error"]["message"]
