@@ -2,7 +2,7 @@
 
 A cursor names where the next page starts: after a ``_pagination_key`` (or a trace key) when
 the query has no sort of its own, which stays correct while rows are written; or after a
-number of rows when the query sorts (or groups) otherwise. Clients treat it as opaque.
+number of rows when the query sorts, groups or unpivots. Clients treat it as opaque.
 """
 
 from __future__ import annotations
