@@ -608,6 +608,27 @@ def group_select(
     return (tuple(dims) or None), tuple(measures)
 
 
+def pivot_dimensions_dropped(query: ast.Query) -> ast.Query:
+    """A dimension that is also the pivot column is not a dimension: its values become
+    column names instead (``GROUP BY day(created), type PIVOT (... FOR type IN (ANY))``
+    gives one row per day, btql.md §4.4). A pivot that names a dimension by its alias
+    takes that dimension's expression."""
+    if not query.pivot or not query.dimensions:
+        return query
+    pivot = list(query.pivot)
+    dims = []
+    for dim in query.dimensions:
+        for i, column in enumerate(pivot):
+            if column.expr == dim.expr:
+                break
+            if dim.alias is not None and column.expr == ast.Ident((dim.alias,)):
+                pivot[i] = ast.Aliased(dim.expr, column.alias)
+                break
+        else:
+            dims.append(dim)
+    return replace(query, dimensions=tuple(dims) or None, pivot=tuple(pivot))
+
+
 def _resolve_group_item(select: list, expr: ast.Expr) -> int | None:
     if isinstance(expr, ast.Literal) and type(expr.value) is int:
         position = expr.value
