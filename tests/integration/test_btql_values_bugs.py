@@ -98,3 +98,12 @@ def test_pivot_by_a_grouped_column_in_the_json_ast(app_client, project, rows):
     }
     data = btql(app_client, query)
     assert [by_column_name(r) for r in data] == [by_column_name(r) for r in expected_pivot(rows)]
+
+
+def test_integer_arithmetic_is_64_bit(app_client, project):
+    data = btql(
+        app_client,
+        "select: 65536 * 65536 as x, '65536' * 65536 as y, 3037000499 * 3037000499 as z"
+        f" | from: project_logs('{project}') | limit: 1",
+    )
+    assert data == [{"x": 65536 * 65536, "y": 65536 * 65536, "z": 3037000499 * 3037000499}]

@@ -40,6 +40,7 @@ from tracelake.query.types import (
     T,
     Typed,
     coarse_type,
+    is_int64,
     null,
     unify,
 )
@@ -364,7 +365,8 @@ class Compiler:
         if isinstance(v, bool):
             return Typed(exp.Boolean(this=v), T.BOOLEAN, literal=v)
         if isinstance(v, int):
-            return Typed(exp.Literal.number(v), T.NUMBER, literal=v, sql_type="BIGINT")
+            sql_type = "BIGINT" if is_int64(v) else None
+            return Typed(self.integer_literal(v), T.NUMBER, literal=v, sql_type=sql_type)
         if isinstance(v, float):
             if not math.isfinite(v):
                 raise fail("numbers must be finite", node)

@@ -14,7 +14,7 @@ from tracelake.model.words import JSON_ESCAPE_PATTERN, JSON_KEY_PATTERN, NOT_ALN
 from tracelake.query import functions
 from tracelake.query.compiler import Compiler
 from tracelake.query.functions import fn
-from tracelake.query.types import T
+from tracelake.query.types import T, is_int64
 
 _UTC = "UTC"
 _NUMERIC_JSON = ("BIGINT", "UBIGINT", "HUGEINT", "DOUBLE")
@@ -171,6 +171,13 @@ class DuckDBCompiler(Compiler):
         (T.INTERVAL, T.STRING): lambda c, x: _cast(x, "VARCHAR"),
         (T.INTERVAL, T.NUMBER): lambda c, x: fn("epoch", x),
     }  # fmt: skip
+
+    def integer_literal(self, value: int) -> exp.Expression:
+        """A 64-bit integer, like a JSON number: DuckDB would type ``65536`` INT32, and
+        ``65536 * 65536`` would overflow. Larger values keep DuckDB's wider type."""
+        if is_int64(value):
+            return _cast(exp.Literal.number(value), "BIGINT")
+        return exp.Literal.number(value)
 
     def double_literal(self, value: float) -> exp.Expression:
         return _cast(exp.Literal.number(repr(float(value))), "DOUBLE")

@@ -112,7 +112,7 @@ def convert_string_literal(c: Compiler, text: str, to: T) -> exp.Expression | No
     """A string literal converted at compile time, or None to convert at run time."""
     if to is T.NUMBER:
         if _INTEGER.match(text):
-            return exp.Literal.number(int(text))
+            return c.integer_literal(int(text))
         number = float(text) if _NUMBER.match(text) else math.nan
         return c.double_literal(number) if math.isfinite(number) else exp.Null()
     if to is T.TIMESTAMP:
