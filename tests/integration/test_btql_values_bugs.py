@@ -107,3 +107,21 @@ def test_integer_arithmetic_is_64_bit(app_client, project):
         f" | from: project_logs('{project}') | limit: 1",
     )
     assert data == [{"x": 65536 * 65536, "y": 65536 * 65536, "z": 3037000499 * 3037000499}]
+
+
+@pytest.mark.parametrize("op", ["AND", "OR"])
+def test_not_negates_the_whole_and_or(app_client, project, rows, op):
+    """NOT (a AND b) compiled to NOT a AND b (sqlglot's AND is a function node, and was left
+    without parentheses)."""
+    query = (
+        f"select: id | from: project_logs('{project}')"
+        f" | filter: NOT (span_attributes.type = 'task' {op} created < '2026-02-02')"
+    )
+
+    def test(r):
+        a, b = r["span_attributes"]["type"] == "task", r["created"] < "2026-02-02"
+        return not (a and b) if op == "AND" else not (a or b)
+
+    assert sorted(r["id"] for r in btql(app_client, query)) == sorted(
+        r["id"] for r in rows if test(r)
+    )

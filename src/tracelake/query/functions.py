@@ -94,7 +94,9 @@ def fn(name: str, *args: exp.Expression) -> exp.Expression:
 
 
 def paren(e: exp.Expression) -> exp.Expression:
-    if isinstance(e, exp.Column | exp.Literal | exp.Anonymous | exp.Paren | exp.Func):
+    # AND/OR are sqlglot Funcs too, but print as bare operators: NOT (a AND b) needs them.
+    closed = exp.Column | exp.Literal | exp.Anonymous | exp.Paren | exp.Func
+    if isinstance(e, closed) and not isinstance(e, exp.Connector):
         return e
     return exp.Paren(this=e)
 
