@@ -109,6 +109,92 @@ def test_integer_arithmetic_is_64_bit(app_client, project):
     assert data == [{"x": 65536 * 65536, "y": 65536 * 65536, "z": 3037000499 * 3037000499}]
 
 
+def btql_error(client, query) -> dict:
+    response = client.post("/btql", json={"query": query})
+    assert response.status_code == 400, response.text
+    return response.json()["error"]
+
+
+def test_values_out_of_range_read_null(app_client, project):
+    data = btql(
+        app_client,
+        "select: to_datetime(1e20) as t, to_interval(1e20) as i, tags[99999999999999999999] as a,"
+        " tags[-99999999999999999999] as b, metrics[99999999999999999999] as m"
+        f" | from: project_logs('{project}') | limit: 1",
+    )
+    assert data == [{"t": None, "i": None, "a": None, "b": None, "m": None}]
+
+
+@pytest.mark.parametrize(
+    ("query", "at", "words"),
+    [
+        (
+            "select: created + interval 99999999999 day as x | from: project_logs('{p}')",
+            "interval",
+            "out of range",
+        ),
+        ("select: id as \"\" | from: project_logs('{p}')", '""', "empty"),
+        ("SELECT id AS \"\" FROM project_logs('{p}')", '""', "empty"),
+        ("select: id | unpivot: tags as \"\" | from: project_logs('{p}')", '""', "empty"),
+        (
+            "select: id | from: project_logs('{p}') traces"
+            " | filter: NOT ANY_SPAN(ANY_SPAN(is_root) AND ANY_SPAN(error IS NOT NULL))",
+            "ANY_SPAN(ANY_SPAN",
+            "ANY_SPAN(ANY_SPAN(a) AND ANY_SPAN(b)) is not supported",
+        ),
+        (
+            "select: id | from: project_logs('{p}') traces"
+            " | filter: ANY_SPAN(is_root OR ANY_SPAN(error IS NOT NULL))",
+            "ANY_SPAN(error",
+            "one level deep",
+        ),
+    ],
+)
+def test_bad_values_are_400s_with_a_position(app_client, project, query, at, words):
+    text = query.format(p=project)
+    error = btql_error(app_client, text)
+    assert words in error["message"]
+    assert "SELECT" not in error["message"].replace(text, "")  # no generated SQL
+    assert (error["line"], error["col"]) == (1, text.index(at) + 1)
+
+
+def test_an_empty_alias_in_the_json_ast_is_a_400(app_client, project):
+    source = {
+        "op": "function",
+        "name": {"op": "ident", "name": ["project_logs"]},
+        "args": [{"op": "literal", "value": project}],
+    }
+    query = {"select": [{"expr": {"btql": "id"}, "alias": ""}], "from": source}
+    assert "empty" in btql_error(app_client, query)["message"]
+
+
+def test_any_span_nested_one_level_is_flattened(app_client):
+    """NOT ANY_SPAN(is_root AND ANY_SPAN(error IS NOT NULL)): the traces without an error."""
+    project_id = app_client.post("/v1/project", json={"name": f"n-{uuid.uuid4().hex[:8]}"})
+    project_id = project_id.json()["id"]
+    rows = []
+    for t in range(4):
+        root = {"id": f"t{t}-root", "span_id": f"t{t}-s0", "root_span_id": f"t{t}"}
+        child = {
+            "id": f"t{t}-child",
+            "span_id": f"t{t}-s1",
+            "root_span_id": f"t{t}",
+            "span_parents": [f"t{t}-s0"],
+            "error": "boom" if t % 2 else None,
+        }
+        rows += [{**r, "project_id": project_id, "log_id": "g"} for r in (root, child)]
+    assert app_client.post("/logs3", json={"rows": rows}).status_code == 200
+    failed = {r["root_span_id"] for r in rows if r.get("error")}
+    expected = sorted(r["id"] for r in rows if r["root_span_id"] not in failed)
+    for syntax in (
+        f"select: id | from: project_logs('{project_id}') traces"
+        " | filter: NOT ANY_SPAN(is_root AND ANY_SPAN(error IS NOT NULL))",
+        f"SELECT id FROM project_logs('{project_id}', shape => 'traces')"
+        " WHERE NOT ANY_SPAN(is_root AND ANY_SPAN(error IS NOT NULL))",
+    ):
+        assert sorted(r["id"] for r in btql(app_client, syntax)) == expected
+
+
 @pytest.mark.parametrize("op", ["AND", "OR"])
 def test_not_negates_the_whole_and_or(app_client, project, rows, op):
     """NOT (a AND b) compiled to NOT a AND b (sqlglot's AND is a function node, and was left

@@ -9,7 +9,7 @@ from __future__ import annotations
 from tracelake.query import ast
 from tracelake.query.errors import QueryError
 from tracelake.query.parsers.btql import parse_btql, parse_expression
-from tracelake.query.parsers.expressions import pivot_dimensions_dropped
+from tracelake.query.parsers.expressions import any_span_flattened, pivot_dimensions_dropped
 from tracelake.query.parsers.json_ast import (
     expr_from_json,
     expr_to_json,
@@ -33,8 +33,9 @@ __all__ = [
 
 def parse_query(value: str | dict) -> ast.Query:
     """Parse a query in any of the three forms. A dimension that is also the pivot column
-    is dropped (:func:`pivot_dimensions_dropped`); the parsers themselves keep the query as
-    written, so the JSON AST round-trips.
+    is dropped (:func:`pivot_dimensions_dropped`) and ANY_SPAN nested one level is flattened
+    (:func:`any_span_flattened`); the parsers themselves keep the query as written, so the
+    JSON AST round-trips.
 
     >>> parse_query("SELECT * FROM project_logs('p') LIMIT 5").limit
     5
@@ -43,7 +44,7 @@ def parse_query(value: str | dict) -> ast.Query:
     >>> parse_query({"select": [{"op": "star"}], "limit": 5}).limit
     5
     """
-    return pivot_dimensions_dropped(_parse(value))
+    return any_span_flattened(pivot_dimensions_dropped(_parse(value)))
 
 
 def _parse(value: str | dict) -> ast.Query:
