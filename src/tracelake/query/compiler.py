@@ -373,7 +373,7 @@ class Compiler:
             return Typed(exp.Boolean(this=v), T.BOOLEAN, literal=v)
         if isinstance(v, int):
             sql_type = "BIGINT" if is_int64(v) else None
-            return Typed(self.integer_literal(v), T.NUMBER, literal=v, sql_type=sql_type)
+            return Typed(exp.Literal.number(v), T.NUMBER, literal=v, sql_type=sql_type)
         if isinstance(v, float):
             if not math.isfinite(v):
                 raise fail("numbers must be finite", node)

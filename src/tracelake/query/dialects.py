@@ -180,8 +180,8 @@ class DuckDBCompiler(Compiler):
     }  # fmt: skip
 
     def integer_literal(self, value: int) -> exp.Expression:
-        """A 64-bit integer, like a JSON number: DuckDB would type ``65536`` INT32, and
-        ``65536 * 65536`` would overflow. Larger values keep DuckDB's wider type."""
+        """A 64-bit integer (DuckDB types ``65536`` INT32); larger values keep DuckDB's
+        wider type."""
         if is_int64(value):
             return _cast(exp.Literal.number(value), "BIGINT")
         return exp.Literal.number(value)

@@ -589,11 +589,20 @@ def arithmetic(c: Compiler, op: str, left: Typed, right: Typed, node=None) -> Ty
     if result is None:
         result = T.NUMBER
         left, right = c.coerce(left, T.NUMBER, node), c.coerce(right, T.NUMBER, node)
+        left, right = _wide_integer(c, left), _wide_integer(c, right)
     rhs = paren(right.sql)
     if op in ("div", "mod"):
         rhs = exp.Nullif(this=rhs, expression=exp.Literal.number(0))
     sql = ARITHMETIC[op](this=paren(left.sql), expression=rhs)
     return Typed(exp.Paren(this=sql), result, aggregate=aggregated(left, right))
+
+
+def _wide_integer(c: Compiler, value: Typed) -> Typed:
+    """An integer literal as a 64-bit integer, like a JSON number: DuckDB types ``65536``
+    INT32, and ``65536 * 65536`` would overflow."""
+    if type(value.literal) is int:
+        return replace(value, sql=c.integer_literal(value.literal))
+    return value
 
 
 def _as_time(c: Compiler, value: Typed, other: Typed, node) -> Typed:
