@@ -211,3 +211,15 @@ def test_not_negates_the_whole_and_or(app_client, project, rows, op):
     assert sorted(r["id"] for r in btql(app_client, query)) == sorted(
         r["id"] for r in rows if test(r)
     )
+
+
+def test_a_filter_of_500_terms_joined_by_and_runs(app_client, project, rows):
+    every_root = " and ".join(["is_root"] * 500)
+    data = btql(app_client, f"select: id | from: project_logs('{project}') | filter: {every_root}")
+    assert sorted(r["id"] for r in data) == sorted(r["id"] for r in rows)
+
+
+def test_a_sum_of_200_terms_runs(app_client, project, rows):
+    total = " + ".join(f"coalesce(metrics.m{i}, 0)" for i in range(200))
+    data = btql(app_client, f"select: id, {total} as s | from: project_logs('{project}')")
+    assert {r["id"]: r["s"] for r in data} == {r["id"]: sum(r["metrics"].values()) for r in rows}
