@@ -40,6 +40,7 @@ from tracelake.query.types import (
     T,
     Typed,
     coarse_type,
+    is_int64,
     null,
     unify,
 )
@@ -134,9 +135,14 @@ class Compiler:
     OPERATORS: dict[str, Callable] = functions.OPERATORS
     # (from, to) -> f(compiler, sql) converting a value; filled by the dialect.
     COERCIONS: dict[tuple[T, T], Callable[[Compiler, exp.Expression], exp.Expression]] = {}
-    INTERVAL_UNITS = frozenset(
-        {"year", "month", "week", "day", "hour", "minute", "second", "millisecond", "microsecond"}
-    )
+    # Seconds per interval unit (a year is 365.2425 days, a month a twelfth of it).
+    INTERVAL_UNITS = {
+        "year": 31_556_952, "month": 2_629_746, "week": 604_800, "day": 86_400, "hour": 3_600,
+        "minute": 60, "second": 1, "millisecond": 1e-3, "microsecond": 1e-6,
+    }  # fmt: skip
+    # An interval may span 290,000 years: a time plus or minus it stays in the engine's range
+    # (DuckDB's timestamps run from 290,309 BC to 294,247 AD).
+    MAX_INTERVAL_SECONDS = 290_000 * 31_556_952
     SEARCH_FIELDS = ("input", "output", "expected", "metadata", "span_attributes")
 
     # -- public API ----------------------------------------------------------------------------
@@ -256,17 +262,19 @@ class Compiler:
                 named += [(n, a.Ident((n,)), clause, None) for n in scope.columns]
                 continue
             expr = item.expr
+            if item.alias == "":
+                raise fail("a column name cannot be empty", expr)
             if clause == "dimensions" and _ordinal(expr) is not None:
                 raise fail("a dimension ordinal needs a select list", expr)
             path = expr.name if isinstance(expr, a.Ident) else ()
-            if len(path) > 1 and isinstance(path[-1], str) and item.alias in (None, path[-1]):
+            if len(path) > 1 and path[-1] and item.alias in (None, path[-1]):
                 # the implicit short name (the parsers write it as an alias when unambiguous)
                 implicit[path[-1]] = None if path[-1] in implicit else expr
             if item.alias is not None:
                 aliases[item.alias] = expr
                 named.append((item.alias, expr, clause, None))
             elif len(path) > 1:
-                short = path[-1] if isinstance(path[-1], str) else path_text(path)
+                short = path[-1] if isinstance(path[-1], str) and path[-1] else path_text(path)
                 named.append((short, expr, clause, path_text(path)))
             elif isinstance(expr, a.Ident) and expr.name:
                 named.append((str(expr.name[0]), expr, clause, None))
@@ -364,7 +372,8 @@ class Compiler:
         if isinstance(v, bool):
             return Typed(exp.Boolean(this=v), T.BOOLEAN, literal=v)
         if isinstance(v, int):
-            return Typed(exp.Literal.number(v), T.NUMBER, literal=v, sql_type="BIGINT")
+            sql_type = "BIGINT" if is_int64(v) else None
+            return Typed(exp.Literal.number(v), T.NUMBER, literal=v, sql_type=sql_type)
         if isinstance(v, float):
             if not math.isfinite(v):
                 raise fail("numbers must be finite", node)
@@ -378,6 +387,10 @@ class Compiler:
     def _interval(self, node: a.Interval, ctx: Ctx) -> Typed:
         if node.unit not in self.INTERVAL_UNITS or type(node.value) is not int:
             raise fail(f"invalid interval '{node.value} {node.unit}'", node)
+        if abs(node.value) * self.INTERVAL_UNITS[node.unit] > self.MAX_INTERVAL_SECONDS:
+            raise fail(
+                f"interval {node.value} {node.unit} is out of range (at most 290,000 years)", node
+            )
         unit = exp.Var(this=node.unit.upper())
         return Typed(exp.Interval(this=exp.Literal.string(str(node.value)), unit=unit), T.INTERVAL)
 
@@ -419,6 +432,9 @@ class Compiler:
         typed list (0-based, negative from the end); any other path is NULL."""
         if not path:
             return base
+        if any(isinstance(seg, int) and not is_int64(seg + 1) for seg in path):
+            # beyond any list's end (and the engine's index type)
+            return Typed(exp.Null(), T.NULL, aggregate=base.aggregate)
         if base.type is T.JSON:
             return base.to(self.json_get(base.sql, path), T.JSON)
         if base.type is T.ARRAY and isinstance(path[0], int):

@@ -14,7 +14,7 @@ from tracelake.model.words import JSON_ESCAPE_PATTERN, JSON_KEY_PATTERN, NOT_ALN
 from tracelake.query import functions
 from tracelake.query.compiler import Compiler
 from tracelake.query.functions import fn
-from tracelake.query.types import T
+from tracelake.query.types import T, is_int64
 
 _UTC = "UTC"
 _NUMERIC_JSON = ("BIGINT", "UBIGINT", "HUGEINT", "DOUBLE")
@@ -100,6 +100,12 @@ def _cast(sql: exp.Expression, to: str, safe: bool = False) -> exp.Expression:
     return cls(this=sql, to=exp.DataType.build(to, dialect="duckdb"))
 
 
+def _epoch_seconds(sql: exp.Expression) -> exp.Expression:
+    """Unix seconds as an instant; NULL beyond the timestamp range (1e20) or for NaN, which
+    ``to_timestamp`` rejects with an error."""
+    return fn("try", fn("to_timestamp", sql))
+
+
 def _case(cond: exp.Expression, then: exp.Expression, default: exp.Expression | None = None):
     return exp.Case(ifs=[exp.If(this=cond, true=then)], default=default)
 
@@ -139,7 +145,7 @@ class DuckDBCompiler(Compiler):
             _cast(c.json_text(x.copy()), "BOOLEAN", safe=True),
         ),
         (T.JSON, T.TIMESTAMP): lambda c, x: _case(
-            c.json_is_number(x), fn("to_timestamp", c.json_num(x.copy())),
+            c.json_is_number(x), _epoch_seconds(c.json_num(x.copy())),
             c.parse_timestamp(c.json_text(x.copy())),
         ),
         (T.JSON, T.DATE): lambda c, x: _cast(c.json_text(x), "DATE", safe=True),
@@ -157,8 +163,9 @@ class DuckDBCompiler(Compiler):
         (T.STRING, T.INTERVAL): lambda c, x: _cast(x, "INTERVAL", safe=True),
         (T.NUMBER, T.STRING): lambda c, x: _cast(x, "VARCHAR"),
         (T.NUMBER, T.BOOLEAN): lambda c, x: exp.NEQ(this=x, expression=exp.Literal.number(0)),
-        (T.NUMBER, T.TIMESTAMP): lambda c, x: fn("to_timestamp", x),  # Unix seconds
-        (T.NUMBER, T.INTERVAL): lambda c, x: fn("to_seconds", _cast(x, "DOUBLE")),
+        (T.NUMBER, T.TIMESTAMP): lambda c, x: _epoch_seconds(x),
+        # try(): seconds beyond an interval's range (1e20) are NULL, not an error
+        (T.NUMBER, T.INTERVAL): lambda c, x: fn("try", fn("to_seconds", _cast(x, "DOUBLE"))),
         (T.BOOLEAN, T.NUMBER): lambda c, x: _cast(x, "INTEGER"),
         (T.BOOLEAN, T.STRING): lambda c, x: _cast(x, "VARCHAR"),
         (T.TIMESTAMP, T.STRING): lambda c, x: c.format_timestamp(x),
@@ -171,6 +178,13 @@ class DuckDBCompiler(Compiler):
         (T.INTERVAL, T.STRING): lambda c, x: _cast(x, "VARCHAR"),
         (T.INTERVAL, T.NUMBER): lambda c, x: fn("epoch", x),
     }  # fmt: skip
+
+    def integer_literal(self, value: int) -> exp.Expression:
+        """A 64-bit integer (DuckDB types ``65536`` INT32); larger values keep DuckDB's
+        wider type."""
+        if is_int64(value):
+            return _cast(exp.Literal.number(value), "BIGINT")
+        return exp.Literal.number(value)
 
     def double_literal(self, value: float) -> exp.Expression:
         return _cast(exp.Literal.number(repr(float(value))), "DOUBLE")

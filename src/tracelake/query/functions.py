@@ -94,7 +94,9 @@ def fn(name: str, *args: exp.Expression) -> exp.Expression:
 
 
 def paren(e: exp.Expression) -> exp.Expression:
-    if isinstance(e, exp.Column | exp.Literal | exp.Anonymous | exp.Paren | exp.Func):
+    # AND/OR are sqlglot Funcs too, but print as bare operators: NOT (a AND b) needs them.
+    closed = exp.Column | exp.Literal | exp.Anonymous | exp.Paren | exp.Func
+    if isinstance(e, closed) and not isinstance(e, exp.Connector):
         return e
     return exp.Paren(this=e)
 
@@ -112,7 +114,7 @@ def convert_string_literal(c: Compiler, text: str, to: T) -> exp.Expression | No
     """A string literal converted at compile time, or None to convert at run time."""
     if to is T.NUMBER:
         if _INTEGER.match(text):
-            return exp.Literal.number(int(text))
+            return c.integer_literal(int(text))
         number = float(text) if _NUMBER.match(text) else math.nan
         return c.double_literal(number) if math.isfinite(number) else exp.Null()
     if to is T.TIMESTAMP:
@@ -575,8 +577,40 @@ def includes(c: Compiler, haystack: Typed, needle: Typed, node=None) -> Typed:
     return Typed(sql, T.BOOLEAN, aggregate=aggregated(haystack, needle))
 
 
+# A chain of + (or *) longer than this is added as a balanced tree (sum of halves), so a
+# select summing hundreds of terms stays a shallow tree for sqlglot and the engine.
+BALANCE_CHAIN = 16
+_ASSOCIATIVE = frozenset({"add", "mul"})
+
+
 def _arithmetic(c, ctx, node):
-    return arithmetic(c, node.op, c.node(node.left, ctx), c.node(node.right, ctx), node)
+    if node.op not in _ASSOCIATIVE or (ctx.group_keys is not None and not ctx.in_agg):
+        # (a dimension may be a part of the chain: compile it node by node)
+        return arithmetic(c, node.op, c.node(node.left, ctx), c.node(node.right, ctx), node)
+    spine = _chain(node)  # a + b + c: [(a+b)+c, a+b], then the operands a, b, c
+    values = [c.node(spine[-1].left, ctx)] + [c.node(n.right, ctx) for n in reversed(spine)]
+    if len(values) > BALANCE_CHAIN and all(v.type is T.NUMBER for v in values):
+        return _balanced(values, lambda x, y: arithmetic(c, node.op, x, y, node))
+    result = values[0]
+    for step, value in zip(reversed(spine), values[1:], strict=True):
+        result = arithmetic(c, node.op, result, value, step)
+    return result
+
+
+def _chain(node: a.Binary) -> list[a.Binary]:
+    """The left spine of ``a + b + c`` (one operator), outermost first; no recursion."""
+    spine = [node]
+    while isinstance(spine[-1].left, a.Binary) and spine[-1].left.op == node.op:
+        spine.append(spine[-1].left)
+    return spine
+
+
+def _balanced(values: list, combine: Callable) -> Any:
+    """``combine`` over ``values`` as a tree of depth log2(n)."""
+    if len(values) == 1:
+        return values[0]
+    mid = (len(values) + 1) // 2
+    return combine(_balanced(values[:mid], combine), _balanced(values[mid:], combine))
 
 
 def arithmetic(c: Compiler, op: str, left: Typed, right: Typed, node=None) -> Typed:
@@ -587,11 +621,20 @@ def arithmetic(c: Compiler, op: str, left: Typed, right: Typed, node=None) -> Ty
     if result is None:
         result = T.NUMBER
         left, right = c.coerce(left, T.NUMBER, node), c.coerce(right, T.NUMBER, node)
+        left, right = _wide_integer(c, left), _wide_integer(c, right)
     rhs = paren(right.sql)
     if op in ("div", "mod"):
         rhs = exp.Nullif(this=rhs, expression=exp.Literal.number(0))
     sql = ARITHMETIC[op](this=paren(left.sql), expression=rhs)
     return Typed(exp.Paren(this=sql), result, aggregate=aggregated(left, right))
+
+
+def _wide_integer(c: Compiler, value: Typed) -> Typed:
+    """An integer literal as a 64-bit integer, like a JSON number: DuckDB types ``65536``
+    INT32, and ``65536 * 65536`` would overflow."""
+    if type(value.literal) is int:
+        return replace(value, sql=c.integer_literal(value.literal))
+    return value
 
 
 def _as_time(c: Compiler, value: Typed, other: Typed, node) -> Typed:
@@ -606,9 +649,12 @@ def _as_time(c: Compiler, value: Typed, other: Typed, node) -> Typed:
 def _logical(c, ctx, node):
     if not node.children:
         raise c.error(f"{node.op} needs operands", node)
-    parts = [c.to_boolean(c.node(child, ctx), child) for child in node.children]
-    combine = exp.and_ if node.op == "and" else exp.or_
-    sql = combine(*(p.sql for p in parts)) if len(parts) > 1 else parts[0].sql
+    # a AND a is a: a long filter repeating a term stays short
+    children = list(dict.fromkeys(node.children))
+    parts = [c.to_boolean(c.node(child, ctx), child) for child in children]
+    # a balanced tree: a thousand terms must not nest a thousand deep (sqlglot recurses)
+    connector = exp.And if node.op == "and" else exp.Or
+    sql = _balanced([p.sql for p in parts], lambda x, y: connector(this=x, expression=y))
     return Typed(paren(sql), T.BOOLEAN, aggregate=aggregated(*parts))
 
 

@@ -62,6 +62,11 @@ def coarse_type(sql_type: str) -> T:
     return SQL_TYPES[name]
 
 
+def is_int64(value: int) -> bool:
+    """Integer literals are 64-bit (BIGINT) when they fit, like JSON numbers."""
+    return -(2**63) <= value < 2**63
+
+
 class _NoLiteral:
     def __repr__(self) -> str:
         return "NO_LITERAL"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from tracelake.query import ast
 from tracelake.query.errors import QueryError
 from tracelake.query.parsers.btql import parse_btql, parse_expression
+from tracelake.query.parsers.expressions import any_span_flattened, pivot_dimensions_dropped
 from tracelake.query.parsers.json_ast import (
     expr_from_json,
     expr_to_json,
@@ -31,7 +32,10 @@ __all__ = [
 
 
 def parse_query(value: str | dict) -> ast.Query:
-    """Parse a query in any of the three forms.
+    """Parse a query in any of the three forms. A dimension that is also the pivot column
+    is dropped (:func:`pivot_dimensions_dropped`) and ANY_SPAN nested one level is flattened
+    (:func:`any_span_flattened`); the parsers themselves keep the query as written, so the
+    JSON AST round-trips.
 
     >>> parse_query("SELECT * FROM project_logs('p') LIMIT 5").limit
     5
@@ -40,6 +44,10 @@ def parse_query(value: str | dict) -> ast.Query:
     >>> parse_query({"select": [{"op": "star"}], "limit": 5}).limit
     5
     """
+    return any_span_flattened(pivot_dimensions_dropped(_parse(value)))
+
+
+def _parse(value: str | dict) -> ast.Query:
     if isinstance(value, dict):
         return query_from_json(value)
     if not isinstance(value, str):

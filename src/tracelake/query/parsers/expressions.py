@@ -444,6 +444,8 @@ class ExpressionParser:
             self.advance()
             return tok.text
         if tok.kind in (DQUOTED, STRING):
+            if not tok.value:
+                raise self.error("a column name cannot be empty", tok)
             self.advance()
             return tok.value  # type: ignore[return-value]
         raise self.expected("an alias name")
@@ -517,7 +519,7 @@ def _plain_name(expr: ast.Expr) -> str | None:
 def _short_name(expr: ast.Expr) -> str | None:
     """`metadata.model` -> 'model' (the implicit alias of a multi-part path)."""
     if isinstance(expr, ast.Ident) and len(expr.name) > 1 and isinstance(expr.name[-1], str):
-        return expr.name[-1]
+        return expr.name[-1] or None  # metadata."" has no short name
     return None
 
 
@@ -606,6 +608,90 @@ def group_select(
             item.expr,
         )
     return (tuple(dims) or None), tuple(measures)
+
+
+def any_span_flattened(query: ast.Query) -> ast.Query:
+    """One level of ANY_SPAN nesting is flattened (btql.md §4.1): ``ANY_SPAN(a AND ANY_SPAN(b))``
+    is ``ANY_SPAN(a) AND ANY_SPAN(b)`` (the inner one holds on every span of the trace or on
+    none). Deeper nesting, a span filter under OR/NOT inside ANY_SPAN, and
+    ``ANY_SPAN(ANY_SPAN(a) AND ANY_SPAN(b))`` are errors, as in Braintrust."""
+    changes = {
+        name: _flatten(getattr(query, name))
+        for name in ("filter", "span_filter", "trace_filter")
+        if getattr(query, name) is not None
+    }
+    return replace(query, **changes)
+
+
+def _flatten(node: ast.Expr) -> ast.Expr:
+    if not _has_span_filter(node):
+        return node
+    changes = {}
+    for f in fields(node):
+        value = getattr(node, f.name)
+        if isinstance(value, ast.Expr):
+            changes[f.name] = _flatten(value)
+        elif isinstance(value, tuple) and all(isinstance(v, ast.Expr) for v in value):
+            changes[f.name] = tuple(_flatten(v) for v in value)
+    node = replace(node, **changes)
+    if not (isinstance(node, ast.SpanFilter) and node.op == "singlespanfilter"):
+        return node
+    terms = node.expr.children if _is_and(node.expr) else (node.expr,)
+    inner = [t for t in terms if isinstance(t, ast.SpanFilter) and t.op == "singlespanfilter"]
+    rest = [t for t in terms if t not in inner]
+    for term in [*rest, *(t.expr for t in inner)]:
+        nested = _first_span_filter(term)
+        if nested is not None:
+            raise error_loc(
+                "a span filter inside ANY_SPAN(...) is supported only one level deep and "
+                "joined by AND: ANY_SPAN(a AND ANY_SPAN(b))",
+                nested,
+            )
+    if not inner:
+        return node
+    if not rest:
+        raise error_loc(
+            "ANY_SPAN(ANY_SPAN(a) AND ANY_SPAN(b)) is not supported; write "
+            "ANY_SPAN(a) AND ANY_SPAN(b)",
+            node,
+        )
+    outer = rest[0] if len(rest) == 1 else ast.Logical("and", tuple(rest), loc=node.expr.loc)
+    return ast.Logical("and", (replace(node, expr=outer), *inner), loc=node.loc)
+
+
+def _is_and(node: ast.Expr) -> bool:
+    return isinstance(node, ast.Logical) and node.op == "and"
+
+
+def _has_span_filter(node: ast.Expr) -> bool:
+    return _first_span_filter(node) is not None
+
+
+def _first_span_filter(node: ast.Expr) -> ast.SpanFilter | None:
+    if isinstance(node, ast.SpanFilter):
+        return node
+    return next((f for c in children(node) if (f := _first_span_filter(c)) is not None), None)
+
+
+def pivot_dimensions_dropped(query: ast.Query) -> ast.Query:
+    """A dimension that is also the pivot column is not a dimension: its values become
+    column names instead (``GROUP BY day(created), type PIVOT (... FOR type IN (ANY))``
+    gives one row per day, btql.md §4.4). A pivot that names a dimension by its alias
+    takes that dimension's expression."""
+    if not query.pivot or not query.dimensions:
+        return query
+    pivot = list(query.pivot)
+    dims = []
+    for dim in query.dimensions:
+        for i, column in enumerate(pivot):
+            if column.expr == dim.expr:
+                break
+            if dim.alias is not None and column.expr == ast.Ident((dim.alias,)):
+                pivot[i] = ast.Aliased(dim.expr, column.alias)
+                break
+        else:
+            dims.append(dim)
+    return replace(query, dimensions=tuple(dims) or None, pivot=tuple(pivot))
 
 
 def _resolve_group_item(select: list, expr: ast.Expr) -> int | None:

@@ -401,6 +401,8 @@ def _unpivot_from_json(reader, value, path):
             alias = (alias[0], alias[1])
         elif not isinstance(alias, str):
             raise _fail(f"{where}.alias", "expected a name or a [key, value] pair of names")
+        if "" in (alias if isinstance(alias, tuple) else (alias,)):
+            raise _fail(f"{where}.alias", "a column name cannot be empty")
         items.append(ast.Unpivot(reader.expr(item["expr"], f"{where}.expr"), alias))
     return tuple(items)
 
