@@ -758,6 +758,16 @@ def _conjuncts(condition: exp.Expression) -> list[exp.Expression]:
     return [condition]
 
 
+def _nested_and(parts: list[exp.Expression]) -> exp.Expression:
+    """``CASE WHEN a THEN b ELSE false END`` over ``parts``, halves nested so that a
+    thousand terms on one column nest ten deep, not a thousand (sqlglot recurses)."""
+    if len(parts) == 1:
+        return parts[0].copy()
+    mid = (len(parts) + 1) // 2
+    first, rest = _nested_and(parts[:mid]), _nested_and(parts[mid:])
+    return exp.Case(ifs=[exp.If(this=first, true=rest)], default=exp.false())
+
+
 def _one_term_per_column(condition: exp.Expression) -> exp.Expression:
     """A WHERE condition rewritten so that the terms joined by AND that read one and the
     same column form one term: ``a AND b`` becomes ``CASE WHEN a THEN b ELSE false END``
@@ -779,11 +789,7 @@ def _one_term_per_column(condition: exp.Expression) -> exp.Expression:
     terms = []
     for item in out:
         if isinstance(item, str):
-            parts = groups[item]
-            term = parts[-1]
-            for part in reversed(parts[:-1]):
-                term = exp.Case(ifs=[exp.If(this=part.copy(), true=term)], default=exp.false())
-            terms.append(term)
+            terms.append(_nested_and(groups[item]))
         else:
             terms.append(item)
     return exp.and_(*(exp.paren(t.copy()) for t in terms)) if len(terms) > 1 else terms[0]
