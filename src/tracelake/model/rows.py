@@ -94,9 +94,11 @@ class RowWrite:
     array_deletes: list[tuple[tuple[str, ...], list[Any]]] = field(default_factory=list)
     parent_id: str | None = None
     audit: dict[str, Any] | None = None
-    # For comments: the row the comment attaches to, and the comment body.
+    # For comments: the row the comment attaches to, the comment body, and whether the write
+    # merges into the comment of its id (``_is_merge``) instead of replacing it.
     origin_id: str | None = None
     comment: Any = None
+    merge: bool = False
 
 
 def normalize_row(raw: Any, ref: ObjectRef, index: int = 0) -> RowWrite:
@@ -123,12 +125,15 @@ def normalize_row(raw: Any, ref: ObjectRef, index: int = 0) -> RowWrite:
         created = normalize_timestamp(created, f"{where}: created")
 
     audit = _audit(raw, where)
+    for marker in ("_object_delete", "_is_merge"):
+        if raw.get(marker) is not None and not isinstance(raw[marker], bool):
+            raise InvalidRequest(f"{where}: {marker} must be true or false")
 
     if "comment" in raw and raw.get("comment") is not None:
         origin = raw.get("origin")
         if not isinstance(origin, dict) or not isinstance(origin.get("id"), str):
             raise InvalidRequest(f"{where}: a comment needs origin.id naming the row it is on")
-        return RowWrite(
+        write = RowWrite(
             ref=ref,
             id=row_id,
             kind=WriteKind.COMMENT,
@@ -136,11 +141,11 @@ def normalize_row(raw: Any, ref: ObjectRef, index: int = 0) -> RowWrite:
             audit=audit,
             origin_id=origin["id"],
             comment=raw["comment"],
+            merge=raw.get("_is_merge") is True,
         )
-
-    for marker in ("_object_delete", "_is_merge"):
-        if raw.get(marker) is not None and not isinstance(raw[marker], bool):
-            raise InvalidRequest(f"{where}: {marker} must be true or false")
+        if raw.get("_merge_paths") is not None:
+            write.merge_paths = _paths(raw["_merge_paths"], f"{where}: _merge_paths")
+        return write
     if raw.get("_object_delete") is True:
         return RowWrite(ref=ref, id=row_id, kind=WriteKind.DELETE, created=created, audit=audit)
 

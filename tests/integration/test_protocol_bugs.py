@@ -1,0 +1,139 @@
+"""REST protocol and write semantics found wrong by a black-box bug hunt: each test states the
+behaviour a client relies on (braintrust-protocol.md, docs/write-semantics.md)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.test_bad_input import new_dataset, new_project
+from tests.integration.test_versions import (
+    apply_requests,
+    dataset_comment_on,
+    dataset_row,
+    fetch_all,
+    make_batch,
+)
+from tracelake.store.store import Store
+
+
+def logs3(client, rows: list[dict]) -> str:
+    response = client.post("/logs3", json={"rows": rows, "api_version": 2})
+    assert response.status_code == 200, response.text
+    return response.json()["_xact_id"]
+
+
+def comments_on(client, dataset_id: str, row_id: str, **params) -> list[tuple[str, str]]:
+    """(id, text) of the comments on one row, in the order the fetch lists them."""
+    response = client.post(f"/v1/dataset/{dataset_id}/fetch", json=params)
+    assert response.status_code == 200, response.text
+    (row,) = [r for r in response.json()["events"] if r["id"] == row_id]
+    return [(c["id"], c["comment"]["text"]) for c in row["comments"] or []]
+
+
+# -- 1. comments are keyed by their id --------------------------------------------------------
+
+
+@pytest.fixture
+def commented(app_client) -> tuple[str, dict]:
+    """A dataset with a row 'r', and a comment row c1 on it (not yet sent)."""
+    dataset_id = new_dataset(app_client, new_project(app_client))
+    logs3(app_client, [{"dataset_id": dataset_id, "id": "r", "input": 0}])
+    comment = {"dataset_id": dataset_id, "id": "c1", "origin": {"id": "r"}}
+    return dataset_id, comment
+
+
+def test_a_comment_written_again_replaces_itself(app_client, commented):
+    dataset_id, comment = commented
+    row = {**comment, "comment": {"text": "hi"}}
+    logs3(app_client, [row])
+    logs3(app_client, [row])  # a retry after a lost response
+    assert comments_on(app_client, dataset_id, "r") == [("c1", "hi")]
+    logs3(app_client, [{**comment, "comment": {"text": "again"}}])
+    assert comments_on(app_client, dataset_id, "r") == [("c1", "again")]
+
+
+def test_a_comment_merge_merges_into_the_comment_of_its_id(app_client, commented):
+    dataset_id, comment = commented
+    logs3(app_client, [{**comment, "comment": {"text": "hi", "mood": "ok"}}])
+    logs3(app_client, [{**comment, "_is_merge": True, "comment": {"text": "edited"}}])
+    response = app_client.post(f"/v1/dataset/{dataset_id}/fetch", json={})
+    (row,) = response.json()["events"]
+    (only,) = row["comments"]
+    assert only["id"] == "c1"
+    assert only["comment"] == {"text": "edited", "mood": "ok"}
+
+
+def test_two_writes_of_a_comment_in_one_request_make_one_comment(app_client, commented):
+    dataset_id, comment = commented
+    logs3(
+        app_client,
+        [
+            {**comment, "comment": {"text": "hi"}},
+            {**comment, "comment": {"text": "hi"}},
+            {**comment, "_is_merge": True, "comment": {"text": "edited"}},
+        ],
+    )
+    assert comments_on(app_client, dataset_id, "r") == [("c1", "edited")]
+
+
+def test_a_read_pinned_before_a_comment_edit_sees_the_old_comment(app_client, commented):
+    dataset_id, comment = commented
+    first = logs3(app_client, [{**comment, "comment": {"text": "hi"}}])
+    edit = logs3(app_client, [{**comment, "_is_merge": True, "comment": {"text": "edited"}}])
+    deleted = logs3(app_client, [{"dataset_id": dataset_id, "id": "c1", "_object_delete": True}])
+    assert comments_on(app_client, dataset_id, "r", version=first) == [("c1", "hi")]
+    assert comments_on(app_client, dataset_id, "r", version=edit) == [("c1", "edited")]
+    assert comments_on(app_client, dataset_id, "r", version=deleted) == []
+    assert comments_on(app_client, dataset_id, "r") == []
+    # Written again after its delete, the comment is back, as that write gives it.
+    logs3(app_client, [{**comment, "_is_merge": True, "comment": {"text": "back"}}])
+    assert comments_on(app_client, dataset_id, "r") == [("c1", "back")]
+
+
+def test_a_comment_deleted_and_written_in_one_request_is_the_last_write(app_client, commented):
+    dataset_id, comment = commented
+    logs3(app_client, [{**comment, "comment": {"text": "hi"}}])
+    delete = {"dataset_id": dataset_id, "id": "c1", "_object_delete": True}
+    logs3(app_client, [delete, {**comment, "comment": {"text": "new"}}])
+    assert comments_on(app_client, dataset_id, "r") == [("c1", "new")]
+    logs3(app_client, [{**comment, "comment": {"text": "x"}}, delete])
+    assert comments_on(app_client, dataset_id, "r") == []
+
+
+def test_other_comments_on_the_row_stay(app_client, commented):
+    dataset_id, comment = commented
+    other = {**comment, "id": "c2", "comment": {"text": "second"}}
+    logs3(app_client, [{**comment, "comment": {"text": "hi"}}, other])
+    logs3(app_client, [{**comment, "comment": {"text": "edited"}}])
+    assert sorted(comments_on(app_client, dataset_id, "r")) == [
+        ("c1", "edited"),
+        ("c2", "second"),
+    ]
+
+
+def test_comment_writes_committed_in_one_group_keep_each_version(tmp_path):
+    """Requests the writer commits together (one transaction, an xact each) still make one
+    version of the comment per request."""
+    comment = dataset_comment_on("r", "a", "c1")
+    merge = ("dataset", {**comment[1], "_is_merge": True, "comment": {"more": 1}})
+    delete = dataset_row(id="c1", _object_delete=True)
+    requests = [[comment], [merge], [delete], [delete], [merge], [comment]]
+    # Independently: the comment c1 as each request leaves it.
+    expected = [
+        [{"text": "a"}],
+        [{"text": "a", "more": 1}],
+        [],
+        [],
+        [{"more": 1}],  # a merge into a deleted comment writes it as given
+        [{"text": "a"}],
+    ]
+    store = Store(tmp_path / "data")
+    try:
+        store.write(make_batch([dataset_row(id="r", input=1)]))
+        xacts = apply_requests(store, requests, pipelined="held")
+        for xact, want in zip(xacts, expected, strict=True):
+            (row,) = fetch_all(store, "dataset", version=xact)
+            got = [(c["id"], c["comment"]) for c in row["comments"] or []]
+            assert got == [("c1", body) for body in want], xact
+    finally:
+        store.close()
