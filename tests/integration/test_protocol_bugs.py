@@ -3,9 +3,10 @@ behaviour a client relies on (braintrust-protocol.md, docs/write-semantics.md)."
 
 from __future__ import annotations
 
+import orjson
 import pytest
 
-from tests.integration.test_bad_input import new_dataset, new_project
+from tests.integration.test_bad_input import assert_error, events, new_dataset, new_project
 from tests.integration.test_versions import (
     apply_requests,
     dataset_comment_on,
@@ -137,3 +138,80 @@ def test_comment_writes_committed_in_one_group_keep_each_version(tmp_path):
             assert got == [("c1", body) for body in want], xact
     finally:
         store.close()
+
+
+# -- 2. JSON nested too deeply is a 400 naming the row and field --------------------------------
+
+DEPTH_LIMIT = 200  # docs/write-semantics.md
+
+
+def nested(depth: int) -> str:
+    """JSON text of a value nesting ``depth`` levels: objects outside, arrays inside."""
+    objects, arrays = depth // 2, depth - depth // 2
+    return '{"a":' * objects + "[" * arrays + "1" + "]" * arrays + "}" * objects
+
+
+def post_json(client, path: str, text: str, method: str = "POST"):
+    return client.request(method, path, content=text.encode())
+
+
+@pytest.mark.parametrize("depth", [DEPTH_LIMIT + 1, 300, 1000])
+def test_a_row_nested_too_deeply_is_refused_whole(app_client, depth):
+    dataset_id = new_dataset(app_client, new_project(app_client))
+    rows = (
+        f'[{{"dataset_id":"{dataset_id}","id":"fine","input":1}},'
+        f'{{"dataset_id":"{dataset_id}","id":"deep","expected":{nested(depth)}}}]'
+    )
+    response = post_json(app_client, "/logs3", f'{{"rows":{rows}}}')
+    assert_error(response, 400, "row 1", "deep", "expected", "nests deeper than 200")
+    response = post_json(app_client, f"/v1/dataset/{dataset_id}/insert", f'{{"events":{rows}}}')
+    assert_error(response, 400, "row 1", "expected", "200")
+    assert events(app_client, "dataset", dataset_id) == []
+
+
+def test_a_row_nested_to_the_limit_is_stored_and_read_back(app_client):
+    dataset_id = new_dataset(app_client, new_project(app_client))
+    value = nested(DEPTH_LIMIT)
+    row = f'{{"dataset_id":"{dataset_id}","id":"r","input":{value},"metadata":{{"k":1}}}}'
+    response = post_json(app_client, "/logs3", f'{{"rows":[{row}]}}')
+    assert response.status_code == 200, response.text
+    (stored,) = events(app_client, "dataset", dataset_id)
+    assert stored["input"] == orjson.loads(value)
+
+
+def test_a_merge_or_feedback_nested_too_deeply_is_refused(app_client):
+    dataset_id = new_dataset(app_client, new_project(app_client))
+    logs3(app_client, [{"dataset_id": dataset_id, "id": "r", "input": 1}])
+    merge = f'{{"dataset_id":"{dataset_id}","id":"r","_is_merge":true,"metadata":{nested(300)}}}'
+    response = post_json(app_client, "/logs3", f'{{"rows":[{merge}]}}')
+    assert_error(response, 400, "row 0", "metadata", "200")
+    feedback = f'{{"feedback":[{{"id":"r","expected":{nested(260)}}}]}}'
+    response = post_json(app_client, f"/v1/dataset/{dataset_id}/feedback", feedback)
+    assert_error(response, 400, "expected", "200")
+    comment = (
+        f'{{"dataset_id":"{dataset_id}","id":"c","origin":{{"id":"r"}},"comment":{nested(300)}}}'
+    )
+    response = post_json(app_client, "/logs3", f'{{"rows":[{comment}]}}')
+    assert_error(response, 400, "row 0", "comment", "200")
+    (stored,) = events(app_client, "dataset", dataset_id)
+    assert (stored["input"], stored["metadata"], stored["expected"]) == (1, None, None)
+    assert stored["comments"] in (None, [])
+
+
+def test_object_metadata_nested_too_deeply_is_refused(app_client):
+    project_id = new_project(app_client)
+    dataset_id = new_dataset(app_client, project_id)
+    deep = nested(300)
+    for method, path, body in [
+        ("PATCH", f"/v1/dataset/{dataset_id}", f'{{"metadata":{deep}}}'),
+        ("PATCH", f"/v1/project/{project_id}", f'{{"settings":{deep}}}'),
+        ("POST", "/v1/dataset", f'{{"project_id":"{project_id}","name":"d2","metadata":{deep}}}'),
+        ("POST", "/v1/experiment", f'{{"project_id":"{project_id}","name":"e","metadata":{deep}}}'),
+    ]:
+        field = "settings" if "settings" in body else "metadata"
+        assert_error(post_json(app_client, path, body, method), 400, field, "200")
+    assert app_client.get(f"/v1/dataset/{dataset_id}").json()["metadata"] is None
+    names = {d["name"] for d in app_client.get("/v1/dataset").json()["objects"]}
+    assert "d2" not in names
+    assert app_client.get("/v1/experiment").json()["objects"] == []
+

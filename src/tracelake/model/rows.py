@@ -68,6 +68,9 @@ KNOWN_FIELDS = frozenset(
 )
 
 AUDIT_SOURCES = ("app", "api", "external")
+# How deep a stored JSON value may nest (arrays and objects): what is stored must be read back
+# inside a response envelope, and the JSON encoder stops at 254 levels.
+MAX_JSON_DEPTH = 200
 # How the SDK encodes non-finite floats (strict JSON has no NaN); stored as null in
 # scores and metrics, which must be numbers.
 NON_FINITE = frozenset({"NaN", "Infinity", "-Infinity"})
@@ -133,6 +136,7 @@ def normalize_row(raw: Any, ref: ObjectRef, index: int = 0) -> RowWrite:
         origin = raw.get("origin")
         if not isinstance(origin, dict) or not isinstance(origin.get("id"), str):
             raise InvalidRequest(f"{where}: a comment needs origin.id naming the row it is on")
+        check_depth(raw["comment"], f"{where}: comment")
         write = RowWrite(
             ref=ref,
             id=row_id,
@@ -223,6 +227,30 @@ def _check_fields(fields: dict[str, Any], ref: ObjectRef, where: str) -> None:
         # The SDK's deprecated `output=` alias on datasets means `expected`.
         value = fields.pop("output")
         fields.setdefault("expected", value)
+
+
+def nests_deeper(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether arrays and objects in ``value`` nest more than ``limit`` levels (level by
+    level, without recursion: a parsed request may nest 1,000 levels)."""
+    level = [value] if isinstance(value, dict | list) else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > limit:
+            return True
+        level = [
+            child
+            for node in level
+            for child in (node.values() if isinstance(node, dict) else node)
+            if isinstance(child, dict | list)
+        ]
+    return False
+
+
+def check_depth(value: Any, what: str) -> None:
+    """Refuse a JSON value nested deeper than ``MAX_JSON_DEPTH``."""
+    if nests_deeper(value):
+        raise InvalidRequest(f"{what} nests deeper than {MAX_JSON_DEPTH} levels")
 
 
 def _audit(raw: dict, where: str) -> dict[str, Any] | None:

@@ -19,6 +19,7 @@ import orjson
 from tracelake.errors import Conflict, InvalidRequest, NotFound
 from tracelake.model.ids import new_object_id
 from tracelake.model.objects import ObjectRef, ObjectType
+from tracelake.model.rows import check_depth
 from tracelake.store.store import Store
 from tracelake.store.writer import ObjectInfo
 
@@ -612,8 +613,9 @@ def _is_type(value: Any, expected) -> bool:
 
 
 def _to_db(kind: ObjectKind, column: str, value: Any) -> Any:
-    if column in kind.json_columns:
-        return None if value is None else orjson.dumps(value).decode()
+    if column in kind.json_columns and value is not None:
+        check_depth(value, f"field {column!r}")
+        return orjson.dumps(value).decode()
     return value
 
 
