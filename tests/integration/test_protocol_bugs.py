@@ -215,3 +215,14 @@ def test_object_metadata_nested_too_deeply_is_refused(app_client):
     assert "d2" not in names
     assert app_client.get("/v1/experiment").json()["objects"] == []
 
+
+# -- 3. _merge_paths [["tags"]] with [] clears the tags -----------------------------------------
+
+
+def test_merge_paths_tags_with_an_empty_list_clears_the_tags(app_client):
+    dataset_id = new_dataset(app_client, new_project(app_client))
+    logs3(app_client, [{"dataset_id": dataset_id, "id": "t", "tags": ["a", "b"]}])
+    merge = {"dataset_id": dataset_id, "id": "t", "_is_merge": True, "tags": []}
+    logs3(app_client, [{**merge, "_merge_paths": [["tags"]]}])
+    (row,) = events(app_client, "dataset", dataset_id)
+    assert row["tags"] == []

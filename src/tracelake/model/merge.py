@@ -123,12 +123,10 @@ def merge_state(current: dict[str, Any], write: RowWrite) -> dict[str, Any]:
         if name in _MERGE_IGNORED:
             continue
         if name == "tags":
-            replace = ("tags",) in stop
-            state["tags"] = (
-                _unique(value) if replace and value else union_tags(state["tags"], value)
-            )
-            if replace and value is None:
-                state["tags"] = None
+            if ("tags",) in stop:  # replaced, even by [] or null
+                state["tags"] = None if value is None else _unique(value)
+            else:
+                state["tags"] = union_tags(state["tags"], value)
         else:
             state[name] = merge_values(state.get(name), value, stop, (name,))
     _apply_array_deletes(state, write)
