@@ -6,7 +6,13 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from tests.integration.test_bad_input import assert_error, events, new_dataset, new_project
+from tests.integration.test_bad_input import (
+    assert_error,
+    events,
+    new_dataset,
+    new_experiment,
+    new_project,
+)
 from tests.integration.test_versions import (
     apply_requests,
     dataset_comment_on,
@@ -226,3 +232,31 @@ def test_merge_paths_tags_with_an_empty_list_clears_the_tags(app_client):
     logs3(app_client, [{**merge, "_merge_paths": [["tags"]]}])
     (row,) = events(app_client, "dataset", dataset_id)
     assert row["tags"] == []
+
+
+# -- 4. /v1/insert writes each event to the object it is listed under ---------------------------
+
+
+def test_cross_object_insert_refuses_an_event_naming_another_object(app_client):
+    project_id = new_project(app_client)
+    experiment_id = new_experiment(app_client, project_id)
+    dataset_id = new_dataset(app_client, project_id)
+    for stray in ({"experiment_id": experiment_id}, {"dataset_id": dataset_id}):
+        body = {
+            "dataset": {dataset_id: {"events": [{"id": "D1", "input": 1}]}},
+            "project_logs": {project_id: {"events": [{"id": "L1", "input": 2, **stray}]}},
+        }
+        response = app_client.post("/v1/insert", json=body)
+        assert_error(response, 400, next(iter(stray)), "does not match the object")
+    assert events(app_client, "experiment", experiment_id) == []
+    assert events(app_client, "dataset", dataset_id) == []
+    assert events(app_client, "project_logs", project_id) == []
+    # Its own routing keys, and a dataset event's project_id, are fine.
+    body = {
+        "dataset": {dataset_id: {"events": [{"id": "D1", "project_id": project_id}]}},
+        "project_logs": {project_id: {"events": [{"id": "L1", "project_id": project_id}]}},
+    }
+    response = app_client.post("/v1/insert", json=body)
+    assert response.status_code == 200, response.text
+    assert [r["id"] for r in events(app_client, "dataset", dataset_id)] == ["D1"]
+    assert [r["id"] for r in events(app_client, "project_logs", project_id)] == ["L1"]
