@@ -3,6 +3,9 @@ behaviour a client relies on (braintrust-protocol.md, docs/write-semantics.md)."
 
 from __future__ import annotations
 
+import uuid
+
+import braintrust_api
 import orjson
 import pytest
 
@@ -260,3 +263,96 @@ def test_cross_object_insert_refuses_an_event_naming_another_object(app_client):
     assert response.status_code == 200, response.text
     assert [r["id"] for r in events(app_client, "dataset", dataset_id)] == ["D1"]
     assert [r["id"] for r in events(app_client, "project_logs", project_id)] == ["L1"]
+
+
+# -- 5. the deprecated cursor (max_xact_id, max_root_span_id) pages on --------------------------
+
+
+@pytest.fixture
+def api(server) -> braintrust_api.Braintrust:
+    client = braintrust_api.Braintrust(base_url=server.url, api_key=server.api_key, max_retries=0)
+    yield client
+    client.close()
+
+
+def legacy_pages(fetch, limit: int) -> list[list[dict]]:
+    """Page as the OAS tells a client to: the next cursor is the smallest
+    (_xact_id, root_span_id) of the page's rows; stop at an empty page."""
+    pages: list[list[dict]] = []
+    bound: dict = {}
+    for _ in range(20):
+        rows = [e.to_dict() for e in fetch(limit=limit, **bound).events]
+        if not rows:
+            return pages
+        pages.append(rows)
+        low = min(rows, key=lambda r: (int(r["_xact_id"]), r["root_span_id"]))
+        bound = {"max_xact_id": low["_xact_id"], "max_root_span_id": low["root_span_id"]}
+    raise AssertionError(f"paging never ended: {[[r['id'] for r in p] for p in pages]}")
+
+
+def test_legacy_cursor_pages_through_every_trace_once(api):
+    project = api.projects.create(name=f"legacy-{uuid.uuid4().hex[:10]}")
+    # Five traces of two spans each, written one request at a time; then trace t1 gets a new
+    # span, so its spans span old and new transactions.
+    for t in range(5):
+        spans = [
+            {"id": f"t{t}", "span_id": f"t{t}", "root_span_id": f"t{t}", "input": t},
+            {
+                "id": f"t{t}-c",
+                "span_id": f"t{t}-c",
+                "root_span_id": f"t{t}",
+                "span_parents": [f"t{t}"],
+            },
+        ]
+        api.projects.logs.insert(project.id, events=spans)
+    child = {"id": "t1-d", "span_id": "t1-d", "root_span_id": "t1", "span_parents": ["t1"]}
+    api.projects.logs.insert(project.id, events=[child])
+
+    def fetch(**kwargs):
+        return api.projects.logs.fetch_post(project.id, **kwargs)
+
+    everything = {r["id"]: r for r in [e.to_dict() for e in fetch(limit=100).events]}
+    assert len(everything) == 11
+    for limit in (1, 2, 3):
+        pages = legacy_pages(fetch, limit)
+        per_page = [{r["root_span_id"] for r in page} for page in pages]
+        assert all(len(roots) <= limit for roots in per_page), per_page
+        assert set().union(*per_page) == {f"t{t}" for t in range(5)}, (limit, per_page)
+        # A trace may come again on a later page (as the OAS says), as the same rows.
+        for page in pages:
+            for row in page:
+                assert row == everything[row["id"]]
+        assert {r["id"] for page in pages for r in page} == set(everything)
+
+    # The GET form takes the same cursor.
+    first = api.projects.logs.fetch(project.id, limit=2).events
+    low = min(first, key=lambda e: (int(e.xact_id), e.root_span_id))
+    second = api.projects.logs.fetch(
+        project.id, limit=2, max_xact_id=low.xact_id, max_root_span_id=low.root_span_id
+    ).events
+    assert second and low.root_span_id not in {e.root_span_id for e in second}
+
+
+def test_legacy_cursor_pages_a_pinned_dataset_and_refuses_half_a_cursor(app_client):
+    dataset_id = new_dataset(app_client, new_project(app_client))
+    logs3(app_client, [{"dataset_id": dataset_id, "id": f"p{i}"} for i in range(5)])
+    version = logs3(app_client, [{"dataset_id": dataset_id, "id": "late"}])
+    logs3(app_client, [{"dataset_id": dataset_id, "id": "after-the-version"}])
+    path = f"/v1/dataset/{dataset_id}/fetch"
+
+    def fetch(**params):
+        response = app_client.post(path, json={"version": version, **params})
+        assert response.status_code == 200, response.text
+        return type("Page", (), {"events": [Row(r) for r in response.json()["events"]]})
+
+    pages = legacy_pages(fetch, 2)
+    assert {r["id"] for page in pages for r in page} == {f"p{i}" for i in range(5)} | {"late"}
+    response = app_client.post(path, json={"max_root_span_id": "p1"})
+    assert_error(response, 400, "max_root_span_id", "max_xact_id")
+    response = app_client.post(path, json={"max_root_span_id": "p1", "max_xact_id": "x1"})
+    assert_error(response, 400, "max_xact_id")
+
+
+class Row(dict):
+    def to_dict(self) -> dict:
+        return dict(self)
