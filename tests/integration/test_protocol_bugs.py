@@ -356,3 +356,68 @@ def test_legacy_cursor_pages_a_pinned_dataset_and_refuses_half_a_cursor(app_clie
 class Row(dict):
     def to_dict(self) -> dict:
         return dict(self)
+
+
+# -- 6. a read-only key opens existing objects through create-or-get ----------------------------
+
+
+def test_sdk_with_a_read_only_key_opens_an_existing_dataset(server, monkeypatch):
+    import braintrust
+
+    with server.client() as admin:
+        project_name = f"ro-{uuid.uuid4().hex[:10]}"
+        project_id = new_project(admin, project_name)
+        dataset = admin.post("/v1/dataset", json={"project_id": project_id, "name": "golden"})
+        dataset_id = dataset.json()["id"]
+        logs3(admin, [{"dataset_id": dataset_id, "id": "r1", "input": 1, "expected": 2}])
+        reader = admin.post("/v1/api_key", json={"name": "sdk-reader", "role": "read"})
+    monkeypatch.setenv("BRAINTRUST_APP_URL", server.url)
+    monkeypatch.setenv("BRAINTRUST_API_KEY", reader.json()["key"])
+    monkeypatch.delenv("BRAINTRUST_API_URL", raising=False)
+    monkeypatch.delenv("BRAINTRUST_ORG_NAME", raising=False)
+    braintrust.logger._state = braintrust.logger.BraintrustState()  # noqa: SLF001
+    rows = list(braintrust.init_dataset(project=project_name, name="golden"))
+    assert [(r["id"], r["input"], r["expected"]) for r in rows] == [("r1", 1, 2)]
+
+
+def test_create_or_get_with_a_read_only_key_gets_but_never_creates(app_client):
+    project_name = f"ro-{uuid.uuid4().hex[:10]}"
+    project_id = new_project(app_client, project_name)
+    dataset = app_client.post("/v1/dataset", json={"project_id": project_id, "name": "d"}).json()
+    experiment = app_client.post(
+        "/v1/experiment", json={"project_id": project_id, "name": "e"}
+    ).json()
+    key = app_client.post("/v1/api_key", json={"name": "reader", "role": "read"}).json()["key"]
+    headers = {"Authorization": f"Bearer {key}"}
+
+    def post(path: str, body: dict):
+        return app_client.post(path, json=body, headers=headers)
+
+    gets = [
+        ("/v1/project", {"name": project_name}, project_id),
+        ("/v1/dataset", {"project_id": project_id, "name": "d"}, dataset["id"]),
+        ("/v1/experiment", {"project_id": project_id, "name": "e"}, experiment["id"]),
+    ]
+    for path, body, object_id in gets:
+        response = post(path, body)
+        assert response.status_code == 200, (path, response.text)
+        assert response.json()["id"] == object_id
+    response = post("/api/project/register", {"project_name": project_name})
+    assert response.status_code == 200 and response.json()["project"]["id"] == project_id
+    response = post("/api/dataset/register", {"project_name": project_name, "dataset_name": "d"})
+    assert response.status_code == 200 and response.json()["dataset"]["id"] == dataset["id"]
+
+    creates = [
+        ("/v1/project", {"name": project_name + "-new"}),
+        ("/v1/dataset", {"project_id": project_id, "name": "new"}),
+        ("/v1/experiment", {"project_id": project_id, "name": "new"}),
+        ("/v1/experiment", {"project_id": project_id, "name": "e", "ensure_new": True}),
+        ("/api/project/register", {"project_name": project_name + "-new"}),
+        ("/api/dataset/register", {"project_name": project_name, "dataset_name": "new"}),
+    ]
+    for path, body in creates:
+        assert_error(post(path, body), 403, "read-only")
+    listed = {o["name"] for o in app_client.get("/v1/project").json()["objects"]}
+    assert project_name + "-new" not in listed
+    assert [d["name"] for d in app_client.get("/v1/dataset").json()["objects"]] == ["d"]
+    assert [e["name"] for e in app_client.get("/v1/experiment").json()["objects"]] == ["e"]
