@@ -421,3 +421,31 @@ def test_create_or_get_with_a_read_only_key_gets_but_never_creates(app_client):
     assert project_name + "-new" not in listed
     assert [d["name"] for d in app_client.get("/v1/dataset").json()["objects"]] == ["d"]
     assert [e["name"] for e in app_client.get("/v1/experiment").json()["objects"]] == ["e"]
+
+
+# -- 7. experiment comparison matches equal inputs whatever their key order ---------------------
+
+
+def test_comparison_matches_inputs_that_differ_only_in_key_order(app_client):
+    project_id = new_project(app_client)
+    base, new = (new_experiment(app_client, project_id) for _ in range(2))
+    # Raw bodies: the key order of each input is exactly as written here.
+    for experiment_id, first, second, score in [
+        (base, '{"a":1,"b":{"x":1,"y":2}}', '{"q":[{"m":1,"n":2}]}', "0.0"),
+        (new, '{"b":{"y":2,"x":1},"a":1}', '{"q":[{"n":2,"m":1}]}', "1.0"),
+    ]:
+        rows = ",".join(
+            f'{{"experiment_id":"{experiment_id}","id":"{i}","input":{text},'
+            f'"scores":{{"s":{score}}}}}'
+            for i, text in enumerate((first, second))
+        )
+        response = app_client.post("/logs3", content=f'{{"rows":[{rows}]}}'.encode())
+        assert response.status_code == 200, response.text
+    response = app_client.get(
+        f"/v1/experiment/{new}/summarize",
+        params={"summarize_scores": "true", "comparison_experiment_id": base},
+    )
+    assert response.status_code == 200, response.text
+    score = response.json()["scores"]["s"]
+    assert (score["score"], score["improvements"], score["regressions"]) == (1.0, 2, 0)
+    assert score["diff"] == 1.0
