@@ -60,6 +60,41 @@ def apply_write(
     return state
 
 
+def apply_comment(
+    current: dict[str, Any] | None,
+    write: RowWrite,
+    *,
+    now: str,
+    audit_entry: dict[str, Any] | None = None,
+) -> dict[str, Any] | None:
+    """Return the state of the comment ``write.id`` after ``write`` (None: no comment).
+
+    A comment is keyed by its id like a row: a comment write replaces the comment of its id,
+    a merge (``_is_merge``) deep-merges its body into it and keeps its ``created``, and a
+    delete removes it. A comment state is ``{origin_id, created, comment, audit_data}``.
+    """
+    if write.kind is WriteKind.DELETE:
+        return None
+    if write.kind is not WriteKind.COMMENT:
+        raise ValueError("not a comment write")
+    trail = [audit_entry] if audit_entry is not None else []
+    if write.merge and current is not None:
+        body = merge_values(current["comment"], write.comment, set(write.merge_paths), ("comment",))
+        audit = [*(current["audit_data"] or []), *trail]
+        return {
+            "origin_id": write.origin_id,
+            "created": current["created"],
+            "comment": body,
+            "audit_data": audit or None,
+        }
+    return {
+        "origin_id": write.origin_id,
+        "created": write.created or now,
+        "comment": write.comment,
+        "audit_data": trail or None,
+    }
+
+
 def new_state(write: RowWrite, *, now: str, parent: dict[str, Any] | None = None) -> dict[str, Any]:
     """The state of a row created by ``write`` (a replace, or a merge into nothing)."""
     if write.parent_id is not None and parent is None:
@@ -88,12 +123,10 @@ def merge_state(current: dict[str, Any], write: RowWrite) -> dict[str, Any]:
         if name in _MERGE_IGNORED:
             continue
         if name == "tags":
-            replace = ("tags",) in stop
-            state["tags"] = (
-                _unique(value) if replace and value else union_tags(state["tags"], value)
-            )
-            if replace and value is None:
-                state["tags"] = None
+            if ("tags",) in stop:  # replaced, even by [] or null
+                state["tags"] = None if value is None else _unique(value)
+            else:
+                state["tags"] = union_tags(state["tags"], value)
         else:
             state[name] = merge_values(state.get(name), value, stop, (name,))
     _apply_array_deletes(state, write)

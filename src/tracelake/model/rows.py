@@ -68,6 +68,9 @@ KNOWN_FIELDS = frozenset(
 )
 
 AUDIT_SOURCES = ("app", "api", "external")
+# How deep a stored JSON value may nest (arrays and objects): what is stored must be read back
+# inside a response envelope, and the JSON encoder stops at 254 levels.
+MAX_JSON_DEPTH = 200
 # How the SDK encodes non-finite floats (strict JSON has no NaN); stored as null in
 # scores and metrics, which must be numbers.
 NON_FINITE = frozenset({"NaN", "Infinity", "-Infinity"})
@@ -94,9 +97,11 @@ class RowWrite:
     array_deletes: list[tuple[tuple[str, ...], list[Any]]] = field(default_factory=list)
     parent_id: str | None = None
     audit: dict[str, Any] | None = None
-    # For comments: the row the comment attaches to, and the comment body.
+    # For comments: the row the comment attaches to, the comment body, and whether the write
+    # merges into the comment of its id (``_is_merge``) instead of replacing it.
     origin_id: str | None = None
     comment: Any = None
+    merge: bool = False
 
 
 def normalize_row(raw: Any, ref: ObjectRef, index: int = 0) -> RowWrite:
@@ -123,12 +128,16 @@ def normalize_row(raw: Any, ref: ObjectRef, index: int = 0) -> RowWrite:
         created = normalize_timestamp(created, f"{where}: created")
 
     audit = _audit(raw, where)
+    for marker in ("_object_delete", "_is_merge"):
+        if raw.get(marker) is not None and not isinstance(raw[marker], bool):
+            raise InvalidRequest(f"{where}: {marker} must be true or false")
 
     if "comment" in raw and raw.get("comment") is not None:
         origin = raw.get("origin")
         if not isinstance(origin, dict) or not isinstance(origin.get("id"), str):
             raise InvalidRequest(f"{where}: a comment needs origin.id naming the row it is on")
-        return RowWrite(
+        check_depth(raw["comment"], f"{where}: comment")
+        write = RowWrite(
             ref=ref,
             id=row_id,
             kind=WriteKind.COMMENT,
@@ -136,11 +145,11 @@ def normalize_row(raw: Any, ref: ObjectRef, index: int = 0) -> RowWrite:
             audit=audit,
             origin_id=origin["id"],
             comment=raw["comment"],
+            merge=raw.get("_is_merge") is True,
         )
-
-    for marker in ("_object_delete", "_is_merge"):
-        if raw.get(marker) is not None and not isinstance(raw[marker], bool):
-            raise InvalidRequest(f"{where}: {marker} must be true or false")
+        if raw.get("_merge_paths") is not None:
+            write.merge_paths = _paths(raw["_merge_paths"], f"{where}: _merge_paths")
+        return write
     if raw.get("_object_delete") is True:
         return RowWrite(ref=ref, id=row_id, kind=WriteKind.DELETE, created=created, audit=audit)
 
@@ -218,6 +227,30 @@ def _check_fields(fields: dict[str, Any], ref: ObjectRef, where: str) -> None:
         # The SDK's deprecated `output=` alias on datasets means `expected`.
         value = fields.pop("output")
         fields.setdefault("expected", value)
+
+
+def nests_deeper(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether arrays and objects in ``value`` nest more than ``limit`` levels (level by
+    level, without recursion: a parsed request may nest 1,000 levels)."""
+    level = [value] if isinstance(value, dict | list) else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > limit:
+            return True
+        level = [
+            child
+            for node in level
+            for child in (node.values() if isinstance(node, dict) else node)
+            if isinstance(child, dict | list)
+        ]
+    return False
+
+
+def check_depth(value: Any, what: str) -> None:
+    """Refuse a JSON value nested deeper than ``MAX_JSON_DEPTH``."""
+    if nests_deeper(value):
+        raise InvalidRequest(f"{what} nests deeper than {MAX_JSON_DEPTH} levels")
 
 
 def _audit(raw: dict, where: str) -> dict[str, Any] | None:

@@ -16,9 +16,10 @@ from typing import Any
 import duckdb
 import orjson
 
-from tracelake.errors import Conflict, InvalidRequest, NotFound
+from tracelake.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from tracelake.model.ids import new_object_id
 from tracelake.model.objects import ObjectRef, ObjectType
+from tracelake.model.rows import check_depth
 from tracelake.store.store import Store
 from tracelake.store.writer import ObjectInfo
 
@@ -296,12 +297,16 @@ class Catalog:
 
     # -- projects, datasets, experiments -----------------------------------------------------
 
-    def create_project(self, org_id: str, name: str, description: str | None = None) -> dict:
-        """Create-or-get by name: an existing project is returned unmodified."""
+    def create_project(
+        self, org_id: str, name: str, description: str | None = None, *, may_create: bool = True
+    ) -> dict:
+        """Create-or-get by name: an existing project is returned unmodified. Without
+        ``may_create`` (a read-only key) only an existing one is returned."""
         name = _require_name(name, "project name")
         existing = self._find_by_name(PROJECTS, org_id, name)
         if existing:
             return existing
+        _check_may_create(may_create)
         return self.insert_object(PROJECTS, org_id, {"name": name, "description": description})
 
     def get_project(self, org_id: str, project_id: str) -> dict:
@@ -320,13 +325,16 @@ class Catalog:
         name: str,
         description: str | None = None,
         metadata: dict | None = None,
+        *,
+        may_create: bool = True,
     ) -> dict:
-        """Create-or-get by (project, name)."""
+        """Create-or-get by (project, name); without ``may_create`` only get."""
         name = _require_name(name, "dataset name")
         self.get_project(org_id, project_id)
         existing = self._find_by_name(DATASETS, project_id, name)
         if existing:
             return existing
+        _check_may_create(may_create)
         return self.insert_object(
             DATASETS,
             org_id,
@@ -338,9 +346,18 @@ class Catalog:
             },
         )
 
-    def create_experiment(self, org_id: str, project_id: str, fields: dict, ensure_new: bool):
+    def create_experiment(
+        self,
+        org_id: str,
+        project_id: str,
+        fields: dict,
+        ensure_new: bool,
+        *,
+        may_create: bool = True,
+    ):
         """Create an experiment; with ``ensure_new`` a taken name gets a numeric suffix,
-        otherwise an experiment with that name is returned unmodified."""
+        otherwise an experiment with that name is returned unmodified. Without
+        ``may_create`` only an existing one is returned."""
         self.get_project(org_id, project_id)
         name = fields.get("name")
         if name is not None:
@@ -350,6 +367,7 @@ class Catalog:
                 return existing
         else:
             name = "experiment"
+        _check_may_create(may_create)
         fields = {**fields, "project_id": project_id, "name": self._free_name(project_id, name)}
         fields.setdefault("public", False)
         return self.insert_object(EXPERIMENTS, org_id, fields)
@@ -612,9 +630,15 @@ def _is_type(value: Any, expected) -> bool:
 
 
 def _to_db(kind: ObjectKind, column: str, value: Any) -> Any:
-    if column in kind.json_columns:
-        return None if value is None else orjson.dumps(value).decode()
+    if column in kind.json_columns and value is not None:
+        check_depth(value, f"field {column!r}")
+        return orjson.dumps(value).decode()
     return value
+
+
+def _check_may_create(may_create: bool) -> None:
+    if not may_create:
+        raise Forbidden("this API key is read-only")
 
 
 def _require_name(value: Any, what: str) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 from tracelake.errors import Forbidden, InvalidRequest
 from tracelake.model.objects import OBJECT_ID_FIELD, ROUTING_KEYS, ObjectRef, ObjectType, route_row
 from tracelake.model.rows import normalize_row, now_timestamp
-from tracelake.model.xact import key_xact
+from tracelake.model.xact import format_xact, key_xact
 from tracelake.query.relations import columns_of, comments_relation
 from tracelake.store.catalog import Catalog, Principal
 from tracelake.store.dataset_meta import schema_check
@@ -30,13 +30,17 @@ DEFAULT_FETCH_LIMIT = 1_000
 
 
 def prepare_batch(
-    catalog: Catalog, principal: Principal, raw_rows: Any, ref: ObjectRef | None = None
+    catalog: Catalog,
+    principal: Principal,
+    raw_rows: Any,
+    ref: ObjectRef | list[ObjectRef] | None = None,
 ) -> WriteBatch:
     """Validate a request's rows and resolve each to its object. Raises before anything is
     written, so a request with one bad row applies none of its rows.
 
     With ``ref`` (the ``…/{id}/insert`` routes) rows are written to that object and must not
-    name another one; without it each row is routed by its own keys (``/logs3``).
+    name another one; a list of refs names each row's object (``/v1/insert``); without it
+    each row is routed by its own keys (``/logs3``).
     """
     if not principal.can_write:
         raise Forbidden("this API key is read-only")
@@ -53,8 +57,8 @@ def prepare_batch(
             except InvalidRequest as exc:
                 raise InvalidRequest(f"row {index}: {exc.message}") from None
         else:
-            row_ref = ref
-            _check_same_object(raw, ref, index)
+            row_ref = ref[index] if isinstance(ref, list) else ref
+            _check_same_object(raw, row_ref, index)
         if row_ref not in objects:
             objects[row_ref] = catalog.object_info(principal.org_id, row_ref)
         writes.append(normalize_row(raw, row_ref, index))
@@ -169,12 +173,16 @@ def fetch_events(
     limit: int | None = None,
     cursor: str | None = None,
     version: int | None = None,
+    before: tuple[int, str] | None = None,
 ) -> FetchPage:
     """A page of the object's rows, newest traces first.
 
     ``limit`` counts traces (root_span_id groups); a dataset row is its own trace. The
     cursor marks the last trace returned and is None once nothing is left; a page is never
     empty while a cursor is returned.
+
+    ``before`` is the deprecated cursor ``(max_xact_id, max_root_span_id)``: see
+    ``legacy_after``.
     """
     if limit is None:
         limit = DEFAULT_FETCH_LIMIT
@@ -182,6 +190,8 @@ def fetch_events(
         raise InvalidRequest("limit must be a positive integer")
     limit = min(limit, MAX_FETCH_LIMIT)
     after = decode_cursor(cursor) if cursor else None
+    if before is not None:
+        after = store.read(lambda c: legacy_after(c, ref, before, version))
     read = _read_pinned_page if version is not None else _read_live_page
     while True:
         page = store.read(lambda c, after=after: read(c, ref, limit, after, version))
@@ -238,6 +248,33 @@ def _read_pinned_page(c, ref: ObjectRef, limit: int, after: str | None, version)
     trace_keys = {r[1] for r in rows}
     next_cursor = encode_cursor(min(trace_keys)) if len(trace_keys) == limit else None
     return FetchPage(rows=[r[0] for r in rows], cursor=next_cursor)
+
+
+def legacy_after(c, ref: ObjectRef, before: tuple[int, str], version: int | None) -> str:
+    """The pagination key after which the deprecated cursor ``(max_xact_id,
+    max_root_span_id)`` goes on. A client makes that cursor of a page as the smallest
+    ``(_xact_id, root_span_id)`` of its rows, so it names a trace of that page, not always
+    the last one: the next page starts after that trace's place in the usual order (newest
+    write first). Traces after it on the page come again, as the OAS warns; none is skipped,
+    and the named trace moves down with every page, so paging ends. A trace no longer
+    found: after every trace last written before ``max_xact_id``."""
+    xact, root = before
+    kind, oid = ref.object_type.value, ref.object_id
+    if version is None:
+        found = c.execute(
+            "SELECT last_key FROM traces WHERE object_type = ? AND object_id = ?"
+            " AND root_span_id = ?",
+            [kind, oid, root],
+        ).fetchone()
+    else:
+        source, source_params = events_source_sql(version)
+        found = c.execute(
+            f"SELECT max(_pagination_key) FROM {source} WHERE root_span_id = ?",
+            [kind, oid, *source_params, root],
+        ).fetchone()
+    if found and found[0]:
+        return found[0]
+    return f"p{format_xact(xact)}"
 
 
 def count_rows(store: Store, ref: ObjectRef) -> int:

@@ -28,7 +28,7 @@ TRACE_METRICS = (
 class TraceSummary:
     """One trace of an experiment, rolled up."""
 
-    key: str  # the root span's input, as JSON text: what traces are matched by
+    key: str  # the root span's input as canonical JSON text: what traces are matched by
     scores: dict[str, float] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
 
@@ -49,7 +49,7 @@ def summarize_traces(store: Store, experiment_id: str) -> list[TraceSummary]:
         acc = traces.setdefault(root_span_id, {"key": None, "scores": {}, "metrics": {}})
         metrics = orjson.loads(metrics_text) if metrics_text else {}
         if is_root:
-            acc["key"] = input_text or "null"
+            acc["key"] = match_key(input_text)
             start, end = metrics.get("start"), metrics.get("end")
             if _num(start) and _num(end):
                 acc["metrics"]["duration"] = end - start
@@ -68,6 +68,14 @@ def summarize_traces(store: Store, experiment_id: str) -> list[TraceSummary]:
         scores = {name: sum(v) / len(v) for name, v in acc["scores"].items()}
         result.append(TraceSummary(acc["key"] or root_span_id, scores, acc["metrics"]))
     return result
+
+
+def match_key(input_text: str | None) -> str:
+    """The JSON text traces are matched by: equal inputs give equal keys, whatever the
+    order of their objects' keys."""
+    if input_text is None:
+        return "null"
+    return orjson.dumps(orjson.loads(input_text), option=orjson.OPT_SORT_KEYS).decode()
 
 
 def _num(value) -> bool:

@@ -23,13 +23,22 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tracelake.errors import TracelakeError
-from tracelake.model.merge import apply_write
+from tracelake.errors import InvalidRequest, TracelakeError
+from tracelake.model.merge import apply_comment, apply_write
 from tracelake.model.objects import ObjectRef, ObjectType
-from tracelake.model.rows import JSON_FIELDS, RowWrite, WriteKind, now_timestamp
+from tracelake.model.rows import (
+    JSON_FIELDS,
+    MAX_JSON_DEPTH,
+    RowWrite,
+    WriteKind,
+    nests_deeper,
+    now_timestamp,
+)
 from tracelake.model.xact import XactClock, format_xact
 
 Key = tuple[str, str, str]  # (object_type, object_id, id)
+# Writes that change comments: a comment, and a delete (which removes the comment of its id).
+_COMMENT_KINDS = frozenset({WriteKind.COMMENT, WriteKind.DELETE})
 XACT_PLACEHOLDER = "__XACT__"
 # (row key, new state or None for a tombstone, position in the request, object info)
 Entry = tuple[Key, "dict[str, Any] | None", int, "ObjectInfo"]
@@ -190,16 +199,13 @@ def _commit_group(cursor, group: list[WriteBatch], clock: XactClock, fresh: bool
                     entries = apply_batch(batch, current, now)
                     if batch.check is not None:
                         batch.check(entries)
+                    table = event_table(entries, now)
                 except TracelakeError as exc:
                     batch.future.set_exception(exc)
                     continue
-                table, keys = event_table(entries, now), frozenset(e[0] for e in entries)
+                keys = frozenset(e[0] for e in entries)
             pending.add(table, keys, xact_id)
-            pending.comments.extend(
-                (w, xact_id, batch.objects[w.ref])
-                for w in batch.writes
-                if w.kind is WriteKind.COMMENT
-            )
+            pending.comments.extend((w, xact_id) for w in batch.writes if w.kind in _COMMENT_KINDS)
             done.append((batch, xact_id))
         pending.flush(cursor, now)
         _record_authors(cursor, done, now)
@@ -334,12 +340,39 @@ def event_table(entries: list[Entry], now: str) -> pa.Table:
     # the text again (orjson wrote it, so it is valid); audit_data still gets its _xact_id.
     for name in (*JSON_FIELDS, "audit_data"):
         values = [s.get(name) for s in states]
-        columns[name] = pa.array(
-            [None if v is None else dumps(v).decode() for v in values],
-            pa.string() if name == "audit_data" else _JSON,
-        )
+        try:
+            texts = [None if v is None else dumps(v).decode() for v in values]
+        except orjson.JSONEncodeError:
+            texts = None
+        # A value nesting N levels takes 2N characters: only long ones need a look.
+        if texts is None or any(t is not None and len(t) > _LONG for t in texts):
+            _check_depths(entries, name, values, texts)
+        columns[name] = pa.array(texts, pa.string() if name == "audit_data" else _JSON)
     columns["_object_delete"] = pa.array([e[1] is None for e in entries], pa.bool_())
     return pa.table(columns)
+
+
+_LONG = 2 * MAX_JSON_DEPTH
+
+
+def _check_depths(
+    entries: list[Entry], name: str, values: list[Any], texts: list[str | None] | None
+) -> None:
+    """Refuse the rows whose ``name`` nests deeper than ``MAX_JSON_DEPTH`` (``texts`` is None
+    when encoding failed: then some value is at fault)."""
+    for index, (entry, value) in enumerate(zip(entries, values, strict=True)):
+        text = None if texts is None else texts[index]
+        if text is not None and (
+            len(text) <= _LONG or text.count("[") + text.count("{") <= MAX_JSON_DEPTH
+        ):
+            continue  # too few brackets to nest that deep
+        if value is not None and nests_deeper(value):
+            raise InvalidRequest(
+                f"row {entry[2]} (id {entry[0][2]!r}): {name} nests deeper than"
+                f" {MAX_JSON_DEPTH} levels"
+            )
+    if texts is None:
+        raise InvalidRequest(f"a value of {name} cannot be stored as JSON")
 
 
 _SELECT_EVENT = f"""object_type, object_id, id, _xact_id,
@@ -360,7 +393,7 @@ class _Pending:
         self.keys: set[Key] = set()
         self.overlap = False
         self.xacts: list[int] = []
-        self.comments: list[tuple[RowWrite, int, ObjectInfo]] = []
+        self.comments: list[tuple[RowWrite, int]] = []  # comment writes and deletes, in order
 
     def add(self, table: pa.Table, keys: frozenset[Key], xact_id: int) -> None:
         if not self.overlap and not self.keys.isdisjoint(keys):
@@ -371,9 +404,8 @@ class _Pending:
         self.xacts.append(xact_id)
 
     def flush(self, cursor, now: str) -> None:
-        # Comments first: a delete later in the group may name one of them.
         if self.comments:
-            _insert_comments(cursor, self.comments, now)
+            _write_comments(cursor, self.comments, now)
         if self.tables:
             _write_events(
                 cursor, self.tables, min(self.xacts), max(self.xacts), self.overlap, self.fresh
@@ -405,7 +437,7 @@ def _write_events(
 def _update_live(
     cursor, low: int, high: int, overlap: bool, deletes: bool, fresh: bool = False
 ) -> None:
-    """Bring ``live``, the per-trace index and comments up to the history rows of xacts
+    """Bring ``live`` and the per-trace index up to the history rows of xacts
     ``low``..``high``."""
     # Reading the new versions back from history (its last row groups, found by zone maps on
     # _xact_id) is cheaper than converting the Arrow columns a second time.
@@ -419,23 +451,6 @@ def _update_live(
             f"""DELETE FROM live USING {newest} d
                 WHERE d._object_delete AND live.object_type = d.object_type
                   AND live.object_id = d.object_id AND live.id = d.id"""
-        )
-        # A delete whose id names a comment removes that comment, as of the first delete at
-        # or after the comment (not the group's newest version of that id: a group may
-        # delete it twice, or write the id again after deleting it).
-        cursor.execute(
-            f"""UPDATE comments SET deleted_xact = d._xact_id FROM (
-                    SELECT c.object_type, c.object_id, c.id, c._xact_id AS written,
-                           min(h._xact_id) AS _xact_id
-                    FROM comments c JOIN history h
-                      ON h.object_type = c.object_type AND h.object_id = c.object_id
-                     AND h.id = c.id
-                    WHERE h._xact_id BETWEEN {low} AND {high} AND h._object_delete
-                      AND c.deleted_xact IS NULL AND c._xact_id <= h._xact_id
-                    GROUP BY ALL) d
-                WHERE comments.deleted_xact IS NULL AND comments.object_type = d.object_type
-                  AND comments.object_id = d.object_id AND comments.id = d.id
-                  AND comments._xact_id = d.written"""
         )
     insert = "INSERT INTO live" if fresh else "INSERT OR REPLACE INTO live"
     cursor.execute(
@@ -454,38 +469,106 @@ def _update_live(
     )
 
 
-def _insert_comments(cursor, comments, now: str) -> None:
+def _write_comments(cursor, writes: list[tuple[RowWrite, int]], now: str) -> None:
+    """Bring ``comments`` up to a group's comment writes and deletes (in request order, each
+    with its xact). A comment is keyed by its id: each xact that changes it stores one
+    version, and the version it supersedes gets ``deleted_xact`` = that xact, so reads pinned
+    before it still see the old comment. A delete supersedes it with nothing; deleting a
+    comment that is gone changes nothing."""
+    current = _load_comments(cursor, {row_key(w.ref, w.id) for w, _ in writes})
+    versions: dict[Key, list[tuple[int, dict[str, Any] | None]]] = {}
+    for write, xact_id in writes:
+        key = row_key(write.ref, write.id)
+        changes = versions.setdefault(key, [])
+        state = changes[-1][1] if changes else current.get(key)
+        if state is None and write.kind is WriteKind.DELETE:
+            continue
+        audit = None
+        if write.audit is not None:
+            audit = {
+                "_xact_id": format_xact(xact_id),
+                "action": "comment",
+                "source": write.audit["source"],
+                "metadata": write.audit["metadata"],
+            }
+        new = apply_comment(state, write, now=now, audit_entry=audit)
+        if changes and changes[-1][0] == xact_id:  # one request, one version
+            changes[-1] = (xact_id, new)
+        else:
+            changes.append((xact_id, new))
+    superseded = [(key, changes[0][0]) for key, changes in versions.items() if key in current]
+    if superseded:
+        cursor.executemany(
+            """UPDATE comments SET deleted_xact = ? WHERE object_type = ? AND object_id = ?
+                 AND id = ? AND deleted_xact IS NULL""",
+            [[xact_id, *key] for key, xact_id in superseded],
+        )
+    rows = [
+        (key, xact_id, state, changes[i + 1][0] if i + 1 < len(changes) else None)
+        for key, changes in versions.items()
+        for i, (xact_id, state) in enumerate(changes)
+        if state is not None
+    ]
+    if rows:
+        _insert_comments(cursor, rows)
+
+
+def _load_comments(cursor, keys: set[Key]) -> dict[Key, dict[str, Any]]:
+    """The current comment of each of ``keys`` that has one."""
+    if not keys:
+        return {}
+    wanted = pa.table(
+        {
+            "object_type": [k[0] for k in keys],
+            "object_id": [k[1] for k in keys],
+            "id": [k[2] for k in keys],
+        }
+    )
+    cursor.register("wanted_comments", wanted)
+    try:
+        # Ordered by xact, so the newest wins if a key has several current versions (databases
+        # written before comments were keyed by id).
+        found = cursor.execute(
+            """SELECT c.object_type, c.object_id, c.id, c.origin_id,
+                      strftime(c.created, '%Y-%m-%dT%H:%M:%S.%fZ'), c.comment::VARCHAR,
+                      c.audit_data::VARCHAR
+               FROM comments c JOIN wanted_comments w
+                 ON c.object_type = w.object_type AND c.object_id = w.object_id AND c.id = w.id
+               WHERE c.deleted_xact IS NULL ORDER BY c._xact_id"""
+        ).fetchall()
+    finally:
+        cursor.unregister("wanted_comments")
+    return {
+        (row[0], row[1], row[2]): {
+            "origin_id": row[3],
+            "created": row[4],
+            "comment": None if row[5] is None else orjson.loads(row[5]),
+            "audit_data": None if row[6] is None else orjson.loads(row[6]),
+        }
+        for row in found
+    }
+
+
+def _insert_comments(cursor, rows: list[tuple[Key, int, dict[str, Any], int | None]]) -> None:
+    """Insert comment versions: (key, xact, state, the xact that supersedes it or None)."""
     table = pa.table(
         {
-            "object_type": [w.ref.object_type.value for w, _, _ in comments],
-            "object_id": [w.ref.object_id for w, _, _ in comments],
-            "id": [w.id for w, _, _ in comments],
-            "origin_id": [w.origin_id for w, _, _ in comments],
-            "_xact_id": pa.array([x for _, x, _ in comments], type=pa.uint64()),
-            "created": [w.created or now for w, _, _ in comments],
-            "comment": [_dump(w.comment) for w, _, _ in comments],
-            "audit_data": [
-                _dump(
-                    [
-                        {
-                            "_xact_id": format_xact(x),
-                            "action": "comment",
-                            "source": w.audit["source"],
-                            "metadata": w.audit["metadata"],
-                        }
-                    ]
-                )
-                if w.audit
-                else None
-                for w, x, _ in comments
-            ],
+            "object_type": [key[0] for key, _, _, _ in rows],
+            "object_id": [key[1] for key, _, _, _ in rows],
+            "id": [key[2] for key, _, _, _ in rows],
+            "origin_id": [state["origin_id"] for _, _, state, _ in rows],
+            "_xact_id": pa.array([x for _, x, _, _ in rows], type=pa.uint64()),
+            "created": [state["created"] for _, _, state, _ in rows],
+            "comment": [_dump(state["comment"]) for _, _, state, _ in rows],
+            "audit_data": [_dump(state["audit_data"]) for _, _, state, _ in rows],
+            "deleted_xact": pa.array([end for _, _, _, end in rows], type=pa.uint64()),
         }
     )
     cursor.register("comment_batch", table)
     try:
         cursor.execute(
             """INSERT INTO comments SELECT object_type, object_id, id, origin_id, _xact_id,
-                   created::TIMESTAMPTZ, comment::JSON, audit_data::JSON, NULL
+                   created::TIMESTAMPTZ, comment::JSON, audit_data::JSON, deleted_xact
                FROM comment_batch"""
         )
     finally:

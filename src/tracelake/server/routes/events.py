@@ -94,12 +94,11 @@ async def insert_many(request: Request):
     if unknown:
         raise InvalidRequest(f"unknown object type {unknown[0]!r}")
     rows: list[dict] = []
+    refs: list[ObjectRef] = []  # the object of each row: the one its part is listed under
     answer: dict = {}
     for object_type, by_id in body.items():
         if not isinstance(by_id, dict):
             raise InvalidRequest(f"{object_type} must map object ids to events")
-        key = "project_id" if object_type == "project_logs" else f"{object_type}_id"
-        routing = {key: None, **({"log_id": "g"} if object_type == "project_logs" else {})}
         for object_id, part in by_id.items():
             if not isinstance(part, dict):
                 raise InvalidRequest(f"{object_type}.{object_id} must be an object")
@@ -108,11 +107,12 @@ async def insert_many(request: Request):
             for event in [*events, *extra]:
                 if not isinstance(event, dict):
                     raise InvalidRequest(f"{object_type}.{object_id}: events must be objects")
-                rows.append({**event, **routing, key: object_id})
+                rows.append(event)
+                refs.append(ObjectRef(ObjectType(object_type), object_id))
             answer.setdefault(object_type, {})[object_id] = {
                 "row_ids": [e.get("id") for e in events]
             }
-    batch = prepare_batch(request.app.state.catalog, principal, rows)
+    batch = prepare_batch(request.app.state.catalog, principal, rows, refs)
     await _commit(request, batch)
     return answer
 
@@ -124,9 +124,15 @@ def _fetch(request: Request, object_type: ObjectPath, object_id: str, params: di
     limit = params.get("limit")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)):
         raise InvalidRequest("limit must be an integer")
+    cursor = params.get("cursor")
+    if cursor is not None and not isinstance(cursor, str):
+        raise InvalidRequest("cursor must be a string")
+    before = _legacy_cursor(params)
+    if before is not None and cursor:
+        raise InvalidRequest("give cursor or max_xact_id with max_root_span_id, not both")
     version = params.get("version")
-    if version is None:
-        version = params.get("max_xact_id")
+    if version is None and before is None:
+        version = params.get("max_xact_id")  # alone, it pins the version
     if version is not None:
         if ref.object_type is ObjectType.DATASET and _is_name(version):
             version = snapshot_version(request.app.state.store, ref, version)
@@ -134,15 +140,32 @@ def _fetch(request: Request, object_type: ObjectPath, object_id: str, params: di
             version = parse_xact(version)
         except ValueError as exc:
             raise InvalidRequest(str(exc)) from None
-    cursor = params.get("cursor")
-    if cursor is not None and not isinstance(cursor, str):
-        raise InvalidRequest("cursor must be a string")
     page = fetch_events(
-        request.app.state.store, ref, limit=limit, cursor=cursor or None, version=version
+        request.app.state.store,
+        ref,
+        limit=limit,
+        cursor=cursor or None,
+        version=version,
+        before=before,
     )
     body = b'{"events":[' + ",".join(page.rows).encode() + b'],"cursor":'
     body += orjson.dumps(page.cursor) + b"}"
     return JSONResponse(body)
+
+
+def _legacy_cursor(params: dict) -> tuple[int, str] | None:
+    """The deprecated cursor ``(max_xact_id, max_root_span_id)``, if given."""
+    root = params.get("max_root_span_id")
+    if root is None:
+        return None
+    if not isinstance(root, str) or not root:
+        raise InvalidRequest("max_root_span_id must be a non-empty string")
+    if params.get("max_xact_id") is None:
+        raise InvalidRequest("max_root_span_id needs max_xact_id (together they are a cursor)")
+    try:
+        return parse_xact(params["max_xact_id"]), root
+    except ValueError:
+        raise InvalidRequest("max_xact_id must be a decimal transaction id") from None
 
 
 def _is_name(version) -> bool:
@@ -167,7 +190,14 @@ def fetch_get(
     cursor: str | None = None,
     version: str | None = None,
     max_xact_id: str | None = None,
+    max_root_span_id: str | None = None,
 ):
     """The GET form of fetch, with the same parameters in the query string."""
-    params = {"limit": limit, "cursor": cursor, "version": version, "max_xact_id": max_xact_id}
+    params = {
+        "limit": limit,
+        "cursor": cursor,
+        "version": version,
+        "max_xact_id": max_xact_id,
+        "max_root_span_id": max_root_span_id,
+    }
     return _fetch(request, object_type, object_id, params)

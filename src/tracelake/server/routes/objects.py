@@ -42,14 +42,16 @@ def present_experiment(record: dict) -> dict:
 
 @router.post("/v1/project")
 async def create_project(request: Request):
-    """Create a project, or return the existing one with that name unmodified."""
-    principal = writer_of(request)
+    """Create a project, or return the existing one with that name unmodified (a read-only
+    key may only get)."""
+    principal = principal_of(request)
     body = await json_body(request)
     check_org_name(principal, field_of(body, "org_name", str))
     return _catalog(request).create_project(
         principal.org_id,
         field_of(body, "name", str, required=True),
         field_of(body, "description", str),
+        may_create=principal.can_write,
     )
 
 
@@ -104,8 +106,9 @@ def delete_project(request: Request, project_id: str):
 
 @router.post("/v1/dataset")
 async def create_dataset(request: Request):
-    """Create a dataset, or return the existing one with that name in the project."""
-    principal = writer_of(request)
+    """Create a dataset, or return the existing one with that name in the project (a
+    read-only key may only get)."""
+    principal = principal_of(request)
     body = await json_body(request)
     record = _catalog(request).create_dataset(
         principal.org_id,
@@ -113,6 +116,7 @@ async def create_dataset(request: Request):
         field_of(body, "name", str, required=True),
         field_of(body, "description", str),
         field_of(body, "metadata", dict),
+        may_create=principal.can_write,
     )
     return present_dataset(record)
 
@@ -193,14 +197,17 @@ def _experiment_fields(catalog: Catalog, principal: Principal, body: dict) -> di
 @router.post("/v1/experiment")
 async def create_experiment(request: Request):
     """Create an experiment. Without ``ensure_new`` an experiment of the same name is
-    returned; with it a new one is made, renamed with a suffix if the name is taken."""
-    principal = writer_of(request)
+    returned; with it a new one is made, renamed with a suffix if the name is taken. A
+    read-only key may only get."""
+    principal = principal_of(request)
     body = await json_body(request)
     catalog = _catalog(request)
     project_id = field_of(body, "project_id", str, required=True)
     fields = _experiment_fields(catalog, principal, body)
     ensure_new = field_of(body, "ensure_new", bool, default=False)
-    record = catalog.create_experiment(principal.org_id, project_id, fields, ensure_new)
+    record = catalog.create_experiment(
+        principal.org_id, project_id, fields, ensure_new, may_create=principal.can_write
+    )
     return present_experiment(record)
 
 
@@ -268,13 +275,13 @@ def _legacy_project(catalog: Catalog, principal: Principal, body: dict) -> dict:
     if project_id is not None:
         return catalog.get_project(principal.org_id, project_id)
     name = field_of(body, "project_name", str, required=True)
-    return catalog.create_project(principal.org_id, name)
+    return catalog.create_project(principal.org_id, name, may_create=principal.can_write)
 
 
 @router.post("/api/project/register")
 async def register_project(request: Request):
-    """Legacy create-or-get of a project by name."""
-    principal = writer_of(request)
+    """Legacy create-or-get of a project by name (a read-only key may only get)."""
+    principal = principal_of(request)
     body = await json_body(request)
     return {"project": _legacy_project(_catalog(request), principal, body)}
 
@@ -287,8 +294,9 @@ def legacy_get_project(request: Request, id: str):
 
 @router.post("/api/dataset/register")
 async def register_dataset(request: Request):
-    """Legacy create-or-get of a dataset, creating its project if needed."""
-    principal = writer_of(request)
+    """Legacy create-or-get of a dataset, creating its project if needed (a read-only key
+    may only get)."""
+    principal = principal_of(request)
     body = await json_body(request)
     catalog = _catalog(request)
     project = _legacy_project(catalog, principal, body)
@@ -298,14 +306,16 @@ async def register_dataset(request: Request):
         field_of(body, "dataset_name", str, required=True),
         field_of(body, "description", str),
         field_of(body, "metadata", dict),
+        may_create=principal.can_write,
     )
     return {"project": project, "dataset": present_dataset(dataset)}
 
 
 @router.post("/api/experiment/register")
 async def register_experiment(request: Request):
-    """Legacy experiment registration; ``update: true`` reopens an experiment by name."""
-    principal = writer_of(request)
+    """Legacy experiment registration; ``update: true`` reopens an experiment by name (a
+    read-only key may only reopen)."""
+    principal = principal_of(request)
     body = await json_body(request)
     catalog = _catalog(request)
     project = _legacy_project(catalog, principal, body)
@@ -331,7 +341,9 @@ async def register_experiment(request: Request):
             fields["base_exp_id"] = found[0]["id"]
     fields = _experiment_fields(catalog, principal, fields)
     update = field_of(body, "update", bool, default=False)
-    record = catalog.create_experiment(principal.org_id, project["id"], fields, not update)
+    record = catalog.create_experiment(
+        principal.org_id, project["id"], fields, not update, may_create=principal.can_write
+    )
     return {"project": project, "experiment": present_experiment(record)}
 
 
