@@ -5,6 +5,9 @@ and runs of one automation never overlap."""
 
 from __future__ import annotations
 
+import json
+import uuid
+
 import pytest
 
 from tests.integration.test_cli import assert_cli_error, cli_env, ok, run_cli
@@ -64,3 +67,61 @@ def test_serve_with_a_short_api_key_is_one_error_line(tmp_path):
     )
     assert_cli_error(result, "TRACELAKE_API_KEY", "16 characters")
     assert not (tmp_path / "data").exists()
+
+
+# -- dataset imports -----------------------------------------------------------------------
+
+
+def _dataset(client, name: str = "d") -> str:
+    project = client.post("/v1/project", json={"name": f"bugs-{uuid.uuid4().hex[:8]}"}).json()
+    response = client.post("/v1/dataset", json={"project_id": project["id"], "name": name})
+    assert response.status_code == 200, response.text
+    return response.json()["id"]
+
+
+def _import(client, dataset_id, body: bytes, fmt: str, maps=(), path="import"):
+    params = [("format", fmt), *(("map", m) for m in maps)]
+    return client.post(f"/v1/dataset/{dataset_id}/{path}", params=params, content=body)
+
+
+def _rows(client, dataset_id: str, *ids: str) -> dict[str, dict]:
+    """The dataset's current rows (only ``ids`` when given)."""
+    where = f" | filter: id IN [{', '.join(repr(i) for i in ids)}]" if ids else ""
+    query = f"select: * | from: dataset('{dataset_id}'){where} | limit: 1000"
+    response = client.post("/btql", json={"query": query})
+    assert response.status_code == 200, response.text
+    return {r["id"]: r for r in response.json()["data"]}
+
+
+def _late_column_file(fmt: str) -> bytes:
+    """20,001 rows where only the last has an "answer" (more than one batch of rows)."""
+    rows = [{"id": f"r{i}", "question": f"q{i}"} for i in range(20_000)]
+    rows.append({"id": "r20000", "question": "q20000", "answer": "A"})
+    if fmt == "json":
+        return json.dumps(rows).encode()
+    return "".join(json.dumps(r) + "\n" for r in rows).encode()
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl"])
+def test_a_column_seen_late_in_a_big_json_file_is_mapped_for_every_row(app_client, fmt):
+    body = _late_column_file(fmt)
+    ds = _dataset(app_client)
+    response = _import(app_client, ds, body, fmt)
+    assert response.status_code == 200, response.text
+    assert response.json()["rows_written"] == 20_001
+    assert response.json()["mapping"] == {
+        "id": "id",
+        "question": "input.question",
+        "answer": "input.answer",
+    }
+    rows = _rows(app_client, ds, "r0", "r20000")
+    assert rows["r0"]["input"]["question"] == "q0"
+    assert rows["r0"]["input"].get("answer") is None
+    assert rows["r20000"]["input"] == {"question": "q20000", "answer": "A"}
+
+    mapped = _dataset(app_client)
+    response = _import(app_client, mapped, body, fmt, maps=["answer=metadata.e"])
+    assert response.status_code == 200, response.text
+    rows = _rows(app_client, mapped, "r0", "r20000")
+    assert rows["r0"]["input"] == "q0" and rows["r20000"]["input"] == "q20000"
+    assert rows["r20000"]["metadata"] == {"e": "A"}
