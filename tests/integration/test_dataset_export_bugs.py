@@ -6,6 +6,7 @@ and runs of one automation never overlap."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
 
 import pytest
@@ -150,3 +151,60 @@ def test_an_exported_dataset_imports_back_unchanged(app_client, fmt):
     expected = {row["id"]: {f: row.get(f) for f in fields} for row in written}
     got = {i: {f: row.get(f) for f in fields} for i, row in _rows(app_client, target).items()}
     assert got == expected
+
+
+# -- automations ---------------------------------------------------------------------------
+
+
+def _project(client) -> str:
+    return client.post("/v1/project", json={"name": f"bugs-{uuid.uuid4().hex[:8]}"}).json()["id"]
+
+
+def _log_rows(client, project_id: str, n: int, **fields) -> None:
+    for start in range(0, n, 1000):
+        rows = [
+            {"project_id": project_id, "log_id": "g", "id": f"r{i}", "input": i, **fields}
+            for i in range(start, min(n, start + 1000))
+        ]
+        assert client.post("/logs3", json={"rows": rows}).status_code == 200
+
+
+def _export_automation(client, project_id: str, path, **config) -> str:
+    body = {
+        "project_id": project_id,
+        "name": f"export-{uuid.uuid4().hex[:6]}",
+        "config": {
+            "event_type": "btql_export",
+            "export_definition": config.pop("definition", {"type": "log_spans"}),
+            "export_path": f"file://{path}",
+            "format": "jsonl",
+            "interval_seconds": 300,
+            **config,
+        },
+    }
+    response = client.post("/v1/project_automation", json=body)
+    assert response.status_code == 200, response.text
+    return response.json()["id"]
+
+
+def test_manual_runs_of_one_automation_never_overlap(server, tmp_path):
+    with server.client() as client:
+        project_id = _project(client)
+        _log_rows(client, project_id, 3000)
+        aid = _export_automation(client, project_id, tmp_path / "out")
+        run = f"/v1/project_automation/{aid}/run"
+        for done in range(1, 4):
+            first = client.post(run, params={"wait": "false"})
+            assert first.status_code == 202, first.text
+            second = client.post(run)  # at once: the first still holds the lease
+            assert second.status_code == 409, second.text
+            assert "in progress" in second.json()["error"]["message"]
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:  # wait for the background run to end
+                records = client.get(f"/v1/project_automation/{aid}/runs").json()["objects"]
+                if sum(r["status"] != "running" for r in records) == done:
+                    break
+                time.sleep(0.05)
+        records = client.get(f"/v1/project_automation/{aid}/runs").json()["objects"]
+    assert [r["status"] for r in records] == ["succeeded"] * 3
+    assert sum(r["rows"] for r in records) == 3000  # each row exported once
