@@ -9,6 +9,7 @@ import json
 import time
 import uuid
 
+import httpx
 import pytest
 
 from tests.integration.test_cli import assert_cli_error, cli_env, ok, run_cli
@@ -208,3 +209,46 @@ def test_manual_runs_of_one_automation_never_overlap(server, tmp_path):
         records = client.get(f"/v1/project_automation/{aid}/runs").json()["objects"]
     assert [r["status"] for r in records] == ["succeeded"] * 3
     assert sum(r["rows"] for r in records) == 3000  # each row exported once
+
+
+def _retention(client, project_id: str, **config) -> httpx.Response:
+    body = {
+        "project_id": project_id,
+        "name": f"keep-{uuid.uuid4().hex[:6]}",
+        "config": {"event_type": "retention", "object_type": "project_logs", **config},
+    }
+    return client.post("/v1/project_automation", json=body)
+
+
+@pytest.mark.parametrize(
+    ("config", "field"),
+    [
+        ({"retention_days": 100_000_000}, "retention_days"),
+        ({"retention_days": 36_501}, "retention_days"),
+        ({"retention_days": 30, "grace_period_hours": 1e300}, "grace_period_hours"),
+        ({"retention_days": 30, "grace_period_hours": 8_761}, "grace_period_hours"),
+    ],
+)
+def test_out_of_range_retention_values_are_refused_when_saved(app_client, config, field):
+    project_id = _project(app_client)
+    response = _retention(app_client, project_id, **config)
+    assert response.status_code == 400, response.text
+    assert field in response.json()["error"]["message"]
+    listed = app_client.get("/v1/project_automation", params={"project_id": project_id})
+    assert listed.json()["objects"] == []
+
+    saved = _retention(app_client, project_id, retention_days=30).json()
+    changed = app_client.patch(
+        f"/v1/project_automation/{saved['id']}", json={"config": {**saved["config"], **config}}
+    )
+    assert changed.status_code == 400, changed.text
+
+
+def test_the_largest_retention_values_run(app_client):
+    project_id = _project(app_client)
+    _log_rows(app_client, project_id, 3)
+    saved = _retention(app_client, project_id, retention_days=36_500, grace_period_hours=8_760)
+    assert saved.status_code == 200, saved.text
+    run = app_client.post(f"/v1/project_automation/{saved.json()['id']}/run")
+    assert run.status_code == 200, run.text
+    assert run.json()["run"]["status"] == "succeeded" and run.json()["run"]["rows"] == 0
