@@ -13,7 +13,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Annotated
 
@@ -492,19 +492,18 @@ def import_(
         mapping = parse_map_options(map_ or [])
         backend = _backend(data_dir, url, api_key)
         try:
-            project_id = backend.create_project(project)["id"]
-            dataset_id = backend.create_dataset(project_id, dataset)["id"]
-            columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn())
-            with Progress(*columns, console=err_console, transient=True) as bar:
-                size = file.stat().st_size
-                task = bar.add_task(f"importing {file.name}", total=size)
+            with _created_for_import(backend, project, dataset) as dataset_id:
+                columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn())
+                with Progress(*columns, console=err_console, transient=True) as bar:
+                    size = file.stat().st_size
+                    task = bar.add_task(f"importing {file.name}", total=size)
 
-                def progress(done: int) -> None:
-                    bar.update(task, completed=done)
-                    if done >= size:
-                        bar.update(task, description="committing")
+                    def progress(done: int) -> None:
+                        bar.update(task, completed=done)
+                        if done >= size:
+                            bar.update(task, description="committing")
 
-                result = backend.import_file(dataset_id, file, fmt, mapping, progress)
+                    result = backend.import_file(dataset_id, file, fmt, mapping, progress)
         finally:
             backend.close()
         err_console.print(
@@ -513,6 +512,28 @@ def import_(
         )
 
     _run(body)
+
+
+@contextmanager
+def _created_for_import(backend, project: str, dataset: str) -> Iterator[str]:
+    """The dataset's id, creating the project and the dataset if new; what was created is
+    deleted again when the block fails, so a failed import leaves nothing behind."""
+    new_project = not backend.has_project(project)
+    project_id = backend.create_project(project)["id"]
+    new_dataset = new_project or not backend.has_dataset(project_id, dataset)
+    dataset_id = None
+    try:
+        dataset_id = backend.create_dataset(project_id, dataset)["id"]
+        yield dataset_id
+    except BaseException:
+        # The import's own error is the one to report, even if a delete fails.
+        if new_dataset and dataset_id is not None:
+            with suppress(Exception):
+                backend.delete_dataset(dataset_id)
+        if new_project:
+            with suppress(Exception):
+                backend.delete_project(project_id)
+        raise
 
 
 def _cell(value) -> str | None:

@@ -12,7 +12,8 @@ import uuid
 import httpx
 import pytest
 
-from tests.integration.test_cli import assert_cli_error, cli_env, ok, run_cli
+from tests.conftest import ADMIN_KEY
+from tests.integration.test_cli import assert_cli_error, auth, cli_env, local_app, ok, run_cli
 
 # -- the CLI's output files ----------------------------------------------------------------
 
@@ -252,3 +253,46 @@ def test_the_largest_retention_values_run(app_client):
     run = app_client.post(f"/v1/project_automation/{saved.json()['id']}/run")
     assert run.status_code == 200, run.text
     assert run.json()["run"]["status"] == "succeeded" and run.json()["run"]["rows"] == 0
+
+
+# -- CLI imports ---------------------------------------------------------------------------
+
+
+def _names(client, path: str, **params) -> list[str]:
+    return [o["name"] for o in client.get(path, params=params).json()["objects"]]
+
+
+def test_a_failed_cli_import_creates_no_project_or_dataset(server, tmp_path):
+    ragged = tmp_path / "bad.csv"
+    ragged.write_text("a,b\n1\n")
+    good = tmp_path / "good.csv"
+    good.write_text("a,b\n1,2\n")
+    args = ("--url", server.url, "--api-key", server.api_key)
+    project = f"cli-new-{uuid.uuid4().hex[:8]}"
+    for file, maps in [(ragged, ()), (good, ("--map", "nope=input"))]:
+        result = run_cli("import", str(file), "--project", project, "--dataset", "D", *maps, *args)
+        assert_cli_error(result)
+    with server.client() as client:
+        assert _names(client, "/v1/project", project_name=project) == []
+        existing = client.post("/v1/project", json={"name": project}).json()["id"]
+    # an existing project stays; only the new dataset goes
+    assert_cli_error(run_cli("import", str(ragged), "--project", project, "--dataset", "D", *args))
+    with server.client() as client:
+        assert _names(client, "/v1/project", project_name=project) == [project]
+        assert _names(client, "/v1/dataset", project_id=existing) == []
+    ok(run_cli("import", str(good), "--project", project, "--dataset", "D", *args))
+    assert_cli_error(run_cli("import", str(ragged), "--project", project, "--dataset", "D", *args))
+    with server.client() as client:
+        assert _names(client, "/v1/dataset", project_id=existing) == ["D"]  # it existed
+
+
+def test_a_failed_cli_import_in_a_data_dir_creates_nothing(tmp_path):
+    ragged = tmp_path / "bad.csv"
+    ragged.write_text("a,b\n1\n")
+    data_dir = tmp_path / "data"
+    args = ("--project", "P", "--dataset", "D", "--data-dir", str(data_dir))
+    env = cli_env(TRACELAKE_API_KEY=ADMIN_KEY)  # registered as the data dir's admin key
+    assert_cli_error(run_cli("import", str(ragged), *args, env=env), "row 1")
+    with local_app(data_dir) as app:
+        projects = app.get("/v1/project", headers=auth(ADMIN_KEY))
+    assert projects.status_code == 200 and projects.json()["objects"] == []
