@@ -54,12 +54,10 @@ class Plan:
 
     def next_cursor(self, cursor, table: str) -> str | None:
         """The cursor of the page after this one, or None when this page is the last."""
-        if self.paging == "none" or self.limit == 0:
-            return None  # limit 0: an empty page, never followed by another
+        if self.paging == "none":
+            return None
         if self.paging == "offset":
-            # The offset counts the page's units: rows, or traces (by their key) on traces.
-            units = "DISTINCT __key" if self.shape == "traces" else "*"
-            (count,) = cursor.execute(f"SELECT count({units}) FROM {table}").fetchone()
+            (count,) = cursor.execute(f"SELECT count(*) FROM {table}").fetchone()
             return Cursor(offset=self.offset + count).encode() if count == self.limit else None
         units, last = cursor.execute(
             f"SELECT count(DISTINCT __key), min(__key) FROM {table}"
@@ -315,31 +313,18 @@ class _Planner:
         """ORDER BY text and whether it is the default (keyset-pageable) order."""
         if query.sort:
             keys = [self.sql(k) for k in self.c.compile_sort(query, scope)]
-            if proj.aggregate:
-                # Groups tied on the sort keys come in the order of their dimensions (one
-                # group each), so offset cursors neither skip nor repeat groups.
-                keys += [self.sql(g) for g in proj.group_by]
-            else:
+            if not proj.aggregate:
                 # Rows tied on the sort keys come in _pagination_key order (unique), so a
                 # page is the same each time it is asked for, and offset cursors neither
                 # skip nor repeat rows.
                 direction = "DESC" if query.sort[-1].dir == "desc" else "ASC"
                 keys.append(f"e._pagination_key {direction}")
-                keys += [f"e.{u}" for u in self._unpivot_ids()]
             return ", ".join(keys), False
         if proj.aggregate:
             # Without dimensions there is one row: order by its first column (DuckDB refuses
             # ORDER BY NULL).
             return ", ".join(self.sql(g) for g in proj.group_by) or "1", False
-        if self.q.unpivot:
-            # A span gives several rows, which share its _pagination_key: the cursor counts
-            # rows, and the rows of a span come in the order of their elements.
-            return ", ".join([default, *(f"e.{u}" for u in self._unpivot_ids())]), False
         return default, True
-
-    def _unpivot_ids(self) -> list[str]:
-        """The hidden columns that number the elements each ``unpivot`` item expands."""
-        return [f"__unpivot_{index}" for index in range(1, len(self.q.unpivot or ()) + 1)]
 
     def _unpivot(self) -> tuple[str, dict[str, str]]:
         """The span relation with each ``unpivot`` item expanded into rows: an object gives
@@ -366,7 +351,6 @@ class _Planner:
             else:
                 columns = f"{each}.value AS {_q(item.alias)}"
                 extra[item.alias] = "JSON"
-            columns += f", {each}.id AS __unpivot_{index}"
             source = f"(SELECT e.*, {columns} FROM {source} e, json_each({json_sql}) {each})"
         return source, extra
 
@@ -392,10 +376,6 @@ class _Planner:
                 row_filter = self.sql(_one_term_per_column(condition))
             else:
                 where.append(self.sql(condition))
-        if having is not None and not proj.aggregate:
-            # Without aggregates, final_filter filters the output rows (aliases are inlined).
-            where.append(self.sql(having))
-            having = None
         sample = self._sample_predicate("id")
         if sample:
             where.append(sample)
@@ -405,12 +385,11 @@ class _Planner:
         order, keyset = self._order(proj, "e._xact_id DESC, e._pagination_key DESC", scope, query)
         paging, offset = self._paging(keyset and not proj.aggregate)
         upper_xact = None
-        after = []  # the cursor's condition: rows after the previous page
         if paging == "key" and self.cursor and self.cursor.key is not None:
-            after.append(f"e._pagination_key < {_lit(self.cursor.key)}")
+            where.append(f"e._pagination_key < {_lit(self.cursor.key)}")
             upper_xact = key_xact(self.cursor.key)
             if upper_xact is not None:
-                after.append(f"e._xact_id <= {_lit(upper_xact)}")
+                where.append(f"e._xact_id <= {_lit(upper_xact)}")
         select = [f"{self.sql(c.expr)} AS {_q(c.name)}" for c in proj.columns]
         key = "e._pagination_key" if paging == "key" else "NULL"
         count = self._count_sample("id")
@@ -428,16 +407,9 @@ class _Planner:
             source = f"(SELECT e.*, {extra} FROM {base} e{inner_where})"
             where = []
         if count:
-            # The sample is drawn from every filtered row, the page (after the cursor) from
-            # the sample.
             hashed, n = count
             inner_where = " AND ".join(where) if where else "true"
-            source = (
-                f"(SELECT * FROM {base} e WHERE {inner_where}"
-                f" ORDER BY {hashed}, e._pagination_key LIMIT {n})"
-            )
-            where = []
-        where += after
+            source = f"(SELECT * FROM {base} e WHERE {inner_where} ORDER BY {hashed} LIMIT {n})"
         # With comments joined late, the page is chosen on the lean relation (all its
         # columns kept), and the output is computed once comments are attached to its rows.
         late = self.late_comments and not proj.aggregate
@@ -446,12 +418,12 @@ class _Planner:
         if not proj.aggregate:
             sql += f", {key} AS __key"
         sql += f" FROM {source} e"
-        if where:
+        if where and not count:
             sql += " WHERE " + " AND ".join(where)
         if proj.group_by:
             sql += " GROUP BY " + ", ".join(self.sql(g) for g in proj.group_by)
         if having is not None:
-            sql += " HAVING " + self.sql(having)
+            sql += (" HAVING " if proj.aggregate else " QUALIFY ") + self.sql(having)
         if pivots:
             return self._pivoted(sql, proj, pivots, offset)
         sql += f" ORDER BY {order} LIMIT {self.limit}"
@@ -555,11 +527,9 @@ class _Planner:
             return "key", 0
         return "offset", self.cursor.offset or 0
 
-    def _trace_set(self, filters: _Filters, after: str | None = None) -> tuple[str, str]:
-        """SQL of the traces the query selects (root_span_id, __key = the key of the trace's
-        newest span, first_xact), those older than the key ``after`` when given, and the
-        ORDER BY text that puts them newest first. A rate sample is applied; a count sample
-        is the caller's (it draws from every trace, before any cursor)."""
+    def _trace_page(self, filters: _Filters) -> tuple[str, str, int]:
+        """SQL of the traces on this page (root_span_id, __key = newest span key), the
+        paging mode and offset."""
         scope = self.scope({name: "BOOLEAN" for name, _ in filters.windows})
         source = self._windows_sql(filters.windows, scope)
         where = []
@@ -571,104 +541,67 @@ class _Planner:
         matched = f"SELECT DISTINCT e.root_span_id FROM {source} e"
         if where:
             matched += " WHERE " + " AND ".join(where)
-        if self.version is not None:
-            sql = f"""SELECT e.root_span_id, max(e._pagination_key) AS __key,
-                min(e._xact_id) AS first_xact FROM {self.base} e
-                WHERE e.root_span_id IN ({matched}) GROUP BY e.root_span_id"""
-            if after is not None:
-                sql += f" HAVING max(e._pagination_key) < {_lit(after)}"
-            return sql, "__key DESC"
-        # The per-trace index knows each trace's newest key and first xact: no need to
-        # aggregate every span to find the newest traces.
-        kind = _lit(self.source.object_type.value)
-        objects = ", ".join(_lit(r.object_id) for r in self.source.refs)
-        sql = f"""SELECT t.root_span_id, t.last_key AS __key, t.first_xact FROM traces t
-            WHERE t.object_type = {kind} AND t.object_id IN ({objects})"""
-        if where or filters.windows:
-            sql += f" AND t.root_span_id IN ({matched})"
-        if after is not None:
-            sql += f" AND t.last_key < {_lit(after)}"
-            upper = key_xact(after)
-            if upper is not None:
-                sql += f" AND t.last_xact <= {_lit(upper)}"
-        # last_xact first: the same order as last_key, on a column DuckDB prunes by.
-        return sql, "t.last_xact DESC, t.last_key DESC"
-
-    def _sampled_traces(self, filters: _Filters) -> str:
-        """SQL of every trace the query selects, a count sample drawn (see _trace_set)."""
-        traces, _ = self._trace_set(filters)
-        count = self._count_sample("root_span_id")
-        if not count:
-            return traces
-        hashed = count[0].replace("e.root_span_id", "s.root_span_id")
-        return f"SELECT * FROM ({traces}) s ORDER BY {hashed}, s.__key LIMIT {count[1]}"
-
-    def _trace_page(self, filters: _Filters) -> tuple[str, str, int]:
-        """SQL of the traces on this page, newest first (root_span_id, __key, first_xact),
-        the paging mode and offset."""
         paging, offset = self._paging(keyset=True)
-        after = self.cursor.key if self.cursor and self.cursor.key is not None else None
-        if self._count_sample("root_span_id"):
-            # The page is taken from the sample, which is drawn from every trace.
-            page = f"SELECT * FROM ({self._sampled_traces(filters)}) s"
-            if after is not None:
-                page += f" WHERE s.__key < {_lit(after)}"
-            page += f" ORDER BY s.__key DESC LIMIT {self.limit}"
+        having = ""
+        if self.cursor and self.cursor.key is not None:
+            having = f" HAVING max(e._pagination_key) < {_lit(self.cursor.key)}"
+        count = self._count_sample("root_span_id")
+        order = "__key DESC"
+        limit = self.limit
+        if count:
+            order = f"{count[0].replace('e.root_span_id', 'root_span_id')}"
+            limit = min(limit, count[1])
+        if self.version is None:
+            # The per-trace index knows each trace's newest key and first xact: no need to
+            # aggregate every span to find the newest traces.
+            kind = _lit(self.source.object_type.value)
+            objects = ", ".join(_lit(r.object_id) for r in self.source.refs)
+            page = f"""SELECT t.root_span_id, t.last_key AS __key, t.first_xact FROM traces t
+                WHERE t.object_type = {kind} AND t.object_id IN ({objects})"""
+            if where or filters.windows:
+                page += f" AND t.root_span_id IN ({matched})"
+            if self.cursor and self.cursor.key is not None:
+                page += f" AND t.last_key < {_lit(self.cursor.key)}"
+                upper = key_xact(self.cursor.key)
+                if upper is not None:
+                    page += f" AND t.last_xact <= {_lit(upper)}"
+            # last_xact first: the same order as last_key, on a column DuckDB prunes by.
+            by = "t.last_xact DESC, t.last_key DESC" if order == "__key DESC" else order
+            page += f" ORDER BY {by} LIMIT {limit}"
         else:
-            page, order = self._trace_set(filters, after)
-            page += f" ORDER BY {order} LIMIT {self.limit}"
-        if offset:
-            page += f" OFFSET {offset}"
-        return page, paging, offset
-
-    def _sorted_trace_page(self, filters: _Filters, keys: list[str]) -> tuple[str, str, int]:
-        """SQL of the traces on this page of a sorted traces query (root_span_id, __key,
-        first_xact, __rank = the trace's place in the order), the paging mode and offset.
-        Traces are ordered by the sort ``keys`` (SQL over the span alias ``e``) as their root
-        span's values (the span flagged ``is_root``, else the trace's first), ties newest
-        first; the cursor counts traces."""
-        paging, offset = self._paging(keyset=False)
-        traces = self._sampled_traces(filters)
-        roots = f"""SELECT e.* FROM {self.base} e
-            WHERE e.root_span_id IN (SELECT root_span_id FROM ({traces}))
-            QUALIFY row_number() OVER (PARTITION BY e.root_span_id
-                    ORDER BY e.is_root DESC, e._pagination_key) = 1"""
-        order = ", ".join([*keys, "t.__key DESC"])
-        page = f"""SELECT t.root_span_id, t.__key, t.first_xact,
-                row_number() OVER (ORDER BY {order}) AS __rank
-            FROM ({traces}) t JOIN ({roots}) e USING (root_span_id)
-            ORDER BY __rank LIMIT {self.limit}"""
+            page = f"""SELECT e.root_span_id, max(e._pagination_key) AS __key,
+                min(e._xact_id) AS first_xact FROM {self.base} e
+                WHERE e.root_span_id IN ({matched}) GROUP BY e.root_span_id{having}
+                ORDER BY {order} LIMIT {limit}"""
         if offset:
             page += f" OFFSET {offset}"
         return page, paging, offset
 
     def traces(self) -> Plan:
         filters = split_filters(self.q, trace_shape=True)
+        page, paging, offset = self._trace_page(filters)
         scope = self.scope()
         proj = self.c.compile_projection(self.q, scope)
         if proj.aggregate:
             raise QueryError("dimensions and measures need the spans or summary shape")
-        keys = [self.sql(k) for k in self.c.compile_sort(self.q, scope)] if self.q.sort else []
-        if keys:
-            page, paging, offset = self._sorted_trace_page(filters, keys)
-            order = ", ".join(["e.__rank", *keys, "e._pagination_key"])
-            rank = ", p.__rank AS __rank"
-        else:
-            page, paging, offset = self._trace_page(filters)
-            order = "e.__key DESC, e._pagination_key"
-            rank = ""
         where = []
         if filters.spans is not None:
             where.append(self.sql(self.c.compile_filter(filters.spans, scope, self.q)))
+        order = "p.__key DESC, e._pagination_key"
+        if self.q.sort:
+            order = "p.__key DESC, " + ", ".join(
+                self.sql(k) for k in self.c.compile_sort(self.q, scope)
+            )
+            order += ", e._pagination_key"  # ties in a stable order
         select = [f"{self.sql(c.expr)} AS {_q(c.name)}" for c in proj.columns]
         rows = (
-            f"SELECT e.*, p.__key AS __key{rank} FROM {self.base} e"
-            " JOIN page p USING (root_span_id)"
+            f"SELECT e.*, p.__key AS __key FROM {self.base} e JOIN page p USING (root_span_id)"
             " WHERE e._xact_id >= (SELECT min(first_xact) FROM page)"
         )
         if where:
             rows += " AND " + " AND ".join(where)
         prefix, relation = self._with_late_comments(rows)
+        order = order.replace("p.__key", "e.__key")
         sql = (
             f"WITH page AS MATERIALIZED ({page}), {prefix.removeprefix('WITH ')}"
             f"SELECT {', '.join(select)}, e.__key AS __key FROM {relation} e ORDER BY {order}"
@@ -679,59 +612,41 @@ class _Planner:
 
     def summary(self) -> Plan:
         filters = split_filters(self.q, trace_shape=True)
+        page, paging, offset = self._trace_page(filters)
+        spans = (
+            f"(WITH page AS MATERIALIZED ({page}), page_rows AS MATERIALIZED ("
+            f"SELECT e.* FROM {self.base} e JOIN page p USING (root_span_id)"
+            " WHERE e._xact_id >= (SELECT min(first_xact) FROM page))"
+            f" SELECT * FROM {with_comments('page_rows', self.source.refs, self.version)})"
+        )
+        if filters.spans is not None:
+            scope = self.scope()
+            condition = self.sql(self.c.compile_filter(filters.spans, scope, self.q))
+            spans = f"(SELECT * FROM {spans} e WHERE {condition})"
+        summary = summary_relation(spans, self.source.object_type, self.q.preview_length)
         columns = summary_columns(self.source.object_type)
         scope = self.scope(columns=columns)
         query = dataclasses.replace(self.q, filter=None, span_filter=None, trace_filter=None)
         proj = self.c.compile_projection(query, scope)
-        having = self.c.compile_final_filter(query, scope)
-        # A newest-first page of rows is the summary of the newest traces; anything else
-        # (a sort, final_filter, grouping) reads the summary rows of every selected trace.
-        whole = bool(self.q.sort) or having is not None or proj.aggregate
-        if whole:
-            page = self._sampled_traces(filters)
-        else:
-            page, paging, offset = self._trace_page(filters)
-        spans = f"(SELECT * FROM {with_comments('page_rows', self.source.refs, self.version)})"
-        if filters.spans is not None:
-            condition = self.sql(self.c.compile_filter(filters.spans, self.scope(), self.q))
-            spans = f"(SELECT * FROM {spans} e WHERE {condition})"
-        summary = summary_relation(spans, self.source.object_type, self.q.preview_length)
-        # Each summary row carries its trace's key (that of its newest span, filtered or not).
-        rows = f"(SELECT s.*, p.__key AS __key FROM {summary} s JOIN page p USING (root_span_id))"
-        head = (
-            f"WITH page AS MATERIALIZED ({page}), page_rows AS MATERIALIZED ("
-            f"SELECT e.* FROM {self.base} e JOIN page p USING (root_span_id)"
-            " WHERE e._xact_id >= (SELECT min(first_xact) FROM page)) "
-        )
+        order = "e._pagination_key DESC"
+        if self.q.sort:
+            order = ", ".join(self.sql(k) for k in self.c.compile_sort(query, scope))
+            if not proj.aggregate:
+                order += ", e._pagination_key DESC"  # tied traces in a stable order
         select = [f"{self.sql(c.expr)} AS {_q(c.name)}" for c in proj.columns]
         sql = f"SELECT {', '.join(select)}"
         if not proj.aggregate:
-            sql += ", e.__key AS __key"
-        sql += f" FROM {rows} e"
-        if not whole:
-            sql = f"{head}{sql} ORDER BY e.__key DESC"
-            return Plan(
-                sql, tuple(c.name for c in proj.columns), self.limit, paging, offset, "summary"
-            )
-        order, keyset = self._order(proj, "e.__key DESC", scope, query)
-        paging, offset = self._paging(keyset)
-        where = []
-        if having is not None and not proj.aggregate:
-            where.append(self.sql(having))  # a filter on the summary rows
-        if paging == "key" and self.cursor and self.cursor.key is not None:
-            where.append(f"e.__key < {_lit(self.cursor.key)}")
-        if where:
-            sql += " WHERE " + " AND ".join(where)
+            sql += ", e._pagination_key AS __key"
+        sql += f" FROM {summary} e"
         if proj.group_by:
             sql += " GROUP BY " + ", ".join(self.sql(g) for g in proj.group_by)
-        if having is not None and proj.aggregate:
-            sql += " HAVING " + self.sql(having)
-        sql += f" ORDER BY {order} LIMIT {self.limit}"
-        if offset:
-            sql += f" OFFSET {offset}"
-        sql = f"{head}{sql}"
+        having = self.c.compile_final_filter(query, scope)
+        if having is not None:
+            sql += (" HAVING " if proj.aggregate else " QUALIFY ") + self.sql(having)
+        sql += f" ORDER BY {order}"
         if proj.aggregate:
             sql = f"SELECT *, NULL AS __key FROM ({sql})"
+            paging = "none"
         return Plan(
             sql, tuple(c.name for c in proj.columns), self.limit, paging, offset, shape="summary"
         )

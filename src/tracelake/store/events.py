@@ -30,17 +30,13 @@ DEFAULT_FETCH_LIMIT = 1_000
 
 
 def prepare_batch(
-    catalog: Catalog,
-    principal: Principal,
-    raw_rows: Any,
-    ref: ObjectRef | list[ObjectRef] | None = None,
+    catalog: Catalog, principal: Principal, raw_rows: Any, ref: ObjectRef | None = None
 ) -> WriteBatch:
     """Validate a request's rows and resolve each to its object. Raises before anything is
     written, so a request with one bad row applies none of its rows.
 
     With ``ref`` (the ``…/{id}/insert`` routes) rows are written to that object and must not
-    name another one; a list of refs names each row's object (``/v1/insert``); without
-    it each row is routed by its own keys (``/logs3``).
+    name another one; without it each row is routed by its own keys (``/logs3``).
     """
     if not principal.can_write:
         raise Forbidden("this API key is read-only")
@@ -57,8 +53,8 @@ def prepare_batch(
             except InvalidRequest as exc:
                 raise InvalidRequest(f"row {index}: {exc.message}") from None
         else:
-            row_ref = ref[index] if isinstance(ref, list) else ref
-            _check_same_object(raw, row_ref, index)
+            row_ref = ref
+            _check_same_object(raw, ref, index)
         if row_ref not in objects:
             objects[row_ref] = catalog.object_info(principal.org_id, row_ref)
         writes.append(normalize_row(raw, row_ref, index))

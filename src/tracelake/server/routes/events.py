@@ -94,11 +94,12 @@ async def insert_many(request: Request):
     if unknown:
         raise InvalidRequest(f"unknown object type {unknown[0]!r}")
     rows: list[dict] = []
-    refs: list[ObjectRef] = []  # the object of each row: the one its part is listed under
     answer: dict = {}
     for object_type, by_id in body.items():
         if not isinstance(by_id, dict):
             raise InvalidRequest(f"{object_type} must map object ids to events")
+        key = "project_id" if object_type == "project_logs" else f"{object_type}_id"
+        routing = {key: None, **({"log_id": "g"} if object_type == "project_logs" else {})}
         for object_id, part in by_id.items():
             if not isinstance(part, dict):
                 raise InvalidRequest(f"{object_type}.{object_id} must be an object")
@@ -107,12 +108,11 @@ async def insert_many(request: Request):
             for event in [*events, *extra]:
                 if not isinstance(event, dict):
                     raise InvalidRequest(f"{object_type}.{object_id}: events must be objects")
-                rows.append(event)
-                refs.append(ObjectRef(ObjectType(object_type), object_id))
+                rows.append({**event, **routing, key: object_id})
             answer.setdefault(object_type, {})[object_id] = {
                 "row_ids": [e.get("id") for e in events]
             }
-    batch = prepare_batch(request.app.state.catalog, principal, rows, refs)
+    batch = prepare_batch(request.app.state.catalog, principal, rows)
     await _commit(request, batch)
     return answer
 
