@@ -296,3 +296,26 @@ def test_a_failed_cli_import_in_a_data_dir_creates_nothing(tmp_path):
     with local_app(data_dir) as app:
         projects = app.get("/v1/project", headers=auth(ADMIN_KEY))
     assert projects.status_code == 200 and projects.json()["objects"] == []
+
+
+@pytest.mark.parametrize(
+    ("fmt", "body", "words"),
+    [
+        ("json", b"[{}]", ["no columns"]),
+        ("jsonl", b"{}\n{}\n", ["no columns"]),
+        ("jsonl", b'{"":1,"q":2}\n', ["line 1", "key may not be empty"]),
+        ("json", b'[{"q": 1},\n {"":"x","input":"y"}]', ["row 2", "key may not be empty"]),
+        ("jsonl", b'{"q": 1}\n{"_row":"keep me","q":2}\n', ["line 2", "may not be named _row"]),
+        ("json", b'[{"_row": 1}]', ["row 1", "may not be named _row"]),
+    ],
+    ids=["empty-object", "empty-lines", "empty-key", "empty-key-json", "_row", "_row-json"],
+)
+@pytest.mark.parametrize("route", ["import", "import/preview"])
+def test_bad_json_keys_are_a_clear_400(app_client, route, fmt, body, words):
+    ds = _dataset(app_client)
+    response = _import(app_client, ds, body, fmt, path=route)
+    assert response.status_code == 400, response.text
+    message = response.json()["error"]["message"]
+    assert all(w in message for w in words), message
+    assert "SELECT" not in message and "Binder" not in message
+    assert _rows(app_client, ds) == {}

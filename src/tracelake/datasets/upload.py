@@ -3,11 +3,12 @@
 The file is read in batches (CSV with pyarrow's streaming reader, JSONL line by line) and
 never held whole in memory, except a JSON array, which must be parsed whole. A JSON file's
 columns are the keys of all its objects, found before any row is mapped (JSONL takes a first
-pass for it), so one mapping applies to every row. Each batch is mapped to dataset rows by one SQL statement in an in-memory DuckDB (cell typing, nesting
-under keys, tags), checked, and appended to a Parquet staging file. Only when the whole
-file has been read without a problem does the caller commit the staging file as one write
-(one ``_xact_id``); any problem raises ``InvalidRequest`` naming the row, the column and the
-reason, and nothing is written.
+pass for it), so one mapping applies to every row. Each batch is mapped to dataset rows by
+one SQL statement in an in-memory DuckDB (cell typing, nesting under keys, tags), checked,
+and appended to a Parquet staging file. Only when the whole file has been read without a
+problem does the caller commit the staging file as one write (one ``_xact_id``); any
+problem raises ``InvalidRequest`` naming the row, the column and the reason, and nothing is
+written.
 """
 
 from __future__ import annotations
