@@ -319,3 +319,50 @@ def test_bad_json_keys_are_a_clear_400(app_client, route, fmt, body, words):
     assert all(w in message for w in words), message
     assert "SELECT" not in message and "Binder" not in message
     assert _rows(app_client, ds) == {}
+
+
+# -- exports carry whole values ------------------------------------------------------------
+
+LONG_INPUT = "x" * 300
+BIG_METADATA = {f"key{i}": "v" * 20 for i in range(20)}
+
+
+def _long_trace(client, project_id: str) -> None:
+    row = {
+        "project_id": project_id,
+        "log_id": "g",
+        "id": "root",
+        "span_id": "root",
+        "root_span_id": "root",
+        "input": LONG_INPUT,
+        "output": {"answer": "y" * 300},
+        "metadata": BIG_METADATA,
+    }
+    assert client.post("/logs3", json={"rows": [row]}).status_code == 200
+
+
+def test_summary_exports_carry_whole_values(app_client):
+    project_id = _project(app_client)
+    _long_trace(app_client, project_id)
+    response = app_client.get(
+        f"/v1/project_logs/{project_id}/export", params={"shape": "summary", "format": "jsonl"}
+    )
+    assert response.status_code == 200, response.text
+    (row,) = [json.loads(line) for line in response.content.splitlines()]
+    assert row["input"] == LONG_INPUT
+    assert row["output"] == {"answer": "y" * 300}
+    assert row["metadata"] == BIG_METADATA
+
+
+def test_scheduled_trace_exports_carry_whole_values(app_client, tmp_path):
+    project_id = _project(app_client)
+    _long_trace(app_client, project_id)
+    aid = _export_automation(
+        app_client, project_id, tmp_path / "out", definition={"type": "log_traces"}
+    )
+    run = app_client.post(f"/v1/project_automation/{aid}/run")
+    assert run.status_code == 200 and run.json()["run"]["status"] == "succeeded", run.text
+    (path,) = [p for p in (tmp_path / "out").rglob("*.jsonl")]
+    (row,) = [json.loads(line) for line in path.read_bytes().splitlines()]
+    assert row["input"] == LONG_INPUT
+    assert row["metadata"] == BIG_METADATA

@@ -47,6 +47,8 @@ class ExportRequest:
             f"from: {self.object_type}('{name}') {self.shape}",
             f"limit: {PAGE_ROWS if self.shape != 'traces' else 500}",
         ]
+        if self.shape == "summary":
+            parts.append("preview_length: -1")  # an export carries whole values
         if cursor:
             parts.append(f"cursor: '{cursor}'")
         return "\n".join(parts)
