@@ -430,7 +430,7 @@ def export(
 
     def body():
         request = ExportRequest(object_type, name, format, filter, shape)
-        request.query(None)  # check the arguments before touching the file
+        request.check()  # before touching the file
         counts = {"rows": 0, "bytes": 0}
         columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[what]}"))
         with _output_file(output) as out:

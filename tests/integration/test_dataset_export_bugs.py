@@ -366,3 +366,24 @@ def test_scheduled_trace_exports_carry_whole_values(app_client, tmp_path):
     (row,) = [json.loads(line) for line in path.read_bytes().splitlines()]
     assert row["input"] == LONG_INPUT
     assert row["metadata"] == BIG_METADATA
+
+
+# -- the export filter ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("true | sample: 1", "unexpected '|' after the expression in the filter at 1:6"),
+        ("input < 10\n| limit: 1", "unexpected '|' after the expression in the filter at 2:1"),
+        ("input < 10 and\n(", "found end of input in the filter at 2:2"),
+        ("true\nand nosuchfn(input)", "in the filter at 2:5"),
+    ],
+    ids=["sample-clause", "limit-clause", "second-line", "unknown-function"],
+)
+def test_the_export_filter_is_one_expression_with_positions_in_it(app_client, text, message):
+    project_id = _project(app_client)
+    _log_rows(app_client, project_id, 3)
+    response = app_client.get(f"/v1/project_logs/{project_id}/export", params={"filter": text})
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["message"].endswith(message), response.text
