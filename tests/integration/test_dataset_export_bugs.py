@@ -387,3 +387,25 @@ def test_the_export_filter_is_one_expression_with_positions_in_it(app_client, te
     response = app_client.get(f"/v1/project_logs/{project_id}/export", params={"filter": text})
     assert response.status_code == 400, response.text
     assert response.json()["error"]["message"].endswith(message), response.text
+
+
+# -- schema violations in imports ----------------------------------------------------------
+
+
+def test_schema_violations_in_an_import_name_the_row_id(app_client):
+    ds = _dataset(app_client)
+    schema = {"type": "object", "properties": {"q": {"type": "string"}}}
+    saved = app_client.put(
+        f"/v1/dataset/{ds}/schema/input", json={"schema": schema, "enforce": True}
+    )
+    assert saved.status_code == 200, saved.text
+    body = b"id,q,other\nfirst,x,1\nsecond,,2\n"
+    response = _import(app_client, ds, body, "csv", maps=["q=input.q", "other=input.other"])
+    assert response.status_code == 400, response.text
+    violations = response.json()["error"]["violations"]
+    assert [(v["row"], v["id"], v["field"]) for v in violations] == [(2, "second", "input")]
+    assert "row 2 (second)" in response.json()["error"]["message"]
+    # without an id column the row's id is not known yet: the row number says which
+    response = _import(app_client, ds, b"q,other\n,2\n", "csv", maps=["other=input.other"])
+    assert response.status_code == 400, response.text
+    assert [v["id"] for v in response.json()["error"]["violations"]] == [None]

@@ -131,7 +131,7 @@ def stage_file(
                 column_mapping = build_mapping(columns, mapping)
             mapped = map_batch(con, batch, column_mapping)
             if check is not None:
-                check_fields(mapped, check)
+                check_fields(mapped, check, column_mapping.id_column is not None)
             rows += mapped.num_rows
             if rows > MAX_ROWS:
                 raise InvalidRequest(f"a file may hold at most {MAX_ROWS:,} rows")
