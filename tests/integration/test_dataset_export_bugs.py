@@ -409,3 +409,31 @@ def test_schema_violations_in_an_import_name_the_row_id(app_client):
     response = _import(app_client, ds, b"q,other\n,2\n", "csv", maps=["other=input.other"])
     assert response.status_code == 400, response.text
     assert [v["id"] for v in response.json()["error"]["violations"]] == [None]
+
+
+# -- broken CSV files ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        (b'id,q\n1,"unterminated\n2,b\n', ["row 1 (line 2)", "not closed", "end of the file"]),
+        (b'id,q\n1,a\n2,"ok ""x"""\n\n3,"open\n4,"b"\n', ["row 3 (line 5)", "not closed"]),
+        (b"id,q\n1,a\n\n\n2,x\n3\n", ["row 3 (line 6)", "expected 2 columns, found 1"]),
+    ],
+    ids=["unterminated", "unterminated-after-quotes", "ragged-after-blank-lines"],
+)
+def test_broken_csv_files_name_the_bad_line(app_client, body, words):
+    ds = _dataset(app_client)
+    response = _import(app_client, ds, body, "csv")
+    assert response.status_code == 400, response.text
+    message = response.json()["error"]["message"]
+    assert all(w in message for w in words), message
+    assert _rows(app_client, ds) == {}
+
+
+def test_a_quote_inside_an_unquoted_value_is_kept(app_client):
+    ds = _dataset(app_client)
+    response = _import(app_client, ds, b'id,q\n1,5" screen\n2,b\n', "csv")
+    assert response.status_code == 200, response.text
+    assert _rows(app_client, ds)["1"]["input"] == '5" screen'

@@ -250,12 +250,14 @@ def _has_content(path: Path) -> bool:
 
 
 class _CountingFile(io.RawIOBase):
-    """A file that tells ``progress`` how many bytes have been read."""
+    """A file that tells ``progress`` how many bytes have been read, and counts the double
+    quotes in them (an odd count is how an unclosed quoted value shows)."""
 
     def __init__(self, path: Path, progress: Progress | None):
         self._file = open(path, "rb")  # noqa: SIM115 - closed by close()
         self._progress = progress
         self.read_bytes = 0
+        self.quotes = 0
 
     def readable(self) -> bool:
         return True
@@ -263,6 +265,7 @@ class _CountingFile(io.RawIOBase):
     def readinto(self, buffer) -> int:
         n = self._file.readinto(buffer) or 0
         self.read_bytes += n
+        self.quotes += bytes(memoryview(buffer)[:n]).count(b'"')
         if self._progress is not None and n:
             self._progress(self.read_bytes)
         return n
@@ -332,6 +335,9 @@ def _csv_batches(path: Path, progress: Progress | None, limit: int | None) -> It
                     break
             if start == 1:
                 raise InvalidRequest("the file has a header but no rows")
+            # pyarrow takes a quoted value left open as running to the end of the file.
+            if limit is None and source.quotes % 2 and (problem := _unclosed_quote(path)):
+                raise InvalidRequest(problem)
         except pa.ArrowInvalid as exc:
             raise InvalidRequest(_csv_problem(path, names, str(exc))) from None
     finally:
@@ -346,13 +352,35 @@ def _csv_problem(path: Path, names: list[str], message: str) -> str:
     with open(path, encoding="utf-8-sig", newline="") as f:
         reader = csv.reader(f)
         next(reader, None)
-        for number, record in enumerate(reader, start=1):
+        records = (r for r in reader if r)  # blank lines are no rows, as for pyarrow
+        for number, record in enumerate(records, start=1):
             if len(record) != len(names):
                 return (
                     f"row {number} (line {reader.line_num}): expected {len(names)} "
                     f"columns, found {len(record)}"
                 )
     return f"the CSV file could not be read: {message}"
+
+
+def _unclosed_quote(path: Path) -> str | None:
+    """Where a quoted value opens that is not closed properly, or None (the file's odd quote
+    count came from quotes inside unquoted values)."""
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        reader = csv.reader(f, strict=True)
+        next(reader, None)
+        number, line = 0, reader.line_num
+        try:
+            for record in reader:
+                if record:
+                    number += 1
+                line = reader.line_num
+        except csv.Error as exc:
+            if "unexpected end of data" in str(exc):
+                how = "it runs to the end of the file"
+            else:
+                how = f"line {reader.line_num}: {exc}"
+            return f"row {number + 1} (line {line + 1}): a quoted value is not closed ({how})"
+    return None
 
 
 def _utf8_problem(path: Path) -> str:
