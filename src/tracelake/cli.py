@@ -9,7 +9,11 @@ with ``--api-key`` (or TRACELAKE_API_KEY); otherwise they open the data dir them
 from __future__ import annotations
 
 import gc
+import os
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Annotated
 
@@ -35,6 +39,8 @@ app.add_typer(orgs_app, name="orgs")
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)
 
+MIN_API_KEY_LENGTH = 16  # the catalog's minimum (store/catalog.py create_key)
+
 
 def _help(name: str) -> str:
     setting = BY_NAME[name]
@@ -54,6 +60,42 @@ def _run(fn):
         message = exc.message if isinstance(exc, TracelakeError) else str(exc)
         err_console.print(f"[red]error:[/red] {message}", highlight=False)
         raise typer.Exit(1) from None
+
+
+@contextmanager
+def _output_file(path: Path) -> Iterator:
+    """A binary file written beside ``path`` and renamed onto it only when the block ends
+    without an error, so a failed command leaves the user's file as it was."""
+    if path.is_dir():
+        raise CliError(f"cannot write {path}: it is a directory")
+    if not path.parent.is_dir():
+        raise CliError(f"cannot write {path}: no such directory {path.parent}")
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    except OSError as exc:
+        raise CliError(f"cannot write {path}: {exc.strerror}") from None
+    temporary = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            yield out
+        os.chmod(temporary, _new_file_mode(path))
+        os.replace(temporary, path)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise CliError(f"cannot write {path}: {exc.strerror or exc}") from None
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def _new_file_mode(path: Path) -> int:
+    """The mode ``path`` has, or the one a new file gets under the umask (mkstemp's is 0600)."""
+    try:
+        return path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def _table(rows: list[dict], columns: list[str]) -> None:
@@ -86,6 +128,7 @@ def serve(
     from tracelake.server.app import create_app
 
     settings = Settings.from_env(data_dir=data_dir, host=host, port=port)
+    _run(lambda: _check_admin_key(settings.api_key))
 
     def announce(key: str) -> None:
         print(
@@ -130,6 +173,13 @@ def serve(
         access_log=False,
         timeout_graceful_shutdown=5,
     )
+
+
+def _check_admin_key(api_key: str | None) -> None:
+    """Refuse a short TRACELAKE_API_KEY before the server starts (the catalog refuses keys
+    under 16 characters; at startup that was a traceback from inside uvicorn)."""
+    if api_key and len(api_key) < MIN_API_KEY_LENGTH:
+        raise CliError(f"TRACELAKE_API_KEY must be at least {MIN_API_KEY_LENGTH} characters long")
 
 
 class _DemoTarget(LocalBackend):
@@ -339,7 +389,8 @@ def query(
         finally:
             backend.close()
         if output is not None:
-            output.write_bytes(content)
+            with _output_file(output) as out:
+                out.write(content)
             err_console.print(f"Wrote {output}" + (f" (next cursor: {cursor})" if cursor else ""))
             return
         if format == "table":
@@ -379,31 +430,28 @@ def export(
 
     def body():
         request = ExportRequest(object_type, name, format, filter, shape)
-        request.query(None)  # check the arguments before touching the file
-        backend = _backend(data_dir, url, api_key)
+        request.check()  # before touching the file
         counts = {"rows": 0, "bytes": 0}
         columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[what]}"))
-        try:
-            with Progress(*columns, console=err_console, transient=True) as bar:
-                task = bar.add_task(f"exporting {object_type} {name}", total=None, what="")
+        with _output_file(output) as out:
+            backend = _backend(data_dir, url, api_key)
+            try:
+                with Progress(*columns, console=err_console, transient=True) as bar:
+                    task = bar.add_task(f"exporting {object_type} {name}", total=None, what="")
 
-                def progress(rows: int = 0, bytes_: int = 0) -> None:
-                    counts["rows"] += rows
-                    counts["bytes"] += bytes_
-                    what = (
-                        f"{counts['rows']:,} rows"
-                        if counts["rows"]
-                        else f"{counts['bytes']:,} bytes"
-                    )
-                    bar.update(task, what=what)
+                    def progress(rows: int = 0, bytes_: int = 0) -> None:
+                        counts["rows"] += rows
+                        counts["bytes"] += bytes_
+                        what = (
+                            f"{counts['rows']:,} rows"
+                            if counts["rows"]
+                            else f"{counts['bytes']:,} bytes"
+                        )
+                        bar.update(task, what=what)
 
-                with open(output, "wb") as out:
                     written = backend.export(request, out, progress)
-        except BaseException:
-            output.unlink(missing_ok=True)  # no half-written file
-            raise
-        finally:
-            backend.close()
+            finally:
+                backend.close()
         rows = f"{counts['rows']:,} rows, " if counts["rows"] else ""
         err_console.print(f"Wrote {output} ({rows}{written:,} bytes).")
 
@@ -444,19 +492,18 @@ def import_(
         mapping = parse_map_options(map_ or [])
         backend = _backend(data_dir, url, api_key)
         try:
-            project_id = backend.create_project(project)["id"]
-            dataset_id = backend.create_dataset(project_id, dataset)["id"]
-            columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn())
-            with Progress(*columns, console=err_console, transient=True) as bar:
-                size = file.stat().st_size
-                task = bar.add_task(f"importing {file.name}", total=size)
+            with _created_for_import(backend, project, dataset) as dataset_id:
+                columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn())
+                with Progress(*columns, console=err_console, transient=True) as bar:
+                    size = file.stat().st_size
+                    task = bar.add_task(f"importing {file.name}", total=size)
 
-                def progress(done: int) -> None:
-                    bar.update(task, completed=done)
-                    if done >= size:
-                        bar.update(task, description="committing")
+                    def progress(done: int) -> None:
+                        bar.update(task, completed=done)
+                        if done >= size:
+                            bar.update(task, description="committing")
 
-                result = backend.import_file(dataset_id, file, fmt, mapping, progress)
+                    result = backend.import_file(dataset_id, file, fmt, mapping, progress)
         finally:
             backend.close()
         err_console.print(
@@ -465,6 +512,28 @@ def import_(
         )
 
     _run(body)
+
+
+@contextmanager
+def _created_for_import(backend, project: str, dataset: str) -> Iterator[str]:
+    """The dataset's id, creating the project and the dataset if new; what was created is
+    deleted again when the block fails, so a failed import leaves nothing behind."""
+    new_project = not backend.has_project(project)
+    project_id = backend.create_project(project)["id"]
+    new_dataset = new_project or not backend.has_dataset(project_id, dataset)
+    dataset_id = None
+    try:
+        dataset_id = backend.create_dataset(project_id, dataset)["id"]
+        yield dataset_id
+    except BaseException:
+        # The import's own error is the one to report, even if a delete fails.
+        if new_dataset and dataset_id is not None:
+            with suppress(Exception):
+                backend.delete_dataset(dataset_id)
+        if new_project:
+            with suppress(Exception):
+                backend.delete_project(project_id)
+        raise
 
 
 def _cell(value) -> str | None:

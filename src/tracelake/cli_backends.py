@@ -9,7 +9,7 @@ import httpx
 from rich.console import Console
 
 from tracelake.settings import Settings
-from tracelake.store.catalog import PROJECTS
+from tracelake.store.catalog import DATASETS, PROJECTS
 
 err_console = Console(stderr=True, soft_wrap=True)
 
@@ -32,9 +32,9 @@ class RemoteBackend:
             base_url=self.url, headers={"Authorization": f"Bearer {api_key}"}, timeout=60
         )
 
-    def call(self, method: str, path: str, json=None):
+    def call(self, method: str, path: str, json=None, params=None):
         try:
-            response = self.http.request(method, path, json=json)
+            response = self.http.request(method, path, json=json, params=params)
         except httpx.HTTPError as exc:
             raise CliError(f"cannot reach the server at {self.url}: {exc}") from None
         if response.status_code >= 400:
@@ -60,10 +60,20 @@ class RemoteBackend:
         return self.call("POST", "/v1/project", {"name": name})
 
     def has_project(self, name: str) -> bool:
-        return bool(self.call("GET", f"/v1/project?project_name={name}")["objects"])
+        return bool(self.call("GET", "/v1/project", params={"project_name": name})["objects"])
+
+    def delete_project(self, project_id: str):
+        return self.call("DELETE", f"/v1/project/{project_id}")
+
+    def has_dataset(self, project_id: str, name: str) -> bool:
+        params = {"project_id": project_id, "dataset_name": name}
+        return bool(self.call("GET", "/v1/dataset", params=params)["objects"])
 
     def create_dataset(self, project_id: str, name: str):
         return self.call("POST", "/v1/dataset", {"project_id": project_id, "name": name})
+
+    def delete_dataset(self, dataset_id: str):
+        return self.call("DELETE", f"/v1/dataset/{dataset_id}")
 
     def create_experiment(self, project_id: str, name: str, **fields):
         body = {"project_id": project_id, "name": name, "ensure_new": True, **fields}
@@ -186,8 +196,18 @@ class LocalBackend:
     def has_project(self, name: str) -> bool:
         return bool(self.catalog.list_objects(PROJECTS, self.principal.org_id, name=name))
 
+    def delete_project(self, project_id: str):
+        return self.catalog.delete_object(PROJECTS, self.principal.org_id, project_id)
+
+    def has_dataset(self, project_id: str, name: str) -> bool:
+        org_id = self.principal.org_id
+        return bool(self.catalog.list_objects(DATASETS, org_id, name=name, project_id=project_id))
+
     def create_dataset(self, project_id: str, name: str):
         return self.catalog.create_dataset(self.principal.org_id, project_id, name)
+
+    def delete_dataset(self, dataset_id: str):
+        return self.catalog.delete_object(DATASETS, self.principal.org_id, dataset_id)
 
     def create_experiment(self, project_id: str, name: str, **fields):
         return self.catalog.create_experiment(

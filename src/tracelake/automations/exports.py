@@ -65,8 +65,10 @@ def window_query(automation: dict) -> ast.Query:
     project = automation["project_id"].replace("'", "''")
     if definition["type"] == "log_spans":
         return parse_query(f"select: * | from: project_logs('{project}') spans")
-    if definition["type"] == "log_traces":
-        return parse_query(f"select: * | from: project_logs('{project}') summary")
+    if definition["type"] == "log_traces":  # whole values, not the summary's previews
+        return parse_query(
+            f"select: * | from: project_logs('{project}') summary | preview_length: -1"
+        )
     return parse_query(definition["btql_query"])
 
 

@@ -2,10 +2,12 @@
 
 Every ``tick_seconds`` it purges retention runs whose grace period is over, then runs each
 active automation whose next run time has come. A run holds the automation's lease (a row in
-the catalog, renewed while the run makes progress), so a scheduled run and a manual "run
-once" never execute one automation at the same time. Next run times are stored, so a restart
-keeps the schedule; an automation whose time passed while the server was down is due at once
-and runs once. A run interrupted by a crash is executed again from its recorded plan.
+the catalog, renewed while the run makes progress) and, within the process, its claim (taken
+under a lock with the lease, since every run of the process has the same lease owner), so
+scheduled and manual runs never execute one automation at the same time. Next run times are
+stored, so a restart keeps the schedule; an automation whose time passed while the server was
+down is due at once and runs once. A run interrupted by a crash is executed again from its
+recorded plan.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from tracelake.automations import exports, retention
@@ -39,6 +43,8 @@ class Scheduler:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._resume: set[str] = set()  # automations whose run a crash interrupted
+        self._claims_lock = threading.Lock()
+        self._claimed: set[str] = set()  # automations a thread of this process is running
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -96,19 +102,61 @@ class Scheduler:
     # -- one run ----------------------------------------------------------------------------
 
     def run(self, automation_id: str, trigger: str = "manual") -> dict | None:
-        """Run one automation now under its lease; returns the run record."""
+        """Run one automation now under its lease; returns the run record. Conflict when a
+        run of it is in progress."""
         automation = self.ctx.catalog.find(AUTOMATIONS, automation_id)
         if automation is None:
             return None
-        store = self.ctx.store
-        if not runs.take_lease(store, automation_id, self.owner, LEASE_SECONDS):
-            raise Conflict("a run of this automation is in progress; try again when it ends")
+        with self.holding(automation_id):
+            return self._run_held(automation, trigger)
+
+    def run_in_background(self, automation_id: str, trigger: str = "manual") -> None:
+        """Take the automation's lease now (Conflict when a run is in progress), then run it
+        on a thread of its own."""
+        automation = self.ctx.catalog.find(AUTOMATIONS, automation_id)
+        if automation is None:
+            return
+        self._claim(automation_id)
+
+        def body():
+            try:
+                self._run_held(automation, trigger)
+            except Exception:
+                log.exception("automation %s failed", automation_id)
+            finally:
+                self._unclaim(automation_id)
+
+        threading.Thread(target=body, name=f"tracelake-run-{automation_id}", daemon=True).start()
+
+    @contextmanager
+    def holding(self, automation_id: str) -> Iterator[None]:
+        """The automation's lease for the block: no run of it starts meanwhile. Conflict
+        when a run is in progress."""
+        self._claim(automation_id)
         try:
-            if automation["config"]["event_type"] == "btql_export":
-                return self._run_export(automation, trigger)
-            return self._run_retention(automation, trigger)
+            yield
         finally:
-            runs.release_lease(store, automation_id, self.owner)
+            self._unclaim(automation_id)
+
+    def _claim(self, automation_id: str) -> None:
+        with self._claims_lock:
+            if automation_id in self._claimed or not runs.take_lease(
+                self.ctx.store, automation_id, self.owner, LEASE_SECONDS
+            ):
+                raise Conflict("a run of this automation is in progress; try again when it ends")
+            self._claimed.add(automation_id)
+
+    def _unclaim(self, automation_id: str) -> None:
+        try:
+            runs.release_lease(self.ctx.store, automation_id, self.owner)
+        finally:
+            with self._claims_lock:
+                self._claimed.discard(automation_id)
+
+    def _run_held(self, automation: dict, trigger: str) -> dict:
+        if automation["config"]["event_type"] == "btql_export":
+            return self._run_export(automation, trigger)
+        return self._run_retention(automation, trigger)
 
     def _renewer(self, automation_id: str):
         last = [runs.now()]

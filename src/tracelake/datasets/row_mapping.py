@@ -16,8 +16,9 @@ from tracelake.errors import InvalidRequest
 from tracelake.model.column_mapping import VALUE_FIELDS, ColumnMapping, Target
 
 # Row checks the caller adds (the dataset's enforced field schemas): given a field and
-# (row number, value) pairs, raise InvalidRequest for the first bad one.
-RowCheck = Callable[[str, list[tuple[int, object]]], None]
+# (row number, row id, value) triples, raise InvalidRequest for the bad ones. The id is None
+# when the file gives none (the row's id is generated).
+RowCheck = Callable[[str, list[tuple[int, str | None, object]]], None]
 
 
 @dataclass
@@ -162,8 +163,9 @@ def map_batch(con, batch: CellBatch, mapping: ColumnMapping) -> pa.Table:
     return table.drop_columns(["problem"])
 
 
-def check_fields(mapped: pa.Table, check: RowCheck) -> None:
+def check_fields(mapped: pa.Table, check: RowCheck, ids_given: bool) -> None:
     rows = mapped["_row"].to_pylist()
+    ids = mapped["id"].to_pylist() if ids_given else [None] * len(rows)
     for name in VALUE_FIELDS:
         values = [None if v is None else orjson.loads(v) for v in mapped[name].to_pylist()]
-        check(name, list(zip(rows, values, strict=True)))
+        check(name, list(zip(rows, ids, values, strict=True)))

@@ -1,12 +1,14 @@
 """Reading an uploaded CSV, JSON or JSONL file into dataset rows, whole or not at all.
 
 The file is read in batches (CSV with pyarrow's streaming reader, JSONL line by line) and
-never held whole in memory, except a JSON array, which must be parsed whole. Each batch is
-mapped to dataset rows by one SQL statement in an in-memory DuckDB (cell typing, nesting
-under keys, tags), checked, and appended to a Parquet staging file. Only when the whole
-file has been read without a problem does the caller commit the staging file as one write
-(one ``_xact_id``); any problem raises ``InvalidRequest`` naming the row, the column and the
-reason, and nothing is written.
+never held whole in memory, except a JSON array, which must be parsed whole. A JSON file's
+columns are the keys of all its objects, found before any row is mapped (JSONL takes a first
+pass for it), so one mapping applies to every row. Each batch is mapped to dataset rows by
+one SQL statement in an in-memory DuckDB (cell typing, nesting under keys, tags), checked,
+and appended to a Parquet staging file. Only when the whole file has been read without a
+problem does the caller commit the staging file as one write (one ``_xact_id``); any
+problem raises ``InvalidRequest`` naming the row, the column and the reason, and nothing is
+written.
 """
 
 from __future__ import annotations
@@ -124,12 +126,12 @@ def stage_file(
     con = duckdb.connect(config=STAGING_DB_CONFIG)
     try:
         for batch in _batches(path, fmt, progress):
-            columns = [c for c in batch.table.column_names if c != "_row"]
-            if column_mapping is None or columns != list(column_mapping.targets):
+            if column_mapping is None:  # every batch has the file's columns
+                columns = [c for c in batch.table.column_names if c != "_row"]
                 column_mapping = build_mapping(columns, mapping)
             mapped = map_batch(con, batch, column_mapping)
             if check is not None:
-                check_fields(mapped, check)
+                check_fields(mapped, check, column_mapping.id_column is not None)
             rows += mapped.num_rows
             if rows > MAX_ROWS:
                 raise InvalidRequest(f"a file may hold at most {MAX_ROWS:,} rows")
@@ -248,12 +250,14 @@ def _has_content(path: Path) -> bool:
 
 
 class _CountingFile(io.RawIOBase):
-    """A file that tells ``progress`` how many bytes have been read."""
+    """A file that tells ``progress`` how many bytes have been read, and counts the double
+    quotes in them (an odd count is how an unclosed quoted value shows)."""
 
     def __init__(self, path: Path, progress: Progress | None):
         self._file = open(path, "rb")  # noqa: SIM115 - closed by close()
         self._progress = progress
         self.read_bytes = 0
+        self.quotes = 0
 
     def readable(self) -> bool:
         return True
@@ -261,6 +265,7 @@ class _CountingFile(io.RawIOBase):
     def readinto(self, buffer) -> int:
         n = self._file.readinto(buffer) or 0
         self.read_bytes += n
+        self.quotes += bytes(memoryview(buffer)[:n]).count(b'"')
         if self._progress is not None and n:
             self._progress(self.read_bytes)
         return n
@@ -330,6 +335,9 @@ def _csv_batches(path: Path, progress: Progress | None, limit: int | None) -> It
                     break
             if start == 1:
                 raise InvalidRequest("the file has a header but no rows")
+            # pyarrow takes a quoted value left open as running to the end of the file.
+            if limit is None and source.quotes % 2 and (problem := _unclosed_quote(path)):
+                raise InvalidRequest(problem)
         except pa.ArrowInvalid as exc:
             raise InvalidRequest(_csv_problem(path, names, str(exc))) from None
     finally:
@@ -344,13 +352,35 @@ def _csv_problem(path: Path, names: list[str], message: str) -> str:
     with open(path, encoding="utf-8-sig", newline="") as f:
         reader = csv.reader(f)
         next(reader, None)
-        for number, record in enumerate(reader, start=1):
+        records = (r for r in reader if r)  # blank lines are no rows, as for pyarrow
+        for number, record in enumerate(records, start=1):
             if len(record) != len(names):
                 return (
                     f"row {number} (line {reader.line_num}): expected {len(names)} "
                     f"columns, found {len(record)}"
                 )
     return f"the CSV file could not be read: {message}"
+
+
+def _unclosed_quote(path: Path) -> str | None:
+    """Where a quoted value opens that is not closed properly, or None (the file's odd quote
+    count came from quotes inside unquoted values)."""
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        reader = csv.reader(f, strict=True)
+        next(reader, None)
+        number, line = 0, reader.line_num
+        try:
+            for record in reader:
+                if record:
+                    number += 1
+                line = reader.line_num
+        except csv.Error as exc:
+            if "unexpected end of data" in str(exc):
+                how = "it runs to the end of the file"
+            else:
+                how = f"line {reader.line_num}: {exc}"
+            return f"row {number + 1} (line {line + 1}): a quoted value is not closed ({how})"
+    return None
 
 
 def _utf8_problem(path: Path) -> str:
@@ -367,11 +397,28 @@ def _utf8_problem(path: Path) -> str:
     return "the file is not UTF-8 text"
 
 
-def _json_rows_table(rows: list[dict], start: int) -> CellBatch:
+def _json_columns(objects: Iterator[tuple[str, dict]]) -> list[str]:
+    """Every key of every object (``where`` names each one: ``line 3``, ``row 3``), in the
+    order first seen: the file's columns, known before any row is mapped."""
     columns: dict[str, None] = {}
-    for row in rows:
-        columns.update(dict.fromkeys(row))
-    columns.pop("_row", None)
+    for where, value in objects:
+        for key in value:
+            if key not in columns:
+                _check_column_name(key, where)
+                columns[key] = None
+    if not columns:
+        raise InvalidRequest("the file has no columns: every object is empty")
+    return list(columns)
+
+
+def _check_column_name(name: str, where: str) -> None:
+    if not name.strip():
+        raise InvalidRequest(f"{where}: a key may not be empty (it would be a column with no name)")
+    if name == "_row":
+        raise InvalidRequest(f"{where}: a column may not be named _row")
+
+
+def _json_rows_table(rows: list[dict], start: int, columns: list[str]) -> CellBatch:
     dumps = orjson.dumps
     data = {}
     for name in columns:
@@ -383,9 +430,8 @@ def _json_rows_table(rows: list[dict], start: int) -> CellBatch:
     return CellBatch(pa.table(data), raw_text=False)
 
 
-def _jsonl_batches(path: Path, progress: Progress | None, limit: int | None) -> Iterator[CellBatch]:
-    rows: list[dict] = []
-    number = 0
+def _jsonl_objects(path: Path) -> Iterator[tuple[int, int, dict]]:
+    """(line number, bytes read so far, object) for each non-blank line of a JSONL file."""
     read = 0
     with open(path, "rb") as f:
         for line_no, line in enumerate(f, start=1):
@@ -402,21 +448,29 @@ def _jsonl_batches(path: Path, progress: Progress | None, limit: int | None) -> 
                 raise InvalidRequest(f"line {line_no}: invalid JSON ({exc})") from None
             if not isinstance(value, dict):
                 raise InvalidRequest(f"line {line_no}: each line must be a JSON object")
-            rows.append(value)
-            number += 1
-            if len(rows) >= JSON_BATCH_ROWS or (limit is not None and number >= limit):
-                yield _json_rows_table(rows, number - len(rows) + 1)
-                rows = []
-                if progress is not None:
-                    progress(read)
-                if limit is not None and number >= limit:
-                    return
+            yield line_no, read, value
+
+
+def _jsonl_batches(path: Path, progress: Progress | None, limit: int | None) -> Iterator[CellBatch]:
+    # A first pass finds every column, so one mapping applies to every row of the file.
+    columns = _json_columns((f"line {n}", value) for n, _, value in _jsonl_objects(path))
+    rows: list[dict] = []
+    number = 0
+    read = 0
+    for _, read, value in _jsonl_objects(path):
+        rows.append(value)
+        number += 1
+        if len(rows) >= JSON_BATCH_ROWS or (limit is not None and number >= limit):
+            yield _json_rows_table(rows, number - len(rows) + 1, columns)
+            rows = []
+            if progress is not None:
+                progress(read)
+            if limit is not None and number >= limit:
+                return
     if rows:
-        yield _json_rows_table(rows, number - len(rows) + 1)
+        yield _json_rows_table(rows, number - len(rows) + 1, columns)
     if progress is not None:
-        progress(read)
-    if number == 0:
-        raise InvalidRequest("the file has no rows")
+        progress(path.stat().st_size)
 
 
 def _json_array_batches(
@@ -443,7 +497,8 @@ def _json_array_batches(
     for index, row in enumerate(value, start=1):
         if not isinstance(row, dict):
             raise InvalidRequest(f"row {index}: each element of the array must be an object")
+    columns = _json_columns((f"row {i}", row) for i, row in enumerate(value, start=1))
     if limit is not None:
         value = value[:limit]
     for start in range(0, len(value), JSON_BATCH_ROWS):
-        yield _json_rows_table(value[start : start + JSON_BATCH_ROWS], start + 1)
+        yield _json_rows_table(value[start : start + JSON_BATCH_ROWS], start + 1, columns)

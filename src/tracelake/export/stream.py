@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 from tracelake.errors import InvalidRequest
 from tracelake.export.queries import ARROW, QueryOptions, QueryResult
 from tracelake.query.errors import QueryError
+from tracelake.query.parsers import parse_expression
 
 EXPORT_FORMATS = ("json", "jsonl", "csv", "parquet")
 SOURCES = ("project_logs", "experiment", "dataset")
@@ -33,13 +34,23 @@ class ExportRequest:
     filter: str | None = None
     shape: str = "spans"
 
-    def query(self, cursor: str | None) -> str:
+    def check(self) -> None:
+        """InvalidRequest for a bad argument; a filter must be one BTQL expression (no other
+        clauses), and its errors point into it."""
         if self.object_type not in SOURCES:
             raise InvalidRequest(f"object type must be one of {', '.join(SOURCES)}")
         if self.format not in EXPORT_FORMATS:
             raise InvalidRequest(f"format must be one of {', '.join(EXPORT_FORMATS)}")
         if self.shape not in SHAPES:
             raise InvalidRequest(f"shape must be one of {', '.join(SHAPES)}")
+        if self.filter:
+            try:
+                parse_expression(self.filter)
+            except QueryError as exc:
+                raise QueryError(f"{exc.detail} in the filter", exc.line, exc.col) from None
+
+    def query(self, cursor: str | None) -> str:
+        """The BTQL of one page (of a checked request)."""
         name = self.object.replace("'", "''")
         parts = [f"{FILTER_PREFIX}{self.filter}"] if self.filter else []
         parts += [
@@ -47,6 +58,8 @@ class ExportRequest:
             f"from: {self.object_type}('{name}') {self.shape}",
             f"limit: {PAGE_ROWS if self.shape != 'traces' else 500}",
         ]
+        if self.shape == "summary":
+            parts.append("preview_length: -1")  # an export carries whole values
         if cursor:
             parts.append(f"cursor: '{cursor}'")
         return "\n".join(parts)
@@ -69,8 +82,9 @@ def pages(request: ExportRequest, run: Runner, fmt: str) -> Iterator[QueryResult
 def stream(request: ExportRequest, run: Runner, on_rows=None) -> Iterator[bytes]:
     """The export file as chunks of bytes. ``on_rows(n)`` is told as rows are written.
 
-    The first page is read before anything is yielded, so a bad filter fails before a
-    response has started."""
+    The request is checked and the first page read before anything is yielded, so a bad
+    filter fails before a response has started."""
+    request.check()
     if request.format in ("json", "jsonl"):
         first = pages(request, run, "json")
     else:
@@ -79,9 +93,10 @@ def stream(request: ExportRequest, run: Runner, on_rows=None) -> Iterator[bytes]
     try:
         opening = next(page_iter)
     except QueryError as exc:
-        if exc.line == 1 and exc.col is not None and request.filter:
-            col = max(1, exc.col - len(FILTER_PREFIX))
-            raise QueryError(f"{exc.detail} in the filter", 1, col) from None
+        filter_lines = request.filter.count("\n") + 1 if request.filter else 0
+        if exc.line is not None and exc.line <= filter_lines and exc.col is not None:
+            col = max(1, exc.col - len(FILTER_PREFIX)) if exc.line == 1 else exc.col
+            raise QueryError(f"{exc.detail} in the filter", exc.line, col) from None
         raise
     return _chunks(request.format, opening, page_iter, on_rows or (lambda n: None))
 

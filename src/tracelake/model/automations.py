@@ -28,6 +28,8 @@ DEFAULT_BATCH_SIZE = 10_000  # rows read per query page
 MAX_BATCH_SIZE = 100_000  # the query engine's largest page
 DEFAULT_ROWS_PER_FILE = 100_000
 DEFAULT_GRACE_HOURS = 24
+MAX_RETENTION_DAYS = 36_500  # 100 years: a longer window is no retention (and overflows dates)
+MAX_GRACE_HOURS = 8_760  # one year
 
 
 def validate_config(config: Any) -> dict:
@@ -148,11 +150,17 @@ def _retention_config(config: dict) -> dict:
     if object_type not in RETENTION_OBJECTS:
         raise InvalidRequest("config.object_type must be one of " + ", ".join(RETENTION_OBJECTS))
     days = config.get("retention_days")
-    if isinstance(days, bool) or not isinstance(days, int) or days < 0:
-        raise InvalidRequest("config.retention_days must be a whole number of days, 0 or more")
+    if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= MAX_RETENTION_DAYS:
+        raise InvalidRequest(
+            f"config.retention_days must be a whole number of days from 0 to {MAX_RETENTION_DAYS}"
+        )
     grace = config.get("grace_period_hours", DEFAULT_GRACE_HOURS)
-    if isinstance(grace, bool) or not isinstance(grace, int | float) or grace < 0:
-        raise InvalidRequest("config.grace_period_hours must be 0 or more")
+    if (
+        isinstance(grace, bool)
+        or not isinstance(grace, int | float)
+        or not 0 <= grace <= MAX_GRACE_HOURS  # also refuses NaN
+    ):
+        raise InvalidRequest(f"config.grace_period_hours must be from 0 to {MAX_GRACE_HOURS}")
     status = config.get("status", "active")
     if status not in ("active", "paused"):
         raise InvalidRequest("config.status must be active or paused")

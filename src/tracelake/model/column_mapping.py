@@ -11,7 +11,9 @@ A target is written ``field`` or ``field.key.sub``:
 - ``skip``: the column is not imported.
 
 By default every column goes to ``input``, except the columns named ``id``, ``input``,
-``expected``, ``metadata`` and ``tags``, which go to that field.
+``expected``, ``metadata`` and ``tags``, which go to that field. In a file with an ``input``
+column (a dataset export, say) the system fields of an export (``_xact_id``, ``created``,
+``org_id``, ``comments``, …) are skipped, so an export imports back unchanged.
 """
 
 from __future__ import annotations
@@ -72,15 +74,49 @@ def parse_map_options(options: Iterable[str]) -> dict[str, str]:
     return result
 
 
-def default_target(column: str) -> Target:
-    """Where a column goes when the mapping does not name it."""
-    if column in ("id", "tags", *VALUE_FIELDS):
-        return Target(column)
-    return Target("input")
+RECORD_FIELDS = ("id", *VALUE_FIELDS, "tags")
+# What an export adds to a row's record fields; not imported from a file that has an input
+# column (a file of records, such as a dataset export).
+EXPORT_SYSTEM_FIELDS = frozenset(
+    {
+        "_xact_id",
+        "_pagination_key",
+        "_object_delete",
+        "created",
+        "org_id",
+        "project_id",
+        "dataset_id",
+        "experiment_id",
+        "log_id",
+        "span_id",
+        "root_span_id",
+        "span_parents",
+        "is_root",
+        "origin",
+        "comments",
+        "audit_data",
+    }
+)
+
+
+def default_targets(columns: Iterable[str]) -> dict[str, Target]:
+    """Where each column goes when the mapping does not name it: a record field to itself,
+    an export's system field to skip when the file has an ``input`` column, others to input."""
+    columns = list(columns)
+    records = "input" in columns
+    targets = {}
+    for column in columns:
+        if column in RECORD_FIELDS:
+            targets[column] = Target(column)
+        elif records and column in EXPORT_SYSTEM_FIELDS:
+            targets[column] = Target("skip")
+        else:
+            targets[column] = Target("input")
+    return targets
 
 
 def propose_mapping(columns: Iterable[str]) -> dict[str, str]:
-    return {column: str(default_target(column)) for column in columns}
+    return {column: str(target) for column, target in default_targets(columns).items()}
 
 
 @dataclass(frozen=True)
@@ -108,10 +144,10 @@ def build_mapping(columns: Iterable[str], given: Mapping[str, str] | None) -> Co
             f"the mapping names column {unknown[0]!r}, which the file does not have "
             f"(its columns: {', '.join(columns)})"
         )
-    targets: dict[str, Target] = {}
-    for column in columns:
-        text = given.get(column)
-        targets[column] = parse_target(text, column) if text is not None else default_target(column)
+    targets = default_targets(columns)
+    for column, text in given.items():
+        if text is not None:
+            targets[column] = parse_target(text, column)
     for field in VALUE_FIELDS:
         mapped = [c for c, t in targets.items() if t.field == field]
         if len(mapped) > 1:  # several columns share the field: each bare one under its name

@@ -146,19 +146,19 @@ def schema_check(store: Store, objects) -> RowCheck | None:
 
 
 def value_check(store: Store, dataset_id: str):
-    """For uploads: a check of (row number, value) pairs of one field, or None."""
+    """For uploads: a check of (row number, row id, value) triples of one field, or None."""
     validators = enforced_validators(store, dataset_id)
     if not validators:
         return None
 
-    def check(field: str, values: list[tuple[int, Any]]) -> None:
+    def check(field: str, values: list[tuple[int, str | None, Any]]) -> None:
         validator = validators.get(field)
         if validator is None:
             return
         found = []
-        for row, value in values:
+        for row, row_id, value in values:
             for problem in violations(validator, value):
-                found.append({"row": row, "id": None, "field": field, **problem})
+                found.append({"row": row, "id": row_id, "field": field, **problem})
         if found:
             raise SchemaViolation(found)
 

@@ -3,14 +3,12 @@ run once, reset, run history, restore, and ``/automation/cron``."""
 
 from __future__ import annotations
 
-import threading
-
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from tracelake.automations import retention
 from tracelake.automations.exports import check_query
-from tracelake.errors import Conflict, InvalidRequest, NotFound
+from tracelake.errors import InvalidRequest, NotFound
 from tracelake.export.sinks import open_sink, probe
 from tracelake.model.xact import format_xact
 from tracelake.server.http import (
@@ -151,19 +149,9 @@ def run_project_automation(request: Request, automation_id: str, wait: bool = Tr
     automation = _automation(request, automation_id)
     scheduler = request.app.state.scheduler
     if not wait:
-        thread = threading.Thread(
-            target=_run_quietly, args=(scheduler, automation["id"]), daemon=True
-        )
-        thread.start()
+        scheduler.run_in_background(automation["id"], trigger="manual")
         return JSONResponse({"started": True}, status_code=202)
     return {"run": present_run(scheduler.run(automation["id"], trigger="manual"))}
-
-
-def _run_quietly(scheduler, automation_id: str) -> None:
-    try:
-        scheduler.run(automation_id, trigger="manual")
-    except Conflict:
-        pass  # a run was already in progress: that run is the one the caller will see
 
 
 @router.post("/v1/project_automation/{automation_id}/reset")
@@ -175,12 +163,8 @@ def reset_project_automation(request: Request, automation_id: str):
     _export_only(automation, "reset")
     store = request.app.state.store
     scheduler = request.app.state.scheduler
-    if not runs.take_lease(store, automation["id"], scheduler.owner, 30):
-        raise Conflict("a run of this automation is in progress; reset it when the run ends")
-    try:
+    with scheduler.holding(automation["id"]):  # Conflict while a run is in progress
         runs.delete_runs(store, automation["id"])
-    finally:
-        runs.release_lease(store, automation["id"], scheduler.owner)
     scheduler.wake()
     return present_state(automation, runs.get_state(store, automation["id"]))
 
