@@ -25,6 +25,7 @@ from tracelake.query.errors import QueryError
 from tracelake.query.relations import (
     STORED_COLUMNS,
     columns_of,
+    root_field,
     span_relation,
     summary_columns,
     summary_relation,
@@ -631,18 +632,19 @@ class _Planner:
         span's values (the span flagged ``is_root``, else the trace's first), ties newest
         first; the cursor counts traces."""
         paging, offset = self._paging(keyset=False)
-        traces = self._sampled_traces(filters)
-        roots = f"""SELECT e.* FROM {self.base} e
-            WHERE e.root_span_id IN (SELECT root_span_id FROM ({traces}))
-            QUALIFY row_number() OVER (PARTITION BY e.root_span_id
-                    ORDER BY e.is_root DESC, e._pagination_key) = 1"""
-        order = ", ".join([*keys, "t.__key DESC"])
-        page = f"""SELECT t.root_span_id, t.__key, t.first_xact,
-                row_number() OVER (ORDER BY {order}) AS __rank
-            FROM ({traces}) t JOIN ({roots}) e USING (root_span_id)
-            ORDER BY __rank LIMIT {self.limit}"""
+        order = ", ".join([*keys, "e.__key DESC"])
+        fields = _columns_read([], f" ORDER BY {order}", self.columns) - {"root_span_id"}
+        picked = "".join(f", {root_field(name, 'e')} AS {name}" for name in sorted(fields))
+        roots = f"""SELECT e.root_span_id{picked} FROM {self.base} e
+            WHERE e.root_span_id IN (SELECT root_span_id FROM selected) GROUP BY e.root_span_id"""
+        ranked = f"""SELECT r.*, t.__key, t.first_xact FROM ({roots}) r
+            JOIN selected t USING (root_span_id)"""
+        top = f"SELECT e.* FROM ({ranked}) e ORDER BY {order} LIMIT {self.limit}"
         if offset:
-            page += f" OFFSET {offset}"
+            top += f" OFFSET {offset}"
+        page = f"""WITH selected AS MATERIALIZED ({self._sampled_traces(filters)})
+            SELECT e.root_span_id, e.__key, e.first_xact,
+                row_number() OVER (ORDER BY {order}) AS __rank FROM ({top}) e"""
         return page, paging, offset
 
     def traces(self) -> Plan:
@@ -691,8 +693,13 @@ class _Planner:
             # A newest-first page of rows is the summary of the newest traces.
             page, paging, offset = self._trace_page(filters)
             return self._summary_page(filters, proj, page, paging, offset, ranked=False)
-        # Anything else (a sort, final_filter, grouping) reads the summary rows of every
-        # selected trace, computing only the columns it needs.
+        return self._ranked_summary(filters, proj, having, scope, query)
+
+    def _ranked_summary(self, filters: _Filters, proj, having, scope, query) -> Plan:
+        """A summary query with a sort, final_filter or grouping: it reads the summary rows
+        of every selected trace, but only the columns its clauses read. Grouped, those rows
+        are the answer; otherwise they rank the traces, and the page's traces get their
+        whole rows."""
         order, keyset = self._order(proj, "e.__key DESC", scope, query)
         paging, offset = self._paging(keyset)
         where = []
@@ -710,13 +717,15 @@ class _Planner:
         if offset:
             clauses += f" OFFSET {offset}"
         read = select if proj.aggregate else []
-        needed = _columns_read(read, clauses, columns)
-        head = f"WITH traces AS MATERIALIZED ({self._sampled_traces(filters)}) "
+        needed = _columns_read(read, clauses, summary_columns(self.source.object_type))
+        head = f"WITH selected AS MATERIALIZED ({self._sampled_traces(filters)}) "
         spans = (
             f"(SELECT e.* FROM {self.base} e"
-            " WHERE e.root_span_id IN (SELECT root_span_id FROM traces))"
+            " WHERE e.root_span_id IN (SELECT root_span_id FROM selected))"
         )
-        rows = self._summary_rows(filters, spans, "traces", needed, ", p.first_xact AS first_xact")
+        rows = self._summary_rows(
+            filters, spans, "selected", needed, ", p.first_xact AS first_xact"
+        )
         if proj.aggregate:
             sql = f"{head}SELECT {', '.join(select)} FROM {rows} e{clauses}"
             return Plan(

@@ -287,8 +287,12 @@ def summary_columns(object_type: ObjectType) -> dict[str, str]:
     }
 
 
-# A trace's root span: the span flagged is_root (the first such), else the trace's first span.
-_ROOT_ORDER = "(NOT s.is_root, s._pagination_key)"
+def root_field(column: str, alias: str = "s") -> str:
+    """The aggregate that reads ``column`` of a trace's root span (the span flagged
+    ``is_root``, the first such, else the trace's first span) among its spans ``alias``."""
+    return f"arg_min_null({alias}.{column}, (NOT {alias}.is_root, {alias}._pagination_key))"
+
+
 _SPAN_TYPE_INFO = """json_object('name', t.span_attributes->>'name',
     'type', t.span_attributes->>'type', 'cached', coalesce(t.cached, false),
     'has_error', t.has_error, 'span_count', t.span_count)"""
@@ -302,7 +306,7 @@ _TRACE_AGGREGATES = {
         + ")"
     },
     "span_type_info": {
-        "span_attributes": f"arg_min_null(s.span_attributes, {_ROOT_ORDER})",
+        "span_attributes": root_field("span_attributes"),
         "has_error": "bool_or(s.error IS NOT NULL)",
         "cached": f"bool_and(coalesce({_metric('cached', 'BOOLEAN')}, false))"
         f" FILTER (WHERE {_SPAN_TYPE} = 'llm')",
@@ -316,7 +320,7 @@ def _trace_aggregates(name: str) -> dict[str, str]:
     a root span's field is picked from the root span."""
     if name in ("root_span_id", "scores"):
         return {}  # the group key; scores are averaged apart (score_avgs)
-    return _TRACE_AGGREGATES.get(name, {name: f"arg_min_null(s.{name}, {_ROOT_ORDER})"})
+    return _TRACE_AGGREGATES.get(name, {name: root_field(name)})
 
 
 def _summary_select(name: str, length: int) -> str:
