@@ -404,3 +404,54 @@ def test_pivot_and_unpivot_on_trace_shapes_are_refused(app_client, logs, shape):
     response = app_client.post("/btql", json={"query": query + shape})
     assert response.status_code == 400, response.text
     assert "spans shape" in response.json()["error"]["message"]
+
+
+# -- 8. a sorted page ranks traces on the values its whole rows show ---------------------------
+
+
+def test_sorted_trace_shapes_read_root_fields_the_root_lacks_as_null(app_client):
+    """A root span's missing field is NULL for its trace, even when another span has it: a
+    trace whose root has no input sorts after (asc, NULLs last) one whose root has one."""
+    project = app_client.post("/v1/project", json={"name": f"p-{uuid.uuid4().hex[:8]}"})
+    project = project.json()["id"]
+    spans = []
+    for t, root_input, child_input in [("a", None, "a"), ("b", "b", None), ("c", "c", "0")]:
+        root = {"id": f"{t}0", "span_id": f"{t}0", "root_span_id": t, "created": _created(1)}
+        child = {"id": f"{t}1", "span_id": f"{t}1", "root_span_id": t, "span_parents": [f"{t}0"]}
+        child["created"] = _created(2)
+        for span, value in ((root, root_input), (child, child_input)):
+            spans.append({**span, **({"input": value} if value else {}), "log_id": "g"})
+    for span in spans:
+        span["project_id"] = project
+        assert app_client.post("/logs3", json={"rows": [span]}).status_code == 200
+    source = f"project_logs('{project}')"
+    query = f"select: root_span_id, input | from: {source} summary | sort: input asc | limit: 2"
+    pages = all_pages(app_client, query)
+    assert rows_of(pages) == [
+        {"root_span_id": "b", "input": "b"},
+        {"root_span_id": "c", "input": "c"},
+        {"root_span_id": "a", "input": None},
+    ]
+    query = f"select: id | from: {source} traces | sort: input asc | limit: 1"
+    got = [r["id"] for r in rows_of(all_pages(app_client, query))]
+    assert got == ["b0", "b1", "c1", "c0", "a1", "a0"]  # spans of a trace by input too
+
+
+def test_summary_sort_with_a_span_filter_ranks_the_filtered_summaries(app_client, logs):
+    """With FILTER_SPANS the summary rows (and so their order) cover the matching spans."""
+    project, rows = logs
+    traces = traces_of(rows)
+    # The llm children only: a trace's duration is then 0.5 s for every trace; its score
+    # average is 0.5. Rank by prompt tokens, which only children carry.
+    tokens = {r: sum(s["metrics"].get("prompt_tokens", 0) for s in traces[r]) for r in traces}
+    expected = sorted(traces, key=lambda r: -tokens[r])
+    query = (
+        f"select: root_span_id, metrics.prompt_tokens as p, scores.q as q,"
+        f" span_type_info.span_count as n | from: project_logs('{project}') summary"
+        " | filter: FILTER_SPANS(span_attributes.type = 'llm')"
+        " | sort: metrics.prompt_tokens desc | limit: 5"
+    )
+    got = rows_of(all_pages(app_client, query))
+    assert [r["root_span_id"] for r in got] == expected
+    assert [r["p"] for r in got] == [tokens[r] for r in expected]
+    assert {(r["q"], r["n"]) for r in got} == {(0.5, 2)}

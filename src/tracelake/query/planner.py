@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+import sqlglot
 from sqlglot import exp
 
 from tracelake.model.objects import ObjectType
@@ -24,6 +25,7 @@ from tracelake.query.errors import QueryError
 from tracelake.query.relations import (
     STORED_COLUMNS,
     columns_of,
+    root_field,
     span_relation,
     summary_columns,
     summary_relation,
@@ -630,18 +632,19 @@ class _Planner:
         span's values (the span flagged ``is_root``, else the trace's first), ties newest
         first; the cursor counts traces."""
         paging, offset = self._paging(keyset=False)
-        traces = self._sampled_traces(filters)
-        roots = f"""SELECT e.* FROM {self.base} e
-            WHERE e.root_span_id IN (SELECT root_span_id FROM ({traces}))
-            QUALIFY row_number() OVER (PARTITION BY e.root_span_id
-                    ORDER BY e.is_root DESC, e._pagination_key) = 1"""
-        order = ", ".join([*keys, "t.__key DESC"])
-        page = f"""SELECT t.root_span_id, t.__key, t.first_xact,
-                row_number() OVER (ORDER BY {order}) AS __rank
-            FROM ({traces}) t JOIN ({roots}) e USING (root_span_id)
-            ORDER BY __rank LIMIT {self.limit}"""
+        order = ", ".join([*keys, "e.__key DESC"])
+        fields = _columns_read([], f" ORDER BY {order}", self.columns) - {"root_span_id"}
+        picked = "".join(f", {root_field(name, 'e')} AS {name}" for name in sorted(fields))
+        roots = f"""SELECT e.root_span_id{picked} FROM {self.base} e
+            WHERE e.root_span_id IN (SELECT root_span_id FROM selected) GROUP BY e.root_span_id"""
+        ranked = f"""SELECT r.*, t.__key, t.first_xact FROM ({roots}) r
+            JOIN selected t USING (root_span_id)"""
+        top = f"SELECT e.* FROM ({ranked}) e ORDER BY {order} LIMIT {self.limit}"
         if offset:
-            page += f" OFFSET {offset}"
+            top += f" OFFSET {offset}"
+        page = f"""WITH selected AS MATERIALIZED ({self._sampled_traces(filters)})
+            SELECT e.root_span_id, e.__key, e.first_xact,
+                row_number() OVER (ORDER BY {order}) AS __rank FROM ({top}) e"""
         return page, paging, offset
 
     def traces(self) -> Plan:
@@ -686,35 +689,17 @@ class _Planner:
         query = dataclasses.replace(self.q, filter=None, span_filter=None, trace_filter=None)
         proj = self.c.compile_projection(query, scope)
         having = self.c.compile_final_filter(query, scope)
-        # A newest-first page of rows is the summary of the newest traces; anything else
-        # (a sort, final_filter, grouping) reads the summary rows of every selected trace.
-        whole = bool(self.q.sort) or having is not None or proj.aggregate
-        if whole:
-            page = self._sampled_traces(filters)
-        else:
+        if not (self.q.sort or having is not None or proj.aggregate):
+            # A newest-first page of rows is the summary of the newest traces.
             page, paging, offset = self._trace_page(filters)
-        spans = f"(SELECT * FROM {with_comments('page_rows', self.source.refs, self.version)})"
-        if filters.spans is not None:
-            condition = self.sql(self.c.compile_filter(filters.spans, self.scope(), self.q))
-            spans = f"(SELECT * FROM {spans} e WHERE {condition})"
-        summary = summary_relation(spans, self.source.object_type, self.q.preview_length)
-        # Each summary row carries its trace's key (that of its newest span, filtered or not).
-        rows = f"(SELECT s.*, p.__key AS __key FROM {summary} s JOIN page p USING (root_span_id))"
-        head = (
-            f"WITH page AS MATERIALIZED ({page}), page_rows AS MATERIALIZED ("
-            f"SELECT e.* FROM {self.base} e JOIN page p USING (root_span_id)"
-            " WHERE e._xact_id >= (SELECT min(first_xact) FROM page)) "
-        )
-        select = [f"{self.sql(c.expr)} AS {_q(c.name)}" for c in proj.columns]
-        sql = f"SELECT {', '.join(select)}"
-        if not proj.aggregate:
-            sql += ", e.__key AS __key"
-        sql += f" FROM {rows} e"
-        if not whole:
-            sql = f"{head}{sql} ORDER BY e.__key DESC"
-            return Plan(
-                sql, tuple(c.name for c in proj.columns), self.limit, paging, offset, "summary"
-            )
+            return self._summary_page(filters, proj, page, paging, offset, ranked=False)
+        return self._ranked_summary(filters, proj, having, scope, query)
+
+    def _ranked_summary(self, filters: _Filters, proj, having, scope, query) -> Plan:
+        """A summary query with a sort, final_filter or grouping: it reads the summary rows
+        of every selected trace, but only the columns its clauses read. Grouped, those rows
+        are the answer; otherwise they rank the traces, and the page's traces get their
+        whole rows."""
         order, keyset = self._order(proj, "e.__key DESC", scope, query)
         paging, offset = self._paging(keyset)
         where = []
@@ -722,20 +707,77 @@ class _Planner:
             where.append(self.sql(having))  # a filter on the summary rows
         if paging == "key" and self.cursor and self.cursor.key is not None:
             where.append(f"e.__key < {_lit(self.cursor.key)}")
-        if where:
-            sql += " WHERE " + " AND ".join(where)
+        select = [f"{self.sql(c.expr)} AS {_q(c.name)}" for c in proj.columns]
+        clauses = " WHERE " + " AND ".join(where) if where else ""
         if proj.group_by:
-            sql += " GROUP BY " + ", ".join(self.sql(g) for g in proj.group_by)
+            clauses += " GROUP BY " + ", ".join(self.sql(g) for g in proj.group_by)
         if having is not None and proj.aggregate:
-            sql += " HAVING " + self.sql(having)
-        sql += f" ORDER BY {order} LIMIT {self.limit}"
+            clauses += " HAVING " + self.sql(having)
+        clauses += f" ORDER BY {order} LIMIT {self.limit}"
         if offset:
-            sql += f" OFFSET {offset}"
-        sql = f"{head}{sql}"
+            clauses += f" OFFSET {offset}"
+        read = select if proj.aggregate else []
+        needed = _columns_read(read, clauses, summary_columns(self.source.object_type))
+        head = f"WITH selected AS MATERIALIZED ({self._sampled_traces(filters)}) "
+        spans = (
+            f"(SELECT e.* FROM {self.base} e"
+            " WHERE e.root_span_id IN (SELECT root_span_id FROM selected))"
+        )
+        rows = self._summary_rows(
+            filters, spans, "selected", needed, ", p.first_xact AS first_xact"
+        )
         if proj.aggregate:
-            sql = f"SELECT *, NULL AS __key FROM ({sql})"
+            sql = f"{head}SELECT {', '.join(select)} FROM {rows} e{clauses}"
+            return Plan(
+                f"SELECT *, NULL AS __key FROM ({sql})",
+                tuple(c.name for c in proj.columns),
+                self.limit,
+                paging,
+                offset,
+                shape="summary",
+            )
+        # The page's traces in their place in the order (__rank), then their whole rows.
+        page = f"""{head}SELECT e.root_span_id, e.__key, e.first_xact,
+                row_number() OVER (ORDER BY {order}) AS __rank
+            FROM (SELECT e.* FROM {rows} e{clauses}) e"""
+        return self._summary_page(filters, proj, page, paging, offset, ranked=True)
+
+    def _summary_page(self, filters: _Filters, proj, page: str, paging, offset, ranked) -> Plan:
+        """The whole summary rows of the traces that ``page`` (SQL) lists: newest first, or
+        in their ``__rank`` when ``ranked``."""
+        head = (
+            f"WITH page AS MATERIALIZED ({page}), page_rows AS MATERIALIZED ("
+            f"SELECT e.* FROM {self.base} e JOIN page p USING (root_span_id)"
+            " WHERE e._xact_id >= (SELECT min(first_xact) FROM page)) "
+        )
+        spans = f"(SELECT * FROM {with_comments('page_rows', self.source.refs, self.version)})"
+        rank = ", p.__rank AS __rank" if ranked else ""
+        rows = self._summary_rows(filters, spans, "page", extra=rank)
+        select = [f"{self.sql(c.expr)} AS {_q(c.name)}" for c in proj.columns]
+        order = "e.__rank" if ranked else "e.__key DESC"
+        sql = f"{head}SELECT {', '.join(select)}, e.__key AS __key FROM {rows} e ORDER BY {order}"
         return Plan(
             sql, tuple(c.name for c in proj.columns), self.limit, paging, offset, shape="summary"
+        )
+
+    def _summary_rows(
+        self,
+        filters: _Filters,
+        spans: str,
+        traces: str,
+        columns: frozenset[str] | None = None,
+        extra: str = "",
+    ) -> str:
+        """The summary rows (only ``columns`` when given) of ``spans``, the span filter
+        applied, each with the ``__key`` of its trace from the relation named ``traces``
+        (and the ``extra`` columns selected from it as ``p``)."""
+        if filters.spans is not None:
+            condition = self.sql(self.c.compile_filter(filters.spans, self.scope(), self.q))
+            spans = f"(SELECT * FROM {spans} e WHERE {condition})"
+        summary = summary_relation(spans, self.source.object_type, self.q.preview_length, columns)
+        return (
+            f"(SELECT s.*, p.__key AS __key{extra} FROM {summary} s"
+            f" JOIN {traces} p USING (root_span_id))"
         )
 
 
@@ -808,6 +850,17 @@ def _shadowed(query: a.Query, name: str) -> bool:
             if not same:
                 return True
     return False
+
+
+def _columns_read(select: list[str], clauses: str, columns) -> frozenset[str]:
+    """The names among ``columns`` that a query with the ``select`` items and the
+    ``clauses`` (from WHERE on) reads: those named by any part of a column reference."""
+    items = ", ".join(select) or "1"
+    tree = sqlglot.parse_one(f"SELECT {items} FROM e{clauses}", read="duckdb")
+    read = set()
+    for column in tree.find_all(exp.Column):
+        read.update(part.name for part in column.parts if part.name in columns)
+    return frozenset(read)
 
 
 def _lit(value) -> str:

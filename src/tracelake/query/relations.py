@@ -205,12 +205,32 @@ def with_comments(rows: str, refs: tuple[ObjectRef, ...], version: int | None) -
         LEFT JOIN {attached} cm ON cm.object_id = r.__object_id AND cm.origin_id = r.id)"""
 
 
-# Summary metrics: (name, SQL aggregate over the spans of a trace `s`).
+# Summary metrics: (name, SQL aggregate over the spans of a trace `s`). The metrics a trace's
+# spans carry are read once per span, as the list ``__metrics`` (see _METRIC_KEYS): reading
+# each key with its own ``->>`` parsed the JSON a dozen times per span.
+_METRIC_KEYS = (
+    "prompt_tokens",
+    "completion_tokens",
+    "prompt_cached_tokens",
+    "prompt_cache_creation_tokens",
+    "total_tokens",
+    "tokens",
+    "estimated_cost",
+    "start",
+    "end",
+    "time_to_first_token",
+    "cached",
+)
+
+
 def _metric(key: str, cast: str = "DOUBLE") -> str:
-    return f"TRY_CAST(s.metrics->>{_lit(key)} AS {cast})"
+    return f"TRY_CAST(s.__metrics[{_METRIC_KEYS.index(key) + 1}] AS {cast})"
 
 
-_SPAN_TYPE = "s.span_attributes->>'type'"
+_SPAN_TYPE = "s.__span_type"
+# The spans `spans` with the per-span values the aggregates read.
+_SPANS_READ = f"""(SELECT *, json_extract_string(metrics, {list(_METRIC_KEYS)}) AS __metrics,
+    span_attributes->>'type' AS __span_type FROM spans)"""
 _DURATION = f"({_metric('end')} - {_metric('start')})"
 SUMMARY_METRICS = [
     ("prompt_tokens", f"sum({_metric('prompt_tokens', 'BIGINT')})"),
@@ -245,12 +265,12 @@ def _preview(column: str, length: int) -> str:
     """A root-span field cut for a preview: values whose JSON text is longer than ``length``
     become that text cut to ``length`` characters (a string); -1 keeps values whole."""
     if length < 0:
-        return f"r.{column}"
+        return f"t.{column}"
     n = _lit(length)
-    return f"""CASE WHEN r.{column} IS NULL OR length(r.{column}::VARCHAR) <= {n} THEN r.{column}
-        WHEN json_type(r.{column}) = 'VARCHAR'
-          THEN to_json(left(r.{column}->>'$', {n}))
-        ELSE to_json(left(r.{column}::VARCHAR, {n})) END"""
+    return f"""CASE WHEN t.{column} IS NULL OR length(t.{column}::VARCHAR) <= {n} THEN t.{column}
+        WHEN json_type(t.{column}) = 'VARCHAR'
+          THEN to_json(left(t.{column}->>'$', {n}))
+        ELSE to_json(left(t.{column}::VARCHAR, {n})) END"""
 
 
 def summary_columns(object_type: ObjectType) -> dict[str, str]:
@@ -267,26 +287,81 @@ def summary_columns(object_type: ObjectType) -> dict[str, str]:
     }
 
 
-def summary_relation(spans: str, object_type: ObjectType, preview_length: int | None) -> str:
+def root_field(column: str, alias: str = "s") -> str:
+    """The aggregate that reads ``column`` of a trace's root span (the span flagged
+    ``is_root``, the first such, else the trace's first span) among its spans ``alias``."""
+    return f"arg_min_null({alias}.{column}, (NOT {alias}.is_root, {alias}._pagination_key))"
+
+
+_SPAN_TYPE_INFO = """json_object('name', t.span_attributes->>'name',
+    'type', t.span_attributes->>'type', 'cached', coalesce(t.cached, false),
+    'has_error', t.has_error, 'span_count', t.span_count)"""
+# The per-trace aggregates each derived summary column needs (name -> SQL over spans `s`).
+_TRACE_AGGREGATES = {
+    "_xact_id": {"_xact_id": "max(s._xact_id)"},
+    "_pagination_key": {"_pagination_key": "max(s._pagination_key)"},
+    "metrics": {
+        "metrics": "json_object("
+        + ", ".join(f"{_lit(name)}, {sql}" for name, sql in SUMMARY_METRICS)
+        + ")"
+    },
+    "span_type_info": {
+        "span_attributes": root_field("span_attributes"),
+        "has_error": "bool_or(s.error IS NOT NULL)",
+        "cached": f"bool_and(coalesce({_metric('cached', 'BOOLEAN')}, false))"
+        f" FILTER (WHERE {_SPAN_TYPE} = 'llm')",
+        "span_count": "count(*)",
+    },
+}
+
+
+def _trace_aggregates(name: str) -> dict[str, str]:
+    """The per-trace aggregates (name -> SQL over the spans ``s``) a summary column reads:
+    a root span's field is picked from the root span."""
+    if name in ("root_span_id", "scores"):
+        return {}  # the group key; scores are averaged apart (score_avgs)
+    return _TRACE_AGGREGATES.get(name, {name: root_field(name)})
+
+
+def _summary_select(name: str, length: int) -> str:
+    """The SQL of a summary column over ``trace_stats t`` and ``score_avgs sa``."""
+    if name == "scores":
+        return "sa.scores"
+    if name == "span_type_info":
+        return f"{_SPAN_TYPE_INFO} AS span_type_info"
+    if name in PREVIEW_FIELDS:
+        return f"{_preview(name, length)} AS {name}"
+    return f"t.{name}"
+
+
+def summary_relation(
+    spans: str,
+    object_type: ObjectType,
+    preview_length: int | None,
+    columns: frozenset[str] | None = None,
+) -> str:
     """One row per trace of ``spans``: the root span's ids and previews, scores averaged
-    over the trace's spans, token/cost/call/error metrics summed, start/end/duration."""
+    over the trace's spans, token/cost/call/error metrics summed, start/end/duration.
+
+    With ``columns``, only those summary columns (and ``root_span_id``) are computed: a
+    ranking of every trace then reads just the fields it sorts or filters by."""
     length = DEFAULT_PREVIEW_LENGTH if preview_length is None else preview_length
-    routing = {
-        ObjectType.PROJECT_LOGS: "r.log_id",
-        ObjectType.EXPERIMENT: "r.experiment_id",
-        ObjectType.DATASET: "r.dataset_id",
-    }[object_type]
-    routing_name = routing.removeprefix("r.")
-    metrics = ", ".join(f"{_lit(name)}, {sql}" for name, sql in SUMMARY_METRICS)
-    previews = ", ".join(
-        f"{_preview(c, length)} AS {c}"
-        for c in PREVIEW_FIELDS
-        if object_type is not ObjectType.DATASET or c in ("input", "expected", "metadata")
-    )
-    return f"""(WITH spans AS {spans},
-        roots AS (SELECT * FROM spans
-                  QUALIFY row_number() OVER (PARTITION BY root_span_id
-                          ORDER BY is_root DESC, _pagination_key) = 1),
+    names = list(summary_columns(object_type))
+    if object_type is ObjectType.DATASET:
+        names = [n for n in names if n not in ("output", "error", "span_attributes")]
+        names[names.index("experiment_id")] = "dataset_id"
+    if columns is not None:
+        names = [n for n in names if n in columns or n == "root_span_id"]
+    stats = {"root_span_id": "s.root_span_id"}
+    for name in names:
+        stats.update(_trace_aggregates(name))
+    select = ", ".join(_summary_select(name, length) for name in names)
+    aggregates = ",\n            ".join(f"{sql} AS {name}" for name, sql in stats.items())
+    sql = f"""(WITH spans AS {spans},
+        trace_stats AS (SELECT {aggregates} FROM {_SPANS_READ} s GROUP BY s.root_span_id)"""
+    joins = ""
+    if "scores" in names:
+        sql += """,
         score_values AS (
             SELECT s.root_span_id, unnest(map_entries(
                 json_transform(s.scores, '"MAP(VARCHAR, DOUBLE)"'))) AS kv
@@ -295,24 +370,6 @@ def summary_relation(spans: str, object_type: ObjectType, preview_length: int | 
             SELECT root_span_id, json_group_object(name, value) AS scores FROM (
                 SELECT root_span_id, kv.key AS name, avg(kv.value) AS value
                 FROM score_values GROUP BY root_span_id, kv.key)
-            GROUP BY root_span_id),
-        trace_stats AS (
-            SELECT s.root_span_id, json_object({metrics}) AS metrics,
-                   max(s._xact_id) AS _xact_id, max(s._pagination_key) AS _pagination_key,
-                   bool_or(s.error IS NOT NULL) AS has_error,
-                   bool_and(coalesce(TRY_CAST(s.metrics->>'cached' AS BOOLEAN), false))
-                       FILTER (WHERE {_SPAN_TYPE} = 'llm') AS cached,
-                   count(*) AS span_count
-            FROM spans s GROUP BY s.root_span_id)
-        SELECT r.id, t._xact_id, t._pagination_key, r.created, r.org_id, r.project_id,
-               {routing} AS {routing_name}, r.span_id, r.root_span_id, r.span_parents,
-               r.is_root, {previews}, sa.scores, t.metrics, r.tags,
-               {"r.span_attributes, " if object_type is not ObjectType.DATASET else ""}
-               json_object('name', r.span_attributes->>'name',
-                           'type', r.span_attributes->>'type',
-                           'cached', coalesce(t.cached, false),
-                           'has_error', t.has_error,
-                           'span_count', t.span_count) AS span_type_info,
-               r.origin, r.comments
-        FROM roots r JOIN trace_stats t USING (root_span_id)
-        LEFT JOIN score_avgs sa USING (root_span_id))"""
+            GROUP BY root_span_id)"""
+        joins = " LEFT JOIN score_avgs sa USING (root_span_id)"
+    return f"{sql}\n        SELECT {select} FROM trace_stats t{joins})"
