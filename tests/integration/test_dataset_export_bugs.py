@@ -130,7 +130,7 @@ def test_a_column_seen_late_in_a_big_json_file_is_mapped_for_every_row(app_clien
     assert rows["r20000"]["metadata"] == {"e": "A"}
 
 
-@pytest.mark.parametrize("fmt", ["json", "jsonl"])
+@pytest.mark.parametrize("fmt", ["json", "jsonl", "csv"])
 def test_an_exported_dataset_imports_back_unchanged(app_client, fmt):
     source = _dataset(app_client)
     written = [

@@ -39,14 +39,15 @@ def _lit(text: str) -> str:
 
 def cell_sql(col: str, raw_text: bool) -> str:
     """A cell as a JSON value. Raw CSV text is typed: numbers, true/false/null, and JSON
-    objects and arrays become those values; anything else is a string; an empty cell is
-    null. JSON files' cells are JSON already."""
+    objects, arrays and strings (``"7"``, as a CSV export writes a string value) become
+    those values; anything else is a string; an empty cell is null. JSON files' cells are
+    JSON already."""
     if not raw_text:
         return f"{col}::JSON"
     t = f"trim({col})"
     return f"""(CASE WHEN {t} = '' THEN NULL
         WHEN {t} IN ('true', 'false', 'null') THEN json({t})
-        WHEN left({t}, 1) IN ('{{', '[') AND json_valid({t}) THEN json({t})
+        WHEN left({t}, 1) IN ('{{', '[', '"') AND json_valid({t}) THEN json({t})
         WHEN isfinite(TRY_CAST({t} AS DOUBLE)) AND json_valid({t}) THEN json({t})
         ELSE to_json({col}) END)"""
 

@@ -47,7 +47,8 @@ def _event_table(name: str, extra: str) -> str:
     return f"CREATE TABLE IF NOT EXISTS {name} (\n  {cols}{extra}\n)"
 
 
-# deleted_xact: the xact that deleted the comment (pinned reads before it still see it).
+# deleted_xact: the xact that deleted or replaced this version of the comment (pinned reads
+# before it still see it); NULL for the current version.
 _COMMENT_COLUMNS = """object_type VARCHAR NOT NULL,
   object_id VARCHAR NOT NULL,
   id VARCHAR NOT NULL,
