@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+import orjson
+
 from tracelake.errors import InvalidRequest
 from tracelake.model.ids import uuid7
 from tracelake.model.objects import ROUTING_KEYS, ObjectRef, ObjectType
@@ -230,9 +232,34 @@ def _check_fields(fields: dict[str, Any], ref: ObjectRef, where: str) -> None:
 
 
 def nests_deeper(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
-    """Whether arrays and objects in ``value`` nest more than ``limit`` levels (level by
-    level, without recursion: a parsed request may nest 1,000 levels)."""
-    level = [value] if isinstance(value, dict | list) else []
+    """Whether arrays and objects in ``value`` nest more than ``limit`` levels.
+
+    orjson encodes at most ``_ORJSON_DEPTH`` levels, so encoding the value under
+    ``_ORJSON_DEPTH - limit`` extra lists fails exactly when it nests deeper than ``limit``:
+    the walk happens in C (a long chat history has hundreds of small objects; a walk in
+    Python cost ten times its encoding). Anything else that fails to encode is walked."""
+    if not isinstance(value, dict | list):
+        return False
+    if 0 < limit < _ORJSON_DEPTH:
+        wrapped = value
+        for _ in range(_ORJSON_DEPTH - limit):
+            wrapped = [wrapped]
+        try:
+            orjson.dumps(wrapped)
+            return False
+        except orjson.JSONEncodeError as exc:
+            if "Recursion limit" in str(exc):
+                return True
+    return _walks_deeper(value, limit)
+
+
+_ORJSON_DEPTH = 254  # the deepest value orjson encodes
+
+
+def _walks_deeper(value: Any, limit: int) -> bool:
+    """``nests_deeper`` level by level in Python (no recursion: a parsed request may nest
+    1,000 levels)."""
+    level = [value]
     depth = 0
     while level:
         depth += 1
