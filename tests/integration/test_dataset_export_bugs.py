@@ -437,3 +437,17 @@ def test_a_quote_inside_an_unquoted_value_is_kept(app_client):
     response = _import(app_client, ds, b'id,q\n1,5" screen\n2,b\n', "csv")
     assert response.status_code == 200, response.text
     assert _rows(app_client, ds)["1"]["input"] == '5" screen'
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'input,expected\n"a" ,ok\nx" y,z\n', b'input,expected\n"a"b,ok\nTV 5" screen,ok\n'],
+    ids=["space-after-quote", "text-after-quote"],
+)
+def test_text_after_a_closing_quote_is_kept_not_taken_for_an_open_quote(app_client, body):
+    """An odd quote count from text after a closing quote is not an unclosed quote: the file
+    imports as pyarrow reads it (and as the preview shows it)."""
+    ds = _dataset(app_client)
+    response = _import(app_client, ds, body, "csv")
+    assert response.status_code == 200, response.text
+    assert response.json()["rows_written"] == 2

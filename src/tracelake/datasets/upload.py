@@ -377,8 +377,12 @@ def _unclosed_quote(path: Path) -> str | None:
         except csv.Error as exc:
             if "unexpected end of data" in str(exc):
                 how = "it runs to the end of the file"
-            else:
+            elif reader.line_num > line + 1:  # a quoted value ran on over later lines
                 how = f"line {reader.line_num}: {exc}"
+            else:
+                # Text after a closing quote on the record's own line ("a" b): pyarrow keeps
+                # it, and so do we (the odd quote count may come from it).
+                return None
             return f"row {number + 1} (line {line + 1}): a quoted value is not closed ({how})"
     return None
 
