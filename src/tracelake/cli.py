@@ -65,9 +65,19 @@ def _run(fn):
 @contextmanager
 def _output_file(path: Path) -> Iterator:
     """A binary file written beside ``path`` and renamed onto it only when the block ends
-    without an error, so a failed command leaves the user's file as it was."""
+    without an error, so a failed command leaves the user's file as it was. A symlink is
+    followed (the file it names is replaced, not the link); a FIFO or device (/dev/stdout)
+    is written directly."""
     if path.is_dir():
         raise CliError(f"cannot write {path}: it is a directory")
+    if path.exists() and not path.is_file():  # a FIFO, a device, a socket: no renaming
+        try:
+            with open(path, "wb") as out:
+                yield out
+        except OSError as exc:
+            raise CliError(f"cannot write {path}: {exc.strerror or exc}") from None
+        return
+    path = path.resolve() if path.is_symlink() else path
     if not path.parent.is_dir():
         raise CliError(f"cannot write {path}: no such directory {path.parent}")
     try:

@@ -6,6 +6,9 @@ and runs of one automation never overlap."""
 from __future__ import annotations
 
 import json
+import os
+import stat
+import threading
 import time
 import uuid
 
@@ -50,6 +53,28 @@ def test_a_successful_export_replaces_the_output_file(demo_dir, tmp_path):
     lines = target.read_bytes().splitlines()
     assert lines and b"old" not in lines
     assert [p.name for p in tmp_path.iterdir()] == ["logs.jsonl"]
+
+
+def test_an_export_through_a_symlink_writes_the_file_it_names(demo_dir, tmp_path):
+    target = tmp_path / "target.jsonl"
+    target.write_bytes(b"old\n")
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(target)
+    ok(run_cli("export", "project_logs", "demo", "-o", str(link), "--data-dir", str(demo_dir)))
+    assert link.is_symlink() and link.resolve() == target
+    assert b"old" not in target.read_bytes() and target.read_bytes().count(b"\n") > 10
+
+
+def test_an_export_to_a_fifo_reaches_its_reader(demo_dir, tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    ok(run_cli("export", "project_logs", "demo", "-o", str(fifo), "--data-dir", str(demo_dir)))
+    reader.join(timeout=30)
+    assert not reader.is_alive() and received and received[0].count(b"\n") > 10
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
 
 
 @pytest.mark.parametrize("where", ["missing-dir", "a-directory"])
