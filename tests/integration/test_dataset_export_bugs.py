@@ -476,3 +476,20 @@ def test_text_after_a_closing_quote_is_kept_not_taken_for_an_open_quote(app_clie
     response = _import(app_client, ds, body, "csv")
     assert response.status_code == 200, response.text
     assert response.json()["rows_written"] == 2
+
+
+@pytest.mark.parametrize("depth", [230, 300])
+@pytest.mark.parametrize("fmt", ["json", "jsonl"])
+def test_an_imported_value_nested_too_deeply_is_refused(app_client, fmt, depth):
+    """Imports keep the 200-level limit of every other write (230 levels were stored, 300 a
+    500 from the JSON encoder)."""
+    value: list = []
+    for _ in range(depth - 1):
+        value = [value]
+    rows = [{"id": "a", "q": "fine"}, {"id": "b", "q": value}]
+    body = json.dumps(rows) if fmt == "json" else "".join(json.dumps(r) + "\n" for r in rows)
+    ds = _dataset(app_client)
+    response = _import(app_client, ds, body.encode(), fmt)
+    assert response.status_code == 400, response.text
+    assert "nests deeper than 200 levels" in response.json()["error"]["message"]
+    assert _rows(app_client, ds) == {}
