@@ -43,7 +43,7 @@ from tracelake.model.column_mapping import (
     build_mapping,
     propose_mapping,
 )
-from tracelake.model.rows import MAX_JSON_DEPTH, nests_deeper
+from tracelake.model.rows import json_texts
 
 FORMATS = ("csv", "json", "jsonl")
 CONTENT_TYPES = {
@@ -424,31 +424,14 @@ def _check_column_name(name: str, where: str) -> None:
 
 
 def _json_rows_table(rows: list[dict], start: int, columns: list[str]) -> CellBatch:
-    dumps = orjson.dumps
     data = {}
     for name in columns:
-        values = [row.get(name) for row in rows]
-        try:
-            texts = [None if v is None else dumps(v).decode() for v in values]
-        except orjson.JSONEncodeError:
-            texts = None
-        # A value nesting N levels takes 2N characters: only long ones need a look.
-        if texts is None or any(t is not None and len(t) > 2 * MAX_JSON_DEPTH for t in texts):
-            _check_depths(values, start, name)
-        if texts is None:
-            raise InvalidRequest(f"column {name!r}: a value cannot be stored as JSON")
+        texts = json_texts(
+            [row.get(name) for row in rows], lambda i, n=name: f"row {start + i}: column {n!r}"
+        )
         data[name] = pa.array(texts, pa.string())
     data["_row"] = pa.array(range(start, start + len(rows)), pa.int64())
     return CellBatch(pa.table(data), raw_text=False)
-
-
-def _check_depths(values: list, start: int, column: str) -> None:
-    """Refuse a cell nested deeper than ``MAX_JSON_DEPTH`` (as every other write does)."""
-    for offset, value in enumerate(values):
-        if nests_deeper(value):
-            raise InvalidRequest(
-                f"row {start + offset}: column {column!r} nests deeper than {MAX_JSON_DEPTH} levels"
-            )
 
 
 def _jsonl_objects(path: Path) -> Iterator[tuple[int, int, dict]]:

@@ -8,6 +8,7 @@ apply it (``_is_merge``, ``_object_delete``, ``_merge_paths``, ``_array_delete``
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -272,6 +273,45 @@ def _walks_deeper(value: Any, limit: int) -> bool:
             if isinstance(child, dict | list)
         ]
     return False
+
+
+def json_texts(values: list[Any], where: Callable[[int], str]) -> list[str | None]:
+    """The JSON text of each value (None stays None). A value nested deeper than
+    ``MAX_JSON_DEPTH``, or one that cannot be encoded, is refused with ``where(position)``
+    naming it. Built for the ingest path: one encode per value, and only long texts with
+    many brackets get a depth check (a value nesting N levels has 2N characters and N
+    brackets)."""
+    dumps = orjson.dumps
+    try:
+        texts = [None if v is None else dumps(v).decode() for v in values]
+    except orjson.JSONEncodeError:  # orjson stops at 254 levels: find the value below
+        texts = None
+    if texts is not None and all(t is None or len(t) <= _LONG for t in texts):
+        return texts
+    for index, value in enumerate(values):
+        text = None if texts is None else texts[index]
+        if value is None or (
+            text is not None
+            and (len(text) <= _LONG or text.count("[") + text.count("{") <= MAX_JSON_DEPTH)
+        ):
+            continue  # too short, or too few brackets, to nest that deep
+        if nests_deeper(value):
+            raise InvalidRequest(f"{where(index)} nests deeper than {MAX_JSON_DEPTH} levels")
+        if text is None and not _encodes(value):
+            raise InvalidRequest(f"{where(index)} cannot be stored as JSON")
+    assert texts is not None  # a value that failed to encode was refused above
+    return texts
+
+
+_LONG = 2 * MAX_JSON_DEPTH
+
+
+def _encodes(value: Any) -> bool:
+    try:
+        orjson.dumps(value)
+        return True
+    except orjson.JSONEncodeError:
+        return False
 
 
 def check_depth(value: Any, what: str) -> None:

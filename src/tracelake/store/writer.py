@@ -23,15 +23,14 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tracelake.errors import InvalidRequest, TracelakeError
+from tracelake.errors import TracelakeError
 from tracelake.model.merge import apply_comment, apply_write
 from tracelake.model.objects import ObjectRef, ObjectType
 from tracelake.model.rows import (
     JSON_FIELDS,
-    MAX_JSON_DEPTH,
     RowWrite,
     WriteKind,
-    nests_deeper,
+    json_texts,
     now_timestamp,
 )
 from tracelake.model.xact import XactClock, format_xact
@@ -313,7 +312,6 @@ def event_table(entries: list[Entry], now: str) -> pa.Table:
 
     Built column by column with comprehensions: this is the ingest hot path.
     """
-    dumps = orjson.dumps
     keys = [e[0] for e in entries]
     states = [e[1] if e[1] is not None else _TOMBSTONE for e in entries]
     parents = [s.get("span_parents") for s in states]
@@ -339,40 +337,13 @@ def event_table(entries: list[Entry], now: str) -> pa.Table:
     # JSON columns travel as Arrow's JSON type, which DuckDB takes as JSON without parsing
     # the text again (orjson wrote it, so it is valid); audit_data still gets its _xact_id.
     for name in (*JSON_FIELDS, "audit_data"):
-        values = [s.get(name) for s in states]
-        try:
-            texts = [None if v is None else dumps(v).decode() for v in values]
-        except orjson.JSONEncodeError:
-            texts = None
-        # A value nesting N levels takes 2N characters: only long ones need a look.
-        if texts is None or any(t is not None and len(t) > _LONG for t in texts):
-            _check_depths(entries, name, values, texts)
+        texts = json_texts(
+            [s.get(name) for s in states],
+            lambda i, name=name: f"row {entries[i][2]} (id {entries[i][0][2]!r}): {name}",
+        )
         columns[name] = pa.array(texts, pa.string() if name == "audit_data" else _JSON)
     columns["_object_delete"] = pa.array([e[1] is None for e in entries], pa.bool_())
     return pa.table(columns)
-
-
-_LONG = 2 * MAX_JSON_DEPTH
-
-
-def _check_depths(
-    entries: list[Entry], name: str, values: list[Any], texts: list[str | None] | None
-) -> None:
-    """Refuse the rows whose ``name`` nests deeper than ``MAX_JSON_DEPTH`` (``texts`` is None
-    when encoding failed: then some value is at fault)."""
-    for index, (entry, value) in enumerate(zip(entries, values, strict=True)):
-        text = None if texts is None else texts[index]
-        if text is not None and (
-            len(text) <= _LONG or text.count("[") + text.count("{") <= MAX_JSON_DEPTH
-        ):
-            continue  # too few brackets to nest that deep
-        if value is not None and nests_deeper(value):
-            raise InvalidRequest(
-                f"row {entry[2]} (id {entry[0][2]!r}): {name} nests deeper than"
-                f" {MAX_JSON_DEPTH} levels"
-            )
-    if texts is None:
-        raise InvalidRequest(f"a value of {name} cannot be stored as JSON")
 
 
 _SELECT_EVENT = f"""object_type, object_id, id, _xact_id,
