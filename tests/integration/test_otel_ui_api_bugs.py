@@ -4,8 +4,12 @@ multi-member gzip, deeply nested saved views, attachment headers and read-only k
 
 from __future__ import annotations
 
+import http.server
+import threading
 import uuid
+from contextlib import contextmanager
 
+import httpx
 import pytest
 
 
@@ -61,3 +65,80 @@ def test_a_stored_column_that_cannot_run_does_not_break_select_star(app_client):
     named = app_client.post("/btql", json={"query": f"select: oops | from: dataset('{ds}')"})
     assert named.status_code == 400
     assert "nosuchfn" in named.json()["error"]["message"]
+
+
+# -- URLs behind a path prefix -------------------------------------------------------------------
+
+
+@contextmanager
+def _prefix_proxy(upstream: str, add_headers: dict[str, str]):
+    """A reverse proxy serving ``upstream`` under /tracelake/ as web/e2e/e2e.mjs's ``prefix``
+    flow does: it strips the prefix and forwards every header (Host included), plus
+    ``add_headers``. Yields the public base URL."""
+
+    class Proxy(http.server.BaseHTTPRequestHandler):
+        def handle_one(self):
+            if not self.path.startswith("/tracelake/"):
+                self.send_response(404)
+                self.end_headers()
+                return
+            length = int(self.headers.get("content-length") or 0)
+            headers = {k: v for k, v in self.headers.items() if k.lower() != "content-length"}
+            answer = httpx.request(
+                self.command,
+                upstream + self.path[len("/tracelake") :],
+                content=self.rfile.read(length) if length else None,
+                headers={**headers, **add_headers},
+            )
+            self.send_response(answer.status_code)
+            for key, value in answer.headers.items():
+                if key.lower() not in ("content-length", "transfer-encoding", "content-encoding"):
+                    self.send_header(key, value)
+            self.send_header("content-length", str(len(answer.content)))
+            self.end_headers()
+            self.wfile.write(answer.content)
+
+        do_GET = do_PUT = do_POST = handle_one
+
+        def log_message(self, *args):
+            pass
+
+    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{proxy.server_address[1]}/tracelake/"
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+
+
+@pytest.mark.parametrize("told_by", ["x-forwarded-prefix", "referer"])
+def test_attachment_and_login_urls_stay_under_the_path_prefix(server, told_by):
+    forwarded = {"X-Forwarded-Prefix": "/tracelake"} if told_by == "x-forwarded-prefix" else {}
+    with _prefix_proxy(server.url, forwarded) as base:
+        # The web UI's own calls carry its page as Referer (the proxy forwards it).
+        page = {"Referer": base} if told_by == "referer" else {}
+        headers = {"Authorization": f"Bearer {server.api_key}", **page}
+        with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
+            key = f"pfx-{uuid.uuid4().hex}"
+            body = {"key": key, "filename": "a.txt", "content_type": "text/plain"}
+            signed = client.post("attachment", json=body).json()["signedUrl"]
+            assert signed.startswith(base + "attachment/blob/"), signed
+            put = httpx.put(signed, content=b"hello", headers={"Content-Type": "text/plain"})
+            assert put.status_code == 200, put.text
+            download = client.get("attachment", params={"key": key}).json()["downloadUrl"]
+            assert download.startswith(base), download
+            assert httpx.get(download).content == b"hello"
+            login = client.post("api/apikey/login", json={}).json()["org_info"][0]
+            assert login["api_url"] == base.rstrip("/")
+
+
+def test_a_forwarded_prefix_that_is_not_a_path_is_refused(app_client):
+    for prefix in ["tracelake", "/a//b", "/../x", "/a b"]:
+        response = app_client.post(
+            "/api/apikey/login", json={}, headers={"X-Forwarded-Prefix": prefix}
+        )
+        assert response.status_code == 400, prefix
+        assert "X-Forwarded-Prefix" in response.json()["error"]["message"]
+    plain = app_client.post("/api/apikey/login", json={}).json()["org_info"][0]
+    assert plain["api_url"] == "http://127.0.0.1"
