@@ -4,7 +4,10 @@ multi-member gzip, deeply nested saved views, attachment headers and read-only k
 
 from __future__ import annotations
 
+import base64
 import http.server
+import json
+import os
 import threading
 import uuid
 from contextlib import contextmanager
@@ -142,3 +145,83 @@ def test_a_forwarded_prefix_that_is_not_a_path_is_refused(app_client):
         assert "X-Forwarded-Prefix" in response.json()["error"]["message"]
     plain = app_client.post("/api/apikey/login", json={}).json()["org_info"][0]
     assert plain["api_url"] == "http://127.0.0.1"
+
+
+# -- OTel ingest -------------------------------------------------------------------------------
+
+
+def _span(name: str, attrs: dict[str, str], trace_id: str | None = None) -> dict:
+    return {
+        "traceId": trace_id or os.urandom(16).hex(),
+        "spanId": os.urandom(8).hex(),
+        "name": name,
+        "startTimeUnixNano": "1700000000000000000",
+        "endTimeUnixNano": "1700000001000000000",
+        "attributes": [{"key": k, "value": {"stringValue": v}} for k, v in attrs.items()],
+    }
+
+
+def _otel(server, spans: list[dict], parent: str | None) -> httpx.Response:
+    body = {"resourceSpans": [{"scopeSpans": [{"scope": {"name": "t"}, "spans": spans}]}]}
+    headers = {"Authorization": f"Bearer {server.api_key}", "Content-Type": "application/json"}
+    if parent is not None:
+        headers["x-bt-parent"] = parent
+    return httpx.post(
+        f"{server.url}/otel/v1/traces", content=json.dumps(body), headers=headers, timeout=60
+    )
+
+
+def _projects_named(server, name: str) -> list[dict]:
+    with server.client() as client:
+        return client.get("/v1/project", params={"project_name": name}).json()["objects"]
+
+
+_DEEP = '{"a":' * 300 + "1" + "}" * 300
+
+
+@pytest.mark.parametrize("routed_by", ["header", "attribute"])
+def test_an_otel_request_that_stores_nothing_creates_no_project(server, routed_by):
+    name = f"never-{uuid.uuid4().hex[:8]}"
+    attrs = {"braintrust.metadata": _DEEP}
+    if routed_by == "attribute":
+        attrs["braintrust.parent"] = f"project_name:{name}"
+    response = _otel(server, [_span("deep", attrs)], f"project_name:{name}")
+    assert response.status_code == 200, response.text
+    partial = response.json()["partialSuccess"]
+    assert partial["rejectedSpans"] == "1"
+    assert "metadata nests deeper than 200 levels" in partial["errorMessage"]
+    assert _projects_named(server, name) == []
+
+
+def test_a_deeply_nested_span_is_rejected_alone(server):
+    name = f"some-{uuid.uuid4().hex[:8]}"
+    good = _span("good", {"braintrust.output": "fine"})
+    deep = _span("deep", {"braintrust.input": _DEEP}, trace_id=good["traceId"])
+    response = _otel(server, [good, deep], f"project_name:{name}")
+    assert response.status_code == 200, response.text
+    assert "input nests deeper" in response.json()["partialSuccess"]["errorMessage"]
+    (project,) = _projects_named(server, name)
+    query = f"select: span_id | from: project_logs('{project['id']}')"
+    with server.client() as client:
+        rows = client.post("/btql", json={"query": query}).json()["data"]
+    assert rows == [{"span_id": good["spanId"]}]
+
+
+# A version-4 slug whose JSON part has a compute_object_metadata_args that is not an object.
+_ODD_SLUG = base64.b64encode(bytes([4, 2, 0]) + b'{"compute_object_metadata_args":"x"}').decode()
+
+
+def test_a_crafted_exported_span_parent_is_a_400_in_the_header(server):
+    response = _otel(server, [_span("x", {})], _ODD_SLUG)
+    assert response.status_code == 400, response.text
+    assert "exported span" in response.json()["error"]["message"]
+
+
+def test_a_crafted_exported_span_parent_rejects_its_span_as_an_attribute(server):
+    name = f"slug-{uuid.uuid4().hex[:8]}"
+    spans = [_span("odd", {"braintrust.parent": _ODD_SLUG}), _span("fine", {})]
+    response = _otel(server, spans, f"project_name:{name}")
+    assert response.status_code == 200, response.text
+    partial = response.json()["partialSuccess"]
+    assert partial["rejectedSpans"] == "1"
+    assert "braintrust.parent" in partial["errorMessage"]
