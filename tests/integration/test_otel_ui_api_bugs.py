@@ -5,15 +5,20 @@ multi-member gzip, deeply nested saved views, attachment headers and read-only k
 from __future__ import annotations
 
 import base64
+import gzip
 import http.server
 import json
 import os
 import threading
 import uuid
+import zlib
 from contextlib import contextmanager
 
 import httpx
 import pytest
+
+from tracelake.errors import InvalidRequest, PayloadTooLarge
+from tracelake.model.otel.wire import BodyFormat, decode_request, decompress
 
 
 def _project(client, prefix: str = "p") -> str:
@@ -161,14 +166,21 @@ def _span(name: str, attrs: dict[str, str], trace_id: str | None = None) -> dict
     }
 
 
-def _otel(server, spans: list[dict], parent: str | None) -> httpx.Response:
+def _request(spans: list[dict]) -> bytes:
     body = {"resourceSpans": [{"scopeSpans": [{"scope": {"name": "t"}, "spans": spans}]}]}
-    headers = {"Authorization": f"Bearer {server.api_key}", "Content-Type": "application/json"}
+    return json.dumps(body).encode()
+
+
+def _otel(server, spans, parent: str | None, content_type="application/json", **headers):
+    body = _request(spans) if isinstance(spans, list) else spans
+    headers = {
+        "Authorization": f"Bearer {server.api_key}",
+        "Content-Type": content_type,
+        **headers,
+    }
     if parent is not None:
         headers["x-bt-parent"] = parent
-    return httpx.post(
-        f"{server.url}/otel/v1/traces", content=json.dumps(body), headers=headers, timeout=60
-    )
+    return httpx.post(f"{server.url}/otel/v1/traces", content=body, headers=headers, timeout=60)
 
 
 def _projects_named(server, name: str) -> list[dict]:
@@ -225,3 +237,57 @@ def test_a_crafted_exported_span_parent_rejects_its_span_as_an_attribute(server)
     partial = response.json()["partialSuccess"]
     assert partial["rejectedSpans"] == "1"
     assert "braintrust.parent" in partial["errorMessage"]
+
+
+def _protobuf(spans: list[dict]) -> bytes:
+    return decode_request(_request(spans), BodyFormat.JSON).SerializeToString()
+
+
+def test_every_member_of_a_multi_member_gzip_body_is_read(server):
+    name = f"gz-{uuid.uuid4().hex[:8]}"
+    first = _span("first", {})
+    second = _span("second", {}, trace_id=first["traceId"])
+    body = gzip.compress(_protobuf([first])) + gzip.compress(_protobuf([second]))
+    response = _otel(
+        server,
+        body,
+        f"project_name:{name}",
+        "application/x-protobuf",
+        **{"Content-Encoding": "gzip"},
+    )
+    assert response.status_code == 200, response.text
+    (project,) = _projects_named(server, name)
+    query = f"select: span_id | from: project_logs('{project['id']}') | sort: span_id"
+    with server.client() as client:
+        rows = client.post("/btql", json={"query": query}).json()["data"]
+    assert rows == [{"span_id": i} for i in sorted([first["spanId"], second["spanId"]])]
+
+
+@pytest.mark.parametrize(
+    "encoding, trailer",
+    [("gzip", b"junk after the member"), ("deflate", b"junk"), ("deflate", b"\x00")],
+)
+def test_bytes_after_a_compressed_body_are_a_400(server, encoding, trailer):
+    name = f"gzjunk-{uuid.uuid4().hex[:8]}"
+    packed = gzip.compress(_protobuf([_span("x", {})]))
+    if encoding == "deflate":
+        packed = zlib.compress(_protobuf([_span("x", {})]))
+    response = _otel(
+        server,
+        packed + trailer,
+        f"project_name:{name}",
+        "application/x-protobuf",
+        **{"Content-Encoding": encoding},
+    )
+    assert response.status_code == 400, response.text
+    assert _projects_named(server, name) == []
+
+
+def test_the_size_limit_counts_every_gzip_member():
+    part = b"x" * 1000
+    body = gzip.compress(part) + gzip.compress(part)
+    assert decompress(body, "gzip", 2000) == part + part
+    with pytest.raises(PayloadTooLarge, match="larger than 1999 bytes"):
+        decompress(body, "gzip", 1999)
+    with pytest.raises(InvalidRequest, match="truncated"):
+        decompress(body[:-3], "gzip", 2000)
