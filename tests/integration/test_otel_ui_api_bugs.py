@@ -291,3 +291,38 @@ def test_the_size_limit_counts_every_gzip_member():
         decompress(body, "gzip", 1999)
     with pytest.raises(InvalidRequest, match="truncated"):
         decompress(body[:-3], "gzip", 2000)
+
+
+# -- deeply nested JSON in saved views and dataset schemas ----------------------------------------
+
+
+def _nested(levels: int) -> dict:
+    value: dict = {}
+    for _ in range(levels - 1):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.parametrize("column", ["view_data", "options"])
+def test_a_saved_view_nested_too_deep_is_a_400(app_client, column):
+    project = _project(app_client, "views")
+    view = {"object_type": "project", "object_id": project, "view_type": "logs", "name": "v"}
+    for method in ("post", "put"):
+        response = getattr(app_client, method)("/v1/view", json={**view, column: _nested(300)})
+        assert response.status_code == 400, response.text
+        assert "nests deeper than 200 levels" in response.json()["error"]["message"]
+    created = app_client.post("/v1/view", json={**view, column: _nested(200)})
+    assert created.status_code == 200, created.text
+    view_id = created.json()["id"]
+    response = app_client.patch(f"/v1/view/{view_id}", json={column: _nested(300)})
+    assert response.status_code == 400, response.text
+    assert app_client.get(f"/v1/view/{view_id}").json()[column] == _nested(200)
+
+
+def test_a_dataset_field_schema_nested_too_deep_is_a_400(app_client):
+    ds = _dataset(app_client)
+    schema = {"type": "object", "properties": {"x": _nested(300)}}
+    response = app_client.put(f"/v1/dataset/{ds}/schema/input", json={"schema": schema})
+    assert response.status_code == 400, response.text
+    assert "nests deeper than 200 levels" in response.json()["error"]["message"]
+    assert app_client.get(f"/v1/dataset/{ds}/schema").json()["input"] is None
