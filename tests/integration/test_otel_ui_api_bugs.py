@@ -326,3 +326,48 @@ def test_a_dataset_field_schema_nested_too_deep_is_a_400(app_client):
     assert response.status_code == 400, response.text
     assert "nests deeper than 200 levels" in response.json()["error"]["message"]
     assert app_client.get(f"/v1/dataset/{ds}/schema").json()["input"] is None
+
+
+# -- attachments: header values and read-only keys ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("content_type", "text/plain\r\nX-Evil: 1"),
+        ("content_type", "text/plain\n"),
+        ("content_type", "not a media type"),
+        ("filename", "a\r\nX-Evil: 1.txt"),
+    ],
+)
+def test_an_attachment_whose_header_values_are_not_headers_is_a_400(server, field, value):
+    key = f"hdr-{uuid.uuid4().hex}"
+    body = {"key": key, "filename": "b.txt", "content_type": "text/plain", field: value}
+    with server.client() as client:
+        response = client.post("/attachment", json=body)
+        assert response.status_code == 400, response.text
+        assert field in response.json()["error"]["message"]
+        assert client.get("/attachment", params={"key": key}).status_code == 404
+        # A media type with parameters, and a name with quotes and accents, are fine.
+        body = {"key": key, "filename": 'café "x".txt', "content_type": "text/plain; charset=utf-8"}
+        signed = client.post("/attachment", json=body).json()["signedUrl"]
+        assert httpx.put(signed, content=b"hi").status_code == 200
+        download = httpx.get(client.get("/attachment", params={"key": key}).json()["downloadUrl"])
+    assert download.status_code == 200
+    assert download.headers["content-type"] == "text/plain; charset=utf-8"
+    assert "caf%C3%A9%20%22x%22.txt" in download.headers["content-disposition"]
+
+
+def test_a_read_only_key_cannot_change_an_upload_status(app_client):
+    key = f"ro-{uuid.uuid4().hex}"
+    body = {"key": key, "filename": "a.txt", "content_type": "text/plain"}
+    assert app_client.post("/attachment", json=body).is_success
+    reader = app_client.post("/v1/api_key", json={"name": "reader", "role": "read"}).json()
+    response = app_client.post(
+        "/attachment/status",
+        json={"key": key, "status": {"upload_status": "error", "error_message": "not yours"}},
+        headers={"Authorization": f"Bearer {reader['key']}"},
+    )
+    assert response.status_code == 403, response.text
+    status = app_client.get("/attachment", params={"key": key}).json()["status"]
+    assert status == {"upload_status": "uploading"}
