@@ -38,8 +38,9 @@ SETTINGS: tuple[Setting, ...] = (
         "public_url",
         "TRACELAKE_PUBLIC_URL",
         None,
-        "Base URL clients reach the server at, returned by login as api_url "
-        "(default: the URL of the login request).",
+        "Base URL clients reach the server at, in the URLs the server hands out (login's "
+        "api_url, attachment URLs); default: the request's URL under the proxy's "
+        "X-Forwarded-Prefix (see docs/web.md).",
     ),
     Setting(
         "max_body_bytes",

@@ -1,19 +1,23 @@
 """Custom columns: named BTQL expressions saved on a dataset, usable as columns in queries
 and exports of that dataset. Before planning, a bare name that is a custom column of the
-queried dataset is replaced by its expression; ``select: *`` also shows every custom column.
+queried dataset is replaced by its expression; ``select: *`` also shows every custom column
+whose expression can be selected (a column is checked when it is saved, so one that cannot
+is only one saved by an older version).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 
 from tracelake.errors import InvalidRequest
-from tracelake.model.objects import ObjectType
+from tracelake.model.objects import ObjectRef, ObjectType
 from tracelake.query import ast as a
 from tracelake.query.errors import QueryError
 from tracelake.query.parsers.btql import parse_expression
-from tracelake.query.planner import transform
+from tracelake.query.parsers.expressions import has_aggregate
+from tracelake.query.planner import plan_query, transform
 from tracelake.query.relations import columns_of
 from tracelake.query.sources import ResolvedSource
 from tracelake.store import dataset_meta
@@ -38,8 +42,37 @@ def check_column(name: str, expr: object) -> str:
     return expr
 
 
+def check_column_runs(dataset_id: str, name: str, expr: str) -> None:
+    """Refuse a custom column that a query of the dataset cannot select: an unknown function
+    or field, an aggregate, a reference to itself or to another custom column (a column's
+    expression is used as written)."""
+    refs = (ObjectRef(ObjectType.DATASET, dataset_id),)
+    problem = _select_problem(ResolvedSource(ObjectType.DATASET, refs, "spans"), name, expr)
+    if problem is not None:
+        raise InvalidRequest(f"expr: {problem}")
+
+
+@functools.lru_cache(maxsize=1024)
+def _select_problem(source: ResolvedSource, name: str, expr: str) -> str | None:
+    """Why ``select: *, <expr> as <name>`` cannot be planned over ``source`` (None if it
+    can). The organization only scopes the rows read, so any will do."""
+    parsed = parse_expression(expr)
+    if has_aggregate(parsed):
+        return "a custom column is a value per row; it cannot be an aggregate"
+    query = a.Query(select=(a.Star(), a.Aliased(parsed, name)), limit=1)
+    try:
+        plan_query(query, source, org_id="")
+    except QueryError as exc:
+        return exc.message
+    except RecursionError:
+        return "the expression is nested too deeply"
+    return None
+
+
 def apply_custom_columns(store: Store, query: a.Query, source: ResolvedSource) -> a.Query:
-    """The query with the dataset's custom columns substituted (unchanged for other sources)."""
+    """The query with the dataset's custom columns substituted (unchanged for other sources).
+    ``select: *`` leaves out a saved column that cannot be selected, so that one bad column
+    does not stop every query of the dataset; naming it still gives its error."""
     refs = source.refs
     if len(refs) != 1 or refs[0].object_type is not ObjectType.DATASET:
         return query
@@ -81,6 +114,11 @@ def apply_custom_columns(store: Store, query: a.Query, source: ResolvedSource) -
                 item = a.Aliased(transform(item.expr, swap), alias)
             expanded.append(item)
             if isinstance(item, a.Star):
-                expanded += [a.Aliased(e, n) for n, e in exprs.items() if n not in named]
+                expanded += [
+                    a.Aliased(exprs[c["name"]], c["name"])
+                    for c in saved
+                    if c["name"] not in named
+                    and _select_problem(source, c["name"], c["expr"]) is None
+                ]
         changes["select"] = tuple(expanded)
     return dataclasses.replace(query, **changes)

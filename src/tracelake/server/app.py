@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
 from contextlib import asynccontextmanager
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -37,6 +39,56 @@ from tracelake.store.indexing import Indexer
 from tracelake.store.store import Store
 
 log = logging.getLogger("tracelake")
+
+# A path prefix: segments of URL path characters, no empty segment, no "." or "..".
+_PREFIX = re.compile(r"^(/(?!\.\.?(?:/|$))[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*$")
+
+
+class PublicPrefix:
+    """Behind a reverse proxy that serves the server under a path prefix and strips it, the
+    URLs the server hands out (login's ``api_url``, attachment URLs) must carry the prefix.
+    It is the ``X-Forwarded-Prefix`` header the proxy sends; without one, for the web UI's
+    own calls, the path of a same-origin ``Referer`` that is a directory (the UI's page is
+    served at ``/``, so ``https://host/tracelake/`` means ``/tracelake``). Request paths and
+    routing are unchanged: only ``request.base_url`` follows (Starlette's ``app_root_path``).
+    A prefix only shapes the answer to the request that sent it."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            headers = dict(scope["headers"])
+            forwarded = headers.get(b"x-forwarded-prefix")
+            if forwarded is not None:
+                prefix = forwarded.decode("latin-1").strip().rstrip("/")
+                if not _PREFIX.match(prefix):
+                    message = "X-Forwarded-Prefix must be a URL path such as /tracelake"
+                    error = {"error": {"type": "InvalidRequest", "message": message}}
+                    await JSONResponse(error, status_code=400)(scope, receive, send)
+                    return
+            else:
+                prefix = _referer_prefix(headers)
+            if prefix:
+                root = scope.get("app_root_path", scope.get("root_path", ""))
+                scope = {**scope, "app_root_path": root.rstrip("/") + prefix}
+        await self.app(scope, receive, send)
+
+
+def _referer_prefix(headers: dict[bytes, bytes]) -> str:
+    """The directory of a same-origin Referer (``""`` if there is none)."""
+    referer = headers.get(b"referer")
+    host = headers.get(b"host")
+    if referer is None or host is None:
+        return ""
+    try:
+        parts = urlsplit(referer.decode("latin-1"))
+    except ValueError:
+        return ""
+    if parts.netloc != host.decode("latin-1") or not parts.path.endswith("/"):
+        return ""
+    prefix = parts.path.rstrip("/")
+    return prefix if _PREFIX.match(prefix) else ""
 
 
 def create_app(settings: Settings, *, on_generated_key=None, on_started=None) -> FastAPI:
@@ -130,4 +182,5 @@ def create_app(settings: Settings, *, on_generated_key=None, on_started=None) ->
     ):
         app.include_router(module.router)
     mount_ui(app)
+    app.add_middleware(PublicPrefix)
     return app

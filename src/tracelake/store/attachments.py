@@ -23,12 +23,23 @@ from tracelake.store.store import Store
 ATTACHMENTS_DIR = "attachments"
 URL_SECONDS = 3600
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
+# A media type as HTTP writes it (RFC 9110 §8.3.1): type/subtype, then "; name=value"
+# parameters whose values are tokens or quoted strings. It is sent back as Content-Type.
+_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_QUOTED = r'"(?:[\t \x21\x23-\x5b\x5d-\x7e]|\\[\t \x21-\x7e])*"'
+_MEDIA_TYPE = re.compile(rf"{_TOKEN}/{_TOKEN}(?:[ \t]*;[ \t]*{_TOKEN}=(?:{_TOKEN}|{_QUOTED}))*")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def check_key(key: object) -> str:
     if not isinstance(key, str) or not _KEY.match(key):
         raise InvalidRequest("an attachment key is letters, digits, '.', '_' and '-'")
     return key
+
+
+def is_media_type(text: str) -> bool:
+    """Whether ``text`` is a media type that can be sent as a Content-Type header."""
+    return _MEDIA_TYPE.fullmatch(text) is not None
 
 
 def blob_path(store: Store, org_id: str, key: str) -> Path:
@@ -67,6 +78,12 @@ def register(store: Store, org_id: str, key: str, filename: object, content_type
     check_key(key)
     if not isinstance(filename, str) or not isinstance(content_type, str):
         raise InvalidRequest("filename and content_type must be strings")
+    if content_type and not is_media_type(content_type):
+        raise InvalidRequest(
+            f"content_type {content_type[:100]!r} is not a media type such as text/plain"
+        )
+    if _CONTROL.search(filename):
+        raise InvalidRequest("filename must not contain control characters (such as new lines)")
     status = orjson.dumps({"upload_status": "uploading"}).decode()
     store.transact(
         lambda c: c.execute(

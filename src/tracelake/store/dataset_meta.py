@@ -21,6 +21,7 @@ from tracelake.model.field_schemas import (
     violations,
 )
 from tracelake.model.objects import ObjectRef, ObjectType
+from tracelake.model.rows import check_depth
 from tracelake.store.store import Store
 from tracelake.store.writer import Entry, RowCheck
 
@@ -71,6 +72,7 @@ def get_schemas(store: Store, dataset_id: str) -> dict[str, Any]:
 
 def set_schema(store: Store, dataset_id: str, field: str, schema: Any, enforce: bool) -> dict:
     check_field(field)
+    check_depth(schema, "schema")
     check_schema(schema)
     if not isinstance(enforce, bool):
         raise InvalidRequest("enforce must be true or false")

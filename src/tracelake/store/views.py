@@ -17,6 +17,7 @@ import orjson
 
 from tracelake.errors import InvalidRequest, NotFound
 from tracelake.model.ids import new_object_id
+from tracelake.model.rows import check_depth
 from tracelake.store.catalog import DATASETS, EXPERIMENTS, PROJECTS, TS, Catalog, seq_page
 
 OBJECT_KINDS = {"project": PROJECTS, "experiment": EXPERIMENTS, "dataset": DATASETS}
@@ -81,6 +82,7 @@ def _check_fields(fields: dict) -> dict:
         value = fields.get(col)
         if value is not None and not isinstance(value, dict):
             raise InvalidRequest(f"field {col!r} must be an object")
+        check_depth(value, f"field {col!r}")
     data = fields.get("view_data")
     if fields["view_type"] == "sandbox":
         query = (data or {}).get("query")

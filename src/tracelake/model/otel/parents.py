@@ -92,6 +92,8 @@ def _parse_slug(text: str) -> Parent:
         span_id = root_span_id = None
     object_id = fields.get("object_id")
     args = fields.get("compute_object_metadata_args") or {}
+    if not isinstance(args, dict):
+        raise bad
     if object_type == "project_logs":
         if isinstance(object_id, str) and object_id:
             return Parent("project_id", object_id, span_id, root_span_id)

@@ -26,7 +26,14 @@ from tracelake.model.otel.frameworks import (
 from tracelake.model.otel.parents import Parent, parse_parent
 from tracelake.model.otel.span_types import span_type
 from tracelake.model.otel.wire import attributes
-from tracelake.model.rows import SPAN_FIELDS, USER_FIELDS, RowWrite, WriteKind
+from tracelake.model.rows import (
+    MAX_JSON_DEPTH,
+    SPAN_FIELDS,
+    USER_FIELDS,
+    RowWrite,
+    WriteKind,
+    nests_deeper,
+)
 
 # Precedence: braintrust.* > gen_ai.* > frameworks. Each fills only what is still empty.
 CONVENTIONS = (map_braintrust, map_genai, map_openinference, map_traceloop, map_vercel, map_logfire)
@@ -40,6 +47,8 @@ _CALLER = (
 )
 _ZERO_TRACE = bytes(16)
 _ZERO_SPAN = bytes(8)
+# The row fields a span's attributes can nest (the store refuses JSON nested too deep).
+_NESTED_FIELDS = ("input", "output", "expected", "metadata", "span_attributes", "context", "origin")
 
 
 @dataclass
@@ -146,7 +155,16 @@ def map_span(span, origin: dict, service: Any = None) -> tuple[str | None, dict]
         "context": context,
         "origin": d.origin,
     }
+    _check_depth(row)
     return (parent if isinstance(parent, str) else None), row
+
+
+def _check_depth(row: dict) -> None:
+    """Reject a span whose values nest deeper than the store takes (a span rejected alone
+    rather than the whole request refused at write time)."""
+    for name in _NESTED_FIELDS:
+        if nests_deeper(row[name]):
+            raise SpanRejected(f"{name} nests deeper than {MAX_JSON_DEPTH} levels")
 
 
 def _error(message: str, d: SpanDraft) -> str:
@@ -194,12 +212,12 @@ def route_rows(
 ) -> tuple[list[dict], list[tuple[str, str]]]:
     """Give each row its object: its ``braintrust.parent`` attribute, else the
     ``x-bt-parent`` header. ``resolve`` turns a parent into routing keys (and raises for an
-    unknown object). A bad header fails the request; a bad attribute rejects its spans.
+    unknown object or creates a project). A header that does not parse, or names an unknown
+    object spans go to, fails the request; a bad attribute rejects its spans.
     A parent that is an exported span makes the OTel trace part of that span's trace."""
     header_parent = header_keys = None
     if header is not None and header.strip():
         header_parent = parse_parent(header)
-        header_keys = resolve(header_parent)
     resolved: dict[str, tuple[Parent, dict] | TracelakeError] = {}
     rows: list[dict] = []
     rejected = list(mapped.rejected)
@@ -209,6 +227,10 @@ def route_rows(
             if header_parent is None:
                 unrouted.append(row["span_id"])
                 continue
+            # Resolved for the first span that goes there: a project_name: header creates
+            # its project only when the request stores a span in it.
+            if header_keys is None:
+                header_keys = resolve(header_parent)
             parent, keys = header_parent, header_keys
         else:
             if text not in resolved:

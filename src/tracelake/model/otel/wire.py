@@ -53,7 +53,9 @@ _DEFLATE_WBITS = (zlib.MAX_WBITS, -zlib.MAX_WBITS)  # zlib-wrapped as HTTP says;
 
 def decompress(body: bytes, encoding: str | None, limit: int) -> bytes:
     """Undo ``Content-Encoding`` (gzip, deflate or none), refusing more than ``limit``
-    decompressed bytes without ever producing more than ``limit + 1`` of them."""
+    decompressed bytes without ever producing more than ``limit + 1`` of them. A gzip body
+    may hold several members (RFC 1952), read one after the other as ``gzip.decompress``
+    does; bytes after the last member, or after a deflate stream, are a 400."""
     name = (encoding or "identity").strip().lower()
     if name in ("", "identity", "none"):
         return body
@@ -67,18 +69,39 @@ def decompress(body: bytes, encoding: str | None, limit: int) -> bytes:
         )
     error = None
     for wbits in attempts:
-        inflater = zlib.decompressobj(wbits)
         try:
-            data = inflater.decompress(body, limit + 1)
+            data, rest = _inflate_one(body, wbits, limit, limit, name)
         except zlib.error as exc:
             error = exc
             continue
-        if len(data) > limit or inflater.unconsumed_tail:
-            raise PayloadTooLarge(f"the decompressed body is larger than {limit} bytes")
-        if not inflater.eof:
-            raise InvalidRequest(f"the {name} body is truncated")
-        return data
+        parts = [data]
+        size = len(data)
+        while rest:
+            if name not in _WBITS:
+                raise InvalidRequest(f"the {name} body has bytes after its end")
+            try:
+                data, rest = _inflate_one(rest, wbits, limit - size, limit, name)
+            except zlib.error:
+                raise InvalidRequest(
+                    f"the {name} body has bytes after its last member that are not {name} data"
+                ) from None
+            parts.append(data)
+            size += len(data)
+        return b"".join(parts)
     raise InvalidRequest(f"the body is not valid {name} data: {error}")
+
+
+def _inflate_one(body: bytes, wbits: int, room: int, limit: int, name: str) -> tuple[bytes, bytes]:
+    """One compressed stream (a gzip member) at the start of ``body``: its bytes (at most
+    ``room`` of the body's ``limit``) and the bytes after it. Raises zlib.error for data
+    that is not compressed."""
+    inflater = zlib.decompressobj(wbits)
+    data = inflater.decompress(body, room + 1)
+    if len(data) > room or inflater.unconsumed_tail:
+        raise PayloadTooLarge(f"the decompressed body is larger than {limit} bytes")
+    if not inflater.eof:
+        raise InvalidRequest(f"the {name} body is truncated")
+    return data, inflater.unused_data
 
 
 def decode_request(body: bytes, fmt: BodyFormat) -> ExportTraceServiceRequest:

@@ -61,8 +61,9 @@ async def upload_blob(request: Request, key: str, org: str, expires: str, sig: s
 
 @router.post("/attachment/status")
 async def upload_status(request: Request):
-    """``{key, status: {upload_status, error_message?}}``: the SDK reports how an upload went."""
-    principal = principal_of(request)
+    """``{key, status: {upload_status, error_message?}}``: the SDK reports how an upload went.
+    A write: read-only keys get 403."""
+    principal = writer_of(request)
     body = await json_body(request)
     key = attachments.check_key(body.get("key"))
     return attachments.set_status(
@@ -97,8 +98,11 @@ def download_blob(request: Request, key: str, org: str, expires: str, sig: str):
     path = attachments.blob_path(store, org, key)
     if not path.is_file():
         raise NotFound(f"attachment {key!r} has no uploaded bytes")
+    content_type = record["content_type"]
+    if not content_type or not attachments.is_media_type(content_type):
+        content_type = "application/octet-stream"  # e.g. stored by an older version
     return FileResponse(
         path,
-        media_type=record["content_type"] or "application/octet-stream",
+        media_type=content_type,
         filename=record["filename"] or key,
     )

@@ -15,7 +15,7 @@ from tracelake.datasets.imports import STAGING_DIR, import_file, preview_import
 from tracelake.datasets.schemas import check_rows, infer_field_schema
 from tracelake.datasets.upload import detect_format
 from tracelake.errors import InvalidRequest
-from tracelake.export.custom_columns import check_column
+from tracelake.export.custom_columns import check_column, check_column_runs
 from tracelake.model.column_mapping import parse_map_options
 from tracelake.model.field_schemas import check_field
 from tracelake.server.http import body_to_file, field_of, json_body, principal_of, writer_of
@@ -276,10 +276,12 @@ def list_columns(request: Request, dataset_id: str):
 @router.put("/v1/dataset/{dataset_id}/columns/{name}")
 async def put_column(request: Request, dataset_id: str, name: str):
     """``{expr}``: save a custom column (a BTQL expression, e.g. ``metadata.topic``). Queries
-    of the dataset may name it like a column; ``select: *`` and exports include it."""
+    of the dataset may name it like a column; ``select: *`` and exports include it. A column
+    that a query of the dataset could not select is a 400."""
     _dataset(request, dataset_id, write=True)
     body = await json_body(request)
     expr = check_column(name, body.get("expr"))
+    check_column_runs(dataset_id, name, expr)
     return dataset_meta.set_column(request.app.state.store, dataset_id, name, expr)
 
 
