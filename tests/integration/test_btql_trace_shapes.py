@@ -5,10 +5,15 @@ are computed in plain Python from the rows written."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import defaultdict
 
 import pytest
+
+from tests.integration.test_cli import ok, run_cli
+from tracelake.server.app import create_app
+from tracelake.settings import Settings
 
 TRACES = 10
 
@@ -125,3 +130,32 @@ def test_an_edited_comment_keeps_its_place(app_client):
     assert response.status_code == 200, response.text
     (fetched,) = [r for r in response.json()["events"] if r["id"] == "r"]
     assert [c["id"] for c in fetched["comments"]] == ["c2", "c1", "c3"]
+
+
+# -- 5. the command line prints the cursor ----------------------------------------------------
+
+
+def test_cli_json_output_carries_the_cursor(tmp_path):
+    data_dir = tmp_path / "data"
+    ok(run_cli("keys", "list", "--data-dir", str(data_dir)))  # bootstrap the data dir
+    from fastapi.testclient import TestClient
+
+    from tests.conftest import ADMIN_KEY
+
+    settings = Settings(data_dir=data_dir, api_key=ADMIN_KEY, scheduler_tick_seconds=0)
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
+        client.headers["Authorization"] = f"Bearer {ADMIN_KEY}"
+        project = client.post("/v1/project", json={"name": "cli"}).json()["id"]
+        rows = [{"project_id": project, "log_id": "g", "id": f"r{i}"} for i in range(3)]
+        assert client.post("/logs3", json={"rows": rows}).status_code == 200
+    query = f"select: id | from: project_logs('{project}') | limit: 2"
+    seen = []
+    for _ in range(3):
+        result = ok(run_cli("query", query, "--format", "json", "--data-dir", str(data_dir)))
+        page = json.loads(result.stdout)
+        seen += [row["id"] for row in page["data"]]
+        if page["cursor"] is None:
+            break
+        query = query.split(" | cursor:")[0] + f" | cursor: '{page['cursor']}'"
+    assert sorted(seen) == ["r0", "r1", "r2"]
+    assert page["cursor"] is None
