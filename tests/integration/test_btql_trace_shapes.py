@@ -103,6 +103,43 @@ def page_traces(page: list[dict]) -> list[str]:
     return list(dict.fromkeys(row["root_span_id"] for row in page))
 
 
+# -- 1. span filters and full pages -----------------------------------------------------------
+
+
+SPAN_FILTERS = [
+    "span_filter: span_attributes.type = 'tool'",
+    "filter: FILTER_SPANS(span_attributes.name != 'root') | span_filter: span_attributes.type"
+    " = 'tool'",
+]
+
+
+@pytest.mark.parametrize("shape", ["traces", "summary"])
+@pytest.mark.parametrize("span_filter", SPAN_FILTERS)
+def test_span_filtered_pages_are_full_and_reach_every_trace(app_client, logs, shape, span_filter):
+    project, rows = logs
+    expected = {r for r, spans in by_trace(rows).items() if any("tool" in s["id"] for s in spans)}
+    query = f"select: * | from: project_logs('{project}') {shape} | {span_filter} | limit: 2"
+    pages = all_pages(app_client, query)
+    traces = [page_traces(page) for page in pages]
+    seen = [r for page in traces for r in page]
+    assert sorted(seen) == sorted(expected)  # every matching trace, exactly once
+    assert all(len(page) == 2 for page in traces[:-1]), traces
+    if shape == "traces":
+        assert all(row["span_attributes"]["type"] == "tool" for page in pages for row in page)
+
+
+def test_span_filtered_sorted_traces_pages_are_full(app_client, logs):
+    project, rows = logs
+    expected = sorted(r for r, spans in by_trace(rows).items() if len(spans) == 3)
+    query = (
+        f"select: root_span_id | from: project_logs('{project}') traces"
+        " | span_filter: span_attributes.type = 'tool' | sort: root_span_id asc | limit: 3"
+    )
+    traces = [page_traces(page) for page in all_pages(app_client, query)]
+    assert [r for page in traces for r in page] == expected
+    assert all(len(page) == 3 for page in traces[:-1]), traces
+
+
 # -- 4. an edited comment keeps its place -----------------------------------------------------
 
 

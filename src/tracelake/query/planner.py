@@ -572,10 +572,12 @@ class _Planner:
         sample = self._sample_predicate("root_span_id")
         if sample:
             where.append(sample)
-        matched = f"SELECT DISTINCT e.root_span_id FROM {source} e"
+        matched = None
         if where:
-            matched += " WHERE " + " AND ".join(where)
+            matched = f"SELECT DISTINCT e.root_span_id FROM {source} e WHERE {' AND '.join(where)}"
+        matched = self._kept_traces(filters, source, scope, matched)
         if self.version is not None:
+            matched = matched or f"SELECT DISTINCT e.root_span_id FROM {source} e"
             sql = f"""SELECT e.root_span_id, max(e._pagination_key) AS __key,
                 min(e._xact_id) AS first_xact FROM {self.base} e
                 WHERE e.root_span_id IN ({matched}) GROUP BY e.root_span_id"""
@@ -588,7 +590,7 @@ class _Planner:
         objects = ", ".join(_lit(r.object_id) for r in self.source.refs)
         sql = f"""SELECT t.root_span_id, t.last_key AS __key, t.first_xact FROM traces t
             WHERE t.object_type = {kind} AND t.object_id IN ({objects})"""
-        if where or filters.windows:
+        if matched is not None:
             sql += f" AND t.root_span_id IN ({matched})"
         if after is not None:
             sql += f" AND t.last_key < {_lit(after)}"
@@ -597,6 +599,19 @@ class _Planner:
                 sql += f" AND t.last_xact <= {_lit(upper)}"
         # last_xact first: the same order as last_key, on a column DuckDB prunes by.
         return sql, "t.last_xact DESC, t.last_key DESC"
+
+    def _kept_traces(self, filters: _Filters, source: str, scope: Scope, matched: str | None):
+        """SQL of the traces among ``matched`` (SQL of root_span_ids; None: every trace of
+        ``source``) that show on a page: those with a span the span filter keeps (a trace
+        whose spans it all removes has no rows: it must not take a place on the page)."""
+        if filters.spans is None or self.q.span_filter is None:
+            # Without span_filter every span term is also a trace term: a matched trace has a
+            # span that satisfies them all.
+            return matched
+        where = [self.sql(self.c.compile_filter(filters.spans, scope, self.q))]
+        if matched is not None:
+            where.insert(0, f"e.root_span_id IN ({matched})")
+        return f"SELECT DISTINCT e.root_span_id FROM {source} e WHERE {' AND '.join(where)}"
 
     def _sampled_traces(self, filters: _Filters) -> str:
         """SQL of every trace the query selects, a count sample drawn (see _trace_set)."""
