@@ -140,6 +140,91 @@ def test_span_filtered_sorted_traces_pages_are_full(app_client, logs):
     assert all(len(page) == 3 for page in traces[:-1]), traces
 
 
+# -- 2. and 3. final_filter on trace shapes ---------------------------------------------------
+
+
+def _passing(rows: list[dict], threshold: float) -> set[str]:
+    """The traces whose spans' Factuality averages above ``threshold``."""
+    return {r for r, spans in by_trace(rows).items() if (factuality(spans) or 0) > threshold}
+
+
+def test_summary_having_an_aggregate_filters_traces_on_their_spans(app_client, logs):
+    project, rows = logs
+    expected = _passing(rows, 0.8)
+    assert 0 < len(expected) < TRACES
+    text = (
+        f"select: * | from: project_logs('{project}') summary"
+        " | final_filter: avg(scores.Factuality) > 0.8"
+    )
+    sql = (
+        f"SELECT * FROM project_logs('{project}', shape => 'summary')"
+        " HAVING avg(scores.Factuality) > 0.8"
+    )
+    for query in (text, sql):
+        data = btql(app_client, query)["data"]
+        assert sorted(row["root_span_id"] for row in data) == sorted(expected)
+        for row in data:  # whole summary rows
+            spans = by_trace(rows)[row["root_span_id"]]
+            assert row["scores"]["Factuality"] == pytest.approx(factuality(spans))
+
+
+def test_summary_having_an_aggregate_pages_and_sorts(app_client, logs):
+    project, rows = logs
+    traces = by_trace(rows)
+    expected = sorted(_passing(rows, 0.5), key=lambda r: -factuality(traces[r]))
+    query = (
+        f"select: root_span_id | from: project_logs('{project}') summary"
+        " | final_filter: avg(scores.Factuality) > 0.5 | sort: scores.Factuality desc | limit: 2"
+    )
+    pages = all_pages(app_client, query)
+    assert [row["root_span_id"] for page in pages for row in page] == expected
+    unsorted = query.replace(" | sort: scores.Factuality desc", "")
+    pages = all_pages(app_client, unsorted)
+    seen = [row["root_span_id"] for page in pages for row in page]
+    assert sorted(seen) == sorted(expected)
+    assert all(len(page) == 2 for page in pages[:-1])
+
+
+def test_summary_having_aggregates_the_spans_the_span_filter_keeps(app_client, logs):
+    project, rows = logs
+    llm = [row for row in rows if row["span_attributes"]["type"] == "llm"]
+    expected = _passing(llm, 0.8)
+    query = (
+        f"select: root_span_id | from: project_logs('{project}') summary"
+        " | span_filter: span_attributes.type = 'llm' | final_filter: avg(scores.Factuality) > 0.8"
+    )
+    data = btql(app_client, query)["data"]
+    assert sorted(row["root_span_id"] for row in data) == sorted(expected)
+
+
+@pytest.mark.parametrize(
+    "final_filter", ["avg(scores.Factuality) > 0.6", "scores.Factuality > 0.6"]
+)
+def test_traces_final_filter_selects_traces(app_client, logs, final_filter):
+    project, rows = logs
+    expected = _passing(rows, 0.6)
+    assert 0 < len(expected) < TRACES
+    query = (
+        f"select: id, root_span_id | from: project_logs('{project}') traces"
+        f" | final_filter: {final_filter} | limit: 2"
+    )
+    pages = all_pages(app_client, query)
+    got = sorted(row["id"] for page in pages for row in page)
+    assert got == sorted(row["id"] for row in rows if row["root_span_id"] in expected)
+    assert all(len(page_traces(page)) == 2 for page in pages[:-1])
+
+
+def test_summary_having_a_field_outside_an_aggregate_is_a_400(app_client, logs):
+    project, _ = logs
+    query = (
+        f"select: * | from: project_logs('{project}') summary"
+        " | final_filter: avg(scores.Factuality) > 0.8 and input = 'x'"
+    )
+    response = app_client.post("/btql", json={"query": query})
+    assert response.status_code == 400, response.text
+    assert "input" in response.text
+
+
 # -- 4. an edited comment keeps its place -----------------------------------------------------
 
 
@@ -196,3 +281,18 @@ def test_cli_json_output_carries_the_cursor(tmp_path):
         query = query.split(" | cursor:")[0] + f" | cursor: '{page['cursor']}'"
     assert sorted(seen) == ["r0", "r1", "r2"]
     assert page["cursor"] is None
+
+
+def test_summary_having_other_aggregates_over_spans(app_client, logs):
+    project, rows = logs
+    tokens = defaultdict(list)
+    for row in rows:
+        tokens[row["root_span_id"]].append(row.get("metrics", {}).get("prompt_tokens"))
+    expected = {r for r, values in tokens.items() if max(v for v in values if v is not None) > 50}
+    expected &= {r for r, values in tokens.items() if len(values) == 3}  # count(1) = 3 spans
+    query = (
+        f"SELECT root_span_id FROM project_logs('{project}', shape => 'summary')"
+        " HAVING max(metrics.prompt_tokens) > 50 AND count(1) = 3"
+    )
+    data = btql(app_client, query)["data"]
+    assert sorted(row["root_span_id"] for row in data) == sorted(expected)
