@@ -254,6 +254,32 @@ def test_an_edited_comment_keeps_its_place(app_client):
     assert [c["id"] for c in fetched["comments"]] == ["c2", "c1", "c3"]
 
 
+@pytest.mark.parametrize("shape", ["spans", "summary"])
+def test_a_clause_naming_an_alias_of_comments_reads_the_comments(app_client, shape):
+    """`len(comments) as n | final_filter: n > 0` filtered on a placeholder (comments are
+    joined late unless a clause reads them) and returned nothing."""
+    project = app_client.post("/v1/project", json={"name": f"c-{uuid.uuid4().hex[:8]}"}).json()
+    rows = [
+        {"project_id": project["id"], "log_id": "g", "id": f"t{i}", "input": i} for i in range(4)
+    ]
+    rows.append(
+        {
+            "project_id": project["id"],
+            "log_id": "g",
+            "id": "c1",
+            "origin": {"id": "t1"},
+            "comment": {"text": "look"},
+        }
+    )
+    response = app_client.post("/logs3", json={"rows": rows, "api_version": 2})
+    assert response.status_code == 200, response.text
+    source = f"project_logs('{project['id']}') {shape}"
+    query = f"select: id, len(comments) as n | from: {source} | final_filter: n > 0"
+    assert [(r["id"], r["n"]) for r in btql(app_client, query)["data"]] == [("t1", 1)]
+    query = f"select: id, len(comments) as n | from: {source} | sort: n desc | limit: 1"
+    assert [(r["id"], r["n"]) for r in btql(app_client, query)["data"]] == [("t1", 1)]
+
+
 # -- 5. the command line prints the cursor ----------------------------------------------------
 
 

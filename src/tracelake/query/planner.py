@@ -122,27 +122,39 @@ def plan_query(
     return planner.summary()
 
 
-def _mentions_comments(expr) -> bool:
-    found = []
+def _first_names(expr) -> set[str]:
+    """The first segment of every field path in ``expr``."""
+    found: set[str] = set()
 
     def visit(node):
-        if isinstance(node, a.Ident) and node.name and node.name[0] == "comments":
-            found.append(node)
+        if isinstance(node, a.Ident) and node.name and isinstance(node.name[0], str):
+            found.add(node.name[0])
         return node
 
     if expr is not None:
         transform(expr, visit)
-    return bool(found)
+    return found
+
+
+def _mentions_comments(expr) -> bool:
+    return "comments" in _first_names(expr)
 
 
 def references_comments(query: a.Query) -> bool:
-    """Whether a clause other than the select list reads ``comments``."""
+    """Whether a clause other than the select list reads ``comments``, directly or through
+    a select alias whose expression reads it (``len(comments) as n | final_filter: n > 0``)."""
     exprs = [query.filter, query.span_filter, query.trace_filter, query.final_filter]
     exprs += [item.expr for item in query.sort or ()]
     exprs += [item.expr for item in (*(query.dimensions or ()), *(query.measures or ()))]
     exprs += [item.expr for item in query.unpivot or ()]
     exprs += [item.expr for item in query.pivot or ()]
-    return any(_mentions_comments(e) for e in exprs)
+    names = {"comments"}
+    names.update(
+        item.alias
+        for item in query.select or ()
+        if isinstance(item, a.Aliased) and item.alias and _mentions_comments(item.expr)
+    )
+    return any(_first_names(e) & names for e in exprs)
 
 
 def _outputs_comments(query: a.Query) -> bool:
