@@ -352,6 +352,17 @@ def orgs_list(data_dir: DataDir = None, url: Url = None, api_key: ApiKey = None)
     _run(body)
 
 
+def _with_cursor(content: bytes, cursor: str | None) -> bytes:
+    """A json answer (``{"data": …}``) with the next page's ``cursor`` in it, as /btql
+    answers it (a server's answer has it already)."""
+    import orjson
+
+    if "cursor" in orjson.loads(content):
+        return content
+    body = content.rstrip()
+    return body[:-1] + b',"cursor":' + orjson.dumps(cursor) + b"}"
+
+
 @app.command()
 def query(
     text: Annotated[str, typer.Argument(help="A BTQL or SQL query.")],
@@ -396,6 +407,8 @@ def query(
                 return
             fmt = "json" if format == "table" else format
             content, cursor = backend.query(text, fmt)
+            if format == "json":
+                content = _with_cursor(content, cursor)
         finally:
             backend.close()
         if output is not None:

@@ -210,6 +210,19 @@ class Compiler:
         ctx = self._alias_ctx(self._layout(query, scope), scope, "final_filter")
         return self.to_boolean(self.node(query.final_filter, ctx), query.final_filter).sql.copy()
 
+    def compile_group_filter(
+        self, expr: a.Expr, scope: Scope, keys: tuple[a.Expr, ...]
+    ) -> exp.Expression:
+        """A HAVING condition on groups of rows grouped by ``keys`` (e.g. the spans of each
+        trace, grouped by ``root_span_id``): aggregates read the rows; a field outside an
+        aggregate must be one of the keys."""
+        ctx = Ctx(scope, clause="final_filter", allow_agg=True, group_keys=keys)
+        return self.to_boolean(self.node(expr, ctx), expr).sql.copy()
+
+    def has_aggregate(self, expr: a.Expr) -> bool:
+        """Whether ``expr`` calls an aggregate function."""
+        return self._has_aggregate(expr)
+
     def compile_select(
         self, query: a.Query, scope: Scope, source: exp.Expression, as_json: bool = False
     ) -> exp.Select:

@@ -122,27 +122,39 @@ def plan_query(
     return planner.summary()
 
 
-def _mentions_comments(expr) -> bool:
-    found = []
+def _first_names(expr) -> set[str]:
+    """The first segment of every field path in ``expr``."""
+    found: set[str] = set()
 
     def visit(node):
-        if isinstance(node, a.Ident) and node.name and node.name[0] == "comments":
-            found.append(node)
+        if isinstance(node, a.Ident) and node.name and isinstance(node.name[0], str):
+            found.add(node.name[0])
         return node
 
     if expr is not None:
         transform(expr, visit)
-    return bool(found)
+    return found
+
+
+def _mentions_comments(expr) -> bool:
+    return "comments" in _first_names(expr)
 
 
 def references_comments(query: a.Query) -> bool:
-    """Whether a clause other than the select list reads ``comments``."""
+    """Whether a clause other than the select list reads ``comments``, directly or through
+    a select alias whose expression reads it (``len(comments) as n | final_filter: n > 0``)."""
     exprs = [query.filter, query.span_filter, query.trace_filter, query.final_filter]
     exprs += [item.expr for item in query.sort or ()]
     exprs += [item.expr for item in (*(query.dimensions or ()), *(query.measures or ()))]
     exprs += [item.expr for item in query.unpivot or ()]
     exprs += [item.expr for item in query.pivot or ()]
-    return any(_mentions_comments(e) for e in exprs)
+    names = {"comments"}
+    names.update(
+        item.alias
+        for item in query.select or ()
+        if isinstance(item, a.Aliased) and item.alias and _mentions_comments(item.expr)
+    )
+    return any(_first_names(e) & names for e in exprs)
 
 
 def _outputs_comments(query: a.Query) -> bool:
@@ -271,6 +283,9 @@ class _Planner:
         self.late_comments = False
         self.relation = None  # window column -> the span relation read through that window
         self.org_id = ""
+        # The final filter selects traces (see _passing_traces): on the traces shape, and on
+        # the summary shape when it aggregates spans without measures.
+        self.final_traces = False
 
     def _with_late_comments(self, rows_sql: str) -> tuple[str, str]:
         """A WITH prefix materialising ``rows_sql`` as ``page_rows`` and the relation of those
@@ -572,10 +587,12 @@ class _Planner:
         sample = self._sample_predicate("root_span_id")
         if sample:
             where.append(sample)
-        matched = f"SELECT DISTINCT e.root_span_id FROM {source} e"
+        matched = None
         if where:
-            matched += " WHERE " + " AND ".join(where)
+            matched = f"SELECT DISTINCT e.root_span_id FROM {source} e WHERE {' AND '.join(where)}"
+        matched = self._kept_traces(filters, source, scope, matched)
         if self.version is not None:
+            matched = matched or f"SELECT DISTINCT e.root_span_id FROM {source} e"
             sql = f"""SELECT e.root_span_id, max(e._pagination_key) AS __key,
                 min(e._xact_id) AS first_xact FROM {self.base} e
                 WHERE e.root_span_id IN ({matched}) GROUP BY e.root_span_id"""
@@ -588,7 +605,7 @@ class _Planner:
         objects = ", ".join(_lit(r.object_id) for r in self.source.refs)
         sql = f"""SELECT t.root_span_id, t.last_key AS __key, t.first_xact FROM traces t
             WHERE t.object_type = {kind} AND t.object_id IN ({objects})"""
-        if where or filters.windows:
+        if matched is not None:
             sql += f" AND t.root_span_id IN ({matched})"
         if after is not None:
             sql += f" AND t.last_key < {_lit(after)}"
@@ -597,6 +614,42 @@ class _Planner:
                 sql += f" AND t.last_xact <= {_lit(upper)}"
         # last_xact first: the same order as last_key, on a column DuckDB prunes by.
         return sql, "t.last_xact DESC, t.last_key DESC"
+
+    def _kept_traces(self, filters: _Filters, source: str, scope: Scope, matched: str | None):
+        """SQL of the traces among ``matched`` (SQL of root_span_ids; None: every trace of
+        ``source``) that show on a page: those with a span the span filter keeps (a trace
+        whose spans it all removes has no rows: it must not take a place on the page), and
+        that pass a final filter applied to traces (``self.final_traces``)."""
+        if not self.final_traces and (filters.spans is None or self.q.span_filter is None):
+            # Without span_filter every span term is also a trace term: a matched trace has a
+            # span that satisfies them all.
+            return matched
+        where = []
+        if matched is not None:
+            where.append(f"e.root_span_id IN ({matched})")
+        if filters.spans is not None:
+            where.append(self.sql(self.c.compile_filter(filters.spans, scope, self.q)))
+        clause = " WHERE " + " AND ".join(where) if where else ""
+        if not self.final_traces:
+            return f"SELECT DISTINCT e.root_span_id FROM {source} e{clause}"
+        return self._passing_traces(f"(SELECT e.* FROM {source} e{clause})")
+
+    def _passing_traces(self, spans: str) -> str:
+        """SQL of the traces of ``spans`` (SQL) that the final filter keeps. With an
+        aggregate it is computed per trace over the trace's spans (``avg(scores.x) > 0.8``);
+        without, it reads the trace's summary values, as on the summary shape."""
+        expr = self.q.final_filter
+        if self.c.has_aggregate(expr):
+            keys = (a.Ident(name=("root_span_id",)),)
+            having = self.sql(self.c.compile_group_filter(expr, self.scope(), keys))
+            return f"SELECT e.root_span_id FROM {spans} e GROUP BY e.root_span_id HAVING {having}"
+        columns = summary_columns(self.source.object_type)
+        query = dataclasses.replace(self.q, filter=None, span_filter=None, trace_filter=None)
+        condition = self.c.compile_final_filter(query, self.scope(columns=columns))
+        clause = f" WHERE {self.sql(condition)}"
+        needed = _columns_read([], clause, columns)
+        summary = summary_relation(spans, self.source.object_type, self.q.preview_length, needed)
+        return f"SELECT e.root_span_id FROM {summary} e{clause}"
 
     def _sampled_traces(self, filters: _Filters) -> str:
         """SQL of every trace the query selects, a count sample drawn (see _trace_set)."""
@@ -649,6 +702,7 @@ class _Planner:
 
     def traces(self) -> Plan:
         filters = split_filters(self.q, trace_shape=True)
+        self.final_traces = self.q.final_filter is not None
         scope = self.scope()
         proj = self.c.compile_projection(self.q, scope)
         if proj.aggregate:
@@ -688,6 +742,10 @@ class _Planner:
         scope = self.scope(columns=columns)
         query = dataclasses.replace(self.q, filter=None, span_filter=None, trace_filter=None)
         proj = self.c.compile_projection(query, scope)
+        if not proj.aggregate and query.final_filter and self.c.has_aggregate(query.final_filter):
+            # An aggregate without measures is over each trace's spans: it selects traces.
+            self.final_traces = True
+            query = dataclasses.replace(query, final_filter=None)
         having = self.c.compile_final_filter(query, scope)
         if not (self.q.sort or having is not None or proj.aggregate):
             # A newest-first page of rows is the summary of the newest traces.

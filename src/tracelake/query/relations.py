@@ -179,7 +179,10 @@ def comments_relation(
     refs: tuple[ObjectRef, ...], version: int | None, origin_ids: str | None = None
 ) -> str:
     """Comments grouped by the row they are on (as of ``version``), optionally only for the
-    rows whose ids ``origin_ids`` (a SQL subquery) lists."""
+    rows whose ids ``origin_ids`` (a SQL subquery) lists. A row's comments come in the order
+    they were created: an edit stores a new version of a comment (a new _xact_id) that
+    keeps its ``created`` and so its place. Comments created at the same instant (one write
+    group carries several requests) come in the order they were written, then by id."""
     if version is None:
         visible = "c.deleted_xact IS NULL"
     else:
@@ -191,8 +194,8 @@ def comments_relation(
         visible += f" AND c.origin_id IN ({origin_ids})"
     return f"""(SELECT c.object_id, c.origin_id, to_json(list(json_object(
             'id', c.id, 'created', {TS.format("c.created")}, '_xact_id', c._xact_id::VARCHAR,
-            'comment', c.comment, 'audit_data', c.audit_data) ORDER BY c._xact_id, c.id))
-            AS comments
+            'comment', c.comment, 'audit_data', c.audit_data)
+            ORDER BY c.created, c._xact_id, c.id)) AS comments
         FROM comments c WHERE {_refs_predicate("c", refs)} AND {visible}
         GROUP BY c.object_id, c.origin_id)"""
 
