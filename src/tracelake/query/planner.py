@@ -33,7 +33,7 @@ from tracelake.query.relations import (
     with_comments,
 )
 from tracelake.query.sources import ResolvedSource
-from tracelake.query.types import Scope, T
+from tracelake.query.types import Column, Scope, T
 from tracelake.query.windows import WindowPlan
 
 DEFAULT_LIMIT = 1000
@@ -360,14 +360,14 @@ class _Planner:
         """The hidden columns that number the elements each ``unpivot`` item expands."""
         return [f"__unpivot_{index}" for index in range(1, len(self.q.unpivot or ()) + 1)]
 
-    def _unpivot(self) -> tuple[str, dict[str, str]]:
+    def _unpivot(self) -> tuple[str, dict[str, Column]]:
         """The span relation with each ``unpivot`` item expanded into rows: an object gives
         (key, value) rows, an array one row per element. Spans with an empty or missing
         value drop out, as with SQL UNNEST."""
         if not self.q.unpivot:
             return self.base, {}
         source = self.base
-        extra: dict[str, str] = {}
+        extra: dict[str, Column] = {}
         for index, item in enumerate(self.q.unpivot, start=1):
             scope = self.scope(extra)
             value = self.c.compile_typed(item.expr, scope)
@@ -377,15 +377,18 @@ class _Planner:
                 json_sql = self.sql(value.sql)
             else:
                 raise QueryError("unpivot takes an object or an array field")
-            each = f"u{index}"
+            # The user's names are bound in the scope, not in SQL: DuckDB matches names
+            # case-insensitively, so `tags as Tags` would read the span's own column.
+            each, hidden = f"u{index}", f"__unpivot_{index}"
+            value_column = Column("JSON", exp.column(f"{hidden}_value", "e", quoted=True))
+            columns = f"{each}.value AS {hidden}_value, {each}.id AS {hidden}"
             if isinstance(item.alias, tuple):
                 key_name, value_name = item.alias
-                columns = f"{each}.key AS {_q(key_name)}, {each}.value AS {_q(value_name)}"
-                extra.update({key_name: "VARCHAR", value_name: "JSON"})
+                columns += f", {each}.key AS {hidden}_key"
+                key_column = Column("VARCHAR", exp.column(f"{hidden}_key", "e", quoted=True))
+                extra.update({key_name: key_column, value_name: value_column})
             else:
-                columns = f"{each}.value AS {_q(item.alias)}"
-                extra[item.alias] = "JSON"
-            columns += f", {each}.id AS __unpivot_{index}"
+                extra[item.alias] = value_column
             source = f"(SELECT e.*, {columns} FROM {source} e, json_each({json_sql}) {each})"
         return source, extra
 

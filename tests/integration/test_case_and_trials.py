@@ -1,0 +1,87 @@
+"""Names that differ only in case stay apart in UNPIVOT (BTQL output names are
+case-sensitive; DuckDB's are not), and experiment comparison with several trials per input.
+Expected values are computed here from the rows the test writes."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+ROWS = [
+    {"id": "r0", "tags": ["red", "blue"], "scores": {"acc": 0.25, "f1": 1}},
+    {"id": "r1", "tags": ["green"], "scores": {"acc": 0.5}},
+]
+
+
+@pytest.fixture
+def project(app_client):
+    name = f"case-{uuid.uuid4().hex[:8]}"
+    project_id = app_client.post("/v1/project", json={"name": name}).json()["id"]
+    rows = [{**r, "project_id": project_id, "log_id": "g"} for r in ROWS]
+    assert app_client.post("/logs3", json={"rows": rows}).status_code == 200
+    return project_id
+
+
+def btql(client, query):
+    response = client.post("/btql", json={"query": query})
+    assert response.status_code == 200, response.text
+    return response.json()["data"]
+
+
+def rows_of(data):
+    return sorted(tuple(sorted(r.items())) for r in data)
+
+
+def expected_tags(name):
+    return rows_of([{"id": r["id"], name: tag} for r in ROWS for tag in r["tags"]])
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "select: id, Tags | from: project_logs('{p}') | unpivot: tags as Tags",
+        "SELECT id, Tags FROM project_logs('{p}') UNPIVOT (Tags FOR _ IN (tags))",
+    ],
+)
+def test_an_unpivot_alias_differing_from_a_column_in_case_is_the_element(
+    app_client, project, query
+):
+    data = btql(app_client, query.format(p=project))
+    assert rows_of(data) == expected_tags("Tags")
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("name", "Name"), ("Id", "ID"), ("Scores", "Value"), ("id", "Id")],
+)
+def test_unpivot_key_and_value_keep_names_differing_only_in_case(app_client, project, key, value):
+    query = (
+        f"select: span_id, {key}, {value} | from: project_logs('{project}')"
+        f" | unpivot: scores as ({key}, {value})"
+    )
+    data = btql(app_client, query)
+    spans = {
+        r["id"]: r
+        for r in btql(app_client, f"select: id, span_id | from: project_logs('{project}')")
+    }
+    span_of = {r["span_id"]: r["id"] for r in spans.values()}
+    got = [{"row": span_of[r["span_id"]], "key": r[key], "value": r[value]} for r in data]
+    expected = [
+        {"row": r["id"], "key": k, "value": v} for r in ROWS for k, v in r["scores"].items()
+    ]
+    assert rows_of(got) == rows_of(expected)
+
+
+def test_a_filter_and_sort_read_the_unpivoted_element_by_its_name(app_client, project):
+    query = (
+        f"select: id, Tags | from: project_logs('{project}') | unpivot: tags as Tags"
+        " | filter: Tags != 'red' | sort: Tags desc"
+    )
+    data = btql(app_client, query)
+    expected = sorted(
+        ({"id": r["id"], "Tags": t} for r in ROWS for t in r["tags"] if t != "red"),
+        key=lambda r: r["Tags"],
+        reverse=True,
+    )
+    assert data == expected
