@@ -85,3 +85,64 @@ def test_a_filter_and_sort_read_the_unpivoted_element_by_its_name(app_client, pr
         reverse=True,
     )
     assert data == expected
+
+
+# -- experiment comparison with several trials per input ------------------------------------
+
+# Per input: the base's trials and the current experiment's, as scores. A trial written
+# earlier has the smaller root_span_id, so "the first base trace" would be the first score.
+TRIALS = {
+    "q0": ([0.0, 1.0], [0.5]),  # averages equal: neither
+    "q1": ([0.0, 1.0], [0.25, 0.75]),  # equal again, two trials on both sides
+    "q2": ([0.0, 0.5], [0.5]),  # 0.25 -> 0.5: an improvement
+    "q3": ([0.25, 1.0], [0.5]),  # 0.625 -> 0.5: a regression (not 0.25 -> 0.5)
+    "q4": ([1.0, 0.0], [0.25, 0.5]),  # 0.5 -> 0.375: a regression
+}
+
+
+def write_trials(client, experiment_id: str, side: int) -> None:
+    rows = []
+    for q, trials in TRIALS.items():
+        for n, score in enumerate(trials[side]):
+            span = f"{q}-trial{n}"
+            rows.append(
+                {
+                    "experiment_id": experiment_id,
+                    "id": span,
+                    "span_id": span,
+                    "root_span_id": span,
+                    "input": {"q": q},
+                    "scores": {"s": score},
+                }
+            )
+    response = client.post("/logs3", json={"rows": rows})
+    assert response.status_code == 200, response.text
+
+
+def test_trials_of_an_input_are_compared_by_their_average(app_client):
+    name = f"trials-{uuid.uuid4().hex[:8]}"
+    project_id = app_client.post("/v1/project", json={"name": name}).json()["id"]
+    base, current = (
+        app_client.post("/v1/experiment", json={"project_id": project_id, "name": n}).json()["id"]
+        for n in ("base", "current")
+    )
+    write_trials(app_client, base, 0)
+    write_trials(app_client, current, 1)
+    response = app_client.get(
+        f"/v1/experiment/{current}/summarize",
+        params={"summarize_scores": "true", "comparison_experiment_id": base},
+    )
+    assert response.status_code == 200, response.text
+    deltas = [sum(c) / len(c) - sum(b) / len(b) for b, c in TRIALS.values()]
+    mean_base = sum(s for b, _ in TRIALS.values() for s in b) / sum(
+        len(b) for b, _ in TRIALS.values()
+    )
+    current_scores = [s for _, c in TRIALS.values() for s in c]
+    mean_current = sum(current_scores) / len(current_scores)
+    assert response.json()["scores"]["s"] == {
+        "name": "s",
+        "score": mean_current,
+        "improvements": sum(d > 0 for d in deltas),
+        "regressions": sum(d < 0 for d in deltas),
+        "diff": mean_current - mean_base,
+    }

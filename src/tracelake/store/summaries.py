@@ -86,17 +86,25 @@ def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
+def _by_input(traces: list[TraceSummary], attr: str, name: str) -> dict[str, float]:
+    """The mean of score or metric ``name`` over the traces of each input that have it."""
+    values: dict[str, list[float]] = {}
+    for trace in traces:
+        if name in getattr(trace, attr):
+            values.setdefault(trace.key, []).append(getattr(trace, attr)[name])
+    return {key: sum(v) / len(v) for key, v in values.items()}
+
+
 def compare_experiments(
     current: list[TraceSummary], base: list[TraceSummary] | None
 ) -> tuple[dict, dict]:
     """Scores and metrics of ``current`` with improvements and regressions against ``base``.
 
-    A higher score is better; a lower metric (time, tokens, cost) is better. ``diff`` is the
+    A higher score is better; a lower metric (time, tokens, cost) is better. Traces with the
+    same input (the trials of one example) are compared as one: their average on each side,
+    so each input is one improvement, one regression or neither. ``diff`` is the
     difference of the means, present only when the base has that score or metric.
     """
-    base_by_key: dict[str, TraceSummary] = {}
-    for trace in base or []:
-        base_by_key.setdefault(trace.key, trace)
 
     def summarise(attr: str, names: list[str], higher_is_better: bool):
         out = {}
@@ -105,13 +113,11 @@ def compare_experiments(
             if not values:
                 continue
             improvements = regressions = 0
-            for trace in current:
-                other = base_by_key.get(trace.key)
-                if other is None or name not in getattr(trace, attr):
+            ours, theirs = _by_input(current, attr, name), _by_input(base or [], attr, name)
+            for key, value in ours.items():
+                if key not in theirs:
                     continue
-                if name not in getattr(other, attr):
-                    continue
-                delta = getattr(trace, attr)[name] - getattr(other, attr)[name]
+                delta = value - theirs[key]
                 if delta == 0:
                     continue
                 if (delta > 0) == higher_is_better:
