@@ -51,6 +51,37 @@ def test_an_unpivot_alias_differing_from_a_column_in_case_is_the_element(
     assert rows_of(data) == expected_tags("Tags")
 
 
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_pivot_values_differing_only_in_case_are_their_own_columns(app_client, fmt):
+    """DuckDB's PIVOT names columns case-insensitively: values `a` and `A` gave `A_n` and
+    `a_n_1`; they are `a_n` and `A_n`, each with its own count."""
+    project_id = app_client.post("/v1/project", json={"name": f"pv-{uuid.uuid4().hex[:8]}"})
+    project_id = project_id.json()["id"]
+    models = ["a", "A", "A", "gpt-4", None]
+    rows = [
+        {"project_id": project_id, "log_id": "g", "id": f"r{i}", "metadata": {"model": m}}
+        for i, m in enumerate(models)
+    ]
+    assert app_client.post("/logs3", json={"rows": rows}).status_code == 200
+    query = (
+        "dimensions: is_root as root | measures: count(1) as n | pivot: metadata.model"
+        f" | from: project_logs('{project_id}')"
+    )
+    response = app_client.post("/btql", json={"query": query, "fmt": fmt})
+    assert response.status_code == 200, response.text
+    expected = {"root": True}
+    for model in models:
+        key = f"{'null' if model is None else model}_n"
+        expected[key] = expected.get(key, 0) + 1
+    if fmt == "json":
+        (row,) = response.json()["data"]
+        assert row == expected
+    else:
+        header, line = response.text.splitlines()
+        assert sorted(header.replace('"', "").split(",")) == sorted(expected)
+        assert len(line.split(",")) == len(expected)
+
+
 @pytest.mark.parametrize(
     ("key", "value"),
     [("name", "Name"), ("Id", "ID"), ("Scores", "Value"), ("id", "Id")],

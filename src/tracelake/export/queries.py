@@ -28,7 +28,13 @@ from tracelake.query.ast import Query
 from tracelake.query.errors import QueryError
 from tracelake.query.indexed import IndexedCompiler, newest_first_page
 from tracelake.query.parsers import parse_query
-from tracelake.query.planner import DEFAULT_LIMIT, Plan, plan_query
+from tracelake.query.planner import (
+    DEFAULT_LIMIT,
+    PIVOT_PREFIX,
+    Plan,
+    pivot_output_name,
+    plan_query,
+)
 from tracelake.query.sources import resolve_source
 from tracelake.query.windows import windows
 from tracelake.search.index import TEXT_FIELDS, TextIndex
@@ -240,7 +246,8 @@ def _execute(cursor, store: Store, plan: Plan, options: QueryOptions, timeout: f
         output = stored = plan.output
         if output is None:  # pivot: the columns depend on the data
             names = [r[0] for r in cursor.execute("DESCRIBE query_page").fetchall()]
-            output = stored = [n for n in names if not n.startswith("__")]
+            stored = [n for n in names if n.startswith(PIVOT_PREFIX) or not n.startswith("__")]
+            output = [pivot_output_name(n) for n in stored]
         elif case_clash(output):
             # DuckDB renamed the later of two names that differ only in case (a, A → a,
             # A_1); the page's output columns come first, in the output's order.

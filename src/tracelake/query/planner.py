@@ -546,7 +546,7 @@ class _Planner:
 
     def _pivoted(self, aggregate_sql: str, proj, pivots: list[str], offset: int) -> Plan:
         """Spread the measures over the pivot columns' values with DuckDB's PIVOT: columns
-        are named ``<value>_<measure>``."""
+        are named ``<value>_<measure>`` (in the SQL ``__pv_<hex of value>_<measure>``)."""
         measures = [c.name for c in proj.columns if c.value.aggregate]
         dims = [c.name for c in proj.columns if c.name not in pivots and c.name not in measures]
         keys = " || '_' || ".join(
@@ -554,6 +554,9 @@ class _Planner:
             f" ELSE {_q(p)}::VARCHAR END, 'null')"
             for p in pivots
         )
+        # DuckDB names columns case-insensitively (values `a` and `A` would give `a_n` and
+        # `A_n_1`): the value travels hex-encoded and pivot_output_name restores it.
+        keys = f"{_lit(PIVOT_PREFIX)} || hex({keys})"
         using = ", ".join(f"first({_q(m)}) AS {_q(m)}" for m in measures)
         inner = f"SELECT * EXCLUDE ({', '.join(_q(p) for p in pivots)}), {keys} AS __pivot_key"
         inner += f" FROM ({aggregate_sql})"
@@ -922,6 +925,18 @@ def _columns_read(select: list[str], clauses: str, columns) -> frozenset[str]:
     for column in tree.find_all(exp.Column):
         read.update(part.name for part in column.parts if part.name in columns)
     return frozenset(read)
+
+
+PIVOT_PREFIX = "__pv_"
+
+
+def pivot_output_name(column: str) -> str:
+    """The output name of a pivot page's column: ``__pv_<hex of value>_<measure>`` is
+    ``<value>_<measure>``; other columns keep their names."""
+    if not column.startswith(PIVOT_PREFIX):
+        return column
+    encoded, _, measure = column.removeprefix(PIVOT_PREFIX).partition("_")
+    return f"{bytes.fromhex(encoded).decode('utf-8', 'replace')}_{measure}"
 
 
 def _lit(value) -> str:
