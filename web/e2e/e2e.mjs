@@ -63,6 +63,15 @@ async function rowCount(page, testId) {
   return page.getByTestId(testId).getByTestId("row").count();
 }
 
+/** The texts of one column (by its id) in a table's rows, in display order. */
+async function columnTexts(page, testId, id) {
+  const table = page.getByTestId(testId);
+  const ids = await table.locator(".thead .th").evaluateAll((els) => els.map((e) => e.getAttribute("data-col")));
+  const i = ids.indexOf(id);
+  check(i >= 0, `column ${id} in ${testId}: ${ids}`);
+  return table.getByTestId("row").evaluateAll((rows, i) => rows.map((r) => r.querySelectorAll(".td")[i]?.textContent ?? ""), i);
+}
+
 /** RFC 4180 CSV: quoted fields may hold commas, quotes and new lines. */
 function parseCsv(text) {
   const rows = [];
@@ -271,6 +280,25 @@ const flows = {
     await table.getByText("prompt-v2").waitFor();
     await table.getByText("%").first().waitFor();
     check((await rowCount(page, "experiments-table")) === 2, "two experiments listed");
+    // Rows, errors, duration and tokens: the figures of the UI's stats query, shown once it answers
+    // (it answers before the average scores).
+    const ids = [cfg.data.candidate_experiment, cfg.data.base_experiment];
+    const stats = await api(page, "btql", {
+      method: "POST",
+      body: {
+        query: `from: experiment(${ids.map((e) => `'${e}'`).join(", ")}) | dimensions: experiment_id | measures: sum(is_root) as traces, count(error) as errors, avg(is_root ? metrics.end - metrics.start : null) as duration, sum(metrics.total_tokens) as tokens`,
+      },
+    });
+    const byId = Object.fromEntries(stats.body.data.map((r) => [r.experiment_id, r]));
+    const listed = await columnTexts(page, "experiments-table", "name");
+    const figures = {};
+    for (const col of ["traces", "errors", "duration", "tokens"]) figures[col] = await columnTexts(page, "experiments-table", col);
+    for (const [i, name] of listed.entries()) {
+      const want = byId[ids[name === "prompt-v2" ? 0 : 1]];
+      const got = { traces: figures.traces[i], errors: figures.errors[i], duration: figures.duration[i], tokens: figures.tokens[i] };
+      const expected = { traces: "10", errors: "0", duration: want.duration.toFixed(3), tokens: want.tokens.toLocaleString("en-US") };
+      check(want.traces === 10 && JSON.stringify(got) === JSON.stringify(expected), `${name}'s figures: ${JSON.stringify(got)}, expected ${JSON.stringify(expected)}`);
+    }
     await shot(page, "experiments");
     // One experiment: its rows in the logs table, a trace, a human score on it.
     await table.getByText("prompt-v2").click();
