@@ -340,6 +340,21 @@ const flows = {
     const counts = await page.getByTestId("filter-regressed").allTextContents();
     const total = counts.reduce((s, t) => s + parseInt(t, 10), 0);
     check(total === regressions, `regressions: header ${total}, rows ${regressions}`);
+    // The Regression column says what happened to the row, not its sort key.
+    const verdicts = await columnTexts(page, "compare-table", "regressions");
+    const regressedRows = await page.getByTestId("compare-table").getByTestId("row").filter({ has: page.getByTestId("regressed") }).count();
+    const improvedOnly = await page.getByTestId("compare-table").getByTestId("row").filter({ has: page.getByTestId("improved"), hasNot: page.getByTestId("regressed") }).count();
+    check(verdicts[0] === "regression" && verdicts.every((v) => ["regression", "improvement", ""].includes(v)), `Regression column: ${verdicts}`);
+    check(verdicts.filter((v) => v === "regression").length === regressedRows, `${regressedRows} regressed rows: ${verdicts}`);
+    check(verdicts.filter((v) => v === "improvement").length === improvedOnly && improvedOnly > 0, `${improvedOnly} improved rows: ${verdicts}`);
+    // The header sorts on it too: improvements first one way, regressions first the other.
+    const header = page.locator('.th[data-col="regressions"]');
+    for (const [arrow, first] of [["▼", "improvement"], ["▲", "regression"]]) {
+      await header.click();
+      await header.filter({ hasText: arrow }).waitFor();
+      const sorted = await columnTexts(page, "compare-table", "regressions");
+      check(sorted[0] === first, `sorted ${arrow} on the column: ${sorted}`);
+    }
     await shot(page, "compare");
     // Diff mode: the first row, field by field beside the baseline.
     await first.click();

@@ -243,7 +243,13 @@ function Compare({ project }: { project: Project }) {
     }
     return out;
   }, [rows, scoreNames]); // eslint-disable-line react-hooks/exhaustive-deps
-  const regressionTotal = (r: any) => scoreNames.reduce((s, n) => s + Math.min(0, delta(r, n) ?? 0), 0);
+  // A row's change, as one sort key: the sum of its score drops when one dropped (negative),
+  // else the sum of its gains (positive), else 0.
+  const change = (r: any) => {
+    const ds = scoreNames.map((n) => delta(r, n) ?? 0);
+    const down = ds.reduce((s, d) => s + Math.min(0, d), 0);
+    return down < 0 ? down : ds.reduce((s, d) => s + Math.max(0, d), 0);
+  };
   const shown = useMemo(() => {
     let out = rows || [];
     if (only) {
@@ -284,7 +290,22 @@ function Compare({ project }: { project: Project }) {
         },
       }),
     ),
-    { id: "regressions", header: "Regression", size: 100, accessorFn: regressionTotal, cell: (i) => fmtNumber(i.getValue(), 2) },
+    {
+      id: "regressions",
+      header: "Change",
+      size: 110,
+      accessorFn: change,
+      cell: (i) => {
+        const v = i.getValue() as number;
+        if (!v) return "";
+        const title = `${v > 0 ? "+" : ""}${(v * 100).toFixed(1)} points over the scores`;
+        return (
+          <span className={v < 0 ? "down" : "up"} title={title}>
+            {v < 0 ? "regression" : "improvement"}
+          </span>
+        );
+      },
+    },
     {
       id: "duration",
       header: "Duration Δ (s)",
