@@ -11,6 +11,7 @@ import { datasets2Flows } from "./datasets2.mjs";
 import { viewsFlows } from "./views.mjs";
 import { dsreviewFlows } from "./dsreview.mjs";
 import { runsFlows } from "./runs.mjs";
+import { sdkLogsFlows } from "./sdklogs.mjs";
 
 const cfg = JSON.parse(process.env.E2E_CONFIG || "{}");
 const flow = process.argv[2];
@@ -101,6 +102,7 @@ const flows = {
   ...viewsFlows({ cfg, result, check, shot, signIn, open, api }),
   ...dsreviewFlows({ cfg, result, check, shot, signIn, open, api }),
   ...runsFlows({ cfg, result, check, shot, signIn, open, api }),
+  ...sdkLogsFlows({ cfg, result, check, shot, signIn, open, api }),
   async signin(page) {
     await page.goto(cfg.url + "/");
     await shot(page, "sign-in");

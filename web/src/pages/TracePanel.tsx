@@ -215,7 +215,7 @@ function SpanDetail({ project, source, id }: { project: Project; source: Source;
       </h3>
       <div className="kv">
         <span>Duration {fmtNumber(dur, 3)} s</span>
-        {metrics.total_tokens != null && <span>Tokens {fmtNumber(metrics.total_tokens)}</span>}
+        {(metrics.total_tokens ?? metrics.tokens) != null && <span>Tokens {fmtNumber(metrics.total_tokens ?? metrics.tokens)}</span>}
         {metrics.estimated_cost != null && <span>Cost {fmtNumber(metrics.estimated_cost, 5)}</span>}
         <span className="muted">id {row.id}</span>
       </div>
