@@ -1,5 +1,6 @@
 """Logs as the Braintrust SDK writes them (web/e2e/sdklogs.mjs), on a project of its own:
-token counts in ``metrics.tokens`` in the search bar, the Tokens column and its sort."""
+token counts in ``metrics.tokens`` in the search bar, the Tokens column and its sort;
+``error:false`` in Traces mode (no span with an error) and in Spans mode."""
 
 from __future__ import annotations
 
@@ -23,3 +24,9 @@ def test_tokens_written_as_metrics_tokens_search_show_and_sort(sdk_data, tmp_pat
     server, data, _ = sdk_data
     result = run_flow("sdktokens", server, data, tmp_path)
     assert result["tokens"][0] == data["sdk_max_tokens"]
+
+
+def test_error_false_means_no_span_with_an_error_in_traces_mode(sdk_data, tmp_path):
+    server, data, _ = sdk_data
+    result = run_flow("sdkerrors", server, data, tmp_path)
+    assert result["clean"] == 6
