@@ -1,6 +1,7 @@
 """Logs as the Braintrust SDK writes them (web/e2e/sdklogs.mjs), on a project of its own:
 token counts in ``metrics.tokens`` in the search bar, the Tokens column and its sort;
-``error:false`` in Traces mode (no span with an error) and in Spans mode."""
+``error:false`` in Traces mode (no span with an error) and in Spans mode; a refused comment and
+categorical score show the server's message."""
 
 from __future__ import annotations
 
@@ -30,3 +31,9 @@ def test_error_false_means_no_span_with_an_error_in_traces_mode(sdk_data, tmp_pa
     server, data, _ = sdk_data
     result = run_flow("sdkerrors", server, data, tmp_path)
     assert result["clean"] == 6
+
+
+def test_refused_comment_and_category_show_the_servers_message(sdk_data, tmp_path):
+    server, data, read_key = sdk_data
+    result = run_flow("feedbackerrors", server, data, tmp_path, read_key=read_key)
+    assert result["message"]

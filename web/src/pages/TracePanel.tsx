@@ -346,6 +346,7 @@ function ScoreForm({ source, id, onSaved }: { source: Source; id: string; onSave
 
 function Comments({ source, row, onSaved }: { source: Source; row: any; onSaved: () => void }) {
   const [text, setText] = useState("");
+  const [error, setError] = useState<string | null>(null);
   const comments: any[] = row.comments || [];
   return (
     <section data-testid="comments">
@@ -358,13 +359,23 @@ function Comments({ source, row, onSaved }: { source: Source; row: any; onSaved:
       <form
         onSubmit={async (e) => {
           e.preventDefault();
-          await request(`v1/${source.type}/${source.id}/feedback`, { body: { feedback: [{ id: row.id, comment: text, source: "app" }] } });
-          setText("");
-          onSaved();
+          setError(null);
+          try {
+            await request(`v1/${source.type}/${source.id}/feedback`, { body: { feedback: [{ id: row.id, comment: text, source: "app" }] } });
+            setText("");
+            onSaved();
+          } catch (err: any) {
+            setError(err.message);
+          }
         }}
       >
         <input value={text} onChange={(e) => setText(e.target.value)} placeholder="add a comment" data-testid="comment-input" />
         <button disabled={!text.trim()}>Comment</button>
+        {error && (
+          <span className="error" data-testid="comment-error">
+            {error}
+          </span>
+        )}
       </form>
     </section>
   );
