@@ -320,3 +320,57 @@ def seed_runs(client: httpx.Client) -> dict:
         "runs_dataset_id": dataset["id"],
         "runs_experiments": experiments,
     }
+
+
+def seed_sdk_logs(client: httpx.Client) -> dict:
+    """A project of its own whose spans carry token counts as the Braintrust SDK writes them
+    (``metrics.tokens``, no ``total_tokens``), one trace whose only error is on a child span and
+    one whose error is on the root, and a categorical score configuration."""
+    project = client.post("/v1/project", json={"name": "sdk-logs"}).json()
+    pid = project["id"]
+    now = time.time() - 600
+    rows = []
+    for i in range(8):
+        start, trace = now + i * 10, f"sdk-trace-{i}"
+        rows.append(
+            {
+                "id": f"sdk-{i}",
+                "span_id": f"sdk-{i}-root",
+                "root_span_id": trace,
+                "input": {"question": QUESTIONS[i][0]},
+                "output": QUESTIONS[i][1],
+                "error": "root failed" if i == 4 else None,
+                "metrics": {"start": start, "end": start + 2},
+                "span_attributes": {"name": "turn", "type": "task"},
+            }
+        )
+        rows.append(
+            {
+                "id": f"sdk-{i}-llm",
+                "span_id": f"sdk-{i}-llm",
+                "span_parents": [f"sdk-{i}-root"],
+                "root_span_id": trace,
+                "input": [{"role": "user", "content": QUESTIONS[i][0]}],
+                "output": {"role": "assistant", "content": QUESTIONS[i][1]},
+                "error": "rate limited" if i == 1 else None,
+                "metrics": {
+                    "start": start + 0.5,
+                    "end": start + 1.5,
+                    "prompt_tokens": 30 * (i + 1),
+                    "completion_tokens": 10 * (i + 1),
+                    "tokens": 40 * (i + 1),
+                },
+                "span_attributes": {"name": "chat", "type": "llm"},
+            }
+        )
+    _insert(client, "project_logs", pid, rows)
+    client.post(
+        "/v1/project_score",
+        json={
+            "project_id": pid,
+            "name": "verdict",
+            "score_type": "categorical",
+            "categories": [{"name": "good", "value": 1}, {"name": "bad", "value": 0}],
+        },
+    ).raise_for_status()
+    return {"sdk_project_id": pid, "sdk_max_tokens": 40 * 8}

@@ -11,6 +11,7 @@ import { datasets2Flows } from "./datasets2.mjs";
 import { viewsFlows } from "./views.mjs";
 import { dsreviewFlows } from "./dsreview.mjs";
 import { runsFlows } from "./runs.mjs";
+import { sdkLogsFlows } from "./sdklogs.mjs";
 
 const cfg = JSON.parse(process.env.E2E_CONFIG || "{}");
 const flow = process.argv[2];
@@ -63,6 +64,15 @@ async function rowCount(page, testId) {
   return page.getByTestId(testId).getByTestId("row").count();
 }
 
+/** The texts of one column (by its id) in a table's rows, in display order. */
+async function columnTexts(page, testId, id) {
+  const table = page.getByTestId(testId);
+  const ids = await table.locator(".thead .th").evaluateAll((els) => els.map((e) => e.getAttribute("data-col")));
+  const i = ids.indexOf(id);
+  check(i >= 0, `column ${id} in ${testId}: ${ids}`);
+  return table.getByTestId("row").evaluateAll((rows, i) => rows.map((r) => r.querySelectorAll(".td")[i]?.textContent ?? ""), i);
+}
+
 /** RFC 4180 CSV: quoted fields may hold commas, quotes and new lines. */
 function parseCsv(text) {
   const rows = [];
@@ -92,6 +102,7 @@ const flows = {
   ...viewsFlows({ cfg, result, check, shot, signIn, open, api }),
   ...dsreviewFlows({ cfg, result, check, shot, signIn, open, api }),
   ...runsFlows({ cfg, result, check, shot, signIn, open, api }),
+  ...sdkLogsFlows({ cfg, result, check, shot, signIn, open, api }),
   async signin(page) {
     await page.goto(cfg.url + "/");
     await shot(page, "sign-in");
@@ -271,6 +282,25 @@ const flows = {
     await table.getByText("prompt-v2").waitFor();
     await table.getByText("%").first().waitFor();
     check((await rowCount(page, "experiments-table")) === 2, "two experiments listed");
+    // Rows, errors, duration and tokens: the figures of the UI's stats query, shown once it answers
+    // (it answers before the average scores).
+    const ids = [cfg.data.candidate_experiment, cfg.data.base_experiment];
+    const stats = await api(page, "btql", {
+      method: "POST",
+      body: {
+        query: `from: experiment(${ids.map((e) => `'${e}'`).join(", ")}) | dimensions: experiment_id | measures: sum(is_root) as traces, count(error) as errors, avg(is_root ? metrics.end - metrics.start : null) as duration, sum(metrics.total_tokens) as tokens`,
+      },
+    });
+    const byId = Object.fromEntries(stats.body.data.map((r) => [r.experiment_id, r]));
+    const listed = await columnTexts(page, "experiments-table", "name");
+    const figures = {};
+    for (const col of ["traces", "errors", "duration", "tokens"]) figures[col] = await columnTexts(page, "experiments-table", col);
+    for (const [i, name] of listed.entries()) {
+      const want = byId[ids[name === "prompt-v2" ? 0 : 1]];
+      const got = { traces: figures.traces[i], errors: figures.errors[i], duration: figures.duration[i], tokens: figures.tokens[i] };
+      const expected = { traces: "10", errors: "0", duration: want.duration.toFixed(3), tokens: want.tokens.toLocaleString("en-US") };
+      check(want.traces === 10 && JSON.stringify(got) === JSON.stringify(expected), `${name}'s figures: ${JSON.stringify(got)}, expected ${JSON.stringify(expected)}`);
+    }
     await shot(page, "experiments");
     // One experiment: its rows in the logs table, a trace, a human score on it.
     await table.getByText("prompt-v2").click();
@@ -312,6 +342,21 @@ const flows = {
     const counts = await page.getByTestId("filter-regressed").allTextContents();
     const total = counts.reduce((s, t) => s + parseInt(t, 10), 0);
     check(total === regressions, `regressions: header ${total}, rows ${regressions}`);
+    // The Regression column says what happened to the row, not its sort key.
+    const verdicts = await columnTexts(page, "compare-table", "regressions");
+    const regressedRows = await page.getByTestId("compare-table").getByTestId("row").filter({ has: page.getByTestId("regressed") }).count();
+    const improvedOnly = await page.getByTestId("compare-table").getByTestId("row").filter({ has: page.getByTestId("improved"), hasNot: page.getByTestId("regressed") }).count();
+    check(verdicts[0] === "regression" && verdicts.every((v) => ["regression", "improvement", ""].includes(v)), `Regression column: ${verdicts}`);
+    check(verdicts.filter((v) => v === "regression").length === regressedRows, `${regressedRows} regressed rows: ${verdicts}`);
+    check(verdicts.filter((v) => v === "improvement").length === improvedOnly && improvedOnly > 0, `${improvedOnly} improved rows: ${verdicts}`);
+    // The header sorts on it too: improvements first one way, regressions first the other.
+    const header = page.locator('.th[data-col="regressions"]');
+    for (const [arrow, first] of [["▼", "improvement"], ["▲", "regression"]]) {
+      await header.click();
+      await header.filter({ hasText: arrow }).waitFor();
+      const sorted = await columnTexts(page, "compare-table", "regressions");
+      check(sorted[0] === first, `sorted ${arrow} on the column: ${sorted}`);
+    }
     await shot(page, "compare");
     // Diff mode: the first row, field by field beside the baseline.
     await first.click();

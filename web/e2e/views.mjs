@@ -250,6 +250,9 @@ export function viewsFlows({ cfg, result, check, shot, signIn, open, api }) {
       await open(page, "review");
       const row23 = queue.getByTestId("review-item").filter({ hasText: "trace-0023" });
       await row23.getByTestId("review-assignee").selectOption(reviewer);
+      // Stored before the tab asks for the queue again (else it may list the old assignment).
+      const stored23 = async () => (await api(page, `v1/review_item?project_id=${pid()}&row_id=trace-0023`)).body.objects[0]?.assignee;
+      for (let i = 0; i < 50 && (await stored23()) !== reviewer; i++) await page.waitForTimeout(100);
       await page.getByTestId("review-mine").click();
       await queue.getByText("Nothing is assigned to you.").or(queue.getByTestId("review-item").first()).waitFor();
       check((await queue.getByTestId("review-item").filter({ hasText: "trace-0023" }).count()) === 0, "reassigned away from me");

@@ -70,7 +70,7 @@ function ExperimentList({ project }: { project: Project }) {
             `from: experiment(${exps.map((e: any) => lit(e.id)).join(", ")})`,
             "dimensions: experiment_id",
             "measures: sum(is_root) as traces, count(error) as errors, avg(is_root ? metrics.end - metrics.start : null) as duration,",
-            "  sum(metrics.total_tokens) as tokens, sum(metrics.estimated_cost) as cost",
+            "  sum(coalesce(metrics.total_tokens, metrics.tokens)) as tokens, sum(metrics.estimated_cost) as cost",
           ].join("\n"),
         );
         setStats(Object.fromEntries(res.data.map((row: any) => [row.experiment_id, row])));
@@ -90,6 +90,12 @@ function ExperimentList({ project }: { project: Project }) {
   }, [project.id]);
 
   const scoreNames = useMemo(() => [...new Set(Object.values(scores).flatMap((s) => Object.keys(s)))].sort(), [scores]);
+  // The figures go into the rows themselves: the table caches each row's values until its data
+  // changes, so a column reading a separate state would keep what it read before they arrived.
+  const rows = useMemo(
+    () => (experiments || []).map((e) => ({ ...e, _stats: stats[e.id], _scores: scores[e.id] })),
+    [experiments, stats, scores],
+  );
   const columns: ColumnDef<any, any>[] = [
     {
       id: "pick",
@@ -110,13 +116,13 @@ function ExperimentList({ project }: { project: Project }) {
     { id: "name", header: "Experiment", size: 200, accessorFn: (e) => e.name, cell: (i) => <a href={href(["p", project.id, "experiments", i.row.original.id])}>{i.getValue()}</a> },
     { id: "created", header: "Created", size: 150, accessorFn: (e) => e.created, cell: (i) => fmtTime(i.getValue()) },
     ...scoreNames.map(
-      (n): ColumnDef<any, any> => ({ id: "s:" + n, header: n, size: 110, accessorFn: (e) => scores[e.id]?.[n], cell: (i) => pct(i.getValue()) }),
+      (n): ColumnDef<any, any> => ({ id: "s:" + n, header: n, size: 110, accessorFn: (e) => e._scores?.[n], cell: (i) => pct(i.getValue()) }),
     ),
-    { id: "traces", header: "Rows", size: 70, accessorFn: (e) => stats[e.id]?.traces, cell: (i) => fmtNumber(i.getValue()) },
-    { id: "errors", header: "Errors", size: 70, accessorFn: (e) => stats[e.id]?.errors, cell: (i) => fmtNumber(i.getValue()) },
-    { id: "duration", header: "Duration (s)", size: 100, accessorFn: (e) => stats[e.id]?.duration, cell: (i) => fmtNumber(i.getValue(), 3) },
-    { id: "tokens", header: "Tokens", size: 90, accessorFn: (e) => stats[e.id]?.tokens, cell: (i) => fmtNumber(i.getValue()) },
-    { id: "cost", header: "Cost", size: 90, accessorFn: (e) => stats[e.id]?.cost, cell: (i) => fmtNumber(i.getValue(), 5) },
+    { id: "traces", header: "Rows", size: 70, accessorFn: (e) => e._stats?.traces, cell: (i) => fmtNumber(i.getValue()) },
+    { id: "errors", header: "Errors", size: 70, accessorFn: (e) => e._stats?.errors, cell: (i) => fmtNumber(i.getValue()) },
+    { id: "duration", header: "Duration (s)", size: 100, accessorFn: (e) => e._stats?.duration, cell: (i) => fmtNumber(i.getValue(), 3) },
+    { id: "tokens", header: "Tokens", size: 90, accessorFn: (e) => e._stats?.tokens, cell: (i) => fmtNumber(i.getValue()) },
+    { id: "cost", header: "Cost", size: 90, accessorFn: (e) => e._stats?.cost, cell: (i) => fmtNumber(i.getValue(), 5) },
   ];
   return (
     <div className="page">
@@ -131,7 +137,7 @@ function ExperimentList({ project }: { project: Project }) {
         </button>
       </div>
       {error && <div className="error">{error}</div>}
-      <DataTable testId="experiments-table" columns={columns} data={experiments || []} empty={experiments ? "No experiments" : "Loading…"} />
+      <DataTable testId="experiments-table" columns={columns} data={rows} empty={experiments ? "No experiments" : "Loading…"} />
     </div>
   );
 }
@@ -237,7 +243,13 @@ function Compare({ project }: { project: Project }) {
     }
     return out;
   }, [rows, scoreNames]); // eslint-disable-line react-hooks/exhaustive-deps
-  const regressionTotal = (r: any) => scoreNames.reduce((s, n) => s + Math.min(0, delta(r, n) ?? 0), 0);
+  // A row's change, as one sort key: the sum of its score drops when one dropped (negative),
+  // else the sum of its gains (positive), else 0.
+  const change = (r: any) => {
+    const ds = scoreNames.map((n) => delta(r, n) ?? 0);
+    const down = ds.reduce((s, d) => s + Math.min(0, d), 0);
+    return down < 0 ? down : ds.reduce((s, d) => s + Math.max(0, d), 0);
+  };
   const shown = useMemo(() => {
     let out = rows || [];
     if (only) {
@@ -278,7 +290,22 @@ function Compare({ project }: { project: Project }) {
         },
       }),
     ),
-    { id: "regressions", header: "Regression", size: 100, accessorFn: regressionTotal, cell: (i) => fmtNumber(i.getValue(), 2) },
+    {
+      id: "regressions",
+      header: "Change",
+      size: 110,
+      accessorFn: change,
+      cell: (i) => {
+        const v = i.getValue() as number;
+        if (!v) return "";
+        const title = `${v > 0 ? "+" : ""}${(v * 100).toFixed(1)} points over the scores`;
+        return (
+          <span className={v < 0 ? "down" : "up"} title={title}>
+            {v < 0 ? "regression" : "improvement"}
+          </span>
+        );
+      },
+    },
     {
       id: "duration",
       header: "Duration Δ (s)",

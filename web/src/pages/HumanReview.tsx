@@ -77,17 +77,30 @@ function Slider({ config, source, row, onSaved }: Props & { config: ScoreConfig 
 
 function Categorical({ config, source, row, onSaved }: Props & { config: ScoreConfig }) {
   const current = row.scores?.[config.name];
+  const [error, setError] = useState<string | null>(null);
   const pick = async (value: number | null) => {
-    await request(`v1/${source.type}/${source.id}/feedback`, { body: { feedback: [{ id: row.id, scores: { [config.name]: value }, source: "app" }] } });
-    onSaved();
+    setError(null);
+    try {
+      await request(`v1/${source.type}/${source.id}/feedback`, { body: { feedback: [{ id: row.id, scores: { [config.name]: value }, source: "app" }] } });
+      onSaved();
+    } catch (e: any) {
+      setError(`not saved: ${e.message}`);
+    }
   };
   return (
-    <span className="review-control segmented">
-      {(config.categories || []).map((c) => (
-        <button key={c.name} className={current === c.value ? "on" : ""} onClick={() => pick(c.value)} title={`score ${c.value}`} data-testid="review-category">
-          {c.name}
-        </button>
-      ))}
+    <span className="review-control">
+      <span className="segmented">
+        {(config.categories || []).map((c) => (
+          <button key={c.name} className={current === c.value ? "on" : ""} onClick={() => pick(c.value)} title={`score ${c.value}`} data-testid="review-category">
+            {c.name}
+          </button>
+        ))}
+      </span>
+      {error && (
+        <span className="error" data-testid="review-error">
+          {error}
+        </span>
+      )}
     </span>
   );
 }

@@ -24,6 +24,8 @@ type Col = {
 };
 
 const m = (k: string) => (r: any) => r.metrics?.[k];
+const TOTAL_TOKENS = "coalesce(metrics.total_tokens, metrics.tokens)";
+const totalTokens = (r: any) => r.metrics?.total_tokens ?? r.metrics?.tokens;
 const duration = (r: any, spans: boolean) =>
   spans ? (r.metrics?.end != null && r.metrics?.start != null ? r.metrics.end - r.metrics.start : null) : r.metrics?.duration;
 
@@ -39,7 +41,9 @@ const BASE_COLUMNS: Col[] = [
   { id: "duration", label: "Latency (s)", get: duration, render: (v) => fmtNumber(v, 3), sort: (s) => (s ? null : "metrics.duration"), size: 95 },
   { id: "prompt_tokens", label: "Tokens in", get: m("prompt_tokens"), render: fmtNumber, sort: () => "metrics.prompt_tokens", size: 85 },
   { id: "completion_tokens", label: "Tokens out", get: m("completion_tokens"), render: fmtNumber, sort: () => "metrics.completion_tokens", size: 90 },
-  { id: "total_tokens", label: "Tokens", get: m("total_tokens"), render: fmtNumber, sort: () => "metrics.total_tokens", size: 80 },
+  // A span's total is metrics.total_tokens, or metrics.tokens as the Braintrust SDK writes it; a
+  // trace's summary metrics.total_tokens already sums either.
+  { id: "total_tokens", label: "Tokens", get: totalTokens, render: fmtNumber, sort: (s) => (s ? TOTAL_TOKENS : "metrics.total_tokens"), size: 80 },
   { id: "cost", label: "Cost", get: m("estimated_cost"), render: (v) => fmtNumber(v, 5), sort: () => "metrics.estimated_cost", size: 80 },
   { id: "env", label: "Env", get: (r) => r.metadata?.env ?? r.metadata?.environment, render: preview, size: 80 },
   { id: "tags", label: "Tags", get: (r) => r.tags, render: (v) => (v || []).map((t: string) => <TagChip name={t} key={t} onClick={(e) => (e.stopPropagation(), filterByTag(t))} />), size: 140 },

@@ -215,7 +215,7 @@ function SpanDetail({ project, source, id }: { project: Project; source: Source;
       </h3>
       <div className="kv">
         <span>Duration {fmtNumber(dur, 3)} s</span>
-        {metrics.total_tokens != null && <span>Tokens {fmtNumber(metrics.total_tokens)}</span>}
+        {(metrics.total_tokens ?? metrics.tokens) != null && <span>Tokens {fmtNumber(metrics.total_tokens ?? metrics.tokens)}</span>}
         {metrics.estimated_cost != null && <span>Cost {fmtNumber(metrics.estimated_cost, 5)}</span>}
         <span className="muted">id {row.id}</span>
       </div>
@@ -346,6 +346,7 @@ function ScoreForm({ source, id, onSaved }: { source: Source; id: string; onSave
 
 function Comments({ source, row, onSaved }: { source: Source; row: any; onSaved: () => void }) {
   const [text, setText] = useState("");
+  const [error, setError] = useState<string | null>(null);
   const comments: any[] = row.comments || [];
   return (
     <section data-testid="comments">
@@ -358,13 +359,23 @@ function Comments({ source, row, onSaved }: { source: Source; row: any; onSaved:
       <form
         onSubmit={async (e) => {
           e.preventDefault();
-          await request(`v1/${source.type}/${source.id}/feedback`, { body: { feedback: [{ id: row.id, comment: text, source: "app" }] } });
-          setText("");
-          onSaved();
+          setError(null);
+          try {
+            await request(`v1/${source.type}/${source.id}/feedback`, { body: { feedback: [{ id: row.id, comment: text, source: "app" }] } });
+            setText("");
+            onSaved();
+          } catch (err: any) {
+            setError(err.message);
+          }
         }}
       >
         <input value={text} onChange={(e) => setText(e.target.value)} placeholder="add a comment" data-testid="comment-input" />
         <button disabled={!text.trim()}>Comment</button>
+        {error && (
+          <span className="error" data-testid="comment-error">
+            {error}
+          </span>
+        )}
       </form>
     </section>
   );

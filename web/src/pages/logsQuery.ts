@@ -39,12 +39,15 @@ function value(v: string): string {
   return /^-?\d+(\.\d+)?$/.test(v.trim()) ? v.trim() : lit(v);
 }
 
-export function condExpr(c: Cond): string | null {
+/** A Basic condition as BTQL. Over traces (``traces``), "error is null" keeps the traces with
+ * no error on any span, as the built-in Non-errors view does: `error IS NULL` would keep every
+ * trace with one span without an error. */
+export function condExpr(c: Cond, traces = false): string | null {
   const field = c.field.trim().replace(/\.$/, "");
   if (!field) return null;
   switch (c.op) {
     case "is null":
-      return `${field} IS NULL`;
+      return traces && field === "error" ? "NOT ANY_SPAN(error IS NOT NULL)" : `${field} IS NULL`;
     case "is not null":
       return `${field} IS NOT NULL`;
     case "contains":
@@ -73,7 +76,7 @@ export type LogsState = {
 function otherParts(s: LogsState, now: number): string[] {
   const parts: string[] = s.extra ? [s.extra] : [];
   for (const c of s.conds) {
-    const e = condExpr(c);
+    const e = condExpr(c, s.rows === "traces");
     if (e) parts.push(e);
   }
   if (s.q.trim()) parts.push(`search(${lit(s.q.trim())})`);

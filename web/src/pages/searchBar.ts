@@ -17,7 +17,8 @@ export const SEARCH_KEYS: Record<string, Key> = {
   user: { field: "metadata.user_id", kind: "eq" },
   session: { field: "metadata.session_id", kind: "eq" },
   latency: { field: "metrics.end - metrics.start", kind: "num" },
-  tokens: { field: "metrics.total_tokens", kind: "num" },
+  // The Braintrust SDK writes total tokens as metrics.tokens; others write total_tokens.
+  tokens: { field: "coalesce(metrics.total_tokens, metrics.tokens)", kind: "num" },
   cost: { field: "metrics.estimated_cost", kind: "num" },
 };
 const PREFIXES = ["metadata.", "scores.", "metrics.", "span_attributes.", "input.", "output."];

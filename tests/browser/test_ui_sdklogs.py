@@ -1,0 +1,39 @@
+"""Logs as the Braintrust SDK writes them (web/e2e/sdklogs.mjs), on a project of its own:
+token counts in ``metrics.tokens`` in the search bar, the Tokens column and its sort;
+``error:false`` in Traces mode (no span with an error) and in Spans mode; a refused comment and
+categorical score show the server's message."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.conftest import run_flow
+from tests.browser.seed import seed_sdk_logs
+
+
+@pytest.fixture(scope="module")
+def sdk_data(ui_server):
+    server, data = ui_server
+    with server.client() as client:
+        extra = seed_sdk_logs(client)
+        res = client.post("/v1/api_key", json={"name": "auditor", "role": "read"})
+        res.raise_for_status()
+    return server, {**data, **extra}, res.json()["key"]
+
+
+def test_tokens_written_as_metrics_tokens_search_show_and_sort(sdk_data, tmp_path):
+    server, data, _ = sdk_data
+    result = run_flow("sdktokens", server, data, tmp_path)
+    assert result["tokens"][0] == data["sdk_max_tokens"]
+
+
+def test_error_false_means_no_span_with_an_error_in_traces_mode(sdk_data, tmp_path):
+    server, data, _ = sdk_data
+    result = run_flow("sdkerrors", server, data, tmp_path)
+    assert result["clean"] == 6
+
+
+def test_refused_comment_and_category_show_the_servers_message(sdk_data, tmp_path):
+    server, data, read_key = sdk_data
+    result = run_flow("feedbackerrors", server, data, tmp_path, read_key=read_key)
+    assert result["message"]

@@ -1,0 +1,122 @@
+// Browser flows on logs as the Braintrust SDK writes them (a project of its own, see
+// tests/browser/seed.py seed_sdk_logs): token counts in `metrics.tokens` through the search bar,
+// the Tokens column and its sort; `error:false` in Traces and Spans mode against the built-in
+// Non-errors view's meaning; and a refused comment or category showing the server's message.
+// Registered in e2e.mjs, which passes its helpers in.
+
+export function sdkLogsFlows({ cfg, result, check, signIn, open, api }) {
+  const pid = () => cfg.data.sdk_project_id;
+
+  /** The rows a query returns, through the API. */
+  async function count(page, query) {
+    const res = await api(page, "btql", { method: "POST", body: { query } });
+    check(res.status === 200, `btql ${query}: ${JSON.stringify(res.body)}`);
+    return res.body.data.length;
+  }
+
+  /** The number of rows the status bar reports once the rows of the URL's query are drawn. */
+  async function loaded(page) {
+    await page.waitForFunction(() => {
+      const bar = document.querySelector("[data-testid=statusbar]");
+      const params = new URLSearchParams(location.hash.split("?")[1] || "").toString();
+      return bar?.dataset.settled === "1" && bar.dataset.params === params;
+    });
+    return Number((await page.getByTestId("statusbar").textContent()).match(/^([\d,]+)/)[1].replace(/,/g, ""));
+  }
+
+  /** Type into the search bar and apply it; the rows shown once they are loaded. */
+  async function search(page, text) {
+    const before = page.url();
+    await page.getByTestId("search").fill(text);
+    await page.getByTestId("search").press("Enter");
+    await page.waitForFunction((u) => location.href !== u, before);
+    return loaded(page);
+  }
+
+  /** The texts of one column (by its id) in the logs table's rows. */
+  async function column(page, id) {
+    const table = page.getByTestId("logs-table");
+    const ids = await table.locator(".thead .th").evaluateAll((els) => els.map((e) => e.getAttribute("data-col")));
+    const i = ids.indexOf(id);
+    check(i >= 0, `column ${id} shown: ${ids}`);
+    return table.getByTestId("row").evaluateAll((rows, i) => rows.map((r) => r.querySelectorAll(".td")[i]?.textContent ?? ""), i);
+  }
+
+  // Traces as the logs screen asks for them (the summary shape: a trace whose spans satisfy the
+  // filter, ANY_SPAN over its spans), and spans.
+  const traces = (f) => `from: project_logs('${pid()}') summary | select: id | filter: ${f} | limit: 1000`;
+  const spans = (f) => `from: project_logs('${pid()}') spans | select: id | filter: ${f} | limit: 1000`;
+
+  return {
+    async sdktokens(page) {
+      await signIn(page);
+      // tokens:>100 reads metrics.tokens when a span has no total_tokens.
+      await open(page, "logs", "", pid());
+      await loaded(page);
+      const expected = await count(page, traces("coalesce(metrics.total_tokens, metrics.tokens) > 100"));
+      const shown = await search(page, "tokens:>100");
+      check(expected > 0 && shown === expected, `tokens:>100 shows ${shown} traces, the API ${expected}`);
+      check((await page.getByTestId("search").inputValue()) === "tokens:>100", "the bar keeps tokens:>100");
+      // Spans mode: the Tokens column shows metrics.tokens, and sorts on it (on the server).
+      await open(page, "logs", "rows=spans&sort=total_tokens:desc", pid());
+      await loaded(page);
+      const tokens = await column(page, "total_tokens");
+      check(tokens[0] === String(cfg.data.sdk_max_tokens), `largest first: ${tokens}`);
+      const numbers = tokens.filter((t) => t !== "").map((t) => Number(t.replace(/,/g, "")));
+      check(numbers.length === 8, `every llm span shows its tokens: ${tokens}`);
+      check(numbers.every((n, i) => i === 0 || numbers[i - 1] >= n), `sorted descending: ${tokens}`);
+      result.tokens = numbers;
+    },
+
+    async sdkerrors(page) {
+      await signIn(page);
+      // Traces: error:false (and level:DEFAULT) keeps the traces without an error on any
+      // span, as the built-in Non-errors view does (one trace's error is on a child span).
+      await open(page, "logs", "", pid());
+      const total = await loaded(page);
+      const clean = await count(page, traces("NOT ANY_SPAN(error IS NOT NULL)"));
+      const failed = await count(page, traces("error IS NOT NULL"));
+      check(clean + failed === total && failed === 2, `${clean} clean and ${failed} failed of ${total} traces`);
+      for (const text of ["level:DEFAULT", "error:false"]) {
+        await open(page, "logs", "", pid());
+        await loaded(page);
+        const shown = await search(page, text);
+        check(shown === clean, `${text} shows ${shown} traces, expected ${clean}`);
+      }
+      check((await page.getByTestId("search").inputValue()) === "error:false", "the bar shows the condition back");
+      check((await search(page, "error:true")) === failed, "error:true shows the failed traces");
+      // Spans: a span without an error (its trace may have one elsewhere).
+      await open(page, "logs", "rows=spans", pid());
+      await loaded(page);
+      const okSpans = await count(page, spans("error IS NULL"));
+      const shown = await search(page, "error:false");
+      check(shown === okSpans, `error:false shows ${shown} spans, the API ${okSpans}`);
+      result.clean = clean;
+    },
+
+    async feedbackerrors(page) {
+      // A read-only key: the server refuses a comment and a categorical score; the panel says why.
+      const refused = await (async () => {
+        await signIn(page, cfg.read_key);
+        return api(page, `v1/project_logs/${pid()}/feedback`, { method: "POST", body: { feedback: [{ id: "sdk-0", comment: "probe" }] }, key: cfg.read_key });
+      })();
+      check(refused.status === 403, `a read-only key's feedback: ${JSON.stringify(refused)}`);
+      const message = refused.body.error.message;
+      await open(page, "logs", `filter=${encodeURIComponent("id = 'sdk-0'")}&tab=btql`, pid());
+      await page.getByTestId("logs-table").getByTestId("row").first().click();
+      const detail = page.getByTestId("span-detail");
+      await detail.waitFor();
+      const verdict = detail.locator("[data-testid=review-score][data-name=verdict]");
+      await verdict.getByTestId("review-category").filter({ hasText: "good" }).click();
+      await verdict.getByTestId("review-error").filter({ hasText: message }).waitFor();
+      await page.getByTestId("comment-input").fill("Looks right to me.");
+      await page.getByTestId("comment-input").press("Enter");
+      await page.getByTestId("comments").getByTestId("comment-error").filter({ hasText: message }).waitFor();
+      check((await page.getByTestId("comment-input").inputValue()) === "Looks right to me.", "the refused comment stays in its box");
+      const stored = await api(page, "btql", { method: "POST", body: { query: `select: scores, comments | from: project_logs('${pid()}') | filter: id = 'sdk-0'` } });
+      const row = stored.body.data[0];
+      check(!row.scores?.verdict && !(row.comments || []).length, `nothing stored: ${JSON.stringify(row)}`);
+      result.message = message;
+    },
+  };
+}
