@@ -11,6 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.integration.btql_pages import btql
+
 
 @pytest.fixture
 def project(app_client):
@@ -73,12 +75,6 @@ def project(app_client):
         )
     assert app_client.post("/logs3", json={"rows": rows}).status_code == 200
     return project_id
-
-
-def btql(client, query, **extra):
-    response = client.post("/btql", json={"query": query, **extra})
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 def test_btql_sql_and_ast_give_the_same_rows(app_client, project):

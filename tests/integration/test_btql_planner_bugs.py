@@ -10,6 +10,8 @@ from collections import Counter, defaultdict
 
 import pytest
 
+from tests.integration.btql_pages import all_pages, btql
+
 ROOT_TYPES = ["task", "eval", "function"]
 TRACES = 12
 
@@ -82,28 +84,6 @@ def logs(app_client):
         response = app_client.post("/logs3", json={"rows": by_trace[f"r{t:02d}"]})
         assert response.status_code == 200, response.text
     return project_id, rows
-
-
-def btql(client, query, **extra):
-    response = client.post("/btql", json={"query": query, **extra})
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def all_pages(client, query: str, *, sql: bool = False) -> list[list[dict]]:
-    """Every page of ``query``, following cursors to the end."""
-    pages, cursor = [], None
-    for _ in range(200):
-        text = query
-        if cursor:
-            text += f" OFFSET '{cursor}'" if sql else f" | cursor: '{cursor}'"
-        answer = btql(client, text)
-        pages.append(answer["data"])
-        cursor = answer["cursor"]
-        if cursor is None:
-            return pages
-        assert answer["data"], "a page with a cursor is never empty"
-    raise AssertionError("cursors did not end")
 
 
 def rows_of(pages: list[list[dict]]) -> list[dict]:

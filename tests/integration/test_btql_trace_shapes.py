@@ -11,6 +11,7 @@ from collections import defaultdict
 
 import pytest
 
+from tests.integration.btql_pages import all_pages, btql
 from tests.integration.test_cli import ok, run_cli
 from tracelake.server.app import create_app
 from tracelake.settings import Settings
@@ -64,27 +65,6 @@ def logs(app_client) -> tuple[str, list[dict]]:
         assert response.status_code == 200, response.text
         written += rows
     return project_id, written
-
-
-def btql(client, query, **extra):
-    response = client.post("/btql", json={"query": query, **extra})
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def all_pages(client, query: str, *, sql: bool = False) -> list[list[dict]]:
-    """Every page of ``query``, following cursors to the end."""
-    pages, cursor = [], None
-    for _ in range(100):
-        text = query
-        if cursor:
-            text += f" OFFSET '{cursor}'" if sql else f" | cursor: '{cursor}'"
-        answer = btql(client, text)
-        pages.append(answer["data"])
-        cursor = answer["cursor"]
-        if cursor is None:
-            return pages
-    raise AssertionError("cursors did not end")
 
 
 def by_trace(rows: list[dict]) -> dict[str, list[dict]]:

@@ -13,8 +13,9 @@ them have been inserted, so they see those rows.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -252,6 +253,26 @@ def apply_batch(batch: WriteBatch, current: dict[Key, dict[str, Any]], now: str)
     return [(key, state, seq, batch.objects[ref]) for key, (state, seq, ref) in local.items()]
 
 
+@contextmanager
+def _key_table(cursor, name: str, keys: set[Key]) -> Iterator[None]:
+    """Row keys as a table ``name`` (object_type, object_id, id) to join with, while the
+    block runs."""
+    cursor.register(
+        name,
+        pa.table(
+            {
+                "object_type": [k[0] for k in keys],
+                "object_id": [k[1] for k in keys],
+                "id": [k[2] for k in keys],
+            }
+        ),
+    )
+    try:
+        yield
+    finally:
+        cursor.unregister(name)
+
+
 def _load_current(cursor, batch: WriteBatch) -> dict[Key, dict[str, Any]]:
     """Read the stored state of every row a merge or a _parent_id of ``batch`` refers to."""
     keys: set[Key] = set()
@@ -262,16 +283,8 @@ def _load_current(cursor, batch: WriteBatch) -> dict[Key, dict[str, Any]]:
             keys.add(row_key(write.ref, write.parent_id))
     if not keys:
         return {}
-    wanted = pa.table(
-        {
-            "object_type": [k[0] for k in keys],
-            "object_id": [k[1] for k in keys],
-            "id": [k[2] for k in keys],
-        }
-    )
-    cursor.register("wanted_keys", wanted)
-    try:
-        json_cols = ", ".join(f"l.{name}::VARCHAR" for name in (*JSON_FIELDS, "audit_data"))
+    json_cols = ", ".join(f"l.{name}::VARCHAR" for name in (*JSON_FIELDS, "audit_data"))
+    with _key_table(cursor, "wanted_keys", keys):
         rows = cursor.execute(
             f"""SELECT l.object_type, l.object_id, l.id,
                        strftime(l.created, '%Y-%m-%dT%H:%M:%S.%fZ'), l.span_id, l.root_span_id,
@@ -279,8 +292,6 @@ def _load_current(cursor, batch: WriteBatch) -> dict[Key, dict[str, Any]]:
                 FROM live l JOIN wanted_keys w
                   ON l.object_type = w.object_type AND l.object_id = w.object_id AND l.id = w.id"""
         ).fetchall()
-    finally:
-        cursor.unregister("wanted_keys")
     result = {}
     for row in rows:
         state = {
@@ -488,17 +499,9 @@ def _load_comments(cursor, keys: set[Key]) -> dict[Key, dict[str, Any]]:
     """The current comment of each of ``keys`` that has one."""
     if not keys:
         return {}
-    wanted = pa.table(
-        {
-            "object_type": [k[0] for k in keys],
-            "object_id": [k[1] for k in keys],
-            "id": [k[2] for k in keys],
-        }
-    )
-    cursor.register("wanted_comments", wanted)
-    try:
-        # Ordered by xact, so the newest wins if a key has several current versions (databases
-        # written before comments were keyed by id).
+    # Ordered by xact, so the newest wins if a key has several current versions (databases
+    # written before comments were keyed by id).
+    with _key_table(cursor, "wanted_comments", keys):
         found = cursor.execute(
             """SELECT c.object_type, c.object_id, c.id, c.origin_id,
                       strftime(c.created, '%Y-%m-%dT%H:%M:%S.%fZ'), c.comment::VARCHAR,
@@ -507,8 +510,6 @@ def _load_comments(cursor, keys: set[Key]) -> dict[Key, dict[str, Any]]:
                  ON c.object_type = w.object_type AND c.object_id = w.object_id AND c.id = w.id
                WHERE c.deleted_xact IS NULL ORDER BY c._xact_id"""
         ).fetchall()
-    finally:
-        cursor.unregister("wanted_comments")
     return {
         (row[0], row[1], row[2]): {
             "origin_id": row[3],
