@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from collections import Counter
 
 import orjson
 import pytest
@@ -100,3 +101,50 @@ def test_exports_need_no_bucket_listing(server, s3_no_list):
     assert len([k for k in keys if "/export_" in k]) == 3
     assert len([k for k in keys if "/manifest_" in k]) == 1
     assert all(k.startswith(f"logs/{today()}/") for k in keys)
+
+
+def write_span(client, project_id, trace: str, span: str, parents: list[str]) -> None:
+    row = {"project_id": project_id, "log_id": "g", "id": span, "span_id": span,
+           "root_span_id": trace, "span_parents": parents, "input": span}  # fmt: skip
+    assert client.post("/logs3", json={"rows": [row]}).status_code == 200
+
+
+def catch_up(client, automation_id: str) -> list[dict]:
+    made = [run_once(client, automation_id)]
+    while made[-1]["backlog"]:
+        made.append(run_once(client, automation_id))
+        assert len(made) < 10
+    return made
+
+
+@pytest.mark.parametrize(
+    "definition",
+    [
+        {"type": "log_traces"},
+        {
+            "type": "btql_query",
+            "btql_query": "select: id, root_span_id | from: project_logs('{p}') traces",
+        },  # noqa: E501
+    ],
+)
+def test_catch_up_exports_a_trace_once_and_respects_max_rows(app_client, tmp_path, definition):
+    project_id = new_project(app_client)
+    write_span(app_client, project_id, "A", "A0", [])  # trace A changes at two xacts,
+    write_span(app_client, project_id, "B", "B0", [])  # with B's between them
+    write_span(app_client, project_id, "A", "A1", ["A0"])
+    if "btql_query" in definition:
+        definition = {**definition, "btql_query": definition["btql_query"].format(p=project_id)}
+    automation = create_export(
+        app_client, project_id, f"file://{tmp_path / 'out'}", definition, max_rows=1
+    )
+    made = catch_up(app_client, automation["id"])
+    exported = jsonl_rows(tmp_path / "out")
+    if definition["type"] == "log_traces":
+        assert sorted(r["root_span_id"] for r in exported) == ["A", "B"]
+        assert all(r["rows"] <= 1 for r in made)
+    else:  # rows of the traces shape are spans: each once
+        assert sorted(r["id"] for r in exported) == ["A0", "A1", "B0"]
+    write_span(app_client, project_id, "B", "B1", ["B0"])  # B changes: exported again
+    catch_up(app_client, automation["id"])
+    again = jsonl_rows(tmp_path / "out")[len(exported) :]
+    assert {r["root_span_id"] for r in again} == {"B"}

@@ -107,7 +107,7 @@ def test_span_export_equals_btql_rows(app_client, tmp_path, fmt):
     run = run_once(app_client, automation["id"])
     assert run["status"] == "succeeded", run
     assert run["rows"] == 15 and len(run["files"]) == 1
-    tag = re.fullmatch(rf"{today()}/export_(\d{{6}}-[0-9a-f]{{6}})_001\.{fmt}", run["files"][0])
+    tag = re.fullmatch(rf"{today()}/export_(\d{{9}}-[0-9a-f]{{6}})_001\.{fmt}", run["files"][0])
     assert tag, run["files"]
     assert sorted(p.name for p in (tmp_path / "out" / today()).iterdir()) == [
         f"export_{tag[1]}_001.{fmt}",

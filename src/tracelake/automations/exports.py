@@ -70,6 +70,12 @@ def window_query(automation: dict) -> ast.Query:
     return parse_query(definition["btql_query"])
 
 
+def by_traces(query: ast.Query) -> bool:
+    """Whether the query returns traces (``traces`` or ``summary`` shape): a trace is exported
+    in the window of its latest change, whole, once."""
+    return getattr(query.from_, "shape", None) in ("traces", "summary")
+
+
 def with_window(query: ast.Query, low: int, high: int) -> ast.Query:
     """The query restricted to rows whose ``_xact_id`` is in (low, high]."""
     xact = ast.Ident(name=("_xact_id",))
@@ -117,7 +123,7 @@ def plan_export(ctx: ExportContext, automation: dict, at: datetime) -> dict:
     query = window_query(automation)
     source = resolve_source(query.from_, CatalogResolver(ctx.catalog, automation["org_id"]))
     refs = [(r.object_type.value, r.object_id) for r in source.refs]
-    by_trace = config["export_definition"]["type"] == "log_traces"
+    by_trace = by_traces(query)
     high, rows, backlog, pages = _cut_window(ctx.store, refs, state.cursor_xact, config, by_trace)
     run_date = at.astimezone(UTC).date().isoformat()
     return {
@@ -128,8 +134,8 @@ def plan_export(ctx: ExportContext, automation: dict, at: datetime) -> dict:
         "run_date": run_date,
         # Names come from the plan, not from a listing of the folder: writing needs only
         # PutObject (and DeleteObject to clean up a failed attempt), as Braintrust's setup
-        # grants; the planning time and a random tag keep names unique, also after a reset.
-        "run_tag": f"{at.astimezone(UTC):%H%M%S}-{os.urandom(3).hex()}",
+        # grants; the planning time (to the millisecond) and a random tag keep names unique, also after a reset.
+        "run_tag": f"{at.astimezone(UTC):%H%M%S%f}"[:9] + f"-{os.urandom(3).hex()}",
         "format": config["format"],
         "rows_per_file": config.get("rows_per_file") or ROWS_PER_FILE,
         "page_rows": config["batch_size"],
@@ -159,9 +165,9 @@ def _cut_window(store: Store, refs, low: int, config: dict, by_trace: bool):
     cap = config["max_rows"]
     object_type = refs[0][0]  # one source reads objects of one type
     ids = [i for _, i in refs]
-    if by_trace:  # a trace counts once, at its first change in the window
+    if by_trace:  # a trace counts once, at its latest change
         per_xact = """SELECT x, count(*) AS n FROM (
-                SELECT min(_xact_id) AS x FROM live
+                SELECT max(_xact_id) AS x FROM live
                 WHERE object_type = ? AND object_id IN (SELECT unnest(?::VARCHAR[]))
                   AND _xact_id > ? GROUP BY object_type, object_id, root_span_id) GROUP BY x"""
     else:
@@ -169,6 +175,12 @@ def _cut_window(store: Store, refs, low: int, config: dict, by_trace: bool):
                 WHERE object_type = ? AND object_id IN (SELECT unnest(?::VARCHAR[]))
                   AND _xact_id > ? GROUP BY x"""
     params = [object_type, ids, low]
+    if by_trace:  # traces whose latest change is after the cursor
+        per_xact = per_xact.replace(
+            "GROUP BY object_type, object_id, root_span_id)",
+            "GROUP BY object_type, object_id, root_span_id HAVING max(_xact_id) > ?)",
+        )
+        params = [object_type, ids, 0, low]
     cum = f"""WITH per AS ({per_xact}),
                    cum AS (SELECT x, sum(n) OVER (ORDER BY x) AS c FROM per)"""
     capped, first, total = store.read(
@@ -234,6 +246,9 @@ def execute_export(ctx: ExportContext, automation: dict, plan: dict, run_id: str
     started = time.time()
     writer = _FileWriter(sink, plan)
 
+    if by_traces(base):
+        base = _without_later_traces(ctx, automation, base, plan)
+
     def pages():
         for low, high in windows:
             query = dataclasses.replace(with_window(base, low, high), limit=plan["page_rows"])
@@ -264,6 +279,41 @@ def execute_export(ctx: ExportContext, automation: dict, plan: dict, run_id: str
         }
         sink.put_bytes(manifest_key(plan), json.dumps(manifest, indent=2).encode())
     return RunOutcome(writer.total_rows, writer.total_bytes, writer.keys)
+
+
+def _without_later_traces(ctx: ExportContext, automation: dict, query: ast.Query, plan: dict):
+    """The query without the traces that changed in the window but also after it: each is
+    exported whole in the window of its latest change, not once per window it touches."""
+    source = resolve_source(query.from_, CatalogResolver(ctx.catalog, automation["org_id"]))
+    if not source.refs:
+        return query
+    later = ctx.store.read(
+        lambda c: c.execute(
+            """SELECT root_span_id FROM live
+               WHERE object_type = ? AND object_id IN (SELECT unnest(?::VARCHAR[]))
+                 AND _xact_id > ? GROUP BY root_span_id
+               HAVING max(_xact_id) > ? AND min(_xact_id) <= ?""",
+            [
+                source.refs[0].object_type.value,
+                [r.object_id for r in source.refs],
+                plan["cursor_from"],
+                plan["cursor_to"],
+                plan["cursor_to"],
+            ],
+        ).fetchall()
+    )
+    if not later:
+        return query
+    keep = ast.Unary(
+        op="not",
+        expr=ast.Binary(
+            op="in",
+            left=ast.Ident(name=("root_span_id",)),
+            right=ast.Literal(value=[r[0] for r in later]),
+        ),
+    )
+    combined = keep if query.filter is None else ast.Logical("and", (query.filter, keep))
+    return dataclasses.replace(query, filter=combined)
 
 
 def _read_ahead(items, depth: int = 1):
