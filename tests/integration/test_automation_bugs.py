@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections import Counter
 
 import orjson
 import pytest

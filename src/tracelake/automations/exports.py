@@ -134,7 +134,8 @@ def plan_export(ctx: ExportContext, automation: dict, at: datetime) -> dict:
         "run_date": run_date,
         # Names come from the plan, not from a listing of the folder: writing needs only
         # PutObject (and DeleteObject to clean up a failed attempt), as Braintrust's setup
-        # grants; the planning time (to the millisecond) and a random tag keep names unique, also after a reset.
+        # grants; the planning time (to the millisecond) and a random tag keep names unique
+        # and in run order, also after a reset.
         "run_tag": f"{at.astimezone(UTC):%H%M%S%f}"[:9] + f"-{os.urandom(3).hex()}",
         "format": config["format"],
         "rows_per_file": config.get("rows_per_file") or ROWS_PER_FILE,
