@@ -147,3 +147,31 @@ def test_catch_up_exports_a_trace_once_and_respects_max_rows(app_client, tmp_pat
     catch_up(app_client, automation["id"])
     again = jsonl_rows(tmp_path / "out")[len(exported) :]
     assert {r["root_span_id"] for r in again} == {"B"}
+
+
+@pytest.mark.parametrize("path", ["file:///", "file://", "file:////"])
+def test_a_file_path_must_name_a_directory(app_client, path):
+    project_id = new_project(app_client)
+    body = {"project_id": project_id, "name": "root", "config": {
+        "event_type": "btql_export", "export_definition": {"type": "log_spans"},
+        "export_path": path, "format": "jsonl", "interval_seconds": 300}}  # fmt: skip
+    response = app_client.post("/v1/project_automation", json=body)
+    assert response.status_code == 400
+    assert "absolute file:///dir" in response.json()["error"]["message"]
+
+
+def test_cli_finds_names_with_ampersand_and_plus(server, tmp_path):
+    from tests.integration.test_cli import cli_env, run_cli
+
+    env = cli_env(TRACELAKE_URL=server.url, TRACELAKE_API_KEY=server.api_key)
+    client = server.client()
+    project = f"R&D+{uuid.uuid4().hex[:6]}"
+    project_id = client.post("/v1/project", json={"name": project}).json()["id"]
+    body = {"project_id": project_id, "name": "a&b+c", "config": {
+        "event_type": "btql_export", "export_definition": {"type": "log_spans"},
+        "export_path": f"file://{tmp_path}", "format": "jsonl", "interval_seconds": 300}}  # fmt: skip  # noqa: E501
+    assert client.post("/v1/project_automation", json=body).status_code == 200
+    listed = run_cli("automations", "list", "-p", project, env=env)
+    assert listed.returncode == 0 and "a&b+c" in listed.stdout, listed.stderr
+    ran = run_cli("automations", "run", "a&b+c", "-p", project, env=env)
+    assert ran.returncode == 0 and "succeeded" in ran.stdout, ran.stderr

@@ -116,8 +116,9 @@ def _export_path(value: Any) -> str:
             raise InvalidRequest("config.export_path needs a bucket: s3://bucket/prefix")
         return value.rstrip("/")
     if parsed.scheme == "file":
-        if parsed.netloc or not parsed.path.startswith("/"):
-            raise InvalidRequest("config.export_path must be an absolute file:///path")
+        if parsed.netloc or not parsed.path.startswith("/") or not parsed.path.strip("/"):
+            # file:/// is the server's root folder (written relative to its working directory)
+            raise InvalidRequest("config.export_path must be an absolute file:///dir path")
         return value.rstrip("/")
     raise InvalidRequest("config.export_path must start with s3:// or file://")
 
