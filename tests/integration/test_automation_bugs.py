@@ -175,3 +175,19 @@ def test_cli_finds_names_with_ampersand_and_plus(server, tmp_path):
     assert listed.returncode == 0 and "a&b+c" in listed.stdout, listed.stderr
     ran = run_cli("automations", "run", "a&b+c", "-p", project, env=env)
     assert ran.returncode == 0 and "succeeded" in ran.stdout, ran.stderr
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"endpoint_url": "127.0.0.1:1"}, {"endpoint_url": "not a url"}, {"region": "us east 1!"}],
+)
+def test_bad_endpoint_or_region_is_refused_when_saved(app_client, bad):
+    project_id = new_project(app_client)
+    credentials = {"type": "aws_static", "access_key_id": "k", "secret_access_key": "s", **bad}
+    body = {"project_id": project_id, "name": "bad", "config": {
+        "event_type": "btql_export", "export_definition": {"type": "log_spans"},
+        "export_path": "s3://bkt/p", "format": "jsonl", "interval_seconds": 300,
+        "credentials": credentials}}  # fmt: skip
+    response = app_client.post("/v1/project_automation", json=body)
+    assert response.status_code == 400, response.text
+    assert f"config.credentials.{next(iter(bad))} must be" in response.json()["error"]["message"]

@@ -6,6 +6,7 @@ InvalidRequest names the field. Secrets are kept but never shown back (see ``red
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlparse
 
@@ -140,6 +141,20 @@ def _credentials(value: Any) -> dict:
             if not isinstance(value[name], str):
                 raise InvalidRequest(f"config.credentials.{name} must be a string")
             result[name] = value[name]
+    endpoint = result.get("endpoint_url")
+    if endpoint is not None:
+        parsed = urlparse(endpoint)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise InvalidRequest(
+                "config.credentials.endpoint_url must be a URL such as https://s3.example.com "
+                f"or http://127.0.0.1:9000, not {endpoint!r}"
+            )
+    region = result.get("region")
+    if region is not None and not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", region):
+        raise InvalidRequest(
+            "config.credentials.region must be an AWS region name such as us-east-1, "
+            f"not {region!r}"
+        )
     return result
 
 
