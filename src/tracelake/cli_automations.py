@@ -31,10 +31,10 @@ def _server(url: str | None, api_key: str | None) -> RemoteBackend:
 
 
 def _project_id(server: RemoteBackend, project: str) -> str:
-    found = server.call("GET", f"/v1/project?project_name={project}")["objects"]
+    found = server.call("GET", "/v1/project", params={"project_name": project})["objects"]
     if found:
         return found[0]["id"]
-    by_id = server.call("GET", f"/v1/project?ids={project}")["objects"]
+    by_id = server.call("GET", "/v1/project", params={"ids": project})["objects"]
     if by_id:
         return by_id[0]["id"]
     raise CliError(f"project {project!r} not found")
@@ -44,11 +44,14 @@ def _automation(server: RemoteBackend, project: str, name_or_id: str) -> dict:
     project_id = _project_id(server, project)
     listed = server.call(
         "GET",
-        f"/v1/project_automation?project_id={project_id}&project_automation_name={name_or_id}",
+        "/v1/project_automation",
+        params={"project_id": project_id, "project_automation_name": name_or_id},
     )["objects"]
     if listed:
         return listed[0]
-    listed = server.call("GET", f"/v1/project_automation?project_id={project_id}")["objects"]
+    listed = server.call("GET", "/v1/project_automation", params={"project_id": project_id})[
+        "objects"
+    ]
     for automation in listed:
         if automation["id"] == name_or_id:
             return automation
@@ -101,7 +104,7 @@ def list_automations(project: Project, url: Url = None, api_key: ApiKey = None):
     def body():
         server = _server(url, api_key)
         project_id = _project_id(server, project)
-        listed = server.call("GET", f"/v1/project_automation?project_id={project_id}")
+        listed = server.call("GET", "/v1/project_automation", params={"project_id": project_id})
         rows = [_summary(a) for a in listed["objects"]]
         _table(rows, ["id", "name", "kind", "target", "every", "status"])
 

@@ -31,7 +31,7 @@ def test_export_lifecycle_from_the_command_line(server, tmp_path):
     assert ran.returncode == 0, ran.stderr
     assert "succeeded" in ran.stdout and "\t7\t" in ran.stdout
     day = dt.datetime.now(dt.UTC).date().isoformat()
-    assert (out / day / "export_001.parquet").exists()
+    assert len(list((out / day).glob("export_*_001.parquet"))) == 1
     history = run_cli("automations", "runs", "nightly", "-p", project, env=env)
     assert history.stdout.splitlines()[0].startswith("seq\tkind\ttrigger\tstatus")
     assert len(history.stdout.splitlines()) == 2

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import uuid
 from pathlib import Path
 
@@ -105,10 +106,12 @@ def test_span_export_equals_btql_rows(app_client, tmp_path, fmt):
     )
     run = run_once(app_client, automation["id"])
     assert run["status"] == "succeeded", run
-    assert run["rows"] == 15 and run["files"] == [f"{today()}/export_001.{fmt}"]
+    assert run["rows"] == 15 and len(run["files"]) == 1
+    tag = re.fullmatch(rf"{today()}/export_(\d{{9}}-[0-9a-f]{{6}})_001\.{fmt}", run["files"][0])
+    assert tag, run["files"]
     assert sorted(p.name for p in (tmp_path / "out" / today()).iterdir()) == [
-        f"export_001.{fmt}",
-        "manifest_001.json",
+        f"export_{tag[1]}_001.{fmt}",
+        f"manifest_{tag[1]}.json",
     ]
     exported = {r["id"]: r for r in exported_rows(tmp_path / "out")}
     source = btql(app_client, f"select: * | from: project_logs('{project_id}') spans")
@@ -179,7 +182,7 @@ def test_cap_and_catch_up_and_incremental_runs(app_client, tmp_path):
     assert sum(r["rows"] for r in runs) == 20 and runs[0]["backlog"] == 0
     assert [r["seq"] for r in runs] == list(range(len(runs), 0, -1))
     files = sorted(p.name for p in (tmp_path / "c" / today()).glob("export_*"))
-    assert files == [f"export_{n:03d}.jsonl" for n in range(1, len(runs) + 1)]
+    assert len(files) == len(runs) and all(f.endswith("_001.jsonl") for f in files)
     ids = [r["id"] for r in exported_rows(tmp_path / "c")]
     assert len(ids) == len(set(ids)) == 20
     # Nothing new: an empty run writes no file and no manifest.
@@ -203,7 +206,8 @@ def test_files_split_at_rows_per_file(app_client, tmp_path):
     )
     run = run_once(app_client, automation["id"])
     assert run["rows"] == 25 and len(run["files"]) == 3
-    manifest = json.loads((tmp_path / "f" / today() / "manifest_001.json").read_text())
+    (manifest_path,) = (tmp_path / "f" / today()).glob("manifest_*.json")
+    manifest = json.loads(manifest_path.read_text())
     assert [f["rows"] for f in manifest["files"]] == [10, 10, 5]
     assert manifest["rows"] == 25 and manifest["window"]["to_xact_id"] > 0
 
@@ -226,7 +230,8 @@ def test_pause_reset_and_history(app_client, tmp_path):
     assert reset.status_code == 200 and reset.json()["cursor"] is None
     assert app_client.get(f"/v1/project_automation/{aid}/runs").json()["objects"] == []
     again = run_once(app_client, aid)
-    assert again["rows"] == 6 and again["files"] == [f"{today()}/export_002.jsonl"]
+    assert again["rows"] == 6 and len(again["files"]) == 1  # a new name: earlier files stay
+    assert len(list((tmp_path / "p" / today()).glob("export_*.jsonl"))) == 2
     run = app_client.get(f"/v1/project_automation/{aid}/runs").json()["objects"][0]
     assert {"start", "end", "status", "rows", "bytes", "files", "cursor_from", "cursor_to"} <= set(
         run
@@ -270,7 +275,8 @@ def test_a_failed_run_is_recorded_and_retried_to_the_same_names(app_client, tmp_
     retried = run_once(app_client, automation["id"])
     assert retried["status"] == "succeeded" and retried["rows"] == 9
     assert retried["cursor_from"] == failed["cursor_from"]
-    assert retried["files"] == [f"{today()}/export_001.jsonl"]
+    assert len(retried["files"]) == 1 and retried["files"][0].endswith("_001.jsonl")
+    assert len(list((target / today()).glob("export_*"))) == 1
     statuses = [
         r["status"]
         for r in app_client.get(f"/v1/project_automation/{automation['id']}/runs").json()["objects"]

@@ -15,7 +15,6 @@ import itertools
 import json
 import os
 import queue
-import re
 import shutil
 import tempfile
 import threading
@@ -39,7 +38,6 @@ from tracelake.store.catalog import Catalog, CatalogResolver, Principal
 from tracelake.store.store import Store
 
 ROWS_PER_FILE = 100_000
-_FILE_NAME = re.compile(r"export_(\d+)\.(jsonl|parquet)$")
 
 
 @dataclasses.dataclass
@@ -70,6 +68,12 @@ def window_query(automation: dict) -> ast.Query:
             f"select: * | from: project_logs('{project}') summary | preview_length: -1"
         )
     return parse_query(definition["btql_query"])
+
+
+def by_traces(query: ast.Query) -> bool:
+    """Whether the query returns traces (``traces`` or ``summary`` shape): a trace is exported
+    in the window of its latest change, whole, once."""
+    return getattr(query.from_, "shape", None) in ("traces", "summary")
 
 
 def with_window(query: ast.Query, low: int, high: int) -> ast.Query:
@@ -119,17 +123,20 @@ def plan_export(ctx: ExportContext, automation: dict, at: datetime) -> dict:
     query = window_query(automation)
     source = resolve_source(query.from_, CatalogResolver(ctx.catalog, automation["org_id"]))
     refs = [(r.object_type.value, r.object_id) for r in source.refs]
-    by_trace = config["export_definition"]["type"] == "log_traces"
+    by_trace = by_traces(query)
     high, rows, backlog, pages = _cut_window(ctx.store, refs, state.cursor_xact, config, by_trace)
     run_date = at.astimezone(UTC).date().isoformat()
-    sink = open_sink(config["export_path"], config.get("credentials"))
     return {
         "cursor_from": state.cursor_xact,
         "cursor_to": high,
         "estimated_rows": rows,
         "backlog": backlog,
         "run_date": run_date,
-        "first_file": _next_file_number(ctx.store, automation_id, sink, run_date),
+        # Names come from the plan, not from a listing of the folder: writing needs only
+        # PutObject (and DeleteObject to clean up a failed attempt), as Braintrust's setup
+        # grants; the planning time (to the millisecond) and a random tag keep names unique
+        # and in run order, also after a reset.
+        "run_tag": f"{at.astimezone(UTC):%H%M%S%f}"[:9] + f"-{os.urandom(3).hex()}",
         "format": config["format"],
         "rows_per_file": config.get("rows_per_file") or ROWS_PER_FILE,
         "page_rows": config["batch_size"],
@@ -159,9 +166,9 @@ def _cut_window(store: Store, refs, low: int, config: dict, by_trace: bool):
     cap = config["max_rows"]
     object_type = refs[0][0]  # one source reads objects of one type
     ids = [i for _, i in refs]
-    if by_trace:  # a trace counts once, at its first change in the window
+    if by_trace:  # a trace counts once, at its latest change
         per_xact = """SELECT x, count(*) AS n FROM (
-                SELECT min(_xact_id) AS x FROM live
+                SELECT max(_xact_id) AS x FROM live
                 WHERE object_type = ? AND object_id IN (SELECT unnest(?::VARCHAR[]))
                   AND _xact_id > ? GROUP BY object_type, object_id, root_span_id) GROUP BY x"""
     else:
@@ -169,6 +176,12 @@ def _cut_window(store: Store, refs, low: int, config: dict, by_trace: bool):
                 WHERE object_type = ? AND object_id IN (SELECT unnest(?::VARCHAR[]))
                   AND _xact_id > ? GROUP BY x"""
     params = [object_type, ids, low]
+    if by_trace:  # traces whose latest change is after the cursor
+        per_xact = per_xact.replace(
+            "GROUP BY object_type, object_id, root_span_id)",
+            "GROUP BY object_type, object_id, root_span_id HAVING max(_xact_id) > ?)",
+        )
+        params = [object_type, ids, 0, low]
     cum = f"""WITH per AS ({per_xact}),
                    cum AS (SELECT x, sum(n) OVER (ORDER BY x) AS c FROM per)"""
     capped, first, total = store.read(
@@ -192,27 +205,22 @@ def _cut_window(store: Store, refs, low: int, config: dict, by_trace: bool):
     return high, inside, int(total) - inside, [int(b[0]) for b in bounds]
 
 
-def _next_file_number(store: Store, automation_id: str, sink: Sink, run_date: str) -> int:
-    """After every file of the date: those the history knows and those in the folder (a
-    reset clears the history, and the next run must not overwrite earlier files)."""
-    last = 0
-    for run in runs.list_runs(store, automation_id, limit=1000):
-        plan = run["plan"] or {}
-        if run["status"] == "succeeded" and plan.get("run_date") == run_date and run["files"]:
-            last = max(last, plan["first_file"] + len(run["files"]) - 1)
-    for key in sink.list(run_date + "/"):
-        match = _FILE_NAME.search(key)
-        if match:
-            last = max(last, int(match.group(1)))
-    return last + 1
-
-
 def file_key(plan: dict, number: int) -> str:
-    return f"{plan['run_date']}/export_{number:03d}.{plan['format']}"
+    if "run_tag" not in plan:  # planned by an older version, numbered within the day
+        return f"{plan['run_date']}/export_{plan['first_file'] + number - 1:03d}.{plan['format']}"
+    return f"{plan['run_date']}/export_{plan['run_tag']}_{number:03d}.{plan['format']}"
 
 
 def manifest_key(plan: dict) -> str:
-    return f"{plan['run_date']}/manifest_{plan['first_file']:03d}.json"
+    if "run_tag" not in plan:
+        return f"{plan['run_date']}/manifest_{plan['first_file']:03d}.json"
+    return f"{plan['run_date']}/manifest_{plan['run_tag']}.json"
+
+
+def max_files(plan: dict) -> int:
+    """At most this many files: the window's rows can only get fewer (a row written again
+    leaves the window), so no attempt of the plan writes more."""
+    return max(1, -(-(plan.get("estimated_rows") or 0) // plan["rows_per_file"]))
 
 
 # -- execution -------------------------------------------------------------------------------
@@ -238,6 +246,9 @@ def execute_export(ctx: ExportContext, automation: dict, plan: dict, run_id: str
         windows = list(zip(edges, edges[1:], strict=False))
     started = time.time()
     writer = _FileWriter(sink, plan)
+
+    if by_traces(base):
+        base = _without_later_traces(ctx, automation, base, plan)
 
     def pages():
         for low, high in windows:
@@ -269,6 +280,41 @@ def execute_export(ctx: ExportContext, automation: dict, plan: dict, run_id: str
         }
         sink.put_bytes(manifest_key(plan), json.dumps(manifest, indent=2).encode())
     return RunOutcome(writer.total_rows, writer.total_bytes, writer.keys)
+
+
+def _without_later_traces(ctx: ExportContext, automation: dict, query: ast.Query, plan: dict):
+    """The query without the traces that changed in the window but also after it: each is
+    exported whole in the window of its latest change, not once per window it touches."""
+    source = resolve_source(query.from_, CatalogResolver(ctx.catalog, automation["org_id"]))
+    if not source.refs:
+        return query
+    later = ctx.store.read(
+        lambda c: c.execute(
+            """SELECT root_span_id FROM live
+               WHERE object_type = ? AND object_id IN (SELECT unnest(?::VARCHAR[]))
+                 AND _xact_id > ? GROUP BY root_span_id
+               HAVING max(_xact_id) > ? AND min(_xact_id) <= ?""",
+            [
+                source.refs[0].object_type.value,
+                [r.object_id for r in source.refs],
+                plan["cursor_from"],
+                plan["cursor_to"],
+                plan["cursor_to"],
+            ],
+        ).fetchall()
+    )
+    if not later:
+        return query
+    keep = ast.Unary(
+        op="not",
+        expr=ast.Binary(
+            op="in",
+            left=ast.Ident(name=("root_span_id",)),
+            right=ast.Literal(value=[r[0] for r in later]),
+        ),
+    )
+    combined = keep if query.filter is None else ast.Logical("and", (query.filter, keep))
+    return dataclasses.replace(query, filter=combined)
 
 
 def _read_ahead(items, depth: int = 1):
@@ -388,8 +434,7 @@ class _FileWriter:
 
     def _open(self) -> None:
         if self._path is None:
-            number = self.plan["first_file"] + len(self.keys)
-            self._path = Path(self._dir) / f"export_{number:03d}"
+            self._path = Path(self._dir) / f"export_{len(self.keys) + 1:03d}"
             self._rows = 0
             if self.plan["format"] == "jsonl":
                 self._jsonl = open(self._path, "wb")  # noqa: SIM115 - closed in _finish
@@ -408,7 +453,7 @@ class _FileWriter:
         if self._jsonl is not None:
             self._jsonl.close()
             self._jsonl = None
-        key = file_key(self.plan, self.plan["first_file"] + len(self.keys))
+        key = file_key(self.plan, len(self.keys) + 1)
         size = self._path.stat().st_size
         self._uploads.append(self._uploader.submit(self._upload, key, self._path))
         self.keys.append(key)
@@ -438,13 +483,13 @@ class _FileWriter:
 
 
 def _remove_stale_files(sink: Sink, plan: dict, written: list[str]) -> None:
-    """Files an earlier attempt of this plan wrote beyond what this attempt wrote."""
-    keep = set(written)
-    stale = []
-    for key in sink.list(plan["run_date"] + "/"):
-        match = _FILE_NAME.search(key)
-        if match and int(match.group(1)) >= plan["first_file"] and key not in keep:
-            stale.append(key)
+    """Files an earlier attempt of this plan wrote beyond what this attempt wrote, by name (no
+    listing, so credentials without ListBucket do)."""
+    stale = [
+        key
+        for key in (file_key(plan, n) for n in range(len(written) + 1, max_files(plan) + 1))
+        if key not in written
+    ]
     if stale:
         sink.delete(stale)
 

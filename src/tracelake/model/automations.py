@@ -6,6 +6,7 @@ InvalidRequest names the field. Secrets are kept but never shown back (see ``red
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlparse
 
@@ -116,8 +117,9 @@ def _export_path(value: Any) -> str:
             raise InvalidRequest("config.export_path needs a bucket: s3://bucket/prefix")
         return value.rstrip("/")
     if parsed.scheme == "file":
-        if parsed.netloc or not parsed.path.startswith("/"):
-            raise InvalidRequest("config.export_path must be an absolute file:///path")
+        if parsed.netloc or not parsed.path.startswith("/") or not parsed.path.strip("/"):
+            # file:/// is the server's root folder (written relative to its working directory)
+            raise InvalidRequest("config.export_path must be an absolute file:///dir path")
         return value.rstrip("/")
     raise InvalidRequest("config.export_path must start with s3:// or file://")
 
@@ -139,6 +141,20 @@ def _credentials(value: Any) -> dict:
             if not isinstance(value[name], str):
                 raise InvalidRequest(f"config.credentials.{name} must be a string")
             result[name] = value[name]
+    endpoint = result.get("endpoint_url")
+    if endpoint is not None:
+        parsed = urlparse(endpoint)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise InvalidRequest(
+                "config.credentials.endpoint_url must be a URL such as https://s3.example.com "
+                f"or http://127.0.0.1:9000, not {endpoint!r}"
+            )
+    region = result.get("region")
+    if region is not None and not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", region):
+        raise InvalidRequest(
+            "config.credentials.region must be an AWS region name such as us-east-1, "
+            f"not {region!r}"
+        )
     return result
 
 

@@ -1,0 +1,193 @@
+"""Scheduled exports and retention, fixed after a black-box hunt: credentials that cannot list
+the bucket, traces exported twice in catch-up, an S3 endpoint that never answers, bad endpoint
+and region values, restored rows, a query's limit, ``file:///`` and CLI names with ``&``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+
+import orjson
+import pytest
+
+import tests.s3server as s3server
+
+WRITER = {"accessKey": "writer-access", "secretKey": "writer-secret-0123456789"}
+
+
+def today() -> str:
+    return dt.datetime.now(dt.UTC).date().isoformat()
+
+
+def new_project(client) -> str:
+    return client.post("/v1/project", json={"name": f"ab-{uuid.uuid4().hex[:8]}"}).json()["id"]
+
+
+def create_export(client, project_id, path: str, definition: dict, **config) -> dict:
+    body = {
+        "project_id": project_id,
+        "name": f"ab-{uuid.uuid4().hex[:6]}",
+        "config": {
+            "event_type": "btql_export",
+            "export_definition": definition,
+            "export_path": path,
+            "format": config.pop("format", "jsonl"),
+            "interval_seconds": 300,
+            **config,
+        },
+    }
+    response = client.post("/v1/project_automation", json=body)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def run_once(client, automation_id: str) -> dict:
+    response = client.post(f"/v1/project_automation/{automation_id}/run")
+    assert response.status_code == 200, response.text
+    return response.json()["run"]
+
+
+def jsonl_rows(root) -> list[dict]:
+    return [orjson.loads(line) for f in sorted(root.rglob("export_*.jsonl")) for line in
+            f.read_bytes().splitlines()]  # fmt: skip
+
+
+class _WithWriter:
+    """``json`` for tests.s3server that adds an identity allowed only Read and Write (put, get,
+    delete: the permissions Braintrust's setup grants), not List."""
+
+    def __getattr__(self, name):
+        return getattr(json, name)
+
+    def dumps(self, value, *args, **kwargs):
+        if isinstance(value, dict) and "identities" in value:
+            writer = {"name": "writer", "credentials": [WRITER], "actions": ["Read", "Write"]}
+            value = {**value, "identities": [*value["identities"], writer]}
+        return json.dumps(value, *args, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def s3_no_list(tmp_path_factory):
+    mp = pytest.MonkeyPatch()
+    mp.setattr(s3server, "json", _WithWriter())
+    try:
+        server = s3server.S3Server(tmp_path_factory.mktemp("s3-nolist")).start()
+    finally:
+        mp.undo()
+    yield server
+    server.stop()
+
+
+@pytest.mark.slow
+def test_exports_need_no_bucket_listing(server, s3_no_list):
+    client = server.client()
+    bucket = s3_no_list.create_bucket(f"b-{uuid.uuid4().hex[:8]}")
+    project_id = new_project(client)
+    rows = [{"project_id": project_id, "log_id": "g", "id": f"r{i}", "input": i} for i in range(5)]
+    assert client.post("/logs3", json={"rows": rows}).status_code == 200
+    credentials = s3_no_list.credentials(
+        access_key_id=WRITER["accessKey"], secret_access_key=WRITER["secretKey"]
+    )
+    automation = create_export(
+        client, project_id, f"s3://{bucket}/logs", {"type": "log_spans"},
+        credentials=credentials, rows_per_file=2,
+    )  # fmt: skip
+    assert client.post(f"/v1/project_automation/{automation['id']}/test").status_code == 200
+    run = run_once(client, automation["id"])
+    assert run["status"] == "succeeded" and run["rows"] == 5, run
+    keys = s3_no_list.keys(bucket)
+    assert len([k for k in keys if "/export_" in k]) == 3
+    assert len([k for k in keys if "/manifest_" in k]) == 1
+    assert all(k.startswith(f"logs/{today()}/") for k in keys)
+
+
+def write_span(client, project_id, trace: str, span: str, parents: list[str]) -> None:
+    row = {"project_id": project_id, "log_id": "g", "id": span, "span_id": span,
+           "root_span_id": trace, "span_parents": parents, "input": span}  # fmt: skip
+    assert client.post("/logs3", json={"rows": [row]}).status_code == 200
+
+
+def catch_up(client, automation_id: str) -> list[dict]:
+    made = [run_once(client, automation_id)]
+    while made[-1]["backlog"]:
+        made.append(run_once(client, automation_id))
+        assert len(made) < 10
+    return made
+
+
+@pytest.mark.parametrize(
+    "definition",
+    [
+        {"type": "log_traces"},
+        {
+            "type": "btql_query",
+            "btql_query": "select: id, root_span_id | from: project_logs('{p}') traces",
+        },  # noqa: E501
+    ],
+)
+def test_catch_up_exports_a_trace_once_and_respects_max_rows(app_client, tmp_path, definition):
+    project_id = new_project(app_client)
+    write_span(app_client, project_id, "A", "A0", [])  # trace A changes at two xacts,
+    write_span(app_client, project_id, "B", "B0", [])  # with B's between them
+    write_span(app_client, project_id, "A", "A1", ["A0"])
+    if "btql_query" in definition:
+        definition = {**definition, "btql_query": definition["btql_query"].format(p=project_id)}
+    automation = create_export(
+        app_client, project_id, f"file://{tmp_path / 'out'}", definition, max_rows=1
+    )
+    made = catch_up(app_client, automation["id"])
+    exported = jsonl_rows(tmp_path / "out")
+    if definition["type"] == "log_traces":
+        assert sorted(r["root_span_id"] for r in exported) == ["A", "B"]
+        assert all(r["rows"] <= 1 for r in made)
+    else:  # rows of the traces shape are spans: each once
+        assert sorted(r["id"] for r in exported) == ["A0", "A1", "B0"]
+    write_span(app_client, project_id, "B", "B1", ["B0"])  # B changes: exported again
+    catch_up(app_client, automation["id"])
+    again = jsonl_rows(tmp_path / "out")[len(exported) :]
+    assert {r["root_span_id"] for r in again} == {"B"}
+
+
+@pytest.mark.parametrize("path", ["file:///", "file://", "file:////"])
+def test_a_file_path_must_name_a_directory(app_client, path):
+    project_id = new_project(app_client)
+    body = {"project_id": project_id, "name": "root", "config": {
+        "event_type": "btql_export", "export_definition": {"type": "log_spans"},
+        "export_path": path, "format": "jsonl", "interval_seconds": 300}}  # fmt: skip
+    response = app_client.post("/v1/project_automation", json=body)
+    assert response.status_code == 400
+    assert "absolute file:///dir" in response.json()["error"]["message"]
+
+
+def test_cli_finds_names_with_ampersand_and_plus(server, tmp_path):
+    from tests.integration.test_cli import cli_env, run_cli
+
+    env = cli_env(TRACELAKE_URL=server.url, TRACELAKE_API_KEY=server.api_key)
+    client = server.client()
+    project = f"R&D+{uuid.uuid4().hex[:6]}"
+    project_id = client.post("/v1/project", json={"name": project}).json()["id"]
+    body = {"project_id": project_id, "name": "a&b+c", "config": {
+        "event_type": "btql_export", "export_definition": {"type": "log_spans"},
+        "export_path": f"file://{tmp_path}", "format": "jsonl", "interval_seconds": 300}}  # fmt: skip  # noqa: E501
+    assert client.post("/v1/project_automation", json=body).status_code == 200
+    listed = run_cli("automations", "list", "-p", project, env=env)
+    assert listed.returncode == 0 and "a&b+c" in listed.stdout, listed.stderr
+    ran = run_cli("automations", "run", "a&b+c", "-p", project, env=env)
+    assert ran.returncode == 0 and "succeeded" in ran.stdout, ran.stderr
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"endpoint_url": "127.0.0.1:1"}, {"endpoint_url": "not a url"}, {"region": "us east 1!"}],
+)
+def test_bad_endpoint_or_region_is_refused_when_saved(app_client, bad):
+    project_id = new_project(app_client)
+    credentials = {"type": "aws_static", "access_key_id": "k", "secret_access_key": "s", **bad}
+    body = {"project_id": project_id, "name": "bad", "config": {
+        "event_type": "btql_export", "export_definition": {"type": "log_spans"},
+        "export_path": "s3://bkt/p", "format": "jsonl", "interval_seconds": 300,
+        "credentials": credentials}}  # fmt: skip
+    response = app_client.post("/v1/project_automation", json=body)
+    assert response.status_code == 400, response.text
+    assert f"config.credentials.{next(iter(bad))} must be" in response.json()["error"]["message"]
