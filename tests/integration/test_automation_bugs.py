@@ -12,6 +12,7 @@ import orjson
 import pytest
 
 import tests.s3server as s3server
+from tracelake.export.sinks import SinkError, s3_client
 
 WRITER = {"accessKey": "writer-access", "secretKey": "writer-secret-0123456789"}
 
@@ -191,3 +192,18 @@ def test_bad_endpoint_or_region_is_refused_when_saved(app_client, bad):
     response = app_client.post("/v1/project_automation", json=body)
     assert response.status_code == 400, response.text
     assert f"config.credentials.{next(iter(bad))} must be" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "credentials",
+    [
+        {"type": "aws_static", "access_key_id": "k", "secret_access_key": "s", "endpoint_url": "x"},
+        {"type": "environment", "region": "us east 1!"},
+    ],
+    ids=["endpoint", "region"],
+)
+def test_settings_saved_before_validation_fail_a_run_with_a_clear_message(credentials):
+    """Automations saved before endpoint_url and region were validated: their runs and
+    tests fail with the sink's message, not a raw ValueError (a 500 on test)."""
+    with pytest.raises(SinkError, match="the S3 settings are not valid"):
+        s3_client(credentials)

@@ -231,7 +231,10 @@ def s3_client(credentials: dict):
         session = _assumed_role_session(credentials, region)
     else:
         session = boto3.session.Session(region_name=region)
-    return session.client("s3", endpoint_url=endpoint, config=config)
+    try:
+        return session.client("s3", endpoint_url=endpoint, config=config)
+    except ValueError as exc:  # an endpoint or region saved before they were validated
+        raise SinkError(f"the S3 settings are not valid: {exc}") from None
 
 
 def _assumed_role_session(credentials: dict, region: str):
