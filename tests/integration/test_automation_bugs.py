@@ -207,3 +207,23 @@ def test_settings_saved_before_validation_fail_a_run_with_a_clear_message(creden
     tests fail with the sink's message, not a raw ValueError (a 500 on test)."""
     with pytest.raises(SinkError, match="the S3 settings are not valid"):
         s3_client(credentials)
+
+
+def test_a_query_limit_caps_the_rows_of_a_run(app_client, tmp_path):
+    """`limit: 4` in an export's query (as Braintrust's examples write `limit: 10000`) caps
+    one run like max_rows; the next runs export the rest, each row once. It was ignored."""
+    project_id = new_project(app_client)
+    for n in range(10):  # ten transactions of one span
+        write_span(app_client, project_id, f"T{n}", f"S{n}", [])
+    query = f"select: id | from: project_logs('{project_id}') | limit: 4"
+    automation = create_export(
+        app_client,
+        project_id,
+        f"file://{tmp_path / 'out'}",
+        {"type": "btql_query", "btql_query": query},
+    )
+    made = catch_up(app_client, automation["id"])
+    assert [r["rows"] for r in made] == [4, 4, 2]
+    assert sorted(r["id"] for r in jsonl_rows(tmp_path / "out")) == sorted(
+        f"S{n}" for n in range(10)
+    )

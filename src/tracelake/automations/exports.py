@@ -164,6 +164,13 @@ def _cut_window(store: Store, refs, low: int, config: dict, by_trace: bool):
     if not refs:
         return low, 0, 0, []
     cap = config["max_rows"]
+    definition = config["export_definition"]
+    if definition["type"] == "btql_query":
+        # A query's limit (`limit: 10000`, as Braintrust's examples write) caps the rows of
+        # one run like max_rows; the rest is exported by the next runs.
+        limit = parse_query(definition["btql_query"]).limit
+        if limit is not None:
+            cap = max(1, min(cap, limit))
     object_type = refs[0][0]  # one source reads objects of one type
     ids = [i for _, i in refs]
     if by_trace:  # a trace counts once, at its latest change
