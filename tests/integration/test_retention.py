@@ -209,3 +209,52 @@ def test_restore_and_reset_apply_to_their_own_kind(app_client, tmp_path):
         f"/v1/project_automation/{policy['id']}/restore", json={"run_id": "nope"}
     )
     assert unknown.status_code == 404
+
+
+def test_restored_rows_are_exported_again_and_pinned_reads_keep_their_versions(
+    app_client, tmp_path
+):
+    """A restore makes its rows current again as a write would: a scheduled export whose
+    cursor passed them while they were trashed exports them (they were never exported again),
+    and a read pinned before the soft delete still sees their old version."""
+    project_id = new_project(app_client)
+    log_rows(app_client, project_id)
+    before = app_client.post(f"/v1/project_logs/{project_id}/fetch", json={}).json()
+    pinned = max(int(e["_xact_id"]) for e in before["events"])
+    policy = retention(app_client, project_id, "project_logs", days=30)
+    body = {
+        "project_id": project_id,
+        "name": "spans",
+        "config": {
+            "event_type": "btql_export",
+            "export_definition": {"type": "log_spans"},
+            "export_path": f"file://{tmp_path / 'out'}",
+            "format": "jsonl",
+            "interval_seconds": 300,
+        },
+    }
+    export = app_client.post("/v1/project_automation", json=body)
+    assert export.status_code == 200, export.text
+
+    def exported() -> list[str]:
+        return sorted(
+            orjson.loads(line)["id"]
+            for f in sorted((tmp_path / "out").rglob("export_*.jsonl"))
+            for line in f.read_bytes().splitlines()
+        )
+
+    assert run_once(app_client, policy["id"])["rows"] == 3  # old-* go to the trash
+    run_once(app_client, export.json()["id"])  # the cursor passes them
+    assert exported() == ["new-0", "new-1"]
+    restored = app_client.post(f"/v1/project_automation/{policy['id']}/restore")
+    assert restored.status_code == 200 and restored.json()["restored_rows"] == 3
+    assert run_once(app_client, export.json()["id"])["rows"] == 3
+    assert exported() == ["new-0", "new-1", "old-0", "old-1", "old-2"]
+
+    again = app_client.post(
+        f"/v1/project_logs/{project_id}/fetch", json={"version": str(pinned)}
+    ).json()
+    assert sorted(e["id"] for e in again["events"]) == sorted(e["id"] for e in before["events"])
+    assert {e["id"]: e["_xact_id"] for e in again["events"]} == {
+        e["id"]: e["_xact_id"] for e in before["events"]
+    }

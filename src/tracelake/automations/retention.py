@@ -73,7 +73,7 @@ def restore(store: Store, run: dict) -> int:
     experiments = (run["plan"] or {}).get("experiments") or []
 
     def work(c):
-        restored = retention.restore_rows(c, run["id"])
+        restored = retention.restore_rows(c, run["id"], store.clock.next())
         if experiments:
             c.execute(
                 "UPDATE experiments SET deleted_at = NULL WHERE id IN (SELECT unnest(?))",

@@ -52,8 +52,12 @@ def _move(cursor, run_id: str, table: str, trash: str, key: str) -> None:
     cursor.execute(f"DELETE FROM {table} WHERE {match}")
 
 
-def restore_rows(cursor, run_id: str) -> int:
-    """Move a run's trashed rows back. A row written again since keeps its newer version."""
+def restore_rows(cursor, run_id: str, xact_id: int) -> int:
+    """Move a run's trashed rows back. A row written again since keeps its newer version.
+    The rows put back are current again as of ``xact_id`` (a new version in ``history``,
+    their ``_xact_id`` and ``_pagination_key`` in ``live``), as a write would make them, so
+    readers that follow changes by ``_xact_id`` (scheduled exports) see them again; their
+    older versions come back unchanged for reads pinned to them."""
     count = cursor.execute(
         "SELECT count(DISTINCT (object_type, object_id, id)) FROM trash_history WHERE run_id = ?",
         [run_id],
@@ -73,6 +77,7 @@ def restore_rows(cursor, run_id: str) -> int:
         "INSERT INTO history SELECT * EXCLUDE (run_id) FROM trash_history WHERE run_id = ?",
         [run_id],
     )
+    _make_current(cursor, run_id, xact_id)
     cursor.execute(
         "INSERT INTO comments SELECT * EXCLUDE (run_id) FROM trash_comments WHERE run_id = ?",
         [run_id],
@@ -82,6 +87,34 @@ def restore_rows(cursor, run_id: str) -> int:
     _refresh_traces(cursor)
     cursor.execute("DROP TABLE IF EXISTS retention_roots")
     return count
+
+
+def _make_current(cursor, run_id: str, xact_id: int) -> None:
+    """Give the rows a restore put back into ``live`` (not those written again since) a new
+    version at ``xact_id``."""
+    cursor.execute(
+        """CREATE OR REPLACE TEMP TABLE retention_restored AS
+           SELECT l.object_type, l.object_id, l.id,
+                  'p' || lpad(?::VARCHAR, 19, '0') || '.'
+                      || lpad((row_number() OVER (ORDER BY l._pagination_key))::VARCHAR, 7, '0')
+                      AS key
+           FROM live l JOIN trash_live t
+             ON t.object_type = l.object_type AND t.object_id = l.object_id AND t.id = l.id
+            AND t._xact_id = l._xact_id
+           WHERE t.run_id = ?""",
+        [xact_id, run_id],
+    )
+    cursor.execute(
+        """UPDATE live SET _xact_id = ?, _pagination_key = r.key FROM retention_restored r
+           WHERE live.object_type = r.object_type AND live.object_id = r.object_id
+             AND live.id = r.id""",
+        [xact_id],
+    )
+    cursor.execute(
+        """INSERT INTO history SELECT l.*, false FROM live l JOIN retention_restored r
+             ON l.object_type = r.object_type AND l.object_id = r.object_id AND l.id = r.id"""
+    )
+    cursor.execute("DROP TABLE retention_restored")
 
 
 def purge_rows(cursor, run_id: str) -> int:
