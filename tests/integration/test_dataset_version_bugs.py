@@ -95,3 +95,38 @@ def test_unresolvable_ref_is_refused_when_saved(app_client):
     assert "does not resolve" in write.json()["error"]["message"]
     check = app_client.get(f"/v1/dataset/{ds}/schema/check")
     assert check.status_code == 400, check.text
+
+
+def _versions(client, ds) -> list[str]:
+    return [v["_xact_id"] for v in client.get(f"/v1/dataset/{ds}/versions").json()["objects"]]
+
+
+def test_restore_refuses_a_version_that_is_not_the_datasets(app_client):
+    ds = _dataset(app_client)
+    app_client.post(f"/v1/dataset/{ds}/insert", json={"events": [{"id": "a", "input": 1}]})
+    other = _dataset(app_client)
+    app_client.post(f"/v1/dataset/{other}/insert", json={"events": [{"id": "b", "input": 2}]})
+    for version in (12, "1", _versions(app_client, other)[0], "99999999999999999999999", "nope"):
+        answer = app_client.post(f"/v1/dataset/{ds}/restore", json={"version": version})
+        assert answer.status_code in (400, 404), (version, answer.text)
+    rows = app_client.post(f"/v1/dataset/{ds}/fetch", json={}).json()["events"]
+    assert [r["id"] for r in rows] == ["a"]
+    # Its own version works, given as a string or as a JSON number.
+    (v1,) = _versions(app_client, ds)
+    for version in (v1, int(v1)):
+        answer = app_client.post(f"/v1/dataset/{ds}/restore", json={"version": version})
+        assert answer.status_code == 200, answer.text
+
+
+def test_snapshot_must_name_a_version_of_the_dataset(app_client):
+    ds = _dataset(app_client)
+    app_client.post(f"/v1/dataset/{ds}/insert", json={"events": [{"id": "a", "input": 1}]})
+    for version in ("9999999999999999999", "99999999999999999999999", 12):
+        answer = app_client.post(
+            f"/v1/dataset/{ds}/snapshots", json={"name": "fut", "version": version}
+        )
+        assert answer.status_code in (400, 404), (version, answer.text)
+    assert app_client.get(f"/v1/dataset/{ds}/snapshots").json()["objects"] == []
+    (v1,) = _versions(app_client, ds)
+    answer = app_client.post(f"/v1/dataset/{ds}/snapshots", json={"name": "v1", "version": v1})
+    assert answer.status_code == 200, answer.text
