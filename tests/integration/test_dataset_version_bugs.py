@@ -130,3 +130,20 @@ def test_snapshot_must_name_a_version_of_the_dataset(app_client):
     (v1,) = _versions(app_client, ds)
     answer = app_client.post(f"/v1/dataset/{ds}/snapshots", json={"name": "v1", "version": v1})
     assert answer.status_code == 200, answer.text
+
+
+def test_restore_brings_back_created(app_client):
+    ds = _dataset(app_client)
+    first = {"id": "a", "input": 1, "created": "2020-01-01T00:00:00Z"}
+    app_client.post(f"/v1/dataset/{ds}/insert", json={"events": [first]})
+    (v1,) = _versions(app_client, ds)
+    app_client.post(
+        f"/v1/dataset/{ds}/insert", json={"events": [{"id": "a", "_object_delete": True}]}
+    )
+    app_client.post(f"/v1/dataset/{ds}/insert", json={"events": [{"id": "a", "input": 2}]})
+    answer = app_client.post(f"/v1/dataset/{ds}/restore", json={"version": v1})
+    assert answer.status_code == 200, answer.text
+    pinned = app_client.post(f"/v1/dataset/{ds}/fetch", json={"version": v1}).json()["events"]
+    now = app_client.post(f"/v1/dataset/{ds}/fetch", json={}).json()["events"]
+    assert pinned[0]["created"].startswith("2020-01-01")
+    assert [(r["input"], r["created"]) for r in now] == [(1, pinned[0]["created"])]

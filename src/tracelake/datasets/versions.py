@@ -190,10 +190,16 @@ def restore_version(
     counts = {"inserted": 0, "updated": 0, "deleted": 0}
     for row_id, row in target.items():
         now = current.get(row_id)
-        if now is not None and all(_norm(now[f]) == _norm(row[f]) for f in ROW_FIELDS):
+        if (
+            now is not None
+            and all(_norm(now[f]) == _norm(row[f]) for f in ROW_FIELDS)
+            and now["created"] == row["created"]
+        ):
             continue
         counts["inserted" if now is None else "updated"] += 1
-        writes.append({"id": row_id, "dataset_id": dataset_id, **_public(row)})
+        writes.append(
+            {"id": row_id, "dataset_id": dataset_id, **_public(row), "created": row["created"]}
+        )
     for row_id in current.keys() - target.keys():
         counts["deleted"] += 1
         writes.append({"id": row_id, "dataset_id": dataset_id, "_object_delete": True})
