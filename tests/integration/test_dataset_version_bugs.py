@@ -147,3 +147,22 @@ def test_restore_brings_back_created(app_client):
     now = app_client.post(f"/v1/dataset/{ds}/fetch", json={}).json()["events"]
     assert pinned[0]["created"].startswith("2020-01-01")
     assert [(r["input"], r["created"]) for r in now] == [(1, pinned[0]["created"])]
+
+
+def test_btql_version_takes_a_snapshot_name(app_client):
+    ds = _dataset(app_client)
+    app_client.post(f"/v1/dataset/{ds}/insert", json={"events": [{"id": "a", "input": 1}]})
+    assert (
+        app_client.post(f"/v1/dataset/{ds}/snapshots", json={"name": "golden"}).status_code == 200
+    )
+    app_client.post(f"/v1/dataset/{ds}/insert", json={"events": [{"id": "b", "input": 2}]})
+    query = f"from: dataset('{ds}') | select: id"
+    answer = app_client.post("/btql", json={"query": query, "version": "golden"})
+    assert answer.status_code == 200, answer.text
+    assert [r["id"] for r in answer.json()["data"]] == ["a"]
+    unknown = app_client.post("/btql", json={"query": query, "version": "nope"})
+    assert unknown.status_code == 400 and "nope" in unknown.text
+    project_id = app_client.get(f"/v1/dataset/{ds}").json()["project_id"]
+    logs = f"from: project_logs('{project_id}') | select: id"
+    other = app_client.post("/btql", json={"query": logs, "version": "golden"})
+    assert other.status_code == 400 and "one dataset" in other.text
