@@ -166,3 +166,19 @@ def test_btql_version_takes_a_snapshot_name(app_client):
     logs = f"from: project_logs('{project_id}') | select: id"
     other = app_client.post("/btql", json={"query": logs, "version": "golden"})
     assert other.status_code == 400 and "one dataset" in other.text
+
+
+def test_import_checks_the_schema_after_dropping_duplicate_ids(app_client):
+    ds = _dataset(app_client)
+    schema = {"schema": {"type": "string"}, "enforce": True}
+    assert app_client.put(f"/v1/dataset/{ds}/schema/input", json=schema).status_code == 200
+    body = b'{"id":"a","input":5}\n{"id":"a","input":"ok"}\n{"id":"b","input":"x"}\n'
+    answer = app_client.post(f"/v1/dataset/{ds}/import?format=jsonl", content=body)
+    assert answer.status_code == 200, answer.text
+    rows = app_client.post(f"/v1/dataset/{ds}/fetch", json={}).json()["events"]
+    assert sorted((r["id"], r["input"]) for r in rows) == [("a", "ok"), ("b", "x")]
+    # The kept row is still checked, with its row number in the file.
+    body = b'{"id":"c","input":"ok"}\n{"id":"c","input":7}\n'
+    answer = app_client.post(f"/v1/dataset/{ds}/import?format=jsonl", content=body)
+    assert answer.status_code == 400, answer.text
+    assert [(v["row"], v["id"]) for v in answer.json()["error"]["violations"]] == [(2, "c")]
