@@ -182,3 +182,12 @@ def test_import_checks_the_schema_after_dropping_duplicate_ids(app_client):
     answer = app_client.post(f"/v1/dataset/{ds}/import?format=jsonl", content=body)
     assert answer.status_code == 400, answer.text
     assert [(v["row"], v["id"]) for v in answer.json()["error"]["violations"]] == [(2, "c")]
+
+
+def test_cli_keys_create_refuses_org_with_url():
+    from tests.conftest import free_port
+    from tests.integration.test_cli import assert_cli_error, run_cli
+
+    url = f"http://127.0.0.1:{free_port()}"
+    result = run_cli("keys", "create", "--org", "other", "--url", url, "--api-key", "tl-x-000000")
+    assert_cli_error(result, "--org only works on a data dir")
