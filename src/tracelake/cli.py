@@ -265,6 +265,9 @@ def keys_create(
 
     def body():
         backend = _backend(data_dir, url, api_key, org)
+        if org is not None and not isinstance(backend, LocalBackend):
+            backend.close()
+            raise CliError("--org only works on a data dir")
         try:
             record = backend.create_key(name, role)
         finally:

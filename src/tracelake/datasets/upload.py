@@ -131,8 +131,8 @@ def stage_file(
                 columns = [c for c in batch.table.column_names if c != "_row"]
                 column_mapping = build_mapping(columns, mapping)
             mapped = map_batch(con, batch, column_mapping)
-            if check is not None:
-                check_fields(mapped, check, column_mapping.id_column is not None)
+            if check is not None and column_mapping.id_column is None:
+                check_fields(mapped, check, False)
             rows += mapped.num_rows
             if rows > MAX_ROWS:
                 raise InvalidRequest(f"a file may hold at most {MAX_ROWS:,} rows")
@@ -144,6 +144,8 @@ def stage_file(
             raise InvalidRequest("the file has no rows")
         writer.close()
         writer = None
+        if check is not None and has_ids:
+            _check_kept_rows(con, out, check)
     except BaseException:
         if writer is not None:
             writer.close()
@@ -161,6 +163,18 @@ def stage_file(
         columns=list(column_mapping.targets),
         mapping={c: str(t) for c, t in column_mapping.targets.items()},
     )
+
+
+def _check_kept_rows(con, staged: Path, check: RowCheck) -> None:
+    """Check only the rows an import keeps: of rows sharing an id the last one wins, so an
+    earlier duplicate must not be refused for a value that is never written."""
+    kept = con.sql(
+        "SELECT * FROM read_parquet($path) QUALIFY id IS NULL"
+        " OR _row = max(_row) OVER (PARTITION BY id) ORDER BY _row",
+        params={"path": str(staged)},
+    ).to_arrow_table()
+    for batch in kept.to_batches(10_000):
+        check_fields(pa.Table.from_batches([batch]), check, True)
 
 
 def preview_file(

@@ -47,6 +47,25 @@ def resolve_version(store: Store, dataset_id: str, value: Any) -> int:
         raise InvalidRequest(str(exc)) from None
 
 
+def dataset_version(store: Store, dataset_id: str, value: Any) -> int:
+    """Like ``resolve_version``, but only a version of this dataset (one of its writes, or
+    a snapshot name) is accepted: restore and snapshots must not point at other numbers."""
+    xact_id = resolve_version(store, dataset_id, value)
+    found = xact_id < 2**63 and store.read(
+        lambda c: c.execute(
+            "SELECT 1 FROM history WHERE object_type = 'dataset' AND object_id = ?"
+            " AND _xact_id = ? LIMIT 1",
+            [dataset_id, xact_id],
+        ).fetchone()
+    )
+    if not found:
+        raise NotFound(
+            f"{value!r} is not a version of this dataset: give an _xact_id from"
+            " GET /v1/dataset/{id}/versions or a snapshot name"
+        )
+    return xact_id
+
+
 def list_versions(store: Store, dataset_id: str) -> list[dict]:
     """Newest first: each version's ``_xact_id``, time, author and rows inserted, updated
     and deleted, with the snapshot names that point at it."""
@@ -171,10 +190,16 @@ def restore_version(
     counts = {"inserted": 0, "updated": 0, "deleted": 0}
     for row_id, row in target.items():
         now = current.get(row_id)
-        if now is not None and all(_norm(now[f]) == _norm(row[f]) for f in ROW_FIELDS):
+        if (
+            now is not None
+            and all(_norm(now[f]) == _norm(row[f]) for f in ROW_FIELDS)
+            and now["created"] == row["created"]
+        ):
             continue
         counts["inserted" if now is None else "updated"] += 1
-        writes.append({"id": row_id, "dataset_id": dataset_id, **_public(row)})
+        writes.append(
+            {"id": row_id, "dataset_id": dataset_id, **_public(row), "created": row["created"]}
+        )
     for row_id in current.keys() - target.keys():
         counts["deleted"] += 1
         writes.append({"id": row_id, "dataset_id": dataset_id, "_object_delete": True})
@@ -194,7 +219,7 @@ def create_snapshot(
         if xact_id is None:
             raise InvalidRequest("the dataset has no versions yet: write rows first")
     else:
-        xact_id = resolve_version(store, dataset_id, version)
+        xact_id = dataset_version(store, dataset_id, version)
     if description is not None and not isinstance(description, str):
         raise InvalidRequest("description must be a string")
     return dataset_meta.create_snapshot(store, dataset_id, name, xact_id, description, author)

@@ -13,6 +13,9 @@ from typing import Any
 
 import jsonschema
 from jsonschema import Draft202012Validator
+from referencing import Registry
+from referencing.exceptions import Unresolvable
+from referencing.jsonschema import DRAFT202012
 
 from tracelake.errors import InvalidRequest
 
@@ -36,20 +39,66 @@ def check_schema(schema: Any) -> dict:
     except jsonschema.SchemaError as exc:
         where = "/".join(str(p) for p in exc.absolute_path)
         raise InvalidRequest(f"invalid JSON Schema at /{where}: {exc.message}") from None
+    resolver = Registry().resolver_with_root(DRAFT202012.create_resource(schema))
+    _check_refs(schema, resolver, "")
     return schema
+
+
+def _check_refs(node: Any, resolver, where: str) -> None:
+    """Every ``$ref``/``$dynamicRef`` is local (``#...``) and resolves within the schema.
+
+    A remote reference would make the server fetch a URL on every write, so it is refused.
+    """
+    if isinstance(node, list):
+        for i, item in enumerate(node):
+            _check_refs(item, resolver, f"{where}/{i}")
+        return
+    if not isinstance(node, dict):
+        return
+    if isinstance(node.get("$id"), str) and where:
+        resolver = resolver.in_subresource(DRAFT202012.create_resource(node))
+    for key in ("$ref", "$dynamicRef"):
+        ref = node.get(key)
+        if not isinstance(ref, str):
+            continue
+        if not ref.startswith("#"):
+            raise InvalidRequest(
+                f"{key} at /{where.lstrip('/')} must be a local reference starting with '#'"
+                f" (remote references are not fetched), got {ref!r}"
+            )
+        try:
+            resolver.lookup(ref)
+        except Unresolvable:
+            raise InvalidRequest(
+                f"{key} at /{where.lstrip('/')} does not resolve within the schema: {ref!r}"
+            ) from None
+    for key, value in node.items():
+        if key not in ("const", "enum", "default", "examples") and not (
+            key in ("$ref", "$dynamicRef") and isinstance(value, str)
+        ):
+            _check_refs(value, resolver, f"{where}/{key}")
 
 
 def violations(validator: Draft202012Validator, value: Any) -> list[dict]:
     """Every way ``value`` breaks the schema: ``[{"path": "/a/0", "message": ...}]``."""
+    try:
+        errors = list(validator.iter_errors(value))
+    except Unresolvable as exc:
+        raise InvalidRequest(
+            f"the dataset's schema has a reference that does not resolve ({exc});"
+            " fix or delete the schema"
+        ) from None
     found = []
-    for error in sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path)):
+    for error in sorted(errors, key=lambda e: list(e.absolute_path)):
         path = "/" + "/".join(str(p) for p in error.absolute_path)
         found.append({"path": path, "message": error.message})
     return found
 
 
 def validator_for(schema: dict) -> Draft202012Validator:
-    return Draft202012Validator(schema)
+    """A validator that never fetches anything: its registry has no retrieval, so a
+    reference outside the schema fails (see ``violations``) instead of reaching the network."""
+    return Draft202012Validator(schema, registry=Registry())
 
 
 def _type_of(value: Any) -> str:

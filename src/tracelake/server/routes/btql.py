@@ -9,13 +9,39 @@ import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from tracelake.errors import InvalidRequest
+from tracelake.datasets.versions import resolve_version
+from tracelake.errors import InvalidRequest, NotFound
 from tracelake.export.formats import FORMATS
 from tracelake.export.queries import JSON_ITEMS, QueryOptions, explain_query, run_query
+from tracelake.model.objects import ObjectType
 from tracelake.model.xact import parse_xact
+from tracelake.query.ast import Query
+from tracelake.query.parsers import parse_query
+from tracelake.query.sources import resolve_source
 from tracelake.server.http import json_body, principal_of
+from tracelake.store.catalog import CatalogResolver
 
 router = APIRouter()
+
+
+def _snapshot_version(request: Request, options: QueryOptions, name: str) -> QueryOptions:
+    """``version`` given as a snapshot name: the version it names, for a query that reads
+    exactly one dataset (a name belongs to one dataset)."""
+    query = options.query if isinstance(options.query, Query) else parse_query(options.query)
+    state = request.app.state
+    org_id = principal_of(request).org_id
+    source = resolve_source(query.from_, CatalogResolver(state.catalog, org_id))
+    refs = list(source.refs)
+    if len(refs) != 1 or refs[0].object_type is not ObjectType.DATASET:
+        raise InvalidRequest(
+            "version as a snapshot name works only for a query on one dataset;"
+            " otherwise give a decimal transaction id"
+        )
+    try:
+        version = resolve_version(state.store, refs[0].object_id, name)
+    except NotFound:
+        raise InvalidRequest(f"the dataset has no snapshot named {name!r}") from None
+    return dataclasses.replace(options, query=query, version=version)
 
 
 def _options(body: dict) -> QueryOptions:
@@ -33,7 +59,9 @@ def _options(body: dict) -> QueryOptions:
     if not -24 * 60 <= tz_offset <= 24 * 60:
         raise InvalidRequest("tz_offset must be between -1440 and 1440 minutes")
     version = body.get("version")
-    if version is not None:
+    if _is_name(version):
+        pass  # a snapshot name, resolved once the query's dataset is known
+    elif version is not None:
         try:
             version = parse_xact(version)
         except ValueError as exc:
@@ -46,6 +74,10 @@ def _options(body: dict) -> QueryOptions:
     )
 
 
+def _is_name(version) -> bool:
+    return isinstance(version, str) and bool(version.strip()) and not version.strip().isdigit()
+
+
 @router.post("/btql")
 async def btql(request: Request):
     """Run a query. ``query`` is BTQL clause text, Braintrust SQL, or the JSON AST that SDKs
@@ -54,6 +86,8 @@ async def btql(request: Request):
     principal = principal_of(request)
     body = await json_body(request)
     options = _options(body)
+    if _is_name(options.version):
+        options = _snapshot_version(request, options, options.version)
     state = request.app.state
     if body.get("explain") is True:
         return explain_query(state.catalog, principal, options, state.text_index)

@@ -141,7 +141,7 @@ async def restore(request: Request, dataset_id: str):
     version = body.get("version")
     if version is None:
         raise InvalidRequest("missing required field 'version'")
-    xact_id = versions.resolve_version(state.store, dataset_id, version)
+    xact_id = versions.dataset_version(state.store, dataset_id, version)
     return await asyncio.to_thread(
         versions.restore_version, state.store, state.catalog, principal, dataset_id, xact_id
     )

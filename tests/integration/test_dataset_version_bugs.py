@@ -1,0 +1,193 @@
+"""Regression tests for dataset schema, version, import and naming bugs found by a black-box
+hunt: remote ``$ref`` (SSRF), unresolvable refs, restore/snapshot of versions that are not the
+dataset's, restore of ``created``, snapshot names in /btql, import dedup before the schema
+check, and reserved names."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+import uuid
+
+import orjson
+
+
+def _dataset(client) -> str:
+    project = f"bugs-{uuid.uuid4().hex[:10]}"
+    project_id = client.post("/v1/project", json={"name": project}).json()["id"]
+    return client.post("/v1/dataset", json={"project_id": project_id, "name": "d"}).json()["id"]
+
+
+class _Hits(http.server.BaseHTTPRequestHandler):
+    hits: list[str] = []
+
+    def do_GET(self):  # noqa: N802
+        _Hits.hits.append(self.path)
+        body = b'{"type": "string"}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_remote_ref_is_refused_and_never_fetched(app_client):
+    ds = _dataset(app_client)
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Hits)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}/internal-secret"
+    try:
+        for schema in ({"$ref": url}, {"properties": {"a": {"$ref": url}}}):
+            saved = app_client.put(
+                f"/v1/dataset/{ds}/schema/input", json={"schema": schema, "enforce": True}
+            )
+            assert saved.status_code == 400, saved.text
+            assert "local reference" in saved.json()["error"]["message"]
+        # A remote ref stored before this check: writes fail with a 4xx and fetch nothing.
+        store = app_client.app.state.store
+        store.transact(
+            lambda c: c.execute(
+                "INSERT OR REPLACE INTO dataset_field_schemas VALUES (?, 'input', ?::JSON, true,"
+                " now())",
+                [ds, orjson.dumps({"$ref": url}).decode()],
+            )
+        )
+        write = app_client.post(f"/v1/dataset/{ds}/insert", json={"events": [{"input": "s"}]})
+        assert write.status_code == 400, write.text
+        assert _Hits.hits == []
+    finally:
+        server.shutdown()
+
+
+def test_unresolvable_ref_is_refused_when_saved(app_client):
+    ds = _dataset(app_client)
+    bad = {"$ref": "#/$defs/missing"}
+    saved = app_client.put(f"/v1/dataset/{ds}/schema/input", json={"schema": bad})
+    assert saved.status_code == 400, saved.text
+    assert "does not resolve" in saved.json()["error"]["message"]
+    good = {"$defs": {"s": {"type": "string"}}, "properties": {"q": {"$ref": "#/$defs/s"}}}
+    saved = app_client.put(f"/v1/dataset/{ds}/schema/input", json={"schema": good, "enforce": True})
+    assert saved.status_code == 200, saved.text
+    assert (
+        app_client.post(
+            f"/v1/dataset/{ds}/insert", json={"events": [{"input": {"q": 1}}]}
+        ).status_code
+        == 400
+    )
+    ok = app_client.post(f"/v1/dataset/{ds}/insert", json={"events": [{"input": {"q": "x"}}]})
+    assert ok.status_code == 200, ok.text
+    # A broken schema already stored: writes and the check route are a clear 400.
+    app_client.app.state.store.transact(
+        lambda c: c.execute(
+            "INSERT OR REPLACE INTO dataset_field_schemas VALUES (?, 'input', ?::JSON, true,"
+            " now())",
+            [ds, orjson.dumps(bad).decode()],
+        )
+    )
+    from tracelake.store import dataset_meta
+
+    dataset_meta._forget(app_client.app.state.store, ds)
+    write = app_client.post(f"/v1/dataset/{ds}/insert", json={"events": [{"input": "s"}]})
+    assert write.status_code == 400, write.text
+    assert "does not resolve" in write.json()["error"]["message"]
+    check = app_client.get(f"/v1/dataset/{ds}/schema/check")
+    assert check.status_code == 400, check.text
+
+
+def _versions(client, ds) -> list[str]:
+    return [v["_xact_id"] for v in client.get(f"/v1/dataset/{ds}/versions").json()["objects"]]
+
+
+def test_restore_refuses_a_version_that_is_not_the_datasets(app_client):
+    ds = _dataset(app_client)
+    app_client.post(f"/v1/dataset/{ds}/insert", json={"events": [{"id": "a", "input": 1}]})
+    other = _dataset(app_client)
+    app_client.post(f"/v1/dataset/{other}/insert", json={"events": [{"id": "b", "input": 2}]})
+    for version in (12, "1", _versions(app_client, other)[0], "99999999999999999999999", "nope"):
+        answer = app_client.post(f"/v1/dataset/{ds}/restore", json={"version": version})
+        assert answer.status_code in (400, 404), (version, answer.text)
+    rows = app_client.post(f"/v1/dataset/{ds}/fetch", json={}).json()["events"]
+    assert [r["id"] for r in rows] == ["a"]
+    # Its own version works, given as a string or as a JSON number.
+    (v1,) = _versions(app_client, ds)
+    for version in (v1, int(v1)):
+        answer = app_client.post(f"/v1/dataset/{ds}/restore", json={"version": version})
+        assert answer.status_code == 200, answer.text
+
+
+def test_snapshot_must_name_a_version_of_the_dataset(app_client):
+    ds = _dataset(app_client)
+    app_client.post(f"/v1/dataset/{ds}/insert", json={"events": [{"id": "a", "input": 1}]})
+    for version in ("9999999999999999999", "99999999999999999999999", 12):
+        answer = app_client.post(
+            f"/v1/dataset/{ds}/snapshots", json={"name": "fut", "version": version}
+        )
+        assert answer.status_code in (400, 404), (version, answer.text)
+    assert app_client.get(f"/v1/dataset/{ds}/snapshots").json()["objects"] == []
+    (v1,) = _versions(app_client, ds)
+    answer = app_client.post(f"/v1/dataset/{ds}/snapshots", json={"name": "v1", "version": v1})
+    assert answer.status_code == 200, answer.text
+
+
+def test_restore_brings_back_created(app_client):
+    ds = _dataset(app_client)
+    first = {"id": "a", "input": 1, "created": "2020-01-01T00:00:00Z"}
+    app_client.post(f"/v1/dataset/{ds}/insert", json={"events": [first]})
+    (v1,) = _versions(app_client, ds)
+    app_client.post(
+        f"/v1/dataset/{ds}/insert", json={"events": [{"id": "a", "_object_delete": True}]}
+    )
+    app_client.post(f"/v1/dataset/{ds}/insert", json={"events": [{"id": "a", "input": 2}]})
+    answer = app_client.post(f"/v1/dataset/{ds}/restore", json={"version": v1})
+    assert answer.status_code == 200, answer.text
+    pinned = app_client.post(f"/v1/dataset/{ds}/fetch", json={"version": v1}).json()["events"]
+    now = app_client.post(f"/v1/dataset/{ds}/fetch", json={}).json()["events"]
+    assert pinned[0]["created"].startswith("2020-01-01")
+    assert [(r["input"], r["created"]) for r in now] == [(1, pinned[0]["created"])]
+
+
+def test_btql_version_takes_a_snapshot_name(app_client):
+    ds = _dataset(app_client)
+    app_client.post(f"/v1/dataset/{ds}/insert", json={"events": [{"id": "a", "input": 1}]})
+    assert (
+        app_client.post(f"/v1/dataset/{ds}/snapshots", json={"name": "golden"}).status_code == 200
+    )
+    app_client.post(f"/v1/dataset/{ds}/insert", json={"events": [{"id": "b", "input": 2}]})
+    query = f"from: dataset('{ds}') | select: id"
+    answer = app_client.post("/btql", json={"query": query, "version": "golden"})
+    assert answer.status_code == 200, answer.text
+    assert [r["id"] for r in answer.json()["data"]] == ["a"]
+    unknown = app_client.post("/btql", json={"query": query, "version": "nope"})
+    assert unknown.status_code == 400 and "nope" in unknown.text
+    project_id = app_client.get(f"/v1/dataset/{ds}").json()["project_id"]
+    logs = f"from: project_logs('{project_id}') | select: id"
+    other = app_client.post("/btql", json={"query": logs, "version": "golden"})
+    assert other.status_code == 400 and "one dataset" in other.text
+
+
+def test_import_checks_the_schema_after_dropping_duplicate_ids(app_client):
+    ds = _dataset(app_client)
+    schema = {"schema": {"type": "string"}, "enforce": True}
+    assert app_client.put(f"/v1/dataset/{ds}/schema/input", json=schema).status_code == 200
+    body = b'{"id":"a","input":5}\n{"id":"a","input":"ok"}\n{"id":"b","input":"x"}\n'
+    answer = app_client.post(f"/v1/dataset/{ds}/import?format=jsonl", content=body)
+    assert answer.status_code == 200, answer.text
+    rows = app_client.post(f"/v1/dataset/{ds}/fetch", json={}).json()["events"]
+    assert sorted((r["id"], r["input"]) for r in rows) == [("a", "ok"), ("b", "x")]
+    # The kept row is still checked, with its row number in the file.
+    body = b'{"id":"c","input":"ok"}\n{"id":"c","input":7}\n'
+    answer = app_client.post(f"/v1/dataset/{ds}/import?format=jsonl", content=body)
+    assert answer.status_code == 400, answer.text
+    assert [(v["row"], v["id"]) for v in answer.json()["error"]["violations"]] == [(2, "c")]
+
+
+def test_cli_keys_create_refuses_org_with_url():
+    from tests.conftest import free_port
+    from tests.integration.test_cli import assert_cli_error, run_cli
+
+    url = f"http://127.0.0.1:{free_port()}"
+    result = run_cli("keys", "create", "--org", "other", "--url", url, "--api-key", "tl-x-000000")
+    assert_cli_error(result, "--org only works on a data dir")
