@@ -191,3 +191,26 @@ def test_cli_keys_create_refuses_org_with_url():
     url = f"http://127.0.0.1:{free_port()}"
     result = run_cli("keys", "create", "--org", "other", "--url", url, "--api-key", "tl-x-000000")
     assert_cli_error(result, "--org only works on a data dir")
+
+
+def test_key_names_must_be_usable(app_client):
+    """An empty or blank key name clashed with `assignee=` (unassigned) and `me` shadowed the
+    caller's own alias in the review queue; both were accepted."""
+    for name in ("", "   ", "me"):
+        response = app_client.post("/v1/api_key", json={"name": name, "role": "read"})
+        assert response.status_code == 400, (name, response.text)
+    response = app_client.post("/v1/api_key", json={"name": "auditor", "role": "read"})
+    assert response.status_code == 200, response.text
+
+
+def test_custom_column_names_that_are_btql_words_are_refused(app_client):
+    """`and`, `null`, `select` were saved but no query could name them."""
+    ds = _dataset(app_client)
+    for name in ("and", "NULL", "select", "limit", "true"):
+        response = app_client.put(
+            f"/v1/dataset/{ds}/columns/{name}", json={"expr": "metadata.topic"}
+        )
+        assert response.status_code == 400, (name, response.text)
+        assert "BTQL word" in response.json()["error"]["message"]
+    response = app_client.put(f"/v1/dataset/{ds}/columns/topic", json={"expr": "metadata.topic"})
+    assert response.status_code == 200, response.text

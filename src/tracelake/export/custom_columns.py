@@ -15,11 +15,12 @@ from tracelake.errors import InvalidRequest
 from tracelake.model.objects import ObjectRef, ObjectType
 from tracelake.query import ast as a
 from tracelake.query.errors import QueryError
-from tracelake.query.parsers.btql import parse_expression
+from tracelake.query.parsers.btql import BtqlParser, parse_expression
 from tracelake.query.parsers.expressions import has_aggregate
 from tracelake.query.planner import plan_query, transform
 from tracelake.query.relations import columns_of
 from tracelake.query.sources import ResolvedSource
+from tracelake.query.tokens import KEYWORDS
 from tracelake.store import dataset_meta
 from tracelake.store.store import Store
 
@@ -33,6 +34,8 @@ def check_column(name: str, expr: object) -> str:
         raise InvalidRequest("a custom column name is letters, digits and '_' (not first)")
     if name in {n for n, _ in columns_of(ObjectType.DATASET)} or name == "comments":
         raise InvalidRequest(f"{name!r} is a built-in column")
+    if name.lower() in KEYWORDS or name.lower() in BtqlParser.CLAUSES:
+        raise InvalidRequest(f"{name!r} is a BTQL word: a query could not name the column")
     if not isinstance(expr, str) or not expr.strip():
         raise InvalidRequest("expr must be a BTQL expression (text)")
     try:

@@ -217,6 +217,10 @@ class Catalog:
         """Create an API key; returns its record and the plaintext (shown only once)."""
         if role not in ROLES:
             raise InvalidRequest(f"role must be one of {', '.join(ROLES)}")
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidRequest("a key needs a name (review items are assigned by it)")
+        if name.strip() == "me":
+            raise InvalidRequest("'me' cannot name a key: it means the caller's own key")
         self.get_org(org_id)
         plaintext = plaintext or generate_key()
         if len(plaintext) < 16:
