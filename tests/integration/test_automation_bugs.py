@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import socket
+import time
 import uuid
 
 import orjson
@@ -227,3 +229,32 @@ def test_a_query_limit_caps_the_rows_of_a_run(app_client, tmp_path):
     assert sorted(r["id"] for r in jsonl_rows(tmp_path / "out")) == sorted(
         f"S{n}" for n in range(10)
     )
+
+
+def test_test_of_an_endpoint_that_never_answers_fails_within_seconds(app_client):
+    """An endpoint that accepts connections and never answers held `test` for ~4 minutes
+    (60 s read timeout, three attempts): test waits 5 s, once, and says what happened."""
+    hole = socket.socket()
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(16)  # connections complete in the backlog; nothing ever answers
+    try:
+        project_id = new_project(app_client)
+        automation = create_export(
+            app_client,
+            project_id,
+            "s3://bucket/prefix",
+            {"type": "log_spans"},
+            credentials={
+                "type": "aws_static",
+                "access_key_id": "key",
+                "secret_access_key": "secret",
+                "endpoint_url": f"http://127.0.0.1:{hole.getsockname()[1]}",
+            },
+        )
+        started = time.monotonic()
+        response = app_client.post(f"/v1/project_automation/{automation['id']}/test")
+        assert time.monotonic() - started < 30
+        assert response.status_code == 400, response.text
+        assert "timeout" in response.json()["error"]["message"].lower()
+    finally:
+        hole.close()

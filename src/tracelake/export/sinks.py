@@ -33,12 +33,14 @@ class Sink(Protocol):
     def get_bytes(self, key: str) -> bytes: ...
 
 
-def open_sink(export_path: str, credentials: dict | None = None) -> Sink:
+def open_sink(export_path: str, credentials: dict | None = None, *, quick: bool = False) -> Sink:
+    """The storage an export path names. ``quick``: an S3 call waits less and is not
+    retried (for ``test``, which a person is waiting on)."""
     parsed = urlparse(export_path)
     if parsed.scheme == "file":
         return DirectorySink(Path(parsed.path))
     if parsed.scheme == "s3":
-        return S3Sink(parsed.netloc, parsed.path.strip("/"), credentials or {})
+        return S3Sink(parsed.netloc, parsed.path.strip("/"), credentials or {}, quick=quick)
     raise SinkError(f"unsupported export path {export_path!r}")
 
 
@@ -114,11 +116,12 @@ class DirectorySink:
 class S3Sink:
     """An S3 bucket and prefix through boto3 (STS AssumeRole for ``aws_iam`` credentials)."""
 
-    def __init__(self, bucket: str, prefix: str, credentials: dict):
+    def __init__(self, bucket: str, prefix: str, credentials: dict, *, quick: bool = False):
         self.bucket = bucket
         self.prefix = prefix
         self.location = f"s3://{bucket}/{prefix}".rstrip("/")
         self.credentials = credentials
+        self.quick = quick
         self._client = None
 
     def _key(self, key: str) -> str:
@@ -127,7 +130,7 @@ class S3Sink:
     @property
     def client(self):
         if self._client is None:
-            self._client = s3_client(self.credentials)
+            self._client = s3_client(self.credentials, quick=self.quick)
         return self._client
 
     def _call(self, what: str, fn, *args, **kwargs):
@@ -203,8 +206,9 @@ def _client_error(exc) -> str:
     return f"{error.get('Message') or code or exc}"
 
 
-def s3_client(credentials: dict):
-    """A boto3 S3 client for a validated ``credentials`` config (see model.automations)."""
+def s3_client(credentials: dict, *, quick: bool = False):
+    """A boto3 S3 client for a validated ``credentials`` config (see model.automations);
+    ``quick``: 5 s timeouts and no retry."""
     import boto3
     import botocore.config
     import botocore.exceptions as bx
@@ -213,7 +217,9 @@ def s3_client(credentials: dict):
     region = credentials.get("region") or "us-east-1"
     endpoint = credentials.get("endpoint_url")
     config = botocore.config.Config(
-        retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=60
+        retries={"max_attempts": 1 if quick else 3, "mode": "standard"},
+        connect_timeout=5,
+        read_timeout=5 if quick else 60,
     )
     if kind == "aws_static":
         session = boto3.session.Session(

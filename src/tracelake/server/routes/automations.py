@@ -132,7 +132,7 @@ def test_project_automation(request: Request, automation_id: str):
     automation = _automation(request, automation_id)
     _export_only(automation, "test")
     config = automation["config"]
-    sink = open_sink(config["export_path"], config.get("credentials"))
+    sink = open_sink(config["export_path"], config.get("credentials"), quick=True)
     probe(sink)
     check_query(request.app.state.catalog, automation["org_id"], config)
     return {
