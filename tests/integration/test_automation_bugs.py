@@ -14,6 +14,7 @@ import orjson
 import pytest
 
 import tests.s3server as s3server
+from tests.integration.test_scheduled_export import run_once
 from tracelake.export.sinks import SinkError, s3_client
 
 WRITER = {"accessKey": "writer-access", "secretKey": "writer-secret-0123456789"}
@@ -43,12 +44,6 @@ def create_export(client, project_id, path: str, definition: dict, **config) -> 
     response = client.post("/v1/project_automation", json=body)
     assert response.status_code == 200, response.text
     return response.json()
-
-
-def run_once(client, automation_id: str) -> dict:
-    response = client.post(f"/v1/project_automation/{automation_id}/run")
-    assert response.status_code == 200, response.text
-    return response.json()["run"]
 
 
 def jsonl_rows(root) -> list[dict]:
