@@ -259,3 +259,55 @@ def test_match_on_fields_the_index_does_not_hold_scans(env):
         index,
     )
     assert "'c'" in plan["sql"] and "'b'" not in plan["sql"]
+
+
+def test_candidates_are_read_by_id_when_every_row_must_match(env):
+    """Once the index holds every write, a MATCH that every row must pass reads its
+    candidates through live's index on id (not a scan); the same id in another project
+    and rows that no longer say the word stay out, and OR/NOT keep scanning."""
+    store, catalog, principal, project_id, index = env
+    other = catalog.create_project(principal.org_id, "other")["id"]
+    write(
+        env,
+        [
+            {"id": "a", "input": "quartz lamp", "metadata": {"n": 1}},
+            {"id": "b", "input": "quartz", "metadata": {"n": 2}},
+            {"id": "c", "input": "granite"},
+        ],
+    )
+    store.write(
+        prepare_batch(
+            catalog,
+            principal,
+            [{"project_id": other, "log_id": "g", "id": "a", "input": "quartz elsewhere"}],
+        )
+    )
+    Indexer(store, index).run_once()
+
+    def plan_of(condition: str) -> str:
+        text = f"select: id | from: project_logs('{project_id}') | filter: {condition}"
+        return explain_query(catalog, principal, QueryOptions(query=text), index)["sql"]
+
+    for condition in ("input MATCH 'quartz'", "input MATCH 'quartz' AND metadata.n > 1"):
+        assert "FROM live WHERE id IN (" in plan_of(condition), condition
+    for condition in ("input MATCH 'quartz' OR metadata.n > 1", "NOT input MATCH 'quartz'"):
+        assert "FROM live WHERE id IN (" not in plan_of(condition), condition
+    queries = (
+        "input MATCH 'quartz'",
+        "input MATCH 'quartz' AND metadata.n > 1",
+        "input MATCH 'quartz' OR metadata.n > 1",
+        "NOT input MATCH 'quartz'",
+        "input MATCH 'basalt'",
+    )
+    for query in queries:
+        assert ids(env, query) == ids(env, query, use_index=False), query
+    assert ids(env, "input MATCH 'quartz'") == ["a", "b"]
+    assert newest_ids(env, "input MATCH 'quartz'")[0] == ["b", "a"]
+
+    # Rewritten after indexing: the index is behind, so the plan scans the newer rows.
+    write(env, [{"id": "b", "input": "no longer"}])
+    assert ids(env, "input MATCH 'quartz'") == ["a"]
+    Indexer(store, index).run_once()
+    assert "FROM live WHERE id IN (" in plan_of("input MATCH 'quartz'")
+    assert ids(env, "input MATCH 'quartz'") == ["a"]
+    assert ids(env, "input MATCH 'basalt'") == []

@@ -76,22 +76,38 @@ def json_array_items(cursor, sql: str, columns: list[Column]) -> bytes | memoryv
     if not columns:
         return b""
     texts = cursor.sql(_json_sql(sql, columns)).to_arrow_table().column(0).combine_chunks()
+    return _joined(texts)
+
+
+def json_items_and_keys(cursor, sql: str, columns: list[Column]) -> tuple[bytes | memoryview, list]:
+    """Like :func:`json_array_items`, for a query that also returns a ``__key`` column
+    (not rendered): the JSON items and each row's key, from one statement."""
+    if not columns:
+        keys = cursor.sql(f"SELECT r.__key FROM ({sql}) AS r").fetchall()
+        return b"", [k for (k,) in keys]
+    table = cursor.sql(_json_sql(sql, columns, extra="r.__key")).to_arrow_table()
+    return _joined(table.column(0).combine_chunks()), table.column(1).to_pylist()
+
+
+def _joined(texts: pa.Array) -> bytes | memoryview:
     if len(texts) == 0:
         return b""
     one_list = pa.ListArray.from_arrays(pa.array([0, len(texts)], pa.int32()), texts)
     return memoryview(pc.binary_join(one_list, ",")[0].as_buffer())
 
 
-def _json_sql(sql: str, columns: list[Column]) -> str:
-    """SQL of each row of ``sql`` as one JSON object text, keys in column order."""
+def _json_sql(sql: str, columns: list[Column], extra: str | None = None) -> str:
+    """SQL of each row of ``sql`` as one JSON object text, keys in column order (and the
+    ``extra`` expression over the row ``r`` as a second column)."""
+    more = f", {extra}" if extra else ""
     if case_clash([c.name for c in columns]):
         # A struct's field names are case-insensitive too: name every key instead (slower).
         pairs = ", ".join(f"{_string(c.name)}, {_json_value(c)}" for c in columns)
-        return f"SELECT json_object({pairs})::VARCHAR FROM ({sql}) AS r"
+        return f"SELECT json_object({pairs})::VARCHAR{more} FROM ({sql}) AS r"
     # A struct literal, not the row by its table alias: a column named like the alias
     # (`select: id as j`) would be taken instead of the row.
     fields = ", ".join(f"{_string(c.name)}: {_json_value(c)}" for c in columns)
-    return f"SELECT to_json({{{fields}}})::VARCHAR FROM ({sql}) AS r"
+    return f"SELECT to_json({{{fields}}})::VARCHAR{more} FROM ({sql}) AS r"
 
 
 def _string(value: str) -> str:

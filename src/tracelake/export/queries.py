@@ -5,7 +5,10 @@ with its cursor. It sits above the store (it reads through it) and beside the fo
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
+import heapq
+import itertools
 import threading
 import time
 from dataclasses import dataclass, field
@@ -20,6 +23,7 @@ from tracelake.export.formats import (
     case_clash,
     describe,
     json_array_items,
+    json_items_and_keys,
     json_rows,
     json_schema,
     write_jsonl,
@@ -234,59 +238,175 @@ def run_query(
     return result
 
 
+class Watchdog:
+    """One thread that interrupts the queries past their deadline (a ``threading.Timer``
+    per query cost a thread start, ~0.3 ms, on every query)."""
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        # [deadline, ticket, interrupt]; interrupt is None once its block has ended (so no
+        # cursor is kept alive by a finished query's entry)
+        self._heap: list[list] = []
+        self._tickets = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    @contextlib.contextmanager
+    def guard(self, timeout: float, interrupt):
+        """Call ``interrupt()`` if the block is still running ``timeout`` seconds from now."""
+        entry = [time.monotonic() + timeout, next(self._tickets), interrupt]
+        with self._cond:
+            heapq.heappush(self._heap, entry)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="tracelake-query-watchdog", daemon=True
+                )
+                self._thread.start()
+            self._cond.notify()
+        try:
+            yield
+        finally:
+            with self._cond:  # after this, interrupt() is never called for the block
+                entry[2] = None
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                while self._heap and self._heap[0][2] is None:
+                    heapq.heappop(self._heap)  # its block has ended
+                if not self._heap:
+                    self._cond.wait()
+                    continue
+                wait = self._heap[0][0] - time.monotonic()
+                if wait > 0:
+                    self._cond.wait(wait)
+                    continue
+                entry = heapq.heappop(self._heap)
+                interrupt, entry[2] = entry[2], None
+                try:
+                    interrupt()
+                except Exception:  # a closed cursor: nothing left to stop
+                    pass
+
+
+WATCHDOG = Watchdog()
+
+
 def _execute(cursor, store: Store, plan: Plan, options: QueryOptions, timeout: float):
-    timer = threading.Timer(timeout, cursor.interrupt)
-    timer.start()
     try:
-        fill_page(cursor, plan, str(store.path))
-        next_cursor = plan.next_cursor(cursor, "query_page")
-        page_rows = 0
-        if plan.index_bounded:  # only a bounded page needs its size (to decide on a re-run)
-            (page_rows,) = cursor.execute("SELECT count(*) FROM query_page").fetchone()
-        output = stored = plan.output
-        if output is None:  # pivot: the columns depend on the data
-            names = [r[0] for r in cursor.execute("DESCRIBE query_page").fetchall()]
-            stored = [n for n in names if n.startswith(PIVOT_PREFIX) or not n.startswith("__")]
-            output = [pivot_output_name(n) for n in stored]
-        elif case_clash(output):
-            # DuckDB renamed the later of two names that differ only in case (a, A → a,
-            # A_1); the page's output columns come first, in the output's order.
-            names = [r[0] for r in cursor.execute("DESCRIBE query_page").fetchall()]
-            stored = names[: len(output)]
-        visible = ", ".join(_quote(name) for name in stored)
-        # CREATE TABLE AS keeps the query's order (DuckDB preserves insertion order).
-        page_sql = f"SELECT {visible} FROM query_page"
-        columns = describe(cursor, page_sql, [], names=list(output))
-        result = QueryResult(
-            schema=json_schema(columns),
-            cursor=next_cursor,
-            freshness={
-                "last_considered_xact_id": _xact(store.clock.last),
-                "last_processed_xact_id": _xact(store.clock.last),
-            },
-            sql=plan.sql,
-            page_rows=page_rows,
-        )
-        if options.fmt == "json":
-            result.rows = json_rows(cursor, page_sql, [], columns)
-        elif options.fmt == JSON_ITEMS:
-            result.body = json_array_items(cursor, page_sql, columns)
-        elif options.fmt == ARROW:
-            result.table = arrow_table(cursor, page_sql, [], columns)
-        elif options.fmt == JSONL_FILE:
-            result.row_count = write_jsonl(cursor, page_sql, [], columns, options.output_path)
-        else:
-            result.body = FORMATS[options.fmt].render(cursor, page_sql, [], columns)
-        cursor.execute("DROP TABLE IF EXISTS query_page")
-        return result
+        with WATCHDOG.guard(timeout, cursor.interrupt):
+            if _renders_at_once(plan, options):
+                return _execute_at_once(cursor, store, plan)
+            return _execute_paged(cursor, store, plan, options)
     except duckdb.InterruptException:
         raise QueryTimeout(f"the query ran longer than {timeout:g} s and was stopped") from None
     except duckdb.Error as exc:
         # The compiler coerces types and guards paths, so this is rare; it is still the
         # query's fault (e.g. an out-of-range cast), not the server's.
         raise QueryError(f"the query could not run: {exc}") from None
-    finally:
-        timer.cancel()
+
+
+def _renders_at_once(plan: Plan, options: QueryOptions) -> bool:
+    """Whether the page can be rendered straight from the plan's SQL in one statement: one
+    query (no windows), known output columns whose names DuckDB keeps apart, as the JSON
+    items that ``POST /btql`` answers with."""
+    return (
+        options.fmt == JSON_ITEMS
+        and plan.window is None
+        and plan.output is not None
+        and not case_clash(plan.output)
+    )
+
+
+def _execute_at_once(cursor, store: Store, plan: Plan) -> QueryResult:
+    """The page rendered by one statement, its cursor computed from the keys it returns
+    (no temp table and none of the statements around it: ~2 ms less per query)."""
+    columns = PAGE_COLUMNS.get(cursor, plan)
+    items, keys = json_items_and_keys(cursor, plan.sql, columns)
+    return QueryResult(
+        body=items,
+        schema=json_schema(columns),
+        cursor=plan.next_cursor_from_keys(keys),
+        freshness=_freshness(store),
+        sql=plan.sql,
+        page_rows=len(keys),
+    )
+
+
+class PageColumns:
+    """The output columns (names and DuckDB types) of recent plans: describing a plan binds
+    its whole SQL again, and the types depend on the SQL only."""
+
+    def __init__(self, size: int = 256):
+        self.size = size
+        self._seen: collections.OrderedDict = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, cursor, plan: Plan) -> list:
+        with self._lock:
+            columns = self._seen.get(plan.sql)
+        if columns is None:
+            visible = ", ".join(_quote(name) for name in plan.output)
+            columns = describe(
+                cursor, f"SELECT {visible} FROM ({plan.sql})", [], names=list(plan.output)
+            )
+            with self._lock:
+                self._seen[plan.sql] = columns
+                if len(self._seen) > self.size:
+                    self._seen.popitem(last=False)
+        return columns
+
+
+PAGE_COLUMNS = PageColumns()
+
+
+def _freshness(store: Store) -> dict:
+    return {
+        "last_considered_xact_id": _xact(store.clock.last),
+        "last_processed_xact_id": _xact(store.clock.last),
+    }
+
+
+def _execute_paged(cursor, store: Store, plan: Plan, options: QueryOptions) -> QueryResult:
+    """The page run into a temp table first (windows, pivots, renamed columns and the
+    other formats), then rendered from it."""
+    fill_page(cursor, plan, str(store.path))
+    next_cursor = plan.next_cursor(cursor, "query_page")
+    page_rows = 0
+    if plan.index_bounded:  # only a bounded page needs its size (to decide on a re-run)
+        (page_rows,) = cursor.execute("SELECT count(*) FROM query_page").fetchone()
+    output = stored = plan.output
+    if output is None:  # pivot: the columns depend on the data
+        names = [r[0] for r in cursor.execute("DESCRIBE query_page").fetchall()]
+        stored = [n for n in names if n.startswith(PIVOT_PREFIX) or not n.startswith("__")]
+        output = [pivot_output_name(n) for n in stored]
+    elif case_clash(output):
+        # DuckDB renamed the later of two names that differ only in case (a, A → a,
+        # A_1); the page's output columns come first, in the output's order.
+        names = [r[0] for r in cursor.execute("DESCRIBE query_page").fetchall()]
+        stored = names[: len(output)]
+    visible = ", ".join(_quote(name) for name in stored)
+    # CREATE TABLE AS keeps the query's order (DuckDB preserves insertion order).
+    page_sql = f"SELECT {visible} FROM query_page"
+    columns = describe(cursor, page_sql, [], names=list(output))
+    result = QueryResult(
+        schema=json_schema(columns),
+        cursor=next_cursor,
+        freshness=_freshness(store),
+        sql=plan.sql,
+        page_rows=page_rows,
+    )
+    if options.fmt == "json":
+        result.rows = json_rows(cursor, page_sql, [], columns)
+    elif options.fmt == JSON_ITEMS:
+        result.body = json_array_items(cursor, page_sql, columns)
+    elif options.fmt == ARROW:
+        result.table = arrow_table(cursor, page_sql, [], columns)
+    elif options.fmt == JSONL_FILE:
+        result.row_count = write_jsonl(cursor, page_sql, [], columns, options.output_path)
+    else:
+        result.body = FORMATS[options.fmt].render(cursor, page_sql, [], columns)
+    cursor.execute("DROP TABLE IF EXISTS query_page")
+    return result
 
 
 class WindowStats:

@@ -24,6 +24,8 @@ from tracelake.query.types import Typed
 CandidateLookup = Callable[
     [list[str], int | None, tuple[str, ...]], tuple[int, list[tuple[str, int]], bool] | None
 ]
+# The meta key of an ``id IN (…)`` node that lists the index's candidates.
+CANDIDATES = "index_candidates"
 # A bounded MATCH asks for this many times the page size of its newest candidates.
 NEWEST_FACTOR = 1.25
 
@@ -111,14 +113,33 @@ class IndexedCompiler(DuckDBCompiler):
     def _listed(self, found: list[tuple[str, int]]) -> exp.Expression:
         column = exp.column("id", table=self.table)
         if not found:
-            return exp.In(this=column, expressions=[exp.null()])
-        # The literals are rendered by sqlglot once, here, and kept as one node: a plan
-        # renders its conditions several times, and hundreds of literal nodes made that
-        # most of the planning time.
-        ids = exp.In(this=column, expressions=[exp.Literal.string(i) for i, _ in found])
-        rendered = ids.sql(dialect="duckdb")
-        listed = rendered[rendered.index(" IN (") + len(" IN (") : -1]
-        return exp.In(this=column, expressions=[exp.Var(this=listed)])
+            listed = "NULL"
+        else:
+            # The literals are rendered by sqlglot once, here, and kept as one node: a plan
+            # renders its conditions several times, and hundreds of literal nodes made that
+            # most of the planning time.
+            ids = exp.In(this=column, expressions=[exp.Literal.string(i) for i, _ in found])
+            rendered = ids.sql(dialect="duckdb")
+            listed = rendered[rendered.index(" IN (") + len(" IN (") : -1]
+        node = exp.In(this=column, expressions=[exp.Var(this=listed)])
+        node.meta[CANDIDATES] = listed
+        return node
+
+
+def index_candidates(condition: exp.Expression | None) -> exp.In | None:
+    """The ``id IN (…)`` node that lists the index's candidates for a MATCH whose test
+    must hold for every row ``condition`` keeps (an AND-term at its top, not under OR or
+    NOT), or None. The rows can then be read by id (see relations.span_relation); the
+    node's ``meta[CANDIDATES]`` holds the ids as rendered SQL literals."""
+    if condition is None:
+        return None
+    while isinstance(condition, exp.Paren):
+        condition = condition.this
+    if isinstance(condition, exp.And):
+        return index_candidates(condition.left) or index_candidates(condition.right)
+    if isinstance(condition, exp.In) and CANDIDATES in condition.meta:
+        return condition
+    return None
 
 
 def newest_first_page(query: ast.Query, shape: str) -> bool:

@@ -106,6 +106,7 @@ def span_relation(
     since_xact: int | None = None,
     window: str | None = None,
     row_filter: str | None = None,
+    candidates: str | None = None,
 ) -> str:
     """SQL for the spans of ``refs`` (latest, or as of ``version``), scoped to ``org_id``
     twice over: the objects were resolved in the organization, and rows must carry it.
@@ -119,7 +120,11 @@ def span_relation(
     ``row_filter`` is a condition on the live row's own columns (under the alias ``e``),
     applied in the scan itself, where DuckDB can evaluate it inside the table scan and,
     under a sort and a limit, skip row groups. A hidden ``__object_id`` column carries the
-    object of each row."""
+    object of each row.
+
+    ``candidates`` (rendered SQL literals) are the only ids a row may have (the full-text
+    index's candidates for a MATCH that every row must pass): the rows are then looked up
+    by id in ``live``'s index on that column instead of scanned for."""
     object_type = refs[0].object_type
     s = "e" if row_filter is not None else "s"
     where = _rows_of(s, refs, org_id)
@@ -133,7 +138,13 @@ def span_relation(
         where += f" AND {s}.{window} >= ${LO}::{kind} AND {s}.{window} < ${HI}::{kind}"
     if row_filter is not None:
         where += f" AND ({row_filter})"
-    if version is None:
+    if version is None and candidates is not None:
+        # DuckDB answers ``id IN (…)`` from the index only when it is the scan's one
+        # filter: OFFSET 0 keeps the other conditions out of it (a filter is not pushed
+        # below a limit), while the columns the query does not read are still left unread.
+        by_id = f"(SELECT * FROM live WHERE id IN ({candidates}) OFFSET 0)"
+        source = f"(SELECT * FROM {by_id} {s} WHERE {where})"
+    elif version is None:
         source = f"(SELECT * FROM live {s} WHERE {where})"
     else:
         source = f"""(SELECT * EXCLUDE (_object_delete) FROM history s

@@ -204,6 +204,11 @@ DDL = [
     )""",
     "CREATE SEQUENCE IF NOT EXISTS object_seq",
     _event_table("live", ",\n  PRIMARY KEY (object_type, object_id, id)"),
+    # Row ids alone: DuckDB answers ``id IN (…)`` from an index on that one column only (not
+    # from the key's third column). MATCH reads the full-text index's candidates through it
+    # instead of scanning the newest rows for them. Created on open, so older data dirs
+    # gain it (about a second per million rows).
+    "CREATE INDEX IF NOT EXISTS live_id ON live (id)",
     _event_table("history", ",\n  _object_delete BOOLEAN NOT NULL"),
     # One row per trace of each object: where its spans sit in _xact_id order. Fetch pages
     # through traces newest first without aggregating every span; first_xact bounds the
