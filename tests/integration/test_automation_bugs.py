@@ -1,6 +1,7 @@
 """Scheduled exports and retention, fixed after a black-box hunt: credentials that cannot list
 the bucket, traces exported twice in catch-up, an S3 endpoint that never answers, bad endpoint
-and region values, restored rows, a query's limit, ``file:///`` and CLI names with ``&``."""
+and region values, restored rows, a query's limit, ``file:///``, CLI names with ``&`` and a hung
+export that held up every other automation."""
 
 from __future__ import annotations
 
@@ -253,3 +254,70 @@ def test_test_of_an_endpoint_that_never_answers_fails_within_seconds(app_client)
         assert "timeout" in response.json()["error"]["message"].lower()
     finally:
         hole.close()
+
+
+def blackhole() -> socket.socket:
+    """A socket on 127.0.0.1 that accepts connections (they complete in the backlog) and never
+    answers. Close it at the end."""
+    hole = socket.socket()
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(16)
+    return hole
+
+
+@pytest.mark.slow
+def test_an_export_that_never_gets_an_answer_does_not_hold_up_other_automations(
+    fresh_server, s3_server
+):
+    """The scheduler ran due automations one after another, so an export whose S3 endpoint
+    accepts connections and never answers (60 s per attempt, three attempts) held every other
+    automation for minutes at each of its runs. Runs are concurrent now: a healthy export runs
+    on schedule and catches up its backlog while the other hangs, and the hung one is never
+    started twice."""
+    hole = blackhole()
+    try:
+        fresh_server.env["TRACELAKE_SCHEDULER_TICK_SECONDS"] = "1"
+        fresh_server.start()
+        client = fresh_server.client()
+        bucket = s3_server.create_bucket(f"b-{uuid.uuid4().hex[:8]}")
+        project_id = new_project(client)
+        for n in range(3):  # three transactions: three runs of the healthy export below
+            write_span(client, project_id, f"T{n}", f"S{n}", [])
+        hung = create_export(  # created first: the old loop ran it first
+            client, project_id, "s3://bucket/hung", {"type": "log_spans"},
+            credentials={"type": "aws_static", "access_key_id": "key",
+                         "secret_access_key": "secret",
+                         "endpoint_url": f"http://127.0.0.1:{hole.getsockname()[1]}"},
+        )  # fmt: skip
+        healthy = create_export(
+            client, project_id, f"s3://{bucket}/ok", {"type": "log_spans"},
+            credentials=s3_server.credentials(), max_rows=1,
+        )  # fmt: skip
+
+        def history(automation):
+            path = f"/v1/project_automation/{automation['id']}/runs"
+            return client.get(path).json()["objects"]
+
+        def exported():
+            return sum(r["rows"] for r in history(healthy) if r["status"] == "succeeded")
+
+        deadline = time.monotonic() + 15
+        while exported() < 3 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        made = history(healthy)
+        assert exported() == 3, made
+        assert [(r["status"], r["trigger"], r["rows"]) for r in made] == [
+            ("succeeded", "schedule", 1)
+        ] * 3
+        keys = s3_server.keys(bucket)
+        assert len([k for k in keys if "/export_" in k]) == 3
+        time.sleep(2)  # two more ticks: the hung run is still the only run of its automation
+        stuck = history(hung)
+        assert [(r["status"], r["trigger"]) for r in stuck] == [("running", "schedule")], stuck
+        refused = client.post(f"/v1/project_automation/{hung['id']}/run")
+        assert refused.status_code == 409, refused.text
+        write_span(client, project_id, "T3", "S3", [])
+        manual = run_once(client, healthy["id"])  # run once answers at once meanwhile
+        assert manual["status"] == "succeeded" and manual["rows"] == 1, manual
+    finally:
+        hole.close()  # resets the hung connections: the hung run fails and the server stops

@@ -1,13 +1,15 @@
 """The scheduler: runs due automations inside the server process.
 
-Every ``tick_seconds`` it purges retention runs whose grace period is over, then runs each
-active automation whose next run time has come. A run holds the automation's lease (a row in
-the catalog, renewed while the run makes progress) and, within the process, its claim (taken
-under a lock with the lease, since every run of the process has the same lease owner), so
-scheduled and manual runs never execute one automation at the same time. Next run times are
-stored, so a restart keeps the schedule; an automation whose time passed while the server was
-down is due at once and runs once. A run interrupted by a crash is executed again from its
-recorded plan.
+Every ``tick_seconds`` (and whenever a run ends) it purges retention runs whose grace period is
+over, then starts each active automation whose next run time has come on a thread of its own,
+at most ``max_runs`` at once: a run that hangs (an S3 endpoint that never answers) holds one
+slot, not the others' schedule. Due automations left over when every slot is taken start as
+runs end. A run holds the automation's lease (a row in the catalog, renewed while the run makes
+progress) and, within the process, its claim (taken under a lock with the lease, since every
+run of the process has the same lease owner), so scheduled and manual runs never execute one
+automation at the same time. Next run times are stored, so a restart keeps the schedule; an
+automation whose time passed while the server was down is due at once and runs once. A run
+interrupted by a crash is executed again from its recorded plan.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
@@ -32,10 +36,12 @@ log = logging.getLogger(__name__)
 LEASE_SECONDS = 120
 RETRY_SECONDS = 60  # a failed export is retried this long after the failure
 RETENTION_INTERVAL = 3600  # retention policies are applied hourly
+MAX_RUNS = 4  # scheduled runs at once (manual runs are not counted)
+STOP_SECONDS = 30  # how long stopping waits for the loop and the runs in flight, in all
 
 
 class Scheduler:
-    def __init__(self, ctx: ExportContext, *, tick_seconds: float = 5):
+    def __init__(self, ctx: ExportContext, *, tick_seconds: float = 5, max_runs: int = MAX_RUNS):
         self.ctx = ctx
         self.tick_seconds = tick_seconds
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -45,6 +51,8 @@ class Scheduler:
         self._resume: set[str] = set()  # automations whose run a crash interrupted
         self._claims_lock = threading.Lock()
         self._claimed: set[str] = set()  # automations a thread of this process is running
+        self._slots = threading.BoundedSemaphore(max(1, max_runs))
+        self._runners: dict[str, threading.Thread] = {}  # scheduled runs in flight (claims lock)
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -57,10 +65,17 @@ class Scheduler:
             self._thread.start()
 
     def stop(self) -> None:
+        """Start nothing more, and wait up to STOP_SECONDS in all for the loop and the
+        scheduled runs in flight (a run that hangs is left to its daemon thread)."""
         self._stop.set()
         self._wake.set()
+        deadline = time.monotonic() + STOP_SECONDS
         if self._thread is not None:
-            self._thread.join(timeout=30)
+            self._thread.join(timeout=STOP_SECONDS)
+        with self._claims_lock:
+            runners = list(self._runners.values())
+        for runner in runners:
+            runner.join(timeout=max(0.0, deadline - time.monotonic()))
 
     def wake(self) -> None:
         """Check for due work now instead of at the next tick."""
@@ -69,35 +84,134 @@ class Scheduler:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                self.tick()
+                self._dispatch()
             except Exception:
                 log.exception("scheduler tick failed")
-            self._wake.wait(self.tick_seconds)
+            self._wake.wait(self.tick_seconds)  # a run that ends wakes the loop
             self._wake.clear()
 
+    def _dispatch(self) -> None:
+        """Purge what is due, then start due automations while slots are free; the rest
+        start as runs end (each end wakes the loop)."""
+        if not self._purge():
+            return
+        for automation_id in self._due():
+            if self._stop.is_set() or not self._slots.acquire(blocking=False):
+                return  # stopping, or every slot is taken
+            self._start(automation_id)
+
     def tick(self) -> list[dict]:
-        """Purge what is due, then run every due automation (catching up at once while a
-        run leaves a backlog). Returns the runs made."""
+        """One pass now (``POST /automation/cron``): purge what is due, run every due
+        automation (at most ``max_runs`` at once, each on a thread of its own, skipping those
+        already running) and wait for those runs. Returns the runs made, in due order."""
+        if not self._purge():
+            return []
+        started: list[Future] = []
+        for automation_id in self._due():
+            if not self._wait_for_slot():
+                break  # stopping
+            future = self._start(automation_id)
+            if future is not None:
+                started.append(future)
+        made = []
+        for future in started:
+            try:
+                run = future.result()
+            except Exception:
+                continue  # logged by the run's thread
+            if run:
+                made.append(run)
+        if any(r.get("backlog") for r in made) and not self._stop.is_set():
+            self._wake.set()  # catch up without waiting a whole tick
+        return made
+
+    def _wait_for_slot(self) -> bool:
+        """Take a slot, waiting for a run to end if need be; False once stopping."""
+        while not self._slots.acquire(timeout=0.5):
+            if self._stop.is_set():
+                return False
+        if self._stop.is_set():
+            self._slots.release()
+            return False
+        return True
+
+    def _purge(self) -> bool:
+        """Purge retention runs whose grace period is over; False once stopping."""
         store = self.ctx.store
         for run in runs.purgeable_runs(store, runs.now()):
             if self._stop.is_set():
-                return []
+                return False
             retention.purge(store, run)
-        made = []
-        due = runs.due_automations(store, runs.now())
-        resume, self._resume = self._resume, set()
-        for automation_id in [*sorted(resume), *(a for a in due if a not in resume)]:
-            if self._stop.is_set():
-                break
+        return not self._stop.is_set()
+
+    def _due(self) -> list[str]:
+        """Automations to run: those a crash interrupted first, then the due ones (oldest
+        next run time first), without those a thread of this process is running."""
+        due = runs.due_automations(self.ctx.store, runs.now())
+        with self._claims_lock:
+            resume = sorted(self._resume)
+            busy = set(self._claimed)
+        order = [*resume, *(a for a in due if a not in resume)]
+        return [a for a in order if a not in busy]
+
+    def _start(self, automation_id: str) -> Future | None:
+        """Start a scheduled run of the automation on a thread of its own, in a slot the
+        caller took (given back when the run ends) and under the automation's claim; the
+        future gets the run record. None, and the slot back, when there is nothing to start:
+        the automation is gone or a run of it is in progress."""
+        try:
+            automation = self.ctx.catalog.find(AUTOMATIONS, automation_id)
+            if automation is not None:
+                self._claim(automation_id)
+        except Conflict:  # someone else is running it
+            automation = None
+        except BaseException:
+            self._slots.release()
+            raise
+        if automation is None:
+            with self._claims_lock:
+                self._resume.discard(automation_id)
+            self._slots.release()
+            return None
+        future: Future = Future()
+
+        def body():
+            run, error = None, None
             try:
-                made.append(self.run(automation_id, trigger="schedule"))
-            except Conflict:
-                continue  # someone else is running it
-            except Exception:
+                run = self._run_held(automation, "schedule")
+            except Exception as exc:
                 log.exception("automation %s failed", automation_id)
-        if any(r and r.get("backlog") for r in made) and not self._stop.is_set():
-            self._wake.set()  # catch up without waiting a whole tick
-        return made
+                error = exc
+            finally:
+                try:
+                    self._unclaim(automation_id)
+                except Exception:
+                    log.exception("automation %s: its lease was not released", automation_id)
+                finally:
+                    with self._claims_lock:
+                        self._runners.pop(automation_id, None)
+                    self._slots.release()
+                    self._wake.set()  # start what waits for a slot, and catch up at once
+                    # Answered once the claim is released: a pass right after sees it free.
+                    if error is None:
+                        future.set_result(run)
+                    else:
+                        future.set_exception(error)
+
+        runner = threading.Thread(target=body, name=f"tracelake-run-{automation_id}")
+        runner.daemon = True
+        with self._claims_lock:
+            self._resume.discard(automation_id)
+            self._runners[automation_id] = runner
+        try:
+            runner.start()
+        except BaseException:  # no thread: give back what the run would have
+            with self._claims_lock:
+                self._runners.pop(automation_id, None)
+            self._unclaim(automation_id)
+            self._slots.release()
+            raise
+        return future
 
     # -- one run ----------------------------------------------------------------------------
 
