@@ -1,5 +1,5 @@
 """Regression tests for dataset schema, version, import and naming bugs found by a black-box
-hunt: remote ``$ref`` (SSRF), unresolvable refs, restore/snapshot of versions that are not the
+hunt: remote ``$ref`` (SSRF), unresolvable refs, restore/snapshot/diff of versions that are not the
 dataset's, restore of ``created``, snapshot names in /btql, import dedup before the schema
 check, and reserved names."""
 
@@ -214,3 +214,34 @@ def test_custom_column_names_that_are_btql_words_are_refused(app_client):
         assert "BTQL word" in response.json()["error"]["message"]
     response = app_client.put(f"/v1/dataset/{ds}/columns/topic", json={"expr": "metadata.topic"})
     assert response.status_code == 200, response.text
+
+
+def test_diff_refuses_a_version_that_is_not_the_datasets(app_client):
+    """`from`/`to` took any number (another dataset's version, one never written, one in
+    the future) and answered as if it were a version; a 23-digit one was a 500."""
+    ds, other = _dataset(app_client), _dataset(app_client)
+    app_client.post(f"/v1/dataset/{ds}/insert", json={"events": [{"id": "a", "input": 1}]})
+    # Another dataset's version, between two of this one's (xact ids are shared).
+    app_client.post(f"/v1/dataset/{other}/insert", json={"events": [{"id": "c", "input": 3}]})
+    app_client.post(f"/v1/dataset/{ds}/insert", json={"events": [{"id": "b", "input": 2}]})
+    v2, v1 = _versions(app_client, ds)
+    (foreign,) = _versions(app_client, other)
+    assert v1 < foreign < v2
+    future = str(int(v2) + 1_000_000)
+    bad = ["12", "1", foreign, future, "9999999999999999999", "99999999999999999999999"]
+    for version in [*bad, "nope"]:
+        for params in ({"from": version}, {"from": v1, "to": version}):
+            answer = app_client.get(f"/v1/dataset/{ds}/diff", params=params)
+            assert answer.status_code == 400, (params, answer.text)
+            message = answer.json()["error"]["message"]
+            which = "to" if "to" in params else "from"
+            assert f"{which}={version!r}" in message, message
+            assert "not a version of this dataset" in message, message
+    # Its own versions and a snapshot name work.
+    answer = app_client.get(f"/v1/dataset/{ds}/diff", params={"from": v1, "to": v2})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["counts"] == {"added": 1, "removed": 0, "changed": 0}
+    app_client.post(f"/v1/dataset/{ds}/snapshots", json={"name": "first", "version": v1})
+    answer = app_client.get(f"/v1/dataset/{ds}/diff", params={"from": "first"})
+    assert answer.status_code == 200, answer.text
+    assert [r["id"] for r in answer.json()["added"]] == ["b"]

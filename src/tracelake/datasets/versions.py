@@ -47,23 +47,35 @@ def resolve_version(store: Store, dataset_id: str, value: Any) -> int:
         raise InvalidRequest(str(exc)) from None
 
 
-def dataset_version(store: Store, dataset_id: str, value: Any) -> int:
-    """Like ``resolve_version``, but only a version of this dataset (one of its writes, or
-    a snapshot name) is accepted: restore and snapshots must not point at other numbers."""
-    xact_id = resolve_version(store, dataset_id, value)
-    found = xact_id < 2**63 and store.read(
+def dataset_version(store: Store, dataset_id: str, value: Any, param: str = "version") -> int:
+    """The version of this dataset a client's ``value`` stands for, for diff, restore and
+    snapshots (which must not point at other numbers, unlike pinned reads): one of the
+    dataset's writes, as an ``_xact_id`` or a snapshot name. Anything else is a 400 naming
+    ``param`` and the value."""
+    unknown = InvalidRequest(
+        f"{param}={value!r} is not a version of this dataset (nor a snapshot name of it):"
+        " give an _xact_id from GET /v1/dataset/{id}/versions or a snapshot name"
+    )
+    try:
+        xact_id = resolve_version(store, dataset_id, value)
+    except (InvalidRequest, NotFound):
+        raise unknown from None
+    if xact_id >= 2**63 or _version_at(store, dataset_id, xact_id) != xact_id:
+        raise unknown
+    return xact_id
+
+
+def _version_at(store: Store, dataset_id: str, xact_id: int) -> int | None:
+    """The dataset's latest version at or before ``xact_id`` (what a read pinned there
+    shows), or None."""
+    row = store.read(
         lambda c: c.execute(
-            "SELECT 1 FROM history WHERE object_type = 'dataset' AND object_id = ?"
-            " AND _xact_id = ? LIMIT 1",
+            "SELECT max(_xact_id) FROM history WHERE object_type = 'dataset'"
+            " AND object_id = ? AND _xact_id <= ?",
             [dataset_id, xact_id],
         ).fetchone()
     )
-    if not found:
-        raise NotFound(
-            f"{value!r} is not a version of this dataset: give an _xact_id from"
-            " GET /v1/dataset/{id}/versions or a snapshot name"
-        )
-    return xact_id
+    return int(row[0]) if row and row[0] is not None else None
 
 
 def list_versions(store: Store, dataset_id: str) -> list[dict]:
