@@ -1,7 +1,7 @@
 """Regression tests for dataset schema, version, import and naming bugs found by a black-box
-hunt: remote ``$ref`` (SSRF), unresolvable refs, restore/snapshot/diff of versions that are not the
-dataset's, restore of ``created``, snapshot names in /btql, import dedup before the schema
-check, and reserved names."""
+hunt: remote ``$ref`` (SSRF), unresolvable refs, restore/snapshot/diff of versions that are
+not the dataset's, old snapshots of non-versions, restore of ``created``, snapshot names in
+/btql, import dedup before the schema check, and reserved names."""
 
 from __future__ import annotations
 
@@ -245,3 +245,72 @@ def test_diff_refuses_a_version_that_is_not_the_datasets(app_client):
     answer = app_client.get(f"/v1/dataset/{ds}/diff", params={"from": "first"})
     assert answer.status_code == 200, answer.text
     assert [r["id"] for r in answer.json()["added"]] == ["b"]
+
+
+def _old_snapshot(client, ds: str, name: str, xact_id: int) -> None:
+    """A snapshot as stored before snapshots had to name a version of the dataset."""
+    client.app.state.store.transact(
+        lambda c: c.execute(
+            "INSERT INTO dataset_snapshots VALUES (?, ?, ?, NULL, NULL, now())",
+            [ds, name, xact_id],
+        )
+    )
+
+
+def test_an_old_snapshot_of_a_non_version_restores_what_it_reads(app_client):
+    """Snapshots made before the check could point between versions (or past the last);
+    fetch reads them as of that point, but restore, diff and naming them again were 404."""
+    ds, other = _dataset(app_client), _dataset(app_client)
+    for row in ({"id": "a", "input": 1}, {"id": "b", "input": 2}, None, {"id": "a", "input": 3}):
+        target, row = (other, {"id": "x"}) if row is None else (ds, row)
+        app_client.post(f"/v1/dataset/{target}/insert", json={"events": [row]})
+    v3, v2, v1 = _versions(app_client, ds)
+    (between,) = _versions(app_client, other)
+    assert v2 < between < v3
+    _old_snapshot(app_client, ds, "between", int(between))
+    _old_snapshot(app_client, ds, "ahead", 9_000_000_000_000_000_000)
+
+    pinned = app_client.post(f"/v1/dataset/{ds}/fetch", json={"version": "between"}).json()
+    assert sorted((r["id"], r["input"]) for r in pinned["events"]) == [("a", 1), ("b", 2)]
+    diff = app_client.get(f"/v1/dataset/{ds}/diff", params={"from": "between"})
+    assert diff.status_code == 200, diff.text
+    assert [r["id"] for r in diff.json()["changed"]] == ["a"]
+    named = app_client.post(
+        f"/v1/dataset/{ds}/snapshots", json={"name": "b2", "version": "between"}
+    )
+    assert named.status_code == 200, named.text
+    assert named.json()["_xact_id"] == v2
+    # The versions list shows the old names on the version they read as.
+    listed = {v["_xact_id"]: v["snapshots"] for v in _list(app_client, ds)}
+    assert listed == {v3: ["ahead"], v2: ["b2", "between"], v1: []}
+
+    answer = app_client.post(f"/v1/dataset/{ds}/restore", json={"version": "between"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["restored"] == v2
+    now = app_client.post(f"/v1/dataset/{ds}/fetch", json={}).json()["events"]
+    assert sorted((r["id"], r["input"]) for r in now) == [("a", 1), ("b", 2)]
+    # Past the last version it reads as the current rows: restoring it writes nothing.
+    answer = app_client.post(f"/v1/dataset/{ds}/restore", json={"version": "ahead"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["_xact_id"] is None
+
+
+def test_an_old_snapshot_before_the_first_version_is_a_clear_error(app_client):
+    ds = _dataset(app_client)
+    app_client.post(f"/v1/dataset/{ds}/insert", json={"events": [{"id": "a", "input": 1}]})
+    (v1,) = _versions(app_client, ds)
+    _old_snapshot(app_client, ds, "early", int(v1) - 1)
+    for answer in (
+        app_client.post(f"/v1/dataset/{ds}/restore", json={"version": "early"}),
+        app_client.get(f"/v1/dataset/{ds}/diff", params={"from": "early"}),
+    ):
+        assert answer.status_code == 400, answer.text
+        message = answer.json()["error"]["message"]
+        assert "'early'" in message and "before the dataset's first version" in message, message
+    now = app_client.post(f"/v1/dataset/{ds}/fetch", json={}).json()["events"]
+    assert [r["id"] for r in now] == ["a"]
+    assert len(_versions(app_client, ds)) == 1
+
+
+def _list(client, ds) -> list[dict]:
+    return client.get(f"/v1/dataset/{ds}/versions").json()["objects"]
