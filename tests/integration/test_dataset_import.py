@@ -10,6 +10,7 @@ import uuid
 import pytest
 
 from tests.integration.test_cli import assert_cli_error, cli_env, ok, run_cli
+from tracelake.store.catalog import DATASETS
 
 
 def _dataset(client, name: str = "cases") -> str:
@@ -302,3 +303,94 @@ def test_cli_import_in_data_dir_mode_and_against_a_server(tmp_path, server):
         "import", str(data), "--project", project, "--dataset", "d", "--map", "bad", *args, env=env
     )
     assert_cli_error(result, "column=target")
+
+
+def _cleanup_failed_import(backend, project: str, during) -> str:
+    """Run the CLI's create-then-clean-up block around a failing import; ``during(dataset_id)``
+    stands for what other clients do while the import runs. Answers the dataset id."""
+    from tracelake.cli import _created_for_import
+
+    seen = []
+    with pytest.raises(RuntimeError, match="the import failed"):
+        with _created_for_import(backend, project, "d") as dataset_id:
+            seen.append(dataset_id)
+            during(dataset_id)
+            raise RuntimeError("the import failed")
+    return seen[0]
+
+
+def test_a_failed_cli_import_keeps_what_others_wrote_meanwhile(server):
+    """The CLI deleted the dataset and the project it had created when the import failed,
+    with whatever other clients had written to them in the meantime."""
+    from tracelake.cli_backends import RemoteBackend
+
+    backend = RemoteBackend(server.url, server.api_key)
+    with server.client() as client:
+
+        def insert_a_row(dataset_id):
+            row = {"id": "theirs", "input": "kept"}
+            answer = client.post(f"/v1/dataset/{dataset_id}/insert", json={"events": [row]})
+            assert answer.status_code == 200, answer.text
+
+        project = f"cli-race-{uuid.uuid4().hex[:8]}"
+        dataset_id = _cleanup_failed_import(backend, project, insert_a_row)
+        assert list(_rows(client, dataset_id)) == ["theirs"]
+        assert client.get("/v1/project", params={"project_name": project}).json()["objects"]
+
+        # The dataset stays empty but someone logs to the new project: only the dataset goes.
+        def log_to_the_project(dataset_id):
+            project_id = client.get(f"/v1/dataset/{dataset_id}").json()["project_id"]
+            rows = [{"project_id": project_id, "log_id": "g", "id": "span", "input": 1}]
+            answer = client.post("/logs3", json={"rows": rows, "api_version": 2})
+            assert answer.status_code == 200, answer.text
+
+        project = f"cli-race-{uuid.uuid4().hex[:8]}"
+        dataset_id = _cleanup_failed_import(backend, project, log_to_the_project)
+        assert client.get(f"/v1/dataset/{dataset_id}").status_code == 404
+        (kept,) = client.get("/v1/project", params={"project_name": project}).json()["objects"]
+        logs = client.post(f"/v1/project_logs/{kept['id']}/fetch", json={}).json()["events"]
+        assert [r["id"] for r in logs] == ["span"]
+
+        # A dataset someone else created (and filled) between the CLI's check and its create
+        # came back from the create-or-get as if new.
+        project = f"cli-race-{uuid.uuid4().hex[:8]}"
+        project_id = client.post("/v1/project", json={"name": project}).json()["id"]
+        theirs = client.post("/v1/dataset", json={"project_id": project_id, "name": "d"}).json()
+        insert_a_row(theirs["id"])
+        backend.has_dataset = lambda *_: False
+        dataset_id = _cleanup_failed_import(backend, project, lambda _: None)
+        assert dataset_id == theirs["id"]
+        assert list(_rows(client, dataset_id)) == ["theirs"]
+    backend.close()
+
+
+def test_a_failed_cli_import_removes_what_it_created_when_nobody_wrote_there(server):
+    from tracelake.cli_backends import RemoteBackend
+
+    backend = RemoteBackend(server.url, server.api_key)
+    project = f"cli-clean-{uuid.uuid4().hex[:8]}"
+    dataset_id = _cleanup_failed_import(backend, project, lambda _: None)
+    backend.close()
+    with server.client() as client:
+        assert client.get(f"/v1/dataset/{dataset_id}").status_code == 404
+        assert client.get("/v1/project", params={"project_name": project}).json()["objects"] == []
+
+
+def test_a_failed_cli_import_on_a_data_dir_keeps_rows_written_meanwhile(tmp_path, capsys):
+    from tracelake.cli_backends import LocalBackend
+
+    backend = LocalBackend(tmp_path / "dd")
+    try:
+
+        def insert_a_row(dataset_id):
+            backend.write_rows([{"dataset_id": dataset_id, "id": "theirs", "input": 1}])
+
+        dataset_id = _cleanup_failed_import(backend, "p", insert_a_row)
+        assert "Kept the dataset p/d created for the import" in capsys.readouterr().err
+        rows = backend.catalog.list_objects(DATASETS, backend.principal.org_id, name="d")
+        assert [r["id"] for r in rows] == [dataset_id]
+        emptied = _cleanup_failed_import(backend, "q", lambda _: None)
+        assert backend.catalog.find(DATASETS, emptied) is None
+        assert not backend.has_project("q")
+    finally:
+        backend.close()
