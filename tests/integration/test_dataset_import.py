@@ -394,3 +394,43 @@ def test_a_failed_cli_import_on_a_data_dir_keeps_rows_written_meanwhile(tmp_path
         assert not backend.has_project("q")
     finally:
         backend.close()
+
+
+def _preview(client, ds, body: bytes, filename: str, maps=()):
+    params = [("filename", filename), *(("map", m) for m in maps)]
+    return client.post(f"/v1/dataset/{ds}/import/preview", params=params, content=body)
+
+
+def test_jsonl_preview_reads_only_the_lines_it_shows(app_client):
+    """The JSONL preview parsed the whole file (a first pass for its columns) to show 20
+    rows: a big file was read whole, and a bad line anywhere failed the preview. Like the
+    CSV preview (which reads its first block), it now stops after the rows it shows; the
+    import still reads and checks every line."""
+    ds = _dataset(app_client)
+    head = b"".join(b'{"id": "r%d", "q": %d}\n' % (i, i) for i in range(20))
+    many = b"".join(b'{"id": "s%d", "q": %d, "late": 1}\n' % (i, i) for i in range(200_000))
+    for body in (head + b"{oops\n", head + many + b"{oops\n"):
+        answer = _preview(app_client, ds, body, "big.jsonl")
+        assert answer.status_code == 200, answer.text
+        preview = answer.json()
+        assert [r["id"] for r in preview["records"]] == [f"r{i}" for i in range(20)]
+        # The columns are the keys of the rows shown.
+        assert [c["name"] for c in preview["columns"]] == ["id", "q"]
+        imported = _import(app_client, ds, body, fmt="jsonl")
+        assert imported.status_code == 400
+        assert "invalid JSON" in imported.json()["error"]["message"]
+    # A mapping may name a key that first appears after the rows shown: the preview reads
+    # on until it finds it (and no further), as the import would accept it.
+    body = head + many + b"{oops\n"
+    answer = _preview(app_client, ds, body, "big.jsonl", maps=["late=metadata"])
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["mapping"]["late"] == "metadata"
+    # A key no line has is still refused, once the whole file is read.
+    answer = _preview(app_client, ds, head, "head.jsonl", maps=["nope=metadata"])
+    assert answer.status_code == 400
+    assert "'nope', which the file does not have" in answer.json()["error"]["message"]
+    # Objects with no keys at the start: the preview reads on to the first key.
+    body = b"{}\n" * 30 + b'{"k": 1}\n'
+    answer = _preview(app_client, ds, body, "sparse.jsonl")
+    assert answer.status_code == 200, answer.text
+    assert [c["name"] for c in answer.json()["columns"]] == ["k"]
