@@ -13,7 +13,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -543,7 +543,10 @@ def import_(
 @contextmanager
 def _created_for_import(backend, project: str, dataset: str) -> Iterator[str]:
     """The dataset's id, creating the project and the dataset if new; what was created is
-    deleted again when the block fails, so a failed import leaves nothing behind."""
+    deleted again when the block fails, so a failed import leaves nothing behind. The
+    import writes all its rows or none, but other clients may write to a new dataset or
+    project meanwhile (or create the dataset between the check and the create): only one
+    that still holds nothing is deleted, by the server in one step."""
     new_project = not backend.has_project(project)
     project_id = backend.create_project(project)["id"]
     new_dataset = new_project or not backend.has_dataset(project_id, dataset)
@@ -552,14 +555,25 @@ def _created_for_import(backend, project: str, dataset: str) -> Iterator[str]:
         dataset_id = backend.create_dataset(project_id, dataset)["id"]
         yield dataset_id
     except BaseException:
-        # The import's own error is the one to report, even if a delete fails.
         if new_dataset and dataset_id is not None:
-            with suppress(Exception):
-                backend.delete_dataset(dataset_id)
+            _delete_if_empty(
+                lambda: backend.delete_dataset(dataset_id, only_if_empty=True),
+                f"dataset {project}/{dataset}",
+            )
         if new_project:
-            with suppress(Exception):
-                backend.delete_project(project_id)
+            _delete_if_empty(
+                lambda: backend.delete_project(project_id, only_if_empty=True),
+                f"project {project}",
+            )
         raise
+
+
+def _delete_if_empty(delete, what: str) -> None:
+    # The import's own error is the one to report, even if a delete fails.
+    try:
+        delete()
+    except Exception as exc:
+        err_console.print(f"Kept the {what} created for the import: {exc}")
 
 
 def _cell(value) -> str | None:

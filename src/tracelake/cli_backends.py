@@ -62,8 +62,9 @@ class RemoteBackend:
     def has_project(self, name: str) -> bool:
         return bool(self.call("GET", "/v1/project", params={"project_name": name})["objects"])
 
-    def delete_project(self, project_id: str):
-        return self.call("DELETE", f"/v1/project/{project_id}")
+    def delete_project(self, project_id: str, only_if_empty: bool = False):
+        params = {"if_empty": "true"} if only_if_empty else None
+        return self.call("DELETE", f"/v1/project/{project_id}", params=params)
 
     def has_dataset(self, project_id: str, name: str) -> bool:
         params = {"project_id": project_id, "dataset_name": name}
@@ -72,8 +73,9 @@ class RemoteBackend:
     def create_dataset(self, project_id: str, name: str):
         return self.call("POST", "/v1/dataset", {"project_id": project_id, "name": name})
 
-    def delete_dataset(self, dataset_id: str):
-        return self.call("DELETE", f"/v1/dataset/{dataset_id}")
+    def delete_dataset(self, dataset_id: str, only_if_empty: bool = False):
+        params = {"if_empty": "true"} if only_if_empty else None
+        return self.call("DELETE", f"/v1/dataset/{dataset_id}", params=params)
 
     def create_experiment(self, project_id: str, name: str, **fields):
         body = {"project_id": project_id, "name": name, "ensure_new": True, **fields}
@@ -196,8 +198,9 @@ class LocalBackend:
     def has_project(self, name: str) -> bool:
         return bool(self.catalog.list_objects(PROJECTS, self.principal.org_id, name=name))
 
-    def delete_project(self, project_id: str):
-        return self.catalog.delete_object(PROJECTS, self.principal.org_id, project_id)
+    def delete_project(self, project_id: str, only_if_empty: bool = False):
+        org_id = self.principal.org_id
+        return self.catalog.delete_object(PROJECTS, org_id, project_id, only_if_empty=only_if_empty)
 
     def has_dataset(self, project_id: str, name: str) -> bool:
         org_id = self.principal.org_id
@@ -206,8 +209,9 @@ class LocalBackend:
     def create_dataset(self, project_id: str, name: str):
         return self.catalog.create_dataset(self.principal.org_id, project_id, name)
 
-    def delete_dataset(self, dataset_id: str):
-        return self.catalog.delete_object(DATASETS, self.principal.org_id, dataset_id)
+    def delete_dataset(self, dataset_id: str, only_if_empty: bool = False):
+        org_id = self.principal.org_id
+        return self.catalog.delete_object(DATASETS, org_id, dataset_id, only_if_empty=only_if_empty)
 
     def create_experiment(self, project_id: str, name: str, **fields):
         return self.catalog.create_experiment(

@@ -10,6 +10,7 @@ import uuid
 import pytest
 
 from tests.integration.test_cli import assert_cli_error, cli_env, ok, run_cli
+from tracelake.store.catalog import DATASETS
 
 
 def _dataset(client, name: str = "cases") -> str:
@@ -302,3 +303,134 @@ def test_cli_import_in_data_dir_mode_and_against_a_server(tmp_path, server):
         "import", str(data), "--project", project, "--dataset", "d", "--map", "bad", *args, env=env
     )
     assert_cli_error(result, "column=target")
+
+
+def _cleanup_failed_import(backend, project: str, during) -> str:
+    """Run the CLI's create-then-clean-up block around a failing import; ``during(dataset_id)``
+    stands for what other clients do while the import runs. Answers the dataset id."""
+    from tracelake.cli import _created_for_import
+
+    seen = []
+    with pytest.raises(RuntimeError, match="the import failed"):
+        with _created_for_import(backend, project, "d") as dataset_id:
+            seen.append(dataset_id)
+            during(dataset_id)
+            raise RuntimeError("the import failed")
+    return seen[0]
+
+
+def test_a_failed_cli_import_keeps_what_others_wrote_meanwhile(server):
+    """The CLI deleted the dataset and the project it had created when the import failed,
+    with whatever other clients had written to them in the meantime."""
+    from tracelake.cli_backends import RemoteBackend
+
+    backend = RemoteBackend(server.url, server.api_key)
+    with server.client() as client:
+
+        def insert_a_row(dataset_id):
+            row = {"id": "theirs", "input": "kept"}
+            answer = client.post(f"/v1/dataset/{dataset_id}/insert", json={"events": [row]})
+            assert answer.status_code == 200, answer.text
+
+        project = f"cli-race-{uuid.uuid4().hex[:8]}"
+        dataset_id = _cleanup_failed_import(backend, project, insert_a_row)
+        assert list(_rows(client, dataset_id)) == ["theirs"]
+        assert client.get("/v1/project", params={"project_name": project}).json()["objects"]
+
+        # The dataset stays empty but someone logs to the new project: only the dataset goes.
+        def log_to_the_project(dataset_id):
+            project_id = client.get(f"/v1/dataset/{dataset_id}").json()["project_id"]
+            rows = [{"project_id": project_id, "log_id": "g", "id": "span", "input": 1}]
+            answer = client.post("/logs3", json={"rows": rows, "api_version": 2})
+            assert answer.status_code == 200, answer.text
+
+        project = f"cli-race-{uuid.uuid4().hex[:8]}"
+        dataset_id = _cleanup_failed_import(backend, project, log_to_the_project)
+        assert client.get(f"/v1/dataset/{dataset_id}").status_code == 404
+        (kept,) = client.get("/v1/project", params={"project_name": project}).json()["objects"]
+        logs = client.post(f"/v1/project_logs/{kept['id']}/fetch", json={}).json()["events"]
+        assert [r["id"] for r in logs] == ["span"]
+
+        # A dataset someone else created (and filled) between the CLI's check and its create
+        # came back from the create-or-get as if new.
+        project = f"cli-race-{uuid.uuid4().hex[:8]}"
+        project_id = client.post("/v1/project", json={"name": project}).json()["id"]
+        theirs = client.post("/v1/dataset", json={"project_id": project_id, "name": "d"}).json()
+        insert_a_row(theirs["id"])
+        backend.has_dataset = lambda *_: False
+        dataset_id = _cleanup_failed_import(backend, project, lambda _: None)
+        assert dataset_id == theirs["id"]
+        assert list(_rows(client, dataset_id)) == ["theirs"]
+    backend.close()
+
+
+def test_a_failed_cli_import_removes_what_it_created_when_nobody_wrote_there(server):
+    from tracelake.cli_backends import RemoteBackend
+
+    backend = RemoteBackend(server.url, server.api_key)
+    project = f"cli-clean-{uuid.uuid4().hex[:8]}"
+    dataset_id = _cleanup_failed_import(backend, project, lambda _: None)
+    backend.close()
+    with server.client() as client:
+        assert client.get(f"/v1/dataset/{dataset_id}").status_code == 404
+        assert client.get("/v1/project", params={"project_name": project}).json()["objects"] == []
+
+
+def test_a_failed_cli_import_on_a_data_dir_keeps_rows_written_meanwhile(tmp_path, capsys):
+    from tracelake.cli_backends import LocalBackend
+
+    backend = LocalBackend(tmp_path / "dd")
+    try:
+
+        def insert_a_row(dataset_id):
+            backend.write_rows([{"dataset_id": dataset_id, "id": "theirs", "input": 1}])
+
+        dataset_id = _cleanup_failed_import(backend, "p", insert_a_row)
+        assert "Kept the dataset p/d created for the import" in capsys.readouterr().err
+        rows = backend.catalog.list_objects(DATASETS, backend.principal.org_id, name="d")
+        assert [r["id"] for r in rows] == [dataset_id]
+        emptied = _cleanup_failed_import(backend, "q", lambda _: None)
+        assert backend.catalog.find(DATASETS, emptied) is None
+        assert not backend.has_project("q")
+    finally:
+        backend.close()
+
+
+def _preview(client, ds, body: bytes, filename: str, maps=()):
+    params = [("filename", filename), *(("map", m) for m in maps)]
+    return client.post(f"/v1/dataset/{ds}/import/preview", params=params, content=body)
+
+
+def test_jsonl_preview_reads_only_the_lines_it_shows(app_client):
+    """The JSONL preview parsed the whole file (a first pass for its columns) to show 20
+    rows: a big file was read whole, and a bad line anywhere failed the preview. Like the
+    CSV preview (which reads its first block), it now stops after the rows it shows; the
+    import still reads and checks every line."""
+    ds = _dataset(app_client)
+    head = b"".join(b'{"id": "r%d", "q": %d}\n' % (i, i) for i in range(20))
+    many = b"".join(b'{"id": "s%d", "q": %d, "late": 1}\n' % (i, i) for i in range(200_000))
+    for body in (head + b"{oops\n", head + many + b"{oops\n"):
+        answer = _preview(app_client, ds, body, "big.jsonl")
+        assert answer.status_code == 200, answer.text
+        preview = answer.json()
+        assert [r["id"] for r in preview["records"]] == [f"r{i}" for i in range(20)]
+        # The columns are the keys of the rows shown.
+        assert [c["name"] for c in preview["columns"]] == ["id", "q"]
+        imported = _import(app_client, ds, body, fmt="jsonl")
+        assert imported.status_code == 400
+        assert "invalid JSON" in imported.json()["error"]["message"]
+    # A mapping may name a key that first appears after the rows shown: the preview reads
+    # on until it finds it (and no further), as the import would accept it.
+    body = head + many + b"{oops\n"
+    answer = _preview(app_client, ds, body, "big.jsonl", maps=["late=metadata"])
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["mapping"]["late"] == "metadata"
+    # A key no line has is still refused, once the whole file is read.
+    answer = _preview(app_client, ds, head, "head.jsonl", maps=["nope=metadata"])
+    assert answer.status_code == 400
+    assert "'nope', which the file does not have" in answer.json()["error"]["message"]
+    # Objects with no keys at the start: the preview reads on to the first key.
+    body = b"{}\n" * 30 + b'{"k": 1}\n'
+    answer = _preview(app_client, ds, body, "sparse.jsonl")
+    assert answer.status_code == 200, answer.text
+    assert [c["name"] for c in answer.json()["columns"]] == ["k"]

@@ -1,7 +1,7 @@
 """Regression tests for dataset schema, version, import and naming bugs found by a black-box
-hunt: remote ``$ref`` (SSRF), unresolvable refs, restore/snapshot of versions that are not the
-dataset's, restore of ``created``, snapshot names in /btql, import dedup before the schema
-check, and reserved names."""
+hunt: remote ``$ref`` (SSRF), unresolvable refs, restore/snapshot/diff of versions that are
+not the dataset's, old snapshots of non-versions, restore of ``created``, snapshot names in
+/btql, import dedup before the schema check, and reserved names."""
 
 from __future__ import annotations
 
@@ -214,3 +214,103 @@ def test_custom_column_names_that_are_btql_words_are_refused(app_client):
         assert "BTQL word" in response.json()["error"]["message"]
     response = app_client.put(f"/v1/dataset/{ds}/columns/topic", json={"expr": "metadata.topic"})
     assert response.status_code == 200, response.text
+
+
+def test_diff_refuses_a_version_that_is_not_the_datasets(app_client):
+    """`from`/`to` took any number (another dataset's version, one never written, one in
+    the future) and answered as if it were a version; a 23-digit one was a 500."""
+    ds, other = _dataset(app_client), _dataset(app_client)
+    app_client.post(f"/v1/dataset/{ds}/insert", json={"events": [{"id": "a", "input": 1}]})
+    # Another dataset's version, between two of this one's (xact ids are shared).
+    app_client.post(f"/v1/dataset/{other}/insert", json={"events": [{"id": "c", "input": 3}]})
+    app_client.post(f"/v1/dataset/{ds}/insert", json={"events": [{"id": "b", "input": 2}]})
+    v2, v1 = _versions(app_client, ds)
+    (foreign,) = _versions(app_client, other)
+    assert v1 < foreign < v2
+    future = str(int(v2) + 1_000_000)
+    bad = ["12", "1", foreign, future, "9999999999999999999", "99999999999999999999999"]
+    for version in [*bad, "nope"]:
+        for params in ({"from": version}, {"from": v1, "to": version}):
+            answer = app_client.get(f"/v1/dataset/{ds}/diff", params=params)
+            assert answer.status_code == 400, (params, answer.text)
+            message = answer.json()["error"]["message"]
+            which = "to" if "to" in params else "from"
+            assert f"{which}={version!r}" in message, message
+            assert "not a version of this dataset" in message, message
+    # Its own versions and a snapshot name work.
+    answer = app_client.get(f"/v1/dataset/{ds}/diff", params={"from": v1, "to": v2})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["counts"] == {"added": 1, "removed": 0, "changed": 0}
+    app_client.post(f"/v1/dataset/{ds}/snapshots", json={"name": "first", "version": v1})
+    answer = app_client.get(f"/v1/dataset/{ds}/diff", params={"from": "first"})
+    assert answer.status_code == 200, answer.text
+    assert [r["id"] for r in answer.json()["added"]] == ["b"]
+
+
+def _old_snapshot(client, ds: str, name: str, xact_id: int) -> None:
+    """A snapshot as stored before snapshots had to name a version of the dataset."""
+    client.app.state.store.transact(
+        lambda c: c.execute(
+            "INSERT INTO dataset_snapshots VALUES (?, ?, ?, NULL, NULL, now())",
+            [ds, name, xact_id],
+        )
+    )
+
+
+def test_an_old_snapshot_of_a_non_version_restores_what_it_reads(app_client):
+    """Snapshots made before the check could point between versions (or past the last);
+    fetch reads them as of that point, but restore, diff and naming them again were 404."""
+    ds, other = _dataset(app_client), _dataset(app_client)
+    for row in ({"id": "a", "input": 1}, {"id": "b", "input": 2}, None, {"id": "a", "input": 3}):
+        target, row = (other, {"id": "x"}) if row is None else (ds, row)
+        app_client.post(f"/v1/dataset/{target}/insert", json={"events": [row]})
+    v3, v2, v1 = _versions(app_client, ds)
+    (between,) = _versions(app_client, other)
+    assert v2 < between < v3
+    _old_snapshot(app_client, ds, "between", int(between))
+    _old_snapshot(app_client, ds, "ahead", 9_000_000_000_000_000_000)
+
+    pinned = app_client.post(f"/v1/dataset/{ds}/fetch", json={"version": "between"}).json()
+    assert sorted((r["id"], r["input"]) for r in pinned["events"]) == [("a", 1), ("b", 2)]
+    diff = app_client.get(f"/v1/dataset/{ds}/diff", params={"from": "between"})
+    assert diff.status_code == 200, diff.text
+    assert [r["id"] for r in diff.json()["changed"]] == ["a"]
+    named = app_client.post(
+        f"/v1/dataset/{ds}/snapshots", json={"name": "b2", "version": "between"}
+    )
+    assert named.status_code == 200, named.text
+    assert named.json()["_xact_id"] == v2
+    # The versions list shows the old names on the version they read as.
+    listed = {v["_xact_id"]: v["snapshots"] for v in _list(app_client, ds)}
+    assert listed == {v3: ["ahead"], v2: ["b2", "between"], v1: []}
+
+    answer = app_client.post(f"/v1/dataset/{ds}/restore", json={"version": "between"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["restored"] == v2
+    now = app_client.post(f"/v1/dataset/{ds}/fetch", json={}).json()["events"]
+    assert sorted((r["id"], r["input"]) for r in now) == [("a", 1), ("b", 2)]
+    # Past the last version it reads as the current rows: restoring it writes nothing.
+    answer = app_client.post(f"/v1/dataset/{ds}/restore", json={"version": "ahead"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["_xact_id"] is None
+
+
+def test_an_old_snapshot_before_the_first_version_is_a_clear_error(app_client):
+    ds = _dataset(app_client)
+    app_client.post(f"/v1/dataset/{ds}/insert", json={"events": [{"id": "a", "input": 1}]})
+    (v1,) = _versions(app_client, ds)
+    _old_snapshot(app_client, ds, "early", int(v1) - 1)
+    for answer in (
+        app_client.post(f"/v1/dataset/{ds}/restore", json={"version": "early"}),
+        app_client.get(f"/v1/dataset/{ds}/diff", params={"from": "early"}),
+    ):
+        assert answer.status_code == 400, answer.text
+        message = answer.json()["error"]["message"]
+        assert "'early'" in message and "before the dataset's first version" in message, message
+    now = app_client.post(f"/v1/dataset/{ds}/fetch", json={}).json()["events"]
+    assert [r["id"] for r in now] == ["a"]
+    assert len(_versions(app_client, ds)) == 1
+
+
+def _list(client, ds) -> list[dict]:
+    return client.get(f"/v1/dataset/{ds}/versions").json()["objects"]

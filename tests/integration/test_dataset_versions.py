@@ -110,7 +110,8 @@ def test_version_errors(server):
         assert response.status_code == 400
         assert "no versions" in response.json()["error"]["message"]
         response = client.get(f"/v1/dataset/{dataset_id}/diff", params={"from": "nope"})
-        assert response.status_code == 404
+        assert response.status_code == 400
+        assert "from='nope'" in response.json()["error"]["message"]
         response = client.post(f"/v1/dataset/{dataset_id}/restore", json={})
         assert response.status_code == 400
         response = client.get(f"/environment-object/dataset/{dataset_id}/missing")

@@ -16,9 +16,10 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -182,7 +183,7 @@ def preview_file(
 ) -> dict:
     """The first rows of a file: its columns with the types of their cells, the mapping
     proposed for them, the typed cells, and the dataset rows they would become."""
-    batch = next(_batches(path, fmt, None, limit=limit), None)
+    batch = next(_batches(path, fmt, None, limit=limit, wanted=mapping or ()), None)
     if batch is None:
         raise InvalidRequest("the file has no rows")
     columns = [c for c in batch.table.column_names if c != "_row"]
@@ -243,14 +244,25 @@ def _json_kind(value) -> str:
 # -- reading files ------------------------------------------------------------------------------
 
 
-def _batches(path: Path, fmt: str, progress: Progress | None, limit: int | None = None):
+def _batches(
+    path: Path,
+    fmt: str,
+    progress: Progress | None,
+    limit: int | None = None,
+    wanted: Iterable[str] = (),
+):
+    """The file's rows in batches; with ``limit``, only its first rows (a preview): CSV
+    reads its first block, JSONL its first lines (and on only until it has seen a key, and
+    the ``wanted`` ones a mapping names), a JSON array is parsed whole."""
     size = path.stat().st_size
     if size == 0 or not _has_content(path):
         raise InvalidRequest("the file is empty")
     if fmt == "csv":
         return _csv_batches(path, progress, limit)
     if fmt == "jsonl":
-        return _jsonl_batches(path, progress, limit)
+        if limit is not None:
+            return _jsonl_head(path, limit, set(wanted))
+        return _jsonl_batches(path, progress)
     return _json_array_batches(path, progress, limit)
 
 
@@ -469,7 +481,36 @@ def _jsonl_objects(path: Path) -> Iterator[tuple[int, int, dict]]:
             yield line_no, read, value
 
 
-def _jsonl_batches(path: Path, progress: Progress | None, limit: int | None) -> Iterator[CellBatch]:
+def _jsonl_head(path: Path, limit: int, wanted: set[str]) -> Iterator[CellBatch]:
+    """The first ``limit`` rows of a JSONL file, read line by line and no further than a
+    preview needs: its columns are the keys of those rows, and of later lines only until
+    the file has shown some key and every ``wanted`` one (a key no line has reads to the
+    end, where the mapping is refused as for the import)."""
+    objects = _jsonl_objects(path)
+    head = [(f"line {n}", value) for n, _, value in itertools.islice(objects, limit)]
+    seen: dict[str, None] = {}
+    for where, value in head:
+        for key in value:
+            if key not in seen:
+                _check_column_name(key, where)
+                seen[key] = None
+    while not seen or not wanted <= seen.keys():
+        n, _, value = next(objects, (0, 0, None))
+        if value is None:  # the end of the file
+            break
+        for key in value:
+            if key not in seen:
+                _check_column_name(key, f"line {n}")
+                seen[key] = None
+    objects.close()
+    if not head:
+        raise InvalidRequest("the file has no rows")
+    if not seen:
+        raise InvalidRequest("the file has no columns: every object is empty")
+    yield _json_rows_table([value for _, value in head], 1, list(seen))
+
+
+def _jsonl_batches(path: Path, progress: Progress | None) -> Iterator[CellBatch]:
     # A first pass finds every column, so one mapping applies to every row of the file.
     columns = _json_columns((f"line {n}", value) for n, _, value in _jsonl_objects(path))
     rows: list[dict] = []
@@ -478,13 +519,11 @@ def _jsonl_batches(path: Path, progress: Progress | None, limit: int | None) -> 
     for _, read, value in _jsonl_objects(path):
         rows.append(value)
         number += 1
-        if len(rows) >= JSON_BATCH_ROWS or (limit is not None and number >= limit):
+        if len(rows) >= JSON_BATCH_ROWS:
             yield _json_rows_table(rows, number - len(rows) + 1, columns)
             rows = []
             if progress is not None:
                 progress(read)
-            if limit is not None and number >= limit:
-                return
     if rows:
         yield _json_rows_table(rows, number - len(rows) + 1, columns)
     if progress is not None:

@@ -47,23 +47,49 @@ def resolve_version(store: Store, dataset_id: str, value: Any) -> int:
         raise InvalidRequest(str(exc)) from None
 
 
-def dataset_version(store: Store, dataset_id: str, value: Any) -> int:
-    """Like ``resolve_version``, but only a version of this dataset (one of its writes, or
-    a snapshot name) is accepted: restore and snapshots must not point at other numbers."""
-    xact_id = resolve_version(store, dataset_id, value)
-    found = xact_id < 2**63 and store.read(
+def dataset_version(store: Store, dataset_id: str, value: Any, param: str = "version") -> int:
+    """The version of this dataset a client's ``value`` stands for, for diff, restore and
+    snapshots (which must not point at other numbers, unlike pinned reads): an ``_xact_id``
+    must be one of the dataset's writes; a snapshot name stands for the version it reads as,
+    the latest at or before its ``_xact_id`` (snapshots named before this check may point
+    between versions or past the last). Anything else is a 400 naming ``param`` and the
+    value."""
+    unknown = InvalidRequest(
+        f"{param}={value!r} is not a version of this dataset (nor a snapshot name of it):"
+        " give an _xact_id from GET /v1/dataset/{id}/versions or a snapshot name"
+    )
+    if isinstance(value, str) and value and not value.strip().isdigit():
+        try:
+            snapshot = dataset_meta.snapshot_version(store, _ref(dataset_id), value)
+        except NotFound:
+            raise unknown from None
+        found = _version_at(store, dataset_id, snapshot)
+        if found is None:
+            raise InvalidRequest(
+                f"snapshot {value!r} points at _xact_id {format_xact(snapshot)}, before the"
+                " dataset's first version: it reads as no rows and names no version"
+            )
+        return found
+    try:
+        xact_id = parse_xact(value)
+    except ValueError:
+        raise unknown from None
+    if xact_id >= 2**63 or _version_at(store, dataset_id, xact_id) != xact_id:
+        raise unknown
+    return xact_id
+
+
+def _version_at(store: Store, dataset_id: str, xact_id: int) -> int | None:
+    """The dataset's latest version at or before ``xact_id`` (what a read pinned there
+    shows), or None."""
+    row = store.read(
         lambda c: c.execute(
-            "SELECT 1 FROM history WHERE object_type = 'dataset' AND object_id = ?"
-            " AND _xact_id = ? LIMIT 1",
+            "SELECT max(_xact_id) FROM history WHERE object_type = 'dataset'"
+            " AND object_id = ? AND _xact_id <= ?",
             [dataset_id, xact_id],
         ).fetchone()
     )
-    if not found:
-        raise NotFound(
-            f"{value!r} is not a version of this dataset: give an _xact_id from"
-            " GET /v1/dataset/{id}/versions or a snapshot name"
-        )
-    return xact_id
+    return int(row[0]) if row and row[0] is not None else None
 
 
 def list_versions(store: Store, dataset_id: str) -> list[dict]:
@@ -85,10 +111,15 @@ def list_versions(store: Store, dataset_id: str) -> list[dict]:
                                            AND n > 1 AND NOT prev_deleted) AS updated,
                           count(*) FILTER (WHERE _object_delete
                                            AND n > 1 AND NOT prev_deleted) AS deleted
-                   FROM h GROUP BY _xact_id)
+                   FROM h GROUP BY _xact_id),
+               -- A snapshot shows on the version it reads as (older ones may point
+               -- between versions).
+               s AS (
+                   SELECT s.name,
+                          (SELECT max(v._xact_id) FROM v WHERE v._xact_id <= s._xact_id) AS at
+                   FROM dataset_snapshots s WHERE s.dataset_id = ?)
                SELECT v._xact_id, v.inserted, v.updated, v.deleted, w.author, k.name,
-                      (SELECT list(s.name ORDER BY s.name) FROM dataset_snapshots s
-                       WHERE s.dataset_id = ? AND s._xact_id = v._xact_id)
+                      (SELECT list(s.name ORDER BY s.name) FROM s WHERE s.at = v._xact_id)
                FROM v
                LEFT JOIN dataset_writes w ON w._xact_id = v._xact_id AND w.dataset_id = ?
                LEFT JOIN api_keys k ON k.id = w.author

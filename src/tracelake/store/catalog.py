@@ -457,14 +457,26 @@ class Catalog:
         )
         return self.get(kind, org_id, object_id)
 
-    def delete_object(self, kind: ObjectKind, org_id: str, object_id: str) -> dict:
-        """Soft delete: the object disappears from reads; its events stay until purged."""
+    def delete_object(
+        self, kind: ObjectKind, org_id: str, object_id: str, *, only_if_empty: bool = False
+    ) -> dict:
+        """Soft delete: the object disappears from reads; its events stay until purged.
+
+        With ``only_if_empty`` nothing anyone wrote may go with it (409 otherwise): a dataset
+        or experiment must hold no rows or comments, a project no live datasets, experiments,
+        automations, tags or scores and no logs. The check and the delete run on the writer
+        thread, so no event write commits between them."""
         self.get(kind, org_id, object_id)
-        self.store.transact(
-            lambda c: c.execute(
-                f"UPDATE {kind.table} SET deleted_at = now() WHERE id = ?", [object_id]
-            )
-        )
+
+        def delete(c):
+            if only_if_empty and (held := _held_by(c, kind, object_id)):
+                raise Conflict(f"the {kind.what} {object_id} holds {held}: not deleted")
+            c.execute(f"UPDATE {kind.table} SET deleted_at = now() WHERE id = ?", [object_id])
+
+        if only_if_empty:
+            self.store.exclusive(delete)
+        else:
+            self.store.transact(delete)
         with self._lock:
             # A project takes its datasets and experiments with it: drop the whole cache.
             self._object_cache.clear()
@@ -616,6 +628,28 @@ class Catalog:
                 raise
             return existing
         return self.store.read(lambda c: self._fetch_one(c, kind, created_id))
+
+
+# What a project holds besides its logs (live rows of these tables name it).
+_PROJECT_CHILDREN = ("datasets", "experiments", "automations", "project_tags", "project_scores")
+_EVENT_TYPES = {"projects": "project_logs", "datasets": "dataset", "experiments": "experiment"}
+
+
+def _held_by(c: duckdb.DuckDBPyConnection, kind: ObjectKind, object_id: str) -> str | None:
+    """What anyone wrote into the object (``'3 rows'``), or None if it is empty."""
+    counts = []
+    if kind.table == "projects":
+        for table in _PROJECT_CHILDREN:
+            sql = f"SELECT count(*) FROM {table} WHERE project_id = ? AND deleted_at IS NULL"
+            counts.append((table.removeprefix("project_"), sql, [object_id]))
+    for table, what in (("history", "rows"), ("comments", "comments")):
+        sql = f"SELECT count(*) FROM {table} WHERE object_type = ? AND object_id = ?"
+        counts.append((what, sql, [_EVENT_TYPES[kind.table], object_id]))
+    for what, sql, params in counts:
+        (n,) = c.execute(sql, params).fetchone()
+        if n:
+            return f"{n} {what}" if n != 1 else f"1 {what.removesuffix('s')}"
+    return None
 
 
 _TYPE_NAMES = {

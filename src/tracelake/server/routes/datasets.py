@@ -127,8 +127,8 @@ def diff(
     two versions (``_xact_id`` or snapshot name; ``to`` defaults to the current rows)."""
     _dataset(request, dataset_id)
     store = request.app.state.store
-    low = versions.resolve_version(store, dataset_id, from_)
-    high = versions.resolve_version(store, dataset_id, to) if to else None
+    low = versions.dataset_version(store, dataset_id, from_, "from")
+    high = versions.dataset_version(store, dataset_id, to, "to") if to else None
     return versions.diff_versions(store, dataset_id, low, high, max(0, limit))
 
 

@@ -95,10 +95,13 @@ async def update_project(request: Request, project_id: str):
 
 
 @router.delete("/v1/project/{project_id}")
-def delete_project(request: Request, project_id: str):
-    """Delete a project (it disappears from every read)."""
+def delete_project(request: Request, project_id: str, if_empty: bool = False):
+    """Delete a project (it disappears from every read). ``if_empty``: only if it holds
+    nothing (no datasets, experiments, logs, automations, tags or scores), else 409."""
     principal = writer_of(request)
-    return _catalog(request).delete_object(PROJECTS, principal.org_id, project_id)
+    return _catalog(request).delete_object(
+        PROJECTS, principal.org_id, project_id, only_if_empty=if_empty
+    )
 
 
 # -- datasets -------------------------------------------------------------------------------
@@ -167,10 +170,12 @@ async def update_dataset(request: Request, dataset_id: str):
 
 
 @router.delete("/v1/dataset/{dataset_id}")
-def delete_dataset(request: Request, dataset_id: str):
-    """Delete a dataset."""
+def delete_dataset(request: Request, dataset_id: str, if_empty: bool = False):
+    """Delete a dataset. ``if_empty``: only if it holds no rows, else 409."""
     principal = writer_of(request)
-    return present_dataset(_catalog(request).delete_object(DATASETS, principal.org_id, dataset_id))
+    catalog = _catalog(request)
+    deleted = catalog.delete_object(DATASETS, principal.org_id, dataset_id, only_if_empty=if_empty)
+    return present_dataset(deleted)
 
 
 # -- experiments ----------------------------------------------------------------------------
