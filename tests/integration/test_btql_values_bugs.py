@@ -9,6 +9,8 @@ from collections import Counter
 
 import pytest
 
+from tests.integration.btql_pages import all_pages
+
 TYPES = ("task", "tool", "llm")
 
 
@@ -148,6 +150,16 @@ def test_values_out_of_range_read_null(app_client, project):
             "ANY_SPAN(error",
             "one level deep",
         ),
+        (
+            "select: id, ANY_SPAN(error IS NOT NULL) as failed | from: project_logs('{p}')",
+            "ANY_SPAN",
+            "belongs in the filter",
+        ),
+        (
+            "select: id | from: project_logs('{p}') traces | sort: FILTER_SPANS(is_root)",
+            "FILTER_SPANS",
+            "belongs in the filter",
+        ),
     ],
 )
 def test_bad_values_are_400s_with_a_position(app_client, project, query, at, words):
@@ -223,3 +235,61 @@ def test_a_sum_of_200_terms_runs(app_client, project, rows):
     total = " + ".join(f"coalesce(metrics.m{i}, 0)" for i in range(200))
     data = btql(app_client, f"select: id, {total} as s | from: project_logs('{project}')")
     assert {r["id"]: r["s"] for r in data} == {r["id"]: sum(r["metrics"].values()) for r in rows}
+
+
+@pytest.fixture
+def traces_project(app_client):
+    """Four traces of a root and a child; the children of t1 and t3 have an error."""
+    project_id = app_client.post("/v1/project", json={"name": f"t-{uuid.uuid4().hex[:8]}"})
+    project_id = project_id.json()["id"]
+    rows = []
+    for t in range(4):
+        root = {"id": f"t{t}-root", "span_id": f"t{t}-s0", "root_span_id": f"t{t}"}
+        child = {
+            "id": f"t{t}-child",
+            "span_id": f"t{t}-s1",
+            "root_span_id": f"t{t}",
+            "span_parents": [f"t{t}-s0"],
+            "error": "boom" if t % 2 else None,
+        }
+        rows += [{**r, "project_id": project_id, "log_id": "g"} for r in (root, child)]
+    assert app_client.post("/logs3", json={"rows": rows}).status_code == 200
+    return project_id, rows
+
+
+@pytest.mark.parametrize(
+    ("condition", "keep"),
+    [
+        # the spans of the traces in which no span has an error (their roots included)
+        ("NOT ANY_SPAN(error IS NOT NULL)", lambda r, failed: r["root_span_id"] not in failed),
+        # every span of the traces with an error, not only the failing spans
+        ("ANY_SPAN(error IS NOT NULL)", lambda r, failed: r["root_span_id"] in failed),
+        (
+            "is_root AND NOT ANY_SPAN(error IS NOT NULL)",
+            lambda r, failed: r["root_span_id"] not in failed and "span_parents" not in r,
+        ),
+        (
+            "NOT ANY_SPAN(error IS NOT NULL) OR error IS NOT NULL",
+            lambda r, failed: r["root_span_id"] not in failed or r.get("error") is not None,
+        ),
+    ],
+)
+@pytest.mark.parametrize("limit", [1000, 1])
+def test_any_span_on_the_spans_shape_is_a_trace_condition(
+    app_client, traces_project, condition, keep, limit
+):
+    """On the spans shape ANY_SPAN(x) holds on every span of a trace that has a span
+    satisfying x, as on the traces shape: NOT ANY_SPAN(x) gives the spans of the traces in
+    which no span does. (It was compiled as x itself, so NOT ANY_SPAN(error IS NOT NULL)
+    returned the error-free spans of failing traces too.)"""
+    project_id, rows = traces_project
+    failed = {r["root_span_id"] for r in rows if r.get("error")}
+    expected = sorted(r["id"] for r in rows if keep(r, failed))
+    btql_text = f"select: id | from: project_logs('{project_id}') | filter: {condition}"
+    sql_text = f"SELECT id FROM project_logs('{project_id}') WHERE {condition}"
+    for query, sql in (
+        (f"{btql_text} | limit: {limit}", False),
+        (f"{sql_text} LIMIT {limit}", True),
+    ):
+        pages = all_pages(app_client, query, sql=sql)
+        assert sorted(r["id"] for page in pages for r in page) == expected, query

@@ -504,9 +504,15 @@ class Compiler:
         return [self.coerce(v, t, node) for v in values], t
 
     def _span_filter(self, node: a.SpanFilter, ctx: Ctx) -> Typed:
-        """ANY_SPAN / FILTER_SPANS are trace-level: the planner rewrites them for
-        ``traces``/``summary``. Compiled directly (``spans``), each is its inner condition."""
-        return self.to_boolean(self.node(node.expr, ctx), node.expr)
+        """ANY_SPAN / FILTER_SPANS are trace-level conditions of the filters, which the
+        planner rewrites on every shape; anywhere else (select, sort, final_filter…) they
+        are an error."""
+        name = "ANY_SPAN" if node.op == "singlespanfilter" else "FILTER_SPANS"
+        raise fail(
+            f"{name}(...) belongs in the filter (filter:, span_filter:, trace_filter: or SQL "
+            f"WHERE), not in {ctx.clause}",
+            node,
+        )
 
     def compile_match(
         self, haystack: Typed, query: str, fields: tuple[str, ...] = ()

@@ -222,7 +222,8 @@ class _Filters:
     """A query's filters split for trace shapes: ``trace`` selects traces (a trace matches
     when one of its spans satisfies it), ``spans`` picks which spans of those traces are
     returned, and ``windows`` are the ANY_SPAN terms, each true on every span of a trace in
-    which some span satisfies it."""
+    which some span satisfies it (on every shape: on ``spans``, ``trace`` is the filter of
+    the spans, and ``NOT ANY_SPAN(x)`` keeps the spans of the traces where no span has x)."""
 
     trace: a.Expr | None
     spans: a.Expr | None
@@ -236,8 +237,6 @@ def split_filters(query: a.Query, trace_shape: bool) -> _Filters:
 
     def lift_any_span(node):
         if isinstance(node, a.SpanFilter) and node.op == "singlespanfilter":
-            if not trace_shape:
-                return node.expr
             name = f"__any_span_{len(windows) + 1}"
             windows.append((name, node.expr))
             return a.Ident(name=(name,), loc=node.loc)
@@ -392,8 +391,31 @@ class _Planner:
             source = f"(SELECT e.*, {columns} FROM {source} e, json_each({json_sql}) {each})"
         return source, extra
 
+    def _any_span_traces(self, windows) -> tuple[list[str], dict[str, Column]]:
+        """For the spans shape: each ANY_SPAN term as a CTE of the traces that have a span
+        satisfying it (over every span of the objects, whatever the page reads), and a
+        column that is true on the spans of those traces, false on the others."""
+        ctes: list[str] = []
+        columns: dict[str, Column] = {}
+        scope = self.scope()
+        for name, expr in windows:
+            condition = self.sql(self.c.compile_filter(expr, scope, self.q))
+            ctes.append(
+                f"{name} AS MATERIALIZED (SELECT DISTINCT e.root_span_id FROM {self.base} e"
+                f" WHERE {condition})"
+            )
+            traces = exp.select("root_span_id").from_(name).subquery()
+            member = exp.In(this=exp.column("root_span_id", "e"), query=traces)
+            columns[name] = Column("BOOLEAN", exp.Coalesce(this=member, expressions=[exp.false()]))
+        return ctes, columns
+
     def spans(self) -> Plan:
         filters = split_filters(self.q, trace_shape=False)
+        ctes, any_span = self._any_span_traces(filters.windows)
+        plan = self._spans(filters, any_span)
+        return dataclasses.replace(plan, sql=_with_ctes(ctes, plan.sql)) if ctes else plan
+
+    def _spans(self, filters: _Filters, any_span: dict[str, Column]) -> Plan:
         base, unpivoted = self._unpivot()
         scope = self.scope(unpivoted)
         query, pivots = self._without_pivot(scope)
@@ -401,7 +423,9 @@ class _Planner:
         where = []
         condition = None
         if filters.trace is not None:
-            condition = self.c.compile_filter(filters.trace, scope, self.q)
+            # (the ANY_SPAN columns are seen by the filter only, not by select: *)
+            filter_scope = self.scope({**unpivoted, **any_span})
+            condition = self.c.compile_filter(filters.trace, filter_scope, self.q)
         having = self.c.compile_final_filter(query, scope)
         shared = []
         if proj.aggregate and not pivots and not self._count_sample("id"):
@@ -843,6 +867,13 @@ class _Planner:
             f"(SELECT s.*, p.__key AS __key{extra} FROM {summary} s"
             f" JOIN {traces} p USING (root_span_id))"
         )
+
+
+def _with_ctes(ctes: list[str], sql: str) -> str:
+    """``sql`` with the common table expressions ``ctes`` (``name AS (…)``) defined first."""
+    if sql.startswith("WITH "):
+        return f"WITH {', '.join(ctes)}, {sql.removeprefix('WITH ')}"
+    return f"WITH {', '.join(ctes)} {sql}"
 
 
 def _own_columns(condition: exp.Expression) -> bool:
