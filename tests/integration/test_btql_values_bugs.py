@@ -293,3 +293,67 @@ def test_any_span_on_the_spans_shape_is_a_trace_condition(
     ):
         pages = all_pages(app_client, query, sql=sql)
         assert sorted(r["id"] for page in pages for r in page) == expected, query
+
+
+@pytest.mark.parametrize("tz_offset", [0, 480, -840])
+def test_dates_are_days_of_the_requests_time_zone(app_client, tz_offset):
+    """current_date() is today where the request is (tz_offset minutes west of UTC), as
+    day() buckets are: it was always UTC's today. So is the date of a time (to_date), and a
+    date used as a time is the start of that day there."""
+    import datetime as dt
+
+    project_id = app_client.post("/v1/project", json={"name": f"tz-{uuid.uuid4().hex[:8]}"})
+    project_id = project_id.json()["id"]
+    rows = [
+        {"id": "early", "created": "2026-02-01T03:00:00Z"},  # Jan 31 in US Pacific
+        {"id": "late", "created": "2026-02-01T21:00:00Z"},  # Feb 2 at UTC+14
+    ]
+    rows = [{**r, "project_id": project_id, "log_id": "g"} for r in rows]
+    assert app_client.post("/logs3", json={"rows": rows}).status_code == 200
+    offset = dt.timedelta(minutes=tz_offset)
+
+    def local_date(instant: dt.datetime) -> dt.date:
+        return (instant - offset).date()
+
+    def start_of(day: dt.date) -> str:
+        start = dt.datetime.combine(day, dt.time(), dt.UTC) + offset
+        return start.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+    before = local_date(dt.datetime.now(dt.UTC))
+    response = app_client.post(
+        "/btql",
+        json={
+            "query": "select: id, current_date() as today, to_datetime(current_date()) as midnight,"
+            " to_date(created) as date, day(created) as day"
+            f" | from: project_logs('{project_id}') | sort: created",
+            "tz_offset": tz_offset,
+        },
+    )
+    after = local_date(dt.datetime.now(dt.UTC))
+    assert response.status_code == 200, response.text
+    data = response.json()["data"]
+    today = dt.date.fromisoformat(data[0]["today"])
+    assert today in (before, after)
+    assert data[0]["midnight"] == start_of(today)
+    for row, source in zip(data, rows, strict=True):
+        created = dt.datetime.fromisoformat(source["created"])
+        assert row["date"] == local_date(created).isoformat()
+        assert row["day"] == start_of(local_date(created)).replace(".000000", "")
+
+    # A date compared with a time is the start of that day in the request's time zone.
+    response = app_client.post(
+        "/btql",
+        json={
+            "query": f"select: id | from: project_logs('{project_id}')"
+            " | filter: created >= to_date('2026-02-01') and created < to_date('2026-02-02')",
+            "tz_offset": tz_offset,
+        },
+    )
+    assert response.status_code == 200, response.text
+    day_start = dt.datetime.combine(dt.date(2026, 2, 1), dt.time(), dt.UTC) + offset
+    expected = [
+        r["id"]
+        for r in rows
+        if day_start <= dt.datetime.fromisoformat(r["created"]) < day_start + dt.timedelta(days=1)
+    ]
+    assert sorted(r["id"] for r in response.json()["data"]) == sorted(expected)

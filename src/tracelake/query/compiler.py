@@ -129,6 +129,9 @@ class Compiler:
     dialect provides."""
 
     lean_paths = False  # set while compiling a filter (see compile_filter)
+    # The request's time zone (minutes west of UTC), from the scope of the node being
+    # compiled: conversions between dates and times happen in it.
+    tz_offset = 0
 
     DIALECT: str | None = None
     FUNCTIONS: dict[str, functions.FunctionSpec] = functions.FUNCTIONS
@@ -360,6 +363,7 @@ class Compiler:
 
     def node(self, node: a.Expr, ctx: Ctx) -> Typed:
         """Compile one node in a context."""
+        self.tz_offset = ctx.scope.tz_offset
         if ctx.group_keys is not None and not ctx.in_agg and node in ctx.group_keys:
             ctx = replace(ctx, group_keys=None)
         if ctx.truthy and getattr(node, "op", None) not in _TRUTHY_THROUGH | _TRUTHY_USERS:

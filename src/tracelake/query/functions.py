@@ -36,7 +36,11 @@ Function decisions:
   shifted by ``tz_offset`` too).
 * Casts (``to_*``) never fail: a value that does not convert is NULL. ``to_integer``
   truncates toward zero; ``to_datetime`` of a number reads Unix seconds; ``to_interval`` of a
-  number reads seconds; ``to_date`` and ``current_date()`` are UTC dates.
+  number reads seconds.
+* A date is a day of the request's time zone (``tz_offset``), like the buckets:
+  ``current_date()`` is today there, ``to_date(ts)`` the day ``ts`` falls on there, and a
+  date used as a time (``created >= to_date('2024-11-09')``, ``current_date() - interval 1
+  day``) is the start of that day there. ``to_date`` of a string reads the date it spells.
 * ``percentile(x, p)`` is the continuous (interpolated) quantile, p a literal in [0, 1].
 * ``min``/``max`` of a JSON field compare numbers when any value is a number, else text.
 * ``least``/``greatest`` skip NULLs; over JSON fields they compare numbers.
@@ -170,6 +174,7 @@ def _now(c, ctx, node, args):
 
 
 def _current_date(c, ctx, node, args):
+    # today in the request's time zone (the TIMESTAMP -> DATE conversion is local)
     return Typed(c.timestamp_to_date(exp.CurrentTimestamp()), T.DATE)
 
 
