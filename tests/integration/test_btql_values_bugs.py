@@ -357,3 +357,76 @@ def test_dates_are_days_of_the_requests_time_zone(app_client, tz_offset):
         if day_start <= dt.datetime.fromisoformat(r["created"]) < day_start + dt.timedelta(days=1)
     ]
     assert sorted(r["id"] for r in response.json()["data"]) == sorted(expected)
+
+
+def sql_in(value, items):
+    """``value IN (items)`` as documented: ``value = item`` for each item, NULL when value
+    is NULL unless null is listed (``= null`` means IS NULL); an array is in the list when
+    one of its elements is (a null element matches null)."""
+    if value is None:
+        return True if None in items else None
+    if isinstance(value, list):
+        return any(element in items for element in value)
+    return value in items
+
+
+@pytest.mark.parametrize(
+    ("field", "items"),
+    [
+        ("metadata.m", ("a",)),
+        ("metadata.m", ("a", None)),
+        ("metadata.m", (None,)),
+        ("span_id", ("t0-s0", None)),
+        ("tags", ("x",)),
+        ("tags", ("x", None)),
+        ("metadata.l", ("b",)),
+        ("metadata.l", ("b", None)),
+        ("metadata.n", (-1, 2)),
+    ],
+)
+def test_in_and_not_in_with_nulls(app_client, field, items):
+    """x NOT IN (…) is NOT (x IN (…)), and x IN (a, b) is x = a OR x = b: a NULL x is NULL
+    (no row) unless null is listed, as for a scalar; a typed array (tags) gave false for IN
+    and true for NOT IN. A JSON array's null element matches a listed null."""
+    project_id = app_client.post("/v1/project", json={"name": f"in-{uuid.uuid4().hex[:8]}"})
+    project_id = project_id.json()["id"]
+    values = {
+        "metadata.m": [None, "a", "b"],
+        "tags": [["x"], None, ["y"]],
+        "metadata.l": [None, ["a", None], ["b"]],
+        "metadata.n": [-1, 1, None],
+    }
+    rows = []
+    for t in range(3):
+        root = {"id": f"t{t}", "span_id": f"t{t}-s0", "root_span_id": f"t{t}"}
+        root["metadata"] = {k[9:]: v[t] for k, v in values.items() if k.startswith("metadata.")}
+        root["tags"] = values["tags"][t]
+        rows.append({**root, "project_id": project_id, "log_id": "g"})
+    assert app_client.post("/logs3", json={"rows": rows}).status_code == 200
+
+    def field_value(row):
+        if field == "span_id":
+            return row["span_id"]
+        return values[field][int(row["id"][1])]
+
+    listed = ", ".join("null" if i is None else repr(i) for i in items)
+    text = (
+        f"select: id, {field} IN ({listed}) as i, {field} NOT IN ({listed}) as n,"
+        f" {field} NOT IN [{listed}] as b | from: project_logs('{project_id}')"
+    )
+    got = {r["id"]: (r["i"], r["n"], r["b"]) for r in btql(app_client, text)}
+    expected = {}
+    for row in rows:
+        inside = sql_in(field_value(row), items)
+        outside = None if inside is None else not inside
+        expected[row["id"]] = (inside, outside, outside)
+    assert got == expected
+    # In a filter, the rows where it is true (a NULL drops the row, as false does).
+    for negate in ("", "NOT "):
+        for syntax in (
+            f"select: id | from: project_logs('{project_id}') | filter: {field} {negate}IN"
+            f" ({listed})",
+            f"SELECT id FROM project_logs('{project_id}') WHERE {field} {negate}IN ({listed})",
+        ):
+            kept = sorted(r["id"] for r in btql(app_client, syntax))
+            assert kept == sorted(k for k, v in expected.items() if v[1 if negate else 0]), syntax

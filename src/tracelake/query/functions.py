@@ -16,8 +16,11 @@ Operator decisions:
   offset is UTC; an invalid one is an error).
 * ``x = null`` / ``x != null`` mean IS [NOT] NULL (btql.md §4.7); JSON ``null`` is NULL.
   ``<=>`` / ``<!=>`` are null-safe. Everything else is SQL three-valued logic.
-* ``IN (…)``: NULL items match NULL; a typed list or JSON array on the left matches when any
-  element is in the list.
+* ``x IN (a, b)`` is ``x = a OR x = b`` and ``x NOT IN (…)`` is ``NOT (x IN (…))``, as in
+  SQL, with ``= null`` meaning IS NULL: a NULL ``x`` is NULL (the row is dropped by either)
+  unless null is listed, when IN is true and NOT IN false; a listed null never matches a
+  value, so ``'b' NOT IN ('a', null)`` is true. A typed list or JSON array on the left is in
+  the list when one of its elements is (a null element matches a listed null).
 * ``INCLUDES`` is never NULL: a missing haystack includes nothing, so ``NOT tags INCLUDES
   'x'`` holds for spans without tags.
 * LIKE / ILIKE: ``%`` and ``_`` are wildcards (as in SQL), ``\`` escapes; only strings match
@@ -416,6 +419,16 @@ TEMPORAL: dict[tuple[str, T, T], T] = {
 }
 
 
+def _null_sql(sql: exp.Expression) -> exp.Expression:
+    return exp.Is(this=paren(sql), expression=exp.Null())
+
+
+def _json_null(c: Compiler, sql: exp.Expression) -> exp.Expression:
+    """A JSON value is NULL or JSON null."""
+    is_null = exp.EQ(this=c.json_type_of(sql), expression=exp.Literal.string("NULL"))
+    return exp.Coalesce(this=is_null, expressions=[exp.true()])
+
+
 def _is_null(value: Typed, negate: bool = False) -> Typed:
     sql: exp.Expression = exp.Is(this=paren(value.sql), expression=exp.Null())
     return value.to(exp.Not(this=sql) if negate else sql, T.BOOLEAN)
@@ -515,9 +528,12 @@ def in_list(c: Compiler, value: Typed, items: list, node=None) -> Typed:
         listed = exp.Array(expressions=[exp.Literal.string(s) for s in strs])
         sql = fn("list_has_any", value.sql, listed) if strs else exp.false()
         sql = exp.Coalesce(this=sql, expressions=[exp.false()])
+        missing: exp.Expression = exp.Null()  # a NULL list is NULL, as a NULL scalar is
         if None in items:
-            sql = exp.or_(sql, _is_null(value).sql)
-        return value.to(paren(sql), T.BOOLEAN)
+            missing = exp.true()
+            sql = exp.or_(sql, c.list_any(value.sql.copy(), lambda el: _null_sql(el)))
+        sql = exp.Case(ifs=[exp.If(this=_is_null(value).sql, true=missing)], default=sql)
+        return value.to(sql, T.BOOLEAN)
     if value.type is T.JSON:
         element = Typed(c.lambda_var(), T.JSON)
         some = c.list_any(
@@ -536,7 +552,9 @@ def _in_scalar(c: Compiler, value: Typed, items: list, node) -> Typed:
     groups: dict[T, list[Typed]] = {}
     for item in items:
         if item is None:
-            terms.append(_is_null(value).sql)
+            # (a JSON null, such as an array's null element, is NULL too)
+            is_null = _json_null(c, value.sql) if value.type is T.JSON else _is_null(value).sql
+            terms.append(is_null)
             continue
         lit = c.literal(item, node)
         t = common_type(value.type, lit.type)

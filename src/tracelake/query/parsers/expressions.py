@@ -64,11 +64,22 @@ def error_at(message: str, tok: Token | None) -> QueryError:
 
 
 def array(items: list[ast.Expr], at: ast.Loc | None) -> ast.Expr:
-    """``[a, b]`` / ``IN (a, b)``: a literal list when every item is a literal. The tree has
-    no array constructor, so other lists become the function ``array(...)``."""
+    """``[a, b]`` / ``IN (a, b)``: a literal list when every item is a literal (a negative
+    number included). The tree has no array constructor, so other lists become the function
+    ``array(...)``."""
+    items = [_negative_literal(item) for item in items]
     if all(isinstance(item, ast.Literal) for item in items):
         return ast.Literal([item.value for item in items], loc=at)
     return ast.Function("array", tuple(items), loc=at)
+
+
+def _negative_literal(item: ast.Expr) -> ast.Expr:
+    """``-1`` in a list (the parser reads ``neg(1)``) as the literal -1."""
+    if isinstance(item, ast.Unary) and item.op == "neg" and isinstance(item.expr, ast.Literal):
+        value = item.expr.value
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return ast.Literal(-value, loc=item.loc)
+    return item
 
 
 class ExpressionParser:
