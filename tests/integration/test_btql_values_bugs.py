@@ -430,3 +430,88 @@ def test_in_and_not_in_with_nulls(app_client, field, items):
         ):
             kept = sorted(r["id"] for r in btql(app_client, syntax))
             assert kept == sorted(k for k, v in expected.items() if v[1 if negate else 0]), syntax
+
+
+@pytest.fixture
+def objects(app_client):
+    """A project with one span, and a dataset."""
+    project_id = app_client.post("/v1/project", json={"name": f"e-{uuid.uuid4().hex[:8]}"})
+    project_id = project_id.json()["id"]
+    dataset = {"name": "d", "project_id": project_id}
+    dataset_id = app_client.post("/v1/dataset", json=dataset).json()["id"]
+    row = {"id": "a", "project_id": project_id, "log_id": "g", "metadata": {"m": 1}}
+    assert app_client.post("/logs3", json={"rows": [row]}).status_code == 200
+    return {"p": project_id, "d": dataset_id}
+
+
+# The cursor of an unsorted page (it resumes after a key), which a sorted query refuses.
+KEY_CURSOR = "eyJrIjoicDEifQ"  # {"k": "p1"}
+
+
+@pytest.mark.parametrize(
+    ("query", "at", "words"),
+    [
+        ("select: *, count(1) | from: project_logs('{p}')", "*", "cannot be combined"),
+        ("SELECT *, count(1) FROM project_logs('{p}')", "*", "cannot be combined"),
+        ("select: id, *, count(1) | from: project_logs('{p}')", "*", "duplicate column"),
+        ("SELECT DISTINCT * FROM project_logs('{p}')", "* FROM", "DISTINCT *"),
+        ("SELECT DISTINCT id, count(1) FROM project_logs('{p}')", "DISTINCT", "GROUP BY"),
+        ("select: id | from: dataset('{d}') summary", "dataset(", "summary shape"),
+        (
+            "select: id | from: project_logs('{p}') traces | pivot: metadata.m",
+            "metadata.m",
+            "spans",
+        ),
+        (
+            "SELECT id FROM project_logs('{p}', shape => 'summary') UNPIVOT (t FOR _ IN (tags))",
+            "tags))",
+            "spans shape",
+        ),  # fmt: skip
+        ("select: id | from: project_logs('{p}') | unpivot: id as (k, v)", "id as", "an object"),
+        ("select: id | from: project_logs('{p}') | pivot: metadata.m", "metadata.m", "measures"),
+        (
+            "dimensions: id | measures: count(1) as n | from: project_logs('{p}') traces",
+            "id |",
+            "spans or summary shape",
+        ),
+        (
+            "SELECT id, count(1) AS n FROM project_logs('{p}', shape => 'traces') GROUP BY id",
+            "id,",
+            "spans or summary shape",
+        ),
+        ("select: id | from: project_logs('{p}') | limit: 1000000", "1000000", "at most"),
+        ("SELECT id FROM project_logs('{p}') LIMIT 100001", "100001", "at most"),
+        ("select: id | from: project_logs('{p}') | cursor: 'garbage'", "'garbage'", "cursor"),
+        ("SELECT id FROM project_logs('{p}') OFFSET 'garbage'", "'garbage'", "invalid cursor"),
+        (
+            "select: id | from: project_logs('{p}') | sort: created | cursor: '{c}'",
+            "created",
+            "cannot page a sorted one",
+        ),
+        (
+            "select: id | from: project_logs('{p}') | filter: id IN ('a', span_id)",
+            "span_id)",
+            "IN (...) lists values",
+        ),
+        (
+            "SELECT id FROM project_logs('{p}') WHERE id NOT IN ('a', lower(span_id))",
+            "lower(",
+            "IN (...) lists values",
+        ),
+        # these had a position already
+        ("select: foo(id) | from: project_logs('{p}')", "foo(", "unknown function"),
+        ("select: lower(id, id) | from: project_logs('{p}')", "lower(", "number of arguments"),
+        ("SELECT id FROM project_logs('{p}') WHERE nope = 1", "nope", "unknown field"),
+        ("select: id | from: dataset('{d}') | filter: error IS NULL", "error", "unknown field"),
+        ("select: id | from: project_logs('{p}') | filter: created = true", "created", "compare"),
+        ("select: id | from: nope('{p}')", "nope(", "unknown source"),
+        ("SELECT id FROM project_logs('{p}', shape => 'bogus')", "'bogus'", "shape"),
+    ],
+)
+def test_semantic_errors_have_a_position(app_client, objects, query, at, words):
+    """Errors found after parsing (the planner's, and some of the parsers' own) are 400s at
+    the line and column of the node they are about, like syntax errors."""
+    text = query.format(**objects, c=KEY_CURSOR)
+    error = btql_error(app_client, text)
+    assert words in error["message"]
+    assert (error.get("line"), error.get("col")) == (1, text.index(at) + 1), error["message"]

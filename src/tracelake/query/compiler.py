@@ -266,16 +266,16 @@ class Compiler:
     def _layout(self, query: a.Query, scope: Scope) -> _Layout:
         select, dims, measures = query.select or (), query.dimensions or (), query.measures or ()
         if select and measures:
-            raise fail("select cannot be combined with measures (use dimensions)")
+            raise fail("select cannot be combined with measures (use dimensions)", measures[0].expr)
         aliases: dict[str, a.Expr] = {}
         implicit: dict[str, a.Expr | None] = {}
-        star = False
+        star: a.Star | None = None
         items = [(i, "select") for i in select] + [(d, "dimensions") for d in dims if not select]
         named: list[tuple[str, a.Expr, str, str | None]] = []  # name, expr, clause, full path
         for pos, (item, clause) in enumerate(items + [(m, "measures") for m in measures], 1):
             if isinstance(item, a.Star):
-                star = True
-                named += [(n, a.Ident((n,)), clause, None) for n in scope.columns]
+                star = item
+                named += [(n, a.Ident((n,), loc=item.loc), clause, None) for n in scope.columns]
                 continue
             expr = item.expr
             if item.alias == "":
@@ -310,9 +310,9 @@ class Compiler:
         aggregate = bool(dims or measures) or any(
             self._has_aggregate(i.expr) for i in select if isinstance(i, a.Aliased)
         )
-        if aggregate and star:
-            raise fail("select * cannot be combined with aggregates")
-        return _Layout(outputs, dim_keys, aggregate, star, aliases, implicit)
+        if aggregate and star is not None:
+            raise fail("select * cannot be combined with aggregates", star)
+        return _Layout(outputs, dim_keys, aggregate, star is not None, aliases, implicit)
 
     def _group_key(self, expr, select, aliases, implicit, scope) -> a.Expr:
         """A dimension as a tree: an ordinal or an alias name becomes the item it names."""

@@ -511,6 +511,14 @@ def _match_fields(node: a.Expr, compiled: Typed) -> tuple[str, ...]:
 
 
 def _in(c, ctx, node):
+    if isinstance(node.right, a.Function) and node.right.name == "array":
+        # a list with an item that is not a literal (the tree has no array constructor)
+        item = next(i for i in node.right.args if not isinstance(i, a.Literal))
+        raise c.error(
+            "IN (...) lists values (strings, numbers, booleans, null); to compare with a "
+            "field or an expression use = and OR",
+            item,
+        )
     left = c.node(node.left, ctx)
     if isinstance(node.right, a.Literal):
         items = node.right.value if isinstance(node.right.value, list) else [node.right.value]

@@ -20,7 +20,7 @@ from tracelake.model.objects import ObjectType
 from tracelake.model.xact import key_xact
 from tracelake.query import ast as a
 from tracelake.query.compiler import Compiler, DuckDBCompiler
-from tracelake.query.cursors import Cursor, decode_cursor
+from tracelake.query.cursors import MAX_LIMIT, Cursor, decode_cursor
 from tracelake.query.errors import QueryError
 from tracelake.query.relations import (
     STORED_COLUMNS,
@@ -37,7 +37,6 @@ from tracelake.query.types import Column, Scope, T
 from tracelake.query.windows import WindowPlan
 
 DEFAULT_LIMIT = 1000
-MAX_LIMIT = 100_000
 
 
 @dataclass(frozen=True)
@@ -82,7 +81,12 @@ def plan_query(
     """Plan one page of ``query`` over ``source``."""
     compiler = compiler or DuckDBCompiler()
     limit = _limit(query)
-    cursor = decode_cursor(query.cursor) if query.cursor else None
+    cursor = None
+    if query.cursor:
+        try:
+            cursor = decode_cursor(query.cursor)
+        except QueryError as exc:
+            raise QueryError(exc.detail, *_at(query.cursor_loc)) from None
     if version is not None and source.object_type is ObjectType.PROJECT_LOGS:
         raise QueryError("version is supported for experiments and datasets, not project logs")
     # Comments are joined late (for the page's rows only) unless a clause other than the
@@ -114,12 +118,21 @@ def plan_query(
     if source.shape == "spans":
         return planner.spans()
     if query.unpivot or query.pivot:
-        raise QueryError("pivot and unpivot need the spans shape")
+        item = (query.pivot or query.unpivot)[0]  # type: ignore[index]
+        raise QueryError("pivot and unpivot need the spans shape", *_at(item.expr))
     if source.shape == "traces":
         return planner.traces()
     if source.object_type is ObjectType.DATASET:
-        raise QueryError("the summary shape applies to project logs and experiments")
+        raise QueryError(
+            "the summary shape applies to project logs and experiments", *_at(query.from_)
+        )
     return planner.summary()
+
+
+def _at(node) -> tuple[int | None, int | None]:
+    """The line and column of a node or a Loc (None, None when it has no position)."""
+    loc = node if isinstance(node, a.Loc) else getattr(node, "loc", None)
+    return (loc.line, loc.col) if loc is not None else (None, None)
 
 
 def _first_names(expr) -> set[str]:
@@ -243,8 +256,7 @@ def split_filters(query: a.Query, trace_shape: bool) -> _Filters:
         if isinstance(node, a.SpanFilter):
             raise QueryError(
                 "FILTER_SPANS(...) must stand alone or be joined by AND at the top of the filter",
-                node.loc.line if node.loc else None,
-                node.loc.col if node.loc else None,
+                *_at(node),
             )
         return node
 
@@ -375,7 +387,7 @@ class _Planner:
             elif value.type is T.JSON:
                 json_sql = self.sql(value.sql)
             else:
-                raise QueryError("unpivot takes an object or an array field")
+                raise QueryError("unpivot takes an object or an array field", *_at(item.expr))
             # The user's names are bound in the scope, not in SQL: DuckDB matches names
             # case-insensitively, so `tags as Tags` would read the span's own column.
             each, hidden = f"u{index}", f"__unpivot_{index}"
@@ -549,7 +561,10 @@ class _Planner:
         if not self.q.pivot:
             return self.q, []
         if not self.q.measures:
-            raise QueryError("pivot needs measures (and usually dimensions) to spread")
+            raise QueryError(
+                "pivot needs measures (and usually dimensions) to spread",
+                *_at(self.q.pivot[0].expr),
+            )
         measure_names = {m.alias for m in self.q.measures}
         names = []
         dims = list(self.q.dimensions or ())
@@ -560,8 +575,7 @@ class _Planner:
                     f"pivot names the column whose values become columns (e.g. pivot: "
                     f"metadata.model), not a measure like {expr.name[0]!r}: every measure "
                     "is spread",
-                    expr.loc.line if expr.loc else None,
-                    expr.loc.col if expr.loc else None,
+                    *_at(expr),
                 )
             name = f"__pivot_{index}"
             dims.append(a.Aliased(expr=expr, alias=name))
@@ -598,8 +612,10 @@ class _Planner:
             return ("key" if keyset else "offset"), 0
         if self.cursor.key is not None:
             if not keyset:
+                first = self.q.sort[0].expr if self.q.sort else None
                 raise QueryError(
-                    "this cursor came from a query without sort; it cannot page a sorted one"
+                    "this cursor came from a query without sort; it cannot page a sorted one",
+                    *_at(first),
                 )
             return "key", 0
         return "offset", self.cursor.offset or 0
@@ -736,7 +752,11 @@ class _Planner:
         scope = self.scope()
         proj = self.c.compile_projection(self.q, scope)
         if proj.aggregate:
-            raise QueryError("dimensions and measures need the spans or summary shape")
+            first = (self.q.dimensions or self.q.measures or ())[:1]
+            raise QueryError(
+                "dimensions and measures need the spans or summary shape",
+                *_at(first[0].expr if first else None),
+            )
         keys = [self.sql(k) for k in self.c.compile_sort(self.q, scope)] if self.q.sort else []
         if keys:
             page, paging, offset = self._sorted_trace_page(filters, keys)

@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import fields, replace
 
 from tracelake.query import ast
+from tracelake.query.cursors import MAX_LIMIT
 from tracelake.query.errors import QueryError
 from tracelake.query.tokens import (
     DQUOTED,
@@ -470,6 +471,14 @@ class ExpressionParser:
         self.advance()
         return sign * num.value
 
+    def parse_limit(self) -> int:
+        """A page size: a whole number, at most MAX_LIMIT."""
+        tok = self.peek()
+        value = self.parse_int("a whole number")
+        if value > MAX_LIMIT:
+            raise self.error(f"limit must be at most {MAX_LIMIT}", tok)
+        return value
+
     def parse_source(self) -> ast.Source:
         """name | name(arg, ..., [shape => 'traces'])"""
         tok = self.peek()
@@ -610,7 +619,7 @@ def group_select(
         if isinstance(item, ast.Star):
             if pivot_columns:
                 continue
-            raise QueryError("'*' cannot be combined with aggregates or GROUP BY")
+            raise error_loc("'*' cannot be combined with aggregates or GROUP BY", item)
         if item.expr in pivot_exprs or _plain_name(item.expr) in exempt:
             continue
         name = output_name(item) or item.alias or "expression"
