@@ -9,6 +9,8 @@ from collections import Counter
 
 import pytest
 
+from tests.integration.btql_pages import all_pages
+
 TYPES = ("task", "tool", "llm")
 
 
@@ -148,6 +150,16 @@ def test_values_out_of_range_read_null(app_client, project):
             "ANY_SPAN(error",
             "one level deep",
         ),
+        (
+            "select: id, ANY_SPAN(error IS NOT NULL) as failed | from: project_logs('{p}')",
+            "ANY_SPAN",
+            "belongs in the filter",
+        ),
+        (
+            "select: id | from: project_logs('{p}') traces | sort: FILTER_SPANS(is_root)",
+            "FILTER_SPANS",
+            "belongs in the filter",
+        ),
     ],
 )
 def test_bad_values_are_400s_with_a_position(app_client, project, query, at, words):
@@ -223,3 +235,283 @@ def test_a_sum_of_200_terms_runs(app_client, project, rows):
     total = " + ".join(f"coalesce(metrics.m{i}, 0)" for i in range(200))
     data = btql(app_client, f"select: id, {total} as s | from: project_logs('{project}')")
     assert {r["id"]: r["s"] for r in data} == {r["id"]: sum(r["metrics"].values()) for r in rows}
+
+
+@pytest.fixture
+def traces_project(app_client):
+    """Four traces of a root and a child; the children of t1 and t3 have an error."""
+    project_id = app_client.post("/v1/project", json={"name": f"t-{uuid.uuid4().hex[:8]}"})
+    project_id = project_id.json()["id"]
+    rows = []
+    for t in range(4):
+        root = {"id": f"t{t}-root", "span_id": f"t{t}-s0", "root_span_id": f"t{t}"}
+        child = {
+            "id": f"t{t}-child",
+            "span_id": f"t{t}-s1",
+            "root_span_id": f"t{t}",
+            "span_parents": [f"t{t}-s0"],
+            "error": "boom" if t % 2 else None,
+        }
+        rows += [{**r, "project_id": project_id, "log_id": "g"} for r in (root, child)]
+    assert app_client.post("/logs3", json={"rows": rows}).status_code == 200
+    return project_id, rows
+
+
+@pytest.mark.parametrize(
+    ("condition", "keep"),
+    [
+        # the spans of the traces in which no span has an error (their roots included)
+        ("NOT ANY_SPAN(error IS NOT NULL)", lambda r, failed: r["root_span_id"] not in failed),
+        # every span of the traces with an error, not only the failing spans
+        ("ANY_SPAN(error IS NOT NULL)", lambda r, failed: r["root_span_id"] in failed),
+        (
+            "is_root AND NOT ANY_SPAN(error IS NOT NULL)",
+            lambda r, failed: r["root_span_id"] not in failed and "span_parents" not in r,
+        ),
+        (
+            "NOT ANY_SPAN(error IS NOT NULL) OR error IS NOT NULL",
+            lambda r, failed: r["root_span_id"] not in failed or r.get("error") is not None,
+        ),
+    ],
+)
+@pytest.mark.parametrize("limit", [1000, 1])
+def test_any_span_on_the_spans_shape_is_a_trace_condition(
+    app_client, traces_project, condition, keep, limit
+):
+    """On the spans shape ANY_SPAN(x) holds on every span of a trace that has a span
+    satisfying x, as on the traces shape: NOT ANY_SPAN(x) gives the spans of the traces in
+    which no span does. (It was compiled as x itself, so NOT ANY_SPAN(error IS NOT NULL)
+    returned the error-free spans of failing traces too.)"""
+    project_id, rows = traces_project
+    failed = {r["root_span_id"] for r in rows if r.get("error")}
+    expected = sorted(r["id"] for r in rows if keep(r, failed))
+    btql_text = f"select: id | from: project_logs('{project_id}') | filter: {condition}"
+    sql_text = f"SELECT id FROM project_logs('{project_id}') WHERE {condition}"
+    for query, sql in (
+        (f"{btql_text} | limit: {limit}", False),
+        (f"{sql_text} LIMIT {limit}", True),
+    ):
+        pages = all_pages(app_client, query, sql=sql)
+        assert sorted(r["id"] for page in pages for r in page) == expected, query
+
+
+@pytest.mark.parametrize("tz_offset", [0, 480, -840])
+def test_dates_are_days_of_the_requests_time_zone(app_client, tz_offset):
+    """current_date() is today where the request is (tz_offset minutes west of UTC), as
+    day() buckets are: it was always UTC's today. So is the date of a time (to_date), and a
+    date used as a time is the start of that day there."""
+    import datetime as dt
+
+    project_id = app_client.post("/v1/project", json={"name": f"tz-{uuid.uuid4().hex[:8]}"})
+    project_id = project_id.json()["id"]
+    rows = [
+        {"id": "early", "created": "2026-02-01T03:00:00Z"},  # Jan 31 in US Pacific
+        {"id": "late", "created": "2026-02-01T21:00:00Z"},  # Feb 2 at UTC+14
+    ]
+    rows = [{**r, "project_id": project_id, "log_id": "g"} for r in rows]
+    assert app_client.post("/logs3", json={"rows": rows}).status_code == 200
+    offset = dt.timedelta(minutes=tz_offset)
+
+    def local_date(instant: dt.datetime) -> dt.date:
+        return (instant - offset).date()
+
+    def start_of(day: dt.date) -> str:
+        start = dt.datetime.combine(day, dt.time(), dt.UTC) + offset
+        return start.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+    before = local_date(dt.datetime.now(dt.UTC))
+    response = app_client.post(
+        "/btql",
+        json={
+            "query": "select: id, current_date() as today, to_datetime(current_date()) as midnight,"
+            " to_date(created) as date, day(created) as day"
+            f" | from: project_logs('{project_id}') | sort: created",
+            "tz_offset": tz_offset,
+        },
+    )
+    after = local_date(dt.datetime.now(dt.UTC))
+    assert response.status_code == 200, response.text
+    data = response.json()["data"]
+    today = dt.date.fromisoformat(data[0]["today"])
+    assert today in (before, after)
+    assert data[0]["midnight"] == start_of(today)
+    for row, source in zip(data, rows, strict=True):
+        created = dt.datetime.fromisoformat(source["created"])
+        assert row["date"] == local_date(created).isoformat()
+        assert row["day"] == start_of(local_date(created)).replace(".000000", "")
+
+    # A date compared with a time is the start of that day in the request's time zone.
+    response = app_client.post(
+        "/btql",
+        json={
+            "query": f"select: id | from: project_logs('{project_id}')"
+            " | filter: created >= to_date('2026-02-01') and created < to_date('2026-02-02')",
+            "tz_offset": tz_offset,
+        },
+    )
+    assert response.status_code == 200, response.text
+    day_start = dt.datetime.combine(dt.date(2026, 2, 1), dt.time(), dt.UTC) + offset
+    expected = [
+        r["id"]
+        for r in rows
+        if day_start <= dt.datetime.fromisoformat(r["created"]) < day_start + dt.timedelta(days=1)
+    ]
+    assert sorted(r["id"] for r in response.json()["data"]) == sorted(expected)
+
+
+def sql_in(value, items):
+    """``value IN (items)`` as documented: ``value = item`` for each item, NULL when value
+    is NULL unless null is listed (``= null`` means IS NULL); an array is in the list when
+    one of its elements is (a null element matches null)."""
+    if value is None:
+        return True if None in items else None
+    if isinstance(value, list):
+        return any(element in items for element in value)
+    return value in items
+
+
+@pytest.mark.parametrize(
+    ("field", "items"),
+    [
+        ("metadata.m", ("a",)),
+        ("metadata.m", ("a", None)),
+        ("metadata.m", (None,)),
+        ("span_id", ("t0-s0", None)),
+        ("tags", ("x",)),
+        ("tags", ("x", None)),
+        ("metadata.l", ("b",)),
+        ("metadata.l", ("b", None)),
+        ("metadata.n", (-1, 2)),
+    ],
+)
+def test_in_and_not_in_with_nulls(app_client, field, items):
+    """x NOT IN (…) is NOT (x IN (…)), and x IN (a, b) is x = a OR x = b: a NULL x is NULL
+    (no row) unless null is listed, as for a scalar; a typed array (tags) gave false for IN
+    and true for NOT IN. A JSON array's null element matches a listed null."""
+    project_id = app_client.post("/v1/project", json={"name": f"in-{uuid.uuid4().hex[:8]}"})
+    project_id = project_id.json()["id"]
+    values = {
+        "metadata.m": [None, "a", "b"],
+        "tags": [["x"], None, ["y"]],
+        "metadata.l": [None, ["a", None], ["b"]],
+        "metadata.n": [-1, 1, None],
+    }
+    rows = []
+    for t in range(3):
+        root = {"id": f"t{t}", "span_id": f"t{t}-s0", "root_span_id": f"t{t}"}
+        root["metadata"] = {k[9:]: v[t] for k, v in values.items() if k.startswith("metadata.")}
+        root["tags"] = values["tags"][t]
+        rows.append({**root, "project_id": project_id, "log_id": "g"})
+    assert app_client.post("/logs3", json={"rows": rows}).status_code == 200
+
+    def field_value(row):
+        if field == "span_id":
+            return row["span_id"]
+        return values[field][int(row["id"][1])]
+
+    listed = ", ".join("null" if i is None else repr(i) for i in items)
+    text = (
+        f"select: id, {field} IN ({listed}) as i, {field} NOT IN ({listed}) as n,"
+        f" {field} NOT IN [{listed}] as b | from: project_logs('{project_id}')"
+    )
+    got = {r["id"]: (r["i"], r["n"], r["b"]) for r in btql(app_client, text)}
+    expected = {}
+    for row in rows:
+        inside = sql_in(field_value(row), items)
+        outside = None if inside is None else not inside
+        expected[row["id"]] = (inside, outside, outside)
+    assert got == expected
+    # In a filter, the rows where it is true (a NULL drops the row, as false does).
+    for negate in ("", "NOT "):
+        for syntax in (
+            f"select: id | from: project_logs('{project_id}') | filter: {field} {negate}IN"
+            f" ({listed})",
+            f"SELECT id FROM project_logs('{project_id}') WHERE {field} {negate}IN ({listed})",
+        ):
+            kept = sorted(r["id"] for r in btql(app_client, syntax))
+            assert kept == sorted(k for k, v in expected.items() if v[1 if negate else 0]), syntax
+
+
+@pytest.fixture
+def objects(app_client):
+    """A project with one span, and a dataset."""
+    project_id = app_client.post("/v1/project", json={"name": f"e-{uuid.uuid4().hex[:8]}"})
+    project_id = project_id.json()["id"]
+    dataset = {"name": "d", "project_id": project_id}
+    dataset_id = app_client.post("/v1/dataset", json=dataset).json()["id"]
+    row = {"id": "a", "project_id": project_id, "log_id": "g", "metadata": {"m": 1}}
+    assert app_client.post("/logs3", json={"rows": [row]}).status_code == 200
+    return {"p": project_id, "d": dataset_id}
+
+
+# The cursor of an unsorted page (it resumes after a key), which a sorted query refuses.
+KEY_CURSOR = "eyJrIjoicDEifQ"  # {"k": "p1"}
+
+
+@pytest.mark.parametrize(
+    ("query", "at", "words"),
+    [
+        ("select: *, count(1) | from: project_logs('{p}')", "*", "cannot be combined"),
+        ("SELECT *, count(1) FROM project_logs('{p}')", "*", "cannot be combined"),
+        ("select: id, *, count(1) | from: project_logs('{p}')", "*", "duplicate column"),
+        ("SELECT DISTINCT * FROM project_logs('{p}')", "* FROM", "DISTINCT *"),
+        ("SELECT DISTINCT id, count(1) FROM project_logs('{p}')", "DISTINCT", "GROUP BY"),
+        ("select: id | from: dataset('{d}') summary", "dataset(", "summary shape"),
+        (
+            "select: id | from: project_logs('{p}') traces | pivot: metadata.m",
+            "metadata.m",
+            "spans",
+        ),
+        (
+            "SELECT id FROM project_logs('{p}', shape => 'summary') UNPIVOT (t FOR _ IN (tags))",
+            "tags))",
+            "spans shape",
+        ),  # fmt: skip
+        ("select: id | from: project_logs('{p}') | unpivot: id as (k, v)", "id as", "an object"),
+        ("select: id | from: project_logs('{p}') | pivot: metadata.m", "metadata.m", "measures"),
+        (
+            "dimensions: id | measures: count(1) as n | from: project_logs('{p}') traces",
+            "id |",
+            "spans or summary shape",
+        ),
+        (
+            "SELECT id, count(1) AS n FROM project_logs('{p}', shape => 'traces') GROUP BY id",
+            "id,",
+            "spans or summary shape",
+        ),
+        ("select: id | from: project_logs('{p}') | limit: 1000000", "1000000", "at most"),
+        ("SELECT id FROM project_logs('{p}') LIMIT 100001", "100001", "at most"),
+        ("select: id | from: project_logs('{p}') | cursor: 'garbage'", "'garbage'", "cursor"),
+        ("SELECT id FROM project_logs('{p}') OFFSET 'garbage'", "'garbage'", "invalid cursor"),
+        (
+            "select: id | from: project_logs('{p}') | sort: created | cursor: '{c}'",
+            "created",
+            "cannot page a sorted one",
+        ),
+        (
+            "select: id | from: project_logs('{p}') | filter: id IN ('a', span_id)",
+            "span_id)",
+            "IN (...) lists values",
+        ),
+        (
+            "SELECT id FROM project_logs('{p}') WHERE id NOT IN ('a', lower(span_id))",
+            "lower(",
+            "IN (...) lists values",
+        ),
+        # these had a position already
+        ("select: foo(id) | from: project_logs('{p}')", "foo(", "unknown function"),
+        ("select: lower(id, id) | from: project_logs('{p}')", "lower(", "number of arguments"),
+        ("SELECT id FROM project_logs('{p}') WHERE nope = 1", "nope", "unknown field"),
+        ("select: id | from: dataset('{d}') | filter: error IS NULL", "error", "unknown field"),
+        ("select: id | from: project_logs('{p}') | filter: created = true", "created", "compare"),
+        ("select: id | from: nope('{p}')", "nope(", "unknown source"),
+        ("SELECT id FROM project_logs('{p}', shape => 'bogus')", "'bogus'", "shape"),
+    ],
+)
+def test_semantic_errors_have_a_position(app_client, objects, query, at, words):
+    """Errors found after parsing (the planner's, and some of the parsers' own) are 400s at
+    the line and column of the node they are about, like syntax errors."""
+    text = query.format(**objects, c=KEY_CURSOR)
+    error = btql_error(app_client, text)
+    assert words in error["message"]
+    assert (error.get("line"), error.get("col")) == (1, text.index(at) + 1), error["message"]

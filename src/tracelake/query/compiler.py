@@ -129,6 +129,9 @@ class Compiler:
     dialect provides."""
 
     lean_paths = False  # set while compiling a filter (see compile_filter)
+    # The request's time zone (minutes west of UTC), from the scope of the node being
+    # compiled: conversions between dates and times happen in it.
+    tz_offset = 0
 
     DIALECT: str | None = None
     FUNCTIONS: dict[str, functions.FunctionSpec] = functions.FUNCTIONS
@@ -263,16 +266,16 @@ class Compiler:
     def _layout(self, query: a.Query, scope: Scope) -> _Layout:
         select, dims, measures = query.select or (), query.dimensions or (), query.measures or ()
         if select and measures:
-            raise fail("select cannot be combined with measures (use dimensions)")
+            raise fail("select cannot be combined with measures (use dimensions)", measures[0].expr)
         aliases: dict[str, a.Expr] = {}
         implicit: dict[str, a.Expr | None] = {}
-        star = False
+        star: a.Star | None = None
         items = [(i, "select") for i in select] + [(d, "dimensions") for d in dims if not select]
         named: list[tuple[str, a.Expr, str, str | None]] = []  # name, expr, clause, full path
         for pos, (item, clause) in enumerate(items + [(m, "measures") for m in measures], 1):
             if isinstance(item, a.Star):
-                star = True
-                named += [(n, a.Ident((n,)), clause, None) for n in scope.columns]
+                star = item
+                named += [(n, a.Ident((n,), loc=item.loc), clause, None) for n in scope.columns]
                 continue
             expr = item.expr
             if item.alias == "":
@@ -307,9 +310,9 @@ class Compiler:
         aggregate = bool(dims or measures) or any(
             self._has_aggregate(i.expr) for i in select if isinstance(i, a.Aliased)
         )
-        if aggregate and star:
-            raise fail("select * cannot be combined with aggregates")
-        return _Layout(outputs, dim_keys, aggregate, star, aliases, implicit)
+        if aggregate and star is not None:
+            raise fail("select * cannot be combined with aggregates", star)
+        return _Layout(outputs, dim_keys, aggregate, star is not None, aliases, implicit)
 
     def _group_key(self, expr, select, aliases, implicit, scope) -> a.Expr:
         """A dimension as a tree: an ordinal or an alias name becomes the item it names."""
@@ -360,6 +363,7 @@ class Compiler:
 
     def node(self, node: a.Expr, ctx: Ctx) -> Typed:
         """Compile one node in a context."""
+        self.tz_offset = ctx.scope.tz_offset
         if ctx.group_keys is not None and not ctx.in_agg and node in ctx.group_keys:
             ctx = replace(ctx, group_keys=None)
         if ctx.truthy and getattr(node, "op", None) not in _TRUTHY_THROUGH | _TRUTHY_USERS:
@@ -504,9 +508,15 @@ class Compiler:
         return [self.coerce(v, t, node) for v in values], t
 
     def _span_filter(self, node: a.SpanFilter, ctx: Ctx) -> Typed:
-        """ANY_SPAN / FILTER_SPANS are trace-level: the planner rewrites them for
-        ``traces``/``summary``. Compiled directly (``spans``), each is its inner condition."""
-        return self.to_boolean(self.node(node.expr, ctx), node.expr)
+        """ANY_SPAN / FILTER_SPANS are trace-level conditions of the filters, which the
+        planner rewrites on every shape; anywhere else (select, sort, final_filter…) they
+        are an error."""
+        name = "ANY_SPAN" if node.op == "singlespanfilter" else "FILTER_SPANS"
+        raise fail(
+            f"{name}(...) belongs in the filter (filter:, span_filter:, trace_filter: or SQL "
+            f"WHERE), not in {ctx.clause}",
+            node,
+        )
 
     def compile_match(
         self, haystack: Typed, query: str, fields: tuple[str, ...] = ()

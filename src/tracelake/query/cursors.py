@@ -15,6 +15,9 @@ import orjson
 
 from tracelake.query.errors import QueryError
 
+# A page holds at most this many rows (``limit``).
+MAX_LIMIT = 100_000
+
 
 @dataclass(frozen=True)
 class Cursor:

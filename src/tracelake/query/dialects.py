@@ -119,6 +119,14 @@ def _minutes(n: int) -> exp.Expression:
     return exp.Interval(this=_s(str(n)), unit=exp.Var(this="MINUTE"))
 
 
+def _local(naive_utc: exp.Expression, tz_offset: int) -> exp.Expression:
+    """A naive UTC time as the local time ``tz_offset`` minutes west of UTC (a negative
+    offset converts local back to UTC)."""
+    if not tz_offset:
+        return naive_utc
+    return exp.Sub(this=naive_utc, expression=_minutes(tz_offset))
+
+
 class DuckDBCompiler(Compiler):
     """DuckDB 2.0: JSON columns have the ``JSON`` type, lists are 1-based, and time is
     handled as naive UTC so no session setting changes a result."""
@@ -170,8 +178,10 @@ class DuckDBCompiler(Compiler):
         (T.BOOLEAN, T.STRING): lambda c, x: _cast(x, "VARCHAR"),
         (T.TIMESTAMP, T.STRING): lambda c, x: c.format_timestamp(x),
         (T.TIMESTAMP, T.NUMBER): lambda c, x: fn("epoch", x),
-        (T.TIMESTAMP, T.DATE): lambda c, x: _cast(_utc(x), "DATE"),
-        (T.DATE, T.TIMESTAMP): lambda c, x: _utc(_cast(x, "TIMESTAMP")),
+        # A date is a day of the request's time zone (tz_offset minutes west of UTC): an
+        # instant's date there, and as an instant the start of that day there.
+        (T.TIMESTAMP, T.DATE): lambda c, x: _cast(_local(_utc(x), c.tz_offset), "DATE"),
+        (T.DATE, T.TIMESTAMP): lambda c, x: _utc(_local(_cast(x, "TIMESTAMP"), -c.tz_offset)),
         (T.DATE, T.STRING): lambda c, x: c.format_date(x),
         (T.ARRAY, T.STRING): lambda c, x: _cast(fn("to_json", x), "VARCHAR"),
         (T.ARRAY, T.BOOLEAN): lambda c, x: exp.GT(this=fn("len", x), expression=_zero()),

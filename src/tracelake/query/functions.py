@@ -16,8 +16,11 @@ Operator decisions:
   offset is UTC; an invalid one is an error).
 * ``x = null`` / ``x != null`` mean IS [NOT] NULL (btql.md §4.7); JSON ``null`` is NULL.
   ``<=>`` / ``<!=>`` are null-safe. Everything else is SQL three-valued logic.
-* ``IN (…)``: NULL items match NULL; a typed list or JSON array on the left matches when any
-  element is in the list.
+* ``x IN (a, b)`` is ``x = a OR x = b`` and ``x NOT IN (…)`` is ``NOT (x IN (…))``, as in
+  SQL, with ``= null`` meaning IS NULL: a NULL ``x`` is NULL (the row is dropped by either)
+  unless null is listed, when IN is true and NOT IN false; a listed null never matches a
+  value, so ``'b' NOT IN ('a', null)`` is true. A typed list or JSON array on the left is in
+  the list when one of its elements is (a null element matches a listed null).
 * ``INCLUDES`` is never NULL: a missing haystack includes nothing, so ``NOT tags INCLUDES
   'x'`` holds for spans without tags.
 * LIKE / ILIKE: ``%`` and ``_`` are wildcards (as in SQL), ``\`` escapes; only strings match
@@ -36,7 +39,11 @@ Function decisions:
   shifted by ``tz_offset`` too).
 * Casts (``to_*``) never fail: a value that does not convert is NULL. ``to_integer``
   truncates toward zero; ``to_datetime`` of a number reads Unix seconds; ``to_interval`` of a
-  number reads seconds; ``to_date`` and ``current_date()`` are UTC dates.
+  number reads seconds.
+* A date is a day of the request's time zone (``tz_offset``), like the buckets:
+  ``current_date()`` is today there, ``to_date(ts)`` the day ``ts`` falls on there, and a
+  date used as a time (``created >= to_date('2024-11-09')``, ``current_date() - interval 1
+  day``) is the start of that day there. ``to_date`` of a string reads the date it spells.
 * ``percentile(x, p)`` is the continuous (interpolated) quantile, p a literal in [0, 1].
 * ``min``/``max`` of a JSON field compare numbers when any value is a number, else text.
 * ``least``/``greatest`` skip NULLs; over JSON fields they compare numbers.
@@ -170,6 +177,7 @@ def _now(c, ctx, node, args):
 
 
 def _current_date(c, ctx, node, args):
+    # today in the request's time zone (the TIMESTAMP -> DATE conversion is local)
     return Typed(c.timestamp_to_date(exp.CurrentTimestamp()), T.DATE)
 
 
@@ -411,6 +419,16 @@ TEMPORAL: dict[tuple[str, T, T], T] = {
 }
 
 
+def _null_sql(sql: exp.Expression) -> exp.Expression:
+    return exp.Is(this=paren(sql), expression=exp.Null())
+
+
+def _json_null(c: Compiler, sql: exp.Expression) -> exp.Expression:
+    """A JSON value is NULL or JSON null."""
+    is_null = exp.EQ(this=c.json_type_of(sql), expression=exp.Literal.string("NULL"))
+    return exp.Coalesce(this=is_null, expressions=[exp.true()])
+
+
 def _is_null(value: Typed, negate: bool = False) -> Typed:
     sql: exp.Expression = exp.Is(this=paren(value.sql), expression=exp.Null())
     return value.to(exp.Not(this=sql) if negate else sql, T.BOOLEAN)
@@ -493,6 +511,14 @@ def _match_fields(node: a.Expr, compiled: Typed) -> tuple[str, ...]:
 
 
 def _in(c, ctx, node):
+    if isinstance(node.right, a.Function) and node.right.name == "array":
+        # a list with an item that is not a literal (the tree has no array constructor)
+        item = next(i for i in node.right.args if not isinstance(i, a.Literal))
+        raise c.error(
+            "IN (...) lists values (strings, numbers, booleans, null); to compare with a "
+            "field or an expression use = and OR",
+            item,
+        )
     left = c.node(node.left, ctx)
     if isinstance(node.right, a.Literal):
         items = node.right.value if isinstance(node.right.value, list) else [node.right.value]
@@ -510,9 +536,12 @@ def in_list(c: Compiler, value: Typed, items: list, node=None) -> Typed:
         listed = exp.Array(expressions=[exp.Literal.string(s) for s in strs])
         sql = fn("list_has_any", value.sql, listed) if strs else exp.false()
         sql = exp.Coalesce(this=sql, expressions=[exp.false()])
+        missing: exp.Expression = exp.Null()  # a NULL list is NULL, as a NULL scalar is
         if None in items:
-            sql = exp.or_(sql, _is_null(value).sql)
-        return value.to(paren(sql), T.BOOLEAN)
+            missing = exp.true()
+            sql = exp.or_(sql, c.list_any(value.sql.copy(), lambda el: _null_sql(el)))
+        sql = exp.Case(ifs=[exp.If(this=_is_null(value).sql, true=missing)], default=sql)
+        return value.to(sql, T.BOOLEAN)
     if value.type is T.JSON:
         element = Typed(c.lambda_var(), T.JSON)
         some = c.list_any(
@@ -531,7 +560,9 @@ def _in_scalar(c: Compiler, value: Typed, items: list, node) -> Typed:
     groups: dict[T, list[Typed]] = {}
     for item in items:
         if item is None:
-            terms.append(_is_null(value).sql)
+            # (a JSON null, such as an array's null element, is NULL too)
+            is_null = _json_null(c, value.sql) if value.type is T.JSON else _is_null(value).sql
+            terms.append(is_null)
             continue
         lit = c.literal(item, node)
         t = common_type(value.type, lit.type)

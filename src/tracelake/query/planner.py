@@ -20,7 +20,7 @@ from tracelake.model.objects import ObjectType
 from tracelake.model.xact import key_xact
 from tracelake.query import ast as a
 from tracelake.query.compiler import Compiler, DuckDBCompiler
-from tracelake.query.cursors import Cursor, decode_cursor
+from tracelake.query.cursors import MAX_LIMIT, Cursor, decode_cursor
 from tracelake.query.errors import QueryError
 from tracelake.query.indexed import CANDIDATES, index_candidates
 from tracelake.query.relations import (
@@ -38,7 +38,6 @@ from tracelake.query.types import Column, Scope, T
 from tracelake.query.windows import WindowPlan
 
 DEFAULT_LIMIT = 1000
-MAX_LIMIT = 100_000
 
 
 @dataclass(frozen=True)
@@ -100,7 +99,12 @@ def plan_query(
     """Plan one page of ``query`` over ``source``."""
     compiler = compiler or DuckDBCompiler()
     limit = _limit(query)
-    cursor = decode_cursor(query.cursor) if query.cursor else None
+    cursor = None
+    if query.cursor:
+        try:
+            cursor = decode_cursor(query.cursor)
+        except QueryError as exc:
+            raise QueryError(exc.detail, *_at(query.cursor_loc)) from None
     if version is not None and source.object_type is ObjectType.PROJECT_LOGS:
         raise QueryError("version is supported for experiments and datasets, not project logs")
     # Comments are joined late (for the page's rows only) unless a clause other than the
@@ -135,12 +139,21 @@ def plan_query(
     if source.shape == "spans":
         return planner.spans()
     if query.unpivot or query.pivot:
-        raise QueryError("pivot and unpivot need the spans shape")
+        item = (query.pivot or query.unpivot)[0]  # type: ignore[index]
+        raise QueryError("pivot and unpivot need the spans shape", *_at(item.expr))
     if source.shape == "traces":
         return planner.traces()
     if source.object_type is ObjectType.DATASET:
-        raise QueryError("the summary shape applies to project logs and experiments")
+        raise QueryError(
+            "the summary shape applies to project logs and experiments", *_at(query.from_)
+        )
     return planner.summary()
+
+
+def _at(node) -> tuple[int | None, int | None]:
+    """The line and column of a node or a Loc (None, None when it has no position)."""
+    loc = node if isinstance(node, a.Loc) else getattr(node, "loc", None)
+    return (loc.line, loc.col) if loc is not None else (None, None)
 
 
 def _first_names(expr) -> set[str]:
@@ -243,7 +256,8 @@ class _Filters:
     """A query's filters split for trace shapes: ``trace`` selects traces (a trace matches
     when one of its spans satisfies it), ``spans`` picks which spans of those traces are
     returned, and ``windows`` are the ANY_SPAN terms, each true on every span of a trace in
-    which some span satisfies it."""
+    which some span satisfies it (on every shape: on ``spans``, ``trace`` is the filter of
+    the spans, and ``NOT ANY_SPAN(x)`` keeps the spans of the traces where no span has x)."""
 
     trace: a.Expr | None
     spans: a.Expr | None
@@ -257,16 +271,13 @@ def split_filters(query: a.Query, trace_shape: bool) -> _Filters:
 
     def lift_any_span(node):
         if isinstance(node, a.SpanFilter) and node.op == "singlespanfilter":
-            if not trace_shape:
-                return node.expr
             name = f"__any_span_{len(windows) + 1}"
             windows.append((name, node.expr))
             return a.Ident(name=(name,), loc=node.loc)
         if isinstance(node, a.SpanFilter):
             raise QueryError(
                 "FILTER_SPANS(...) must stand alone or be joined by AND at the top of the filter",
-                node.loc.line if node.loc else None,
-                node.loc.col if node.loc else None,
+                *_at(node),
             )
         return node
 
@@ -397,7 +408,7 @@ class _Planner:
             elif value.type is T.JSON:
                 json_sql = self.sql(value.sql)
             else:
-                raise QueryError("unpivot takes an object or an array field")
+                raise QueryError("unpivot takes an object or an array field", *_at(item.expr))
             # The user's names are bound in the scope, not in SQL: DuckDB matches names
             # case-insensitively, so `tags as Tags` would read the span's own column.
             each, hidden = f"u{index}", f"__unpivot_{index}"
@@ -413,8 +424,31 @@ class _Planner:
             source = f"(SELECT e.*, {columns} FROM {source} e, json_each({json_sql}) {each})"
         return source, extra
 
+    def _any_span_traces(self, windows) -> tuple[list[str], dict[str, Column]]:
+        """For the spans shape: each ANY_SPAN term as a CTE of the traces that have a span
+        satisfying it (over every span of the objects, whatever the page reads), and a
+        column that is true on the spans of those traces, false on the others."""
+        ctes: list[str] = []
+        columns: dict[str, Column] = {}
+        scope = self.scope()
+        for name, expr in windows:
+            condition = self.sql(self.c.compile_filter(expr, scope, self.q))
+            ctes.append(
+                f"{name} AS MATERIALIZED (SELECT DISTINCT e.root_span_id FROM {self.base} e"
+                f" WHERE {condition})"
+            )
+            traces = exp.select("root_span_id").from_(name).subquery()
+            member = exp.In(this=exp.column("root_span_id", "e"), query=traces)
+            columns[name] = Column("BOOLEAN", exp.Coalesce(this=member, expressions=[exp.false()]))
+        return ctes, columns
+
     def spans(self) -> Plan:
         filters = split_filters(self.q, trace_shape=False)
+        ctes, any_span = self._any_span_traces(filters.windows)
+        plan = self._spans(filters, any_span)
+        return dataclasses.replace(plan, sql=_with_ctes(ctes, plan.sql)) if ctes else plan
+
+    def _spans(self, filters: _Filters, any_span: dict[str, Column]) -> Plan:
         base, unpivoted = self._unpivot()
         scope = self.scope(unpivoted)
         query, pivots = self._without_pivot(scope)
@@ -422,7 +456,9 @@ class _Planner:
         where = []
         condition = None
         if filters.trace is not None:
-            condition = self.c.compile_filter(filters.trace, scope, self.q)
+            # (the ANY_SPAN columns are seen by the filter only, not by select: *)
+            filter_scope = self.scope({**unpivoted, **any_span})
+            condition = self.c.compile_filter(filters.trace, filter_scope, self.q)
         having = self.c.compile_final_filter(query, scope)
         shared = []
         if proj.aggregate and not pivots and not self._count_sample("id"):
@@ -557,7 +593,10 @@ class _Planner:
         if not self.q.pivot:
             return self.q, []
         if not self.q.measures:
-            raise QueryError("pivot needs measures (and usually dimensions) to spread")
+            raise QueryError(
+                "pivot needs measures (and usually dimensions) to spread",
+                *_at(self.q.pivot[0].expr),
+            )
         measure_names = {m.alias for m in self.q.measures}
         names = []
         dims = list(self.q.dimensions or ())
@@ -568,8 +607,7 @@ class _Planner:
                     f"pivot names the column whose values become columns (e.g. pivot: "
                     f"metadata.model), not a measure like {expr.name[0]!r}: every measure "
                     "is spread",
-                    expr.loc.line if expr.loc else None,
-                    expr.loc.col if expr.loc else None,
+                    *_at(expr),
                 )
             name = f"__pivot_{index}"
             dims.append(a.Aliased(expr=expr, alias=name))
@@ -606,8 +644,10 @@ class _Planner:
             return ("key" if keyset else "offset"), 0
         if self.cursor.key is not None:
             if not keyset:
+                first = self.q.sort[0].expr if self.q.sort else None
                 raise QueryError(
-                    "this cursor came from a query without sort; it cannot page a sorted one"
+                    "this cursor came from a query without sort; it cannot page a sorted one",
+                    *_at(first),
                 )
             return "key", 0
         return "offset", self.cursor.offset or 0
@@ -744,7 +784,11 @@ class _Planner:
         scope = self.scope()
         proj = self.c.compile_projection(self.q, scope)
         if proj.aggregate:
-            raise QueryError("dimensions and measures need the spans or summary shape")
+            first = (self.q.dimensions or self.q.measures or ())[:1]
+            raise QueryError(
+                "dimensions and measures need the spans or summary shape",
+                *_at(first[0].expr if first else None),
+            )
         keys = [self.sql(k) for k in self.c.compile_sort(self.q, scope)] if self.q.sort else []
         if keys:
             page, paging, offset = self._sorted_trace_page(filters, keys)
@@ -875,6 +919,13 @@ class _Planner:
             f"(SELECT s.*, p.__key AS __key{extra} FROM {summary} s"
             f" JOIN {traces} p USING (root_span_id))"
         )
+
+
+def _with_ctes(ctes: list[str], sql: str) -> str:
+    """``sql`` with the common table expressions ``ctes`` (``name AS (…)``) defined first."""
+    if sql.startswith("WITH "):
+        return f"WITH {', '.join(ctes)}, {sql.removeprefix('WITH ')}"
+    return f"WITH {', '.join(ctes)} {sql}"
 
 
 def _own_columns(condition: exp.Expression) -> bool:

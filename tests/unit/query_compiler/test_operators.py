@@ -106,7 +106,9 @@ IN = [
     (B("in", I("id"), L("r02")), ["r02"]),
     (B("in", I("tags"), L(["resolved", "x"])), ["r04"]),  # a typed list: any element
     (B("in", I("tags"), L(["feedback"])), ["r01", "r02", "r09", "r10"]),
-    (NOT(B("in", I("tags"), L(["feedback"]))), ["r03", "r04", "r05", "r06", "r07", "r08"]),
+    # NOT IN is NOT (IN): r03 has no tags, NULL for both (as error.type below)
+    (NOT(B("in", I("tags"), L(["feedback"]))), ["r04", "r05", "r06", "r07", "r08"]),
+    (NOT(B("in", I("tags"), L(["feedback", None]))), ["r04", "r05", "r06", "r07", "r08"]),
     (B("in", I("metadata", "list"), L(["b"])), ["r06"]),  # a JSON array: any element
     (B("in", I("metadata", "list"), L([3])), ["r06"]),
     (B("in", L("triage"), I("tags")), ["r01", "r05", "r08"]),  # IN a list field = includes

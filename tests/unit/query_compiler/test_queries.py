@@ -368,9 +368,13 @@ def test_limit(con):
     assert len(run(con, Q(select=(A(I("id")),), limit=3))) == 3
 
 
-def test_span_filters_compile_to_their_condition(con):
-    tree = ast.SpanFilter("singlespanfilter", B("eq", I("id"), L("r01")))
-    assert ids(con, tree) == ["r01"]
+def test_span_filters_are_the_planners_not_the_compilers(con):
+    """ANY_SPAN / FILTER_SPANS are trace conditions that the planner rewrites on every shape;
+    the compiler meets them only outside the filters, where they are an error."""
+    tree = ast.SpanFilter("singlespanfilter", B("eq", I("id"), L("r01")), loc=ast.Loc(1, 5))
+    with pytest.raises(QueryError, match="belongs in the filter") as raised:
+        ids(con, tree)
+    assert (raised.value.line, raised.value.col) == (1, 5)
 
 
 def test_compile_expr_with_aggregates_from_the_scope(con):

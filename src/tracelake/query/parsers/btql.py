@@ -174,7 +174,7 @@ class BtqlParser(ExpressionParser):
             self.advance()
             if self.peek().kind == EOF:
                 raise self.error("expected a clause after '|', found end of input")
-        return build_query(found, heads)
+        return build_query(found, heads, getattr(self, "cursor_at", None))
 
     # --- clause bodies -----------------------------------------------------------------------
 
@@ -240,7 +240,7 @@ class BtqlParser(ExpressionParser):
         return ast.SortItem(expr, direction.value if direction else "asc")  # type: ignore[arg-type]
 
     def clause_limit(self) -> int:
-        return self.parse_int("a whole number")
+        return self.parse_limit()
 
     def clause_preview_length(self) -> int:
         return self.parse_int("a whole number", allow_negative=True)
@@ -250,6 +250,7 @@ class BtqlParser(ExpressionParser):
         if tok.kind not in (STRING, DQUOTED):
             raise self.expected("a quoted cursor token")
         self.advance()
+        self.cursor_at = loc(tok)  # (the planner decodes it; a bad one is an error here)
         return tok.value  # type: ignore[return-value]
 
     def clause_sample(self) -> ast.Sample:
@@ -270,7 +271,9 @@ class BtqlParser(ExpressionParser):
         return sample
 
 
-def build_query(found: dict, heads: dict[str, Token]) -> ast.Query:
+def build_query(
+    found: dict, heads: dict[str, Token], cursor_at: ast.Loc | None = None
+) -> ast.Query:
     """Check how clauses combine and assemble the Query."""
     select, dims, measures = found.get("select"), found.get("dimensions"), found.get("measures")
     if select is None and dims is None and measures is None:
@@ -309,6 +312,7 @@ def build_query(found: dict, heads: dict[str, Token]) -> ast.Query:
         sort=_tuple(found.get("sort")),
         limit=found.get("limit"),
         cursor=found.get("cursor"),
+        cursor_loc=cursor_at,
         sample=found.get("sample"),
         pivot=_tuple(apply_implicit_aliases(pivot) if pivot is not None else None),
         unpivot=_tuple(found.get("unpivot")),

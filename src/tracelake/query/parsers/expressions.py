@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import fields, replace
 
 from tracelake.query import ast
+from tracelake.query.cursors import MAX_LIMIT
 from tracelake.query.errors import QueryError
 from tracelake.query.tokens import (
     DQUOTED,
@@ -64,11 +65,22 @@ def error_at(message: str, tok: Token | None) -> QueryError:
 
 
 def array(items: list[ast.Expr], at: ast.Loc | None) -> ast.Expr:
-    """``[a, b]`` / ``IN (a, b)``: a literal list when every item is a literal. The tree has
-    no array constructor, so other lists become the function ``array(...)``."""
+    """``[a, b]`` / ``IN (a, b)``: a literal list when every item is a literal (a negative
+    number included). The tree has no array constructor, so other lists become the function
+    ``array(...)``."""
+    items = [_negative_literal(item) for item in items]
     if all(isinstance(item, ast.Literal) for item in items):
         return ast.Literal([item.value for item in items], loc=at)
     return ast.Function("array", tuple(items), loc=at)
+
+
+def _negative_literal(item: ast.Expr) -> ast.Expr:
+    """``-1`` in a list (the parser reads ``neg(1)``) as the literal -1."""
+    if isinstance(item, ast.Unary) and item.op == "neg" and isinstance(item.expr, ast.Literal):
+        value = item.expr.value
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return ast.Literal(-value, loc=item.loc)
+    return item
 
 
 class ExpressionParser:
@@ -459,6 +471,14 @@ class ExpressionParser:
         self.advance()
         return sign * num.value
 
+    def parse_limit(self) -> int:
+        """A page size: a whole number, at most MAX_LIMIT."""
+        tok = self.peek()
+        value = self.parse_int("a whole number")
+        if value > MAX_LIMIT:
+            raise self.error(f"limit must be at most {MAX_LIMIT}", tok)
+        return value
+
     def parse_source(self) -> ast.Source:
         """name | name(arg, ..., [shape => 'traces'])"""
         tok = self.peek()
@@ -599,7 +619,7 @@ def group_select(
         if isinstance(item, ast.Star):
             if pivot_columns:
                 continue
-            raise QueryError("'*' cannot be combined with aggregates or GROUP BY")
+            raise error_loc("'*' cannot be combined with aggregates or GROUP BY", item)
         if item.expr in pivot_exprs or _plain_name(item.expr) in exempt:
             continue
         name = output_name(item) or item.alias or "expression"

@@ -97,7 +97,7 @@ class SqlParser(ExpressionParser):
         if first.is_word("with"):
             raise self.error("WITH (common table expressions) is not supported", first)
         self.expect_word("select")
-        distinct = self.accept_kw("distinct") is not None
+        distinct = self.accept_kw("distinct")
         items = [self.select_item()]
         while self.accept_op(","):
             items.append(self.select_item())
@@ -134,15 +134,17 @@ class SqlParser(ExpressionParser):
             while self.accept_op(","):
                 order.append(self.order_item())
         if self.accept_word("limit"):
-            limit = self.parse_int("a whole number")
+            limit = self.parse_limit()
+        cursor_at = None
         if self.accept_word("offset"):
+            cursor_at = loc(self.peek())
             cursor = self.parse_offset()
         self.accept_op(";")
         if self.peek().kind != EOF:
             raise self.trailing(self.peek())
         return self.build(
             items, distinct, source, unpivots, pivot, where, group_by, having, sample, order,
-            limit, cursor,
+            limit, cursor, cursor_at,
         )  # fmt: skip
 
     # --- clauses -----------------------------------------------------------------------------
@@ -276,18 +278,21 @@ class SqlParser(ExpressionParser):
     # --- assembly ----------------------------------------------------------------------------
 
     def build(self, items, distinct, source, unpivots, pivot, where, group_by, having, sample,
-              order, limit, cursor) -> ast.Query:  # fmt: skip
+              order, limit, cursor, cursor_at=None) -> ast.Query:  # fmt: skip
         items = apply_implicit_aliases(items)
         pivot_measures, pivot_columns = ([], [])
         if pivot is not None:
             pivot_measures, pivot_columns = pivot[0], apply_implicit_aliases([pivot[1]])
         aggregates = any(isinstance(i, ast.Aliased) and has_aggregate(i.expr) for i in items)
         select = dims = measures = None
-        if distinct:
+        if distinct is not None:
             if group_by is not None or pivot is not None or aggregates:
-                raise QueryError("SELECT DISTINCT cannot be combined with GROUP BY or aggregates")
-            if any(isinstance(i, ast.Star) for i in items):
-                raise QueryError("SELECT DISTINCT * is not supported")
+                raise self.error(
+                    "SELECT DISTINCT cannot be combined with GROUP BY or aggregates", distinct
+                )
+            stars = [i for i in items if isinstance(i, ast.Star)]
+            if stars:
+                raise error_loc("SELECT DISTINCT * is not supported", stars[0])
             dims = tuple(items)
         elif group_by is not None or pivot is not None or aggregates:
             dims, measures = group_select(items, group_by or [], pivot_measures, pivot_columns)
@@ -304,6 +309,7 @@ class SqlParser(ExpressionParser):
             sort=sort,
             limit=limit,
             cursor=cursor,
+            cursor_loc=cursor_at,
             sample=sample,
             pivot=tuple(pivot_columns) or None,
             unpivot=tuple(unpivots) or None,
