@@ -1,7 +1,7 @@
 """Logs as the Braintrust SDK writes them (web/e2e/sdklogs.mjs), on a project of its own:
 token counts in ``metrics.tokens`` in the search bar, the Tokens column and its sort;
-``error:false`` in Traces mode (no span with an error) and in Spans mode; a refused comment and
-categorical score show the server's message."""
+``error:false`` in Traces mode (no span with an error) and in Spans mode, and the Level facet's
+counts in both; a refused comment and categorical score show the server's message."""
 
 from __future__ import annotations
 
@@ -31,6 +31,14 @@ def test_error_false_means_no_span_with_an_error_in_traces_mode(sdk_data, tmp_pa
     server, data, _ = sdk_data
     result = run_flow("sdkerrors", server, data, tmp_path)
     assert result["clean"] == 6
+
+
+def test_level_facet_counts_what_a_click_on_a_level_selects(sdk_data, tmp_path):
+    """In Traces mode DEFAULT counted every trace with some span without an error (8 of 8);
+    a click on it keeps the traces with no error on any span (6)."""
+    server, data, _ = sdk_data
+    result = run_flow("levelfacet", server, data, tmp_path)
+    assert result["levels"] == {"clean": 6, "failed": 2, "okSpans": 14, "badSpans": 2}
 
 
 def test_refused_comment_and_category_show_the_servers_message(sdk_data, tmp_path):

@@ -1,7 +1,8 @@
 // Browser flows on logs as the Braintrust SDK writes them (a project of its own, see
 // tests/browser/seed.py seed_sdk_logs): token counts in `metrics.tokens` through the search bar,
 // the Tokens column and its sort; `error:false` in Traces and Spans mode against the built-in
-// Non-errors view's meaning; and a refused comment or category showing the server's message.
+// Non-errors view's meaning; the Level facet counting what a click on a level shows; and a
+// refused comment or category showing the server's message.
 // Registered in e2e.mjs, which passes its helpers in.
 
 export function sdkLogsFlows({ cfg, result, check, signIn, open, api }) {
@@ -46,6 +47,30 @@ export function sdkLogsFlows({ cfg, result, check, signIn, open, api }) {
   // filter, ANY_SPAN over its spans), and spans.
   const traces = (f) => `from: project_logs('${pid()}') summary | select: id | filter: ${f} | limit: 1000`;
   const spans = (f) => `from: project_logs('${pid()}') spans | select: id | filter: ${f} | limit: 1000`;
+
+  /** The Level facet's values and counts, as drawn: { DEFAULT: n, ERROR: n }. */
+  async function levels(page) {
+    return page
+      .getByTestId("facet-error")
+      .getByTestId("facet-value")
+      .evaluateAll((els) => Object.fromEntries(els.map((e) => [e.querySelector(".facet-name").textContent, Number(e.querySelector(".facet-count").textContent.replace(/,/g, ""))])));
+  }
+
+  /** Wait until the Level facet shows exactly `want` (its counts follow the filter). */
+  async function expectLevels(page, want, what) {
+    const sorted = (o) => JSON.stringify(Object.fromEntries(Object.entries(o).sort()));
+    await page
+      .waitForFunction(
+        (want) => {
+          const els = [...document.querySelectorAll("[data-testid=facet-error] [data-testid=facet-value]")];
+          const got = Object.fromEntries(els.map((e) => [e.querySelector(".facet-name").textContent, Number(e.querySelector(".facet-count").textContent.replace(/,/g, ""))]).sort());
+          return JSON.stringify(got) === want;
+        },
+        sorted(want),
+        { timeout: 5000 },
+      )
+      .catch(async () => check(false, `${what}: the Level facet shows ${JSON.stringify(await levels(page))}, expected ${sorted(want)}`));
+  }
 
   return {
     async sdktokens(page) {
@@ -92,6 +117,40 @@ export function sdkLogsFlows({ cfg, result, check, signIn, open, api }) {
       const shown = await search(page, "error:false");
       check(shown === okSpans, `error:false shows ${shown} spans, the API ${okSpans}`);
       result.clean = clean;
+    },
+
+    async levelfacet(page) {
+      await signIn(page);
+      // Traces: DEFAULT counts the traces a click on it selects (no error on any span, as
+      // error:false), not the traces that have some span without an error; ERROR those with one.
+      const clean = await count(page, traces("NOT ANY_SPAN(error IS NOT NULL)"));
+      const failed = await count(page, traces("error IS NOT NULL"));
+      check(clean === 6 && failed === 2, `${clean} clean and ${failed} failed traces`);
+      await open(page, "logs", "facets=1", pid());
+      await loaded(page);
+      await expectLevels(page, { DEFAULT: clean, ERROR: failed }, "traces");
+      await page.getByTestId("facet-error").getByTestId("facet-value").filter({ hasText: "DEFAULT" }).click();
+      await page.waitForURL(/conds=/);
+      check((await loaded(page)) === clean, "a click on DEFAULT shows the clean traces");
+      await expectLevels(page, { DEFAULT: clean }, "traces under error is null");
+      // The counts follow another condition as the rows do (one span must satisfy it).
+      await page.getByTestId("search").fill("error:false type:llm");
+      await page.getByTestId("search").press("Enter");
+      await page.waitForURL(/span_attributes.type/);
+      const llmClean = await count(page, traces("NOT ANY_SPAN(error IS NOT NULL) AND span_attributes.type = 'llm'"));
+      check((await loaded(page)) === llmClean, "rows under error:false type:llm");
+      await expectLevels(page, { DEFAULT: llmClean }, "traces under error:false type:llm");
+      // Spans: each span on its own.
+      const okSpans = await count(page, spans("error IS NULL"));
+      const badSpans = await count(page, spans("error IS NOT NULL"));
+      await open(page, "logs", "rows=spans&facets=1", pid());
+      await loaded(page);
+      await expectLevels(page, { DEFAULT: okSpans, ERROR: badSpans }, "spans");
+      await page.getByTestId("facet-error").getByTestId("facet-value").filter({ hasText: "DEFAULT" }).click();
+      await page.waitForURL(/conds=/);
+      check((await loaded(page)) === okSpans, "a click on DEFAULT shows the spans without an error");
+      await expectLevels(page, { DEFAULT: okSpans }, "spans under error is null");
+      result.levels = { clean, failed, okSpans, badSpans };
     },
 
     async feedbackerrors(page) {
