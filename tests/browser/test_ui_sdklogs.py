@@ -1,7 +1,9 @@
 """Logs as the Braintrust SDK writes them (web/e2e/sdklogs.mjs), on a project of its own:
 token counts in ``metrics.tokens`` in the search bar, the Tokens column and its sort;
 ``error:false`` in Traces mode (no span with an error) and in Spans mode, and the Level facet's
-counts in both; a refused comment and categorical score show the server's message."""
+counts in both; a refused comment and categorical score show the server's message, and so do a
+tag change and "Write the output to expected" (or that the server failed or could not be
+reached)."""
 
 from __future__ import annotations
 
@@ -45,3 +47,12 @@ def test_refused_comment_and_category_show_the_servers_message(sdk_data, tmp_pat
     server, data, read_key = sdk_data
     result = run_flow("feedbackerrors", server, data, tmp_path, read_key=read_key)
     assert result["message"]
+
+
+def test_tag_and_output_to_expected_errors_show_in_the_trace_panel(sdk_data, tmp_path):
+    """A refused (403), failed (500, not JSON) or unreachable tag change or "Write the output to
+    expected" said nothing (an unhandled rejection) and the typed tag was cleared."""
+    server, data, read_key = sdk_data
+    result = run_flow("traceactionerrors", server, data, tmp_path, read_key=read_key)
+    assert "HTTP 500" in result["messages"]["server"]
+    assert "Could not reach the server" in result["messages"]["network"]
