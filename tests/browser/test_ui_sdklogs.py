@@ -51,7 +51,8 @@ def test_refused_comment_and_category_show_the_servers_message(sdk_data, tmp_pat
 
 def test_tag_and_output_to_expected_errors_show_in_the_trace_panel(sdk_data, tmp_path):
     """A refused (403), failed (500, not JSON) or unreachable tag change or "Write the output to
-    expected" said nothing (an unhandled rejection) and the typed tag was cleared."""
+    expected" said nothing (an unhandled rejection) and the typed tag was cleared; a tag added
+    before the span was read again after the previous one dropped that one."""
     server, data, read_key = sdk_data
     result = run_flow("traceactionerrors", server, data, tmp_path, read_key=read_key)
     assert "HTTP 500" in result["messages"]["server"]

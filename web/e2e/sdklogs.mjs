@@ -240,6 +240,24 @@ export function sdkLogsFlows({ cfg, result, check, signIn, open, api, allowConso
       const after = await stored();
       check(JSON.stringify(after.tags) === '["keep","urgent"]', `stored tags ${JSON.stringify(after.tags)}`);
       check(JSON.stringify(after.expected) === JSON.stringify(after.output), `stored expected ${JSON.stringify(after)}`);
+
+      // Two tag changes in a row: while one is saved the others wait (disabled), and the next
+      // starts from the tags it stored even before the span is read again (slowed down here).
+      await page.route(insert, async (r) => (await new Promise((ok) => setTimeout(ok, 800)), r.continue()));
+      await page.route("**/btql", async (r) => (await new Promise((ok) => setTimeout(ok, 2000)), r.continue()));
+      await page.getByTestId("tag-input").fill("one");
+      await answered(page, "/insert", async () => {
+        await page.getByTestId("tag-input").press("Enter");
+        check(await tagEditor.getByTitle("Remove keep").isDisabled(), "no second change while one is saved");
+      });
+      await page.unroute(insert);
+      await page.waitForFunction(() => !document.querySelector("[data-testid=tag-input]").readOnly);
+      check(JSON.stringify(await chips()) === '["keep","urgent","one"]', `tags shown once stored: ${await chips()}`);
+      await page.getByTestId("tag-input").fill("two");
+      await answered(page, "/insert", () => page.getByTestId("tag-input").press("Enter"));
+      await page.unroute("**/btql");
+      const both = (await stored()).tags;
+      check(JSON.stringify(both) === '["keep","urgent","one","two"]', `stored tags after two quick adds ${JSON.stringify(both)}`);
       result.messages = { refused: message, server: text500, network: networkText };
     },
 
