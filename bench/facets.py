@@ -7,9 +7,11 @@ sidebar asks one BTQL query per facet, all at once, only while it is open: span 
 tags and scores present (unpivoted, only from the spans that have any: for tags an unpivot
 of every span cost 3-4x more), level (error or not) and the low-cardinality
 metadata keys (``metadata.model``, ``metadata.env``), each the top 11 values with a count of
-traces (``count(distinct root_span_id)``) under the filter. Timed: each query alone (median of
-``--runs``), and the whole sidebar as the browser sends it (every query at once), with no
-filter and with a filter.
+traces (``count(distinct root_span_id)``) under the filter, as in Traces mode. Level is a
+property of the whole trace there (DEFAULT selects the traces with no error on any span): its
+query groups the traces' summary rows by ``span_type_info.has_error``. Timed: each query alone
+(median of ``--runs``), and the whole sidebar as the browser sends it (every query at once),
+with no filter and with a filter.
 """
 
 from __future__ import annotations
@@ -31,20 +33,25 @@ FACETS = [
     ("span type", None, "span_attributes.type"),
     ("span name", None, "span_attributes.name"),
     ("tags", "unpivot: tags as tag", "tag", "tags IS NOT NULL"),
-    ("level", None, "error IS NOT NULL"),
+    ("level", None, "span_type_info.has_error", None, "summary"),
     ("scores present", "unpivot: scores as (score, score_value)", "score", "scores IS NOT NULL"),
     # for comparison: the unpivots without their own filter (what the sidebar first did)
     ("(tags, unpivot of every span)", "unpivot: tags as tag", "tag"),
     ("(scores, unpivot of every span)", "unpivot: scores as (score, score_value)", "score"),
+    # what level first sent: spans grouped by error, DEFAULT = traces with a span without one
+    ("(level over spans, DEFAULT miscounted)", None, "error IS NOT NULL"),
     ("metadata.model", None, "metadata.model"),
     ("metadata.env", None, "metadata.env"),
 ]
 
 
-def facet_query(pid: str, pre: str | None, dim: str, where: str | None, own=None) -> str:
+def facet_query(
+    pid: str, pre: str | None, dim: str, where: str | None, own=None, shape=None
+) -> str:
     where = " AND ".join(f"({w})" for w in (own, where) if w) or None
-    lines = [f"from: project_logs('{pid}')", *([pre] if pre else [])]
-    lines += [f"dimensions: {dim} as value", "measures: count(distinct root_span_id) as n"]
+    lines = [f"from: project_logs('{pid}'){' summary' if shape else ''}", *([pre] if pre else [])]
+    measure = "count(1)" if shape else "count(distinct root_span_id)"
+    lines += [f"dimensions: {dim} as value", f"measures: {measure} as n"]
     lines += [f"filter: {where}"] if where else []
     return "\n".join([*lines, "sort: n desc", "limit: 11"])
 

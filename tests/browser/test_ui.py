@@ -39,6 +39,14 @@ def test_sandbox_query_chart_and_error_marker(ui_server, tmp_path):
     assert "at 3:" not in result["error"]  # the position is shown as line/column
 
 
+def test_btql_editors_highlight_function_calls_without_console_warnings(ui_server, tmp_path):
+    """CodeMirror warned "Modifier function used at start of tag" for every function call the
+    editors highlighted. Every flow also fails on a console warning or error (see e2e.mjs)."""
+    server, data = ui_server
+    result = run_flow("btqleditors", server, data, tmp_path)
+    assert result["console"] == 0
+
+
 def test_automation_create_test_run_history(ui_server, tmp_path):
     server, data = ui_server
     run_flow("automation", server, data, tmp_path)

@@ -41,9 +41,11 @@ export class ApiError extends Error {
   col?: number;
   detail: string;
   violations?: { row?: number; id?: string; field?: string; path?: string; message: string }[];
-  constructor(status: number, body: any) {
+  /** `status` 0: no answer (the server could not be reached); `statusText` names a status
+   * whose body is not the server's JSON error (a proxy's HTML page). */
+  constructor(status: number, body: any, statusText = "") {
     const err = body?.error || {};
-    super(err.message || `HTTP ${status}`);
+    super(err.message || `HTTP ${status}${statusText ? ` ${statusText}` : ""}`);
     this.status = status;
     this.type = err.type || "HTTPError";
     this.line = err.line;
@@ -69,9 +71,19 @@ type Options = {
   raw?: boolean;
 };
 
+/** fetch, with a network failure (no answer at all) as an ApiError that says so: the
+ * browser's own message ("Failed to fetch") does not. */
+async function send(input: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(input, init);
+  } catch (e: any) {
+    throw new ApiError(0, { error: { type: "NetworkError", message: `Could not reach the server (${e?.message || e})` } });
+  }
+}
+
 export async function request(path: string, opts: Options = {}): Promise<any> {
   const key = opts.key ?? activeSession()?.key;
-  const res = await fetch(url(path, opts.query), {
+  const res = await send(url(path, opts.query), {
     method: opts.method || (opts.body !== undefined ? "POST" : "GET"),
     headers: {
       ...(key ? { Authorization: `Bearer ${key}` } : {}),
@@ -86,7 +98,7 @@ export async function request(path: string, opts: Options = {}): Promise<any> {
     } catch {
       /* not JSON */
     }
-    throw new ApiError(res.status, body);
+    throw new ApiError(res.status, body, res.statusText);
   }
   if (opts.raw) return res;
   return res.json();
@@ -101,13 +113,13 @@ export function btql(query: string, version?: string): Promise<BtqlResult> {
 /** POST a file as the raw request body (dataset imports). */
 export async function postFile(path: string, file: Blob, query: Record<string, string | undefined>): Promise<any> {
   const key = activeSession()?.key;
-  const res = await fetch(url(path, query), {
+  const res = await send(url(path, query), {
     method: "POST",
     headers: { ...(key ? { Authorization: `Bearer ${key}` } : {}), "Content-Type": "application/octet-stream" },
     body: file,
   });
   const body = await res.json().catch(() => null);
-  if (!res.ok) throw new ApiError(res.status, body);
+  if (!res.ok) throw new ApiError(res.status, body, res.statusText);
   return body;
 }
 

@@ -51,7 +51,8 @@ const btqlLanguage = StreamLanguage.define<{}>({
     const word = stream.match(/^[A-Za-z_][A-Za-z0-9_]*/) as RegExpMatchArray | null;
     if (word) {
       const w = word[0].toLowerCase();
-      if (stream.peek() === "(" && fnSet.has(w)) return "function";
+      // "function" alone is a modifier, not a tag (CodeMirror warns): a called variable name.
+      if (stream.peek() === "(" && fnSet.has(w)) return "variableName.function";
       if (wordSet.has(w)) return "operatorKeyword";
       return "propertyName";
     }

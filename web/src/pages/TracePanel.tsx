@@ -219,7 +219,7 @@ function SpanDetail({ project, source, id }: { project: Project; source: Source;
         {metrics.estimated_cost != null && <span>Cost {fmtNumber(metrics.estimated_cost, 5)}</span>}
         <span className="muted">id {row.id}</span>
       </div>
-      {row.is_root && <TagEditor source={source} row={row} onSaved={reload} />}
+      {row.is_root && <TagEditor key={row.id} source={source} row={row} onSaved={reload} />}
       <Section title="Scores" value={row.scores} testId="scores" />
       <ReviewFlag source={source} row={row} />
       <HumanReview projectId={project.id} source={source} row={row} onSaved={reload} />
@@ -228,16 +228,7 @@ function SpanDetail({ project, source, id }: { project: Project; source: Source;
       <Section title="Input" value={row.input} />
       <Section title="Output" value={row.output} />
       <Section title="Expected" value={row.expected} />
-      {row.output != null && JSON.stringify(row.output) !== JSON.stringify(row.expected) && (
-        <button
-          onClick={() =>
-            request(`v1/${source.type}/${source.id}/feedback`, { body: { feedback: [{ id: row.id, expected: row.output, source: "app" }] } }).then(reload)
-          }
-          data-testid="output-to-expected"
-        >
-          Write the output to expected
-        </button>
-      )}
+      {row.output != null && JSON.stringify(row.output) !== JSON.stringify(row.expected) && <OutputToExpected key={row.id} source={source} row={row} onSaved={reload} />}
       <Section title="Metadata" value={row.metadata} />
       <Section title="Metrics" value={row.metrics} />
       <Comments source={source} row={row} onSaved={reload} />
@@ -261,16 +252,65 @@ function Section({ title, value, testId }: { title: string; value: unknown; test
   );
 }
 
+/** Copy the span's output to its expected value (feedback); a failure is shown, not dropped. */
+function OutputToExpected({ source, row, onSaved }: { source: Source; row: any; onSaved: () => void }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const write = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      await request(`v1/${source.type}/${source.id}/feedback`, { body: { feedback: [{ id: row.id, expected: row.output, source: "app" }] } });
+      onSaved();
+    } catch (e: any) {
+      setError(`Not written to expected: ${e.message}`);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div className="output-to-expected">
+      <button onClick={write} disabled={busy} data-testid="output-to-expected">
+        {busy ? "Writing…" : "Write the output to expected"}
+      </button>
+      {error && (
+        <div className="error" data-testid="output-to-expected-error">
+          {error}
+        </div>
+      )}
+    </div>
+  );
+}
+
 function TagEditor({ source, row, onSaved }: { source: Source; row: any; onSaved: () => void }) {
   const [text, setText] = useState("");
-  const tags: string[] = row.tags || [];
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  // The tags just stored, shown (and built on) until the span's row is read again.
+  const [stored, setStored] = useState<string[] | null>(null);
+  useEffect(() => setStored(null), [row]);
+  const tags: string[] = stored ?? row.tags ?? [];
   const configured = useProjectTags().filter((t) => !tags.includes(t.name));
-  // Tags are replaced as a whole (a merge that stops at "tags"), so removing one works.
-  const save = async (next: string[]) => {
-    await request(`v1/${source.type}/${source.id}/insert`, {
-      body: { events: [{ id: row.id, tags: next, _is_merge: true, _merge_paths: [["tags"]] }] },
-    });
-    onSaved();
+  // Tags are replaced as a whole (a merge that stops at "tags"), so removing one works. One
+  // save at a time, each from the tags last stored: a second one started from the tags before
+  // the first would drop its change. The box is emptied only once its tag is stored; on a
+  // failure it keeps the text, the tags shown stay those stored, and the error says why.
+  const save = async (next: string[], typed = false) => {
+    if (busy) return;
+    setBusy(true);
+    setError(null);
+    try {
+      await request(`v1/${source.type}/${source.id}/insert`, {
+        body: { events: [{ id: row.id, tags: next, _is_merge: true, _merge_paths: [["tags"]] }] },
+      });
+      setStored(next);
+      if (typed) setText("");
+      onSaved();
+    } catch (e: any) {
+      setError(`Tags not saved: ${e.message}`);
+    } finally {
+      setBusy(false);
+    }
   };
   return (
     <section className="tags-edit" data-testid="tag-editor">
@@ -278,7 +318,7 @@ function TagEditor({ source, row, onSaved }: { source: Source; row: any; onSaved
       {tags.map((t) => (
         <TagChip name={t} key={t}>
           {" "}
-          <button className="icon" onClick={() => save(tags.filter((x) => x !== t))} title={`Remove ${t}`}>
+          <button className="icon" disabled={busy} onClick={() => save(tags.filter((x) => x !== t))} title={`Remove ${t}`}>
             ×
           </button>
         </TagChip>
@@ -286,11 +326,13 @@ function TagEditor({ source, row, onSaved }: { source: Source; row: any; onSaved
       <form
         onSubmit={(e) => {
           e.preventDefault();
-          if (text.trim() && !tags.includes(text.trim())) save([...tags, text.trim()]);
-          setText("");
+          const tag = text.trim();
+          if (!tag) return;
+          if (tags.includes(tag)) setText("");
+          else save([...tags, tag], true);
         }}
       >
-        <input value={text} onChange={(e) => setText(e.target.value)} placeholder="add a tag" list="configured-tags" data-testid="tag-input" />
+        <input value={text} onChange={(e) => setText(e.target.value)} readOnly={busy} placeholder="add a tag" list="configured-tags" data-testid="tag-input" />
         <datalist id="configured-tags">
           {configured.map((t) => (
             <option key={t.id} value={t.name}>
@@ -302,10 +344,15 @@ function TagEditor({ source, row, onSaved }: { source: Source; row: any; onSaved
       {configured.length > 0 && (
         <div className="tag-suggestions" data-testid="tag-suggestions">
           {configured.slice(0, 12).map((t) => (
-            <button key={t.id} className="link" onClick={() => save([...tags, t.name])} title={t.description || `Add ${t.name}`} data-testid="tag-suggestion">
+            <button key={t.id} className="link" disabled={busy} onClick={() => save([...tags, t.name])} title={t.description || `Add ${t.name}`} data-testid="tag-suggestion">
               <TagChip name={t.name}>+</TagChip>
             </button>
           ))}
+        </div>
+      )}
+      {error && (
+        <div className="error" data-testid="tag-error">
+          {error}
         </div>
       )}
     </section>
