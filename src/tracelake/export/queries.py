@@ -286,6 +286,9 @@ class Watchdog:
                     interrupt()
                 except Exception:  # a closed cursor: nothing left to stop
                     pass
+                # Keep no reference to the cursor while waiting (it would outlive its
+                # connection, and DuckDB reports such objects as leaked at exit).
+                del interrupt, entry
 
 
 WATCHDOG = Watchdog()
