@@ -30,7 +30,7 @@ def env(tmp_path):
                 "span_id": f"t{t}s{s}",
                 "root_span_id": f"t{t}s0",
                 "span_parents": [] if s == 0 else [f"t{t}s0"],
-                "input": {"n": t * 10 + s, "text": "ünïcode \"quoted\""},
+                "input": {"n": t * 10 + s, "text": 'ünïcode "quoted"'},
                 "scores": {"q": (t % 3) / 2},
                 "metadata": {"model": ["a", "b"][t % 2]},
                 "tags": ["x"] if t % 2 else None,
