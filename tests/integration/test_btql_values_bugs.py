@@ -180,22 +180,9 @@ def test_an_empty_alias_in_the_json_ast_is_a_400(app_client, project):
     assert "empty" in btql_error(app_client, query)["message"]
 
 
-def test_any_span_nested_one_level_is_flattened(app_client):
+def test_any_span_nested_one_level_is_flattened(app_client, traces_project):
     """NOT ANY_SPAN(is_root AND ANY_SPAN(error IS NOT NULL)): the traces without an error."""
-    project_id = app_client.post("/v1/project", json={"name": f"n-{uuid.uuid4().hex[:8]}"})
-    project_id = project_id.json()["id"]
-    rows = []
-    for t in range(4):
-        root = {"id": f"t{t}-root", "span_id": f"t{t}-s0", "root_span_id": f"t{t}"}
-        child = {
-            "id": f"t{t}-child",
-            "span_id": f"t{t}-s1",
-            "root_span_id": f"t{t}",
-            "span_parents": [f"t{t}-s0"],
-            "error": "boom" if t % 2 else None,
-        }
-        rows += [{**r, "project_id": project_id, "log_id": "g"} for r in (root, child)]
-    assert app_client.post("/logs3", json={"rows": rows}).status_code == 200
+    project_id, rows = traces_project
     failed = {r["root_span_id"] for r in rows if r.get("error")}
     expected = sorted(r["id"] for r in rows if r["root_span_id"] not in failed)
     for syntax in (

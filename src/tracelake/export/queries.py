@@ -342,22 +342,16 @@ class PageColumns:
     its whole SQL again, and the types depend on the SQL only."""
 
     def __init__(self, size: int = 256):
-        self.size = size
-        self._seen: collections.OrderedDict = collections.OrderedDict()
-        self._lock = threading.Lock()
+        self._seen = PlanCache(size)  # the same bounded, locked LRU, keyed by the SQL
 
     def get(self, cursor, plan: Plan) -> list:
-        with self._lock:
-            columns = self._seen.get(plan.sql)
+        columns = self._seen.get(plan.sql)
         if columns is None:
             visible = ", ".join(_quote(name) for name in plan.output)
             columns = describe(
                 cursor, f"SELECT {visible} FROM ({plan.sql})", [], names=list(plan.output)
             )
-            with self._lock:
-                self._seen[plan.sql] = columns
-                if len(self._seen) > self.size:
-                    self._seen.popitem(last=False)
+            self._seen.put(plan.sql, columns)
         return columns
 
 
