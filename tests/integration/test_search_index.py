@@ -311,3 +311,57 @@ def test_candidates_are_read_by_id_when_every_row_must_match(env):
     assert "FROM live WHERE id IN (" in plan_of("input MATCH 'quartz'")
     assert ids(env, "input MATCH 'quartz'") == ["a"]
     assert ids(env, "input MATCH 'basalt'") == []
+
+
+def test_a_complete_index_answers_whole_field_matches_without_the_word_check(env):
+    """Once the index holds every write, a MATCH of ASCII words on a whole field of one
+    object is the index's candidate list alone: the same rows as a scan, without the
+    Unicode word pattern DuckDB compiles on every query. A path, a non-ASCII word or
+    several objects keep the check."""
+    store, catalog, principal, project_id, index = env
+    long_word = "x" * 40  # tantivy drops words of 40 bytes or more: such a MATCH scans
+    write(
+        env,
+        [
+            {"id": "a", "input": "Invoice #42 is due"},
+            {"id": "b", "input": {"q": "invoice_total", "n": 3}},
+            {"id": "c", "input": "invoices are plural", "output": "an invoice"},
+            {"id": "d", "input": {"invoice": "keys are not text"}},
+            {"id": "e", "input": "naïve INVOICE", "metadata": {"word": long_word}},
+            {"id": "f", "input": "in\u0301voice and Ⅻ", "expected": "invoice"},
+        ],
+    )
+    Indexer(store, index).run_once()
+
+    def plan_of(condition: str, source: str = f"'{project_id}'") -> str:
+        text = f"select: id | from: project_logs({source}) | filter: {condition}"
+        return explain_query(catalog, principal, QueryOptions(query=text), index)["sql"]
+
+    def checks_words(sql: str) -> bool:
+        return "STRING_SPLIT_REGEX" in sql.upper()
+
+    assert not checks_words(plan_of("input MATCH 'invoice'"))
+    assert not checks_words(plan_of("search('invoice due')"))
+    assert not checks_words(plan_of("NOT input MATCH 'invoice' OR output MATCH 'invoice'"))
+    assert checks_words(plan_of("input.q MATCH 'invoice'"))  # a path: the field has more
+    assert checks_words(plan_of("input MATCH 'naïve'"))
+    other = catalog.create_project(principal.org_id, "other")["id"]
+    assert checks_words(plan_of("input MATCH 'invoice'", f"'{project_id}', '{other}'"))
+    queries = (
+        "input MATCH 'invoice'",
+        "input MATCH 'INVOICE 42'",
+        "input MATCH 'total'",
+        "input MATCH 'voice'",
+        "NOT input MATCH 'invoice'",
+        "input MATCH 'invoice' OR output MATCH 'invoice'",
+        "search('invoice')",
+        "NOT search('invoice')",
+        "input.q MATCH 'invoice'",
+        "input MATCH 'naïve'",
+        f"metadata MATCH '{long_word}'",
+    )
+    for query in queries:
+        assert ids(env, query) == ids(env, query, use_index=False), query
+    assert ids(env, "input MATCH 'invoice'") == ["a", "b", "e"]
+    assert ids(env, "search('invoice')") == ["a", "b", "c", "e", "f"]
+    assert ids(env, f"metadata MATCH '{long_word}'") == ["e"]

@@ -519,12 +519,14 @@ class Compiler:
         )
 
     def compile_match(
-        self, haystack: Typed, query: str, fields: tuple[str, ...] = ()
+        self, haystack: Typed, query: str, fields: tuple[str, ...] = (), whole: bool = False
     ) -> exp.Expression:
         """``haystack MATCH query`` by scanning; the planner may swap in the search index.
         ``fields`` names the span fields whose words hold every word of the haystack (the
         field itself or a path under it; all the searched fields for search()), empty when
-        unknown: only then may an index of those fields narrow it.
+        unknown: only then may an index of those fields narrow it. ``whole`` says the
+        haystack is a whole field of ``fields`` (not a path under it), so the index's words
+        are exactly its words.
         Whole tokens, case-insensitive: text splits on anything but letters and digits
         (``value-added`` holds ``value``; ``app`` is not in ``apple``); JSON object keys are
         not text; every token of ``query`` must appear, in any order. A query without tokens

@@ -281,7 +281,7 @@ def _search(c, ctx, node, args):
     text = _literal(c, args[0], "the search text", node)
     _row_level(c, ctx, node)
     fields = tuple(f for f in c.SEARCH_FIELDS if f in ctx.scope.columns)
-    terms = [c.compile_match(c.column(f, ctx.scope), text, fields) for f in fields]
+    terms = [c.compile_match(c.column(f, ctx.scope), text, fields, whole=True) for f in fields]
     return Typed(exp.Paren(this=exp.or_(*terms)) if terms else exp.false(), T.BOOLEAN)
 
 
@@ -495,9 +495,9 @@ def _match(c, ctx, node):
     left = c.node(node.left, ctx)
     if not isinstance(node.right, a.Literal) or not isinstance(node.right.value, str):
         raise c.error("MATCH needs a string literal on the right", node.right or node)
-    return left.to(
-        c.compile_match(left, node.right.value, _match_fields(node.left, left)), T.BOOLEAN
-    )
+    fields = _match_fields(node.left, left)
+    whole = bool(fields) and len(node.left.name) == 1
+    return left.to(c.compile_match(left, node.right.value, fields, whole), T.BOOLEAN)
 
 
 def _match_fields(node: a.Expr, compiled: Typed) -> tuple[str, ...]:

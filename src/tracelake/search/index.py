@@ -1,10 +1,10 @@
 """A tantivy index of the words in each row's input, output, expected, metadata and
 span_attributes, with a watermark: the largest ``_xact_id`` it has absorbed.
 
-The index only narrows: a query asks it for the rows that may match, the engine still checks
-each candidate, and rows newer than the watermark are checked by a scan. So a result is never
-stale, and a tokenizer edge case can only cost speed, not correctness — except that tantivy
-drops words longer than 40 bytes, so queries with such words skip the index.
+The index narrows: a query asks it for the rows that may match, the engine checks the
+candidates (unless they are exactly the answer, see query/indexed.py), and rows newer than
+the watermark are checked by a scan, so a result is never stale. Tantivy drops words of 40
+bytes or more, so queries with such words skip the index.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 import tantivy
 
 TEXT_FIELDS = ("input", "output", "expected", "metadata", "span_attributes")
-MAX_TOKEN_BYTES = 40  # tantivy's default tokenizer removes longer tokens
+MAX_TOKEN_BYTES = 39  # tantivy's default tokenizer removes tokens of 40 bytes or more
 _SEP = "\x1f"
 # Bumped when the document layout changes: an index of another layout is rebuilt.
 # 2: each document keeps its row's _xact_id; 3: as a fast field; 4: text without positions.

@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,7 @@ ROLES = ("admin", "write", "read")
 KEY_PREFIX = "tl-"
 KEY_FIELDS = ("id", "org_id", "name", "role", "preview_name", "created", "revoked_at")
 TS = "strftime({col}, '%Y-%m-%dT%H:%M:%S.%fZ')"
+RESOLVED_CACHE_SIZE = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +170,8 @@ class Catalog:
     def __init__(self, store: Store):
         self.store = store
         self._key_cache: dict[str, Principal | None] = {}
+        # (what, org, id or name) -> (store generation, object id): see ``resolved``.
+        self._resolved: dict[tuple, tuple[int, str]] = {}
         self._object_cache: dict[ObjectRef, tuple[str, ObjectInfo]] = {}
         self._lock = threading.Lock()
 
@@ -298,6 +302,21 @@ class Catalog:
         with self._lock:
             self._key_cache[digest] = principal
         return principal
+
+    def resolved(self, key: tuple, resolve: Callable[[], str]) -> str:
+        """``resolve()`` (an object id a query names), remembered until the catalog next
+        changes: every query resolves its source, and a catalog read costs ~1 ms."""
+        generation = self.store.generation  # read first: a later change makes it stale
+        with self._lock:
+            hit = self._resolved.get(key)
+        if hit is not None and hit[0] == generation:
+            return hit[1]
+        object_id = resolve()
+        with self._lock:
+            if len(self._resolved) >= RESOLVED_CACHE_SIZE:
+                self._resolved.clear()
+            self._resolved[key] = (generation, object_id)
+        return object_id
 
     # -- projects, datasets, experiments -----------------------------------------------------
 
@@ -718,12 +737,23 @@ class CatalogResolver:
         self.org_id = org_id
 
     def project(self, id_or_name: str) -> str:
+        return self.catalog.resolved(
+            ("project", self.org_id, id_or_name), lambda: self._project(id_or_name)
+        )
+
+    def _project(self, id_or_name: str) -> str:
         try:
             return self.catalog.get_project(self.org_id, id_or_name)["id"]
         except NotFound:
             return self.catalog.project_by_name(self.org_id, id_or_name)["id"]
 
     def object(self, object_type: ObjectType, id_or_name: str, project_id: str | None) -> str:
+        return self.catalog.resolved(
+            (object_type.value, self.org_id, id_or_name, project_id),
+            lambda: self._object(object_type, id_or_name, project_id),
+        )
+
+    def _object(self, object_type: ObjectType, id_or_name: str, project_id: str | None) -> str:
         kind = KIND_OF[object_type]
         try:
             record = self.catalog.get(kind, self.org_id, id_or_name)

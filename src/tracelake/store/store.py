@@ -77,6 +77,10 @@ class Store:
         self._writer: threading.Thread | None = None
         self._closed = False
         self._insert_mode = InsertMode()
+        # Bumped after each catalog transaction (and exclusive block) commits: a cache of
+        # catalog reads is valid while the generation it was read at is still current.
+        self.generation = 0
+        self._generation_lock = threading.Lock()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -140,6 +144,7 @@ class Store:
             cursor.commit()
             return result
         finally:
+            self._changed()
             cursor.close()
 
     # -- event writes ---------------------------------------------------------------------------
@@ -166,7 +171,14 @@ class Store:
         self.start()
         item = _Exclusive(fn)
         self._queue.put(item)
-        return item.future.result()
+        try:
+            return item.future.result()
+        finally:
+            self._changed()
+
+    def _changed(self) -> None:
+        with self._generation_lock:
+            self.generation += 1
 
     def _write_loop(self) -> None:
         cursor = self._con.cursor()

@@ -250,7 +250,7 @@ def test_the_planner_can_replace_match(con):
     """MATCH and search() both go through compile_match, so an index can stand in."""
 
     class Indexed(DuckDBCompiler):
-        def compile_match(self, haystack, query, fields=()):
+        def compile_match(self, haystack, query, fields=(), whole=False):
             return exp.In(this=exp.column("id", "e"), expressions=[exp.Literal.string("r05")])
 
     query = ast.Query(
