@@ -118,6 +118,36 @@ def test_a_filter_and_sort_read_the_unpivoted_element_by_its_name(app_client, pr
     assert data == expected
 
 
+def test_a_null_element_is_null_after_unpivot(app_client):
+    """A JSON null in the unpivoted object or array is NULL, as a path read gives it:
+    IS NULL holds, count() skips it."""
+    name = f"nulls-{uuid.uuid4().hex[:8]}"
+    project_id = app_client.post("/v1/project", json={"name": name}).json()["id"]
+    rows = [
+        {"id": "a", "metadata": {"m": {"k1": 1, "k2": None}, "l": [1, None]}},
+        {"id": "b", "metadata": {"m": {"k1": None}, "l": [None]}},
+    ]
+    rows = [{**r, "project_id": project_id, "log_id": "g"} for r in rows]
+    assert app_client.post("/logs3", json={"rows": rows}).status_code == 200
+    source = f"from: project_logs('{project_id}')"
+    objects = f"select: id, k, v | {source} | unpivot: metadata.m as (k, v)"
+    data = btql(app_client, f"{objects} | filter: v IS NULL")
+    assert rows_of(data) == rows_of(
+        [{"id": "a", "k": "k2", "v": None}, {"id": "b", "k": "k1", "v": None}]
+    )
+    assert btql(app_client, f"{objects} | filter: v IS NOT NULL") == [
+        {"id": "a", "k": "k1", "v": 1}
+    ]
+    counts = btql(
+        app_client,
+        f"dimensions: k | measures: count(v) as n, count(1) as rows | {source}"
+        " | unpivot: metadata.m as (k, v) | sort: k asc",
+    )
+    assert counts == [{"k": "k1", "n": 1, "rows": 2}, {"k": "k2", "n": 0, "rows": 1}]
+    arrays = f"select: id, x | {source} | unpivot: metadata.l as x | filter: x IS NULL"
+    assert sorted(r["id"] for r in btql(app_client, arrays)) == ["a", "b"]
+
+
 # -- experiment comparison with several trials per input ------------------------------------
 
 # Per input: the base's trials and the current experiment's, as scores. A trial written

@@ -413,7 +413,8 @@ class _Planner:
             # case-insensitively, so `tags as Tags` would read the span's own column.
             each, hidden = f"u{index}", f"__unpivot_{index}"
             value_column = Column("JSON", exp.column(f"{hidden}_value", "e", quoted=True))
-            columns = f"{each}.value AS {hidden}_value, {each}.id AS {hidden}"
+            # A JSON null element is NULL, as a null read through a path is (`v IS NULL`).
+            columns = f"NULLIF({each}.value, 'null'::JSON) AS {hidden}_value, {each}.id AS {hidden}"
             if isinstance(item.alias, tuple):
                 key_name, value_name = item.alias
                 columns += f", {each}.key AS {hidden}_key"
