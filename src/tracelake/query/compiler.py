@@ -39,6 +39,7 @@ from tracelake.query.types import (
     Scope,
     T,
     Typed,
+    an,
     coarse_type,
     is_int64,
     null,
@@ -371,7 +372,7 @@ class Compiler:
         method = self.NODES.get(type(node))
         if method is None:
             raise fail(f"unsupported expression {type(node).__name__}", node)
-        return getattr(self, method)(node, ctx)
+        return replace(getattr(self, method)(node, ctx), origin=node)
 
     def _operator(self, node: a.Expr, ctx: Ctx) -> Typed:
         op = "includes" if isinstance(node, a.Includes) else node.op
@@ -568,14 +569,19 @@ class Compiler:
             if converted is not None:
                 return value.to(converted, to)
             if strict and to in (T.TIMESTAMP, T.DATE):
-                raise fail(f"invalid {to.value} '{value.literal}'", node)
+                raise fail(f"invalid {to.value} '{value.literal}'", self.where(value, node))
         convert = self.COERCIONS.get((value.type, to))
         if convert is None:
-            raise fail(f"cannot use a {value.type.value} as a {to.value}", node)
+            raise fail(f"cannot use {an(value.type)} as {an(to)}", self.where(value, node))
         return value.to(convert(self, value.sql), to)
 
     def to_boolean(self, value: Typed, node: a.Expr | None = None) -> Typed:
         return self.coerce(value, T.BOOLEAN, node)
+
+    def where(self, value: Typed, node: object = None) -> object:
+        """The node an error about ``value`` points at: where it was written, if known."""
+        origin = value.origin
+        return origin if getattr(origin, "loc", None) is not None else node
 
     def render(self, value: Typed) -> exp.Expression:
         """The value as it goes into a JSON row (see :class:`OutputColumn`)."""

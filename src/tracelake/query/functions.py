@@ -69,7 +69,7 @@ from typing import TYPE_CHECKING, Any
 from sqlglot import exp
 
 from tracelake.query import ast as a
-from tracelake.query.types import T, Typed, common_type, null
+from tracelake.query.types import T, Typed, an, common_type, null
 
 if TYPE_CHECKING:
     from tracelake.query.compiler import Compiler
@@ -202,7 +202,9 @@ def _len(c, ctx, node, args):
     if value.type is T.NULL:
         return value
     if value.type not in (T.STRING, T.ARRAY, T.JSON):
-        raise c.error(f"len() needs a string or an array, not a {value.type.value}", node)
+        raise c.error(
+            f"len() needs a string or an array, not {an(value.type)}", c.where(value, node)
+        )
     return value.to(c.length(value.sql, value.type), T.NUMBER, sql_type="BIGINT")
 
 
@@ -259,7 +261,9 @@ def _json_extract(c, ctx, node, args):
     if value.type is T.NULL:
         return value
     if value.type not in (T.STRING, T.JSON):
-        raise c.error(f"json_extract() needs a JSON string, not a {value.type.value}", node)
+        raise c.error(
+            f"json_extract() needs a JSON string, not {an(value.type)}", c.where(value, node)
+        )
     return value.to(c.json_get(c.json_parse(value.sql, value.type), (key,)), T.JSON)
 
 

@@ -82,7 +82,8 @@ class Typed:
     ``literal`` is the Python value when the expression is a constant from the query text (so
     coercions can happen at compile time); ``aggregate`` says it contains an aggregate;
     ``sql_type`` is the exact engine type when it matters (``UBIGINT`` ids render as strings);
-    ``whole_seconds`` marks timestamps that are bucket boundaries (rendered without fraction).
+    ``whole_seconds`` marks timestamps that are bucket boundaries (rendered without fraction);
+    ``origin`` is the query node it was compiled from, where an error about it points.
     """
 
     sql: exp.Expression
@@ -91,6 +92,7 @@ class Typed:
     aggregate: bool = False
     sql_type: str | None = None
     whole_seconds: bool = False
+    origin: a.Expr | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_literal(self) -> bool:
@@ -106,6 +108,15 @@ class Typed:
 
 def null() -> Typed:
     return Typed(exp.Null(), T.NULL, literal=None)
+
+
+def an(t: T) -> str:
+    """A type's name with its article, for messages: ``an array``, ``a number``."""
+    if t is T.NULL:
+        return "null"
+    if t is T.JSON:
+        return "a JSON value"
+    return ("an " if t.value[0] in "aeiou" else "a ") + t.value
 
 
 # Types that two operands of a comparison are both converted to, when they differ and neither
