@@ -24,10 +24,17 @@ Operator decisions:
 * ``INCLUDES`` is never NULL: a missing haystack includes nothing, so ``NOT tags INCLUDES
   'x'`` holds for spans without tags.
 * LIKE / ILIKE: ``%`` and ``_`` are wildcards (as in SQL), ``\`` escapes; only strings match
-  (JSON objects, arrays and numbers never do); a typed list matches if an element does.
+  (JSON objects, arrays and numbers never do); a typed list matches if an element does. The
+  pattern is a string (or a JSON value, or NULL); any other type is an error.
 * MATCH: see :meth:`Compiler.compile_match`.
-* Arithmetic converts to numbers (booleans are 0/1); division is never integer division;
-  ``x / 0`` and ``x % 0`` are NULL; timestamp ± interval and timestamp - timestamp work.
+* Arithmetic takes numbers (booleans are 0/1; JSON values and numeric string literals
+  convert); division is never integer division; ``x / 0`` and ``x % 0`` are NULL; timestamp
+  ± interval, timestamp - timestamp and interval × or / a number work. Any other operand
+  (an array, a string field, a timestamp with a number) is an error.
+* Operands go through :meth:`Compiler.expect` (the conversions of :data:`types.IMPLICIT`),
+  conditions (filters, NOT, AND/OR, ``? :``) through :meth:`Compiler.to_boolean`: a
+  boolean, a JSON value or NULL. Comparisons convert both sides to a common type; a literal
+  that does not convert to it (``_xact_id = 'abc'``) is an error.
 
 Function decisions:
 
@@ -37,6 +44,9 @@ Function decisions:
 * ``date_trunc(unit, ts)`` takes ``second … year`` or a multiple of seconds, minutes, hours
   or days (``'15 minutes'``, ``'2 hours'``); multiples count from 1970-01-01 (local, i.e.
   shifted by ``tz_offset`` too).
+* Both take a timestamp, a date, a JSON value (an ISO string or Unix seconds, per row) or a
+  string literal (an invalid one is an error); a number or a string field is an error
+  (``to_datetime()`` converts them).
 * Casts (``to_*``) never fail: a value that does not convert is NULL. ``to_integer``
   truncates toward zero; ``to_datetime`` of a number reads Unix seconds; ``to_interval`` of a
   number reads seconds.
@@ -69,7 +79,7 @@ from typing import TYPE_CHECKING, Any
 from sqlglot import exp
 
 from tracelake.query import ast as a
-from tracelake.query.types import T, Typed, an, common_type, null
+from tracelake.query.types import T, Typed, an, common_type, converts_implicitly, null
 
 if TYPE_CHECKING:
     from tracelake.query.compiler import Compiler
@@ -150,7 +160,7 @@ def _literal(c: Compiler, value: Typed, what: str, node, kinds=(str,)):
 
 def _bucket(unit: str) -> Handler:
     def handler(c, ctx, node, args):
-        ts = c.coerce(args[0], T.TIMESTAMP, node)
+        ts = c.expect(args[0], T.TIMESTAMP, node, f"{node.name}()")
         sql = c.bucket(ts.sql, unit, 1, ctx.scope.tz_offset)
         return ts.to(sql, T.TIMESTAMP, whole_seconds=True)
 
@@ -167,7 +177,7 @@ def _date_trunc(c, ctx, node, args):
             "year, or a multiple like '15 minutes')",
             node,
         )
-    ts = c.coerce(args[1], T.TIMESTAMP, node)
+    ts = c.expect(args[1], T.TIMESTAMP, node, "date_trunc()")
     sql = c.bucket(ts.sql, unit, count, ctx.scope.tz_offset)
     return ts.to(sql, T.TIMESTAMP, whole_seconds=True)
 
@@ -186,14 +196,14 @@ def _current_date(c, ctx, node, args):
 
 def _string_fn(cls: type[exp.Func]) -> Handler:
     def handler(c, ctx, node, args):
-        value = c.coerce(args[0], T.STRING, node)
+        value = c.expect(args[0], T.STRING, node, f"{node.name}()")
         return value.to(cls(this=value.sql), T.STRING)
 
     return handler
 
 
 def _concat(c, ctx, node, args):
-    parts = [c.coerce(v, T.STRING, node).sql for v in args]
+    parts = [c.expect(v, T.STRING, node, "concat()").sql for v in args]
     return Typed(fn("concat", *parts), T.STRING)
 
 
@@ -238,7 +248,7 @@ def _extreme(name: str) -> Handler:
 
 
 def _round(c, ctx, node, args):
-    value = c.coerce(args[0], T.NUMBER, node)
+    value = c.expect(args[0], T.NUMBER, node, "round()")
     places = _literal(c, args[1], "the round precision", node, (int,)) if len(args) > 1 else 0
     return value.to(exp.Round(this=value.sql, decimals=exp.Literal.number(places)), T.NUMBER)
 
@@ -311,7 +321,7 @@ def _count_distinct(c, ctx, node, args):
 
 def _numeric_agg(cls: type[exp.Func]) -> Handler:
     def handler(c, ctx, node, args):
-        value = c.coerce(args[0], T.NUMBER, node)
+        value = c.expect(args[0], T.NUMBER, node, f"{node.name}()")
         return value.to(cls(this=_distinct(node, value.sql)), T.NUMBER)
 
     return handler
@@ -340,7 +350,7 @@ def _percentile(c, ctx, node, args):
     p = _literal(c, args[1], "the percentile", node, (int, float))
     if not (math.isfinite(p) and 0 <= p <= 1):
         raise c.error("the percentile must be between 0 and 1", node)
-    value = c.coerce(args[0], T.NUMBER, node)
+    value = c.expect(args[0], T.NUMBER, node, "percentile()")
     sql = exp.PercentileCont(this=value.sql, expression=c.double_literal(float(p)))
     return value.to(sql, T.NUMBER)
 
@@ -420,7 +430,9 @@ TEMPORAL: dict[tuple[str, T, T], T] = {
     ("sub", T.INTERVAL, T.INTERVAL): T.INTERVAL,
     ("mul", T.INTERVAL, T.NUMBER): T.INTERVAL,
     ("mul", T.NUMBER, T.INTERVAL): T.INTERVAL,
+    ("div", T.INTERVAL, T.NUMBER): T.INTERVAL,
 }
+SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "mod": "%"}
 
 
 def _null_sql(sql: exp.Expression) -> exp.Expression:
@@ -476,8 +488,12 @@ def _like(c, ctx, node):
         if (len(pattern) - len(pattern.rstrip("\\"))) % 2:
             pattern += "\\"  # a trailing lone escape stands for a backslash
         pat: exp.Expression = exp.Literal.string(pattern)
-    else:
+    elif right.type in (T.STRING, T.JSON, T.NULL):
         pat = c.coerce(right, T.STRING, node).sql
+    else:
+        raise c.error(
+            f"{node.op.upper()} needs a string pattern, not {an(right.type)}", c.where(right, node)
+        )
     cls = exp.ILike if node.op == "ilike" else exp.Like
 
     def like(text: exp.Expression) -> exp.Expression:
@@ -526,7 +542,8 @@ def _in(c, ctx, node):
     left = c.node(node.left, ctx)
     if isinstance(node.right, a.Literal):
         items = node.right.value if isinstance(node.right.value, list) else [node.right.value]
-        return in_list(c, left, items, node)
+        # (an item that does not convert is an error at the list)
+        return in_list(c, left, items, node.right if node.right.loc else node)
     right = c.node(node.right, ctx)
     if right.type in (T.ARRAY, T.JSON):
         return includes(c, right, left, node)
@@ -649,13 +666,27 @@ def _balanced(values: list, combine: Callable) -> Any:
 
 
 def arithmetic(c: Compiler, op: str, left: Typed, right: Typed, node=None) -> Typed:
-    temporal = {T.TIMESTAMP, T.INTERVAL, T.DATE}
-    if {left.type, right.type} & temporal and op in ("add", "sub"):
-        left, right = _as_time(c, left, right, node), _as_time(c, right, left, node)
-    result = TEMPORAL.get((op, left.type, right.type))
-    if result is None:
+    """``left <op> right``: numbers (booleans count 0/1, JSON values and string literals
+    convert), or times and intervals as TEMPORAL lists; anything else is an error."""
+    sym = SYMBOLS[op]
+    if {left.type, right.type} & {T.TIMESTAMP, T.INTERVAL, T.DATE}:
+        if op in ("add", "sub"):
+            left, right = _as_time(c, left, right, node), _as_time(c, right, left, node)
+        else:  # an interval times or divided by a number
+            left, right = _as_count(c, left, sym, node), _as_count(c, right, sym, node)
+        left, right = _null_operand(c, op, left, right), _null_operand(c, op, right, left, True)
+        result = TEMPORAL.get((op, left.type, right.type))
+        if result is None:
+            hint = ""
+            if op in ("add", "sub") and {left.type, right.type} == {T.TIMESTAMP, T.NUMBER}:
+                hint = " (add or subtract an interval, e.g. interval 1 day)"
+            raise c.error(
+                f"'{sym}' does not apply to {an(left.type)} and {an(right.type)}{hint}", node
+            )
+    else:
         result = T.NUMBER
-        left, right = c.coerce(left, T.NUMBER, node), c.coerce(right, T.NUMBER, node)
+        left = c.expect(left, T.NUMBER, node, f"'{sym}'")
+        right = c.expect(right, T.NUMBER, node, f"'{sym}'")
         left, right = _wide_integer(c, left), _wide_integer(c, right)
     rhs = paren(right.sql)
     if op in ("div", "mod"):
@@ -670,6 +701,24 @@ def _wide_integer(c: Compiler, value: Typed) -> Typed:
     if type(value.literal) is int:
         return replace(value, sql=c.integer_literal(value.literal))
     return value
+
+
+def _as_count(c: Compiler, value: Typed, sym: str, node) -> Typed:
+    """An operand of ``interval * n`` or ``interval / n``: intervals stay, the rest is n."""
+    if value.type in (T.INTERVAL, T.TIMESTAMP, T.DATE):
+        return value
+    return c.expect(value, T.NUMBER, node, f"'{sym}'")
+
+
+def _null_operand(c: Compiler, op: str, value: Typed, other: Typed, right: bool = False):
+    """A NULL next to a time or an interval is NULL of the type that makes ``op`` valid."""
+    if value.type is not T.NULL:
+        return value
+    if op not in ("add", "sub"):
+        return value.to(value.sql, T.NUMBER)
+    if op == "sub" and not right and other.type is T.TIMESTAMP:
+        return value.to(value.sql, T.TIMESTAMP)  # NULL - created
+    return value.to(value.sql, T.INTERVAL)
 
 
 def _as_time(c: Compiler, value: Typed, other: Typed, node) -> Typed:
@@ -705,6 +754,10 @@ def _null_test(c, ctx, node):
 def _neg(c, ctx, node):
     value = c.node(node.expr, ctx)
     if value.type is not T.INTERVAL:
+        if not converts_implicitly(value, T.NUMBER):
+            raise c.error(
+                f"'-' needs a number or an interval, not {an(value.type)}", c.where(value, node)
+            )
         value = c.coerce(value, T.NUMBER, node)
     return value.to(exp.Neg(this=paren(value.sql)))
 

@@ -119,6 +119,31 @@ def an(t: T) -> str:
     return ("an " if t.value[0] in "aeiou" else "a ") + t.value
 
 
+# What an operator or function converts on its own to the type it needs: a number for
+# arithmetic, sum() or round(), a time for day() or date_trunc(), a boolean for a condition
+# (a filter, NOT, AND/OR, ``? :``), text for lower() or concat(). Besides these, a JSON value
+# or NULL converts to anything (per row: a value that does not convert is NULL) and a string
+# *literal* to a number or a time (when the query is compiled: one that does not spell one is
+# an error). Everything else is a type error (a 400): the casts (``to_number(created)``…)
+# convert explicitly, and comparisons convert both sides to a common type (COMMON).
+IMPLICIT: dict[T, frozenset[T]] = {
+    T.NUMBER: frozenset({T.NUMBER, T.BOOLEAN}),  # booleans count as 0/1
+    T.TIMESTAMP: frozenset({T.TIMESTAMP, T.DATE}),  # a date is the start of its day
+    T.BOOLEAN: frozenset({T.BOOLEAN}),
+    T.STRING: frozenset(T),  # every value has a text (JSON text for arrays)
+}
+_LITERAL_TARGETS = frozenset({T.NUMBER, T.TIMESTAMP, T.DATE})
+
+
+def converts_implicitly(value: Typed, to: T) -> bool:
+    """Whether an operator or function needing a ``to`` takes ``value`` (see IMPLICIT)."""
+    if value.type in (T.JSON, T.NULL, to):
+        return True
+    if isinstance(value.literal, str) and to in _LITERAL_TARGETS:
+        return True
+    return value.type in IMPLICIT.get(to, ())
+
+
 # Types that two operands of a comparison are both converted to, when they differ and neither
 # is JSON or NULL (JSON and NULL take the other side's type).
 COMMON: dict[frozenset[T], T] = {

@@ -1,0 +1,198 @@
+"""Type checks (docs/btql.md "Types"): a value of the wrong type for an operator or function is
+a QueryError at the value's line:col, never an engine error or a silent NULL; and the
+conversions that are allowed keep working (JSON fields of unknown type, numeric and ISO-time
+string literals, booleans as 0/1, dates as times)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tracelake.query.errors import QueryError
+from tracelake.query.parsers import parse_query
+
+from .data import ids, run, values
+
+# (query text, message, line, col): the position is the offending value's, as written.
+TYPE_ERRORS = [
+    # 1. a condition must be a boolean (JSON fields of unknown type may be one)
+    ("select: id\nfilter: id", "a condition must be a boolean, not a string", 2, 9),
+    ("select: id\nfilter: metrics.tokens + 1", "a condition must be a boolean, not a number", 2, 9),
+    ("select: id\nfilter: 'abc'", "a condition must be a boolean, not a string", 2, 9),
+    ("select: id\nfilter: tags", "a condition must be a boolean, not an array", 2, 9),
+    ("select: id\nfilter: created", "a condition must be a boolean, not a timestamp", 2, 9),
+    (
+        "select: id\nfilter: is_root AND len(tags)",
+        "a condition must be a boolean, not a number",
+        2,
+        21,
+    ),
+    ("select: id\nfilter: is_root OR id", "a condition must be a boolean, not a string", 2, 20),
+    ("select: id\nfilter: NOT created", "a condition must be a boolean, not a timestamp", 2, 13),
+    ("select: NOT tags", "a condition must be a boolean, not an array", 1, 13),
+    (
+        "dimensions: metadata.model | measures: count(1) as n\nfinal_filter: n",
+        "a condition must be a boolean, not a number",
+        2,
+        15,
+    ),
+    # 2. LIKE / ILIKE take a string pattern
+    ("select: id\nfilter: tags LIKE 1", "LIKE needs a string pattern, not a number", 2, 19),
+    ("select: id\nfilter: input ILIKE 5", "ILIKE needs a string pattern, not a number", 2, 21),
+    ("select: id\nfilter: id NOT LIKE true", "LIKE needs a string pattern, not a boolean", 2, 21),
+    ("select: id\nfilter: id LIKE created", "LIKE needs a string pattern, not a timestamp", 2, 17),
+    # 3. time functions take times
+    (
+        "select: day(1)",
+        "day() needs a timestamp, not a number (to_datetime() reads a number as Unix seconds)",
+        1,
+        13,
+    ),
+    ("select: hour('abc')", "invalid timestamp 'abc'", 1, 14),
+    (
+        "select: date_trunc('day', 5)",
+        "date_trunc() needs a timestamp, not a number (to_datetime() reads a number as Unix "
+        "seconds)",
+        1,
+        27,
+    ),
+    ("select: week(tags)", "week() needs a timestamp, not an array", 1, 14),
+    (
+        "select: month(id)",
+        "month() needs a timestamp, not a string (to_datetime() converts a string)",
+        1,
+        15,
+    ),
+    ("select: year(is_root)", "year() needs a timestamp, not a boolean", 1, 14),
+    # 5. the condition of ? : (and CASE WHEN)
+    ("select: 'a' ? 1 : 2", "a condition must be a boolean, not a string", 1, 9),
+    (
+        "select: metrics.tokens > 1 ? 1 : tags ? 2 : 3",
+        "a condition must be a boolean, not an array",
+        1,
+        34,
+    ),
+    # 6. a literal that does not convert to the type of what it is compared with
+    ("select: id\nfilter: _xact_id = 'abc'", "invalid number 'abc'", 2, 20),
+    ("select: id\nfilter: created > 'not a date'", "invalid timestamp 'not a date'", 2, 19),
+    ("select: id\nfilter: is_root = 'maybe'", "invalid boolean 'maybe'", 2, 19),
+    ("select: id\nfilter: _xact_id IN ['1', 'x']", "invalid number 'x'", 2, 21),
+    ("select: id\nfilter: created = true", "cannot compare timestamp with boolean", 2, 9),
+    # arithmetic, negation and aggregates on values that are not numbers
+    ("select: tags + 1", "'+' needs a number, not an array", 1, 9),
+    ("select: 1 - id", "'-' needs a number, not a string (to_number() converts a string)", 1, 13),
+    ("select: 'abc' * 2", "invalid number 'abc'", 1, 9),
+    (
+        "select: created + 1",
+        "'+' does not apply to a timestamp and a number (add or subtract an interval, e.g. "
+        "interval 1 day)",
+        1,
+        9,
+    ),
+    ("select: created * 2", "'*' does not apply to a timestamp and a number", 1, 9),
+    ("select: interval 1 day + 1", "'+' does not apply to an interval and a number", 1, 9),
+    ("select: -tags", "'-' needs a number or an interval, not an array", 1, 10),
+    ("select: -created", "'-' needs a number or an interval, not a timestamp", 1, 10),
+    ("measures: sum(tags)", "sum() needs a number, not an array", 1, 15),
+    (
+        "measures: avg(id)",
+        "avg() needs a number, not a string (to_number() converts a string)",
+        1,
+        15,
+    ),
+    (
+        "measures: sum(created)",
+        "sum() needs a number, not a timestamp (to_number() gives Unix seconds)",
+        1,
+        15,
+    ),
+    ("measures: percentile(tags, 0.5)", "percentile() needs a number, not an array", 1, 22),
+    (
+        "select: round(created)",
+        "round() needs a number, not a timestamp (to_number() gives Unix seconds)",
+        1,
+        15,
+    ),
+    ("select: len(created)", "len() needs a string or an array, not a timestamp", 1, 13),
+]
+
+
+@pytest.mark.parametrize(("text", "message", "line", "col"), TYPE_ERRORS, ids=lambda x: str(x)[:50])
+def test_type_errors_name_the_problem_and_its_position(con, text, message, line, col):
+    with pytest.raises(QueryError) as err:
+        run(con, parse_query(text))
+    assert err.value.detail == message
+    assert (err.value.line, err.value.col) == (line, col)
+    assert str(err.value) == f"{message} at {line}:{col}"
+
+
+def test_a_json_ast_type_error_has_no_position(con):
+    query = parse_query({"select": [{"op": "star"}], "filter": {"op": "ident", "name": ["id"]}})
+    with pytest.raises(QueryError) as err:
+        run(con, query)
+    assert err.value.detail == "a condition must be a boolean, not a string"
+    assert err.value.line is None
+
+
+def test_a_json_ast_btql_snippet_has_its_position(con):
+    query = parse_query({"select": [{"op": "star"}], "filter": {"btql": "is_root and\n  id"}})
+    with pytest.raises(QueryError) as err:
+        run(con, query)
+    assert (err.value.line, err.value.col) == (2, 3)
+
+
+# -- what stays valid -----------------------------------------------------------------------------
+
+
+def _ids(con, text: str) -> list[str]:
+    return ids(con, parse_query(f"select: id\nfilter: {text}").filter)
+
+
+def _values(con, text: str) -> dict:
+    return values(con, parse_query(f"select: {text}").select[0].expr)
+
+
+FILTERS = [
+    # a JSON field of unknown type is a condition: true, non-zero numbers, "true" hold
+    ("metadata.is_production", ["r01", "r05"]),
+    ("metadata.flag", ["r08"]),
+    ("metadata.bool_str", ["r08"]),
+    ("NOT metadata.is_production", ["r02"]),
+    ("metadata.model", []),  # a string that is not a boolean: NULL, never true
+    ("null", []),
+    ("is_root = 'true'", ["r01", "r03", "r04", "r05", "r06", "r08", "r10"]),
+    ("_xact_id > '1000192656880881007'", ["r09", "r10"]),  # a numeric string literal
+    ("created < 1704067200", ["r08"]),  # a number next to a time is Unix seconds
+    ("metadata.n > '6'", ["r02", "r04"]),  # a JSON value and a string compare as text
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), FILTERS, ids=lambda x: str(x)[:60])
+def test_valid_conditions(con, text, expected):
+    assert _ids(con, text) == expected
+
+
+VALUES = [
+    # arithmetic: booleans count 0/1, numeric string literals, JSON numbers, intervals
+    ("is_root + 1", {"r01": 2, "r02": 1}),
+    ("'5' + 1", {"r01": 6}),
+    ("-'2.5'", {"r01": -2.5}),
+    ("metrics.tokens * interval 1 second", {"r03": "00:00:50", "r06": None}),
+    ("interval 1 day / 4", {"r01": "06:00:00"}),
+    ("created + null", {"r01": None}),
+    ("day(metadata.ts)", {"r08": "2024-01-01T00:00:00Z", "r01": None}),
+    ("day('2024-03-05')", {"r01": "2024-03-05T00:00:00Z"}),
+    ("day(to_date('2024-03-05'))", {"r01": "2024-03-05T00:00:00Z"}),
+    ("upper(tags)", {"r01": '["TRIAGE","FEEDBACK"]'}),  # any value has a text
+    ("'a' IS NOT NULL ? 1 : 2", {"r01": 1}),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), VALUES, ids=lambda x: str(x)[:60])
+def test_valid_values(con, text, expected):
+    got = _values(con, text)
+    assert {k: got[k] for k in expected} == expected
+
+
+def test_aggregates_of_json_fields_of_unknown_type_are_allowed(con):
+    rows = run(con, parse_query("measures: avg(input) as a, sum(metadata.n) as s"))
+    assert rows == [{"a": None, "s": pytest.approx(5 + 7 + 10 + 9.5)}]
