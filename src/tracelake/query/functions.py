@@ -57,6 +57,10 @@ Function decisions:
 * ``percentile(x, p)`` is the continuous (interpolated) quantile, p a literal in [0, 1].
 * ``min``/``max`` of a JSON field compare numbers when any value is a number, else text.
 * ``least``/``greatest`` skip NULLs; over JSON fields they compare numbers.
+* ``coalesce``/``least``/``greatest`` convert their arguments to one type (:func:`one_type`):
+  ``least(created, '2024-01-01')`` compares times; arguments that do not mix (an array and a
+  timestamp, a string field and a number) are an error. (Branches of ``? :`` may mix: the
+  result is then a JSON value.)
 * ``concat`` skips NULLs; ``len`` is the length of a string, a list, a JSON array or string,
   or the number of keys of a JSON object.
 * ``json_extract(x, 'key')`` reads ONE key (dots are part of it) from a JSON string or an
@@ -79,6 +83,7 @@ from typing import TYPE_CHECKING, Any
 from sqlglot import exp
 
 from tracelake.query import ast as a
+from tracelake.query.errors import QueryError
 from tracelake.query.types import T, Typed, an, common_type, converts_implicitly, null
 
 if TYPE_CHECKING:
@@ -222,8 +227,52 @@ def _includes(c, ctx, node, args):
     return includes(c, args[0], args[1], node)
 
 
+def one_type(c: Compiler, node, args: list[Typed]) -> tuple[list[Typed], T]:
+    """The arguments of coalesce/least/greatest converted to one type: that of the typed
+    arguments (a date goes with timestamps, a boolean with numbers); a literal converts to it
+    as in a comparison (``least(created, '2024-01-01')`` compares times, an invalid literal
+    is an error); JSON values and NULL take it. Typed arguments that do not mix (an array and
+    a timestamp, a string field and a number) are an error. Without typed arguments, the
+    literals' common type, else JSON (or NULL)."""
+
+    def mixed(t: T, arg: Typed) -> QueryError:
+        return c.error(f"{node.name}() cannot mix {an(t)} and {an(arg.type)}", c.where(arg, node))
+
+    t = T.NULL
+    for arg in args:
+        if arg.is_literal or arg.type in (T.JSON, T.NULL):
+            continue
+        wider = arg.type if t is T.NULL else _widen(t, arg.type)
+        if wider is None:
+            raise mixed(t, arg)
+        t = wider
+    typed = t is not T.NULL
+    if not typed and any(arg.type is T.JSON for arg in args):
+        t = T.JSON
+    for arg in args:
+        if not arg.is_literal:
+            continue
+        common = common_type(t, arg.type)
+        if common is None or (typed and _widen(t, common) is not common):
+            raise mixed(t, arg)
+        t = common
+    return [c.coerce(arg, t, node) for arg in args], t
+
+
+def _widen(t: T, other: T) -> T | None:
+    """The type of typed values ``t`` and ``other`` together: a date goes with timestamps, a
+    boolean with numbers; None for other mixes."""
+    if t is other:
+        return t
+    if {t, other} == {T.DATE, T.TIMESTAMP}:
+        return T.TIMESTAMP
+    if {t, other} == {T.NUMBER, T.BOOLEAN}:
+        return T.NUMBER
+    return None
+
+
 def _coalesce(c, ctx, node, args):
-    values, t = c.unify_values(args, node)
+    values, t = one_type(c, node, args)
     sql = exp.Coalesce(this=values[0].sql, expressions=[v.sql for v in values[1:]])
     return Typed(sql, t)
 
@@ -236,7 +285,7 @@ def _nullif(c, ctx, node, args):
 
 def _extreme(name: str) -> Handler:
     def handler(c, ctx, node, args):
-        values, t = c.unify_values(args, node)
+        values, t = one_type(c, node, args)
         if t is T.JSON:
             values, t = [c.coerce(v, T.NUMBER, node) for v in values], T.NUMBER
         return Typed(fn(name, *(v.sql for v in values)), t)

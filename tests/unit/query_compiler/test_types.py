@@ -63,6 +63,13 @@ TYPE_ERRORS = [
         15,
     ),
     ("select: year(is_root)", "year() needs a timestamp, not a boolean", 1, 14),
+    # 4. least / greatest / coalesce take values of one type
+    ("select: least(tags, created)", "least() cannot mix an array and a timestamp", 1, 21),
+    ("select: greatest(created, tags)", "greatest() cannot mix a timestamp and an array", 1, 27),
+    ("select: coalesce(tags, created)", "coalesce() cannot mix an array and a timestamp", 1, 24),
+    ("select: coalesce(id, 0)", "coalesce() cannot mix a string and a number", 1, 22),
+    ("select: least(created, 'soon')", "invalid timestamp 'soon'", 1, 24),
+    ("select: least(1, 'abc')", "invalid number 'abc'", 1, 18),
     # 5. the condition of ? : (and CASE WHEN)
     ("select: 'a' ? 1 : 2", "a condition must be a boolean, not a string", 1, 9),
     (
@@ -172,6 +179,22 @@ def test_valid_conditions(con, text, expected):
 
 
 VALUES = [
+    # least / greatest compare in the typed argument's type (a time here), skipping NULLs
+    (
+        "least(created, '2024-11-10T00:00:00Z')",
+        {"r01": "2024-11-09T10:00:00.250000Z", "r05": "2024-11-10T00:00:00.000000Z"},
+    ),
+    (
+        "greatest(created, '2024-11-10')",
+        {"r01": "2024-11-10T00:00:00.000000Z", "r05": "2024-11-15T12:00:00.000000Z"},
+    ),
+    ("least(created, to_date('2024-01-01'))", {"r08": "2023-12-31T23:59:59.000000Z"}),
+    ("least(is_root, 0.5)", {"r01": 0.5, "r02": 0}),  # booleans go with numbers
+    ("least(metrics.tokens, 500)", {"r01": 500, "r03": 50, "r06": 500}),
+    ("greatest(scores.Factuality, scores.Coherence)", {"r03": 1, "r04": None}),
+    ("coalesce(metadata.model, 'none')", {"r01": "gpt-4", "r04": "none"}),
+    ("coalesce(metrics.tokens, 0)", {"r05": 2000, "r06": 0}),
+    ("coalesce(tags[1], id)", {"r01": "feedback", "r02": "r02"}),
     # arithmetic: booleans count 0/1, numeric string literals, JSON numbers, intervals
     ("is_root + 1", {"r01": 2, "r02": 1}),
     ("'5' + 1", {"r01": 6}),
