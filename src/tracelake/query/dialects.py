@@ -307,6 +307,10 @@ class DuckDBCompiler(Compiler):
     def list_get(self, sql: exp.Expression, index: int) -> exp.Expression:
         return fn("list_extract", sql, exp.Literal.number(index + 1 if index >= 0 else index))
 
+    def empty_list(self) -> exp.Expression:
+        """An empty list of strings (the element type of ``tags``)."""
+        return _cast(exp.Array(expressions=[]), "VARCHAR[]")
+
     def lambda_var(self) -> exp.Expression:
         return exp.column("tl_el")
 

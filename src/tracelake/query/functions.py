@@ -22,7 +22,8 @@ Operator decisions:
   value, so ``'b' NOT IN ('a', null)`` is true. A typed list or JSON array on the left is in
   the list when one of its elements is (a null element matches a listed null).
 * ``INCLUDES`` is never NULL: a missing haystack includes nothing, so ``NOT tags INCLUDES
-  'x'`` holds for spans without tags.
+  'x'`` holds for spans without tags. A list on the right means every element:
+  ``tags INCLUDES ['a', 'b']`` holds when ``tags`` has both (``[]`` when ``tags`` is a list).
 * LIKE / ILIKE: ``%`` and ``_`` are wildcards (as in SQL), ``\`` escapes; only strings match
   (JSON objects, arrays and numbers never do); a typed list matches if an element does. The
   pattern is a string (or a JSON value, or NULL); any other type is an error.
@@ -655,10 +656,13 @@ def _includes_op(c, ctx, node):
 
 def includes(c: Compiler, haystack: Typed, needle: Typed, node=None) -> Typed:
     """``haystack INCLUDES needle``: a list or JSON array has an element equal to needle (a
-    JSON object: one of its values; a scalar: itself); an array/object needle means JSON
-    containment. Never NULL."""
+    JSON object: one of its values; a scalar: itself); an array needle means every one of its
+    elements is included (``tags INCLUDES ['a', 'b']``), an object needle JSON containment.
+    Never NULL."""
     if haystack.type is T.ARRAY:
-        sql = fn("list_contains", haystack.sql, c.coerce(needle, T.STRING, node).sql)
+        sql = _list_includes(c, haystack, needle, node)
+    elif haystack.type is T.JSON and needle.type is T.ARRAY:
+        sql = c.json_contains(haystack.sql, _convert(c, needle.sql, T.ARRAY, T.JSON))
     elif haystack.type is T.JSON and isinstance(needle.literal, list | dict):
         sql = c.json_contains(haystack.sql, needle.sql)
     elif haystack.type is T.JSON:
@@ -676,6 +680,29 @@ def includes(c: Compiler, haystack: Typed, needle: Typed, node=None) -> Typed:
         sql = compare(c, "eq", haystack, needle, node).sql
     sql = exp.Coalesce(this=sql, expressions=[exp.false()])
     return Typed(sql, T.BOOLEAN, aggregate=aggregated(haystack, needle))
+
+
+def _list_includes(c: Compiler, haystack: Typed, needle: Typed, node) -> exp.Expression:
+    """A typed list (of strings) includes a value, or every element of a list: a literal
+    list, a typed list, or a JSON value that is an array when the row is read."""
+
+    def text(v: object) -> str:
+        return v if isinstance(v, str) else json.dumps(v)
+
+    if isinstance(needle.literal, list):
+        wanted = [exp.Literal.string(text(v)) for v in needle.literal if v is not None]
+        listed = exp.Array(expressions=wanted) if wanted else c.empty_list()
+        return fn("list_has_all", haystack.sql, listed)
+    if needle.type is T.ARRAY:
+        return fn("list_has_all", haystack.sql, needle.sql)
+    one = fn("list_contains", haystack.sql, c.coerce(needle, T.STRING, node).sql)
+    if needle.type is not T.JSON or needle.is_literal:
+        return one
+    is_array = exp.EQ(
+        this=c.json_type_of(needle.sql.copy()), expression=exp.Literal.string("ARRAY")
+    )
+    every = fn("list_has_all", haystack.sql.copy(), _convert(c, needle.sql.copy(), T.JSON, T.ARRAY))
+    return exp.Case(ifs=[exp.If(this=is_array, true=every)], default=one)
 
 
 # A chain of + (or *) longer than this is added as a balanced tree (sum of halves), so a

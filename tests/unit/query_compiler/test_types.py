@@ -10,7 +10,7 @@ import pytest
 from tracelake.query.errors import QueryError
 from tracelake.query.parsers import parse_query
 
-from .data import ids, run, values
+from .data import ALL, ids, run, values
 
 # (query text, message, line, col): the position is the offending value's, as written.
 TYPE_ERRORS = [
@@ -170,6 +170,18 @@ FILTERS = [
     ("_xact_id > '1000192656880881007'", ["r09", "r10"]),  # a numeric string literal
     ("created < 1704067200", ["r08"]),  # a number next to a time is Unix seconds
     ("metadata.n > '6'", ["r02", "r04"]),  # a JSON value and a string compare as text
+    # INCLUDES / CONTAINS with a list: every element
+    ("tags INCLUDES ['triage', 'feedback']", ["r01"]),
+    ("tags CONTAINS ['feedback', 'triage']", ["r01"]),
+    ("tags INCLUDES ['triage']", ["r01", "r05", "r08"]),
+    ("tags INCLUDES ['triage', 'nope']", []),
+    ("NOT tags INCLUDES ['triage', 'feedback']", [i for i in ALL if i != "r01"]),
+    ("tags INCLUDES []", [i for i in ALL if i != "r03"]),  # every list but a missing one
+    ("tags INCLUDES span_parents", []),
+    ("span_parents INCLUDES ['r01']", ["r02", "r09"]),
+    ("metadata.list INCLUDES ['a', 3]", ["r06"]),
+    ("metadata.list INCLUDES ['a', 'z']", []),
+    ("contains(tags, ['needs-review', 'resolved'])", ["r04"]),
 ]
 
 
