@@ -182,6 +182,9 @@ FILTERS = [
     ("metadata.list INCLUDES ['a', 3]", ["r06"]),
     ("metadata.list INCLUDES ['a', 'z']", []),
     ("contains(tags, ['needs-review', 'resolved'])", ["r04"]),
+    # a JSON value on the right: every element when the row's value is an array
+    ("""tags INCLUDES json_extract('{"k": ["feedback", "triage"]}', 'k')""", ["r01"]),
+    ("""tags INCLUDES json_extract('{"k": "triage"}', 'k')""", ["r01", "r05", "r08"]),
 ]
 
 
