@@ -565,6 +565,8 @@ class Compiler:
         error when ``strict`` (comparisons, operands), else NULL (casts)."""
         if value.type is to:
             return value
+        if value.type is T.NULL and isinstance(value.sql, exp.Null):
+            return value.to(self.null_of(to), to)
         if value.type is T.NULL or to is T.NULL:
             return value.to(value.sql, to)
         if isinstance(value.literal, str):

@@ -767,15 +767,20 @@ def arithmetic(c: Compiler, op: str, left: Typed, right: Typed, node=None) -> Ty
     rhs = paren(right.sql)
     if op in ("div", "mod"):
         rhs = exp.Nullif(this=rhs, expression=exp.Literal.number(0))
-    sql = ARITHMETIC[op](this=paren(left.sql), expression=rhs)
-    return Typed(exp.Paren(this=sql), result, aggregate=aggregated(left, right))
+    sql: exp.Expression = exp.Paren(this=ARITHMETIC[op](this=paren(left.sql), expression=rhs))
+    if result is T.INTERVAL and op in ("mul", "div"):
+        sql = c.null_on_overflow(sql)  # interval 1 day * 1e15: beyond an interval's range
+    return Typed(sql, result, aggregate=aggregated(left, right))
 
 
 def _wide_integer(c: Compiler, value: Typed) -> Typed:
     """An integer literal as a 64-bit integer, like a JSON number: DuckDB types ``65536``
-    INT32, and ``65536 * 65536`` would overflow."""
+    INT32, and ``65536 * 65536`` would overflow. An unsigned id (``_xact_id``) is widened
+    too: ``-_xact_id`` or a difference below zero would overflow its type."""
     if type(value.literal) is int:
         return replace(value, sql=c.integer_literal(value.literal))
+    if value.sql_type == "UBIGINT":
+        return replace(value, sql=c.signed_integer(value.sql), sql_type="HUGEINT")
     return value
 
 
@@ -791,10 +796,10 @@ def _null_operand(c: Compiler, op: str, value: Typed, other: Typed, right: bool 
     if value.type is not T.NULL:
         return value
     if op not in ("add", "sub"):
-        return value.to(value.sql, T.NUMBER)
+        return c.coerce(value, T.NUMBER)
     if op == "sub" and not right and other.type is T.TIMESTAMP:
-        return value.to(value.sql, T.TIMESTAMP)  # NULL - created
-    return value.to(value.sql, T.INTERVAL)
+        return c.coerce(value, T.TIMESTAMP)  # NULL - created
+    return c.coerce(value, T.INTERVAL)
 
 
 def _as_time(c: Compiler, value: Typed, other: Typed, node) -> Typed:
@@ -834,7 +839,7 @@ def _neg(c, ctx, node):
             raise c.error(
                 f"'-' needs a number or an interval, not {an(value.type)}", c.where(value, node)
             )
-        value = c.coerce(value, T.NUMBER, node)
+        value = _wide_integer(c, c.coerce(value, T.NUMBER, node))
     return value.to(exp.Neg(this=paren(value.sql)))
 
 

@@ -216,7 +216,14 @@ VALUES = [
     ("-'2.5'", {"r01": -2.5}),
     ("metrics.tokens * interval 1 second", {"r03": "00:00:50", "r06": None}),
     ("interval 1 day / 4", {"r01": "06:00:00"}),
+    ("interval 1 day * _xact_id", {"r01": None}),  # beyond an interval's range
     ("created + null", {"r01": None}),
+    # a NULL is typed for the engine, and an unsigned id may go below zero
+    ("null + interval 1 day", {"r01": None}),
+    ("day(null)", {"r01": None}),
+    ("to_datetime(null)", {"r01": None}),
+    ("-_xact_id", {"r01": -1000192656880881000}),
+    ("_xact_id - (_xact_id + 1)", {"r01": -1}),
     ("day(metadata.ts)", {"r08": "2024-01-01T00:00:00Z", "r01": None}),
     ("day('2024-03-05')", {"r01": "2024-03-05T00:00:00Z"}),
     ("day(to_date('2024-03-05'))", {"r01": "2024-03-05T00:00:00Z"}),
@@ -234,3 +241,45 @@ def test_valid_values(con, text, expected):
 def test_aggregates_of_json_fields_of_unknown_type_are_allowed(con):
     rows = run(con, parse_query("measures: avg(input) as a, sum(metadata.n) as s"))
     assert rows == [{"a": None, "s": pytest.approx(5 + 7 + 10 + 9.5)}]
+
+
+# -- every combination: a value or a positioned error ---------------------------------------------
+
+# One operand of each kind the compiler tells apart.
+OPERANDS = [
+    "id", "_xact_id", "created", "is_root", "tags", "metadata.n", "1", "'abc'", "'2024-01-01'",
+    "null", "interval 1 day", "to_date('2024-01-01')", "[1, 'a']",
+]  # fmt: skip
+BINARY = ["=", "<", "<=>", "+", "-", "*", "/", "%", "LIKE", "INCLUDES", "AND", "IS"]
+CALLS = ["coalesce({}, {})", "least({}, {})", "concat({}, {})", "nullif({}, {})"]
+UNARY = [
+    "-{}", "NOT {}", "{} ? 1 : 2", "{} IN ('a', 1)", "{} MATCH 'x'", "day({})",
+    "date_trunc('hour', {})", "lower({})", "len({})", "round({})", "to_number({})",
+    "to_datetime({})", "json_extract({}, 'a')",
+]  # fmt: skip
+AGGREGATES = ["sum({})", "avg({})", "min({})", "percentile({}, 0.5)", "count({})"]
+
+
+def _combinations() -> list[str]:
+    pairs = [(x, y) for x in OPERANDS for y in OPERANDS]
+    out = [f"select: ({x}) {op} ({y}) as v" for x, y in pairs for op in BINARY]
+    out += [f"select: {call.format(x, y)} as v" for x, y in pairs for call in CALLS]
+    out += [f"select: {u.format(f'({x})')} as v" for x in OPERANDS for u in UNARY]
+    out += [f"select: id\nfilter: {x}" for x in OPERANDS]
+    out += [f"measures: {f.format(x)} as v" for x in OPERANDS for f in AGGREGATES]
+    return out
+
+
+def test_every_combination_runs_or_is_a_positioned_error(con):
+    """No operand type reaches the engine where it fails (a binder, conversion or overflow
+    error), and every type error has a position."""
+    failures = []
+    for text in _combinations():
+        try:
+            run(con, parse_query(text))
+        except QueryError as exc:
+            if exc.line is None:
+                failures.append((text, f"no position: {exc}"))
+        except Exception as exc:  # noqa: BLE001 - any other error is the failure
+            failures.append((text, f"{type(exc).__name__}: {exc}"))
+    assert failures == []
