@@ -39,7 +39,9 @@ from tracelake.query.types import (
     Scope,
     T,
     Typed,
+    an,
     coarse_type,
+    converts_implicitly,
     is_int64,
     null,
     unify,
@@ -371,7 +373,7 @@ class Compiler:
         method = self.NODES.get(type(node))
         if method is None:
             raise fail(f"unsupported expression {type(node).__name__}", node)
-        return getattr(self, method)(node, ctx)
+        return replace(getattr(self, method)(node, ctx), origin=node)
 
     def _operator(self, node: a.Expr, ctx: Ctx) -> Typed:
         op = "includes" if isinstance(node, a.Includes) else node.op
@@ -559,25 +561,59 @@ class Compiler:
     # -- types ----------------------------------------------------------------------------------
 
     def coerce(self, value: Typed, to: T, node: a.Expr | None = None, strict: bool = True) -> Typed:
-        """``value`` as a ``to``. String literals convert at compile time; one that is not a
-        valid timestamp/date is an error when ``strict`` (comparisons), else NULL (casts)."""
+        """``value`` as a ``to``, by any conversion the dialect has (casts and comparisons;
+        operators and functions go through :meth:`expect`). String literals convert at
+        compile time; one that does not spell a number, boolean, timestamp or date is an
+        error when ``strict`` (comparisons, operands), else NULL (casts)."""
         if value.type is to:
             return value
+        if value.type is T.NULL and isinstance(value.sql, exp.Null):
+            return value.to(self.null_of(to), to)
         if value.type is T.NULL or to is T.NULL:
             return value.to(value.sql, to)
         if isinstance(value.literal, str):
             converted = functions.convert_string_literal(self, value.literal, to)
+            invalid = converted is None or isinstance(converted, exp.Null)
+            if strict and invalid and to in (T.NUMBER, T.BOOLEAN, T.TIMESTAMP, T.DATE):
+                raise fail(f"invalid {to.value} '{value.literal}'", self.where(value, node))
             if converted is not None:
                 return value.to(converted, to)
-            if strict and to in (T.TIMESTAMP, T.DATE):
-                raise fail(f"invalid {to.value} '{value.literal}'", node)
         convert = self.COERCIONS.get((value.type, to))
         if convert is None:
-            raise fail(f"cannot use a {value.type.value} as a {to.value}", node)
+            raise fail(f"cannot use {an(value.type)} as {an(to)}", self.where(value, node))
         return value.to(convert(self, value.sql), to)
 
+    # Hints for the type errors of :meth:`expect`: (found, needed) -> how to convert.
+    CONVERSION_HINTS = {
+        (T.STRING, T.NUMBER): " (to_number() converts a string)",
+        (T.STRING, T.TIMESTAMP): " (to_datetime() converts a string)",
+        (T.NUMBER, T.TIMESTAMP): " (to_datetime() reads a number as Unix seconds)",
+        (T.TIMESTAMP, T.NUMBER): " (to_number() gives Unix seconds)",
+        (T.INTERVAL, T.NUMBER): " (to_number() gives seconds)",
+    }
+
+    def expect(self, value: Typed, to: T, node: a.Expr | None = None, needs: str = "") -> Typed:
+        """``value`` where an operator or function ``needs`` a ``to`` (``"sum()"``): only the
+        conversions of :data:`types.IMPLICIT`; any other type is an error at the value."""
+        if not converts_implicitly(value, to):
+            hint = self.CONVERSION_HINTS.get((value.type, to), "")
+            what = f"{needs} needs {an(to)}" if needs else f"expected {an(to)}"
+            raise fail(f"{what}, not {an(value.type)}{hint}", self.where(value, node))
+        return self.coerce(value, to, node)
+
     def to_boolean(self, value: Typed, node: a.Expr | None = None) -> Typed:
+        """A condition (a filter, NOT, AND/OR, ``? :``): a boolean, or a JSON value (true
+        when it is true, a non-zero number or a string such as ``"true"``), or NULL."""
+        if not converts_implicitly(value, T.BOOLEAN):
+            raise fail(
+                f"a condition must be a boolean, not {an(value.type)}", self.where(value, node)
+            )
         return self.coerce(value, T.BOOLEAN, node)
+
+    def where(self, value: Typed, node: object = None) -> object:
+        """The node an error about ``value`` points at: where it was written, if known."""
+        origin = value.origin
+        return origin if getattr(origin, "loc", None) is not None else node
 
     def render(self, value: Typed) -> exp.Expression:
         """The value as it goes into a JSON row (see :class:`OutputColumn`)."""

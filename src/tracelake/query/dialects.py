@@ -189,6 +189,25 @@ class DuckDBCompiler(Compiler):
         (T.INTERVAL, T.NUMBER): lambda c, x: fn("epoch", x),
     }  # fmt: skip
 
+    NULL_TYPES = {
+        T.JSON: "JSON", T.STRING: "VARCHAR", T.NUMBER: "DOUBLE", T.BOOLEAN: "BOOLEAN",
+        T.TIMESTAMP: "TIMESTAMPTZ", T.DATE: "DATE", T.ARRAY: "VARCHAR[]", T.INTERVAL: "INTERVAL",
+    }  # fmt: skip
+
+    def null_of(self, type_: T) -> exp.Expression:
+        """A NULL of a type: DuckDB cannot pick an overload for a bare NULL (``day(null)``,
+        ``null + interval 1 day``)."""
+        return _cast(exp.Null(), self.NULL_TYPES[type_]) if type_ in self.NULL_TYPES else exp.Null()
+
+    def null_on_overflow(self, sql: exp.Expression) -> exp.Expression:
+        """NULL where ``sql`` would fail with an out-of-range error."""
+        return fn("try", sql)
+
+    def signed_integer(self, sql: exp.Expression) -> exp.Expression:
+        """An unsigned integer (``_xact_id``) widened so that a difference or a negation may
+        be negative."""
+        return _cast(sql, "HUGEINT")
+
     def integer_literal(self, value: int) -> exp.Expression:
         """A 64-bit integer (DuckDB types ``65536`` INT32); larger values keep DuckDB's
         wider type."""
@@ -306,6 +325,10 @@ class DuckDBCompiler(Compiler):
 
     def list_get(self, sql: exp.Expression, index: int) -> exp.Expression:
         return fn("list_extract", sql, exp.Literal.number(index + 1 if index >= 0 else index))
+
+    def empty_list(self) -> exp.Expression:
+        """An empty list of strings (the element type of ``tags``)."""
+        return _cast(exp.Array(expressions=[]), "VARCHAR[]")
 
     def lambda_var(self) -> exp.Expression:
         return exp.column("tl_el")

@@ -22,12 +22,20 @@ Operator decisions:
   value, so ``'b' NOT IN ('a', null)`` is true. A typed list or JSON array on the left is in
   the list when one of its elements is (a null element matches a listed null).
 * ``INCLUDES`` is never NULL: a missing haystack includes nothing, so ``NOT tags INCLUDES
-  'x'`` holds for spans without tags.
+  'x'`` holds for spans without tags. A list on the right means every element:
+  ``tags INCLUDES ['a', 'b']`` holds when ``tags`` has both (``[]`` when ``tags`` is a list).
 * LIKE / ILIKE: ``%`` and ``_`` are wildcards (as in SQL), ``\`` escapes; only strings match
-  (JSON objects, arrays and numbers never do); a typed list matches if an element does.
+  (JSON objects, arrays and numbers never do); a typed list matches if an element does. The
+  pattern is a string (or a JSON value, or NULL); any other type is an error.
 * MATCH: see :meth:`Compiler.compile_match`.
-* Arithmetic converts to numbers (booleans are 0/1); division is never integer division;
-  ``x / 0`` and ``x % 0`` are NULL; timestamp ± interval and timestamp - timestamp work.
+* Arithmetic takes numbers (booleans are 0/1; JSON values and numeric string literals
+  convert); division is never integer division; ``x / 0`` and ``x % 0`` are NULL; timestamp
+  ± interval, timestamp - timestamp and interval × or / a number work. Any other operand
+  (an array, a string field, a timestamp with a number) is an error.
+* Operands go through :meth:`Compiler.expect` (the conversions of :data:`types.IMPLICIT`),
+  conditions (filters, NOT, AND/OR, ``? :``) through :meth:`Compiler.to_boolean`: a
+  boolean, a JSON value or NULL. Comparisons convert both sides to a common type; a literal
+  that does not convert to it (``_xact_id = 'abc'``) is an error.
 
 Function decisions:
 
@@ -37,6 +45,9 @@ Function decisions:
 * ``date_trunc(unit, ts)`` takes ``second … year`` or a multiple of seconds, minutes, hours
   or days (``'15 minutes'``, ``'2 hours'``); multiples count from 1970-01-01 (local, i.e.
   shifted by ``tz_offset`` too).
+* Both take a timestamp, a date, a JSON value (an ISO string or Unix seconds, per row) or a
+  string literal (an invalid one is an error); a number or a string field is an error
+  (``to_datetime()`` converts them).
 * Casts (``to_*``) never fail: a value that does not convert is NULL. ``to_integer``
   truncates toward zero; ``to_datetime`` of a number reads Unix seconds; ``to_interval`` of a
   number reads seconds.
@@ -47,6 +58,10 @@ Function decisions:
 * ``percentile(x, p)`` is the continuous (interpolated) quantile, p a literal in [0, 1].
 * ``min``/``max`` of a JSON field compare numbers when any value is a number, else text.
 * ``least``/``greatest`` skip NULLs; over JSON fields they compare numbers.
+* ``coalesce``/``least``/``greatest`` convert their arguments to one type (:func:`one_type`):
+  ``least(created, '2024-01-01')`` compares times; arguments that do not mix (an array and a
+  timestamp, a string field and a number) are an error. (Branches of ``? :`` may mix: the
+  result is then a JSON value.)
 * ``concat`` skips NULLs; ``len`` is the length of a string, a list, a JSON array or string,
   or the number of keys of a JSON object.
 * ``json_extract(x, 'key')`` reads ONE key (dots are part of it) from a JSON string or an
@@ -69,7 +84,8 @@ from typing import TYPE_CHECKING, Any
 from sqlglot import exp
 
 from tracelake.query import ast as a
-from tracelake.query.types import T, Typed, common_type, null
+from tracelake.query.errors import QueryError
+from tracelake.query.types import T, Typed, an, common_type, converts_implicitly, null
 
 if TYPE_CHECKING:
     from tracelake.query.compiler import Compiler
@@ -150,7 +166,7 @@ def _literal(c: Compiler, value: Typed, what: str, node, kinds=(str,)):
 
 def _bucket(unit: str) -> Handler:
     def handler(c, ctx, node, args):
-        ts = c.coerce(args[0], T.TIMESTAMP, node)
+        ts = c.expect(args[0], T.TIMESTAMP, node, f"{node.name}()")
         sql = c.bucket(ts.sql, unit, 1, ctx.scope.tz_offset)
         return ts.to(sql, T.TIMESTAMP, whole_seconds=True)
 
@@ -167,7 +183,7 @@ def _date_trunc(c, ctx, node, args):
             "year, or a multiple like '15 minutes')",
             node,
         )
-    ts = c.coerce(args[1], T.TIMESTAMP, node)
+    ts = c.expect(args[1], T.TIMESTAMP, node, "date_trunc()")
     sql = c.bucket(ts.sql, unit, count, ctx.scope.tz_offset)
     return ts.to(sql, T.TIMESTAMP, whole_seconds=True)
 
@@ -186,14 +202,14 @@ def _current_date(c, ctx, node, args):
 
 def _string_fn(cls: type[exp.Func]) -> Handler:
     def handler(c, ctx, node, args):
-        value = c.coerce(args[0], T.STRING, node)
+        value = c.expect(args[0], T.STRING, node, f"{node.name}()")
         return value.to(cls(this=value.sql), T.STRING)
 
     return handler
 
 
 def _concat(c, ctx, node, args):
-    parts = [c.coerce(v, T.STRING, node).sql for v in args]
+    parts = [c.expect(v, T.STRING, node, "concat()").sql for v in args]
     return Typed(fn("concat", *parts), T.STRING)
 
 
@@ -202,7 +218,9 @@ def _len(c, ctx, node, args):
     if value.type is T.NULL:
         return value
     if value.type not in (T.STRING, T.ARRAY, T.JSON):
-        raise c.error(f"len() needs a string or an array, not a {value.type.value}", node)
+        raise c.error(
+            f"len() needs a string or an array, not {an(value.type)}", c.where(value, node)
+        )
     return value.to(c.length(value.sql, value.type), T.NUMBER, sql_type="BIGINT")
 
 
@@ -210,8 +228,52 @@ def _includes(c, ctx, node, args):
     return includes(c, args[0], args[1], node)
 
 
+def one_type(c: Compiler, node, args: list[Typed]) -> tuple[list[Typed], T]:
+    """The arguments of coalesce/least/greatest converted to one type: that of the typed
+    arguments (a date goes with timestamps, a boolean with numbers); a literal converts to it
+    as in a comparison (``least(created, '2024-01-01')`` compares times, an invalid literal
+    is an error); JSON values and NULL take it. Typed arguments that do not mix (an array and
+    a timestamp, a string field and a number) are an error. Without typed arguments, the
+    literals' common type, else JSON (or NULL)."""
+
+    def mixed(t: T, arg: Typed) -> QueryError:
+        return c.error(f"{node.name}() cannot mix {an(t)} and {an(arg.type)}", c.where(arg, node))
+
+    t = T.NULL
+    for arg in args:
+        if arg.is_literal or arg.type in (T.JSON, T.NULL):
+            continue
+        wider = arg.type if t is T.NULL else _widen(t, arg.type)
+        if wider is None:
+            raise mixed(t, arg)
+        t = wider
+    typed = t is not T.NULL
+    if not typed and any(arg.type is T.JSON for arg in args):
+        t = T.JSON
+    for arg in args:
+        if not arg.is_literal:
+            continue
+        common = common_type(t, arg.type)
+        if common is None or (typed and _widen(t, common) is not common):
+            raise mixed(t, arg)
+        t = common
+    return [c.coerce(arg, t, node) for arg in args], t
+
+
+def _widen(t: T, other: T) -> T | None:
+    """The type of typed values ``t`` and ``other`` together: a date goes with timestamps, a
+    boolean with numbers; None for other mixes."""
+    if t is other:
+        return t
+    if {t, other} == {T.DATE, T.TIMESTAMP}:
+        return T.TIMESTAMP
+    if {t, other} == {T.NUMBER, T.BOOLEAN}:
+        return T.NUMBER
+    return None
+
+
 def _coalesce(c, ctx, node, args):
-    values, t = c.unify_values(args, node)
+    values, t = one_type(c, node, args)
     sql = exp.Coalesce(this=values[0].sql, expressions=[v.sql for v in values[1:]])
     return Typed(sql, t)
 
@@ -224,7 +286,7 @@ def _nullif(c, ctx, node, args):
 
 def _extreme(name: str) -> Handler:
     def handler(c, ctx, node, args):
-        values, t = c.unify_values(args, node)
+        values, t = one_type(c, node, args)
         if t is T.JSON:
             values, t = [c.coerce(v, T.NUMBER, node) for v in values], T.NUMBER
         return Typed(fn(name, *(v.sql for v in values)), t)
@@ -236,7 +298,7 @@ def _extreme(name: str) -> Handler:
 
 
 def _round(c, ctx, node, args):
-    value = c.coerce(args[0], T.NUMBER, node)
+    value = c.expect(args[0], T.NUMBER, node, "round()")
     places = _literal(c, args[1], "the round precision", node, (int,)) if len(args) > 1 else 0
     return value.to(exp.Round(this=value.sql, decimals=exp.Literal.number(places)), T.NUMBER)
 
@@ -259,7 +321,9 @@ def _json_extract(c, ctx, node, args):
     if value.type is T.NULL:
         return value
     if value.type not in (T.STRING, T.JSON):
-        raise c.error(f"json_extract() needs a JSON string, not a {value.type.value}", node)
+        raise c.error(
+            f"json_extract() needs a JSON string, not {an(value.type)}", c.where(value, node)
+        )
     return value.to(c.json_get(c.json_parse(value.sql, value.type), (key,)), T.JSON)
 
 
@@ -307,7 +371,7 @@ def _count_distinct(c, ctx, node, args):
 
 def _numeric_agg(cls: type[exp.Func]) -> Handler:
     def handler(c, ctx, node, args):
-        value = c.coerce(args[0], T.NUMBER, node)
+        value = c.expect(args[0], T.NUMBER, node, f"{node.name}()")
         return value.to(cls(this=_distinct(node, value.sql)), T.NUMBER)
 
     return handler
@@ -336,7 +400,7 @@ def _percentile(c, ctx, node, args):
     p = _literal(c, args[1], "the percentile", node, (int, float))
     if not (math.isfinite(p) and 0 <= p <= 1):
         raise c.error("the percentile must be between 0 and 1", node)
-    value = c.coerce(args[0], T.NUMBER, node)
+    value = c.expect(args[0], T.NUMBER, node, "percentile()")
     sql = exp.PercentileCont(this=value.sql, expression=c.double_literal(float(p)))
     return value.to(sql, T.NUMBER)
 
@@ -416,7 +480,9 @@ TEMPORAL: dict[tuple[str, T, T], T] = {
     ("sub", T.INTERVAL, T.INTERVAL): T.INTERVAL,
     ("mul", T.INTERVAL, T.NUMBER): T.INTERVAL,
     ("mul", T.NUMBER, T.INTERVAL): T.INTERVAL,
+    ("div", T.INTERVAL, T.NUMBER): T.INTERVAL,
 }
+SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "mod": "%"}
 
 
 def _null_sql(sql: exp.Expression) -> exp.Expression:
@@ -472,8 +538,12 @@ def _like(c, ctx, node):
         if (len(pattern) - len(pattern.rstrip("\\"))) % 2:
             pattern += "\\"  # a trailing lone escape stands for a backslash
         pat: exp.Expression = exp.Literal.string(pattern)
-    else:
+    elif right.type in (T.STRING, T.JSON, T.NULL):
         pat = c.coerce(right, T.STRING, node).sql
+    else:
+        raise c.error(
+            f"{node.op.upper()} needs a string pattern, not {an(right.type)}", c.where(right, node)
+        )
     cls = exp.ILike if node.op == "ilike" else exp.Like
 
     def like(text: exp.Expression) -> exp.Expression:
@@ -522,7 +592,8 @@ def _in(c, ctx, node):
     left = c.node(node.left, ctx)
     if isinstance(node.right, a.Literal):
         items = node.right.value if isinstance(node.right.value, list) else [node.right.value]
-        return in_list(c, left, items, node)
+        # (an item that does not convert is an error at the list)
+        return in_list(c, left, items, node.right if node.right.loc else node)
     right = c.node(node.right, ctx)
     if right.type in (T.ARRAY, T.JSON):
         return includes(c, right, left, node)
@@ -585,10 +656,13 @@ def _includes_op(c, ctx, node):
 
 def includes(c: Compiler, haystack: Typed, needle: Typed, node=None) -> Typed:
     """``haystack INCLUDES needle``: a list or JSON array has an element equal to needle (a
-    JSON object: one of its values; a scalar: itself); an array/object needle means JSON
-    containment. Never NULL."""
+    JSON object: one of its values; a scalar: itself); an array needle means every one of its
+    elements is included (``tags INCLUDES ['a', 'b']``), an object needle JSON containment.
+    Never NULL."""
     if haystack.type is T.ARRAY:
-        sql = fn("list_contains", haystack.sql, c.coerce(needle, T.STRING, node).sql)
+        sql = _list_includes(c, haystack, needle, node)
+    elif haystack.type is T.JSON and needle.type is T.ARRAY:
+        sql = c.json_contains(haystack.sql, _convert(c, needle.sql, T.ARRAY, T.JSON))
     elif haystack.type is T.JSON and isinstance(needle.literal, list | dict):
         sql = c.json_contains(haystack.sql, needle.sql)
     elif haystack.type is T.JSON:
@@ -606,6 +680,29 @@ def includes(c: Compiler, haystack: Typed, needle: Typed, node=None) -> Typed:
         sql = compare(c, "eq", haystack, needle, node).sql
     sql = exp.Coalesce(this=sql, expressions=[exp.false()])
     return Typed(sql, T.BOOLEAN, aggregate=aggregated(haystack, needle))
+
+
+def _list_includes(c: Compiler, haystack: Typed, needle: Typed, node) -> exp.Expression:
+    """A typed list (of strings) includes a value, or every element of a list: a literal
+    list, a typed list, or a JSON value that is an array when the row is read."""
+
+    def text(v: object) -> str:
+        return v if isinstance(v, str) else json.dumps(v)
+
+    if isinstance(needle.literal, list):
+        wanted = [exp.Literal.string(text(v)) for v in needle.literal if v is not None]
+        listed = exp.Array(expressions=wanted) if wanted else c.empty_list()
+        return fn("list_has_all", haystack.sql, listed)
+    if needle.type is T.ARRAY:
+        return fn("list_has_all", haystack.sql, needle.sql)
+    one = fn("list_contains", haystack.sql, c.coerce(needle, T.STRING, node).sql)
+    if needle.type is not T.JSON or needle.is_literal:
+        return one
+    is_array = exp.EQ(
+        this=c.json_type_of(needle.sql.copy()), expression=exp.Literal.string("ARRAY")
+    )
+    every = fn("list_has_all", haystack.sql.copy(), _convert(c, needle.sql.copy(), T.JSON, T.ARRAY))
+    return exp.Case(ifs=[exp.If(this=is_array, true=every)], default=one)
 
 
 # A chain of + (or *) longer than this is added as a balanced tree (sum of halves), so a
@@ -645,27 +742,64 @@ def _balanced(values: list, combine: Callable) -> Any:
 
 
 def arithmetic(c: Compiler, op: str, left: Typed, right: Typed, node=None) -> Typed:
-    temporal = {T.TIMESTAMP, T.INTERVAL, T.DATE}
-    if {left.type, right.type} & temporal and op in ("add", "sub"):
-        left, right = _as_time(c, left, right, node), _as_time(c, right, left, node)
-    result = TEMPORAL.get((op, left.type, right.type))
-    if result is None:
+    """``left <op> right``: numbers (booleans count 0/1, JSON values and string literals
+    convert), or times and intervals as TEMPORAL lists; anything else is an error."""
+    sym = SYMBOLS[op]
+    if {left.type, right.type} & {T.TIMESTAMP, T.INTERVAL, T.DATE}:
+        if op in ("add", "sub"):
+            left, right = _as_time(c, left, right, node), _as_time(c, right, left, node)
+        else:  # an interval times or divided by a number
+            left, right = _as_count(c, left, sym, node), _as_count(c, right, sym, node)
+        left, right = _null_operand(c, op, left, right), _null_operand(c, op, right, left, True)
+        result = TEMPORAL.get((op, left.type, right.type))
+        if result is None:
+            hint = ""
+            if op in ("add", "sub") and {left.type, right.type} == {T.TIMESTAMP, T.NUMBER}:
+                hint = " (add or subtract an interval, e.g. interval 1 day)"
+            raise c.error(
+                f"'{sym}' does not apply to {an(left.type)} and {an(right.type)}{hint}", node
+            )
+    else:
         result = T.NUMBER
-        left, right = c.coerce(left, T.NUMBER, node), c.coerce(right, T.NUMBER, node)
+        left = c.expect(left, T.NUMBER, node, f"'{sym}'")
+        right = c.expect(right, T.NUMBER, node, f"'{sym}'")
         left, right = _wide_integer(c, left), _wide_integer(c, right)
     rhs = paren(right.sql)
     if op in ("div", "mod"):
         rhs = exp.Nullif(this=rhs, expression=exp.Literal.number(0))
-    sql = ARITHMETIC[op](this=paren(left.sql), expression=rhs)
-    return Typed(exp.Paren(this=sql), result, aggregate=aggregated(left, right))
+    sql: exp.Expression = exp.Paren(this=ARITHMETIC[op](this=paren(left.sql), expression=rhs))
+    if result is T.INTERVAL and op in ("mul", "div"):
+        sql = c.null_on_overflow(sql)  # interval 1 day * 1e15: beyond an interval's range
+    return Typed(sql, result, aggregate=aggregated(left, right))
 
 
 def _wide_integer(c: Compiler, value: Typed) -> Typed:
     """An integer literal as a 64-bit integer, like a JSON number: DuckDB types ``65536``
-    INT32, and ``65536 * 65536`` would overflow."""
+    INT32, and ``65536 * 65536`` would overflow. An unsigned id (``_xact_id``) is widened
+    too: ``-_xact_id`` or a difference below zero would overflow its type."""
     if type(value.literal) is int:
         return replace(value, sql=c.integer_literal(value.literal))
+    if value.sql_type == "UBIGINT":
+        return replace(value, sql=c.signed_integer(value.sql), sql_type="HUGEINT")
     return value
+
+
+def _as_count(c: Compiler, value: Typed, sym: str, node) -> Typed:
+    """An operand of ``interval * n`` or ``interval / n``: intervals stay, the rest is n."""
+    if value.type in (T.INTERVAL, T.TIMESTAMP, T.DATE):
+        return value
+    return c.expect(value, T.NUMBER, node, f"'{sym}'")
+
+
+def _null_operand(c: Compiler, op: str, value: Typed, other: Typed, right: bool = False):
+    """A NULL next to a time or an interval is NULL of the type that makes ``op`` valid."""
+    if value.type is not T.NULL:
+        return value
+    if op not in ("add", "sub"):
+        return c.coerce(value, T.NUMBER)
+    if op == "sub" and not right and other.type is T.TIMESTAMP:
+        return c.coerce(value, T.TIMESTAMP)  # NULL - created
+    return c.coerce(value, T.INTERVAL)
 
 
 def _as_time(c: Compiler, value: Typed, other: Typed, node) -> Typed:
@@ -701,7 +835,11 @@ def _null_test(c, ctx, node):
 def _neg(c, ctx, node):
     value = c.node(node.expr, ctx)
     if value.type is not T.INTERVAL:
-        value = c.coerce(value, T.NUMBER, node)
+        if not converts_implicitly(value, T.NUMBER):
+            raise c.error(
+                f"'-' needs a number or an interval, not {an(value.type)}", c.where(value, node)
+            )
+        value = _wide_integer(c, c.coerce(value, T.NUMBER, node))
     return value.to(exp.Neg(this=paren(value.sql)))
 
 

@@ -82,7 +82,8 @@ class Typed:
     ``literal`` is the Python value when the expression is a constant from the query text (so
     coercions can happen at compile time); ``aggregate`` says it contains an aggregate;
     ``sql_type`` is the exact engine type when it matters (``UBIGINT`` ids render as strings);
-    ``whole_seconds`` marks timestamps that are bucket boundaries (rendered without fraction).
+    ``whole_seconds`` marks timestamps that are bucket boundaries (rendered without fraction);
+    ``origin`` is the query node it was compiled from, where an error about it points.
     """
 
     sql: exp.Expression
@@ -91,6 +92,7 @@ class Typed:
     aggregate: bool = False
     sql_type: str | None = None
     whole_seconds: bool = False
+    origin: a.Expr | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_literal(self) -> bool:
@@ -106,6 +108,40 @@ class Typed:
 
 def null() -> Typed:
     return Typed(exp.Null(), T.NULL, literal=None)
+
+
+def an(t: T) -> str:
+    """A type's name with its article, for messages: ``an array``, ``a number``."""
+    if t is T.NULL:
+        return "null"
+    if t is T.JSON:
+        return "a JSON value"
+    return ("an " if t.value[0] in "aeiou" else "a ") + t.value
+
+
+# What an operator or function converts on its own to the type it needs: a number for
+# arithmetic, sum() or round(), a time for day() or date_trunc(), a boolean for a condition
+# (a filter, NOT, AND/OR, ``? :``), text for lower() or concat(). Besides these, a JSON value
+# or NULL converts to anything (per row: a value that does not convert is NULL) and a string
+# *literal* to a number or a time (when the query is compiled: one that does not spell one is
+# an error). Everything else is a type error (a 400): the casts (``to_number(created)``…)
+# convert explicitly, and comparisons convert both sides to a common type (COMMON).
+IMPLICIT: dict[T, frozenset[T]] = {
+    T.NUMBER: frozenset({T.NUMBER, T.BOOLEAN}),  # booleans count as 0/1
+    T.TIMESTAMP: frozenset({T.TIMESTAMP, T.DATE}),  # a date is the start of its day
+    T.BOOLEAN: frozenset({T.BOOLEAN}),
+    T.STRING: frozenset(T),  # every value has a text (JSON text for arrays)
+}
+_LITERAL_TARGETS = frozenset({T.NUMBER, T.TIMESTAMP, T.DATE})
+
+
+def converts_implicitly(value: Typed, to: T) -> bool:
+    """Whether an operator or function needing a ``to`` takes ``value`` (see IMPLICIT)."""
+    if value.type in (T.JSON, T.NULL, to):
+        return True
+    if isinstance(value.literal, str) and to in _LITERAL_TARGETS:
+        return True
+    return value.type in IMPLICIT.get(to, ())
 
 
 # Types that two operands of a comparison are both converted to, when they differ and neither
