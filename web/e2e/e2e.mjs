@@ -12,6 +12,7 @@ import { viewsFlows } from "./views.mjs";
 import { dsreviewFlows } from "./dsreview.mjs";
 import { runsFlows } from "./runs.mjs";
 import { sdkLogsFlows } from "./sdklogs.mjs";
+import { facetsFlows } from "./facets.mjs";
 
 const cfg = JSON.parse(process.env.E2E_CONFIG || "{}");
 const flow = process.argv[2];
@@ -116,6 +117,7 @@ const flows = {
   ...dsreviewFlows({ cfg, result, check, shot, signIn, open, api }),
   ...runsFlows({ cfg, result, check, shot, signIn, open, api }),
   ...sdkLogsFlows({ cfg, result, check, shot, signIn, open, api, allowConsole }),
+  ...facetsFlows({ cfg, result, check, shot, signIn, open, api }),
   async signin(page) {
     await page.goto(cfg.url + "/");
     await shot(page, "sign-in");
