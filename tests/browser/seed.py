@@ -442,3 +442,41 @@ def seed_facets(client: httpx.Client) -> dict:
     _insert(client, "project_logs", pid, facet_rows(time.time() - 900))
     return {"facets_project_id": pid}
 
+
+def seed_action_errors(client: httpx.Client) -> dict:
+    """A project of its own for the refused actions' flows: three traces (a root task and an
+    llm span each) and a slider score configuration."""
+    pid = client.post("/v1/project", json={"name": "action-errors"}).json()["id"]
+    now, rows = time.time() - 600, []
+    for i in range(3):
+        question, answer = QUESTIONS[i]
+        root = f"act-{i}"
+        rows.append(
+            {
+                "id": root,
+                "span_id": f"{root}-root",
+                "root_span_id": f"act-trace-{i}",
+                "input": {"question": question},
+                "output": answer,
+                "metrics": {"start": now + i, "end": now + i + 2},
+                "span_attributes": {"name": "turn", "type": "task"},
+            }
+        )
+        rows.append(
+            {
+                "id": f"{root}-llm",
+                "span_id": f"{root}-llm",
+                "span_parents": [f"{root}-root"],
+                "root_span_id": f"act-trace-{i}",
+                "input": [{"role": "user", "content": question}],
+                "output": {"role": "assistant", "content": answer},
+                "metrics": {"start": now + i + 0.5, "end": now + i + 1.5},
+                "span_attributes": {"name": "chat", "type": "llm"},
+            }
+        )
+    _insert(client, "project_logs", pid, rows)
+    client.post(
+        "/v1/project_score",
+        json={"project_id": pid, "name": "quality", "score_type": "slider"},
+    ).raise_for_status()
+    return {"act_project_id": pid}
