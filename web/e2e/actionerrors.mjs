@@ -69,7 +69,9 @@ export function actionErrorsFlows({ cfg, result, check, signIn, open, api, allow
       const flagError = flag.getByTestId("review-flag-error");
       await flag.getByTestId("flag-for-review").click();
       await flagError.filter({ hasText: `Not flagged: ${message}` }).waitFor();
-      check((await flag.getByTestId("review-state").count()) === 0 && (await flag.getByTestId("flag-for-review").isEnabled()), "still not flagged, the button back");
+      // (enabled again once the item is read again after the failure)
+      await page.waitForFunction(() => !document.querySelector("[data-testid=flag-for-review]")?.disabled);
+      check((await flag.getByTestId("review-state").count()) === 0, "still not flagged");
       await flag.getByTestId("assign-review").selectOption("bootstrap");
       await flagError.filter({ hasText: `Not assigned to bootstrap: ${message}` }).waitFor();
       check((await flag.getByTestId("assign-review").inputValue()) === "", "the select shows no assignee");
@@ -202,7 +204,10 @@ export function actionErrorsFlows({ cfg, result, check, signIn, open, api, allow
       await error.filter({ hasText: `Not added: ${message}` }).waitFor();
       await choice.selectOption("+");
       await dialog.getByTestId("new-dataset-name").fill("never");
+      // (the error's text is the same as the last one: wait for the answer itself)
+      const creating = page.waitForResponse((r) => new URL(r.url()).pathname.endsWith("/v1/dataset") && r.request().method() === "POST");
       await dialog.getByTestId("confirm-add").click();
+      check((await creating).status() === 403, "creating a dataset is refused");
       await error.filter({ hasText: `Not added: ${message}` }).waitFor();
       check(await dialog.isVisible(), "the dialog stays open");
       check((await datasetRows(page, created[0].id)).length === 2 && (await datasets(page, "never")).length === 0, "nothing stored with a read-only key");
