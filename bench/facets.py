@@ -5,10 +5,12 @@ Usage: python bench/facets.py [--spans 1000000] [--runs 5]
 Data: the query benchmark's project (see ``bench/web.py``, served from the same copy). The
 sidebar asks one BTQL query per facet, all at once, only while it is open: span type, span name,
 tags and scores present (unpivoted, only from the spans that have any: for tags an unpivot
-of every span cost 3-4x more), level (error or not) and the low-cardinality
-metadata keys (``metadata.model``, ``metadata.env``), each the top 11 values with a count of
-traces (``count(distinct root_span_id)``) under the filter, as in Traces mode. Level is a
-property of the whole trace there (DEFAULT selects the traces with no error on any span): its
+of every span cost 3-4x more; a score counts when ``score_value >= 0``, as the click's
+``scores.<name> >= 0`` selects it), level (error or not) and the low-cardinality
+metadata keys (``metadata.model``, ``metadata.env``, grouped by the number a value holds, else
+its text, so 5 and "5" are one value as ``= 5`` selects both), each the top 11 values with a
+count of traces (``count(distinct root_span_id)``) under the filter, as in Traces mode. Level
+is a property of the whole trace there (ERROR: an error on any span, DEFAULT: on none): its
 query groups the traces' summary rows by ``span_type_info.has_error``. Timed: each query alone
 (median of ``--runs``), and the whole sidebar as the browser sends it (every query at once),
 with no filter and with a filter.
@@ -29,19 +31,32 @@ from common import Server, machine  # noqa: E402
 from query import META_FILE, ensure_data  # noqa: E402
 from web import copy_of  # noqa: E402
 
+SCORES = "unpivot: scores as (score, score_value)"
+
+
+def metadata(path: str) -> str:
+    """A metadata path's dimension: the number it holds, else its text (5 and "5" are one)."""
+    return f"coalesce(to_number({path}), to_string({path}))"
+
+
 FACETS = [
     ("span type", None, "span_attributes.type"),
     ("span name", None, "span_attributes.name"),
     ("tags", "unpivot: tags as tag", "tag", "tags IS NOT NULL"),
     ("level", None, "span_type_info.has_error", None, "summary"),
-    ("scores present", "unpivot: scores as (score, score_value)", "score", "scores IS NOT NULL"),
+    ("scores present", SCORES, "score", "scores IS NOT NULL AND score_value >= 0"),
+    ("metadata.model", None, metadata("metadata.model")),
+    ("metadata.env", None, metadata("metadata.env")),
     # for comparison: the unpivots without their own filter (what the sidebar first did)
     ("(tags, unpivot of every span)", "unpivot: tags as tag", "tag"),
-    ("(scores, unpivot of every span)", "unpivot: scores as (score, score_value)", "score"),
+    ("(scores, unpivot of every span)", SCORES, "score"),
     # what level first sent: spans grouped by error, DEFAULT = traces with a span without one
     ("(level over spans, DEFAULT miscounted)", None, "error IS NOT NULL"),
-    ("metadata.model", None, "metadata.model"),
-    ("metadata.env", None, "metadata.env"),
+    # before the presence test and the merged metadata values (JSON null scores counted; 5
+    # and "5" listed apart)
+    ("(scores, without score_value >= 0)", SCORES, "score", "scores IS NOT NULL"),
+    ("(metadata.model as stored)", None, "metadata.model"),
+    ("(metadata.env as stored)", None, "metadata.env"),
 ]
 
 

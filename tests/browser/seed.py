@@ -374,3 +374,109 @@ def seed_sdk_logs(client: httpx.Client) -> dict:
         },
     ).raise_for_status()
     return {"sdk_project_id": pid, "sdk_max_tokens": 40 * 8}
+
+
+def facet_rows(now: float) -> list[dict]:
+    """Ten traces of a root task, an llm and a tool span each, whose values differ between the
+    spans of one trace: tags on roots and on one llm span, errors on roots, llm and tool spans
+    (trace 2 on two spans, trace 4 and 8 on the tool only), ``metadata.tier`` stored as the
+    number 5 and as the string "5" (and 3 / "3"), ``metadata.cached`` a boolean, scores on
+    some spans only, many of them 0, and one JSON null score (not present)."""
+    rows = []
+    for i in range(10):
+        trace, start = f"facet-trace-{i}", now + i * 10
+        root = {
+            "id": f"facet-{i}",
+            "span_id": f"facet-{i}-root",
+            "root_span_id": trace,
+            "input": {"question": QUESTIONS[i][0]},
+            "output": QUESTIONS[i][1],
+            "error": "root failed" if i == 7 else None,
+            "metrics": {"start": start, "end": start + 3},
+            "span_attributes": {"name": "batch" if i % 3 == 0 else "turn", "type": "task"},
+            "tags": (["vip"] if i % 2 == 0 else []) + (["beta"] if i % 3 == 0 else []),
+            "metadata": {"tier": 5 if i % 2 else "5", "model": "gpt-4o" if i < 6 else "claude"},
+        }
+        if i % 4 == 0:
+            root["scores"] = {"helpful": 0 if i == 0 else 1}
+        llm = {
+            "id": f"facet-{i}-llm",
+            "span_id": f"facet-{i}-llm",
+            "span_parents": [f"facet-{i}-root"],
+            "root_span_id": trace,
+            "input": [{"role": "user", "content": QUESTIONS[i][0]}],
+            "output": {"role": "assistant", "content": QUESTIONS[i][1]},
+            "error": "rate limited" if i in (1, 2) else None,
+            "metrics": {"start": start + 0.5, "end": start + 1.5, "tokens": 10 * (i + 1)},
+            "span_attributes": {"name": "chat", "type": "llm"},
+            "metadata": {
+                "tier": 3 if i % 3 == 0 else 5,
+                "model": "gpt-4o" if i % 2 else "claude",
+                "cached": i % 4 == 1,
+            },
+            "scores": {"accuracy": [0, 0.5, 1][i % 3], **({"helpful": 0} if i == 3 else {})},
+        }
+        if i == 5:
+            llm["tags"] = ["beta"]
+        tool = {
+            "id": f"facet-{i}-tool",
+            "span_id": f"facet-{i}-tool",
+            "span_parents": [f"facet-{i}-root"],
+            "root_span_id": trace,
+            "input": {"query": QUESTIONS[i][0]},
+            "output": {"documents": i},
+            "error": "timeout" if i in (2, 4, 8) else None,
+            "metrics": {"start": start + 1.6, "end": start + 2.5},
+            "span_attributes": {"name": "search" if i % 2 else "lookup", "type": "tool"},
+            "metadata": {"tier": "3" if i == 4 else 5},
+        }
+        if i == 6:
+            tool["scores"] = {"accuracy": None, "relevance": 0}
+        rows += [root, llm, tool]
+    return rows
+
+
+def seed_facets(client: httpx.Client) -> dict:
+    """A project of its own for the facet sidebar's counts (see ``facet_rows``)."""
+    pid = client.post("/v1/project", json={"name": "facets"}).json()["id"]
+    _insert(client, "project_logs", pid, facet_rows(time.time() - 900))
+    return {"facets_project_id": pid}
+
+
+def seed_action_errors(client: httpx.Client) -> dict:
+    """A project of its own for the refused actions' flows: three traces (a root task and an
+    llm span each) and a slider score configuration."""
+    pid = client.post("/v1/project", json={"name": "action-errors"}).json()["id"]
+    now, rows = time.time() - 600, []
+    for i in range(3):
+        question, answer = QUESTIONS[i]
+        root = f"act-{i}"
+        rows.append(
+            {
+                "id": root,
+                "span_id": f"{root}-root",
+                "root_span_id": f"act-trace-{i}",
+                "input": {"question": question},
+                "output": answer,
+                "metrics": {"start": now + i, "end": now + i + 2},
+                "span_attributes": {"name": "turn", "type": "task"},
+            }
+        )
+        rows.append(
+            {
+                "id": f"{root}-llm",
+                "span_id": f"{root}-llm",
+                "span_parents": [f"{root}-root"],
+                "root_span_id": f"act-trace-{i}",
+                "input": [{"role": "user", "content": question}],
+                "output": {"role": "assistant", "content": answer},
+                "metrics": {"start": now + i + 0.5, "end": now + i + 1.5},
+                "span_attributes": {"name": "chat", "type": "llm"},
+            }
+        )
+    _insert(client, "project_logs", pid, rows)
+    client.post(
+        "/v1/project_score",
+        json={"project_id": pid, "name": "quality", "score_type": "slider"},
+    ).raise_for_status()
+    return {"act_project_id": pid}

@@ -12,6 +12,8 @@ import { viewsFlows } from "./views.mjs";
 import { dsreviewFlows } from "./dsreview.mjs";
 import { runsFlows } from "./runs.mjs";
 import { sdkLogsFlows } from "./sdklogs.mjs";
+import { facetsFlows } from "./facets.mjs";
+import { actionErrorsFlows } from "./actionerrors.mjs";
 
 const cfg = JSON.parse(process.env.E2E_CONFIG || "{}");
 const flow = process.argv[2];
@@ -116,6 +118,8 @@ const flows = {
   ...dsreviewFlows({ cfg, result, check, shot, signIn, open, api }),
   ...runsFlows({ cfg, result, check, shot, signIn, open, api }),
   ...sdkLogsFlows({ cfg, result, check, shot, signIn, open, api, allowConsole }),
+  ...facetsFlows({ cfg, result, check, shot, signIn, open, api }),
+  ...actionErrorsFlows({ cfg, result, check, signIn, open, api, allowConsole }),
   async signin(page) {
     await page.goto(cfg.url + "/");
     await shot(page, "sign-in");

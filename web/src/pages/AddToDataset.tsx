@@ -1,5 +1,6 @@
 // "Add to dataset": copy spans (input, output as expected, metadata) into a dataset, with the
-// span as each new row's origin.
+// span as each new row's origin. A failure (the datasets not listed, a dataset deleted or a
+// write refused) shows the server's message in the dialog, which stays open with its choice.
 import { useEffect, useState } from "react";
 import type { Project } from "../App";
 import { btql, lit, request } from "../api";
@@ -21,11 +22,18 @@ export function AddToDataset({
   const [newName, setNewName] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [loaded, setLoaded] = useState(false);
   useEffect(() => {
-    request("v1/dataset", { query: { project_id: project.id, limit: "1000" } }).then((r) => {
-      setDatasets(r.objects);
-      setChoice(r.objects[0]?.id || "+");
-    });
+    request("v1/dataset", { query: { project_id: project.id, limit: "1000" } })
+      .then((r) => {
+        setDatasets(r.objects);
+        setChoice(r.objects[0]?.id || "+");
+      })
+      .catch((e) => {
+        setChoice("+");
+        setError(`Datasets not listed: ${e.message}`);
+      })
+      .finally(() => setLoaded(true));
   }, [project.id]);
   const add = async () => {
     setBusy(true);
@@ -35,6 +43,9 @@ export function AddToDataset({
       if (choice === "+") {
         const d = await request("v1/dataset", { body: { project_id: project.id, name: newName.trim() } });
         datasetId = d.id;
+        // Created: a retry after a failed insert writes into it rather than creating another.
+        setDatasets((old) => [...old, d]);
+        setChoice(d.id);
       }
       const res = await btql(
         `select: id, input, output, metadata | from: ${sourceExpr(source)} | filter: id IN [${spanIds.map(lit).join(", ")}] | limit: ${spanIds.length}`,
@@ -48,7 +59,7 @@ export function AddToDataset({
       await request(`v1/dataset/${datasetId}/insert`, { body: { events } });
       onClose(true);
     } catch (e: any) {
-      setError(e.message);
+      setError(`Not added: ${e.message}`);
     } finally {
       setBusy(false);
     }
@@ -68,12 +79,18 @@ export function AddToDataset({
         </select>
         {choice === "+" && <input placeholder="dataset name" value={newName} onChange={(e) => setNewName(e.target.value)} data-testid="new-dataset-name" />}
         <div className="buttons">
-          <button onClick={add} disabled={busy || (choice === "+" && !newName.trim())} data-testid="confirm-add">
-            Add
+          <button onClick={add} disabled={!loaded || busy || (choice === "+" && !newName.trim())} data-testid="confirm-add">
+            {busy ? "Adding…" : "Add"}
           </button>
-          <button onClick={() => onClose(false)}>Cancel</button>
+          <button onClick={() => onClose(false)} data-testid="cancel-add">
+            Cancel
+          </button>
         </div>
-        {error && <div className="error">{error}</div>}
+        {error && (
+          <div className="error" data-testid="add-dataset-error">
+            {error}
+          </div>
+        )}
       </div>
     </div>
   );

@@ -3,10 +3,14 @@
 // the top values with their counts under the current filter and time range, one small BTQL
 // group-by each, asked only while the sidebar is open. A click on a value adds its condition
 // to the Basic filter (or removes it), and the counts follow. A count is of what that click
-// selects: spans in Spans mode; in Traces mode the traces that have a span with the value, or
-// for a property of the whole trace (Level: an error on any span or on none), the traces'
-// summary rows grouped by it.
-import { useEffect, useMemo, useState } from "react";
+// selects: spans in Spans mode; in Traces mode the traces that have a span with the value
+// (and satisfying the filter, as the table's traces), or for a property of the whole trace
+// (Level: an error on any span or on none), the traces' summary rows grouped by it. Each
+// facet groups its rows exactly as its click condition tells them apart: a score is present
+// when `>= 0` (an unpivoted JSON null is not NULL), a metadata value by the number it holds
+// when it holds one (5 and "5" are one value, as `= 5` selects both), else by its text.
+// `data-settled` on the sidebar is "1" once every count of the current filter is in.
+import { useEffect, useMemo, useRef, useState } from "react";
 import { btql } from "../api";
 import { setParams } from "../router";
 import { Cond, sourceExpr, Source } from "./logsQuery";
@@ -30,6 +34,19 @@ type Facet = {
 
 const pathCond = (field: string) => (v: any) => ({ field, op: "=", value: String(v) });
 
+/** A number as the Basic tab's numeric literal (no exponent: `1e-7` would be compared as text). */
+function plainNumber(n: number): string {
+  const s = String(n);
+  if (!/e/i.test(s)) return s;
+  return Number.isInteger(n) ? BigInt(n).toString() : n.toFixed(20).replace(/\.?0+$/, "");
+}
+
+/** A metadata path's value: a number (a JSON number or a numeric string, as `to_number` reads
+ * it) is compared numerically, which selects both 5 and "5"; anything else by its text (`=
+ * 'x'` compares a JSON value's text). The facet groups by the same key. */
+const metadataDim = (path: string) => `coalesce(to_number(${path}), to_string(${path}))`;
+const metadataCond = (field: string) => (v: any) => ({ field, op: "=", value: typeof v === "number" ? plainNumber(v) : String(v) });
+
 const FIXED: Facet[] = [
   { id: "type", label: "Span type", dim: "span_attributes.type", cond: pathCond("span_attributes.type") },
   { id: "name", label: "Span name", dim: "span_attributes.name", cond: pathCond("span_attributes.name") },
@@ -38,8 +55,10 @@ const FIXED: Facet[] = [
     id: "error",
     label: "Level",
     dim: "error IS NOT NULL",
-    // DEFAULT selects, over traces, those with no error on any span (condExpr): counting the
-    // traces with some span without an error counted nearly every trace.
+    // Over traces the click selects a property of the whole trace (condExpr): ERROR the traces
+    // with an error on any span, DEFAULT those with none. Counting spans instead counted, as
+    // DEFAULT, the traces with some span without an error (nearly every trace), and as ERROR
+    // under a filter the traces whose error is on a span the filter does not keep.
     traceDim: "span_type_info.has_error",
     cond: (v) => ({ field: "error", op: v ? "is not null" : "is null", value: "" }),
   },
@@ -48,8 +67,9 @@ const FIXED: Facet[] = [
     label: "Scores present",
     pre: "unpivot: scores as (score, score_value)",
     dim: "score",
-    own: "scores IS NOT NULL",
-    cond: (v) => ({ field: `scores.${/^[A-Za-z_]\w*$/.test(v) ? v : `"${v}"`}`, op: "is not null", value: "" }),
+    // A score of 0 is present; a JSON null one is not (`score_value IS NOT NULL` holds for it).
+    own: "scores IS NOT NULL AND score_value >= 0",
+    cond: (v) => ({ field: `scores.${/^[A-Za-z_]\w*$/.test(v) ? v : `"${v}"`}`, op: ">=", value: "0" }),
   },
 ];
 
@@ -77,21 +97,34 @@ function metadataFacets(sample: any[]): Facet[] {
     .sort(([a, va], [b, vb]) => (a === "model" ? -1 : b === "model" ? 1 : va.size - vb.size || a.localeCompare(b)))
     .map(([k]) => k)
     .slice(0, 4);
-  return keys.map((k) => ({ id: `metadata.${k}`, label: `metadata.${k}`, dim: `metadata.${k}`, cond: pathCond(`metadata.${k}`) }));
+  return keys.map((k) => ({ id: `metadata.${k}`, label: `metadata.${k}`, dim: metadataDim(`metadata.${k}`), cond: metadataCond(`metadata.${k}`) }));
 }
 
-export function FacetSidebar({ source, filter, spans, conds }: { source: Source; filter: string; spans: boolean; conds: Cond[] }) {
+/** `params`: the URL's state the sidebar's counts are for, shown in `data-params` beside
+ * `data-settled` (tests wait for both). */
+export function FacetSidebar({ source, filter, spans, conds, params }: { source: Source; filter: string; spans: boolean; conds: Cond[]; params: string }) {
   const [sample, setSample] = useState<any[] | null>(null);
-  const [counts, setCounts] = useState<Record<string, { value: any; n: number }[] | string>>({});
+  // Each facet's answer with the key (source, rows, filter) it answers: the previous filter's
+  // counts stay shown while the new ones load, but the sidebar is not settled until every one
+  // is the current key's.
+  const [counts, setCounts] = useState<Record<string, { key: string; data: { value: any; n: number }[] | string }>>({});
   useEffect(() => {
+    setSample(null);
     btql(`select: metadata | from: ${sourceExpr(source)} | limit: 100`)
       .then((r) => setSample(r.data))
       .catch(() => setSample([]));
   }, [source.id]); // eslint-disable-line react-hooks/exhaustive-deps
   const facets = useMemo(() => (sample ? [...FIXED, ...metadataFacets(sample)] : FIXED), [sample]);
+  const key = `${source.type}(${source.id})|${spans ? "spans" : "traces"}|${filter}`;
+  const current = useRef(key);
+  current.current = key;
+  // The key each facet was last asked for: once the sample adds the metadata facets, the
+  // others are not asked again.
+  const asked = useRef(new Map<string, string>());
   useEffect(() => {
-    let gone = false;
     for (const f of facets) {
+      if (asked.current.get(f.id) === key) continue;
+      asked.current.set(f.id, key);
       const summary = !spans && !!f.traceDim;
       const measure = spans || summary ? "count(1)" : "count(distinct root_span_id)";
       const lines = [
@@ -103,23 +136,23 @@ export function FacetSidebar({ source, filter, spans, conds }: { source: Source;
         "sort: n desc",
         "limit: 11",
       ];
+      // An answer for a key that is no longer the current one is dropped.
+      const keep = (data: { value: any; n: number }[] | string) => current.current === key && setCounts((c) => ({ ...c, [f.id]: { key, data } }));
       btql(lines.join("\n"))
-        .then((r) => !gone && setCounts((c) => ({ ...c, [f.id]: r.data.filter((d: any) => d.value !== null && d.value !== "") })))
-        .catch((e) => !gone && setCounts((c) => ({ ...c, [f.id]: e.message })));
+        .then((r) => keep(r.data.filter((d: any) => d.value !== null && d.value !== "")))
+        .catch((e) => keep(e.message));
     }
-    return () => {
-      gone = true;
-    };
-  }, [facets, filter, spans, source.id]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [facets, key]); // eslint-disable-line react-hooks/exhaustive-deps
+  const settled = sample !== null && facets.every((f) => counts[f.id]?.key === key);
   const toggle = (c: Cond) => {
     const next = conds.some((x) => sameCond(x, c)) ? conds.filter((x) => !sameCond(x, c)) : [...conds, c];
     setParams({ conds: next.length ? JSON.stringify(next) : undefined, tab: undefined });
   };
   return (
-    <aside className="facets" data-testid="facets">
+    <aside className="facets" data-testid="facets" data-settled={settled ? "1" : "0"} data-params={params}>
       <div className="facets-head">{spans ? "Spans" : "Traces"} by value</div>
       {facets.map((f) => {
-        const data = counts[f.id];
+        const data = counts[f.id]?.data;
         return (
           <div className="facet" key={f.id} data-testid={`facet-${f.id}`}>
             <div className="facet-label">{f.label}</div>

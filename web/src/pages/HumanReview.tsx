@@ -183,7 +183,11 @@ function ConfigForm({ projectId }: { projectId: string }) {
       <button disabled={!name.trim()} onClick={submit} data-testid="config-save">
         Add
       </button>
-      {error && <span className="error">{error}</span>}
+      {error && (
+        <span className="error" data-testid="config-form-error">
+          {error}
+        </span>
+      )}
     </div>
   );
 }
@@ -192,6 +196,23 @@ export function HumanReview({ projectId, ...props }: Props & { projectId: string
   const row = props.row;
   const configs = useScoreConfigs().filter((c) => c.score_type !== "online");
   const [configuring, setConfiguring] = useState(false);
+  // Deleting a configuration: the one being deleted, and why the last one was not.
+  const [deleting, setDeleting] = useState<string | null>(null);
+  const [deleteError, setDeleteError] = useState<string | null>(null);
+  const remove = async (c: ScoreConfig) => {
+    setDeleting(c.id);
+    setDeleteError(null);
+    try {
+      await request(`v1/project_score/${c.id}`, { method: "DELETE" });
+      await reloadProjectConfig(projectId);
+    } catch (e: any) {
+      setDeleteError(`${c.name} not deleted: ${e.message}`);
+      // (another user may have deleted it meanwhile: show what is stored)
+      await reloadProjectConfig(projectId).catch(() => undefined);
+    } finally {
+      setDeleting(null);
+    }
+  };
   return (
     <section className="review" data-testid="human-review">
       <h4>
@@ -210,19 +231,17 @@ export function HumanReview({ projectId, ...props }: Props & { projectId: string
           {c.score_type === "categorical" && <Categorical config={c} {...props} />}
           {c.score_type === "free-form" && <FreeForm config={c} {...props} />}
           {configuring && (
-            <button
-              className="icon"
-              title={`Delete the configuration ${c.name}`}
-              onClick={async () => {
-                await request(`v1/project_score/${c.id}`, { method: "DELETE" });
-                await reloadProjectConfig(projectId);
-              }}
-            >
+            <button className="icon" title={`Delete the configuration ${c.name}`} disabled={deleting !== null} onClick={() => remove(c)} data-testid="config-delete">
               ×
             </button>
           )}
         </div>
       ))}
+      {configuring && deleteError && (
+        <div className="error" data-testid="config-error">
+          {deleteError}
+        </div>
+      )}
       {configuring && <ConfigForm projectId={projectId} />}
     </section>
   );

@@ -336,7 +336,7 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
           </div>
         )}
         <div className="logs-body">
-          {showFacets && <FacetSidebar source={source} filter={filterExpr(state, now)} spans={spans} conds={state.conds} />}
+          {showFacets && <FacetSidebar source={source} filter={filterExpr(state, now)} spans={spans} conds={state.conds} params={params.toString()} />}
           <DataTable
             testId="logs-table"
             columns={columns}

@@ -2,7 +2,9 @@
 // (/v1/review_item), Awaiting, Assigned to me or Completed; open one (a span in its trace, a
 // dataset row in its editor), assign it, mark it reviewed, reopen or remove it. ReviewFlag is
 // the "Flag for review" / "Assign to…" / "Mark reviewed" control of a span's detail and of a
-// dataset row's editor. A user is an API key's name (/v1/user).
+// dataset row's editor. A user is an API key's name (/v1/user). A change the server refuses (or
+// that fails) shows the server's message where it was made, and what is shown stays what is
+// stored.
 import { useEffect, useState } from "react";
 import type { Project } from "../App";
 import { activeSession, request } from "../api";
@@ -50,10 +52,10 @@ export function useUsers(): User[] {
 }
 
 /** "Assign to…": a user, me, or nobody. */
-export function AssignSelect({ value, onChange, testId }: { value: string | null; onChange: (v: string | null) => void; testId: string }) {
+export function AssignSelect({ value, onChange, testId, disabled }: { value: string | null; onChange: (v: string | null) => void; testId: string; disabled?: boolean }) {
   const users = useUsers();
   return (
-    <select value={value ?? ""} onChange={(e) => onChange(e.target.value || null)} data-testid={testId} title="Assign the review to a user (an API key's name)">
+    <select value={value ?? ""} disabled={disabled} onChange={(e) => onChange(e.target.value || null)} data-testid={testId} title="Assign the review to a user (an API key's name)">
       <option value="">{value ? "Unassign" : "Assign to…"}</option>
       {users.map((u) => (
         <option key={u.id} value={u.name}>
@@ -84,16 +86,40 @@ export function Review({ project }: { project: Project }) {
       .then((r) => setDatasets(Object.fromEntries(r.objects.map((d: any) => [d.id, d.name]))))
       .catch(() => setDatasets({}));
   }, [project.id]);
+  // The item a change is being saved for, and the last change that failed.
+  const [busy, setBusy] = useState<string | null>(null);
+  const [failed, setFailed] = useState<{ id: string; message: string } | null>(null);
   useEffect(() => {
     setItems(null);
+    setFailed(null);
+  }, [project.id, tab]);
+  useEffect(() => {
+    let gone = false;
+    setError(null);
     request("v1/review_item", { query: { project_id: project.id, status, assignee: tab === "mine" ? "me" : undefined } })
-      .then((r) => setItems(r.objects))
-      .catch((e) => setError(e.message));
+      .then((r) => !gone && setItems(r.objects))
+      .catch((e) => !gone && setError(e.message));
+    return () => {
+      gone = true;
+    };
   }, [project.id, tab, version]); // eslint-disable-line react-hooks/exhaustive-deps
-  const act = async (item: Item, body: object | null) => {
-    await request(`v1/review_item/${item.id}`, body ? { method: "PATCH", body } : { method: "DELETE" });
-    setVersion(version + 1);
+  // The list shows a change once the server stored it. A failure is shown on the item's row
+  // (above the list once the row is gone) and the list is read again, so that it shows what is
+  // stored: a controlled select goes back to the stored assignee, an item removed meanwhile goes.
+  const act = async (item: Item, body: object | null, what: string) => {
+    if (busy) return;
+    setBusy(item.id);
+    setFailed(null);
+    try {
+      await request(`v1/review_item/${item.id}`, body ? { method: "PATCH", body } : { method: "DELETE" });
+    } catch (e: any) {
+      setFailed({ id: item.id, message: `${what}: ${e.message}` });
+    } finally {
+      setBusy(null);
+      setVersion((v) => v + 1);
+    }
   };
+  const failedRowShown = !!failed && !!items?.some((i) => i.id === failed.id);
   return (
     <div className="page" data-testid="review-queue">
       <div className="toolbar">
@@ -107,6 +133,11 @@ export function Review({ project }: { project: Project }) {
         </span>
       </div>
       {error && <div className="error">{error}</div>}
+      {failed && !failedRowShown && (
+        <div className="error" data-testid="review-item-error">
+          {failed.message}
+        </div>
+      )}
       {items && items.length === 0 && (
         <div className="empty">
           {tab === "awaiting" ? "Nothing awaits review. Flag a span (from its detail) or a dataset row (from its editor) for review." : tab === "mine" ? "Nothing is assigned to you." : "No review completed yet."}
@@ -137,22 +168,32 @@ export function Review({ project }: { project: Project }) {
                   <code>{item.row_id}</code>
                 </td>
                 <td>
-                  <AssignSelect value={item.assignee} onChange={(assignee) => act(item, { assignee })} testId="review-assignee" />
+                  <AssignSelect
+                    value={item.assignee}
+                    disabled={busy === item.id}
+                    onChange={(assignee) => act(item, { assignee }, assignee ? `Not assigned to ${assignee}` : "Not unassigned")}
+                    testId="review-assignee"
+                  />
                 </td>
                 <td className="muted">{(status === "awaiting" ? item.created : item.updated).replace("T", " ").slice(0, 19)}</td>
                 <td>
                   {status === "awaiting" ? (
-                    <button onClick={() => act(item, { status: "completed" })} data-testid="review-complete">
+                    <button disabled={busy === item.id} onClick={() => act(item, { status: "completed" }, "Not marked reviewed")} data-testid="review-complete">
                       Mark reviewed
                     </button>
                   ) : (
-                    <button onClick={() => act(item, { status: "awaiting" })} data-testid="review-reopen">
+                    <button disabled={busy === item.id} onClick={() => act(item, { status: "awaiting" }, "Not reopened")} data-testid="review-reopen">
                       Reopen
                     </button>
                   )}{" "}
-                  <button className="icon" onClick={() => act(item, null)} title="Remove from the queue">
+                  <button className="icon" disabled={busy === item.id} onClick={() => act(item, null, "Not removed")} title="Remove from the queue" data-testid="review-remove">
                     ×
                   </button>
+                  {failed?.id === item.id && (
+                    <div className="error" data-testid="review-item-error">
+                      {failed.message}
+                    </div>
+                  )}
                 </td>
               </tr>
             ))}
@@ -166,34 +207,63 @@ export function Review({ project }: { project: Project }) {
 /** The review state of a span (its row) or a dataset row, with flag, assign, mark reviewed and
  * reopen; `onChange` hears of every change. */
 export function ReviewFlag({ source, row, onChange }: { source: ReviewSource; row: any; onChange?: (item: Item) => void }) {
+  // undefined while it loads; null: not flagged.
   const [item, setItem] = useState<Item | null | undefined>(undefined);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
   const load = () =>
-    request("v1/review_item", { query: { object_id: source.id, row_id: row.id } })
-      .then((r) => setItem(r.objects.find((i: Item) => i.object_type === source.type) ?? null))
-      .catch(() => setItem(null));
+    request("v1/review_item", { query: { object_id: source.id, row_id: row.id } }).then((r) => {
+      setItem(r.objects.find((i: Item) => i.object_type === source.type) ?? null);
+      setLoadError(null);
+    });
   useEffect(() => {
-    load();
+    setItem(undefined);
+    setError(null);
+    // Not knowing the review state is not "not flagged": say so instead of offering to flag.
+    load().catch((e) => setLoadError(`Review state not loaded: ${e.message}`));
   }, [source.id, row.id]); // eslint-disable-line react-hooks/exhaustive-deps
-  if (item === undefined) return null;
-  const got = (next: Item) => {
-    setItem(next);
-    onChange?.(next);
-  };
+  if (item === undefined)
+    return loadError ? (
+      <div className="review-flag error" data-testid="review-flag-error">
+        {loadError}
+      </div>
+    ) : null;
   // A span's item names its trace and span; a dataset row's is the row alone.
   const target =
     source.type === "dataset"
       ? { object_type: source.type, object_id: source.id, row_id: row.id }
       : { object_type: source.type, object_id: source.id, row_id: row.id, root_span_id: row.root_span_id, span_name: row.span_attributes?.name ?? null };
-  const flag = async () => got(await request("v1/review_item", { body: target }));
-  const mark = async (status: string) => got(await request(`v1/review_item/${item!.id}`, { method: "PATCH", body: { status } }));
-  const assign = async (assignee: string | null) => {
-    if (item) got(await request(`v1/review_item/${item.id}`, { method: "PATCH", body: { assignee } }));
-    else if (assignee) got(await request("v1/review_item", { body: { ...target, assignee } }));
+  // One change at a time. The state shown changes only with the server's answer; on a failure
+  // the error says why and the item is read again (another user may have changed or removed
+  // it meanwhile), so what is shown is what is stored.
+  const change = async (what: string, send: () => Promise<Item>) => {
+    if (busy) return;
+    setBusy(true);
+    setError(null);
+    try {
+      const next = await send();
+      setItem(next);
+      onChange?.(next);
+    } catch (e: any) {
+      setError(`${what}: ${e.message}`);
+      await load().catch(() => {});
+    } finally {
+      setBusy(false);
+    }
+  };
+  const flag = () => change("Not flagged", () => request("v1/review_item", { body: target }));
+  const mark = (status: string) =>
+    change(status === "completed" ? "Not marked reviewed" : "Not reopened", () => request(`v1/review_item/${item!.id}`, { method: "PATCH", body: { status } }));
+  const assign = (assignee: string | null) => {
+    const what = assignee ? `Not assigned to ${assignee}` : "Not unassigned";
+    if (item) change(what, () => request(`v1/review_item/${item.id}`, { method: "PATCH", body: { assignee } }));
+    else if (assignee) change(what, () => request("v1/review_item", { body: { ...target, assignee } }));
   };
   return (
     <div className="review-flag" data-testid="review-flag">
       {!item && (
-        <button onClick={flag} data-testid="flag-for-review">
+        <button onClick={flag} disabled={busy} data-testid="flag-for-review">
           Flag for review
         </button>
       )}
@@ -202,7 +272,7 @@ export function ReviewFlag({ source, row, onChange }: { source: ReviewSource; ro
           <span className="badge" data-testid="review-state">
             awaiting review
           </span>{" "}
-          <button onClick={() => mark("completed")} data-testid="mark-reviewed">
+          <button onClick={() => mark("completed")} disabled={busy} data-testid="mark-reviewed">
             Mark reviewed
           </button>
         </>
@@ -212,16 +282,21 @@ export function ReviewFlag({ source, row, onChange }: { source: ReviewSource; ro
           <span className="badge" data-testid="review-state">
             reviewed ✓
           </span>{" "}
-          <button onClick={() => mark("awaiting")} data-testid="reopen-review">
+          <button onClick={() => mark("awaiting")} disabled={busy} data-testid="reopen-review">
             Reopen
           </button>
         </>
       )}
-      <AssignSelect value={item?.assignee ?? null} onChange={assign} testId="assign-review" />
+      <AssignSelect value={item?.assignee ?? null} onChange={assign} disabled={busy} testId="assign-review" />
       {item?.assignee && (
         <span className="badge" data-testid="assigned-to">
           assigned to {item.assignee}
         </span>
+      )}
+      {error && (
+        <div className="error" data-testid="review-flag-error">
+          {error}
+        </div>
       )}
     </div>
   );

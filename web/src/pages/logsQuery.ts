@@ -39,9 +39,11 @@ function value(v: string): string {
   return /^-?\d+(\.\d+)?$/.test(v.trim()) ? v.trim() : lit(v);
 }
 
-/** A Basic condition as BTQL. Over traces (``traces``), "error is null" keeps the traces with
- * no error on any span, as the built-in Non-errors view does: `error IS NULL` would keep every
- * trace with one span without an error. */
+/** A Basic condition as BTQL. Over traces (``traces``) the level is the whole trace's, as the
+ * Level column shows it: "error is null" keeps the traces with no error on any span, as the
+ * built-in Non-errors view does (`error IS NULL` would keep every trace with one span without
+ * an error), and "error is not null" the traces with an error on any span, whichever span the
+ * other conditions hold on (`error IS NOT NULL` would need one span to hold them all). */
 export function condExpr(c: Cond, traces = false): string | null {
   const field = c.field.trim().replace(/\.$/, "");
   if (!field) return null;
@@ -49,7 +51,7 @@ export function condExpr(c: Cond, traces = false): string | null {
     case "is null":
       return traces && field === "error" ? "NOT ANY_SPAN(error IS NOT NULL)" : `${field} IS NULL`;
     case "is not null":
-      return `${field} IS NOT NULL`;
+      return traces && field === "error" ? "ANY_SPAN(error IS NOT NULL)" : `${field} IS NOT NULL`;
     case "contains":
       return `${field} ILIKE ${lit("%" + c.value.replace(/[%_\\]/g, (m) => "\\" + m) + "%")}`;
     case "matches words":
