@@ -425,6 +425,16 @@ def _summary_select(name: str, length: int, keys: frozenset[str] | None) -> str:
     return f"t.{name}"
 
 
+# The JSON object of the (name, value) rows of a group, its keys in sorted order: what
+# ``json_group_object(name, value)`` builds (the same text for each value), but that takes
+# the keys in the order the rows come, which varied from run to run (DuckDB's hash
+# aggregate), so a page's ``scores`` came with their keys in another order each time.
+_SORTED_OBJECT = """CAST('{' || array_to_string(list_transform(
+                list_sort(list({'k': name, 'v': value})),
+                lambda e: to_json(e.k) || ':' || coalesce(to_json(e.v), 'null')), ',')
+            || '}' AS JSON)"""
+
+
 def summary_relation(
     spans: str,
     object_type: ObjectType,
@@ -458,13 +468,13 @@ def summary_relation(
         trace_stats AS (SELECT {aggregates} FROM {reads.spans()} s GROUP BY s.root_span_id)"""
     joins = ""
     if "scores" in names and keys.get("scores") is None:
-        sql += """,
+        sql += f""",
         score_values AS (
             SELECT s.root_span_id, unnest(map_entries(
                 json_transform(s.scores, '"MAP(VARCHAR, DOUBLE)"'))) AS kv
             FROM spans s WHERE s.scores IS NOT NULL AND json_type(s.scores) = 'OBJECT'),
         score_avgs AS (
-            SELECT root_span_id, json_group_object(name, value) AS scores FROM (
+            SELECT root_span_id, {_SORTED_OBJECT} AS scores FROM (
                 SELECT root_span_id, kv.key AS name, avg(kv.value) AS value
                 FROM score_values GROUP BY root_span_id, kv.key)
             GROUP BY root_span_id)"""
