@@ -268,6 +268,8 @@ def test_the_returned_rows_hold_the_whole_averages(logs, expected):
         assert row["metrics"]["total_tokens"] == want["total_tokens"]
         assert row["span_type_info"]["span_count"] == want["span_count"]
         assert row["span_type_info"]["has_error"] == want["has_error"]
+        assert list(row["scores"] or {}) == sorted(row["scores"] or {})  # keys in order
+    assert sum(row["scores"] is None for row in rows) == 2  # traces without any score
 
 
 FILTERED = [
