@@ -223,7 +223,7 @@ def with_comments(rows: str, refs: tuple[ObjectRef, ...], version: int | None) -
 
 # Summary metrics: (name, SQL aggregate over the spans of a trace `s`, given `m(key, cast)`,
 # the SQL of a metric key of the span). The metric keys a trace's spans carry are read once
-# per span, as the list ``__metrics`` (see _spans_read): reading each key with its own
+# per span, as the list ``__metrics`` (see _SpanReads): reading each key with its own
 # ``->>`` parsed the JSON a dozen times per span. Only the keys the computed metrics read
 # are in the list.
 _SPAN_TYPE = "s.__span_type"
