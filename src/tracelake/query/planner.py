@@ -24,6 +24,7 @@ from tracelake.query.cursors import MAX_LIMIT, Cursor, decode_cursor
 from tracelake.query.errors import QueryError
 from tracelake.query.indexed import CANDIDATES, index_candidates
 from tracelake.query.relations import (
+    AGGREGATED_OBJECTS,
     STORED_COLUMNS,
     columns_of,
     root_field,
@@ -727,7 +728,9 @@ class _Planner:
         condition = self.c.compile_final_filter(query, self.scope(columns=columns))
         clause = f" WHERE {self.sql(condition)}"
         needed = _columns_read([], clause, columns)
-        summary = summary_relation(spans, self.source.object_type, self.q.preview_length, needed)
+        summary = summary_relation(
+            spans, self.source.object_type, self.q.preview_length, needed, _keys_read([condition])
+        )
         return f"SELECT e.root_span_id FROM {summary} e{clause}"
 
     def _sampled_traces(self, filters: _Filters) -> str:
@@ -859,13 +862,17 @@ class _Planner:
             clauses += f" OFFSET {offset}"
         read = select if proj.aggregate else []
         needed = _columns_read(read, clauses, summary_columns(self.source.object_type))
+        # The same clauses as trees: the keys of scores/metrics/span_type_info they read.
+        trees = [having, *proj.group_by]
+        trees += self.c.compile_sort(query, scope) if query.sort else []
+        trees += [c.expr for c in proj.columns] if proj.aggregate else []
         head = f"WITH selected AS MATERIALIZED ({self._sampled_traces(filters)}) "
         spans = (
             f"(SELECT e.* FROM {self.base} e"
             " WHERE e.root_span_id IN (SELECT root_span_id FROM selected))"
         )
         rows = self._summary_rows(
-            filters, spans, "selected", needed, ", p.first_xact AS first_xact"
+            filters, spans, "selected", needed, ", p.first_xact AS first_xact", _keys_read(trees)
         )
         if proj.aggregate:
             sql = f"{head}SELECT {', '.join(select)} FROM {rows} e{clauses}"
@@ -908,14 +915,18 @@ class _Planner:
         traces: str,
         columns: frozenset[str] | None = None,
         extra: str = "",
+        keys: dict[str, frozenset[str]] | None = None,
     ) -> str:
-        """The summary rows (only ``columns`` when given) of ``spans``, the span filter
-        applied, each with the ``__key`` of its trace from the relation named ``traces``
-        (and the ``extra`` columns selected from it as ``p``)."""
+        """The summary rows (only ``columns`` when given, only the ``keys`` of aggregated
+        objects when given) of ``spans``, the span filter applied, each with the ``__key`` of
+        its trace from the relation named ``traces`` (and the ``extra`` columns selected from
+        it as ``p``)."""
         if filters.spans is not None:
             condition = self.sql(self.c.compile_filter(filters.spans, self.scope(), self.q))
             spans = f"(SELECT * FROM {spans} e WHERE {condition})"
-        summary = summary_relation(spans, self.source.object_type, self.q.preview_length, columns)
+        summary = summary_relation(
+            spans, self.source.object_type, self.q.preview_length, columns, keys
+        )
         return (
             f"(SELECT s.*, p.__key AS __key{extra} FROM {summary} s"
             f" JOIN {traces} p USING (root_span_id))"
@@ -1009,6 +1020,62 @@ def _columns_read(select: list[str], clauses: str, columns) -> frozenset[str]:
     for column in tree.find_all(exp.Column):
         read.update(part.name for part in column.parts if part.name in columns)
     return frozenset(read)
+
+
+# The engine calls that read a path of a JSON document given as their first argument (the
+# path a literal): ``json_get`` and the lean reads of a filter or an aggregate's argument.
+_PATH_READS = frozenset({"json_extract", "json_extract_string", "json_type"})
+
+
+def _keys_read(trees: list, columns=AGGREGATED_OBJECTS) -> dict[str, frozenset[str]]:
+    """For each of ``columns`` (summary columns that are JSON objects built by aggregation)
+    that the compiled ``trees`` read, and read only through paths with a known first key
+    (``scores.Factuality``, ``metrics['total_tokens']``, ``span_type_info.has_error``):
+    those keys. A column read any other way (whole, or a path that starts with an index)
+    is left out: it needs the whole object. The trees are walked after compilation, so a
+    path reached through an alias, an implicit name or an ordinal counts as well."""
+    keys: dict[str, set[str]] = {}
+    whole: set[str] = set()
+    for tree in trees:
+        for column in tree.find_all(exp.Column) if tree is not None else ():
+            if column.name not in columns:
+                continue
+            key = _first_key(column)
+            if key is None:
+                whole.add(column.name)
+            else:
+                keys.setdefault(column.name, set()).add(key)
+    return {name: frozenset(found) for name, found in keys.items() if name not in whole}
+
+
+def _first_key(column: exp.Column) -> str | None:
+    """The first key of the literal path ``column`` is read at (``json_extract(col,
+    '$."a b".c')`` reads ``a b``; ``json_extract(col, '/*')`` reads ``*``), or None."""
+    call = column.parent
+    if not (isinstance(call, exp.Anonymous) and str(call.this).lower() in _PATH_READS):
+        return None
+    if len(call.expressions) != 2 or call.expressions[0] is not column:
+        return None
+    path = call.expressions[1]
+    if not (isinstance(path, exp.Literal) and path.is_string):
+        return None
+    text = path.this
+    if text in ("/*", "/"):  # json_get's pointer steps for the keys * and ""
+        return text[1:]
+    if not text.startswith('$."'):
+        return None
+    key, i = [], 3
+    while i < len(text):  # json_get escapes \ and " with a backslash
+        char = text[i]
+        if char == "\\" and i + 1 < len(text):
+            key.append(text[i + 1])
+            i += 2
+        elif char == '"':
+            return "".join(key)
+        else:
+            key.append(char)
+            i += 1
+    return None
 
 
 PIVOT_PREFIX = "__pv_"

@@ -7,6 +7,8 @@ text is pasted in.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from sqlglot import exp
 
 from tracelake.model.objects import ObjectRef, ObjectType
@@ -219,58 +221,60 @@ def with_comments(rows: str, refs: tuple[ObjectRef, ...], version: int | None) -
         LEFT JOIN {attached} cm ON cm.object_id = r.__object_id AND cm.origin_id = r.id)"""
 
 
-# Summary metrics: (name, SQL aggregate over the spans of a trace `s`). The metrics a trace's
-# spans carry are read once per span, as the list ``__metrics`` (see _METRIC_KEYS): reading
-# each key with its own ``->>`` parsed the JSON a dozen times per span.
-_METRIC_KEYS = (
-    "prompt_tokens",
-    "completion_tokens",
-    "prompt_cached_tokens",
-    "prompt_cache_creation_tokens",
-    "total_tokens",
-    "tokens",
-    "estimated_cost",
-    "start",
-    "end",
-    "time_to_first_token",
-    "cached",
-)
-
-
-def _metric(key: str, cast: str = "DOUBLE") -> str:
-    return f"TRY_CAST(s.__metrics[{_METRIC_KEYS.index(key) + 1}] AS {cast})"
-
-
+# Summary metrics: (name, SQL aggregate over the spans of a trace `s`, given `m(key, cast)`,
+# the SQL of a metric key of the span). The metric keys a trace's spans carry are read once
+# per span, as the list ``__metrics`` (see _SpanReads): reading each key with its own
+# ``->>`` parsed the JSON a dozen times per span. Only the keys the computed metrics read
+# are in the list.
 _SPAN_TYPE = "s.__span_type"
-# The spans `spans` with the per-span values the aggregates read.
-_SPANS_READ = f"""(SELECT *, json_extract_string(metrics, {list(_METRIC_KEYS)}) AS __metrics,
-    span_attributes->>'type' AS __span_type FROM spans)"""
-_DURATION = f"({_metric('end')} - {_metric('start')})"
 SUMMARY_METRICS = [
-    ("prompt_tokens", f"sum({_metric('prompt_tokens', 'BIGINT')})"),
-    ("completion_tokens", f"sum({_metric('completion_tokens', 'BIGINT')})"),
-    ("prompt_cached_tokens", f"sum({_metric('prompt_cached_tokens', 'BIGINT')})"),
-    ("prompt_cache_creation_tokens", f"sum({_metric('prompt_cache_creation_tokens', 'BIGINT')})"),
+    ("prompt_tokens", lambda m: f"sum({m('prompt_tokens', 'BIGINT')})"),
+    ("completion_tokens", lambda m: f"sum({m('completion_tokens', 'BIGINT')})"),
+    ("prompt_cached_tokens", lambda m: f"sum({m('prompt_cached_tokens', 'BIGINT')})"),
+    (
+        "prompt_cache_creation_tokens",
+        lambda m: f"sum({m('prompt_cache_creation_tokens', 'BIGINT')})",
+    ),
     (
         "total_tokens",
-        f"sum(coalesce({_metric('total_tokens', 'BIGINT')}, {_metric('tokens', 'BIGINT')},"
-        f" {_metric('prompt_tokens', 'BIGINT')} + {_metric('completion_tokens', 'BIGINT')}))",
+        lambda m: (
+            f"sum(coalesce({m('total_tokens', 'BIGINT')}, {m('tokens', 'BIGINT')},"
+            f" {m('prompt_tokens', 'BIGINT')} + {m('completion_tokens', 'BIGINT')}))"
+        ),
     ),
-    ("estimated_cost", f"sum({_metric('estimated_cost')})"),
-    ("llm_calls", f"count(*) FILTER (WHERE {_SPAN_TYPE} = 'llm')"),
-    ("tool_calls", f"count(*) FILTER (WHERE {_SPAN_TYPE} = 'tool')"),
-    ("errors", f"count(*) FILTER (WHERE {_SPAN_TYPE} IN ('llm', 'tool') AND s.error IS NOT NULL)"),
-    ("llm_errors", f"count(*) FILTER (WHERE {_SPAN_TYPE} = 'llm' AND s.error IS NOT NULL)"),
-    ("tool_errors", f"count(*) FILTER (WHERE {_SPAN_TYPE} = 'tool' AND s.error IS NOT NULL)"),
-    ("start", f"min({_metric('start')})"),
-    ("end", f"max({_metric('end')})"),
-    ("duration", f"max({_metric('end')}) - min({_metric('start')})"),
-    ("llm_duration", f"sum({_DURATION}) FILTER (WHERE {_SPAN_TYPE} = 'llm')"),
+    ("estimated_cost", lambda m: f"sum({m('estimated_cost')})"),
+    ("llm_calls", lambda m: f"count(*) FILTER (WHERE {_SPAN_TYPE} = 'llm')"),
+    ("tool_calls", lambda m: f"count(*) FILTER (WHERE {_SPAN_TYPE} = 'tool')"),
+    (
+        "errors",
+        lambda m: (
+            f"count(*) FILTER (WHERE {_SPAN_TYPE} IN ('llm', 'tool') AND s.error IS NOT NULL)"
+        ),
+    ),
+    (
+        "llm_errors",
+        lambda m: f"count(*) FILTER (WHERE {_SPAN_TYPE} = 'llm' AND s.error IS NOT NULL)",
+    ),
+    (
+        "tool_errors",
+        lambda m: f"count(*) FILTER (WHERE {_SPAN_TYPE} = 'tool' AND s.error IS NOT NULL)",
+    ),
+    ("start", lambda m: f"min({m('start')})"),
+    ("end", lambda m: f"max({m('end')})"),
+    ("duration", lambda m: f"max({m('end')}) - min({m('start')})"),
+    (
+        "llm_duration",
+        lambda m: f"sum({m('end')} - {m('start')}) FILTER (WHERE {_SPAN_TYPE} = 'llm')",
+    ),
     (
         "time_to_first_token",
-        f"avg({_metric('time_to_first_token')}) FILTER (WHERE {_SPAN_TYPE} = 'llm')",
+        lambda m: f"avg({m('time_to_first_token')}) FILTER (WHERE {_SPAN_TYPE} = 'llm')",
     ),
 ]
+# The summary columns that are JSON objects built by aggregating a trace's spans: a query
+# that reads only some of their keys (``scores.Factuality``, ``metrics.total_tokens``) has
+# only those computed (see summary_relation's ``keys``).
+AGGREGATED_OBJECTS = ("scores", "metrics", "span_type_info")
 PREVIEW_FIELDS = ("input", "output", "expected", "error", "metadata")
 DEFAULT_PREVIEW_LENGTH = 124
 
@@ -307,45 +311,128 @@ def root_field(column: str, alias: str = "s") -> str:
     return f"arg_min_null({alias}.{column}, (NOT {alias}.is_root, {alias}._pagination_key))"
 
 
-_SPAN_TYPE_INFO = """json_object('name', t.span_attributes->>'name',
-    'type', t.span_attributes->>'type', 'cached', coalesce(t.cached, false),
-    'has_error', t.has_error, 'span_count', t.span_count)"""
-# The per-trace aggregates each derived summary column needs (name -> SQL over spans `s`).
-_TRACE_AGGREGATES = {
-    "_xact_id": {"_xact_id": "max(s._xact_id)"},
-    "_pagination_key": {"_pagination_key": "max(s._pagination_key)"},
-    "metrics": {
-        "metrics": "json_object("
-        + ", ".join(f"{_lit(name)}, {sql}" for name, sql in SUMMARY_METRICS)
-        + ")"
-    },
-    "span_type_info": {
-        "span_attributes": root_field("span_attributes"),
-        "has_error": "bool_or(s.error IS NOT NULL)",
-        "cached": f"bool_and(coalesce({_metric('cached', 'BOOLEAN')}, false))"
-        f" FILTER (WHERE {_SPAN_TYPE} = 'llm')",
-        "span_count": "count(*)",
-    },
-}
+class _SpanReads:
+    """The per-span values the trace aggregates of one summary relation read: metric keys
+    (as the list ``s.__metrics``) and score keys (as the list ``s.__scores``), each list
+    holding only the keys some aggregate asked for, so a span's JSON is parsed once per
+    column, and not at all when no aggregate reads it."""
+
+    def __init__(self):
+        self.metric_keys: list[str] = []
+        self.score_keys: list[str] = []
+
+    def metric(self, key: str, cast: str = "DOUBLE") -> str:
+        if key not in self.metric_keys:
+            self.metric_keys.append(key)
+        return f"TRY_CAST(s.__metrics[{self.metric_keys.index(key) + 1}] AS {cast})"
+
+    def score(self, key: str) -> str:
+        """A score of the span as a DOUBLE, converted as the whole object's conversion to
+        ``MAP(VARCHAR, DOUBLE)`` converts it (true is 1, "0.5" is 0.5, "abc" is NULL); NULL
+        when the span has no such score or its scores are not an object."""
+        if key not in self.score_keys:
+            self.score_keys.append(key)
+        return f"""json_transform(s.__scores[{self.score_keys.index(key) + 1}], '"DOUBLE"')"""
+
+    def spans(self) -> str:
+        """The spans ``spans`` with the per-span values asked for so far."""
+        read = ["span_attributes->>'type' AS __span_type"]
+        if self.metric_keys:
+            keys = ", ".join(_lit(k) for k in self.metric_keys)
+            read.append(f"json_extract_string(metrics, [{keys}]) AS __metrics")
+        if self.score_keys:
+            paths = ", ".join(_lit(_key_path(k)) for k in self.score_keys)
+            read.append(f"json_extract(scores, [{paths}]) AS __scores")
+        return f"(SELECT *, {', '.join(read)} FROM spans)"
 
 
-def _trace_aggregates(name: str) -> dict[str, str]:
-    """The per-trace aggregates (name -> SQL over the spans ``s``) a summary column reads:
-    a root span's field is picked from the root span."""
-    if name in ("root_span_id", "scores"):
-        return {}  # the group key; scores are averaged apart (score_avgs)
-    return _TRACE_AGGREGATES.get(name, {name: root_field(name)})
+def _key_path(key: str) -> str:
+    """The JSON path of one object key (``*`` and the empty key as JSON pointer steps: they
+    mean something else in a ``$`` path)."""
+    if key in ("*", ""):
+        return "/" + key
+    return '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _summary_select(name: str, length: int) -> str:
+def _object(entries: list[tuple[str, str]]) -> str:
+    """``json_object`` of (key, SQL value) pairs (an empty object without any)."""
+    return "json_object(" + ", ".join(f"{_lit(k)}, {sql}" for k, sql in entries) + ")"
+
+
+# The keys of ``span_type_info``: (key, its SQL over ``trace_stats t``, the aggregates it
+# reads, name -> SQL over the spans ``s`` given the span reads ``r``).
+_SPAN_TYPE_INFO = [
+    (
+        "name",
+        "t.span_attributes->>'name'",
+        lambda r: {"span_attributes": root_field("span_attributes")},
+    ),
+    (
+        "type",
+        "t.span_attributes->>'type'",
+        lambda r: {"span_attributes": root_field("span_attributes")},
+    ),
+    (
+        "cached",
+        "coalesce(t.cached, false)",
+        lambda r: {
+            "cached": f"bool_and(coalesce({r.metric('cached', 'BOOLEAN')}, false))"
+            f" FILTER (WHERE {_SPAN_TYPE} = 'llm')"
+        },
+    ),
+    ("has_error", "t.has_error", lambda r: {"has_error": "bool_or(s.error IS NOT NULL)"}),
+    ("span_count", "t.span_count", lambda r: {"span_count": "count(*)"}),
+]
+
+
+def _narrowed(entries: list, keys: frozenset[str] | None) -> list:
+    """The entries (key first) of an aggregated object that ``keys`` asks for (all: None)."""
+    return [e for e in entries if keys is None or e[0] in keys]
+
+
+def _trace_aggregates(name: str, reads: _SpanReads, keys: frozenset[str] | None) -> dict[str, str]:
+    """The per-trace aggregates (name -> SQL over the spans ``s``) a summary column reads (of
+    an aggregated object, for its ``keys`` only when given): a root span's field is picked
+    from the root span."""
+    if name == "root_span_id" or (name == "scores" and keys is None):
+        return {}  # the group key; all the scores are averaged apart (score_avgs)
+    if name == "scores":
+        return {"scores": _object([(k, f"avg({reads.score(k)})") for k in sorted(keys)])}
+    if name == "metrics":
+        metrics = _narrowed(SUMMARY_METRICS, keys)
+        return {"metrics": _object([(k, sql(reads.metric)) for k, sql in metrics])}
+    if name == "span_type_info":
+        out: dict[str, str] = {}
+        for _key, _sql, aggregates in _narrowed(_SPAN_TYPE_INFO, keys):
+            out.update(aggregates(reads))
+        return out
+    if name == "_xact_id":
+        return {"_xact_id": "max(s._xact_id)"}
+    if name == "_pagination_key":
+        return {"_pagination_key": "max(s._pagination_key)"}
+    return {name: root_field(name)}
+
+
+def _summary_select(name: str, length: int, keys: frozenset[str] | None) -> str:
     """The SQL of a summary column over ``trace_stats t`` and ``score_avgs sa``."""
     if name == "scores":
-        return "sa.scores"
+        return "sa.scores" if keys is None else "t.scores"
     if name == "span_type_info":
-        return f"{_SPAN_TYPE_INFO} AS span_type_info"
+        entries = [(k, sql) for k, sql, _ in _narrowed(_SPAN_TYPE_INFO, keys)]
+        return f"{_object(entries)} AS span_type_info"
     if name in PREVIEW_FIELDS:
         return f"{_preview(name, length)} AS {name}"
     return f"t.{name}"
+
+
+# The JSON object of the (name, value) rows of a group, its keys in sorted order: what
+# ``json_group_object(name, value)`` builds (the same text for each value), but that takes
+# the keys in the order the rows come, which varied from run to run (DuckDB's hash
+# aggregate), so a page's ``scores`` came with their keys in another order each time.
+_SORTED_OBJECT = """CAST('{' || array_to_string(list_transform(
+                list_sort(list({'k': name, 'v': value})),
+                lambda e: to_json(e.k) || ':' || coalesce(to_json(e.v), 'null')), ',')
+            || '}' AS JSON)"""
 
 
 def summary_relation(
@@ -353,35 +440,41 @@ def summary_relation(
     object_type: ObjectType,
     preview_length: int | None,
     columns: frozenset[str] | None = None,
+    keys: Mapping[str, frozenset[str]] | None = None,
 ) -> str:
     """One row per trace of ``spans``: the root span's ids and previews, scores averaged
     over the trace's spans, token/cost/call/error metrics summed, start/end/duration.
 
     With ``columns``, only those summary columns (and ``root_span_id``) are computed: a
-    ranking of every trace then reads just the fields it sorts or filters by."""
+    ranking of every trace then reads just the fields it sorts or filters by. ``keys`` maps
+    some of the :data:`AGGREGATED_OBJECTS` to the only keys of them to compute (the others
+    are absent from the object): a ranking by ``scores.Factuality`` averages that score
+    alone. The values of the keys computed are those of the whole object."""
     length = DEFAULT_PREVIEW_LENGTH if preview_length is None else preview_length
+    keys = keys or {}
     names = list(summary_columns(object_type))
     if object_type is ObjectType.DATASET:
         names = [n for n in names if n not in ("output", "error", "span_attributes")]
         names[names.index("experiment_id")] = "dataset_id"
     if columns is not None:
         names = [n for n in names if n in columns or n == "root_span_id"]
+    reads = _SpanReads()
     stats = {"root_span_id": "s.root_span_id"}
     for name in names:
-        stats.update(_trace_aggregates(name))
-    select = ", ".join(_summary_select(name, length) for name in names)
+        stats.update(_trace_aggregates(name, reads, keys.get(name)))
+    select = ", ".join(_summary_select(name, length, keys.get(name)) for name in names)
     aggregates = ",\n            ".join(f"{sql} AS {name}" for name, sql in stats.items())
     sql = f"""(WITH spans AS {spans},
-        trace_stats AS (SELECT {aggregates} FROM {_SPANS_READ} s GROUP BY s.root_span_id)"""
+        trace_stats AS (SELECT {aggregates} FROM {reads.spans()} s GROUP BY s.root_span_id)"""
     joins = ""
-    if "scores" in names:
-        sql += """,
+    if "scores" in names and keys.get("scores") is None:
+        sql += f""",
         score_values AS (
             SELECT s.root_span_id, unnest(map_entries(
                 json_transform(s.scores, '"MAP(VARCHAR, DOUBLE)"'))) AS kv
             FROM spans s WHERE s.scores IS NOT NULL AND json_type(s.scores) = 'OBJECT'),
         score_avgs AS (
-            SELECT root_span_id, json_group_object(name, value) AS scores FROM (
+            SELECT root_span_id, {_SORTED_OBJECT} AS scores FROM (
                 SELECT root_span_id, kv.key AS name, avg(kv.value) AS value
                 FROM score_values GROUP BY root_span_id, kv.key)
             GROUP BY root_span_id)"""
