@@ -100,14 +100,8 @@ TYPE_ERRORS = [
         1,
         27,
     ),
-    # 4. least / greatest / coalesce mixing types
+    # 4. least / greatest mixing types
     (f"select: least(tags, created)\n{FROM}", "least() cannot mix an array and a timestamp", 1, 21),
-    (
-        f"select: coalesce(tags, created)\n{FROM}",
-        "coalesce() cannot mix an array and a timestamp",
-        1,
-        24,
-    ),
     # 5. a ternary whose condition is a string
     (f"select: 'a' ? 1 : 2\n{FROM}", "a condition must be a boolean, not a string", 1, 9),
     # 6. literals that do not convert to the type they are compared with

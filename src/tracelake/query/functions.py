@@ -59,9 +59,10 @@ Function decisions:
 * ``min``/``max`` of a JSON field compare numbers when any value is a number, else text.
 * ``least``/``greatest`` skip NULLs; over JSON fields they compare numbers.
 * ``coalesce``/``least``/``greatest`` convert their arguments to one type (:func:`one_type`):
-  ``least(created, '2024-01-01')`` compares times; arguments that do not mix (an array and a
-  timestamp, a string field and a number) are an error. (Branches of ``? :`` may mix: the
-  result is then a JSON value.)
+  ``least(created, '2024-01-01')`` compares times; for ``least``/``greatest`` arguments that
+  do not mix (an array and a timestamp, a string field and a number) are an error, while
+  ``coalesce`` then returns the first non-null one as a JSON value, as the branches of
+  ``? :`` mix.
 * ``concat`` skips NULLs; ``len`` is the length of a string, a list, a JSON array or string,
   or the number of keys of a JSON object.
 * ``json_extract(x, 'key')`` reads ONE key (dots are part of it) from a JSON string or an
@@ -273,7 +274,12 @@ def _widen(t: T, other: T) -> T | None:
 
 
 def _coalesce(c, ctx, node, args):
-    values, t = one_type(c, node, args)
+    try:
+        values, t = one_type(c, node, args)
+    except QueryError:
+        # Values of different types (`coalesce(to_number(x), to_string(x))`): the first
+        # non-null one as a JSON value, as the branches of `? :` mix.
+        values, t = c.unify_values(args, node)
     sql = exp.Coalesce(this=values[0].sql, expressions=[v.sql for v in values[1:]])
     return Typed(sql, t)
 

@@ -66,8 +66,6 @@ TYPE_ERRORS = [
     # 4. least / greatest / coalesce take values of one type
     ("select: least(tags, created)", "least() cannot mix an array and a timestamp", 1, 21),
     ("select: greatest(created, tags)", "greatest() cannot mix a timestamp and an array", 1, 27),
-    ("select: coalesce(tags, created)", "coalesce() cannot mix an array and a timestamp", 1, 24),
-    ("select: coalesce(id, 0)", "coalesce() cannot mix a string and a number", 1, 22),
     ("select: least(created, 'soon')", "invalid timestamp 'soon'", 1, 24),
     ("select: least(1, 'abc')", "invalid number 'abc'", 1, 18),
     # 5. the condition of ? : (and CASE WHEN)
@@ -210,6 +208,11 @@ VALUES = [
     ("coalesce(metadata.model, 'none')", {"r01": "gpt-4", "r04": "none"}),
     ("coalesce(metrics.tokens, 0)", {"r05": 2000, "r06": 0}),
     ("coalesce(tags[1], id)", {"r01": "feedback", "r02": "r02"}),
+    # values that do not mix give the first non-null one as a JSON value, as `? :` does
+    ("coalesce(id, 0)", {"r01": "r01"}),
+    ("coalesce(tags[5], 0)", {"r01": 0}),
+    ("coalesce(to_number(metadata.model), to_string(metadata.model))", {"r01": "gpt-4"}),
+    ("coalesce(to_number(metrics.tokens), to_string(metrics.tokens))", {"r03": 50}),
     # arithmetic: booleans count 0/1, numeric string literals, JSON numbers, intervals
     ("is_root + 1", {"r01": 2, "r02": 1}),
     ("'5' + 1", {"r01": 6}),
