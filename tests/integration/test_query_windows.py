@@ -61,6 +61,7 @@ def small_windows(monkeypatch):
     monkeypatch.setattr(windows, "FIRST_MIN", 12)
     monkeypatch.setattr(windows, "FIRST_PER_ROW", 1)
     monkeypatch.setattr(windows, "SMALL_FACTOR", 1)
+    monkeypatch.setattr(queries, "WINDOW_OUTCOMES", queries.WindowOutcomes())
     seen: list[list] = []
     original = queries.windows
 
@@ -131,6 +132,41 @@ def test_default_order_pages_match_the_whole_relation(env, small_windows):
     # Rare matches: first windows came up short and the older rows were read after them.
     assert any(len(runs) == 2 for runs in small_windows)
     assert all(runs[0][1] is None for runs in small_windows if len(runs) == 2)
+
+
+def first_page(env, text: str) -> list[str]:
+    store, catalog, principal, project_id = env
+    query = QueryOptions(query=text.format(pid=project_id))
+    return [orjson.loads(r)["id"] for r in run_query(store, catalog, principal, query).rows]
+
+
+def test_a_query_whose_first_window_came_up_short_runs_at_once_next_time(env, small_windows):
+    """A selective filter pays for its first window only once (for WindowOutcomes.ttl): the
+    same page then runs over the whole relation in one query, with the same rows; a filter
+    that fills its first window keeps running in windows."""
+    rows = stored(env)
+    by_key = sorted(rows, key=lambda r: r[1], reverse=True)
+    rare = (
+        "select: id | from: project_logs('{pid}') | filter: output.text ILIKE '%rare%' | limit: 5"
+    )
+    common = (
+        "select: id | from: project_logs('{pid}') | filter: metadata.kind = 'common' | limit: 5"
+    )
+    expected_rare = [r[0] for r in by_key if r[4] == "a rare word"][:5]
+    expected_common = [r[0] for r in by_key if r[3] == "common"][:5]
+
+    assert first_page(env, rare) == expected_rare
+    assert len(small_windows) == 1 and len(small_windows[0]) == 2  # short, then the rest
+    assert first_page(env, rare) == expected_rare
+    assert len(small_windows) == 1  # at once: no windows
+
+    assert first_page(env, common) == expected_common
+    assert first_page(env, common) == expected_common
+    assert [len(runs) for runs in small_windows[1:]] == [1, 1]  # the first window filled it
+
+    queries.WINDOW_OUTCOMES.ttl = 0  # the outcome expired: windows again
+    assert first_page(env, rare) == expected_rare
+    assert len(small_windows) == 4
 
 
 @pytest.mark.parametrize("direction", ["desc", "asc"])
