@@ -6,6 +6,7 @@ import multiprocessing as mp
 import os
 import platform
 import random
+import shutil
 import socket
 import subprocess
 import sys
@@ -23,6 +24,19 @@ def machine() -> str:
     cpu = platform.processor() or platform.machine()
     mem = psutil.virtual_memory().total / 2**30
     return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, Python {platform.python_version()}"
+
+
+def copy_of(source: Path, name: str, spans: int) -> Path:
+    """A copy of a cached benchmark data dir at /tmp/tracelake-bench-<name>-<spans>, for a
+    benchmark that opens it read-write (made again when the source changed)."""
+    target = Path(f"/tmp/tracelake-bench-{name}-{spans}")
+    stamp = target / ".copied-from"
+    want = str((source / "tracelake.duckdb").stat().st_mtime)
+    if not stamp.exists() or stamp.read_text() != want:
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(source, target)
+        stamp.write_text(want)
+    return target
 
 
 def free_port() -> int:

@@ -27,9 +27,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import Server, machine  # noqa: E402
+from common import Server, copy_of, machine  # noqa: E402
 from query import META_FILE, ensure_data  # noqa: E402
-from web import copy_of  # noqa: E402
 
 SCORES = "unpivot: scores as (score, score_value)"
 
@@ -77,7 +76,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     source, meta = ensure_data(args.spans, fresh=False)
-    data_dir = copy_of(source, args.spans)
+    data_dir = copy_of(source, "web", args.spans)
     pid = json.loads((data_dir / META_FILE).read_text())["project_id"]
     print(f"machine: {machine()}")
     print(f"project: {meta['spans']:,} spans in {meta['traces']:,} traces")

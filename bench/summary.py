@@ -14,14 +14,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import shutil
 import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import machine  # noqa: E402
+from common import copy_of, machine  # noqa: E402
 from query import META_FILE, ensure_data  # noqa: E402
 
 
@@ -57,17 +56,6 @@ def queries(pid: str) -> dict[str, str]:
     }
 
 
-def copy_of(source: Path, spans: int) -> Path:
-    target = Path(f"/tmp/tracelake-bench-summary-{spans}")
-    stamp = target / ".copied-from"
-    want = str((source / "tracelake.duckdb").stat().st_mtime)
-    if not stamp.exists() or stamp.read_text() != want:
-        shutil.rmtree(target, ignore_errors=True)
-        shutil.copytree(source, target)
-        stamp.write_text(want)
-    return target
-
-
 def digest(rows: list[str]) -> str:
     def canon(value):
         if isinstance(value, float):
@@ -92,7 +80,7 @@ def main() -> None:
     from tracelake.export.queries import QueryOptions, run_query
 
     source, meta = ensure_data(args.spans, fresh=False)
-    data_dir = copy_of(source, args.spans)
+    data_dir = copy_of(source, "summary", args.spans)
     pid = json.loads((data_dir / META_FILE).read_text())["project_id"]
     print(f"machine: {machine()}")
     print(f"project: {meta['spans']:,} spans in {meta['traces']:,} traces")

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -25,21 +24,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import API_KEY, Server, machine  # noqa: E402
+from common import API_KEY, Server, copy_of, machine  # noqa: E402
 from query import META_FILE, ensure_data  # noqa: E402
 
 WEB = Path(__file__).resolve().parents[1] / "web"
-
-
-def copy_of(source: Path, spans: int) -> Path:
-    target = Path(f"/tmp/tracelake-bench-web-{spans}")
-    stamp = target / ".copied-from"
-    want = str((source / "tracelake.duckdb").stat().st_mtime)
-    if not stamp.exists() or stamp.read_text() != want:
-        shutil.rmtree(target, ignore_errors=True)
-        shutil.copytree(source, target)
-        stamp.write_text(want)
-    return target
 
 
 def main() -> None:
@@ -48,7 +36,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
     source, meta = ensure_data(args.spans, fresh=False)
-    data_dir = copy_of(source, args.spans)
+    data_dir = copy_of(source, "web", args.spans)
     pid = json.loads((data_dir / META_FILE).read_text())["project_id"]
     with Server(data_dir, env={"TRACELAKE_SCHEDULER_TICK_SECONDS": "0"}) as server:
         query = f"from: project_logs('{pid}') summary\nselect: *\nlimit: 50"
