@@ -221,6 +221,24 @@ def test_newest_first_pages_read_only_the_newest_candidates(env):
     assert "_xact_id >" in plan["sql"].replace("e._xact_id > 0", "")  # the bound is in the SQL
 
 
+def test_a_match_under_or_is_never_bounded(env):
+    """Under OR the other side may fill the page with rows older than the bound while
+    matching rows between them were left out: the page must be the scan's."""
+    store, _catalog, _principal, _project_id, index = env
+    write(env, [{"id": f"a{i}", "input": "old", "metadata": {"flag": 1}} for i in range(5)])
+    write(env, [{"id": f"b{i}", "input": "lantern"} for i in range(10)])  # one transaction
+    write(env, [{"id": "c", "input": "lantern"}])
+    Indexer(store, index).run_once()
+    for query in (
+        "input MATCH 'lantern' OR metadata.flag = 1",
+        "metadata.flag = 1 OR search('lantern')",
+        "id != 'x' AND (input MATCH 'lantern' OR metadata.flag = 1)",
+    ):
+        found, _ = newest_ids(env, query)
+        assert found == ["c", "b9", "b8", "b7", "b6"], query
+        assert found == newest_ids(env, query, use_index=False)[0], query
+
+
 def test_match_on_fields_the_index_does_not_hold_scans(env):
     """The index holds the words of input, output, expected, metadata and span_attributes
     (values, not keys). A MATCH on another field, on a function of a field, or on an output

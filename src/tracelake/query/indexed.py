@@ -165,8 +165,10 @@ def index_candidates(condition: exp.Expression | None) -> exp.In | None:
 def newest_first_page(query: ast.Query, shape: str) -> bool:
     """Whether a query's page is its newest matching spans (so a bounded MATCH is safe):
     the spans shape in the default order, no aggregation, pivot or sampling, and MATCH or
-    search() only as plain conditions joined by AND/OR (never under NOT or inside another
-    expression, where leaving rows out could add rows)."""
+    search() only as plain conditions joined by AND (never under NOT or inside another
+    expression, where leaving rows out could add rows, nor under OR, where the other side
+    could fill the page with rows older than the bound while matching rows between them
+    were left out)."""
     if shape != "spans" or query.filter is None:
         return False
     if any(
@@ -180,7 +182,7 @@ def newest_first_page(query: ast.Query, shape: str) -> bool:
 
 
 def _positive(node: ast.Expr) -> bool:
-    if isinstance(node, ast.Logical):
+    if isinstance(node, ast.Logical) and node.op == "and":
         return all(_positive(child) for child in node.children)
     if _is_match(node):
         return True
