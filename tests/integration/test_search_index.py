@@ -383,3 +383,97 @@ def test_a_complete_index_answers_whole_field_matches_without_the_word_check(env
     assert ids(env, "input MATCH 'invoice'") == ["a", "b", "e"]
     assert ids(env, "search('invoice')") == ["a", "b", "c", "e", "f"]
     assert ids(env, f"metadata MATCH '{long_word}'") == ["e"]
+
+
+def test_like_is_narrowed_by_the_words_holding_its_fragments(env):
+    """A LIKE / ILIKE on a string under an indexed field asks the index for the rows
+    whose words hold the pattern's ASCII fragments, then checks them: the same rows as a
+    scan, with case folds DuckDB makes (İ, the Kelvin sign), words past tantivy's default
+    40-byte limit, fields too long to index every word, and values that are not strings."""
+    store, catalog, principal, project_id, index = env
+    write(
+        env,
+        [
+            {"id": "a", "output": {"content": "Customer asked about a Chargeback dispute"}},
+            {"id": "b", "output": {"content": "no match here", "note": "chargeback"}},
+            {"id": "c", "output": {"content": "İNVOICE pending"}},
+            {"id": "d", "output": {"content": "\u212aey question"}},
+            {"id": "e", "output": {"content": "x" * 45 + "chargeback"}},
+            {"id": "f", "output": {"content": "z" * 45_000 + "chargeback"}},
+            {"id": "g", "output": {"content": 12345}},
+            {"id": "h", "output": "chargeback is the whole output"},
+            {"id": "i", "input": {"q": "Our refund policy?"}},
+            {"id": "k", "output": {"content": "line\nchargeback"}},
+            {"id": "l", "metadata": {"model": "gpt-4o-mini"}},
+        ],
+    )
+    Indexer(store, index).run_once()
+    expected = {
+        "output.content ILIKE '%chargeback%'": ["a", "e", "f", "k"],
+        "output.content LIKE '%chargeback%'": ["e", "f", "k"],
+        "output.content ILIKE '%charge_ack%'": ["a", "e", "f", "k"],
+        "output.content ILIKE '%invoice%'": ["c"],
+        "output.content ILIKE 'invoice%'": ["c"],
+        "output.content ILIKE '%key%'": ["d"],
+        "output ILIKE 'charge%'": ["h"],
+        "output.content ILIKE 'charge%'": [],
+        "output.content ILIKE '%back'": ["e", "f", "k"],
+        "output.content LIKE '%234%'": [],
+        "input.q LIKE '%refund policy%'": ["i"],
+        "input.q ILIKE 'our%'": ["i"],
+        "metadata.model LIKE 'gpt-4o%'": ["l"],
+        "NOT output.content ILIKE '%chargeback%'": ["b", "c", "d"],  # a number is NULL
+        "output.content ILIKE '%chargeback%' OR metadata.model LIKE 'gpt%'": [
+            "a",
+            "e",
+            "f",
+            "k",
+            "l",
+        ],
+        "output.content ILIKE '%chargeback%' AND output.content ILIKE '%dispute'": ["a"],
+    }
+    for query, rows in expected.items():
+        assert ids(env, query, use_index=False) == rows, query
+        assert ids(env, query) == rows, query
+        assert newest_ids(env, query, limit=2)[0] == newest_ids(env, query, False, 2)[0]
+
+    def plan_of(condition: str) -> str:
+        text = f"select: id | from: project_logs('{project_id}') | filter: {condition}"
+        return explain_query(catalog, principal, QueryOptions(query=text), index)["sql"]
+
+    # The candidates are the rows whose output words hold the fragment, 'b' included
+    # (its note), and 'f' (whose output is too long to hold every word).
+    narrowed = plan_of("output.content ILIKE '%chargeback%'")
+    assert all(f"'{i}'" in narrowed for i in "abefk") and "'c'" not in narrowed
+    assert "'c'" not in plan_of("NOT output.content ILIKE '%chargeback%'")
+
+    # Written after the index's watermark: found by the scan part; replaced: its new text.
+    write(env, [{"id": "m", "output": {"content": "CHARGEBACK late"}}])
+    write(env, [{"id": "a", "output": {"content": "settled"}}])
+    assert ids(env, "output.content ILIKE '%chargeback%'") == ["e", "f", "k", "m"]
+    Indexer(store, index).run_once()
+    assert ids(env, "output.content ILIKE '%chargeback%'") == ["e", "f", "k", "m"]
+
+
+def test_a_like_whose_fragment_many_rows_hold_scans(env, monkeypatch):
+    """More candidates than LIKE_MOST: the LIKE scans (its first window soon fills a page),
+    and the index is not asked again for a while (the regex walk costs as much each time)."""
+    from tracelake.query import indexed
+
+    store, catalog, principal, project_id, index = env
+    write(env, [{"id": f"r{i}", "output": {"content": f"Lantern {i}"}} for i in range(6)])
+    Indexer(store, index).run_once()
+    monkeypatch.setattr(indexed, "LIKE_MOST", 3)
+    query = "output.content ILIKE '%lantern%'"
+    text = f"select: id | from: project_logs('{project_id}') | filter: {query} | limit: 2"
+    plan = explain_query(catalog, principal, QueryOptions(query=text), index)["sql"]
+    assert "'r5'" not in plan  # no candidate list: a scan
+    assert len(index._crowded) == 1
+    recorded = dict(index._crowded)
+    assert newest_ids(env, query, limit=2)[0] == ["r5", "r4"]
+    # Remembered as crowded: not searched again (a search would record it anew).
+    assert index._crowded == recorded
+    assert ids(env, query) == [f"r{i}" for i in range(6)]  # a whole list: asked once
+    recorded = dict(index._crowded)
+    assert len(recorded) == 2 and ids(env, query) == [f"r{i}" for i in range(6)]
+    assert index._crowded == recorded

@@ -156,15 +156,15 @@ def _plan_request(
     if index is not None and options.version is None:
         objects = [(r.object_type.value, r.object_id) for r in source.refs]
 
-        def lookup(tokens: list[str], newest: int | None, fields: tuple[str, ...]):
+        def lookup(tokens: list, newest: int | None, fields: tuple[str, ...], most: int):
             watermark = index.watermark
             if newest is not None:
-                narrowed = index.newest_candidates(objects, tokens, newest, fields)
+                narrowed = index.newest_candidates(objects, tokens, newest, fields, most)
                 if narrowed is None:
                     return None
                 found, complete = narrowed
                 return watermark, found, complete
-            found = index.candidates(objects, tokens, fields)
+            found = index.candidates(objects, tokens, fields, most)
             return None if found is None else (watermark, found, True)
 
         newest = None

@@ -558,6 +558,14 @@ class Compiler:
         ]
         return exp.paren(exp.and_(*pre, exact))
 
+    def narrow_like(
+        self, test: exp.Expression, pattern: str, fields: tuple[str, ...]
+    ) -> exp.Expression:
+        """``test``, a LIKE / ILIKE of a string value under the span fields ``fields``
+        with the literal ``pattern``, where only a TRUE result matters (so NULL and FALSE
+        may be swapped); the planner's compiler may narrow it with the search index."""
+        return test
+
     # -- types ----------------------------------------------------------------------------------
 
     def coerce(self, value: Typed, to: T, node: a.Expr | None = None, strict: bool = True) -> Typed:

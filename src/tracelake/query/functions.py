@@ -560,6 +560,8 @@ def _like(c, ctx, node):
         sql = c.list_any(left.sql, like)
     elif left.type is T.JSON and truthy:
         sql = c.json_string_like(left.sql, like)
+        if isinstance(right.literal, str):
+            sql = c.narrow_like(sql, pattern, _match_fields(node.left, left))
     elif left.type is T.JSON:
         sql = like(c.json_string(left.sql))
     else:

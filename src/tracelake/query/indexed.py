@@ -1,8 +1,9 @@
-"""MATCH and search() through the full-text side index.
+"""MATCH, search() and LIKE / ILIKE through the full-text side index.
 
-The index answers "which rows may hold these words" for rows up to its watermark; rows
-written after it are scanned. Candidates are checked by the scan predicate, so a result is
-the same as a full scan, only faster — except where they are the answer already (see
+The index answers "which rows may hold these words" (or, for LIKE, words holding the
+pattern's fragments) for rows up to its watermark; rows written after it are scanned.
+Candidates are checked by the scan predicate, so a result is the same as a full scan, only
+faster — except where they are the answer already (see
 ``IndexedCompiler._candidates_are_matches``).
 """
 
@@ -14,30 +15,44 @@ from collections.abc import Callable
 
 from sqlglot import exp
 
+from tracelake.model import words
 from tracelake.query import ast, functions
 from tracelake.query.compiler import DuckDBCompiler
 from tracelake.query.types import Typed
 
-# (tokens, newest, fields) -> (watermark, candidates as (row id, _xact_id), complete), or None
-# when the index cannot narrow: the rows whose words in one of ``fields`` hold every token.
-# With ``newest`` = k, only the k newest candidates are returned, and ``complete`` says
-# whether they are all there are.
+# (tokens, newest, fields, most) -> (watermark, candidates as (row id, _xact_id), complete),
+# or None when the index cannot narrow (or finds more than ``most`` candidates): the rows
+# whose words in one of ``fields`` hold every token (a MATCH word, or a LIKE fragment:
+# ``words.Fragment``). With ``newest`` = k, only the k newest candidates are returned, and
+# ``complete`` says whether they are all there are.
 CandidateLookup = Callable[
-    [list[str], int | None, tuple[str, ...]], tuple[int, list[tuple[str, int]], bool] | None
+    [list[str | words.Fragment], int | None, tuple[str, ...], int],
+    tuple[int, list[tuple[str, int]], bool] | None,
 ]
 # The meta key of an ``id IN (…)`` node that lists the index's candidates.
 CANDIDATES = "index_candidates"
 # A bounded MATCH asks for this many times the page size of its newest candidates.
 NEWEST_FACTOR = 1.25
+# A MATCH with more candidates than this scans (a bounded MATCH has no such limit).
+MATCH_MOST = 5_000
+# A bounded LIKE asks for more: its candidates hold the fragments anywhere in the field,
+# and fewer of them match (on 1M spans, half of those of an output.content ILIKE).
+NEWEST_LIKE_FACTOR = 3
+# A LIKE whose fragments more rows hold than this scans, bounded or not: a scan's first
+# window soon fills a page of a common fragment, and a short bounded page (the rest of the
+# filter is rare) would be run again with every candidate.
+LIKE_MOST = 2_000
 
 
 class IndexedCompiler(DuckDBCompiler):
-    """DuckDB compiler whose MATCH first narrows to the index's candidates.
+    """DuckDB compiler whose MATCH (and LIKE in a filter) first narrows to the index's
+    candidates.
 
     With ``newest`` (a page size), a query whose page is the newest rows (spans, default
-    order, one MATCH word set, no NOT) asks the index for its ``NEWEST_FACTOR * newest``
-    newest candidates only, and keeps those newer than the oldest of them (that transaction
-    may have more candidates than were fetched), so the scan reads only the last row groups.
+    order, one MATCH word set or LIKE, joined by AND) asks the index for its
+    ``NEWEST_FACTOR * newest`` newest candidates only, and keeps those newer than the
+    oldest of them (that transaction may have more candidates than were fetched), so the
+    scan reads only the last row groups.
     Every matching row left out is older than every row kept, so if the page still fills up
     it is the right page; if it does not, the caller runs the query again without the bound
     (``bounded`` says one was applied). This also narrows words too common for a full
@@ -73,13 +88,48 @@ class IndexedCompiler(DuckDBCompiler):
         self, haystack: Typed, query: str, fields: tuple[str, ...] = (), whole: bool = False
     ) -> exp.Expression:
         scan = super().compile_match(haystack, query, fields, whole)
+        tokens = functions.match_tokens(query)
+        exact = self._candidates_are_matches(whole, tokens)
+        return self._narrowed(scan, fields, tokens, exact, NEWEST_FACTOR, None)
+
+    def narrow_like(
+        self, test: exp.Expression, pattern: str, fields: tuple[str, ...]
+    ) -> exp.Expression:
+        """A LIKE narrowed to the rows whose words hold the pattern's fragments (see
+        ``words.like_fragments``): the cheap whole words and prefixes, and the longest
+        fragment. The candidates are always checked again (the fragments are only part of
+        the pattern, and the field's words hold more than the value compared)."""
+        fragments = words.like_fragments(pattern)
+        if not fragments:
+            return test
+        longest = max(fragments, key=lambda f: len(f.text))
+        chosen = [f for f in fragments if f.starts_word or f is longest]
+        return self._narrowed(test, fields, chosen, False, NEWEST_LIKE_FACTOR, LIKE_MOST)
+
+    def _narrowed(
+        self,
+        scan: exp.Expression,
+        fields: tuple[str, ...],
+        tokens: list,
+        exact: bool,
+        factor: float,
+        most: int | None,
+    ) -> exp.Expression:
+        """``scan`` narrowed to the index's candidates for ``tokens`` (MATCH words or LIKE
+        fragments) in ``fields``, or unchanged when the index cannot help; ``exact``: the
+        candidates are the rows ``scan`` holds for, once the index has absorbed every
+        write. A newest-first page asks for ``factor`` times its size of the newest
+        candidates; ``most`` (None: no limit when bounded, MATCH_MOST when not) caps how
+        many candidates there may be."""
         if not fields or not self.indexed.issuperset(fields):
             return scan  # words the index does not hold: its candidates could miss rows
-        tokens = functions.match_tokens(query)
         key = (fields, *tokens)
-        if key not in self._looked_up:  # search() asks once for all its fields
-            want = math.ceil(self.newest * NEWEST_FACTOR) if self.newest else None
-            self._looked_up[key] = self.lookup(tokens, want, fields) if tokens else None
+        if key not in self._looked_up and tokens:  # search() asks once for all its fields
+            want = math.ceil(self.newest * factor) if self.newest else None
+            cap = most if most is not None or want is not None else MATCH_MOST
+            self._looked_up[key] = self.lookup(tokens, want, fields, cap)
+        elif not tokens:
+            self._looked_up[key] = None
         narrowed = self._looked_up[key]
         if narrowed is None:
             return scan
@@ -97,7 +147,7 @@ class IndexedCompiler(DuckDBCompiler):
             )
         # Parenthesised: under NOT the whole narrowed test is negated, not its first half.
         if self.latest is not None and watermark >= self.latest:
-            if self._candidates_are_matches(whole, tokens):
+            if exact:
                 return exp.paren(listed)
             return exp.paren(exp.and_(exp.paren(listed), scan))
         return exp.paren(exp.and_(exp.paren(exp.or_(newer, exp.paren(listed))), scan))
@@ -190,7 +240,8 @@ def _positive(node: ast.Expr) -> bool:
 
 
 def _is_match(node) -> bool:
-    return (isinstance(node, ast.Binary) and node.op == "match") or (
+    """MATCH, search(), or a LIKE / ILIKE (which the index may narrow as well)."""
+    return (isinstance(node, ast.Binary) and node.op in ("match", "like", "ilike")) or (
         isinstance(node, ast.Function) and node.name == "search"
     )
 

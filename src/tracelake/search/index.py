@@ -3,25 +3,41 @@ span_attributes, with a watermark: the largest ``_xact_id`` it has absorbed.
 
 The index narrows: a query asks it for the rows that may match, the engine checks the
 candidates (unless they are exactly the answer, see query/indexed.py), and rows newer than
-the watermark are checked by a scan, so a result is never stale. Tantivy drops words of 40
-bytes or more, so queries with such words skip the index.
+the watermark are checked by a scan, so a result is never stale.
+
+Words are split and lower-cased as tantivy's default tokenizer does, but kept up to
+``LONG_TOKEN_BYTES`` (the default drops words of 40 bytes or more): a LIKE fragment may lie
+inside a long word (a hash, a base64 run). A field whose words text reaches
+``LONG_TEXT_BYTES`` may hold a word longer still, so its document lists the field in
+``long``, and LIKE lookups always include such documents. MATCH looks up words of at most
+``MAX_TOKEN_BYTES``, which every document holds.
 """
 
 from __future__ import annotations
 
 import shutil
 import threading
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
 import tantivy
 
+from tracelake.model.words import Fragment
+
 TEXT_FIELDS = ("input", "output", "expected", "metadata", "span_attributes")
-MAX_TOKEN_BYTES = 39  # tantivy's default tokenizer removes tokens of 40 bytes or more
+MAX_TOKEN_BYTES = 39  # MATCH words looked up (as under tantivy's default tokenizer)
+# Words of this many bytes or more are dropped (before lower-casing, which at most makes a
+# word 1.5 times longer: tantivy refuses terms over 65,530 bytes).
+LONG_TOKEN_BYTES = 40_000
+LONG_TEXT_BYTES = 30_000  # a field's words text this long is listed in ``long``
+TOKENIZER = "words"
+CROWDED_TTL = 300.0  # seconds a lookup with too many candidates is not asked again
 _SEP = "\x1f"
 # Bumped when the document layout changes: an index of another layout is rebuilt.
-# 2: each document keeps its row's _xact_id; 3: as a fast field; 4: text without positions.
-LAYOUT_VERSION = "4"
+# 2: each document keeps its row's _xact_id; 3: as a fast field; 4: text without positions;
+# 5: words up to LONG_TOKEN_BYTES, and the ``long`` field.
+LAYOUT_VERSION = "5"
 
 
 def row_key(object_type: str, object_id: str, row_id: str) -> str:
@@ -32,17 +48,28 @@ def object_key(object_type: str, object_id: str) -> str:
     return f"{object_type}{_SEP}{object_id}"
 
 
-def document_sql(words_sql) -> str:
-    """SQL (over a table of events) of (key, document JSON) for ``apply``; ``words_sql(f)``
-    is the SQL of a field's words."""
+def document_sql(words_sql, rows: str) -> str:
+    """SQL of (key, document JSON) for ``apply`` of the events of ``rows`` (a table or a
+    subquery); ``words_sql(f)`` is the SQL of a field's words."""
     sep = "chr(31)"
     key = f"object_type || {sep} || object_id || {sep} || id"
-    fields = ", ".join(f"'{name}', coalesce({words_sql(name)}, '')" for name in TEXT_FIELDS)
-    document = (
-        f"json_object('key', {key}, 'object', object_type || {sep} || object_id, "
-        f"'xact', _xact_id, {fields})"
+    words = ", ".join(f"coalesce({words_sql(name)}, '') AS w_{name}" for name in TEXT_FIELDS)
+    fields = ", ".join(f"'{name}', w_{name}" for name in TEXT_FIELDS)
+    long = ", ".join(
+        f"CASE WHEN strlen(w_{name}) >= {LONG_TEXT_BYTES} THEN '{name}' END" for name in TEXT_FIELDS
     )
-    return f"{key}, CAST({document} AS VARCHAR)"
+    document = (
+        f"json_object('key', key, 'object', object_type || {sep} || object_id, "
+        f"'xact', _xact_id, {fields}, 'long', list_filter([{long}], lambda f: f IS NOT NULL))"
+    )
+    return f"""SELECT key, CAST({document} AS VARCHAR)
+        FROM (SELECT {key} AS key, object_type, object_id, _xact_id, {words} FROM {rows})"""
+
+
+def _regex_literal(text: str) -> str:
+    """A lower-cased ASCII fragment as a term regex: an ``i`` may be followed by U+0307, as
+    in the lower case of ``İ`` (which DuckDB's ILIKE takes for ``i``)."""
+    return "".join("i\\x{307}?" if ch == "i" else ch for ch in text)
 
 
 class TextIndex:
@@ -55,13 +82,26 @@ class TextIndex:
         builder.add_text_field("key", stored=True, tokenizer_name="raw")
         builder.add_unsigned_field("xact", stored=True, fast=True)
         builder.add_text_field("object", stored=False, tokenizer_name="raw")
+        builder.add_text_field("long", stored=False, tokenizer_name="raw")
         for name in TEXT_FIELDS:  # no positions: queries are sets of terms, never phrases
-            builder.add_text_field(name, stored=False, index_option="freq")
+            builder.add_text_field(
+                name, stored=False, tokenizer_name=TOKENIZER, index_option="freq"
+            )
         self.schema = builder.build()
         self.index = tantivy.Index(self.schema, path=str(self.path))
+        analyzer = (
+            tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+            .filter(tantivy.Filter.remove_long(LONG_TOKEN_BYTES))
+            .filter(tantivy.Filter.lowercase())
+            .build()
+        )
+        self.index.register_tokenizer(TOKENIZER, analyzer)
         self._writer = None
         self._lock = threading.Lock()
         self._watermark_file = self.path / "watermark"
+        # Lookups that found more candidates than their limit lately: (kind, objects,
+        # tokens, fields, limit) -> when. Words only gain rows as the index grows.
+        self._crowded: dict[tuple, float] = {}
         self.watermark = self._read_watermark()
 
     def _reset_if_stale(self) -> None:
@@ -124,60 +164,92 @@ class TextIndex:
     def candidates(
         self,
         objects: list[tuple[str, str]],
-        tokens: list[str],
+        tokens: list[str | Fragment],
         fields: tuple[str, ...] = TEXT_FIELDS,
         limit: int = 5_000,
     ) -> list[tuple[str, int]] | None:
         """(id, _xact_id) of the rows of ``objects`` whose words in one of ``fields`` hold
-        every token, or None when the index cannot help: no tokens, a token too long, or
-        more than ``limit`` candidates (a scan is then as fast)."""
+        every token (a MATCH word, or a LIKE fragment: see ``_token_query``), or None when
+        the index cannot help: no tokens, a word too long, or more than ``limit``
+        candidates (a scan is then as fast)."""
         query = self._query(objects, tokens, fields)
         if query is None:
             return None
-        searcher = self.index.searcher()
-        result = searcher.search(query, limit + 1)
-        if len(result.hits) > limit:
+        crowd = ("all", tuple(objects), tuple(tokens), fields, limit)
+        if self._crowded_lately(crowd):
             return None
-        found = []
-        for _score, address in result.hits:
-            document = searcher.doc(address)
-            found.append((document["key"][0].rsplit(_SEP, 1)[1], document["xact"][0]))
-        return found
+        searcher = self.index.searcher()
+        # Ordered by the fast field, not scored: only the keys are read from the documents.
+        result = searcher.search(query, limit + 1, order_by_field="xact")
+        if len(result.hits) > limit:
+            self._record_crowded(crowd)
+            return None
+        return [
+            (searcher.doc(address)["key"][0].rsplit(_SEP, 1)[1], xact)
+            for xact, address in result.hits
+        ]
 
     def newest_candidates(
         self,
         objects: list[tuple[str, str]],
-        tokens: list[str],
+        tokens: list[str | Fragment],
         count: int,
         fields: tuple[str, ...] = TEXT_FIELDS,
+        most: int | None = None,
     ) -> tuple[list[tuple[str, int]], bool] | None:
         """The ``count`` newest candidates (by ``_xact_id``) as (id, _xact_id), and whether
-        they are all the candidates there are; None when the index cannot help."""
+        they are all the candidates there are; None when the index cannot help (or there
+        are more than ``most`` candidates)."""
         query = self._query(objects, tokens, fields)
         if query is None:
             return None
+        crowd = ("newest", tuple(objects), tuple(tokens), fields, most)
+        if most is not None and self._crowded_lately(crowd):
+            return None
         searcher = self.index.searcher()
         result = searcher.search(query, count, count=True, order_by_field="xact")
+        if most is not None and result.count > most:
+            self._record_crowded(crowd)
+            return None
         found = [
             (searcher.doc(address)["key"][0].rsplit(_SEP, 1)[1], xact)
             for xact, address in result.hits
         ]
         return found, result.count <= count
 
-    def _query(self, objects: list[tuple[str, str]], tokens: list[str], fields: tuple[str, ...]):
-        if not tokens or any(len(t.encode()) > MAX_TOKEN_BYTES for t in tokens):
+    def _crowded_lately(self, key: tuple) -> bool:
+        """Whether the lookup ``key`` found too many candidates in the last CROWDED_TTL
+        seconds: asking again would cost as much (a LIKE fragment's regex walks every word
+        of the field, 6-16 ms on 1M spans) to scan all the same."""
+        since = self._crowded.get(key)
+        return since is not None and time.monotonic() - since < CROWDED_TTL
+
+    def _record_crowded(self, key: tuple) -> None:
+        if len(self._crowded) > 1_000:
+            self._crowded.clear()
+        self._crowded[key] = time.monotonic()
+
+    def _query(self, objects: list[tuple[str, str]], tokens: list, fields: tuple[str, ...]):
+        """The query of the rows of ``objects`` whose words in one of ``fields`` hold every
+        token: a MATCH word (a string) or a LIKE ``Fragment``; None when it cannot be asked."""
+        if not tokens or any(
+            isinstance(t, str) and len(t.encode()) > MAX_TOKEN_BYTES for t in tokens
+        ):
             return None
         if not fields or not set(fields) <= set(TEXT_FIELDS):
             return None
-        per_field = [
-            tantivy.Query.boolean_query(
-                [
-                    (tantivy.Occur.Must, tantivy.Query.term_query(self.schema, name, token))
-                    for token in tokens
-                ]
+        per_field = []
+        for name in fields:
+            words = tantivy.Query.boolean_query(
+                [(tantivy.Occur.Must, self._token_query(name, token)) for token in tokens]
             )
-            for name in fields
-        ]
+            if any(isinstance(t, Fragment) for t in tokens):
+                # A word past LONG_TOKEN_BYTES was dropped: such a field is listed instead.
+                long = tantivy.Query.term_query(self.schema, "long", name)
+                words = tantivy.Query.boolean_query(
+                    [(tantivy.Occur.Should, words), (tantivy.Occur.Should, long)]
+                )
+            per_field.append(words)
         object_filter = tantivy.Query.boolean_query(
             [
                 (
@@ -196,3 +268,16 @@ class TextIndex:
                 ),
             ]
         )
+
+    def _token_query(self, name: str, token):
+        """A MATCH word's term, or the words holding a LIKE fragment: the word itself when
+        it is a whole word, else a regex over the words (a prefix is cheap; an infix walks
+        every word of the field, ~7 ms for 100k words)."""
+        if isinstance(token, str):
+            return tantivy.Query.term_query(self.schema, name, token)
+        if token.starts_word and token.ends_word and "i" not in token.text:
+            return tantivy.Query.term_query(self.schema, name, token.text)
+        body = _regex_literal(token.text)
+        before = "" if token.starts_word else ".*"
+        after = "" if token.ends_word else ".*"
+        return tantivy.Query.regex_query(self.schema, name, f"{before}{body}{after}")

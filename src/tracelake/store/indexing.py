@@ -63,8 +63,7 @@ class Indexer:
             return 0
         documents = self.store.read(
             lambda c: c.execute(
-                f"""SELECT {document_sql(_words_sql)} FROM live
-                    WHERE _xact_id > ? AND _xact_id <= ?""",
+                document_sql(_words_sql, "live WHERE _xact_id > ? AND _xact_id <= ?"),
                 [low, high],
             ).fetchall()
         )
