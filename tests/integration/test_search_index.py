@@ -456,14 +456,16 @@ def test_like_is_narrowed_by_the_words_holding_its_fragments(env):
 
 
 def test_a_like_whose_fragment_many_rows_hold_scans(env, monkeypatch):
-    """More candidates than LIKE_MOST: the LIKE scans (its first window soon fills a page),
-    and the index is not asked again for a while (the regex walk costs as much each time)."""
+    """More candidates than LIKE_MOST (NEWEST_LIKE_MOST for a newest-first page): the LIKE
+    scans, and the index is not asked again for a while (the regex walk costs as much each
+    time)."""
     from tracelake.query import indexed
 
     store, catalog, principal, project_id, index = env
     write(env, [{"id": f"r{i}", "output": {"content": f"Lantern {i}"}} for i in range(6)])
     Indexer(store, index).run_once()
     monkeypatch.setattr(indexed, "LIKE_MOST", 3)
+    monkeypatch.setattr(indexed, "NEWEST_LIKE_MOST", 3)
     query = "output.content ILIKE '%lantern%'"
     text = f"select: id | from: project_logs('{project_id}') | filter: {query} | limit: 2"
     plan = explain_query(catalog, principal, QueryOptions(query=text), index)["sql"]
@@ -477,3 +479,34 @@ def test_a_like_whose_fragment_many_rows_hold_scans(env, monkeypatch):
     recorded = dict(index._crowded)
     assert len(recorded) == 2 and ids(env, query) == [f"r{i}" for i in range(6)]
     assert index._crowded == recorded
+
+
+def test_a_bounded_page_that_came_up_short_is_not_run_first_again(env, monkeypatch):
+    """The newest candidates did not fill the page (the rest of the filter is rare): the
+    query runs again without the bound, and for a while it is planned without it at once."""
+    from tracelake.export import queries
+
+    store, _catalog, _principal, _project_id, index = env
+    for w in range(30):
+        write(
+            env,
+            [{"id": f"w{w:02d}r{r}", "input": "lantern", "metadata": {"w": w}} for r in range(3)],
+        )
+    Indexer(store, index).run_once()
+    monkeypatch.setattr(queries, "SHORT_BOUNDS", queries.WindowOutcomes())
+    executed = []
+    execute = queries._execute
+
+    def recording(cursor, store, plan, options, timeout):
+        executed.append(plan.index_bounded)
+        return execute(cursor, store, plan, options, timeout)
+
+    monkeypatch.setattr(queries, "_execute", recording)
+    query = "input MATCH 'lantern' AND metadata.w < 2"
+    expected = ["w01r2", "w01r1", "w01r0", "w00r2", "w00r1"]
+    assert newest_ids(env, query)[0] == expected
+    assert executed == [True, False]  # bounded, came up short, run without the bound
+    executed.clear()
+    assert newest_ids(env, query)[0] == expected
+    assert executed == [False]
+    assert newest_ids(env, query, use_index=False)[0] == expected

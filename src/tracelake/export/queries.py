@@ -156,7 +156,7 @@ def _plan_request(
     if index is not None and options.version is None:
         objects = [(r.object_type.value, r.object_id) for r in source.refs]
 
-        def lookup(tokens: list, newest: int | None, fields: tuple[str, ...], most: int):
+        def lookup(tokens: list, newest: int | None, fields: tuple[str, ...], most: int | None):
             watermark = index.watermark
             if newest is not None:
                 narrowed = index.newest_candidates(objects, tokens, newest, fields, most)
@@ -244,9 +244,13 @@ def run_query(
     index: TextIndex | None = None,
 ) -> QueryResult:
     plan = plan_request(catalog, principal, options, index)
+    database = str(store.path)
+    if plan.index_bounded and SHORT_BOUNDS.came_up_short(database, plan.sql):
+        plan = plan_request(catalog, principal, options, index, bound=False)
     result = store.read(lambda cursor: _execute(cursor, store, plan, options, timeout))
     if plan.index_bounded and result.page_rows < plan.limit:
         # The newest candidates did not fill the page: older ones may belong on it.
+        SHORT_BOUNDS.record(database, plan.sql, filled=False)
         plan = plan_request(catalog, principal, options, index, bound=False)
         result = store.read(lambda cursor: _execute(cursor, store, plan, options, timeout))
     if index is not None:
@@ -483,6 +487,10 @@ class WindowOutcomes:
 
 
 WINDOW_OUTCOMES = WindowOutcomes()
+# The same memory for index-bounded pages (see query.indexed): a bounded plan whose page
+# came up short lately is not run again first (the same SQL reads the same candidates);
+# the query is planned without the bound at once.
+SHORT_BOUNDS = WindowOutcomes()
 
 
 def fill_page(cursor, plan: Plan, database: str = "") -> None:

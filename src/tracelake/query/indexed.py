@@ -26,7 +26,7 @@ from tracelake.query.types import Typed
 # ``words.Fragment``). With ``newest`` = k, only the k newest candidates are returned, and
 # ``complete`` says whether they are all there are.
 CandidateLookup = Callable[
-    [list[str | words.Fragment], int | None, tuple[str, ...], int],
+    [list[str | words.Fragment], int | None, tuple[str, ...], int | None],
     tuple[int, list[tuple[str, int]], bool] | None,
 ]
 # The meta key of an ``id IN (…)`` node that lists the index's candidates.
@@ -38,10 +38,14 @@ MATCH_MOST = 5_000
 # A bounded LIKE asks for more: its candidates hold the fragments anywhere in the field,
 # and fewer of them match (on 1M spans, half of those of an output.content ILIKE).
 NEWEST_LIKE_FACTOR = 3
-# A LIKE whose fragments more rows hold than this scans, bounded or not: a scan's first
-# window soon fills a page of a common fragment, and a short bounded page (the rest of the
-# filter is rare) would be run again with every candidate.
+# A LIKE with more candidates than this scans: each one read by id costs ~35 µs (1M spans,
+# two JSON columns read), so 2,000 cost about what scanning a third of the table does.
 LIKE_MOST = 2_000
+# ... unless its page is the newest rows, which reads only NEWEST_LIKE_FACTOR × limit of
+# them; past this many, the fragment is so common that a scan's first window soon fills
+# the page. A bounded page that comes up short is run again with all the candidates, or a
+# scan past LIKE_MOST.
+NEWEST_LIKE_MOST = 20_000
 
 
 class IndexedCompiler(DuckDBCompiler):
@@ -90,7 +94,8 @@ class IndexedCompiler(DuckDBCompiler):
         scan = super().compile_match(haystack, query, fields, whole)
         tokens = functions.match_tokens(query)
         exact = self._candidates_are_matches(whole, tokens)
-        return self._narrowed(scan, fields, tokens, exact, NEWEST_FACTOR, None)
+        most = None if self.newest else MATCH_MOST
+        return self._narrowed(scan, fields, tokens, exact, NEWEST_FACTOR, most)
 
     def narrow_like(
         self, test: exp.Expression, pattern: str, fields: tuple[str, ...]
@@ -104,7 +109,8 @@ class IndexedCompiler(DuckDBCompiler):
             return test
         longest = max(fragments, key=lambda f: len(f.text))
         chosen = [f for f in fragments if f.starts_word or f is longest]
-        return self._narrowed(test, fields, chosen, False, NEWEST_LIKE_FACTOR, LIKE_MOST)
+        most = NEWEST_LIKE_MOST if self.newest else LIKE_MOST
+        return self._narrowed(test, fields, chosen, False, NEWEST_LIKE_FACTOR, most)
 
     def _narrowed(
         self,
@@ -119,15 +125,13 @@ class IndexedCompiler(DuckDBCompiler):
         fragments) in ``fields``, or unchanged when the index cannot help; ``exact``: the
         candidates are the rows ``scan`` holds for, once the index has absorbed every
         write. A newest-first page asks for ``factor`` times its size of the newest
-        candidates; ``most`` (None: no limit when bounded, MATCH_MOST when not) caps how
-        many candidates there may be."""
+        candidates; more than ``most`` candidates (None: any number) and it scans."""
         if not fields or not self.indexed.issuperset(fields):
             return scan  # words the index does not hold: its candidates could miss rows
         key = (fields, *tokens)
         if key not in self._looked_up and tokens:  # search() asks once for all its fields
             want = math.ceil(self.newest * factor) if self.newest else None
-            cap = most if most is not None or want is not None else MATCH_MOST
-            self._looked_up[key] = self.lookup(tokens, want, fields, cap)
+            self._looked_up[key] = self.lookup(tokens, want, fields, most)
         elif not tokens:
             self._looked_up[key] = None
         narrowed = self._looked_up[key]
