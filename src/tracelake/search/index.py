@@ -5,7 +5,9 @@ The index narrows: a query asks it for the rows that may match, the engine check
 candidates (unless they are exactly the answer, see query/indexed.py), and rows newer than
 the watermark are checked by a scan, so a result is never stale.
 
-Words are split and lower-cased as tantivy's default tokenizer does, but kept up to
+The text comes lower-cased by DuckDB, as MATCH and ILIKE lower-case it (see
+store/indexing.py). Words are split and lower-cased as tantivy's default tokenizer does
+(which then changes nothing), but kept up to
 ``LONG_TOKEN_BYTES`` (the default drops words of 40 bytes or more): a LIKE fragment may lie
 inside a long word (a hash, a base64 run). A field whose words text reaches
 ``LONG_TEXT_BYTES`` may hold a word longer still, so its document lists the field in
@@ -36,8 +38,8 @@ CROWDED_TTL = 300.0  # seconds a lookup with too many candidates is not asked ag
 _SEP = "\x1f"
 # Bumped when the document layout changes: an index of another layout is rebuilt.
 # 2: each document keeps its row's _xact_id; 3: as a fast field; 4: text without positions;
-# 5: words up to LONG_TOKEN_BYTES, and the ``long`` field.
-LAYOUT_VERSION = "5"
+# 5: words up to LONG_TOKEN_BYTES, and the ``long`` field; 6: text lower-cased by DuckDB.
+LAYOUT_VERSION = "6"
 
 
 def row_key(object_type: str, object_id: str, row_id: str) -> str:
@@ -64,12 +66,6 @@ def document_sql(words_sql, rows: str) -> str:
     )
     return f"""SELECT key, CAST({document} AS VARCHAR)
         FROM (SELECT {key} AS key, object_type, object_id, _xact_id, {words} FROM {rows})"""
-
-
-def _regex_literal(text: str) -> str:
-    """A lower-cased ASCII fragment as a term regex: an ``i`` may be followed by U+0307, as
-    in the lower case of ``İ`` (which DuckDB's ILIKE takes for ``i``)."""
-    return "".join("i\\x{307}?" if ch == "i" else ch for ch in text)
 
 
 class TextIndex:
@@ -275,9 +271,9 @@ class TextIndex:
         every word of the field, ~7 ms for 100k words)."""
         if isinstance(token, str):
             return tantivy.Query.term_query(self.schema, name, token)
-        if token.starts_word and token.ends_word and "i" not in token.text:
+        if token.starts_word and token.ends_word:
             return tantivy.Query.term_query(self.schema, name, token.text)
-        body = _regex_literal(token.text)
+        body = token.text  # ASCII letters and digits: nothing to escape
         before = "" if token.starts_word else ".*"
         after = "" if token.ends_word else ".*"
         return tantivy.Query.regex_query(self.schema, name, f"{before}{body}{after}")

@@ -80,11 +80,13 @@ class Indexer:
 
 def _words_sql(field: str) -> str:
     """The words of a JSON column as text, computed by DuckDB: the JSON text with object keys
-    and escapes blanked (as MATCH reads it; ``json()`` first turns ``\u00e3`` into ``ã``).
-    The tokenizer drops the punctuation left over."""
+    and escapes blanked, lower-cased (as MATCH reads it; ``json()`` first turns ``\u00e3``
+    into ``ã``). DuckDB lower-cases ``İ`` to ``i`` as MATCH and ILIKE do, where the
+    tokenizer's own lower case would give ``i`` + U+0307. The tokenizer drops the
+    punctuation left over."""
     text = f"CAST(json({field}) AS VARCHAR)"
     text = f"regexp_replace({text}, '{JSON_KEY_PATTERN}', ' ', 'g')"
-    return f"regexp_replace({text}, '{JSON_ESCAPE_PATTERN}', ' ', 'g')"
+    return f"lower(regexp_replace({text}, '{JSON_ESCAPE_PATTERN}', ' ', 'g'))"
 
 
 def _chunk_end(cursor, low: int) -> int | None:
