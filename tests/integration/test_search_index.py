@@ -337,7 +337,7 @@ def test_a_complete_index_answers_whole_field_matches_without_the_word_check(env
     Unicode word pattern DuckDB compiles on every query. A path, a non-ASCII word or
     several objects keep the check."""
     store, catalog, principal, project_id, index = env
-    long_word = "x" * 40  # tantivy drops words of 40 bytes or more: such a MATCH scans
+    long_word = "x" * 40  # tantivy's default tokenizer drops it; the index keeps it
     write(
         env,
         [
@@ -513,3 +513,37 @@ def test_a_bounded_page_that_came_up_short_is_not_run_first_again(env, monkeypat
     assert newest_ids(env, query)[0] == expected
     assert executed == [False]
     assert newest_ids(env, query, use_index=False)[0] == expected
+
+
+def test_match_of_a_long_word_uses_the_index_below_its_word_limit(env):
+    """Words up to 40,000 bytes are in the index (a hash, a long id): a MATCH of one reads
+    the index's candidates; a longer word is not in it, and such a MATCH scans."""
+    store, catalog, principal, project_id, index = env
+    digest = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+    huge = "q" * 45_000
+    write(
+        env,
+        [
+            {"id": "a", "input": f"sha256 {digest.upper()}"},
+            {"id": "b", "input": {"hash": digest[:40]}},
+            {"id": "c", "metadata": {"blob": huge}},
+            {"id": "d", "metadata": {"blob": "q" * 44_999}},
+        ],
+    )
+    Indexer(store, index).run_once()
+
+    def plan_of(condition: str) -> str:
+        text = f"select: id | from: project_logs('{project_id}') | filter: {condition}"
+        return explain_query(catalog, principal, QueryOptions(query=text), index)["sql"]
+
+    assert "'a'" in plan_of(f"input MATCH '{digest}'")  # the index's candidate list
+    assert "'c'" not in plan_of(f"metadata MATCH '{huge}'")  # scanned
+    expected = {
+        f"input MATCH '{digest}'": ["a"],
+        f"input MATCH '{digest[:40]}'": ["b"],
+        f"search('{digest}')": ["a"],
+        f"metadata MATCH '{huge}'": ["c"],
+    }
+    for query, rows in expected.items():
+        assert ids(env, query) == rows, query[:60]
+        assert ids(env, query, use_index=False) == rows, query[:60]

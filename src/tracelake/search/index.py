@@ -11,8 +11,8 @@ store/indexing.py). Words are split and lower-cased as tantivy's default tokeniz
 ``LONG_TOKEN_BYTES`` (the default drops words of 40 bytes or more): a LIKE fragment may lie
 inside a long word (a hash, a base64 run). A field whose words text reaches
 ``LONG_TEXT_BYTES`` may hold a word longer still, so its document lists the field in
-``long``, and LIKE lookups always include such documents. MATCH looks up words of at most
-``MAX_TOKEN_BYTES``, which every document holds.
+``long``, and LIKE lookups always include such documents. A MATCH word is a whole word,
+so one shorter than ``LONG_TOKEN_BYTES`` is in every document that holds it.
 """
 
 from __future__ import annotations
@@ -28,10 +28,10 @@ import tantivy
 from tracelake.model.words import Fragment
 
 TEXT_FIELDS = ("input", "output", "expected", "metadata", "span_attributes")
-MAX_TOKEN_BYTES = 39  # MATCH words looked up (as under tantivy's default tokenizer)
 # Words of this many bytes or more are dropped (before lower-casing, which at most makes a
 # word 1.5 times longer: tantivy refuses terms over 65,530 bytes).
 LONG_TOKEN_BYTES = 40_000
+MAX_TOKEN_BYTES = LONG_TOKEN_BYTES - 1  # the longest MATCH word looked up
 LONG_TEXT_BYTES = 30_000  # a field's words text this long is listed in ``long``
 TOKENIZER = "words"
 CROWDED_TTL = 300.0  # seconds a lookup with too many candidates is not asked again
