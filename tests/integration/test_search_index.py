@@ -198,6 +198,11 @@ def test_newest_first_pages_read_only_the_newest_candidates(env):
         "NOT input MATCH 'rare'",  # under NOT: never bounded
         "search('lantern') AND input MATCH 'rare'",
         "(input MATCH 'lantern') = false",
+        # The index narrows a LIKE only where its truth alone matters, not under NOT:
+        # the MATCH is bounded.
+        "input MATCH 'lantern' AND NOT input ILIKE '%n1%'",
+        # Under OR it is narrowed too: two lookups, never bounded.
+        "input MATCH 'lantern' AND (input ILIKE '%rare%' OR metadata.w = 1)",
     ]
     for query in queries:
         assert newest_ids(env, query) == newest_ids(env, query, use_index=False), query
@@ -219,6 +224,13 @@ def test_newest_first_pages_read_only_the_newest_candidates(env):
         index,
     )
     assert "_xact_id >" in plan["sql"].replace("e._xact_id > 0", "")  # the bound is in the SQL
+    for condition, bounded in (
+        ("input MATCH 'lantern' AND NOT input ILIKE '%n1%'", True),
+        ("input MATCH 'lantern' AND (input ILIKE '%rare%' OR metadata.w = 1)", False),
+    ):
+        text = f"select: id | from: project_logs('{project_id}') | filter: {condition} | limit: 5"
+        sql = explain_query(catalog, principal, QueryOptions(query=text), index)["sql"]
+        assert ("_xact_id >" in sql.replace("e._xact_id > 0", "")) == bounded, condition
 
 
 def test_a_match_under_or_is_never_bounded(env):

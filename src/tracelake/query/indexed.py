@@ -238,23 +238,28 @@ def newest_first_page(query: ast.Query, shape: str) -> bool:
 def _positive(node: ast.Expr) -> bool:
     if isinstance(node, ast.Logical) and node.op == "and":
         return all(_positive(child) for child in node.children)
-    if _is_match(node):
+    if _is_match(node, truthy=True):
         return True
-    return not _contains_match(node)
+    return not _contains_match(node, truthy=True)
 
 
-def _is_match(node) -> bool:
-    """MATCH, search(), or a LIKE / ILIKE (which the index may narrow as well)."""
-    return (isinstance(node, ast.Binary) and node.op in ("match", "like", "ilike")) or (
+def _is_match(node, truthy: bool) -> bool:
+    """MATCH, search(), or, where only its truth matters (through AND and OR from the top
+    of the filter: the compiler narrows a LIKE there only), a LIKE / ILIKE."""
+    if isinstance(node, ast.Binary) and node.op in ("like", "ilike"):
+        return truthy
+    return (isinstance(node, ast.Binary) and node.op == "match") or (
         isinstance(node, ast.Function) and node.name == "search"
     )
 
 
-def _contains_match(node) -> bool:
-    if _is_match(node):
+def _contains_match(node, truthy: bool) -> bool:
+    if _is_match(node, truthy):
         return True
+    if isinstance(node, ast.Logical):
+        return any(_contains_match(child, truthy) for child in node.children)
     if dataclasses.is_dataclass(node):
-        return any(_contains_match(getattr(node, f.name)) for f in dataclasses.fields(node))
+        return any(_contains_match(getattr(node, f.name), False) for f in dataclasses.fields(node))
     if isinstance(node, tuple | list):
-        return any(_contains_match(item) for item in node)
+        return any(_contains_match(item, truthy) for item in node)
     return False
