@@ -274,8 +274,11 @@ class Watchdog:
 
     @contextlib.contextmanager
     def guard(self, timeout: float, interrupt):
-        """Call ``interrupt()`` if the block is still running ``timeout`` seconds from now."""
-        entry = [time.monotonic() + timeout, next(self._tickets), interrupt]
+        """Call ``interrupt()`` if the block is still running ``timeout`` seconds from now.
+        Yields a function that tells whether it was called: an interrupt that falls
+        between two statements of the block stops neither, so the block checks."""
+        # [deadline, ticket, interrupt, fired]
+        entry = [time.monotonic() + timeout, next(self._tickets), interrupt, False]
         with self._cond:
             heapq.heappush(self._heap, entry)
             if self._thread is None:
@@ -285,7 +288,7 @@ class Watchdog:
                 self._thread.start()
             self._cond.notify()
         try:
-            yield
+            yield lambda: entry[3]
         finally:
             with self._cond:  # after this, interrupt() is never called for the block
                 entry[2] = None
@@ -303,7 +306,7 @@ class Watchdog:
                     self._cond.wait(wait)
                     continue
                 entry = heapq.heappop(self._heap)
-                interrupt, entry[2] = entry[2], None
+                interrupt, entry[2], entry[3] = entry[2], None, True
                 try:
                     interrupt()
                 except Exception:  # a closed cursor: nothing left to stop
@@ -317,13 +320,18 @@ WATCHDOG = Watchdog()
 
 
 def _execute(cursor, store: Store, plan: Plan, options: QueryOptions, timeout: float):
+    stopped = f"the query ran longer than {timeout:g} s and was stopped"
     try:
-        with WATCHDOG.guard(timeout, cursor.interrupt):
+        with WATCHDOG.guard(timeout, cursor.interrupt) as interrupted:
             if _renders_at_once(plan, options):
-                return _execute_at_once(cursor, store, plan)
-            return _execute_paged(cursor, store, plan, options)
+                result = _execute_at_once(cursor, store, plan)
+            else:
+                result = _execute_paged(cursor, store, plan, options)
+            if interrupted():  # between two statements: the later ones ran to the end
+                raise QueryTimeout(stopped)
+            return result
     except duckdb.InterruptException:
-        raise QueryTimeout(f"the query ran longer than {timeout:g} s and was stopped") from None
+        raise QueryTimeout(stopped) from None
     except duckdb.Error as exc:
         # The compiler coerces types and guards paths, so this is rare; it is still the
         # query's fault (e.g. an out-of-range cast), not the server's.
