@@ -19,7 +19,6 @@ with no filter and with a filter.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -27,8 +26,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import Server, copy_of, machine  # noqa: E402
-from query import META_FILE, ensure_data  # noqa: E402
+from common import Server, machine  # noqa: E402
+from query import data_copy  # noqa: E402
 
 SCORES = "unpivot: scores as (score, score_value)"
 
@@ -75,9 +74,7 @@ def main() -> None:
     parser.add_argument("--spans", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    source, meta = ensure_data(args.spans, fresh=False)
-    data_dir = copy_of(source, "web", args.spans)
-    pid = json.loads((data_dir / META_FILE).read_text())["project_id"]
+    data_dir, pid, meta = data_copy("web", args.spans)
     print(f"machine: {machine()}")
     print(f"project: {meta['spans']:,} spans in {meta['traces']:,} traces")
     with Server(data_dir, env={"TRACELAKE_SCHEDULER_TICK_SECONDS": "0"}) as server:

@@ -56,7 +56,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
 import querydata  # noqa: E402
-from common import API_KEY, Server, machine, percentile  # noqa: E402
+from common import API_KEY, Server, copy_of, machine, percentile  # noqa: E402
 
 WARMUPS = 2
 META_FILE = "bench-query.json"
@@ -324,6 +324,14 @@ OVERHEAD_GOAL = 1.2
 
 
 # -- data --------------------------------------------------------------------------------------
+
+
+def data_copy(name: str, spans: int) -> tuple[Path, str, dict]:
+    """A read-write copy of the cached query data (see common.copy_of), its project id and
+    the data's description, for the benchmarks that write to it (summary, web, facets)."""
+    source, meta = ensure_data(spans, fresh=False)
+    data_dir = copy_of(source, name, spans)
+    return data_dir, json.loads((data_dir / META_FILE).read_text())["project_id"], meta
 
 
 def ensure_data(spans: int, fresh: bool) -> tuple[Path, dict]:

@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import copy_of, machine  # noqa: E402
-from query import META_FILE, ensure_data  # noqa: E402
+from common import machine  # noqa: E402
+from query import data_copy  # noqa: E402
 
 
 def queries(pid: str) -> dict[str, str]:
@@ -79,9 +79,7 @@ def main() -> None:
     from tracelake.cli_backends import LocalBackend
     from tracelake.export.queries import QueryOptions, run_query
 
-    source, meta = ensure_data(args.spans, fresh=False)
-    data_dir = copy_of(source, "summary", args.spans)
-    pid = json.loads((data_dir / META_FILE).read_text())["project_id"]
+    data_dir, pid, meta = data_copy("summary", args.spans)
     print(f"machine: {machine()}")
     print(f"project: {meta['spans']:,} spans in {meta['traces']:,} traces")
     backend = LocalBackend(data_dir)

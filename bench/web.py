@@ -24,8 +24,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import API_KEY, Server, copy_of, machine  # noqa: E402
-from query import META_FILE, ensure_data  # noqa: E402
+from common import API_KEY, Server, machine  # noqa: E402
+from query import data_copy  # noqa: E402
 
 WEB = Path(__file__).resolve().parents[1] / "web"
 
@@ -35,9 +35,7 @@ def main() -> None:
     parser.add_argument("--spans", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
-    source, meta = ensure_data(args.spans, fresh=False)
-    data_dir = copy_of(source, "web", args.spans)
-    pid = json.loads((data_dir / META_FILE).read_text())["project_id"]
+    data_dir, pid, meta = data_copy("web", args.spans)
     with Server(data_dir, env={"TRACELAKE_SCHEDULER_TICK_SECONDS": "0"}) as server:
         query = f"from: project_logs('{pid}') summary\nselect: *\nlimit: 50"
         with server.client() as client:
