@@ -10,6 +10,7 @@ from typing import Any
 
 from tracelake.errors import Forbidden, InvalidRequest
 from tracelake.model.objects import OBJECT_ID_FIELD, ROUTING_KEYS, ObjectRef, ObjectType, route_row
+from tracelake.model.plain import PlainRows, plain_rows
 from tracelake.model.rows import normalize_row, now_timestamp
 from tracelake.model.xact import format_xact, key_xact
 from tracelake.query.relations import columns_of, comments_relation
@@ -20,6 +21,7 @@ from tracelake.store.writer import (
     ObjectInfo,
     WriteBatch,
     event_table,
+    plain_table,
     prepare,
     replace_entries,
 )
@@ -46,6 +48,12 @@ def prepare_batch(
         raise Forbidden("this API key is read-only")
     if not isinstance(raw_rows, list):
         raise InvalidRequest("rows must be a list")
+    if ref is None:
+        plain = plain_rows(raw_rows, now_timestamp())
+        if plain is not None:
+            batch = _plain_batch(catalog, principal, plain)
+            if batch is not None:
+                return batch
     writes = []
     objects: dict[ObjectRef, ObjectInfo] = {}
     for index, raw in enumerate(raw_rows):
@@ -66,6 +74,23 @@ def prepare_batch(
     # A dataset's enforced field schemas apply to every write path (checked on final rows).
     batch.check = schema_check(catalog.store, objects)
     return prepare(batch)
+
+
+def _plain_batch(catalog: Catalog, principal: Principal, rows: PlainRows) -> WriteBatch | None:
+    """The batch of a request of plain rows (``model/plain.py``), its Arrow columns built
+    at once; None if a value cannot be stored as JSON (the general path words the error)."""
+    objects = {ref: catalog.object_info(principal.org_id, ref) for ref in rows.refs}
+    try:
+        table = plain_table(rows, [objects[ref] for ref in rows.refs])
+    except InvalidRequest:
+        return None
+    batch = WriteBatch(writes=[], objects=objects, author=principal.key_id)
+    batch.prepared = table
+    kinds = [(ref.object_type.value, ref.object_id) for ref in rows.refs]
+    batch.keys = frozenset(
+        (*kinds[at], row_id) for at, row_id in zip(rows.ref_of_row, rows.ids, strict=True)
+    )
+    return batch
 
 
 def prepare_states(

@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 from tracelake.errors import TracelakeError
 from tracelake.model.merge import apply_comment, apply_write
 from tracelake.model.objects import ObjectRef, ObjectType
+from tracelake.model.plain import PlainRows
 from tracelake.model.rows import (
     JSON_FIELDS,
     RowWrite,
@@ -345,15 +346,51 @@ def event_table(entries: list[Entry], now: str) -> pa.Table:
         "is_root": pa.array([not p for p in parents], pa.bool_()),
         "tags": pa.array([s.get("tags") for s in states], _LIST),
     }
-    # JSON columns travel as Arrow's JSON type, which DuckDB takes as JSON without parsing
-    # the text again (orjson wrote it, so it is valid); audit_data still gets its _xact_id.
     for name in (*JSON_FIELDS, "audit_data"):
-        texts = json_texts(
+        columns[name] = _json_column(
+            name,
             [s.get(name) for s in states],
             lambda i, name=name: f"row {entries[i][2]} (id {entries[i][0][2]!r}): {name}",
         )
-        columns[name] = pa.array(texts, pa.string() if name == "audit_data" else _JSON)
     columns["_object_delete"] = pa.array([e[1] is None for e in entries], pa.bool_())
+    return pa.table(columns)
+
+
+def _json_column(name: str, values: list[Any], where: Callable[[int], str]) -> pa.Array:
+    """A JSON column as Arrow's JSON type, which DuckDB takes as JSON without parsing the
+    text again (orjson wrote it, so it is valid); audit_data is text: the insert still
+    puts its _xact_id in."""
+    return pa.array(json_texts(values, where), pa.string() if name == "audit_data" else _JSON)
+
+
+def plain_table(rows: PlainRows, infos: list[ObjectInfo]) -> pa.Table:
+    """The Arrow columns ``event_table`` builds, for the rows of a plain request (see
+    ``model/plain.py``); ``infos`` holds the object info of each of ``rows.refs``. Raises
+    InvalidRequest for a JSON value that cannot be stored."""
+    n = len(rows)
+    of_row = pa.array(rows.ref_of_row, pa.int32())
+
+    def per_object(values: list[str]) -> pa.Array:
+        return pa.array(values, pa.string()).take(of_row)
+
+    columns: dict[str, pa.Array] = {
+        "object_type": per_object([r.object_type.value for r in rows.refs]),
+        "object_id": per_object([r.object_id for r in rows.refs]),
+        "id": pa.array(rows.ids, pa.string()),
+        "_seq": pa.array(range(n), pa.uint32()),
+        "created": pa.array(rows.created, pa.string()),
+        "org_id": per_object([i.org_id for i in infos]),
+        "project_id": per_object([i.project_id for i in infos]),
+        "span_id": pa.array(rows.span_ids, pa.string()),
+        "root_span_id": pa.array(rows.root_span_ids, pa.string()),
+        "span_parents": pa.array(rows.span_parents, _LIST),
+        "is_root": pa.array([p is None for p in rows.span_parents], pa.bool_()),
+        "tags": pa.array(rows.tags, _LIST),
+    }
+    for name, values in rows.json.items():
+        columns[name] = _json_column(name, values, lambda i, name=name: f"row {i}: {name}")
+    columns["audit_data"] = pa.nulls(n, pa.string())
+    columns["_object_delete"] = pa.array([False] * n, pa.bool_())
     return pa.table(columns)
 
 

@@ -30,7 +30,7 @@ class ObjectPath(StrEnum):
 
 async def _commit(request: Request, batch: WriteBatch) -> int:
     """Queue the batch to the writer and wait until it is durable."""
-    if not batch.writes:
+    if batch.size == 0:
         return 0
     return await asyncio.wrap_future(request.app.state.store.submit(batch))
 

@@ -1,0 +1,185 @@
+"""The ingest fast path: a request whose rows are all new spans, each a plain replace.
+
+Most ``/logs3`` requests carry only such rows (the SDK's span starts, ``logger.log``,
+``experiment.log``). ``plain_rows`` checks and turns them into column lists in one pass,
+without building a write and a row state per row as ``normalize_row`` and ``apply_write``
+do. It returns None for a request with any other row — a merge, a delete, a comment, a
+``_parent_id``, audit fields, merge or array-delete paths, a dataset row, an id given twice
+— and for anything it cannot accept at a glance (a value the general path would correct or
+refuse). Such a request takes the general path, which also words every error. Both paths
+give the same rows; ``tests/unit/model/test_plain.py`` compares them on generated requests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from tracelake.errors import InvalidRequest
+from tracelake.model.ids import uuid7
+from tracelake.model.objects import PROJECT_LOG_ID, ObjectRef, ObjectType
+from tracelake.model.rows import IGNORED_FIELDS, JSON_FIELDS, normalize_timestamp
+
+# What a plain row may carry: its id and time, user and span fields, routing keys of
+# project logs and experiments, fields the general path ignores too, and the two markers
+# when they say "replace" (the SDK sends ``_is_merge: false`` with every span start).
+PLAIN_FIELDS = frozenset(
+    {
+        "id",
+        "created",
+        *JSON_FIELDS,
+        "tags",
+        "span_id",
+        "root_span_id",
+        "span_parents",
+        "project_id",
+        "log_id",
+        "experiment_id",
+        "org_id",
+        "_is_merge",
+        "_object_delete",
+        *IGNORED_FIELDS,
+    }
+)
+# JSON fields that must be objects (or null).
+_OBJECT_FIELDS = ("metadata", "span_attributes", "context", "origin")
+
+
+@dataclass(slots=True)
+class PlainRows:
+    """Column lists of a request's rows, in request order. ``refs`` lists each object once
+    (in order of first appearance) and ``ref_of_row`` points each row into it. JSON fields
+    hold the parsed values (encoded by the store)."""
+
+    refs: list[ObjectRef] = field(default_factory=list)
+    ref_of_row: list[int] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
+    created: list[str] = field(default_factory=list)
+    span_ids: list[str] = field(default_factory=list)
+    root_span_ids: list[str] = field(default_factory=list)
+    span_parents: list[list[str] | None] = field(default_factory=list)
+    tags: list[list[str] | None] = field(default_factory=list)
+    json: dict[str, list[Any]] = field(default_factory=lambda: {n: [] for n in JSON_FIELDS})
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def plain_rows(raw_rows: Any, now: str) -> PlainRows | None:
+    """The columns of ``raw_rows`` if every row is a plain replace of a new or whole span of
+    project logs or an experiment, else None. ``now`` is the time of rows without one."""
+    if not isinstance(raw_rows, list) or not raw_rows:
+        return None
+    out = PlainRows()
+    ref_index: dict[tuple[str, str], int] = {}
+    seen: set[tuple[int, str]] = set()
+    json_columns = [(name, out.json[name]) for name in JSON_FIELDS]
+    for raw in raw_rows:
+        if type(raw) is not dict or not raw.keys() <= PLAIN_FIELDS:
+            return None
+        merge, delete = raw.get("_is_merge"), raw.get("_object_delete")
+        if (merge is not None and merge is not False) or (
+            delete is not None and delete is not False
+        ):
+            return None  # (by identity: 0 == False, and the general path refuses 0)
+        where = _object_of(raw)
+        if where is None:
+            return None
+        position = ref_index.get(where)
+        if position is None:
+            position = ref_index[where] = len(out.refs)
+            out.refs.append(ObjectRef(ObjectType(where[0]), where[1]))
+
+        row_id = raw.get("id")
+        if row_id is None:
+            row_id = uuid7()
+        elif type(row_id) is not str or not row_id:
+            return None
+        if (position, row_id) in seen:
+            return None  # the general path applies both writes in order
+        seen.add((position, row_id))
+
+        created = raw.get("created")
+        if created is None:
+            created = now
+        else:
+            try:
+                created = normalize_timestamp(created, "created")
+            except InvalidRequest:
+                return None
+
+        span_id = raw.get("span_id")
+        if span_id is None:
+            span_id = row_id
+        elif type(span_id) is not str or not span_id:
+            return None
+        root_span_id = raw.get("root_span_id")
+        if root_span_id is None:
+            root_span_id = span_id
+        elif type(root_span_id) is not str or not root_span_id:
+            return None
+        parents = raw.get("span_parents")
+        if parents is not None:
+            if type(parents) is not list or not all(type(p) is str for p in parents):
+                return None
+            parents = parents or None
+        tags = raw.get("tags")
+        if tags is not None:
+            if type(tags) is not list or not all(type(t) is str for t in tags):
+                return None
+            tags = list(dict.fromkeys(tags))
+        if not _plain_values(raw):
+            return None
+
+        out.ref_of_row.append(position)
+        out.ids.append(row_id)
+        out.created.append(created)
+        out.span_ids.append(span_id)
+        out.root_span_ids.append(root_span_id)
+        out.span_parents.append(parents)
+        out.tags.append(tags)
+        for name, column in json_columns:
+            column.append(raw.get(name))
+    return out
+
+
+def _object_of(raw: dict) -> tuple[str, str] | None:
+    """(object type, id) of a project-logs or experiment row, as ``route_row`` routes it."""
+    experiment_id = raw.get("experiment_id")
+    if experiment_id is not None:
+        if type(experiment_id) is not str or not experiment_id:
+            return None
+        return (ObjectType.EXPERIMENT.value, experiment_id)
+    project_id = raw.get("project_id")
+    if type(project_id) is not str or not project_id:
+        return None
+    log_id = raw.get("log_id")
+    if log_id is not None and log_id != PROJECT_LOG_ID:
+        return None
+    return (ObjectType.PROJECT_LOGS.value, project_id)
+
+
+def _plain_values(raw: dict) -> bool:
+    """Whether scores, metrics and the object fields are stored as given: scores are
+    numbers in 0..1 or null, metrics numbers or null, and the rest objects or null."""
+    for name in _OBJECT_FIELDS:
+        value = raw.get(name)
+        if value is not None and type(value) is not dict:
+            return False
+    scores = raw.get("scores")
+    if scores is not None:
+        if type(scores) is not dict:
+            return False
+        for value in scores.values():
+            if value is not None and not (
+                (type(value) is float or type(value) is int) and 0 <= value <= 1
+            ):
+                return False
+    metrics = raw.get("metrics")
+    if metrics is not None:
+        if type(metrics) is not dict:
+            return False
+        for value in metrics.values():
+            if value is not None and type(value) is not float and type(value) is not int:
+                return False
+    return True
