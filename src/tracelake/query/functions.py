@@ -303,9 +303,15 @@ def _extreme(name: str) -> Handler:
 # -- numbers and casts ---------------------------------------------------------------------------
 
 
+# The engine takes the places as a 32-bit integer; rounding a double to more than ~330 places
+# either way gives the same result as to this many.
+ROUND_PLACES = 2**31 - 1
+
+
 def _round(c, ctx, node, args):
     value = c.expect(args[0], T.NUMBER, node, "round()")
     places = _literal(c, args[1], "the round precision", node, (int,)) if len(args) > 1 else 0
+    places = max(-ROUND_PLACES, min(ROUND_PLACES, places))
     return value.to(exp.Round(this=value.sql, decimals=exp.Literal.number(places)), T.NUMBER)
 
 
@@ -842,6 +848,10 @@ def _null_test(c, ctx, node):
 
 def _neg(c, ctx, node):
     value = c.node(node.expr, ctx)
+    if type(value.literal) in (int, float):
+        # `-1` is a constant like `1`, so an argument that must be a literal takes it
+        # (`round(x, -1)`).
+        return c.literal(-value.literal, node)
     if value.type is not T.INTERVAL:
         if not converts_implicitly(value, T.NUMBER):
             raise c.error(

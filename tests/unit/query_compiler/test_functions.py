@@ -179,6 +179,11 @@ SCALARS = [
     ),
     (F("round", B("div", I("metrics", "latency"), L(3)), L(2)), {"r01": 0.5, "r02": 0.17}),
     (F("round", L(2.5)), {"r01": 3}),
+    # a negative precision is a literal too (the parser reads -3 as neg(3))
+    (F("round", TOKENS, U("neg", L(3))), {"r01": 1000, "r02": 0, "r05": 2000}),
+    # beyond the engine's 32-bit precision: the same as the furthest it takes
+    (F("round", TOKENS, L(99999999999)), {"r01": 1200}),
+    (F("round", TOKENS, U("neg", L(99999999999))), {"r01": 0}),
     (F("to_string", TOKENS), {"r01": "1200", "r05": "2000"}),
     (F("to_string", CREATED), {"r01": "2024-11-09T10:00:00.250000Z"}),
     (F("to_string", I("is_root")), {"r01": "true"}),
