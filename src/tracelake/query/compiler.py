@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
@@ -391,6 +392,8 @@ class Compiler:
         if isinstance(v, bool):
             return Typed(exp.Boolean(this=v), T.BOOLEAN, literal=v)
         if isinstance(v, int):
+            if abs(v) > sys.float_info.max:  # (the text parsers refuse these before)
+                raise fail("number out of range", node)
             sql_type = "BIGINT" if is_int64(v) else None
             return Typed(exp.Literal.number(v), T.NUMBER, literal=v, sql_type=sql_type)
         if isinstance(v, float):

@@ -137,10 +137,10 @@ def match_tokens(text: str) -> list[str]:
 def convert_string_literal(c: Compiler, text: str, to: T) -> exp.Expression | None:
     """A string literal converted at compile time, or None to convert at run time."""
     if to is T.NUMBER:
-        if _INTEGER.match(text):
-            return c.integer_literal(int(text))
         number = float(text) if _NUMBER.match(text) else math.nan
-        return c.double_literal(number) if math.isfinite(number) else exp.Null()
+        if not math.isfinite(number):  # (an integer beyond a double's range too)
+            return exp.Null()
+        return c.integer_literal(int(text)) if _INTEGER.match(text) else c.double_literal(number)
     if to is T.TIMESTAMP:
         value = c.parse_timestamp_literal(text)
         return None if value is None else c.timestamp_literal(value)
@@ -177,13 +177,18 @@ def _bucket(unit: str) -> Handler:
 def _date_trunc(c, ctx, node, args):
     spec = _literal(c, args[0], "the date_trunc unit", node)
     m = _TRUNC_UNIT.match(spec)
-    count, unit = (int(m.group(1) or 1), m.group(2).lower()) if m else (0, "")
+    # (a count of more digits than any bucket in range has is read as too long)
+    digits = (m.group(1) or "1").lstrip("0") or "0" if m else "0"
+    count = int(digits) if len(digits) <= 18 else 10**18
+    unit = m.group(2).lower() if m else ""
     if unit not in BUCKET_UNITS or count < 1 or (count > 1 and unit not in MULTIPLE_UNITS):
         raise c.error(
             f"invalid date_trunc unit '{spec}' (use second, minute, hour, day, week, month, "
             "year, or a multiple like '15 minutes')",
             node,
         )
+    if count * c.INTERVAL_UNITS[unit] > c.MAX_INTERVAL_SECONDS:
+        raise c.error(f"date_trunc unit '{spec}' is out of range (at most 290,000 years)", node)
     ts = c.expect(args[1], T.TIMESTAMP, node, "date_trunc()")
     sql = c.bucket(ts.sql, unit, count, ctx.scope.tz_offset)
     return ts.to(sql, T.TIMESTAMP, whole_seconds=True)

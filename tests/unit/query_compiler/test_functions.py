@@ -200,6 +200,7 @@ SCALARS = [
     (F("to_number", L("x")), {"r01": None}),
     (F("to_number", L("1e3")), {"r01": 1000}),
     (F("to_number", L("1e999")), {"r01": None}),
+    (F("to_number", L("9" * 5000)), {"r01": None}),  # beyond a double (was a 500)
     (F("json_extract", I("metadata", "config"), L("version")), {"r08": 2, "r01": None}),
     (F("json_extract", I("metadata", "config"), L("user.preferences.theme")), {"r08": "dark"}),
     (F("json_extract", I("metadata", "bad"), L("x")), {"r08": None}),
@@ -234,6 +235,17 @@ FUNCTION_ERRORS = [
         "minute, hour, day, week, month, year, or a multiple like '15 minutes')",
     ),
     (F("date_trunc", I("id"), CREATED), "the date_trunc unit must be a literal"),
+    # beyond an interval's range (was a DuckDB conversion error, or a 500 past 4,300 digits)
+    (
+        F("date_trunc", L("9999999999 days"), CREATED),
+        "date_trunc unit '9999999999 days' is out of range (at most 290,000 years)",
+    ),
+    (
+        F("date_trunc", L("9" * 5000 + " seconds"), CREATED),
+        f"date_trunc unit '{'9' * 5000} seconds' is out of range (at most 290,000 years)",
+    ),
+    # a string beyond a double's range, as '1e999' (was a DuckDB conversion error)
+    (B("add", L("9" * 310), L(1)), f"invalid number '{'9' * 310}'"),
     (F("round", TOKENS, L(1.5)), "the round precision must be a literal"),
     (F("json_extract", I("metadata"), I("id")), "the json_extract key must be a literal"),
     (F("len", L(1)), "len() needs a string or an array, not a number"),
