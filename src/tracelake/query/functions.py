@@ -86,7 +86,15 @@ from sqlglot import exp
 
 from tracelake.query import ast as a
 from tracelake.query.errors import QueryError
-from tracelake.query.types import T, Typed, an, common_type, converts_implicitly, null
+from tracelake.query.types import (
+    T,
+    Typed,
+    an,
+    common_type,
+    converts_implicitly,
+    is_int64,
+    null,
+)
 
 if TYPE_CHECKING:
     from tracelake.query.compiler import Compiler
@@ -786,10 +794,25 @@ def arithmetic(c: Compiler, op: str, left: Typed, right: Typed, node=None) -> Ty
     rhs = paren(right.sql)
     if op in ("div", "mod"):
         rhs = exp.Nullif(this=rhs, expression=exp.Literal.number(0))
-    sql: exp.Expression = exp.Paren(this=ARITHMETIC[op](this=paren(left.sql), expression=rhs))
+    lhs, sql_type = paren(left.sql), None
     if result is T.INTERVAL and op in ("mul", "div"):
-        sql = c.null_on_overflow(sql)  # interval 1 day * 1e15: beyond an interval's range
-    return Typed(sql, result, aggregate=aggregated(left, right))
+        # interval 1 day * 1e15: beyond an interval's range
+        interval, count = (lhs, rhs) if left.type is T.INTERVAL else (rhs, lhs)
+        sql = c.scaled_interval(ARITHMETIC[op], interval, count)
+    elif op != "div" and _is_int64(left) and _is_int64(right):
+        # 9223372036854775807 + 1: beyond 64 bits
+        sql, sql_type = c.int64_arithmetic(ARITHMETIC[op], lhs, rhs), "BIGINT"
+    else:
+        sql = ARITHMETIC[op](this=lhs, expression=rhs)
+    return Typed(exp.Paren(this=sql), result, aggregate=aggregated(left, right), sql_type=sql_type)
+
+
+def _is_int64(value: Typed) -> bool:
+    """Whether the engine computes ``value`` as a 64-bit integer (which overflows, where a
+    double does not)."""
+    if type(value.literal) is int:
+        return is_int64(value.literal)
+    return value.sql_type in ("BIGINT", "INTEGER")
 
 
 def _wide_integer(c: Compiler, value: Typed) -> Typed:
@@ -863,6 +886,9 @@ def _neg(c, ctx, node):
                 f"'-' needs a number or an interval, not {an(value.type)}", c.where(value, node)
             )
         value = _wide_integer(c, c.coerce(value, T.NUMBER, node))
+        if _is_int64(value):  # (the negation of the smallest one is beyond 64 bits)
+            sql = c.int64_arithmetic(exp.Sub, exp.Literal.number(0), paren(value.sql))
+            return value.to(exp.Paren(this=sql), sql_type="BIGINT")
     return value.to(exp.Neg(this=paren(value.sql)))
 
 

@@ -34,6 +34,13 @@ ARITHMETIC = [
     (B("sub", CREATED, IV(1, "month")), {"r06": "2024-11-01T00:00:00.000000Z"}),
     (B("gt", B("sub", CREATED, L("2024-11-09")), IV(1, "day")), {"r01": False, "r03": True}),
     (IV(7, "day"), {"r01": "7 days"}),
+    # integers beyond 64 bits are NULL, in any nesting (they were a DuckDB overflow error)
+    (B("add", L(9223372036854775807), L(1)), {"r01": None}),
+    (B("mul", B("sub", U("neg", L(9223372036854775807)), L(2)), L(1)), {"r01": None}),
+    (U("neg", F("to_integer", U("neg", L(9223372036854775808)))), {"r01": None}),
+    (B("mod", U("neg", L(9223372036854775808)), U("neg", L(1))), {"r01": 0}),
+    (B("add", F("len", I("tags")), L(9223372036854775805)), {"r01": 9223372036854775807}),
+    (B("add", F("len", I("tags")), L(9223372036854775806)), {"r01": None}),
 ]
 
 

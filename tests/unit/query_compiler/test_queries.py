@@ -8,7 +8,7 @@ import pytest
 from tracelake.query import ast
 from tracelake.query.errors import QueryError
 
-from .data import ALL, IF, STAR, XACT_BASE, A, B, F, I, L, S, U, compiler, ids, run, scope
+from .data import ALL, IF, IV, STAR, XACT_BASE, A, B, F, I, L, S, U, compiler, ids, run, scope
 
 Q = ast.Query
 MODEL = I("metadata", "model")
@@ -174,6 +174,16 @@ AGGREGATES = [
     (F("sum", F("estimated_cost")), 0.512),
     (B("div", F("sum", I("metrics", "prompt_tokens")), F("count", L(1))), 70),
     (F("max", F("day", I("created"))), "2025-01-01T00:00:00Z"),
+    # around aggregates, conversions and interval arithmetic that may go out of range (NULL
+    # then) ran into DuckDB's "aggregates are not allowed inside the TRY expression"
+    (F("to_datetime", F("max", TOKENS)), "1970-01-01T00:33:20.000000Z"),
+    (F("day", F("min", I("metadata", "ts"))), "2024-01-01T00:00:00Z"),
+    (B("mul", IV(1, "hour"), F("count", L(1))), "10:00:00"),
+    (B("div", B("sub", F("max", I("created")), F("min", I("created"))), L(2)), "183 days 00:00:00.5"),
+    (F("to_interval", F("max", TOKENS)), "00:33:20"),
+    # integers beyond 64 bits are NULL (they were a DuckDB overflow error)
+    (B("add", F("count", L(1)), L(1)), 11),
+    (B("mul", F("count", L(1)), L(9223372036854775807)), None),
 ]
 
 
