@@ -402,7 +402,12 @@ def _numeric_agg(cls: type[exp.Func]) -> Handler:
     return handler
 
 
-def _minmax(cls: type[exp.Func]) -> Handler:
+def _minmax(cls: type[exp.Func], by: str) -> Handler:
+    """min/max; of JSON values the numbers (numeric strings too) compare as numbers, and
+    without numbers the values compare by their text. ``by`` is the engine's aggregate
+    returning the value with the least/greatest key: the answer is that value, so an
+    object, an array or a boolean stays one (not its JSON text as a string)."""
+
     def handler(c, ctx, node, args):
         value = args[0]
         if value.type is not T.JSON:
@@ -412,10 +417,8 @@ def _minmax(cls: type[exp.Func]) -> Handler:
                 sql_type=value.sql_type,
                 whole_seconds=value.whole_seconds,
             )
-        num = _convert(c, cls(this=_convert(c, value.sql, T.JSON, T.NUMBER)), T.NUMBER, T.JSON)
-        text = _convert(
-            c, cls(this=_convert(c, value.sql.copy(), T.JSON, T.STRING)), T.STRING, T.JSON
-        )
+        num = c.number_to_output(cls(this=_convert(c, value.sql, T.JSON, T.NUMBER)))
+        text = fn(by, value.sql.copy(), _convert(c, value.sql.copy(), T.JSON, T.STRING))
         return value.to(exp.Coalesce(this=num, expressions=[text]), T.JSON)
 
     return handler
@@ -472,8 +475,8 @@ FUNCTIONS: dict[str, FunctionSpec] = {
     "count_distinct": FunctionSpec(_count_distinct, aggregate=True),
     "sum": FunctionSpec(_numeric_agg(exp.Sum), aggregate=True, distinct=True),
     "avg": FunctionSpec(_numeric_agg(exp.Avg), aggregate=True, distinct=True),
-    "min": FunctionSpec(_minmax(exp.Min), aggregate=True),
-    "max": FunctionSpec(_minmax(exp.Max), aggregate=True),
+    "min": FunctionSpec(_minmax(exp.Min, "arg_min"), aggregate=True),
+    "max": FunctionSpec(_minmax(exp.Max, "arg_max"), aggregate=True),
     "percentile": FunctionSpec(_percentile, 2, 2, aggregate=True),
     "any_value": FunctionSpec(_any_value, aggregate=True),
 }

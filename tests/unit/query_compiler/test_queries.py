@@ -164,6 +164,13 @@ AGGREGATES = [
     (F("max", TOKENS), 2000),
     (F("max", MODEL), "gpt-4"),  # no numbers: text order
     (F("min", MODEL), "GPT-4"),
+    # objects, arrays and booleans stay what they are (they were their JSON text, a string)
+    (F("max", I("input")), {"question": "Explain the concept of recursion"}),  # by text
+    (F("max", I("metadata", "models")), [{"name": "solo"}]),
+    (F("min", I("metadata", "models")), []),
+    (F("max", I("metadata", "is_production")), True),
+    (F("len", F("max", I("metadata", "models"))), 1),
+    (B("eq", F("max", I("metadata", "n")), L("10")), True),  # 10, not 10.0
     (F("min", I("created")), "2023-12-31T23:59:59.000000Z"),
     (F("max", I("tags", 0)), "triage"),
     (F("percentile", FACT, L(0.5)), pytest.approx(0.825)),  # interpolated
