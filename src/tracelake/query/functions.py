@@ -689,7 +689,9 @@ def includes(c: Compiler, haystack: Typed, needle: Typed, node=None) -> Typed:
     JSON object: one of its values; a scalar: itself); an array needle means every one of its
     elements is included (``tags INCLUDES ['a', 'b']``), an object needle JSON containment.
     Never NULL."""
-    if haystack.type is T.ARRAY:
+    if needle.type is T.NULL:
+        sql = _includes_null(c, haystack)
+    elif haystack.type is T.ARRAY:
         sql = _list_includes(c, haystack, needle, node)
     elif haystack.type is T.JSON and needle.type is T.ARRAY:
         sql = c.json_contains(haystack.sql, _convert(c, needle.sql, T.ARRAY, T.JSON))
@@ -710,6 +712,19 @@ def includes(c: Compiler, haystack: Typed, needle: Typed, node=None) -> Typed:
         sql = compare(c, "eq", haystack, needle, node).sql
     sql = exp.Coalesce(this=sql, expressions=[exp.false()])
     return Typed(sql, T.BOOLEAN, aggregate=aggregated(haystack, needle))
+
+
+def _includes_null(c: Compiler, haystack: Typed) -> exp.Expression:
+    """``haystack INCLUDES null``: a list or a JSON array with a null element (an object
+    with a null value), as ``IN (null)`` finds one; a missing haystack includes nothing."""
+    if haystack.type is T.ARRAY:
+        return c.list_any(haystack.sql, _null_sql)
+    if haystack.type is not T.JSON:
+        return exp.false()
+    kinds = [exp.Literal.string("ARRAY"), exp.Literal.string("OBJECT")]
+    nested = exp.In(this=c.json_type_of(haystack.sql), expressions=kinds)
+    some = c.list_any(c.json_elements(haystack.sql.copy()), lambda el: _json_null(c, el))
+    return exp.Case(ifs=[exp.If(this=nested, true=some)], default=exp.false())
 
 
 def _list_includes(c: Compiler, haystack: Typed, needle: Typed, node) -> exp.Expression:
