@@ -410,6 +410,8 @@ def _minmax(cls: type[exp.Func], by: str) -> Handler:
 
     def handler(c, ctx, node, args):
         value = args[0]
+        if value.type is T.NULL:
+            return _null_aggregate(c, cls, value)
         if value.type is not T.JSON:
             return value.to(
                 cls(this=value.sql),
@@ -433,8 +435,16 @@ def _percentile(c, ctx, node, args):
     return value.to(sql, T.NUMBER)
 
 
+def _null_aggregate(c: Compiler, cls: type[exp.Func], value: Typed) -> Typed:
+    """min, max or any_value of null: an aggregate of a JSON NULL, whose value any operation
+    and function takes (DuckDB cannot bind ``day(max(NULL))``)."""
+    return value.to(cls(this=c.null_of(T.JSON)), T.JSON)
+
+
 def _any_value(c, ctx, node, args):
     value = args[0]
+    if value.type is T.NULL:
+        return _null_aggregate(c, exp.AnyValue, value)
     return value.to(
         exp.AnyValue(this=value.sql),
         value.type,

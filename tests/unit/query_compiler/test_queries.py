@@ -191,6 +191,10 @@ AGGREGATES = [
     # integers beyond 64 bits are NULL (they were a DuckDB overflow error)
     (B("add", F("count", L(1)), L(1)), 11),
     (B("mul", F("count", L(1)), L(9223372036854775807)), None),
+    # an aggregate of null is NULL of any type (DuckDB could not bind these)
+    (F("day", F("max", L(None))), None),
+    (B("add", F("min", L(None)), IV(1, "day")), None),
+    (F("to_datetime", F("any_value", L(None))), None),
 ]
 
 
