@@ -190,8 +190,13 @@ class Compiler:
             value = replace(value, sql=value.sql.copy())
             columns.append(OutputColumn(name, value, self.render(value).copy()))
         dim_ctx = Ctx(scope, clause="dimensions")
-        group_by = tuple(self.node(d, dim_ctx).sql.copy() for d in lay.dims)
+        group_by = tuple(self._key(self.node(d, dim_ctx)).copy() for d in lay.dims)
         return Projection(tuple(columns), group_by, lay.aggregate, lay.star)
+
+    def _key(self, value: Typed) -> exp.Expression:
+        """A GROUP BY or ORDER BY term (a constant as the dialect takes it there: ``sort:
+        -1``, ``sort: 'abc'``)."""
+        return self.constant_key(value.sql, value.type) if value.is_literal else value.sql
 
     def compile_sort(self, query: a.Query, scope: Scope) -> list[exp.Ordered]:
         """ORDER BY terms; aliases and ordinals resolve. JSON values sort numbers first
@@ -203,6 +208,7 @@ class Compiler:
             if item.dir not in ("asc", "desc"):
                 raise fail(f"invalid sort direction '{item.dir}'", item.expr)
             value = self.node(self._by_position(item.expr, lay), ctx)
+            value = replace(value, sql=self._key(value))
             for key in self.sort_keys(value):
                 ordered = exp.Ordered(this=key, desc=item.dir == "desc", nulls_first=False)
                 out.append(ordered.copy())

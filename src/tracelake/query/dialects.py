@@ -209,6 +209,11 @@ class DuckDBCompiler(Compiler):
         T.TIMESTAMP: "TIMESTAMPTZ", T.DATE: "DATE", T.ARRAY: "VARCHAR[]", T.INTERVAL: "INTERVAL",
     }  # fmt: skip
 
+    def constant_key(self, sql: exp.Expression, type_: T) -> exp.Expression:
+        """A constant as a GROUP BY or ORDER BY term: cast, since DuckDB reads a bare integer
+        there as a column position and refuses other bare literals in ORDER BY."""
+        return _cast(sql, self.NULL_TYPES.get(type_, "INTEGER"))  # (null: any type)
+
     def null_of(self, type_: T) -> exp.Expression:
         """A NULL of a type: DuckDB cannot pick an overload for a bare NULL (``day(null)``,
         ``null + interval 1 day``)."""
