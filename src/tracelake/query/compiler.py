@@ -594,11 +594,14 @@ class Compiler:
             if strict and invalid and to in (T.NUMBER, T.BOOLEAN, T.TIMESTAMP, T.DATE):
                 raise fail(f"invalid {to.value} '{value.literal}'", self.where(value, node))
             if converted is not None:
-                return value.to(converted, to)
+                integer = to is T.NUMBER and functions.is_int64_text(value.literal)
+                return value.to(converted, to, sql_type="BIGINT" if integer else None)
         convert = self.COERCIONS.get((value.type, to))
         if convert is None:
             raise fail(f"cannot use {an(value.type)} as {an(to)}", self.where(value, node))
-        return value.to(convert(self, value.sql), to)
+        # (the engine type of an integer matters to arithmetic, which guards its overflow)
+        sql_type = "INTEGER" if (value.type, to) == (T.BOOLEAN, T.NUMBER) else None
+        return value.to(convert(self, value.sql), to, sql_type=sql_type)
 
     # Hints for the type errors of :meth:`expect`: (found, needed) -> how to convert.
     CONVERSION_HINTS = {

@@ -225,6 +225,11 @@ class DuckDBCompiler(Compiler):
         scaled = op(this=interval.copy(), expression=count.copy())
         return _in_range(seconds, _INTERVAL_SECONDS, scaled)
 
+    def int64_round(self, sql: exp.Expression, places: int) -> exp.Expression:
+        """A 64-bit integer rounded to ``places`` < 0, NULL beyond 64 bits."""
+        rounded = exp.Round(this=_cast(sql, "HUGEINT"), decimals=exp.Literal.number(places))
+        return _cast(rounded, "BIGINT", safe=True)
+
     def int64_arithmetic(self, op: type[exp.Expression], left, right) -> exp.Expression:
         """``left <op> right`` of two 64-bit integers, NULL beyond 64 bits (where DuckDB
         fails): computed in 128 bits, where they cannot overflow, and narrowed back."""

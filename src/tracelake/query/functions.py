@@ -142,6 +142,11 @@ def match_tokens(text: str) -> list[str]:
     return list(dict.fromkeys(t.lower() for t in _TOKEN.findall(text)))
 
 
+def is_int64_text(text: str) -> bool:
+    """Whether a string literal spells a 64-bit integer (which converts to one)."""
+    return bool(_INTEGER.match(text)) and len(text.strip()) <= 21 and is_int64(int(text))
+
+
 def convert_string_literal(c: Compiler, text: str, to: T) -> exp.Expression | None:
     """A string literal converted at compile time, or None to convert at run time."""
     if to is T.NUMBER:
@@ -325,6 +330,8 @@ def _round(c, ctx, node, args):
     value = c.expect(args[0], T.NUMBER, node, "round()")
     places = _literal(c, args[1], "the round precision", node, (int,)) if len(args) > 1 else 0
     places = max(-ROUND_PLACES, min(ROUND_PLACES, places))
+    if places < 0 and _is_int64(value):  # (rounding up the largest leaves 64 bits)
+        return value.to(c.int64_round(value.sql, places), T.NUMBER, sql_type="BIGINT")
     return value.to(exp.Round(this=value.sql, decimals=exp.Literal.number(places)), T.NUMBER)
 
 

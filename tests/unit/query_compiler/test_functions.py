@@ -41,6 +41,11 @@ ARITHMETIC = [
     (B("mod", U("neg", L(9223372036854775808)), U("neg", L(1))), {"r01": 0}),
     (B("add", F("len", I("tags")), L(9223372036854775805)), {"r01": 9223372036854775807}),
     (B("add", F("len", I("tags")), L(9223372036854775806)), {"r01": None}),
+    # ... with a string literal that spells an integer, a boolean, or round() to tens
+    (B("sub", L(9223372036854775807), L("-5")), {"r01": None}),
+    (B("add", I("is_root"), L(9223372036854775807)), {"r01": None, "r02": 9223372036854775807}),
+    (F("round", L(9223372036854775807), U("neg", L(1))), {"r01": None}),
+    (F("round", L(1250), U("neg", L(2))), {"r01": 1300}),
 ]
 
 
