@@ -186,7 +186,10 @@ AGGREGATES = [
     (F("to_datetime", F("max", TOKENS)), "1970-01-01T00:33:20.000000Z"),
     (F("day", F("min", I("metadata", "ts"))), "2024-01-01T00:00:00Z"),
     (B("mul", IV(1, "hour"), F("count", L(1))), "10:00:00"),
-    (B("div", B("sub", F("max", I("created")), F("min", I("created"))), L(2)), "183 days 00:00:00.5"),
+    (
+        B("div", B("sub", F("max", I("created")), F("min", I("created"))), L(2)),
+        "183 days 00:00:00.5",
+    ),
     (F("to_interval", F("max", TOKENS)), "00:33:20"),
     # integers beyond 64 bits are NULL (they were a DuckDB overflow error)
     (B("add", F("count", L(1)), L(1)), 11),
