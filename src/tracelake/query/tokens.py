@@ -69,7 +69,8 @@ OPERATORS = (
 
 # Words that may follow a complete operand; after "50%" they keep the "%" a percent sign.
 _CONTINUATION_WORDS = KEYWORDS - {"null", "true", "false", "interval", "isnull", "isnotnull"} | {
-    "seed", "rows", "percent", "eq", "ne", "lt", "le", "gt", "ge", "from", "where", "group",
+    "seed", "rows", "percent", "eq", "ne", "lt", "le", "gt", "ge", "add", "sub", "mul", "div",
+    "mod", "from", "where", "group",
     "order", "by", "limit", "offset", "having", "pivot", "unpivot", "for", "when", "then",
     "else", "end", "union", "intersect", "except", "tablesample", "settings", "spans",
     "traces", "summary",
