@@ -194,6 +194,26 @@ def test_traces_final_filter_selects_traces(app_client, logs, final_filter):
     assert all(len(page_traces(page)) == 2 for page in pages[:-1])
 
 
+@pytest.mark.parametrize("shape", ["traces", "summary"])
+@pytest.mark.parametrize(
+    "final_filter", ["avg(scores.Factuality) > 0.6", "scores.Factuality > 0.6"]
+)
+def test_a_count_sample_is_drawn_from_the_traces_final_filter_keeps(
+    app_client, logs, shape, final_filter
+):
+    """On the summary shape a filter on the rolled-up values was applied after the sample
+    was drawn from every trace, so ``sample: 1`` could answer no row while traces pass."""
+    project, rows = logs
+    expected = _passing(rows, 0.6)
+    for seed in range(8):
+        query = (
+            f"select: root_span_id | from: project_logs('{project}') {shape}"
+            f" | final_filter: {final_filter} | sample: 2 seed {seed}"
+        )
+        got = {row["root_span_id"] for row in btql(app_client, query)["data"]}
+        assert len(got) == 2 and got <= expected, (seed, got, expected)
+
+
 def test_summary_having_a_field_outside_an_aggregate_is_a_400(app_client, logs):
     project, _ = logs
     query = (

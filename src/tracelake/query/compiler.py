@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
@@ -189,8 +190,13 @@ class Compiler:
             value = replace(value, sql=value.sql.copy())
             columns.append(OutputColumn(name, value, self.render(value).copy()))
         dim_ctx = Ctx(scope, clause="dimensions")
-        group_by = tuple(self.node(d, dim_ctx).sql.copy() for d in lay.dims)
+        group_by = tuple(self._key(self.node(d, dim_ctx)).copy() for d in lay.dims)
         return Projection(tuple(columns), group_by, lay.aggregate, lay.star)
+
+    def _key(self, value: Typed) -> exp.Expression:
+        """A GROUP BY or ORDER BY term (a constant as the dialect takes it there: ``sort:
+        -1``, ``sort: 'abc'``)."""
+        return self.constant_key(value.sql, value.type) if value.is_literal else value.sql
 
     def compile_sort(self, query: a.Query, scope: Scope) -> list[exp.Ordered]:
         """ORDER BY terms; aliases and ordinals resolve. JSON values sort numbers first
@@ -202,6 +208,7 @@ class Compiler:
             if item.dir not in ("asc", "desc"):
                 raise fail(f"invalid sort direction '{item.dir}'", item.expr)
             value = self.node(self._by_position(item.expr, lay), ctx)
+            value = replace(value, sql=self._key(value))
             for key in self.sort_keys(value):
                 ordered = exp.Ordered(this=key, desc=item.dir == "desc", nulls_first=False)
                 out.append(ordered.copy())
@@ -391,6 +398,8 @@ class Compiler:
         if isinstance(v, bool):
             return Typed(exp.Boolean(this=v), T.BOOLEAN, literal=v)
         if isinstance(v, int):
+            if abs(v) > sys.float_info.max:  # (the text parsers refuse these before)
+                raise fail("number out of range", node)
             sql_type = "BIGINT" if is_int64(v) else None
             return Typed(exp.Literal.number(v), T.NUMBER, literal=v, sql_type=sql_type)
         if isinstance(v, float):
@@ -585,11 +594,14 @@ class Compiler:
             if strict and invalid and to in (T.NUMBER, T.BOOLEAN, T.TIMESTAMP, T.DATE):
                 raise fail(f"invalid {to.value} '{value.literal}'", self.where(value, node))
             if converted is not None:
-                return value.to(converted, to)
+                integer = to is T.NUMBER and functions.is_int64_text(value.literal)
+                return value.to(converted, to, sql_type="BIGINT" if integer else None)
         convert = self.COERCIONS.get((value.type, to))
         if convert is None:
             raise fail(f"cannot use {an(value.type)} as {an(to)}", self.where(value, node))
-        return value.to(convert(self, value.sql), to)
+        # (the engine type of an integer matters to arithmetic, which guards its overflow)
+        sql_type = "INTEGER" if (value.type, to) == (T.BOOLEAN, T.NUMBER) else None
+        return value.to(convert(self, value.sql), to, sql_type=sql_type)
 
     # Hints for the type errors of :meth:`expect`: (found, needed) -> how to convert.
     CONVERSION_HINTS = {

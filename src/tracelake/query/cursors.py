@@ -37,6 +37,7 @@ def decode_cursor(text: str) -> Cursor:
         raise QueryError("invalid cursor: pass back the cursor of a previous response") from None
     if isinstance(body, dict) and isinstance(body.get("k"), str):
         return Cursor(key=body["k"])
-    if isinstance(body, dict) and isinstance(body.get("o"), int) and body["o"] >= 0:
+    # (an offset the engine takes: a 64-bit count, not a boolean)
+    if isinstance(body, dict) and type(body.get("o")) is int and 0 <= body["o"] < 2**63:
         return Cursor(offset=body["o"])
     raise QueryError("invalid cursor: pass back the cursor of a previous response")

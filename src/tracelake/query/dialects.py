@@ -100,10 +100,23 @@ def _cast(sql: exp.Expression, to: str, safe: bool = False) -> exp.Expression:
     return cls(this=sql, to=exp.DataType.build(to, dialect="duckdb"))
 
 
+# The seconds DuckDB turns into a timestamp (from Unix time) or an interval: about
+# 290,000 years either way.
+_EPOCH_SECONDS = (-9_223_372_022_400, 9_223_372_036_854)
+_INTERVAL_SECONDS = (-9_223_372_036_854, 9_223_372_036_854)
+
+
+def _in_range(seconds: exp.Expression, bounds: tuple[int, int], then: exp.Expression):
+    """``then`` where ``seconds`` lies within ``bounds``, else NULL (NaN too). A guard and
+    not try(), which DuckDB refuses around an aggregate (``to_datetime(max(metrics.end))``)."""
+    lo, hi = (exp.Literal.number(b) for b in bounds)
+    return _case(exp.Between(this=seconds, low=lo, high=hi), then)
+
+
 def _epoch_seconds(sql: exp.Expression) -> exp.Expression:
     """Unix seconds as an instant; NULL beyond the timestamp range (1e20) or for NaN, which
     ``to_timestamp`` rejects with an error."""
-    return fn("try", fn("to_timestamp", sql))
+    return _in_range(sql, _EPOCH_SECONDS, fn("to_timestamp", sql.copy()))
 
 
 def _case(cond: exp.Expression, then: exp.Expression, default: exp.Expression | None = None):
@@ -172,8 +185,10 @@ class DuckDBCompiler(Compiler):
         (T.NUMBER, T.STRING): lambda c, x: _cast(x, "VARCHAR"),
         (T.NUMBER, T.BOOLEAN): lambda c, x: exp.NEQ(this=x, expression=exp.Literal.number(0)),
         (T.NUMBER, T.TIMESTAMP): lambda c, x: _epoch_seconds(x),
-        # try(): seconds beyond an interval's range (1e20) are NULL, not an error
-        (T.NUMBER, T.INTERVAL): lambda c, x: fn("try", fn("to_seconds", _cast(x, "DOUBLE"))),
+        # seconds beyond an interval's range (1e20) are NULL, not an error
+        (T.NUMBER, T.INTERVAL): lambda c, x: _in_range(
+            x, _INTERVAL_SECONDS, fn("to_seconds", _cast(x.copy(), "DOUBLE"))
+        ),
         (T.BOOLEAN, T.NUMBER): lambda c, x: _cast(x, "INTEGER"),
         (T.BOOLEAN, T.STRING): lambda c, x: _cast(x, "VARCHAR"),
         (T.TIMESTAMP, T.STRING): lambda c, x: c.format_timestamp(x),
@@ -194,14 +209,32 @@ class DuckDBCompiler(Compiler):
         T.TIMESTAMP: "TIMESTAMPTZ", T.DATE: "DATE", T.ARRAY: "VARCHAR[]", T.INTERVAL: "INTERVAL",
     }  # fmt: skip
 
+    def constant_key(self, sql: exp.Expression, type_: T) -> exp.Expression:
+        """A constant as a GROUP BY or ORDER BY term: cast, since DuckDB reads a bare integer
+        there as a column position and refuses other bare literals in ORDER BY."""
+        return _cast(sql, self.NULL_TYPES.get(type_, "INTEGER"))  # (null: any type)
+
     def null_of(self, type_: T) -> exp.Expression:
         """A NULL of a type: DuckDB cannot pick an overload for a bare NULL (``day(null)``,
         ``null + interval 1 day``)."""
         return _cast(exp.Null(), self.NULL_TYPES[type_]) if type_ in self.NULL_TYPES else exp.Null()
 
-    def null_on_overflow(self, sql: exp.Expression) -> exp.Expression:
-        """NULL where ``sql`` would fail with an out-of-range error."""
-        return fn("try", sql)
+    def scaled_interval(self, op: type[exp.Expression], interval, count) -> exp.Expression:
+        """``interval * count`` or ``interval / count``; NULL beyond an interval's range."""
+        seconds = op(this=fn("epoch", interval), expression=count)
+        scaled = op(this=interval.copy(), expression=count.copy())
+        return _in_range(seconds, _INTERVAL_SECONDS, scaled)
+
+    def int64_round(self, sql: exp.Expression, places: int) -> exp.Expression:
+        """A 64-bit integer rounded to ``places`` < 0, NULL beyond 64 bits."""
+        rounded = exp.Round(this=_cast(sql, "HUGEINT"), decimals=exp.Literal.number(places))
+        return _cast(rounded, "BIGINT", safe=True)
+
+    def int64_arithmetic(self, op: type[exp.Expression], left, right) -> exp.Expression:
+        """``left <op> right`` of two 64-bit integers, NULL beyond 64 bits (where DuckDB
+        fails): computed in 128 bits, where they cannot overflow, and narrowed back."""
+        wide = op(this=_cast(left, "HUGEINT"), expression=right)
+        return _cast(wide, "BIGINT", safe=True)
 
     def signed_integer(self, sql: exp.Expression) -> exp.Expression:
         """An unsigned integer (``_xact_id``) widened so that a difference or a negation may

@@ -86,7 +86,15 @@ from sqlglot import exp
 
 from tracelake.query import ast as a
 from tracelake.query.errors import QueryError
-from tracelake.query.types import T, Typed, an, common_type, converts_implicitly, null
+from tracelake.query.types import (
+    T,
+    Typed,
+    an,
+    common_type,
+    converts_implicitly,
+    is_int64,
+    null,
+)
 
 if TYPE_CHECKING:
     from tracelake.query.compiler import Compiler
@@ -134,13 +142,18 @@ def match_tokens(text: str) -> list[str]:
     return list(dict.fromkeys(t.lower() for t in _TOKEN.findall(text)))
 
 
+def is_int64_text(text: str) -> bool:
+    """Whether a string literal spells a 64-bit integer (which converts to one)."""
+    return bool(_INTEGER.match(text)) and len(text.strip()) <= 21 and is_int64(int(text))
+
+
 def convert_string_literal(c: Compiler, text: str, to: T) -> exp.Expression | None:
     """A string literal converted at compile time, or None to convert at run time."""
     if to is T.NUMBER:
-        if _INTEGER.match(text):
-            return c.integer_literal(int(text))
         number = float(text) if _NUMBER.match(text) else math.nan
-        return c.double_literal(number) if math.isfinite(number) else exp.Null()
+        if not math.isfinite(number):  # (an integer beyond a double's range too)
+            return exp.Null()
+        return c.integer_literal(int(text)) if _INTEGER.match(text) else c.double_literal(number)
     if to is T.TIMESTAMP:
         value = c.parse_timestamp_literal(text)
         return None if value is None else c.timestamp_literal(value)
@@ -177,13 +190,18 @@ def _bucket(unit: str) -> Handler:
 def _date_trunc(c, ctx, node, args):
     spec = _literal(c, args[0], "the date_trunc unit", node)
     m = _TRUNC_UNIT.match(spec)
-    count, unit = (int(m.group(1) or 1), m.group(2).lower()) if m else (0, "")
+    # (a count of more digits than any bucket in range has is read as too long)
+    digits = (m.group(1) or "1").lstrip("0") or "0" if m else "0"
+    count = int(digits) if len(digits) <= 18 else 10**18
+    unit = m.group(2).lower() if m else ""
     if unit not in BUCKET_UNITS or count < 1 or (count > 1 and unit not in MULTIPLE_UNITS):
         raise c.error(
             f"invalid date_trunc unit '{spec}' (use second, minute, hour, day, week, month, "
             "year, or a multiple like '15 minutes')",
             node,
         )
+    if count * c.INTERVAL_UNITS[unit] > c.MAX_INTERVAL_SECONDS:
+        raise c.error(f"date_trunc unit '{spec}' is out of range (at most 290,000 years)", node)
     ts = c.expect(args[1], T.TIMESTAMP, node, "date_trunc()")
     sql = c.bucket(ts.sql, unit, count, ctx.scope.tz_offset)
     return ts.to(sql, T.TIMESTAMP, whole_seconds=True)
@@ -303,9 +321,17 @@ def _extreme(name: str) -> Handler:
 # -- numbers and casts ---------------------------------------------------------------------------
 
 
+# The engine takes the places as a 32-bit integer; rounding a double to more than ~330 places
+# either way gives the same result as to this many.
+ROUND_PLACES = 2**31 - 1
+
+
 def _round(c, ctx, node, args):
     value = c.expect(args[0], T.NUMBER, node, "round()")
     places = _literal(c, args[1], "the round precision", node, (int,)) if len(args) > 1 else 0
+    places = max(-ROUND_PLACES, min(ROUND_PLACES, places))
+    if places < 0 and _is_int64(value):  # (rounding up the largest leaves 64 bits)
+        return value.to(c.int64_round(value.sql, places), T.NUMBER, sql_type="BIGINT")
     return value.to(exp.Round(this=value.sql, decimals=exp.Literal.number(places)), T.NUMBER)
 
 
@@ -383,9 +409,16 @@ def _numeric_agg(cls: type[exp.Func]) -> Handler:
     return handler
 
 
-def _minmax(cls: type[exp.Func]) -> Handler:
+def _minmax(cls: type[exp.Func], by: str) -> Handler:
+    """min/max; of JSON values the numbers (numeric strings too) compare as numbers, and
+    without numbers the values compare by their text. ``by`` is the engine's aggregate
+    returning the value with the least/greatest key: the answer is that value, so an
+    object, an array or a boolean stays one (not its JSON text as a string)."""
+
     def handler(c, ctx, node, args):
         value = args[0]
+        if value.type is T.NULL:
+            return _null_aggregate(c, cls, value)
         if value.type is not T.JSON:
             return value.to(
                 cls(this=value.sql),
@@ -393,10 +426,8 @@ def _minmax(cls: type[exp.Func]) -> Handler:
                 sql_type=value.sql_type,
                 whole_seconds=value.whole_seconds,
             )
-        num = _convert(c, cls(this=_convert(c, value.sql, T.JSON, T.NUMBER)), T.NUMBER, T.JSON)
-        text = _convert(
-            c, cls(this=_convert(c, value.sql.copy(), T.JSON, T.STRING)), T.STRING, T.JSON
-        )
+        num = c.number_to_output(cls(this=_convert(c, value.sql, T.JSON, T.NUMBER)))
+        text = fn(by, value.sql.copy(), _convert(c, value.sql.copy(), T.JSON, T.STRING))
         return value.to(exp.Coalesce(this=num, expressions=[text]), T.JSON)
 
     return handler
@@ -411,8 +442,16 @@ def _percentile(c, ctx, node, args):
     return value.to(sql, T.NUMBER)
 
 
+def _null_aggregate(c: Compiler, cls: type[exp.Func], value: Typed) -> Typed:
+    """min, max or any_value of null: an aggregate of a JSON NULL, whose value any operation
+    and function takes (DuckDB cannot bind ``day(max(NULL))``)."""
+    return value.to(cls(this=c.null_of(T.JSON)), T.JSON)
+
+
 def _any_value(c, ctx, node, args):
     value = args[0]
+    if value.type is T.NULL:
+        return _null_aggregate(c, exp.AnyValue, value)
     return value.to(
         exp.AnyValue(this=value.sql),
         value.type,
@@ -453,8 +492,8 @@ FUNCTIONS: dict[str, FunctionSpec] = {
     "count_distinct": FunctionSpec(_count_distinct, aggregate=True),
     "sum": FunctionSpec(_numeric_agg(exp.Sum), aggregate=True, distinct=True),
     "avg": FunctionSpec(_numeric_agg(exp.Avg), aggregate=True, distinct=True),
-    "min": FunctionSpec(_minmax(exp.Min), aggregate=True),
-    "max": FunctionSpec(_minmax(exp.Max), aggregate=True),
+    "min": FunctionSpec(_minmax(exp.Min, "arg_min"), aggregate=True),
+    "max": FunctionSpec(_minmax(exp.Max, "arg_max"), aggregate=True),
     "percentile": FunctionSpec(_percentile, 2, 2, aggregate=True),
     "any_value": FunctionSpec(_any_value, aggregate=True),
 }
@@ -667,7 +706,9 @@ def includes(c: Compiler, haystack: Typed, needle: Typed, node=None) -> Typed:
     JSON object: one of its values; a scalar: itself); an array needle means every one of its
     elements is included (``tags INCLUDES ['a', 'b']``), an object needle JSON containment.
     Never NULL."""
-    if haystack.type is T.ARRAY:
+    if needle.type is T.NULL:
+        sql = _includes_null(c, haystack)
+    elif haystack.type is T.ARRAY:
         sql = _list_includes(c, haystack, needle, node)
     elif haystack.type is T.JSON and needle.type is T.ARRAY:
         sql = c.json_contains(haystack.sql, _convert(c, needle.sql, T.ARRAY, T.JSON))
@@ -688,6 +729,19 @@ def includes(c: Compiler, haystack: Typed, needle: Typed, node=None) -> Typed:
         sql = compare(c, "eq", haystack, needle, node).sql
     sql = exp.Coalesce(this=sql, expressions=[exp.false()])
     return Typed(sql, T.BOOLEAN, aggregate=aggregated(haystack, needle))
+
+
+def _includes_null(c: Compiler, haystack: Typed) -> exp.Expression:
+    """``haystack INCLUDES null``: a list or a JSON array with a null element (an object
+    with a null value), as ``IN (null)`` finds one; a missing haystack includes nothing."""
+    if haystack.type is T.ARRAY:
+        return c.list_any(haystack.sql, _null_sql)
+    if haystack.type is not T.JSON:
+        return exp.false()
+    kinds = [exp.Literal.string("ARRAY"), exp.Literal.string("OBJECT")]
+    nested = exp.In(this=c.json_type_of(haystack.sql), expressions=kinds)
+    some = c.list_any(c.json_elements(haystack.sql.copy()), lambda el: _json_null(c, el))
+    return exp.Case(ifs=[exp.If(this=nested, true=some)], default=exp.false())
 
 
 def _list_includes(c: Compiler, haystack: Typed, needle: Typed, node) -> exp.Expression:
@@ -775,10 +829,25 @@ def arithmetic(c: Compiler, op: str, left: Typed, right: Typed, node=None) -> Ty
     rhs = paren(right.sql)
     if op in ("div", "mod"):
         rhs = exp.Nullif(this=rhs, expression=exp.Literal.number(0))
-    sql: exp.Expression = exp.Paren(this=ARITHMETIC[op](this=paren(left.sql), expression=rhs))
+    lhs, sql_type = paren(left.sql), None
     if result is T.INTERVAL and op in ("mul", "div"):
-        sql = c.null_on_overflow(sql)  # interval 1 day * 1e15: beyond an interval's range
-    return Typed(sql, result, aggregate=aggregated(left, right))
+        # interval 1 day * 1e15: beyond an interval's range
+        interval, count = (lhs, rhs) if left.type is T.INTERVAL else (rhs, lhs)
+        sql = c.scaled_interval(ARITHMETIC[op], interval, count)
+    elif op != "div" and _is_int64(left) and _is_int64(right):
+        # 9223372036854775807 + 1: beyond 64 bits
+        sql, sql_type = c.int64_arithmetic(ARITHMETIC[op], lhs, rhs), "BIGINT"
+    else:
+        sql = ARITHMETIC[op](this=lhs, expression=rhs)
+    return Typed(exp.Paren(this=sql), result, aggregate=aggregated(left, right), sql_type=sql_type)
+
+
+def _is_int64(value: Typed) -> bool:
+    """Whether the engine computes ``value`` as a 64-bit integer (which overflows, where a
+    double does not)."""
+    if type(value.literal) is int:
+        return is_int64(value.literal)
+    return value.sql_type in ("BIGINT", "INTEGER")
 
 
 def _wide_integer(c: Compiler, value: Typed) -> Typed:
@@ -842,12 +911,19 @@ def _null_test(c, ctx, node):
 
 def _neg(c, ctx, node):
     value = c.node(node.expr, ctx)
+    if type(value.literal) in (int, float):
+        # `-1` is a constant like `1`, so an argument that must be a literal takes it
+        # (`round(x, -1)`).
+        return c.literal(-value.literal, node)
     if value.type is not T.INTERVAL:
         if not converts_implicitly(value, T.NUMBER):
             raise c.error(
                 f"'-' needs a number or an interval, not {an(value.type)}", c.where(value, node)
             )
         value = _wide_integer(c, c.coerce(value, T.NUMBER, node))
+        if _is_int64(value):  # (the negation of the smallest one is beyond 64 bits)
+            sql = c.int64_arithmetic(exp.Sub, exp.Literal.number(0), paren(value.sql))
+            return value.to(exp.Paren(this=sql), sql_type="BIGINT")
     return value.to(exp.Neg(this=paren(value.sql)))
 
 

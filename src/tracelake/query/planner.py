@@ -828,8 +828,14 @@ class _Planner:
         scope = self.scope(columns=columns)
         query = dataclasses.replace(self.q, filter=None, span_filter=None, trace_filter=None)
         proj = self.c.compile_projection(query, scope)
-        if not proj.aggregate and query.final_filter and self.c.has_aggregate(query.final_filter):
+        if (
+            not proj.aggregate
+            and query.final_filter
+            and (self.c.has_aggregate(query.final_filter) or self._count_sample("root_span_id"))
+        ):
             # An aggregate without measures is over each trace's spans: it selects traces.
+            # So does a filter on the summary rows under a count sample, which is drawn
+            # from the traces that pass it (as on the traces shape), not before it.
             self.final_traces = True
             query = dataclasses.replace(query, final_filter=None)
         having = self.c.compile_final_filter(query, scope)

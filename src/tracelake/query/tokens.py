@@ -36,6 +36,7 @@ are decided here:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -68,7 +69,8 @@ OPERATORS = (
 
 # Words that may follow a complete operand; after "50%" they keep the "%" a percent sign.
 _CONTINUATION_WORDS = KEYWORDS - {"null", "true", "false", "interval", "isnull", "isnotnull"} | {
-    "seed", "rows", "percent", "eq", "ne", "lt", "le", "gt", "ge", "from", "where", "group",
+    "seed", "rows", "percent", "eq", "ne", "lt", "le", "gt", "ge", "add", "sub", "mul", "div",
+    "mod", "from", "where", "group",
     "order", "by", "limit", "offset", "having", "pivot", "unpivot", "for", "when", "then",
     "else", "end", "union", "intersect", "except", "tablesample", "settings", "spans",
     "traces", "summary",
@@ -247,14 +249,15 @@ class _Lexer:
                 end += 1
             raise self.error(f"bad number '{text[start:end]}'", start)
         raw = text[start : self.pos]
+        # Every number must fit a double, integers too: the engine cannot compare or convert
+        # a longer one, and Python does not read integers of over 4,300 digits.
+        if not math.isfinite(float(raw)):
+            raise self.error(f"number out of range '{raw}'", start)
         if self.pos < n and text[self.pos] == "%" and self.percent_follows(self.pos + 1):
             self.pos += 1
             self.emit(PERCENT, start, float(Decimal(raw) / 100))
             return
-        value: int | float = float(raw) if is_float else int(raw)
-        if is_float and value in (float("inf"), float("-inf")):
-            raise self.error(f"number out of range '{raw}'", start)
-        self.emit(NUMBER, start, value)
+        self.emit(NUMBER, start, float(raw) if is_float else int(raw))
 
     def percent_follows(self, pos: int) -> bool:
         """Whether a '%' just after a number ends it (a percent) instead of being modulo."""

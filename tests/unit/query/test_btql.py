@@ -57,6 +57,13 @@ EXPRESSIONS = [
     ("a <!=> 'x'", B("nullne", I("a"), L("x"))),
     ("a gt 1", B("gt", I("a"), L(1))),
     ("a eq 'x'", B("eq", I("a"), L("x"))),
+    # the arithmetic operators' names too (the BTQL reference lists them as aliases)
+    ("a add 1 mul b", B("add", I("a"), B("mul", L(1), I("b")))),
+    ("a SUB 1 div 2 mod 3", B("sub", I("a"), B("mod", B("div", L(1), L(2)), L(3)))),
+    ("neg a add 1", B("add", U("neg", I("a")), L(1))),
+    ("50% mul 2", B("mul", L(0.5), L(2))),
+    ("neg - 1", B("sub", I("neg"), L(1))),  # a field named neg
+    ("add > 1", B("gt", I("add"), L(1))),
     ("a IS NULL", U("isnull", I("a"))),
     ("a is not null", U("isnotnull", I("a"))),
     ("ISNULL a", U("isnull", I("a"))),

@@ -107,6 +107,12 @@ def test_positions_are_one_based_and_follow_multiline_strings():
         ("a\n  @b", "unexpected character '@'", 2, 3),
         ("a ! b", "unexpected character '!'", 1, 3),
         ("1e999", "number out of range", 1, 1),
+        # integers beyond a double too (the engine cannot convert them; Python does not
+        # read integers of over 4,300 digits, which was a 500)
+        ("x < " + "9" * 310, "number out of range", 1, 5),
+        ("tags[" + "9" * 5000 + "]", "number out of range", 1, 6),
+        ("limit: " + "1" * 5000, "number out of range", 1, 8),
+        ("9" * 5000 + "%", "number out of range", 1, 1),
     ],
 )
 def test_lexer_errors(text, message, line, col):

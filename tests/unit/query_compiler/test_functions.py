@@ -34,6 +34,18 @@ ARITHMETIC = [
     (B("sub", CREATED, IV(1, "month")), {"r06": "2024-11-01T00:00:00.000000Z"}),
     (B("gt", B("sub", CREATED, L("2024-11-09")), IV(1, "day")), {"r01": False, "r03": True}),
     (IV(7, "day"), {"r01": "7 days"}),
+    # integers beyond 64 bits are NULL, in any nesting (they were a DuckDB overflow error)
+    (B("add", L(9223372036854775807), L(1)), {"r01": None}),
+    (B("mul", B("sub", U("neg", L(9223372036854775807)), L(2)), L(1)), {"r01": None}),
+    (U("neg", F("to_integer", U("neg", L(9223372036854775808)))), {"r01": None}),
+    (B("mod", U("neg", L(9223372036854775808)), U("neg", L(1))), {"r01": 0}),
+    (B("add", F("len", I("tags")), L(9223372036854775805)), {"r01": 9223372036854775807}),
+    (B("add", F("len", I("tags")), L(9223372036854775806)), {"r01": None}),
+    # ... with a string literal that spells an integer, a boolean, or round() to tens
+    (B("sub", L(9223372036854775807), L("-5")), {"r01": None}),
+    (B("add", I("is_root"), L(9223372036854775807)), {"r01": None, "r02": 9223372036854775807}),
+    (F("round", L(9223372036854775807), U("neg", L(1))), {"r01": None}),
+    (F("round", L(1250), U("neg", L(2))), {"r01": 1300}),
 ]
 
 
@@ -179,6 +191,11 @@ SCALARS = [
     ),
     (F("round", B("div", I("metrics", "latency"), L(3)), L(2)), {"r01": 0.5, "r02": 0.17}),
     (F("round", L(2.5)), {"r01": 3}),
+    # a negative precision is a literal too (the parser reads -3 as neg(3))
+    (F("round", TOKENS, U("neg", L(3))), {"r01": 1000, "r02": 0, "r05": 2000}),
+    # beyond the engine's 32-bit precision: the same as the furthest it takes
+    (F("round", TOKENS, L(99999999999)), {"r01": 1200}),
+    (F("round", TOKENS, U("neg", L(99999999999))), {"r01": 0}),
     (F("to_string", TOKENS), {"r01": "1200", "r05": "2000"}),
     (F("to_string", CREATED), {"r01": "2024-11-09T10:00:00.250000Z"}),
     (F("to_string", I("is_root")), {"r01": "true"}),
@@ -195,6 +212,7 @@ SCALARS = [
     (F("to_number", L("x")), {"r01": None}),
     (F("to_number", L("1e3")), {"r01": 1000}),
     (F("to_number", L("1e999")), {"r01": None}),
+    (F("to_number", L("9" * 5000)), {"r01": None}),  # beyond a double (was a 500)
     (F("json_extract", I("metadata", "config"), L("version")), {"r08": 2, "r01": None}),
     (F("json_extract", I("metadata", "config"), L("user.preferences.theme")), {"r08": "dark"}),
     (F("json_extract", I("metadata", "bad"), L("x")), {"r08": None}),
@@ -229,6 +247,17 @@ FUNCTION_ERRORS = [
         "minute, hour, day, week, month, year, or a multiple like '15 minutes')",
     ),
     (F("date_trunc", I("id"), CREATED), "the date_trunc unit must be a literal"),
+    # beyond an interval's range (was a DuckDB conversion error, or a 500 past 4,300 digits)
+    (
+        F("date_trunc", L("9999999999 days"), CREATED),
+        "date_trunc unit '9999999999 days' is out of range (at most 290,000 years)",
+    ),
+    (
+        F("date_trunc", L("9" * 5000 + " seconds"), CREATED),
+        f"date_trunc unit '{'9' * 5000} seconds' is out of range (at most 290,000 years)",
+    ),
+    # a string beyond a double's range, as '1e999' (was a DuckDB conversion error)
+    (B("add", L("9" * 310), L(1)), f"invalid number '{'9' * 310}'"),
     (F("round", TOKENS, L(1.5)), "the round precision must be a literal"),
     (F("json_extract", I("metadata"), I("id")), "the json_extract key must be a literal"),
     (F("len", L(1)), "len() needs a string or an array, not a number"),

@@ -202,6 +202,11 @@ INCLUDES = [
     (INC(I("metadata", "models"), L({"name": "a"})), ["r01"]),  # containment
     (INC(MODEL, L("gpt-4")), GPT4),  # a scalar includes itself
     (INC(I("metadata", "nope"), L("x")), []),
+    # null: a null element or value, as IN (null) finds one; a missing haystack includes
+    # nothing (a JSON null one included it, and a null element was not found)
+    (INC(I("metadata"), L(None)), ["r04"]),
+    (INC(MODEL, L(None)), []),
+    (INC(I("tags"), L(None)), []),
     (NOT(INC(I("metadata", "list"), L("a"))), [i for i in ALL if i != "r06"]),
     (F("contains", I("tags"), L("triage")), ["r01", "r05", "r08"]),
     (F("includes", I("tags"), L("triage")), ["r01", "r05", "r08"]),

@@ -8,7 +8,7 @@ import pytest
 from tracelake.query import ast
 from tracelake.query.errors import QueryError
 
-from .data import ALL, IF, STAR, XACT_BASE, A, B, F, I, L, S, U, compiler, ids, run, scope
+from .data import ALL, IF, IV, STAR, XACT_BASE, A, B, F, I, L, S, U, compiler, ids, run, scope
 
 Q = ast.Query
 MODEL = I("metadata", "model")
@@ -164,6 +164,13 @@ AGGREGATES = [
     (F("max", TOKENS), 2000),
     (F("max", MODEL), "gpt-4"),  # no numbers: text order
     (F("min", MODEL), "GPT-4"),
+    # objects, arrays and booleans stay what they are (they were their JSON text, a string)
+    (F("max", I("input")), {"question": "Explain the concept of recursion"}),  # by text
+    (F("max", I("metadata", "models")), [{"name": "solo"}]),
+    (F("min", I("metadata", "models")), []),
+    (F("max", I("metadata", "is_production")), True),
+    (F("len", F("max", I("metadata", "models"))), 1),
+    (B("eq", F("max", I("metadata", "n")), L("10")), True),  # 10, not 10.0
     (F("min", I("created")), "2023-12-31T23:59:59.000000Z"),
     (F("max", I("tags", 0)), "triage"),
     (F("percentile", FACT, L(0.5)), pytest.approx(0.825)),  # interpolated
@@ -174,6 +181,23 @@ AGGREGATES = [
     (F("sum", F("estimated_cost")), 0.512),
     (B("div", F("sum", I("metrics", "prompt_tokens")), F("count", L(1))), 70),
     (F("max", F("day", I("created"))), "2025-01-01T00:00:00Z"),
+    # around aggregates, conversions and interval arithmetic that may go out of range (NULL
+    # then) ran into DuckDB's "aggregates are not allowed inside the TRY expression"
+    (F("to_datetime", F("max", TOKENS)), "1970-01-01T00:33:20.000000Z"),
+    (F("day", F("min", I("metadata", "ts"))), "2024-01-01T00:00:00Z"),
+    (B("mul", IV(1, "hour"), F("count", L(1))), "10:00:00"),
+    (
+        B("div", B("sub", F("max", I("created")), F("min", I("created"))), L(2)),
+        "183 days 00:00:00.5",
+    ),
+    (F("to_interval", F("max", TOKENS)), "00:33:20"),
+    # integers beyond 64 bits are NULL (they were a DuckDB overflow error)
+    (B("add", F("count", L(1)), L(1)), 11),
+    (B("mul", F("count", L(1)), L(9223372036854775807)), None),
+    # an aggregate of null is NULL of any type (DuckDB could not bind these)
+    (F("day", F("max", L(None))), None),
+    (B("add", F("min", L(None)), IV(1, "day")), None),
+    (F("to_datetime", F("any_value", L(None))), None),
 ]
 
 
@@ -311,6 +335,16 @@ def test_sort_on_alias_computed_value_and_ordinal(con):
     assert _ids(run(con, query)) == ["r01", "r04", "r07"]
     query = Q(select=(A(I("id")),), sort=(S(L(1), "desc"),), limit=2)
     assert _ids(run(con, query)) == ["r10", "r09"]
+
+
+@pytest.mark.parametrize("key", [U("neg", L(1)), L("abc"), L(True), L(None), L(2.5)])
+def test_a_constant_sort_key_or_dimension_is_no_position(con, key):
+    """Only a positive integer literal names an output (DuckDB read -1 as a position, and
+    refused a bare string, boolean or null in ORDER BY)."""
+    query = Q(select=(A(I("id")),), sort=(S(key), S(I("id"))), limit=2)
+    assert _ids(run(con, query)) == ["r01", "r02"]
+    query = Q(dimensions=(A(key, "k"),), measures=(A(F("count", L(1)), "n"),))
+    assert [row["n"] for row in run(con, query)] == [len(ALL)]
 
 
 def test_implicit_short_names(con):

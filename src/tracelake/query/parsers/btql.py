@@ -106,6 +106,7 @@ class BtqlParser(ExpressionParser):
     """BTQL: clause text and expression snippets."""
 
     COMPARISON_WORDS = {w: w for w in ("eq", "ne", "lt", "le", "gt", "ge")}
+    ARITHMETIC_WORDS = frozenset({"add", "sub", "mul", "div", "mod", "neg"})
 
     # clause name -> (method, what its body must start with, for error messages)
     CLAUSES = {

@@ -88,6 +88,7 @@ class ExpressionParser:
 
     SUPPORTS_INCLUDES = True  # `tags INCLUDES 'x'`; SQL mode rejects it (btql.md §1.3)
     COMPARISON_WORDS: dict[str, str] = {}  # word aliases: `x gt 1`
+    ARITHMETIC_WORDS: frozenset[str] = frozenset()  # `x add 1`, `neg x` (op names)
     RESERVED: frozenset[str] = frozenset()  # identifiers that end an expression (SQL clauses)
     MAX_DEPTH = 60
 
@@ -282,28 +283,46 @@ class ExpressionParser:
 
     def parse_additive(self) -> ast.Expr:
         left = self.parse_multiplicative()
-        while self.peek().is_op(*ADDITIVE):
-            op = ADDITIVE[self.advance().text]
+        while (op := self.accept_arithmetic(ADDITIVE)) is not None:
             left = ast.Binary(op, left, self.parse_multiplicative(), loc=left.loc)
         return left
 
     def parse_multiplicative(self) -> ast.Expr:
         left = self.parse_unary()
-        while self.peek().is_op(*MULTIPLICATIVE):
-            op = MULTIPLICATIVE[self.advance().text]
+        while (op := self.accept_arithmetic(MULTIPLICATIVE)) is not None:
             left = ast.Binary(op, left, self.parse_unary(), loc=left.loc)
         return left
 
+    def accept_arithmetic(self, symbols: dict[str, str]) -> str | None:
+        """The operator of ``symbols`` at the cursor, consumed: its symbol, or its name as a
+        word where the dialect takes one and an operand follows (``x add 1``)."""
+        tok = self.peek()
+        if tok.is_op(*symbols):
+            return symbols[self.advance().text]
+        word = tok.text.lower() if tok.kind == IDENT else None
+        if word in self.ARITHMETIC_WORDS and word in symbols.values():
+            if self.starts_operand(self.peek(1)):
+                self.advance()
+                return word
+        return None
+
     def parse_unary(self) -> ast.Expr:
         tok = self.peek()
-        if tok.is_op("-", "+"):
+        neg_word = (
+            tok.kind == IDENT
+            and tok.text.lower() == "neg"
+            and "neg" in self.ARITHMETIC_WORDS
+            and self.starts_operand(self.peek(1))
+            and not self.peek(1).is_op("-", "+")  # (`neg - 1`: a field named neg)
+        )
+        if tok.is_op("-", "+") or neg_word:
             self.advance()
             self.enter(tok)
             try:
                 operand = self.parse_unary()
             finally:
                 self.depth -= 1
-            return ast.Unary("neg", operand, loc=loc(tok)) if tok.text == "-" else operand
+            return ast.Unary("neg", operand, loc=loc(tok)) if tok.text != "+" else operand
         return self.parse_postfix()
 
     def parse_postfix(self) -> ast.Expr:
