@@ -334,6 +334,15 @@ def test_errors_name_line_and_column(app_client, project, query, line, col):
     assert " at " in error["message"]
 
 
+@pytest.mark.parametrize("name", ["explain", "audit_log"])
+@pytest.mark.parametrize("value", [1, 0, "yes", "", [], {}])
+def test_a_flag_that_is_not_a_boolean_is_refused(app_client, project, name, value):
+    query = f"select: id | from: project_logs('{project}') | limit: 1"
+    response = app_client.post("/btql", json={"query": query, name: value})
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["message"] == f"{name} must be true or false"
+
+
 def test_unknown_and_foreign_objects_are_not_found(app_client, project):
     missing = app_client.post(
         "/btql", json={"query": f"select: id | from: project_logs('{uuid.uuid4()}')"}

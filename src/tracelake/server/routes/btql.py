@@ -66,12 +66,24 @@ def _options(body: dict) -> QueryOptions:
             version = parse_xact(version)
         except ValueError as exc:
             raise InvalidRequest(str(exc)) from None
-    audit_log = body.get("audit_log") or False
-    if not isinstance(audit_log, bool):
-        raise InvalidRequest("audit_log must be true or false")
     return QueryOptions(
-        query=query, fmt=fmt, tz_offset=tz_offset, version=version, audit_log=audit_log
+        query=query,
+        fmt=fmt,
+        tz_offset=tz_offset,
+        version=version,
+        audit_log=_flag(body, "audit_log"),
     )
+
+
+def _flag(body: dict, name: str) -> bool:
+    """A true/false option (missing or null: false); anything else is refused, so that
+    ``"explain": 1`` does not run the query instead of explaining it."""
+    value = body.get(name)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise InvalidRequest(f"{name} must be true or false")
+    return value
 
 
 def _is_name(version) -> bool:
@@ -89,7 +101,7 @@ async def btql(request: Request):
     if _is_name(options.version):
         options = _snapshot_version(request, options, options.version)
     state = request.app.state
-    if body.get("explain") is True:
+    if _flag(body, "explain"):
         return explain_query(state.catalog, principal, options, state.text_index)
     as_json = options.fmt == "json"
     if as_json:  # the rows come as one buffer, wrapped below
