@@ -50,7 +50,8 @@ def _rows(project_id: str, t: int) -> list[dict]:
                 "start": 100.0 * t + 1,
                 "end": 100.0 * t + 3.25,
                 "prompt_tokens": 10 * t,
-                "completion_tokens": 3 * t + 1,
+                # an embedding-like call of every seventh trace has prompt tokens only
+                "completion_tokens": 3 * t + 1 if t % 7 != 6 else None,
                 "estimated_cost": t / 64,
                 "time_to_first_token": 0.25 * (t % 4),
                 "cached": t % 2,
@@ -147,7 +148,9 @@ def summary_values(spans: list[dict]) -> dict:
             if value is not None:
                 return value
         p, c = m(s, "prompt_tokens"), m(s, "completion_tokens")
-        return p + c if p is not None and c is not None else None
+        if p is None and c is None:
+            return None
+        return (p or 0) + (c or 0)
 
     llm = [s for s in spans if kind(s) == "llm"]
     return {

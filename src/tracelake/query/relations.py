@@ -238,8 +238,11 @@ SUMMARY_METRICS = [
     (
         "total_tokens",
         lambda m: (
+            # a span's total, else its tokens, else prompt + completion (either alone counts:
+            # an embedding call has prompt tokens only)
             f"sum(coalesce({m('total_tokens', 'BIGINT')}, {m('tokens', 'BIGINT')},"
-            f" {m('prompt_tokens', 'BIGINT')} + {m('completion_tokens', 'BIGINT')}))"
+            f" {m('prompt_tokens', 'BIGINT')} + {m('completion_tokens', 'BIGINT')},"
+            f" {m('prompt_tokens', 'BIGINT')}, {m('completion_tokens', 'BIGINT')}))"
         ),
     ),
     ("estimated_cost", lambda m: f"sum({m('estimated_cost')})"),
