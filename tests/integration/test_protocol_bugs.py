@@ -449,3 +449,46 @@ def test_comparison_matches_inputs_that_differ_only_in_key_order(app_client):
     score = response.json()["scores"]["s"]
     assert (score["score"], score["improvements"], score["regressions"]) == (1.0, 2, 0)
     assert score["diff"] == 1.0
+
+
+# -- a cursor keeps its order while the object is written -------------------------------------
+
+
+def _page(client, path: str, cursor: str | None, limit: int) -> tuple[list[dict], str | None]:
+    body = {"limit": limit} | ({"cursor": cursor} if cursor else {})
+    response = client.post(path, json=body)
+    assert response.status_code == 200, response.text
+    return response.json()["events"], response.json()["cursor"]
+
+
+def test_a_row_written_while_a_client_pages_is_neither_skipped_nor_repeated(app_client):
+    dataset_id = new_dataset(app_client, new_project(app_client))
+    path = f"/v1/dataset/{dataset_id}/fetch"
+    logs3(app_client, [{"dataset_id": dataset_id, "id": f"r{i}", "input": i} for i in range(6)])
+    seen, cursor = _page(app_client, path, None, 2)
+    assert [r["id"] for r in seen] == ["r5", "r4"]
+    # The oldest row (not read yet) and a row already read are updated, a new row arrives.
+    logs3(app_client, [{"dataset_id": dataset_id, "id": "r0", "_is_merge": True, "input": "new"}])
+    logs3(app_client, [{"dataset_id": dataset_id, "id": "r5", "_is_merge": True, "input": "x"}])
+    logs3(app_client, [{"dataset_id": dataset_id, "id": "late", "input": 9}])
+    while cursor:
+        events, cursor = _page(app_client, path, cursor, 2)
+        assert events or cursor is None
+        seen += events
+    assert [r["id"] for r in seen] == ["r5", "r4", "r3", "r2", "r1", "r0"]
+    assert seen[-1]["input"] == "new"  # the row as it is now
+
+
+def test_a_trace_that_gains_a_span_while_a_client_pages_comes_once_whole(app_client):
+    project_id = new_project(app_client)
+    path = f"/v1/project_logs/{project_id}/fetch"
+    for t in range(4):
+        span = {"project_id": project_id, "log_id": "g", "id": f"t{t}", "root_span_id": f"t{t}"}
+        logs3(app_client, [span | {"span_id": f"t{t}"}])
+    seen, cursor = _page(app_client, path, None, 1)
+    child = {"project_id": project_id, "log_id": "g", "id": "t0-c", "root_span_id": "t0"}
+    logs3(app_client, [child | {"span_id": "t0-c", "span_parents": ["t0"]}])
+    while cursor:
+        events, cursor = _page(app_client, path, cursor, 1)
+        seen += events
+    assert [r["id"] for r in seen] == ["t3", "t2", "t1", "t0", "t0-c"]
