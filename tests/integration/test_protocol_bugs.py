@@ -492,3 +492,15 @@ def test_a_trace_that_gains_a_span_while_a_client_pages_comes_once_whole(app_cli
         events, cursor = _page(app_client, path, cursor, 1)
         seen += events
     assert [r["id"] for r in seen] == ["t3", "t2", "t1", "t0", "t0-c"]
+
+
+def test_a_deleted_experiments_name_is_free_again(app_client):
+    project_id = new_project(app_client)
+    body = {"project_id": project_id, "name": "run"}
+    first = app_client.post("/v1/experiment", json=body).json()
+    assert app_client.delete(f"/v1/experiment/{first['id']}").status_code == 200
+    for ensure_new in (False, True):
+        again = app_client.post("/v1/experiment", json=body | {"ensure_new": ensure_new}).json()
+        assert again["id"] != first["id"]
+        assert again["name"] == "run"
+        assert app_client.delete(f"/v1/experiment/{again['id']}").status_code == 200

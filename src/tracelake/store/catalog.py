@@ -556,7 +556,8 @@ class Catalog:
             r[0]
             for r in self.store.read(
                 lambda c: c.execute(
-                    "SELECT name FROM experiments WHERE project_id = ? AND starts_with(name, ?)",
+                    "SELECT name FROM experiments WHERE project_id = ? AND starts_with(name, ?)"
+                    " AND deleted_at IS NULL",  # a deleted experiment's name is free again
                     [scope, name],
                 ).fetchall()
             )
