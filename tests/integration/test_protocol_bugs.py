@@ -504,3 +504,19 @@ def test_a_deleted_experiments_name_is_free_again(app_client):
         assert again["id"] != first["id"]
         assert again["name"] == "run"
         assert app_client.delete(f"/v1/experiment/{again['id']}").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/v1/project", "/v1/dataset", "/v1/experiment", "/v1/view"])
+def test_a_list_limit_past_int64_is_no_limit(app_client, path):
+    project_id = new_project(app_client)
+    response = app_client.get(path, params={"limit": str(10**20)})
+    assert response.status_code == 200, response.text
+    if path == "/v1/project":
+        assert project_id in {o["id"] for o in response.json()["objects"]}
+
+
+def test_legacy_register_refuses_a_base_experiment_that_is_not_a_name(app_client):
+    project_id = new_project(app_client)
+    for base in (5, {"x": 1}, ["e"]):
+        body = {"project_id": project_id, "experiment_name": "e", "base_experiment": base}
+        assert_error(app_client.post("/api/experiment/register", json=body), 400, "base_experiment")

@@ -121,6 +121,9 @@ KIND_OF = {ObjectType.DATASET: DATASETS, ObjectType.EXPERIMENT: EXPERIMENTS}
 _LIVE_PROJECT = " AND t.project_id IN (SELECT id FROM projects WHERE deleted_at IS NULL)"
 
 
+MAX_LIST_LIMIT = 2**62
+
+
 def seq_page(
     alias: str,
     table: str,
@@ -152,7 +155,8 @@ def seq_page(
     clause = " WHERE " + " AND ".join(where)
     clause += f" ORDER BY {alias}.seq {'ASC' if ascending else 'DESC'}"
     if limit is not None:
-        clause += f" LIMIT {int(limit)}"
+        # Past any count of rows, a limit changes nothing (and DuckDB refuses one past int64).
+        clause += f" LIMIT {min(int(limit), MAX_LIST_LIMIT)}"
     return clause, ascending
 
 
