@@ -520,3 +520,10 @@ def test_legacy_register_refuses_a_base_experiment_that_is_not_a_name(app_client
     for base in (5, {"x": 1}, ["e"]):
         body = {"project_id": project_id, "experiment_name": "e", "base_experiment": base}
         assert_error(app_client.post("/api/experiment/register", json=body), 400, "base_experiment")
+
+
+def test_patching_an_experiment_public_to_null_is_a_400(app_client):
+    experiment_id = new_experiment(app_client, new_project(app_client))
+    response = app_client.patch(f"/v1/experiment/{experiment_id}", json={"public": None})
+    assert_error(response, 400, "public")
+    assert app_client.get(f"/v1/experiment/{experiment_id}").json()["public"] is False

@@ -122,6 +122,8 @@ _LIVE_PROJECT = " AND t.project_id IN (SELECT id FROM projects WHERE deleted_at 
 
 
 MAX_LIST_LIMIT = 2**62
+# Patchable columns that are NOT NULL (a null name is refused by its own check).
+_NOT_NULL = frozenset({"public", "config"})
 
 
 def seq_page(
@@ -453,6 +455,8 @@ class Catalog:
             expected = kind.patchable.get(name)
             if expected is None:
                 raise InvalidRequest(f"cannot update field {name!r}")
+            if value is None and name in _NOT_NULL:
+                raise InvalidRequest(f"field {name!r} cannot be null")
             if value is not None and not _is_type(value, expected):
                 raise InvalidRequest(f"field {name!r} must be {_TYPE_NAMES[expected]}")
         if patch.get("tags") is not None and not all(isinstance(t, str) for t in patch["tags"]):
