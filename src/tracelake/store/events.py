@@ -191,9 +191,13 @@ def decode_cursor(cursor: str) -> tuple[str, int | None]:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise InvalidRequest("invalid cursor") from None
     key, _, snapshot = text.partition("~")
-    if not key.startswith("p") or (snapshot and not snapshot.isdigit()):
+    if not key.startswith("p"):
         raise InvalidRequest("invalid cursor")
-    return key, int(snapshot) if snapshot else None
+    if not snapshot:
+        return key, None
+    if not (snapshot.isascii() and snapshot.isdigit()) or int(snapshot) > _NO_XACT_BOUND:
+        raise InvalidRequest("invalid cursor")
+    return key, int(snapshot)
 
 
 def fetch_events(
