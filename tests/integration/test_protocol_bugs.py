@@ -527,3 +527,16 @@ def test_patching_an_experiment_public_to_null_is_a_400(app_client):
     response = app_client.patch(f"/v1/experiment/{experiment_id}", json={"public": None})
     assert_error(response, 400, "public")
     assert app_client.get(f"/v1/experiment/{experiment_id}").json()["public"] is False
+
+
+@pytest.mark.parametrize("method", ["post", "get"])
+def test_max_xact_id_alone_is_a_transaction_id_not_a_snapshot_name(app_client, method):
+    dataset_id = new_dataset(app_client, new_project(app_client))
+    logs3(app_client, [{"dataset_id": dataset_id, "id": "r"}])
+    path = f"/v1/dataset/{dataset_id}/fetch"
+    params = {"max_xact_id": "nightly"}
+    if method == "post":
+        response = app_client.post(path, json=params)
+    else:
+        response = app_client.get(path, params=params)
+    assert_error(response, 400, "max_xact_id")
