@@ -449,3 +449,94 @@ def test_comparison_matches_inputs_that_differ_only_in_key_order(app_client):
     score = response.json()["scores"]["s"]
     assert (score["score"], score["improvements"], score["regressions"]) == (1.0, 2, 0)
     assert score["diff"] == 1.0
+
+
+# -- a cursor keeps its order while the object is written -------------------------------------
+
+
+def _page(client, path: str, cursor: str | None, limit: int) -> tuple[list[dict], str | None]:
+    body = {"limit": limit} | ({"cursor": cursor} if cursor else {})
+    response = client.post(path, json=body)
+    assert response.status_code == 200, response.text
+    return response.json()["events"], response.json()["cursor"]
+
+
+def test_a_row_written_while_a_client_pages_is_neither_skipped_nor_repeated(app_client):
+    dataset_id = new_dataset(app_client, new_project(app_client))
+    path = f"/v1/dataset/{dataset_id}/fetch"
+    logs3(app_client, [{"dataset_id": dataset_id, "id": f"r{i}", "input": i} for i in range(6)])
+    seen, cursor = _page(app_client, path, None, 2)
+    assert [r["id"] for r in seen] == ["r5", "r4"]
+    # The oldest row (not read yet) and a row already read are updated, a new row arrives.
+    logs3(app_client, [{"dataset_id": dataset_id, "id": "r0", "_is_merge": True, "input": "new"}])
+    logs3(app_client, [{"dataset_id": dataset_id, "id": "r5", "_is_merge": True, "input": "x"}])
+    logs3(app_client, [{"dataset_id": dataset_id, "id": "late", "input": 9}])
+    while cursor:
+        events, cursor = _page(app_client, path, cursor, 2)
+        assert events or cursor is None
+        seen += events
+    assert [r["id"] for r in seen] == ["r5", "r4", "r3", "r2", "r1", "r0"]
+    assert seen[-1]["input"] == "new"  # the row as it is now
+
+
+def test_a_trace_that_gains_a_span_while_a_client_pages_comes_once_whole(app_client):
+    project_id = new_project(app_client)
+    path = f"/v1/project_logs/{project_id}/fetch"
+    for t in range(4):
+        span = {"project_id": project_id, "log_id": "g", "id": f"t{t}", "root_span_id": f"t{t}"}
+        logs3(app_client, [span | {"span_id": f"t{t}"}])
+    seen, cursor = _page(app_client, path, None, 1)
+    child = {"project_id": project_id, "log_id": "g", "id": "t0-c", "root_span_id": "t0"}
+    logs3(app_client, [child | {"span_id": "t0-c", "span_parents": ["t0"]}])
+    while cursor:
+        events, cursor = _page(app_client, path, cursor, 1)
+        seen += events
+    assert [r["id"] for r in seen] == ["t3", "t2", "t1", "t0", "t0-c"]
+
+
+def test_a_deleted_experiments_name_is_free_again(app_client):
+    project_id = new_project(app_client)
+    body = {"project_id": project_id, "name": "run"}
+    first = app_client.post("/v1/experiment", json=body).json()
+    assert app_client.delete(f"/v1/experiment/{first['id']}").status_code == 200
+    for ensure_new in (False, True):
+        again = app_client.post("/v1/experiment", json=body | {"ensure_new": ensure_new}).json()
+        assert again["id"] != first["id"]
+        assert again["name"] == "run"
+        assert app_client.delete(f"/v1/experiment/{again['id']}").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/v1/project", "/v1/dataset", "/v1/experiment", "/v1/view"])
+def test_a_list_limit_past_int64_is_no_limit(app_client, path):
+    project_id = new_project(app_client)
+    response = app_client.get(path, params={"limit": str(10**20)})
+    assert response.status_code == 200, response.text
+    if path == "/v1/project":
+        assert project_id in {o["id"] for o in response.json()["objects"]}
+
+
+def test_legacy_register_refuses_a_base_experiment_that_is_not_a_name(app_client):
+    project_id = new_project(app_client)
+    for base in (5, {"x": 1}, ["e"]):
+        body = {"project_id": project_id, "experiment_name": "e", "base_experiment": base}
+        assert_error(app_client.post("/api/experiment/register", json=body), 400, "base_experiment")
+
+
+def test_patching_an_experiment_public_to_null_is_a_400(app_client):
+    experiment_id = new_experiment(app_client, new_project(app_client))
+    response = app_client.patch(f"/v1/experiment/{experiment_id}", json={"public": None})
+    assert_error(response, 400, "public")
+    assert app_client.get(f"/v1/experiment/{experiment_id}").json()["public"] is False
+
+
+@pytest.mark.parametrize("method", ["post", "get"])
+def test_max_xact_id_alone_is_a_transaction_id_not_a_snapshot_name(app_client, method):
+    dataset_id = new_dataset(app_client, new_project(app_client))
+    logs3(app_client, [{"dataset_id": dataset_id, "id": "r"}])
+    path = f"/v1/dataset/{dataset_id}/fetch"
+    params = {"max_xact_id": "nightly"}
+    if method == "post":
+        response = app_client.post(path, json=params)
+    else:
+        response = app_client.get(path, params=params)
+    assert_error(response, 400, "max_xact_id")

@@ -372,6 +372,21 @@ CASES: list[Case] = [
         {"input": 1},
     ),
     Case(
+        "array_delete_never_touches_the_audit_trail",
+        [
+            M(input=1, _audit_source="app"),
+            M(
+                _array_delete=[
+                    {
+                        "path": ["audit_data"],
+                        "delete": [{"source": "app", "metadata": None, "step": 0}],
+                    }
+                ]
+            ),
+        ],
+        {"input": 1, "audit_data": [{"source": "app", "metadata": None, "step": 0}]},
+    ),
+    Case(
         "array_delete_on_replace_row",
         [L(tags=["a", "b"], _array_delete=[{"path": ["tags"], "delete": ["a"]}])],
         {"tags": ["b"]},

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from tracelake.errors import InvalidRequest
-from tracelake.model.rows import JSON_FIELDS, RowWrite, WriteKind
+from tracelake.model.rows import JSON_FIELDS, USER_FIELDS, RowWrite, WriteKind
 
 STATE_FIELDS = (
     "id",
@@ -163,10 +163,11 @@ def _unique(values: list[Any]) -> list[Any]:
 
 
 def _apply_array_deletes(state: dict[str, Any], write: RowWrite) -> None:
-    """Remove values from arrays of user fields (span fields are never changed this way)."""
+    """Remove values from arrays of user fields (span fields and the audit trail are never
+    changed this way)."""
     for path, values in write.array_deletes:
         head = path[0]
-        if head in _MERGE_IGNORED or head not in state or head == "id":
+        if head not in USER_FIELDS or head not in state:
             continue
         state[head] = _without_values(state[head], path[1:], values)
 

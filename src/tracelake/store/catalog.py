@@ -121,6 +121,11 @@ KIND_OF = {ObjectType.DATASET: DATASETS, ObjectType.EXPERIMENT: EXPERIMENTS}
 _LIVE_PROJECT = " AND t.project_id IN (SELECT id FROM projects WHERE deleted_at IS NULL)"
 
 
+MAX_LIST_LIMIT = 2**62
+# Patchable columns that are NOT NULL (a null name is refused by its own check).
+_NOT_NULL = frozenset({"public", "config"})
+
+
 def seq_page(
     alias: str,
     table: str,
@@ -152,7 +157,8 @@ def seq_page(
     clause = " WHERE " + " AND ".join(where)
     clause += f" ORDER BY {alias}.seq {'ASC' if ascending else 'DESC'}"
     if limit is not None:
-        clause += f" LIMIT {int(limit)}"
+        # Past any count of rows, a limit changes nothing (and DuckDB refuses one past int64).
+        clause += f" LIMIT {min(int(limit), MAX_LIST_LIMIT)}"
     return clause, ascending
 
 
@@ -449,6 +455,8 @@ class Catalog:
             expected = kind.patchable.get(name)
             if expected is None:
                 raise InvalidRequest(f"cannot update field {name!r}")
+            if value is None and name in _NOT_NULL:
+                raise InvalidRequest(f"field {name!r} cannot be null")
             if value is not None and not _is_type(value, expected):
                 raise InvalidRequest(f"field {name!r} must be {_TYPE_NAMES[expected]}")
         if patch.get("tags") is not None and not all(isinstance(t, str) for t in patch["tags"]):
@@ -556,7 +564,8 @@ class Catalog:
             r[0]
             for r in self.store.read(
                 lambda c: c.execute(
-                    "SELECT name FROM experiments WHERE project_id = ? AND starts_with(name, ?)",
+                    "SELECT name FROM experiments WHERE project_id = ? AND starts_with(name, ?)"
+                    " AND deleted_at IS NULL",  # a deleted experiment's name is free again
                     [scope, name],
                 ).fetchall()
             )

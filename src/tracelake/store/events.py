@@ -176,19 +176,28 @@ class FetchPage:
     cursor: str | None
 
 
-def encode_cursor(pagination_key: str) -> str:
-    return base64.urlsafe_b64encode(pagination_key.encode()).decode().rstrip("=")
+def encode_cursor(pagination_key: str, snapshot: int | None = None) -> str:
+    """The opaque cursor: the last trace's key, and for live reads the newest ``_xact_id``
+    the first page saw (``~<xact>``), which later pages keep their order as of."""
+    text = pagination_key if snapshot is None else f"{pagination_key}~{snapshot}"
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> str:
+def decode_cursor(cursor: str) -> tuple[str, int | None]:
+    """(pagination key, snapshot xact or None) of a cursor."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        key = base64.urlsafe_b64decode(padded.encode()).decode()
+        text = base64.urlsafe_b64decode(padded.encode()).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise InvalidRequest("invalid cursor") from None
+    key, _, snapshot = text.partition("~")
     if not key.startswith("p"):
         raise InvalidRequest("invalid cursor")
-    return key
+    if not snapshot:
+        return key, None
+    if not (snapshot.isascii() and snapshot.isdigit()) or int(snapshot) > _NO_XACT_BOUND:
+        raise InvalidRequest("invalid cursor")
+    return key, int(snapshot)
 
 
 def fetch_events(
@@ -214,28 +223,84 @@ def fetch_events(
     if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
         raise InvalidRequest("limit must be a positive integer")
     limit = min(limit, MAX_FETCH_LIMIT)
-    after = decode_cursor(cursor) if cursor else None
+    after, snapshot = decode_cursor(cursor) if cursor else (None, None)
     if before is not None:
         after = store.read(lambda c: legacy_after(c, ref, before, version))
-    read = _read_pinned_page if version is not None else _read_live_page
     while True:
-        page = store.read(lambda c, after=after: read(c, ref, limit, after, version))
+        if version is not None:
+            page = store.read(
+                lambda c, after=after: _read_pinned_page(c, ref, limit, after, version)
+            )
+        else:
+            page = store.read(
+                lambda c, after=after, snapshot=snapshot: _read_live_page(
+                    c, ref, limit, after, snapshot
+                )
+            )
         if page.rows or page.cursor is None:
             return page
-        after = decode_cursor(page.cursor)  # every trace on this page was deleted: go on
+        # every trace on this page was deleted: go on
+        after, snapshot = decode_cursor(page.cursor)
 
 
-def _read_live_page(c, ref: ObjectRef, limit: int, after: str | None, _version) -> FetchPage:
+def _read_live_page(c, ref: ObjectRef, limit: int, after: str | None, snapshot) -> FetchPage:
+    """A page of the live rows. Traces are ordered by their last write as of ``snapshot``
+    (the newest write the first page saw): a trace written again while a client pages
+    keeps its place, so it is neither skipped nor repeated (with its current rows); traces
+    begun after the first page are not listed."""
     kind, oid = ref.object_type.value, ref.object_id
+    if after is None:
+        snapshot = None
+    elif snapshot is None:
+        # A cursor without a snapshot (the deprecated max_xact_id cursor, or one from an
+        # older server): order by the last writes as they are now.
+        snapshot = _NO_XACT_BOUND
+    # A trace written after the snapshot takes the key its spans had then (what the traces
+    # index held), read from history; only traces that existed then.
     traces = c.execute(
-        """SELECT root_span_id, first_xact, last_key FROM traces
-           WHERE object_type = ? AND object_id = ? AND (?::VARCHAR IS NULL OR last_key < ?)
-             AND last_xact <= ?
-           ORDER BY last_xact DESC, last_key DESC LIMIT ?""",
-        [kind, oid, after, after, key_xact(after) or _NO_XACT_BOUND, limit],
+        """WITH moved AS (
+               SELECT root_span_id, first_xact FROM traces
+               WHERE object_type = ? AND object_id = ? AND ?::UBIGINT IS NOT NULL
+                 AND last_xact > ? AND first_xact <= ?
+           ),
+           moved_keys AS (
+               SELECT h.root_span_id, any_value(m.first_xact) AS first_xact,
+                      max(h._pagination_key) AS last_key
+               FROM history h JOIN moved m USING (root_span_id)
+               WHERE h.object_type = ? AND h.object_id = ? AND NOT h._object_delete
+                 AND h._xact_id BETWEEN (SELECT min(first_xact) FROM moved) AND ?
+               GROUP BY h.root_span_id
+           )
+           SELECT root_span_id, first_xact, last_key FROM (
+               SELECT root_span_id, first_xact, last_key FROM traces
+               WHERE object_type = ? AND object_id = ?
+                 AND (?::VARCHAR IS NULL OR last_key < ?) AND last_xact <= ?
+               UNION ALL
+               SELECT root_span_id, first_xact, last_key FROM moved_keys WHERE last_key < ?
+           )
+           ORDER BY last_key DESC LIMIT ?""",
+        [
+            kind,
+            oid,
+            snapshot,
+            snapshot,
+            snapshot,
+            kind,
+            oid,
+            snapshot,
+            kind,
+            oid,
+            after,
+            after,
+            snapshot or _NO_XACT_BOUND,
+            after,
+            limit,
+        ],
     ).fetchall()
     if not traces:
         return FetchPage(rows=[], cursor=None)
+    if snapshot is None:
+        snapshot = key_xact(traces[0][2])  # the first page: its newest trace is the newest
     roots = [t[0] for t in traces]
     order = {root: position for position, root in enumerate(roots)}
     comments = comments_relation((ref,), None)
@@ -248,7 +313,7 @@ def _read_live_page(c, ref: ObjectRef, limit: int, after: str | None, _version) 
         [kind, oid, min(t[1] for t in traces), roots],
     ).fetchall()
     rows.sort(key=lambda r: order[r[1]])  # stable: spans keep _pagination_key order
-    next_cursor = encode_cursor(traces[-1][2]) if len(traces) == limit else None
+    next_cursor = encode_cursor(traces[-1][2], snapshot) if len(traces) == limit else None
     return FetchPage(rows=[r[0] for r in rows], cursor=next_cursor)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from tracelake.errors import InvalidRequest, NotFound
 from tracelake.model.ids import new_object_id
-from tracelake.store.catalog import DATASETS, EXPERIMENTS, TS, Catalog
+from tracelake.store.catalog import DATASETS, EXPERIMENTS, MAX_LIST_LIMIT, TS, Catalog
 
 STATUSES = ("awaiting", "completed")
 OBJECT_TYPES = ("project_logs", "experiment", "dataset")
@@ -179,7 +179,7 @@ def list_items(
             params.append(value)
     sql = _select() + " WHERE " + " AND ".join(where) + " ORDER BY r.updated DESC, r.id DESC"
     if limit is not None:
-        sql += f" LIMIT {int(limit)}"
+        sql += f" LIMIT {min(int(limit), MAX_LIST_LIMIT)}"
     return catalog.store.read(lambda c: _rows(c, sql, params))
 
 

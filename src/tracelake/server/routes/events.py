@@ -131,15 +131,19 @@ def _fetch(request: Request, object_type: ObjectPath, object_id: str, params: di
     if before is not None and cursor:
         raise InvalidRequest("give cursor or max_xact_id with max_root_span_id, not both")
     version = params.get("version")
+    named = version is not None  # only `version` may name a dataset snapshot
     if version is None and before is None:
         version = params.get("max_xact_id")  # alone, it pins the version
     if version is not None:
-        if ref.object_type is ObjectType.DATASET and _is_name(version):
+        if named and ref.object_type is ObjectType.DATASET and _is_name(version):
             version = snapshot_version(request.app.state.store, ref, version)
         try:
             version = parse_xact(version)
         except ValueError as exc:
-            raise InvalidRequest(str(exc)) from None
+            message = (
+                str(exc) if named else str(exc).replace("version", "max_xact_id (a version)", 1)
+            )
+            raise InvalidRequest(message) from None
     page = fetch_events(
         request.app.state.store,
         ref,

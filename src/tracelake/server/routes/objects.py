@@ -337,7 +337,7 @@ async def register_experiment(request: Request):
     ):
         if body.get(key) is not None:
             fields[target] = body[key]
-    base_name = body.get("base_experiment")
+    base_name = field_of(body, "base_experiment", str)
     if base_name and "base_exp_id" not in fields:
         found = catalog.list_objects(
             EXPERIMENTS, principal.org_id, name=base_name, project_id=project["id"], limit=1
