@@ -255,47 +255,30 @@ def _read_live_page(c, ref: ObjectRef, limit: int, after: str | None, snapshot) 
         # A cursor without a snapshot (the deprecated max_xact_id cursor, or one from an
         # older server): order by the last writes as they are now.
         snapshot = _NO_XACT_BOUND
-    # A trace written after the snapshot takes the key its spans had then (what the traces
-    # index held), read from history; only traces that existed then.
+    bound = min(snapshot or _NO_XACT_BOUND, key_xact(after) or _NO_XACT_BOUND)
+    current = """SELECT root_span_id, first_xact, last_key, last_xact FROM traces
+        WHERE object_type = ? AND object_id = ? AND (?::VARCHAR IS NULL OR last_key < ?)
+          AND last_xact <= ?"""
+    params: list = [kind, oid, after, after, bound]
+    moved = _moved_traces(c, kind, oid, snapshot)
+    if moved:
+        # A trace written after the snapshot takes the key its spans had then (what the
+        # traces index held), read from history.
+        current += """ UNION ALL
+            SELECT h.root_span_id, any_value(m.first_xact), max(h._pagination_key),
+                   max(h._xact_id)
+            FROM history h JOIN (SELECT unnest(?::VARCHAR[]) AS root_span_id,
+                                        unnest(?::UBIGINT[]) AS first_xact) m
+              USING (root_span_id)
+            WHERE h.object_type = ? AND h.object_id = ? AND NOT h._object_delete
+              AND h._xact_id BETWEEN ? AND ?
+            GROUP BY h.root_span_id HAVING max(h._pagination_key) < ?"""
+        roots, firsts = [m[0] for m in moved], [m[1] for m in moved]
+        params += [roots, firsts, kind, oid, min(firsts), snapshot, after]
     traces = c.execute(
-        """WITH moved AS (
-               SELECT root_span_id, first_xact FROM traces
-               WHERE object_type = ? AND object_id = ? AND ?::UBIGINT IS NOT NULL
-                 AND last_xact > ? AND first_xact <= ?
-           ),
-           moved_keys AS (
-               SELECT h.root_span_id, any_value(m.first_xact) AS first_xact,
-                      max(h._pagination_key) AS last_key
-               FROM history h JOIN moved m USING (root_span_id)
-               WHERE h.object_type = ? AND h.object_id = ? AND NOT h._object_delete
-                 AND h._xact_id BETWEEN (SELECT min(first_xact) FROM moved) AND ?
-               GROUP BY h.root_span_id
-           )
-           SELECT root_span_id, first_xact, last_key FROM (
-               SELECT root_span_id, first_xact, last_key FROM traces
-               WHERE object_type = ? AND object_id = ?
-                 AND (?::VARCHAR IS NULL OR last_key < ?) AND last_xact <= ?
-               UNION ALL
-               SELECT root_span_id, first_xact, last_key FROM moved_keys WHERE last_key < ?
-           )
-           ORDER BY last_key DESC LIMIT ?""",
-        [
-            kind,
-            oid,
-            snapshot,
-            snapshot,
-            snapshot,
-            kind,
-            oid,
-            snapshot,
-            kind,
-            oid,
-            after,
-            after,
-            snapshot or _NO_XACT_BOUND,
-            after,
-            limit,
-        ],
+        f"""SELECT root_span_id, first_xact, last_key FROM ({current})
+            ORDER BY last_xact DESC, last_key DESC LIMIT ?""",
+        [*params, limit],
     ).fetchall()
     if not traces:
         return FetchPage(rows=[], cursor=None)
@@ -315,6 +298,18 @@ def _read_live_page(c, ref: ObjectRef, limit: int, after: str | None, snapshot) 
     rows.sort(key=lambda r: order[r[1]])  # stable: spans keep _pagination_key order
     next_cursor = encode_cursor(traces[-1][2], snapshot) if len(traces) == limit else None
     return FetchPage(rows=[r[0] for r in rows], cursor=next_cursor)
+
+
+def _moved_traces(c, kind: str, oid: str, snapshot: int | None) -> list[tuple[str, int]]:
+    """(root_span_id, first_xact) of the traces that existed at ``snapshot`` and were
+    written since (none for a first page, or a cursor without a snapshot)."""
+    if snapshot is None or snapshot == _NO_XACT_BOUND:
+        return []
+    return c.execute(
+        """SELECT root_span_id, first_xact FROM traces
+           WHERE object_type = ? AND object_id = ? AND last_xact > ? AND first_xact <= ?""",
+        [kind, oid, snapshot, snapshot],
+    ).fetchall()
 
 
 def _read_pinned_page(c, ref: ObjectRef, limit: int, after: str | None, version) -> FetchPage:
