@@ -122,8 +122,9 @@ _LIVE_PROJECT = " AND t.project_id IN (SELECT id FROM projects WHERE deleted_at 
 
 
 MAX_LIST_LIMIT = 2**62
-# Patchable columns that are NOT NULL (a null name is refused by its own check).
-_NOT_NULL = frozenset({"public", "config"})
+# Patchable columns that are NOT NULL, by table (a null name is refused by its own check;
+# a project score's config may be null).
+_NOT_NULL = frozenset({("experiments", "public"), ("automations", "config")})
 
 
 def seq_page(
@@ -455,7 +456,7 @@ class Catalog:
             expected = kind.patchable.get(name)
             if expected is None:
                 raise InvalidRequest(f"cannot update field {name!r}")
-            if value is None and name in _NOT_NULL:
+            if value is None and (kind.table, name) in _NOT_NULL:
                 raise InvalidRequest(f"field {name!r} cannot be null")
             if value is not None and not _is_type(value, expected):
                 raise InvalidRequest(f"field {name!r} must be {_TYPE_NAMES[expected]}")
