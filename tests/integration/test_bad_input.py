@@ -403,6 +403,7 @@ def test_read_only_key_cannot_write(app_client):
         ({"_array_delete": [{"path": ["tags"]}]}, ("row 2", "_array_delete")),
         ({"_audit_source": "robot"}, ("row 2", "_audit_source")),
         ({"comment": {"text": "hi"}}, ("row 2", "origin")),
+        ({"_parent_id": "third"}, ("row 2", "_parent_id", "itself")),
     ],
 )
 def test_third_row_bad_applies_none(app_client, bad, words):

@@ -169,6 +169,8 @@ def normalize_row(raw: Any, ref: ObjectRef, index: int = 0) -> RowWrite:
     parent_id = raw.get("_parent_id")
     if parent_id is not None and not isinstance(parent_id, str):
         raise InvalidRequest(f"{where}: _parent_id must be a string")
+    if parent_id is not None and parent_id == row_id:
+        raise InvalidRequest(f"{where}: _parent_id names the row itself")
 
     write = RowWrite(
         ref=ref,
