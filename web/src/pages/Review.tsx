@@ -77,7 +77,11 @@ export function Review({ project }: { project: Project }) {
   const { params } = useRoute();
   const tab = TABS.find((t) => t[0] === params.get("status"))?.[0] ?? "awaiting";
   const status = tab === "completed" ? "completed" : "awaiting";
-  const [items, setItems] = useState<Item[] | null>(null);
+  // The list and the (project, tab) it was read for: on a change of tab the first render
+  // must not show the other tab's items, which the effects below replace only after it.
+  const listKey = `${project.id}|${tab}`;
+  const [loaded, setLoaded] = useState<{ key: string; items: Item[] } | null>(null);
+  const items = loaded && loaded.key === listKey ? loaded.items : null;
   const [error, setError] = useState<string | null>(null);
   const [version, setVersion] = useState(0);
   const [datasets, setDatasets] = useState<Record<string, string>>({});
@@ -90,14 +94,14 @@ export function Review({ project }: { project: Project }) {
   const [busy, setBusy] = useState<string | null>(null);
   const [failed, setFailed] = useState<{ id: string; message: string } | null>(null);
   useEffect(() => {
-    setItems(null);
+    setLoaded(null);
     setFailed(null);
   }, [project.id, tab]);
   useEffect(() => {
     let gone = false;
     setError(null);
     request("v1/review_item", { query: { project_id: project.id, status, assignee: tab === "mine" ? "me" : undefined } })
-      .then((r) => !gone && setItems(r.objects))
+      .then((r) => !gone && setLoaded({ key: listKey, items: r.objects }))
       .catch((e) => !gone && setError(e.message));
     return () => {
       gone = true;
