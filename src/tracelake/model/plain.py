@@ -12,6 +12,7 @@ give the same rows; ``tests/unit/model/test_plain.py`` compares them on generate
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -166,20 +167,18 @@ def _plain_values(raw: dict) -> bool:
         value = raw.get(name)
         if value is not None and type(value) is not dict:
             return False
-    scores = raw.get("scores")
-    if scores is not None:
-        if type(scores) is not dict:
+    return _numbers(raw.get("scores"), 0, 1) and _numbers(raw.get("metrics"))
+
+
+def _numbers(values: Any, low: float = -math.inf, high: float = math.inf) -> bool:
+    """Whether ``values`` is null or an object of numbers in ``low..high`` or nulls."""
+    if values is None:
+        return True
+    if type(values) is not dict:
+        return False
+    for value in values.values():  # (a loop: a generator cost ~0.5 µs a span here)
+        if value is not None and not (
+            (type(value) is float or type(value) is int) and low <= value <= high
+        ):
             return False
-        for value in scores.values():
-            if value is not None and not (
-                (type(value) is float or type(value) is int) and 0 <= value <= 1
-            ):
-                return False
-    metrics = raw.get("metrics")
-    if metrics is not None:
-        if type(metrics) is not dict:
-            return False
-        for value in metrics.values():
-            if value is not None and type(value) is not float and type(value) is not int:
-                return False
     return True
