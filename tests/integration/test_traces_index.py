@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import orjson
+import pytest
 
 from tracelake.model.objects import ObjectRef, ObjectType
 from tracelake.store.catalog import Catalog, Principal, bootstrap
@@ -51,3 +52,71 @@ def test_last_xact_follows_last_key_and_is_filled_in_older_databases(tmp_path):
         assert {orjson.loads(r)["root_span_id"] for r in second.rows} == {"b"}
     finally:
         store.close()
+
+
+# -- pages of the newest traces when many share a last_xact ------------------------------------
+# A page is bounded below by the limit-th newest last_xact (a cheap top-N) before the full
+# order is taken; traces written by one request share a last_xact, so the bound falls
+# inside such groups here.
+
+WRITES = [7, 1, 5, 5, 2]  # traces per request; each request is one _xact_id
+
+
+def _written_traces(app_client) -> tuple[str, list[str]]:
+    """(project id, root span ids newest first): requests in order, and in a request the
+    later row is newer (its _pagination_key has the higher sequence number)."""
+    project_id = app_client.post("/v1/project", json={"name": "ties"}).json()["id"]
+    order = []
+    for request, count in enumerate(WRITES):
+        roots = [f"r{request}-{n}" for n in range(count)]
+        rows = [
+            {
+                "project_id": project_id,
+                "log_id": "g",
+                "id": root,
+                "span_id": root,
+                "root_span_id": root,
+                "input": root,
+            }
+            for root in roots
+        ]
+        response = app_client.post("/logs3", json={"rows": rows})
+        assert response.status_code == 200, response.text
+        order = roots[::-1] + order
+    return project_id, order
+
+
+def _pages(read_page) -> list[list[str]]:
+    """The root span ids of each page, following the cursors to the end; ``read_page``
+    takes a cursor (None for the first page) and answers (rows, next cursor)."""
+    pages, cursor = [], None
+    while True:
+        rows, cursor = read_page(cursor)
+        if rows:
+            pages.append(list(dict.fromkeys(r["root_span_id"] for r in rows)))
+        if not cursor:
+            return pages
+
+
+@pytest.mark.parametrize("limit", [1, 3, 4, 6, 20])
+def test_newest_trace_pages_when_traces_share_a_transaction(app_client, limit):
+    project_id, newest_first = _written_traces(app_client)
+    expected = [newest_first[i : i + limit] for i in range(0, len(newest_first), limit)]
+
+    def fetch(cursor):
+        body = {"limit": limit} | ({"cursor": cursor} if cursor else {})
+        response = app_client.post(f"/v1/project_logs/{project_id}/fetch", json=body)
+        assert response.status_code == 200, response.text
+        return response.json()["events"], response.json()["cursor"]
+
+    assert _pages(fetch) == expected
+    for shape in ("traces", "summary"):
+
+        def btql(cursor, shape=shape):
+            query = f"from: project_logs('{project_id}', shape => '{shape}') | select: *"
+            query += f" | limit: {limit}" + (f" | cursor: '{cursor}'" if cursor else "")
+            response = app_client.post("/btql", json={"query": query})
+            assert response.status_code == 200, response.text
+            return response.json()["data"], response.json()["cursor"]
+
+        assert _pages(btql) == expected, shape

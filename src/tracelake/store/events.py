@@ -256,10 +256,15 @@ def _read_live_page(c, ref: ObjectRef, limit: int, after: str | None, snapshot) 
         # older server): order by the last writes as they are now.
         snapshot = _NO_XACT_BOUND
     bound = min(snapshot or _NO_XACT_BOUND, key_xact(after) or _NO_XACT_BOUND)
-    current = """SELECT root_span_id, first_xact, last_key, last_xact FROM traces
-        WHERE object_type = ? AND object_id = ? AND (?::VARCHAR IS NULL OR last_key < ?)
+    among = """object_type = ? AND object_id = ? AND (?::VARCHAR IS NULL OR last_key < ?)
           AND last_xact <= ?"""
-    params: list = [kind, oid, after, after, bound]
+    among_params = [kind, oid, after, after, bound]
+    # No trace older than the limit-th newest last_xact can be on the page: bounding by it
+    # spares the top-N its string tie-break on every trace (see _trace_set in the planner).
+    current = f"""SELECT root_span_id, first_xact, last_key, last_xact FROM traces
+        WHERE {among} AND last_xact >= coalesce((SELECT last_xact FROM traces WHERE {among}
+          ORDER BY last_xact DESC LIMIT 1 OFFSET ?), 0)"""
+    params: list = [*among_params, *among_params, limit - 1]
     moved = _moved_traces(c, kind, oid, snapshot)
     if moved:
         # A trace written after the snapshot takes the key its spans had then (what the
