@@ -236,7 +236,7 @@ def demo(data_dir: DataDir = None, url: Url = None, api_key: ApiKey = None):
     """Load sample data: a 'demo' project with traces, a dataset and two experiments."""
 
     def body():
-        backend = _backend(data_dir, url, api_key)
+        backend = _backend(data_dir, url, api_key, create=True)
         try:
             ids = load_demo_data(backend)
         finally:
@@ -264,7 +264,7 @@ def keys_create(
     """Create an API key and print it (it is shown only once)."""
 
     def body():
-        backend = _backend(data_dir, url, api_key, org)
+        backend = _backend(data_dir, url, api_key, org, create=True)
         if org is not None and not isinstance(backend, LocalBackend):
             backend.close()
             raise CliError("--org only works on a data dir")
@@ -329,7 +329,7 @@ def orgs_create(
     """Create an organization and print its first admin API key."""
 
     def body():
-        backend = _backend(data_dir, url, api_key)
+        backend = _backend(data_dir, url, api_key, create=True)
         try:
             org = backend.create_org(name)
         finally:
@@ -516,7 +516,7 @@ def import_(
             raise CliError(f"no such file: {file}")
         fmt = detect_format(format, None, file.name)
         mapping = parse_map_options(map_ or [])
-        backend = _backend(data_dir, url, api_key)
+        backend = _backend(data_dir, url, api_key, create=True)
         try:
             with _created_for_import(backend, project, dataset) as dataset_id:
                 columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn())

@@ -153,12 +153,19 @@ def _server_message(response: httpx.Response) -> str:
 
 class LocalBackend:
     """Opens the data dir directly (no server running). Acts as the first organization's
-    admin, or as the organization named by ``org``."""
+    admin, or as the organization named by ``org``. Only with ``create`` is a data dir
+    without a database given a new one (a mistyped path must not become a new, empty
+    database with a new admin key)."""
 
-    def __init__(self, data_dir: Path, org: str | None = None):
+    def __init__(self, data_dir: Path, org: str | None = None, *, create: bool = False):
         from tracelake.store.catalog import Catalog, Principal, bootstrap
-        from tracelake.store.store import DataDirLocked, Store
+        from tracelake.store.store import DB_FILENAME, DataDirLocked, Store
 
+        if not create and not (Path(data_dir) / DB_FILENAME).is_file():
+            raise CliError(
+                f"no tracelake database in {data_dir}: give the --data-dir of a server"
+                " (or its --url), or create one with `tracelake serve` or `tracelake demo`"
+            )
         try:
             self.store = Store(data_dir)
         except DataDirLocked as exc:
@@ -268,8 +275,15 @@ class LocalBackend:
         self.store.close()
 
 
-def _backend(data_dir: Path | None, url: str | None, api_key: str | None, org: str | None = None):
+def _backend(
+    data_dir: Path | None,
+    url: str | None,
+    api_key: str | None,
+    org: str | None = None,
+    *,
+    create: bool = False,
+):
     settings = Settings.from_env(data_dir=data_dir, url=url, api_key=api_key)
     if settings.url:
         return RemoteBackend(settings.url, settings.api_key)
-    return LocalBackend(settings.data_dir, org)
+    return LocalBackend(settings.data_dir, org, create=create)

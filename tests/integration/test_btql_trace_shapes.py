@@ -285,7 +285,6 @@ def test_a_clause_naming_an_alias_of_comments_reads_the_comments(app_client, sha
 
 def test_cli_json_output_carries_the_cursor(tmp_path):
     data_dir = tmp_path / "data"
-    ok(run_cli("keys", "list", "--data-dir", str(data_dir)))  # bootstrap the data dir
     from fastapi.testclient import TestClient
 
     from tests.conftest import ADMIN_KEY

@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import ADMIN_KEY, free_port
@@ -180,12 +181,31 @@ def _check_demo(client, key: str) -> None:
 
 def test_bad_role_is_one_error_line(tmp_path):
     data_dir = str(tmp_path / "data")
-    ok(run_cli("keys", "list", "--data-dir", data_dir))  # bootstrap first
+    ok(run_cli("keys", "create", "--data-dir", data_dir))  # bootstrap first
     result = run_cli("keys", "create", "--role", "superuser", "--data-dir", data_dir)
     assert_cli_error(result, "role", "admin, write, read")
     assert result.stdout.strip() == ""
     listed = ok(run_cli("keys", "list", "--data-dir", data_dir, env=cli_env(**WIDE)))
     assert "superuser" not in listed.stdout
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["query", "select: id | from: project_logs('p')"],
+        ["export", "project_logs", "p", "-o", "out.jsonl"],
+        ["keys", "list"],
+        ["keys", "revoke", "some-key"],
+        ["orgs", "list"],
+    ],
+)
+def test_reading_a_data_dir_without_a_database_is_an_error(tmp_path, command):
+    # A mistyped --data-dir must not become a new database with a new admin key.
+    data_dir = tmp_path / "mistyped"
+    result = run_cli(*command, "--data-dir", str(data_dir))
+    assert_cli_error(result, "no tracelake database", str(data_dir))
+    assert "admin API key" not in result.stderr
+    assert not data_dir.exists()
 
 
 def test_keys_list_shows_full_ids_when_piped(tmp_path):

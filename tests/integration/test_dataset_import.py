@@ -379,7 +379,7 @@ def test_a_failed_cli_import_removes_what_it_created_when_nobody_wrote_there(ser
 def test_a_failed_cli_import_on_a_data_dir_keeps_rows_written_meanwhile(tmp_path, capsys):
     from tracelake.cli_backends import LocalBackend
 
-    backend = LocalBackend(tmp_path / "dd")
+    backend = LocalBackend(tmp_path / "dd", create=True)
     try:
 
         def insert_a_row(dataset_id):
