@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import os
+import socket
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -137,8 +138,17 @@ def serve(
 
     from tracelake.server.app import create_app
 
-    settings = Settings.from_env(data_dir=data_dir, host=host, port=port)
+    settings = _run(lambda: Settings.from_env(data_dir=data_dir, host=host, port=port))
     _run(lambda: _check_admin_key(settings.api_key))
+    # Bind and open before uvicorn starts: from inside it, a taken port came after the
+    # first start had announced its admin key, and a locked or unusable data dir was a
+    # traceback; here each is one line and exit 1.
+    listening = _run(lambda: _listening_socket(settings.host, settings.port))
+    try:
+        store = _run(lambda: _open_store(settings.data_dir))
+    except BaseException:
+        listening.close()
+        raise
 
     def announce(key: str) -> None:
         print(
@@ -167,13 +177,13 @@ def serve(
         # and waited up to the default 5 ms each time. 1 ms raised OTel ingest by ~12%.
         sys.setswitchinterval(0.001)
 
-    application = create_app(settings, on_generated_key=announce, on_started=started)
+    application = create_app(settings, on_generated_key=announce, on_started=started, store=store)
     print(
         f"tracelake {__version__} serving {settings.data_dir} on "
         f"http://{settings.host}:{settings.port}",
         flush=True,
     )
-    uvicorn.run(
+    config = uvicorn.Config(
         application,
         host=settings.host,
         port=settings.port,
@@ -183,6 +193,39 @@ def serve(
         access_log=False,
         timeout_graceful_shutdown=5,
     )
+    uvicorn.Server(config).run(sockets=[listening])
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host``:``port`` for uvicorn to listen on."""
+    if not 1 <= port <= 65535:
+        raise CliError(f"the port must be between 1 and 65535, not {port}")
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except (socket.gaierror, UnicodeError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        raise CliError(f"cannot listen on {host}: {reason}") from None
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise CliError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    return sock
+
+
+def _open_store(data_dir: Path):
+    from tracelake.store.store import DataDirLocked, Store
+
+    try:
+        return Store(data_dir)
+    except DataDirLocked as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"cannot use the data dir {data_dir}: {exc.strerror or exc}") from None
 
 
 def _check_admin_key(api_key: str | None) -> None:

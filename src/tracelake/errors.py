@@ -22,6 +22,10 @@ class InvalidRequest(TracelakeError):
     status = 400
 
 
+class InvalidSetting(TracelakeError):
+    """A setting (an environment variable or option) has a value that cannot be used."""
+
+
 class Unauthorized(TracelakeError):
     status = 401
 

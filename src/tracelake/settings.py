@@ -7,6 +7,8 @@ import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from tracelake.errors import InvalidSetting
+
 
 @dataclass(frozen=True)
 class Setting:
@@ -111,7 +113,12 @@ class Settings:
             raw = os.environ.get(setting.env)
             value = setting.default if raw in (None, "") else raw
             if value is not None and setting.kind is int:
-                value = int(value)
+                try:
+                    value = int(value)
+                except ValueError:
+                    raise InvalidSetting(
+                        f"{setting.env} must be a whole number, not {raw!r}"
+                    ) from None
             values[setting.name] = value
         values.update({k: v for k, v in overrides.items() if v is not None})
         values["data_dir"] = Path(values["data_dir"])

@@ -381,3 +381,51 @@ def test_serve_generates_and_prints_admin_key(tmp_path):
     while (line := lines.get(timeout=10)) is not None:
         rest.append(line)
     assert not any(line.strip().startswith("tl-") for line in rest), "".join(rest)
+
+
+# -- serve refuses what it cannot use, in one line, before it creates anything ---------------
+
+
+def _serve(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return run_cli("serve", "--log-level", "warning", *args, env=env)
+
+
+def test_serve_refuses_a_port_out_of_range(tmp_path):
+    result = _serve("--data-dir", str(tmp_path / "data"), "--port", "99999")
+    assert_cli_error(result, "port", "65535", "99999")
+    assert not (tmp_path / "data").exists()
+
+
+def test_serve_refuses_a_port_that_is_not_a_number_in_the_environment(tmp_path):
+    result = _serve("--data-dir", str(tmp_path / "data"), env=cli_env(TRACELAKE_PORT="http"))
+    assert_cli_error(result, "TRACELAKE_PORT", "whole number", "'http'")
+
+
+def test_serve_on_a_taken_port_creates_no_database_and_announces_no_key(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = _serve("--data-dir", str(tmp_path / "data"), "--port", str(port))
+    assert_cli_error(result, "cannot listen", f"127.0.0.1:{port}", "in use")
+    assert "tl-" not in result.stdout
+    assert not (tmp_path / "data").exists()
+
+
+def test_serve_on_a_host_that_does_not_resolve(tmp_path):
+    result = _serve("--data-dir", str(tmp_path / "data"), "--host", "no-such-host.invalid")
+    assert_cli_error(result, "cannot listen", "no-such-host.invalid")
+
+
+def test_serve_on_a_data_dir_it_cannot_create(tmp_path):
+    (tmp_path / "file").write_text("not a directory")
+    data_dir = tmp_path / "file" / "data"
+    result = _serve("--data-dir", str(data_dir), "--port", str(free_port()))
+    assert_cli_error(result, "cannot use the data dir", str(data_dir))
+
+
+def test_serve_on_a_data_dir_another_server_holds(server):
+    result = _serve("--data-dir", str(server.data_dir), "--port", str(free_port()))
+    assert_cli_error(result, "in use by another process")

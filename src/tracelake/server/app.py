@@ -91,16 +91,20 @@ def _referer_prefix(headers: dict[bytes, bytes]) -> str:
     return prefix if _PREFIX.match(prefix) else ""
 
 
-def create_app(settings: Settings, *, on_generated_key=None, on_started=None) -> FastAPI:
-    """Build the app. The store opens at startup and closes at shutdown.
+def create_app(
+    settings: Settings, *, on_generated_key=None, on_started=None, store: Store | None = None
+) -> FastAPI:
+    """Build the app. The store opens at startup (unless an open ``store`` is given) and
+    closes at shutdown.
 
     ``on_generated_key(key)`` is called once if a first start generated the admin key;
     ``on_started(app)`` runs once the store is open (the server's ``--demo`` uses it).
     """
+    given = [store]
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        store = Store(settings.data_dir)
+        store = given.pop() if given and given[0] is not None else Store(settings.data_dir)
         store.start()
         catalog = Catalog(store)
         generated = bootstrap(catalog, settings.org_name, settings.api_key)
