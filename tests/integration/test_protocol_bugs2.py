@@ -27,3 +27,45 @@ def test_a_created_time_past_year_9999_in_utc_is_a_400_and_writes_nothing(
         response = app_client.post(f"/v1/project_logs/{project_id}/insert", json={"events": rows})
     assert_error(response, 400, "row 1", "created", "range")
     assert events(app_client, "project_logs", project_id) == []
+
+
+# -- an experiment a retention run deleted takes no more writes -------------------------------
+
+
+def test_an_experiment_deleted_by_retention_is_gone_for_writes_and_fetches(app_client):
+    from tests.integration.test_retention import retention, run_once
+
+    project_id = new_project(app_client)
+    experiment = app_client.post(
+        "/v1/experiment", json={"project_id": project_id, "name": "old"}
+    ).json()["id"]
+    insert = f"/v1/experiment/{experiment}/insert"
+    assert app_client.post(insert, json={"events": [{"id": "e1", "input": 1}]}).status_code == 200
+    policy = retention(app_client, project_id, "experiment", days=0, grace=0)
+    assert run_once(app_client, policy["id"])["rows"] == 1
+    assert_error(app_client.get(f"/v1/experiment/{experiment}"), 404, "not found")
+
+    late = {"id": "e2", "input": 2}
+    assert_error(app_client.post(insert, json={"events": [late]}), 404, "not found")
+    response = app_client.post("/logs3", json={"rows": [{"experiment_id": experiment, **late}]})
+    assert_error(response, 404, "not found")
+    fetched = app_client.post(f"/v1/experiment/{experiment}/fetch", json={})
+    assert_error(fetched, 404, "not found")
+
+    # Restored, it takes writes again; purged, its rows are gone and none come back.
+    assert app_client.post(f"/v1/project_automation/{policy['id']}/restore").status_code == 200
+    assert app_client.post(insert, json={"events": [late]}).status_code == 200
+    app_client.patch(
+        f"/v1/project_automation/{policy['id']}", json={"config": {"status": "active"}}
+    )
+    assert run_once(app_client, policy["id"])["rows"] == 1  # one experiment
+    app_client.post("/automation/cron", json={})
+    response = app_client.post("/logs3", json={"rows": [{"experiment_id": experiment, **late}]})
+    assert_error(response, 404, "not found")
+    store = app_client.app.state.store
+    left = store.read(
+        lambda c: c.execute(
+            "SELECT count(*) FROM history WHERE object_id = ?", [experiment]
+        ).fetchone()[0]
+    )
+    assert left == 0

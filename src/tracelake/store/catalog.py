@@ -179,7 +179,8 @@ class Catalog:
         self._key_cache: dict[str, Principal | None] = {}
         # (what, org, id or name) -> (store generation, object id): see ``resolved``.
         self._resolved: dict[tuple, tuple[int, str]] = {}
-        self._object_cache: dict[ObjectRef, tuple[str, ObjectInfo]] = {}
+        # ref -> (store generation, org id, object info): see ``object_info``.
+        self._object_cache: dict[ObjectRef, tuple[int, str, ObjectInfo]] = {}
         self._lock = threading.Lock()
 
     # -- organizations and keys --------------------------------------------------------------
@@ -429,10 +430,13 @@ class Catalog:
         return self.get(KIND_OF[ref.object_type], org_id, ref.object_id)
 
     def object_info(self, org_id: str, ref: ObjectRef) -> ObjectInfo:
-        """Organization and project of an event container, cached (objects never move)."""
+        """Organization and project of an event container. Objects never move, but they are
+        deleted (by a route, or by a retention run straight in SQL), so the answer is cached
+        only until the catalog next changes, as ``resolved`` does."""
+        generation = self.store.generation  # read first: a later change makes it stale
         with self._lock:
             hit = self._object_cache.get(ref)
-        if hit is None:
+        if hit is None or hit[0] != generation:
             obj = self.get_object(org_id, ref)
             info = ObjectInfo(
                 org_id=org_id,
@@ -440,14 +444,16 @@ class Catalog:
                 if ref.object_type is ObjectType.PROJECT_LOGS
                 else obj["project_id"],
             )
-            hit = (org_id, info)
+            hit = (generation, org_id, info)
             with self._lock:
+                if len(self._object_cache) >= RESOLVED_CACHE_SIZE:
+                    self._object_cache.clear()
                 self._object_cache[ref] = hit
-        if hit[0] != org_id:
+        if hit[1] != org_id:
             # Word it exactly as a miss does, so foreign ids cannot be told from missing ones.
             what = "project" if ref.object_type is ObjectType.PROJECT_LOGS else ref.object_type
             raise NotFound(f"{what} {ref.object_id!r} not found")
-        return hit[1]
+        return hit[2]
 
     def update_object(self, kind: ObjectKind, org_id: str, object_id: str, patch: dict) -> dict:
         """Change the given fields of an object; every value is checked before any is stored."""
@@ -505,9 +511,6 @@ class Catalog:
             self.store.exclusive(delete)
         else:
             self.store.transact(delete)
-        with self._lock:
-            # A project takes its datasets and experiments with it: drop the whole cache.
-            self._object_cache.clear()
         return self.store.read(lambda c: self._fetch_one(c, kind, object_id, deleted=True))
 
     def list_objects(
