@@ -69,3 +69,40 @@ def test_an_experiment_deleted_by_retention_is_gone_for_writes_and_fetches(app_c
         ).fetchone()[0]
     )
     assert left == 0
+
+
+# -- a fetched row can be written back through the insert routes ------------------------------
+
+
+@pytest.mark.parametrize("object_type", ["project_logs", "dataset", "experiment"])
+@pytest.mark.parametrize("route", ["insert", "v1/insert"])
+def test_a_fetched_row_with_its_org_id_inserts_back_unchanged(app_client, object_type, route):
+    project_id = new_project(app_client)
+    object_id = project_id
+    if object_type != "project_logs":
+        body = {"project_id": project_id, "name": "rows"}
+        object_id = app_client.post(f"/v1/{object_type}", json=body).json()["id"]
+    insert = f"/v1/{object_type}/{object_id}/insert"
+    first = {"id": "r1", "input": {"q": 1}, "tags": ["a"]}
+    assert app_client.post(insert, json={"events": [first]}).status_code == 200
+    (row,) = events(app_client, object_type, object_id)
+    assert row["org_id"]  # fetched rows name their organization
+
+    edited = {**row, "input": {"q": 2}}
+    if route == "insert":
+        response = app_client.post(insert, json={"events": [edited]})
+    else:
+        response = app_client.post(
+            "/v1/insert", json={object_type: {object_id: {"events": [edited]}}}
+        )
+    assert response.status_code == 200, response.text
+    (after,) = events(app_client, object_type, object_id)
+    assert after["input"] == {"q": 2} and after["tags"] == ["a"]
+
+
+def test_an_event_naming_another_organization_is_still_refused(app_client):
+    project_id = new_project(app_client)
+    event = {"id": "r1", "input": 1, "org_id": "another-org"}
+    response = app_client.post(f"/v1/project_logs/{project_id}/insert", json={"events": [event]})
+    assert_error(response, 400, "row 0", "org_id")
+    assert events(app_client, "project_logs", project_id) == []
