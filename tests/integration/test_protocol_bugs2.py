@@ -106,3 +106,34 @@ def test_an_event_naming_another_organization_is_still_refused(app_client):
     response = app_client.post(f"/v1/project_logs/{project_id}/insert", json={"events": [event]})
     assert_error(response, 400, "row 0", "org_id")
     assert events(app_client, "project_logs", project_id) == []
+
+
+# -- row_ids names every inserted event, comments included ------------------------------------
+
+
+def test_row_ids_name_a_comment_event_which_can_then_be_deleted(app_client):
+    project_id = new_project(app_client)
+    insert = f"/v1/project_logs/{project_id}/insert"
+    sent = [{"id": "r1", "input": 1}, {"origin": {"id": "r1"}, "comment": {"text": "look"}}]
+    response = app_client.post(insert, json={"events": sent})
+    assert response.status_code == 200, response.text
+    row_ids = response.json()["row_ids"]
+    assert row_ids[0] == "r1" and isinstance(row_ids[1], str) and row_ids[1]
+    (row,) = events(app_client, "project_logs", project_id)
+    assert [c["id"] for c in row["comments"]] == [row_ids[1]]
+
+    gone = {"id": row_ids[1], "_object_delete": True}
+    assert app_client.post(insert, json={"events": [gone]}).status_code == 200
+    (row,) = events(app_client, "project_logs", project_id)
+    assert not row["comments"]
+
+
+def test_cross_object_insert_names_its_comment_events(app_client):
+    project_id = new_project(app_client)
+    comment = {"origin": {"id": "r1"}, "comment": {"text": "look"}}
+    body = {"project_logs": {project_id: {"events": [{"id": "r1"}, comment]}}}
+    response = app_client.post("/v1/insert", json=body)
+    assert response.status_code == 200, response.text
+    (_, comment_id) = response.json()["project_logs"][project_id]["row_ids"]
+    (row,) = events(app_client, "project_logs", project_id)
+    assert [c["id"] for c in row["comments"]] == [comment_id]
