@@ -137,3 +137,38 @@ def test_cross_object_insert_names_its_comment_events(app_client):
     (_, comment_id) = response.json()["project_logs"][project_id]["row_ids"]
     (row,) = events(app_client, "project_logs", project_id)
     assert [c["id"] for c in row["comments"]] == [comment_id]
+
+
+# -- an experiment is created with the values PATCH would accept --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("tags", [1, 2], ("tags", "strings")),
+        ("dataset_version", True, ("dataset_version", "type")),
+    ],
+)
+def test_creating_an_experiment_refuses_what_patch_refuses(app_client, field, value, words):
+    project_id = new_project(app_client)
+    body = {"project_id": project_id, "name": "typed", field: value}
+    assert_error(app_client.post("/v1/experiment", json=body), 400, *words)
+    if field != "tags":  # the legacy route takes no tags
+        legacy = {"project_id": project_id, "experiment_name": "typed", field: value}
+        assert_error(app_client.post("/api/experiment/register", json=legacy), 400, *words)
+    listed = app_client.get("/v1/experiment", params={"project_id": project_id}).json()
+    assert listed["objects"] == []
+
+    created = app_client.post("/v1/experiment", json={"project_id": project_id, "name": "ok"})
+    experiment_id = created.json()["id"]
+    patched = app_client.patch(f"/v1/experiment/{experiment_id}", json={field: value})
+    assert_error(patched, 400, field)
+
+
+def test_an_experiment_with_string_tags_and_an_integer_version_is_created(app_client):
+    project_id = new_project(app_client)
+    body = {"project_id": project_id, "name": "ok", "tags": ["a"], "dataset_version": 12}
+    response = app_client.post("/v1/experiment", json=body)
+    assert response.status_code == 200, response.text
+    assert response.json()["tags"] == ["a"]
+    assert response.json()["dataset_version"] == "12"

@@ -390,6 +390,7 @@ class Catalog:
         otherwise an experiment with that name is returned unmodified. Without
         ``may_create`` only an existing one is returned."""
         self.get_project(org_id, project_id)
+        _check_tags(fields.get("tags"))
         name = fields.get("name")
         if name is not None:
             name = _require_name(name, "experiment name")
@@ -466,8 +467,7 @@ class Catalog:
                 raise InvalidRequest(f"field {name!r} cannot be null")
             if value is not None and not _is_type(value, expected):
                 raise InvalidRequest(f"field {name!r} must be {_TYPE_NAMES[expected]}")
-        if patch.get("tags") is not None and not all(isinstance(t, str) for t in patch["tags"]):
-            raise InvalidRequest("field 'tags' must be a list of strings")
+        _check_tags(patch.get("tags"))
         if "dataset_version" in patch and patch["dataset_version"] is not None:
             patch = {**patch, "dataset_version": str(patch["dataset_version"])}
         if patch.get("dataset_id") is not None:
@@ -691,6 +691,12 @@ _TYPE_NAMES = {
     bool: "true or false",
     (str, int): "a string or an integer",
 }
+
+
+def _check_tags(tags: list | None) -> None:
+    """Tags are strings (a number would be stored as its text)."""
+    if tags is not None and not all(isinstance(t, str) for t in tags):
+        raise InvalidRequest("field 'tags' must be a list of strings")
 
 
 def _is_type(value: Any, expected) -> bool:
