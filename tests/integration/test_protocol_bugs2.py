@@ -172,3 +172,31 @@ def test_an_experiment_with_string_tags_and_an_integer_version_is_created(app_cl
     assert response.status_code == 200, response.text
     assert response.json()["tags"] == ["a"]
     assert response.json()["dataset_version"] == "12"
+
+
+# -- a revoked TRACELAKE_API_KEY stays revoked, and the server still starts --------------------
+
+
+def test_a_server_restarted_with_its_revoked_admin_key_starts_and_keeps_it_revoked(
+    fresh_server,
+):
+    from tests.integration.test_cli import cli_env, ok, run_cli
+
+    with fresh_server.start().client() as client:
+        other = client.post("/v1/api_key", json={"name": "second", "role": "admin"}).json()
+        keys = client.get("/v1/api_key").json()["objects"]
+        (bootstrap,) = [k for k in keys if k["name"] == "bootstrap"]
+        assert client.delete(f"/v1/api_key/{bootstrap['id']}").status_code == 200
+    fresh_server.stop()
+
+    # The CLI on the data dir, with the revoked key in the environment, works too.
+    env = cli_env(TRACELAKE_API_KEY=fresh_server.api_key)
+    listed = ok(run_cli("keys", "list", "--data-dir", str(fresh_server.data_dir), env=env))
+    assert "second" in listed.stdout
+
+    fresh_server.start()  # the same TRACELAKE_API_KEY: a startup error before
+    with fresh_server.client() as client:
+        assert_error(client.get("/v1/project"), 401, "invalid")
+    with fresh_server.client(other["key"]) as client:
+        active = client.get("/v1/api_key").json()["objects"]
+        assert [k["name"] for k in active] == ["second"]

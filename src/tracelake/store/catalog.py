@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import threading
 from collections.abc import Callable
@@ -29,6 +30,8 @@ KEY_PREFIX = "tl-"
 KEY_FIELDS = ("id", "org_id", "name", "role", "preview_name", "created", "revoked_at")
 TS = "strftime({col}, '%Y-%m-%dT%H:%M:%S.%fZ')"
 RESOLVED_CACHE_SIZE = 4096
+
+log = logging.getLogger("tracelake")
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,6 +290,16 @@ class Catalog:
         with self._lock:
             self._key_cache.pop(digest, None)
         return self.get_key(org_id, key_id)
+
+    def is_revoked(self, plaintext: str) -> bool:
+        """Whether ``plaintext`` is a key that was registered and then revoked."""
+        row = self.store.read(
+            lambda c: c.execute(
+                "SELECT 1 FROM api_keys WHERE key_hash = ? AND revoked_at IS NOT NULL",
+                [hash_key(plaintext)],
+            ).fetchone()
+        )
+        return row is not None
 
     def authenticate(self, plaintext: str) -> Principal | None:
         """The principal for an API key, or None. Results are cached per key hash."""
@@ -730,7 +743,8 @@ def bootstrap(catalog: Catalog, org_name: str, api_key: str | None) -> str | Non
 
     Returns the plaintext of a generated key (to print once), or None when nothing was
     generated. A key given in ``api_key`` is registered if it is not known yet, so a server
-    started with TRACELAKE_API_KEY always accepts that key.
+    started with TRACELAKE_API_KEY accepts that key, unless it was revoked: a revoked key
+    stays revoked (with a warning), and the server starts for the other keys.
     """
     orgs = catalog.list_orgs()
     if orgs:
@@ -738,7 +752,9 @@ def bootstrap(catalog: Catalog, org_name: str, api_key: str | None) -> str | Non
     else:
         org = catalog.create_org(org_name)
     if api_key:
-        if catalog.authenticate(api_key) is None:
+        if catalog.is_revoked(api_key):
+            log.warning("TRACELAKE_API_KEY names a revoked API key: it stays revoked")
+        elif catalog.authenticate(api_key) is None:
             catalog.create_key(org["id"], name="bootstrap", role="admin", plaintext=api_key)
         return None
     if orgs:
