@@ -200,3 +200,37 @@ def test_a_server_restarted_with_its_revoked_admin_key_starts_and_keeps_it_revok
     with fresh_server.client(other["key"]) as client:
         active = client.get("/v1/api_key").json()["objects"]
         assert [k["name"] for k in active] == ["second"]
+
+
+# -- _parent_id cannot turn a trace's root into a child of its own descendant -----------------
+
+
+def roots_and_parents(client, project_id) -> dict[str, tuple]:
+    return {
+        e["id"]: (e["root_span_id"], e["span_parents"], e["is_root"])
+        for e in events(client, "project_logs", project_id)
+    }
+
+
+def test_a_parent_id_cycle_across_two_requests_is_a_400_and_changes_nothing(app_client):
+    project_id = new_project(app_client)
+    insert = f"/v1/project_logs/{project_id}/insert"
+    sent = [{"id": "a", "input": 1}, {"id": "b", "_parent_id": "a"}]
+    assert app_client.post(insert, json={"events": sent}).status_code == 200
+    before = roots_and_parents(app_client, project_id)
+    assert before == {"a": ("a", None, True), "b": ("a", ["a"], False)}
+
+    response = app_client.post(insert, json={"events": [{"id": "a", "_parent_id": "b"}]})
+    assert_error(response, 400, "'a'", "_parent_id 'b'", "no root")
+    assert roots_and_parents(app_client, project_id) == before
+
+
+def test_a_parent_id_cycle_inside_one_request_is_a_400_and_writes_nothing(app_client):
+    project_id = new_project(app_client)
+    rows = [
+        log_row(project_id, "x", input=1),
+        log_row(project_id, "y", _parent_id="x"),
+        log_row(project_id, "x", _parent_id="y"),
+    ]
+    assert_error(app_client.post("/logs3", json={"rows": rows}), 400, "_parent_id 'y'")
+    assert events(app_client, "project_logs", project_id) == []
