@@ -28,7 +28,7 @@ SETTINGS: tuple[Setting, ...] = (
         "TRACELAKE_API_KEY",
         None,
         "Admin API key created on first start (generated and printed when unset); "
-        "clients send it as the bearer key.",
+        "clients send it as the bearer key. Once revoked, it stays revoked.",
     ),
     Setting(
         "org_name",

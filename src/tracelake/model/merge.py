@@ -106,6 +106,13 @@ def new_state(write: RowWrite, *, now: str, parent: dict[str, Any] | None = None
     if parent is not None:
         state["root_span_id"] = write.fields.get("root_span_id") or parent["root_span_id"]
         state["span_parents"] = write.fields.get("span_parents") or [parent["span_id"]]
+        if state["root_span_id"] == state["span_id"]:
+            # The parent sits in the trace this row is the root of (below it): as its
+            # child, the row would leave that trace with no root.
+            raise InvalidRequest(
+                f"row {write.id!r}: _parent_id {write.parent_id!r} is in the trace this row "
+                "is the root of, so the trace would have no root"
+            )
     else:
         state["root_span_id"] = write.fields.get("root_span_id") or state["span_id"]
         state["span_parents"] = write.fields.get("span_parents") or None

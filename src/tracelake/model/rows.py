@@ -391,7 +391,11 @@ def normalize_timestamp(value: Any, what: str) -> str:
             moment = moment.replace(tzinfo=UTC)
     else:
         raise InvalidRequest(f"{what} must be an ISO-8601 time")
-    return format_timestamp(moment)
+    try:
+        return format_timestamp(moment)
+    except OverflowError:  # in UTC it falls before year 1 or after 9999
+        message = f"{what} is out of range (years 1 to 9999 in UTC): {value!r}"
+        raise InvalidRequest(message) from None
 
 
 def format_timestamp(moment: datetime) -> str:

@@ -97,7 +97,9 @@ def field_of(data: dict, name: str, kind: type | tuple, *, required: bool = Fals
         return default
     if isinstance(value, bool) and kind in (int, float, (int, float)):
         raise InvalidRequest(f"field {name!r} must be a number")
-    if not isinstance(value, kind):
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if not isinstance(value, kind) or (isinstance(value, bool) and bool not in kinds):
+        # (true is an int to Python, not to a JSON client)
         raise InvalidRequest(f"field {name!r} has the wrong type")
     return value
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import threading
 from collections.abc import Callable
@@ -29,6 +30,8 @@ KEY_PREFIX = "tl-"
 KEY_FIELDS = ("id", "org_id", "name", "role", "preview_name", "created", "revoked_at")
 TS = "strftime({col}, '%Y-%m-%dT%H:%M:%S.%fZ')"
 RESOLVED_CACHE_SIZE = 4096
+
+log = logging.getLogger("tracelake")
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +182,8 @@ class Catalog:
         self._key_cache: dict[str, Principal | None] = {}
         # (what, org, id or name) -> (store generation, object id): see ``resolved``.
         self._resolved: dict[tuple, tuple[int, str]] = {}
-        self._object_cache: dict[ObjectRef, tuple[str, ObjectInfo]] = {}
+        # ref -> (store generation, org id, object info): see ``object_info``.
+        self._object_cache: dict[ObjectRef, tuple[int, str, ObjectInfo]] = {}
         self._lock = threading.Lock()
 
     # -- organizations and keys --------------------------------------------------------------
@@ -287,6 +291,16 @@ class Catalog:
             self._key_cache.pop(digest, None)
         return self.get_key(org_id, key_id)
 
+    def is_revoked(self, plaintext: str) -> bool:
+        """Whether ``plaintext`` is a key that was registered and then revoked."""
+        row = self.store.read(
+            lambda c: c.execute(
+                "SELECT 1 FROM api_keys WHERE key_hash = ? AND revoked_at IS NOT NULL",
+                [hash_key(plaintext)],
+            ).fetchone()
+        )
+        return row is not None
+
     def authenticate(self, plaintext: str) -> Principal | None:
         """The principal for an API key, or None. Results are cached per key hash."""
         digest = hash_key(plaintext)
@@ -389,6 +403,7 @@ class Catalog:
         otherwise an experiment with that name is returned unmodified. Without
         ``may_create`` only an existing one is returned."""
         self.get_project(org_id, project_id)
+        _check_tags(fields.get("tags"))
         name = fields.get("name")
         if name is not None:
             name = _require_name(name, "experiment name")
@@ -429,10 +444,13 @@ class Catalog:
         return self.get(KIND_OF[ref.object_type], org_id, ref.object_id)
 
     def object_info(self, org_id: str, ref: ObjectRef) -> ObjectInfo:
-        """Organization and project of an event container, cached (objects never move)."""
+        """Organization and project of an event container. Objects never move, but they are
+        deleted (by a route, or by a retention run straight in SQL), so the answer is cached
+        only until the catalog next changes, as ``resolved`` does."""
+        generation = self.store.generation  # read first: a later change makes it stale
         with self._lock:
             hit = self._object_cache.get(ref)
-        if hit is None:
+        if hit is None or hit[0] != generation:
             obj = self.get_object(org_id, ref)
             info = ObjectInfo(
                 org_id=org_id,
@@ -440,14 +458,16 @@ class Catalog:
                 if ref.object_type is ObjectType.PROJECT_LOGS
                 else obj["project_id"],
             )
-            hit = (org_id, info)
+            hit = (generation, org_id, info)
             with self._lock:
+                if len(self._object_cache) >= RESOLVED_CACHE_SIZE:
+                    self._object_cache.clear()
                 self._object_cache[ref] = hit
-        if hit[0] != org_id:
+        if hit[1] != org_id:
             # Word it exactly as a miss does, so foreign ids cannot be told from missing ones.
             what = "project" if ref.object_type is ObjectType.PROJECT_LOGS else ref.object_type
             raise NotFound(f"{what} {ref.object_id!r} not found")
-        return hit[1]
+        return hit[2]
 
     def update_object(self, kind: ObjectKind, org_id: str, object_id: str, patch: dict) -> dict:
         """Change the given fields of an object; every value is checked before any is stored."""
@@ -460,8 +480,7 @@ class Catalog:
                 raise InvalidRequest(f"field {name!r} cannot be null")
             if value is not None and not _is_type(value, expected):
                 raise InvalidRequest(f"field {name!r} must be {_TYPE_NAMES[expected]}")
-        if patch.get("tags") is not None and not all(isinstance(t, str) for t in patch["tags"]):
-            raise InvalidRequest("field 'tags' must be a list of strings")
+        _check_tags(patch.get("tags"))
         if "dataset_version" in patch and patch["dataset_version"] is not None:
             patch = {**patch, "dataset_version": str(patch["dataset_version"])}
         if patch.get("dataset_id") is not None:
@@ -505,9 +524,6 @@ class Catalog:
             self.store.exclusive(delete)
         else:
             self.store.transact(delete)
-        with self._lock:
-            # A project takes its datasets and experiments with it: drop the whole cache.
-            self._object_cache.clear()
         return self.store.read(lambda c: self._fetch_one(c, kind, object_id, deleted=True))
 
     def list_objects(
@@ -690,6 +706,12 @@ _TYPE_NAMES = {
 }
 
 
+def _check_tags(tags: list | None) -> None:
+    """Tags are strings (a number would be stored as its text)."""
+    if tags is not None and not all(isinstance(t, str) for t in tags):
+        raise InvalidRequest("field 'tags' must be a list of strings")
+
+
 def _is_type(value: Any, expected) -> bool:
     if isinstance(value, bool) and expected is not bool:
         return False
@@ -721,7 +743,8 @@ def bootstrap(catalog: Catalog, org_name: str, api_key: str | None) -> str | Non
 
     Returns the plaintext of a generated key (to print once), or None when nothing was
     generated. A key given in ``api_key`` is registered if it is not known yet, so a server
-    started with TRACELAKE_API_KEY always accepts that key.
+    started with TRACELAKE_API_KEY accepts that key, unless it was revoked: a revoked key
+    stays revoked (with a warning), and the server starts for the other keys.
     """
     orgs = catalog.list_orgs()
     if orgs:
@@ -729,7 +752,9 @@ def bootstrap(catalog: Catalog, org_name: str, api_key: str | None) -> str | Non
     else:
         org = catalog.create_org(org_name)
     if api_key:
-        if catalog.authenticate(api_key) is None:
+        if catalog.is_revoked(api_key):
+            log.warning("TRACELAKE_API_KEY names a revoked API key: it stays revoked")
+        elif catalog.authenticate(api_key) is None:
             catalog.create_key(org["id"], name="bootstrap", role="admin", plaintext=api_key)
         return None
     if orgs:

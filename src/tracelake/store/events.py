@@ -66,7 +66,7 @@ def prepare_batch(
                 raise InvalidRequest(f"row {index}: {exc.message}") from None
         else:
             row_ref = ref[index] if isinstance(ref, list) else ref
-            _check_same_object(raw, row_ref, index)
+            _check_same_object(raw, row_ref, principal.org_id, index)
         if row_ref not in objects:
             objects[row_ref] = catalog.object_info(principal.org_id, row_ref)
         writes.append(normalize_row(raw, row_ref, index))
@@ -113,13 +113,17 @@ def prepare_states(
     return batch
 
 
-def _check_same_object(raw: dict, ref: ObjectRef, index: int) -> None:
+def _check_same_object(raw: dict, ref: ObjectRef, org_id: str, index: int) -> None:
+    """Routing keys on an event of the ``…/{id}/insert`` routes may only repeat its object
+    (a row read by fetch carries them all, and may be written back as it is)."""
     own_key = OBJECT_ID_FIELD[ref.object_type]
     for key in ROUTING_KEYS:
         value = raw.get(key)
         if value is None:
             continue
         if key == own_key and value == ref.object_id:
+            continue
+        if key == "org_id" and value == org_id:
             continue
         if key == "log_id" and ref.object_type is ObjectType.PROJECT_LOGS and value == "g":
             continue

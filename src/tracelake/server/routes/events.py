@@ -51,10 +51,11 @@ async def logs3(request: Request):
 
 
 def _with_ids(events: list) -> list:
-    """Give events without an id a generated one, so the caller learns every row id."""
+    """Give events without an id a generated one, so the caller learns every row id (a
+    comment's too: it is how the comment is edited or deleted later)."""
     result = []
     for event in events:
-        if isinstance(event, dict) and event.get("id") is None and not event.get("comment"):
+        if isinstance(event, dict) and event.get("id") is None:
             event = {**event, "id": uuid7()}
         result.append(event)
     return result
