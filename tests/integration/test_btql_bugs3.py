@@ -1,0 +1,71 @@
+"""POST /btql: errors, SQL forms and options that came out wrong (a third hunt). Expected
+values are computed here from the rows the tests write, and error positions from the query
+text itself (the offending argument's line and column)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+
+@pytest.fixture
+def project(app_client):
+    name = f"bugs3-{uuid.uuid4().hex[:8]}"
+    project_id = app_client.post("/v1/project", json={"name": name}).json()["id"]
+    rows = [
+        {
+            "project_id": project_id,
+            "log_id": "g",
+            "id": f"s{n}",
+            "created": f"2026-03-0{1 + n % 3}T10:0{n}:00Z",
+            "span_attributes": {"type": ("llm", "tool")[n % 2]},
+            "metrics": {"tokens": 10 * n},
+        }
+        for n in range(6)
+    ]
+    assert app_client.post("/logs3", json={"rows": rows}).status_code == 200
+    return project_id, rows
+
+
+def error_of(client, query: str) -> dict:
+    response = client.post("/btql", json={"query": query})
+    assert response.status_code == 400, response.text
+    return response.json()["error"]
+
+
+def position_of(text: str, index: int) -> tuple[int, int]:
+    """1-based line and column of ``text[index]``."""
+    line = text.count("\n", 0, index) + 1
+    return line, index - (text.rfind("\n", 0, index) + 1) + 1
+
+
+# A literal argument of the wrong kind: the error names the kind and points at the argument
+# (it said "must be a literal" of a literal, at the function's name).
+LITERAL_ARGUMENTS = [
+    ("round(metrics.tokens,\n\t2.5)", "2.5", "the round precision must be a whole-number literal"),
+    ("round(metrics.tokens, true)", "true", "the round precision must be a whole-number literal"),
+    ("percentile(metrics.tokens, 'x')", "'x'", "the percentile must be a number literal"),
+    ("percentile(metrics.tokens, 1.5)", "1.5", "the percentile must be between 0 and 1"),
+    ("json_extract(metadata, 5)", "5", "the json_extract key must be a string literal"),
+    ("date_trunc(id, created)", "id", "the date_trunc unit must be a string literal"),
+    ("date_trunc('3 weeks', created)", "'3 weeks'", "invalid date_trunc unit '3 weeks'"),
+    ("date_trunc('9999999999 days', created)", "'99", "date_trunc unit '9999999999 days' is"),
+]
+
+
+@pytest.mark.parametrize(("call", "argument", "message"), LITERAL_ARGUMENTS)
+@pytest.mark.parametrize("syntax", ["btql", "sql"])
+def test_a_literal_argument_of_the_wrong_kind_is_an_error_at_the_argument(
+    app_client, project, call, argument, message, syntax
+):
+    project_id, _ = project
+    first = "count(1) as n" if "percentile" in call else "id"
+    if syntax == "btql":
+        text = f"select: {first},\n  {call} as x | from: project_logs('{project_id}')"
+    else:
+        text = f"SELECT {first},\n  {call} AS x\nFROM project_logs('{project_id}')"
+    error = error_of(app_client, text)
+    assert error["message"].startswith(message), error["message"]
+    at = text.index(call) + call.index(argument)
+    assert (error["line"], error["col"]) == position_of(text, at)
