@@ -8,6 +8,8 @@ import uuid
 
 import pytest
 
+from tests.integration.btql_pages import btql
+
 
 @pytest.fixture
 def project(app_client):
@@ -69,3 +71,62 @@ def test_a_literal_argument_of_the_wrong_kind_is_an_error_at_the_argument(
     assert error["message"].startswith(message), error["message"]
     at = text.index(call) + call.index(argument)
     assert (error["line"], error["col"]) == position_of(text, at)
+
+
+def pivot_counts(rows, by_day: bool) -> list[dict]:
+    """count(1) per type spread over the types (per day when ``by_day``), from the rows."""
+    groups: dict = {}
+    for row in rows:
+        day = f"{row['created'][:10]}T00:00:00Z" if by_day else None
+        counts = groups.setdefault(day, {})
+        kind = row["span_attributes"]["type"]
+        counts[f"{kind}_n"] = counts.get(f"{kind}_n", 0) + 1
+    return [
+        {**({"d": day} if by_day else {}), **dict(sorted(counts.items()))}
+        for day, counts in sorted(groups.items(), key=lambda kv: kv[0] or "")
+    ]
+
+
+# PIVOT's FOR named a select item by its alias (or implicit name) that was not grouped: a 400
+# "'t' must appear in GROUP BY", while FOR span_attributes.type, or a grouped alias, worked.
+PIVOT_BY_A_SELECT_NAME = [
+    (
+        "SELECT span_attributes.type AS t, count(1) AS n FROM project_logs('{p}')"
+        " PIVOT (count(1) AS n FOR t IN (ANY))",
+        False,
+    ),
+    (
+        "SELECT span_attributes.type, count(1) AS n FROM project_logs('{p}')"
+        " PIVOT (count(1) AS n FOR type IN (ANY))",
+        False,
+    ),
+    (
+        "SELECT day(created) AS d, span_attributes.type AS t, count(1) AS n"
+        " FROM project_logs('{p}') GROUP BY d PIVOT (count(1) AS n FOR t IN (ANY))",
+        True,
+    ),
+    (
+        "select: day(created) as d, span_attributes.type as t, count(1) as n"
+        " | dimensions: 1 | from: project_logs('{p}') | pivot: t",
+        True,
+    ),
+    (  # the forms that already worked, for comparison
+        "SELECT day(created) AS d, span_attributes.type AS t, count(1) AS n"
+        " FROM project_logs('{p}') GROUP BY d, t PIVOT (count(1) AS n FOR t IN (ANY))",
+        True,
+    ),
+    (
+        "dimensions: day(created) as d | measures: count(1) as n | from: project_logs('{p}')"
+        " | pivot: span_attributes.type",
+        True,
+    ),
+]
+
+
+@pytest.mark.parametrize(("query", "by_day"), PIVOT_BY_A_SELECT_NAME)
+def test_pivot_names_its_column_by_a_select_items_name(app_client, project, query, by_day):
+    project_id, rows = project
+    answer = btql(app_client, query.format(p=project_id))
+    assert [dict(sorted(r.items())) for r in answer["data"]] == [
+        dict(sorted(r.items())) for r in pivot_counts(rows, by_day)
+    ]

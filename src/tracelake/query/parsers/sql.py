@@ -28,6 +28,7 @@ from tracelake.query.parsers.expressions import (
     group_select,
     has_aggregate,
     loc,
+    pivot_column_named,
 )
 from tracelake.query.tokens import DQUOTED, EOF, IDENT, NUMBER, PERCENT, STRING, Token, tokenize
 
@@ -282,7 +283,8 @@ class SqlParser(ExpressionParser):
         items = apply_implicit_aliases(items)
         pivot_measures, pivot_columns = ([], [])
         if pivot is not None:
-            pivot_measures, pivot_columns = pivot[0], apply_implicit_aliases([pivot[1]])
+            column = pivot_column_named(items, pivot[1])
+            pivot_measures, pivot_columns = pivot[0], apply_implicit_aliases([column])
         aggregates = any(isinstance(i, ast.Aliased) and has_aggregate(i.expr) for i in items)
         select = dims = measures = None
         if distinct is not None:
