@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from tests.integration.btql_pages import btql
+from tests.integration.btql_pages import all_pages, btql
 
 
 @pytest.fixture
@@ -130,3 +130,37 @@ def test_pivot_names_its_column_by_a_select_items_name(app_client, project, quer
     assert [dict(sorted(r.items())) for r in answer["data"]] == [
         dict(sorted(r.items())) for r in pivot_counts(rows, by_day)
     ]
+
+
+# A pivot's sort was ignored: rows always came in ascending order of the dimensions, so
+# `sort: d desc | limit: 2` answered the two oldest days, not the two newest.
+PIVOT_SORTED = [
+    "dimensions: day(created) as d | measures: count(1) as n | from: project_logs('{p}')"
+    " | pivot: span_attributes.type | sort: d desc | limit: 2",
+    "SELECT day(created) AS d, span_attributes.type, count(1) AS n FROM project_logs('{p}')"
+    " GROUP BY 1, 2 PIVOT (count(1) AS n FOR type IN (ANY)) ORDER BY 1 DESC LIMIT 2",
+    "SELECT day(created) AS d, count(1) AS n FROM project_logs('{p}') GROUP BY day(created)"
+    " PIVOT (count(1) AS n FOR span_attributes.type IN (ANY)) ORDER BY day(created) DESC"
+    " LIMIT 2",
+]
+
+
+@pytest.mark.parametrize("query", PIVOT_SORTED)
+def test_a_pivot_is_sorted_by_its_sort(app_client, project, query):
+    project_id, rows = project
+    newest_first = pivot_counts(rows, by_day=True)[::-1]
+    pages = all_pages(app_client, query.format(p=project_id), sql=query.startswith("SELECT"))
+    assert [len(page) for page in pages] == [2, 1]
+    got = [dict(sorted(r.items())) for page in pages for r in page]
+    assert got == [dict(sorted(r.items())) for r in newest_first]
+
+
+def test_a_pivot_sorted_by_a_measure_is_an_error_at_the_sort(app_client, project):
+    project_id, _ = project
+    text = (
+        "dimensions: day(created) as d | measures: count(1) as n"
+        f" | from: project_logs('{project_id}') | pivot: span_attributes.type | sort: n desc"
+    )
+    error = error_of(app_client, text)
+    assert error["message"].startswith("a pivot is sorted by its dimensions"), error["message"]
+    assert (error["line"], error["col"]) == (1, text.index("n desc") + 1)
