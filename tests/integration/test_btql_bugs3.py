@@ -164,3 +164,36 @@ def test_a_pivot_sorted_by_a_measure_is_an_error_at_the_sort(app_client, project
     error = error_of(app_client, text)
     assert error["message"].startswith("a pivot is sorted by its dimensions"), error["message"]
     assert (error["line"], error["col"]) == (1, text.index("n desc") + 1)
+
+
+# A count sample beyond 64 bits reached DuckDB's LIMIT: a 400 quoting its conversion error
+# ("Type INT128 with value … can't be cast"), with no position. It is every row, as a count
+# of more rows than there are is.
+HUGE_SAMPLES = [
+    "select: id | from: project_logs('{p}') | sample: 99999999999999999999 | limit: 4",
+    "select: id | from: project_logs('{p}') traces | sample: 99999999999999999999 | limit: 4",
+    "select: id | from: project_logs('{p}') summary | sample: 99999999999999999999 | limit: 4",
+    "SELECT id FROM project_logs('{p}') TABLESAMPLE (99999999999999999999 ROWS) LIMIT 4",
+]
+
+
+@pytest.mark.parametrize("query", HUGE_SAMPLES)
+def test_a_count_sample_beyond_64_bits_is_every_row(app_client, project, query):
+    project_id, rows = project
+    pages = all_pages(app_client, query.format(p=project_id), sql=query.startswith("SELECT"))
+    assert sorted(r["id"] for page in pages for r in page) == sorted(r["id"] for r in rows)
+
+
+def test_a_json_count_sample_beyond_64_bits_is_every_row(app_client, project):
+    project_id, rows = project
+    query = {
+        "select": [{"expr": {"op": "ident", "name": ["id"]}, "alias": "id"}],
+        "from": {
+            "op": "function",
+            "name": {"op": "ident", "name": ["project_logs"]},
+            "args": [{"op": "literal", "value": project_id}],
+        },
+        "sample": {"method": {"type": "count", "value": 2**63}, "seed": 7},
+    }
+    answer = btql(app_client, query)
+    assert sorted(r["id"] for r in answer["data"]) == sorted(r["id"] for r in rows)

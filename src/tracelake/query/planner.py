@@ -351,7 +351,8 @@ class _Planner:
         if isinstance(sample.value, bool) or not isinstance(sample.value, int) or sample.value < 1:
             raise QueryError("a sample count must be a positive integer")
         seed = exp.Literal.string(str(sample.seed or 0)).sql(dialect="duckdb")
-        return f"hash(e.{key_column} || {seed})", sample.value
+        # A count beyond any table (DuckDB's LIMIT takes 64 bits) is every row, as this many.
+        return f"hash(e.{key_column} || {seed})", min(sample.value, 2**63 - 1)
 
     def _windows_sql(self, windows, scope) -> str:
         if not windows:
