@@ -197,3 +197,17 @@ def test_a_json_count_sample_beyond_64_bits_is_every_row(app_client, project):
     }
     answer = btql(app_client, query)
     assert sorted(r["id"] for r in answer["data"]) == sorted(r["id"] for r in rows)
+
+
+# A preview_length beyond 64 bits reached DuckDB's left(): a 400 quoting its binder error
+# ("No function matches … left(VARCHAR, INTEGER_LITERAL)"). It cuts nothing, like -1.
+@pytest.mark.parametrize("length", [2**63, 99999999999999999999])
+def test_a_preview_length_beyond_64_bits_keeps_previews_whole(app_client, length):
+    name = f"bugs3-preview-{uuid.uuid4().hex[:8]}"
+    project_id = app_client.post("/v1/project", json={"name": name}).json()["id"]
+    text = "a question " * 40
+    row = {"project_id": project_id, "log_id": "g", "id": "r", "input": text, "output": [1, 2]}
+    assert app_client.post("/logs3", json={"rows": [row]}).status_code == 200
+    query = f"select: input, output | from: project_logs('{project_id}') summary"
+    answer = btql(app_client, f"{query} | preview_length: {length}")
+    assert answer["data"] == [{"input": text, "output": [1, 2]}]
