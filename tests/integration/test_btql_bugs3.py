@@ -211,3 +211,29 @@ def test_a_preview_length_beyond_64_bits_keeps_previews_whole(app_client, length
     query = f"select: input, output | from: project_logs('{project_id}') summary"
     answer = btql(app_client, f"{query} | preview_length: {length}")
     assert answer["data"] == [{"input": text, "output": [1, 2]}]
+
+
+# ORDER BY a position at or after a `*` was a 400 "ORDER BY position 1 is not in the select
+# list" in SQL, while BTQL's sort: 1 numbered the columns * expands to (id first), as SQL
+# does; SQL now leaves such a position to the compiler too.
+@pytest.mark.parametrize(
+    ("sql", "btql_text", "descending"),
+    [
+        ("SELECT * FROM {src} ORDER BY 1 LIMIT 3", "select: * | from: {src} | sort: 1", False),
+        (
+            "SELECT metrics.tokens AS t, * FROM {src} ORDER BY 2 DESC LIMIT 3",
+            "select: metrics.tokens as t, * | from: {src} | sort: 2 desc",
+            True,
+        ),
+    ],
+)
+def test_order_by_a_position_after_a_star_counts_its_columns(
+    app_client, project, sql, btql_text, descending
+):
+    project_id, rows = project
+    src = f"project_logs('{project_id}')"
+    expected = sorted((r["id"] for r in rows), reverse=descending)[:3]
+    by_sql = btql(app_client, sql.format(src=src))["data"]
+    by_btql = btql(app_client, btql_text.format(src=src) + " | limit: 3")["data"]
+    assert [r["id"] for r in by_sql] == expected
+    assert by_sql == by_btql

@@ -319,12 +319,16 @@ class SqlParser(ExpressionParser):
 
     @staticmethod
     def resolve_ordinal(items: list, item: ast.SortItem) -> ast.SortItem:
-        """ORDER BY 2 -> the second select item, by alias when it has one."""
+        """ORDER BY 2 -> the second select item, by alias when it has one. After a ``*`` the
+        position counts the columns it expands to, which only the compiler knows, so the
+        position stays a literal (as in BTQL's ``sort: 2``)."""
         expr = item.expr
         if not (isinstance(expr, ast.Literal) and type(expr.value) is int):
             return item
         position = expr.value
-        if not 1 <= position <= len(items) or isinstance(items[position - 1], ast.Star):
+        if any(isinstance(i, ast.Star) for i in items[: max(position, 0)]):
+            return item
+        if not 1 <= position <= len(items):
             raise error_loc(f"ORDER BY position {position} is not in the select list", expr)
         target = items[position - 1]
         if target.alias is not None:
