@@ -75,6 +75,12 @@ class Ctx:
 # an operand of AND/OR never changes whether the result is TRUE.
 _TRUTHY_THROUGH = frozenset({"and", "or"})
 _TRUTHY_USERS = frozenset({"like", "ilike"})
+# How an error names the literal an argument must be (Compiler.literal_value's kinds).
+LITERAL_KINDS = {
+    (str,): "a string literal",
+    (int,): "a whole-number literal",
+    (int, float): "a number literal",
+}
 
 
 @dataclass
@@ -654,14 +660,15 @@ class Compiler:
         return [value.sql]
 
     def literal_value(self, value: Typed, what: str, node: a.Expr, kinds=(str,)):
-        """The Python value of a literal argument (``percentile(x, 0.95)``), or an error."""
+        """The Python value of a literal argument (``percentile(x, 0.95)``), or an error at
+        the argument that names the kind of literal it must be."""
         v = value.literal
         if (
             v is NO_LITERAL
             or not isinstance(v, kinds)
             or (isinstance(v, bool) and bool not in kinds)
         ):
-            raise fail(f"{what} must be a literal", node)
+            raise fail(f"{what} must be {LITERAL_KINDS[kinds]}", self.where(value, node))
         return v
 
     def parse_timestamp_literal(self, text: str) -> dt.datetime | None:

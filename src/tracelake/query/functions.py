@@ -198,10 +198,11 @@ def _date_trunc(c, ctx, node, args):
         raise c.error(
             f"invalid date_trunc unit '{spec}' (use second, minute, hour, day, week, month, "
             "year, or a multiple like '15 minutes')",
-            node,
+            c.where(args[0], node),
         )
     if count * c.INTERVAL_UNITS[unit] > c.MAX_INTERVAL_SECONDS:
-        raise c.error(f"date_trunc unit '{spec}' is out of range (at most 290,000 years)", node)
+        message = f"date_trunc unit '{spec}' is out of range (at most 290,000 years)"
+        raise c.error(message, c.where(args[0], node))
     ts = c.expect(args[1], T.TIMESTAMP, node, "date_trunc()")
     sql = c.bucket(ts.sql, unit, count, ctx.scope.tz_offset)
     return ts.to(sql, T.TIMESTAMP, whole_seconds=True)
@@ -436,7 +437,7 @@ def _minmax(cls: type[exp.Func], by: str) -> Handler:
 def _percentile(c, ctx, node, args):
     p = _literal(c, args[1], "the percentile", node, (int, float))
     if not (math.isfinite(p) and 0 <= p <= 1):
-        raise c.error("the percentile must be between 0 and 1", node)
+        raise c.error("the percentile must be between 0 and 1", c.where(args[1], node))
     value = c.expect(args[0], T.NUMBER, node, "percentile()")
     sql = exp.PercentileCont(this=value.sql, expression=c.double_literal(float(p)))
     return value.to(sql, T.NUMBER)

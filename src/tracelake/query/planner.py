@@ -351,7 +351,8 @@ class _Planner:
         if isinstance(sample.value, bool) or not isinstance(sample.value, int) or sample.value < 1:
             raise QueryError("a sample count must be a positive integer")
         seed = exp.Literal.string(str(sample.seed or 0)).sql(dialect="duckdb")
-        return f"hash(e.{key_column} || {seed})", sample.value
+        # A count beyond any table (DuckDB's LIMIT takes 64 bits) is every row, as this many.
+        return f"hash(e.{key_column} || {seed})", min(sample.value, 2**63 - 1)
 
     def _windows_sql(self, windows, scope) -> str:
         if not windows:
@@ -504,6 +505,9 @@ class _Planner:
             if upper_xact is not None:
                 after.append(f"e._xact_id <= {_lit(upper_xact)}")
         select = [f"{self.sql(c.expr)} AS {_q(c.name)}" for c in proj.columns]
+        pivot_sort = self._pivot_sort(query, scope) if pivots else []
+        # (the sort keys travel through the pivot as hidden columns)
+        select += [f"{self.sql(k.this)} AS __sort_{i}" for i, k in enumerate(pivot_sort, 1)]
         key = "e._pagination_key" if paging == "key" else "NULL"
         count = self._count_sample("id")
         window = None
@@ -545,7 +549,7 @@ class _Planner:
         if having is not None:
             sql += " HAVING " + self.sql(having)
         if pivots:
-            return self._pivoted(sql, proj, pivots, offset)
+            return self._pivoted(sql, proj, pivots, offset, pivot_sort)
         sql += f" ORDER BY {order} LIMIT {self.limit}"
         if offset:
             sql += f" OFFSET {offset}"
@@ -616,11 +620,38 @@ class _Planner:
             names.append(name)
         return dataclasses.replace(self.q, dimensions=tuple(dims), pivot=None), names
 
-    def _pivoted(self, aggregate_sql: str, proj, pivots: list[str], offset: int) -> Plan:
+    def _pivot_sort(self, query: a.Query, scope: Scope) -> list[exp.Ordered]:
+        """The sort keys of a pivot, compiled for its grouped rows. A pivot sorts by its
+        dimensions (by name, position or expression): each measure is spread over one
+        column per pivot value, and the pivot column's values are in the column names."""
+        dims = self.q.dimensions or ()
+        for item in self.q.sort or ():
+            expr = item.expr
+            position = expr.value if isinstance(expr, a.Literal) else None
+            if type(position) is int and 1 <= position <= len(dims):
+                continue
+            if isinstance(expr, a.Ident) and len(expr.name) == 1:
+                if any(d.alias == expr.name[0] for d in dims):
+                    continue
+            if any(d.expr == expr for d in dims):
+                continue
+            raise QueryError(
+                "a pivot is sorted by its dimensions (the measures are spread over a column "
+                "per pivot value)",
+                *_at(expr),
+            )
+        return self.c.compile_sort(query, scope) if self.q.sort else []
+
+    def _pivoted(
+        self, aggregate_sql: str, proj, pivots: list[str], offset: int, sort: list[exp.Ordered]
+    ) -> Plan:
         """Spread the measures over the pivot columns' values with DuckDB's PIVOT: columns
-        are named ``<value>_<measure>`` (in the SQL ``__pv_<hex of value>_<measure>``)."""
+        are named ``<value>_<measure>`` (in the SQL ``__pv_<hex of value>_<measure>``). Rows
+        come in the order of the sort keys (the hidden ``__sort_<n>`` columns), then of the
+        dimensions."""
         measures = [c.name for c in proj.columns if c.value.aggregate]
         dims = [c.name for c in proj.columns if c.name not in pivots and c.name not in measures]
+        hidden = [f"__sort_{i}" for i in range(1, len(sort) + 1)]
         keys = " || '_' || ".join(
             f"coalesce(CASE WHEN json_valid({_q(p)}::VARCHAR) THEN {_q(p)}::JSON->>'$'"
             f" ELSE {_q(p)}::VARCHAR END, 'null')"
@@ -633,10 +664,15 @@ class _Planner:
         inner = f"SELECT * EXCLUDE ({', '.join(_q(p) for p in pivots)}), {keys} AS __pivot_key"
         inner += f" FROM ({aggregate_sql})"
         sql = f"PIVOT ({inner}) ON __pivot_key USING {using}"
-        if dims:
-            sql += " GROUP BY " + ", ".join(_q(d) for d in dims)
-        order = ", ".join(_q(d) for d in dims) or "1"
-        sql = f"SELECT *, NULL AS __key FROM ({sql}) ORDER BY {order} LIMIT {self.limit}"
+        if dims or hidden:
+            sql += " GROUP BY " + ", ".join(_q(d) for d in [*dims, *hidden])
+        order = [
+            f"{h} {'DESC' if key.args.get('desc') else 'ASC'} NULLS LAST"
+            for h, key in zip(hidden, sort, strict=True)
+        ]
+        order = ", ".join(order + [_q(d) for d in dims]) or "1"
+        exclude = f" EXCLUDE ({', '.join(hidden)})" if hidden else ""
+        sql = f"SELECT *{exclude}, NULL AS __key FROM ({sql}) ORDER BY {order} LIMIT {self.limit}"
         if offset:
             sql += f" OFFSET {offset}"
         return Plan(sql, None, self.limit, "offset", offset)

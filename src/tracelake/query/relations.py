@@ -284,8 +284,9 @@ DEFAULT_PREVIEW_LENGTH = 124
 
 def _preview(column: str, length: int) -> str:
     """A root-span field cut for a preview: values whose JSON text is longer than ``length``
-    become that text cut to ``length`` characters (a string); -1 keeps values whole."""
-    if length < 0:
+    become that text cut to ``length`` characters (a string); -1 keeps values whole, and so
+    does a length beyond 64 bits (longer than any text; DuckDB's left() takes a BIGINT)."""
+    if length < 0 or length >= 2**63:
         return f"t.{column}"
     n = _lit(length)
     return f"""CASE WHEN t.{column} IS NULL OR length(t.{column}::VARCHAR) <= {n} THEN t.{column}

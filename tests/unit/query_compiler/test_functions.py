@@ -246,7 +246,7 @@ FUNCTION_ERRORS = [
         "invalid date_trunc unit '3 weeks' (use second, "
         "minute, hour, day, week, month, year, or a multiple like '15 minutes')",
     ),
-    (F("date_trunc", I("id"), CREATED), "the date_trunc unit must be a literal"),
+    (F("date_trunc", I("id"), CREATED), "the date_trunc unit must be a string literal"),
     # beyond an interval's range (was a DuckDB conversion error, or a 500 past 4,300 digits)
     (
         F("date_trunc", L("9999999999 days"), CREATED),
@@ -258,8 +258,8 @@ FUNCTION_ERRORS = [
     ),
     # a string beyond a double's range, as '1e999' (was a DuckDB conversion error)
     (B("add", L("9" * 310), L(1)), f"invalid number '{'9' * 310}'"),
-    (F("round", TOKENS, L(1.5)), "the round precision must be a literal"),
-    (F("json_extract", I("metadata"), I("id")), "the json_extract key must be a literal"),
+    (F("round", TOKENS, L(1.5)), "the round precision must be a whole-number literal"),
+    (F("json_extract", I("metadata"), I("id")), "the json_extract key must be a string literal"),
     (F("len", L(1)), "len() needs a string or an array, not a number"),
     (F("lower", I("id"), distinct=True), "lower() does not take DISTINCT"),
     (F("day", L("not a date")), "invalid timestamp 'not a date'"),

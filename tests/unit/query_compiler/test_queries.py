@@ -122,7 +122,10 @@ def test_star_lists_the_scope_columns(con):
             Q(measures=(A(F("percentile", FACT, L(1.5)), "p"),)),
             "the percentile must be between 0 and 1",
         ),
-        (Q(measures=(A(F("percentile", FACT, I("id")), "p"),)), "the percentile must be a literal"),
+        (
+            Q(measures=(A(F("percentile", FACT, I("id")), "p"),)),
+            "the percentile must be a number literal",
+        ),
         (
             Q(measures=(A(F("count", STAR, distinct=True), "n"),)),
             "count(DISTINCT *) is not supported",

@@ -27,6 +27,7 @@ from tracelake.query.parsers.expressions import (
     error_loc,
     group_select,
     loc,
+    pivot_column_named,
 )
 from tracelake.query.tokens import (
     DQUOTED,
@@ -279,6 +280,9 @@ def build_query(
     select, dims, measures = found.get("select"), found.get("dimensions"), found.get("measures")
     if select is None and dims is None and measures is None:
         raise QueryError("a query needs a select:, dimensions: or measures: clause")
+    pivot = found.get("pivot")
+    if pivot is not None:
+        pivot = apply_implicit_aliases(pivot)
     if select is not None and dims is not None:
         if measures is not None:
             raise _at("measures: cannot be combined with select: + dimensions:", heads["measures"])
@@ -289,7 +293,10 @@ def build_query(
                     "(positions, aliases or expressions); put aliases in select:",
                     item.expr,
                 )
-        dims, measures = group_select(apply_implicit_aliases(select), [d.expr for d in dims])
+        select = apply_implicit_aliases(select)
+        if pivot is not None:  # (a select item the pivot names is not a dimension)
+            pivot = [pivot_column_named(select, column) for column in pivot]
+        dims, measures = group_select(select, [d.expr for d in dims], (), pivot or ())
         select = None
     elif select is not None and measures is not None:
         raise _at("select: cannot be combined with measures:; use dimensions:", heads["measures"])
@@ -300,7 +307,6 @@ def build_query(
         dims = apply_implicit_aliases(dims)
     if select is not None:
         select = apply_implicit_aliases(select)
-    pivot = found.get("pivot")
     return ast.Query(
         select=_tuple(select),
         dimensions=_tuple(dims),
@@ -315,7 +321,7 @@ def build_query(
         cursor=found.get("cursor"),
         cursor_loc=cursor_at,
         sample=found.get("sample"),
-        pivot=_tuple(apply_implicit_aliases(pivot) if pivot is not None else None),
+        pivot=_tuple(pivot),
         unpivot=_tuple(found.get("unpivot")),
         preview_length=found.get("preview_length"),
     )

@@ -590,6 +590,21 @@ def apply_implicit_aliases(items: list) -> list:
     return out
 
 
+def pivot_column_named(select: list, column: ast.Aliased) -> ast.Aliased:
+    """A pivot column may be named by the name of a select item (``span_attributes.type AS
+    t`` or, implicitly, ``type``), grouped or not: ``PIVOT (… FOR t IN (ANY))``, ``pivot:
+    t``. The pivot column is then that item's expression."""
+    for item in select:
+        if (
+            isinstance(item, ast.Aliased)
+            and item.alias is not None
+            and column.expr == ast.Ident((item.alias,))
+            and not has_aggregate(item.expr)
+        ):
+            return ast.Aliased(item.expr, column.alias)
+    return column
+
+
 def error_loc(message: str, expr: ast.Expr | None) -> QueryError:
     if expr is not None and expr.loc is not None:
         return QueryError(message, expr.loc.line, expr.loc.col)

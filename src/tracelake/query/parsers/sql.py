@@ -28,6 +28,7 @@ from tracelake.query.parsers.expressions import (
     group_select,
     has_aggregate,
     loc,
+    pivot_column_named,
 )
 from tracelake.query.tokens import DQUOTED, EOF, IDENT, NUMBER, PERCENT, STRING, Token, tokenize
 
@@ -282,7 +283,8 @@ class SqlParser(ExpressionParser):
         items = apply_implicit_aliases(items)
         pivot_measures, pivot_columns = ([], [])
         if pivot is not None:
-            pivot_measures, pivot_columns = pivot[0], apply_implicit_aliases([pivot[1]])
+            column = pivot_column_named(items, pivot[1])
+            pivot_measures, pivot_columns = pivot[0], apply_implicit_aliases([column])
         aggregates = any(isinstance(i, ast.Aliased) and has_aggregate(i.expr) for i in items)
         select = dims = measures = None
         if distinct is not None:
@@ -317,12 +319,16 @@ class SqlParser(ExpressionParser):
 
     @staticmethod
     def resolve_ordinal(items: list, item: ast.SortItem) -> ast.SortItem:
-        """ORDER BY 2 -> the second select item, by alias when it has one."""
+        """ORDER BY 2 -> the second select item, by alias when it has one. After a ``*`` the
+        position counts the columns it expands to, which only the compiler knows, so the
+        position stays a literal (as in BTQL's ``sort: 2``)."""
         expr = item.expr
         if not (isinstance(expr, ast.Literal) and type(expr.value) is int):
             return item
         position = expr.value
-        if not 1 <= position <= len(items) or isinstance(items[position - 1], ast.Star):
+        if any(isinstance(i, ast.Star) for i in items[: max(position, 0)]):
+            return item
+        if not 1 <= position <= len(items):
             raise error_loc(f"ORDER BY position {position} is not in the select list", expr)
         target = items[position - 1]
         if target.alias is not None:
