@@ -78,3 +78,24 @@ def test_a_row_may_move_under_a_row_that_a_request_first_moved_out_of_its_subtre
         "b": ("a", ["c"], False),
         "c": ("a", ["a"], False),
     }
+
+
+# -- names an experiment is given stay within the name limit -----------------------------------
+
+
+def test_ensure_new_names_for_a_name_of_the_maximum_length_stay_within_the_limit(client):
+    project_id = new_project(client)
+    name = "n" * 1024
+    names = []
+    for _ in range(3):
+        body = {"project_id": project_id, "name": name, "ensure_new": True}
+        response = client.post("/v1/experiment", json=body)
+        assert response.status_code == 200, response.text
+        names.append(response.json()["name"])
+    assert names == [name, "n" * 1022 + "-1", "n" * 1022 + "-2"]
+    # The generated name is a valid name: the experiment can be renamed to it and back.
+    listed = client.get("/v1/experiment", params={"project_id": project_id}).json()["objects"]
+    assert sorted(len(e["name"]) for e in listed) == [1024, 1024, 1024]
+    experiment_id = next(e["id"] for e in listed if e["name"] == names[2])
+    response = client.patch(f"/v1/experiment/{experiment_id}", json={"name": names[2]})
+    assert response.status_code == 200, response.text
