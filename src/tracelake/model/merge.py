@@ -7,6 +7,7 @@ deleted) and returns the new one (None for a tombstone).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from tracelake.errors import InvalidRequest
@@ -39,12 +40,15 @@ def apply_write(
     *,
     now: str,
     parent: dict[str, Any] | None = None,
+    lineage: Collection[str] = (),
     audit_entry: dict[str, Any] | None = None,
 ) -> dict[str, Any] | None:
     """Return the row's state after ``write``.
 
-    ``parent`` is the current state of the row named by ``write.parent_id`` (the caller looks
-    it up); ``audit_entry`` is appended to ``audit_data`` when the write carries audit info.
+    ``parent`` is the current state of the row named by ``write.parent_id`` and ``lineage``
+    the span ids of the parent and of the spans above it in its trace (the caller looks them
+    up, see ``model/lineage.py``); ``audit_entry`` is appended to ``audit_data`` when the
+    write carries audit info.
     Comments never reach this function: they are stored beside the row they annotate.
     """
     if write.kind is WriteKind.DELETE:
@@ -54,7 +58,7 @@ def apply_write(
     if write.kind is WriteKind.MERGE and current is not None:
         state = merge_state(current, write)
     else:
-        state = new_state(write, now=now, parent=parent)
+        state = new_state(write, now=now, parent=parent, lineage=lineage)
     if audit_entry is not None:
         state["audit_data"] = [*(state.get("audit_data") or []), audit_entry]
     return state
@@ -95,8 +99,17 @@ def apply_comment(
     }
 
 
-def new_state(write: RowWrite, *, now: str, parent: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The state of a row created by ``write`` (a replace, or a merge into nothing)."""
+def new_state(
+    write: RowWrite,
+    *,
+    now: str,
+    parent: dict[str, Any] | None = None,
+    lineage: Collection[str] = (),
+) -> dict[str, Any]:
+    """The state of a row created by ``write`` (a replace, or a merge into nothing).
+
+    ``lineage`` holds the span ids of ``parent`` and of the spans above it: the row may not
+    be one of them, or it would become its own ancestor."""
     if write.parent_id is not None and parent is None:
         raise InvalidRequest(f"row {write.id!r}: _parent_id {write.parent_id!r} does not exist")
     state = empty_state(write.id)
@@ -112,6 +125,11 @@ def new_state(write: RowWrite, *, now: str, parent: dict[str, Any] | None = None
             raise InvalidRequest(
                 f"row {write.id!r}: _parent_id {write.parent_id!r} is in the trace this row "
                 "is the root of, so the trace would have no root"
+            )
+        if state["span_id"] in lineage:
+            raise InvalidRequest(
+                f"row {write.id!r}: _parent_id {write.parent_id!r} is a descendant of this "
+                "row, so each would be the other's ancestor"
             )
     else:
         state["root_span_id"] = write.fields.get("root_span_id") or state["span_id"]

@@ -30,6 +30,9 @@ KEY_PREFIX = "tl-"
 KEY_FIELDS = ("id", "org_id", "name", "role", "preview_name", "created", "revoked_at")
 TS = "strftime({col}, '%Y-%m-%dT%H:%M:%S.%fZ')"
 RESOLVED_CACHE_SIZE = 4096
+MAX_NAME_LENGTH = 1024  # characters, for every object name
+# Room for the "-n" a taken experiment name gets (n below 10**20).
+_MAX_SUFFIX_LENGTH = 21
 
 log = logging.getLogger("tracelake")
 
@@ -577,22 +580,25 @@ class Catalog:
     # -- internals ----------------------------------------------------------------------------
 
     def _free_name(self, scope: str, name: str) -> str:
+        """``name``, or if it is taken ``name-1``, ``name-2``… with ``name`` cut short so
+        that the result stays within the name limit."""
+        stem = name[: MAX_NAME_LENGTH - _MAX_SUFFIX_LENGTH]  # what every candidate starts with
         taken = {
             r[0]
             for r in self.store.read(
                 lambda c: c.execute(
                     "SELECT name FROM experiments WHERE project_id = ? AND starts_with(name, ?)"
                     " AND deleted_at IS NULL",  # a deleted experiment's name is free again
-                    [scope, name],
+                    [scope, stem],
                 ).fetchall()
             )
         }
         if name not in taken:
             return name
         n = 1
-        while f"{name}-{n}" in taken:
+        while _numbered(name, n) in taken:
             n += 1
-        return f"{name}-{n}"
+        return _numbered(name, n)
 
     def _select_sql(self, kind: ObjectKind) -> str:
         cols = ["t.id", "t.org_id"]
@@ -733,9 +739,15 @@ def _check_may_create(may_create: bool) -> None:
 def _require_name(value: Any, what: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidRequest(f"{what} must be a non-empty string")
-    if len(value) > 1024:
-        raise InvalidRequest(f"{what} is too long (at most 1024 characters)")
+    if len(value) > MAX_NAME_LENGTH:
+        raise InvalidRequest(f"{what} is too long (at most {MAX_NAME_LENGTH} characters)")
     return value
+
+
+def _numbered(name: str, n: int) -> str:
+    """``name-n``, with ``name`` cut short to keep it within the name limit."""
+    suffix = f"-{n}"
+    return name[: MAX_NAME_LENGTH - len(suffix)] + suffix
 
 
 def bootstrap(catalog: Catalog, org_name: str, api_key: str | None) -> str | None:

@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tracelake.errors import TracelakeError
+from tracelake.model.lineage import TracePlaces
 from tracelake.model.merge import apply_comment, apply_write
 from tracelake.model.objects import ObjectRef, ObjectType
 from tracelake.model.plain import PlainRows
@@ -197,7 +198,8 @@ def _commit_group(cursor, group: list[WriteBatch], clock: XactClock, fresh: bool
                 pending.flush(cursor, now)  # the reads below must see the earlier batches
                 try:
                     current = _load_current(cursor, batch)
-                    entries = apply_batch(batch, current, now)
+                    places = _load_trace_places(cursor, batch, current)
+                    entries = apply_batch(batch, current, now, places)
                     if batch.check is not None:
                         batch.check(entries)
                     table = event_table(entries, now)
@@ -221,13 +223,21 @@ def _commit_group(cursor, group: list[WriteBatch], clock: XactClock, fresh: bool
         batch.future.set_result(xact_id)
 
 
-def apply_batch(batch: WriteBatch, current: dict[Key, dict[str, Any]], now: str) -> list[Entry]:
+def apply_batch(
+    batch: WriteBatch,
+    current: dict[Key, dict[str, Any]],
+    now: str,
+    places: TracePlaces | None = None,
+) -> list[Entry]:
     """Apply one request's writes in order; the final state of each row it touches.
 
-    ``current`` holds the stored state of the rows merges and ``_parent_id`` refer to.
+    ``current`` holds the stored state of the rows merges and ``_parent_id`` refer to, and
+    ``places`` (for a batch with ``_parent_id``) where the stored rows of their traces sit.
     Several writes to one row in one request make one version (one request, one xact).
     """
     local: dict[Key, tuple[dict[str, Any] | None, int, ObjectRef]] = {}
+    if places is None and any(w.parent_id is not None for w in batch.writes):
+        places = TracePlaces((_ref_of(k), k[2], s) for k, s in current.items())
 
     def state_of(key: Key):
         if key in local:
@@ -239,8 +249,11 @@ def apply_batch(batch: WriteBatch, current: dict[Key, dict[str, Any]], now: str)
             continue
         key = row_key(write.ref, write.id)
         parent = None
+        lineage: set[str] = set()
         if write.parent_id is not None:
             parent = state_of(row_key(write.ref, write.parent_id))
+            if parent is not None:
+                lineage = places.lineage(write.ref, parent)
         audit = None
         if write.audit is not None:
             audit = {
@@ -249,22 +262,26 @@ def apply_batch(batch: WriteBatch, current: dict[Key, dict[str, Any]], now: str)
                 "source": write.audit["source"],
                 "metadata": write.audit["metadata"],
             }
-        new = apply_write(state_of(key), write, now=now, parent=parent, audit_entry=audit)
+        new = apply_write(
+            state_of(key), write, now=now, parent=parent, lineage=lineage, audit_entry=audit
+        )
         local[key] = (new, seq, write.ref)
+        if places is not None:  # only for a batch with _parent_id: the others pay nothing
+            places.put(write.ref, write.id, new)
     return [(key, state, seq, batch.objects[ref]) for key, (state, seq, ref) in local.items()]
 
 
 @contextmanager
-def _key_table(cursor, name: str, keys: set[Key]) -> Iterator[None]:
-    """Row keys as a table ``name`` (object_type, object_id, id) to join with, while the
-    block runs."""
+def _key_table(cursor, name: str, keys: set[Key], column: str = "id") -> Iterator[None]:
+    """Row keys as a table ``name`` (object_type, object_id, ``column``) to join with, while
+    the block runs."""
     cursor.register(
         name,
         pa.table(
             {
                 "object_type": [k[0] for k in keys],
                 "object_id": [k[1] for k in keys],
-                "id": [k[2] for k in keys],
+                column: [k[2] for k in keys],
             }
         ),
     )
@@ -308,6 +325,36 @@ def _load_current(cursor, batch: WriteBatch) -> dict[Key, dict[str, Any]]:
             state[name] = orjson.loads(text) if text is not None else None
         result[(row[0], row[1], row[2])] = state
     return result
+
+
+def _load_trace_places(
+    cursor, batch: WriteBatch, current: dict[Key, dict[str, Any]]
+) -> TracePlaces | None:
+    """Where the stored rows of every trace a ``_parent_id`` of ``batch`` may lead into sit
+    (None for a batch without ``_parent_id``). A row's trace is its own (its span id or id),
+    one it names, or that of the stored row it merges into or hangs under."""
+    if not any(w.parent_id is not None for w in batch.writes):
+        return None
+    traces: set[Key] = {(k[0], k[1], s["root_span_id"]) for k, s in current.items()}
+    for write in batch.writes:
+        for root in (write.id, write.fields.get("span_id"), write.fields.get("root_span_id")):
+            if isinstance(root, str):
+                traces.add(row_key(write.ref, root))
+    with _key_table(cursor, "wanted_traces", traces, column="root_span_id"):
+        rows = cursor.execute(
+            """SELECT l.object_type, l.object_id, l.id, l.span_id, l.root_span_id, l.span_parents
+               FROM live l JOIN wanted_traces w
+                 ON l.object_type = w.object_type AND l.object_id = w.object_id
+                AND l.root_span_id = w.root_span_id"""
+        ).fetchall()
+    return TracePlaces(
+        (_ref_of(row), row[2], {"span_id": row[3], "root_span_id": row[4], "span_parents": row[5]})
+        for row in rows
+    )
+
+
+def _ref_of(key: Key) -> ObjectRef:
+    return ObjectRef(ObjectType(key[0]), key[1])
 
 
 def _dump(value: Any) -> str | None:
