@@ -41,3 +41,28 @@ def test_api_routes_are_not_shadowed(app_client):
 def test_committed_build_matches_the_sources():
     """`make ui` rebuilds dist/ from web/; commit both together."""
     assert built_hash() == source_hash(WEB), "web/ changed since the last build: run `make ui`"
+
+
+def test_braintrust_links_lead_into_the_ui(app_client):
+    """The SDK prints links in the Braintrust app's form; the browser opening one is sent
+    to the UI's #/open route with the link (names still encoded), by a relative location
+    that reaches the UI's page from the link's folder, behind a path prefix too."""
+    from urllib.parse import parse_qs, urljoin
+
+    links = [
+        "/app/tracelake/p/my%20proj/experiments/run%2F1",
+        "/app/tracelake/p/my%20proj",
+        "/app/tracelake/p/my%20proj/logs?oid=abc",
+        "/app/tracelake/object?object_type=project_logs&object_id=p1&id=r%201",
+    ]
+    for link in links:
+        res = app_client.get(link, follow_redirects=False, headers={"Authorization": ""})
+        assert res.status_code == 302, link
+        location = res.headers["location"]
+        for prefix in ("http://h", "http://h/tracelake"):
+            landed = urljoin(prefix + link, location)
+            page, _, fragment = landed.partition("#")
+            assert page == prefix + "/", (link, location)
+            route, _, query = fragment.partition("?")
+            assert route == "/open"
+            assert parse_qs(query) == {"link": [link]}

@@ -14,6 +14,7 @@ import { runsFlows } from "./runs.mjs";
 import { sdkLogsFlows } from "./sdklogs.mjs";
 import { facetsFlows } from "./facets.mjs";
 import { actionErrorsFlows } from "./actionerrors.mjs";
+import { linksFlows } from "./links.mjs";
 
 const cfg = JSON.parse(process.env.E2E_CONFIG || "{}");
 const flow = process.argv[2];
@@ -120,6 +121,7 @@ const flows = {
   ...sdkLogsFlows({ cfg, result, check, shot, signIn, open, api, allowConsole }),
   ...facetsFlows({ cfg, result, check, shot, signIn, open, api }),
   ...actionErrorsFlows({ cfg, result, check, signIn, open, api, allowConsole }),
+  ...linksFlows({ cfg, result, check, signIn, api }),
   async signin(page) {
     await page.goto(cfg.url + "/");
     await shot(page, "sign-in");

@@ -8,6 +8,7 @@ import { Sandbox } from "./pages/Sandbox";
 import { Automations } from "./pages/Automations";
 import { Review } from "./pages/Review";
 import { Datasets } from "./pages/Datasets";
+import { OpenLink } from "./pages/OpenLink";
 
 export type Project = { id: string; name: string; org_id: string };
 
@@ -34,9 +35,9 @@ export function App() {
       .catch((e) => setError(e.message));
   }, [session]);
 
-  // Without a project in the URL: the first project's logs.
+  // Without a project in the URL: the first project's logs (a link being opened names one).
   const first = projects?.[0]?.id;
-  const noProject = route.path[0] !== "p" && route.path[0] !== "login";
+  const noProject = !["p", "login", "open"].includes(route.path[0]);
   useEffect(() => {
     if (session && noProject && first) navigate(["p", first, "logs"]);
   }, [session, noProject, first]);
@@ -46,7 +47,10 @@ export function App() {
       <Login
         onSignedIn={(s) => {
           setSession(s);
-          navigate([]);
+          // A link being opened stays; a sign-in asked for by one returns to it.
+          const next = route.path[0] === "login" ? route.params.get("next") : null;
+          if (next?.startsWith("#/")) window.location.hash = next;
+          else if (route.path[0] !== "open") navigate([]);
         }}
         canCancel={!!session}
       />
@@ -118,6 +122,16 @@ export function App() {
         {projects && projectId && !project && <div className="error">No project with id {projectId} in this organization.</div>}
         {projects && projects.length === 0 && (
           <div className="empty">No projects yet: log data with the SDK, or run <code>tracelake demo</code>.</div>
+        )}
+        {route.path[0] === "open" && (
+          <OpenLink
+            link={route.params.get("link") || ""}
+            session={session}
+            onUseOrg={(orgId) => {
+              useSession(orgId);
+              setSession(activeSession());
+            }}
+          />
         )}
         {project && (
           <Screen key={project.id + screen} screen={screen} project={project} route={route.path.slice(3)} />

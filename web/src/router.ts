@@ -47,3 +47,9 @@ export function useRoute(): Route {
   }, []);
   return route;
 }
+
+/** Go to a route in place of the current one (the back button skips the current one). */
+export function replaceRoute(path: string[], params?: Record<string, string | undefined>) {
+  history.replaceState(null, "", href(path, params));
+  window.dispatchEvent(new HashChangeEvent("hashchange"));
+}

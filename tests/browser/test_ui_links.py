@@ -1,0 +1,20 @@
+"""Links in the Braintrust app's form (web/e2e/links.mjs): what the SDK prints after an
+experiment (``…/app/<org>/p/<project>/experiments/<name>``), ``braintrust.permalink``'s
+``…/app/<org>/object?object_type=…&object_id=…&id=…`` and the summarize routes' URLs open
+their screens in the UI, also after signing in; a link naming nothing, or another
+organization, says so instead of a 404 page."""
+
+from __future__ import annotations
+
+from tests.browser.conftest import run_flow
+
+
+def test_braintrust_links_open_their_screens(ui_server, tmp_path):
+    server, data = ui_server
+    result = run_flow("links", server, data, tmp_path)
+    pid = data["project_id"]
+    assert result["landed"]["experiment"] == f"#/p/{pid}/experiments/{data['candidate_experiment']}"
+    assert result["landed"]["afterSignIn"] == result["landed"]["experiment"]
+    assert result["landed"]["dataset"] == f"#/p/{pid}/datasets/{data['dataset_id']}"
+    assert result["landed"]["span"] == result["landed"]["oid"]
+    assert "no-such-run" in result["missingExperiment"]
