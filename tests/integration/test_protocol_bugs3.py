@@ -99,3 +99,24 @@ def test_ensure_new_names_for_a_name_of_the_maximum_length_stay_within_the_limit
     experiment_id = next(e["id"] for e in listed if e["name"] == names[2])
     response = client.patch(f"/v1/experiment/{experiment_id}", json={"name": names[2]})
     assert response.status_code == 200, response.text
+
+
+# -- /v1/insert takes a null feedback list as none, as it takes null events -------------------
+
+
+def test_insert_takes_null_feedback_and_null_events_as_none(client):
+    project_id = new_project(client)
+    body = {"project_logs": {project_id: {"events": [{"id": "n1", "input": 1}], "feedback": None}}}
+    res = client.post("/v1/insert", json=body)
+    assert res.status_code == 200, res.text
+    assert res.json() == {"project_logs": {project_id: {"row_ids": ["n1"]}}}
+    body = {
+        "project_logs": {
+            project_id: {"events": None, "feedback": [{"id": "n1", "scores": {"s": 1}}]}
+        }
+    }
+    assert client.post("/v1/insert", json=body).status_code == 200
+    (row,) = events(client, "project_logs", project_id)
+    assert row["scores"] == {"s": 1}
+    bad = {"project_logs": {project_id: {"feedback": "yes"}}}
+    assert_error(client.post("/v1/insert", json=bad), 400, "feedback must be a list")
