@@ -54,12 +54,19 @@ def test_a_parent_id_cycle_in_the_middle_of_a_chain_inside_one_request_writes_no
     assert events(client, "project_logs", project_id) == []
 
 
-def test_a_cycle_through_stored_and_new_rows_is_refused_on_the_insert_route(client):
-    # c is stored below b; the request puts a new row x below c, then b below x.
+def stored_chain(client) -> tuple[str, str]:
+    """A new project whose logs hold the chain a <- b <- c, written through the insert
+    route: (project id, the insert route)."""
     project_id = new_project(client)
     insert = f"/v1/project_logs/{project_id}/insert"
     stored = [{"id": "a"}, {"id": "b", "_parent_id": "a"}, {"id": "c", "_parent_id": "b"}]
     assert client.post(insert, json={"events": stored}).status_code == 200
+    return project_id, insert
+
+
+def test_a_cycle_through_stored_and_new_rows_is_refused_on_the_insert_route(client):
+    # c is stored below b; the request puts a new row x below c, then b below x.
+    project_id, insert = stored_chain(client)
     cycle = [{"id": "x", "_parent_id": "c"}, {"id": "b", "_parent_id": "x"}]
     assert_error(client.post(insert, json={"events": cycle}), 400, "row 'b'", "_parent_id 'x'")
     assert places(client, project_id) == CHAIN
@@ -67,10 +74,7 @@ def test_a_cycle_through_stored_and_new_rows_is_refused_on_the_insert_route(clie
 
 def test_a_row_may_move_under_a_row_that_a_request_first_moved_out_of_its_subtree(client):
     # c leaves b's subtree (it becomes a child of a), so b may then become c's child.
-    project_id = new_project(client)
-    insert = f"/v1/project_logs/{project_id}/insert"
-    stored = [{"id": "a"}, {"id": "b", "_parent_id": "a"}, {"id": "c", "_parent_id": "b"}]
-    assert client.post(insert, json={"events": stored}).status_code == 200
+    project_id, insert = stored_chain(client)
     moves = [{"id": "c", "_parent_id": "a"}, {"id": "b", "_parent_id": "c"}]
     assert client.post(insert, json={"events": moves}).status_code == 200
     assert places(client, project_id) == {
