@@ -47,6 +47,9 @@ class Literal(Expr):
 
     OP: ClassVar[str] = "literal"
     value: Any = None
+    # Where each item of a list literal was written (``IN ('a', 'b')``): an error about one
+    # item points at it. Kept for messages only, like ``loc``.
+    item_locs: tuple[Loc | None, ...] | None = _loc_field()
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not Literal:

@@ -70,7 +70,8 @@ def array(items: list[ast.Expr], at: ast.Loc | None) -> ast.Expr:
     ``array(...)``."""
     items = [_negative_literal(item) for item in items]
     if all(isinstance(item, ast.Literal) for item in items):
-        return ast.Literal([item.value for item in items], loc=at)
+        locs = tuple(item.loc for item in items)
+        return ast.Literal([item.value for item in items], loc=at, item_locs=locs)
     return ast.Function("array", tuple(items), loc=at)
 
 
