@@ -66,16 +66,20 @@ def test_an_in_list_item_that_does_not_convert_is_an_error_at_the_item(
     assert at(error) == position_of(text, text.index(condition) + condition.index(item))
 
 
-def test_an_in_list_item_of_a_json_snippet_is_an_error_at_the_item(app_client, project):
-    snippet = "created IN ('2026-01-01', 'nope')"
-    query = {
+def json_query(project: str, **clauses) -> dict:
+    return {
         "select": [{"expr": {"btql": "id"}, "alias": "id"}],
         "from": {"op": "function", "name": {"op": "ident", "name": ["project_logs"]},
                  "args": [{"op": "literal", "value": project}]},
-        "filter": {"btql": snippet},
+        **clauses,
     }  # fmt: skip
+
+
+def test_an_in_list_item_of_a_json_snippet_is_an_error_at_the_item(app_client, project):
+    snippet = "created IN ('2026-01-01', 'nope')"
+    query = json_query(project, filter={"btql": snippet})
     error = error_of(app_client, query)
-    assert "invalid timestamp 'nope'" in error["message"]
+    assert error["message"].startswith("filter.btql: invalid timestamp 'nope' at ")
     assert at(error) == position_of(snippet, snippet.index("'nope'"))
 
 
@@ -84,3 +88,55 @@ def test_valid_in_lists_still_answer(app_client, project):
     response = app_client.post("/btql", json={"query": text})
     assert response.status_code == 200, response.text
     assert sorted(r["id"] for r in response.json()["data"]) == ["s0", "s2"]
+
+
+# --- JSON AST: an error found after parsing names the snippet its position is in -------------
+# Parse errors inside {"btql": …} said "filter.btql: …", but errors found later (an unknown
+# field, a wrong type) gave a bare line:column that could be any snippet's, or none.
+
+SNIPPET_ERRORS = [
+    # (clause, snippet, the offending text, message)
+    ("filter", "metadata.n > 1 and\n nosuch = 1", "nosuch", "unknown field 'nosuch'"),
+    ("select", "concat(lower(id),\n\tupper(nosuch))", "nosuch", "unknown field 'nosuch'"),
+    ("select", "id + 1", "id", "'+' needs a number, not a string"),
+    ("sort", "créé", "créé", "unknown field 'créé'"),
+    ("final_filter", "\tid", "id", "a condition must be a boolean, not a string"),
+    ("from", "5", "5", "project_logs() takes object ids or names as strings"),
+]
+
+
+def _clause(project: str, clause: str, snippet: str) -> tuple[dict, str]:
+    """A JSON AST query with ``snippet`` in ``clause``, and the snippet's path."""
+    node = {"btql": snippet}
+    if clause == "filter":
+        return json_query(project, filter=node), "filter.btql"
+    if clause == "final_filter":
+        return json_query(project, final_filter=node), "final_filter.btql"
+    if clause == "select":
+        select = [{"expr": {"btql": "id"}, "alias": "id"}, {"expr": node, "alias": "x"}]
+        return json_query(project, select=select), "select[1].expr.btql"
+    if clause == "sort":
+        return json_query(project, sort=[{"expr": node, "dir": "desc"}]), "sort[0].expr.btql"
+    query = json_query(project)
+    query["from"]["args"] = [node]
+    return query, "from.args[0].btql"
+
+
+@pytest.mark.parametrize(("clause", "snippet", "offending", "message"), SNIPPET_ERRORS)
+def test_an_error_in_a_json_snippet_names_the_snippet(
+    app_client, project, clause, snippet, offending, message
+):
+    query, path = _clause(project, clause, snippet)
+    error = error_of(app_client, query)
+    assert error["message"].startswith(f"{path}: {message}"), error["message"]
+    line, col = position_of(snippet, snippet.index(offending))
+    assert at(error) == (line, col)
+    assert error["message"].endswith(f" at {line}:{col}")
+
+
+def test_a_json_snippet_error_without_a_position_is_unchanged(app_client, project):
+    # (a JSON node without a snippet has no position, and its errors name no snippet)
+    query = json_query(project, filter={"op": "ident", "name": ["nosuch"]})
+    error = error_of(app_client, query)
+    assert error["message"] == "unknown field 'nosuch'"
+    assert "line" not in error

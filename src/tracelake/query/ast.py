@@ -15,8 +15,12 @@ from typing import Any, ClassVar
 
 @dataclass(frozen=True)
 class Loc:
+    """A 1-based line and column; in a JSON AST query, ``snippet`` names the ``{"btql":
+    …}`` snippet they are in (``filter.btql``)."""
+
     line: int
     col: int
+    snippet: str | None = None
 
     def to_json(self) -> dict:
         return {"start": {"line": self.line, "col": self.col}}

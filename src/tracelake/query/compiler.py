@@ -96,8 +96,7 @@ class _Layout:
 
 
 def fail(message: str, node: object = None) -> QueryError:
-    loc = getattr(node, "loc", None)
-    return QueryError(message, loc.line if loc else None, loc.col if loc else None)
+    return QueryError.at(message, node)
 
 
 def path_text(name: tuple[str | int, ...]) -> str:

@@ -607,9 +607,7 @@ def pivot_column_named(select: list, column: ast.Aliased) -> ast.Aliased:
 
 
 def error_loc(message: str, expr: ast.Expr | None) -> QueryError:
-    if expr is not None and expr.loc is not None:
-        return QueryError(message, expr.loc.line, expr.loc.col)
-    return QueryError(message)
+    return QueryError.at(message, expr)
 
 
 def group_select(
