@@ -140,3 +140,42 @@ def test_a_json_snippet_error_without_a_position_is_unchanged(app_client, projec
     error = error_of(app_client, query)
     assert error["message"] == "unknown field 'nosuch'"
     assert "line" not in error
+
+
+# --- a named argument that is not taken: at its name ------------------------------------------
+# The error pointed at the function (project_logs, count) rather than at the argument.
+
+NAMED_ARGUMENTS = [
+    # (query, the argument's name, message)
+    (
+        "SELECT id FROM project_logs('{p}', foo => 'traces')",
+        "foo",
+        "unknown data source argument 'foo'",
+    ),
+    (
+        "select: id\nfrom: project_logs('{p}',\n\tshape => 'spans', Foo => 1)",
+        "Foo",
+        "unknown data source argument 'foo'",
+    ),
+    (
+        "SELECT count(1, foo => 2) AS n FROM project_logs('{p}')",
+        "foo",
+        "count() takes no argument named 'foo'",
+    ),
+    (
+        "dimensions: id | measures: sum(metadata.n,\n  wéight => 2) as s"
+        " | from: project_logs('{p}')",
+        "wéight",
+        "sum() takes no argument named 'wéight'",
+    ),
+]
+
+
+@pytest.mark.parametrize(("template", "name", "message"), NAMED_ARGUMENTS)
+def test_an_unknown_named_argument_is_an_error_at_its_name(
+    app_client, project, template, name, message
+):
+    text = template.format(p=project)
+    error = error_of(app_client, text)
+    assert error["message"].startswith(message), error["message"]
+    assert at(error) == position_of(text, text.index(f"{name} =>"))

@@ -107,6 +107,14 @@ class Function(Expr):
     args: tuple[Expr, ...] = ()
     distinct: bool = False
     named: tuple[tuple[str, Expr], ...] = ()
+    # Where each named argument's name was written (errors about it point there).
+    named_locs: tuple[Loc | None, ...] | None = _loc_field()
+
+    def named_at(self, index: int) -> Loc | None:
+        """Where the name of the ``index``-th named argument was written, else the call's
+        position."""
+        locs = self.named_locs
+        return (locs[index] if locs and index < len(locs) else None) or self.loc
 
 
 @dataclass(frozen=True)

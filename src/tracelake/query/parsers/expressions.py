@@ -444,6 +444,7 @@ class ExpressionParser:
         distinct = self.accept_kw("distinct") is not None
         args: list[ast.Expr] = []
         named: list[tuple[str, ast.Expr]] = []
+        named_locs: list[ast.Loc] = []
         if not self.peek().is_op(")"):
             while True:
                 tok = self.peek()
@@ -456,6 +457,7 @@ class ExpressionParser:
                     if any(key == tok.text.lower() for key, _ in named):
                         raise self.error(f"duplicate argument '{tok.text}'", tok)
                     named.append((tok.text.lower(), self.parse_expr()))
+                    named_locs.append(loc(tok))
                 else:
                     args.append(self.parse_expr())
                 if not self.accept_op(","):
@@ -465,7 +467,9 @@ class ExpressionParser:
             if distinct or named or len(args) != 1 or isinstance(args[0], ast.Star):
                 raise self.error(f"{name.upper()} takes exactly one expression", name_tok)
             return ast.SpanFilter(SPAN_FILTERS[name], args[0], loc=at)
-        return ast.Function(name, tuple(args), distinct, tuple(named), loc=at)
+        return ast.Function(
+            name, tuple(args), distinct, tuple(named), loc=at, named_locs=tuple(named_locs)
+        )
 
     # --- pieces of select lists --------------------------------------------------------------
 
@@ -513,9 +517,10 @@ class ExpressionParser:
         if any(isinstance(arg, ast.Star) for arg in call.args):
             raise self.error("'*' is not a data source argument", tok)
         shape = None
-        for key, value in call.named:
+        for index, (key, value) in enumerate(call.named):
             if key != "shape":
-                raise self.error(f"unknown data source argument '{key}' (only shape =>)", tok)
+                message = f"unknown data source argument '{key}' (only shape =>)"
+                raise QueryError.at(message, call.named_at(index))
             if not isinstance(value, ast.Literal) or value.value not in SHAPES:
                 raise error_loc("shape must be 'spans', 'traces' or 'summary'", value)
             shape = value.value
