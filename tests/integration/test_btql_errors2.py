@@ -179,3 +179,47 @@ def test_an_unknown_named_argument_is_an_error_at_its_name(
     error = error_of(app_client, text)
     assert error["message"].startswith(message), error["message"]
     assert at(error) == position_of(text, text.index(f"{name} =>"))
+
+
+# --- request options -----------------------------------------------------------------------
+# "version": "-1" read as a snapshot name: "version as a snapshot name works only for a query
+# on one dataset" (or, on a dataset, "no snapshot named '-1'"), not as the invalid version it is.
+
+
+@pytest.fixture
+def dataset(app_client, project):
+    ds = app_client.post("/v1/dataset", json={"project_id": project, "name": "d"}).json()["id"]
+    app_client.post(f"/v1/dataset/{ds}/insert", json={"events": [{"id": "a", "input": 1}]})
+    return ds
+
+
+@pytest.mark.parametrize(
+    ("version", "message"),
+    [
+        ("-1", "version must not be negative, got '-1'"),
+        (" -12 ", "version must not be negative, got ' -12 '"),
+        ("1.5", "version must be a decimal transaction id, got '1.5'"),
+        ("+7", "version must be a decimal transaction id, got '+7'"),
+        (-1, "version must not be negative"),
+    ],
+)
+@pytest.mark.parametrize("source", ["project_logs", "dataset"])
+def test_a_number_that_is_not_a_version_is_reported_as_a_version(
+    app_client, project, dataset, version, message, source
+):
+    name = project if source == "project_logs" else dataset
+    text = f"select: id | from: {source}('{name}')"
+    error = error_of(app_client, text, version=version)
+    assert error["message"] == message
+
+
+def test_a_snapshot_may_still_be_named_like_a_negative_number(app_client, dataset):
+    answer = app_client.post(f"/v1/dataset/{dataset}/snapshots", json={"name": "-1"})
+    assert answer.status_code == 200, answer.text
+    app_client.post(f"/v1/dataset/{dataset}/insert", json={"events": [{"id": "b", "input": 2}]})
+    text = f"select: id | from: dataset('{dataset}')"
+    answer = app_client.post("/btql", json={"query": text, "version": "-1"})
+    assert answer.status_code == 200, answer.text
+    assert [r["id"] for r in answer.json()["data"]] == ["a"]
+    error = error_of(app_client, text, version="golden")
+    assert error["message"] == "the dataset has no snapshot named 'golden'"
