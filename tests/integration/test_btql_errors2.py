@@ -223,3 +223,21 @@ def test_a_snapshot_may_still_be_named_like_a_negative_number(app_client, datase
     assert [r["id"] for r in answer.json()["data"]] == ["a"]
     error = error_of(app_client, text, version="golden")
     assert error["message"] == "the dataset has no snapshot named 'golden'"
+
+
+# --- a query without a source: the hint is in the query's own syntax ------------------------
+# SQL without FROM was told "e.g. from: project_logs(…)", BTQL's clause syntax.
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("SELECT id", "the query needs a FROM clause, e.g. SELECT … FROM project_logs("),
+        ("select id\nwhere metadata.n > 1", "the query needs a FROM clause, e.g. SELECT … FROM"),
+        ("select: id", "the query needs a from clause, e.g. from: project_logs("),
+        ({"select": [{"op": "star"}]}, 'the query needs a "from" key, e.g. "from": {"op": "func'),
+    ],
+)
+def test_a_missing_source_is_hinted_in_the_querys_syntax(app_client, query, message):
+    error = error_of(app_client, query)
+    assert error["message"].startswith(message), error["message"]

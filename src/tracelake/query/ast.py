@@ -267,10 +267,14 @@ class Query:
     preview_length: int | None = None
     # Where the cursor was written (for errors about it); not part of the query's meaning.
     cursor_loc: Loc | None = field(default=None, compare=False, repr=False)
+    # The syntax it was written in ("btql", "sql" or "json"), for hints in error messages.
+    syntax: str | None = field(default=None, compare=False, repr=False)
 
 
 def query_fields() -> tuple[str, ...]:
     """The JSON keys of a query (``from`` for ``from_``)."""
     return tuple(
-        "from" if f.name == "from_" else f.name for f in fields(Query) if f.name != "cursor_loc"
+        "from" if f.name == "from_" else f.name
+        for f in fields(Query)
+        if f.name not in ("cursor_loc", "syntax")
     )

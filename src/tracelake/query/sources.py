@@ -52,10 +52,22 @@ class ResolvedSource:
     shape: str
 
 
-def resolve_source(source: Source | None, resolver: Resolver) -> ResolvedSource:
-    """The objects behind ``from:``; raises QueryError for anything it cannot read."""
+# How a query without a source is told to name one, in the syntax it was written in.
+MISSING_SOURCE = {
+    "btql": "the query needs a from clause, e.g. from: project_logs('<project id>')",
+    "sql": "the query needs a FROM clause, e.g. SELECT … FROM project_logs('<project id>')",
+    "json": 'the query needs a "from" key, e.g. "from": {"op": "function", "name": {"op": '
+    '"ident", "name": ["project_logs"]}, "args": [{"op": "literal", "value": "<project id>"}]}',
+}
+
+
+def resolve_source(
+    source: Source | None, resolver: Resolver, syntax: str | None = None
+) -> ResolvedSource:
+    """The objects behind ``from:``; raises QueryError for anything it cannot read.
+    ``syntax`` is the query's (``Query.syntax``), for the hint when it has no source."""
     if source is None:
-        raise QueryError("the query needs a from clause, e.g. from: project_logs('<project id>')")
+        raise QueryError(MISSING_SOURCE.get(syntax or "btql", MISSING_SOURCE["btql"]))
     name = source.name.lower()
     if name in UNSUPPORTED_SOURCES:
         raise QueryError.at(f"tracelake does not store {name} objects", source)

@@ -320,6 +320,7 @@ def build_query(
         limit=found.get("limit"),
         cursor=found.get("cursor"),
         cursor_loc=cursor_at,
+        syntax="btql",
         sample=found.get("sample"),
         pivot=_tuple(pivot),
         unpivot=_tuple(found.get("unpivot")),

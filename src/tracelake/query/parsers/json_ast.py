@@ -465,7 +465,7 @@ def query_from_json(obj) -> ast.Query:
         values[name] = read(reader, value, key)
     if not any(values.get(k) for k in ("select", "dimensions", "measures")):
         raise QueryError("a query needs select, dimensions or measures")
-    return ast.Query(**values)
+    return ast.Query(**values, syntax="json")
 
 
 def _aliased_to_json(item: ast.Aliased) -> dict:

@@ -312,6 +312,7 @@ class SqlParser(ExpressionParser):
             limit=limit,
             cursor=cursor,
             cursor_loc=cursor_at,
+            syntax="sql",
             sample=sample,
             pivot=tuple(pivot_columns) or None,
             unpivot=tuple(unpivots) or None,
