@@ -241,3 +241,22 @@ def test_a_snapshot_may_still_be_named_like_a_negative_number(app_client, datase
 def test_a_missing_source_is_hinted_in_the_querys_syntax(app_client, query, message):
     error = error_of(app_client, query)
     assert error["message"].startswith(message), error["message"]
+
+
+# --- constructs BTQL lacks -------------------------------------------------------------------
+# BETWEEN was "unexpected 'BETWEEN' at the end of the query" (SQL) or "in the filter clause"
+# (BTQL): the message now names the construct, what to write instead, at BETWEEN.
+
+
+@pytest.mark.parametrize("syntax", ["btql", "sql"])
+def test_between_says_btql_has_none_and_what_to_write(app_client, project, syntax):
+    condition = "metadata.n = 'é' or\n\tmetadata.n BETWEEN 1 AND 2"
+    if syntax == "btql":
+        text = f"select: id | from: project_logs('{project}')\nfilter: {condition}"
+    else:
+        text = f"SELECT id FROM project_logs('{project}')\nWHERE {condition}"
+    error = error_of(app_client, text)
+    assert error["message"].startswith(
+        "BTQL has no BETWEEN: write metadata.n >= 1 AND metadata.n <= 2 at "
+    )
+    assert at(error) == position_of(text, text.index("BETWEEN"))

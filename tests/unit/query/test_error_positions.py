@@ -72,3 +72,44 @@ def test_an_unknown_source_argument_is_an_error_at_its_name(text):
         parse_btql(text) if text.startswith("select:") else parse_sql(text)
     assert info.value.detail == "unknown data source argument 'foo' (only shape =>)"
     assert (info.value.line, info.value.col) == position_of(text, text.index("foo"))
+
+
+# --- constructs BTQL lacks: the error names them, says what to write, and points at them ----
+
+
+def error_of(text: str) -> QueryError:
+    with pytest.raises(QueryError) as info:
+        parse_btql(text) if text.lstrip().startswith(("select:", "filter:")) else parse_sql(text)
+    return info.value
+
+
+BETWEEN = [
+    # (query, the message)
+    (
+        "SELECT id FROM t WHERE metrics.x BETWEEN 3 AND 5",
+        "BTQL has no BETWEEN: write metrics.x >= 3 AND metrics.x <= 5",
+    ),
+    (
+        "select: id\nfilter: metrics.x between\n\t-3 and to_number('5') | limit: 1",
+        "BTQL has no BETWEEN: write metrics.x >= -3 and metrics.x <= to_number('5')",
+    ),
+    (
+        "SELECT id FROM t WHERE créé NOT BETWEEN '2024-01-01' AND now() - interval 1 day",
+        "BTQL has no NOT BETWEEN: write créé < '2024-01-01' OR créé > now() - interval 1 day",
+    ),
+    ("select: id | filter: x between 1 or y", "BTQL has no BETWEEN: write x >= low AND x <= high"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), BETWEEN)
+def test_between_is_an_error_that_spells_the_comparisons(text, message):
+    error = error_of(text)
+    assert error.detail == message
+    assert (error.line, error.col) == position_of(text, text.lower().index("between"))
+
+
+def test_a_field_or_alias_named_between_is_still_one():
+    assert parse_sql("SELECT x between FROM t").select[0].alias == "between"
+    assert parse_btql("select: between | filter: between > 1").filter.left == ast.Ident(
+        ("between",)
+    )

@@ -220,9 +220,13 @@ class ExpressionParser:
             self.depth -= 1
 
     def parse_predicate(self) -> ast.Expr:
+        start = self.i
         left = self.parse_additive()
         tok = self.peek()
         at = left.loc
+        k = 1 if tok.is_kw("not") else 0
+        if self.peek(k).is_word("between") and self.starts_operand(self.peek(k + 1)):
+            raise self.between_error(start)
         if tok.is_op(*COMPARISONS):
             self.advance()
             return ast.Binary(COMPARISONS[tok.text], left, self.parse_additive(), loc=at)
@@ -261,6 +265,43 @@ class ExpressionParser:
         else:
             return left
         return ast.Unary("not", node, loc=at) if negate else node
+
+    def between_error(self, start: int) -> QueryError:
+        """``x [NOT] BETWEEN a AND b`` (at the cursor, ``x`` from token ``start``): BTQL has
+        no BETWEEN; the error, at BETWEEN, spells the comparisons to write instead."""
+        subject = self.source_text(start, self.i)
+        negate = self.accept_kw("not") is not None
+        between = self.advance()
+        try:
+            low_start = self.i
+            self.parse_additive()
+            low = self.source_text(low_start, self.i)
+            and_tok = self.expect_word("and")
+            high_start = self.i
+            self.parse_additive()
+            high = self.source_text(high_start, self.i)
+        except QueryError:
+            low, high, and_tok = "low", "high", None
+        word = and_tok.text if and_tok is not None else "AND"
+        if negate:
+            either = "OR" if word.isupper() else "or"
+            instead = f"{subject} < {low} {either} {subject} > {high}"
+        else:
+            instead = f"{subject} >= {low} {word} {subject} <= {high}"
+        what = "NOT BETWEEN" if negate else "BETWEEN"
+        return self.error(f"BTQL has no {what}: write {instead}", between)
+
+    def source_text(self, start: int, end: int) -> str:
+        """The text of tokens ``start``…``end - 1`` as written, runs of space between them
+        (line breaks too) as one space."""
+        out = ""
+        previous = None
+        for tok in self.tokens[start:end]:
+            if previous is not None and previous.pos + len(previous.text) < tok.pos:
+                out += " "
+            out += tok.text
+            previous = tok
+        return out
 
     def parse_in_list(self) -> ast.Expr:
         """IN ( a, b ) | IN [ a, b ] | IN expr"""
