@@ -260,3 +260,27 @@ def test_between_says_btql_has_none_and_what_to_write(app_client, project, synta
         "BTQL has no BETWEEN: write metadata.n >= 1 AND metadata.n <= 2 at "
     )
     assert at(error) == position_of(text, text.index("BETWEEN"))
+
+
+# /* … */ was "expected an expression after '/', found '*'"; CAST(x AS int) "expected ',' or
+# ')' after 'x', found 'AS'"; x::int "unexpected ':' at the end of the query".
+LACKING = [
+    # (a select item, where the error points, the start of the message)
+    ("id /* the id */", "/*", "block comments (/* … */) are not supported; start a comment"),
+    ("CAST(metadata.n AS int)", "CAST", "CAST(… AS int) is not supported; write to_integer(meta"),
+    ("metadata.n::int", "::", "the cast '::int' is not supported; write to_integer(metadata.n)"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("item", "where", "message"), LACKING)
+@pytest.mark.parametrize("syntax", ["btql", "sql"])
+def test_a_construct_btql_lacks_is_named_with_what_to_use(
+    app_client, project, item, where, message, syntax
+):
+    if syntax == "btql":
+        text = f"select: id,\n\t{item} | from: project_logs('{project}')"
+    else:
+        text = f"SELECT id,\n\t{item}\nFROM project_logs('{project}')"
+    error = error_of(app_client, text)
+    assert error["message"].startswith(message), error["message"]
+    assert at(error) == position_of(text, text.index(where))

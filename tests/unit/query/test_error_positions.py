@@ -113,3 +113,62 @@ def test_a_field_or_alias_named_between_is_still_one():
     assert parse_btql("select: between | filter: between > 1").filter.left == ast.Ident(
         ("between",)
     )
+
+
+BLOCK_COMMENTS = [
+    "select: id /* the id */ | limit: 1",
+    "SELECT id,\n\t/* x */ input FROM t",
+    "select: id\nfilter: metadata.n = 'é' /*\n*/",
+    "/* a header */ SELECT id FROM t",
+]
+
+
+@pytest.mark.parametrize("text", BLOCK_COMMENTS)
+def test_a_block_comment_is_an_error_that_says_to_use_dashes(text):
+    with pytest.raises(QueryError) as info:
+        parse_btql(text) if "select:" in text else parse_sql(text)
+    assert info.value.detail == (
+        "block comments (/* … */) are not supported; start a comment with --, which runs to "
+        "the end of the line"
+    )
+    assert (info.value.line, info.value.col) == position_of(text, text.index("/*"))
+
+
+def test_block_comment_characters_in_strings_and_dash_comments_are_text():
+    query = parse_btql("select: id -- a /* b\n| filter: input = '/* x */'")
+    assert query.filter.right == ast.Literal("/* x */")
+
+
+CAST_LIST = (
+    "use a cast function: to_number(), to_integer(), to_string(), to_boolean(), to_date(), "
+    "to_datetime(), to_interval()"
+)
+CASTS = [
+    # (query, where the error points, the construct, what to do instead)
+    ("SELECT CAST(m.n AS int) FROM t", "CAST", "CAST(… AS int)", "write to_integer(m.n)"),
+    ("select: a,\n\tcast(x as float8)", "cast", "CAST(… AS float8)", "write to_number(x)"),
+    ("SELECT TRY_CAST(x AS date)", "TRY_CAST", "TRY_CAST(… AS date)", "write to_date(x)"),
+    ("SELECT metadata.n::INT FROM t", "::", "the cast '::INT'", "write to_integer(metadata.n)"),
+    ("select: a,\nm.é::varchar | limit: 1", "::", "the cast '::varchar'", "write to_string(m.é)"),
+    ("select: id | filter: (a + 1)::date > 'x'", "::", "the cast '::date'", "write to_date(a + 1)"),
+    ("SELECT x::bool FROM t", "::", "the cast '::bool'", "write to_boolean(x)"),
+    ("SELECT x::interval FROM t", "::", "the cast '::interval'", "write to_interval(x)"),
+    ("SELECT CAST(x AS blob) FROM t", "CAST", "CAST(… AS blob)", CAST_LIST),
+    ("SELECT x::", "::", "the cast '::type'", CAST_LIST),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "where", "construct", "instead"), CASTS)
+def test_a_sql_cast_is_an_error_naming_the_cast_function(text, where, construct, instead):
+    with pytest.raises(QueryError) as info:
+        parse_btql(text) if "select:" in text else parse_sql(text)
+    assert info.value.detail.startswith(f"{construct} is not supported; {instead}")
+    assert (info.value.line, info.value.col) == position_of(text, text.index(where))
+
+
+def test_ternaries_and_cast_calls_without_as_still_parse():
+    assert parse_btql("select: a ? b : c").select[0].expr == ast.If(
+        ((ast.Ident(("a",)), ast.Ident(("b",))),), ast.Ident(("c",))
+    )
+    assert parse_btql("select: a ?\n b : c").select[0].expr.else_ == ast.Ident(("c",))
+    assert parse_sql("SELECT cast(1)").select[0].expr == ast.Function("cast", (ast.Literal(1),))

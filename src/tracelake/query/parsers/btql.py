@@ -24,6 +24,7 @@ from tracelake.query.parsers.expressions import (
     SHAPES,
     ExpressionParser,
     apply_implicit_aliases,
+    double_colon,
     error_loc,
     group_select,
     loc,
@@ -72,6 +73,7 @@ def split_clauses(tokens: list[Token]) -> list[Token]:
                 and pending == 0
                 and nxt.kind in (IDENT, KEYWORD)
                 and tokens[j + 1].is_op(":")
+                and not double_colon(tokens[j + 1], tokens[j + 2])  # (x::int is a cast)
             ):
                 out.append(Token(SEP, "\n", "\n", tok.line, tok.col, tok.pos))
                 at_clause_start = True
@@ -83,7 +85,12 @@ def split_clauses(tokens: list[Token]) -> list[Token]:
             depth = pending = 0
             i += 1
             continue
-        if at_clause_start and tok.kind in (IDENT, KEYWORD) and tokens[i + 1].is_op(":"):
+        if (
+            at_clause_start
+            and tok.kind in (IDENT, KEYWORD)
+            and tokens[i + 1].is_op(":")
+            and not double_colon(tokens[i + 1], tokens[i + 2])
+        ):
             out += tokens[i : i + 2]
             at_clause_start = False
             depth = pending = 0

@@ -49,6 +49,26 @@ INTERVAL_UNITS = (
     "year", "month", "week", "day", "hour", "minute", "second", "millisecond", "microsecond",
 )  # fmt: skip
 SHAPES = ("spans", "traces", "summary")
+# The cast function for each SQL type name (CAST(x AS int) and x::int are not BTQL).
+CAST_FUNCTIONS = {
+    **dict.fromkeys(
+        ("int", "integer", "bigint", "smallint", "tinyint", "hugeint", "int2", "int4", "int8",
+         "int16", "int32", "int64", "long", "ubigint", "uinteger"),
+        "to_integer",
+    ),
+    **dict.fromkeys(
+        ("double", "float", "float4", "float8", "real", "numeric", "decimal", "number"),
+        "to_number",
+    ),
+    **dict.fromkeys(("varchar", "text", "string", "char", "str"), "to_string"),
+    **dict.fromkeys(("bool", "boolean"), "to_boolean"),
+    "date": "to_date",
+    **dict.fromkeys(("timestamp", "timestamptz", "datetime"), "to_datetime"),
+    "interval": "to_interval",
+}  # fmt: skip
+CAST_LIST = (
+    "to_number(), to_integer(), to_string(), to_boolean(), to_date(), to_datetime(), to_interval()"
+)
 AGGREGATES = frozenset(
     {"count", "sum", "avg", "min", "max", "percentile", "any_value", "count_distinct"}
 )
@@ -56,6 +76,11 @@ AGGREGATES = frozenset(
 
 def loc(tok: Token) -> ast.Loc:
     return ast.Loc(tok.line, tok.col)
+
+
+def double_colon(first: Token, second: Token) -> bool:
+    """Whether two tokens spell ``::`` (SQL's cast operator)."""
+    return first.is_op(":") and second.is_op(":") and second.pos == first.pos + 1
 
 
 def error_at(message: str, tok: Token | None) -> QueryError:
@@ -291,6 +316,33 @@ class ExpressionParser:
         what = "NOT BETWEEN" if negate else "BETWEEN"
         return self.error(f"BTQL has no {what}: write {instead}", between)
 
+    def cast_error(self, at: Token, start: int, end: int, type_tok: Token, what: str):
+        """SQL's casts (``CAST(x AS int)``, ``x::int``; ``x`` is tokens ``start``…``end - 1``,
+        ``type_tok`` the type's first word and ``what`` the construct, ``{}`` standing for
+        the type): an error at ``at`` naming the BTQL cast function to write instead."""
+        word = type_tok.word
+        what = what.format(type_tok.text if word else "type")
+        function = CAST_FUNCTIONS.get(word or "")
+        if function is None:
+            return self.error(f"{what} is not supported; use a cast function: {CAST_LIST}", at)
+        if self.tokens[start].is_op("(") and self.closing(start) == end - 1:
+            start, end = start + 1, end - 1  # (x + 1)::int -> to_integer(x + 1)
+        instead = f"{function}({self.source_text(start, end)})"
+        return self.error(f"{what} is not supported; write {instead}", at)
+
+    def closing(self, open_index: int) -> int | None:
+        """The index of the token that closes the bracket at ``open_index``."""
+        depth = 0
+        for index in range(open_index, len(self.tokens)):
+            tok = self.tokens[index]
+            if tok.is_op("(", "["):
+                depth += 1
+            elif tok.is_op(")", "]"):
+                depth -= 1
+                if depth == 0:
+                    return index
+        return None
+
     def source_text(self, start: int, end: int) -> str:
         """The text of tokens ``start``…``end - 1`` as written, runs of space between them
         (line breaks too) as one space."""
@@ -368,9 +420,12 @@ class ExpressionParser:
         return self.parse_postfix()
 
     def parse_postfix(self) -> ast.Expr:
+        start = self.i
         base = self.parse_primary()
         while True:
             tok = self.peek()
+            if double_colon(tok, self.peek(1)):
+                raise self.cast_error(tok, start, self.i, self.peek(2), "the cast '::{}'")
             if tok.is_op("."):
                 self.advance()
                 seg = self.peek()
@@ -500,7 +555,11 @@ class ExpressionParser:
                     named.append((tok.text.lower(), self.parse_expr()))
                     named_locs.append(loc(tok))
                 else:
+                    start = self.i
                     args.append(self.parse_expr())
+                    if name in ("cast", "try_cast") and self.peek().is_kw("as"):
+                        what = name_tok.text.upper() + "(… AS {})"
+                        raise self.cast_error(name_tok, start, self.i, self.peek(1), what)
                 if not self.accept_op(","):
                     break
         self.expect_op(")", "',' or ')'")
