@@ -284,3 +284,19 @@ def test_a_construct_btql_lacks_is_named_with_what_to_use(
     error = error_of(app_client, text)
     assert error["message"].startswith(message), error["message"]
     assert at(error) == position_of(text, text.index(where))
+
+
+# --- a negative sample seed -----------------------------------------------------------------
+# The JSON AST took "seed": -1 while BTQL's "sample: 10 seed -1" was a syntax error.
+
+
+def test_a_negative_seed_samples_the_same_rows_in_every_syntax(app_client, project):
+    source = f"project_logs('{project}')"
+    btql = f"select: id | from: {source} | sample: 2 seed -1"
+    sql = f"SELECT id FROM {source} TABLESAMPLE (2 ROWS) REPEATABLE (-1)"
+    answers = [app_client.post("/btql", json={"query": q}) for q in (btql, sql)]
+    query = json_query(project, sample={"method": {"type": "count", "value": 2}, "seed": -1})
+    answers.append(app_client.post("/btql", json={"query": query}))
+    assert [a.status_code for a in answers] == [200, 200, 200], [a.text for a in answers]
+    ids = [sorted(r["id"] for r in a.json()["data"]) for a in answers]
+    assert len(ids[0]) == 2 and ids[0] == ids[1] == ids[2]

@@ -8,7 +8,7 @@ import pytest
 
 from tracelake.query import ast
 from tracelake.query.errors import QueryError
-from tracelake.query.parsers import parse_btql, parse_sql
+from tracelake.query.parsers import parse_btql, parse_sql, query_from_json
 
 
 def position_of(text: str, index: int) -> tuple[int, int]:
@@ -172,3 +172,18 @@ def test_ternaries_and_cast_calls_without_as_still_parse():
     )
     assert parse_btql("select: a ?\n b : c").select[0].expr.else_ == ast.Ident(("c",))
     assert parse_sql("SELECT cast(1)").select[0].expr == ast.Function("cast", (ast.Literal(1),))
+
+
+# --- the three front doors agree on a sample's seed ----------------------------------------
+
+
+@pytest.mark.parametrize("seed", [-1, 0, 7, -(2**40)])
+def test_a_negative_seed_is_taken_by_every_syntax(seed):
+    json_query = {
+        "select": [{"op": "star"}],
+        "sample": {"method": {"type": "count", "value": 10}, "seed": seed},
+    }
+    expected = ast.Sample("count", 10, seed)
+    assert query_from_json(json_query).sample == expected
+    assert parse_btql(f"select: * | sample: 10 seed {seed}").sample == expected
+    assert parse_sql(f"SELECT * TABLESAMPLE (10 ROWS) REPEATABLE ({seed})").sample == expected

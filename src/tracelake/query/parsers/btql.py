@@ -5,7 +5,8 @@ new ``word:`` clause (so expressions may span lines freely). Clause bodies reuse
 expression grammar. Decisions on open points (btql.md §4.3, §7, §8):
 
 * ``sample: 25%`` and ``sample: 0.25`` are rates (a percent, or a number with a fraction, in
-  [0, 1]); ``sample: 100`` (a whole number) is a row count; ``seed N`` may follow either.
+  [0, 1]); ``sample: 100`` (a whole number) is a row count; ``seed N`` may follow either, N
+  any whole number, negative too, as the JSON AST's ``seed`` (an int) takes.
 * ``select:`` + ``dimensions: 1, 2`` (ordinals, aliases or expressions naming select items)
   groups like SQL's ``GROUP BY``: grouped items become dimensions and aggregate items measures.
 * Multi-part paths in ``select:``, ``dimensions:`` and ``pivot:`` get their last segment as
@@ -276,7 +277,8 @@ class BtqlParser(ExpressionParser):
             raise self.expected("a rate (25%, 0.25) or a row count (100)")
         self.advance()
         if self.accept_word("seed"):
-            sample = ast.Sample(sample.kind, sample.value, self.parse_int("a whole-number seed"))
+            seed = self.parse_int("a whole-number seed", allow_negative=True)
+            sample = ast.Sample(sample.kind, sample.value, seed)
         return sample
 
 
