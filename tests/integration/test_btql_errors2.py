@@ -300,3 +300,13 @@ def test_a_negative_seed_samples_the_same_rows_in_every_syntax(app_client, proje
     assert [a.status_code for a in answers] == [200, 200, 200], [a.text for a in answers]
     ids = [sorted(r["id"] for r in a.json()["data"]) for a in answers]
     assert len(ids[0]) == 2 and ids[0] == ids[1] == ids[2]
+
+
+def test_a_dimension_beside_a_measure_of_its_short_name_answers(app_client, project):
+    source = f"project_logs('{project}')"
+    btql = f"dimensions: metadata.n | measures: count(1) as n | from: {source} | sort: 1"
+    sql = f"SELECT metadata.n, count(1) AS n FROM {source} GROUP BY 1 ORDER BY 1"
+    answers = [app_client.post("/btql", json={"query": q}) for q in (btql, sql)]
+    assert [a.status_code for a in answers] == [200, 200], [a.text for a in answers]
+    expected = [{"metadata.n": n, "n": 1} for n in range(3)]
+    assert [a.json()["data"] for a in answers] == [expected, expected]

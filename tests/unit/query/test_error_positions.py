@@ -187,3 +187,15 @@ def test_a_negative_seed_is_taken_by_every_syntax(seed):
     assert query_from_json(json_query).sample == expected
     assert parse_btql(f"select: * | sample: 10 seed {seed}").sample == expected
     assert parse_sql(f"SELECT * TABLESAMPLE (10 ROWS) REPEATABLE ({seed})").sample == expected
+
+
+# --- a dimension whose short name a measure has taken ---------------------------------------
+# BTQL gave metadata.n the short name 'n' beside "count(1) as n", so the query was a 400
+# "duplicate column name 'n'", while SQL's GROUP BY of the same items named it by its path.
+
+
+def test_a_dimension_yields_its_short_name_to_a_measure_as_in_sql():
+    btql = parse_btql("dimensions: metadata.n, metadata.m | measures: count(1) as n")
+    sql = parse_sql("SELECT metadata.n, metadata.m, count(1) AS n GROUP BY 1, 2")
+    assert btql == sql
+    assert [d.alias for d in btql.dimensions] == [None, "m"]

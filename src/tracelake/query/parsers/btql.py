@@ -313,7 +313,13 @@ def build_query(
         for item in dims:
             if isinstance(item.expr, ast.Literal) and type(item.expr.value) is int:
                 raise error_loc("dimension positions (dimensions: 1, 2) need select:", item.expr)
-        dims = apply_implicit_aliases(dims)
+        # A short name a measure has taken is not the dimension's (it is then named by its
+        # full path, as SQL's GROUP BY names it): metadata.n beside count(1) as n.
+        taken = {m.alias for m in measures or () if m.alias is not None}
+        dims = [
+            ast.Aliased(new.expr) if old.alias is None and new.alias in taken else new
+            for old, new in zip(dims, apply_implicit_aliases(dims), strict=True)
+        ]
     if select is not None:
         select = apply_implicit_aliases(select)
     return ast.Query(
