@@ -15,8 +15,12 @@ from typing import Any, ClassVar
 
 @dataclass(frozen=True)
 class Loc:
+    """A 1-based line and column; in a JSON AST query, ``snippet`` names the ``{"btql":
+    …}`` snippet they are in (``filter.btql``)."""
+
     line: int
     col: int
+    snippet: str | None = None
 
     def to_json(self) -> dict:
         return {"start": {"line": self.line, "col": self.col}}
@@ -47,6 +51,9 @@ class Literal(Expr):
 
     OP: ClassVar[str] = "literal"
     value: Any = None
+    # Where each item of a list literal was written (``IN ('a', 'b')``): an error about one
+    # item points at it. Kept for messages only, like ``loc``.
+    item_locs: tuple[Loc | None, ...] | None = _loc_field()
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not Literal:
@@ -100,6 +107,14 @@ class Function(Expr):
     args: tuple[Expr, ...] = ()
     distinct: bool = False
     named: tuple[tuple[str, Expr], ...] = ()
+    # Where each named argument's name was written (errors about it point there).
+    named_locs: tuple[Loc | None, ...] | None = _loc_field()
+
+    def named_at(self, index: int) -> Loc | None:
+        """Where the name of the ``index``-th named argument was written, else the call's
+        position."""
+        locs = self.named_locs
+        return (locs[index] if locs and index < len(locs) else None) or self.loc
 
 
 @dataclass(frozen=True)
@@ -252,10 +267,14 @@ class Query:
     preview_length: int | None = None
     # Where the cursor was written (for errors about it); not part of the query's meaning.
     cursor_loc: Loc | None = field(default=None, compare=False, repr=False)
+    # The syntax it was written in ("btql", "sql" or "json"), for hints in error messages.
+    syntax: str | None = field(default=None, compare=False, repr=False)
 
 
 def query_fields() -> tuple[str, ...]:
     """The JSON keys of a query (``from`` for ``from_``)."""
     return tuple(
-        "from" if f.name == "from_" else f.name for f in fields(Query) if f.name != "cursor_loc"
+        "from" if f.name == "from_" else f.name
+        for f in fields(Query)
+        if f.name not in ("cursor_loc", "syntax")
     )

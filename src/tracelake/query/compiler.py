@@ -96,8 +96,7 @@ class _Layout:
 
 
 def fail(message: str, node: object = None) -> QueryError:
-    loc = getattr(node, "loc", None)
-    return QueryError(message, loc.line if loc else None, loc.col if loc else None)
+    return QueryError.at(message, node)
 
 
 def path_text(name: tuple[str | int, ...]) -> str:
@@ -483,7 +482,8 @@ class Compiler:
         if n < spec.min_args or (spec.max_args is not None and n > spec.max_args):
             raise fail(f"wrong number of arguments to {node.name}()", node)
         if node.named:
-            raise fail(f"{node.name}() takes no argument named '{node.named[0][0]}'", node)
+            message = f"{node.name}() takes no argument named '{node.named[0][0]}'"
+            raise fail(message, node.named_at(0))
         if node.distinct and not spec.distinct:
             raise fail(f"{node.name}() does not take DISTINCT", node)
         if spec.aggregate:

@@ -639,17 +639,26 @@ def _in(c, ctx, node):
         )
     left = c.node(node.left, ctx)
     if isinstance(node.right, a.Literal):
-        items = node.right.value if isinstance(node.right.value, list) else [node.right.value]
-        # (an item that does not convert is an error at the list)
-        return in_list(c, left, items, node.right if node.right.loc else node)
+        listed = node.right
+        items = listed.value if isinstance(listed.value, list) else [listed.value]
+        # An item that does not convert is an error at the item (where the parser kept its
+        # position), else at the list.
+        at = listed if listed.loc else node
+        locs = listed.item_locs if isinstance(listed.value, list) else None
+        where = None
+        if locs is not None and len(locs) == len(items):
+            pairs = zip(items, locs, strict=True)
+            where = [a.Literal(item, loc=loc) if loc else at for item, loc in pairs]
+        return in_list(c, left, items, at, where)
     right = c.node(node.right, ctx)
     if right.type in (T.ARRAY, T.JSON):
         return includes(c, right, left, node)
     return compare(c, "eq", left, right, node)
 
 
-def in_list(c: Compiler, value: Typed, items: list, node=None) -> Typed:
-    """``value IN (items)`` (see the module docstring)."""
+def in_list(c: Compiler, value: Typed, items: list, node=None, where=None) -> Typed:
+    """``value IN (items)`` (see the module docstring). ``where`` holds, per item, the node
+    an error about that item points at (else ``node``)."""
     if value.type is T.ARRAY:
         strs = [i if isinstance(i, str) else json.dumps(i) for i in items if i is not None]
         listed = exp.Array(expressions=[exp.Literal.string(s) for s in strs])
@@ -664,29 +673,29 @@ def in_list(c: Compiler, value: Typed, items: list, node=None) -> Typed:
     if value.type is T.JSON:
         element = Typed(c.lambda_var(), T.JSON)
         some = c.list_any(
-            c.json_elements(value.sql), lambda _: _in_scalar(c, element, items, node).sql
+            c.json_elements(value.sql), lambda _: _in_scalar(c, element, items, node, where).sql
         )
         is_array = exp.EQ(this=c.json_type_of(value.sql), expression=exp.Literal.string("ARRAY"))
-        sql = exp.Case(
-            ifs=[exp.If(this=is_array, true=some)], default=_in_scalar(c, value, items, node).sql
-        )
+        scalar = _in_scalar(c, value, items, node, where).sql
+        sql = exp.Case(ifs=[exp.If(this=is_array, true=some)], default=scalar)
         return value.to(sql, T.BOOLEAN)
-    return _in_scalar(c, value, items, node)
+    return _in_scalar(c, value, items, node, where)
 
 
-def _in_scalar(c: Compiler, value: Typed, items: list, node) -> Typed:
+def _in_scalar(c: Compiler, value: Typed, items: list, node, where=None) -> Typed:
     terms: list[exp.Expression] = []
     groups: dict[T, list[Typed]] = {}
-    for item in items:
+    for i, item in enumerate(items):
         if item is None:
             # (a JSON null, such as an array's null element, is NULL too)
             is_null = _json_null(c, value.sql) if value.type is T.JSON else _is_null(value).sql
             terms.append(is_null)
             continue
-        lit = c.literal(item, node)
+        at = node if where is None else where[i]
+        lit = replace(c.literal(item, at), origin=at)
         t = common_type(value.type, lit.type)
         if t is None:
-            raise c.error(f"cannot compare {value.type.value} with {lit.type.value}", node)
+            raise c.error(f"cannot compare {value.type.value} with {lit.type.value}", at)
         groups.setdefault(t, []).append(lit)
     for t, lits in groups.items():
         if t is T.JSON:

@@ -105,7 +105,7 @@ def plan_query(
         try:
             cursor = decode_cursor(query.cursor)
         except QueryError as exc:
-            raise QueryError(exc.detail, *_at(query.cursor_loc)) from None
+            raise QueryError.at(exc.detail, query.cursor_loc) from None
     if version is not None and source.object_type is ObjectType.PROJECT_LOGS:
         raise QueryError("version is supported for experiments and datasets, not project logs")
     # Comments are joined late (for the page's rows only) unless a clause other than the
@@ -141,20 +141,15 @@ def plan_query(
         return planner.spans()
     if query.unpivot or query.pivot:
         item = (query.pivot or query.unpivot)[0]  # type: ignore[index]
-        raise QueryError("pivot and unpivot need the spans shape", *_at(item.expr))
+        raise QueryError.at("pivot and unpivot need the spans shape", item.expr)
     if source.shape == "traces":
         return planner.traces()
     if source.object_type is ObjectType.DATASET:
-        raise QueryError(
-            "the summary shape applies to project logs and experiments", *_at(query.from_)
+        raise QueryError.at(
+            "the summary shape applies to project logs and experiments",
+            query.from_,
         )
     return planner.summary()
-
-
-def _at(node) -> tuple[int | None, int | None]:
-    """The line and column of a node or a Loc (None, None when it has no position)."""
-    loc = node if isinstance(node, a.Loc) else getattr(node, "loc", None)
-    return (loc.line, loc.col) if loc is not None else (None, None)
 
 
 def _first_names(expr) -> set[str]:
@@ -276,9 +271,9 @@ def split_filters(query: a.Query, trace_shape: bool) -> _Filters:
             windows.append((name, node.expr))
             return a.Ident(name=(name,), loc=node.loc)
         if isinstance(node, a.SpanFilter):
-            raise QueryError(
+            raise QueryError.at(
                 "FILTER_SPANS(...) must stand alone or be joined by AND at the top of the filter",
-                *_at(node),
+                node,
             )
         return node
 
@@ -410,7 +405,7 @@ class _Planner:
             elif value.type is T.JSON:
                 json_sql = self.sql(value.sql)
             else:
-                raise QueryError("unpivot takes an object or an array field", *_at(item.expr))
+                raise QueryError.at("unpivot takes an object or an array field", item.expr)
             # The user's names are bound in the scope, not in SQL: DuckDB matches names
             # case-insensitively, so `tags as Tags` would read the span's own column.
             each, hidden = f"u{index}", f"__unpivot_{index}"
@@ -599,9 +594,9 @@ class _Planner:
         if not self.q.pivot:
             return self.q, []
         if not self.q.measures:
-            raise QueryError(
+            raise QueryError.at(
                 "pivot needs measures (and usually dimensions) to spread",
-                *_at(self.q.pivot[0].expr),
+                self.q.pivot[0].expr,
             )
         measure_names = {m.alias for m in self.q.measures}
         names = []
@@ -609,11 +604,11 @@ class _Planner:
         for index, item in enumerate(self.q.pivot, start=1):
             expr = item.expr
             if isinstance(expr, a.Ident) and len(expr.name) == 1 and expr.name[0] in measure_names:
-                raise QueryError(
+                raise QueryError.at(
                     f"pivot names the column whose values become columns (e.g. pivot: "
                     f"metadata.model), not a measure like {expr.name[0]!r}: every measure "
                     "is spread",
-                    *_at(expr),
+                    expr,
                 )
             name = f"__pivot_{index}"
             dims.append(a.Aliased(expr=expr, alias=name))
@@ -635,10 +630,10 @@ class _Planner:
                     continue
             if any(d.expr == expr for d in dims):
                 continue
-            raise QueryError(
+            raise QueryError.at(
                 "a pivot is sorted by its dimensions (the measures are spread over a column "
                 "per pivot value)",
-                *_at(expr),
+                expr,
             )
         return self.c.compile_sort(query, scope) if self.q.sort else []
 
@@ -683,9 +678,9 @@ class _Planner:
         if self.cursor.key is not None:
             if not keyset:
                 first = self.q.sort[0].expr if self.q.sort else None
-                raise QueryError(
+                raise QueryError.at(
                     "this cursor came from a query without sort; it cannot page a sorted one",
-                    *_at(first),
+                    first,
                 )
             return "key", 0
         return "offset", self.cursor.offset or 0
@@ -837,9 +832,9 @@ class _Planner:
         proj = self.c.compile_projection(self.q, scope)
         if proj.aggregate:
             first = (self.q.dimensions or self.q.measures or ())[:1]
-            raise QueryError(
+            raise QueryError.at(
                 "dimensions and measures need the spans or summary shape",
-                *_at(first[0].expr if first else None),
+                first[0].expr if first else None,
             )
         keys = [self.sql(k) for k in self.c.compile_sort(self.q, scope)] if self.q.sort else []
         if keys:

@@ -52,32 +52,43 @@ class ResolvedSource:
     shape: str
 
 
-def resolve_source(source: Source | None, resolver: Resolver) -> ResolvedSource:
-    """The objects behind ``from:``; raises QueryError for anything it cannot read."""
+# How a query without a source is told to name one, in the syntax it was written in.
+MISSING_SOURCE = {
+    "btql": "the query needs a from clause, e.g. from: project_logs('<project id>')",
+    "sql": "the query needs a FROM clause, e.g. SELECT … FROM project_logs('<project id>')",
+    "json": 'the query needs a "from" key, e.g. "from": {"op": "function", "name": {"op": '
+    '"ident", "name": ["project_logs"]}, "args": [{"op": "literal", "value": "<project id>"}]}',
+}
+
+
+def resolve_source(
+    source: Source | None, resolver: Resolver, syntax: str | None = None
+) -> ResolvedSource:
+    """The objects behind ``from:``; raises QueryError for anything it cannot read.
+    ``syntax`` is the query's (``Query.syntax``), for the hint when it has no source."""
     if source is None:
-        raise QueryError("the query needs a from clause, e.g. from: project_logs('<project id>')")
-    line, col = (source.loc.line, source.loc.col) if source.loc else (None, None)
+        raise QueryError(MISSING_SOURCE.get(syntax or "btql", MISSING_SOURCE["btql"]))
     name = source.name.lower()
     if name in UNSUPPORTED_SOURCES:
-        raise QueryError(f"tracelake does not store {name} objects", line, col)
+        raise QueryError.at(f"tracelake does not store {name} objects", source)
     if name not in SOURCE_TYPES:
         known = ", ".join(SOURCE_TYPES)
-        raise QueryError(f"unknown source {source.name!r} (use one of {known})", line, col)
+        raise QueryError.at(f"unknown source {source.name!r} (use one of {known})", source)
     shape = (source.shape or "spans").lower()
     if shape not in SHAPES:
-        raise QueryError(f"unknown shape {source.shape!r}: use spans, traces or summary", line, col)
+        raise QueryError.at(f"unknown shape {source.shape!r}: use spans, traces or summary", source)
     args = []
     for arg in source.args:
         if not isinstance(arg, Literal) or not isinstance(arg.value, str) or not arg.value:
-            where = (arg.loc.line, arg.loc.col) if arg.loc else (line, col)
-            raise QueryError(f"{name}() takes object ids or names as strings", *where)
+            where = arg if arg.loc else source
+            raise QueryError.at(f"{name}() takes object ids or names as strings", where)
         args.append(arg.value)
     if not args:
-        raise QueryError(f"{name}() needs an object id, e.g. {name}('<id>')", line, col)
+        raise QueryError.at(f"{name}() needs an object id, e.g. {name}('<id>')", source)
     object_type = SOURCE_TYPES[name]
     if name == "project_dataset":
         if len(args) < 2:
-            raise QueryError("project_dataset() takes a project and a dataset", line, col)
+            raise QueryError.at("project_dataset() takes a project and a dataset", source)
         project_id = resolver.project(args[0])
         ids = [resolver.object(object_type, a, project_id) for a in args[1:]]
     elif object_type is ObjectType.PROJECT_LOGS:

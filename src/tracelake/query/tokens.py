@@ -31,7 +31,8 @@ are decided here:
   tokens. Negative numbers are a unary minus applied by the parser.
 * **Newlines** become ``NEWLINE`` tokens. Only the BTQL clause parser gives them meaning (a
   newline at bracket depth 0 followed by ``word:`` starts a new clause); the expression and
-  SQL parsers drop them. ``--`` starts a comment that runs to the end of the line.
+  SQL parsers drop them. ``--`` starts a comment that runs to the end of the line; ``/*``
+  (a block comment elsewhere) is an error that says so, since no BTQL text may hold it.
 """
 
 from __future__ import annotations
@@ -166,6 +167,11 @@ class _Lexer:
             elif text.startswith("--", self.pos):
                 end = text.find("\n", self.pos)
                 self.pos = n if end < 0 else end
+            elif text.startswith("/*", self.pos):
+                raise self.error(
+                    "block comments (/* … */) are not supported; start a comment with --, "
+                    "which runs to the end of the line"
+                )
             elif ch == "'":
                 self.quoted("'", STRING)
             elif ch == '"':

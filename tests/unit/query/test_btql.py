@@ -305,7 +305,7 @@ ERRORS = [
     ("select: * | sample: 10 seed", "expected a whole-number seed after 'seed'", 1, 28),
     ("select: * | from: project_logs('p') everything", "expected spans, traces or summary", 1, 37),
     ("select: * | from: 'p'", "expected a data source such as project_logs('<id>')", 1, 19),
-    ("select: * | from: f(x, color => 'red')", "unknown data source argument 'color'", 1, 19),
+    ("select: * | from: f(x, color => 'red')", "unknown data source argument 'color'", 1, 24),
     (
         "select: * | from: f(x, shape => 'all')",
         "shape must be 'spans', 'traces' or 'summary'",

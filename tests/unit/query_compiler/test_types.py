@@ -80,7 +80,7 @@ TYPE_ERRORS = [
     ("select: id\nfilter: _xact_id = 'abc'", "invalid number 'abc'", 2, 20),
     ("select: id\nfilter: created > 'not a date'", "invalid timestamp 'not a date'", 2, 19),
     ("select: id\nfilter: is_root = 'maybe'", "invalid boolean 'maybe'", 2, 19),
-    ("select: id\nfilter: _xact_id IN ['1', 'x']", "invalid number 'x'", 2, 21),
+    ("select: id\nfilter: _xact_id IN ['1', 'x']", "invalid number 'x'", 2, 27),  # at the item
     ("select: id\nfilter: created = true", "cannot compare timestamp with boolean", 2, 9),
     # arithmetic, negation and aggregates on values that are not numbers
     ("select: tags + 1", "'+' needs a number, not an array", 1, 9),

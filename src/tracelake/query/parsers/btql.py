@@ -5,7 +5,8 @@ new ``word:`` clause (so expressions may span lines freely). Clause bodies reuse
 expression grammar. Decisions on open points (btql.md §4.3, §7, §8):
 
 * ``sample: 25%`` and ``sample: 0.25`` are rates (a percent, or a number with a fraction, in
-  [0, 1]); ``sample: 100`` (a whole number) is a row count; ``seed N`` may follow either.
+  [0, 1]); ``sample: 100`` (a whole number) is a row count; ``seed N`` may follow either, N
+  any whole number, negative too, as the JSON AST's ``seed`` (an int) takes.
 * ``select:`` + ``dimensions: 1, 2`` (ordinals, aliases or expressions naming select items)
   groups like SQL's ``GROUP BY``: grouped items become dimensions and aggregate items measures.
 * Multi-part paths in ``select:``, ``dimensions:`` and ``pivot:`` get their last segment as
@@ -24,6 +25,7 @@ from tracelake.query.parsers.expressions import (
     SHAPES,
     ExpressionParser,
     apply_implicit_aliases,
+    double_colon,
     error_loc,
     group_select,
     loc,
@@ -72,6 +74,7 @@ def split_clauses(tokens: list[Token]) -> list[Token]:
                 and pending == 0
                 and nxt.kind in (IDENT, KEYWORD)
                 and tokens[j + 1].is_op(":")
+                and not double_colon(tokens[j + 1], tokens[j + 2])  # (x::int is a cast)
             ):
                 out.append(Token(SEP, "\n", "\n", tok.line, tok.col, tok.pos))
                 at_clause_start = True
@@ -83,7 +86,12 @@ def split_clauses(tokens: list[Token]) -> list[Token]:
             depth = pending = 0
             i += 1
             continue
-        if at_clause_start and tok.kind in (IDENT, KEYWORD) and tokens[i + 1].is_op(":"):
+        if (
+            at_clause_start
+            and tok.kind in (IDENT, KEYWORD)
+            and tokens[i + 1].is_op(":")
+            and not double_colon(tokens[i + 1], tokens[i + 2])
+        ):
             out += tokens[i : i + 2]
             at_clause_start = False
             depth = pending = 0
@@ -269,7 +277,8 @@ class BtqlParser(ExpressionParser):
             raise self.expected("a rate (25%, 0.25) or a row count (100)")
         self.advance()
         if self.accept_word("seed"):
-            sample = ast.Sample(sample.kind, sample.value, self.parse_int("a whole-number seed"))
+            seed = self.parse_int("a whole-number seed", allow_negative=True)
+            sample = ast.Sample(sample.kind, sample.value, seed)
         return sample
 
 
@@ -304,7 +313,13 @@ def build_query(
         for item in dims:
             if isinstance(item.expr, ast.Literal) and type(item.expr.value) is int:
                 raise error_loc("dimension positions (dimensions: 1, 2) need select:", item.expr)
-        dims = apply_implicit_aliases(dims)
+        # A short name a measure has taken is not the dimension's (it is then named by its
+        # full path, as SQL's GROUP BY names it): metadata.n beside count(1) as n.
+        taken = {m.alias for m in measures or () if m.alias is not None}
+        dims = [
+            ast.Aliased(new.expr) if old.alias is None and new.alias in taken else new
+            for old, new in zip(dims, apply_implicit_aliases(dims), strict=True)
+        ]
     if select is not None:
         select = apply_implicit_aliases(select)
     return ast.Query(
@@ -320,6 +335,7 @@ def build_query(
         limit=found.get("limit"),
         cursor=found.get("cursor"),
         cursor_loc=cursor_at,
+        syntax="btql",
         sample=found.get("sample"),
         pivot=_tuple(pivot),
         unpivot=_tuple(found.get("unpivot")),

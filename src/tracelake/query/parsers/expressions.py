@@ -49,6 +49,26 @@ INTERVAL_UNITS = (
     "year", "month", "week", "day", "hour", "minute", "second", "millisecond", "microsecond",
 )  # fmt: skip
 SHAPES = ("spans", "traces", "summary")
+# The cast function for each SQL type name (CAST(x AS int) and x::int are not BTQL).
+CAST_FUNCTIONS = {
+    **dict.fromkeys(
+        ("int", "integer", "bigint", "smallint", "tinyint", "hugeint", "int2", "int4", "int8",
+         "int16", "int32", "int64", "long", "ubigint", "uinteger"),
+        "to_integer",
+    ),
+    **dict.fromkeys(
+        ("double", "float", "float4", "float8", "real", "numeric", "decimal", "number"),
+        "to_number",
+    ),
+    **dict.fromkeys(("varchar", "text", "string", "char", "str"), "to_string"),
+    **dict.fromkeys(("bool", "boolean"), "to_boolean"),
+    "date": "to_date",
+    **dict.fromkeys(("timestamp", "timestamptz", "datetime"), "to_datetime"),
+    "interval": "to_interval",
+}  # fmt: skip
+CAST_LIST = (
+    "to_number(), to_integer(), to_string(), to_boolean(), to_date(), to_datetime(), to_interval()"
+)
 AGGREGATES = frozenset(
     {"count", "sum", "avg", "min", "max", "percentile", "any_value", "count_distinct"}
 )
@@ -56,6 +76,11 @@ AGGREGATES = frozenset(
 
 def loc(tok: Token) -> ast.Loc:
     return ast.Loc(tok.line, tok.col)
+
+
+def double_colon(first: Token, second: Token) -> bool:
+    """Whether two tokens spell ``::`` (SQL's cast operator)."""
+    return first.is_op(":") and second.is_op(":") and second.pos == first.pos + 1
 
 
 def error_at(message: str, tok: Token | None) -> QueryError:
@@ -70,7 +95,8 @@ def array(items: list[ast.Expr], at: ast.Loc | None) -> ast.Expr:
     ``array(...)``."""
     items = [_negative_literal(item) for item in items]
     if all(isinstance(item, ast.Literal) for item in items):
-        return ast.Literal([item.value for item in items], loc=at)
+        locs = tuple(item.loc for item in items)
+        return ast.Literal([item.value for item in items], loc=at, item_locs=locs)
     return ast.Function("array", tuple(items), loc=at)
 
 
@@ -219,9 +245,13 @@ class ExpressionParser:
             self.depth -= 1
 
     def parse_predicate(self) -> ast.Expr:
+        start = self.i
         left = self.parse_additive()
         tok = self.peek()
         at = left.loc
+        k = 1 if tok.is_kw("not") else 0
+        if self.peek(k).is_word("between") and self.starts_operand(self.peek(k + 1)):
+            raise self.between_error(start)
         if tok.is_op(*COMPARISONS):
             self.advance()
             return ast.Binary(COMPARISONS[tok.text], left, self.parse_additive(), loc=at)
@@ -260,6 +290,70 @@ class ExpressionParser:
         else:
             return left
         return ast.Unary("not", node, loc=at) if negate else node
+
+    def between_error(self, start: int) -> QueryError:
+        """``x [NOT] BETWEEN a AND b`` (at the cursor, ``x`` from token ``start``): BTQL has
+        no BETWEEN; the error, at BETWEEN, spells the comparisons to write instead."""
+        subject = self.source_text(start, self.i)
+        negate = self.accept_kw("not") is not None
+        between = self.advance()
+        try:
+            low_start = self.i
+            self.parse_additive()
+            low = self.source_text(low_start, self.i)
+            and_tok = self.expect_word("and")
+            high_start = self.i
+            self.parse_additive()
+            high = self.source_text(high_start, self.i)
+        except QueryError:
+            low, high, and_tok = "low", "high", None
+        word = and_tok.text if and_tok is not None else "AND"
+        if negate:
+            either = "OR" if word.isupper() else "or"
+            instead = f"{subject} < {low} {either} {subject} > {high}"
+        else:
+            instead = f"{subject} >= {low} {word} {subject} <= {high}"
+        what = "NOT BETWEEN" if negate else "BETWEEN"
+        return self.error(f"BTQL has no {what}: write {instead}", between)
+
+    def cast_error(self, at: Token, start: int, end: int, type_tok: Token, what: str):
+        """SQL's casts (``CAST(x AS int)``, ``x::int``; ``x`` is tokens ``start``…``end - 1``,
+        ``type_tok`` the type's first word and ``what`` the construct, ``{}`` standing for
+        the type): an error at ``at`` naming the BTQL cast function to write instead."""
+        word = type_tok.word
+        what = what.format(type_tok.text if word else "type")
+        function = CAST_FUNCTIONS.get(word or "")
+        if function is None:
+            return self.error(f"{what} is not supported; use a cast function: {CAST_LIST}", at)
+        if self.tokens[start].is_op("(") and self.closing(start) == end - 1:
+            start, end = start + 1, end - 1  # (x + 1)::int -> to_integer(x + 1)
+        instead = f"{function}({self.source_text(start, end)})"
+        return self.error(f"{what} is not supported; write {instead}", at)
+
+    def closing(self, open_index: int) -> int | None:
+        """The index of the token that closes the bracket at ``open_index``."""
+        depth = 0
+        for index in range(open_index, len(self.tokens)):
+            tok = self.tokens[index]
+            if tok.is_op("(", "["):
+                depth += 1
+            elif tok.is_op(")", "]"):
+                depth -= 1
+                if depth == 0:
+                    return index
+        return None
+
+    def source_text(self, start: int, end: int) -> str:
+        """The text of tokens ``start``…``end - 1`` as written, runs of space between them
+        (line breaks too) as one space."""
+        out = ""
+        previous = None
+        for tok in self.tokens[start:end]:
+            if previous is not None and previous.pos + len(previous.text) < tok.pos:
+                out += " "
+            out += tok.text
+            previous = tok
+        return out
 
     def parse_in_list(self) -> ast.Expr:
         """IN ( a, b ) | IN [ a, b ] | IN expr"""
@@ -326,9 +420,12 @@ class ExpressionParser:
         return self.parse_postfix()
 
     def parse_postfix(self) -> ast.Expr:
+        start = self.i
         base = self.parse_primary()
         while True:
             tok = self.peek()
+            if double_colon(tok, self.peek(1)):
+                raise self.cast_error(tok, start, self.i, self.peek(2), "the cast '::{}'")
             if tok.is_op("."):
                 self.advance()
                 seg = self.peek()
@@ -443,6 +540,7 @@ class ExpressionParser:
         distinct = self.accept_kw("distinct") is not None
         args: list[ast.Expr] = []
         named: list[tuple[str, ast.Expr]] = []
+        named_locs: list[ast.Loc] = []
         if not self.peek().is_op(")"):
             while True:
                 tok = self.peek()
@@ -455,8 +553,13 @@ class ExpressionParser:
                     if any(key == tok.text.lower() for key, _ in named):
                         raise self.error(f"duplicate argument '{tok.text}'", tok)
                     named.append((tok.text.lower(), self.parse_expr()))
+                    named_locs.append(loc(tok))
                 else:
+                    start = self.i
                     args.append(self.parse_expr())
+                    if name in ("cast", "try_cast") and self.peek().is_kw("as"):
+                        what = name_tok.text.upper() + "(… AS {})"
+                        raise self.cast_error(name_tok, start, self.i, self.peek(1), what)
                 if not self.accept_op(","):
                     break
         self.expect_op(")", "',' or ')'")
@@ -464,7 +567,9 @@ class ExpressionParser:
             if distinct or named or len(args) != 1 or isinstance(args[0], ast.Star):
                 raise self.error(f"{name.upper()} takes exactly one expression", name_tok)
             return ast.SpanFilter(SPAN_FILTERS[name], args[0], loc=at)
-        return ast.Function(name, tuple(args), distinct, tuple(named), loc=at)
+        return ast.Function(
+            name, tuple(args), distinct, tuple(named), loc=at, named_locs=tuple(named_locs)
+        )
 
     # --- pieces of select lists --------------------------------------------------------------
 
@@ -512,9 +617,10 @@ class ExpressionParser:
         if any(isinstance(arg, ast.Star) for arg in call.args):
             raise self.error("'*' is not a data source argument", tok)
         shape = None
-        for key, value in call.named:
+        for index, (key, value) in enumerate(call.named):
             if key != "shape":
-                raise self.error(f"unknown data source argument '{key}' (only shape =>)", tok)
+                message = f"unknown data source argument '{key}' (only shape =>)"
+                raise QueryError.at(message, call.named_at(index))
             if not isinstance(value, ast.Literal) or value.value not in SHAPES:
                 raise error_loc("shape must be 'spans', 'traces' or 'summary'", value)
             shape = value.value
@@ -606,9 +712,7 @@ def pivot_column_named(select: list, column: ast.Aliased) -> ast.Aliased:
 
 
 def error_loc(message: str, expr: ast.Expr | None) -> QueryError:
-    if expr is not None and expr.loc is not None:
-        return QueryError(message, expr.loc.line, expr.loc.col)
-    return QueryError(message)
+    return QueryError.at(message, expr)
 
 
 def group_select(

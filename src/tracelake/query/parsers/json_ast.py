@@ -12,7 +12,9 @@ ones), and ``query_from_json(query_to_json(q)) == q`` for every tree the parsers
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from dataclasses import fields
 
 from tracelake.query import ast
 from tracelake.query.errors import QueryError
@@ -72,6 +74,20 @@ def _json_value(value, path: str, depth: int = 0):
     raise _fail(path, f"a literal must be a JSON value, got {type(value).__name__}")
 
 
+def _in_snippet(value, snippet: str):
+    """``value`` (a tree parsed from a ``{"btql": …}`` snippet) with every position marked
+    as being in ``snippet``, so that errors found later name it (``filter.btql: unknown
+    field 'x' at 2:2``) as the snippet's parse errors do."""
+    if isinstance(value, ast.Loc):
+        return dataclasses.replace(value, snippet=snippet)
+    if isinstance(value, tuple):
+        return tuple(_in_snippet(v, snippet) for v in value)
+    if isinstance(value, ast.Expr):
+        changes = {f.name: _in_snippet(getattr(value, f.name), snippet) for f in fields(value)}
+        return dataclasses.replace(value, **changes)
+    return value
+
+
 # --- expressions: JSON -> tree -----------------------------------------------------------------
 
 
@@ -87,9 +103,10 @@ class _Reader:
         if "btql" in obj and obj.get("op", "btql") == "btql":
             _check_keys(obj, ("btql", "op"), path)
             try:
-                return parse_expression(_str(obj["btql"], f"{path}.btql"))
+                expr = parse_expression(_str(obj["btql"], f"{path}.btql"))
             except QueryError as exc:
                 raise QueryError(f"{path}.btql: {exc.detail}", exc.line, exc.col) from None
+            return _in_snippet(expr, f"{path}.btql")
         op = obj.get("op")
         reader = self.OPS.get(op) if isinstance(op, str) else None
         if reader is None:
@@ -448,7 +465,7 @@ def query_from_json(obj) -> ast.Query:
         values[name] = read(reader, value, key)
     if not any(values.get(k) for k in ("select", "dimensions", "measures")):
         raise QueryError("a query needs select, dimensions or measures")
-    return ast.Query(**values)
+    return ast.Query(**values, syntax="json")
 
 
 def _aliased_to_json(item: ast.Aliased) -> dict:

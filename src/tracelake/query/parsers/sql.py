@@ -242,7 +242,7 @@ class SqlParser(ExpressionParser):
         seed = None
         if self.accept_word("repeatable"):
             self.expect_op("(")
-            seed = self.parse_int("a whole-number seed")
+            seed = self.parse_int("a whole-number seed", allow_negative=True)
             self.expect_op(")")
         return ast.Sample(kind, value, seed)  # type: ignore[arg-type]
 
@@ -312,6 +312,7 @@ class SqlParser(ExpressionParser):
             limit=limit,
             cursor=cursor,
             cursor_loc=cursor_at,
+            syntax="sql",
             sample=sample,
             pivot=tuple(pivot_columns) or None,
             unpivot=tuple(unpivots) or None,
