@@ -491,6 +491,16 @@ const flows = {
       return range.toString().length + 1;
     });
     check(String(col) === m[2], `marker column ${col}, server column ${m[2]}`);
+    // The server counts characters, the editor UTF-16 units: an emoji before the error on its
+    // line must not shift the marker.
+    await typeInEditor(page, "sandbox-editor", "select: id | from: project_logs('support-bot') | filter: input = '😀🎉' and nosuch = 1");
+    await page.getByTestId("run-query").click();
+    await page.getByTestId("query-error").filter({ hasText: "nosuch" }).waitFor();
+    await page.getByTestId("sandbox-editor").locator(".cm-lintRange-error").filter({ hasText: "nosuch" }).waitFor();
+    check((await page.getByTestId("sandbox-editor").locator(".cm-lintRange-error").textContent()) === "nosuch", "the marker sits on 'nosuch' after two emoji");
+    await typeInEditor(page, "sandbox-editor", "select: id\nfrom: project_logs('support-bot')\nfilter: scores.helpfulness > and");
+    await page.getByTestId("run-query").click();
+    await page.getByTestId("query-error").filter({ hasText: "line 3" }).waitFor();
     check((await page.locator(".cm-tooltip-autocomplete").count()) === 0, "no completion list left open after Run");
     await mark.hover(); // the marker's message
     await page.locator(".cm-tooltip-lint").waitFor();

@@ -145,7 +145,7 @@ export function BtqlEditor(props: Props) {
       const doc = v.state.doc;
       const lineNo = Math.min(Math.max(e.line, 1), doc.lines);
       const line = doc.line(lineNo);
-      const from = Math.min(line.from + Math.max(e.col - 1, 0), line.to);
+      const from = line.from + utf16Offset(line.text, e.col);
       const word = /^[\w.'"]+/.exec(doc.sliceString(from, line.to));
       const to = word ? from + word[0].length : Math.min(from + 1, doc.length);
       diagnostics.push({ from, to: Math.max(to, from), severity: "error", message: e.message });
@@ -154,6 +154,15 @@ export function BtqlEditor(props: Props) {
   }, [props.error]);
 
   return <div className="editor" ref={host} data-testid={props.testId} />;
+}
+
+/** Where the ``col``-th character of ``text`` starts (1-based), in the editor's UTF-16
+ * units: the server counts characters, and a character outside the BMP (an emoji) is two
+ * units here. Past the end: the end. */
+function utf16Offset(text: string, col: number): number {
+  let offset = 0;
+  for (let c = 1; c < col && offset < text.length; c++) offset += (text.codePointAt(offset) ?? 0) > 0xffff ? 2 : 1;
+  return offset;
 }
 
 /** Field paths seen in some rows (metadata.model, scores.accuracy…), for completion. */
