@@ -310,3 +310,24 @@ def test_a_dimension_beside_a_measure_of_its_short_name_answers(app_client, proj
     assert [a.status_code for a in answers] == [200, 200], [a.text for a in answers]
     expected = [{"metadata.n": n, "n": 1} for n in range(3)]
     assert [a.json()["data"] for a in answers] == [expected, expected]
+
+
+# -- unpivot names ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("unpivot", "at_item"),
+    [
+        ("metadata as (k, k)", "metadata"),
+        ("metadata as (k, v), tags as k", "tags"),
+        ("tags as t, metadata as (t, v)", "metadata"),
+    ],
+)
+def test_an_unpivot_name_given_twice_is_an_error_at_the_item_that_repeats_it(
+    app_client, project, unpivot, at_item
+):
+    # The later name hid the earlier: (k, k) answered the values as k, and no keys.
+    query = f"select: * | from: project_logs('{project}') | unpivot: {unpivot}"
+    error = error_of(app_client, query)
+    assert "twice" in error["message"]
+    assert at(error) == position_of(query, query.rindex(at_item))

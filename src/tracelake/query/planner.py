@@ -397,6 +397,12 @@ class _Planner:
             return self.base, {}
         source = self.base
         extra: dict[str, Column] = {}
+        named: set[str] = set()
+        for item in self.q.unpivot:
+            for name in item.alias if isinstance(item.alias, tuple) else (item.alias,):
+                if name in named:  # the later would hide the earlier
+                    raise QueryError.at(f"unpivot gives the name {name!r} twice", item.expr)
+                named.add(name)
         for index, item in enumerate(self.q.unpivot, start=1):
             scope = self.scope(extra)
             value = self.c.compile_typed(item.expr, scope)
