@@ -27,8 +27,9 @@ SETTINGS: tuple[Setting, ...] = (
         "api_key",
         "TRACELAKE_API_KEY",
         None,
-        "Admin API key created on first start (generated and printed when unset); "
-        "clients send it as the bearer key. Once revoked, it stays revoked.",
+        "Admin API key of the first organization, added at any start that opens a data dir "
+        "not knowing it (on first start, one is generated and printed when unset); clients "
+        "send it as the bearer key. Once revoked, it stays revoked.",
     ),
     Setting(
         "org_name",
