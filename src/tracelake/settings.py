@@ -42,8 +42,8 @@ SETTINGS: tuple[Setting, ...] = (
         "TRACELAKE_PUBLIC_URL",
         None,
         "Base URL clients reach the server at, in the URLs the server hands out (login's "
-        "api_url, attachment URLs); default: the request's URL under the proxy's "
-        "X-Forwarded-Prefix (see docs/web.md).",
+        "api_url, attachment URLs, the summarize routes' links); default: the request's URL "
+        "under the proxy's X-Forwarded-Prefix (see docs/web.md).",
     ),
     Setting(
         "max_body_bytes",
