@@ -295,6 +295,18 @@ def demo(data_dir: DataDir = None, url: Url = None, api_key: ApiKey = None):
     _run(body)
 
 
+def _keys_backend(data_dir, url, api_key, org, *, create: bool = False):
+    """The backend of a ``keys`` command. ``--org`` picks an organization of a data dir; a
+    server acts on its key's own organization, so there it is refused (it was ignored by
+    ``keys list`` and ``keys revoke``, which then showed or acted on another organization
+    than the one named)."""
+    backend = _backend(data_dir, url, api_key, org, create=create)
+    if org is not None and not isinstance(backend, LocalBackend):
+        backend.close()
+        raise CliError("--org only works on a data dir")
+    return backend
+
+
 @keys_app.command("create")
 def keys_create(
     name: Annotated[str, typer.Option(help="A label for the key.")] = "api key",
@@ -307,10 +319,7 @@ def keys_create(
     """Create an API key and print it (it is shown only once)."""
 
     def body():
-        backend = _backend(data_dir, url, api_key, org, create=True)
-        if org is not None and not isinstance(backend, LocalBackend):
-            backend.close()
-            raise CliError("--org only works on a data dir")
+        backend = _keys_backend(data_dir, url, api_key, org, create=True)
         try:
             record = backend.create_key(name, role)
         finally:
@@ -331,7 +340,7 @@ def keys_list(
     """List the organization's active API keys."""
 
     def body():
-        backend = _backend(data_dir, url, api_key, org)
+        backend = _keys_backend(data_dir, url, api_key, org)
         try:
             keys = backend.list_keys()
         finally:
@@ -352,7 +361,7 @@ def keys_revoke(
     """Revoke an API key."""
 
     def body():
-        backend = _backend(data_dir, url, api_key, org)
+        backend = _keys_backend(data_dir, url, api_key, org)
         try:
             backend.revoke_key(key_id)
         finally:

@@ -172,6 +172,9 @@ class LocalBackend:
             raise CliError(str(exc)) from None
         self.catalog = Catalog(self.store)
         settings = Settings.from_env()
+        # Queries and export pages stop after TRACELAKE_QUERY_TIMEOUT_SECONDS, as on a server
+        # (they stopped after run_query's default 30 s whatever the setting said).
+        self.query_timeout = settings.query_timeout_seconds
         generated = bootstrap(self.catalog, settings.org_name, settings.api_key)
         if generated:
             err_console.print(f"Created the first organization; its admin API key: {generated}")
@@ -234,7 +237,9 @@ class LocalBackend:
         from tracelake.export.queries import JSON_ITEMS, QueryOptions, run_query
 
         options = QueryOptions(query=text, fmt=JSON_ITEMS if fmt == "json" else fmt)
-        result = run_query(self.store, self.catalog, self.principal, options)
+        result = run_query(
+            self.store, self.catalog, self.principal, options, timeout=self.query_timeout
+        )
         if fmt == "json":
             return b"".join([b'{"data":[', result.body, b"]}"]), result.cursor
         return bytes(result.body), result.cursor
@@ -249,7 +254,9 @@ class LocalBackend:
         from tracelake.export.stream import stream
 
         def run(options):
-            return run_query(self.store, self.catalog, self.principal, options)
+            return run_query(
+                self.store, self.catalog, self.principal, options, timeout=self.query_timeout
+            )
 
         written = 0
         for chunk in stream(request, run, on_rows=lambda n: progress(rows=n)):

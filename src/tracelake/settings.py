@@ -27,8 +27,9 @@ SETTINGS: tuple[Setting, ...] = (
         "api_key",
         "TRACELAKE_API_KEY",
         None,
-        "Admin API key created on first start (generated and printed when unset); "
-        "clients send it as the bearer key. Once revoked, it stays revoked.",
+        "Admin API key of the first organization, added at any start that opens a data dir "
+        "not knowing it (on first start, one is generated and printed when unset); clients "
+        "send it as the bearer key. Once revoked, it stays revoked.",
     ),
     Setting(
         "org_name",
@@ -41,8 +42,8 @@ SETTINGS: tuple[Setting, ...] = (
         "TRACELAKE_PUBLIC_URL",
         None,
         "Base URL clients reach the server at, in the URLs the server hands out (login's "
-        "api_url, attachment URLs); default: the request's URL under the proxy's "
-        "X-Forwarded-Prefix (see docs/web.md).",
+        "api_url, attachment URLs, the summarize routes' links); default: the request's URL "
+        "under the proxy's X-Forwarded-Prefix (see docs/web.md).",
     ),
     Setting(
         "max_body_bytes",

@@ -429,3 +429,37 @@ def test_serve_on_a_data_dir_it_cannot_create(tmp_path):
 def test_serve_on_a_data_dir_another_server_holds(server):
     result = _serve("--data-dir", str(server.data_dir), "--port", str(free_port()))
     assert_cli_error(result, "in use by another process")
+
+
+def test_cli_queries_on_a_data_dir_stop_after_the_configured_timeout(tmp_path, monkeypatch):
+    """`tracelake query` and `tracelake export` on a data dir stopped a query after 30 s (the
+    default of run_query) whatever TRACELAKE_QUERY_TIMEOUT_SECONDS said; a server uses it."""
+    import io
+
+    import tracelake.export.queries as queries
+    from tracelake.cli_backends import LocalBackend
+    from tracelake.export.stream import ExportRequest
+
+    seen = []
+    real = queries.run_query
+
+    def spy(*args, timeout: float = 30, **kwargs):
+        seen.append(timeout)
+        return real(*args, timeout=timeout, **kwargs)
+
+    monkeypatch.setattr(queries, "run_query", spy)
+    monkeypatch.delenv("TRACELAKE_API_KEY", raising=False)
+    monkeypatch.setenv("TRACELAKE_QUERY_TIMEOUT_SECONDS", "123")
+    backend = LocalBackend(tmp_path / "dd", create=True)
+    try:
+        project = backend.create_project("p")
+        backend.write_rows([{"project_id": project["id"], "log_id": "g", "id": "r", "input": 1}])
+        content, _ = backend.query("select: id | from: project_logs('p')", "json")
+        assert b'"r"' in content
+        out = io.BytesIO()
+        request = ExportRequest("project_logs", "p", "jsonl", None, "spans")
+        backend.export(request, out, lambda **_: None)
+        assert b'"r"' in out.getvalue()
+    finally:
+        backend.close()
+    assert len(seen) >= 2 and set(seen) == {123}

@@ -193,6 +193,18 @@ def test_cli_keys_create_refuses_org_with_url():
     assert_cli_error(result, "--org only works on a data dir")
 
 
+def test_cli_keys_list_and_revoke_refuse_org_with_url():
+    """With --url, `keys list --org other` listed the key's own organization and `keys revoke
+    --org other` revoked in it: --org was ignored instead of refused, as `keys create` does."""
+    from tests.conftest import free_port
+    from tests.integration.test_cli import assert_cli_error, run_cli
+
+    url = f"http://127.0.0.1:{free_port()}"
+    key = ("--url", url, "--api-key", "tl-x-000000")
+    assert_cli_error(run_cli("keys", "list", "--org", "other", *key), "--org only works")
+    assert_cli_error(run_cli("keys", "revoke", "k1", "--org", "other", *key), "--org only works")
+
+
 def test_key_names_must_be_usable(app_client):
     """An empty or blank key name clashed with `assignee=` (unassigned) and `me` shadowed the
     caller's own alias in the review queue; both were accepted."""
