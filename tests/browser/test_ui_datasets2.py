@@ -42,17 +42,9 @@ def test_dataset_stars_on_the_server_per_key_with_local_migration(ui_data, tmp_p
     assert result["migrated"] is True
 
 
-def test_sandbox_saved_queries_on_the_server_needs_views_branch(ui_data, tmp_path):
-    """NEEDS BRANCH `views` (its /v1/view route): saved sandbox queries on the server, the
-    browser's local ones sent once; save, rename, open, delete. Skips itself on a server
-    without the route, so it runs once `views` is merged."""
+def test_sandbox_saved_queries_on_the_server(ui_data, tmp_path):
+    """Saved sandbox queries on the server (/v1/view), the browser's local ones sent once;
+    save, rename, open, delete."""
     server, data = ui_data
-    with server.client() as client:
-        probe = client.get(
-            "/v1/view",
-            params={"object_type": "project", "object_id": data["project_id"]},
-        )
-    if probe.status_code == 404 and probe.json()["error"]["message"] == "Not Found":
-        pytest.skip("the server has no /v1/view route: run after merging branch views")
     result = run_flow("sandboxsaved", server, data, tmp_path)
     assert "legacy-q" in result["saved"]
