@@ -180,7 +180,7 @@ def serve(
     application = create_app(settings, on_generated_key=announce, on_started=started, store=store)
     print(
         f"tracelake {__version__} serving {settings.data_dir} on "
-        f"http://{settings.host}:{settings.port}",
+        f"http://{_url_host(settings.host)}:{settings.port}",
         flush=True,
     )
     config = uvicorn.Config(
@@ -194,6 +194,11 @@ def serve(
         timeout_graceful_shutdown=5,
     )
     uvicorn.Server(config).run(sockets=[listening])
+
+
+def _url_host(host: str) -> str:
+    """The host as a URL writes it: an IPv6 address in brackets."""
+    return f"[{host}]" if ":" in host else host
 
 
 def _listening_socket(host: str, port: int) -> socket.socket:

@@ -463,3 +463,13 @@ def test_cli_queries_on_a_data_dir_stop_after_the_configured_timeout(tmp_path, m
     finally:
         backend.close()
     assert len(seen) >= 2 and set(seen) == {123}
+
+
+@pytest.mark.parametrize(
+    ("host", "shown"),
+    [("127.0.0.1", "127.0.0.1"), ("localhost", "localhost"), ("::1", "[::1]"), ("::", "[::]")],
+)
+def test_serve_writes_an_ipv6_host_in_brackets_in_its_url(host, shown):
+    from tracelake.cli import _url_host
+
+    assert f"http://{_url_host(host)}:8000" == f"http://{shown}:8000"
