@@ -70,3 +70,25 @@ def test_not_match_of_a_word_no_row_holds_keeps_every_row(app_client):
     assert _ids(app_client, project_id, "input MATCH 'zebra' OR id = 'b'") == ["b"]
     assert _ids(app_client, project_id, "input MATCH 'zebra'") == []
     assert _ids(app_client, project_id, "NOT (input MATCH 'pie')") == ["b"]
+
+
+def test_a_query_word_is_lower_cased_as_the_text_is(app_client):
+    # Query words were lower-cased by Python (İ -> i + U+0307, a final Σ -> ς) and the text
+    # by DuckDB (İ -> i, Σ -> σ): 'İstanbul' and 'ΟΔΟΣ' did not find the rows they were
+    # copied from, by the index or by a scan.
+    project_id = _project(app_client, "lower-case")
+    _log(
+        app_client,
+        project_id,
+        [
+            {"id": "tr", "input": "Flights to İstanbul"},
+            {"id": "gr", "output": {"road": "ΟΔΟΣ Αθηνάς"}},
+            {"id": "none", "input": "istanbul"},
+        ],
+    )
+    # Each letter lower-cased on its own: İ is i, Σ is σ (also at the end of a word).
+    assert _both(app_client, project_id, "input MATCH 'İstanbul'") == ["none", "tr"]
+    assert _both(app_client, project_id, "input MATCH 'İSTANBUL flights'") == ["tr"]
+    assert _both(app_client, project_id, "search('ΟΔΟΣ')") == ["gr"]
+    assert _both(app_client, project_id, "output MATCH 'οδοσ αθηνάς'") == ["gr"]
+    assert _both(app_client, project_id, "NOT search('ΟΔΟΣ')") == ["none", "tr"]
