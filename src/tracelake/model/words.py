@@ -11,6 +11,12 @@ from dataclasses import dataclass
 JSON_KEY_PATTERN = r'"(?:[^"\\]|\\.)*"\s*:'  # an object key in minified JSON text
 JSON_ESCAPE_PATTERN = r"\\(?:u[0-9a-fA-F]{4}|.)"
 NOT_ALNUM_PATTERN = r"[^\p{L}\p{N}]+"
+# What the index blanks before tantivy splits the rest into words: escapes, and non-ASCII
+# characters that are neither letters nor digits. MATCH splits at those; tantivy's
+# tokenizer (Unicode Alphabetic) keeps combining vowel signs (Devanagari, Thai), U+0345 and
+# circled letters inside a word, so the index held ``fooⓐbar`` where MATCH sees ``foo``
+# and ``bar``. It splits at every ASCII character that is not a letter or a digit itself.
+INDEX_BLANK_PATTERN = JSON_ESCAPE_PATTERN + r"|[^\p{L}\p{N}\x00-\x7f]+"
 
 
 def lower(text: str) -> str:

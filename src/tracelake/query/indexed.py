@@ -162,11 +162,9 @@ class IndexedCompiler(DuckDBCompiler):
         can be left out. The index must have absorbed every write (the caller checks), the
         haystack be a whole indexed field (the index holds the words of the field, not of
         a path under it), the query be of one object, and every token be ASCII: the
-        index's tokenizer splits text at a subset of the places MATCH splits it (it keeps
-        combining marks that are alphabetic but not letters inside a word), so a token it
-        finds that is ASCII letters and digits only is also one of MATCH's words, and
-        both lower-case ASCII alike. (A word it keeps joined, such as ``ab`` + U+0345, is
-        missed with or without the check.)"""
+        index's words are MATCH's words (the indexer blanks the characters where MATCH
+        splits and tantivy's tokenizer would not, see ``words.INDEX_BLANK_PATTERN``), and
+        DuckDB and tantivy lower-case ASCII alike."""
         return whole and self.one_object and all(t.isascii() for t in tokens)
 
     @property

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from tracelake.model.words import JSON_ESCAPE_PATTERN, JSON_KEY_PATTERN
+from tracelake.model.words import INDEX_BLANK_PATTERN, JSON_KEY_PATTERN
 from tracelake.search.index import TextIndex, document_sql
 from tracelake.store.store import Store
 
@@ -79,14 +79,15 @@ class Indexer:
 
 
 def _words_sql(field: str) -> str:
-    """The words of a JSON column as text, computed by DuckDB: the JSON text with object keys
-    and escapes blanked, lower-cased (as MATCH reads it; ``json()`` first turns ``\u00e3``
-    into ``ã``). DuckDB lower-cases ``İ`` to ``i`` as MATCH and ILIKE do, where the
-    tokenizer's own lower case would give ``i`` + U+0307. The tokenizer drops the
-    punctuation left over."""
+    """The words of a JSON column as text, computed by DuckDB: the JSON text with object keys,
+    escapes and non-ASCII characters that are not letters or digits blanked
+    (``words.INDEX_BLANK_PATTERN``), lower-cased (as MATCH reads it; ``json()`` first turns
+    ``\u00e3`` into ``ã``). DuckDB lower-cases ``İ`` to ``i`` as MATCH and ILIKE do, where
+    the tokenizer's own lower case would give ``i`` + U+0307. The tokenizer splits at the
+    ASCII punctuation left over, so its words are MATCH's words."""
     text = f"CAST(json({field}) AS VARCHAR)"
     text = f"regexp_replace({text}, '{JSON_KEY_PATTERN}', ' ', 'g')"
-    return f"lower(regexp_replace({text}, '{JSON_ESCAPE_PATTERN}', ' ', 'g'))"
+    return f"lower(regexp_replace({text}, '{INDEX_BLANK_PATTERN}', ' ', 'g'))"
 
 
 def _chunk_end(cursor, low: int) -> int | None:
