@@ -1,7 +1,8 @@
 """What MATCH and the full-text index take as the words of a JSON value: its text with object
-keys and escapes blanked, split on anything that is not a letter or a digit. Patterns are
-regular expressions for SQL ``regexp_replace`` / ``string_split_regex`` (RE2 syntax).
-A LIKE pattern's fragments (``like_fragments``) are what the index can look a LIKE up by."""
+keys and escapes blanked, lower-cased (``lower``), split on anything that is not a letter or
+a digit. Patterns are regular expressions for SQL ``regexp_replace`` /
+``string_split_regex`` (RE2 syntax). A LIKE pattern's fragments (``like_fragments``) are
+what the index can look a LIKE up by."""
 
 from __future__ import annotations
 
@@ -10,6 +11,23 @@ from dataclasses import dataclass
 JSON_KEY_PATTERN = r'"(?:[^"\\]|\\.)*"\s*:'  # an object key in minified JSON text
 JSON_ESCAPE_PATTERN = r"\\(?:u[0-9a-fA-F]{4}|.)"
 NOT_ALNUM_PATTERN = r"[^\p{L}\p{N}]+"
+# What the index blanks before tantivy splits the rest into words: escapes, and non-ASCII
+# characters that are neither letters nor digits. MATCH splits at those; tantivy's
+# tokenizer (Unicode Alphabetic) keeps combining vowel signs (Devanagari, Thai), U+0345 and
+# circled letters inside a word, so the index held ``fooⓐbar`` where MATCH sees ``foo``
+# and ``bar``. It splits at every ASCII character that is not a letter or a digit itself.
+INDEX_BLANK_PATTERN = JSON_ESCAPE_PATTERN + r"|[^\p{L}\p{N}\x00-\x7f]+"
+
+
+def lower(text: str) -> str:
+    """``text`` lower-cased as DuckDB's ``lower()`` does it, and so as MATCH and the index
+    read the text they search: one character at a time, to one character. Python's
+    ``str.lower()`` differs for two letters: ``İ`` becomes ``i`` + U+0307 (DuckDB: ``i``),
+    and a word-final ``Σ`` becomes ``ς`` (DuckDB: ``σ``), so a query word lower-cased by
+    Python was never found in the text it was copied from."""
+    if text.isascii():
+        return text.lower()
+    return "".join(map(str.lower, text.replace("\u0130", "i")))
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,7 @@ class XactClock:
 
     def __init__(self, last: int = 0, now=time.time):
         self._last = last
+        self._settled = last
         self._now = now
         self._lock = threading.Lock()
 
@@ -73,3 +74,15 @@ class XactClock:
     @property
     def last(self) -> int:
         return self._last
+
+    def settle(self) -> None:
+        """Record that every id handed out so far belongs to a transaction that has ended:
+        committed, or rolled back (a write that failed, whose id then names nothing)."""
+        self._settled = self._last
+
+    @property
+    def settled(self) -> int:
+        """The last id handed out before the last ``settle()``: every write with an id up
+        to it is visible to a read that starts now, and none will appear later. (A write
+        may leave no row behind, such as a comment or a failed request.)"""
+        return self._settled

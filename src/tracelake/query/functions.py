@@ -84,6 +84,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
+from tracelake.model import words
 from tracelake.query import ast as a
 from tracelake.query.errors import QueryError
 from tracelake.query.types import (
@@ -138,8 +139,9 @@ def aggregated(*values: Typed) -> bool:
 
 
 def match_tokens(text: str) -> list[str]:
-    """The lower-cased alphanumeric tokens of a MATCH query (underscore separates tokens)."""
-    return list(dict.fromkeys(t.lower() for t in _TOKEN.findall(text)))
+    """The lower-cased alphanumeric tokens of a MATCH query (underscore separates tokens),
+    lower-cased as the engine lower-cases the text (``words.lower``)."""
+    return list(dict.fromkeys(words.lower(t) for t in _TOKEN.findall(text)))
 
 
 def is_int64_text(text: str) -> bool:

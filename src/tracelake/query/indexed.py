@@ -162,11 +162,9 @@ class IndexedCompiler(DuckDBCompiler):
         can be left out. The index must have absorbed every write (the caller checks), the
         haystack be a whole indexed field (the index holds the words of the field, not of
         a path under it), the query be of one object, and every token be ASCII: the
-        index's tokenizer splits text at a subset of the places MATCH splits it (it keeps
-        combining marks that are alphabetic but not letters inside a word), so a token it
-        finds that is ASCII letters and digits only is also one of MATCH's words, and
-        both lower-case ASCII alike. (A word it keeps joined, such as ``ab`` + U+0345, is
-        missed with or without the check.)"""
+        index's words are MATCH's words (the indexer blanks the characters where MATCH
+        splits and tantivy's tokenizer would not, see ``words.INDEX_BLANK_PATTERN``), and
+        DuckDB and tantivy lower-case ASCII alike."""
         return whole and self.one_object and all(t.isascii() for t in tokens)
 
     @property
@@ -185,33 +183,38 @@ class IndexedCompiler(DuckDBCompiler):
         return len(self._looked_up) <= 1
 
     def _listed(self, found: list[tuple[str, int]]) -> exp.Expression:
+        """``id IN (<found>)``, or FALSE when nothing was found: ``id IN (NULL)`` would be
+        NULL, and NOT of it NULL too, so NOT MATCH of a word no row holds dropped every
+        row. Either way the node's ``meta[CANDIDATES]`` lists the ids to read by."""
         column = exp.column("id", table=self.table)
         if not found:
-            listed = "NULL"
-        else:
-            # The literals are rendered by sqlglot once, here, and kept as one node: a plan
-            # renders its conditions several times, and hundreds of literal nodes made that
-            # most of the planning time.
-            ids = exp.In(this=column, expressions=[exp.Literal.string(i) for i, _ in found])
-            rendered = ids.sql(dialect="duckdb")
-            listed = rendered[rendered.index(" IN (") + len(" IN (") : -1]
+            node = exp.false()
+            node.meta[CANDIDATES] = "NULL"
+            return node
+        # The literals are rendered by sqlglot once, here, and kept as one node: a plan
+        # renders its conditions several times, and hundreds of literal nodes made that
+        # most of the planning time.
+        ids = exp.In(this=column, expressions=[exp.Literal.string(i) for i, _ in found])
+        rendered = ids.sql(dialect="duckdb")
+        listed = rendered[rendered.index(" IN (") + len(" IN (") : -1]
         node = exp.In(this=column, expressions=[exp.Var(this=listed)])
         node.meta[CANDIDATES] = listed
         return node
 
 
-def index_candidates(condition: exp.Expression | None) -> exp.In | None:
-    """The ``id IN (…)`` node that lists the index's candidates for a MATCH whose test
-    must hold for every row ``condition`` keeps (an AND-term at its top, not under OR or
-    NOT), or None. The rows can then be read by id (see relations.span_relation); the
-    node's ``meta[CANDIDATES]`` holds the ids as rendered SQL literals."""
+def index_candidates(condition: exp.Expression | None) -> exp.Expression | None:
+    """The ``id IN (…)`` node (FALSE when there are none) that lists the index's candidates
+    for a MATCH whose test must hold for every row ``condition`` keeps (an AND-term at its
+    top, not under OR or NOT), or None. The rows can then be read by id (see
+    relations.span_relation); the node's ``meta[CANDIDATES]`` holds the ids as rendered SQL
+    literals."""
     if condition is None:
         return None
     while isinstance(condition, exp.Paren):
         condition = condition.this
     if isinstance(condition, exp.And):
         return index_candidates(condition.left) or index_candidates(condition.right)
-    if isinstance(condition, exp.In) and CANDIDATES in condition.meta:
+    if CANDIDATES in condition.meta:
         return condition
     return None
 

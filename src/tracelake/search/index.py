@@ -5,7 +5,8 @@ The index narrows: a query asks it for the rows that may match, the engine check
 candidates (unless they are exactly the answer, see query/indexed.py), and rows newer than
 the watermark are checked by a scan, so a result is never stale.
 
-The text comes lower-cased by DuckDB, as MATCH and ILIKE lower-case it (see
+The text comes lower-cased by DuckDB, as MATCH and ILIKE lower-case it, with the
+characters where MATCH splits words and tantivy would not blanked (see
 store/indexing.py). Words are split and lower-cased as tantivy's default tokenizer does
 (which then changes nothing), but kept up to
 ``LONG_TOKEN_BYTES`` (the default drops words of 40 bytes or more): a LIKE fragment may lie
@@ -38,8 +39,9 @@ CROWDED_TTL = 300.0  # seconds a lookup with too many candidates is not asked ag
 _SEP = "\x1f"
 # Bumped when the document layout changes: an index of another layout is rebuilt.
 # 2: each document keeps its row's _xact_id; 3: as a fast field; 4: text without positions;
-# 5: words up to LONG_TOKEN_BYTES, and the ``long`` field; 6: text lower-cased by DuckDB.
-LAYOUT_VERSION = "6"
+# 5: words up to LONG_TOKEN_BYTES, and the ``long`` field; 6: text lower-cased by DuckDB;
+# 7: non-ASCII characters that are not letters or digits blanked (words split as MATCH's).
+LAYOUT_VERSION = "7"
 
 
 def row_key(object_type: str, object_id: str, row_id: str) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from tracelake.model.words import JSON_ESCAPE_PATTERN, JSON_KEY_PATTERN
+from tracelake.model.words import INDEX_BLANK_PATTERN, JSON_KEY_PATTERN
 from tracelake.search.index import TextIndex, document_sql
 from tracelake.store.store import Store
 
@@ -58,7 +58,9 @@ class Indexer:
     def run_once(self) -> int:
         """Index the next chunk; returns how many rows it took."""
         low = self.index.watermark
-        high = self.store.read(lambda c: _chunk_end(c, low))
+        # Read before the chunk: every xact up to it is committed (or never will be).
+        settled = self.store.clock.settled
+        high = self.store.read(lambda c: _chunk_end(c, low, settled))
         if high is None:
             return 0
         documents = self.store.read(
@@ -79,18 +81,23 @@ class Indexer:
 
 
 def _words_sql(field: str) -> str:
-    """The words of a JSON column as text, computed by DuckDB: the JSON text with object keys
-    and escapes blanked, lower-cased (as MATCH reads it; ``json()`` first turns ``\u00e3``
-    into ``ã``). DuckDB lower-cases ``İ`` to ``i`` as MATCH and ILIKE do, where the
-    tokenizer's own lower case would give ``i`` + U+0307. The tokenizer drops the
-    punctuation left over."""
+    """The words of a JSON column as text, computed by DuckDB: the JSON text with object keys,
+    escapes and non-ASCII characters that are not letters or digits blanked
+    (``words.INDEX_BLANK_PATTERN``), lower-cased (as MATCH reads it; ``json()`` first turns
+    ``\u00e3`` into ``ã``). DuckDB lower-cases ``İ`` to ``i`` as MATCH and ILIKE do, where
+    the tokenizer's own lower case would give ``i`` + U+0307. The tokenizer splits at the
+    ASCII punctuation left over, so its words are MATCH's words."""
     text = f"CAST(json({field}) AS VARCHAR)"
     text = f"regexp_replace({text}, '{JSON_KEY_PATTERN}', ' ', 'g')"
-    return f"lower(regexp_replace({text}, '{JSON_ESCAPE_PATTERN}', ' ', 'g'))"
+    return f"lower(regexp_replace({text}, '{INDEX_BLANK_PATTERN}', ' ', 'g'))"
 
 
-def _chunk_end(cursor, low: int) -> int | None:
-    """The last xact of the next chunk: whole transactions, about CHUNK_ROWS rows."""
+def _chunk_end(cursor, low: int, settled: int = 0) -> int | None:
+    """The last xact of the next chunk: whole transactions, about CHUNK_ROWS rows. The last
+    chunk reaches ``settled`` (see ``XactClock.settled``) even past the newest row in
+    history: a write that left none there (a comment, a request that failed) still took an
+    xact, and a watermark below it kept ``freshness_state`` behind, and MATCH off its
+    index-only answer, until the next row came."""
     row = cursor.execute(
         """SELECT _xact_id FROM history WHERE _xact_id > ?
            ORDER BY _xact_id LIMIT 1 OFFSET ?""",
@@ -106,4 +113,5 @@ def _chunk_end(cursor, low: int) -> int | None:
     (top,) = cursor.execute(
         "SELECT max(_xact_id) FROM history WHERE _xact_id > ?", [low]
     ).fetchone()
-    return int(top) if top is not None else None
+    top = max(int(top) if top is not None else 0, settled)
+    return top if top > low else None

@@ -189,6 +189,7 @@ class Store:
                     return
                 if isinstance(first, _Exclusive):
                     _run_exclusive(cursor, first)
+                    self.clock.settle()  # (it may have handed out an xact: see _commit)
                     continue
                 group = [first]
                 rows = first.size
@@ -205,6 +206,7 @@ class Store:
                         self._commit(cursor, group)
                         group = []
                         _run_exclusive(cursor, nxt)
+                        self.clock.settle()  # (it may have handed out an xact: see _commit)
                         break
                     group.append(nxt)
                     rows += nxt.size
@@ -216,6 +218,15 @@ class Store:
             cursor.close()
 
     def _commit(self, cursor: duckdb.DuckDBPyConnection, group: list[WriteBatch]) -> None:
+        try:
+            self._commit_group(cursor, group)
+        finally:
+            # Every xact handed out has committed or been rolled back (the writer thread
+            # is the only one that hands them out): the indexer may take its watermark up
+            # to them even when they left no row in history (comments, failed writes).
+            self.clock.settle()
+
+    def _commit_group(self, cursor: duckdb.DuckDBPyConnection, group: list[WriteBatch]) -> None:
         try:
             commit_group(cursor, group, self.clock, self._insert_mode)
             return
