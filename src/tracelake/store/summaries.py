@@ -19,7 +19,7 @@ TRACE_METRICS = (
     ("completion_tokens", "tok", "sum"),
     ("prompt_cached_tokens", "tok", "sum"),
     ("prompt_cache_creation_tokens", "tok", "sum"),
-    ("total_tokens", "tok", "sum"),
+    ("total_tokens", "tok", "sum_total"),
     ("estimated_cost", "$", "sum"),
 )
 
@@ -59,6 +59,8 @@ def summarize_traces(store: Store, experiment_id: str) -> list[TraceSummary]:
         for name, _unit, how in TRACE_METRICS:
             if how == "sum" and _num(metrics.get(name)):
                 acc["metrics"][name] = acc["metrics"].get(name, 0) + metrics[name]
+            if how == "sum_total" and (total := span_total_tokens(metrics)) is not None:
+                acc["metrics"][name] = acc["metrics"].get(name, 0) + total
             if how == "sum_llm" and span_type == "llm":
                 start, end = metrics.get("start"), metrics.get("end")
                 if _num(start) and _num(end):
@@ -68,6 +70,17 @@ def summarize_traces(store: Store, experiment_id: str) -> list[TraceSummary]:
         scores = {name: sum(v) / len(v) for name, v in acc["scores"].items()}
         result.append(TraceSummary(acc["key"] or root_span_id, scores, acc["metrics"]))
     return result
+
+
+def span_total_tokens(metrics: dict) -> float | None:
+    """A span's total tokens: its ``total_tokens``, else ``tokens`` (what the SDK's model
+    wrappers log), else prompt + completion tokens (either alone counts: an embedding call
+    has prompt tokens only). The same rule as the BTQL summary's ``metrics.total_tokens``."""
+    for key in ("total_tokens", "tokens"):
+        if _num(metrics.get(key)):
+            return metrics[key]
+    parts = [metrics[k] for k in ("prompt_tokens", "completion_tokens") if _num(metrics.get(k))]
+    return sum(parts) if parts else None
 
 
 def match_key(input_text: str | None) -> str:

@@ -1,0 +1,230 @@
+"""Summaries and version reads checked against answers computed here, in plain Python, from
+the rows each test writes (through the HTTP API of a real server, and the official SDK).
+
+The expected summary follows docs/api.md "Experiment summaries": scores averaged per trace
+over the spans that have them, then over traces; traces matched on their root span's input,
+the trials of one input averaged on each side; metrics combined per trace.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def _post(client, path: str, body: dict) -> dict:
+    response = client.post(path, json=body)
+    assert response.status_code < 300, (path, response.status_code, response.text)
+    return response.json()
+
+
+def _project(client, label: str) -> dict:
+    return _post(client, "/v1/project", {"name": f"sum-{label}-{uuid.uuid4().hex[:10]}"})
+
+
+def _span(input, *, scores=None, metrics=None, parent=None, span_type="eval"):
+    """A span event; a child when ``parent`` (a root span event) is given."""
+    span_id = uuid.uuid4().hex[:16]
+    event = {
+        "id": uuid.uuid4().hex,
+        "span_id": span_id,
+        "root_span_id": parent["root_span_id"] if parent else span_id,
+        "span_parents": [parent["span_id"]] if parent else None,
+        "input": input,
+        "span_attributes": {"type": span_type, "name": span_type},
+    }
+    if scores is not None:
+        event["scores"] = scores
+    if metrics is not None:
+        event["metrics"] = metrics
+    return event
+
+
+def _num(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _expected_traces(spans: list[dict]) -> list[tuple[str, dict, dict]]:
+    """(match key, scores, metrics) of each trace of ``spans`` (the rows as stored now)."""
+    traces: dict[str, list[dict]] = {}
+    for span in spans:
+        traces.setdefault(span["root_span_id"], []).append(span)
+    out = []
+    for root_span_id, members in traces.items():
+        roots = [s for s in members if not s.get("span_parents")]
+        key = json.dumps(roots[0].get("input"), sort_keys=True) if roots else root_span_id
+        scores: dict[str, list] = {}
+        for span in members:
+            for name, value in (span.get("scores") or {}).items():
+                if _num(value):
+                    scores.setdefault(name, []).append(value)
+        metrics: dict[str, float] = {}
+        if roots:
+            m = roots[0].get("metrics") or {}
+            if _num(m.get("start")) and _num(m.get("end")):
+                metrics["duration"] = m["end"] - m["start"]
+        for span in members:
+            m = span.get("metrics") or {}
+            kind = span["span_attributes"]["type"]
+            if kind == "llm" and _num(m.get("start")) and _num(m.get("end")):
+                metrics["llm_duration"] = metrics.get("llm_duration", 0) + m["end"] - m["start"]
+            for name in ("prompt_tokens", "completion_tokens", "estimated_cost"):
+                if _num(m.get(name)):
+                    metrics[name] = metrics.get(name, 0) + m[name]
+            total = m.get("total_tokens", m.get("tokens"))
+            parts = [m[k] for k in ("prompt_tokens", "completion_tokens") if _num(m.get(k))]
+            if total is None and parts:
+                total = sum(parts)
+            if _num(total):
+                metrics["total_tokens"] = metrics.get("total_tokens", 0) + total
+        out.append((key, {n: sum(v) / len(v) for n, v in scores.items()}, metrics))
+    return out
+
+
+def _expected_summary(current: list[dict], base: list[dict] | None) -> tuple[dict, dict]:
+    ours, theirs = _expected_traces(current), _expected_traces(base or [])
+
+    def side(traces, index, name):
+        by_key: dict[str, list] = {}
+        for trace in traces:
+            if name in trace[index]:
+                by_key.setdefault(trace[0], []).append(trace[index][name])
+        return {k: sum(v) / len(v) for k, v in by_key.items()}
+
+    def entry(index, name, higher_is_better):
+        values = [t[index][name] for t in ours if name in t[index]]
+        base_values = [t[index][name] for t in theirs if name in t[index]]
+        mine, other = side(ours, index, name), side(theirs, index, name)
+        better = worse = 0
+        for key, value in mine.items():
+            if key in other and value != other[key]:
+                if (value > other[key]) == higher_is_better:
+                    better += 1
+                else:
+                    worse += 1
+        out = {"improvements": better, "regressions": worse}
+        mean = sum(values) / len(values)
+        if base_values:
+            out["diff"] = mean - sum(base_values) / len(base_values)
+        return mean, out
+
+    score_names = sorted({n for t in ours for n in t[1]})
+    scores = {}
+    for name in score_names:
+        mean, rest = entry(1, name, True)
+        scores[name] = {"name": name, "score": mean, **rest}
+    units = {"duration": "s", "llm_duration": "s", "estimated_cost": "$"}
+    metrics = {}
+    for name in {n for t in ours for n in t[2]}:
+        mean, rest = entry(2, name, False)
+        metrics[name] = {"name": name, "metric": mean, "unit": units.get(name, "tok"), **rest}
+    return scores, metrics
+
+
+def _assert_summary(got: dict, scores: dict, metrics: dict) -> None:
+    assert got["scores"].keys() == scores.keys()
+    for name, want in scores.items():
+        assert got["scores"][name] == pytest.approx(want), name
+    assert got["metrics"].keys() == metrics.keys()
+    for name, want in metrics.items():
+        assert got["metrics"][name] == pytest.approx(want), name
+
+
+# -- experiment summaries -----------------------------------------------------------------------
+
+
+def test_experiment_summary_matches_rows_written(server):
+    """Matched inputs, trials, inputs on one side only, null scores, scores on child spans,
+    a deleted base row, a merged score, duration, LLM time, tokens and cost."""
+    with server.client() as client:
+        project = _project(client, "diff")
+        base_id = _post(client, "/v1/experiment", {"project_id": project["id"], "name": "a"})["id"]
+        exp_id = _post(client, "/v1/experiment", {"project_id": project["id"], "name": "b"})["id"]
+
+        a1 = _span("q1", scores={"acc": 0.5}, metrics={"start": 0, "end": 2})
+        a2 = _span("q2", scores={"acc": 1.0}, metrics={"start": 0, "end": 4})
+        a3 = _span("q3", scores={"acc": 0.25}, metrics={"start": 0, "end": 1})
+        a5 = [_span("q5", scores={"acc": 0.25}), _span("q5", scores={"acc": 0.75})]
+        a7 = _span({"x": 1, "y": 2}, scores={"acc": 0.25})
+        a7c = _span(None, parent=a7, span_type="llm", metrics={"tokens": 40, "start": 0, "end": 1})
+        base_rows = [a1, a2, a3, *a5, a7, a7c]
+        _post(client, f"/v1/experiment/{base_id}/insert", {"events": base_rows})
+        _post(
+            client,
+            f"/v1/experiment/{base_id}/insert",
+            {"events": [{"id": a3["id"], "_object_delete": True}]},
+        )
+        base_rows.remove(a3)
+
+        b1 = _span("q1", scores={"acc": 0.75, "gone": None}, metrics={"start": 10, "end": 11})
+        b1c = _span(
+            "llm call",
+            parent=b1,
+            span_type="llm",
+            scores={"other": 0.5},
+            metrics={
+                "start": 10,
+                "end": 10.5,
+                "prompt_tokens": 10,
+                "completion_tokens": 5,
+                "tokens": 15,
+                "estimated_cost": 0.25,
+            },
+        )
+        b2 = _span("q2", scores={"acc": 0.5}, metrics={"start": 0, "end": 5})
+        b3 = _span("q3", scores={"acc": 1.0})
+        b5 = [_span("q5", scores={"acc": 0.5}), _span("q5", scores={"acc": 0.25})]
+        b6 = _span("q6", scores={"acc": 0.0})
+        b7 = _span({"y": 2, "x": 1}, scores={"acc": 0.5})
+        b7c = _span(None, parent=b7, span_type="llm", metrics={"prompt_tokens": 7})
+        rows = [b1, b1c, b2, b3, *b5, b6, b7, b7c]
+        _post(client, f"/v1/experiment/{exp_id}/insert", {"events": rows})
+        _post(
+            client,
+            f"/v1/experiment/{exp_id}/insert",
+            {"events": [{"id": b2["id"], "_is_merge": True, "scores": {"acc": 1.0}}]},
+        )
+        b2["scores"] = {"acc": 1.0}
+
+        scores, metrics = _expected_summary(rows, base_rows)
+        # the case itself: q1 and {x, y} improve, q5 regresses (0.375 < 0.5), q2 is level
+        assert (scores["acc"]["improvements"], scores["acc"]["regressions"]) == (2, 1)
+        assert metrics["total_tokens"]["metric"] == 11
+        for query in ("", f"?comparison_experiment_id={base_id}"):
+            got = client.get(f"/v1/experiment/{exp_id}/summarize{query}").json()
+            assert got["comparison_experiment_name"] == "a"
+            _assert_summary(got, scores, metrics)
+
+        # no base: every count is 0 and there is no diff
+        alone, alone_metrics = _expected_summary(base_rows, None)
+        got = client.get(f"/v1/experiment/{base_id}/summarize").json()
+        assert got["comparison_experiment_name"] is None
+        _assert_summary(got, alone, alone_metrics)
+
+
+def test_summary_total_tokens_from_sdk_wrapper_spans(server):
+    """The SDK's model wrappers log ``metrics.tokens`` (not ``total_tokens``): the summary's
+    total_tokens was missing for such experiments (the BTQL summary counted them)."""
+    with server.client() as client:
+        project = _project(client, "tokens")
+        exp_id = _post(client, "/v1/experiment", {"project_id": project["id"], "name": "e"})["id"]
+        root1 = _span("a", scores={"s": 1})
+        root2 = _span("b", scores={"s": 0})
+        events = [
+            root1,
+            _span(None, parent=root1, span_type="llm", metrics={"tokens": 30, "prompt_tokens": 20}),
+            _span(None, parent=root1, span_type="llm", metrics={"total_tokens": 12, "tokens": 99}),
+            root2,
+            _span(None, parent=root2, span_type="llm", metrics={"prompt_tokens": 3}),
+            _span(None, parent=root2, span_type="llm", metrics={"completion_tokens": 4}),
+        ]
+        _post(client, f"/v1/experiment/{exp_id}/insert", {"events": events})
+        got = client.get(f"/v1/experiment/{exp_id}/summarize").json()
+        # trace 1: 30 + 12; trace 2: 3 + 4
+        assert got["metrics"]["total_tokens"]["metric"] == pytest.approx((42 + 7) / 2)
+        assert got["metrics"]["total_tokens"]["unit"] == "tok"
+        assert got["metrics"]["prompt_tokens"]["metric"] == pytest.approx((20 + 3) / 2)
