@@ -228,3 +228,37 @@ def test_summary_total_tokens_from_sdk_wrapper_spans(server):
         assert got["metrics"]["total_tokens"]["metric"] == pytest.approx((42 + 7) / 2)
         assert got["metrics"]["total_tokens"]["unit"] == "tok"
         assert got["metrics"]["prompt_tokens"]["metric"] == pytest.approx((20 + 3) / 2)
+
+
+# -- links --------------------------------------------------------------------------------------
+
+
+def test_summary_links_encode_slashes_in_names(sdk_env):
+    """A ``/`` in a project, experiment or dataset name was left raw in the summarize routes'
+    URLs (``/p/team/app/experiments/run/1``), which the UI's link route then split into
+    the wrong segments; the SDK prints ``team%2Fapp``. The server's URLs now equal the
+    SDK's, and the SDK's summary numbers equal the ones computed from the rows."""
+    import braintrust
+
+    server = sdk_env
+    project = f"team/app #{uuid.uuid4().hex[:8]}"
+    experiment = braintrust.init(project=project, experiment="run/1?x")
+    for value, score in (("a", 0.25), ("b", 0.75)):
+        experiment.log(input=value, output=value, scores={"acc": score})
+    summary = experiment.summarize()
+    assert summary.comparison.scores["acc"].score == pytest.approx(0.5)
+    assert summary.comparison.scores["acc"].diff is None
+
+    with server.client() as client:
+        got = client.get(f"/v1/experiment/{experiment.id}/summarize").json()
+        assert got["project_url"] == summary.project_url
+        assert got["experiment_url"] == summary.experiment_url
+        assert "team%2Fapp" in got["experiment_url"]
+        assert got["experiment_url"].endswith("/experiments/run%2F1%3Fx")
+
+        dataset = _post(
+            client, "/v1/dataset", {"project_id": experiment.project.id, "name": "set/1"}
+        )
+        got = client.get(f"/v1/dataset/{dataset['id']}/summarize").json()
+        assert got["project_url"] == summary.project_url
+        assert got["dataset_url"] == f"{summary.project_url}/datasets/set%2F1"

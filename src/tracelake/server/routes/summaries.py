@@ -18,8 +18,14 @@ def _base_url(request: Request) -> str:
     return (settings.public_url or str(request.base_url)).rstrip("/")
 
 
+def _part(name: str) -> str:
+    """A name as one path segment, ``/`` included, as the SDK encodes it
+    (``encode_uri_component``): a project named ``a/b`` is ``a%2Fb``."""
+    return quote(name, safe="")
+
+
 def _project_url(request: Request, org_name: str, project_name: str) -> str:
-    return f"{_base_url(request)}/app/{quote(org_name)}/p/{quote(project_name)}"
+    return f"{_base_url(request)}/app/{_part(org_name)}/p/{_part(project_name)}"
 
 
 @router.get("/v1/dataset/{dataset_id}/summarize")
@@ -37,7 +43,7 @@ def summarize_dataset(request: Request, dataset_id: str, summarize_data: bool = 
         "project_name": project["name"],
         "dataset_name": dataset["name"],
         "project_url": project_url,
-        "dataset_url": f"{project_url}/datasets/{quote(dataset['name'])}",
+        "dataset_url": f"{project_url}/datasets/{_part(dataset['name'])}",
         "data_summary": data_summary,
     }
 
@@ -65,7 +71,7 @@ def summarize_experiment(
         "project_name": project["name"],
         "experiment_name": experiment["name"],
         "project_url": project_url,
-        "experiment_url": f"{project_url}/experiments/{quote(experiment['name'])}",
+        "experiment_url": f"{project_url}/experiments/{_part(experiment['name'])}",
         "comparison_experiment_name": base["name"] if base else None,
         "scores": None,
         "metrics": None,
