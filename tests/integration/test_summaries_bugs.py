@@ -262,3 +262,25 @@ def test_summary_links_encode_slashes_in_names(sdk_env):
         got = client.get(f"/v1/dataset/{dataset['id']}/summarize").json()
         assert got["project_url"] == summary.project_url
         assert got["dataset_url"] == f"{summary.project_url}/datasets/set%2F1"
+
+
+def test_summary_matches_inputs_equal_as_numbers(server):
+    """Inputs ``{"n": 1}`` and ``{"n": 1.0}`` are the same JSON value; the comparison
+    treated them as different inputs, so the row counted as neither improved nor regressed."""
+    with server.client() as client:
+        project = _project(client, "numbers")
+        base = _post(client, "/v1/experiment", {"project_id": project["id"], "name": "a"})["id"]
+        exp = _post(client, "/v1/experiment", {"project_id": project["id"], "name": "b"})["id"]
+        _post(
+            client,
+            f"/v1/experiment/{base}/insert",
+            {"events": [_span([{"n": 1}], scores={"s": 0.5})]},
+        )
+        _post(
+            client,
+            f"/v1/experiment/{exp}/insert",
+            {"events": [_span([{"n": 1.0}], scores={"s": 0.75})]},
+        )
+        got = client.get(f"/v1/experiment/{exp}/summarize").json()["scores"]["s"]
+        assert (got["improvements"], got["regressions"]) == (1, 0)
+        assert got["diff"] == pytest.approx(0.25)

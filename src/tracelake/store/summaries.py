@@ -85,10 +85,24 @@ def span_total_tokens(metrics: dict) -> float | None:
 
 def match_key(input_text: str | None) -> str:
     """The JSON text traces are matched by: equal inputs give equal keys, whatever the
-    order of their objects' keys."""
+    order of their objects' keys and however their numbers are written (``1`` and ``1.0``)."""
     if input_text is None:
         return "null"
-    return orjson.dumps(orjson.loads(input_text), option=orjson.OPT_SORT_KEYS).decode()
+    return orjson.dumps(
+        _same_numbers(orjson.loads(input_text)), option=orjson.OPT_SORT_KEYS
+    ).decode()
+
+
+def _same_numbers(value):
+    """``value`` with whole floats as ints: ``1.0`` and ``1`` are the same JSON number (the
+    Python SDK writes ``1.0`` where another client writes ``1``)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _same_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_same_numbers(item) for item in value]
+    return value
 
 
 def _num(value) -> bool:
