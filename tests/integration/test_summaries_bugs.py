@@ -284,3 +284,19 @@ def test_summary_matches_inputs_equal_as_numbers(server):
         got = client.get(f"/v1/experiment/{exp}/summarize").json()["scores"]["s"]
         assert (got["improvements"], got["regressions"]) == (1, 0)
         assert got["diff"] == pytest.approx(0.25)
+
+
+def test_summary_matches_inputs_with_numbers_beyond_64_bits(server):
+    """A whole float too large for a 64-bit integer (1e300) stays a float in the match key
+    (writing it as an integer failed: the summary was a 500)."""
+    with server.client() as client:
+        project = _project(client, "huge-numbers")
+        base = _post(client, "/v1/experiment", {"project_id": project["id"], "name": "a"})["id"]
+        exp = _post(client, "/v1/experiment", {"project_id": project["id"], "name": "b"})["id"]
+        for experiment, score in ((base, 0.5), (exp, 0.25)):
+            events = [_span([{"n": 1e300}], scores={"s": score})]
+            _post(client, f"/v1/experiment/{experiment}/insert", {"events": events})
+        res = client.get(f"/v1/experiment/{exp}/summarize")
+        assert res.status_code == 200, res.text
+        got = res.json()["scores"]["s"]
+        assert (got["improvements"], got["regressions"]) == (0, 1)

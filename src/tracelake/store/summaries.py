@@ -96,8 +96,8 @@ def match_key(input_text: str | None) -> str:
 def _same_numbers(value):
     """``value`` with whole floats as ints: ``1.0`` and ``1`` are the same JSON number (the
     Python SDK writes ``1.0`` where another client writes ``1``)."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+        return int(value)  # (a larger one stays a float: JSON's integers here are 64-bit)
     if isinstance(value, dict):
         return {key: _same_numbers(item) for key, item in value.items()}
     if isinstance(value, list):
