@@ -109,7 +109,11 @@ def _expected_summary(current: list[dict], base: list[dict] | None) -> tuple[dic
         out = {"improvements": better, "regressions": worse}
         mean = sum(values) / len(values)
         if base_values:
-            out["diff"] = mean - sum(base_values) / len(base_values)
+            base_mean = sum(base_values) / len(base_values)
+            if higher_is_better:  # a score: the difference
+                out["diff"] = mean - base_mean
+            elif base_mean:  # a metric: the change relative to the base
+                out["diff"] = (mean - base_mean) / base_mean
         return mean, out
 
     score_names = sorted({n for t in ours for n in t[1]})
@@ -300,3 +304,21 @@ def test_summary_matches_inputs_with_numbers_beyond_64_bits(server):
         assert res.status_code == 200, res.text
         got = res.json()["scores"]["s"]
         assert (got["improvements"], got["regressions"]) == (0, 1)
+
+
+def test_a_metric_diff_is_the_change_relative_to_the_base(server):
+    """The SDK prints a metric's diff as a percentage (Braintrust's own summaries read
+    '4.67s (+309.08%) 'duration''): a trace of 1.5 s against one of 1.0 s is +0.5, +50%;
+    it was the 0.5 s difference, printed as +50% only by chance of the unit."""
+    with server.client() as client:
+        project = _project(client, "relative-metrics")
+        base = _post(client, "/v1/experiment", {"project_id": project["id"], "name": "a"})["id"]
+        exp = _post(client, "/v1/experiment", {"project_id": project["id"], "name": "b"})["id"]
+        for experiment, seconds, tokens in ((base, 2.0, 400), (exp, 3.0, 100)):
+            metrics = {"start": 100.0, "end": 100.0 + seconds, "total_tokens": tokens}
+            events = [_span([{"q": 1}], scores={"s": 0.5}, metrics=metrics)]
+            _post(client, f"/v1/experiment/{experiment}/insert", {"events": events})
+        got = client.get(f"/v1/experiment/{exp}/summarize").json()["metrics"]
+        assert got["duration"]["diff"] == pytest.approx(0.5)
+        assert got["total_tokens"]["diff"] == pytest.approx(-0.75)
+        assert (got["duration"]["improvements"], got["duration"]["regressions"]) == (0, 1)

@@ -129,8 +129,11 @@ def compare_experiments(
 
     A higher score is better; a lower metric (time, tokens, cost) is better. Traces with the
     same input (the trials of one example) are compared as one: their average on each side,
-    so each input is one improvement, one regression or neither. ``diff`` is the
-    difference of the means, present only when the base has that score or metric.
+    so each input is one improvement, one regression or neither. ``diff`` compares the
+    means, present only when the base has that score or metric: for a score their
+    difference (0.8 against 0.7 is +0.1), for a metric the change relative to the base's
+    (1.2 s against 1.0 s is +0.2), as the SDK prints both as percentages (``+10.00%``,
+    ``+20.00%``); a metric whose base mean is 0 has no ``diff``.
     """
 
     def summarise(attr: str, names: list[str], higher_is_better: bool):
@@ -155,7 +158,11 @@ def compare_experiments(
             mean = _mean(values)
             base_values = [getattr(t, attr)[name] for t in base or [] if name in getattr(t, attr)]
             if base_values:
-                entry["diff"] = mean - _mean(base_values)
+                base_mean = _mean(base_values)
+                if higher_is_better:  # a score
+                    entry["diff"] = mean - base_mean
+                elif base_mean != 0:  # a metric
+                    entry["diff"] = (mean - base_mean) / base_mean
             out[name] = (mean, entry)
         return out
 
