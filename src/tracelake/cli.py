@@ -112,14 +112,24 @@ def _new_file_mode(path: Path) -> int:
 def _table(rows: list[dict], columns: list[str]) -> None:
     """A table on a terminal; tab-separated lines (nothing cut short) when piped."""
     if not console.is_terminal:
-        print("\t".join(columns))
+        print("\t".join(_tsv(c) for c in columns))
         for row in rows:
-            print("\t".join("" if row.get(c) is None else str(row.get(c)) for c in columns))
+            print("\t".join("" if row.get(c) is None else _tsv(str(row.get(c))) for c in columns))
         return
     table = Table(*columns)
     for row in rows:
         table.add_row(*[str(row.get(c) if row.get(c) is not None else "") for c in columns])
     console.print(table)
+
+
+_TSV_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _tsv(text: str) -> str:
+    """A cell of a tab-separated line: a tab, a newline or a carriage return in a value
+    would start another cell or row, so they (and the backslash) are escaped as ``\\t``,
+    ``\\n``, ``\\r`` and ``\\\\``, as in PostgreSQL's text format."""
+    return text.translate(_TSV_ESCAPES)
 
 
 # -- commands -----------------------------------------------------------------------------

@@ -10,6 +10,12 @@ import uuid
 
 import pyarrow.parquet as pq
 import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import ADMIN_KEY
+from tests.integration.test_cli import run_cli
+from tracelake.server.app import create_app
+from tracelake.settings import Settings
 
 HARD = 'emoji 😀 rtl עברית e\u0301 ctrl \u0001 nl\nline cr\r quote " comma , tab \t end'
 
@@ -59,3 +65,34 @@ def test_intervals_render_in_csv_and_parquet_as_in_json(app_client, project):
     ]
     for fmt in ("json", "jsonl", "csv", "parquet"):
         assert answer(app_client, query, fmt) == expected, fmt
+
+
+def test_cli_table_piped_keeps_one_line_per_row(tmp_path):
+    # Piped, the table is tab-separated lines; a newline or a tab inside a value started a
+    # new row or cell. They are escaped (\n, \t, \r, and \\ for a backslash).
+    data_dir = tmp_path / "data"
+    settings = Settings(data_dir=data_dir, api_key=ADMIN_KEY, scheduler_tick_seconds=0)
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
+        client.headers["Authorization"] = f"Bearer {ADMIN_KEY}"
+        project_id = client.post("/v1/project", json={"name": "cli"}).json()["id"]
+        rows = [
+            {"id": "r1", "output": HARD, "tags": ["x\\y", "t\tu"]},
+            {"id": "r2", "output": "", "tags": []},
+        ]
+        rows = [{**r, "project_id": project_id, "log_id": "g"} for r in rows]
+        assert client.post("/logs3", json={"rows": rows}).status_code == 200
+    query = "select: id, output, tags | from: project_logs('cli') | sort: id"
+    result = run_cli("query", query, "--data-dir", str(data_dir))
+    assert result.returncode == 0, result.stderr
+
+    def escaped(text: str) -> str:
+        out = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+        return out.replace("\r", "\\r")
+
+    tags_text = json.dumps(["x\\y", "t\tu"], ensure_ascii=False, separators=(",", ":"))
+    assert result.stdout.split("\n") == [
+        "id\toutput\ttags",
+        f"r1\t{escaped(HARD)}\t{escaped(tags_text)}",
+        "r2\t\t[]",
+        "",
+    ]
