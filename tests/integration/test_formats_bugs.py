@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import uuid
 
 import pyarrow.parquet as pq
@@ -96,3 +97,21 @@ def test_cli_table_piped_keeps_one_line_per_row(tmp_path):
         "r2\t\t[]",
         "",
     ]
+
+
+def test_negative_zero_keeps_its_sign_in_every_format(app_client, project):
+    # A computed float is written as a JSON integer when it holds one (0.5 * 2 is 1), but
+    # -0.0 became `-0`, which JSON readers (DuckDB's too) take for 0: the json answer said
+    # 0 where CSV said -0. It stays -0.0.
+    query = (
+        "select: to_number(metadata.negz) as n, metadata.negz * 1 as m, metadata.half * 2 as one"
+        f" | from: project_logs('{project}') | filter: id = 'r1'"
+    )
+    for fmt in ("json", "jsonl", "csv", "parquet"):
+        (row,) = answer(app_client, query, fmt)
+        if fmt in ("csv", "parquet"):  # JSON values are JSON text there
+            assert row == {"n": "-0.0", "m": "-0.0", "one": "1"}, fmt
+            row = {k: json.loads(v) for k, v in row.items()}
+        assert row == {"n": 0.0, "m": 0.0, "one": 1}, fmt
+        assert math.copysign(1, row["n"]) == -1 and math.copysign(1, row["m"]) == -1, fmt
+        assert isinstance(row["one"], int), fmt

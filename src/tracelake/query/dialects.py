@@ -398,10 +398,12 @@ class DuckDBCompiler(Compiler):
         return _cast(fn("trunc", sql), "BIGINT", safe=True)
 
     def number_to_output(self, sql: exp.Expression) -> exp.Expression:
-        """Floats holding integers become JSON integers (``100000``, not ``100000.0``);
+        """Floats holding integers become JSON integers (``100000``, not ``100000.0``),
+        but ``-0.0`` stays a float (a JSON ``-0`` is read back as 0 and lost its sign);
         non-finite values become NULL (JSON has no NaN)."""
         text = _cast(fn("to_json", sql), "VARCHAR")
-        json_value = _cast(fn("regexp_replace", text, _s(r"\.0$"), _s("")), "JSON")
+        whole = _s(r"^(-?[1-9][0-9]*|0)\.0$")
+        json_value = _cast(fn("regexp_replace", text, whole, _s(r"\1")), "JSON")
         return _case(fn("isfinite", _cast(sql.copy(), "DOUBLE")), json_value)
 
     # time
