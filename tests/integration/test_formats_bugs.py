@@ -115,3 +115,19 @@ def test_negative_zero_keeps_its_sign_in_every_format(app_client, project):
         assert row == {"n": 0.0, "m": 0.0, "one": 1}, fmt
         assert math.copysign(1, row["n"]) == -1 and math.copysign(1, row["m"]) == -1, fmt
         assert isinstance(row["one"], int), fmt
+
+
+def test_json_field_values_are_json_text_in_csv_and_parquet(app_client, project):
+    # The rule docs/btql.md states: a JSON field's value is its JSON text (a string keeps
+    # its quotes, so an empty string and a null differ); typed values are plain.
+    query = f"select: id, output, tags[0] as t0 | from: project_logs('{project}') | sort: id"
+    csv_rows = answer(app_client, query, "csv")
+    assert csv_rows == [
+        {"id": "r1", "output": json.dumps(HARD, ensure_ascii=False), "t0": "a,b"},
+        {"id": "r2", "output": '"plain"', "t0": ""},
+    ]
+    parquet_rows = answer(app_client, query, "parquet")
+    assert parquet_rows == [
+        {"id": "r1", "output": json.dumps(HARD, ensure_ascii=False), "t0": "a,b"},
+        {"id": "r2", "output": '"plain"', "t0": None},
+    ]
