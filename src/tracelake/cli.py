@@ -487,8 +487,12 @@ def query(
             err_console.print(f"Wrote {output}" + (f" (next cursor: {cursor})" if cursor else ""))
             return
         if format == "table":
-            rows = orjson.loads(content)["data"]
-            names = list(dict.fromkeys(k for row in rows for k in row))
+            answer = orjson.loads(content)
+            rows = answer["data"]
+            # The schema's columns first (an empty answer still has its header), then any
+            # the rows hold beyond them.
+            declared = (answer.get("schema") or {}).get("items", {}).get("properties", {})
+            names = list(dict.fromkeys([*declared, *(k for row in rows for k in row)]))
             _table(
                 [{k: _cell(row.get(k)) for k in names} for row in rows],
                 names,

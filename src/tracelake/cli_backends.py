@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import orjson
 from rich.console import Console
 
 from tracelake.settings import Settings
@@ -240,8 +241,11 @@ class LocalBackend:
         result = run_query(
             self.store, self.catalog, self.principal, options, timeout=self.query_timeout
         )
-        if fmt == "json":
-            return b"".join([b'{"data":[', result.body, b"]}"]), result.cursor
+        if fmt == "json":  # the server's answer, less its freshness fields
+            schema = orjson.dumps(result.schema)
+            return b"".join(
+                [b'{"data":[', result.body, b'],"schema":', schema, b"}"]
+            ), result.cursor
         return bytes(result.body), result.cursor
 
     def explain(self, text: str) -> dict:

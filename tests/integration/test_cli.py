@@ -473,3 +473,19 @@ def test_serve_writes_an_ipv6_host_in_brackets_in_its_url(host, shown):
     from tracelake.cli import _url_host
 
     assert f"http://{_url_host(host)}:8000" == f"http://{shown}:8000"
+
+
+def test_query_table_of_an_empty_answer_prints_its_header(tmp_path, server):
+    """The table's columns came from the rows only, so an empty answer printed nothing; they
+    come from the answer's schema, on a data dir as from a server."""
+    data_dir = str(tmp_path / "data")
+    ok(run_cli("demo", "--data-dir", data_dir))
+    query = "select: id, input | from: project_logs('demo') | filter: id = 'no such row'"
+    local = ok(run_cli("query", query, "--data-dir", data_dir))
+    assert local.stdout.splitlines() == ["id\tinput"]
+    with server.client() as client:
+        name = f"empty-{uuid.uuid4().hex[:8]}"
+        assert client.post("/v1/project", json={"name": name}).status_code == 200
+    remote = ("--url", server.url, "--api-key", server.api_key)
+    query = f"select: id, input | from: project_logs('{name}') | limit: 5"
+    assert ok(run_cli("query", query, *remote)).stdout.splitlines() == ["id\tinput"]
