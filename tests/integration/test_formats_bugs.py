@@ -131,3 +131,21 @@ def test_json_field_values_are_json_text_in_csv_and_parquet(app_client, project)
         {"id": "r1", "output": json.dumps(HARD, ensure_ascii=False), "t0": "a,b"},
         {"id": "r2", "output": '"plain"', "t0": None},
     ]
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "parquet"])
+def test_unpivoted_tags_are_strings_in_every_format(app_client, project, fmt):
+    """`tags` is a list of strings: its unpivoted elements are strings (CSV and Parquet wrote
+    them as JSON text, "a,b" with its quotes, as for a JSON field), and compare as such."""
+    query = (
+        f"select: id, tag | from: project_logs('{project}') | unpivot: tags as tag"
+        " | sort: tag | limit: 10"
+    )
+    rows = answer(app_client, query, fmt)
+    assert [(r["id"], r["tag"]) for r in rows] == sorted(
+        [("r1", "a,b"), ("r1", HARD)], key=lambda r: r[1]
+    )
+    found = answer(app_client, query.replace("| sort:", "| filter: tag = 'a,b' | sort:"), fmt)
+    assert [r["tag"] for r in found] == ["a,b"]
+    response = app_client.post("/btql", json={"query": query})
+    assert response.json()["schema"]["items"]["properties"]["tag"] == {"type": "string"}

@@ -415,9 +415,12 @@ class _Planner:
             # The user's names are bound in the scope, not in SQL: DuckDB matches names
             # case-insensitively, so `tags as Tags` would read the span's own column.
             each, hidden = f"u{index}", f"__unpivot_{index}"
-            value_column = Column("JSON", exp.column(f"{hidden}_value", "e", quoted=True))
-            # A JSON null element is NULL, as a null read through a path is (`v IS NULL`).
-            columns = f"NULLIF({each}.value, 'null'::JSON) AS {hidden}_value, {each}.id AS {hidden}"
+            if value.type is T.ARRAY:  # a typed list's elements are strings (`tags`)
+                element, element_type = f"{each}.value->>'$'", "VARCHAR"
+            else:  # a JSON null element is NULL, as a null read through a path is
+                element, element_type = f"NULLIF({each}.value, 'null'::JSON)", "JSON"
+            value_column = Column(element_type, exp.column(f"{hidden}_value", "e", quoted=True))
+            columns = f"{element} AS {hidden}_value, {each}.id AS {hidden}"
             if isinstance(item.alias, tuple):
                 key_name, value_name = item.alias
                 columns += f", {each}.key AS {hidden}_key"
