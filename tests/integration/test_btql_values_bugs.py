@@ -502,3 +502,24 @@ def test_semantic_errors_have_a_position(app_client, objects, query, at, words):
     error = btql_error(app_client, text)
     assert words in error["message"]
     assert (error.get("line"), error.get("col")) == (1, text.index(at) + 1), error["message"]
+
+
+BIG = [9223372036854775813, 9007199254740993, -9223372036854775807, 5]
+
+
+@pytest.mark.parametrize("grouped", [False, True])
+def test_min_and_max_of_json_integers_beyond_2_53_are_exact(app_client, grouped):
+    """min/max answer the value itself: a JSON integer beyond 2^53 came back rounded through
+    a double (9223372036854775813 as 9223372036854776000), grouped or not."""
+    name = f"bigints-{uuid.uuid4().hex[:8]}"
+    project_id = app_client.post("/v1/project", json={"name": name}).json()["id"]
+    rows = [
+        {"project_id": project_id, "log_id": "g", "id": f"b{i}", "metadata": {"n": n, "g": 1}}
+        for i, n in enumerate(BIG)
+    ]
+    assert app_client.post("/logs3", json={"rows": rows}).status_code == 200
+    group = "dimensions: metadata.g as g | " if grouped else ""
+    measures = "measures: max(metadata.n) as hi, min(metadata.n) as lo"
+    query = f"{group}{measures} | from: project_logs('{name}')"
+    (row,) = btql(app_client, query)
+    assert (row["hi"], row["lo"]) == (max(BIG), min(BIG))

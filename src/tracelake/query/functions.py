@@ -429,7 +429,16 @@ def _minmax(cls: type[exp.Func], by: str) -> Handler:
                 sql_type=value.sql_type,
                 whole_seconds=value.whole_seconds,
             )
-        num = c.number_to_output(cls(this=_convert(c, value.sql, T.JSON, T.NUMBER)))
+        key = _convert(c, value.sql.copy(), T.JSON, T.NUMBER)
+        num = c.number_to_output(cls(this=key))
+        # A JSON integer wins as itself: the double above rounds one beyond 2^53
+        # (9223372036854775813 came back as 9223372036854776000).
+        exact = fn(by, value.sql.copy(), key.copy())
+        integer = exp.In(
+            this=fn("json_type", exact.copy()),
+            expressions=[exp.Literal.string("BIGINT"), exp.Literal.string("UBIGINT")],
+        )
+        num = exp.Case(ifs=[exp.If(this=integer, true=exact)], default=num)
         text = fn(by, value.sql.copy(), _convert(c, value.sql.copy(), T.JSON, T.STRING))
         return value.to(exp.Coalesce(this=num, expressions=[text]), T.JSON)
 
