@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tracelake import __version__
-from tracelake.cli_backends import CliError, LocalBackend, _backend
+from tracelake.cli_backends import CliError, LocalBackend, _backend, open_store
 from tracelake.errors import TracelakeError
 from tracelake.settings import BY_NAME, Settings
 
@@ -155,7 +155,7 @@ def serve(
     # traceback; here each is one line and exit 1.
     listening = _run(lambda: _listening_socket(settings.host, settings.port))
     try:
-        store = _run(lambda: _open_store(settings.data_dir))
+        store = _run(lambda: open_store(settings.data_dir))
     except BaseException:
         listening.close()
         raise
@@ -230,17 +230,6 @@ def _listening_socket(host: str, port: int) -> socket.socket:
         sock.close()
         raise CliError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     return sock
-
-
-def _open_store(data_dir: Path):
-    from tracelake.store.store import DataDirLocked, Store
-
-    try:
-        return Store(data_dir)
-    except DataDirLocked as exc:
-        raise CliError(str(exc)) from None
-    except OSError as exc:
-        raise CliError(f"cannot use the data dir {data_dir}: {exc.strerror or exc}") from None
 
 
 def _check_admin_key(api_key: str | None) -> None:

@@ -160,17 +160,14 @@ class LocalBackend:
 
     def __init__(self, data_dir: Path, org: str | None = None, *, create: bool = False):
         from tracelake.store.catalog import Catalog, Principal, bootstrap
-        from tracelake.store.store import DB_FILENAME, DataDirLocked, Store
+        from tracelake.store.store import DB_FILENAME
 
         if not create and not (Path(data_dir) / DB_FILENAME).is_file():
             raise CliError(
                 f"no tracelake database in {data_dir}: give the --data-dir of a server"
                 " (or its --url), or create one with `tracelake serve` or `tracelake demo`"
             )
-        try:
-            self.store = Store(data_dir)
-        except DataDirLocked as exc:
-            raise CliError(str(exc)) from None
+        self.store = open_store(data_dir)
         self.catalog = Catalog(self.store)
         settings = Settings.from_env()
         # Queries and export pages stop after TRACELAKE_QUERY_TIMEOUT_SECONDS, as on a server
@@ -284,6 +281,19 @@ class LocalBackend:
 
     def close(self):
         self.store.close()
+
+
+def open_store(data_dir: Path):
+    """The store of a data dir, or one readable line: another process holds it, or the
+    folder cannot be made or used."""
+    from tracelake.store.store import DataDirLocked, Store
+
+    try:
+        return Store(data_dir)
+    except DataDirLocked as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"cannot use the data dir {data_dir}: {exc.strerror or exc}") from None
 
 
 def _backend(
