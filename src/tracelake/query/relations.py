@@ -188,6 +188,16 @@ def window_stats(
     return f"SELECT count(*), min({value}), max({value}) FROM live s WHERE {where}"
 
 
+def newest_traces_bound(condition: str, last: int | str) -> str:
+    """A predicate on the per-trace index (alias ``t``) keeping every trace that may be among
+    the newest of those ``condition`` selects, in (``last_xact``, ``last_key``) descending
+    order, up to the one at 0-based position ``last`` (a number, or ``?``): none is older
+    than that position's ``last_xact``. A top-N of that one integer is cheap, where DuckDB's
+    top-N of the pair compared the string key of every trace (1M spans: 2.7 → 1.4 ms)."""
+    return f"""t.last_xact >= coalesce((SELECT t.last_xact FROM traces t WHERE {condition}
+        ORDER BY t.last_xact DESC LIMIT 1 OFFSET {last}), 0)"""
+
+
 def comments_relation(
     refs: tuple[ObjectRef, ...], version: int | None, origin_ids: str | None = None
 ) -> str:

@@ -13,7 +13,7 @@ from tracelake.model.objects import OBJECT_ID_FIELD, ROUTING_KEYS, ObjectRef, Ob
 from tracelake.model.plain import PlainRows, plain_rows
 from tracelake.model.rows import normalize_row, now_timestamp
 from tracelake.model.xact import format_xact, key_xact
-from tracelake.query.relations import columns_of, comments_relation
+from tracelake.query.relations import columns_of, comments_relation, newest_traces_bound
 from tracelake.store.catalog import Catalog, Principal
 from tracelake.store.dataset_meta import schema_check
 from tracelake.store.store import Store
@@ -260,14 +260,11 @@ def _read_live_page(c, ref: ObjectRef, limit: int, after: str | None, snapshot) 
         # older server): order by the last writes as they are now.
         snapshot = _NO_XACT_BOUND
     bound = min(snapshot or _NO_XACT_BOUND, key_xact(after) or _NO_XACT_BOUND)
-    among = """object_type = ? AND object_id = ? AND (?::VARCHAR IS NULL OR last_key < ?)
-          AND last_xact <= ?"""
+    among = """t.object_type = ? AND t.object_id = ? AND (?::VARCHAR IS NULL OR t.last_key < ?)
+          AND t.last_xact <= ?"""
     among_params = [kind, oid, after, after, bound]
-    # No trace older than the limit-th newest last_xact can be on the page: bounding by it
-    # spares the top-N its string tie-break on every trace (see _trace_set in the planner).
-    current = f"""SELECT root_span_id, first_xact, last_key, last_xact FROM traces
-        WHERE {among} AND last_xact >= coalesce((SELECT last_xact FROM traces WHERE {among}
-          ORDER BY last_xact DESC LIMIT 1 OFFSET ?), 0)"""
+    current = f"""SELECT t.root_span_id, t.first_xact, t.last_key, t.last_xact FROM traces t
+        WHERE {among} AND {newest_traces_bound(among, "?")}"""
     params: list = [*among_params, *among_params, limit - 1]
     moved = _moved_traces(c, kind, oid, snapshot)
     if moved:

@@ -104,8 +104,8 @@ async def insert_many(request: Request):
             if not isinstance(part, dict):
                 raise InvalidRequest(f"{object_type}.{object_id} must be an object")
             events = _with_ids(field_of(part, "events", list, default=[]))
-            # null is no feedback, as null is no events
-            extra = feedback_rows(part.get("feedback") if part.get("feedback") is not None else [])
+            feedback = part.get("feedback")  # null is no feedback, as null is no events
+            extra = feedback_rows([] if feedback is None else feedback)
             for event in [*events, *extra]:
                 if not isinstance(event, dict):
                     raise InvalidRequest(f"{object_type}.{object_id}: events must be objects")
