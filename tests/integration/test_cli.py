@@ -492,9 +492,7 @@ def test_query_table_of_an_empty_answer_prints_its_header(tmp_path, server):
 
 
 @pytest.mark.parametrize("command", [["demo"], ["keys", "create"], ["orgs", "create", "o"]])
-def test_a_command_that_creates_the_database_in_an_unusable_data_dir_is_one_line(
-    tmp_path, command
-):
+def test_a_command_that_creates_the_database_in_an_unusable_data_dir_is_one_line(tmp_path, command):
     (tmp_path / "file").write_text("not a directory")
     data_dir = tmp_path / "file" / "data"
     result = run_cli(*command, "--data-dir", str(data_dir))
