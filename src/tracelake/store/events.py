@@ -13,6 +13,7 @@ from tracelake.model.objects import OBJECT_ID_FIELD, ROUTING_KEYS, ObjectRef, Ob
 from tracelake.model.plain import PlainRows, plain_rows
 from tracelake.model.rows import normalize_row, now_timestamp
 from tracelake.model.xact import format_xact, key_xact
+from tracelake.query.json_text import json_object_sql
 from tracelake.query.relations import columns_of, comments_relation, newest_traces_bound
 from tracelake.store.catalog import Catalog, Principal
 from tracelake.store.dataset_meta import schema_check
@@ -147,17 +148,16 @@ _FETCH_SQL = {
 }
 
 
-def _row_fields(object_type: ObjectType) -> list[tuple[str, str]]:
+def _row_fields(object_type: ObjectType) -> list[tuple[str, str, bool]]:
     """The JSON keys of a fetched row (the columns BTQL's ``select *`` shows, and the
-    row's audit trail) and the SQL that computes each."""
-    names = [name for name, _kind in columns_of(object_type)] + ["audit_data"]
-    return [(name, _FETCH_SQL.get(name, f"e.{name}")) for name in names]
+    row's audit trail), the SQL that computes each, and whether that SQL is JSON already."""
+    kinds = [*columns_of(object_type), ("audit_data", "json")]
+    return [(name, _FETCH_SQL.get(name, f"e.{name}"), kind == "json") for name, kind in kinds]
 
 
 def row_json_sql(object_type: ObjectType) -> str:
     """A DuckDB expression building each fetched row as one JSON object (no Python per row)."""
-    args = ", ".join(f"'{name}', {expr}" for name, expr in _row_fields(object_type))
-    return f"json_object({args})"
+    return json_object_sql(_row_fields(object_type))
 
 
 def events_source_sql(version: int | None) -> tuple[str, list[Any]]:
