@@ -33,6 +33,13 @@ def _fail(path: str, message: str) -> QueryError:
     return QueryError(f"{path}: {message}")
 
 
+def _too_deep(path: str, what: str) -> QueryError:
+    """The error for a tree deeper than MAX_DEPTH, naming where it starts (the whole path
+    would repeat ``.expr`` two hundred times)."""
+    start = path if len(path) <= 60 else path[:60].rsplit(".", 1)[0] + "…"
+    return _fail(start, f"{what} is nested more than {MAX_DEPTH} levels deep")
+
+
 def _check_keys(obj: dict, allowed: tuple[str, ...], path: str) -> None:
     for key in obj:
         if key not in allowed and key != "loc":
@@ -60,7 +67,7 @@ def _list(value, path: str) -> list:
 
 def _json_value(value, path: str, depth: int = 0):
     if depth > MAX_DEPTH:
-        raise _fail(path, "literal is nested too deeply")
+        raise _too_deep(path, "literal")
     if value is None or isinstance(value, bool | int | str):
         return value
     if isinstance(value, float):
@@ -113,7 +120,7 @@ class _Reader:
             raise _fail(path, f"unknown expression op {op!r}")
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise _fail(path, "expression is nested too deeply")
+            raise _too_deep(path, "expression")
         try:
             return reader(self, obj, path)
         finally:
