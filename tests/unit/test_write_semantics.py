@@ -1008,6 +1008,9 @@ def test_xact_clock_default_uses_wall_clock() -> None:
         ("42", 42),
         ("1000192656880881099", 1000192656880881099),
         (" 17 ", 17),
+        (2**64 - 1, 2**64 - 1),
+        (2**64, 2**64 - 1),  # beyond every _xact_id: after every write
+        ("1" + "0" * 40, 2**64 - 1),
     ],
 )
 def test_parse_xact_accepts(value: Any, expected: int) -> None:
