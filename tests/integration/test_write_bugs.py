@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.test_bad_input import new_dataset, new_project
+from tests.integration.test_bad_input import events, log_row, new_dataset, new_project
 
 
 @pytest.fixture
@@ -33,3 +33,38 @@ def test_a_version_beyond_every_xact_id_reads_the_latest_rows(client):
         answer = client.post("/btql", json=query)
         assert answer.status_code == 200, answer.text
         assert answer.json()["data"] == [{"id": "a"}]
+
+
+# -- _audit_metadata is stored as given (a string "__XACT__" in it became the _xact_id) -------
+
+
+def test_audit_metadata_strings_are_stored_as_given(client):
+    project_id = new_project(client)
+    metadata = {"note": "__XACT__", "quoted": '"__XACT__"'}
+    audit = {"_audit_source": "api", "_audit_metadata": metadata}
+    rows = [
+        log_row(project_id, "r", input=1, **audit),  # a replace, computed before the writer
+        log_row(project_id, "m", input=1),
+    ]
+    first = client.post("/logs3", json={"rows": rows})
+    assert first.status_code == 200, first.text
+    merge = log_row(project_id, "m", output=2, _is_merge=True, **audit)  # on the writer
+    second = client.post("/logs3", json={"rows": [merge]})
+    assert second.status_code == 200, second.text
+    trails = {e["id"]: e["audit_data"] for e in events(client, "project_logs", project_id)}
+    assert trails["r"] == [
+        {
+            "_xact_id": first.json()["_xact_id"],
+            "action": "replace",
+            "source": "api",
+            "metadata": metadata,
+        }
+    ]
+    assert trails["m"] == [
+        {
+            "_xact_id": second.json()["_xact_id"],
+            "action": "merge",
+            "source": "api",
+            "metadata": metadata,
+        }
+    ]
