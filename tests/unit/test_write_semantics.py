@@ -346,6 +346,14 @@ CASES: list[Case] = [
         {"metadata": {"list": [1, 3], "k": 1}},
     ),
     Case(
+        "array_delete_compares_as_json_values",  # true is not 1, as in JSON; 1 is 1.0
+        [
+            L(metadata={"list": [1, True, 1.0, 0, False, [1], [True], {"o": 1}, {"o": True}]}),
+            M(_array_delete=[{"path": ["metadata", "list"], "delete": [True, 0, [1], {"o": 1}]}]),
+        ],
+        {"metadata": {"list": [1, 1.0, False, [True], {"o": True}]}},
+    ),
+    Case(
         "array_delete_missing_nested_path_is_noop",
         [
             L(metadata={"a": 1}),
