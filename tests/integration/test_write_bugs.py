@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.test_bad_input import events, log_row, new_dataset, new_project
+from tests.integration.test_bad_input import (
+    assert_error,
+    events,
+    log_row,
+    new_dataset,
+    new_experiment,
+    new_project,
+)
 
 
 @pytest.fixture
@@ -68,3 +75,42 @@ def test_audit_metadata_strings_are_stored_as_given(client):
             "metadata": metadata,
         }
     ]
+
+
+# -- errors name the feedback item or /v1/insert entry the client wrote, not an internal row ---
+
+
+def test_feedback_errors_name_the_feedback_item(client):
+    project_id = new_project(client)
+    experiment_id = new_experiment(client, project_id)
+    url = f"/v1/experiment/{experiment_id}/feedback"
+    # Item 0 makes two rows (a merge and a comment): item 1 was called "row 2".
+    items = [{"id": "a", "scores": {"q": 0.5}, "comment": "ok"}, {"id": "b", "scores": {"q": 3}}]
+    response = client.post(url, json={"feedback": items})
+    assert_error(response, 400, "feedback 1: score 'q' must be between 0 and 1")
+    # Its metadata was called "row 0: _audit_metadata", or taken silently without a change.
+    for item in ({"id": "a", "scores": {"q": 0.5}, "metadata": "m"}, {"id": "a", "metadata": [1]}):
+        response = client.post(url, json={"feedback": [item]})
+        assert_error(response, 400, "feedback 0: metadata must be an object")
+    assert events(client, "experiment", experiment_id) == []
+
+
+def test_insert_many_errors_name_the_object_and_entry(client):
+    project_id = new_project(client)
+    first, second = new_dataset(client, project_id), new_dataset(client, project_id)
+    body = {
+        "dataset": {
+            first: {"events": [{"id": "1"}, {"id": "2"}]},
+            second: {"events": [{"id": "3"}, {"id": "4", "tags": "x"}]},
+        }
+    }
+    response = client.post("/v1/insert", json=body)
+    assert_error(response, 400, f"dataset.{second} event 1: tags must be a list of strings")
+    body = {"dataset": {first: {"events": [{"id": "1"}], "feedback": [{"id": "1", "tags": "x"}]}}}
+    response = client.post("/v1/insert", json=body)
+    assert_error(response, 400, f"dataset.{first} feedback 0: tags must be a list of strings")
+    body = {"dataset": {first: {"events": [{"id": "1", "dataset_id": second}]}}}
+    response = client.post("/v1/insert", json=body)
+    message = f"dataset.{first} event 0: dataset_id does not match the object it is listed under"
+    assert_error(response, 400, message)
+    assert events(client, "dataset", first) == events(client, "dataset", second) == []
