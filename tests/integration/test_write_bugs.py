@@ -114,3 +114,42 @@ def test_insert_many_errors_name_the_object_and_entry(client):
     message = f"dataset.{first} event 0: dataset_id does not match the object it is listed under"
     assert_error(response, 400, message)
     assert events(client, "dataset", first) == events(client, "dataset", second) == []
+
+
+# -- _audit_metadata nests at most 198 levels: it sits two levels down in audit_data ----------
+
+
+def nested(levels: int) -> dict:
+    value: dict = {}
+    for _ in range(levels - 1):
+        value = {"a": value}
+    return value
+
+
+def test_audit_metadata_depth_is_checked_on_rows_comments_and_feedback(client):
+    project_id = new_project(client)
+    dataset_id = new_dataset(client, project_id)
+
+    def write(row_id: str, levels: int, **fields):
+        audit = {"_audit_source": "app", "_audit_metadata": nested(levels)}
+        row = {"dataset_id": dataset_id, "id": row_id, **fields, **audit}
+        return client.post("/logs3", json={"rows": [row]})
+
+    assert write("row", 198, input=1).status_code == 200
+    comment = {"origin": {"id": "row"}, "comment": {"text": "hi"}}
+    assert write("note", 198, **comment).status_code == 200
+    # A comment's deeper metadata was stored (and beyond 253 levels a 500); a row's was a
+    # 400 about audit_data, a field the client never sent.
+    for levels in (199, 260):
+        for row_id, fields in (("row", {"input": 2}), ("note", comment)):
+            response = write(row_id, levels, **fields)
+            assert_error(response, 400, "row 0: _audit_metadata nests deeper than 198 levels")
+    url = f"/v1/dataset/{dataset_id}/feedback"
+    item = {"id": "row", "comment": "deep", "metadata": nested(199)}
+    response = client.post(url, json={"feedback": [item]})
+    assert_error(response, 400, "feedback 0: metadata nests deeper than 198 levels")
+    (row,) = events(client, "dataset", dataset_id)
+    assert row["input"] == 1
+    assert row["audit_data"][0]["metadata"] == nested(198)
+    assert [c["id"] for c in row["comments"]] == ["note"]
+    assert row["comments"][0]["audit_data"][0]["metadata"] == nested(198)

@@ -10,7 +10,7 @@ from typing import Any
 
 from tracelake.errors import InvalidRequest
 from tracelake.model.ids import uuid7
-from tracelake.model.rows import AUDIT_SOURCES
+from tracelake.model.rows import AUDIT_SOURCES, MAX_AUDIT_METADATA_DEPTH, check_depth
 
 FEEDBACK_FIELDS = frozenset({"id", "scores", "expected", "tags", "comment", "metadata", "source"})
 
@@ -37,6 +37,7 @@ def feedback_rows(items: Any, label: str = "feedback") -> list[tuple[str, dict]]
         metadata = item.get("metadata")
         if metadata is not None and not isinstance(metadata, dict):
             raise InvalidRequest(f"{where}: metadata must be an object")
+        check_depth(metadata, f"{where}: metadata", MAX_AUDIT_METADATA_DEPTH)
         audit = {"_audit_source": source, "_audit_metadata": metadata}
         update = {k: item[k] for k in ("scores", "expected", "tags") if item.get(k) is not None}
         if update:

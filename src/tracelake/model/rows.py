@@ -74,6 +74,8 @@ AUDIT_SOURCES = ("app", "api", "external")
 # How deep a stored JSON value may nest (arrays and objects): what is stored must be read back
 # inside a response envelope, and the JSON encoder stops at 254 levels.
 MAX_JSON_DEPTH = 200
+# ``_audit_metadata`` is stored two levels down, in an entry of the ``audit_data`` list.
+MAX_AUDIT_METADATA_DEPTH = MAX_JSON_DEPTH - 2
 # How the SDK encodes non-finite floats (strict JSON has no NaN); stored as null in
 # scores and metrics, which must be numbers.
 NON_FINITE = frozenset({"NaN", "Infinity", "-Infinity"})
@@ -317,10 +319,10 @@ def _encodes(value: Any) -> bool:
         return False
 
 
-def check_depth(value: Any, what: str) -> None:
-    """Refuse a JSON value nested deeper than ``MAX_JSON_DEPTH``."""
-    if nests_deeper(value):
-        raise InvalidRequest(f"{what} nests deeper than {MAX_JSON_DEPTH} levels")
+def check_depth(value: Any, what: str, limit: int = MAX_JSON_DEPTH) -> None:
+    """Refuse a JSON value nested deeper than ``limit`` levels."""
+    if nests_deeper(value, limit):
+        raise InvalidRequest(f"{what} nests deeper than {limit} levels")
 
 
 def _audit(raw: dict, where: str) -> dict[str, Any] | None:
@@ -332,6 +334,7 @@ def _audit(raw: dict, where: str) -> dict[str, Any] | None:
         raise InvalidRequest(f"{where}: _audit_source must be one of {', '.join(AUDIT_SOURCES)}")
     if metadata is not None and not isinstance(metadata, dict):
         raise InvalidRequest(f"{where}: _audit_metadata must be an object")
+    check_depth(metadata, f"{where}: _audit_metadata", MAX_AUDIT_METADATA_DEPTH)
     return {"source": source, "metadata": metadata}
 
 
