@@ -153,3 +153,20 @@ def test_audit_metadata_depth_is_checked_on_rows_comments_and_feedback(client):
     assert row["audit_data"][0]["metadata"] == nested(198)
     assert [c["id"] for c in row["comments"]] == ["note"]
     assert row["comments"][0]["audit_data"][0]["metadata"] == nested(198)
+
+
+# -- _object_delete on a comment sent back whole deletes it (it rewrote the comment) ----------
+
+
+def test_a_comment_sent_back_whole_with_object_delete_is_deleted(client):
+    project_id = new_project(client)
+    dataset_id = new_dataset(client, project_id)
+    comment = {"dataset_id": dataset_id, "id": "c", "origin": {"id": "a"}, "comment": {"text": "x"}}
+    rows = [{"dataset_id": dataset_id, "id": "a", "input": 1}, comment]
+    assert client.post("/logs3", json={"rows": rows}).status_code == 200
+    (row,) = events(client, "dataset", dataset_id)
+    assert [c["id"] for c in row["comments"]] == ["c"]
+    response = client.post("/logs3", json={"rows": [{**comment, "_object_delete": True}]})
+    assert response.status_code == 200, response.text
+    (row,) = events(client, "dataset", dataset_id)
+    assert row["id"] == "a" and row["comments"] is None

@@ -775,6 +775,15 @@ def test_comment_on_dataset_row() -> None:
     assert write.origin_id == "x"
 
 
+def test_a_delete_with_a_comment_body_is_a_delete() -> None:
+    """A comment sent back whole with ``_object_delete`` (as read from ``comments``) deletes
+    it; it was taken as a comment write, which kept the comment."""
+    raw = L(id="c1", origin={"id": "r1"}, comment={"text": "hi"}, _object_delete=True)
+    write = to_write(raw)
+    assert write.kind is WriteKind.DELETE
+    assert write.id == "c1"
+
+
 def test_null_comment_is_not_a_comment() -> None:
     write = to_write(L(comment=None, origin={"id": "x"}))
     assert write.kind is WriteKind.REPLACE

@@ -138,6 +138,8 @@ def normalize_row(raw: Any, ref: ObjectRef, index: int = 0, where: str | None = 
         if raw.get(marker) is not None and not isinstance(raw[marker], bool):
             raise InvalidRequest(f"{where}: {marker} must be true or false")
 
+    if raw.get("_object_delete") is True:  # a delete, even of a comment sent back whole
+        return RowWrite(ref=ref, id=row_id, kind=WriteKind.DELETE, created=created, audit=audit)
     if "comment" in raw and raw.get("comment") is not None:
         origin = raw.get("origin")
         if not isinstance(origin, dict) or not isinstance(origin.get("id"), str):
@@ -156,8 +158,6 @@ def normalize_row(raw: Any, ref: ObjectRef, index: int = 0, where: str | None = 
         if raw.get("_merge_paths") is not None:
             write.merge_paths = _paths(raw["_merge_paths"], f"{where}: _merge_paths")
         return write
-    if raw.get("_object_delete") is True:
-        return RowWrite(ref=ref, id=row_id, kind=WriteKind.DELETE, created=created, audit=audit)
 
     is_merge = raw.get("_is_merge")
     fields: dict[str, Any] = {}
