@@ -346,6 +346,14 @@ CASES: list[Case] = [
         {"metadata": {"list": [1, 3], "k": 1}},
     ),
     Case(
+        "array_delete_compares_as_json_values",  # true is not 1, as in JSON; 1 is 1.0
+        [
+            L(metadata={"list": [1, True, 1.0, 0, False, [1], [True], {"o": 1}, {"o": True}]}),
+            M(_array_delete=[{"path": ["metadata", "list"], "delete": [True, 0, [1], {"o": 1}]}]),
+        ],
+        {"metadata": {"list": [1, 1.0, False, [True], {"o": True}]}},
+    ),
+    Case(
         "array_delete_missing_nested_path_is_noop",
         [
             L(metadata={"a": 1}),
@@ -767,6 +775,15 @@ def test_comment_on_dataset_row() -> None:
     assert write.origin_id == "x"
 
 
+def test_a_delete_with_a_comment_body_is_a_delete() -> None:
+    """A comment sent back whole with ``_object_delete`` (as read from ``comments``) deletes
+    it; it was taken as a comment write, which kept the comment."""
+    raw = L(id="c1", origin={"id": "r1"}, comment={"text": "hi"}, _object_delete=True)
+    write = to_write(raw)
+    assert write.kind is WriteKind.DELETE
+    assert write.id == "c1"
+
+
 def test_null_comment_is_not_a_comment() -> None:
     write = to_write(L(comment=None, origin={"id": "x"}))
     assert write.kind is WriteKind.REPLACE
@@ -1008,6 +1025,9 @@ def test_xact_clock_default_uses_wall_clock() -> None:
         ("42", 42),
         ("1000192656880881099", 1000192656880881099),
         (" 17 ", 17),
+        (2**64 - 1, 2**64 - 1),
+        (2**64, 2**64 - 1),  # beyond every _xact_id: after every write
+        ("1" + "0" * 40, 2**64 - 1),
     ],
 )
 def test_parse_xact_accepts(value: Any, expected: int) -> None:

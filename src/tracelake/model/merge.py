@@ -201,7 +201,25 @@ def _without_values(node: Any, path: tuple[str, ...], values: list[Any]) -> Any:
     """A copy of ``node`` with ``values`` removed from the array at ``path`` (copy on write:
     states are never mutated in place, so earlier versions stay intact)."""
     if not path:
-        return [item for item in node if item not in values] if isinstance(node, list) else node
+        if not isinstance(node, list):
+            return node
+        return [item for item in node if not any(same_json(item, v) for v in values)]
     if not isinstance(node, dict) or path[0] not in node:
         return node
     return {**node, path[0]: _without_values(node[path[0]], path[1:], values)}
+
+
+def same_json(a: Any, b: Any) -> bool:
+    """Equality of JSON values: ``true`` is not ``1`` (Python's ``==`` says it is), ``1`` is
+    ``1.0``."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, dict):
+        return (
+            isinstance(b, dict)
+            and a.keys() == b.keys()
+            and all(same_json(value, b[key]) for key, value in a.items())
+        )
+    if isinstance(a, list):
+        return isinstance(b, list) and len(a) == len(b) and all(map(same_json, a, b))
+    return a == b

@@ -74,6 +74,8 @@ AUDIT_SOURCES = ("app", "api", "external")
 # How deep a stored JSON value may nest (arrays and objects): what is stored must be read back
 # inside a response envelope, and the JSON encoder stops at 254 levels.
 MAX_JSON_DEPTH = 200
+# ``_audit_metadata`` is stored two levels down, in an entry of the ``audit_data`` list.
+MAX_AUDIT_METADATA_DEPTH = MAX_JSON_DEPTH - 2
 # How the SDK encodes non-finite floats (strict JSON has no NaN); stored as null in
 # scores and metrics, which must be numbers.
 NON_FINITE = frozenset({"NaN", "Infinity", "-Infinity"})
@@ -107,12 +109,13 @@ class RowWrite:
     merge: bool = False
 
 
-def normalize_row(raw: Any, ref: ObjectRef, index: int = 0) -> RowWrite:
+def normalize_row(raw: Any, ref: ObjectRef, index: int = 0, where: str | None = None) -> RowWrite:
     """Validate a raw row that has already been routed to ``ref``.
 
-    ``index`` is the row's position in the request, used in error messages.
+    Error messages name the row as ``where``, by default by ``index``, its position in the
+    request (``row 3``).
     """
-    where = f"row {index}"
+    where = where or f"row {index}"
     if not isinstance(raw, dict):
         raise InvalidRequest(f"{where}: a row must be a JSON object")
     unknown = raw.keys() - KNOWN_FIELDS
@@ -135,6 +138,8 @@ def normalize_row(raw: Any, ref: ObjectRef, index: int = 0) -> RowWrite:
         if raw.get(marker) is not None and not isinstance(raw[marker], bool):
             raise InvalidRequest(f"{where}: {marker} must be true or false")
 
+    if raw.get("_object_delete") is True:  # a delete, even of a comment sent back whole
+        return RowWrite(ref=ref, id=row_id, kind=WriteKind.DELETE, created=created, audit=audit)
     if "comment" in raw and raw.get("comment") is not None:
         origin = raw.get("origin")
         if not isinstance(origin, dict) or not isinstance(origin.get("id"), str):
@@ -153,8 +158,6 @@ def normalize_row(raw: Any, ref: ObjectRef, index: int = 0) -> RowWrite:
         if raw.get("_merge_paths") is not None:
             write.merge_paths = _paths(raw["_merge_paths"], f"{where}: _merge_paths")
         return write
-    if raw.get("_object_delete") is True:
-        return RowWrite(ref=ref, id=row_id, kind=WriteKind.DELETE, created=created, audit=audit)
 
     is_merge = raw.get("_is_merge")
     fields: dict[str, Any] = {}
@@ -316,10 +319,10 @@ def _encodes(value: Any) -> bool:
         return False
 
 
-def check_depth(value: Any, what: str) -> None:
-    """Refuse a JSON value nested deeper than ``MAX_JSON_DEPTH``."""
-    if nests_deeper(value):
-        raise InvalidRequest(f"{what} nests deeper than {MAX_JSON_DEPTH} levels")
+def check_depth(value: Any, what: str, limit: int = MAX_JSON_DEPTH) -> None:
+    """Refuse a JSON value nested deeper than ``limit`` levels."""
+    if nests_deeper(value, limit):
+        raise InvalidRequest(f"{what} nests deeper than {limit} levels")
 
 
 def _audit(raw: dict, where: str) -> dict[str, Any] | None:
@@ -331,6 +334,7 @@ def _audit(raw: dict, where: str) -> dict[str, Any] | None:
         raise InvalidRequest(f"{where}: _audit_source must be one of {', '.join(AUDIT_SOURCES)}")
     if metadata is not None and not isinstance(metadata, dict):
         raise InvalidRequest(f"{where}: _audit_metadata must be an object")
+    check_depth(metadata, f"{where}: _audit_metadata", MAX_AUDIT_METADATA_DEPTH)
     return {"source": source, "metadata": metadata}
 
 

@@ -13,6 +13,7 @@ import time
 XACT_TOP_BITS = 0x0DE1 << 48
 _COUNTER_BITS = 16
 _COUNTER_MASK = (1 << _COUNTER_BITS) - 1
+MAX_XACT = 2**64 - 1  # the largest _xact_id a column holds (UBIGINT)
 
 
 def make_xact_id(unix_seconds: int, counter: int) -> int:
@@ -42,7 +43,9 @@ def key_xact(pagination_key: str | None) -> int | None:
 
 
 def parse_xact(value: object) -> int:
-    """Parse a version as clients send it (a decimal string or an int)."""
+    """Parse a version as clients send it (a decimal string or an int). A version beyond
+    the largest ``_xact_id`` comes after every write, as ``MAX_XACT`` does: it reads the
+    latest rows."""
     if isinstance(value, bool):
         raise ValueError("version must be a decimal transaction id")
     if isinstance(value, int):
@@ -53,7 +56,7 @@ def parse_xact(value: object) -> int:
         raise ValueError(f"version must be a decimal transaction id, got {value!r}")
     if result < 0:
         raise ValueError("version must not be negative")
-    return result
+    return min(result, MAX_XACT)
 
 
 class XactClock:

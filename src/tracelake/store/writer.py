@@ -13,6 +13,7 @@ them have been inserted, so they see those rows.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
@@ -41,7 +42,9 @@ from tracelake.model.xact import XactClock, format_xact
 Key = tuple[str, str, str]  # (object_type, object_id, id)
 # Writes that change comments: a comment, and a delete (which removes the comment of its id).
 _COMMENT_KINDS = frozenset({WriteKind.COMMENT, WriteKind.DELETE})
-XACT_PLACEHOLDER = "__XACT__"
+# Stands for a new audit entry's _xact_id until the insert puts the xact in (by replacing the
+# text): random, so that no string a client writes in _audit_metadata can be taken for it.
+XACT_PLACEHOLDER = f"__XACT_{secrets.token_hex(16)}__"
 # (row key, new state or None for a tombstone, position in the request, object info)
 Entry = tuple[Key, "dict[str, Any] | None", int, "ObjectInfo"]
 

@@ -79,9 +79,10 @@ async def feedback(request: Request, object_type: ObjectPath, object_id: str):
     """Scores, expected values, tags and comments on existing rows."""
     principal = principal_of(request)
     body = await json_body(request)
-    rows = feedback_rows(body.get("feedback"))
+    named = feedback_rows(body.get("feedback"))
     ref = ObjectRef(ObjectType(object_type.value), object_id)
-    batch = prepare_batch(request.app.state.catalog, principal, rows, ref)
+    rows, names = [row for _, row in named], [name for name, _ in named]
+    batch = prepare_batch(request.app.state.catalog, principal, rows, ref, names)
     await _commit(request, batch)
     return {"status": "success"}
 
@@ -96,6 +97,7 @@ async def insert_many(request: Request):
         raise InvalidRequest(f"unknown object type {unknown[0]!r}")
     rows: list[dict] = []
     refs: list[ObjectRef] = []  # the object of each row: the one its part is listed under
+    names: list[str] = []  # how errors name each row: where the client listed it
     answer: dict = {}
     for object_type, by_id in body.items():
         if not isinstance(by_id, dict):
@@ -105,16 +107,19 @@ async def insert_many(request: Request):
                 raise InvalidRequest(f"{object_type}.{object_id} must be an object")
             events = _with_ids(field_of(part, "events", list, default=[]))
             feedback = part.get("feedback")  # null is no feedback, as null is no events
-            extra = feedback_rows([] if feedback is None else feedback)
-            for event in [*events, *extra]:
+            part_name = f"{object_type}.{object_id}"
+            extra = feedback_rows([] if feedback is None else feedback, f"{part_name} feedback")
+            named = [(f"{part_name} event {i}", e) for i, e in enumerate(events)]
+            for name, event in [*named, *extra]:
                 if not isinstance(event, dict):
-                    raise InvalidRequest(f"{object_type}.{object_id}: events must be objects")
+                    raise InvalidRequest(f"{part_name}: events must be objects")
                 rows.append(event)
                 refs.append(ObjectRef(ObjectType(object_type), object_id))
+                names.append(name)
             answer.setdefault(object_type, {})[object_id] = {
                 "row_ids": [e.get("id") for e in events]
             }
-    batch = prepare_batch(request.app.state.catalog, principal, rows, refs)
+    batch = prepare_batch(request.app.state.catalog, principal, rows, refs, names)
     await _commit(request, batch)
     return answer
 

@@ -1,0 +1,172 @@
+"""Write semantics, versions and feedback found wrong by a bug hunt over HTTP, against a real
+server on 127.0.0.1 (docs/write-semantics.md, docs/api.md, braintrust-protocol.md)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.test_bad_input import (
+    assert_error,
+    events,
+    log_row,
+    new_dataset,
+    new_experiment,
+    new_project,
+)
+
+
+@pytest.fixture
+def client(server):
+    with server.client() as client:
+        yield client
+
+
+# -- a version beyond the largest _xact_id reads the latest rows (it was a 500) ----------------
+
+
+def test_a_version_beyond_every_xact_id_reads_the_latest_rows(client):
+    project_id = new_project(client)
+    dataset_id = new_dataset(client, project_id)
+    written = client.post("/logs3", json={"rows": [{"dataset_id": dataset_id, "id": "a"}]})
+    assert written.status_code == 200, written.text
+    for version in (str(2**64), "1" + "0" * 40):
+        fetched = client.post(f"/v1/dataset/{dataset_id}/fetch", json={"version": version})
+        assert fetched.status_code == 200, fetched.text
+        assert [e["id"] for e in fetched.json()["events"]] == ["a"]
+        fetched = client.get(f"/v1/dataset/{dataset_id}/fetch", params={"version": version})
+        assert fetched.status_code == 200, fetched.text
+        assert [e["id"] for e in fetched.json()["events"]] == ["a"]
+        query = {"query": f"select: id | from: dataset('{dataset_id}')", "version": version}
+        answer = client.post("/btql", json=query)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["data"] == [{"id": "a"}]
+
+
+# -- _audit_metadata is stored as given (a string "__XACT__" in it became the _xact_id) -------
+
+
+def test_audit_metadata_strings_are_stored_as_given(client):
+    project_id = new_project(client)
+    metadata = {"note": "__XACT__", "quoted": '"__XACT__"'}
+    audit = {"_audit_source": "api", "_audit_metadata": metadata}
+    rows = [
+        log_row(project_id, "r", input=1, **audit),  # a replace, computed before the writer
+        log_row(project_id, "m", input=1),
+    ]
+    first = client.post("/logs3", json={"rows": rows})
+    assert first.status_code == 200, first.text
+    merge = log_row(project_id, "m", output=2, _is_merge=True, **audit)  # on the writer
+    second = client.post("/logs3", json={"rows": [merge]})
+    assert second.status_code == 200, second.text
+    trails = {e["id"]: e["audit_data"] for e in events(client, "project_logs", project_id)}
+    assert trails["r"] == [
+        {
+            "_xact_id": first.json()["_xact_id"],
+            "action": "replace",
+            "source": "api",
+            "metadata": metadata,
+        }
+    ]
+    assert trails["m"] == [
+        {
+            "_xact_id": second.json()["_xact_id"],
+            "action": "merge",
+            "source": "api",
+            "metadata": metadata,
+        }
+    ]
+
+
+# -- errors name the feedback item or /v1/insert entry the client wrote, not an internal row ---
+
+
+def test_feedback_errors_name_the_feedback_item(client):
+    project_id = new_project(client)
+    experiment_id = new_experiment(client, project_id)
+    url = f"/v1/experiment/{experiment_id}/feedback"
+    # Item 0 makes two rows (a merge and a comment): item 1 was called "row 2".
+    items = [{"id": "a", "scores": {"q": 0.5}, "comment": "ok"}, {"id": "b", "scores": {"q": 3}}]
+    response = client.post(url, json={"feedback": items})
+    assert_error(response, 400, "feedback 1: score 'q' must be between 0 and 1")
+    # Its metadata was called "row 0: _audit_metadata", or taken silently without a change.
+    for item in ({"id": "a", "scores": {"q": 0.5}, "metadata": "m"}, {"id": "a", "metadata": [1]}):
+        response = client.post(url, json={"feedback": [item]})
+        assert_error(response, 400, "feedback 0: metadata must be an object")
+    assert events(client, "experiment", experiment_id) == []
+
+
+def test_insert_many_errors_name_the_object_and_entry(client):
+    project_id = new_project(client)
+    first, second = new_dataset(client, project_id), new_dataset(client, project_id)
+    body = {
+        "dataset": {
+            first: {"events": [{"id": "1"}, {"id": "2"}]},
+            second: {"events": [{"id": "3"}, {"id": "4", "tags": "x"}]},
+        }
+    }
+    response = client.post("/v1/insert", json=body)
+    assert_error(response, 400, f"dataset.{second} event 1: tags must be a list of strings")
+    body = {"dataset": {first: {"events": [{"id": "1"}], "feedback": [{"id": "1", "tags": "x"}]}}}
+    response = client.post("/v1/insert", json=body)
+    assert_error(response, 400, f"dataset.{first} feedback 0: tags must be a list of strings")
+    body = {"dataset": {first: {"events": [{"id": "1", "dataset_id": second}]}}}
+    response = client.post("/v1/insert", json=body)
+    message = f"dataset.{first} event 0: dataset_id does not match the object it is listed under"
+    assert_error(response, 400, message)
+    assert events(client, "dataset", first) == events(client, "dataset", second) == []
+
+
+# -- _audit_metadata nests at most 198 levels: it sits two levels down in audit_data ----------
+
+
+def nested(levels: int) -> dict:
+    value: dict = {}
+    for _ in range(levels - 1):
+        value = {"a": value}
+    return value
+
+
+def test_audit_metadata_depth_is_checked_on_rows_comments_and_feedback(client):
+    project_id = new_project(client)
+    dataset_id = new_dataset(client, project_id)
+
+    def write(row_id: str, levels: int, **fields):
+        audit = {"_audit_source": "app", "_audit_metadata": nested(levels)}
+        row = {"dataset_id": dataset_id, "id": row_id, **fields, **audit}
+        return client.post("/logs3", json={"rows": [row]})
+
+    assert write("row", 198, input=1).status_code == 200
+    comment = {"origin": {"id": "row"}, "comment": {"text": "hi"}}
+    assert write("note", 198, **comment).status_code == 200
+    # A comment's deeper metadata was stored (and beyond 253 levels a 500); a row's was a
+    # 400 about audit_data, a field the client never sent.
+    for levels in (199, 260):
+        for row_id, fields in (("row", {"input": 2}), ("note", comment)):
+            response = write(row_id, levels, **fields)
+            assert_error(response, 400, "row 0: _audit_metadata nests deeper than 198 levels")
+    url = f"/v1/dataset/{dataset_id}/feedback"
+    item = {"id": "row", "comment": "deep", "metadata": nested(199)}
+    response = client.post(url, json={"feedback": [item]})
+    assert_error(response, 400, "feedback 0: metadata nests deeper than 198 levels")
+    (row,) = events(client, "dataset", dataset_id)
+    assert row["input"] == 1
+    assert row["audit_data"][0]["metadata"] == nested(198)
+    assert [c["id"] for c in row["comments"]] == ["note"]
+    assert row["comments"][0]["audit_data"][0]["metadata"] == nested(198)
+
+
+# -- _object_delete on a comment sent back whole deletes it (it rewrote the comment) ----------
+
+
+def test_a_comment_sent_back_whole_with_object_delete_is_deleted(client):
+    project_id = new_project(client)
+    dataset_id = new_dataset(client, project_id)
+    comment = {"dataset_id": dataset_id, "id": "c", "origin": {"id": "a"}, "comment": {"text": "x"}}
+    rows = [{"dataset_id": dataset_id, "id": "a", "input": 1}, comment]
+    assert client.post("/logs3", json={"rows": rows}).status_code == 200
+    (row,) = events(client, "dataset", dataset_id)
+    assert [c["id"] for c in row["comments"]] == ["c"]
+    response = client.post("/logs3", json={"rows": [{**comment, "_object_delete": True}]})
+    assert response.status_code == 200, response.text
+    (row,) = events(client, "dataset", dataset_id)
+    assert row["id"] == "a" and row["comments"] is None
