@@ -205,7 +205,9 @@ def _check_fields(fields: dict[str, Any], ref: ObjectRef, where: str) -> None:
                 continue
             if value is None:
                 continue
-            if isinstance(value, bool) or not isinstance(value, int | float):
+            if isinstance(value, bool):
+                value = scores[key] = int(value)  # as the SDK turns a boolean score
+            if not isinstance(value, int | float):
                 raise InvalidRequest(f"{where}: score {key!r} must be a number or null")
             if not 0 <= value <= 1:
                 raise InvalidRequest(f"{where}: score {key!r} must be between 0 and 1")
@@ -215,9 +217,10 @@ def _check_fields(fields: dict[str, Any], ref: ObjectRef, where: str) -> None:
             if isinstance(value, str) and value in NON_FINITE:
                 metrics[key] = None
                 continue
-            if value is not None and (
-                isinstance(value, bool) or not isinstance(value, int | float)
-            ):
+            if isinstance(value, bool):
+                # The SDK checks a metric with isinstance(value, int), which True passes.
+                value = metrics[key] = int(value)
+            if value is not None and not isinstance(value, int | float):
                 raise InvalidRequest(f"{where}: metric {key!r} must be a number")
     for name in ("span_id", "root_span_id"):
         value = fields.get(name)
