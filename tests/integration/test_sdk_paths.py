@@ -22,3 +22,45 @@ def test_a_boolean_metric_is_stored_as_a_number_and_its_batch_is_kept(sdk_env):
     metrics = rows["flagged"]["metrics"]
     assert (metrics["cached"], metrics["retried"]) == (1, 0)
     assert rows["plain"]["output"] == "A"
+
+
+def test_eval_classifiers_are_stored_on_the_root_span_and_queried(sdk_env):
+    """``Eval(classifiers=…)`` logs what they found as the root span's ``classifications``."""
+    from braintrust import Eval
+    from braintrust.score import Classification
+
+    def topic(input, output, expected):
+        return Classification(id="arith", label="Arithmetic", metadata={"distance": 0.25})
+
+    project = _project_name("classifiers")
+    result = Eval(
+        project,
+        data=[{"input": 1, "expected": 2}, {"input": 2, "expected": 4}],
+        task=lambda x: x * 2,
+        scores=[],
+        classifiers=[topic],
+        experiment_name="classified",
+    )
+    expected = {"topic": [{"id": "arith", "label": "Arithmetic", "metadata": {"distance": 0.25}}]}
+    assert all(r.classifications == expected for r in result.results)
+    experiment_id = result.summary.experiment_id
+    roots = [
+        r
+        for r in _fetch_all(sdk_env, "experiment", experiment_id)
+        if r["span_attributes"]["type"] == "eval"
+    ]
+    assert sorted(r["input"] for r in roots) == [1, 2]
+    assert all(r["classifications"] == expected for r in roots)
+
+    query = (
+        "select: input, classifications.topic[0].label AS topic"
+        f" | from: experiment('{experiment_id}')"
+        " | filter: classifications.topic[0].metadata.distance < 0.5 | sort: input"
+    )
+    with sdk_env.client() as client:
+        response = client.post("/btql", json={"query": query})
+        response.raise_for_status()
+    assert response.json()["data"] == [
+        {"input": 1, "topic": "Arithmetic"},
+        {"input": 2, "topic": "Arithmetic"},
+    ]
