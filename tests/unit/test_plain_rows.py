@@ -124,6 +124,7 @@ optional_fields = st.fixed_dictionaries(
         "span_attributes": objects_or_not,
         "context": objects_or_not,
         "origin": objects_or_not,
+        "classifications": objects_or_not,
         "scores": st.none() | st.dictionaries(st.sampled_from(["s", "t"]), numbers, max_size=2),
         "metrics": st.none() | st.dictionaries(st.sampled_from(["m", "n"]), numbers, max_size=2),
         "tags": tag_lists,
@@ -162,6 +163,7 @@ valid_fields = st.fixed_dictionaries(
         "span_attributes": st.none() | st.dictionaries(keys, json_values, max_size=3),
         "context": st.none() | st.dictionaries(keys, json_values, max_size=2),
         "origin": st.none() | st.dictionaries(keys, json_values, max_size=2),
+        "classifications": st.none() | st.dictionaries(keys, json_values, max_size=2),
         "scores": st.none()
         | st.dictionaries(
             st.sampled_from(["s", "t"]), st.none() | st.floats(0, 1) | st.sampled_from([0, 1])
@@ -207,6 +209,7 @@ BAD_VALUES = [
     ("span_attributes", 1),
     ("context", []),
     ("origin", "o"),
+    ("classifications", ["topic"]),
     ("scores", {"s": 2}),
     ("scores", {"s": -0.5}),
     ("scores", {"s": True}),

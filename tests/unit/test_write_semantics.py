@@ -820,11 +820,9 @@ BAD_ROWS: list[tuple[str, Any, str]] = [
     ("score_negative", L(scores={"s": -0.01}), r"score 's' must be between 0 and 1"),
     ("score_nan", L(scores={"s": float("nan")}), r"score 's'"),
     ("score_string", L(scores={"s": "0.5"}), r"score 's' must be a number"),
-    ("score_bool", L(scores={"s": True}), r"score 's' must be a number"),
     ("score_object", L(scores={"s": {"v": 1}}), r"score 's' must be a number"),
     ("scores_not_object", L(scores=[0.5]), r"scores must be an object"),
     ("metric_string", L(metrics={"tokens": "5"}), r"metric 'tokens' must be a number"),
-    ("metric_bool", L(metrics={"tokens": False}), r"metric 'tokens' must be a number"),
     ("metric_object", L(metrics={"tokens": {"n": 1}}), r"metric 'tokens' must be a number"),
     ("metrics_not_object", L(metrics=3), r"metrics must be an object"),
     ("metadata_list", L(metadata=[1]), r"metadata must be an object"),
@@ -1098,3 +1096,12 @@ def test_non_finite_scores_and_metrics_from_the_sdk_become_null() -> None:
     write = to_write(L(scores={"a": "NaN", "b": 0.5}, metrics={"m": "Infinity", "n": 2}))
     assert write.fields["scores"] == {"a": None, "b": 0.5}
     assert write.fields["metrics"] == {"m": None, "n": 2}
+
+
+def test_boolean_scores_and_metrics_are_one_and_zero() -> None:
+    # The SDK's check of a metric (isinstance(value, int)) lets True through, and it turns a
+    # boolean score into 1 or 0 itself: a refused row would drop the SDK's whole batch.
+    write = to_write(L(scores={"a": True, "b": False}, metrics={"cached": True, "n": False}))
+    assert write.fields["scores"] == {"a": 1, "b": 0}
+    assert write.fields["metrics"] == {"cached": 1, "n": 0}
+    assert all(type(v) is int for v in write.fields["metrics"].values())

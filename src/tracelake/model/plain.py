@@ -43,7 +43,7 @@ PLAIN_FIELDS = frozenset(
     }
 )
 # JSON fields that must be objects (or null).
-_OBJECT_FIELDS = ("metadata", "span_attributes", "context", "origin")
+_OBJECT_FIELDS = ("metadata", "span_attributes", "context", "origin", "classifications")
 
 
 @dataclass(slots=True)

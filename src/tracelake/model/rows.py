@@ -32,6 +32,17 @@ JSON_FIELDS = (
     "span_attributes",
     "context",
     "origin",
+    "classifications",  # spans only: a dataset row's is ignored, as before
+)
+# JSON fields that must be objects (or null).
+OBJECT_FIELDS = (
+    "scores",
+    "metrics",
+    "metadata",
+    "span_attributes",
+    "context",
+    "origin",
+    "classifications",
 )
 # Fields the client may set that are stored in typed columns.
 SPAN_FIELDS = ("span_id", "root_span_id", "span_parents")
@@ -49,7 +60,6 @@ IGNORED_FIELDS = frozenset(
         "comments",
         "audit_data",
         "facets",
-        "classifications",
         "dataset_record_id",
         "inputs",
     }
@@ -196,7 +206,9 @@ def _check_fields(fields: dict[str, Any], ref: ObjectRef, where: str) -> None:
     if tags is not None:
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
             raise InvalidRequest(f"{where}: tags must be a list of strings")
-    for name in ("scores", "metrics", "metadata", "span_attributes", "context", "origin"):
+    if ref.object_type is ObjectType.DATASET:
+        fields.pop("classifications", None)  # Braintrust's dataset inserts have none
+    for name in OBJECT_FIELDS:
         value = fields.get(name)
         if value is not None and not isinstance(value, dict):
             raise InvalidRequest(f"{where}: {name} must be an object")
@@ -208,7 +220,9 @@ def _check_fields(fields: dict[str, Any], ref: ObjectRef, where: str) -> None:
                 continue
             if value is None:
                 continue
-            if isinstance(value, bool) or not isinstance(value, int | float):
+            if isinstance(value, bool):
+                value = scores[key] = int(value)  # as the SDK turns a boolean score
+            if not isinstance(value, int | float):
                 raise InvalidRequest(f"{where}: score {key!r} must be a number or null")
             if not 0 <= value <= 1:
                 raise InvalidRequest(f"{where}: score {key!r} must be between 0 and 1")
@@ -218,9 +232,10 @@ def _check_fields(fields: dict[str, Any], ref: ObjectRef, where: str) -> None:
             if isinstance(value, str) and value in NON_FINITE:
                 metrics[key] = None
                 continue
-            if value is not None and (
-                isinstance(value, bool) or not isinstance(value, int | float)
-            ):
+            if isinstance(value, bool):
+                # The SDK checks a metric with isinstance(value, int), which True passes.
+                value = metrics[key] = int(value)
+            if value is not None and not isinstance(value, int | float):
                 raise InvalidRequest(f"{where}: metric {key!r} must be a number")
     for name in ("span_id", "root_span_id"):
         value = fields.get(name)

@@ -71,6 +71,7 @@ def columns_of(object_type: ObjectType) -> list[tuple[str, str]]:
         ("span_attributes", "json"),
         ("context", "json"),
         ("origin", "json"),
+        ("classifications", "json"),
         ("comments", "json"),
     ]
 

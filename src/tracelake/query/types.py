@@ -200,6 +200,7 @@ EVENT_COLUMNS: dict[str, str] = {
         for name in (
             "input", "output", "expected", "error", "scores", "metrics", "metadata",
             "span_attributes", "context", "origin", "comments", "audit_data",
+            "classifications",
         )
     },
 }  # fmt: skip

@@ -48,7 +48,9 @@ def trash_rows(cursor, run_id: str, object_type: str, object_ids: list[str], cut
 
 def _move(cursor, run_id: str, table: str, trash: str, key: str) -> None:
     match = f"(object_type, object_id, {key}) IN (SELECT * FROM retention_victims)"
-    cursor.execute(f"INSERT INTO {trash} SELECT *, ? FROM {table} WHERE {match}", [run_id])
+    cursor.execute(
+        f"INSERT INTO {trash} BY NAME SELECT *, ? AS run_id FROM {table} WHERE {match}", [run_id]
+    )
     cursor.execute(f"DELETE FROM {table} WHERE {match}")
 
 
@@ -111,7 +113,8 @@ def _make_current(cursor, run_id: str, xact_id: int) -> None:
         [xact_id],
     )
     cursor.execute(
-        """INSERT INTO history SELECT l.*, false FROM live l JOIN retention_restored r
+        """INSERT INTO history BY NAME SELECT l.*, false AS _object_delete
+           FROM live l JOIN retention_restored r
              ON l.object_type = r.object_type AND l.object_id = r.object_id AND l.id = r.id"""
     )
     cursor.execute("DROP TABLE retention_restored")

@@ -39,12 +39,21 @@ EVENT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("origin", "JSON"),
     ("audit_data", "JSON"),
 )
-EVENT_COLUMN_NAMES = tuple(name for name, _ in EVENT_COLUMNS)
+# Event columns that came later: last in every event table, after the table's own columns
+# (history's _object_delete, the trash tables' run_id), which is where ALTER TABLE puts them
+# in a database made before them, so both have one layout. ``classifications``: what the
+# SDK's Eval classifiers found, logged on the root span.
+LATE_EVENT_COLUMNS: tuple[tuple[str, str], ...] = (("classifications", "JSON"),)
+EVENT_COLUMN_NAMES = tuple(name for name, _ in (*EVENT_COLUMNS, *LATE_EVENT_COLUMNS))
 
 
-def _event_table(name: str, extra: str) -> str:
+def _event_table(name: str, own: str = "", key: str = "") -> list[str]:
+    """The table, and the ALTER statements that give an older one the late columns."""
     cols = ",\n  ".join(f"{n} {t}" for n, t in EVENT_COLUMNS)
-    return f"CREATE TABLE IF NOT EXISTS {name} (\n  {cols}{extra}\n)"
+    late = "".join(f",\n  {n} {t}" for n, t in LATE_EVENT_COLUMNS)
+    create = f"CREATE TABLE IF NOT EXISTS {name} (\n  {cols}{own}{late}{key}\n)"
+    alter = [f"ALTER TABLE {name} ADD COLUMN IF NOT EXISTS {n} {t}" for n, t in LATE_EVENT_COLUMNS]
+    return [create, *alter]
 
 
 # deleted_xact: the xact that deleted or replaced this version of the comment (pinned reads
@@ -203,13 +212,13 @@ DDL = [
         PRIMARY KEY (org_id, user_name, object_type, object_id, view_type)
     )""",
     "CREATE SEQUENCE IF NOT EXISTS object_seq",
-    _event_table("live", ",\n  PRIMARY KEY (object_type, object_id, id)"),
+    *_event_table("live", key=",\n  PRIMARY KEY (object_type, object_id, id)"),
     # Row ids alone: DuckDB answers ``id IN (…)`` from an index on that one column only (not
     # from the key's third column). MATCH reads the full-text index's candidates through it
     # instead of scanning the newest rows for them. Created on open, so older data dirs
     # gain it (about a second per million rows).
     "CREATE INDEX IF NOT EXISTS live_id ON live (id)",
-    _event_table("history", ",\n  _object_delete BOOLEAN NOT NULL"),
+    *_event_table("history", ",\n  _object_delete BOOLEAN NOT NULL"),
     # One row per trace of each object: where its spans sit in _xact_id order. Fetch pages
     # through traces newest first without aggregating every span; first_xact bounds the
     # span scan so zone maps skip older row groups. last_xact is the _xact_id last_key
@@ -261,8 +270,8 @@ DDL = [
     )""",
     # Retention soft delete: rows move here (with the run that moved them), so no read path
     # sees them, and move back on restore; a purge deletes them.
-    _event_table("trash_live", ",\n  run_id VARCHAR NOT NULL"),
-    _event_table(
+    *_event_table("trash_live", ",\n  run_id VARCHAR NOT NULL"),
+    *_event_table(
         "trash_history", ",\n  _object_delete BOOLEAN NOT NULL,\n  run_id VARCHAR NOT NULL"
     ),
     (

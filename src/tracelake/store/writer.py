@@ -495,7 +495,8 @@ def _write_events(
     cursor.register("event_batch", table)
     try:
         cursor.execute(
-            f"INSERT INTO history SELECT {_SELECT_EVENT}, _object_delete FROM event_batch"
+            f"INSERT INTO history SELECT {_SELECT_EVENT}, _object_delete, classifications"
+            " FROM event_batch"
         )
     finally:
         cursor.unregister("event_batch")
@@ -654,7 +655,7 @@ def _write_staged(cursor, staged: StagedRows, info: ObjectInfo, xact_id: int, no
                 'p{format_xact(xact_id)}.' || lpad(_row::VARCHAR, 7, '0'),
                 ?::TIMESTAMPTZ, ?, ?, id, id, NULL, true, tags,
                 input::JSON, NULL, expected::JSON, NULL, NULL, NULL, metadata::JSON,
-                NULL, NULL, NULL, NULL, false
+                NULL, NULL, NULL, NULL, false, NULL
             FROM {source}""",
         [staged.ref.object_id, now, info.org_id, info.project_id],
     )

@@ -154,6 +154,7 @@ def map_span(span, origin: dict, service: Any = None) -> tuple[str | None, dict]
         "span_attributes": span_attributes,
         "context": context,
         "origin": d.origin,
+        "classifications": None,
     }
     _check_depth(row)
     return (parent if isinstance(parent, str) else None), row

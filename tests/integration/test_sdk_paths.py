@@ -1,0 +1,66 @@
+"""The official ``braintrust`` SDK, unmodified, on its less common paths (see test_sdk.py for
+the common ones): what it accepts and sends must arrive whole."""
+
+from __future__ import annotations
+
+import braintrust
+
+from tests.integration.test_sdk import _fetch_all, _project_id, _project_name
+
+
+def test_a_boolean_metric_is_stored_as_a_number_and_its_batch_is_kept(sdk_env):
+    """The SDK lets ``metrics={"cached": True}`` through (True is an int to Python); a 400
+    would make it drop the whole batch, the other spans with it."""
+    project = _project_name("bool-metric")
+    logger = braintrust.init_logger(project=project)
+    logger.log(id="plain", input="a", output="A")
+    logger.log(id="flagged", input="b", output="B", metrics={"cached": True, "retried": False})
+    logger.flush()
+
+    rows = {r["id"]: r for r in _fetch_all(sdk_env, "project_logs", _project_id(sdk_env, project))}
+    assert set(rows) == {"plain", "flagged"}
+    metrics = rows["flagged"]["metrics"]
+    assert (metrics["cached"], metrics["retried"]) == (1, 0)
+    assert rows["plain"]["output"] == "A"
+
+
+def test_eval_classifiers_are_stored_on_the_root_span_and_queried(sdk_env):
+    """``Eval(classifiers=…)`` logs what they found as the root span's ``classifications``."""
+    from braintrust import Eval
+    from braintrust.score import Classification
+
+    def topic(input, output, expected):
+        return Classification(id="arith", label="Arithmetic", metadata={"distance": 0.25})
+
+    project = _project_name("classifiers")
+    result = Eval(
+        project,
+        data=[{"input": 1, "expected": 2}, {"input": 2, "expected": 4}],
+        task=lambda x: x * 2,
+        scores=[],
+        classifiers=[topic],
+        experiment_name="classified",
+    )
+    expected = {"topic": [{"id": "arith", "label": "Arithmetic", "metadata": {"distance": 0.25}}]}
+    assert all(r.classifications == expected for r in result.results)
+    experiment_id = result.summary.experiment_id
+    roots = [
+        r
+        for r in _fetch_all(sdk_env, "experiment", experiment_id)
+        if r["span_attributes"]["type"] == "eval"
+    ]
+    assert sorted(r["input"] for r in roots) == [1, 2]
+    assert all(r["classifications"] == expected for r in roots)
+
+    query = (
+        "select: input, classifications.topic[0].label AS topic"
+        f" | from: experiment('{experiment_id}')"
+        " | filter: classifications.topic[0].metadata.distance < 0.5 | sort: input"
+    )
+    with sdk_env.client() as client:
+        response = client.post("/btql", json={"query": query})
+        response.raise_for_status()
+    assert response.json()["data"] == [
+        {"input": 1, "topic": "Arithmetic"},
+        {"input": 2, "topic": "Arithmetic"},
+    ]
