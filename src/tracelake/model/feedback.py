@@ -15,13 +15,15 @@ from tracelake.model.rows import AUDIT_SOURCES
 FEEDBACK_FIELDS = frozenset({"id", "scores", "expected", "tags", "comment", "metadata", "source"})
 
 
-def feedback_rows(items: Any) -> list[dict]:
-    """Turn a list of feedback items into raw rows (without routing keys)."""
+def feedback_rows(items: Any, name: str = "feedback") -> tuple[list[dict], list[str]]:
+    """Turn a list of feedback items into raw rows (without routing keys), and for each row
+    the item it came from (``feedback 1``), to name in errors: an item may make two rows."""
     if not isinstance(items, list):
-        raise InvalidRequest("feedback must be a list")
+        raise InvalidRequest(f"{name} must be a list")
     rows: list[dict] = []
+    labels: list[str] = []
     for index, item in enumerate(items):
-        where = f"feedback {index}"
+        where = f"{name} {index}"
         if not isinstance(item, dict):
             raise InvalidRequest(f"{where}: must be an object")
         unknown = [k for k in item if k not in FEEDBACK_FIELDS]
@@ -44,4 +46,5 @@ def feedback_rows(items: Any) -> list[dict]:
             rows.append(
                 {"id": uuid7(), "origin": {"id": target}, "comment": {"text": comment}, **audit}
             )
-    return rows
+        labels.extend([where] * (len(rows) - len(labels)))
+    return rows, labels

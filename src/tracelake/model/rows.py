@@ -117,12 +117,13 @@ class RowWrite:
     merge: bool = False
 
 
-def normalize_row(raw: Any, ref: ObjectRef, index: int = 0) -> RowWrite:
+def normalize_row(raw: Any, ref: ObjectRef, index: int = 0, where: str | None = None) -> RowWrite:
     """Validate a raw row that has already been routed to ``ref``.
 
-    ``index`` is the row's position in the request, used in error messages.
+    Errors name the row as ``where``, by default ``row <index>`` (its position in the
+    request).
     """
-    where = f"row {index}"
+    where = where or f"row {index}"
     if not isinstance(raw, dict):
         raise InvalidRequest(f"{where}: a row must be a JSON object")
     unknown = raw.keys() - KNOWN_FIELDS

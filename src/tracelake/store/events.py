@@ -37,13 +37,15 @@ def prepare_batch(
     principal: Principal,
     raw_rows: Any,
     ref: ObjectRef | list[ObjectRef] | None = None,
+    labels: list[str] | None = None,
 ) -> WriteBatch:
     """Validate a request's rows and resolve each to its object. Raises before anything is
     written, so a request with one bad row applies none of its rows.
 
     With ``ref`` (the ``…/{id}/insert`` routes) rows are written to that object and must not
     name another one; a list of refs names each row's object (``/v1/insert``); without it
-    each row is routed by its own keys (``/logs3``).
+    each row is routed by its own keys (``/logs3``). Errors name a row by its label when
+    given (``feedback 1``: where the caller wrote it), else as ``row <index>``.
     """
     if not principal.can_write:
         raise Forbidden("this API key is read-only")
@@ -58,19 +60,20 @@ def prepare_batch(
     writes = []
     objects: dict[ObjectRef, ObjectInfo] = {}
     for index, raw in enumerate(raw_rows):
+        where = labels[index] if labels else f"row {index}"
         if not isinstance(raw, dict):
-            raise InvalidRequest(f"row {index}: a row must be a JSON object")
+            raise InvalidRequest(f"{where}: a row must be a JSON object")
         if ref is None:
             try:
                 row_ref = route_row(raw)
             except InvalidRequest as exc:
-                raise InvalidRequest(f"row {index}: {exc.message}") from None
+                raise InvalidRequest(f"{where}: {exc.message}") from None
         else:
             row_ref = ref[index] if isinstance(ref, list) else ref
-            _check_same_object(raw, row_ref, principal.org_id, index)
+            _check_same_object(raw, row_ref, principal.org_id, where)
         if row_ref not in objects:
             objects[row_ref] = catalog.object_info(principal.org_id, row_ref)
-        writes.append(normalize_row(raw, row_ref, index))
+        writes.append(normalize_row(raw, row_ref, index, where))
     batch = WriteBatch(writes=writes, objects=objects, author=principal.key_id)
     # A dataset's enforced field schemas apply to every write path (checked on final rows).
     batch.check = schema_check(catalog.store, objects)
@@ -114,7 +117,7 @@ def prepare_states(
     return batch
 
 
-def _check_same_object(raw: dict, ref: ObjectRef, org_id: str, index: int) -> None:
+def _check_same_object(raw: dict, ref: ObjectRef, org_id: str, where: str) -> None:
     """Routing keys on an event of the ``…/{id}/insert`` routes may only repeat its object
     (a row read by fetch carries them all, and may be written back as it is)."""
     own_key = OBJECT_ID_FIELD[ref.object_type]
@@ -130,7 +133,7 @@ def _check_same_object(raw: dict, ref: ObjectRef, org_id: str, index: int) -> No
             continue
         if key == "project_id" and ref.object_type is not ObjectType.PROJECT_LOGS:
             continue  # informational on these rows: the object's own project is stored
-        raise InvalidRequest(f"row {index}: {key} does not match the object in the URL")
+        raise InvalidRequest(f"{where}: {key} does not match the object in the URL")
 
 
 # -- reads --------------------------------------------------------------------------------------

@@ -79,9 +79,9 @@ async def feedback(request: Request, object_type: ObjectPath, object_id: str):
     """Scores, expected values, tags and comments on existing rows."""
     principal = principal_of(request)
     body = await json_body(request)
-    rows = feedback_rows(body.get("feedback"))
+    rows, labels = feedback_rows(body.get("feedback"))
     ref = ObjectRef(ObjectType(object_type.value), object_id)
-    batch = prepare_batch(request.app.state.catalog, principal, rows, ref)
+    batch = prepare_batch(request.app.state.catalog, principal, rows, ref, labels)
     await _commit(request, batch)
     return {"status": "success"}
 
@@ -96,6 +96,7 @@ async def insert_many(request: Request):
         raise InvalidRequest(f"unknown object type {unknown[0]!r}")
     rows: list[dict] = []
     refs: list[ObjectRef] = []  # the object of each row: the one its part is listed under
+    labels: list[str] = []  # where each row is in the body, for errors
     answer: dict = {}
     for object_type, by_id in body.items():
         if not isinstance(by_id, dict):
@@ -105,16 +106,21 @@ async def insert_many(request: Request):
                 raise InvalidRequest(f"{object_type}.{object_id} must be an object")
             events = _with_ids(field_of(part, "events", list, default=[]))
             feedback = part.get("feedback")  # null is no feedback, as null is no events
-            extra = feedback_rows([] if feedback is None else feedback)
+            part_name = f"{object_type}.{object_id}"
+            extra, extra_labels = feedback_rows(
+                [] if feedback is None else feedback, f"{part_name} feedback"
+            )
+            event_labels = [f"{part_name} event {i}" for i in range(len(events))]
             for event in [*events, *extra]:
                 if not isinstance(event, dict):
-                    raise InvalidRequest(f"{object_type}.{object_id}: events must be objects")
+                    raise InvalidRequest(f"{part_name}: events must be objects")
                 rows.append(event)
                 refs.append(ObjectRef(ObjectType(object_type), object_id))
+            labels.extend([*event_labels, *extra_labels])
             answer.setdefault(object_type, {})[object_id] = {
                 "row_ids": [e.get("id") for e in events]
             }
-    batch = prepare_batch(request.app.state.catalog, principal, rows, refs)
+    batch = prepare_batch(request.app.state.catalog, principal, rows, refs, labels)
     await _commit(request, batch)
     return answer
 
