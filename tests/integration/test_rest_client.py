@@ -420,3 +420,31 @@ def test_saved_views_with_the_official_client(api):
     assert deleted.id == created.id
     with pytest.raises(braintrust_api.NotFoundError):
         api.views.retrieve(created.id, **common)
+
+
+def test_a_bad_feedback_item_or_insert_event_is_named_where_it_was_written(api, server):
+    """An item with a comment makes two rows; errors name the item, not the row."""
+    project = api.projects.create(name=_name("where"))
+    experiment = api.experiments.create(project_id=project.id, name="e")
+    feedback = [{"id": "a", "scores": {"s": 0.5}, "comment": "ok"}, {"id": "b", "scores": {"s": 2}}]
+    with pytest.raises(braintrust_api.BadRequestError, match=r"feedback 1: score 's'"):
+        api.experiments.feedback(experiment.id, feedback=feedback)
+
+    other = api.experiments.create(project_id=project.id, name="f")
+    body = {
+        "experiment": {
+            experiment.id: {"events": [{"input": 1}, {"input": 2}]},
+            other.id: {"events": [{"input": 3}], "feedback": [{"id": "x", "tags": [1]}]},
+        }
+    }
+    with server.client() as client:
+        response = client.post("/v1/insert", json=body)
+    assert response.status_code == 400
+    assert response.json()["error"]["message"].startswith(
+        f"experiment.{other.id} feedback 0: tags must be a list of strings"
+    )
+    body["experiment"][other.id] = {"events": [{"input": 3, "scores": {"s": 5}}]}
+    with server.client() as client:
+        response = client.post("/v1/insert", json=body)
+    assert response.json()["error"]["message"].startswith(f"experiment.{other.id} event 0: score")
+    assert api.experiments.fetch_post(experiment.id).events == []  # nothing was written
