@@ -573,3 +573,18 @@ def test_row_states_store_what_the_replace_writes_store():
     assert via_states.equals(_rows_via_writes(rows))
     assert via_states.num_rows == 4
     assert via_states.column("tags").to_pylist()[0] == ["a", "b"]
+
+
+def test_a_token_total_beyond_64_bits_is_kept_as_a_float():
+    span = _span()
+    for key, value in {
+        "gen_ai.usage.input_tokens": -(2**63),
+        "gen_ai.usage.output_tokens": -1,
+    }.items():
+        kv = span.attributes.add()
+        kv.key = key
+        _set_value(kv.value, value)
+    _, row = map_span(span, ORIGIN)
+    assert row["metrics"]["tokens"] == float(-(2**63) - 1)
+    routed = {**row, "project_id": "p", "log_id": "g"}
+    assert _rows_via_states([routed]).equals(_rows_via_writes([routed]))  # storable

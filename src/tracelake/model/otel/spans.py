@@ -108,7 +108,9 @@ def map_span(span, origin: dict, service: Any = None) -> tuple[str | None, dict]
     if "tokens" not in d.metrics:
         counts = [d.metrics.get("prompt_tokens"), d.metrics.get("completion_tokens")]
         if any(c is not None for c in counts):
-            d.metrics["tokens"] = sum(c for c in counts if c is not None)
+            total = sum(c for c in counts if c is not None)
+            # Beyond 64 bits an integer cannot be stored as JSON here: keep it as a float.
+            d.metrics["tokens"] = total if -(2**63) <= total < 2**64 else float(total)
     if span.status.code == STATUS_ERROR:
         d.set("error", _error(span.status.message, d))
     context = {}
