@@ -29,7 +29,8 @@ const WORDS = [
 export const TOP_FIELDS = [
   "id", "_xact_id", "_pagination_key", "created", "org_id", "project_id", "log_id", "experiment_id",
   "dataset_id", "span_id", "root_span_id", "span_parents", "is_root", "input", "output", "expected",
-  "error", "scores", "metrics", "metadata", "tags", "span_attributes", "context", "origin", "comments",
+  "error", "scores", "metrics", "metadata", "tags", "span_attributes", "context", "origin",
+  "classifications", "comments",
 ];
 
 const clauseRe = new RegExp(`^(${CLAUSES.join("|")})\\s*:`, "i");
