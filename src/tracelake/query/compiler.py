@@ -44,6 +44,7 @@ from tracelake.query.types import (
     coarse_type,
     converts_implicitly,
     is_int64,
+    json_beside_literals,
     null,
     unify,
 )
@@ -520,8 +521,9 @@ class Compiler:
     def unify_values(
         self, values: list[Typed], node: a.Expr | None = None
     ) -> tuple[list[Typed], T]:
-        """Branches converted to their common type (:func:`types.unify`)."""
-        t = unify([v.type for v in values])
+        """Branches converted to their common type (:func:`types.unify`); JSON values beside
+        literals only give a JSON value (:func:`types.json_beside_literals`)."""
+        t = T.JSON if json_beside_literals(values) else unify([v.type for v in values])
         return [self.coerce(v, t, node) for v in values], t
 
     def _span_filter(self, node: a.SpanFilter, ctx: Ctx) -> Typed:

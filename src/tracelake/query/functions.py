@@ -62,7 +62,9 @@ Function decisions:
   ``least(created, '2024-01-01')`` compares times; for ``least``/``greatest`` arguments that
   do not mix (an array and a timestamp, a string field and a number) are an error, while
   ``coalesce`` then returns the first non-null one as a JSON value, as the branches of
-  ``? :`` mix.
+  ``? :`` mix. JSON values beside literals only, not all strings, are kept as they are (a
+  JSON result): ``coalesce(metadata.label, 0)`` is the label whatever it holds, not NULL → 0
+  for a string.
 * ``concat`` skips NULLs; ``len`` is the length of a string, a list, a JSON array or string,
   or the number of keys of a JSON object.
 * ``json_extract(x, 'key')`` reads ONE key (dots are part of it) from a JSON string or an
@@ -94,6 +96,7 @@ from tracelake.query.types import (
     common_type,
     converts_implicitly,
     is_int64,
+    json_beside_literals,
     null,
 )
 
@@ -295,11 +298,15 @@ def _widen(t: T, other: T) -> T | None:
 
 
 def _coalesce(c, ctx, node, args):
+    # JSON values beside literals only (not all strings): the first non-null value,
+    # whatever it holds (a JSON value). Values of different types (`coalesce(to_number(x),
+    # to_string(x))`): the first non-null one as a JSON value, as the branches of `? :` mix.
     try:
-        values, t = one_type(c, node, args)
+        if json_beside_literals(args):
+            values, t = c.unify_values(args, node)
+        else:
+            values, t = one_type(c, node, args)
     except QueryError:
-        # Values of different types (`coalesce(to_number(x), to_string(x))`): the first
-        # non-null one as a JSON value, as the branches of `? :` mix.
         values, t = c.unify_values(args, node)
     sql = exp.Coalesce(this=values[0].sql, expressions=[v.sql for v in values[1:]])
     return Typed(sql, t)
@@ -800,7 +807,8 @@ def _arithmetic(c, ctx, node):
         return arithmetic(c, node.op, c.node(node.left, ctx), c.node(node.right, ctx), node)
     spine = _chain(node)  # a + b + c: [(a+b)+c, a+b], then the operands a, b, c
     values = [c.node(spine[-1].left, ctx)] + [c.node(n.right, ctx) for n in reversed(spine)]
-    if len(values) > BALANCE_CHAIN and all(v.type is T.NUMBER for v in values):
+    # (numbers only: JSON values are numbers there, without a time or an interval beside)
+    if len(values) > BALANCE_CHAIN and all(v.type in (T.NUMBER, T.JSON) for v in values):
         return _balanced(values, lambda x, y: arithmetic(c, node.op, x, y, node))
     result = values[0]
     for step, value in zip(reversed(spine), values[1:], strict=True):

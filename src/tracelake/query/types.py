@@ -180,6 +180,19 @@ def unify(types: list[T]) -> T:
     return T.JSON
 
 
+def json_beside_literals(values: list[Typed]) -> bool:
+    """Whether JSON values are mixed with literals only, one of them not a string
+    (``is_root ? metadata.x : 0``, ``coalesce(metadata.x, 0)``): the result is then a JSON
+    value, which keeps the JSON value whatever it holds instead of converting it to the
+    literal's type (``"abc"`` was NULL beside a ``0``, and ``coalesce`` skipped it). Beside
+    string literals the result stays a string: every value has a text."""
+    return (
+        any(v.type is T.JSON for v in values)
+        and all(v.is_literal or v.type in (T.JSON, T.NULL) for v in values)
+        and any(v.is_literal and v.type not in (T.STRING, T.NULL) for v in values)
+    )
+
+
 # -- what the compiler is given and what it returns ---------------------------------------------
 
 # The event relation the planner reads: typed columns, then JSON columns.

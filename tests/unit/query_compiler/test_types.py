@@ -206,7 +206,14 @@ VALUES = [
     ("least(metrics.tokens, 500)", {"r01": 500, "r03": 50, "r06": 500}),
     ("greatest(scores.Factuality, scores.Coherence)", {"r03": 1, "r04": None}),
     ("coalesce(metadata.model, 'none')", {"r01": "gpt-4", "r04": "none"}),
-    ("coalesce(metrics.tokens, 0)", {"r05": 2000, "r06": 0}),
+    # JSON beside a literal that is not a string keeps its value, whatever it holds (a JSON
+    # value): coalesce gives the first non-null one, `? :` the branch taken (a string or an
+    # object was NULL beside a 0); beside a string literal the result is its text
+    ("coalesce(metrics.tokens, 0)", {"r05": "2000", "r06": 0}),
+    ("coalesce(metadata.model, 0)", {"r01": "gpt-4", "r04": 0}),
+    ("is_root ? metadata.model : 0", {"r01": "gpt-4", "r02": 0}),
+    ("is_root ? metadata.models : false", {"r01": [{"name": "a"}, {"name": "b"}]}),
+    ("is_root ? metadata.models : 'none'", {"r01": '[{"name":"a"},{"name":"b"}]'}),
     ("coalesce(tags[1], id)", {"r01": "feedback", "r02": "r02"}),
     # values that do not mix give the first non-null one as a JSON value, as `? :` does
     ("coalesce(id, 0)", {"r01": "r01"}),
