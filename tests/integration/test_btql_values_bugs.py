@@ -111,6 +111,50 @@ def test_integer_arithmetic_is_64_bit(app_client, project):
     assert data == [{"x": 65536 * 65536, "y": 65536 * 65536, "z": 3037000499 * 3037000499}]
 
 
+BIG_IDS = [9007199254740992, 9007199254740993, 1234567890123456789, 1234567890123456790]
+
+
+@pytest.fixture
+def big_ids_project(app_client):
+    """Spans whose metadata.user_id are JSON integers a double does not hold exactly."""
+    name = f"big-{uuid.uuid4().hex[:8]}"
+    project_id = app_client.post("/v1/project", json={"name": name}).json()["id"]
+    rows = [
+        {"id": f"u{n}", "project_id": project_id, "log_id": "g", "metadata": {"user_id": v}}
+        for n, v in enumerate(BIG_IDS)
+    ]
+    assert app_client.post("/logs3", json={"rows": rows}).status_code == 200
+    return project_id
+
+
+@pytest.mark.parametrize(
+    ("condition", "expected"),
+    [
+        ("metadata.user_id = 1234567890123456789", [1234567890123456789]),
+        ("1234567890123456790 = metadata.user_id", [1234567890123456790]),
+        ("metadata.user_id != 9007199254740992", BIG_IDS[1:]),
+        ("metadata.user_id > 9007199254740992", BIG_IDS[1:]),
+        ("metadata.user_id <= 9007199254740993", BIG_IDS[:2]),
+        ("metadata.user_id <=> 9007199254740993", [9007199254740993]),
+        ("metadata.user_id IN (9007199254740993, 1234567890123456790)", BIG_IDS[1::2]),
+        ("metadata.user_id NOT IN (9007199254740993, 5)", [BIG_IDS[0], *BIG_IDS[2:]]),
+        ("to_integer(metadata.user_id) = 1234567890123456789", [1234567890123456789]),
+    ],
+)
+def test_json_integers_beyond_2_53_compare_exactly_with_integer_literals(
+    app_client, big_ids_project, condition, expected
+):
+    """Read as doubles, a JSON integer beyond 2^53 equalled every integer within a few
+    hundred of it (an id filter matched its neighbours), and to_integer() rounded it."""
+    for query in (
+        f"select: to_integer(metadata.user_id) as v | from: project_logs('{big_ids_project}')"
+        f" | filter: {condition}",
+        f"SELECT to_integer(metadata.user_id) AS v FROM project_logs('{big_ids_project}')"
+        f" WHERE {condition}",
+    ):
+        assert sorted(r["v"] for r in btql(app_client, query)) == sorted(expected)
+
+
 def btql_error(client, query) -> dict:
     response = client.post("/btql", json={"query": query})
     assert response.status_code == 400, response.text

@@ -298,6 +298,14 @@ class DuckDBCompiler(Compiler):
     def json_num(self, sql: exp.Expression) -> exp.Expression:
         return self.COERCIONS[T.JSON, T.NUMBER](self, sql)
 
+    def json_is_integer(self, sql: exp.Expression) -> exp.Expression:
+        return exp.In(this=self.json_type_of(sql), expressions=[_s("BIGINT"), _s("UBIGINT")])
+
+    def json_integer(self, sql: exp.Expression) -> exp.Expression:
+        """A JSON integer as an exact integer (a double keeps 53 bits: 9007199254740993
+        read as 9007199254740992); under :meth:`json_is_integer` only."""
+        return _cast(self.json_text(sql), "HUGEINT")
+
     def json_text(self, sql: exp.Expression) -> exp.Expression:
         """A string's content, or the JSON text of any other value."""
         direct = _path_read(sql) if self.lean_paths else None

@@ -12,7 +12,8 @@ Operator decisions:
 * Comparisons convert both sides to a common type (:func:`types.common_type`): a JSON value
   compared with a string literal compares its text, with a number numerically (numeric
   strings count), with a boolean as a boolean; JSON vs JSON compares numerically when both
-  are numbers, else as text. ``created > '2024-01-01'`` compares instants (a string without
+  are numbers, else as text; a JSON integer and an integer literal beyond 2^53 compare
+  exactly (not as doubles). ``created > '2024-01-01'`` compares instants (a string without
   offset is UTC; an invalid one is an error).
 * ``x = null`` / ``x != null`` mean IS [NOT] NULL (btql.md §4.7); JSON ``null`` is NULL.
   ``<=>`` / ``<!=>`` are null-safe. Everything else is SQL three-valued logic.
@@ -354,7 +355,13 @@ def _cast(to: T) -> Handler:
 
 def _to_integer(c, ctx, node, args):
     value = c.coerce(args[0], T.NUMBER, node, strict=False)
-    return value.to(c.to_integer(value.sql), T.NUMBER, sql_type="BIGINT")
+    sql = c.to_integer(value.sql)
+    if args[0].type is T.JSON:  # a JSON integer as it is (a double rounds one beyond 2^53)
+        exact = c.to_integer(c.json_integer(args[0].sql.copy()))
+        sql = exp.Case(
+            ifs=[exp.If(this=c.json_is_integer(args[0].sql.copy()), true=exact)], default=sql
+        )
+    return value.to(sql, T.NUMBER, sql_type="BIGINT")
 
 
 def _json_extract(c, ctx, node, args):
@@ -577,7 +584,29 @@ def compare(c: Compiler, op: str, left: Typed, right: Typed, node=None) -> Typed
     else:
         lv, rv = c.coerce(left, t, node), c.coerce(right, t, node)
         sql = cls(this=paren(lv.sql), expression=paren(rv.sql))
+        if t is T.NUMBER:
+            sql = _exact_json_integer(c, cls, left, right, sql)
     return Typed(sql, T.BOOLEAN, aggregate=aggregated(left, right))
+
+
+def _big_integer(value: Typed) -> bool:
+    """An integer literal a double does not hold exactly (2^53 and beyond)."""
+    return type(value.literal) is int and abs(value.literal) >= 2**53
+
+
+def _exact_json_integer(c: Compiler, cls, left: Typed, right: Typed, sql: exp.Expression):
+    """``sql``, a numeric comparison, where a JSON integer meets an integer literal beyond
+    a double's exact range compared exactly: as doubles, ``metadata.user_id =
+    1234567890123456789`` held for every id within 128 of it."""
+    sides = [left, right]
+    for i, value in enumerate(sides):
+        other = sides[1 - i]
+        if value.type is T.JSON and _big_integer(other):
+            pair = [c.json_integer(value.sql.copy()), c.integer_literal(other.literal)]
+            exact = cls(this=pair[i], expression=pair[1 - i])
+            is_integer = c.json_is_integer(value.sql.copy())
+            return exp.Case(ifs=[exp.If(this=is_integer, true=exact)], default=sql)
+    return sql
 
 
 def _comparison(c, ctx, node):
@@ -716,6 +745,11 @@ def _in_scalar(c: Compiler, value: Typed, items: list, node, where=None) -> Type
             raise c.error(f"cannot compare {value.type.value} with {lit.type.value}", at)
         groups.setdefault(t, []).append(lit)
     for t, lits in groups.items():
+        if t is T.NUMBER and value.type is T.JSON:  # (an integer beyond 2^53 compares exactly)
+            terms += [compare(c, "eq", value, lit, node).sql for lit in lits if _big_integer(lit)]
+            lits = [lit for lit in lits if not _big_integer(lit)]
+        if not lits:
+            continue
         if t is T.JSON:
             terms += [compare(c, "eq", value, lit, node).sql for lit in lits]
         else:
