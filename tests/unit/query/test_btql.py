@@ -328,6 +328,15 @@ ERRORS = [
     ("select: a, count(1) | dimensions: 2", "cannot group by an aggregate", 1, 35),
     ("select: a, b, count(1) | dimensions: a", "'b' must appear in GROUP BY", 1, 12),
     ("select: a @ b", "unexpected character '@'", 1, 11),
+    # SQL's || was "expected a clause such as 'select:' ..., found '|'"
+    ("select: a || 'x'", "'||' is not supported: write concat(a, b)", 1, 11),
+    ("select: a | filter: b = 'x' ||'y'", "'||' is not supported: write concat(a, b)", 1, 29),
+    (
+        "select: a || filter: b",
+        "expected a clause such as 'select:' or 'filter:', found '|'",
+        1,
+        12,
+    ),
     ("select: " + "(" * 100 + "1" + ")" * 100, "nested more than 60 levels deep", 1, 69),
     ("select: " + "- " * 100 + "1", "nested more than 60 levels deep", 1, 127),
     ("select: " + "not " * 100 + "1", "nested more than 60 levels deep", 1, 245),
@@ -357,3 +366,5 @@ def test_expression_errors():
         parse_expression("a b")
     with pytest.raises(QueryError, match="unexpected '|' after the expression"):
         parse_expression("a | b")
+    with pytest.raises(QueryError, match=r"'\|\|' is not supported: write concat\(a, b\)"):
+        parse_expression("a || b")  # (a {"btql": …} snippet)

@@ -22,9 +22,11 @@ import difflib
 from tracelake.query import ast
 from tracelake.query.errors import QueryError
 from tracelake.query.parsers.expressions import (
+    CONCAT_OPERATOR,
     SHAPES,
     ExpressionParser,
     apply_implicit_aliases,
+    double_bar,
     double_colon,
     error_loc,
     group_select,
@@ -154,6 +156,10 @@ class BtqlParser(ExpressionParser):
         while True:
             head = self.peek()
             if head.kind not in (IDENT, KEYWORD) or not self.peek(1).is_op(":"):
+                after = self.peek(1)  # (`|| limit: 1` is a doubled separator)
+                clause = after.kind in (IDENT, KEYWORD) and self.peek(2).is_op(":")
+                if self.previous is not None and double_bar(self.previous, head) and not clause:
+                    raise self.error(CONCAT_OPERATOR, self.previous)
                 raise self.error(
                     f"expected a clause such as 'select:' or 'filter:', found {head.describe()}"
                 )

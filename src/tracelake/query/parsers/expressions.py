@@ -83,6 +83,15 @@ def double_colon(first: Token, second: Token) -> bool:
     return first.is_op(":") and second.is_op(":") and second.pos == first.pos + 1
 
 
+def double_bar(first: Token, second: Token) -> bool:
+    """Whether two tokens spell ``||`` (SQL's string concatenation; in BTQL the parser has
+    made both clause separators)."""
+    return first.text == second.text == "|" and second.pos == first.pos + 1
+
+
+CONCAT_OPERATOR = "'||' is not supported: write concat(a, b) to join strings"
+
+
 def error_at(message: str, tok: Token | None) -> QueryError:
     if tok is None:
         return QueryError(message)
@@ -628,6 +637,8 @@ class ExpressionParser:
 
     def expect_end(self) -> None:
         if self.peek().kind != EOF:
+            if double_bar(self.peek(), self.peek(1)):
+                raise self.error(CONCAT_OPERATOR)
             raise self.error(f"unexpected {self.peek().describe()} after the expression")
 
 

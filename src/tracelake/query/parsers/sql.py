@@ -22,8 +22,10 @@ from __future__ import annotations
 from tracelake.query import ast
 from tracelake.query.errors import QueryError
 from tracelake.query.parsers.expressions import (
+    CONCAT_OPERATOR,
     ExpressionParser,
     apply_implicit_aliases,
+    double_bar,
     error_loc,
     group_select,
     has_aggregate,
@@ -274,6 +276,8 @@ class SqlParser(ExpressionParser):
             return self.error("SETTINGS is not supported", tok)
         if word in CLAUSE_WORDS or word == "pivot":
             return self.error(f"{tok.text.upper()} is out of place; clauses go {CLAUSE_ORDER}")
+        if double_bar(tok, self.peek(1)):
+            return self.error(CONCAT_OPERATOR, tok)
         return self.error(f"unexpected {tok.describe()} at the end of the query", tok)
 
     # --- assembly ----------------------------------------------------------------------------
