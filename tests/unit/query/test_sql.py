@@ -233,6 +233,13 @@ ERRORS = [
     ("SELECT * FROM t TABLESAMPLE (1.5 ROWS)", "whole number of at least 1", 1, 30),
     ("SELECT * FROM t WHERE CASE END", "expected WHEN after 'CASE'", 1, 28),
     ("SELECT * FROM t WHERE a | b", "unexpected '|' at the end of the query", 1, 25),
+    # ESCAPE was "unexpected 'ESCAPE' at the end of the query"
+    (
+        "SELECT * FROM t WHERE a LIKE 'x!%' ESCAPE '!'",
+        "ESCAPE is not supported: '\\' escapes",
+        1,
+        36,
+    ),
     ("SELECT a || 'x' FROM t", "'||' is not supported: write concat(a, b)", 1, 10),  # was '|'
     ("SELECT * FROM t WHERE a = 'x'||b", "'||' is not supported: write concat(a, b)", 1, 30),
     ("SELECT * FROM f(x, kind => 'y')", "unknown data source argument 'kind'", 1, 20),

@@ -287,6 +287,11 @@ class ExpressionParser:
         elif tok.is_kw(*TEXT_MATCH):
             self.advance()
             node = ast.Binary(tok.value, left, self.parse_additive(), loc=at)
+            if self.peek().is_word("escape") and self.peek(1).kind == STRING:
+                raise self.error(
+                    "ESCAPE is not supported: '\\' escapes '%' and '_' in a LIKE pattern "
+                    "('50\\% off')"
+                )
         elif tok.is_kw(*INCLUDES_WORDS):
             if not self.SUPPORTS_INCLUDES:
                 raise self.error(
