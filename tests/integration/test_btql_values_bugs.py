@@ -155,6 +155,32 @@ def test_json_integers_beyond_2_53_compare_exactly_with_integer_literals(
         assert sorted(r["v"] for r in btql(app_client, query)) == sorted(expected)
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT 2024 AS year, count(1) AS n FROM project_logs('{p}') GROUP BY 1 ORDER BY year",
+        "SELECT 2024 AS year, count(1) AS n FROM project_logs('{p}') GROUP BY year",
+        "select: 2024 as year, count(1) as n | dimensions: 1 | from: project_logs('{p}')",
+        "dimensions: 2024 as year | measures: count(1) as n | from: project_logs('{p}')",
+        {
+            "dimensions": [{"expr": {"op": "literal", "value": 2024}, "alias": "year"}],
+            "measures": [{"expr": {"btql": "count(1)"}, "alias": "n"}],
+        },
+    ],
+    ids=["sql-position", "sql-alias", "btql-position", "btql-dimension", "json-ast"],
+)
+def test_an_integer_constant_is_a_dimension(app_client, project, rows, query):
+    """A named integer constant grouped on was read as a position again (the item a
+    position names): "a dimension ordinal needs a select list" for a query that has one."""
+    if isinstance(query, dict):
+        source = {"op": "literal", "value": project}
+        name = {"op": "ident", "name": ["project_logs"]}
+        query = {**query, "from": {"op": "function", "name": name, "args": [source]}}
+    else:
+        query = query.format(p=project)
+    assert btql(app_client, query) == [{"year": 2024, "n": len(rows)}]
+
+
 def btql_error(client, query) -> dict:
     response = client.post("/btql", json={"query": query})
     assert response.status_code == 400, response.text

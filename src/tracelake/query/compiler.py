@@ -295,7 +295,8 @@ class Compiler:
             expr = item.expr
             if item.alias == "":
                 raise fail("a column name cannot be empty", expr)
-            if clause == "dimensions" and _ordinal(expr) is not None:
+            # (a named integer is a constant: `SELECT 2024 AS year … GROUP BY 1`)
+            if clause == "dimensions" and _ordinal(expr) is not None and item.alias is None:
                 raise fail("a dimension ordinal needs a select list", expr)
             path = expr.name if isinstance(expr, a.Ident) else ()
             if len(path) > 1 and path[-1] and item.alias in (None, path[-1]):
@@ -330,8 +331,9 @@ class Compiler:
         return _Layout(outputs, dim_keys, aggregate, star is not None, aliases, implicit)
 
     def _group_key(self, expr, select, aliases, implicit, scope) -> a.Expr:
-        """A dimension as a tree: an ordinal or an alias name becomes the item it names."""
-        k = _ordinal(expr)
+        """A dimension as a tree: an ordinal or an alias name becomes the item it names
+        (without a select list, an integer is the constant a named dimension holds)."""
+        k = _ordinal(expr) if select else None
         if k is not None:
             if not 1 <= k <= len(select) or isinstance(select[k - 1], a.Star):
                 raise fail(f"dimension ordinal {k} is out of range", expr)

@@ -318,7 +318,10 @@ def build_query(
     elif dims is not None:
         for item in dims:
             if isinstance(item.expr, ast.Literal) and type(item.expr.value) is int:
-                raise error_loc("dimension positions (dimensions: 1, 2) need select:", item.expr)
+                if item.alias is None:  # (`dimensions: 2024 as year` is a constant)
+                    raise error_loc(
+                        "dimension positions (dimensions: 1, 2) need select:", item.expr
+                    )
         # A short name a measure has taken is not the dimension's (it is then named by its
         # full path, as SQL's GROUP BY names it): metadata.n beside count(1) as n.
         taken = {m.alias for m in measures or () if m.alias is not None}
