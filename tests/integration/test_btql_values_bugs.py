@@ -205,6 +205,17 @@ def test_values_out_of_range_read_null(app_client, project):
             "interval",
             "out of range",
         ),
+        # a list in an IN list matched nothing (`tags IN (['a', 'b'])` for `tags IN ['a', 'b']`)
+        (
+            "select: id | from: project_logs('{p}') | filter: tags IN (['task', 'tool'])",
+            "['task'",
+            "IN (...) lists values (strings, numbers, booleans, null), not a list",
+        ),
+        (
+            "SELECT id FROM project_logs('{p}') WHERE metrics.m0 IN (0, [1])",
+            "[1]",
+            "not a list: write x IN ('a', 'b') or x IN ['a', 'b']",
+        ),
         ("select: id as \"\" | from: project_logs('{p}')", '""', "empty"),
         ("SELECT id AS \"\" FROM project_logs('{p}')", '""', "empty"),
         ("select: id | unpivot: tags as \"\" | from: project_logs('{p}')", '""', "empty"),

@@ -696,6 +696,14 @@ def _in(c, ctx, node):
         if locs is not None and len(locs) == len(items):
             pairs = zip(items, locs, strict=True)
             where = [a.Literal(item, loc=loc) if loc else at for item, loc in pairs]
+        for i, item in enumerate(items):
+            if isinstance(item, list | dict):  # (`tags IN (['a', 'b'])` matched nothing)
+                raise c.error(
+                    "IN (...) lists values (strings, numbers, booleans, null), not "
+                    f"{'a list' if isinstance(item, list) else 'an object'}: write "
+                    "x IN ('a', 'b') or x IN ['a', 'b']",
+                    at if where is None else where[i],
+                )
         return in_list(c, left, items, at, where)
     right = c.node(node.right, ctx)
     if right.type in (T.ARRAY, T.JSON):
