@@ -329,6 +329,7 @@ ERRORS = [
     ("select: a, b, count(1) | dimensions: a", "'b' must appear in GROUP BY", 1, 12),
     ("select: a @ b", "unexpected character '@'", 1, 11),
     ("select: a | filter: a ILIKE 'x!%' escape '!'", "ESCAPE is not supported", 1, 35),
+    ("measures: count(1) filter (where a) as n", "FILTER (WHERE …) is not supported", 1, 20),
     # SQL's || was "expected a clause such as 'select:' ..., found '|'"
     ("select: a || 'x'", "'||' is not supported: write concat(a, b)", 1, 11),
     ("select: a | filter: b = 'x' ||'y'", "'||' is not supported: write concat(a, b)", 1, 29),

@@ -240,6 +240,9 @@ ERRORS = [
         1,
         36,
     ),
+    # FILTER and OVER were "unexpected '(' at the end of the query"
+    ("SELECT count(*) FILTER (WHERE a) FROM t", "FILTER (WHERE …) is not supported", 1, 17),
+    ("SELECT row_number() OVER (ORDER BY a) FROM t", "window functions (OVER)", 1, 21),
     ("SELECT a || 'x' FROM t", "'||' is not supported: write concat(a, b)", 1, 10),  # was '|'
     ("SELECT * FROM t WHERE a = 'x'||b", "'||' is not supported: write concat(a, b)", 1, 30),
     ("SELECT * FROM f(x, kind => 'y')", "unknown data source argument 'kind'", 1, 20),

@@ -90,6 +90,11 @@ def double_bar(first: Token, second: Token) -> bool:
 
 
 CONCAT_OPERATOR = "'||' is not supported: write concat(a, b) to join strings"
+# SQL's suffixes of a call (`count(*) FILTER (WHERE x)`, `… OVER (…)`), which BTQL lacks.
+CALL_SUFFIXES = {
+    "filter": "FILTER (WHERE …) is not supported: write count(x ? 1 : null) or sum(x ? 1 : 0)",
+    "over": "window functions (OVER) are not supported",
+}
 
 
 def error_at(message: str, tok: Token | None) -> QueryError:
@@ -577,6 +582,9 @@ class ExpressionParser:
                 if not self.accept_op(","):
                     break
         self.expect_op(")", "',' or ')'")
+        after = self.peek()
+        if after.word in CALL_SUFFIXES and self.peek(1).is_op("("):  # (not an alias)
+            raise self.error(CALL_SUFFIXES[after.word], after)
         if name in SPAN_FILTERS:
             if distinct or named or len(args) != 1 or isinstance(args[0], ast.Star):
                 raise self.error(f"{name.upper()} takes exactly one expression", name_tok)
