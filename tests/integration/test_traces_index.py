@@ -177,3 +177,36 @@ def test_a_trace_written_and_deleted_in_one_group_commit_leaves_the_index(tmp_pa
         assert [r[0] for r in _index(store)] == ["k"]
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("shape", ["traces", "summary"])
+def test_a_trace_written_while_a_client_pages_keeps_its_place(app_client, shape):
+    """A trace that gains a span (or a merge) after the first page moved ahead of the
+    cursor and was never listed; it keeps its place as of the first page now, as on fetch,
+    and comes once, whole. Traces begun since are not listed."""
+    project_id, newest_first = _written_traces(app_client)
+
+    def btql(cursor):
+        query = f"from: project_logs('{project_id}') {shape} | select: * | limit: 4"
+        query += f" | cursor: '{cursor}'" if cursor else ""
+        response = app_client.post("/btql", json={"query": query})
+        assert response.status_code == 200, response.text
+        return response.json()["data"], response.json()["cursor"]
+
+    first, cursor = btql(None)
+    assert [r["root_span_id"] for r in first] == newest_first[:4]
+    late = newest_first[-1]  # the oldest trace: not on the first page
+    rows = [
+        {"project_id": project_id, "log_id": "g", "id": f"{late}-child"}
+        | {"span_id": f"{late}-child", "root_span_id": late, "span_parents": [late]},
+        {"project_id": project_id, "log_id": "g", "id": "new", "root_span_id": "new"},
+    ]
+    assert app_client.post("/logs3", json={"rows": rows}).status_code == 200
+    pages, rows, cursor = [[r["root_span_id"] for r in first]], [], cursor
+    while cursor:
+        page, cursor = btql(cursor)
+        pages.append(list(dict.fromkeys(r["root_span_id"] for r in page)))
+        rows += page
+    assert [root for page in pages for root in page] == newest_first
+    if shape == "traces":  # whole: with the span written since
+        assert sorted(r["id"] for r in rows if r["root_span_id"] == late) == [late, f"{late}-child"]

@@ -55,6 +55,10 @@ class Plan:
     index_bounded: bool = False
     # Run in windows of the sort column, newest first (the SQL has the window parameters).
     window: WindowPlan | None = None
+    # Pages of traces by key carry a snapshot (see query.cursors): this page's, when it
+    # follows a cursor; a first page takes its newest trace's _xact_id.
+    snapshot: int | None = None
+    keeps_snapshot: bool = False
 
     def next_cursor(self, cursor, table: str) -> str | None:
         """The cursor of the page after this one (whose rows are in ``table``), or None
@@ -66,10 +70,10 @@ class Plan:
             units = "DISTINCT __key" if self.shape == "traces" else "*"
             (count,) = cursor.execute(f"SELECT count({units}) FROM {table}").fetchone()
             return self._cursor_after(count, None)
-        units, last = cursor.execute(
-            f"SELECT count(DISTINCT __key), min(__key) FROM {table}"
+        units, last, newest = cursor.execute(
+            f"SELECT count(DISTINCT __key), min(__key), max(__key) FROM {table}"
         ).fetchone()
-        return self._cursor_after(units, last)
+        return self._cursor_after(units, last, newest)
 
     def next_cursor_from_keys(self, keys: list) -> str | None:
         """:meth:`next_cursor` from the ``__key`` of each row of the page."""
@@ -78,14 +82,19 @@ class Plan:
         present = {k for k in keys if k is not None}
         if self.paging == "offset":
             return self._cursor_after(len(present) if self.shape == "traces" else len(keys), None)
-        return self._cursor_after(len(present), min(present) if present else None)
+        if not present:
+            return self._cursor_after(0, None)
+        return self._cursor_after(len(present), min(present), max(present))
 
-    def _cursor_after(self, units: int, last) -> str | None:
+    def _cursor_after(self, units: int, last, newest=None) -> str | None:
         if units != self.limit:
             return None
         if self.paging == "offset":
             return Cursor(offset=self.offset + units).encode()
-        return Cursor(key=last).encode()
+        snapshot = None
+        if self.keeps_snapshot:
+            snapshot = self.snapshot if self.snapshot is not None else key_xact(newest)
+        return Cursor(key=last, snapshot=snapshot).encode()
 
 
 def plan_query(
@@ -144,13 +153,18 @@ def plan_query(
         item = (query.pivot or query.unpivot)[0]  # type: ignore[index]
         raise QueryError.at("pivot and unpivot need the spans shape", item.expr)
     if source.shape == "traces":
-        return planner.traces()
-    if source.object_type is ObjectType.DATASET:
+        plan = planner.traces()
+    elif source.object_type is ObjectType.DATASET:
         raise QueryError.at(
             "the summary shape applies to project logs and experiments",
             query.from_,
         )
-    return planner.summary()
+    else:
+        plan = planner.summary()
+    if plan.paging == "key" and version is None:
+        snapshot = cursor.snapshot if cursor is not None else None
+        plan = dataclasses.replace(plan, snapshot=snapshot, keeps_snapshot=True)
+    return plan
 
 
 def _first_names(expr) -> set[str]:
@@ -731,17 +745,39 @@ class _Planner:
         where = [f"t.object_type = {kind}", f"t.object_id IN ({objects})"]
         if matched is not None:
             where.append(f"t.root_span_id IN ({matched})")
+        snapshot = self.cursor.snapshot if after is not None and self.cursor else None
+        moved = None
+        if snapshot is not None:
+            # Traces written since the first page's snapshot keep their place as of then
+            # (their key then, from history); traces begun since are not listed.
+            moved = [*where, f"t.last_xact > {_lit(snapshot)}", f"t.first_xact <= {_lit(snapshot)}"]
         if after is not None:
             where.append(f"t.last_key < {_lit(after)}")
             upper = key_xact(after)
+            if snapshot is not None:
+                upper = snapshot if upper is None else min(upper, snapshot)
             if upper is not None:
                 where.append(f"t.last_xact <= {_lit(upper)}")
         if top and matched is None:  # (with a filter the bound would run it twice)
             where.append(newest_traces_bound(" AND ".join(where), top - 1))
         sql = f"""SELECT t.root_span_id, t.last_key AS __key, t.first_xact FROM traces t
             WHERE {" AND ".join(where)}"""
-        # last_xact first: the same order as last_key, on a column DuckDB prunes by.
-        return sql, "t.last_xact DESC, t.last_key DESC"
+        if moved is None:
+            # last_xact first: the same order as last_key, on a column DuckDB prunes by.
+            return sql, "t.last_xact DESC, t.last_key DESC"
+        sql = f"""SELECT t.root_span_id, t.last_key AS __key, t.first_xact, t.last_xact
+            FROM traces t WHERE {" AND ".join(where)}
+            UNION ALL
+            SELECT h.root_span_id, max(h._pagination_key), any_value(t.first_xact),
+                max(h._xact_id)
+            FROM traces t JOIN history h ON h.object_type = t.object_type
+                AND h.object_id = t.object_id AND h.root_span_id = t.root_span_id
+            WHERE {" AND ".join(moved)} AND NOT h._object_delete
+                AND h._xact_id BETWEEN t.first_xact AND {_lit(snapshot)}
+            GROUP BY h.object_type, h.object_id, h.root_span_id
+            HAVING max(h._pagination_key) < {_lit(after)}"""
+        sql = f"SELECT t.root_span_id, t.__key, t.first_xact, t.last_xact FROM ({sql}) t"
+        return sql, "t.last_xact DESC, t.__key DESC"
 
     def _kept_traces(self, filters: _Filters, source: str, scope: Scope, matched: str | None):
         """SQL of the traces among ``matched`` (SQL of root_span_ids; None: every trace of
