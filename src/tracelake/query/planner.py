@@ -27,6 +27,8 @@ from tracelake.query.relations import (
     AGGREGATED_OBJECTS,
     STORED_COLUMNS,
     columns_of,
+    moved_row_keys,
+    moved_rows_bound,
     newest_traces_bound,
     root_field,
     span_relation,
@@ -40,6 +42,19 @@ from tracelake.query.types import Column, Scope, T
 from tracelake.query.windows import WindowPlan
 
 DEFAULT_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class MovedRows:
+    """The rows of a later page of spans (a key cursor with a snapshot) that were written
+    again since the snapshot: they keep their place as of then (``__key`` = their key then)
+    instead of moving ahead of the cursor and never being listed. ``bound_sql`` gives the
+    value of the ``$moved_lo`` parameter of ``sql`` (NULL: no row moved, skip ``sql``);
+    ``sql`` gives rows in the columns of the page's SQL, which the page's rows are merged
+    with (by ``__key``, newest first)."""
+
+    bound_sql: str
+    sql: str
 
 
 @dataclass(frozen=True)
@@ -59,6 +74,7 @@ class Plan:
     # follows a cursor; a first page takes its newest trace's _xact_id.
     snapshot: int | None = None
     keeps_snapshot: bool = False
+    moved: MovedRows | None = None
 
     def next_cursor(self, cursor, table: str) -> str | None:
         """The cursor of the page after this one (whose rows are in ``table``), or None
@@ -123,7 +139,10 @@ def plan_query(
     early = references_comments(query)
 
     def relation(
-        window: str | None = None, row_filter: str | None = None, candidates: str | None = None
+        window: str | None = None,
+        row_filter: str | None = None,
+        candidates: str | None = None,
+        since_xact: int | None = None,
     ) -> str:
         return span_relation(
             source.refs,
@@ -131,6 +150,7 @@ def plan_query(
             version=version,
             audit_log=audit_log,
             comments=early,
+            since_xact=since_xact,
             window=window,
             row_filter=row_filter,
             candidates=candidates,
@@ -148,7 +168,11 @@ def plan_query(
     planner.org_id = org_id
     planner.late_comments = not early and _outputs_comments(query)
     if source.shape == "spans":
-        return planner.spans()
+        plan = planner.spans()
+        if plan.paging == "key" and version is None:
+            snapshot = cursor.snapshot if cursor is not None else None
+            plan = dataclasses.replace(plan, snapshot=snapshot, keeps_snapshot=True)
+        return plan
     if query.unpivot or query.pivot:
         item = (query.pivot or query.unpivot)[0]  # type: ignore[index]
         raise QueryError.at("pivot and unpivot need the spans shape", item.expr)
@@ -468,7 +492,12 @@ class _Planner:
         filters = split_filters(self.q, trace_shape=False)
         ctes, any_span = self._any_span_traces(filters.windows)
         plan = self._spans(filters, any_span)
-        return dataclasses.replace(plan, sql=_with_ctes(ctes, plan.sql)) if ctes else plan
+        if not ctes:
+            return plan
+        moved = plan.moved
+        if moved is not None:
+            moved = dataclasses.replace(moved, sql=_with_ctes(ctes, moved.sql))
+        return dataclasses.replace(plan, sql=_with_ctes(ctes, plan.sql), moved=moved)
 
     def _spans(self, filters: _Filters, any_span: dict[str, Column]) -> Plan:
         base, unpivoted = self._unpivot()
@@ -530,6 +559,13 @@ class _Planner:
         key = "e._pagination_key" if paging == "key" else "NULL"
         count = self._count_sample("id")
         window = None
+        # A later page keeps the place of rows written since the first page (MovedRows):
+        # they are read from the relation of the rows written since, on the same conditions
+        # (the cursor's condition is on their keys then).
+        written_since, moved_where = None, list(where)
+        snapshot = self.cursor.snapshot if paging == "key" and self.cursor else None
+        if snapshot is not None and base is self.base and self.version is None and not count:
+            written_since = self.relation(None, row_filter, candidates, since_xact=snapshot + 1)
         if base is self.base and not pivots and not proj.aggregate and offset == 0:
             window = None if candidates else self._window(query, upper_xact)
         if window is not None or row_filter is not None or candidates is not None:
@@ -581,7 +617,32 @@ class _Planner:
                 f" ORDER BY {order}"
             )
         columns = tuple(c.name for c in proj.columns)
-        return Plan(sql, columns, self.limit, paging, offset, window=window)
+        moved = None
+        if written_since is not None:
+            moved = self._moved_rows(written_since, moved_where, select, snapshot)
+        return Plan(sql, columns, self.limit, paging, offset, window=window, moved=moved)
+
+    def _moved_rows(self, base: str, where: list[str], select: list[str], snapshot: int):
+        """The rows of this later page of spans that were written again since the first
+        page's snapshot (see :class:`MovedRows`): ``base`` is the page's relation of the rows
+        written since, ``where`` its conditions, ``select`` its output columns."""
+        refs, after = self.source.refs, self.cursor.key
+        keys = moved_row_keys(refs, self.org_id, snapshot, after)
+        source = f"""(SELECT e.*, mv.__old_key FROM {base} e JOIN ({keys}) mv
+            ON mv.object_id = e.__object_id AND mv.id = e.id)"""
+        late = self.late_comments
+        head = "e.*" if late else ", ".join(select)
+        sql = f"SELECT {head}, e.__old_key AS __key FROM {source} e"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += f" ORDER BY e.__old_key DESC LIMIT {self.limit}"
+        if late:
+            prefix, relation = self._with_late_comments(sql)
+            sql = (
+                f"{prefix}SELECT {', '.join(select)}, e.__key AS __key FROM {relation} e"
+                " ORDER BY e.__key DESC"
+            )
+        return MovedRows(moved_rows_bound(refs, snapshot), sql)
 
     def _window(self, query: a.Query, upper_xact: int | None) -> WindowPlan | None:
         """How this page runs in windows of its sort column (see query.windows), or None.
