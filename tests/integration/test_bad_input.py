@@ -3,6 +3,7 @@ and write nothing: a request with one bad row applies none of its rows."""
 
 from __future__ import annotations
 
+import base64
 import uuid
 
 import httpx
@@ -616,6 +617,41 @@ def test_invalid_cursor(app_client, logged_project, cursor):
     url = f"/v1/project_logs/{logged_project}/fetch"
     assert_error(app_client.post(url, json={"cursor": cursor}), 400, "cursor")
     assert_error(app_client.get(url, params={"cursor": cursor}), 400, "cursor")
+
+
+def _b64(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+# A forged key went through: 'p' (below every key) answered an empty last page, 'pzzz'
+# (above every key) the first page again.
+@pytest.mark.parametrize("text", ["p", "pzzz", "p1~5", "p1000198261223260166.x~5", "p~~"])
+def test_forged_cursor_keys_are_invalid(app_client, logged_project, text):
+    url = f"/v1/project_logs/{logged_project}/fetch"
+    assert_error(app_client.post(url, json={"cursor": _b64(text)}), 400, "cursor")
+    query = f"select: id | from: project_logs('{logged_project}') | cursor: '{_b64(text)}'"
+    assert_error(app_client.post("/btql", json={"query": query}), 400, "cursor")
+
+
+def test_a_cursor_of_another_objects_pages_is_refused(app_client, logged_project):
+    """Another object's cursor answered rows of the wrong place (or none, ending paging)."""
+    other = new_project(app_client)
+    rows = [log_row(other, f"o{i}", input=i) for i in range(3)]
+    assert app_client.post("/logs3", json={"rows": rows}).status_code == 200
+    for clauses in ("", " traces", " summary", " | sort: created"):
+        query = f"select: id | from: project_logs('{logged_project}'){clauses} | limit: 1"
+        cursor = app_client.post("/btql", json={"query": query}).json()["cursor"]
+        again = query + f" | cursor: '{cursor}'"
+        assert app_client.post("/btql", json={"query": again}).status_code == 200
+        elsewhere = again.replace(logged_project, other)
+        response = app_client.post("/btql", json={"query": elsewhere})
+        assert_error(response, 400, "another object")
+    url = f"/v1/project_logs/{logged_project}/fetch"
+    cursor = app_client.post(url, json={"limit": 1}).json()["cursor"]
+    assert app_client.post(url, json={"limit": 1, "cursor": cursor}).status_code == 200
+    elsewhere = f"/v1/project_logs/{other}/fetch"
+    assert_error(app_client.post(elsewhere, json={"cursor": cursor}), 400, "another object")
+    assert_error(app_client.get(elsewhere, params={"cursor": cursor}), 400, "another object")
 
 
 @pytest.mark.parametrize("cursor", [5, ["a"], {"k": "v"}])

@@ -20,7 +20,7 @@ from tracelake.model.objects import ObjectType
 from tracelake.model.xact import key_xact
 from tracelake.query import ast as a
 from tracelake.query.compiler import Compiler, DuckDBCompiler
-from tracelake.query.cursors import MAX_LIMIT, Cursor, decode_cursor
+from tracelake.query.cursors import MAX_LIMIT, Cursor, check_objects, decode_cursor, objects_tag
 from tracelake.query.errors import QueryError
 from tracelake.query.indexed import CANDIDATES, index_candidates
 from tracelake.query.relations import (
@@ -75,6 +75,7 @@ class Plan:
     snapshot: int | None = None
     keeps_snapshot: bool = False
     moved: MovedRows | None = None
+    objects: str | None = None  # the cursor's tag of the objects paged (query.cursors)
 
     def next_cursor(self, cursor, table: str) -> str | None:
         """The cursor of the page after this one (whose rows are in ``table``), or None
@@ -106,11 +107,11 @@ class Plan:
         if units != self.limit:
             return None
         if self.paging == "offset":
-            return Cursor(offset=self.offset + units).encode()
+            return Cursor(offset=self.offset + units, objects=self.objects).encode()
         snapshot = None
         if self.keeps_snapshot:
             snapshot = self.snapshot if self.snapshot is not None else key_xact(newest)
-        return Cursor(key=last, snapshot=snapshot).encode()
+        return Cursor(key=last, snapshot=snapshot, objects=self.objects).encode()
 
 
 def plan_query(
@@ -130,6 +131,7 @@ def plan_query(
     if query.cursor:
         try:
             cursor = decode_cursor(query.cursor)
+            check_objects(cursor.objects, source.refs)
         except QueryError as exc:
             raise QueryError.at(exc.detail, query.cursor_loc) from None
     if version is not None and source.object_type is ObjectType.PROJECT_LOGS:
@@ -169,14 +171,10 @@ def plan_query(
     planner.late_comments = not early and _outputs_comments(query)
     if source.shape == "spans":
         plan = planner.spans()
-        if plan.paging == "key" and version is None:
-            snapshot = cursor.snapshot if cursor is not None else None
-            plan = dataclasses.replace(plan, snapshot=snapshot, keeps_snapshot=True)
-        return plan
-    if query.unpivot or query.pivot:
+    elif query.unpivot or query.pivot:
         item = (query.pivot or query.unpivot)[0]  # type: ignore[index]
         raise QueryError.at("pivot and unpivot need the spans shape", item.expr)
-    if source.shape == "traces":
+    elif source.shape == "traces":
         plan = planner.traces()
     elif source.object_type is ObjectType.DATASET:
         raise QueryError.at(
@@ -185,10 +183,10 @@ def plan_query(
         )
     else:
         plan = planner.summary()
-    if plan.paging == "key" and version is None:
-        snapshot = cursor.snapshot if cursor is not None else None
-        plan = dataclasses.replace(plan, snapshot=snapshot, keeps_snapshot=True)
-    return plan
+    keeps = plan.paging == "key" and version is None
+    snapshot = cursor.snapshot if cursor is not None and keeps else None
+    tag = objects_tag(source.refs)
+    return dataclasses.replace(plan, snapshot=snapshot, keeps_snapshot=keeps, objects=tag)
 
 
 def _first_names(expr) -> set[str]:
