@@ -210,3 +210,34 @@ def test_a_trace_written_while_a_client_pages_keeps_its_place(app_client, shape)
     assert [root for page in pages for root in page] == newest_first
     if shape == "traces":  # whole: with the span written since
         assert sorted(r["id"] for r in rows if r["root_span_id"] == late) == [late, f"{late}-child"]
+
+
+def test_index_entries_of_traces_without_rows_are_dropped_once_on_open(tmp_path):
+    """Deletes used to leave the entry of a trace without rows in the index: a database
+    from then loses those entries on its next start (once: the meta table records it)."""
+    store, catalog, principal = _setup(tmp_path / "data")
+    project_id = catalog.create_project(principal.org_id, "p")["id"]
+    row = {"project_id": project_id, "log_id": "g", "id": "kept", "root_span_id": "k"}
+    store.write(prepare_batch(catalog, principal, [row]))
+    (stray,) = [
+        (*r[:2], "gone", *r[3:])
+        for r in store.read(lambda c: c.execute("SELECT * FROM traces").fetchall())
+    ]
+
+    def left_behind(c):
+        c.execute("INSERT INTO traces VALUES (?, ?, ?, ?, ?, ?)", list(stray))
+        c.execute("DELETE FROM meta WHERE key = 'traces_without_rows_dropped'")
+
+    store.exclusive(left_behind)
+    assert [r[0] for r in _index(store)] == ["gone", "k"]
+    store.close()
+    store, catalog, principal = _setup(tmp_path / "data")
+    try:
+        assert [r[0] for r in _index(store)] == ["k"]
+        assert store.read(
+            lambda c: c.execute(
+                "SELECT value FROM meta WHERE key = 'traces_without_rows_dropped'"
+            ).fetchall()
+        ) == [("done",)]
+    finally:
+        store.close()
