@@ -728,3 +728,28 @@ def test_json_without_content_type_is_accepted(app_client):
         "no-ct",
         "text-ct",
     }
+
+
+@pytest.mark.parametrize("kind", ["project", "dataset", "experiment", "view"])
+def test_a_list_cursor_id_that_names_nothing_is_a_400(app_client, kind):
+    """starting_after / ending_before of an unknown id answered an empty list, which a
+    client takes as the end of the list."""
+    project_id = new_project(app_client)
+    bodies = {
+        "project": None,
+        "dataset": {"project_id": project_id, "name": "d"},
+        "experiment": {"project_id": project_id, "name": "e"},
+        "view": {"object_type": "project", "object_id": project_id, "view_type": "logs"},
+    }
+    if bodies[kind] is not None:
+        body = bodies[kind] | ({"name": "v"} if kind == "view" else {})
+        assert app_client.post(f"/v1/{kind}", json=body).status_code == 200
+    listed = app_client.get(f"/v1/{kind}").json()["objects"]
+    for cursor in ("starting_after", "ending_before"):
+        response = app_client.get(f"/v1/{kind}", params={cursor: "no-such-id"})
+        assert_error(response, 400, cursor, "no-such-id")
+    # the id of the last (or first) object is the end of the list, not a mistake
+    last = app_client.get(f"/v1/{kind}", params={"starting_after": listed[-1]["id"]})
+    assert last.status_code == 200 and last.json() == {"objects": []}
+    first = app_client.get(f"/v1/{kind}", params={"ending_before": listed[0]["id"]})
+    assert first.status_code == 200 and first.json() == {"objects": []}
