@@ -179,7 +179,9 @@ def test_a_trace_written_and_deleted_in_one_group_commit_leaves_the_index(tmp_pa
         store.close()
 
 
-@pytest.mark.parametrize("shape", ["traces", "summary"])
+@pytest.mark.parametrize(
+    "shape", ["traces", "summary", "summary | final_filter: input IS NOT NULL"]
+)
 def test_a_trace_written_while_a_client_pages_keeps_its_place(app_client, shape):
     """A trace that gains a span (or a merge) after the first page moved ahead of the
     cursor and was never listed; it keeps its place as of the first page now, as on fetch,

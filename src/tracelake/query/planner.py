@@ -1015,7 +1015,14 @@ class _Planner:
         trees = [having, *proj.group_by]
         trees += self.c.compile_sort(query, scope) if query.sort else []
         trees += [c.expr for c in proj.columns] if proj.aggregate else []
-        head = f"WITH selected AS MATERIALIZED ({self._sampled_traces(filters)}) "
+        traces = None
+        if paging == "key" and self.cursor and self.cursor.key is not None:
+            if not self._count_sample("root_span_id"):
+                # The traces after the cursor, a trace written since the first page at its
+                # place then (see _trace_set), not ahead of the cursor.
+                traces, _ = self._trace_set(filters, self.cursor.key)
+        traces = traces or self._sampled_traces(filters)
+        head = f"WITH selected AS MATERIALIZED ({traces}) "
         spans = (
             f"(SELECT e.* FROM {self.base} e"
             " WHERE e.root_span_id IN (SELECT root_span_id FROM selected))"
