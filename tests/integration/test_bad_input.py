@@ -3,6 +3,7 @@ and write nothing: a request with one bad row applies none of its rows."""
 
 from __future__ import annotations
 
+import base64
 import uuid
 
 import httpx
@@ -618,6 +619,41 @@ def test_invalid_cursor(app_client, logged_project, cursor):
     assert_error(app_client.get(url, params={"cursor": cursor}), 400, "cursor")
 
 
+def _b64(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+# A forged key went through: 'p' (below every key) answered an empty last page, 'pzzz'
+# (above every key) the first page again.
+@pytest.mark.parametrize("text", ["p", "pzzz", "p1~5", "p1000198261223260166.x~5", "p~~"])
+def test_forged_cursor_keys_are_invalid(app_client, logged_project, text):
+    url = f"/v1/project_logs/{logged_project}/fetch"
+    assert_error(app_client.post(url, json={"cursor": _b64(text)}), 400, "cursor")
+    query = f"select: id | from: project_logs('{logged_project}') | cursor: '{_b64(text)}'"
+    assert_error(app_client.post("/btql", json={"query": query}), 400, "cursor")
+
+
+def test_a_cursor_of_another_objects_pages_is_refused(app_client, logged_project):
+    """Another object's cursor answered rows of the wrong place (or none, ending paging)."""
+    other = new_project(app_client)
+    rows = [log_row(other, f"o{i}", input=i) for i in range(3)]
+    assert app_client.post("/logs3", json={"rows": rows}).status_code == 200
+    for clauses in ("", " traces", " summary", " | sort: created"):
+        query = f"select: id | from: project_logs('{logged_project}'){clauses} | limit: 1"
+        cursor = app_client.post("/btql", json={"query": query}).json()["cursor"]
+        again = query + f" | cursor: '{cursor}'"
+        assert app_client.post("/btql", json={"query": again}).status_code == 200
+        elsewhere = again.replace(logged_project, other)
+        response = app_client.post("/btql", json={"query": elsewhere})
+        assert_error(response, 400, "another object")
+    url = f"/v1/project_logs/{logged_project}/fetch"
+    cursor = app_client.post(url, json={"limit": 1}).json()["cursor"]
+    assert app_client.post(url, json={"limit": 1, "cursor": cursor}).status_code == 200
+    elsewhere = f"/v1/project_logs/{other}/fetch"
+    assert_error(app_client.post(elsewhere, json={"cursor": cursor}), 400, "another object")
+    assert_error(app_client.get(elsewhere, params={"cursor": cursor}), 400, "another object")
+
+
 @pytest.mark.parametrize("cursor", [5, ["a"], {"k": "v"}])
 def test_cursor_must_be_a_string(app_client, logged_project, cursor):
     url = f"/v1/project_logs/{logged_project}/fetch"
@@ -692,3 +728,28 @@ def test_json_without_content_type_is_accepted(app_client):
         "no-ct",
         "text-ct",
     }
+
+
+@pytest.mark.parametrize("kind", ["project", "dataset", "experiment", "view"])
+def test_a_list_cursor_id_that_names_nothing_is_a_400(app_client, kind):
+    """starting_after / ending_before of an unknown id answered an empty list, which a
+    client takes as the end of the list."""
+    project_id = new_project(app_client)
+    bodies = {
+        "project": None,
+        "dataset": {"project_id": project_id, "name": "d"},
+        "experiment": {"project_id": project_id, "name": "e"},
+        "view": {"object_type": "project", "object_id": project_id, "view_type": "logs"},
+    }
+    if bodies[kind] is not None:
+        body = bodies[kind] | ({"name": "v"} if kind == "view" else {})
+        assert app_client.post(f"/v1/{kind}", json=body).status_code == 200
+    listed = app_client.get(f"/v1/{kind}").json()["objects"]
+    for cursor in ("starting_after", "ending_before"):
+        response = app_client.get(f"/v1/{kind}", params={cursor: "no-such-id"})
+        assert_error(response, 400, cursor, "no-such-id")
+    # the id of the last (or first) object is the end of the list, not a mistake
+    last = app_client.get(f"/v1/{kind}", params={"starting_after": listed[-1]["id"]})
+    assert last.status_code == 200 and last.json() == {"objects": []}
+    first = app_client.get(f"/v1/{kind}", params={"ending_before": listed[0]["id"]})
+    assert first.status_code == 200 and first.json() == {"objects": []}

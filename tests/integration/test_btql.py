@@ -240,6 +240,50 @@ def test_cursor_pages_to_the_end_without_empty_pages(app_client, project):
     assert len(seen) == 36 and len(set(seen)) == 36
 
 
+@pytest.mark.parametrize(
+    ("select", "clauses", "count"),
+    [
+        ("id, output", "", 35),
+        ("*", "", 35),
+        ("id, output", "| filter: id != 'none'", 35),  # (a condition on the row's own columns)
+        ("id, output", "| filter: input.question ILIKE 'question%'", 12),  # the roots
+        # (trace t01 has no llm span once it is deleted)
+        ("id, output", "| filter: any_span(span_attributes.type = 'llm')", 33),
+        ("id, output", "| sample: 100%", 35),
+    ],
+)
+def test_a_span_written_again_while_a_client_pages_keeps_its_place(
+    app_client, project, select, clauses, count
+):
+    """A span written again after the first page took a newer _pagination_key, ahead of the
+    cursor, and was never listed. It keeps its place as of the first page now (with its
+    rows as they are now), as on fetch; spans begun since are not listed."""
+
+    def page(cursor):
+        query = f"select: {select} | from: project_logs('{project}') {clauses} | limit: 7"
+        return btql(app_client, query + (f" | cursor: '{cursor}'" if cursor else ""))
+
+    first = page(None)
+    ids = [r["id"] for r in first["data"]]
+    rows = [
+        {"project_id": project, "log_id": "g", "id": "t00-root", "_is_merge": True},
+        {"project_id": project, "log_id": "g", "id": "t01-llm", "_object_delete": True},
+        {"project_id": project, "log_id": "g", "id": "begun-since", "input": "x"},
+    ]
+    rows[0]["output"] = "written again"
+    assert app_client.post("/logs3", json={"rows": rows}).status_code == 200
+    answer, outputs = first, {}
+    while answer["cursor"]:
+        answer = page(answer["cursor"])
+        assert answer["data"] or answer["cursor"] is None
+        ids += [r["id"] for r in answer["data"]]
+        outputs.update((r["id"], r["output"]) for r in answer["data"])
+    assert len(ids) == len(set(ids))
+    assert "t00-root" in ids and outputs["t00-root"] == "written again"
+    assert "t01-llm" not in ids and "begun-since" not in ids
+    assert len(ids) == count
+
+
 @pytest.mark.parametrize("fmt", ["jsonl", "csv", "parquet"])
 def test_formats(app_client, project, fmt):
     response = app_client.post(

@@ -114,13 +114,11 @@ def test_lists_show_only_own_objects(orgs):
             response = b.client.get(f"/v1/{kind}", params=params)
             if response.status_code != 404:
                 assert ok(response) == {"objects": []}, (kind, params)
-    # paging past A's ids does not reveal anything either
+    # paging past A's ids does not reveal anything either: such an id is none of B's (400)
     for kind, object_id in _objects_of(a):
         for cursor in ("starting_after", "ending_before"):
             response = b.client.get(f"/v1/{kind}", params={cursor: object_id})
-            if response.status_code != 404:
-                listed = ok(response)["objects"]
-                assert {o["org_id"] for o in listed} <= {b.id}, (kind, cursor)
+            assert response.status_code in (400, 404), (kind, cursor, response.text)
     # A still sees its own
     assert a.project["id"] in {o["id"] for o in ok(a.client.get("/v1/project"))["objects"]}
 

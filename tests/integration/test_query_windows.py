@@ -277,3 +277,48 @@ def test_sorted_pages_break_ties_the_same_way_every_time(env):
     expected = [r[0] for r in sorted(rows, key=lambda r: (r[2], r[1]), reverse=True)]
     got = pages(env, "select: id | from: project_logs('{pid}') | sort: created desc | limit: 7")
     assert [i for page in got for i in page] == expected
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl"])
+def test_windowed_pages_keep_the_place_of_rows_written_again(tmp_path, small_windows, fmt):
+    """Later pages run in windows below the cursor; rows written again since the first page
+    are merged in at their place as of then (each comes once, as it is now)."""
+    store = Store(tmp_path / "data")
+    try:
+        catalog = Catalog(store)
+        bootstrap(catalog, "org", "tl-windows-moved-key-0123456789")
+        org = catalog.list_orgs()[0]
+        principal = Principal(org["id"], org["name"], "admin", "test")
+        project_id = catalog.create_project(org["id"], "moved")["id"]
+        row = {"project_id": project_id, "log_id": "g"}
+        for start in range(0, 200, 20):
+            batch = [row | {"id": f"row-{i:03d}", "output": i} for i in range(start, start + 20)]
+            store.write(prepare_batch(catalog, principal, batch))
+        query = f"select: id, output | from: project_logs('{project_id}') | limit: 15"
+        seen: dict[str, object] = {}
+        cursor, written, again = None, 0, []
+        while True:
+            options = QueryOptions(query=query + (f" | cursor: '{cursor}'" if cursor else ""))
+            if fmt == "jsonl":
+                options = QueryOptions(query=options.query, fmt="jsonl")
+            result = run_query(store, catalog, principal, options)
+            lines = result.rows if fmt == "json" else bytes(result.body).splitlines()
+            for line in lines:
+                value = orjson.loads(line)
+                assert value["id"] not in seen
+                seen[value["id"]] = value["output"]
+            cursor = result.cursor
+            if cursor is None:
+                break
+            # one of the oldest rows (not seen yet, until the last pages), and a new row
+            if f"row-{written:03d}" not in seen:
+                again.append(f"row-{written:03d}")
+            batch = [row | {"id": f"row-{written:03d}", "_is_merge": True, "output": "again"}]
+            batch.append(row | {"id": f"new-{written}", "output": "new"})
+            store.write(prepare_batch(catalog, principal, batch))
+            written += 1
+        assert sorted(seen) == [f"row-{i:03d}" for i in range(200)]
+        assert len(again) > 5 and all(seen[r] == "again" for r in again)
+        assert any(len(runs) > 1 for runs in small_windows)  # later pages ran in windows
+    finally:
+        store.close()

@@ -40,6 +40,7 @@ from tracelake.query.planner import (
     pivot_output_name,
     plan_query,
 )
+from tracelake.query.relations import MOVED_LO
 from tracelake.query.sources import resolve_source
 from tracelake.query.windows import windows
 from tracelake.search.index import TEXT_FIELDS, TextIndex
@@ -323,7 +324,9 @@ def _execute(cursor, store: Store, plan: Plan, options: QueryOptions, timeout: f
     stopped = f"the query ran longer than {timeout:g} s and was stopped"
     try:
         with WATCHDOG.guard(timeout, cursor.interrupt) as interrupted:
-            if _renders_at_once(plan, options):
+            if plan.moved is not None:
+                result = _execute_with_moved_rows(cursor, store, plan, options)
+            elif _renders_at_once(plan, options):
                 result = _execute_at_once(cursor, store, plan)
             else:
                 result = _execute_paged(cursor, store, plan, options)
@@ -336,6 +339,32 @@ def _execute(cursor, store: Store, plan: Plan, options: QueryOptions, timeout: f
         # The compiler coerces types and guards paths, so this is rare; it is still the
         # query's fault (e.g. an out-of-range cast), not the server's.
         raise QueryError(f"the query could not run: {exc}") from None
+
+
+def _execute_with_moved_rows(cursor, store: Store, plan: Plan, options: QueryOptions):
+    """A later page of spans whose rows written since the first page keep their place
+    (``Plan.moved``): when no row moved, the page's own SQL; otherwise the page's rows and
+    the moved ones merged. One read transaction, so that no row is read twice (before and
+    after a write)."""
+    cursor.begin()
+    try:
+        (bound,) = cursor.execute(plan.moved.bound_sql).fetchone()
+        if bound is None:
+            plan = dataclasses.replace(plan, moved=None)
+            if _renders_at_once(plan, options):
+                result = _execute_at_once(cursor, store, plan)
+            else:
+                result = _execute_paged(cursor, store, plan, options, in_transaction=True)
+        else:
+            result = _execute_paged(
+                cursor, store, plan, options, moved_lo=bound, in_transaction=True
+            )
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):
+            cursor.rollback()
+        raise
+    cursor.commit()
+    return result
 
 
 def _renders_at_once(plan: Plan, options: QueryOptions) -> bool:
@@ -395,10 +424,20 @@ def _freshness(store: Store) -> dict:
     }
 
 
-def _execute_paged(cursor, store: Store, plan: Plan, options: QueryOptions) -> QueryResult:
+def _execute_paged(
+    cursor,
+    store: Store,
+    plan: Plan,
+    options: QueryOptions,
+    moved_lo: int | None = None,
+    in_transaction: bool = False,
+) -> QueryResult:
     """The page run into a temp table first (windows, pivots, renamed columns and the
-    other formats), then rendered from it."""
-    fill_page(cursor, plan, str(store.path))
+    other formats), then rendered from it; with ``moved_lo``, its moved rows merged in
+    (see ``Plan.moved``)."""
+    fill_page(cursor, plan, str(store.path), in_transaction=in_transaction)
+    if moved_lo is not None:
+        _add_moved_rows(cursor, plan, moved_lo)
     next_cursor = plan.next_cursor(cursor, "query_page")
     page_rows = 0
     if plan.index_bounded:  # only a bounded page needs its size (to decide on a re-run)
@@ -501,11 +540,12 @@ WINDOW_OUTCOMES = WindowOutcomes()
 SHORT_BOUNDS = WindowOutcomes()
 
 
-def fill_page(cursor, plan: Plan, database: str = "") -> None:
+def fill_page(cursor, plan: Plan, database: str = "", *, in_transaction: bool = False) -> None:
     """Run the page's SQL into the temp table ``query_page``: at once, or window by window
-    until the page is full (see query.windows), in one read transaction. ``database``
-    names the database file, for the window statistics and outcomes kept between queries
-    (a query whose first window came up short lately runs at once: WindowOutcomes)."""
+    until the page is full (see query.windows), in one read transaction (the caller's, when
+    ``in_transaction``). ``database`` names the database file, for the window statistics
+    and outcomes kept between queries (a query whose first window came up short lately
+    runs at once: WindowOutcomes)."""
     if plan.window is None:
         cursor.execute(f"CREATE OR REPLACE TEMP TABLE query_page AS {plan.sql}")
         return
@@ -514,7 +554,8 @@ def fill_page(cursor, plan: Plan, database: str = "") -> None:
         params = window.params(None, None)
         cursor.execute(f"CREATE OR REPLACE TEMP TABLE query_page AS {plan.sql}", params)
         return
-    cursor.begin()
+    if not in_transaction:
+        cursor.begin()
     try:
         if database:
             count, low, high = WINDOW_STATS.get(cursor, database, window.stats_sql)
@@ -543,12 +584,30 @@ def fill_page(cursor, plan: Plan, database: str = "") -> None:
             cursor.execute("DROP TABLE query_page")
             cursor.execute("ALTER TABLE query_full_page RENAME TO query_page")
     except BaseException:
-        try:
-            cursor.rollback()
-        except duckdb.Error:
-            pass  # an interrupted or failed statement may have ended the transaction
+        if not in_transaction:
+            try:
+                cursor.rollback()
+            except duckdb.Error:
+                pass  # an interrupted or failed statement may have ended the transaction
         raise
-    cursor.commit()
+    if not in_transaction:
+        cursor.commit()
+
+
+def _add_moved_rows(cursor, plan: Plan, moved_lo: int) -> None:
+    """Merge the page's moved rows (``Plan.moved``) into ``query_page``: the first
+    ``limit`` rows of both by ``__key``, newest first."""
+    (added,) = cursor.execute(
+        f"INSERT INTO query_page {plan.moved.sql}", {MOVED_LO: moved_lo}
+    ).fetchone()
+    if not added:
+        return
+    cursor.execute(
+        "CREATE TEMP TABLE query_full_page AS FROM query_page"
+        f" ORDER BY __key DESC LIMIT {plan.limit}"
+    )
+    cursor.execute("DROP TABLE query_page")
+    cursor.execute("ALTER TABLE query_full_page RENAME TO query_page")
 
 
 def _quote(name: str) -> str:

@@ -42,6 +42,13 @@ def key_xact(pagination_key: str | None) -> int | None:
     return None
 
 
+def is_pagination_key(text: str) -> bool:
+    """Whether ``text`` has the form of a ``_pagination_key`` ('p' + 19 digits + '.' + a
+    sequence number)."""
+    rest = text[21:]
+    return key_xact(text) is not None and rest.isascii() and rest.isdigit()
+
+
 def parse_xact(value: object) -> int:
     """Parse a version as clients send it (a decimal string or an int). A version beyond
     the largest ``_xact_id`` comes after every write, as ``MAX_XACT`` does: it reads the

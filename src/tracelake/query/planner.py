@@ -20,13 +20,15 @@ from tracelake.model.objects import ObjectType
 from tracelake.model.xact import key_xact
 from tracelake.query import ast as a
 from tracelake.query.compiler import Compiler, DuckDBCompiler
-from tracelake.query.cursors import MAX_LIMIT, Cursor, decode_cursor
+from tracelake.query.cursors import MAX_LIMIT, Cursor, check_objects, decode_cursor, objects_tag
 from tracelake.query.errors import QueryError
 from tracelake.query.indexed import CANDIDATES, index_candidates
 from tracelake.query.relations import (
     AGGREGATED_OBJECTS,
     STORED_COLUMNS,
     columns_of,
+    moved_row_keys,
+    moved_rows_bound,
     newest_traces_bound,
     root_field,
     span_relation,
@@ -43,6 +45,19 @@ DEFAULT_LIMIT = 1000
 
 
 @dataclass(frozen=True)
+class MovedRows:
+    """The rows of a later page of spans (a key cursor with a snapshot) that were written
+    again since the snapshot: they keep their place as of then (``__key`` = their key then)
+    instead of moving ahead of the cursor and never being listed. ``bound_sql`` gives the
+    value of the ``$moved_lo`` parameter of ``sql`` (NULL: no row moved, skip ``sql``);
+    ``sql`` gives rows in the columns of the page's SQL, which the page's rows are merged
+    with (by ``__key``, newest first)."""
+
+    bound_sql: str
+    sql: str
+
+
+@dataclass(frozen=True)
 class Plan:
     sql: str
     output: tuple[str, ...] | None  # visible column names, in order (None: decided by data)
@@ -55,6 +70,12 @@ class Plan:
     index_bounded: bool = False
     # Run in windows of the sort column, newest first (the SQL has the window parameters).
     window: WindowPlan | None = None
+    # Pages of traces by key carry a snapshot (see query.cursors): this page's, when it
+    # follows a cursor; a first page takes its newest trace's _xact_id.
+    snapshot: int | None = None
+    keeps_snapshot: bool = False
+    moved: MovedRows | None = None
+    objects: str | None = None  # the cursor's tag of the objects paged (query.cursors)
 
     def next_cursor(self, cursor, table: str) -> str | None:
         """The cursor of the page after this one (whose rows are in ``table``), or None
@@ -66,10 +87,10 @@ class Plan:
             units = "DISTINCT __key" if self.shape == "traces" else "*"
             (count,) = cursor.execute(f"SELECT count({units}) FROM {table}").fetchone()
             return self._cursor_after(count, None)
-        units, last = cursor.execute(
-            f"SELECT count(DISTINCT __key), min(__key) FROM {table}"
+        units, last, newest = cursor.execute(
+            f"SELECT count(DISTINCT __key), min(__key), max(__key) FROM {table}"
         ).fetchone()
-        return self._cursor_after(units, last)
+        return self._cursor_after(units, last, newest)
 
     def next_cursor_from_keys(self, keys: list) -> str | None:
         """:meth:`next_cursor` from the ``__key`` of each row of the page."""
@@ -78,14 +99,19 @@ class Plan:
         present = {k for k in keys if k is not None}
         if self.paging == "offset":
             return self._cursor_after(len(present) if self.shape == "traces" else len(keys), None)
-        return self._cursor_after(len(present), min(present) if present else None)
+        if not present:
+            return self._cursor_after(0, None)
+        return self._cursor_after(len(present), min(present), max(present))
 
-    def _cursor_after(self, units: int, last) -> str | None:
+    def _cursor_after(self, units: int, last, newest=None) -> str | None:
         if units != self.limit:
             return None
         if self.paging == "offset":
-            return Cursor(offset=self.offset + units).encode()
-        return Cursor(key=last).encode()
+            return Cursor(offset=self.offset + units, objects=self.objects).encode()
+        snapshot = None
+        if self.keeps_snapshot:
+            snapshot = self.snapshot if self.snapshot is not None else key_xact(newest)
+        return Cursor(key=last, snapshot=snapshot, objects=self.objects).encode()
 
 
 def plan_query(
@@ -105,6 +131,7 @@ def plan_query(
     if query.cursor:
         try:
             cursor = decode_cursor(query.cursor)
+            check_objects(cursor.objects, source.refs)
         except QueryError as exc:
             raise QueryError.at(exc.detail, query.cursor_loc) from None
     if version is not None and source.object_type is ObjectType.PROJECT_LOGS:
@@ -114,7 +141,10 @@ def plan_query(
     early = references_comments(query)
 
     def relation(
-        window: str | None = None, row_filter: str | None = None, candidates: str | None = None
+        window: str | None = None,
+        row_filter: str | None = None,
+        candidates: str | None = None,
+        since_xact: int | None = None,
     ) -> str:
         return span_relation(
             source.refs,
@@ -122,6 +152,7 @@ def plan_query(
             version=version,
             audit_log=audit_log,
             comments=early,
+            since_xact=since_xact,
             window=window,
             row_filter=row_filter,
             candidates=candidates,
@@ -139,18 +170,23 @@ def plan_query(
     planner.org_id = org_id
     planner.late_comments = not early and _outputs_comments(query)
     if source.shape == "spans":
-        return planner.spans()
-    if query.unpivot or query.pivot:
+        plan = planner.spans()
+    elif query.unpivot or query.pivot:
         item = (query.pivot or query.unpivot)[0]  # type: ignore[index]
         raise QueryError.at("pivot and unpivot need the spans shape", item.expr)
-    if source.shape == "traces":
-        return planner.traces()
-    if source.object_type is ObjectType.DATASET:
+    elif source.shape == "traces":
+        plan = planner.traces()
+    elif source.object_type is ObjectType.DATASET:
         raise QueryError.at(
             "the summary shape applies to project logs and experiments",
             query.from_,
         )
-    return planner.summary()
+    else:
+        plan = planner.summary()
+    keeps = plan.paging == "key" and version is None
+    snapshot = cursor.snapshot if cursor is not None and keeps else None
+    tag = objects_tag(source.refs)
+    return dataclasses.replace(plan, snapshot=snapshot, keeps_snapshot=keeps, objects=tag)
 
 
 def _first_names(expr) -> set[str]:
@@ -454,7 +490,12 @@ class _Planner:
         filters = split_filters(self.q, trace_shape=False)
         ctes, any_span = self._any_span_traces(filters.windows)
         plan = self._spans(filters, any_span)
-        return dataclasses.replace(plan, sql=_with_ctes(ctes, plan.sql)) if ctes else plan
+        if not ctes:
+            return plan
+        moved = plan.moved
+        if moved is not None:
+            moved = dataclasses.replace(moved, sql=_with_ctes(ctes, moved.sql))
+        return dataclasses.replace(plan, sql=_with_ctes(ctes, plan.sql), moved=moved)
 
     def _spans(self, filters: _Filters, any_span: dict[str, Column]) -> Plan:
         base, unpivoted = self._unpivot()
@@ -516,6 +557,13 @@ class _Planner:
         key = "e._pagination_key" if paging == "key" else "NULL"
         count = self._count_sample("id")
         window = None
+        # A later page keeps the place of rows written since the first page (MovedRows):
+        # they are read from the relation of the rows written since, on the same conditions
+        # (the cursor's condition is on their keys then).
+        written_since, moved_where = None, list(where)
+        snapshot = self.cursor.snapshot if paging == "key" and self.cursor else None
+        if snapshot is not None and base is self.base and self.version is None and not count:
+            written_since = self.relation(None, row_filter, candidates, since_xact=snapshot + 1)
         if base is self.base and not pivots and not proj.aggregate and offset == 0:
             window = None if candidates else self._window(query, upper_xact)
         if window is not None or row_filter is not None or candidates is not None:
@@ -567,7 +615,32 @@ class _Planner:
                 f" ORDER BY {order}"
             )
         columns = tuple(c.name for c in proj.columns)
-        return Plan(sql, columns, self.limit, paging, offset, window=window)
+        moved = None
+        if written_since is not None:
+            moved = self._moved_rows(written_since, moved_where, select, snapshot)
+        return Plan(sql, columns, self.limit, paging, offset, window=window, moved=moved)
+
+    def _moved_rows(self, base: str, where: list[str], select: list[str], snapshot: int):
+        """The rows of this later page of spans that were written again since the first
+        page's snapshot (see :class:`MovedRows`): ``base`` is the page's relation of the rows
+        written since, ``where`` its conditions, ``select`` its output columns."""
+        refs, after = self.source.refs, self.cursor.key
+        keys = moved_row_keys(refs, self.org_id, snapshot, after)
+        source = f"""(SELECT e.*, mv.__old_key FROM {base} e JOIN ({keys}) mv
+            ON mv.object_id = e.__object_id AND mv.id = e.id)"""
+        late = self.late_comments
+        head = "e.*" if late else ", ".join(select)
+        sql = f"SELECT {head}, e.__old_key AS __key FROM {source} e"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += f" ORDER BY e.__old_key DESC LIMIT {self.limit}"
+        if late:
+            prefix, relation = self._with_late_comments(sql)
+            sql = (
+                f"{prefix}SELECT {', '.join(select)}, e.__key AS __key FROM {relation} e"
+                " ORDER BY e.__key DESC"
+            )
+        return MovedRows(moved_rows_bound(refs, snapshot), sql)
 
     def _window(self, query: a.Query, upper_xact: int | None) -> WindowPlan | None:
         """How this page runs in windows of its sort column (see query.windows), or None.
@@ -731,17 +804,39 @@ class _Planner:
         where = [f"t.object_type = {kind}", f"t.object_id IN ({objects})"]
         if matched is not None:
             where.append(f"t.root_span_id IN ({matched})")
+        snapshot = self.cursor.snapshot if after is not None and self.cursor else None
+        moved = None
+        if snapshot is not None:
+            # Traces written since the first page's snapshot keep their place as of then
+            # (their key then, from history); traces begun since are not listed.
+            moved = [*where, f"t.last_xact > {_lit(snapshot)}", f"t.first_xact <= {_lit(snapshot)}"]
         if after is not None:
             where.append(f"t.last_key < {_lit(after)}")
             upper = key_xact(after)
+            if snapshot is not None:
+                upper = snapshot if upper is None else min(upper, snapshot)
             if upper is not None:
                 where.append(f"t.last_xact <= {_lit(upper)}")
         if top and matched is None:  # (with a filter the bound would run it twice)
             where.append(newest_traces_bound(" AND ".join(where), top - 1))
         sql = f"""SELECT t.root_span_id, t.last_key AS __key, t.first_xact FROM traces t
             WHERE {" AND ".join(where)}"""
-        # last_xact first: the same order as last_key, on a column DuckDB prunes by.
-        return sql, "t.last_xact DESC, t.last_key DESC"
+        if moved is None:
+            # last_xact first: the same order as last_key, on a column DuckDB prunes by.
+            return sql, "t.last_xact DESC, t.last_key DESC"
+        sql = f"""SELECT t.root_span_id, t.last_key AS __key, t.first_xact, t.last_xact
+            FROM traces t WHERE {" AND ".join(where)}
+            UNION ALL
+            SELECT h.root_span_id, max(h._pagination_key), any_value(t.first_xact),
+                max(h._xact_id)
+            FROM traces t JOIN history h ON h.object_type = t.object_type
+                AND h.object_id = t.object_id AND h.root_span_id = t.root_span_id
+            WHERE {" AND ".join(moved)} AND NOT h._object_delete
+                AND h._xact_id BETWEEN t.first_xact AND {_lit(snapshot)}
+            GROUP BY h.object_type, h.object_id, h.root_span_id
+            HAVING max(h._pagination_key) < {_lit(after)}"""
+        sql = f"SELECT t.root_span_id, t.__key, t.first_xact, t.last_xact FROM ({sql}) t"
+        return sql, "t.last_xact DESC, t.__key DESC"
 
     def _kept_traces(self, filters: _Filters, source: str, scope: Scope, matched: str | None):
         """SQL of the traces among ``matched`` (SQL of root_span_ids; None: every trace of
@@ -920,7 +1015,14 @@ class _Planner:
         trees = [having, *proj.group_by]
         trees += self.c.compile_sort(query, scope) if query.sort else []
         trees += [c.expr for c in proj.columns] if proj.aggregate else []
-        head = f"WITH selected AS MATERIALIZED ({self._sampled_traces(filters)}) "
+        traces = None
+        if paging == "key" and self.cursor and self.cursor.key is not None:
+            if not self._count_sample("root_span_id"):
+                # The traces after the cursor, a trace written since the first page at its
+                # place then (see _trace_set), not ahead of the cursor.
+                traces, _ = self._trace_set(filters, self.cursor.key)
+        traces = traces or self._sampled_traces(filters)
+        head = f"WITH selected AS MATERIALIZED ({traces}) "
         spans = (
             f"(SELECT e.* FROM {self.base} e"
             " WHERE e.root_span_id IN (SELECT root_span_id FROM selected))"

@@ -177,6 +177,32 @@ def span_relation(
     return f"({sql})"
 
 
+MOVED_LO = "moved_lo"  # the SQL parameter: the oldest xact a moved row's old version may have
+
+
+def moved_rows_bound(refs: tuple[ObjectRef, ...], snapshot: int) -> str:
+    """SQL of one value: the oldest ``first_xact`` of the traces that existed at
+    ``snapshot`` and were written since (the versions their rows had then are no older),
+    or NULL when none was, so no row has moved. (Rows of traces begun since are new, not
+    moved.) One read of the per-trace index, not of the rows."""
+    return f"""SELECT min(t.first_xact) FROM traces t
+        WHERE {_refs_predicate("t", refs)} AND t.last_xact > {_lit(snapshot)}
+          AND t.first_xact <= {_lit(snapshot)}"""
+
+
+def moved_row_keys(refs: tuple[ObjectRef, ...], org_id: str, snapshot: int, after: str) -> str:
+    """SQL of the live rows written since ``snapshot`` that were live then with a
+    ``_pagination_key`` below ``after``: (object_id, id, __old_key = that key). Their
+    history is read from the xact the parameter ``$moved_lo`` names (``moved_rows_bound``)."""
+    return f"""SELECT h.object_id, h.id, max(h._pagination_key) AS __old_key FROM history h
+        WHERE {_refs_predicate("h", refs)} AND h._xact_id BETWEEN ${MOVED_LO} AND {_lit(snapshot)}
+          AND (h.object_id, h.id) IN (SELECT l.object_id, l.id FROM live l
+              WHERE {_rows_of("l", refs, org_id)} AND l._xact_id > {_lit(snapshot)})
+        GROUP BY h.object_id, h.id
+        HAVING NOT arg_max(h._object_delete, h._pagination_key)
+           AND max(h._pagination_key) < {_lit(after)}"""
+
+
 def window_stats(
     refs: tuple[ObjectRef, ...], org_id: str, column: str, upper_xact: int | None
 ) -> str:

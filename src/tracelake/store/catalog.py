@@ -139,6 +139,7 @@ def seq_page(
     where: list[str],
     params: list[Any],
     *,
+    org_id: str,
     ids: list[str] | None,
     limit: int | None,
     starting_after: str | None,
@@ -146,8 +147,9 @@ def seq_page(
 ) -> tuple[str, bool]:
     """The `` WHERE … ORDER BY … LIMIT`` of a Stainless-style list, newest first by the
     ``seq`` column of ``table`` (aliased ``alias``): ``ids`` (repeated, or comma-separated
-    as braintrust-api sends them), then the cursor ids. Adds to ``where`` and ``params``;
-    also returns whether the rows come oldest first (``ending_before``: reverse them)."""
+    as braintrust-api sends them), then the cursor ids (objects of ``org_id``; see
+    ``check_page_ids``). Adds to ``where`` and ``params``; also returns whether the rows
+    come oldest first (``ending_before``: reverse them)."""
     if limit is not None and limit < 0:
         raise InvalidRequest("limit must not be negative")
     if ids:
@@ -155,11 +157,11 @@ def seq_page(
         params.append([part for value in ids for part in value.split(",") if part])
     ascending = False
     if starting_after is not None:
-        where.append(f"{alias}.seq < (SELECT seq FROM {table} WHERE id = ?)")
-        params.append(starting_after)
+        where.append(f"{alias}.seq < (SELECT seq FROM {table} WHERE id = ? AND org_id = ?)")
+        params += [starting_after, org_id]
     if ending_before is not None:
-        where.append(f"{alias}.seq > (SELECT seq FROM {table} WHERE id = ?)")
-        params.append(ending_before)
+        where.append(f"{alias}.seq > (SELECT seq FROM {table} WHERE id = ? AND org_id = ?)")
+        params += [ending_before, org_id]
         ascending = True
     clause = " WHERE " + " AND ".join(where)
     clause += f" ORDER BY {alias}.seq {'ASC' if ascending else 'DESC'}"
@@ -167,6 +169,23 @@ def seq_page(
         # Past any count of rows, a limit changes nothing (and DuckDB refuses one past int64).
         clause += f" LIMIT {min(int(limit), MAX_LIST_LIMIT)}"
     return clause, ascending
+
+
+def check_page_ids(
+    c, table: str, org_id: str, what: str, starting_after: str | None, ending_before: str | None
+) -> None:
+    """For a list page that came back empty: a cursor id that names no object of ``table``
+    in the organization was a mistake, not the end of the list (InvalidRequest)."""
+    for name, value in (("starting_after", starting_after), ("ending_before", ending_before)):
+        if value is None:
+            continue
+        found = c.execute(
+            f"SELECT 1 FROM {table} WHERE id = ? AND org_id = ?", [value, org_id]
+        ).fetchone()
+        if found is None:
+            raise InvalidRequest(
+                f"{name}: no {what} {value!r} (pass the id of an object of the previous page)"
+            )
 
 
 def hash_key(plaintext: str) -> str:
@@ -566,13 +585,21 @@ class Catalog:
             kind.table,
             where,
             params,
+            org_id=org_id,
             ids=ids,
             limit=limit,
             starting_after=starting_after,
             ending_before=ending_before,
         )
         sql = self._select_sql(kind) + clause
-        rows = self.store.read(lambda c: self._rows(c, kind, sql, params))
+
+        def page(c):
+            rows = self._rows(c, kind, sql, params)
+            if not rows and limit != 0:
+                check_page_ids(c, kind.table, org_id, kind.what, starting_after, ending_before)
+            return rows
+
+        rows = self.store.read(page)
         if ascending:
             rows.reverse()
         return rows

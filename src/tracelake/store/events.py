@@ -12,7 +12,8 @@ from tracelake.errors import Forbidden, InvalidRequest
 from tracelake.model.objects import OBJECT_ID_FIELD, ROUTING_KEYS, ObjectRef, ObjectType, route_row
 from tracelake.model.plain import PlainRows, plain_rows
 from tracelake.model.rows import normalize_row, now_timestamp
-from tracelake.model.xact import format_xact, key_xact
+from tracelake.model.xact import format_xact, is_pagination_key, key_xact
+from tracelake.query.cursors import objects_tag
 from tracelake.query.json_text import json_object_sql
 from tracelake.query.relations import columns_of, comments_relation, newest_traces_bound
 from tracelake.store.catalog import Catalog, Principal
@@ -188,23 +189,31 @@ class FetchPage:
     cursor: str | None
 
 
-def encode_cursor(pagination_key: str, snapshot: int | None = None) -> str:
-    """The opaque cursor: the last trace's key, and for live reads the newest ``_xact_id``
-    the first page saw (``~<xact>``), which later pages keep their order as of."""
-    text = pagination_key if snapshot is None else f"{pagination_key}~{snapshot}"
+def encode_cursor(pagination_key: str, ref: ObjectRef, snapshot: int | None = None) -> str:
+    """The opaque cursor: the last trace's key, for live reads the newest ``_xact_id`` the
+    first page saw (which later pages keep their order as of), and the tag of the object
+    paged (``<key>~<snapshot or nothing>~<tag>``)."""
+    text = f"{pagination_key}~{'' if snapshot is None else snapshot}~{objects_tag((ref,))}"
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[str, int | None]:
-    """(pagination key, snapshot xact or None) of a cursor."""
+def decode_cursor(cursor: str, ref: ObjectRef) -> tuple[str, int | None]:
+    """(pagination key, snapshot xact or None) of a cursor of ``ref``'s pages. Cursors of
+    older servers (without a tag, or without a snapshot either) are still taken."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         text = base64.urlsafe_b64decode(padded.encode()).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise InvalidRequest("invalid cursor") from None
-    key, _, snapshot = text.partition("~")
-    if not key.startswith("p"):
+    key, _, rest = text.partition("~")
+    snapshot, _, tag = rest.partition("~")
+    if not is_pagination_key(key) or "~" in tag:
         raise InvalidRequest("invalid cursor")
+    if tag and tag != objects_tag((ref,)):
+        raise InvalidRequest(
+            "invalid cursor: it is the cursor of another object's pages; pass back the"
+            " cursor of this object's previous page"
+        )
     if not snapshot:
         return key, None
     if not (snapshot.isascii() and snapshot.isdigit()) or int(snapshot) > _NO_XACT_BOUND:
@@ -235,7 +244,7 @@ def fetch_events(
     if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
         raise InvalidRequest("limit must be a positive integer")
     limit = min(limit, MAX_FETCH_LIMIT)
-    after, snapshot = decode_cursor(cursor) if cursor else (None, None)
+    after, snapshot = decode_cursor(cursor, ref) if cursor else (None, None)
     if before is not None:
         after = store.read(lambda c: legacy_after(c, ref, before, version))
     while True:
@@ -252,7 +261,7 @@ def fetch_events(
         if page.rows or page.cursor is None:
             return page
         # every trace on this page was deleted: go on
-        after, snapshot = decode_cursor(page.cursor)
+        after, snapshot = decode_cursor(page.cursor, ref)
 
 
 def _read_live_page(c, ref: ObjectRef, limit: int, after: str | None, snapshot) -> FetchPage:
@@ -310,7 +319,7 @@ def _read_live_page(c, ref: ObjectRef, limit: int, after: str | None, snapshot) 
         [kind, oid, min(t[1] for t in traces), roots],
     ).fetchall()
     rows.sort(key=lambda r: order[r[1]])  # stable: spans keep _pagination_key order
-    next_cursor = encode_cursor(traces[-1][2], snapshot) if len(traces) == limit else None
+    next_cursor = encode_cursor(traces[-1][2], ref, snapshot) if len(traces) == limit else None
     return FetchPage(rows=[r[0] for r in rows], cursor=next_cursor)
 
 
@@ -345,7 +354,7 @@ def _read_pinned_page(c, ref: ObjectRef, limit: int, after: str | None, version)
     params = [kind, oid, *source_params, after, after, limit]
     rows = c.execute(sql, params).fetchall()
     trace_keys = {r[1] for r in rows}
-    next_cursor = encode_cursor(min(trace_keys)) if len(trace_keys) == limit else None
+    next_cursor = encode_cursor(min(trace_keys), ref) if len(trace_keys) == limit else None
     return FetchPage(rows=[r[0] for r in rows], cursor=next_cursor)
 
 

@@ -331,3 +331,17 @@ DDL = [
         PRIMARY KEY (key_id, dataset_id)
     )""",
 ]
+
+# Statements run once per database (recorded in ``meta`` under their name), for data that
+# older versions left behind.
+ONCE = [
+    # Deletes left the per-trace index entry of a trace without rows (fixed in the writer):
+    # it took a place on pages of traces, and a traces or summary page came short and ended
+    # the paging.
+    (
+        "traces_without_rows_dropped",
+        """DELETE FROM traces t WHERE NOT EXISTS (SELECT 1 FROM live l
+               WHERE l.object_type = t.object_type AND l.object_id = t.object_id
+                 AND l.root_span_id = t.root_span_id)""",
+    ),
+]

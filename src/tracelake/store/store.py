@@ -18,7 +18,7 @@ from typing import TypeVar
 import duckdb
 
 from tracelake.model.xact import XactClock
-from tracelake.store.schema import DDL, SCHEMA_VERSION
+from tracelake.store.schema import DDL, ONCE, SCHEMA_VERSION
 from tracelake.store.writer import InsertMode, WriteBatch, commit_group
 
 log = logging.getLogger(__name__)
@@ -93,6 +93,12 @@ class Store:
                 "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
                 [str(SCHEMA_VERSION)],
             )
+            for name, statement in ONCE:
+                if con.execute("SELECT 1 FROM meta WHERE key = ?", [name]).fetchone() is None:
+                    con.begin()
+                    con.execute(statement)
+                    con.execute("INSERT INTO meta VALUES (?, 'done')", [name])
+                    con.commit()
         finally:
             con.close()
 

@@ -18,7 +18,15 @@ import orjson
 from tracelake.errors import InvalidRequest, NotFound
 from tracelake.model.ids import new_object_id
 from tracelake.model.rows import check_depth
-from tracelake.store.catalog import DATASETS, EXPERIMENTS, PROJECTS, TS, Catalog, seq_page
+from tracelake.store.catalog import (
+    DATASETS,
+    EXPERIMENTS,
+    PROJECTS,
+    TS,
+    Catalog,
+    check_page_ids,
+    seq_page,
+)
 
 OBJECT_KINDS = {"project": PROJECTS, "experiment": EXPERIMENTS, "dataset": DATASETS}
 # Braintrust's view types, and "sandbox" for saved BTQL sandbox queries.
@@ -183,12 +191,20 @@ def list_views(
         "views",
         where,
         params,
+        org_id=org_id,
         ids=ids,
         limit=limit,
         starting_after=starting_after,
         ending_before=ending_before,
     )
-    rows = catalog.store.read(lambda c: _rows(c, _select() + clause, params))
+
+    def page(c):
+        rows = _rows(c, _select() + clause, params)
+        if not rows and limit != 0:
+            check_page_ids(c, "views", org_id, "view", starting_after, ending_before)
+        return rows
+
+    rows = catalog.store.read(page)
     if ascending:
         rows.reverse()
     return rows

@@ -516,12 +516,24 @@ def _update_live(
         newest += """ QUALIFY row_number() OVER (
             PARTITION BY object_type, object_id, id ORDER BY _pagination_key DESC) = 1"""
     newest += ")"
+    emptied: list = []  # traces that lost spans to a delete: they may have none left
     if deletes:
-        cursor.execute(
+        emptied = cursor.execute(
             f"""DELETE FROM live USING {newest} d
                 WHERE d._object_delete AND live.object_type = d.object_type
-                  AND live.object_id = d.object_id AND live.id = d.id"""
-        )
+                  AND live.object_id = d.object_id AND live.id = d.id
+                RETURNING live.object_type, live.object_id, live.root_span_id"""
+        ).fetchall()
+        if overlap:
+            # A row written and deleted within these xacts never reached live, but its
+            # write adds its trace to the index below.
+            emptied += cursor.execute(
+                f"""SELECT h.object_type, h.object_id, h.root_span_id FROM history h
+                    WHERE h._xact_id BETWEEN {low} AND {high} AND NOT h._object_delete
+                      AND (h.object_type, h.object_id, h.id) IN (
+                          SELECT object_type, object_id, id FROM {newest} n
+                          WHERE n._object_delete)"""
+            ).fetchall()
     insert = "INSERT INTO live" if fresh else "INSERT OR REPLACE INTO live"
     cursor.execute(
         f"{insert} SELECT * EXCLUDE (_object_delete) FROM {newest} WHERE NOT _object_delete"
@@ -537,6 +549,17 @@ def _update_live(
               last_key = greatest(traces.last_key, excluded.last_key),
               last_xact = greatest(traces.last_xact, excluded.last_xact)"""
     )
+    if emptied:
+        # A trace whose every span is deleted leaves the index (as retention does): pages of
+        # traces read the index, and a trace without rows would take a place on a page.
+        cursor.execute(
+            """DELETE FROM traces t
+               WHERE (t.object_type, t.object_id, t.root_span_id) IN (
+                   SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]))
+                 AND NOT EXISTS (SELECT 1 FROM live l WHERE l.object_type = t.object_type
+                     AND l.object_id = t.object_id AND l.root_span_id = t.root_span_id)""",
+            [list(column) for column in zip(*set(emptied), strict=True)],
+        )
 
 
 def _write_comments(cursor, writes: list[tuple[RowWrite, int]], now: str) -> None:
