@@ -513,7 +513,9 @@ def objects(app_client):
 
 
 # The cursor of an unsorted page (it resumes after a key), which a sorted query refuses.
-KEY_CURSOR = "eyJrIjoicDEifQ"  # {"k": "p1"}
+KEY_CURSOR = (
+    "eyJrIjoicDEwMDAxOTgyNTg5MzgwODUzNzcuMDAwMDAwMSJ9"  # {"k": "p1000198258938085377.0000001"}
+)
 
 
 @pytest.mark.parametrize(
