@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import http.server
 import threading
+import time
 import uuid
 
 import orjson
@@ -326,3 +327,90 @@ def test_an_old_snapshot_before_the_first_version_is_a_clear_error(app_client):
 
 def _list(client, ds) -> list[dict]:
     return client.get(f"/v1/dataset/{ds}/versions").json()["objects"]
+
+
+def test_restore_brings_back_a_rows_own_span_ids(app_client):
+    ds = _dataset(app_client)
+    own = {"span_id": "s-a", "root_span_id": "root-a", "span_parents": ["root-a"]}
+    rows = [{"id": "a", "input": 1, **own}, {"id": "b", "input": 2, **own, "span_id": "s-b"}]
+    app_client.post(f"/v1/dataset/{ds}/insert", json={"events": rows})
+    (v1,) = _versions(app_client, ds)
+    app_client.post(
+        f"/v1/dataset/{ds}/insert",
+        json={"events": [{"id": "a", "_object_delete": True}, {"id": "b", "input": 3}]},
+    )
+    answer = app_client.post(f"/v1/dataset/{ds}/restore", json={"version": v1})
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["inserted"], answer.json()["updated"]) == (1, 1)
+    now = app_client.post(f"/v1/dataset/{ds}/fetch", json={}).json()["events"]
+    fields = ("id", "input", "span_id", "root_span_id", "span_parents")
+    assert sorted(tuple(r[f] for f in fields) for r in now) == [
+        ("a", 1, "s-a", "root-a", ["root-a"]),
+        ("b", 2, "s-b", "root-a", ["root-a"]),
+    ]
+    again = app_client.post(f"/v1/dataset/{ds}/restore", json={"version": v1}).json()
+    assert again["_xact_id"] is None
+
+
+def test_restore_reads_the_rows_as_of_its_own_write(app_client):
+    """A write queued before the restore's commit is not lost or left behind: the restore
+    compares against the rows as they are when it is written."""
+    ds = _dataset(app_client)
+    app_client.post(f"/v1/dataset/{ds}/insert", json={"events": [{"id": "a", "input": 1}]})
+    (v1,) = _versions(app_client, ds)
+    app_client.post(f"/v1/dataset/{ds}/insert", json={"events": [{"id": "a", "input": 2}]})
+    store = app_client.app.state.store
+    release = threading.Event()
+    blocked = threading.Event()
+
+    def hold(_cursor):
+        blocked.set()
+        release.wait(10)
+
+    holder = threading.Thread(target=store.exclusive, args=(hold,))
+    holder.start()
+    assert blocked.wait(10)
+    answers = {}
+
+    def post(name, path, body):
+        answers[name] = app_client.post(path, json=body)
+
+    # Queued behind the held writer: a write, then the restore (which used to read the rows
+    # before the write committed, so it kept 'c' and left 'a' as the write made it).
+    write = threading.Thread(
+        target=post,
+        args=(
+            "write",
+            f"/v1/dataset/{ds}/insert",
+            {"events": [{"id": "a", "input": 3}, {"id": "c", "input": 4}]},
+        ),
+    )
+    write.start()
+    while store._queue.qsize() < 1:  # noqa: SLF001
+        time.sleep(0.01)
+    restore = threading.Thread(
+        target=post, args=("restore", f"/v1/dataset/{ds}/restore", {"version": v1})
+    )
+    restore.start()
+    time.sleep(0.5)  # the restore queues its write behind the other one
+    release.set()
+    for thread in (holder, write, restore):
+        thread.join(10)
+    assert answers["write"].status_code == 200, answers["write"].text
+    assert answers["restore"].status_code == 200, answers["restore"].text
+    assert (answers["restore"].json()["updated"], answers["restore"].json()["deleted"]) == (1, 1)
+    now = app_client.post(f"/v1/dataset/{ds}/fetch", json={}).json()["events"]
+    assert [(r["id"], r["input"]) for r in now] == [("a", 1)]
+
+
+def test_restore_is_checked_against_an_enforced_schema(app_client):
+    ds = _dataset(app_client)
+    app_client.post(f"/v1/dataset/{ds}/insert", json={"events": [{"id": "a", "input": 1}]})
+    (v1,) = _versions(app_client, ds)
+    app_client.post(f"/v1/dataset/{ds}/insert", json={"events": [{"id": "a", "input": "s"}]})
+    schema = {"schema": {"type": "string"}, "enforce": True}
+    assert app_client.put(f"/v1/dataset/{ds}/schema/input", json=schema).status_code == 200
+    answer = app_client.post(f"/v1/dataset/{ds}/restore", json={"version": v1})
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["violations"][0]["id"] == "a"
+    assert len(_versions(app_client, ds)) == 2

@@ -9,17 +9,20 @@ from typing import Any
 
 import orjson
 
-from tracelake.errors import InvalidRequest, NotFound
+from tracelake.errors import Forbidden, InvalidRequest, NotFound
 from tracelake.model.objects import ObjectRef, ObjectType
-from tracelake.model.rows import format_timestamp
+from tracelake.model.rows import RowWrite, format_timestamp, normalize_row
 from tracelake.model.xact import format_xact, parse_xact, xact_seconds
 from tracelake.store import dataset_meta
 from tracelake.store.catalog import Catalog, Principal
-from tracelake.store.events import events_source_sql, prepare_batch
+from tracelake.store.events import events_source_sql
 from tracelake.store.store import Store
+from tracelake.store.writer import WriteBatch
 
 # The fields a diff compares and a restore brings back.
 ROW_FIELDS = ("input", "expected", "metadata", "tags", "origin")
+# A row's place in its trace, which a restore brings back too (rows may have their own).
+SPAN_FIELDS = ("span_id", "root_span_id", "span_parents")
 DIFF_LIMIT = 1_000
 
 
@@ -147,7 +150,8 @@ def _rows_at(c, dataset_id: str, version: int | None) -> dict[str, dict]:
         f"{name}::VARCHAR" if name != "tags" else "tags" for name in ("id", *ROW_FIELDS)
     )
     rows = c.execute(
-        f"SELECT {fields}, strftime(created, '%Y-%m-%dT%H:%M:%S.%fZ') FROM {source}",
+        f"SELECT {fields}, {', '.join(SPAN_FIELDS)},"
+        f" strftime(created, '%Y-%m-%dT%H:%M:%S.%fZ') FROM {source}",
         ["dataset", dataset_id, *params],
     ).fetchall()
     result = {}
@@ -158,6 +162,8 @@ def _rows_at(c, dataset_id: str, version: int | None) -> dict[str, dict]:
             if name != "tags" and value is not None:
                 value = orjson.loads(value)
             record[name] = value
+        for offset, name in enumerate(SPAN_FIELDS):
+            record[name] = row[1 + len(ROW_FIELDS) + offset]
         record["created"] = row[-1]
         result[row[0]] = record
     return result
@@ -213,32 +219,47 @@ def restore_version(
     store: Store, catalog: Catalog, principal: Principal, dataset_id: str, version: int
 ) -> dict:
     """Make the rows of ``version`` current again, as a new version: rows changed since are
-    written back, rows added since are deleted, rows deleted since come back."""
-    target, current = store.read(
-        lambda c: (_rows_at(c, dataset_id, version), _rows_at(c, dataset_id, None))
-    )
-    writes = []
+    written back (their place in the trace and ``created`` included), rows added since are
+    deleted, rows deleted since come back. The rows are read and compared on the writer, in
+    the write's transaction, so no write can land between the reads and the restore."""
+    if not principal.can_write:
+        raise Forbidden("this API key is read-only")
+    ref = _ref(dataset_id)
     counts = {"inserted": 0, "updated": 0, "deleted": 0}
-    for row_id, row in target.items():
-        now = current.get(row_id)
-        if (
-            now is not None
-            and all(_norm(now[f]) == _norm(row[f]) for f in ROW_FIELDS)
-            and now["created"] == row["created"]
-        ):
-            continue
-        counts["inserted" if now is None else "updated"] += 1
-        writes.append(
-            {"id": row_id, "dataset_id": dataset_id, **_public(row), "created": row["created"]}
-        )
-    for row_id in current.keys() - target.keys():
-        counts["deleted"] += 1
-        writes.append({"id": row_id, "dataset_id": dataset_id, "_object_delete": True})
-    if not writes:
-        return {"_xact_id": None, "restored": format_xact(version), **counts}
-    batch = prepare_batch(catalog, principal, writes, _ref(dataset_id))
+
+    def build(c) -> list[RowWrite]:
+        target, current = _rows_at(c, dataset_id, version), _rows_at(c, dataset_id, None)
+        counts.update(inserted=0, updated=0, deleted=0)  # (built again if the group retries)
+        rows = []
+        for row_id, row in target.items():
+            now = current.get(row_id)
+            if (
+                now is not None
+                and all(_norm(now[f]) == _norm(row[f]) for f in ROW_FIELDS)
+                and all(now[f] == row[f] for f in (*SPAN_FIELDS, "created"))
+            ):
+                continue
+            counts["inserted" if now is None else "updated"] += 1
+            rows.append({**_public(row), **{f: row[f] for f in (*SPAN_FIELDS, "created")}})
+        for row_id in current.keys() - target.keys():
+            counts["deleted"] += 1
+            rows.append({"id": row_id, "_object_delete": True})
+        return [normalize_row(raw, ref, index) for index, raw in enumerate(rows)]
+
+    info = catalog.object_info(principal.org_id, ref)
+    batch = WriteBatch(
+        writes=[],
+        objects={ref: info},
+        check=dataset_meta.schema_check(store, {ref: info}),
+        build=build,
+        author=principal.key_id,
+    )
     xact_id = store.write(batch)
-    return {"_xact_id": format_xact(xact_id), "restored": format_xact(version), **counts}
+    return {
+        "_xact_id": None if xact_id is None else format_xact(xact_id),
+        "restored": format_xact(version),
+        **counts,
+    }
 
 
 def create_snapshot(

@@ -86,6 +86,11 @@ class WriteBatch:
     keys: frozenset[Key] = frozenset()
     staged: StagedRows | None = None
     check: RowCheck | None = None
+    # Builds ``writes`` on the writer thread from the rows stored then (given its cursor, in
+    # the group's transaction), for a write computed from the current rows (a dataset
+    # restore), so that no write lands between its reads and its commit. Answering no writes
+    # writes nothing (its xact names no version).
+    build: Callable[[duckdb.DuckDBPyConnection], list[RowWrite]] | None = None
     # Who wrote it (an API key id); recorded for the dataset versions it makes.
     author: str | None = None
 
@@ -185,6 +190,7 @@ def _commit_group(cursor, group: list[WriteBatch], clock: XactClock, fresh: bool
     now = now_timestamp()
     pending = _Pending(fresh)
     done: list[tuple[WriteBatch, int]] = []
+    empty: list[WriteBatch] = []  # built no writes: resolved to None
     cursor.begin()
     try:
         for batch in group:
@@ -200,6 +206,11 @@ def _commit_group(cursor, group: list[WriteBatch], clock: XactClock, fresh: bool
             if table is None:
                 pending.flush(cursor, now)  # the reads below must see the earlier batches
                 try:
+                    if batch.build is not None:
+                        batch.writes = batch.build(cursor)
+                        if not batch.writes:
+                            empty.append(batch)
+                            continue
                     current = _load_current(cursor, batch)
                     places = _load_trace_places(cursor, batch, current)
                     entries = apply_batch(batch, current, now, places)
@@ -224,6 +235,8 @@ def _commit_group(cursor, group: list[WriteBatch], clock: XactClock, fresh: bool
         raise
     for batch, xact_id in done:
         batch.future.set_result(xact_id)
+    for batch in empty:
+        batch.future.set_result(None)
 
 
 def apply_batch(
