@@ -414,3 +414,17 @@ def test_restore_is_checked_against_an_enforced_schema(app_client):
     assert answer.status_code == 400, answer.text
     assert answer.json()["error"]["violations"][0]["id"] == "a"
     assert len(_versions(app_client, ds)) == 2
+
+
+def test_a_write_that_changes_no_row_is_no_listed_version(app_client):
+    ds = _dataset(app_client)
+    app_client.post(f"/v1/dataset/{ds}/insert", json={"events": [{"id": "a", "input": 1}]})
+    (v1,) = _versions(app_client, ds)
+    app_client.post(f"/v1/dataset/{ds}/snapshots", json={"name": "first"})
+    for row_id in ("never", "a", "a"):  # the second delete of 'a' changes nothing either
+        app_client.post(
+            f"/v1/dataset/{ds}/insert", json={"events": [{"id": row_id, "_object_delete": True}]}
+        )
+    listed = app_client.get(f"/v1/dataset/{ds}/versions").json()["objects"]
+    assert [(v["inserted"], v["updated"], v["deleted"]) for v in listed] == [(0, 0, 1), (1, 0, 0)]
+    assert listed[1]["_xact_id"] == v1 and listed[1]["snapshots"] == ["first"]

@@ -97,7 +97,8 @@ def _version_at(store: Store, dataset_id: str, xact_id: int) -> int | None:
 
 def list_versions(store: Store, dataset_id: str) -> list[dict]:
     """Newest first: each version's ``_xact_id``, time, author and rows inserted, updated
-    and deleted, with the snapshot names that point at it."""
+    and deleted, with the snapshot names that point at it. Writes that changed no row are
+    left out (a snapshot of one shows on the version before it, which reads the same)."""
     rows = store.read(
         lambda c: c.execute(
             """WITH h AS (
@@ -114,7 +115,10 @@ def list_versions(store: Store, dataset_id: str) -> list[dict]:
                                            AND n > 1 AND NOT prev_deleted) AS updated,
                           count(*) FILTER (WHERE _object_delete
                                            AND n > 1 AND NOT prev_deleted) AS deleted
-                   FROM h GROUP BY _xact_id),
+                   FROM h GROUP BY _xact_id
+                   -- A write that changed no row (a delete of a row that does not exist,
+                   -- or of a comment) is no version to list.
+                   HAVING inserted + updated + deleted > 0),
                -- A snapshot shows on the version it reads as (older ones may point
                -- between versions).
                s AS (
