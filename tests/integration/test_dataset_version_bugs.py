@@ -428,3 +428,13 @@ def test_a_write_that_changes_no_row_is_no_listed_version(app_client):
     listed = app_client.get(f"/v1/dataset/{ds}/versions").json()["objects"]
     assert [(v["inserted"], v["updated"], v["deleted"]) for v in listed] == [(0, 0, 1), (1, 0, 0)]
     assert listed[1]["_xact_id"] == v1 and listed[1]["snapshots"] == ["first"]
+
+
+def test_a_snapshot_name_of_digits_and_spaces_is_refused(app_client):
+    """' 123 ' reads as the version 123 wherever a version is taken, so such a snapshot
+    could never be read by its name."""
+    ds = _dataset(app_client)
+    app_client.post(f"/v1/dataset/{ds}/insert", json={"events": [{"id": "a", "input": 1}]})
+    answer = app_client.post(f"/v1/dataset/{ds}/snapshots", json={"name": " 123 "})
+    assert answer.status_code == 400 and "all digits" in answer.text
+    assert app_client.get(f"/v1/dataset/{ds}/snapshots").json()["objects"] == []

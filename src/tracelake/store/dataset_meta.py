@@ -182,7 +182,7 @@ def create_snapshot(
 ) -> dict:
     if not isinstance(name, str) or not name.strip():
         raise InvalidRequest("a snapshot needs a non-empty name")
-    if name.isdigit():
+    if name.strip().isdigit():  # (versions are read with surrounding spaces stripped)
         raise InvalidRequest("a snapshot name may not be all digits (it would read as a version)")
 
     def txn(c):
