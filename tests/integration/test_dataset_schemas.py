@@ -108,6 +108,19 @@ def test_infer_then_enforce_on_rest_and_import(app_client):
     assert {r["id"] for r in check["rows"]} == {"b1", "b2"}
 
 
+def test_a_violation_of_an_imported_row_without_id_names_no_id(app_client):
+    _, ds = _dataset(app_client)
+    schema = {"schema": {"type": "string"}, "enforce": True}
+    assert app_client.put(f"/v1/dataset/{ds}/schema/input", json=schema).status_code == 200
+    response = app_client.post(
+        f"/v1/dataset/{ds}/import", params={"format": "csv"}, content=b"input\nok\n5\n"
+    )
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["violations"][0]["id"] is None
+    assert error["message"].endswith(": row 2: input: 5 is not of type 'string'")
+
+
 def test_schema_route_errors(app_client):
     _, ds = _dataset(app_client)
     response = app_client.put(f"/v1/dataset/{ds}/schema/output", json={"schema": {}})

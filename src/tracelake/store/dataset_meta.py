@@ -35,7 +35,8 @@ class SchemaViolation(InvalidRequest):
     def __init__(self, found: list[dict]):
         shown = found[:MAX_LISTED_VIOLATIONS]
         lines = [
-            f"row {v['row']} ({v['id']}): {v['field']}{v['path'] if v['path'] != '/' else ''}: "
+            f"row {v['row']}{'' if v['id'] is None else ' (' + v['id'] + ')'}: "
+            f"{v['field']}{v['path'] if v['path'] != '/' else ''}: "
             f"{v['message']}"
             for v in shown
         ]
