@@ -434,3 +434,26 @@ def test_jsonl_preview_reads_only_the_lines_it_shows(app_client):
     answer = _preview(app_client, ds, body, "sparse.jsonl")
     assert answer.status_code == 200, answer.text
     assert [c["name"] for c in answer.json()["columns"]] == ["k"]
+
+
+def test_columns_whose_names_differ_only_in_case_keep_their_own_values(app_client):
+    """DuckDB matches column names regardless of case: columns 'a' and 'A' both read 'a',
+    and a column '_ROW' was read as the row numbers (and its text became them)."""
+    ds = _dataset(app_client)
+    csv = "id,a,A,_ROW\nr1,1,2,x\nr2,3,4,y\n"
+    jsonl = '{"id": "j1", "a": 1, "A": 2, "_ROW": "x", "ID": "other"}\n'
+    for body, fmt in ((csv, "csv"), (jsonl, "jsonl")):
+        preview = app_client.post(
+            f"/v1/dataset/{ds}/import/preview", params={"format": fmt}, content=body.encode()
+        )
+        assert preview.status_code == 200, preview.text
+        assert preview.json()["rows"][0]["A"] == 2
+        assert _import(app_client, ds, body, fmt=fmt).status_code == 200
+    rows = _rows(app_client, ds)
+    assert rows["r1"]["input"] == {"a": 1, "A": 2, "_ROW": "x"}
+    assert rows["r2"]["input"] == {"a": 3, "A": 4, "_ROW": "y"}
+    assert rows["j1"]["input"] == {"a": 1, "A": 2, "_ROW": "x", "ID": "other"}
+    # A bad cell is still named by its own row.
+    bad = _import(app_client, ds, "a,A,_ROW\n1,2,x\n3,4,y\n", maps=["A=metadata"])
+    assert bad.status_code == 400
+    assert bad.json()["error"]["message"] == "row 1, column 'A': metadata must be a JSON object"

@@ -28,9 +28,24 @@ class CellBatch:
     table: pa.Table  # one string column per file column, plus _row
     raw_text: bool
 
+    @property
+    def columns(self) -> list[str]:
+        """The file's column names."""
+        return [c for c in self.table.column_names if c != "_row"]
 
-def ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+    def sql_table(self) -> tuple[pa.Table, dict[str, str]]:
+        """The cells with their columns named by position (``c0``, ``c1``, …, and ``_row``),
+        and each file column's SQL name there. DuckDB matches names regardless of case, so
+        columns named ``a`` and ``A`` (or ``_ROW``) would otherwise read one another."""
+        refs: dict[str, str] = {}
+        names = []
+        for index, name in enumerate(self.table.column_names):
+            if name == "_row":
+                names.append(name)
+            else:
+                refs[name] = f"c{index}"
+                names.append(f"c{index}")
+        return self.table.rename_columns(names), refs
 
 
 def _lit(text: str) -> str:
@@ -52,18 +67,18 @@ def cell_sql(col: str, raw_text: bool) -> str:
         ELSE to_json({col}) END)"""
 
 
-def _field_sql(entries: list[tuple[str, Target]], raw_text: bool) -> str:
+def _field_sql(entries: list[tuple[str, Target]], raw_text: bool, refs: dict[str, str]) -> str:
     if not entries:
         return "NULL::JSON"
     whole = [c for c, t in entries if not t.path]
     if whole:
-        return cell_sql(ident(whole[0]), raw_text)
+        return cell_sql(refs[whole[0]], raw_text)
     tree: dict = {}
     for column, target in entries:
         node = tree
         for key in target.path[:-1]:
             node = node.setdefault(key, {})
-        node[target.path[-1]] = cell_sql(ident(column), raw_text)
+        node[target.path[-1]] = cell_sql(refs[column], raw_text)
     return _object_sql(tree)
 
 
@@ -103,17 +118,18 @@ def _id_sql(col: str, raw_text: bool) -> tuple[str, str]:
 
 def map_batch(con, batch: CellBatch, mapping: ColumnMapping) -> pa.Table:
     raw = batch.raw_text
+    cells, refs = batch.sql_table()
     problems: list[tuple[str, str, str]] = []  # (condition, column, reason)
     id_column = mapping.id_column
     if id_column is not None:
-        id_sql, bad = _id_sql(ident(id_column), raw)
+        id_sql, bad = _id_sql(refs[id_column], raw)
         problems.append((bad, id_column, "an id must be a string or an integer"))
     else:
         id_sql = "NULL::VARCHAR"
-    fields = {name: _field_sql(mapping.columns_for(name), raw) for name in VALUE_FIELDS}
+    fields = {name: _field_sql(mapping.columns_for(name), raw, refs) for name in VALUE_FIELDS}
     for column, target in mapping.columns_for("metadata"):
         if not target.path:
-            value = cell_sql(ident(column), raw)
+            value = cell_sql(refs[column], raw)
             problems.append(
                 (
                     f"({value} IS NOT NULL AND json_type({value}) NOT IN ('OBJECT', 'NULL'))",
@@ -123,7 +139,7 @@ def map_batch(con, batch: CellBatch, mapping: ColumnMapping) -> pa.Table:
             )
     tag_lists = []
     for column, _ in mapping.columns_for("tags"):
-        tags, bad = _tags_sql(ident(column), raw)
+        tags, bad = _tags_sql(refs[column], raw)
         tag_lists.append(f"coalesce({tags}, [])")
         problems.append((bad, column, "tags must be a JSON array of strings or comma-separated"))
     if tag_lists:
@@ -149,7 +165,7 @@ def map_batch(con, batch: CellBatch, mapping: ColumnMapping) -> pa.Table:
             {tags_sql} AS tags,
             {problem_sql} AS problem
         FROM batch"""
-    con.register("batch", batch.table)
+    con.register("batch", cells)
     try:
         table = con.sql(sql).to_arrow_table()
     except duckdb.Error as exc:

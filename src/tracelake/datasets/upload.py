@@ -34,7 +34,6 @@ from tracelake.datasets.row_mapping import (
     RowCheck,
     cell_sql,
     check_fields,
-    ident,
     map_batch,
 )
 from tracelake.errors import InvalidRequest
@@ -129,7 +128,7 @@ def stage_file(
     try:
         for batch in _batches(path, fmt, progress):
             if column_mapping is None:  # every batch has the file's columns
-                columns = [c for c in batch.table.column_names if c != "_row"]
+                columns = batch.columns
                 column_mapping = build_mapping(columns, mapping)
             mapped = map_batch(con, batch, column_mapping)
             if check is not None and column_mapping.id_column is None:
@@ -186,11 +185,12 @@ def preview_file(
     batch = next(_batches(path, fmt, None, limit=limit, wanted=mapping or ()), None)
     if batch is None:
         raise InvalidRequest("the file has no rows")
-    columns = [c for c in batch.table.column_names if c != "_row"]
+    columns = batch.columns
     con = duckdb.connect(config=STAGING_DB_CONFIG)
     try:
-        con.register("batch", batch.table)
-        cells = ", ".join(cell_sql(ident(c), batch.raw_text) + "::VARCHAR" for c in columns)
+        table, refs = batch.sql_table()
+        con.register("batch", table)
+        cells = ", ".join(cell_sql(refs[c], batch.raw_text) + "::VARCHAR" for c in columns)
         typed = con.execute(f"SELECT {cells} FROM batch ORDER BY _row").fetchall()
         con.unregister("batch")
         column_mapping = build_mapping(columns, mapping)
