@@ -54,6 +54,21 @@ def test_custom_columns_in_queries_and_exports(app_client):
     assert response.status_code == 400
 
 
+def test_a_custom_column_as_a_dimension_is_named_after_the_column(app_client):
+    """``dimensions: topic`` answered its groups under ``topic``'s expression's last key
+    (``metadata.topic`` → ``topic`` by luck; ``metadata.k`` → ``k``), unlike ``select``."""
+    ds = _dataset(app_client)
+    events = [{"id": "a", "metadata": {"k": "x"}}, {"id": "b", "metadata": {"k": "x"}}]
+    app_client.post(f"/v1/dataset/{ds}/insert", json={"events": events})
+    put = app_client.put(f"/v1/dataset/{ds}/columns/kind", json={"expr": "metadata.k"})
+    assert put.status_code == 200, put.text
+    for dims, name in (("kind", "kind"), ("kind as k2", "k2")):
+        query = f"from: dataset('{ds}') | dimensions: {dims} | measures: count(1) as n"
+        response = app_client.post("/btql", json={"query": query})
+        assert response.status_code == 200, response.text
+        assert response.json()["data"] == [{name: "x", "n": 2}]
+
+
 def test_bad_custom_columns_are_refused(app_client):
     ds = _dataset(app_client)
     for name, body in [

@@ -99,10 +99,18 @@ def apply_custom_columns(store: Store, query: a.Query, source: ResolvedSource) -
             out.append(item)
         return tuple(out)
 
+    def named_after_column(item: a.Aliased) -> a.Aliased:
+        """A bare custom column is named after the column, not after its expression."""
+        alias = item.alias
+        if alias is None and isinstance(item.expr, a.Ident) and item.expr.name[0] in exprs:
+            alias = item.expr.name[0] if len(item.expr.name) == 1 else None
+        return a.Aliased(transform(item.expr, swap), alias)
+
+    dimensions = query.dimensions
     changes = {
         "filter": transform(query.filter, swap) if query.filter is not None else None,
         "sort": each(query.sort, a.SortItem),
-        "dimensions": each(query.dimensions, a.Aliased),
+        "dimensions": None if dimensions is None else tuple(map(named_after_column, dimensions)),
         "measures": each(query.measures, a.Aliased),
     }
     select = query.select
@@ -111,10 +119,7 @@ def apply_custom_columns(store: Store, query: a.Query, source: ResolvedSource) -
         expanded = []
         for item in select:
             if isinstance(item, a.Aliased):
-                alias = item.alias
-                if alias is None and isinstance(item.expr, a.Ident) and item.expr.name[0] in exprs:
-                    alias = item.expr.name[0] if len(item.expr.name) == 1 else None
-                item = a.Aliased(transform(item.expr, swap), alias)
+                item = named_after_column(item)
             expanded.append(item)
             if isinstance(item, a.Star):
                 expanded += [
