@@ -83,3 +83,27 @@ def test_experiment_rows_become_dataset_records(app_client):
     assert by_origin["e1"]["metadata"] == {"k": 1}
     assert by_origin["e1"]["origin"]["object_type"] == "experiment"
     assert by_origin["e1"]["origin"]["object_id"] == experiment
+
+
+def test_a_copy_filter_is_one_expression(app_client):
+    """The filter was pasted into the query's text: ``true) | sort: (id`` added a clause
+    (and was accepted), and a filter ending in a ``--`` comment hid the closing parenthesis."""
+    project = _project(app_client)
+    source, target = _dataset(app_client, project, "a"), _dataset(app_client, project, "b")
+    events = [{"id": f"s{i}", "input": i} for i in range(3)]
+    app_client.post(f"/v1/dataset/{source}/insert", json={"events": events})
+
+    def copy(filter_):
+        return app_client.post(
+            f"/v1/dataset/{target}/copy_from",
+            json={"source": {"object_type": "dataset", "id": source}, "filter": filter_},
+        )
+
+    for bad in ("true) | sort: (id", "true)\nsort: (id", "true) | dimensions: (id"):
+        answer = copy(bad)
+        assert answer.status_code == 400, answer.text
+        assert "after the expression" in answer.json()["error"]["message"]
+    assert _rows(app_client, target) == []
+    answer = copy("input > 0 -- the later ones")
+    assert answer.status_code == 200, answer.text
+    assert sorted(r["input"] for r in _rows(app_client, target)) == [1, 2]

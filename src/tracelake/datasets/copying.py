@@ -12,6 +12,7 @@ from tracelake.model.ids import uuid7
 from tracelake.model.objects import ObjectRef, ObjectType
 from tracelake.model.xact import format_xact
 from tracelake.query.errors import QueryError
+from tracelake.query.parsers.btql import parse_expression
 from tracelake.store.catalog import Catalog, CatalogResolver, Principal
 from tracelake.store.events import prepare_batch
 from tracelake.store.store import Store
@@ -24,7 +25,15 @@ def _source_rows(store, catalog, principal, object_type: str, object_id: str, fi
     """Every (root) row of the source object, filtered, as dicts."""
     if filter_ is not None and not isinstance(filter_, str):
         raise InvalidRequest("filter must be a BTQL expression (text)")
-    terms = [f"({filter_})"] if filter_ else []
+    if filter_:
+        # One expression, nothing more: the query is built as text, and a filter such as
+        # "true) | sort: (id" would add clauses to it.
+        try:
+            parse_expression(filter_)
+        except QueryError as exc:
+            raise InvalidRequest(f"filter: {exc.message}") from None
+    # On lines of their own, so that a -- comment ending the filter stays in it.
+    terms = [f"(\n{filter_}\n)"] if filter_ else []
     if object_type == "experiment":
         terms.append("is_root")
     cursor = None
