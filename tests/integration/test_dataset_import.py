@@ -213,6 +213,15 @@ BAD_FILES = [
     ("bad.json", "json", b'[{"a": 1},\n {"a": }]', ["line 2", "invalid JSON"]),
     ("scalar.jsonl", "jsonl", b'{"a": 1}\n[1, 2]\n', ["line 2", "JSON object"]),
     ("dupcol.csv", "csv", b"a,a\n1,2\n", ["two columns", "'a'"]),
+    # A blank first line was "the file is empty"; a quote left open in a file whose columns
+    # then came short was "row 1 (line 4): expected 2 columns, found 1".
+    ("blankhead.csv", "csv", b"\na,b\n1,2\n", ["line 1", "header is empty"]),
+    (
+        "openquote.csv",
+        "csv",
+        b'a,b\n"1,2\n3,4\n',
+        ["row 1 (line 2)", "quoted value is not closed", "end of the file"],
+    ),
     (
         "badmeta.csv",
         "csv",

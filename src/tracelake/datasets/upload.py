@@ -308,8 +308,8 @@ def _csv_header(path: Path) -> list[str]:
             header = next(csv.reader(f), None)
         except UnicodeDecodeError:
             raise InvalidRequest(_utf8_problem(path)) from None
-    if not header:
-        raise InvalidRequest("the file is empty")
+    if not header:  # (a file of blank lines is found empty before this)
+        raise InvalidRequest("line 1: the header is empty (the first line must name the columns)")
     names = [h.strip() for h in header]
     for index, name in enumerate(names):
         if not name:
@@ -382,6 +382,10 @@ def _csv_problem(path: Path, names: list[str], message: str) -> str:
         records = (r for r in reader if r)  # blank lines are no rows, as for pyarrow
         for number, record in enumerate(records, start=1):
             if len(record) != len(names):
+                # A quote left open takes the rest of the file into one value, so it shows
+                # as a short last record: say what is wrong, and where it starts.
+                if next(records, None) is None and (problem := _unclosed_quote(path)):
+                    return problem
                 return (
                     f"row {number} (line {reader.line_num}): expected {len(names)} "
                     f"columns, found {len(record)}"
