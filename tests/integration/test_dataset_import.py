@@ -466,3 +466,14 @@ def test_columns_whose_names_differ_only_in_case_keep_their_own_values(app_clien
     bad = _import(app_client, ds, "a,A,_ROW\n1,2,x\n3,4,y\n", maps=["A=metadata"])
     assert bad.status_code == 400
     assert bad.json()["error"]["message"] == "row 1, column 'A': metadata must be a JSON object"
+
+
+def test_a_json_object_with_rows_is_imported_as_its_rows(app_client):
+    ds = _dataset(app_client)
+    body = b'{"rows": [{"id": "a", "input": 1}, {"id": "b", "input": 2}]}'
+    answer = _import(app_client, ds, body, fmt="json")
+    assert answer.status_code == 200, answer.text
+    assert {i: r["input"] for i, r in _rows(app_client, ds).items()} == {"a": 1, "b": 2}
+    other = _import(app_client, ds, b'{"data": [{"id": "c"}]}', fmt="json")
+    assert other.status_code == 400
+    assert "array of objects" in other.json()["error"]["message"]
