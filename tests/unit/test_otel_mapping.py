@@ -335,6 +335,14 @@ def test_bad_ids_and_values_reject_the_span():
     ]
 
 
+def test_an_all_zero_parent_span_id_makes_a_root_span():
+    # Zipkin/Jaeger bridges and hand-made OTLP/JSON send 8 zero bytes for "no parent".
+    _, row = map_span(_span(parent_span_id=bytes(8)), ORIGIN)
+    assert row["span_parents"] is None
+    _, row = map_span(_span(parent_span_id=bytes(range(9, 17))), ORIGIN)
+    assert row["span_parents"] == [bytes(range(9, 17)).hex()]
+
+
 def test_system_instructions_do_not_touch_a_braintrust_input():
     attrs = {
         "braintrust.input_json": '[{"role": "user", "content": "mine"}]',
