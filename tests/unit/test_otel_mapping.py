@@ -343,6 +343,38 @@ def test_an_all_zero_parent_span_id_makes_a_root_span():
     assert row["span_parents"] == [bytes(range(9, 17)).hex()]
 
 
+def test_openllmetry_flattened_messages_become_openai_messages():
+    attrs = {
+        "gen_ai.prompt.0.role": "user",
+        "gen_ai.prompt.0.content": '[{"type": "text", "text": "weather?"}]',
+        "gen_ai.prompt.1.role": "user",
+        "gen_ai.prompt.1.content": "[not json] stays text",
+        "gen_ai.completion.0.role": "assistant",
+        "gen_ai.completion.0.finish_reason": "tool_calls",
+        "gen_ai.completion.0.tool_calls.0.id": "call_1",
+        "gen_ai.completion.0.tool_calls.0.name": "get_weather",
+        "gen_ai.completion.0.tool_calls.0.arguments": '{"city": "SF"}',
+    }
+    _, row = map_span(_span(attrs), ORIGIN)
+    assert row["input"] == [
+        {"role": "user", "content": [{"type": "text", "text": "weather?"}]},
+        {"role": "user", "content": "[not json] stays text"},
+    ]
+    assert row["output"] == [
+        {
+            "role": "assistant",
+            "finish_reason": "tool_calls",
+            "tool_calls": [
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": '{"city": "SF"}'},
+                }
+            ],
+        }
+    ]
+
+
 def test_system_instructions_do_not_touch_a_braintrust_input():
     attrs = {
         "braintrust.input_json": '[{"role": "user", "content": "mine"}]',

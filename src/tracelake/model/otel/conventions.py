@@ -120,7 +120,7 @@ def map_genai(d: SpanDraft) -> None:
     system = _system_message(d.take("gen_ai.system_instructions"))
     inputs = _first(
         _messages(d.take("gen_ai.input.messages")),
-        _structured(d, "gen_ai.prompt"),
+        _flat_messages(_structured(d, "gen_ai.prompt")),
         maybe_json(d.take("gen_ai.tool.call.arguments")),
     )
     if system is not None:
@@ -133,7 +133,7 @@ def map_genai(d: SpanDraft) -> None:
         "output",
         _first(
             _messages(d.take("gen_ai.output.messages")),
-            _structured(d, "gen_ai.completion"),
+            _flat_messages(_structured(d, "gen_ai.completion")),
             maybe_json(d.take("gen_ai.tool.call.result")),
         ),
     )
@@ -162,6 +162,41 @@ def _messages(value: Any) -> Any:
     """``gen_ai.{input,output}.messages``: parts-schema messages as OpenAI messages."""
     value = maybe_json(value)
     return parts_to_messages(value) if isinstance(value, list) else value
+
+
+def _flat_messages(value: Any) -> Any:
+    """``gen_ai.prompt``/``gen_ai.completion`` messages as OpenLLMetry writes them (flattened
+    ``.N.role``, ``.N.content``, ``.N.tool_calls.M.{id,name,arguments}``) as OpenAI
+    messages: its tool calls get the ``{id, type, function: {name, arguments}}`` shape, and
+    content it dumped as a JSON list of parts (multimodal messages) is parsed."""
+    if not isinstance(value, list):
+        return value
+    result = []
+    for message in value:
+        if isinstance(message, dict):
+            message = dict(message)
+            content = message.get("content")
+            if isinstance(content, str) and content[:1] == "[":
+                parts = maybe_json(content)
+                if isinstance(parts, list) and all(
+                    isinstance(p, dict) and "type" in p for p in parts
+                ):
+                    message["content"] = parts
+            calls = message.get("tool_calls")
+            if isinstance(calls, list):
+                message["tool_calls"] = [_flat_tool_call(c) for c in calls]
+        result.append(message)
+    return result
+
+
+def _flat_tool_call(call: Any) -> Any:
+    if not isinstance(call, dict) or "function" in call or "name" not in call:
+        return call
+    return {
+        "id": call.get("id"),
+        "type": "function",
+        "function": {"name": call.get("name"), "arguments": _text(call.get("arguments"))},
+    }
 
 
 def strip_provider(model: Any) -> Any:
