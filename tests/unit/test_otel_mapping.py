@@ -375,6 +375,19 @@ def test_openllmetry_flattened_messages_become_openai_messages():
     ]
 
 
+def test_openinference_messages_set_to_plain_values_map_without_error():
+    # A malformed instrumentation used to fail the whole export with a 500.
+    attrs = {
+        "llm.input_messages.0.message": "hello",
+        "llm.output_messages.0.message.role": "assistant",
+        "llm.output_messages.0.message.tool_calls.0.tool_call": "oops",
+    }
+    _, row = map_span(_span(attrs), ORIGIN)
+    assert row["input"] == [{"role": None, "content": "hello"}]
+    call = {"id": None, "type": "function", "function": {"name": None, "arguments": None}}
+    assert row["output"] == [{"role": "assistant", "content": None, "tool_calls": [call]}]
+
+
 def test_system_instructions_do_not_touch_a_braintrust_input():
     attrs = {
         "braintrust.input_json": '[{"role": "user", "content": "mine"}]',

@@ -94,6 +94,8 @@ def _oi_messages(flat: dict) -> list | None:
     messages = []
     for item in items:
         message = item.get("message", item) if isinstance(item, dict) else {}
+        if not isinstance(message, dict):  # ``N.message`` itself set to a value
+            message = {"content": message}
         converted: dict[str, Any] = {"role": message.get("role")}
         if "content" in message:
             converted["content"] = message["content"]
@@ -115,6 +117,8 @@ def _oi_messages(flat: dict) -> list | None:
 
 def _oi_tool_call(call: Any) -> dict:
     call = call.get("tool_call", call) if isinstance(call, dict) else {}
+    if not isinstance(call, dict):  # ``N.tool_call`` itself set to a value
+        call = {}
     function = call.get("function") if isinstance(call.get("function"), dict) else {}
     arguments = function.get("arguments")
     if arguments is not None and not isinstance(arguments, str):
