@@ -135,6 +135,30 @@ def test_json_ids_are_hex():
     assert span.start_time_unix_nano == 1795000000000000001
 
 
+def test_json_lone_surrogates_become_replacement_characters():
+    # JSON.stringify (the JS exporter) escapes a surrogate pair cut in half by an attribute
+    # length limit as a lone "\ud83d"; orjson refused it and the whole batch was a 400.
+    span = {
+        "traceId": "0af7651916cd43dd8448eb211c80319c",
+        "spanId": "00f067aa0ba902b7",
+        "name": "cut \\ud83d",  # an escaped backslash, not a surrogate: kept as is
+        "attributes": [
+            {"key": "output.value", "value": {"stringValue": "smile \ud83d"}},
+            {"key": "k\udc00", "value": {"stringValue": "pair \ud83d\ude00 kept"}},
+        ],
+    }
+    body = json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]})
+    request = decode_request(body.encode(), BodyFormat.JSON)
+    span = request.resource_spans[0].scope_spans[0].spans[0]
+    assert span.name == "cut \\ud83d"
+    assert [(a.key, a.value.string_value) for a in span.attributes] == [
+        ("output.value", "smile \ufffd"),
+        ("k\ufffd", "pair \U0001f600 kept"),
+    ]
+    with pytest.raises(InvalidRequest, match="malformed JSON"):
+        decode_request(b'{"a": "\\ud83d", "b": NaN}', BodyFormat.JSON)
+
+
 @pytest.mark.parametrize(
     ("body", "fmt", "words"),
     [

@@ -8,6 +8,8 @@ standard JSON parser sees them (without that they silently decode to 24-byte ids
 from __future__ import annotations
 
 import base64
+import json
+import re
 import zlib
 from enum import StrEnum
 from typing import Any
@@ -116,7 +118,7 @@ def decode_request(body: bytes, fmt: BodyFormat) -> ExportTraceServiceRequest:
     try:
         data = orjson.loads(body) if body.strip() else {}
     except orjson.JSONDecodeError as exc:
-        raise InvalidRequest(f"malformed JSON: {exc}") from None
+        data = _json_with_lone_surrogates(body, exc)
     if not isinstance(data, dict):
         raise InvalidRequest("an OTLP/JSON body must be a JSON object")
     _hex_ids_to_base64(data)
@@ -125,6 +127,38 @@ def decode_request(body: bytes, fmt: BodyFormat) -> ExportTraceServiceRequest:
     except (json_format.ParseError, TypeError, ValueError, RecursionError) as exc:
         raise InvalidRequest(f"the body is not an OTLP/JSON export request: {exc}") from None
     return request
+
+
+def _json_with_lone_surrogates(body: bytes, error: orjson.JSONDecodeError) -> Any:
+    """JSON that orjson refuses only for a lone surrogate escape (``"\\ud83d"``), read
+    with the standard parser and each lone surrogate replaced by U+FFFD, as Go's
+    encoding/json (the Collector) does. The JS exporter writes them with JSON.stringify
+    when an attribute value was cut inside a surrogate pair (its length limits cut UTF-16
+    code units), and one such value must not lose the whole batch. Other malformed JSON is
+    a 400."""
+    if "surrogate" not in str(error):
+        raise InvalidRequest(f"malformed JSON: {error}") from None
+
+    def refuse(constant: str) -> None:
+        raise ValueError(f"{constant} is not JSON")
+
+    try:
+        return _replace_surrogates(json.loads(body, parse_constant=refuse))
+    except (ValueError, RecursionError):
+        raise InvalidRequest(f"malformed JSON: {error}") from None
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _replace_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_replace_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_replace_surrogates(k): _replace_surrogates(v) for k, v in value.items()}
+    return value
 
 
 _ID_KEYS = ("traceId", "spanId", "parentSpanId", "trace_id", "span_id", "parent_span_id")
