@@ -135,6 +135,37 @@ def test_json_ids_are_hex():
     assert span.start_time_unix_nano == 1795000000000000001
 
 
+def test_protobuf_strings_that_are_not_utf8_become_replacement_characters():
+    # The Collector forwards strings as it got them; the protobuf runtime refused the whole
+    # request ("String field had bad UTF-8") and every span of the batch was lost.
+    request = ExportTraceServiceRequest()
+    resource_spans = request.resource_spans.add()
+    kv = resource_spans.resource.attributes.add()
+    kv.key, kv.value.string_value = "service.name", "RRRR"
+    span = resource_spans.scope_spans.add().spans.add()
+    span.trace_id, span.span_id, span.name = bytes(range(1, 17)), bytes(range(1, 9)), "NNNN"
+    kv = span.attributes.add()
+    kv.key = "KKKK"
+    kv.value.array_value.values.add().string_value = "VVVV"
+    kv = span.attributes.add()
+    kv.key, kv.value.bytes_value = "raw", b"\xff\xff"  # bytes stay bytes
+    body = request.SerializeToString()
+    for text, bad in ((b"RRRR", b"R\xffRR"), (b"NNNN", b"\xc3(NN"), (b"KKKK", b"\x80KKK")):
+        body = body.replace(text, bad)
+    body = body.replace(b"VVVV", "VVé".encode())  # valid UTF-8 is kept
+    decoded = decode_request(body, BodyFormat.PROTOBUF)
+    resource_spans = decoded.resource_spans[0]
+    assert resource_spans.resource.attributes[0].value.string_value == "R\ufffdRR"
+    span = resource_spans.scope_spans[0].spans[0]
+    assert span.trace_id == bytes(range(1, 17))
+    assert span.name == "\ufffd(NN"
+    assert span.attributes[0].key == "\ufffdKKK"
+    assert span.attributes[0].value.array_value.values[0].string_value == "VVé"
+    assert span.attributes[1].value.bytes_value == b"\xff\xff"
+    with pytest.raises(InvalidRequest, match="not an OTLP protobuf request"):  # still corrupt
+        decode_request(body[:-3], BodyFormat.PROTOBUF)
+
+
 def test_json_lone_surrogates_become_replacement_characters():
     # JSON.stringify (the JS exporter) escapes a surrogate pair cut in half by an attribute
     # length limit as a lone "\ud83d"; orjson refused it and the whole batch was a 400.
