@@ -443,6 +443,15 @@ def test_openinference_messages_set_to_plain_values_map_without_error():
     assert row["output"] == [{"role": "assistant", "content": None, "tool_calls": [call]}]
 
 
+def test_tags_that_are_not_text_are_written_as_json():
+    _, row = map_span(_span({"braintrust.tags": '["a", 1, true, {"k": [1]}]'}), ORIGIN)
+    assert row["tags"] == ["a", "1", "true", '{"k":[1]}']
+    _, row = map_span(_span({"braintrust.tags": '{"k": "v"}'}), ORIGIN)
+    assert row["tags"] == ['{"k":"v"}']
+    _, row = map_span(_span({"tag.tags": "[false, null]"}), ORIGIN)
+    assert row["tags"] == ["false", "null"]
+
+
 def test_system_instructions_do_not_touch_a_braintrust_input():
     attrs = {
         "braintrust.input_json": '[{"role": "user", "content": "mine"}]',

@@ -8,7 +8,14 @@ from typing import Any
 
 import orjson
 
-from tracelake.model.otel.draft import SpanDraft, SpanEvent, as_number, maybe_json, unflatten
+from tracelake.model.otel.draft import (
+    SpanDraft,
+    SpanEvent,
+    as_number,
+    maybe_json,
+    tag_texts,
+    unflatten,
+)
 
 
 class SpanRejected(Exception):
@@ -72,7 +79,7 @@ def map_braintrust(d: SpanDraft) -> None:
     if tags is not None:
         if not isinstance(tags, list):
             tags = [tags]
-        d.tags = [str(t) for t in tags]
+        d.tags = tag_texts(tags)
     span_attributes = _object(d, "braintrust.span_attributes")
     if span_attributes:
         d.span_attributes.update(span_attributes)

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from tracelake.model.otel.conventions import strip_provider
-from tracelake.model.otel.draft import SpanDraft, maybe_json, unflatten
+from tracelake.model.otel.draft import SpanDraft, maybe_json, tag_texts, unflatten
 
 # -- OpenInference ------------------------------------------------------------------------------
 
@@ -43,7 +43,7 @@ def map_openinference(d: SpanDraft) -> None:
     if "tag.tags" in d.attrs:
         tags = maybe_json(d.take("tag.tags"))
         if isinstance(tags, list) and d.tags is None:
-            d.tags = [str(t) for t in tags]
+            d.tags = tag_texts(tags)
 
 
 def _openinference_llm(d: SpanDraft) -> None:
