@@ -452,6 +452,21 @@ def test_tags_that_are_not_text_are_written_as_json():
     assert row["tags"] == ["false", "null"]
 
 
+def test_braintrust_scores_and_metrics_read_as_logs3_reads_them():
+    # A boolean score (an OTel bool attribute) was a rejected span; /logs3 counts it 1 or 0.
+    span = _span({"braintrust.scores.fuzzy": "0.5"})
+    for key, value in (("braintrust.scores.correct", True), ("braintrust.metrics.cached", False)):
+        kv = span.attributes.add()
+        kv.key, kv.value.bool_value = key, value
+    _, row = map_span(span, ORIGIN)
+    assert row["scores"] == {"correct": 1, "fuzzy": 0.5}
+    assert row["metrics"]["cached"] == 0
+    attrs = {"braintrust.scores": '{"a": "NaN"}', "braintrust.metrics": '{"m": "-Infinity"}'}
+    _, row = map_span(_span(attrs), ORIGIN)
+    assert row["scores"] == {"a": None}
+    assert row["metrics"]["m"] is None
+
+
 def test_system_instructions_do_not_touch_a_braintrust_input():
     attrs = {
         "braintrust.input_json": '[{"role": "user", "content": "mine"}]',

@@ -4,6 +4,7 @@ attributes and events)."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import orjson
@@ -53,6 +54,20 @@ def _object(d: SpanDraft, key: str) -> dict | None:
     return value
 
 
+def _braintrust_number(value: Any) -> int | float | None:
+    """A ``braintrust.metrics``/``braintrust.scores`` value read as ``/logs3`` reads one: a
+    boolean counts 1 or 0, NaN and infinities (the SDK's ``"NaN"``, ``"Infinity"`` text)
+    are null. Raises ValueError for a value that is not a number."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return int(value)
+    number = as_number(value)
+    if number is None:
+        raise ValueError(value)
+    return number if math.isfinite(number) else None
+
+
 def map_braintrust(d: SpanDraft) -> None:
     """``braintrust.*``: the span's fields exactly as the Braintrust SDK would log them."""
     if "braintrust" not in d.prefixes:
@@ -65,14 +80,18 @@ def map_braintrust(d: SpanDraft) -> None:
         d.meta(key, value)
     metrics = _object(d, "braintrust.metrics")
     for key, value in (metrics or {}).items():
-        number = as_number(value)
-        if number is None and value is not None:
-            raise SpanRejected(f"braintrust.metrics.{key} must be a number")
+        try:
+            number = _braintrust_number(value)
+        except ValueError:
+            raise SpanRejected(f"braintrust.metrics.{key} must be a number") from None
         d.metrics.setdefault(key, number)
     scores = _object(d, "braintrust.scores")
     for key, value in (scores or {}).items():
-        number = as_number(value)
-        if value is not None and (number is None or not 0 <= number <= 1):
+        try:
+            number = _braintrust_number(value)
+        except ValueError:
+            number = -1  # rejected below
+        if number is not None and not 0 <= number <= 1:
             raise SpanRejected(f"braintrust.scores.{key} must be a number between 0 and 1")
         d.scores.setdefault(key, number)
     tags = maybe_json(d.take("braintrust.tags"))
