@@ -496,6 +496,20 @@ def test_other_signals_are_a_clear_404(server, signal):
     assert "only traces" in message and signal in message
 
 
+@pytest.mark.parametrize("signal", ["traces", "logs", "metrics"])
+def test_exporter_pointed_at_the_server_root_gets_a_clear_404(server, signal):
+    # OTEL_EXPORTER_OTLP_ENDPOINT=<server> (without /otel) posts to /v1/traces: the answer
+    # used to be a bare "Not Found".
+    response = httpx.post(
+        f"{server.url}/v1/{signal}",
+        content=_valid_body(),
+        headers={"Content-Type": PROTOBUF, "Authorization": f"Bearer {server.api_key}"},
+    )
+    assert response.status_code == 404
+    message = status_pb2.Status.FromString(response.content).message
+    assert "/otel/v1/traces" in message and f"/v1/{signal}" in message
+
+
 def test_auth(server):
     project_id = _project(server)
     spans = recorded_spans(lambda tracer: tracer.start_span("x").end())

@@ -135,6 +135,61 @@ def test_json_ids_are_hex():
     assert span.start_time_unix_nano == 1795000000000000001
 
 
+def test_protobuf_strings_that_are_not_utf8_become_replacement_characters():
+    # The Collector forwards strings as it got them; the protobuf runtime refused the whole
+    # request ("String field had bad UTF-8") and every span of the batch was lost.
+    request = ExportTraceServiceRequest()
+    resource_spans = request.resource_spans.add()
+    kv = resource_spans.resource.attributes.add()
+    kv.key, kv.value.string_value = "service.name", "RRRR"
+    span = resource_spans.scope_spans.add().spans.add()
+    span.trace_id, span.span_id, span.name = bytes(range(1, 17)), bytes(range(1, 9)), "NNNN"
+    kv = span.attributes.add()
+    kv.key = "KKKK"
+    kv.value.array_value.values.add().string_value = "VVVV"
+    kv = span.attributes.add()
+    kv.key, kv.value.bytes_value = "raw", b"\xff\xff"  # bytes stay bytes
+    body = request.SerializeToString()
+    for text, bad in ((b"RRRR", b"R\xffRR"), (b"NNNN", b"\xc3(NN"), (b"KKKK", b"\x80KKK")):
+        body = body.replace(text, bad)
+    body = body.replace(b"VVVV", "VVé".encode())  # valid UTF-8 is kept
+    decoded = decode_request(body, BodyFormat.PROTOBUF)
+    resource_spans = decoded.resource_spans[0]
+    assert resource_spans.resource.attributes[0].value.string_value == "R\ufffdRR"
+    span = resource_spans.scope_spans[0].spans[0]
+    assert span.trace_id == bytes(range(1, 17))
+    assert span.name == "\ufffd(NN"
+    assert span.attributes[0].key == "\ufffdKKK"
+    assert span.attributes[0].value.array_value.values[0].string_value == "VVé"
+    assert span.attributes[1].value.bytes_value == b"\xff\xff"
+    with pytest.raises(InvalidRequest, match="not an OTLP protobuf request"):  # still corrupt
+        decode_request(body[:-3], BodyFormat.PROTOBUF)
+
+
+def test_json_lone_surrogates_become_replacement_characters():
+    # JSON.stringify (the JS exporter) escapes a surrogate pair cut in half by an attribute
+    # length limit as a lone "\ud83d"; orjson refused it and the whole batch was a 400.
+    span = {
+        "traceId": "0af7651916cd43dd8448eb211c80319c",
+        "spanId": "00f067aa0ba902b7",
+        "name": "cut \\ud83d",  # an escaped backslash, not a surrogate: kept as is
+        "attributes": [
+            {"key": "output.value", "value": {"stringValue": "smile \ud83d"}},
+            {"key": "k\udc00", "value": {"stringValue": "pair \ud83d\ude00 kept"}},
+        ],
+    }
+    body = json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]})
+    request = decode_request(body.encode(), BodyFormat.JSON)
+    span = request.resource_spans[0].scope_spans[0].spans[0]
+    assert span.name == "cut \\ud83d"
+    assert [(a.key, a.value.string_value) for a in span.attributes] == [
+        ("output.value", "smile \ufffd"),
+        ("k\ufffd", "pair \U0001f600 kept"),
+    ]
+    with pytest.raises(InvalidRequest, match="malformed JSON"):
+        decode_request(b'{"a": "\\ud83d", "b": NaN}', BodyFormat.JSON)
+
+
 @pytest.mark.parametrize(
     ("body", "fmt", "words"),
     [
@@ -333,6 +388,83 @@ def test_bad_ids_and_values_reject_the_span():
         "braintrust.scores.a must be a number between 0 and 1",
         "braintrust.metadata must be an object",
     ]
+
+
+def test_an_all_zero_parent_span_id_makes_a_root_span():
+    # Zipkin/Jaeger bridges and hand-made OTLP/JSON send 8 zero bytes for "no parent".
+    _, row = map_span(_span(parent_span_id=bytes(8)), ORIGIN)
+    assert row["span_parents"] is None
+    _, row = map_span(_span(parent_span_id=bytes(range(9, 17))), ORIGIN)
+    assert row["span_parents"] == [bytes(range(9, 17)).hex()]
+
+
+def test_openllmetry_flattened_messages_become_openai_messages():
+    attrs = {
+        "gen_ai.prompt.0.role": "user",
+        "gen_ai.prompt.0.content": '[{"type": "text", "text": "weather?"}]',
+        "gen_ai.prompt.1.role": "user",
+        "gen_ai.prompt.1.content": "[not json] stays text",
+        "gen_ai.completion.0.role": "assistant",
+        "gen_ai.completion.0.finish_reason": "tool_calls",
+        "gen_ai.completion.0.tool_calls.0.id": "call_1",
+        "gen_ai.completion.0.tool_calls.0.name": "get_weather",
+        "gen_ai.completion.0.tool_calls.0.arguments": '{"city": "SF"}',
+    }
+    _, row = map_span(_span(attrs), ORIGIN)
+    assert row["input"] == [
+        {"role": "user", "content": [{"type": "text", "text": "weather?"}]},
+        {"role": "user", "content": "[not json] stays text"},
+    ]
+    assert row["output"] == [
+        {
+            "role": "assistant",
+            "finish_reason": "tool_calls",
+            "tool_calls": [
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": '{"city": "SF"}'},
+                }
+            ],
+        }
+    ]
+
+
+def test_openinference_messages_set_to_plain_values_map_without_error():
+    # A malformed instrumentation used to fail the whole export with a 500.
+    attrs = {
+        "llm.input_messages.0.message": "hello",
+        "llm.output_messages.0.message.role": "assistant",
+        "llm.output_messages.0.message.tool_calls.0.tool_call": "oops",
+    }
+    _, row = map_span(_span(attrs), ORIGIN)
+    assert row["input"] == [{"role": None, "content": "hello"}]
+    call = {"id": None, "type": "function", "function": {"name": None, "arguments": None}}
+    assert row["output"] == [{"role": "assistant", "content": None, "tool_calls": [call]}]
+
+
+def test_tags_that_are_not_text_are_written_as_json():
+    _, row = map_span(_span({"braintrust.tags": '["a", 1, true, {"k": [1]}]'}), ORIGIN)
+    assert row["tags"] == ["a", "1", "true", '{"k":[1]}']
+    _, row = map_span(_span({"braintrust.tags": '{"k": "v"}'}), ORIGIN)
+    assert row["tags"] == ['{"k":"v"}']
+    _, row = map_span(_span({"tag.tags": "[false, null]"}), ORIGIN)
+    assert row["tags"] == ["false", "null"]
+
+
+def test_braintrust_scores_and_metrics_read_as_logs3_reads_them():
+    # A boolean score (an OTel bool attribute) was a rejected span; /logs3 counts it 1 or 0.
+    span = _span({"braintrust.scores.fuzzy": "0.5"})
+    for key, value in (("braintrust.scores.correct", True), ("braintrust.metrics.cached", False)):
+        kv = span.attributes.add()
+        kv.key, kv.value.bool_value = key, value
+    _, row = map_span(span, ORIGIN)
+    assert row["scores"] == {"correct": 1, "fuzzy": 0.5}
+    assert row["metrics"]["cached"] == 0
+    attrs = {"braintrust.scores": '{"a": "NaN"}', "braintrust.metrics": '{"m": "-Infinity"}'}
+    _, row = map_span(_span(attrs), ORIGIN)
+    assert row["scores"] == {"a": None}
+    assert row["metrics"]["m"] is None
 
 
 def test_system_instructions_do_not_touch_a_braintrust_input():

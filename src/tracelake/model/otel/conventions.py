@@ -4,11 +4,19 @@ attributes and events)."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import orjson
 
-from tracelake.model.otel.draft import SpanDraft, SpanEvent, as_number, maybe_json, unflatten
+from tracelake.model.otel.draft import (
+    SpanDraft,
+    SpanEvent,
+    as_number,
+    maybe_json,
+    tag_texts,
+    unflatten,
+)
 
 
 class SpanRejected(Exception):
@@ -46,6 +54,20 @@ def _object(d: SpanDraft, key: str) -> dict | None:
     return value
 
 
+def _braintrust_number(value: Any) -> int | float | None:
+    """A ``braintrust.metrics``/``braintrust.scores`` value read as ``/logs3`` reads one: a
+    boolean counts 1 or 0, NaN and infinities (the SDK's ``"NaN"``, ``"Infinity"`` text)
+    are null. Raises ValueError for a value that is not a number."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return int(value)
+    number = as_number(value)
+    if number is None:
+        raise ValueError(value)
+    return number if math.isfinite(number) else None
+
+
 def map_braintrust(d: SpanDraft) -> None:
     """``braintrust.*``: the span's fields exactly as the Braintrust SDK would log them."""
     if "braintrust" not in d.prefixes:
@@ -58,21 +80,25 @@ def map_braintrust(d: SpanDraft) -> None:
         d.meta(key, value)
     metrics = _object(d, "braintrust.metrics")
     for key, value in (metrics or {}).items():
-        number = as_number(value)
-        if number is None and value is not None:
-            raise SpanRejected(f"braintrust.metrics.{key} must be a number")
+        try:
+            number = _braintrust_number(value)
+        except ValueError:
+            raise SpanRejected(f"braintrust.metrics.{key} must be a number") from None
         d.metrics.setdefault(key, number)
     scores = _object(d, "braintrust.scores")
     for key, value in (scores or {}).items():
-        number = as_number(value)
-        if value is not None and (number is None or not 0 <= number <= 1):
+        try:
+            number = _braintrust_number(value)
+        except ValueError:
+            number = -1  # rejected below
+        if number is not None and not 0 <= number <= 1:
             raise SpanRejected(f"braintrust.scores.{key} must be a number between 0 and 1")
         d.scores.setdefault(key, number)
     tags = maybe_json(d.take("braintrust.tags"))
     if tags is not None:
         if not isinstance(tags, list):
             tags = [tags]
-        d.tags = [str(t) for t in tags]
+        d.tags = tag_texts(tags)
     span_attributes = _object(d, "braintrust.span_attributes")
     if span_attributes:
         d.span_attributes.update(span_attributes)
@@ -120,7 +146,7 @@ def map_genai(d: SpanDraft) -> None:
     system = _system_message(d.take("gen_ai.system_instructions"))
     inputs = _first(
         _messages(d.take("gen_ai.input.messages")),
-        _structured(d, "gen_ai.prompt"),
+        _flat_messages(_structured(d, "gen_ai.prompt")),
         maybe_json(d.take("gen_ai.tool.call.arguments")),
     )
     if system is not None:
@@ -133,7 +159,7 @@ def map_genai(d: SpanDraft) -> None:
         "output",
         _first(
             _messages(d.take("gen_ai.output.messages")),
-            _structured(d, "gen_ai.completion"),
+            _flat_messages(_structured(d, "gen_ai.completion")),
             maybe_json(d.take("gen_ai.tool.call.result")),
         ),
     )
@@ -162,6 +188,41 @@ def _messages(value: Any) -> Any:
     """``gen_ai.{input,output}.messages``: parts-schema messages as OpenAI messages."""
     value = maybe_json(value)
     return parts_to_messages(value) if isinstance(value, list) else value
+
+
+def _flat_messages(value: Any) -> Any:
+    """``gen_ai.prompt``/``gen_ai.completion`` messages as OpenLLMetry writes them (flattened
+    ``.N.role``, ``.N.content``, ``.N.tool_calls.M.{id,name,arguments}``) as OpenAI
+    messages: its tool calls get the ``{id, type, function: {name, arguments}}`` shape, and
+    content it dumped as a JSON list of parts (multimodal messages) is parsed."""
+    if not isinstance(value, list):
+        return value
+    result = []
+    for message in value:
+        if isinstance(message, dict):
+            message = dict(message)
+            content = message.get("content")
+            if isinstance(content, str) and content[:1] == "[":
+                parts = maybe_json(content)
+                if isinstance(parts, list) and all(
+                    isinstance(p, dict) and "type" in p for p in parts
+                ):
+                    message["content"] = parts
+            calls = message.get("tool_calls")
+            if isinstance(calls, list):
+                message["tool_calls"] = [_flat_tool_call(c) for c in calls]
+        result.append(message)
+    return result
+
+
+def _flat_tool_call(call: Any) -> Any:
+    if not isinstance(call, dict) or "function" in call or "name" not in call:
+        return call
+    return {
+        "id": call.get("id"),
+        "type": "function",
+        "function": {"name": call.get("name"), "arguments": _text(call.get("arguments"))},
+    }
 
 
 def strip_provider(model: Any) -> Any:

@@ -132,6 +132,12 @@ def as_number(value: Any) -> int | float | None:
     return None
 
 
+def tag_texts(tags: list) -> list[str]:
+    """Tags as strings: a tag that is not text (a number, a boolean, an object) is written
+    as JSON (``true``, ``{"a": 1}``), never as a Python repr (``True``, ``{'a': 1}``)."""
+    return [t if isinstance(t, str) else orjson.dumps(t).decode() for t in tags]
+
+
 def maybe_json(value: Any) -> Any:
     """Parse a string that holds a JSON object or array; anything else is returned as is."""
     if isinstance(value, str) and value[:1] in ("{", "["):

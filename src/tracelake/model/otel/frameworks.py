@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from tracelake.model.otel.conventions import strip_provider
-from tracelake.model.otel.draft import SpanDraft, maybe_json, unflatten
+from tracelake.model.otel.draft import SpanDraft, maybe_json, tag_texts, unflatten
 
 # -- OpenInference ------------------------------------------------------------------------------
 
@@ -43,7 +43,7 @@ def map_openinference(d: SpanDraft) -> None:
     if "tag.tags" in d.attrs:
         tags = maybe_json(d.take("tag.tags"))
         if isinstance(tags, list) and d.tags is None:
-            d.tags = [str(t) for t in tags]
+            d.tags = tag_texts(tags)
 
 
 def _openinference_llm(d: SpanDraft) -> None:
@@ -94,6 +94,8 @@ def _oi_messages(flat: dict) -> list | None:
     messages = []
     for item in items:
         message = item.get("message", item) if isinstance(item, dict) else {}
+        if not isinstance(message, dict):  # ``N.message`` itself set to a value
+            message = {"content": message}
         converted: dict[str, Any] = {"role": message.get("role")}
         if "content" in message:
             converted["content"] = message["content"]
@@ -115,6 +117,8 @@ def _oi_messages(flat: dict) -> list | None:
 
 def _oi_tool_call(call: Any) -> dict:
     call = call.get("tool_call", call) if isinstance(call, dict) else {}
+    if not isinstance(call, dict):  # ``N.tool_call`` itself set to a value
+        call = {}
     function = call.get("function") if isinstance(call.get("function"), dict) else {}
     arguments = function.get("arguments")
     if arguments is not None and not isinstance(arguments, str):

@@ -88,6 +88,10 @@ def map_span(span, origin: dict, service: Any = None) -> tuple[str | None, dict]
         raise SpanRejected("span_id must be 8 bytes, not all zero")
     if parent_id and len(parent_id) != 8:
         raise SpanRejected("parent_span_id must be 8 bytes")
+    if parent_id == _ZERO_SPAN:
+        # The invalid span id: some exporters (Zipkin and Jaeger bridges, hand-made
+        # OTLP/JSON) send it for a root span instead of leaving the field empty.
+        parent_id = b""
     attrs = attributes(span.attributes)
     parent = attrs.pop(PARENT_ATTRIBUTE, None)
     events = [SpanEvent(e.name, e.time_unix_nano, attributes(e.attributes)) for e in span.events]

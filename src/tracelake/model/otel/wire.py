@@ -8,12 +8,15 @@ standard JSON parser sees them (without that they silently decode to 24-byte ids
 from __future__ import annotations
 
 import base64
+import json
+import re
 import zlib
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 import orjson
-from google.protobuf import json_format
+from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
@@ -111,12 +114,14 @@ def decode_request(body: bytes, fmt: BodyFormat) -> ExportTraceServiceRequest:
         try:
             request.ParseFromString(body)
         except DecodeError as exc:
-            raise InvalidRequest(f"the body is not an OTLP protobuf request: {exc}") from None
+            if "UTF-8" not in str(exc):
+                raise InvalidRequest(f"the body is not an OTLP protobuf request: {exc}") from None
+            request = _with_invalid_utf8_replaced(body, exc)
         return request
     try:
         data = orjson.loads(body) if body.strip() else {}
     except orjson.JSONDecodeError as exc:
-        raise InvalidRequest(f"malformed JSON: {exc}") from None
+        data = _json_with_lone_surrogates(body, exc)
     if not isinstance(data, dict):
         raise InvalidRequest("an OTLP/JSON body must be a JSON object")
     _hex_ids_to_base64(data)
@@ -125,6 +130,109 @@ def decode_request(body: bytes, fmt: BodyFormat) -> ExportTraceServiceRequest:
     except (json_format.ParseError, TypeError, ValueError, RecursionError) as exc:
         raise InvalidRequest(f"the body is not an OTLP/JSON export request: {exc}") from None
     return request
+
+
+def _with_invalid_utf8_replaced(body: bytes, error: DecodeError) -> ExportTraceServiceRequest:
+    """A protobuf request whose strings are not all valid UTF-8, read with each invalid
+    byte as U+FFFD. The Collector forwards such strings as it got them (its own encoder does
+    not check them, unlike the protobuf runtime here), and one bad attribute must not lose
+    the whole batch. The body is read with a copy of the messages whose string fields are
+    bytes, the strings are repaired, and the result is read again as the real request."""
+    lenient = _lenient_request_class()()
+    request = ExportTraceServiceRequest()
+    try:
+        lenient.ParseFromString(body)
+        _repair_strings(lenient)
+        request.ParseFromString(lenient.SerializeToString())
+    except DecodeError:
+        raise InvalidRequest(f"the body is not an OTLP protobuf request: {error}") from None
+    return request
+
+
+@lru_cache(maxsize=1)
+def _lenient_request_class() -> type:
+    """``ExportTraceServiceRequest`` with every string field declared as bytes (the same
+    wire format, without the UTF-8 check), in a descriptor pool of its own."""
+    files: dict[str, Any] = {}
+
+    def add(file) -> None:
+        for dependency in file.dependencies:
+            add(dependency)
+        files.setdefault(file.name, file)
+
+    add(ExportTraceServiceRequest.DESCRIPTOR.file)
+    pool = descriptor_pool.DescriptorPool()
+    for file in files.values():
+        proto = descriptor_pb2.FileDescriptorProto()
+        file.CopyToProto(proto)
+        _strings_as_bytes(proto.message_type)
+        pool.Add(proto)
+    name = ExportTraceServiceRequest.DESCRIPTOR.full_name
+    return message_factory.GetMessageClass(pool.FindMessageTypeByName(name))
+
+
+_STRING = descriptor_pb2.FieldDescriptorProto.TYPE_STRING
+
+
+def _strings_as_bytes(messages) -> None:
+    for message in messages:
+        for field in message.field:
+            if field.type == _STRING:
+                field.type = descriptor_pb2.FieldDescriptorProto.TYPE_BYTES
+        _strings_as_bytes(message.nested_type)
+
+
+def _repair_strings(message) -> None:
+    """Replace invalid UTF-8 in the bytes fields that are strings in the real request."""
+    real = _real_fields(message.DESCRIPTOR.full_name)
+    for field, value in message.ListFields():
+        if field.message_type is not None:
+            for item in value if field.is_repeated else (value,):
+                _repair_strings(item)
+        elif field.name in real:
+            if field.is_repeated:
+                value[:] = [v.decode("utf-8", "replace").encode() for v in value]
+            else:
+                setattr(message, field.name, value.decode("utf-8", "replace").encode())
+
+
+@lru_cache(maxsize=64)
+def _real_fields(full_name: str) -> frozenset[str]:
+    """The string fields of a message of the real request."""
+    descriptor = ExportTraceServiceRequest.DESCRIPTOR.file.pool.FindMessageTypeByName(full_name)
+    return frozenset(f.name for f in descriptor.fields if f.type == f.TYPE_STRING)
+
+
+def _json_with_lone_surrogates(body: bytes, error: orjson.JSONDecodeError) -> Any:
+    """JSON that orjson refuses only for a lone surrogate escape (``"\\ud83d"``), read
+    with the standard parser and each lone surrogate replaced by U+FFFD, as Go's
+    encoding/json (the Collector) does. The JS exporter writes them with JSON.stringify
+    when an attribute value was cut inside a surrogate pair (its length limits cut UTF-16
+    code units), and one such value must not lose the whole batch. Other malformed JSON is
+    a 400."""
+    if "surrogate" not in str(error):
+        raise InvalidRequest(f"malformed JSON: {error}") from None
+
+    def refuse(constant: str) -> None:
+        raise ValueError(f"{constant} is not JSON")
+
+    try:
+        return _replace_surrogates(json.loads(body, parse_constant=refuse))
+    except (ValueError, RecursionError):
+        raise InvalidRequest(f"malformed JSON: {error}") from None
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _replace_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_replace_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_replace_surrogates(k): _replace_surrogates(v) for k, v in value.items()}
+    return value
 
 
 _ID_KEYS = ("traceId", "spanId", "parentSpanId", "trace_id", "span_id", "parent_span_id")

@@ -92,3 +92,22 @@ async def otel_other_signals(request: Request, signal: str):
         status_code=error.status,
         media_type=(fmt or BodyFormat.JSON).value,
     )
+
+
+@router.post("/v1/traces")
+@router.post("/v1/logs")
+@router.post("/v1/metrics")
+async def otlp_without_prefix(request: Request):
+    """An exporter whose base endpoint is the server itself rather than ``<server>/otel``
+    (a common slip: it then posts to ``/v1/traces``): a 404 that says where OTLP goes."""
+    fmt = body_format(request.headers.get("content-type"))
+    error = NotFound(
+        f"OTLP is taken at /otel/v1/traces, not {request.url.path}: set the exporter's "
+        "endpoint to <server>/otel (OTEL_EXPORTER_OTLP_ENDPOINT), or its traces endpoint to "
+        "<server>/otel/v1/traces"
+    )
+    return Response(
+        status_body(fmt, error.status, error.to_json()),
+        status_code=error.status,
+        media_type=(fmt or BodyFormat.JSON).value,
+    )
