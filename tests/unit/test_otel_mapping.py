@@ -570,6 +570,7 @@ def test_rejection_summary_groups_reasons():
     assert rejection_summary(rejected) == (
         "3 spans rejected: no parent (2 spans, e.g. a); bad score (1 span, e.g. c)"
     )
+    assert rejection_summary([("c", "bad score")]) == "1 span rejected: bad score (1 span, e.g. c)"
 
 
 # -- any attributes: a row or a rejection, never a crash ------------------------------------------

@@ -279,7 +279,8 @@ def rejection_summary(rejected: list[tuple[str, str]], limit: int = 5) -> str:
     ]
     if len(reasons) > limit:
         parts.append(f"and {len(reasons) - limit} more reasons")
-    return f"{len(rejected)} spans rejected: " + "; ".join(parts)
+    count = f"{len(rejected)} span{'s' if len(rejected) != 1 else ''}"
+    return f"{count} rejected: " + "; ".join(parts)
 
 
 def row_states(rows: list[dict]) -> list[tuple[ObjectRef, dict]]:
