@@ -322,3 +322,38 @@ def test_a_metric_diff_is_the_change_relative_to_the_base(server):
         assert got["duration"]["diff"] == pytest.approx(0.5)
         assert got["total_tokens"]["diff"] == pytest.approx(-0.75)
         assert (got["duration"]["improvements"], got["duration"]["regressions"]) == (0, 1)
+
+
+# -- the experiment compared with by default ----------------------------------------------------
+
+
+def _experiments_with_scores(client, project_id: str, scores: dict[str, float], **fields):
+    """Experiments named and scored as given (one trace each, one input), oldest first."""
+    ids = {}
+    for name, score in scores.items():
+        body = {"project_id": project_id, "name": name, **fields.get(name, {})}
+        ids[name] = _post(client, "/v1/experiment", body)["id"]
+        events = [_span({"q": 1}, scores={"s": score})]
+        _post(client, f"/v1/experiment/{ids[name]}/insert", {"events": events})
+    return ids
+
+
+def test_a_deleted_base_experiment_falls_back_to_the_previous_one(server):
+    """An experiment whose base was deleted is compared as one without a base (with the
+    previous experiment), as docs/api.md reads; it had no comparison at all."""
+    with server.client() as client:
+        project = _project(client, "deleted-base")
+        first = _post(client, "/v1/experiment", {"project_id": project["id"], "name": "a"})
+        ids = _experiments_with_scores(
+            client,
+            project["id"],
+            {"b": 0.5, "c": 0.75},
+            c={"base_exp_id": first["id"]},
+        )
+        assert client.delete(f"/v1/experiment/{first['id']}").status_code == 200
+        got = client.get(f"/v1/experiment/{ids['c']}/summarize").json()
+        assert got["comparison_experiment_name"] == "b"
+        assert got["scores"]["s"]["diff"] == pytest.approx(0.25)
+        assert got["scores"]["s"]["improvements"] == 1
+        base = _post(client, "/api/base_experiment/get_id", {"id": ids["c"]})
+        assert base == {"base_exp_id": ids["b"], "base_exp_name": "b"}

@@ -440,14 +440,14 @@ class Catalog:
         return self.insert_object(EXPERIMENTS, org_id, fields)
 
     def base_experiment(self, org_id: str, experiment_id: str) -> dict | None:
-        """The experiment to compare against: the one named by ``base_exp_id``, else the
-        newest earlier experiment of the same project."""
+        """The experiment to compare against: the one named by ``base_exp_id``, else (none
+        named, or that one since deleted) the newest earlier experiment of the same project."""
         experiment = self.get(EXPERIMENTS, org_id, experiment_id)
         if experiment.get("base_exp_id"):
             try:
                 return self.get(EXPERIMENTS, org_id, experiment["base_exp_id"])
             except NotFound:
-                return None
+                pass  # deleted: compare with the previous experiment, as without one
         rows = self.store.read(
             lambda c: self._rows(
                 c,
