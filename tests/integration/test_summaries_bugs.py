@@ -357,3 +357,35 @@ def test_a_deleted_base_experiment_falls_back_to_the_previous_one(server):
         assert got["scores"]["s"]["improvements"] == 1
         base = _post(client, "/api/base_experiment/get_id", {"id": ids["c"]})
         assert base == {"base_exp_id": ids["b"], "base_exp_name": "b"}
+
+
+def test_the_project_default_baseline_is_compared_with(server):
+    """The project's ``settings.baseline_experiment_id`` (what the web UI's "Make project
+    default" sets and compares with) is the SDK's comparison too, unless the experiment names
+    its own base; ``summarize()`` compared with the previous experiment, so the SDK and the
+    web UI showed different improvements for one experiment."""
+    with server.client() as client:
+        project = _project(client, "project-baseline")
+        ids = _experiments_with_scores(client, project["id"], {"a": 0.25, "b": 0.5, "c": 1.0})
+        settings = {"settings": {"baseline_experiment_id": ids["a"]}}
+        assert client.patch(f"/v1/project/{project['id']}", json=settings).status_code == 200
+        got = client.get(f"/v1/experiment/{ids['c']}/summarize").json()
+        assert got["comparison_experiment_name"] == "a"
+        assert got["scores"]["s"]["diff"] == pytest.approx(0.75)
+        base = _post(client, "/api/base_experiment/get_id", {"id": ids["c"]})
+        assert base == {"base_exp_id": ids["a"], "base_exp_name": "a"}
+        # The default baseline itself compares with the one before it (none here).
+        assert (
+            client.get(f"/v1/experiment/{ids['a']}/summarize").json()["comparison_experiment_name"]
+            is None
+        )
+        # An experiment's own base comes first.
+        assert client.patch(f"/v1/experiment/{ids['c']}", json={"base_exp_id": ids["b"]}).is_success
+        got = client.get(f"/v1/experiment/{ids['c']}/summarize").json()
+        assert got["comparison_experiment_name"] == "b"
+        # A deleted default baseline counts as none: the previous experiment.
+        assert client.delete(f"/v1/experiment/{ids['a']}").status_code == 200
+        got = client.get(f"/v1/experiment/{ids['b']}/summarize").json()
+        assert got["comparison_experiment_name"] is None
+        got = client.get(f"/v1/experiment/{ids['c']}/summarize").json()
+        assert got["comparison_experiment_name"] == "b"

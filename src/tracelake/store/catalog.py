@@ -440,14 +440,25 @@ class Catalog:
         return self.insert_object(EXPERIMENTS, org_id, fields)
 
     def base_experiment(self, org_id: str, experiment_id: str) -> dict | None:
-        """The experiment to compare against: the one named by ``base_exp_id``, else (none
-        named, or that one since deleted) the newest earlier experiment of the same project."""
+        """The experiment to compare against: the one named by ``base_exp_id``, else the
+        project's default baseline (``settings.baseline_experiment_id``, Braintrust's project
+        setting, also what the web UI compares with), else the newest earlier experiment of
+        the same project. A named one since deleted counts as none."""
         experiment = self.get(EXPERIMENTS, org_id, experiment_id)
         if experiment.get("base_exp_id"):
             try:
                 return self.get(EXPERIMENTS, org_id, experiment["base_exp_id"])
             except NotFound:
-                pass  # deleted: compare with the previous experiment, as without one
+                pass  # deleted: compare as if none were named
+        settings = self.get_project(org_id, experiment["project_id"]).get("settings") or {}
+        default = settings.get("baseline_experiment_id")
+        if isinstance(default, str) and default != experiment_id:
+            try:
+                found = self.get(EXPERIMENTS, org_id, default)
+            except NotFound:
+                found = None
+            if found is not None and found["project_id"] == experiment["project_id"]:
+                return found
         rows = self.store.read(
             lambda c: self._rows(
                 c,

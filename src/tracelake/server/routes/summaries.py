@@ -56,7 +56,8 @@ def summarize_experiment(
     comparison_experiment_id: str | None = None,
 ):
     """Average scores and metrics per trace, with improvements and regressions against the
-    comparison experiment (the given one, else the base experiment, else the previous one)."""
+    comparison experiment (the given one, else the base experiment, else the project's default
+    baseline, else the previous one)."""
     principal = principal_of(request)
     catalog = request.app.state.catalog
     store = request.app.state.store
