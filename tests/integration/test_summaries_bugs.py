@@ -389,3 +389,36 @@ def test_the_project_default_baseline_is_compared_with(server):
         assert got["comparison_experiment_name"] is None
         got = client.get(f"/v1/experiment/{ids['c']}/summarize").json()
         assert got["comparison_experiment_name"] == "b"
+
+
+def test_custom_metrics_are_summarised(server):
+    """Every numeric metric an experiment logs is summarised, as Braintrust does: a custom
+    one (``latency_ms``) summed over a trace's spans, with no unit; ``time_to_first_token``
+    averaged over the llm spans, as in the BTQL summary. Only the fixed list appeared."""
+    with server.client() as client:
+        project = _project(client, "custom-metrics")
+        base = _post(client, "/v1/experiment", {"project_id": project["id"], "name": "a"})["id"]
+        exp = _post(client, "/v1/experiment", {"project_id": project["id"], "name": "b"})["id"]
+        for experiment, latency in ((base, 100), (exp, 30)):
+            root = _span({"q": 1}, scores={"s": 0.5}, metrics={"latency_ms": latency})
+            llm = [
+                _span(None, metrics={"latency_ms": 10, "time_to_first_token": t}, parent=root)
+                for t in (0.25, 0.75)
+            ]
+            for span in llm:
+                span["span_attributes"] = {"type": "llm", "name": "llm"}
+            tool = _span(None, metrics={"time_to_first_token": 9, "unset": None}, parent=root)
+            events = [root, *llm, tool]
+            _post(client, f"/v1/experiment/{experiment}/insert", {"events": events})
+        got = client.get(f"/v1/experiment/{exp}/summarize").json()["metrics"]
+        assert got["latency_ms"] == {
+            "name": "latency_ms",
+            "metric": 50,
+            "unit": "",
+            "improvements": 1,
+            "regressions": 0,
+            "diff": pytest.approx((50 - 120) / 120),
+        }
+        assert got["time_to_first_token"]["metric"] == pytest.approx(0.5)
+        assert got["time_to_first_token"]["unit"] == "s"
+        assert "unset" not in got and "start" not in got and "tokens" not in got
