@@ -422,3 +422,27 @@ def test_custom_metrics_are_summarised(server):
         assert got["time_to_first_token"]["metric"] == pytest.approx(0.5)
         assert got["time_to_first_token"]["unit"] == "s"
         assert "unset" not in got and "start" not in got and "tokens" not in got
+
+
+def test_trial_averages_equal_but_for_rounding_are_no_change(server):
+    """Trials 0.1 and 0.2 average 0.15000000000000002 in floating point: against a base of
+    0.15 that is neither an improvement nor a regression (it counted as an improvement)."""
+    with server.client() as client:
+        project = _project(client, "float-ties")
+        base = _post(client, "/v1/experiment", {"project_id": project["id"], "name": "a"})["id"]
+        exp = _post(client, "/v1/experiment", {"project_id": project["id"], "name": "b"})["id"]
+        # Per input, the trials of each side: q=1 (0.15 against 0.1 and 0.2), q=2 (0.7 and
+        # 0.1 against 0.1, 0.7 and 0.6, which average 0.4 against 0.4666…: an improvement).
+        trials = {
+            base: [(1, 0.15), (2, 0.7), (2, 0.1)],
+            exp: [(1, 0.1), (1, 0.2), (2, 0.1), (2, 0.7), (2, 0.6)],
+        }
+        for experiment, values in trials.items():
+            events = [
+                _span({"q": q}, scores={"s": v}, metrics={"cost_units": v}) for q, v in values
+            ]
+            _post(client, f"/v1/experiment/{experiment}/insert", {"events": events})
+        got = client.get(f"/v1/experiment/{exp}/summarize").json()
+        assert (got["scores"]["s"]["improvements"], got["scores"]["s"]["regressions"]) == (1, 0)
+        metric = got["metrics"]["cost_units"]  # a higher metric is a regression
+        assert (metric["improvements"], metric["regressions"]) == (0, 1)

@@ -3,6 +3,7 @@ with a base experiment (traces matched by their root input, as Braintrust does).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import orjson
@@ -124,6 +125,12 @@ def _num(value) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def _same(a: float, b: float) -> bool:
+    """Whether two averages are equal but for floating-point rounding (the average of the
+    trials 0.1 and 0.2 is 0.15000000000000002): such a pair is no change."""
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+
+
 def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
@@ -163,8 +170,8 @@ def compare_experiments(
                 if key not in theirs:
                     continue
                 delta = value - theirs[key]
-                if delta == 0:
-                    continue
+                if _same(value, theirs[key]):
+                    continue  # equal up to rounding: (0.1 + 0.2) / 2 against 0.15
                 if (delta > 0) == higher_is_better:
                     improvements += 1
                 else:
