@@ -446,3 +446,19 @@ def test_trial_averages_equal_but_for_rounding_are_no_change(server):
         assert (got["scores"]["s"]["improvements"], got["scores"]["s"]["regressions"]) == (1, 0)
         metric = got["metrics"]["cost_units"]  # a higher metric is a regression
         assert (metric["improvements"], metric["regressions"]) == (0, 1)
+
+
+def test_means_equal_but_for_rounding_have_no_diff(server):
+    """Trials 0.1 and 0.2 against 0.15: the means differ by 2.8e-17 in floating point, a
+    diff the SDK printed as "+00.00%" beside "0 improvements, 0 regressions"; it is 0."""
+    with server.client() as client:
+        project = _project(client, "float-diff")
+        base = _post(client, "/v1/experiment", {"project_id": project["id"], "name": "a"})["id"]
+        exp = _post(client, "/v1/experiment", {"project_id": project["id"], "name": "b"})["id"]
+        for experiment, values in ((base, [0.15]), (exp, [0.1, 0.2])):
+            events = [_span({"q": 1}, scores={"s": v}, metrics={"cost_units": v}) for v in values]
+            _post(client, f"/v1/experiment/{experiment}/insert", {"events": events})
+        got = client.get(f"/v1/experiment/{exp}/summarize").json()
+        for entry in (got["scores"]["s"], got["metrics"]["cost_units"]):
+            assert entry["diff"] == 0, entry
+            assert (entry["improvements"], entry["regressions"]) == (0, 0), entry

@@ -185,6 +185,8 @@ def compare_experiments(
                     entry["diff"] = mean - base_mean
                 elif base_mean != 0:  # a metric
                     entry["diff"] = (mean - base_mean) / base_mean
+                if "diff" in entry and _same(mean, base_mean):
+                    entry["diff"] = 0.0  # rounding only (the SDK prints "-", not "+00.00%")
             out[name] = (mean, entry)
         return out
 
