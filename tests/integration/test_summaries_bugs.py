@@ -462,3 +462,31 @@ def test_means_equal_but_for_rounding_have_no_diff(server):
         for entry in (got["scores"]["s"], got["metrics"]["cost_units"]):
             assert entry["diff"] == 0, entry
             assert (entry["improvements"], entry["regressions"]) == (0, 0), entry
+
+
+def test_the_legacy_comparison_route_of_the_js_sdk(server):
+    """``summarize()`` of the JS SDK (and of the Python SDK ≤ 0.34) asks
+    ``/api/base_experiment/get_id`` for the base, then reads ``GET /experiment-comparison2
+    ?experiment_id=&base_experiment_id=``; that was a 404, which the JS SDK throws, so every
+    Eval with a base experiment failed at its end."""
+    with server.client() as client:
+        project = _project(client, "comparison2")
+        ids = _experiments_with_scores(client, project["id"], {"a": 0.25, "b": 0.75})
+        base = _post(client, "/api/base_experiment/get_id", {"id": ids["b"]})["base_exp_id"]
+        params = {"experiment_id": ids["b"], "base_experiment_id": base}
+        res = client.get("/experiment-comparison2", params=params)
+        assert res.status_code == 200, res.text
+        summary = client.get(f"/v1/experiment/{ids['b']}/summarize").json()
+        assert res.json() == {"scores": summary["scores"], "metrics": summary["metrics"]}
+        assert res.json()["scores"]["s"]["improvements"] == 1
+        alone = client.get("/experiment-comparison2", params={"experiment_id": ids["b"]}).json()
+        assert alone["scores"]["s"] == {
+            "name": "s",
+            "score": 0.75,
+            "improvements": 0,
+            "regressions": 0,
+        }
+        missing = client.get(
+            "/experiment-comparison2", params={**params, "base_experiment_id": "x"}
+        )
+        assert missing.status_code == 404
