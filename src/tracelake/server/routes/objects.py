@@ -334,6 +334,7 @@ async def register_experiment(request: Request):
         ("public", "public"),
         ("metadata", "metadata"),
         ("base_experiment_id", "base_exp_id"),
+        ("base_exp_id", "base_exp_id"),  # what the JS SDK sends for baseExperimentId
     ):
         if body.get(key) is not None:
             fields[target] = body[key]
@@ -342,8 +343,11 @@ async def register_experiment(request: Request):
         found = catalog.list_objects(
             EXPERIMENTS, principal.org_id, name=base_name, project_id=project["id"], limit=1
         )
-        if found:
-            fields["base_exp_id"] = found[0]["id"]
+        if not found:
+            # The SDKs catch an error naming the "base experiment", warn that it was not
+            # found and register again without it.
+            raise InvalidRequest(f"base experiment {base_name!r} not found")
+        fields["base_exp_id"] = found[0]["id"]
     fields = _experiment_fields(catalog, principal, fields)
     update = field_of(body, "update", bool, default=False)
     record = catalog.create_experiment(
