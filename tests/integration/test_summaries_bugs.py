@@ -490,3 +490,37 @@ def test_the_legacy_comparison_route_of_the_js_sdk(server):
             "/experiment-comparison2", params={**params, "base_experiment_id": "x"}
         )
         assert missing.status_code == 404
+
+
+def test_the_base_is_picked_from_the_git_commits_the_sdk_sends(server):
+    """Without a named base the SDKs send ``ancestor_commits`` (the commits the code descends
+    from, nearest first): Braintrust picks the base from git history, the newest experiment
+    run at the nearest of them. They were ignored, so a run on a feature branch compared
+    with whatever ran last (here another branch's experiment)."""
+    with server.client() as client:
+        project = _project(client, "ancestors")
+        made = {}
+        for name, commit in (("a", "c2"), ("b", "c3"), ("c", "c2"), ("d", "feature")):
+            body = {"project_id": project["id"], "name": name, "repo_info": {"commit": commit}}
+            made[name] = _post(client, "/v1/experiment", body)["id"]
+        ancestors = ["c1", "c2", "c3"]
+        body = {"project_id": project["id"], "name": "run", "ancestor_commits": ancestors}
+        run = _post(client, "/v1/experiment", body)
+        assert run["base_exp_id"] == made["c"]
+        got = client.get(f"/v1/experiment/{run['id']}/summarize").json()
+        assert got["comparison_experiment_name"] == "c"
+        # A named base comes first; commits none of the experiments ran at change nothing.
+        named = {**body, "name": "named", "base_exp_id": made["a"]}
+        assert _post(client, "/v1/experiment", named)["base_exp_id"] == made["a"]
+        other = {**body, "name": "other", "ancestor_commits": ["zz"]}
+        assert _post(client, "/v1/experiment", other)["base_exp_id"] is None
+        # The legacy route (the JS SDK) too.
+        legacy = {
+            "project_id": project["id"],
+            "experiment_name": "js",
+            "ancestor_commits": ancestors,
+        }
+        assert (
+            _post(client, "/api/experiment/register", legacy)["experiment"]["base_exp_id"]
+            == (made["c"])
+        )
