@@ -374,6 +374,15 @@ const flows = {
     await page.getByTestId("compare-table").getByTestId("row").first().waitFor();
     check((await rowCount(page, "compare-table")) === 10, "ten matched rows");
     check((await page.getByTestId("compare-base").inputValue()) === cfg.data.base_experiment, "baseline selected");
+    // A metric's diff is the change relative to the baseline's mean, shown as a percentage
+    // (it was the fraction: +0.2 for 20% slower, read as 0.2 s).
+    const served = (await api(page, `v1/experiment/${cfg.data.candidate_experiment}/summarize?comparison_experiment_id=${cfg.data.base_experiment}`)).body;
+    const metricList = Object.values(served.metrics);
+    const withDiff = metricList.findIndex((m) => m.diff != null && m.diff !== 0);
+    check(withDiff >= 0, `a metric with a diff: ${JSON.stringify(served.metrics)}`);
+    const wantDiff = metricList[withDiff].diff;
+    const shownDiff = await page.getByTestId("metric-diff").nth(withDiff).textContent();
+    check(shownDiff === `${wantDiff > 0 ? "+" : ""}${(wantDiff * 100).toFixed(1)}%`, `metric diff shown ${shownDiff} for ${wantDiff}`);
     await page.getByTestId("sort-regressions").click();
     await page.waitForURL(/sort=regressions/);
     const first = page.getByTestId("compare-table").getByTestId("row").first();

@@ -407,7 +407,10 @@ function Compare({ project }: { project: Project }) {
               <div className="big">
                 {fmtNumber(m.metric, 3)} {m.unit}
               </div>
-              <div className={m.diff < 0 ? "up" : m.diff > 0 ? "down" : ""}>{m.diff != null ? `${m.diff > 0 ? "+" : ""}${fmtNumber(m.diff, 3)}` : ""}</div>
+              {/* The change relative to the baseline's mean (1.2 s against 1.0 s: +20%). */}
+              <div className={m.diff < 0 ? "up" : m.diff > 0 ? "down" : ""} data-testid="metric-diff">
+                {m.diff != null ? `${m.diff > 0 ? "+" : ""}${(m.diff * 100).toFixed(1)}%` : ""}
+              </div>
             </div>
           ))}
         </div>
