@@ -216,6 +216,8 @@ def test_cannot_create_children_in_or_reference_foreign_objects(orgs):
         )
     )
     assert_not_found(b.client.post("/api/base_experiment/get_id", json={"id": a.experiment["id"]}))
+    foreign = {"experiment_id": a.experiment["id"]}
+    assert_not_found(b.client.get("/experiment-comparison2", params=foreign))
     names = {d["name"] for d in ok(a.client.get("/v1/dataset"))["objects"]}
     assert "x" not in names
     assert _snapshot(a) == before

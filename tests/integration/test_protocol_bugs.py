@@ -522,6 +522,32 @@ def test_legacy_register_refuses_a_base_experiment_that_is_not_a_name(app_client
         assert_error(app_client.post("/api/experiment/register", json=body), 400, "base_experiment")
 
 
+def test_legacy_register_keeps_the_base_the_js_sdk_names(app_client):
+    """The JS SDK (``init({baseExperimentId})``) sends ``base_exp_id``; it was dropped, and
+    the experiment compared with the previous one instead."""
+    project_id = new_project(app_client)
+    base = new_experiment(app_client, project_id)
+    new_experiment(app_client, project_id)  # the previous one, not the base
+    body = {"project_id": project_id, "experiment_name": "js", "base_exp_id": base}
+    response = app_client.post("/api/experiment/register", json=body)
+    assert response.status_code == 200, response.text
+    assert response.json()["experiment"]["base_exp_id"] == base
+
+
+def test_legacy_register_of_a_missing_base_experiment_is_an_error_the_sdks_handle(app_client):
+    """The SDKs catch a register error that names the "base experiment", warn "Base experiment
+    … not found." and register again without it; the name was ignored without a word."""
+    project_id = new_project(app_client)
+    body = {"project_id": project_id, "experiment_name": "e", "base_experiment": "nope"}
+    response = app_client.post("/api/experiment/register", json=body)
+    assert_error(response, 400, "base experiment")
+    assert app_client.get("/v1/experiment", params={"project_id": project_id}).json() == {
+        "objects": []
+    }
+    del body["base_experiment"]
+    assert app_client.post("/api/experiment/register", json=body).status_code == 200
+
+
 def test_patching_an_experiment_public_to_null_is_a_400(app_client):
     experiment_id = new_experiment(app_client, new_project(app_client))
     response = app_client.patch(f"/v1/experiment/{experiment_id}", json={"public": None})

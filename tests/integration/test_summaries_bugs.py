@@ -322,3 +322,205 @@ def test_a_metric_diff_is_the_change_relative_to_the_base(server):
         assert got["duration"]["diff"] == pytest.approx(0.5)
         assert got["total_tokens"]["diff"] == pytest.approx(-0.75)
         assert (got["duration"]["improvements"], got["duration"]["regressions"]) == (0, 1)
+
+
+# -- the experiment compared with by default ----------------------------------------------------
+
+
+def _experiments_with_scores(client, project_id: str, scores: dict[str, float], **fields):
+    """Experiments named and scored as given (one trace each, one input), oldest first."""
+    ids = {}
+    for name, score in scores.items():
+        body = {"project_id": project_id, "name": name, **fields.get(name, {})}
+        ids[name] = _post(client, "/v1/experiment", body)["id"]
+        events = [_span({"q": 1}, scores={"s": score})]
+        _post(client, f"/v1/experiment/{ids[name]}/insert", {"events": events})
+    return ids
+
+
+def test_a_deleted_base_experiment_falls_back_to_the_previous_one(server):
+    """An experiment whose base was deleted is compared as one without a base (with the
+    previous experiment), as docs/api.md reads; it had no comparison at all."""
+    with server.client() as client:
+        project = _project(client, "deleted-base")
+        first = _post(client, "/v1/experiment", {"project_id": project["id"], "name": "a"})
+        ids = _experiments_with_scores(
+            client,
+            project["id"],
+            {"b": 0.5, "c": 0.75},
+            c={"base_exp_id": first["id"]},
+        )
+        assert client.delete(f"/v1/experiment/{first['id']}").status_code == 200
+        got = client.get(f"/v1/experiment/{ids['c']}/summarize").json()
+        assert got["comparison_experiment_name"] == "b"
+        assert got["scores"]["s"]["diff"] == pytest.approx(0.25)
+        assert got["scores"]["s"]["improvements"] == 1
+        base = _post(client, "/api/base_experiment/get_id", {"id": ids["c"]})
+        assert base == {"base_exp_id": ids["b"], "base_exp_name": "b"}
+
+
+def test_the_project_default_baseline_is_compared_with(server):
+    """The project's ``settings.baseline_experiment_id`` (what the web UI's "Make project
+    default" sets and compares with) is the SDK's comparison too, unless the experiment names
+    its own base; ``summarize()`` compared with the previous experiment, so the SDK and the
+    web UI showed different improvements for one experiment."""
+    with server.client() as client:
+        project = _project(client, "project-baseline")
+        ids = _experiments_with_scores(client, project["id"], {"a": 0.25, "b": 0.5, "c": 1.0})
+        settings = {"settings": {"baseline_experiment_id": ids["a"]}}
+        assert client.patch(f"/v1/project/{project['id']}", json=settings).status_code == 200
+        got = client.get(f"/v1/experiment/{ids['c']}/summarize").json()
+        assert got["comparison_experiment_name"] == "a"
+        assert got["scores"]["s"]["diff"] == pytest.approx(0.75)
+        base = _post(client, "/api/base_experiment/get_id", {"id": ids["c"]})
+        assert base == {"base_exp_id": ids["a"], "base_exp_name": "a"}
+        # The default baseline itself compares with the one before it (none here).
+        assert (
+            client.get(f"/v1/experiment/{ids['a']}/summarize").json()["comparison_experiment_name"]
+            is None
+        )
+        # An experiment's own base comes first.
+        assert client.patch(f"/v1/experiment/{ids['c']}", json={"base_exp_id": ids["b"]}).is_success
+        got = client.get(f"/v1/experiment/{ids['c']}/summarize").json()
+        assert got["comparison_experiment_name"] == "b"
+        # A deleted default baseline counts as none: the previous experiment.
+        assert client.delete(f"/v1/experiment/{ids['a']}").status_code == 200
+        got = client.get(f"/v1/experiment/{ids['b']}/summarize").json()
+        assert got["comparison_experiment_name"] is None
+        got = client.get(f"/v1/experiment/{ids['c']}/summarize").json()
+        assert got["comparison_experiment_name"] == "b"
+
+
+def test_custom_metrics_are_summarised(server):
+    """Every numeric metric an experiment logs is summarised, as Braintrust does: a custom
+    one (``latency_ms``) summed over a trace's spans, with no unit; ``time_to_first_token``
+    averaged over the llm spans, as in the BTQL summary. Only the fixed list appeared."""
+    with server.client() as client:
+        project = _project(client, "custom-metrics")
+        base = _post(client, "/v1/experiment", {"project_id": project["id"], "name": "a"})["id"]
+        exp = _post(client, "/v1/experiment", {"project_id": project["id"], "name": "b"})["id"]
+        for experiment, latency in ((base, 100), (exp, 30)):
+            root = _span({"q": 1}, scores={"s": 0.5}, metrics={"latency_ms": latency})
+            llm = [
+                _span(None, metrics={"latency_ms": 10, "time_to_first_token": t}, parent=root)
+                for t in (0.25, 0.75)
+            ]
+            for span in llm:
+                span["span_attributes"] = {"type": "llm", "name": "llm"}
+            tool = _span(None, metrics={"time_to_first_token": 9, "unset": None}, parent=root)
+            events = [root, *llm, tool]
+            _post(client, f"/v1/experiment/{experiment}/insert", {"events": events})
+        got = client.get(f"/v1/experiment/{exp}/summarize").json()["metrics"]
+        assert got["latency_ms"] == {
+            "name": "latency_ms",
+            "metric": 50,
+            "unit": "",
+            "improvements": 1,
+            "regressions": 0,
+            "diff": pytest.approx((50 - 120) / 120),
+        }
+        assert got["time_to_first_token"]["metric"] == pytest.approx(0.5)
+        assert got["time_to_first_token"]["unit"] == "s"
+        assert "unset" not in got and "start" not in got and "tokens" not in got
+
+
+def test_trial_averages_equal_but_for_rounding_are_no_change(server):
+    """Trials 0.1 and 0.2 average 0.15000000000000002 in floating point: against a base of
+    0.15 that is neither an improvement nor a regression (it counted as an improvement)."""
+    with server.client() as client:
+        project = _project(client, "float-ties")
+        base = _post(client, "/v1/experiment", {"project_id": project["id"], "name": "a"})["id"]
+        exp = _post(client, "/v1/experiment", {"project_id": project["id"], "name": "b"})["id"]
+        # Per input, the trials of each side: q=1 (0.15 against 0.1 and 0.2), q=2 (0.7 and
+        # 0.1 against 0.1, 0.7 and 0.6, which average 0.4 against 0.4666…: an improvement).
+        trials = {
+            base: [(1, 0.15), (2, 0.7), (2, 0.1)],
+            exp: [(1, 0.1), (1, 0.2), (2, 0.1), (2, 0.7), (2, 0.6)],
+        }
+        for experiment, values in trials.items():
+            events = [
+                _span({"q": q}, scores={"s": v}, metrics={"cost_units": v}) for q, v in values
+            ]
+            _post(client, f"/v1/experiment/{experiment}/insert", {"events": events})
+        got = client.get(f"/v1/experiment/{exp}/summarize").json()
+        assert (got["scores"]["s"]["improvements"], got["scores"]["s"]["regressions"]) == (1, 0)
+        metric = got["metrics"]["cost_units"]  # a higher metric is a regression
+        assert (metric["improvements"], metric["regressions"]) == (0, 1)
+
+
+def test_means_equal_but_for_rounding_have_no_diff(server):
+    """Trials 0.1 and 0.2 against 0.15: the means differ by 2.8e-17 in floating point, a
+    diff the SDK printed as "+00.00%" beside "0 improvements, 0 regressions"; it is 0."""
+    with server.client() as client:
+        project = _project(client, "float-diff")
+        base = _post(client, "/v1/experiment", {"project_id": project["id"], "name": "a"})["id"]
+        exp = _post(client, "/v1/experiment", {"project_id": project["id"], "name": "b"})["id"]
+        for experiment, values in ((base, [0.15]), (exp, [0.1, 0.2])):
+            events = [_span({"q": 1}, scores={"s": v}, metrics={"cost_units": v}) for v in values]
+            _post(client, f"/v1/experiment/{experiment}/insert", {"events": events})
+        got = client.get(f"/v1/experiment/{exp}/summarize").json()
+        for entry in (got["scores"]["s"], got["metrics"]["cost_units"]):
+            assert entry["diff"] == 0, entry
+            assert (entry["improvements"], entry["regressions"]) == (0, 0), entry
+
+
+def test_the_legacy_comparison_route_of_the_js_sdk(server):
+    """``summarize()`` of the JS SDK (and of the Python SDK ≤ 0.34) asks
+    ``/api/base_experiment/get_id`` for the base, then reads ``GET /experiment-comparison2
+    ?experiment_id=&base_experiment_id=``; that was a 404, which the JS SDK throws, so every
+    Eval with a base experiment failed at its end."""
+    with server.client() as client:
+        project = _project(client, "comparison2")
+        ids = _experiments_with_scores(client, project["id"], {"a": 0.25, "b": 0.75})
+        base = _post(client, "/api/base_experiment/get_id", {"id": ids["b"]})["base_exp_id"]
+        params = {"experiment_id": ids["b"], "base_experiment_id": base}
+        res = client.get("/experiment-comparison2", params=params)
+        assert res.status_code == 200, res.text
+        summary = client.get(f"/v1/experiment/{ids['b']}/summarize").json()
+        assert res.json() == {"scores": summary["scores"], "metrics": summary["metrics"]}
+        assert res.json()["scores"]["s"]["improvements"] == 1
+        alone = client.get("/experiment-comparison2", params={"experiment_id": ids["b"]}).json()
+        assert alone["scores"]["s"] == {
+            "name": "s",
+            "score": 0.75,
+            "improvements": 0,
+            "regressions": 0,
+        }
+        missing = client.get(
+            "/experiment-comparison2", params={**params, "base_experiment_id": "x"}
+        )
+        assert missing.status_code == 404
+
+
+def test_the_base_is_picked_from_the_git_commits_the_sdk_sends(server):
+    """Without a named base the SDKs send ``ancestor_commits`` (the commits the code descends
+    from, nearest first): Braintrust picks the base from git history, the newest experiment
+    run at the nearest of them. They were ignored, so a run on a feature branch compared
+    with whatever ran last (here another branch's experiment)."""
+    with server.client() as client:
+        project = _project(client, "ancestors")
+        made = {}
+        for name, commit in (("a", "c2"), ("b", "c3"), ("c", "c2"), ("d", "feature")):
+            body = {"project_id": project["id"], "name": name, "repo_info": {"commit": commit}}
+            made[name] = _post(client, "/v1/experiment", body)["id"]
+        ancestors = ["c1", "c2", "c3"]
+        body = {"project_id": project["id"], "name": "run", "ancestor_commits": ancestors}
+        run = _post(client, "/v1/experiment", body)
+        assert run["base_exp_id"] == made["c"]
+        got = client.get(f"/v1/experiment/{run['id']}/summarize").json()
+        assert got["comparison_experiment_name"] == "c"
+        # A named base comes first; commits none of the experiments ran at change nothing.
+        named = {**body, "name": "named", "base_exp_id": made["a"]}
+        assert _post(client, "/v1/experiment", named)["base_exp_id"] == made["a"]
+        other = {**body, "name": "other", "ancestor_commits": ["zz"]}
+        assert _post(client, "/v1/experiment", other)["base_exp_id"] is None
+        # The legacy route (the JS SDK) too.
+        legacy = {
+            "project_id": project["id"],
+            "experiment_name": "js",
+            "ancestor_commits": ancestors,
+        }
+        assert (
+            _post(client, "/api/experiment/register", legacy)["experiment"]["base_exp_id"]
+            == (made["c"])
+        )

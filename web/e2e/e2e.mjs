@@ -374,6 +374,15 @@ const flows = {
     await page.getByTestId("compare-table").getByTestId("row").first().waitFor();
     check((await rowCount(page, "compare-table")) === 10, "ten matched rows");
     check((await page.getByTestId("compare-base").inputValue()) === cfg.data.base_experiment, "baseline selected");
+    // A metric's diff is the change relative to the baseline's mean, shown as a percentage
+    // (it was the fraction: +0.2 for 20% slower, read as 0.2 s).
+    const served = (await api(page, `v1/experiment/${cfg.data.candidate_experiment}/summarize?comparison_experiment_id=${cfg.data.base_experiment}`)).body;
+    const metricList = Object.values(served.metrics);
+    const withDiff = metricList.findIndex((m) => m.diff != null && m.diff !== 0);
+    check(withDiff >= 0, `a metric with a diff: ${JSON.stringify(served.metrics)}`);
+    const wantDiff = metricList[withDiff].diff;
+    const shownDiff = await page.getByTestId("metric-diff").nth(withDiff).textContent();
+    check(shownDiff === `${wantDiff > 0 ? "+" : ""}${(wantDiff * 100).toFixed(1)}%`, `metric diff shown ${shownDiff} for ${wantDiff}`);
     await page.getByTestId("sort-regressions").click();
     await page.waitForURL(/sort=regressions/);
     const first = page.getByTestId("compare-table").getByTestId("row").first();
@@ -415,6 +424,24 @@ const flows = {
     await page.getByTestId("project-baseline").waitFor();
     const settings = (await api(page, `v1/project/${cfg.data.project_id}`)).body.settings;
     check(settings && settings.baseline_experiment_id === cfg.data.base_experiment, `project settings ${JSON.stringify(settings)}`);
+    // The default baseline is the server's: an experiment whose base was deleted is compared
+    // with the project's default (it asked the server to compare with the deleted one: 404).
+    const candidate = `v1/experiment/${cfg.data.candidate_experiment}`;
+    const gone = (await api(page, "v1/experiment", { method: "POST", body: { project_id: cfg.data.project_id, name: "deleted-base" } })).body.id;
+    await api(page, candidate, { method: "PATCH", body: { base_exp_id: gone } });
+    await api(page, `v1/experiment/${gone}`, { method: "DELETE" });
+    await open(page, "experiments/compare", `exp=${cfg.data.candidate_experiment}`);
+    await page.reload(); // the experiments as they are now, not as the page last read them
+    let chosen = "";
+    for (let i = 0; i < 50 && chosen !== cfg.data.base_experiment; i++) {
+      await page.waitForTimeout(100);
+      chosen = await page.getByTestId("compare-base").inputValue();
+    }
+    check(chosen === cfg.data.base_experiment, `a deleted base: the project's default selected, not ${chosen}`);
+    await page.getByTestId("compare-summary").waitFor();
+    await page.getByTestId("compare-table").getByTestId("row").first().waitFor();
+    check((await page.locator(".error").count()) === 0, "a deleted base: no error");
+    await api(page, candidate, { method: "PATCH", body: { base_exp_id: cfg.data.base_experiment } });
     // Rows matched on a comparison key: a key no row has matches nothing (no deltas); the
     // question matches as the input did; saved as the project's key.
     await open(page, "experiments/compare", `exp=${cfg.data.candidate_experiment}&base=${cfg.data.base_experiment}`);

@@ -420,10 +420,15 @@ class Catalog:
         ensure_new: bool,
         *,
         may_create: bool = True,
+        ancestor_commits: list[str] | None = None,
     ):
         """Create an experiment; with ``ensure_new`` a taken name gets a numeric suffix,
         otherwise an experiment with that name is returned unmodified. Without
-        ``may_create`` only an existing one is returned."""
+        ``may_create`` only an existing one is returned.
+
+        ``ancestor_commits`` (the SDKs send the git commits the code descends from, nearest
+        first, when no base is named) picks the base as Braintrust does, from git history:
+        the newest experiment of the project run at the nearest of those commits."""
         self.get_project(org_id, project_id)
         _check_tags(fields.get("tags"))
         name = fields.get("name")
@@ -437,17 +442,48 @@ class Catalog:
         _check_may_create(may_create)
         fields = {**fields, "project_id": project_id, "name": self._free_name(project_id, name)}
         fields.setdefault("public", False)
+        if fields.get("base_exp_id") is None and ancestor_commits:
+            base = self._experiment_at_commits(project_id, ancestor_commits)
+            if base is not None:
+                fields["base_exp_id"] = base
         return self.insert_object(EXPERIMENTS, org_id, fields)
+
+    def _experiment_at_commits(self, project_id: str, commits: list[str]) -> str | None:
+        """The newest live experiment of the project whose ``repo_info.commit`` is the
+        earliest of ``commits`` that has one."""
+        row = self.store.read(
+            lambda c: c.execute(
+                """SELECT id FROM experiments
+                   WHERE project_id = ? AND deleted_at IS NULL
+                     AND list_contains(?::VARCHAR[], json_extract_string(repo_info, '$.commit'))
+                   ORDER BY list_position(?::VARCHAR[], json_extract_string(repo_info, '$.commit')),
+                            seq DESC
+                   LIMIT 1""",
+                [project_id, commits, commits],
+            ).fetchone()
+        )
+        return row[0] if row else None
 
     def base_experiment(self, org_id: str, experiment_id: str) -> dict | None:
         """The experiment to compare against: the one named by ``base_exp_id``, else the
-        newest earlier experiment of the same project."""
+        project's default baseline (``settings.baseline_experiment_id``, Braintrust's project
+        setting, also what the web UI compares with), else the newest earlier experiment of
+        the same project. A named one since deleted counts as none."""
         experiment = self.get(EXPERIMENTS, org_id, experiment_id)
         if experiment.get("base_exp_id"):
             try:
                 return self.get(EXPERIMENTS, org_id, experiment["base_exp_id"])
             except NotFound:
-                return None
+                pass  # deleted: compare as if none were named
+        settings = self.get_project(org_id, experiment["project_id"]).get("settings") or {}
+        default = settings.get("baseline_experiment_id")
+        if isinstance(default, str) and default != experiment_id:
+            try:
+                found = self.get(EXPERIMENTS, org_id, default)
+            except NotFound:
+                found = None
+            if found is not None and found["project_id"] == experiment["project_id"]:
+                return found
         rows = self.store.read(
             lambda c: self._rows(
                 c,

@@ -3,6 +3,7 @@ with a base experiment (traces matched by their root input, as Braintrust does).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import orjson
@@ -21,7 +22,13 @@ TRACE_METRICS = (
     ("prompt_cache_creation_tokens", "tok", "sum"),
     ("total_tokens", "tok", "sum_total"),
     ("estimated_cost", "$", "sum"),
+    ("time_to_first_token", "s", "avg_llm"),
 )
+# Metric keys that feed the ones above rather than being summarised under their own name.
+# Any other numeric metric (a custom one such as ``latency_ms``) is summed over the trace's
+# spans, with no unit, as Braintrust summarises every metric an experiment logs.
+_FEEDING_METRICS = frozenset({"start", "end", "tokens"})
+_FIXED_METRICS = frozenset(name for name, _, _ in TRACE_METRICS)
 
 
 @dataclass
@@ -46,7 +53,9 @@ def summarize_traces(store: Store, experiment_id: str) -> list[TraceSummary]:
     )
     traces: dict[str, dict] = {}
     for root_span_id, is_root, input_text, scores_text, metrics_text, span_type in rows:
-        acc = traces.setdefault(root_span_id, {"key": None, "scores": {}, "metrics": {}})
+        acc = traces.setdefault(
+            root_span_id, {"key": None, "scores": {}, "metrics": {}, "ttft": []}
+        )
         metrics = orjson.loads(metrics_text) if metrics_text else {}
         if is_root:
             acc["key"] = match_key(input_text)
@@ -65,9 +74,16 @@ def summarize_traces(store: Store, experiment_id: str) -> list[TraceSummary]:
                 start, end = metrics.get("start"), metrics.get("end")
                 if _num(start) and _num(end):
                     acc["metrics"][name] = acc["metrics"].get(name, 0) + (end - start)
+            if how == "avg_llm" and span_type == "llm" and _num(metrics.get(name)):
+                acc["ttft"].append(metrics[name])
+        for name, value in metrics.items():
+            if name not in _FIXED_METRICS and name not in _FEEDING_METRICS and _num(value):
+                acc["metrics"][name] = acc["metrics"].get(name, 0) + value
     result = []
     for root_span_id, acc in traces.items():
         scores = {name: sum(v) / len(v) for name, v in acc["scores"].items()}
+        if acc["ttft"]:
+            acc["metrics"]["time_to_first_token"] = sum(acc["ttft"]) / len(acc["ttft"])
         result.append(TraceSummary(acc["key"] or root_span_id, scores, acc["metrics"]))
     return result
 
@@ -109,6 +125,12 @@ def _num(value) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def _same(a: float, b: float) -> bool:
+    """Whether two averages are equal but for floating-point rounding (the average of the
+    trials 0.1 and 0.2 is 0.15000000000000002): such a pair is no change."""
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+
+
 def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
@@ -148,8 +170,8 @@ def compare_experiments(
                 if key not in theirs:
                     continue
                 delta = value - theirs[key]
-                if delta == 0:
-                    continue
+                if _same(value, theirs[key]):
+                    continue  # equal up to rounding: (0.1 + 0.2) / 2 against 0.15
                 if (delta > 0) == higher_is_better:
                     improvements += 1
                 else:
@@ -163,6 +185,8 @@ def compare_experiments(
                     entry["diff"] = mean - base_mean
                 elif base_mean != 0:  # a metric
                     entry["diff"] = (mean - base_mean) / base_mean
+                if "diff" in entry and _same(mean, base_mean):
+                    entry["diff"] = 0.0  # rounding only (the SDK prints "-", not "+00.00%")
             out[name] = (mean, entry)
         return out
 
@@ -173,11 +197,12 @@ def compare_experiments(
     }
     units = {name: unit for name, unit, _ in TRACE_METRICS}
     metric_names = [n for n, _, _ in TRACE_METRICS if any(n in t.metrics for t in current)]
+    metric_names += sorted({n for t in current for n in t.metrics} - _FIXED_METRICS)
     metrics = {
         name: {
             "name": name,
             "metric": mean,
-            "unit": units[name],
+            "unit": units.get(name, ""),
             **{k: v for k, v in e.items() if k != "name"},
         }
         for name, (mean, e) in summarise("metrics", metric_names, False).items()

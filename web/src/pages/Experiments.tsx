@@ -184,12 +184,17 @@ function Compare({ project }: { project: Project }) {
   // The project's default baseline (Braintrust's project settings.baseline_experiment_id).
   const [settings, setSettings] = useState<Record<string, any>>({});
   const projectBase: string = settings.baseline_experiment_id || "";
-  const baseId =
-    params.get("base") ||
-    exp?.base_exp_id ||
-    (projectBase !== expId && experiments.some((e) => e.id === projectBase) ? projectBase : "") ||
-    experiments.find((e) => e.id !== expId && e.created < (exp?.created ?? ""))?.id ||
-    "";
+  // The default baseline is the server's (what summarize() in the SDK compares with): the
+  // experiment's base while it exists, else the project's default, else the previous one.
+  const [defaultBase, setDefaultBase] = useState("");
+  useEffect(() => {
+    setDefaultBase("");
+    if (!expId) return;
+    request("api/base_experiment/get_id", { body: { id: expId } })
+      .then((r) => setDefaultBase(r.base_exp_id || ""))
+      .catch(() => setDefaultBase("")); // 400: none
+  }, [expId]);
+  const baseId = params.get("base") || defaultBase;
   const only = params.get("only") || ""; // "improved:<score>" | "regressed:<score>"
   const [summary, setSummary] = useState<any>(null);
   const [diff, setDiff] = useState<any | null>(null);
@@ -402,7 +407,10 @@ function Compare({ project }: { project: Project }) {
               <div className="big">
                 {fmtNumber(m.metric, 3)} {m.unit}
               </div>
-              <div className={m.diff < 0 ? "up" : m.diff > 0 ? "down" : ""}>{m.diff != null ? `${m.diff > 0 ? "+" : ""}${fmtNumber(m.diff, 3)}` : ""}</div>
+              {/* The change relative to the baseline's mean (1.2 s against 1.0 s: +20%). */}
+              <div className={m.diff < 0 ? "up" : m.diff > 0 ? "down" : ""} data-testid="metric-diff">
+                {m.diff != null ? `${m.diff > 0 ? "+" : ""}${(m.diff * 100).toFixed(1)}%` : ""}
+              </div>
             </div>
           ))}
         </div>

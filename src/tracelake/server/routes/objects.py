@@ -211,9 +211,23 @@ async def create_experiment(request: Request):
     fields = _experiment_fields(catalog, principal, body)
     ensure_new = field_of(body, "ensure_new", bool, default=False)
     record = catalog.create_experiment(
-        principal.org_id, project_id, fields, ensure_new, may_create=principal.can_write
+        principal.org_id,
+        project_id,
+        fields,
+        ensure_new,
+        may_create=principal.can_write,
+        ancestor_commits=_ancestor_commits(body),
     )
     return present_experiment(record)
+
+
+def _ancestor_commits(body: dict) -> list[str] | None:
+    """The git commits the SDKs send (nearest first) when no base experiment is named: what
+    the base is picked from. Anything but a list of strings is ignored, as before."""
+    commits = body.get("ancestor_commits")
+    if isinstance(commits, list) and all(isinstance(c, str) for c in commits):
+        return commits
+    return None
 
 
 @router.get("/v1/experiment")
@@ -334,6 +348,7 @@ async def register_experiment(request: Request):
         ("public", "public"),
         ("metadata", "metadata"),
         ("base_experiment_id", "base_exp_id"),
+        ("base_exp_id", "base_exp_id"),  # what the JS SDK sends for baseExperimentId
     ):
         if body.get(key) is not None:
             fields[target] = body[key]
@@ -342,12 +357,20 @@ async def register_experiment(request: Request):
         found = catalog.list_objects(
             EXPERIMENTS, principal.org_id, name=base_name, project_id=project["id"], limit=1
         )
-        if found:
-            fields["base_exp_id"] = found[0]["id"]
+        if not found:
+            # The SDKs catch an error naming the "base experiment", warn that it was not
+            # found and register again without it.
+            raise InvalidRequest(f"base experiment {base_name!r} not found")
+        fields["base_exp_id"] = found[0]["id"]
     fields = _experiment_fields(catalog, principal, fields)
     update = field_of(body, "update", bool, default=False)
     record = catalog.create_experiment(
-        principal.org_id, project["id"], fields, not update, may_create=principal.can_write
+        principal.org_id,
+        project["id"],
+        fields,
+        not update,
+        may_create=principal.can_write,
+        ancestor_commits=_ancestor_commits(body),
     )
     return {"project": project, "experiment": present_experiment(record)}
 

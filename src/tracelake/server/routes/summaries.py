@@ -56,7 +56,8 @@ def summarize_experiment(
     comparison_experiment_id: str | None = None,
 ):
     """Average scores and metrics per trace, with improvements and regressions against the
-    comparison experiment (the given one, else the base experiment, else the previous one)."""
+    comparison experiment (the given one, else the base experiment, else the project's default
+    baseline, else the previous one)."""
     principal = principal_of(request)
     catalog = request.app.state.catalog
     store = request.app.state.store
@@ -81,3 +82,23 @@ def summarize_experiment(
         previous = summarize_traces(store, base["id"]) if base else None
         answer["scores"], answer["metrics"] = compare_experiments(current, previous)
     return answer
+
+
+@router.get("/experiment-comparison2")
+def experiment_comparison(
+    request: Request, experiment_id: str, base_experiment_id: str | None = None
+):
+    """Legacy summary: what ``summarize()`` of the JS SDK (and the Python SDK ≤ 0.34) reads,
+    after asking ``/api/base_experiment/get_id`` for the base: the scores and metrics of
+    ``/v1/experiment/{id}/summarize``, compared with ``base_experiment_id`` (none without)."""
+    principal = principal_of(request)
+    catalog = request.app.state.catalog
+    store = request.app.state.store
+    catalog.get(EXPERIMENTS, principal.org_id, experiment_id)
+    base = None
+    if base_experiment_id:
+        base = catalog.get(EXPERIMENTS, principal.org_id, base_experiment_id)
+    current = summarize_traces(store, experiment_id)
+    previous = summarize_traces(store, base["id"]) if base else None
+    scores, metrics = compare_experiments(current, previous)
+    return {"scores": scores, "metrics": metrics}
