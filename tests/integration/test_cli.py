@@ -263,6 +263,25 @@ def test_cli_against_server(fresh_server):
         assert len(projects["objects"]) == 1
 
 
+def test_ids_and_names_go_to_the_server_as_one_path_segment(server, tmp_path):
+    """An id or a name from the command line is one segment of the URL: ``keys revoke
+    ../project/<id>`` deleted the project (and said it revoked a key), and an export of a
+    project whose name holds ``?`` asked for another path."""
+    remote = ("--url", server.url, "--api-key", ADMIN_KEY)
+    name = f"what?{uuid.uuid4().hex[:8]}#1"
+    with server.client() as client:
+        project = client.post("/v1/project", json={"name": name}).json()
+        row = {"project_id": project["id"], "log_id": "g", "id": "r", "input": 1}
+        assert client.post("/logs3", json={"rows": [row]}).status_code == 200
+        result = run_cli("keys", "revoke", f"../project/{project['id']}", *remote)
+        assert_cli_error(result, "404")
+        assert client.get(f"/v1/project/{project['id']}").status_code == 200
+        assert_cli_error(run_cli("keys", "revoke", "..", *remote), "404", "API key not found")
+    out = tmp_path / "logs.jsonl"
+    ok(run_cli("export", "project_logs", name, "-o", str(out), *remote))
+    assert [line for line in out.read_text().splitlines() if '"id":"r"' in line]
+
+
 def test_unreachable_server_is_an_error_line():
     url = f"http://127.0.0.1:{free_port()}"
     result = run_cli("keys", "list", "--url", url, "--api-key", ADMIN_KEY)
