@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from tracelake import __version__
 from tracelake.automations.exports import ExportContext
@@ -73,6 +74,46 @@ class PublicPrefix:
                 root = scope.get("app_root_path", scope.get("root_path", ""))
                 scope = {**scope, "app_root_path": root.rstrip("/") + prefix}
         await self.app(scope, receive, send)
+
+
+class HeadAsGet:
+    """``HEAD`` is ``GET`` without the body (RFC 9110 §9.3.2). FastAPI's routes take only the
+    methods they name, so ``HEAD /version`` (a health check's usual request) or ``HEAD /``
+    answered 405."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message):
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
+
+
+def allowed_methods(request: Request) -> str:
+    """The ``Allow`` header of a 405: each method some route of the request's path takes (the
+    router's own 405 named only the first such route's; a ``GET`` route also takes ``HEAD``)."""
+    scope = {k: v for k, v in request.scope.items() if k != "fastapi"}
+    methods = [
+        method
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE")
+        if any(
+            route.matches({**scope, "method": method})[0] == Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
+    if "GET" in methods:
+        methods.insert(1, "HEAD")
+    return ", ".join(methods)
 
 
 def _referer_prefix(headers: dict[bytes, bytes]) -> str:
@@ -157,8 +198,13 @@ def create_app(
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
         kind = "NotFound" if exc.status_code == 404 else "HTTPError"
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request) or headers.get("Allow", "GET, HEAD")
         return JSONResponse(
-            {"error": {"type": kind, "message": str(exc.detail)}}, status_code=exc.status_code
+            {"error": {"type": kind, "message": str(exc.detail)}},
+            status_code=exc.status_code,
+            headers=headers or None,
         )
 
     @app.exception_handler(Exception)
@@ -187,4 +233,5 @@ def create_app(
         app.include_router(module.router)
     mount_ui(app)
     app.add_middleware(PublicPrefix)
+    app.add_middleware(HeadAsGet)
     return app
