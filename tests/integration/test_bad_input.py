@@ -314,6 +314,18 @@ def test_wrong_key_message(app_client):
     assert_error(app_client.get("/v1/project", headers=bad), 401, "invalid API key")
 
 
+def test_unknown_keys_are_not_remembered(app_client):
+    """Each key anyone sent stayed in the server's key cache, so a client sending random keys
+    grew the server's memory without bound; only keys that authenticate are remembered."""
+    catalog = app_client.app.state.catalog
+    assert app_client.get("/ping").status_code == 200
+    before = len(catalog._key_cache)  # noqa: SLF001 - the memory the bug grew
+    for i in range(200):
+        headers = {"Authorization": f"Bearer tl-random-key-{i:04d}-0123456789"}
+        assert_error(app_client.get("/ping", headers=headers), 401, "invalid API key")
+    assert len(catalog._key_cache) == before  # noqa: SLF001
+
+
 def test_revoked_key_is_401(app_client):
     project_id = new_project(app_client)
     created = app_client.post("/v1/api_key", json={"name": "short-lived", "role": "write"})
