@@ -12,6 +12,7 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from tracelake.errors import Forbidden, InvalidRequest, NotFound, PayloadTooLarge, Unauthorized
+from tracelake.model.otel.wire import decompress
 from tracelake.store.catalog import Principal
 
 
@@ -53,7 +54,14 @@ def parse_json(body: bytes, *, required: bool = True) -> Any:
 
 
 async def json_body(request: Request, *, required: bool = True) -> dict:
-    data = parse_json(await read_body(request), required=required)
+    """The JSON object a request sends, after its ``Content-Encoding`` (gzip or deflate, at
+    most ``max_body_bytes`` once decompressed, as on the OTel route; a compressed body was
+    read as malformed JSON, with a message about UTF-8 surrogates)."""
+    body = await read_body(request)
+    encoding = request.headers.get("content-encoding")
+    if encoding is not None:
+        body = decompress(body, encoding, request.app.state.settings.max_body_bytes)
+    data = parse_json(body, required=required)
     if not isinstance(data, dict):
         raise InvalidRequest("request body must be a JSON object")
     return data
