@@ -100,3 +100,36 @@ def test_a_gzip_body_is_limited_once_decompressed(fresh_server):
         response = client.post("/logs3", content=body, headers={"Content-Encoding": "gzip"})
     assert response.status_code == 413, response.text
     assert "decompressed" in response.json()["error"]["message"]
+
+
+# -- trailing slashes ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "location"),
+    [
+        ("/v1/project/?limit=1", "/v1/project?limit=1"),
+        ("/version/", "/version"),
+        ("/app", "/app/"),
+    ],
+)
+def test_a_trailing_slash_redirects_under_the_public_prefix(server, path, location):
+    """A path that differs from a route's by a trailing slash is a 307 to that route, under
+    the proxy's prefix: Starlette's redirect named the request's host and scheme without the
+    prefix, so behind a proxy serving /tracelake it pointed outside it."""
+    with server.client() as client:
+        plain = client.get(path)
+        assert plain.status_code == 307
+        assert plain.headers["location"] == location
+        proxied = client.get(path, headers={"X-Forwarded-Prefix": "/tracelake"})
+        assert proxied.status_code == 307
+        assert proxied.headers["location"] == "/tracelake" + location
+        assert client.get(path, follow_redirects=True).status_code == 200
+
+
+def test_a_path_no_route_takes_either_way_is_404(server):
+    with server.client() as client:
+        for path in ("/nothing/", "/v1/project/a/b/"):
+            response = client.get(path)
+            assert response.status_code == 404, (path, response.headers)
+            assert response.json()["error"]["type"] == "NotFound"

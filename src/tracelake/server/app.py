@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import re
 from contextlib import asynccontextmanager
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -116,6 +117,26 @@ def allowed_methods(request: Request) -> str:
     return ", ".join(methods)
 
 
+def slash_redirect(request: Request) -> str | None:
+    """Where a path that differs from a route's only by a trailing slash is redirected: that
+    route's path, under the public prefix, as a path without scheme and host (Starlette's own
+    redirect named this host by the request's scheme and without the proxy's prefix, so
+    behind a proxy serving ``/tracelake`` it pointed outside it)."""
+    path = request.scope["path"]
+    if path == "/":
+        return None
+    other = path.rstrip("/") if path.endswith("/") else path + "/"
+    scope = {k: v for k, v in request.scope.items() if k != "fastapi"}
+    scope["path"] = other
+    if not any(route.matches(scope)[0] != Match.NONE for route in request.app.router.routes):
+        return None
+    public = request.app.state.settings.public_url
+    prefix = urlsplit(public).path if public else request.scope.get("app_root_path", "")
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    location = "/" + quote(prefix.rstrip("/") + other).lstrip("/")  # never //host
+    return location + (f"?{query}" if query else "")
+
+
 def _referer_prefix(headers: dict[bytes, bytes]) -> str:
     """The directory of a same-origin Referer (``""`` if there is none)."""
     referer = headers.get(b"referer")
@@ -178,6 +199,7 @@ def create_app(
         version=__version__,
         lifespan=lifespan,
         default_response_class=JSONResponse,
+        redirect_slashes=False,  # done by the 404 handler, under the public prefix
     )
     app.state.settings = settings
 
@@ -199,6 +221,8 @@ def create_app(
     async def http_error(request: Request, exc: StarletteHTTPException):
         kind = "NotFound" if exc.status_code == 404 else "HTTPError"
         headers = dict(exc.headers or {})
+        if exc.status_code == 404 and (location := slash_redirect(request)):
+            return RedirectResponse(location, status_code=307)
         if exc.status_code == 405:
             headers["Allow"] = allowed_methods(request) or headers.get("Allow", "GET, HEAD")
         return JSONResponse(
