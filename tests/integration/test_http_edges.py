@@ -133,3 +133,22 @@ def test_a_path_no_route_takes_either_way_is_404(server):
             response = client.get(path)
             assert response.status_code == 404, (path, response.headers)
             assert response.json()["error"]["type"] == "NotFound"
+
+
+# -- authentication -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers"),
+    [
+        ("GET", "/v1/project", {}),
+        ("POST", "/api/apikey/login", {"Authorization": "Bearer tl-no-such-key-0123456789"}),
+        ("POST", "/logs3", {"Authorization": "Basic dXNlcjpwYXNz"}),
+        ("POST", "/otel/v1/traces", {"Content-Type": "application/json"}),
+    ],
+)
+def test_401_names_the_bearer_scheme(server, method, path, headers):
+    """A 401 carries WWW-Authenticate (RFC 9110 §11.6.1), which it lacked."""
+    response = httpx.request(method, server.url + path, headers=headers, content=b"{}")
+    assert response.status_code == 401, response.text
+    assert response.headers["www-authenticate"] == 'Bearer realm="tracelake"'

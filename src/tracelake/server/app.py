@@ -18,7 +18,7 @@ from tracelake.automations.exports import ExportContext
 from tracelake.automations.scheduler import Scheduler
 from tracelake.errors import TracelakeError
 from tracelake.search.index import TextIndex
-from tracelake.server.http import JSONResponse
+from tracelake.server.http import JSONResponse, error_headers
 from tracelake.server.routes import (
     attachments,
     auth,
@@ -205,8 +205,7 @@ def create_app(
 
     @app.exception_handler(TracelakeError)
     async def tracelake_error(request: Request, exc: TracelakeError):
-        headers = {"x-should-retry": "false"} if exc.status == 409 else None
-        return JSONResponse(exc.to_json(), status_code=exc.status, headers=headers)
+        return JSONResponse(exc.to_json(), status_code=exc.status, headers=error_headers(exc))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):

@@ -11,7 +11,14 @@ import orjson
 from fastapi import Request
 from fastapi.responses import Response
 
-from tracelake.errors import Forbidden, InvalidRequest, NotFound, PayloadTooLarge, Unauthorized
+from tracelake.errors import (
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    PayloadTooLarge,
+    TracelakeError,
+    Unauthorized,
+)
 from tracelake.model.otel.wire import decompress
 from tracelake.store.catalog import Principal
 
@@ -23,6 +30,17 @@ class JSONResponse(Response):
         if isinstance(content, bytes):
             return content
         return orjson.dumps(content)
+
+
+def error_headers(exc: TracelakeError) -> dict[str, str] | None:
+    """The headers an error is answered with: a 401 names the scheme it wants (RFC 9110
+    §11.6.1 requires ``WWW-Authenticate``; 401s had none), a 409 tells the REST client not to
+    retry (it retries 409s unless told)."""
+    if exc.status == 401:
+        return {"WWW-Authenticate": 'Bearer realm="tracelake"'}
+    if exc.status == 409:
+        return {"x-should-retry": "false"}
+    return None
 
 
 async def read_body(request: Request) -> bytes:
