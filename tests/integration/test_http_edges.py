@@ -152,3 +152,37 @@ def test_401_names_the_bearer_scheme(server, method, path, headers):
     response = httpx.request(method, server.url + path, headers=headers, content=b"{}")
     assert response.status_code == 401, response.text
     assert response.headers["www-authenticate"] == 'Bearer realm="tracelake"'
+
+
+# -- CORS -----------------------------------------------------------------------------------
+
+
+def test_a_browser_page_of_another_origin_may_call_the_api(server):
+    """The Braintrust JS SDK in a browser app calls the API from its page's origin: the
+    preflight (OPTIONS) was a 405 and answers carried no Access-Control-Allow-Origin, so the
+    browser sent nothing. Keys are bearer headers, not cookies, so any origin may call."""
+    origin = {"Origin": "http://localhost:5173"}
+    preflight = httpx.options(
+        server.url + "/logs3",
+        headers={
+            **origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type, x-bt-parent",
+        },
+    )
+    assert preflight.status_code == 200, preflight.text
+    assert preflight.headers["access-control-allow-origin"] == "*"
+    assert "POST" in preflight.headers["access-control-allow-methods"]
+    allowed = preflight.headers["access-control-allow-headers"].lower()
+    assert {"authorization", "content-type", "x-bt-parent"} <= set(allowed.split(", "))
+    assert "access-control-allow-credentials" not in preflight.headers
+    with server.client() as client:
+        login = client.post("/api/apikey/login", headers=origin)
+        assert login.status_code == 200
+        assert login.headers["access-control-allow-origin"] == "*"
+        query = client.post("/btql", json={"query": "select: 1 as x"}, headers=origin)
+        exposed = query.headers["access-control-expose-headers"]
+        assert "x-bt-cursor" in exposed and "content-disposition" in exposed
+    refused = httpx.get(server.url + "/ping", headers=origin)
+    assert refused.status_code == 401
+    assert refused.headers["access-control-allow-origin"] == "*"

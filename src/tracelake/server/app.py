@@ -9,6 +9,7 @@ from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
@@ -257,4 +258,21 @@ def create_app(
     mount_ui(app)
     app.add_middleware(PublicPrefix)
     app.add_middleware(HeadAsGet)
+    # Browsers may call the API from any page (the Braintrust JS SDK in a browser app): keys are
+    # bearer headers, never cookies, so no origin gains anything it does not hold a key for.
+    # Preflights (OPTIONS) were a 405, so such calls never left the browser.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=["*"],
+        allow_methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
+        allow_headers=["*"],
+        expose_headers=[
+            "x-bt-cursor",
+            "x-bt-freshness-state",
+            "x-should-retry",
+            "content-disposition",
+            "www-authenticate",
+        ],
+        max_age=86400,
+    )
     return app
