@@ -713,6 +713,22 @@ def test_valid_fetch_parameters_still_work(app_client, logged_project):
 # -- Content-Type -------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("body", "charset", "where"),
+    [
+        ('{"name": "caf\u00e9"}'.encode("latin-1"), "latin-1", "0xe9 at offset 13"),
+        ('{"name": "x"}'.encode("utf-16"), "utf-16", "0xff at offset 0"),
+    ],
+)
+def test_a_body_that_is_not_utf8_says_so(app_client, body, charset, where):
+    """JSON must be UTF-8: a body in another charset answered "str is not valid UTF-8:
+    surrogates not allowed: line 1 column 1 (char 0)", naming neither cause nor place."""
+    headers = {"Content-Type": f"application/json; charset={charset}"}
+    response = app_client.post("/v1/project", content=body, headers=headers)
+    assert_error(response, 400, "not UTF-8", where)
+    assert "surrogates" not in response.json()["error"]["message"]
+
+
 def test_json_without_content_type_is_accepted(app_client):
     project_id = new_project(app_client)
     body = orjson.dumps({"rows": [log_row(project_id, "no-ct", input={"q": 1})], "api_version": 2})

@@ -68,7 +68,20 @@ def parse_json(body: bytes, *, required: bool = True) -> Any:
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise InvalidRequest(f"malformed JSON: {exc}") from None
+        raise InvalidRequest(f"malformed JSON: {_not_utf8(body) or exc}") from None
+
+
+def _not_utf8(body: bytes) -> str | None:
+    """What is wrong with a body that is not UTF-8, as orjson's message ("str is not valid
+    UTF-8: surrogates not allowed ... (char 0)") names neither the cause nor the place."""
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return (
+            f"the body is not UTF-8 text (JSON must be UTF-8): invalid byte"
+            f" {body[exc.start]:#04x} at offset {exc.start}"
+        )
+    return None
 
 
 async def json_body(request: Request, *, required: bool = True) -> dict:
