@@ -131,6 +131,16 @@ def test_org_name_filter_of_another_org(orgs):
     assert_not_found(response)
 
 
+@pytest.mark.parametrize("path", ["/v1/organization", "/v1/api_key", "/v1/user"])
+def test_org_name_filter_of_another_org_on_org_lists(orgs, path):
+    """Braintrust's organization, API key and user lists take ``org_name`` too; it was
+    ignored, so a filter naming another organization answered the caller's own objects."""
+    a, b = orgs
+    assert_not_found(b.client.get(path, params={"org_name": a.name}))
+    own = ok(b.client.get(path, params={"org_name": b.name}))["objects"]
+    assert own == ok(b.client.get(path))["objects"] and own
+
+
 def test_organization_list_shows_only_own(orgs):
     a, b = orgs
     listed = ok(b.client.get("/v1/organization"))["objects"]
