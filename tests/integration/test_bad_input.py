@@ -4,6 +4,7 @@ and write nothing: a request with one bad row applies none of its rows."""
 from __future__ import annotations
 
 import base64
+import threading
 import uuid
 
 import httpx
@@ -350,6 +351,30 @@ def test_revoked_key_is_401(app_client):
     # revoking again, or an unknown id, is a 404
     assert_error(app_client.delete(f"/v1/api_key/{key_id}"), 404, "API key")
     assert_error(app_client.delete(f"/v1/api_key/{uuid.uuid4()}"), 404, "API key")
+
+
+def test_a_key_revoked_while_it_authenticates_stays_revoked(app_client):
+    """A request authenticating a key while the key was revoked could cache it as active
+    after the revocation dropped it from the cache: the revoked key then kept working until
+    the server restarted (a few trials in a hundred; it failed within the first few here)."""
+    catalog = app_client.app.state.catalog
+    org_id = app_client.get("/ping").json()["org_id"]
+    for _ in range(60):
+        record, key = catalog.create_key(org_id, "racing", "write")
+        stop = threading.Event()
+
+        def authenticate(key=key, stop=stop):
+            while not stop.is_set():
+                catalog.authenticate(key)
+
+        threads = [threading.Thread(target=authenticate) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        catalog.revoke_key(org_id, record["id"])
+        stop.set()
+        for thread in threads:
+            thread.join()
+        assert catalog.authenticate(key) is None
 
 
 def test_read_only_key_cannot_write(app_client):

@@ -331,6 +331,10 @@ class Catalog:
         with self._lock:
             if digest in self._key_cache:
                 return self._key_cache[digest]
+        # A key revoked while this read runs must not be cached as active: revoking bumps the
+        # generation when it commits, then drops the key from the cache. (Cached after that
+        # drop, a revoked key kept working until the server restarted.)
+        generation = self.store.generation
         row = self.store.read(
             lambda c: c.execute(
                 """SELECT k.key_hash, k.org_id, o.name, k.role, k.id, k.name
@@ -346,7 +350,8 @@ class Catalog:
             )
         if principal is not None:
             with self._lock:
-                self._key_cache[digest] = principal
+                if self.store.generation == generation:
+                    self._key_cache[digest] = principal
         return principal
 
     def resolved(self, key: tuple, resolve: Callable[[], str]) -> str:
