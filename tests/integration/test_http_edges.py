@@ -186,3 +186,22 @@ def test_a_browser_page_of_another_origin_may_call_the_api(server):
     refused = httpx.get(server.url + "/ping", headers=origin)
     assert refused.status_code == 401
     assert refused.headers["access-control-allow-origin"] == "*"
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/project", "/v1/dataset/some-id/diff", "/v1/project?limit=many"]
+)
+def test_a_request_without_a_key_is_401_whatever_its_parameters(server, path):
+    """Query parameters were checked before the key: a request without one, or with a wrong
+    one, was told about a missing ``id`` or a bad ``limit`` (400) instead of the key."""
+    for headers in ({}, {"Authorization": "Bearer tl-no-such-key-0123456789"}):
+        response = httpx.get(server.url + path, headers=headers)
+        assert response.status_code == 401, response.text
+        assert response.headers["www-authenticate"].startswith("Bearer")
+    with server.client() as client:
+        assert client.get(path).status_code == 400
+
+
+def test_a_signed_attachment_url_without_its_parameters_is_400(server):
+    response = httpx.get(server.url + "/attachment/blob/some-key")
+    assert response.status_code == 400, response.text

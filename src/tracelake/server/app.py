@@ -19,7 +19,7 @@ from tracelake.automations.exports import ExportContext
 from tracelake.automations.scheduler import Scheduler
 from tracelake.errors import TracelakeError
 from tracelake.search.index import TextIndex
-from tracelake.server.http import JSONResponse, error_headers
+from tracelake.server.http import JSONResponse, error_headers, principal_of
 from tracelake.server.routes import (
     attachments,
     auth,
@@ -210,6 +210,14 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
+        # FastAPI checks a route's query parameters before the route authenticates: a request
+        # without a valid key is a 401 whatever its parameters (it was told about them first).
+        # Signed attachment URLs take no key: their parameters are the permission.
+        if not request.url.path.startswith("/attachment/blob/"):
+            try:
+                principal_of(request)
+            except TracelakeError as error:
+                return await tracelake_error(request, error)
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ()))
         message = f"{where}: {first.get('msg', 'invalid request')}"
