@@ -20,6 +20,19 @@ class CliError(Exception):
     """Printed as one line, exit code 1."""
 
 
+MIN_API_KEY_LENGTH = 16  # the catalog's minimum (store/catalog.py create_key)
+
+
+def check_admin_key(api_key: str | None) -> None:
+    """Refuse a short TRACELAKE_API_KEY before the data dir is opened: it is registered as
+    the first organization's admin key wherever it is not known (``serve`` and the commands
+    on a data dir), and the catalog's refusal named no setting ("an API key must be at
+    least 16 characters long", for a ``keys list``); at a server's startup it was a
+    traceback from inside uvicorn."""
+    if api_key and len(api_key) < MIN_API_KEY_LENGTH:
+        raise CliError(f"TRACELAKE_API_KEY must be at least {MIN_API_KEY_LENGTH} characters long")
+
+
 def segment(value: str) -> str:
     """``value`` (an id or a name from the command line) as one URL path segment: a ``/``,
     ``?``, ``#`` or ``..`` in it went into the URL as they were, so that ``keys revoke
@@ -179,9 +192,10 @@ class LocalBackend:
                 f"no tracelake database in {data_dir}: give the --data-dir of a server"
                 " (or its --url), or create one with `tracelake serve` or `tracelake demo`"
             )
+        settings = Settings.from_env()
+        check_admin_key(settings.api_key)
         self.store = open_store(data_dir)
         self.catalog = Catalog(self.store)
-        settings = Settings.from_env()
         # Queries and export pages stop after TRACELAKE_QUERY_TIMEOUT_SECONDS, as on a server
         # (they stopped after run_query's default 30 s whatever the setting said).
         self.query_timeout = settings.query_timeout_seconds

@@ -208,6 +208,17 @@ def test_reading_a_data_dir_without_a_database_is_an_error(tmp_path, command):
     assert not data_dir.exists()
 
 
+@pytest.mark.parametrize("command", [("keys", "list"), ("keys", "create"), ("orgs", "list")])
+def test_a_short_admin_key_in_the_environment_is_named(tmp_path, command):
+    """TRACELAKE_API_KEY is registered wherever it is not known, by the commands on a data
+    dir too; too short, it failed with the catalog's "an API key must be at least 16
+    characters long", naming no setting, whatever the command."""
+    data_dir = str(tmp_path / "data")
+    ok(run_cli("keys", "create", "--data-dir", data_dir))
+    result = run_cli(*command, "--data-dir", data_dir, env=cli_env(TRACELAKE_API_KEY="short"))
+    assert_cli_error(result, "TRACELAKE_API_KEY", "16 characters")
+
+
 def test_keys_list_shows_full_ids_when_piped(tmp_path):
     data_dir = str(tmp_path / "data")
     key_id, _ = created_key(ok(run_cli("keys", "create", "--data-dir", data_dir)))
