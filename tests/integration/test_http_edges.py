@@ -11,6 +11,8 @@ import httpx
 import orjson
 import pytest
 
+from tests.conftest import ADMIN_KEY, ServerProcess
+
 
 @pytest.mark.parametrize("path", ["/version", "/", "/v1"])
 def test_head_is_get_without_a_body(server, path):
@@ -205,3 +207,17 @@ def test_a_request_without_a_key_is_401_whatever_its_parameters(server, path):
 def test_a_signed_attachment_url_without_its_parameters_is_400(server):
     response = httpx.get(server.url + "/attachment/blob/some-key")
     assert response.status_code == 400, response.text
+
+
+def test_an_admin_key_read_with_its_final_newline_works(tmp_path):
+    """TRACELAKE_API_KEY from a file (a Kubernetes secret made with --from-file) ends in a
+    newline: the server registered the key with it, and as clients send the key without it
+    (header values are stripped; so does the SDK), every request was a 401."""
+    server = ServerProcess(tmp_path / "data", api_key=ADMIN_KEY + "\n").start()
+    try:
+        with server.client(api_key=ADMIN_KEY) as client:
+            assert client.get("/ping").status_code == 200
+            keys = client.get("/v1/api_key").json()["objects"]
+            assert [k["preview_name"][-4:] for k in keys] == [ADMIN_KEY[-4:]]
+    finally:
+        server.stop()
