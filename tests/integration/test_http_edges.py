@@ -131,7 +131,7 @@ def test_a_trailing_slash_redirects_under_the_public_prefix(server, path, locati
 
 def test_a_path_no_route_takes_either_way_is_404(server):
     with server.client() as client:
-        for path in ("/nothing/", "/v1/project/a/b/"):
+        for path in ("/nothing/", "/v1/project/a/b/", "/assets/missing.js", "/assets/x.js/"):
             response = client.get(path)
             assert response.status_code == 404, (path, response.headers)
             assert response.json()["error"]["type"] == "NotFound"

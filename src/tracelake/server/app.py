@@ -124,8 +124,8 @@ def slash_redirect(request: Request) -> str | None:
     redirect named this host by the request's scheme and without the proxy's prefix, so
     behind a proxy serving ``/tracelake`` it pointed outside it)."""
     path = request.scope["path"]
-    if path == "/":
-        return None
+    if path == "/" or "endpoint" in request.scope:
+        return None  # the root, or a 404 of a route that matched (a missing UI asset)
     other = path.rstrip("/") if path.endswith("/") else path + "/"
     scope = {k: v for k, v in request.scope.items() if k != "fastapi"}
     scope["path"] = other
