@@ -4,6 +4,8 @@ Allow) and request bodies (Content-Encoding)."""
 from __future__ import annotations
 
 import gzip
+import socket
+import time
 import uuid
 import zlib
 
@@ -221,3 +223,21 @@ def test_an_admin_key_read_with_its_final_newline_works(tmp_path):
             assert [k["preview_name"][-4:] for k in keys] == [ADMIN_KEY[-4:]]
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("path", ["/logs3", "/btql"])
+def test_a_client_gone_before_its_body_ended_is_no_server_error(server, path):
+    """A client that disconnects mid-body (killed, or cut off by a proxy) was logged as a
+    server bug: "unexpected error" and two tracebacks."""
+    before = len(server.log())
+    with socket.create_connection(("127.0.0.1", server.port)) as sock:
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {server.api_key}\r\n"
+            "Content-Length: 1000\r\n\r\n"
+        )
+        sock.sendall(head.encode() + b'{"rows": [')
+        time.sleep(0.3)
+    time.sleep(0.5)
+    assert httpx.get(server.url + "/version").status_code == 200
+    logged = server.log()[before:]
+    assert "Traceback" not in logged and "unexpected error" not in logged, logged

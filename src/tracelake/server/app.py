@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.routing import Match
 
 from tracelake import __version__
@@ -238,6 +239,14 @@ def create_app(
             status_code=exc.status_code,
             headers=headers or None,
         )
+
+    @app.exception_handler(ClientDisconnect)
+    async def client_disconnected(request: Request, exc: ClientDisconnect):
+        # A client gone before its body ended (killed, or cut off by a proxy's timeout) is no
+        # server bug: it was logged as one, with two tracebacks. Nobody reads this answer.
+        log.info("client disconnected during %s %s", request.method, request.url.path)
+        message = "the client disconnected before the request body ended"
+        return JSONResponse({"error": {"type": "InvalidRequest", "message": message}}, 400)
 
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, exc: Exception):
