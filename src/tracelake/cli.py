@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tracelake import __version__
-from tracelake.cli_backends import CliError, LocalBackend, _backend, open_store
+from tracelake.cli_backends import CliError, LocalBackend, _backend, check_admin_key, open_store
 from tracelake.errors import TracelakeError
 from tracelake.settings import BY_NAME, Settings
 
@@ -39,8 +39,6 @@ app.add_typer(orgs_app, name="orgs")
 
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)
-
-MIN_API_KEY_LENGTH = 16  # the catalog's minimum (store/catalog.py create_key)
 
 
 def _help(name: str) -> str:
@@ -149,7 +147,7 @@ def serve(
     from tracelake.server.app import create_app
 
     settings = _run(lambda: Settings.from_env(data_dir=data_dir, host=host, port=port))
-    _run(lambda: _check_admin_key(settings.api_key))
+    _run(lambda: check_admin_key(settings.api_key))
     # Bind and open before uvicorn starts: from inside it, a taken port came after the
     # first start had announced its admin key, and a locked or unusable data dir was a
     # traceback; here each is one line and exit 1.
@@ -230,13 +228,6 @@ def _listening_socket(host: str, port: int) -> socket.socket:
         sock.close()
         raise CliError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     return sock
-
-
-def _check_admin_key(api_key: str | None) -> None:
-    """Refuse a short TRACELAKE_API_KEY before the server starts (the catalog refuses keys
-    under 16 characters; at startup that was a traceback from inside uvicorn)."""
-    if api_key and len(api_key) < MIN_API_KEY_LENGTH:
-        raise CliError(f"TRACELAKE_API_KEY must be at least {MIN_API_KEY_LENGTH} characters long")
 
 
 class _DemoTarget(LocalBackend):

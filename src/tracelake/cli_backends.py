@@ -4,6 +4,7 @@ opened directly (``LocalBackend``), with the same methods, so a command works ei
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import orjson
@@ -17,6 +18,27 @@ err_console = Console(stderr=True, soft_wrap=True)
 
 class CliError(Exception):
     """Printed as one line, exit code 1."""
+
+
+MIN_API_KEY_LENGTH = 16  # the catalog's minimum (store/catalog.py create_key)
+
+
+def check_admin_key(api_key: str | None) -> None:
+    """Refuse a short TRACELAKE_API_KEY before the data dir is opened: it is registered as
+    the first organization's admin key wherever it is not known (``serve`` and the commands
+    on a data dir), and the catalog's refusal named no setting ("an API key must be at
+    least 16 characters long", for a ``keys list``); at a server's startup it was a
+    traceback from inside uvicorn."""
+    if api_key and len(api_key) < MIN_API_KEY_LENGTH:
+        raise CliError(f"TRACELAKE_API_KEY must be at least {MIN_API_KEY_LENGTH} characters long")
+
+
+def segment(value: str) -> str:
+    """``value`` (an id or a name from the command line) as one URL path segment: a ``/``,
+    ``?``, ``#`` or ``..`` in it went into the URL as they were, so that ``keys revoke
+    ../project/<id>`` deleted a project and a name with ``?`` was cut short."""
+    encoded = quote(value, safe="")
+    return encoded.replace(".", "%2E") if encoded in (".", "..") else encoded
 
 
 # -- backends: the same operations against a server or a data dir ---------------------------
@@ -49,7 +71,7 @@ class RemoteBackend:
         return self.call("POST", "/v1/api_key", {"name": name, "role": role})
 
     def revoke_key(self, key_id: str):
-        return self.call("DELETE", f"/v1/api_key/{key_id}")
+        return self.call("DELETE", f"/v1/api_key/{segment(key_id)}")
 
     def list_orgs(self):
         return self.call("GET", "/v1/organization")["objects"]
@@ -65,7 +87,7 @@ class RemoteBackend:
 
     def delete_project(self, project_id: str, only_if_empty: bool = False):
         params = {"if_empty": "true"} if only_if_empty else None
-        return self.call("DELETE", f"/v1/project/{project_id}", params=params)
+        return self.call("DELETE", f"/v1/project/{segment(project_id)}", params=params)
 
     def has_dataset(self, project_id: str, name: str) -> bool:
         params = {"project_id": project_id, "dataset_name": name}
@@ -76,7 +98,7 @@ class RemoteBackend:
 
     def delete_dataset(self, dataset_id: str, only_if_empty: bool = False):
         params = {"if_empty": "true"} if only_if_empty else None
-        return self.call("DELETE", f"/v1/dataset/{dataset_id}", params=params)
+        return self.call("DELETE", f"/v1/dataset/{segment(dataset_id)}", params=params)
 
     def create_experiment(self, project_id: str, name: str, **fields):
         body = {"project_id": project_id, "name": name, "ensure_new": True, **fields}
@@ -103,7 +125,7 @@ class RemoteBackend:
         params = {"format": request.format, "shape": request.shape}
         if request.filter:
             params["filter"] = request.filter
-        path = f"/v1/{request.object_type}/{request.object}/export"
+        path = f"/v1/{segment(request.object_type)}/{segment(request.object)}/export"
         written = 0
         try:
             with self.http.stream("GET", path, params=params, timeout=None) as response:
@@ -132,7 +154,10 @@ class RemoteBackend:
         params = [("format", fmt), *(("map", f"{c}={t}") for c, t in mapping.items())]
         try:
             response = self.http.post(
-                f"/v1/dataset/{dataset_id}/import", params=params, content=chunks(), timeout=None
+                f"/v1/dataset/{segment(dataset_id)}/import",
+                params=params,
+                content=chunks(),
+                timeout=None,
             )
         except httpx.HTTPError as exc:
             raise CliError(f"cannot reach the server at {self.url}: {exc}") from None
@@ -167,9 +192,10 @@ class LocalBackend:
                 f"no tracelake database in {data_dir}: give the --data-dir of a server"
                 " (or its --url), or create one with `tracelake serve` or `tracelake demo`"
             )
+        settings = Settings.from_env()
+        check_admin_key(settings.api_key)
         self.store = open_store(data_dir)
         self.catalog = Catalog(self.store)
-        settings = Settings.from_env()
         # Queries and export pages stop after TRACELAKE_QUERY_TIMEOUT_SECONDS, as on a server
         # (they stopped after run_query's default 30 s whatever the setting said).
         self.query_timeout = settings.query_timeout_seconds

@@ -29,7 +29,8 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "Admin API key of the first organization, added at any start that opens a data dir "
         "not knowing it (on first start, one is generated and printed when unset); clients "
-        "send it as the bearer key. Once revoked, it stays revoked.",
+        "send it as the bearer key. Once revoked, it stays revoked. Whitespace around it (a "
+        "file's final newline) is ignored.",
     ),
     Setting(
         "org_name",
@@ -123,5 +124,10 @@ class Settings:
             values[setting.name] = value
         values.update({k: v for k, v in overrides.items() if v is not None})
         values["data_dir"] = Path(values["data_dir"])
+        if values.get("api_key") is not None:
+            # A key read from a file keeps its final newline (a Kubernetes secret made with
+            # --from-file does): registered so, no client could send it (header values are
+            # stripped, and the SDK strips the key), and every request was a 401.
+            values["api_key"] = values["api_key"].strip() or None
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})

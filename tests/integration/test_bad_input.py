@@ -4,6 +4,7 @@ and write nothing: a request with one bad row applies none of its rows."""
 from __future__ import annotations
 
 import base64
+import threading
 import uuid
 
 import httpx
@@ -314,6 +315,18 @@ def test_wrong_key_message(app_client):
     assert_error(app_client.get("/v1/project", headers=bad), 401, "invalid API key")
 
 
+def test_unknown_keys_are_not_remembered(app_client):
+    """Each key anyone sent stayed in the server's key cache, so a client sending random keys
+    grew the server's memory without bound; only keys that authenticate are remembered."""
+    catalog = app_client.app.state.catalog
+    assert app_client.get("/ping").status_code == 200
+    before = len(catalog._key_cache)  # noqa: SLF001 - the memory the bug grew
+    for i in range(200):
+        headers = {"Authorization": f"Bearer tl-random-key-{i:04d}-0123456789"}
+        assert_error(app_client.get("/ping", headers=headers), 401, "invalid API key")
+    assert len(catalog._key_cache) == before  # noqa: SLF001
+
+
 def test_revoked_key_is_401(app_client):
     project_id = new_project(app_client)
     created = app_client.post("/v1/api_key", json={"name": "short-lived", "role": "write"})
@@ -338,6 +351,30 @@ def test_revoked_key_is_401(app_client):
     # revoking again, or an unknown id, is a 404
     assert_error(app_client.delete(f"/v1/api_key/{key_id}"), 404, "API key")
     assert_error(app_client.delete(f"/v1/api_key/{uuid.uuid4()}"), 404, "API key")
+
+
+def test_a_key_revoked_while_it_authenticates_stays_revoked(app_client):
+    """A request authenticating a key while the key was revoked could cache it as active
+    after the revocation dropped it from the cache: the revoked key then kept working until
+    the server restarted (a few trials in a hundred; it failed within the first few here)."""
+    catalog = app_client.app.state.catalog
+    org_id = app_client.get("/ping").json()["org_id"]
+    for _ in range(60):
+        record, key = catalog.create_key(org_id, "racing", "write")
+        stop = threading.Event()
+
+        def authenticate(key=key, stop=stop):
+            while not stop.is_set():
+                catalog.authenticate(key)
+
+        threads = [threading.Thread(target=authenticate) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        catalog.revoke_key(org_id, record["id"])
+        stop.set()
+        for thread in threads:
+            thread.join()
+        assert catalog.authenticate(key) is None
 
 
 def test_read_only_key_cannot_write(app_client):
@@ -699,6 +736,22 @@ def test_valid_fetch_parameters_still_work(app_client, logged_project):
 
 
 # -- Content-Type -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "charset", "where"),
+    [
+        ('{"name": "caf\u00e9"}'.encode("latin-1"), "latin-1", "0xe9 at offset 13"),
+        ('{"name": "x"}'.encode("utf-16"), "utf-16", "0xff at offset 0"),
+    ],
+)
+def test_a_body_that_is_not_utf8_says_so(app_client, body, charset, where):
+    """JSON must be UTF-8: a body in another charset answered "str is not valid UTF-8:
+    surrogates not allowed: line 1 column 1 (char 0)", naming neither cause nor place."""
+    headers = {"Content-Type": f"application/json; charset={charset}"}
+    response = app_client.post("/v1/project", content=body, headers=headers)
+    assert_error(response, 400, "not UTF-8", where)
+    assert "surrogates" not in response.json()["error"]["message"]
 
 
 def test_json_without_content_type_is_accepted(app_client):

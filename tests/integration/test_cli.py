@@ -208,6 +208,17 @@ def test_reading_a_data_dir_without_a_database_is_an_error(tmp_path, command):
     assert not data_dir.exists()
 
 
+@pytest.mark.parametrize("command", [("keys", "list"), ("keys", "create"), ("orgs", "list")])
+def test_a_short_admin_key_in_the_environment_is_named(tmp_path, command):
+    """TRACELAKE_API_KEY is registered wherever it is not known, by the commands on a data
+    dir too; too short, it failed with the catalog's "an API key must be at least 16
+    characters long", naming no setting, whatever the command."""
+    data_dir = str(tmp_path / "data")
+    ok(run_cli("keys", "create", "--data-dir", data_dir))
+    result = run_cli(*command, "--data-dir", data_dir, env=cli_env(TRACELAKE_API_KEY="short"))
+    assert_cli_error(result, "TRACELAKE_API_KEY", "16 characters")
+
+
 def test_keys_list_shows_full_ids_when_piped(tmp_path):
     data_dir = str(tmp_path / "data")
     key_id, _ = created_key(ok(run_cli("keys", "create", "--data-dir", data_dir)))
@@ -261,6 +272,25 @@ def test_cli_against_server(fresh_server):
         assert client.get("/v1/project").status_code == 200
         projects = client.get("/v1/project", params={"project_name": "demo"}).json()
         assert len(projects["objects"]) == 1
+
+
+def test_ids_and_names_go_to_the_server_as_one_path_segment(server, tmp_path):
+    """An id or a name from the command line is one segment of the URL: ``keys revoke
+    ../project/<id>`` deleted the project (and said it revoked a key), and an export of a
+    project whose name holds ``?`` asked for another path."""
+    remote = ("--url", server.url, "--api-key", ADMIN_KEY)
+    name = f"what?{uuid.uuid4().hex[:8]}#1"
+    with server.client() as client:
+        project = client.post("/v1/project", json={"name": name}).json()
+        row = {"project_id": project["id"], "log_id": "g", "id": "r", "input": 1}
+        assert client.post("/logs3", json={"rows": [row]}).status_code == 200
+        result = run_cli("keys", "revoke", f"../project/{project['id']}", *remote)
+        assert_cli_error(result, "404")
+        assert client.get(f"/v1/project/{project['id']}").status_code == 200
+        assert_cli_error(run_cli("keys", "revoke", "..", *remote), "404", "API key not found")
+    out = tmp_path / "logs.jsonl"
+    ok(run_cli("export", "project_logs", name, "-o", str(out), *remote))
+    assert [line for line in out.read_text().splitlines() if '"id":"r"' in line]
 
 
 def test_unreachable_server_is_an_error_line():

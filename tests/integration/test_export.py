@@ -7,6 +7,7 @@ import io
 import subprocess
 import sys
 import uuid
+from urllib.parse import unquote
 
 import orjson
 import pyarrow.parquet as pq
@@ -181,3 +182,22 @@ def test_cli_export_against_a_server(fresh_server, tmp_path):
     )
     assert failed.returncode == 1 and "not found" in failed.stderr
     assert not (tmp_path / "x.jsonl").exists()
+
+
+@pytest.mark.parametrize("name", ["日本の記録", 'say "hi"'])
+def test_export_by_a_name_outside_ascii_names_the_file(app_client, name):
+    """The file name holds the object's name as given: one outside Latin-1 answered a 500
+    (headers are Latin-1), a quote cut the name short; both go as RFC 6266's filename*."""
+    project_id = app_client.post("/v1/project", json={"name": name}).json()["id"]
+    row = {"project_id": project_id, "log_id": "g", "id": "r", "input": 1}
+    assert app_client.post("/logs3", json={"rows": [row]}).status_code == 200
+    response = app_client.get(f"/v1/project_logs/{name}/export")
+    assert response.status_code == 200, response.text
+    assert orjson.loads(response.content.splitlines()[0])["id"] == "r"
+    disposition = response.headers["content-disposition"]
+    encoded = disposition.removeprefix("attachment; filename*=utf-8''")
+    assert encoded != disposition and unquote(encoded) == f"project_logs-{name}.jsonl"
+    plain = app_client.get(f"/v1/project_logs/{project_id}/export")
+    assert plain.headers["content-disposition"] == (
+        f'attachment; filename="project_logs-{project_id}.jsonl"'
+    )

@@ -131,6 +131,16 @@ def test_org_name_filter_of_another_org(orgs):
     assert_not_found(response)
 
 
+@pytest.mark.parametrize("path", ["/v1/organization", "/v1/api_key", "/v1/user"])
+def test_org_name_filter_of_another_org_on_org_lists(orgs, path):
+    """Braintrust's organization, API key and user lists take ``org_name`` too; it was
+    ignored, so a filter naming another organization answered the caller's own objects."""
+    a, b = orgs
+    assert_not_found(b.client.get(path, params={"org_name": a.name}))
+    own = ok(b.client.get(path, params={"org_name": b.name}))["objects"]
+    assert own == ok(b.client.get(path))["objects"] and own
+
+
 def test_organization_list_shows_only_own(orgs):
     a, b = orgs
     listed = ok(b.client.get("/v1/organization"))["objects"]
@@ -393,3 +403,34 @@ def test_only_first_org_admins_create_orgs(orgs):
     response = b.client.post("/v1/organization", json={"name": unique("nested")})
     assert response.status_code == 403, response.text
     assert response.json()["error"]["type"] == "Forbidden"
+
+
+def test_a_scheduler_pass_answers_only_the_callers_runs(fresh_server, tmp_path):
+    """``POST /automation/cron`` without an automation runs one scheduler pass over every
+    due automation; its answer listed the runs of every organization (their export files
+    and errors), not only the caller's. (A server of its own: the pass runs every due
+    automation of the server, and the session server's tests leave some.)"""
+    fresh_server.env = {"TRACELAKE_SCHEDULER_TICK_SECONDS": "0"}
+    fresh_server.start()
+    with fresh_server.client() as admin:
+        a = _make_org(fresh_server, admin, "cron-a")
+        b = _make_org(fresh_server, admin, "cron-b")
+
+    def export(org: Org, folder: str) -> dict:
+        config = {
+            "event_type": "btql_export",
+            "export_definition": {"type": "log_spans"},
+            "export_path": f"file://{tmp_path / folder}",
+        }
+        body = {"project_id": org.project["id"], "name": unique("cron"), "config": config}
+        return ok(org.client.post("/v1/project_automation", json=body))
+
+    theirs, mine = export(a, "a-secret-folder"), export(b, "b")
+    runs = ok(b.client.post("/automation/cron", json={}))["runs"]
+    assert "a-secret-folder" not in str(runs)
+    assert [r["rows"] for r in runs] == [1]  # B's own export of its one log row
+    history = ok(a.client.get(f"/v1/project_automation/{theirs['id']}/runs"))["objects"]
+    assert len(history) == 1  # A's export ran in that pass all the same
+    assert ok(b.client.get(f"/v1/project_automation/{mine['id']}/runs"))["objects"]
+    a.client.close()
+    b.client.close()

@@ -5,18 +5,22 @@ from __future__ import annotations
 import logging
 import re
 from contextlib import asynccontextmanager
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
+from starlette.routing import Match
 
 from tracelake import __version__
 from tracelake.automations.exports import ExportContext
 from tracelake.automations.scheduler import Scheduler
 from tracelake.errors import TracelakeError
 from tracelake.search.index import TextIndex
-from tracelake.server.http import JSONResponse
+from tracelake.server.http import JSONResponse, error_headers, principal_of
 from tracelake.server.routes import (
     attachments,
     auth,
@@ -73,6 +77,66 @@ class PublicPrefix:
                 root = scope.get("app_root_path", scope.get("root_path", ""))
                 scope = {**scope, "app_root_path": root.rstrip("/") + prefix}
         await self.app(scope, receive, send)
+
+
+class HeadAsGet:
+    """``HEAD`` is ``GET`` without the body (RFC 9110 §9.3.2). FastAPI's routes take only the
+    methods they name, so ``HEAD /version`` (a health check's usual request) or ``HEAD /``
+    answered 405."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message):
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
+
+
+def allowed_methods(request: Request) -> str:
+    """The ``Allow`` header of a 405: each method some route of the request's path takes (the
+    router's own 405 named only the first such route's; a ``GET`` route also takes ``HEAD``)."""
+    scope = {k: v for k, v in request.scope.items() if k != "fastapi"}
+    methods = [
+        method
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE")
+        if any(
+            route.matches({**scope, "method": method})[0] == Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
+    if "GET" in methods:
+        methods.insert(1, "HEAD")
+    return ", ".join(methods)
+
+
+def slash_redirect(request: Request) -> str | None:
+    """Where a path that differs from a route's only by a trailing slash is redirected: that
+    route's path, under the public prefix, as a path without scheme and host (Starlette's own
+    redirect named this host by the request's scheme and without the proxy's prefix, so
+    behind a proxy serving ``/tracelake`` it pointed outside it)."""
+    path = request.scope["path"]
+    if path == "/" or "endpoint" in request.scope:
+        return None  # the root, or a 404 of a route that matched (a missing UI asset)
+    other = path.rstrip("/") if path.endswith("/") else path + "/"
+    scope = {k: v for k, v in request.scope.items() if k != "fastapi"}
+    scope["path"] = other
+    if not any(route.matches(scope)[0] != Match.NONE for route in request.app.router.routes):
+        return None
+    public = request.app.state.settings.public_url
+    prefix = urlsplit(public).path if public else request.scope.get("app_root_path", "")
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    location = "/" + quote(prefix.rstrip("/") + other).lstrip("/")  # never //host
+    return location + (f"?{query}" if query else "")
 
 
 def _referer_prefix(headers: dict[bytes, bytes]) -> str:
@@ -137,16 +201,24 @@ def create_app(
         version=__version__,
         lifespan=lifespan,
         default_response_class=JSONResponse,
+        redirect_slashes=False,  # done by the 404 handler, under the public prefix
     )
     app.state.settings = settings
 
     @app.exception_handler(TracelakeError)
     async def tracelake_error(request: Request, exc: TracelakeError):
-        headers = {"x-should-retry": "false"} if exc.status == 409 else None
-        return JSONResponse(exc.to_json(), status_code=exc.status, headers=headers)
+        return JSONResponse(exc.to_json(), status_code=exc.status, headers=error_headers(exc))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
+        # FastAPI checks a route's query parameters before the route authenticates: a request
+        # without a valid key is a 401 whatever its parameters (it was told about them first).
+        # Signed attachment URLs take no key: their parameters are the permission.
+        if not request.url.path.startswith("/attachment/blob/"):
+            try:
+                principal_of(request)
+            except TracelakeError as error:
+                return await tracelake_error(request, error)
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ()))
         message = f"{where}: {first.get('msg', 'invalid request')}"
@@ -157,9 +229,24 @@ def create_app(
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
         kind = "NotFound" if exc.status_code == 404 else "HTTPError"
+        headers = dict(exc.headers or {})
+        if exc.status_code == 404 and (location := slash_redirect(request)):
+            return RedirectResponse(location, status_code=307)
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request) or headers.get("Allow", "GET, HEAD")
         return JSONResponse(
-            {"error": {"type": kind, "message": str(exc.detail)}}, status_code=exc.status_code
+            {"error": {"type": kind, "message": str(exc.detail)}},
+            status_code=exc.status_code,
+            headers=headers or None,
         )
+
+    @app.exception_handler(ClientDisconnect)
+    async def client_disconnected(request: Request, exc: ClientDisconnect):
+        # A client gone before its body ended (killed, or cut off by a proxy's timeout) is no
+        # server bug: it was logged as one, with two tracebacks. Nobody reads this answer.
+        log.info("client disconnected during %s %s", request.method, request.url.path)
+        message = "the client disconnected before the request body ended"
+        return JSONResponse({"error": {"type": "InvalidRequest", "message": message}}, 400)
 
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, exc: Exception):
@@ -187,4 +274,22 @@ def create_app(
         app.include_router(module.router)
     mount_ui(app)
     app.add_middleware(PublicPrefix)
+    app.add_middleware(HeadAsGet)
+    # Browsers may call the API from any page (the Braintrust JS SDK in a browser app): keys are
+    # bearer headers, never cookies, so no origin gains anything it does not hold a key for.
+    # Preflights (OPTIONS) were a 405, so such calls never left the browser.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=["*"],
+        allow_methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
+        allow_headers=["*"],
+        expose_headers=[
+            "x-bt-cursor",
+            "x-bt-freshness-state",
+            "x-should-retry",
+            "content-disposition",
+            "www-authenticate",
+        ],
+        max_age=86400,
+    )
     return app

@@ -11,7 +11,15 @@ import orjson
 from fastapi import Request
 from fastapi.responses import Response
 
-from tracelake.errors import Forbidden, InvalidRequest, NotFound, PayloadTooLarge, Unauthorized
+from tracelake.errors import (
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    PayloadTooLarge,
+    TracelakeError,
+    Unauthorized,
+)
+from tracelake.model.otel.wire import decompress
 from tracelake.store.catalog import Principal
 
 
@@ -22,6 +30,17 @@ class JSONResponse(Response):
         if isinstance(content, bytes):
             return content
         return orjson.dumps(content)
+
+
+def error_headers(exc: TracelakeError) -> dict[str, str] | None:
+    """The headers an error is answered with: a 401 names the scheme it wants (RFC 9110
+    §11.6.1 requires ``WWW-Authenticate``; 401s had none), a 409 tells the REST client not to
+    retry (it retries 409s unless told)."""
+    if exc.status == 401:
+        return {"WWW-Authenticate": 'Bearer realm="tracelake"'}
+    if exc.status == 409:
+        return {"x-should-retry": "false"}
+    return None
 
 
 async def read_body(request: Request) -> bytes:
@@ -49,11 +68,31 @@ def parse_json(body: bytes, *, required: bool = True) -> Any:
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise InvalidRequest(f"malformed JSON: {exc}") from None
+        raise InvalidRequest(f"malformed JSON: {_not_utf8(body) or exc}") from None
+
+
+def _not_utf8(body: bytes) -> str | None:
+    """What is wrong with a body that is not UTF-8, as orjson's message ("str is not valid
+    UTF-8: surrogates not allowed ... (char 0)") names neither the cause nor the place."""
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return (
+            f"the body is not UTF-8 text (JSON must be UTF-8): invalid byte"
+            f" {body[exc.start]:#04x} at offset {exc.start}"
+        )
+    return None
 
 
 async def json_body(request: Request, *, required: bool = True) -> dict:
-    data = parse_json(await read_body(request), required=required)
+    """The JSON object a request sends, after its ``Content-Encoding`` (gzip or deflate, at
+    most ``max_body_bytes`` once decompressed, as on the OTel route; a compressed body was
+    read as malformed JSON, with a message about UTF-8 surrogates)."""
+    body = await read_body(request)
+    encoding = request.headers.get("content-encoding")
+    if encoding is not None:
+        body = decompress(body, encoding, request.app.state.settings.max_body_bytes)
+    data = parse_json(body, required=required)
     if not isinstance(data, dict):
         raise InvalidRequest("request body must be a JSON object")
     return data

@@ -201,7 +201,7 @@ class Catalog:
 
     def __init__(self, store: Store):
         self.store = store
-        self._key_cache: dict[str, Principal | None] = {}
+        self._key_cache: dict[str, Principal] = {}
         # (what, org, id or name) -> (store generation, object id): see ``resolved``.
         self._resolved: dict[tuple, tuple[int, str]] = {}
         # ref -> (store generation, org id, object info): see ``object_info``.
@@ -324,11 +324,17 @@ class Catalog:
         return row is not None
 
     def authenticate(self, plaintext: str) -> Principal | None:
-        """The principal for an API key, or None. Results are cached per key hash."""
+        """The principal for an API key, or None. Keys that authenticate are cached per key
+        hash; unknown ones are not (every key anyone sent stayed in memory, so a client
+        sending random keys grew the server without bound)."""
         digest = hash_key(plaintext)
         with self._lock:
             if digest in self._key_cache:
                 return self._key_cache[digest]
+        # A key revoked while this read runs must not be cached as active: revoking bumps the
+        # generation when it commits, then drops the key from the cache. (Cached after that
+        # drop, a revoked key kept working until the server restarted.)
+        generation = self.store.generation
         row = self.store.read(
             lambda c: c.execute(
                 """SELECT k.key_hash, k.org_id, o.name, k.role, k.id, k.name
@@ -342,8 +348,10 @@ class Catalog:
             principal = Principal(
                 org_id=row[1], org_name=row[2], role=row[3], key_id=row[4], user=row[5]
             )
-        with self._lock:
-            self._key_cache[digest] = principal
+        if principal is not None:
+            with self._lock:
+                if self.store.generation == generation:
+                    self._key_cache[digest] = principal
         return principal
 
     def resolved(self, key: tuple, resolve: Callable[[], str]) -> str:

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 
 from tracelake import __version__
 from tracelake.errors import Forbidden
-from tracelake.server.http import field_of, json_body, principal_of
+from tracelake.server.http import check_org_name, field_of, json_body, principal_of
 
 router = APIRouter()
 
@@ -52,9 +52,11 @@ async def hello():
 
 
 @router.get("/v1/api_key")
-def list_api_keys(request: Request):
-    """The organization's active API keys (never the secrets)."""
+def list_api_keys(request: Request, org_name: str | None = None):
+    """The organization's active API keys (never the secrets). ``org_name`` of another
+    organization is a 404, as on every list (it was ignored: the caller's keys came back)."""
     principal = principal_of(request)
+    check_org_name(principal, org_name)
     _require_admin(principal)
     return {"objects": request.app.state.catalog.list_keys(principal.org_id)}
 
@@ -80,9 +82,10 @@ def revoke_api_key(request: Request, key_id: str):
 
 
 @router.get("/v1/organization")
-def list_organizations(request: Request):
-    """The caller's organization."""
+def list_organizations(request: Request, org_name: str | None = None):
+    """The caller's organization (``org_name`` of another one is a 404)."""
     principal = principal_of(request)
+    check_org_name(principal, org_name)
     return {"objects": [request.app.state.catalog.get_org(principal.org_id)]}
 
 

@@ -227,7 +227,13 @@ async def automation_cron(request: Request):
     scheduler = request.app.state.scheduler
     if automation_id is None:
         made = await run_in_threadpool(scheduler.tick)
-        return {"runs": [present_run(r) for r in made if r]}
+        # The pass runs every due automation; the caller sees its own organization's runs
+        # only (other organizations' runs, with their export paths and errors, were listed).
+        made = [r for r in made if r]
+        ids = sorted({r["automation_id"] for r in made})
+        catalog = request.app.state.catalog
+        own = {a["id"] for a in catalog.list_objects(AUTOMATIONS, principal.org_id, ids=ids)}
+        return {"runs": [present_run(r) for r in made if r["automation_id"] in own]}
     automation = request.app.state.catalog.get(AUTOMATIONS, principal.org_id, automation_id)
     kind = cron.get("type")
     if kind is not None and kind != automation["config"]["event_type"]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
@@ -44,5 +46,15 @@ def export_object(
     return StreamingResponse(
         chunks,
         media_type=FORMATS[format].media_type,
-        headers={"content-disposition": f'attachment; filename="{filename}"'},
+        headers={"content-disposition": _attachment(filename)},
     )
+
+
+def _attachment(filename: str) -> str:
+    """A Content-Disposition naming ``filename``, which holds an object's name as given: one
+    outside plain ASCII, or with a quote, goes as RFC 6266's ``filename*`` (a header is
+    Latin-1, so such a name answered a 500; a quote cut the name short)."""
+    encoded = quote(filename, safe="")
+    if encoded == filename:
+        return f'attachment; filename="{filename}"'
+    return f"attachment; filename*=utf-8''{encoded}"

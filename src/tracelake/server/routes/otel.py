@@ -20,7 +20,7 @@ from tracelake.model.otel.wire import (
     status_body,
     unsupported_content_type,
 )
-from tracelake.server.http import principal_of, read_body
+from tracelake.server.http import error_headers, principal_of, read_body
 from tracelake.store.catalog import Catalog, Principal
 from tracelake.store.events import prepare_states
 
@@ -76,6 +76,7 @@ async def otel_traces(request: Request):
             status_body(fmt, exc.status, exc.to_json()),
             status_code=exc.status,
             media_type=(fmt or BodyFormat.JSON).value,
+            headers=error_headers(exc),
         )
     message = rejection_summary(rejected) if rejected else ""
     return Response(export_response(fmt, len(rejected), message), media_type=fmt.value)

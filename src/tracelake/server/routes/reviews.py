@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from tracelake.server.http import json_body, principal_of, writer_of
+from tracelake.server.http import check_org_name, json_body, principal_of, writer_of
 from tracelake.store import reviews
 
 router = APIRouter()
@@ -75,8 +75,10 @@ def delete_review_item(request: Request, item_id: str):
 
 
 @router.get("/v1/user")
-def list_users(request: Request):
+def list_users(request: Request, org_name: str | None = None):
     """The organization's assignable users: the names of its active API keys with their
-    highest role (no secrets); ``is_me`` marks the caller."""
+    highest role (no secrets); ``is_me`` marks the caller. ``org_name`` of another
+    organization is a 404."""
     principal = principal_of(request)
+    check_org_name(principal, org_name)
     return {"objects": reviews.users(request.app.state.catalog, principal.org_id, principal.user)}
