@@ -94,7 +94,8 @@ def _span_columns(alias: str = "e") -> str:
         {TS.format(f"timezone('UTC', {e}.created)")} AS created, {e}.org_id, {e}.project_id,
         'g' AS log_id, {e}.span_id, {e}.root_span_id, {e}.span_parents, {e}.is_root,
         {e}.input, {e}.output, {e}.expected, {e}.error, {e}.scores, {e}.metrics, {e}.metadata,
-        {e}.tags, {e}.span_attributes, {e}.context, {e}.origin, c.comments"""
+        {e}.tags, {e}.span_attributes, {e}.context, {e}.origin, {e}.classifications,
+        c.comments"""
 
 
 def hand_filter(pid: str, org: str) -> str:
