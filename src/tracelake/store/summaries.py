@@ -44,7 +44,9 @@ def summarize_traces(store: Store, experiment_id: str) -> list[TraceSummary]:
     """Each trace's averaged scores and combined metrics."""
     rows = store.read(
         lambda c: c.execute(
-            """SELECT root_span_id, is_root, input::VARCHAR, scores::VARCHAR, metrics::VARCHAR,
+            # Only a root span's input is read (the match key): the others are not fetched.
+            """SELECT root_span_id, is_root, CASE WHEN is_root THEN input::VARCHAR END,
+                      scores::VARCHAR, metrics::VARCHAR,
                       json_extract_string(span_attributes, '$.type')
                FROM live WHERE object_type = ? AND object_id = ?
                ORDER BY root_span_id""",
