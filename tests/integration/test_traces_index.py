@@ -104,6 +104,11 @@ def _pages(read_page) -> list[list[str]]:
 def test_newest_trace_pages_when_traces_share_a_transaction(app_client, limit):
     project_id, newest_first = _written_traces(app_client)
     expected = [newest_first[i : i + limit] for i in range(0, len(newest_first), limit)]
+    _assert_trace_pages(app_client, project_id, limit, expected)
+
+
+def _assert_trace_pages(app_client, project_id: str, limit: int, expected: list) -> None:
+    """Fetch pages and BTQL pages of the traces and summary shapes list ``expected``."""
 
     def fetch(cursor):
         body = {"limit": limit} | ({"cursor": cursor} if cursor else {})
@@ -139,24 +144,7 @@ def test_pages_of_traces_skip_past_deleted_traces(app_client):
     assert app_client.post("/logs3", json={"rows": rows}).status_code == 200
     left = [r for r in newest_first if r not in gone]
     expected = [left[i : i + 3] for i in range(0, len(left), 3)]
-
-    def fetch(cursor):
-        body = {"limit": 3} | ({"cursor": cursor} if cursor else {})
-        response = app_client.post(f"/v1/project_logs/{project_id}/fetch", json=body)
-        assert response.status_code == 200, response.text
-        return response.json()["events"], response.json()["cursor"]
-
-    assert _pages(fetch) == expected
-    for shape in ("traces", "summary"):
-
-        def btql(cursor, shape=shape):
-            query = f"from: project_logs('{project_id}') {shape} | select: * | limit: 3"
-            query += f" | cursor: '{cursor}'" if cursor else ""
-            response = app_client.post("/btql", json={"query": query})
-            assert response.status_code == 200, response.text
-            return response.json()["data"], response.json()["cursor"]
-
-        assert _pages(btql) == expected, shape
+    _assert_trace_pages(app_client, project_id, 3, expected)
 
 
 def test_a_trace_written_and_deleted_in_one_group_commit_leaves_the_index(tmp_path):

@@ -19,7 +19,7 @@ from typing import Any
 from tracelake.errors import InvalidRequest
 from tracelake.model.ids import uuid7
 from tracelake.model.objects import PROJECT_LOG_ID, ObjectRef, ObjectType
-from tracelake.model.rows import IGNORED_FIELDS, JSON_FIELDS, normalize_timestamp
+from tracelake.model.rows import IGNORED_FIELDS, JSON_FIELDS, OBJECT_FIELDS, normalize_timestamp
 
 # What a plain row may carry: its id and time, user and span fields, routing keys of
 # project logs and experiments, fields the general path ignores too, and the two markers
@@ -42,8 +42,8 @@ PLAIN_FIELDS = frozenset(
         *IGNORED_FIELDS,
     }
 )
-# JSON fields that must be objects (or null).
-_OBJECT_FIELDS = ("metadata", "span_attributes", "context", "origin", "classifications")
+# JSON fields that must be objects (or null), besides scores and metrics (objects of numbers).
+_OBJECT_FIELDS = tuple(name for name in OBJECT_FIELDS if name not in ("scores", "metrics"))
 
 
 @dataclass(slots=True)

@@ -34,16 +34,9 @@ JSON_FIELDS = (
     "origin",
     "classifications",  # spans only: a dataset row's is ignored, as before
 )
-# JSON fields that must be objects (or null).
-OBJECT_FIELDS = (
-    "scores",
-    "metrics",
-    "metadata",
-    "span_attributes",
-    "context",
-    "origin",
-    "classifications",
-)
+# JSON fields that hold any JSON value; the others must be objects (or null).
+FREE_JSON_FIELDS = ("input", "output", "expected", "error")
+OBJECT_FIELDS = tuple(name for name in JSON_FIELDS if name not in FREE_JSON_FIELDS)
 # Fields the client may set that are stored in typed columns.
 SPAN_FIELDS = ("span_id", "root_span_id", "span_parents")
 USER_FIELDS = (*JSON_FIELDS, "tags")
