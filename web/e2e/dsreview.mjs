@@ -51,6 +51,8 @@ export function dsreviewFlows({ cfg, result, check, shot, signIn, open, api }) {
       const queue = page.getByTestId("review-queue");
       const entry = queue.getByTestId("review-item").filter({ hasText: rowId });
       await entry.waitFor();
+      // The dataset names load beside the queue: the entry says "dataset row" until they come.
+      await entry.filter({ hasText: dataset.name }).waitFor();
       const text = await entry.textContent();
       check(text.includes(dataset.name) && text.includes("dataset"), `the queue names the dataset: ${text}`);
       await page.getByTestId("review-mine").click();
