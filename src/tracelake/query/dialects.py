@@ -298,6 +298,15 @@ class DuckDBCompiler(Compiler):
     def json_num(self, sql: exp.Expression) -> exp.Expression:
         return self.COERCIONS[T.JSON, T.NUMBER](self, sql)
 
+    def json_measure(self, sql: exp.Expression) -> exp.Expression:
+        """A JSON value as a number to aggregate: a number (or a numeric string) as itself,
+        true and false as 1 and 0 (``sum(metadata.cached)`` counts the true ones)."""
+        direct = _path_read(sql) if self.lean_paths else None
+        json_type = fn("json_type", *direct) if direct else self.json_type_of(sql.copy())
+        is_boolean = exp.EQ(this=json_type, expression=_s("BOOLEAN"))
+        boolean = _cast(_cast(self.json_text(sql.copy()), "BOOLEAN"), "INTEGER")
+        return exp.Coalesce(this=self.json_num(sql), expressions=[_case(is_boolean, boolean)])
+
     def json_is_integer(self, sql: exp.Expression) -> exp.Expression:
         return exp.In(this=self.json_type_of(sql), expressions=[_s("BIGINT"), _s("UBIGINT")])
 

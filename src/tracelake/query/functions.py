@@ -418,9 +418,17 @@ def _count_distinct(c, ctx, node, args):
     )
 
 
+def _measured(c: Compiler, value: Typed, node, needs: str) -> Typed:
+    """The argument of sum, avg or percentile as a number: a boolean counts as 0/1, a JSON
+    true/false too (a JSON boolean read as a number is NULL anywhere else)."""
+    if value.type is T.JSON:
+        return value.to(c.json_measure(value.sql), T.NUMBER)
+    return c.expect(value, T.NUMBER, node, needs)
+
+
 def _numeric_agg(cls: type[exp.Func]) -> Handler:
     def handler(c, ctx, node, args):
-        value = c.expect(args[0], T.NUMBER, node, f"{node.name}()")
+        value = _measured(c, args[0], node, f"{node.name}()")
         return value.to(cls(this=_distinct(node, value.sql)), T.NUMBER)
 
     return handler
@@ -463,7 +471,7 @@ def _percentile(c, ctx, node, args):
     p = _literal(c, args[1], "the percentile", node, (int, float))
     if not (math.isfinite(p) and 0 <= p <= 1):
         raise c.error("the percentile must be between 0 and 1", c.where(args[1], node))
-    value = c.expect(args[0], T.NUMBER, node, "percentile()")
+    value = _measured(c, args[0], node, "percentile()")
     sql = exp.PercentileCont(this=value.sql, expression=c.double_literal(float(p)))
     return value.to(sql, T.NUMBER)
 

@@ -158,6 +158,12 @@ AGGREGATES = [
     (F("count", IF((B("gt", FACT, L(0.8)), L(1)), else_=L(None))), 4),
     (F("sum", I("is_root")), 7),  # booleans add up as 0/1
     (F("avg", I("is_root")), 0.7),
+    # JSON true/false too (they were NULL); the string "true" is not a number
+    (F("sum", I("metadata", "is_production")), 2),
+    (F("avg", I("metadata", "is_production")), pytest.approx(2 / 3)),
+    (F("sum", I("metadata", "is_production"), distinct=True), 1),
+    (F("percentile", I("metadata", "is_production"), L(0.5)), 1),
+    (F("sum", I("metadata", "bool_str")), None),
     (F("avg", IF((B("gt", FACT, L(0.8)), L(1)), else_=L(0))), 0.4),
     (F("sum", U("isnotnull", FACT)), 8),
     (F("sum", TOKENS), 4950),  # the string "2000" is a number too
