@@ -193,6 +193,11 @@ class Compiler:
             if clause == "dimensions":
                 ctx = replace(ctx, allow_agg=False, group_keys=None)
             value = self.node(expr, ctx)
+            if clause == "measures" and not value.aggregate:
+                # A measure without an aggregate (`measures: 1 as n`, or one reading only
+                # dimensions) is one value per group: without dimensions, still one row.
+                any_value = exp.AnyValue(this=value.sql)
+                value = replace(value, sql=any_value, aggregate=True, literal=NO_LITERAL)
             value = replace(value, sql=value.sql.copy())
             columns.append(OutputColumn(name, value, self.render(value).copy()))
         dim_ctx = Ctx(scope, clause="dimensions")
