@@ -3,6 +3,7 @@ Expected answers are worked out by hand from the few spans the fixture writes.""
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -68,3 +69,64 @@ def test_a_measure_without_an_aggregate_is_one_value_per_group(
         clauses += " | from: SOURCE"
     data = btql(app_client, clauses.replace("SOURCE", source))["data"]
     assert data == expected
+
+
+# On the summary shape a path into a preview field reads the root span's whole value: the
+# preview of a long `metadata` is a cut string, and `metadata.model` read that string (NULL),
+# so traces with long metadata grouped, sorted and filtered as if they had no model.
+LONG = {"model": "gpt-5", "notes": "n" * 200}
+
+
+@pytest.fixture
+def long_metadata(app_client, project) -> str:
+    row = {
+        "project_id": project,
+        "log_id": "g",
+        "id": "C-c0",
+        "root_span_id": "C",
+        "span_id": "c0",
+        "metadata": LONG,
+        "input": {"q": "question", "pad": "p" * 200},
+    }
+    assert app_client.post("/logs3", json={"rows": [row]}).status_code == 200
+    return project
+
+
+@pytest.mark.parametrize(
+    ("clauses", "expected"),
+    [
+        (
+            "select: id, metadata.model as m, input.q as q | filter: root_span_id = 'C'",
+            [{"id": "C-c0", "m": "gpt-5", "q": "question"}],
+        ),
+        (
+            "dimensions: metadata.model as m | measures: count(1) as n | sort: m",
+            [{"m": "claude", "n": 1}, {"m": "gpt-4", "n": 1}, {"m": "gpt-5", "n": 1}],
+        ),
+        ("select: id | final_filter: metadata.model = 'gpt-5'", [{"id": "C-c0"}]),
+        (
+            "select: id | sort: metadata.model desc",
+            [{"id": "C-c0"}, {"id": "A-a0"}, {"id": "B-b0"}],
+        ),
+        # the whole field is still its preview (124 characters by default)
+        (
+            "select: metadata | filter: root_span_id = 'C'",
+            [{"metadata": json.dumps(LONG, separators=(",", ":"))[:124]}],
+        ),
+    ],
+)
+def test_a_path_into_a_summary_preview_reads_the_whole_value(
+    app_client, long_metadata, clauses, expected
+):
+    source = f"project_logs('{long_metadata}') summary"
+    assert btql(app_client, f"{clauses} | from: {source}")["data"] == expected
+
+
+def test_a_traces_final_filter_on_a_path_into_a_preview_reads_the_whole_value(
+    app_client, long_metadata
+):
+    query = (
+        f"select: id | from: project_logs('{long_metadata}') traces"
+        " | final_filter: metadata.model = 'gpt-5'"
+    )
+    assert btql(app_client, query)["data"] == [{"id": "C-c0"}]

@@ -456,16 +456,16 @@ class Compiler:
                     "be a dimension",
                     node,
                 )
-            base = self.column(head, ctx.scope)
+            base = self.column(head, ctx.scope, whole=bool(rest))
         else:
             raise fail(f"unknown field '{head}'", node)
         return self.get_path(base, rest)
 
-    def column(self, name: str, scope: Scope) -> Typed:
+    def column(self, name: str, scope: Scope, whole: bool = False) -> Typed:
+        """A column's value (with ``whole``, the whole value of a preview, for a path)."""
         col = scope.columns[name]
-        sql = (
-            col.expr.copy() if col.expr is not None else exp.column(name, scope.table, quoted=True)
-        )
+        expr = col.whole if whole and col.whole is not None else col.expr
+        sql = expr.copy() if expr is not None else exp.column(name, scope.table, quoted=True)
         return Typed(sql, coarse_type(col.sql_type), sql_type=col.sql_type.upper())
 
     def get_path(self, base: Typed, path: tuple[str | int, ...]) -> Typed:

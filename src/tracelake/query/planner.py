@@ -34,6 +34,7 @@ from tracelake.query.relations import (
     span_relation,
     summary_columns,
     summary_relation,
+    summary_scope_columns,
     window_stats,
     with_comments,
 )
@@ -866,14 +867,12 @@ class _Planner:
             keys = (a.Ident(name=("root_span_id",)),)
             having = self.sql(self.c.compile_group_filter(expr, self.scope(), keys))
             return f"SELECT e.root_span_id FROM {spans} e GROUP BY e.root_span_id HAVING {having}"
-        columns = summary_columns(self.source.object_type)
+        columns = summary_scope_columns(self.source.object_type, self.q.preview_length)
         query = dataclasses.replace(self.q, filter=None, span_filter=None, trace_filter=None)
         condition = self.c.compile_final_filter(query, self.scope(columns=columns))
         clause = f" WHERE {self.sql(condition)}"
         needed = _columns_read([], clause, columns)
-        summary = summary_relation(
-            spans, self.source.object_type, self.q.preview_length, needed, _keys_read([condition])
-        )
+        summary = summary_relation(spans, self.source.object_type, needed, _keys_read([condition]))
         return f"SELECT e.root_span_id FROM {summary} e{clause}"
 
     def _sampled_traces(self, filters: _Filters) -> str:
@@ -967,7 +966,7 @@ class _Planner:
 
     def summary(self) -> Plan:
         filters = split_filters(self.q, trace_shape=True)
-        columns = summary_columns(self.source.object_type)
+        columns = summary_scope_columns(self.source.object_type, self.q.preview_length)
         scope = self.scope(columns=columns)
         query = dataclasses.replace(self.q, filter=None, span_filter=None, trace_filter=None)
         proj = self.c.compile_projection(query, scope)
@@ -1080,9 +1079,7 @@ class _Planner:
         if filters.spans is not None:
             condition = self.sql(self.c.compile_filter(filters.spans, self.scope(), self.q))
             spans = f"(SELECT * FROM {spans} e WHERE {condition})"
-        summary = summary_relation(
-            spans, self.source.object_type, self.q.preview_length, columns, keys
-        )
+        summary = summary_relation(spans, self.source.object_type, columns, keys)
         return (
             f"(SELECT s.*, p.__key AS __key{extra} FROM {summary} s"
             f" JOIN {traces} p USING (root_span_id))"

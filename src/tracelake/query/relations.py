@@ -7,11 +7,14 @@ text is pasted in.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
+import sqlglot
 from sqlglot import exp
 
 from tracelake.model.objects import ObjectRef, ObjectType
+from tracelake.query.types import Column
 from tracelake.query.windows import HI, LO, SQL_TYPES
 
 TS = "strftime({}, '%Y-%m-%dT%H:%M:%S.%fZ')"
@@ -319,17 +322,18 @@ PREVIEW_FIELDS = ("input", "output", "expected", "error", "metadata")
 DEFAULT_PREVIEW_LENGTH = 124
 
 
-def _preview(column: str, length: int) -> str:
-    """A root-span field cut for a preview: values whose JSON text is longer than ``length``
-    become that text cut to ``length`` characters (a string); -1 keeps values whole, and so
-    does a length beyond 64 bits (longer than any text; DuckDB's left() takes a BIGINT)."""
+def preview(column: str, length: int) -> str:
+    """The preview of a root-span field (SQL ``column``, qualified): values whose JSON text is
+    longer than ``length`` become that text cut to ``length`` characters (a string); -1 keeps
+    values whole, and so does a length beyond 64 bits (longer than any text; DuckDB's left()
+    takes a BIGINT)."""
     if length < 0 or length >= 2**63:
-        return f"t.{column}"
+        return column
     n = _lit(length)
-    return f"""CASE WHEN t.{column} IS NULL OR length(t.{column}::VARCHAR) <= {n} THEN t.{column}
-        WHEN json_type(t.{column}) = 'VARCHAR'
-          THEN to_json(left(t.{column}->>'$', {n}))
-        ELSE to_json(left(t.{column}::VARCHAR, {n})) END"""
+    return f"""CASE WHEN {column} IS NULL OR length({column}::VARCHAR) <= {n} THEN {column}
+        WHEN json_type({column}) = 'VARCHAR'
+          THEN to_json(left({column}->>'$', {n}))
+        ELSE to_json(left({column}::VARCHAR, {n})) END"""
 
 
 def summary_columns(object_type: ObjectType) -> dict[str, str]:
@@ -344,6 +348,26 @@ def summary_columns(object_type: ObjectType) -> dict[str, str]:
         "tags": "VARCHAR[]",
         **dict.fromkeys(("span_attributes", "span_type_info", "origin", "comments"), "JSON"),
     }
+
+
+def summary_scope_columns(object_type: ObjectType, preview_length: int | None) -> dict:
+    """The columns a query on the summary shape sees: those of :func:`summary_relation`,
+    with the root span's :data:`PREVIEW_FIELDS` read as previews cut to ``preview_length``
+    while a path into one (``metadata.model``) reads the whole value."""
+    length = DEFAULT_PREVIEW_LENGTH if preview_length is None else preview_length
+    return {**summary_columns(object_type), **_preview_columns(length)}
+
+
+@functools.lru_cache(maxsize=64)
+def _preview_columns(length: int) -> dict[str, Column]:
+    """The :data:`PREVIEW_FIELDS` as previews cut to ``length`` (parsed once per length: the
+    compiler copies a column's expressions before using them)."""
+    columns = {}
+    for name in PREVIEW_FIELDS:
+        whole = exp.column(name, "e", quoted=True)
+        sql = preview(whole.sql(dialect="duckdb"), length)
+        columns[name] = Column("JSON", sqlglot.parse_one(sql, read="duckdb"), whole)
+    return columns
 
 
 def root_field(column: str, alias: str = "s") -> str:
@@ -459,15 +483,13 @@ def _trace_aggregates(name: str, reads: _SpanReads, keys: frozenset[str] | None)
     return {name: root_field(name)}
 
 
-def _summary_select(name: str, length: int, keys: frozenset[str] | None) -> str:
+def _summary_select(name: str, keys: frozenset[str] | None) -> str:
     """The SQL of a summary column over ``trace_stats t`` and ``score_avgs sa``."""
     if name == "scores":
         return "sa.scores" if keys is None else "t.scores"
     if name == "span_type_info":
         entries = [(k, sql) for k, sql, _ in _narrowed(_SPAN_TYPE_INFO, keys)]
         return f"{_object(entries)} AS span_type_info"
-    if name in PREVIEW_FIELDS:
-        return f"{_preview(name, length)} AS {name}"
     return f"t.{name}"
 
 
@@ -501,19 +523,19 @@ def _trace_stats(stats: dict[str, str], spans: str) -> str:
 def summary_relation(
     spans: str,
     object_type: ObjectType,
-    preview_length: int | None,
     columns: frozenset[str] | None = None,
     keys: Mapping[str, frozenset[str]] | None = None,
 ) -> str:
-    """One row per trace of ``spans``: the root span's ids and previews, scores averaged
-    over the trace's spans, token/cost/call/error metrics summed, start/end/duration.
+    """One row per trace of ``spans``: the root span's ids and fields, scores averaged
+    over the trace's spans, token/cost/call/error metrics summed, start/end/duration. The
+    root span's ``input``, ``output``… are whole here: queries read them through the
+    columns of :func:`summary_scope_columns`, which cut them to previews.
 
     With ``columns``, only those summary columns (and ``root_span_id``) are computed: a
     ranking of every trace then reads just the fields it sorts or filters by. ``keys`` maps
     some of the :data:`AGGREGATED_OBJECTS` to the only keys of them to compute (the others
     are absent from the object): a ranking by ``scores.Factuality`` averages that score
     alone. The values of the keys computed are those of the whole object."""
-    length = DEFAULT_PREVIEW_LENGTH if preview_length is None else preview_length
     keys = keys or {}
     names = list(summary_columns(object_type))
     if object_type is ObjectType.DATASET:
@@ -525,7 +547,7 @@ def summary_relation(
     stats = {"root_span_id": "s.root_span_id"}
     for name in names:
         stats.update(_trace_aggregates(name, reads, keys.get(name)))
-    select = ", ".join(_summary_select(name, length, keys.get(name)) for name in names)
+    select = ", ".join(_summary_select(name, keys.get(name)) for name in names)
     sql = f"""(WITH spans AS {spans},
         trace_stats AS {_trace_stats(stats, reads.spans())}"""
     joins = ""

@@ -222,10 +222,12 @@ EVENT_COLUMNS: dict[str, str] = {
 @dataclass(frozen=True)
 class Column:
     """A top-level name: its engine type (``"JSON"``/``"json"``, ``"VARCHAR[]"``…) and,
-    optionally, the SQL that reads it (default ``<scope.table>.<name>``)."""
+    optionally, the SQL that reads it (default ``<scope.table>.<name>``) and, when that is
+    a view of a value (a summary preview), the SQL of the whole value a path reads."""
 
     sql_type: str
     expr: exp.Expression | None = None
+    whole: exp.Expression | None = None
 
 
 @dataclass(frozen=True)

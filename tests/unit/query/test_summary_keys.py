@@ -24,9 +24,9 @@ def _calls(text: str, shape: str = "summary", monkeypatch=None) -> list[tuple]:
     calls = []
     real = planner.summary_relation
 
-    def recording(spans, object_type, preview_length, columns=None, keys=None):
+    def recording(spans, object_type, columns=None, keys=None):
         calls.append((columns, keys))
-        return real(spans, object_type, preview_length, columns, keys)
+        return real(spans, object_type, columns, keys)
 
     monkeypatch.setattr(planner, "summary_relation", recording)
     source = ResolvedSource(
