@@ -201,3 +201,20 @@ def test_export_by_a_name_outside_ascii_names_the_file(app_client, name):
     assert plain.headers["content-disposition"] == (
         f'attachment; filename="project_logs-{project_id}.jsonl"'
     )
+
+
+@pytest.mark.parametrize("name", ["ends in \\", "a\\'b", "a\\\\b", "it's \\n here"])
+def test_export_by_a_name_with_a_backslash(app_client, name):
+    """A name holding a backslash reads the object it names: the name went into the export's
+    BTQL with only its quotes doubled, so a trailing backslash (or one before a quote)
+    escaped the closing quote and the export answered a 400 about its own query."""
+    project_id = app_client.post("/v1/project", json={"name": "p"}).json()["id"]
+    decoy = app_client.post("/v1/dataset", json={"project_id": project_id, "name": "a'b"})
+    dataset = app_client.post("/v1/dataset", json={"project_id": project_id, "name": name})
+    for made, value in ((decoy, "decoy"), (dataset, "wanted")):
+        event = {"id": "r", "input": value}
+        assert app_client.post(f"/v1/dataset/{made.json()['id']}/insert", json={"events": [event]})
+    response = app_client.get(f"/v1/dataset/{name}/export")
+    assert response.status_code == 200, response.text
+    rows = [orjson.loads(line) for line in response.content.splitlines()]
+    assert [(r["dataset_id"], r["input"]) for r in rows] == [(dataset.json()["id"], "wanted")]

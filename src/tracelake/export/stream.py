@@ -51,7 +51,10 @@ class ExportRequest:
 
     def query(self, cursor: str | None) -> str:
         """The BTQL of one page (of a checked request)."""
-        name = self.object.replace("'", "''")
+        # A BTQL string takes a backslash as an escape (of a quote or a backslash), so a name
+        # holding one doubles it, or a name ending in one ran the string on (a 400 about the
+        # export's own query).
+        name = self.object.replace("\\", "\\\\").replace("'", "''")
         parts = [f"{FILTER_PREFIX}{self.filter}"] if self.filter else []
         parts += [
             "select: *",
