@@ -100,6 +100,10 @@ def stream(request: ExportRequest, run: Runner, on_rows=None) -> Iterator[bytes]
         if exc.line is not None and exc.line <= filter_lines and exc.col is not None:
             col = max(1, exc.col - len(FILTER_PREFIX)) if exc.line == 1 else exc.col
             raise QueryError(f"{exc.detail} in the filter", exc.line, col) from None
+        if exc.line is not None:
+            # A position in the export's own query (``from: dataset(…) summary`` on line 2)
+            # means nothing to the caller, who wrote only the filter.
+            raise QueryError(exc.detail) from None
         raise
     return _chunks(request.format, opening, page_iter, on_rows or (lambda n: None))
 
