@@ -218,3 +218,18 @@ def test_export_by_a_name_with_a_backslash(app_client, name):
     assert response.status_code == 200, response.text
     rows = [orjson.loads(line) for line in response.content.splitlines()]
     assert [(r["dataset_id"], r["input"]) for r in rows] == [(dataset.json()["id"], "wanted")]
+
+
+def test_export_by_a_name_with_a_slash(app_client):
+    """A name holding a ``/`` (sent as ``%2F``) names the object: the route matched one path
+    segment, so such an export answered a bare 404."""
+    project_id = app_client.post("/v1/project", json={"name": "p"}).json()["id"]
+    made = app_client.post("/v1/dataset", json={"project_id": project_id, "name": "team/cases"})
+    event = {"id": "r", "input": 1}
+    app_client.post(f"/v1/dataset/{made.json()['id']}/insert", json={"events": [event]})
+    response = app_client.get("/v1/dataset/team%2Fcases/export", params={"format": "json"})
+    assert response.status_code == 200, response.text
+    assert [r["dataset_id"] for r in orjson.loads(response.content)] == [made.json()["id"]]
+    assert unquote(response.headers["content-disposition"]).endswith("dataset-team/cases.json")
+    missing = app_client.get("/v1/dataset/team%2Fother/export")
+    assert missing.status_code == 404 and "team/other" in missing.json()["error"]["message"]
