@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import subprocess
 import sys
 import uuid
@@ -233,3 +234,31 @@ def test_export_by_a_name_with_a_slash(app_client):
     assert unquote(response.headers["content-disposition"]).endswith("dataset-team/cases.json")
     missing = app_client.get("/v1/dataset/team%2Fother/export")
     assert missing.status_code == 404 and "team/other" in missing.json()["error"]["message"]
+
+
+def test_cli_export_cut_short_by_the_server_says_so(server, tmp_path):
+    """An export the server ends midway (here: the dataset deleted while it streams) is an
+    error that says so, not "cannot reach the server", and writes no file."""
+    with server.client() as client:
+        project_id = client.post("/v1/project", json={"name": f"cut-{uuid.uuid4().hex[:8]}"})
+        dataset = client.post(
+            "/v1/dataset", json={"project_id": project_id.json()["id"], "name": "big"}
+        ).json()
+        for start in range(0, 24_000, 4_000):
+            events = [{"id": f"r{i}", "input": "x" * 2_000} for i in range(start, start + 4_000)]
+            response = client.post(f"/v1/dataset/{dataset['id']}/insert", json={"events": events})
+            assert response.status_code == 200
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    command = [sys.executable, "-m", "tracelake", "export", "dataset", dataset["id"]]
+    command += ["-o", str(fifo), "--url", server.url, "--api-key", server.api_key]
+    cli = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    with open(fifo, "rb") as pipe:
+        assert pipe.read(1 << 20)  # the export has started: the first page streams
+        with server.client() as client:
+            assert client.delete(f"/v1/dataset/{dataset['id']}").status_code == 200
+        while pipe.read(1 << 20):
+            pass
+    stderr = cli.communicate(timeout=120)[1]
+    assert cli.returncode == 1, stderr
+    assert "stopped the export midway" in stderr and "cannot reach" not in stderr
