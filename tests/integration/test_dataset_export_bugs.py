@@ -403,8 +403,9 @@ def test_scheduled_trace_exports_carry_whole_values(app_client, tmp_path):
         ("input < 10\n| limit: 1", "unexpected '|' after the expression in the filter at 2:1"),
         ("input < 10 and\n(", "found end of input in the filter at 2:2"),
         ("true\nand nosuchfn(input)", "in the filter at 2:5"),
+        ("true and count(1) > 1", "aggregate count() is not allowed in the filter at 1:10"),
     ],
-    ids=["sample-clause", "limit-clause", "second-line", "unknown-function"],
+    ids=["sample-clause", "limit-clause", "second-line", "unknown-function", "aggregate"],
 )
 def test_the_export_filter_is_one_expression_with_positions_in_it(app_client, text, message):
     project_id = _project(app_client)

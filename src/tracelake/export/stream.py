@@ -99,7 +99,9 @@ def stream(request: ExportRequest, run: Runner, on_rows=None) -> Iterator[bytes]
         filter_lines = request.filter.count("\n") + 1 if request.filter else 0
         if exc.line is not None and exc.line <= filter_lines and exc.col is not None:
             col = max(1, exc.col - len(FILTER_PREFIX)) if exc.line == 1 else exc.col
-            raise QueryError(f"{exc.detail} in the filter", exc.line, col) from None
+            # "aggregate count() is not allowed in filter" names the clause already
+            detail = exc.detail.removesuffix(" in filter")
+            raise QueryError(f"{detail} in the filter", exc.line, col) from None
         if exc.line is not None:
             # A position in the export's own query (``from: dataset(…) summary`` on line 2)
             # means nothing to the caller, who wrote only the filter.
