@@ -127,16 +127,25 @@ class RemoteBackend:
             params["filter"] = request.filter
         path = f"/v1/{segment(request.object_type)}/{segment(request.object)}/export"
         written = 0
+        started = False
         try:
             with self.http.stream("GET", path, params=params, timeout=None) as response:
                 if response.status_code >= 400:
                     response.read()
                     raise CliError(_server_message(response))
+                started = True
                 for chunk in response.iter_bytes():
                     out.write(chunk)
                     written += len(chunk)
                     progress(bytes_=len(chunk))
         except httpx.HTTPError as exc:
+            if started:
+                # The server was reached and failed on a later page (the object deleted
+                # meanwhile, a page past the query timeout): "cannot reach" misled.
+                raise CliError(
+                    f"the server stopped the export midway, after {written:,} bytes ({exc});"
+                    " its log says why"
+                ) from None
             raise CliError(f"cannot reach the server at {self.url}: {exc}") from None
         return written
 

@@ -403,8 +403,9 @@ def test_scheduled_trace_exports_carry_whole_values(app_client, tmp_path):
         ("input < 10\n| limit: 1", "unexpected '|' after the expression in the filter at 2:1"),
         ("input < 10 and\n(", "found end of input in the filter at 2:2"),
         ("true\nand nosuchfn(input)", "in the filter at 2:5"),
+        ("true and count(1) > 1", "aggregate count() is not allowed in the filter at 1:10"),
     ],
-    ids=["sample-clause", "limit-clause", "second-line", "unknown-function"],
+    ids=["sample-clause", "limit-clause", "second-line", "unknown-function", "aggregate"],
 )
 def test_the_export_filter_is_one_expression_with_positions_in_it(app_client, text, message):
     project_id = _project(app_client)
@@ -493,3 +494,17 @@ def test_an_imported_value_nested_too_deeply_is_refused(app_client, fmt, depth):
     assert response.status_code == 400, response.text
     assert "nests deeper than 200 levels" in response.json()["error"]["message"]
     assert _rows(app_client, ds) == {}
+
+
+@pytest.mark.parametrize("filter_", [None, "true", "true\nand true"])
+def test_an_export_error_outside_the_filter_has_no_position(app_client, filter_):
+    """An error about the export's own query (the summary shape of a dataset) pointed into
+    that query (`at 2:7`, a line the caller never wrote); it is said without a position."""
+    project_id = _project(app_client)
+    dataset = app_client.post("/v1/dataset", json={"project_id": project_id, "name": "d"}).json()
+    params = {"shape": "summary", **({"filter": filter_} if filter_ else {})}
+    response = app_client.get(f"/v1/dataset/{dataset['id']}/export", params=params)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["message"] == "the summary shape applies to project logs and experiments"
+    assert "line" not in error and "col" not in error

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import subprocess
 import sys
 import uuid
@@ -201,3 +202,63 @@ def test_export_by_a_name_outside_ascii_names_the_file(app_client, name):
     assert plain.headers["content-disposition"] == (
         f'attachment; filename="project_logs-{project_id}.jsonl"'
     )
+
+
+@pytest.mark.parametrize("name", ["ends in \\", "a\\'b", "a\\\\b", "it's \\n here"])
+def test_export_by_a_name_with_a_backslash(app_client, name):
+    """A name holding a backslash reads the object it names: the name went into the export's
+    BTQL with only its quotes doubled, so a trailing backslash (or one before a quote)
+    escaped the closing quote and the export answered a 400 about its own query."""
+    project_id = app_client.post("/v1/project", json={"name": "p"}).json()["id"]
+    decoy = app_client.post("/v1/dataset", json={"project_id": project_id, "name": "a'b"})
+    dataset = app_client.post("/v1/dataset", json={"project_id": project_id, "name": name})
+    for made, value in ((decoy, "decoy"), (dataset, "wanted")):
+        event = {"id": "r", "input": value}
+        assert app_client.post(f"/v1/dataset/{made.json()['id']}/insert", json={"events": [event]})
+    response = app_client.get(f"/v1/dataset/{name}/export")
+    assert response.status_code == 200, response.text
+    rows = [orjson.loads(line) for line in response.content.splitlines()]
+    assert [(r["dataset_id"], r["input"]) for r in rows] == [(dataset.json()["id"], "wanted")]
+
+
+def test_export_by_a_name_with_a_slash(app_client):
+    """A name holding a ``/`` (sent as ``%2F``) names the object: the route matched one path
+    segment, so such an export answered a bare 404."""
+    project_id = app_client.post("/v1/project", json={"name": "p"}).json()["id"]
+    made = app_client.post("/v1/dataset", json={"project_id": project_id, "name": "team/cases"})
+    event = {"id": "r", "input": 1}
+    app_client.post(f"/v1/dataset/{made.json()['id']}/insert", json={"events": [event]})
+    response = app_client.get("/v1/dataset/team%2Fcases/export", params={"format": "json"})
+    assert response.status_code == 200, response.text
+    assert [r["dataset_id"] for r in orjson.loads(response.content)] == [made.json()["id"]]
+    assert unquote(response.headers["content-disposition"]).endswith("dataset-team/cases.json")
+    missing = app_client.get("/v1/dataset/team%2Fother/export")
+    assert missing.status_code == 404 and "team/other" in missing.json()["error"]["message"]
+
+
+def test_cli_export_cut_short_by_the_server_says_so(server, tmp_path):
+    """An export the server ends midway (here: the dataset deleted while it streams) is an
+    error that says so, not "cannot reach the server", and writes no file."""
+    with server.client() as client:
+        project_id = client.post("/v1/project", json={"name": f"cut-{uuid.uuid4().hex[:8]}"})
+        dataset = client.post(
+            "/v1/dataset", json={"project_id": project_id.json()["id"], "name": "big"}
+        ).json()
+        for start in range(0, 24_000, 4_000):
+            events = [{"id": f"r{i}", "input": "x" * 2_000} for i in range(start, start + 4_000)]
+            response = client.post(f"/v1/dataset/{dataset['id']}/insert", json={"events": events})
+            assert response.status_code == 200
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    command = [sys.executable, "-m", "tracelake", "export", "dataset", dataset["id"]]
+    command += ["-o", str(fifo), "--url", server.url, "--api-key", server.api_key]
+    cli = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    with open(fifo, "rb") as pipe:
+        assert pipe.read(1 << 20)  # the export has started: the first page streams
+        with server.client() as client:
+            assert client.delete(f"/v1/dataset/{dataset['id']}").status_code == 200
+        while pipe.read(1 << 20):
+            pass
+    stderr = cli.communicate(timeout=120)[1]
+    assert cli.returncode == 1, stderr
+    assert "stopped the export midway" in stderr and "cannot reach" not in stderr

@@ -51,7 +51,10 @@ class ExportRequest:
 
     def query(self, cursor: str | None) -> str:
         """The BTQL of one page (of a checked request)."""
-        name = self.object.replace("'", "''")
+        # A BTQL string takes a backslash as an escape (of a quote or a backslash), so a name
+        # holding one doubles it, or a name ending in one ran the string on (a 400 about the
+        # export's own query).
+        name = self.object.replace("\\", "\\\\").replace("'", "''")
         parts = [f"{FILTER_PREFIX}{self.filter}"] if self.filter else []
         parts += [
             "select: *",
@@ -96,7 +99,13 @@ def stream(request: ExportRequest, run: Runner, on_rows=None) -> Iterator[bytes]
         filter_lines = request.filter.count("\n") + 1 if request.filter else 0
         if exc.line is not None and exc.line <= filter_lines and exc.col is not None:
             col = max(1, exc.col - len(FILTER_PREFIX)) if exc.line == 1 else exc.col
-            raise QueryError(f"{exc.detail} in the filter", exc.line, col) from None
+            # "aggregate count() is not allowed in filter" names the clause already
+            detail = exc.detail.removesuffix(" in filter")
+            raise QueryError(f"{detail} in the filter", exc.line, col) from None
+        if exc.line is not None:
+            # A position in the export's own query (``from: dataset(…) summary`` on line 2)
+            # means nothing to the caller, who wrote only the filter.
+            raise QueryError(exc.detail) from None
         raise
     return _chunks(request.format, opening, page_iter, on_rows or (lambda n: None))
 

@@ -15,7 +15,9 @@ from tracelake.server.http import principal_of
 router = APIRouter()
 
 
-@router.get("/v1/{object_type}/{object_id}/export")
+# ``:path``: a name may hold a ``/`` (sent as ``%2F``, which the router sees decoded), and an
+# object named ``team/cases`` answered a bare 404 although ``--data-dir`` exports found it.
+@router.get("/v1/{object_type}/{object_id:path}/export")
 def export_object(
     request: Request,
     object_type: str,
