@@ -508,3 +508,14 @@ def test_an_export_error_outside_the_filter_has_no_position(app_client, filter_)
     error = response.json()["error"]
     assert error["message"] == "the summary shape applies to project logs and experiments"
     assert "line" not in error and "col" not in error
+
+
+@pytest.mark.parametrize("blank", ["", " ", "\n\t "])
+def test_a_blank_export_filter_filters_nothing(app_client, blank):
+    """An emptied filter field exports every row (a blank filter was "expected an
+    expression")."""
+    project_id = _project(app_client)
+    _log_rows(app_client, project_id, 3)
+    response = app_client.get(f"/v1/project_logs/{project_id}/export", params={"filter": blank})
+    assert response.status_code == 200, response.text
+    assert len(response.content.splitlines()) == 3

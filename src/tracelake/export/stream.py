@@ -34,6 +34,11 @@ class ExportRequest:
     filter: str | None = None
     shape: str = "spans"
 
+    def __post_init__(self):
+        # A blank filter (an emptied form field, `--filter " "`) filters nothing.
+        if self.filter is not None and not self.filter.strip():
+            object.__setattr__(self, "filter", None)
+
     def check(self) -> None:
         """InvalidRequest for a bad argument; a filter must be one BTQL expression (no other
         clauses), and its errors point into it."""
