@@ -134,12 +134,22 @@ class S3Sink:
         return self._client
 
     def _call(self, what: str, fn, *args, **kwargs):
+        import boto3.exceptions
         import botocore.exceptions as bx
 
         try:
             return fn(*args, **kwargs)
         except bx.ClientError as exc:
             raise SinkError(f"{self.location}: {what} failed: {_client_error(exc)}") from None
+        except boto3.exceptions.S3UploadFailedError as exc:
+            # upload_file wraps the storage's answer (raised while handling it) in a message
+            # that names our scratch file: say what the storage answered, as put_object does.
+            cause = exc.__context__
+            if isinstance(cause, bx.ClientError):
+                reason = _client_error(cause)
+            else:
+                reason = str(cause) if cause is not None else "the storage refused the upload"
+            raise SinkError(f"{self.location}: {what} failed: {reason}") from None
         except bx.EndpointConnectionError:
             raise SinkError(
                 f"{self.location}: cannot reach the S3 endpoint "
