@@ -378,3 +378,33 @@ def test_a_bad_custom_query_is_refused_when_saved(app_client, tmp_path):
         json={"config": {"export_definition": {"type": "btql_query", "btql_query": "select:"}}},
     )
     assert patched.status_code == 400
+
+
+def test_a_shorter_interval_applies_to_the_next_run(app_client, tmp_path):
+    """The next run time was kept from the old interval: an export made to run every
+    5 minutes instead of daily still waited up to a day for its next run."""
+    project_id = new_project(app_client)
+    log_traces(app_client, project_id, 1)
+    automation = create_export(
+        app_client, project_id, tmp_path / "out", {"type": "log_spans"}, interval_seconds=86_400
+    )
+    run_once(app_client, automation["id"])
+    url = f"/v1/project_automation/{automation['id']}"
+
+    def next_run() -> dt.datetime:
+        state = app_client.get(f"{url}/runs").json()["state"]
+        return dt.datetime.fromisoformat(state["next_run_at"].replace("Z", "+00:00"))
+
+    assert next_run() > dt.datetime.now(dt.UTC) + dt.timedelta(hours=23)
+    patched = app_client.patch(url, json={"config": {"interval_seconds": 300}})
+    assert patched.status_code == 200, patched.text
+    soon = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=300)
+    assert next_run() <= soon
+    # Longer again (PUT): the next run stays where it is, the new interval follows it.
+    body = {
+        "project_id": project_id,
+        "name": automation["name"],
+        "config": {**automation["config"], "interval_seconds": 7200},
+    }
+    assert app_client.put("/v1/project_automation", json=body).status_code == 200
+    assert next_run() <= soon

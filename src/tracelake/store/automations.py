@@ -5,8 +5,11 @@ Configs are validated by ``model.automations``; secrets are stored and never sho
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from tracelake.errors import InvalidRequest
 from tracelake.model.automations import check_update, merge_secrets, redact, validate_config
+from tracelake.store import runs
 from tracelake.store.catalog import AUTOMATIONS, Catalog
 
 
@@ -43,9 +46,11 @@ def create_automation(
         current = existing[0]
         new = validate_config(merge_secrets(current["config"], config))
         check_update(current["config"], new)
-        return catalog.update_object(
+        record = catalog.update_object(
             AUTOMATIONS, org_id, current["id"], {"description": description, "config": new}
         )
+        _reschedule(catalog, current, new)
+        return record
     fields = {
         "project_id": project_id,
         "name": name,
@@ -69,4 +74,15 @@ def update_automation(catalog: Catalog, org_id: str, automation_id: str, patch: 
         new = validate_config(merged)
         check_update(current["config"], new)
         changes["config"] = new
-    return catalog.update_object(AUTOMATIONS, org_id, automation_id, changes)
+    record = catalog.update_object(AUTOMATIONS, org_id, automation_id, changes)
+    if "config" in changes:
+        _reschedule(catalog, current, changes["config"])
+    return record
+
+
+def _reschedule(catalog: Catalog, current: dict, new: dict) -> None:
+    """A shorter interval applies from now: the next run, planned with the old interval,
+    comes at most one new interval away (a longer one applies after the next run)."""
+    interval = new.get("interval_seconds")
+    if interval is not None and interval < current["config"].get("interval_seconds", interval):
+        runs.run_by(catalog.store, current["id"], runs.now() + timedelta(seconds=interval))

@@ -102,6 +102,17 @@ def set_next_run(store: Store, automation_id: str, when: datetime | None) -> Non
     store.transact(write)
 
 
+def run_by(store: Store, automation_id: str, when: datetime) -> None:
+    """Bring the next run forward to ``when`` if it is later (an interval made shorter)."""
+    store.transact(
+        lambda c: c.execute(
+            """UPDATE automation_state SET next_run_at = ?
+               WHERE automation_id = ? AND next_run_at > ?""",
+            [when, automation_id, when],
+        )
+    )
+
+
 def due_automations(store: Store, at: datetime) -> list[str]:
     """Ids of active automations whose next run time has come (or that never ran)."""
     rows = store.read(
