@@ -258,3 +258,46 @@ def test_restored_rows_are_exported_again_and_pinned_reads_keep_their_versions(
     assert {e["id"]: e["_xact_id"] for e in again["events"]} == {
         e["id"]: e["_xact_id"] for e in before["events"]
     }
+
+
+def test_an_experiment_retention_interrupted_after_its_delete_stays_restorable(fresh_server):
+    """A crash after an experiment retention committed its delete and before the run was
+    closed: on start the run was finished only if rows were in the trash, and experiments
+    are not moved there (the run's plan records them), so it stayed ``running``, was marked
+    failed by the next run, and the experiments stayed hidden: never restorable, never
+    purged."""
+    import duckdb
+
+    fresh_server.start()
+    client = fresh_server.client()
+    project_id = new_project(client)
+    experiment = client.post(
+        "/v1/experiment", json={"project_id": project_id, "name": "old-one"}
+    ).json()
+    events = {"events": [{"id": "e1", "input": 1}]}
+    assert client.post(f"/v1/experiment/{experiment['id']}/insert", json=events).status_code == 200
+    policy = retention(client, project_id, "experiment", days=0)
+    run = run_once(client, policy["id"])
+    assert run["rows"] == 1
+    empty = retention(client, project_id, "project_logs", days=0)
+    nothing = run_once(client, empty["id"])
+    assert nothing["rows"] == 0
+    fresh_server.stop()
+    # What a crash between the delete's commit and the run's close leaves behind.
+    with duckdb.connect(str(fresh_server.data_dir / "tracelake.duckdb")) as con:
+        con.execute(
+            """UPDATE automation_runs SET status = 'running', finished = NULL,
+                   purge_after = NULL WHERE id IN (?, ?)""",
+            [run["id"], nothing["id"]],
+        )
+    fresh_server.start()
+    client = fresh_server.client()
+    runs = client.get(f"/v1/project_automation/{policy['id']}/runs").json()["objects"]
+    assert runs[0]["status"] == "succeeded" and runs[0]["purge_after"] is not None
+    assert client.get(f"/v1/experiment/{experiment['id']}").status_code == 404
+    restored = client.post(f"/v1/project_automation/{policy['id']}/restore").json()
+    assert restored["restored_rows"] == 1 and restored["runs"] == [run["id"]]
+    assert client.get(f"/v1/experiment/{experiment['id']}").status_code == 200
+    # A run that had moved nothing is closed as failed, in plain words.
+    runs = client.get(f"/v1/project_automation/{empty['id']}/runs").json()["objects"]
+    assert runs[0]["status"] == "failed" and "nothing was deleted" in runs[0]["error"]

@@ -395,13 +395,24 @@ def _close_unfinished(store, automation_id: str) -> None:
 
 
 def _finish_interrupted_retention(store, run_id: str) -> None:
+    """A retention run a crash interrupted: succeeded (restorable, purged after the grace
+    period) if its move committed, which moves rows to the trash or, for experiments,
+    records them in the run's plan; failed otherwise."""
+    run = runs.get_run(store, run_id)
     moved = store.read(
         lambda c: c.execute(
             "SELECT count(DISTINCT id) FROM trash_history WHERE run_id = ?", [run_id]
         ).fetchone()[0]
-    )
-    if moved:
-        run = runs.get_run(store, run_id)
+    ) + len((run["plan"] or {}).get("experiments") or [])
+    if not moved:
+        runs.mark_run(
+            store,
+            run_id,
+            status="failed",
+            finished=runs.now(),
+            error="interrupted: the server stopped during the run (nothing was deleted)",
+        )
+    else:
         automation = store.read(
             lambda c: c.execute(
                 "SELECT config->>'grace_period_hours' FROM automations WHERE id = ?",
