@@ -301,3 +301,41 @@ def test_an_experiment_retention_interrupted_after_its_delete_stays_restorable(f
     # A run that had moved nothing is closed as failed, in plain words.
     runs = client.get(f"/v1/project_automation/{empty['id']}/runs").json()["objects"]
     assert runs[0]["status"] == "failed" and "nothing was deleted" in runs[0]["error"]
+
+
+def test_a_purge_that_read_the_run_before_a_restore_leaves_it_restored(app_client):
+    """The scheduler's purge pass reads the purgeable runs, then purges each: a restore that
+    commits in between brought an experiment back, and the purge then deleted it with all
+    its events (and marked the restored run purged). The purge now re-checks the run in its
+    own transaction, on the writer thread that restores run on too."""
+    from tracelake.automations import retention as retention_runs
+    from tracelake.store import runs
+
+    project_id = new_project(app_client)
+    experiment = app_client.post(
+        "/v1/experiment", json={"project_id": project_id, "name": "kept"}
+    ).json()
+    events = {"events": [{"id": "e1", "input": 1}]}
+    app_client.post(f"/v1/experiment/{experiment['id']}/insert", json=events)
+    policy = retention(app_client, project_id, "experiment", days=0, grace=0)
+    run = run_once(app_client, policy["id"])
+    store = app_client.app.state.store
+    read_by_the_purge_pass = runs.get_run(store, run["id"])
+    assert app_client.post(f"/v1/project_automation/{policy['id']}/restore").status_code == 200
+    assert retention_runs.purge(store, read_by_the_purge_pass) == 0
+    assert app_client.get(f"/v1/experiment/{experiment['id']}").status_code == 200
+    fetched = app_client.post(f"/v1/experiment/{experiment['id']}/fetch", json={}).json()
+    assert [e["id"] for e in fetched["events"]] == ["e1"]
+    history = app_client.get(f"/v1/project_automation/{policy['id']}/runs").json()["objects"]
+    assert history[0]["status"] == "restored" and history[0]["purged_at"] is None
+    # And the other way round: a restore of a run purged since it was read restores nothing.
+    app_client.patch(
+        f"/v1/project_automation/{policy['id']}", json={"config": {"status": "active"}}
+    )
+    again = run_once(app_client, policy["id"])
+    read_by_the_restore = runs.get_run(store, again["id"])
+    app_client.post("/automation/cron", json={})  # grace 0: purged
+    assert retention_runs.restore(store, read_by_the_restore) is None
+    assert app_client.get(f"/v1/experiment/{experiment['id']}").status_code == 404
+    history = app_client.get(f"/v1/project_automation/{policy['id']}/runs").json()["objects"]
+    assert history[0]["status"] == "purged"

@@ -206,12 +206,14 @@ def _restore(request: Request, automation: dict, run_id: str | None) -> dict:
         restorable = [r for r in restorable if r["id"] == run_id]
         if not restorable:
             raise NotFound(f"no restorable retention run {run_id!r} (purged, or not this one's)")
-    restored = sum(retention.restore(store, r) for r in restorable)
+    counts = {r["id"]: retention.restore(store, r) for r in restorable}
+    restored_runs = [rid for rid, count in counts.items() if count is not None]
+    restored = sum(counts[rid] for rid in restored_runs)
     config = {**automation["config"], "status": "paused"}
     request.app.state.catalog.update_object(
         AUTOMATIONS, automation["org_id"], automation["id"], {"config": config}
     )
-    return {"restored_rows": restored, "runs": [r["id"] for r in restorable], "paused": True}
+    return {"restored_rows": restored, "runs": restored_runs, "paused": True}
 
 
 @router.post("/automation/cron")
