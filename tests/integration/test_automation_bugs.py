@@ -321,3 +321,44 @@ def test_an_export_that_never_gets_an_answer_does_not_hold_up_other_automations(
         assert manual["status"] == "succeeded" and manual["rows"] == 1, manual
     finally:
         hole.close()  # resets the hung connections: the hung run fails and the server stops
+
+
+def test_runs_planned_while_traces_change_do_not_fail(app_client, tmp_path):
+    """Planning read the window's end and its pages in two snapshots: a span written between
+    the two moved its trace past that end, the second read found no page, and the run failed
+    with "IndexError: list index out of range". Runs planned while traces keep changing
+    succeed, and every trace is exported."""
+    import threading
+
+    project_id = new_project(app_client)
+    spans = [
+        {"project_id": project_id, "log_id": "g", "id": f"s{i}", "root_span_id": f"t{i % 10}"}
+        for i in range(40)
+    ]
+    assert app_client.post("/logs3", json={"rows": spans}).status_code == 200
+    automation = create_export(
+        app_client, project_id, f"file://{tmp_path}/out", {"type": "log_traces"}, max_rows=3
+    )
+    stop = threading.Event()
+
+    def write():
+        n = 0
+        while not stop.is_set():
+            row = {"project_id": project_id, "log_id": "g", "id": f"w{n}", "root_span_id": "t0"}
+            app_client.post("/logs3", json={"rows": [row]})
+            n += 1
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        made = [run_once(app_client, automation["id"]) for _ in range(60)]
+    finally:
+        stop.set()
+        writer.join()
+    assert [r["error"] for r in made if r["status"] != "succeeded"] == []
+    while run_once(app_client, automation["id"])["backlog"]:
+        pass
+    exported = set()
+    for path in (tmp_path / "out").glob("*/export_*.jsonl"):
+        exported |= {orjson.loads(line)["root_span_id"] for line in path.read_bytes().splitlines()}
+    assert exported == {f"t{i}" for i in range(10)}

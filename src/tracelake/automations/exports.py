@@ -193,23 +193,32 @@ def _cut_window(store: Store, refs, low: int, config: dict, by_trace: bool):
         params = [object_type, ids, 0, low]
     cum = f"""WITH per AS ({per_xact}),
                    cum AS (SELECT x, sum(n) OVER (ORDER BY x) AS c FROM per)"""
-    capped, first, total = store.read(
-        lambda c: c.execute(
-            f"""{cum} SELECT (SELECT max(x) FROM cum WHERE c <= ?), (SELECT min(x) FROM cum),
-                           (SELECT max(c) FROM cum)""",
-            [*params, cap],
-        ).fetchone()
-    )
-    if first is None:
+
+    def read(c):
+        # Both queries in one snapshot: a write between them moves a row (or a trace) past
+        # the high mark the first one found, and the second then found no page at all.
+        c.begin()
+        try:
+            capped, first, total = c.execute(
+                f"""{cum} SELECT (SELECT max(x) FROM cum WHERE c <= ?),
+                                 (SELECT min(x) FROM cum), (SELECT max(c) FROM cum)""",
+                [*params, cap],
+            ).fetchone()
+            if first is None:
+                return None, None, []
+            high = int(capped if capped is not None else first)
+            bounds = c.execute(
+                f"""{cum} SELECT max(x), max(c) FROM cum WHERE x <= ?
+                    GROUP BY ceil(c / ?) ORDER BY 1""",
+                [*params, high, config["batch_size"]],
+            ).fetchall()
+            return high, total, bounds
+        finally:
+            c.rollback()
+
+    high, total, bounds = store.read(read)
+    if high is None:
         return low, 0, 0, []
-    high = int(capped if capped is not None else first)
-    bounds = store.read(
-        lambda c: c.execute(
-            f"""{cum} SELECT max(x), max(c) FROM cum WHERE x <= ?
-                GROUP BY ceil(c / ?) ORDER BY 1""",
-            [*params, high, config["batch_size"]],
-        ).fetchall()
-    )
     inside = int(bounds[-1][1])
     return high, inside, int(total) - inside, [int(b[0]) for b in bounds]
 
