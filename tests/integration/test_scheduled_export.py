@@ -408,3 +408,25 @@ def test_a_shorter_interval_applies_to_the_next_run(app_client, tmp_path):
     }
     assert app_client.put("/v1/project_automation", json=body).status_code == 200
     assert next_run() <= soon
+
+
+def test_a_new_or_reset_export_shows_that_it_is_due(app_client, tmp_path):
+    """An active export that never ran (or was reset) is due at once, but its state showed
+    ``next_run_at: null``, as a paused one does."""
+    project_id = new_project(app_client)
+    automation = create_export(app_client, project_id, tmp_path / "out", {"type": "log_spans"})
+    url = f"/v1/project_automation/{automation['id']}"
+
+    def next_run_at():
+        return app_client.get(f"{url}/runs").json()["state"]["next_run_at"]
+
+    assert next_run_at() is not None
+    assert next_run_at() <= dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
+    registered = app_client.post("/automation/cron", json={"automation_id": automation["id"]})
+    assert registered.json()["next_run_at"] is not None
+    run_once(app_client, automation["id"])
+    assert next_run_at() > dt.datetime.now(dt.UTC).isoformat()
+    reset = app_client.post(f"{url}/reset").json()
+    assert reset["next_run_at"] is not None and reset["cursor"] is None
+    app_client.patch(url, json={"config": {"status": "paused"}})
+    assert next_run_at() is None

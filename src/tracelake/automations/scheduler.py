@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from tracelake.automations import exports, retention
 from tracelake.automations.exports import ExportContext
@@ -428,11 +428,3 @@ def _finish_interrupted_retention(store, run_id: str) -> None:
             rows=moved,
             purge_after=runs.now() + timedelta(hours=grace),
         )
-
-
-def next_run_time(automation: dict, state, at: datetime) -> datetime | None:
-    """When the automation runs next (None while paused)."""
-    config = automation["config"]
-    if config.get("status", "active") != "active":
-        return None
-    return state.next_run_at or at

@@ -278,7 +278,8 @@ def present_state(automation: dict, state) -> dict:
         "automation_id": automation["id"],
         "status": automation["config"].get("status", "active"),
         "cursor": format_xact(state.cursor_xact) if state.cursor_xact else None,
-        "next_run_at": _iso(state.next_run_at) if active else None,
+        # A new or reset automation has no stored time: it is due now.
+        "next_run_at": _iso(state.next_run_at or runs.now()) if active else None,
         "registered": state.registered_at is not None,
         "running": state.lease_owner is not None,
     }
