@@ -123,3 +123,32 @@ def test_retention_and_delete_and_other_orgs(app_client, project_id):
     )
     assert app_client.delete(f"/v1/project_automation/{retention['id']}").status_code == 200
     assert app_client.get(f"/v1/project_automation/{retention['id']}").status_code == 404
+
+
+def test_the_secret_mask_is_not_saved_as_a_secret(app_client, project_id):
+    """A config copied from a GET (secrets shown as ``***``) into a new automation saved
+    ``***`` as the secret: every run then failed with "the secret access key is wrong"."""
+    masked = {**EXPORT["credentials"], "secret_access_key": "***"}
+    for method in ("post", "put"):
+        config = {**EXPORT, "credentials": masked}
+        refused = create(app_client, project_id, name="copy", config=config, method=method)
+        assert refused.status_code == 400, refused.text
+        assert "config.credentials.secret_access_key" in refused.json()["error"]["message"]
+    token = {**EXPORT["credentials"], "session_token": "***"}
+    refused = create(app_client, project_id, name="copy", config={**EXPORT, "credentials": token})
+    assert refused.status_code == 400 and "session_token" in refused.json()["error"]["message"]
+    listed = app_client.get("/v1/project_automation", params={"project_id": project_id}).json()
+    assert listed["objects"] == []
+    # Sent back to the automation it came from, the mask still keeps the stored secret.
+    created = create(app_client, project_id).json()
+    patched = app_client.patch(
+        f"/v1/project_automation/{created['id']}", json={"config": created["config"]}
+    )
+    assert patched.status_code == 200, patched.text
+    stored = app_client.app.state.store.read(
+        lambda c: c.execute(
+            "SELECT config->'credentials'->>'secret_access_key' FROM automations WHERE id = ?",
+            [created["id"]],
+        ).fetchone()[0]
+    )
+    assert stored == "s3cr3t"
