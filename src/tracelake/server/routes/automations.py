@@ -157,7 +157,7 @@ def run_project_automation(request: Request, automation_id: str, wait: bool = Tr
 @router.post("/v1/project_automation/{automation_id}/reset")
 def reset_project_automation(request: Request, automation_id: str):
     """Clear an export's run history and cursor: the next run starts from the beginning
-    (already exported files stay; new files are numbered after them)."""
+    (already exported files stay; new runs write under new names)."""
     writer_of(request)
     automation = _automation(request, automation_id)
     _export_only(automation, "reset")
