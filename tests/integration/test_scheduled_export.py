@@ -430,3 +430,42 @@ def test_a_new_or_reset_export_shows_that_it_is_due(app_client, tmp_path):
     assert reset["next_run_at"] is not None and reset["cursor"] is None
     app_client.patch(url, json={"config": {"status": "paused"}})
     assert next_run_at() is None
+
+
+def test_an_unfinished_run_is_planned_anew_after_its_definition_changes(app_client, tmp_path):
+    """A run that did not finish is retried from its plan, but the retry ran the plan's
+    format and paging with the new definition: after a switch from spans in JSONL to traces
+    in Parquet it wrote trace rows in a JSONL file. A changed definition or format now plans
+    anew and removes what the unfinished attempt wrote, so each row is exported once."""
+    project_id = new_project(app_client)
+    log_traces(app_client, project_id, 4, spans_per_trace=2)
+    out = tmp_path / "out"
+    automation = create_export(app_client, project_id, out, {"type": "log_spans"}, rows_per_file=3)
+    first = run_once(app_client, automation["id"])
+    assert first["rows"] == 8 and len(first["files"]) == 3
+    # A crash after the files and the manifest were written, before the run was closed: the
+    # run stays "running" and the cursor did not move.
+    app_client.app.state.store.transact(
+        lambda c: (
+            c.execute(
+                "UPDATE automation_runs SET status = 'running', finished = NULL WHERE id = ?",
+                [first["id"]],
+            ),
+            c.execute(
+                "UPDATE automation_state SET cursor_xact = 0 WHERE automation_id = ?",
+                [automation["id"]],
+            ),
+        )
+    )
+    patched = app_client.patch(
+        f"/v1/project_automation/{automation['id']}",
+        json={"config": {"format": "parquet", "export_definition": {"type": "log_traces"}}},
+    )
+    assert patched.status_code == 200, patched.text
+    again = run_once(app_client, automation["id"])
+    assert again["status"] == "succeeded" and again["rows"] == 4
+    assert all(key.endswith(".parquet") for key in again["files"])
+    files = sorted(p.name for p in out.glob("*/*"))
+    assert not [name for name in files if name.endswith(".jsonl")], files
+    rows = exported_rows(out)
+    assert sorted(r["root_span_id"] for r in rows) == [f"a-t{t}" for t in range(4)]
