@@ -339,3 +339,24 @@ def test_a_purge_that_read_the_run_before_a_restore_leaves_it_restored(app_clien
     assert app_client.get(f"/v1/experiment/{experiment['id']}").status_code == 404
     history = app_client.get(f"/v1/project_automation/{policy['id']}/runs").json()["objects"]
     assert history[0]["status"] == "purged"
+
+
+def test_a_restored_experiment_whose_name_was_taken_comes_back_renamed(app_client):
+    """A deleted experiment's name is free again: a new "baseline" made after retention hid
+    the old one, then a restore, left two live experiments named "baseline" (a lookup by
+    name found either). The restored one now comes back as "baseline-1"."""
+    project_id = new_project(app_client)
+    old = app_client.post("/v1/experiment", json={"project_id": project_id, "name": "baseline"})
+    old = old.json()
+    events = {"events": [{"id": "e1", "input": 1}]}
+    app_client.post(f"/v1/experiment/{old['id']}/insert", json=events)
+    policy = retention(app_client, project_id, "experiment", days=0)
+    assert run_once(app_client, policy["id"])["rows"] == 1
+    new = app_client.post("/v1/experiment", json={"project_id": project_id, "name": "baseline"})
+    assert new.json()["id"] != old["id"]
+    assert app_client.post(f"/v1/project_automation/{policy['id']}/restore").status_code == 200
+    listed = app_client.get("/v1/experiment", params={"project_id": project_id}).json()
+    names = {e["id"]: e["name"] for e in listed["objects"]}
+    assert names == {new.json()["id"]: "baseline", old["id"]: "baseline-1"}
+    fetched = app_client.post(f"/v1/experiment/{old['id']}/fetch", json={}).json()
+    assert [e["id"] for e in fetched["events"]] == ["e1"]

@@ -78,11 +78,7 @@ def restore(store: Store, run: dict) -> int | None:
         if not _in_trash(c, run["id"]):
             return None
         restored = retention.restore_rows(c, run["id"], store.clock.next())
-        if experiments:
-            c.execute(
-                "UPDATE experiments SET deleted_at = NULL WHERE id IN (SELECT unnest(?))",
-                [experiments],
-            )
+        retention.restore_experiments(c, experiments)
         c.execute(
             "UPDATE automation_runs SET status = 'restored', restored_at = ? WHERE id = ?",
             [runs.now(), run["id"]],
