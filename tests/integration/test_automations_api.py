@@ -82,6 +82,8 @@ def test_put_replaces_but_the_export_path_is_fixed(app_client, project_id):
     [
         ({**EXPORT, "interval_seconds": 60}, "interval_seconds"),
         ({**EXPORT, "interval_seconds": 90_000}, "interval_seconds"),
+        # 300.0 is in the range: the message said "between 300 and 86400" all the same.
+        ({**EXPORT, "interval_seconds": 300.0}, "must be a whole number of seconds"),
         ({**EXPORT, "format": "csv"}, "format"),
         ({**EXPORT, "export_path": "ftp://x/y"}, "export_path"),
         ({**EXPORT, "export_path": "s3://"}, "bucket"),

@@ -83,7 +83,8 @@ def _export_config(config: dict) -> dict:
         or not (MIN_INTERVAL <= interval <= MAX_INTERVAL)
     ):
         raise InvalidRequest(
-            f"config.interval_seconds must be between {MIN_INTERVAL} and {MAX_INTERVAL}"
+            "config.interval_seconds must be a whole number of seconds from "
+            f"{MIN_INTERVAL} to {MAX_INTERVAL}"
         )
     status = config.get("status", "active")
     if status not in ("active", "paused"):
