@@ -154,3 +154,17 @@ def test_the_secret_mask_is_not_saved_as_a_secret(app_client, project_id):
         ).fetchone()[0]
     )
     assert stored == "s3cr3t"
+
+
+@pytest.mark.parametrize(
+    ("name", "words"), [("  ", "non-empty"), ("x" * 1025, "too long (at most 1024 characters)")]
+)
+def test_a_name_that_a_rename_refuses_is_refused_at_creation(app_client, project_id, name, words):
+    """Creation took a blank name or one longer than any object name may be, which a PATCH
+    of the name refuses."""
+    refused = create(app_client, project_id, name=name)
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["error"]["message"].startswith("name ") and words in refused.text
+    created = create(app_client, project_id).json()
+    renamed = app_client.patch(f"/v1/project_automation/{created['id']}", json={"name": name})
+    assert renamed.status_code == 400 and words in renamed.text

@@ -10,7 +10,7 @@ from datetime import timedelta
 from tracelake.errors import InvalidRequest
 from tracelake.model.automations import check_update, merge_secrets, redact, validate_config
 from tracelake.store import runs
-from tracelake.store.catalog import AUTOMATIONS, Catalog
+from tracelake.store.catalog import AUTOMATIONS, Catalog, _require_name
 
 
 def present(record: dict) -> dict:
@@ -39,6 +39,7 @@ def create_automation(
     """Create-or-get by (project, name); with ``replace`` (PUT) an existing one takes the
     new description and config (its export path may not change)."""
     catalog.get_project(org_id, project_id)
+    name = _require_name(name, "name")  # as a rename (PATCH) checks it
     existing = catalog.list_objects(AUTOMATIONS, org_id, name=name, project_id=project_id)
     if existing and not replace:
         return existing[0]
