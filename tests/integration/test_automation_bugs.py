@@ -362,3 +362,55 @@ def test_runs_planned_while_traces_change_do_not_fail(app_client, tmp_path):
     for path in (tmp_path / "out").glob("*/export_*.jsonl"):
         exported |= {orjson.loads(line)["root_span_id"] for line in path.read_bytes().splitlines()}
     assert exported == {f"t{i}" for i in range(10)}
+
+
+READER = {"accessKey": "tracelake-test-reader", "secretKey": "tracelake-test-reader-secret-01"}
+
+
+class _WithReader:
+    """``json`` for tests.s3server that adds an identity allowed to read, and to write only
+    under ``elsewhere/`` of bucket ``deny-delete``: it may not delete the objects at hand."""
+
+    def __getattr__(self, name):
+        return getattr(json, name)
+
+    def dumps(self, value, *args, **kwargs):
+        if isinstance(value, dict) and "identities" in value:
+            reader = {
+                "name": "reader",
+                "credentials": [READER],
+                "actions": ["Read", "Write:deny-delete/elsewhere"],
+            }
+            value = {**value, "identities": [*value["identities"], reader]}
+        return json.dumps(value, *args, **kwargs)
+
+
+@pytest.mark.slow
+def test_a_delete_the_storage_refuses_is_an_error(tmp_path):
+    """S3 answers a DeleteObjects it refuses with a 200 listing the keys it did not delete:
+    the sink took that as done, so files of a failed attempt (and the test object) stayed
+    without a word. The refusal is now an error in plain words."""
+    from tracelake.export.sinks import S3Sink
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(s3server, "json", _WithReader())
+    try:
+        s3 = s3server.S3Server(tmp_path / "s3").start()
+    finally:
+        mp.undo()
+    try:
+        s3.create_bucket("deny-delete")
+        s3.client().put_object(Bucket="deny-delete", Key="logs/old.jsonl", Body=b"{}\n")
+        credentials = s3.credentials(
+            access_key_id=READER["accessKey"], secret_access_key=READER["secretKey"]
+        )
+        sink = S3Sink("deny-delete", "logs", credentials)
+        with pytest.raises(SinkError) as refused:
+            sink.delete(["old.jsonl"])
+        assert str(refused.value) == (
+            "s3://deny-delete/logs: delete of logs/old.jsonl failed: access denied (check the "
+            "key's or role's S3 permissions) (AccessDenied)"
+        )
+        assert s3.keys("deny-delete") == ["logs/old.jsonl"]
+    finally:
+        s3.stop()

@@ -189,12 +189,22 @@ class S3Sink:
     def delete(self, keys: list[str]) -> None:
         for start in range(0, len(keys), 1000):
             chunk = [{"Key": self._key(k)} for k in keys[start : start + 1000]]
-            self._call(
+            response = self._call(
                 "delete",
                 self.client.delete_objects,
                 Bucket=self.bucket,
                 Delete={"Objects": chunk, "Quiet": True},
             )
+            # A key the storage refused to delete is answered in the body of a 200, not as
+            # an error status: without this check a missing s3:DeleteObject went unnoticed.
+            errors = (response or {}).get("Errors") or []
+            if errors:
+                code = errors[0].get("Code", "")
+                reason = _PLAIN.get(code) or errors[0].get("Message") or code
+                raise SinkError(
+                    f"{self.location}: delete of {errors[0].get('Key')} failed: {reason}"
+                    + (f" ({code})" if code and code != reason else "")
+                )
 
 
 _PLAIN = {
