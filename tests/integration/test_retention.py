@@ -360,3 +360,27 @@ def test_a_restored_experiment_whose_name_was_taken_comes_back_renamed(app_clien
     assert names == {new.json()["id"]: "baseline", old["id"]: "baseline-1"}
     fetched = app_client.post(f"/v1/experiment/{old['id']}/fetch", json={}).json()
     assert [e["id"] for e in fetched["events"]] == ["e1"]
+
+
+def test_restore_finds_runs_older_than_the_last_thousand(app_client):
+    """Restore looked for restorable runs among the newest 1,000 runs only: an hourly policy
+    with a grace period over 42 days has more, and an older run's rows were left to be
+    purged (the restore answered 0 rows)."""
+    project_id = new_project(app_client)
+    log_rows(app_client, project_id)
+    policy = retention(app_client, project_id, "project_logs", grace=8760)
+    run = run_once(app_client, policy["id"])
+    assert run["rows"] > 0
+    # The hourly runs after it (here purged ones, which a restore has nothing to do with).
+    app_client.app.state.store.transact(
+        lambda c: c.execute(
+            """INSERT INTO automation_runs (id, automation_id, seq, kind, trigger, status,
+                   started, finished, plan, rows, purge_after, purged_at)
+               SELECT 'later-' || i, ?, 1 + i, 'retention', 'schedule', 'purged', now(),
+                      now(), '{}', 0, now(), now()
+               FROM range(1, 1001) t(i)""",
+            [policy["id"]],
+        )
+    )
+    restored = app_client.post(f"/v1/project_automation/{policy['id']}/restore").json()
+    assert restored["restored_rows"] == run["rows"] and restored["runs"] == [run["id"]]

@@ -197,11 +197,7 @@ async def restore_project_automation(request: Request, automation_id: str):
 
 def _restore(request: Request, automation: dict, run_id: str | None) -> dict:
     store = request.app.state.store
-    restorable = [
-        r
-        for r in runs.list_runs(store, automation["id"], limit=1000)
-        if r["kind"] == "retention" and r["status"] == "succeeded" and r["purged_at"] is None
-    ]
+    restorable = runs.restorable_runs(store, automation["id"])
     if run_id is not None:
         restorable = [r for r in restorable if r["id"] == run_id]
         if not restorable:
