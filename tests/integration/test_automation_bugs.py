@@ -321,3 +321,96 @@ def test_an_export_that_never_gets_an_answer_does_not_hold_up_other_automations(
         assert manual["status"] == "succeeded" and manual["rows"] == 1, manual
     finally:
         hole.close()  # resets the hung connections: the hung run fails and the server stops
+
+
+def test_runs_planned_while_traces_change_do_not_fail(app_client, tmp_path):
+    """Planning read the window's end and its pages in two snapshots: a span written between
+    the two moved its trace past that end, the second read found no page, and the run failed
+    with "IndexError: list index out of range". Runs planned while traces keep changing
+    succeed, and every trace is exported."""
+    import threading
+
+    project_id = new_project(app_client)
+    spans = [
+        {"project_id": project_id, "log_id": "g", "id": f"s{i}", "root_span_id": f"t{i % 10}"}
+        for i in range(40)
+    ]
+    assert app_client.post("/logs3", json={"rows": spans}).status_code == 200
+    automation = create_export(
+        app_client, project_id, f"file://{tmp_path}/out", {"type": "log_traces"}, max_rows=3
+    )
+    stop = threading.Event()
+
+    def write():
+        n = 0
+        while not stop.is_set():
+            row = {"project_id": project_id, "log_id": "g", "id": f"w{n}", "root_span_id": "t0"}
+            app_client.post("/logs3", json={"rows": [row]})
+            n += 1
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        made = [run_once(app_client, automation["id"]) for _ in range(60)]
+    finally:
+        stop.set()
+        writer.join()
+    assert [r["error"] for r in made if r["status"] != "succeeded"] == []
+    while run_once(app_client, automation["id"])["backlog"]:
+        pass
+    exported = set()
+    for path in (tmp_path / "out").glob("*/export_*.jsonl"):
+        exported |= {orjson.loads(line)["root_span_id"] for line in path.read_bytes().splitlines()}
+    assert exported == {f"t{i}" for i in range(10)}
+
+
+READER = {"accessKey": "tracelake-test-reader", "secretKey": "tracelake-test-reader-secret-01"}
+
+
+class _WithReader:
+    """``json`` for tests.s3server that adds an identity allowed to read, and to write only
+    under ``elsewhere/`` of bucket ``deny-delete``: it may not delete the objects at hand."""
+
+    def __getattr__(self, name):
+        return getattr(json, name)
+
+    def dumps(self, value, *args, **kwargs):
+        if isinstance(value, dict) and "identities" in value:
+            reader = {
+                "name": "reader",
+                "credentials": [READER],
+                "actions": ["Read", "Write:deny-delete/elsewhere"],
+            }
+            value = {**value, "identities": [*value["identities"], reader]}
+        return json.dumps(value, *args, **kwargs)
+
+
+@pytest.mark.slow
+def test_a_delete_the_storage_refuses_is_an_error(tmp_path):
+    """S3 answers a DeleteObjects it refuses with a 200 listing the keys it did not delete:
+    the sink took that as done, so files of a failed attempt (and the test object) stayed
+    without a word. The refusal is now an error in plain words."""
+    from tracelake.export.sinks import S3Sink
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(s3server, "json", _WithReader())
+    try:
+        s3 = s3server.S3Server(tmp_path / "s3").start()
+    finally:
+        mp.undo()
+    try:
+        s3.create_bucket("deny-delete")
+        s3.client().put_object(Bucket="deny-delete", Key="logs/old.jsonl", Body=b"{}\n")
+        credentials = s3.credentials(
+            access_key_id=READER["accessKey"], secret_access_key=READER["secretKey"]
+        )
+        sink = S3Sink("deny-delete", "logs", credentials)
+        with pytest.raises(SinkError) as refused:
+            sink.delete(["old.jsonl"])
+        assert str(refused.value) == (
+            "s3://deny-delete/logs: delete of logs/old.jsonl failed: access denied (check the "
+            "key's or role's S3 permissions) (AccessDenied)"
+        )
+        assert s3.keys("deny-delete") == ["logs/old.jsonl"]
+    finally:
+        s3.stop()

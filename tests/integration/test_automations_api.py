@@ -82,6 +82,8 @@ def test_put_replaces_but_the_export_path_is_fixed(app_client, project_id):
     [
         ({**EXPORT, "interval_seconds": 60}, "interval_seconds"),
         ({**EXPORT, "interval_seconds": 90_000}, "interval_seconds"),
+        # 300.0 is in the range: the message said "between 300 and 86400" all the same.
+        ({**EXPORT, "interval_seconds": 300.0}, "must be a whole number of seconds"),
         ({**EXPORT, "format": "csv"}, "format"),
         ({**EXPORT, "export_path": "ftp://x/y"}, "export_path"),
         ({**EXPORT, "export_path": "s3://"}, "bucket"),
@@ -123,3 +125,46 @@ def test_retention_and_delete_and_other_orgs(app_client, project_id):
     )
     assert app_client.delete(f"/v1/project_automation/{retention['id']}").status_code == 200
     assert app_client.get(f"/v1/project_automation/{retention['id']}").status_code == 404
+
+
+def test_the_secret_mask_is_not_saved_as_a_secret(app_client, project_id):
+    """A config copied from a GET (secrets shown as ``***``) into a new automation saved
+    ``***`` as the secret: every run then failed with "the secret access key is wrong"."""
+    masked = {**EXPORT["credentials"], "secret_access_key": "***"}
+    for method in ("post", "put"):
+        config = {**EXPORT, "credentials": masked}
+        refused = create(app_client, project_id, name="copy", config=config, method=method)
+        assert refused.status_code == 400, refused.text
+        assert "config.credentials.secret_access_key" in refused.json()["error"]["message"]
+    token = {**EXPORT["credentials"], "session_token": "***"}
+    refused = create(app_client, project_id, name="copy", config={**EXPORT, "credentials": token})
+    assert refused.status_code == 400 and "session_token" in refused.json()["error"]["message"]
+    listed = app_client.get("/v1/project_automation", params={"project_id": project_id}).json()
+    assert listed["objects"] == []
+    # Sent back to the automation it came from, the mask still keeps the stored secret.
+    created = create(app_client, project_id).json()
+    patched = app_client.patch(
+        f"/v1/project_automation/{created['id']}", json={"config": created["config"]}
+    )
+    assert patched.status_code == 200, patched.text
+    stored = app_client.app.state.store.read(
+        lambda c: c.execute(
+            "SELECT config->'credentials'->>'secret_access_key' FROM automations WHERE id = ?",
+            [created["id"]],
+        ).fetchone()[0]
+    )
+    assert stored == "s3cr3t"
+
+
+@pytest.mark.parametrize(
+    ("name", "words"), [("  ", "non-empty"), ("x" * 1025, "too long (at most 1024 characters)")]
+)
+def test_a_name_that_a_rename_refuses_is_refused_at_creation(app_client, project_id, name, words):
+    """Creation took a blank name or one longer than any object name may be, which a PATCH
+    of the name refuses."""
+    refused = create(app_client, project_id, name=name)
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["error"]["message"].startswith("name ") and words in refused.text
+    created = create(app_client, project_id).json()
+    renamed = app_client.patch(f"/v1/project_automation/{created['id']}", json={"name": name})
+    assert renamed.status_code == 400 and words in renamed.text

@@ -258,3 +258,129 @@ def test_restored_rows_are_exported_again_and_pinned_reads_keep_their_versions(
     assert {e["id"]: e["_xact_id"] for e in again["events"]} == {
         e["id"]: e["_xact_id"] for e in before["events"]
     }
+
+
+def test_an_experiment_retention_interrupted_after_its_delete_stays_restorable(fresh_server):
+    """A crash after an experiment retention committed its delete and before the run was
+    closed: on start the run was finished only if rows were in the trash, and experiments
+    are not moved there (the run's plan records them), so it stayed ``running``, was marked
+    failed by the next run, and the experiments stayed hidden: never restorable, never
+    purged."""
+    import duckdb
+
+    fresh_server.start()
+    client = fresh_server.client()
+    project_id = new_project(client)
+    experiment = client.post(
+        "/v1/experiment", json={"project_id": project_id, "name": "old-one"}
+    ).json()
+    events = {"events": [{"id": "e1", "input": 1}]}
+    assert client.post(f"/v1/experiment/{experiment['id']}/insert", json=events).status_code == 200
+    policy = retention(client, project_id, "experiment", days=0)
+    run = run_once(client, policy["id"])
+    assert run["rows"] == 1
+    empty = retention(client, project_id, "project_logs", days=0)
+    nothing = run_once(client, empty["id"])
+    assert nothing["rows"] == 0
+    fresh_server.stop()
+    # What a crash between the delete's commit and the run's close leaves behind.
+    with duckdb.connect(str(fresh_server.data_dir / "tracelake.duckdb")) as con:
+        con.execute(
+            """UPDATE automation_runs SET status = 'running', finished = NULL,
+                   purge_after = NULL WHERE id IN (?, ?)""",
+            [run["id"], nothing["id"]],
+        )
+    fresh_server.start()
+    client = fresh_server.client()
+    runs = client.get(f"/v1/project_automation/{policy['id']}/runs").json()["objects"]
+    assert runs[0]["status"] == "succeeded" and runs[0]["purge_after"] is not None
+    assert client.get(f"/v1/experiment/{experiment['id']}").status_code == 404
+    restored = client.post(f"/v1/project_automation/{policy['id']}/restore").json()
+    assert restored["restored_rows"] == 1 and restored["runs"] == [run["id"]]
+    assert client.get(f"/v1/experiment/{experiment['id']}").status_code == 200
+    # A run that had moved nothing is closed as failed, in plain words.
+    runs = client.get(f"/v1/project_automation/{empty['id']}/runs").json()["objects"]
+    assert runs[0]["status"] == "failed" and "nothing was deleted" in runs[0]["error"]
+
+
+def test_a_purge_that_read_the_run_before_a_restore_leaves_it_restored(app_client):
+    """The scheduler's purge pass reads the purgeable runs, then purges each: a restore that
+    commits in between brought an experiment back, and the purge then deleted it with all
+    its events (and marked the restored run purged). The purge now re-checks the run in its
+    own transaction, on the writer thread that restores run on too."""
+    from tracelake.automations import retention as retention_runs
+    from tracelake.store import runs
+
+    project_id = new_project(app_client)
+    experiment = app_client.post(
+        "/v1/experiment", json={"project_id": project_id, "name": "kept"}
+    ).json()
+    events = {"events": [{"id": "e1", "input": 1}]}
+    app_client.post(f"/v1/experiment/{experiment['id']}/insert", json=events)
+    policy = retention(app_client, project_id, "experiment", days=0, grace=0)
+    run = run_once(app_client, policy["id"])
+    store = app_client.app.state.store
+    read_by_the_purge_pass = runs.get_run(store, run["id"])
+    assert app_client.post(f"/v1/project_automation/{policy['id']}/restore").status_code == 200
+    assert retention_runs.purge(store, read_by_the_purge_pass) == 0
+    assert app_client.get(f"/v1/experiment/{experiment['id']}").status_code == 200
+    fetched = app_client.post(f"/v1/experiment/{experiment['id']}/fetch", json={}).json()
+    assert [e["id"] for e in fetched["events"]] == ["e1"]
+    history = app_client.get(f"/v1/project_automation/{policy['id']}/runs").json()["objects"]
+    assert history[0]["status"] == "restored" and history[0]["purged_at"] is None
+    # And the other way round: a restore of a run purged since it was read restores nothing.
+    app_client.patch(
+        f"/v1/project_automation/{policy['id']}", json={"config": {"status": "active"}}
+    )
+    again = run_once(app_client, policy["id"])
+    read_by_the_restore = runs.get_run(store, again["id"])
+    app_client.post("/automation/cron", json={})  # grace 0: purged
+    assert retention_runs.restore(store, read_by_the_restore) is None
+    assert app_client.get(f"/v1/experiment/{experiment['id']}").status_code == 404
+    history = app_client.get(f"/v1/project_automation/{policy['id']}/runs").json()["objects"]
+    assert history[0]["status"] == "purged"
+
+
+def test_a_restored_experiment_whose_name_was_taken_comes_back_renamed(app_client):
+    """A deleted experiment's name is free again: a new "baseline" made after retention hid
+    the old one, then a restore, left two live experiments named "baseline" (a lookup by
+    name found either). The restored one now comes back as "baseline-1"."""
+    project_id = new_project(app_client)
+    old = app_client.post("/v1/experiment", json={"project_id": project_id, "name": "baseline"})
+    old = old.json()
+    events = {"events": [{"id": "e1", "input": 1}]}
+    app_client.post(f"/v1/experiment/{old['id']}/insert", json=events)
+    policy = retention(app_client, project_id, "experiment", days=0)
+    assert run_once(app_client, policy["id"])["rows"] == 1
+    new = app_client.post("/v1/experiment", json={"project_id": project_id, "name": "baseline"})
+    assert new.json()["id"] != old["id"]
+    assert app_client.post(f"/v1/project_automation/{policy['id']}/restore").status_code == 200
+    listed = app_client.get("/v1/experiment", params={"project_id": project_id}).json()
+    names = {e["id"]: e["name"] for e in listed["objects"]}
+    assert names == {new.json()["id"]: "baseline", old["id"]: "baseline-1"}
+    fetched = app_client.post(f"/v1/experiment/{old['id']}/fetch", json={}).json()
+    assert [e["id"] for e in fetched["events"]] == ["e1"]
+
+
+def test_restore_finds_runs_older_than_the_last_thousand(app_client):
+    """Restore looked for restorable runs among the newest 1,000 runs only: an hourly policy
+    with a grace period over 42 days has more, and an older run's rows were left to be
+    purged (the restore answered 0 rows)."""
+    project_id = new_project(app_client)
+    log_rows(app_client, project_id)
+    policy = retention(app_client, project_id, "project_logs", grace=8760)
+    run = run_once(app_client, policy["id"])
+    assert run["rows"] > 0
+    # The hourly runs after it (here purged ones, which a restore has nothing to do with).
+    app_client.app.state.store.transact(
+        lambda c: c.execute(
+            """INSERT INTO automation_runs (id, automation_id, seq, kind, trigger, status,
+                   started, finished, plan, rows, purge_after, purged_at)
+               SELECT 'later-' || i, ?, 1 + i, 'retention', 'schedule', 'purged', now(),
+                      now(), '{}', 0, now(), now()
+               FROM range(1, 1001) t(i)""",
+            [policy["id"]],
+        )
+    )
+    restored = app_client.post(f"/v1/project_automation/{policy['id']}/restore").json()
+    assert restored["restored_rows"] == run["rows"] and restored["runs"] == [run["id"]]

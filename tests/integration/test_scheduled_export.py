@@ -378,3 +378,94 @@ def test_a_bad_custom_query_is_refused_when_saved(app_client, tmp_path):
         json={"config": {"export_definition": {"type": "btql_query", "btql_query": "select:"}}},
     )
     assert patched.status_code == 400
+
+
+def test_a_shorter_interval_applies_to_the_next_run(app_client, tmp_path):
+    """The next run time was kept from the old interval: an export made to run every
+    5 minutes instead of daily still waited up to a day for its next run."""
+    project_id = new_project(app_client)
+    log_traces(app_client, project_id, 1)
+    automation = create_export(
+        app_client, project_id, tmp_path / "out", {"type": "log_spans"}, interval_seconds=86_400
+    )
+    run_once(app_client, automation["id"])
+    url = f"/v1/project_automation/{automation['id']}"
+
+    def next_run() -> dt.datetime:
+        state = app_client.get(f"{url}/runs").json()["state"]
+        return dt.datetime.fromisoformat(state["next_run_at"].replace("Z", "+00:00"))
+
+    assert next_run() > dt.datetime.now(dt.UTC) + dt.timedelta(hours=23)
+    patched = app_client.patch(url, json={"config": {"interval_seconds": 300}})
+    assert patched.status_code == 200, patched.text
+    soon = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=300)
+    assert next_run() <= soon
+    # Longer again (PUT): the next run stays where it is, the new interval follows it.
+    body = {
+        "project_id": project_id,
+        "name": automation["name"],
+        "config": {**automation["config"], "interval_seconds": 7200},
+    }
+    assert app_client.put("/v1/project_automation", json=body).status_code == 200
+    assert next_run() <= soon
+
+
+def test_a_new_or_reset_export_shows_that_it_is_due(app_client, tmp_path):
+    """An active export that never ran (or was reset) is due at once, but its state showed
+    ``next_run_at: null``, as a paused one does."""
+    project_id = new_project(app_client)
+    automation = create_export(app_client, project_id, tmp_path / "out", {"type": "log_spans"})
+    url = f"/v1/project_automation/{automation['id']}"
+
+    def next_run_at():
+        return app_client.get(f"{url}/runs").json()["state"]["next_run_at"]
+
+    assert next_run_at() is not None
+    assert next_run_at() <= dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
+    registered = app_client.post("/automation/cron", json={"automation_id": automation["id"]})
+    assert registered.json()["next_run_at"] is not None
+    run_once(app_client, automation["id"])
+    assert next_run_at() > dt.datetime.now(dt.UTC).isoformat()
+    reset = app_client.post(f"{url}/reset").json()
+    assert reset["next_run_at"] is not None and reset["cursor"] is None
+    app_client.patch(url, json={"config": {"status": "paused"}})
+    assert next_run_at() is None
+
+
+def test_an_unfinished_run_is_planned_anew_after_its_definition_changes(app_client, tmp_path):
+    """A run that did not finish is retried from its plan, but the retry ran the plan's
+    format and paging with the new definition: after a switch from spans in JSONL to traces
+    in Parquet it wrote trace rows in a JSONL file. A changed definition or format now plans
+    anew and removes what the unfinished attempt wrote, so each row is exported once."""
+    project_id = new_project(app_client)
+    log_traces(app_client, project_id, 4, spans_per_trace=2)
+    out = tmp_path / "out"
+    automation = create_export(app_client, project_id, out, {"type": "log_spans"}, rows_per_file=3)
+    first = run_once(app_client, automation["id"])
+    assert first["rows"] == 8 and len(first["files"]) == 3
+    # A crash after the files and the manifest were written, before the run was closed: the
+    # run stays "running" and the cursor did not move.
+    app_client.app.state.store.transact(
+        lambda c: (
+            c.execute(
+                "UPDATE automation_runs SET status = 'running', finished = NULL WHERE id = ?",
+                [first["id"]],
+            ),
+            c.execute(
+                "UPDATE automation_state SET cursor_xact = 0 WHERE automation_id = ?",
+                [automation["id"]],
+            ),
+        )
+    )
+    patched = app_client.patch(
+        f"/v1/project_automation/{automation['id']}",
+        json={"config": {"format": "parquet", "export_definition": {"type": "log_traces"}}},
+    )
+    assert patched.status_code == 200, patched.text
+    again = run_once(app_client, automation["id"])
+    assert again["status"] == "succeeded" and again["rows"] == 4
+    assert all(key.endswith(".parquet") for key in again["files"])
+    files = sorted(p.name for p in out.glob("*/*"))
+    assert not [name for name in files if name.endswith(".jsonl")], files
+    rows = exported_rows(out)
+    assert sorted(r["root_span_id"] for r in rows) == [f"a-t{t}" for t in range(4)]

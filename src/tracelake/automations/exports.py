@@ -116,10 +116,16 @@ def plan_export(ctx: ExportContext, automation: dict, at: datetime) -> dict:
     ``max_rows`` rows (whole transactions) after the cursor."""
     automation_id = automation["id"]
     state = runs.get_state(ctx.store, automation_id)
-    unfinished = _unfinished_plan(ctx.store, automation_id)
-    if unfinished is not None and unfinished.get("cursor_from") == state.cursor_xact:
-        return unfinished  # retry the same window to the same names
     config = automation["config"]
+    unfinished = _unfinished_plan(ctx.store, automation_id)
+    superseded: list[str] = []
+    if unfinished is not None and unfinished.get("cursor_from") == state.cursor_xact:
+        if _planned_as_configured(unfinished, config):
+            return unfinished  # retry the same window to the same names
+        # The definition or format changed since: plan anew, and remove what the unfinished
+        # attempt may have written (by name), so its rows are not in the folder twice.
+        superseded = [file_key(unfinished, n) for n in range(1, max_files(unfinished) + 1)]
+        superseded.append(manifest_key(unfinished))
     query = window_query(automation)
     source = resolve_source(
         query.from_, CatalogResolver(ctx.catalog, automation["org_id"]), query.syntax
@@ -140,6 +146,8 @@ def plan_export(ctx: ExportContext, automation: dict, at: datetime) -> dict:
         # and in run order, also after a reset.
         "run_tag": f"{at.astimezone(UTC):%H%M%S%f}"[:9] + f"-{os.urandom(3).hex()}",
         "format": config["format"],
+        "export_definition": config["export_definition"],
+        "superseded": superseded,
         "rows_per_file": config.get("rows_per_file") or ROWS_PER_FILE,
         "page_rows": config["batch_size"],
         # Spans are read a sub-window at a time (each about page_rows rows), which beats
@@ -147,6 +155,13 @@ def plan_export(ctx: ExportContext, automation: dict, at: datetime) -> dict:
         # may span sub-windows, or aggregate) read the whole window page by page.
         "pages": pages if config["export_definition"]["type"] == "log_spans" else None,
     }
+
+
+def _planned_as_configured(plan: dict, config: dict) -> bool:
+    """Whether a plan was made for the export's current definition and format (a plan of an
+    older version records only the format)."""
+    definition = plan.get("export_definition", config["export_definition"])
+    return plan["format"] == config["format"] and definition == config["export_definition"]
 
 
 def _unfinished_plan(store: Store, automation_id: str) -> dict | None:
@@ -193,23 +208,32 @@ def _cut_window(store: Store, refs, low: int, config: dict, by_trace: bool):
         params = [object_type, ids, 0, low]
     cum = f"""WITH per AS ({per_xact}),
                    cum AS (SELECT x, sum(n) OVER (ORDER BY x) AS c FROM per)"""
-    capped, first, total = store.read(
-        lambda c: c.execute(
-            f"""{cum} SELECT (SELECT max(x) FROM cum WHERE c <= ?), (SELECT min(x) FROM cum),
-                           (SELECT max(c) FROM cum)""",
-            [*params, cap],
-        ).fetchone()
-    )
-    if first is None:
+
+    def read(c):
+        # Both queries in one snapshot: a write between them moves a row (or a trace) past
+        # the high mark the first one found, and the second then found no page at all.
+        c.begin()
+        try:
+            capped, first, total = c.execute(
+                f"""{cum} SELECT (SELECT max(x) FROM cum WHERE c <= ?),
+                                 (SELECT min(x) FROM cum), (SELECT max(c) FROM cum)""",
+                [*params, cap],
+            ).fetchone()
+            if first is None:
+                return None, None, []
+            high = int(capped if capped is not None else first)
+            bounds = c.execute(
+                f"""{cum} SELECT max(x), max(c) FROM cum WHERE x <= ?
+                    GROUP BY ceil(c / ?) ORDER BY 1""",
+                [*params, high, config["batch_size"]],
+            ).fetchall()
+            return high, total, bounds
+        finally:
+            c.rollback()
+
+    high, total, bounds = store.read(read)
+    if high is None:
         return low, 0, 0, []
-    high = int(capped if capped is not None else first)
-    bounds = store.read(
-        lambda c: c.execute(
-            f"""{cum} SELECT max(x), max(c) FROM cum WHERE x <= ?
-                GROUP BY ceil(c / ?) ORDER BY 1""",
-            [*params, high, config["batch_size"]],
-        ).fetchall()
-    )
     inside = int(bounds[-1][1])
     return high, inside, int(total) - inside, [int(b[0]) for b in bounds]
 
@@ -244,9 +268,11 @@ class RunOutcome:
 
 def execute_export(ctx: ExportContext, automation: dict, plan: dict, run_id: str) -> RunOutcome:
     """Write the plan's rows, clean up files of an earlier attempt, then the manifest."""
+    config = automation["config"]
+    if plan.get("superseded"):  # an unfinished attempt planned with another definition
+        open_sink(config["export_path"], config.get("credentials")).delete(plan["superseded"])
     if plan["cursor_to"] <= plan["cursor_from"]:
         return RunOutcome(0, 0, [])
-    config = automation["config"]
     sink = open_sink(config["export_path"], config.get("credentials"))
     base = window_query(automation)
     windows = [(plan["cursor_from"], plan["cursor_to"])]

@@ -68,35 +68,51 @@ def soft_delete(store: Store, automation: dict, run_id: str, at: datetime) -> di
     return store.exclusive(work)
 
 
-def restore(store: Store, run: dict) -> int:
-    """Bring back what a run soft-deleted (before its purge)."""
+def restore(store: Store, run: dict) -> int | None:
+    """Bring back what a run soft-deleted; None if it was purged or restored meanwhile (the
+    check and the run's new status are in the restore's transaction, so a purge of the
+    same run, on the same writer thread, comes wholly before or after it)."""
     experiments = (run["plan"] or {}).get("experiments") or []
 
     def work(c):
+        if not _in_trash(c, run["id"]):
+            return None
         restored = retention.restore_rows(c, run["id"], store.clock.next())
-        if experiments:
-            c.execute(
-                "UPDATE experiments SET deleted_at = NULL WHERE id IN (SELECT unnest(?))",
-                [experiments],
-            )
+        retention.restore_experiments(c, experiments)
+        c.execute(
+            "UPDATE automation_runs SET status = 'restored', restored_at = ? WHERE id = ?",
+            [runs.now(), run["id"]],
+        )
         return restored + len(experiments)
 
-    count = store.exclusive(work)
-    runs.mark_run(store, run["id"], status="restored", restored_at=runs.now())
-    return count
+    return store.exclusive(work)
 
 
 def purge(store: Store, run: dict) -> int:
-    """Remove a run's soft-deleted data from storage for good."""
+    """Remove a run's soft-deleted data from storage for good (nothing if it was restored
+    since the caller read the run)."""
     experiments = (run["plan"] or {}).get("experiments") or []
 
     def work(c):
+        if not _in_trash(c, run["id"]):
+            return 0
         purged = retention.purge_rows(c, run["id"])
         for experiment_id in experiments:
             purged += retention.purge_object(c, "experiment", experiment_id)
             c.execute("DELETE FROM experiments WHERE id = ?", [experiment_id])
+        c.execute(
+            "UPDATE automation_runs SET status = 'purged', purged_at = ? WHERE id = ?",
+            [runs.now(), run["id"]],
+        )
         return purged
 
-    count = store.exclusive(work)
-    runs.mark_run(store, run["id"], status="purged", purged_at=runs.now())
-    return count
+    return store.exclusive(work)
+
+
+def _in_trash(cursor, run_id: str) -> bool:
+    """Whether the run's soft-deleted data is still in the trash: neither restored nor
+    purged."""
+    row = cursor.execute(
+        "SELECT status, restored_at, purged_at FROM automation_runs WHERE id = ?", [run_id]
+    ).fetchone()
+    return row is not None and row[0] == "succeeded" and row[1] is None and row[2] is None

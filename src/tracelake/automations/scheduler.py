@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from tracelake.automations import exports, retention
 from tracelake.automations.exports import ExportContext
@@ -395,13 +395,24 @@ def _close_unfinished(store, automation_id: str) -> None:
 
 
 def _finish_interrupted_retention(store, run_id: str) -> None:
+    """A retention run a crash interrupted: succeeded (restorable, purged after the grace
+    period) if its move committed, which moves rows to the trash or, for experiments,
+    records them in the run's plan; failed otherwise."""
+    run = runs.get_run(store, run_id)
     moved = store.read(
         lambda c: c.execute(
             "SELECT count(DISTINCT id) FROM trash_history WHERE run_id = ?", [run_id]
         ).fetchone()[0]
-    )
-    if moved:
-        run = runs.get_run(store, run_id)
+    ) + len((run["plan"] or {}).get("experiments") or [])
+    if not moved:
+        runs.mark_run(
+            store,
+            run_id,
+            status="failed",
+            finished=runs.now(),
+            error="interrupted: the server stopped during the run (nothing was deleted)",
+        )
+    else:
         automation = store.read(
             lambda c: c.execute(
                 "SELECT config->>'grace_period_hours' FROM automations WHERE id = ?",
@@ -417,11 +428,3 @@ def _finish_interrupted_retention(store, run_id: str) -> None:
             rows=moved,
             purge_after=runs.now() + timedelta(hours=grace),
         )
-
-
-def next_run_time(automation: dict, state, at: datetime) -> datetime | None:
-    """When the automation runs next (None while paused)."""
-    config = automation["config"]
-    if config.get("status", "active") != "active":
-        return None
-    return state.next_run_at or at

@@ -134,12 +134,22 @@ class S3Sink:
         return self._client
 
     def _call(self, what: str, fn, *args, **kwargs):
+        import boto3.exceptions
         import botocore.exceptions as bx
 
         try:
             return fn(*args, **kwargs)
         except bx.ClientError as exc:
             raise SinkError(f"{self.location}: {what} failed: {_client_error(exc)}") from None
+        except boto3.exceptions.S3UploadFailedError as exc:
+            # upload_file wraps the storage's answer (raised while handling it) in a message
+            # that names our scratch file: say what the storage answered, as put_object does.
+            cause = exc.__context__
+            if isinstance(cause, bx.ClientError):
+                reason = _client_error(cause)
+            else:
+                reason = str(cause) if cause is not None else "the storage refused the upload"
+            raise SinkError(f"{self.location}: {what} failed: {reason}") from None
         except bx.EndpointConnectionError:
             raise SinkError(
                 f"{self.location}: cannot reach the S3 endpoint "
@@ -179,12 +189,22 @@ class S3Sink:
     def delete(self, keys: list[str]) -> None:
         for start in range(0, len(keys), 1000):
             chunk = [{"Key": self._key(k)} for k in keys[start : start + 1000]]
-            self._call(
+            response = self._call(
                 "delete",
                 self.client.delete_objects,
                 Bucket=self.bucket,
                 Delete={"Objects": chunk, "Quiet": True},
             )
+            # A key the storage refused to delete is answered in the body of a 200, not as
+            # an error status: without this check a missing s3:DeleteObject went unnoticed.
+            errors = (response or {}).get("Errors") or []
+            if errors:
+                code = errors[0].get("Code", "")
+                reason = _PLAIN.get(code) or errors[0].get("Message") or code
+                raise SinkError(
+                    f"{self.location}: delete of {errors[0].get('Key')} failed: {reason}"
+                    + (f" ({code})" if code and code != reason else "")
+                )
 
 
 _PLAIN = {

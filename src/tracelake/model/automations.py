@@ -24,6 +24,7 @@ CREDENTIAL_TYPES = {
     "profile": ("profile",),
 }
 SECRET_FIELDS = ("secret_access_key", "session_token")
+MASK = "***"  # shown in place of a secret; sent back, it keeps the stored one
 DEFAULT_MAX_ROWS = 100_000  # rows (traces, result rows) per run, as Braintrust
 DEFAULT_BATCH_SIZE = 10_000  # rows read per query page
 MAX_BATCH_SIZE = 100_000  # the query engine's largest page
@@ -82,7 +83,8 @@ def _export_config(config: dict) -> dict:
         or not (MIN_INTERVAL <= interval <= MAX_INTERVAL)
     ):
         raise InvalidRequest(
-            f"config.interval_seconds must be between {MIN_INTERVAL} and {MAX_INTERVAL}"
+            "config.interval_seconds must be a whole number of seconds from "
+            f"{MIN_INTERVAL} to {MAX_INTERVAL}"
         )
     status = config.get("status", "active")
     if status not in ("active", "paused"):
@@ -131,6 +133,12 @@ def _credentials(value: Any) -> dict:
         raise InvalidRequest(
             "config.credentials.type must be one of " + ", ".join(CREDENTIAL_TYPES)
         )
+    for name in SECRET_FIELDS:
+        if value.get(name) == MASK:  # no stored secret to keep (see merge_secrets)
+            raise InvalidRequest(
+                f"config.credentials.{name} is {MASK!r}, the mask shown in place of a saved "
+                "secret: give the secret itself"
+            )
     result = {"type": value["type"]}
     for name in CREDENTIAL_TYPES[value["type"]]:
         if not isinstance(value.get(name), str) or not value[name]:
@@ -219,7 +227,7 @@ def redact(config: dict) -> dict:
     credentials = config.get("credentials")
     if not credentials:
         return config
-    shown = {k: ("***" if k in SECRET_FIELDS else v) for k, v in credentials.items()}
+    shown = {k: (MASK if k in SECRET_FIELDS else v) for k, v in credentials.items()}
     return {**config, "credentials": shown}
 
 
@@ -229,5 +237,5 @@ def merge_secrets(current: dict, new: dict) -> dict:
     creds = new.get("credentials")
     if not creds:
         return new
-    kept = {k: (old.get(k) if v == "***" else v) for k, v in creds.items()}
+    kept = {k: (old.get(k) if v == MASK else v) for k, v in creds.items()}
     return {**new, "credentials": kept}

@@ -5,9 +5,12 @@ Configs are validated by ``model.automations``; secrets are stored and never sho
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from tracelake.errors import InvalidRequest
 from tracelake.model.automations import check_update, merge_secrets, redact, validate_config
-from tracelake.store.catalog import AUTOMATIONS, Catalog
+from tracelake.store import runs
+from tracelake.store.catalog import AUTOMATIONS, Catalog, _require_name
 
 
 def present(record: dict) -> dict:
@@ -36,6 +39,7 @@ def create_automation(
     """Create-or-get by (project, name); with ``replace`` (PUT) an existing one takes the
     new description and config (its export path may not change)."""
     catalog.get_project(org_id, project_id)
+    name = _require_name(name, "name")  # as a rename (PATCH) checks it
     existing = catalog.list_objects(AUTOMATIONS, org_id, name=name, project_id=project_id)
     if existing and not replace:
         return existing[0]
@@ -43,9 +47,11 @@ def create_automation(
         current = existing[0]
         new = validate_config(merge_secrets(current["config"], config))
         check_update(current["config"], new)
-        return catalog.update_object(
+        record = catalog.update_object(
             AUTOMATIONS, org_id, current["id"], {"description": description, "config": new}
         )
+        _reschedule(catalog, current, new)
+        return record
     fields = {
         "project_id": project_id,
         "name": name,
@@ -69,4 +75,15 @@ def update_automation(catalog: Catalog, org_id: str, automation_id: str, patch: 
         new = validate_config(merged)
         check_update(current["config"], new)
         changes["config"] = new
-    return catalog.update_object(AUTOMATIONS, org_id, automation_id, changes)
+    record = catalog.update_object(AUTOMATIONS, org_id, automation_id, changes)
+    if "config" in changes:
+        _reschedule(catalog, current, changes["config"])
+    return record
+
+
+def _reschedule(catalog: Catalog, current: dict, new: dict) -> None:
+    """A shorter interval applies from now: the next run, planned with the old interval,
+    comes at most one new interval away (a longer one applies after the next run)."""
+    interval = new.get("interval_seconds")
+    if interval is not None and interval < current["config"].get("interval_seconds", interval):
+        runs.run_by(catalog.store, current["id"], runs.now() + timedelta(seconds=interval))

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from tracelake.store.catalog import _numbered
+
 _TRASH = (("live", "trash_live"), ("history", "trash_history"), ("comments", "trash_comments"))
 
 
@@ -163,3 +165,29 @@ def _refresh_traces(cursor) -> None:
                  AND l.root_span_id = history.root_span_id)
            GROUP BY object_type, object_id, root_span_id"""
     )
+
+
+def restore_experiments(cursor, experiment_ids: list[str]) -> None:
+    """Undelete experiments a retention run hid. One whose name was taken meanwhile (a new
+    experiment of that name, as a deleted one's name is free) comes back as ``name-1``,
+    ``name-2``…, as a new experiment would: a project never has two live experiments of
+    one name."""
+    for experiment_id in experiment_ids:
+        row = cursor.execute(
+            "SELECT project_id, name FROM experiments WHERE id = ? AND deleted_at IS NOT NULL",
+            [experiment_id],
+        ).fetchone()
+        if row is None:
+            continue
+        project_id, name = row
+        free, n = name, 0
+        while cursor.execute(
+            """SELECT 1 FROM experiments
+               WHERE project_id = ? AND name = ? AND deleted_at IS NULL""",
+            [project_id, free],
+        ).fetchone():
+            n += 1
+            free = _numbered(name, n)
+        cursor.execute(
+            "UPDATE experiments SET deleted_at = NULL, name = ? WHERE id = ?", [free, experiment_id]
+        )

@@ -102,6 +102,17 @@ def set_next_run(store: Store, automation_id: str, when: datetime | None) -> Non
     store.transact(write)
 
 
+def run_by(store: Store, automation_id: str, when: datetime) -> None:
+    """Bring the next run forward to ``when`` if it is later (an interval made shorter)."""
+    store.transact(
+        lambda c: c.execute(
+            """UPDATE automation_state SET next_run_at = ?
+               WHERE automation_id = ? AND next_run_at > ?""",
+            [when, automation_id, when],
+        )
+    )
+
+
 def due_automations(store: Store, at: datetime) -> list[str]:
     """Ids of active automations whose next run time has come (or that never ran)."""
     rows = store.read(
@@ -293,6 +304,19 @@ def purgeable_runs(store: Store, at: datetime) -> list[dict]:
     )
 
 
+def restorable_runs(store: Store, automation_id: str) -> list[dict]:
+    """An automation's retention runs whose soft-deleted data is still in the trash, newest
+    first, however many runs came after them (an hourly policy with a long grace period
+    makes thousands)."""
+    return _select_runs(
+        store,
+        """automation_id = ? AND kind = 'retention' AND status = 'succeeded'
+           AND purged_at IS NULL AND restored_at IS NULL""",
+        [automation_id],
+        limit=None,
+    )
+
+
 def delete_runs(store: Store, automation_id: str) -> None:
     """Reset: forget the history and the cursor (the next run starts from the beginning)."""
 
@@ -308,12 +332,13 @@ def delete_runs(store: Store, automation_id: str) -> None:
     store.transact(write)
 
 
-def _select_runs(store: Store, where: str, params: list, limit: int = 100) -> list[dict]:
+def _select_runs(store: Store, where: str, params: list, limit: int | None = 100) -> list[dict]:
     cols = ", ".join(RUN_COLUMNS)
+    limited = f" LIMIT {int(limit)}" if limit is not None else ""
 
     def read(c):
         return c.execute(
-            f"SELECT {cols} FROM automation_runs WHERE {where} ORDER BY seq DESC LIMIT {limit}",
+            f"SELECT {cols} FROM automation_runs WHERE {where} ORDER BY seq DESC{limited}",
             params,
         ).fetchall()
 

@@ -157,7 +157,7 @@ def run_project_automation(request: Request, automation_id: str, wait: bool = Tr
 @router.post("/v1/project_automation/{automation_id}/reset")
 def reset_project_automation(request: Request, automation_id: str):
     """Clear an export's run history and cursor: the next run starts from the beginning
-    (already exported files stay; new files are numbered after them)."""
+    (already exported files stay; new runs write under new names)."""
     writer_of(request)
     automation = _automation(request, automation_id)
     _export_only(automation, "reset")
@@ -197,21 +197,19 @@ async def restore_project_automation(request: Request, automation_id: str):
 
 def _restore(request: Request, automation: dict, run_id: str | None) -> dict:
     store = request.app.state.store
-    restorable = [
-        r
-        for r in runs.list_runs(store, automation["id"], limit=1000)
-        if r["kind"] == "retention" and r["status"] == "succeeded" and r["purged_at"] is None
-    ]
+    restorable = runs.restorable_runs(store, automation["id"])
     if run_id is not None:
         restorable = [r for r in restorable if r["id"] == run_id]
         if not restorable:
             raise NotFound(f"no restorable retention run {run_id!r} (purged, or not this one's)")
-    restored = sum(retention.restore(store, r) for r in restorable)
+    counts = {r["id"]: retention.restore(store, r) for r in restorable}
+    restored_runs = [rid for rid, count in counts.items() if count is not None]
+    restored = sum(counts[rid] for rid in restored_runs)
     config = {**automation["config"], "status": "paused"}
     request.app.state.catalog.update_object(
         AUTOMATIONS, automation["org_id"], automation["id"], {"config": config}
     )
-    return {"restored_rows": restored, "runs": [r["id"] for r in restorable], "paused": True}
+    return {"restored_rows": restored, "runs": restored_runs, "paused": True}
 
 
 @router.post("/automation/cron")
@@ -276,7 +274,8 @@ def present_state(automation: dict, state) -> dict:
         "automation_id": automation["id"],
         "status": automation["config"].get("status", "active"),
         "cursor": format_xact(state.cursor_xact) if state.cursor_xact else None,
-        "next_run_at": _iso(state.next_run_at) if active else None,
+        # A new or reset automation has no stored time: it is due now.
+        "next_run_at": _iso(state.next_run_at or runs.now()) if active else None,
         "registered": state.registered_at is not None,
         "running": state.lease_owner is not None,
     }
