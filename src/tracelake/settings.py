@@ -17,12 +17,13 @@ class Setting:
     default: object
     help: str
     kind: type = str
+    minimum: int = 1  # of a whole number
 
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("data_dir", "TRACELAKE_DATA_DIR", "./tracelake-data", "Folder holding the database."),
     Setting("host", "TRACELAKE_HOST", "127.0.0.1", "Address the server binds."),
-    Setting("port", "TRACELAKE_PORT", 8000, "Port the server listens on.", int),
+    Setting("port", "TRACELAKE_PORT", 8000, "Port the server listens on.", int, minimum=0),
     Setting(
         "api_key",
         "TRACELAKE_API_KEY",
@@ -73,6 +74,7 @@ SETTINGS: tuple[Setting, ...] = (
         5,
         "How often the scheduler looks for due automations (0 turns it off).",
         int,
+        minimum=0,
     ),
     Setting(
         "export_query_timeout_seconds",
@@ -121,6 +123,12 @@ class Settings:
                     raise InvalidSetting(
                         f"{setting.env} must be a whole number, not {raw!r}"
                     ) from None
+                if value < setting.minimum:
+                    # A negative tick turned the scheduler off unsaid; a timeout of 0 or
+                    # less stopped every query at once.
+                    raise InvalidSetting(
+                        f"{setting.env} must be {setting.minimum} or more, not {raw!r}"
+                    )
             values[setting.name] = value
         values.update({k: v for k, v in overrides.items() if v is not None})
         values["data_dir"] = Path(values["data_dir"])

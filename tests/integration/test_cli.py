@@ -431,6 +431,20 @@ def test_serve_refuses_a_port_that_is_not_a_number_in_the_environment(tmp_path):
     assert_cli_error(result, "TRACELAKE_PORT", "whole number", "'http'")
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "minimum"),
+    [
+        ("TRACELAKE_SCHEDULER_TICK_SECONDS", "-5", "0"),  # it turned the scheduler off unsaid
+        ("TRACELAKE_QUERY_TIMEOUT_SECONDS", "0", "1"),
+        ("TRACELAKE_MAX_BODY_BYTES", "-1", "1"),
+    ],
+)
+def test_serve_refuses_a_whole_number_setting_below_its_minimum(tmp_path, name, value, minimum):
+    result = _serve("--data-dir", str(tmp_path / "data"), env=cli_env(**{name: value}))
+    assert_cli_error(result, name, f"must be {minimum} or more", repr(value))
+    assert not (tmp_path / "data").exists()
+
+
 def test_serve_on_a_taken_port_creates_no_database_and_announces_no_key(tmp_path):
     import socket
 
