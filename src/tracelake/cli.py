@@ -21,6 +21,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from tracelake import __version__
 from tracelake.cli_backends import CliError, LocalBackend, _backend, check_admin_key, open_store
@@ -37,8 +38,11 @@ orgs_app = typer.Typer(help="Manage organizations.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(orgs_app, name="orgs")
 
-console = Console()
-err_console = Console(stderr=True, soft_wrap=True)
+# Markup off: names, ids, file names and values from the data are printed as they are (a
+# "[/x]" in one was read as a closing tag: a traceback, after an organization had been
+# created and before its only admin key was printed).
+console = Console(markup=False)
+err_console = Console(stderr=True, soft_wrap=True, markup=False)
 
 
 def _help(name: str) -> str:
@@ -57,7 +61,7 @@ def _run(fn):
         return fn()
     except (CliError, TracelakeError) as exc:
         message = exc.message if isinstance(exc, TracelakeError) else str(exc)
-        err_console.print(f"[red]error:[/red] {message}", highlight=False)
+        err_console.print(Text.assemble(("error:", "red"), " ", message), highlight=False)
         raise typer.Exit(1) from None
 
 
@@ -509,7 +513,11 @@ def export(
         request = ExportRequest(object_type, name, format, filter, shape)
         request.check()  # before touching the file
         counts = {"rows": 0, "bytes": 0}
-        columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[what]}"))
+        columns = (
+            TextColumn("{task.description}", markup=False),
+            BarColumn(),
+            TextColumn("{task.fields[what]}"),
+        )
         with _output_file(output) as out:
             backend = _backend(data_dir, url, api_key)
             try:
@@ -570,7 +578,11 @@ def import_(
         backend = _backend(data_dir, url, api_key, create=True)
         try:
             with _created_for_import(backend, project, dataset) as dataset_id:
-                columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn())
+                columns = (
+                    TextColumn("{task.description}", markup=False),
+                    BarColumn(),
+                    DownloadColumn(),
+                )
                 with Progress(*columns, console=err_console, transient=True) as bar:
                     size = file.stat().st_size
                     task = bar.add_task(f"importing {file.name}", total=size)

@@ -13,7 +13,7 @@ from rich.console import Console
 from tracelake.settings import Settings
 from tracelake.store.catalog import DATASETS, PROJECTS
 
-err_console = Console(stderr=True, soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True, markup=False)
 
 
 class CliError(Exception):

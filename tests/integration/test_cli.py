@@ -541,3 +541,46 @@ def test_a_command_that_creates_the_database_in_an_unusable_data_dir_is_one_line
     data_dir = tmp_path / "file" / "data"
     result = run_cli(*command, "--data-dir", str(data_dir))
     assert_cli_error(result, "cannot use the data dir", str(data_dir))
+
+
+def test_names_and_values_with_brackets_are_printed_as_they_are(tmp_path):
+    """Rich read a "[/x]" in a name, a file name or a value as a closing tag: ``orgs create``
+    created the organization, then died with a MarkupError traceback before printing its
+    only admin key; an import was written but ended in a traceback; a table on a terminal
+    and an error line naming the object did the same."""
+    data_dir = str(tmp_path / "data")
+    created = ok(run_cli("orgs", "create", "acme[/x]", "--data-dir", data_dir))
+    assert "acme[/x]" in created.stdout
+    assert KEY.match(created.stdout.strip().splitlines()[-1].strip()), created.stdout
+
+    source = tmp_path / "[bold]rows.csv"
+    source.write_text("question\n[/oops] [bold]b[/bold]\n")
+    imported = ok(
+        run_cli(
+            "import",
+            str(source),
+            "--project",
+            "p[/x]",
+            "--dataset",
+            "d[/x]",
+            "--data-dir",
+            data_dir,
+        )
+    )
+    assert "p[/x]/d[/x]" in imported.stderr
+
+    query = "select: input | from: dataset('d[/x]')"
+    terminal = cli_env(TTY_COMPATIBLE="1", **WIDE)
+    table = ok(run_cli("query", query, "--data-dir", data_dir, env=terminal))
+    assert "[/oops] [bold]b[/bold]" in table.stdout
+
+    missing = run_cli(
+        "export",
+        "project_logs",
+        "no[/x]",
+        "-o",
+        str(tmp_path / "out.jsonl"),
+        "--data-dir",
+        data_dir,
+    )
+    assert_cli_error(missing, "project 'no[/x]' not found")
