@@ -143,13 +143,16 @@ def serve(
     host: Annotated[str | None, typer.Option(help=_help("host"))] = None,
     port: Annotated[int | None, typer.Option(help=_help("port"))] = None,
     demo: Annotated[bool, typer.Option("--demo", help="Load sample data on start.")] = False,
-    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    log_level: Annotated[
+        str, typer.Option(help="uvicorn log level: critical, error, warning, info, debug, trace.")
+    ] = "info",
 ):
     """Start the server on an embedded database."""
     import uvicorn
 
     from tracelake.server.app import create_app
 
+    level = _run(lambda: _log_level(log_level))
     settings = _run(lambda: Settings.from_env(data_dir=data_dir, host=host, port=port))
     _run(lambda: check_admin_key(settings.api_key))
     # Bind and open before uvicorn starts: from inside it, a taken port came after the
@@ -201,11 +204,21 @@ def serve(
         port=settings.port,
         loop="uvloop",
         http="httptools",
-        log_level=log_level,
+        log_level=level,
         access_log=False,
         timeout_graceful_shutdown=5,
     )
     uvicorn.Server(config).run(sockets=[listening])
+
+
+def _log_level(name: str) -> str:
+    """uvicorn's name of the level: uvicorn looked it up only once the data dir was open
+    (and its database made), where a misspelt one was a KeyError traceback."""
+    from uvicorn.config import LOG_LEVELS
+
+    if name.lower() not in LOG_LEVELS:
+        raise CliError(f"--log-level must be one of {', '.join(LOG_LEVELS)}, not {name!r}")
+    return name.lower()
 
 
 def _url_host(host: str) -> str:

@@ -445,6 +445,16 @@ def test_serve_refuses_a_whole_number_setting_below_its_minimum(tmp_path, name, 
     assert not (tmp_path / "data").exists()
 
 
+def test_serve_refuses_an_unknown_log_level_before_making_a_database(tmp_path):
+    """uvicorn looked the level up after the data dir was opened: a misspelt --log-level
+    made the database, then ended in a KeyError traceback."""
+    data_dir = tmp_path / "data"
+    port = str(free_port())
+    result = run_cli("serve", "--data-dir", str(data_dir), "--port", port, "--log-level", "verbose")
+    assert_cli_error(result, "--log-level", "debug", "'verbose'")
+    assert not data_dir.exists()
+
+
 def test_serve_on_a_taken_port_creates_no_database_and_announces_no_key(tmp_path):
     import socket
 
