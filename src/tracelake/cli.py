@@ -46,8 +46,10 @@ err_console = Console(stderr=True, soft_wrap=True, markup=False)
 
 
 def _help(name: str) -> str:
+    """An option's help, naming its environment variable: in parentheses, since Typer's help
+    reads Rich markup and dropped "[env: TRACELAKE_DATA_DIR]" as an unknown tag."""
     setting = BY_NAME[name]
-    return f"{setting.help} [env: {setting.env}]"
+    return f"{setting.help} (env: {setting.env})"
 
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help=_help("data_dir"))]

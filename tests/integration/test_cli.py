@@ -594,3 +594,18 @@ def test_names_and_values_with_brackets_are_printed_as_they_are(tmp_path):
         data_dir,
     )
     assert_cli_error(missing, "project 'no[/x]' not found")
+
+
+@pytest.mark.parametrize(
+    ("command", "variables"),
+    [
+        (["serve"], ["TRACELAKE_DATA_DIR", "TRACELAKE_HOST", "TRACELAKE_PORT"]),
+        (["query"], ["TRACELAKE_DATA_DIR", "TRACELAKE_URL", "TRACELAKE_API_KEY"]),
+        (["automations", "list"], ["TRACELAKE_URL", "TRACELAKE_API_KEY"]),
+    ],
+)
+def test_help_names_each_options_environment_variable(command, variables):
+    """The help's "[env: TRACELAKE_DATA_DIR]" was read as Rich markup and dropped."""
+    shown = ok(run_cli(*command, "--help", env=cli_env(**WIDE))).stdout
+    for variable in variables:
+        assert f"env: {variable}" in shown, shown
