@@ -184,10 +184,21 @@ def create_automation(
         if paused:
             config["status"] = "paused"
         server = _server(url, api_key)
+        project_id = _project_id(server, project)
+        # The route answers an automation of that name unmodified (Braintrust's
+        # create-or-get): the command printed it and exited 0, as if the new path, format or
+        # interval had been saved.
+        params = {"project_id": project_id, "project_automation_name": name}
+        taken = server.call("GET", "/v1/project_automation", params=params)["objects"]
+        if taken:
+            raise CliError(
+                f"project {project!r} has an automation named {name!r} already"
+                f" ({taken[0]['id']}); nothing changed"
+            )
         created = server.call(
             "POST",
             "/v1/project_automation",
-            json={"project_id": _project_id(server, project), "name": name, "config": config},
+            json={"project_id": project_id, "name": name, "config": config},
         )
         _table([_summary(created)], ["id", "name", "kind", "target", "every", "status"])
 

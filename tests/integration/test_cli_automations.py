@@ -77,3 +77,25 @@ def test_retention_restore_and_errors_from_the_command_line(server):
     assert missing.returncode == 1 and "not found" in missing.stderr
     no_server = run_cli("automations", "list", "-p", project, env=cli_env())
     assert no_server.returncode == 1 and "--url" in no_server.stderr
+
+
+def test_creating_an_automation_whose_name_is_taken_is_an_error(server, tmp_path):
+    """The route answers the existing automation of that name unmodified, so the command
+    printed it and exited 0: the new path, format and interval were silently dropped."""
+    env = cli_env(TRACELAKE_URL=server.url, TRACELAKE_API_KEY=server.api_key)
+    project = f"cli-dup-{uuid.uuid4().hex[:6]}"
+    assert server.client().post("/v1/project", json={"name": project}).status_code == 200
+    first = run_cli(
+        "automations", "create", "-p", project, "--name", "nightly", "--path",
+        f"file://{tmp_path / 'a'}", "--paused", env=env,
+    )  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    again = run_cli(
+        "automations", "create", "-p", project, "--name", "nightly", "--path",
+        f"file://{tmp_path / 'b'}", "--format", "parquet", "--paused", env=env,
+    )  # fmt: skip
+    assert again.returncode == 1, again.stdout
+    assert again.stderr.startswith("error:") and "'nightly' already" in again.stderr
+    assert "Traceback" not in again.stderr
+    listed = run_cli("automations", "list", "-p", project, env=env).stdout
+    assert f"file://{tmp_path / 'a'}" in listed and "parquet" not in listed
