@@ -20,7 +20,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 from rich.text import Text
 
 from tracelake import __version__
@@ -120,10 +120,21 @@ def _table(rows: list[dict], columns: list[str]) -> None:
         for row in rows:
             print("\t".join("" if row.get(c) is None else _tsv(str(row.get(c))) for c in columns))
         return
-    table = Table(*columns)
+    # A value too long for its column folds onto more lines: cut short with "…", a key's
+    # id in ``keys list`` on an 80- or 100-column terminal could not be copied into
+    # ``keys revoke``.
+    table = Table(*(_column(c, rows) for c in columns))
     for row in rows:
         table.add_row(*[str(row.get(c) if row.get(c) is not None else "") for c in columns])
     console.print(table)
+
+
+def _column(name: str, rows: list[dict]) -> Column:
+    if name != "id":
+        return Column(name, overflow="fold")
+    # Ids stay whole on one line (to be copied), the other columns fold around them.
+    width = max((len(str(row.get(name) or "")) for row in rows), default=0)
+    return Column(name, no_wrap=True, min_width=max(width, len(name)))
 
 
 _TSV_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})

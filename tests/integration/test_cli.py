@@ -226,6 +226,19 @@ def test_keys_list_shows_full_ids_when_piped(tmp_path):
     assert key_id in listed.stdout
 
 
+def test_keys_list_on_a_narrow_terminal_shows_whole_ids(tmp_path):
+    """On an 80-column terminal the id was cut to "a5780fdb-9e72-43e3-…" (as was any long
+    value), so it could not be copied into ``keys revoke``: ids stay whole on one line, and
+    the other values fold onto more lines."""
+    data_dir = str(tmp_path / "data")
+    name = "the nightly export of the logs to the zebra bucket"
+    key_id, _ = created_key(ok(run_cli("keys", "create", "--name", name, "--data-dir", data_dir)))
+    terminal = cli_env(TTY_COMPATIBLE="1", COLUMNS="80")
+    listed = ok(run_cli("keys", "list", "--data-dir", data_dir, env=terminal)).stdout
+    assert key_id in listed
+    assert "zebra" in listed and "bucket" in listed  # folded, not cut
+
+
 # -- against a running server -------------------------------------------------------------
 
 
