@@ -103,6 +103,16 @@ def _output_file(path: Path) -> Iterator:
         raise
 
 
+def _progress(*columns):
+    """A progress bar on stderr, drawn on a terminal only: piped or logged, the bar left a
+    blank line before the command's last line (its ``Wrote …`` or ``error:`` line)."""
+    from rich.progress import Progress
+
+    return Progress(
+        *columns, console=err_console, transient=True, disable=not err_console.is_terminal
+    )
+
+
 def _new_file_mode(path: Path) -> int:
     """The mode ``path`` has, or the one a new file gets under the umask (mkstemp's is 0600)."""
     try:
@@ -531,7 +541,7 @@ def export(
     api_key: ApiKey = None,
 ):
     """Export every row of an object (with tags, comments, expected, scores, metadata)."""
-    from rich.progress import BarColumn, Progress, TextColumn
+    from rich.progress import BarColumn, TextColumn
 
     from tracelake.export.stream import ExportRequest
 
@@ -547,7 +557,7 @@ def export(
         with _output_file(output) as out:
             backend = _backend(data_dir, url, api_key)
             try:
-                with Progress(*columns, console=err_console, transient=True) as bar:
+                with _progress(*columns) as bar:
                     task = bar.add_task(f"exporting {object_type} {name}", total=None, what="")
 
                     def progress(rows: int = 0, bytes_: int = 0) -> None:
@@ -591,7 +601,7 @@ def import_(
     api_key: ApiKey = None,
 ):
     """Import a file into a dataset: every row as one version, or nothing on any error."""
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+    from rich.progress import BarColumn, DownloadColumn, TextColumn
 
     from tracelake.datasets.upload import detect_format
     from tracelake.model.column_mapping import parse_map_options
@@ -609,7 +619,7 @@ def import_(
                     BarColumn(),
                     DownloadColumn(),
                 )
-                with Progress(*columns, console=err_console, transient=True) as bar:
+                with _progress(*columns) as bar:
                     size = file.stat().st_size
                     task = bar.add_task(f"importing {file.name}", total=size)
 

@@ -622,3 +622,22 @@ def test_help_names_each_options_environment_variable(command, variables):
     shown = ok(run_cli(*command, "--help", env=cli_env(**WIDE))).stdout
     for variable in variables:
         assert f"env: {variable}" in shown, shown
+
+
+def test_export_and_import_print_no_blank_line_when_piped(tmp_path):
+    """The progress bar is for a terminal: piped, it left a blank line before the last line
+    (``Wrote …``, ``Imported …`` or the ``error:`` line)."""
+    data_dir = str(tmp_path / "data")
+    ok(run_cli("demo", "--data-dir", data_dir))
+    out = str(tmp_path / "logs.jsonl")
+    exported = ok(run_cli("export", "project_logs", "demo", "-o", out, "--data-dir", data_dir))
+    assert exported.stderr.startswith("Wrote "), repr(exported.stderr)
+    source = tmp_path / "rows.csv"
+    source.write_text("question,answer\nq1,a1\n")
+    imported = ok(run_cli("import", str(source), "--project", "demo", "--dataset", "d",
+                          "--data-dir", data_dir))  # fmt: skip
+    assert imported.stderr.startswith("Imported 1 rows"), repr(imported.stderr)
+    source.write_text("question,answer\nq1,a1\nq2\n")
+    failed = run_cli("import", str(source), "--project", "demo", "--dataset", "d",
+                     "--data-dir", data_dir)  # fmt: skip
+    assert failed.returncode == 1 and failed.stderr.startswith("error: row 2"), failed.stderr
