@@ -40,8 +40,9 @@ app.add_typer(orgs_app, name="orgs")
 
 # Markup off: names, ids, file names and values from the data are printed as they are (a
 # "[/x]" in one was read as a closing tag: a traceback, after an organization had been
-# created and before its only admin key was printed).
-console = Console(markup=False)
+# created and before its only admin key was printed). Messages are not wrapped (piped, Rich
+# broke them at 80 columns); tables still fit the terminal.
+console = Console(markup=False, soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True, markup=False)
 
 

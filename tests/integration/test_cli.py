@@ -641,3 +641,17 @@ def test_export_and_import_print_no_blank_line_when_piped(tmp_path):
     failed = run_cli("import", str(source), "--project", "demo", "--dataset", "d",
                      "--data-dir", data_dir)  # fmt: skip
     assert failed.returncode == 1 and failed.stderr.startswith("error: row 2"), failed.stderr
+
+
+def test_messages_are_not_wrapped_at_80_columns_when_piped(tmp_path):
+    """Piped, Rich wrapped messages at its default 80 columns: ``orgs create``'s line came
+    out as "…; admin API" and "key:", ``query --explain``'s as "…; sizes" and "from:"."""
+    data_dir = str(tmp_path / "data")
+    name = "an organization with a name long enough to pass the eightieth column"
+    created = ok(run_cli("orgs", "create", name, "--data-dir", data_dir)).stdout.splitlines()
+    assert created[0].startswith(f"Created organization {name} (")
+    assert created[0].endswith("admin API key:"), created
+    query = "select: id | from: project_logs('demo') | limit: 1"
+    ok(run_cli("demo", "--data-dir", data_dir))
+    explained = ok(run_cli("query", query, "--explain", "--data-dir", data_dir)).stdout
+    assert explained.splitlines()[1].endswith("sizes from:"), explained
