@@ -127,9 +127,8 @@ def _new_file_mode(path: Path) -> int:
 def _table(rows: list[dict], columns: list[str]) -> None:
     """A table on a terminal; tab-separated lines (nothing cut short) when piped."""
     if not console.is_terminal:
-        print("\t".join(_tsv(c) for c in columns))
-        for row in rows:
-            print("\t".join("" if row.get(c) is None else _tsv(str(row.get(c))) for c in columns))
+        sys.stdout.writelines(_tsv_lines(rows, columns))
+        sys.stdout.flush()
         return
     # A value too long for its column folds onto more lines: cut short with "…", a key's
     # id in ``keys list`` on an 80- or 100-column terminal could not be copied into
@@ -138,6 +137,12 @@ def _table(rows: list[dict], columns: list[str]) -> None:
     for row in rows:
         table.add_row(*[str(row.get(c) if row.get(c) is not None else "") for c in columns])
     console.print(table)
+
+
+def _tsv_lines(rows: list[dict], columns: list[str]) -> Iterator[str]:
+    yield "\t".join(_tsv(c) for c in columns) + "\n"
+    for row in rows:
+        yield "\t".join("" if row.get(c) is None else _tsv(str(row.get(c))) for c in columns) + "\n"
 
 
 def _column(name: str, rows: list[dict]) -> Column:
@@ -502,11 +507,6 @@ def query(
                 content = _with_cursor(content, cursor)
         finally:
             backend.close()
-        if output is not None:
-            with _output_file(output) as out:
-                out.write(content)
-            err_console.print(f"Wrote {output}" + (f" (next cursor: {cursor})" if cursor else ""))
-            return
         if format == "table":
             answer = orjson.loads(content)
             rows = answer["data"]
@@ -514,10 +514,17 @@ def query(
             # the rows hold beyond them.
             declared = (answer.get("schema") or {}).get("items", {}).get("properties", {})
             names = list(dict.fromkeys([*declared, *(k for row in rows for k in row)]))
-            _table(
-                [{k: _cell(row.get(k)) for k in names} for row in rows],
-                names,
-            )
+            rows = [{k: _cell(row.get(k)) for k in names} for row in rows]
+            if output is None:
+                _table(rows, names)
+                return
+            # The table's tab-separated lines, as piped (the answer's JSON was written, as
+            # if --format json had been given, less its cursor).
+            content = "".join(_tsv_lines(rows, names)).encode()
+        if output is not None:
+            with _output_file(output) as out:
+                out.write(content)
+            err_console.print(f"Wrote {output}" + (f" (next cursor: {cursor})" if cursor else ""))
         else:
             sys.stdout.buffer.write(content)
             sys.stdout.flush()

@@ -655,3 +655,16 @@ def test_messages_are_not_wrapped_at_80_columns_when_piped(tmp_path):
     ok(run_cli("demo", "--data-dir", data_dir))
     explained = ok(run_cli("query", query, "--explain", "--data-dir", data_dir)).stdout
     assert explained.splitlines()[1].endswith("sizes from:"), explained
+
+
+def test_query_table_to_a_file_is_its_tab_separated_lines(tmp_path):
+    """``-o`` with the default table format wrote the answer's JSON (as with --format json,
+    less its cursor) instead of the table: it writes what a pipe gets."""
+    data_dir = str(tmp_path / "data")
+    ok(run_cli("demo", "--data-dir", data_dir))
+    query = "select: id, input | from: dataset('trivia') | sort: id | limit: 2"
+    piped = ok(run_cli("query", query, "--data-dir", data_dir)).stdout
+    out = tmp_path / "rows.tsv"
+    ok(run_cli("query", query, "-o", str(out), "--data-dir", data_dir))
+    assert out.read_text() == piped
+    assert piped.splitlines()[0] == "id\tinput"
