@@ -477,3 +477,49 @@ def test_a_json_object_with_rows_is_imported_as_its_rows(app_client):
     other = _import(app_client, ds, b'{"data": [{"id": "c"}]}', fmt="json")
     assert other.status_code == 400
     assert "array of objects" in other.json()["error"]["message"]
+
+
+def test_an_interrupt_while_an_import_commits_waits_for_the_commit(tmp_path):
+    """Ctrl-C while ``tracelake import`` waited for its commit returned at once: the staged
+    file was deleted under the writer, so the rows were written or not by chance, and the
+    command exited 130 while often every row had been written. The submitted commit is
+    waited for and reported."""
+    import signal
+    import threading
+    import time
+
+    from tracelake.cli_backends import LocalBackend
+
+    backend = LocalBackend(tmp_path / "dd", create=True)
+    release = threading.Event()
+    try:
+        project_id = backend.create_project("p")["id"]
+        dataset_id = backend.create_dataset(project_id, "d")["id"]
+        source = tmp_path / "rows.csv"
+        source.write_text("question\n" + "".join(f"q{i}\n" for i in range(500)))
+        # The writer runs this until released, so the import's batch waits in its queue.
+        threading.Thread(target=backend.store.exclusive, args=(lambda _: release.wait(30),)).start()
+
+        def interrupt_once_queued():
+            deadline = time.monotonic() + 30
+            while backend.store._queue.qsize() == 0 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+            time.sleep(0.3)
+            release.set()
+
+        threading.Thread(target=interrupt_once_queued).start()
+        try:
+            result = backend.import_file(dataset_id, source, "csv", {}, lambda done: None)
+        except KeyboardInterrupt:
+            pytest.fail("the interrupt escaped while the import was committing")
+        assert result["rows_written"] == 500
+        count = backend.store.read(
+            lambda c: c.execute(
+                "SELECT count(*) FROM live WHERE object_id = ?", [dataset_id]
+            ).fetchone()[0]
+        )
+        assert count == 500
+    finally:
+        release.set()
+        backend.close()

@@ -3,6 +3,7 @@ as one write, so the import is one version (one ``_xact_id``) or nothing."""
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from pathlib import Path
 
 from tracelake.datasets.upload import Progress, preview_file, stage_file
@@ -56,7 +57,7 @@ def import_file(
             staged=StagedRows(str(staged.path), ref, staged.has_ids),
             author=principal.key_id,
         )
-        xact_id = store.submit(batch).result()
+        xact_id = _committed(store.submit(batch))
     finally:
         staged.discard()
     written = store.read(
@@ -74,3 +75,16 @@ def import_file(
         "mapping": staged.mapping,
         "_xact_id": format_xact(xact_id),
     }
+
+
+def _committed(future: Future) -> int:
+    """The xact id of a submitted import. Once submitted, the writer commits it whole or not
+    at all whatever happens here: a Ctrl-C of ``tracelake import`` while it committed
+    returned at once, deleted the staged file the writer was about to read (so the rows were
+    written or not by chance) and exited 130 with every row often written. The commit is
+    waited for, so the command reports what happened."""
+    while True:
+        try:
+            return future.result()
+        except KeyboardInterrupt:
+            continue
