@@ -517,6 +517,7 @@ def query(
             rows = [{k: _cell(row.get(k)) for k in names} for row in rows]
             if output is None:
                 _table(rows, names)
+                _more(cursor)
                 return
             # The table's tab-separated lines, as piped (the answer's JSON was written, as
             # if --format json had been given, less its cursor).
@@ -528,8 +529,19 @@ def query(
         else:
             sys.stdout.buffer.write(content)
             sys.stdout.flush()
+            if format != "json":  # json carries its cursor
+                _more(cursor)
 
     _run(body)
+
+
+def _more(cursor: str | None) -> None:
+    """Say on stderr that the page is full and how to ask for the next one: the rows of a
+    table, CSV or JSONL stopped at the limit (1,000 by default) without a word."""
+    if cursor:
+        err_console.print(
+            f"more rows may follow; the next page: | cursor: '{cursor}' (SQL: OFFSET '{cursor}')"
+        )
 
 
 @app.command()

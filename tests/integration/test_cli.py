@@ -668,3 +668,20 @@ def test_query_table_to_a_file_is_its_tab_separated_lines(tmp_path):
     ok(run_cli("query", query, "-o", str(out), "--data-dir", data_dir))
     assert out.read_text() == piped
     assert piped.splitlines()[0] == "id\tinput"
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv", "jsonl"])
+def test_a_full_page_says_how_to_ask_for_the_next(tmp_path, fmt):
+    """Only json and ``-o`` showed the next page's cursor: a table, CSV or JSONL on stdout
+    stopped at the limit (1,000 rows by default) without a word."""
+    data_dir = str(tmp_path / "data")
+    ok(run_cli("demo", "--data-dir", data_dir))
+    query = "select: id | from: dataset('trivia') | sort: id | limit: 3"
+    first = ok(run_cli("query", query, "-f", fmt, "--data-dir", data_dir))
+    cursor = re.search(r"\| cursor: '([^']+)'", first.stderr)
+    assert cursor, first.stderr
+    following = f"{query} | cursor: '{cursor.group(1)}'"
+    second = ok(run_cli("query", following, "-f", fmt, "--data-dir", data_dir))
+    assert set(first.stdout.splitlines()[-3:]).isdisjoint(second.stdout.splitlines())
+    last = ok(run_cli("query", query.replace("limit: 3", "limit: 100"), "--data-dir", data_dir))
+    assert "cursor" not in last.stderr
