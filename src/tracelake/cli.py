@@ -628,7 +628,15 @@ def import_(
 
     def body():
         if not file.is_file():
-            raise CliError(f"no such file: {file}")
+            # A directory or a pipe (``<(…)``, /dev/stdin) was "no such file".
+            reason = (
+                "no such file"
+                if not file.exists()
+                else "a directory, not a file"
+                if file.is_dir()
+                else "not a regular file (a pipe or a device): save it to a file first"
+            )
+            raise CliError(f"cannot import {file}: {reason}")
         fmt = detect_format(format, None, file.name)
         mapping = parse_map_options(map_ or [])
         backend = _backend(data_dir, url, api_key, create=True)

@@ -523,3 +523,17 @@ def test_an_interrupt_while_an_import_commits_waits_for_the_commit(tmp_path):
     finally:
         release.set()
         backend.close()
+
+
+def test_cli_import_of_a_directory_or_a_pipe_says_what_it_is(tmp_path):
+    """A directory, or a pipe such as ``<(gunzip -c rows.csv.gz)``, was "no such file"."""
+    import os
+
+    data_dir = str(tmp_path / "data")
+    where = ("--project", "p", "--dataset", "d", "--data-dir", data_dir)
+    assert_cli_error(run_cli("import", str(tmp_path), *where), "directory", str(tmp_path))
+    fifo = tmp_path / "rows.csv"
+    os.mkfifo(fifo)
+    assert_cli_error(run_cli("import", str(fifo), *where), "not a regular file", "pipe")
+    assert_cli_error(run_cli("import", str(tmp_path / "none.csv"), *where), "no such file")
+    assert not (tmp_path / "data").exists()
