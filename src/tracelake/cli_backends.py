@@ -339,7 +339,11 @@ def _backend(
     *,
     create: bool = False,
 ):
+    # A --data-dir on the command line names the data dir to open: with TRACELAKE_URL set
+    # in the shell it was ignored, and the command read or wrote the server's data instead.
+    if data_dir is not None and url is not None:
+        raise CliError("give --url or --data-dir, not both")
     settings = Settings.from_env(data_dir=data_dir, url=url, api_key=api_key)
-    if settings.url:
+    if settings.url and data_dir is None:
         return RemoteBackend(settings.url, settings.api_key)
     return LocalBackend(settings.data_dir, org, create=create)

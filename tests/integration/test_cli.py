@@ -685,3 +685,17 @@ def test_a_full_page_says_how_to_ask_for_the_next(tmp_path, fmt):
     assert set(first.stdout.splitlines()[-3:]).isdisjoint(second.stdout.splitlines())
     last = ok(run_cli("query", query.replace("limit: 3", "limit: 100"), "--data-dir", data_dir))
     assert "cursor" not in last.stderr
+
+
+def test_a_data_dir_on_the_command_line_wins_over_the_url_in_the_environment(tmp_path, server):
+    """With TRACELAKE_URL set in the shell, ``--data-dir`` was ignored: ``demo --data-dir
+    new`` loaded the demo into the server and ``keys list --data-dir`` listed its keys."""
+    data_dir = tmp_path / "data"
+    env = cli_env(TRACELAKE_URL=server.url, TRACELAKE_API_KEY=server.api_key)
+    key_id, _ = created_key(ok(run_cli("keys", "create", "--data-dir", str(data_dir), env=env)))
+    assert (data_dir / "tracelake.duckdb").is_file()
+    assert key_id in ok(run_cli("keys", "list", "--data-dir", str(data_dir))).stdout
+    with server.client() as client:
+        assert key_id not in {k["id"] for k in client.get("/v1/api_key").json()["objects"]}
+    both = run_cli("keys", "list", "--data-dir", str(data_dir), "--url", server.url, env=env)
+    assert_cli_error(both, "--url or --data-dir, not both")
