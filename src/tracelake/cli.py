@@ -488,6 +488,8 @@ def query(
     def body():
         if format not in formats:
             raise CliError(f"--format must be one of {', '.join(formats)}")
+        if explain and output is not None:  # it printed the plan and left the file alone
+            raise CliError("--explain prints the plan: leave out -o")
         if format == "parquet" and output is None and not explain:
             raise CliError("parquet is binary: give a file with -o")
         backend = _backend(data_dir, url, api_key)

@@ -719,3 +719,14 @@ def test_a_data_dir_on_the_command_line_wins_over_the_url_in_the_environment(tmp
         assert key_id not in {k["id"] for k in client.get("/v1/api_key").json()["objects"]}
     both = run_cli("keys", "list", "--data-dir", str(data_dir), "--url", server.url, env=env)
     assert_cli_error(both, "--url or --data-dir, not both")
+
+
+def test_explain_with_an_output_file_is_refused(tmp_path):
+    """``--explain -o plan.txt`` printed the plan and wrote no file, exit 0."""
+    data_dir = str(tmp_path / "data")
+    ok(run_cli("demo", "--data-dir", data_dir))
+    query = "select: id | from: project_logs('demo')"
+    out = tmp_path / "plan.txt"
+    result = run_cli("query", query, "--explain", "-o", str(out), "--data-dir", data_dir)
+    assert_cli_error(result, "--explain", "-o")
+    assert not out.exists()
