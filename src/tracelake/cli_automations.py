@@ -152,11 +152,33 @@ def create_automation(
     """Create an export (--path …) or a retention policy (--retention … --days N)."""
 
     def body():
+        # Flags of the other kind (or S3 credentials for a file:// path) were dropped
+        # without a word: the automation was created without them.
+        s3_flags = {
+            "--access-key-id": access_key_id,
+            "--secret-access-key": secret_access_key,
+            "--role-arn": role_arn,
+            "--external-id": external_id,
+            "--profile": profile,
+            "--endpoint-url": endpoint_url,
+            "--region": region,
+        }
+        export_only = {"--path": path, "--query": query, "--max-rows": max_rows, **s3_flags}
         if retention is not None:
+            given = [flag for flag, value in export_only.items() if value is not None]
+            if given:
+                raise CliError(f"{', '.join(given)}: only for an export, not --retention")
             config = {"event_type": "retention", "object_type": retention, "retention_days": days}
             if grace_hours is not None:
                 config["grace_period_hours"] = grace_hours
         elif path is not None:
+            given = [
+                f for f, v in (("--days", days), ("--grace-hours", grace_hours)) if v is not None
+            ]
+            if not path.startswith("s3://"):
+                given += [flag for flag, value in s3_flags.items() if value is not None]
+            if given:
+                raise CliError(f"{', '.join(given)}: not for an export to {path}")
             export_definition = {"type": definition}
             if query is not None:
                 export_definition["btql_query"] = query

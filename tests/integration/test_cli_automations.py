@@ -99,3 +99,23 @@ def test_creating_an_automation_whose_name_is_taken_is_an_error(server, tmp_path
     assert "Traceback" not in again.stderr
     listed = run_cli("automations", "list", "-p", project, env=env).stdout
     assert f"file://{tmp_path / 'a'}" in listed and "parquet" not in listed
+
+
+def test_flags_that_do_not_apply_to_the_automation_are_refused(server, tmp_path):
+    """A retention policy given --path, an export given --days, or an export to a file://
+    path given S3 credentials was created without them, exit 0."""
+    env = cli_env(TRACELAKE_URL=server.url, TRACELAKE_API_KEY=server.api_key)
+    project = f"cli-flags-{uuid.uuid4().hex[:6]}"
+    assert server.client().post("/v1/project", json={"name": project}).status_code == 200
+    base = ("automations", "create", "-p", project, "--name", "a", "--paused")
+    cases = [
+        (("--retention", "project_logs", "--days", "3", "--path", "s3://b/p"), "--path"),
+        (("--path", f"file://{tmp_path}", "--days", "3"), "--days"),
+        (("--path", f"file://{tmp_path}", "--access-key-id", "AK"), "--access-key-id"),
+    ]
+    for flags, named in cases:
+        result = run_cli(*base, *flags, env=env)
+        assert result.returncode == 1, result.stdout
+        assert result.stderr.startswith("error:") and named in result.stderr, result.stderr
+    listed = run_cli("automations", "list", "-p", project, env=env)
+    assert listed.stdout.splitlines()[1:] == []
