@@ -23,14 +23,14 @@ class CliError(Exception):
 MIN_API_KEY_LENGTH = 16  # the catalog's minimum (store/catalog.py create_key)
 
 
-def check_admin_key(api_key: str | None) -> None:
+def check_admin_key(api_key: str | None, name: str = "TRACELAKE_API_KEY") -> None:
     """Refuse a short TRACELAKE_API_KEY before the data dir is opened: it is registered as
     the first organization's admin key wherever it is not known (``serve`` and the commands
     on a data dir), and the catalog's refusal named no setting ("an API key must be at
     least 16 characters long", for a ``keys list``); at a server's startup it was a
     traceback from inside uvicorn."""
     if api_key and len(api_key) < MIN_API_KEY_LENGTH:
-        raise CliError(f"TRACELAKE_API_KEY must be at least {MIN_API_KEY_LENGTH} characters long")
+        raise CliError(f"{name} must be at least {MIN_API_KEY_LENGTH} characters long")
 
 
 def segment(value: str) -> str:
@@ -192,7 +192,14 @@ class LocalBackend:
     without a database given a new one (a mistyped path must not become a new, empty
     database with a new admin key)."""
 
-    def __init__(self, data_dir: Path, org: str | None = None, *, create: bool = False):
+    def __init__(
+        self,
+        data_dir: Path,
+        org: str | None = None,
+        *,
+        create: bool = False,
+        api_key: str | None = None,
+    ):
         from tracelake.store.catalog import Catalog, Principal, bootstrap
         from tracelake.store.store import DB_FILENAME
 
@@ -201,8 +208,10 @@ class LocalBackend:
                 f"no tracelake database in {data_dir}: give the --data-dir of a server"
                 " (or its --url), or create one with `tracelake serve` or `tracelake demo`"
             )
-        settings = Settings.from_env()
-        check_admin_key(settings.api_key)
+        # --api-key wins over TRACELAKE_API_KEY here too (it was ignored on a data dir: a new
+        # one got a generated admin key instead of the one given).
+        settings = Settings.from_env(api_key=api_key)
+        check_admin_key(settings.api_key, "--api-key" if api_key else "TRACELAKE_API_KEY")
         self.store = open_store(data_dir)
         self.catalog = Catalog(self.store)
         # Queries and export pages stop after TRACELAKE_QUERY_TIMEOUT_SECONDS, as on a server
@@ -346,4 +355,4 @@ def _backend(
     settings = Settings.from_env(data_dir=data_dir, url=url, api_key=api_key)
     if settings.url and data_dir is None:
         return RemoteBackend(settings.url, settings.api_key)
-    return LocalBackend(settings.data_dir, org, create=create)
+    return LocalBackend(settings.data_dir, org, create=create, api_key=api_key)

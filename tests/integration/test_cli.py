@@ -730,3 +730,16 @@ def test_explain_with_an_output_file_is_refused(tmp_path):
     result = run_cli("query", query, "--explain", "-o", str(out), "--data-dir", data_dir)
     assert_cli_error(result, "--explain", "-o")
     assert not out.exists()
+
+
+def test_the_api_key_flag_is_the_admin_key_of_a_data_dir(tmp_path):
+    """--api-key wins over TRACELAKE_API_KEY, as the README says, on a data dir too: it was
+    ignored there, so a new data dir got a generated admin key instead of the one given."""
+    data_dir = tmp_path / "data"
+    mine = "tl-mine-0123456789abcdef"
+    created = ok(run_cli("demo", "--data-dir", str(data_dir), "--api-key", mine))
+    assert "admin API key" not in created.stderr  # nothing generated
+    with local_app(data_dir) as app:
+        assert app.post("/api/apikey/login", headers=auth(mine)).status_code == 200
+    short = run_cli("keys", "list", "--data-dir", str(data_dir), "--api-key", "short")
+    assert_cli_error(short, "--api-key", "16 characters")
