@@ -131,7 +131,8 @@ class Settings:
                     )
             values[setting.name] = value
         values.update({k: v for k, v in overrides.items() if v is not None})
-        values["data_dir"] = Path(values["data_dir"])
+        # "~/data" from an env file (no shell to expand it) made a folder named "~" here.
+        values["data_dir"] = Path(values["data_dir"]).expanduser()
         if values.get("api_key") is not None:
             # A key read from a file keeps its final newline (a Kubernetes secret made with
             # --from-file does): registered so, no client could send it (header values are

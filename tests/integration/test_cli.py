@@ -743,3 +743,16 @@ def test_the_api_key_flag_is_the_admin_key_of_a_data_dir(tmp_path):
         assert app.post("/api/apikey/login", headers=auth(mine)).status_code == 200
     short = run_cli("keys", "list", "--data-dir", str(data_dir), "--api-key", "short")
     assert_cli_error(short, "--api-key", "16 characters")
+
+
+def test_a_data_dir_under_home_in_the_environment_is_expanded(tmp_path):
+    """TRACELAKE_DATA_DIR=~/data from an env file (no shell to expand it) made a folder
+    named "~" in the working directory."""
+    env = cli_env(HOME=str(tmp_path / "home"), TRACELAKE_DATA_DIR="~/data")
+    result = subprocess.run(
+        [sys.executable, "-m", "tracelake", "keys", "create"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "home" / "data" / "tracelake.duckdb").is_file()
+    assert not (tmp_path / "~").exists()
