@@ -633,6 +633,7 @@ def import_(
     from rich.progress import BarColumn, DownloadColumn, TextColumn
 
     from tracelake.datasets.upload import detect_format
+    from tracelake.errors import InvalidRequest
     from tracelake.model.column_mapping import parse_map_options
 
     def body():
@@ -646,7 +647,16 @@ def import_(
                 else "not a regular file (a pipe or a device): save it to a file first"
             )
             raise CliError(f"cannot import {file}: {reason}")
-        fmt = detect_format(format, None, file.name)
+        try:
+            fmt = detect_format(format, None, file.name)
+        except InvalidRequest:
+            if format is not None:
+                raise
+            # The route's words ("give format=…, a Content-Type …") named no CLI option.
+            raise CliError(
+                f"cannot tell the format of {file.name} from its name: give --format csv,"
+                " json or jsonl"
+            ) from None
         mapping = parse_map_options(map_ or [])
         backend = _backend(data_dir, url, api_key, create=True)
         try:

@@ -537,3 +537,15 @@ def test_cli_import_of_a_directory_or_a_pipe_says_what_it_is(tmp_path):
     assert_cli_error(run_cli("import", str(fifo), *where), "not a regular file", "pipe")
     assert_cli_error(run_cli("import", str(tmp_path / "none.csv"), *where), "no such file")
     assert not (tmp_path / "data").exists()
+
+
+def test_cli_import_of_a_file_without_a_known_extension_names_the_option(tmp_path):
+    """The error was the route's: "give format=csv|json|jsonl, a Content-Type (…)", naming
+    no option of the command."""
+    source = tmp_path / "rows"
+    source.write_text("question\nq1\n")
+    where = ("--project", "p", "--dataset", "d", "--data-dir", str(tmp_path / "data"))
+    result = run_cli("import", str(source), *where)
+    text = assert_cli_error(result, "--format", "rows")
+    assert "Content-Type" not in text
+    ok(run_cli("import", str(source), "--format", "csv", *where))
