@@ -1,3 +1,5 @@
-from tracelake.cli import app
+import sys
 
-app(prog_name="tracelake")
+from tracelake.cli import main
+
+sys.exit(main())

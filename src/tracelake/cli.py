@@ -22,6 +22,7 @@ import typer
 from rich.console import Console
 from rich.table import Column, Table
 from rich.text import Text
+from typer._click import exceptions as click_errors  # Typer 0.29 carries its own Click
 
 from tracelake import __version__
 from tracelake.cli_backends import CliError, LocalBackend, _backend, check_admin_key, open_store
@@ -744,8 +745,28 @@ from tracelake.cli_automations import automations_app  # noqa: E402
 app.add_typer(automations_app, name="automations")
 
 
-def main() -> None:  # pragma: no cover - console entry point
-    app()
+def main(args: list[str] | None = None) -> int:
+    """Run the CLI; the exit code. A usage error (a missing argument, an unknown option, a
+    value of the wrong kind) is one line on stderr and exit 2, like every other error here
+    (Click drew it as a box of several lines under the usage)."""
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=args, prog_name="tracelake", standalone_mode=False)
+    except click_errors.NoArgsIsHelpError as exc:
+        exc.show()  # a group or command run without arguments prints its help
+        return exc.exit_code
+    except click_errors.UsageError as exc:
+        message = " ".join(exc.format_message().split())
+        where = exc.ctx.command_path if exc.ctx is not None else "tracelake"
+        print(f"error: {message} (see '{where} --help')", file=sys.stderr)
+        return exc.exit_code
+    except click_errors.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except typer.Abort:
+        print("Aborted.", file=sys.stderr)
+        return 1
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -756,3 +756,31 @@ def test_a_data_dir_under_home_in_the_environment_is_expanded(tmp_path):
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "home" / "data" / "tracelake.duckdb").is_file()
     assert not (tmp_path / "~").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["query"], ["missing argument", "tracelake query --help"]),
+        (["serve", "--port", "abc"], ["--port", "integer", "tracelake serve --help"]),
+        (["keys", "list", "--bogus"], ["no such option: --bogus", "tracelake keys list --help"]),
+        (["nosuch"], ["no such command 'nosuch'", "tracelake --help"]),
+    ],
+)
+def test_a_usage_error_is_one_line_and_exit_2(args, words):
+    """A missing argument, an unknown option or command, a value of the wrong kind: one
+    ``error:`` line naming it and the help to read, exit 2 (it was a box of several lines
+    under the usage)."""
+    result = run_cli(*args)
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for word in words:
+        assert word.lower() in lines[0].lower(), (word, lines[0])
+    assert result.stdout == ""
+
+
+def test_help_and_no_arguments_still_print_the_help():
+    assert run_cli("keys", "list", "--help").returncode == 0
+    bare = run_cli("keys")
+    assert bare.returncode == 2 and "Usage: tracelake keys" in bare.stdout + bare.stderr
