@@ -163,6 +163,8 @@ def list_items(
         "r.project_id IN (SELECT id FROM projects WHERE deleted_at IS NULL)",
         "(r.object_type <> 'dataset'"
         " OR r.object_id IN (SELECT id FROM datasets WHERE deleted_at IS NULL))",
+        "(r.object_type <> 'experiment'"
+        " OR r.object_id IN (SELECT id FROM experiments WHERE deleted_at IS NULL))",
     ]
     params: list[Any] = [org_id]
     for column, value in (
