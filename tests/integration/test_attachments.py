@@ -67,3 +67,20 @@ def test_attachment_metadata_is_per_organization(server):
             json={"key": "never-uploaded", "status": {"upload_status": "done"}},
         )
         assert response.status_code == 404
+
+
+def test_a_file_name_too_long_for_the_download_header_is_a_400(server):
+    with server.client() as client:
+        body = {"key": f"long-{uuid.uuid4().hex}", "content_type": "text/plain"}
+        response = client.post("/attachment", json={**body, "filename": "é" * 10_000})
+        assert response.status_code == 400
+        assert "filename" in response.json()["error"]["message"]
+        assert client.get("/attachment", params={"key": body["key"]}).status_code == 404
+        # The longest name allowed still downloads, with its name.
+        name = "😀" * 251 + ".txt"
+        signed = client.post("/attachment", json={**body, "filename": name}).json()
+        assert httpx.put(signed["signedUrl"], content=b"hi", headers=signed["headers"]).is_success
+        url = client.get("/attachment", params={"key": body["key"]}).json()["downloadUrl"]
+        download = httpx.get(url)
+        assert download.content == b"hi"
+        assert "%F0%9F%98%80" in download.headers["content-disposition"]
