@@ -57,6 +57,9 @@ def test_attachment_metadata_is_per_organization(server):
     with server.client() as client:
         response = client.get("/attachment", params={"key": "no-such-key"})
         assert response.status_code == 404
+        response = client.get("/attachment")
+        assert response.status_code == 400
+        assert "missing required query parameter 'key'" in response.json()["error"]["message"]
         response = client.post(
             "/attachment",
             json={"key": "../escape", "filename": "x", "content_type": "text/plain"},
