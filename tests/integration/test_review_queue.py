@@ -82,6 +82,11 @@ def test_a_deleted_experiments_items_leave_the_queue(app_client, project_id):
     assert app_client.delete(f"/v1/experiment/{base['object_id']}").status_code == 200
     listed = app_client.get("/v1/review_item", params={"project_id": project_id}).json()
     assert [i["id"] for i in listed["objects"]] == [kept["id"]]
-    assert item["id"] != kept["id"]
+    for method in ("GET", "PATCH", "DELETE"):
+        body = {"status": "completed"} if method == "PATCH" else None
+        res = app_client.request(method, f"/v1/review_item/{item['id']}", json=body)
+        assert res.status_code == 404, (method, res.text)
+    assert app_client.delete(f"/v1/project/{project_id}").status_code == 200
+    assert app_client.get(f"/v1/review_item/{kept['id']}").status_code == 404
     res = app_client.post("/v1/review_item", json={**base, "row_id": "r2"})
     assert res.status_code == 404, res.text

@@ -30,6 +30,17 @@ _COLUMNS = (
 )
 
 
+# The item's project, and its dataset or experiment, are live: the items of a deleted one
+# are gone with it.
+_LIVE = (
+    "r.project_id IN (SELECT id FROM projects WHERE deleted_at IS NULL)"
+    " AND (r.object_type <> 'dataset'"
+    " OR r.object_id IN (SELECT id FROM datasets WHERE deleted_at IS NULL))"
+    " AND (r.object_type <> 'experiment'"
+    " OR r.object_id IN (SELECT id FROM experiments WHERE deleted_at IS NULL))"
+)
+
+
 def _select() -> str:
     cols = [f"r.{c}" for c in _COLUMNS]
     cols += [TS.format(col="r.created"), TS.format(col="r.updated")]
@@ -134,7 +145,9 @@ def flag(catalog: Catalog, org_id: str, body: dict) -> dict:
 
 def get(catalog: Catalog, org_id: str, item_id: str) -> dict:
     rows = catalog.store.read(
-        lambda c: _rows(c, _select() + " WHERE r.id = ? AND r.org_id = ?", [item_id, org_id])
+        lambda c: _rows(
+            c, _select() + f" WHERE r.id = ? AND r.org_id = ? AND {_LIVE}", [item_id, org_id]
+        )
     )
     if not rows:
         raise NotFound(f"review item {item_id!r} not found")
@@ -158,14 +171,7 @@ def list_items(
         raise InvalidRequest(f"status must be one of {', '.join(STATUSES)}")
     if limit is not None and limit < 0:
         raise InvalidRequest("limit must not be negative")
-    where = [
-        "r.org_id = ?",
-        "r.project_id IN (SELECT id FROM projects WHERE deleted_at IS NULL)",
-        "(r.object_type <> 'dataset'"
-        " OR r.object_id IN (SELECT id FROM datasets WHERE deleted_at IS NULL))",
-        "(r.object_type <> 'experiment'"
-        " OR r.object_id IN (SELECT id FROM experiments WHERE deleted_at IS NULL))",
-    ]
+    where = ["r.org_id = ?", _LIVE]
     params: list[Any] = [org_id]
     for column, value in (
         ("project_id", project_id),
