@@ -126,6 +126,8 @@ def test_dataset_row_reviews_are_per_org_and_need_write(app_client, dataset_id):
         ({"assignee": "nobody"}, "nobody"),
         ({"assignee": 3}, "assignee"),
         ({"dataset_id": "x"}, "dataset_id"),
+        ({"root_span_id": "span-1"}, "'root_span_id' is for spans"),
+        ({"span_name": "llm"}, "'span_name' is for spans"),
     ],
 )
 def test_bad_dataset_row_flags_are_400(app_client, dataset_id, change, message):

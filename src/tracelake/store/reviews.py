@@ -99,6 +99,10 @@ def flag(catalog: Catalog, org_id: str, body: dict) -> dict:
     object_id = _req_str(body, "object_id")
     row_id = _req_str(body, "row_id")
     root, name, note = (_opt_str(body, k) for k in ("root_span_id", "span_name", "note"))
+    if object_type == "dataset":
+        for field, value in (("root_span_id", root), ("span_name", name)):
+            if value is not None:
+                raise InvalidRequest(f"field {field!r} is for spans: a dataset row has none")
     _check_assignee(catalog, org_id, body)
     assignee = body.get("assignee")
     if object_type == "experiment":
