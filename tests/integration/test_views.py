@@ -303,3 +303,17 @@ def test_views_of_a_deleted_table_are_gone_with_it(app_client, project_id):
     assert listed() == set()
     for view_id in (made["project"], made["dataset"]):
         assert app_client.get(f"/v1/view/{view_id}").status_code == 404
+
+
+def test_a_view_moved_to_another_view_type_stops_being_the_old_tables_default(
+    app_client, project_id
+):
+    view = app_client.post("/v1/view", json=_view(project_id, name="moved")).json()
+    logs = {"object_type": "project", "object_id": project_id, "view_type": "logs"}
+    assert app_client.put("/v1/view_default", json={**logs, "view_id": view["id"]}).is_success
+    renamed = app_client.patch(f"/v1/view/{view['id']}", json={"name": "still logs"})
+    assert renamed.json()["view_type"] == "logs"
+    assert app_client.get("/v1/view_default", params=logs).json()["view_id"] == view["id"]
+    moved = app_client.patch(f"/v1/view/{view['id']}", json={"view_type": "experiments"})
+    assert moved.json()["view_type"] == "experiments"
+    assert app_client.get("/v1/view_default", params=logs).json()["view_id"] is None

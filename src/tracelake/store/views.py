@@ -245,8 +245,9 @@ def update(catalog: Catalog, org_id: str, view_id: str, patch: dict) -> dict:
         )
         if clash and clash[0]["id"] != view_id:
             raise InvalidRequest(f"the name {merged['name']!r} is already taken")
-    catalog.store.transact(
-        lambda c: c.execute(
+
+    def txn(c):
+        c.execute(
             "UPDATE views SET view_type = ?, name = ?, view_data = ?, options = ? WHERE id = ?",
             [
                 merged["view_type"],
@@ -256,7 +257,14 @@ def update(catalog: Catalog, org_id: str, view_id: str, patch: dict) -> dict:
                 view_id,
             ],
         )
-    )
+        # A view moved to another view_type is another table's now: the personal defaults
+        # of the table it left fall back to none, as when it is deleted.
+        c.execute(
+            "DELETE FROM view_defaults WHERE view_id = ? AND view_type <> ?",
+            [view_id, merged["view_type"]],
+        )
+
+    catalog.store.transact(txn)
     return get(catalog, org_id, view_id)
 
 
