@@ -87,3 +87,23 @@ def test_a_file_name_too_long_for_the_download_header_is_a_400(server):
         download = httpx.get(url)
         assert download.content == b"hi"
         assert "%F0%9F%98%80" in download.headers["content-disposition"]
+
+
+def test_an_upload_status_is_checked_field_by_field(server):
+    with server.client() as client:
+        key = f"status-{uuid.uuid4().hex}"
+        body = {"key": key, "filename": "a.txt", "content_type": "text/plain"}
+        assert client.post("/attachment", json=body).is_success
+        for status, message in (
+            ({"upload_status": "error", "error_message": 5}, "status.error_message"),
+            ({"upload_status": "error", "reason": "x"}, "'status.reason'"),
+        ):
+            response = client.post("/attachment/status", json={"key": key, "status": status})
+            assert response.status_code == 400, response.text
+            assert message in response.json()["error"]["message"]
+        assert client.get("/attachment", params={"key": key}).json()["status"] == {
+            "upload_status": "uploading"
+        }
+        failed = {"upload_status": "error", "error_message": "disk full"}
+        response = client.post("/attachment/status", json={"key": key, "status": failed})
+        assert response.json()["status"] == failed

@@ -137,6 +137,12 @@ def set_status(store: Store, org_id: str, key: str, status: object) -> dict:
         "error",
     ):
         raise InvalidRequest("status.upload_status must be uploading, done or error")
+    unknown = [k for k in status if k not in ("upload_status", "error_message")]
+    if unknown:
+        raise InvalidRequest(f"unknown field 'status.{unknown[0]}'")
+    message = status.get("error_message")
+    if message is not None and not isinstance(message, str):
+        raise InvalidRequest("status.error_message must be a string")
     get(store, org_id, key)
     if status["upload_status"] == "done" and not blob_path(store, org_id, key).is_file():
         raise InvalidRequest("the attachment has no uploaded bytes")
