@@ -57,6 +57,9 @@ def test_attachment_metadata_is_per_organization(server):
     with server.client() as client:
         response = client.get("/attachment", params={"key": "no-such-key"})
         assert response.status_code == 404
+        response = client.get("/attachment")
+        assert response.status_code == 400
+        assert "missing required query parameter 'key'" in response.json()["error"]["message"]
         response = client.post(
             "/attachment",
             json={"key": "../escape", "filename": "x", "content_type": "text/plain"},
@@ -67,3 +70,40 @@ def test_attachment_metadata_is_per_organization(server):
             json={"key": "never-uploaded", "status": {"upload_status": "done"}},
         )
         assert response.status_code == 404
+
+
+def test_a_file_name_too_long_for_the_download_header_is_a_400(server):
+    with server.client() as client:
+        body = {"key": f"long-{uuid.uuid4().hex}", "content_type": "text/plain"}
+        response = client.post("/attachment", json={**body, "filename": "é" * 10_000})
+        assert response.status_code == 400
+        assert "filename" in response.json()["error"]["message"]
+        assert client.get("/attachment", params={"key": body["key"]}).status_code == 404
+        # The longest name allowed still downloads, with its name.
+        name = "😀" * 251 + ".txt"
+        signed = client.post("/attachment", json={**body, "filename": name}).json()
+        assert httpx.put(signed["signedUrl"], content=b"hi", headers=signed["headers"]).is_success
+        url = client.get("/attachment", params={"key": body["key"]}).json()["downloadUrl"]
+        download = httpx.get(url)
+        assert download.content == b"hi"
+        assert "%F0%9F%98%80" in download.headers["content-disposition"]
+
+
+def test_an_upload_status_is_checked_field_by_field(server):
+    with server.client() as client:
+        key = f"status-{uuid.uuid4().hex}"
+        body = {"key": key, "filename": "a.txt", "content_type": "text/plain"}
+        assert client.post("/attachment", json=body).is_success
+        for status, message in (
+            ({"upload_status": "error", "error_message": 5}, "status.error_message"),
+            ({"upload_status": "error", "reason": "x"}, "'status.reason'"),
+        ):
+            response = client.post("/attachment/status", json={"key": key, "status": status})
+            assert response.status_code == 400, response.text
+            assert message in response.json()["error"]["message"]
+        assert client.get("/attachment", params={"key": key}).json()["status"] == {
+            "upload_status": "uploading"
+        }
+        failed = {"upload_status": "error", "error_message": "disk full"}
+        response = client.post("/attachment/status", json={"key": key, "status": failed})
+        assert response.json()["status"] == failed

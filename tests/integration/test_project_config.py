@@ -129,6 +129,9 @@ def test_project_score_types(app_client, project_id):
         ({"score_type": "slider", "config": {"destination": "expected"}}, "free-form"),
         ({"score_type": "slider", "config": {"colour": 1}}, "colour"),
         ({"score_type": "slider", "config": []}, "config"),
+        ({"score_type": "slider", "config": {"multi_select": "yes"}}, "multi_select"),
+        ({"score_type": "online", "config": {"online": 5}}, "config.online"),
+        ({"score_type": "online", "config": {"online": [1]}}, "config.online"),
     ],
 )
 def test_project_score_bad_input_is_400(app_client, project_id, extra, message):

@@ -85,6 +85,7 @@ def test_a_deleted_datasets_items_leave_the_queue(app_client, project_id, datase
     assert app_client.delete(f"/v1/dataset/{dataset_id}").status_code == 200
     listed = app_client.get("/v1/review_item", params={"project_id": project_id}).json()
     assert item["id"] not in {i["id"] for i in listed["objects"]}
+    assert app_client.get(f"/v1/review_item/{item['id']}").status_code == 404
     res = app_client.post("/v1/review_item", json={**base, "row_id": "q2"})
     assert res.status_code == 404, res.text
 
@@ -125,6 +126,8 @@ def test_dataset_row_reviews_are_per_org_and_need_write(app_client, dataset_id):
         ({"assignee": "nobody"}, "nobody"),
         ({"assignee": 3}, "assignee"),
         ({"dataset_id": "x"}, "dataset_id"),
+        ({"root_span_id": "span-1"}, "'root_span_id' is for spans"),
+        ({"span_name": "llm"}, "'span_name' is for spans"),
     ],
 )
 def test_bad_dataset_row_flags_are_400(app_client, dataset_id, change, message):

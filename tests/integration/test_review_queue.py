@@ -69,3 +69,24 @@ def test_bad_updates_and_filters(app_client, project_id):
     assert res.status_code == 400
     missing = {"object_type": "project_logs", "object_id": "nope", "row_id": "r"}
     assert app_client.post("/v1/review_item", json=missing).status_code == 404
+
+
+def test_a_deleted_experiments_items_leave_the_queue(app_client, project_id):
+    exp = app_client.post("/v1/experiment", json={"project_id": project_id, "name": "gone"})
+    base = {"object_type": "experiment", "object_id": exp.json()["id"], "row_id": "r1"}
+    item = app_client.post("/v1/review_item", json=base).json()
+    kept = app_client.post(
+        "/v1/review_item",
+        json={"object_type": "project_logs", "object_id": project_id, "row_id": "r1"},
+    ).json()
+    assert app_client.delete(f"/v1/experiment/{base['object_id']}").status_code == 200
+    listed = app_client.get("/v1/review_item", params={"project_id": project_id}).json()
+    assert [i["id"] for i in listed["objects"]] == [kept["id"]]
+    for method in ("GET", "PATCH", "DELETE"):
+        body = {"status": "completed"} if method == "PATCH" else None
+        res = app_client.request(method, f"/v1/review_item/{item['id']}", json=body)
+        assert res.status_code == 404, (method, res.text)
+    assert app_client.delete(f"/v1/project/{project_id}").status_code == 200
+    assert app_client.get(f"/v1/review_item/{kept['id']}").status_code == 404
+    res = app_client.post("/v1/review_item", json={**base, "row_id": "r2"})
+    assert res.status_code == 404, res.text

@@ -278,3 +278,42 @@ def test_a_database_made_before_views_gains_them(tmp_path):
         assert sorted(t[0] for t in tables) == ["view_defaults", "views"]
     finally:
         store.close()
+
+
+def test_views_of_a_deleted_table_are_gone_with_it(app_client, project_id):
+    exp = app_client.post("/v1/experiment", json={"project_id": project_id, "name": "e"}).json()
+    ds = app_client.post("/v1/dataset", json={"project_id": project_id, "name": "d"}).json()
+    made = {}
+    for kind, object_id in (
+        ("project", project_id),
+        ("experiment", exp["id"]),
+        ("dataset", ds["id"]),
+    ):
+        body = {**_view(project_id), "object_type": kind, "object_id": object_id}
+        made[kind] = app_client.post("/v1/view", json=body).json()["id"]
+
+    def listed():
+        return {v["id"] for v in app_client.get("/v1/view").json()["objects"]}
+
+    assert app_client.delete(f"/v1/experiment/{exp['id']}").status_code == 200
+    assert listed() == {made["project"], made["dataset"]}
+    assert app_client.get(f"/v1/view/{made['experiment']}").status_code == 404
+    assert app_client.patch(f"/v1/view/{made['experiment']}", json={"name": "x"}).status_code == 404
+    assert app_client.delete(f"/v1/project/{project_id}").status_code == 200
+    assert listed() == set()
+    for view_id in (made["project"], made["dataset"]):
+        assert app_client.get(f"/v1/view/{view_id}").status_code == 404
+
+
+def test_a_view_moved_to_another_view_type_stops_being_the_old_tables_default(
+    app_client, project_id
+):
+    view = app_client.post("/v1/view", json=_view(project_id, name="moved")).json()
+    logs = {"object_type": "project", "object_id": project_id, "view_type": "logs"}
+    assert app_client.put("/v1/view_default", json={**logs, "view_id": view["id"]}).is_success
+    renamed = app_client.patch(f"/v1/view/{view['id']}", json={"name": "still logs"})
+    assert renamed.json()["view_type"] == "logs"
+    assert app_client.get("/v1/view_default", params=logs).json()["view_id"] == view["id"]
+    moved = app_client.patch(f"/v1/view/{view['id']}", json={"view_type": "experiments"})
+    assert moved.json()["view_type"] == "experiments"
+    assert app_client.get("/v1/view_default", params=logs).json()["view_id"] is None

@@ -29,6 +29,10 @@ _TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 _QUOTED = r'"(?:[\t \x21\x23-\x5b\x5d-\x7e]|\\[\t \x21-\x7e])*"'
 _MEDIA_TYPE = re.compile(rf"{_TOKEN}/{_TOKEN}(?:[ \t]*;[ \t]*{_TOKEN}=(?:{_TOKEN}|{_QUOTED}))*")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# A file name goes back in the download's Content-Disposition, percent-encoded when it is
+# not ASCII (up to 12 bytes a character): 255 characters, as most file systems allow, keep
+# that header within what HTTP clients and proxies accept.
+MAX_FILENAME = 255
 
 
 def check_key(key: object) -> str:
@@ -84,6 +88,8 @@ def register(store: Store, org_id: str, key: str, filename: object, content_type
         )
     if _CONTROL.search(filename):
         raise InvalidRequest("filename must not contain control characters (such as new lines)")
+    if len(filename) > MAX_FILENAME:
+        raise InvalidRequest(f"filename is too long (at most {MAX_FILENAME} characters)")
     status = orjson.dumps({"upload_status": "uploading"}).decode()
     store.transact(
         lambda c: c.execute(
@@ -131,6 +137,12 @@ def set_status(store: Store, org_id: str, key: str, status: object) -> dict:
         "error",
     ):
         raise InvalidRequest("status.upload_status must be uploading, done or error")
+    unknown = [k for k in status if k not in ("upload_status", "error_message")]
+    if unknown:
+        raise InvalidRequest(f"unknown field 'status.{unknown[0]}'")
+    message = status.get("error_message")
+    if message is not None and not isinstance(message, str):
+        raise InvalidRequest("status.error_message must be a string")
     get(store, org_id, key)
     if status["upload_status"] == "done" and not blob_path(store, org_id, key).is_file():
         raise InvalidRequest("the attachment has no uploaded bytes")

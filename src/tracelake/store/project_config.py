@@ -120,6 +120,8 @@ def _check_score(fields: dict) -> dict:
             raise InvalidRequest("config.destination applies to free-form scores only")
         if config.get("multi_select") is not None and not isinstance(config["multi_select"], bool):
             raise InvalidRequest("config.multi_select must be true or false")
+        if config.get("online") is not None and not isinstance(config["online"], dict):
+            raise InvalidRequest("config.online must be an object (an online scoring config)")
     return fields
 
 

@@ -30,6 +30,17 @@ _COLUMNS = (
 )
 
 
+# The item's project, and its dataset or experiment, are live: the items of a deleted one
+# are gone with it.
+_LIVE = (
+    "r.project_id IN (SELECT id FROM projects WHERE deleted_at IS NULL)"
+    " AND (r.object_type <> 'dataset'"
+    " OR r.object_id IN (SELECT id FROM datasets WHERE deleted_at IS NULL))"
+    " AND (r.object_type <> 'experiment'"
+    " OR r.object_id IN (SELECT id FROM experiments WHERE deleted_at IS NULL))"
+)
+
+
 def _select() -> str:
     cols = [f"r.{c}" for c in _COLUMNS]
     cols += [TS.format(col="r.created"), TS.format(col="r.updated")]
@@ -88,6 +99,10 @@ def flag(catalog: Catalog, org_id: str, body: dict) -> dict:
     object_id = _req_str(body, "object_id")
     row_id = _req_str(body, "row_id")
     root, name, note = (_opt_str(body, k) for k in ("root_span_id", "span_name", "note"))
+    if object_type == "dataset":
+        for field, value in (("root_span_id", root), ("span_name", name)):
+            if value is not None:
+                raise InvalidRequest(f"field {field!r} is for spans: a dataset row has none")
     _check_assignee(catalog, org_id, body)
     assignee = body.get("assignee")
     if object_type == "experiment":
@@ -134,7 +149,9 @@ def flag(catalog: Catalog, org_id: str, body: dict) -> dict:
 
 def get(catalog: Catalog, org_id: str, item_id: str) -> dict:
     rows = catalog.store.read(
-        lambda c: _rows(c, _select() + " WHERE r.id = ? AND r.org_id = ?", [item_id, org_id])
+        lambda c: _rows(
+            c, _select() + f" WHERE r.id = ? AND r.org_id = ? AND {_LIVE}", [item_id, org_id]
+        )
     )
     if not rows:
         raise NotFound(f"review item {item_id!r} not found")
@@ -158,12 +175,7 @@ def list_items(
         raise InvalidRequest(f"status must be one of {', '.join(STATUSES)}")
     if limit is not None and limit < 0:
         raise InvalidRequest("limit must not be negative")
-    where = [
-        "r.org_id = ?",
-        "r.project_id IN (SELECT id FROM projects WHERE deleted_at IS NULL)",
-        "(r.object_type <> 'dataset'"
-        " OR r.object_id IN (SELECT id FROM datasets WHERE deleted_at IS NULL))",
-    ]
+    where = ["r.org_id = ?", _LIVE]
     params: list[Any] = [org_id]
     for column, value in (
         ("project_id", project_id),

@@ -49,6 +49,18 @@ _COLUMNS = ("id", "object_type", "object_id", "view_type", "name", "user_id")
 _JSON_COLUMNS = ("view_data", "options")
 _WRITABLE = ("view_type", "name", "view_data", "options")
 _BUILTIN = "builtin:"
+# The view's table is live: a view of a deleted project, experiment or dataset (or of an
+# experiment or dataset of a deleted project) is gone with it.
+_LIVE_PROJECTS = "SELECT id FROM projects WHERE deleted_at IS NULL"
+_LIVE_OBJECT = (
+    "CASE v.object_type"
+    f" WHEN 'project' THEN v.object_id IN ({_LIVE_PROJECTS})"
+    " WHEN 'experiment' THEN v.object_id IN (SELECT id FROM experiments"
+    f" WHERE deleted_at IS NULL AND project_id IN ({_LIVE_PROJECTS}))"
+    " WHEN 'dataset' THEN v.object_id IN (SELECT id FROM datasets"
+    f" WHERE deleted_at IS NULL AND project_id IN ({_LIVE_PROJECTS}))"
+    " ELSE false END"
+)
 
 
 def _select() -> str:
@@ -144,10 +156,11 @@ def _json(value: Any) -> str | None:
 
 
 def get(catalog: Catalog, org_id: str, view_id: str, *, deleted: bool = False) -> dict:
-    """One view of the organization (NotFound for a missing, foreign or deleted one)."""
+    """One view of the organization (NotFound for a missing, foreign or deleted one, or one
+    of a deleted table)."""
     sql = _select() + " WHERE v.id = ? AND v.org_id = ?"
     if not deleted:
-        sql += " AND v.deleted_at IS NULL"
+        sql += f" AND v.deleted_at IS NULL AND {_LIVE_OBJECT}"
     rows = catalog.store.read(lambda c: _rows(c, sql, [view_id, org_id]))
     if not rows:
         raise NotFound(f"view {view_id!r} not found")
@@ -176,7 +189,7 @@ def list_views(
         raise InvalidRequest(f"object_type must be one of {', '.join(OBJECT_KINDS)}")
     if view_type is not None and view_type not in VIEW_TYPES:
         raise InvalidRequest(f"view_type must be one of {', '.join(VIEW_TYPES)}")
-    where, params = ["v.org_id = ?", "v.deleted_at IS NULL"], [org_id]
+    where, params = ["v.org_id = ?", "v.deleted_at IS NULL", _LIVE_OBJECT], [org_id]
     for column, value in (
         ("object_type", object_type),
         ("object_id", object_id),
@@ -232,8 +245,9 @@ def update(catalog: Catalog, org_id: str, view_id: str, patch: dict) -> dict:
         )
         if clash and clash[0]["id"] != view_id:
             raise InvalidRequest(f"the name {merged['name']!r} is already taken")
-    catalog.store.transact(
-        lambda c: c.execute(
+
+    def txn(c):
+        c.execute(
             "UPDATE views SET view_type = ?, name = ?, view_data = ?, options = ? WHERE id = ?",
             [
                 merged["view_type"],
@@ -243,7 +257,14 @@ def update(catalog: Catalog, org_id: str, view_id: str, patch: dict) -> dict:
                 view_id,
             ],
         )
-    )
+        # A view moved to another view_type is another table's now: the personal defaults
+        # of the table it left fall back to none, as when it is deleted.
+        c.execute(
+            "DELETE FROM view_defaults WHERE view_id = ? AND view_type <> ?",
+            [view_id, merged["view_type"]],
+        )
+
+    catalog.store.transact(txn)
     return get(catalog, org_id, view_id)
 
 

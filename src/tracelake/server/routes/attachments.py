@@ -77,7 +77,9 @@ def attachment_metadata(request: Request, key: str | None = None, url: str | Non
     principal = principal_of(request)
     if key is None:
         raise InvalidRequest(
-            "external attachments are read from their own store; give key=" if url else "key="
+            "external attachments are read from their own store; give key="
+            if url
+            else "missing required query parameter 'key' (the attachment's key)"
         )
     record = attachments.get(request.app.state.store, principal.org_id, key)
     return {
