@@ -107,3 +107,27 @@ def test_an_upload_status_is_checked_field_by_field(server):
         failed = {"upload_status": "error", "error_message": "disk full"}
         response = client.post("/attachment/status", json={"key": key, "status": failed})
         assert response.json()["status"] == failed
+
+
+def test_a_compressed_upload_is_refused_not_stored_compressed(server):
+    """A gzip upload was stored as sent and its download came back compressed and unmarked:
+    uploads (attachments and dataset imports) refuse a Content-Encoding with a 415."""
+    import gzip
+
+    with server.client() as client:
+        body = {"key": f"gz-{uuid.uuid4().hex}", "filename": "a.txt", "content_type": "text/plain"}
+        signed = client.post("/attachment", json=body).json()
+        headers = {**signed["headers"], "Content-Encoding": "gzip"}
+        put = httpx.put(signed["signedUrl"], content=gzip.compress(b"hi"), headers=headers)
+        assert put.status_code == 415 and "uncompressed" in put.json()["error"]["message"]
+        plain = httpx.put(signed["signedUrl"], content=b"hi", headers=signed["headers"])
+        assert plain.is_success
+        project = client.post("/v1/project", json={"name": f"gz-{uuid.uuid4().hex[:8]}"}).json()
+        dataset = client.post("/v1/dataset", json={"project_id": project["id"], "name": "d"})
+        response = client.post(
+            f"/v1/dataset/{dataset.json()['id']}/import",
+            params={"format": "csv"},
+            content=gzip.compress(b"id,input\na,1\n"),
+            headers={"Content-Encoding": "gzip"},
+        )
+        assert response.status_code == 415, response.text

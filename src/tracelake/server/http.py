@@ -18,6 +18,7 @@ from tracelake.errors import (
     PayloadTooLarge,
     TracelakeError,
     Unauthorized,
+    UnsupportedMediaType,
 )
 from tracelake.model.otel.wire import decompress
 from tracelake.store.catalog import Principal
@@ -147,6 +148,12 @@ async def body_to_file(request: Request, directory: Path) -> Path:
     """Stream the request body to a new file in ``directory`` (uploads may be larger than
     memory should hold); refused with 413 past ``max_upload_bytes``. The caller deletes it."""
     limit = request.app.state.settings.max_upload_bytes
+    encoding = request.headers.get("content-encoding", "").strip().lower()
+    if encoding not in ("", "identity"):
+        # Stored as sent, a gzip upload came back from its download compressed and unmarked.
+        raise UnsupportedMediaType(
+            f"uploads are sent uncompressed, not with Content-Encoding {encoding!r}"
+        )
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"the file is larger than {limit} bytes")
