@@ -107,6 +107,37 @@ def test_the_watermark_survives_a_restart(env, tmp_path):
     assert [row_id for row_id, _xact in found] == ["x"]
 
 
+@pytest.mark.parametrize("damage", ["meta", "segment"])
+def test_a_damaged_index_folder_is_rebuilt(env, tmp_path, damage):
+    """The index is a cache of the database: a folder with a bad meta.json or a segment
+    file cut short is started over (the server failed to start, with tantivy's error)."""
+    store, catalog, principal, project_id, _ = env
+    folder = tmp_path / "damaged"
+    first = TextIndex(folder)
+    write(env, [{"id": "x", "input": "sturdy words"}, {"id": "y", "input": "other"}])
+    Indexer(store, first).run_once()
+    first.index.reload()
+    del first
+    if damage == "meta":
+        (folder / "meta.json").write_text("garbage")
+    else:
+        segment = sorted(folder.glob("*.term"))[0]
+        segment.write_bytes(segment.read_bytes()[:20])
+
+    again = TextIndex(folder)
+    assert again.watermark == 0
+    query = f"select: id | from: project_logs('{project_id}') | filter: input MATCH 'sturdy'"
+    run = lambda: [  # noqa: E731
+        orjson.loads(r)["id"]
+        for r in run_query(store, catalog, principal, QueryOptions(query=query), index=again).rows
+    ]
+    assert run() == ["x"]  # scanned meanwhile
+    Indexer(store, again).run_once()
+    assert again.watermark == store.clock.last
+    assert run() == ["x"]
+    assert [i for i, _ in again.candidates([("project_logs", project_id)], ["sturdy"])] == ["x"]
+
+
 def test_a_query_past_its_timeout_is_stopped(env):
     from tracelake.errors import QueryTimeout
 

@@ -18,6 +18,7 @@ so one shorter than ``LONG_TOKEN_BYTES`` is in every document that holds it.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import threading
 import time
@@ -42,6 +43,8 @@ _SEP = "\x1f"
 # 5: words up to LONG_TOKEN_BYTES, and the ``long`` field; 6: text lower-cased by DuckDB;
 # 7: non-ASCII characters that are not letters or digits blanked (words split as MATCH's).
 LAYOUT_VERSION = "7"
+
+log = logging.getLogger(__name__)
 
 
 def row_key(object_type: str, object_id: str, row_id: str) -> str:
@@ -86,7 +89,14 @@ class TextIndex:
                 name, stored=False, tokenizer_name=TOKENIZER, index_option="freq"
             )
         self.schema = builder.build()
-        self.index = tantivy.Index(self.schema, path=str(self.path))
+        try:
+            self.index = tantivy.Index(self.schema, path=str(self.path))
+        except ValueError as error:
+            # A damaged folder (a file cut short or missing, a bad meta.json) is only a
+            # cache of the database: start over, and the engine scans while it is rebuilt.
+            log.warning("search index at %s is unreadable, rebuilding it: %s", self.path, error)
+            self._start_over()
+            self.index = tantivy.Index(self.schema, path=str(self.path))
         analyzer = (
             tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
             .filter(tantivy.Filter.remove_long(LONG_TOKEN_BYTES))
@@ -109,9 +119,15 @@ class TextIndex:
         if self.path.exists() and (
             not layout.exists() or layout.read_text().strip() != LAYOUT_VERSION
         ):
-            shutil.rmtree(self.path)
+            self._start_over()
         self.path.mkdir(parents=True, exist_ok=True)
         layout.write_text(LAYOUT_VERSION)
+
+    def _start_over(self) -> None:
+        """An empty folder of this layout (watermark 0: the indexer rebuilds the index)."""
+        shutil.rmtree(self.path, ignore_errors=True)
+        self.path.mkdir(parents=True, exist_ok=True)
+        (self.path / "layout").write_text(LAYOUT_VERSION)
 
     def _read_watermark(self) -> int:
         try:
