@@ -138,6 +138,79 @@ def test_a_damaged_index_folder_is_rebuilt(env, tmp_path, damage):
     assert [i for i, _ in again.candidates([("project_logs", project_id)], ["sturdy"])] == ["x"]
 
 
+def test_an_index_newer_than_its_database_is_rebuilt(tmp_path):
+    """A database put back from a copy older than the index (the index holds words of
+    rows it does not have) is detected on start: MATCH found a row by the words of a
+    version the database no longer holds, and missed it by the words it holds."""
+    folder = tmp_path / "data"
+
+    def opened():
+        store = Store(folder)
+        catalog = Catalog(store)
+        org = catalog.list_orgs()[0]
+        return store, catalog, Principal(org["id"], org["name"], "admin", "test")
+
+    store = Store(folder)
+    catalog = Catalog(store)
+    bootstrap(catalog, "org", "tl-search-test-key-0123456789")
+    org = catalog.list_orgs()[0]
+    project_id = catalog.create_project(org["id"], "search")["id"]
+    principal = Principal(org["id"], org["name"], "admin", "test")
+    store.write(
+        prepare_batch(
+            catalog,
+            principal,
+            [{"project_id": project_id, "log_id": "g", "id": "a", "input": "old"}],
+        )
+    )
+    store.close()
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for path in folder.glob("tracelake.duckdb*"):
+        (copy / path.name).write_bytes(path.read_bytes())
+
+    store, catalog, principal = opened()
+    store.write(
+        prepare_batch(
+            catalog,
+            principal,
+            [{"project_id": project_id, "log_id": "g", "id": "a", "input": "new"}],
+        )
+    )
+    index = TextIndex(folder / "search")
+    Indexer(store, index).run_once()
+    assert index.watermark == store.clock.last
+    store.close()
+    del index
+
+    for path in folder.glob("tracelake.duckdb*"):
+        path.unlink()
+    for path in copy.iterdir():
+        (folder / path.name).write_bytes(path.read_bytes())
+    store, catalog, principal = opened()
+    try:
+        index = TextIndex(folder / "search")
+        indexer = Indexer(store, index)
+        indexer.start()
+        indexer.stop()
+
+        def found(word):
+            query = (
+                f"select: id | from: project_logs('{project_id}') | filter: input MATCH '{word}'"
+            )
+            result = run_query(store, catalog, principal, QueryOptions(query=query), index=index)
+            return [orjson.loads(r)["id"] for r in result.rows]
+
+        assert found("old") == ["a"]
+        assert found("new") == []
+        Indexer(store, index).run_once()
+        assert index.watermark == store.clock.last
+        assert found("old") == ["a"]
+        assert found("new") == []
+    finally:
+        store.close()
+
+
 def test_a_query_past_its_timeout_is_stopped(env):
     from tracelake.errors import QueryTimeout
 

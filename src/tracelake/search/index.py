@@ -90,27 +90,44 @@ class TextIndex:
             )
         self.schema = builder.build()
         try:
-            self.index = tantivy.Index(self.schema, path=str(self.path))
+            self.index = self._open()
         except ValueError as error:
             # A damaged folder (a file cut short or missing, a bad meta.json) is only a
             # cache of the database: start over, and the engine scans while it is rebuilt.
             log.warning("search index at %s is unreadable, rebuilding it: %s", self.path, error)
             self._start_over()
-            self.index = tantivy.Index(self.schema, path=str(self.path))
-        analyzer = (
-            tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-            .filter(tantivy.Filter.remove_long(LONG_TOKEN_BYTES))
-            .filter(tantivy.Filter.lowercase())
-            .build()
-        )
-        self.index.register_tokenizer(TOKENIZER, analyzer)
+            self.index = self._open()
         self._writer = None
         self._lock = threading.Lock()
         self._watermark_file = self.path / "watermark"
         # Lookups that found more candidates than their limit lately: (kind, objects,
         # tokens, fields, limit) -> when. Words only gain rows as the index grows.
         self._crowded: dict[tuple, float] = {}
-        self.watermark = self._read_watermark()
+        # ``absorbed``: the newest _xact_id of a row in history up to the watermark (which
+        # may pass it: a comment or a failed write takes an xact and leaves no row), None
+        # when not recorded (an index written before it was).
+        self.watermark, self.absorbed = self._read_watermark()
+
+    def _open(self):
+        index = tantivy.Index(self.schema, path=str(self.path))
+        analyzer = (
+            tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+            .filter(tantivy.Filter.remove_long(LONG_TOKEN_BYTES))
+            .filter(tantivy.Filter.lowercase())
+            .build()
+        )
+        index.register_tokenizer(TOKENIZER, analyzer)
+        return index
+
+    def discard(self) -> None:
+        """Start over empty, watermark 0 (the indexer rebuilds it); only before queries
+        use the index."""
+        with self._lock:
+            self._writer = None
+            self._start_over()
+            self.index = self._open()
+            self._crowded.clear()
+            self.watermark, self.absorbed = 0, 0
 
     def _reset_if_stale(self) -> None:
         """Start over (watermark 0: the indexer rebuilds it) if the folder holds an index of
@@ -129,23 +146,30 @@ class TextIndex:
         self.path.mkdir(parents=True, exist_ok=True)
         (self.path / "layout").write_text(LAYOUT_VERSION)
 
-    def _read_watermark(self) -> int:
+    def _read_watermark(self) -> tuple[int, int | None]:
+        """(watermark, absorbed) from the file ("<watermark> <absorbed>"; an older file
+        holds the watermark only)."""
         try:
-            return int(self._watermark_file.read_text().strip() or 0)
+            numbers = [int(n) for n in self._watermark_file.read_text().split()]
         except (FileNotFoundError, ValueError):
-            return 0
+            return 0, 0
+        if not numbers:
+            return 0, 0
+        return numbers[0], numbers[1] if len(numbers) > 1 else None
 
     def apply(
         self,
         documents: Iterable[tuple[str, str]],
         deleted: Iterable[tuple[str, str, str]],
         watermark: int,
+        absorbed: int | None = None,
     ) -> None:
         """Replace the documents of ``documents`` ((key, document as JSON text): ``key``,
         ``object``, ``xact`` and each text field's words, see ``row_key``/``object_key``),
         drop ``deleted`` rows ((object_type, object_id, id)), commit, and record
-        ``watermark``. Building each document as one JSON text keeps Python work per row to
-        two calls."""
+        ``watermark`` and ``absorbed`` (the newest _xact_id of a row in history up to it,
+        if the chunk held one). Building each document as one JSON text keeps Python work
+        per row to two calls."""
         documents = list(documents)
         with self._lock:
             if self._writer is None:
@@ -160,7 +184,10 @@ class TextIndex:
             for _key, document in documents:
                 writer.add_json(document)
             writer.commit()
-            self._watermark_file.write_text(str(watermark))
+            if absorbed is not None:
+                self.absorbed = absorbed
+            recorded = f"{watermark} {self.absorbed}" if self.absorbed is not None else watermark
+            self._watermark_file.write_text(str(recorded))
             self.watermark = watermark
             self.index.reload()
 
