@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import orjson
 import pytest
 
 from tracelake.export.queries import QueryOptions, explain_query, run_query
-from tracelake.search.index import TextIndex
+from tracelake.search.index import TEXT_FIELDS, TextIndex, object_key, row_key
 from tracelake.store.catalog import Catalog, Principal, bootstrap
 from tracelake.store.events import prepare_batch
 from tracelake.store.indexing import Indexer
@@ -209,6 +210,36 @@ def test_an_index_newer_than_its_database_is_rebuilt(tmp_path):
         assert found("new") == []
     finally:
         store.close()
+
+
+def test_the_watermark_never_runs_ahead_of_the_searchers(tmp_path):
+    """A query reads the watermark, then asks the index: every row up to the watermark must
+    be found. The watermark was published before the searchers were reloaded, so a query
+    in between missed the rows just indexed (and took them as indexed: never scanned)."""
+    index = TextIndex(tmp_path / "search")
+    objects = [("project_logs", "p")]
+    misses: list[tuple[int, int]] = []
+    done = threading.Event()
+
+    def query() -> None:
+        while not done.is_set():
+            watermark = index.watermark
+            found = index.candidates(objects, ["word"], limit=1_000) or []
+            if len(found) < watermark:
+                misses.append((watermark, len(found)))
+
+    reader = threading.Thread(target=query)
+    reader.start()
+    try:
+        for xact in range(1, 101):
+            key = row_key("project_logs", "p", f"r{xact}")
+            fields = {name: "" for name in TEXT_FIELDS} | {"input": "word"}
+            document = {"key": key, "object": object_key("project_logs", "p"), "xact": xact}
+            index.apply([(key, orjson.dumps(document | fields | {"long": []}).decode())], [], xact)
+    finally:
+        done.set()
+        reader.join()
+    assert misses == []
 
 
 def test_a_query_past_its_timeout_is_stopped(env):

@@ -184,12 +184,14 @@ class TextIndex:
             for _key, document in documents:
                 writer.add_json(document)
             writer.commit()
+            # Searchers see the commit once reloaded: before the watermark says they do, or
+            # a query in between took the new rows as indexed and found none of them.
+            self.index.reload()
             if absorbed is not None:
                 self.absorbed = absorbed
             recorded = f"{watermark} {self.absorbed}" if self.absorbed is not None else watermark
             self._watermark_file.write_text(str(recorded))
             self.watermark = watermark
-            self.index.reload()
 
     def _indexed_keys(self, keys: list[str]) -> list[str]:
         """Which of ``keys`` have a document in the index (as of its last commit)."""
