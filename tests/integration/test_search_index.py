@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 
@@ -240,6 +241,24 @@ def test_the_watermark_never_runs_ahead_of_the_searchers(tmp_path):
         done.set()
         reader.join()
     assert misses == []
+
+
+def test_an_index_folder_deleted_while_running_is_rebuilt(env):
+    """Deleting the index folder under a running server (to have it rebuilt) left every
+    later commit failing (tantivy's 'Failed to open file for write', logged every 5 s) and
+    the watermark stuck, so MATCH scanned more and more; the indexer now starts over."""
+    store, catalog, principal, project_id, index = env
+    write(env, [{"id": "a", "input": "kept words"}])
+    Indexer(store, index).run_once()
+    shutil.rmtree(index.path)
+    write(env, [{"id": "b", "input": "more kept words"}])
+    assert ids(env, "input MATCH 'kept'") == ["a", "b"]
+    Indexer(store, index).run_once()
+    assert index.watermark == store.clock.last
+    assert (index.path / "meta.json").exists()
+    assert ids(env, "input MATCH 'kept'") == ["a", "b"]
+    objects = [("project_logs", project_id)]
+    assert sorted(i for i, _ in index.candidates(objects, ["kept"])) == ["a", "b"]
 
 
 def test_a_query_past_its_timeout_is_stopped(env):

@@ -120,14 +120,21 @@ class TextIndex:
         return index
 
     def discard(self) -> None:
-        """Start over empty, watermark 0 (the indexer rebuilds it); only before queries
-        use the index."""
+        """Start over empty, watermark 0 (the indexer rebuilds it). The watermark drops
+        before the empty index replaces this one: a query that read the old watermark and
+        then searched sees it drop once its search is done, and scans instead (see
+        ``export.queries``)."""
         with self._lock:
+            self.watermark, self.absorbed = 0, 0
             self._writer = None
             self._start_over()
             self.index = self._open()
             self._crowded.clear()
-            self.watermark, self.absorbed = 0, 0
+
+    def missing(self) -> bool:
+        """Whether the folder lost the index (deleted while the server runs): commits
+        then fail, and the index would never catch up again."""
+        return not (self.path / "meta.json").exists()
 
     def _reset_if_stale(self) -> None:
         """Start over (watermark 0: the indexer rebuilds it) if the folder holds an index of

@@ -68,6 +68,9 @@ class Indexer:
 
     def run_once(self) -> int:
         """Index the next chunk; returns how many rows it took."""
+        if self.index.missing():
+            log.warning("the search index at %s was deleted; rebuilding it", self.index.path)
+            self.index.discard()
         low = self.index.watermark
         # Read before the chunk: every xact up to it is committed (or never will be).
         settled = self.store.clock.settled
