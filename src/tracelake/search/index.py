@@ -55,6 +55,12 @@ def object_key(object_type: str, object_id: str) -> str:
     return f"{object_type}{_SEP}{object_id}"
 
 
+def _row_id(key: str) -> str:
+    """The row id of a ``row_key``: all after the object's part, which holds no separator
+    (a row id may: the last part alone was a wrong id, and the row was never a candidate)."""
+    return key.split(_SEP, 2)[2]
+
+
 def document_sql(words_sql, rows: str) -> str:
     """SQL of (key, document JSON) for ``apply`` of the events of ``rows`` (a table or a
     subquery); ``words_sql(f)`` is the SQL of a field's words."""
@@ -234,10 +240,7 @@ class TextIndex:
         if len(result.hits) > limit:
             self._record_crowded(crowd)
             return None
-        return [
-            (searcher.doc(address)["key"][0].rsplit(_SEP, 1)[1], xact)
-            for xact, address in result.hits
-        ]
+        return [(_row_id(searcher.doc(address)["key"][0]), xact) for xact, address in result.hits]
 
     def newest_candidates(
         self,
@@ -261,10 +264,7 @@ class TextIndex:
         if most is not None and result.count > most:
             self._record_crowded(crowd)
             return None
-        found = [
-            (searcher.doc(address)["key"][0].rsplit(_SEP, 1)[1], xact)
-            for xact, address in result.hits
-        ]
+        found = [(_row_id(searcher.doc(address)["key"][0]), xact) for xact, address in result.hits]
         return found, result.count <= count
 
     def _crowded_lately(self, key: tuple) -> bool:
