@@ -161,12 +161,14 @@ def _plan_request(
             watermark = index.watermark
             if newest is not None:
                 narrowed = index.newest_candidates(objects, tokens, newest, fields, most)
-                if narrowed is None:
-                    return None
+                if narrowed is None or index.watermark < watermark:
+                    return None  # (a lower watermark: the index was discarded meanwhile)
                 found, complete = narrowed
                 return watermark, found, complete
             found = index.candidates(objects, tokens, fields, most)
-            return None if found is None else (watermark, found, True)
+            if found is None or index.watermark < watermark:
+                return None
+            return watermark, found, True
 
         newest = None
         if bound and newest_first_page(query, source.shape):

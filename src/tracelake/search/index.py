@@ -18,6 +18,7 @@ so one shorter than ``LONG_TOKEN_BYTES`` is in every document that holds it.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import threading
 import time
@@ -43,6 +44,8 @@ _SEP = "\x1f"
 # 7: non-ASCII characters that are not letters or digits blanked (words split as MATCH's).
 LAYOUT_VERSION = "7"
 
+log = logging.getLogger(__name__)
+
 
 def row_key(object_type: str, object_id: str, row_id: str) -> str:
     return f"{object_type}{_SEP}{object_id}{_SEP}{row_id}"
@@ -50,6 +53,12 @@ def row_key(object_type: str, object_id: str, row_id: str) -> str:
 
 def object_key(object_type: str, object_id: str) -> str:
     return f"{object_type}{_SEP}{object_id}"
+
+
+def _row_id(key: str) -> str:
+    """The row id of a ``row_key``: all after the object's part, which holds no separator
+    (a row id may: the last part alone was a wrong id, and the row was never a candidate)."""
+    return key.split(_SEP, 2)[2]
 
 
 def document_sql(words_sql, rows: str) -> str:
@@ -86,21 +95,52 @@ class TextIndex:
                 name, stored=False, tokenizer_name=TOKENIZER, index_option="freq"
             )
         self.schema = builder.build()
-        self.index = tantivy.Index(self.schema, path=str(self.path))
-        analyzer = (
-            tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-            .filter(tantivy.Filter.remove_long(LONG_TOKEN_BYTES))
-            .filter(tantivy.Filter.lowercase())
-            .build()
-        )
-        self.index.register_tokenizer(TOKENIZER, analyzer)
+        try:
+            self.index = self._open()
+        except ValueError as error:
+            # A damaged folder (a file cut short or missing, a bad meta.json) is only a
+            # cache of the database: start over, and the engine scans while it is rebuilt.
+            log.warning("search index at %s is unreadable, rebuilding it: %s", self.path, error)
+            self._start_over()
+            self.index = self._open()
         self._writer = None
         self._lock = threading.Lock()
         self._watermark_file = self.path / "watermark"
         # Lookups that found more candidates than their limit lately: (kind, objects,
         # tokens, fields, limit) -> when. Words only gain rows as the index grows.
         self._crowded: dict[tuple, float] = {}
-        self.watermark = self._read_watermark()
+        # ``absorbed``: the newest _xact_id of a row in history up to the watermark (which
+        # may pass it: a comment or a failed write takes an xact and leaves no row), None
+        # when not recorded (an index written before it was).
+        self.watermark, self.absorbed = self._read_watermark()
+
+    def _open(self):
+        index = tantivy.Index(self.schema, path=str(self.path))
+        analyzer = (
+            tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+            .filter(tantivy.Filter.remove_long(LONG_TOKEN_BYTES))
+            .filter(tantivy.Filter.lowercase())
+            .build()
+        )
+        index.register_tokenizer(TOKENIZER, analyzer)
+        return index
+
+    def discard(self) -> None:
+        """Start over empty, watermark 0 (the indexer rebuilds it). The watermark drops
+        before the empty index replaces this one: a query that read the old watermark and
+        then searched sees it drop once its search is done, and scans instead (see
+        ``export.queries``)."""
+        with self._lock:
+            self.watermark, self.absorbed = 0, 0
+            self._writer = None
+            self._start_over()
+            self.index = self._open()
+            self._crowded.clear()
+
+    def missing(self) -> bool:
+        """Whether the folder lost the index (deleted while the server runs): commits
+        then fail, and the index would never catch up again."""
+        return not (self.path / "meta.json").exists()
 
     def _reset_if_stale(self) -> None:
         """Start over (watermark 0: the indexer rebuilds it) if the folder holds an index of
@@ -109,27 +149,40 @@ class TextIndex:
         if self.path.exists() and (
             not layout.exists() or layout.read_text().strip() != LAYOUT_VERSION
         ):
-            shutil.rmtree(self.path)
+            self._start_over()
         self.path.mkdir(parents=True, exist_ok=True)
         layout.write_text(LAYOUT_VERSION)
 
-    def _read_watermark(self) -> int:
+    def _start_over(self) -> None:
+        """An empty folder of this layout (watermark 0: the indexer rebuilds the index)."""
+        shutil.rmtree(self.path, ignore_errors=True)
+        self.path.mkdir(parents=True, exist_ok=True)
+        (self.path / "layout").write_text(LAYOUT_VERSION)
+
+    def _read_watermark(self) -> tuple[int, int | None]:
+        """(watermark, absorbed) from the file ("<watermark> <absorbed>"; an older file
+        holds the watermark only)."""
         try:
-            return int(self._watermark_file.read_text().strip() or 0)
+            numbers = [int(n) for n in self._watermark_file.read_text().split()]
         except (FileNotFoundError, ValueError):
-            return 0
+            return 0, 0
+        if not numbers:
+            return 0, 0
+        return numbers[0], numbers[1] if len(numbers) > 1 else None
 
     def apply(
         self,
         documents: Iterable[tuple[str, str]],
         deleted: Iterable[tuple[str, str, str]],
         watermark: int,
+        absorbed: int | None = None,
     ) -> None:
         """Replace the documents of ``documents`` ((key, document as JSON text): ``key``,
         ``object``, ``xact`` and each text field's words, see ``row_key``/``object_key``),
         drop ``deleted`` rows ((object_type, object_id, id)), commit, and record
-        ``watermark``. Building each document as one JSON text keeps Python work per row to
-        two calls."""
+        ``watermark`` and ``absorbed`` (the newest _xact_id of a row in history up to it,
+        if the chunk held one). Building each document as one JSON text keeps Python work
+        per row to two calls."""
         documents = list(documents)
         with self._lock:
             if self._writer is None:
@@ -144,9 +197,14 @@ class TextIndex:
             for _key, document in documents:
                 writer.add_json(document)
             writer.commit()
-            self._watermark_file.write_text(str(watermark))
-            self.watermark = watermark
+            # Searchers see the commit once reloaded: before the watermark says they do, or
+            # a query in between took the new rows as indexed and found none of them.
             self.index.reload()
+            if absorbed is not None:
+                self.absorbed = absorbed
+            recorded = f"{watermark} {self.absorbed}" if self.absorbed is not None else watermark
+            self._watermark_file.write_text(str(recorded))
+            self.watermark = watermark
 
     def _indexed_keys(self, keys: list[str]) -> list[str]:
         """Which of ``keys`` have a document in the index (as of its last commit)."""
@@ -182,10 +240,7 @@ class TextIndex:
         if len(result.hits) > limit:
             self._record_crowded(crowd)
             return None
-        return [
-            (searcher.doc(address)["key"][0].rsplit(_SEP, 1)[1], xact)
-            for xact, address in result.hits
-        ]
+        return [(_row_id(searcher.doc(address)["key"][0]), xact) for xact, address in result.hits]
 
     def newest_candidates(
         self,
@@ -209,10 +264,7 @@ class TextIndex:
         if most is not None and result.count > most:
             self._record_crowded(crowd)
             return None
-        found = [
-            (searcher.doc(address)["key"][0].rsplit(_SEP, 1)[1], xact)
-            for xact, address in result.hits
-        ]
+        found = [(_row_id(searcher.doc(address)["key"][0]), xact) for xact, address in result.hits]
         return found, result.count <= count
 
     def _crowded_lately(self, key: tuple) -> bool:

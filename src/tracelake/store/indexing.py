@@ -31,6 +31,17 @@ class Indexer:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        newest = self.store.clock.last  # the newest _xact_id stored
+        if self.index.absorbed is not None and self.index.absorbed > newest:
+            # The index has seen rows the database does not hold (the database was put back
+            # from a copy older than the index): its documents are not the rows' words.
+            log.warning(
+                "the search index has absorbed writes up to %s, newer than the database's"
+                " newest (%s); rebuilding it",
+                self.index.absorbed,
+                newest,
+            )
+            self.index.discard()
         self._thread = threading.Thread(target=self._loop, name="tracelake-indexer", daemon=True)
         self._thread.start()
 
@@ -57,12 +68,16 @@ class Indexer:
 
     def run_once(self) -> int:
         """Index the next chunk; returns how many rows it took."""
+        if self.index.missing():
+            log.warning("the search index at %s was deleted; rebuilding it", self.index.path)
+            self.index.discard()
         low = self.index.watermark
         # Read before the chunk: every xact up to it is committed (or never will be).
         settled = self.store.clock.settled
-        high = self.store.read(lambda c: _chunk_end(c, low, settled))
-        if high is None:
+        chunk = self.store.read(lambda c: _chunk_end(c, low, settled))
+        if chunk is None:
             return 0
+        high, absorbed = chunk
         documents = self.store.read(
             lambda c: c.execute(
                 document_sql(_words_sql, "live WHERE _xact_id > ? AND _xact_id <= ?"),
@@ -76,7 +91,7 @@ class Indexer:
                 [low, high],
             ).fetchall()
         )
-        self.index.apply(documents, deleted, high)
+        self.index.apply(documents, deleted, high, absorbed)
         return max(len(documents), 1)
 
 
@@ -92,8 +107,9 @@ def _words_sql(field: str) -> str:
     return f"lower(regexp_replace({text}, '{INDEX_BLANK_PATTERN}', ' ', 'g'))"
 
 
-def _chunk_end(cursor, low: int, settled: int = 0) -> int | None:
-    """The last xact of the next chunk: whole transactions, about CHUNK_ROWS rows. The last
+def _chunk_end(cursor, low: int, settled: int = 0) -> tuple[int, int | None] | None:
+    """The last xact of the next chunk (whole transactions, about CHUNK_ROWS rows), and the
+    newest xact of a row in history up to it (None: the chunk holds no row). The last
     chunk reaches ``settled`` (see ``XactClock.settled``) even past the newest row in
     history: a write that left none there (a comment, a request that failed) still took an
     xact, and a watermark below it kept ``freshness_state`` behind, and MATCH off its
@@ -109,9 +125,11 @@ def _chunk_end(cursor, low: int, settled: int = 0) -> int | None:
             "SELECT max(_xact_id) FROM history WHERE _xact_id > ? AND _xact_id < ?",
             [low, boundary],
         ).fetchone()[0]
-        return int(previous) if previous is not None else int(boundary)
+        end = int(previous) if previous is not None else int(boundary)
+        return end, end
     (top,) = cursor.execute(
         "SELECT max(_xact_id) FROM history WHERE _xact_id > ?", [low]
     ).fetchone()
-    top = max(int(top) if top is not None else 0, settled)
-    return top if top > low else None
+    newest = int(top) if top is not None else None
+    end = max(newest or 0, settled)
+    return (end, newest) if end > low else None
