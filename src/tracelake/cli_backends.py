@@ -330,11 +330,11 @@ class LocalBackend:
 def open_store(data_dir: Path):
     """The store of a data dir, or one readable line: another process holds it, or the
     folder cannot be made or used."""
-    from tracelake.store.store import DataDirLocked, Store
+    from tracelake.store.store import DataDirLocked, DataDirUnusable, Store
 
     try:
         return Store(data_dir)
-    except DataDirLocked as exc:
+    except (DataDirLocked, DataDirUnusable) as exc:
         raise CliError(str(exc)) from None
     except OSError as exc:
         raise CliError(f"cannot use the data dir {data_dir}: {exc.strerror or exc}") from None

@@ -35,6 +35,11 @@ class DataDirLocked(RuntimeError):
     """Another process (usually a running server) has the database open."""
 
 
+class DataDirUnusable(RuntimeError):
+    """The database cannot be opened: a read-only file system, no permission, a file that
+    is not a DuckDB database."""
+
+
 class _Exclusive:
     """A transaction to run on the writer thread, between event writes (see ``exclusive``)."""
 
@@ -65,7 +70,9 @@ class Store:
                     f"{self.path} is in use by another process (is a tracelake server running? "
                     "point the command at it with --url)"
                 ) from exc
-            raise
+            # DuckDB's own words name the file and the cause ("…: Read-only file system").
+            detail = str(exc).removeprefix("IO Error: ")
+            raise DataDirUnusable(f"cannot use the data dir {self.data_dir}: {detail}") from exc
         self._con.execute("SET TimeZone = 'UTC'")
         # Checkpoints rewrite the database file; with DuckDB's 16 MB default they ran every
         # few group commits during ingest. A larger WAL costs only a longer replay on start.
