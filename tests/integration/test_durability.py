@@ -1,11 +1,15 @@
-"""Acknowledged writes survive SIGKILL of the server during concurrent ingest."""
+"""Acknowledged writes survive SIGKILL of the server during concurrent ingest; a data dir
+that cannot take a write refuses it in plain words."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
 import httpx
+
+from tests.conftest import ServerProcess
 
 
 def _rows(project_id: str, client_no: int, batch_no: int, size: int) -> list[dict]:
@@ -72,3 +76,42 @@ def test_acknowledged_rows_survive_sigkill(fresh_server):
                 break
     missing = set(acknowledged) - found
     assert not missing, f"{len(missing)} acknowledged rows lost, e.g. {sorted(missing)[:3]}"
+
+
+def test_a_full_disk_refuses_writes_in_plain_words_and_keeps_serving(tmp_path):
+    """A write the file system refused (a full disk; here a file past ``ulimit -f``) was a
+    500 "internal error" with a traceback. It is a 507 that says so, nothing of it is
+    written, and the server keeps answering reads."""
+    server = ServerProcess(tmp_path / "data", file_size_limit=8 * 1024 * 1024)
+    try:
+        server.start()
+        with server.client() as client:
+            project_id = client.post("/v1/project", json={"name": "full"}).json()["id"]
+            written: list[str] = []
+            refused = None
+            for batch in range(200):  # 200 x 80 KB of WAL: far past the 8 MB limit
+                rows = [
+                    {"project_id": project_id, "log_id": "g", "id": f"b{batch}-{i}"}
+                    | {"input": os.urandom(2000).hex()}
+                    for i in range(20)
+                ]
+                response = client.post("/logs3", json={"rows": rows, "api_version": 2})
+                if response.status_code != 200:
+                    refused = (response, rows)
+                    break
+                written.extend(row["id"] for row in rows)
+            assert refused is not None, "the file size limit was never reached"
+            response, rows = refused
+            assert response.status_code == 507, response.text
+            error = response.json()["error"]
+            assert error["type"] == "StorageFull"
+            assert "cannot write its data dir" in error["message"]
+            assert "File too large" in error["message"]
+            page = client.post(
+                f"/v1/project_logs/{project_id}/fetch", json={"limit": 100000}
+            ).json()
+            ids = {event["id"] for event in page["events"]}
+            assert ids == set(written)  # every acknowledged row, nothing of the refused one
+        assert "Traceback" not in server.log()
+    finally:
+        server.stop()

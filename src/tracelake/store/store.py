@@ -17,6 +17,7 @@ from typing import TypeVar
 
 import duckdb
 
+from tracelake.errors import StorageFull
 from tracelake.model.xact import XactClock
 from tracelake.store.schema import DDL, ONCE, SCHEMA_VERSION
 from tracelake.store.writer import InsertMode, WriteBatch, commit_group
@@ -154,7 +155,13 @@ class Store:
             except BaseException:
                 cursor.rollback()
                 raise
-            cursor.commit()
+            try:
+                cursor.commit()
+            except duckdb.Error as exc:
+                error = storage_error(exc)
+                if error is exc:
+                    raise
+                raise error from exc
             return result
         finally:
             self._changed()
@@ -267,11 +274,36 @@ def _run_exclusive(cursor: duckdb.DuckDBPyConnection, item: _Exclusive) -> None:
             cursor.rollback()
         except duckdb.Error:
             pass  # the failed commit already ended the transaction
-        item.future.set_exception(exc)
+        item.future.set_exception(storage_error(exc))
         return
     item.future.set_result(result)
 
 
 def _fail(batch: WriteBatch, exc: BaseException) -> None:
     if not batch.future.done():
-        batch.future.set_exception(exc)
+        batch.future.set_exception(storage_error(exc))
+
+
+# How the OS's refusals to write read in DuckDB's errors: ENOSPC, EDQUOT, EROFS, and EFBIG
+# (a file past the file system's largest file, 4 GiB on FAT32, or past ``ulimit -f``).
+_STORAGE_CAUSES = (
+    "No space left on device",
+    "Disk quota exceeded",
+    "Read-only file system",
+    "File too large",
+)
+
+
+def storage_error(exc: BaseException) -> BaseException:
+    """``exc``, or a StorageFull (507, in plain words) if it is the file system refusing a
+    write: a full disk was a 500 "internal error" with a traceback per request."""
+    if isinstance(exc, duckdb.Error):
+        text = str(exc)
+        for cause in _STORAGE_CAUSES:
+            if cause in text:
+                log.error("cannot write the data dir: %s", text)
+                return StorageFull(
+                    f"the server cannot write its data dir ({cause}); nothing of this "
+                    "request was written"
+                )
+    return exc
