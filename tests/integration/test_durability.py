@@ -115,3 +115,77 @@ def test_a_full_disk_refuses_writes_in_plain_words_and_keeps_serving(tmp_path):
         assert "Traceback" not in server.log()
     finally:
         server.stop()
+
+
+def test_a_catalog_transaction_that_loses_a_write_conflict_runs_again(tmp_path):
+    """DuckDB fails the later of two transactions that change one row or insert one key at
+    once (no locks: "Conflict on update", a duplicate key past ON CONFLICT DO NOTHING): two
+    requests that starred one dataset, set one default view, or took a lease at the same
+    moment answered a 500. The loser runs again and sees the winner's change. Here the
+    other transaction commits, deterministically, between the loser's start and its write."""
+    from tracelake.store.store import Store
+
+    store = Store(tmp_path / "data")
+    try:
+        store.transact(
+            lambda c: c.execute(
+                "INSERT INTO projects VALUES ('p', 'o', 'n', NULL, NULL, NULL, now(), NULL, 1)"
+            )
+        )
+        star = "INSERT INTO dataset_stars VALUES ('key', 'ds', now()) ON CONFLICT DO NOTHING"
+        cases = [
+            ("UPDATE projects SET description = 'first' WHERE id = 'p'", None),
+            ("UPDATE projects SET description = 'second' WHERE id = 'p'", None),
+            (star, star),
+            ("DELETE FROM dataset_stars", "DELETE FROM dataset_stars"),
+        ]
+        for other, own in cases:
+            own = own or other.replace("first", "third").replace("second", "fourth")
+            attempts = []
+
+            def fn(c, other=other, own=own, attempts=attempts):
+                attempts.append(1)
+                c.execute("SELECT count(*) FROM projects").fetchone()  # the snapshot starts
+                if len(attempts) == 1:  # a concurrent request commits first
+                    store.transact(lambda o, other=other: o.execute(other))
+                c.execute(own)
+                return len(attempts)
+
+            assert store.transact(fn) == 2, own
+        description = store.read(
+            lambda c: c.execute("SELECT description FROM projects WHERE id = 'p'").fetchone()[0]
+        )
+        assert description == "fourth"  # the last write wins, as if one ran after the other
+    finally:
+        store.close()
+
+
+def test_concurrent_stars_of_one_dataset_all_succeed(server):
+    """Many PUTs of the same star at once (a double click, retries): each answers 200."""
+    with server.client() as client:
+        project = client.post("/v1/project", json={"name": "concurrent-stars"}).json()["id"]
+        datasets = [
+            client.post("/v1/dataset", json={"project_id": project, "name": f"d{i}"}).json()["id"]
+            for i in range(10)
+        ]
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def star(barrier: threading.Barrier) -> None:
+        with server.client() as client:
+            for dataset in datasets:
+                barrier.wait()
+                status = client.put(f"/v1/dataset/{dataset}/star").status_code
+                with lock:
+                    statuses.append(status)
+
+    barrier = threading.Barrier(8)
+    threads = [threading.Thread(target=star, args=(barrier,)) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200] * 80
+    with server.client() as client:
+        starred = client.get("/v1/dataset_star", params={"project_id": project}).json()
+    assert {s["dataset_id"] for s in starred["objects"]} == set(datasets)

@@ -30,6 +30,9 @@ DB_FILENAME = "tracelake.duckdb"
 # Most rows one group commit takes before it commits (more waiting requests wait for the next).
 GROUP_COMMIT_ROWS = 5_000
 CHECKPOINT_THRESHOLD = "1GB"
+# Most times ``transact`` runs a transaction that lost a write conflict (each round, one of
+# the transactions in conflict commits, so this is more than the threads that may contend).
+TRANSACT_ATTEMPTS = 100
 
 
 class DataDirLocked(RuntimeError):
@@ -146,23 +149,35 @@ class Store:
             cursor.close()
 
     def transact(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
-        """Run ``fn`` in a transaction on its own cursor (catalog changes)."""
+        """Run ``fn`` in a transaction on its own cursor (catalog changes).
+
+        DuckDB's transactions are optimistic: of two that change one row, or insert one key,
+        at the same time, the later fails ("Conflict on update", a duplicate key) where a
+        lock would have made it wait. ``fn`` then runs again in a new transaction, which
+        sees what the other committed (a star set twice is set, the last upsert wins, a name
+        taken meanwhile is taken), as if the two had run one after the other."""
         cursor = self._con.cursor()
         try:
-            cursor.begin()
-            try:
-                result = fn(cursor)
-            except BaseException:
-                cursor.rollback()
-                raise
-            try:
-                cursor.commit()
-            except duckdb.Error as exc:
-                error = storage_error(exc)
-                if error is exc:
+            for attempt in range(1, TRANSACT_ATTEMPTS + 1):
+                cursor.begin()
+                try:
+                    result = fn(cursor)
+                except BaseException as exc:
+                    cursor.rollback()
+                    if _conflict(exc) and attempt < TRANSACT_ATTEMPTS:
+                        continue
                     raise
-                raise error from exc
-            return result
+                try:
+                    cursor.commit()  # (a failed commit has ended the transaction)
+                except duckdb.Error as exc:
+                    if _conflict(exc) and attempt < TRANSACT_ATTEMPTS:
+                        continue
+                    error = storage_error(exc)
+                    if error is exc:
+                        raise
+                    raise error from exc
+                return result
+            raise AssertionError("unreachable")
         finally:
             self._changed()
             cursor.close()
@@ -294,16 +309,30 @@ _STORAGE_CAUSES = (
 )
 
 
+def _storage_cause(exc: BaseException) -> str | None:
+    if isinstance(exc, duckdb.Error):
+        text = str(exc)
+        return next((cause for cause in _STORAGE_CAUSES if cause in text), None)
+    return None
+
+
 def storage_error(exc: BaseException) -> BaseException:
     """``exc``, or a StorageFull (507, in plain words) if it is the file system refusing a
     write: a full disk was a 500 "internal error" with a traceback per request."""
-    if isinstance(exc, duckdb.Error):
-        text = str(exc)
-        for cause in _STORAGE_CAUSES:
-            if cause in text:
-                log.error("cannot write the data dir: %s", text)
-                return StorageFull(
-                    f"the server cannot write its data dir ({cause}); nothing of this "
-                    "request was written"
-                )
-    return exc
+    cause = _storage_cause(exc)
+    if cause is None:
+        return exc
+    log.error("cannot write the data dir: %s", exc)
+    return StorageFull(
+        f"the server cannot write its data dir ({cause}); nothing of this request was written"
+    )
+
+
+def _conflict(exc: BaseException) -> bool:
+    """Whether ``exc`` is a transaction losing a write conflict to a concurrent one."""
+    if _storage_cause(exc) is not None:
+        return False
+    text = str(exc)
+    if isinstance(exc, duckdb.TransactionException):
+        return "Conflict" in text or "constraint violation" in text
+    return isinstance(exc, duckdb.ConstraintException) and "Duplicate key" in text
