@@ -189,3 +189,59 @@ def test_concurrent_stars_of_one_dataset_all_succeed(server):
     with server.client() as client:
         starred = client.get("/v1/dataset_star", params={"project_id": project}).json()
     assert {s["dataset_id"] for s in starred["objects"]} == set(datasets)
+
+
+def test_a_request_cancelled_while_its_group_commits_writes_nothing_twice(tmp_path):
+    """A request cancelled while the writer committed its batch (uvicorn cancels requests
+    still running 5 s after SIGTERM) cancelled its future; resolving it then raised, the
+    group was taken for failed, and its other batches were committed a second time: a
+    second version of each of their rows under a new _xact_id. Once the writer has taken a
+    batch it can no longer be cancelled; a batch cancelled before that is not written."""
+    from tracelake.model.objects import ObjectRef, ObjectType
+    from tracelake.model.rows import normalize_row
+    from tracelake.store.store import Store
+    from tracelake.store.writer import ObjectInfo, WriteBatch, prepare
+
+    logs = ObjectRef(ObjectType.PROJECT_LOGS, "proj")
+    objects = {logs: ObjectInfo("org", "proj")}
+
+    def batch(row_id: str) -> WriteBatch:
+        raw = {"project_id": "proj", "log_id": "g", "id": row_id, "input": row_id}
+        return prepare(WriteBatch(writes=[normalize_row(raw, logs)], objects=dict(objects)))
+
+    store = Store(tmp_path / "data")
+    try:
+        held, release = threading.Event(), threading.Event()
+
+        def hold(_cursor) -> None:  # keeps the writer busy while the batches queue up
+            held.set()
+            release.wait()
+
+        blocker = threading.Thread(target=store.exclusive, args=(hold,))
+        blocker.start()
+        held.wait()
+        early, first, second = batch("early"), batch("first"), batch("second")
+        cancelled_before = store.submit(early)
+        assert cancelled_before.cancel()  # its request is gone before the writer took it
+        taken = store.submit(first)
+        later = store.submit(second)
+        original_build, cancelled_mid_commit = None, []
+
+        def cancel_while_committing(_cursor):  # the request is cancelled mid-commit
+            cancelled_mid_commit.append(taken.cancel())
+            return original_build
+
+        # A build runs on the writer thread inside the group's transaction.
+        original_build, first.build, first.prepared = first.writes, cancel_while_committing, None
+        release.set()
+        blocker.join()
+        xact_second = later.result(timeout=30)
+        rows = store.read(
+            lambda c: c.execute("SELECT id, _xact_id FROM history ORDER BY _xact_id").fetchall()
+        )
+        assert [row[0] for row in rows] == ["first", "second"]  # each once, "early" never
+        assert rows[1][1] == xact_second
+        assert cancelled_mid_commit == [False]  # the writer held it: too late to cancel
+        assert taken.result(timeout=30) == rows[0][1]
+    finally:
+        store.close()

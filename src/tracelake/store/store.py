@@ -226,6 +226,8 @@ class Store:
                     _run_exclusive(cursor, first)
                     self.clock.settle()  # (it may have handed out an xact: see _commit)
                     continue
+                if not _take(first):
+                    continue
                 group = [first]
                 rows = first.size
                 stop = False
@@ -243,6 +245,8 @@ class Store:
                         _run_exclusive(cursor, nxt)
                         self.clock.settle()  # (it may have handed out an xact: see _commit)
                         break
+                    if not _take(nxt):
+                        continue
                     group.append(nxt)
                     rows += nxt.size
                 if group:
@@ -277,6 +281,15 @@ class Store:
                 commit_group(cursor, [batch], self.clock, self._insert_mode)
             except Exception as exc:
                 _fail(batch, exc)
+
+
+def _take(batch: WriteBatch) -> bool:
+    """Take a queued batch for writing, after which its future cannot be cancelled; False
+    (skip it) if its request was cancelled while it waited (asyncio cancels the future it
+    awaits: uvicorn cancels requests still running 5 s after SIGTERM). A future cancelled
+    while its group committed made resolving it raise, and the group's batches were then
+    committed a second time, one by one."""
+    return batch.future.set_running_or_notify_cancel()
 
 
 def _run_exclusive(cursor: duckdb.DuckDBPyConnection, item: _Exclusive) -> None:
