@@ -245,3 +245,42 @@ def test_a_request_cancelled_while_its_group_commits_writes_nothing_twice(tmp_pa
         assert taken.result(timeout=30) == rows[0][1]
     finally:
         store.close()
+
+
+def test_closing_the_store_stops_the_queries_still_running(tmp_path):
+    """At SIGTERM, uvicorn cancels the requests still running after its grace period, but
+    their queries go on in their threads; closing the database then failed ("connection is
+    busy"): "Application shutdown failed" and a traceback, the write-ahead log not folded
+    in. The store interrupts them and closes."""
+    import duckdb
+
+    from tracelake.store.store import Store
+
+    store = Store(tmp_path / "data")
+    started = threading.Event()
+    outcome: list[BaseException] = []
+
+    cursors = []
+
+    def long_query(cursor):
+        cursors.append(cursor)
+        started.set()
+        return cursor.execute("SELECT count(*) FROM range(100000000000) t WHERE t.range % 7 = 3")
+
+    def run() -> None:
+        try:
+            store.read(lambda c: long_query(c).fetchall())
+        except BaseException as exc:  # noqa: BLE001 - the test looks at it
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    started.wait()
+    try:
+        store.close()  # raised duckdb.ResourceInUseException
+    finally:
+        while thread.is_alive():  # (without the fix, the query would go on for hours)
+            cursors[0].interrupt()
+            thread.join(0.1)
+    assert len(outcome) == 1 and isinstance(outcome[0], duckdb.InterruptException), outcome
+    Store(tmp_path / "data").close()  # it opens again

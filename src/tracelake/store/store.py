@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
@@ -33,6 +34,8 @@ CHECKPOINT_THRESHOLD = "1GB"
 # Most times ``transact`` runs a transaction that lost a write conflict (each round, one of
 # the transactions in conflict commits, so this is more than the threads that may contend).
 TRANSACT_ATTEMPTS = 100
+# How long ``close`` waits for the queries it interrupted to end.
+CLOSE_WAIT_SECONDS = 10
 
 
 class DataDirLocked(RuntimeError):
@@ -77,6 +80,11 @@ class Store:
             # DuckDB's own words name the file and the cause ("…: Read-only file system").
             detail = str(exc).removeprefix("IO Error: ")
             raise DataDirUnusable(f"cannot use the data dir {self.data_dir}: {detail}") from exc
+        # Cursors of reads and catalog transactions under way: ``close`` interrupts them
+        # (DuckDB refuses to close a connection while a cursor of it is running a query).
+        self._busy: set[duckdb.DuckDBPyConnection] = set()
+        self._idle = threading.Condition()
+        self._closed = False
         self._con.execute("SET TimeZone = 'UTC'")
         # Checkpoints rewrite the database file; with DuckDB's 16 MB default they ran every
         # few group commits during ingest. A larger WAL costs only a longer replay on start.
@@ -86,7 +94,6 @@ class Store:
         self.clock = XactClock(self._max_xact_id())
         self._queue: queue.Queue[WriteBatch | _Exclusive | None] = queue.Queue()
         self._writer: threading.Thread | None = None
-        self._closed = False
         self._insert_mode = InsertMode()
         # Bumped after each catalog transaction (and exclusive block) commits: a cache of
         # catalog reads is valid while the generation it was read at is still current.
@@ -136,17 +143,42 @@ class Store:
         if self._writer is not None:
             self._queue.put(None)
             self._writer.join()
+        # Queries of requests that outlived the server's shutdown grace (uvicorn cancelled
+        # them, but their threads still ran) made the close fail: "Application shutdown
+        # failed" with a traceback, and the write-ahead log left unfolded.
+        with self._idle:
+            deadline = time.monotonic() + CLOSE_WAIT_SECONDS
+            while self._busy and time.monotonic() < deadline:
+                for cursor in self._busy:
+                    try:
+                        cursor.interrupt()
+                    except duckdb.Error:
+                        pass  # it has just ended
+                self._idle.wait(0.1)
         self._con.close()
 
     # -- reads and catalog writes -------------------------------------------------------------
 
     def read(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
         """Run ``fn`` with a cursor of its own (safe from any thread)."""
-        cursor = self._con.cursor()
+        cursor = self._cursor()
         try:
             return fn(cursor)
         finally:
-            cursor.close()
+            self._release(cursor)
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        cursor = self._con.cursor()
+        with self._idle:
+            self._busy.add(cursor)
+        return cursor
+
+    def _release(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        cursor.close()
+        with self._idle:
+            self._busy.discard(cursor)
+            if self._closed:
+                self._idle.notify_all()
 
     def transact(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
         """Run ``fn`` in a transaction on its own cursor (catalog changes).
@@ -156,7 +188,7 @@ class Store:
         lock would have made it wait. ``fn`` then runs again in a new transaction, which
         sees what the other committed (a star set twice is set, the last upsert wins, a name
         taken meanwhile is taken), as if the two had run one after the other."""
-        cursor = self._con.cursor()
+        cursor = self._cursor()
         try:
             for attempt in range(1, TRANSACT_ATTEMPTS + 1):
                 cursor.begin()
@@ -180,7 +212,7 @@ class Store:
             raise AssertionError("unreachable")
         finally:
             self._changed()
-            cursor.close()
+            self._release(cursor)
 
     # -- event writes ---------------------------------------------------------------------------
 
