@@ -514,8 +514,10 @@ def test_serve_on_a_data_dir_it_cannot_create(tmp_path):
 
 
 def test_serve_on_a_data_dir_another_server_holds(server):
+    """The line told to point the command at the server with --url, an option serve has not."""
     result = _serve("--data-dir", str(server.data_dir), "--port", str(free_port()))
-    assert_cli_error(result, "in use by another process")
+    text = assert_cli_error(result, "in use by another process", "serving it already")
+    assert "--url" not in text
 
 
 @pytest.mark.parametrize("command", ["serve", "keys"])

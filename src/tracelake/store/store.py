@@ -73,10 +73,7 @@ class Store:
             )
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():
-                raise DataDirLocked(
-                    f"{self.path} is in use by another process (is a tracelake server running? "
-                    "point the command at it with --url)"
-                ) from exc
+                raise DataDirLocked(f"{self.path} is in use by another process") from exc
             # DuckDB's own words name the file and the cause ("…: Read-only file system").
             detail = str(exc).removeprefix("IO Error: ")
             raise DataDirUnusable(f"cannot use the data dir {self.data_dir}: {detail}") from exc
