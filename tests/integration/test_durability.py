@@ -284,3 +284,23 @@ def test_closing_the_store_stops_the_queries_still_running(tmp_path):
             thread.join(0.1)
     assert len(outcome) == 1 and isinstance(outcome[0], duckdb.InterruptException), outcome
     Store(tmp_path / "data").close()  # it opens again
+
+
+def test_staged_files_a_killed_server_left_are_deleted_on_start(fresh_server):
+    """An upload or dataset import staged in the data dir's tmp/ when the server was killed
+    stayed there for good (each as large as the upload)."""
+    staging = fresh_server.data_dir / "tmp"
+    staging.mkdir(parents=True)
+    (staging / "upload-abc").write_bytes(b"x" * 1000)
+    (staging / "import-def.parquet").write_bytes(b"y" * 1000)
+    fresh_server.start()
+    assert not staging.exists() or list(staging.iterdir()) == []
+    with fresh_server.client() as client:  # and imports still stage there
+        project = client.post("/v1/project", json={"name": "staging"}).json()["id"]
+        dataset = client.post("/v1/dataset", json={"project_id": project, "name": "d"}).json()
+        response = client.post(
+            f"/v1/dataset/{dataset['id']}/import",
+            params={"format": "jsonl"},
+            content=b'{"input": 1}\n',
+        )
+        assert response.status_code == 200, response.text

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 DB_FILENAME = "tracelake.duckdb"
+# Uploads and dataset imports staged in the data dir while their request runs.
+STAGING_DIR = "tmp"
 # Most rows one group commit takes before it commits (more waiting requests wait for the next).
 GROUP_COMMIT_ROWS = 5_000
 CHECKPOINT_THRESHOLD = "1GB"
@@ -88,6 +91,11 @@ class Store:
         self._con.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
         if not read_only:
             self._create_schema()
+            # Staged files are deleted by the request that made them; what is left was the
+            # last process's when it died (kill -9, a crash, a full disk), and no request of
+            # this one, which holds the database now, can be using it. It stayed forever,
+            # an upload as large as TRACELAKE_MAX_UPLOAD_BYTES each time.
+            shutil.rmtree(self.data_dir / STAGING_DIR, ignore_errors=True)
         self.clock = XactClock(self._max_xact_id())
         self._queue: queue.Queue[WriteBatch | _Exclusive | None] = queue.Queue()
         self._writer: threading.Thread | None = None
