@@ -304,3 +304,37 @@ def test_staged_files_a_killed_server_left_are_deleted_on_start(fresh_server):
             content=b'{"input": 1}\n',
         )
         assert response.status_code == 200, response.text
+
+
+def test_an_exclusive_block_that_loses_a_write_conflict_runs_again(tmp_path):
+    """Retention's blocks run on the writer thread and change catalog rows (an experiment's
+    deleted_at, its run's plan) that a request may be changing at the same moment: the
+    block failed, and the run with it. It runs again, as catalog transactions do."""
+    from tracelake.store.store import Store
+
+    store = Store(tmp_path / "data")
+    try:
+        store.transact(
+            lambda c: c.execute(
+                "INSERT INTO projects VALUES ('p', 'o', 'n', NULL, NULL, NULL, now(), NULL, 1)"
+            )
+        )
+        attempts = []
+
+        def block(c):
+            attempts.append(1)
+            c.execute("SELECT count(*) FROM projects").fetchone()  # the snapshot starts
+            if len(attempts) == 1:  # a request changes the row meanwhile
+                store.transact(
+                    lambda o: o.execute("UPDATE projects SET description = 'r' WHERE id = 'p'")
+                )
+            c.execute("UPDATE projects SET description = 'x' WHERE id = 'p'")
+            return len(attempts)
+
+        assert store.exclusive(block) == 2
+        row = store.read(
+            lambda c: c.execute("SELECT description FROM projects WHERE id = 'p'").fetchone()
+        )
+        assert row == ("x",)  # after the request's change, as if it had waited
+    finally:
+        store.close()

@@ -330,18 +330,24 @@ def _take(batch: WriteBatch) -> bool:
 
 
 def _run_exclusive(cursor: duckdb.DuckDBPyConnection, item: _Exclusive) -> None:
-    cursor.begin()
-    try:
-        result = item.fn(cursor)
-        cursor.commit()
-    except BaseException as exc:
+    """Run the block in a transaction; again if it lost a write conflict to a catalog
+    transaction (retention hiding an experiment a request was changing), as ``transact``."""
+    for attempt in range(1, TRANSACT_ATTEMPTS + 1):
+        cursor.begin()
         try:
-            cursor.rollback()
-        except duckdb.Error:
-            pass  # the failed commit already ended the transaction
-        item.future.set_exception(storage_error(exc))
+            result = item.fn(cursor)
+            cursor.commit()
+        except BaseException as exc:
+            try:
+                cursor.rollback()
+            except duckdb.Error:
+                pass  # the failed commit already ended the transaction
+            if _conflict(exc) and attempt < TRANSACT_ATTEMPTS:
+                continue
+            item.future.set_exception(storage_error(exc))
+            return
+        item.future.set_result(result)
         return
-    item.future.set_result(result)
 
 
 def _fail(batch: WriteBatch, exc: BaseException) -> None:
