@@ -338,3 +338,24 @@ def test_an_exclusive_block_that_loses_a_write_conflict_runs_again(tmp_path):
         assert row == ("x",)  # after the request's change, as if it had waited
     finally:
         store.close()
+
+
+def test_a_data_dir_whose_creation_ran_out_of_space_starts_once_there_is_room(tmp_path):
+    """Creating the database on a full disk failed part way and left a truncated file: the
+    error was clear, but every later start, with room again, refused the data dir as "not
+    a valid DuckDB database file" until the user found and deleted it."""
+    full = ServerProcess(tmp_path / "data", file_size_limit=1000)
+    try:
+        full.start()
+        raise AssertionError("the server started past the file size limit")
+    except RuntimeError as exc:
+        assert "cannot use the data dir" in str(exc) and "File too large" in str(exc)
+    finally:
+        full.stop()
+    server = ServerProcess(tmp_path / "data")
+    try:
+        server.start()
+        with server.client() as client:
+            assert client.post("/v1/project", json={"name": "room"}).status_code == 200
+    finally:
+        server.stop()

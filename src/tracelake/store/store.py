@@ -65,6 +65,7 @@ class Store:
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.path = self.data_dir / DB_FILENAME
+        existed = self.path.exists()
         try:
             self._con = duckdb.connect(
                 str(self.path),
@@ -77,6 +78,11 @@ class Store:
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():
                 raise DataDirLocked(f"{self.path} is in use by another process") from exc
+            if not existed:
+                # What a creation that failed part way (a full disk) left is no database:
+                # every later start refused the data dir ("not a valid DuckDB database").
+                for leftover in (self.path, self.path.with_name(f"{DB_FILENAME}.wal")):
+                    leftover.unlink(missing_ok=True)
             # DuckDB's own words name the file and the cause ("…: Read-only file system").
             detail = str(exc).removeprefix("IO Error: ")
             raise DataDirUnusable(f"cannot use the data dir {self.data_dir}: {detail}") from exc
