@@ -8,6 +8,7 @@ import threading
 import time
 
 import httpx
+import pytest
 
 from tests.conftest import ServerProcess
 
@@ -340,16 +341,20 @@ def test_an_exclusive_block_that_loses_a_write_conflict_runs_again(tmp_path):
         store.close()
 
 
-def test_a_data_dir_whose_creation_ran_out_of_space_starts_once_there_is_room(tmp_path):
-    """Creating the database on a full disk failed part way and left a truncated file: the
-    error was clear, but every later start, with room again, refused the data dir as "not
-    a valid DuckDB database file" until the user found and deleted it."""
-    full = ServerProcess(tmp_path / "data", file_size_limit=1000)
+@pytest.mark.parametrize("limit", [1000, 13000])
+def test_a_data_dir_whose_creation_ran_out_of_space_starts_once_there_is_room(tmp_path, limit):
+    """Creating the database on a full disk failed part way. With no room for the file's
+    first blocks (1000 bytes) it left a truncated file: the error was clear, but every
+    later start, with room again, refused the data dir as "not a valid DuckDB database
+    file" until the user found and deleted it. With room for them but not for the tables
+    (13000 bytes: DuckDB's header takes 12 KiB) it was a traceback."""
+    full = ServerProcess(tmp_path / "data", file_size_limit=limit)
     try:
         full.start()
         raise AssertionError("the server started past the file size limit")
     except RuntimeError as exc:
         assert "cannot use the data dir" in str(exc) and "File too large" in str(exc)
+        assert "Traceback" not in str(exc)
     finally:
         full.stop()
     server = ServerProcess(tmp_path / "data")

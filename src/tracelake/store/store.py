@@ -96,7 +96,16 @@ class Store:
         # few group commits during ingest. A larger WAL costs only a longer replay on start.
         self._con.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
         if not read_only:
-            self._create_schema()
+            try:
+                self._create_schema()
+            except duckdb.Error as exc:
+                cause = _storage_cause(exc)
+                if cause is None:
+                    raise
+                # (creating the tables of a new data dir, or bringing an older one's up to
+                # date, on a full disk: a traceback)
+                self._con.close()
+                raise DataDirUnusable(f"cannot use the data dir {self.data_dir}: {cause}") from exc
             # Staged files are deleted by the request that made them; what is left was the
             # last process's when it died (kill -9, a crash, a full disk), and no request of
             # this one, which holds the database now, can be using it. It stayed forever,
