@@ -38,6 +38,8 @@ class ServerProcess:
     proc: subprocess.Popen | None = None
     log_path: Path | None = None
     env: dict = field(default_factory=dict)  # extra environment (TRACELAKE_* settings)
+    # Largest file the server may write (RLIMIT_FSIZE, as ``ulimit -f``): a disk that fills.
+    file_size_limit: int | None = None
 
     @property
     def url(self) -> str:
@@ -66,6 +68,7 @@ class ServerProcess:
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            preexec_fn=self._limit_file_size if self.file_size_limit else None,
         )
         log.close()
         deadline = time.time() + timeout
@@ -81,6 +84,11 @@ class ServerProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path else ""
+
+    def _limit_file_size(self) -> None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_FSIZE, (self.file_size_limit, self.file_size_limit))
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

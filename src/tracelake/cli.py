@@ -190,7 +190,7 @@ def serve(
     # traceback; here each is one line and exit 1.
     listening = _run(lambda: _listening_socket(settings.host, settings.port))
     try:
-        store = _run(lambda: open_store(settings.data_dir))
+        store = _run(lambda: open_store(settings.data_dir, serving=True))
     except BaseException:
         listening.close()
         raise

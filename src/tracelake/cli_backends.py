@@ -327,14 +327,21 @@ class LocalBackend:
         self.store.close()
 
 
-def open_store(data_dir: Path):
+def open_store(data_dir: Path, *, serving: bool = False):
     """The store of a data dir, or one readable line: another process holds it, or the
-    folder cannot be made or used."""
-    from tracelake.store.store import DataDirLocked, Store
+    folder cannot be made or used. ``serving``: for ``serve``, which has no ``--url`` to
+    point it at the server that holds the data dir."""
+    from tracelake.store.store import DataDirLocked, DataDirUnusable, Store
 
     try:
         return Store(data_dir)
     except DataDirLocked as exc:
+        if serving:
+            hint = "is a tracelake server serving it already? stop it, or give another --data-dir"
+        else:
+            hint = "is a tracelake server running? point the command at it with --url"
+        raise CliError(f"{exc} ({hint})") from None
+    except DataDirUnusable as exc:
         raise CliError(str(exc)) from None
     except OSError as exc:
         raise CliError(f"cannot use the data dir {data_dir}: {exc.strerror or exc}") from None

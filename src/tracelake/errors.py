@@ -56,6 +56,13 @@ class UnsupportedMediaType(TracelakeError):
     status = 415
 
 
+class StorageFull(TracelakeError):
+    """The data dir cannot take the write: its disk is full, or its file system turned
+    read-only. Nothing of the request was written; it may be sent again once there is room."""
+
+    status = 507
+
+
 class QueryTimeout(TracelakeError):
     """A query ran longer than the configured timeout and was stopped."""
 

@@ -514,8 +514,24 @@ def test_serve_on_a_data_dir_it_cannot_create(tmp_path):
 
 
 def test_serve_on_a_data_dir_another_server_holds(server):
+    """The line told to point the command at the server with --url, an option serve has not."""
     result = _serve("--data-dir", str(server.data_dir), "--port", str(free_port()))
-    assert_cli_error(result, "in use by another process")
+    text = assert_cli_error(result, "in use by another process", "serving it already")
+    assert "--url" not in text
+
+
+@pytest.mark.parametrize("command", ["serve", "keys"])
+def test_a_database_that_cannot_be_opened_is_one_error_line(tmp_path, command):
+    """A database DuckDB cannot open (on a read-only file system, not a DuckDB file) was a
+    traceback: only a lock was turned into one line."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    (data_dir / "tracelake.duckdb").write_text("not a database")
+    if command == "serve":
+        result = _serve("--data-dir", str(data_dir), "--port", str(free_port()))
+    else:
+        result = run_cli("keys", "list", "--data-dir", str(data_dir))
+    assert_cli_error(result, "cannot use the data dir", str(data_dir), "not a valid DuckDB")
 
 
 def test_cli_queries_on_a_data_dir_stop_after_the_configured_timeout(tmp_path, monkeypatch):

@@ -12,10 +12,8 @@ from tracelake.model.objects import ObjectRef, ObjectType
 from tracelake.model.xact import format_xact
 from tracelake.store.catalog import Catalog, Principal
 from tracelake.store.dataset_meta import value_check
-from tracelake.store.store import Store
+from tracelake.store.store import STAGING_DIR, Store
 from tracelake.store.writer import StagedRows, WriteBatch
-
-STAGING_DIR = "tmp"
 
 
 def preview_import(
