@@ -84,6 +84,8 @@ def test_thread_view_shows_the_conversation_and_searches_it(ui_server, tmp_path)
     server, data = ui_server
     result = run_flow("thread", server, data, tmp_path)
     assert result["messages"] >= 2
+    # The Thread tab is `pane=thread`: the table's `view=` (here Errors) stays through it.
+    assert result["viewKept"] == "builtin:errors"
 
 
 def test_project_tags_configured_coloured_and_suggested(ui_server, tmp_path):

@@ -122,23 +122,24 @@ export function TracePanel({ project, source, rootSpanId }: { project: Project; 
   const selected = spanId || roots?.[0]?.id;
 
   const full = params.get("full") === "1";
-  const thread = params.get("view") === "thread";
+  // `pane`, not `view`: the logs screen's saved view is `view=` and must survive the panel.
+  const thread = params.get("pane") === "thread";
   return (
     <div className={"trace-panel" + (full ? " full" : "")} data-testid="trace-panel">
       <div className="trace-head">
         <strong>Trace</strong> <code>{rootSpanId}</code> · {count.toLocaleString()} spans
         <span className="tabs trace-tabs">
-          <button className={thread ? "" : "on"} onClick={() => setParams({ view: undefined })} data-testid="view-tree">
+          <button className={thread ? "" : "on"} onClick={() => setParams({ pane: undefined })} data-testid="view-tree">
             Tree
           </button>
-          <button className={thread ? "on" : ""} onClick={() => setParams({ view: "thread" })} data-testid="view-thread">
+          <button className={thread ? "on" : ""} onClick={() => setParams({ pane: "thread" })} data-testid="view-thread">
             Thread
           </button>
         </span>
         <button className="icon" onClick={() => setParams({ full: full ? undefined : "1" })} title={full ? "Exit full screen" : "Full screen"} data-testid="fullscreen">
           {full ? "⤡" : "⤢"}
         </button>
-        <button className="icon close" onClick={() => setParams({ trace: undefined, span: undefined, full: undefined, view: undefined })} title="Close" data-testid="close-trace">
+        <button className="icon close" onClick={() => setParams({ trace: undefined, span: undefined, full: undefined, pane: undefined })} title="Close" data-testid="close-trace">
           ×
         </button>
       </div>
