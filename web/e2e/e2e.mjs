@@ -175,9 +175,17 @@ const flows = {
     await typeInEditor(page, "filter-editor", "metadata.env = 'staging'");
     await page.getByTestId("apply-filter").click();
     await page.getByTestId("filter-error").waitFor({ state: "detached" });
+    // Under a time range, rows picked stay picked when a trace opens (the range's start moved
+    // with every URL change, so opening a trace reloaded the table and dropped the selection).
+    await page.getByTestId("time-range").selectOption("30d");
+    await page.locator('[data-testid=statusbar][data-settled="1"][data-params*="range=30d"]').waitFor();
+    await page.getByTestId("row-select").nth(1).check();
     // Open a trace: its span tree, then the LLM span's detail.
     await page.getByTestId("logs-table").getByTestId("row").first().click();
     await page.waitForURL(/trace=/);
+    await page.getByTestId("span-tree").getByTestId("span-row").first().waitFor();
+    check(await page.getByTestId("row-select").nth(1).isChecked(), "the picked row stays picked when a trace opens");
+    check(await page.getByTestId("add-to-dataset").isEnabled(), "Add to dataset stays enabled");
     const tree = page.getByTestId("span-tree");
     await tree.getByTestId("span-row").nth(2).waitFor();
     check((await tree.getByTestId("span-row").count()) === 3, "three spans in the tree");

@@ -157,9 +157,12 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
   const shownCols = useMemo(() => [...allCols, ...fieldCols], [allCols, params.get("cols")]); // eslint-disable-line react-hooks/exhaustive-deps
   const sortExpr = state.sort ? shownCols.find((c) => c.id === state.sort!.id)?.sort?.(spans) ?? null : null;
 
-  // The time range's start is fixed when the URL changes: a query text that changed on every
-  // render (Date.now()) would reload the rows and the facets again and again.
-  const now = useMemo(() => Date.now(), [params]); // eslint-disable-line react-hooks/exhaustive-deps
+  // The time range's start is fixed when the query changes: a query text that changed on every
+  // render (Date.now()) would reload the rows and the facets again and again, and one that
+  // changed with any URL parameter reloaded them (clearing the selection and the pages scrolled
+  // through) when a trace was opened, the facets shown or a column moved.
+  const windowKey = logsQuery(source, state, sortExpr, null, 50, 0);
+  const now = useMemo(() => Date.now(), [windowKey]); // eslint-disable-line react-hooks/exhaustive-deps
   const query = (c: string | null) => logsQuery(source, state, sortExpr, c, 50, now);
   const queryKey = query(null);
   const generation = useRef(0);
