@@ -542,6 +542,21 @@ const flows = {
     check((await page.locator(".cm-tooltip-lint").textContent()).includes("expected an expression"), "the marker's tooltip says what is wrong");
     await shot(page, "sandbox-error");
     result.error = message;
+    // A shared link opened on this screen, and back: the editor shows the URL's query (it kept
+    // the one it opened with) and Run runs that one.
+    const shared = "select: id | from: project_logs('support-bot') | filter: id = 'trace-0003' | limit: 1";
+    await page.evaluate((q) => {
+      window.location.hash = window.location.hash.split("?")[0] + "?q=" + encodeURIComponent(q);
+    }, shared);
+    const editorText = () => page.getByTestId("sandbox-editor").locator(".cm-content").innerText();
+    await page.waitForFunction((q) => document.querySelector("[data-testid=sandbox-editor] .cm-content")?.innerText === q, shared);
+    check((await page.getByTestId("query-error").count()) === 0, "the last query's error goes with it");
+    await page.getByTestId("run-query").click();
+    await page.getByTestId("result-count").waitFor();
+    check((await rowCount(page, "results-table")) === 1, `the shared query's one row: ${await rowCount(page, "results-table")}`);
+    await page.goBack();
+    await page.waitForFunction(() => /scores\.helpfulness > and/.test(document.querySelector("[data-testid=sandbox-editor] .cm-content")?.innerText || ""));
+    result.backQuery = await editorText();
   },
 
   async automation(page) {
