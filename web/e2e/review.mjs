@@ -102,6 +102,8 @@ export function reviewFlows({ cfg, result, check, shot, signIn, open }) {
       await editor.getByTestId("tag-suggestion").filter({ hasText: "urgent" }).click();
       await editor.getByTestId("tag-suggestion").filter({ hasText: "urgent" }).waitFor({ state: "detached" }); // added: no longer suggested
       check((await editor.getByTestId("tag-chip").filter({ hasText: "urgent" }).first().getAttribute("data-color")) === "#c63a3a", "the trace's tag has its colour");
+      // The table's row shows the tag added in the panel (it kept the tags it had loaded).
+      await page.getByTestId("logs-table").getByTestId("row").first().getByTestId("tag-chip").filter({ hasText: "urgent" }).waitFor();
       const row = await page.evaluate(async ({ pid, key }) => {
         const res = await fetch("btql", {
           method: "POST",

@@ -88,7 +88,19 @@ function flatten(roots: Node[], collapsed: Set<string>): Node[] {
   return out;
 }
 
-export function TracePanel({ project, source, rootSpanId }: { project: Project; source: Source; rootSpanId: string }) {
+/** onSaved: after a change made here (tags, scores, review, expected, comments) is stored, so
+ * that the table showing the trace can read its row again. */
+export function TracePanel({
+  project,
+  source,
+  rootSpanId,
+  onSaved,
+}: {
+  project: Project;
+  source: Source;
+  rootSpanId: string;
+  onSaved?: (rootSpanId: string) => void;
+}) {
   const { params } = useRoute();
   const spanId = params.get("span");
   const [roots, setRoots] = useState<Node[] | null>(null);
@@ -188,13 +200,13 @@ export function TracePanel({ project, source, rootSpanId }: { project: Project; 
             })}
           </div>
         </div>
-        {selected && !thread && <SpanDetail project={project} source={source} id={selected} />}
+        {selected && !thread && <SpanDetail project={project} source={source} id={selected} onSaved={() => onSaved?.(rootSpanId)} />}
       </div>
     </div>
   );
 }
 
-function SpanDetail({ project, source, id }: { project: Project; source: Source; id: string }) {
+function SpanDetail({ project, source, id, onSaved }: { project: Project; source: Source; id: string; onSaved?: () => void }) {
   const [row, setRow] = useState<any>(null);
   const [error, setError] = useState<string | null>(null);
   const [version, setVersion] = useState(0);
@@ -204,7 +216,10 @@ function SpanDetail({ project, source, id }: { project: Project; source: Source;
       .then((r) => setRow(r.data[0] ?? null))
       .catch((e) => setError(e.message));
   }, [source.id, id, version]); // eslint-disable-line react-hooks/exhaustive-deps
-  const reload = () => setVersion(version + 1);
+  const reload = () => {
+    setVersion(version + 1);
+    onSaved?.();
+  };
   if (error) return <div className="span-detail error">{error}</div>;
   if (!row) return <div className="span-detail empty">Loading span…</div>;
   const metrics = row.metrics || {};
