@@ -213,6 +213,19 @@ const flows = {
     await page.waitForURL(/sort=created/);
     await page.getByTestId("logs-table").getByTestId("row").first().waitFor();
     await shot(page, "logs");
+    // Keyboard: Tab reaches a sortable header (Enter sorts) and a row (Enter opens its trace).
+    await page.getByTestId("close-trace").click();
+    await page.waitForURL((u) => !/trace=/.test(u.hash));
+    const header = page.locator('.th[data-col="f:metadata.model"]');
+    check((await header.getAttribute("tabindex")) === "0" && (await header.getAttribute("role")) === "button", "a sortable header takes the focus");
+    await header.focus();
+    await page.keyboard.press("Enter");
+    await page.waitForURL((u) => new URLSearchParams(u.hash.split("?")[1] || "").get("sort")?.startsWith("f:metadata.model:"));
+    const firstRow = page.getByTestId("logs-table").getByTestId("row").first();
+    await firstRow.focus();
+    await page.keyboard.press("Enter");
+    await page.waitForURL(/trace=/);
+    await page.getByTestId("span-tree").getByTestId("span-row").first().waitFor();
     // Live: a trace logged now shows up on its own.
     await open(page, "logs"); // no filter, newest first
     await page.getByTestId("logs-table").getByTestId("row").first().waitFor();
