@@ -160,6 +160,11 @@ export function TracePanel({
       <div className="trace-body" style={thread ? { display: "none" } : undefined}>
         <div className="span-tree" ref={scroller} data-testid="span-tree">
           {!roots && !error && <div className="empty">Loading trace…</div>}
+          {roots?.length === 0 && (
+            <div className="empty" data-testid="trace-missing">
+              No span of trace <code>{rootSpanId}</code> here: it was deleted, or the link is of another project or experiment.
+            </div>
+          )}
           <div style={{ height: virtualizer.getTotalSize(), position: "relative" }}>
             {virtualizer.getVirtualItems().map((item) => {
               const n = flat[item.index];
@@ -207,11 +212,13 @@ export function TracePanel({
 }
 
 function SpanDetail({ project, source, id, onSaved }: { project: Project; source: Source; id: string; onSaved?: () => void }) {
-  const [row, setRow] = useState<any>(null);
+  // undefined while it loads; null when there is no such span (a deleted one, a link's typo).
+  const [row, setRow] = useState<any>(undefined);
   const [error, setError] = useState<string | null>(null);
   const [version, setVersion] = useState(0);
   const [adding, setAdding] = useState(false);
   useEffect(() => {
+    setRow((r: any) => (r === null ? undefined : r));
     btql(`select: * | from: ${sourceExpr(source)} | filter: id = ${lit(id)} | limit: 1`)
       .then((r) => setRow(r.data[0] ?? null))
       .catch((e) => setError(e.message));
@@ -221,6 +228,12 @@ function SpanDetail({ project, source, id, onSaved }: { project: Project; source
     onSaved?.();
   };
   if (error) return <div className="span-detail error">{error}</div>;
+  if (row === null)
+    return (
+      <div className="span-detail empty" data-testid="span-missing">
+        No span with id <code>{id}</code>: it was deleted, or the link names another one.
+      </div>
+    );
   if (!row) return <div className="span-detail empty">Loading span…</div>;
   const metrics = row.metrics || {};
   const dur = metrics.end != null && metrics.start != null ? metrics.end - metrics.start : null;
