@@ -31,6 +31,8 @@ def test_compare_two_experiments(ui_server, tmp_path):
     server, data = ui_server
     result = run_flow("compare", server, data, tmp_path)
     assert result["regressions"] > 0
+    # A project's only experiment has no baseline: the page says so (it said "Loading…").
+    assert "no baseline" in result["noBase"]
 
 
 def test_sandbox_query_chart_and_error_marker(ui_server, tmp_path):

@@ -494,6 +494,24 @@ const flows = {
     const saved = (await api(page, `v1/project/${cfg.data.project_id}`)).body.settings;
     check(saved.comparison_key === "input.question" && saved.baseline_experiment_id === cfg.data.base_experiment, `settings ${JSON.stringify(saved)}`);
     result.regressions = regressions;
+    // Nothing to compare says so instead of "Loading…" for ever: an experiment that is not
+    // there, and a project's only experiment (no baseline) until one is picked.
+    await open(page, "experiments/compare", "exp=00000000-0000-0000-0000-000000000000");
+    await page.getByTestId("compare-missing").waitFor();
+    await page.getByTestId("compare-table").getByText("No rows").waitFor();
+    // The project is made after the page loaded its project list, as by the SDK meanwhile:
+    // opened in this tab, it is found (it was "No project with id …" until a reload). It is
+    // removed after: other flows open the first project, which it would be.
+    const alone = (await api(page, "v1/project", { method: "POST", body: { name: "compare-alone" } })).body;
+    try {
+      const only = (await api(page, "v1/experiment", { method: "POST", body: { project_id: alone.id, name: "first" } })).body;
+      await open(page, "experiments/compare", `exp=${only.id}`, alone.id);
+      await page.getByTestId("compare-no-base").waitFor();
+      await page.getByTestId("compare-table").getByText("No rows").waitFor();
+      result.noBase = await page.getByTestId("compare-no-base").textContent();
+    } finally {
+      await api(page, `v1/project/${alone.id}`, { method: "DELETE" });
+    }
   },
 
   async sandbox(page) {
