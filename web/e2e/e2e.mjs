@@ -752,6 +752,9 @@ const flows = {
 
     // Field schemas: infer the input's, enforce it, see a row that breaks it held back.
     await page.getByTestId("dataset-tab-schemas").click();
+    // No schema yet: nothing is checked, and it says so (it said "0 rows checked").
+    await page.getByTestId("check-result").getByText("No field schema yet").waitFor();
+    check(await page.getByTestId("check-rows").isDisabled(), "Check the rows waits for a schema");
     await page.getByTestId("schema-infer-input").click();
     await page.waitForFunction(() => document.querySelector("[data-testid=schema-text-input]").value.includes('"question"'));
     await page.getByTestId("schema-enforce-input").check();

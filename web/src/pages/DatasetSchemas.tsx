@@ -30,6 +30,7 @@ export function DatasetSchemas({ datasetId }: { datasetId: string }) {
     runCheck();
   }, [datasetId]); // eslint-disable-line react-hooks/exhaustive-deps
   if (!schemas) return <div className="empty">Loading…</div>;
+  const anySchema = FIELDS.some((f) => schemas[f] != null);
   return (
     <div className="schemas" data-testid="schemas">
       <div className="schema-grid">
@@ -47,13 +48,20 @@ export function DatasetSchemas({ datasetId }: { datasetId: string }) {
         ))}
       </div>
       <div className="toolbar">
-        <button onClick={runCheck} data-testid="check-rows">
+        <button onClick={runCheck} disabled={!anySchema} data-testid="check-rows">
           Check the rows
         </button>
-        {check && (
-          <span data-testid="check-result">
-            {check.checked} rows checked, {check.nonconforming} do not conform
+        {/* Without a schema the server checks no row: "0 rows checked" read as an empty dataset. */}
+        {!anySchema ? (
+          <span className="muted" data-testid="check-result">
+            No field schema yet: nothing to check the rows against.
           </span>
+        ) : (
+          check && (
+            <span data-testid="check-result">
+              {check.checked} rows checked, {check.nonconforming} do not conform
+            </span>
+          )
         )}
       </div>
       {check && check.rows.length > 0 && (
