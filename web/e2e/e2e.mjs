@@ -727,6 +727,13 @@ const flows = {
     const importIndex = (await Promise.all((await versions.all()).map(async (r) => (await r.locator("td").nth(3).textContent()) === "3"))).indexOf(true);
     check(importIndex >= 2, `the import is one version of 3 rows, below the edit and the delete: ${texts}`);
     const importRow = versions.nth(importIndex);
+    // A diff the server refuses says why (the click did nothing).
+    await page.route("**/diff?*", (route) =>
+      route.fulfill({ status: 400, contentType: "application/json", body: JSON.stringify({ error: { type: "InvalidRequest", message: "no such version" } }) }),
+    );
+    await importRow.getByTestId("diff-version").click();
+    await page.getByTestId("versions-message").getByText("Diff: no such version").waitFor();
+    await page.unroute("**/diff?*");
     await importRow.getByTestId("diff-version").click();
     await page.getByTestId("version-diff").getByText("0 added, 1 removed, 1 changed").waitFor();
     await importRow.getByTestId("name-version").click();
