@@ -758,6 +758,14 @@ const flows = {
     check(restored === 0, `restoring the version before the import removes its rows: ${restored} left`);
 
     // Field schemas: infer the input's, enforce it, see a row that breaks it held back.
+    // The schemas the server cannot give say why (the tab said "Loading…" for ever).
+    await page.route("**/schema", (route) =>
+      route.fulfill({ status: 403, contentType: "application/json", body: JSON.stringify({ error: { type: "Forbidden", message: "no read access" } }) }),
+    );
+    await page.getByTestId("dataset-tab-schemas").click();
+    await page.getByTestId("schemas-error").getByText("no read access").waitFor();
+    await page.unroute("**/schema");
+    await page.getByTestId("dataset-tab-rows").click();
     await page.getByTestId("dataset-tab-schemas").click();
     // No schema yet: nothing is checked, and it says so (it said "0 rows checked").
     await page.getByTestId("check-result").getByText("No field schema yet").waitFor();

@@ -23,13 +23,28 @@ export function Violations({ violations }: { violations: { row?: number; id?: st
 export function DatasetSchemas({ datasetId }: { datasetId: string }) {
   const [schemas, setSchemas] = useState<Record<string, any> | null>(null);
   const [check, setCheck] = useState<any | null>(null);
-  const load = () => request(`v1/dataset/${datasetId}/schema`).then(setSchemas);
-  const runCheck = () => request(`v1/dataset/${datasetId}/schema/check`).then(setCheck);
+  // A failure says why (the tab said "Loading…" for ever, or kept the last check).
+  const [error, setError] = useState<string | null>(null);
+  const load = () =>
+    request(`v1/dataset/${datasetId}/schema`)
+      .then((r) => (setSchemas(r), setError(null)))
+      .catch((e) => setError(e.message));
+  const runCheck = () =>
+    request(`v1/dataset/${datasetId}/schema/check`)
+      .then(setCheck)
+      .catch((e) => setError(`Check the rows: ${e.message}`));
   useEffect(() => {
     load();
     runCheck();
   }, [datasetId]); // eslint-disable-line react-hooks/exhaustive-deps
-  if (!schemas) return <div className="empty">Loading…</div>;
+  if (!schemas)
+    return error ? (
+      <div className="error" data-testid="schemas-error">
+        {error}
+      </div>
+    ) : (
+      <div className="empty">Loading…</div>
+    );
   const anySchema = FIELDS.some((f) => schemas[f] != null);
   return (
     <div className="schemas" data-testid="schemas">
@@ -64,6 +79,11 @@ export function DatasetSchemas({ datasetId }: { datasetId: string }) {
           )
         )}
       </div>
+      {error && (
+        <div className="error" data-testid="schemas-error">
+          {error}
+        </div>
+      )}
       {check && check.rows.length > 0 && (
         <Violations violations={check.rows.flatMap((r: any) => r.violations.map((v: any) => ({ ...v, id: r.id })))} />
       )}
