@@ -31,12 +31,16 @@ def test_compare_two_experiments(ui_server, tmp_path):
     server, data = ui_server
     result = run_flow("compare", server, data, tmp_path)
     assert result["regressions"] > 0
+    # A project's only experiment has no baseline: the page says so (it said "Loading…").
+    assert "no baseline" in result["noBase"]
 
 
 def test_sandbox_query_chart_and_error_marker(ui_server, tmp_path):
     server, data = ui_server
     result = run_flow("sandbox", server, data, tmp_path)
     assert "at 3:" not in result["error"]  # the position is shown as line/column
+    # After a shared link's query, Back shows the query run before it (the editor followed `q=`).
+    assert "scores.helpfulness > and" in result["backQuery"]
 
 
 def test_btql_editors_highlight_function_calls_without_console_warnings(ui_server, tmp_path):
@@ -84,6 +88,8 @@ def test_thread_view_shows_the_conversation_and_searches_it(ui_server, tmp_path)
     server, data = ui_server
     result = run_flow("thread", server, data, tmp_path)
     assert result["messages"] >= 2
+    # The Thread tab is `pane=thread`: the table's `view=` (here Errors) stays through it.
+    assert result["viewKept"] == "builtin:errors"
 
 
 def test_project_tags_configured_coloured_and_suggested(ui_server, tmp_path):

@@ -18,3 +18,5 @@ def test_braintrust_links_open_their_screens(ui_server, tmp_path):
     assert result["landed"]["dataset"] == f"#/p/{pid}/datasets/{data['dataset_id']}"
     assert result["landed"]["span"] == result["landed"]["oid"]
     assert "no-such-run" in result["missingExperiment"]
+    # A trace or span the link names that is not there says so (it was "Loading span…").
+    assert result["missingSpan"] == 0

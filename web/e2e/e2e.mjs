@@ -175,9 +175,17 @@ const flows = {
     await typeInEditor(page, "filter-editor", "metadata.env = 'staging'");
     await page.getByTestId("apply-filter").click();
     await page.getByTestId("filter-error").waitFor({ state: "detached" });
+    // Under a time range, rows picked stay picked when a trace opens (the range's start moved
+    // with every URL change, so opening a trace reloaded the table and dropped the selection).
+    await page.getByTestId("time-range").selectOption("30d");
+    await page.locator('[data-testid=statusbar][data-settled="1"][data-params*="range=30d"]').waitFor();
+    await page.getByTestId("row-select").nth(1).check();
     // Open a trace: its span tree, then the LLM span's detail.
     await page.getByTestId("logs-table").getByTestId("row").first().click();
     await page.waitForURL(/trace=/);
+    await page.getByTestId("span-tree").getByTestId("span-row").first().waitFor();
+    check(await page.getByTestId("row-select").nth(1).isChecked(), "the picked row stays picked when a trace opens");
+    check(await page.getByTestId("add-to-dataset").isEnabled(), "Add to dataset stays enabled");
     const tree = page.getByTestId("span-tree");
     await tree.getByTestId("span-row").nth(2).waitFor();
     check((await tree.getByTestId("span-row").count()) === 3, "three spans in the tree");
@@ -205,6 +213,19 @@ const flows = {
     await page.waitForURL(/sort=created/);
     await page.getByTestId("logs-table").getByTestId("row").first().waitFor();
     await shot(page, "logs");
+    // Keyboard: Tab reaches a sortable header (Enter sorts) and a row (Enter opens its trace).
+    await page.getByTestId("close-trace").click();
+    await page.waitForURL((u) => !/trace=/.test(u.hash));
+    const header = page.locator('.th[data-col="f:metadata.model"]');
+    check((await header.getAttribute("tabindex")) === "0" && (await header.getAttribute("role")) === "button", "a sortable header takes the focus");
+    await header.focus();
+    await page.keyboard.press("Enter");
+    await page.waitForURL((u) => new URLSearchParams(u.hash.split("?")[1] || "").get("sort")?.startsWith("f:metadata.model:"));
+    const firstRow = page.getByTestId("logs-table").getByTestId("row").first();
+    await firstRow.focus();
+    await page.keyboard.press("Enter");
+    await page.waitForURL(/trace=/);
+    await page.getByTestId("span-tree").getByTestId("span-row").first().waitFor();
     // Live: a trace logged now shows up on its own.
     await open(page, "logs"); // no filter, newest first
     await page.getByTestId("logs-table").getByTestId("row").first().waitFor();
@@ -473,6 +494,24 @@ const flows = {
     const saved = (await api(page, `v1/project/${cfg.data.project_id}`)).body.settings;
     check(saved.comparison_key === "input.question" && saved.baseline_experiment_id === cfg.data.base_experiment, `settings ${JSON.stringify(saved)}`);
     result.regressions = regressions;
+    // Nothing to compare says so instead of "Loading…" for ever: an experiment that is not
+    // there, and a project's only experiment (no baseline) until one is picked.
+    await open(page, "experiments/compare", "exp=00000000-0000-0000-0000-000000000000");
+    await page.getByTestId("compare-missing").waitFor();
+    await page.getByTestId("compare-table").getByText("No rows").waitFor();
+    // The project is made after the page loaded its project list, as by the SDK meanwhile:
+    // opened in this tab, it is found (it was "No project with id …" until a reload). It is
+    // removed after: other flows open the first project, which it would be.
+    const alone = (await api(page, "v1/project", { method: "POST", body: { name: "compare-alone" } })).body;
+    try {
+      const only = (await api(page, "v1/experiment", { method: "POST", body: { project_id: alone.id, name: "first" } })).body;
+      await open(page, "experiments/compare", `exp=${only.id}`, alone.id);
+      await page.getByTestId("compare-no-base").waitFor();
+      await page.getByTestId("compare-table").getByText("No rows").waitFor();
+      result.noBase = await page.getByTestId("compare-no-base").textContent();
+    } finally {
+      await api(page, `v1/project/${alone.id}`, { method: "DELETE" });
+    }
   },
 
   async sandbox(page) {
@@ -534,6 +573,21 @@ const flows = {
     check((await page.locator(".cm-tooltip-lint").textContent()).includes("expected an expression"), "the marker's tooltip says what is wrong");
     await shot(page, "sandbox-error");
     result.error = message;
+    // A shared link opened on this screen, and back: the editor shows the URL's query (it kept
+    // the one it opened with) and Run runs that one.
+    const shared = "select: id | from: project_logs('support-bot') | filter: id = 'trace-0003' | limit: 1";
+    await page.evaluate((q) => {
+      window.location.hash = window.location.hash.split("?")[0] + "?q=" + encodeURIComponent(q);
+    }, shared);
+    const editorText = () => page.getByTestId("sandbox-editor").locator(".cm-content").innerText();
+    await page.waitForFunction((q) => document.querySelector("[data-testid=sandbox-editor] .cm-content")?.innerText === q, shared);
+    check((await page.getByTestId("query-error").count()) === 0, "the last query's error goes with it");
+    await page.getByTestId("run-query").click();
+    await page.getByTestId("result-count").waitFor();
+    check((await rowCount(page, "results-table")) === 1, `the shared query's one row: ${await rowCount(page, "results-table")}`);
+    await page.goBack();
+    await page.waitForFunction(() => /scores\.helpfulness > and/.test(document.querySelector("[data-testid=sandbox-editor] .cm-content")?.innerText || ""));
+    result.backQuery = await editorText();
   },
 
   async automation(page) {
@@ -673,6 +727,13 @@ const flows = {
     const importIndex = (await Promise.all((await versions.all()).map(async (r) => (await r.locator("td").nth(3).textContent()) === "3"))).indexOf(true);
     check(importIndex >= 2, `the import is one version of 3 rows, below the edit and the delete: ${texts}`);
     const importRow = versions.nth(importIndex);
+    // A diff the server refuses says why (the click did nothing).
+    await page.route("**/diff?*", (route) =>
+      route.fulfill({ status: 400, contentType: "application/json", body: JSON.stringify({ error: { type: "InvalidRequest", message: "no such version" } }) }),
+    );
+    await importRow.getByTestId("diff-version").click();
+    await page.getByTestId("versions-message").getByText("Diff: no such version").waitFor();
+    await page.unroute("**/diff?*");
     await importRow.getByTestId("diff-version").click();
     await page.getByTestId("version-diff").getByText("0 added, 1 removed, 1 changed").waitFor();
     await importRow.getByTestId("name-version").click();
@@ -697,7 +758,18 @@ const flows = {
     check(restored === 0, `restoring the version before the import removes its rows: ${restored} left`);
 
     // Field schemas: infer the input's, enforce it, see a row that breaks it held back.
+    // The schemas the server cannot give say why (the tab said "Loading…" for ever).
+    await page.route("**/schema", (route) =>
+      route.fulfill({ status: 403, contentType: "application/json", body: JSON.stringify({ error: { type: "Forbidden", message: "no read access" } }) }),
+    );
     await page.getByTestId("dataset-tab-schemas").click();
+    await page.getByTestId("schemas-error").getByText("no read access").waitFor();
+    await page.unroute("**/schema");
+    await page.getByTestId("dataset-tab-rows").click();
+    await page.getByTestId("dataset-tab-schemas").click();
+    // No schema yet: nothing is checked, and it says so (it said "0 rows checked").
+    await page.getByTestId("check-result").getByText("No field schema yet").waitFor();
+    check(await page.getByTestId("check-rows").isDisabled(), "Check the rows waits for a schema");
     await page.getByTestId("schema-infer-input").click();
     await page.waitForFunction(() => document.querySelector("[data-testid=schema-text-input]").value.includes('"question"'));
     await page.getByTestId("schema-enforce-input").check();

@@ -101,6 +101,20 @@ export function linksFlows({ cfg, result, check, signIn, api }) {
         await fresh.close();
       }
       result.landed = landed;
+      // A link to a trace or span that is not there (deleted, mistyped) says so; the panel
+      // showed "Loading span…" for ever.
+      await page.goto(`${cfg.url}/#/p/${pid()}/logs?trace=no-such-trace&span=no-such-span`);
+      await page.getByTestId("trace-missing").waitFor();
+      await page.getByTestId("span-missing").waitFor();
+      const root = (await api(page, "btql", { method: "POST", body: { query: `select: root_span_id | from: project_logs('${pid()}') | filter: id = 'trace-0003'` } })).body.data[0].root_span_id;
+      await page.goto(`${cfg.url}/#/p/${pid()}/logs?trace=${root}&span=no-such-span`);
+      await page.getByTestId("span-tree").getByTestId("span-row").first().waitFor();
+      await page.getByTestId("span-missing").waitFor();
+      check((await page.getByTestId("trace-missing").count()) === 0, "the trace itself is there");
+      // Its root span then opens as usual.
+      await page.getByTestId("span-tree").getByTestId("span-row").first().click();
+      await page.getByTestId("span-detail").waitFor();
+      result.missingSpan = await page.getByTestId("span-missing").count();
     },
   };
 }

@@ -18,7 +18,7 @@ export function reviewFlows({ cfg, result, check, shot, signIn, open }) {
         return (await res.json()).data[0];
       }, { pid: cfg.data.project_id, key: cfg.key });
       await page.getByTestId("view-thread").click();
-      await page.waitForURL(/view=thread/);
+      await page.waitForURL(/pane=thread/);
       const thread = page.getByTestId("thread");
       await thread.getByTestId("thread-message").first().waitFor();
       const expected = llm.input.length + (llm.output ? 1 : 0);
@@ -43,6 +43,25 @@ export function reviewFlows({ cfg, result, check, shot, signIn, open }) {
       await page.getByTestId("view-tree").click();
       await page.getByTestId("span-tree").getByTestId("span-row").first().waitFor();
       result.messages = expected;
+      // The panel's Tree/Thread tabs and its close keep the table's view: they wrote `view=`
+      // too, so a click on Thread, Tree or × dropped the Errors view and reloaded every trace.
+      await open(page, "logs");
+      await page.getByTestId("view-picker").selectOption("builtin:errors");
+      await page.waitForURL(/view=builtin%3Aerrors/);
+      const viewOf = () => new URLSearchParams(page.url().split("?")[1] || "").get("view");
+      await page.getByTestId("logs-table").getByTestId("row").first().click();
+      await page.getByTestId("span-detail").waitFor();
+      await page.getByTestId("view-thread").click();
+      await page.waitForURL(/pane=thread/);
+      check(viewOf() === "builtin:errors", `Thread keeps the view: ${page.url()}`);
+      await page.getByTestId("view-tree").click();
+      await page.getByTestId("span-tree").getByTestId("span-row").first().waitFor();
+      check(viewOf() === "builtin:errors", `Tree keeps the view: ${page.url()}`);
+      await page.getByTestId("close-trace").click();
+      await page.getByTestId("trace-panel").waitFor({ state: "detached" });
+      check(viewOf() === "builtin:errors", `closing the trace keeps the view: ${page.url()}`);
+      check((await page.getByTestId("view-picker").inputValue()) === "builtin:errors", "the picker still shows Errors");
+      result.viewKept = viewOf();
     },
 
     async tags(page) {
@@ -83,6 +102,8 @@ export function reviewFlows({ cfg, result, check, shot, signIn, open }) {
       await editor.getByTestId("tag-suggestion").filter({ hasText: "urgent" }).click();
       await editor.getByTestId("tag-suggestion").filter({ hasText: "urgent" }).waitFor({ state: "detached" }); // added: no longer suggested
       check((await editor.getByTestId("tag-chip").filter({ hasText: "urgent" }).first().getAttribute("data-color")) === "#c63a3a", "the trace's tag has its colour");
+      // The table's row shows the tag added in the panel (it kept the tags it had loaded).
+      await page.getByTestId("logs-table").getByTestId("row").first().getByTestId("tag-chip").filter({ hasText: "urgent" }).waitFor();
       const row = await page.evaluate(async ({ pid, key }) => {
         const res = await fetch("btql", {
           method: "POST",

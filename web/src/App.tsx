@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { activeSession, request, Session, sessions, signOut, useSession } from "./api";
 import { href, navigate, useRoute } from "./router";
 import { Login } from "./pages/Login";
@@ -35,6 +35,21 @@ export function App() {
       .catch((e) => setError(e.message));
   }, [session]);
 
+  // A project the URL names that is not in the list may be newer than the list (created by the
+  // SDK or another user since this page loaded, opened by a link in this tab): ask again once
+  // before saying there is none.
+  const projectId = route.path[0] === "p" ? route.path[1] : undefined;
+  const asked = useRef<string | null>(null);
+  const [rechecked, setRechecked] = useState<string | null>(null);
+  useEffect(() => {
+    if (!session || !projects || !projectId || projects.some((p) => p.id === projectId) || asked.current === projectId) return;
+    asked.current = projectId;
+    request("v1/project", { query: { limit: "1000" } })
+      .then((r) => setProjects(r.objects))
+      .catch((e) => setError(e.message))
+      .finally(() => setRechecked(projectId));
+  }, [session, projects, projectId]);
+
   // Without a project in the URL: the first project's logs (a link being opened names one).
   const first = projects?.[0]?.id;
   const noProject = !["p", "login", "open"].includes(route.path[0]);
@@ -56,7 +71,6 @@ export function App() {
       />
     );
 
-  const projectId = route.path[0] === "p" ? route.path[1] : undefined;
   const project = projects?.find((p) => p.id === projectId);
   const screen = route.path[2] || "logs";
 
@@ -119,7 +133,7 @@ export function App() {
       </header>
       <main>
         {error && <div className="error">{error}</div>}
-        {projects && projectId && !project && <div className="error">No project with id {projectId} in this organization.</div>}
+        {projects && projectId && !project && rechecked === projectId && <div className="error">No project with id {projectId} in this organization.</div>}
         {projects && projects.length === 0 && (
           <div className="empty">No projects yet: log data with the SDK, or run <code>tracelake demo</code>.</div>
         )}

@@ -79,6 +79,19 @@ export function DataTable(props: Props) {
                     style={{ width: h.getSize() }}
                     data-col={h.column.id}
                     onClick={sortable ? h.column.getToggleSortingHandler() : undefined}
+                    // Keyboard: a sortable header is a button (Tab to it, Enter or Space sorts).
+                    tabIndex={sortable ? 0 : undefined}
+                    role={sortable ? "button" : undefined}
+                    aria-sort={sorted === "asc" ? "ascending" : sorted === "desc" ? "descending" : undefined}
+                    onKeyDown={
+                      sortable
+                        ? (e) => {
+                            if (e.key !== "Enter" && e.key !== " ") return;
+                            e.preventDefault();
+                            h.column.getToggleSortingHandler()?.(e);
+                          }
+                        : undefined
+                    }
                     title={sortable ? "Sort" : undefined}
                   >
                     {flexRender(h.column.columnDef.header, h.getContext())}
@@ -103,6 +116,18 @@ export function DataTable(props: Props) {
                 data-testid="row"
                 style={{ position: "absolute", top: 0, transform: `translateY(${item.start}px)`, height: rowHeight }}
                 onClick={() => props.onRowClick?.(row.original)}
+                // Keyboard: a clickable row takes the focus and Enter opens it, as a click does
+                // (not when the key is for a checkbox or button inside the row).
+                tabIndex={props.onRowClick ? 0 : undefined}
+                onKeyDown={
+                  props.onRowClick
+                    ? (e) => {
+                        if (e.key !== "Enter" || e.target !== e.currentTarget) return;
+                        e.preventDefault();
+                        props.onRowClick?.(row.original);
+                      }
+                    : undefined
+                }
               >
                 {row.getVisibleCells().map((cell) => (
                   <div key={cell.id} className="td" style={{ width: cell.column.getSize() }}>

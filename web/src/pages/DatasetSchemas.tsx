@@ -23,13 +23,29 @@ export function Violations({ violations }: { violations: { row?: number; id?: st
 export function DatasetSchemas({ datasetId }: { datasetId: string }) {
   const [schemas, setSchemas] = useState<Record<string, any> | null>(null);
   const [check, setCheck] = useState<any | null>(null);
-  const load = () => request(`v1/dataset/${datasetId}/schema`).then(setSchemas);
-  const runCheck = () => request(`v1/dataset/${datasetId}/schema/check`).then(setCheck);
+  // A failure says why (the tab said "Loading…" for ever, or kept the last check).
+  const [error, setError] = useState<string | null>(null);
+  const load = () =>
+    request(`v1/dataset/${datasetId}/schema`)
+      .then((r) => (setSchemas(r), setError(null)))
+      .catch((e) => setError(e.message));
+  const runCheck = () =>
+    request(`v1/dataset/${datasetId}/schema/check`)
+      .then(setCheck)
+      .catch((e) => setError(`Check the rows: ${e.message}`));
   useEffect(() => {
     load();
     runCheck();
   }, [datasetId]); // eslint-disable-line react-hooks/exhaustive-deps
-  if (!schemas) return <div className="empty">Loading…</div>;
+  if (!schemas)
+    return error ? (
+      <div className="error" data-testid="schemas-error">
+        {error}
+      </div>
+    ) : (
+      <div className="empty">Loading…</div>
+    );
+  const anySchema = FIELDS.some((f) => schemas[f] != null);
   return (
     <div className="schemas" data-testid="schemas">
       <div className="schema-grid">
@@ -47,15 +63,27 @@ export function DatasetSchemas({ datasetId }: { datasetId: string }) {
         ))}
       </div>
       <div className="toolbar">
-        <button onClick={runCheck} data-testid="check-rows">
+        <button onClick={runCheck} disabled={!anySchema} data-testid="check-rows">
           Check the rows
         </button>
-        {check && (
-          <span data-testid="check-result">
-            {check.checked} rows checked, {check.nonconforming} do not conform
+        {/* Without a schema the server checks no row: "0 rows checked" read as an empty dataset. */}
+        {!anySchema ? (
+          <span className="muted" data-testid="check-result">
+            No field schema yet: nothing to check the rows against.
           </span>
+        ) : (
+          check && (
+            <span data-testid="check-result">
+              {check.checked} rows checked, {check.nonconforming} do not conform
+            </span>
+          )
         )}
       </div>
+      {error && (
+        <div className="error" data-testid="schemas-error">
+          {error}
+        </div>
+      )}
       {check && check.rows.length > 0 && (
         <Violations violations={check.rows.flatMap((r: any) => r.violations.map((v: any) => ({ ...v, id: r.id })))} />
       )}

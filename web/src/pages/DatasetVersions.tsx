@@ -11,8 +11,13 @@ export function DatasetVersions({ datasetId, onView, onRestored }: { datasetId: 
   const [diff, setDiff] = useState<any | null>(null);
   const [message, setMessage] = useState<string | null>(null);
   const load = () => {
-    request(`v1/dataset/${datasetId}/versions`).then((r) => setVersions(r.objects));
-    request(`v1/dataset/${datasetId}/snapshots`).then((r) => setSnapshots(r.objects));
+    // A failure says why (the history stayed empty, or a Diff click did nothing, without a word).
+    request(`v1/dataset/${datasetId}/versions`)
+      .then((r) => setVersions(r.objects))
+      .catch((e) => setMessage(`Versions: ${e.message}`));
+    request(`v1/dataset/${datasetId}/snapshots`)
+      .then((r) => setSnapshots(r.objects))
+      .catch((e) => setMessage(`Named versions: ${e.message}`));
   };
   useEffect(load, [datasetId]); // eslint-disable-line react-hooks/exhaustive-deps
   const act = async (what: string, fn: () => Promise<any>) => {
@@ -68,7 +73,14 @@ export function DatasetVersions({ datasetId, onView, onRestored }: { datasetId: 
                 <button onClick={() => onView(v._xact_id)} data-testid="view-version">View</button>{" "}
                 {i > 0 && (
                   <>
-                    <button onClick={() => request(`v1/dataset/${datasetId}/diff`, { query: { from: v._xact_id } }).then(setDiff)} data-testid="diff-version">
+                    <button
+                      onClick={() =>
+                        request(`v1/dataset/${datasetId}/diff`, { query: { from: v._xact_id } })
+                          .then(setDiff)
+                          .catch((e) => setMessage(`Diff: ${e.message}`))
+                      }
+                      data-testid="diff-version"
+                    >
                       Diff to now
                     </button>{" "}
                     <button

@@ -179,22 +179,27 @@ async function summaryRows(experimentId: string): Promise<any[]> {
 function Compare({ project }: { project: Project }) {
   const { params } = useRoute();
   const expId = params.get("exp") || "";
-  const [experiments, setExperiments] = useState<any[]>([]);
-  const exp = experiments.find((e) => e.id === expId);
+  const [experiments, setExperiments] = useState<any[] | null>(null);
+  const exp = experiments?.find((e) => e.id === expId);
   // The project's default baseline (Braintrust's project settings.baseline_experiment_id).
   const [settings, setSettings] = useState<Record<string, any>>({});
   const projectBase: string = settings.baseline_experiment_id || "";
   // The default baseline is the server's (what summarize() in the SDK compares with): the
   // experiment's base while it exists, else the project's default, else the previous one.
-  const [defaultBase, setDefaultBase] = useState("");
+  // null while the server is asked; "" when it has none (a project's first experiment).
+  const [defaultBase, setDefaultBase] = useState<string | null>(null);
   useEffect(() => {
-    setDefaultBase("");
+    setDefaultBase(null);
     if (!expId) return;
     request("api/base_experiment/get_id", { body: { id: expId } })
       .then((r) => setDefaultBase(r.base_exp_id || ""))
       .catch(() => setDefaultBase("")); // 400: none
   }, [expId]);
-  const baseId = params.get("base") || defaultBase;
+  const baseId = params.get("base") || defaultBase || "";
+  // Nothing to load (the table said "Loading…" for ever): an experiment that is not in this
+  // project (deleted, a link's typo), or one without a baseline until one is picked.
+  const missing = experiments !== null && !!expId && !exp;
+  const noBase = !baseId && (params.get("base") !== null || defaultBase === "");
   const only = params.get("only") || ""; // "improved:<score>" | "regressed:<score>"
   const [summary, setSummary] = useState<any>(null);
   const [diff, setDiff] = useState<any | null>(null);
@@ -202,7 +207,9 @@ function Compare({ project }: { project: Project }) {
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
-    request("v1/experiment", { query: { project_id: project.id, limit: "1000" } }).then((r) => setExperiments(r.objects));
+    request("v1/experiment", { query: { project_id: project.id, limit: "1000" } })
+      .then((r) => setExperiments(r.objects))
+      .catch((e) => setError(e.message));
     request(`v1/project/${project.id}`).then((p) => setSettings(p.settings || {})).catch(() => {});
   }, [project.id]);
 
@@ -327,7 +334,7 @@ function Compare({ project }: { project: Project }) {
         <label>
           Experiment{" "}
           <select value={expId} onChange={(e) => setParams({ exp: e.target.value })} data-testid="compare-exp">
-            {experiments.map((e) => (
+            {(experiments || []).map((e) => (
               <option key={e.id} value={e.id}>
                 {e.name}
               </option>
@@ -338,7 +345,7 @@ function Compare({ project }: { project: Project }) {
           Baseline{" "}
           <select value={baseId} onChange={(e) => setParams({ base: e.target.value })} data-testid="compare-base">
             <option value="">(none)</option>
-            {experiments
+            {(experiments || [])
               .filter((e) => e.id !== expId)
               .map((e) => (
                 <option key={e.id} value={e.id}>
@@ -348,7 +355,13 @@ function Compare({ project }: { project: Project }) {
           </select>
         </label>
         {exp && baseId && exp.base_exp_id !== baseId && (
-          <button onClick={() => request(`v1/experiment/${exp.id}`, { method: "PATCH", body: { base_exp_id: baseId } }).then(() => setExperiments(experiments.map((e) => (e.id === exp.id ? { ...e, base_exp_id: baseId } : e))))}>
+          <button
+            onClick={() =>
+              request(`v1/experiment/${exp.id}`, { method: "PATCH", body: { base_exp_id: baseId } })
+                .then(() => setExperiments((experiments || []).map((e) => (e.id === exp.id ? { ...e, base_exp_id: baseId } : e))))
+                .catch((e) => setError(e.message))
+            }
+          >
             Set as baseline
           </button>
         )}
@@ -386,6 +399,16 @@ function Compare({ project }: { project: Project }) {
         )}
       </div>
       {error && <div className="error">{error}</div>}
+      {missing && (
+        <div className="error" data-testid="compare-missing">
+          No experiment with id <code>{expId}</code> in this project: it was deleted, or the link names another one.
+        </div>
+      )}
+      {!missing && noBase && (
+        <div className="muted" data-testid="compare-no-base">
+          This experiment has no baseline (no base experiment, no project default, no earlier experiment): pick one to compare with.
+        </div>
+      )}
       {summary && (
         <div className="summary-cards" data-testid="compare-summary">
           {Object.values(summary.scores || {}).map((s: any) => (
@@ -425,8 +448,8 @@ function Compare({ project }: { project: Project }) {
           Sort by regressions
         </button>
       </div>
-      <CompareTable columns={columns} rows={shown} sortByRegressions={params.get("sort") === "regressions"} loading={!rows} onOpen={setDiff} />
-      {diff && <DiffView row={diff} expName={exp?.name} baseName={experiments.find((e) => e.id === baseId)?.name} onClose={() => setDiff(null)} />}
+      <CompareTable columns={columns} rows={shown} sortByRegressions={params.get("sort") === "regressions"} loading={!rows && !error && !missing && !noBase} onOpen={setDiff} />
+      {diff && <DiffView row={diff} expName={exp?.name} baseName={experiments?.find((e) => e.id === baseId)?.name} onClose={() => setDiff(null)} />}
     </div>
   );
 }

@@ -1,7 +1,7 @@
 import { ColumnDef } from "@tanstack/react-table";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { Project } from "../App";
-import { ApiError, btql, downloadExport, FORMATS } from "../api";
+import { ApiError, btql, downloadExport, FORMATS, lit } from "../api";
 import { BtqlEditor, fieldPaths, QueryErrorMark } from "../components/BtqlEditor";
 import { ColumnChooser, DataTable, fmtNumber, fmtTime, preview, Sort } from "../components/DataTable";
 import { setParams, useRoute } from "../router";
@@ -157,9 +157,12 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
   const shownCols = useMemo(() => [...allCols, ...fieldCols], [allCols, params.get("cols")]); // eslint-disable-line react-hooks/exhaustive-deps
   const sortExpr = state.sort ? shownCols.find((c) => c.id === state.sort!.id)?.sort?.(spans) ?? null : null;
 
-  // The time range's start is fixed when the URL changes: a query text that changed on every
-  // render (Date.now()) would reload the rows and the facets again and again.
-  const now = useMemo(() => Date.now(), [params]); // eslint-disable-line react-hooks/exhaustive-deps
+  // The time range's start is fixed when the query changes: a query text that changed on every
+  // render (Date.now()) would reload the rows and the facets again and again, and one that
+  // changed with any URL parameter reloaded them (clearing the selection and the pages scrolled
+  // through) when a trace was opened, the facets shown or a column moved.
+  const windowKey = logsQuery(source, state, sortExpr, null, 50, 0);
+  const now = useMemo(() => Date.now(), [windowKey]); // eslint-disable-line react-hooks/exhaustive-deps
   const query = (c: string | null) => logsQuery(source, state, sortExpr, c, 50, now);
   const queryKey = query(null);
   const generation = useRef(0);
@@ -285,6 +288,22 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
   );
 
   const openTrace = (r: any) => setParams({ trace: r.root_span_id, span: r.id }, true);
+  // A change stored from the trace panel (tags, scores, expected…): read that trace's rows again
+  // in the table's shape and put them in place, so the table does not show what was there before.
+  const refreshTrace = useCallback(
+    async (root: string) => {
+      const gen = generation.current;
+      try {
+        const res = await btql(`from: ${sourceExpr(source)} ${spans ? "spans" : "summary"} | select: * | filter: root_span_id = ${lit(root)} | limit: 1000`);
+        if (gen !== generation.current) return;
+        const fresh = new Map<string, any>(res.data.map((r: any) => [r.id, r] as [string, any]));
+        setRows((old) => old.map((r) => fresh.get(r.id) ?? r));
+      } catch {
+        /* the table keeps its rows; the panel shows the stored values */
+      }
+    },
+    [source.type, source.id, spans], // eslint-disable-line react-hooks/exhaustive-deps
+  );
 
   return (
     <div className="logs">
@@ -356,7 +375,7 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
           {live ? " · live" : ""}
         </div>
       </div>
-      {traceId && <TracePanel project={project} source={source} rootSpanId={traceId} />}
+      {traceId && <TracePanel project={project} source={source} rootSpanId={traceId} onSaved={refreshTrace} />}
       {tagManager && <TagManager projectId={project.id} onClose={() => setTagManager(false)} />}
       {adding && (
         <AddToDataset

@@ -35,6 +35,15 @@ export function Sandbox({ project }: { project: Project }) {
   const [saved, setSaved] = useState<Saved[]>([]);
   const [store, setStore] = useState<SavedStore | null>(null);
   const [savedError, setSavedError] = useState<string | null>(null);
+  // Follow the URL's query (a shared link opened on this screen, back and forward): the editor
+  // read it once and kept showing the query before. Run writes its query there, a no-op here.
+  const urlQuery = params.get("q");
+  useEffect(() => {
+    if (urlQuery === null || urlQuery === text) return;
+    setText(urlQuery);
+    setError(null);
+    setGeneralError(null);
+  }, [urlQuery]); // eslint-disable-line react-hooks/exhaustive-deps
   useEffect(() => {
     let live = true;
     savedStore(project.id)

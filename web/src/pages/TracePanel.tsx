@@ -88,7 +88,19 @@ function flatten(roots: Node[], collapsed: Set<string>): Node[] {
   return out;
 }
 
-export function TracePanel({ project, source, rootSpanId }: { project: Project; source: Source; rootSpanId: string }) {
+/** onSaved: after a change made here (tags, scores, review, expected, comments) is stored, so
+ * that the table showing the trace can read its row again. */
+export function TracePanel({
+  project,
+  source,
+  rootSpanId,
+  onSaved,
+}: {
+  project: Project;
+  source: Source;
+  rootSpanId: string;
+  onSaved?: (rootSpanId: string) => void;
+}) {
   const { params } = useRoute();
   const spanId = params.get("span");
   const [roots, setRoots] = useState<Node[] | null>(null);
@@ -122,23 +134,24 @@ export function TracePanel({ project, source, rootSpanId }: { project: Project; 
   const selected = spanId || roots?.[0]?.id;
 
   const full = params.get("full") === "1";
-  const thread = params.get("view") === "thread";
+  // `pane`, not `view`: the logs screen's saved view is `view=` and must survive the panel.
+  const thread = params.get("pane") === "thread";
   return (
     <div className={"trace-panel" + (full ? " full" : "")} data-testid="trace-panel">
       <div className="trace-head">
         <strong>Trace</strong> <code>{rootSpanId}</code> · {count.toLocaleString()} spans
         <span className="tabs trace-tabs">
-          <button className={thread ? "" : "on"} onClick={() => setParams({ view: undefined })} data-testid="view-tree">
+          <button className={thread ? "" : "on"} onClick={() => setParams({ pane: undefined })} data-testid="view-tree">
             Tree
           </button>
-          <button className={thread ? "on" : ""} onClick={() => setParams({ view: "thread" })} data-testid="view-thread">
+          <button className={thread ? "on" : ""} onClick={() => setParams({ pane: "thread" })} data-testid="view-thread">
             Thread
           </button>
         </span>
         <button className="icon" onClick={() => setParams({ full: full ? undefined : "1" })} title={full ? "Exit full screen" : "Full screen"} data-testid="fullscreen">
           {full ? "⤡" : "⤢"}
         </button>
-        <button className="icon close" onClick={() => setParams({ trace: undefined, span: undefined, full: undefined, view: undefined })} title="Close" data-testid="close-trace">
+        <button className="icon close" onClick={() => setParams({ trace: undefined, span: undefined, full: undefined, pane: undefined })} title="Close" data-testid="close-trace">
           ×
         </button>
       </div>
@@ -147,6 +160,11 @@ export function TracePanel({ project, source, rootSpanId }: { project: Project; 
       <div className="trace-body" style={thread ? { display: "none" } : undefined}>
         <div className="span-tree" ref={scroller} data-testid="span-tree">
           {!roots && !error && <div className="empty">Loading trace…</div>}
+          {roots?.length === 0 && (
+            <div className="empty" data-testid="trace-missing">
+              No span of trace <code>{rootSpanId}</code> here: it was deleted, or the link is of another project or experiment.
+            </div>
+          )}
           <div style={{ height: virtualizer.getTotalSize(), position: "relative" }}>
             {virtualizer.getVirtualItems().map((item) => {
               const n = flat[item.index];
@@ -187,24 +205,35 @@ export function TracePanel({ project, source, rootSpanId }: { project: Project; 
             })}
           </div>
         </div>
-        {selected && !thread && <SpanDetail project={project} source={source} id={selected} />}
+        {selected && !thread && <SpanDetail project={project} source={source} id={selected} onSaved={() => onSaved?.(rootSpanId)} />}
       </div>
     </div>
   );
 }
 
-function SpanDetail({ project, source, id }: { project: Project; source: Source; id: string }) {
-  const [row, setRow] = useState<any>(null);
+function SpanDetail({ project, source, id, onSaved }: { project: Project; source: Source; id: string; onSaved?: () => void }) {
+  // undefined while it loads; null when there is no such span (a deleted one, a link's typo).
+  const [row, setRow] = useState<any>(undefined);
   const [error, setError] = useState<string | null>(null);
   const [version, setVersion] = useState(0);
   const [adding, setAdding] = useState(false);
   useEffect(() => {
+    setRow((r: any) => (r === null ? undefined : r));
     btql(`select: * | from: ${sourceExpr(source)} | filter: id = ${lit(id)} | limit: 1`)
       .then((r) => setRow(r.data[0] ?? null))
       .catch((e) => setError(e.message));
   }, [source.id, id, version]); // eslint-disable-line react-hooks/exhaustive-deps
-  const reload = () => setVersion(version + 1);
+  const reload = () => {
+    setVersion(version + 1);
+    onSaved?.();
+  };
   if (error) return <div className="span-detail error">{error}</div>;
+  if (row === null)
+    return (
+      <div className="span-detail empty" data-testid="span-missing">
+        No span with id <code>{id}</code>: it was deleted, or the link names another one.
+      </div>
+    );
   if (!row) return <div className="span-detail empty">Loading span…</div>;
   const metrics = row.metrics || {};
   const dur = metrics.end != null && metrics.start != null ? metrics.end - metrics.start : null;

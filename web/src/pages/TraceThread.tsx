@@ -117,7 +117,7 @@ export function TraceThread({ source, rootSpanId }: { source: Source; rootSpanId
         <div key={i} className={`bubble role-${m.role}`} data-testid="thread-message">
           <div className="bubble-head">
             <strong>{m.role}</strong>{" "}
-            <button className="link muted" onClick={() => setParams({ span: m.spanId, view: undefined })} title="Open this span">
+            <button className="link muted" onClick={() => setParams({ span: m.spanId, pane: undefined })} title="Open this span">
               {m.span}
             </button>
           </div>
