@@ -216,11 +216,22 @@ const flows = {
     // Keyboard: Tab reaches a sortable header (Enter sorts) and a row (Enter opens its trace).
     await page.getByTestId("close-trace").click();
     await page.waitForURL((u) => !/trace=/.test(u.hash));
+    await page.waitForFunction(() => {
+      const bar = document.querySelector("[data-testid=statusbar]");
+      const params = new URLSearchParams(location.hash.split("?")[1] || "").toString();
+      return bar?.dataset.settled === "1" && bar.dataset.params === params;
+    });
     const header = page.locator('.th[data-col="f:metadata.model"]');
     check((await header.getAttribute("tabindex")) === "0" && (await header.getAttribute("role")) === "button", "a sortable header takes the focus");
     await header.focus();
     await page.keyboard.press("Enter");
     await page.waitForURL((u) => new URLSearchParams(u.hash.split("?")[1] || "").get("sort")?.startsWith("f:metadata.model:"));
+    // The sorted rows replace the table's rows: focus one of them, not one about to go.
+    await page.waitForFunction(() => {
+      const bar = document.querySelector("[data-testid=statusbar]");
+      const params = new URLSearchParams(location.hash.split("?")[1] || "").toString();
+      return bar?.dataset.settled === "1" && bar.dataset.params === params;
+    });
     const firstRow = page.getByTestId("logs-table").getByTestId("row").first();
     await firstRow.focus();
     await page.keyboard.press("Enter");
