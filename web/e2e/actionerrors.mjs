@@ -4,7 +4,7 @@
 // "Add to dataset". Each must show why (the server's message), keep showing what is stored,
 // and leave nothing stored. Registered in e2e.mjs, which passes its helpers in.
 
-export function actionErrorsFlows({ cfg, result, check, signIn, open, api, allowConsole }) {
+export function actionErrorsFlows({ cfg, result, check, signIn, open, api, allowConsole, tableSettled }) {
   const pid = () => cfg.data.act_project_id;
 
   /** Sign in with another key in this browser (the sign-in form, whatever the session). */
@@ -21,15 +21,6 @@ export function actionErrorsFlows({ cfg, result, check, signIn, open, api, allow
     const trace = id.replace(/^act-(\d+).*$/, "act-trace-$1");
     await open(page, "logs", `rows=spans&trace=${trace}&span=${id}`, pid());
     await page.getByTestId("span-detail").filter({ hasText: `id ${id}` }).waitFor();
-  }
-
-  /** Wait until the logs table shows the rows of the URL's query. */
-  async function loaded(page) {
-    await page.waitForFunction(() => {
-      const bar = document.querySelector("[data-testid=statusbar]");
-      const params = new URLSearchParams(location.hash.split("?")[1] || "").toString();
-      return bar?.dataset.settled === "1" && bar.dataset.params === params;
-    });
   }
 
   /** The stored review items of the project, by row id. */
@@ -141,7 +132,7 @@ export function actionErrorsFlows({ cfg, result, check, signIn, open, api, allow
       const doomed = await api(page, "v1/dataset", { method: "POST", body: { project_id: pid(), name: "doomed" } });
       check(doomed.status === 200, `dataset created: ${JSON.stringify(doomed)}`);
       await open(page, "logs", "rows=spans", pid());
-      await loaded(page);
+      await tableSettled(page);
       const table = page.getByTestId("logs-table");
       await table.getByTestId("row-select").nth(0).check();
       await table.getByTestId("row-select").nth(1).check();

@@ -68,6 +68,15 @@ async function open(page, screen, params = "", project = cfg.data.project_id) {
   await page.goto(`${cfg.url}/#/p/${project}/${screen}${params ? "?" + params : ""}`);
 }
 
+/** Wait until the logs table shows the rows of the URL's query (drawn for this URL). */
+async function tableSettled(page) {
+  await page.waitForFunction(() => {
+    const bar = document.querySelector("[data-testid=statusbar]");
+    const params = new URLSearchParams(location.hash.split("?")[1] || "").toString();
+    return bar?.dataset.settled === "1" && bar.dataset.params === params;
+  });
+}
+
 async function typeInEditor(page, testId, text) {
   const content = page.getByTestId(testId).locator(".cm-content");
   await content.click();
@@ -115,12 +124,12 @@ function parseCsv(text) {
 const flows = {
   ...reviewFlows({ cfg, result, check, shot, signIn, open, api }),
   ...datasets2Flows({ cfg, result, check, shot, signIn, open, api }),
-  ...viewsFlows({ cfg, result, check, shot, signIn, open, api }),
+  ...viewsFlows({ cfg, result, check, shot, signIn, open, api, tableSettled }),
   ...dsreviewFlows({ cfg, result, check, shot, signIn, open, api }),
   ...runsFlows({ cfg, result, check, shot, signIn, open, api }),
-  ...sdkLogsFlows({ cfg, result, check, shot, signIn, open, api, allowConsole }),
+  ...sdkLogsFlows({ cfg, result, check, shot, signIn, open, api, allowConsole, tableSettled }),
   ...facetsFlows({ cfg, result, check, shot, signIn, open, api }),
-  ...actionErrorsFlows({ cfg, result, check, signIn, open, api, allowConsole }),
+  ...actionErrorsFlows({ cfg, result, check, signIn, open, api, allowConsole, tableSettled }),
   ...linksFlows({ cfg, result, check, signIn, api }),
   async signin(page) {
     await page.goto(cfg.url + "/");
@@ -216,22 +225,14 @@ const flows = {
     // Keyboard: Tab reaches a sortable header (Enter sorts) and a row (Enter opens its trace).
     await page.getByTestId("close-trace").click();
     await page.waitForURL((u) => !/trace=/.test(u.hash));
-    await page.waitForFunction(() => {
-      const bar = document.querySelector("[data-testid=statusbar]");
-      const params = new URLSearchParams(location.hash.split("?")[1] || "").toString();
-      return bar?.dataset.settled === "1" && bar.dataset.params === params;
-    });
+    await tableSettled(page);
     const header = page.locator('.th[data-col="f:metadata.model"]');
     check((await header.getAttribute("tabindex")) === "0" && (await header.getAttribute("role")) === "button", "a sortable header takes the focus");
     await header.focus();
     await page.keyboard.press("Enter");
     await page.waitForURL((u) => new URLSearchParams(u.hash.split("?")[1] || "").get("sort")?.startsWith("f:metadata.model:"));
     // The sorted rows replace the table's rows: focus one of them, not one about to go.
-    await page.waitForFunction(() => {
-      const bar = document.querySelector("[data-testid=statusbar]");
-      const params = new URLSearchParams(location.hash.split("?")[1] || "").toString();
-      return bar?.dataset.settled === "1" && bar.dataset.params === params;
-    });
+    await tableSettled(page);
     const firstRow = page.getByTestId("logs-table").getByTestId("row").first();
     await firstRow.focus();
     await page.keyboard.press("Enter");

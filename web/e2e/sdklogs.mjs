@@ -6,7 +6,7 @@
 // output to expected" refused, failed or unanswered showing why.
 // Registered in e2e.mjs, which passes its helpers in.
 
-export function sdkLogsFlows({ cfg, result, check, signIn, open, api, allowConsole }) {
+export function sdkLogsFlows({ cfg, result, check, signIn, open, api, allowConsole, tableSettled }) {
   const pid = () => cfg.data.sdk_project_id;
 
   /** The rows a query returns, through the API. */
@@ -18,11 +18,7 @@ export function sdkLogsFlows({ cfg, result, check, signIn, open, api, allowConso
 
   /** The number of rows the status bar reports once the rows of the URL's query are drawn. */
   async function loaded(page) {
-    await page.waitForFunction(() => {
-      const bar = document.querySelector("[data-testid=statusbar]");
-      const params = new URLSearchParams(location.hash.split("?")[1] || "").toString();
-      return bar?.dataset.settled === "1" && bar.dataset.params === params;
-    });
+    await tableSettled(page);
     return Number((await page.getByTestId("statusbar").textContent()).match(/^([\d,]+)/)[1].replace(/,/g, ""));
   }
 

@@ -3,7 +3,7 @@
 // "Assign to…" with the Review queue's tabs and the Unreviewed / Assigned to me views.
 // Registered in e2e.mjs, which passes its helpers in. Each flow checks what the server stored.
 
-export function viewsFlows({ cfg, result, check, shot, signIn, open, api }) {
+export function viewsFlows({ cfg, result, check, shot, signIn, open, api, tableSettled }) {
   const pid = () => cfg.data.project_id;
 
 
@@ -16,12 +16,7 @@ export function viewsFlows({ cfg, result, check, shot, signIn, open, api }) {
   /** The number the status bar reports once loading is done. */
   async function loaded(page) {
     const bar = page.getByTestId("statusbar");
-    // settled: the rows shown are those of the query the URL asks for (drawn for this URL)
-    await page.waitForFunction(() => {
-      const bar = document.querySelector("[data-testid=statusbar]");
-      const params = new URLSearchParams(location.hash.split("?")[1] || "").toString();
-      return bar?.dataset.settled === "1" && bar.dataset.params === params;
-    });
+    await tableSettled(page);
     return Number((await bar.textContent()).match(/^([\d,]+)/)[1].replace(/,/g, ""));
   }
 
