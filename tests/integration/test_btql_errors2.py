@@ -226,21 +226,32 @@ def test_a_snapshot_may_still_be_named_like_a_negative_number(app_client, datase
 
 
 # --- a query without a source: the hint is in the query's own syntax ------------------------
-# SQL without FROM was told "e.g. from: project_logs(…)", BTQL's clause syntax.
+# SQL without FROM was told "e.g. from: project_logs(…)", BTQL's clause syntax. The error is
+# at the word where FROM belongs (SQL) or at the first clause (clause text); it had no place.
 
 
 @pytest.mark.parametrize(
-    ("query", "message"),
+    ("query", "message", "where"),
     [
-        ("SELECT id", "the query needs a FROM clause, e.g. SELECT … FROM project_logs("),
-        ("select id\nwhere metadata.n > 1", "the query needs a FROM clause, e.g. SELECT … FROM"),
-        ("select: id", "the query needs a from clause, e.g. from: project_logs("),
-        ({"select": [{"op": "star"}]}, 'the query needs a "from" key, e.g. "from": {"op": "func'),
+        ("SELECT id", "the query needs a FROM clause, e.g. SELECT … FROM project_logs(", (1, 10)),
+        (
+            "select id\nwhere metadata.n > 1",
+            "the query needs a FROM clause, e.g. SELECT … FROM",
+            (2, 1),
+        ),
+        ("select: id", "the query needs a from clause, e.g. from: project_logs(", (1, 1)),
+        ("\n  filter: true\nselect: id", "the query needs a from clause, e.g. from:", (2, 3)),
+        (
+            {"select": [{"op": "star"}]},
+            'the query needs a "from" key, e.g. "from": {"op": "func',
+            (None, None),
+        ),
     ],
 )
-def test_a_missing_source_is_hinted_in_the_querys_syntax(app_client, query, message):
+def test_a_missing_source_is_hinted_in_the_querys_syntax(app_client, query, message, where):
     error = error_of(app_client, query)
     assert error["message"].startswith(message), error["message"]
+    assert (error.get("line"), error.get("col")) == where
 
 
 # --- constructs BTQL lacks -------------------------------------------------------------------

@@ -103,7 +103,7 @@ def check_query(catalog: Catalog, org_id: str, config: object) -> None:
     if not isinstance(text, str) or not text.strip():
         return  # validate_config names this problem
     query = with_window(parse_query(text), 0, 0)
-    source = resolve_source(query.from_, CatalogResolver(catalog, org_id), query.syntax)
+    source = resolve_source(query, CatalogResolver(catalog, org_id))
     if not source.refs:
         raise InvalidRequest("the export query reads no objects")
 
@@ -127,9 +127,7 @@ def plan_export(ctx: ExportContext, automation: dict, at: datetime) -> dict:
         superseded = [file_key(unfinished, n) for n in range(1, max_files(unfinished) + 1)]
         superseded.append(manifest_key(unfinished))
     query = window_query(automation)
-    source = resolve_source(
-        query.from_, CatalogResolver(ctx.catalog, automation["org_id"]), query.syntax
-    )
+    source = resolve_source(query, CatalogResolver(ctx.catalog, automation["org_id"]))
     refs = [(r.object_type.value, r.object_id) for r in source.refs]
     by_trace = by_traces(query)
     high, rows, backlog, pages = _cut_window(ctx.store, refs, state.cursor_xact, config, by_trace)
@@ -320,9 +318,7 @@ def execute_export(ctx: ExportContext, automation: dict, plan: dict, run_id: str
 def _without_later_traces(ctx: ExportContext, automation: dict, query: ast.Query, plan: dict):
     """The query without the traces that changed in the window but also after it: each is
     exported whole in the window of its latest change, not once per window it touches."""
-    source = resolve_source(
-        query.from_, CatalogResolver(ctx.catalog, automation["org_id"]), query.syntax
-    )
+    source = resolve_source(query, CatalogResolver(ctx.catalog, automation["org_id"]))
     if not source.refs:
         return query
     later = ctx.store.read(

@@ -150,7 +150,7 @@ def _plan_request(
         query = _parsed(query)
     elif not isinstance(query, Query):
         query = parse_query(query)
-    source = resolve_source(query.from_, CatalogResolver(catalog, principal.org_id), query.syntax)
+    source = resolve_source(query, CatalogResolver(catalog, principal.org_id))
     query = apply_custom_columns(catalog.store, query, source)
     compiler = None
     latest = catalog.store.clock.last

@@ -269,6 +269,9 @@ class Query:
     cursor_loc: Loc | None = field(default=None, compare=False, repr=False)
     # The syntax it was written in ("btql", "sql" or "json"), for hints in error messages.
     syntax: str | None = field(default=None, compare=False, repr=False)
+    # Where a query without a source was told to name one: the first clause (clause text) or
+    # the word after the select list (SQL). Not part of the query's meaning.
+    from_loc: Loc | None = field(default=None, compare=False, repr=False)
 
 
 def query_fields() -> tuple[str, ...]:
@@ -276,5 +279,5 @@ def query_fields() -> tuple[str, ...]:
     return tuple(
         "from" if f.name == "from_" else f.name
         for f in fields(Query)
-        if f.name not in ("cursor_loc", "syntax")
+        if f.name not in ("cursor_loc", "syntax", "from_loc")
     )

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from tracelake.model.objects import ObjectRef, ObjectType
-from tracelake.query.ast import Literal, Source
+from tracelake.query.ast import Literal, Query
 from tracelake.query.errors import QueryError
 
 # Source names tracelake stores, and the object type each reads.
@@ -61,13 +61,13 @@ MISSING_SOURCE = {
 }
 
 
-def resolve_source(
-    source: Source | None, resolver: Resolver, syntax: str | None = None
-) -> ResolvedSource:
-    """The objects behind ``from:``; raises QueryError for anything it cannot read.
-    ``syntax`` is the query's (``Query.syntax``), for the hint when it has no source."""
+def resolve_source(query: Query, resolver: Resolver) -> ResolvedSource:
+    """The objects behind the query's ``from:``; raises QueryError for anything it cannot
+    read. A query without one is told how to name one in its own syntax."""
+    source = query.from_
     if source is None:
-        raise QueryError(MISSING_SOURCE.get(syntax or "btql", MISSING_SOURCE["btql"]))
+        hint = MISSING_SOURCE.get(query.syntax or "btql", MISSING_SOURCE["btql"])
+        raise QueryError.at(hint, query.from_loc)
     name = source.name.lower()
     if name in UNSUPPORTED_SOURCES:
         raise QueryError.at(f"tracelake does not store {name} objects", source)

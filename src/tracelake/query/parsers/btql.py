@@ -293,8 +293,9 @@ def build_query(
 ) -> ast.Query:
     """Check how clauses combine and assemble the Query."""
     select, dims, measures = found.get("select"), found.get("dimensions"), found.get("measures")
+    first = min(heads.values(), key=lambda tok: tok.pos)  # (build_query needs one clause)
     if select is None and dims is None and measures is None:
-        raise QueryError("a query needs a select:, dimensions: or measures: clause")
+        raise _at("a query needs a select:, dimensions: or measures: clause", first)
     pivot = found.get("pivot")
     if pivot is not None:
         pivot = apply_implicit_aliases(pivot)
@@ -345,6 +346,7 @@ def build_query(
         cursor=found.get("cursor"),
         cursor_loc=cursor_at,
         syntax="btql",
+        from_loc=None if "from" in found else ast.Loc(first.line, first.col),
         sample=found.get("sample"),
         pivot=_tuple(pivot),
         unpivot=_tuple(found.get("unpivot")),

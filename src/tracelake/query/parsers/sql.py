@@ -110,6 +110,7 @@ class SqlParser(ExpressionParser):
         where = having = None
         group_by: list[ast.Expr] | None = None
         sample = order = limit = cursor = None
+        from_at = loc(self.peek())
         if self.accept_word("from"):
             source = self.parse_from()
         while self.peek().is_word("unpivot"):
@@ -147,7 +148,7 @@ class SqlParser(ExpressionParser):
             raise self.trailing(self.peek())
         return self.build(
             items, distinct, source, unpivots, pivot, where, group_by, having, sample, order,
-            limit, cursor, cursor_at,
+            limit, cursor, cursor_at, None if source is not None else from_at,
         )  # fmt: skip
 
     # --- clauses -----------------------------------------------------------------------------
@@ -283,7 +284,7 @@ class SqlParser(ExpressionParser):
     # --- assembly ----------------------------------------------------------------------------
 
     def build(self, items, distinct, source, unpivots, pivot, where, group_by, having, sample,
-              order, limit, cursor, cursor_at=None) -> ast.Query:  # fmt: skip
+              order, limit, cursor, cursor_at=None, from_at=None) -> ast.Query:  # fmt: skip
         items = apply_implicit_aliases(items)
         pivot_measures, pivot_columns = ([], [])
         if pivot is not None:
@@ -317,6 +318,7 @@ class SqlParser(ExpressionParser):
             cursor=cursor,
             cursor_loc=cursor_at,
             syntax="sql",
+            from_loc=from_at,
             sample=sample,
             pivot=tuple(pivot_columns) or None,
             unpivot=tuple(unpivots) or None,

@@ -31,7 +31,7 @@ def _snapshot_version(request: Request, options: QueryOptions, name: str) -> Que
     query = options.query if isinstance(options.query, Query) else parse_query(options.query)
     state = request.app.state
     org_id = principal_of(request).org_id
-    source = resolve_source(query.from_, CatalogResolver(state.catalog, org_id), query.syntax)
+    source = resolve_source(query, CatalogResolver(state.catalog, org_id))
     refs = list(source.refs)
     if len(refs) != 1 or refs[0].object_type is not ObjectType.DATASET:
         raise _not_a_version(name) or InvalidRequest(
