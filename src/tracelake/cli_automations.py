@@ -1,6 +1,6 @@
-"""``tracelake automations``: list, create, test, run, runs, reset and restore project
-automations. Automations run inside the server, so these commands talk to one (``--url`` or
-TRACELAKE_URL, with ``--api-key``)."""
+"""``tracelake automations``: list, create, pause, resume, delete, test, run, runs, reset
+and restore project automations. Automations run inside the server, so these commands talk
+to one (``--url`` or TRACELAKE_URL, with ``--api-key``)."""
 
 from __future__ import annotations
 
@@ -246,6 +246,49 @@ def _credentials(access_key_id, secret, role_arn, external_id, profile, endpoint
     return {k: v for k, v in creds.items() if v is not None}
 
 
+def _set_status(automation: str, project: str, status: str, url, api_key) -> None:
+    def body():
+        server = _server(url, api_key)
+        found = _automation(server, project, automation)
+        changed = server.call(
+            "PATCH", f"/v1/project_automation/{found['id']}", json={"config": {"status": status}}
+        )
+        _table([_summary(changed)], ["id", "name", "kind", "target", "every", "status"])
+
+    _run(body)
+
+
+@automations_app.command("pause")
+def pause_automation(
+    automation: Automation, project: Project, url: Url = None, api_key: ApiKey = None
+):
+    """Stop its scheduled runs (run once still runs it)."""
+    _set_status(automation, project, "paused", url, api_key)
+
+
+@automations_app.command("resume")
+def resume_automation(
+    automation: Automation, project: Project, url: Url = None, api_key: ApiKey = None
+):
+    """Schedule its runs again."""
+    _set_status(automation, project, "active", url, api_key)
+
+
+@automations_app.command("delete")
+def delete_automation(
+    automation: Automation, project: Project, url: Url = None, api_key: ApiKey = None
+):
+    """Delete it (files it exported stay where they are)."""
+
+    def body():
+        server = _server(url, api_key)
+        found = _automation(server, project, automation)
+        server.call("DELETE", f"/v1/project_automation/{found['id']}")
+        console.print(f"deleted {found['name']} ({found['id']})", highlight=False)
+
+    _run(body)
+
+
 @automations_app.command("test")
 def test_automation(
     automation: Automation, project: Project, url: Url = None, api_key: ApiKey = None
@@ -291,7 +334,7 @@ def run_automation(
 def list_runs(
     automation: Automation,
     project: Project,
-    limit: Annotated[int, typer.Option("--limit")] = 20,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="1 to 1,000.")] = 20,
     url: Url = None,
     api_key: ApiKey = None,
 ):

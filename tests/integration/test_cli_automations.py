@@ -119,3 +119,39 @@ def test_flags_that_do_not_apply_to_the_automation_are_refused(server, tmp_path)
         assert result.stderr.startswith("error:") and named in result.stderr, result.stderr
     listed = run_cli("automations", "list", "-p", project, env=env)
     assert listed.stdout.splitlines()[1:] == []
+
+
+def test_pause_resume_and_delete_from_the_command_line(server, tmp_path):
+    env = cli_env(TRACELAKE_URL=server.url, TRACELAKE_API_KEY=server.api_key)
+    client = server.client()
+    project = f"cli-pause-{uuid.uuid4().hex[:6]}"
+    client.post("/v1/project", json={"name": project})
+    created = run_cli(
+        "automations", "create", "-p", project, "--name", "hourly", "--path",
+        f"file://{tmp_path}", env=env,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+
+    def status() -> str:
+        (found,) = client.get(
+            "/v1/project_automation", params={"project_automation_name": "hourly"}
+        ).json()["objects"]
+        return found["config"].get("status", "active")
+
+    paused = run_cli("automations", "pause", "hourly", "-p", project, env=env)
+    assert paused.returncode == 0, paused.stderr
+    assert "\tpaused" in paused.stdout and status() == "paused"
+    resumed = run_cli("automations", "resume", "hourly", "-p", project, env=env)
+    assert resumed.returncode == 0 and "\tactive" in resumed.stdout and status() == "active"
+    deleted = run_cli("automations", "delete", "hourly", "-p", project, env=env)
+    assert deleted.returncode == 0 and deleted.stdout.startswith("deleted hourly"), deleted.stderr
+    assert (
+        client.get("/v1/project_automation", params={"project_automation_name": "hourly"}).json()[
+            "objects"
+        ]
+        == []
+    )
+    again = run_cli("automations", "delete", "hourly", "-p", project, env=env)
+    assert again.returncode == 1 and "not found" in again.stderr
+    bad_limit = run_cli("automations", "runs", "hourly", "-p", project, "--limit", "0", env=env)
+    assert bad_limit.returncode == 2 and "--limit" in bad_limit.stderr
