@@ -20,3 +20,7 @@ def test_braintrust_links_open_their_screens(ui_server, tmp_path):
     assert "no-such-run" in result["missingExperiment"]
     # A trace or span the link names that is not there says so (it was "Loading span…").
     assert result["missingSpan"] == 0
+    # The UI's URL of an experiment or dataset that is gone says so (an uncaught error before).
+    assert "No experiment with id no-such-experiment" in result["deletedExperiment"]
+    assert "No dataset with id no-such-dataset" in result["deletedDataset"]
+    assert result["deletedDatasetButtons"] == 0

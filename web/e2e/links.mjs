@@ -115,6 +115,15 @@ export function linksFlows({ cfg, result, check, signIn, api }) {
       await page.getByTestId("span-tree").getByTestId("span-row").first().click();
       await page.getByTestId("span-detail").waitFor();
       result.missingSpan = await page.getByTestId("span-missing").count();
+
+      // The UI's own URL of an experiment or a dataset that is not there (deleted since the
+      // link was copied): the screen says so. Both threw an uncaught error and drew an empty
+      // screen (the dataset's, with its buttons).
+      await page.goto(`${cfg.url}/#/p/${pid()}/experiments/no-such-experiment`);
+      result.deletedExperiment = await page.getByTestId("experiment-missing").textContent();
+      await page.goto(`${cfg.url}/#/p/${pid()}/datasets/no-such-dataset`);
+      result.deletedDataset = await page.getByTestId("dataset-missing").textContent();
+      result.deletedDatasetButtons = await page.getByTestId("add-row").count();
     },
   };
 }

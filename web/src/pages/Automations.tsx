@@ -333,7 +333,10 @@ function StatusView({ automation, onClose }: { automation: any; onClose: () => v
   const [runs, setRuns] = useState<any | null>(null);
   const [message, setMessage] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const load = () => request(`v1/project_automation/${automation.id}/runs`).then(setRuns);
+  const load = () =>
+    request(`v1/project_automation/${automation.id}/runs`)
+      .then(setRuns)
+      .catch((e) => setMessage(`Run history not loaded: ${e.message}`));
   useEffect(() => {
     load();
   }, []); // eslint-disable-line react-hooks/exhaustive-deps

@@ -39,10 +39,16 @@ function TagCell({ dataset, onSaved }: { dataset: any; onSaved: () => void }) {
   const tags: string[] = dataset.tags || [];
   const [text, setText] = useState("");
   const [editing, setEditing] = useState(false);
+  const [error, setError] = useState<string | null>(null);
   const configured = useProjectTags().filter((t) => !tags.includes(t.name));
   const save = async (next: string[]) => {
-    await request(`v1/dataset/${dataset.id}`, { method: "PATCH", body: { tags: next } });
-    onSaved();
+    setError(null);
+    try {
+      await request(`v1/dataset/${dataset.id}`, { method: "PATCH", body: { tags: next } });
+      onSaved();
+    } catch (e: any) {
+      setError(`Tags not saved: ${e.message}`);
+    }
   };
   return (
     <span className="dataset-tags" data-testid="dataset-tags">
@@ -78,6 +84,7 @@ function TagCell({ dataset, onSaved }: { dataset: any; onSaved: () => void }) {
           ✎
         </button>
       )}
+      {error && <span className="error">{error}</span>}
     </span>
   );
 }
@@ -89,6 +96,7 @@ export function DatasetList({ project }: { project: Project }) {
   const [name, setName] = useState("");
   const [stars, setStars] = useState<Set<string>>(new Set());
   const [starError, setStarError] = useState<string | null>(null);
+  const [listError, setListError] = useState<string | null>(null);
   const [onlyStarred, setOnlyStarred] = useState(false);
   const loadStars = useCallback(async () => {
     await migrateLocalStars();
@@ -99,11 +107,14 @@ export function DatasetList({ project }: { project: Project }) {
     loadStars().catch((e) => setStarError(e.message));
   }, [loadStars]);
   const load = useCallback(() => {
-    request("v1/dataset", { query: { project_id: project.id, limit: "1000" } }).then(async (r) => {
-      setList(r.objects);
-      const sums = await Promise.all(r.objects.map((d: any) => request(`v1/dataset/${d.id}/summarize`).catch(() => null)));
-      setCounts(Object.fromEntries(r.objects.map((d: any, i: number) => [d.id, sums[i]?.data_summary?.total_records ?? null])));
-    });
+    request("v1/dataset", { query: { project_id: project.id, limit: "1000" } })
+      .then(async (r) => {
+        setList(r.objects);
+        setListError(null);
+        const sums = await Promise.all(r.objects.map((d: any) => request(`v1/dataset/${d.id}/summarize`).catch(() => null)));
+        setCounts(Object.fromEntries(r.objects.map((d: any, i: number) => [d.id, sums[i]?.data_summary?.total_records ?? null])));
+      })
+      .catch((e) => setListError(`Datasets not loaded: ${e.message}`));
   }, [project.id]);
   useEffect(load, [load]);
   const toggleStar = async (id: string) => {
@@ -127,8 +138,12 @@ export function DatasetList({ project }: { project: Project }) {
         <form
           onSubmit={async (e) => {
             e.preventDefault();
-            const d = await request("v1/dataset", { body: { project_id: project.id, name: name.trim() } });
-            navigate(["p", project.id, "datasets", d.id]);
+            try {
+              const d = await request("v1/dataset", { body: { project_id: project.id, name: name.trim() } });
+              navigate(["p", project.id, "datasets", d.id]);
+            } catch (err: any) {
+              setListError(`Dataset not created: ${err.message}`);
+            }
           }}
         >
           <input placeholder="new dataset name" value={name} onChange={(e) => setName(e.target.value)} data-testid="new-dataset" />
@@ -139,6 +154,7 @@ export function DatasetList({ project }: { project: Project }) {
         </label>
       </div>
       {starError && <div className="error" data-testid="star-error">{starError}</div>}
+      {listError && <div className="error" data-testid="list-error">{listError}</div>}
       <table className="simple" data-testid="datasets-table">
         <thead>
           <tr>

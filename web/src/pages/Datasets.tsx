@@ -5,7 +5,7 @@
 import { ColumnDef } from "@tanstack/react-table";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { Project } from "../App";
-import { btql, downloadExport, FORMATS, lit, request } from "../api";
+import { ApiError, btql, downloadExport, FORMATS, lit, request } from "../api";
 import { fieldPaths } from "../components/BtqlEditor";
 import { ColumnChooser, DataTable, fmtTime, Sort } from "../components/DataTable";
 import { href, setParams, useRoute } from "../router";
@@ -95,15 +95,21 @@ function DatasetRows({ project, datasetId }: { project: Project; datasetId: stri
     },
     [datasetId, version, where, sortClause],
   );
+  const [loadError, setLoadError] = useState<ApiError | null>(null);
   useEffect(() => {
-    request(`v1/dataset/${datasetId}`).then(setDataset);
+    setLoadError(null);
+    request(`v1/dataset/${datasetId}`).then(setDataset, setLoadError);
     load(null);
   }, [datasetId, load]);
 
   const remove = async (r: any) => {
     if (!confirm("Delete this row?")) return;
-    await request(`v1/dataset/${datasetId}/insert`, { body: { events: [{ id: r.id, _object_delete: true }] } });
-    setRows(rows.filter((x) => x.id !== r.id));
+    try {
+      await request(`v1/dataset/${datasetId}/insert`, { body: { events: [{ id: r.id, _object_delete: true }] } });
+      setRows((old) => old.filter((x) => x.id !== r.id));
+    } catch (e: any) {
+      setError(`Row not deleted: ${e.message}`);
+    }
   };
 
   const columns: ColumnDef<any, any>[] = useMemo(
@@ -144,6 +150,21 @@ function DatasetRows({ project, datasetId }: { project: Project; datasetId: stri
     ["schemas", "Field schemas"],
     ["runs", "Runs"],
   ];
+  if (loadError)
+    return (
+      <div className="page">
+        <a href={href(["p", project.id, "datasets"])}>← Datasets</a>
+        <div className={loadError.status === 404 ? "empty" : "error"} data-testid="dataset-missing">
+          {loadError.status === 404 ? (
+            <>
+              No dataset with id <code>{datasetId}</code> in this project: it was deleted, or the link names another one.
+            </>
+          ) : (
+            loadError.message
+          )}
+        </div>
+      </div>
+    );
   return (
     <div className="page">
       <div className="toolbar">
@@ -273,11 +294,13 @@ function CopyRow({ project, datasetId, row, onClose }: { project: Project; datas
   const [target, setTarget] = useState("");
   const [result, setResult] = useState<string | null>(null);
   useEffect(() => {
-    request("v1/dataset", { query: { project_id: project.id } }).then((r) => {
-      const others = r.objects.filter((d: any) => d.id !== datasetId);
-      setDatasets(others);
-      setTarget(others[0]?.id || "");
-    });
+    request("v1/dataset", { query: { project_id: project.id } })
+      .then((r) => {
+        const others = r.objects.filter((d: any) => d.id !== datasetId);
+        setDatasets(others);
+        setTarget(others[0]?.id || "");
+      })
+      .catch((e) => setResult(`Datasets not loaded: ${e.message}`));
   }, [project.id, datasetId]);
   return (
     <div className="modal-back">

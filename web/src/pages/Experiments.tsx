@@ -3,7 +3,7 @@
 import { ColumnDef } from "@tanstack/react-table";
 import { useEffect, useMemo, useState } from "react";
 import type { Project } from "../App";
-import { btql, lit, request } from "../api";
+import { ApiError, btql, lit, request } from "../api";
 import { DataTable, fmtNumber, fmtTime, preview } from "../components/DataTable";
 import { Json } from "../components/Json";
 import { href, navigate, setParams, useRoute } from "../router";
@@ -19,12 +19,31 @@ export function Experiments({ project, sub }: { project: Project; sub: string[] 
 function ExperimentView({ project, experimentId }: { project: Project; experimentId: string }) {
   const [exp, setExp] = useState<any>(null);
   const [base, setBase] = useState<any>(null);
+  const [loadError, setLoadError] = useState<ApiError | null>(null);
   useEffect(() => {
-    request(`v1/experiment/${experimentId}`).then((e) => {
-      setExp(e);
-      if (e.base_exp_id) request(`v1/experiment/${e.base_exp_id}`).then(setBase).catch(() => {});
-    });
+    setLoadError(null);
+    request(`v1/experiment/${experimentId}`)
+      .then((e) => {
+        setExp(e);
+        if (e.base_exp_id) request(`v1/experiment/${e.base_exp_id}`).then(setBase).catch(() => {});
+      })
+      .catch((e) => setLoadError(e));
   }, [experimentId]);
+  if (loadError)
+    return (
+      <div className="page">
+        <a href={href(["p", project.id, "experiments"])}>← Experiments</a>
+        <div className={loadError.status === 404 ? "empty" : "error"} data-testid="experiment-missing">
+          {loadError.status === 404 ? (
+            <>
+              No experiment with id <code>{experimentId}</code> in this project: it was deleted, or the link names another one.
+            </>
+          ) : (
+            loadError.message
+          )}
+        </div>
+      </div>
+    );
   return (
     <div className="experiment-view">
       <div className="toolbar details" data-testid="experiment-details">

@@ -48,8 +48,13 @@ function TagRow({ tag, projectId }: { tag: ProjectTag; projectId: string }) {
           className="icon"
           title={`Delete ${tag.name}`}
           onClick={async () => {
-            await request(`v1/project_tag/${tag.id}`, { method: "DELETE" });
-            await reloadProjectConfig(projectId);
+            setError(null);
+            try {
+              await request(`v1/project_tag/${tag.id}`, { method: "DELETE" });
+              await reloadProjectConfig(projectId);
+            } catch (e: any) {
+              setError(`Not deleted: ${e.message}`);
+            }
           }}
         >
           ×

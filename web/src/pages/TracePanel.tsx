@@ -243,7 +243,7 @@ function SpanDetail({ project, source, id, onSaved }: { project: Project; source
         {row.span_attributes?.name || "span"} <span className="muted">{row.span_attributes?.type}</span>
       </h3>
       <div className="kv">
-        <span>Duration {fmtNumber(dur, 3)} s</span>
+        {dur != null && <span>Duration {fmtNumber(dur, 3)} s</span>}
         {(metrics.total_tokens ?? metrics.tokens) != null && <span>Tokens {fmtNumber(metrics.total_tokens ?? metrics.tokens)}</span>}
         {metrics.estimated_cost != null && <span>Cost {fmtNumber(metrics.estimated_cost, 5)}</span>}
         <span className="muted">id {row.id}</span>
