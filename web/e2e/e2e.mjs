@@ -251,6 +251,26 @@ const flows = {
     }, { pid: cfg.data.project_id, key: cfg.key });
     await page.getByTestId("logs-table").getByText("live_turn").waitFor({ timeout: 15000 });
     await page.getByTestId("live").uncheck();
+    // Live with a sort: a new row goes where the sort puts it (it went on top whatever the
+    // sort). Oldest first, the trace logged now comes after the one logged above.
+    const logNow = (id, name) =>
+      page.evaluate(async ({ pid, key, id, name }) => {
+        await fetch(`v1/project_logs/${pid}/insert`, {
+          method: "POST",
+          headers: { Authorization: `Bearer ${key}` },
+          body: JSON.stringify({ events: [{ id, input: "asked just now", span_attributes: { name, type: "task" } }] }),
+        });
+      }, { pid: cfg.data.project_id, key: cfg.key, id, name });
+    const liveOnes = encodeURIComponent("span_attributes.name LIKE 'live_%'");
+    await open(page, "logs", `filter=${liveOnes}&tab=btql&sort=created:asc&live=1`);
+    await tableSettled(page);
+    const table = page.getByTestId("logs-table");
+    await table.getByTestId("row").first().getByText("live_turn").waitFor();
+    await logNow("live-asc", "live_oldest_first");
+    await table.getByTestId("row").nth(1).getByText("live_oldest_first").waitFor({ timeout: 15000 });
+    check((await table.getByTestId("row").first().textContent()).includes("live_turn"), "oldest first: the older trace stays on top");
+    check((await table.getByTestId("row").count()) === 2, "each trace once");
+    await page.getByTestId("live").uncheck();
   },
 
   async score(page) {

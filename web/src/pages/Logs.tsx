@@ -166,6 +166,8 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
   const query = (c: string | null) => logsQuery(source, state, sortExpr, c, 50, now);
   const queryKey = query(null);
   const generation = useRef(0);
+  const rowsRef = useRef(rows);
+  rowsRef.current = rows;
 
   const load = useCallback(
     async (next: string | null, replace: boolean) => {
@@ -207,7 +209,9 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
   }, [load, reviewFilter === undefined]); // eslint-disable-line react-hooks/exhaustive-deps
 
   // Live: every few seconds ask for the first page again and put rows that are new or changed
-  // on top; the pages already scrolled through stay (their cursor stays valid).
+  // on top; the pages already scrolled through stay (their cursor stays valid). Sorted by a
+  // column, a new or changed row belongs where the sort puts it, which only the server
+  // knows: the first page then replaces the rows (and the cursor) when anything in it changed.
   useEffect(() => {
     if (!live) return;
     let busy = false;
@@ -218,6 +222,15 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
       try {
         const res = await btql(query(null));
         if (gen !== generation.current) return;
+        if (sortExpr) {
+          const old = rowsRef.current;
+          const same = res.data.every((r: any, i: number) => old[i]?.id === r.id && old[i]?._xact_id === r._xact_id);
+          if (!same) {
+            setRows(res.data);
+            setCursor(res.cursor);
+          }
+          return;
+        }
         setRows((old) => {
           const known = new Map(old.map((r) => [r.id, r._xact_id]));
           const fresh = res.data.filter((r: any) => known.get(r.id) !== r._xact_id);
