@@ -152,6 +152,16 @@ const flows = {
     await page.reload();
     await page.getByTestId("logs-table").getByTestId("row").first().waitFor();
     result.rows = await rowCount(page, "logs-table");
+    // A project created meanwhile (by the SDK, another user) is offered once the switcher is
+    // opened; it appeared only after a reload. Deleted again: other flows land on the first.
+    const made = await api(page, "v1/project", { method: "POST", body: { name: "made-meanwhile" } });
+    check(made.status === 200, `project created: ${JSON.stringify(made.body)}`);
+    try {
+      await switcher.focus();
+      await switcher.locator("option", { hasText: "made-meanwhile" }).waitFor({ state: "attached" });
+    } finally {
+      await api(page, `v1/project/${made.body.id}`, { method: "DELETE" });
+    }
   },
 
   async logs(page) {

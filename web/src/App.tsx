@@ -34,6 +34,12 @@ export function App() {
       .then((r) => setProjects(r.objects))
       .catch((e) => setError(e.message));
   }, [session]);
+  // Projects created since the list loaded (by the SDK, another user) appear when the
+  // switcher is opened; a failure keeps the list it has.
+  const refreshProjects = () =>
+    request("v1/project", { query: { limit: "1000" } })
+      .then((r) => setProjects(r.objects))
+      .catch(() => {});
 
   // A project the URL names that is not in the list may be newer than the list (created by the
   // SDK or another user since this page loaded, opened by a link in this tab): ask again once
@@ -103,6 +109,7 @@ export function App() {
           <select
             data-testid="project-switcher"
             value={project?.id || ""}
+            onFocus={refreshProjects}
             onChange={(e) => navigate(["p", e.target.value, screen])}
           >
             {!project && <option value="">…</option>}
