@@ -20,6 +20,7 @@ import orjson
 
 from tracelake.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from tracelake.model.ids import new_object_id
+from tracelake.model.merge import merge_values
 from tracelake.model.objects import ObjectRef, ObjectType
 from tracelake.model.rows import check_depth
 from tracelake.store.store import Store
@@ -535,8 +536,21 @@ class Catalog:
             raise NotFound(f"{what} {ref.object_id!r} not found")
         return hit[2]
 
-    def update_object(self, kind: ObjectKind, org_id: str, object_id: str, patch: dict) -> dict:
-        """Change the given fields of an object; every value is checked before any is stored."""
+    def update_object(
+        self,
+        kind: ObjectKind,
+        org_id: str,
+        object_id: str,
+        patch: dict,
+        *,
+        merge_objects: bool = False,
+    ) -> dict:
+        """Change the given fields of an object; every value is checked before any is stored.
+
+        With ``merge_objects`` (Braintrust's PATCH of a project, dataset or experiment: "any
+        object-type fields will be deep-merged with existing content") an object sent for an
+        object field (``metadata``, ``repo_info``, ``settings``) is merged key by key into the
+        stored one; anything else (a scalar, an array, null) replaces what it meets."""
         current = self.get(kind, org_id, object_id)
         for name, value in patch.items():
             expected = kind.patchable.get(name)
@@ -561,6 +575,13 @@ class Catalog:
                 raise InvalidRequest(f"the name {name!r} is already taken")
         if not patch:
             return current
+        if merge_objects:
+            patch = {
+                name: merge_values(current.get(name), value, set(), (name,))
+                if name in kind.json_columns
+                else value
+                for name, value in patch.items()
+            }
         sets = ", ".join(f"{k} = ?" for k in patch)
         values = [_to_db(kind, k, v) for k, v in patch.items()]
         self.store.transact(

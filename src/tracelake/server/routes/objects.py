@@ -88,10 +88,13 @@ def get_project(request: Request, project_id: str):
 
 @router.patch("/v1/project/{project_id}")
 async def update_project(request: Request, project_id: str):
-    """Change a project's name, description or settings."""
+    """Change a project's name, description or settings (an object sent for ``settings`` is
+    deep-merged into the stored one, as Braintrust does)."""
     principal = writer_of(request)
     patch = await json_body(request)
-    return _catalog(request).update_object(PROJECTS, principal.org_id, project_id, patch)
+    return _catalog(request).update_object(
+        PROJECTS, principal.org_id, project_id, patch, merge_objects=True
+    )
 
 
 @router.delete("/v1/project/{project_id}")
@@ -162,10 +165,12 @@ def get_dataset(request: Request, dataset_id: str):
 
 @router.patch("/v1/dataset/{dataset_id}")
 async def update_dataset(request: Request, dataset_id: str):
-    """Change a dataset's name, description or metadata."""
+    """Change a dataset's name, description or metadata (deep-merged, as Braintrust does)."""
     principal = writer_of(request)
     patch = await json_body(request)
-    record = _catalog(request).update_object(DATASETS, principal.org_id, dataset_id, patch)
+    record = _catalog(request).update_object(
+        DATASETS, principal.org_id, dataset_id, patch, merge_objects=True
+    )
     return present_dataset(record)
 
 
@@ -268,10 +273,14 @@ def get_experiment(request: Request, experiment_id: str):
 
 @router.patch("/v1/experiment/{experiment_id}")
 async def update_experiment(request: Request, experiment_id: str):
-    """Change an experiment's name, description, metadata, tags or visibility."""
+    """Change an experiment's name, description, metadata, tags or visibility (an object
+    sent for ``metadata`` or ``repo_info`` is deep-merged into the stored one, as Braintrust
+    does)."""
     principal = writer_of(request)
     patch = await json_body(request)
-    record = _catalog(request).update_object(EXPERIMENTS, principal.org_id, experiment_id, patch)
+    record = _catalog(request).update_object(
+        EXPERIMENTS, principal.org_id, experiment_id, patch, merge_objects=True
+    )
     return present_experiment(record)
 
 
