@@ -560,3 +560,20 @@ def test_traces_are_matched_on_the_project_comparison_key(server):
         res = client.get(f"/v1/experiment/{exp}/summarize")
         assert res.status_code == 400
         assert "comparison_key" in res.json()["error"]["message"]
+
+
+def test_an_experiment_cannot_be_its_own_base(server):
+    """``PATCH base_exp_id`` with the experiment's own id (the web UI's "Set as baseline" with
+    the experiment picked as its own baseline) was stored, and every summary then compared
+    the experiment with itself: no improvement, no regression, a diff of 0, for good."""
+    with server.client() as client:
+        project = _project(client, "self-base")
+        ids = _experiments_with_scores(client, project["id"], {"a": 0.25, "b": 0.75})
+        res = client.patch(f"/v1/experiment/{ids['b']}", json={"base_exp_id": ids["b"]})
+        assert res.status_code == 400
+        assert "its own base" in res.json()["error"]["message"]
+        got = client.get(f"/v1/experiment/{ids['b']}")
+        assert got.json()["base_exp_id"] is None
+        summary = client.get(f"/v1/experiment/{ids['b']}/summarize").json()
+        assert summary["comparison_experiment_name"] == "a"
+        assert summary["scores"]["s"]["improvements"] == 1

@@ -477,9 +477,9 @@ class Catalog:
         """The experiment to compare against: the one named by ``base_exp_id``, else the
         project's default baseline (``settings.baseline_experiment_id``, Braintrust's project
         setting, also what the web UI compares with), else the newest earlier experiment of
-        the same project. A named one since deleted counts as none."""
+        the same project. A named one since deleted (or the experiment itself) counts as none."""
         experiment = self.get(EXPERIMENTS, org_id, experiment_id)
-        if experiment.get("base_exp_id"):
+        if experiment.get("base_exp_id") and experiment["base_exp_id"] != experiment_id:
             try:
                 return self.get(EXPERIMENTS, org_id, experiment["base_exp_id"])
             except NotFound:
@@ -566,6 +566,9 @@ class Catalog:
         if patch.get("dataset_id") is not None:
             self.get(DATASETS, org_id, patch["dataset_id"])
         if patch.get("base_exp_id") is not None:
+            if patch["base_exp_id"] == object_id:
+                # Its summary would compare it with itself: no change, ever.
+                raise InvalidRequest("an experiment cannot be its own base experiment")
             self.get(EXPERIMENTS, org_id, patch["base_exp_id"])
         if "name" in patch:
             name = _require_name(patch["name"], "name")
