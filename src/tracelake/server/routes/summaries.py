@@ -69,7 +69,10 @@ def _compared(request: Request, principal: Principal, experiment: dict, base: di
             keys = comparison_keys(store, catalog, principal, experiment_id, key)
         return summarize_traces(store, experiment_id, keys)
 
-    return compare_experiments(traces(experiment["id"]), traces(base["id"]) if base else None)
+    current = traces(experiment["id"])
+    if base is None or base["id"] == experiment["id"]:  # (the web UI's list asks for itself)
+        return compare_experiments(current, current if base else None)
+    return compare_experiments(current, traces(base["id"]))
 
 
 @router.get("/v1/experiment/{experiment_id}/summarize")
