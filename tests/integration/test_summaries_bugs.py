@@ -555,7 +555,16 @@ def test_traces_are_matched_on_the_project_comparison_key(server):
         ).json()["scores"]["s"]
         assert legacy == got
 
-        settings = {"settings": {"comparison_key": "input.case +"}}
+        # A key that is not one expression is refused; one naming no field fails the summary.
+        for bad in ("input.case +", "input) | sort: (id", 3):
+            settings = {"settings": {"comparison_key": bad}}
+            res = client.patch(f"/v1/project/{project['id']}", json=settings)
+            assert res.status_code == 400, bad
+            assert "comparison_key" in res.json()["error"]["message"]
+        assert client.get(f"/v1/project/{project['id']}").json()["settings"] == {
+            "comparison_key": "input.case"
+        }
+        settings = {"settings": {"comparison_key": "nosuchfield"}}
         assert client.patch(f"/v1/project/{project['id']}", json=settings).is_success
         res = client.get(f"/v1/experiment/{exp}/summarize")
         assert res.status_code == 400

@@ -6,6 +6,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request
 
 from tracelake.errors import InvalidRequest, NotFound
+from tracelake.query.errors import QueryError
+from tracelake.query.parsers.btql import parse_expression
 from tracelake.server.http import check_org_name, field_of, json_body, principal_of, writer_of
 from tracelake.store.catalog import DATASETS, EXPERIMENTS, PROJECTS, Catalog, Principal
 
@@ -92,9 +94,25 @@ async def update_project(request: Request, project_id: str):
     deep-merged into the stored one, as Braintrust does)."""
     principal = writer_of(request)
     patch = await json_body(request)
+    _check_comparison_key(patch.get("settings"))
     return _catalog(request).update_object(
         PROJECTS, principal.org_id, project_id, patch, merge_objects=True
     )
+
+
+def _check_comparison_key(settings) -> None:
+    """``settings.comparison_key`` (what experiments are matched on in their summaries and
+    the web UI's comparison) must be one BTQL expression, or null."""
+    key = settings.get("comparison_key") if isinstance(settings, dict) else None
+    if key is None:
+        return
+    if not isinstance(key, str):
+        raise InvalidRequest("settings.comparison_key must be a BTQL expression (text) or null")
+    if key.strip():
+        try:
+            parse_expression(key)
+        except QueryError as exc:
+            raise InvalidRequest(f"settings.comparison_key: {exc.message}") from None
 
 
 @router.delete("/v1/project/{project_id}")
