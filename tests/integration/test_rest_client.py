@@ -328,6 +328,38 @@ def test_experiment_endpoints(api):
     assert acc.diff == pytest.approx(0.5)
 
 
+def test_an_update_deep_merges_object_fields(api):
+    """The client's ``update`` of a project, dataset or experiment: "any object-type fields
+    will be deep-merged with existing content". The stored object was replaced: adding one
+    key of an experiment's metadata dropped the others, and setting a project's
+    ``comparison_key`` dropped its ``baseline_experiment_id``."""
+    project = api.projects.create(name=_name("merge"))
+    base = api.experiments.create(project_id=project.id, name="base")
+    api.projects.update(project.id, settings={"baseline_experiment_id": base.id})
+    updated = api.projects.update(project.id, settings={"comparison_key": "input.id"})
+    assert updated.settings.baseline_experiment_id == base.id
+    assert updated.settings.comparison_key == "input.id"
+
+    experiment = api.experiments.create(
+        project_id=project.id,
+        name="merged",
+        metadata={"model": "a", "params": {"t": 0, "k": 5}},
+        repo_info={"commit": "c1", "branch": "main"},
+    )
+    updated = api.experiments.update(
+        experiment.id, metadata={"params": {"t": 1}, "reviewed": True}, repo_info={"dirty": True}
+    )
+    assert updated.metadata == {"model": "a", "params": {"t": 1, "k": 5}, "reviewed": True}
+    assert updated.repo_info.commit == "c1" and updated.repo_info.dirty is True
+    assert api.experiments.retrieve(experiment.id).metadata == updated.metadata
+
+    dataset = api.datasets.create(name="cases", project_id=project.id, metadata={"a": 1})
+    assert api.datasets.update(dataset.id, metadata={"b": [2]}).metadata == {"a": 1, "b": [2]}
+    # A scalar, an array or null replaces what it meets.
+    updated = api.datasets.update(dataset.id, metadata={"a": None, "b": [3]})
+    assert updated.metadata == {"a": None, "b": [3]}
+
+
 # -- write markers and list filters -------------------------------------------------------------
 
 

@@ -524,3 +524,65 @@ def test_the_base_is_picked_from_the_git_commits_the_sdk_sends(server):
             _post(client, "/api/experiment/register", legacy)["experiment"]["base_exp_id"]
             == (made["c"])
         )
+
+
+def test_traces_are_matched_on_the_project_comparison_key(server):
+    """A project's ``settings.comparison_key`` is "the key used to join two experiments
+    (defaults to input)", and the web UI's comparison matches rows on it; ``summarize()``
+    matched on the input all the same, so the SDK and the web UI counted different
+    improvements (here the inputs differ in a timestamp, so nothing matched)."""
+    with server.client() as client:
+        project = _project(client, "comparison-key")
+        base = _post(client, "/v1/experiment", {"project_id": project["id"], "name": "a"})["id"]
+        exp = _post(client, "/v1/experiment", {"project_id": project["id"], "name": "b"})["id"]
+        cases = {base: {"c1": 0.25, "c2": 0.75, "c3": 0.5}, exp: {"c1": 0.5, "c2": 0.5, "c3": 1}}
+        for experiment, scores in cases.items():
+            events = [
+                _span({"case": case, "at": experiment}, scores={"s": score})
+                for case, score in scores.items()
+            ]
+            events.append(_span({"at": experiment}, scores={"s": 0}))  # no case: no key
+            _post(client, f"/v1/experiment/{experiment}/insert", {"events": events})
+        by_input = client.get(f"/v1/experiment/{exp}/summarize").json()["scores"]["s"]
+        assert (by_input["improvements"], by_input["regressions"]) == (0, 0)
+
+        settings = {"settings": {"comparison_key": "input.case"}}
+        assert client.patch(f"/v1/project/{project['id']}", json=settings).is_success
+        got = client.get(f"/v1/experiment/{exp}/summarize").json()["scores"]["s"]
+        assert (got["improvements"], got["regressions"]) == (2, 1)
+        legacy = client.get(
+            "/experiment-comparison2", params={"experiment_id": exp, "base_experiment_id": base}
+        ).json()["scores"]["s"]
+        assert legacy == got
+
+        # A key that is not one expression is refused; one naming no field fails the summary.
+        for bad in ("input.case +", "input) | sort: (id", 3):
+            settings = {"settings": {"comparison_key": bad}}
+            res = client.patch(f"/v1/project/{project['id']}", json=settings)
+            assert res.status_code == 400, bad
+            assert "comparison_key" in res.json()["error"]["message"]
+        assert client.get(f"/v1/project/{project['id']}").json()["settings"] == {
+            "comparison_key": "input.case"
+        }
+        settings = {"settings": {"comparison_key": "nosuchfield"}}
+        assert client.patch(f"/v1/project/{project['id']}", json=settings).is_success
+        res = client.get(f"/v1/experiment/{exp}/summarize")
+        assert res.status_code == 400
+        assert "comparison_key" in res.json()["error"]["message"]
+
+
+def test_an_experiment_cannot_be_its_own_base(server):
+    """``PATCH base_exp_id`` with the experiment's own id (the web UI's "Set as baseline" with
+    the experiment picked as its own baseline) was stored, and every summary then compared
+    the experiment with itself: no improvement, no regression, a diff of 0, for good."""
+    with server.client() as client:
+        project = _project(client, "self-base")
+        ids = _experiments_with_scores(client, project["id"], {"a": 0.25, "b": 0.75})
+        res = client.patch(f"/v1/experiment/{ids['b']}", json={"base_exp_id": ids["b"]})
+        assert res.status_code == 400
+        assert "its own base" in res.json()["error"]["message"]
+        got = client.get(f"/v1/experiment/{ids['b']}")
+        assert got.json()["base_exp_id"] is None
+        summary = client.get(f"/v1/experiment/{ids['b']}/summarize").json()
+        assert summary["comparison_experiment_name"] == "a"
+        assert summary["scores"]["s"]["improvements"] == 1

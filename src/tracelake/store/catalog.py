@@ -20,6 +20,7 @@ import orjson
 
 from tracelake.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from tracelake.model.ids import new_object_id
+from tracelake.model.merge import merge_values
 from tracelake.model.objects import ObjectRef, ObjectType
 from tracelake.model.rows import check_depth
 from tracelake.store.store import Store
@@ -476,9 +477,9 @@ class Catalog:
         """The experiment to compare against: the one named by ``base_exp_id``, else the
         project's default baseline (``settings.baseline_experiment_id``, Braintrust's project
         setting, also what the web UI compares with), else the newest earlier experiment of
-        the same project. A named one since deleted counts as none."""
+        the same project. A named one since deleted (or the experiment itself) counts as none."""
         experiment = self.get(EXPERIMENTS, org_id, experiment_id)
-        if experiment.get("base_exp_id"):
+        if experiment.get("base_exp_id") and experiment["base_exp_id"] != experiment_id:
             try:
                 return self.get(EXPERIMENTS, org_id, experiment["base_exp_id"])
             except NotFound:
@@ -535,8 +536,21 @@ class Catalog:
             raise NotFound(f"{what} {ref.object_id!r} not found")
         return hit[2]
 
-    def update_object(self, kind: ObjectKind, org_id: str, object_id: str, patch: dict) -> dict:
-        """Change the given fields of an object; every value is checked before any is stored."""
+    def update_object(
+        self,
+        kind: ObjectKind,
+        org_id: str,
+        object_id: str,
+        patch: dict,
+        *,
+        merge_objects: bool = False,
+    ) -> dict:
+        """Change the given fields of an object; every value is checked before any is stored.
+
+        With ``merge_objects`` (Braintrust's PATCH of a project, dataset or experiment: "any
+        object-type fields will be deep-merged with existing content") an object sent for an
+        object field (``metadata``, ``repo_info``, ``settings``) is merged key by key into the
+        stored one; anything else (a scalar, an array, null) replaces what it meets."""
         current = self.get(kind, org_id, object_id)
         for name, value in patch.items():
             expected = kind.patchable.get(name)
@@ -552,6 +566,9 @@ class Catalog:
         if patch.get("dataset_id") is not None:
             self.get(DATASETS, org_id, patch["dataset_id"])
         if patch.get("base_exp_id") is not None:
+            if patch["base_exp_id"] == object_id:
+                # Its summary would compare it with itself: no change, ever.
+                raise InvalidRequest("an experiment cannot be its own base experiment")
             self.get(EXPERIMENTS, org_id, patch["base_exp_id"])
         if "name" in patch:
             name = _require_name(patch["name"], "name")
@@ -561,6 +578,13 @@ class Catalog:
                 raise InvalidRequest(f"the name {name!r} is already taken")
         if not patch:
             return current
+        if merge_objects:
+            patch = {
+                name: merge_values(current.get(name), value, set(), (name,))
+                if name in kind.json_columns
+                else value
+                for name, value in patch.items()
+            }
         sets = ", ".join(f"{k} = ?" for k in patch)
         values = [_to_db(kind, k, v) for k, v in patch.items()]
         self.store.transact(

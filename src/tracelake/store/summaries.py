@@ -1,5 +1,6 @@
 """Summaries: the row count of a dataset, and an experiment's scores and metrics compared
-with a base experiment (traces matched by their root input, as Braintrust does)."""
+with a base experiment (traces matched by their root input, or by the project's comparison
+key, as Braintrust does)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,12 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from tracelake.errors import InvalidRequest
+from tracelake.export.queries import QueryOptions, run_query
 from tracelake.model.objects import ObjectRef, ObjectType
+from tracelake.query.errors import QueryError
+from tracelake.query.parsers.btql import parse_expression
+from tracelake.store.catalog import Catalog, Principal
 from tracelake.store.events import count_rows
 from tracelake.store.store import Store
 
@@ -35,13 +41,19 @@ _FIXED_METRICS = frozenset(name for name, _, _ in TRACE_METRICS)
 class TraceSummary:
     """One trace of an experiment, rolled up."""
 
-    key: str  # the root span's input as canonical JSON text: what traces are matched by
+    # What traces are matched by: the root span's input (or the value of the project's
+    # comparison key) as canonical JSON text; None matches nothing.
+    key: str | None
     scores: dict[str, float] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
 
 
-def summarize_traces(store: Store, experiment_id: str) -> list[TraceSummary]:
-    """Each trace's averaged scores and combined metrics."""
+def summarize_traces(
+    store: Store, experiment_id: str, keys: dict[str, str] | None = None
+) -> list[TraceSummary]:
+    """Each trace's averaged scores and combined metrics. ``keys`` (from
+    ``comparison_keys``) gives the match key of each trace by its ``root_span_id``, in place
+    of the root span's input; a trace it has no key for is matched with none."""
     rows = store.read(
         lambda c: c.execute(
             # Only a root span's input is read (the match key): the others are not fetched.
@@ -86,8 +98,49 @@ def summarize_traces(store: Store, experiment_id: str) -> list[TraceSummary]:
         scores = {name: sum(v) / len(v) for name, v in acc["scores"].items()}
         if acc["ttft"]:
             acc["metrics"]["time_to_first_token"] = sum(acc["ttft"]) / len(acc["ttft"])
-        result.append(TraceSummary(acc["key"] or root_span_id, scores, acc["metrics"]))
+        key = keys.get(root_span_id) if keys is not None else acc["key"] or root_span_id
+        result.append(TraceSummary(key, scores, acc["metrics"]))
     return result
+
+
+# Root spans read per query when computing comparison keys.
+_KEY_PAGE = 5_000
+
+
+def comparison_keys(
+    store: Store, catalog: Catalog, principal: Principal, experiment_id: str, expr: str
+) -> dict[str, str]:
+    """The match key of each trace of the experiment, by ``root_span_id``: the value of
+    ``expr`` (the project's ``settings.comparison_key``, a BTQL expression over the root span,
+    such as ``input.question`` or ``metadata.case_id``) as canonical JSON text. A trace whose
+    value is null has no key (it is matched with none), as in the web UI's comparison."""
+    try:
+        parse_expression(expr)  # one expression, nothing more: it goes into the query text
+    except QueryError as exc:
+        raise InvalidRequest(f"the project's comparison_key {expr!r}: {exc.message}") from None
+    keys: dict[str, str] = {}
+    cursor = None
+    while True:
+        # On lines of their own, so that a -- comment ending the expression stays in it.
+        parts = [
+            f"select: root_span_id, (\n{expr}\n) AS __key",
+            f"from: experiment('{experiment_id}')",
+            "filter: is_root",
+            f"limit: {_KEY_PAGE}",
+        ]
+        if cursor:
+            parts.append(f"cursor: '{cursor}'")
+        try:
+            result = run_query(store, catalog, principal, QueryOptions(query="\n".join(parts)))
+        except QueryError as exc:
+            raise InvalidRequest(f"the project's comparison_key {expr!r}: {exc.message}") from None
+        for text in result.rows:
+            row = orjson.loads(text)
+            if row.get("__key") is not None:
+                keys[row["root_span_id"]] = _canonical(row["__key"])
+        cursor = result.cursor
+        if not cursor:
+            return keys
 
 
 def span_total_tokens(metrics: dict) -> float | None:
@@ -106,9 +159,11 @@ def match_key(input_text: str | None) -> str:
     order of their objects' keys and however their numbers are written (``1`` and ``1.0``)."""
     if input_text is None:
         return "null"
-    return orjson.dumps(
-        _same_numbers(orjson.loads(input_text)), option=orjson.OPT_SORT_KEYS
-    ).decode()
+    return _canonical(orjson.loads(input_text))
+
+
+def _canonical(value) -> str:
+    return orjson.dumps(_same_numbers(value), option=orjson.OPT_SORT_KEYS).decode()
 
 
 def _same_numbers(value):
@@ -141,7 +196,7 @@ def _by_input(traces: list[TraceSummary], attr: str, name: str) -> dict[str, flo
     """The mean of score or metric ``name`` over the traces of each input that have it."""
     values: dict[str, list[float]] = {}
     for trace in traces:
-        if name in getattr(trace, attr):
+        if trace.key is not None and name in getattr(trace, attr):
             values.setdefault(trace.key, []).append(getattr(trace, attr)[name])
     return {key: sum(v) / len(v) for key, v in values.items()}
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request
 
 from tracelake.errors import InvalidRequest, NotFound
+from tracelake.query.errors import QueryError
+from tracelake.query.parsers.btql import parse_expression
 from tracelake.server.http import check_org_name, field_of, json_body, principal_of, writer_of
 from tracelake.store.catalog import DATASETS, EXPERIMENTS, PROJECTS, Catalog, Principal
 
@@ -88,10 +90,29 @@ def get_project(request: Request, project_id: str):
 
 @router.patch("/v1/project/{project_id}")
 async def update_project(request: Request, project_id: str):
-    """Change a project's name, description or settings."""
+    """Change a project's name, description or settings (an object sent for ``settings`` is
+    deep-merged into the stored one, as Braintrust does)."""
     principal = writer_of(request)
     patch = await json_body(request)
-    return _catalog(request).update_object(PROJECTS, principal.org_id, project_id, patch)
+    _check_comparison_key(patch.get("settings"))
+    return _catalog(request).update_object(
+        PROJECTS, principal.org_id, project_id, patch, merge_objects=True
+    )
+
+
+def _check_comparison_key(settings) -> None:
+    """``settings.comparison_key`` (what experiments are matched on in their summaries and
+    the web UI's comparison) must be one BTQL expression, or null."""
+    key = settings.get("comparison_key") if isinstance(settings, dict) else None
+    if key is None:
+        return
+    if not isinstance(key, str):
+        raise InvalidRequest("settings.comparison_key must be a BTQL expression (text) or null")
+    if key.strip():
+        try:
+            parse_expression(key)
+        except QueryError as exc:
+            raise InvalidRequest(f"settings.comparison_key: {exc.message}") from None
 
 
 @router.delete("/v1/project/{project_id}")
@@ -162,10 +183,12 @@ def get_dataset(request: Request, dataset_id: str):
 
 @router.patch("/v1/dataset/{dataset_id}")
 async def update_dataset(request: Request, dataset_id: str):
-    """Change a dataset's name, description or metadata."""
+    """Change a dataset's name, description or metadata (deep-merged, as Braintrust does)."""
     principal = writer_of(request)
     patch = await json_body(request)
-    record = _catalog(request).update_object(DATASETS, principal.org_id, dataset_id, patch)
+    record = _catalog(request).update_object(
+        DATASETS, principal.org_id, dataset_id, patch, merge_objects=True
+    )
     return present_dataset(record)
 
 
@@ -268,10 +291,14 @@ def get_experiment(request: Request, experiment_id: str):
 
 @router.patch("/v1/experiment/{experiment_id}")
 async def update_experiment(request: Request, experiment_id: str):
-    """Change an experiment's name, description, metadata, tags or visibility."""
+    """Change an experiment's name, description, metadata, tags or visibility (an object
+    sent for ``metadata`` or ``repo_info`` is deep-merged into the stored one, as Braintrust
+    does)."""
     principal = writer_of(request)
     patch = await json_body(request)
-    record = _catalog(request).update_object(EXPERIMENTS, principal.org_id, experiment_id, patch)
+    record = _catalog(request).update_object(
+        EXPERIMENTS, principal.org_id, experiment_id, patch, merge_objects=True
+    )
     return present_experiment(record)
 
 

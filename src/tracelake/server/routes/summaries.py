@@ -7,8 +7,13 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 
 from tracelake.server.http import principal_of
-from tracelake.store.catalog import DATASETS, EXPERIMENTS
-from tracelake.store.summaries import compare_experiments, dataset_total, summarize_traces
+from tracelake.store.catalog import DATASETS, EXPERIMENTS, Principal
+from tracelake.store.summaries import (
+    compare_experiments,
+    comparison_keys,
+    dataset_total,
+    summarize_traces,
+)
 
 router = APIRouter()
 
@@ -48,6 +53,28 @@ def summarize_dataset(request: Request, dataset_id: str, summarize_data: bool = 
     }
 
 
+def _compared(request: Request, principal: Principal, experiment: dict, base: dict | None):
+    """The scores and metrics of ``experiment`` against ``base``, traces matched on their
+    input, or on the project's ``settings.comparison_key`` ("the key used to join two
+    experiments (defaults to input)", which the web UI's comparison matches on too)."""
+    catalog = request.app.state.catalog
+    store = request.app.state.store
+    project = catalog.get_project(principal.org_id, experiment["project_id"])
+    key = (project.get("settings") or {}).get("comparison_key")
+    key = key.strip() if isinstance(key, str) else ""
+
+    def traces(experiment_id: str):
+        keys = None
+        if key:
+            keys = comparison_keys(store, catalog, principal, experiment_id, key)
+        return summarize_traces(store, experiment_id, keys)
+
+    current = traces(experiment["id"])
+    if base is None or base["id"] == experiment["id"]:  # (the web UI's list asks for itself)
+        return compare_experiments(current, current if base else None)
+    return compare_experiments(current, traces(base["id"]))
+
+
 @router.get("/v1/experiment/{experiment_id}/summarize")
 def summarize_experiment(
     request: Request,
@@ -60,7 +87,6 @@ def summarize_experiment(
     baseline, else the previous one)."""
     principal = principal_of(request)
     catalog = request.app.state.catalog
-    store = request.app.state.store
     experiment = catalog.get(EXPERIMENTS, principal.org_id, experiment_id)
     project = catalog.get_project(principal.org_id, experiment["project_id"])
     project_url = _project_url(request, principal.org_name, project["name"])
@@ -78,9 +104,7 @@ def summarize_experiment(
         "metrics": None,
     }
     if summarize_scores:
-        current = summarize_traces(store, experiment_id)
-        previous = summarize_traces(store, base["id"]) if base else None
-        answer["scores"], answer["metrics"] = compare_experiments(current, previous)
+        answer["scores"], answer["metrics"] = _compared(request, principal, experiment, base)
     return answer
 
 
@@ -93,12 +117,9 @@ def experiment_comparison(
     ``/v1/experiment/{id}/summarize``, compared with ``base_experiment_id`` (none without)."""
     principal = principal_of(request)
     catalog = request.app.state.catalog
-    store = request.app.state.store
-    catalog.get(EXPERIMENTS, principal.org_id, experiment_id)
+    experiment = catalog.get(EXPERIMENTS, principal.org_id, experiment_id)
     base = None
     if base_experiment_id:
         base = catalog.get(EXPERIMENTS, principal.org_id, base_experiment_id)
-    current = summarize_traces(store, experiment_id)
-    previous = summarize_traces(store, base["id"]) if base else None
-    scores, metrics = compare_experiments(current, previous)
+    scores, metrics = _compared(request, principal, experiment, base)
     return {"scores": scores, "metrics": metrics}
