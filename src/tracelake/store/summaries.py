@@ -9,12 +9,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from tracelake.errors import InvalidRequest
-from tracelake.export.queries import QueryOptions, run_query
 from tracelake.model.objects import ObjectRef, ObjectType
-from tracelake.query.errors import QueryError
-from tracelake.query.parsers.btql import parse_expression
-from tracelake.store.catalog import Catalog, Principal
 from tracelake.store.events import count_rows
 from tracelake.store.store import Store
 
@@ -103,46 +98,6 @@ def summarize_traces(
     return result
 
 
-# Root spans read per query when computing comparison keys.
-_KEY_PAGE = 5_000
-
-
-def comparison_keys(
-    store: Store, catalog: Catalog, principal: Principal, experiment_id: str, expr: str
-) -> dict[str, str]:
-    """The match key of each trace of the experiment, by ``root_span_id``: the value of
-    ``expr`` (the project's ``settings.comparison_key``, a BTQL expression over the root span,
-    such as ``input.question`` or ``metadata.case_id``) as canonical JSON text. A trace whose
-    value is null has no key (it is matched with none), as in the web UI's comparison."""
-    try:
-        parse_expression(expr)  # one expression, nothing more: it goes into the query text
-    except QueryError as exc:
-        raise InvalidRequest(f"the project's comparison_key {expr!r}: {exc.message}") from None
-    keys: dict[str, str] = {}
-    cursor = None
-    while True:
-        # On lines of their own, so that a -- comment ending the expression stays in it.
-        parts = [
-            f"select: root_span_id, (\n{expr}\n) AS __key",
-            f"from: experiment('{experiment_id}')",
-            "filter: is_root",
-            f"limit: {_KEY_PAGE}",
-        ]
-        if cursor:
-            parts.append(f"cursor: '{cursor}'")
-        try:
-            result = run_query(store, catalog, principal, QueryOptions(query="\n".join(parts)))
-        except QueryError as exc:
-            raise InvalidRequest(f"the project's comparison_key {expr!r}: {exc.message}") from None
-        for text in result.rows:
-            row = orjson.loads(text)
-            if row.get("__key") is not None:
-                keys[row["root_span_id"]] = _canonical(row["__key"])
-        cursor = result.cursor
-        if not cursor:
-            return keys
-
-
 def span_total_tokens(metrics: dict) -> float | None:
     """A span's total tokens: its ``total_tokens``, else ``tokens`` (what the SDK's model
     wrappers log), else prompt + completion tokens (either alone counts: an embedding call
@@ -159,10 +114,11 @@ def match_key(input_text: str | None) -> str:
     order of their objects' keys and however their numbers are written (``1`` and ``1.0``)."""
     if input_text is None:
         return "null"
-    return _canonical(orjson.loads(input_text))
+    return canonical(orjson.loads(input_text))
 
 
-def _canonical(value) -> str:
+def canonical(value) -> str:
+    """A value as canonical JSON text: keys sorted, ``1`` and ``1.0`` alike."""
     return orjson.dumps(_same_numbers(value), option=orjson.OPT_SORT_KEYS).decode()
 
 

@@ -6,14 +6,10 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 
+from tracelake.export.comparisons import comparison_keys
 from tracelake.server.http import principal_of
 from tracelake.store.catalog import DATASETS, EXPERIMENTS, Principal
-from tracelake.store.summaries import (
-    compare_experiments,
-    comparison_keys,
-    dataset_total,
-    summarize_traces,
-)
+from tracelake.store.summaries import compare_experiments, dataset_total, summarize_traces
 
 router = APIRouter()
 

@@ -1,0 +1,54 @@
+"""The comparison keys of an experiment's traces: the value of the project's
+``settings.comparison_key`` (a BTQL expression over the root span) for each trace, which
+experiment summaries match traces on in place of their input."""
+
+from __future__ import annotations
+
+import orjson
+
+from tracelake.errors import InvalidRequest
+from tracelake.export.queries import QueryOptions, run_query
+from tracelake.query.errors import QueryError
+from tracelake.query.parsers.btql import parse_expression
+from tracelake.store.catalog import Catalog, Principal
+from tracelake.store.store import Store
+from tracelake.store.summaries import canonical
+
+# Root spans read per query when computing comparison keys.
+_KEY_PAGE = 5_000
+
+
+def comparison_keys(
+    store: Store, catalog: Catalog, principal: Principal, experiment_id: str, expr: str
+) -> dict[str, str]:
+    """The match key of each trace of the experiment, by ``root_span_id``: the value of
+    ``expr`` (the project's ``settings.comparison_key``, a BTQL expression over the root span,
+    such as ``input.question`` or ``metadata.case_id``) as canonical JSON text. A trace whose
+    value is null has no key (it is matched with none), as in the web UI's comparison."""
+    try:
+        parse_expression(expr)  # one expression, nothing more: it goes into the query text
+    except QueryError as exc:
+        raise InvalidRequest(f"the project's comparison_key {expr!r}: {exc.message}") from None
+    keys: dict[str, str] = {}
+    cursor = None
+    while True:
+        # On lines of their own, so that a -- comment ending the expression stays in it.
+        parts = [
+            f"select: root_span_id, (\n{expr}\n) AS __key",
+            f"from: experiment('{experiment_id}')",
+            "filter: is_root",
+            f"limit: {_KEY_PAGE}",
+        ]
+        if cursor:
+            parts.append(f"cursor: '{cursor}'")
+        try:
+            result = run_query(store, catalog, principal, QueryOptions(query="\n".join(parts)))
+        except QueryError as exc:
+            raise InvalidRequest(f"the project's comparison_key {expr!r}: {exc.message}") from None
+        for text in result.rows:
+            row = orjson.loads(text)
+            if row.get("__key") is not None:
+                keys[row["root_span_id"]] = canonical(row["__key"])
+        cursor = result.cursor
+        if not cursor:
+            return keys
