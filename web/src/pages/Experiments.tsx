@@ -89,7 +89,10 @@ function ExperimentList({ project }: { project: Project }) {
             `from: experiment(${exps.map((e: any) => lit(e.id)).join(", ")})`,
             "dimensions: experiment_id",
             "measures: sum(is_root) as traces, count(error) as errors, avg(is_root ? metrics.end - metrics.start : null) as duration,",
-            "  sum(coalesce(metrics.total_tokens, metrics.tokens)) as tokens, sum(metrics.estimated_cost) as cost",
+            // A span's tokens as the server's summaries count them: total_tokens, else tokens (the
+            // SDK's wrappers), else prompt + completion tokens (either alone counts).
+            "  sum(coalesce(metrics.total_tokens, metrics.tokens, metrics.prompt_tokens + metrics.completion_tokens,",
+            "    metrics.prompt_tokens, metrics.completion_tokens)) as tokens, sum(metrics.estimated_cost) as cost",
           ].join("\n"),
         );
         setStats(Object.fromEntries(res.data.map((row: any) => [row.experiment_id, row])));
@@ -263,7 +266,13 @@ function Compare({ project }: { project: Project }) {
   }, [expId, baseId, keyExpr]);
 
   const scoreNames = useMemo(() => [...new Set((rows || []).flatMap((r) => [...Object.keys(r.scores || {}), ...Object.keys(r.base?.scores || {})]))].sort(), [rows]);
-  const delta = (r: any, n: string) => (r.base && r.scores?.[n] != null && r.base.scores?.[n] != null ? r.scores[n] - r.base.scores[n] : null);
+  // Scores equal but for float noise (0.1 + 0.2 against 0.3) are no change, as in the server's
+  // summary (math.isclose with rel_tol 1e-9, abs_tol 1e-12).
+  const delta = (r: any, n: string) => {
+    if (!r.base || r.scores?.[n] == null || r.base.scores?.[n] == null) return null;
+    const [a, b] = [r.scores[n], r.base.scores[n]];
+    return Math.abs(a - b) <= Math.max(1e-9 * Math.max(Math.abs(a), Math.abs(b)), 1e-12) ? 0 : a - b;
+  };
   // Improvements and regressions per score, over the rows as matched here (on the input,
   // as the server's summary counts them, or on the comparison key).
   const changes = useMemo(() => {
