@@ -262,3 +262,34 @@ def test_cli_export_cut_short_by_the_server_says_so(server, tmp_path):
     stderr = cli.communicate(timeout=120)[1]
     assert cli.returncode == 1, stderr
     assert "stopped the export midway" in stderr and "cannot reach" not in stderr
+
+
+def test_parquet_goes_out_a_page_at_a_time(app_client):
+    """The first bytes of a Parquet export leave after its first page is read, not after the
+    last (it was written whole to a temporary file first: a large export sent nothing for
+    minutes, and a client with a read timeout gave up)."""
+    from tracelake.export.queries import run_query
+    from tracelake.export.stream import PAGE_ROWS, ExportRequest, stream
+
+    project_id = app_client.post("/v1/project", json={"name": "parquet-pages"}).json()["id"]
+    total = 2 * PAGE_ROWS + 7
+    rows = [
+        {"project_id": project_id, "log_id": "g", "id": f"r{i}", "input": i} for i in range(total)
+    ]
+    assert app_client.post("/logs3", json={"rows": rows}).status_code == 200
+    state = app_client.app.state
+    principal = state.catalog.authenticate(app_client.headers["Authorization"].split()[1])
+    pages_read = []
+
+    def run(options):
+        pages_read.append(options.query)
+        return run_query(state.store, state.catalog, principal, options)
+
+    chunks = stream(ExportRequest("project_logs", project_id, "parquet"), run)
+    first = next(chunks)
+    assert first.startswith(b"PAR1") and len(pages_read) == 1
+    rest = list(chunks)
+    assert len(pages_read) == 3 and len(rest) >= 2
+    table = pq.read_table(io.BytesIO(first + b"".join(rest)))
+    assert table.num_rows == total
+    assert sorted(table.column("input").to_pylist(), key=int) == [str(i) for i in range(total)]

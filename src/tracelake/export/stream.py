@@ -1,12 +1,10 @@
 """Ad hoc export: every row of an object (optionally filtered by BTQL) in one file, streamed
-page by page, so no whole result is held in memory. Parquet is written to a temporary file
-first (a Parquet file's footer comes last), then streamed from disk."""
+page by page, so no whole result is held in memory. Parquet goes out a row group (a page) at
+a time as well; its footer comes last."""
 
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -23,7 +21,6 @@ SOURCES = ("project_logs", "experiment", "dataset")
 SHAPES = ("spans", "traces", "summary")
 PAGE_ROWS = 5_000
 FILTER_PREFIX = "filter: "  # the filter is the query's first line, so positions map back
-CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -146,23 +143,45 @@ def _chunks(fmt, opening, rest, on_rows) -> Iterator[bytes]:
         yield from _parquet(all_pages(), on_rows)
 
 
+class _Sink(io.RawIOBase):
+    """Where the Parquet writer writes: it keeps the bytes until they are taken, so each row
+    group goes out as soon as it is written (only the footer waits for the end)."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+        self.written = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        self.parts.append(bytes(data))
+        self.written += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self.written
+
+    def take(self) -> bytes:
+        out = b"".join(self.parts)
+        self.parts.clear()
+        return out
+
+
 def _parquet(all_pages, on_rows) -> Iterator[bytes]:
-    handle, path = tempfile.mkstemp(suffix=".parquet")
-    os.close(handle)
-    try:
-        writer = None
-        for page in all_pages:
-            table = page.table
-            if writer is None:
-                writer = pq.ParquetWriter(path, table.schema, compression="zstd")
-            elif table.schema != writer.schema:
-                table = table.cast(writer.schema)
-            writer.write_table(table)
-            on_rows(table.num_rows)
-        if writer is not None:
-            writer.close()
-        with open(path, "rb") as file:
-            while chunk := file.read(CHUNK):
-                yield chunk
-    finally:
-        os.unlink(path)
+    sink = _Sink()
+    writer = None
+    for page in all_pages:
+        table = page.table
+        if writer is None:
+            writer = pq.ParquetWriter(sink, table.schema, compression="zstd")
+        elif table.schema != writer.schema:
+            table = table.cast(writer.schema)
+        writer.write_table(table)
+        on_rows(table.num_rows)
+        if chunk := sink.take():
+            yield chunk
+    if writer is not None:
+        writer.close()
+    if chunk := sink.take():
+        yield chunk
