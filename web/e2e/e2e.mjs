@@ -437,6 +437,9 @@ const flows = {
     await page.getByTestId("compare-table").getByTestId("row").first().waitFor();
     check((await rowCount(page, "compare-table")) === 10, "ten matched rows");
     check((await page.getByTestId("compare-base").inputValue()) === cfg.data.base_experiment, "baseline selected");
+    // Each output column names its experiment (the baseline's said "baseline").
+    const baseHeader = await page.getByTestId("compare-table").locator('.th[data-col="base_output"]').textContent();
+    check(baseHeader.includes("Output (prompt-v1)"), `the baseline's output column: ${baseHeader}`);
     // A metric's diff is the change relative to the baseline's mean, shown as a percentage
     // (it was the fraction: +0.2 for 20% slower, read as 0.2 s).
     const served = (await api(page, `v1/experiment/${cfg.data.candidate_experiment}/summarize?comparison_experiment_id=${cfg.data.base_experiment}`)).body;

@@ -305,7 +305,7 @@ function Compare({ project }: { project: Project }) {
   const columns: ColumnDef<any, any>[] = [
     { id: "input", header: "Input", size: 260, accessorFn: (r) => preview(r.input), cell: (i) => i.getValue() },
     { id: "output", header: `Output (${exp?.name ?? "experiment"})`, size: 200, accessorFn: (r) => preview(r.output), cell: (i) => i.getValue() },
-    { id: "base_output", header: "Output (baseline)", size: 200, accessorFn: (r) => preview(r.base?.output), cell: (i) => i.getValue() },
+    { id: "base_output", header: `Output (${experiments?.find((e) => e.id === baseId)?.name ?? "baseline"})`, size: 200, accessorFn: (r) => preview(r.base?.output), cell: (i) => i.getValue() },
     ...scoreNames.map(
       (n): ColumnDef<any, any> => ({
         id: "d:" + n,
@@ -382,7 +382,7 @@ function Compare({ project }: { project: Project }) {
               ))}
           </select>
         </label>
-        {exp && baseId && exp.base_exp_id !== baseId && (
+        {exp && baseId && baseId !== exp.id && exp.base_exp_id !== baseId && (
           <button
             onClick={() =>
               request(`v1/experiment/${exp.id}`, { method: "PATCH", body: { base_exp_id: baseId } })
