@@ -33,6 +33,11 @@ def test_compare_two_experiments(ui_server, tmp_path):
     assert result["regressions"] > 0
     # A project's only experiment has no baseline: the page says so (it said "Loading…").
     assert "no baseline" in result["noBase"]
+    # Three trials of one input are one row with averaged scores: no change against a
+    # baseline of their average (summarize() agrees); they were three rows, two "changes".
+    assert result["trialRows"] == 1
+    assert result["trialsShown"].strip() == "×3"
+    assert result["trialChanges"] == 0
 
 
 def test_sandbox_query_chart_and_error_marker(ui_server, tmp_path):

@@ -554,6 +554,21 @@ const flows = {
       await page.getByTestId("compare-no-base").waitFor();
       await page.getByTestId("compare-table").getByText("No rows").waitFor();
       result.noBase = await page.getByTestId("compare-no-base").textContent();
+      // Trials: three traces of one input are one row, each score their average (as the
+      // server's summary counts them). Each trial was a row against one baseline trial: 1
+      // against 0.5 an improvement and 0 against 0.5 a regression, where summarize() says
+      // no change. Inputs match whatever the order of their keys.
+      const mk = async (name) => (await api(page, "v1/experiment", { method: "POST", body: { project_id: alone.id, name } })).body.id;
+      const [base, current] = [await mk("trials-base"), await mk("trials-current")];
+      const insert = (id, events) => api(page, `v1/experiment/${id}/insert`, { method: "POST", body: { events } });
+      await insert(base, [{ input: { q: 1, lang: "en" }, output: "a", scores: { ok: 0.5 } }]);
+      await insert(current, [0, 0.5, 1].map((ok) => ({ input: { lang: "en", q: 1 }, output: "b", scores: { ok } })));
+      await open(page, "experiments/compare", `exp=${current}&base=${base}`, alone.id);
+      const table = page.getByTestId("compare-table");
+      await table.getByTestId("trials").waitFor();
+      result.trialRows = await rowCount(page, "compare-table");
+      result.trialsShown = await table.getByTestId("trials").textContent();
+      result.trialChanges = (await table.getByTestId("improved").count()) + (await table.getByTestId("regressed").count());
     } finally {
       await api(page, `v1/project/${alone.id}`, { method: "DELETE" });
     }

@@ -198,6 +198,39 @@ async function summaryRows(experimentId: string): Promise<any[]> {
   return rows;
 }
 
+/** A value as JSON text with its objects' keys sorted: inputs match whatever the order of
+ * their keys, as the server's summary matches them. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_k, v) =>
+    v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]])) : v,
+  );
+}
+
+type Keyed = { row: any; key: string | undefined };
+
+/** Trials (the traces of one input, or one comparison key) as one row: the first trial's
+ * values, each score averaged over the trials that have it (as the server's summary counts
+ * them), and `trials`, how many there are. A row without a key stands alone. */
+function byTrial(list: Keyed[]): Keyed[] {
+  const groups = new Map<string, { key: string | undefined; rows: any[] }>();
+  list.forEach((x, i) => {
+    const id = x.key === undefined ? `\u0000${i}` : x.key;
+    const group = groups.get(id);
+    if (group) group.rows.push(x.row);
+    else groups.set(id, { key: x.key, rows: [x.row] });
+  });
+  return [...groups.values()].map(({ key, rows }) => {
+    if (rows.length === 1) return { key, row: { ...rows[0], trials: 1 } };
+    const names = new Set(rows.flatMap((r) => Object.keys(r.scores || {})));
+    const scores: Record<string, number> = {};
+    for (const n of names) {
+      const values = rows.map((r) => r.scores?.[n]).filter((v): v is number => typeof v === "number");
+      if (values.length) scores[n] = values.reduce((a, b) => a + b, 0) / values.length;
+    }
+    return { key, row: { ...rows[0], scores, trials: rows.length } };
+  });
+}
+
 function Compare({ project }: { project: Project }) {
   const { params } = useRoute();
   const expId = params.get("exp") || "";
@@ -255,7 +288,7 @@ function Compare({ project }: { project: Project }) {
       .catch((e) => setError(e.message));
     const keyed = (id: string) =>
       Promise.all([summaryRows(id), keyExpr ? comparisonKeys(id, keyExpr) : null]).then(([rs, keys]) =>
-        rs.map((r) => ({ row: r, key: keys ? keys.get(r.root_span_id) : JSON.stringify(r.input) })),
+        byTrial(rs.map((r) => ({ row: r, key: keys ? keys.get(r.root_span_id) : canonical(r.input) }))),
       );
     Promise.all([keyed(expId), keyed(baseId)])
       .then(([a, b]) => {
@@ -303,7 +336,23 @@ function Compare({ project }: { project: Project }) {
   }, [rows, only, scoreNames]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const columns: ColumnDef<any, any>[] = [
-    { id: "input", header: "Input", size: 260, accessorFn: (r) => preview(r.input), cell: (i) => i.getValue() },
+    {
+      id: "input",
+      header: "Input",
+      size: 260,
+      accessorFn: (r) => preview(r.input),
+      cell: (i) => (
+        <span>
+          {i.getValue()}
+          {i.row.original.trials > 1 && (
+            <span className="muted" title="trials of this input: scores are their averages" data-testid="trials">
+              {" "}
+              ×{i.row.original.trials}
+            </span>
+          )}
+        </span>
+      ),
+    },
     { id: "output", header: `Output (${exp?.name ?? "experiment"})`, size: 200, accessorFn: (r) => preview(r.output), cell: (i) => i.getValue() },
     { id: "base_output", header: `Output (${experiments?.find((e) => e.id === baseId)?.name ?? "baseline"})`, size: 200, accessorFn: (r) => preview(r.base?.output), cell: (i) => i.getValue() },
     ...scoreNames.map(
