@@ -8,6 +8,7 @@ import type { Project } from "../App";
 import { ApiError, btql, downloadExport, FORMATS, lit, request } from "../api";
 import { fieldPaths } from "../components/BtqlEditor";
 import { ColumnChooser, DataTable, fmtTime, Sort } from "../components/DataTable";
+import { NotLoaded } from "../components/NotLoaded";
 import { href, setParams, useRoute } from "../router";
 import { cellText, columnsFor, DEFAULT_COLUMNS, ExpressionColumns } from "./datasetColumns";
 import { RowEditor } from "./DatasetRowEditor";
@@ -151,20 +152,7 @@ function DatasetRows({ project, datasetId }: { project: Project; datasetId: stri
     ["runs", "Runs"],
   ];
   if (loadError)
-    return (
-      <div className="page">
-        <a href={href(["p", project.id, "datasets"])}>← Datasets</a>
-        <div className={loadError.status === 404 ? "empty" : "error"} data-testid="dataset-missing">
-          {loadError.status === 404 ? (
-            <>
-              No dataset with id <code>{datasetId}</code> in this project: it was deleted, or the link names another one.
-            </>
-          ) : (
-            loadError.message
-          )}
-        </div>
-      </div>
-    );
+    return <NotLoaded what="dataset" id={datasetId} error={loadError} back={href(["p", project.id, "datasets"])} backLabel="Datasets" />;
   return (
     <div className="page">
       <div className="toolbar">

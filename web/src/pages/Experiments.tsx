@@ -6,6 +6,7 @@ import type { Project } from "../App";
 import { ApiError, btql, lit, request } from "../api";
 import { DataTable, fmtNumber, fmtTime, preview } from "../components/DataTable";
 import { Json } from "../components/Json";
+import { NotLoaded } from "../components/NotLoaded";
 import { href, navigate, setParams, useRoute } from "../router";
 import { Logs } from "./Logs";
 
@@ -30,20 +31,7 @@ function ExperimentView({ project, experimentId }: { project: Project; experimen
       .catch((e) => setLoadError(e));
   }, [experimentId]);
   if (loadError)
-    return (
-      <div className="page">
-        <a href={href(["p", project.id, "experiments"])}>← Experiments</a>
-        <div className={loadError.status === 404 ? "empty" : "error"} data-testid="experiment-missing">
-          {loadError.status === 404 ? (
-            <>
-              No experiment with id <code>{experimentId}</code> in this project: it was deleted, or the link names another one.
-            </>
-          ) : (
-            loadError.message
-          )}
-        </div>
-      </div>
-    );
+    return <NotLoaded what="experiment" id={experimentId} error={loadError} back={href(["p", project.id, "experiments"])} backLabel="Experiments" />;
   return (
     <div className="experiment-view">
       <div className="toolbar details" data-testid="experiment-details">
