@@ -181,6 +181,7 @@ def test_personal_default_view(app_client, project_id):
     for body in (
         {**table, "view_id": 3},
         {**table, "view_id": "nope"},
+        {**table, "view_id": "builtin:bogus"},
         {**table, "view_type": "x", "view_id": None},
         {**table, "extra": 1},
     ):

@@ -49,6 +49,8 @@ _COLUMNS = ("id", "object_type", "object_id", "view_type", "name", "user_id")
 _JSON_COLUMNS = ("view_data", "options")
 _WRITABLE = ("view_type", "name", "view_data", "options")
 _BUILTIN = "builtin:"
+# The web UI's built-in views of a logs table (web/src/pages/Views.tsx): a default may name one.
+BUILTIN_VIEWS = ("all", "errors", "non_errors", "unreviewed", "assigned")
 # The view's table is live: a view of a deleted project, experiment or dataset (or of an
 # experiment or dataset of a deleted project) is gone with it.
 _LIVE_PROJECTS = "SELECT id FROM projects WHERE deleted_at IS NULL"
@@ -319,7 +321,11 @@ def set_default(catalog: Catalog, org_id: str, user: str, body: dict) -> dict:
     if view_id is not None:
         if not isinstance(view_id, str) or not view_id:
             raise InvalidRequest("field 'view_id' must be a view id, 'builtin:<name>' or null")
-        if not view_id.startswith(_BUILTIN):
+        if view_id.startswith(_BUILTIN):
+            if view_id.removeprefix(_BUILTIN) not in BUILTIN_VIEWS:
+                known = ", ".join(_BUILTIN + name for name in BUILTIN_VIEWS)
+                raise InvalidRequest(f"no built-in view {view_id!r} (one of {known})")
+        else:
             view = get(catalog, org_id, view_id)
             if [view["object_type"], view["object_id"], view["view_type"]] != key:
                 raise InvalidRequest("that view belongs to another table")

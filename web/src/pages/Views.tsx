@@ -18,6 +18,7 @@ export type SavedView = {
 export const VIEW_PARAMS = ["rows", "filter", "conds", "q", "range", "sort", "cols", "tab"] as const;
 
 type Builtin = { id: string; name: string; params: Record<string, string | undefined> };
+// The server accepts these ids as a personal default (BUILTIN_VIEWS in store/views.py).
 export const BUILTIN_VIEWS: Builtin[] = [
   { id: "builtin:all", name: "All", params: {} },
   { id: "builtin:errors", name: "Errors", params: { conds: JSON.stringify([{ field: "error", op: "is not null", value: "" }]) } },
