@@ -13,6 +13,7 @@ import hmac
 import re
 import secrets
 import time
+import weakref
 from pathlib import Path
 
 import orjson
@@ -50,6 +51,11 @@ def blob_path(store: Store, org_id: str, key: str) -> Path:
     return store.data_dir / ATTACHMENTS_DIR / org_id / check_key(key)
 
 
+# The signing secret of each open store, read (or made) once: signing and checking a URL
+# wrote a transaction every time.
+_SECRETS: weakref.WeakKeyDictionary[Store, bytes] = weakref.WeakKeyDictionary()
+
+
 def _secret(store: Store) -> bytes:
     def txn(c):
         c.execute(
@@ -58,7 +64,10 @@ def _secret(store: Store) -> bytes:
         )
         return c.execute("SELECT value FROM meta WHERE key = 'attachment_secret'").fetchone()[0]
 
-    return store.transact(txn).encode()
+    secret = _SECRETS.get(store)
+    if secret is None:
+        secret = _SECRETS[store] = store.transact(txn).encode()
+    return secret
 
 
 def sign(store: Store, method: str, org_id: str, key: str, expires: int | None = None) -> dict:
