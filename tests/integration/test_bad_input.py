@@ -12,6 +12,7 @@ import orjson
 import pytest
 
 from tests.conftest import ADMIN_KEY
+from tracelake.query.cursors import MAX_OFFSET
 
 # -- helpers ------------------------------------------------------------------------------------
 
@@ -806,3 +807,18 @@ def test_a_list_cursor_id_that_names_nothing_is_a_400(app_client, kind):
     assert last.status_code == 200 and last.json() == {"objects": []}
     first = app_client.get(f"/v1/{kind}", params={"ending_before": listed[0]["id"]})
     assert first.status_code == 200 and first.json() == {"objects": []}
+
+
+@pytest.mark.parametrize("shape", ["", " traces", " summary"])
+def test_a_forged_offset_too_large_for_a_page_is_an_invalid_cursor(
+    app_client, logged_project, shape
+):
+    """An offset near 2**63 reached the engine on the trace shapes, which adds the page's
+    limit to it: 'the query could not run: Conversion Error: Type INT128 …'."""
+    cursor = _b64(orjson.dumps({"o": 2**63 - 1}).decode())
+    query = f"select: id | from: project_logs('{logged_project}'){shape} | cursor: '{cursor}'"
+    assert_error(app_client.post("/btql", json={"query": query}), 400, "invalid cursor")
+    largest = _b64(orjson.dumps({"o": MAX_OFFSET}).decode())
+    answer = app_client.post("/btql", json={"query": query.replace(cursor, largest)})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["data"] == [] and answer.json()["cursor"] is None
