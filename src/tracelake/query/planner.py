@@ -806,6 +806,8 @@ class _Planner:
         if matched is not None:
             where.append(f"t.root_span_id IN ({matched})")
         snapshot = self.cursor.snapshot if after is not None and self.cursor else None
+        if len(self.source.refs) > 1:
+            return self._merged_trace_set(where, after, snapshot)
         moved = None
         if snapshot is not None:
             # Traces written since the first page's snapshot keep their place as of then
@@ -838,6 +840,37 @@ class _Planner:
             HAVING max(h._pagination_key) < {_lit(after)}"""
         sql = f"SELECT t.root_span_id, t.__key, t.first_xact, t.last_xact FROM ({sql}) t"
         return sql, "t.last_xact DESC, t.__key DESC"
+
+    def _merged_trace_set(
+        self, where: list[str], after: str | None, snapshot: int | None
+    ) -> tuple[str, str]:
+        """``_trace_set`` of a query over several objects, from the per-trace index rows
+        ``where`` selects. A trace is its root_span_id across the objects, as everywhere else
+        in a query (its filters, its summary, a pinned version): the index's rows of one
+        root_span_id in two objects (two datasets holding rows of the same id) are one trace,
+        listed once (it came once per object, each time with the spans of both). Its key is
+        the newest over its parts, each part as of the cursor's snapshot (a part written
+        since takes its key then, from history; a part begun since is not there yet); the
+        cursor's condition applies to the whole trace, not to each part."""
+        parts = f"""SELECT t.root_span_id, t.last_key AS __key, t.first_xact, t.last_xact
+            FROM traces t WHERE {" AND ".join(where)}"""
+        if snapshot is not None:
+            snap = _lit(snapshot)
+            parts += f""" AND t.last_xact <= {snap}
+                UNION ALL
+                SELECT h.root_span_id, max(h._pagination_key), any_value(t.first_xact),
+                    max(h._xact_id)
+                FROM traces t JOIN history h ON h.object_type = t.object_type
+                    AND h.object_id = t.object_id AND h.root_span_id = t.root_span_id
+                WHERE {" AND ".join(where)} AND t.last_xact > {snap} AND t.first_xact <= {snap}
+                    AND NOT h._object_delete AND h._xact_id BETWEEN t.first_xact AND {snap}
+                GROUP BY h.object_type, h.object_id, h.root_span_id"""
+        sql = f"""SELECT t.root_span_id, max(t.__key) AS __key, min(t.first_xact) AS first_xact,
+                max(t.last_xact) AS last_xact
+            FROM ({parts}) t GROUP BY t.root_span_id"""
+        if after is not None:
+            sql += f" HAVING max(t.__key) < {_lit(after)}"
+        return f"SELECT * FROM ({sql}) t", "t.last_xact DESC, t.__key DESC"
 
     def _kept_traces(self, filters: _Filters, source: str, scope: Scope, matched: str | None):
         """SQL of the traces among ``matched`` (SQL of root_span_ids; None: every trace of
