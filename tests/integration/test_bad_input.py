@@ -710,6 +710,20 @@ def test_invalid_limit_get(app_client, logged_project, limit):
     assert_error(app_client.get(url, params={"limit": limit}), 400, "limit")
 
 
+def test_a_json_limit_past_64_bits_reads_the_largest_page(app_client, logged_project):
+    """docs/api.md: a limit larger than 10,000 reads 10,000. In a JSON body one past 64 bits
+    (which the JSON parser reads as a float) was 'limit must be an integer'; the same in the
+    query string of GET was taken."""
+    url = f"/v1/project_logs/{logged_project}/fetch"
+    huge = 99999999999999999999
+    for response in (
+        app_client.post(url, content=f'{{"limit": {huge}}}'),
+        app_client.get(url, params={"limit": huge}),
+    ):
+        assert response.status_code == 200, response.text
+        assert len(response.json()["events"]) == 3 and response.json()["cursor"] is None
+
+
 @pytest.mark.parametrize("limit", [1.5, True])
 def test_non_integer_json_limit(app_client, logged_project, limit):
     url = f"/v1/project_logs/{logged_project}/fetch"
