@@ -115,6 +115,8 @@ class RemoteBackend:
             raise CliError(f"cannot reach the server at {self.url}: {exc}") from None
         if response.status_code >= 400:
             raise CliError(_server_message(response))
+        if fmt == "json":  # (its cursor is in the body; other formats' in the header)
+            return response.content, orjson.loads(response.content).get("cursor")
         return response.content, response.headers.get("x-bt-cursor")
 
     def explain(self, text: str) -> dict:

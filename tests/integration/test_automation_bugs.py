@@ -414,3 +414,21 @@ def test_a_delete_the_storage_refuses_is_an_error(tmp_path):
         assert s3.keys("deny-delete") == ["logs/old.jsonl"]
     finally:
         s3.stop()
+
+
+def test_the_run_history_takes_limit_as_the_other_lists_do(app_client, tmp_path):
+    """``limit=0`` listed one run, and so did a negative limit; 0 is no run now (as on
+    every other list) and a negative one a 400."""
+    project_id = new_project(app_client)
+    write_span(app_client, project_id, "A", "A0", [])
+    automation = create_export(
+        app_client, project_id, f"file://{tmp_path / 'out'}", {"type": "log_spans"}
+    )
+    for _ in range(2):
+        run_once(app_client, automation["id"])
+    path = f"/v1/project_automation/{automation['id']}/runs"
+    counts = {n: len(app_client.get(path, params={"limit": n}).json()["objects"]) for n in (0, 1)}
+    assert counts == {0: 0, 1: 1}
+    assert len(app_client.get(path, params={"limit": 10**20}).json()["objects"]) == 2
+    refused = app_client.get(path, params={"limit": -1})
+    assert refused.status_code == 400 and "limit" in refused.json()["error"]["message"]

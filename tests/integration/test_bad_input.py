@@ -12,6 +12,7 @@ import orjson
 import pytest
 
 from tests.conftest import ADMIN_KEY
+from tracelake.query.cursors import MAX_OFFSET
 
 # -- helpers ------------------------------------------------------------------------------------
 
@@ -709,6 +710,20 @@ def test_invalid_limit_get(app_client, logged_project, limit):
     assert_error(app_client.get(url, params={"limit": limit}), 400, "limit")
 
 
+def test_a_json_limit_past_64_bits_reads_the_largest_page(app_client, logged_project):
+    """docs/api.md: a limit larger than 10,000 reads 10,000. In a JSON body one past 64 bits
+    (which the JSON parser reads as a float) was 'limit must be an integer'; the same in the
+    query string of GET was taken."""
+    url = f"/v1/project_logs/{logged_project}/fetch"
+    huge = 99999999999999999999
+    for response in (
+        app_client.post(url, content=f'{{"limit": {huge}}}'),
+        app_client.get(url, params={"limit": huge}),
+    ):
+        assert response.status_code == 200, response.text
+        assert len(response.json()["events"]) == 3 and response.json()["cursor"] is None
+
+
 @pytest.mark.parametrize("limit", [1.5, True])
 def test_non_integer_json_limit(app_client, logged_project, limit):
     url = f"/v1/project_logs/{logged_project}/fetch"
@@ -806,3 +821,18 @@ def test_a_list_cursor_id_that_names_nothing_is_a_400(app_client, kind):
     assert last.status_code == 200 and last.json() == {"objects": []}
     first = app_client.get(f"/v1/{kind}", params={"ending_before": listed[0]["id"]})
     assert first.status_code == 200 and first.json() == {"objects": []}
+
+
+@pytest.mark.parametrize("shape", ["", " traces", " summary"])
+def test_a_forged_offset_too_large_for_a_page_is_an_invalid_cursor(
+    app_client, logged_project, shape
+):
+    """An offset near 2**63 reached the engine on the trace shapes, which adds the page's
+    limit to it: 'the query could not run: Conversion Error: Type INT128 …'."""
+    cursor = _b64(orjson.dumps({"o": 2**63 - 1}).decode())
+    query = f"select: id | from: project_logs('{logged_project}'){shape} | cursor: '{cursor}'"
+    assert_error(app_client.post("/btql", json={"query": query}), 400, "invalid cursor")
+    largest = _b64(orjson.dumps({"o": MAX_OFFSET}).decode())
+    answer = app_client.post("/btql", json={"query": query.replace(cursor, largest)})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["data"] == [] and answer.json()["cursor"] is None

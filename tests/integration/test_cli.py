@@ -723,6 +723,29 @@ def test_a_full_page_says_how_to_ask_for_the_next(tmp_path, fmt):
     assert "cursor" not in last.stderr
 
 
+@pytest.mark.parametrize("fmt", ["table", "csv"])
+def test_a_full_page_from_a_server_says_how_to_ask_for_the_next(tmp_path, server, fmt):
+    """From a server (``--url``) the table, the default format, said nothing at a full page
+    and ``-o`` wrote no next cursor: the CLI read the cursor from the ``x-bt-cursor``
+    header, which only the non-JSON formats carry (the table is read as JSON)."""
+    with server.client() as client:
+        name = f"full-{uuid.uuid4().hex[:8]}"
+        project_id = client.post("/v1/project", json={"name": name}).json()["id"]
+        rows = [{"project_id": project_id, "log_id": "g", "id": f"r{i}"} for i in range(5)]
+        assert client.post("/logs3", json={"rows": rows}).status_code == 200
+    remote = ("--url", server.url, "--api-key", server.api_key)
+    query = f"select: id | from: project_logs('{name}') | limit: 3"
+    first = ok(run_cli("query", query, "-f", fmt, *remote))
+    cursor = re.search(r"\| cursor: '([^']+)'", first.stderr)
+    assert cursor, first.stderr
+    second = ok(run_cli("query", f"{query} | cursor: '{cursor.group(1)}'", "-f", fmt, *remote))
+    assert len(second.stdout.splitlines()) == 3  # the header and the 2 rows left
+    assert "cursor" not in second.stderr
+    out = tmp_path / "rows.tsv"
+    written = ok(run_cli("query", query, "-f", fmt, "-o", str(out), *remote))
+    assert f"next cursor: {cursor.group(1)}" in written.stderr.replace("\n", "")
+
+
 def test_a_data_dir_on_the_command_line_wins_over_the_url_in_the_environment(tmp_path, server):
     """With TRACELAKE_URL set in the shell, ``--data-dir`` was ignored: ``demo --data-dir
     new`` loaded the demo into the server and ``keys list --data-dir`` listed its keys."""

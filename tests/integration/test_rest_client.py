@@ -94,6 +94,29 @@ def test_project_list_auto_pagination(api):
     assert first_page.has_next_page()
 
 
+@pytest.mark.parametrize("resource", ["api_keys", "organizations", "users"])
+@pytest.mark.parametrize("limit", [None, 1, 2])
+def test_short_lists_page_to_their_end_with_the_official_client(api, server, resource, limit):
+    """The API key, organization and user lists ignored ``starting_after``: the official
+    client, which asks for the page after the last item until a page is empty, got the same
+    page for ever."""
+    with server.client() as client:
+        for i in range(2):  # two more keys (and users)
+            response = client.post("/v1/api_key", json={"name": _name(f"user{i}")})
+            assert response.status_code == 200, response.text
+        expected = [item["id"] for item in client.get(f"/v1/{resource[:-1]}").json()["objects"]]
+        wrong = client.get(f"/v1/{resource[:-1]}", params={"starting_after": "no-such-id"})
+        assert wrong.status_code == 400 and "starting_after" in wrong.text
+    seen: list[str] = []
+    for item in getattr(api, resource).list(**({"limit": limit} if limit else {})):
+        seen.append(item.id)
+        assert len(seen) < 1_000, "pagination does not end"
+    assert seen == expected
+    if len(expected) > 1:  # backwards from the last: the ones just before it, in order
+        page = getattr(api, resource).list(limit=1, ending_before=expected[-1])
+        assert [item.id for item in page.objects] == expected[-2:-1]
+
+
 # -- project logs -------------------------------------------------------------------------------
 
 

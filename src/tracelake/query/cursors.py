@@ -29,6 +29,8 @@ INVALID = "invalid cursor: pass back the cursor of a previous response"
 
 # A page holds at most this many rows (``limit``).
 MAX_LIMIT = 100_000
+# The largest offset a cursor may hold: the engine adds a page's limit to it (a 64-bit count).
+MAX_OFFSET = 2**63 - 1 - MAX_LIMIT
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,7 @@ def decode_cursor(text: str) -> Cursor:
             return Cursor(key=key, objects=tag)
         if type(snapshot) is int and 0 <= snapshot < 2**64:
             return Cursor(key=key, snapshot=snapshot, objects=tag)
-    # (an offset the engine takes: a 64-bit count, not a boolean)
-    if type(body.get("o")) is int and 0 <= body["o"] < 2**63:
+    # (an offset the engine takes: a 64-bit count with room for a page, not a boolean)
+    if type(body.get("o")) is int and 0 <= body["o"] <= MAX_OFFSET:
         return Cursor(offset=body["o"], objects=tag)
     raise QueryError(INVALID)

@@ -770,14 +770,19 @@ class _Planner:
         return "offset", self.cursor.offset or 0
 
     def _trace_set(
-        self, filters: _Filters, after: str | None = None, top: int | None = None
+        self,
+        filters: _Filters,
+        after: str | None = None,
+        top: int | None = None,
+        among: str | None = None,
     ) -> tuple[str, str]:
         """SQL of the traces the query selects (root_span_id, __key = the key of the trace's
         newest span, first_xact), those older than the key ``after`` when given, and the
         ORDER BY text that puts them newest first. A rate sample is applied; a count sample
         is the caller's (it draws from every trace, before any cursor). With ``top``, the
         caller keeps only the first ``top`` of them in that order, and the SQL may leave out
-        traces that cannot be among those."""
+        traces that cannot be among those. With ``among`` (SQL of root_span_ids: a count
+        sample), only those traces."""
         scope = self.scope({name: "BOOLEAN" for name, _ in filters.windows})
         source = self._windows_sql(filters.windows, scope)
         where = []
@@ -794,7 +799,10 @@ class _Planner:
             matched = matched or f"SELECT DISTINCT e.root_span_id FROM {source} e"
             sql = f"""SELECT e.root_span_id, max(e._pagination_key) AS __key,
                 min(e._xact_id) AS first_xact FROM {self.base} e
-                WHERE e.root_span_id IN ({matched}) GROUP BY e.root_span_id"""
+                WHERE e.root_span_id IN ({matched})"""
+            if among is not None:
+                sql += f" AND e.root_span_id IN ({among})"
+            sql += " GROUP BY e.root_span_id"
             if after is not None:
                 sql += f" HAVING max(e._pagination_key) < {_lit(after)}"
             return sql, "__key DESC"
@@ -805,7 +813,11 @@ class _Planner:
         where = [f"t.object_type = {kind}", f"t.object_id IN ({objects})"]
         if matched is not None:
             where.append(f"t.root_span_id IN ({matched})")
+        if among is not None:
+            where.append(f"t.root_span_id IN ({among})")
         snapshot = self.cursor.snapshot if after is not None and self.cursor else None
+        if len(self.source.refs) > 1:
+            return self._merged_trace_set(where, after, snapshot)
         moved = None
         if snapshot is not None:
             # Traces written since the first page's snapshot keep their place as of then
@@ -818,7 +830,7 @@ class _Planner:
                 upper = snapshot if upper is None else min(upper, snapshot)
             if upper is not None:
                 where.append(f"t.last_xact <= {_lit(upper)}")
-        if top and matched is None:  # (with a filter the bound would run it twice)
+        if top and matched is None and among is None:  # (the bound would run it twice)
             where.append(newest_traces_bound(" AND ".join(where), top - 1))
         sql = f"""SELECT t.root_span_id, t.last_key AS __key, t.first_xact FROM traces t
             WHERE {" AND ".join(where)}"""
@@ -838,6 +850,37 @@ class _Planner:
             HAVING max(h._pagination_key) < {_lit(after)}"""
         sql = f"SELECT t.root_span_id, t.__key, t.first_xact, t.last_xact FROM ({sql}) t"
         return sql, "t.last_xact DESC, t.__key DESC"
+
+    def _merged_trace_set(
+        self, where: list[str], after: str | None, snapshot: int | None
+    ) -> tuple[str, str]:
+        """``_trace_set`` of a query over several objects, from the per-trace index rows
+        ``where`` selects. A trace is its root_span_id across the objects, as everywhere else
+        in a query (its filters, its summary, a pinned version): the index's rows of one
+        root_span_id in two objects (two datasets holding rows of the same id) are one trace,
+        listed once (it came once per object, each time with the spans of both). Its key is
+        the newest over its parts, each part as of the cursor's snapshot (a part written
+        since takes its key then, from history; a part begun since is not there yet); the
+        cursor's condition applies to the whole trace, not to each part."""
+        parts = f"""SELECT t.root_span_id, t.last_key AS __key, t.first_xact, t.last_xact
+            FROM traces t WHERE {" AND ".join(where)}"""
+        if snapshot is not None:
+            snap = _lit(snapshot)
+            parts += f""" AND t.last_xact <= {snap}
+                UNION ALL
+                SELECT h.root_span_id, max(h._pagination_key), any_value(t.first_xact),
+                    max(h._xact_id)
+                FROM traces t JOIN history h ON h.object_type = t.object_type
+                    AND h.object_id = t.object_id AND h.root_span_id = t.root_span_id
+                WHERE {" AND ".join(where)} AND t.last_xact > {snap} AND t.first_xact <= {snap}
+                    AND NOT h._object_delete AND h._xact_id BETWEEN t.first_xact AND {snap}
+                GROUP BY h.object_type, h.object_id, h.root_span_id"""
+        sql = f"""SELECT t.root_span_id, max(t.__key) AS __key, min(t.first_xact) AS first_xact,
+                max(t.last_xact) AS last_xact
+            FROM ({parts}) t GROUP BY t.root_span_id"""
+        if after is not None:
+            sql += f" HAVING max(t.__key) < {_lit(after)}"
+        return f"SELECT * FROM ({sql}) t", "t.last_xact DESC, t.__key DESC"
 
     def _kept_traces(self, filters: _Filters, source: str, scope: Scope, matched: str | None):
         """SQL of the traces among ``matched`` (SQL of root_span_ids; None: every trace of
@@ -882,7 +925,14 @@ class _Planner:
         if not count:
             return traces
         hashed = count[0].replace("e.root_span_id", "s.root_span_id")
-        return f"SELECT * FROM ({traces}) s ORDER BY {hashed}, s.__key LIMIT {count[1]}"
+        begun = ""
+        snapshot = self.cursor.snapshot if self.cursor and self.cursor.key is not None else None
+        if snapshot is not None and self.version is None:
+            # A later page draws from the traces there were at the first page: each trace of
+            # its sample began by the snapshot (its newest), and leaving out traces that were
+            # not drawn changes no draw, while traces begun since would push some out.
+            begun = f" WHERE s.first_xact <= {_lit(snapshot)}"
+        return f"SELECT * FROM ({traces}) s{begun} ORDER BY {hashed}, s.__key LIMIT {count[1]}"
 
     def _trace_page(self, filters: _Filters) -> tuple[str, str, int]:
         """SQL of the traces on this page, newest first (root_span_id, __key, first_xact),
@@ -891,10 +941,15 @@ class _Planner:
         after = self.cursor.key if self.cursor and self.cursor.key is not None else None
         if self._count_sample("root_span_id"):
             # The page is taken from the sample, which is drawn from every trace.
-            page = f"SELECT * FROM ({self._sampled_traces(filters)}) s"
-            if after is not None:
-                page += f" WHERE s.__key < {_lit(after)}"
-            page += f" ORDER BY s.__key DESC LIMIT {self.limit}"
+            sampled = self._sampled_traces(filters)
+            if after is None:
+                page = f"SELECT * FROM ({sampled}) s ORDER BY s.__key DESC LIMIT {self.limit}"
+            else:
+                # The sample's traces after the cursor, a trace written since the first page
+                # at its place then (see _trace_set): its new key was ahead of the cursor.
+                among = f"SELECT root_span_id FROM ({sampled})"
+                page, order = self._trace_set(filters, after, among=among)
+                page += f" ORDER BY {order} LIMIT {self.limit}"
         else:
             page, order = self._trace_set(filters, after, top=self.limit + offset)
             page += f" ORDER BY {order} LIMIT {self.limit}"
@@ -1016,10 +1071,13 @@ class _Planner:
         trees += [c.expr for c in proj.columns] if proj.aggregate else []
         traces = None
         if paging == "key" and self.cursor and self.cursor.key is not None:
-            if not self._count_sample("root_span_id"):
-                # The traces after the cursor, a trace written since the first page at its
-                # place then (see _trace_set), not ahead of the cursor.
-                traces, _ = self._trace_set(filters, self.cursor.key)
+            # The traces after the cursor, a trace written since the first page at its
+            # place then (see _trace_set), not ahead of the cursor; of a count sample, those
+            # of the sample.
+            among = None
+            if self._count_sample("root_span_id"):
+                among = f"SELECT root_span_id FROM ({self._sampled_traces(filters)})"
+            traces, _ = self._trace_set(filters, self.cursor.key, among=among)
         traces = traces or self._sampled_traces(filters)
         head = f"WITH selected AS MATERIALIZED ({traces}) "
         spans = (

@@ -172,6 +172,43 @@ def seq_page(
     return clause, ascending
 
 
+def page_items(
+    items: list[dict],
+    what: str,
+    *,
+    limit: int | None,
+    starting_after: str | None,
+    ending_before: str | None,
+) -> list[dict]:
+    """A Stainless-style page of a short list held whole (API keys, organizations, users),
+    by item id, in the list's order: as ``seq_page`` pages the tables. Clients page on until
+    a page comes back empty, so ``starting_after`` must leave out what came before (it was
+    ignored: the same page came back for ever). An id not in the list is a mistake
+    (InvalidRequest), as ``check_page_ids`` says."""
+    if limit is not None and limit < 0:
+        raise InvalidRequest("limit must not be negative")
+    ids = [item["id"] for item in items]
+    start, end = 0, len(items)
+    for name, value in (("starting_after", starting_after), ("ending_before", ending_before)):
+        if value is None:
+            continue
+        if value not in ids:
+            raise InvalidRequest(
+                f"{name}: no {what} {value!r} (pass the id of an object of the previous page)"
+            )
+        if name == "starting_after":
+            start = ids.index(value) + 1
+        else:
+            end = ids.index(value)
+    chosen = items[start:end]
+    if limit is None:
+        return chosen
+    # ending_before alone: the items just before it (the client pages backwards)
+    if ending_before is not None and starting_after is None:
+        return chosen[max(0, len(chosen) - limit) :]
+    return chosen[:limit]
+
+
 def check_page_ids(
     c, table: str, org_id: str, what: str, starting_after: str | None, ending_before: str | None
 ) -> None:

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 from tracelake import __version__
 from tracelake.errors import Forbidden
 from tracelake.server.http import check_org_name, field_of, json_body, principal_of
+from tracelake.store.catalog import page_items
 
 router = APIRouter()
 
@@ -52,13 +53,21 @@ async def hello():
 
 
 @router.get("/v1/api_key")
-def list_api_keys(request: Request, org_name: str | None = None):
+def list_api_keys(
+    request: Request,
+    org_name: str | None = None,
+    limit: int | None = None,
+    starting_after: str | None = None,
+    ending_before: str | None = None,
+):
     """The organization's active API keys (never the secrets). ``org_name`` of another
     organization is a 404, as on every list (it was ignored: the caller's keys came back)."""
     principal = principal_of(request)
     check_org_name(principal, org_name)
     _require_admin(principal)
-    return {"objects": request.app.state.catalog.list_keys(principal.org_id)}
+    keys = request.app.state.catalog.list_keys(principal.org_id)
+    page = {"limit": limit, "starting_after": starting_after, "ending_before": ending_before}
+    return {"objects": page_items(keys, "API key", **page)}
 
 
 @router.post("/v1/api_key")
@@ -82,11 +91,19 @@ def revoke_api_key(request: Request, key_id: str):
 
 
 @router.get("/v1/organization")
-def list_organizations(request: Request, org_name: str | None = None):
+def list_organizations(
+    request: Request,
+    org_name: str | None = None,
+    limit: int | None = None,
+    starting_after: str | None = None,
+    ending_before: str | None = None,
+):
     """The caller's organization (``org_name`` of another one is a 404)."""
     principal = principal_of(request)
     check_org_name(principal, org_name)
-    return {"objects": [request.app.state.catalog.get_org(principal.org_id)]}
+    orgs = [request.app.state.catalog.get_org(principal.org_id)]
+    page = {"limit": limit, "starting_after": starting_after, "ending_before": ending_before}
+    return {"objects": page_items(orgs, "organization", **page)}
 
 
 @router.post("/v1/organization")

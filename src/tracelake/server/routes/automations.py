@@ -171,10 +171,13 @@ def reset_project_automation(request: Request, automation_id: str):
 
 @router.get("/v1/project_automation/{automation_id}/runs")
 def list_automation_runs(request: Request, automation_id: str, limit: int = 100):
-    """Run history, newest first, and the automation's cursor and next run time."""
+    """Run history, newest first (at most ``limit`` runs, at most 1,000), and the
+    automation's cursor and next run time."""
+    if limit < 0:  # (as on the other lists; 0 was 1 run, and so was a negative limit)
+        raise InvalidRequest("limit must not be negative")
     automation = _automation(request, automation_id)
     store = request.app.state.store
-    records = runs.list_runs(store, automation["id"], limit=max(1, min(limit, 1000)))
+    records = runs.list_runs(store, automation["id"], limit=min(limit, 1000))
     return {
         "state": present_state(automation, runs.get_state(store, automation["id"])),
         "objects": [present_run(r) for r in records],

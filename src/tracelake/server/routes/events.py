@@ -16,7 +16,7 @@ from tracelake.model.objects import ObjectRef, ObjectType
 from tracelake.model.xact import format_xact, parse_xact
 from tracelake.server.http import JSONResponse, field_of, json_body, principal_of
 from tracelake.store.dataset_meta import snapshot_version
-from tracelake.store.events import fetch_events, prepare_batch
+from tracelake.store.events import MAX_FETCH_LIMIT, fetch_events, prepare_batch
 from tracelake.store.writer import WriteBatch
 
 router = APIRouter()
@@ -129,6 +129,8 @@ def _fetch(request: Request, object_type: ObjectPath, object_id: str, params: di
     ref = ObjectRef(ObjectType(object_type.value), object_id)
     request.app.state.catalog.object_info(principal.org_id, ref)
     limit = params.get("limit")
+    if isinstance(limit, float) and limit >= 2**64 and limit.is_integer():
+        limit = MAX_FETCH_LIMIT  # a JSON integer past 64 bits, which orjson reads as a float
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)):
         raise InvalidRequest("limit must be an integer")
     cursor = params.get("cursor")

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 
 from tracelake.server.http import check_org_name, json_body, principal_of, writer_of
 from tracelake.store import reviews
+from tracelake.store.catalog import page_items
 
 router = APIRouter()
 
@@ -75,10 +76,18 @@ def delete_review_item(request: Request, item_id: str):
 
 
 @router.get("/v1/user")
-def list_users(request: Request, org_name: str | None = None):
+def list_users(
+    request: Request,
+    org_name: str | None = None,
+    limit: int | None = None,
+    starting_after: str | None = None,
+    ending_before: str | None = None,
+):
     """The organization's assignable users: the names of its active API keys with their
     highest role (no secrets); ``is_me`` marks the caller. ``org_name`` of another
     organization is a 404."""
     principal = principal_of(request)
     check_org_name(principal, org_name)
-    return {"objects": reviews.users(request.app.state.catalog, principal.org_id, principal.user)}
+    users = reviews.users(request.app.state.catalog, principal.org_id, principal.user)
+    page = {"limit": limit, "starting_after": starting_after, "ending_before": ending_before}
+    return {"objects": page_items(users, "user", **page)}
