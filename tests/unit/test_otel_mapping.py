@@ -190,6 +190,26 @@ def test_json_lone_surrogates_become_replacement_characters():
         decode_request(b'{"a": "\\ud83d", "b": NaN}', BodyFormat.JSON)
 
 
+def test_json_bytes_that_are_not_utf8_become_replacement_characters():
+    # A body with Latin-1 text was a 400 for the whole batch, saying "malformed JSON: str is
+    # not valid UTF-8: surrogates not allowed" (it has no surrogate); protobuf bodies repair
+    # such strings, and so do Go's encoding/json and the Collector.
+    span = {
+        "traceId": "0af7651916cd43dd8448eb211c80319c",
+        "spanId": "00f067aa0ba902b7",
+        "name": "caf\u00e9 CUT",
+        "attributes": [{"key": "output.value", "value": {"stringValue": "LAT \ud83d"}}],
+    }
+    body = json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]}).encode()
+    body = body.replace(b"CUT", b"\xe9t\xc3").replace(b"LAT", b"\xff")
+    request = decode_request(body, BodyFormat.JSON)
+    span = request.resource_spans[0].scope_spans[0].spans[0]
+    assert span.name == "caf\u00e9 \ufffdt\ufffd"
+    assert span.attributes[0].value.string_value == "\ufffd \ufffd"
+    with pytest.raises(InvalidRequest, match="malformed JSON: invalid literal"):  # still not JSON
+        decode_request(b'{"a": "\xff", "b": nope}', BodyFormat.JSON)
+
+
 @pytest.mark.parametrize(
     ("body", "fmt", "words"),
     [
