@@ -552,6 +552,20 @@ def test_routing_attribute_over_header():
     assert rejected == []
 
 
+def test_a_parent_attribute_that_is_not_text_rejects_its_span():
+    # It was dropped, and the span went to the x-bt-parent header's object instead.
+    request = ExportTraceServiceRequest()
+    scope = request.resource_spans.add().scope_spans.add()
+    scope.spans.append(_span({"braintrust.parent": 7}))
+    scope.spans.append(_span({"braintrust.output": "fine"}))
+    scope.spans[1].span_id = bytes([2] * 8)
+    rows, rejected = route_rows(map_request(request), "project_id:a", _resolve)
+    assert [r["span_id"] for r in rows] == ["0202020202020202"]
+    assert [(span_id, reason.split(" (")[0]) for span_id, reason in rejected] == [
+        ("0102030405060708", "braintrust.parent must be text")
+    ]
+
+
 def test_routing_rejects_spans_without_a_route():
     rows, rejected = route_rows(_mapped(None, "project_id:b", None), None, _resolve)
     assert [r["project_id"] for r in rows] == ["b"]
