@@ -305,6 +305,20 @@ def test_span_attribute_parent_beats_the_header(server):
     assert "braintrust.parent" not in (next(iter(there.values()))["metadata"] or {})
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "latin-1"])
+def test_a_project_name_header_that_is_not_ascii(server, encoding):
+    # curl and Go clients (the Collector) send header bytes as UTF-8, which were read as
+    # latin-1: the spans went to a new project named 'cafÃ©-…'. Python's http.client sends
+    # latin-1, which is still read as such.
+    name = unique("café")
+    header = f"project_name:{name}".encode(encoding)
+    response = post(server, _valid_body(), **{"x-bt-parent": header})
+    assert response.status_code == 200, response.text
+    with server.client() as client:
+        rows = rows_of(client, f"project_logs('{project_id_of(client, name)}')")
+    assert len(rows) == 3  # the spans of the traceloop fixture
+
+
 def test_experiment_parent(server):
     with server.client() as client:
         project_id = new_project(client)

@@ -20,7 +20,7 @@ from tracelake.model.otel.wire import (
     status_body,
     unsupported_content_type,
 )
-from tracelake.server.http import error_headers, principal_of, read_body
+from tracelake.server.http import error_headers, header_text, principal_of, read_body
 from tracelake.store.catalog import Catalog, Principal
 from tracelake.store.events import prepare_states
 
@@ -65,7 +65,7 @@ async def otel_traces(request: Request):
         catalog = request.app.state.catalog
         rows, rejected = route_rows(
             mapped,
-            request.headers.get("x-bt-parent"),
+            header_text(request, "x-bt-parent"),
             lambda parent: _object_keys(catalog, principal, parent),
         )
         batch = prepare_states(catalog, principal, row_states(rows))
