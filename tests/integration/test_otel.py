@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import uuid
 import zlib
 from pathlib import Path
@@ -27,6 +28,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Status, StatusCode
 
+from tests.conftest import ServerProcess
 from tracelake.model.otel.wire import BodyFormat, decode_request
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "otel"
@@ -489,6 +491,31 @@ def test_bad_requests_write_nothing(server, case):
     for word in words:
         assert word.lower() in message.lower(), (word, message)
     _assert_nothing_written(server, project_id)
+
+
+def test_a_full_disk_is_a_503_that_exporters_retry(tmp_path):
+    # It was the 507 other routes answer, which the Collector and the JS exporter treat as a
+    # permanent error (OTLP retries only 429, 502, 503 and 504): the batch was lost for good.
+    server = ServerProcess(tmp_path / "data", file_size_limit=8 * 1024 * 1024)
+    try:
+        server.start()
+        with server.client() as client:
+            project_id = new_project(client)
+        refused = None
+        for _ in range(200):  # 200 x 200 KB of WAL: far past the 8 MB limit
+            body = _two_spans({"braintrust.input": os.urandom(50_000).hex()}, {"a": "b"})
+            response = post(server, body, parent=f"project_id:{project_id}")
+            if response.status_code != 200:
+                refused = response
+                break
+        assert refused is not None, "the file size limit was never reached"
+        assert refused.status_code == 503, refused.content
+        status = status_pb2.Status.FromString(refused.content)
+        assert status.code == 14  # UNAVAILABLE
+        assert "cannot write its data dir" in status.message
+        assert "Traceback" not in server.log()
+    finally:
+        server.stop()
 
 
 def test_missing_route_is_a_clear_error(server):

@@ -332,7 +332,7 @@ def export_response(fmt: BodyFormat, rejected: int, message: str) -> bytes:
 
 
 # google.rpc.Code for each HTTP status an OTLP error can have.
-_RPC_CODES = {400: 3, 401: 16, 403: 7, 404: 5, 409: 6, 413: 8, 415: 3}
+_RPC_CODES = {400: 3, 401: 16, 403: 7, 404: 5, 409: 6, 413: 8, 415: 3, 503: 14}
 
 
 def status_body(fmt: BodyFormat | None, status: int, error: dict) -> bytes:

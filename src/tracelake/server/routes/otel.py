@@ -39,6 +39,11 @@ def _object_keys(catalog: Catalog, principal: Principal, parent: Parent) -> dict
     return {"experiment_id": parent.value}
 
 
+# OTLP exporters retry only 429, 502, 503 and 504 (the Collector and the JS exporter drop a
+# batch for good on any other status): a full disk (507 elsewhere) is a 503, to be sent again.
+_OTLP_STATUS = {507: 503}
+
+
 @router.post("/otel/v1/traces")
 async def otel_traces(request: Request):
     """OTLP/HTTP trace export (protobuf or JSON, gzip or deflate). Spans go to the
@@ -72,9 +77,10 @@ async def otel_traces(request: Request):
         if batch.keys:
             await asyncio.wrap_future(request.app.state.store.submit(batch))
     except TracelakeError as exc:
+        status = _OTLP_STATUS.get(exc.status, exc.status)
         return Response(
-            status_body(fmt, exc.status, exc.to_json()),
-            status_code=exc.status,
+            status_body(fmt, status, exc.to_json()),
+            status_code=status,
             media_type=(fmt or BodyFormat.JSON).value,
             headers=error_headers(exc),
         )
