@@ -245,6 +245,22 @@ def test_convention_fixture(server, convention, encoding):
         assert rows[span_id]["project_id"] == project_id
 
 
+def test_an_ai_sdk_trace_counts_its_tokens_once(server):
+    # The wrapper span (ai.generateText) restates the usage of its provider call
+    # (ai.generateText.doGenerate): both had token metrics, and the trace's summary, which
+    # sums its spans, said 48 tokens for one call of 24.
+    project_id = _project(server)
+    body = json.dumps(fixture("vercel_ai")["request"]).encode()
+    response = post(server, body, "application/json", parent=f"project_id:{project_id}")
+    assert response.status_code == 200, response.text
+    query = f"select: metrics | from: project_logs('{project_id}') summary"
+    with server.client() as client:
+        (summary,) = client.post("/btql", json={"query": query}).json()["data"]
+    metrics = summary["metrics"]
+    assert (metrics["prompt_tokens"], metrics["completion_tokens"]) == (20, 4)
+    assert (metrics["total_tokens"], metrics["llm_calls"]) == (24, 1)
+
+
 def test_json_body_with_charset_and_numbers_as_strings(server):
     """int64 values as strings, ``; charset=utf-8``: both as the JS exporter may send them."""
     case = fixture("genai_attributes")
