@@ -245,20 +245,22 @@ def test_convention_fixture(server, convention, encoding):
         assert rows[span_id]["project_id"] == project_id
 
 
-def test_an_ai_sdk_trace_counts_its_tokens_once(server):
-    # The wrapper span (ai.generateText) restates the usage of its provider call
-    # (ai.generateText.doGenerate): both had token metrics, and the trace's summary, which
-    # sums its spans, said 48 tokens for one call of 24.
+@pytest.mark.parametrize(("convention", "tokens"), [("vercel_ai", (20, 4)), ("logfire", (10, 3))])
+def test_an_agent_trace_counts_its_tokens_once(server, convention, tokens):
+    # The AI SDK's wrapper span (ai.generateText) restates the usage of its provider call
+    # (ai.generateText.doGenerate), and a Pydantic AI agent run the usage of its chat spans:
+    # both spans had token metrics, and the trace's summary, which sums its spans, said 48
+    # tokens for one call of 24.
     project_id = _project(server)
-    body = json.dumps(fixture("vercel_ai")["request"]).encode()
+    body = json.dumps(fixture(convention)["request"]).encode()
     response = post(server, body, "application/json", parent=f"project_id:{project_id}")
     assert response.status_code == 200, response.text
     query = f"select: metrics | from: project_logs('{project_id}') summary"
     with server.client() as client:
         (summary,) = client.post("/btql", json={"query": query}).json()["data"]
     metrics = summary["metrics"]
-    assert (metrics["prompt_tokens"], metrics["completion_tokens"]) == (20, 4)
-    assert (metrics["total_tokens"], metrics["llm_calls"]) == (24, 1)
+    assert (metrics["prompt_tokens"], metrics["completion_tokens"]) == tokens
+    assert (metrics["total_tokens"], metrics["llm_calls"]) == (sum(tokens), 1)
 
 
 def test_json_body_with_charset_and_numbers_as_strings(server):
