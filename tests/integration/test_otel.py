@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import uuid
 import zlib
 from pathlib import Path
@@ -27,6 +28,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Status, StatusCode
 
+from tests.conftest import ServerProcess
 from tracelake.model.otel.wire import BodyFormat, decode_request
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "otel"
@@ -243,6 +245,24 @@ def test_convention_fixture(server, convention, encoding):
         assert rows[span_id]["project_id"] == project_id
 
 
+@pytest.mark.parametrize(("convention", "tokens"), [("vercel_ai", (20, 4)), ("logfire", (10, 3))])
+def test_an_agent_trace_counts_its_tokens_once(server, convention, tokens):
+    # The AI SDK's wrapper span (ai.generateText) restates the usage of its provider call
+    # (ai.generateText.doGenerate), and a Pydantic AI agent run the usage of its chat spans:
+    # both spans had token metrics, and the trace's summary, which sums its spans, said 48
+    # tokens for one call of 24.
+    project_id = _project(server)
+    body = json.dumps(fixture(convention)["request"]).encode()
+    response = post(server, body, "application/json", parent=f"project_id:{project_id}")
+    assert response.status_code == 200, response.text
+    query = f"select: metrics | from: project_logs('{project_id}') summary"
+    with server.client() as client:
+        (summary,) = client.post("/btql", json={"query": query}).json()["data"]
+    metrics = summary["metrics"]
+    assert (metrics["prompt_tokens"], metrics["completion_tokens"]) == tokens
+    assert (metrics["total_tokens"], metrics["llm_calls"]) == (sum(tokens), 1)
+
+
 def test_json_body_with_charset_and_numbers_as_strings(server):
     """int64 values as strings, ``; charset=utf-8``: both as the JS exporter may send them."""
     case = fixture("genai_attributes")
@@ -303,6 +323,20 @@ def test_span_attribute_parent_beats_the_header(server):
     assert [r["span_attributes"]["name"] for r in here.values()] == ["root"]
     assert [r["span_attributes"]["name"] for r in there.values()] == ["elsewhere"]
     assert "braintrust.parent" not in (next(iter(there.values()))["metadata"] or {})
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "latin-1"])
+def test_a_project_name_header_that_is_not_ascii(server, encoding):
+    # curl and Go clients (the Collector) send header bytes as UTF-8, which were read as
+    # latin-1: the spans went to a new project named 'cafÃ©-…'. Python's http.client sends
+    # latin-1, which is still read as such.
+    name = unique("café")
+    header = f"project_name:{name}".encode(encoding)
+    response = post(server, _valid_body(), **{"x-bt-parent": header})
+    assert response.status_code == 200, response.text
+    with server.client() as client:
+        rows = rows_of(client, f"project_logs('{project_id_of(client, name)}')")
+    assert len(rows) == 3  # the spans of the traceloop fixture
 
 
 def test_experiment_parent(server):
@@ -475,6 +509,31 @@ def test_bad_requests_write_nothing(server, case):
     for word in words:
         assert word.lower() in message.lower(), (word, message)
     _assert_nothing_written(server, project_id)
+
+
+def test_a_full_disk_is_a_503_that_exporters_retry(tmp_path):
+    # It was the 507 other routes answer, which the Collector and the JS exporter treat as a
+    # permanent error (OTLP retries only 429, 502, 503 and 504): the batch was lost for good.
+    server = ServerProcess(tmp_path / "data", file_size_limit=8 * 1024 * 1024)
+    try:
+        server.start()
+        with server.client() as client:
+            project_id = new_project(client)
+        refused = None
+        for _ in range(200):  # 200 x 200 KB of WAL: far past the 8 MB limit
+            body = _two_spans({"braintrust.input": os.urandom(50_000).hex()}, {"a": "b"})
+            response = post(server, body, parent=f"project_id:{project_id}")
+            if response.status_code != 200:
+                refused = response
+                break
+        assert refused is not None, "the file size limit was never reached"
+        assert refused.status_code == 503, refused.content
+        status = status_pb2.Status.FromString(refused.content)
+        assert status.code == 14  # UNAVAILABLE
+        assert "cannot write its data dir" in status.message
+        assert "Traceback" not in server.log()
+    finally:
+        server.stop()
 
 
 def test_missing_route_is_a_clear_error(server):

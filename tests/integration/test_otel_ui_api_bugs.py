@@ -219,6 +219,30 @@ def test_a_deeply_nested_span_is_rejected_alone(server):
     assert rows == [{"span_id": good["spanId"]}]
 
 
+@pytest.mark.parametrize(
+    "prefix",
+    ["braintrust.input.", "braintrust.metadata.", "gen_ai.prompt.0.", "llm.input_messages."],
+)
+def test_a_flattened_key_of_thousands_of_levels_is_rejected_alone(server, prefix):
+    # Flattened keys were rebuilt level by level recursively: a key of 2,000 segments
+    # overflowed the stack and the whole request was a 500 (RecursionError).
+    name = f"flat-{uuid.uuid4().hex[:8]}"
+    good = _span("good", {"braintrust.output": "fine"})
+    deep = _span("deep", {prefix + ".".join(["a"] * 2000): "x"}, trace_id=good["traceId"])
+    response = _otel(server, [good, deep], f"project_name:{name}")
+    assert response.status_code == 200, response.text
+    (project,) = _projects_named(server, name)
+    query = f"select: span_attributes.name | from: project_logs('{project['id']}')"
+    with server.client() as client:
+        rows = client.post("/btql", json={"query": query}).json()["data"]
+    names = sorted(row["name"] for row in rows)
+    if prefix.startswith("llm."):  # only the message fields are read: the deep rest is not
+        assert names == ["deep", "good"]
+    else:
+        assert names == ["good"]
+        assert "nests deeper than 200 levels" in response.json()["partialSuccess"]["errorMessage"]
+
+
 # A version-4 slug whose JSON part has a compute_object_metadata_args that is not an object.
 _ODD_SLUG = base64.b64encode(bytes([4, 2, 0]) + b'{"compute_object_metadata_args":"x"}').decode()
 

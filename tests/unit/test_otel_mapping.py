@@ -190,6 +190,26 @@ def test_json_lone_surrogates_become_replacement_characters():
         decode_request(b'{"a": "\\ud83d", "b": NaN}', BodyFormat.JSON)
 
 
+def test_json_bytes_that_are_not_utf8_become_replacement_characters():
+    # A body with Latin-1 text was a 400 for the whole batch, saying "malformed JSON: str is
+    # not valid UTF-8: surrogates not allowed" (it has no surrogate); protobuf bodies repair
+    # such strings, and so do Go's encoding/json and the Collector.
+    span = {
+        "traceId": "0af7651916cd43dd8448eb211c80319c",
+        "spanId": "00f067aa0ba902b7",
+        "name": "caf\u00e9 CUT",
+        "attributes": [{"key": "output.value", "value": {"stringValue": "LAT \ud83d"}}],
+    }
+    body = json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]}).encode()
+    body = body.replace(b"CUT", b"\xe9t\xc3").replace(b"LAT", b"\xff")
+    request = decode_request(body, BodyFormat.JSON)
+    span = request.resource_spans[0].scope_spans[0].spans[0]
+    assert span.name == "caf\u00e9 \ufffdt\ufffd"
+    assert span.attributes[0].value.string_value == "\ufffd \ufffd"
+    with pytest.raises(InvalidRequest, match="malformed JSON: invalid literal"):  # still not JSON
+        decode_request(b'{"a": "\xff", "b": nope}', BodyFormat.JSON)
+
+
 @pytest.mark.parametrize(
     ("body", "fmt", "words"),
     [
@@ -530,6 +550,20 @@ def test_routing_attribute_over_header():
     rows, rejected = route_rows(_mapped(None, "project_id:b"), "project_id:a", _resolve)
     assert [r["project_id"] for r in rows] == ["a", "b"]
     assert rejected == []
+
+
+def test_a_parent_attribute_that_is_not_text_rejects_its_span():
+    # It was dropped, and the span went to the x-bt-parent header's object instead.
+    request = ExportTraceServiceRequest()
+    scope = request.resource_spans.add().scope_spans.add()
+    scope.spans.append(_span({"braintrust.parent": 7}))
+    scope.spans.append(_span({"braintrust.output": "fine"}))
+    scope.spans[1].span_id = bytes([2] * 8)
+    rows, rejected = route_rows(map_request(request), "project_id:a", _resolve)
+    assert [r["span_id"] for r in rows] == ["0202020202020202"]
+    assert [(span_id, reason.split(" (")[0]) for span_id, reason in rejected] == [
+        ("0102030405060708", "braintrust.parent must be text")
+    ]
 
 
 def test_routing_rejects_spans_without_a_route():

@@ -44,6 +44,20 @@ def error_headers(exc: TracelakeError) -> dict[str, str] | None:
     return None
 
 
+def header_text(request: Request, name: str) -> str | None:
+    """A header's value as the text its client meant. The server hands header bytes over as
+    latin-1; curl, Go (the Collector) and most clients send UTF-8 (``project_name:café``
+    arrived as ``cafÃ©``), while Python's http.client sends latin-1. Bytes that are valid
+    UTF-8 are read as UTF-8, others stay latin-1."""
+    value = request.headers.get(name)
+    if value is None or value.isascii():
+        return value
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return value
+
+
 async def read_body(request: Request) -> bytes:
     """The request body, refused with 413 past the configured size."""
     limit = request.app.state.settings.max_body_bytes

@@ -135,6 +135,11 @@ _USAGE = (
     ),
 )
 OPERATION_DETAILS_EVENT = "gen_ai.client.inference.operation.details"
+# A Pydantic AI agent run span (it carries the run's messages under one of these keys) puts
+# the run's cumulative usage in gen_ai.usage.*, which its model-call spans carry as well: as
+# metrics, a trace's summary (the sum over its spans) counted every call twice. They stay in
+# metadata.
+AGENT_RUN_KEYS = ("all_messages_events", "pydantic_ai.all_messages")
 
 
 def map_genai(d: SpanDraft) -> None:
@@ -174,7 +179,7 @@ def map_genai(d: SpanDraft) -> None:
             d.meta(key, maybe_json(value))
     tools = maybe_json(d.take("gen_ai.agent.tools"))
     d.meta("tools", tools)
-    if d.has_under("gen_ai.usage"):
+    if d.has_under("gen_ai.usage") and not any(key in d.attrs for key in AGENT_RUN_KEYS):
         for metric, keys in _USAGE:
             d.metric(metric, d.take_first(*keys))
     d.metric("time_to_first_token", d.take("gen_ai.response.time_to_first_chunk"))

@@ -13,6 +13,8 @@ from typing import Any
 
 import orjson
 
+from tracelake.model.rows import MAX_JSON_DEPTH
+
 
 @dataclass(slots=True)
 class SpanEvent:
@@ -150,11 +152,13 @@ def maybe_json(value: Any) -> Any:
 
 def unflatten(flat: dict[str, Any]) -> Any:
     """``{"0.role": "user", "0.content": "hi"}`` -> ``[{"role": "user", "content": "hi"}]``:
-    dotted keys become nested objects, and objects whose keys are all numbers lists."""
+    dotted keys become nested objects, and objects whose keys are all numbers lists. A key
+    splits into at most ``MAX_JSON_DEPTH + 1`` levels (the rest stays one key): a value that
+    deep is refused anyway, and thousands of segments overflowed the stack (a 500)."""
     root: dict = {}
     for key, value in flat.items():
         node = root
-        parts = key.split(".")
+        parts = key.split(".", MAX_JSON_DEPTH)
         for part in parts[:-1]:
             child = node.get(part)
             if not isinstance(child, dict):

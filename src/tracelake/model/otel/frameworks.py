@@ -10,6 +10,7 @@ import orjson
 
 from tracelake.model.otel.conventions import strip_provider
 from tracelake.model.otel.draft import SpanDraft, maybe_json, tag_texts, unflatten
+from tracelake.model.otel.span_types import by_ai_sdk_operation
 
 # -- OpenInference ------------------------------------------------------------------------------
 
@@ -176,8 +177,12 @@ def map_vercel(d: SpanDraft) -> None:
     d.set("output", maybe_json(d.take("ai.toolCall.result")))
     d.meta("model", strip_provider(d.take("ai.model.id")))
     d.meta("provider", d.take("ai.model.provider"))
-    for metric, keys in _AI_TOKENS:
-        d.metric(metric, d.take_first(*keys))
+    if by_ai_sdk_operation(d.attrs) != "task":
+        # A wrapper span (ai.generateText, ai.streamText, …) restates the usage of its
+        # provider calls (….doGenerate, ….doStream), which carry it as well: a trace's
+        # summary, the sum over its spans, counted it twice. It stays in metadata.
+        for metric, keys in _AI_TOKENS:
+            d.metric(metric, d.take_first(*keys))
     first_chunk = d.take_first("ai.response.msToFirstChunk", "ai.stream.msToFirstChunk")
     if isinstance(first_chunk, int | float) and not isinstance(first_chunk, bool):
         d.metric("time_to_first_token", first_chunk / 1000)

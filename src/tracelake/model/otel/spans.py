@@ -94,6 +94,12 @@ def map_span(span, origin: dict, service: Any = None) -> tuple[str | None, dict]
         parent_id = b""
     attrs = attributes(span.attributes)
     parent = attrs.pop(PARENT_ATTRIBUTE, None)
+    if parent is not None and not isinstance(parent, str):
+        # Not a route it could take: it must not fall back to the x-bt-parent header's.
+        raise SpanRejected(
+            f"{PARENT_ATTRIBUTE} must be text (project_id:<id>, project_name:<name>, "
+            "experiment_id:<id> or an exported span)"
+        )
     events = [SpanEvent(e.name, e.time_unix_nano, attributes(e.attributes)) for e in span.events]
     d = SpanDraft(
         attrs=attrs,
@@ -163,7 +169,7 @@ def map_span(span, origin: dict, service: Any = None) -> tuple[str | None, dict]
         "classifications": None,
     }
     _check_depth(row)
-    return (parent if isinstance(parent, str) else None), row
+    return parent, row
 
 
 def _check_depth(row: dict) -> None:

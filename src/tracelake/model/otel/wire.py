@@ -121,7 +121,7 @@ def decode_request(body: bytes, fmt: BodyFormat) -> ExportTraceServiceRequest:
     try:
         data = orjson.loads(body) if body.strip() else {}
     except orjson.JSONDecodeError as exc:
-        data = _json_with_lone_surrogates(body, exc)
+        data = _json_repaired(body, exc)
     if not isinstance(data, dict):
         raise InvalidRequest("an OTLP/JSON body must be a JSON object")
     _hex_ids_to_base64(data)
@@ -203,13 +203,23 @@ def _real_fields(full_name: str) -> frozenset[str]:
     return frozenset(f.name for f in descriptor.fields if f.type == f.TYPE_STRING)
 
 
-def _json_with_lone_surrogates(body: bytes, error: orjson.JSONDecodeError) -> Any:
-    """JSON that orjson refuses only for a lone surrogate escape (``"\\ud83d"``), read
-    with the standard parser and each lone surrogate replaced by U+FFFD, as Go's
-    encoding/json (the Collector) does. The JS exporter writes them with JSON.stringify
-    when an attribute value was cut inside a surrogate pair (its length limits cut UTF-16
-    code units), and one such value must not lose the whole batch. Other malformed JSON is
-    a 400."""
+def _json_repaired(body: bytes, error: orjson.JSONDecodeError) -> Any:
+    """JSON that orjson refuses only for bytes that are not UTF-8 or for a lone surrogate
+    escape (``"\\ud83d"``), read with each invalid byte and each lone surrogate as U+FFFD,
+    as Go's encoding/json (the Collector) does and as protobuf bodies are read. The JS
+    exporter writes lone surrogates with JSON.stringify when an attribute value was cut
+    inside a surrogate pair (its length limits cut UTF-16 code units), other clients may
+    send Latin-1 text, and one such value must not lose the whole batch. Other malformed
+    JSON is a 400."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        # orjson says "surrogates not allowed" for any invalid byte: repair, then read again.
+        text = body.decode("utf-8", "replace")
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
+            error = exc
     if "surrogate" not in str(error):
         raise InvalidRequest(f"malformed JSON: {error}") from None
 
@@ -217,7 +227,7 @@ def _json_with_lone_surrogates(body: bytes, error: orjson.JSONDecodeError) -> An
         raise ValueError(f"{constant} is not JSON")
 
     try:
-        return _replace_surrogates(json.loads(body, parse_constant=refuse))
+        return _replace_surrogates(json.loads(text, parse_constant=refuse))
     except (ValueError, RecursionError):
         raise InvalidRequest(f"malformed JSON: {error}") from None
 
@@ -322,7 +332,7 @@ def export_response(fmt: BodyFormat, rejected: int, message: str) -> bytes:
 
 
 # google.rpc.Code for each HTTP status an OTLP error can have.
-_RPC_CODES = {400: 3, 401: 16, 403: 7, 404: 5, 409: 6, 413: 8, 415: 3}
+_RPC_CODES = {400: 3, 401: 16, 403: 7, 404: 5, 409: 6, 413: 8, 415: 3, 503: 14}
 
 
 def status_body(fmt: BodyFormat | None, status: int, error: dict) -> bytes:

@@ -20,7 +20,7 @@ from tracelake.model.otel.wire import (
     status_body,
     unsupported_content_type,
 )
-from tracelake.server.http import error_headers, principal_of, read_body
+from tracelake.server.http import error_headers, header_text, principal_of, read_body
 from tracelake.store.catalog import Catalog, Principal
 from tracelake.store.events import prepare_states
 
@@ -37,6 +37,11 @@ def _object_keys(catalog: Catalog, principal: Principal, parent: Parent) -> dict
         return {"project_id": parent.value, "log_id": "g"}
     catalog.object_info(principal.org_id, ObjectRef(ObjectType.EXPERIMENT, parent.value))
     return {"experiment_id": parent.value}
+
+
+# OTLP exporters retry only 429, 502, 503 and 504 (the Collector and the JS exporter drop a
+# batch for good on any other status): a full disk (507 elsewhere) is a 503, to be sent again.
+_OTLP_STATUS = {507: 503}
 
 
 @router.post("/otel/v1/traces")
@@ -65,16 +70,17 @@ async def otel_traces(request: Request):
         catalog = request.app.state.catalog
         rows, rejected = route_rows(
             mapped,
-            request.headers.get("x-bt-parent"),
+            header_text(request, "x-bt-parent"),
             lambda parent: _object_keys(catalog, principal, parent),
         )
         batch = prepare_states(catalog, principal, row_states(rows))
         if batch.keys:
             await asyncio.wrap_future(request.app.state.store.submit(batch))
     except TracelakeError as exc:
+        status = _OTLP_STATUS.get(exc.status, exc.status)
         return Response(
-            status_body(fmt, exc.status, exc.to_json()),
-            status_code=exc.status,
+            status_body(fmt, status, exc.to_json()),
+            status_code=status,
             media_type=(fmt or BodyFormat.JSON).value,
             headers=error_headers(exc),
         )
