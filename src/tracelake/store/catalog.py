@@ -550,9 +550,9 @@ class Catalog:
         if "dataset_version" in patch and patch["dataset_version"] is not None:
             patch = {**patch, "dataset_version": str(patch["dataset_version"])}
         if patch.get("dataset_id") is not None:
-            self.get(DATASETS, org_id, patch["dataset_id"])
+            self.get_referenced(DATASETS, org_id, patch["dataset_id"], "dataset_id")
         if patch.get("base_exp_id") is not None:
-            self.get(EXPERIMENTS, org_id, patch["base_exp_id"])
+            self.get_referenced(EXPERIMENTS, org_id, patch["base_exp_id"], "base_exp_id")
         if "name" in patch:
             name = _require_name(patch["name"], "name")
             scope = current[kind.name_scope] if kind.name_scope != "org_id" else org_id
@@ -704,6 +704,14 @@ class Catalog:
         if record is None or record["org_id"] != org_id:
             raise NotFound(f"{kind.what} {object_id!r} not found")
         return record
+
+    def get_referenced(self, kind: ObjectKind, org_id: str, object_id: str, field: str) -> dict:
+        """The object a field of a request names (``base_exp_id``, ``dataset_id``): NotFound
+        names the field, so that it is not read as the object the request is about."""
+        try:
+            return self.get(kind, org_id, object_id)
+        except NotFound:
+            raise NotFound(f"{field}: {kind.what} {object_id!r} not found") from None
 
     def find(self, kind: ObjectKind, object_id: str) -> dict | None:
         """One live object of any organization, or None (for background work, which acts

@@ -193,9 +193,9 @@ def _experiment_fields(catalog: Catalog, principal: Principal, body: dict) -> di
     if "dataset_version" in fields:
         fields["dataset_version"] = str(fields["dataset_version"])
     if "dataset_id" in fields:
-        catalog.get(DATASETS, principal.org_id, fields["dataset_id"])
+        catalog.get_referenced(DATASETS, principal.org_id, fields["dataset_id"], "dataset_id")
     if "base_exp_id" in fields:
-        catalog.get(EXPERIMENTS, principal.org_id, fields["base_exp_id"])
+        catalog.get_referenced(EXPERIMENTS, principal.org_id, fields["base_exp_id"], "base_exp_id")
     return fields
 
 
