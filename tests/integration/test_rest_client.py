@@ -74,6 +74,35 @@ def test_project_crud(api):
     assert list(api.projects.list(project_name=name + "-renamed")) == []
 
 
+def test_update_deep_merges_object_fields_as_the_client_documents(api):
+    """``update()`` of a project, dataset or experiment: "any object-type fields will be
+    deep-merged with existing content" (the client's docstring). A PATCH of ``metadata``
+    replaced it whole, so adding one key dropped every other; ``null`` still clears."""
+    project = api.projects.create(name=_name("merge"))
+    api.projects.update(project.id, settings={"comparison_key": "input.q"})
+    settings = api.projects.update(project.id, settings={"baseline_experiment_id": None}).settings
+    assert settings.comparison_key == "input.q"
+
+    dataset = api.datasets.create(project_id=project.id, name="d", metadata={"a": 1, "n": {"x": 1}})
+    updated = api.datasets.update(dataset.id, metadata={"b": 2, "n": {"y": 2}})
+    assert updated.metadata == {"a": 1, "b": 2, "n": {"x": 1, "y": 2}}
+    assert api.datasets.retrieve(dataset.id).metadata == updated.metadata
+
+    experiment = api.experiments.create(
+        project_id=project.id,
+        name="e",
+        metadata={"model": "m1", "temperature": 0},
+        repo_info={"commit": "abc", "branch": "main"},
+    )
+    updated = api.experiments.update(
+        experiment.id, metadata={"temperature": 0.5, "tags": ["x"]}, repo_info={"dirty": True}
+    )
+    assert updated.metadata == {"model": "m1", "temperature": 0.5, "tags": ["x"]}
+    assert (updated.repo_info.commit, updated.repo_info.branch) == ("abc", "main")
+    assert updated.repo_info.dirty is True
+    assert api.experiments.update(experiment.id, metadata=None).metadata is None
+
+
 def test_project_list_auto_pagination(api):
     prefix = _name("page")
     mine = [api.projects.create(name=f"{prefix}-{i}").id for i in range(5)]

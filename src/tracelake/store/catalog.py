@@ -20,6 +20,7 @@ import orjson
 
 from tracelake.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from tracelake.model.ids import new_object_id
+from tracelake.model.merge import merge_values
 from tracelake.model.objects import ObjectRef, ObjectType
 from tracelake.model.rows import check_depth
 from tracelake.store.store import Store
@@ -67,6 +68,9 @@ class ObjectKind:
     name_scope: str = "org_id"  # names are unique within this column
 
     patchable: dict = field(default_factory=dict)  # field -> the type PATCH accepts
+    # Object fields a PATCH deep-merges into the stored object, as Braintrust's PATCH does
+    # ("any object-type fields will be deep-merged with existing content"); null clears.
+    merged: tuple[str, ...] = ()
 
     @property
     def what(self) -> str:
@@ -78,6 +82,7 @@ PROJECTS = ObjectKind(
     ("name", "description", "user_id"),
     ("settings",),
     patchable={"name": str, "description": str, "settings": dict},
+    merged=("settings",),
 )
 DATASETS = ObjectKind(
     "datasets",
@@ -85,6 +90,7 @@ DATASETS = ObjectKind(
     ("metadata",),
     "project_id",
     patchable={"name": str, "description": str, "metadata": dict, "tags": list},
+    merged=("metadata",),
 )
 EXPERIMENTS = ObjectKind(
     "experiments",
@@ -112,6 +118,7 @@ EXPERIMENTS = ObjectKind(
         "metadata": dict,
         "tags": list,
     },
+    merged=("metadata", "repo_info"),
 )
 AUTOMATIONS = ObjectKind(
     "automations",
@@ -561,6 +568,10 @@ class Catalog:
                 raise InvalidRequest(f"the name {name!r} is already taken")
         if not patch:
             return current
+        patch = {
+            k: merge_values(current.get(k), v, set(), ()) if k in kind.merged else v
+            for k, v in patch.items()
+        }
         sets = ", ".join(f"{k} = ?" for k in patch)
         values = [_to_db(kind, k, v) for k, v in patch.items()]
         self.store.transact(
