@@ -411,6 +411,9 @@ def test_list_filters(api):
     assert [p.id for p in after.objects] == [ids[1]]
     before = api.projects.list(ending_before=ids[1], limit=1)
     assert [p.id for p in before.objects] == [ids[2]]
+    # One cursor at a time, as the client documents: both was an empty page, read as the end.
+    with pytest.raises(braintrust_api.BadRequestError, match="only one of starting_after"):
+        api.projects.list(starting_after=ids[3], ending_before=ids[0])
 
     dataset = api.datasets.create(name="ds", project_id=ids[0])
     assert [d.id for d in api.datasets.list(project_name=f"{prefix}-0")] == [dataset.id]

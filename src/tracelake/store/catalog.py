@@ -159,6 +159,9 @@ def seq_page(
     come oldest first (``ending_before``: reverse them)."""
     if limit is not None and limit < 0:
         raise InvalidRequest("limit must not be negative")
+    if starting_after is not None and ending_before is not None:
+        # Braintrust's lists take one cursor (an empty page was the answer to both).
+        raise InvalidRequest("pass only one of starting_after and ending_before")
     if ids:
         where.append(f"list_contains(?, {alias}.id)")
         params.append([part for value in ids for part in value.split(",") if part])
