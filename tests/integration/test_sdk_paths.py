@@ -95,3 +95,40 @@ def test_a_missing_base_experiment_or_dataset_is_named_by_its_field(sdk_env):
         assert "comparison_experiment_id: experiment" in response.json()["error"]["message"]
         response = client.get(f"/v1/experiment/{missing}/summarize")
         assert response.json()["error"]["message"] == f"experiment '{missing}' not found"
+
+
+def test_generated_client_dataset_tags_and_experiment_internal_metadata(
+    sdk_env,
+):
+    """The SDK's own generated client (``braintrust.api``) sends what its ``CreateDataset`` and
+    ``CreateExperiment`` hold: a dataset's ``tags`` were dropped (the dataset came back
+    without them), and ``internal_metadata`` (a linked dataset's filter) made the experiment a
+    400 "unknown field"."""
+    project = _project_name("generated")
+    braintrust.login()
+    client = braintrust.logger._state.api_client()  # noqa: SLF001
+    project_id = _project_id(sdk_env, project)
+    dataset = client.datasets.post_dataset(
+        body={"project_id": project_id, "name": "tagged", "tags": ["golden", "v2"]}
+    )
+    assert dataset["tags"] == ["golden", "v2"]
+    assert client.datasets.get_dataset_id(dataset["id"])["tags"] == ["golden", "v2"]
+    again = client.datasets.post_dataset(
+        body={"project_id": project_id, "name": "tagged", "tags": ["other"]}
+    )
+    assert (again["id"], again["tags"]) == (dataset["id"], ["golden", "v2"])  # create-or-get
+
+    experiment = client.experiments.post_experiment(
+        body={
+            "project_id": project_id,
+            "name": "filtered",
+            "dataset_id": dataset["id"],
+            "internal_metadata": {"dataset_filter": {"btql": "metadata.split = 'test'"}},
+        }
+    )
+    assert experiment["name"] == "filtered" and experiment["dataset_id"] == dataset["id"]
+    with sdk_env.client() as http:
+        response = http.post(
+            "/v1/dataset", json={"project_id": project_id, "name": "bad", "tags": [1]}
+        )
+        assert response.status_code == 400 and "tags" in response.json()["error"]["message"]

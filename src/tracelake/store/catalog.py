@@ -410,10 +410,12 @@ class Catalog:
         description: str | None = None,
         metadata: dict | None = None,
         *,
+        tags: list | None = None,
         may_create: bool = True,
     ) -> dict:
         """Create-or-get by (project, name); without ``may_create`` only get."""
         name = _require_name(name, "dataset name")
+        _check_tags(tags)
         self.get_project(org_id, project_id)
         existing = self._find_by_name(DATASETS, project_id, name)
         if existing:
@@ -427,6 +429,7 @@ class Catalog:
                 "name": name,
                 "description": description,
                 "metadata": metadata,
+                "tags": tags,
             },
         )
 

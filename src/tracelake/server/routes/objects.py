@@ -20,6 +20,7 @@ EXPERIMENT_IGNORED = {
     "ancestor_commits",
     "parameters_id",
     "parameters_version",
+    "internal_metadata",  # CreateExperiment's (the SDK's generated client): a dataset filter
     "org_name",
 }
 
@@ -119,6 +120,7 @@ async def create_dataset(request: Request):
         field_of(body, "name", str, required=True),
         field_of(body, "description", str),
         field_of(body, "metadata", dict),
+        tags=field_of(body, "tags", list),
         may_create=principal.can_write,
     )
     return present_dataset(record)
