@@ -131,3 +131,40 @@ def test_a_compressed_upload_is_refused_not_stored_compressed(server):
             headers={"Content-Encoding": "gzip"},
         )
         assert response.status_code == 415, response.text
+
+
+def test_an_external_attachment_is_read_back_through_the_sdk(sdk_env):
+    """``ReadonlyAttachment`` asks ``GET /attachment?url=`` for an ``ExternalAttachment`` too:
+    an http(s) URL is its own download URL (it was a 400, so ``.data`` and ``.status()`` failed
+    with "400 Client Error"); an ``s3://`` URL, which tracelake cannot sign, is a 400 saying so."""
+    from braintrust import ExternalAttachment
+
+    server = sdk_env
+    project = f"att-ext-{uuid.uuid4().hex[:10]}"
+    file_url = f"{server.url}/version"  # any URL that answers without an API key
+    ds = braintrust.init_dataset(project=project, name="files")
+    ds.insert(
+        id="r1",
+        input=ExternalAttachment(url=file_url, filename="v.json", content_type="application/json"),
+        expected=ExternalAttachment(
+            url="s3://bucket/k.txt", filename="k.txt", content_type="text/plain"
+        ),
+    )
+    ds.flush()
+
+    (row,) = list(braintrust.init_dataset(project=project, name="files"))
+    external = row["input"]
+    assert isinstance(external, ReadonlyAttachment)
+    assert external.reference["type"] == "external_attachment"
+    assert external.status() == {"upload_status": "done"}
+    assert external.metadata()["downloadUrl"] == file_url
+    assert external.data == httpx.get(file_url).content
+
+    with server.client() as client:
+        response = client.get("/attachment", params={"url": "s3://bucket/k.txt"})
+        assert response.status_code == 400
+        assert "s3" in response.json()["error"]["message"]
+        assert "credentials" in response.json()["error"]["message"]
+        response = client.get("/attachment", params={"url": file_url})
+        assert response.json()["status"] == {"upload_status": "done"}
+    assert httpx.get(f"{server.url}/attachment", params={"url": file_url}).status_code == 401

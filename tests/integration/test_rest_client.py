@@ -74,6 +74,38 @@ def test_project_crud(api):
     assert list(api.projects.list(project_name=name + "-renamed")) == []
 
 
+def test_update_deep_merges_object_fields_as_the_client_documents(api):
+    """``update()`` of a project, dataset or experiment: "any object-type fields will be
+    deep-merged with existing content" (the client's docstring). A PATCH of ``metadata``
+    replaced it whole, so adding one key dropped every other; ``null`` still clears."""
+    project = api.projects.create(name=_name("merge"))
+    api.projects.update(project.id, settings={"comparison_key": "input.q"})
+    settings = api.projects.update(project.id, settings={"baseline_experiment_id": None}).settings
+    assert settings.comparison_key == "input.q"
+
+    dataset = api.datasets.create(project_id=project.id, name="d", metadata={"a": 1, "n": {"x": 1}})
+    updated = api.datasets.update(dataset.id, metadata={"b": 2, "n": {"y": 2}})
+    assert updated.metadata == {"a": 1, "b": 2, "n": {"x": 1, "y": 2}}
+    assert api.datasets.retrieve(dataset.id).metadata == updated.metadata
+    # A scalar, an array or null inside replaces what it meets.
+    updated = api.datasets.update(dataset.id, metadata={"a": None, "n": {"x": [3]}})
+    assert updated.metadata == {"a": None, "b": 2, "n": {"x": [3], "y": 2}}
+
+    experiment = api.experiments.create(
+        project_id=project.id,
+        name="e",
+        metadata={"model": "m1", "temperature": 0},
+        repo_info={"commit": "abc", "branch": "main"},
+    )
+    updated = api.experiments.update(
+        experiment.id, metadata={"temperature": 0.5, "tags": ["x"]}, repo_info={"dirty": True}
+    )
+    assert updated.metadata == {"model": "m1", "temperature": 0.5, "tags": ["x"]}
+    assert (updated.repo_info.commit, updated.repo_info.branch) == ("abc", "main")
+    assert updated.repo_info.dirty is True
+    assert api.experiments.update(experiment.id, metadata=None).metadata is None
+
+
 def test_project_list_auto_pagination(api):
     prefix = _name("page")
     mine = [api.projects.create(name=f"{prefix}-{i}").id for i in range(5)]
@@ -351,38 +383,6 @@ def test_experiment_endpoints(api):
     assert acc.diff == pytest.approx(0.5)
 
 
-def test_an_update_deep_merges_object_fields(api):
-    """The client's ``update`` of a project, dataset or experiment: "any object-type fields
-    will be deep-merged with existing content". The stored object was replaced: adding one
-    key of an experiment's metadata dropped the others, and setting a project's
-    ``comparison_key`` dropped its ``baseline_experiment_id``."""
-    project = api.projects.create(name=_name("merge"))
-    base = api.experiments.create(project_id=project.id, name="base")
-    api.projects.update(project.id, settings={"baseline_experiment_id": base.id})
-    updated = api.projects.update(project.id, settings={"comparison_key": "input.id"})
-    assert updated.settings.baseline_experiment_id == base.id
-    assert updated.settings.comparison_key == "input.id"
-
-    experiment = api.experiments.create(
-        project_id=project.id,
-        name="merged",
-        metadata={"model": "a", "params": {"t": 0, "k": 5}},
-        repo_info={"commit": "c1", "branch": "main"},
-    )
-    updated = api.experiments.update(
-        experiment.id, metadata={"params": {"t": 1}, "reviewed": True}, repo_info={"dirty": True}
-    )
-    assert updated.metadata == {"model": "a", "params": {"t": 1, "k": 5}, "reviewed": True}
-    assert updated.repo_info.commit == "c1" and updated.repo_info.dirty is True
-    assert api.experiments.retrieve(experiment.id).metadata == updated.metadata
-
-    dataset = api.datasets.create(name="cases", project_id=project.id, metadata={"a": 1})
-    assert api.datasets.update(dataset.id, metadata={"b": [2]}).metadata == {"a": 1, "b": [2]}
-    # A scalar, an array or null replaces what it meets.
-    updated = api.datasets.update(dataset.id, metadata={"a": None, "b": [3]})
-    assert updated.metadata == {"a": None, "b": [3]}
-
-
 # -- write markers and list filters -------------------------------------------------------------
 
 
@@ -437,6 +437,9 @@ def test_list_filters(api):
     assert [p.id for p in after.objects] == [ids[1]]
     before = api.projects.list(ending_before=ids[1], limit=1)
     assert [p.id for p in before.objects] == [ids[2]]
+    # One cursor at a time, as the client documents: both was an empty page, read as the end.
+    with pytest.raises(braintrust_api.BadRequestError, match="only one of starting_after"):
+        api.projects.list(starting_after=ids[3], ending_before=ids[0])
 
     dataset = api.datasets.create(name="ds", project_id=ids[0])
     assert [d.id for d in api.datasets.list(project_name=f"{prefix}-0")] == [dataset.id]

@@ -64,3 +64,71 @@ def test_eval_classifiers_are_stored_on_the_root_span_and_queried(sdk_env):
         {"input": 1, "topic": "Arithmetic"},
         {"input": 2, "topic": "Arithmetic"},
     ]
+
+
+def test_a_missing_base_experiment_or_dataset_is_named_by_its_field(sdk_env):
+    """``init(base_experiment_id=<a wrong id>)`` failed with "experiment '<id>' not found",
+    which reads as the experiment being created; the error names the field, as do a PATCH's
+    and a summary's ``comparison_experiment_id``."""
+    import uuid
+
+    import pytest
+
+    project = _project_name("missing-base")
+    missing = str(uuid.uuid4())
+    experiment = braintrust.init(project, experiment="run", base_experiment_id=missing)
+    with pytest.raises(Exception, match=rf"base_exp_id: experiment '{missing}' not found"):
+        experiment.id  # noqa: B018 (the lazy creation)
+
+    with sdk_env.client() as client:
+        project_id = _project_id(sdk_env, project)
+        created = client.post("/v1/experiment", json={"project_id": project_id, "name": "ok"})
+        experiment_id = created.json()["id"]
+        response = client.patch(f"/v1/experiment/{experiment_id}", json={"dataset_id": missing})
+        assert response.status_code == 404
+        assert response.json()["error"]["message"] == f"dataset_id: dataset '{missing}' not found"
+        response = client.get(
+            f"/v1/experiment/{experiment_id}/summarize",
+            params={"comparison_experiment_id": missing},
+        )
+        assert response.status_code == 404
+        assert "comparison_experiment_id: experiment" in response.json()["error"]["message"]
+        response = client.get(f"/v1/experiment/{missing}/summarize")
+        assert response.json()["error"]["message"] == f"experiment '{missing}' not found"
+
+
+def test_generated_client_dataset_tags_and_experiment_internal_metadata(
+    sdk_env,
+):
+    """The SDK's own generated client (``braintrust.api``) sends what its ``CreateDataset`` and
+    ``CreateExperiment`` hold: a dataset's ``tags`` were dropped (the dataset came back
+    without them), and ``internal_metadata`` (a linked dataset's filter) made the experiment a
+    400 "unknown field"."""
+    project = _project_name("generated")
+    braintrust.login()
+    client = braintrust.logger._state.api_client()  # noqa: SLF001
+    project_id = _project_id(sdk_env, project)
+    dataset = client.datasets.post_dataset(
+        body={"project_id": project_id, "name": "tagged", "tags": ["golden", "v2"]}
+    )
+    assert dataset["tags"] == ["golden", "v2"]
+    assert client.datasets.get_dataset_id(dataset["id"])["tags"] == ["golden", "v2"]
+    again = client.datasets.post_dataset(
+        body={"project_id": project_id, "name": "tagged", "tags": ["other"]}
+    )
+    assert (again["id"], again["tags"]) == (dataset["id"], ["golden", "v2"])  # create-or-get
+
+    experiment = client.experiments.post_experiment(
+        body={
+            "project_id": project_id,
+            "name": "filtered",
+            "dataset_id": dataset["id"],
+            "internal_metadata": {"dataset_filter": {"btql": "metadata.split = 'test'"}},
+        }
+    )
+    assert experiment["name"] == "filtered" and experiment["dataset_id"] == dataset["id"]
+    with sdk_env.client() as http:
+        response = http.post(
+            "/v1/dataset", json={"project_id": project_id, "name": "bad", "tags": [1]}
+        )
+        assert response.status_code == 400 and "tags" in response.json()["error"]["message"]

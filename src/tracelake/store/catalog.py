@@ -153,6 +153,9 @@ def seq_page(
     come oldest first (``ending_before``: reverse them)."""
     if limit is not None and limit < 0:
         raise InvalidRequest("limit must not be negative")
+    if starting_after is not None and ending_before is not None:
+        # Braintrust's lists take one cursor (an empty page was the answer to both).
+        raise InvalidRequest("pass only one of starting_after and ending_before")
     if ids:
         where.append(f"list_contains(?, {alias}.id)")
         params.append([part for value in ids for part in value.split(",") if part])
@@ -438,10 +441,12 @@ class Catalog:
         description: str | None = None,
         metadata: dict | None = None,
         *,
+        tags: list | None = None,
         may_create: bool = True,
     ) -> dict:
         """Create-or-get by (project, name); without ``may_create`` only get."""
         name = _require_name(name, "dataset name")
+        _check_tags(tags)
         self.get_project(org_id, project_id)
         existing = self._find_by_name(DATASETS, project_id, name)
         if existing:
@@ -455,6 +460,7 @@ class Catalog:
                 "name": name,
                 "description": description,
                 "metadata": metadata,
+                "tags": tags,
             },
         )
 
@@ -601,12 +607,12 @@ class Catalog:
         if "dataset_version" in patch and patch["dataset_version"] is not None:
             patch = {**patch, "dataset_version": str(patch["dataset_version"])}
         if patch.get("dataset_id") is not None:
-            self.get(DATASETS, org_id, patch["dataset_id"])
+            self.get_referenced(DATASETS, org_id, patch["dataset_id"], "dataset_id")
         if patch.get("base_exp_id") is not None:
             if patch["base_exp_id"] == object_id:
                 # Its summary would compare it with itself: no change, ever.
                 raise InvalidRequest("an experiment cannot be its own base experiment")
-            self.get(EXPERIMENTS, org_id, patch["base_exp_id"])
+            self.get_referenced(EXPERIMENTS, org_id, patch["base_exp_id"], "base_exp_id")
         if "name" in patch:
             name = _require_name(patch["name"], "name")
             scope = current[kind.name_scope] if kind.name_scope != "org_id" else org_id
@@ -765,6 +771,14 @@ class Catalog:
         if record is None or record["org_id"] != org_id:
             raise NotFound(f"{kind.what} {object_id!r} not found")
         return record
+
+    def get_referenced(self, kind: ObjectKind, org_id: str, object_id: str, field: str) -> dict:
+        """The object a field of a request names (``base_exp_id``, ``dataset_id``): NotFound
+        names the field, so that it is not read as the object the request is about."""
+        try:
+            return self.get(kind, org_id, object_id)
+        except NotFound:
+            raise NotFound(f"{field}: {kind.what} {object_id!r} not found") from None
 
     def find(self, kind: ObjectKind, object_id: str) -> dict | None:
         """One live object of any organization, or None (for background work, which acts

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import os
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
@@ -72,15 +72,22 @@ async def upload_status(request: Request):
 
 
 @router.get("/attachment")
-def attachment_metadata(request: Request, key: str | None = None, url: str | None = None):
-    """``?key=`` → ``{downloadUrl, status}`` for a stored attachment (signed, one hour)."""
+def attachment_metadata(
+    request: Request,
+    key: str | None = None,
+    url: str | None = None,
+    filename: str | None = None,
+    content_type: str | None = None,
+):
+    """``?key=`` → ``{downloadUrl, status}`` for a stored attachment (signed, one hour).
+    ``?url=`` (what the SDK's ``ReadonlyAttachment`` asks for an ``ExternalAttachment``): an
+    ``http(s)`` URL is its own download URL (the server never fetches it); tracelake holds no
+    credentials to sign another store's URL (``s3://…``), so that is a 400 saying so."""
     principal = principal_of(request)
+    if key is None and url is not None:
+        return _external_attachment(url, filename, content_type)
     if key is None:
-        raise InvalidRequest(
-            "external attachments are read from their own store; give key="
-            if url
-            else "missing required query parameter 'key' (the attachment's key)"
-        )
+        raise InvalidRequest("missing required query parameter 'key' (the attachment's key)")
     record = attachments.get(request.app.state.store, principal.org_id, key)
     return {
         "downloadUrl": _signed_url(request, "GET", principal.org_id, key),
@@ -88,6 +95,22 @@ def attachment_metadata(request: Request, key: str | None = None, url: str | Non
         "filename": record["filename"],
         "content_type": record["content_type"],
         "size": record["size"],
+    }
+
+
+def _external_attachment(url: str, filename: str | None, content_type: str | None) -> dict:
+    scheme = urlsplit(url).scheme.lower()
+    if scheme not in ("http", "https"):
+        raise InvalidRequest(
+            f"cannot read the external attachment {url!r}: tracelake signs no"
+            f" {scheme or 'scheme-less'} URLs (it has no credentials for that store);"
+            " read it from its store, or give an http(s) URL"
+        )
+    return {
+        "downloadUrl": url,
+        "status": {"upload_status": "done"},
+        "filename": filename,
+        "content_type": content_type,
     }
 
 

@@ -22,6 +22,7 @@ EXPERIMENT_IGNORED = {
     "ancestor_commits",
     "parameters_id",
     "parameters_version",
+    "internal_metadata",  # CreateExperiment's (the SDK's generated client): a dataset filter
     "org_name",
 }
 
@@ -140,6 +141,7 @@ async def create_dataset(request: Request):
         field_of(body, "name", str, required=True),
         field_of(body, "description", str),
         field_of(body, "metadata", dict),
+        tags=field_of(body, "tags", list),
         may_create=principal.can_write,
     )
     return present_dataset(record)
@@ -216,9 +218,9 @@ def _experiment_fields(catalog: Catalog, principal: Principal, body: dict) -> di
     if "dataset_version" in fields:
         fields["dataset_version"] = str(fields["dataset_version"])
     if "dataset_id" in fields:
-        catalog.get(DATASETS, principal.org_id, fields["dataset_id"])
+        catalog.get_referenced(DATASETS, principal.org_id, fields["dataset_id"], "dataset_id")
     if "base_exp_id" in fields:
-        catalog.get(EXPERIMENTS, principal.org_id, fields["base_exp_id"])
+        catalog.get_referenced(EXPERIMENTS, principal.org_id, fields["base_exp_id"], "base_exp_id")
     return fields
 
 

@@ -87,7 +87,9 @@ def summarize_experiment(
     project = catalog.get_project(principal.org_id, experiment["project_id"])
     project_url = _project_url(request, principal.org_name, project["name"])
     if comparison_experiment_id:
-        base = catalog.get(EXPERIMENTS, principal.org_id, comparison_experiment_id)
+        base = catalog.get_referenced(
+            EXPERIMENTS, principal.org_id, comparison_experiment_id, "comparison_experiment_id"
+        )
     else:
         base = catalog.base_experiment(principal.org_id, experiment_id)
     answer = {
