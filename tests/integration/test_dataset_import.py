@@ -274,6 +274,40 @@ def test_bad_mappings_are_refused(app_client):
     assert "format" in response.json()["error"]["message"]
 
 
+def _nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+def test_values_nested_deeper_than_writes_allow_are_refused(app_client):
+    # A CSV cell is parsed by DuckDB, which takes any depth, and a key path adds levels: a
+    # value nested 300 deep was imported, then diff, restore and the preview were 500s.
+    ds = _dataset(app_client)
+    for body, fmt, maps, words in [
+        (f'q\nx\n"{_nested(201)}"\n', "csv", [], ["row 2", "input nests deeper than 200"]),
+        (f'q\n"{_nested(1100)}"\n', "csv", [], ["row 1", "input nests deeper"]),
+        (f'q\n"{_nested(200)}"\n', "csv", ["q=expected.a"], ["row 1", "expected nests"]),
+        (f'{{"q": {_nested(199)}}}\n', "jsonl", ["q=metadata.a.b"], ["row 1", "metadata"]),
+    ]:
+        for route in ("import", "import/preview"):
+            query = [("format", fmt), *(("map", m) for m in maps)]
+            response = app_client.post(f"/v1/dataset/{ds}/{route}", params=query, content=body)
+            assert response.status_code == 400, (route, body[:20], response.text)
+            message = response.json()["error"]["message"]
+            assert all(w in message for w in words), message
+    assert _rows(app_client, ds) == {}
+    # 200 levels is allowed, and reads back everywhere.
+    response = _import(app_client, ds, f'id,q\nr1,"{_nested(200)}"\n')
+    assert response.status_code == 200, response.text
+    first = response.json()["_xact_id"]
+    assert _import(app_client, ds, "id,q\nr1,2\n").status_code == 200
+    response = app_client.get(f"/v1/dataset/{ds}/diff", params={"from": first})
+    assert response.status_code == 200, response.text
+    assert response.json()["counts"]["changed"] == 1
+    response = app_client.post(f"/v1/dataset/{ds}/restore", json={"version": first})
+    assert response.status_code == 200, response.text
+    assert _rows(app_client, ds)["r1"]["input"] == json.loads(_nested(200))
+
+
 def test_cli_import_in_data_dir_mode_and_against_a_server(tmp_path, server):
     data = tmp_path / "cases.csv"
     data.write_text("id,question,answer\n1,a?,A\n2,b?,B\n1,c?,C\n")

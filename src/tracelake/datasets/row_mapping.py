@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 
 from tracelake.errors import InvalidRequest
 from tracelake.model.column_mapping import VALUE_FIELDS, ColumnMapping, Target
+from tracelake.model.rows import MAX_JSON_DEPTH, nests_deeper
 
 # Row checks the caller adds (the dataset's enforced field schemas): given a field and
 # (row number, row id, value) triples, raise InvalidRequest for the bad ones. The id is None
@@ -177,7 +178,33 @@ def map_batch(con, batch: CellBatch, mapping: ColumnMapping) -> pa.Table:
         first = pc.index(pc.is_valid(problem), True).as_py()
         column, reason = problem[first].as_py().split(chr(0))
         raise InvalidRequest(f"row {table['_row'][first].as_py()}, column {column!r}: {reason}")
+    _check_depth(table)
     return table.drop_columns(["problem"])
+
+
+def _check_depth(table: pa.Table) -> None:
+    """Refuse a field nested deeper than every other write path allows (``MAX_JSON_DEPTH``):
+    a CSV cell is parsed by DuckDB, which takes any depth, and a key path adds levels. Such a
+    value could not be read back (diff, restore and the preview failed on it). Only long
+    values with many brackets are parsed: a value nesting N levels has 2N characters."""
+    for name in VALUE_FIELDS:
+        column = table[name]
+        long = pc.fill_null(pc.greater(pc.utf8_length(column), 2 * MAX_JSON_DEPTH), False)
+        if not pc.any(long).as_py():
+            continue
+        for index in pc.indices_nonzero(long).to_pylist():
+            text = column[index].as_py()
+            if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
+                continue
+            try:
+                deeper = nests_deeper(orjson.loads(text))
+            except orjson.JSONDecodeError:  # (orjson parses 1,024 levels at most)
+                deeper = True
+            if deeper:
+                raise InvalidRequest(
+                    f"row {table['_row'][index].as_py()}: {name} nests deeper than"
+                    f" {MAX_JSON_DEPTH} levels"
+                )
 
 
 def check_fields(mapped: pa.Table, check: RowCheck, ids_given: bool) -> None:
