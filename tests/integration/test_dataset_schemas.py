@@ -7,8 +7,10 @@ from __future__ import annotations
 import uuid
 
 import braintrust
+import orjson
 
 from tracelake.model.field_schemas import infer_schema
+from tracelake.store import dataset_meta
 
 QUESTION_SCHEMA = {
     "type": "object",
@@ -132,6 +134,62 @@ def test_schema_route_errors(app_client):
     assert "invalid JSON Schema" in response.json()["error"]["message"]
     empty = app_client.get(f"/v1/dataset/{ds}/schema/check").json()
     assert empty == {"checked": 0, "nonconforming": 0, "rows": []}
+
+
+LOOPS = [
+    {"$ref": "#"},
+    {"$defs": {"a": {"$ref": "#/$defs/a"}}, "$ref": "#/$defs/a"},
+    {"$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"allOf": [{"$ref": "#/$defs/a"}]}}},
+    {"properties": {"q": {"$ref": "#/$defs/a"}}, "$defs": {"a": {"not": {"$ref": "#/$defs/a"}}}},
+]
+
+
+def test_a_schema_whose_references_loop_on_the_same_value_is_refused(app_client):
+    # Saved, such a schema made every enforced write to the dataset a 500 (RecursionError).
+    _, ds = _dataset(app_client)
+    for schema in LOOPS:
+        saved = app_client.put(
+            f"/v1/dataset/{ds}/schema/input", json={"schema": schema, "enforce": True}
+        )
+        assert saved.status_code == 400, (schema, saved.text)
+        assert "without going into the value" in saved.json()["error"]["message"]
+    # Recursion that goes into the value (a tree) is fine, and enforced.
+    tree = {
+        "$defs": {
+            "node": {
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string"},
+                    "kids": {"items": {"$ref": "#/$defs/node"}},
+                },
+            }
+        },
+        "$ref": "#/$defs/node",
+    }
+    saved = app_client.put(f"/v1/dataset/{ds}/schema/input", json={"schema": tree, "enforce": True})
+    assert saved.status_code == 200, saved.text
+    good = {"name": "a", "kids": [{"name": "b", "kids": []}]}
+    insert = app_client.post(f"/v1/dataset/{ds}/insert", json={"events": [{"input": good}]})
+    assert insert.status_code == 200, insert.text
+    bad = {"name": "a", "kids": [{"name": 1}]}
+    insert = app_client.post(f"/v1/dataset/{ds}/insert", json={"events": [{"input": bad}]})
+    assert insert.status_code == 400, insert.text
+    assert insert.json()["error"]["violations"][0]["path"] == "/kids/0/name"
+    # A looping schema stored before the check: writes and the check route are a clear 400.
+    store = app_client.app.state.store
+    store.transact(
+        lambda c: c.execute(
+            "INSERT OR REPLACE INTO dataset_field_schemas VALUES (?, 'input', ?::JSON, true,"
+            " now())",
+            [ds, orjson.dumps(LOOPS[0]).decode()],
+        )
+    )
+    dataset_meta._forget(store, ds)
+    insert = app_client.post(f"/v1/dataset/{ds}/insert", json={"events": [{"input": good}]})
+    assert insert.status_code == 400, insert.text
+    assert "leads back to itself" in insert.json()["error"]["message"]
+    check = app_client.get(f"/v1/dataset/{ds}/schema/check")
+    assert check.status_code == 400, check.text
 
 
 def test_enforcement_applies_to_the_official_sdk(sdk_env, capfd):
