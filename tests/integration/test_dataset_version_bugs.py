@@ -9,6 +9,7 @@ import http.server
 import threading
 import time
 import uuid
+from urllib.parse import quote
 
 import orjson
 
@@ -438,3 +439,22 @@ def test_a_snapshot_name_of_digits_and_spaces_is_refused(app_client):
     answer = app_client.post(f"/v1/dataset/{ds}/snapshots", json={"name": " 123 "})
     assert answer.status_code == 400 and "all digits" in answer.text
     assert app_client.get(f"/v1/dataset/{ds}/snapshots").json()["objects"] == []
+
+
+def test_a_snapshot_name_that_cannot_be_a_url_segment_is_refused(app_client):
+    """Removing a snapshot (and the SDK's environment-object) puts its name in the path: a
+    '/' never reached the route (the name could not be removed), and clients resolve '..'
+    away, so removing a snapshot named '..' deleted the dataset itself."""
+    ds = _dataset(app_client)
+    app_client.post(f"/v1/dataset/{ds}/insert", json={"events": [{"id": "a", "input": 1}]})
+    for name in ("..", ".", "a/b", "/"):
+        answer = app_client.post(f"/v1/dataset/{ds}/snapshots", json={"name": name})
+        assert answer.status_code == 400, (name, answer.text)
+        assert "may not contain '/'" in answer.json()["error"]["message"]
+    assert app_client.get(f"/v1/dataset/{ds}/snapshots").json()["objects"] == []
+    for name in ("a.b", "...", "v1.0", "a?b#c d"):
+        answer = app_client.post(f"/v1/dataset/{ds}/snapshots", json={"name": name})
+        assert answer.status_code == 200, (name, answer.text)
+        path = f"/v1/dataset/{ds}/snapshots/{quote(name, safe='')}"
+        assert app_client.delete(path).status_code == 200, name
+    assert app_client.get(f"/v1/dataset/{ds}").status_code == 200

@@ -185,6 +185,13 @@ def create_snapshot(
         raise InvalidRequest("a snapshot needs a non-empty name")
     if name.strip().isdigit():  # (versions are read with surrounding spaces stripped)
         raise InvalidRequest("a snapshot name may not be all digits (it would read as a version)")
+    # The name is a segment of URL paths (removing it, the SDK's environment-object): a '/'
+    # never reaches the route, and clients resolve '.' and '..' away ('snapshots/..' is the
+    # dataset itself, so removing such a name deleted the dataset).
+    if "/" in name or name in (".", ".."):
+        raise InvalidRequest(
+            f"a snapshot name may not contain '/' or be '.' or '..' (it is part of URLs): {name!r}"
+        )
 
     def txn(c):
         if c.execute(
