@@ -125,6 +125,11 @@ def test_a_violation_of_an_imported_row_without_id_names_no_id(app_client):
 
 def test_schema_route_errors(app_client):
     _, ds = _dataset(app_client)
+    # save must be a boolean: "false" (a string) stored the inferred schema.
+    infer = app_client.post(f"/v1/dataset/{ds}/schema/input/infer", json={"save": "false"})
+    assert infer.status_code == 400, infer.text
+    assert "'save'" in infer.json()["error"]["message"]
+    assert app_client.get(f"/v1/dataset/{ds}/schema").json()["input"] is None
     response = app_client.put(f"/v1/dataset/{ds}/schema/output", json={"schema": {}})
     assert response.status_code == 400
     response = app_client.put(
