@@ -274,6 +274,27 @@ def test_bad_mappings_are_refused(app_client):
     assert "format" in response.json()["error"]["message"]
 
 
+def test_a_header_cell_with_a_line_break_is_one_header(app_client):
+    # The header was skipped as one line: the rest of a quoted header cell holding a line
+    # break became a first row ({"a\nb": 'b"', "c": "c"}).
+    ds = _dataset(app_client)
+    body = '"a\nb",c\r\n1,2\r\n"x\ny",3\r\n'
+    preview = app_client.post(
+        f"/v1/dataset/{ds}/import/preview", params={"format": "csv"}, content=body
+    )
+    assert preview.status_code == 200, preview.text
+    assert preview.json()["rows"] == [{"a\nb": 1, "c": 2}, {"a\nb": "x\ny", "c": 3}]
+    response = _import(app_client, ds, body)
+    assert response.status_code == 200, response.text
+    assert response.json()["rows_read"] == 2
+    inputs = sorted(row["input"]["c"] for row in _rows(app_client, ds).values())
+    assert inputs == [2, 3]
+    # A header alone is still a file without rows.
+    response = _import(app_client, _dataset(app_client), '"a\nb",c\n')
+    assert response.status_code == 400
+    assert "header but no rows" in response.json()["error"]["message"]
+
+
 def _nested(depth: int) -> str:
     return "[" * depth + "]" * depth
 

@@ -334,9 +334,9 @@ def _csv_batches(path: Path, progress: Progress | None, limit: int | None) -> It
         try:
             reader = pa_csv.open_csv(
                 source,
-                read_options=pa_csv.ReadOptions(
-                    column_names=names, skip_rows=1, block_size=BLOCK_BYTES
-                ),
+                # The header is read as a first record and dropped below: skip_rows skips
+                # lines, so a header cell with a line break in it made its rest a row.
+                read_options=pa_csv.ReadOptions(column_names=names, block_size=BLOCK_BYTES),
                 parse_options=pa_csv.ParseOptions(
                     newlines_in_values=True, invalid_row_handler=on_invalid_row
                 ),
@@ -347,11 +347,17 @@ def _csv_batches(path: Path, progress: Progress | None, limit: int | None) -> It
                 ),
             )
             start = 1
+            header = True
             while True:
                 try:
                     table = pa.Table.from_batches([reader.read_next_batch()])
                 except StopIteration:
                     break
+                if header and table.num_rows:
+                    table = table.slice(1)
+                    header = False
+                if not table.num_rows:
+                    continue
                 if limit is not None:
                     table = table.slice(0, limit - start + 1)
                 n = table.num_rows
