@@ -388,12 +388,13 @@ def _csv_problem(path: Path, names: list[str], message: str) -> str:
         records = (r for r in reader if r)  # blank lines are no rows, as for pyarrow
         for number, record in enumerate(records, start=1):
             if len(record) != len(names):
+                line = reader.line_num  # (before the look past it below moves it on)
                 # A quote left open takes the rest of the file into one value, so it shows
                 # as a short last record: say what is wrong, and where it starts.
                 if next(records, None) is None and (problem := _unclosed_quote(path)):
                     return problem
                 return (
-                    f"row {number} (line {reader.line_num}): expected {len(names)} "
+                    f"row {number} (line {line}): expected {len(names)} "
                     f"columns, found {len(record)}"
                 )
     return f"the CSV file could not be read: {message}"
