@@ -121,6 +121,16 @@ def test_a_violation_of_an_imported_row_without_id_names_no_id(app_client):
     error = response.json()["error"]
     assert error["violations"][0]["id"] is None
     assert error["message"].endswith(": row 2: input: 5 is not of type 'string'")
+    # Nor does a row with an empty id in a file with an id column (it named the id
+    # generated for it, which was never written).
+    for fmt, body in [
+        ("csv", b"id,input\nr1,ok\n,5\nr3,6\n"),
+        ("jsonl", b'{"id": "r1", "input": "ok"}\n{"input": 5}\n{"id": "r3", "input": 6}\n'),
+    ]:
+        response = app_client.post(f"/v1/dataset/{ds}/import", params={"format": fmt}, content=body)
+        assert response.status_code == 400, response.text
+        error = response.json()["error"]
+        assert [(v["row"], v["id"]) for v in error["violations"]] == [(2, None), (3, "r3")]
 
 
 def test_schema_route_errors(app_client):

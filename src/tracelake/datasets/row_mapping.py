@@ -160,6 +160,7 @@ def map_batch(con, batch: CellBatch, mapping: ColumnMapping) -> pa.Table:
         problem_sql = "NULL::VARCHAR"
     # Rows without an id get a time-ordered one now, so the staged file holds final ids.
     sql = f"""SELECT _row, coalesce({id_sql}, uuidv7()::VARCHAR) AS id,
+            ({id_sql}) IS NULL AS id_generated,
             ({fields["input"]})::VARCHAR AS input,
             ({fields["expected"]})::VARCHAR AS expected,
             ({fields["metadata"]})::VARCHAR AS metadata,
@@ -207,9 +208,12 @@ def _check_depth(table: pa.Table) -> None:
                 )
 
 
-def check_fields(mapped: pa.Table, check: RowCheck, ids_given: bool) -> None:
+def check_fields(mapped: pa.Table, check: RowCheck) -> None:
     rows = mapped["_row"].to_pylist()
-    ids = mapped["id"].to_pylist() if ids_given else [None] * len(rows)
+    # A violation names the row's id only when the file gives one: a generated id is
+    # never written (the import is refused), so it would name nothing.
+    generated = mapped["id_generated"].to_pylist()
+    ids = [None if g else i for i, g in zip(mapped["id"].to_pylist(), generated, strict=True)]
     for name in VALUE_FIELDS:
         values = [None if v is None else orjson.loads(v) for v in mapped[name].to_pylist()]
         check(name, list(zip(rows, ids, values, strict=True)))

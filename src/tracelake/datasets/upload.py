@@ -132,7 +132,7 @@ def stage_file(
                 column_mapping = build_mapping(columns, mapping)
             mapped = map_batch(con, batch, column_mapping)
             if check is not None and column_mapping.id_column is None:
-                check_fields(mapped, check, False)
+                check_fields(mapped, check)
             rows += mapped.num_rows
             if rows > MAX_ROWS:
                 raise InvalidRequest(f"a file may hold at most {MAX_ROWS:,} rows")
@@ -174,7 +174,7 @@ def _check_kept_rows(con, staged: Path, check: RowCheck) -> None:
         params={"path": str(staged)},
     ).to_arrow_table()
     for batch in kept.to_batches(10_000):
-        check_fields(pa.Table.from_batches([batch]), check, True)
+        check_fields(pa.Table.from_batches([batch]), check)
 
 
 def preview_file(
