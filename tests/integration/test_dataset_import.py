@@ -296,6 +296,33 @@ def test_a_header_cell_with_a_line_break_is_one_header(app_client):
     assert "header but no rows" in response.json()["error"]["message"]
 
 
+def test_a_file_of_thousands_of_columns_imports(app_client):
+    # A cell was typed by its own SQL expression: a CSV of 2,000 columns (one row) took
+    # 14 s and failed with DuckDB's "Out of Memory Error"; a JSON file of 5,000 keys too.
+    ds = _dataset(app_client)
+    names = [f"c{i}" for i in range(2000)]
+    body = ",".join(["id", *names]) + "\n"
+    body += ",".join(["r1", *(str(i) for i in range(2000))]) + "\n"
+    body += ",".join(["r2", *(["", '"x"', "true", "[1]", "a b"] * 400)]) + "\n"
+    maps = ["c0=expected", "c1=metadata.a.b", "c2=metadata.a.c"]
+    query = [("format", "csv"), *(("map", m) for m in maps)]
+    preview = app_client.post(f"/v1/dataset/{ds}/import/preview", params=query, content=body)
+    assert preview.status_code == 200, preview.text
+    assert preview.json()["rows"][1]["c3"] == [1]
+    response = app_client.post(f"/v1/dataset/{ds}/import", params=query, content=body)
+    assert response.status_code == 200, response.text
+    rows = _rows(app_client, ds)
+    assert rows["r1"]["expected"] == 0
+    assert rows["r1"]["metadata"] == {"a": {"b": 1, "c": 2}}
+    assert list(rows["r1"]["input"]) == names[3:]  # in the file's order
+    assert rows["r1"]["input"]["c1999"] == 1999
+    assert rows["r2"]["metadata"] == {"a": {"b": "x", "c": True}}
+    assert [rows["r2"]["input"][f"c{i}"] for i in range(3, 8)] == [[1], "a b", None, "x", True]
+    keys = {f"k{i}": i for i in range(5000)}
+    response = _import(app_client, _dataset(app_client), json.dumps([keys]), fmt="json")
+    assert response.status_code == 200, response.text
+
+
 def _nested(depth: int) -> str:
     return "[" * depth + "]" * depth
 

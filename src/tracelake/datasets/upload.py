@@ -32,9 +32,9 @@ import pyarrow.parquet as pq
 from tracelake.datasets.row_mapping import (
     CellBatch,
     RowCheck,
-    cell_sql,
     check_fields,
     map_batch,
+    typed_cells,
 )
 from tracelake.errors import InvalidRequest
 from tracelake.model.column_mapping import (
@@ -189,10 +189,8 @@ def preview_file(
     con = duckdb.connect(config=STAGING_DB_CONFIG)
     try:
         table, refs = batch.sql_table()
-        con.register("batch", table)
-        cells = ", ".join(cell_sql(refs[c], batch.raw_text) + "::VARCHAR" for c in columns)
-        typed = con.execute(f"SELECT {cells} FROM batch ORDER BY _row").fetchall()
-        con.unregister("batch")
+        cells = typed_cells(con, table, [refs[c] for c in columns], batch.raw_text)
+        typed = list(zip(*(a.to_pylist() for a in cells), strict=True))
         column_mapping = build_mapping(columns, mapping)
         mapped = map_batch(con, batch, column_mapping)
     finally:

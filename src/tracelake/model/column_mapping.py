@@ -163,12 +163,21 @@ def build_mapping(columns: Iterable[str], given: Mapping[str, str] | None) -> Co
 
 
 def _check_paths(entries: list[tuple[str, tuple[str, ...]]], field: str) -> None:
-    """No two columns may write the same place, or one inside the other's value."""
-    for i, (column, path) in enumerate(entries):
-        for other, other_path in entries[i + 1 :]:
-            short, long = sorted((path, other_path), key=len)
-            if long[: len(short)] == short:
-                where = ".".join((field, *short))
-                raise InvalidRequest(
-                    f"columns {column!r} and {other!r} both write {where} (give one a key)"
-                )
+    """No two columns may write the same place, or one inside the other's value. (By the
+    prefixes of each path: comparing every pair took seconds for a file of 2,000 columns.)"""
+    written: dict[tuple[str, ...], str] = {}  # path → the column writing it
+    inside: dict[tuple[str, ...], str] = {}  # proper prefix of a written path → its column
+    for column, path in entries:
+        other, where = written.get(path) or inside.get(path), path
+        for length in range(len(path) - 1, -1, -1):
+            if other is not None:
+                break
+            other, where = written.get(path[:length]), path[:length]
+        if other is not None:
+            raise InvalidRequest(
+                f"columns {other!r} and {column!r} both write"
+                f" {'.'.join((field, *where))} (give one a key)"
+            )
+        written[path] = column
+        for length in range(len(path)):
+            inside.setdefault(path[:length], column)
