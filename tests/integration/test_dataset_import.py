@@ -275,6 +275,36 @@ def test_bad_mappings_are_refused(app_client):
     assert "format" in response.json()["error"]["message"]
 
 
+def test_a_file_sent_as_a_form_is_refused(app_client):
+    # curl -F sends a multipart form: with format=csv its boundary line was the header and
+    # the part's headers were rows (imported, when they had as many commas as the header).
+    ds = _dataset(app_client)
+    for route in ("import", "import/preview"):
+        response = app_client.post(
+            f"/v1/dataset/{ds}/{route}",
+            params={"format": "csv"},
+            files={"file": ("cases.csv", b"q\nhello\n", "text/csv")},
+        )
+        assert response.status_code == 415, response.text
+        assert "--data-binary" in response.json()["error"]["message"]
+        response = app_client.post(
+            f"/v1/dataset/{ds}/{route}",
+            params={"format": "csv"},
+            content=b"q\nhello\n",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert response.status_code == 415, response.text
+    assert _rows(app_client, ds) == {}
+    # The web UI's octet-stream body with a file name is a file.
+    response = app_client.post(
+        f"/v1/dataset/{ds}/import",
+        params={"filename": "cases.csv"},
+        content=b"q\nhello\n",
+        headers={"Content-Type": "application/octet-stream"},
+    )
+    assert response.status_code == 200, response.text
+
+
 def test_a_header_cell_with_a_line_break_is_one_header(app_client):
     # The header was skipped as one line: the rest of a quoted header cell holding a line
     # break became a first row ({"a\nb": 'b"', "c": "c"}).

@@ -36,7 +36,7 @@ from tracelake.datasets.row_mapping import (
     map_batch,
     typed_cells,
 )
-from tracelake.errors import InvalidRequest
+from tracelake.errors import InvalidRequest, UnsupportedMediaType
 from tracelake.model.column_mapping import (
     VALUE_FIELDS,
     ColumnMapping,
@@ -69,7 +69,15 @@ Progress = Callable[[int], None]  # told the bytes read so far
 
 def detect_format(explicit: str | None, content_type: str | None, filename: str | None) -> str:
     """The file's format: ``explicit`` if given, else from the Content-Type, else from the
-    file name's extension."""
+    file name's extension. A form is refused: its parts are no file of rows."""
+    media = (content_type or "").split(";")[0].strip().lower()
+    if media.startswith("multipart/") or media == "application/x-www-form-urlencoded":
+        # (curl -F sends a multipart form, whose boundary lines became the CSV header and
+        # rows; curl -d a urlencoded one, with the file's line breaks dropped)
+        raise UnsupportedMediaType(
+            f"the file goes as the raw request body, not as a form ({media}): for example"
+            " curl --data-binary @cases.csv -H 'Content-Type: text/csv'"
+        )
     if explicit:
         fmt = explicit.lower().lstrip(".")
         if fmt == "ndjson":
