@@ -494,7 +494,8 @@ def _jsonl_objects(path: Path) -> Iterator[tuple[int, int, dict]]:
                     raise InvalidRequest(f"line {line_no}: the file is not UTF-8 text") from None
                 raise InvalidRequest(f"line {line_no}: invalid JSON ({exc})") from None
             if not isinstance(value, dict):
-                raise InvalidRequest(f"line {line_no}: each line must be a JSON object")
+                hint = " (a file holding one JSON array is format=json)" if line_no == 1 else ""
+                raise InvalidRequest(f"line {line_no}: each line must be a JSON object{hint}")
             yield line_no, read, value
 
 
@@ -556,8 +557,11 @@ def _json_array_batches(
     except orjson.JSONDecodeError as exc:
         if "UTF-8" in str(exc):
             raise InvalidRequest(_utf8_problem(path)) from None
+        hint = ""
+        if exc.msg.startswith("unexpected content after document"):
+            hint = ": one JSON value per line is JSONL, give format=jsonl (or a .jsonl name)"
         raise InvalidRequest(
-            f"line {exc.lineno}, column {exc.colno}: invalid JSON ({exc.msg})"
+            f"line {exc.lineno}, column {exc.colno}: invalid JSON ({exc.msg}){hint}"
         ) from None
     del data
     if progress is not None:
