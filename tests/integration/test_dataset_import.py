@@ -261,6 +261,23 @@ def test_a_bad_row_late_in_a_big_file_writes_nothing(app_client):
     assert _rows(app_client, ds) == {}
 
 
+def test_a_broken_file_with_long_cells_says_where_it_breaks(app_client):
+    # The standard library's CSV reader, which finds where a file breaks, refused a cell over
+    # 128 KiB: a 500 (csv.Error: field larger than field limit).
+    ds = _dataset(app_client)
+    long = '"' + "x" * 200_000 + '"'
+    for body, words in [
+        (f"a,b\n{long},1\n3\n", ["row 2 (line 3)", "expected 2 columns, found 1"]),
+        (f'a,b\n{long},1\n"3,4\n', ["row 2 (line 3)", "quoted value is not closed"]),
+        (f"{long[:-1]}x{long[1:]},b\n1,2\n3\n", ["row 2 (line 3)", "found 1"]),
+    ]:
+        response = _import(app_client, ds, body)
+        assert response.status_code == 400, response.text
+        message = response.json()["error"]["message"]
+        assert all(w in message for w in words), message
+    assert _rows(app_client, ds) == {}
+
+
 def test_bad_mappings_are_refused(app_client):
     ds = _dataset(app_client)
     for maps, words in [

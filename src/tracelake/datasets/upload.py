@@ -66,6 +66,10 @@ STAGING_DB_CONFIG = {"autoload_known_extensions": "false", "memory_limit": "256M
 
 Progress = Callable[[int], None]  # told the bytes read so far
 
+# The standard library's CSV reader (the header, and where a broken file breaks) refuses a
+# cell over 128 KiB by default: a ragged row after a long cell was a 500. (Process-wide.)
+csv.field_size_limit(2**31 - 1)
+
 
 def detect_format(explicit: str | None, content_type: str | None, filename: str | None) -> str:
     """The file's format: ``explicit`` if given, else from the Content-Type, else from the
