@@ -259,24 +259,26 @@ def map_batch(con, batch: CellBatch, mapping: ColumnMapping) -> pa.Table:
 def _check_depth(table: pa.Table) -> None:
     """Refuse a field nested deeper than every other write path allows (``MAX_JSON_DEPTH``):
     a CSV cell is parsed by DuckDB, which takes any depth, and a key path adds levels. Such a
-    value could not be read back (diff, restore and the preview failed on it). Only long
-    values with many brackets are parsed: a value nesting N levels has 2N characters."""
+    value could not be read back (diff, restore and the preview failed on it). Only values
+    with more brackets than that are parsed (counted by Arrow, for the whole batch)."""
     for name in VALUE_FIELDS:
-        column = table[name]
-        long = pc.fill_null(pc.greater(pc.utf8_length(column), 2 * MAX_JSON_DEPTH), False)
-        if not pc.any(long).as_py():
+        # (a value nesting N levels has 2N characters: shorter ones are not scanned)
+        long = pc.indices_nonzero(
+            pc.fill_null(pc.greater(pc.binary_length(table[name]), 2 * MAX_JSON_DEPTH), False)
+        )
+        if not len(long):
             continue
-        for index in pc.indices_nonzero(long).to_pylist():
-            text = column[index].as_py()
-            if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
-                continue
+        column = table[name].take(long)
+        brackets = pc.add(pc.count_substring(column, "["), pc.count_substring(column, "{"))
+        many = pc.fill_null(pc.greater(brackets, MAX_JSON_DEPTH), False)
+        for index in pc.indices_nonzero(many).to_pylist():
             try:
-                deeper = nests_deeper(orjson.loads(text))
+                deeper = nests_deeper(orjson.loads(column[index].as_py()))
             except orjson.JSONDecodeError:  # (orjson parses 1,024 levels at most)
                 deeper = True
             if deeper:
                 raise InvalidRequest(
-                    f"row {table['_row'][index].as_py()}: {name} nests deeper than"
+                    f"row {table['_row'][long[index].as_py()].as_py()}: {name} nests deeper than"
                     f" {MAX_JSON_DEPTH} levels"
                 )
 
