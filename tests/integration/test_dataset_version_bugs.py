@@ -458,3 +458,21 @@ def test_a_snapshot_name_that_cannot_be_a_url_segment_is_refused(app_client):
         path = f"/v1/dataset/{ds}/snapshots/{quote(name, safe='')}"
         assert app_client.delete(path).status_code == 200, name
     assert app_client.get(f"/v1/dataset/{ds}").status_code == 200
+
+
+def test_a_reordered_list_of_strings_is_a_change_except_in_tags(app_client):
+    """Diff and restore compared every list of strings as a set (meant for tags): an input
+    ['x', 'y'] merged to ['y', 'x'] was no change, so restore left it reordered."""
+    ds = _dataset(app_client)
+    row = {"id": "a", "input": ["x", "y"], "expected": ["1", "2"], "tags": ["t1", "t2"]}
+    app_client.post(f"/v1/dataset/{ds}/insert", json={"events": [row]})
+    (first,) = _versions(app_client, ds)
+    merged = {"id": "a", "input": ["y", "x"], "tags": ["t2", "t1"], "_is_merge": True}
+    app_client.post(f"/v1/dataset/{ds}/insert", json={"events": [merged]})
+    diff = app_client.get(f"/v1/dataset/{ds}/diff", params={"from": first}).json()
+    assert [(c["id"], c["fields"]) for c in diff["changed"]] == [("a", ["input"])]
+    assert diff["changed"][0]["after"] == {"input": ["y", "x"]}
+    restored = app_client.post(f"/v1/dataset/{ds}/restore", json={"version": first}).json()
+    assert restored["updated"] == 1, restored
+    fetched = app_client.post(f"/v1/dataset/{ds}/fetch", json={}).json()["events"]
+    assert fetched[0]["input"] == ["x", "y"]
