@@ -285,11 +285,17 @@ def test_bad_mappings_are_refused(app_client):
         (["question=output"], ["unknown target"]),
         (["question=input.a", "answer=input.a.b"], ["both write input.a"]),
         (["id=tags.x"], ["takes no key"]),
+        # The route's parameter is map (the message said --map); a column given twice was
+        # taken from its last option.
+        (["=input"], ["map '=input'", "column=target"]),
+        (["question=input", "question=expected"], ["maps column 'question' twice"]),
     ]:
         response = _import(app_client, ds, CSV, maps=maps)
         assert response.status_code == 400, (maps, response.text)
         message = response.json()["error"]["message"]
         assert all(w in message for w in words), message
+    response = _import(app_client, ds, CSV, maps=["=input"])
+    assert response.json()["error"]["message"].startswith("map '=input'")
     response = app_client.post(f"/v1/dataset/{ds}/import", content=b"a\n1\n")
     assert response.status_code == 400
     assert "format" in response.json()["error"]["message"]

@@ -62,14 +62,19 @@ def parse_target(text: str, column: str) -> Target:
     return Target(field, path)
 
 
-def parse_map_options(options: Iterable[str]) -> dict[str, str]:
-    """``["q=input.question", "a=expected"]`` (the CLI's ``--map``) → ``{"q": "input.question",
-    …}``. The column name is everything before the last ``=``."""
+def parse_map_options(options: Iterable[str], name: str = "--map") -> dict[str, str]:
+    """``["q=input.question", "a=expected"]`` (the CLI's ``--map``, the routes' ``map``;
+    ``name`` is how errors call it) → ``{"q": "input.question", …}``. The column name is
+    everything before the last ``=``; a column given twice is an error (the last one won)."""
     result: dict[str, str] = {}
     for option in options:
         column, sep, target = option.rpartition("=")
         if not sep or not column:
-            raise InvalidRequest(f"--map {option!r}: write it as column=target")
+            raise InvalidRequest(f"{name} {option!r}: write it as column=target")
+        if column in result:
+            raise InvalidRequest(
+                f"{name} maps column {column!r} twice ({result[column]!r} and {target!r})"
+            )
         result[column] = target
     return result
 

@@ -42,7 +42,7 @@ def _mapping(map_: list[str] | None, mapping: str | None) -> dict[str, str] | No
         if not isinstance(given, dict) or not all(isinstance(v, str) for v in given.values()):
             raise InvalidRequest("mapping must be a JSON object of column → target")
         result.update(given)
-    result.update(parse_map_options(map_ or []))
+    result.update(parse_map_options(map_ or [], "map"))
     return result or None
 
 
