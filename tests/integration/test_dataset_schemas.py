@@ -8,7 +8,11 @@ import uuid
 
 import braintrust
 import orjson
+import pytest
 
+from tests.conftest import ADMIN_KEY
+from tracelake.datasets.imports import import_file
+from tracelake.errors import Conflict
 from tracelake.model.field_schemas import infer_schema
 from tracelake.store import dataset_meta
 
@@ -205,6 +209,37 @@ def test_a_schema_whose_references_loop_on_the_same_value_is_refused(app_client)
     assert "leads back to itself" in insert.json()["error"]["message"]
     check = app_client.get(f"/v1/dataset/{ds}/schema/check")
     assert check.status_code == 400, check.text
+
+
+def test_a_schema_enforced_while_an_import_reads_its_file_refuses_the_import(app_client, tmp_path):
+    # The import checked its rows against the schemas of when it began, and its commit wrote
+    # them whatever happened meanwhile: a schema enforced while a large file was read let
+    # rows that break it in.
+    _, ds = _dataset(app_client)
+    state = app_client.app.state
+    principal = state.catalog.authenticate(ADMIN_KEY)
+    source = tmp_path / "cases.csv"
+    source.write_text("id,input\n" + "".join(f"r{i},{i}\n" for i in range(1000)))
+    strings = {"type": "string"}
+
+    def enforce_once(read: int) -> None:
+        if dataset_meta.get_schemas(state.store, ds)["input"] is None:
+            dataset_meta.set_schema(state.store, ds, "input", strings, True)
+
+    with pytest.raises(Conflict, match="changed while the file was read"):
+        import_file(state.store, state.catalog, principal, ds, source, "csv", progress=enforce_once)
+    assert app_client.post(f"/v1/dataset/{ds}/fetch", json={}).json()["events"] == []
+    assert app_client.get(f"/v1/dataset/{ds}/versions").json()["objects"] == []
+    # Imported again, the rows are checked against it.
+    response = app_client.post(
+        f"/v1/dataset/{ds}/import", params={"format": "csv"}, content=source.read_bytes()
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["type"] == "SchemaViolation"
+    # Unchanged schemas: the import goes through.
+    source.write_text("id,input\nr1,x\n")
+    result = import_file(state.store, state.catalog, principal, ds, source, "csv")
+    assert result["rows_written"] == 1
 
 
 def test_enforcement_applies_to_the_official_sdk(sdk_env, capfd):
