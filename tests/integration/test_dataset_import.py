@@ -197,7 +197,8 @@ def test_preview_proposes_a_mapping_and_writes_nothing(app_client):
 
 
 BAD_FILES = [
-    ("ragged.csv", "csv", b"a,b\n1,2\n3\n4,5\n", ["row 2", "expected 2 columns, found 1"]),
+    # The line was the next record's ("line 4"): the look past the short record moved it on.
+    ("ragged.csv", "csv", b"a,b\n1,2\n3\n4,5\n", ["row 2 (line 3)", "expected 2 columns, found 1"]),
     (
         "line5.jsonl",
         "jsonl",
@@ -212,6 +213,9 @@ BAD_FILES = [
     ("empty.json", "json", b"[]", ["no rows"]),
     ("bad.json", "json", b'[{"a": 1},\n {"a": }]', ["line 2", "invalid JSON"]),
     ("scalar.jsonl", "jsonl", b'{"a": 1}\n[1, 2]\n', ["line 2", "JSON object"]),
+    # A file in the other JSON format says so (it was only "invalid JSON", "JSON object").
+    ("lines.json", "json", b'{"a": 1}\n{"a": 2}\n', ["line 2", "give format=jsonl"]),
+    ("array.jsonl", "jsonl", b'[{"a": 1}, {"a": 2}]\n', ["line 1", "is format=json"]),
     ("dupcol.csv", "csv", b"a,a\n1,2\n", ["two columns", "'a'"]),
     # A blank first line was "the file is empty"; a quote left open in a file whose columns
     # then came short was "row 1 (line 4): expected 2 columns, found 1".
@@ -257,6 +261,23 @@ def test_a_bad_row_late_in_a_big_file_writes_nothing(app_client):
     assert _rows(app_client, ds) == {}
 
 
+def test_a_broken_file_with_long_cells_says_where_it_breaks(app_client):
+    # The standard library's CSV reader, which finds where a file breaks, refused a cell over
+    # 128 KiB: a 500 (csv.Error: field larger than field limit).
+    ds = _dataset(app_client)
+    long = '"' + "x" * 200_000 + '"'
+    for body, words in [
+        (f"a,b\n{long},1\n3\n", ["row 2 (line 3)", "expected 2 columns, found 1"]),
+        (f'a,b\n{long},1\n"3,4\n', ["row 2 (line 3)", "quoted value is not closed"]),
+        (f"{long[:-1]}x{long[1:]},b\n1,2\n3\n", ["row 2 (line 3)", "found 1"]),
+    ]:
+        response = _import(app_client, ds, body)
+        assert response.status_code == 400, response.text
+        message = response.json()["error"]["message"]
+        assert all(w in message for w in words), message
+    assert _rows(app_client, ds) == {}
+
+
 def test_bad_mappings_are_refused(app_client):
     ds = _dataset(app_client)
     for maps, words in [
@@ -264,14 +285,132 @@ def test_bad_mappings_are_refused(app_client):
         (["question=output"], ["unknown target"]),
         (["question=input.a", "answer=input.a.b"], ["both write input.a"]),
         (["id=tags.x"], ["takes no key"]),
+        # The route's parameter is map (the message said --map); a column given twice was
+        # taken from its last option.
+        (["=input"], ["map '=input'", "column=target"]),
+        (["question=input", "question=expected"], ["maps column 'question' twice"]),
     ]:
         response = _import(app_client, ds, CSV, maps=maps)
         assert response.status_code == 400, (maps, response.text)
         message = response.json()["error"]["message"]
         assert all(w in message for w in words), message
+    response = _import(app_client, ds, CSV, maps=["=input"])
+    assert response.json()["error"]["message"].startswith("map '=input'")
     response = app_client.post(f"/v1/dataset/{ds}/import", content=b"a\n1\n")
     assert response.status_code == 400
     assert "format" in response.json()["error"]["message"]
+
+
+def test_a_file_sent_as_a_form_is_refused(app_client):
+    # curl -F sends a multipart form: with format=csv its boundary line was the header and
+    # the part's headers were rows (imported, when they had as many commas as the header).
+    ds = _dataset(app_client)
+    for route in ("import", "import/preview"):
+        response = app_client.post(
+            f"/v1/dataset/{ds}/{route}",
+            params={"format": "csv"},
+            files={"file": ("cases.csv", b"q\nhello\n", "text/csv")},
+        )
+        assert response.status_code == 415, response.text
+        assert "--data-binary" in response.json()["error"]["message"]
+        response = app_client.post(
+            f"/v1/dataset/{ds}/{route}",
+            params={"format": "csv"},
+            content=b"q\nhello\n",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert response.status_code == 415, response.text
+    assert _rows(app_client, ds) == {}
+    # The web UI's octet-stream body with a file name is a file.
+    response = app_client.post(
+        f"/v1/dataset/{ds}/import",
+        params={"filename": "cases.csv"},
+        content=b"q\nhello\n",
+        headers={"Content-Type": "application/octet-stream"},
+    )
+    assert response.status_code == 200, response.text
+
+
+def test_a_header_cell_with_a_line_break_is_one_header(app_client):
+    # The header was skipped as one line: the rest of a quoted header cell holding a line
+    # break became a first row ({"a\nb": 'b"', "c": "c"}).
+    ds = _dataset(app_client)
+    body = '"a\nb",c\r\n1,2\r\n"x\ny",3\r\n'
+    preview = app_client.post(
+        f"/v1/dataset/{ds}/import/preview", params={"format": "csv"}, content=body
+    )
+    assert preview.status_code == 200, preview.text
+    assert preview.json()["rows"] == [{"a\nb": 1, "c": 2}, {"a\nb": "x\ny", "c": 3}]
+    response = _import(app_client, ds, body)
+    assert response.status_code == 200, response.text
+    assert response.json()["rows_read"] == 2
+    inputs = sorted(row["input"]["c"] for row in _rows(app_client, ds).values())
+    assert inputs == [2, 3]
+    # A header alone is still a file without rows.
+    response = _import(app_client, _dataset(app_client), '"a\nb",c\n')
+    assert response.status_code == 400
+    assert "header but no rows" in response.json()["error"]["message"]
+
+
+def test_a_file_of_thousands_of_columns_imports(app_client):
+    # A cell was typed by its own SQL expression: a CSV of 2,000 columns (one row) took
+    # 14 s and failed with DuckDB's "Out of Memory Error"; a JSON file of 5,000 keys too.
+    ds = _dataset(app_client)
+    names = [f"c{i}" for i in range(2000)]
+    body = ",".join(["id", *names]) + "\n"
+    body += ",".join(["r1", *(str(i) for i in range(2000))]) + "\n"
+    body += ",".join(["r2", *(["", '"x"', "true", "[1]", "a b"] * 400)]) + "\n"
+    maps = ["c0=expected", "c1=metadata.a.b", "c2=metadata.a.c"]
+    query = [("format", "csv"), *(("map", m) for m in maps)]
+    preview = app_client.post(f"/v1/dataset/{ds}/import/preview", params=query, content=body)
+    assert preview.status_code == 200, preview.text
+    assert preview.json()["rows"][1]["c3"] == [1]
+    response = app_client.post(f"/v1/dataset/{ds}/import", params=query, content=body)
+    assert response.status_code == 200, response.text
+    rows = _rows(app_client, ds)
+    assert rows["r1"]["expected"] == 0
+    assert rows["r1"]["metadata"] == {"a": {"b": 1, "c": 2}}
+    assert list(rows["r1"]["input"]) == names[3:]  # in the file's order
+    assert rows["r1"]["input"]["c1999"] == 1999
+    assert rows["r2"]["metadata"] == {"a": {"b": "x", "c": True}}
+    assert [rows["r2"]["input"][f"c{i}"] for i in range(3, 8)] == [[1], "a b", None, "x", True]
+    keys = {f"k{i}": i for i in range(5000)}
+    response = _import(app_client, _dataset(app_client), json.dumps([keys]), fmt="json")
+    assert response.status_code == 200, response.text
+
+
+def _nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+def test_values_nested_deeper_than_writes_allow_are_refused(app_client):
+    # A CSV cell is parsed by DuckDB, which takes any depth, and a key path adds levels: a
+    # value nested 300 deep was imported, then diff, restore and the preview were 500s.
+    ds = _dataset(app_client)
+    for body, fmt, maps, words in [
+        (f'q\nx\n"{_nested(201)}"\n', "csv", [], ["row 2", "input nests deeper than 200"]),
+        (f'q\n"{_nested(1100)}"\n', "csv", [], ["row 1", "input nests deeper"]),
+        (f'q\n"{_nested(200)}"\n', "csv", ["q=expected.a"], ["row 1", "expected nests"]),
+        (f'{{"q": {_nested(199)}}}\n', "jsonl", ["q=metadata.a.b"], ["row 1", "metadata"]),
+    ]:
+        for route in ("import", "import/preview"):
+            query = [("format", fmt), *(("map", m) for m in maps)]
+            response = app_client.post(f"/v1/dataset/{ds}/{route}", params=query, content=body)
+            assert response.status_code == 400, (route, body[:20], response.text)
+            message = response.json()["error"]["message"]
+            assert all(w in message for w in words), message
+    assert _rows(app_client, ds) == {}
+    # 200 levels is allowed, and reads back everywhere.
+    response = _import(app_client, ds, f'id,q\nr1,"{_nested(200)}"\n')
+    assert response.status_code == 200, response.text
+    first = response.json()["_xact_id"]
+    assert _import(app_client, ds, "id,q\nr1,2\n").status_code == 200
+    response = app_client.get(f"/v1/dataset/{ds}/diff", params={"from": first})
+    assert response.status_code == 200, response.text
+    assert response.json()["counts"]["changed"] == 1
+    response = app_client.post(f"/v1/dataset/{ds}/restore", json={"version": first})
+    assert response.status_code == 200, response.text
+    assert _rows(app_client, ds)["r1"]["input"] == json.loads(_nested(200))
 
 
 def test_cli_import_in_data_dir_mode_and_against_a_server(tmp_path, server):

@@ -7,8 +7,14 @@ from __future__ import annotations
 import uuid
 
 import braintrust
+import orjson
+import pytest
 
+from tests.conftest import ADMIN_KEY
+from tracelake.datasets.imports import import_file
+from tracelake.errors import Conflict
 from tracelake.model.field_schemas import infer_schema
+from tracelake.store import dataset_meta
 
 QUESTION_SCHEMA = {
     "type": "object",
@@ -119,10 +125,25 @@ def test_a_violation_of_an_imported_row_without_id_names_no_id(app_client):
     error = response.json()["error"]
     assert error["violations"][0]["id"] is None
     assert error["message"].endswith(": row 2: input: 5 is not of type 'string'")
+    # Nor does a row with an empty id in a file with an id column (it named the id
+    # generated for it, which was never written).
+    for fmt, body in [
+        ("csv", b"id,input\nr1,ok\n,5\nr3,6\n"),
+        ("jsonl", b'{"id": "r1", "input": "ok"}\n{"input": 5}\n{"id": "r3", "input": 6}\n'),
+    ]:
+        response = app_client.post(f"/v1/dataset/{ds}/import", params={"format": fmt}, content=body)
+        assert response.status_code == 400, response.text
+        error = response.json()["error"]
+        assert [(v["row"], v["id"]) for v in error["violations"]] == [(2, None), (3, "r3")]
 
 
 def test_schema_route_errors(app_client):
     _, ds = _dataset(app_client)
+    # save must be a boolean: "false" (a string) stored the inferred schema.
+    infer = app_client.post(f"/v1/dataset/{ds}/schema/input/infer", json={"save": "false"})
+    assert infer.status_code == 400, infer.text
+    assert "'save'" in infer.json()["error"]["message"]
+    assert app_client.get(f"/v1/dataset/{ds}/schema").json()["input"] is None
     response = app_client.put(f"/v1/dataset/{ds}/schema/output", json={"schema": {}})
     assert response.status_code == 400
     response = app_client.put(
@@ -132,6 +153,93 @@ def test_schema_route_errors(app_client):
     assert "invalid JSON Schema" in response.json()["error"]["message"]
     empty = app_client.get(f"/v1/dataset/{ds}/schema/check").json()
     assert empty == {"checked": 0, "nonconforming": 0, "rows": []}
+
+
+LOOPS = [
+    {"$ref": "#"},
+    {"$defs": {"a": {"$ref": "#/$defs/a"}}, "$ref": "#/$defs/a"},
+    {"$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"allOf": [{"$ref": "#/$defs/a"}]}}},
+    {"properties": {"q": {"$ref": "#/$defs/a"}}, "$defs": {"a": {"not": {"$ref": "#/$defs/a"}}}},
+]
+
+
+def test_a_schema_whose_references_loop_on_the_same_value_is_refused(app_client):
+    # Saved, such a schema made every enforced write to the dataset a 500 (RecursionError).
+    _, ds = _dataset(app_client)
+    for schema in LOOPS:
+        saved = app_client.put(
+            f"/v1/dataset/{ds}/schema/input", json={"schema": schema, "enforce": True}
+        )
+        assert saved.status_code == 400, (schema, saved.text)
+        assert "without going into the value" in saved.json()["error"]["message"]
+    # Recursion that goes into the value (a tree) is fine, and enforced.
+    tree = {
+        "$defs": {
+            "node": {
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string"},
+                    "kids": {"items": {"$ref": "#/$defs/node"}},
+                },
+            }
+        },
+        "$ref": "#/$defs/node",
+    }
+    saved = app_client.put(f"/v1/dataset/{ds}/schema/input", json={"schema": tree, "enforce": True})
+    assert saved.status_code == 200, saved.text
+    good = {"name": "a", "kids": [{"name": "b", "kids": []}]}
+    insert = app_client.post(f"/v1/dataset/{ds}/insert", json={"events": [{"input": good}]})
+    assert insert.status_code == 200, insert.text
+    bad = {"name": "a", "kids": [{"name": 1}]}
+    insert = app_client.post(f"/v1/dataset/{ds}/insert", json={"events": [{"input": bad}]})
+    assert insert.status_code == 400, insert.text
+    assert insert.json()["error"]["violations"][0]["path"] == "/kids/0/name"
+    # A looping schema stored before the check: writes and the check route are a clear 400.
+    store = app_client.app.state.store
+    store.transact(
+        lambda c: c.execute(
+            "INSERT OR REPLACE INTO dataset_field_schemas VALUES (?, 'input', ?::JSON, true,"
+            " now())",
+            [ds, orjson.dumps(LOOPS[0]).decode()],
+        )
+    )
+    dataset_meta._forget(store, ds)
+    insert = app_client.post(f"/v1/dataset/{ds}/insert", json={"events": [{"input": good}]})
+    assert insert.status_code == 400, insert.text
+    assert "leads back to itself" in insert.json()["error"]["message"]
+    check = app_client.get(f"/v1/dataset/{ds}/schema/check")
+    assert check.status_code == 400, check.text
+
+
+def test_a_schema_enforced_while_an_import_reads_its_file_refuses_the_import(app_client, tmp_path):
+    # The import checked its rows against the schemas of when it began, and its commit wrote
+    # them whatever happened meanwhile: a schema enforced while a large file was read let
+    # rows that break it in.
+    _, ds = _dataset(app_client)
+    state = app_client.app.state
+    principal = state.catalog.authenticate(ADMIN_KEY)
+    source = tmp_path / "cases.csv"
+    source.write_text("id,input\n" + "".join(f"r{i},{i}\n" for i in range(1000)))
+    strings = {"type": "string"}
+
+    def enforce_once(read: int) -> None:
+        if dataset_meta.get_schemas(state.store, ds)["input"] is None:
+            dataset_meta.set_schema(state.store, ds, "input", strings, True)
+
+    with pytest.raises(Conflict, match="changed while the file was read"):
+        import_file(state.store, state.catalog, principal, ds, source, "csv", progress=enforce_once)
+    assert app_client.post(f"/v1/dataset/{ds}/fetch", json={}).json()["events"] == []
+    assert app_client.get(f"/v1/dataset/{ds}/versions").json()["objects"] == []
+    # Imported again, the rows are checked against it.
+    response = app_client.post(
+        f"/v1/dataset/{ds}/import", params={"format": "csv"}, content=source.read_bytes()
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["type"] == "SchemaViolation"
+    # Unchanged schemas: the import goes through.
+    source.write_text("id,input\nr1,x\n")
+    result = import_file(state.store, state.catalog, principal, ds, source, "csv")
+    assert result["rows_written"] == 1
 
 
 def test_enforcement_applies_to_the_official_sdk(sdk_env, capfd):

@@ -9,6 +9,7 @@ import http.server
 import threading
 import time
 import uuid
+from urllib.parse import quote
 
 import orjson
 
@@ -438,3 +439,40 @@ def test_a_snapshot_name_of_digits_and_spaces_is_refused(app_client):
     answer = app_client.post(f"/v1/dataset/{ds}/snapshots", json={"name": " 123 "})
     assert answer.status_code == 400 and "all digits" in answer.text
     assert app_client.get(f"/v1/dataset/{ds}/snapshots").json()["objects"] == []
+
+
+def test_a_snapshot_name_that_cannot_be_a_url_segment_is_refused(app_client):
+    """Removing a snapshot (and the SDK's environment-object) puts its name in the path: a
+    '/' never reached the route (the name could not be removed), and clients resolve '..'
+    away, so removing a snapshot named '..' deleted the dataset itself."""
+    ds = _dataset(app_client)
+    app_client.post(f"/v1/dataset/{ds}/insert", json={"events": [{"id": "a", "input": 1}]})
+    for name in ("..", ".", "a/b", "/"):
+        answer = app_client.post(f"/v1/dataset/{ds}/snapshots", json={"name": name})
+        assert answer.status_code == 400, (name, answer.text)
+        assert "may not contain '/'" in answer.json()["error"]["message"]
+    assert app_client.get(f"/v1/dataset/{ds}/snapshots").json()["objects"] == []
+    for name in ("a.b", "...", "v1.0", "a?b#c d"):
+        answer = app_client.post(f"/v1/dataset/{ds}/snapshots", json={"name": name})
+        assert answer.status_code == 200, (name, answer.text)
+        path = f"/v1/dataset/{ds}/snapshots/{quote(name, safe='')}"
+        assert app_client.delete(path).status_code == 200, name
+    assert app_client.get(f"/v1/dataset/{ds}").status_code == 200
+
+
+def test_a_reordered_list_of_strings_is_a_change_except_in_tags(app_client):
+    """Diff and restore compared every list of strings as a set (meant for tags): an input
+    ['x', 'y'] merged to ['y', 'x'] was no change, so restore left it reordered."""
+    ds = _dataset(app_client)
+    row = {"id": "a", "input": ["x", "y"], "expected": ["1", "2"], "tags": ["t1", "t2"]}
+    app_client.post(f"/v1/dataset/{ds}/insert", json={"events": [row]})
+    (first,) = _versions(app_client, ds)
+    merged = {"id": "a", "input": ["y", "x"], "tags": ["t2", "t1"], "_is_merge": True}
+    app_client.post(f"/v1/dataset/{ds}/insert", json={"events": [merged]})
+    diff = app_client.get(f"/v1/dataset/{ds}/diff", params={"from": first}).json()
+    assert [(c["id"], c["fields"]) for c in diff["changed"]] == [("a", ["input"])]
+    assert diff["changed"][0]["after"] == {"input": ["y", "x"]}
+    restored = app_client.post(f"/v1/dataset/{ds}/restore", json={"version": first}).json()
+    assert restored["updated"] == 1, restored
+    fetched = app_client.post(f"/v1/dataset/{ds}/fetch", json={}).json()["events"]
+    assert fetched[0]["input"] == ["x", "y"]

@@ -11,7 +11,7 @@ from tracelake.errors import Forbidden
 from tracelake.model.objects import ObjectRef, ObjectType
 from tracelake.model.xact import format_xact
 from tracelake.store.catalog import Catalog, Principal
-from tracelake.store.dataset_meta import value_check
+from tracelake.store.dataset_meta import import_checks
 from tracelake.store.store import STAGING_DIR, Store
 from tracelake.store.writer import StagedRows, WriteBatch
 
@@ -40,19 +40,20 @@ def import_file(
         raise Forbidden("this API key is read-only")
     ref = ObjectRef(ObjectType.DATASET, dataset_id)
     info = catalog.object_info(principal.org_id, ref)
+    check, unchanged = import_checks(store, dataset_id)
     staged = stage_file(
         path,
         fmt,
         mapping,
         store.data_dir / STAGING_DIR,
-        check=value_check(store, dataset_id),
+        check=check,
         progress=progress,
     )
     try:
         batch = WriteBatch(
             writes=[],
             objects={ref: info},
-            staged=StagedRows(str(staged.path), ref, staged.has_ids),
+            staged=StagedRows(str(staged.path), ref, staged.has_ids, unchanged),
             author=principal.key_id,
         )
         xact_id = _committed(store.submit(batch))

@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 
 from tracelake.errors import InvalidRequest
 from tracelake.model.column_mapping import VALUE_FIELDS, ColumnMapping, Target
+from tracelake.model.rows import MAX_JSON_DEPTH, nests_deeper
 
 # Row checks the caller adds (the dataset's enforced field schemas): given a field and
 # (row number, row id, value) triples, raise InvalidRequest for the bad ones. The id is None
@@ -67,19 +68,25 @@ def cell_sql(col: str, raw_text: bool) -> str:
         ELSE to_json({col}) END)"""
 
 
-def _field_sql(entries: list[tuple[str, Target]], raw_text: bool, refs: dict[str, str]) -> str:
+def _field_sql(entries: list[tuple[str, Target]], cells: dict[str, str]) -> str:
+    """A value field as JSON, from ``cells`` (each column's typed cell as SQL)."""
     if not entries:
         return "NULL::JSON"
     whole = [c for c, t in entries if not t.path]
     if whole:
-        return cell_sql(refs[whole[0]], raw_text)
+        return cells[whole[0]]
+    return _object_sql(_tree(entries, cells))
+
+
+def _tree(entries: list[tuple[str, Target]], leaves: dict) -> dict:
+    """The nested keys the entries' paths write, each leaf the column's entry in ``leaves``."""
     tree: dict = {}
     for column, target in entries:
         node = tree
         for key in target.path[:-1]:
             node = node.setdefault(key, {})
-        node[target.path[-1]] = cell_sql(refs[column], raw_text)
-    return _object_sql(tree)
+        node[target.path[-1]] = leaves[column]
+    return tree
 
 
 def _object_sql(tree: dict) -> str:
@@ -116,9 +123,77 @@ def _id_sql(col: str, raw_text: bool) -> tuple[str, str]:
     return value, bad
 
 
+# Above this many value columns, a batch's cells are typed by one expression over all of them
+# (see ``typed_cells``): DuckDB binds each expression of a statement on its own (~4 ms for a
+# typed cell) and holds a vector for each node, so a file of 2,000 columns took seconds a
+# batch and ran out of memory.
+WIDE = 100
+
+
+def typed_cells(con, table: pa.Table, refs: list[str], raw_text: bool) -> list[pa.Array]:
+    """The cells of the columns ``refs`` of ``table`` as JSON text, typed as ``cell_sql``
+    says, by one expression over the cells of every column one after another."""
+    if not refs:
+        return []
+    rows = table.num_rows
+    cells = pa.concat_arrays([table[r].combine_chunks() for r in refs])
+    con.register("cells", pa.table({"v": cells}))
+    try:
+        # (DuckDB keeps the order of a plain scan: preserve_insertion_order)
+        result = con.sql(f"SELECT ({cell_sql('v', raw_text)})::VARCHAR FROM cells")
+        typed = result.to_arrow_table().column(0).combine_chunks()
+    except duckdb.Error as exc:
+        raise InvalidRequest(f"the file could not be mapped: {exc}") from None
+    finally:
+        con.unregister("cells")
+    return [typed.slice(i * rows, rows) for i in range(len(refs))]
+
+
+def _wide_fields(
+    con, cells: pa.Table, refs: dict[str, str], raw: bool, mapping: ColumnMapping
+) -> tuple[pa.Table, dict[str, str]]:
+    """For a file with many value columns: each value field built as JSON text by Arrow
+    (joining the typed cells with their keys) rather than by one SQL expression per cell.
+    Returns ``cells`` with a ``f_<field>`` column per field and each field's SQL."""
+    columns = [c for name in VALUE_FIELDS for c, _ in mapping.columns_for(name)]
+    typed = dict(
+        zip(columns, typed_cells(con, cells, [refs[c] for c in columns], raw), strict=True)
+    )
+    fields = {}
+    for name in VALUE_FIELDS:
+        entries = mapping.columns_for(name)
+        if not entries:
+            fields[name] = "NULL::JSON"
+            continue
+        whole = [c for c, t in entries if not t.path]
+        if whole:
+            value = typed[whole[0]]
+        else:
+            leaves = {c: pc.fill_null(typed[c], "null") for c, _ in entries}
+            value = _joined_object(_tree(entries, leaves), cells.num_rows)
+        cells = cells.append_column(f"f_{name}", value)
+        fields[name] = f"f_{name}::JSON"
+    return cells, fields
+
+
+def _joined_object(tree: dict, rows: int) -> pa.Array:
+    """Each row's JSON object text of ``tree`` (keys → JSON text arrays or subtrees)."""
+    parts: list = []
+    for index, (key, value) in enumerate(tree.items()):
+        head = ("{" if index == 0 else ",") + orjson.dumps(key).decode() + ":"
+        parts += [head, _joined_object(value, rows) if isinstance(value, dict) else value]
+    parts.append("}")
+    return pc.binary_join_element_wise(*parts, "")
+
+
 def map_batch(con, batch: CellBatch, mapping: ColumnMapping) -> pa.Table:
     raw = batch.raw_text
     cells, refs = batch.sql_table()
+    typed = {c: cell_sql(refs[c], raw) for n in VALUE_FIELDS for c, _ in mapping.columns_for(n)}
+    if len(typed) > WIDE:
+        cells, fields = _wide_fields(con, cells, refs, raw, mapping)
+    else:
+        fields = {name: _field_sql(mapping.columns_for(name), typed) for name in VALUE_FIELDS}
     problems: list[tuple[str, str, str]] = []  # (condition, column, reason)
     id_column = mapping.id_column
     if id_column is not None:
@@ -126,10 +201,9 @@ def map_batch(con, batch: CellBatch, mapping: ColumnMapping) -> pa.Table:
         problems.append((bad, id_column, "an id must be a string or an integer"))
     else:
         id_sql = "NULL::VARCHAR"
-    fields = {name: _field_sql(mapping.columns_for(name), raw, refs) for name in VALUE_FIELDS}
     for column, target in mapping.columns_for("metadata"):
         if not target.path:
-            value = cell_sql(refs[column], raw)
+            value = typed[column]
             problems.append(
                 (
                     f"({value} IS NOT NULL AND json_type({value}) NOT IN ('OBJECT', 'NULL'))",
@@ -159,6 +233,7 @@ def map_batch(con, batch: CellBatch, mapping: ColumnMapping) -> pa.Table:
         problem_sql = "NULL::VARCHAR"
     # Rows without an id get a time-ordered one now, so the staged file holds final ids.
     sql = f"""SELECT _row, coalesce({id_sql}, uuidv7()::VARCHAR) AS id,
+            ({id_sql}) IS NULL AS id_generated,
             ({fields["input"]})::VARCHAR AS input,
             ({fields["expected"]})::VARCHAR AS expected,
             ({fields["metadata"]})::VARCHAR AS metadata,
@@ -177,12 +252,43 @@ def map_batch(con, batch: CellBatch, mapping: ColumnMapping) -> pa.Table:
         first = pc.index(pc.is_valid(problem), True).as_py()
         column, reason = problem[first].as_py().split(chr(0))
         raise InvalidRequest(f"row {table['_row'][first].as_py()}, column {column!r}: {reason}")
+    _check_depth(table)
     return table.drop_columns(["problem"])
 
 
-def check_fields(mapped: pa.Table, check: RowCheck, ids_given: bool) -> None:
+def _check_depth(table: pa.Table) -> None:
+    """Refuse a field nested deeper than every other write path allows (``MAX_JSON_DEPTH``):
+    a CSV cell is parsed by DuckDB, which takes any depth, and a key path adds levels. Such a
+    value could not be read back (diff, restore and the preview failed on it). Only values
+    with more brackets than that are parsed (counted by Arrow, for the whole batch)."""
+    for name in VALUE_FIELDS:
+        # (a value nesting N levels has 2N characters: shorter ones are not scanned)
+        long = pc.indices_nonzero(
+            pc.fill_null(pc.greater(pc.binary_length(table[name]), 2 * MAX_JSON_DEPTH), False)
+        )
+        if not len(long):
+            continue
+        column = table[name].take(long)
+        brackets = pc.add(pc.count_substring(column, "["), pc.count_substring(column, "{"))
+        many = pc.fill_null(pc.greater(brackets, MAX_JSON_DEPTH), False)
+        for index in pc.indices_nonzero(many).to_pylist():
+            try:
+                deeper = nests_deeper(orjson.loads(column[index].as_py()))
+            except orjson.JSONDecodeError:  # (orjson parses 1,024 levels at most)
+                deeper = True
+            if deeper:
+                raise InvalidRequest(
+                    f"row {table['_row'][long[index].as_py()].as_py()}: {name} nests deeper than"
+                    f" {MAX_JSON_DEPTH} levels"
+                )
+
+
+def check_fields(mapped: pa.Table, check: RowCheck) -> None:
     rows = mapped["_row"].to_pylist()
-    ids = mapped["id"].to_pylist() if ids_given else [None] * len(rows)
+    # A violation names the row's id only when the file gives one: a generated id is
+    # never written (the import is refused), so it would name nothing.
+    generated = mapped["id_generated"].to_pylist()
+    ids = [None if g else i for i, g in zip(mapped["id"].to_pylist(), generated, strict=True)]
     for name in VALUE_FIELDS:
         values = [None if v is None else orjson.loads(v) for v in mapped[name].to_pylist()]
         check(name, list(zip(rows, ids, values, strict=True)))

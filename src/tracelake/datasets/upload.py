@@ -32,11 +32,11 @@ import pyarrow.parquet as pq
 from tracelake.datasets.row_mapping import (
     CellBatch,
     RowCheck,
-    cell_sql,
     check_fields,
     map_batch,
+    typed_cells,
 )
-from tracelake.errors import InvalidRequest
+from tracelake.errors import InvalidRequest, UnsupportedMediaType
 from tracelake.model.column_mapping import (
     VALUE_FIELDS,
     ColumnMapping,
@@ -66,10 +66,22 @@ STAGING_DB_CONFIG = {"autoload_known_extensions": "false", "memory_limit": "256M
 
 Progress = Callable[[int], None]  # told the bytes read so far
 
+# The standard library's CSV reader (the header, and where a broken file breaks) refuses a
+# cell over 128 KiB by default: a ragged row after a long cell was a 500. (Process-wide.)
+csv.field_size_limit(2**31 - 1)
+
 
 def detect_format(explicit: str | None, content_type: str | None, filename: str | None) -> str:
     """The file's format: ``explicit`` if given, else from the Content-Type, else from the
-    file name's extension."""
+    file name's extension. A form is refused: its parts are no file of rows."""
+    media = (content_type or "").split(";")[0].strip().lower()
+    if media.startswith("multipart/") or media == "application/x-www-form-urlencoded":
+        # (curl -F sends a multipart form, whose boundary lines became the CSV header and
+        # rows; curl -d a urlencoded one, with the file's line breaks dropped)
+        raise UnsupportedMediaType(
+            f"the file goes as the raw request body, not as a form ({media}): for example"
+            " curl --data-binary @cases.csv -H 'Content-Type: text/csv'"
+        )
     if explicit:
         fmt = explicit.lower().lstrip(".")
         if fmt == "ndjson":
@@ -132,7 +144,7 @@ def stage_file(
                 column_mapping = build_mapping(columns, mapping)
             mapped = map_batch(con, batch, column_mapping)
             if check is not None and column_mapping.id_column is None:
-                check_fields(mapped, check, False)
+                check_fields(mapped, check)
             rows += mapped.num_rows
             if rows > MAX_ROWS:
                 raise InvalidRequest(f"a file may hold at most {MAX_ROWS:,} rows")
@@ -174,7 +186,7 @@ def _check_kept_rows(con, staged: Path, check: RowCheck) -> None:
         params={"path": str(staged)},
     ).to_arrow_table()
     for batch in kept.to_batches(10_000):
-        check_fields(pa.Table.from_batches([batch]), check, True)
+        check_fields(pa.Table.from_batches([batch]), check)
 
 
 def preview_file(
@@ -189,10 +201,8 @@ def preview_file(
     con = duckdb.connect(config=STAGING_DB_CONFIG)
     try:
         table, refs = batch.sql_table()
-        con.register("batch", table)
-        cells = ", ".join(cell_sql(refs[c], batch.raw_text) + "::VARCHAR" for c in columns)
-        typed = con.execute(f"SELECT {cells} FROM batch ORDER BY _row").fetchall()
-        con.unregister("batch")
+        cells = typed_cells(con, table, [refs[c] for c in columns], batch.raw_text)
+        typed = list(zip(*(a.to_pylist() for a in cells), strict=True))
         column_mapping = build_mapping(columns, mapping)
         mapped = map_batch(con, batch, column_mapping)
     finally:
@@ -334,9 +344,9 @@ def _csv_batches(path: Path, progress: Progress | None, limit: int | None) -> It
         try:
             reader = pa_csv.open_csv(
                 source,
-                read_options=pa_csv.ReadOptions(
-                    column_names=names, skip_rows=1, block_size=BLOCK_BYTES
-                ),
+                # The header is read as a first record and dropped below: skip_rows skips
+                # lines, so a header cell with a line break in it made its rest a row.
+                read_options=pa_csv.ReadOptions(column_names=names, block_size=BLOCK_BYTES),
                 parse_options=pa_csv.ParseOptions(
                     newlines_in_values=True, invalid_row_handler=on_invalid_row
                 ),
@@ -347,11 +357,17 @@ def _csv_batches(path: Path, progress: Progress | None, limit: int | None) -> It
                 ),
             )
             start = 1
+            header = True
             while True:
                 try:
                     table = pa.Table.from_batches([reader.read_next_batch()])
                 except StopIteration:
                     break
+                if header and table.num_rows:
+                    table = table.slice(1)
+                    header = False
+                if not table.num_rows:
+                    continue
                 if limit is not None:
                     table = table.slice(0, limit - start + 1)
                 n = table.num_rows
@@ -382,12 +398,13 @@ def _csv_problem(path: Path, names: list[str], message: str) -> str:
         records = (r for r in reader if r)  # blank lines are no rows, as for pyarrow
         for number, record in enumerate(records, start=1):
             if len(record) != len(names):
+                line = reader.line_num  # (before the look past it below moves it on)
                 # A quote left open takes the rest of the file into one value, so it shows
                 # as a short last record: say what is wrong, and where it starts.
                 if next(records, None) is None and (problem := _unclosed_quote(path)):
                     return problem
                 return (
-                    f"row {number} (line {reader.line_num}): expected {len(names)} "
+                    f"row {number} (line {line}): expected {len(names)} "
                     f"columns, found {len(record)}"
                 )
     return f"the CSV file could not be read: {message}"
@@ -481,7 +498,8 @@ def _jsonl_objects(path: Path) -> Iterator[tuple[int, int, dict]]:
                     raise InvalidRequest(f"line {line_no}: the file is not UTF-8 text") from None
                 raise InvalidRequest(f"line {line_no}: invalid JSON ({exc})") from None
             if not isinstance(value, dict):
-                raise InvalidRequest(f"line {line_no}: each line must be a JSON object")
+                hint = " (a file holding one JSON array is format=json)" if line_no == 1 else ""
+                raise InvalidRequest(f"line {line_no}: each line must be a JSON object{hint}")
             yield line_no, read, value
 
 
@@ -543,8 +561,11 @@ def _json_array_batches(
     except orjson.JSONDecodeError as exc:
         if "UTF-8" in str(exc):
             raise InvalidRequest(_utf8_problem(path)) from None
+        hint = ""
+        if exc.msg.startswith("unexpected content after document"):
+            hint = ": one JSON value per line is JSONL, give format=jsonl (or a .jsonl name)"
         raise InvalidRequest(
-            f"line {exc.lineno}, column {exc.colno}: invalid JSON ({exc.msg})"
+            f"line {exc.lineno}, column {exc.colno}: invalid JSON ({exc.msg}){hint}"
         ) from None
     del data
     if progress is not None:

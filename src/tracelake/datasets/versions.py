@@ -185,7 +185,9 @@ def diff_versions(
     removed = [_public(before[i]) for i in before if i not in after]
     changed = []
     for row_id in after.keys() & before.keys():
-        fields = [f for f in ROW_FIELDS if _norm(before[row_id][f]) != _norm(after[row_id][f])]
+        fields = [
+            f for f in ROW_FIELDS if _norm(before[row_id][f], f) != _norm(after[row_id][f], f)
+        ]
         if fields:
             changed.append(
                 {
@@ -206,11 +208,10 @@ def diff_versions(
     }
 
 
-def _norm(value: Any) -> Any:
-    """Compare JSON values regardless of key order (and tags as sets)."""
-    if isinstance(value, dict):
-        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+def _norm(value: Any, field: str) -> Any:
+    """Compare JSON values regardless of key order, and tags as sets (only tags: a list of
+    strings in input or expected is in order, and reordering it is a change)."""
+    if field == "tags" and isinstance(value, list):
         return sorted(value)
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
@@ -239,7 +240,7 @@ def restore_version(
             now = current.get(row_id)
             if (
                 now is not None
-                and all(_norm(now[f]) == _norm(row[f]) for f in ROW_FIELDS)
+                and all(_norm(now[f], f) == _norm(row[f], f) for f in ROW_FIELDS)
                 and all(now[f] == row[f] for f in (*SPAN_FIELDS, "created"))
             ):
                 continue

@@ -62,14 +62,19 @@ def parse_target(text: str, column: str) -> Target:
     return Target(field, path)
 
 
-def parse_map_options(options: Iterable[str]) -> dict[str, str]:
-    """``["q=input.question", "a=expected"]`` (the CLI's ``--map``) → ``{"q": "input.question",
-    …}``. The column name is everything before the last ``=``."""
+def parse_map_options(options: Iterable[str], name: str = "--map") -> dict[str, str]:
+    """``["q=input.question", "a=expected"]`` (the CLI's ``--map``, the routes' ``map``;
+    ``name`` is how errors call it) → ``{"q": "input.question", …}``. The column name is
+    everything before the last ``=``; a column given twice is an error (the last one won)."""
     result: dict[str, str] = {}
     for option in options:
         column, sep, target = option.rpartition("=")
         if not sep or not column:
-            raise InvalidRequest(f"--map {option!r}: write it as column=target")
+            raise InvalidRequest(f"{name} {option!r}: write it as column=target")
+        if column in result:
+            raise InvalidRequest(
+                f"{name} maps column {column!r} twice ({result[column]!r} and {target!r})"
+            )
         result[column] = target
     return result
 
@@ -163,12 +168,21 @@ def build_mapping(columns: Iterable[str], given: Mapping[str, str] | None) -> Co
 
 
 def _check_paths(entries: list[tuple[str, tuple[str, ...]]], field: str) -> None:
-    """No two columns may write the same place, or one inside the other's value."""
-    for i, (column, path) in enumerate(entries):
-        for other, other_path in entries[i + 1 :]:
-            short, long = sorted((path, other_path), key=len)
-            if long[: len(short)] == short:
-                where = ".".join((field, *short))
-                raise InvalidRequest(
-                    f"columns {column!r} and {other!r} both write {where} (give one a key)"
-                )
+    """No two columns may write the same place, or one inside the other's value. (By the
+    prefixes of each path: comparing every pair took seconds for a file of 2,000 columns.)"""
+    written: dict[tuple[str, ...], str] = {}  # path → the column writing it
+    inside: dict[tuple[str, ...], str] = {}  # proper prefix of a written path → its column
+    for column, path in entries:
+        other, where = written.get(path) or inside.get(path), path
+        for length in range(len(path) - 1, -1, -1):
+            if other is not None:
+                break
+            other, where = written.get(path[:length]), path[:length]
+        if other is not None:
+            raise InvalidRequest(
+                f"columns {other!r} and {column!r} both write"
+                f" {'.'.join((field, *where))} (give one a key)"
+            )
+        written[path] = column
+        for length in range(len(path)):
+            inside.setdefault(path[:length], column)

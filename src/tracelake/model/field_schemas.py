@@ -41,7 +41,69 @@ def check_schema(schema: Any) -> dict:
         raise InvalidRequest(f"invalid JSON Schema at /{where}: {exc.message}") from None
     resolver = Registry().resolver_with_root(DRAFT202012.create_resource(schema))
     _check_refs(schema, resolver, "")
+    try:
+        _check_ref_loops(schema, resolver)
+    except RecursionError:
+        raise InvalidRequest("the schema's references chain too deep") from None
     return schema
+
+
+# Keywords whose subschemas apply to the value itself, not to a part of it: references that
+# loop through these alone never reach the end of a value (validation recursed until Python
+# gave up).
+_IN_PLACE = ("allOf", "anyOf", "oneOf", "not", "if", "then", "else", "dependentSchemas")
+
+
+def _check_ref_loops(schema: dict, resolver) -> None:
+    """Refuse a ``$ref``/``$dynamicRef`` that leads back to itself through subschemas that
+    apply to the same value (``{"$ref": "#"}``, ``#/$defs/a`` → ``#/$defs/b`` → ``#/$defs/a``):
+    every value would recurse without end. A loop through ``properties``, ``items`` and the
+    like goes one level into the value each time, so it ends."""
+    done: set[int] = set()
+
+    def visit(node: Any, resolver, start: str, via: str, path: set[int]) -> None:
+        if not isinstance(node, dict) or id(node) in done:
+            return
+        if id(node) in path:
+            raise InvalidRequest(
+                f"{via} (checked from /{start.lstrip('/')}) leads back to a schema it is"
+                " part of without going into the value: every value would be checked"
+                " without end"
+            )
+        path.add(id(node))
+        if isinstance(node.get("$id"), str) and via:
+            resolver = resolver.in_subresource(DRAFT202012.create_resource(node))
+        for key in ("$ref", "$dynamicRef"):
+            ref = node.get(key)
+            if isinstance(ref, str):
+                resolved = resolver.lookup(ref)  # (every reference resolves: checked before)
+                visit(resolved.contents, resolved.resolver, start, f"{key} {ref!r}", path)
+        for key in _IN_PLACE:
+            value = node.get(key)
+            if isinstance(value, dict) and key == "dependentSchemas":
+                subschemas = list(value.values())
+            else:
+                subschemas = value if isinstance(value, list) else [value]
+            for sub in subschemas:
+                visit(sub, resolver, start, via, path)
+        path.discard(id(node))
+        done.add(id(node))
+
+    def walk(node: Any, resolver, where: str) -> None:  # every subschema starts a check
+        if isinstance(node, list):
+            for i, item in enumerate(node):
+                walk(item, resolver, f"{where}/{i}")
+            return
+        if not isinstance(node, dict):
+            return
+        visit(node, resolver, where, "", set())
+        if isinstance(node.get("$id"), str) and where:
+            resolver = resolver.in_subresource(DRAFT202012.create_resource(node))
+        for key, value in node.items():
+            if key not in ("const", "enum", "default", "examples"):
+                walk(value, resolver, f"{where}/{key}")
+
+    walk(schema, resolver, "")
 
 
 def _check_refs(node: Any, resolver, where: str) -> None:
@@ -87,6 +149,11 @@ def violations(validator: Draft202012Validator, value: Any) -> list[dict]:
         raise InvalidRequest(
             f"the dataset's schema has a reference that does not resolve ({exc});"
             " fix or delete the schema"
+        ) from None
+    except RecursionError:  # a schema saved before loops were refused
+        raise InvalidRequest(
+            "the dataset's schema has a reference that leads back to itself without going"
+            " into the value; fix or delete the schema"
         ) from None
     found = []
     for error in sorted(errors, key=lambda e: list(e.absolute_path)):

@@ -148,12 +148,36 @@ def schema_check(store: Store, objects) -> RowCheck | None:
     return check
 
 
-def value_check(store: Store, dataset_id: str):
-    """For uploads: a check of (row number, row id, value) triples of one field, or None."""
-    validators = enforced_validators(store, dataset_id)
-    if not validators:
-        return None
+def enforced_schemas(c, dataset_id: str) -> list[tuple[str, str]]:
+    """The dataset's enforced (field, schema text), read on ``c``: what a check of rows
+    written later must still match."""
+    return c.execute(
+        "SELECT field, schema::VARCHAR FROM dataset_field_schemas"
+        " WHERE dataset_id = ? AND enforce ORDER BY field",
+        [dataset_id],
+    ).fetchall()
 
+
+def import_checks(store: Store, dataset_id: str):
+    """For an import, checked as it is read and committed later: (a check of (row number,
+    row id, value) triples of one field, or None; a check for the commit, given the
+    writer's cursor). Both go by the enforced schemas read now, once: the commit is refused
+    if they changed meanwhile (a schema enforced while a large file was read let rows that
+    break it in)."""
+    before = store.read(lambda c: enforced_schemas(c, dataset_id))
+    validators = {field: validator_for(orjson.loads(text)) for field, text in before}
+
+    def unchanged(cursor) -> None:
+        if enforced_schemas(cursor, dataset_id) != before:
+            raise Conflict(
+                "the dataset's enforced field schemas changed while the file was read and"
+                " checked: nothing was written; import it again"
+            )
+
+    return (_value_check(validators) if validators else None), unchanged
+
+
+def _value_check(validators: dict):
     def check(field: str, values: list[tuple[int, str | None, Any]]) -> None:
         validator = validators.get(field)
         if validator is None:
@@ -185,6 +209,13 @@ def create_snapshot(
         raise InvalidRequest("a snapshot needs a non-empty name")
     if name.strip().isdigit():  # (versions are read with surrounding spaces stripped)
         raise InvalidRequest("a snapshot name may not be all digits (it would read as a version)")
+    # The name is a segment of URL paths (removing it, the SDK's environment-object): a '/'
+    # never reaches the route, and clients resolve '.' and '..' away ('snapshots/..' is the
+    # dataset itself, so removing such a name deleted the dataset).
+    if "/" in name or name in (".", ".."):
+        raise InvalidRequest(
+            f"a snapshot name may not contain '/' or be '.' or '..' (it is part of URLs): {name!r}"
+        )
 
     def txn(c):
         if c.execute(

@@ -66,6 +66,10 @@ class StagedRows:
     path: str
     ref: ObjectRef
     has_ids: bool
+    # Run on the writer, in the commit's transaction, before the rows go in: raises
+    # TracelakeError to refuse them (the dataset's enforced schemas changed since the file
+    # was checked against them).
+    check: Callable[[duckdb.DuckDBPyConnection], None] | None = None
 
 
 # Checks the final state of every row a batch writes (a dataset's enforced field schemas);
@@ -199,6 +203,12 @@ def _commit_group(cursor, group: list[WriteBatch], clock: XactClock, fresh: bool
             xact_id = clock.next()
             if batch.staged is not None:
                 pending.flush(cursor, now)
+                if batch.staged.check is not None:
+                    try:
+                        batch.staged.check(cursor)
+                    except TracelakeError as exc:
+                        batch.future.set_exception(exc)
+                        continue
                 _write_staged(cursor, batch.staged, batch.objects[batch.staged.ref], xact_id, now)
                 done.append((batch, xact_id))
                 continue

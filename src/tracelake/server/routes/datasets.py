@@ -42,7 +42,7 @@ def _mapping(map_: list[str] | None, mapping: str | None) -> dict[str, str] | No
         if not isinstance(given, dict) or not all(isinstance(v, str) for v in given.values()):
             raise InvalidRequest("mapping must be a JSON object of column → target")
         result.update(given)
-    result.update(parse_map_options(map_ or []))
+    result.update(parse_map_options(map_ or [], "map"))
     return result or None
 
 
@@ -223,9 +223,10 @@ async def infer_schema(request: Request, dataset_id: str, field: str):
     _dataset(request, dataset_id, write=False)
     check_field(field)
     body = await json_body(request, required=False)
+    save = field_of(body, "save", bool, default=False)  # ("false" is no false)
     store = request.app.state.store
     schema = infer_field_schema(store, dataset_id, field)
-    if body.get("save"):
+    if save:
         _dataset(request, dataset_id, write=True)
         return dataset_meta.set_schema(
             store, dataset_id, field, schema, body.get("enforce", False)
