@@ -159,7 +159,9 @@ def convert_string_literal(c: Compiler, text: str, to: T) -> exp.Expression | No
         number = float(text) if _NUMBER.match(text) else math.nan
         if not math.isfinite(number):  # (an integer beyond a double's range too)
             return exp.Null()
-        return c.integer_literal(int(text)) if _INTEGER.match(text) else c.double_literal(number)
+        if _INTEGER.match(text) and is_int64(int(text)):
+            return c.integer_literal(int(text))
+        return c.double_literal(number)  # (beyond 64 bits too, as a JSON number that large)
     if to is T.TIMESTAMP:
         value = c.parse_timestamp_literal(text)
         return None if value is None else c.timestamp_literal(value)
@@ -338,7 +340,7 @@ ROUND_PLACES = 2**31 - 1
 
 
 def _round(c, ctx, node, args):
-    value = c.expect(args[0], T.NUMBER, node, "round()")
+    value = _wide_integer(c, c.expect(args[0], T.NUMBER, node, "round()"))
     places = _literal(c, args[1], "the round precision", node, (int,)) if len(args) > 1 else 0
     places = max(-ROUND_PLACES, min(ROUND_PLACES, places))
     if places < 0 and _is_int64(value):  # (rounding up the largest leaves 64 bits)
@@ -933,8 +935,13 @@ def _wide_integer(c: Compiler, value: Typed) -> Typed:
     """An integer literal as a 64-bit integer, like a JSON number: DuckDB types ``65536``
     INT32, and ``65536 * 65536`` would overflow. An unsigned id (``_xact_id``) is widened
     too: ``-_xact_id`` or a difference below zero would overflow its type."""
-    if type(value.literal) is int:
+    if type(value.literal) is int and is_int64(value.literal):
         return replace(value, sql=c.integer_literal(value.literal))
+    if type(value.literal) is int:
+        # An integer literal beyond 64 bits is a double, as a JSON number that large is: in
+        # DuckDB's 128-bit integers, `2^127 - 1 + 1` fails (a string literal that spells one
+        # converts to a double already).
+        return replace(value, sql=c.double_literal(float(value.literal)))
     if value.sql_type == "UBIGINT":
         return replace(value, sql=c.signed_integer(value.sql), sql_type="HUGEINT")
     return value

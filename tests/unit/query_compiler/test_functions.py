@@ -46,6 +46,14 @@ ARITHMETIC = [
     (B("add", I("is_root"), L(9223372036854775807)), {"r01": None, "r02": 9223372036854775807}),
     (F("round", L(9223372036854775807), U("neg", L(1))), {"r01": None}),
     (F("round", L(1250), U("neg", L(2))), {"r01": 1300}),
+    # an integer literal beyond 64 bits is a double (DuckDB's 128-bit integers overflowed
+    # with an error: 'the query could not run: Out of Range Error')
+    (B("add", L(2**127 - 1), L(1)), {"r01": 2.0**127}),
+    (B("mul", L(2**126), L(2)), {"r01": 2.0**127}),
+    (B("sub", L(2**63), L(1)), {"r01": 9223372036854776000}),  # (a whole double's digits)
+    (B("mul", L(2**63), F("len", I("tags"))), {"r01": 18446744073709552000, "r03": None}),
+    (B("add", L(str(2**127 - 1)), L(1)), {"r01": 2.0**127}),
+    (F("round", L(2**127 - 1), U("neg", L(1))), {"r01": 2.0**127}),
 ]
 
 
