@@ -346,9 +346,12 @@ class DuckDBCompiler(Compiler):
         return exp.and_(like(fn("json_extract_string", base.copy(), path.copy())), is_string)
 
     def json_elements(self, sql: exp.Expression) -> exp.Expression:
-        """The elements of a JSON array or the values of an object, as a JSON list."""
-        items = fn("json_extract", sql, _s("$[*]"))
-        return fn("list_concat", items, fn("json_extract", sql.copy(), _s("$.*")))
+        """The elements of a JSON array or the values of an object, as a JSON list. (Of a
+        value DuckDB folds to a constant NULL, such as ``json_extract('{}', 'x')``, a
+        wildcard path is a NULL JSON, not a list, unless cast.)"""
+        items = _cast(fn("json_extract", sql, _s("$[*]")), "JSON[]")
+        values = _cast(fn("json_extract", sql.copy(), _s("$.*")), "JSON[]")
+        return fn("list_concat", items, values)
 
     def json_contains(self, haystack: exp.Expression, needle: exp.Expression) -> exp.Expression:
         return fn("json_contains", haystack, needle)

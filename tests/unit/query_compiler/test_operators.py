@@ -213,6 +213,11 @@ INCLUDES = [
     (INC(I("tags"), I("span_parents", 0)), []),
     (INC(I("span_parents"), L("r01")), ["r02", "r09"]),
     (INC(I("metadata", "obj"), I("metadata", "obj", "k")), ["r06"]),  # a field as the needle
+    # a haystack the engine folds to a constant NULL ('the query could not run: Binder
+    # Error: No function matches ... list_concat(JSON, JSON)')
+    (INC(F("json_extract", L("{}"), L("x")), L(1)), []),
+    (INC(F("json_extract", L("[1]"), L("x")), I("is_root")), []),
+    (B("in", F("json_extract", L("[1]"), L("x")), L([1, 2])), []),
 ]
 
 
