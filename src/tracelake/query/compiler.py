@@ -599,15 +599,18 @@ class Compiler:
         error when ``strict`` (comparisons, operands), else NULL (casts)."""
         if value.type is to:
             return value
-        if value.type is T.NULL and isinstance(value.sql, exp.Null):
-            return value.to(self.null_of(to), to)
-        if value.type is T.NULL or to is T.NULL:
+        if value.type is T.NULL:  # (null, or an expression always NULL: `coalesce(null)`)
+            sql = None if isinstance(value.sql, exp.Null) else value.sql
+            return value.to(self.null_of(to, sql), to)
+        if to is T.NULL:
             return value.to(value.sql, to)
         if isinstance(value.literal, str):
             converted = functions.convert_string_literal(self, value.literal, to)
             invalid = converted is None or isinstance(converted, exp.Null)
             if strict and invalid and to in (T.NUMBER, T.BOOLEAN, T.TIMESTAMP, T.DATE):
                 raise fail(f"invalid {to.value} '{value.literal}'", self.where(value, node))
+            if isinstance(converted, exp.Null):  # (`to_number('x')`, a NULL of its type)
+                converted = self.null_of(to)
             if converted is not None:
                 integer = to is T.NUMBER and functions.is_int64_text(value.literal)
                 return value.to(converted, to, sql_type="BIGINT" if integer else None)

@@ -214,10 +214,12 @@ class DuckDBCompiler(Compiler):
         there as a column position and refuses other bare literals in ORDER BY."""
         return _cast(sql, self.NULL_TYPES.get(type_, "INTEGER"))  # (null: any type)
 
-    def null_of(self, type_: T) -> exp.Expression:
+    def null_of(self, type_: T, sql: exp.Expression | None = None) -> exp.Expression:
         """A NULL of a type: DuckDB cannot pick an overload for a bare NULL (``day(null)``,
-        ``null + interval 1 day``)."""
-        return _cast(exp.Null(), self.NULL_TYPES[type_]) if type_ in self.NULL_TYPES else exp.Null()
+        ``null + interval 1 day``), nor for an expression that is always NULL (``sql``:
+        ``coalesce(null, null)``)."""
+        sql = exp.Null() if sql is None else sql
+        return _cast(sql, self.NULL_TYPES[type_]) if type_ in self.NULL_TYPES else sql
 
     def scaled_interval(self, op: type[exp.Expression], interval, count) -> exp.Expression:
         """``interval * count`` or ``interval / count``; NULL beyond an interval's range."""

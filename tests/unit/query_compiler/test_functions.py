@@ -54,6 +54,12 @@ ARITHMETIC = [
     (B("mul", L(2**63), F("len", I("tags"))), {"r01": 18446744073709552000, "r03": None}),
     (B("add", L(str(2**127 - 1)), L(1)), {"r01": 2.0**127}),
     (F("round", L(2**127 - 1), U("neg", L(1))), {"r01": 2.0**127}),
+    # an expression that is always NULL, where a time or a number is needed (DuckDB could
+    # not pick an overload for its untyped NULL: 'the query could not run: Binder Error')
+    (F("year", F("coalesce", L(None), L(None))), {"r01": None}),
+    (F("date_trunc", L("day"), F("nullif", L(None), L(None))), {"r01": None}),
+    (B("sub", F("least", L(None), L(None)), IV(1, "day")), {"r01": None}),
+    (B("add", F("coalesce", L(None)), IV(1, "day")), {"r01": None}),
 ]
 
 

@@ -346,10 +346,14 @@ def test_sort_on_alias_computed_value_and_ordinal(con):
     assert _ids(run(con, query)) == ["r10", "r09"]
 
 
-@pytest.mark.parametrize("key", [U("neg", L(1)), L("abc"), L(True), L(None), L(2.5)])
+@pytest.mark.parametrize(
+    "key",
+    [U("neg", L(1)), L("abc"), L(True), L(None), L(2.5), F("to_number", L("x"))],
+)
 def test_a_constant_sort_key_or_dimension_is_no_position(con, key):
     """Only a positive integer literal names an output (DuckDB read -1 as a position, and
-    refused a bare string, boolean or null in ORDER BY)."""
+    refused a bare string, boolean or null in ORDER BY: `sort: to_number('x')` was 'the
+    query could not run: Binder Error: ORDER BY non-integer literal has no effect')."""
     query = Q(select=(A(I("id")),), sort=(S(key), S(I("id"))), limit=2)
     assert _ids(run(con, query)) == ["r01", "r02"]
     query = Q(dimensions=(A(key, "k"),), measures=(A(F("count", L(1)), "n"),))
