@@ -206,8 +206,9 @@ class Compiler:
 
     def _key(self, value: Typed) -> exp.Expression:
         """A GROUP BY or ORDER BY term (a constant as the dialect takes it there: ``sort:
-        -1``, ``sort: 'abc'``)."""
-        return self.constant_key(value.sql, value.type) if value.is_literal else value.sql
+        -1``, ``sort: 'abc'``, and a literal converted: ``sort: to_boolean('true')``)."""
+        constant = value.is_literal or isinstance(value.sql, exp.Literal | exp.Boolean | exp.Null)
+        return self.constant_key(value.sql, value.type) if constant else value.sql
 
     def compile_sort(self, query: a.Query, scope: Scope) -> list[exp.Ordered]:
         """ORDER BY terms; aliases and ordinals resolve. JSON values sort numbers first

@@ -348,7 +348,10 @@ def test_sort_on_alias_computed_value_and_ordinal(con):
 
 @pytest.mark.parametrize(
     "key",
-    [U("neg", L(1)), L("abc"), L(True), L(None), L(2.5), F("to_number", L("x"))],
+    [
+        *(U("neg", L(1)), L("abc"), L(True), L(None), L(2.5)),
+        *(F("to_number", L("x")), F("to_boolean", L("true")), F("to_boolean", L("no"))),
+    ],
 )
 def test_a_constant_sort_key_or_dimension_is_no_position(con, key):
     """Only a positive integer literal names an output (DuckDB read -1 as a position, and
