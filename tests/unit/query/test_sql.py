@@ -198,6 +198,9 @@ def test_sql_detection_in_parse_query():
 
 
 ERRORS = [
+    # comparisons do not chain (the error said 'unexpected '=' at the end of the query')
+    ("SELECT a = b = true FROM t", "'=' cannot follow a comparison", 1, 14),
+    ("SELECT * FROM t WHERE 1 < x < 3", "'<' cannot follow a comparison", 1, 29),
     ("SELECT * FROM t LIMIT 10 OFFSET 20", "numeric OFFSET is not supported", 1, 33),
     ("SELECT * FROM t OFFSET x", "expected a quoted cursor token after 'OFFSET'", 1, 24),
     ("SELECT * FROM t JOIN u", "JOIN is not supported", 1, 17),

@@ -261,6 +261,18 @@ class ExpressionParser:
     def parse_predicate(self) -> ast.Expr:
         start = self.i
         left = self.parse_additive()
+        end = self.i
+        node = self._predicate(start, left)
+        if self.i != end and (self.starts_predicate(0) or self.peek().is_word("between")):
+            # `1 < x < 3`: the error said to separate clauses with '|' (SQL: 'at the end of
+            # the query')
+            raise self.error(
+                f"'{self.peek().text}' cannot follow a comparison: comparisons do not chain "
+                "(write a < b and b < c, or (a = b) = c)"
+            )
+        return node
+
+    def _predicate(self, start: int, left: ast.Expr) -> ast.Expr:
         tok = self.peek()
         at = left.loc
         k = 1 if tok.is_kw("not") else 0
