@@ -489,7 +489,8 @@ class Compiler:
             raise fail(f"unknown function '{node.name}'", node)
         n = len(node.args)
         if n < spec.min_args or (spec.max_args is not None and n > spec.max_args):
-            raise fail(f"wrong number of arguments to {node.name}()", node)
+            message = f"wrong number of arguments to {node.name}(): it takes "
+            raise fail(message + _arity(spec.min_args, spec.max_args) + f", not {n}", node)
         if node.named:
             message = f"{node.name}() takes no argument named '{node.named[0][0]}'"
             raise fail(message, node.named_at(0))
@@ -697,3 +698,14 @@ class Compiler:
 
 
 from tracelake.query.dialects import DuckDBCompiler  # noqa: E402 - the dialect extends Compiler
+
+
+def _arity(lo: int, hi: int | None) -> str:
+    """How many arguments a function takes, for messages: ``1 or 2 arguments``."""
+    if lo == hi:
+        return "no arguments" if lo == 0 else f"{lo} argument{'s' * (lo != 1)}"
+    if hi is None:
+        return f"at least {lo} argument{'s' * (lo != 1)}"
+    if lo == 0:
+        return f"at most {hi} argument{'s' * (hi != 1)}"
+    return f"{lo} or {hi} arguments" if hi == lo + 1 else f"{lo} to {hi} arguments"

@@ -253,8 +253,19 @@ def test_json_extract_value_compares_as_a_number(con):
 
 
 FUNCTION_ERRORS = [
-    (F("lower"), "wrong number of arguments to lower()"),
-    (F("day", CREATED, CREATED), "wrong number of arguments to day()"),
+    # the message says how many it takes (it said only 'wrong number of arguments')
+    (F("lower"), "wrong number of arguments to lower(): it takes 1 argument, not 0"),
+    (F("day", CREATED, CREATED), "wrong number of arguments to day(): it takes 1 argument, not 2"),
+    (
+        F("date_trunc", L("day")),
+        "wrong number of arguments to date_trunc(): it takes 2 arguments, not 1",
+    ),
+    (
+        F("round", L(1), L(2), L(3)),
+        "wrong number of arguments to round(): it takes 1 or 2 arguments, not 3",
+    ),
+    (F("coalesce"), "wrong number of arguments to coalesce(): it takes at least 1 argument, not 0"),
+    (F("now", L(1)), "wrong number of arguments to now(): it takes no arguments, not 1"),
     (
         F("date_trunc", L("3 weeks"), CREATED),
         "invalid date_trunc unit '3 weeks' (use second, "

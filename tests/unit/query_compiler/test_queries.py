@@ -106,6 +106,10 @@ def test_star_lists_the_scope_columns(con):
             "aggregate count() cannot be inside another aggregate",
         ),
         (
+            Q(measures=(A(F("count", L(1), L(2)), "x"),)),
+            "wrong number of arguments to count(): it takes at most 1 argument, not 2",
+        ),
+        (
             Q(dimensions=(A(F("count", L(1)), "x"),)),
             "aggregate count() is not allowed in dimensions",
         ),
