@@ -104,9 +104,6 @@ def _cast(sql: exp.Expression, to: str, safe: bool = False) -> exp.Expression:
 # 290,000 years either way.
 _EPOCH_SECONDS = (-9_223_372_022_400, 9_223_372_036_854)
 _INTERVAL_SECONDS = (-9_223_372_036_854, 9_223_372_036_854)
-# The instants ``timestamp ± interval`` may reach (see ``shifted_time``): the timestamp range
-# less 2,200 days at either end.
-_SHIFT_SECONDS = (_EPOCH_SECONDS[0] + 2200 * 86400, _EPOCH_SECONDS[1] - 2200 * 86400)
 
 
 def _in_range(seconds: exp.Expression, bounds: tuple[int, int], then: exp.Expression):
@@ -229,15 +226,6 @@ class DuckDBCompiler(Compiler):
         seconds = op(this=fn("epoch", interval), expression=count)
         scaled = op(this=interval.copy(), expression=count.copy())
         return _in_range(seconds, _INTERVAL_SECONDS, scaled)
-
-    def shifted_time(self, op: type[exp.Expression], time, interval) -> exp.Expression:
-        """``time + interval`` or ``time - interval``; NULL beyond the timestamp range (where
-        DuckDB fails: 'ICU date overflows timestamp range'). The guard reads the interval's
-        seconds with DuckDB's 30-day months and 365.25-day years, up to ~6 years off over
-        290,000 years: so it keeps that far from the range's ends."""
-        seconds = op(this=fn("epoch", time), expression=fn("epoch", interval))
-        shifted = op(this=time.copy(), expression=interval.copy())
-        return _in_range(seconds, _SHIFT_SECONDS, shifted)
 
     def int64_round(self, sql: exp.Expression, places: int) -> exp.Expression:
         """A 64-bit integer rounded to ``places`` < 0, NULL beyond 64 bits."""

@@ -915,10 +915,6 @@ def arithmetic(c: Compiler, op: str, left: Typed, right: Typed, node=None) -> Ty
         # interval 1 day * 1e15: beyond an interval's range
         interval, count = (lhs, rhs) if left.type is T.INTERVAL else (rhs, lhs)
         sql = c.scaled_interval(ARITHMETIC[op], interval, count)
-    elif result is T.TIMESTAMP:
-        # to_datetime(9223372036854) + interval 1 day: beyond the timestamp range
-        time, interval = (lhs, rhs) if left.type is T.TIMESTAMP else (rhs, lhs)
-        sql = c.shifted_time(ARITHMETIC[op], time, interval)
     elif op != "div" and _is_int64(left) and _is_int64(right):
         # 9223372036854775807 + 1: beyond 64 bits
         sql, sql_type = c.int64_arithmetic(ARITHMETIC[op], lhs, rhs), "BIGINT"

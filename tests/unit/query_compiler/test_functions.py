@@ -54,12 +54,6 @@ ARITHMETIC = [
     (B("mul", L(2**63), F("len", I("tags"))), {"r01": 18446744073709552000, "r03": None}),
     (B("add", L(str(2**127 - 1)), L(1)), {"r01": 2.0**127}),
     (F("round", L(2**127 - 1), U("neg", L(1))), {"r01": 2.0**127}),
-    # a time moved beyond the timestamp range is NULL (it was 'the query could not run:
-    # Conversion Error: ICU date overflows timestamp range')
-    (B("add", F("to_datetime", L(9223372036854)), IV(1, "day")), {"r01": None}),
-    (B("sub", F("to_datetime", L(-9223372022400)), IV(1, "second")), {"r01": None}),
-    (B("add", CREATED, B("add", IV(290000, "year"), IV(290000, "year"))), {"r01": None}),
-    (B("add", IV(1, "day"), CREATED), {"r01": "2024-11-10T10:00:00.250000Z"}),
     # an expression that is always NULL, where a time or a number is needed (DuckDB could
     # not pick an overload for its untyped NULL: 'the query could not run: Binder Error')
     (F("year", F("coalesce", L(None), L(None))), {"r01": None}),
