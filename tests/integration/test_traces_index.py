@@ -209,6 +209,29 @@ def test_a_trace_written_and_deleted_in_one_group_commit_leaves_the_index(tmp_pa
         store.close()
 
 
+@pytest.mark.parametrize("stored", [False, True])
+def test_a_span_moved_twice_in_one_group_commit_leaves_one_trace_in_the_index(tmp_path, stored):
+    """Two requests of one group commit give a span two other root_span_ids in turn: the
+    index had the trace of the first as well, with no spans."""
+    store, catalog, principal = _setup(tmp_path / "data")
+    try:
+        project_id = catalog.create_project(principal.org_id, "p")["id"]
+        span = {"project_id": project_id, "log_id": "g", "id": "s"}
+        if stored:
+            store.write(prepare_batch(catalog, principal, [span | {"root_span_id": "a"}]))
+        release = threading.Event()
+        held = threading.Thread(target=store.exclusive, args=(lambda c: release.wait(10),))
+        held.start()
+        first = store.submit(prepare_batch(catalog, principal, [span | {"root_span_id": "b"}]))
+        second = store.submit(prepare_batch(catalog, principal, [span | {"root_span_id": "c"}]))
+        release.set()
+        held.join()
+        first.result(), second.result()
+        assert [r[0] for r in _index(store)] == ["c"]
+    finally:
+        store.close()
+
+
 @pytest.mark.parametrize(
     "shape", ["traces", "summary", "summary | final_filter: input IS NOT NULL"]
 )

@@ -560,16 +560,6 @@ def _update_live(
                   AND live.object_id = d.object_id AND live.id = d.id
                 RETURNING live.object_type, live.object_id, live.root_span_id"""
         ).fetchall()
-        if overlap:
-            # A row written and deleted within these xacts never reached live, but its
-            # write adds its trace to the index below.
-            emptied += cursor.execute(
-                f"""SELECT h.object_type, h.object_id, h.root_span_id FROM history h
-                    WHERE h._xact_id BETWEEN {low} AND {high} AND NOT h._object_delete
-                      AND (h.object_type, h.object_id, h.id) IN (
-                          SELECT object_type, object_id, id FROM {newest} n
-                          WHERE n._object_delete)"""
-            ).fetchall()
     if fresh:
         cursor.execute(
             f"INSERT INTO live SELECT * EXCLUDE (_object_delete) FROM {newest}"
@@ -577,11 +567,14 @@ def _update_live(
         )
     else:
         emptied += _upsert_live(cursor, newest, written)
+    # From each row's newest version only: an earlier one of these xacts (a row written,
+    # then deleted or given another root_span_id, by the group's next request) would add a
+    # trace without rows.
     cursor.execute(
         f"""INSERT INTO traces
             SELECT object_type, object_id, root_span_id, min(_xact_id), max(_pagination_key),
                    max(_xact_id)
-            FROM history WHERE _xact_id BETWEEN {low} AND {high} AND NOT _object_delete
+            FROM {newest} WHERE NOT _object_delete
             GROUP BY object_type, object_id, root_span_id
             ON CONFLICT DO UPDATE SET
               first_xact = least(traces.first_xact, excluded.first_xact),
