@@ -111,7 +111,7 @@ def new_state(
     ``lineage`` holds the span ids of ``parent`` and of the spans above it: the row may not
     be one of them, or it would become its own ancestor."""
     if write.parent_id is not None and parent is None:
-        raise InvalidRequest(f"row {write.id!r}: _parent_id {write.parent_id!r} does not exist")
+        raise InvalidRequest(f"{write.name}: _parent_id {write.parent_id!r} does not exist")
     state = empty_state(write.id)
     state.update(write.fields)
     state["created"] = write.created or now
@@ -123,12 +123,12 @@ def new_state(
             # The parent sits in the trace this row is the root of (below it): as its
             # child, the row would leave that trace with no root.
             raise InvalidRequest(
-                f"row {write.id!r}: _parent_id {write.parent_id!r} is in the trace this row "
+                f"{write.name}: _parent_id {write.parent_id!r} is in the trace this row "
                 "is the root of, so the trace would have no root"
             )
         if state["span_id"] in lineage:
             raise InvalidRequest(
-                f"row {write.id!r}: _parent_id {write.parent_id!r} is a descendant of this "
+                f"{write.name}: _parent_id {write.parent_id!r} is a descendant of this "
                 "row, so each would be the other's ancestor"
             )
     else:

@@ -14,7 +14,7 @@ them have been inserted, so they see those rows.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -119,7 +119,7 @@ def prepare(batch: WriteBatch) -> WriteBatch:
         entries = apply_batch(batch, {}, now)
         if batch.check is not None:
             batch.check(entries)
-        batch.prepared = event_table(entries, now)
+        batch.prepared = event_table(entries, now, batch.writes)
         batch.keys = frozenset(e[0] for e in entries)
     return batch
 
@@ -217,7 +217,7 @@ def _commit_group(cursor, group: list[WriteBatch], clock: XactClock, fresh: bool
                     entries = apply_batch(batch, current, now, places)
                     if batch.check is not None:
                         batch.check(entries)
-                    table = event_table(entries, now)
+                    table = event_table(entries, now, batch.writes)
                 except TracelakeError as exc:
                     batch.future.set_exception(exc)
                     continue
@@ -383,11 +383,18 @@ _JSON = pa.json_()
 _TOMBSTONE: dict[str, Any] = {}
 
 
-def event_table(entries: list[Entry], now: str) -> pa.Table:
+def event_table(entries: list[Entry], now: str, writes: Sequence[RowWrite] = ()) -> pa.Table:
     """Arrow columns for event rows (all but ``_xact_id``, added per batch by the writer).
+    ``writes`` are the writes the entries' positions point into: an error names the row as
+    its write was listed.
 
     Built column by column with comprehensions: this is the ingest hot path.
     """
+
+    def where(i: int, name: str) -> str:
+        seq, row_id = entries[i][2], entries[i][0][2]
+        return f"{writes[seq].name}: {name}" if writes else f"row {seq} (id {row_id!r}): {name}"
+
     keys = [e[0] for e in entries]
     states = [e[1] if e[1] is not None else _TOMBSTONE for e in entries]
     parents = [s.get("span_parents") for s in states]
@@ -414,7 +421,7 @@ def event_table(entries: list[Entry], now: str) -> pa.Table:
         columns[name] = _json_column(
             name,
             [s.get(name) for s in states],
-            lambda i, name=name: f"row {entries[i][2]} (id {entries[i][0][2]!r}): {name}",
+            lambda i, name=name: where(i, name),
         )
     columns["_object_delete"] = pa.array([e[1] is None for e in entries], pa.bool_())
     return pa.table(columns)
