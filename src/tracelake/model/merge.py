@@ -201,10 +201,36 @@ def _without_values(node: Any, path: tuple[str, ...], values: list[Any]) -> Any:
     if not path:
         if not isinstance(node, list):
             return node
-        return [item for item in node if not any(same_json(item, v) for v in values)]
+        scalars = {_scalar_key(v) for v in values} - {None}
+        compound = [v for v in values if isinstance(v, dict | list)]
+        return [item for item in node if not _among(item, scalars, compound)]
     if not isinstance(node, dict) or path[0] not in node:
         return node
     return {**node, path[0]: _without_values(node[path[0]], path[1:], values)}
+
+
+def _among(item: Any, scalars: set, compound: list[Any]) -> bool:
+    """Whether ``item`` is one of the values to delete: a scalar is looked up in a set (a
+    scan of every value for every item took quadratic time, on the writer thread for a
+    merge), an object or array compared with each object and array."""
+    key = _scalar_key(item)
+    if key is not None:
+        return key in scalars
+    return any(same_json(item, value) for value in compound)
+
+
+def _scalar_key(value: Any) -> tuple | None:
+    """A key equal for the scalars ``same_json`` finds equal (``1`` and ``1.0``; ``true``
+    apart from ``1``); None for an object or array."""
+    if isinstance(value, bool):
+        return ("bool", value)
+    if isinstance(value, int | float):
+        return ("number", value)
+    if isinstance(value, str):
+        return ("string", value)
+    if value is None:
+        return ("null",)
+    return None
 
 
 def same_json(a: Any, b: Any) -> bool:
