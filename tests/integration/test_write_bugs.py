@@ -142,6 +142,17 @@ def test_errors_found_on_the_final_rows_name_the_item_the_client_wrote(client):
     assert [e["id"] for e in events(client, "experiment", experiment_id)] == ["a"]
 
 
+def test_insert_many_refuses_an_unknown_field_of_an_object(client):
+    """A misspelt "events" (or "feedback") was ignored: nothing was written and the answer
+    was a 200 with no row ids."""
+    project_id = new_project(client)
+    dataset_id = new_dataset(client, project_id)
+    for part in ({"event": [{"id": "a"}]}, {"events": [{"id": "a"}], "feedbacks": []}):
+        response = client.post("/v1/insert", json={"dataset": {dataset_id: part}})
+        assert_error(response, 400, f"dataset.{dataset_id}: unknown field")
+    assert events(client, "dataset", dataset_id) == []
+
+
 # -- _audit_metadata nests at most 198 levels: it sits two levels down in audit_data ----------
 
 
