@@ -38,7 +38,7 @@ def test_a_parent_id_cycle_in_the_middle_of_a_chain_is_a_400_and_changes_nothing
 
     cycle = log_row(project_id, "b", _parent_id="c")
     response = client.post("/logs3", json={"rows": [log_row(project_id, "d"), cycle]})
-    assert_error(response, 400, "row 'b'", "_parent_id 'c'", "descendant")
+    assert_error(response, 400, "(id 'b')", "_parent_id 'c'", "descendant")
     assert places(client, project_id) == CHAIN  # and d was not written
 
 
@@ -50,7 +50,7 @@ def test_a_parent_id_cycle_in_the_middle_of_a_chain_inside_one_request_writes_no
         log_row(project_id, "c", _parent_id="b"),
         log_row(project_id, "b", _parent_id="c"),
     ]
-    assert_error(client.post("/logs3", json={"rows": rows}), 400, "row 'b'", "_parent_id 'c'")
+    assert_error(client.post("/logs3", json={"rows": rows}), 400, "(id 'b')", "_parent_id 'c'")
     assert events(client, "project_logs", project_id) == []
 
 
@@ -68,7 +68,7 @@ def test_a_cycle_through_stored_and_new_rows_is_refused_on_the_insert_route(clie
     # c is stored below b; the request puts a new row x below c, then b below x.
     project_id, insert = stored_chain(client)
     cycle = [{"id": "x", "_parent_id": "c"}, {"id": "b", "_parent_id": "x"}]
-    assert_error(client.post(insert, json={"events": cycle}), 400, "row 'b'", "_parent_id 'x'")
+    assert_error(client.post(insert, json={"events": cycle}), 400, "(id 'b')", "_parent_id 'x'")
     assert places(client, project_id) == CHAIN
 
 

@@ -147,6 +147,48 @@ def test_pages_of_traces_skip_past_deleted_traces(app_client):
     _assert_trace_pages(app_client, project_id, 3, expected)
 
 
+@pytest.mark.parametrize("limit", [2, 3])
+def test_pages_of_traces_skip_past_traces_a_replace_moved_every_span_out_of(app_client, limit):
+    """A replace may give a span another root_span_id (or, with _parent_id, a parent in
+    another trace): its old trace, left with no spans, kept its index entry. It took a place
+    on pages of traces, and a traces or summary page came short and ended the paging (the
+    traces after it were never listed)."""
+    project_id, newest_first = _written_traces(app_client)
+
+    def write(rows):
+        rows = [{"project_id": project_id, "log_id": "g"} | row for row in rows]
+        response = app_client.post("/logs3", json={"rows": rows})
+        assert response.status_code == 200, response.text
+
+    # A plain replace (computed before the writer), then a replace with _parent_id beside a
+    # merge (computed on the writer thread).
+    write([{"id": "r0-3", "span_id": "r0-3", "root_span_id": "r1-0", "span_parents": ["r1-0"]}])
+    write([{"id": "r2-1", "_parent_id": "r3-0"}, {"id": "r4-0", "_is_merge": True, "output": 1}])
+    moved = ["r4-0", "r3-0", "r1-0"]
+    left = moved + [r for r in newest_first if r not in {*moved, "r0-3", "r2-1"}]
+    expected = [left[i : i + limit] for i in range(0, len(left), limit)]
+    _assert_trace_pages(app_client, project_id, limit, expected)
+
+
+def test_a_dataset_import_that_replaces_a_row_of_another_trace_drops_that_trace(app_client):
+    """An imported row is its own trace: the row it replaces left the trace it sat in, whose
+    index entry took a place on a page of the dataset's rows."""
+    project_id = app_client.post("/v1/project", json={"name": "moved"}).json()["id"]
+    body = {"project_id": project_id, "name": "d"}
+    dataset_id = app_client.post("/v1/dataset", json=body).json()["id"]
+    rows = [
+        {"dataset_id": dataset_id, "id": "kept", "input": 1},
+        {"dataset_id": dataset_id, "id": "moved", "span_id": "s", "root_span_id": "old"},
+    ]
+    assert app_client.post("/logs3", json={"rows": rows}).status_code == 200
+    imported = app_client.post(
+        f"/v1/dataset/{dataset_id}/import", params={"format": "csv"}, content=b"id,q\nmoved,2\n"
+    )
+    assert imported.status_code == 200, imported.text
+    page = app_client.post(f"/v1/dataset/{dataset_id}/fetch", json={"limit": 2}).json()
+    assert [r["id"] for r in page["events"]] == ["moved", "kept"]
+
+
 def test_a_trace_written_and_deleted_in_one_group_commit_leaves_the_index(tmp_path):
     store, catalog, principal = _setup(tmp_path / "data")
     try:
@@ -163,6 +205,29 @@ def test_a_trace_written_and_deleted_in_one_group_commit_leaves_the_index(tmp_pa
         held.join()
         written.result(), deleted.result()
         assert [r[0] for r in _index(store)] == ["k"]
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("stored", [False, True])
+def test_a_span_moved_twice_in_one_group_commit_leaves_one_trace_in_the_index(tmp_path, stored):
+    """Two requests of one group commit give a span two other root_span_ids in turn: the
+    index had the trace of the first as well, with no spans."""
+    store, catalog, principal = _setup(tmp_path / "data")
+    try:
+        project_id = catalog.create_project(principal.org_id, "p")["id"]
+        span = {"project_id": project_id, "log_id": "g", "id": "s"}
+        if stored:
+            store.write(prepare_batch(catalog, principal, [span | {"root_span_id": "a"}]))
+        release = threading.Event()
+        held = threading.Thread(target=store.exclusive, args=(lambda c: release.wait(10),))
+        held.start()
+        first = store.submit(prepare_batch(catalog, principal, [span | {"root_span_id": "b"}]))
+        second = store.submit(prepare_batch(catalog, principal, [span | {"root_span_id": "c"}]))
+        release.set()
+        held.join()
+        first.result(), second.result()
+        assert [r[0] for r in _index(store)] == ["c"]
     finally:
         store.close()
 

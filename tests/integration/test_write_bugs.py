@@ -116,6 +116,43 @@ def test_insert_many_errors_name_the_object_and_entry(client):
     assert events(client, "dataset", first) == events(client, "dataset", second) == []
 
 
+def test_errors_found_on_the_final_rows_name_the_item_the_client_wrote(client):
+    """A value nested too deeply and an unknown _parent_id are found once the rows are
+    computed: their errors named the row by its place among the rows the request made
+    (feedback 1 was "row 2" after a feedback item with a comment) or by its id alone."""
+    project_id = new_project(client)
+    experiment_id = new_experiment(client, project_id)
+    written = client.post("/logs3", json={"rows": [{"experiment_id": experiment_id, "id": "a"}]})
+    assert written.status_code == 200, written.text
+    deep = nested(250)
+    items = [{"id": "a", "scores": {"q": 0.5}, "comment": "ok"}, {"id": "a", "expected": deep}]
+    response = client.post(f"/v1/experiment/{experiment_id}/feedback", json={"feedback": items})
+    assert_error(response, 400, "feedback 1 (id 'a'): expected nests deeper than 200 levels")
+    part = f"experiment.{experiment_id}"
+    for event, words in [
+        ({"id": "b", "_is_merge": True, "input": deep}, "(id 'b'): input nests deeper"),
+        ({"id": "b", "_parent_id": "nope"}, "(id 'b'): _parent_id 'nope' does not exist"),
+    ]:
+        body = {"experiment": {experiment_id: {"events": [{"id": "c"}, event]}}}
+        response = client.post("/v1/insert", json=body)
+        assert_error(response, 400, f"{part} event 1 {words}")
+    url = f"/v1/experiment/{experiment_id}/insert"
+    response = client.post(url, json={"events": [{"id": "c"}, {"id": "b", "_parent_id": "x"}]})
+    assert_error(response, 400, "row 1 (id 'b'): _parent_id 'x' does not exist")
+    assert [e["id"] for e in events(client, "experiment", experiment_id)] == ["a"]
+
+
+def test_insert_many_refuses_an_unknown_field_of_an_object(client):
+    """A misspelt "events" (or "feedback") was ignored: nothing was written and the answer
+    was a 200 with no row ids."""
+    project_id = new_project(client)
+    dataset_id = new_dataset(client, project_id)
+    for part in ({"event": [{"id": "a"}]}, {"events": [{"id": "a"}], "feedbacks": []}):
+        response = client.post("/v1/insert", json={"dataset": {dataset_id: part}})
+        assert_error(response, 400, f"dataset.{dataset_id}: unknown field")
+    assert events(client, "dataset", dataset_id) == []
+
+
 # -- _audit_metadata nests at most 198 levels: it sits two levels down in audit_data ----------
 
 

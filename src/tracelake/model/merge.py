@@ -111,7 +111,7 @@ def new_state(
     ``lineage`` holds the span ids of ``parent`` and of the spans above it: the row may not
     be one of them, or it would become its own ancestor."""
     if write.parent_id is not None and parent is None:
-        raise InvalidRequest(f"row {write.id!r}: _parent_id {write.parent_id!r} does not exist")
+        raise InvalidRequest(f"{write.name}: _parent_id {write.parent_id!r} does not exist")
     state = empty_state(write.id)
     state.update(write.fields)
     state["created"] = write.created or now
@@ -123,12 +123,12 @@ def new_state(
             # The parent sits in the trace this row is the root of (below it): as its
             # child, the row would leave that trace with no root.
             raise InvalidRequest(
-                f"row {write.id!r}: _parent_id {write.parent_id!r} is in the trace this row "
+                f"{write.name}: _parent_id {write.parent_id!r} is in the trace this row "
                 "is the root of, so the trace would have no root"
             )
         if state["span_id"] in lineage:
             raise InvalidRequest(
-                f"row {write.id!r}: _parent_id {write.parent_id!r} is a descendant of this "
+                f"{write.name}: _parent_id {write.parent_id!r} is a descendant of this "
                 "row, so each would be the other's ancestor"
             )
     else:
@@ -179,12 +179,10 @@ def union_tags(current: list[str] | None, incoming: list[str] | None) -> list[st
     return _unique([*(current or []), *incoming])
 
 
-def _unique(values: list[Any]) -> list[Any]:
-    seen: list[Any] = []
-    for value in values:
-        if value not in seen:
-            seen.append(value)
-    return seen
+def _unique(values: list[str]) -> list[str]:
+    """Tags without repeats, in first-seen order (a set: a list took quadratic time, and a
+    row with many tags held the writer thread for seconds on each merge into it)."""
+    return list(dict.fromkeys(values))
 
 
 def _apply_array_deletes(state: dict[str, Any], write: RowWrite) -> None:
@@ -203,10 +201,36 @@ def _without_values(node: Any, path: tuple[str, ...], values: list[Any]) -> Any:
     if not path:
         if not isinstance(node, list):
             return node
-        return [item for item in node if not any(same_json(item, v) for v in values)]
+        scalars = {_scalar_key(v) for v in values} - {None}
+        compound = [v for v in values if isinstance(v, dict | list)]
+        return [item for item in node if not _among(item, scalars, compound)]
     if not isinstance(node, dict) or path[0] not in node:
         return node
     return {**node, path[0]: _without_values(node[path[0]], path[1:], values)}
+
+
+def _among(item: Any, scalars: set, compound: list[Any]) -> bool:
+    """Whether ``item`` is one of the values to delete: a scalar is looked up in a set (a
+    scan of every value for every item took quadratic time, on the writer thread for a
+    merge), an object or array compared with each object and array."""
+    key = _scalar_key(item)
+    if key is not None:
+        return key in scalars
+    return any(same_json(item, value) for value in compound)
+
+
+def _scalar_key(value: Any) -> tuple | None:
+    """A key equal for the scalars ``same_json`` finds equal (``1`` and ``1.0``; ``true``
+    apart from ``1``); None for an object or array."""
+    if isinstance(value, bool):
+        return ("bool", value)
+    if isinstance(value, int | float):
+        return ("number", value)
+    if isinstance(value, str):
+        return ("string", value)
+    if value is None:
+        return ("null",)
+    return None
 
 
 def same_json(a: Any, b: Any) -> bool:

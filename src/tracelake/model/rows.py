@@ -110,6 +110,13 @@ class RowWrite:
     origin_id: str | None = None
     comment: Any = None
     merge: bool = False
+    # How errors name the write: as the client listed it (``row 3``, ``feedback 2``).
+    where: str = ""
+
+    @property
+    def name(self) -> str:
+        """The write in an error found past validation: where it was listed, and its id."""
+        return f"{self.where} (id {self.id!r})" if self.where else f"row {self.id!r}"
 
 
 def normalize_row(raw: Any, ref: ObjectRef, index: int = 0, where: str | None = None) -> RowWrite:
@@ -142,7 +149,9 @@ def normalize_row(raw: Any, ref: ObjectRef, index: int = 0, where: str | None = 
             raise InvalidRequest(f"{where}: {marker} must be true or false")
 
     if raw.get("_object_delete") is True:  # a delete, even of a comment sent back whole
-        return RowWrite(ref=ref, id=row_id, kind=WriteKind.DELETE, created=created, audit=audit)
+        return RowWrite(
+            ref=ref, id=row_id, kind=WriteKind.DELETE, created=created, audit=audit, where=where
+        )
     if "comment" in raw and raw.get("comment") is not None:
         origin = raw.get("origin")
         if not isinstance(origin, dict) or not isinstance(origin.get("id"), str):
@@ -157,6 +166,7 @@ def normalize_row(raw: Any, ref: ObjectRef, index: int = 0, where: str | None = 
             origin_id=origin["id"],
             comment=raw["comment"],
             merge=raw.get("_is_merge") is True,
+            where=where,
         )
         if raw.get("_merge_paths") is not None:
             write.merge_paths = _paths(raw["_merge_paths"], f"{where}: _merge_paths")
@@ -186,6 +196,7 @@ def normalize_row(raw: Any, ref: ObjectRef, index: int = 0, where: str | None = 
         created=created,
         parent_id=parent_id,
         audit=audit,
+        where=where,
     )
     if "_merge_paths" in raw and raw["_merge_paths"] is not None:
         write.merge_paths = _paths(raw["_merge_paths"], f"{where}: _merge_paths")

@@ -14,7 +14,7 @@ them have been inserted, so they see those rows.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -38,6 +38,7 @@ from tracelake.model.rows import (
     now_timestamp,
 )
 from tracelake.model.xact import XactClock, format_xact
+from tracelake.store.schema import EVENT_COLUMN_NAMES
 
 Key = tuple[str, str, str]  # (object_type, object_id, id)
 # Writes that change comments: a comment, and a delete (which removes the comment of its id).
@@ -122,7 +123,7 @@ def prepare(batch: WriteBatch) -> WriteBatch:
         entries = apply_batch(batch, {}, now)
         if batch.check is not None:
             batch.check(entries)
-        batch.prepared = event_table(entries, now)
+        batch.prepared = event_table(entries, now, batch.writes)
         batch.keys = frozenset(e[0] for e in entries)
     return batch
 
@@ -226,7 +227,7 @@ def _commit_group(cursor, group: list[WriteBatch], clock: XactClock, fresh: bool
                     entries = apply_batch(batch, current, now, places)
                     if batch.check is not None:
                         batch.check(entries)
-                    table = event_table(entries, now)
+                    table = event_table(entries, now, batch.writes)
                 except TracelakeError as exc:
                     batch.future.set_exception(exc)
                     continue
@@ -392,11 +393,18 @@ _JSON = pa.json_()
 _TOMBSTONE: dict[str, Any] = {}
 
 
-def event_table(entries: list[Entry], now: str) -> pa.Table:
+def event_table(entries: list[Entry], now: str, writes: Sequence[RowWrite] = ()) -> pa.Table:
     """Arrow columns for event rows (all but ``_xact_id``, added per batch by the writer).
+    ``writes`` are the writes the entries' positions point into: an error names the row as
+    its write was listed.
 
     Built column by column with comprehensions: this is the ingest hot path.
     """
+
+    def where(i: int, name: str) -> str:
+        seq, row_id = entries[i][2], entries[i][0][2]
+        return f"{writes[seq].name}: {name}" if writes else f"row {seq} (id {row_id!r}): {name}"
+
     keys = [e[0] for e in entries]
     states = [e[1] if e[1] is not None else _TOMBSTONE for e in entries]
     parents = [s.get("span_parents") for s in states]
@@ -423,7 +431,7 @@ def event_table(entries: list[Entry], now: str) -> pa.Table:
         columns[name] = _json_column(
             name,
             [s.get(name) for s in states],
-            lambda i, name=name: f"row {entries[i][2]} (id {entries[i][0][2]!r}): {name}",
+            lambda i, name=name: where(i, name),
         )
     columns["_object_delete"] = pa.array([e[1] is None for e in entries], pa.bool_())
     return pa.table(columns)
@@ -500,18 +508,31 @@ class _Pending:
             _write_comments(cursor, self.comments, now)
         if self.tables:
             _write_events(
-                cursor, self.tables, min(self.xacts), max(self.xacts), self.overlap, self.fresh
+                cursor,
+                self.tables,
+                min(self.xacts),
+                max(self.xacts),
+                self.overlap,
+                self.fresh,
+                len(self.keys),
             )
         self.__init__(self.fresh)
 
 
 def _write_events(
-    cursor, tables: list[pa.Table], low: int, high: int, overlap: bool, fresh: bool = False
+    cursor,
+    tables: list[pa.Table],
+    low: int,
+    high: int,
+    overlap: bool,
+    fresh: bool = False,
+    rows: int | None = None,
 ) -> None:
     """Append every version to ``history``, then bring ``live`` to each row's newest state
     (upsert, or delete for a tombstone) from those history rows, and keep the per-trace
     index current. ``low``..``high`` are the xact ids of ``tables``; ``fresh`` inserts into
-    ``live`` without upserting (it fails if a row exists)."""
+    ``live`` without upserting (it fails if a row exists); ``rows`` is the number of rows
+    they write, when known."""
     table = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
     if table.num_rows == 0:
         return
@@ -524,14 +545,23 @@ def _write_events(
     finally:
         cursor.unregister("event_batch")
     deletes = pc.any(table["_object_delete"]).as_py()
-    _update_live(cursor, low, high, overlap, deletes, fresh)
+    # How many rows reach live: every row's newest version is a write, unless one deletes.
+    written = None if deletes else rows
+    _update_live(cursor, low, high, overlap, deletes, fresh, written)
 
 
 def _update_live(
-    cursor, low: int, high: int, overlap: bool, deletes: bool, fresh: bool = False
+    cursor,
+    low: int,
+    high: int,
+    overlap: bool,
+    deletes: bool,
+    fresh: bool = False,
+    written: int | None = None,
 ) -> None:
     """Bring ``live`` and the per-trace index up to the history rows of xacts
-    ``low``..``high``."""
+    ``low``..``high``. ``written`` is the number of rows those xacts write (not delete),
+    when the caller knows it."""
     # Reading the new versions back from history (its last row groups, found by zone maps on
     # _xact_id) is cheaper than converting the Arrow columns a second time.
     newest = f"(SELECT * FROM history WHERE _xact_id BETWEEN {low} AND {high}"
@@ -539,7 +569,7 @@ def _update_live(
         newest += """ QUALIFY row_number() OVER (
             PARTITION BY object_type, object_id, id ORDER BY _pagination_key DESC) = 1"""
     newest += ")"
-    emptied: list = []  # traces that lost spans to a delete: they may have none left
+    emptied: list = []  # traces that lost spans (deleted or moved): they may have none left
     if deletes:
         emptied = cursor.execute(
             f"""DELETE FROM live USING {newest} d
@@ -547,31 +577,68 @@ def _update_live(
                   AND live.object_id = d.object_id AND live.id = d.id
                 RETURNING live.object_type, live.object_id, live.root_span_id"""
         ).fetchall()
-        if overlap:
-            # A row written and deleted within these xacts never reached live, but its
-            # write adds its trace to the index below.
-            emptied += cursor.execute(
-                f"""SELECT h.object_type, h.object_id, h.root_span_id FROM history h
-                    WHERE h._xact_id BETWEEN {low} AND {high} AND NOT h._object_delete
-                      AND (h.object_type, h.object_id, h.id) IN (
-                          SELECT object_type, object_id, id FROM {newest} n
-                          WHERE n._object_delete)"""
-            ).fetchall()
-    insert = "INSERT INTO live" if fresh else "INSERT OR REPLACE INTO live"
-    cursor.execute(
-        f"{insert} SELECT * EXCLUDE (_object_delete) FROM {newest} WHERE NOT _object_delete"
-    )
+    if fresh:
+        cursor.execute(
+            f"INSERT INTO live SELECT * EXCLUDE (_object_delete) FROM {newest}"
+            " WHERE NOT _object_delete"
+        )
+    else:
+        emptied += _upsert_live(cursor, newest, written)
+    # From each row's newest version only: an earlier one of these xacts (a row written,
+    # then deleted or given another root_span_id, by the group's next request) would add a
+    # trace without rows.
     cursor.execute(
         f"""INSERT INTO traces
             SELECT object_type, object_id, root_span_id, min(_xact_id), max(_pagination_key),
                    max(_xact_id)
-            FROM history WHERE _xact_id BETWEEN {low} AND {high} AND NOT _object_delete
+            FROM {newest} WHERE NOT _object_delete
             GROUP BY object_type, object_id, root_span_id
             ON CONFLICT DO UPDATE SET
               first_xact = least(traces.first_xact, excluded.first_xact),
               last_key = greatest(traces.last_key, excluded.last_key),
               last_xact = greatest(traces.last_xact, excluded.last_xact)"""
     )
+    _drop_traces_without_rows(cursor, emptied)
+
+
+# Every column of live but its key: what an upsert sets.
+_LIVE_VALUES = ", ".join(
+    f"{name} = excluded.{name}"
+    for name in EVENT_COLUMN_NAMES
+    if name not in ("object_type", "object_id", "id")
+)
+
+
+def _upsert_live(cursor, newest: str, written: int | None) -> list:
+    """Insert or replace in ``live`` the rows of ``newest`` (SQL of history rows, one per
+    row) that are not deletes; answer (object_type, object_id, root_span_id) of each trace a
+    replaced row left (a replace may give a span another ``root_span_id``), which may have
+    no rows left.
+
+    The upsert first replaces only the rows that stay in their trace (a merge always does);
+    the count of rows it wrote tells whether any moved, so the usual write reads nothing
+    more. Only then are the moved rows' old traces read, and the moved rows replaced."""
+    rows = f"SELECT * EXCLUDE (_object_delete) FROM {newest} WHERE NOT _object_delete"
+    (count,) = cursor.execute(
+        f"""INSERT INTO live {rows} ON CONFLICT DO UPDATE SET {_LIVE_VALUES}
+            WHERE live.root_span_id = excluded.root_span_id"""
+    ).fetchone()
+    if written is None:
+        (written,) = cursor.execute(f"SELECT count(*) FROM ({rows})").fetchone()
+    if count == written:
+        return []
+    left = cursor.execute(
+        f"""SELECT l.object_type, l.object_id, l.root_span_id FROM live l JOIN ({rows}) n
+              ON l.object_type = n.object_type AND l.object_id = n.object_id AND l.id = n.id
+            WHERE l.root_span_id <> n.root_span_id"""
+    ).fetchall()
+    cursor.execute(f"INSERT OR REPLACE INTO live {rows}")
+    return left
+
+
+def _drop_traces_without_rows(cursor, emptied: list) -> None:
+    """Drop from the per-trace index the traces of ``emptied`` (object_type, object_id,
+    root_span_id) that have no live rows left."""
     if emptied:
         # A trace whose every span is deleted leaves the index (as retention does): pages of
         # traces read the index, and a trace without rows would take a place on a page.
@@ -708,11 +775,12 @@ def _write_staged(cursor, staged: StagedRows, info: ObjectInfo, xact_id: int, no
     # Plain INSERT ran ~2x faster than INSERT OR REPLACE here, so drop the rows the import
     # replaces first (usually none), then insert.
     newest = f"(SELECT * FROM history WHERE _xact_id = {x})"
-    cursor.execute(
+    replaced = cursor.execute(
         f"""DELETE FROM live USING {newest} d
-            WHERE live.object_type = 'dataset' AND live.object_id = ? AND live.id = d.id""",
+            WHERE live.object_type = 'dataset' AND live.object_id = ? AND live.id = d.id
+            RETURNING live.object_type, live.object_id, live.root_span_id, live.id""",
         [staged.ref.object_id],
-    )
+    ).fetchall()
     cursor.execute(f"INSERT INTO live SELECT * EXCLUDE (_object_delete) FROM {newest}")
     cursor.execute(
         f"""INSERT INTO traces
@@ -724,6 +792,8 @@ def _write_staged(cursor, staged: StagedRows, info: ObjectInfo, xact_id: int, no
               last_key = greatest(traces.last_key, excluded.last_key),
               last_xact = greatest(traces.last_xact, excluded.last_xact)"""
     )
+    # A file's row is its own trace: a row it replaces that sat in another trace left it.
+    _drop_traces_without_rows(cursor, [r[:3] for r in replaced if r[2] != r[3]])
 
 
 def _record_authors(cursor, done: list[tuple[WriteBatch, int]], now: str) -> None:

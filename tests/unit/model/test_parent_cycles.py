@@ -68,7 +68,7 @@ def test_the_lineage_of_a_row_is_its_span_and_every_span_above_it():
 
 def test_a_row_in_the_middle_of_a_chain_cannot_become_the_child_of_its_descendant():
     states = chain("a", "b", "c")
-    with pytest.raises(InvalidRequest, match="row 'b': _parent_id 'c' is a descendant"):
+    with pytest.raises(InvalidRequest, match=r"row 0 \(id 'b'\): _parent_id 'c' is a descendant"):
         apply_write(
             states["b"],
             normalize_row({"id": "b", "_parent_id": "c"}, REF),
@@ -127,7 +127,7 @@ def places_of(entries) -> dict[str, tuple]:
 
 def test_a_batch_refuses_a_cycle_with_stored_rows():
     current = stored(chain("a", "b", "c"))
-    with pytest.raises(InvalidRequest, match="row 'b': _parent_id 'c'"):
+    with pytest.raises(InvalidRequest, match=r"\(id 'b'\): _parent_id 'c'"):
         apply_batch(batch({"id": "b", "_parent_id": "c"}), current, NOW)
 
 
@@ -138,14 +138,14 @@ def test_a_batch_refuses_a_cycle_among_its_own_rows():
         {"id": "c", "_parent_id": "b"},
         {"id": "b", "_parent_id": "c"},
     ]
-    with pytest.raises(InvalidRequest, match="row 'b': _parent_id 'c'"):
+    with pytest.raises(InvalidRequest, match=r"\(id 'b'\): _parent_id 'c'"):
         apply_batch(batch(*rows), {}, NOW)
 
 
 def test_a_batch_refuses_a_cycle_through_a_new_row_below_a_stored_one():
     current = stored(chain("a", "b", "c"))
     rows = [{"id": "x", "_parent_id": "c"}, {"id": "b", "_parent_id": "x"}]
-    with pytest.raises(InvalidRequest, match="row 'b': _parent_id 'x'"):
+    with pytest.raises(InvalidRequest, match=r"\(id 'b'\): _parent_id 'x'"):
         apply_batch(batch(*rows), current, NOW)
 
 

@@ -105,6 +105,12 @@ async def insert_many(request: Request):
         for object_id, part in by_id.items():
             if not isinstance(part, dict):
                 raise InvalidRequest(f"{object_type}.{object_id} must be an object")
+            unknown_keys = [k for k in part if k not in ("events", "feedback")]
+            if unknown_keys:  # a misspelt "events" wrote nothing and answered 200
+                raise InvalidRequest(
+                    f"{object_type}.{object_id}: unknown field {unknown_keys[0]!r}"
+                    " (give events and feedback)"
+                )
             events = _with_ids(field_of(part, "events", list, default=[]))
             feedback = part.get("feedback")  # null is no feedback, as null is no events
             part_name = f"{object_type}.{object_id}"
