@@ -207,3 +207,37 @@ def test_a_comment_sent_back_whole_with_object_delete_is_deleted(client):
     assert response.status_code == 200, response.text
     (row,) = events(client, "dataset", dataset_id)
     assert row["id"] == "a" and row["comments"] is None
+
+
+# -- merges read their rows by id (a join scanned all of live for every batch) ----------------
+# Up to BY_ID_MAX keys the stored rows are read through live's index on id; more, or an id
+# holding a NUL (which a SQL literal cannot carry), by a join. Both must find the same rows,
+# only those of the object merged into (one id may be in several objects).
+
+
+@pytest.mark.parametrize("many", [False, True])
+def test_merges_find_their_rows_by_id_or_by_join(client, many):
+    from tracelake.store.writer import BY_ID_MAX
+
+    project_id = new_project(client)
+    other = new_project(client)
+    odd = ["it's", 'say "hi"', "naïve ✓", "a\\b", "nul\x00inside", "--; DROP TABLE live"]
+    ids = odd + [f"r{i}" for i in range(BY_ID_MAX + 1 if many else 20)]
+    rows = [log_row(project_id, i, input={"n": n}, tags=["a"]) for n, i in enumerate(ids)]
+    rows += [log_row(other, i, input={"other": True}) for i in ids[:3]]
+    assert client.post("/logs3", json={"rows": rows}).status_code == 200
+    merges = [
+        log_row(project_id, i, _is_merge=True, output={"m": n}, tags=["b"])
+        for n, i in enumerate(ids)
+    ]
+    answer = client.post("/logs3", json={"rows": merges})
+    assert answer.status_code == 200, answer.text
+    query = f"select: id, input, output, tags | from: project_logs('{project_id}') | limit: 5000"
+    got = {r["id"]: r for r in client.post("/btql", json={"query": query}).json()["data"]}
+    assert set(got) == set(ids)
+    for n, i in enumerate(ids):
+        assert got[i]["input"] == {"n": n} and got[i]["output"] == {"m": n}, i
+        assert sorted(got[i]["tags"]) == ["a", "b"]
+    query = f"select: id, input, output | from: project_logs('{other}')"
+    others = client.post("/btql", json={"query": query}).json()["data"]
+    assert all(r["input"] == {"other": True} and r["output"] is None for r in others)
