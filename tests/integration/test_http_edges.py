@@ -12,8 +12,11 @@ import zlib
 import httpx
 import orjson
 import pytest
+from fastapi.testclient import TestClient
 
 from tests.conftest import ADMIN_KEY, ServerProcess
+from tracelake.server.app import create_app
+from tracelake.settings import Settings
 
 
 @pytest.mark.parametrize("path", ["/version", "/", "/v1"])
@@ -190,6 +193,32 @@ def test_a_browser_page_of_another_origin_may_call_the_api(server):
     refused = httpx.get(server.url + "/ping", headers=origin)
     assert refused.status_code == 401
     assert refused.headers["access-control-allow-origin"] == "*"
+
+
+def test_a_server_error_carries_the_cors_headers(tmp_path, caplog):
+    """A 500 came from Starlette's handler of ``Exception``, outside the CORS middleware: it
+    had no Access-Control-Allow-Origin, so a browser page saw a CORS failure, not the error.
+    (No route fails on purpose: one that does is added to the app for this test.)"""
+    settings = Settings(data_dir=tmp_path / "data", api_key=ADMIN_KEY, scheduler_tick_seconds=0)
+    app = create_app(settings)
+
+    def broken():
+        raise RuntimeError("a bug")
+
+    app.add_api_route("/broken", broken)
+    origin = {"Origin": "http://localhost:5173"}
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/broken", headers=origin)
+        assert response.status_code == 500
+        assert response.json()["error"]["type"] == "InternalError"
+        assert response.headers["access-control-allow-origin"] == "*"
+        assert "x-bt-cursor" in response.headers["access-control-expose-headers"]
+        head = client.head("/broken", headers=origin)
+        assert (head.status_code, head.content) == (500, b"")
+    assert [r.message for r in caplog.records if "a bug" in (r.exc_text or "")] == [
+        "unexpected error on GET /broken",
+        "unexpected error on GET /broken",
+    ]
 
 
 @pytest.mark.parametrize(
