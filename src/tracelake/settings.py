@@ -62,6 +62,14 @@ SETTINGS: tuple[Setting, ...] = (
         int,
     ),
     Setting(
+        "client_timeout_seconds",
+        "TRACELAKE_CLIENT_TIMEOUT_SECONDS",
+        60,
+        "Longest wait for the next part of a request body; a client that sends nothing for "
+        "longer gets 408 and its connection is closed.",
+        int,
+    ),
+    Setting(
         "query_timeout_seconds",
         "TRACELAKE_QUERY_TIMEOUT_SECONDS",
         30,
@@ -103,6 +111,7 @@ class Settings:
     public_url: str | None = None
     max_body_bytes: int = 64 * 1024 * 1024
     max_upload_bytes: int = 1024 * 1024 * 1024
+    client_timeout_seconds: int = 60
     query_timeout_seconds: int = 30
     scheduler_tick_seconds: int = 5
     export_query_timeout_seconds: int = 600

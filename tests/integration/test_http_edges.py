@@ -270,3 +270,51 @@ def test_a_client_gone_before_its_body_ended_is_no_server_error(server, path):
     assert httpx.get(server.url + "/version").status_code == 200
     logged = server.log()[before:]
     assert "Traceback" not in logged and "unexpected error" not in logged, logged
+
+
+def test_a_client_that_stalls_mid_body_gets_408_and_its_connection_closed(tmp_path):
+    """A client that sent its headers and part of its body, then nothing, held its
+    connection (and the request) for as long as it kept the socket open: no read of a
+    request body had a timeout. Uploads, streamed to a file, too."""
+    server = ServerProcess(tmp_path / "data", env={"TRACELAKE_CLIENT_TIMEOUT_SECONDS": "1"})
+    server.start()
+    try:
+        with server.client() as client:
+            project = client.post("/v1/project", json={"name": "stall"}).json()
+            dataset = client.post(
+                "/v1/dataset", json={"name": "d", "project_id": project["id"]}
+            ).json()
+        for path in ("/logs3", f"/v1/dataset/{dataset['id']}/import?format=csv"):
+            with socket.create_connection(("127.0.0.1", server.port)) as sock:
+                head = (
+                    f"POST {path} HTTP/1.1\r\nHost: x\r\n"
+                    f"Authorization: Bearer {server.api_key}\r\nContent-Length: 1000\r\n\r\n"
+                )
+                sock.sendall(head.encode() + b'{"rows": [')
+                sock.settimeout(10)
+                start = time.monotonic()
+                answer = b""
+                while chunk := sock.recv(4096):  # until the server closes the connection
+                    answer += chunk
+                assert time.monotonic() - start < 5
+            assert answer.startswith(b"HTTP/1.1 408 "), answer
+            assert b"RequestTimeout" in answer and b"1 seconds" in answer
+        # A body that keeps coming, however slowly, is read whole.
+        with socket.create_connection(("127.0.0.1", server.port)) as sock:
+            body = b'{"name": "a slow client"}'
+            head = (
+                f"POST /v1/project HTTP/1.1\r\nHost: x\r\n"
+                f"Authorization: Bearer {server.api_key}\r\n"
+                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+            )
+            sock.sendall(head.encode())
+            for part in (body[:10], body[10:20], body[20:]):
+                time.sleep(0.6)
+                sock.sendall(part)
+            sock.settimeout(10)
+            answer = b""
+            while chunk := sock.recv(4096):
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 200 ") and b"a slow client" in answer, answer
+    finally:
+        server.stop()
