@@ -65,8 +65,9 @@ SETTINGS: tuple[Setting, ...] = (
         "client_timeout_seconds",
         "TRACELAKE_CLIENT_TIMEOUT_SECONDS",
         60,
-        "Longest wait for the next part of a request body; a client that sends nothing for "
-        "longer gets 408 and its connection is closed.",
+        "Longest wait for a client: for the next part of a request body (past it: 408, and "
+        "the connection is closed), and for a request's line and headers once connected or "
+        "answered (past it the connection is closed).",
         int,
     ),
     Setting(

@@ -318,3 +318,47 @@ def test_a_client_that_stalls_mid_body_gets_408_and_its_connection_closed(tmp_pa
         assert answer.startswith(b"HTTP/1.1 200 ") and b"a slow client" in answer, answer
     finally:
         server.stop()
+
+
+def _read_until_closed(sock: socket.socket) -> bytes:
+    sock.settimeout(10)
+    answer = b""
+    while chunk := sock.recv(65536):
+        answer += chunk
+    return answer
+
+
+def test_a_request_head_is_bounded_in_size_and_time(tmp_path):
+    """uvicorn bounded neither: one header of 100 MB held the event loop, every request of
+    the server, for seconds (httptools concatenates a header's value piece by piece), and a
+    connection that sent nothing, or half a header, stayed open for as long as the client
+    kept it."""
+    server = ServerProcess(tmp_path / "data", env={"TRACELAKE_CLIENT_TIMEOUT_SECONDS": "1"})
+    server.start()
+    try:
+        for sent in (b"", b"GET /version HTTP/1.1\r\nHost: x\r\nX-Half: "):
+            with socket.create_connection(("127.0.0.1", server.port)) as sock:
+                sock.sendall(sent)
+                start = time.monotonic()
+                assert _read_until_closed(sock) == b""
+                assert time.monotonic() - start < 5
+        with socket.create_connection(("127.0.0.1", server.port)) as sock:
+            sock.sendall(b"GET /version HTTP/1.1\r\nHost: x\r\nX-Big: ")
+            try:
+                for _ in range(64):  # 8 MiB at most: the server closes long before
+                    sock.sendall(b"a" * 128 * 1024)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            try:
+                answer = _read_until_closed(sock)
+            except ConnectionResetError:
+                answer = b"(reset)"
+        assert answer.startswith(b"HTTP/1.1 431 ") or answer == b"(reset)", answer[:200]
+        # Requests of usual size, one after another on one connection, are served.
+        with httpx.Client(base_url=server.url) as client:
+            big = {"X-Large": "a" * 32 * 1024, "Authorization": f"Bearer {server.api_key}"}
+            for _ in range(3):
+                assert client.get("/ping", headers=big).status_code == 200
+                time.sleep(0.3)
+    finally:
+        server.stop()
