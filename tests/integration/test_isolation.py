@@ -434,3 +434,15 @@ def test_a_scheduler_pass_answers_only_the_callers_runs(fresh_server, tmp_path):
     assert ok(b.client.get(f"/v1/project_automation/{mine['id']}/runs"))["objects"]
     a.client.close()
     b.client.close()
+
+
+def test_a_key_is_not_made_for_another_org_by_name(orgs):
+    """``org_name`` in the body of ``POST /v1/api_key`` was ignored: naming another
+    organization made the key in the caller's, where it was not asked for."""
+    a, b = orgs
+    before = ok(b.client.get("/v1/api_key"))["objects"]
+    response = b.client.post("/v1/api_key", json={"name": "for-a", "org_name": a.name})
+    assert_not_found(response)
+    assert ok(b.client.get("/v1/api_key"))["objects"] == before
+    own = ok(b.client.post("/v1/api_key", json={"name": "own", "org_name": b.name}))
+    assert own["org_id"] == b.id

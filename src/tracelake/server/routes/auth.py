@@ -72,10 +72,13 @@ def list_api_keys(
 
 @router.post("/v1/api_key")
 async def create_api_key(request: Request):
-    """Create a key in the caller's organization; the plaintext is in ``key``, shown once."""
+    """Create a key in the caller's organization; the plaintext is in ``key``, shown once.
+    ``org_name`` (Braintrust's field) of another organization is a 404, as on the project's
+    create (it was ignored: the key was made in the caller's organization all the same)."""
     principal = principal_of(request)
     _require_admin(principal)
     body = await json_body(request)
+    check_org_name(principal, field_of(body, "org_name", str))
     name = field_of(body, "name", str, default="api key")
     role = field_of(body, "role", str, default="write")
     record, plaintext = request.app.state.catalog.create_key(principal.org_id, name, role)
