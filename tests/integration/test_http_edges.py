@@ -195,6 +195,24 @@ def test_a_browser_page_of_another_origin_may_call_the_api(server):
     assert refused.headers["access-control-allow-origin"] == "*"
 
 
+def test_a_public_page_may_call_a_server_on_a_private_network(server):
+    """Chrome's Private Network Access: a page of a public origin calling a server on a
+    private address (the usual self-hosted one) first sends a preflight asking for it. It
+    was a 400, "Disallowed CORS private-network", so the call never left the browser."""
+    preflight = httpx.options(
+        server.url + "/btql",
+        headers={
+            "Origin": "https://notebook.example.com",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type",
+            "Access-Control-Request-Private-Network": "true",
+        },
+    )
+    assert preflight.status_code == 200, preflight.text
+    assert preflight.headers["access-control-allow-private-network"] == "true"
+    assert preflight.headers["access-control-allow-origin"] == "*"
+
+
 def test_a_server_error_carries_the_cors_headers(tmp_path, caplog):
     """A 500 came from Starlette's handler of ``Exception``, outside the CORS middleware: it
     had no Access-Control-Allow-Origin, so a browser page saw a CORS failure, not the error.

@@ -301,10 +301,13 @@ def create_app(
     app.add_middleware(HeadAsGet)
     # Browsers may call the API from any page (the Braintrust JS SDK in a browser app): keys are
     # bearer headers, never cookies, so no origin gains anything it does not hold a key for.
-    # Preflights (OPTIONS) were a 405, so such calls never left the browser.
+    # Preflights (OPTIONS) were a 405, so such calls never left the browser. The same holds for
+    # a public page calling a server on a private network (Chrome's Private Network Access
+    # preflight was a 400, "Disallowed CORS private-network").
     app.add_middleware(
         CORSMiddleware,
         allow_origins=["*"],
+        allow_private_network=True,
         allow_methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
         allow_headers=["*"],
         expose_headers=[
