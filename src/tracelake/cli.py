@@ -8,6 +8,7 @@ with ``--api-key`` (or TRACELAKE_API_KEY); otherwise they open the data dir them
 
 from __future__ import annotations
 
+import functools
 import gc
 import os
 import socket
@@ -181,6 +182,7 @@ def serve(
     import uvicorn
 
     from tracelake.server.app import create_app
+    from tracelake.server.protocol import BoundedHttpTools
 
     level = _run(lambda: _log_level(log_level))
     settings = _run(lambda: Settings.from_env(data_dir=data_dir, host=host, port=port))
@@ -233,7 +235,8 @@ def serve(
         host=settings.host,
         port=settings.port,
         loop="uvloop",
-        http="httptools",
+        # httptools, with a bound on the size and time of a request's head (protocol.py).
+        http=functools.partial(BoundedHttpTools, head_timeout=settings.client_timeout_seconds),
         log_level=level,
         access_log=False,
         timeout_graceful_shutdown=5,

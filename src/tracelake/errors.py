@@ -42,6 +42,12 @@ class NotFound(TracelakeError):
     status = 404
 
 
+class RequestTimeout(TracelakeError):
+    """The client stopped sending its request body before it ended."""
+
+    status = 408
+
+
 class Conflict(TracelakeError):
     status = 409
 

@@ -62,6 +62,15 @@ SETTINGS: tuple[Setting, ...] = (
         int,
     ),
     Setting(
+        "client_timeout_seconds",
+        "TRACELAKE_CLIENT_TIMEOUT_SECONDS",
+        60,
+        "Longest wait for a client: for the next part of a request body (past it: 408, and "
+        "the connection is closed), and for a request's line and headers once connected or "
+        "answered (past it the connection is closed).",
+        int,
+    ),
+    Setting(
         "query_timeout_seconds",
         "TRACELAKE_QUERY_TIMEOUT_SECONDS",
         30,
@@ -103,6 +112,7 @@ class Settings:
     public_url: str | None = None
     max_body_bytes: int = 64 * 1024 * 1024
     max_upload_bytes: int = 1024 * 1024 * 1024
+    client_timeout_seconds: int = 60
     query_timeout_seconds: int = 30
     scheduler_tick_seconds: int = 5
     export_query_timeout_seconds: int = 600

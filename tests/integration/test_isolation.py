@@ -434,3 +434,24 @@ def test_a_scheduler_pass_answers_only_the_callers_runs(fresh_server, tmp_path):
     assert ok(b.client.get(f"/v1/project_automation/{mine['id']}/runs"))["objects"]
     a.client.close()
     b.client.close()
+
+
+def test_a_key_is_not_made_for_another_org_by_name(orgs):
+    """``org_name`` in the body of ``POST /v1/api_key`` was ignored: naming another
+    organization made the key in the caller's, where it was not asked for."""
+    a, b = orgs
+    before = ok(b.client.get("/v1/api_key"))["objects"]
+    response = b.client.post("/v1/api_key", json={"name": "for-a", "org_name": a.name})
+    assert_not_found(response)
+    assert ok(b.client.get("/v1/api_key"))["objects"] == before
+    own = ok(b.client.post("/v1/api_key", json={"name": "own", "org_name": b.name}))
+    assert own["org_id"] == b.id
+
+
+def test_a_key_name_is_bounded_as_every_name(orgs):
+    """A key's name is the user it acts as (views, review items, /v1/user); it had no bound,
+    where every other name has 1,024 characters."""
+    a, _ = orgs
+    too_long = a.client.post("/v1/api_key", json={"name": "k" * 1025})
+    assert too_long.status_code == 400 and "too long" in too_long.text
+    assert ok(a.client.post("/v1/api_key", json={"name": "k" * 1024}))["name"] == "k" * 1024

@@ -506,3 +506,27 @@ def test_a_bad_feedback_item_or_insert_event_is_named_where_it_was_written(api, 
         response = client.post("/v1/insert", json=body)
     assert response.json()["error"]["message"].startswith(f"experiment.{other.id} event 0: score")
     assert api.experiments.fetch_post(experiment.id).events == []  # nothing was written
+
+
+# -- API keys, organizations ---------------------------------------------------------------------
+
+
+def test_a_key_and_the_organization_are_retrieved_by_id(server, api):
+    """``api_keys.retrieve`` was a 405 and ``organizations.retrieve`` a 404: neither route
+    existed."""
+    created = api.api_keys.create(name=_name("key"))
+    fetched = api.api_keys.retrieve(created.id)
+    assert (fetched.id, fetched.name, fetched.preview_name) == (
+        created.id,
+        created.name,
+        created.preview_name,
+    )
+    assert not hasattr(fetched, "key") or getattr(fetched, "key", None) is None
+    api.api_keys.delete(created.id)
+    assert api.api_keys.retrieve(created.id).revoked_at is not None
+    with pytest.raises(braintrust_api.NotFoundError):
+        api.api_keys.retrieve(str(uuid.uuid4()))
+    org = api.organizations.retrieve(created.org_id)
+    assert org.id == created.org_id
+    with pytest.raises(braintrust_api.NotFoundError):
+        api.organizations.retrieve(str(uuid.uuid4()))

@@ -79,6 +79,37 @@ class PublicPrefix:
         await self.app(scope, receive, send)
 
 
+class InternalErrors:
+    """An unexpected exception is a 500 ``InternalError``, logged once. Answered here, inside
+    the CORS middleware, it carries the CORS headers every other answer has: Starlette's own
+    handler of ``Exception`` runs outside every middleware, so a browser page saw a CORS
+    failure instead of the 500, and uvicorn logged the traceback a second time."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message):
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception:
+            if started:
+                raise  # part of an answer is sent: only closing the connection can tell
+            log.exception("unexpected error on %s %s", scope["method"], scope["path"])
+            message = "internal error; see the server log"
+            error = {"error": {"type": "InternalError", "message": message}}
+            await JSONResponse(error, status_code=500)(scope, receive, send)
+
+
 class HeadAsGet:
     """``HEAD`` is ``GET`` without the body (RFC 9110 §9.3.2). FastAPI's routes take only the
     methods they name, so ``HEAD /version`` (a health check's usual request) or ``HEAD /``
@@ -248,14 +279,6 @@ def create_app(
         message = "the client disconnected before the request body ended"
         return JSONResponse({"error": {"type": "InvalidRequest", "message": message}}, 400)
 
-    @app.exception_handler(Exception)
-    async def unexpected_error(request: Request, exc: Exception):
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return JSONResponse(
-            {"error": {"type": "InternalError", "message": "internal error; see the server log"}},
-            status_code=500,
-        )
-
     for module in (
         auth,
         objects,
@@ -274,13 +297,17 @@ def create_app(
         app.include_router(module.router)
     mount_ui(app)
     app.add_middleware(PublicPrefix)
+    app.add_middleware(InternalErrors)
     app.add_middleware(HeadAsGet)
     # Browsers may call the API from any page (the Braintrust JS SDK in a browser app): keys are
     # bearer headers, never cookies, so no origin gains anything it does not hold a key for.
-    # Preflights (OPTIONS) were a 405, so such calls never left the browser.
+    # Preflights (OPTIONS) were a 405, so such calls never left the browser. The same holds for
+    # a public page calling a server on a private network (Chrome's Private Network Access
+    # preflight was a 400, "Disallowed CORS private-network").
     app.add_middleware(
         CORSMiddleware,
         allow_origins=["*"],
+        allow_private_network=True,
         allow_methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
         allow_headers=["*"],
         expose_headers=[

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from tracelake.errors import (
     InvalidRequest,
     NotFound,
     PayloadTooLarge,
+    RequestTimeout,
     TracelakeError,
     Unauthorized,
     UnsupportedMediaType,
@@ -36,11 +39,14 @@ class JSONResponse(Response):
 def error_headers(exc: TracelakeError) -> dict[str, str] | None:
     """The headers an error is answered with: a 401 names the scheme it wants (RFC 9110
     §11.6.1 requires ``WWW-Authenticate``; 401s had none), a 409 tells the REST client not to
-    retry (it retries 409s unless told)."""
+    retry (it retries 409s unless told), a 408 closes the connection (the rest of a body the
+    client may still send is no next request)."""
     if exc.status == 401:
         return {"WWW-Authenticate": 'Bearer realm="tracelake"'}
     if exc.status == 409:
         return {"x-should-retry": "false"}
+    if exc.status == 408:
+        return {"Connection": "close"}
     return None
 
 
@@ -58,6 +64,25 @@ def header_text(request: Request, name: str) -> str | None:
         return value
 
 
+async def _receive_body(request: Request, take: Callable[[bytes], None]) -> None:
+    """Hand each part of the request body to ``take``, refused with 408 when the client sends
+    nothing for ``client_timeout_seconds`` (a client that sent its headers and stalled held its
+    connection, and the request's memory, for as long as it kept the socket open)."""
+    idle = request.app.state.settings.client_timeout_seconds
+    loop = asyncio.get_running_loop()
+    try:
+        async with asyncio.timeout(idle) as timer:
+            async for chunk in request.stream():
+                take(chunk)
+                timer.reschedule(loop.time() + idle)
+    except TimeoutError:
+        if not timer.expired():
+            raise
+        raise RequestTimeout(
+            f"the request body stopped arriving: nothing came for {idle} seconds"
+        ) from None
+
+
 async def read_body(request: Request) -> bytes:
     """The request body, refused with 413 past the configured size."""
     limit = request.app.state.settings.max_body_bytes
@@ -66,11 +91,15 @@ async def read_body(request: Request) -> bytes:
         raise PayloadTooLarge(f"request body is larger than {limit} bytes")
     chunks = []
     size = 0
-    async for chunk in request.stream():
+
+    def take(chunk: bytes) -> None:
+        nonlocal size
         size += len(chunk)
         if size > limit:
             raise PayloadTooLarge(f"request body is larger than {limit} bytes")
         chunks.append(chunk)
+
+    await _receive_body(request, take)
     return b"".join(chunks)
 
 
@@ -177,11 +206,15 @@ async def body_to_file(request: Request, directory: Path) -> Path:
     size = 0
     try:
         with os.fdopen(fd, "wb") as out:
-            async for chunk in request.stream():
+
+            def take(chunk: bytes) -> None:
+                nonlocal size
                 size += len(chunk)
                 if size > limit:
                     raise PayloadTooLarge(f"the file is larger than {limit} bytes")
                 out.write(chunk)
+
+            await _receive_body(request, take)
     except BaseException:
         path.unlink(missing_ok=True)
         raise

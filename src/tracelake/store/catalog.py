@@ -299,6 +299,9 @@ class Catalog:
             raise InvalidRequest("a key needs a name (review items are assigned by it)")
         if name.strip() == "me":
             raise InvalidRequest("'me' cannot name a key: it means the caller's own key")
+        if len(name) > MAX_NAME_LENGTH:
+            # As every name: it is the user the key acts as (views, review items, /v1/user).
+            raise InvalidRequest(f"a key name is too long (at most {MAX_NAME_LENGTH} characters)")
         self.get_org(org_id)
         plaintext = plaintext or generate_key()
         if len(plaintext) < 16:

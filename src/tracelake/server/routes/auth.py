@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from tracelake import __version__
-from tracelake.errors import Forbidden
+from tracelake.errors import Forbidden, NotFound
 from tracelake.server.http import check_org_name, field_of, json_body, principal_of
 from tracelake.store.catalog import page_items
 
@@ -72,14 +72,26 @@ def list_api_keys(
 
 @router.post("/v1/api_key")
 async def create_api_key(request: Request):
-    """Create a key in the caller's organization; the plaintext is in ``key``, shown once."""
+    """Create a key in the caller's organization; the plaintext is in ``key``, shown once.
+    ``org_name`` (Braintrust's field) of another organization is a 404, as on the project's
+    create (it was ignored: the key was made in the caller's organization all the same)."""
     principal = principal_of(request)
     _require_admin(principal)
     body = await json_body(request)
+    check_org_name(principal, field_of(body, "org_name", str))
     name = field_of(body, "name", str, default="api key")
     role = field_of(body, "role", str, default="write")
     record, plaintext = request.app.state.catalog.create_key(principal.org_id, name, role)
     return {**record, "key": plaintext}
+
+
+@router.get("/v1/api_key/{key_id}")
+def get_api_key(request: Request, key_id: str):
+    """One key of the organization (never the secret; a revoked one with its ``revoked_at``):
+    braintrust-api's ``api_keys.retrieve`` (it was a 405)."""
+    principal = principal_of(request)
+    _require_admin(principal)
+    return request.app.state.catalog.get_key(principal.org_id, key_id)
 
 
 @router.delete("/v1/api_key/{key_id}")
@@ -104,6 +116,16 @@ def list_organizations(
     orgs = [request.app.state.catalog.get_org(principal.org_id)]
     page = {"limit": limit, "starting_after": starting_after, "ending_before": ending_before}
     return {"objects": page_items(orgs, "organization", **page)}
+
+
+@router.get("/v1/organization/{org_id}")
+def get_organization(request: Request, org_id: str):
+    """The caller's organization by id (another's is a 404): braintrust-api's
+    ``organizations.retrieve``."""
+    principal = principal_of(request)
+    if org_id != principal.org_id:
+        raise NotFound("organization not found")
+    return request.app.state.catalog.get_org(principal.org_id)
 
 
 @router.post("/v1/organization")
