@@ -141,3 +141,49 @@ def test_an_unknown_dataset_is_404(app_client):
     body = {"object_type": "dataset", "object_id": "nope", "row_id": "q1"}
     res = app_client.post("/v1/review_item", json=body)
     assert res.status_code == 404 and "dataset" in res.json()["error"]["message"]
+
+
+def test_a_deleted_rows_item_leaves_the_queue_until_the_row_is_back(app_client, dataset_id):
+    """An item of a row that is deleted is not listed (nor found by id) while the row is
+    gone; restoring the dataset's version brings the item back as it was. An item flagged on
+    a row id that is no row stays listed, as before."""
+    base = {"object_type": "dataset", "object_id": dataset_id}
+    ghost = app_client.post("/v1/review_item", json={**base, "row_id": "nope"}).json()
+    flagged = app_client.post("/v1/review_item", json={**base, "row_id": "q1", "note": "n"})
+    item = flagged.json()
+    version = app_client.get(f"/v1/dataset/{dataset_id}/versions").json()["objects"][0]
+    delete = {"events": [{"id": "q1", "_object_delete": True}]}
+    assert app_client.post(f"/v1/dataset/{dataset_id}/insert", json=delete).status_code == 200
+
+    def listed(**params):
+        res = app_client.get("/v1/review_item", params={"object_id": dataset_id, **params})
+        assert res.status_code == 200, res.text
+        return [i["id"] for i in res.json()["objects"]]
+
+    assert listed() == [ghost["id"]]
+    # (the hidden item is the newest: a page of one is the next item shown)
+    assert listed(limit=1) == [ghost["id"]]
+    assert app_client.get(f"/v1/review_item/{item['id']}").status_code == 404
+    res = app_client.post(
+        f"/v1/dataset/{dataset_id}/restore", json={"version": version["_xact_id"]}
+    )
+    assert res.status_code == 200, res.text
+    back = app_client.get(f"/v1/review_item/{item['id']}")
+    assert back.status_code == 200 and back.json()["note"] == "n"
+    assert set(listed()) == {item["id"], ghost["id"]}
+
+
+def test_a_deleted_spans_item_leaves_the_queue(app_client, project_id):
+    span = {"id": "s1", "input": "hi"}
+    res = app_client.post(f"/v1/project_logs/{project_id}/insert", json={"events": [span]})
+    assert res.status_code == 200, res.text
+    body = {"object_type": "project_logs", "object_id": project_id, "row_id": "s1"}
+    item = app_client.post("/v1/review_item", json=body).json()
+    assert [i["id"] for i in app_client.get("/v1/review_item").json()["objects"]] == [item["id"]]
+    gone = {"events": [{"id": "s1", "_object_delete": True}]}
+    assert app_client.post(f"/v1/project_logs/{project_id}/insert", json=gone).status_code == 200
+    assert app_client.get("/v1/review_item").json()["objects"] == []
+    assert app_client.patch(f"/v1/review_item/{item['id']}", json={"note": "x"}).status_code == 404
+    # A span written again with that id is back on the queue with its item.
+    res = app_client.post(f"/v1/project_logs/{project_id}/insert", json={"events": [span]})
+    assert [i["id"] for i in app_client.get("/v1/review_item").json()["objects"]] == [item["id"]]

@@ -31,7 +31,7 @@ _COLUMNS = (
 
 
 # The item's project, and its dataset or experiment, are live: the items of a deleted one
-# are gone with it.
+# are gone with it. (An item whose row is deleted is hidden too: see ``_visible``.)
 _LIVE = (
     "r.project_id IN (SELECT id FROM projects WHERE deleted_at IS NULL)"
     " AND (r.object_type <> 'dataset'"
@@ -43,13 +43,55 @@ _LIVE = (
 
 def _select() -> str:
     cols = [f"r.{c}" for c in _COLUMNS]
-    cols += [TS.format(col="r.created"), TS.format(col="r.updated")]
+    cols += [TS.format(col="r.created"), TS.format(col="r.updated"), "r.row_seen"]
     return f"SELECT {', '.join(cols)} FROM review_items r"
 
 
 def _rows(c, sql: str, params: list) -> list[dict]:
-    names = [*_COLUMNS, "created", "updated"]
+    names = [*_COLUMNS, "created", "updated", "row_seen"]
     return [dict(zip(names, row, strict=True)) for row in c.execute(sql, params).fetchall()]
+
+
+# Row ids looked up in one statement through live's index on id (as the writer reads rows by
+# id): an index lookup each, where a join with live would scan all of it.
+_BY_ID = 2_000
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _live_rows(c, keys: set[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
+    """Which of ``keys`` (object_type, object_id, row id) are rows of ``live`` now."""
+    ids = sorted({key[2] for key in keys})
+    plain = [i for i in ids if "\x00" not in i]  # (a NUL cannot be in a SQL literal)
+    found: set = set()
+    for start in range(0, len(plain), _BY_ID):
+        chunk = ", ".join(_sql_text(i) for i in plain[start : start + _BY_ID])
+        sql = f"SELECT object_type, object_id, id FROM live WHERE id IN ({chunk})"
+        found.update(c.execute(sql).fetchall())
+    for i in ids:
+        if "\x00" in i:
+            sql = "SELECT object_type, object_id, id FROM live WHERE id = ?"
+            found.update(c.execute(sql, [i]).fetchall())
+    return found & keys
+
+
+def _visible(c, items: list[dict]) -> list[dict]:
+    """The items whose row was live when flagged and is not now (deleted, by a write or a
+    retention run) are left out until the row is back (a restore, a write of that id); an
+    item flagged on a row id that was not a row (yet) stays. Only the rows of items flagged
+    on a row are looked up, by id."""
+    keys = {(i["object_type"], i["object_id"], i["row_id"]) for i in items if i["row_seen"]}
+    live = _live_rows(c, keys) if keys else set()
+    out = []
+    for item in items:
+        if (
+            not item.pop("row_seen")
+            or (item["object_type"], item["object_id"], item["row_id"]) in live
+        ):
+            out.append(item)
+    return out
 
 
 def _opt_str(body: dict, name: str) -> str | None:
@@ -114,8 +156,11 @@ def flag(catalog: Catalog, org_id: str, body: dict) -> dict:
     item_id = new_object_id()
 
     def txn(c):
+        # Whether the row is a row now: an item of a row that is deleted later leaves the queue.
+        seen = bool(_live_rows(c, {(object_type, object_id, row_id)}))
         hit = c.execute(
-            "SELECT id FROM review_items WHERE object_type = ? AND object_id = ? AND row_id = ?",
+            "SELECT id, row_seen FROM review_items"
+            " WHERE object_type = ? AND object_id = ? AND row_id = ?",
             [object_type, object_id, row_id],
         ).fetchone()
         if hit:
@@ -124,11 +169,15 @@ def flag(catalog: Catalog, org_id: str, body: dict) -> dict:
                     "UPDATE review_items SET assignee = ?, updated = now() WHERE id = ?",
                     [assignee, hit[0]],
                 )
+            if hit[1] is not seen:
+                # (Flagged again once its row is written, or after it was deleted: an item
+                # that was left out is back, as flagging a row id that is no row is allowed.)
+                c.execute("UPDATE review_items SET row_seen = ? WHERE id = ?", [seen, hit[0]])
             return hit[0]
         c.execute(
             "INSERT INTO review_items (id, org_id, project_id, object_type, object_id, row_id,"
-            " root_span_id, span_name, status, note, assignee, created, updated)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'awaiting', ?, ?, now(), now())",
+            " root_span_id, span_name, status, note, assignee, created, updated, row_seen)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'awaiting', ?, ?, now(), now(), ?)",
             [
                 item_id,
                 org_id,
@@ -140,6 +189,7 @@ def flag(catalog: Catalog, org_id: str, body: dict) -> dict:
                 name,
                 note,
                 assignee,
+                seen,
             ],
         )
         return item_id
@@ -149,8 +199,11 @@ def flag(catalog: Catalog, org_id: str, body: dict) -> dict:
 
 def get(catalog: Catalog, org_id: str, item_id: str) -> dict:
     rows = catalog.store.read(
-        lambda c: _rows(
-            c, _select() + f" WHERE r.id = ? AND r.org_id = ? AND {_LIVE}", [item_id, org_id]
+        lambda c: _visible(
+            c,
+            _rows(
+                c, _select() + f" WHERE r.id = ? AND r.org_id = ? AND {_LIVE}", [item_id, org_id]
+            ),
         )
     )
     if not rows:
@@ -190,9 +243,22 @@ def list_items(
             where.append(f"r.{column} = ?")
             params.append(value)
     sql = _select() + " WHERE " + " AND ".join(where) + " ORDER BY r.updated DESC, r.id DESC"
-    if limit is not None:
-        sql += f" LIMIT {min(int(limit), MAX_LIST_LIMIT)}"
-    return catalog.store.read(lambda c: _rows(c, sql, params))
+    if limit is None:
+        return catalog.store.read(lambda c: _visible(c, _rows(c, sql, params)))
+    want = min(int(limit), MAX_LIST_LIMIT)
+
+    def page(c):
+        # Items of deleted rows are left out after the query: read more until ``want`` are
+        # shown or there are no more.
+        fetch = want
+        while True:
+            rows = _rows(c, f"{sql} LIMIT {fetch}", params)
+            shown = _visible(c, rows)
+            if len(shown) >= want or len(rows) < fetch:
+                return shown[:want]
+            fetch += len(rows) - len(shown)
+
+    return catalog.store.read(page)
 
 
 def update(catalog: Catalog, org_id: str, item_id: str, patch: dict) -> dict:

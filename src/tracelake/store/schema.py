@@ -185,6 +185,9 @@ DDL = [
     )""",
     # Review assignment came later: the assignee is a user (an API key's name).
     "ALTER TABLE review_items ADD COLUMN IF NOT EXISTS assignee VARCHAR",
+    # Whether the item's row was a live row when it was flagged: such an item leaves the queue
+    # while its row is deleted (and comes back with it). NULL for items flagged before.
+    "ALTER TABLE review_items ADD COLUMN IF NOT EXISTS row_seen BOOLEAN",
     # Saved views (/v1/view) and each user's default view of a table. Names are unique per
     # table among live views (checked by the store: DuckDB has no partial unique index).
     """CREATE TABLE IF NOT EXISTS views (
