@@ -172,3 +172,19 @@ def test_dataset_tags_are_patched_and_listed(app_client, project_id):
     assert res.status_code == 400 and "tags" in res.json()["error"]["message"]
     res = app_client.patch(f"/v1/dataset/{dataset['id']}", json={"tags": "golden"})
     assert res.status_code == 400
+
+
+def test_tags_and_scores_name_the_key_that_created_them(app_client, project_id):
+    res = app_client.post("/v1/api_key", json={"name": "carol", "role": "write"})
+    carol = {"Authorization": f"Bearer {res.json()['key']}"}
+    me = next(u["name"] for u in app_client.get("/v1/user").json()["objects"] if u["is_me"])
+    tag = {"project_id": project_id, "name": "t"}
+    score = {"project_id": project_id, "name": "s", "score_type": "slider"}
+    for route, body in (("/v1/project_tag", tag), ("/v1/project_score", score)):
+        made = app_client.post(route, json=body, headers=carol).json()
+        assert made["user_id"] == "carol"
+        # A PUT by another user replaces the fields, not who created it.
+        assert app_client.put(route, json=body).json()["user_id"] == "carol"
+        other = app_client.post(route, json={**body, "name": "mine"}).json()
+        assert other["user_id"] == me
+        assert app_client.get(f"{route}/{made['id']}").json()["user_id"] == "carol"

@@ -128,9 +128,11 @@ def _check_score(fields: dict) -> dict:
 _CHECK = {"project_tags": _check_tag, "project_scores": _check_score}
 
 
-def create(catalog: Catalog, kind: ObjectKind, org_id: str, body: dict, *, replace: bool) -> dict:
+def create(
+    catalog: Catalog, kind: ObjectKind, org_id: str, body: dict, *, replace: bool, user: str
+) -> dict:
     """Create-or-get by (project, name); with ``replace`` (PUT) an existing one takes the
-    given fields."""
+    given fields. ``user`` (the creating API key's name) is a new one's ``user_id``."""
     project_id, name = body.get("project_id"), body.get("name")
     if not isinstance(project_id, str) or not project_id:
         raise InvalidRequest("missing required field 'project_id'")
@@ -149,7 +151,8 @@ def create(catalog: Catalog, kind: ObjectKind, org_id: str, body: dict, *, repla
         return existing[0]
     if existing:
         return catalog.update_object(kind, org_id, existing[0]["id"], fields)
-    return catalog.insert_object(kind, org_id, {"project_id": project_id, "name": name, **fields})
+    record = {"project_id": project_id, "name": name, "user_id": user, **fields}
+    return catalog.insert_object(kind, org_id, record)
 
 
 def update(catalog: Catalog, kind: ObjectKind, org_id: str, object_id: str, patch: dict) -> dict:

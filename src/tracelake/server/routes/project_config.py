@@ -43,7 +43,14 @@ def _list(
 async def _create(request: Request, kind: ObjectKind, replace: bool) -> dict:
     principal = writer_of(request)
     body = await json_body(request)
-    record = pc.create(request.app.state.catalog, kind, principal.org_id, body, replace=replace)
+    record = pc.create(
+        request.app.state.catalog,
+        kind,
+        principal.org_id,
+        body,
+        replace=replace,
+        user=principal.user,
+    )
     return pc.present(kind, record)
 
 
