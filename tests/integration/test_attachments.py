@@ -168,3 +168,20 @@ def test_an_external_attachment_is_read_back_through_the_sdk(sdk_env):
         response = client.get("/attachment", params={"url": file_url})
         assert response.json()["status"] == {"upload_status": "done"}
     assert httpx.get(f"{server.url}/attachment", params={"url": file_url}).status_code == 401
+
+
+def test_a_signed_url_with_a_non_ascii_expiry_is_refused_not_a_500(server):
+    """``expires`` of "²" passed ``str.isdigit()`` and failed ``int()``: a 500."""
+    with server.client() as client:
+        key = f"exp-{uuid.uuid4().hex}"
+        body = {"key": key, "filename": "a.txt", "content_type": "text/plain"}
+        signed = client.post("/attachment", json=body).json()["signedUrl"]
+        base, query = signed.split("?")
+        params = dict(part.split("=") for part in query.split("&"))
+        for expires in ("²", "١٢٣", "-1", "1e9"):
+            bad = {**params, "expires": expires}
+            for method in ("PUT", "GET"):
+                response = httpx.request(method, base, params=bad, content=b"x")
+                assert response.status_code == 401, (expires, method, response.text)
+                assert "expiry" in response.json()["error"]["message"]
+        assert httpx.put(signed, content=b"x").is_success

@@ -30,6 +30,7 @@ _TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 _QUOTED = r'"(?:[\t \x21\x23-\x5b\x5d-\x7e]|\\[\t \x21-\x7e])*"'
 _MEDIA_TYPE = re.compile(rf"{_TOKEN}/{_TOKEN}(?:[ \t]*;[ \t]*{_TOKEN}=(?:{_TOKEN}|{_QUOTED}))*")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_EXPIRES = re.compile(r"[0-9]{1,20}")
 # A file name goes back in the download's Content-Disposition, percent-encoded when it is
 # not ASCII (up to 12 bytes a character): 255 characters, as most file systems allow, keep
 # that header within what HTTP clients and proxies accept.
@@ -79,7 +80,10 @@ def sign(store: Store, method: str, org_id: str, key: str, expires: int | None =
 
 
 def verify(store: Store, method: str, key: str, org: str, expires: str, sig: str) -> None:
-    if not expires.isdigit() or int(expires) < time.time():
+    # ASCII digits only: str.isdigit() takes "²", which int() refuses (a 500).
+    if not _EXPIRES.fullmatch(expires):
+        raise Unauthorized("the signed URL's expiry is not a time (seconds since 1970)")
+    if int(expires) < time.time():
         raise Unauthorized("the signed URL has expired")
     expected = sign(store, method, org, key, int(expires))["sig"]
     if not hmac.compare_digest(expected, sig):
