@@ -45,6 +45,7 @@ def test_project_tag_create_get_put_list_patch_delete(app_client, project_id):
         ({"project_id": "P", "name": "x", "color": 3}, "color"),
         ({"project_id": "P", "name": "x", "colour": "#fff"}, "colour"),
         ({"project_id": "P", "name": "x" * 1025}, "too long"),
+        ({"project_id": "P", "name": "x", "description": "d" * 65_537}, "'description' is too"),
     ],
 )
 def test_project_tag_bad_input_is_400(app_client, project_id, body, message):
@@ -188,3 +189,16 @@ def test_tags_and_scores_name_the_key_that_created_them(app_client, project_id):
         other = app_client.post(route, json={**body, "name": "mine"}).json()
         assert other["user_id"] == me
         assert app_client.get(f"{route}/{made['id']}").json()["user_id"] == "carol"
+
+
+def test_a_score_configurations_texts_are_bounded(app_client, project_id):
+    body = {"project_id": project_id, "name": "s", "score_type": "slider"}
+    for field, size in (("description", 65_537), ("position", 1025)):
+        res = app_client.post("/v1/project_score", json={**body, field: "x" * size})
+        assert res.status_code == 400 and f"{field!r} is too long" in res.text, res.text
+    score = app_client.post("/v1/project_score", json={**body, "description": "x" * 65_536})
+    assert score.status_code == 200, score.text
+    res = app_client.patch(
+        f"/v1/project_score/{score.json()['id']}", json={"description": "x" * 65_537}
+    )
+    assert res.status_code == 400, res.text

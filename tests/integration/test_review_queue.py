@@ -90,3 +90,13 @@ def test_a_deleted_experiments_items_leave_the_queue(app_client, project_id):
     assert app_client.get(f"/v1/review_item/{kept['id']}").status_code == 404
     res = app_client.post("/v1/review_item", json={**base, "row_id": "r2"})
     assert res.status_code == 404, res.text
+
+
+def test_a_note_is_bounded(app_client, project_id):
+    body = {"object_type": "project_logs", "object_id": project_id, "row_id": "r1"}
+    res = app_client.post("/v1/review_item", json={**body, "note": "n" * 65_537})
+    assert res.status_code == 400 and "'note' is too long" in res.text, res.text
+    item = app_client.post("/v1/review_item", json={**body, "note": "n" * 65_536}).json()
+    res = app_client.patch(f"/v1/review_item/{item['id']}", json={"note": "n" * 65_537})
+    assert res.status_code == 400 and "'note' is too long" in res.text, res.text
+    assert app_client.get(f"/v1/review_item/{item['id']}").json()["note"] == "n" * 65_536

@@ -32,6 +32,9 @@ KEY_FIELDS = ("id", "org_id", "name", "role", "preview_name", "created", "revoke
 TS = "strftime({col}, '%Y-%m-%dT%H:%M:%S.%fZ')"
 RESOLVED_CACHE_SIZE = 4096
 MAX_NAME_LENGTH = 1024  # characters, for every object name
+# Characters of a free text kept beside an object and sent back in every list of it (a review
+# note, a tag's or score configuration's description): a bound a person's text stays within.
+MAX_TEXT_LENGTH = 65_536
 # Room for the "-n" a taken experiment name gets (n below 10**20).
 _MAX_SUFFIX_LENGTH = 21
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from tracelake.errors import InvalidRequest
-from tracelake.store.catalog import Catalog, ObjectKind
+from tracelake.store.catalog import MAX_NAME_LENGTH, MAX_TEXT_LENGTH, Catalog, ObjectKind
 
 PROJECT_TAGS = ObjectKind(
     "project_tags",
@@ -44,10 +44,12 @@ def present(kind: ObjectKind, record: dict) -> dict:
     return {k: record.get(k) for k in keys}
 
 
-def _check_str(fields: dict, name: str) -> None:
+def _check_str(fields: dict, name: str, limit: int = MAX_TEXT_LENGTH) -> None:
     value = fields.get(name)
     if value is not None and not isinstance(value, str):
         raise InvalidRequest(f"field {name!r} must be a string")
+    if value is not None and len(value) > limit:
+        raise InvalidRequest(f"field {name!r} is too long (at most {limit} characters)")
 
 
 def _check_tag(fields: dict) -> dict:
@@ -98,8 +100,8 @@ def _check_destination(destination: Any) -> None:
 
 
 def _check_score(fields: dict) -> dict:
-    for name in ("description", "position"):
-        _check_str(fields, name)
+    _check_str(fields, "description")
+    _check_str(fields, "position", MAX_NAME_LENGTH)  # (a sort key such as "0|hzzzzz:")
     score_type = fields.get("score_type")
     if score_type not in SCORE_TYPES:
         raise InvalidRequest(f"field 'score_type' must be one of {', '.join(SCORE_TYPES)}")

@@ -12,7 +12,14 @@ from typing import Any
 
 from tracelake.errors import InvalidRequest, NotFound
 from tracelake.model.ids import new_object_id
-from tracelake.store.catalog import DATASETS, EXPERIMENTS, MAX_LIST_LIMIT, TS, Catalog
+from tracelake.store.catalog import (
+    DATASETS,
+    EXPERIMENTS,
+    MAX_LIST_LIMIT,
+    MAX_TEXT_LENGTH,
+    TS,
+    Catalog,
+)
 
 STATUSES = ("awaiting", "completed")
 OBJECT_TYPES = ("project_logs", "experiment", "dataset")
@@ -98,6 +105,9 @@ def _opt_str(body: dict, name: str) -> str | None:
     value = body.get(name)
     if value is not None and not isinstance(value, str):
         raise InvalidRequest(f"field {name!r} must be a string")
+    if value is not None and len(value) > MAX_TEXT_LENGTH:
+        # (every list of the queue, which the web UI polls, sends it back)
+        raise InvalidRequest(f"field {name!r} is too long (at most {MAX_TEXT_LENGTH} characters)")
     return value
 
 
