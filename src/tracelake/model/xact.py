@@ -37,7 +37,9 @@ def key_xact(pagination_key: str | None) -> int | None:
     number), or None for anything else."""
     key = pagination_key or ""
     digits = key[1:20]
-    if key[:1] == "p" and len(digits) == 19 and digits.isdigit() and key[20:21] == ".":
+    # (ASCII digits: str.isdigit() takes "²", which int() refuses, and "١", which it reads)
+    ascii_digits = digits.isascii() and digits.isdigit()
+    if key[:1] == "p" and len(digits) == 19 and ascii_digits and key[20:21] == ".":
         return int(digits)
     return None
 
