@@ -202,3 +202,32 @@ def test_a_score_configurations_texts_are_bounded(app_client, project_id):
         f"/v1/project_score/{score.json()['id']}", json={"description": "x" * 65_537}
     )
     assert res.status_code == 400, res.text
+
+
+def test_score_configurations_list_by_score_type(app_client, project_id):
+    """``score_type`` (a filter of Braintrust's list, which braintrust-api sends) was ignored:
+    every type came back."""
+    made = {}
+    for name, body in (
+        ("s", {"score_type": "slider"}),
+        ("c", {"score_type": "categorical", "categories": [{"name": "a", "value": 1}]}),
+        ("f", {"score_type": "free-form"}),
+    ):
+        res = app_client.post(
+            "/v1/project_score", json={"project_id": project_id, "name": name, **body}
+        )
+        made[name] = res.json()["id"]
+
+    def listed(*params):
+        res = app_client.get("/v1/project_score", params=[("project_id", project_id), *params])
+        assert res.status_code == 200, res.text
+        return {s["id"] for s in res.json()["objects"]}
+
+    assert listed(("score_type", "slider")) == {made["s"]}
+    both = {made["s"], made["c"]}
+    assert listed(("score_type", "slider"), ("score_type", "categorical")) == both
+    assert listed(("score_type", "slider,categorical")) == both
+    assert listed(("score_type", "weighted")) == set()
+    assert listed(("score_type", "slider"), ("limit", "1")) == {made["s"]}
+    res = app_client.get("/v1/project_score", params={"score_type": "sliders"})
+    assert res.status_code == 400 and "score_type" in res.text, res.text

@@ -677,8 +677,11 @@ class Catalog:
         limit: int | None = None,
         starting_after: str | None = None,
         ending_before: str | None = None,
+        one_of: dict[str, list[str]] | None = None,
     ) -> list[dict]:
-        """Objects newest first, with Stainless-style cursor paging by object id."""
+        """Objects newest first, with Stainless-style cursor paging by object id.
+        ``one_of`` keeps the objects whose column (one of the kind's) holds one of the
+        values."""
         where = ["t.org_id = ?", "t.deleted_at IS NULL"]
         if kind is not PROJECTS:
             where.append(_LIVE_PROJECT.removeprefix(" AND "))
@@ -686,6 +689,10 @@ class Catalog:
         if name is not None:
             where.append("t.name = ?")
             params.append(name)
+        for column, values in (one_of or {}).items():
+            assert column in kind.columns, column
+            where.append(f"list_contains(?, t.{column})")
+            params.append(values)
         if kind is not PROJECTS:
             if project_name is not None:
                 project_id_by_name = self._find_by_name(PROJECTS, org_id, project_name)

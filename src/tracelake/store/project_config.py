@@ -32,6 +32,8 @@ PROJECT_SCORES = ObjectKind(
 )
 
 SCORE_TYPES = ("slider", "categorical", "free-form", "online")
+# Braintrust's other score types: a list may ask for them (none is stored here).
+_OTHER_SCORE_TYPES = ("weighted", "minimum", "maximum")
 _FIELDS = {
     "project_tags": ("description", "color"),
     "project_scores": ("description", "score_type", "categories", "config", "position"),
@@ -42,6 +44,18 @@ def present(kind: ObjectKind, record: dict) -> dict:
     """An object as clients see it."""
     keys = ("id", "project_id", "name", *_FIELDS[kind.table], "created", "user_id")
     return {k: record.get(k) for k in keys}
+
+
+def score_type_filter(values: list[str] | None) -> dict[str, list[str]] | None:
+    """The ``score_type`` filter of a list (repeated or comma-separated, as ``ids``)."""
+    if not values:
+        return None
+    types = [part.strip() for value in values for part in value.split(",") if part.strip()]
+    known = (*SCORE_TYPES, *_OTHER_SCORE_TYPES)
+    for value in types:
+        if value not in known:
+            raise InvalidRequest(f"score_type must be one of {', '.join(known)}, not {value!r}")
+    return {"score_type": types} if types else None
 
 
 def _check_str(fields: dict, name: str, limit: int = MAX_TEXT_LENGTH) -> None:

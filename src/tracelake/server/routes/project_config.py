@@ -23,6 +23,7 @@ def _list(
     limit: int | None,
     starting_after: str | None,
     ending_before: str | None,
+    one_of: dict[str, list[str]] | None = None,
 ) -> dict:
     principal = principal_of(request)
     check_org_name(principal, org_name)
@@ -36,6 +37,7 @@ def _list(
         limit=limit,
         starting_after=starting_after,
         ending_before=ending_before,
+        one_of=one_of,
     )
     return {"objects": [pc.present(kind, r) for r in records]}
 
@@ -156,11 +158,13 @@ def list_project_scores(
     project_score_name: str | None = None,
     org_name: str | None = None,
     ids: list[str] | None = Query(None),
+    score_type: list[str] | None = Query(None),
     limit: int | None = None,
     starting_after: str | None = None,
     ending_before: str | None = None,
 ):
-    """Score configurations, newest first."""
+    """Score configurations, newest first; ``score_type`` (repeated or comma-separated)
+    keeps those of these types."""
     return _list(
         request,
         pc.PROJECT_SCORES,
@@ -172,6 +176,7 @@ def list_project_scores(
         limit,
         starting_after,
         ending_before,
+        one_of=pc.score_type_filter(score_type),
     )
 
 
