@@ -185,3 +185,46 @@ def test_a_signed_url_with_a_non_ascii_expiry_is_refused_not_a_500(server):
                 assert response.status_code == 401, (expires, method, response.text)
                 assert "expiry" in response.json()["error"]["message"]
         assert httpx.put(signed, content=b"x").is_success
+
+
+def test_an_upload_a_killed_server_was_receiving_leaves_no_file(fresh_server):
+    """Attachment uploads were staged beside the blobs (attachments/<org>/upload-…), not in
+    tmp/ which a start empties: what a killed server was receiving stayed for good."""
+    import threading
+
+    fresh_server.start()
+    with fresh_server.client() as client:
+        key = f"kill-{uuid.uuid4().hex}"
+        body = {"key": key, "filename": "a.bin", "content_type": "application/octet-stream"}
+        signed = client.post("/attachment", json=body).json()["signedUrl"]
+    release = threading.Event()
+
+    def chunks():
+        yield b"x" * 65536
+        release.wait(30)
+        yield b"y"
+
+    def upload():
+        try:
+            httpx.put(signed, content=chunks(), timeout=60)
+        except httpx.HTTPError:
+            pass  # the server is killed under it
+
+    thread = threading.Thread(target=upload)
+    thread.start()
+    staging = fresh_server.data_dir / "tmp"
+    blobs = fresh_server.data_dir / "attachments"
+    staged = []
+    for _ in range(100):
+        staged = [p for p in staging.rglob("*") if p.is_file()] if staging.exists() else []
+        if staged:
+            break
+        threading.Event().wait(0.1)
+    assert staged, "the upload is staged in tmp/"
+    assert not blobs.exists() or [p for p in blobs.rglob("*") if p.is_file()] == []
+    fresh_server.kill()
+    release.set()
+    thread.join()
+    fresh_server.start()
+    assert not staging.exists() or list(staging.iterdir()) == []
+    assert not blobs.exists() or [p for p in blobs.rglob("*") if p.is_file()] == []
