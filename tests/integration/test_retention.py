@@ -384,3 +384,23 @@ def test_restore_finds_runs_older_than_the_last_thousand(app_client):
     )
     restored = app_client.post(f"/v1/project_automation/{policy['id']}/restore").json()
     assert restored["restored_rows"] == run["rows"] and restored["runs"] == [run["id"]]
+
+
+def test_review_items_of_rows_retention_hid_leave_the_queue_until_restored(app_client):
+    project_id = new_project(app_client)
+    log_rows(app_client, project_id)
+    flagged = {}
+    for row_id in ("old-0", "new-0"):
+        body = {"object_type": "project_logs", "object_id": project_id, "row_id": row_id}
+        flagged[row_id] = app_client.post("/v1/review_item", json=body).json()["id"]
+
+    def queue() -> set[str]:
+        listed = app_client.get("/v1/review_item", params={"project_id": project_id})
+        return {i["id"] for i in listed.json()["objects"]}
+
+    policy = retention(app_client, project_id, "project_logs", days=30)
+    assert run_once(app_client, policy["id"])["rows"] == 3
+    assert queue() == {flagged["new-0"]}
+    assert app_client.get(f"/v1/review_item/{flagged['old-0']}").status_code == 404
+    assert app_client.post(f"/v1/project_automation/{policy['id']}/restore").status_code == 200
+    assert queue() == set(flagged.values())
