@@ -110,8 +110,9 @@ class RowWrite:
     origin_id: str | None = None
     comment: Any = None
     merge: bool = False
-    # How errors name the write: as the client listed it (``row 3``, ``feedback 2``).
-    where: str = ""
+    # How errors name the write: as the client listed it (``row 3``, ``feedback 2``). Not
+    # part of what the write does: two writes that differ only there are equal.
+    where: str = field(default="", compare=False)
 
     @property
     def name(self) -> str:
