@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 from tracelake.errors import InvalidRequest, TracelakeError
 from tracelake.export.queries import ARROW, JSONL_FILE, QueryOptions, run_query
 from tracelake.export.sinks import Sink, open_sink
+from tracelake.model.automations import server_access
 from tracelake.query import ast
 from tracelake.query.parsers import parse_query
 from tracelake.query.sources import resolve_source
@@ -108,12 +109,25 @@ def check_query(catalog: Catalog, org_id: str, config: object) -> None:
         raise InvalidRequest("the export query reads no objects")
 
 
+def check_authority(catalog: Catalog, automation: dict) -> None:
+    """An export acting with the server's own authority (a file:// path, the server's AWS
+    credentials) runs only in the first organization: one of another organization saved
+    before only instance admins could set such exports up fails instead of writing."""
+    reason = server_access(automation["config"])
+    if reason is not None and automation["org_id"] != catalog.first_org_id():
+        raise InvalidRequest(
+            f"{reason}, which only exports of the first organization may do: give this "
+            "export aws_static or aws_iam credentials (a file:// export cannot run here)"
+        )
+
+
 # -- planning -------------------------------------------------------------------------------
 
 
 def plan_export(ctx: ExportContext, automation: dict, at: datetime) -> dict:
     """The next run's plan: reuse an unfinished attempt's plan, or cut a new window of at most
     ``max_rows`` rows (whole transactions) after the cursor."""
+    check_authority(ctx.catalog, automation)
     automation_id = automation["id"]
     state = runs.get_state(ctx.store, automation_id)
     config = automation["config"]
