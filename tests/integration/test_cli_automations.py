@@ -102,8 +102,9 @@ def test_creating_an_automation_whose_name_is_taken_is_an_error(server, tmp_path
 
 
 def test_flags_that_do_not_apply_to_the_automation_are_refused(server, tmp_path):
-    """A retention policy given --path, an export given --days, or an export to a file://
-    path given S3 credentials was created without them, exit 0."""
+    """A retention policy given --path, an export given --days, an export to a file://
+    path given S3 credentials, or an export given two kinds of credentials (or
+    --external-id without --role-arn) was created without some of them, exit 0."""
     env = cli_env(TRACELAKE_URL=server.url, TRACELAKE_API_KEY=server.api_key)
     project = f"cli-flags-{uuid.uuid4().hex[:6]}"
     assert server.client().post("/v1/project", json={"name": project}).status_code == 200
@@ -112,6 +113,17 @@ def test_flags_that_do_not_apply_to_the_automation_are_refused(server, tmp_path)
         (("--retention", "project_logs", "--days", "3", "--path", "s3://b/p"), "--path"),
         (("--path", f"file://{tmp_path}", "--days", "3"), "--days"),
         (("--path", f"file://{tmp_path}", "--access-key-id", "AK"), "--access-key-id"),
+        # Two kinds of credentials: static keys won, the role was dropped without a word.
+        (
+            ("--path", "s3://b/p", "--access-key-id", "AK", "--secret-access-key", "S")
+            + ("--role-arn", "arn:aws:iam::1:role/r"),
+            "--role-arn",
+        ),
+        (
+            ("--path", "s3://b/p", "--role-arn", "arn:aws:iam::1:role/r", "--profile", "x"),
+            "--profile",
+        ),
+        (("--path", "s3://b/p", "--external-id", "e"), "--role-arn"),
     ]
     for flags, named in cases:
         result = run_cli(*base, *flags, env=env)
