@@ -209,7 +209,17 @@ def test_files_split_at_rows_per_file(app_client, tmp_path):
     (manifest_path,) = (tmp_path / "f" / today()).glob("manifest_*.json")
     manifest = json.loads(manifest_path.read_text())
     assert [f["rows"] for f in manifest["files"]] == [10, 10, 5]
-    assert manifest["rows"] == 25 and manifest["window"]["to_xact_id"] > 0
+    assert manifest["rows"] == 25
+    # The window was written as JSON numbers (~1e18: JavaScript readers lost the last digits),
+    # unlike the rows' _xact_id and the run history's cursor, 19-digit strings.
+    rows = pq.read_table(tmp_path / "f" / run["files"][-1]).to_pylist()
+    assert manifest["window"] == {"from_xact_id": None, "to_xact_id": run["cursor_to"]}
+    assert max(r["_xact_id"] for r in rows) == run["cursor_to"]
+    log_traces(app_client, project_id, 1)
+    second = run_once(app_client, automation["id"])
+    manifests = sorted((tmp_path / "f" / today()).glob("manifest_*.json"))
+    window = json.loads(manifests[-1].read_text())["window"]
+    assert window == {"from_xact_id": run["cursor_to"], "to_xact_id": second["cursor_to"]}
 
 
 def test_pause_reset_and_history(app_client, tmp_path):

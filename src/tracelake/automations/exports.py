@@ -30,6 +30,7 @@ from tracelake.errors import InvalidRequest, TracelakeError
 from tracelake.export.queries import ARROW, JSONL_FILE, QueryOptions, run_query
 from tracelake.export.sinks import Sink, open_sink
 from tracelake.model.automations import server_access
+from tracelake.model.xact import format_xact
 from tracelake.query import ast
 from tracelake.query.parsers import parse_query
 from tracelake.query.sources import resolve_source
@@ -319,7 +320,13 @@ def execute_export(ctx: ExportContext, automation: dict, plan: dict, run_id: str
             "run_id": run_id,
             "export_definition": config["export_definition"],
             "format": plan["format"],
-            "window": {"from_xact_id": plan["cursor_from"], "to_xact_id": plan["cursor_to"]},
+            # As the rows' _xact_id and the run history's cursor: 19-digit strings (a JSON
+            # number this large loses digits in JavaScript and most JSON readers); none
+            # before the first export.
+            "window": {
+                "from_xact_id": format_xact(plan["cursor_from"]) if plan["cursor_from"] else None,
+                "to_xact_id": format_xact(plan["cursor_to"]),
+            },
             "files": writer.manifest_files,
             "rows": writer.total_rows,
             "bytes": writer.total_bytes,
