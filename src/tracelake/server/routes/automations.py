@@ -217,6 +217,10 @@ def _restore(request: Request, automation: dict, run_id: str | None) -> dict:
     counts = {r["id"]: retention.restore(store, r) for r in restorable}
     restored_runs = [rid for rid, count in counts.items() if count is not None]
     restored = sum(counts[rid] for rid in restored_runs)
+    if not restored:
+        # Nothing came back (purged or restored already, or runs that deleted nothing): the
+        # policy was paused all the same, and silently stopped deleting what it should.
+        return {"restored_rows": 0, "runs": restored_runs, "paused": False}
     config = {**automation["config"], "status": "paused"}
     request.app.state.catalog.update_object(
         AUTOMATIONS, automation["org_id"], automation["id"], {"config": config}
