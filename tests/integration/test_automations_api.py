@@ -277,3 +277,26 @@ def test_an_older_export_with_the_servers_authority_of_another_org_does_not_run(
     tested = app_client.post(f"/v1/project_automation/{created['id']}/test", headers=headers)
     assert tested.status_code == 400 and "first organization" in tested.text
     assert not out.exists()
+
+
+def test_a_patch_that_changes_the_kind_says_so(app_client, project_id):
+    """A PATCH turning an export into a retention policy (or back) was refused for a key of
+    the stored config it never sent: "config has an unknown field 'batch_size'"."""
+    export = create(app_client, project_id).json()
+    policy = create(
+        app_client,
+        project_id,
+        name="keep",
+        config={"event_type": "retention", "object_type": "project_logs", "retention_days": 3},
+    ).json()
+    for automation, config in (
+        (export, {"event_type": "retention", "object_type": "project_logs", "retention_days": 3}),
+        (policy, EXPORT),
+    ):
+        response = app_client.patch(
+            f"/v1/project_automation/{automation['id']}", json={"config": config}
+        )
+        assert response.status_code == 400
+        assert "event_type cannot change" in response.json()["error"]["message"], response.text
+        shown = app_client.get(f"/v1/project_automation/{automation['id']}").json()
+        assert shown["config"] == automation["config"]

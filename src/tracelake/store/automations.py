@@ -79,6 +79,10 @@ def update_automation(
     if "config" in patch:
         if not isinstance(patch["config"], dict):
             raise InvalidRequest("config must be an object")
+        # Checked before the merge: merged into an export, a retention config was refused
+        # for the export's own keys ("config has an unknown field 'batch_size'").
+        kind = patch["config"].get("event_type", current["config"]["event_type"])
+        check_update(current["config"], {**current["config"], "event_type": kind})
         merged = merge_secrets(current["config"], {**current["config"], **patch["config"]})
         new = validate_config(merged)
         check_update(current["config"], new)
