@@ -479,3 +479,46 @@ def test_an_unfinished_run_is_planned_anew_after_its_definition_changes(app_clie
     assert not [name for name in files if name.endswith(".jsonl")], files
     rows = exported_rows(out)
     assert sorted(r["root_span_id"] for r in rows) == [f"a-t{t}" for t in range(4)]
+
+
+def test_an_unfinished_traces_query_run_is_cleaned_up_whole(app_client, tmp_path):
+    """A custom query of the ``traces`` shape returns every span of a trace but its plan
+    counted traces: the number of files an attempt may write (which a retry or a new plan
+    deletes by name) was too small, and files of an unfinished attempt stayed in the folder
+    beside the new run's, their rows twice."""
+    project_id = new_project(app_client)
+    log_traces(app_client, project_id, 4, spans_per_trace=3)
+    out = tmp_path / "out"
+    query = f"select: * | from: project_logs('{project_id}') traces"
+    automation = create_export(
+        app_client,
+        project_id,
+        out,
+        {"type": "btql_query", "btql_query": query},
+        rows_per_file=2,
+    )
+    first = run_once(app_client, automation["id"])
+    assert first["rows"] == 12 and len(first["files"]) == 6
+    # A crash after the files were written, before the run was closed.
+    app_client.app.state.store.transact(
+        lambda c: (
+            c.execute(
+                "UPDATE automation_runs SET status = 'running', finished = NULL WHERE id = ?",
+                [first["id"]],
+            ),
+            c.execute(
+                "UPDATE automation_state SET cursor_xact = 0 WHERE automation_id = ?",
+                [automation["id"]],
+            ),
+        )
+    )
+    patched = app_client.patch(
+        f"/v1/project_automation/{automation['id']}",
+        json={"config": {"export_definition": {"type": "log_spans"}}},
+    )
+    assert patched.status_code == 200, patched.text
+    again = run_once(app_client, automation["id"])
+    assert again["status"] == "succeeded" and again["rows"] == 12
+    left = sorted(str(p.relative_to(out)) for p in out.glob("*/*"))
+    assert left == sorted([*again["files"], *(p for p in left if "manifest_" in p)]), left
+    assert len([p for p in left if "manifest_" in p]) == 1

@@ -145,7 +145,10 @@ def plan_export(ctx: ExportContext, automation: dict, at: datetime) -> dict:
     source = resolve_source(query, CatalogResolver(ctx.catalog, automation["org_id"]))
     refs = [(r.object_type.value, r.object_id) for r in source.refs]
     by_trace = by_traces(query)
-    high, rows, backlog, pages = _cut_window(ctx.store, refs, state.cursor_xact, config, by_trace)
+    spans = getattr(query.from_, "shape", None) == "traces"  # every span of each trace
+    high, rows, backlog, pages = _cut_window(
+        ctx.store, refs, state.cursor_xact, config, by_trace, spans
+    )
     run_date = at.astimezone(UTC).date().isoformat()
     return {
         "cursor_from": state.cursor_xact,
@@ -186,11 +189,14 @@ def _unfinished_plan(store: Store, automation_id: str) -> dict | None:
     return None
 
 
-def _cut_window(store: Store, refs, low: int, config: dict, by_trace: bool):
+def _cut_window(
+    store: Store, refs, low: int, config: dict, by_trace: bool, spans_of_traces: bool = False
+):
     """The highest xact such that (low, high] holds at most max_rows rows (or traces), the
-    rows in it, the rows left after it, and the window cut into pages of about batch_size
-    rows (the xact ids that end each page). One transaction bigger than the cap is taken
-    whole, so a window never splits a transaction."""
+    rows in it (with ``spans_of_traces``, a query of the traces shape, the spans of its
+    traces: the rows it returns), the rows left after it, and the window cut into pages of
+    about batch_size rows (the xact ids that end each page). One transaction bigger than the
+    cap is taken whole, so a window never splits a transaction."""
     if not refs:
         return low, 0, 0, []
     cap = config["max_rows"]
@@ -233,22 +239,35 @@ def _cut_window(store: Store, refs, low: int, config: dict, by_trace: bool):
                 [*params, cap],
             ).fetchone()
             if first is None:
-                return None, None, []
+                return None, None, [], None
             high = int(capped if capped is not None else first)
             bounds = c.execute(
                 f"""{cum} SELECT max(x), max(c) FROM cum WHERE x <= ?
                     GROUP BY ceil(c / ?) ORDER BY 1""",
                 [*params, high, config["batch_size"]],
             ).fetchall()
-            return high, total, bounds
+            spans = None
+            if spans_of_traces:  # the spans of the traces whose latest change is inside
+                (spans,) = c.execute(
+                    """SELECT count(*) FROM live
+                       WHERE object_type = ? AND object_id IN (SELECT unnest(?::VARCHAR[]))
+                         AND (object_id, root_span_id) IN (
+                           SELECT (object_id, root_span_id) FROM live
+                           WHERE object_type = ? AND object_id IN (SELECT unnest(?::VARCHAR[]))
+                           GROUP BY object_id, root_span_id
+                           HAVING max(_xact_id) > ? AND max(_xact_id) <= ?)""",
+                    [object_type, ids, object_type, ids, low, high],
+                ).fetchone()
+            return high, total, bounds, spans
         finally:
             c.rollback()
 
-    high, total, bounds = store.read(read)
+    high, total, bounds, spans = store.read(read)
     if high is None:
         return low, 0, 0, []
     inside = int(bounds[-1][1])
-    return high, inside, int(total) - inside, [int(b[0]) for b in bounds]
+    rows = int(spans) if spans is not None else inside
+    return high, rows, int(total) - inside, [int(b[0]) for b in bounds]
 
 
 def file_key(plan: dict, number: int) -> str:
