@@ -385,16 +385,18 @@ def restore_automation(
     url: Url = None,
     api_key: ApiKey = None,
 ):
-    """Bring back what a retention policy soft-deleted (before the purge); pauses it."""
+    """Bring back what a retention policy soft-deleted (before the purge); pauses it if
+    anything came back."""
 
     def body():
         server = _server(url, api_key)
         found = _automation(server, project, automation)
         payload = {"run_id": run_id} if run_id else {}
         result = server.call("POST", f"/v1/project_automation/{found['id']}/restore", json=payload)
+        state = "is paused" if result.get("paused") else "was left as it was"
         console.print(
             f"restored {result['restored_rows']} rows from {len(result['runs'])} runs; "
-            f"{found['name']} is paused"
+            f"{found['name']} {state}"
         )
 
     _run(body)

@@ -67,6 +67,15 @@ def test_retention_restore_and_errors_from_the_command_line(server):
     assert ran.returncode == 0 and "retention" in ran.stdout
     restored = run_cli("automations", "restore", "keep", "-p", project, env=env)
     assert restored.returncode == 0 and "restored 1 rows" in restored.stdout
+    assert "keep is paused" in restored.stdout
+    # Nothing left to restore: the policy is left as it was, and the command says so (it
+    # said "is paused" whatever the server did).
+    client.patch(
+        f"/v1/project_automation/{ok_id(client, project_id)}", json={"config": {"status": "active"}}
+    )
+    again = run_cli("automations", "restore", "keep", "-p", project, env=env)
+    assert again.returncode == 0 and "restored 0 rows" in again.stdout
+    assert "keep was left as it was" in again.stdout
 
     bad = run_cli(
         "automations", "create", "-p", project, "--name", "x", "--path", "ftp://nope", env=env
@@ -167,3 +176,8 @@ def test_pause_resume_and_delete_from_the_command_line(server, tmp_path):
     assert again.returncode == 1 and "not found" in again.stderr
     bad_limit = run_cli("automations", "runs", "hourly", "-p", project, "--limit", "0", env=env)
     assert bad_limit.returncode == 2 and "--limit" in bad_limit.stderr
+
+
+def ok_id(client, project_id: str) -> str:
+    params = {"project_id": project_id, "project_automation_name": "keep"}
+    return client.get("/v1/project_automation", params=params).json()["objects"][0]["id"]
