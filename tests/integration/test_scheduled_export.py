@@ -522,3 +522,42 @@ def test_an_unfinished_traces_query_run_is_cleaned_up_whole(app_client, tmp_path
     left = sorted(str(p.relative_to(out)) for p in out.glob("*/*"))
     assert left == sorted([*again["files"], *(p for p in left if "manifest_" in p)]), left
     assert len([p for p in left if "manifest_" in p]) == 1
+
+
+def test_an_unfinished_run_of_a_query_that_unpivots_is_cleaned_up_whole(app_client, tmp_path):
+    """A query that unpivots returns more rows than its window holds, so its plan's file
+    count was too small: files of an unfinished attempt beyond it stayed beside the new
+    run's. The files an attempt starts beyond the estimate are now recorded in its plan."""
+    project_id = new_project(app_client)
+    rows = [{"id": f"r{i}", "input": i, "tags": ["a", "b", "c", "d"]} for i in range(3)]
+    inserted = app_client.post(f"/v1/project_logs/{project_id}/insert", json={"events": rows})
+    assert inserted.status_code == 200, inserted.text
+    out = tmp_path / "out"
+    query = f"select: id, tag | from: project_logs('{project_id}') | unpivot: tags as tag"
+    automation = create_export(
+        app_client, project_id, out, {"type": "btql_query", "btql_query": query}, rows_per_file=2
+    )
+    first = run_once(app_client, automation["id"])
+    assert first["rows"] == 12 and len(first["files"]) == 6
+    app_client.app.state.store.transact(  # a crash before the run was closed
+        lambda c: (
+            c.execute(
+                "UPDATE automation_runs SET status = 'running', finished = NULL WHERE id = ?",
+                [first["id"]],
+            ),
+            c.execute(
+                "UPDATE automation_state SET cursor_xact = 0 WHERE automation_id = ?",
+                [automation["id"]],
+            ),
+        )
+    )
+    patched = app_client.patch(
+        f"/v1/project_automation/{automation['id']}",
+        json={"config": {"export_definition": {"type": "log_spans"}}},
+    )
+    assert patched.status_code == 200, patched.text
+    again = run_once(app_client, automation["id"])
+    assert again["status"] == "succeeded" and again["rows"] == 3
+    left = sorted(str(p.relative_to(out)) for p in out.glob("*/*"))
+    manifests = [p for p in left if "manifest_" in p]
+    assert len(manifests) == 1 and sorted([*again["files"], *manifests]) == left, left

@@ -284,8 +284,11 @@ def manifest_key(plan: dict) -> str:
 
 def max_files(plan: dict) -> int:
     """At most this many files: the window's rows can only get fewer (a row written again
-    leaves the window), so no attempt of the plan writes more."""
-    return max(1, -(-(plan.get("estimated_rows") or 0) // plan["rows_per_file"]))
+    leaves the window), so no attempt of the plan writes more than the estimate; and no
+    more than the files its attempts started, as recorded (a query that unpivots returns
+    more rows than the window holds)."""
+    estimate = -(-(plan.get("estimated_rows") or 0) // plan["rows_per_file"])
+    return max(1, estimate, plan.get("files_started") or 0)
 
 
 # -- execution -------------------------------------------------------------------------------
@@ -312,7 +315,15 @@ def execute_export(ctx: ExportContext, automation: dict, plan: dict, run_id: str
         edges = [plan["cursor_from"], *plan["pages"]]
         windows = list(zip(edges, edges[1:], strict=False))
     started = time.time()
-    writer = _FileWriter(sink, plan)
+
+    def on_file(number: int) -> None:
+        # Recorded before the file is uploaded: a later attempt deletes what this one may
+        # have written beyond the plan's estimate.
+        if number > (plan.get("files_started") or 0) and number > max_files(plan):
+            runs.record_files(ctx.store, run_id, number)
+            plan["files_started"] = number
+
+    writer = _FileWriter(sink, plan, on_file)
 
     if by_traces(base):
         base = _without_later_traces(ctx, automation, base, plan)
@@ -462,9 +473,10 @@ class _FileWriter:
     """Rolls pages into local files of ``rows_per_file`` rows and uploads each when full
     (in the background; ``close`` waits for the uploads)."""
 
-    def __init__(self, sink: Sink, plan: dict):
+    def __init__(self, sink: Sink, plan: dict, on_file: Callable[[int], None] = lambda n: None):
         self.sink = sink
         self.plan = plan
+        self.on_file = on_file  # called with a file's number before it is uploaded
         self.keys: list[str] = []
         self.manifest_files: list[dict] = []
         self.total_rows = 0
@@ -526,6 +538,7 @@ class _FileWriter:
         if self._jsonl is not None:
             self._jsonl.close()
             self._jsonl = None
+        self.on_file(len(self.keys) + 1)
         key = file_key(self.plan, len(self.keys) + 1)
         size = self._path.stat().st_size
         self._uploads.append(self._uploader.submit(self._upload, key, self._path))
