@@ -228,6 +228,19 @@ def create_automation(
 
 
 def _credentials(access_key_id, secret, role_arn, external_id, profile, endpoint, region):
+    # Flags of two kinds of credentials were resolved silently (static keys won over a role
+    # or a profile, a role over a profile) and --external-id without --role-arn was dropped:
+    # the export was saved with credentials other than the ones given.
+    kinds = {
+        "static keys (--access-key-id, --secret-access-key)": bool(access_key_id or secret),
+        "a role (--role-arn)": bool(role_arn),
+        "a profile (--profile)": bool(profile),
+    }
+    given = [kind for kind, used in kinds.items() if used]
+    if len(given) > 1:
+        raise CliError(f"give one kind of credentials, not {' and '.join(given)}")
+    if external_id and not role_arn:
+        raise CliError("--external-id goes with --role-arn")
     if access_key_id or secret:
         creds = {
             "type": "aws_static",
@@ -372,16 +385,18 @@ def restore_automation(
     url: Url = None,
     api_key: ApiKey = None,
 ):
-    """Bring back what a retention policy soft-deleted (before the purge); pauses it."""
+    """Bring back what a retention policy soft-deleted (before the purge); pauses it if
+    anything came back."""
 
     def body():
         server = _server(url, api_key)
         found = _automation(server, project, automation)
         payload = {"run_id": run_id} if run_id else {}
         result = server.call("POST", f"/v1/project_automation/{found['id']}/restore", json=payload)
+        state = "is paused" if result.get("paused") else "was left as it was"
         console.print(
             f"restored {result['restored_rows']} rows from {len(result['runs'])} runs; "
-            f"{found['name']} is paused"
+            f"{found['name']} {state}"
         )
 
     _run(body)

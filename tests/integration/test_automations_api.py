@@ -6,6 +6,8 @@ import uuid
 
 import pytest
 
+from tracelake.store.catalog import AUTOMATIONS
+
 EXPORT = {
     "event_type": "btql_export",
     "export_definition": {"type": "log_traces"},
@@ -168,3 +170,133 @@ def test_a_name_that_a_rename_refuses_is_refused_at_creation(app_client, project
     created = create(app_client, project_id).json()
     renamed = app_client.patch(f"/v1/project_automation/{created['id']}", json={"name": name})
     assert renamed.status_code == 400 and words in renamed.text
+
+
+def test_exports_with_the_servers_authority_need_an_instance_admin(
+    app_client, project_id, tmp_path
+):
+    """Any write key of any organization could create an export into the server's file
+    system (``file:///any/dir``) or to S3 with the server's own AWS credentials
+    (``environment``, the default, or ``profile``): only an admin key of the first
+    organization may; static keys and assumed roles stay open to write keys."""
+    writer = app_client.post("/v1/api_key", json={"name": "w", "role": "write"}).json()["key"]
+    org = app_client.post("/v1/organization", json={"name": f"o-{uuid.uuid4().hex[:6]}"}).json()
+    other_admin = org["api_key"]["key"]
+    other_project = app_client.post(
+        "/v1/project",
+        json={"name": "p"},
+        headers={"Authorization": f"Bearer {other_admin}"},
+    ).json()["id"]
+    s3 = {**EXPORT, "credentials": None}
+    privileged = {
+        "file": {**EXPORT, "export_path": f"file://{tmp_path}/out", "credentials": None},
+        "environment": {k: v for k, v in EXPORT.items() if k != "credentials"},
+        "profile": {**s3, "credentials": {"type": "profile", "profile": "default"}},
+    }
+    for key, project in ((writer, project_id), (other_admin, other_project)):
+        headers = {"Authorization": f"Bearer {key}"}
+        for kind, config in privileged.items():
+            for method in ("post", "put"):
+                body = {"project_id": project, "name": f"x-{kind}", "config": config}
+                response = getattr(app_client, method)(
+                    "/v1/project_automation", json=body, headers=headers
+                )
+                assert response.status_code == 403, (kind, response.text)
+                assert "first organization" in response.json()["error"]["message"]
+        # Static keys and assumed roles are the caller's own.
+        for kind, credentials in (
+            ("static", EXPORT["credentials"]),
+            ("role", {"type": "aws_iam", "role_arn": "arn:aws:iam::1:role/x"}),
+        ):
+            body = {
+                "project_id": project,
+                "name": kind,
+                "config": {**EXPORT, "credentials": credentials},
+            }
+            response = app_client.post("/v1/project_automation", json=body, headers=headers)
+            assert response.status_code == 200, response.text
+        static = response.json()["id"]
+        # ... and cannot be switched to the server's credentials, or to another endpoint of them.
+        patched = app_client.patch(
+            f"/v1/project_automation/{static}",
+            json={"config": {"credentials": {"type": "environment"}}},
+            headers=headers,
+        )
+        assert patched.status_code == 403, patched.text
+        shown = app_client.get(f"/v1/project_automation/{static}", headers=headers).json()
+        assert shown["config"]["credentials"]["type"] == "aws_iam"
+    # The instance admin may; a writer may then change its schedule, not its credentials.
+    made = {}
+    for kind, config in privileged.items():
+        response = create(app_client, project_id, name=f"admin-{kind}", config=config)
+        assert response.status_code == 200, response.text
+        made[kind] = response.json()["id"]
+    headers = {"Authorization": f"Bearer {writer}"}
+    paused = app_client.patch(
+        f"/v1/project_automation/{made['environment']}",
+        json={"config": {"status": "paused", "interval_seconds": 600}},
+        headers=headers,
+    )
+    assert paused.status_code == 200, paused.text
+    moved = app_client.patch(
+        f"/v1/project_automation/{made['environment']}",
+        json={"config": {"credentials": {"type": "environment", "endpoint_url": "http://evil"}}},
+        headers=headers,
+    )
+    assert moved.status_code == 403, moved.text
+    again = app_client.patch(
+        f"/v1/project_automation/{made['file']}",
+        json={"config": {"format": "jsonl"}},
+        headers=headers,
+    )
+    assert again.status_code == 200, again.text
+
+
+def test_an_older_export_with_the_servers_authority_of_another_org_does_not_run(
+    app_client, tmp_path
+):
+    """An export saved before the rule above (a file:// path in another organization) kept
+    writing into the server's file system: it fails in plain words instead, run or tested."""
+    org = app_client.post("/v1/organization", json={"name": f"o-{uuid.uuid4().hex[:6]}"}).json()
+    headers = {"Authorization": f"Bearer {org['api_key']['key']}"}
+    project = app_client.post("/v1/project", json={"name": "p"}, headers=headers).json()["id"]
+    inserted = app_client.post(
+        f"/v1/project_logs/{project}/insert", json={"events": [{"input": 1}]}, headers=headers
+    )
+    assert inserted.status_code == 200, inserted.text
+    body = {"project_id": project, "name": "old", "config": EXPORT}
+    created = app_client.post("/v1/project_automation", json=body, headers=headers).json()
+    out = tmp_path / "out"
+    old = {**created["config"], "export_path": f"file://{out}"}
+    old.pop("credentials")
+    catalog = app_client.app.state.catalog
+    catalog.update_object(AUTOMATIONS, org["id"], created["id"], {"config": old})
+    run = app_client.post(f"/v1/project_automation/{created['id']}/run", headers=headers).json()
+    assert run["run"]["status"] == "failed", run
+    assert "first organization" in run["run"]["error"]
+    tested = app_client.post(f"/v1/project_automation/{created['id']}/test", headers=headers)
+    assert tested.status_code == 400 and "first organization" in tested.text
+    assert not out.exists()
+
+
+def test_a_patch_that_changes_the_kind_says_so(app_client, project_id):
+    """A PATCH turning an export into a retention policy (or back) was refused for a key of
+    the stored config it never sent: "config has an unknown field 'batch_size'"."""
+    export = create(app_client, project_id).json()
+    policy = create(
+        app_client,
+        project_id,
+        name="keep",
+        config={"event_type": "retention", "object_type": "project_logs", "retention_days": 3},
+    ).json()
+    for automation, config in (
+        (export, {"event_type": "retention", "object_type": "project_logs", "retention_days": 3}),
+        (policy, EXPORT),
+    ):
+        response = app_client.patch(
+            f"/v1/project_automation/{automation['id']}", json={"config": config}
+        )
+        assert response.status_code == 400
+        assert "event_type cannot change" in response.json()["error"]["message"], response.text
+        shown = app_client.get(f"/v1/project_automation/{automation['id']}").json()
+        assert shown["config"] == automation["config"]

@@ -67,6 +67,15 @@ def test_retention_restore_and_errors_from_the_command_line(server):
     assert ran.returncode == 0 and "retention" in ran.stdout
     restored = run_cli("automations", "restore", "keep", "-p", project, env=env)
     assert restored.returncode == 0 and "restored 1 rows" in restored.stdout
+    assert "keep is paused" in restored.stdout
+    # Nothing left to restore: the policy is left as it was, and the command says so (it
+    # said "is paused" whatever the server did).
+    client.patch(
+        f"/v1/project_automation/{ok_id(client, project_id)}", json={"config": {"status": "active"}}
+    )
+    again = run_cli("automations", "restore", "keep", "-p", project, env=env)
+    assert again.returncode == 0 and "restored 0 rows" in again.stdout
+    assert "keep was left as it was" in again.stdout
 
     bad = run_cli(
         "automations", "create", "-p", project, "--name", "x", "--path", "ftp://nope", env=env
@@ -102,8 +111,9 @@ def test_creating_an_automation_whose_name_is_taken_is_an_error(server, tmp_path
 
 
 def test_flags_that_do_not_apply_to_the_automation_are_refused(server, tmp_path):
-    """A retention policy given --path, an export given --days, or an export to a file://
-    path given S3 credentials was created without them, exit 0."""
+    """A retention policy given --path, an export given --days, an export to a file://
+    path given S3 credentials, or an export given two kinds of credentials (or
+    --external-id without --role-arn) was created without some of them, exit 0."""
     env = cli_env(TRACELAKE_URL=server.url, TRACELAKE_API_KEY=server.api_key)
     project = f"cli-flags-{uuid.uuid4().hex[:6]}"
     assert server.client().post("/v1/project", json={"name": project}).status_code == 200
@@ -112,6 +122,17 @@ def test_flags_that_do_not_apply_to_the_automation_are_refused(server, tmp_path)
         (("--retention", "project_logs", "--days", "3", "--path", "s3://b/p"), "--path"),
         (("--path", f"file://{tmp_path}", "--days", "3"), "--days"),
         (("--path", f"file://{tmp_path}", "--access-key-id", "AK"), "--access-key-id"),
+        # Two kinds of credentials: static keys won, the role was dropped without a word.
+        (
+            ("--path", "s3://b/p", "--access-key-id", "AK", "--secret-access-key", "S")
+            + ("--role-arn", "arn:aws:iam::1:role/r"),
+            "--role-arn",
+        ),
+        (
+            ("--path", "s3://b/p", "--role-arn", "arn:aws:iam::1:role/r", "--profile", "x"),
+            "--profile",
+        ),
+        (("--path", "s3://b/p", "--external-id", "e"), "--role-arn"),
     ]
     for flags, named in cases:
         result = run_cli(*base, *flags, env=env)
@@ -155,3 +176,8 @@ def test_pause_resume_and_delete_from_the_command_line(server, tmp_path):
     assert again.returncode == 1 and "not found" in again.stderr
     bad_limit = run_cli("automations", "runs", "hourly", "-p", project, "--limit", "0", env=env)
     assert bad_limit.returncode == 2 and "--limit" in bad_limit.stderr
+
+
+def ok_id(client, project_id: str) -> str:
+    params = {"project_id": project_id, "project_automation_name": "keep"}
+    return client.get("/v1/project_automation", params=params).json()["objects"][0]["id"]

@@ -405,7 +405,7 @@ def test_only_first_org_admins_create_orgs(orgs):
     assert response.json()["error"]["type"] == "Forbidden"
 
 
-def test_a_scheduler_pass_answers_only_the_callers_runs(fresh_server, tmp_path):
+def test_a_scheduler_pass_answers_only_the_callers_runs(fresh_server):
     """``POST /automation/cron`` without an automation runs one scheduler pass over every
     due automation; its answer listed the runs of every organization (their export files
     and errors), not only the caller's. (A server of its own: the pass runs every due
@@ -416,19 +416,27 @@ def test_a_scheduler_pass_answers_only_the_callers_runs(fresh_server, tmp_path):
         a = _make_org(fresh_server, admin, "cron-a")
         b = _make_org(fresh_server, admin, "cron-b")
 
-    def export(org: Org, folder: str) -> dict:
+    def export(org: Org, bucket: str) -> dict:
+        # (Static credentials: a file:// export needs the first organization's admin.) No
+        # S3 server answers there, so both runs fail, each naming its own bucket.
         config = {
             "event_type": "btql_export",
             "export_definition": {"type": "log_spans"},
-            "export_path": f"file://{tmp_path / folder}",
+            "export_path": f"s3://{bucket}/exports",
+            "credentials": {
+                "type": "aws_static",
+                "access_key_id": "AKIA",
+                "secret_access_key": "s3cr3t",
+                "endpoint_url": "http://127.0.0.1:1",
+            },
         }
         body = {"project_id": org.project["id"], "name": unique("cron"), "config": config}
         return ok(org.client.post("/v1/project_automation", json=body))
 
-    theirs, mine = export(a, "a-secret-folder"), export(b, "b")
+    theirs, mine = export(a, "a-secret-bucket"), export(b, "b-bucket")
     runs = ok(b.client.post("/automation/cron", json={}))["runs"]
-    assert "a-secret-folder" not in str(runs)
-    assert [r["rows"] for r in runs] == [1]  # B's own export of its one log row
+    assert "a-secret-bucket" not in str(runs)
+    assert len(runs) == 1 and "b-bucket" in runs[0]["error"]  # B's own export only
     history = ok(a.client.get(f"/v1/project_automation/{theirs['id']}/runs"))["objects"]
     assert len(history) == 1  # A's export ran in that pass all the same
     assert ok(b.client.get(f"/v1/project_automation/{mine['id']}/runs"))["objects"]

@@ -137,6 +137,34 @@ def test_logs_vanish_everywhere_come_back_on_restore_and_purge_later(app_client)
     assert nothing["restored_rows"] == 0
 
 
+def test_a_restore_that_brings_nothing_back_leaves_the_policy_active(app_client):
+    """A restore with nothing left to restore (purged, or runs that deleted nothing) paused
+    the policy all the same: it silently stopped deleting old rows."""
+    project_id = new_project(app_client)
+    log_rows(app_client, project_id)
+    policy = retention(app_client, project_id, "project_logs", days=30, grace=0)
+    assert run_once(app_client, policy["id"])["rows"] == 3
+    app_client.post("/automation/cron", json={})  # purges it
+    assert run_once(app_client, policy["id"])["rows"] == 0  # restorable, deleted nothing
+    nothing = app_client.post(f"/v1/project_automation/{policy['id']}/restore").json()
+    assert nothing["restored_rows"] == 0 and nothing["paused"] is False
+    shown = app_client.get(f"/v1/project_automation/{policy['id']}").json()
+    assert shown["config"]["status"] == "active"
+    # A restore that brings rows back pauses it, as before.
+    assert (
+        app_client.post("/logs3", json={"rows": [old_row(project_id, "old-9")]}).status_code == 200
+    )
+    assert run_once(app_client, policy["id"])["rows"] == 1
+    restored = app_client.post(f"/v1/project_automation/{policy['id']}/restore").json()
+    assert restored["restored_rows"] == 1 and restored["paused"] is True
+    shown = app_client.get(f"/v1/project_automation/{policy['id']}").json()
+    assert shown["config"]["status"] == "paused"
+
+
+def old_row(project_id: str, row_id: str) -> dict:
+    return {"project_id": project_id, "log_id": "g", "id": row_id, "input": 1, "created": OLD}
+
+
 def test_dataset_rows_go_by_row_created_and_the_dataset_stays(app_client):
     project_id = new_project(app_client)
     dataset = app_client.post(

@@ -209,7 +209,17 @@ def test_files_split_at_rows_per_file(app_client, tmp_path):
     (manifest_path,) = (tmp_path / "f" / today()).glob("manifest_*.json")
     manifest = json.loads(manifest_path.read_text())
     assert [f["rows"] for f in manifest["files"]] == [10, 10, 5]
-    assert manifest["rows"] == 25 and manifest["window"]["to_xact_id"] > 0
+    assert manifest["rows"] == 25
+    # The window was written as JSON numbers (~1e18: JavaScript readers lost the last digits),
+    # unlike the rows' _xact_id and the run history's cursor, 19-digit strings.
+    rows = pq.read_table(tmp_path / "f" / run["files"][-1]).to_pylist()
+    assert manifest["window"] == {"from_xact_id": None, "to_xact_id": run["cursor_to"]}
+    assert max(r["_xact_id"] for r in rows) == run["cursor_to"]
+    log_traces(app_client, project_id, 1)
+    second = run_once(app_client, automation["id"])
+    manifests = sorted((tmp_path / "f" / today()).glob("manifest_*.json"))
+    window = json.loads(manifests[-1].read_text())["window"]
+    assert window == {"from_xact_id": run["cursor_to"], "to_xact_id": second["cursor_to"]}
 
 
 def test_pause_reset_and_history(app_client, tmp_path):
@@ -469,3 +479,85 @@ def test_an_unfinished_run_is_planned_anew_after_its_definition_changes(app_clie
     assert not [name for name in files if name.endswith(".jsonl")], files
     rows = exported_rows(out)
     assert sorted(r["root_span_id"] for r in rows) == [f"a-t{t}" for t in range(4)]
+
+
+def test_an_unfinished_traces_query_run_is_cleaned_up_whole(app_client, tmp_path):
+    """A custom query of the ``traces`` shape returns every span of a trace but its plan
+    counted traces: the number of files an attempt may write (which a retry or a new plan
+    deletes by name) was too small, and files of an unfinished attempt stayed in the folder
+    beside the new run's, their rows twice."""
+    project_id = new_project(app_client)
+    log_traces(app_client, project_id, 4, spans_per_trace=3)
+    out = tmp_path / "out"
+    query = f"select: * | from: project_logs('{project_id}') traces"
+    automation = create_export(
+        app_client,
+        project_id,
+        out,
+        {"type": "btql_query", "btql_query": query},
+        rows_per_file=2,
+    )
+    first = run_once(app_client, automation["id"])
+    assert first["rows"] == 12 and len(first["files"]) == 6
+    # A crash after the files were written, before the run was closed.
+    app_client.app.state.store.transact(
+        lambda c: (
+            c.execute(
+                "UPDATE automation_runs SET status = 'running', finished = NULL WHERE id = ?",
+                [first["id"]],
+            ),
+            c.execute(
+                "UPDATE automation_state SET cursor_xact = 0 WHERE automation_id = ?",
+                [automation["id"]],
+            ),
+        )
+    )
+    patched = app_client.patch(
+        f"/v1/project_automation/{automation['id']}",
+        json={"config": {"export_definition": {"type": "log_spans"}}},
+    )
+    assert patched.status_code == 200, patched.text
+    again = run_once(app_client, automation["id"])
+    assert again["status"] == "succeeded" and again["rows"] == 12
+    left = sorted(str(p.relative_to(out)) for p in out.glob("*/*"))
+    assert left == sorted([*again["files"], *(p for p in left if "manifest_" in p)]), left
+    assert len([p for p in left if "manifest_" in p]) == 1
+
+
+def test_an_unfinished_run_of_a_query_that_unpivots_is_cleaned_up_whole(app_client, tmp_path):
+    """A query that unpivots returns more rows than its window holds, so its plan's file
+    count was too small: files of an unfinished attempt beyond it stayed beside the new
+    run's. The files an attempt starts beyond the estimate are now recorded in its plan."""
+    project_id = new_project(app_client)
+    rows = [{"id": f"r{i}", "input": i, "tags": ["a", "b", "c", "d"]} for i in range(3)]
+    inserted = app_client.post(f"/v1/project_logs/{project_id}/insert", json={"events": rows})
+    assert inserted.status_code == 200, inserted.text
+    out = tmp_path / "out"
+    query = f"select: id, tag | from: project_logs('{project_id}') | unpivot: tags as tag"
+    automation = create_export(
+        app_client, project_id, out, {"type": "btql_query", "btql_query": query}, rows_per_file=2
+    )
+    first = run_once(app_client, automation["id"])
+    assert first["rows"] == 12 and len(first["files"]) == 6
+    app_client.app.state.store.transact(  # a crash before the run was closed
+        lambda c: (
+            c.execute(
+                "UPDATE automation_runs SET status = 'running', finished = NULL WHERE id = ?",
+                [first["id"]],
+            ),
+            c.execute(
+                "UPDATE automation_state SET cursor_xact = 0 WHERE automation_id = ?",
+                [automation["id"]],
+            ),
+        )
+    )
+    patched = app_client.patch(
+        f"/v1/project_automation/{automation['id']}",
+        json={"config": {"export_definition": {"type": "log_spans"}}},
+    )
+    assert patched.status_code == 200, patched.text
+    again = run_once(app_client, automation["id"])
+    assert again["status"] == "succeeded" and again["rows"] == 3
+    left = sorted(str(p.relative_to(out)) for p in out.glob("*/*"))
+    manifests = [p for p in left if "manifest_" in p]
+    assert len(manifests) == 1 and sorted([*again["files"], *manifests]) == left, left

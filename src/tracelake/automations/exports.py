@@ -29,6 +29,8 @@ import pyarrow.parquet as pq
 from tracelake.errors import InvalidRequest, TracelakeError
 from tracelake.export.queries import ARROW, JSONL_FILE, QueryOptions, run_query
 from tracelake.export.sinks import Sink, open_sink
+from tracelake.model.automations import server_access
+from tracelake.model.xact import format_xact
 from tracelake.query import ast
 from tracelake.query.parsers import parse_query
 from tracelake.query.sources import resolve_source
@@ -108,12 +110,25 @@ def check_query(catalog: Catalog, org_id: str, config: object) -> None:
         raise InvalidRequest("the export query reads no objects")
 
 
+def check_authority(catalog: Catalog, automation: dict) -> None:
+    """An export acting with the server's own authority (a file:// path, the server's AWS
+    credentials) runs only in the first organization: one of another organization saved
+    before only instance admins could set such exports up fails instead of writing."""
+    reason = server_access(automation["config"])
+    if reason is not None and automation["org_id"] != catalog.first_org_id():
+        raise InvalidRequest(
+            f"{reason}, which only exports of the first organization may do: give this "
+            "export aws_static or aws_iam credentials (a file:// export cannot run here)"
+        )
+
+
 # -- planning -------------------------------------------------------------------------------
 
 
 def plan_export(ctx: ExportContext, automation: dict, at: datetime) -> dict:
     """The next run's plan: reuse an unfinished attempt's plan, or cut a new window of at most
     ``max_rows`` rows (whole transactions) after the cursor."""
+    check_authority(ctx.catalog, automation)
     automation_id = automation["id"]
     state = runs.get_state(ctx.store, automation_id)
     config = automation["config"]
@@ -130,7 +145,10 @@ def plan_export(ctx: ExportContext, automation: dict, at: datetime) -> dict:
     source = resolve_source(query, CatalogResolver(ctx.catalog, automation["org_id"]))
     refs = [(r.object_type.value, r.object_id) for r in source.refs]
     by_trace = by_traces(query)
-    high, rows, backlog, pages = _cut_window(ctx.store, refs, state.cursor_xact, config, by_trace)
+    spans = getattr(query.from_, "shape", None) == "traces"  # every span of each trace
+    high, rows, backlog, pages = _cut_window(
+        ctx.store, refs, state.cursor_xact, config, by_trace, spans
+    )
     run_date = at.astimezone(UTC).date().isoformat()
     return {
         "cursor_from": state.cursor_xact,
@@ -171,11 +189,14 @@ def _unfinished_plan(store: Store, automation_id: str) -> dict | None:
     return None
 
 
-def _cut_window(store: Store, refs, low: int, config: dict, by_trace: bool):
+def _cut_window(
+    store: Store, refs, low: int, config: dict, by_trace: bool, spans_of_traces: bool = False
+):
     """The highest xact such that (low, high] holds at most max_rows rows (or traces), the
-    rows in it, the rows left after it, and the window cut into pages of about batch_size
-    rows (the xact ids that end each page). One transaction bigger than the cap is taken
-    whole, so a window never splits a transaction."""
+    rows in it (with ``spans_of_traces``, a query of the traces shape, the spans of its
+    traces: the rows it returns), the rows left after it, and the window cut into pages of
+    about batch_size rows (the xact ids that end each page). One transaction bigger than the
+    cap is taken whole, so a window never splits a transaction."""
     if not refs:
         return low, 0, 0, []
     cap = config["max_rows"]
@@ -218,22 +239,35 @@ def _cut_window(store: Store, refs, low: int, config: dict, by_trace: bool):
                 [*params, cap],
             ).fetchone()
             if first is None:
-                return None, None, []
+                return None, None, [], None
             high = int(capped if capped is not None else first)
             bounds = c.execute(
                 f"""{cum} SELECT max(x), max(c) FROM cum WHERE x <= ?
                     GROUP BY ceil(c / ?) ORDER BY 1""",
                 [*params, high, config["batch_size"]],
             ).fetchall()
-            return high, total, bounds
+            spans = None
+            if spans_of_traces:  # the spans of the traces whose latest change is inside
+                (spans,) = c.execute(
+                    """SELECT count(*) FROM live
+                       WHERE object_type = ? AND object_id IN (SELECT unnest(?::VARCHAR[]))
+                         AND (object_id, root_span_id) IN (
+                           SELECT (object_id, root_span_id) FROM live
+                           WHERE object_type = ? AND object_id IN (SELECT unnest(?::VARCHAR[]))
+                           GROUP BY object_id, root_span_id
+                           HAVING max(_xact_id) > ? AND max(_xact_id) <= ?)""",
+                    [object_type, ids, object_type, ids, low, high],
+                ).fetchone()
+            return high, total, bounds, spans
         finally:
             c.rollback()
 
-    high, total, bounds = store.read(read)
+    high, total, bounds, spans = store.read(read)
     if high is None:
         return low, 0, 0, []
     inside = int(bounds[-1][1])
-    return high, inside, int(total) - inside, [int(b[0]) for b in bounds]
+    rows = int(spans) if spans is not None else inside
+    return high, rows, int(total) - inside, [int(b[0]) for b in bounds]
 
 
 def file_key(plan: dict, number: int) -> str:
@@ -250,8 +284,11 @@ def manifest_key(plan: dict) -> str:
 
 def max_files(plan: dict) -> int:
     """At most this many files: the window's rows can only get fewer (a row written again
-    leaves the window), so no attempt of the plan writes more."""
-    return max(1, -(-(plan.get("estimated_rows") or 0) // plan["rows_per_file"]))
+    leaves the window), so no attempt of the plan writes more than the estimate; and no
+    more than the files its attempts started, as recorded (a query that unpivots returns
+    more rows than the window holds)."""
+    estimate = -(-(plan.get("estimated_rows") or 0) // plan["rows_per_file"])
+    return max(1, estimate, plan.get("files_started") or 0)
 
 
 # -- execution -------------------------------------------------------------------------------
@@ -278,7 +315,15 @@ def execute_export(ctx: ExportContext, automation: dict, plan: dict, run_id: str
         edges = [plan["cursor_from"], *plan["pages"]]
         windows = list(zip(edges, edges[1:], strict=False))
     started = time.time()
-    writer = _FileWriter(sink, plan)
+
+    def on_file(number: int) -> None:
+        # Recorded before the file is uploaded: a later attempt deletes what this one may
+        # have written beyond the plan's estimate.
+        if number > (plan.get("files_started") or 0) and number > max_files(plan):
+            runs.record_files(ctx.store, run_id, number)
+            plan["files_started"] = number
+
+    writer = _FileWriter(sink, plan, on_file)
 
     if by_traces(base):
         base = _without_later_traces(ctx, automation, base, plan)
@@ -305,7 +350,13 @@ def execute_export(ctx: ExportContext, automation: dict, plan: dict, run_id: str
             "run_id": run_id,
             "export_definition": config["export_definition"],
             "format": plan["format"],
-            "window": {"from_xact_id": plan["cursor_from"], "to_xact_id": plan["cursor_to"]},
+            # As the rows' _xact_id and the run history's cursor: 19-digit strings (a JSON
+            # number this large loses digits in JavaScript and most JSON readers); none
+            # before the first export.
+            "window": {
+                "from_xact_id": format_xact(plan["cursor_from"]) if plan["cursor_from"] else None,
+                "to_xact_id": format_xact(plan["cursor_to"]),
+            },
             "files": writer.manifest_files,
             "rows": writer.total_rows,
             "bytes": writer.total_bytes,
@@ -422,9 +473,10 @@ class _FileWriter:
     """Rolls pages into local files of ``rows_per_file`` rows and uploads each when full
     (in the background; ``close`` waits for the uploads)."""
 
-    def __init__(self, sink: Sink, plan: dict):
+    def __init__(self, sink: Sink, plan: dict, on_file: Callable[[int], None] = lambda n: None):
         self.sink = sink
         self.plan = plan
+        self.on_file = on_file  # called with a file's number before it is uploaded
         self.keys: list[str] = []
         self.manifest_files: list[dict] = []
         self.total_rows = 0
@@ -486,6 +538,7 @@ class _FileWriter:
         if self._jsonl is not None:
             self._jsonl.close()
             self._jsonl = None
+        self.on_file(len(self.keys) + 1)
         key = file_key(self.plan, len(self.keys) + 1)
         size = self._path.stat().st_size
         self._uploads.append(self._uploader.submit(self._upload, key, self._path))

@@ -10,7 +10,7 @@ import re
 from typing import Any
 from urllib.parse import urlparse
 
-from tracelake.errors import InvalidRequest
+from tracelake.errors import Forbidden, InvalidRequest
 
 EVENT_TYPES = ("btql_export", "retention")
 EXPORT_DEFINITIONS = ("log_traces", "log_spans", "btql_query")
@@ -220,6 +220,39 @@ def check_update(current: dict, new: dict) -> None:
         raise InvalidRequest("an automation's event_type cannot change")
     if current["event_type"] == "btql_export" and current["export_path"] != new["export_path"]:
         raise InvalidRequest("an export's export_path cannot be changed after creation")
+
+
+def server_access(config: dict) -> str | None:
+    """Why a (validated) config acts with the server's own authority, or None: an export into
+    the server's file system, or to S3 with the server's own AWS credentials (its environment,
+    instance role or a profile of its machine). Such exports need an instance admin; static
+    keys and assumed roles (``aws_iam``, whose role must trust the caller's external id) are
+    the caller's own."""
+    if config.get("event_type") != "btql_export":
+        return None
+    if config["export_path"].startswith("file://"):
+        return "a file:// export writes into the server's file system"
+    kind = (config.get("credentials") or {}).get("type", "environment")
+    if kind in ("environment", "profile"):
+        return f"credentials of type {kind} are the server's own AWS credentials"
+    return None
+
+
+def check_server_access(current: dict | None, new: dict, instance_admin: bool) -> None:
+    """Refuse (403) a non instance-admin creating an export that acts with the server's
+    authority, or changing the credentials of one (its endpoint, region, profile): an
+    instance admin's existing export stays editable (schedule, format, status) by writers."""
+    if instance_admin:
+        return
+    reason = server_access(new)
+    if reason is None:
+        return
+    if current is not None and current.get("credentials") == new.get("credentials"):
+        return
+    raise Forbidden(
+        f"{reason}: only an admin API key of the first organization may set this up; use "
+        "credentials of type aws_static or aws_iam"
+    )
 
 
 def redact(config: dict) -> dict:

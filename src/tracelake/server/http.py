@@ -171,6 +171,13 @@ def writer_of(request: Request) -> Principal:
     return principal
 
 
+def is_instance_admin(request: Request, principal: Principal) -> bool:
+    """An admin key of the first organization (the one ``tracelake serve`` created): the
+    server's own administrator, who may create organizations and act with the server's own
+    authority (file:// exports, its AWS credentials)."""
+    return principal.is_admin and request.app.state.catalog.first_org_id() == principal.org_id
+
+
 def field_of(data: dict, name: str, kind: type | tuple, *, required: bool = False, default=None):
     """Read one field of a JSON body, checking its type."""
     value = data.get(name)

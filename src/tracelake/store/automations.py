@@ -8,7 +8,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tracelake.errors import InvalidRequest
-from tracelake.model.automations import check_update, merge_secrets, redact, validate_config
+from tracelake.model.automations import (
+    check_server_access,
+    check_update,
+    merge_secrets,
+    redact,
+    validate_config,
+)
 from tracelake.store import runs
 from tracelake.store.catalog import AUTOMATIONS, Catalog, _require_name
 
@@ -35,9 +41,11 @@ def create_automation(
     config,
     *,
     replace: bool = False,
+    instance_admin: bool = False,
 ) -> dict:
     """Create-or-get by (project, name); with ``replace`` (PUT) an existing one takes the
-    new description and config (its export path may not change)."""
+    new description and config (its export path may not change). Only an ``instance_admin``
+    sets up an export acting with the server's authority (see ``check_server_access``)."""
     catalog.get_project(org_id, project_id)
     name = _require_name(name, "name")  # as a rename (PATCH) checks it
     existing = catalog.list_objects(AUTOMATIONS, org_id, name=name, project_id=project_id)
@@ -47,21 +55,21 @@ def create_automation(
         current = existing[0]
         new = validate_config(merge_secrets(current["config"], config))
         check_update(current["config"], new)
+        check_server_access(current["config"], new, instance_admin)
         record = catalog.update_object(
             AUTOMATIONS, org_id, current["id"], {"description": description, "config": new}
         )
         _reschedule(catalog, current, new)
         return record
-    fields = {
-        "project_id": project_id,
-        "name": name,
-        "description": description,
-        "config": validate_config(config),
-    }
+    new = validate_config(config)
+    check_server_access(None, new, instance_admin)
+    fields = {"project_id": project_id, "name": name, "description": description, "config": new}
     return catalog.insert_object(AUTOMATIONS, org_id, fields)
 
 
-def update_automation(catalog: Catalog, org_id: str, automation_id: str, patch: dict) -> dict:
+def update_automation(
+    catalog: Catalog, org_id: str, automation_id: str, patch: dict, *, instance_admin: bool = False
+) -> dict:
     """Change name, description or config; a partial config is merged into the stored one."""
     current = catalog.get(AUTOMATIONS, org_id, automation_id)
     unknown = [k for k in patch if k not in ("name", "description", "config")]
@@ -71,9 +79,14 @@ def update_automation(catalog: Catalog, org_id: str, automation_id: str, patch: 
     if "config" in patch:
         if not isinstance(patch["config"], dict):
             raise InvalidRequest("config must be an object")
+        # Checked before the merge: merged into an export, a retention config was refused
+        # for the export's own keys ("config has an unknown field 'batch_size'").
+        kind = patch["config"].get("event_type", current["config"]["event_type"])
+        check_update(current["config"], {**current["config"], "event_type": kind})
         merged = merge_secrets(current["config"], {**current["config"], **patch["config"]})
         new = validate_config(merged)
         check_update(current["config"], new)
+        check_server_access(current["config"], new, instance_admin)
         changes["config"] = new
     record = catalog.update_object(AUTOMATIONS, org_id, automation_id, changes)
     if "config" in changes:

@@ -284,6 +284,14 @@ class Catalog:
         )
         return self.get_org(row[0]) if row else None
 
+    def first_org_id(self) -> str | None:
+        """The organization ``tracelake serve`` created on first start: its admins administer
+        the server (create organizations, act with the server's own authority)."""
+        row = self.store.read(
+            lambda c: c.execute("SELECT id FROM organizations ORDER BY created LIMIT 1").fetchone()
+        )
+        return row[0] if row else None
+
     def list_orgs(self) -> list[dict]:
         rows = self.store.read(
             lambda c: c.execute(

@@ -279,6 +279,17 @@ def mark_run(store: Store, run_id: str, **changes: Any) -> None:
     )
 
 
+def record_files(store: Store, run_id: str, count: int) -> None:
+    """Record in a running export's plan that it may have written files 1..``count`` (before
+    the last one is uploaded), so that a later attempt deletes them all by name."""
+    store.transact(
+        lambda c: c.execute(
+            "UPDATE automation_runs SET plan = json_merge_patch(plan, ?) WHERE id = ?",
+            [json.dumps({"files_started": count}), run_id],
+        )
+    )
+
+
 def get_run(store: Store, run_id: str) -> dict | None:
     rows = _select_runs(store, "id = ?", [run_id])
     return rows[0] if rows else None

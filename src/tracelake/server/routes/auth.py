@@ -6,7 +6,13 @@ from fastapi import APIRouter, Request
 
 from tracelake import __version__
 from tracelake.errors import Forbidden, NotFound
-from tracelake.server.http import check_org_name, field_of, json_body, principal_of
+from tracelake.server.http import (
+    check_org_name,
+    field_of,
+    is_instance_admin,
+    json_body,
+    principal_of,
+)
 from tracelake.store.catalog import page_items
 
 router = APIRouter()
@@ -135,7 +141,7 @@ async def create_organization(request: Request):
     principal = principal_of(request)
     catalog = request.app.state.catalog
     _require_admin(principal)
-    if catalog.list_orgs()[0]["id"] != principal.org_id:
+    if not is_instance_admin(request, principal):
         raise Forbidden("only admins of the first organization can create organizations")
     body = await json_body(request)
     name = field_of(body, "name", str, required=True)

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from tracelake.automations import retention
-from tracelake.automations.exports import check_query
+from tracelake.automations.exports import check_authority, check_query
 from tracelake.errors import InvalidRequest, NotFound
 from tracelake.export.sinks import open_sink, probe
 from tracelake.model.xact import format_xact
@@ -15,6 +15,7 @@ from tracelake.server.http import (
     JSONResponse,
     check_org_name,
     field_of,
+    is_instance_admin,
     json_body,
     principal_of,
     writer_of,
@@ -38,6 +39,7 @@ async def _create(request: Request, replace: bool):
         field_of(body, "description", str),
         field_of(body, "config", dict, required=True),
         replace=replace,
+        instance_admin=is_instance_admin(request, principal),
     )
     return present(record)
 
@@ -99,7 +101,13 @@ async def patch_project_automation(request: Request, automation_id: str):
     if isinstance(patch.get("config"), dict):
         current = catalog.get(AUTOMATIONS, principal.org_id, automation_id)
         check_query(catalog, principal.org_id, {**current["config"], **patch["config"]})
-    record = update_automation(catalog, principal.org_id, automation_id, patch)
+    record = update_automation(
+        catalog,
+        principal.org_id,
+        automation_id,
+        patch,
+        instance_admin=is_instance_admin(request, principal),
+    )
     return present(record)
 
 
@@ -132,6 +140,7 @@ def test_project_automation(request: Request, automation_id: str):
     automation = _automation(request, automation_id)
     _export_only(automation, "test")
     config = automation["config"]
+    check_authority(request.app.state.catalog, automation)
     sink = open_sink(config["export_path"], config.get("credentials"), quick=True)
     probe(sink)
     check_query(request.app.state.catalog, automation["org_id"], config)
@@ -208,6 +217,10 @@ def _restore(request: Request, automation: dict, run_id: str | None) -> dict:
     counts = {r["id"]: retention.restore(store, r) for r in restorable}
     restored_runs = [rid for rid, count in counts.items() if count is not None]
     restored = sum(counts[rid] for rid in restored_runs)
+    if not restored:
+        # Nothing came back (purged or restored already, or runs that deleted nothing): the
+        # policy was paused all the same, and silently stopped deleting what it should.
+        return {"restored_rows": 0, "runs": restored_runs, "paused": False}
     config = {**automation["config"], "status": "paused"}
     request.app.state.catalog.update_object(
         AUTOMATIONS, automation["org_id"], automation["id"], {"config": config}
