@@ -25,6 +25,8 @@ def test_export_filtered_rows(ui_server, tmp_path):
     server, data = ui_server
     result = run_flow("export", server, data, tmp_path)
     assert result["csv_rows"] == 15
+    # A filter whose last line is commented out with `--` (its closing parenthesis was swallowed).
+    assert result["commented_rows"] == 15
 
 
 def test_compare_two_experiments(ui_server, tmp_path):

@@ -377,6 +377,19 @@ const flows = {
       check(body.length > 0 && d.suggestedFilename() === `logs.${fmt}`, `${fmt} export`);
       if (fmt === "parquet") check(body.subarray(0, 4).toString() === "PAR1", "parquet magic");
     }
+    // A BTQL filter whose last line is a condition commented out with `--`: the comment ended
+    // at the line's end, and the ")" the screen closed the filter with (and the other clauses on
+    // that line) went with it: "expected ')' …, found 'limit'", and the export failed too.
+    const commented = "metadata.env = 'staging'\n-- AND scores.correct > 0.5";
+    await open(page, "logs", `filter=${encodeURIComponent(commented)}&tab=btql&rows=spans`);
+    await tableSettled(page);
+    check((await page.locator("[data-testid=logs-error], [data-testid=filter-error]").count()) === 0, `no error under a commented-out line: ${await page.locator(".error").allTextContents()}`);
+    check((await rowCount(page, "logs-table")) === 15, `rows under a commented-out line: ${await rowCount(page, "logs-table")}`);
+    await page.getByTestId("export-format").selectOption("csv");
+    const [d] = await Promise.all([page.waitForEvent("download"), page.getByTestId("export").click()]);
+    const [, ...commentedRecords] = parseCsv(readFileSync(await d.path(), "utf8"));
+    check(commentedRecords.length === 15, `CSV rows under a commented-out line: ${commentedRecords.length}`);
+    result.commented_rows = commentedRecords.length;
   },
 
   async compare(page) {

@@ -18,6 +18,7 @@ import { DatasetList } from "./DatasetList";
 import { DatasetRuns } from "./DatasetRuns";
 import type { Item } from "./Review";
 import { UploadDialog } from "./Upload";
+import { wrapExpr } from "./logsQuery";
 
 export function Datasets({ project, sub }: { project: Project; sub: string[] }) {
   if (sub[0]) return <DatasetRows project={project} datasetId={sub[0]} />;
@@ -30,7 +31,7 @@ function DatasetRows({ project, datasetId }: { project: Project; datasetId: stri
   const version = params.get("version") || undefined; // viewing an old version, read-only
   const filter = params.get("filter") || "";
   const q = params.get("q") || "";
-  const where = [filter.trim() && `(${filter})`, q.trim() && `search(${lit(q.trim())})`].filter(Boolean).join(" AND ");
+  const where = [filter.trim() && wrapExpr(filter), q.trim() && `search(${lit(q.trim())})`].filter(Boolean).join(" AND ");
   const visible = params.get("cols")?.split(",").filter(Boolean) ?? DEFAULT_COLUMNS;
   const sortParam = params.get("sort");
   const sort: Sort = sortParam ? { id: sortParam.replace(/:(asc|desc)$/, ""), desc: sortParam.endsWith(":desc") } : null;

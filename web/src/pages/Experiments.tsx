@@ -9,6 +9,7 @@ import { Json } from "../components/Json";
 import { NotLoaded } from "../components/NotLoaded";
 import { href, navigate, setParams, useRoute } from "../router";
 import { Logs } from "./Logs";
+import { wrapExpr } from "./logsQuery";
 
 export function Experiments({ project, sub }: { project: Project; sub: string[] }) {
   if (sub[0] === "compare") return <Compare project={project} />;
@@ -164,7 +165,7 @@ async function comparisonKeys(experimentId: string, expr: string): Promise<Map<s
   let count = 0;
   do {
     const res = await btql(
-      `select: root_span_id, (${expr}) AS __key | from: experiment(${lit(experimentId)}) | filter: is_root | limit: 1000${cursor ? ` | cursor: ${lit(cursor)}` : ""}`,
+      `select: root_span_id, ${wrapExpr(expr)} AS __key | from: experiment(${lit(experimentId)}) | filter: is_root | limit: 1000${cursor ? ` | cursor: ${lit(cursor)}` : ""}`,
     );
     for (const r of res.data) if (r.__key !== null && r.__key !== undefined) keys.set(r.root_span_id, JSON.stringify(r.__key));
     count += res.data.length;
