@@ -18,7 +18,7 @@ import { DatasetList } from "./DatasetList";
 import { DatasetRuns } from "./DatasetRuns";
 import type { Item } from "./Review";
 import { UploadDialog } from "./Upload";
-import { wrapExpr } from "./logsQuery";
+import { mapErrorToFilter, wrapExpr } from "./logsQuery";
 
 export function Datasets({ project, sub }: { project: Project; sub: string[] }) {
   if (sub[0]) return <DatasetRows project={project} datasetId={sub[0]} />;
@@ -42,7 +42,7 @@ function DatasetRows({ project, datasetId }: { project: Project; datasetId: stri
   }, [loadSaved]);
   const allCols = useMemo(() => columnsFor(visible, saved), [visible.join(","), saved]); // eslint-disable-line react-hooks/exhaustive-deps
   const sortExpr = sort ? allCols.find((c) => c.id === sort.id)?.sort : undefined;
-  const sortClause = sortExpr ? ` | sort: ${sortExpr} ${sort!.desc ? "desc" : "asc"}` : "";
+  const sortClause = sortExpr ? `sort: ${sortExpr} ${sort!.desc ? "desc" : "asc"}` : "";
   const [dataset, setDataset] = useState<any>(null);
   const [rows, setRows] = useState<any[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
@@ -79,8 +79,16 @@ function DatasetRows({ project, datasetId }: { project: Project; datasetId: stri
       const mine = c ? generation.current : ++generation.current;
       setLoading(true);
       try {
+        // The filter on a line of its own (FILTER_LINE), so an error's position maps back into it.
         const res = await btql(
-          `select: * | from: dataset(${lit(datasetId)})${where ? ` | filter: ${where}` : ""}${sortClause} | limit: 100${c ? ` | cursor: ${lit(c)}` : ""}`,
+          [
+            `from: dataset(${lit(datasetId)})`,
+            "select: *",
+            ...(where ? [`filter: ${where}`] : []),
+            ...(sortClause ? [sortClause] : []),
+            "limit: 100",
+            ...(c ? [`cursor: ${lit(c)}`] : []),
+          ].join("\n"),
           version,
         );
         if (mine !== generation.current) return;
@@ -89,13 +97,15 @@ function DatasetRows({ project, datasetId }: { project: Project; datasetId: stri
         setError(null);
       } catch (e: any) {
         if (mine !== generation.current) return;
-        setError(e.message);
+        // An error in the filter says where in the filter (its position in the whole query meant nothing to the user).
+        const pos = filter.trim() ? mapErrorToFilter(filter, e.line, e.col) : null;
+        setError(pos ? `${e.detail || e.message} (in the filter, line ${pos.line}, column ${pos.col})` : e.message);
         if (!c) setRows([]);
       } finally {
         if (mine === generation.current) setLoading(false);
       }
     },
-    [datasetId, version, where, sortClause],
+    [datasetId, version, where, filter, sortClause],
   );
   const [loadError, setLoadError] = useState<ApiError | null>(null);
   useEffect(() => {
@@ -164,7 +174,16 @@ function DatasetRows({ project, datasetId }: { project: Project; datasetId: stri
             <option key={f}>{f}</option>
           ))}
         </select>
-        <button onClick={() => downloadExport("dataset", datasetId, fmt, "", "spans", `${dataset?.name || "dataset"}.${fmt}`)}>Export</button>
+        <button
+          data-testid="dataset-export"
+          disabled={!!version}
+          title={version ? "Export writes the current rows: go back to them to export" : "Download every row that matches the filter and search"}
+          onClick={() =>
+            downloadExport("dataset", datasetId, fmt, where, "spans", `${dataset?.name || "dataset"}.${fmt}`).catch((e) => setError(e.message))
+          }
+        >
+          Export
+        </button>
         <button onClick={() => setEditing({})} disabled={!!version} data-testid="add-row">+ Row</button>
         <button onClick={() => setUploading(true)} disabled={!!version} data-testid="upload">Upload CSV/JSON</button>
       </div>
