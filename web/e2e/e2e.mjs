@@ -243,11 +243,23 @@ const flows = {
     await page.waitForURL((u) => new URLSearchParams(u.hash.split("?")[1] || "").get("sort")?.startsWith("f:metadata.model:"));
     // The sorted rows replace the table's rows: focus one of them, not one about to go.
     await tableSettled(page);
+    // The rows are in the column's order: a sort on a custom field or a score column was
+    // dropped (its id, "f:metadata.model", was read up to its first colon).
+    const inOrder = (values, desc) => values.every((v, i) => i === 0 || (desc ? values[i - 1] >= v : values[i - 1] <= v));
+    const modelDesc = new URLSearchParams(new URL(page.url()).hash.split("?")[1]).get("sort").endsWith(":desc");
+    const sortedModels = await columnTexts(page, "logs-table", "f:metadata.model");
+    check(new Set(sortedModels).size > 1 && inOrder(sortedModels, modelDesc), `sorted on metadata.model: ${sortedModels}`);
     const firstRow = page.getByTestId("logs-table").getByTestId("row").first();
     await firstRow.focus();
     await page.keyboard.press("Enter");
     await page.waitForURL(/trace=/);
     await page.getByTestId("span-tree").getByTestId("span-row").first().waitFor();
+    await open(page, "logs", "sort=score:helpfulness:desc");
+    await tableSettled(page);
+    const helpfulness = (await columnTexts(page, "logs-table", "score:helpfulness")).filter((t) => t !== "").map(Number);
+    check(helpfulness.length > 10 && inOrder(helpfulness, true), `sorted on the helpfulness score: ${helpfulness}`);
+    check((await page.locator('.th[data-col="score:helpfulness"]').textContent()).includes("▼"), "the score column shows its sort");
+    result.sorted_scores = helpfulness.length;
     // Live: a trace logged now shows up on its own.
     await open(page, "logs"); // no filter, newest first
     await page.getByTestId("logs-table").getByTestId("row").first().waitFor();

@@ -86,7 +86,8 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
       conds,
       q: params.get("q") || "",
       range: params.get("range") || "",
-      sort: sort ? { id: sort.split(":")[0], desc: sort.endsWith(":desc") } : null,
+      // The column id may hold colons itself (score:<name>, f:<path>): the direction is the last part.
+      sort: sort ? { id: sort.replace(/:(asc|desc)$/, ""), desc: sort.endsWith(":desc") } : null,
     };
   }, [params]);
   const spans = baseState.rows === "spans";
@@ -127,11 +128,15 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
     }
     return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, [...v].sort()]));
   }, [rows]);
+  // The score sorted on is a column even before (or without) rows that have it: its sort would
+  // otherwise come and go with the rows, each time asking for the rows again.
+  const sortedScore = baseState.sort?.id.startsWith("score:") ? baseState.sort.id.slice("score:".length) : null;
   const scoreNames = useMemo(() => {
     const names = new Set<string>();
     for (const r of rows) for (const k of Object.keys(r.scores || {})) names.add(k);
+    if (sortedScore) names.add(sortedScore);
     return [...names].sort();
-  }, [rows]);
+  }, [rows, sortedScore]);
   const allCols: Col[] = useMemo(
     () => [
       ...BASE_COLUMNS,
