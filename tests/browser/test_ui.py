@@ -125,3 +125,11 @@ def test_dataset_list_tags_and_stars(ui_server, tmp_path):
     server, data = ui_server
     result = run_flow("datasetlist", server, data, tmp_path)
     assert result["tags"] == ["golden"]
+
+
+def test_custom_column_of_a_metadata_key_with_dots(ui_server, tmp_path):
+    """A custom column of metadata."gen_ai.request.model" (an OpenTelemetry-style key) shows
+    its values; it read the path as nested keys (another value, or nothing)."""
+    server, data = ui_server
+    result = run_flow("dottedkeys", server, data, tmp_path)
+    assert result["models"] == ["claude-sonnet", "gpt-4o"]

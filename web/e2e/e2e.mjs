@@ -886,6 +886,30 @@ const flows = {
     check(await page.getByTestId("save-row").isDisabled(), "Save is disabled while an enforced schema is broken");
   },
 
+  // A metadata key holding dots (OpenTelemetry's gen_ai.request.model) as a custom column:
+  // its path is metadata."gen_ai.request.model", and the column read it as the nested
+  // metadata.gen_ai.request.model (another value, or nothing) while the sort used the key.
+  async dottedkeys(page) {
+    await signIn(page);
+    const project = await api(page, "v1/project", { method: "POST", body: { name: "zz-dotted-keys" } });
+    check(project.status === 200, `project: ${JSON.stringify(project.body)}`);
+    const pid = project.body.id;
+    const events = ["gpt-4o", "claude-sonnet"].map((model, i) => ({
+      id: `dotted-${i}`,
+      input: `question ${i}`,
+      metadata: { "gen_ai.request.model": model, gen_ai: { request: { model: "nested, not this" } } },
+      span_attributes: { name: "chat", type: "llm" },
+    }));
+    const inserted = await api(page, `v1/project_logs/${pid}/insert`, { method: "POST", body: { events } });
+    check(inserted.status === 200, `insert: ${JSON.stringify(inserted.body)}`);
+    const col = 'f:metadata."gen_ai.request.model"';
+    await open(page, "logs", `cols=${encodeURIComponent(`created,${col}`)}&sort=${encodeURIComponent(col + ":asc")}`, pid);
+    await tableSettled(page);
+    const models = await columnTexts(page, "logs-table", col);
+    check(JSON.stringify(models) === JSON.stringify(["claude-sonnet", "gpt-4o"]), `the dotted key's column: ${JSON.stringify(models)}`);
+    result.models = models;
+  },
+
   async prefix(page) {
     // Behind a reverse proxy that serves the server under /tracelake/ (a path prefix).
     const target = new URL(cfg.url);

@@ -13,6 +13,7 @@ import { TracePanel } from "./TracePanel";
 import { FacetSidebar } from "./Facets";
 import { useDefaultView, useReviewFilter, ViewBar } from "./Views";
 import { applySearch, formatSearch, suggest } from "./searchBar";
+import { getPath } from "./datasetColumns";
 
 type Col = {
   id: string;
@@ -545,12 +546,3 @@ function ExportMenu({ source, filter, shape }: { source: Source; filter: string;
   );
 }
 
-/** The value at a dotted path of a row (metadata.model, input.messages.0.content). */
-function getPath(row: any, path: string): any {
-  let v = row;
-  for (const part of path.split(".")) {
-    if (v === null || v === undefined || typeof v !== "object") return undefined;
-    v = v[part.replace(/^"|"$/g, "")];
-  }
-  return v;
-}
