@@ -133,3 +133,11 @@ def test_custom_column_of_a_metadata_key_with_dots(ui_server, tmp_path):
     server, data = ui_server
     result = run_flow("dottedkeys", server, data, tmp_path)
     assert result["models"] == ["claude-sonnet", "gpt-4o"]
+
+
+def test_compare_filters_on_a_score_named_with_a_colon(ui_server, tmp_path):
+    """The comparison's improvements/regressions filters work for a score named with a colon
+    (ragas:faithfulness); the name was cut at its colon and no row was shown."""
+    server, data = ui_server
+    result = run_flow("colonscores", server, data, tmp_path)
+    assert "answer 0" in result["shown"]["improved"]

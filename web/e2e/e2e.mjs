@@ -910,6 +910,38 @@ const flows = {
     result.models = models;
   },
 
+  // A score named with a colon (ragas:faithfulness): the summary card's improvements and
+  // regressions filter the rows to that score's (the name was cut at its colon, and no row
+  // was shown).
+  async colonscores(page) {
+    await signIn(page);
+    const project = await api(page, "v1/project", { method: "POST", body: { name: "zz-colon-scores" } });
+    check(project.status === 200, `project: ${JSON.stringify(project.body)}`);
+    const ids = [];
+    for (const [name, scores] of [["before", [0.2, 0.8, 0.5]], ["after", [0.9, 0.5, 0.5]]]) {
+      const exp = await api(page, "v1/experiment", { method: "POST", body: { project_id: project.body.id, name, ensure_new: true } });
+      check(exp.status === 200, `experiment: ${JSON.stringify(exp.body)}`);
+      const events = scores.map((v, i) => ({ id: `${name}-${i}`, input: { case: i }, output: `answer ${i}`, scores: { "ragas:faithfulness": v } }));
+      const inserted = await api(page, `v1/experiment/${exp.body.id}/insert`, { method: "POST", body: { events } });
+      check(inserted.status === 200, `insert: ${JSON.stringify(inserted.body)}`);
+      ids.push(exp.body.id);
+    }
+    await open(page, "experiments/compare", `exp=${ids[1]}&base=${ids[0]}`, project.body.id);
+    const table = page.getByTestId("compare-table");
+    await page.waitForFunction(() => document.querySelectorAll("[data-testid=compare-table] [data-testid=row]").length === 3);
+    const shown = {};
+    for (const kind of ["improved", "regressed"]) {
+      await page.getByTestId(`filter-${kind}`).click();
+      await page.waitForFunction((k) => new URLSearchParams(location.hash.split("?")[1]).get("only") === `${k}:ragas:faithfulness`, kind);
+      await page.waitForFunction(() => document.querySelectorAll("[data-testid=compare-table] [data-testid=row]").length === 1);
+      shown[kind] = await table.getByTestId("row").first().textContent();
+      await page.getByTestId(`filter-${kind}`).click();
+      await page.waitForFunction(() => document.querySelectorAll("[data-testid=compare-table] [data-testid=row]").length === 3);
+    }
+    check(shown.improved.includes("answer 0") && shown.regressed.includes("answer 1"), `rows: ${JSON.stringify(shown)}`);
+    result.shown = shown;
+  },
+
   async prefix(page) {
     // Behind a reverse proxy that serves the server under /tracelake/ (a path prefix).
     const target = new URL(cfg.url);

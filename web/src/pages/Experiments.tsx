@@ -315,7 +315,9 @@ function Compare({ project }: { project: Project }) {
   const shown = useMemo(() => {
     let out = rows || [];
     if (only) {
-      const [kind, name] = only.split(":");
+      // "improved:<score>": the score's name may hold colons itself (ragas:faithfulness).
+      const kind = only.slice(0, only.indexOf(":"));
+      const name = only.slice(only.indexOf(":") + 1);
       out = out.filter((r) => {
         const d = delta(r, name);
         return d !== null && (kind === "improved" ? d > 0 : d < 0);
