@@ -50,6 +50,8 @@ def test_sandbox_query_chart_and_error_marker(ui_server, tmp_path):
     assert "at 3:" not in result["error"]  # the position is shown as line/column
     # The range warning reads the filter: `created` selected or sorted on bounds nothing.
     assert result["range_cases"] == 5
+    # An unknown field gets a "did you mean" in the sandbox and in the logs' filter.
+    assert result["hints"] == 2
     # After a shared link's query, Back shows the query run before it (the editor followed `q=`).
     assert "scores.helpfulness > and" in result["backQuery"]
 

@@ -690,6 +690,13 @@ const flows = {
     await page.goBack();
     await page.waitForFunction(() => /scores\.helpfulness > and/.test(document.querySelector("[data-testid=sandbox-editor] .cm-content")?.innerText || ""));
     result.backQuery = await editorText();
+    // An unknown field or function gets a "did you mean" (the server's message named it only).
+    await typeInEditor(page, "sandbox-editor", "select: inptu\nfrom: project_logs('support-bot')\nlimit: 1");
+    await page.getByTestId("run-query").click();
+    await page.getByTestId("query-error").getByText("did you mean 'input'?").waitFor();
+    await open(page, "logs", `filter=${encodeURIComponent("metdata.model = 'gpt-4o'")}&tab=btql`);
+    await page.getByTestId("filter-error").getByText("did you mean 'metadata'?").waitFor();
+    result.hints = 2;
   },
 
   async automation(page) {

@@ -7,6 +7,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { Project } from "../App";
 import { ApiError, btql, downloadExport, FORMATS, lit, request } from "../api";
 import { fieldPaths } from "../components/BtqlEditor";
+import { withHint } from "../components/btqlHints";
 import { ColumnChooser, DataTable, fmtTime, Sort } from "../components/DataTable";
 import { NotLoaded } from "../components/NotLoaded";
 import { href, setParams, useRoute } from "../router";
@@ -99,7 +100,7 @@ function DatasetRows({ project, datasetId }: { project: Project; datasetId: stri
         if (mine !== generation.current) return;
         // An error in the filter says where in the filter (its position in the whole query meant nothing to the user).
         const pos = filter.trim() ? mapErrorToFilter(filter, e.line, e.col) : null;
-        setError(pos ? `${e.detail || e.message} (in the filter, line ${pos.line}, column ${pos.col})` : e.message);
+        setError(pos ? `${withHint(e.detail || e.message)} (in the filter, line ${pos.line}, column ${pos.col})` : e.message);
         if (!c) setRows([]);
       } finally {
         if (mine === generation.current) setLoading(false);

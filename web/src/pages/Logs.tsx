@@ -3,6 +3,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { Project } from "../App";
 import { ApiError, btql, downloadExport, FORMATS, lit } from "../api";
 import { BtqlEditor, fieldPaths, QueryErrorMark } from "../components/BtqlEditor";
+import { withHint } from "../components/btqlHints";
 import { ColumnChooser, DataTable, fmtNumber, fmtTime, preview, Sort } from "../components/DataTable";
 import { setParams, useRoute } from "../router";
 import { AddToDataset } from "./AddToDataset";
@@ -196,7 +197,7 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
         const err = e as ApiError;
         const pos = mapErrorToFilter(state.filter, err.line, err.col);
         setLoadedKey(query(null));
-        if (pos && state.filter.trim()) setFilterError({ ...pos, message: err.detail || err.message });
+        if (pos && state.filter.trim()) setFilterError({ ...pos, message: withHint(err.detail || err.message) });
         setError(err.message);
       } finally {
         if (gen === generation.current) setLoading(false);

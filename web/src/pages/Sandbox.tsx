@@ -6,6 +6,7 @@ import type { Project } from "../App";
 import { ApiError, btql, downloadBtql, FORMATS } from "../api";
 import { BarChart } from "../components/BarChart";
 import { BtqlEditor, fieldPaths, QueryErrorMark } from "../components/BtqlEditor";
+import { withHint } from "../components/btqlHints";
 import { DataTable, preview } from "../components/DataTable";
 import { setParams, useRoute } from "../router";
 import { unboundedLogsQuery } from "./sandboxRange";
@@ -92,7 +93,7 @@ export function Sandbox({ project }: { project: Project }) {
       const err = e as ApiError;
       setRows([]);
       setRan(null);
-      if (err.line !== undefined && err.col !== undefined) setError({ line: err.line, col: err.col, message: err.detail });
+      if (err.line !== undefined && err.col !== undefined) setError({ line: err.line, col: err.col, message: withHint(err.detail) });
       else setGeneralError(err.message);
     } finally {
       setBusy(false);
