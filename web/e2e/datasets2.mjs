@@ -157,6 +157,28 @@ export function datasets2Flows({ cfg, result, check, shot, signIn, open }) {
       // csv: a header line, then one line per row (the questions hold no new lines)
       check(lines.length - 1 === billing.length, `exported rows: ${lines.length - 1}, the API's ${billing.length}`);
       result.exported = lines.length - 1;
+      // The Basic filter (field / operator / value, as on the logs screen): its rows are the
+      // API's, it is in the URL (a reload keeps it), and Clear removes it.
+      await open(page, `datasets/${ds()}`);
+      await table.getByTestId("row").first().waitFor();
+      await page.getByTestId("add-cond").click();
+      const cond = page.getByTestId("cond").first();
+      await cond.locator("input").first().fill("metadata.category");
+      await cond.locator("select").selectOption("=");
+      await cond.locator("input").nth(1).fill("shipping");
+      await page.getByTestId("apply-conds").click();
+      const shipping = await btqlRows(page, `select: id | from: dataset('${ds()}') | filter: metadata.category = 'shipping' | limit: 1000`);
+      check(shipping.length > 0 && shipping.length !== billing.length, `shipping rows: ${shipping.length}`);
+      const conds = JSON.parse(hashParams(page).get("conds") || "[]");
+      check(JSON.stringify(conds) === JSON.stringify([{ field: "metadata.category", op: "=", value: "shipping" }]), `conds in the URL: ${JSON.stringify(conds)}`);
+      check((await settle(() => table.getByTestId("row").count(), shipping.length)) === shipping.length, `rows under the Basic filter: ${await table.getByTestId("row").count()}`);
+      await page.reload();
+      await table.getByTestId("row").first().waitFor();
+      check((await settle(() => table.getByTestId("row").count(), shipping.length)) === shipping.length, "the Basic filter after a reload");
+      await page.getByText("Clear").click();
+      await page.waitForFunction(() => !new URLSearchParams(location.hash.split("?")[1] || "").get("conds"));
+      check((await settle(() => table.getByTestId("row").count(), cfg.data.dataset2_rows)) === cfg.data.dataset2_rows, "every row after Clear");
+      result.basic = shipping.length;
     },
 
     async datasetattachments(page) {

@@ -19,7 +19,11 @@ import { DatasetList } from "./DatasetList";
 import { DatasetRuns } from "./DatasetRuns";
 import type { Item } from "./Review";
 import { UploadDialog } from "./Upload";
-import { mapErrorToFilter, wrapExpr } from "./logsQuery";
+import { Cond, condExpr, mapErrorToFilter, wrapExpr } from "./logsQuery";
+import { CondsEditor } from "./Logs";
+
+/** The Basic filter's fields offered first (the field paths seen in the rows follow). */
+const DATASET_COND_FIELDS = ["id", "input", "expected", "metadata.", "tags", "created", "origin."];
 
 export function Datasets({ project, sub }: { project: Project; sub: string[] }) {
   if (sub[0]) return <DatasetRows project={project} datasetId={sub[0]} />;
@@ -32,7 +36,17 @@ function DatasetRows({ project, datasetId }: { project: Project; datasetId: stri
   const version = params.get("version") || undefined; // viewing an old version, read-only
   const filter = params.get("filter") || "";
   const q = params.get("q") || "";
-  const where = [filter.trim() && wrapExpr(filter), q.trim() && `search(${lit(q.trim())})`].filter(Boolean).join(" AND ");
+  // The Basic tab's conditions (as the logs screen's), in the URL as `conds`.
+  const condsParam = params.get("conds") || "";
+  const conds: Cond[] = useMemo(() => {
+    try {
+      const c = JSON.parse(condsParam || "[]");
+      return Array.isArray(c) ? c : [];
+    } catch {
+      return []; // a hand-edited URL
+    }
+  }, [condsParam]);
+  const where = [filter.trim() && wrapExpr(filter), ...conds.map((c) => condExpr(c)), q.trim() && `search(${lit(q.trim())})`].filter(Boolean).join(" AND ");
   const visible = params.get("cols")?.split(",").filter(Boolean) ?? DEFAULT_COLUMNS;
   const sortParam = params.get("sort");
   const sort: Sort = sortParam ? { id: sortParam.replace(/:(asc|desc)$/, ""), desc: sortParam.endsWith(":desc") } : null;
@@ -208,7 +222,13 @@ function DatasetRows({ project, datasetId }: { project: Project; datasetId: stri
       {tab === "runs" && <DatasetRuns project={project} datasetId={datasetId} />}
       {tab === "rows" && (
         <div className="toolbar">
-          <RowFilter filter={filter} q={q} />
+          <RowFilter filter={filter} q={q} hasConds={conds.length > 0} />
+          <span className="muted">Basic</span>
+          <CondsEditor
+            value={conds}
+            fields={[...DATASET_COND_FIELDS, ...fields.filter((f) => !DATASET_COND_FIELDS.includes(f))]}
+            onApply={(c) => setParams({ conds: c.length ? JSON.stringify(c) : undefined })}
+          />
           <ColumnChooser
             all={allCols.map((c) => ({ id: c.id, label: c.id.startsWith("c:") ? `${c.label} (expression)` : c.label }))}
             visible={visible}
@@ -348,7 +368,7 @@ function CopyRow({ project, datasetId, row, onClose }: { project: Project; datas
 
 /** Experiments run on this dataset, newest first, with their average scores. */
 /** Filter a dataset's rows with a BTQL expression and full-text search (kept in the URL). */
-function RowFilter({ filter, q }: { filter: string; q: string }) {
+function RowFilter({ filter, q, hasConds }: { filter: string; q: string; hasConds: boolean }) {
   const [f, setF] = useState(filter);
   const [text, setText] = useState(q);
   useEffect(() => setF(filter), [filter]);
@@ -364,8 +384,8 @@ function RowFilter({ filter, q }: { filter: string; q: string }) {
       <input className="search" placeholder="Full-text search…" value={text} onChange={(e) => setText(e.target.value)} data-testid="dataset-search" />
       <input className="filter-input" placeholder="BTQL filter: metadata.topic = 'support'" value={f} onChange={(e) => setF(e.target.value)} data-testid="dataset-filter" />
       <button data-testid="dataset-apply">Apply</button>
-      {(filter || q) && (
-        <button type="button" onClick={() => setParams({ filter: undefined, q: undefined })}>
+      {(filter || q || hasConds) && (
+        <button type="button" onClick={() => setParams({ filter: undefined, q: undefined, conds: undefined })}>
           Clear
         </button>
       )}

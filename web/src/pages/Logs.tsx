@@ -447,8 +447,6 @@ function SearchBox({ state, seen, fields }: { state: LogsState; seen: Record<str
 function FilterBar({ state, tab, fields, error }: { state: LogsState; tab: string; fields: string[]; error: QueryErrorMark }) {
   const [text, setText] = useState(state.filter);
   useEffect(() => setText(state.filter), [state.filter]);
-  const [conds, setConds] = useState<Cond[]>(state.conds);
-  useEffect(() => setConds(state.conds), [state.conds]);
   const applyConds = (c: Cond[]) => setParams({ conds: c.length ? JSON.stringify(c) : undefined });
   return (
     <div className="filterbar">
@@ -481,34 +479,44 @@ function FilterBar({ state, tab, fields, error }: { state: LogsState; tab: strin
           )}
         </div>
       ) : (
-        <div className="conds">
-          {conds.map((c, i) => (
-            <span className="cond" key={i} data-testid="cond">
-              <input list="cond-fields" value={c.field} onChange={(e) => setConds(conds.map((x, j) => (j === i ? { ...x, field: e.target.value } : x)))} />
-              <select value={c.op} onChange={(e) => setConds(conds.map((x, j) => (j === i ? { ...x, op: e.target.value } : x)))}>
-                {COND_OPS.map((o) => (
-                  <option key={o}>{o}</option>
-                ))}
-              </select>
-              {!c.op.startsWith("is ") && (
-                <input value={c.value} placeholder="value" onChange={(e) => setConds(conds.map((x, j) => (j === i ? { ...x, value: e.target.value } : x)))} />
-              )}
-              <button className="icon" onClick={() => applyConds(conds.filter((_, j) => j !== i))} title="Remove">
-                ×
-              </button>
-            </span>
-          ))}
-          <datalist id="cond-fields">
-            {[...COND_FIELDS, ...fields].map((f) => (
-              <option key={f} value={f} />
-            ))}
-          </datalist>
-          <button onClick={() => setConds([...conds, { field: "tags", op: "includes", value: "" }])} data-testid="add-cond">
-            + Condition
-          </button>
-          {JSON.stringify(conds) !== JSON.stringify(state.conds) && <button onClick={() => applyConds(conds)}>Apply</button>}
-        </div>
+        <CondsEditor value={state.conds} fields={[...COND_FIELDS, ...fields]} onApply={applyConds} />
       )}
+    </div>
+  );
+}
+
+/** The Basic tab's conditions (field, operator, value), applied together. Also the dataset
+ * rows' Basic filter. */
+export function CondsEditor({ value, fields, onApply }: { value: Cond[]; fields: string[]; onApply: (conds: Cond[]) => void }) {
+  const [conds, setConds] = useState<Cond[]>(value);
+  useEffect(() => setConds(value), [value]);
+  return (
+    <div className="conds">
+      {conds.map((c, i) => (
+        <span className="cond" key={i} data-testid="cond">
+          <input list="cond-fields" value={c.field} onChange={(e) => setConds(conds.map((x, j) => (j === i ? { ...x, field: e.target.value } : x)))} />
+          <select value={c.op} onChange={(e) => setConds(conds.map((x, j) => (j === i ? { ...x, op: e.target.value } : x)))}>
+            {COND_OPS.map((o) => (
+              <option key={o}>{o}</option>
+            ))}
+          </select>
+          {!c.op.startsWith("is ") && (
+            <input value={c.value} placeholder="value" onChange={(e) => setConds(conds.map((x, j) => (j === i ? { ...x, value: e.target.value } : x)))} />
+          )}
+          <button className="icon" onClick={() => onApply(conds.filter((_, j) => j !== i))} title="Remove">
+            ×
+          </button>
+        </span>
+      ))}
+      <datalist id="cond-fields">
+        {fields.map((f) => (
+          <option key={f} value={f} />
+        ))}
+      </datalist>
+      <button onClick={() => setConds([...conds, { field: "tags", op: "includes", value: "" }])} data-testid="add-cond">
+        + Condition
+      </button>
+      {JSON.stringify(conds) !== JSON.stringify(value) && <button onClick={() => onApply(conds)} data-testid="apply-conds">Apply</button>}
     </div>
   );
 }
