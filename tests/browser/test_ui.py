@@ -143,3 +143,11 @@ def test_compare_filters_on_a_score_named_with_a_colon(ui_server, tmp_path):
     server, data = ui_server
     result = run_flow("colonscores", server, data, tmp_path)
     assert "answer 0" in result["shown"]["improved"]
+
+
+def test_a_long_tag_wraps_in_the_span_detail(ui_server, tmp_path):
+    """A 300-letter tag wraps inside the trace panel's span detail (it widened the detail,
+    which scrolled sideways)."""
+    server, data = ui_server
+    result = run_flow("longtag", server, data, tmp_path)
+    assert result["sizes"]["scroll"] <= result["sizes"]["client"]

@@ -949,6 +949,27 @@ const flows = {
     result.shown = shown;
   },
 
+  // A long tag (300 letters, no space) in the trace panel wraps inside the span detail: it
+  // widened the detail past the panel, which then scrolled sideways (input, output and all).
+  async longtag(page) {
+    await signIn(page);
+    const project = await api(page, "v1/project", { method: "POST", body: { name: "zz-long-values" } });
+    check(project.status === 200, `project: ${JSON.stringify(project.body)}`);
+    const tag = "long".repeat(75);
+    const events = [{ id: "long-tag", input: "a question", output: "an answer", tags: [tag, "short"], span_attributes: { name: "turn", type: "task" } }];
+    const inserted = await api(page, `v1/project_logs/${project.body.id}/insert`, { method: "POST", body: { events } });
+    check(inserted.status === 200, `insert: ${JSON.stringify(inserted.body)}`);
+    await open(page, "logs", "trace=long-tag&span=long-tag", project.body.id);
+    const detail = page.getByTestId("span-detail");
+    await detail.getByTestId("tag-chip").filter({ hasText: "short" }).waitFor();
+    const sizes = await detail.evaluate((el) => ({ scroll: el.scrollWidth, client: el.clientWidth }));
+    check(sizes.scroll <= sizes.client, `the span detail scrolls sideways: ${JSON.stringify(sizes)}`);
+    const chip = await detail.getByTestId("tag-chip").filter({ hasText: "longlong" }).boundingBox();
+    const box = await detail.boundingBox();
+    check(chip.x + chip.width <= box.x + box.width, `the long tag inside the detail: ${JSON.stringify({ chip, box })}`);
+    result.sizes = sizes;
+  },
+
   async prefix(page) {
     // Behind a reverse proxy that serves the server under /tracelake/ (a path prefix).
     const target = new URL(cfg.url);
