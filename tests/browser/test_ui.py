@@ -13,7 +13,9 @@ def test_sign_in_and_switch_project(ui_server, tmp_path):
 
 def test_filter_logs_with_btql_and_open_a_trace(ui_server, tmp_path):
     server, data = ui_server
-    run_flow("logs", server, data, tmp_path)
+    result = run_flow("logs", server, data, tmp_path)
+    # A score column's sort reaches the server (the sort id was cut at its first colon).
+    assert result["sorted_scores"] > 10
 
 
 def test_score_tag_comment_and_add_to_dataset(ui_server, tmp_path):
@@ -25,6 +27,8 @@ def test_export_filtered_rows(ui_server, tmp_path):
     server, data = ui_server
     result = run_flow("export", server, data, tmp_path)
     assert result["csv_rows"] == 15
+    # A filter whose last line is commented out with `--` (its closing parenthesis was swallowed).
+    assert result["commented_rows"] == 15
 
 
 def test_compare_two_experiments(ui_server, tmp_path):
@@ -44,6 +48,10 @@ def test_sandbox_query_chart_and_error_marker(ui_server, tmp_path):
     server, data = ui_server
     result = run_flow("sandbox", server, data, tmp_path)
     assert "at 3:" not in result["error"]  # the position is shown as line/column
+    # The range warning reads the filter: `created` selected or sorted on bounds nothing.
+    assert result["range_cases"] == 5
+    # An unknown field gets a "did you mean" in the sandbox and in the logs' filter.
+    assert result["hints"] == 2
     # After a shared link's query, Back shows the query run before it (the editor followed `q=`).
     assert "scores.helpfulness > and" in result["backQuery"]
 
@@ -119,3 +127,27 @@ def test_dataset_list_tags_and_stars(ui_server, tmp_path):
     server, data = ui_server
     result = run_flow("datasetlist", server, data, tmp_path)
     assert result["tags"] == ["golden"]
+
+
+def test_custom_column_of_a_metadata_key_with_dots(ui_server, tmp_path):
+    """A custom column of metadata."gen_ai.request.model" (an OpenTelemetry-style key) shows
+    its values; it read the path as nested keys (another value, or nothing)."""
+    server, data = ui_server
+    result = run_flow("dottedkeys", server, data, tmp_path)
+    assert result["models"] == ["claude-sonnet", "gpt-4o"]
+
+
+def test_compare_filters_on_a_score_named_with_a_colon(ui_server, tmp_path):
+    """The comparison's improvements/regressions filters work for a score named with a colon
+    (ragas:faithfulness); the name was cut at its colon and no row was shown."""
+    server, data = ui_server
+    result = run_flow("colonscores", server, data, tmp_path)
+    assert "answer 0" in result["shown"]["improved"]
+
+
+def test_a_long_tag_wraps_in_the_span_detail(ui_server, tmp_path):
+    """A 300-letter tag wraps inside the trace panel's span detail (it widened the detail,
+    which scrolled sideways)."""
+    server, data = ui_server
+    result = run_flow("longtag", server, data, tmp_path)
+    assert result["sizes"]["scroll"] <= result["sizes"]["client"]

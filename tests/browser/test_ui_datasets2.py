@@ -48,3 +48,14 @@ def test_sandbox_saved_queries_on_the_server(ui_data, tmp_path):
     server, data = ui_data
     result = run_flow("sandboxsaved", server, data, tmp_path)
     assert "legacy-q" in result["saved"]
+
+
+def test_dataset_row_filter_error_position_comment_and_filtered_export(ui_data, tmp_path):
+    """A bad filter's error names its place in the filter (not in the whole query), a `--`
+    comment at the filter's end works, Export writes the filtered rows, and the Basic filter
+    (field / operator / value conditions) keeps the API's rows."""
+    server, data = ui_data
+    result = run_flow("datasetfilter", server, data, tmp_path)
+    assert result["shown"] == result["exported"] > 0
+    assert "line 1, column 21" in result["error"]
+    assert result["basic"] > 0  # the Basic filter's rows

@@ -243,11 +243,23 @@ const flows = {
     await page.waitForURL((u) => new URLSearchParams(u.hash.split("?")[1] || "").get("sort")?.startsWith("f:metadata.model:"));
     // The sorted rows replace the table's rows: focus one of them, not one about to go.
     await tableSettled(page);
+    // The rows are in the column's order: a sort on a custom field or a score column was
+    // dropped (its id, "f:metadata.model", was read up to its first colon).
+    const inOrder = (values, desc) => values.every((v, i) => i === 0 || (desc ? values[i - 1] >= v : values[i - 1] <= v));
+    const modelDesc = new URLSearchParams(new URL(page.url()).hash.split("?")[1]).get("sort").endsWith(":desc");
+    const sortedModels = await columnTexts(page, "logs-table", "f:metadata.model");
+    check(new Set(sortedModels).size > 1 && inOrder(sortedModels, modelDesc), `sorted on metadata.model: ${sortedModels}`);
     const firstRow = page.getByTestId("logs-table").getByTestId("row").first();
     await firstRow.focus();
     await page.keyboard.press("Enter");
     await page.waitForURL(/trace=/);
     await page.getByTestId("span-tree").getByTestId("span-row").first().waitFor();
+    await open(page, "logs", "sort=score:helpfulness:desc");
+    await tableSettled(page);
+    const helpfulness = (await columnTexts(page, "logs-table", "score:helpfulness")).filter((t) => t !== "").map(Number);
+    check(helpfulness.length > 10 && inOrder(helpfulness, true), `sorted on the helpfulness score: ${helpfulness}`);
+    check((await page.locator('.th[data-col="score:helpfulness"]').textContent()).includes("▼"), "the score column shows its sort");
+    result.sorted_scores = helpfulness.length;
     // Live: a trace logged now shows up on its own.
     await open(page, "logs"); // no filter, newest first
     await page.getByTestId("logs-table").getByTestId("row").first().waitFor();
@@ -377,6 +389,19 @@ const flows = {
       check(body.length > 0 && d.suggestedFilename() === `logs.${fmt}`, `${fmt} export`);
       if (fmt === "parquet") check(body.subarray(0, 4).toString() === "PAR1", "parquet magic");
     }
+    // A BTQL filter whose last line is a condition commented out with `--`: the comment ended
+    // at the line's end, and the ")" the screen closed the filter with (and the other clauses on
+    // that line) went with it: "expected ')' …, found 'limit'", and the export failed too.
+    const commented = "metadata.env = 'staging'\n-- AND scores.correct > 0.5";
+    await open(page, "logs", `filter=${encodeURIComponent(commented)}&tab=btql&rows=spans`);
+    await tableSettled(page);
+    check((await page.locator("[data-testid=logs-error], [data-testid=filter-error]").count()) === 0, `no error under a commented-out line: ${await page.locator(".error").allTextContents()}`);
+    check((await rowCount(page, "logs-table")) === 15, `rows under a commented-out line: ${await rowCount(page, "logs-table")}`);
+    await page.getByTestId("export-format").selectOption("csv");
+    const [d] = await Promise.all([page.waitForEvent("download"), page.getByTestId("export").click()]);
+    const [, ...commentedRecords] = parseCsv(readFileSync(await d.path(), "utf8"));
+    check(commentedRecords.length === 15, `CSV rows under a commented-out line: ${commentedRecords.length}`);
+    result.commented_rows = commentedRecords.length;
   },
 
   async compare(page) {
@@ -581,6 +606,23 @@ const flows = {
     const q = "from: project_logs('support-bot')\ndimensions: metadata.model as model\nmeasures: count(1) as spans, sum(metrics.total_tokens) as tokens\nsort: model";
     await typeInEditor(page, "sandbox-editor", q);
     await page.getByTestId("range-warning").waitFor();
+    // The warning looks for a bound in the filter: `created` in the select list, a sort or a
+    // string bounds nothing (any mention of the word hid the warning, the default query's too).
+    const rangeCases = [
+      ["select: id, created | from: project_logs('support-bot') | sort: created desc | limit: 5", true],
+      ["select: id | from: project_logs('support-bot') | filter: created > '2020-01-01' | limit: 5", false],
+      ["select: id | from: project_logs('support-bot') | filter: input = 'created' | limit: 5", true],
+      ["SELECT id FROM project_logs('support-bot') WHERE root_span_id = 'x'", false],
+      ["SELECT id, created FROM project_logs('support-bot') ORDER BY created LIMIT 5", true],
+    ];
+    for (const [text, warns] of rangeCases) {
+      await typeInEditor(page, "sandbox-editor", text);
+      await page.waitForFunction((t) => document.querySelector("[data-testid=sandbox-editor] .cm-content")?.textContent === t, text);
+      await page.getByTestId("range-warning").waitFor({ state: warns ? "visible" : "detached" });
+    }
+    result.range_cases = rangeCases.length;
+    await typeInEditor(page, "sandbox-editor", q);
+    await page.getByTestId("range-warning").waitFor();
     await page.getByTestId("run-query").click();
     await page.getByTestId("result-count").waitFor();
     check((await rowCount(page, "results-table")) === 4, `grouped rows: ${await rowCount(page, "results-table")}`);
@@ -648,6 +690,13 @@ const flows = {
     await page.goBack();
     await page.waitForFunction(() => /scores\.helpfulness > and/.test(document.querySelector("[data-testid=sandbox-editor] .cm-content")?.innerText || ""));
     result.backQuery = await editorText();
+    // An unknown field or function gets a "did you mean" (the server's message named it only).
+    await typeInEditor(page, "sandbox-editor", "select: inptu\nfrom: project_logs('support-bot')\nlimit: 1");
+    await page.getByTestId("run-query").click();
+    await page.getByTestId("query-error").getByText("did you mean 'input'?").waitFor();
+    await open(page, "logs", `filter=${encodeURIComponent("metdata.model = 'gpt-4o'")}&tab=btql`);
+    await page.getByTestId("filter-error").getByText("did you mean 'metadata'?").waitFor();
+    result.hints = 2;
   },
 
   async automation(page) {
@@ -842,6 +891,83 @@ const flows = {
     // Validated as you type (the server's refusal is checked in datasets2.mjs's schemaform).
     await page.getByTestId("field-violations-input").getByTestId("field-violation").first().waitFor();
     check(await page.getByTestId("save-row").isDisabled(), "Save is disabled while an enforced schema is broken");
+  },
+
+  // A metadata key holding dots (OpenTelemetry's gen_ai.request.model) as a custom column:
+  // its path is metadata."gen_ai.request.model", and the column read it as the nested
+  // metadata.gen_ai.request.model (another value, or nothing) while the sort used the key.
+  async dottedkeys(page) {
+    await signIn(page);
+    const project = await api(page, "v1/project", { method: "POST", body: { name: "zz-dotted-keys" } });
+    check(project.status === 200, `project: ${JSON.stringify(project.body)}`);
+    const pid = project.body.id;
+    const events = ["gpt-4o", "claude-sonnet"].map((model, i) => ({
+      id: `dotted-${i}`,
+      input: `question ${i}`,
+      metadata: { "gen_ai.request.model": model, gen_ai: { request: { model: "nested, not this" } } },
+      span_attributes: { name: "chat", type: "llm" },
+    }));
+    const inserted = await api(page, `v1/project_logs/${pid}/insert`, { method: "POST", body: { events } });
+    check(inserted.status === 200, `insert: ${JSON.stringify(inserted.body)}`);
+    const col = 'f:metadata."gen_ai.request.model"';
+    await open(page, "logs", `cols=${encodeURIComponent(`created,${col}`)}&sort=${encodeURIComponent(col + ":asc")}`, pid);
+    await tableSettled(page);
+    const models = await columnTexts(page, "logs-table", col);
+    check(JSON.stringify(models) === JSON.stringify(["claude-sonnet", "gpt-4o"]), `the dotted key's column: ${JSON.stringify(models)}`);
+    result.models = models;
+  },
+
+  // A score named with a colon (ragas:faithfulness): the summary card's improvements and
+  // regressions filter the rows to that score's (the name was cut at its colon, and no row
+  // was shown).
+  async colonscores(page) {
+    await signIn(page);
+    const project = await api(page, "v1/project", { method: "POST", body: { name: "zz-colon-scores" } });
+    check(project.status === 200, `project: ${JSON.stringify(project.body)}`);
+    const ids = [];
+    for (const [name, scores] of [["before", [0.2, 0.8, 0.5]], ["after", [0.9, 0.5, 0.5]]]) {
+      const exp = await api(page, "v1/experiment", { method: "POST", body: { project_id: project.body.id, name, ensure_new: true } });
+      check(exp.status === 200, `experiment: ${JSON.stringify(exp.body)}`);
+      const events = scores.map((v, i) => ({ id: `${name}-${i}`, input: { case: i }, output: `answer ${i}`, scores: { "ragas:faithfulness": v } }));
+      const inserted = await api(page, `v1/experiment/${exp.body.id}/insert`, { method: "POST", body: { events } });
+      check(inserted.status === 200, `insert: ${JSON.stringify(inserted.body)}`);
+      ids.push(exp.body.id);
+    }
+    await open(page, "experiments/compare", `exp=${ids[1]}&base=${ids[0]}`, project.body.id);
+    const table = page.getByTestId("compare-table");
+    await page.waitForFunction(() => document.querySelectorAll("[data-testid=compare-table] [data-testid=row]").length === 3);
+    const shown = {};
+    for (const kind of ["improved", "regressed"]) {
+      await page.getByTestId(`filter-${kind}`).click();
+      await page.waitForFunction((k) => new URLSearchParams(location.hash.split("?")[1]).get("only") === `${k}:ragas:faithfulness`, kind);
+      await page.waitForFunction(() => document.querySelectorAll("[data-testid=compare-table] [data-testid=row]").length === 1);
+      shown[kind] = await table.getByTestId("row").first().textContent();
+      await page.getByTestId(`filter-${kind}`).click();
+      await page.waitForFunction(() => document.querySelectorAll("[data-testid=compare-table] [data-testid=row]").length === 3);
+    }
+    check(shown.improved.includes("answer 0") && shown.regressed.includes("answer 1"), `rows: ${JSON.stringify(shown)}`);
+    result.shown = shown;
+  },
+
+  // A long tag (300 letters, no space) in the trace panel wraps inside the span detail: it
+  // widened the detail past the panel, which then scrolled sideways (input, output and all).
+  async longtag(page) {
+    await signIn(page);
+    const project = await api(page, "v1/project", { method: "POST", body: { name: "zz-long-values" } });
+    check(project.status === 200, `project: ${JSON.stringify(project.body)}`);
+    const tag = "long".repeat(75);
+    const events = [{ id: "long-tag", input: "a question", output: "an answer", tags: [tag, "short"], span_attributes: { name: "turn", type: "task" } }];
+    const inserted = await api(page, `v1/project_logs/${project.body.id}/insert`, { method: "POST", body: { events } });
+    check(inserted.status === 200, `insert: ${JSON.stringify(inserted.body)}`);
+    await open(page, "logs", "trace=long-tag&span=long-tag", project.body.id);
+    const detail = page.getByTestId("span-detail");
+    await detail.getByTestId("tag-chip").filter({ hasText: "short" }).waitFor();
+    const sizes = await detail.evaluate((el) => ({ scroll: el.scrollWidth, client: el.clientWidth }));
+    check(sizes.scroll <= sizes.client, `the span detail scrolls sideways: ${JSON.stringify(sizes)}`);
+    const chip = await detail.getByTestId("tag-chip").filter({ hasText: "longlong" }).boundingBox();
+    const box = await detail.boundingBox();
+    check(chip.x + chip.width <= box.x + box.width, `the long tag inside the detail: ${JSON.stringify({ chip, box })}`);
+    result.sizes = sizes;
   },
 
   async prefix(page) {

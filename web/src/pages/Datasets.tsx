@@ -7,6 +7,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { Project } from "../App";
 import { ApiError, btql, downloadExport, FORMATS, lit, request } from "../api";
 import { fieldPaths } from "../components/BtqlEditor";
+import { withHint } from "../components/btqlHints";
 import { ColumnChooser, DataTable, fmtTime, Sort } from "../components/DataTable";
 import { NotLoaded } from "../components/NotLoaded";
 import { href, setParams, useRoute } from "../router";
@@ -18,6 +19,11 @@ import { DatasetList } from "./DatasetList";
 import { DatasetRuns } from "./DatasetRuns";
 import type { Item } from "./Review";
 import { UploadDialog } from "./Upload";
+import { Cond, condExpr, mapErrorToFilter, wrapExpr } from "./logsQuery";
+import { CondsEditor } from "./Logs";
+
+/** The Basic filter's fields offered first (the field paths seen in the rows follow). */
+const DATASET_COND_FIELDS = ["id", "input", "expected", "metadata.", "tags", "created", "origin."];
 
 export function Datasets({ project, sub }: { project: Project; sub: string[] }) {
   if (sub[0]) return <DatasetRows project={project} datasetId={sub[0]} />;
@@ -30,7 +36,17 @@ function DatasetRows({ project, datasetId }: { project: Project; datasetId: stri
   const version = params.get("version") || undefined; // viewing an old version, read-only
   const filter = params.get("filter") || "";
   const q = params.get("q") || "";
-  const where = [filter.trim() && `(${filter})`, q.trim() && `search(${lit(q.trim())})`].filter(Boolean).join(" AND ");
+  // The Basic tab's conditions (as the logs screen's), in the URL as `conds`.
+  const condsParam = params.get("conds") || "";
+  const conds: Cond[] = useMemo(() => {
+    try {
+      const c = JSON.parse(condsParam || "[]");
+      return Array.isArray(c) ? c : [];
+    } catch {
+      return []; // a hand-edited URL
+    }
+  }, [condsParam]);
+  const where = [filter.trim() && wrapExpr(filter), ...conds.map((c) => condExpr(c)), q.trim() && `search(${lit(q.trim())})`].filter(Boolean).join(" AND ");
   const visible = params.get("cols")?.split(",").filter(Boolean) ?? DEFAULT_COLUMNS;
   const sortParam = params.get("sort");
   const sort: Sort = sortParam ? { id: sortParam.replace(/:(asc|desc)$/, ""), desc: sortParam.endsWith(":desc") } : null;
@@ -41,7 +57,7 @@ function DatasetRows({ project, datasetId }: { project: Project; datasetId: stri
   }, [loadSaved]);
   const allCols = useMemo(() => columnsFor(visible, saved), [visible.join(","), saved]); // eslint-disable-line react-hooks/exhaustive-deps
   const sortExpr = sort ? allCols.find((c) => c.id === sort.id)?.sort : undefined;
-  const sortClause = sortExpr ? ` | sort: ${sortExpr} ${sort!.desc ? "desc" : "asc"}` : "";
+  const sortClause = sortExpr ? `sort: ${sortExpr} ${sort!.desc ? "desc" : "asc"}` : "";
   const [dataset, setDataset] = useState<any>(null);
   const [rows, setRows] = useState<any[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
@@ -78,8 +94,16 @@ function DatasetRows({ project, datasetId }: { project: Project; datasetId: stri
       const mine = c ? generation.current : ++generation.current;
       setLoading(true);
       try {
+        // The filter on a line of its own (FILTER_LINE), so an error's position maps back into it.
         const res = await btql(
-          `select: * | from: dataset(${lit(datasetId)})${where ? ` | filter: ${where}` : ""}${sortClause} | limit: 100${c ? ` | cursor: ${lit(c)}` : ""}`,
+          [
+            `from: dataset(${lit(datasetId)})`,
+            "select: *",
+            ...(where ? [`filter: ${where}`] : []),
+            ...(sortClause ? [sortClause] : []),
+            "limit: 100",
+            ...(c ? [`cursor: ${lit(c)}`] : []),
+          ].join("\n"),
           version,
         );
         if (mine !== generation.current) return;
@@ -88,13 +112,15 @@ function DatasetRows({ project, datasetId }: { project: Project; datasetId: stri
         setError(null);
       } catch (e: any) {
         if (mine !== generation.current) return;
-        setError(e.message);
+        // An error in the filter says where in the filter (its position in the whole query meant nothing to the user).
+        const pos = filter.trim() ? mapErrorToFilter(filter, e.line, e.col) : null;
+        setError(pos ? `${withHint(e.detail || e.message)} (in the filter, line ${pos.line}, column ${pos.col})` : e.message);
         if (!c) setRows([]);
       } finally {
         if (mine === generation.current) setLoading(false);
       }
     },
-    [datasetId, version, where, sortClause],
+    [datasetId, version, where, filter, sortClause],
   );
   const [loadError, setLoadError] = useState<ApiError | null>(null);
   useEffect(() => {
@@ -163,7 +189,16 @@ function DatasetRows({ project, datasetId }: { project: Project; datasetId: stri
             <option key={f}>{f}</option>
           ))}
         </select>
-        <button onClick={() => downloadExport("dataset", datasetId, fmt, "", "spans", `${dataset?.name || "dataset"}.${fmt}`)}>Export</button>
+        <button
+          data-testid="dataset-export"
+          disabled={!!version}
+          title={version ? "Export writes the current rows: go back to them to export" : "Download every row that matches the filter and search"}
+          onClick={() =>
+            downloadExport("dataset", datasetId, fmt, where, "spans", `${dataset?.name || "dataset"}.${fmt}`).catch((e) => setError(e.message))
+          }
+        >
+          Export
+        </button>
         <button onClick={() => setEditing({})} disabled={!!version} data-testid="add-row">+ Row</button>
         <button onClick={() => setUploading(true)} disabled={!!version} data-testid="upload">Upload CSV/JSON</button>
       </div>
@@ -187,7 +222,13 @@ function DatasetRows({ project, datasetId }: { project: Project; datasetId: stri
       {tab === "runs" && <DatasetRuns project={project} datasetId={datasetId} />}
       {tab === "rows" && (
         <div className="toolbar">
-          <RowFilter filter={filter} q={q} />
+          <RowFilter filter={filter} q={q} hasConds={conds.length > 0} />
+          <span className="muted">Basic</span>
+          <CondsEditor
+            value={conds}
+            fields={[...DATASET_COND_FIELDS, ...fields.filter((f) => !DATASET_COND_FIELDS.includes(f))]}
+            onApply={(c) => setParams({ conds: c.length ? JSON.stringify(c) : undefined })}
+          />
           <ColumnChooser
             all={allCols.map((c) => ({ id: c.id, label: c.id.startsWith("c:") ? `${c.label} (expression)` : c.label }))}
             visible={visible}
@@ -327,7 +368,7 @@ function CopyRow({ project, datasetId, row, onClose }: { project: Project; datas
 
 /** Experiments run on this dataset, newest first, with their average scores. */
 /** Filter a dataset's rows with a BTQL expression and full-text search (kept in the URL). */
-function RowFilter({ filter, q }: { filter: string; q: string }) {
+function RowFilter({ filter, q, hasConds }: { filter: string; q: string; hasConds: boolean }) {
   const [f, setF] = useState(filter);
   const [text, setText] = useState(q);
   useEffect(() => setF(filter), [filter]);
@@ -343,8 +384,8 @@ function RowFilter({ filter, q }: { filter: string; q: string }) {
       <input className="search" placeholder="Full-text search…" value={text} onChange={(e) => setText(e.target.value)} data-testid="dataset-search" />
       <input className="filter-input" placeholder="BTQL filter: metadata.topic = 'support'" value={f} onChange={(e) => setF(e.target.value)} data-testid="dataset-filter" />
       <button data-testid="dataset-apply">Apply</button>
-      {(filter || q) && (
-        <button type="button" onClick={() => setParams({ filter: undefined, q: undefined })}>
+      {(filter || q || hasConds) && (
+        <button type="button" onClick={() => setParams({ filter: undefined, q: undefined, conds: undefined })}>
           Clear
         </button>
       )}

@@ -9,6 +9,7 @@ import { Json } from "../components/Json";
 import { NotLoaded } from "../components/NotLoaded";
 import { href, navigate, setParams, useRoute } from "../router";
 import { Logs } from "./Logs";
+import { wrapExpr } from "./logsQuery";
 
 export function Experiments({ project, sub }: { project: Project; sub: string[] }) {
   if (sub[0] === "compare") return <Compare project={project} />;
@@ -164,7 +165,7 @@ async function comparisonKeys(experimentId: string, expr: string): Promise<Map<s
   let count = 0;
   do {
     const res = await btql(
-      `select: root_span_id, (${expr}) AS __key | from: experiment(${lit(experimentId)}) | filter: is_root | limit: 1000${cursor ? ` | cursor: ${lit(cursor)}` : ""}`,
+      `select: root_span_id, ${wrapExpr(expr)} AS __key | from: experiment(${lit(experimentId)}) | filter: is_root | limit: 1000${cursor ? ` | cursor: ${lit(cursor)}` : ""}`,
     );
     for (const r of res.data) if (r.__key !== null && r.__key !== undefined) keys.set(r.root_span_id, JSON.stringify(r.__key));
     count += res.data.length;
@@ -314,7 +315,9 @@ function Compare({ project }: { project: Project }) {
   const shown = useMemo(() => {
     let out = rows || [];
     if (only) {
-      const [kind, name] = only.split(":");
+      // "improved:<score>": the score's name may hold colons itself (ragas:faithfulness).
+      const kind = only.slice(0, only.indexOf(":"));
+      const name = only.slice(only.indexOf(":") + 1);
       out = out.filter((r) => {
         const d = delta(r, name);
         return d !== null && (kind === "improved" ? d > 0 : d < 0);

@@ -3,6 +3,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { Project } from "../App";
 import { ApiError, btql, downloadExport, FORMATS, lit } from "../api";
 import { BtqlEditor, fieldPaths, QueryErrorMark } from "../components/BtqlEditor";
+import { withHint } from "../components/btqlHints";
 import { ColumnChooser, DataTable, fmtNumber, fmtTime, preview, Sort } from "../components/DataTable";
 import { setParams, useRoute } from "../router";
 import { AddToDataset } from "./AddToDataset";
@@ -13,6 +14,7 @@ import { TracePanel } from "./TracePanel";
 import { FacetSidebar } from "./Facets";
 import { useDefaultView, useReviewFilter, ViewBar } from "./Views";
 import { applySearch, formatSearch, suggest } from "./searchBar";
+import { getPath } from "./datasetColumns";
 
 type Col = {
   id: string;
@@ -86,7 +88,8 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
       conds,
       q: params.get("q") || "",
       range: params.get("range") || "",
-      sort: sort ? { id: sort.split(":")[0], desc: sort.endsWith(":desc") } : null,
+      // The column id may hold colons itself (score:<name>, f:<path>): the direction is the last part.
+      sort: sort ? { id: sort.replace(/:(asc|desc)$/, ""), desc: sort.endsWith(":desc") } : null,
     };
   }, [params]);
   const spans = baseState.rows === "spans";
@@ -127,11 +130,15 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
     }
     return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, [...v].sort()]));
   }, [rows]);
+  // The score sorted on is a column even before (or without) rows that have it: its sort would
+  // otherwise come and go with the rows, each time asking for the rows again.
+  const sortedScore = baseState.sort?.id.startsWith("score:") ? baseState.sort.id.slice("score:".length) : null;
   const scoreNames = useMemo(() => {
     const names = new Set<string>();
     for (const r of rows) for (const k of Object.keys(r.scores || {})) names.add(k);
+    if (sortedScore) names.add(sortedScore);
     return [...names].sort();
-  }, [rows]);
+  }, [rows, sortedScore]);
   const allCols: Col[] = useMemo(
     () => [
       ...BASE_COLUMNS,
@@ -190,7 +197,7 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
         const err = e as ApiError;
         const pos = mapErrorToFilter(state.filter, err.line, err.col);
         setLoadedKey(query(null));
-        if (pos && state.filter.trim()) setFilterError({ ...pos, message: err.detail || err.message });
+        if (pos && state.filter.trim()) setFilterError({ ...pos, message: withHint(err.detail || err.message) });
         setError(err.message);
       } finally {
         if (gen === generation.current) setLoading(false);
@@ -440,8 +447,6 @@ function SearchBox({ state, seen, fields }: { state: LogsState; seen: Record<str
 function FilterBar({ state, tab, fields, error }: { state: LogsState; tab: string; fields: string[]; error: QueryErrorMark }) {
   const [text, setText] = useState(state.filter);
   useEffect(() => setText(state.filter), [state.filter]);
-  const [conds, setConds] = useState<Cond[]>(state.conds);
-  useEffect(() => setConds(state.conds), [state.conds]);
   const applyConds = (c: Cond[]) => setParams({ conds: c.length ? JSON.stringify(c) : undefined });
   return (
     <div className="filterbar">
@@ -474,34 +479,44 @@ function FilterBar({ state, tab, fields, error }: { state: LogsState; tab: strin
           )}
         </div>
       ) : (
-        <div className="conds">
-          {conds.map((c, i) => (
-            <span className="cond" key={i} data-testid="cond">
-              <input list="cond-fields" value={c.field} onChange={(e) => setConds(conds.map((x, j) => (j === i ? { ...x, field: e.target.value } : x)))} />
-              <select value={c.op} onChange={(e) => setConds(conds.map((x, j) => (j === i ? { ...x, op: e.target.value } : x)))}>
-                {COND_OPS.map((o) => (
-                  <option key={o}>{o}</option>
-                ))}
-              </select>
-              {!c.op.startsWith("is ") && (
-                <input value={c.value} placeholder="value" onChange={(e) => setConds(conds.map((x, j) => (j === i ? { ...x, value: e.target.value } : x)))} />
-              )}
-              <button className="icon" onClick={() => applyConds(conds.filter((_, j) => j !== i))} title="Remove">
-                ×
-              </button>
-            </span>
-          ))}
-          <datalist id="cond-fields">
-            {[...COND_FIELDS, ...fields].map((f) => (
-              <option key={f} value={f} />
-            ))}
-          </datalist>
-          <button onClick={() => setConds([...conds, { field: "tags", op: "includes", value: "" }])} data-testid="add-cond">
-            + Condition
-          </button>
-          {JSON.stringify(conds) !== JSON.stringify(state.conds) && <button onClick={() => applyConds(conds)}>Apply</button>}
-        </div>
+        <CondsEditor value={state.conds} fields={[...COND_FIELDS, ...fields]} onApply={applyConds} />
       )}
+    </div>
+  );
+}
+
+/** The Basic tab's conditions (field, operator, value), applied together. Also the dataset
+ * rows' Basic filter. */
+export function CondsEditor({ value, fields, onApply }: { value: Cond[]; fields: string[]; onApply: (conds: Cond[]) => void }) {
+  const [conds, setConds] = useState<Cond[]>(value);
+  useEffect(() => setConds(value), [value]);
+  return (
+    <div className="conds">
+      {conds.map((c, i) => (
+        <span className="cond" key={i} data-testid="cond">
+          <input list="cond-fields" value={c.field} onChange={(e) => setConds(conds.map((x, j) => (j === i ? { ...x, field: e.target.value } : x)))} />
+          <select value={c.op} onChange={(e) => setConds(conds.map((x, j) => (j === i ? { ...x, op: e.target.value } : x)))}>
+            {COND_OPS.map((o) => (
+              <option key={o}>{o}</option>
+            ))}
+          </select>
+          {!c.op.startsWith("is ") && (
+            <input value={c.value} placeholder="value" onChange={(e) => setConds(conds.map((x, j) => (j === i ? { ...x, value: e.target.value } : x)))} />
+          )}
+          <button className="icon" onClick={() => onApply(conds.filter((_, j) => j !== i))} title="Remove">
+            ×
+          </button>
+        </span>
+      ))}
+      <datalist id="cond-fields">
+        {fields.map((f) => (
+          <option key={f} value={f} />
+        ))}
+      </datalist>
+      <button onClick={() => setConds([...conds, { field: "tags", op: "includes", value: "" }])} data-testid="add-cond">
+        + Condition
+      </button>
+      {JSON.stringify(conds) !== JSON.stringify(value) && <button onClick={() => onApply(conds)} data-testid="apply-conds">Apply</button>}
     </div>
   );
 }
@@ -540,12 +555,3 @@ function ExportMenu({ source, filter, shape }: { source: Source; filter: string;
   );
 }
 
-/** The value at a dotted path of a row (metadata.model, input.messages.0.content). */
-function getPath(row: any, path: string): any {
-  let v = row;
-  for (const part of path.split(".")) {
-    if (v === null || v === undefined || typeof v !== "object") return undefined;
-    v = v[part.replace(/^"|"$/g, "")];
-  }
-  return v;
-}

@@ -6,8 +6,10 @@ import type { Project } from "../App";
 import { ApiError, btql, downloadBtql, FORMATS } from "../api";
 import { BarChart } from "../components/BarChart";
 import { BtqlEditor, fieldPaths, QueryErrorMark } from "../components/BtqlEditor";
+import { withHint } from "../components/btqlHints";
 import { DataTable, preview } from "../components/DataTable";
 import { setParams, useRoute } from "../router";
+import { unboundedLogsQuery } from "./sandboxRange";
 import { Saved, SavedStore, savedStore } from "./sandboxSaved";
 
 /** Dimension and measure aliases of a grouped query, for the chart. */
@@ -91,7 +93,7 @@ export function Sandbox({ project }: { project: Project }) {
       const err = e as ApiError;
       setRows([]);
       setRan(null);
-      if (err.line !== undefined && err.col !== undefined) setError({ line: err.line, col: err.col, message: err.detail });
+      if (err.line !== undefined && err.col !== undefined) setError({ line: err.line, col: err.col, message: withHint(err.detail) });
       else setGeneralError(err.message);
     } finally {
       setBusy(false);
@@ -112,7 +114,7 @@ export function Sandbox({ project }: { project: Project }) {
   }, [rows]);
   const grouped = ran ? groupedAliases(ran, rows[0]) : null;
   // A query over project logs without a bound on time or ids reads the whole project.
-  const unbounded = /project_logs\s*\(/i.test(text) && !/\b(created|_xact_id|_pagination_key|root_span_id)\b/i.test(text);
+  const unbounded = unboundedLogsQuery(text);
 
   const save = () => {
     const name = prompt("Name of the saved query", saved.find((s) => s.query === text)?.name || "")?.trim();

@@ -87,9 +87,15 @@ function otherParts(s: LogsState, now: number): string[] {
   return parts;
 }
 
+/** A user's expression in parentheses, the closing one on a line of its own: a `--` comment
+ * on the expression's last line (a condition commented out) would swallow it otherwise. */
+export function wrapExpr(expr: string): string {
+  return `(${expr}\n)`;
+}
+
 /** The whole filter as one expression (for exports). */
 export function filterExpr(s: LogsState, now = Date.now()): string {
-  const parts = [...(s.filter.trim() ? [`(${s.filter})`] : []), ...otherParts(s, now)];
+  const parts = [...(s.filter.trim() ? [wrapExpr(s.filter)] : []), ...otherParts(s, now)];
   return parts.join(" AND ");
 }
 
@@ -109,7 +115,7 @@ export function logsQuery(
   const lines = [`from: ${sourceExpr(source)} ${shape}`, "select: *"];
   const others = otherParts(s, now);
   if (s.filter.trim()) {
-    lines.push(FILTER_PREFIX + s.filter + ")" + others.map((p) => " AND " + p).join(""));
+    lines.push(FILTER_PREFIX + s.filter + "\n)" + others.map((p) => " AND " + p).join(""));
   } else if (others.length) {
     lines.push("filter: " + others.join(" AND "));
   }
