@@ -7,6 +7,7 @@ import io
 import os
 import subprocess
 import sys
+import time
 import uuid
 from urllib.parse import unquote
 
@@ -293,3 +294,33 @@ def test_parquet_goes_out_a_page_at_a_time(app_client):
     table = pq.read_table(io.BytesIO(first + b"".join(rest)))
     assert table.num_rows == total
     assert sorted(table.column("input").to_pylist(), key=int) == [str(i) for i in range(total)]
+
+
+def test_head_of_an_export_reads_its_first_page_only(app_client):
+    """HEAD answers the headers a GET would (and its errors) without making the file: it ran
+    the whole export, page after page, to drop every byte."""
+    from tracelake.export.stream import PAGE_ROWS
+
+    project_id = app_client.post("/v1/project", json={"name": "head-export"}).json()["id"]
+    total = 8 * PAGE_ROWS
+    for start in range(0, total, 10_000):
+        rows = [
+            {"project_id": project_id, "log_id": "g", "id": f"r{i}", "input": "x" * 200}
+            for i in range(start, start + 10_000)
+        ]
+        assert app_client.post("/logs3", json={"rows": rows}).status_code == 200
+    path = f"/v1/project_logs/{project_id}/export"
+    started = time.perf_counter()
+    got = app_client.get(path, params={"format": "csv"})
+    get_seconds = time.perf_counter() - started
+    assert got.status_code == 200 and got.text.count("\n") == total + 1
+    started = time.perf_counter()
+    head = app_client.head(path, params={"format": "csv"})
+    head_seconds = time.perf_counter() - started
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-type"] == got.headers["content-type"]
+    assert head.headers["content-disposition"] == got.headers["content-disposition"]
+    assert head_seconds < get_seconds / 3, (head_seconds, get_seconds)
+    bad = app_client.head(path, params={"filter": "scores.good ="})
+    assert bad.status_code == 400 and bad.content == b""
+    assert app_client.head(f"/v1/project_logs/{uuid.uuid4()}/export").status_code == 404

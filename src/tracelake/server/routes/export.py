@@ -10,7 +10,7 @@ from fastapi.responses import StreamingResponse
 from tracelake.export.formats import FORMATS
 from tracelake.export.queries import run_query
 from tracelake.export.stream import ExportRequest, stream
-from tracelake.server.http import principal_of
+from tracelake.server.http import HEAD_REQUEST, principal_of
 
 router = APIRouter()
 
@@ -44,6 +44,11 @@ def export_object(
         )
 
     chunks = stream(export, run)  # reads the first page now: errors answer 4xx
+    if request.scope.get(HEAD_REQUEST):
+        # The headers the GET would answer (its errors too) without the other pages: a
+        # HEAD ran the whole export, to drop it.
+        chunks.close()
+        chunks = iter(())
     filename = f"{object_type}-{object_id}.{format}"
     return StreamingResponse(
         chunks,
