@@ -569,6 +569,10 @@ def export(
         str | None, typer.Option("--filter", help='A BTQL filter, e.g. "scores.x > 0.5".')
     ] = None,
     shape: Annotated[str, typer.Option(help="spans, traces or summary.")] = "spans",
+    audit_log: Annotated[
+        bool,
+        typer.Option("--audit-log", help="Add each row's audit_data (spans and traces)."),
+    ] = False,
     data_dir: DataDir = None,
     url: Url = None,
     api_key: ApiKey = None,
@@ -579,7 +583,7 @@ def export(
     from tracelake.export.stream import ExportRequest
 
     def body():
-        request = ExportRequest(object_type, name, format, filter, shape)
+        request = ExportRequest(object_type, name, format, filter, shape, audit_log)
         request.check()  # before touching the file
         counts = {"rows": 0, "bytes": 0}
         columns = (

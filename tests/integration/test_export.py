@@ -324,3 +324,42 @@ def test_head_of_an_export_reads_its_first_page_only(app_client):
     bad = app_client.head(path, params={"filter": "scores.good ="})
     assert bad.status_code == 400 and bad.content == b""
     assert app_client.head(f"/v1/project_logs/{uuid.uuid4()}/export").status_code == 404
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "parquet"])
+def test_an_export_with_audit_log_carries_audit_data(app_client, annotated, fmt):
+    """``audit_log`` adds each row's audit trail, as ``POST /btql`` does (an export had no
+    way to carry it)."""
+    content = download(app_client, annotated, format=fmt, audit_log="true").content
+    if fmt == "jsonl":
+        rows = [orjson.loads(line) for line in content.splitlines()]
+    elif fmt == "csv":
+        rows = list(csv.DictReader(io.StringIO(content.decode())))
+    else:
+        rows = pq.read_table(io.BytesIO(content)).to_pylist()
+    row = next(r for r in rows if r["id"] == "r1")
+    audit = row["audit_data"] if fmt == "jsonl" else orjson.loads(row["audit_data"])
+    assert [a["action"] for a in audit] == ["merge"]  # the feedback
+    plain = download(app_client, annotated, format="jsonl").content
+    assert all("audit_data" not in orjson.loads(line) for line in plain.splitlines())
+    summary = app_client.get(
+        f"/v1/project_logs/{annotated}/export", params={"shape": "summary", "audit_log": "true"}
+    )
+    assert summary.status_code == 400
+    assert "spans and traces" in summary.json()["error"]["message"]
+
+
+def test_cli_export_with_audit_log(server, tmp_path):
+    with server.client() as client:
+        project_id = client.post(
+            "/v1/project", json={"name": f"audit-{uuid.uuid4().hex[:8]}"}
+        ).json()["id"]
+        row = {"project_id": project_id, "log_id": "g", "id": "a", "_audit_source": "app"}
+        assert client.post("/logs3", json={"rows": [row]}).status_code == 200
+    out = tmp_path / "logs.jsonl"
+    command = [sys.executable, "-m", "tracelake", "export", "project_logs", project_id]
+    command += ["-o", str(out), "--url", server.url, "--api-key", server.api_key, "--audit-log"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    (line,) = out.read_bytes().splitlines()
+    assert [a["source"] for a in orjson.loads(line)["audit_data"]] == ["app"]

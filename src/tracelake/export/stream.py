@@ -30,6 +30,7 @@ class ExportRequest:
     format: str = "jsonl"
     filter: str | None = None
     shape: str = "spans"
+    audit_log: bool = False  # each row's audit_data too (spans and traces)
 
     def __post_init__(self):
         # A blank filter (an emptied form field, `--filter " "`) filters nothing.
@@ -45,6 +46,9 @@ class ExportRequest:
             raise InvalidRequest(f"format must be one of {', '.join(EXPORT_FORMATS)}")
         if self.shape not in SHAPES:
             raise InvalidRequest(f"shape must be one of {', '.join(SHAPES)}")
+        if self.audit_log and self.shape == "summary":
+            # a summary row is a whole trace's: it has no audit_data of its own
+            raise InvalidRequest("audit_log applies to the spans and traces shapes")
         if self.filter:
             try:
                 parse_expression(self.filter)
@@ -77,7 +81,8 @@ def pages(request: ExportRequest, run: Runner, fmt: str) -> Iterator[QueryResult
     """Every page of the export, following cursors to the end."""
     cursor = None
     while True:
-        result = run(QueryOptions(query=request.query(cursor), fmt=fmt))
+        options = QueryOptions(query=request.query(cursor), fmt=fmt, audit_log=request.audit_log)
+        result = run(options)
         yield result
         cursor = result.cursor
         if not cursor:

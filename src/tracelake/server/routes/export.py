@@ -25,13 +25,15 @@ def export_object(
     format: str = "jsonl",
     filter: str | None = None,
     shape: str = "spans",
+    audit_log: bool = False,
 ):
     """Every row of an object (project_logs, experiment or dataset; by id or name) as one
     json, jsonl, csv or parquet file, optionally filtered by a BTQL expression, streamed page
-    by page. Tags, comments, expected values, scores and metadata are all included."""
+    by page. Tags, comments, expected values, scores and metadata are all included; with
+    ``audit_log``, each row's ``audit_data`` too."""
     principal = principal_of(request)
     state = request.app.state
-    export = ExportRequest(object_type, object_id, format, filter, shape)
+    export = ExportRequest(object_type, object_id, format, filter, shape, audit_log)
 
     def run(options):
         return run_query(
