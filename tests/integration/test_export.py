@@ -363,3 +363,38 @@ def test_cli_export_with_audit_log(server, tmp_path):
     assert result.returncode == 0, result.stderr
     (line,) = out.read_bytes().splitlines()
     assert [a["source"] for a in orjson.loads(line)["audit_data"]] == ["app"]
+
+
+def test_a_summary_export_carries_the_root_spans_classifications_and_context(app_client):
+    """A summary row had no classifications (what an Eval's classifiers log on the root
+    span) nor context, so a summary export lost them."""
+    project_id = app_client.post("/v1/project", json={"name": "summary-classes"}).json()["id"]
+    classes = {"topic": [{"id": "billing", "label": "Billing"}]}
+    rows = [
+        {
+            "project_id": project_id,
+            "log_id": "g",
+            "id": "root",
+            "span_id": "root",
+            "root_span_id": "root",
+            "classifications": classes,
+            "context": {"caller_filename": "app.py"},
+        },
+        {
+            "project_id": project_id,
+            "log_id": "g",
+            "id": "child",
+            "span_id": "child",
+            "root_span_id": "root",
+            "span_parents": ["root"],
+            "classifications": {"topic": [{"id": "other"}]},
+        },
+    ]
+    assert app_client.post("/logs3", json={"rows": rows}).status_code == 200
+    (row,) = orjson.loads(download(app_client, project_id, format="json", shape="summary").content)
+    assert row["classifications"] == classes
+    assert row["context"] == {"caller_filename": "app.py"}
+    table = pq.read_table(
+        io.BytesIO(download(app_client, project_id, format="parquet", shape="summary").content)
+    )
+    assert orjson.loads(table.column("classifications")[0].as_py()) == classes
