@@ -117,6 +117,9 @@ def test_bad_requests(app_client, annotated):
     assert bad_filter.json()["error"]["message"].endswith("in the filter at 1:14")
     missing = app_client.get(f"/v1/project_logs/{uuid.uuid4()}/export")
     assert missing.status_code == 404
+    empty = app_client.get("/v1/project_logs//export")
+    assert empty.status_code == 400
+    assert empty.json()["error"]["message"] == "give the project's id or name to export"
 
 
 def test_cli_export_against_a_server(fresh_server, tmp_path):

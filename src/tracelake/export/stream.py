@@ -42,6 +42,11 @@ class ExportRequest:
         clauses), and its errors point into it."""
         if self.object_type not in SOURCES:
             raise InvalidRequest(f"object type must be one of {', '.join(SOURCES)}")
+        if not self.object:
+            # (the export's own query then said "project_logs() takes object ids or names as
+            # strings", of a query the caller never wrote)
+            owner = "project" if self.object_type == "project_logs" else self.object_type
+            raise InvalidRequest(f"give the {owner}'s id or name to export")
         if self.format not in EXPORT_FORMATS:
             raise InvalidRequest(f"format must be one of {', '.join(EXPORT_FORMATS)}")
         if self.shape not in SHAPES:
