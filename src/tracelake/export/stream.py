@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import PurePath
 
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
@@ -77,6 +78,13 @@ class ExportRequest:
         if cursor:
             parts.append(f"cursor: '{cursor}'")
         return "\n".join(parts)
+
+
+def format_of(path: PurePath) -> str:
+    """The export format a file's extension names (``.ndjson`` is JSON lines), else jsonl."""
+    suffix = path.suffix.lower().lstrip(".")
+    suffix = "jsonl" if suffix == "ndjson" else suffix
+    return suffix if suffix in EXPORT_FORMATS else "jsonl"
 
 
 Runner = Callable[[QueryOptions], QueryResult]
