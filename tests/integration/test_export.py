@@ -401,3 +401,49 @@ def test_a_summary_export_carries_the_root_spans_classifications_and_context(app
         io.BytesIO(download(app_client, project_id, format="parquet", shape="summary").content)
     )
     assert orjson.loads(table.column("classifications")[0].as_py()) == classes
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+@pytest.mark.parametrize("change", ["removed", "added"])
+def test_a_custom_column_changed_while_exporting_keeps_the_first_pages_columns(
+    app_client, fmt, change
+):
+    """A dataset's custom column saved or removed while its export streams changed the
+    columns of the later pages: CSV rows ran under the wrong header, Parquet failed midway."""
+    from tracelake.export.queries import run_query
+    from tracelake.export.stream import PAGE_ROWS, ExportRequest, stream
+
+    project_id = app_client.post("/v1/project", json={"name": f"cc-{fmt}-{change}"}).json()["id"]
+    dataset_id = app_client.post(
+        "/v1/dataset", json={"project_id": project_id, "name": "d"}
+    ).json()["id"]
+    total = PAGE_ROWS + 3
+    events = [{"id": f"r{i}", "input": {"q": f"q{i}"}, "expected": i} for i in range(total)]
+    response = app_client.post(f"/v1/dataset/{dataset_id}/insert", json={"events": events})
+    assert response.status_code == 200
+    column = f"/v1/dataset/{dataset_id}/columns/question"
+    if change == "removed":
+        assert app_client.put(column, json={"expr": "input.q"}).status_code == 200
+    state = app_client.app.state
+    principal = state.catalog.authenticate(app_client.headers["Authorization"].split()[1])
+
+    def run(options):
+        return run_query(state.store, state.catalog, principal, options)
+
+    chunks = stream(ExportRequest("dataset", dataset_id, fmt), run)
+    first = next(chunks)
+    if change == "removed":
+        assert app_client.delete(column).status_code == 200
+    else:
+        assert app_client.put(column, json={"expr": "input.q"}).status_code == 200
+    content = first + b"".join(chunks)
+    if fmt == "csv":
+        rows = list(csv.reader(io.StringIO(content.decode())))
+        header, rows = rows[0], rows[1:]
+        assert len(rows) == total and {len(r) for r in rows} == {len(header)}
+        records = [dict(zip(header, r, strict=True)) for r in rows]
+    else:
+        records = pq.read_table(io.BytesIO(content)).to_pylist()
+        assert len(records) == total
+    assert sorted(int(r["expected"]) for r in records) == list(range(total))
+    assert ("question" in records[0]) == (change == "removed")

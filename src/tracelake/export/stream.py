@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import PurePath
 
+import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
@@ -150,15 +151,30 @@ def _chunks(fmt, opening, rest, on_rows) -> Iterator[bytes]:
                 yield ("\n".join(page.rows) + "\n").encode()
                 on_rows(len(page.rows))
     elif fmt == "csv":
-        header = True
+        names = None
         for page in all_pages():
+            table = page.table if names is None else _conformed(page.table, names)
             sink = io.BytesIO()
-            pa_csv.write_csv(page.table, sink, pa_csv.WriteOptions(include_header=header))
-            header = False
-            on_rows(page.table.num_rows)
+            pa_csv.write_csv(table, sink, pa_csv.WriteOptions(include_header=names is None))
+            names = names or table.schema.names
+            on_rows(table.num_rows)
             yield sink.getvalue()
     else:
         yield from _parquet(all_pages(), on_rows)
+
+
+def _conformed(table: pa.Table, names: list[str]) -> pa.Table:
+    """A later page with the columns of the first, in its order: a dataset's custom column
+    saved or removed while the export streams changes the columns of the pages after it
+    (CSV rows then ran under the wrong header; Parquet's writer failed midway). A column
+    the page lacks is null; one the first page lacked is left out."""
+    if table.schema.names == names:
+        return table
+    have = set(table.schema.names)
+    columns = [
+        table.column(n) if n in have else pa.nulls(table.num_rows, pa.string()) for n in names
+    ]
+    return pa.Table.from_arrays(columns, names=names)
 
 
 class _Sink(io.RawIOBase):
@@ -194,7 +210,7 @@ def _parquet(all_pages, on_rows) -> Iterator[bytes]:
         if writer is None:
             writer = pq.ParquetWriter(sink, table.schema, compression="zstd")
         elif table.schema != writer.schema:
-            table = table.cast(writer.schema)
+            table = _conformed(table, writer.schema.names).cast(writer.schema)
         writer.write_table(table)
         on_rows(table.num_rows)
         if chunk := sink.take():
