@@ -563,12 +563,21 @@ def export(
     name: Annotated[str, typer.Argument(help="The object's id or name (a project for logs).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="The file to write.")],
     format: Annotated[
-        str, typer.Option("--format", "-f", help="json, jsonl, csv or parquet.")
-    ] = "jsonl",
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="json, jsonl, csv or parquet (default: by the extension of -o, else jsonl).",
+        ),
+    ] = None,
     filter: Annotated[
         str | None, typer.Option("--filter", help='A BTQL filter, e.g. "scores.x > 0.5".')
     ] = None,
     shape: Annotated[str, typer.Option(help="spans, traces or summary.")] = "spans",
+    audit_log: Annotated[
+        bool,
+        typer.Option("--audit-log", help="Add each row's audit_data (spans and traces)."),
+    ] = False,
     data_dir: DataDir = None,
     url: Url = None,
     api_key: ApiKey = None,
@@ -576,10 +585,12 @@ def export(
     """Export every row of an object (with tags, comments, expected, scores, metadata)."""
     from rich.progress import BarColumn, TextColumn
 
-    from tracelake.export.stream import ExportRequest
+    from tracelake.export.stream import ExportRequest, format_of
 
     def body():
-        request = ExportRequest(object_type, name, format, filter, shape)
+        # (-o logs.parquet without --format wrote JSON lines into logs.parquet)
+        fmt = format if format is not None else format_of(output)
+        request = ExportRequest(object_type, name, fmt, filter, shape, audit_log)
         request.check()  # before touching the file
         counts = {"rows": 0, "bytes": 0}
         columns = (

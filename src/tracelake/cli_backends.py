@@ -127,6 +127,8 @@ class RemoteBackend:
         params = {"format": request.format, "shape": request.shape}
         if request.filter:
             params["filter"] = request.filter
+        if request.audit_log:
+            params["audit_log"] = "true"
         path = f"/v1/{segment(request.object_type)}/{segment(request.object)}/export"
         written = 0
         started = False

@@ -55,6 +55,21 @@ def test_a_successful_export_replaces_the_output_file(demo_dir, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["logs.jsonl"]
 
 
+@pytest.mark.parametrize(
+    ("name", "start"),
+    [("logs.parquet", b"PAR1"), ("logs.CSV", b'"id"'), ("logs.json", b"["), ("logs.out", b"{")],
+)
+def test_an_export_without_format_takes_it_from_the_file_name(demo_dir, tmp_path, name, start):
+    """``-o logs.parquet`` without ``--format`` wrote JSON lines into logs.parquet."""
+    target = tmp_path / name
+    ok(run_cli("export", "project_logs", "demo", "-o", str(target), "--data-dir", str(demo_dir)))
+    assert target.read_bytes().startswith(start)
+    forced = tmp_path / f"forced-{name}"
+    args = ("-o", str(forced), "--format", "jsonl", "--data-dir", str(demo_dir))
+    ok(run_cli("export", "project_logs", "demo", *args))
+    assert forced.read_bytes().startswith(b"{")
+
+
 def test_an_export_through_a_symlink_writes_the_file_it_names(demo_dir, tmp_path):
     target = tmp_path / "target.jsonl"
     target.write_bytes(b"old\n")

@@ -7,6 +7,7 @@ import io
 import os
 import subprocess
 import sys
+import time
 import uuid
 from urllib.parse import unquote
 
@@ -116,6 +117,9 @@ def test_bad_requests(app_client, annotated):
     assert bad_filter.json()["error"]["message"].endswith("in the filter at 1:14")
     missing = app_client.get(f"/v1/project_logs/{uuid.uuid4()}/export")
     assert missing.status_code == 404
+    empty = app_client.get("/v1/project_logs//export")
+    assert empty.status_code == 400
+    assert empty.json()["error"]["message"] == "give the project's id or name to export"
 
 
 def test_cli_export_against_a_server(fresh_server, tmp_path):
@@ -293,3 +297,153 @@ def test_parquet_goes_out_a_page_at_a_time(app_client):
     table = pq.read_table(io.BytesIO(first + b"".join(rest)))
     assert table.num_rows == total
     assert sorted(table.column("input").to_pylist(), key=int) == [str(i) for i in range(total)]
+
+
+def test_head_of_an_export_reads_its_first_page_only(app_client):
+    """HEAD answers the headers a GET would (and its errors) without making the file: it ran
+    the whole export, page after page, to drop every byte."""
+    from tracelake.export.stream import PAGE_ROWS
+
+    project_id = app_client.post("/v1/project", json={"name": "head-export"}).json()["id"]
+    total = 8 * PAGE_ROWS
+    for start in range(0, total, 10_000):
+        rows = [
+            {"project_id": project_id, "log_id": "g", "id": f"r{i}", "input": "x" * 200}
+            for i in range(start, start + 10_000)
+        ]
+        assert app_client.post("/logs3", json={"rows": rows}).status_code == 200
+    path = f"/v1/project_logs/{project_id}/export"
+    started = time.perf_counter()
+    got = app_client.get(path, params={"format": "csv"})
+    get_seconds = time.perf_counter() - started
+    assert got.status_code == 200 and got.text.count("\n") == total + 1
+    started = time.perf_counter()
+    head = app_client.head(path, params={"format": "csv"})
+    head_seconds = time.perf_counter() - started
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-type"] == got.headers["content-type"]
+    assert head.headers["content-disposition"] == got.headers["content-disposition"]
+    assert head_seconds < get_seconds / 3, (head_seconds, get_seconds)
+    bad = app_client.head(path, params={"filter": "scores.good ="})
+    assert bad.status_code == 400 and bad.content == b""
+    assert app_client.head(f"/v1/project_logs/{uuid.uuid4()}/export").status_code == 404
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "parquet"])
+def test_an_export_with_audit_log_carries_audit_data(app_client, annotated, fmt):
+    """``audit_log`` adds each row's audit trail, as ``POST /btql`` does (an export had no
+    way to carry it)."""
+    content = download(app_client, annotated, format=fmt, audit_log="true").content
+    if fmt == "jsonl":
+        rows = [orjson.loads(line) for line in content.splitlines()]
+    elif fmt == "csv":
+        rows = list(csv.DictReader(io.StringIO(content.decode())))
+    else:
+        rows = pq.read_table(io.BytesIO(content)).to_pylist()
+    row = next(r for r in rows if r["id"] == "r1")
+    audit = row["audit_data"] if fmt == "jsonl" else orjson.loads(row["audit_data"])
+    assert [a["action"] for a in audit] == ["merge"]  # the feedback
+    plain = download(app_client, annotated, format="jsonl").content
+    assert all("audit_data" not in orjson.loads(line) for line in plain.splitlines())
+    summary = app_client.get(
+        f"/v1/project_logs/{annotated}/export", params={"shape": "summary", "audit_log": "true"}
+    )
+    assert summary.status_code == 400
+    assert "spans and traces" in summary.json()["error"]["message"]
+
+
+def test_cli_export_with_audit_log(server, tmp_path):
+    with server.client() as client:
+        project_id = client.post(
+            "/v1/project", json={"name": f"audit-{uuid.uuid4().hex[:8]}"}
+        ).json()["id"]
+        row = {"project_id": project_id, "log_id": "g", "id": "a", "_audit_source": "app"}
+        assert client.post("/logs3", json={"rows": [row]}).status_code == 200
+    out = tmp_path / "logs.jsonl"
+    command = [sys.executable, "-m", "tracelake", "export", "project_logs", project_id]
+    command += ["-o", str(out), "--url", server.url, "--api-key", server.api_key, "--audit-log"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    (line,) = out.read_bytes().splitlines()
+    assert [a["source"] for a in orjson.loads(line)["audit_data"]] == ["app"]
+
+
+def test_a_summary_export_carries_the_root_spans_classifications_and_context(app_client):
+    """A summary row had no classifications (what an Eval's classifiers log on the root
+    span) nor context, so a summary export lost them."""
+    project_id = app_client.post("/v1/project", json={"name": "summary-classes"}).json()["id"]
+    classes = {"topic": [{"id": "billing", "label": "Billing"}]}
+    rows = [
+        {
+            "project_id": project_id,
+            "log_id": "g",
+            "id": "root",
+            "span_id": "root",
+            "root_span_id": "root",
+            "classifications": classes,
+            "context": {"caller_filename": "app.py"},
+        },
+        {
+            "project_id": project_id,
+            "log_id": "g",
+            "id": "child",
+            "span_id": "child",
+            "root_span_id": "root",
+            "span_parents": ["root"],
+            "classifications": {"topic": [{"id": "other"}]},
+        },
+    ]
+    assert app_client.post("/logs3", json={"rows": rows}).status_code == 200
+    (row,) = orjson.loads(download(app_client, project_id, format="json", shape="summary").content)
+    assert row["classifications"] == classes
+    assert row["context"] == {"caller_filename": "app.py"}
+    table = pq.read_table(
+        io.BytesIO(download(app_client, project_id, format="parquet", shape="summary").content)
+    )
+    assert orjson.loads(table.column("classifications")[0].as_py()) == classes
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+@pytest.mark.parametrize("change", ["removed", "added"])
+def test_a_custom_column_changed_while_exporting_keeps_the_first_pages_columns(
+    app_client, fmt, change
+):
+    """A dataset's custom column saved or removed while its export streams changed the
+    columns of the later pages: CSV rows ran under the wrong header, Parquet failed midway."""
+    from tracelake.export.queries import run_query
+    from tracelake.export.stream import PAGE_ROWS, ExportRequest, stream
+
+    project_id = app_client.post("/v1/project", json={"name": f"cc-{fmt}-{change}"}).json()["id"]
+    dataset_id = app_client.post(
+        "/v1/dataset", json={"project_id": project_id, "name": "d"}
+    ).json()["id"]
+    total = PAGE_ROWS + 3
+    events = [{"id": f"r{i}", "input": {"q": f"q{i}"}, "expected": i} for i in range(total)]
+    response = app_client.post(f"/v1/dataset/{dataset_id}/insert", json={"events": events})
+    assert response.status_code == 200
+    column = f"/v1/dataset/{dataset_id}/columns/question"
+    if change == "removed":
+        assert app_client.put(column, json={"expr": "input.q"}).status_code == 200
+    state = app_client.app.state
+    principal = state.catalog.authenticate(app_client.headers["Authorization"].split()[1])
+
+    def run(options):
+        return run_query(state.store, state.catalog, principal, options)
+
+    chunks = stream(ExportRequest("dataset", dataset_id, fmt), run)
+    first = next(chunks)
+    if change == "removed":
+        assert app_client.delete(column).status_code == 200
+    else:
+        assert app_client.put(column, json={"expr": "input.q"}).status_code == 200
+    content = first + b"".join(chunks)
+    if fmt == "csv":
+        rows = list(csv.reader(io.StringIO(content.decode())))
+        header, rows = rows[0], rows[1:]
+        assert len(rows) == total and {len(r) for r in rows} == {len(header)}
+        records = [dict(zip(header, r, strict=True)) for r in rows]
+    else:
+        records = pq.read_table(io.BytesIO(content)).to_pylist()
+        assert len(records) == total
+    assert sorted(int(r["expected"]) for r in records) == list(range(total))
+    assert ("question" in records[0]) == (change == "removed")

@@ -149,3 +149,15 @@ def test_unpivoted_tags_are_strings_in_every_format(app_client, project, fmt):
     assert [r["tag"] for r in found] == ["a,b"]
     response = app_client.post("/btql", json={"query": query})
     assert response.json()["schema"]["items"]["properties"]["tag"] == {"type": "string"}
+
+
+def test_len_of_a_json_value_is_an_integer_column_in_parquet(app_client, project):
+    """len() of a JSON field was a HUGEINT (json_array_length is unsigned), which Parquet
+    holds as decimal(38, 0): read back as Decimal('2'), while the schema says integer."""
+    query = f"select: id, len(metadata) AS m | from: project_logs('{project}')"
+    response = app_client.post("/btql", json={"query": query, "fmt": "parquet"})
+    assert response.status_code == 200, response.text
+    table = pq.read_table(io.BytesIO(response.content))
+    assert str(table.schema.field("m").type) == "int64"
+    rows = {r["id"]: r for r in table.to_pylist()}
+    assert rows["r1"]["m"] == 2 and rows["r2"]["m"] is None

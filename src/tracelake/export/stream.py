@@ -7,7 +7,9 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import PurePath
 
+import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
@@ -30,6 +32,7 @@ class ExportRequest:
     format: str = "jsonl"
     filter: str | None = None
     shape: str = "spans"
+    audit_log: bool = False  # each row's audit_data too (spans and traces)
 
     def __post_init__(self):
         # A blank filter (an emptied form field, `--filter " "`) filters nothing.
@@ -41,10 +44,18 @@ class ExportRequest:
         clauses), and its errors point into it."""
         if self.object_type not in SOURCES:
             raise InvalidRequest(f"object type must be one of {', '.join(SOURCES)}")
+        if not self.object:
+            # (the export's own query then said "project_logs() takes object ids or names as
+            # strings", of a query the caller never wrote)
+            owner = "project" if self.object_type == "project_logs" else self.object_type
+            raise InvalidRequest(f"give the {owner}'s id or name to export")
         if self.format not in EXPORT_FORMATS:
             raise InvalidRequest(f"format must be one of {', '.join(EXPORT_FORMATS)}")
         if self.shape not in SHAPES:
             raise InvalidRequest(f"shape must be one of {', '.join(SHAPES)}")
+        if self.audit_log and self.shape == "summary":
+            # a summary row is a whole trace's: it has no audit_data of its own
+            raise InvalidRequest("audit_log applies to the spans and traces shapes")
         if self.filter:
             try:
                 parse_expression(self.filter)
@@ -70,6 +81,13 @@ class ExportRequest:
         return "\n".join(parts)
 
 
+def format_of(path: PurePath) -> str:
+    """The export format a file's extension names (``.ndjson`` is JSON lines), else jsonl."""
+    suffix = path.suffix.lower().lstrip(".")
+    suffix = "jsonl" if suffix == "ndjson" else suffix
+    return suffix if suffix in EXPORT_FORMATS else "jsonl"
+
+
 Runner = Callable[[QueryOptions], QueryResult]
 
 
@@ -77,7 +95,8 @@ def pages(request: ExportRequest, run: Runner, fmt: str) -> Iterator[QueryResult
     """Every page of the export, following cursors to the end."""
     cursor = None
     while True:
-        result = run(QueryOptions(query=request.query(cursor), fmt=fmt))
+        options = QueryOptions(query=request.query(cursor), fmt=fmt, audit_log=request.audit_log)
+        result = run(options)
         yield result
         cursor = result.cursor
         if not cursor:
@@ -132,15 +151,30 @@ def _chunks(fmt, opening, rest, on_rows) -> Iterator[bytes]:
                 yield ("\n".join(page.rows) + "\n").encode()
                 on_rows(len(page.rows))
     elif fmt == "csv":
-        header = True
+        names = None
         for page in all_pages():
+            table = page.table if names is None else _conformed(page.table, names)
             sink = io.BytesIO()
-            pa_csv.write_csv(page.table, sink, pa_csv.WriteOptions(include_header=header))
-            header = False
-            on_rows(page.table.num_rows)
+            pa_csv.write_csv(table, sink, pa_csv.WriteOptions(include_header=names is None))
+            names = names or table.schema.names
+            on_rows(table.num_rows)
             yield sink.getvalue()
     else:
         yield from _parquet(all_pages(), on_rows)
+
+
+def _conformed(table: pa.Table, names: list[str]) -> pa.Table:
+    """A later page with the columns of the first, in its order: a dataset's custom column
+    saved or removed while the export streams changes the columns of the pages after it
+    (CSV rows then ran under the wrong header; Parquet's writer failed midway). A column
+    the page lacks is null; one the first page lacked is left out."""
+    if table.schema.names == names:
+        return table
+    have = set(table.schema.names)
+    columns = [
+        table.column(n) if n in have else pa.nulls(table.num_rows, pa.string()) for n in names
+    ]
+    return pa.Table.from_arrays(columns, names=names)
 
 
 class _Sink(io.RawIOBase):
@@ -176,7 +210,7 @@ def _parquet(all_pages, on_rows) -> Iterator[bytes]:
         if writer is None:
             writer = pq.ParquetWriter(sink, table.schema, compression="zstd")
         elif table.schema != writer.schema:
-            table = table.cast(writer.schema)
+            table = _conformed(table, writer.schema.names).cast(writer.schema)
         writer.write_table(table)
         on_rows(table.num_rows)
         if chunk := sink.take():

@@ -406,7 +406,9 @@ class DuckDBCompiler(Compiler):
             ifs=[
                 exp.If(
                     this=exp.EQ(this=kind, expression=_s("ARRAY")),
-                    true=fn("json_array_length", sql.copy()),
+                    # (UBIGINT: with the BIGINT branches the CASE was a HUGEINT, a
+                    # decimal in Parquet)
+                    true=_cast(fn("json_array_length", sql.copy()), "BIGINT"),
                 ),
                 exp.If(
                     this=exp.EQ(this=kind.copy(), expression=_s("OBJECT")),

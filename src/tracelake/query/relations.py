@@ -346,7 +346,12 @@ def summary_columns(object_type: ObjectType) -> dict[str, str]:
         **span,
         **dict.fromkeys((*PREVIEW_FIELDS, "scores", "metrics"), "JSON"),
         "tags": "VARCHAR[]",
-        **dict.fromkeys(("span_attributes", "span_type_info", "origin", "comments"), "JSON"),
+        # the root span's, as its span_attributes (a summary row lacked the classifications
+        # an Eval's classifiers log on the root span, and so did a summary export)
+        **dict.fromkeys(
+            ("span_attributes", "span_type_info", "context", "origin", "classifications"), "JSON"
+        ),
+        "comments": "JSON",
     }
 
 
@@ -539,7 +544,8 @@ def summary_relation(
     keys = keys or {}
     names = list(summary_columns(object_type))
     if object_type is ObjectType.DATASET:
-        names = [n for n in names if n not in ("output", "error", "span_attributes")]
+        dataset_lacks = ("output", "error", "span_attributes", "context", "classifications")
+        names = [n for n in names if n not in dataset_lacks]
         names[names.index("experiment_id")] = "dataset_id"
     if columns is not None:
         names = [n for n in names if n in columns or n == "root_span_id"]

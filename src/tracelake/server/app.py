@@ -20,7 +20,7 @@ from tracelake.automations.exports import ExportContext
 from tracelake.automations.scheduler import Scheduler
 from tracelake.errors import TracelakeError
 from tracelake.search.index import TextIndex
-from tracelake.server.http import JSONResponse, error_headers, principal_of
+from tracelake.server.http import HEAD_REQUEST, JSONResponse, error_headers, principal_of
 from tracelake.server.routes import (
     attachments,
     auth,
@@ -113,7 +113,8 @@ class InternalErrors:
 class HeadAsGet:
     """``HEAD`` is ``GET`` without the body (RFC 9110 §9.3.2). FastAPI's routes take only the
     methods they name, so ``HEAD /version`` (a health check's usual request) or ``HEAD /``
-    answered 405."""
+    answered 405. The scope says :data:`HEAD_REQUEST`, for a route whose body is costly to
+    make (an export)."""
 
     def __init__(self, app):
         self.app = app
@@ -130,7 +131,7 @@ class HeadAsGet:
                 message = {"type": "http.response.body", "body": b"", "more_body": False}
             await send(message)
 
-        await self.app({**scope, "method": "GET"}, receive, headers_only)
+        await self.app({**scope, "method": "GET", HEAD_REQUEST: True}, receive, headers_only)
 
 
 def allowed_methods(request: Request) -> str:

@@ -26,6 +26,10 @@ from tracelake.errors import (
 from tracelake.model.otel.wire import decompress
 from tracelake.store.catalog import Principal
 
+# In the scope of a HEAD request, which the app runs as a GET (app.HeadAsGet): a route whose
+# body is costly to make (an export) answers its headers alone.
+HEAD_REQUEST = "tracelake.head"
+
 
 class JSONResponse(Response):
     media_type = "application/json"

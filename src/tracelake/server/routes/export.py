@@ -10,7 +10,7 @@ from fastapi.responses import StreamingResponse
 from tracelake.export.formats import FORMATS
 from tracelake.export.queries import run_query
 from tracelake.export.stream import ExportRequest, stream
-from tracelake.server.http import principal_of
+from tracelake.server.http import HEAD_REQUEST, principal_of
 
 router = APIRouter()
 
@@ -25,13 +25,15 @@ def export_object(
     format: str = "jsonl",
     filter: str | None = None,
     shape: str = "spans",
+    audit_log: bool = False,
 ):
     """Every row of an object (project_logs, experiment or dataset; by id or name) as one
     json, jsonl, csv or parquet file, optionally filtered by a BTQL expression, streamed page
-    by page. Tags, comments, expected values, scores and metadata are all included."""
+    by page. Tags, comments, expected values, scores and metadata are all included; with
+    ``audit_log``, each row's ``audit_data`` too."""
     principal = principal_of(request)
     state = request.app.state
-    export = ExportRequest(object_type, object_id, format, filter, shape)
+    export = ExportRequest(object_type, object_id, format, filter, shape, audit_log)
 
     def run(options):
         return run_query(
@@ -44,6 +46,11 @@ def export_object(
         )
 
     chunks = stream(export, run)  # reads the first page now: errors answer 4xx
+    if request.scope.get(HEAD_REQUEST):
+        # The headers the GET would answer (its errors too) without the other pages: a
+        # HEAD ran the whole export, to drop it.
+        chunks.close()
+        chunks = iter(())
     filename = f"{object_type}-{object_id}.{format}"
     return StreamingResponse(
         chunks,
