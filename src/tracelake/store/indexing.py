@@ -42,6 +42,11 @@ class Indexer:
                 newest,
             )
             self.index.discard()
+        # A watermark past the newest row is the xact of a write that left no row (a request
+        # that failed): the clock, seeded with the newest row's, handed it out again after
+        # a restart within the same second (or a clock set back), and the rows of that
+        # write, at or below the watermark, were never indexed: MATCH missed them.
+        self.store.clock.advance(self.index.watermark)
         self._thread = threading.Thread(target=self._loop, name="tracelake-indexer", daemon=True)
         self._thread.start()
 
