@@ -756,3 +756,26 @@ def test_a_restart_never_hands_out_an_xact_the_watermark_passed(tmp_path):
         assert [orjson.loads(r)["id"] for r in result.rows] == ["c"]
     finally:
         store.close()
+
+
+def test_a_commit_that_failed_does_not_empty_the_next_one(env):
+    """A commit of the index that failed (a full disk; here a file size limit, as
+    ``ulimit -f``) left the writer's next commit without the documents, yet the watermark
+    passed them: once the disk had room again, MATCH missed every row of that chunk."""
+    import resource
+
+    store, catalog, principal, project_id, index = env
+    write(env, [{"id": f"r{i}", "input": f"needle {i} {'x' * 100}{i}"} for i in range(2000)])
+    indexer = Indexer(store, index)
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (16 * 1024, hard))
+    try:
+        with pytest.raises(ValueError, match="File too large"):
+            indexer.run_once()
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    assert index.watermark == 0
+    indexer.run_once()
+    assert index.watermark == store.clock.last
+    assert len(index.candidates([("project_logs", project_id)], ["needle"])) == 2000
+    assert ids(env, "input MATCH '1999'") == ["r1999"]

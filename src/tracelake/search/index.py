@@ -188,15 +188,25 @@ class TextIndex:
             if self._writer is None:
                 self._writer = self.index.writer(heap_size=64_000_000, num_threads=1)
             writer = self._writer
-            for object_type, object_id, row_id in deleted:
-                writer.delete_documents_by_term("key", row_key(object_type, object_id, row_id))
-            # Most rows are new: deleting only the keys the index holds costs one lookup of
-            # all keys, where a delete per document cost as much as indexing it.
-            for key in self._indexed_keys([key for key, _ in documents]):
-                writer.delete_documents_by_term("key", key)
-            for _key, document in documents:
-                writer.add_json(document)
-            writer.commit()
+            try:
+                for object_type, object_id, row_id in deleted:
+                    writer.delete_documents_by_term("key", row_key(object_type, object_id, row_id))
+                # Most rows are new: deleting only the keys the index holds costs one lookup
+                # of all keys, where a delete per document cost as much as indexing it.
+                for key in self._indexed_keys([key for key, _ in documents]):
+                    writer.delete_documents_by_term("key", key)
+                for _key, document in documents:
+                    writer.add_json(document)
+                writer.commit()
+            except BaseException:
+                # After a commit that failed (a full disk), the writer's next commit saved
+                # none of its documents, yet the watermark passed them: MATCH missed every
+                # row of that chunk for good. Back to the last commit, or a new writer.
+                try:
+                    writer.rollback()
+                except ValueError:
+                    self._writer = None
+                raise
             # Searchers see the commit once reloaded: before the watermark says they do, or
             # a query in between took the new rows as indexed and found none of them.
             self.index.reload()
