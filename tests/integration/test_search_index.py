@@ -779,3 +779,26 @@ def test_a_commit_that_failed_does_not_empty_the_next_one(env):
     assert index.watermark == store.clock.last
     assert len(index.candidates([("project_logs", project_id)], ["needle"])) == 2000
     assert ids(env, "input MATCH '1999'") == ["r1999"]
+
+
+def test_an_index_the_disk_refuses_is_one_line_in_the_log(env, caplog):
+    """Indexing on a full disk (here a file size limit) logged a traceback every 5 s."""
+    import resource
+
+    store, *_, index = env
+    write(env, [{"id": f"r{i}", "input": f"needle {i} {'x' * 100}{i}"} for i in range(2000)])
+    indexer = Indexer(store, index)
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (16 * 1024, hard))
+    try:
+        with caplog.at_level("ERROR", logger="tracelake.store.indexing"):
+            indexer.start()
+            deadline = time.monotonic() + 30
+            while not caplog.records and time.monotonic() < deadline:
+                time.sleep(0.05)
+            indexer.stop()
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    (record,) = caplog.records
+    assert record.exc_info is None
+    assert "cannot write the search index (File too large)" in record.getMessage()

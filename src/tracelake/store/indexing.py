@@ -8,7 +8,7 @@ import threading
 
 from tracelake.model.words import INDEX_BLANK_PATTERN, JSON_KEY_PATTERN
 from tracelake.search.index import TextIndex, document_sql
-from tracelake.store.store import Store
+from tracelake.store.store import Store, disk_refusal
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +67,16 @@ class Indexer:
                     self._stop.wait(
                         max(self.interval, BUSY_WAIT_SECONDS) if busy else self.interval
                     )
-            except Exception:  # keep indexing alive; queries fall back to scans meanwhile
-                log.exception("indexing failed; retrying")
+            except Exception as exc:  # keep indexing alive; queries scan meanwhile
+                cause = disk_refusal(str(exc))
+                if cause is None:
+                    log.exception("indexing failed; retrying")
+                else:  # (a traceback every 5 s while the disk was full)
+                    log.error(
+                        "cannot write the search index (%s); MATCH scans the rows it lacks"
+                        " meanwhile; retrying",
+                        cause,
+                    )
                 self._stop.wait(5)
 
     def run_once(self) -> int:
