@@ -13,6 +13,7 @@ from fastapi.responses import FileResponse
 from tracelake.errors import InvalidRequest, NotFound
 from tracelake.server.http import body_to_file, json_body, principal_of, writer_of
 from tracelake.store import attachments
+from tracelake.store.store import STAGING_DIR
 
 router = APIRouter()
 
@@ -53,7 +54,9 @@ async def upload_blob(request: Request, key: str, org: str, expires: str, sig: s
     attachments.verify(store, "PUT", key, org, expires, sig)
     target = attachments.blob_path(store, org, key)
     target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = await body_to_file(request, target.parent)
+    # Staged in the data dir's tmp/, which each start empties: beside the target, what a
+    # killed server was receiving stayed for good (up to TRACELAKE_MAX_UPLOAD_BYTES each).
+    temporary = await body_to_file(request, store.data_dir / STAGING_DIR)
     os.replace(temporary, target)
     attachments.stored(store, org, key, target.stat().st_size)
     return {}
