@@ -735,6 +735,7 @@ def test_a_restart_never_hands_out_an_xact_the_watermark_passed(tmp_path):
     stored = write([{"id": "a", "input": "first"}])
     with pytest.raises(Exception, match="does not exist"):
         write([{"id": "b", "_parent_id": "missing", "input": "failed"}])
+    store.exclusive(lambda c: None)  # the writer has settled the failed write's xact
     index = TextIndex(folder / "search")
     Indexer(store, index).run_once()
     assert index.watermark > stored  # the failed write's xact
@@ -754,8 +755,23 @@ def test_a_restart_never_hands_out_an_xact_the_watermark_passed(tmp_path):
         options = QueryOptions(query=query)
         result = run_query(store, Catalog(store), principal, options, index=index)
         assert [orjson.loads(r)["id"] for r in result.rows] == ["c"]
+        with pytest.raises(Exception, match="does not exist"):
+            write([{"id": "d", "_parent_id": "missing", "input": "failed"}])
+        store.exclusive(lambda c: None)
+        Indexer(store, index).run_once()
+        watermark = index.watermark
+        assert watermark == store.clock.last
     finally:
         store.close()
+
+    # The CLI's writes to the data dir (import, demo) come after it too.
+    from tracelake.cli_backends import LocalBackend
+
+    backend = LocalBackend(folder, api_key="tl-search-test-key-0123456789")
+    try:
+        assert backend.store.clock.last >= watermark
+    finally:
+        backend.close()
 
 
 def test_a_commit_that_failed_does_not_empty_the_next_one(env):

@@ -160,15 +160,7 @@ class TextIndex:
         (self.path / "layout").write_text(LAYOUT_VERSION)
 
     def _read_watermark(self) -> tuple[int, int | None]:
-        """(watermark, absorbed) from the file ("<watermark> <absorbed>"; an older file
-        holds the watermark only)."""
-        try:
-            numbers = [int(n) for n in self._watermark_file.read_text().split()]
-        except (FileNotFoundError, ValueError):
-            return 0, 0
-        if not numbers:
-            return 0, 0
-        return numbers[0], numbers[1] if len(numbers) > 1 else None
+        return _read_watermark(self._watermark_file)
 
     def apply(
         self,
@@ -341,3 +333,20 @@ class TextIndex:
         before = "" if token.starts_word else ".*"
         after = "" if token.ends_word else ".*"
         return tantivy.Query.regex_query(self.schema, name, f"{before}{body}{after}")
+
+
+def _read_watermark(path: Path) -> tuple[int, int | None]:
+    """(watermark, absorbed) from the file ("<watermark> <absorbed>"; an older file holds
+    the watermark only)."""
+    try:
+        numbers = [int(n) for n in path.read_text().split()]
+    except (FileNotFoundError, ValueError):
+        return 0, 0
+    if not numbers:
+        return 0, 0
+    return numbers[0], numbers[1] if len(numbers) > 1 else None
+
+
+def stored_watermark(folder: Path) -> int:
+    """The watermark the index in ``folder`` records (0 if none), without opening it."""
+    return _read_watermark(folder / "watermark")[0]
