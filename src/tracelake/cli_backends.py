@@ -204,6 +204,7 @@ class LocalBackend:
         create: bool = False,
         api_key: str | None = None,
     ):
+        from tracelake.search.index import stored_watermark
         from tracelake.store.catalog import Catalog, Principal, bootstrap
         from tracelake.store.store import DB_FILENAME
 
@@ -217,6 +218,9 @@ class LocalBackend:
         settings = Settings.from_env(api_key=api_key)
         check_admin_key(settings.api_key, "--api-key" if api_key else "TRACELAKE_API_KEY")
         self.store = open_store(data_dir)
+        # Writes here come after every xact the server's search index has passed, as a
+        # server's do (see Indexer.start): rows written at or below it were never indexed.
+        self.store.clock.advance(stored_watermark(Path(data_dir) / "search"))
         self.catalog = Catalog(self.store)
         # Queries and export pages stop after TRACELAKE_QUERY_TIMEOUT_SECONDS, as on a server
         # (they stopped after run_query's default 30 s whatever the setting said).

@@ -364,3 +364,33 @@ def test_a_data_dir_whose_creation_ran_out_of_space_starts_once_there_is_room(tm
             assert client.post("/v1/project", json={"name": "room"}).status_code == 200
     finally:
         server.stop()
+
+
+def test_an_attachment_upload_cut_by_a_kill_leaves_no_file_after_a_restart(fresh_server):
+    """An attachment's bytes were staged beside the file they became (attachments/<org>/):
+    what a killed server was receiving stayed there for good, up to
+    TRACELAKE_MAX_UPLOAD_BYTES each. They are staged in tmp/, which each start empties."""
+    import socket
+    from urllib.parse import urlsplit
+
+    data_dir = fresh_server.start().data_dir
+    with fresh_server.client() as client:
+        response = client.post(
+            "/attachment", json={"key": "k1", "filename": "f.bin", "content_type": "text/plain"}
+        )
+        assert response.status_code == 200, response.text
+        url = urlsplit(response.json()["signedUrl"])
+    head = f"PUT {url.path}?{url.query} HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", fresh_server.port)) as sock:
+        sock.sendall(head.encode() + b"x" * 1_000_000)  # then the server dies mid-body
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            staged = [p for p in data_dir.rglob("upload-*") if p.stat().st_size > 0]
+            if staged:
+                break
+            time.sleep(0.05)
+        assert staged
+        fresh_server.kill()
+    fresh_server.start()
+    assert list(data_dir.rglob("upload-*")) == []
+    assert [p for p in (data_dir / "attachments").rglob("*") if p.is_file()] == []

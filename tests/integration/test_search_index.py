@@ -713,3 +713,108 @@ def test_match_of_a_long_word_uses_the_index_below_its_word_limit(env):
     for query, rows in expected.items():
         assert ids(env, query) == rows, query[:60]
         assert ids(env, query, use_index=False) == rows, query[:60]
+
+
+def test_a_restart_never_hands_out_an_xact_the_watermark_passed(tmp_path):
+    """The watermark reaches the xact of a write that left no row (a failed request); the
+    clock of the next start was seeded with the newest row's xact only, so within the same
+    second (or with the clock set back) it handed that xact out again, and the rows written
+    with it, at the watermark, were never indexed: MATCH missed them."""
+    folder = tmp_path / "data"
+    store = Store(folder)
+    catalog = Catalog(store)
+    bootstrap(catalog, "org", "tl-search-test-key-0123456789")
+    org = catalog.list_orgs()[0]
+    principal = Principal(org["id"], org["name"], "admin", "test")
+    project_id = catalog.create_project(org["id"], "search")["id"]
+
+    def write(rows):
+        full = [{"project_id": project_id, "log_id": "g", **row} for row in rows]
+        return store.write(prepare_batch(Catalog(store), principal, full))
+
+    stored = write([{"id": "a", "input": "first"}])
+    with pytest.raises(Exception, match="does not exist"):
+        write([{"id": "b", "_parent_id": "missing", "input": "failed"}])
+    store.exclusive(lambda c: None)  # the writer has settled the failed write's xact
+    index = TextIndex(folder / "search")
+    Indexer(store, index).run_once()
+    assert index.watermark > stored  # the failed write's xact
+    store.close()
+    del index
+
+    store = Store(folder)
+    try:
+        index = TextIndex(folder / "search")
+        indexer = Indexer(store, index)
+        indexer.start()
+        indexer.stop()
+        assert store.clock.last >= index.watermark
+        assert write([{"id": "c", "input": "later"}]) > index.watermark
+        Indexer(store, index).run_once()
+        query = f"select: id | from: project_logs('{project_id}') | filter: input MATCH 'later'"
+        options = QueryOptions(query=query)
+        result = run_query(store, Catalog(store), principal, options, index=index)
+        assert [orjson.loads(r)["id"] for r in result.rows] == ["c"]
+        with pytest.raises(Exception, match="does not exist"):
+            write([{"id": "d", "_parent_id": "missing", "input": "failed"}])
+        store.exclusive(lambda c: None)
+        Indexer(store, index).run_once()
+        watermark = index.watermark
+        assert watermark == store.clock.last
+    finally:
+        store.close()
+
+    # The CLI's writes to the data dir (import, demo) come after it too.
+    from tracelake.cli_backends import LocalBackend
+
+    backend = LocalBackend(folder, api_key="tl-search-test-key-0123456789")
+    try:
+        assert backend.store.clock.last >= watermark
+    finally:
+        backend.close()
+
+
+def test_a_commit_that_failed_does_not_empty_the_next_one(env):
+    """A commit of the index that failed (a full disk; here a file size limit, as
+    ``ulimit -f``) left the writer's next commit without the documents, yet the watermark
+    passed them: once the disk had room again, MATCH missed every row of that chunk."""
+    import resource
+
+    store, catalog, principal, project_id, index = env
+    write(env, [{"id": f"r{i}", "input": f"needle {i} {'x' * 100}{i}"} for i in range(2000)])
+    indexer = Indexer(store, index)
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (16 * 1024, hard))
+    try:
+        with pytest.raises(ValueError, match="File too large"):
+            indexer.run_once()
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    assert index.watermark == 0
+    indexer.run_once()
+    assert index.watermark == store.clock.last
+    assert len(index.candidates([("project_logs", project_id)], ["needle"])) == 2000
+    assert ids(env, "input MATCH '1999'") == ["r1999"]
+
+
+def test_an_index_the_disk_refuses_is_one_line_in_the_log(env, caplog):
+    """Indexing on a full disk (here a file size limit) logged a traceback every 5 s."""
+    import resource
+
+    store, *_, index = env
+    write(env, [{"id": f"r{i}", "input": f"needle {i} {'x' * 100}{i}"} for i in range(2000)])
+    indexer = Indexer(store, index)
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (16 * 1024, hard))
+    try:
+        with caplog.at_level("ERROR", logger="tracelake.store.indexing"):
+            indexer.start()
+            deadline = time.monotonic() + 30
+            while not caplog.records and time.monotonic() < deadline:
+                time.sleep(0.05)
+            indexer.stop()
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    (record,) = caplog.records
+    assert record.exc_info is None
+    assert "cannot write the search index (File too large)" in record.getMessage()

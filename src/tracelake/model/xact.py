@@ -87,6 +87,13 @@ class XactClock:
     def last(self) -> int:
         return self._last
 
+    def advance(self, handed_out: int) -> None:
+        """Record that ids up to ``handed_out`` were handed out before (by an earlier run of
+        the server, whose writes with them ended): the next id comes after it."""
+        with self._lock:
+            self._last = max(self._last, handed_out)
+            self._settled = max(self._settled, handed_out)
+
     def settle(self) -> None:
         """Record that every id handed out so far belongs to a transaction that has ended:
         committed, or rolled back (a write that failed, whose id then names nothing)."""

@@ -8,7 +8,7 @@ import threading
 
 from tracelake.model.words import INDEX_BLANK_PATTERN, JSON_KEY_PATTERN
 from tracelake.search.index import TextIndex, document_sql
-from tracelake.store.store import Store
+from tracelake.store.store import Store, disk_refusal
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,11 @@ class Indexer:
                 newest,
             )
             self.index.discard()
+        # A watermark past the newest row is the xact of a write that left no row (a request
+        # that failed): the clock, seeded with the newest row's, handed it out again after
+        # a restart within the same second (or a clock set back), and the rows of that
+        # write, at or below the watermark, were never indexed: MATCH missed them.
+        self.store.clock.advance(self.index.watermark)
         self._thread = threading.Thread(target=self._loop, name="tracelake-indexer", daemon=True)
         self._thread.start()
 
@@ -62,8 +67,16 @@ class Indexer:
                     self._stop.wait(
                         max(self.interval, BUSY_WAIT_SECONDS) if busy else self.interval
                     )
-            except Exception:  # keep indexing alive; queries fall back to scans meanwhile
-                log.exception("indexing failed; retrying")
+            except Exception as exc:  # keep indexing alive; queries scan meanwhile
+                cause = disk_refusal(str(exc))
+                if cause is None:
+                    log.exception("indexing failed; retrying")
+                else:  # (a traceback every 5 s while the disk was full)
+                    log.error(
+                        "cannot write the search index (%s); MATCH scans the rows it lacks"
+                        " meanwhile; retrying",
+                        cause,
+                    )
                 self._stop.wait(5)
 
     def run_once(self) -> int:

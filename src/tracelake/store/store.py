@@ -382,9 +382,13 @@ _STORAGE_CAUSES = (
 
 def _storage_cause(exc: BaseException) -> str | None:
     if isinstance(exc, duckdb.Error):
-        text = str(exc)
-        return next((cause for cause in _STORAGE_CAUSES if cause in text), None)
+        return disk_refusal(str(exc))
     return None
+
+
+def disk_refusal(text: str) -> str | None:
+    """Which of the OS's refusals to write (a full disk, …) an error's text names, if any."""
+    return next((cause for cause in _STORAGE_CAUSES if cause in text), None)
 
 
 def storage_error(exc: BaseException) -> BaseException:
