@@ -153,6 +153,15 @@ class TextIndex:
             self.index = self._open()
             self._crowded.clear()
 
+    def rewind(self, watermark: int) -> None:
+        """Take the watermark back to ``watermark`` (the documents stay): the indexer then
+        takes the rows past it again."""
+        with self._lock:
+            self.watermark = min(self.watermark, watermark)
+            absorbed = self.absorbed
+            recorded = f"{self.watermark} {absorbed}" if absorbed is not None else self.watermark
+            self._watermark_file.write_text(str(recorded))
+
     def missing(self) -> bool:
         """Whether the folder lost the index (deleted while the server runs): commits
         then fail, and the index would never catch up again."""

@@ -42,6 +42,17 @@ class Indexer:
                 newest,
             )
             self.index.discard()
+        elif self.index.watermark > newest:
+            # The last writes before the restart left no row (requests that failed), and
+            # the clock resumes from the newest stored xact: it hands theirs out again (a
+            # restart within the same second, or a clock set back), and the rows written
+            # with them were never indexed, nor scanned (the index claimed them).
+            log.info(
+                "the search index watermark %s is past the newest stored write %s; taking it back",
+                self.index.watermark,
+                newest,
+            )
+            self.index.rewind(newest)
         self._thread = threading.Thread(target=self._loop, name="tracelake-indexer", daemon=True)
         self._thread.start()
 
