@@ -153,10 +153,13 @@ def test_a_watermark_past_the_newest_stored_write_is_taken_back_on_start(tmp_pat
         store.close()
 
 
-@pytest.mark.parametrize("damage", ["meta", "segment"])
+@pytest.mark.parametrize("damage", ["meta", "segment", "no meta", "index files"])
 def test_a_damaged_index_folder_is_rebuilt(env, tmp_path, damage):
     """The index is a cache of the database: a folder with a bad meta.json or a segment
-    file cut short is started over (the server failed to start, with tantivy's error)."""
+    file cut short is started over (the server failed to start, with tantivy's error). So
+    is one whose meta.json, or every index file, was deleted while the server was stopped:
+    tantivy opened it as a new empty index under the old watermark, and MATCH found no row
+    for good while freshness_state said the answer was complete."""
     store, catalog, principal, project_id, _ = env
     folder = tmp_path / "damaged"
     first = TextIndex(folder)
@@ -166,6 +169,12 @@ def test_a_damaged_index_folder_is_rebuilt(env, tmp_path, damage):
     del first
     if damage == "meta":
         (folder / "meta.json").write_text("garbage")
+    elif damage == "no meta":
+        (folder / "meta.json").unlink()
+    elif damage == "index files":
+        for path in folder.iterdir():
+            if path.name not in ("layout", "watermark"):
+                path.unlink()
     else:
         segment = sorted(folder.glob("*.term"))[0]
         segment.write_bytes(segment.read_bytes()[:20])

@@ -169,10 +169,15 @@ class TextIndex:
 
     def _reset_if_stale(self) -> None:
         """Start over (watermark 0: the indexer rebuilds it) if the folder holds an index of
-        another layout; the engine scans meanwhile, so answers stay complete."""
+        another layout, or none: without meta.json (deleted, or every index file with it)
+        tantivy would open a new empty index under the old watermark, which claims every row
+        it had absorbed (MATCH found none of them). The engine scans meanwhile, so answers
+        stay complete."""
         layout = self.path / "layout"
         if self.path.exists() and (
-            not layout.exists() or layout.read_text().strip() != LAYOUT_VERSION
+            not layout.exists()
+            or layout.read_text().strip() != LAYOUT_VERSION
+            or not (self.path / "meta.json").exists()
         ):
             self._start_over()
         self.path.mkdir(parents=True, exist_ok=True)
