@@ -153,6 +153,31 @@ def test_a_watermark_past_the_newest_stored_write_is_taken_back_on_start(tmp_pat
         store.close()
 
 
+def test_rows_the_watermark_claims_but_the_index_never_took_are_indexed_on_start(env, tmp_path):
+    """What a server without the check above left behind: a row written with an xact the
+    watermark had already passed (that of a failed request, handed out again), below the
+    newest stored write, so the watermark is not past it; the watermark file records it
+    (the watermark) and the newest row absorbed before it. The indexer takes the index back
+    to that row on start, and MATCH finds the row (it found none, for good)."""
+    store = env[0]
+    folder = tmp_path / "claimed"
+    first = TextIndex(folder)
+    write(env, [{"id": "a", "input": "apple"}])
+    Indexer(store, first).run_once()
+    absorbed = first.watermark
+    del first
+    write(env, [{"id": "k", "input": "kiwi"}])
+    (folder / "watermark").write_text(f"{store.clock.last} {absorbed}")
+    again = TextIndex(folder)
+    indexer = Indexer(store, again)
+    indexer.start()  # (its thread takes the row before it stops)
+    indexer.stop()
+    Indexer(store, again).run_once()
+    assert again.watermark == store.clock.last
+    assert ids((*env[:4], again), "input MATCH 'kiwi'") == ["k"]
+    assert ids((*env[:4], again), "search('apple')") == ["a"]
+
+
 @pytest.mark.parametrize("damage", ["meta", "segment", "no meta", "index files"])
 def test_a_damaged_index_folder_is_rebuilt(env, tmp_path, damage):
     """The index is a cache of the database: a folder with a bad meta.json or a segment

@@ -53,8 +53,25 @@ class Indexer:
                 newest,
             )
             self.index.rewind(newest)
+        elif self.index.absorbed is not None and self._rows_between(
+            self.index.absorbed, self.index.watermark
+        ):
+            # Rows written with such xacts already (by a server without the check above):
+            # the index claims them, but never took them.
+            self.index.rewind(self.index.absorbed)
         self._thread = threading.Thread(target=self._loop, name="tracelake-indexer", daemon=True)
         self._thread.start()
+
+    def _rows_between(self, low: int, high: int) -> bool:
+        """Whether history holds a row with an _xact_id in (low, high]."""
+        if high <= low:
+            return False
+        found = self.store.read(
+            lambda c: c.execute(
+                "SELECT 1 FROM history WHERE _xact_id > ? AND _xact_id <= ? LIMIT 1", [low, high]
+            ).fetchone()
+        )
+        return found is not None
 
     def stop(self) -> None:
         self._stop.set()
