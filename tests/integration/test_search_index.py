@@ -9,6 +9,7 @@ import time
 import orjson
 import pytest
 
+from tracelake.errors import InvalidRequest
 from tracelake.export.queries import QueryOptions, explain_query, run_query
 from tracelake.search.index import TEXT_FIELDS, TextIndex, object_key, row_key
 from tracelake.store.catalog import Catalog, Principal, bootstrap
@@ -109,10 +110,81 @@ def test_the_watermark_survives_a_restart(env, tmp_path):
     assert [row_id for row_id, _xact in found] == ["x"]
 
 
-@pytest.mark.parametrize("damage", ["meta", "segment"])
+def test_a_watermark_past_the_newest_stored_write_is_taken_back_on_start(tmp_path):
+    """A request that fails takes an xact and leaves no row; the index takes its watermark
+    up to it. After a restart the clock resumes from the newest stored xact and may hand
+    that one out again (a restart within the same second, or a clock set back): the row
+    written with it was never indexed, nor scanned, as the index claimed it, so MATCH missed
+    it for good while freshness_state said the answer was complete."""
+    folder = tmp_path / "data"
+    store = Store(folder)
+    catalog = Catalog(store)
+    bootstrap(catalog, "org", "tl-search-test-key-0123456789")
+    org = catalog.list_orgs()[0]
+    principal = Principal(org["id"], org["name"], "admin", "test")
+    project_id = catalog.create_project(org["id"], "search")["id"]
+    rows = [{"project_id": project_id, "log_id": "g", "id": "a", "input": "apple"}]
+    store.write(prepare_batch(catalog, principal, rows))
+    failed = [{"project_id": project_id, "log_id": "g", "id": "x", "_parent_id": "missing"}]
+    with pytest.raises(InvalidRequest):
+        store.write(prepare_batch(catalog, principal, failed))
+    index = TextIndex(folder / "search")
+    Indexer(store, index).run_once()
+    assert index.watermark == store.clock.last  # the failed write's xact
+    store.close()
+    del index
+
+    store = Store(folder)
+    try:
+        index = TextIndex(folder / "search")
+        indexer = Indexer(store, index)
+        indexer.start()
+        indexer.stop()
+        # Every xact the clock may hand out from now on is past the watermark.
+        assert index.watermark <= store.clock.last
+        assert TextIndex(folder / "search").watermark == index.watermark  # (recorded)
+        env = (store, Catalog(store), principal, project_id, index)
+        write(env, [{"id": "k", "input": "kiwi"}])
+        assert ids(env, "input MATCH 'kiwi'") == ["k"]
+        Indexer(store, index).run_once()
+        assert ids(env, "input MATCH 'kiwi'") == ["k"]
+        assert ids(env, "input MATCH 'apple'") == ["a"]
+    finally:
+        store.close()
+
+
+def test_rows_the_watermark_claims_but_the_index_never_took_are_indexed_on_start(env, tmp_path):
+    """What a server without the check above left behind: a row written with an xact the
+    watermark had already passed (that of a failed request, handed out again), below the
+    newest stored write, so the watermark is not past it; the watermark file records it
+    (the watermark) and the newest row absorbed before it. The indexer takes the index back
+    to that row on start, and MATCH finds the row (it found none, for good)."""
+    store = env[0]
+    folder = tmp_path / "claimed"
+    first = TextIndex(folder)
+    write(env, [{"id": "a", "input": "apple"}])
+    Indexer(store, first).run_once()
+    absorbed = first.watermark
+    del first
+    write(env, [{"id": "k", "input": "kiwi"}])
+    (folder / "watermark").write_text(f"{store.clock.last} {absorbed}")
+    again = TextIndex(folder)
+    indexer = Indexer(store, again)
+    indexer.start()  # (its thread takes the row before it stops)
+    indexer.stop()
+    Indexer(store, again).run_once()
+    assert again.watermark == store.clock.last
+    assert ids((*env[:4], again), "input MATCH 'kiwi'") == ["k"]
+    assert ids((*env[:4], again), "search('apple')") == ["a"]
+
+
+@pytest.mark.parametrize("damage", ["meta", "segment", "no meta", "index files"])
 def test_a_damaged_index_folder_is_rebuilt(env, tmp_path, damage):
     """The index is a cache of the database: a folder with a bad meta.json or a segment
-    file cut short is started over (the server failed to start, with tantivy's error)."""
+    file cut short is started over (the server failed to start, with tantivy's error). So
+    is one whose meta.json, or every index file, was deleted while the server was stopped:
+    tantivy opened it as a new empty index under the old watermark, and MATCH found no row
+    for good while freshness_state said the answer was complete."""
     store, catalog, principal, project_id, _ = env
     folder = tmp_path / "damaged"
     first = TextIndex(folder)
@@ -122,6 +194,12 @@ def test_a_damaged_index_folder_is_rebuilt(env, tmp_path, damage):
     del first
     if damage == "meta":
         (folder / "meta.json").write_text("garbage")
+    elif damage == "no meta":
+        (folder / "meta.json").unlink()
+    elif damage == "index files":
+        for path in folder.iterdir():
+            if path.name not in ("layout", "watermark"):
+                path.unlink()
     else:
         segment = sorted(folder.glob("*.term"))[0]
         segment.write_bytes(segment.read_bytes()[:20])

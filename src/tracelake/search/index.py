@@ -18,6 +18,7 @@ so one shorter than ``LONG_TOKEN_BYTES`` is in every document that holds it.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import shutil
 import threading
@@ -36,13 +37,18 @@ LONG_TOKEN_BYTES = 40_000
 MAX_TOKEN_BYTES = LONG_TOKEN_BYTES - 1  # the longest MATCH word looked up
 LONG_TEXT_BYTES = 30_000  # a field's words text this long is listed in ``long``
 TOKENIZER = "words"
+# A row key longer than this is looked up by its hash (``ref``): tantivy skips a term over
+# 65,530 bytes, so a document of a longer key (a row id that long) could never be replaced
+# or deleted, and MATCH kept finding the row by the words of its old versions.
+KEY_TERM_BYTES = 60_000
 CROWDED_TTL = 300.0  # seconds a lookup with too many candidates is not asked again
 _SEP = "\x1f"
 # Bumped when the document layout changes: an index of another layout is rebuilt.
 # 2: each document keeps its row's _xact_id; 3: as a fast field; 4: text without positions;
 # 5: words up to LONG_TOKEN_BYTES, and the ``long`` field; 6: text lower-cased by DuckDB;
-# 7: non-ASCII characters that are not letters or digits blanked (words split as MATCH's).
-LAYOUT_VERSION = "7"
+# 7: non-ASCII characters that are not letters or digits blanked (words split as MATCH's);
+# 8: documents found by ``ref`` (a long key's hash), not by the key itself.
+LAYOUT_VERSION = "8"
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +59,14 @@ def row_key(object_type: str, object_id: str, row_id: str) -> str:
 
 def object_key(object_type: str, object_id: str) -> str:
     return f"{object_type}{_SEP}{object_id}"
+
+
+def key_ref(key: str) -> str:
+    """The term a document of ``key`` is found by (to replace or delete it): the key itself,
+    or ``#`` and its SHA-256 when it is longer than KEY_TERM_BYTES (a key begins with an
+    object type, never with ``#``). ``document_sql`` computes the same in DuckDB."""
+    data = key.encode()
+    return key if len(data) <= KEY_TERM_BYTES else "#" + hashlib.sha256(data).hexdigest()
 
 
 def _row_id(key: str) -> str:
@@ -71,8 +85,9 @@ def document_sql(words_sql, rows: str) -> str:
     long = ", ".join(
         f"CASE WHEN strlen(w_{name}) >= {LONG_TEXT_BYTES} THEN '{name}' END" for name in TEXT_FIELDS
     )
+    ref = f"CASE WHEN strlen(key) <= {KEY_TERM_BYTES} THEN key ELSE '#' || sha256(key) END"
     document = (
-        f"json_object('key', key, 'object', object_type || {sep} || object_id, "
+        f"json_object('key', key, 'ref', {ref}, 'object', object_type || {sep} || object_id, "
         f"'xact', _xact_id, {fields}, 'long', list_filter([{long}], lambda f: f IS NOT NULL))"
     )
     return f"""SELECT key, CAST({document} AS VARCHAR)
@@ -87,6 +102,7 @@ class TextIndex:
         self._reset_if_stale()
         builder = tantivy.SchemaBuilder()
         builder.add_text_field("key", stored=True, tokenizer_name="raw")
+        builder.add_text_field("ref", stored=False, tokenizer_name="raw")  # see key_ref
         builder.add_unsigned_field("xact", stored=True, fast=True)
         builder.add_text_field("object", stored=False, tokenizer_name="raw")
         builder.add_text_field("long", stored=False, tokenizer_name="raw")
@@ -137,6 +153,15 @@ class TextIndex:
             self.index = self._open()
             self._crowded.clear()
 
+    def rewind(self, watermark: int) -> None:
+        """Take the watermark back to ``watermark`` (the documents stay): the indexer then
+        takes the rows past it again."""
+        with self._lock:
+            self.watermark = min(self.watermark, watermark)
+            absorbed = self.absorbed
+            recorded = f"{self.watermark} {absorbed}" if absorbed is not None else self.watermark
+            self._watermark_file.write_text(str(recorded))
+
     def missing(self) -> bool:
         """Whether the folder lost the index (deleted while the server runs): commits
         then fail, and the index would never catch up again."""
@@ -144,10 +169,15 @@ class TextIndex:
 
     def _reset_if_stale(self) -> None:
         """Start over (watermark 0: the indexer rebuilds it) if the folder holds an index of
-        another layout; the engine scans meanwhile, so answers stay complete."""
+        another layout, or none: without meta.json (deleted, or every index file with it)
+        tantivy would open a new empty index under the old watermark, which claims every row
+        it had absorbed (MATCH found none of them). The engine scans meanwhile, so answers
+        stay complete."""
         layout = self.path / "layout"
         if self.path.exists() and (
-            not layout.exists() or layout.read_text().strip() != LAYOUT_VERSION
+            not layout.exists()
+            or layout.read_text().strip() != LAYOUT_VERSION
+            or not (self.path / "meta.json").exists()
         ):
             self._start_over()
         self.path.mkdir(parents=True, exist_ok=True)
@@ -182,11 +212,13 @@ class TextIndex:
             writer = self._writer
             try:
                 for object_type, object_id, row_id in deleted:
-                    writer.delete_documents_by_term("key", row_key(object_type, object_id, row_id))
+                    writer.delete_documents_by_term(
+                        "ref", key_ref(row_key(object_type, object_id, row_id))
+                    )
                 # Most rows are new: deleting only the keys the index holds costs one lookup
                 # of all keys, where a delete per document cost as much as indexing it.
-                for key in self._indexed_keys([key for key, _ in documents]):
-                    writer.delete_documents_by_term("key", key)
+                for ref in self._indexed_refs([key_ref(key) for key, _ in documents]):
+                    writer.delete_documents_by_term("ref", ref)
                 for _key, document in documents:
                     writer.add_json(document)
                 writer.commit()
@@ -208,16 +240,17 @@ class TextIndex:
             self._watermark_file.write_text(str(recorded))
             self.watermark = watermark
 
-    def _indexed_keys(self, keys: list[str]) -> list[str]:
-        """Which of ``keys`` have a document in the index (as of its last commit)."""
-        if not keys:
+    def _indexed_refs(self, refs: list[str]) -> list[str]:
+        """Which of ``refs`` (see ``key_ref``) have a document in the index (as of its last
+        commit)."""
+        if not refs:
             return []
         searcher = self.index.searcher()
         if searcher.num_docs == 0:
             return []
-        query = tantivy.Query.term_set_query(self.schema, "key", keys)
-        hits = searcher.search(query, len(keys)).hits
-        return [searcher.doc(address)["key"][0] for _score, address in hits]
+        query = tantivy.Query.term_set_query(self.schema, "ref", refs)
+        hits = searcher.search(query, len(refs)).hits
+        return [key_ref(searcher.doc(address)["key"][0]) for _score, address in hits]
 
     def candidates(
         self,

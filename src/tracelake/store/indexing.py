@@ -42,13 +42,40 @@ class Indexer:
                 newest,
             )
             self.index.discard()
-        # A watermark past the newest row is the xact of a write that left no row (a request
-        # that failed): the clock, seeded with the newest row's, handed it out again after
-        # a restart within the same second (or a clock set back), and the rows of that
-        # write, at or below the watermark, were never indexed: MATCH missed them.
+        elif self.index.watermark > newest:
+            # The last writes before the restart left no row (requests that failed), and
+            # the clock resumes from the newest stored xact: it hands theirs out again (a
+            # restart within the same second, or a clock set back), and the rows written
+            # with them were never indexed, nor scanned (the index claimed them).
+            log.info(
+                "the search index watermark %s is past the newest stored write %s; taking it back",
+                self.index.watermark,
+                newest,
+            )
+            self.index.rewind(newest)
+        elif self.index.absorbed is not None and self._rows_between(
+            self.index.absorbed, self.index.watermark
+        ):
+            # Rows written with such xacts already (by a server without the check above):
+            # the index claims them, but never took them.
+            self.index.rewind(self.index.absorbed)
+        # The clock never hands out an xact the watermark passed (a write that left no row
+        # took it): one reused after a restart within the same second, or a clock set back,
+        # was never indexed.
         self.store.clock.advance(self.index.watermark)
         self._thread = threading.Thread(target=self._loop, name="tracelake-indexer", daemon=True)
         self._thread.start()
+
+    def _rows_between(self, low: int, high: int) -> bool:
+        """Whether history holds a row with an _xact_id in (low, high]."""
+        if high <= low:
+            return False
+        found = self.store.read(
+            lambda c: c.execute(
+                "SELECT 1 FROM history WHERE _xact_id > ? AND _xact_id <= ? LIMIT 1", [low, high]
+            ).fetchone()
+        )
+        return found is not None
 
     def stop(self) -> None:
         self._stop.set()
