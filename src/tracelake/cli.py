@@ -24,6 +24,8 @@ from rich.console import Console
 from rich.table import Column, Table
 from rich.text import Text
 from typer._click import exceptions as click_errors  # Typer 0.29 carries its own Click
+from typer._click.parser import _OptionParser
+from typer.core import TyperCommand
 
 from tracelake import __version__
 from tracelake.cli_backends import CliError, LocalBackend, _backend, check_admin_key, open_store
@@ -470,7 +472,29 @@ def _with_cursor(content: bytes, cursor: str | None) -> bytes:
     return body[:-1] + b',"cursor":' + orjson.dumps(cursor) + b"}"
 
 
-@app.command()
+class _TextParser(_OptionParser):
+    """Takes an argument that starts with ``-`` but has white space in its name part (before
+    any ``=``) as a positional argument: no option is named so, and a query that opens with
+    a ``--`` comment line (``-- the slow ones\nselect: …``) was refused as "No such option"."""
+
+    def _process_opts(self, arg, state) -> None:
+        if any(c.isspace() for c in arg.split("=", 1)[0]):
+            state.largs.append(arg)
+            return
+        super()._process_opts(arg, state)
+
+
+class _TextCommand(TyperCommand):
+    """A command whose positional argument is free text (a query)."""
+
+    def make_parser(self, ctx):
+        parser = _TextParser(ctx)
+        for param in self.get_params(ctx):
+            param.add_to_parser(parser, ctx)
+        return parser
+
+
+@app.command(cls=_TextCommand)
 def query(
     text: Annotated[str, typer.Argument(help="A BTQL or SQL query.")],
     format: Annotated[

@@ -823,3 +823,19 @@ def test_help_and_no_arguments_still_print_the_help():
     assert run_cli("keys", "list", "--help").returncode == 0
     bare = run_cli("keys")
     assert bare.returncode == 2 and "Usage: tracelake keys" in bare.stdout + bare.stderr
+
+
+def test_a_query_that_opens_with_a_comment_is_not_an_option(tmp_path):
+    """A query whose first line is a ``--`` comment was taken for an option by the command
+    line parser: "No such option: -- the slow ones …", exit 2, wherever it stood."""
+    data_dir = str(tmp_path / "data")
+    ok(run_cli("demo", "--data-dir", data_dir))
+    query = "-- the first row\nselect: id | from: dataset('trivia') | sort: id | limit: 1"
+    first = ok(run_cli("query", query, "-f", "jsonl", "--data-dir", data_dir)).stdout
+    assert len(first.splitlines()) == 1 and '"id"' in first
+    after = ok(run_cli("query", "--data-dir", data_dir, "-f", "jsonl", query)).stdout
+    assert after == first
+    sql = "-- a comment = x\nSELECT id FROM dataset('trivia') ORDER BY id LIMIT 1"
+    assert ok(run_cli("query", sql, "-f", "jsonl", "--data-dir", data_dir)).stdout == first
+    unknown = run_cli("query", "select: 1", "--bogus", "--data-dir", data_dir)
+    assert unknown.returncode == 2 and "no such option: --bogus" in unknown.stderr.lower()
