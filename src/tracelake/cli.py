@@ -312,15 +312,24 @@ def load_demo_data(backend) -> dict | None:
     if backend.has_project("demo"):
         return None
     project = backend.create_project("demo")
-    backend.write_rows(demo_log_rows(project["id"]))
-    dataset = backend.create_dataset(project["id"], "trivia")
-    backend.write_rows(demo_dataset_rows(dataset["id"]))
-    baseline = backend.create_experiment(project["id"], "baseline", dataset_id=dataset["id"])
-    backend.write_rows(demo_experiment_rows(baseline["id"], accuracy=0.6, seed=1))
-    improved = backend.create_experiment(
-        project["id"], "improved", dataset_id=dataset["id"], base_exp_id=baseline["id"]
-    )
-    backend.write_rows(demo_experiment_rows(improved["id"], accuracy=0.9, seed=2))
+    try:
+        backend.write_rows(demo_log_rows(project["id"]))
+        dataset = backend.create_dataset(project["id"], "trivia")
+        backend.write_rows(demo_dataset_rows(dataset["id"]))
+        baseline = backend.create_experiment(project["id"], "baseline", dataset_id=dataset["id"])
+        backend.write_rows(demo_experiment_rows(baseline["id"], accuracy=0.6, seed=1))
+        improved = backend.create_experiment(
+            project["id"], "improved", dataset_id=dataset["id"], base_exp_id=baseline["id"]
+        )
+        backend.write_rows(demo_experiment_rows(improved["id"], accuracy=0.9, seed=2))
+    except BaseException:
+        # A failure midway left half a demo, and every later `demo` said "A 'demo' project
+        # exists already; nothing loaded": the project goes again, so a retry loads it.
+        try:
+            backend.delete_project(project["id"])
+        except Exception as exc:
+            err_console.print(f"Kept the half-loaded 'demo' project: {exc}")
+        raise
     return {
         "project": project["id"],
         "dataset": dataset["id"],

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import ADMIN_KEY, free_port
+from tests.conftest import ADMIN_KEY, ServerProcess, free_port
 from tracelake.server.app import create_app
 from tracelake.settings import Settings
 
@@ -839,3 +839,18 @@ def test_a_query_that_opens_with_a_comment_is_not_an_option(tmp_path):
     assert ok(run_cli("query", sql, "-f", "jsonl", "--data-dir", data_dir)).stdout == first
     unknown = run_cli("query", "select: 1", "--bogus", "--data-dir", data_dir)
     assert unknown.returncode == 2 and "no such option: --bogus" in unknown.stderr.lower()
+
+
+def test_a_demo_that_fails_midway_leaves_no_half_demo(tmp_path):
+    """A demo that failed after its project was made (here: the server refuses the logs'
+    request body) left a 'demo' project with part of the data, and every later ``demo``
+    said "A 'demo' project exists already; nothing loaded", exit 0."""
+    small = ServerProcess(tmp_path / "data", env={"TRACELAKE_MAX_BODY_BYTES": "20000"}).start()
+    try:
+        remote = ("--url", small.url, "--api-key", small.api_key)
+        assert_cli_error(run_cli("demo", *remote), "413")
+        with small.client() as client:
+            assert client.get("/v1/project").json()["objects"] == []
+        assert_cli_error(run_cli("demo", *remote), "413")  # tried again, not "exists"
+    finally:
+        small.stop()
