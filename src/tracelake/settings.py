@@ -23,7 +23,7 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("data_dir", "TRACELAKE_DATA_DIR", "./tracelake-data", "Folder holding the database."),
     Setting("host", "TRACELAKE_HOST", "127.0.0.1", "Address the server binds."),
-    Setting("port", "TRACELAKE_PORT", 8000, "Port the server listens on.", int, minimum=0),
+    Setting("port", "TRACELAKE_PORT", 8000, "Port the server listens on.", int),
     Setting(
         "api_key",
         "TRACELAKE_API_KEY",

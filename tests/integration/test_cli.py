@@ -470,6 +470,8 @@ def test_serve_refuses_a_port_that_is_not_a_number_in_the_environment(tmp_path):
         ("TRACELAKE_SCHEDULER_TICK_SECONDS", "-5", "0"),  # it turned the scheduler off unsaid
         ("TRACELAKE_QUERY_TIMEOUT_SECONDS", "0", "1"),
         ("TRACELAKE_MAX_BODY_BYTES", "-1", "1"),
+        # "-1" said "must be 0 or more" (README: "at least 0"), and then 0 was refused too.
+        ("TRACELAKE_PORT", "0", "1"),
     ],
 )
 def test_serve_refuses_a_whole_number_setting_below_its_minimum(tmp_path, name, value, minimum):
