@@ -345,6 +345,9 @@ def open_store(data_dir: Path, *, serving: bool = False):
         raise CliError(f"{exc} ({hint})") from None
     except DataDirUnusable as exc:
         raise CliError(str(exc)) from None
+    except FileExistsError:
+        # (mkdir's "File exists" left the user guessing what was wrong with it.)
+        raise CliError(f"cannot use the data dir {data_dir}: it is a file, not a folder") from None
     except OSError as exc:
         raise CliError(f"cannot use the data dir {data_dir}: {exc.strerror or exc}") from None
 

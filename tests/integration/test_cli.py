@@ -604,6 +604,20 @@ def test_a_command_that_creates_the_database_in_an_unusable_data_dir_is_one_line
     assert_cli_error(result, "cannot use the data dir", str(data_dir))
 
 
+@pytest.mark.parametrize("command", ["serve", "demo"])
+def test_a_data_dir_that_is_a_file_is_named_so(tmp_path, command):
+    """A --data-dir naming a file said "cannot use the data dir …: File exists" (mkdir's
+    words), as if the trouble were that something existed."""
+    data_dir = tmp_path / "data"
+    data_dir.write_text("not a folder")
+    if command == "serve":
+        result = _serve("--data-dir", str(data_dir), "--port", str(free_port()))
+    else:
+        result = run_cli("demo", "--data-dir", str(data_dir))
+    assert_cli_error(result, str(data_dir), "it is a file, not a folder")
+    assert data_dir.read_text() == "not a folder"
+
+
 def test_names_and_values_with_brackets_are_printed_as_they_are(tmp_path):
     """Rich read a "[/x]" in a name, a file name or a value as a closing tag: ``orgs create``
     created the organization, then died with a MarkupError traceback before printing its
