@@ -137,10 +137,23 @@ def _table(rows: list[dict], columns: list[str]) -> None:
     # A value too long for its column folds onto more lines: cut short with "…", a key's
     # id in ``keys list`` on an 80- or 100-column terminal could not be copied into
     # ``keys revoke``.
-    table = Table(*(_column(c, rows) for c in columns))
+    table = Table(*(_column(_shown(c), rows, c) for c in columns))
     for row in rows:
-        table.add_row(*[str(row.get(c) if row.get(c) is not None else "") for c in columns])
+        table.add_row(*[_shown(str(row.get(c) if row.get(c) is not None else "")) for c in columns])
     console.print(table)
+
+
+# Control characters but the newline and the tab, C1 ones too: a value's escape sequences
+# (a logged "\x1b[2J", a title or hyperlink sequence) reached the terminal as they were.
+_TERMINAL_ESCAPES = {
+    c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7F, 0xA0)] if chr(c) not in "\n\t"
+}
+
+
+def _shown(text: str) -> str:
+    """A cell of a table on a terminal: a control character is written as ``\\x1b`` and the
+    like, so values from the data cannot move the cursor, recolour or clear the screen."""
+    return text.translate(_TERMINAL_ESCAPES)
 
 
 def _tsv_lines(rows: list[dict], columns: list[str]) -> Iterator[str]:
@@ -149,11 +162,12 @@ def _tsv_lines(rows: list[dict], columns: list[str]) -> Iterator[str]:
         yield "\t".join("" if row.get(c) is None else _tsv(str(row.get(c))) for c in columns) + "\n"
 
 
-def _column(name: str, rows: list[dict]) -> Column:
-    if name != "id":
+def _column(name: str, rows: list[dict], key: str | None = None) -> Column:
+    key = name if key is None else key
+    if key != "id":
         return Column(name, overflow="fold")
     # Ids stay whole on one line (to be copied), the other columns fold around them.
-    width = max((len(str(row.get(name) or "")) for row in rows), default=0)
+    width = max((len(_shown(str(row.get(key) or ""))) for row in rows), default=0)
     return Column(name, no_wrap=True, min_width=max(width, len(name)))
 
 

@@ -870,3 +870,23 @@ def test_a_demo_that_fails_midway_leaves_no_half_demo(tmp_path):
         assert_cli_error(run_cli("demo", *remote), "413")  # tried again, not "exists"
     finally:
         small.stop()
+
+
+def test_control_characters_of_values_do_not_reach_the_terminal(tmp_path):
+    """A table on a terminal wrote values as they were: a logged "\\x1b[2J" cleared the
+    screen of whoever queried it, a title or hyperlink sequence went to the terminal. They
+    are shown as ``\\x1b`` and the like; a piped table keeps them (tab-separated lines)."""
+    data_dir = tmp_path / "data"
+    key = "tl-escapes-0123456789abcdef"
+    ok(run_cli("keys", "create", "--data-dir", str(data_dir), "--api-key", key))
+    value = "before\x1b[2J\x1b]0;owned\x07\x9b1mafter"
+    with local_app(data_dir) as app:
+        project_id = app.post("/v1/project", json={"name": "esc"}, headers=auth(key)).json()["id"]
+        row = {"project_id": project_id, "log_id": "g", "id": "e1", "input": value}
+        assert app.post("/logs3", json={"rows": [row]}, headers=auth(key)).status_code == 200
+    query = ("query", "select: id, input | from: project_logs('esc')", "--data-dir", str(data_dir))
+    terminal = ok(run_cli(*query, env=cli_env(TTY_COMPATIBLE="1", COLUMNS="200"))).stdout
+    assert "\x1b" not in terminal and "\x07" not in terminal and "\x9b" not in terminal
+    assert "before\\x1b[2J\\x1b]0;owned\\x07\\x9b1mafter" in terminal
+    piped = ok(run_cli(*query)).stdout
+    assert piped.splitlines()[1] == f"e1\t{value}"
