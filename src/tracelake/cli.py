@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import json
 import os
 import socket
 import sys
@@ -532,7 +533,6 @@ def query(
     api_key: ApiKey = None,
 ):
     """Run a BTQL or SQL query against the server (or the data dir) and print the rows."""
-    import orjson
 
     formats = ("table", "json", "jsonl", "csv", "parquet")
 
@@ -568,7 +568,9 @@ def query(
         finally:
             backend.close()
         if format == "table":
-            answer = orjson.loads(content)
+            # The standard library's parser keeps every digit of a JSON integer (orjson
+            # read one beyond 2^64 as a float: 123456789012345678901234 became 1.23…e+23).
+            answer = json.loads(content)
             rows = answer["data"]
             # The schema's columns first (an empty answer still has its header), then any
             # the rows hold beyond them.
@@ -774,13 +776,13 @@ def _delete_if_empty(delete, what: str) -> None:
 
 
 def _cell(value) -> str | None:
-    import orjson
-
+    """A value as the table shows it: its JSON text, less a string's quotes (a boolean was
+    Python's ``True``, where the JSON and CSV answers say ``true``)."""
     if value is None:
         return None
-    if isinstance(value, dict | list):
-        return orjson.dumps(value).decode()
-    return str(value)
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 @app.command()

@@ -890,3 +890,18 @@ def test_control_characters_of_values_do_not_reach_the_terminal(tmp_path):
     assert "before\\x1b[2J\\x1b]0;owned\\x07\\x9b1mafter" in terminal
     piped = ok(run_cli(*query)).stdout
     assert piped.splitlines()[1] == f"e1\t{value}"
+
+
+def test_a_table_writes_values_as_the_json_answer_does(tmp_path):
+    """The table (a terminal's or piped) wrote a boolean as Python's ``False`` (CSV and
+    JSON say ``false``) and read an integer beyond 2^64 as a float, losing its digits."""
+    data_dir = str(tmp_path / "data")
+    ok(run_cli("demo", "--data-dir", data_dir))
+    query = (
+        "select: is_root, 123456789012345678901234 as big, 0.5 as half"
+        " | from: dataset('trivia') | limit: 1"
+    )
+    table = ok(run_cli("query", query, "--data-dir", data_dir)).stdout
+    assert table.splitlines()[1] == "true\t123456789012345678901234\t0.5"
+    csv = ok(run_cli("query", query, "-f", "csv", "--data-dir", data_dir)).stdout
+    assert csv.splitlines()[1] == 'true,"123456789012345678901234","0.5"'
