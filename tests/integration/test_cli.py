@@ -905,3 +905,16 @@ def test_a_table_writes_values_as_the_json_answer_does(tmp_path):
     assert table.splitlines()[1] == "true\t123456789012345678901234\t0.5"
     csv = ok(run_cli("query", query, "-f", "csv", "--data-dir", data_dir)).stdout
     assert csv.splitlines()[1] == 'true,"123456789012345678901234","0.5"'
+
+
+def test_a_url_that_is_not_the_servers_address_is_one_line(server, tmp_path):
+    """A --url naming the web UI's path answers a redirect: ``keys list`` was a
+    JSONDecodeError traceback, and ``export`` replaced the file with an empty one, exit 0."""
+    remote = ("--url", f"{server.url}/app", "--api-key", server.api_key)
+    assert_cli_error(run_cli("keys", "list", *remote), "302", "is --url")
+    assert_cli_error(run_cli("query", "select: 1", "-f", "csv", *remote), "405")
+    out = tmp_path / "logs.jsonl"
+    out.write_text("kept\n")
+    exported = run_cli("export", "project_logs", "demo", "-o", str(out), *remote)
+    assert_cli_error(exported, "302", "is --url")
+    assert out.read_text() == "kept\n"
