@@ -480,6 +480,16 @@ def test_serve_refuses_a_whole_number_setting_below_its_minimum(tmp_path, name, 
     assert not (tmp_path / "data").exists()
 
 
+@pytest.mark.parametrize("value", ["tracelake.example.com", "ftp://example.com", "https://"])
+def test_serve_refuses_a_public_url_clients_could_not_use(tmp_path, value):
+    """A TRACELAKE_PUBLIC_URL without a scheme went out as the SDK's api_url (login) and in
+    attachment URLs, where no client could use it; the server started without a word."""
+    env = cli_env(TRACELAKE_PUBLIC_URL=value)
+    result = _serve("--data-dir", str(tmp_path / "data"), "--port", str(free_port()), env=env)
+    assert_cli_error(result, "TRACELAKE_PUBLIC_URL", "http://", repr(value))
+    assert not (tmp_path / "data").exists()
+
+
 def test_serve_refuses_an_unknown_log_level_before_making_a_database(tmp_path):
     """uvicorn looked the level up after the data dir was opened: a misspelt --log-level
     made the database, then ended in a KeyError traceback."""
