@@ -625,11 +625,19 @@ def export(
     """Export every row of an object (with tags, comments, expected, scores, metadata)."""
     from rich.progress import BarColumn, TextColumn
 
+    from tracelake.errors import InvalidRequest
     from tracelake.export.stream import ExportRequest
 
     def body():
         request = ExportRequest(object_type, name, format, filter, shape)
-        request.check()  # before touching the file
+        try:
+            request.check()  # before touching the file
+        except InvalidRequest as exc:
+            # The route's words ("format must be one of …") named no option.
+            for option in ("format", "shape"):
+                if exc.message.startswith(f"{option} must be"):
+                    raise CliError(f"--{exc.message}") from None
+            raise
         counts = {"rows": 0, "bytes": 0}
         columns = (
             TextColumn("{task.description}", markup=False),
@@ -702,9 +710,9 @@ def import_(
             raise CliError(f"cannot import {file}: {reason}")
         try:
             fmt = detect_format(format, None, file.name)
-        except InvalidRequest:
-            if format is not None:
-                raise
+        except InvalidRequest as exc:
+            if format is not None:  # (the route's words named no option)
+                raise CliError(f"--{exc.message}") from None
             # The route's words ("give format=…, a Content-Type …") named no CLI option.
             raise CliError(
                 f"cannot tell the format of {file.name} from its name: give --format csv,"

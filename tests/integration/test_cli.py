@@ -928,3 +928,23 @@ def test_a_url_that_is_not_the_servers_address_is_one_line(server, tmp_path):
     exported = run_cli("export", "project_logs", "demo", "-o", str(out), *remote)
     assert_cli_error(exported, "302", "is --url")
     assert out.read_text() == "kept\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["import", "{file}", "--project", "p", "--dataset", "d", "-f", "xml"], "--format must"),
+        (["export", "project_logs", "p", "-o", "{out}", "-f", "xml"], "--format must"),
+        (["export", "project_logs", "p", "-o", "{out}", "--shape", "rows"], "--shape must"),
+    ],
+)
+def test_a_bad_format_or_shape_names_the_option(tmp_path, args, named):
+    """The HTTP route's words were printed ("format must be one of …"), naming no option."""
+    data_dir = tmp_path / "data"
+    ok(run_cli("keys", "create", "--data-dir", str(data_dir)))
+    source = tmp_path / "rows.csv"
+    source.write_text("a\n1\n")
+    out = tmp_path / "out"
+    args = [a.format(file=source, out=out) for a in args]
+    assert_cli_error(run_cli(*args, "--data-dir", str(data_dir)), named)
+    assert not out.exists()
