@@ -497,12 +497,13 @@ def _with_cursor(content: bytes, cursor: str | None) -> bytes:
 
 
 class _TextParser(_OptionParser):
-    """Takes an argument that starts with ``-`` but has white space in its name part (before
-    any ``=``) as a positional argument: no option is named so, and a query that opens with
-    a ``--`` comment line (``-- the slow ones\nselect: …``) was refused as "No such option"."""
+    """Takes an argument that starts with ``--`` but has white space in its name part (before
+    any ``=``) as a positional argument: no long option is named so, and a query that opens
+    with a ``--`` comment line (``-- the slow ones\nselect: …``) was refused as "No such
+    option". (A short option's attached value, ``-o"my file"``, may hold white space.)"""
 
     def _process_opts(self, arg, state) -> None:
-        if any(c.isspace() for c in arg.split("=", 1)[0]):
+        if arg.startswith("--") and any(c.isspace() for c in arg.split("=", 1)[0]):
             state.largs.append(arg)
             return
         super()._process_opts(arg, state)

@@ -865,6 +865,9 @@ def test_a_query_that_opens_with_a_comment_is_not_an_option(tmp_path):
     assert ok(run_cli("query", sql, "-f", "jsonl", "--data-dir", data_dir)).stdout == first
     unknown = run_cli("query", "select: 1", "--bogus", "--data-dir", data_dir)
     assert unknown.returncode == 2 and "no such option: --bogus" in unknown.stderr.lower()
+    attached = tmp_path / "my rows.jsonl"  # a short option's attached value keeps its space
+    ok(run_cli("query", query, "-fjsonl", f"-o{attached}", "--data-dir", data_dir))
+    assert attached.read_text() == first
 
 
 def test_a_demo_that_fails_midway_leaves_no_half_demo(tmp_path):
