@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import json
 import os
 import socket
 import sys
@@ -24,6 +25,8 @@ from rich.console import Console
 from rich.table import Column, Table
 from rich.text import Text
 from typer._click import exceptions as click_errors  # Typer 0.29 carries its own Click
+from typer._click.parser import _OptionParser
+from typer.core import TyperCommand
 
 from tracelake import __version__
 from tracelake.cli_backends import CliError, LocalBackend, _backend, check_admin_key, open_store
@@ -135,10 +138,23 @@ def _table(rows: list[dict], columns: list[str]) -> None:
     # A value too long for its column folds onto more lines: cut short with "…", a key's
     # id in ``keys list`` on an 80- or 100-column terminal could not be copied into
     # ``keys revoke``.
-    table = Table(*(_column(c, rows) for c in columns))
+    table = Table(*(_column(_shown(c), rows, c) for c in columns))
     for row in rows:
-        table.add_row(*[str(row.get(c) if row.get(c) is not None else "") for c in columns])
+        table.add_row(*[_shown(str(row.get(c) if row.get(c) is not None else "")) for c in columns])
     console.print(table)
+
+
+# Control characters but the newline and the tab, C1 ones too: a value's escape sequences
+# (a logged "\x1b[2J", a title or hyperlink sequence) reached the terminal as they were.
+_TERMINAL_ESCAPES = {
+    c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7F, 0xA0)] if chr(c) not in "\n\t"
+}
+
+
+def _shown(text: str) -> str:
+    """A cell of a table on a terminal: a control character is written as ``\\x1b`` and the
+    like, so values from the data cannot move the cursor, recolour or clear the screen."""
+    return text.translate(_TERMINAL_ESCAPES)
 
 
 def _tsv_lines(rows: list[dict], columns: list[str]) -> Iterator[str]:
@@ -147,11 +163,12 @@ def _tsv_lines(rows: list[dict], columns: list[str]) -> Iterator[str]:
         yield "\t".join("" if row.get(c) is None else _tsv(str(row.get(c))) for c in columns) + "\n"
 
 
-def _column(name: str, rows: list[dict]) -> Column:
-    if name != "id":
+def _column(name: str, rows: list[dict], key: str | None = None) -> Column:
+    key = name if key is None else key
+    if key != "id":
         return Column(name, overflow="fold")
     # Ids stay whole on one line (to be copied), the other columns fold around them.
-    width = max((len(str(row.get(name) or "")) for row in rows), default=0)
+    width = max((len(_shown(str(row.get(key) or ""))) for row in rows), default=0)
     return Column(name, no_wrap=True, min_width=max(width, len(name)))
 
 
@@ -310,15 +327,24 @@ def load_demo_data(backend) -> dict | None:
     if backend.has_project("demo"):
         return None
     project = backend.create_project("demo")
-    backend.write_rows(demo_log_rows(project["id"]))
-    dataset = backend.create_dataset(project["id"], "trivia")
-    backend.write_rows(demo_dataset_rows(dataset["id"]))
-    baseline = backend.create_experiment(project["id"], "baseline", dataset_id=dataset["id"])
-    backend.write_rows(demo_experiment_rows(baseline["id"], accuracy=0.6, seed=1))
-    improved = backend.create_experiment(
-        project["id"], "improved", dataset_id=dataset["id"], base_exp_id=baseline["id"]
-    )
-    backend.write_rows(demo_experiment_rows(improved["id"], accuracy=0.9, seed=2))
+    try:
+        backend.write_rows(demo_log_rows(project["id"]))
+        dataset = backend.create_dataset(project["id"], "trivia")
+        backend.write_rows(demo_dataset_rows(dataset["id"]))
+        baseline = backend.create_experiment(project["id"], "baseline", dataset_id=dataset["id"])
+        backend.write_rows(demo_experiment_rows(baseline["id"], accuracy=0.6, seed=1))
+        improved = backend.create_experiment(
+            project["id"], "improved", dataset_id=dataset["id"], base_exp_id=baseline["id"]
+        )
+        backend.write_rows(demo_experiment_rows(improved["id"], accuracy=0.9, seed=2))
+    except BaseException:
+        # A failure midway left half a demo, and every later `demo` said "A 'demo' project
+        # exists already; nothing loaded": the project goes again, so a retry loads it.
+        try:
+            backend.delete_project(project["id"])
+        except Exception as exc:
+            err_console.print(f"Kept the half-loaded 'demo' project: {exc}")
+        raise
     return {
         "project": project["id"],
         "dataset": dataset["id"],
@@ -470,7 +496,30 @@ def _with_cursor(content: bytes, cursor: str | None) -> bytes:
     return body[:-1] + b',"cursor":' + orjson.dumps(cursor) + b"}"
 
 
-@app.command()
+class _TextParser(_OptionParser):
+    """Takes an argument that starts with ``--`` but has white space in its name part (before
+    any ``=``) as a positional argument: no long option is named so, and a query that opens
+    with a ``--`` comment line (``-- the slow ones\nselect: …``) was refused as "No such
+    option". (A short option's attached value, ``-o"my file"``, may hold white space.)"""
+
+    def _process_opts(self, arg, state) -> None:
+        if arg.startswith("--") and any(c.isspace() for c in arg.split("=", 1)[0]):
+            state.largs.append(arg)
+            return
+        super()._process_opts(arg, state)
+
+
+class _TextCommand(TyperCommand):
+    """A command whose positional argument is free text (a query)."""
+
+    def make_parser(self, ctx):
+        parser = _TextParser(ctx)
+        for param in self.get_params(ctx):
+            param.add_to_parser(parser, ctx)
+        return parser
+
+
+@app.command(cls=_TextCommand)
 def query(
     text: Annotated[str, typer.Argument(help="A BTQL or SQL query.")],
     format: Annotated[
@@ -485,7 +534,6 @@ def query(
     api_key: ApiKey = None,
 ):
     """Run a BTQL or SQL query against the server (or the data dir) and print the rows."""
-    import orjson
 
     formats = ("table", "json", "jsonl", "csv", "parquet")
 
@@ -521,7 +569,9 @@ def query(
         finally:
             backend.close()
         if format == "table":
-            answer = orjson.loads(content)
+            # The standard library's parser keeps every digit of a JSON integer (orjson
+            # read one beyond 2^64 as a float: 123456789012345678901234 became 1.23…e+23).
+            answer = json.loads(content)
             rows = answer["data"]
             # The schema's columns first (an empty answer still has its header), then any
             # the rows hold beyond them.
@@ -585,13 +635,21 @@ def export(
     """Export every row of an object (with tags, comments, expected, scores, metadata)."""
     from rich.progress import BarColumn, TextColumn
 
+    from tracelake.errors import InvalidRequest
     from tracelake.export.stream import ExportRequest, format_of
 
     def body():
         # (-o logs.parquet without --format wrote JSON lines into logs.parquet)
         fmt = format if format is not None else format_of(output)
         request = ExportRequest(object_type, name, fmt, filter, shape, audit_log)
-        request.check()  # before touching the file
+        try:
+            request.check()  # before touching the file
+        except InvalidRequest as exc:
+            # The route's words ("format must be one of …") named no option.
+            for option in ("format", "shape"):
+                if exc.message.startswith(f"{option} must be"):
+                    raise CliError(f"--{exc.message}") from None
+            raise
         counts = {"rows": 0, "bytes": 0}
         columns = (
             TextColumn("{task.description}", markup=False),
@@ -664,9 +722,9 @@ def import_(
             raise CliError(f"cannot import {file}: {reason}")
         try:
             fmt = detect_format(format, None, file.name)
-        except InvalidRequest:
-            if format is not None:
-                raise
+        except InvalidRequest as exc:
+            if format is not None:  # (the route's words named no option)
+                raise CliError(f"--{exc.message}") from None
             # The route's words ("give format=…, a Content-Type …") named no CLI option.
             raise CliError(
                 f"cannot tell the format of {file.name} from its name: give --format csv,"
@@ -738,13 +796,13 @@ def _delete_if_empty(delete, what: str) -> None:
 
 
 def _cell(value) -> str | None:
-    import orjson
-
+    """A value as the table shows it: its JSON text, less a string's quotes (a boolean was
+    Python's ``True``, where the JSON and CSV answers say ``true``)."""
     if value is None:
         return None
-    if isinstance(value, dict | list):
-        return orjson.dumps(value).decode()
-    return str(value)
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 @app.command()

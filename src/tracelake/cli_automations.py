@@ -119,11 +119,19 @@ def create_automation(
         str | None, typer.Option("--path", help="Export to s3://bucket/prefix or file:///dir.")
     ] = None,
     definition: Annotated[
-        str, typer.Option("--definition", help="log_traces, log_spans or btql_query.")
-    ] = "log_traces",
+        str | None,
+        typer.Option(
+            "--definition",
+            help="log_traces (the default), log_spans or btql_query (the default with --query).",
+        ),
+    ] = None,
     query: Annotated[str | None, typer.Option("--query", help="The btql_query to export.")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="jsonl or parquet.")] = "jsonl",
-    interval: Annotated[int, typer.Option("--interval", help="Seconds, 300 to 86400.")] = 3600,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="jsonl (the default) or parquet.")
+    ] = None,
+    interval: Annotated[
+        int | None, typer.Option("--interval", help="Seconds, 300 to 86400 (default 3600).")
+    ] = None,
     max_rows: Annotated[int | None, typer.Option("--max-rows", help="Rows per run.")] = None,
     access_key_id: Annotated[str | None, typer.Option("--access-key-id")] = None,
     secret_access_key: Annotated[str | None, typer.Option("--secret-access-key")] = None,
@@ -163,7 +171,17 @@ def create_automation(
             "--endpoint-url": endpoint_url,
             "--region": region,
         }
-        export_only = {"--path": path, "--query": query, "--max-rows": max_rows, **s3_flags}
+        # (--definition, --format and --interval have no default here, so that one given
+        # with --retention is seen: they were dropped as the others were.)
+        export_only = {
+            "--path": path,
+            "--definition": definition,
+            "--query": query,
+            "--format": fmt,
+            "--interval": interval,
+            "--max-rows": max_rows,
+            **s3_flags,
+        }
         if retention is not None:
             given = [flag for flag, value in export_only.items() if value is not None]
             if given:
@@ -179,15 +197,22 @@ def create_automation(
                 given += [flag for flag, value in s3_flags.items() if value is not None]
             if given:
                 raise CliError(f"{', '.join(given)}: not for an export to {path}")
-            export_definition = {"type": definition}
+            # A --query with another definition was dropped: the automation exported the
+            # whole logs instead of the query's rows.
+            kind = definition or ("btql_query" if query is not None else "log_traces")
+            if query is not None and kind != "btql_query":
+                raise CliError(f"--query: only for --definition btql_query, not {kind}")
+            if query is None and kind == "btql_query":
+                raise CliError("--definition btql_query needs the query: give --query")
+            export_definition = {"type": kind}
             if query is not None:
                 export_definition["btql_query"] = query
             config = {
                 "event_type": "btql_export",
                 "export_definition": export_definition,
                 "export_path": path,
-                "format": fmt,
-                "interval_seconds": interval,
+                "format": fmt or "jsonl",
+                "interval_seconds": 3600 if interval is None else interval,
             }
             if max_rows is not None:
                 config["max_rows"] = max_rows

@@ -60,9 +60,23 @@ class RemoteBackend:
             response = self.http.request(method, path, json=json, params=params)
         except httpx.HTTPError as exc:
             raise CliError(f"cannot reach the server at {self.url}: {exc}") from None
+        return self._json(response)
+
+    def _json(self, response: httpx.Response):
+        """The answer's JSON, or one line: an error, or an answer no tracelake server gives
+        (a redirect, a page: a --url naming the web UI's path or another server was a
+        JSONDecodeError traceback)."""
+        self._check(response)
+        try:
+            return response.json()
+        except ValueError:
+            raise CliError(_not_tracelake(response)) from None
+
+    def _check(self, response: httpx.Response) -> None:
         if response.status_code >= 400:
             raise CliError(_server_message(response))
-        return response.json()
+        if response.status_code >= 300:  # (not followed: a redirect answered no rows)
+            raise CliError(_not_tracelake(response))
 
     def list_keys(self):
         return self.call("GET", "/v1/api_key")["objects"]
@@ -113,10 +127,9 @@ class RemoteBackend:
             response = self.http.post("/btql", json={"query": text, "fmt": fmt})
         except httpx.HTTPError as exc:
             raise CliError(f"cannot reach the server at {self.url}: {exc}") from None
-        if response.status_code >= 400:
-            raise CliError(_server_message(response))
         if fmt == "json":  # (its cursor is in the body; other formats' in the header)
-            return response.content, orjson.loads(response.content).get("cursor")
+            return response.content, self._json(response).get("cursor")
+        self._check(response)
         return response.content, response.headers.get("x-bt-cursor")
 
     def explain(self, text: str) -> dict:
@@ -134,9 +147,9 @@ class RemoteBackend:
         started = False
         try:
             with self.http.stream("GET", path, params=params, timeout=None) as response:
-                if response.status_code >= 400:
+                if response.status_code >= 300:
                     response.read()
-                    raise CliError(_server_message(response))
+                    self._check(response)  # (a redirect wrote an empty file, exit 0)
                 started = True
                 for chunk in response.iter_bytes():
                     out.write(chunk)
@@ -174,9 +187,7 @@ class RemoteBackend:
             )
         except httpx.HTTPError as exc:
             raise CliError(f"cannot reach the server at {self.url}: {exc}") from None
-        if response.status_code >= 400:
-            raise CliError(_server_message(response))
-        return response.json()
+        return self._json(response)
 
     def close(self):
         self.http.close()
@@ -186,8 +197,19 @@ def _server_message(response: httpx.Response) -> str:
     try:
         message = response.json()["error"]["message"]
     except Exception:
-        message = response.text[:200]
+        # A proxy's or another server's error page: its HTML was printed, many lines of it.
+        return _not_tracelake(response)
     return f"server answered {response.status_code}: {message}"
+
+
+def _not_tracelake(response: httpx.Response) -> str:
+    where = response.headers.get("location")
+    answer = f"{response.status_code} {response.reason_phrase}".strip()
+    return (
+        f"{response.request.url} answered {answer}"
+        + (f" (to {where})" if where else "")
+        + ", not as a tracelake server: is --url (or TRACELAKE_URL) the server's address?"
+    )
 
 
 class LocalBackend:
@@ -351,6 +373,9 @@ def open_store(data_dir: Path, *, serving: bool = False):
         raise CliError(f"{exc} ({hint})") from None
     except DataDirUnusable as exc:
         raise CliError(str(exc)) from None
+    except FileExistsError:
+        # (mkdir's "File exists" left the user guessing what was wrong with it.)
+        raise CliError(f"cannot use the data dir {data_dir}: it is a file, not a folder") from None
     except OSError as exc:
         raise CliError(f"cannot use the data dir {data_dir}: {exc.strerror or exc}") from None
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from tracelake.errors import InvalidSetting
 
@@ -23,7 +24,7 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("data_dir", "TRACELAKE_DATA_DIR", "./tracelake-data", "Folder holding the database."),
     Setting("host", "TRACELAKE_HOST", "127.0.0.1", "Address the server binds."),
-    Setting("port", "TRACELAKE_PORT", 8000, "Port the server listens on.", int, minimum=0),
+    Setting("port", "TRACELAKE_PORT", 8000, "Port the server listens on.", int),
     Setting(
         "api_key",
         "TRACELAKE_API_KEY",
@@ -43,9 +44,9 @@ SETTINGS: tuple[Setting, ...] = (
         "public_url",
         "TRACELAKE_PUBLIC_URL",
         None,
-        "Base URL clients reach the server at, in the URLs the server hands out (login's "
-        "api_url, attachment URLs, the summarize routes' links); default: the request's URL "
-        "under the proxy's X-Forwarded-Prefix (see docs/web.md).",
+        "Base URL clients reach the server at (http:// or https://), in the URLs the server "
+        "hands out (login's api_url, attachment URLs, the summarize routes' links); default: "
+        "the request's URL under the proxy's X-Forwarded-Prefix (see docs/web.md).",
     ),
     Setting(
         "max_body_bytes",
@@ -148,5 +149,14 @@ class Settings:
             # --from-file does): registered so, no client could send it (header values are
             # stripped, and the SDK strips the key), and every request was a 401.
             values["api_key"] = values["api_key"].strip() or None
+        public = values.get("public_url")
+        if public is not None:
+            # One without a scheme ("tracelake.example.com") went out as the SDK's api_url
+            # and in attachment URLs, which no client could use.
+            parts = urlsplit(public)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise InvalidSetting(
+                    f"TRACELAKE_PUBLIC_URL must be an http:// or https:// URL, not {public!r}"
+                )
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import ADMIN_KEY, free_port
+from tests.conftest import ADMIN_KEY, ServerProcess, free_port
 from tracelake.server.app import create_app
 from tracelake.settings import Settings
 
@@ -470,11 +470,23 @@ def test_serve_refuses_a_port_that_is_not_a_number_in_the_environment(tmp_path):
         ("TRACELAKE_SCHEDULER_TICK_SECONDS", "-5", "0"),  # it turned the scheduler off unsaid
         ("TRACELAKE_QUERY_TIMEOUT_SECONDS", "0", "1"),
         ("TRACELAKE_MAX_BODY_BYTES", "-1", "1"),
+        # "-1" said "must be 0 or more" (README: "at least 0"), and then 0 was refused too.
+        ("TRACELAKE_PORT", "0", "1"),
     ],
 )
 def test_serve_refuses_a_whole_number_setting_below_its_minimum(tmp_path, name, value, minimum):
     result = _serve("--data-dir", str(tmp_path / "data"), env=cli_env(**{name: value}))
     assert_cli_error(result, name, f"must be {minimum} or more", repr(value))
+    assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize("value", ["tracelake.example.com", "ftp://example.com", "https://"])
+def test_serve_refuses_a_public_url_clients_could_not_use(tmp_path, value):
+    """A TRACELAKE_PUBLIC_URL without a scheme went out as the SDK's api_url (login) and in
+    attachment URLs, where no client could use it; the server started without a word."""
+    env = cli_env(TRACELAKE_PUBLIC_URL=value)
+    result = _serve("--data-dir", str(tmp_path / "data"), "--port", str(free_port()), env=env)
+    assert_cli_error(result, "TRACELAKE_PUBLIC_URL", "http://", repr(value))
     assert not (tmp_path / "data").exists()
 
 
@@ -600,6 +612,20 @@ def test_a_command_that_creates_the_database_in_an_unusable_data_dir_is_one_line
     data_dir = tmp_path / "file" / "data"
     result = run_cli(*command, "--data-dir", str(data_dir))
     assert_cli_error(result, "cannot use the data dir", str(data_dir))
+
+
+@pytest.mark.parametrize("command", ["serve", "demo"])
+def test_a_data_dir_that_is_a_file_is_named_so(tmp_path, command):
+    """A --data-dir naming a file said "cannot use the data dir …: File exists" (mkdir's
+    words), as if the trouble were that something existed."""
+    data_dir = tmp_path / "data"
+    data_dir.write_text("not a folder")
+    if command == "serve":
+        result = _serve("--data-dir", str(data_dir), "--port", str(free_port()))
+    else:
+        result = run_cli("demo", "--data-dir", str(data_dir))
+    assert_cli_error(result, str(data_dir), "it is a file, not a folder")
+    assert data_dir.read_text() == "not a folder"
 
 
 def test_names_and_values_with_brackets_are_printed_as_they_are(tmp_path):
@@ -823,3 +849,105 @@ def test_help_and_no_arguments_still_print_the_help():
     assert run_cli("keys", "list", "--help").returncode == 0
     bare = run_cli("keys")
     assert bare.returncode == 2 and "Usage: tracelake keys" in bare.stdout + bare.stderr
+
+
+def test_a_query_that_opens_with_a_comment_is_not_an_option(tmp_path):
+    """A query whose first line is a ``--`` comment was taken for an option by the command
+    line parser: "No such option: -- the slow ones …", exit 2, wherever it stood."""
+    data_dir = str(tmp_path / "data")
+    ok(run_cli("demo", "--data-dir", data_dir))
+    query = "-- the first row\nselect: id | from: dataset('trivia') | sort: id | limit: 1"
+    first = ok(run_cli("query", query, "-f", "jsonl", "--data-dir", data_dir)).stdout
+    assert len(first.splitlines()) == 1 and '"id"' in first
+    after = ok(run_cli("query", "--data-dir", data_dir, "-f", "jsonl", query)).stdout
+    assert after == first
+    sql = "-- a comment = x\nSELECT id FROM dataset('trivia') ORDER BY id LIMIT 1"
+    assert ok(run_cli("query", sql, "-f", "jsonl", "--data-dir", data_dir)).stdout == first
+    unknown = run_cli("query", "select: 1", "--bogus", "--data-dir", data_dir)
+    assert unknown.returncode == 2 and "no such option: --bogus" in unknown.stderr.lower()
+    attached = tmp_path / "my rows.jsonl"  # a short option's attached value keeps its space
+    ok(run_cli("query", query, "-fjsonl", f"-o{attached}", "--data-dir", data_dir))
+    assert attached.read_text() == first
+
+
+def test_a_demo_that_fails_midway_leaves_no_half_demo(tmp_path):
+    """A demo that failed after its project was made (here: the server refuses the logs'
+    request body) left a 'demo' project with part of the data, and every later ``demo``
+    said "A 'demo' project exists already; nothing loaded", exit 0."""
+    small = ServerProcess(tmp_path / "data", env={"TRACELAKE_MAX_BODY_BYTES": "20000"}).start()
+    try:
+        remote = ("--url", small.url, "--api-key", small.api_key)
+        assert_cli_error(run_cli("demo", *remote), "413")
+        with small.client() as client:
+            assert client.get("/v1/project").json()["objects"] == []
+        assert_cli_error(run_cli("demo", *remote), "413")  # tried again, not "exists"
+    finally:
+        small.stop()
+
+
+def test_control_characters_of_values_do_not_reach_the_terminal(tmp_path):
+    """A table on a terminal wrote values as they were: a logged "\\x1b[2J" cleared the
+    screen of whoever queried it, a title or hyperlink sequence went to the terminal. They
+    are shown as ``\\x1b`` and the like; a piped table keeps them (tab-separated lines)."""
+    data_dir = tmp_path / "data"
+    key = "tl-escapes-0123456789abcdef"
+    ok(run_cli("keys", "create", "--data-dir", str(data_dir), "--api-key", key))
+    value = "before\x1b[2J\x1b]0;owned\x07\x9b1mafter"
+    with local_app(data_dir) as app:
+        project_id = app.post("/v1/project", json={"name": "esc"}, headers=auth(key)).json()["id"]
+        row = {"project_id": project_id, "log_id": "g", "id": "e1", "input": value}
+        assert app.post("/logs3", json={"rows": [row]}, headers=auth(key)).status_code == 200
+    query = ("query", "select: id, input | from: project_logs('esc')", "--data-dir", str(data_dir))
+    terminal = ok(run_cli(*query, env=cli_env(TTY_COMPATIBLE="1", COLUMNS="200"))).stdout
+    assert "\x1b" not in terminal and "\x07" not in terminal and "\x9b" not in terminal
+    assert "before\\x1b[2J\\x1b]0;owned\\x07\\x9b1mafter" in terminal
+    piped = ok(run_cli(*query)).stdout
+    assert piped.splitlines()[1] == f"e1\t{value}"
+
+
+def test_a_table_writes_values_as_the_json_answer_does(tmp_path):
+    """The table (a terminal's or piped) wrote a boolean as Python's ``False`` (CSV and
+    JSON say ``false``) and read an integer beyond 2^64 as a float, losing its digits."""
+    data_dir = str(tmp_path / "data")
+    ok(run_cli("demo", "--data-dir", data_dir))
+    query = (
+        "select: is_root, 123456789012345678901234 as big, 0.5 as half"
+        " | from: dataset('trivia') | limit: 1"
+    )
+    table = ok(run_cli("query", query, "--data-dir", data_dir)).stdout
+    assert table.splitlines()[1] == "true\t123456789012345678901234\t0.5"
+    csv = ok(run_cli("query", query, "-f", "csv", "--data-dir", data_dir)).stdout
+    assert csv.splitlines()[1] == 'true,"123456789012345678901234","0.5"'
+
+
+def test_a_url_that_is_not_the_servers_address_is_one_line(server, tmp_path):
+    """A --url naming the web UI's path answers a redirect: ``keys list`` was a
+    JSONDecodeError traceback, and ``export`` replaced the file with an empty one, exit 0."""
+    remote = ("--url", f"{server.url}/app", "--api-key", server.api_key)
+    assert_cli_error(run_cli("keys", "list", *remote), "302", "is --url")
+    assert_cli_error(run_cli("query", "select: 1", "-f", "csv", *remote), "405")
+    out = tmp_path / "logs.jsonl"
+    out.write_text("kept\n")
+    exported = run_cli("export", "project_logs", "demo", "-o", str(out), *remote)
+    assert_cli_error(exported, "302", "is --url")
+    assert out.read_text() == "kept\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["import", "{file}", "--project", "p", "--dataset", "d", "-f", "xml"], "--format must"),
+        (["export", "project_logs", "p", "-o", "{out}", "-f", "xml"], "--format must"),
+        (["export", "project_logs", "p", "-o", "{out}", "--shape", "rows"], "--shape must"),
+    ],
+)
+def test_a_bad_format_or_shape_names_the_option(tmp_path, args, named):
+    """The HTTP route's words were printed ("format must be one of …"), naming no option."""
+    data_dir = tmp_path / "data"
+    ok(run_cli("keys", "create", "--data-dir", str(data_dir)))
+    source = tmp_path / "rows.csv"
+    source.write_text("a\n1\n")
+    out = tmp_path / "out"
+    args = [a.format(file=source, out=out) for a in args]
+    assert_cli_error(run_cli(*args, "--data-dir", str(data_dir)), named)
+    assert not out.exists()

@@ -133,6 +133,13 @@ def test_flags_that_do_not_apply_to_the_automation_are_refused(server, tmp_path)
             "--profile",
         ),
         (("--path", "s3://b/p", "--external-id", "e"), "--role-arn"),
+        # A retention policy dropped these too (they had defaults, so were not seen).
+        (("--retention", "dataset", "--days", "3", "--interval", "300"), "--interval"),
+        (("--retention", "dataset", "--days", "3", "--format", "parquet"), "--format"),
+        (("--retention", "dataset", "--days", "3", "--definition", "log_spans"), "--definition"),
+        # The query was dropped: the automation exported every span instead of its rows.
+        (("--path", f"file://{tmp_path}", "--definition", "log_spans", "--query", "q"), "--query"),
+        (("--path", f"file://{tmp_path}", "--definition", "btql_query"), "--query"),
     ]
     for flags, named in cases:
         result = run_cli(*base, *flags, env=env)
@@ -181,3 +188,25 @@ def test_pause_resume_and_delete_from_the_command_line(server, tmp_path):
 def ok_id(client, project_id: str) -> str:
     params = {"project_id": project_id, "project_automation_name": "keep"}
     return client.get("/v1/project_automation", params=params).json()["objects"][0]["id"]
+
+
+def test_a_query_alone_makes_a_btql_query_export(server, tmp_path):
+    """``--query`` without ``--definition`` was dropped (the default definition is
+    log_traces): the automation exported every trace, not the query's rows."""
+    env = cli_env(TRACELAKE_URL=server.url, TRACELAKE_API_KEY=server.api_key)
+    client = server.client()
+    project = f"cli-q-{uuid.uuid4().hex[:6]}"
+    client.post("/v1/project", json={"name": project})
+    query = f"select: id | from: project_logs('{project}')"
+    created = run_cli(
+        "automations", "create", "-p", project, "--name", "q", "--path", f"file://{tmp_path}",
+        "--query", query, "--paused", env=env,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    assert "export btql_query as jsonl" in created.stdout
+    (found,) = client.get("/v1/project_automation", params={"project_automation_name": "q"}).json()[
+        "objects"
+    ]
+    definition = found["config"]["export_definition"]
+    assert definition == {"type": "btql_query", "btql_query": query}
+    assert found["config"]["interval_seconds"] == 3600
