@@ -215,6 +215,9 @@ ERRORS = [
     ("SELECT * FROM t LIMIT 1 WHERE a", "WHERE is out of place", 1, 25),
     ("SELECT * FROM t ORDER BY a NULLS LAST", "NULLS FIRST/LAST is not supported", 1, 28),
     ("SELECT * FROM t garbage garbage", "table aliases are not supported", 1, 17),
+    # FETCH FIRST right after FROM was "table aliases are not supported"
+    ("SELECT * FROM t FETCH FIRST 2 ROWS ONLY", "FETCH FIRST … ROWS ONLY is not", 1, 17),
+    ("SELECT * FROM t ORDER BY a FETCH NEXT 2 ROWS ONLY", "write LIMIT n", 1, 28),
     ("SELECT * FROM t WHERE a = 1 )", "unexpected ')' at the end of the query", 1, 29),
     ("SELECT FROM t", "expected an expression after 'SELECT', found 'FROM'", 1, 8),
     ("SELECT a FROM t WHERE", "expected an expression after 'WHERE', found end of input", 1, 22),
