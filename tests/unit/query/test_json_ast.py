@@ -372,3 +372,41 @@ def test_round_trip_helper_covers_the_text_parsers():
     assert query_from_json(query_to_json(parse_btql("select: a | filter: not b"))).filter == NOT(
         I("b")
     )
+
+
+# Braintrust's AST schema has `alias?` on ident and function nodes: it was "unknown key
+# 'alias'". An item without an alias of its own is named by it; elsewhere it names nothing.
+def test_alias_on_ident_and_function_nodes():
+    source = {**fn("project_logs", lit("p")), "alias": "t"}
+    query = query_from_json(
+        {
+            "select": [
+                {"expr": {**ident("metadata", "model"), "alias": "m"}},
+                {"expr": {**fn("lower", ident("id")), "alias": "low"}, "alias": "own"},
+            ],
+            "from": source,
+            "filter": {"op": "eq", "left": {**ident("id"), "alias": "x"}, "right": lit("a")},
+        }
+    )
+    assert [item.alias for item in query.select] == ["m", "own"]
+    assert query.filter == parse_expression("id = 'a'")
+    assert query.from_.name == "project_logs"
+    with pytest.raises(QueryError, match=r"select\[0\].expr.alias: expected a non-empty name"):
+        query_from_json({"select": [{"expr": {**ident("id"), "alias": 5}}]})
+
+
+# A whole JSON number is an integer (Python's json.dumps writes a float limit as 3.0): it was
+# "limit: expected an integer >= 0, got 3.0".
+def test_whole_float_numbers_are_integers():
+    query = query_from_json(
+        {
+            "select": [{"op": "star"}],
+            "limit": 3.0,
+            "preview_length": -1.0,
+            "sample": {"method": {"type": "count", "value": 2.0}, "seed": 7.0},
+        }
+    )
+    assert (query.limit, query.preview_length) == (3, -1)
+    assert (query.sample.value, query.sample.seed) == (2, 7)
+    with pytest.raises(QueryError, match="limit: expected an integer >= 0, got 3.5"):
+        query_from_json({"select": [{"op": "star"}], "limit": 3.5})

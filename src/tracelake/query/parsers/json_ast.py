@@ -47,10 +47,24 @@ def _check_keys(obj: dict, allowed: tuple[str, ...], path: str) -> None:
 
 
 def _int(value, path: str, minimum: int | None = None) -> int:
+    """A whole JSON number: ``3.0`` is 3 (JSON does not tell them apart, and Python's
+    ``json.dumps`` writes a float limit that way)."""
+    if type(value) is float and value.is_integer():
+        value = int(value)
     if type(value) is not int or (minimum is not None and value < minimum):
         floor = "" if minimum is None else f" >= {minimum}"
         raise _fail(path, f"expected an integer{floor}, got {value!r}")
     return value
+
+
+def _node_alias(obj: dict, path: str) -> str | None:
+    """The ``alias`` an ident or function node may carry (Braintrust's AST schema has it):
+    a select, dimension or measure item without an alias of its own is named by it; on a
+    data source or inside an expression nothing refers to it."""
+    alias = obj.get("alias")
+    if alias is not None and (not isinstance(alias, str) or not alias):
+        raise _fail(f"{path}.alias", f"expected a non-empty name, got {alias!r}")
+    return alias
 
 
 def _str(value, path: str) -> str:
@@ -140,7 +154,8 @@ class _Reader:
         return ast.Interval(_int(obj.get("value"), f"{path}.value"), unit)
 
     def ident(self, obj, path):
-        _check_keys(obj, ("op", "name"), path)
+        _check_keys(obj, ("op", "name", "alias"), path)
+        _node_alias(obj, path)
         return ast.Ident(self.path_name(obj.get("name"), f"{path}.name"))
 
     @staticmethod
@@ -159,8 +174,9 @@ class _Reader:
         _check_keys(obj, ("op",), path)
         return ast.Star()
 
-    def function(self, obj, path, allowed=("op", "name", "args", "duplicate_treatment")):
+    def function(self, obj, path, allowed=("op", "name", "args", "duplicate_treatment", "alias")):
         _check_keys(obj, allowed, path)
+        _node_alias(obj, path)
         name = self.function_name(obj.get("name"), f"{path}.name")
         args: list[ast.Expr] = []
         named: list[tuple[str, ast.Expr]] = []
@@ -330,8 +346,11 @@ def _aliased_from_json(reader: _Reader, item, path: str) -> ast.Aliased:
         raise _fail(path, 'expected {"expr": ..., "alias": "name"}')
     _check_keys(item, ("expr", "alias"), path)
     alias = item.get("alias")
+    node = item["expr"]
+    if alias is None and isinstance(node, dict) and node.get("op") in ("ident", "function"):
+        alias = _node_alias(node, f"{path}.expr")
     return ast.Aliased(
-        reader.expr(item["expr"], f"{path}.expr"),
+        reader.expr(node, f"{path}.expr"),
         None if alias is None else _str(alias, f"{path}.alias"),
     )
 
@@ -354,13 +373,14 @@ def _aliased_list_from_json(reader, value, path):
 
 def _source_from_json(reader, value, path) -> ast.Source:
     if isinstance(value, dict) and value.get("op") == "ident":
-        _check_keys(value, ("op", "name"), path)
+        _check_keys(value, ("op", "name", "alias"), path)
+        _node_alias(value, path)
         parts = _list(value.get("name"), f"{path}.name")
         if len(parts) != 1 or not isinstance(parts[0], str):
             raise _fail(f"{path}.name", "a data source name is a single name")
         return ast.Source(parts[0].lower())
     if isinstance(value, dict) and value.get("op") == "function":
-        fn = reader.function(value, path, ("op", "name", "args", "shape"))
+        fn = reader.function(value, path, ("op", "name", "args", "shape", "alias"))
         shape = value.get("shape")
         if shape is not None and shape not in SHAPES:
             raise _fail(f"{path}.shape", f"expected one of {', '.join(SHAPES)}, got {shape!r}")
