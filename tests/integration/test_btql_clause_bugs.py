@@ -130,3 +130,39 @@ def test_a_traces_final_filter_on_a_path_into_a_preview_reads_the_whole_value(
         " | final_filter: metadata.model = 'gpt-5'"
     )
     assert btql(app_client, query)["data"] == [{"id": "C-c0"}]
+
+
+# On the summary shape with a span filter, a row's root fields are the root span's (the
+# reference: "preview fields come from the root span") and the rollups are over the spans
+# the filter keeps: the ids, name and type came from the first kept span (`A-a1`, `llm`).
+@pytest.mark.parametrize(
+    "query",
+    [
+        "select: id, span_id, span_type_info | from: SOURCE summary"
+        " | span_filter: span_attributes.type = 'llm'",
+        "select: id, span_id, span_type_info | from: SOURCE summary"
+        " | span_filter: span_attributes.type = 'llm' | sort: span_id",
+        "SELECT id, span_id, span_type_info FROM project_logs('PID', shape => 'summary')"
+        " WHERE FILTER_SPANS(span_attributes.type = 'llm')",
+        {
+            "select": [{"btql": "id"}, {"btql": "span_id"}, {"btql": "span_type_info"}],
+            "from": {
+                "op": "function",
+                "name": {"op": "ident", "name": ["project_logs"]},
+                "args": [{"op": "literal", "value": "PID"}],
+                "shape": "summary",
+            },
+            "span_filter": {"btql": "span_attributes.type = 'llm'"},
+        },
+    ],
+)
+def test_summary_with_a_span_filter_keeps_the_root_spans_fields(app_client, project, query):
+    if isinstance(query, dict):
+        query = json.loads(json.dumps(query).replace("PID", project))
+        query["select"] = [{"expr": item} for item in query["select"]]
+    else:
+        query = query.replace("SOURCE", f"project_logs('{project}')").replace("PID", project)
+    info = {"name": "a0", "type": "task", "cached": False, "has_error": False, "span_count": 1}
+    assert btql(app_client, query)["data"] == [
+        {"id": "A-a0", "span_id": "a0", "span_type_info": info}
+    ]

@@ -1134,10 +1134,11 @@ class _Planner:
         objects when given) of ``spans``, the span filter applied, each with the ``__key`` of
         its trace from the relation named ``traces`` (and the ``extra`` columns selected from
         it as ``p``)."""
+        whole = None
         if filters.spans is not None:
             condition = self.sql(self.c.compile_filter(filters.spans, self.scope(), self.q))
-            spans = f"(SELECT * FROM {spans} e WHERE {condition})"
-        summary = summary_relation(spans, self.source.object_type, columns, keys)
+            whole, spans = spans, f"(SELECT * FROM {spans} e WHERE {condition})"
+        summary = summary_relation(spans, self.source.object_type, columns, keys, whole)
         return (
             f"(SELECT s.*, p.__key AS __key{extra} FROM {summary} s"
             f" JOIN {traces} p USING (root_span_id))"
