@@ -13,6 +13,7 @@ from tracelake.query.parsers import (
     expr_to_json,
     parse_btql,
     parse_expression,
+    parse_sql,
     query_from_json,
     query_to_json,
 )
@@ -302,7 +303,18 @@ ERRORS = [
     ),
     (
         {"select": [{"op": "star"}], "from": fn("f", {"expr": lit(1), "alias": "k"})},
-        "named arguments are not allowed",
+        "unknown data source argument 'k'",
+    ),
+    (
+        {"select": [{"op": "star"}], "from": fn("f", {"expr": lit("rows"), "alias": "shape"})},
+        "from.args: shape must be one of spans, traces, summary",
+    ),
+    (
+        {
+            "select": [{"op": "star"}],
+            "from": fn("f", {"expr": lit("spans"), "alias": "shape"}, shape="traces"),
+        },
+        "from.args: the shape is given twice",
     ),
     (
         {"select": [{"op": "star"}], "sort": [{"expr": ident("a"), "dir": "up"}]},
@@ -410,3 +422,11 @@ def test_whole_float_numbers_are_integers():
     assert (query.sample.value, query.sample.seed) == (2, 7)
     with pytest.raises(QueryError, match="limit: expected an integer >= 0, got 3.5"):
         query_from_json({"select": [{"op": "star"}], "limit": 3.5})
+
+
+# The shape as a named argument of the from function (`project_logs('p', shape => 'traces')`,
+# as SQL writes it) was "named arguments are not allowed in a data source".
+def test_shape_as_a_named_argument_of_the_source():
+    source = fn("project_logs", lit("p"), {"expr": lit("traces"), "alias": "shape"})
+    query = query_from_json({"select": [{"op": "star"}], "from": source})
+    assert query.from_ == parse_sql("SELECT * FROM project_logs('p', shape => 'traces')").from_

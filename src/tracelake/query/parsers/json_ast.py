@@ -384,8 +384,14 @@ def _source_from_json(reader, value, path) -> ast.Source:
         shape = value.get("shape")
         if shape is not None and shape not in SHAPES:
             raise _fail(f"{path}.shape", f"expected one of {', '.join(SHAPES)}, got {shape!r}")
-        if fn.named:
-            raise _fail(f"{path}.args", "named arguments are not allowed in a data source")
+        for key, arg in fn.named:  # `project_logs('<id>', shape => 'traces')`, as in text
+            if key != "shape":
+                raise _fail(f"{path}.args", f"unknown data source argument '{key}' (only shape)")
+            if not isinstance(arg, ast.Literal) or arg.value not in SHAPES:
+                raise _fail(f"{path}.args", f"shape must be one of {', '.join(SHAPES)}")
+            if shape is not None:
+                raise _fail(f"{path}.args", "the shape is given twice")
+            shape = arg.value
         return ast.Source(fn.name, fn.args, shape)
     raise _fail(path, "expected an ident or function node")
 
