@@ -166,3 +166,22 @@ def test_summary_with_a_span_filter_keeps_the_root_spans_fields(app_client, proj
     assert btql(app_client, query)["data"] == [
         {"id": "A-a0", "span_id": "a0", "span_type_info": info}
     ]
+
+
+# On the traces shape, a final filter on a trace's root fields read them from the first
+# span the span filter kept, so a filter on the root's name or type kept no trace.
+@pytest.mark.parametrize(
+    "query",
+    [
+        "select: id | from: SOURCE traces | span_filter: span_attributes.type = 'llm'"
+        " | final_filter: span_type_info.name = 'a0'",
+        "select: id | from: SOURCE traces | span_filter: span_attributes.type != 'task'"
+        " | final_filter: span_type_info.type = 'task' and metadata.model = 'gpt-4' | sort: id",
+        "SELECT id FROM project_logs('PID', shape => 'traces')"
+        " WHERE FILTER_SPANS(span_attributes.type = 'llm') HAVING span_type_info.name = 'a0'",
+    ],
+)
+def test_traces_final_filter_reads_the_root_span_under_a_span_filter(app_client, project, query):
+    query = query.replace("SOURCE", f"project_logs('{project}')").replace("PID", project)
+    expected = [{"id": "A-a1"}] if "llm" in query else [{"id": "A-a1"}, {"id": "A-a2"}]
+    assert btql(app_client, query)["data"] == expected

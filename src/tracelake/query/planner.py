@@ -899,12 +899,17 @@ class _Planner:
         clause = " WHERE " + " AND ".join(where) if where else ""
         if not self.final_traces:
             return f"SELECT DISTINCT e.root_span_id FROM {source} e{clause}"
-        return self._passing_traces(f"(SELECT e.* FROM {source} e{clause})")
+        whole = None
+        if filters.spans is not None:  # (the root span's fields, kept or not)
+            whole = f"(SELECT e.* FROM {source} e{' WHERE ' + where[0] if matched else ''})"
+        return self._passing_traces(f"(SELECT e.* FROM {source} e{clause})", whole)
 
-    def _passing_traces(self, spans: str) -> str:
+    def _passing_traces(self, spans: str, whole: str | None = None) -> str:
         """SQL of the traces of ``spans`` (SQL) that the final filter keeps. With an
         aggregate it is computed per trace over the trace's spans (``avg(scores.x) > 0.8``);
-        without, it reads the trace's summary values, as on the summary shape."""
+        without, it reads the trace's summary values, as on the summary shape (the root
+        span's fields from ``whole``, every span of the traces, when ``spans`` are those a
+        span filter kept)."""
         expr = self.q.final_filter
         if self.c.has_aggregate(expr):
             keys = (a.Ident(name=("root_span_id",)),)
@@ -915,7 +920,8 @@ class _Planner:
         condition = self.c.compile_final_filter(query, self.scope(columns=columns))
         clause = f" WHERE {self.sql(condition)}"
         needed = _columns_read([], clause, columns)
-        summary = summary_relation(spans, self.source.object_type, needed, _keys_read([condition]))
+        keys = _keys_read([condition])
+        summary = summary_relation(spans, self.source.object_type, needed, keys, whole)
         return f"SELECT e.root_span_id FROM {summary} e{clause}"
 
     def _sampled_traces(self, filters: _Filters) -> str:
