@@ -263,7 +263,7 @@ def test_same_query_in_three_forms():
 ERRORS = [
     ({"select": [{"op": "star"}], "fliter": {}}, "unknown query key 'fliter'"),
     ({"select": [{"op": "star"}], "use_columnstore": True}, "unknown query key 'use_columnstore'"),
-    ({"select": [{"op": "star"}], "infer": []}, "query key 'infer' is not supported"),
+    ({"select": [{"op": "star"}], "infer": [{"op": "star"}]}, "query key 'infer' is not supported"),
     ({"filter": {"btql": "a"}}, "a query needs select, dimensions or measures"),
     ({"select": []}, "a query needs select, dimensions or measures"),
     (
@@ -430,3 +430,13 @@ def test_shape_as_a_named_argument_of_the_source():
     source = fn("project_logs", lit("p"), {"expr": lit("traces"), "alias": "shape"})
     query = query_from_json({"select": [{"op": "star"}], "from": source})
     assert query.from_ == parse_sql("SELECT * FROM project_logs('p', shape => 'traces')").from_
+
+
+# Every key of Braintrust's query schema is nullish: an unsupported key that is null (or an
+# empty list) asks for nothing, and was "query key 'comparison_key' is not supported".
+@pytest.mark.parametrize("key", ["comparison_key", "custom_columns", "final_dimensions", "infer"])
+def test_unsupported_keys_that_ask_for_nothing_are_absent(key):
+    for value in (None, []):
+        assert query_from_json({"select": [{"op": "star"}], key: value}).select == (STAR,)
+    with pytest.raises(QueryError, match=f"query key '{key}' is not supported"):
+        query_from_json({"select": [{"op": "star"}], key: [{"expr": ident("a"), "alias": "a"}]})

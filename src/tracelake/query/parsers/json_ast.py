@@ -489,6 +489,8 @@ def query_from_json(obj) -> ast.Query:
     values = {}
     for key, value in obj.items():
         if key in UNSUPPORTED_KEYS:
+            if value is None or value == []:  # (every key of the schema is nullish)
+                continue
             raise QueryError(f"query key '{key}' is not supported")
         if key not in _QUERY_READERS:
             raise QueryError(f"unknown query key '{key}'")
