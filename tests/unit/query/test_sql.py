@@ -219,6 +219,8 @@ ERRORS = [
     ("SELECT * FROM t FETCH FIRST 2 ROWS ONLY", "FETCH FIRST … ROWS ONLY is not", 1, 17),
     ("SELECT * FROM t ORDER BY a FETCH NEXT 2 ROWS ONLY", "write LIMIT n", 1, 28),
     ("SELECT * FROM t WHERE a = 1 )", "unexpected ')' at the end of the query", 1, 29),
+    # a second statement was "SELECT is out of place; clauses go SELECT, FROM, …"
+    ("SELECT * FROM t; SELECT 1", "a query is one statement: nothing may follow ';'", 1, 18),
     ("SELECT FROM t", "expected an expression after 'SELECT', found 'FROM'", 1, 8),
     ("SELECT a FROM t WHERE", "expected an expression after 'WHERE', found end of input", 1, 22),
     ("SELECT a FROM t GROUP a", "expected BY after 'GROUP'", 1, 23),

@@ -144,7 +144,8 @@ class SqlParser(ExpressionParser):
         if self.accept_word("offset"):
             cursor_at = loc(self.peek())
             cursor = self.parse_offset()
-        self.accept_op(";")
+        if self.accept_op(";") and self.peek().kind != EOF:
+            raise self.error("a query is one statement: nothing may follow ';'", self.peek())
         if self.peek().kind != EOF:
             raise self.trailing(self.peek())
         return self.build(
