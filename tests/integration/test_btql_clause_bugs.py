@@ -185,3 +185,42 @@ def test_traces_final_filter_reads_the_root_span_under_a_span_filter(app_client,
     query = query.replace("SOURCE", f"project_logs('{project}')").replace("PID", project)
     expected = [{"id": "A-a1"}] if "llm" in query else [{"id": "A-a1"}, {"id": "A-a2"}]
     assert btql(app_client, query)["data"] == expected
+
+
+# ANY_SPAN in a trace shape's span filter (`span_filter:`, `FILTER_SPANS(…)`) was a 400
+# "unknown field '__any_span_1'" (its internal name): it is true on the spans of the traces
+# that have a span satisfying it, as in the filter.
+TOOL = "ANY_SPAN(span_attributes.type = 'tool')"
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        (
+            f"select: id | from: SOURCE traces | span_filter: {TOOL} | sort: id",
+            [{"id": "A-a0"}, {"id": "A-a1"}, {"id": "A-a2"}],
+        ),
+        (
+            f"select: id | from: SOURCE traces | filter: FILTER_SPANS(is_root AND NOT {TOOL})",
+            [{"id": "B-b0"}],
+        ),
+        (
+            f"SELECT id FROM project_logs('PID', shape => 'traces') WHERE FILTER_SPANS({TOOL})"
+            " ORDER BY id DESC LIMIT 1",
+            [{"id": "A-a2"}, {"id": "A-a1"}, {"id": "A-a0"}],
+        ),
+        (
+            "select: id, span_type_info.span_count as n | from: SOURCE summary"
+            f" | span_filter: {TOOL}",
+            [{"id": "A-a0", "n": 3}],
+        ),
+        (
+            "select: id, span_type_info.span_count as n | from: SOURCE summary"
+            f" | span_filter: is_root OR {TOOL} | sort: id",
+            [{"id": "A-a0", "n": 3}, {"id": "B-b0", "n": 1}],
+        ),
+    ],
+)
+def test_any_span_in_a_span_filter_of_a_trace_shape(app_client, project, query, expected):
+    query = query.replace("SOURCE", f"project_logs('{project}')").replace("PID", project)
+    assert btql(app_client, query)["data"] == expected

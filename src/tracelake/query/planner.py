@@ -487,6 +487,22 @@ class _Planner:
             columns[name] = Column("BOOLEAN", exp.Coalesce(this=member, expressions=[exp.false()]))
         return ctes, columns
 
+    def _span_filter_sql(self, filters: _Filters) -> str:
+        """SQL of a trace shape's span filter (``span_filter:``, ``FILTER_SPANS(x)``) over
+        the plain span relation ``e``: an ANY_SPAN term in it is true on the spans of the
+        traces that have a span satisfying it (among every span of the objects), as in the
+        filter that selects the traces (it was an unknown field, its internal name)."""
+        scope = self.scope()
+        columns = {
+            name: Column("BOOLEAN", exp.column(name, quoted=True)) for name, _ in filters.windows
+        }
+        sql = self.sql(self.c.compile_filter(filters.spans, self.scope(columns), self.q))
+        for name, expr in filters.windows:
+            condition = self.sql(self.c.compile_filter(expr, scope, self.q))
+            traces = f"SELECT e.root_span_id FROM {self.base} e WHERE {condition}"
+            sql = sql.replace(f'"{name}"', f"COALESCE(e.root_span_id IN ({traces}), FALSE)")
+        return sql
+
     def spans(self) -> Plan:
         filters = split_filters(self.q, trace_shape=False)
         ctes, any_span = self._any_span_traces(filters.windows)
@@ -1007,7 +1023,7 @@ class _Planner:
             rank = ""
         where = []
         if filters.spans is not None:
-            where.append(self.sql(self.c.compile_filter(filters.spans, scope, self.q)))
+            where.append(self._span_filter_sql(filters))
         select = [f"{self.sql(c.expr)} AS {_q(c.name)}" for c in proj.columns]
         rows = (
             f"SELECT e.*, p.__key AS __key{rank} FROM {self.base} e"
@@ -1142,7 +1158,7 @@ class _Planner:
         it as ``p``)."""
         whole = None
         if filters.spans is not None:
-            condition = self.sql(self.c.compile_filter(filters.spans, self.scope(), self.q))
+            condition = self._span_filter_sql(filters)
             whole, spans = spans, f"(SELECT * FROM {spans} e WHERE {condition})"
         summary = summary_relation(spans, self.source.object_type, columns, keys, whole)
         return (
