@@ -224,3 +224,23 @@ TOOL = "ANY_SPAN(span_attributes.type = 'tool')"
 def test_any_span_in_a_span_filter_of_a_trace_shape(app_client, project, query, expected):
     query = query.replace("SOURCE", f"project_logs('{project}')").replace("PID", project)
     assert btql(app_client, query)["data"] == expected
+
+
+# In SQL, grouping on the traces shape named BTQL's clauses only ("dimensions and measures
+# need the spans or summary shape"), which the query does not hold.
+@pytest.mark.parametrize(
+    ("query", "col"),
+    [
+        ("SELECT DISTINCT metadata.model FROM project_logs('PID', shape => 'traces')", 17),
+        ("SELECT count(1) AS n FROM project_logs('PID', shape => 'traces')", 8),
+    ],
+)
+def test_sql_grouping_on_the_traces_shape_names_sql(app_client, project, query, col):
+    answer = app_client.post("/btql", json={"query": query.replace("PID", project)})
+    assert answer.status_code == 400
+    error = answer.json()["error"]
+    assert error["message"].startswith(
+        "dimensions and measures need the spans or summary shape"
+        " (so do GROUP BY, DISTINCT and aggregates)"
+    )
+    assert (error["line"], error["col"]) == (1, col)

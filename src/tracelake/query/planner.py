@@ -1009,7 +1009,8 @@ class _Planner:
         if proj.aggregate:
             first = (self.q.dimensions or self.q.measures or ())[:1]
             raise QueryError.at(
-                "dimensions and measures need the spans or summary shape",
+                "dimensions and measures need the spans or summary shape"
+                + (" (so do GROUP BY, DISTINCT and aggregates)" if self.q.syntax == "sql" else ""),
                 first[0].expr if first else None,
             )
         keys = [self.sql(k) for k in self.c.compile_sort(self.q, scope)] if self.q.sort else []
