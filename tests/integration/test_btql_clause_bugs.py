@@ -244,3 +244,20 @@ def test_sql_grouping_on_the_traces_shape_names_sql(app_client, project, query, 
         " (so do GROUP BY, DISTINCT and aggregates)"
     )
     assert (error["line"], error["col"]) == (1, col)
+
+
+# A name two experiments have is a 400 at the source's argument (it had no position).
+def test_an_ambiguous_source_name_is_an_error_at_the_argument(app_client):
+    for project in ("amb-1", "amb-2"):
+        project_id = app_client.post("/v1/project", json={"name": project}).json()["id"]
+        made = app_client.post("/v1/experiment", json={"project_id": project_id, "name": "same"})
+        assert made.status_code == 200
+    for query, col in (
+        ("select: id | from: experiment('same')", 31),
+        ("SELECT id FROM experiment('same', shape => 'summary')", 27),
+    ):
+        answer = app_client.post("/btql", json={"query": query})
+        assert answer.status_code == 400
+        error = answer.json()["error"]
+        assert error["message"] == f"2 experiments are named 'same': use an id at 1:{col}"
+        assert (error["line"], error["col"]) == (1, col)
