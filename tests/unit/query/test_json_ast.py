@@ -422,6 +422,13 @@ def test_whole_float_numbers_are_integers():
     assert (query.sample.value, query.sample.seed) == (2, 7)
     with pytest.raises(QueryError, match="limit: expected an integer >= 0, got 3.5"):
         query_from_json({"select": [{"op": "star"}], "limit": 3.5})
+    with pytest.raises(QueryError, match="seed: expected an integer, got 1e"):
+        query_from_json(
+            {
+                "select": [{"op": "star"}],
+                "sample": {"method": {"type": "rate", "value": 1}, "seed": 1e300},
+            }
+        )
 
 
 # The shape as a named argument of the from function (`project_logs('p', shape => 'traces')`,
