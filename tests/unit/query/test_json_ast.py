@@ -447,3 +447,13 @@ def test_unsupported_keys_that_ask_for_nothing_are_absent(key):
         assert query_from_json({"select": [{"op": "star"}], key: value}).select == (STAR,)
     with pytest.raises(QueryError, match=f"query key '{key}' is not supported"):
         query_from_json({"select": [{"op": "star"}], key: [{"expr": ident("a"), "alias": "a"}]})
+
+
+# `{"expr": {"op": "star"}}` in select is `*` (it was "* is only allowed in select and
+# count(*)"), and a null `replace` asks for nothing (it was "not supported").
+def test_star_as_a_select_items_expression():
+    for item in ({"expr": {"op": "star"}}, {"expr": {"op": "star"}, "alias": None}):
+        assert query_from_json({"select": [item]}).select == (STAR,)
+    assert query_from_json({"select": [{"op": "star", "replace": None}]}).select == (STAR,)
+    with pytest.raises(QueryError, match="star 'replace' is not supported"):
+        query_from_json({"select": [{"op": "star", "replace": {"a": lit(1)}}]})

@@ -169,9 +169,9 @@ class _Reader:
         return tuple(parts)
 
     def star(self, obj, path):
-        if "replace" in obj:
+        if obj.get("replace") is not None:
             raise _fail(path, "star 'replace' is not supported")
-        _check_keys(obj, ("op",), path)
+        _check_keys(obj, ("op", "replace"), path)
         return ast.Star()
 
     def function(self, obj, path, allowed=("op", "name", "args", "duplicate_treatment", "alias")):
@@ -360,6 +360,14 @@ def _select_from_json(reader, value, path):
     for i, item in enumerate(_list(value, path)):
         if isinstance(item, dict) and item.get("op") == "star":
             items.append(reader.star(item, f"{path}[{i}]"))
+        elif (
+            isinstance(item, dict)
+            and isinstance(item.get("expr"), dict)
+            and item["expr"].get("op") == "star"
+            and item.get("alias") is None
+        ):  # an AliasExpr holding the star: `*` too
+            _check_keys(item, ("expr", "alias"), f"{path}[{i}]")
+            items.append(reader.star(item["expr"], f"{path}[{i}].expr"))
         else:
             items.append(_aliased_from_json(reader, item, f"{path}[{i}]"))
     return tuple(items)
