@@ -6,7 +6,7 @@ import pytest
 
 from tracelake.query import ast
 from tracelake.query.errors import QueryError
-from tracelake.query.parsers import parse_query, parse_sql
+from tracelake.query.parsers import parse_query, parse_sql, query_from_json
 
 from .trees import AND, NOW_MINUS_7D, OR, SRC, STAR, A, B, F, I, L, assert_round_trip
 
@@ -266,3 +266,17 @@ def test_error(text, message, line, col):
         parse_query(text)
     assert message in str(info.value)
     assert (info.value.line, info.value.col) == (line, col)
+
+
+# The shape's value is read in any case, as the word after a BTQL source is (TRACES): it
+# was "shape must be 'spans', 'traces' or 'summary'".
+def test_the_shape_value_is_read_in_any_case():
+    assert parse_sql("SELECT * FROM project_logs('p', shape => 'TRACES')").from_.shape == "traces"
+    assert parse_query("select: * | from: project_logs('p', shape => 'Summary')").from_.shape == (
+        "summary"
+    )
+    json_source = {"op": "function", "name": {"op": "ident", "name": ["project_logs"]}}
+    json_source |= {"args": [{"op": "literal", "value": "p"}], "shape": "TRACES"}
+    assert query_from_json({"select": [{"op": "star"}], "from": json_source}).from_.shape == (
+        "traces"
+    )

@@ -390,16 +390,19 @@ def _source_from_json(reader, value, path) -> ast.Source:
     if isinstance(value, dict) and value.get("op") == "function":
         fn = reader.function(value, path, ("op", "name", "args", "shape", "alias"))
         shape = value.get("shape")
+        if isinstance(shape, str):
+            shape = shape.lower()
         if shape is not None and shape not in SHAPES:
             raise _fail(f"{path}.shape", f"expected one of {', '.join(SHAPES)}, got {shape!r}")
         for key, arg in fn.named:  # `project_logs('<id>', shape => 'traces')`, as in text
             if key != "shape":
                 raise _fail(f"{path}.args", f"unknown data source argument '{key}' (only shape)")
-            if not isinstance(arg, ast.Literal) or arg.value not in SHAPES:
+            word = arg.value if isinstance(arg, ast.Literal) else None
+            if not isinstance(word, str) or word.lower() not in SHAPES:
                 raise _fail(f"{path}.args", f"shape must be one of {', '.join(SHAPES)}")
             if shape is not None:
                 raise _fail(f"{path}.args", "the shape is given twice")
-            shape = arg.value
+            shape = word.lower()
         return ast.Source(fn.name, fn.args, shape)
     raise _fail(path, "expected an ident or function node")
 
