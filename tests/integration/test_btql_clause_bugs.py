@@ -261,3 +261,19 @@ def test_an_ambiguous_source_name_is_an_error_at_the_argument(app_client):
         error = answer.json()["error"]
         assert error["message"] == f"2 experiments are named 'same': use an id at 1:{col}"
         assert (error["line"], error["col"]) == (1, col)
+
+
+# FILTER_SPANS in span_filter: or trace_filter: said it "must stand alone or be joined by AND
+# at the top of the filter", which it did: it belongs in filter:, and span_filter: is it.
+@pytest.mark.parametrize(
+    ("clause", "col"), [("span_filter", 59), ("trace_filter", 60)], ids=["span", "trace"]
+)
+def test_filter_spans_in_a_phase_filter_says_where_it_belongs(app_client, project, clause, col):
+    query = f"select: id | from: project_logs('PID') traces | {clause}: FILTER_SPANS(is_root)"
+    answer = app_client.post("/btql", json={"query": query.replace("PID", project)})
+    assert answer.status_code == 400
+    error = answer.json()["error"]
+    assert error["message"].startswith(
+        f"FILTER_SPANS(...) belongs in filter: (SQL WHERE), not in {clause}:"
+    )
+    assert (error["line"], error["col"]) == (1, col + len(project))

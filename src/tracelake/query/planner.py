@@ -11,6 +11,7 @@ with a hidden ``__key`` column (the cursor key) beside the visible ones.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 
 import sqlglot
@@ -303,11 +304,17 @@ def split_filters(query: a.Query, trace_shape: bool) -> _Filters:
     span_terms: list[a.Expr] = []
     trace_terms: list[a.Expr] = []
 
-    def lift_any_span(node):
+    def lift_any_span(node, clause: str | None = None):
         if isinstance(node, a.SpanFilter) and node.op == "singlespanfilter":
             name = f"__any_span_{len(windows) + 1}"
             windows.append((name, node.expr))
             return a.Ident(name=(name,), loc=node.loc)
+        if isinstance(node, a.SpanFilter) and clause is not None:
+            raise QueryError.at(
+                f"FILTER_SPANS(...) belongs in filter: (SQL WHERE), not in {clause}:"
+                " (span_filter: x returns only the spans matching x; write x)",
+                node,
+            )
         if isinstance(node, a.SpanFilter):
             raise QueryError.at(
                 "FILTER_SPANS(...) must stand alone or be joined by AND at the top of the filter",
@@ -323,9 +330,10 @@ def split_filters(query: a.Query, trace_shape: bool) -> _Filters:
         else:
             trace_terms.append(transform(term, lift_any_span))
     if query.trace_filter is not None:
-        trace_terms.append(transform(query.trace_filter, lift_any_span))
+        lift = functools.partial(lift_any_span, clause="trace_filter")
+        trace_terms.append(transform(query.trace_filter, lift))
     if query.span_filter is not None:
-        span = transform(query.span_filter, lift_any_span)
+        span = transform(query.span_filter, functools.partial(lift_any_span, clause="span_filter"))
         span_terms.append(span)
         if not trace_shape:
             trace_terms.append(span)
