@@ -521,7 +521,7 @@ class _TextCommand(TyperCommand):
 
 @app.command(cls=_TextCommand)
 def query(
-    text: Annotated[str, typer.Argument(help="A BTQL or SQL query.")],
+    text: Annotated[str, typer.Argument(help="A BTQL or SQL query, or a JSON AST.")],
     format: Annotated[
         str, typer.Option("--format", "-f", help="table, json, jsonl, csv or parquet.")
     ] = "table",
@@ -533,11 +533,19 @@ def query(
     url: Url = None,
     api_key: ApiKey = None,
 ):
-    """Run a BTQL or SQL query against the server (or the data dir) and print the rows."""
+    """Run a BTQL or SQL query (or a JSON AST) against the server (or the data dir) and print
+    the rows."""
+    import orjson
 
     formats = ("table", "json", "jsonl", "csv", "parquet")
 
     def body():
+        request = text
+        if text.lstrip().startswith("{"):  # the JSON AST, as POST /btql takes it
+            try:
+                request = orjson.loads(text)
+            except orjson.JSONDecodeError as exc:
+                raise CliError(f"the query starts with '{{' but is not JSON: {exc}") from None
         if format not in formats:
             raise CliError(f"--format must be one of {', '.join(formats)}")
         if explain and output is not None:  # it printed the plan and left the file alone
@@ -547,7 +555,7 @@ def query(
         backend = _backend(data_dir, url, api_key)
         try:
             if explain:
-                plan = backend.explain(text)
+                plan = backend.explain(request)
                 console.print(
                     f"shape: {plan['shape']}  limit: {plan['limit']}  "
                     f"paging: {plan['paging']}  columns: {', '.join(plan['columns'])}"
@@ -563,7 +571,7 @@ def query(
                 print(plan["sql"])
                 return
             fmt = "json" if format == "table" else format
-            content, cursor = backend.query(text, fmt)
+            content, cursor = backend.query(request, fmt)
             if format == "json":
                 content = _with_cursor(content, cursor)
         finally:

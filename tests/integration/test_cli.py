@@ -951,3 +951,28 @@ def test_a_bad_format_or_shape_names_the_option(tmp_path, args, named):
     args = [a.format(file=source, out=out) for a in args]
     assert_cli_error(run_cli(*args, "--data-dir", str(data_dir)), named)
     assert not out.exists()
+
+
+def test_query_takes_the_json_ast(tmp_path, server):
+    """A JSON AST was "unexpected character '{' at 1:1": it runs, as POST /btql takes it, on
+    a data dir as on a server."""
+    data_dir = str(tmp_path / "data")
+    ok(run_cli("demo", "--data-dir", data_dir))
+    with server.client() as client:
+        name = f"ast-{uuid.uuid4().hex[:8]}"
+        project_id = client.post("/v1/project", json={"name": name}).json()["id"]
+        row = {"project_id": project_id, "log_id": "g", "id": "r1", "input": "hi"}
+        assert client.post("/logs3", json={"rows": [row]}).status_code == 200
+    remote = ("--url", server.url, "--api-key", server.api_key)
+    for project, where in ((name, remote), ("demo", ("--data-dir", data_dir))):
+        ast = (
+            '{"select": [{"expr": {"op": "ident", "name": ["id"]}, "alias": "id"}],'
+            ' "from": {"op": "function", "name": {"op": "ident", "name": ["project_logs"]},'
+            f' "args": [{{"op": "literal", "value": "{project}"}}], "shape": "summary"}},'
+            ' "limit": 1}'
+        )
+        answer = ok(run_cli("query", ast, "-f", "jsonl", *where))
+        assert len(answer.stdout.splitlines()) == 1 and '"id":' in answer.stdout
+    assert_cli_error(
+        run_cli("query", '{"select": ', "--data-dir", data_dir), "starts with '{' but is not JSON"
+    )

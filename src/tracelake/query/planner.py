@@ -11,6 +11,7 @@ with a hidden ``__key`` column (the cursor key) beside the visible ones.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 
 import sqlglot
@@ -303,11 +304,17 @@ def split_filters(query: a.Query, trace_shape: bool) -> _Filters:
     span_terms: list[a.Expr] = []
     trace_terms: list[a.Expr] = []
 
-    def lift_any_span(node):
+    def lift_any_span(node, clause: str | None = None):
         if isinstance(node, a.SpanFilter) and node.op == "singlespanfilter":
             name = f"__any_span_{len(windows) + 1}"
             windows.append((name, node.expr))
             return a.Ident(name=(name,), loc=node.loc)
+        if isinstance(node, a.SpanFilter) and clause is not None:
+            raise QueryError.at(
+                f"FILTER_SPANS(...) belongs in filter: (SQL WHERE), not in {clause}:"
+                " (span_filter: x returns only the spans matching x; write x)",
+                node,
+            )
         if isinstance(node, a.SpanFilter):
             raise QueryError.at(
                 "FILTER_SPANS(...) must stand alone or be joined by AND at the top of the filter",
@@ -323,9 +330,10 @@ def split_filters(query: a.Query, trace_shape: bool) -> _Filters:
         else:
             trace_terms.append(transform(term, lift_any_span))
     if query.trace_filter is not None:
-        trace_terms.append(transform(query.trace_filter, lift_any_span))
+        lift = functools.partial(lift_any_span, clause="trace_filter")
+        trace_terms.append(transform(query.trace_filter, lift))
     if query.span_filter is not None:
-        span = transform(query.span_filter, lift_any_span)
+        span = transform(query.span_filter, functools.partial(lift_any_span, clause="span_filter"))
         span_terms.append(span)
         if not trace_shape:
             trace_terms.append(span)
@@ -486,6 +494,22 @@ class _Planner:
             member = exp.In(this=exp.column("root_span_id", "e"), query=traces)
             columns[name] = Column("BOOLEAN", exp.Coalesce(this=member, expressions=[exp.false()]))
         return ctes, columns
+
+    def _span_filter_sql(self, filters: _Filters) -> str:
+        """SQL of a trace shape's span filter (``span_filter:``, ``FILTER_SPANS(x)``) over
+        the plain span relation ``e``: an ANY_SPAN term in it is true on the spans of the
+        traces that have a span satisfying it (among every span of the objects), as in the
+        filter that selects the traces (it was an unknown field, its internal name)."""
+        scope = self.scope()
+        columns = {
+            name: Column("BOOLEAN", exp.column(name, quoted=True)) for name, _ in filters.windows
+        }
+        sql = self.sql(self.c.compile_filter(filters.spans, self.scope(columns), self.q))
+        for name, expr in filters.windows:
+            condition = self.sql(self.c.compile_filter(expr, scope, self.q))
+            traces = f"SELECT e.root_span_id FROM {self.base} e WHERE {condition}"
+            sql = sql.replace(f'"{name}"', f"COALESCE(e.root_span_id IN ({traces}), FALSE)")
+        return sql
 
     def spans(self) -> Plan:
         filters = split_filters(self.q, trace_shape=False)
@@ -899,12 +923,17 @@ class _Planner:
         clause = " WHERE " + " AND ".join(where) if where else ""
         if not self.final_traces:
             return f"SELECT DISTINCT e.root_span_id FROM {source} e{clause}"
-        return self._passing_traces(f"(SELECT e.* FROM {source} e{clause})")
+        whole = None
+        if filters.spans is not None:  # (the root span's fields, kept or not)
+            whole = f"(SELECT e.* FROM {source} e{' WHERE ' + where[0] if matched else ''})"
+        return self._passing_traces(f"(SELECT e.* FROM {source} e{clause})", whole)
 
-    def _passing_traces(self, spans: str) -> str:
+    def _passing_traces(self, spans: str, whole: str | None = None) -> str:
         """SQL of the traces of ``spans`` (SQL) that the final filter keeps. With an
         aggregate it is computed per trace over the trace's spans (``avg(scores.x) > 0.8``);
-        without, it reads the trace's summary values, as on the summary shape."""
+        without, it reads the trace's summary values, as on the summary shape (the root
+        span's fields from ``whole``, every span of the traces, when ``spans`` are those a
+        span filter kept)."""
         expr = self.q.final_filter
         if self.c.has_aggregate(expr):
             keys = (a.Ident(name=("root_span_id",)),)
@@ -915,7 +944,8 @@ class _Planner:
         condition = self.c.compile_final_filter(query, self.scope(columns=columns))
         clause = f" WHERE {self.sql(condition)}"
         needed = _columns_read([], clause, columns)
-        summary = summary_relation(spans, self.source.object_type, needed, _keys_read([condition]))
+        keys = _keys_read([condition])
+        summary = summary_relation(spans, self.source.object_type, needed, keys, whole)
         return f"SELECT e.root_span_id FROM {summary} e{clause}"
 
     def _sampled_traces(self, filters: _Filters) -> str:
@@ -987,7 +1017,8 @@ class _Planner:
         if proj.aggregate:
             first = (self.q.dimensions or self.q.measures or ())[:1]
             raise QueryError.at(
-                "dimensions and measures need the spans or summary shape",
+                "dimensions and measures need the spans or summary shape"
+                + (" (so do GROUP BY, DISTINCT and aggregates)" if self.q.syntax == "sql" else ""),
                 first[0].expr if first else None,
             )
         keys = [self.sql(k) for k in self.c.compile_sort(self.q, scope)] if self.q.sort else []
@@ -1001,7 +1032,7 @@ class _Planner:
             rank = ""
         where = []
         if filters.spans is not None:
-            where.append(self.sql(self.c.compile_filter(filters.spans, scope, self.q)))
+            where.append(self._span_filter_sql(filters))
         select = [f"{self.sql(c.expr)} AS {_q(c.name)}" for c in proj.columns]
         rows = (
             f"SELECT e.*, p.__key AS __key{rank} FROM {self.base} e"
@@ -1134,10 +1165,11 @@ class _Planner:
         objects when given) of ``spans``, the span filter applied, each with the ``__key`` of
         its trace from the relation named ``traces`` (and the ``extra`` columns selected from
         it as ``p``)."""
+        whole = None
         if filters.spans is not None:
-            condition = self.sql(self.c.compile_filter(filters.spans, self.scope(), self.q))
-            spans = f"(SELECT * FROM {spans} e WHERE {condition})"
-        summary = summary_relation(spans, self.source.object_type, columns, keys)
+            condition = self._span_filter_sql(filters)
+            whole, spans = spans, f"(SELECT * FROM {spans} e WHERE {condition})"
+        summary = summary_relation(spans, self.source.object_type, columns, keys, whole)
         return (
             f"(SELECT s.*, p.__key AS __key{extra} FROM {summary} s"
             f" JOIN {traces} p USING (root_span_id))"

@@ -530,6 +530,7 @@ def summary_relation(
     object_type: ObjectType,
     columns: frozenset[str] | None = None,
     keys: Mapping[str, frozenset[str]] | None = None,
+    whole: str | None = None,
 ) -> str:
     """One row per trace of ``spans``: the root span's ids and fields, scores averaged
     over the trace's spans, token/cost/call/error metrics summed, start/end/duration. The
@@ -540,7 +541,11 @@ def summary_relation(
     ranking of every trace then reads just the fields it sorts or filters by. ``keys`` maps
     some of the :data:`AGGREGATED_OBJECTS` to the only keys of them to compute (the others
     are absent from the object): a ranking by ``scores.Factuality`` averages that score
-    alone. The values of the keys computed are those of the whole object."""
+    alone. The values of the keys computed are those of the whole object.
+
+    ``whole`` (SQL), when ``spans`` are the spans a span filter kept, holds every span of
+    their traces: the root span's fields are picked among those (the root span stays the
+    root when the filter drops it), the rest is aggregated over ``spans``."""
     keys = keys or {}
     names = list(summary_columns(object_type))
     if object_type is ObjectType.DATASET:
@@ -554,8 +559,19 @@ def summary_relation(
     for name in names:
         stats.update(_trace_aggregates(name, reads, keys.get(name)))
     select = ", ".join(_summary_select(name, keys.get(name)) for name in names)
-    sql = f"""(WITH spans AS {spans},
+    root = [name for name, sql in stats.items() if sql == root_field(name)]
+    if whole is None or not root:
+        sql = f"""(WITH spans AS {spans},
         trace_stats AS {_trace_stats(stats, reads.spans())}"""
+    else:
+        rest = {name: sql for name, sql in stats.items() if name not in root}
+        roots = {"root_span_id": "s.root_span_id", **{name: stats[name] for name in root}}
+        picked = ", ".join(f"r.{name}" for name in root)
+        sql = f"""(WITH spans AS {spans},
+        kept_stats AS {_trace_stats(rest, reads.spans())},
+        root_stats AS {_trace_stats(roots, whole)},
+        trace_stats AS (SELECT k.*, {picked} FROM kept_stats k
+            JOIN root_stats r USING (root_span_id))"""
     joins = ""
     if "scores" in names and keys.get("scores") is None:
         sql += f""",

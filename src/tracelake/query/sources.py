@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from tracelake.errors import InvalidRequest
 from tracelake.model.objects import ObjectRef, ObjectType
 from tracelake.query.ast import Literal, Query
 from tracelake.query.errors import QueryError
@@ -77,23 +78,33 @@ def resolve_source(query: Query, resolver: Resolver) -> ResolvedSource:
     shape = (source.shape or "spans").lower()
     if shape not in SHAPES:
         raise QueryError.at(f"unknown shape {source.shape!r}: use spans, traces or summary", source)
-    args = []
+    args, nodes = [], {}
     for arg in source.args:
         if not isinstance(arg, Literal) or not isinstance(arg.value, str) or not arg.value:
             where = arg if arg.loc else source
             raise QueryError.at(f"{name}() takes object ids or names as strings", where)
         args.append(arg.value)
+        nodes.setdefault(arg.value, arg if arg.loc else source)
     if not args:
         raise QueryError.at(f"{name}() needs an object id, e.g. {name}('<id>')", source)
     object_type = SOURCE_TYPES[name]
+
+    def look_up(find, value: str) -> str:
+        try:
+            return find(value)
+        except QueryError:
+            raise
+        except InvalidRequest as exc:  # a name several objects have: at the argument
+            raise QueryError.at(exc.message, nodes[value]) from None
+
     if name == "project_dataset":
         if len(args) < 2:
             raise QueryError.at("project_dataset() takes a project and a dataset", source)
-        project_id = resolver.project(args[0])
-        ids = [resolver.object(object_type, a, project_id) for a in args[1:]]
+        project_id = look_up(resolver.project, args[0])
+        ids = [look_up(lambda a: resolver.object(object_type, a, project_id), a) for a in args[1:]]
     elif object_type is ObjectType.PROJECT_LOGS:
-        ids = [resolver.project(a) for a in args]
+        ids = [look_up(resolver.project, a) for a in args]
     else:
-        ids = [resolver.object(object_type, a, None) for a in args]
+        ids = [look_up(lambda a: resolver.object(object_type, a, None), a) for a in args]
     refs = tuple(dict.fromkeys(ObjectRef(object_type, i) for i in ids))
     return ResolvedSource(object_type=object_type, refs=refs, shape=shape)

@@ -13,6 +13,7 @@ from tracelake.query.parsers import (
     expr_to_json,
     parse_btql,
     parse_expression,
+    parse_sql,
     query_from_json,
     query_to_json,
 )
@@ -262,7 +263,7 @@ def test_same_query_in_three_forms():
 ERRORS = [
     ({"select": [{"op": "star"}], "fliter": {}}, "unknown query key 'fliter'"),
     ({"select": [{"op": "star"}], "use_columnstore": True}, "unknown query key 'use_columnstore'"),
-    ({"select": [{"op": "star"}], "infer": []}, "query key 'infer' is not supported"),
+    ({"select": [{"op": "star"}], "infer": [{"op": "star"}]}, "query key 'infer' is not supported"),
     ({"filter": {"btql": "a"}}, "a query needs select, dimensions or measures"),
     ({"select": []}, "a query needs select, dimensions or measures"),
     (
@@ -302,7 +303,18 @@ ERRORS = [
     ),
     (
         {"select": [{"op": "star"}], "from": fn("f", {"expr": lit(1), "alias": "k"})},
-        "named arguments are not allowed",
+        "unknown data source argument 'k'",
+    ),
+    (
+        {"select": [{"op": "star"}], "from": fn("f", {"expr": lit("rows"), "alias": "shape"})},
+        "from.args: shape must be one of spans, traces, summary",
+    ),
+    (
+        {
+            "select": [{"op": "star"}],
+            "from": fn("f", {"expr": lit("spans"), "alias": "shape"}, shape="traces"),
+        },
+        "from.args: the shape is given twice",
     ),
     (
         {"select": [{"op": "star"}], "sort": [{"expr": ident("a"), "dir": "up"}]},
@@ -372,3 +384,76 @@ def test_round_trip_helper_covers_the_text_parsers():
     assert query_from_json(query_to_json(parse_btql("select: a | filter: not b"))).filter == NOT(
         I("b")
     )
+
+
+# Braintrust's AST schema has `alias?` on ident and function nodes: it was "unknown key
+# 'alias'". An item without an alias of its own is named by it; elsewhere it names nothing.
+def test_alias_on_ident_and_function_nodes():
+    source = {**fn("project_logs", lit("p")), "alias": "t"}
+    query = query_from_json(
+        {
+            "select": [
+                {"expr": {**ident("metadata", "model"), "alias": "m"}},
+                {"expr": {**fn("lower", ident("id")), "alias": "low"}, "alias": "own"},
+            ],
+            "from": source,
+            "filter": {"op": "eq", "left": {**ident("id"), "alias": "x"}, "right": lit("a")},
+        }
+    )
+    assert [item.alias for item in query.select] == ["m", "own"]
+    assert query.filter == parse_expression("id = 'a'")
+    assert query.from_.name == "project_logs"
+    with pytest.raises(QueryError, match=r"select\[0\].expr.alias: expected a non-empty name"):
+        query_from_json({"select": [{"expr": {**ident("id"), "alias": 5}}]})
+
+
+# A whole JSON number is an integer (Python's json.dumps writes a float limit as 3.0): it was
+# "limit: expected an integer >= 0, got 3.0".
+def test_whole_float_numbers_are_integers():
+    query = query_from_json(
+        {
+            "select": [{"op": "star"}],
+            "limit": 3.0,
+            "preview_length": -1.0,
+            "sample": {"method": {"type": "count", "value": 2.0}, "seed": 7.0},
+        }
+    )
+    assert (query.limit, query.preview_length) == (3, -1)
+    assert (query.sample.value, query.sample.seed) == (2, 7)
+    with pytest.raises(QueryError, match="limit: expected an integer >= 0, got 3.5"):
+        query_from_json({"select": [{"op": "star"}], "limit": 3.5})
+    with pytest.raises(QueryError, match="seed: expected an integer, got 1e"):
+        query_from_json(
+            {
+                "select": [{"op": "star"}],
+                "sample": {"method": {"type": "rate", "value": 1}, "seed": 1e300},
+            }
+        )
+
+
+# The shape as a named argument of the from function (`project_logs('p', shape => 'traces')`,
+# as SQL writes it) was "named arguments are not allowed in a data source".
+def test_shape_as_a_named_argument_of_the_source():
+    source = fn("project_logs", lit("p"), {"expr": lit("traces"), "alias": "shape"})
+    query = query_from_json({"select": [{"op": "star"}], "from": source})
+    assert query.from_ == parse_sql("SELECT * FROM project_logs('p', shape => 'traces')").from_
+
+
+# Every key of Braintrust's query schema is nullish: an unsupported key that is null (or an
+# empty list) asks for nothing, and was "query key 'comparison_key' is not supported".
+@pytest.mark.parametrize("key", ["comparison_key", "custom_columns", "final_dimensions", "infer"])
+def test_unsupported_keys_that_ask_for_nothing_are_absent(key):
+    for value in (None, []):
+        assert query_from_json({"select": [{"op": "star"}], key: value}).select == (STAR,)
+    with pytest.raises(QueryError, match=f"query key '{key}' is not supported"):
+        query_from_json({"select": [{"op": "star"}], key: [{"expr": ident("a"), "alias": "a"}]})
+
+
+# `{"expr": {"op": "star"}}` in select is `*` (it was "* is only allowed in select and
+# count(*)"), and a null `replace` asks for nothing (it was "not supported").
+def test_star_as_a_select_items_expression():
+    for item in ({"expr": {"op": "star"}}, {"expr": {"op": "star"}, "alias": None}):
+        assert query_from_json({"select": [item]}).select == (STAR,)
+    assert query_from_json({"select": [{"op": "star", "replace": None}]}).select == (STAR,)
+    with pytest.raises(QueryError, match="star 'replace' is not supported"):
+        query_from_json({"select": [{"op": "star", "replace": {"a": lit(1)}}]})

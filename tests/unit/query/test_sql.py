@@ -6,7 +6,7 @@ import pytest
 
 from tracelake.query import ast
 from tracelake.query.errors import QueryError
-from tracelake.query.parsers import parse_query, parse_sql
+from tracelake.query.parsers import parse_query, parse_sql, query_from_json
 
 from .trees import AND, NOW_MINUS_7D, OR, SRC, STAR, A, B, F, I, L, assert_round_trip
 
@@ -215,7 +215,12 @@ ERRORS = [
     ("SELECT * FROM t LIMIT 1 WHERE a", "WHERE is out of place", 1, 25),
     ("SELECT * FROM t ORDER BY a NULLS LAST", "NULLS FIRST/LAST is not supported", 1, 28),
     ("SELECT * FROM t garbage garbage", "table aliases are not supported", 1, 17),
+    # FETCH FIRST right after FROM was "table aliases are not supported"
+    ("SELECT * FROM t FETCH FIRST 2 ROWS ONLY", "FETCH FIRST … ROWS ONLY is not", 1, 17),
+    ("SELECT * FROM t ORDER BY a FETCH NEXT 2 ROWS ONLY", "write LIMIT n", 1, 28),
     ("SELECT * FROM t WHERE a = 1 )", "unexpected ')' at the end of the query", 1, 29),
+    # a second statement was "SELECT is out of place; clauses go SELECT, FROM, …"
+    ("SELECT * FROM t; SELECT 1", "a query is one statement: nothing may follow ';'", 1, 18),
     ("SELECT FROM t", "expected an expression after 'SELECT', found 'FROM'", 1, 8),
     ("SELECT a FROM t WHERE", "expected an expression after 'WHERE', found end of input", 1, 22),
     ("SELECT a FROM t GROUP a", "expected BY after 'GROUP'", 1, 23),
@@ -261,3 +266,17 @@ def test_error(text, message, line, col):
         parse_query(text)
     assert message in str(info.value)
     assert (info.value.line, info.value.col) == (line, col)
+
+
+# The shape's value is read in any case, as the word after a BTQL source is (TRACES): it
+# was "shape must be 'spans', 'traces' or 'summary'".
+def test_the_shape_value_is_read_in_any_case():
+    assert parse_sql("SELECT * FROM project_logs('p', shape => 'TRACES')").from_.shape == "traces"
+    assert parse_query("select: * | from: project_logs('p', shape => 'Summary')").from_.shape == (
+        "summary"
+    )
+    json_source = {"op": "function", "name": {"op": "ident", "name": ["project_logs"]}}
+    json_source |= {"args": [{"op": "literal", "value": "p"}], "shape": "TRACES"}
+    assert query_from_json({"select": [{"op": "star"}], "from": json_source}).from_.shape == (
+        "traces"
+    )

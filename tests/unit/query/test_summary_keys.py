@@ -24,9 +24,9 @@ def _calls(text: str, shape: str = "summary", monkeypatch=None) -> list[tuple]:
     calls = []
     real = planner.summary_relation
 
-    def recording(spans, object_type, columns=None, keys=None):
+    def recording(spans, object_type, columns=None, keys=None, whole=None):
         calls.append((columns, keys))
-        return real(spans, object_type, columns, keys)
+        return real(spans, object_type, columns, keys, whole)
 
     monkeypatch.setattr(planner, "summary_relation", recording)
     source = ResolvedSource(

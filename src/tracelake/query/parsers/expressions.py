@@ -655,9 +655,10 @@ class ExpressionParser:
             if key != "shape":
                 message = f"unknown data source argument '{key}' (only shape =>)"
                 raise QueryError.at(message, call.named_at(index))
-            if not isinstance(value, ast.Literal) or value.value not in SHAPES:
+            word = value.value if isinstance(value, ast.Literal) else None
+            if not isinstance(word, str) or word.lower() not in SHAPES:
                 raise error_loc("shape must be 'spans', 'traces' or 'summary'", value)
-            shape = value.value
+            shape = word.lower()  # (as the bare word after the source: TRACES too)
         return ast.Source(call.name, call.args, shape, loc(tok))
 
     def expect_end(self) -> None:

@@ -47,10 +47,24 @@ def _check_keys(obj: dict, allowed: tuple[str, ...], path: str) -> None:
 
 
 def _int(value, path: str, minimum: int | None = None) -> int:
+    """A whole JSON number: ``3.0`` is 3 (JSON does not tell them apart, and Python's
+    ``json.dumps`` writes a float limit that way)."""
+    if type(value) is float and value.is_integer() and abs(value) <= 2**53:
+        value = int(value)  # (beyond 2**53 a float is no exact integer)
     if type(value) is not int or (minimum is not None and value < minimum):
         floor = "" if minimum is None else f" >= {minimum}"
         raise _fail(path, f"expected an integer{floor}, got {value!r}")
     return value
+
+
+def _node_alias(obj: dict, path: str) -> str | None:
+    """The ``alias`` an ident or function node may carry (Braintrust's AST schema has it):
+    a select, dimension or measure item without an alias of its own is named by it; on a
+    data source or inside an expression nothing refers to it."""
+    alias = obj.get("alias")
+    if alias is not None and (not isinstance(alias, str) or not alias):
+        raise _fail(f"{path}.alias", f"expected a non-empty name, got {alias!r}")
+    return alias
 
 
 def _str(value, path: str) -> str:
@@ -140,7 +154,8 @@ class _Reader:
         return ast.Interval(_int(obj.get("value"), f"{path}.value"), unit)
 
     def ident(self, obj, path):
-        _check_keys(obj, ("op", "name"), path)
+        _check_keys(obj, ("op", "name", "alias"), path)
+        _node_alias(obj, path)
         return ast.Ident(self.path_name(obj.get("name"), f"{path}.name"))
 
     @staticmethod
@@ -154,13 +169,14 @@ class _Reader:
         return tuple(parts)
 
     def star(self, obj, path):
-        if "replace" in obj:
+        if obj.get("replace") is not None:
             raise _fail(path, "star 'replace' is not supported")
-        _check_keys(obj, ("op",), path)
+        _check_keys(obj, ("op", "replace"), path)
         return ast.Star()
 
-    def function(self, obj, path, allowed=("op", "name", "args", "duplicate_treatment")):
+    def function(self, obj, path, allowed=("op", "name", "args", "duplicate_treatment", "alias")):
         _check_keys(obj, allowed, path)
+        _node_alias(obj, path)
         name = self.function_name(obj.get("name"), f"{path}.name")
         args: list[ast.Expr] = []
         named: list[tuple[str, ast.Expr]] = []
@@ -330,8 +346,11 @@ def _aliased_from_json(reader: _Reader, item, path: str) -> ast.Aliased:
         raise _fail(path, 'expected {"expr": ..., "alias": "name"}')
     _check_keys(item, ("expr", "alias"), path)
     alias = item.get("alias")
+    node = item["expr"]
+    if alias is None and isinstance(node, dict) and node.get("op") in ("ident", "function"):
+        alias = _node_alias(node, f"{path}.expr")
     return ast.Aliased(
-        reader.expr(item["expr"], f"{path}.expr"),
+        reader.expr(node, f"{path}.expr"),
         None if alias is None else _str(alias, f"{path}.alias"),
     )
 
@@ -341,6 +360,14 @@ def _select_from_json(reader, value, path):
     for i, item in enumerate(_list(value, path)):
         if isinstance(item, dict) and item.get("op") == "star":
             items.append(reader.star(item, f"{path}[{i}]"))
+        elif (
+            isinstance(item, dict)
+            and isinstance(item.get("expr"), dict)
+            and item["expr"].get("op") == "star"
+            and item.get("alias") is None
+        ):  # an AliasExpr holding the star: `*` too
+            _check_keys(item, ("expr", "alias"), f"{path}[{i}]")
+            items.append(reader.star(item["expr"], f"{path}[{i}].expr"))
         else:
             items.append(_aliased_from_json(reader, item, f"{path}[{i}]"))
     return tuple(items)
@@ -354,18 +381,28 @@ def _aliased_list_from_json(reader, value, path):
 
 def _source_from_json(reader, value, path) -> ast.Source:
     if isinstance(value, dict) and value.get("op") == "ident":
-        _check_keys(value, ("op", "name"), path)
+        _check_keys(value, ("op", "name", "alias"), path)
+        _node_alias(value, path)
         parts = _list(value.get("name"), f"{path}.name")
         if len(parts) != 1 or not isinstance(parts[0], str):
             raise _fail(f"{path}.name", "a data source name is a single name")
         return ast.Source(parts[0].lower())
     if isinstance(value, dict) and value.get("op") == "function":
-        fn = reader.function(value, path, ("op", "name", "args", "shape"))
+        fn = reader.function(value, path, ("op", "name", "args", "shape", "alias"))
         shape = value.get("shape")
+        if isinstance(shape, str):
+            shape = shape.lower()
         if shape is not None and shape not in SHAPES:
             raise _fail(f"{path}.shape", f"expected one of {', '.join(SHAPES)}, got {shape!r}")
-        if fn.named:
-            raise _fail(f"{path}.args", "named arguments are not allowed in a data source")
+        for key, arg in fn.named:  # `project_logs('<id>', shape => 'traces')`, as in text
+            if key != "shape":
+                raise _fail(f"{path}.args", f"unknown data source argument '{key}' (only shape)")
+            word = arg.value if isinstance(arg, ast.Literal) else None
+            if not isinstance(word, str) or word.lower() not in SHAPES:
+                raise _fail(f"{path}.args", f"shape must be one of {', '.join(SHAPES)}")
+            if shape is not None:
+                raise _fail(f"{path}.args", "the shape is given twice")
+            shape = word.lower()
         return ast.Source(fn.name, fn.args, shape)
     raise _fail(path, "expected an ident or function node")
 
@@ -463,6 +500,8 @@ def query_from_json(obj) -> ast.Query:
     values = {}
     for key, value in obj.items():
         if key in UNSUPPORTED_KEYS:
+            if value is None or value == []:  # (every key of the schema is nullish)
+                continue
             raise QueryError(f"query key '{key}' is not supported")
         if key not in _QUERY_READERS:
             raise QueryError(f"unknown query key '{key}'")

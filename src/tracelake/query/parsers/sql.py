@@ -40,6 +40,7 @@ CLAUSE_WORDS = (
 )  # fmt: skip
 UNSUPPORTED_WORDS = ("union", "intersect", "except", "join", "on", "using", "with")
 JOIN_WORDS = ("join", "inner", "left", "right", "full", "cross", "natural", "outer")
+FETCH_FIRST = "FETCH FIRST … ROWS ONLY is not supported: write LIMIT n"
 CLAUSE_ORDER = (
     "SELECT, FROM, UNPIVOT/PIVOT, WHERE, GROUP BY, PIVOT, HAVING, TABLESAMPLE, ORDER BY, "
     "LIMIT, OFFSET"
@@ -143,7 +144,8 @@ class SqlParser(ExpressionParser):
         if self.accept_word("offset"):
             cursor_at = loc(self.peek())
             cursor = self.parse_offset()
-        self.accept_op(";")
+        if self.accept_op(";") and self.peek().kind != EOF:
+            raise self.error("a query is one statement: nothing may follow ';'", self.peek())
         if self.peek().kind != EOF:
             raise self.trailing(self.peek())
         return self.build(
@@ -173,6 +175,8 @@ class SqlParser(ExpressionParser):
         tok = self.peek()
         if tok.is_op(",") or tok.word in JOIN_WORDS:
             raise self.error("JOIN is not supported: a query reads one data source", tok)
+        if tok.is_word("fetch"):
+            raise self.error(FETCH_FIRST, tok)
         if tok.is_kw("as") or (tok.kind == IDENT and tok.text.lower() not in self.RESERVED):
             raise self.error("table aliases are not supported", tok)
         return source
@@ -275,6 +279,8 @@ class SqlParser(ExpressionParser):
             return self.error(f"{word.upper()} is not supported", tok)
         if word in ("settings",):
             return self.error("SETTINGS is not supported", tok)
+        if word == "fetch":
+            return self.error(FETCH_FIRST, tok)
         if word in CLAUSE_WORDS or word == "pivot":
             return self.error(f"{tok.text.upper()} is out of place; clauses go {CLAUSE_ORDER}")
         if double_bar(tok, self.peek(1)):
