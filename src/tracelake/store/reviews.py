@@ -20,6 +20,7 @@ from tracelake.store.catalog import (
     TS,
     Catalog,
 )
+from tracelake.store.writer import BY_ID_MAX, sql_text
 
 STATUSES = ("awaiting", "completed")
 OBJECT_TYPES = ("project_logs", "experiment", "dataset")
@@ -61,20 +62,13 @@ def _rows(c, sql: str, params: list) -> list[dict]:
 
 # Row ids looked up in one statement through live's index on id (as the writer reads rows by
 # id): an index lookup each, where a join with live would scan all of it.
-_BY_ID = 2_000
-
-
-def _sql_text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def _live_rows(c, keys: set[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
     """Which of ``keys`` (object_type, object_id, row id) are rows of ``live`` now."""
     ids = sorted({key[2] for key in keys})
     plain = [i for i in ids if "\x00" not in i]  # (a NUL cannot be in a SQL literal)
     found: set = set()
-    for start in range(0, len(plain), _BY_ID):
-        chunk = ", ".join(_sql_text(i) for i in plain[start : start + _BY_ID])
+    for start in range(0, len(plain), BY_ID_MAX):
+        chunk = ", ".join(sql_text(i) for i in plain[start : start + BY_ID_MAX])
         sql = f"SELECT object_type, object_id, id FROM live WHERE id IN ({chunk})"
         found.update(c.execute(sql).fetchall())
     for i in ids:

@@ -324,7 +324,7 @@ def _key_table(cursor, name: str, keys: set[Key], column: str = "id") -> Iterato
 BY_ID_MAX = 2_000
 
 
-def _sql_text(value: str) -> str:
+def sql_text(value: str) -> str:
     """A SQL string literal of ``value`` (no NUL in it)."""
     return "'" + value.replace("'", "''") + "'"
 
@@ -347,7 +347,7 @@ def _load_current(cursor, batch: WriteBatch) -> dict[Key, dict[str, Any]]:
     if len(keys) <= BY_ID_MAX and not any("\x00" in key[2] for key in keys):
         # Through live's index on id: a join with the keys scans all of live, ~100 ms a
         # million rows, which every batch of merges (the SDK's span ends) paid.
-        ids = ", ".join(sorted({_sql_text(key[2]) for key in keys}))
+        ids = ", ".join(sorted({sql_text(key[2]) for key in keys}))
         rows = cursor.execute(f"{select} WHERE l.id IN ({ids})").fetchall()
         rows = [row for row in rows if (row[0], row[1], row[2]) in keys]
     else:
