@@ -356,7 +356,7 @@ def run_automation(
         server = _server(url, api_key)
         found = _automation(server, project, automation)
         suffix = "" if wait else "?wait=false"
-        result = server.call("POST", f"/v1/project_automation/{found['id']}/run{suffix}")
+        result = server.call("POST", f"/v1/project_automation/{found['id']}/run{suffix}", long=wait)
         if not wait:
             console.print("started; follow it with `tracelake automations runs`")
             return
@@ -417,7 +417,9 @@ def restore_automation(
         server = _server(url, api_key)
         found = _automation(server, project, automation)
         payload = {"run_id": run_id} if run_id else {}
-        result = server.call("POST", f"/v1/project_automation/{found['id']}/restore", json=payload)
+        result = server.call(
+            "POST", f"/v1/project_automation/{found['id']}/restore", json=payload, long=True
+        )
         state = "is paused" if result.get("paused") else "was left as it was"
         console.print(
             f"restored {result['restored_rows']} rows from {len(result['runs'])} runs; "

@@ -55,9 +55,13 @@ class RemoteBackend:
             base_url=self.url, headers={"Authorization": f"Bearer {api_key}"}, timeout=60
         )
 
-    def call(self, method: str, path: str, json=None, params=None):
+    def call(self, method: str, path: str, json=None, params=None, *, long: bool = False):
+        """One request's JSON answer. ``long``: the answer may take minutes (a run of an
+        automation), so no bound on waiting for it: at 60 s the command said it could not
+        reach the server while the work went on."""
+        timeout = httpx.Timeout(60, read=None) if long else httpx.USE_CLIENT_DEFAULT
         try:
-            response = self.http.request(method, path, json=json, params=params)
+            response = self.http.request(method, path, json=json, params=params, timeout=timeout)
         except httpx.HTTPError as exc:
             raise CliError(f"cannot reach the server at {self.url}: {exc}") from None
         return self._json(response)
@@ -124,7 +128,10 @@ class RemoteBackend:
     def query(self, text: str, fmt: str) -> tuple[bytes, str | None]:
         """Run a query; the answer body and the next cursor."""
         try:
-            response = self.http.post("/btql", json={"query": text, "fmt": fmt})
+            # (a query runs up to the server's TRACELAKE_QUERY_TIMEOUT_SECONDS, maybe raised)
+            response = self.http.post(
+                "/btql", json={"query": text, "fmt": fmt}, timeout=httpx.Timeout(60, read=None)
+            )
         except httpx.HTTPError as exc:
             raise CliError(f"cannot reach the server at {self.url}: {exc}") from None
         if fmt == "json":  # (its cursor is in the body; other formats' in the header)
