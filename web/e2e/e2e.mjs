@@ -162,6 +162,20 @@ const flows = {
     } finally {
       await api(page, `v1/project/${made.body.id}`, { method: "DELETE" });
     }
+    // Signed in to a second organization, then out of it: the first organization's projects
+    // (the URL kept the second's project: "No project with id … in this organization").
+    const second = await api(page, "v1/organization", { method: "POST", body: { name: `second-${Date.now()}` } });
+    check(second.status === 200, `organization created: ${JSON.stringify(second.body)}`);
+    const key2 = second.body.api_key.key;
+    const p2 = await api(page, "v1/project", { method: "POST", body: { name: "elsewhere" }, key: key2 });
+    await page.getByTestId("org-switcher").selectOption("+");
+    await page.getByTestId("api-key").fill(key2);
+    await page.getByTestId("sign-in").click();
+    await page.waitForURL(new RegExp(`#/p/${p2.body.id}/`)).catch(() => check(false, `after signing in to the second organization: ${page.url()}, its project ${p2.body.id} (${p2.status})`));
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.waitForURL((u) => !u.hash.includes(p2.body.id));
+    await page.getByTestId("nav-logs").waitFor(); // (shown for a project found in the organization)
+    result.afterSignOut = await page.getByTestId("project-switcher").locator("option:checked").textContent();
   },
 
   async logs(page) {

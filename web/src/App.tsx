@@ -57,7 +57,9 @@ export function App() {
   }, [session, projects, projectId]);
 
   // Without a project in the URL: the first project's logs (a link being opened names one).
-  const first = projects?.[0]?.id;
+  // (Of this session's organization: right after a sign-in to another one, the list is still
+  // the previous organization's until the new one arrives, and its first project was opened.)
+  const first = projects?.find((p) => p.org_id === session?.orgId)?.id;
   const noProject = !["p", "login", "open"].includes(route.path[0]);
   useEffect(() => {
     if (session && noProject && first) navigate(["p", first, "logs"]);
@@ -132,7 +134,11 @@ export function App() {
           className="signout"
           onClick={() => {
             signOut(session.orgId);
-            setSession(activeSession());
+            const next = activeSession();
+            setSession(next);
+            // Another organization's session goes on: to its first project (the URL named
+            // a project of the one signed out of: "No project with id … in this organization").
+            if (next) navigate([]);
           }}
         >
           Sign out
