@@ -212,7 +212,7 @@ def hand_summary(pid: str, org: str) -> str:
                            'type', r.span_attributes->>'type',
                            'cached', coalesce(t.cached, false), 'has_error', t.has_error,
                            'span_count', t.span_count) AS span_type_info,
-               r.origin, c.comments
+               r.context, r.origin, r.classifications, c.comments
         FROM roots r JOIN stats t USING (root_span_id)
         LEFT JOIN score_avgs sa USING (root_span_id)
         LEFT JOIN {_comments_for(pid, "SELECT id FROM roots")} c ON c.origin_id = r.id
