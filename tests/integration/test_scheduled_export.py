@@ -442,6 +442,23 @@ def test_a_new_or_reset_export_shows_that_it_is_due(app_client, tmp_path):
     assert next_run_at() is None
 
 
+def leave_running(app_client, automation: dict, run: dict) -> None:
+    """As a crash after a run wrote its files, before it was closed: the run stays
+    "running" and the export's cursor did not move."""
+    app_client.app.state.store.transact(
+        lambda c: (
+            c.execute(
+                "UPDATE automation_runs SET status = 'running', finished = NULL WHERE id = ?",
+                [run["id"]],
+            ),
+            c.execute(
+                "UPDATE automation_state SET cursor_xact = 0 WHERE automation_id = ?",
+                [automation["id"]],
+            ),
+        )
+    )
+
+
 def test_an_unfinished_run_is_planned_anew_after_its_definition_changes(app_client, tmp_path):
     """A run that did not finish is retried from its plan, but the retry ran the plan's
     format and paging with the new definition: after a switch from spans in JSONL to traces
@@ -453,20 +470,7 @@ def test_an_unfinished_run_is_planned_anew_after_its_definition_changes(app_clie
     automation = create_export(app_client, project_id, out, {"type": "log_spans"}, rows_per_file=3)
     first = run_once(app_client, automation["id"])
     assert first["rows"] == 8 and len(first["files"]) == 3
-    # A crash after the files and the manifest were written, before the run was closed: the
-    # run stays "running" and the cursor did not move.
-    app_client.app.state.store.transact(
-        lambda c: (
-            c.execute(
-                "UPDATE automation_runs SET status = 'running', finished = NULL WHERE id = ?",
-                [first["id"]],
-            ),
-            c.execute(
-                "UPDATE automation_state SET cursor_xact = 0 WHERE automation_id = ?",
-                [automation["id"]],
-            ),
-        )
-    )
+    leave_running(app_client, automation, first)  # (files and manifest written)
     patched = app_client.patch(
         f"/v1/project_automation/{automation['id']}",
         json={"config": {"format": "parquet", "export_definition": {"type": "log_traces"}}},
@@ -499,19 +503,7 @@ def test_an_unfinished_traces_query_run_is_cleaned_up_whole(app_client, tmp_path
     )
     first = run_once(app_client, automation["id"])
     assert first["rows"] == 12 and len(first["files"]) == 6
-    # A crash after the files were written, before the run was closed.
-    app_client.app.state.store.transact(
-        lambda c: (
-            c.execute(
-                "UPDATE automation_runs SET status = 'running', finished = NULL WHERE id = ?",
-                [first["id"]],
-            ),
-            c.execute(
-                "UPDATE automation_state SET cursor_xact = 0 WHERE automation_id = ?",
-                [automation["id"]],
-            ),
-        )
-    )
+    leave_running(app_client, automation, first)
     patched = app_client.patch(
         f"/v1/project_automation/{automation['id']}",
         json={"config": {"export_definition": {"type": "log_spans"}}},
@@ -539,18 +531,7 @@ def test_an_unfinished_run_of_a_query_that_unpivots_is_cleaned_up_whole(app_clie
     )
     first = run_once(app_client, automation["id"])
     assert first["rows"] == 12 and len(first["files"]) == 6
-    app_client.app.state.store.transact(  # a crash before the run was closed
-        lambda c: (
-            c.execute(
-                "UPDATE automation_runs SET status = 'running', finished = NULL WHERE id = ?",
-                [first["id"]],
-            ),
-            c.execute(
-                "UPDATE automation_state SET cursor_xact = 0 WHERE automation_id = ?",
-                [automation["id"]],
-            ),
-        )
-    )
+    leave_running(app_client, automation, first)
     patched = app_client.patch(
         f"/v1/project_automation/{automation['id']}",
         json={"config": {"export_definition": {"type": "log_spans"}}},
