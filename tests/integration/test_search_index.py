@@ -110,6 +110,24 @@ def test_the_watermark_survives_a_restart(env, tmp_path):
     assert [row_id for row_id, _xact in found] == ["x"]
 
 
+def test_the_watermark_file_is_replaced_whole(env, tmp_path):
+    """The numbers go to a new file moved over the old one: a crash while writing leaves the
+    old file whole (a file cut short read as a far lower watermark), and a new file a crash
+    left behind is not read."""
+    store, *_, index = env
+    folder = tmp_path / "data" / "search"
+    write(env, [{"id": "x", "input": "first words"}])
+    Indexer(store, index).run_once()
+    first = (folder / "watermark").read_text()
+    assert first == f"{index.watermark} {index.absorbed}"
+    (folder / "watermark.partial").write_text("17")  # as a crash mid-write leaves it
+    assert TextIndex(folder).watermark == index.watermark
+    write(env, [{"id": "y", "input": "second words"}])
+    Indexer(store, index).run_once()
+    assert (folder / "watermark").read_text() == f"{index.watermark} {index.absorbed}" != first
+    assert not (folder / "watermark.partial").exists()
+
+
 def test_a_watermark_past_the_newest_stored_write_is_taken_back_on_start(tmp_path):
     """A request that fails takes an xact and leaves no row; the index takes its watermark
     up to it. After a restart the clock resumes from the newest stored xact and may hand

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import shutil
 import threading
 import time
@@ -158,9 +159,7 @@ class TextIndex:
         takes the rows past it again."""
         with self._lock:
             self.watermark = min(self.watermark, watermark)
-            absorbed = self.absorbed
-            recorded = f"{self.watermark} {absorbed}" if absorbed is not None else self.watermark
-            self._watermark_file.write_text(str(recorded))
+            self._record_watermark(self.watermark)
 
     def missing(self) -> bool:
         """Whether the folder lost the index (deleted while the server runs): commits
@@ -236,9 +235,19 @@ class TextIndex:
             self.index.reload()
             if absorbed is not None:
                 self.absorbed = absorbed
-            recorded = f"{watermark} {self.absorbed}" if self.absorbed is not None else watermark
-            self._watermark_file.write_text(str(recorded))
+            self._record_watermark(watermark)
             self.watermark = watermark
+
+    def _record_watermark(self, watermark: int) -> None:
+        """Write the watermark (and ``absorbed``) to its file: a new file moved over the old,
+        so a crash mid-write leaves the old numbers, not a cut-short one (which read as a
+        far lower watermark: the whole index taken again)."""
+        recorded = str(watermark)
+        if self.absorbed is not None:
+            recorded += f" {self.absorbed}"
+        partial = self._watermark_file.with_name("watermark.partial")
+        partial.write_text(recorded)
+        os.replace(partial, self._watermark_file)
 
     def _indexed_refs(self, refs: list[str]) -> list[str]:
         """Which of ``refs`` (see ``key_ref``) have a document in the index (as of its last
