@@ -7,7 +7,6 @@ reported exactly like a missing one (NotFound), so ids cannot be probed across t
 from __future__ import annotations
 
 import hashlib
-import hmac
 import logging
 import secrets
 import threading
@@ -245,7 +244,10 @@ class Catalog:
 
     def __init__(self, store: Store):
         self.store = store
-        self._key_cache: dict[str, Principal] = {}
+        # Every active key, by hash (None: to be read again), and the number of key changes
+        # so far: see ``authenticate``.
+        self._keys: dict[str, Principal] | None = None
+        self._keys_version = 0
         # (what, org, id or name) -> (store generation, object id): see ``resolved``.
         self._resolved: dict[tuple, tuple[int, str]] = {}
         # ref -> (store generation, org id, object info): see ``object_info``.
@@ -330,8 +332,7 @@ class Catalog:
             )
 
         self.store.transact(txn)
-        with self._lock:
-            self._key_cache.pop(digest, None)
+        self._keys_changed()
         return self.get_key(org_id, key_id), plaintext
 
     def get_key(self, org_id: str, key_id: str) -> dict:
@@ -363,10 +364,15 @@ class Catalog:
             c.execute("UPDATE api_keys SET revoked_at = now() WHERE id = ?", [key_id])
             return row[0]
 
-        digest = self.store.transact(txn)
-        with self._lock:
-            self._key_cache.pop(digest, None)
+        self.store.transact(txn)
+        self._keys_changed()
         return self.get_key(org_id, key_id)
+
+    def _keys_changed(self) -> None:
+        """A key was created or revoked (committed): the key table is read again."""
+        with self._lock:
+            self._keys_version += 1
+            self._keys = None
 
     def is_revoked(self, plaintext: str) -> bool:
         """Whether ``plaintext`` is a key that was registered and then revoked."""
@@ -379,35 +385,37 @@ class Catalog:
         return row is not None
 
     def authenticate(self, plaintext: str) -> Principal | None:
-        """The principal for an API key, or None. Keys that authenticate are cached per key
-        hash; unknown ones are not (every key anyone sent stayed in memory, so a client
-        sending random keys grew the server without bound)."""
+        """The principal for an API key, or None. Every request checks its key, so the
+        active keys are held in memory, read once after each key change: an unknown key
+        costs no database read (each one read the catalog on the event loop, so a client
+        sending random keys held up every other request), and memory holds only registered
+        keys (a cache of every key anyone sent grew without bound). Revoking a key drops the
+        table before it returns, so a revoked key stops working at once."""
         digest = hash_key(plaintext)
         with self._lock:
-            if digest in self._key_cache:
-                return self._key_cache[digest]
-        # A key revoked while this read runs must not be cached as active: revoking bumps the
-        # generation when it commits, then drops the key from the cache. (Cached after that
-        # drop, a revoked key kept working until the server restarted.)
-        generation = self.store.generation
-        row = self.store.read(
+            keys, version = self._keys, self._keys_version
+        if keys is None:
+            keys = self._read_keys()
+            with self._lock:
+                # A key created or revoked during the read may be missing from it (or still
+                # active in it): it is kept only if no key changed meanwhile. (A revoked key
+                # cached as active kept working until the server restarted.)
+                if self._keys_version == version:
+                    self._keys = keys
+        return keys.get(digest)
+
+    def _read_keys(self) -> dict[str, Principal]:
+        rows = self.store.read(
             lambda c: c.execute(
                 """SELECT k.key_hash, k.org_id, o.name, k.role, k.id, k.name
                    FROM api_keys k JOIN organizations o ON o.id = k.org_id
-                   WHERE k.key_hash = ? AND k.revoked_at IS NULL""",
-                [digest],
-            ).fetchone()
+                   WHERE k.revoked_at IS NULL"""
+            ).fetchall()
         )
-        principal = None
-        if row is not None and hmac.compare_digest(row[0], digest):
-            principal = Principal(
-                org_id=row[1], org_name=row[2], role=row[3], key_id=row[4], user=row[5]
-            )
-        if principal is not None:
-            with self._lock:
-                if self.store.generation == generation:
-                    self._key_cache[digest] = principal
-        return principal
+        return {
+            r[0]: Principal(org_id=r[1], org_name=r[2], role=r[3], key_id=r[4], user=r[5])
+            for r in rows
+        }
 
     def resolved(self, key: tuple, resolve: Callable[[], str]) -> str:
         """``resolve()`` (an object id a query names), remembered until the catalog next
