@@ -536,6 +536,28 @@ def test_a_full_disk_is_a_503_that_exporters_retry(tmp_path):
         server.stop()
 
 
+@pytest.mark.parametrize("content_type", [PROTOBUF, "application/json"])
+def test_a_trailing_slash_is_taken(server, content_type):
+    """POST /otel/v1/traces/ was a 307 to /otel/v1/traces, which the JS OTLP exporter does not
+    follow: the batch was dropped."""
+    project_id = _project(server)
+    body = _valid_body()
+    if content_type != PROTOBUF:
+        body = json.dumps(fixture("traceloop")["request"]).encode()
+    response = httpx.post(
+        f"{server.url}/otel/v1/traces/",
+        content=body,
+        headers={
+            "Content-Type": content_type,
+            "Authorization": f"Bearer {server.api_key}",
+            "x-bt-parent": f"project_id:{project_id}",
+        },
+    )
+    assert response.status_code == 200, response.content
+    with server.client() as client:
+        assert rows_of(client, f"project_logs('{project_id}')")
+
+
 def test_missing_route_is_a_clear_error(server):
     response = post(server, _valid_body())
     assert response.status_code == 400

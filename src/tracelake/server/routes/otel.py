@@ -44,7 +44,10 @@ def _object_keys(catalog: Catalog, principal: Principal, parent: Parent) -> dict
 _OTLP_STATUS = {507: 503}
 
 
+# Also with a trailing slash: the 307 to the path without it (as elsewhere) is not followed
+# by the JS OTLP exporter, which dropped the batch (a base URL ending in "/" builds one).
 @router.post("/otel/v1/traces")
+@router.post("/otel/v1/traces/", include_in_schema=False)
 async def otel_traces(request: Request):
     """OTLP/HTTP trace export (protobuf or JSON, gzip or deflate). Spans go to the
     ``braintrust.parent`` attribute's object, else the ``x-bt-parent`` header's
