@@ -467,6 +467,15 @@ BAD_REQUESTS = {
         400,
         ["traceId", "hex"],
     ),
+    # a JSON object that is no export request was a 200 that stored nothing
+    "json-not-otlp": (b'{"foo": 1}', "application/json", {}, 400, ["resourceSpans", "foo"]),
+    "json-wrong-signal": (
+        b'{"resourceLogs": [{"scopeLogs": []}]}',
+        "application/json",
+        {},
+        400,
+        ["ExportTraceServiceRequest", "resourceLogs"],
+    ),
     "wrong-content-type": (b"hello", "text/plain", {}, 415, ["content-type"]),
     "no-content-type": (b"hello", "", {}, 415, ["content-type"]),
     "unknown-encoding": (b"hello", PROTOBUF, {"Content-Encoding": "br"}, 415, ["encoding"]),

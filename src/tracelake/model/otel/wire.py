@@ -124,6 +124,15 @@ def decode_request(body: bytes, fmt: BodyFormat) -> ExportTraceServiceRequest:
         data = _json_repaired(body, exc)
     if not isinstance(data, dict):
         raise InvalidRequest("an OTLP/JSON body must be a JSON object")
+    if data and not data.keys() & {"resourceSpans", "resource_spans"}:
+        # Unknown fields are ignored (OTLP/JSON), but a body with nothing else is no export
+        # request: a client mistake (the wrong payload, a signal's name misspelt) that was a
+        # 200 storing nothing. An empty object is a valid empty request.
+        names = ", ".join(repr(k) for k in list(data)[:5])
+        raise InvalidRequest(
+            "the body is not an OTLP/JSON ExportTraceServiceRequest: it has no"
+            f" 'resourceSpans' (its fields: {names})"
+        )
     _hex_ids_to_base64(data)
     try:
         json_format.ParseDict(data, request, ignore_unknown_fields=True)
