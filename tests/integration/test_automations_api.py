@@ -22,6 +22,8 @@ EXPORT = {
     },
 }
 
+STATIC = {"type": "aws_static", "access_key_id": "AKIA", "secret_access_key": "s3cr3t"}
+
 
 @pytest.fixture
 def project_id(app_client):
@@ -178,7 +180,8 @@ def test_exports_with_the_servers_authority_need_an_instance_admin(
     """Any write key of any organization could create an export into the server's file
     system (``file:///any/dir``) or to S3 with the server's own AWS credentials
     (``environment``, the default, or ``profile``): only an admin key of the first
-    organization may; static keys and assumed roles stay open to write keys."""
+    organization may; static keys stay open to write keys, assumed roles to the
+    organization's admins."""
     writer = app_client.post("/v1/api_key", json={"name": "w", "role": "write"}).json()["key"]
     org = app_client.post("/v1/organization", json={"name": f"o-{uuid.uuid4().hex[:6]}"}).json()
     other_admin = org["api_key"]["key"]
@@ -203,11 +206,12 @@ def test_exports_with_the_servers_authority_need_an_instance_admin(
                 )
                 assert response.status_code == 403, (kind, response.text)
                 assert "first organization" in response.json()["error"]["message"]
-        # Static keys and assumed roles are the caller's own.
-        for kind, credentials in (
-            ("static", EXPORT["credentials"]),
-            ("role", {"type": "aws_iam", "role_arn": "arn:aws:iam::1:role/x"}),
-        ):
+        # Static keys and assumed roles are the caller's own (a role, or an endpoint_url,
+        # needs an admin key of the organization: see the next test).
+        own = [("static", STATIC)]
+        if key == other_admin:
+            own.append(("role", {"type": "aws_iam", "role_arn": "arn:aws:iam::1:role/x"}))
+        for kind, credentials in own:
             body = {
                 "project_id": project,
                 "name": kind,
@@ -216,6 +220,7 @@ def test_exports_with_the_servers_authority_need_an_instance_admin(
             response = app_client.post("/v1/project_automation", json=body, headers=headers)
             assert response.status_code == 200, response.text
         static = response.json()["id"]
+        kind = response.json()["config"]["credentials"]["type"]
         # ... and cannot be switched to the server's credentials, or to another endpoint of them.
         patched = app_client.patch(
             f"/v1/project_automation/{static}",
@@ -224,7 +229,7 @@ def test_exports_with_the_servers_authority_need_an_instance_admin(
         )
         assert patched.status_code == 403, patched.text
         shown = app_client.get(f"/v1/project_automation/{static}", headers=headers).json()
-        assert shown["config"]["credentials"]["type"] == "aws_iam"
+        assert shown["config"]["credentials"]["type"] == kind
     # The instance admin may; a writer may then change its schedule, not its credentials.
     made = {}
     for kind, config in privileged.items():
@@ -250,6 +255,58 @@ def test_exports_with_the_servers_authority_need_an_instance_admin(
         headers=headers,
     )
     assert again.status_code == 200, again.text
+
+
+def test_roles_and_endpoints_need_an_admin_of_the_organization(app_client, project_id):
+    """Any write key could name any aws_iam role that trusts the server (which assumes it
+    with its own AWS credentials), and point an export's endpoint_url at any address (its
+    test then told which hosts and ports of the server's network answer): only an admin
+    key of the organization may set these; writers may still edit the rest of such an
+    export."""
+    writer = app_client.post("/v1/api_key", json={"name": "w", "role": "write"}).json()["key"]
+    headers = {"Authorization": f"Bearer {writer}"}
+    role = {"type": "aws_iam", "role_arn": "arn:aws:iam::1:role/x", "external_id": "e"}
+    guarded = {
+        "role": {**EXPORT, "credentials": role},
+        "endpoint": EXPORT,  # aws_static with an endpoint_url
+    }
+    for kind, config in guarded.items():
+        for method in ("post", "put"):
+            body = {"project_id": project_id, "name": f"w-{kind}", "config": config}
+            response = getattr(app_client, method)(
+                "/v1/project_automation", json=body, headers=headers
+            )
+            assert response.status_code == 403, (kind, response.text)
+            assert "admin API key of the organization" in response.json()["error"]["message"]
+    plain = create(app_client, project_id, name="w-plain", config={**EXPORT, "credentials": STATIC})
+    for credentials in (role, EXPORT["credentials"]):
+        response = app_client.patch(
+            f"/v1/project_automation/{plain.json()['id']}",
+            json={"config": {"credentials": credentials}},
+            headers=headers,
+        )
+        assert response.status_code == 403, response.text
+    # An admin sets them up; a writer may then change its schedule, not its role or endpoint.
+    made = {
+        kind: create(app_client, project_id, f"a-{kind}", config)
+        for kind, config in guarded.items()
+    }
+    for response in made.values():
+        assert response.status_code == 200, response.text
+        automation_id = response.json()["id"]
+        paused = app_client.patch(
+            f"/v1/project_automation/{automation_id}",
+            json={"config": {"status": "paused", "interval_seconds": 600}},
+            headers=headers,
+        )
+        assert paused.status_code == 200, paused.text
+        changed = {**response.json()["config"]["credentials"], "endpoint_url": "http://10.0.0.1"}
+        moved = app_client.patch(
+            f"/v1/project_automation/{automation_id}",
+            json={"config": {"credentials": changed}},
+            headers=headers,
+        )
+        assert moved.status_code == 403, moved.text
 
 
 def test_an_older_export_with_the_servers_authority_of_another_org_does_not_run(

@@ -238,21 +238,43 @@ def server_access(config: dict) -> str | None:
     return None
 
 
-def check_server_access(current: dict | None, new: dict, instance_admin: bool) -> None:
+def admin_access(config: dict) -> str | None:
+    """Why a (validated) config needs an admin key of its organization, or None: settings
+    that make the server act on the caller's word beyond the organization's own data. An
+    ``aws_iam`` role is assumed with the server's own AWS credentials (a write key could name
+    any role that trusts the server), and an ``endpoint_url`` makes the server connect to any
+    address the caller names (a write key could probe the server's network with ``test``)."""
+    if config.get("event_type") != "btql_export":
+        return None
+    credentials = config.get("credentials") or {}
+    if credentials.get("type") == "aws_iam":
+        return "aws_iam credentials make the server assume a role with its own AWS credentials"
+    if credentials.get("endpoint_url") is not None:
+        return "an endpoint_url makes the server connect to an address the export names"
+    return None
+
+
+def check_server_access(
+    current: dict | None, new: dict, instance_admin: bool, org_admin: bool = False
+) -> None:
     """Refuse (403) a non instance-admin creating an export that acts with the server's
-    authority, or changing the credentials of one (its endpoint, region, profile): an
-    instance admin's existing export stays editable (schedule, format, status) by writers."""
+    authority, or a key that is not an admin of its organization setting up an ``aws_iam``
+    role or an ``endpoint_url`` (see ``admin_access``); or changing the credentials of such
+    an export (its endpoint, region, profile, role): an admin's existing export stays
+    editable (schedule, format, status) by writers."""
     if instance_admin:
-        return
-    reason = server_access(new)
-    if reason is None:
         return
     if current is not None and current.get("credentials") == new.get("credentials"):
         return
-    raise Forbidden(
-        f"{reason}: only an admin API key of the first organization may set this up; use "
-        "credentials of type aws_static or aws_iam"
-    )
+    reason = server_access(new)
+    if reason is not None:
+        raise Forbidden(
+            f"{reason}: only an admin API key of the first organization may set this up; use "
+            "credentials of type aws_static or aws_iam"
+        )
+    reason = admin_access(new)
+    if reason is not None and not org_admin:
+        raise Forbidden(f"{reason}: only an admin API key of the organization may set this up")
 
 
 def redact(config: dict) -> dict:

@@ -42,10 +42,12 @@ def create_automation(
     *,
     replace: bool = False,
     instance_admin: bool = False,
+    org_admin: bool = False,
 ) -> dict:
     """Create-or-get by (project, name); with ``replace`` (PUT) an existing one takes the
     new description and config (its export path may not change). Only an ``instance_admin``
-    sets up an export acting with the server's authority (see ``check_server_access``)."""
+    sets up an export acting with the server's authority, only an ``org_admin`` one with an
+    ``aws_iam`` role or an ``endpoint_url`` (see ``check_server_access``)."""
     catalog.get_project(org_id, project_id)
     name = _require_name(name, "name")  # as a rename (PATCH) checks it
     existing = catalog.list_objects(AUTOMATIONS, org_id, name=name, project_id=project_id)
@@ -55,20 +57,26 @@ def create_automation(
         current = existing[0]
         new = validate_config(merge_secrets(current["config"], config))
         check_update(current["config"], new)
-        check_server_access(current["config"], new, instance_admin)
+        check_server_access(current["config"], new, instance_admin, org_admin)
         record = catalog.update_object(
             AUTOMATIONS, org_id, current["id"], {"description": description, "config": new}
         )
         _reschedule(catalog, current, new)
         return record
     new = validate_config(config)
-    check_server_access(None, new, instance_admin)
+    check_server_access(None, new, instance_admin, org_admin)
     fields = {"project_id": project_id, "name": name, "description": description, "config": new}
     return catalog.insert_object(AUTOMATIONS, org_id, fields)
 
 
 def update_automation(
-    catalog: Catalog, org_id: str, automation_id: str, patch: dict, *, instance_admin: bool = False
+    catalog: Catalog,
+    org_id: str,
+    automation_id: str,
+    patch: dict,
+    *,
+    instance_admin: bool = False,
+    org_admin: bool = False,
 ) -> dict:
     """Change name, description or config; a partial config is merged into the stored one."""
     current = catalog.get(AUTOMATIONS, org_id, automation_id)
@@ -86,7 +94,7 @@ def update_automation(
         merged = merge_secrets(current["config"], {**current["config"], **patch["config"]})
         new = validate_config(merged)
         check_update(current["config"], new)
-        check_server_access(current["config"], new, instance_admin)
+        check_server_access(current["config"], new, instance_admin, org_admin)
         changes["config"] = new
     record = catalog.update_object(AUTOMATIONS, org_id, automation_id, changes)
     if "config" in changes:

@@ -40,6 +40,7 @@ async def _create(request: Request, replace: bool):
         field_of(body, "config", dict, required=True),
         replace=replace,
         instance_admin=is_instance_admin(request, principal),
+        org_admin=principal.is_admin,
     )
     return present(record)
 
@@ -107,6 +108,7 @@ async def patch_project_automation(request: Request, automation_id: str):
         automation_id,
         patch,
         instance_admin=is_instance_admin(request, principal),
+        org_admin=principal.is_admin,
     )
     return present(record)
 
