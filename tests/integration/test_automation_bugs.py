@@ -251,9 +251,45 @@ def test_test_of_an_endpoint_that_never_answers_fails_within_seconds(app_client)
         response = app_client.post(f"/v1/project_automation/{automation['id']}/test")
         assert time.monotonic() - started < 30
         assert response.status_code == 400, response.text
-        assert "timeout" in response.json()["error"]["message"].lower()
+        assert "cannot reach the S3 endpoint" in response.json()["error"]["message"]
     finally:
         hole.close()
+
+
+def test_an_unreachable_endpoint_says_the_same_whatever_the_cause(app_client):
+    """`test` of an export said "Connect timeout", "Read timeout", an SSL error or "cannot
+    reach" depending on what was at its endpoint_url: whoever set it learnt which hosts and
+    ports of the server's network exist. Every way of not reaching it now reads the same
+    (the server log has the cause)."""
+    hole = socket.socket()
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(16)  # accepts, never answers: a read timeout
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))  # bound, not listening: refused
+    try:
+        project_id = new_project(app_client)
+        messages = []
+        for port in (hole.getsockname()[1], closed.getsockname()[1]):
+            automation = create_export(
+                app_client,
+                project_id,
+                "s3://bucket/prefix",
+                {"type": "log_spans"},
+                credentials={
+                    "type": "aws_static",
+                    "access_key_id": "key",
+                    "secret_access_key": "secret",
+                    "endpoint_url": f"http://127.0.0.1:{port}",
+                },
+            )
+            response = app_client.post(f"/v1/project_automation/{automation['id']}/test")
+            assert response.status_code == 400, response.text
+            messages.append(response.json()["error"]["message"].replace(str(port), "PORT"))
+        assert messages[0] == messages[1], messages
+        assert "cannot reach the S3 endpoint http://127.0.0.1:PORT" in messages[0]
+    finally:
+        hole.close()
+        closed.close()
 
 
 def blackhole() -> socket.socket:

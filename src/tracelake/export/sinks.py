@@ -5,6 +5,7 @@ storage errors become ``SinkError`` in plain words.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -13,6 +14,8 @@ from typing import Protocol
 from urllib.parse import urlparse
 
 from tracelake.errors import InvalidRequest
+
+log = logging.getLogger("tracelake")
 
 
 class SinkError(InvalidRequest):
@@ -137,6 +140,7 @@ class S3Sink:
         import boto3.exceptions
         import botocore.exceptions as bx
 
+        _UNREACHABLE = _unreachable_errors()  # noqa: N806 - (botocore is imported lazily)
         try:
             return fn(*args, **kwargs)
         except bx.ClientError as exc:
@@ -147,18 +151,31 @@ class S3Sink:
             cause = exc.__context__
             if isinstance(cause, bx.ClientError):
                 reason = _client_error(cause)
+            elif isinstance(cause, _UNREACHABLE):
+                raise self._unreachable(cause) from None
             else:
                 reason = str(cause) if cause is not None else "the storage refused the upload"
             raise SinkError(f"{self.location}: {what} failed: {reason}") from None
-        except bx.EndpointConnectionError:
-            raise SinkError(
-                f"{self.location}: cannot reach the S3 endpoint "
-                f"{self.credentials.get('endpoint_url') or 'of AWS'}"
-            ) from None
+        except _UNREACHABLE as exc:
+            raise self._unreachable(exc) from None
         except bx.NoCredentialsError:
             raise SinkError(f"{self.location}: no AWS credentials were found") from None
         except bx.BotoCoreError as exc:
             raise SinkError(f"{self.location}: {what} failed: {exc}") from None
+
+    def _unreachable(self, exc: Exception) -> SinkError:
+        """One message for every way of not reaching the endpoint: a refused connection, a
+        timeout, a TLS failure or an unknown host said which, so an export's ``test`` (or
+        its run history) told whoever set its ``endpoint_url`` which addresses and ports of
+        the server's network exist. The server log has the cause."""
+        endpoint = self.credentials.get("endpoint_url") or "of AWS"
+        log.warning(
+            "export to %s: cannot reach the S3 endpoint %s: %s", self.location, endpoint, exc
+        )
+        return SinkError(
+            f"{self.location}: cannot reach the S3 endpoint {endpoint} (no connection or no"
+            " answer; the server log says why)"
+        )
 
     def put_file(self, key: str, path: Path) -> None:
         self._call("upload", self.client.upload_file, str(path), self.bucket, self._key(key))
@@ -215,6 +232,14 @@ _PLAIN = {
     "InvalidBucketName": "the bucket name is not valid",
     "ExpiredToken": "the session token has expired",
 }
+
+
+def _unreachable_errors() -> tuple[type[Exception], ...]:
+    import botocore.exceptions as bx
+
+    # ConnectionError: refused, unknown host, connect timeout, TLS, proxy; HTTPClientError:
+    # read timeout, connection closed mid-answer.
+    return (bx.ConnectionError, bx.HTTPClientError)
 
 
 def _client_error(exc) -> str:
