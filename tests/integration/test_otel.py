@@ -567,6 +567,19 @@ def test_a_trailing_slash_is_taken(server, content_type):
         assert rows_of(client, f"project_logs('{project_id}')")
 
 
+def test_a_failed_request_creates_no_project(server):
+    """A span whose braintrust.parent named a new project_name: created that project, then
+    another span's x-bt-parent named an unknown project: the request failed (404) and the
+    project stayed, empty. The header's object is resolved first."""
+    name = unique("never")
+    body = _two_spans({"braintrust.parent": f"project_name:{name}"}, {})
+    response = post(server, body, parent="project_id:no-such-project")
+    assert response.status_code == 404, response.content
+    with server.client() as client:
+        found = client.get("/v1/project", params={"project_name": name}).json()["objects"]
+    assert found == []
+
+
 def test_missing_route_is_a_clear_error(server):
     response = post(server, _valid_body())
     assert response.status_code == 400

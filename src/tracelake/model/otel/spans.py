@@ -231,6 +231,13 @@ def route_rows(
     header_parent = header_keys = None
     if header is not None and header.strip():
         header_parent = parse_parent(header)
+        if any(text is None for text, _ in mapped.rows):
+            # Resolved first, as it fails the request: a span's ``project_name:`` attribute
+            # resolved before it created its project, which stayed when the header's
+            # object then proved unknown (404). A ``project_name:`` header creates its
+            # project only when the request stores a span in it, as every span without
+            # the attribute is.
+            header_keys = resolve(header_parent)
     resolved: dict[str, tuple[Parent, dict] | TracelakeError] = {}
     rows: list[dict] = []
     rejected = list(mapped.rejected)
@@ -240,10 +247,6 @@ def route_rows(
             if header_parent is None:
                 unrouted.append(row["span_id"])
                 continue
-            # Resolved for the first span that goes there: a project_name: header creates
-            # its project only when the request stores a span in it.
-            if header_keys is None:
-                header_keys = resolve(header_parent)
             parent, keys = header_parent, header_keys
         else:
             if text not in resolved:
