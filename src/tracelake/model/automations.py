@@ -270,7 +270,8 @@ def check_server_access(
     if reason is not None:
         raise Forbidden(
             f"{reason}: only an admin API key of the first organization may set this up; use "
-            "credentials of type aws_static or aws_iam"
+            "credentials of type aws_static (or aws_iam, set by an admin key of the "
+            "organization)"
         )
     reason = admin_access(new)
     if reason is not None and not org_admin:
