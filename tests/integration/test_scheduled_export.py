@@ -542,3 +542,38 @@ def test_an_unfinished_run_of_a_query_that_unpivots_is_cleaned_up_whole(app_clie
     left = sorted(str(p.relative_to(out)) for p in out.glob("*/*"))
     manifests = [p for p in left if "manifest_" in p]
     assert len(manifests) == 1 and sorted([*again["files"], *manifests]) == left, left
+
+
+def add_failed_runs(app_client, automation_id: str, count: int) -> None:
+    """As ``count`` scheduled runs that failed before they could plan (a query that no longer
+    plans is retried every minute), each recorded as the scheduler records it."""
+    from tracelake.store import runs
+
+    store = app_client.app.state.store
+    for _ in range(count):
+        run = runs.start_run(store, automation_id, "export", "schedule", {})
+        runs.finish_run(store, run["id"], status="failed", error="could not plan")
+
+
+def test_an_unfinished_plan_is_found_behind_many_runs_that_could_not_plan(app_client, tmp_path):
+    """Only the newest 50 runs were searched for an unfinished plan: behind more runs that
+    failed before planning, the unfinished attempt was forgotten, so a changed definition
+    planned anew without removing the files that attempt wrote (its rows twice)."""
+    project_id = new_project(app_client)
+    log_traces(app_client, project_id, 4, spans_per_trace=2)
+    out = tmp_path / "out"
+    automation = create_export(app_client, project_id, out, {"type": "log_spans"}, rows_per_file=3)
+    first = run_once(app_client, automation["id"])
+    assert first["rows"] == 8 and len(first["files"]) == 3
+    leave_running(app_client, automation, first)
+    add_failed_runs(app_client, automation["id"], 60)
+    patched = app_client.patch(
+        f"/v1/project_automation/{automation['id']}",
+        json={"config": {"format": "parquet", "export_definition": {"type": "log_traces"}}},
+    )
+    assert patched.status_code == 200, patched.text
+    again = run_once(app_client, automation["id"])
+    assert again["status"] == "succeeded" and again["rows"] == 4
+    files = sorted(p.name for p in out.glob("*/*"))
+    assert not [name for name in files if name.endswith(".jsonl")], files
+    assert sorted(r["root_span_id"] for r in exported_rows(out)) == [f"a-t{t}" for t in range(4)]

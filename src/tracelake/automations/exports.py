@@ -182,10 +182,10 @@ def _planned_as_configured(plan: dict, config: dict) -> bool:
 
 def _unfinished_plan(store: Store, automation_id: str) -> dict | None:
     """The plan of the newest planned run, if that run did not succeed (runs that failed
-    before they had a plan are skipped)."""
-    for run in runs.list_runs(store, automation_id, limit=50):
-        if run["plan"]:
-            return run["plan"] if run["status"] in ("running", "failed") else None
+    before they had a plan are skipped, however many there are)."""
+    run = runs.newest_planned_run(store, automation_id)
+    if run is not None and run["status"] in ("running", "failed"):
+        return run["plan"]
     return None
 
 

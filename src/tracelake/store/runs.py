@@ -37,6 +37,8 @@ RUN_COLUMNS = (
     "restored_at",
 )
 _JSON_COLUMNS = ("plan", "files")
+# An export run that has a plan (one that failed before it could plan records ``{}``).
+_PLANNED = "kind = 'export' AND plan IS NOT NULL AND plan::VARCHAR <> '{}'"
 _TIME_COLUMNS = ("started", "finished", "purge_after", "purged_at", "restored_at")
 
 
@@ -298,6 +300,13 @@ def get_run(store: Store, run_id: str) -> dict | None:
 def list_runs(store: Store, automation_id: str, limit: int = 100) -> list[dict]:
     """Runs of an automation, newest first."""
     return _select_runs(store, "automation_id = ?", [automation_id], limit=limit)
+
+
+def newest_planned_run(store: Store, automation_id: str) -> dict | None:
+    """An export's newest run that has a plan, however many runs came after it (runs that
+    failed before they could plan have none)."""
+    rows = _select_runs(store, f"automation_id = ? AND {_PLANNED}", [automation_id], limit=1)
+    return rows[0] if rows else None
 
 
 def unfinished_runs(store: Store, automation_id: str) -> list[dict]:
