@@ -432,3 +432,33 @@ def test_review_items_of_rows_retention_hid_leave_the_queue_until_restored(app_c
     assert app_client.get(f"/v1/review_item/{flagged['old-0']}").status_code == 404
     assert app_client.post(f"/v1/project_automation/{policy['id']}/restore").status_code == 200
     assert queue() == set(flagged.values())
+
+
+def test_a_bounded_history_keeps_the_runs_a_restore_needs(app_client):
+    """The run history is cut to each automation's newest 1,000 runs when a run ends; a
+    retention run whose rows are still in the trash stays however old, so they can still be
+    restored (and are purged on time)."""
+    from tracelake.store import runs
+
+    project_id = new_project(app_client)
+    log_rows(app_client, project_id)
+    policy = retention(app_client, project_id, "project_logs", days=30)
+    first = run_once(app_client, policy["id"])
+    assert first["rows"] == 3
+    app_client.app.state.store.transact(
+        lambda c: c.execute(
+            """INSERT INTO automation_runs (id, automation_id, seq, kind, trigger, status,
+                   started, finished, plan)
+               SELECT uuid()::VARCHAR, ?, 2 + i, 'retention', 'schedule', 'failed', now(),
+                   now(), '{}' FROM range(?) t(i)""",
+            [policy["id"], runs.KEEP_RUNS + 50],
+        )
+    )
+    assert run_once(app_client, policy["id"])["rows"] == 0
+    count = store_count(
+        app_client, "SELECT count(*) FROM automation_runs WHERE automation_id = ?", [policy["id"]]
+    )
+    assert count == runs.KEEP_RUNS + 1
+    restored = app_client.post(f"/v1/project_automation/{policy['id']}/restore").json()
+    assert restored["restored_rows"] == 3
+    assert all(len(ids) == 5 for ids in visible_ids(app_client, project_id).values())

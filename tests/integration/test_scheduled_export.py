@@ -577,3 +577,55 @@ def test_an_unfinished_plan_is_found_behind_many_runs_that_could_not_plan(app_cl
     files = sorted(p.name for p in out.glob("*/*"))
     assert not [name for name in files if name.endswith(".jsonl")], files
     assert sorted(r["root_span_id"] for r in exported_rows(out)) == [f"a-t{t}" for t in range(4)]
+
+
+def add_old_runs(app_client, automation_id: str, count: int, kind: str = "export") -> None:
+    """As ``count`` finished runs recorded before the next one (a failing export adds one a
+    minute), in one statement."""
+    app_client.app.state.store.transact(
+        lambda c: c.execute(
+            """INSERT INTO automation_runs (id, automation_id, seq, kind, trigger, status,
+                   started, finished, plan, error)
+               SELECT uuid()::VARCHAR, ?, (SELECT coalesce(max(seq), 0) FROM automation_runs
+                   WHERE automation_id = ?) + 1 + i, ?, 'schedule', 'failed', now(), now(),
+                   '{}', 'could not plan'
+               FROM range(?) t(i)""",
+            [automation_id, automation_id, kind, count],
+        )
+    )
+
+
+def test_the_run_history_is_bounded(app_client, tmp_path):
+    """Every run was kept forever: an export that fails adds a run a minute, so the history
+    (and the catalog) grew without end. A run's end now drops finished runs older than the
+    newest 1,000, keeping the newest planned one (a retry reuses its plan)."""
+    from tracelake.store import runs
+
+    project_id = new_project(app_client)
+    log_traces(app_client, project_id, 2)
+    out = tmp_path / "out"
+    automation = create_export(app_client, project_id, out, {"type": "log_spans"})
+    planned = run_once(app_client, automation["id"])
+    leave_running(app_client, automation, planned)
+    app_client.app.state.store.transact(
+        lambda c: c.execute(
+            "UPDATE automation_runs SET status = 'failed' WHERE id = ?", [planned["id"]]
+        )
+    )
+    add_old_runs(app_client, automation["id"], runs.KEEP_RUNS + 200)
+    add_failed_runs(app_client, automation["id"], 1)
+
+    kept = app_client.get(
+        f"/v1/project_automation/{automation['id']}/runs", params={"limit": 1000}
+    ).json()["objects"]
+    count = app_client.app.state.store.read(
+        lambda c: c.execute(
+            "SELECT count(*) FROM automation_runs WHERE automation_id = ?", [automation["id"]]
+        ).fetchone()[0]
+    )
+    assert count == runs.KEEP_RUNS + 1  # the newest 1,000 and the planned run
+    assert kept[0]["seq"] == runs.KEEP_RUNS + 202 and len(kept) == 1000
+    # The failed attempt is still retried to the same names.
+    again = run_once(app_client, automation["id"])
+    assert again["status"] == "succeeded" and again["files"] == planned["files"]
+    assert again["cursor_from"] == planned["cursor_from"]

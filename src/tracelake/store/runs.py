@@ -37,6 +37,10 @@ RUN_COLUMNS = (
     "restored_at",
 )
 _JSON_COLUMNS = ("plan", "files")
+# Runs kept per automation: older finished runs are dropped when a run ends (a failing export
+# adds one a minute), except those still needed: a retention run whose rows are in the trash
+# (restore and purge go through it) and an export's newest planned run (a retry reuses it).
+KEEP_RUNS = 1000
 # An export run that has a plan (one that failed before it could plan records ``{}``).
 _PLANNED = "kind = 'export' AND plan IS NOT NULL AND plan::VARCHAR <> '{}'"
 _TIME_COLUMNS = ("started", "finished", "purge_after", "purged_at", "restored_at")
@@ -265,9 +269,24 @@ def finish_run(
                 "UPDATE automation_state SET next_run_at = ? WHERE automation_id = ?",
                 [next_run_at, automation_id],
             )
+        _prune(c, automation_id)
 
     store.transact(write)
     return get_run(store, run_id)
+
+
+def _prune(cursor, automation_id: str) -> None:
+    """Drop finished runs older than the newest KEEP_RUNS, but not those still needed."""
+    cursor.execute(
+        f"""DELETE FROM automation_runs WHERE automation_id = ? AND status <> 'running'
+              AND seq <= (SELECT max(seq) FROM automation_runs WHERE automation_id = ?) - ?
+              AND NOT (kind = 'retention' AND status = 'succeeded' AND purged_at IS NULL
+                       AND restored_at IS NULL)
+              AND id IS DISTINCT FROM (
+                  SELECT id FROM automation_runs WHERE automation_id = ? AND {_PLANNED}
+                  ORDER BY seq DESC LIMIT 1)""",
+        [automation_id, automation_id, KEEP_RUNS, automation_id],
+    )
 
 
 def mark_run(store: Store, run_id: str, **changes: Any) -> None:
