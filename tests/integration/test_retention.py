@@ -462,3 +462,52 @@ def test_a_bounded_history_keeps_the_runs_a_restore_needs(app_client):
     restored = app_client.post(f"/v1/project_automation/{policy['id']}/restore").json()
     assert restored["restored_rows"] == 3
     assert all(len(ids) == 5 for ids in visible_ids(app_client, project_id).values())
+
+
+def span(project_id: str, span_id: str, root: str, created: str | None = None) -> dict:
+    row = {
+        "project_id": project_id,
+        "log_id": "g",
+        "id": span_id,
+        "span_id": span_id,
+        "root_span_id": root,
+        "span_parents": [] if span_id == root else [root],
+        "input": span_id,
+    }
+    return {**row, "created": created} if created else row
+
+
+def test_logs_go_by_whole_traces(app_client):
+    """Log rows went one by one by their own ``created``: a root past the window went while
+    its newer children stayed (the trace then showed a child as its root), or old children
+    went from a live trace. A trace now goes whole once its newest span is past the window."""
+    project_id = new_project(app_client)
+    rows = [
+        span(project_id, "a", "a", OLD),  # an old root with a new child: the trace stays
+        span(project_id, "a-1", "a"),
+        span(project_id, "b", "b"),  # a new root with an old child: the trace stays
+        span(project_id, "b-1", "b", OLD),
+        span(project_id, "c", "c", OLD),  # all old: the trace goes
+        span(project_id, "c-1", "c", OLD),
+    ]
+    assert app_client.post("/logs3", json={"rows": rows}).status_code == 200
+    policy = retention(app_client, project_id, "project_logs", days=30)
+    assert run_once(app_client, policy["id"])["rows"] == 2
+    spans = app_client.post(
+        "/btql", json={"query": f"select: id | from: project_logs('{project_id}') spans"}
+    ).json()["data"]
+    assert sorted(r["id"] for r in spans) == ["a", "a-1", "b", "b-1"]
+    summary = app_client.post(
+        "/btql", json={"query": f"select: * | from: project_logs('{project_id}') summary"}
+    ).json()["data"]
+    assert sorted((r["id"], r["span_type_info"]["span_count"]) for r in summary) == [
+        ("a", 2),
+        ("b", 2),
+    ]
+    # Once every span of a trace is past the window, the trace goes whole.
+    app_client.patch(
+        f"/v1/project_automation/{policy['id']}", json={"config": {"retention_days": 0}}
+    )
+    assert run_once(app_client, policy["id"])["rows"] == 4
+    restored = app_client.post(f"/v1/project_automation/{policy['id']}/restore").json()
+    assert restored["restored_rows"] == 6
