@@ -511,3 +511,30 @@ def test_logs_go_by_whole_traces(app_client):
     assert run_once(app_client, policy["id"])["rows"] == 4
     restored = app_client.post(f"/v1/project_automation/{policy['id']}/restore").json()
     assert restored["restored_rows"] == 6
+
+
+def test_a_new_grace_period_applies_to_what_is_in_the_trash(app_client):
+    """A changed ``grace_period_hours`` applied only to later runs: rows already in the trash
+    kept the purge time of the old grace period (made longer to have time for a restore,
+    they were purged on the old schedule all the same)."""
+    import datetime as dt
+
+    project_id = new_project(app_client)
+    log_rows(app_client, project_id)
+    policy = retention(app_client, project_id, "project_logs", days=30, grace=1)
+    run = run_once(app_client, policy["id"])
+    url = f"/v1/project_automation/{policy['id']}"
+
+    def purge_after() -> dt.timedelta:
+        shown = app_client.get(f"{url}/runs").json()["objects"][0]
+        return dt.datetime.fromisoformat(shown["purge_after"]) - dt.datetime.fromisoformat(
+            shown["end"]
+        )
+
+    assert abs(purge_after() - dt.timedelta(hours=1)) < dt.timedelta(seconds=1)
+    app_client.patch(url, json={"config": {"grace_period_hours": 48}})
+    assert abs(purge_after() - dt.timedelta(hours=48)) < dt.timedelta(seconds=1)
+    app_client.patch(url, json={"config": {"grace_period_hours": 0}})
+    app_client.post("/automation/cron", json={})  # purges it now
+    history = app_client.get(f"{url}/runs").json()["objects"]
+    assert history[0]["id"] == run["id"] and history[0]["status"] == "purged"

@@ -119,6 +119,19 @@ def run_by(store: Store, automation_id: str, when: datetime) -> None:
     )
 
 
+def regrace(store: Store, automation_id: str, hours: float) -> None:
+    """A retention policy's new grace period applies to what its runs left in the trash: each
+    is purged ``hours`` after its run ended (at the next pass if that time has passed)."""
+    store.transact(
+        lambda c: c.execute(
+            """UPDATE automation_runs SET purge_after = finished + to_microseconds(?)
+               WHERE automation_id = ? AND kind = 'retention' AND status = 'succeeded'
+                 AND purged_at IS NULL AND restored_at IS NULL AND finished IS NOT NULL""",
+            [round(hours * 3_600_000_000), automation_id],
+        )
+    )
+
+
 def due_automations(store: Store, at: datetime) -> list[str]:
     """Ids of active automations whose next run time has come (or that never ran)."""
     rows = store.read(
