@@ -629,3 +629,24 @@ def test_the_run_history_is_bounded(app_client, tmp_path):
     again = run_once(app_client, automation["id"])
     assert again["status"] == "succeeded" and again["files"] == planned["files"]
     assert again["cursor_from"] == planned["cursor_from"]
+
+
+def test_the_backlog_of_a_traces_query_counts_the_rows_it_returns(app_client, tmp_path):
+    """A query of the ``traces`` shape returns every span of its traces and its run counted
+    them as its rows, but its backlog counted the traces left: 6 rows exported, a backlog
+    of 2, with 6 rows still to come. Both now count the rows the query returns."""
+    project_id = new_project(app_client)
+    log_traces(app_client, project_id, 4, spans_per_trace=3)
+    query = f"select: * | from: project_logs('{project_id}') traces"
+    automation = create_export(
+        app_client,
+        project_id,
+        tmp_path / "out",
+        {"type": "btql_query", "btql_query": query},
+        max_rows=2,
+    )
+    first = run_once(app_client, automation["id"])
+    assert (first["rows"], first["backlog"]) == (6, 6)
+    second = run_once(app_client, automation["id"])
+    assert (second["rows"], second["backlog"]) == (6, 0)
+    assert len(exported_rows(tmp_path / "out")) == 12
