@@ -449,9 +449,19 @@ def test_a_bounded_history_keeps_the_runs_a_restore_needs(app_client):
         lambda c: c.execute(
             """INSERT INTO automation_runs (id, automation_id, seq, kind, trigger, status,
                    started, finished, plan)
-               SELECT uuid()::VARCHAR, ?, 2 + i, 'retention', 'schedule', 'failed', now(),
-                   now(), '{}' FROM range(?) t(i)""",
+               SELECT uuid()::VARCHAR, ?, 2 + i, 'retention', 'schedule',
+                   CASE WHEN i < 50 AND i % 2 = 1 THEN 'succeeded' ELSE 'failed' END,
+                   now(), now(), '{}'
+               FROM range(?) t(i)""",
             [policy["id"], runs.KEEP_RUNS + 50],
+        )
+    )
+    # (the succeeded ones moved nothing: they hold nothing in the trash and go as well)
+    app_client.app.state.store.transact(
+        lambda c: c.execute(
+            """UPDATE automation_runs SET rows = 0, purge_after = now() + INTERVAL 1 DAY
+               WHERE automation_id = ? AND status = 'succeeded' AND seq > 1""",
+            [policy["id"]],
         )
     )
     assert run_once(app_client, policy["id"])["rows"] == 0

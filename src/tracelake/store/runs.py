@@ -39,7 +39,8 @@ RUN_COLUMNS = (
 _JSON_COLUMNS = ("plan", "files")
 # Runs kept per automation: older finished runs are dropped when a run ends (a failing export
 # adds one a minute), except those still needed: a retention run whose rows are in the trash
-# (restore and purge go through it) and an export's newest planned run (a retry reuses it).
+# (restore and purge go through it; one that moved nothing holds nothing) and an export's
+# newest planned run (a retry reuses it).
 KEEP_RUNS = 1000
 # An export run that has a plan (one that failed before it could plan records ``{}``).
 _PLANNED = "kind = 'export' AND plan IS NOT NULL AND plan::VARCHAR <> '{}'"
@@ -294,7 +295,7 @@ def _prune(cursor, automation_id: str) -> None:
         f"""DELETE FROM automation_runs WHERE automation_id = ? AND status <> 'running'
               AND seq <= (SELECT max(seq) FROM automation_runs WHERE automation_id = ?) - ?
               AND NOT (kind = 'retention' AND status = 'succeeded' AND purged_at IS NULL
-                       AND restored_at IS NULL)
+                       AND restored_at IS NULL AND coalesce(rows, 1) > 0)
               AND id IS DISTINCT FROM (
                   SELECT id FROM automation_runs WHERE automation_id = ? AND {_PLANNED}
                   ORDER BY seq DESC LIMIT 1)""",
