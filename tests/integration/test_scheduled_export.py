@@ -650,3 +650,18 @@ def test_the_backlog_of_a_traces_query_counts_the_rows_it_returns(app_client, tm
     second = run_once(app_client, automation["id"])
     assert (second["rows"], second["backlog"]) == (6, 0)
     assert len(exported_rows(tmp_path / "out")) == 12
+
+
+def test_a_failed_run_reports_no_backlog(app_client, tmp_path):
+    """A failed run reported its plan's backlog, which the run history shows as "max rows
+    reached" beside the error, though the run exported nothing (its window is retried)."""
+    project_id = new_project(app_client)
+    log_traces(app_client, project_id, 3)
+    target = tmp_path / "r"
+    automation = create_export(app_client, project_id, target, {"type": "log_spans"}, max_rows=3)
+    target.write_text("a file where the folder should be")  # the storage refuses
+    failed = run_once(app_client, automation["id"])
+    assert failed["status"] == "failed" and failed["backlog"] is None, failed
+    target.unlink()
+    retried = run_once(app_client, automation["id"])
+    assert retried["status"] == "succeeded" and (retried["rows"], retried["backlog"]) == (3, 6)
