@@ -548,3 +548,35 @@ def test_a_new_grace_period_applies_to_what_is_in_the_trash(app_client):
     app_client.post("/automation/cron", json={})  # purges it now
     history = app_client.get(f"{url}/runs").json()["objects"]
     assert history[0]["id"] == run["id"] and history[0]["status"] == "purged"
+
+
+def test_a_change_saved_during_a_restore_stays(app_client):
+    """A restore paused the policy by writing back the config it read when it began, so a
+    change saved while it ran (a restore of many runs takes seconds) was undone."""
+    import threading
+    import time
+
+    project_id = new_project(app_client)
+    log_rows(app_client, project_id)
+    policy = retention(app_client, project_id, "project_logs", days=30)
+    assert run_once(app_client, policy["id"])["rows"] == 3
+    app_client.app.state.store.transact(  # as many earlier runs of an hourly policy
+        lambda c: c.execute(
+            """INSERT INTO automation_runs (id, automation_id, seq, kind, trigger, status,
+                   started, finished, plan, rows, purge_after)
+               SELECT uuid()::VARCHAR, ?, 2 + i, 'retention', 'schedule', 'succeeded', now(),
+                   now(), '{}', 0, now() + INTERVAL 1 DAY FROM range(150) t(i)""",
+            [policy["id"]],
+        )
+    )
+    url = f"/v1/project_automation/{policy['id']}"
+    answers = []
+    restore = threading.Thread(target=lambda: answers.append(app_client.post(f"{url}/restore")))
+    restore.start()
+    time.sleep(0.3)
+    patched = app_client.patch(url, json={"config": {"retention_days": 90}})
+    restore.join()
+    assert patched.status_code == 200 and answers[0].status_code == 200, answers[0].text
+    assert answers[0].json()["paused"] is True
+    config = app_client.get(url).json()["config"]
+    assert (config["status"], config["retention_days"]) == ("paused", 90)

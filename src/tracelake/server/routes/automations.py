@@ -221,9 +221,14 @@ def _restore(request: Request, automation: dict, run_id: str | None) -> dict:
         # Nothing came back (purged or restored already, or runs that deleted nothing): the
         # policy was paused all the same, and silently stopped deleting what it should.
         return {"restored_rows": 0, "runs": restored_runs, "paused": False}
-    config = {**automation["config"], "status": "paused"}
+    # Merged into the config as stored now, not as read before the restore (which can take
+    # seconds): a change saved meanwhile stays.
     request.app.state.catalog.update_object(
-        AUTOMATIONS, automation["org_id"], automation["id"], {"config": config}
+        AUTOMATIONS,
+        automation["org_id"],
+        automation["id"],
+        {"config": {"status": "paused"}},
+        merge_objects=True,
     )
     return {"restored_rows": restored, "runs": restored_runs, "paused": True}
 
