@@ -560,12 +560,12 @@ def test_a_change_saved_during_a_restore_stays(app_client):
     log_rows(app_client, project_id)
     policy = retention(app_client, project_id, "project_logs", days=30)
     assert run_once(app_client, policy["id"])["rows"] == 3
-    app_client.app.state.store.transact(  # as many earlier runs of an hourly policy
+    app_client.app.state.store.transact(  # as many earlier runs (each restored in turn)
         lambda c: c.execute(
             """INSERT INTO automation_runs (id, automation_id, seq, kind, trigger, status,
                    started, finished, plan, rows, purge_after)
                SELECT uuid()::VARCHAR, ?, 2 + i, 'retention', 'schedule', 'succeeded', now(),
-                   now(), '{}', 0, now() + INTERVAL 1 DAY FROM range(150) t(i)""",
+                   now(), '{}', 1, now() + INTERVAL 1 DAY FROM range(150) t(i)""",
             [policy["id"]],
         )
     )
@@ -580,3 +580,33 @@ def test_a_change_saved_during_a_restore_stays(app_client):
     assert answers[0].json()["paused"] is True
     config = app_client.get(url).json()["config"]
     assert (config["status"], config["retention_days"]) == ("paused", 90)
+
+
+def test_a_restore_of_many_runs_that_deleted_nothing_is_quick(app_client):
+    """A restore went through every restorable run in a transaction of its own, also those
+    that deleted nothing: an hourly policy with a long grace period has thousands of them,
+    and its restore took minutes. They are now closed together."""
+    import time
+
+    project_id = new_project(app_client)
+    log_rows(app_client, project_id)
+    policy = retention(app_client, project_id, "project_logs", days=30)
+    assert run_once(app_client, policy["id"])["rows"] == 3
+    app_client.app.state.store.transact(  # a month of an hourly policy's runs since
+        lambda c: c.execute(
+            """INSERT INTO automation_runs (id, automation_id, seq, kind, trigger, status,
+                   started, finished, plan, rows, purge_after)
+               SELECT uuid()::VARCHAR, ?, 2 + i, 'retention', 'schedule', 'succeeded', now(),
+                   now(), '{}', 0, now() + INTERVAL 1 DAY FROM range(720) t(i)""",
+            [policy["id"]],
+        )
+    )
+    started = time.monotonic()
+    restored = app_client.post(f"/v1/project_automation/{policy['id']}/restore").json()
+    assert time.monotonic() - started < 5
+    assert restored["restored_rows"] == 3 and len(restored["runs"]) == 721
+    assert all(len(ids) == 5 for ids in visible_ids(app_client, project_id).values())
+    history = app_client.get(
+        f"/v1/project_automation/{policy['id']}/runs", params={"limit": 1000}
+    ).json()["objects"]
+    assert {r["status"] for r in history} == {"restored"}

@@ -92,6 +92,26 @@ def restore(store: Store, run: dict) -> int | None:
     return store.exclusive(work)
 
 
+def restore_empty(store: Store, run_ids: list[str]) -> set[str]:
+    """Mark restored, in one transaction, runs that moved nothing (``rows`` 0: no rows and no
+    experiments); returns those still in the trash until then (not purged or restored
+    meanwhile)."""
+    if not run_ids:
+        return set()
+
+    def work(c):
+        rows = c.execute(
+            """UPDATE automation_runs SET status = 'restored', restored_at = ?
+               WHERE id IN (SELECT unnest(?::VARCHAR[])) AND rows = 0
+                 AND status = 'succeeded' AND restored_at IS NULL AND purged_at IS NULL
+               RETURNING id""",
+            [runs.now(), run_ids],
+        ).fetchall()
+        return {r[0] for r in rows}
+
+    return store.exclusive(work)
+
+
 def purge(store: Store, run: dict) -> int:
     """Remove a run's soft-deleted data from storage for good (nothing if it was restored
     since the caller read the run)."""
