@@ -432,3 +432,181 @@ def test_review_items_of_rows_retention_hid_leave_the_queue_until_restored(app_c
     assert app_client.get(f"/v1/review_item/{flagged['old-0']}").status_code == 404
     assert app_client.post(f"/v1/project_automation/{policy['id']}/restore").status_code == 200
     assert queue() == set(flagged.values())
+
+
+def test_a_bounded_history_keeps_the_runs_a_restore_needs(app_client):
+    """The run history is cut to each automation's newest 1,000 runs when a run ends; a
+    retention run whose rows are still in the trash stays however old, so they can still be
+    restored (and are purged on time)."""
+    from tracelake.store import runs
+
+    project_id = new_project(app_client)
+    log_rows(app_client, project_id)
+    policy = retention(app_client, project_id, "project_logs", days=30)
+    first = run_once(app_client, policy["id"])
+    assert first["rows"] == 3
+    app_client.app.state.store.transact(
+        lambda c: c.execute(
+            """INSERT INTO automation_runs (id, automation_id, seq, kind, trigger, status,
+                   started, finished, plan)
+               SELECT uuid()::VARCHAR, ?, 2 + i, 'retention', 'schedule',
+                   CASE WHEN i < 50 AND i % 2 = 1 THEN 'succeeded' ELSE 'failed' END,
+                   now(), now(), '{}'
+               FROM range(?) t(i)""",
+            [policy["id"], runs.KEEP_RUNS + 50],
+        )
+    )
+    # (the succeeded ones moved nothing: they hold nothing in the trash and go as well)
+    app_client.app.state.store.transact(
+        lambda c: c.execute(
+            """UPDATE automation_runs SET rows = 0, purge_after = now() + INTERVAL 1 DAY
+               WHERE automation_id = ? AND status = 'succeeded' AND seq > 1""",
+            [policy["id"]],
+        )
+    )
+    assert run_once(app_client, policy["id"])["rows"] == 0
+    count = store_count(
+        app_client, "SELECT count(*) FROM automation_runs WHERE automation_id = ?", [policy["id"]]
+    )
+    assert count == runs.KEEP_RUNS + 1
+    restored = app_client.post(f"/v1/project_automation/{policy['id']}/restore").json()
+    assert restored["restored_rows"] == 3
+    assert all(len(ids) == 5 for ids in visible_ids(app_client, project_id).values())
+
+
+def span(project_id: str, span_id: str, root: str, created: str | None = None) -> dict:
+    row = {
+        "project_id": project_id,
+        "log_id": "g",
+        "id": span_id,
+        "span_id": span_id,
+        "root_span_id": root,
+        "span_parents": [] if span_id == root else [root],
+        "input": span_id,
+    }
+    return {**row, "created": created} if created else row
+
+
+def test_logs_go_by_whole_traces(app_client):
+    """Log rows went one by one by their own ``created``: a root past the window went while
+    its newer children stayed (the trace then showed a child as its root), or old children
+    went from a live trace. A trace now goes whole once its newest span is past the window."""
+    project_id = new_project(app_client)
+    rows = [
+        span(project_id, "a", "a", OLD),  # an old root with a new child: the trace stays
+        span(project_id, "a-1", "a"),
+        span(project_id, "b", "b"),  # a new root with an old child: the trace stays
+        span(project_id, "b-1", "b", OLD),
+        span(project_id, "c", "c", OLD),  # all old: the trace goes
+        span(project_id, "c-1", "c", OLD),
+    ]
+    assert app_client.post("/logs3", json={"rows": rows}).status_code == 200
+    policy = retention(app_client, project_id, "project_logs", days=30)
+    assert run_once(app_client, policy["id"])["rows"] == 2
+    spans = app_client.post(
+        "/btql", json={"query": f"select: id | from: project_logs('{project_id}') spans"}
+    ).json()["data"]
+    assert sorted(r["id"] for r in spans) == ["a", "a-1", "b", "b-1"]
+    summary = app_client.post(
+        "/btql", json={"query": f"select: * | from: project_logs('{project_id}') summary"}
+    ).json()["data"]
+    assert sorted((r["id"], r["span_type_info"]["span_count"]) for r in summary) == [
+        ("a", 2),
+        ("b", 2),
+    ]
+    # Once every span of a trace is past the window, the trace goes whole.
+    app_client.patch(
+        f"/v1/project_automation/{policy['id']}", json={"config": {"retention_days": 0}}
+    )
+    assert run_once(app_client, policy["id"])["rows"] == 4
+    restored = app_client.post(f"/v1/project_automation/{policy['id']}/restore").json()
+    assert restored["restored_rows"] == 6
+
+
+def test_a_new_grace_period_applies_to_what_is_in_the_trash(app_client):
+    """A changed ``grace_period_hours`` applied only to later runs: rows already in the trash
+    kept the purge time of the old grace period (made longer to have time for a restore,
+    they were purged on the old schedule all the same)."""
+    import datetime as dt
+
+    project_id = new_project(app_client)
+    log_rows(app_client, project_id)
+    policy = retention(app_client, project_id, "project_logs", days=30, grace=1)
+    run = run_once(app_client, policy["id"])
+    url = f"/v1/project_automation/{policy['id']}"
+
+    def purge_after() -> dt.timedelta:
+        shown = app_client.get(f"{url}/runs").json()["objects"][0]
+        return dt.datetime.fromisoformat(shown["purge_after"]) - dt.datetime.fromisoformat(
+            shown["end"]
+        )
+
+    assert abs(purge_after() - dt.timedelta(hours=1)) < dt.timedelta(seconds=1)
+    app_client.patch(url, json={"config": {"grace_period_hours": 48}})
+    assert abs(purge_after() - dt.timedelta(hours=48)) < dt.timedelta(seconds=1)
+    app_client.patch(url, json={"config": {"grace_period_hours": 0}})
+    app_client.post("/automation/cron", json={})  # purges it now
+    history = app_client.get(f"{url}/runs").json()["objects"]
+    assert history[0]["id"] == run["id"] and history[0]["status"] == "purged"
+
+
+def test_a_change_saved_during_a_restore_stays(app_client):
+    """A restore paused the policy by writing back the config it read when it began, so a
+    change saved while it ran (a restore of many runs takes seconds) was undone."""
+    import threading
+    import time
+
+    project_id = new_project(app_client)
+    log_rows(app_client, project_id)
+    policy = retention(app_client, project_id, "project_logs", days=30)
+    assert run_once(app_client, policy["id"])["rows"] == 3
+    app_client.app.state.store.transact(  # as many earlier runs (each restored in turn)
+        lambda c: c.execute(
+            """INSERT INTO automation_runs (id, automation_id, seq, kind, trigger, status,
+                   started, finished, plan, rows, purge_after)
+               SELECT uuid()::VARCHAR, ?, 2 + i, 'retention', 'schedule', 'succeeded', now(),
+                   now(), '{}', 1, now() + INTERVAL 1 DAY FROM range(150) t(i)""",
+            [policy["id"]],
+        )
+    )
+    url = f"/v1/project_automation/{policy['id']}"
+    answers = []
+    restore = threading.Thread(target=lambda: answers.append(app_client.post(f"{url}/restore")))
+    restore.start()
+    time.sleep(0.3)
+    patched = app_client.patch(url, json={"config": {"retention_days": 90}})
+    restore.join()
+    assert patched.status_code == 200 and answers[0].status_code == 200, answers[0].text
+    assert answers[0].json()["paused"] is True
+    config = app_client.get(url).json()["config"]
+    assert (config["status"], config["retention_days"]) == ("paused", 90)
+
+
+def test_a_restore_of_many_runs_that_deleted_nothing_is_quick(app_client):
+    """A restore went through every restorable run in a transaction of its own, also those
+    that deleted nothing: an hourly policy with a long grace period has thousands of them,
+    and its restore took minutes. They are now closed together."""
+    import time
+
+    project_id = new_project(app_client)
+    log_rows(app_client, project_id)
+    policy = retention(app_client, project_id, "project_logs", days=30)
+    assert run_once(app_client, policy["id"])["rows"] == 3
+    app_client.app.state.store.transact(  # a month of an hourly policy's runs since
+        lambda c: c.execute(
+            """INSERT INTO automation_runs (id, automation_id, seq, kind, trigger, status,
+                   started, finished, plan, rows, purge_after)
+               SELECT uuid()::VARCHAR, ?, 2 + i, 'retention', 'schedule', 'succeeded', now(),
+                   now(), '{}', 0, now() + INTERVAL 1 DAY FROM range(720) t(i)""",
+            [policy["id"]],
+        )
+    )
+    started = time.monotonic()
+    restored = app_client.post(f"/v1/project_automation/{policy['id']}/restore").json()
+    assert time.monotonic() - started < 5
+    assert restored["restored_rows"] == 3 and len(restored["runs"]) == 721
+    assert all(len(ids) == 5 for ids in visible_ids(app_client, project_id).values())
+    history = app_client.get(
+        f"/v1/project_automation/{policy['id']}/runs", params={"limit": 1000}
+    ).json()["objects"]
+    assert {r["status"] for r in history} == {"restored"}

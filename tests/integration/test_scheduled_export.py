@@ -542,3 +542,126 @@ def test_an_unfinished_run_of_a_query_that_unpivots_is_cleaned_up_whole(app_clie
     left = sorted(str(p.relative_to(out)) for p in out.glob("*/*"))
     manifests = [p for p in left if "manifest_" in p]
     assert len(manifests) == 1 and sorted([*again["files"], *manifests]) == left, left
+
+
+def add_failed_runs(app_client, automation_id: str, count: int) -> None:
+    """As ``count`` scheduled runs that failed before they could plan (a query that no longer
+    plans is retried every minute), each recorded as the scheduler records it."""
+    from tracelake.store import runs
+
+    store = app_client.app.state.store
+    for _ in range(count):
+        run = runs.start_run(store, automation_id, "export", "schedule", {})
+        runs.finish_run(store, run["id"], status="failed", error="could not plan")
+
+
+def test_an_unfinished_plan_is_found_behind_many_runs_that_could_not_plan(app_client, tmp_path):
+    """Only the newest 50 runs were searched for an unfinished plan: behind more runs that
+    failed before planning, the unfinished attempt was forgotten, so a changed definition
+    planned anew without removing the files that attempt wrote (its rows twice)."""
+    project_id = new_project(app_client)
+    log_traces(app_client, project_id, 4, spans_per_trace=2)
+    out = tmp_path / "out"
+    automation = create_export(app_client, project_id, out, {"type": "log_spans"}, rows_per_file=3)
+    first = run_once(app_client, automation["id"])
+    assert first["rows"] == 8 and len(first["files"]) == 3
+    leave_running(app_client, automation, first)
+    add_failed_runs(app_client, automation["id"], 60)
+    patched = app_client.patch(
+        f"/v1/project_automation/{automation['id']}",
+        json={"config": {"format": "parquet", "export_definition": {"type": "log_traces"}}},
+    )
+    assert patched.status_code == 200, patched.text
+    again = run_once(app_client, automation["id"])
+    assert again["status"] == "succeeded" and again["rows"] == 4
+    files = sorted(p.name for p in out.glob("*/*"))
+    assert not [name for name in files if name.endswith(".jsonl")], files
+    assert sorted(r["root_span_id"] for r in exported_rows(out)) == [f"a-t{t}" for t in range(4)]
+
+
+def add_old_runs(app_client, automation_id: str, count: int, kind: str = "export") -> None:
+    """As ``count`` finished runs recorded before the next one (a failing export adds one a
+    minute), in one statement."""
+    app_client.app.state.store.transact(
+        lambda c: c.execute(
+            """INSERT INTO automation_runs (id, automation_id, seq, kind, trigger, status,
+                   started, finished, plan, error)
+               SELECT uuid()::VARCHAR, ?, (SELECT coalesce(max(seq), 0) FROM automation_runs
+                   WHERE automation_id = ?) + 1 + i, ?, 'schedule', 'failed', now(), now(),
+                   '{}', 'could not plan'
+               FROM range(?) t(i)""",
+            [automation_id, automation_id, kind, count],
+        )
+    )
+
+
+def test_the_run_history_is_bounded(app_client, tmp_path):
+    """Every run was kept forever: an export that fails adds a run a minute, so the history
+    (and the catalog) grew without end. A run's end now drops finished runs older than the
+    newest 1,000, keeping the newest planned one (a retry reuses its plan)."""
+    from tracelake.store import runs
+
+    project_id = new_project(app_client)
+    log_traces(app_client, project_id, 2)
+    out = tmp_path / "out"
+    automation = create_export(app_client, project_id, out, {"type": "log_spans"})
+    planned = run_once(app_client, automation["id"])
+    leave_running(app_client, automation, planned)
+    app_client.app.state.store.transact(
+        lambda c: c.execute(
+            "UPDATE automation_runs SET status = 'failed' WHERE id = ?", [planned["id"]]
+        )
+    )
+    add_old_runs(app_client, automation["id"], runs.KEEP_RUNS + 200)
+    add_failed_runs(app_client, automation["id"], 1)
+
+    kept = app_client.get(
+        f"/v1/project_automation/{automation['id']}/runs", params={"limit": 1000}
+    ).json()["objects"]
+    count = app_client.app.state.store.read(
+        lambda c: c.execute(
+            "SELECT count(*) FROM automation_runs WHERE automation_id = ?", [automation["id"]]
+        ).fetchone()[0]
+    )
+    assert count == runs.KEEP_RUNS + 1  # the newest 1,000 and the planned run
+    assert kept[0]["seq"] == runs.KEEP_RUNS + 202 and len(kept) == 1000
+    # The failed attempt is still retried to the same names.
+    again = run_once(app_client, automation["id"])
+    assert again["status"] == "succeeded" and again["files"] == planned["files"]
+    assert again["cursor_from"] == planned["cursor_from"]
+
+
+def test_the_backlog_of_a_traces_query_counts_the_rows_it_returns(app_client, tmp_path):
+    """A query of the ``traces`` shape returns every span of its traces and its run counted
+    them as its rows, but its backlog counted the traces left: 6 rows exported, a backlog
+    of 2, with 6 rows still to come. Both now count the rows the query returns."""
+    project_id = new_project(app_client)
+    log_traces(app_client, project_id, 4, spans_per_trace=3)
+    query = f"select: * | from: project_logs('{project_id}') traces"
+    automation = create_export(
+        app_client,
+        project_id,
+        tmp_path / "out",
+        {"type": "btql_query", "btql_query": query},
+        max_rows=2,
+    )
+    first = run_once(app_client, automation["id"])
+    assert (first["rows"], first["backlog"]) == (6, 6)
+    second = run_once(app_client, automation["id"])
+    assert (second["rows"], second["backlog"]) == (6, 0)
+    assert len(exported_rows(tmp_path / "out")) == 12
+
+
+def test_a_failed_run_reports_no_backlog(app_client, tmp_path):
+    """A failed run reported its plan's backlog, which the run history shows as "max rows
+    reached" beside the error, though the run exported nothing (its window is retried)."""
+    project_id = new_project(app_client)
+    log_traces(app_client, project_id, 3)
+    target = tmp_path / "r"
+    automation = create_export(app_client, project_id, target, {"type": "log_spans"}, max_rows=3)
+    target.write_text("a file where the folder should be")  # the storage refuses
+    failed = run_once(app_client, automation["id"])
+    assert failed["status"] == "failed" and failed["backlog"] is None, failed
+    target.unlink()
+    retried = run_once(app_client, automation["id"])
+    assert retried["status"] == "succeeded" and (retried["rows"], retried["backlog"]) == (3, 6)

@@ -182,10 +182,10 @@ def _planned_as_configured(plan: dict, config: dict) -> bool:
 
 def _unfinished_plan(store: Store, automation_id: str) -> dict | None:
     """The plan of the newest planned run, if that run did not succeed (runs that failed
-    before they had a plan are skipped)."""
-    for run in runs.list_runs(store, automation_id, limit=50):
-        if run["plan"]:
-            return run["plan"] if run["status"] in ("running", "failed") else None
+    before they had a plan are skipped, however many there are)."""
+    run = runs.newest_planned_run(store, automation_id)
+    if run is not None and run["status"] in ("running", "failed"):
+        return run["plan"]
     return None
 
 
@@ -194,9 +194,9 @@ def _cut_window(
 ):
     """The highest xact such that (low, high] holds at most max_rows rows (or traces), the
     rows in it (with ``spans_of_traces``, a query of the traces shape, the spans of its
-    traces: the rows it returns), the rows left after it, and the window cut into pages of
-    about batch_size rows (the xact ids that end each page). One transaction bigger than the
-    cap is taken whole, so a window never splits a transaction."""
+    traces: the rows it returns), the rows left after it (counted alike), and the window cut
+    into pages of about batch_size rows (the xact ids that end each page). One transaction
+    bigger than the cap is taken whole, so a window never splits a transaction."""
     if not refs:
         return low, 0, 0, []
     cap = config["max_rows"]
@@ -247,16 +247,18 @@ def _cut_window(
                 [*params, high, config["batch_size"]],
             ).fetchall()
             spans = None
-            if spans_of_traces:  # the spans of the traces whose latest change is inside
-                (spans,) = c.execute(
-                    """SELECT count(*) FROM live
-                       WHERE object_type = ? AND object_id IN (SELECT unnest(?::VARCHAR[]))
-                         AND (object_id, root_span_id) IN (
-                           SELECT (object_id, root_span_id) FROM live
+            if spans_of_traces:  # the spans of the traces whose latest change is inside,
+                # and of those left after it (the backlog, counted in the rows it returns)
+                spans = c.execute(
+                    """SELECT count(*) FILTER (WHERE t.x <= ?), count(*) FILTER (WHERE t.x > ?)
+                       FROM live l JOIN (
+                           SELECT object_id, root_span_id, max(_xact_id) AS x FROM live
                            WHERE object_type = ? AND object_id IN (SELECT unnest(?::VARCHAR[]))
-                           GROUP BY object_id, root_span_id
-                           HAVING max(_xact_id) > ? AND max(_xact_id) <= ?)""",
-                    [object_type, ids, object_type, ids, low, high],
+                           GROUP BY object_id, root_span_id HAVING max(_xact_id) > ?) t
+                         ON l.object_id = t.object_id AND l.root_span_id = t.root_span_id
+                       WHERE l.object_type = ?
+                         AND l.object_id IN (SELECT unnest(?::VARCHAR[]))""",
+                    [high, high, object_type, ids, low, object_type, ids],
                 ).fetchone()
             return high, total, bounds, spans
         finally:
@@ -266,8 +268,9 @@ def _cut_window(
     if high is None:
         return low, 0, 0, []
     inside = int(bounds[-1][1])
-    rows = int(spans) if spans is not None else inside
-    return high, rows, int(total) - inside, [int(b[0]) for b in bounds]
+    if spans is not None:
+        return high, int(spans[0]), int(spans[1]), [int(b[0]) for b in bounds]
+    return high, inside, int(total) - inside, [int(b[0]) for b in bounds]
 
 
 def file_key(plan: dict, number: int) -> str:

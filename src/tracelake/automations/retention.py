@@ -1,8 +1,10 @@
 """Retention runs: soft delete what is past the window, restore, and purge after the grace
 period.
 
-- ``project_logs`` and ``dataset``: rows whose ``created`` is older than ``retention_days``
-  move to the trash (every read stops seeing them in that one transaction).
+- ``project_logs``: whole traces whose spans were all ``created`` before ``retention_days``
+  ago move to the trash (every read stops seeing them in that one transaction); a trace
+  with a newer span stays whole.
+- ``dataset``: rows whose ``created`` is older than ``retention_days`` move to the trash.
 - ``experiment``: whole experiments whose own ``created`` is older are soft deleted in the
   catalog (they vanish from lists, fetches, queries and exports) and their events are
   deleted at the purge.
@@ -62,7 +64,9 @@ def soft_delete(store: Store, automation: dict, run_id: str, at: datetime) -> di
                         [project_id],
                     ).fetchall()
                 ]
-            moved = retention.trash_rows(c, run_id, object_type, ids, cutoff)
+            moved = retention.trash_rows(
+                c, run_id, object_type, ids, cutoff, whole_traces=object_type == "project_logs"
+            )
             return {"rows": moved, "experiments": []}
 
     return store.exclusive(work)
@@ -84,6 +88,26 @@ def restore(store: Store, run: dict) -> int | None:
             [runs.now(), run["id"]],
         )
         return restored + len(experiments)
+
+    return store.exclusive(work)
+
+
+def restore_empty(store: Store, run_ids: list[str]) -> set[str]:
+    """Mark restored, in one transaction, runs that moved nothing (``rows`` 0: no rows and no
+    experiments); returns those still in the trash until then (not purged or restored
+    meanwhile)."""
+    if not run_ids:
+        return set()
+
+    def work(c):
+        rows = c.execute(
+            """UPDATE automation_runs SET status = 'restored', restored_at = ?
+               WHERE id IN (SELECT unnest(?::VARCHAR[])) AND rows = 0
+                 AND status = 'succeeded' AND restored_at IS NULL AND purged_at IS NULL
+               RETURNING id""",
+            [runs.now(), run_ids],
+        ).fetchall()
+        return {r[0] for r in rows}
 
     return store.exclusive(work)
 

@@ -314,12 +314,13 @@ class Scheduler:
         except Exception as exc:
             if not isinstance(exc, InvalidRequest):
                 log.exception("export %s failed", automation["id"])
+            # No backlog: the run exported nothing, and its window is retried (a backlog is
+            # what a run that stopped at max_rows left; the UI shows "max rows reached").
             return runs.finish_run(
                 store,
                 run["id"],
                 status="failed",
                 error=exports.describe_failure(exc),
-                backlog=plan["backlog"],
                 next_run_at=runs.now() + retry,
             )
         backlog = plan["backlog"]

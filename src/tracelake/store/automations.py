@@ -104,7 +104,11 @@ def update_automation(
 
 def _reschedule(catalog: Catalog, current: dict, new: dict) -> None:
     """A shorter interval applies from now: the next run, planned with the old interval,
-    comes at most one new interval away (a longer one applies after the next run)."""
+    comes at most one new interval away (a longer one applies after the next run). A new
+    grace period applies to what earlier runs left in the trash too."""
     interval = new.get("interval_seconds")
     if interval is not None and interval < current["config"].get("interval_seconds", interval):
         runs.run_by(catalog.store, current["id"], runs.now() + timedelta(seconds=interval))
+    grace = new.get("grace_period_hours")
+    if grace is not None and grace != current["config"].get("grace_period_hours"):
+        runs.regrace(catalog.store, current["id"], grace)

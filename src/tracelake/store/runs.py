@@ -37,6 +37,13 @@ RUN_COLUMNS = (
     "restored_at",
 )
 _JSON_COLUMNS = ("plan", "files")
+# Runs kept per automation: older finished runs are dropped when a run ends (a failing export
+# adds one a minute), except those still needed: a retention run whose rows are in the trash
+# (restore and purge go through it; one that moved nothing holds nothing) and an export's
+# newest planned run (a retry reuses it).
+KEEP_RUNS = 1000
+# An export run that has a plan (one that failed before it could plan records ``{}``).
+_PLANNED = "kind = 'export' AND plan IS NOT NULL AND plan::VARCHAR <> '{}'"
 _TIME_COLUMNS = ("started", "finished", "purge_after", "purged_at", "restored_at")
 
 
@@ -109,6 +116,19 @@ def run_by(store: Store, automation_id: str, when: datetime) -> None:
             """UPDATE automation_state SET next_run_at = ?
                WHERE automation_id = ? AND next_run_at > ?""",
             [when, automation_id, when],
+        )
+    )
+
+
+def regrace(store: Store, automation_id: str, hours: float) -> None:
+    """A retention policy's new grace period applies to what its runs left in the trash: each
+    is purged ``hours`` after its run ended (at the next pass if that time has passed)."""
+    store.transact(
+        lambda c: c.execute(
+            """UPDATE automation_runs SET purge_after = finished + to_microseconds(?)
+               WHERE automation_id = ? AND kind = 'retention' AND status = 'succeeded'
+                 AND purged_at IS NULL AND restored_at IS NULL AND finished IS NOT NULL""",
+            [round(hours * 3_600_000_000), automation_id],
         )
     )
 
@@ -263,9 +283,24 @@ def finish_run(
                 "UPDATE automation_state SET next_run_at = ? WHERE automation_id = ?",
                 [next_run_at, automation_id],
             )
+        _prune(c, automation_id)
 
     store.transact(write)
     return get_run(store, run_id)
+
+
+def _prune(cursor, automation_id: str) -> None:
+    """Drop finished runs older than the newest KEEP_RUNS, but not those still needed."""
+    cursor.execute(
+        f"""DELETE FROM automation_runs WHERE automation_id = ? AND status <> 'running'
+              AND seq <= (SELECT max(seq) FROM automation_runs WHERE automation_id = ?) - ?
+              AND NOT (kind = 'retention' AND status = 'succeeded' AND purged_at IS NULL
+                       AND restored_at IS NULL AND coalesce(rows, 1) > 0)
+              AND id IS DISTINCT FROM (
+                  SELECT id FROM automation_runs WHERE automation_id = ? AND {_PLANNED}
+                  ORDER BY seq DESC LIMIT 1)""",
+        [automation_id, automation_id, KEEP_RUNS, automation_id],
+    )
 
 
 def mark_run(store: Store, run_id: str, **changes: Any) -> None:
@@ -298,6 +333,13 @@ def get_run(store: Store, run_id: str) -> dict | None:
 def list_runs(store: Store, automation_id: str, limit: int = 100) -> list[dict]:
     """Runs of an automation, newest first."""
     return _select_runs(store, "automation_id = ?", [automation_id], limit=limit)
+
+
+def newest_planned_run(store: Store, automation_id: str) -> dict | None:
+    """An export's newest run that has a plan, however many runs came after it (runs that
+    failed before they could plan have none)."""
+    rows = _select_runs(store, f"automation_id = ? AND {_PLANNED}", [automation_id], limit=1)
+    return rows[0] if rows else None
 
 
 def unfinished_runs(store: Store, automation_id: str) -> list[dict]:
