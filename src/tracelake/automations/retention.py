@@ -1,10 +1,8 @@
 """Retention runs: soft delete what is past the window, restore, and purge after the grace
 period.
 
-- ``project_logs``: whole traces whose spans were all ``created`` before ``retention_days``
-  ago move to the trash (every read stops seeing them in that one transaction); a trace
-  with a newer span stays whole.
-- ``dataset``: rows whose ``created`` is older than ``retention_days`` move to the trash.
+- ``project_logs`` and ``dataset``: rows whose ``created`` is older than ``retention_days``
+  move to the trash (every read stops seeing them in that one transaction).
 - ``experiment``: whole experiments whose own ``created`` is older are soft deleted in the
   catalog (they vanish from lists, fetches, queries and exports) and their events are
   deleted at the purge.
@@ -64,9 +62,7 @@ def soft_delete(store: Store, automation: dict, run_id: str, at: datetime) -> di
                         [project_id],
                     ).fetchall()
                 ]
-            moved = retention.trash_rows(
-                c, run_id, object_type, ids, cutoff, whole_traces=object_type == "project_logs"
-            )
+            moved = retention.trash_rows(c, run_id, object_type, ids, cutoff)
             return {"rows": moved, "experiments": []}
 
     return store.exclusive(work)

@@ -16,38 +16,21 @@ from tracelake.store.catalog import _numbered
 _TRASH = (("live", "trash_live"), ("history", "trash_history"), ("comments", "trash_comments"))
 
 
-def trash_rows(
-    cursor,
-    run_id: str,
-    object_type: str,
-    object_ids: list[str],
-    cutoff: datetime,
-    whole_traces: bool = False,
-):
+def trash_rows(cursor, run_id: str, object_type: str, object_ids: list[str], cutoff: datetime):
     """Move every version of the rows created before ``cutoff`` (and their comments) of the
-    given objects to the trash. With ``whole_traces`` (logs), a row stays while any span of
-    its trace was created since ``cutoff``: a trace goes whole, once its newest span is past
-    the window, never leaving a root without its children or children without their root.
-    Returns the number of rows (current rows and deleted ones)."""
+    given objects to the trash. Returns the number of rows (current rows and deleted ones)."""
     if not object_ids:
         return 0
-    same = "l.object_type = history.object_type AND l.object_id = history.object_id"
-    newer_trace = (
-        f"""OR EXISTS (SELECT 1 FROM live l WHERE {same}
-                   AND l.root_span_id = history.root_span_id AND l.created >= ?)"""
-        if whole_traces
-        else ""
-    )
     cursor.execute(
-        f"""CREATE OR REPLACE TEMP TABLE retention_victims AS
+        """CREATE OR REPLACE TEMP TABLE retention_victims AS
            SELECT DISTINCT object_type, object_id, id FROM history
            WHERE object_type = ? AND object_id IN (SELECT unnest(?::VARCHAR[]))
              AND created < ?
-             AND NOT (  -- a row whose current version (or trace) is newer in creation stays
-                 EXISTS (SELECT 1 FROM live l WHERE {same} AND l.id = history.id
-                   AND l.created >= ?)
-                 {newer_trace})""",
-        [object_type, object_ids, cutoff, cutoff, *([cutoff] if whole_traces else [])],
+             AND NOT EXISTS (  -- a row whose current version is newer in creation stays
+                 SELECT 1 FROM live l WHERE l.object_type = history.object_type
+                   AND l.object_id = history.object_id AND l.id = history.id
+                   AND l.created >= ?)""",
+        [object_type, object_ids, cutoff, cutoff],
     )
     count = cursor.execute("SELECT count(*) FROM retention_victims").fetchone()[0]
     if count:
