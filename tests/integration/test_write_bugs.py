@@ -241,3 +241,53 @@ def test_merges_find_their_rows_by_id_or_by_join(client, many):
     query = f"select: id, input, output | from: project_logs('{other}')"
     others = client.post("/btql", json={"query": query}).json()["data"]
     assert all(r["input"] == {"other": True} and r["output"] is None for r in others)
+
+
+# -- _parent_id reads its traces by their _xact_id range (a join scanned all of live) ----------
+# The rows of the traces a _parent_id may lead into are read by literal root_span_ids within
+# the traces' _xact_id range (from the per-trace index), or, for many traces or a root id
+# holding a NUL, by a join. Either way every ancestor must be found, however long ago or
+# however recently it was written, and only in the object written to.
+
+
+def chains(client, project_id) -> dict[str, tuple]:
+    """(root_span_id, span_parents) of each row of the project's logs but the x and y rows."""
+    query = f"select: id, root_span_id, span_parents | from: project_logs('{project_id}')"
+    rows = client.post("/btql", json={"query": query + " | limit: 10000"}).json()["data"]
+    return {r["id"]: (r["root_span_id"], r["span_parents"]) for r in rows if r["id"][0] not in "xy"}
+
+
+@pytest.mark.parametrize("many", [False, True])
+def test_parent_id_finds_ancestors_written_at_any_time(client, many):
+    from tracelake.store.writer import BY_ID_MAX
+
+    project_id, other = new_project(client), new_project(client)
+    roots = ["it's", "nul\x00inside", "r"]
+    for root in roots:  # each trace's root, then other traffic, then a chain below it
+        written = [[log_row(project_id, root)]]
+        written.append([log_row(project_id, f"{root}-f{i}") for i in range(50)])
+        written.append([log_row(project_id, f"{root}-b", _parent_id=root)])
+        written.append([log_row(other, f"{root}-{i}") for i in range(3)])
+        written.append([log_row(project_id, f"{root}-c", _parent_id=f"{root}-b")])
+        written.append([log_row(project_id, f"{root}-d", _parent_id=f"{root}-c")])
+        for rows in written:
+            assert client.post("/logs3", json={"rows": rows}).status_code == 200
+    # the same ids in another project: its rows must not count
+    same = [log_row(other, i) for r in roots for i in (r, f"{r}-b", f"{r}-c", f"{r}-d")]
+    assert client.post("/logs3", json={"rows": same}).status_code == 200
+    n = BY_ID_MAX + 1 if many else 0  # rows of as many traces: read by a join
+    spread = [log_row(project_id, f"x{i}") for i in range(n)]
+    if spread:
+        assert client.post("/logs3", json={"rows": spread}).status_code == 200
+    before = chains(client, project_id)
+    for root in roots:  # b moved under its own great-grandchild d: found through c's row
+        extra = [log_row(project_id, f"y{i}", _parent_id=f"x{i}") for i in range(n)]
+        cycle = log_row(project_id, f"{root}-b", _parent_id=f"{root}-d")
+        answer = client.post("/logs3", json={"rows": [*extra, cycle]})
+        assert_error(answer, 400, "_parent_id", "descendant")
+    assert chains(client, project_id) == before
+    # a row of the trace may still be moved under another row of it
+    moves = [log_row(project_id, "r-d", _parent_id="r")]
+    moves += [log_row(project_id, f"y{i}", _parent_id=f"x{i}") for i in range(n)]
+    assert client.post("/logs3", json={"rows": moves}).status_code == 200
+    assert chains(client, project_id)["r-d"] == ("r", ["r"])
