@@ -291,3 +291,24 @@ def test_parent_id_finds_ancestors_written_at_any_time(client, many):
     moves += [log_row(project_id, f"y{i}", _parent_id=f"x{i}") for i in range(n)]
     assert client.post("/logs3", json={"rows": moves}).status_code == 200
     assert chains(client, project_id)["r-d"] == ("r", ["r"])
+
+
+# -- _parent_id with a root_span_id or span_parents that says otherwise is a 400 --------------
+# The explicit values won: the row named one parent and sat in another trace.
+
+
+def test_parent_id_with_a_contradicting_root_span_id_is_a_400_and_writes_nothing(client):
+    project_id = new_project(client)
+    parent = log_row(project_id, "p", span_id="ps", root_span_id="proot")
+    assert client.post("/logs3", json={"rows": [parent]}).status_code == 200
+    rows = [
+        log_row(project_id, "a"),
+        log_row(project_id, "c", _parent_id="p", root_span_id="elsewhere"),
+    ]
+    answer = client.post("/logs3", json={"rows": rows})
+    assert_error(answer, 400, "(id 'c')", "root_span_id 'elsewhere'", "_parent_id 'p'")
+    assert [e["id"] for e in events(client, "project_logs", project_id)] == ["p"]
+    same = log_row(project_id, "c", _parent_id="p", root_span_id="proot", span_parents=["ps"])
+    assert client.post("/logs3", json={"rows": [same]}).status_code == 200
+    placed = {e["id"]: e for e in events(client, "project_logs", project_id)}
+    assert (placed["c"]["root_span_id"], placed["c"]["span_parents"]) == ("proot", ["ps"])
