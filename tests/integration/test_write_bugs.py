@@ -312,3 +312,26 @@ def test_parent_id_with_a_contradicting_root_span_id_is_a_400_and_writes_nothing
     assert client.post("/logs3", json={"rows": [same]}).status_code == 200
     placed = {e["id"]: e for e in events(client, "project_logs", project_id)}
     assert (placed["c"]["root_span_id"], placed["c"]["span_parents"]) == ("proot", ["ps"])
+
+
+# -- integers past 64 bits are read as doubles (docs/write-semantics.md says so) --------------
+
+
+def test_integers_past_64_bits_are_stored_as_documented(client):
+    project_id = new_project(client)
+    numbers = (
+        '{"past": 123456789012345678901234567890, "u64": 18446744073709551615,'
+        ' "i64": -9223372036854775808, "below": -9223372036854775809}'
+    )
+    row = f'{{"project_id": "{project_id}", "log_id": "g", "id": "big", "metadata": {numbers}}}'
+    body = f'{{"rows": [{row}]}}'
+    written = client.post("/logs3", content=body, headers={"content-type": "application/json"})
+    assert written.status_code == 200, written.text
+    metadata = events(client, "project_logs", project_id)[0]["metadata"]
+    assert metadata == {
+        "past": 1.2345678901234568e29,
+        "u64": 18446744073709551615,
+        "i64": -9223372036854775808,
+        "below": -9.223372036854776e18,
+    }
+    assert type(metadata["u64"]) is int and type(metadata["past"]) is float
