@@ -37,7 +37,7 @@ from tracelake.model.rows import (
     json_texts,
     now_timestamp,
 )
-from tracelake.model.xact import XactClock, format_xact
+from tracelake.model.xact import MAX_XACT, XactClock, format_xact
 from tracelake.store.schema import EVENT_COLUMN_NAMES
 
 Key = tuple[str, str, str]  # (object_type, object_id, id)
@@ -394,7 +394,8 @@ def _load_trace_places(
     found = _rows_of_traces(cursor, "traces", "first_xact, last_xact", traces)
     rows = []
     if found:
-        low, high = min(f[3] for f in found), max(f[4] for f in found)
+        low = min(f[3] for f in found)
+        high = max(MAX_XACT if f[4] is None else f[4] for f in found)  # NULL: no bound
         rows = _rows_of_traces(
             cursor,
             "live",
