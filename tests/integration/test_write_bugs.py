@@ -335,3 +335,27 @@ def test_integers_past_64_bits_are_stored_as_documented(client):
         "below": -9.223372036854776e18,
     }
     assert type(metadata["u64"]) is int and type(metadata["past"]) is float
+
+
+# -- an unknown object is a 404 even when a request writes nothing to it ----------------------
+# An empty list of events or feedback answered 200 for any object id (a misspelt id passed).
+
+
+def test_an_unknown_object_is_a_404_with_no_events_or_feedback(client):
+    project_id = new_project(client)
+    dataset_id = new_dataset(client, project_id)
+    assert client.delete(f"/v1/dataset/{dataset_id}").status_code == 200
+    for object_id in ("nonexistent", dataset_id):
+        for route, body in [
+            ("insert", {"events": []}),
+            ("feedback", {"feedback": []}),
+        ]:
+            answer = client.post(f"/v1/dataset/{object_id}/{route}", json=body)
+            assert_error(answer, 404, object_id)
+        for part in ({"events": []}, {}, {"feedback": None}):
+            answer = client.post("/v1/insert", json={"dataset": {object_id: part}})
+            assert_error(answer, 404, object_id)
+    live = new_dataset(client, project_id)
+    assert client.post(f"/v1/dataset/{live}/insert", json={"events": []}).json() == {"row_ids": []}
+    answer = client.post("/v1/insert", json={"dataset": {live: {"events": []}}})
+    assert answer.json() == {"dataset": {live: {"row_ids": []}}}
