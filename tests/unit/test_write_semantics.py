@@ -693,6 +693,14 @@ def test_parent_id_with_a_contradicting_place_raises(given) -> None:
         apply_write(None, merge, now=now(0), parent=parent)
 
 
+def test_parent_id_with_the_parents_own_span_id_says_so() -> None:
+    # It was refused as "a descendant of this row", for a row that had no descendants.
+    parent = run_rows([L(id="par", span_id="ps", root_span_id="proot")])["par"]
+    write = to_write(L(_parent_id="par", span_id="ps"))
+    with pytest.raises(InvalidRequest, match="span_id 'ps' is the span_id of _parent_id 'par'"):
+        apply_write(None, write, now=now(0), parent=parent, lineage={"ps"})
+
+
 def test_comment_write_is_not_applied_to_rows() -> None:
     write = to_write(L(id="c1", origin={"id": TARGET}, comment={"text": "hi"}))
     with pytest.raises(ValueError):

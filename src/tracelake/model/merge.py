@@ -127,6 +127,11 @@ def new_state(
                 f"{write.name}: _parent_id {write.parent_id!r} is in the trace this row "
                 "is the root of, so the trace would have no root"
             )
+        if state["span_id"] == parent["span_id"]:
+            raise InvalidRequest(
+                f"{write.name}: span_id {state['span_id']!r} is the span_id of _parent_id"
+                f" {write.parent_id!r}: a row cannot be a child of its own span"
+            )
         if state["span_id"] in lineage:
             raise InvalidRequest(
                 f"{write.name}: _parent_id {write.parent_id!r} is a descendant of this "
