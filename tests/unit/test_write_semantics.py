@@ -528,6 +528,21 @@ CASES: list[Case] = [
         [L(id="par", span_id="ps", root_span_id="proot"), M(_parent_id="par", input=1)],
         {"root_span_id": "proot", "span_parents": ["ps"], "input": 1},
     ),
+    # A dataset row's `output` is its `expected`: paths into it too (they were left alone, so
+    # a merge path did not stop the merge and an array delete removed nothing).
+    Case(
+        "dataset_merge_path_into_the_output_alias",
+        [D(expected={"x": [1, 2]}), D(_is_merge=True, _merge_paths=[["output"]], output={"y": 1})],
+        {"expected": {"y": 1}},
+    ),
+    Case(
+        "dataset_array_delete_in_the_output_alias",
+        [
+            D(expected={"x": [1, 2]}),
+            D(_is_merge=True, _array_delete=[{"path": ["output", "x"], "delete": [1]}]),
+        ],
+        {"expected": {"x": [2]}},
+    ),
     # ---- audit ---------------------------------------------------------------------------
     # A replace starts the row's audit trail afresh (the whole trail stays in history): keeping
     # it would cost a read of the stored row on every plain insert, the hot path.
