@@ -245,9 +245,9 @@ def test_merges_find_their_rows_by_id_or_by_join(client, many):
 
 # -- _parent_id reads its traces by their _xact_id range (a join scanned all of live) ----------
 # The rows of the traces a _parent_id may lead into are read by literal root_span_ids within
-# the traces' _xact_id range (from the per-trace index), or, for many traces or a root id
-# holding a NUL, by a join. Either way every ancestor must be found, however long ago or
-# however recently it was written, and only in the object written to.
+# the traces' _xact_id range (from the per-trace index), or, for more than ROOTS_INLINE traces
+# or a root id holding a NUL, by a join. Either way every ancestor must be found, however
+# long ago or however recently it was written, and only in the object written to.
 
 
 def chains(client, project_id) -> dict[str, tuple]:
@@ -259,7 +259,7 @@ def chains(client, project_id) -> dict[str, tuple]:
 
 @pytest.mark.parametrize("many", [False, True])
 def test_parent_id_finds_ancestors_written_at_any_time(client, many):
-    from tracelake.store.writer import BY_ID_MAX
+    from tracelake.store.writer import ROOTS_INLINE
 
     project_id, other = new_project(client), new_project(client)
     roots = ["it's", "nul\x00inside", "r"]
@@ -275,7 +275,7 @@ def test_parent_id_finds_ancestors_written_at_any_time(client, many):
     # the same ids in another project: its rows must not count
     same = [log_row(other, i) for r in roots for i in (r, f"{r}-b", f"{r}-c", f"{r}-d")]
     assert client.post("/logs3", json={"rows": same}).status_code == 200
-    n = BY_ID_MAX + 1 if many else 0  # rows of as many traces: read by a join
+    n = ROOTS_INLINE + 1 if many else 0  # rows of as many traces: read by a join
     spread = [log_row(project_id, f"x{i}") for i in range(n)]
     if spread:
         assert client.post("/logs3", json={"rows": spread}).status_code == 200

@@ -386,45 +386,52 @@ def _load_trace_places(
         for root in (write.id, write.fields.get("span_id"), write.fields.get("root_span_id")):
             if isinstance(root, str):
                 traces.add(row_key(write.ref, root))
-    # live has no index on root_span_id: a join with it scanned all of live (~27 ms at
-    # 200,000 rows) for every such batch. The per-trace index says which of these traces
-    # exist and the _xact_id range their live rows sit in (each live row's _xact_id lies
-    # between its trace's first_xact and last_xact), so zone maps on _xact_id skip the rest
-    # of live: usually one trace, written at one time.
-    found = _rows_of_traces(cursor, "traces", "first_xact, last_xact", traces)
-    rows = []
-    if found:
-        low = min(f[3] for f in found)
-        high = max(MAX_XACT if f[4] is None else f[4] for f in found)  # NULL: no bound
-        rows = _rows_of_traces(
-            cursor,
-            "live",
-            "id, span_id, span_parents",
-            {f[:3] for f in found},
-            f"_xact_id BETWEEN {int(low)} AND {int(high)}",
-        )
     return TracePlaces(
         (_ref_of(row), row[3], {"span_id": row[4], "root_span_id": row[2], "span_parents": row[5]})
-        for row in rows
+        for row in _rows_of_traces(cursor, traces)
     )
 
 
-def _rows_of_traces(
-    cursor, table: str, columns: str, traces: set[Key], where: str = "true"
-) -> list[tuple]:
-    """(object_type, object_id, root_span_id, *``columns``) of the rows of ``table`` in
-    ``traces`` that match ``where``: by literal root_span_ids, which the scan filters with
-    (cheaper than a join), or by a join when there are many."""
-    select = f"SELECT object_type, object_id, root_span_id, {columns} FROM {table} WHERE {where}"
-    if len(traces) <= BY_ID_MAX and not any("\x00" in key[2] for key in traces):
-        roots = ", ".join(sorted({sql_text(key[2]) for key in traces}))
-        rows = cursor.execute(f"{select} AND root_span_id IN ({roots})").fetchall()
-        return [row for row in rows if (row[0], row[1], row[2]) in traces]
-    with _key_table(cursor, "wanted_traces", traces, column="root_span_id"):
-        return cursor.execute(
-            f"""{select} AND (object_type, object_id, root_span_id) IN (
-                    SELECT object_type, object_id, root_span_id FROM wanted_traces)"""
-        ).fetchall()
+# Up to this many traces, their rows are read by literal root_span_ids within their _xact_id
+# range; more are joined with (a long IN list cost more than the join: ~50 ms for 64 at
+# 200,000 rows, either way).
+ROOTS_INLINE = 48
+
+
+def _rows_of_traces(cursor, traces: set[Key]) -> list[tuple]:
+    """(object_type, object_id, root_span_id, id, span_id, span_parents) of the live rows
+    of ``traces``.
+
+    live has no index on root_span_id: a join scans all of it (~27 ms at 200,000 rows),
+    which every batch with a _parent_id paid. For a few traces, the per-trace index says
+    which exist and the _xact_id range their rows sit in (each live row's _xact_id lies
+    between its trace's first_xact and last_xact), so zone maps on _xact_id skip the rest
+    of live (~2 ms): usually one trace, written at one time."""
+    columns = "object_type, object_id, root_span_id"
+    if len(traces) > ROOTS_INLINE or any("\x00" in key[2] for key in traces):
+        with _key_table(cursor, "wanted_traces", traces, column="root_span_id"):
+            return cursor.execute(
+                """SELECT l.object_type, l.object_id, l.root_span_id, l.id, l.span_id,
+                          l.span_parents
+                   FROM live l JOIN wanted_traces w
+                     ON l.object_type = w.object_type AND l.object_id = w.object_id
+                    AND l.root_span_id = w.root_span_id"""
+            ).fetchall()
+    roots = ", ".join(sorted({sql_text(key[2]) for key in traces}))
+    found = cursor.execute(
+        f"SELECT {columns}, first_xact, last_xact FROM traces WHERE root_span_id IN ({roots})"
+    ).fetchall()
+    found = [f for f in found if f[:3] in traces]
+    if not found:
+        return []
+    low = min(f[3] for f in found)
+    high = max(MAX_XACT if f[4] is None else f[4] for f in found)  # NULL: no bound
+    rows = cursor.execute(
+        f"""SELECT {columns}, id, span_id, span_parents FROM live
+            WHERE _xact_id BETWEEN {int(low)} AND {int(high)} AND root_span_id IN ({roots})"""
+    ).fetchall()
+    wanted = {f[:3] for f in found}
+    return [row for row in rows if row[:3] in wanted]
 
 
 def _ref_of(key: Key) -> ObjectRef:
