@@ -359,3 +359,25 @@ def test_an_unknown_object_is_a_404_with_no_events_or_feedback(client):
     assert client.post(f"/v1/dataset/{live}/insert", json={"events": []}).json() == {"row_ids": []}
     answer = client.post("/v1/insert", json={"dataset": {live: {"events": []}}})
     assert answer.json() == {"dataset": {live: {"row_ids": []}}}
+
+
+# -- feedback with nothing to write is a 400 (it answered success and stored nothing) ---------
+
+
+def test_feedback_with_only_metadata_is_a_400_and_writes_nothing(client):
+    project_id = new_project(client)
+    experiment_id = new_experiment(client, project_id)
+    insert = client.post(f"/v1/experiment/{experiment_id}/insert", json={"events": [{"id": "r"}]})
+    assert insert.status_code == 200, insert.text
+    before = events(client, "experiment", experiment_id)
+    items = [{"id": "r", "scores": {"s": 1}}, {"id": "r", "metadata": {"user": "u"}}]
+    for url, body in [
+        (f"/v1/experiment/{experiment_id}/feedback", {"feedback": items}),
+        ("/v1/insert", {"experiment": {experiment_id: {"feedback": items}}}),
+    ]:
+        answer = client.post(url, json=body)
+        assert_error(answer, 400, "feedback 1", "at least one of scores, expected, tags or comment")
+    assert events(client, "experiment", experiment_id) == before
+    ok = [{"id": "r", "comment": "fine", "metadata": {"user": "u"}}]
+    answer = client.post(f"/v1/experiment/{experiment_id}/feedback", json={"feedback": ok})
+    assert answer.status_code == 200, answer.text
