@@ -260,3 +260,43 @@ def test_enforcement_applies_to_the_official_sdk(sdk_env, capfd):
     assert "SchemaViolation" in capfd.readouterr().err
     rows = list(braintrust.init_dataset(project=project, name="cases"))
     assert [r["id"] for r in rows] == ["good"]
+
+
+@pytest.mark.timeout(60)
+def test_a_backtracking_pattern_does_not_stall_writes(app_client):
+    # Python's re took minutes on this value, holding the writer thread (a merge) or the
+    # event loop (an insert): every write of the server waited.
+    _, ds = _dataset(app_client)
+    schema = {"type": "string", "pattern": "(a+)+$"}
+    saved = app_client.put(
+        f"/v1/dataset/{ds}/schema/input", json={"schema": schema, "enforce": True}
+    )
+    assert saved.status_code == 200, saved.text
+    insert = f"/v1/dataset/{ds}/insert"
+    assert (
+        app_client.post(insert, json={"events": [{"id": "r", "input": "aaa"}]}).status_code == 200
+    )
+    for event in (
+        {"id": "n", "input": "a" * 40 + "!"},
+        {"id": "r", "input": "a" * 40 + "!", "_is_merge": True},
+    ):
+        response = app_client.post(insert, json={"events": [event]})
+        assert response.status_code == 400, response.text
+        assert response.json()["error"]["type"] == "SchemaViolation"
+    # a lookahead is refused when saved; one stored before that check is a clear 400
+    ahead = {"type": "string", "pattern": "(?=a)a"}
+    saved = app_client.put(
+        f"/v1/dataset/{ds}/schema/input", json={"schema": ahead, "enforce": True}
+    )
+    assert saved.status_code == 400 and "RE2" in saved.json()["error"]["message"], saved.text
+    store = app_client.app.state.store
+    store.transact(
+        lambda c: c.execute(
+            "INSERT OR REPLACE INTO dataset_field_schemas VALUES (?, 'input', ?::JSON, true,"
+            " now())",
+            [ds, orjson.dumps(ahead).decode()],
+        )
+    )
+    dataset_meta._forget(store, ds)
+    response = app_client.post(insert, json={"events": [{"id": "x", "input": "a"}]})
+    assert response.status_code == 400 and "RE2" in response.text, response.text

@@ -241,3 +241,143 @@ def test_merges_find_their_rows_by_id_or_by_join(client, many):
     query = f"select: id, input, output | from: project_logs('{other}')"
     others = client.post("/btql", json={"query": query}).json()["data"]
     assert all(r["input"] == {"other": True} and r["output"] is None for r in others)
+
+
+# -- _parent_id reads its traces by their _xact_id range (a join scanned all of live) ----------
+# The rows of the traces a _parent_id may lead into are read by literal root_span_ids within
+# the traces' _xact_id range (from the per-trace index), or, for more than ROOTS_INLINE traces
+# or a root id holding a NUL, by a join. Either way every ancestor must be found, however
+# long ago or however recently it was written, and only in the object written to.
+
+
+def chains(client, project_id) -> dict[str, tuple]:
+    """(root_span_id, span_parents) of each row of the project's logs but the x and y rows."""
+    query = f"select: id, root_span_id, span_parents | from: project_logs('{project_id}')"
+    rows = client.post("/btql", json={"query": query + " | limit: 10000"}).json()["data"]
+    return {r["id"]: (r["root_span_id"], r["span_parents"]) for r in rows if r["id"][0] not in "xy"}
+
+
+@pytest.mark.parametrize("many", [False, True])
+def test_parent_id_finds_ancestors_written_at_any_time(client, many):
+    from tracelake.store.writer import ROOTS_INLINE
+
+    project_id, other = new_project(client), new_project(client)
+    roots = ["it's", "nul\x00inside", "r"]
+    for root in roots:  # each trace's root, then other traffic, then a chain below it
+        written = [[log_row(project_id, root)]]
+        written.append([log_row(project_id, f"{root}-f{i}") for i in range(50)])
+        written.append([log_row(project_id, f"{root}-b", _parent_id=root)])
+        written.append([log_row(other, f"{root}-{i}") for i in range(3)])
+        written.append([log_row(project_id, f"{root}-c", _parent_id=f"{root}-b")])
+        written.append([log_row(project_id, f"{root}-d", _parent_id=f"{root}-c")])
+        for rows in written:
+            assert client.post("/logs3", json={"rows": rows}).status_code == 200
+    # the same ids in another project: its rows must not count
+    same = [log_row(other, i) for r in roots for i in (r, f"{r}-b", f"{r}-c", f"{r}-d")]
+    assert client.post("/logs3", json={"rows": same}).status_code == 200
+    n = ROOTS_INLINE + 1 if many else 0  # rows of as many traces: read by a join
+    spread = [log_row(project_id, f"x{i}") for i in range(n)]
+    if spread:
+        assert client.post("/logs3", json={"rows": spread}).status_code == 200
+    before = chains(client, project_id)
+    for root in roots:  # b moved under its own great-grandchild d: found through c's row
+        extra = [log_row(project_id, f"y{i}", _parent_id=f"x{i}") for i in range(n)]
+        cycle = log_row(project_id, f"{root}-b", _parent_id=f"{root}-d")
+        answer = client.post("/logs3", json={"rows": [*extra, cycle]})
+        assert_error(answer, 400, "_parent_id", "descendant")
+    assert chains(client, project_id) == before
+    # a row of the trace may still be moved under another row of it
+    moves = [log_row(project_id, "r-d", _parent_id="r")]
+    moves += [log_row(project_id, f"y{i}", _parent_id=f"x{i}") for i in range(n)]
+    assert client.post("/logs3", json={"rows": moves}).status_code == 200
+    assert chains(client, project_id)["r-d"] == ("r", ["r"])
+
+
+# -- _parent_id with a root_span_id or span_parents that says otherwise is a 400 --------------
+# The explicit values won: the row named one parent and sat in another trace.
+
+
+def test_parent_id_with_a_contradicting_root_span_id_is_a_400_and_writes_nothing(client):
+    project_id = new_project(client)
+    parent = log_row(project_id, "p", span_id="ps", root_span_id="proot")
+    assert client.post("/logs3", json={"rows": [parent]}).status_code == 200
+    rows = [
+        log_row(project_id, "a"),
+        log_row(project_id, "c", _parent_id="p", root_span_id="elsewhere"),
+    ]
+    answer = client.post("/logs3", json={"rows": rows})
+    assert_error(answer, 400, "(id 'c')", "root_span_id 'elsewhere'", "_parent_id 'p'")
+    assert [e["id"] for e in events(client, "project_logs", project_id)] == ["p"]
+    same = log_row(project_id, "c", _parent_id="p", root_span_id="proot", span_parents=["ps"])
+    assert client.post("/logs3", json={"rows": [same]}).status_code == 200
+    placed = {e["id"]: e for e in events(client, "project_logs", project_id)}
+    assert (placed["c"]["root_span_id"], placed["c"]["span_parents"]) == ("proot", ["ps"])
+
+
+# -- integers past 64 bits are read as doubles (docs/write-semantics.md says so) --------------
+
+
+def test_integers_past_64_bits_are_stored_as_documented(client):
+    project_id = new_project(client)
+    numbers = (
+        '{"past": 123456789012345678901234567890, "u64": 18446744073709551615,'
+        ' "i64": -9223372036854775808, "below": -9223372036854775809}'
+    )
+    row = f'{{"project_id": "{project_id}", "log_id": "g", "id": "big", "metadata": {numbers}}}'
+    body = f'{{"rows": [{row}]}}'
+    written = client.post("/logs3", content=body, headers={"content-type": "application/json"})
+    assert written.status_code == 200, written.text
+    metadata = events(client, "project_logs", project_id)[0]["metadata"]
+    assert metadata == {
+        "past": 1.2345678901234568e29,
+        "u64": 18446744073709551615,
+        "i64": -9223372036854775808,
+        "below": -9.223372036854776e18,
+    }
+    assert type(metadata["u64"]) is int and type(metadata["past"]) is float
+
+
+# -- an unknown object is a 404 even when a request writes nothing to it ----------------------
+# An empty list of events or feedback answered 200 for any object id (a misspelt id passed).
+
+
+def test_an_unknown_object_is_a_404_with_no_events_or_feedback(client):
+    project_id = new_project(client)
+    dataset_id = new_dataset(client, project_id)
+    assert client.delete(f"/v1/dataset/{dataset_id}").status_code == 200
+    for object_id in ("nonexistent", dataset_id):
+        for route, body in [
+            ("insert", {"events": []}),
+            ("feedback", {"feedback": []}),
+        ]:
+            answer = client.post(f"/v1/dataset/{object_id}/{route}", json=body)
+            assert_error(answer, 404, object_id)
+        for part in ({"events": []}, {}, {"feedback": None}):
+            answer = client.post("/v1/insert", json={"dataset": {object_id: part}})
+            assert_error(answer, 404, object_id)
+    live = new_dataset(client, project_id)
+    assert client.post(f"/v1/dataset/{live}/insert", json={"events": []}).json() == {"row_ids": []}
+    answer = client.post("/v1/insert", json={"dataset": {live: {"events": []}}})
+    assert answer.json() == {"dataset": {live: {"row_ids": []}}}
+
+
+# -- feedback with nothing to write is a 400 (it answered success and stored nothing) ---------
+
+
+def test_feedback_with_only_metadata_is_a_400_and_writes_nothing(client):
+    project_id = new_project(client)
+    experiment_id = new_experiment(client, project_id)
+    insert = client.post(f"/v1/experiment/{experiment_id}/insert", json={"events": [{"id": "r"}]})
+    assert insert.status_code == 200, insert.text
+    before = events(client, "experiment", experiment_id)
+    items = [{"id": "r", "scores": {"s": 1}}, {"id": "r", "metadata": {"user": "u"}}]
+    for url, body in [
+        (f"/v1/experiment/{experiment_id}/feedback", {"feedback": items}),
+        ("/v1/insert", {"experiment": {experiment_id: {"feedback": items}}}),
+    ]:
+        answer = client.post(url, json=body)
+        assert_error(answer, 400, "feedback 1", "at least one of scores, expected, tags or comment")
+    assert events(client, "experiment", experiment_id) == before
+    ok = [{"id": "r", "comment": "fine", "metadata": {"user": "u"}}]
+    answer = client.post(f"/v1/experiment/{experiment_id}/feedback", json={"feedback": ok})
+    assert answer.status_code == 200, answer.text

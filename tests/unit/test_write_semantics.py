@@ -516,9 +516,32 @@ CASES: list[Case] = [
         {"root_span_id": "groot", "span_parents": ["ps"]},
     ),
     Case(
+        "parent_id_with_the_same_root_and_span_parents_given",
+        [
+            L(id="par", span_id="ps", root_span_id="proot"),
+            L(_parent_id="par", root_span_id="proot", span_parents=["ps"]),
+        ],
+        {"root_span_id": "proot", "span_parents": ["ps"]},
+    ),
+    Case(
         "merge_into_missing_row_with_parent_id",
         [L(id="par", span_id="ps", root_span_id="proot"), M(_parent_id="par", input=1)],
         {"root_span_id": "proot", "span_parents": ["ps"], "input": 1},
+    ),
+    # A dataset row's `output` is its `expected`: paths into it too (they were left alone, so
+    # a merge path did not stop the merge and an array delete removed nothing).
+    Case(
+        "dataset_merge_path_into_the_output_alias",
+        [D(expected={"x": [1, 2]}), D(_is_merge=True, _merge_paths=[["output"]], output={"y": 1})],
+        {"expected": {"y": 1}},
+    ),
+    Case(
+        "dataset_array_delete_in_the_output_alias",
+        [
+            D(expected={"x": [1, 2]}),
+            D(_is_merge=True, _array_delete=[{"path": ["output", "x"], "delete": [1]}]),
+        ],
+        {"expected": {"x": [2]}},
     ),
     # ---- audit ---------------------------------------------------------------------------
     # A replace starts the row's audit trail afresh (the whole trail stays in history): keeping
@@ -666,6 +689,31 @@ def test_replace_existing_row_with_missing_parent_raises() -> None:
     write = to_write(L(_parent_id="nope", input=2))
     with pytest.raises(InvalidRequest, match="nope"):
         apply_write(current, write, now=now(1), parent=None)
+
+
+@pytest.mark.parametrize(
+    "given",
+    [{"root_span_id": "other"}, {"span_parents": ["x"]}, {"span_parents": ["ps", "x"]}],
+)
+def test_parent_id_with_a_contradicting_place_raises(given) -> None:
+    # The parent gives the row its trace and its parent span: a root_span_id or span_parents
+    # that says otherwise made a row that named one parent and sat in another trace.
+    parent = run_rows([L(id="par", span_id="ps", root_span_id="proot")])["par"]
+    write = to_write(L(_parent_id="par", input=1, **given))
+    name = next(iter(given))
+    with pytest.raises(InvalidRequest, match=rf"{name} .* contradicts _parent_id 'par'"):
+        apply_write(None, write, now=now(0), parent=parent)
+    merge = to_write(M(_parent_id="par", input=1, **given))  # a merge into a missing row
+    with pytest.raises(InvalidRequest, match="contradicts"):
+        apply_write(None, merge, now=now(0), parent=parent)
+
+
+def test_parent_id_with_the_parents_own_span_id_says_so() -> None:
+    # It was refused as "a descendant of this row", for a row that had no descendants.
+    parent = run_rows([L(id="par", span_id="ps", root_span_id="proot")])["par"]
+    write = to_write(L(_parent_id="par", span_id="ps"))
+    with pytest.raises(InvalidRequest, match="span_id 'ps' is the span_id of _parent_id 'par'"):
+        apply_write(None, write, now=now(0), parent=parent, lineage={"ps"})
 
 
 def test_comment_write_is_not_applied_to_rows() -> None:

@@ -40,6 +40,11 @@ def feedback_rows(items: Any, label: str = "feedback") -> list[tuple[str, dict]]
         check_depth(metadata, f"{where}: metadata", MAX_AUDIT_METADATA_DEPTH)
         audit = {"_audit_source": source, "_audit_metadata": metadata}
         update = {k: item[k] for k in ("scores", "expected", "tags") if item.get(k) is not None}
+        if not update and item.get("comment") is None:  # the SDK's log_feedback refuses it too
+            raise InvalidRequest(
+                f"{where}: give at least one of scores, expected, tags or comment"
+                " (metadata alone is stored with one of them, in its audit entry)"
+            )
         if update:
             rows.append((where, {"id": target, **update, "_is_merge": True, **audit}))
         comment = item.get("comment")

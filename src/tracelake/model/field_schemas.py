@@ -12,6 +12,11 @@ from collections.abc import Iterable
 from typing import Any
 
 import jsonschema
+import jsonschema._keywords
+import jsonschema._legacy_keywords
+import jsonschema._utils
+import pyarrow as pa
+import pyarrow.compute as pc
 from jsonschema import Draft202012Validator
 from referencing import Registry
 from referencing.exceptions import Unresolvable
@@ -30,6 +35,38 @@ def check_field(name: str) -> str:
     return name
 
 
+_MATCH = pc.get_function("match_substring_regex")
+_OPTIONS: dict[str, pc.MatchSubstringOptions] = {}  # per pattern: calls ~30% cheaper
+
+
+def regex_search(pattern: str, text: str) -> bool:
+    """Whether ``pattern`` matches somewhere in ``text``, run by RE2 (through Arrow): its time
+    grows linearly with the text whatever the pattern. Python's ``re`` backtracks: a pattern
+    such as ``(a+)+$`` took minutes on a 30-character value, on the writer thread (or the
+    event loop), and every write of the server waited. Raises pyarrow.ArrowInvalid for a
+    pattern RE2 does not take (lookaround, backreferences). ~20 µs a call."""
+    options = _OPTIONS.get(pattern)
+    if options is None:
+        if len(_OPTIONS) >= 1024:
+            _OPTIONS.clear()
+        options = _OPTIONS[pattern] = pc.MatchSubstringOptions(pattern)
+    return bool(_MATCH.call([pa.scalar(text, pa.string())], options).as_py())
+
+
+class _LinearRe:
+    """What jsonschema's keyword code sees as its ``re`` module: it only calls
+    ``re.search(pattern, text)`` (``pattern``, ``patternProperties`` and the properties they
+    leave to ``additionalProperties``/``unevaluatedProperties``), whose truth it tests."""
+
+    search = staticmethod(regex_search)
+
+
+# jsonschema has no option for its regex engine; these modules are its only users of ``re``
+# (pinned version: tests/unit/test_field_schema_patterns.py checks that they still are).
+for _module in (jsonschema._keywords, jsonschema._legacy_keywords, jsonschema._utils):
+    _module.re = _LinearRe  # type: ignore[attr-defined]
+
+
 def check_schema(schema: Any) -> dict:
     """A valid JSON Schema (draft 2020-12) or InvalidRequest saying what is wrong."""
     if not isinstance(schema, dict):
@@ -39,6 +76,7 @@ def check_schema(schema: Any) -> dict:
     except jsonschema.SchemaError as exc:
         where = "/".join(str(p) for p in exc.absolute_path)
         raise InvalidRequest(f"invalid JSON Schema at /{where}: {exc.message}") from None
+    _check_patterns(schema, "")
     resolver = Registry().resolver_with_root(DRAFT202012.create_resource(schema))
     _check_refs(schema, resolver, "")
     try:
@@ -106,6 +144,35 @@ def _check_ref_loops(schema: dict, resolver) -> None:
     walk(schema, resolver, "")
 
 
+def _check_patterns(node: Any, where: str) -> None:
+    """Every ``pattern`` and ``patternProperties`` key is a regex RE2 runs (see
+    ``regex_search``): no lookaround, no backreferences."""
+    if isinstance(node, list):
+        for i, item in enumerate(node):
+            _check_patterns(item, f"{where}/{i}")
+        return
+    if not isinstance(node, dict):
+        return
+    patterns = (
+        [(f"{where}/pattern", node["pattern"])] if isinstance(node.get("pattern"), str) else []
+    )
+    if isinstance(node.get("patternProperties"), dict):
+        patterns += [(f"{where}/patternProperties", key) for key in node["patternProperties"]]
+    for at, pattern in patterns:
+        try:
+            regex_search(pattern, "")
+        except pa.ArrowInvalid as exc:
+            reason = str(exc).removeprefix("Invalid regular expression: ")
+            raise InvalidRequest(
+                f"the regex {pattern!r} at /{at.lstrip('/')} is not supported ({reason}):"
+                " patterns are run by RE2, in time linear in the value, which has no"
+                " lookaround or backreferences"
+            ) from None
+    for key, value in node.items():
+        if key not in ("const", "enum", "default", "examples"):
+            _check_patterns(value, f"{where}/{key}")
+
+
 def _check_refs(node: Any, resolver, where: str) -> None:
     """Every ``$ref``/``$dynamicRef`` is local (``#...``) and resolves within the schema.
 
@@ -149,6 +216,10 @@ def violations(validator: Draft202012Validator, value: Any) -> list[dict]:
         raise InvalidRequest(
             f"the dataset's schema has a reference that does not resolve ({exc});"
             " fix or delete the schema"
+        ) from None
+    except pa.ArrowInvalid as exc:  # a schema saved before patterns were checked
+        raise InvalidRequest(
+            f"the dataset's schema has a regex RE2 does not run ({exc}); fix or delete the schema"
         ) from None
     except RecursionError:  # a schema saved before loops were refused
         raise InvalidRequest(

@@ -117,14 +117,20 @@ def new_state(
     state["created"] = write.created or now
     state["span_id"] = write.fields.get("span_id") or write.id
     if parent is not None:
-        state["root_span_id"] = write.fields.get("root_span_id") or parent["root_span_id"]
-        state["span_parents"] = write.fields.get("span_parents") or [parent["span_id"]]
+        state["root_span_id"] = parent["root_span_id"]
+        state["span_parents"] = [parent["span_id"]]
+        _check_given_place(write, state)
         if state["root_span_id"] == state["span_id"]:
             # The parent sits in the trace this row is the root of (below it): as its
             # child, the row would leave that trace with no root.
             raise InvalidRequest(
                 f"{write.name}: _parent_id {write.parent_id!r} is in the trace this row "
                 "is the root of, so the trace would have no root"
+            )
+        if state["span_id"] == parent["span_id"]:
+            raise InvalidRequest(
+                f"{write.name}: span_id {state['span_id']!r} is the span_id of _parent_id"
+                f" {write.parent_id!r}: a row cannot be a child of its own span"
             )
         if state["span_id"] in lineage:
             raise InvalidRequest(
@@ -138,6 +144,20 @@ def new_state(
         state["tags"] = _unique(state["tags"])
     _apply_array_deletes(state, write)
     return state
+
+
+def _check_given_place(write: RowWrite, state: dict[str, Any]) -> None:
+    """A row with ``_parent_id`` takes its place in the trace from the parent: a
+    ``root_span_id`` or ``span_parents`` it gives as well must say the same, or the row
+    would claim one parent and sit in another trace (or under other spans)."""
+    for name in ("root_span_id", "span_parents"):
+        given = write.fields.get(name)
+        if given and given != state[name]:
+            raise InvalidRequest(
+                f"{write.name}: {name} {given!r} contradicts _parent_id {write.parent_id!r},"
+                f" which gives the row {name} {state[name]!r} (give one of them, or both"
+                " alike)"
+            )
 
 
 def merge_state(current: dict[str, Any], write: RowWrite) -> dict[str, Any]:

@@ -203,7 +203,15 @@ def normalize_row(raw: Any, ref: ObjectRef, index: int = 0, where: str | None = 
         write.merge_paths = _paths(raw["_merge_paths"], f"{where}: _merge_paths")
     if "_array_delete" in raw and raw["_array_delete"] is not None:
         write.array_deletes = _array_deletes(raw["_array_delete"], where)
+    if ref.object_type is ObjectType.DATASET:  # paths into `output` mean `expected` there too
+        write.merge_paths = [_as_expected(p) for p in write.merge_paths]
+        write.array_deletes = [(_as_expected(p), v) for p, v in write.array_deletes]
     return write
+
+
+def _as_expected(path: tuple[str, ...]) -> tuple[str, ...]:
+    """A dataset row's path with the deprecated ``output`` alias read as ``expected``."""
+    return ("expected", *path[1:]) if path[0] == "output" else path
 
 
 def _check_fields(fields: dict[str, Any], ref: ObjectRef, where: str) -> None:

@@ -61,6 +61,8 @@ def prepare_batch(
                 return batch
     writes = []
     objects: dict[ObjectRef, ObjectInfo] = {}
+    if isinstance(ref, ObjectRef):  # the URL's object: unknown, it is a 404 even with no rows
+        objects[ref] = catalog.object_info(principal.org_id, ref)
     for index, raw in enumerate(raw_rows):
         where = names[index] if names is not None else f"row {index}"
         if not isinstance(raw, dict):

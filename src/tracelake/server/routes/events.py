@@ -116,6 +116,10 @@ async def insert_many(request: Request):
             part_name = f"{object_type}.{object_id}"
             extra = feedback_rows([] if feedback is None else feedback, f"{part_name} feedback")
             named = [(f"{part_name} event {i}", e) for i, e in enumerate(events)]
+            if not named and not extra:  # an unknown object is a 404 even with nothing to write
+                request.app.state.catalog.object_info(
+                    principal.org_id, ObjectRef(ObjectType(object_type), object_id)
+                )
             for name, event in [*named, *extra]:
                 if not isinstance(event, dict):
                     raise InvalidRequest(f"{part_name}: events must be objects")
