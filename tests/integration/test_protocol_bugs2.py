@@ -174,6 +174,38 @@ def test_an_experiment_with_string_tags_and_an_integer_version_is_created(app_cl
     assert response.json()["dataset_version"] == "12"
 
 
+def test_an_experiments_dataset_version_must_be_a_version_or_a_snapshot_name(app_client):
+    """Any string was stored as dataset_version ('latest', 'v1.2', '-3'), naming no
+    version of the dataset the experiment ran on."""
+    project_id = new_project(app_client)
+    ds = app_client.post("/v1/dataset", json={"project_id": project_id, "name": "d"}).json()
+    app_client.post(f"/v1/dataset/{ds['id']}/insert", json={"events": [{"id": "a", "input": 1}]})
+    app_client.post(f"/v1/dataset/{ds['id']}/snapshots", json={"name": "golden"})
+    base = {"project_id": project_id, "dataset_id": ds["id"]}
+    for bad in ("latest", "-3", "1" * 20, "", "golden ", "1.5"):
+        body = {**base, "name": "bad", "dataset_version": bad}
+        assert_error(app_client.post("/v1/experiment", json=body), 400, "dataset_version")
+    # A snapshot name needs the experiment's dataset to be read in.
+    body = {"project_id": project_id, "name": "bad", "dataset_version": "golden"}
+    assert_error(app_client.post("/v1/experiment", json=body), 400, "dataset_version")
+    assert app_client.get("/v1/experiment", params={"project_id": project_id}).json() == {
+        "objects": []
+    }
+    for good in ("0", "1000192656880881099", "golden"):
+        body = {**base, "name": f"ok-{good}", "dataset_version": good}
+        answer = app_client.post("/v1/experiment", json=body)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["dataset_version"] == good
+    experiment_id = answer.json()["id"]
+    patched = app_client.patch(f"/v1/experiment/{experiment_id}", json={"dataset_version": "x"})
+    assert_error(patched, 400, "dataset_version")
+    patched = app_client.patch(f"/v1/experiment/{experiment_id}", json={"dataset_version": "7"})
+    assert patched.status_code == 200 and patched.json()["dataset_version"] == "7"
+    # The legacy registration route checks it too.
+    body = {"project_id": project_id, "experiment_name": "legacy", "dataset_version": "nope"}
+    assert_error(app_client.post("/api/experiment/register", json=body), 400, "dataset_version")
+
+
 # -- a revoked TRACELAKE_API_KEY stays revoked, and the server still starts --------------------
 
 

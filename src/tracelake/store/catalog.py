@@ -618,10 +618,12 @@ class Catalog:
             if value is not None and not _is_type(value, expected):
                 raise InvalidRequest(f"field {name!r} must be {_TYPE_NAMES[expected]}")
         _check_tags(patch.get("tags"))
-        if "dataset_version" in patch and patch["dataset_version"] is not None:
-            patch = {**patch, "dataset_version": str(patch["dataset_version"])}
         if patch.get("dataset_id") is not None:
             self.get_referenced(DATASETS, org_id, patch["dataset_id"], "dataset_id")
+        if "dataset_version" in patch and patch["dataset_version"] is not None:
+            dataset_id = patch.get("dataset_id", current.get("dataset_id"))
+            version = self.dataset_version(dataset_id, patch["dataset_version"])
+            patch = {**patch, "dataset_version": version}
         if patch.get("base_exp_id") is not None:
             if patch["base_exp_id"] == object_id:
                 # Its summary would compare it with itself: no change, ever.
@@ -792,6 +794,28 @@ class Catalog:
         if record is None or record["org_id"] != org_id:
             raise NotFound(f"{kind.what} {object_id!r} not found")
         return record
+
+    def dataset_version(self, dataset_id: str | None, value: Any) -> str:
+        """An experiment's ``dataset_version`` as stored: an ``_xact_id`` (digits, as the
+        SDKs send a dataset's version; "0" for a dataset with no rows) or a snapshot name of
+        the experiment's dataset. Anything else is a 400 (it named no version to read)."""
+        text = str(value).strip() if isinstance(value, int | str) else ""
+        if not isinstance(value, bool) and text.isascii() and text.isdigit():
+            if len(text) <= 19:
+                return text
+        elif isinstance(value, str) and value and dataset_id is not None:
+            known = self.store.read(
+                lambda c: c.execute(
+                    "SELECT 1 FROM dataset_snapshots WHERE dataset_id = ? AND name = ?",
+                    [dataset_id, value],
+                ).fetchone()
+            )
+            if known:
+                return value
+        raise InvalidRequest(
+            f"dataset_version={value!r} is not a version: give an _xact_id (up to 19 digits)"
+            " or a snapshot name of the experiment's dataset (dataset_id)"
+        )
 
     def get_referenced(self, kind: ObjectKind, org_id: str, object_id: str, field: str) -> dict:
         """The object a field of a request names (``base_exp_id``, ``dataset_id``): NotFound

@@ -215,10 +215,12 @@ def _experiment_fields(catalog: Catalog, principal: Principal, body: dict) -> di
         value = field_of(body, name, kind)
         if value is not None:
             fields[name] = value
-    if "dataset_version" in fields:
-        fields["dataset_version"] = str(fields["dataset_version"])
     if "dataset_id" in fields:
         catalog.get_referenced(DATASETS, principal.org_id, fields["dataset_id"], "dataset_id")
+    if "dataset_version" in fields:
+        fields["dataset_version"] = catalog.dataset_version(
+            fields.get("dataset_id"), fields["dataset_version"]
+        )
     if "base_exp_id" in fields:
         catalog.get_referenced(EXPERIMENTS, principal.org_id, fields["base_exp_id"], "base_exp_id")
     return fields
