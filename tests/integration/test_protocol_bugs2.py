@@ -206,6 +206,25 @@ def test_an_experiments_dataset_version_must_be_a_version_or_a_snapshot_name(app
     assert_error(app_client.post("/api/experiment/register", json=body), 400, "dataset_version")
 
 
+def test_an_experiment_patch_takes_the_oas_fields_a_create_takes(app_client):
+    """A create took parameters_id, parameters_version and internal_metadata (the OAS's)
+    and a PATCH of the same fields was a 400 'cannot update field'."""
+    project_id = new_project(app_client)
+    created = app_client.post("/v1/experiment", json={"project_id": project_id, "name": "e"})
+    experiment_id = created.json()["id"]
+    patch = {
+        "parameters_id": "3c90c3cc-0d44-4b50-8888-8dd25736052a",
+        "parameters_version": "1000192656880881099",
+        "internal_metadata": {"dataset_filter": None},
+        "description": "tuned",
+    }
+    patched = app_client.patch(f"/v1/experiment/{experiment_id}", json=patch)
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["description"] == "tuned"
+    assert "parameters_id" not in patched.json()
+    assert_error(app_client.patch(f"/v1/experiment/{experiment_id}", json={"nope": 1}), 400, "nope")
+
+
 # -- a revoked TRACELAKE_API_KEY stays revoked, and the server still starts --------------------
 
 

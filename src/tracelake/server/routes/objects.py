@@ -15,14 +15,19 @@ router = APIRouter()
 
 # What an experiment may be created with: the fields it may later be changed in, too.
 EXPERIMENT_FIELDS = EXPERIMENTS.patchable
+# Fields of the OAS's experiment that tracelake has nothing for (it keeps no parameters
+# objects): accepted and not stored, in a create and in a PATCH.
+EXPERIMENT_UNSTORED = {
+    "parameters_id",
+    "parameters_version",
+    "internal_metadata",  # CreateExperiment's (the SDK's generated client): a dataset filter
+}
 # Sent by SDKs, accepted and not stored.
 EXPERIMENT_IGNORED = {
     "project_id",
     "ensure_new",
     "ancestor_commits",
-    "parameters_id",
-    "parameters_version",
-    "internal_metadata",  # CreateExperiment's (the SDK's generated client): a dataset filter
+    *EXPERIMENT_UNSTORED,
     "org_name",
 }
 
@@ -300,6 +305,7 @@ async def update_experiment(request: Request, experiment_id: str):
     does)."""
     principal = writer_of(request)
     patch = await json_body(request)
+    patch = {k: v for k, v in patch.items() if k not in EXPERIMENT_UNSTORED}
     record = _catalog(request).update_object(
         EXPERIMENTS, principal.org_id, experiment_id, patch, merge_objects=True
     )
