@@ -123,6 +123,30 @@ def test_id_column_dedups_keeping_the_last_occurrence(app_client):
     assert len(rows) == 2 and rows["a"]["input"] == "again"
 
 
+def test_a_reimported_row_keeps_its_created(app_client):
+    """Importing a row again (same id: a file exported and imported back, or fixed and
+    imported again) gave it a new `created`, as if it were a new row."""
+    ds = _dataset(app_client)
+    app_client.post(
+        f"/v1/dataset/{ds}/insert",
+        json={"events": [{"id": "old", "input": 1, "created": "2024-01-02T03:04:05Z"}]},
+    )
+    assert _import(app_client, ds, "id,q\na,first\n").status_code == 200
+    before = _rows(app_client, ds)
+    body = "id,q\nold,changed\na,again\nnew,fresh\n"
+    assert _import(app_client, ds, body).status_code == 200
+    after = _rows(app_client, ds)
+    assert after["old"]["input"] == "changed" and after["a"]["input"] == "again"
+    assert after["old"]["created"].startswith("2024-01-02T03:04:05")
+    assert after["a"]["created"] == before["a"]["created"]
+    assert after["new"]["created"] > before["a"]["created"]
+    # A deleted row imported again is a new row.
+    delete = {"events": [{"id": "old", "_object_delete": True}]}
+    assert app_client.post(f"/v1/dataset/{ds}/insert", json=delete).status_code == 200
+    assert _import(app_client, ds, "id,q\nold,back\n").status_code == 200
+    assert not _rows(app_client, ds)["old"]["created"].startswith("2024")
+
+
 def test_rows_without_id_get_generated_ids(app_client):
     ds = _dataset(app_client)
     assert _import(app_client, ds, "q\nx\nx\nx\n").status_code == 200
