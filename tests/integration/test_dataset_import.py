@@ -654,16 +654,25 @@ def test_an_interrupt_while_an_import_commits_waits_for_the_commit(tmp_path):
     from tracelake.cli_backends import LocalBackend
 
     backend = LocalBackend(tmp_path / "dd", create=True)
-    release = threading.Event()
+    release, holding = threading.Event(), threading.Event()
     try:
         project_id = backend.create_project("p")["id"]
         dataset_id = backend.create_dataset(project_id, "d")["id"]
         source = tmp_path / "rows.csv"
         source.write_text("question\n" + "".join(f"q{i}\n" for i in range(500)))
+
         # The writer runs this until released, so the import's batch waits in its queue.
-        threading.Thread(target=backend.store.exclusive, args=(lambda _: release.wait(30),)).start()
+        def hold(_):
+            holding.set()
+            release.wait(30)
+
+        threading.Thread(target=backend.store.exclusive, args=(hold,)).start()
 
         def interrupt_once_queued():
+            # Once the writer holds, the queue holds the import's batch only (the hold itself
+            # sat in it at first: the interrupt came while the file was staged, and stopped
+            # the whole test run).
+            holding.wait(30)
             deadline = time.monotonic() + 30
             while backend.store._queue.qsize() == 0 and time.monotonic() < deadline:
                 time.sleep(0.01)
