@@ -63,14 +63,19 @@ Url = Annotated[str | None, typer.Option("--url", help=_help("url"))]
 ApiKey = Annotated[str | None, typer.Option("--api-key", help=_help("api_key"))]
 
 
-def _run(fn):
-    """Run a command body, turning expected failures into one readable line."""
+def _run(fn, interrupted: str = "interrupted"):
+    """Run a command body, turning expected failures into one readable line. Ctrl-C prints
+    ``interrupted`` (or what the command says of it) and exits 130: it exited 130 without a
+    word, so a user (or a script's log) could not tell a stop from a crash."""
     try:
         return fn()
     except (CliError, TracelakeError) as exc:
         message = exc.message if isinstance(exc, TracelakeError) else str(exc)
         err_console.print(Text.assemble(("error:", "red"), " ", message), highlight=False)
         raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        err_console.print(interrupted, highlight=False)
+        raise typer.Exit(130) from None
 
 
 @contextmanager

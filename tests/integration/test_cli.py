@@ -7,6 +7,7 @@ import os
 import queue
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -976,3 +977,41 @@ def test_query_takes_the_json_ast(tmp_path, server):
     assert_cli_error(
         run_cli("query", '{"select": ', "--data-dir", data_dir), "starts with '{' but is not JSON"
     )
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["query", "select: 1"], "interrupted"),
+        (["export", "dataset", "d", "-o", "{out}"], "interrupted"),
+        (["automations", "run", "nightly", "-p", "p"], "the run may go on in the server"),
+        (["automations", "restore", "keep", "-p", "p"], "the restore may go on in the server"),
+    ],
+)
+def test_ctrl_c_says_interrupted_and_exits_130(tmp_path, args, said):
+    """Ctrl-C of a command waiting for a server exited 130 without a word."""
+    listener = socket.create_server(("127.0.0.1", 0))  # accepts, never answers
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    out = tmp_path / "out.jsonl"
+    args = [a.replace("{out}", str(out)) for a in args]
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tracelake", *args, "--url", url, "--api-key", "tl-x"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=cli_env(),
+        )
+        connection, _ = listener.accept()  # the command waits for its first answer
+        time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=30)
+        connection.close()
+    finally:
+        listener.close()
+    assert proc.returncode == 130, (stdout, stderr)
+    assert "Traceback" not in stderr, stderr
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("interrupted"), stderr
+    assert said in lines[0]
+    assert not out.exists() and list(tmp_path.iterdir()) == []  # nothing left behind
