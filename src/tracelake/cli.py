@@ -22,6 +22,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.segment import Segments
 from rich.table import Column, Table
 from rich.text import Text
 from typer._click import exceptions as click_errors  # Typer 0.29 carries its own Click
@@ -143,10 +144,28 @@ def _table(rows: list[dict], columns: list[str]) -> None:
     # A value too long for its column folds onto more lines: cut short with "…", a key's
     # id in ``keys list`` on an 80- or 100-column terminal could not be copied into
     # ``keys revoke``.
-    table = Table(*(_column(_shown(c), rows, c) for c in columns))
-    for row in rows:
-        table.add_row(*[_shown(str(row.get(c) if row.get(c) is not None else "")) for c in columns])
+    cells = [
+        [_shown(str(row.get(c) if row.get(c) is not None else "")) for c in columns] for row in rows
+    ]
+    # A row of several lines (a value with a newline, or folded) ran into the next with
+    # nothing between them: such a table draws a line under each row.
+    table = Table(
+        *(_column(_shown(c), rows, c) for c in columns),
+        show_lines=any("\n" in cell for row in cells for cell in row),
+    )
+    for row in cells:
+        table.add_row(*row)
+    if not table.show_lines:
+        lines = console.render_lines(table, pad=False, new_lines=True)
+        if len(lines) <= len(cells) + _TABLE_FRAME_LINES:  # one line per row: print these
+            console.print(Segments([segment for line in lines for segment in line]))
+            return
+        table.show_lines = True
     console.print(table)
+
+
+# The lines of a table that are not its rows': the top, the header, its rule and the bottom.
+_TABLE_FRAME_LINES = 4
 
 
 # Control characters but the newline and the tab, C1 ones too: a value's escape sequences

@@ -1015,3 +1015,38 @@ def test_ctrl_c_says_interrupted_and_exits_130(tmp_path, args, said):
     assert len(lines) == 1 and lines[0].startswith("interrupted"), stderr
     assert said in lines[0]
     assert not out.exists() and list(tmp_path.iterdir()) == []  # nothing left behind
+
+
+def test_a_table_with_rows_of_several_lines_draws_a_line_between_rows(tmp_path):
+    """A value with a newline (or one folded onto more lines) made a row of several lines
+    that ran into the next one: nothing showed where a row ended."""
+    data_dir = tmp_path / "data"
+    key = "tl-multiline-0123456789abcdef"
+    ok(run_cli("keys", "create", "--data-dir", str(data_dir), "--api-key", key))
+    with local_app(data_dir) as app:
+        project_id = app.post("/v1/project", json={"name": "ml"}, headers=auth(key)).json()["id"]
+        rows = [
+            {"project_id": project_id, "log_id": "g", "id": "a", "input": "one\ntwo"},
+            {"project_id": project_id, "log_id": "g", "id": "b", "input": "three"},
+        ]
+        assert app.post("/logs3", json={"rows": rows}, headers=auth(key)).status_code == 200
+    select = "select: id, input | from: project_logs('ml') | sort: id"
+    query = ("query", select, "--data-dir", str(data_dir))
+    wide = cli_env(TTY_COMPATIBLE="1", COLUMNS="100")
+    table = ANSI.sub("", ok(run_cli(*query, env=wide)).stdout).splitlines()
+    assert [line.split("│")[1:3] for line in table if line.startswith("│")] == [
+        [" a  ", " one   "],
+        ["    ", " two   "],
+        [" b  ", " three "],
+    ]
+    assert sum(line.startswith("├") for line in table) == 1  # between a and b
+    # One line per row: no lines between them.
+    one_line = ("query", select + " | filter: id = 'b'", "--data-dir", str(data_dir))
+    assert not any(line.startswith("├") for line in ok(run_cli(*one_line, env=wide)).stdout)
+    # Folded onto more lines on a narrow terminal: lines between the rows too.
+    folded = ("query", "select: id, 'a long value to fold' as v | from: project_logs('ml')")
+    narrow = cli_env(TTY_COMPATIBLE="1", COLUMNS="20")
+    lines = ok(run_cli(*folded, "--data-dir", str(data_dir), env=narrow)).stdout.splitlines()
+    assert sum(line.startswith("├") for line in lines) == 1
+    # Piped, each row stays one tab-separated line.
+    assert ok(run_cli(*query)).stdout.splitlines()[1:] == ["a\tone\\ntwo", "b\tthree"]
