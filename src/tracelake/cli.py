@@ -681,6 +681,8 @@ def export(
             for option in ("format", "shape"):
                 if exc.message.startswith(f"{option} must be"):
                     raise CliError(f"--{exc.message}") from None
+            if exc.message.startswith("audit_log "):
+                raise CliError(f"--audit-log {exc.message.split(' ', 1)[1]}") from None
             raise
         counts = {"rows": 0, "bytes": 0}
         columns = (

@@ -940,6 +940,10 @@ def test_a_url_that_is_not_the_servers_address_is_one_line(server, tmp_path):
         (["import", "{file}", "--project", "p", "--dataset", "d", "-f", "xml"], "--format must"),
         (["export", "project_logs", "p", "-o", "{out}", "-f", "xml"], "--format must"),
         (["export", "project_logs", "p", "-o", "{out}", "--shape", "rows"], "--shape must"),
+        (
+            ["export", "project_logs", "p", "-o", "{out}", "--shape", "summary", "--audit-log"],
+            "--audit-log applies to the spans and traces shapes",
+        ),
     ],
 )
 def test_a_bad_format_or_shape_names_the_option(tmp_path, args, named):
