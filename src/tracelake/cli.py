@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -75,8 +75,25 @@ def _run(fn, interrupted: str = "interrupted"):
         err_console.print(Text.assemble(("error:", "red"), " ", message), highlight=False)
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
-        err_console.print(interrupted, highlight=False)
-        raise typer.Exit(130) from None
+        _interrupted(interrupted)
+    except RuntimeError as exc:
+        # DuckDB's client turns a Ctrl-C during a statement on a data dir into this (it was
+        # a traceback and exit 1).
+        if str(exc) != "Query interrupted":
+            raise
+        _interrupted(interrupted)
+
+
+# Whether a Ctrl-C was reported (or is the normal end, as for ``serve``): one that came
+# before a command's body ran (while modules loaded) is reported by ``main``.
+_interrupt_handled = False
+
+
+def _interrupted(message: str) -> NoReturn:
+    global _interrupt_handled
+    _interrupt_handled = True
+    err_console.print(message, highlight=False)
+    raise typer.Exit(130) from None
 
 
 @contextmanager
@@ -282,6 +299,8 @@ def serve(
         access_log=False,
         timeout_graceful_shutdown=5,
     )
+    global _interrupt_handled
+    _interrupt_handled = True  # Ctrl-C is how a server stops: no "interrupted"
     try:
         uvicorn.Server(config).run(sockets=[listening])
     finally:
@@ -855,9 +874,11 @@ def main(args: list[str] | None = None) -> int:
     """Run the CLI; the exit code. A usage error (a missing argument, an unknown option, a
     value of the wrong kind) is one line on stderr and exit 2, like every other error here
     (Click drew it as a box of several lines under the usage)."""
-    command = typer.main.get_command(app)
     try:
+        command = typer.main.get_command(app)
         code = command.main(args=args, prog_name="tracelake", standalone_mode=False)
+    except KeyboardInterrupt:  # while the commands were being built: a traceback
+        code = 130
     except click_errors.NoArgsIsHelpError as exc:
         exc.show()  # a group or command run without arguments prints its help
         return exc.exit_code
@@ -872,6 +893,8 @@ def main(args: list[str] | None = None) -> int:
     except typer.Abort:
         print("Aborted.", file=sys.stderr)
         return 1
+    if code == 130 and not _interrupt_handled:  # Typer's answer to a Ctrl-C
+        print("interrupted", file=sys.stderr)
     return code if isinstance(code, int) else 0
 
 

@@ -1054,3 +1054,27 @@ def test_a_table_with_rows_of_several_lines_draws_a_line_between_rows(tmp_path):
     assert sum(line.startswith("├") for line in lines) == 1
     # Piped, each row stays one tab-separated line.
     assert ok(run_cli(*query)).stdout.splitlines()[1:] == ["a\tone\\ntwo", "b\tthree"]
+
+
+def test_ctrl_c_during_a_statement_on_a_data_dir_says_interrupted(capsys):
+    """On a data dir, DuckDB's client turns a Ctrl-C during a statement into
+    RuntimeError('Query interrupted') (seen with `query` on a 300,000-row dataset): a
+    traceback and exit 1. (When DuckDB notices the signal depends on the statement and the
+    machine, so the error is raised here as DuckDB raises it.)"""
+    import typer
+
+    from tracelake.cli import _run
+
+    def statement():
+        raise RuntimeError("Query interrupted")
+
+    with pytest.raises(typer.Exit) as stopped:
+        _run(statement)
+    assert stopped.value.exit_code == 130
+    assert capsys.readouterr().err.strip() == "interrupted"
+
+    def other():
+        raise RuntimeError("something else")
+
+    with pytest.raises(RuntimeError, match="something else"):  # not taken for a Ctrl-C
+        _run(other)
