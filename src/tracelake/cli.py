@@ -74,8 +74,8 @@ def _run(fn, interrupted: str = "interrupted"):
         message = exc.message if isinstance(exc, TracelakeError) else str(exc)
         err_console.print(Text.assemble(("error:", "red"), " ", message), highlight=False)
         raise typer.Exit(1) from None
-    except KeyboardInterrupt:
-        _interrupted(interrupted)
+    except KeyboardInterrupt as exc:
+        _interrupted(str(exc) or interrupted)  # (what a backend knows of it, if anything)
     except RuntimeError as exc:
         # DuckDB's client turns a Ctrl-C during a statement on a data dir into this (it was
         # a traceback and exit 1).

@@ -4,7 +4,13 @@ data dir and against a real server). A bad file gives one clear error and writes
 
 from __future__ import annotations
 
+import http.server
 import json
+import signal
+import subprocess
+import sys
+import threading
+import time
 import uuid
 
 import pytest
@@ -721,3 +727,69 @@ def test_cli_import_of_a_file_without_a_known_extension_names_the_option(tmp_pat
     text = assert_cli_error(result, "--format", "rows")
     assert "Content-Type" not in text
     ok(run_cli("import", str(source), "--format", "csv", *where))
+
+
+class _TakesTheFile(http.server.BaseHTTPRequestHandler):
+    """A server that has the project and dataset, reads a whole import and then does not
+    answer (as a server does while it commits a big file)."""
+
+    received = threading.Event()
+
+    def _answer(self, body: dict) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):  # noqa: N802 - has_project, has_dataset
+        self._answer({"objects": [{"id": "x"}]})
+
+    def do_POST(self):  # noqa: N802
+        if "/import" not in self.path:  # create-or-get of the project and the dataset
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self._answer({"id": "x"})
+            return
+        while True:  # the chunked body, to its end
+            size = int(self.rfile.readline().strip(), 16)
+            self.rfile.read(size + 2)
+            if size == 0:
+                break
+        _TakesTheFile.received.set()
+        time.sleep(30)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_ctrl_c_once_the_server_has_the_file_says_it_may_still_import_it(tmp_path):
+    """Ctrl-C of `tracelake import --url` after the whole file was sent said nothing (and
+    then only 'interrupted'), though the server imports it anyway."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _TakesTheFile)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    source = tmp_path / "rows.csv"
+    source.write_text("q\n1\n2\n")
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    args = ["import", str(source), "--project", "p", "--dataset", "d"]
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tracelake", *args, "--url", url, "--api-key", "tl-x"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=cli_env(),
+        )
+        assert _TakesTheFile.received.wait(60)
+        time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert proc.returncode == 130, stderr
+    assert stderr.strip() == (
+        "interrupted: the server had the whole file and may still import it"
+        " (see the dataset's versions)"
+    )
