@@ -801,7 +801,7 @@ class Catalog:
         the experiment's dataset. Anything else is a 400 (it named no version to read)."""
         text = str(value).strip() if isinstance(value, int | str) else ""
         if not isinstance(value, bool) and text.isascii() and text.isdigit():
-            if len(text) <= 19:
+            if int(text) < 2**64:  # (what a read pinned at a version takes)
                 return text
         elif isinstance(value, str) and value and dataset_id is not None:
             known = self.store.read(
@@ -813,7 +813,7 @@ class Catalog:
             if known:
                 return value
         raise InvalidRequest(
-            f"dataset_version={value!r} is not a version: give an _xact_id (up to 19 digits)"
+            f"dataset_version={value!r} is not a version: give an _xact_id (a decimal number)"
             " or a snapshot name of the experiment's dataset (dataset_id)"
         )
 
