@@ -174,6 +174,21 @@ def test_an_experiment_with_string_tags_and_an_integer_version_is_created(app_cl
     assert response.json()["dataset_version"] == "12"
 
 
+def test_a_tag_given_twice_to_a_dataset_or_experiment_is_kept_once(app_client):
+    """Object tags were stored as given: ["a", "b", "a"] showed 'a' twice."""
+    project_id = new_project(app_client)
+    tags = ["a", "b", "a"]
+    body = {"project_id": project_id, "name": "d", "tags": tags}
+    dataset = app_client.post("/v1/dataset", json=body).json()
+    assert dataset["tags"] == ["a", "b"]
+    patched = app_client.patch(f"/v1/dataset/{dataset['id']}", json={"tags": ["c", "c"]})
+    assert patched.json()["tags"] == ["c"]
+    experiment = app_client.post("/v1/experiment", json={**body, "name": "e"}).json()
+    assert experiment["tags"] == ["a", "b"]
+    patched = app_client.patch(f"/v1/experiment/{experiment['id']}", json={"tags": tags})
+    assert patched.json()["tags"] == ["a", "b"]
+
+
 def test_an_experiments_dataset_version_must_be_a_version_or_a_snapshot_name(app_client):
     """Any string was stored as dataset_version ('latest', 'v1.2', '-3'), naming no
     version of the dataset the experiment ran on."""

@@ -460,7 +460,7 @@ class Catalog:
     ) -> dict:
         """Create-or-get by (project, name); without ``may_create`` only get."""
         name = _require_name(name, "dataset name")
-        _check_tags(tags)
+        tags = _check_tags(tags)
         self.get_project(org_id, project_id)
         existing = self._find_by_name(DATASETS, project_id, name)
         if existing:
@@ -496,7 +496,8 @@ class Catalog:
         first, when no base is named) picks the base as Braintrust does, from git history:
         the newest experiment of the project run at the nearest of those commits."""
         self.get_project(org_id, project_id)
-        _check_tags(fields.get("tags"))
+        if fields.get("tags") is not None:
+            fields = {**fields, "tags": _check_tags(fields["tags"])}
         name = fields.get("name")
         if name is not None:
             name = _require_name(name, "experiment name")
@@ -617,7 +618,8 @@ class Catalog:
                 raise InvalidRequest(f"field {name!r} cannot be null")
             if value is not None and not _is_type(value, expected):
                 raise InvalidRequest(f"field {name!r} must be {_TYPE_NAMES[expected]}")
-        _check_tags(patch.get("tags"))
+        if patch.get("tags") is not None:
+            patch = {**patch, "tags": _check_tags(patch["tags"])}
         if patch.get("dataset_id") is not None:
             self.get_referenced(DATASETS, org_id, patch["dataset_id"], "dataset_id")
         if "dataset_version" in patch and patch["dataset_version"] is not None:
@@ -903,10 +905,12 @@ _TYPE_NAMES = {
 }
 
 
-def _check_tags(tags: list | None) -> None:
-    """Tags are strings (a number would be stored as its text)."""
+def _check_tags(tags: list | None) -> list | None:
+    """Tags are strings (a number would be stored as its text), each once: a tag given twice
+    was stored twice (and shown twice); as a row's tags, the first of each is kept."""
     if tags is not None and not all(isinstance(t, str) for t in tags):
         raise InvalidRequest("field 'tags' must be a list of strings")
+    return None if tags is None else list(dict.fromkeys(tags))
 
 
 def _is_type(value: Any, expected) -> bool:
