@@ -18,10 +18,11 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.segment import Segments
 from rich.table import Column, Table
 from rich.text import Text
 from typer._click import exceptions as click_errors  # Typer 0.29 carries its own Click
@@ -63,14 +64,36 @@ Url = Annotated[str | None, typer.Option("--url", help=_help("url"))]
 ApiKey = Annotated[str | None, typer.Option("--api-key", help=_help("api_key"))]
 
 
-def _run(fn):
-    """Run a command body, turning expected failures into one readable line."""
+def _run(fn, interrupted: str = "interrupted"):
+    """Run a command body, turning expected failures into one readable line. Ctrl-C prints
+    ``interrupted`` (or what the command says of it) and exits 130: it exited 130 without a
+    word, so a user (or a script's log) could not tell a stop from a crash."""
     try:
         return fn()
     except (CliError, TracelakeError) as exc:
         message = exc.message if isinstance(exc, TracelakeError) else str(exc)
         err_console.print(Text.assemble(("error:", "red"), " ", message), highlight=False)
         raise typer.Exit(1) from None
+    except KeyboardInterrupt as exc:
+        _interrupted(str(exc) or interrupted)  # (what a backend knows of it, if anything)
+    except RuntimeError as exc:
+        # DuckDB's client turns a Ctrl-C during a statement on a data dir into this (it was
+        # a traceback and exit 1).
+        if str(exc) != "Query interrupted":
+            raise
+        _interrupted(interrupted)
+
+
+# Whether a Ctrl-C was reported (or is the normal end, as for ``serve``): one that came
+# before a command's body ran (while modules loaded) is reported by ``main``.
+_interrupt_handled = False
+
+
+def _interrupted(message: str) -> NoReturn:
+    global _interrupt_handled
+    _interrupt_handled = True
+    err_console.print(message, highlight=False)
+    raise typer.Exit(130) from None
 
 
 @contextmanager
@@ -138,10 +161,28 @@ def _table(rows: list[dict], columns: list[str]) -> None:
     # A value too long for its column folds onto more lines: cut short with "…", a key's
     # id in ``keys list`` on an 80- or 100-column terminal could not be copied into
     # ``keys revoke``.
-    table = Table(*(_column(_shown(c), rows, c) for c in columns))
-    for row in rows:
-        table.add_row(*[_shown(str(row.get(c) if row.get(c) is not None else "")) for c in columns])
+    cells = [
+        [_shown(str(row.get(c) if row.get(c) is not None else "")) for c in columns] for row in rows
+    ]
+    # A row of several lines (a value with a newline, or folded) ran into the next with
+    # nothing between them: such a table draws a line under each row.
+    table = Table(
+        *(_column(_shown(c), rows, c) for c in columns),
+        show_lines=any("\n" in cell for row in cells for cell in row),
+    )
+    for row in cells:
+        table.add_row(*row)
+    if not table.show_lines:
+        lines = console.render_lines(table, pad=False, new_lines=True)
+        if len(lines) <= len(cells) + _TABLE_FRAME_LINES:  # one line per row: print these
+            console.print(Segments([segment for line in lines for segment in line]))
+            return
+        table.show_lines = True
     console.print(table)
+
+
+# The lines of a table that are not its rows': the top, the header, its rule and the bottom.
+_TABLE_FRAME_LINES = 4
 
 
 # Control characters but the newline and the tab, C1 ones too: a value's escape sequences
@@ -258,6 +299,8 @@ def serve(
         access_log=False,
         timeout_graceful_shutdown=5,
     )
+    global _interrupt_handled
+    _interrupt_handled = True  # Ctrl-C is how a server stops: no "interrupted"
     try:
         uvicorn.Server(config).run(sockets=[listening])
     finally:
@@ -657,6 +700,8 @@ def export(
             for option in ("format", "shape"):
                 if exc.message.startswith(f"{option} must be"):
                     raise CliError(f"--{exc.message}") from None
+            if exc.message.startswith("audit_log "):
+                raise CliError(f"--audit-log {exc.message.split(' ', 1)[1]}") from None
             raise
         counts = {"rows": 0, "bytes": 0}
         columns = (
@@ -829,9 +874,11 @@ def main(args: list[str] | None = None) -> int:
     """Run the CLI; the exit code. A usage error (a missing argument, an unknown option, a
     value of the wrong kind) is one line on stderr and exit 2, like every other error here
     (Click drew it as a box of several lines under the usage)."""
-    command = typer.main.get_command(app)
     try:
+        command = typer.main.get_command(app)
         code = command.main(args=args, prog_name="tracelake", standalone_mode=False)
+    except KeyboardInterrupt:  # while the commands were being built: a traceback
+        code = 130
     except click_errors.NoArgsIsHelpError as exc:
         exc.show()  # a group or command run without arguments prints its help
         return exc.exit_code
@@ -846,6 +893,8 @@ def main(args: list[str] | None = None) -> int:
     except typer.Abort:
         print("Aborted.", file=sys.stderr)
         return 1
+    if code == 130 and not _interrupt_handled:  # Typer's answer to a Ctrl-C
+        print("interrupted", file=sys.stderr)
     return code if isinstance(code, int) else 0
 
 

@@ -342,6 +342,9 @@ def test_automation(
     _run(body)
 
 
+_RUNS_HINT = "see 'tracelake automations runs'"
+
+
 @automations_app.command("run")
 def run_automation(
     automation: Automation,
@@ -365,7 +368,7 @@ def run_automation(
         if run["status"] == "failed":
             raise CliError(run["error"] or "the run failed")
 
-    _run(body)
+    _run(body, f"interrupted: the run may go on in the server ({_RUNS_HINT})")
 
 
 @automations_app.command("runs")
@@ -426,4 +429,4 @@ def restore_automation(
             f"{found['name']} {state}"
         )
 
-    _run(body)
+    _run(body, f"interrupted: the restore may go on in the server ({_RUNS_HINT})")

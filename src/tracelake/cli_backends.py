@@ -176,13 +176,17 @@ class RemoteBackend:
     def import_file(self, dataset_id: str, path: Path, fmt: str, mapping: dict, progress):
         """Stream the file to the server's import route (the server stages and commits)."""
 
+        uploaded = False
+
         def chunks():
+            nonlocal uploaded
             sent = 0
             with open(path, "rb") as f:
                 while chunk := f.read(1 << 20):
                     sent += len(chunk)
                     progress(sent)
                     yield chunk
+            uploaded = True
 
         params = [("format", fmt), *(("map", f"{c}={t}") for c, t in mapping.items())]
         try:
@@ -194,6 +198,14 @@ class RemoteBackend:
             )
         except httpx.HTTPError as exc:
             raise CliError(f"cannot reach the server at {self.url}: {exc}") from None
+        except KeyboardInterrupt:
+            if not uploaded:
+                raise  # the server drops a file cut short: nothing is imported
+            # The server has the whole file and imports it whether anyone waits or not.
+            raise KeyboardInterrupt(
+                "interrupted: the server had the whole file and may still import it"
+                " (see the dataset's versions)"
+            ) from None
         return self._json(response)
 
     def close(self):

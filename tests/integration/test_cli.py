@@ -7,6 +7,7 @@ import os
 import queue
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -939,6 +940,10 @@ def test_a_url_that_is_not_the_servers_address_is_one_line(server, tmp_path):
         (["import", "{file}", "--project", "p", "--dataset", "d", "-f", "xml"], "--format must"),
         (["export", "project_logs", "p", "-o", "{out}", "-f", "xml"], "--format must"),
         (["export", "project_logs", "p", "-o", "{out}", "--shape", "rows"], "--shape must"),
+        (
+            ["export", "project_logs", "p", "-o", "{out}", "--shape", "summary", "--audit-log"],
+            "--audit-log applies to the spans and traces shapes",
+        ),
     ],
 )
 def test_a_bad_format_or_shape_names_the_option(tmp_path, args, named):
@@ -976,3 +981,100 @@ def test_query_takes_the_json_ast(tmp_path, server):
     assert_cli_error(
         run_cli("query", '{"select": ', "--data-dir", data_dir), "starts with '{' but is not JSON"
     )
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["query", "select: 1"], "interrupted"),
+        (["export", "dataset", "d", "-o", "{out}"], "interrupted"),
+        (["automations", "run", "nightly", "-p", "p"], "the run may go on in the server"),
+        (["automations", "restore", "keep", "-p", "p"], "the restore may go on in the server"),
+    ],
+)
+def test_ctrl_c_says_interrupted_and_exits_130(tmp_path, args, said):
+    """Ctrl-C of a command waiting for a server exited 130 without a word."""
+    listener = socket.create_server(("127.0.0.1", 0))  # accepts, never answers
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    out = tmp_path / "out.jsonl"
+    args = [a.replace("{out}", str(out)) for a in args]
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tracelake", *args, "--url", url, "--api-key", "tl-x"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=cli_env(),
+        )
+        connection, _ = listener.accept()  # the command waits for its first answer
+        time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=30)
+        connection.close()
+    finally:
+        listener.close()
+    assert proc.returncode == 130, (stdout, stderr)
+    assert "Traceback" not in stderr, stderr
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("interrupted"), stderr
+    assert said in lines[0]
+    assert not out.exists() and list(tmp_path.iterdir()) == []  # nothing left behind
+
+
+def test_a_table_with_rows_of_several_lines_draws_a_line_between_rows(tmp_path):
+    """A value with a newline (or one folded onto more lines) made a row of several lines
+    that ran into the next one: nothing showed where a row ended."""
+    data_dir = tmp_path / "data"
+    key = "tl-multiline-0123456789abcdef"
+    ok(run_cli("keys", "create", "--data-dir", str(data_dir), "--api-key", key))
+    with local_app(data_dir) as app:
+        project_id = app.post("/v1/project", json={"name": "ml"}, headers=auth(key)).json()["id"]
+        rows = [
+            {"project_id": project_id, "log_id": "g", "id": "a", "input": "one\ntwo"},
+            {"project_id": project_id, "log_id": "g", "id": "b", "input": "three"},
+        ]
+        assert app.post("/logs3", json={"rows": rows}, headers=auth(key)).status_code == 200
+    select = "select: id, input | from: project_logs('ml') | sort: id"
+    query = ("query", select, "--data-dir", str(data_dir))
+    wide = cli_env(TTY_COMPATIBLE="1", COLUMNS="100")
+    table = ANSI.sub("", ok(run_cli(*query, env=wide)).stdout).splitlines()
+    assert [line.split("│")[1:3] for line in table if line.startswith("│")] == [
+        [" a  ", " one   "],
+        ["    ", " two   "],
+        [" b  ", " three "],
+    ]
+    assert sum(line.startswith("├") for line in table) == 1  # between a and b
+    # One line per row: no lines between them.
+    one_line = ("query", select + " | filter: id = 'b'", "--data-dir", str(data_dir))
+    assert not any(line.startswith("├") for line in ok(run_cli(*one_line, env=wide)).stdout)
+    # Folded onto more lines on a narrow terminal: lines between the rows too.
+    folded = ("query", "select: id, 'a long value to fold' as v | from: project_logs('ml')")
+    narrow = cli_env(TTY_COMPATIBLE="1", COLUMNS="20")
+    lines = ok(run_cli(*folded, "--data-dir", str(data_dir), env=narrow)).stdout.splitlines()
+    assert sum(line.startswith("├") for line in lines) == 1
+    # Piped, each row stays one tab-separated line.
+    assert ok(run_cli(*query)).stdout.splitlines()[1:] == ["a\tone\\ntwo", "b\tthree"]
+
+
+def test_ctrl_c_during_a_statement_on_a_data_dir_says_interrupted(capsys):
+    """On a data dir, DuckDB's client turns a Ctrl-C during a statement into
+    RuntimeError('Query interrupted') (seen with `query` on a 300,000-row dataset): a
+    traceback and exit 1. (When DuckDB notices the signal depends on the statement and the
+    machine, so the error is raised here as DuckDB raises it.)"""
+    import typer
+
+    from tracelake.cli import _run
+
+    def statement():
+        raise RuntimeError("Query interrupted")
+
+    with pytest.raises(typer.Exit) as stopped:
+        _run(statement)
+    assert stopped.value.exit_code == 130
+    assert capsys.readouterr().err.strip() == "interrupted"
+
+    def other():
+        raise RuntimeError("something else")
+
+    with pytest.raises(RuntimeError, match="something else"):  # not taken for a Ctrl-C
+        _run(other)

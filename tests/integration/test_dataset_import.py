@@ -4,7 +4,13 @@ data dir and against a real server). A bad file gives one clear error and writes
 
 from __future__ import annotations
 
+import http.server
 import json
+import signal
+import subprocess
+import sys
+import threading
+import time
 import uuid
 
 import pytest
@@ -121,6 +127,30 @@ def test_id_column_dedups_keeping_the_last_occurrence(app_client):
     assert _import(app_client, ds, "id,q\na,again\n").status_code == 200
     rows = _rows(app_client, ds)
     assert len(rows) == 2 and rows["a"]["input"] == "again"
+
+
+def test_a_reimported_row_keeps_its_created(app_client):
+    """Importing a row again (same id: a file exported and imported back, or fixed and
+    imported again) gave it a new `created`, as if it were a new row."""
+    ds = _dataset(app_client)
+    app_client.post(
+        f"/v1/dataset/{ds}/insert",
+        json={"events": [{"id": "old", "input": 1, "created": "2024-01-02T03:04:05Z"}]},
+    )
+    assert _import(app_client, ds, "id,q\na,first\n").status_code == 200
+    before = _rows(app_client, ds)
+    body = "id,q\nold,changed\na,again\nnew,fresh\n"
+    assert _import(app_client, ds, body).status_code == 200
+    after = _rows(app_client, ds)
+    assert after["old"]["input"] == "changed" and after["a"]["input"] == "again"
+    assert after["old"]["created"].startswith("2024-01-02T03:04:05")
+    assert after["a"]["created"] == before["a"]["created"]
+    assert after["new"]["created"] > before["a"]["created"]
+    # A deleted row imported again is a new row.
+    delete = {"events": [{"id": "old", "_object_delete": True}]}
+    assert app_client.post(f"/v1/dataset/{ds}/insert", json=delete).status_code == 200
+    assert _import(app_client, ds, "id,q\nold,back\n").status_code == 200
+    assert not _rows(app_client, ds)["old"]["created"].startswith("2024")
 
 
 def test_rows_without_id_get_generated_ids(app_client):
@@ -630,16 +660,25 @@ def test_an_interrupt_while_an_import_commits_waits_for_the_commit(tmp_path):
     from tracelake.cli_backends import LocalBackend
 
     backend = LocalBackend(tmp_path / "dd", create=True)
-    release = threading.Event()
+    release, holding = threading.Event(), threading.Event()
     try:
         project_id = backend.create_project("p")["id"]
         dataset_id = backend.create_dataset(project_id, "d")["id"]
         source = tmp_path / "rows.csv"
         source.write_text("question\n" + "".join(f"q{i}\n" for i in range(500)))
+
         # The writer runs this until released, so the import's batch waits in its queue.
-        threading.Thread(target=backend.store.exclusive, args=(lambda _: release.wait(30),)).start()
+        def hold(_):
+            holding.set()
+            release.wait(30)
+
+        threading.Thread(target=backend.store.exclusive, args=(hold,)).start()
 
         def interrupt_once_queued():
+            # Once the writer holds, the queue holds the import's batch only (the hold itself
+            # sat in it at first: the interrupt came while the file was staged, and stopped
+            # the whole test run).
+            holding.wait(30)
             deadline = time.monotonic() + 30
             while backend.store._queue.qsize() == 0 and time.monotonic() < deadline:
                 time.sleep(0.01)
@@ -688,3 +727,69 @@ def test_cli_import_of_a_file_without_a_known_extension_names_the_option(tmp_pat
     text = assert_cli_error(result, "--format", "rows")
     assert "Content-Type" not in text
     ok(run_cli("import", str(source), "--format", "csv", *where))
+
+
+class _TakesTheFile(http.server.BaseHTTPRequestHandler):
+    """A server that has the project and dataset, reads a whole import and then does not
+    answer (as a server does while it commits a big file)."""
+
+    received = threading.Event()
+
+    def _answer(self, body: dict) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):  # noqa: N802 - has_project, has_dataset
+        self._answer({"objects": [{"id": "x"}]})
+
+    def do_POST(self):  # noqa: N802
+        if "/import" not in self.path:  # create-or-get of the project and the dataset
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self._answer({"id": "x"})
+            return
+        while True:  # the chunked body, to its end
+            size = int(self.rfile.readline().strip(), 16)
+            self.rfile.read(size + 2)
+            if size == 0:
+                break
+        _TakesTheFile.received.set()
+        time.sleep(30)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_ctrl_c_once_the_server_has_the_file_says_it_may_still_import_it(tmp_path):
+    """Ctrl-C of `tracelake import --url` after the whole file was sent said nothing (and
+    then only 'interrupted'), though the server imports it anyway."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _TakesTheFile)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    source = tmp_path / "rows.csv"
+    source.write_text("q\n1\n2\n")
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    args = ["import", str(source), "--project", "p", "--dataset", "d"]
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tracelake", *args, "--url", url, "--api-key", "tl-x"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=cli_env(),
+        )
+        assert _TakesTheFile.received.wait(60)
+        time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert proc.returncode == 130, stderr
+    assert stderr.strip() == (
+        "interrupted: the server had the whole file and may still import it"
+        " (see the dataset's versions)"
+    )

@@ -476,3 +476,42 @@ def test_a_reordered_list_of_strings_is_a_change_except_in_tags(app_client):
     assert restored["updated"] == 1, restored
     fetched = app_client.post(f"/v1/dataset/{ds}/fetch", json={}).json()["events"]
     assert fetched[0]["input"] == ["x", "y"]
+
+
+def test_a_snapshot_name_with_spaces_around_or_too_long_is_refused(app_client):
+    """' golden ' was kept as given (it lists like 'golden', and 'golden' did not read it),
+    and a name had no length limit."""
+    ds = _dataset(app_client)
+    app_client.post(f"/v1/dataset/{ds}/insert", json={"events": [{"id": "a", "input": 1}]})
+    for name in (" golden", "golden ", "\tgolden\n"):
+        answer = app_client.post(f"/v1/dataset/{ds}/snapshots", json={"name": name})
+        assert answer.status_code == 400, (name, answer.text)
+        assert "may not start or end with spaces" in answer.json()["error"]["message"]
+    answer = app_client.post(f"/v1/dataset/{ds}/snapshots", json={"name": "x" * 256})
+    assert answer.status_code == 400 and "at most 255 characters" in answer.text
+    assert app_client.get(f"/v1/dataset/{ds}/snapshots").json()["objects"] == []
+    for name in ("x" * 255, "golden set"):
+        answer = app_client.post(f"/v1/dataset/{ds}/snapshots", json={"name": name})
+        assert answer.status_code == 200, (name, answer.text)
+
+
+def test_fetch_with_a_version_that_names_nothing_is_a_400(app_client):
+    """fetch answered an unknown snapshot name with a 404 ('snapshot … not found', as if
+    the dataset were missing) and '-1' as a snapshot name; /btql answered 400 for both."""
+    ds = _dataset(app_client)
+    app_client.post(f"/v1/dataset/{ds}/insert", json={"events": [{"id": "a", "input": 1}]})
+    app_client.post(f"/v1/dataset/{ds}/snapshots", json={"name": "golden"})
+    cases = {
+        "nope": "the dataset has no snapshot named 'nope'",
+        "-1": "version must not be negative, got '-1'",
+        "1.5": "version must be a decimal transaction id, got '1.5'",
+    }
+    for version, message in cases.items():
+        for answer in (
+            app_client.post(f"/v1/dataset/{ds}/fetch", json={"version": version}),
+            app_client.get(f"/v1/dataset/{ds}/fetch", params={"version": version}),
+        ):
+            assert answer.status_code == 400, (version, answer.text)
+            assert answer.json()["error"]["message"] == message
+    pinned = app_client.post(f"/v1/dataset/{ds}/fetch", json={"version": "golden"})
+    assert [row["id"] for row in pinned.json()["events"]] == ["a"]

@@ -174,6 +174,72 @@ def test_an_experiment_with_string_tags_and_an_integer_version_is_created(app_cl
     assert response.json()["dataset_version"] == "12"
 
 
+def test_a_tag_given_twice_to_a_dataset_or_experiment_is_kept_once(app_client):
+    """Object tags were stored as given: ["a", "b", "a"] showed 'a' twice."""
+    project_id = new_project(app_client)
+    tags = ["a", "b", "a"]
+    body = {"project_id": project_id, "name": "d", "tags": tags}
+    dataset = app_client.post("/v1/dataset", json=body).json()
+    assert dataset["tags"] == ["a", "b"]
+    patched = app_client.patch(f"/v1/dataset/{dataset['id']}", json={"tags": ["c", "c"]})
+    assert patched.json()["tags"] == ["c"]
+    experiment = app_client.post("/v1/experiment", json={**body, "name": "e"}).json()
+    assert experiment["tags"] == ["a", "b"]
+    patched = app_client.patch(f"/v1/experiment/{experiment['id']}", json={"tags": tags})
+    assert patched.json()["tags"] == ["a", "b"]
+
+
+def test_an_experiments_dataset_version_must_be_a_version_or_a_snapshot_name(app_client):
+    """Any string was stored as dataset_version ('latest', 'v1.2', '-3'), naming no
+    version of the dataset the experiment ran on."""
+    project_id = new_project(app_client)
+    ds = app_client.post("/v1/dataset", json={"project_id": project_id, "name": "d"}).json()
+    app_client.post(f"/v1/dataset/{ds['id']}/insert", json={"events": [{"id": "a", "input": 1}]})
+    app_client.post(f"/v1/dataset/{ds['id']}/snapshots", json={"name": "golden"})
+    base = {"project_id": project_id, "dataset_id": ds["id"]}
+    for bad in ("latest", "-3", str(2**64), "", "golden ", "1.5"):
+        body = {**base, "name": "bad", "dataset_version": bad}
+        assert_error(app_client.post("/v1/experiment", json=body), 400, "dataset_version")
+    # A snapshot name needs the experiment's dataset to be read in.
+    body = {"project_id": project_id, "name": "bad", "dataset_version": "golden"}
+    assert_error(app_client.post("/v1/experiment", json=body), 400, "dataset_version")
+    assert app_client.get("/v1/experiment", params={"project_id": project_id}).json() == {
+        "objects": []
+    }
+    for good in ("0", "1000192656880881099", "golden"):
+        body = {**base, "name": f"ok-{good}", "dataset_version": good}
+        answer = app_client.post("/v1/experiment", json=body)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["dataset_version"] == good
+    experiment_id = answer.json()["id"]
+    patched = app_client.patch(f"/v1/experiment/{experiment_id}", json={"dataset_version": "x"})
+    assert_error(patched, 400, "dataset_version")
+    patched = app_client.patch(f"/v1/experiment/{experiment_id}", json={"dataset_version": "7"})
+    assert patched.status_code == 200 and patched.json()["dataset_version"] == "7"
+    # The legacy registration route checks it too.
+    body = {"project_id": project_id, "experiment_name": "legacy", "dataset_version": "nope"}
+    assert_error(app_client.post("/api/experiment/register", json=body), 400, "dataset_version")
+
+
+def test_an_experiment_patch_takes_the_oas_fields_a_create_takes(app_client):
+    """A create took parameters_id, parameters_version and internal_metadata (the OAS's)
+    and a PATCH of the same fields was a 400 'cannot update field'."""
+    project_id = new_project(app_client)
+    created = app_client.post("/v1/experiment", json={"project_id": project_id, "name": "e"})
+    experiment_id = created.json()["id"]
+    patch = {
+        "parameters_id": "3c90c3cc-0d44-4b50-8888-8dd25736052a",
+        "parameters_version": "1000192656880881099",
+        "internal_metadata": {"dataset_filter": None},
+        "description": "tuned",
+    }
+    patched = app_client.patch(f"/v1/experiment/{experiment_id}", json=patch)
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["description"] == "tuned"
+    assert "parameters_id" not in patched.json()
+    assert_error(app_client.patch(f"/v1/experiment/{experiment_id}", json={"nope": 1}), 400, "nope")
+
+
 # -- a revoked TRACELAKE_API_KEY stays revoked, and the server still starts --------------------
 
 

@@ -4,6 +4,7 @@ changed, read or diff any two, restore an old one as a new version, and name ver
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,13 +42,33 @@ def latest_version(store: Store, dataset_id: str) -> int | None:
 
 
 def resolve_version(store: Store, dataset_id: str, value: Any) -> int:
-    """A version as clients give it: an ``_xact_id`` (digits) or a snapshot name."""
+    """A version as clients give it to read the dataset: an ``_xact_id`` (digits) or a
+    snapshot name. Anything else is a 400 (an unknown name was a 404 in fetch, as if the
+    dataset were missing)."""
     if isinstance(value, str) and value and not value.strip().isdigit():
-        return dataset_meta.snapshot_version(store, _ref(dataset_id), value)
+        try:
+            return dataset_meta.snapshot_version(store, _ref(dataset_id), value)
+        except NotFound:
+            raise not_a_number(value) or InvalidRequest(
+                f"the dataset has no snapshot named {value!r}"
+            ) from None
     try:
         return parse_xact(value)
     except ValueError as exc:
         raise InvalidRequest(str(exc)) from None
+
+
+_NUMBER = re.compile(r"\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*")
+
+
+def not_a_number(name: str) -> InvalidRequest | None:
+    """The error for a version that reads as a number but not as a transaction id ("-1",
+    "1.5"), when no snapshot has that name: it was meant as a version, not as a name."""
+    if not _NUMBER.fullmatch(name):
+        return None
+    if name.strip().startswith("-"):
+        return InvalidRequest(f"version must not be negative, got {name!r}")
+    return InvalidRequest(f"version must be a decimal transaction id, got {name!r}")
 
 
 def dataset_version(store: Store, dataset_id: str, value: Any, param: str = "version") -> int:

@@ -468,7 +468,7 @@ class Catalog:
     ) -> dict:
         """Create-or-get by (project, name); without ``may_create`` only get."""
         name = _require_name(name, "dataset name")
-        _check_tags(tags)
+        tags = _check_tags(tags)
         self.get_project(org_id, project_id)
         existing = self._find_by_name(DATASETS, project_id, name)
         if existing:
@@ -504,7 +504,8 @@ class Catalog:
         first, when no base is named) picks the base as Braintrust does, from git history:
         the newest experiment of the project run at the nearest of those commits."""
         self.get_project(org_id, project_id)
-        _check_tags(fields.get("tags"))
+        if fields.get("tags") is not None:
+            fields = {**fields, "tags": _check_tags(fields["tags"])}
         name = fields.get("name")
         if name is not None:
             name = _require_name(name, "experiment name")
@@ -625,11 +626,14 @@ class Catalog:
                 raise InvalidRequest(f"field {name!r} cannot be null")
             if value is not None and not _is_type(value, expected):
                 raise InvalidRequest(f"field {name!r} must be {_TYPE_NAMES[expected]}")
-        _check_tags(patch.get("tags"))
-        if "dataset_version" in patch and patch["dataset_version"] is not None:
-            patch = {**patch, "dataset_version": str(patch["dataset_version"])}
+        if patch.get("tags") is not None:
+            patch = {**patch, "tags": _check_tags(patch["tags"])}
         if patch.get("dataset_id") is not None:
             self.get_referenced(DATASETS, org_id, patch["dataset_id"], "dataset_id")
+        if "dataset_version" in patch and patch["dataset_version"] is not None:
+            dataset_id = patch.get("dataset_id", current.get("dataset_id"))
+            version = self.dataset_version(dataset_id, patch["dataset_version"])
+            patch = {**patch, "dataset_version": version}
         if patch.get("base_exp_id") is not None:
             if patch["base_exp_id"] == object_id:
                 # Its summary would compare it with itself: no change, ever.
@@ -801,6 +805,28 @@ class Catalog:
             raise NotFound(f"{kind.what} {object_id!r} not found")
         return record
 
+    def dataset_version(self, dataset_id: str | None, value: Any) -> str:
+        """An experiment's ``dataset_version`` as stored: an ``_xact_id`` (digits, as the
+        SDKs send a dataset's version; "0" for a dataset with no rows) or a snapshot name of
+        the experiment's dataset. Anything else is a 400 (it named no version to read)."""
+        text = str(value).strip() if isinstance(value, int | str) else ""
+        if not isinstance(value, bool) and text.isascii() and text.isdigit():
+            if int(text) < 2**64:  # (what a read pinned at a version takes)
+                return text
+        elif isinstance(value, str) and value and dataset_id is not None:
+            known = self.store.read(
+                lambda c: c.execute(
+                    "SELECT 1 FROM dataset_snapshots WHERE dataset_id = ? AND name = ?",
+                    [dataset_id, value],
+                ).fetchone()
+            )
+            if known:
+                return value
+        raise InvalidRequest(
+            f"dataset_version={value!r} is not a version: give an _xact_id (a decimal number)"
+            " or a snapshot name of the experiment's dataset (dataset_id)"
+        )
+
     def get_referenced(self, kind: ObjectKind, org_id: str, object_id: str, field: str) -> dict:
         """The object a field of a request names (``base_exp_id``, ``dataset_id``): NotFound
         names the field, so that it is not read as the object the request is about."""
@@ -887,10 +913,12 @@ _TYPE_NAMES = {
 }
 
 
-def _check_tags(tags: list | None) -> None:
-    """Tags are strings (a number would be stored as its text)."""
+def _check_tags(tags: list | None) -> list | None:
+    """Tags are strings (a number would be stored as its text), each once: a tag given twice
+    was stored twice (and shown twice); as a row's tags, the first of each is kept."""
     if tags is not None and not all(isinstance(t, str) for t in tags):
         raise InvalidRequest("field 'tags' must be a list of strings")
+    return None if tags is None else list(dict.fromkeys(tags))
 
 
 def _is_type(value: Any, expected) -> bool:

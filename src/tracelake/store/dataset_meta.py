@@ -195,6 +195,7 @@ def _value_check(validators: dict):
 # -- named versions (snapshots) -------------------------------------------------------------
 
 SNAPSHOT_FIELDS = ("name", "_xact_id", "description", "author", "created")
+MAX_SNAPSHOT_NAME = 255
 
 
 def create_snapshot(
@@ -209,6 +210,13 @@ def create_snapshot(
         raise InvalidRequest("a snapshot needs a non-empty name")
     if name.strip().isdigit():  # (versions are read with surrounding spaces stripped)
         raise InvalidRequest("a snapshot name may not be all digits (it would read as a version)")
+    # ' golden' and 'golden' look the same in every list, yet only the exact name read it.
+    if name != name.strip():
+        raise InvalidRequest(f"a snapshot name may not start or end with spaces: {name!r}")
+    if len(name) > MAX_SNAPSHOT_NAME:
+        raise InvalidRequest(
+            f"a snapshot name may be at most {MAX_SNAPSHOT_NAME} characters (got {len(name)})"
+        )
     # The name is a segment of URL paths (removing it, the SDK's environment-object): a '/'
     # never reaches the route, and clients resolve '.' and '..' away ('snapshots/..' is the
     # dataset itself, so removing such a name deleted the dataset).

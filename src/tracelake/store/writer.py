@@ -816,15 +816,24 @@ def _write_staged(cursor, staged: StagedRows, info: ObjectInfo, xact_id: int, no
         source = f"""(SELECT * FROM {source}
             QUALIFY row_number() OVER (PARTITION BY id ORDER BY _row DESC) = 1)"""
     x = str(xact_id)
+    # A row the file replaces keeps its `created` (a file exported and imported back, or
+    # fixed and imported again, is the same rows, not new ones); a new row is created now.
+    # Without ids in the file every id is new, so there is nothing to look up.
+    created, joined, params = "?::TIMESTAMPTZ", "", [now]
+    if staged.has_ids:
+        created = "coalesce(l.created, ?::TIMESTAMPTZ)"
+        joined = """LEFT JOIN live l ON l.object_type = 'dataset' AND l.object_id = ?
+            AND l.id = f.id"""
+        params = [now, staged.ref.object_id]
     cursor.execute(
         f"""INSERT INTO history
-            SELECT 'dataset', ?, id, {x}::UBIGINT,
-                'p{format_xact(xact_id)}.' || lpad(_row::VARCHAR, 7, '0'),
-                ?::TIMESTAMPTZ, ?, ?, id, id, NULL, true, tags,
-                input::JSON, NULL, expected::JSON, NULL, NULL, NULL, metadata::JSON,
+            SELECT 'dataset', ?, f.id, {x}::UBIGINT,
+                'p{format_xact(xact_id)}.' || lpad(f._row::VARCHAR, 7, '0'),
+                {created}, ?, ?, f.id, f.id, NULL, true, f.tags,
+                f.input::JSON, NULL, f.expected::JSON, NULL, NULL, NULL, f.metadata::JSON,
                 NULL, NULL, NULL, NULL, false, NULL
-            FROM {source}""",
-        [staged.ref.object_id, now, info.org_id, info.project_id],
+            FROM {source} f {joined}""",
+        [staged.ref.object_id, *params[:1], info.org_id, info.project_id, *params[1:]],
     )
     # Plain INSERT ran ~2x faster than INSERT OR REPLACE here, so drop the rows the import
     # replaces first (usually none), then insert.

@@ -15,14 +15,19 @@ router = APIRouter()
 
 # What an experiment may be created with: the fields it may later be changed in, too.
 EXPERIMENT_FIELDS = EXPERIMENTS.patchable
+# Fields of the OAS's experiment that tracelake has nothing for (it keeps no parameters
+# objects): accepted and not stored, in a create and in a PATCH.
+EXPERIMENT_UNSTORED = {
+    "parameters_id",
+    "parameters_version",
+    "internal_metadata",  # CreateExperiment's (the SDK's generated client): a dataset filter
+}
 # Sent by SDKs, accepted and not stored.
 EXPERIMENT_IGNORED = {
     "project_id",
     "ensure_new",
     "ancestor_commits",
-    "parameters_id",
-    "parameters_version",
-    "internal_metadata",  # CreateExperiment's (the SDK's generated client): a dataset filter
+    *EXPERIMENT_UNSTORED,
     "org_name",
 }
 
@@ -215,10 +220,12 @@ def _experiment_fields(catalog: Catalog, principal: Principal, body: dict) -> di
         value = field_of(body, name, kind)
         if value is not None:
             fields[name] = value
-    if "dataset_version" in fields:
-        fields["dataset_version"] = str(fields["dataset_version"])
     if "dataset_id" in fields:
         catalog.get_referenced(DATASETS, principal.org_id, fields["dataset_id"], "dataset_id")
+    if "dataset_version" in fields:
+        fields["dataset_version"] = catalog.dataset_version(
+            fields.get("dataset_id"), fields["dataset_version"]
+        )
     if "base_exp_id" in fields:
         catalog.get_referenced(EXPERIMENTS, principal.org_id, fields["base_exp_id"], "base_exp_id")
     return fields
@@ -298,6 +305,7 @@ async def update_experiment(request: Request, experiment_id: str):
     does)."""
     principal = writer_of(request)
     patch = await json_body(request)
+    patch = {k: v for k, v in patch.items() if k not in EXPERIMENT_UNSTORED}
     record = _catalog(request).update_object(
         EXPERIMENTS, principal.org_id, experiment_id, patch, merge_objects=True
     )
