@@ -866,6 +866,10 @@ const flows = {
     await page.getByTestId("version-banner").waitFor();
     await page.getByTestId("dataset-rows").getByText("Yes with Klarna").waitFor(); // deleted since
     check((await page.getByTestId("edit-row").count()) === 0, "an old version is read-only");
+    // Export writes the version viewed (the button was off: the route had no version).
+    const [versionDownload] = await Promise.all([page.waitForEvent("download"), page.getByTestId("dataset-export").click()]);
+    const versionFile = readFileSync(await versionDownload.path(), "utf8");
+    check(versionFile.includes("Yes with Klarna") && /-v\d+\./.test(versionDownload.suggestedFilename()), `the old version's export (${versionDownload.suggestedFilename()}): ${versionFile.slice(0, 300)}`);
     await page.getByTestId("version-banner").getByText("Back to the current rows").click();
     await page.getByTestId("dataset-tab-versions").click();
     await versions.nth(importIndex + 1).getByTestId("restore-version").click();

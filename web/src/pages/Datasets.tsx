@@ -191,10 +191,11 @@ function DatasetRows({ project, datasetId }: { project: Project; datasetId: stri
         </select>
         <button
           data-testid="dataset-export"
-          disabled={!!version}
-          title={version ? "Export writes the current rows: go back to them to export" : "Download every row that matches the filter and search"}
+          title={version ? `Download the rows of version ${version} that match the filter and search` : "Download every row that matches the filter and search"}
           onClick={() =>
-            downloadExport("dataset", datasetId, fmt, where, "spans", `${dataset?.name || "dataset"}.${fmt}`).catch((e) => setError(e.message))
+            downloadExport("dataset", datasetId, fmt, where, "spans", `${dataset?.name || "dataset"}${version ? `-v${version}` : ""}.${fmt}`, version).catch((e) =>
+              setError(e.message),
+            )
           }
         >
           Export
