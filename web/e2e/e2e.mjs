@@ -15,6 +15,7 @@ import { sdkLogsFlows } from "./sdklogs.mjs";
 import { facetsFlows } from "./facets.mjs";
 import { actionErrorsFlows } from "./actionerrors.mjs";
 import { linksFlows } from "./links.mjs";
+import { uiFixesFlows } from "./uifixes.mjs";
 
 const cfg = JSON.parse(process.env.E2E_CONFIG || "{}");
 const flow = process.argv[2];
@@ -131,6 +132,7 @@ const flows = {
   ...facetsFlows({ cfg, result, check, shot, signIn, open, api }),
   ...actionErrorsFlows({ cfg, result, check, signIn, open, api, allowConsole, tableSettled }),
   ...linksFlows({ cfg, result, check, signIn, api }),
+  ...uiFixesFlows({ cfg, result, check, signIn, open, api, tableSettled }),
   async signin(page) {
     await page.goto(cfg.url + "/");
     await shot(page, "sign-in");

@@ -10,6 +10,7 @@ import { NotLoaded } from "../components/NotLoaded";
 import { href, navigate, setParams, useRoute } from "../router";
 import { Logs } from "./Logs";
 import { wrapExpr } from "./logsQuery";
+import { Dialog } from "../components/Dialog";
 
 export function Experiments({ project, sub }: { project: Project; sub: string[] }) {
   if (sub[0] === "compare") return <Compare project={project} />;
@@ -526,44 +527,42 @@ function Compare({ project }: { project: Project }) {
 function DiffView({ row, expName, baseName, onClose }: { row: any; expName?: string; baseName?: string; onClose: () => void }) {
   const fields = ["output", "expected", "scores", "metrics"];
   return (
-    <div className="modal-back" onClick={onClose}>
-      <div className="modal wide" onClick={(e) => e.stopPropagation()} data-testid="diff-view">
-        <h3>Row comparison</h3>
-        <h4>Input</h4>
-        <div className="json">
-          <Json value={row.input} />
-        </div>
-        <table className="simple diff">
-          <thead>
-            <tr>
-              <th />
-              <th>{expName ?? "experiment"}</th>
-              <th>{baseName ?? "baseline"}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {fields.map((f) => (
-              <tr key={f}>
-                <th>{f}</th>
-                <td className={JSON.stringify(row[f]) !== JSON.stringify(row.base?.[f]) ? "changed" : ""}>
-                  <div className="json">
-                    <Json value={row[f]} />
-                  </div>
-                </td>
-                <td>
-                  <div className="json">
-                    <Json value={row.base?.[f]} />
-                  </div>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-        <div className="buttons">
-          <button onClick={onClose}>Close</button>
-        </div>
+    <Dialog testId="diff-view" wide closeOnBackdrop onClose={onClose}>
+      <h3>Row comparison</h3>
+      <h4>Input</h4>
+      <div className="json">
+        <Json value={row.input} />
       </div>
-    </div>
+      <table className="simple diff">
+        <thead>
+          <tr>
+            <th />
+            <th>{expName ?? "experiment"}</th>
+            <th>{baseName ?? "baseline"}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {fields.map((f) => (
+            <tr key={f}>
+              <th>{f}</th>
+              <td className={JSON.stringify(row[f]) !== JSON.stringify(row.base?.[f]) ? "changed" : ""}>
+                <div className="json">
+                  <Json value={row[f]} />
+                </div>
+              </td>
+              <td>
+                <div className="json">
+                  <Json value={row.base?.[f]} />
+                </div>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <div className="buttons">
+        <button onClick={onClose}>Close</button>
+      </div>
+    </Dialog>
   );
 }
 
