@@ -1,5 +1,7 @@
 """The UI's frame (web/e2e/uifixes.mjs), in headless Chromium: every dialog closes on Escape
-and gives the focus back to the button that opened it."""
+and gives the focus back to the button that opened it; Compare in the experiments list says
+which experiment is the baseline and lets the user pick it (it took the first one picked,
+silently); the compare screen swaps the two."""
 
 from __future__ import annotations
 
@@ -19,3 +21,10 @@ def test_dialogs_close_on_escape_and_give_the_focus_back(ui_server, tmp_path):
         "automation-form",
         "diff-view",
     ]
+
+
+def test_compare_from_the_list_shows_and_picks_the_baseline(ui_server, tmp_path):
+    server, data = ui_server
+    result = run_flow("comparebase", server, data, tmp_path)
+    assert result["button"] == "Compare prompt-v2 with prompt-v1"
+    assert result["swappedButton"] == "Compare prompt-v1 with prompt-v2"

@@ -1,4 +1,5 @@
-// Browser flows of the UI's frame: dialogs close on Escape and give the focus back.
+// Browser flows of the UI's frame: dialogs close on Escape and give the focus back, the
+// experiments list's Compare says (and lets you pick) which experiment is the baseline.
 // Registered in e2e.mjs, which passes its helpers in.
 
 export function uiFixesFlows({ cfg, result, check, signIn, open, tableSettled }) {
@@ -57,6 +58,42 @@ export function uiFixesFlows({ cfg, result, check, signIn, open, tableSettled })
       await diff.waitFor({ state: "detached", timeout: 3000 }).catch(() => check(false, "the diff view did not close on Escape"));
       closed.push("diff-view");
       result.closed = closed;
+    },
+
+    async comparebase(page) {
+      await signIn(page);
+      await open(page, "experiments");
+      const table = page.getByTestId("experiments-table");
+      await table.getByText("prompt-v2").waitFor();
+      const boxes = page.getByTestId("pick-experiment");
+      // The newer experiment picked first: the older is still the baseline, and it says so.
+      await boxes.nth(0).check(); // prompt-v2
+      await boxes.nth(1).check(); // prompt-v1
+      const compare = page.getByTestId("compare");
+      result.button = await compare.textContent();
+      check(result.button === "Compare prompt-v2 with prompt-v1", `the button: ${result.button}`);
+      const badge = table.getByTestId("row").filter({ has: page.getByTestId("picked-baseline") });
+      check((await badge.count()) === 1 && (await badge.textContent()).includes("prompt-v1"), "the baseline is marked in the list");
+      // Another baseline picked: the button and the compare screen follow.
+      await page.getByTestId("compare-pick-base").selectOption(cfg.data.candidate_experiment);
+      result.swappedButton = await compare.textContent();
+      check(result.swappedButton === "Compare prompt-v1 with prompt-v2", `after picking the baseline: ${result.swappedButton}`);
+      await compare.click();
+      await page.waitForURL(/compare/);
+      await page.getByTestId("compare-table").getByTestId("row").first().waitFor(); // (the lists loaded)
+      check((await page.getByTestId("compare-base").inputValue()) === cfg.data.candidate_experiment, "the picked baseline");
+      check((await page.getByTestId("compare-exp").inputValue()) === cfg.data.base_experiment, "the other one compared");
+      // Swap in the compare screen.
+      await page.getByTestId("compare-swap").click();
+      await page.waitForFunction(
+        ({ exp, base }) => {
+          const p = new URLSearchParams(location.hash.split("?")[1] || "");
+          return p.get("exp") === exp && p.get("base") === base;
+        },
+        { exp: cfg.data.candidate_experiment, base: cfg.data.base_experiment },
+      );
+      check((await page.getByTestId("compare-base").inputValue()) === cfg.data.base_experiment, "swapped baseline");
+      await page.getByTestId("compare-table").getByTestId("row").first().waitFor();
     },
   };
 }

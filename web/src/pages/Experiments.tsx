@@ -66,6 +66,8 @@ function ExperimentList({ project }: { project: Project }) {
   const [stats, setStats] = useState<Record<string, Stats>>({});
   const [scores, setScores] = useState<Record<string, Record<string, number>>>({});
   const [picked, setPicked] = useState<string[]>([]);
+  // Of the two picked, the baseline: the one chosen, else the older (whichever was picked first).
+  const [chosenBase, setChosenBase] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
@@ -102,6 +104,11 @@ function ExperimentList({ project }: { project: Project }) {
   }, [project.id]);
 
   const scoreNames = useMemo(() => [...new Set(Object.values(scores).flatMap((s) => Object.keys(s)))].sort(), [scores]);
+  const pickedExps = picked.map((id) => experiments?.find((e) => e.id === id)).filter(Boolean) as any[];
+  const olderFirst = [...pickedExps].sort((a, b) => String(a.created).localeCompare(String(b.created)));
+  const baseId = pickedExps.length === 2 ? (chosenBase && picked.includes(chosenBase) ? chosenBase : olderFirst[0].id) : null;
+  const otherId = baseId ? picked.find((id) => id !== baseId)! : null;
+  const nameOf = (id: string | null) => experiments?.find((e) => e.id === id)?.name ?? "";
   // The figures go into the rows themselves: the table caches each row's values until its data
   // changes, so a column reading a separate state would keep what it read before they arrived.
   const rows = useMemo(
@@ -125,7 +132,25 @@ function ExperimentList({ project }: { project: Project }) {
         />
       ),
     },
-    { id: "name", header: "Experiment", size: 200, accessorFn: (e) => e.name, cell: (i) => <a href={href(["p", project.id, "experiments", i.row.original.id])}>{i.getValue()}</a> },
+    {
+      id: "name",
+      header: "Experiment",
+      size: 200,
+      accessorFn: (e) => e.name,
+      cell: (i) => (
+        <span>
+          <a href={href(["p", project.id, "experiments", i.row.original.id])}>{i.getValue()}</a>
+          {i.row.original.id === baseId && (
+            <>
+              {" "}
+              <span className="badge" data-testid="picked-baseline">
+                baseline
+              </span>
+            </>
+          )}
+        </span>
+      ),
+    },
     { id: "created", header: "Created", size: 150, accessorFn: (e) => e.created, cell: (i) => fmtTime(i.getValue()) },
     ...scoreNames.map(
       (n): ColumnDef<any, any> => ({ id: "s:" + n, header: n, size: 110, accessorFn: (e) => e._scores?.[n], cell: (i) => pct(i.getValue()) }),
@@ -140,12 +165,24 @@ function ExperimentList({ project }: { project: Project }) {
     <div className="page">
       <div className="toolbar">
         <h2>Experiments</h2>
+        {baseId && (
+          <label title="The experiment the other one is compared with">
+            Baseline{" "}
+            <select value={baseId} onChange={(e) => setChosenBase(e.target.value)} data-testid="compare-pick-base">
+              {olderFirst.map((e) => (
+                <option key={e.id} value={e.id}>
+                  {e.name}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
         <button
-          disabled={picked.length !== 2}
+          disabled={!baseId}
           data-testid="compare"
-          onClick={() => navigate(["p", project.id, "experiments", "compare"], { exp: picked[1], base: picked[0] })}
+          onClick={() => navigate(["p", project.id, "experiments", "compare"], { exp: otherId!, base: baseId! })}
         >
-          Compare {picked.length === 2 ? "2" : ""} (pick two)
+          {baseId ? `Compare ${nameOf(otherId)} with ${nameOf(baseId)}` : "Compare (pick two)"}
         </button>
       </div>
       {error && <div className="error">{error}</div>}
@@ -423,6 +460,11 @@ function Compare({ project }: { project: Project }) {
               ))}
           </select>
         </label>
+        {expId && baseId && (
+          <button onClick={() => setParams({ exp: baseId, base: expId })} data-testid="compare-swap" title="Compare the baseline with this experiment instead">
+            ⇄ Swap
+          </button>
+        )}
         {exp && baseId && baseId !== exp.id && exp.base_exp_id !== baseId && (
           <button
             onClick={() =>
