@@ -1,7 +1,8 @@
 """The UI's frame (web/e2e/uifixes.mjs), in headless Chromium: every dialog closes on Escape
 and gives the focus back to the button that opened it; Compare in the experiments list says
 which experiment is the baseline and lets the user pick it (it took the first one picked,
-silently); the compare screen swaps the two."""
+silently); the compare screen swaps the two; signing out lands on a screen of the
+organization still signed in, or on the sign-in screen."""
 
 from __future__ import annotations
 
@@ -28,3 +29,13 @@ def test_compare_from_the_list_shows_and_picks_the_baseline(ui_server, tmp_path)
     result = run_flow("comparebase", server, data, tmp_path)
     assert result["button"] == "Compare prompt-v2 with prompt-v1"
     assert result["swappedButton"] == "Compare prompt-v1 with prompt-v2"
+
+
+def test_signing_out_of_two_organizations_lands_on_valid_screens(ui_server, tmp_path):
+    server, data = ui_server
+    result = run_flow("signout", server, data, tmp_path)
+    pid, p2 = data["project_id"], result["p2"]
+    assert result["steps"]["first"].startswith("#/p/") and p2 not in result["steps"]["first"]
+    # No session left: the sign-in screen, not the old organization's project.
+    assert pid not in result["steps"]["signedOut"] and result["steps"]["signedOut"] == "#/login"
+    assert result["steps"]["again"] == f"#/p/{p2}/logs"

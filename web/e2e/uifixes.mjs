@@ -2,11 +2,42 @@
 // experiments list's Compare says (and lets you pick) which experiment is the baseline.
 // Registered in e2e.mjs, which passes its helpers in.
 
-export function uiFixesFlows({ cfg, result, check, signIn, open, tableSettled }) {
+export function uiFixesFlows({ cfg, result, check, signIn, open, api, tableSettled }) {
   /** The data-testid of the element that has the focus. */
   const focused = (page) => page.evaluate(() => document.activeElement?.getAttribute("data-testid") ?? document.activeElement?.tagName);
 
   return {
+    // Signed out of both organizations one after the other, then in to the second again:
+    // each step lands on a screen of the organization signed in (the URL kept the project of
+    // the one signed out of).
+    async signout(page) {
+      await signIn(page);
+      const second = await api(page, "v1/organization", { method: "POST", body: { name: `out-${Date.now()}` } });
+      check(second.status === 200, `organization created: ${JSON.stringify(second.body)}`);
+      const key2 = second.body.api_key.key;
+      const p2 = (await api(page, "v1/project", { method: "POST", body: { name: "elsewhere" }, key: key2 })).body.id;
+      await page.getByTestId("org-switcher").selectOption("+");
+      await page.getByTestId("api-key").fill(key2);
+      await page.getByTestId("sign-in").click();
+      await page.waitForURL(new RegExp(`#/p/${p2}/logs`));
+      const steps = {};
+      await page.getByRole("button", { name: "Sign out" }).click(); // of the second
+      await page.waitForURL((u) => /^#\/p\/[^/]+\/logs$/.test(u.hash) && !u.hash.includes(p2));
+      await page.getByTestId("nav-logs").waitFor();
+      steps.first = new URL(page.url()).hash;
+      await page.getByRole("button", { name: "Sign out" }).click(); // of the first: no session left
+      await page.getByTestId("api-key").waitFor();
+      steps.signedOut = new URL(page.url()).hash;
+      await page.getByTestId("api-key").fill(key2);
+      await page.getByTestId("sign-in").click();
+      await page.waitForURL(new RegExp(`#/p/${p2}/logs`), { timeout: 5000 }).catch(() => check(false, `signed in to the second again: ${page.url()}`));
+      await page.getByTestId("nav-logs").waitFor();
+      steps.again = new URL(page.url()).hash;
+      check((await page.locator(".error").count()) === 0, `an error shown: ${await page.locator(".error").allTextContents()}`);
+      result.steps = steps;
+      result.p2 = p2;
+    },
+
     async dialogs(page) {
       await signIn(page);
       const closed = [];

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from "react";
 import { activeSession, request, Session, sessions, signOut, useSession } from "./api";
-import { href, navigate, useRoute } from "./router";
+import { href, navigate, replaceRoute, useRoute } from "./router";
 import { Login } from "./pages/Login";
 import { Logs } from "./pages/Logs";
 import { Experiments } from "./pages/Experiments";
@@ -138,7 +138,9 @@ export function App() {
             setSession(next);
             // Another organization's session goes on: to its first project (the URL named
             // a project of the one signed out of: "No project with id … in this organization").
+            // None left: the sign-in screen, whose URL names no project of the old one.
             if (next) navigate([]);
+            else replaceRoute(["login"]);
           }}
         >
           Sign out
