@@ -2,7 +2,8 @@
 and gives the focus back to the button that opened it; Compare in the experiments list says
 which experiment is the baseline and lets the user pick it (it took the first one picked,
 silently); the compare screen swaps the two; signing out lands on a screen of the
-organization still signed in, or on the sign-in screen."""
+organization still signed in, or on the sign-in screen; a mistyped screen or path says
+"not found" with a link back."""
 
 from __future__ import annotations
 
@@ -39,3 +40,9 @@ def test_signing_out_of_two_organizations_lands_on_valid_screens(ui_server, tmp_
     # No session left: the sign-in screen, not the old organization's project.
     assert pid not in result["steps"]["signedOut"] and result["steps"]["signedOut"] == "#/login"
     assert result["steps"]["again"] == f"#/p/{p2}/logs"
+
+
+def test_an_unknown_screen_or_path_says_not_found_with_a_link_back(ui_server, tmp_path):
+    server, data = ui_server
+    result = run_flow("notfound", server, data, tmp_path)
+    assert set(result["notFound"]) == {"screen", "path", "bare"}

@@ -7,6 +7,30 @@ export function uiFixesFlows({ cfg, result, check, signIn, open, api, tableSettl
   const focused = (page) => page.evaluate(() => document.activeElement?.getAttribute("data-testid") ?? document.activeElement?.tagName);
 
   return {
+    // A mistyped screen or path says so, with a link back (it showed the logs).
+    async notfound(page) {
+      await signIn(page);
+      const pid = cfg.data.project_id;
+      const seen = {};
+      for (const [name, hash, back] of [
+        ["screen", `#/p/${pid}/logz`, `#/p/${pid}/logs`],
+        ["path", "#/projects/nothing", null],
+        ["bare", "#/p", null],
+      ]) {
+        await page.goto(`${cfg.url}/${hash}`);
+        const box = page.getByTestId("not-found");
+        await box.waitFor();
+        seen[name] = await box.textContent();
+        check(seen[name].includes(hash.slice(1)), `${name}: ${seen[name]}`);
+        check((await page.getByTestId("logs-table").count()) === 0, `${name}: no logs table`);
+        await box.getByTestId("not-found-back").click();
+        if (back) await page.waitForFunction((b) => location.hash === b, back);
+        else await page.waitForFunction(() => /^#\/p\/[^/]+\/logs$/.test(location.hash));
+        await page.getByTestId("logs-table").waitFor();
+      }
+      result.notFound = seen;
+    },
+
     // Signed out of both organizations one after the other, then in to the second again:
     // each step lands on a screen of the organization signed in (the URL kept the project of
     // the one signed out of).
