@@ -3,7 +3,8 @@ and gives the focus back to the button that opened it; Compare in the experiment
 which experiment is the baseline and lets the user pick it (it took the first one picked,
 silently); the compare screen swaps the two; signing out lands on a screen of the
 organization still signed in, or on the sign-in screen; a mistyped screen or path says
-"not found" with a link back."""
+"not found" with a link back; a view, tag or score configuration saved under a taken name
+says so."""
 
 from __future__ import annotations
 
@@ -46,3 +47,10 @@ def test_an_unknown_screen_or_path_says_not_found_with_a_link_back(ui_server, tm
     server, data = ui_server
     result = run_flow("notfound", server, data, tmp_path)
     assert set(result["notFound"]) == {"screen", "path", "bare"}
+
+
+def test_saving_under_a_taken_name_says_so(ui_server, tmp_path):
+    server, data = ui_server
+    result = run_flow("takennames", server, data, tmp_path)
+    for kind in ("view", "tag", "score"):
+        assert "already" in result["messages"][kind], result["messages"]

@@ -7,6 +7,72 @@ export function uiFixesFlows({ cfg, result, check, signIn, open, api, tableSettl
   const focused = (page) => page.evaluate(() => document.activeElement?.getAttribute("data-testid") ?? document.activeElement?.tagName);
 
   return {
+    // Saving a view, a tag or a score configuration under a name already taken says so (the
+    // server's POST answers the existing one, and the UI switched to it or said nothing).
+    async takennames(page) {
+      await signIn(page);
+      const pid = cfg.data.project_id;
+      const stamp = Date.now();
+      const made = { tags: [], scores: [], views: [] };
+      const messages = {};
+      try {
+        await open(page, "logs", `filter=${encodeURIComponent("id = 'trace-0011'")}&tab=btql`);
+        await page.getByTestId("logs-table").getByTestId("row").first().waitFor();
+
+        // A view, then another filter saved under its name.
+        const viewName = `taken-view-${stamp}`;
+        const saveView = async () => {
+          await page.getByTestId("save-view").click();
+          await page.getByTestId("view-name").fill(viewName);
+          await page.getByTestId("view-name-ok").click();
+        };
+        await saveView();
+        await page.waitForURL(/view=/);
+        const viewId = new URLSearchParams(new URL(page.url()).hash.split("?")[1]).get("view");
+        made.views.push(viewId);
+        await open(page, "logs", `filter=${encodeURIComponent("id = 'trace-0012'")}&tab=btql`);
+        await page.getByTestId("logs-table").getByTestId("row").first().waitFor();
+        await saveView();
+        messages.view = await page.getByTestId("view-error").textContent();
+        const url = new URL(page.url()).hash;
+        check(!url.includes(viewId) && url.includes("trace-0012"), `the filter stays, the other view is not opened: ${url}`);
+        const views = (await api(page, `v1/view?object_type=project&object_id=${pid}&view_type=logs&view_name=${viewName}`)).body.objects;
+        check(views.length === 1 && views[0].view_data.search.filter.includes("trace-0011"), `the stored view is unchanged: ${JSON.stringify(views)}`);
+
+        // A tag.
+        const tagName = `taken-tag-${stamp}`;
+        const tag = await api(page, "v1/project_tag", { method: "POST", body: { project_id: pid, name: tagName, color: "#111111" } });
+        made.tags.push(tag.body.id);
+        await page.getByTestId("manage-tags").click();
+        await page.getByTestId("new-tag-name").fill(tagName);
+        await page.getByTestId("new-tag-color").fill("#c63a3a");
+        await page.getByTestId("new-tag-save").click();
+        messages.tag = await page.getByTestId("tag-manager-error").textContent();
+        check((await page.getByTestId("new-tag-name").inputValue()) === tagName, "the typed name stays in its box");
+        await page.getByTestId("tag-manager-close").click();
+
+        // A score configuration (made meanwhile by another user: not in the loaded list).
+        await page.getByTestId("logs-table").getByTestId("row").first().click();
+        const review = page.getByTestId("human-review");
+        await review.waitFor();
+        await review.getByTestId("configure-scores").click();
+        const scoreName = `taken-score-${stamp}`;
+        const score = await api(page, "v1/project_score", { method: "POST", body: { project_id: pid, name: scoreName, score_type: "slider" } });
+        made.scores.push(score.body.id);
+        await page.getByTestId("config-name").fill(scoreName);
+        await page.getByTestId("config-type").selectOption("categorical");
+        await page.getByTestId("config-save").click();
+        messages.score = await page.getByTestId("config-form-error").textContent();
+        const stored = (await api(page, `v1/project_score/${score.body.id}`)).body;
+        check(stored.score_type === "slider", `the stored configuration is unchanged: ${JSON.stringify(stored)}`);
+      } finally {
+        for (const id of made.views) await api(page, `v1/view/${id}`, { method: "DELETE" });
+        for (const id of made.tags) await api(page, `v1/project_tag/${id}`, { method: "DELETE" });
+        for (const id of made.scores) await api(page, `v1/project_score/${id}`, { method: "DELETE" });
+      }
+      result.messages = messages;
+    },
+
     // A mistyped screen or path says so, with a link back (it showed the logs).
     async notfound(page) {
       await signIn(page);

@@ -2,7 +2,7 @@
 // tag manager of a project (name, colour, description; add, edit, delete).
 import { MouseEvent, ReactNode, useState } from "react";
 import { request } from "../api";
-import { ProjectTag, reloadProjectConfig, textOn, useProjectTags } from "../projectConfig";
+import { existingNamed, ProjectTag, reloadProjectConfig, textOn, useProjectTags } from "../projectConfig";
 import { Dialog } from "../components/Dialog";
 
 export function TagChip({ name, children, onClick }: { name: string; children?: ReactNode; onClick?: (e: MouseEvent) => void }) {
@@ -88,6 +88,8 @@ export function TagManager({ projectId, onClose }: { projectId: string; onClose:
           e.preventDefault();
           setError(null);
           try {
+            if (await existingNamed(projectId, "tags", name.trim()))
+              return setError(`A tag named “${name.trim()}” already exists: change its colour or description in the list above.`);
             await request("v1/project_tag", { body: { project_id: projectId, name: name.trim(), color, description: description.trim() || null } });
             await reloadProjectConfig(projectId);
             setName("");
@@ -105,7 +107,11 @@ export function TagManager({ projectId, onClose }: { projectId: string; onClose:
           Add tag
         </button>
       </form>
-      {error && <div className="error">{error}</div>}
+      {error && (
+        <div className="error" data-testid="tag-manager-error">
+          {error}
+        </div>
+      )}
       <div>
         <button onClick={onClose} data-testid="tag-manager-close">
           Close
