@@ -65,6 +65,27 @@ export function uiFixesFlows({ cfg, result, check, signIn, open, api, tableSettl
         messages.score = await page.getByTestId("config-form-error").textContent();
         const stored = (await api(page, `v1/project_score/${score.body.id}`)).body;
         check(stored.score_type === "slider", `the stored configuration is unchanged: ${JSON.stringify(stored)}`);
+        await page.getByTestId("close-trace").click();
+
+        // A dataset: "+ Dataset", and a new dataset in Add to dataset.
+        const dsName = (await api(page, `v1/dataset/${cfg.data.dataset_id}`)).body.name;
+        await open(page, "datasets");
+        await page.getByTestId("new-dataset").fill(dsName);
+        await page.getByTestId("new-dataset").press("Enter");
+        const listError = page.locator(".page .error").filter({ hasText: "already exists" });
+        await listError.waitFor();
+        messages.dataset = await listError.textContent();
+        check(/#\/p\/[^/]+\/datasets$/.test(new URL(page.url()).hash), `stays on the list: ${page.url()}`);
+        await open(page, "logs", `filter=${encodeURIComponent("id = 'trace-0011'")}&tab=btql`);
+        await page.getByTestId("logs-table").getByTestId("row-select").first().check();
+        await page.getByTestId("add-to-dataset").click();
+        const dialog = page.getByTestId("add-dataset-dialog");
+        await dialog.getByTestId("dataset-choice").selectOption("+");
+        await dialog.getByTestId("new-dataset-name").fill(dsName);
+        await dialog.getByTestId("confirm-add").click();
+        messages.addToDataset = await dialog.getByTestId("add-dataset-error").textContent();
+        check((await dialog.getByTestId("dataset-choice").inputValue()) === cfg.data.dataset_id, "the existing dataset is picked");
+        check((await dialog.getByTestId("dataset-choice").locator("option", { hasText: dsName }).count()) === 1, "listed once");
       } finally {
         for (const id of made.views) await api(page, `v1/view/${id}`, { method: "DELETE" });
         for (const id of made.tags) await api(page, `v1/project_tag/${id}`, { method: "DELETE" });

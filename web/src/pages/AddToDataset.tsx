@@ -42,6 +42,14 @@ export function AddToDataset({
     try {
       let datasetId = choice;
       if (choice === "+") {
+        // A taken name would add to that dataset (the server's POST answers it): pick it
+        // instead, and say so, so that the user adds to it knowingly.
+        const taken = datasets.find((d) => d.name === newName.trim());
+        if (taken) {
+          setChoice(taken.id);
+          setError(`A dataset named “${taken.name}” already exists: it is picked above; Add adds the spans to it.`);
+          return;
+        }
         const d = await request("v1/dataset", { body: { project_id: project.id, name: newName.trim() } });
         datasetId = d.id;
         // Created: a retry after a failed insert writes into it rather than creating another.

@@ -138,6 +138,10 @@ export function DatasetList({ project }: { project: Project }) {
         <form
           onSubmit={async (e) => {
             e.preventDefault();
+            // The server answers a taken name with the dataset that has it (create-or-get, as
+            // Braintrust's API): say so instead of opening it as if it were new.
+            const taken = (list || []).find((d) => d.name === name.trim());
+            if (taken) return setListError(`A dataset named “${taken.name}” already exists: open it from the list, or choose another name.`);
             try {
               const d = await request("v1/dataset", { body: { project_id: project.id, name: name.trim() } });
               navigate(["p", project.id, "datasets", d.id]);
