@@ -54,3 +54,9 @@ def test_saving_under_a_taken_name_says_so(ui_server, tmp_path):
     result = run_flow("takennames", server, data, tmp_path)
     for kind in ("view", "tag", "score", "dataset", "addToDataset"):
         assert "already" in result["messages"][kind], result["messages"]
+
+
+def test_saving_a_sandbox_query_under_another_ones_name_asks_first(ui_server, tmp_path):
+    server, data = ui_server
+    result = run_flow("sandboxreplace", server, data, tmp_path)
+    assert len(result["confirms"]) == 2 and "replace it" in result["confirms"][0]

@@ -7,6 +7,45 @@ export function uiFixesFlows({ cfg, result, check, signIn, open, api, tableSettl
   const focused = (page) => page.evaluate(() => document.activeElement?.getAttribute("data-testid") ?? document.activeElement?.tagName);
 
   return {
+    // Saving a sandbox query under the name of another one asks before replacing it (it was
+    // replaced without a word).
+    async sandboxreplace(page) {
+      await signIn(page);
+      const pid = cfg.data.project_id;
+      const name = `kept-${Date.now()}`;
+      const first = `select: id | from: project_logs('${pid}') | limit: 1`;
+      const other = `select: id | from: project_logs('${pid}') | limit: 2`;
+      const made = await api(page, "v1/view", { method: "POST", body: { object_type: "project", object_id: pid, view_type: "sandbox", name, view_data: { query: first } } });
+      check(made.status === 200, `saved query made: ${JSON.stringify(made.body)}`);
+      const confirms = [];
+      let replace = false;
+      page.on("dialog", (d) => {
+        if (d.type() === "prompt") return d.accept(name);
+        confirms.push(d.message());
+        return replace ? d.accept() : d.dismiss();
+      });
+      const stored = async () => (await api(page, `v1/view/${made.body.id}`)).body.view_data.query;
+      try {
+        await open(page, "sandbox");
+        await page.getByTestId("saved-queries").getByTestId("saved-query").filter({ hasText: name }).waitFor();
+        const content = page.getByTestId("sandbox-editor").locator(".cm-content");
+        await content.click();
+        await page.keyboard.press("Control+A");
+        await page.keyboard.press("Delete");
+        await page.keyboard.insertText(other);
+        await page.getByTestId("save-query").click();
+        check(confirms.length === 1, `asked before replacing: ${confirms}`);
+        check((await stored()) === first, "not replaced when the user says no");
+        replace = true;
+        await page.getByTestId("save-query").click();
+        for (let i = 0; i < 50 && (await stored()) !== other; i++) await page.waitForTimeout(100);
+        check((await stored()) === other, "replaced when the user says yes");
+        result.confirms = confirms;
+      } finally {
+        await api(page, `v1/view/${made.body.id}`, { method: "DELETE" });
+      }
+    },
+
     // Saving a view, a tag or a score configuration under a name already taken says so (the
     // server's POST answers the existing one, and the UI switched to it or said nothing).
     async takennames(page) {
