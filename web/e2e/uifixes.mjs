@@ -111,14 +111,13 @@ export function uiFixesFlows({ cfg, result, check, signIn, open, api, tableSettl
         await open(page, "datasets");
         await page.getByTestId("new-dataset").fill(dsName);
         await page.getByTestId("new-dataset").press("Enter");
-        const listError = page.locator(".page .error").filter({ hasText: "already exists" });
-        await listError.waitFor();
-        messages.dataset = await listError.textContent();
+        messages.dataset = await page.getByTestId("new-dataset-error").textContent();
         check(/#\/p\/[^/]+\/datasets$/.test(new URL(page.url()).hash), `stays on the list: ${page.url()}`);
         await open(page, "logs", `filter=${encodeURIComponent("id = 'trace-0011'")}&tab=btql`);
         await page.getByTestId("logs-table").getByTestId("row-select").first().check();
         await page.getByTestId("add-to-dataset").click();
         const dialog = page.getByTestId("add-dataset-dialog");
+        await dialog.getByTestId("dataset-choice").locator("option", { hasText: dsName }).waitFor({ state: "attached" }); // (listed)
         await dialog.getByTestId("dataset-choice").selectOption("+");
         await dialog.getByTestId("new-dataset-name").fill(dsName);
         await dialog.getByTestId("confirm-add").click();
