@@ -52,7 +52,7 @@ def test_an_unknown_screen_or_path_says_not_found_with_a_link_back(ui_server, tm
 def test_saving_under_a_taken_name_says_so(ui_server, tmp_path):
     server, data = ui_server
     result = run_flow("takennames", server, data, tmp_path)
-    for kind in ("view", "tag", "score", "dataset", "addToDataset"):
+    for kind in ("view", "tag", "score", "dataset", "addToDataset", "automation"):
         assert "already" in result["messages"][kind], result["messages"]
 
 

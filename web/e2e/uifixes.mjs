@@ -52,7 +52,7 @@ export function uiFixesFlows({ cfg, result, check, signIn, open, api, tableSettl
       await signIn(page);
       const pid = cfg.data.project_id;
       const stamp = Date.now();
-      const made = { tags: [], scores: [], views: [] };
+      const made = { tags: [], scores: [], views: [], automations: [] };
       const messages = {};
       try {
         await open(page, "logs", `filter=${encodeURIComponent("id = 'trace-0011'")}&tab=btql`);
@@ -124,7 +124,26 @@ export function uiFixesFlows({ cfg, result, check, signIn, open, api, tableSettl
         messages.addToDataset = await dialog.getByTestId("add-dataset-error").textContent();
         check((await dialog.getByTestId("dataset-choice").inputValue()) === cfg.data.dataset_id, "the existing dataset is picked");
         check((await dialog.getByTestId("dataset-choice").locator("option", { hasText: dsName }).count()) === 1, "listed once");
+
+        // An automation.
+        const autoName = `taken-auto-${stamp}`;
+        const auto = await api(page, "v1/project_automation", {
+          method: "POST",
+          body: { project_id: pid, name: autoName, config: { event_type: "retention", object_type: "project_logs", retention_days: 365 } },
+        });
+        check(auto.status === 200, `automation made: ${JSON.stringify(auto.body)}`);
+        made.automations.push(auto.body.id);
+        await open(page, "automations");
+        await page.getByTestId("new-export").click();
+        await page.getByTestId("automation-name").fill(autoName);
+        await page.getByTestId("export-path").fill("file://" + cfg.data.export_dir + "/taken");
+        await page.getByTestId("save-automation").click();
+        messages.automation = await page.getByTestId("automation-error").textContent();
+        check((await page.getByText(`Edit ${autoName}`).count()) === 0, "the form is not the other automation's editor");
+        const kept = (await api(page, `v1/project_automation/${auto.body.id}`)).body;
+        check(kept.config.event_type === "retention", `the stored automation is unchanged: ${JSON.stringify(kept.config)}`);
       } finally {
+        for (const id of made.automations) await api(page, `v1/project_automation/${id}`, { method: "DELETE" });
         for (const id of made.views) await api(page, `v1/view/${id}`, { method: "DELETE" });
         for (const id of made.tags) await api(page, `v1/project_tag/${id}`, { method: "DELETE" });
         for (const id of made.scores) await api(page, `v1/project_score/${id}`, { method: "DELETE" });

@@ -164,6 +164,12 @@ function AutomationForm({ project, automation, newKind, onClose }: { project: Pr
     setError(null);
     try {
       const body = { project_id: project.id, name, description: description || undefined, config: config() };
+      // The server answers a taken name with that automation, unmodified (create-or-get): the
+      // form became its editor, and the next Save overwrote it with this form's settings.
+      if (!saved) {
+        const same = await request("v1/project_automation", { query: { project_id: project.id, project_automation_name: name } });
+        if (same.objects.length) throw new Error(`An automation named “${name}” already exists: open it from the list, or choose another name.`);
+      }
       const res = saved
         ? await request(`v1/project_automation/${saved.id}`, { method: "PATCH", body: { name, description, config: config() } })
         : await request("v1/project_automation", { body });
