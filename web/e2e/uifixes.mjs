@@ -142,6 +142,27 @@ export function uiFixesFlows({ cfg, result, check, signIn, open, api, tableSettl
         check((await page.getByText(`Edit ${autoName}`).count()) === 0, "the form is not the other automation's editor");
         const kept = (await api(page, `v1/project_automation/${auto.body.id}`)).body;
         check(kept.config.event_type === "retention", `the stored automation is unchanged: ${JSON.stringify(kept.config)}`);
+
+        // "New dataset…" picked while the list loads stays picked (the list's first dataset
+        // replaced it, and the name typed went with its box).
+        await open(page, "logs", `filter=${encodeURIComponent("id = 'trace-0011'")}&tab=btql`);
+        await page.getByTestId("logs-table").getByTestId("row-select").first().check();
+        let release;
+        const held = new Promise((r) => (release = r));
+        await page.route(/\/v1\/dataset\?/, async (route) => {
+          await held;
+          await route.continue();
+        });
+        await page.getByTestId("add-to-dataset").click();
+        const slow = page.getByTestId("add-dataset-dialog");
+        await slow.getByTestId("dataset-choice").selectOption("+");
+        await slow.getByTestId("new-dataset-name").fill("typed-while-loading");
+        release();
+        await slow.getByTestId("dataset-choice").locator("option", { hasText: dsName }).waitFor({ state: "attached" });
+        await page.unroute(/\/v1\/dataset\?/);
+        check((await slow.getByTestId("dataset-choice").inputValue()) === "+", "New dataset… stays picked");
+        check((await slow.getByTestId("new-dataset-name").inputValue()) === "typed-while-loading", "the typed name stays");
+        await page.keyboard.press("Escape");
       } finally {
         for (const id of made.automations) await api(page, `v1/project_automation/${id}`, { method: "DELETE" });
         for (const id of made.views) await api(page, `v1/view/${id}`, { method: "DELETE" });

@@ -28,7 +28,8 @@ export function AddToDataset({
     request("v1/dataset", { query: { project_id: project.id, limit: "1000" } })
       .then((r) => {
         setDatasets(r.objects);
-        setChoice(r.objects[0]?.id || "+");
+        // (a choice made while the list loaded, "New dataset…", stays)
+        setChoice((c) => c || r.objects[0]?.id || "+");
       })
       .catch((e) => {
         setChoice("+");
