@@ -314,6 +314,17 @@ export function uiFixesFlows({ cfg, result, check, signIn, open, api, tableSettl
       );
       check((await page.getByTestId("compare-base").inputValue()) === cfg.data.base_experiment, "swapped baseline");
       await page.getByTestId("compare-table").getByTestId("row").first().waitFor();
+      // The baseline picked as the experiment: the two swap (it was compared with itself).
+      await page.getByTestId("compare-exp").selectOption(cfg.data.base_experiment);
+      await page.waitForFunction(
+        ({ exp, base }) => {
+          const p = new URLSearchParams(location.hash.split("?")[1] || "");
+          return p.get("exp") === exp && p.get("base") === base;
+        },
+        { exp: cfg.data.base_experiment, base: cfg.data.candidate_experiment },
+        { timeout: 5000 },
+      ).catch(() => check(false, `the baseline picked as the experiment: ${page.url()}`));
+      check((await page.getByTestId("compare-base").inputValue()) === cfg.data.candidate_experiment, "the other one became the baseline");
     },
   };
 }

@@ -439,7 +439,13 @@ function Compare({ project }: { project: Project }) {
         <a href={href(["p", project.id, "experiments"])}>← Experiments</a>
         <label>
           Experiment{" "}
-          <select value={expId} onChange={(e) => setParams({ exp: e.target.value })} data-testid="compare-exp">
+          <select
+            value={expId}
+            // The baseline picked as the experiment: the two swap (it was compared with itself,
+            // the baseline menu showing "(none)").
+            onChange={(e) => setParams(e.target.value === baseId ? { exp: e.target.value, base: expId } : { exp: e.target.value })}
+            data-testid="compare-exp"
+          >
             {(experiments || []).map((e) => (
               <option key={e.id} value={e.id}>
                 {e.name}
