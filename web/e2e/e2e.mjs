@@ -873,6 +873,11 @@ const flows = {
     const versionFile = readFileSync(await versionDownload.path(), "utf8");
     check(versionFile.includes("Yes with Klarna") && /-v\d+\./.test(versionDownload.suggestedFilename()), `the old version's export (${versionDownload.suggestedFilename()}): ${versionFile.slice(0, 300)}`);
     await page.getByTestId("version-banner").getByText("Back to the current rows").click();
+    // A named version opens from its name too (only the history's rows had View).
+    await page.getByTestId("dataset-tab-versions").click();
+    await page.getByTestId("snapshot").filter({ hasText: "imported" }).getByTestId("view-snapshot").click();
+    await page.getByTestId("dataset-rows").getByText("Yes with Klarna").waitFor();
+    await page.getByTestId("version-banner").getByText("Back to the current rows").click();
     await page.getByTestId("dataset-tab-versions").click();
     await versions.nth(importIndex + 1).getByTestId("restore-version").click();
     await page.getByTestId("versions-message").getByText("Restore: done").waitFor();
