@@ -314,6 +314,15 @@ export function uiFixesFlows({ cfg, result, check, signIn, open, api, tableSettl
       );
       check((await page.getByTestId("compare-base").inputValue()) === cfg.data.base_experiment, "swapped baseline");
       await page.getByTestId("compare-table").getByTestId("row").first().waitFor();
+      // A compare link naming no experiment asks for one (the table said "Loading…" for ever).
+      await open(page, "experiments/compare");
+      await page.getByTestId("compare-no-exp").waitFor();
+      check((await page.getByTestId("compare-table").textContent()).includes("No rows"), "not loading for ever, nor the previous comparison's rows");
+      check((await page.getByTestId("compare-summary").count()) === 0, "nor its summary");
+      await page.getByTestId("compare-exp").selectOption(cfg.data.candidate_experiment);
+      await page.getByTestId("compare-table").getByTestId("row").first().waitFor();
+      await open(page, "experiments/compare", `exp=${cfg.data.candidate_experiment}&base=${cfg.data.base_experiment}`);
+      await page.getByTestId("compare-table").getByTestId("row").first().waitFor();
       // The baseline picked as the experiment: the two swap (it was compared with itself).
       await page.getByTestId("compare-exp").selectOption(cfg.data.base_experiment);
       await page.waitForFunction(

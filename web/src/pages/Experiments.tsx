@@ -307,8 +307,11 @@ function Compare({ project }: { project: Project }) {
   useEffect(() => setKeyText(keyExpr), [keyExpr]);
 
   useEffect(() => {
-    if (!expId || !baseId) return;
+    // (Nothing to compare any more — no experiment, or the baseline "(none)" — shows no rows
+    // and no summary: the previous comparison's stayed on the screen.)
     setRows(null);
+    setSummary(null);
+    if (!expId || !baseId) return;
     setError(null);
     request(`v1/experiment/${expId}/summarize`, { query: { comparison_experiment_id: baseId } })
       .then(setSummary)
@@ -446,6 +449,7 @@ function Compare({ project }: { project: Project }) {
             onChange={(e) => setParams(e.target.value === baseId ? { exp: e.target.value, base: expId } : { exp: e.target.value })}
             data-testid="compare-exp"
           >
+            {!expId && <option value="">Pick one…</option>}
             {(experiments || []).map((e) => (
               <option key={e.id} value={e.id}>
                 {e.name}
@@ -521,6 +525,11 @@ function Compare({ project }: { project: Project }) {
           No experiment with id <code>{expId}</code> in this project: it was deleted, or the link names another one.
         </div>
       )}
+      {!expId && (
+        <div className="muted" data-testid="compare-no-exp">
+          Pick the experiment to compare (the link names none).
+        </div>
+      )}
       {!missing && noBase && (
         <div className="muted" data-testid="compare-no-base">
           This experiment has no baseline (no base experiment, no project default, no earlier experiment): pick one to compare with.
@@ -565,7 +574,7 @@ function Compare({ project }: { project: Project }) {
           Sort by regressions
         </button>
       </div>
-      <CompareTable columns={columns} rows={shown} sortByRegressions={params.get("sort") === "regressions"} loading={!rows && !error && !missing && !noBase} onOpen={setDiff} />
+      <CompareTable columns={columns} rows={shown} sortByRegressions={params.get("sort") === "regressions"} loading={!rows && !error && !missing && !noBase && !!expId} onOpen={setDiff} />
       {diff && <DiffView row={diff} expName={exp?.name} baseName={experiments?.find((e) => e.id === baseId)?.name} onClose={() => setDiff(null)} />}
     </div>
   );
