@@ -450,3 +450,35 @@ def test_a_custom_column_changed_while_exporting_keeps_the_first_pages_columns(
         assert len(records) == total
     assert sorted(int(r["expected"]) for r in records) == list(range(total))
     assert ("question" in records[0]) == (change == "removed")
+
+
+def test_a_dataset_exports_as_of_an_old_version(app_client):
+    """``version`` (a transaction id, or a snapshot's name) exports the rows as they were: the
+    UI's export of a dataset version it shows read-only (the route had no ``version``)."""
+    project_id = app_client.post("/v1/project", json={"name": f"v-{uuid.uuid4().hex[:8]}"})
+    dataset = app_client.post(
+        "/v1/dataset", json={"project_id": project_id.json()["id"], "name": "versioned"}
+    ).json()["id"]
+    insert = f"/v1/dataset/{dataset}/insert"
+    events = [{"id": "a", "input": 1}, {"id": "b", "input": 2}]
+    assert app_client.post(insert, json={"events": events}).status_code == 200
+    (first,) = [
+        v["_xact_id"] for v in app_client.get(f"/v1/dataset/{dataset}/versions").json()["objects"]
+    ]
+    snapshot = app_client.post(f"/v1/dataset/{dataset}/snapshots", json={"name": "golden"})
+    assert snapshot.status_code == 200, snapshot.text
+    later = [{"id": "a", "_object_delete": True}, {"id": "c", "input": 3}]
+    assert app_client.post(insert, json={"events": later}).status_code == 200
+
+    def ids(**params):
+        answer = app_client.get(f"/v1/dataset/{dataset}/export", params=params)
+        assert answer.status_code == 200, answer.text
+        return sorted(orjson.loads(line)["id"] for line in answer.content.splitlines())
+
+    assert ids() == ["b", "c"]
+    assert ids(version=first) == ["a", "b"]
+    assert ids(version="golden") == ["a", "b"]
+    assert ids(version=first, filter="input = 1") == ["a"]
+    for bad in ("nope", "-1"):
+        answer = app_client.get(f"/v1/dataset/{dataset}/export", params={"version": bad})
+        assert answer.status_code == 400, answer.text

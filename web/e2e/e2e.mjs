@@ -15,6 +15,7 @@ import { sdkLogsFlows } from "./sdklogs.mjs";
 import { facetsFlows } from "./facets.mjs";
 import { actionErrorsFlows } from "./actionerrors.mjs";
 import { linksFlows } from "./links.mjs";
+import { uiFixesFlows } from "./uifixes.mjs";
 
 const cfg = JSON.parse(process.env.E2E_CONFIG || "{}");
 const flow = process.argv[2];
@@ -131,6 +132,7 @@ const flows = {
   ...facetsFlows({ cfg, result, check, shot, signIn, open, api }),
   ...actionErrorsFlows({ cfg, result, check, signIn, open, api, allowConsole, tableSettled }),
   ...linksFlows({ cfg, result, check, signIn, api }),
+  ...uiFixesFlows({ cfg, result, check, signIn, open, api, tableSettled }),
   async signin(page) {
     await page.goto(cfg.url + "/");
     await shot(page, "sign-in");
@@ -866,6 +868,15 @@ const flows = {
     await page.getByTestId("version-banner").waitFor();
     await page.getByTestId("dataset-rows").getByText("Yes with Klarna").waitFor(); // deleted since
     check((await page.getByTestId("edit-row").count()) === 0, "an old version is read-only");
+    // Export writes the version viewed (the button was off: the route had no version).
+    const [versionDownload] = await Promise.all([page.waitForEvent("download"), page.getByTestId("dataset-export").click()]);
+    const versionFile = readFileSync(await versionDownload.path(), "utf8");
+    check(versionFile.includes("Yes with Klarna") && /-v\d+\./.test(versionDownload.suggestedFilename()), `the old version's export (${versionDownload.suggestedFilename()}): ${versionFile.slice(0, 300)}`);
+    await page.getByTestId("version-banner").getByText("Back to the current rows").click();
+    // A named version opens from its name too (only the history's rows had View).
+    await page.getByTestId("dataset-tab-versions").click();
+    await page.getByTestId("snapshot").filter({ hasText: "imported" }).getByTestId("view-snapshot").click();
+    await page.getByTestId("dataset-rows").getByText("Yes with Klarna").waitFor();
     await page.getByTestId("version-banner").getByText("Back to the current rows").click();
     await page.getByTestId("dataset-tab-versions").click();
     await versions.nth(importIndex + 1).getByTestId("restore-version").click();

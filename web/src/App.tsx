@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from "react";
 import { activeSession, request, Session, sessions, signOut, useSession } from "./api";
-import { href, navigate, useRoute } from "./router";
+import { href, navigate, replaceRoute, useRoute } from "./router";
 import { Login } from "./pages/Login";
 import { Logs } from "./pages/Logs";
 import { Experiments } from "./pages/Experiments";
@@ -60,7 +60,9 @@ export function App() {
   // (Of this session's organization: right after a sign-in to another one, the list is still
   // the previous organization's until the new one arrives, and its first project was opened.)
   const first = projects?.find((p) => p.org_id === session?.orgId)?.id;
-  const noProject = !["p", "login", "open"].includes(route.path[0]);
+  const noProject = route.path.length === 0;
+  // A path that names no screen (a mistyped or cut-short URL) says so; it opened the logs.
+  const unknownPath = !noProject && !["login", "open"].includes(route.path[0]) && !(route.path[0] === "p" && route.path[1]);
   useEffect(() => {
     if (session && noProject && first) navigate(["p", first, "logs"]);
   }, [session, noProject, first]);
@@ -81,6 +83,7 @@ export function App() {
 
   const project = projects?.find((p) => p.id === projectId);
   const screen = route.path[2] || "logs";
+  const unknownScreen = !SCREENS.some(([id]) => id === screen);
 
   return (
     <div className="app">
@@ -138,7 +141,9 @@ export function App() {
             setSession(next);
             // Another organization's session goes on: to its first project (the URL named
             // a project of the one signed out of: "No project with id … in this organization").
+            // None left: the sign-in screen, whose URL names no project of the old one.
             if (next) navigate([]);
+            else replaceRoute(["login"]);
           }}
         >
           Sign out
@@ -160,10 +165,26 @@ export function App() {
             }}
           />
         )}
-        {project && (
+        {unknownPath && <NotFound path={route.path} back={href([])} backLabel="the first project" />}
+        {project && unknownScreen && <NotFound path={route.path} back={href(["p", project.id, "logs"])} backLabel={`${project.name}'s logs`} />}
+        {project && !unknownScreen && (
           <Screen key={project.id + screen} screen={screen} project={project} route={route.path.slice(3)} />
         )}
       </main>
+    </div>
+  );
+}
+
+function NotFound({ path, back, backLabel }: { path: string[]; back: string; backLabel: string }) {
+  return (
+    <div className="page" data-testid="not-found">
+      <h2>Page not found</h2>
+      <p>
+        There is no screen at <code>#/{path.join("/")}</code>: the link may be mistyped or cut short.
+      </p>
+      <a href={back} data-testid="not-found-back">
+        ← Back to {backLabel}
+      </a>
     </div>
   );
 }
@@ -180,7 +201,7 @@ function Screen({ screen, project, route }: { screen: string; project: Project; 
       return <Review project={project} />;
     case "automations":
       return <Automations project={project} />;
-    default:
+    default: // "logs" (another name is not found before it gets here)
       return <Logs project={project} />;
   }
 }

@@ -155,9 +155,10 @@ export async function downloadExport(
   filter: string,
   shape: string,
   filename: string,
+  version?: string,
 ) {
   const res = await request(`v1/${objectType}/${id}/export`, {
-    query: { format: fmt, filter: filter || undefined, shape },
+    query: { format: fmt, filter: filter || undefined, shape, version },
     raw: true,
   });
   await saveResponse(res, filename);

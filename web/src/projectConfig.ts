@@ -33,6 +33,14 @@ export async function reloadProjectConfig(projectId: string) {
   listeners.forEach((f) => f());
 }
 
+/** The tag or score configuration already named `name`, from the lists asked for again (one
+ * may have been added meanwhile): the server's POST answers a taken name with that one
+ * (create-or-get, as Braintrust's API), so the UI asks first to say the name is taken. */
+export async function existingNamed(projectId: string, kind: "tags" | "scores", name: string): Promise<{ name: string } | undefined> {
+  await reloadProjectConfig(projectId);
+  return state[kind].find((x) => x.name === name);
+}
+
 /** Load the project's configuration when the project changes. */
 export function useProjectConfig(projectId: string) {
   useEffect(() => {

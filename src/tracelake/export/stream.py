@@ -33,6 +33,7 @@ class ExportRequest:
     filter: str | None = None
     shape: str = "spans"
     audit_log: bool = False  # each row's audit_data too (spans and traces)
+    version: int | None = None  # the rows as of this transaction id (an old dataset version)
 
     def __post_init__(self):
         # A blank filter (an emptied form field, `--filter " "`) filters nothing.
@@ -95,7 +96,12 @@ def pages(request: ExportRequest, run: Runner, fmt: str) -> Iterator[QueryResult
     """Every page of the export, following cursors to the end."""
     cursor = None
     while True:
-        options = QueryOptions(query=request.query(cursor), fmt=fmt, audit_log=request.audit_log)
+        options = QueryOptions(
+            query=request.query(cursor),
+            fmt=fmt,
+            audit_log=request.audit_log,
+            version=request.version,
+        )
         result = run(options)
         yield result
         cursor = result.cursor

@@ -176,6 +176,18 @@ export function ColumnChooser(props: {
   const [open, setOpen] = useState(false);
   const [field, setField] = useState("");
   const { all, visible, onChange } = props;
+  // Escape closes it, as it closes a dialog, and gives the focus back to its button.
+  const button = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (!open) return;
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key !== "Escape" || e.defaultPrevented) return;
+      setOpen(false);
+      button.current?.focus();
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [open]);
   const ordered = [...visible.map((id) => all.find((c) => c.id === id)!).filter(Boolean), ...all.filter((c) => !visible.includes(c.id))];
   const move = (id: string, by: number) => {
     const i = visible.indexOf(id);
@@ -187,7 +199,7 @@ export function ColumnChooser(props: {
   };
   return (
     <div className="popover-wrap">
-      <button onClick={() => setOpen(!open)} data-testid="columns-button">
+      <button ref={button} onClick={() => setOpen(!open)} data-testid="columns-button">
         Columns
       </button>
       {open && (

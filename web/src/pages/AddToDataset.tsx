@@ -5,6 +5,7 @@ import { useEffect, useState } from "react";
 import type { Project } from "../App";
 import { btql, lit, request } from "../api";
 import { Source, sourceExpr } from "./logsQuery";
+import { Dialog } from "../components/Dialog";
 
 export function AddToDataset({
   project,
@@ -27,7 +28,8 @@ export function AddToDataset({
     request("v1/dataset", { query: { project_id: project.id, limit: "1000" } })
       .then((r) => {
         setDatasets(r.objects);
-        setChoice(r.objects[0]?.id || "+");
+        // (a choice made while the list loaded, "New dataset…", stays)
+        setChoice((c) => c || r.objects[0]?.id || "+");
       })
       .catch((e) => {
         setChoice("+");
@@ -41,6 +43,14 @@ export function AddToDataset({
     try {
       let datasetId = choice;
       if (choice === "+") {
+        // A taken name would add to that dataset (the server's POST answers it): pick it
+        // instead, and say so, so that the user adds to it knowingly.
+        const taken = datasets.find((d) => d.name === newName.trim());
+        if (taken) {
+          setChoice(taken.id);
+          setError(`A dataset named “${taken.name}” already exists: it is picked above; Add adds the spans to it.`);
+          return;
+        }
         const d = await request("v1/dataset", { body: { project_id: project.id, name: newName.trim() } });
         datasetId = d.id;
         // Created: a retry after a failed insert writes into it rather than creating another.
@@ -65,33 +75,31 @@ export function AddToDataset({
     }
   };
   return (
-    <div className="modal-back">
-      <div className="modal" data-testid="add-dataset-dialog">
-        <h3>Add {spanIds.length} span{spanIds.length === 1 ? "" : "s"} to a dataset</h3>
-        <p className="muted">Input becomes the row's input, output its expected value; metadata is kept.</p>
-        <select value={choice} onChange={(e) => setChoice(e.target.value)} data-testid="dataset-choice">
-          {datasets.map((d) => (
-            <option key={d.id} value={d.id}>
-              {d.name}
-            </option>
-          ))}
-          <option value="+">New dataset…</option>
-        </select>
-        {choice === "+" && <input placeholder="dataset name" value={newName} onChange={(e) => setNewName(e.target.value)} data-testid="new-dataset-name" />}
-        <div className="buttons">
-          <button onClick={add} disabled={!loaded || busy || (choice === "+" && !newName.trim())} data-testid="confirm-add">
-            {busy ? "Adding…" : "Add"}
-          </button>
-          <button onClick={() => onClose(false)} data-testid="cancel-add">
-            Cancel
-          </button>
-        </div>
-        {error && (
-          <div className="error" data-testid="add-dataset-error">
-            {error}
-          </div>
-        )}
+    <Dialog testId="add-dataset-dialog" onClose={() => onClose(false)}>
+      <h3>Add {spanIds.length} span{spanIds.length === 1 ? "" : "s"} to a dataset</h3>
+      <p className="muted">Input becomes the row's input, output its expected value; metadata is kept.</p>
+      <select value={choice} onChange={(e) => setChoice(e.target.value)} data-testid="dataset-choice">
+        {datasets.map((d) => (
+          <option key={d.id} value={d.id}>
+            {d.name}
+          </option>
+        ))}
+        <option value="+">New dataset…</option>
+      </select>
+      {choice === "+" && <input placeholder="dataset name" value={newName} onChange={(e) => setNewName(e.target.value)} data-testid="new-dataset-name" />}
+      <div className="buttons">
+        <button onClick={add} disabled={!loaded || busy || (choice === "+" && !newName.trim())} data-testid="confirm-add">
+          {busy ? "Adding…" : "Add"}
+        </button>
+        <button onClick={() => onClose(false)} data-testid="cancel-add">
+          Cancel
+        </button>
       </div>
-    </div>
+      {error && (
+        <div className="error" data-testid="add-dataset-error">
+          {error}
+        </div>
+      )}
+    </Dialog>
   );
 }

@@ -4,6 +4,7 @@ import { useEffect, useState } from "react";
 import type { Project } from "../App";
 import { request } from "../api";
 import { fmtNumber, fmtTime } from "../components/DataTable";
+import { Dialog } from "../components/Dialog";
 
 const INTERVALS: [number, string][] = [
   [300, "5 minutes"],
@@ -163,6 +164,12 @@ function AutomationForm({ project, automation, newKind, onClose }: { project: Pr
     setError(null);
     try {
       const body = { project_id: project.id, name, description: description || undefined, config: config() };
+      // The server answers a taken name with that automation, unmodified (create-or-get): the
+      // form became its editor, and the next Save overwrote it with this form's settings.
+      if (!saved) {
+        const same = await request("v1/project_automation", { query: { project_id: project.id, project_automation_name: name } });
+        if (same.objects.length) throw new Error(`An automation named “${name}” already exists: open it from the list, or choose another name.`);
+      }
       const res = saved
         ? await request(`v1/project_automation/${saved.id}`, { method: "PATCH", body: { name, description, config: config() } })
         : await request("v1/project_automation", { body });
@@ -196,136 +203,134 @@ function AutomationForm({ project, automation, newKind, onClose }: { project: Pr
   );
 
   return (
-    <div className="modal-back">
-      <div className="modal wide" data-testid="automation-form">
-        <h3>{saved ? `Edit ${saved.name}` : k === "retention" ? "New data retention policy" : "New S3 export"}</h3>
-        <div className="form">
-          <label>
-            Name
-            <input value={name} onChange={(e) => setName(e.target.value)} data-testid="automation-name" />
-          </label>
-          <label>
-            Description
-            <input value={description} onChange={(e) => setDescription(e.target.value)} />
-          </label>
-          {k === "retention" ? (
-            <>
+    <Dialog testId="automation-form" wide onClose={onClose}>
+      <h3>{saved ? `Edit ${saved.name}` : k === "retention" ? "New data retention policy" : "New S3 export"}</h3>
+      <div className="form">
+        <label>
+          Name
+          <input value={name} onChange={(e) => setName(e.target.value)} data-testid="automation-name" />
+        </label>
+        <label>
+          Description
+          <input value={description} onChange={(e) => setDescription(e.target.value)} />
+        </label>
+        {k === "retention" ? (
+          <>
+            <label>
+              Object type
+              <select value={objectType} onChange={(e) => setObjectType(e.target.value)}>
+                <option value="project_logs">Logs</option>
+                <option value="experiment">Experiments</option>
+                <option value="dataset">Datasets</option>
+              </select>
+            </label>
+            <label>
+              Retention (days)
+              <input type="number" min={1} value={days} onChange={(e) => setDays(e.target.value)} data-testid="retention-days" />
+            </label>
+            <label>
+              Grace period (hours)
+              <input type="number" min={0} value={grace} onChange={(e) => setGrace(e.target.value)} />
+            </label>
+            <div className="warning">Rows older than the retention period are deleted; after the grace period the deletion is permanent.</div>
+          </>
+        ) : (
+          <>
+            <label>
+              Data
+              <select value={definition} onChange={(e) => setDefinition(e.target.value)} data-testid="export-definition">
+                <option value="log_traces">Traces (one summary row per trace)</option>
+                <option value="log_spans">Spans</option>
+                <option value="btql_query">Custom BTQL query</option>
+              </select>
+            </label>
+            {definition === "btql_query" && (
               <label>
-                Object type
-                <select value={objectType} onChange={(e) => setObjectType(e.target.value)}>
-                  <option value="project_logs">Logs</option>
-                  <option value="experiment">Experiments</option>
-                  <option value="dataset">Datasets</option>
-                </select>
+                Query
+                <textarea value={query} onChange={(e) => setQuery(e.target.value)} rows={3} />
               </label>
-              <label>
-                Retention (days)
-                <input type="number" min={1} value={days} onChange={(e) => setDays(e.target.value)} data-testid="retention-days" />
-              </label>
-              <label>
-                Grace period (hours)
-                <input type="number" min={0} value={grace} onChange={(e) => setGrace(e.target.value)} />
-              </label>
-              <div className="warning">Rows older than the retention period are deleted; after the grace period the deletion is permanent.</div>
-            </>
-          ) : (
-            <>
-              <label>
-                Data
-                <select value={definition} onChange={(e) => setDefinition(e.target.value)} data-testid="export-definition">
-                  <option value="log_traces">Traces (one summary row per trace)</option>
-                  <option value="log_spans">Spans</option>
-                  <option value="btql_query">Custom BTQL query</option>
-                </select>
-              </label>
-              {definition === "btql_query" && (
-                <label>
-                  Query
-                  <textarea value={query} onChange={(e) => setQuery(e.target.value)} rows={3} />
-                </label>
-              )}
-              <label>
-                Path {saved && <span className="muted">(fixed after creation)</span>}
-                <input value={path} onChange={(e) => setPath(e.target.value)} readOnly={!!saved} placeholder="s3://bucket/prefix or file:///dir" data-testid="export-path" />
-              </label>
-              <label>
-                Format
-                <select value={format} onChange={(e) => setFormat(e.target.value)}>
-                  <option value="jsonl">JSONL</option>
-                  <option value="parquet">Parquet</option>
-                </select>
-              </label>
-              <label>
-                Interval
-                <select value={interval} onChange={(e) => setIntervalS(Number(e.target.value))}>
-                  {INTERVALS.map(([s, l]) => (
-                    <option key={s} value={s}>
-                      {l}
-                    </option>
-                  ))}
-                </select>
-              </label>
-              <label>
-                Max rows per run
-                <input type="number" value={maxRows} onChange={(e) => setMaxRows(e.target.value)} />
-              </label>
-              <label>
-                Rows per file
-                <input type="number" value={rowsPerFile} onChange={(e) => setRowsPerFile(e.target.value)} />
-              </label>
-              <label>
-                Batch size
-                <input type="number" value={batchSize} onChange={(e) => setBatchSize(e.target.value)} />
-              </label>
-              {!path.startsWith("file://") && <>
-              <label>
-                Credentials
-                <select value={credType} onChange={(e) => setCredType(e.target.value)} data-testid="cred-type">
-                  <option value="environment">Server environment / instance role</option>
-                  <option value="aws_iam">IAM role (assume role)</option>
-                  <option value="aws_static">Access key</option>
-                  <option value="profile">AWS profile</option>
-                </select>
-              </label>
-              {credType === "aws_iam" && [credField("role_arn", "Role ARN"), credField("external_id", "External id")]}
-              {credType === "aws_iam" && <div className="muted">The server assumes this role through STS with its own AWS credentials; allow it in the role's trust policy with this external id.</div>}
-              {credType === "aws_static" && [credField("access_key_id", "Access key id"), credField("secret_access_key", "Secret access key", true), credField("session_token", "Session token", true)]}
-              {credType === "profile" && credField("profile", "Profile")}
-              {credField("region", "Region")}
-              {credField("endpoint_url", "Endpoint URL (S3-compatible stores)")}
-              </>}
-            </>
-          )}
-          <label>
-            Status
-            <select value={status} onChange={(e) => setStatus(e.target.value)}>
-              <option value="active">Active</option>
-              <option value="paused">Paused</option>
-            </select>
-          </label>
-        </div>
-        {error && <div className="error" data-testid="automation-error">{error}</div>}
-        {test && (
-          <div className={test.ok ? "ok" : "error"} data-testid="test-result">
-            {test.ok ? "Test passed: " : "Test failed: "}
-            {test.message}
-          </div>
+            )}
+            <label>
+              Path {saved && <span className="muted">(fixed after creation)</span>}
+              <input value={path} onChange={(e) => setPath(e.target.value)} readOnly={!!saved} placeholder="s3://bucket/prefix or file:///dir" data-testid="export-path" />
+            </label>
+            <label>
+              Format
+              <select value={format} onChange={(e) => setFormat(e.target.value)}>
+                <option value="jsonl">JSONL</option>
+                <option value="parquet">Parquet</option>
+              </select>
+            </label>
+            <label>
+              Interval
+              <select value={interval} onChange={(e) => setIntervalS(Number(e.target.value))}>
+                {INTERVALS.map(([s, l]) => (
+                  <option key={s} value={s}>
+                    {l}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <label>
+              Max rows per run
+              <input type="number" value={maxRows} onChange={(e) => setMaxRows(e.target.value)} />
+            </label>
+            <label>
+              Rows per file
+              <input type="number" value={rowsPerFile} onChange={(e) => setRowsPerFile(e.target.value)} />
+            </label>
+            <label>
+              Batch size
+              <input type="number" value={batchSize} onChange={(e) => setBatchSize(e.target.value)} />
+            </label>
+            {!path.startsWith("file://") && <>
+            <label>
+              Credentials
+              <select value={credType} onChange={(e) => setCredType(e.target.value)} data-testid="cred-type">
+                <option value="environment">Server environment / instance role</option>
+                <option value="aws_iam">IAM role (assume role)</option>
+                <option value="aws_static">Access key</option>
+                <option value="profile">AWS profile</option>
+              </select>
+            </label>
+            {credType === "aws_iam" && [credField("role_arn", "Role ARN"), credField("external_id", "External id")]}
+            {credType === "aws_iam" && <div className="muted">The server assumes this role through STS with its own AWS credentials; allow it in the role's trust policy with this external id.</div>}
+            {credType === "aws_static" && [credField("access_key_id", "Access key id"), credField("secret_access_key", "Secret access key", true), credField("session_token", "Session token", true)]}
+            {credType === "profile" && credField("profile", "Profile")}
+            {credField("region", "Region")}
+            {credField("endpoint_url", "Endpoint URL (S3-compatible stores)")}
+            </>}
+          </>
         )}
-        <div className="buttons">
-          <button className="primary" onClick={() => save()} disabled={busy || !name} data-testid="save-automation">
-            {saved ? "Save" : "Create"}
-          </button>
-          {k !== "retention" && (
-            <button onClick={runTest} disabled={busy || !name} data-testid="test-automation" title="Saves, then writes, reads back and deletes a test object at the path">
-              Test
-            </button>
-          )}
-          <button onClick={onClose} data-testid="close-form">
-            Close
-          </button>
-        </div>
+        <label>
+          Status
+          <select value={status} onChange={(e) => setStatus(e.target.value)}>
+            <option value="active">Active</option>
+            <option value="paused">Paused</option>
+          </select>
+        </label>
       </div>
-    </div>
+      {error && <div className="error" data-testid="automation-error">{error}</div>}
+      {test && (
+        <div className={test.ok ? "ok" : "error"} data-testid="test-result">
+          {test.ok ? "Test passed: " : "Test failed: "}
+          {test.message}
+        </div>
+      )}
+      <div className="buttons">
+        <button className="primary" onClick={() => save()} disabled={busy || !name} data-testid="save-automation">
+          {saved ? "Save" : "Create"}
+        </button>
+        {k !== "retention" && (
+          <button onClick={runTest} disabled={busy || !name} data-testid="test-automation" title="Saves, then writes, reads back and deletes a test object at the path">
+            Test
+          </button>
+        )}
+        <button onClick={onClose} data-testid="close-form">
+          Close
+        </button>
+      </div>
+    </Dialog>
   );
 }
 
@@ -355,72 +360,70 @@ function StatusView({ automation, onClose }: { automation: any; onClose: () => v
   };
   const isRetention = kind(automation) === "retention";
   return (
-    <div className="modal-back">
-      <div className="modal wide" data-testid="status-view">
-        <h3>{automation.name}: status</h3>
-        {runs && (
-          <div className="kv">
-            <span>State {runs.state?.status}</span>
-            {runs.state?.cursor && <span>Exported up to {runs.state.cursor}</span>}
-            {runs.state?.next_run_at && <span>Next run {fmtTime(runs.state.next_run_at)}</span>}
-            {runs.state?.running && <span>Running now</span>}
-          </div>
-        )}
-        <div className="buttons">
-          <button disabled={busy} onClick={() => act("Run once", () => request(`v1/project_automation/${automation.id}/run`, { method: "POST" }))} data-testid="run-once">
-            Run once
-          </button>
-          {!isRetention && (
-            <button
-              disabled={busy}
-              onClick={() => confirm("Clear the run history and export everything again from the start?") && act("Reset", () => request(`v1/project_automation/${automation.id}/reset`, { method: "POST" }))}
-              data-testid="reset"
-            >
-              Reset
-            </button>
-          )}
-          {isRetention && (
-            <button disabled={busy} onClick={() => act("Restore", () => request(`v1/project_automation/${automation.id}/restore`, { method: "POST", body: {} }))} data-testid="restore">
-              Restore deleted rows
-            </button>
-          )}
-          <button onClick={onClose}>Close</button>
+    <Dialog testId="status-view" wide onClose={onClose}>
+      <h3>{automation.name}: status</h3>
+      {runs && (
+        <div className="kv">
+          <span>State {runs.state?.status}</span>
+          {runs.state?.cursor && <span>Exported up to {runs.state.cursor}</span>}
+          {runs.state?.next_run_at && <span>Next run {fmtTime(runs.state.next_run_at)}</span>}
+          {runs.state?.running && <span>Running now</span>}
         </div>
-        {message && <div className="muted" data-testid="status-message">{message}</div>}
-        <table className="simple" data-testid="run-history">
-          <thead>
-            <tr>
-              <th>#</th>
-              <th>Status</th>
-              <th>Trigger</th>
-              <th>Started</th>
-              <th>Took (s)</th>
-              <th>Rows</th>
-              <th>Bytes</th>
-              <th>Files</th>
-              <th>Backlog</th>
-              <th>Error</th>
-            </tr>
-          </thead>
-          <tbody>
-            {(runs?.objects || []).map((r: any) => (
-              <tr key={r.id} data-testid="run-row">
-                <td>{r.seq}</td>
-                <td>{r.status}</td>
-                <td>{r.trigger}</td>
-                <td>{fmtTime(r.start)}</td>
-                <td>{r.start && r.end ? ((Date.parse(r.end) - Date.parse(r.start)) / 1000).toFixed(2) : ""}</td>
-                <td>{fmtNumber(r.rows)}</td>
-                <td>{fmtNumber(r.bytes)}</td>
-                <td>{Array.isArray(r.files) ? r.files.length : fmtNumber(r.files)}</td>
-                <td title="rows left after this run hit its row cap (catching up)">{r.backlog ? `${fmtNumber(r.backlog)} (max rows reached)` : ""}</td>
-                <td className="error-text" title={r.error || ""}>{r.error || ""}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-        {runs && runs.objects.length === 0 && <div className="empty">No runs yet.</div>}
+      )}
+      <div className="buttons">
+        <button disabled={busy} onClick={() => act("Run once", () => request(`v1/project_automation/${automation.id}/run`, { method: "POST" }))} data-testid="run-once">
+          Run once
+        </button>
+        {!isRetention && (
+          <button
+            disabled={busy}
+            onClick={() => confirm("Clear the run history and export everything again from the start?") && act("Reset", () => request(`v1/project_automation/${automation.id}/reset`, { method: "POST" }))}
+            data-testid="reset"
+          >
+            Reset
+          </button>
+        )}
+        {isRetention && (
+          <button disabled={busy} onClick={() => act("Restore", () => request(`v1/project_automation/${automation.id}/restore`, { method: "POST", body: {} }))} data-testid="restore">
+            Restore deleted rows
+          </button>
+        )}
+        <button onClick={onClose}>Close</button>
       </div>
-    </div>
+      {message && <div className="muted" data-testid="status-message">{message}</div>}
+      <table className="simple" data-testid="run-history">
+        <thead>
+          <tr>
+            <th>#</th>
+            <th>Status</th>
+            <th>Trigger</th>
+            <th>Started</th>
+            <th>Took (s)</th>
+            <th>Rows</th>
+            <th>Bytes</th>
+            <th>Files</th>
+            <th>Backlog</th>
+            <th>Error</th>
+          </tr>
+        </thead>
+        <tbody>
+          {(runs?.objects || []).map((r: any) => (
+            <tr key={r.id} data-testid="run-row">
+              <td>{r.seq}</td>
+              <td>{r.status}</td>
+              <td>{r.trigger}</td>
+              <td>{fmtTime(r.start)}</td>
+              <td>{r.start && r.end ? ((Date.parse(r.end) - Date.parse(r.start)) / 1000).toFixed(2) : ""}</td>
+              <td>{fmtNumber(r.rows)}</td>
+              <td>{fmtNumber(r.bytes)}</td>
+              <td>{Array.isArray(r.files) ? r.files.length : fmtNumber(r.files)}</td>
+              <td title="rows left after this run hit its row cap (catching up)">{r.backlog ? `${fmtNumber(r.backlog)} (max rows reached)` : ""}</td>
+              <td className="error-text" title={r.error || ""}>{r.error || ""}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {runs && runs.objects.length === 0 && <div className="empty">No runs yet.</div>}
+    </Dialog>
   );
 }

@@ -97,6 +97,7 @@ export function DatasetList({ project }: { project: Project }) {
   const [stars, setStars] = useState<Set<string>>(new Set());
   const [starError, setStarError] = useState<string | null>(null);
   const [listError, setListError] = useState<string | null>(null);
+  const [createError, setCreateError] = useState<string | null>(null); // (the list's reload clears its own)
   const [onlyStarred, setOnlyStarred] = useState(false);
   const loadStars = useCallback(async () => {
     await migrateLocalStars();
@@ -138,11 +139,18 @@ export function DatasetList({ project }: { project: Project }) {
         <form
           onSubmit={async (e) => {
             e.preventDefault();
+            // The server answers a taken name with the dataset that has it (create-or-get, as
+            // Braintrust's API): say so instead of opening it as if it were new (asked by name:
+            // the list may not be loaded yet, or be older than a dataset made meanwhile).
+            setCreateError(null);
             try {
+              const same = await request("v1/dataset", { query: { project_id: project.id, dataset_name: name.trim() } });
+              if (same.objects.length)
+                return setCreateError(`A dataset named “${name.trim()}” already exists: open it from the list, or choose another name.`);
               const d = await request("v1/dataset", { body: { project_id: project.id, name: name.trim() } });
               navigate(["p", project.id, "datasets", d.id]);
             } catch (err: any) {
-              setListError(`Dataset not created: ${err.message}`);
+              setCreateError(`Dataset not created: ${err.message}`);
             }
           }}
         >
@@ -155,6 +163,11 @@ export function DatasetList({ project }: { project: Project }) {
       </div>
       {starError && <div className="error" data-testid="star-error">{starError}</div>}
       {listError && <div className="error" data-testid="list-error">{listError}</div>}
+      {createError && (
+        <div className="error" data-testid="new-dataset-error">
+          {createError}
+        </div>
+      )}
       <table className="simple" data-testid="datasets-table">
         <thead>
           <tr>

@@ -11,6 +11,7 @@ import { RowRuns } from "./DatasetRuns";
 import { Violations } from "./DatasetSchemas";
 import { Item, ReviewFlag } from "./Review";
 import { fieldViolations, FieldSchema, loadFieldSchemas, parseFieldText, SCHEMA_FIELDS } from "./fieldValidation";
+import { Dialog } from "../components/Dialog";
 
 const toText = (v: unknown) => (v === undefined || v === null ? "" : JSON.stringify(v, null, 2));
 
@@ -90,90 +91,88 @@ export function RowEditor({
   };
 
   return (
-    <div className="modal-back">
-      <div className="modal wide" data-testid="row-editor">
-        <h3>{row.id ? "Edit row" : "New row"}</h3>
-        {row.id && <ReviewFlag source={{ type: "dataset", id: datasetId }} row={row} onChange={onReview} />}
-        {SCHEMA_FIELDS.map((f) => (
-          <label key={f} className="block">
-            {f} <span className="muted">(JSON, or plain text)</span>
-            {schemas[f] && (
-              <span className="muted" data-testid={`schema-badge-${f}`}>
-                {" "}
-                · schema{schemas[f].enforce ? ", enforced" : ""}
-              </span>
-            )}
-            <textarea rows={5} value={texts[f]} onChange={(e) => setTexts({ ...texts, [f]: e.target.value })} data-testid={`edit-${f}`} />
-            {problems[f].length > 0 && (
-              <ul className={"violations" + (schemas[f]?.enforce ? "" : " warn")} data-testid={`field-violations-${f}`}>
-                {problems[f].slice(0, 20).map((v, i) => (
-                  <li key={i} data-testid="field-violation">
-                    <code>{v.path}</code>: {v.message}
-                  </li>
-                ))}
-              </ul>
-            )}
-          </label>
-        ))}
-        <label className="block">
-          tags <input value={tags} onChange={(e) => setTags(e.target.value)} />
-        </label>
-        <div className="attachments" data-testid="row-attachments">
-          <h4>Attachments</h4>
-          {attachments.length === 0 && <div className="muted">None.</div>}
-          {attachments.map((a) => (
-            <AttachmentView
-              key={a.field + "/" + a.path.join("/")}
-              refValue={a.ref}
-              where={[a.field, ...a.path].join(".")}
-              onRemove={() => setTexts((t) => ({ ...t, [a.field]: toText(withoutPath(parseFieldText(t[a.field]), a.path)) }))}
-            />
-          ))}
-          <div className="toolbar">
-            <span>Attach a file to</span>
-            <select value={attachField} onChange={(e) => setAttachField(e.target.value)} data-testid="attach-field">
-              {SCHEMA_FIELDS.map((f) => (
-                <option key={f}>{f}</option>
+    <Dialog testId="row-editor" wide onClose={() => onClose(false)}>
+      <h3>{row.id ? "Edit row" : "New row"}</h3>
+      {row.id && <ReviewFlag source={{ type: "dataset", id: datasetId }} row={row} onChange={onReview} />}
+      {SCHEMA_FIELDS.map((f) => (
+        <label key={f} className="block">
+          {f} <span className="muted">(JSON, or plain text)</span>
+          {schemas[f] && (
+            <span className="muted" data-testid={`schema-badge-${f}`}>
+              {" "}
+              · schema{schemas[f].enforce ? ", enforced" : ""}
+            </span>
+          )}
+          <textarea rows={5} value={texts[f]} onChange={(e) => setTexts({ ...texts, [f]: e.target.value })} data-testid={`edit-${f}`} />
+          {problems[f].length > 0 && (
+            <ul className={"violations" + (schemas[f]?.enforce ? "" : " warn")} data-testid={`field-violations-${f}`}>
+              {problems[f].slice(0, 20).map((v, i) => (
+                <li key={i} data-testid="field-violation">
+                  <code>{v.path}</code>: {v.message}
+                </li>
               ))}
-            </select>
-            <span>.</span>
-            <input placeholder="key (the file's name)" value={attachName} onChange={(e) => setAttachName(e.target.value)} data-testid="attach-name" />
-            <input
-              type="file"
-              disabled={uploading}
-              onChange={(e) => {
-                const file = e.target.files?.[0];
-                if (file) attach(file);
-                e.target.value = "";
-              }}
-              data-testid="attach-file"
-            />
-            {uploading && <span className="muted">uploading…</span>}
-          </div>
-          {attachError && <div className="error" data-testid="attach-error">{attachError}</div>}
+            </ul>
+          )}
+        </label>
+      ))}
+      <label className="block">
+        tags <input value={tags} onChange={(e) => setTags(e.target.value)} />
+      </label>
+      <div className="attachments" data-testid="row-attachments">
+        <h4>Attachments</h4>
+        {attachments.length === 0 && <div className="muted">None.</div>}
+        {attachments.map((a) => (
+          <AttachmentView
+            key={a.field + "/" + a.path.join("/")}
+            refValue={a.ref}
+            where={[a.field, ...a.path].join(".")}
+            onRemove={() => setTexts((t) => ({ ...t, [a.field]: toText(withoutPath(parseFieldText(t[a.field]), a.path)) }))}
+          />
+        ))}
+        <div className="toolbar">
+          <span>Attach a file to</span>
+          <select value={attachField} onChange={(e) => setAttachField(e.target.value)} data-testid="attach-field">
+            {SCHEMA_FIELDS.map((f) => (
+              <option key={f}>{f}</option>
+            ))}
+          </select>
+          <span>.</span>
+          <input placeholder="key (the file's name)" value={attachName} onChange={(e) => setAttachName(e.target.value)} data-testid="attach-name" />
+          <input
+            type="file"
+            disabled={uploading}
+            onChange={(e) => {
+              const file = e.target.files?.[0];
+              if (file) attach(file);
+              e.target.value = "";
+            }}
+            data-testid="attach-file"
+          />
+          {uploading && <span className="muted">uploading…</span>}
         </div>
-        {row.id && projectId && <RowRuns projectId={projectId} datasetId={datasetId} rowId={row.id} />}
-        {row.id && (
-          <details>
-            <summary>Whole row</summary>
-            <div className="json">
-              <Json value={row} />
-            </div>
-          </details>
-        )}
-        {error && (
-          <div className="error" data-testid="row-error">
-            {error.message}
-            {error.violations && <Violations violations={error.violations} />}
-          </div>
-        )}
-        <div className="buttons">
-          <button className="primary" onClick={save} disabled={blocked || uploading} title={blocked ? "The row breaks an enforced field schema" : undefined} data-testid="save-row">
-            Save
-          </button>
-          <button onClick={() => onClose(false)}>Cancel</button>
-        </div>
+        {attachError && <div className="error" data-testid="attach-error">{attachError}</div>}
       </div>
-    </div>
+      {row.id && projectId && <RowRuns projectId={projectId} datasetId={datasetId} rowId={row.id} />}
+      {row.id && (
+        <details>
+          <summary>Whole row</summary>
+          <div className="json">
+            <Json value={row} />
+          </div>
+        </details>
+      )}
+      {error && (
+        <div className="error" data-testid="row-error">
+          {error.message}
+          {error.violations && <Violations violations={error.violations} />}
+        </div>
+      )}
+      <div className="buttons">
+        <button className="primary" onClick={save} disabled={blocked || uploading} title={blocked ? "The row breaks an enforced field schema" : undefined} data-testid="save-row">
+          Save
+        </button>
+        <button onClick={() => onClose(false)}>Cancel</button>
+      </div>
+    </Dialog>
   );
 }

@@ -38,6 +38,9 @@ export function DatasetVersions({ datasetId, onView, onRestored }: { datasetId: 
       {snapshots.map((s) => (
         <div key={s.name} className="snapshot" data-testid="snapshot">
           <strong>{s.name}</strong> <code>{s.version ?? s._xact_id}</code> <span className="muted">{s.description}</span>{" "}
+          <button onClick={() => onView(String(s.version ?? s._xact_id))} data-testid="view-snapshot" title="The rows of this version, read-only">
+            View
+          </button>{" "}
           <button className="icon" title="Remove the name" onClick={() => act("Remove name", () => request(`v1/dataset/${datasetId}/snapshots/${encodeURIComponent(s.name)}`, { method: "DELETE" }))}>
             ×
           </button>

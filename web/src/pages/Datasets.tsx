@@ -21,6 +21,7 @@ import type { Item } from "./Review";
 import { UploadDialog } from "./Upload";
 import { Cond, condExpr, mapErrorToFilter, wrapExpr } from "./logsQuery";
 import { CondsEditor } from "./Logs";
+import { Dialog } from "../components/Dialog";
 
 /** The Basic filter's fields offered first (the field paths seen in the rows follow). */
 const DATASET_COND_FIELDS = ["id", "input", "expected", "metadata.", "tags", "created", "origin."];
@@ -191,10 +192,11 @@ function DatasetRows({ project, datasetId }: { project: Project; datasetId: stri
         </select>
         <button
           data-testid="dataset-export"
-          disabled={!!version}
-          title={version ? "Export writes the current rows: go back to them to export" : "Download every row that matches the filter and search"}
+          title={version ? `Download the rows of version ${version} that match the filter and search` : "Download every row that matches the filter and search"}
           onClick={() =>
-            downloadExport("dataset", datasetId, fmt, where, "spans", `${dataset?.name || "dataset"}.${fmt}`).catch((e) => setError(e.message))
+            downloadExport("dataset", datasetId, fmt, where, "spans", `${dataset?.name || "dataset"}${version ? `-v${version}` : ""}.${fmt}`, version).catch((e) =>
+              setError(e.message),
+            )
           }
         >
           Export
@@ -332,37 +334,35 @@ function CopyRow({ project, datasetId, row, onClose }: { project: Project; datas
       .catch((e) => setResult(`Datasets not loaded: ${e.message}`));
   }, [project.id, datasetId]);
   return (
-    <div className="modal-back">
-      <div className="modal" data-testid="copy-dialog">
-        <h3>Copy the row to another dataset</h3>
-        <p className="muted">The copy gets a new id and an origin pointing back at this row.</p>
-        <select value={target} onChange={(e) => setTarget(e.target.value)} data-testid="copy-target">
-          {datasets.map((d) => (
-            <option key={d.id} value={d.id}>
-              {d.name}
-            </option>
-          ))}
-        </select>
-        <div className="buttons">
-          <button
-            disabled={!target}
-            data-testid="confirm-copy"
-            onClick={async () => {
-              try {
-                await request(`v1/dataset/${target}/copy_from`, { body: { source: { object_type: "dataset", id: datasetId }, filter: `id = ${lit(row.id)}` } });
-                setResult("Copied.");
-              } catch (e: any) {
-                setResult(e.message);
-              }
-            }}
-          >
-            Copy
-          </button>
-          <button onClick={onClose}>Close</button>
-        </div>
-        {result && <div className={result === "Copied." ? "ok" : "error"}>{result}</div>}
+    <Dialog testId="copy-dialog" onClose={onClose}>
+      <h3>Copy the row to another dataset</h3>
+      <p className="muted">The copy gets a new id and an origin pointing back at this row.</p>
+      <select value={target} onChange={(e) => setTarget(e.target.value)} data-testid="copy-target">
+        {datasets.map((d) => (
+          <option key={d.id} value={d.id}>
+            {d.name}
+          </option>
+        ))}
+      </select>
+      <div className="buttons">
+        <button
+          disabled={!target}
+          data-testid="confirm-copy"
+          onClick={async () => {
+            try {
+              await request(`v1/dataset/${target}/copy_from`, { body: { source: { object_type: "dataset", id: datasetId }, filter: `id = ${lit(row.id)}` } });
+              setResult("Copied.");
+            } catch (e: any) {
+              setResult(e.message);
+            }
+          }}
+        >
+          Copy
+        </button>
+        <button onClick={onClose}>Close</button>
       </div>
-    </div>
+      {result && <div className={result === "Copied." ? "ok" : "error"}>{result}</div>}
+    </Dialog>
   );
 }
 

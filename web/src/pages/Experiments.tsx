@@ -10,6 +10,7 @@ import { NotLoaded } from "../components/NotLoaded";
 import { href, navigate, setParams, useRoute } from "../router";
 import { Logs } from "./Logs";
 import { wrapExpr } from "./logsQuery";
+import { Dialog } from "../components/Dialog";
 
 export function Experiments({ project, sub }: { project: Project; sub: string[] }) {
   if (sub[0] === "compare") return <Compare project={project} />;
@@ -65,6 +66,8 @@ function ExperimentList({ project }: { project: Project }) {
   const [stats, setStats] = useState<Record<string, Stats>>({});
   const [scores, setScores] = useState<Record<string, Record<string, number>>>({});
   const [picked, setPicked] = useState<string[]>([]);
+  // Of the two picked, the baseline: the one chosen, else the older (whichever was picked first).
+  const [chosenBase, setChosenBase] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
@@ -101,6 +104,11 @@ function ExperimentList({ project }: { project: Project }) {
   }, [project.id]);
 
   const scoreNames = useMemo(() => [...new Set(Object.values(scores).flatMap((s) => Object.keys(s)))].sort(), [scores]);
+  const pickedExps = picked.map((id) => experiments?.find((e) => e.id === id)).filter(Boolean) as any[];
+  const olderFirst = [...pickedExps].sort((a, b) => String(a.created).localeCompare(String(b.created)));
+  const baseId = pickedExps.length === 2 ? (chosenBase && picked.includes(chosenBase) ? chosenBase : olderFirst[0].id) : null;
+  const otherId = baseId ? picked.find((id) => id !== baseId)! : null;
+  const nameOf = (id: string | null) => experiments?.find((e) => e.id === id)?.name ?? "";
   // The figures go into the rows themselves: the table caches each row's values until its data
   // changes, so a column reading a separate state would keep what it read before they arrived.
   const rows = useMemo(
@@ -124,7 +132,25 @@ function ExperimentList({ project }: { project: Project }) {
         />
       ),
     },
-    { id: "name", header: "Experiment", size: 200, accessorFn: (e) => e.name, cell: (i) => <a href={href(["p", project.id, "experiments", i.row.original.id])}>{i.getValue()}</a> },
+    {
+      id: "name",
+      header: "Experiment",
+      size: 200,
+      accessorFn: (e) => e.name,
+      cell: (i) => (
+        <span>
+          <a href={href(["p", project.id, "experiments", i.row.original.id])}>{i.getValue()}</a>
+          {i.row.original.id === baseId && (
+            <>
+              {" "}
+              <span className="badge" data-testid="picked-baseline">
+                baseline
+              </span>
+            </>
+          )}
+        </span>
+      ),
+    },
     { id: "created", header: "Created", size: 150, accessorFn: (e) => e.created, cell: (i) => fmtTime(i.getValue()) },
     ...scoreNames.map(
       (n): ColumnDef<any, any> => ({ id: "s:" + n, header: n, size: 110, accessorFn: (e) => e._scores?.[n], cell: (i) => pct(i.getValue()) }),
@@ -139,12 +165,24 @@ function ExperimentList({ project }: { project: Project }) {
     <div className="page">
       <div className="toolbar">
         <h2>Experiments</h2>
+        {baseId && (
+          <label title="The experiment the other one is compared with">
+            Baseline{" "}
+            <select value={baseId} onChange={(e) => setChosenBase(e.target.value)} data-testid="compare-pick-base">
+              {olderFirst.map((e) => (
+                <option key={e.id} value={e.id}>
+                  {e.name}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
         <button
-          disabled={picked.length !== 2}
+          disabled={!baseId}
           data-testid="compare"
-          onClick={() => navigate(["p", project.id, "experiments", "compare"], { exp: picked[1], base: picked[0] })}
+          onClick={() => navigate(["p", project.id, "experiments", "compare"], { exp: otherId!, base: baseId! })}
         >
-          Compare {picked.length === 2 ? "2" : ""} (pick two)
+          {baseId ? `Compare ${nameOf(otherId)} with ${nameOf(baseId)}` : "Compare (pick two)"}
         </button>
       </div>
       {error && <div className="error">{error}</div>}
@@ -269,8 +307,11 @@ function Compare({ project }: { project: Project }) {
   useEffect(() => setKeyText(keyExpr), [keyExpr]);
 
   useEffect(() => {
-    if (!expId || !baseId) return;
+    // (Nothing to compare any more — no experiment, or the baseline "(none)" — shows no rows
+    // and no summary: the previous comparison's stayed on the screen.)
     setRows(null);
+    setSummary(null);
+    if (!expId || !baseId) return;
     setError(null);
     request(`v1/experiment/${expId}/summarize`, { query: { comparison_experiment_id: baseId } })
       .then(setSummary)
@@ -401,7 +442,14 @@ function Compare({ project }: { project: Project }) {
         <a href={href(["p", project.id, "experiments"])}>← Experiments</a>
         <label>
           Experiment{" "}
-          <select value={expId} onChange={(e) => setParams({ exp: e.target.value })} data-testid="compare-exp">
+          <select
+            value={expId}
+            // The baseline picked as the experiment: the two swap (it was compared with itself,
+            // the baseline menu showing "(none)").
+            onChange={(e) => setParams(e.target.value === baseId ? { exp: e.target.value, base: expId } : { exp: e.target.value })}
+            data-testid="compare-exp"
+          >
+            {!expId && <option value="">Pick one…</option>}
             {(experiments || []).map((e) => (
               <option key={e.id} value={e.id}>
                 {e.name}
@@ -422,6 +470,11 @@ function Compare({ project }: { project: Project }) {
               ))}
           </select>
         </label>
+        {expId && baseId && (
+          <button onClick={() => setParams({ exp: baseId, base: expId })} data-testid="compare-swap" title="Compare the baseline with this experiment instead">
+            ⇄ Swap
+          </button>
+        )}
         {exp && baseId && baseId !== exp.id && exp.base_exp_id !== baseId && (
           <button
             onClick={() =>
@@ -472,6 +525,11 @@ function Compare({ project }: { project: Project }) {
           No experiment with id <code>{expId}</code> in this project: it was deleted, or the link names another one.
         </div>
       )}
+      {!expId && (
+        <div className="muted" data-testid="compare-no-exp">
+          Pick the experiment to compare (the link names none).
+        </div>
+      )}
       {!missing && noBase && (
         <div className="muted" data-testid="compare-no-base">
           This experiment has no baseline (no base experiment, no project default, no earlier experiment): pick one to compare with.
@@ -516,7 +574,7 @@ function Compare({ project }: { project: Project }) {
           Sort by regressions
         </button>
       </div>
-      <CompareTable columns={columns} rows={shown} sortByRegressions={params.get("sort") === "regressions"} loading={!rows && !error && !missing && !noBase} onOpen={setDiff} />
+      <CompareTable columns={columns} rows={shown} sortByRegressions={params.get("sort") === "regressions"} loading={!rows && !error && !missing && !noBase && !!expId} onOpen={setDiff} />
       {diff && <DiffView row={diff} expName={exp?.name} baseName={experiments?.find((e) => e.id === baseId)?.name} onClose={() => setDiff(null)} />}
     </div>
   );
@@ -526,44 +584,42 @@ function Compare({ project }: { project: Project }) {
 function DiffView({ row, expName, baseName, onClose }: { row: any; expName?: string; baseName?: string; onClose: () => void }) {
   const fields = ["output", "expected", "scores", "metrics"];
   return (
-    <div className="modal-back" onClick={onClose}>
-      <div className="modal wide" onClick={(e) => e.stopPropagation()} data-testid="diff-view">
-        <h3>Row comparison</h3>
-        <h4>Input</h4>
-        <div className="json">
-          <Json value={row.input} />
-        </div>
-        <table className="simple diff">
-          <thead>
-            <tr>
-              <th />
-              <th>{expName ?? "experiment"}</th>
-              <th>{baseName ?? "baseline"}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {fields.map((f) => (
-              <tr key={f}>
-                <th>{f}</th>
-                <td className={JSON.stringify(row[f]) !== JSON.stringify(row.base?.[f]) ? "changed" : ""}>
-                  <div className="json">
-                    <Json value={row[f]} />
-                  </div>
-                </td>
-                <td>
-                  <div className="json">
-                    <Json value={row.base?.[f]} />
-                  </div>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-        <div className="buttons">
-          <button onClick={onClose}>Close</button>
-        </div>
+    <Dialog testId="diff-view" wide closeOnBackdrop onClose={onClose}>
+      <h3>Row comparison</h3>
+      <h4>Input</h4>
+      <div className="json">
+        <Json value={row.input} />
       </div>
-    </div>
+      <table className="simple diff">
+        <thead>
+          <tr>
+            <th />
+            <th>{expName ?? "experiment"}</th>
+            <th>{baseName ?? "baseline"}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {fields.map((f) => (
+            <tr key={f}>
+              <th>{f}</th>
+              <td className={JSON.stringify(row[f]) !== JSON.stringify(row.base?.[f]) ? "changed" : ""}>
+                <div className="json">
+                  <Json value={row[f]} />
+                </div>
+              </td>
+              <td>
+                <div className="json">
+                  <Json value={row.base?.[f]} />
+                </div>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <div className="buttons">
+        <button onClick={onClose}>Close</button>
+      </div>
+    </Dialog>
   );
 }
 

@@ -5,7 +5,7 @@
 // "Configure" adds and deletes configurations.
 import { useEffect, useState } from "react";
 import { request } from "../api";
-import { reloadProjectConfig, ScoreConfig, useScoreConfigs } from "../projectConfig";
+import { existingNamed, reloadProjectConfig, ScoreConfig, useScoreConfigs } from "../projectConfig";
 import { Source } from "./logsQuery";
 
 function getPath(value: any, path: string[]): any {
@@ -163,6 +163,8 @@ function ConfigForm({ projectId }: { projectId: string }) {
         });
     if (type === "free-form" && dest.trim()) body.config = { destination: dest.trim() };
     try {
+      if (await existingNamed(projectId, "scores", name.trim()))
+        return setError(`A score named “${name.trim()}” is already configured: choose another name, or delete that one first.`);
       await request("v1/project_score", { body });
       await reloadProjectConfig(projectId);
       setName("");

@@ -119,7 +119,10 @@ export function Sandbox({ project }: { project: Project }) {
   const save = () => {
     const name = prompt("Name of the saved query", saved.find((s) => s.query === text)?.name || "")?.trim();
     if (!name) return;
-    change((st) => st.save(name, text, saved.find((s) => s.name === name)));
+    // Another query saved under that name is replaced only when the user says so.
+    const existing = saved.find((s) => s.name === name);
+    if (existing && existing.query !== text && !confirm(`A saved query is named “${name}”: replace it with this one?`)) return;
+    change((st) => st.save(name, text, existing));
   };
 
   return (

@@ -2,7 +2,8 @@
 // tag manager of a project (name, colour, description; add, edit, delete).
 import { MouseEvent, ReactNode, useState } from "react";
 import { request } from "../api";
-import { ProjectTag, reloadProjectConfig, textOn, useProjectTags } from "../projectConfig";
+import { existingNamed, ProjectTag, reloadProjectConfig, textOn, useProjectTags } from "../projectConfig";
+import { Dialog } from "../components/Dialog";
 
 export function TagChip({ name, children, onClick }: { name: string; children?: ReactNode; onClick?: (e: MouseEvent) => void }) {
   const tag = useProjectTags().find((t) => t.name === name);
@@ -71,47 +72,51 @@ export function TagManager({ projectId, onClose }: { projectId: string; onClose:
   const [description, setDescription] = useState("");
   const [error, setError] = useState<string | null>(null);
   return (
-    <div className="modal-back" onClick={onClose}>
-      <div className="modal wide" onClick={(e) => e.stopPropagation()} data-testid="tag-manager">
-        <h3>Project tags</h3>
-        <p className="muted">A configured tag is shown in its colour in tables and traces, and suggested when tagging.</p>
-        <table className="simple">
-          <tbody>
-            {tags.map((t) => (
-              <TagRow key={t.id + (t.color || "") + (t.description || "")} tag={t} projectId={projectId} />
-            ))}
-          </tbody>
-        </table>
-        <form
-          className="row-form"
-          onSubmit={async (e) => {
-            e.preventDefault();
-            setError(null);
-            try {
-              await request("v1/project_tag", { body: { project_id: projectId, name: name.trim(), color, description: description.trim() || null } });
-              await reloadProjectConfig(projectId);
-              setName("");
-              setDescription("");
-              setColor(PALETTE[(tags.length + 1) % PALETTE.length]);
-            } catch (err: any) {
-              setError(err.message);
-            }
-          }}
-        >
-          <input value={name} onChange={(e) => setName(e.target.value)} placeholder="tag name" data-testid="new-tag-name" />
-          <input type="color" value={color} onChange={(e) => setColor(e.target.value)} data-testid="new-tag-color" />
-          <input value={description} onChange={(e) => setDescription(e.target.value)} placeholder="description" />
-          <button className="primary" disabled={!name.trim()} data-testid="new-tag-save">
-            Add tag
-          </button>
-        </form>
-        {error && <div className="error">{error}</div>}
-        <div>
-          <button onClick={onClose} data-testid="tag-manager-close">
-            Close
-          </button>
+    <Dialog testId="tag-manager" wide closeOnBackdrop onClose={onClose}>
+      <h3>Project tags</h3>
+      <p className="muted">A configured tag is shown in its colour in tables and traces, and suggested when tagging.</p>
+      <table className="simple">
+        <tbody>
+          {tags.map((t) => (
+            <TagRow key={t.id + (t.color || "") + (t.description || "")} tag={t} projectId={projectId} />
+          ))}
+        </tbody>
+      </table>
+      <form
+        className="row-form"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          setError(null);
+          try {
+            if (await existingNamed(projectId, "tags", name.trim()))
+              return setError(`A tag named “${name.trim()}” already exists: change its colour or description in the list above.`);
+            await request("v1/project_tag", { body: { project_id: projectId, name: name.trim(), color, description: description.trim() || null } });
+            await reloadProjectConfig(projectId);
+            setName("");
+            setDescription("");
+            setColor(PALETTE[(tags.length + 1) % PALETTE.length]);
+          } catch (err: any) {
+            setError(err.message);
+          }
+        }}
+      >
+        <input value={name} onChange={(e) => setName(e.target.value)} placeholder="tag name" data-testid="new-tag-name" />
+        <input type="color" value={color} onChange={(e) => setColor(e.target.value)} data-testid="new-tag-color" />
+        <input value={description} onChange={(e) => setDescription(e.target.value)} placeholder="description" />
+        <button className="primary" disabled={!name.trim()} data-testid="new-tag-save">
+          Add tag
+        </button>
+      </form>
+      {error && (
+        <div className="error" data-testid="tag-manager-error">
+          {error}
         </div>
+      )}
+      <div>
+        <button onClick={onClose} data-testid="tag-manager-close">
+          Close
+        </button>
       </div>
-    </div>
+    </Dialog>
   );
 }

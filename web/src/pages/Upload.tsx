@@ -7,6 +7,7 @@ import { ApiError, postFile } from "../api";
 import { preview } from "../components/DataTable";
 import { Json } from "../components/Json";
 import { Violations } from "./DatasetSchemas";
+import { Dialog } from "../components/Dialog";
 
 export const BUCKETS = ["input", "expected", "metadata", "tags", "id", "skip"] as const;
 type Bucket = (typeof BUCKETS)[number];
@@ -80,106 +81,104 @@ export function UploadDialog({ datasetId, onClose }: { datasetId: string; onClos
   const columns = data?.columns || [];
 
   return (
-    <div className="modal-back">
-      <div className="modal wide" data-testid="upload-dialog">
-        <h3>Upload to the dataset</h3>
-        {!data && (
-          <label
-            className={"dropzone" + (over ? " over" : "")}
-            onDragOver={(e) => {
-              e.preventDefault();
-              setOver(true);
-            }}
-            onDragLeave={() => setOver(false)}
-            onDrop={(e) => {
-              e.preventDefault();
-              setOver(false);
-              const f = e.dataTransfer.files[0];
-              if (f) choose(f);
-            }}
-          >
-            Drop a CSV, JSON or JSONL file here, or click to choose one
-            <input type="file" accept=".csv,.json,.jsonl,text/csv,application/json" hidden onChange={(e) => e.target.files?.[0] && choose(e.target.files[0])} data-testid="upload-file" />
-          </label>
-        )}
-        {data && file && (
-          <>
-            <div className="muted">
-              {file.name} ({data.format}): {columns.length} columns; the first {data.rows.length} rows below. Drag each column into a box.
-            </div>
-            <div className="buckets">
-              {BUCKETS.map((b) => (
-                <div key={b} className="bucket" onDragOver={(e) => e.preventDefault()} onDrop={dropOn(b)} data-testid={`bucket-${b}`}>
-                  <div className="bucket-title">{LABELS[b]}</div>
-                  {columns
-                    .filter((c) => mapping[c.name] === b)
-                    .map((c) => (
-                      <span key={c.name} className="column-chip" draggable onDragStart={(e) => e.dataTransfer.setData("text/x-column", c.name)} data-testid={`column-${c.name}`} title={c.types.join(" | ")}>
-                        {c.name}
-                        <select value={b} onChange={(e) => setMapping({ ...mapping, [c.name]: e.target.value as Bucket })} title="Move to">
-                          {BUCKETS.map((x) => (
-                            <option key={x} value={x}>
-                              {LABELS[x]}
-                            </option>
-                          ))}
-                        </select>
-                      </span>
-                    ))}
-                </div>
-              ))}
-            </div>
-            <h4>File preview</h4>
-            <div className="preview-table">
-              <table className="simple">
-                <thead>
-                  <tr>
+    <Dialog testId="upload-dialog" wide onClose={() => onClose(0)}>
+      <h3>Upload to the dataset</h3>
+      {!data && (
+        <label
+          className={"dropzone" + (over ? " over" : "")}
+          onDragOver={(e) => {
+            e.preventDefault();
+            setOver(true);
+          }}
+          onDragLeave={() => setOver(false)}
+          onDrop={(e) => {
+            e.preventDefault();
+            setOver(false);
+            const f = e.dataTransfer.files[0];
+            if (f) choose(f);
+          }}
+        >
+          Drop a CSV, JSON or JSONL file here, or click to choose one
+          <input type="file" accept=".csv,.json,.jsonl,text/csv,application/json" hidden onChange={(e) => e.target.files?.[0] && choose(e.target.files[0])} data-testid="upload-file" />
+        </label>
+      )}
+      {data && file && (
+        <>
+          <div className="muted">
+            {file.name} ({data.format}): {columns.length} columns; the first {data.rows.length} rows below. Drag each column into a box.
+          </div>
+          <div className="buckets">
+            {BUCKETS.map((b) => (
+              <div key={b} className="bucket" onDragOver={(e) => e.preventDefault()} onDrop={dropOn(b)} data-testid={`bucket-${b}`}>
+                <div className="bucket-title">{LABELS[b]}</div>
+                {columns
+                  .filter((c) => mapping[c.name] === b)
+                  .map((c) => (
+                    <span key={c.name} className="column-chip" draggable onDragStart={(e) => e.dataTransfer.setData("text/x-column", c.name)} data-testid={`column-${c.name}`} title={c.types.join(" | ")}>
+                      {c.name}
+                      <select value={b} onChange={(e) => setMapping({ ...mapping, [c.name]: e.target.value as Bucket })} title="Move to">
+                        {BUCKETS.map((x) => (
+                          <option key={x} value={x}>
+                            {LABELS[x]}
+                          </option>
+                        ))}
+                      </select>
+                    </span>
+                  ))}
+              </div>
+            ))}
+          </div>
+          <h4>File preview</h4>
+          <div className="preview-table">
+            <table className="simple">
+              <thead>
+                <tr>
+                  {columns.map((c) => (
+                    <th key={c.name}>
+                      {c.name} <span className="muted">{c.types.join("|")}</span>
+                    </th>
+                  ))}
+                </tr>
+              </thead>
+              <tbody>
+                {data.rows.slice(0, 5).map((r, i) => (
+                  <tr key={i}>
                     {columns.map((c) => (
-                      <th key={c.name}>
-                        {c.name} <span className="muted">{c.types.join("|")}</span>
-                      </th>
+                      <td key={c.name}>{preview(r[c.name], 60)}</td>
                     ))}
                   </tr>
-                </thead>
-                <tbody>
-                  {data.rows.slice(0, 5).map((r, i) => (
-                    <tr key={i}>
-                      {columns.map((c) => (
-                        <td key={c.name}>{preview(r[c.name], 60)}</td>
-                      ))}
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-            <h4>First records as they will be stored</h4>
-            <div className="json" data-testid="upload-preview">
-              <Json value={data.records.slice(0, 2)} depth={-1} />
-            </div>
-          </>
-        )}
-        {error && (
-          <div className="error" data-testid="upload-error">
-            {error.message}
-            {error.violations && <Violations violations={error.violations} />}
+                ))}
+              </tbody>
+            </table>
           </div>
-        )}
-        <div className="buttons">
-          <button className="primary" disabled={!data || busy} onClick={importFile} data-testid="import">
-            {busy ? "Importing…" : "Import"}
-          </button>
-          {data && (
-            <button
-              onClick={() => {
-                setData(null);
-                setFile(null);
-              }}
-            >
-              Another file
-            </button>
-          )}
-          <button onClick={() => onClose(0)}>Cancel</button>
+          <h4>First records as they will be stored</h4>
+          <div className="json" data-testid="upload-preview">
+            <Json value={data.records.slice(0, 2)} depth={-1} />
+          </div>
+        </>
+      )}
+      {error && (
+        <div className="error" data-testid="upload-error">
+          {error.message}
+          {error.violations && <Violations violations={error.violations} />}
         </div>
+      )}
+      <div className="buttons">
+        <button className="primary" disabled={!data || busy} onClick={importFile} data-testid="import">
+          {busy ? "Importing…" : "Import"}
+        </button>
+        {data && (
+          <button
+            onClick={() => {
+              setData(null);
+              setFile(null);
+            }}
+          >
+            Another file
+          </button>
+        )}
+        <button onClick={() => onClose(0)}>Cancel</button>
       </div>
-    </div>
+    </Dialog>
   );
 }

@@ -167,7 +167,16 @@ export function ViewBar({ source, params }: { source: Source; params: URLSearchP
     act(async () => {
       if (naming === "rename" && saved) await request(`v1/view/${saved.id}`, { method: "PATCH", body: { name } });
       else {
-        const view = await request("v1/view", { body: { ...table, name, ...viewBody(params) } });
+        // The server answers a taken name with the view that has it (create-or-get, as
+        // Braintrust's API): say so instead of switching to that view.
+        // (One saved meanwhile, by another tab or user, is asked for by name.)
+        const taken =
+          views.find((v) => v.name === name.trim()) ?? (await request("v1/view", { query: { ...table, view_name: name.trim() } })).objects[0];
+        if (taken) {
+          setVersion((v) => v + 1);
+          throw new Error(`A view named “${taken.name}” already exists: choose another name, or pick that view and update it.`);
+        }
+        const view = await request("v1/view", { body: { ...table, name: name.trim(), ...viewBody(params) } });
         setParams({ view: view.id });
       }
       setNaming(null);
@@ -274,7 +283,11 @@ export function ViewBar({ source, params }: { source: Source; params: URLSearchP
           )}
         </>
       )}
-      {error && <span className="error">{error}</span>}
+      {error && (
+        <span className="error" data-testid="view-error">
+          {error}
+        </span>
+      )}
     </span>
   );
 }

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
+from tracelake.errors import InvalidRequest
 from tracelake.export.formats import FORMATS
-from tracelake.export.queries import run_query
+from tracelake.export.queries import QueryOptions, run_query
 from tracelake.export.stream import ExportRequest, stream
+from tracelake.model.xact import parse_xact
 from tracelake.server.http import HEAD_REQUEST, principal_of
+from tracelake.server.routes.btql import _is_name, _snapshot_version
 
 router = APIRouter()
 
@@ -26,14 +30,18 @@ def export_object(
     filter: str | None = None,
     shape: str = "spans",
     audit_log: bool = False,
+    version: str | None = None,
 ):
     """Every row of an object (project_logs, experiment or dataset; by id or name) as one
     json, jsonl, csv or parquet file, optionally filtered by a BTQL expression, streamed page
     by page. Tags, comments, expected values, scores and metadata are all included; with
-    ``audit_log``, each row's ``audit_data`` too."""
+    ``audit_log``, each row's ``audit_data`` too. ``version`` (a transaction id, or a
+    dataset's snapshot name): the rows as they were at that version, as ``/btql`` reads them."""
     principal = principal_of(request)
     state = request.app.state
     export = ExportRequest(object_type, object_id, format, filter, shape, audit_log)
+    if version is not None and version.strip():
+        export = dataclasses.replace(export, version=_version(request, export, version))
 
     def run(options):
         return run_query(
@@ -57,6 +65,19 @@ def export_object(
         media_type=FORMATS[format].media_type,
         headers={"content-disposition": _attachment(filename)},
     )
+
+
+def _version(request: Request, export: ExportRequest, version: str) -> int:
+    """An export's ``version`` as a transaction id: a decimal one, or a dataset snapshot's
+    name (resolved as ``/btql`` resolves it: 400 for a name the dataset has no snapshot of)."""
+    if _is_name(version):
+        export.check()  # (a bad object type or filter says so, not the snapshot lookup)
+        options = QueryOptions(query=export.query(None))
+        return _snapshot_version(request, options, version).version
+    try:
+        return parse_xact(version)
+    except ValueError as exc:
+        raise InvalidRequest(str(exc)) from None
 
 
 def _attachment(filename: str) -> str:
