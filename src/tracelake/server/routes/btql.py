@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import re
 
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from tracelake.datasets.versions import resolve_version
-from tracelake.errors import InvalidRequest, NotFound
+from tracelake.datasets.versions import not_a_version, read_snapshot
+from tracelake.errors import InvalidRequest
 from tracelake.export.formats import FORMATS
 from tracelake.export.queries import JSON_ITEMS, QueryOptions, explain_query, run_query
 from tracelake.model.objects import ObjectType
@@ -34,30 +33,12 @@ def _snapshot_version(request: Request, options: QueryOptions, name: str) -> Que
     source = resolve_source(query, CatalogResolver(state.catalog, org_id))
     refs = list(source.refs)
     if len(refs) != 1 or refs[0].object_type is not ObjectType.DATASET:
-        raise _not_a_version(name) or InvalidRequest(
+        raise not_a_version(name) or InvalidRequest(
             "version as a snapshot name works only for a query on one dataset;"
             " otherwise give a decimal transaction id"
         )
-    try:
-        version = resolve_version(state.store, refs[0].object_id, name)
-    except NotFound:
-        raise _not_a_version(name) or InvalidRequest(
-            f"the dataset has no snapshot named {name!r}"
-        ) from None
+    version = read_snapshot(state.store, refs[0].object_id, name)
     return dataclasses.replace(options, query=query, version=version)
-
-
-_NUMBER = re.compile(r"\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*")
-
-
-def _not_a_version(name: str) -> InvalidRequest | None:
-    """The error for a version that reads as a number but not as a transaction id ("-1",
-    "1.5"), when no snapshot has that name: it was meant as a version, not as a name."""
-    if not _NUMBER.fullmatch(name):
-        return None
-    if name.strip().startswith("-"):
-        return InvalidRequest(f"version must not be negative, got {name!r}")
-    return InvalidRequest(f"version must be a decimal transaction id, got {name!r}")
 
 
 def _options(body: dict) -> QueryOptions:

@@ -9,13 +9,13 @@ from enum import StrEnum
 import orjson
 from fastapi import APIRouter, Request
 
+from tracelake.datasets.versions import read_snapshot
 from tracelake.errors import InvalidRequest
 from tracelake.model.feedback import feedback_rows
 from tracelake.model.ids import uuid7
 from tracelake.model.objects import ObjectRef, ObjectType
 from tracelake.model.xact import format_xact, parse_xact
 from tracelake.server.http import JSONResponse, field_of, json_body, principal_of
-from tracelake.store.dataset_meta import snapshot_version
 from tracelake.store.events import MAX_FETCH_LIMIT, fetch_events, prepare_batch
 from tracelake.store.writer import WriteBatch
 
@@ -151,7 +151,7 @@ def _fetch(request: Request, object_type: ObjectPath, object_id: str, params: di
         version = params.get("max_xact_id")  # alone, it pins the version
     if version is not None:
         if named and ref.object_type is ObjectType.DATASET and _is_name(version):
-            version = snapshot_version(request.app.state.store, ref, version)
+            version = read_snapshot(request.app.state.store, ref.object_id, version)
         try:
             version = parse_xact(version)
         except ValueError as exc:
