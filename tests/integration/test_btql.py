@@ -437,8 +437,33 @@ def test_unknown_and_foreign_objects_are_not_found(app_client, project):
         headers={"Authorization": f"Bearer {other_key}"},
     )
     assert foreign.status_code == 404
-    # the same words as for an id that exists nowhere
-    assert foreign.json()["error"]["message"] == f"project {project!r} not found"
+    # the same words as for an id that exists nowhere, at the argument (1:33)
+    error = foreign.json()["error"]
+    assert error["message"] == f"project {project!r} not found at 1:33"
+    assert (error["type"], error["line"], error["col"]) == ("NotFound", 1, 33)
+    assert missing.json()["error"]["message"].endswith(" not found at 1:33")
+
+
+@pytest.mark.parametrize(
+    ("text", "argument"),
+    [
+        ("select: * | from: experiment('zz')", "'zz'"),
+        ("SELECT *\nFROM dataset('nope')", "'nope'"),
+        ("select: id\nfrom: project_dataset('{project}', 'nope')", "'nope'"),
+        ("select: id | from: project_logs('{project}',\n  'nope')", "'nope'"),
+    ],
+)
+def test_a_missing_source_is_a_404_at_its_argument(app_client, project, text, argument):
+    """It was a 404 without a position, unlike every other error about a query."""
+    text = text.format(project=project)
+    answer = app_client.post("/btql", json={"query": text})
+    assert answer.status_code == 404, answer.text
+    error = answer.json()["error"]
+    at = text.index(argument)
+    line = text.count("\n", 0, at) + 1
+    col = at - (text.rfind("\n", 0, at) + 1) + 1
+    assert (error["type"], error["line"], error["col"]) == ("NotFound", line, col)
+    assert error["message"].endswith(f"{argument} not found at {line}:{col}")
 
 
 def test_injection_attempts_stay_values(app_client, project):
