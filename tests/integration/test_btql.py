@@ -666,3 +666,30 @@ def test_cli_query_against_the_data_dir(tmp_path):
         timeout=120,
     )
     assert explained.returncode == 0 and "SELECT" in explained.stdout
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "select: * | from: project_logs('{p}') summary",
+        "SELECT id FROM project_logs('{p}', shape => 'summary')",
+    ],
+)
+def test_audit_log_on_the_summary_shape_is_refused(app_client, project, text):
+    """A summary row stands for a whole trace: audit_log added nothing to it (silently);
+    it is a 400 at the source now, as the export of a summary refuses it."""
+    text = text.format(p=project)
+    for explain in (False, True):
+        response = app_client.post(
+            "/btql", json={"query": text, "audit_log": True, "explain": explain}
+        )
+        assert response.status_code == 400, response.text
+        error = response.json()["error"]
+        assert error["message"].startswith("audit_log applies to the spans and traces shapes")
+        assert error["col"] == text.index("project_logs") + 1
+    # spans and traces take it; summary without it answers
+    for shape in ("spans", "traces"):
+        query = f"select: * | from: project_logs('{project}') {shape} | limit: 1"
+        rows = app_client.post("/btql", json={"query": query, "audit_log": True}).json()
+        assert all("audit_data" in row for row in rows["data"])
+    assert app_client.post("/btql", json={"query": text}).status_code == 200
