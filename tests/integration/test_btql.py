@@ -693,3 +693,41 @@ def test_audit_log_on_the_summary_shape_is_refused(app_client, project, text):
         rows = app_client.post("/btql", json={"query": query, "audit_log": True}).json()
         assert all("audit_data" in row for row in rows["data"])
     assert app_client.post("/btql", json={"query": text}).status_code == 200
+
+
+def test_a_cursor_beside_the_query_pages_like_the_cursor_clause(app_client, project):
+    """A top-level ``cursor`` in the body was ignored: every page was the first one."""
+    text = f"select: id | from: project_logs('{project}') | limit: 5"
+    sql = f"SELECT id FROM project_logs('{project}') LIMIT 5"
+    ast = {
+        "select": [{"op": "star"}],
+        "from": {
+            "op": "function",
+            "name": {"op": "ident", "name": ["project_logs"]},
+            "args": [{"op": "literal", "value": project}],
+        },
+        "limit": 5,
+        "cursor": None,
+    }
+    first = app_client.post("/btql", json={"query": text}).json()
+    cursor = first["cursor"]
+    second = app_client.post("/btql", json={"query": f"{text} | cursor: '{cursor}'"}).json()
+    expected = [r["id"] for r in second["data"]]
+    assert expected and not set(expected) & {r["id"] for r in first["data"]}
+    for query in (text, sql, ast, f"{text} | cursor: '{cursor}'"):
+        page = app_client.post("/btql", json={"query": query, "cursor": cursor}).json()
+        assert [r["id"] for r in page["data"]] == expected, query
+        assert page["cursor"] == second["cursor"]
+    # null or empty: the first page
+    for empty in (None, ""):
+        page = app_client.post("/btql", json={"query": text, "cursor": empty}).json()
+        assert page["data"] == first["data"]
+    # two cursors that differ, a cursor that is not one, one that is not a string: 400
+    for query, value, message in [
+        (f"{text} | cursor: '{cursor}'", second["cursor"], "the request's cursor and the query"),
+        (text, "nonsense", "invalid cursor"),
+        (text, 5, "cursor must be a string"),
+    ]:
+        answer = app_client.post("/btql", json={"query": query, "cursor": value})
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["error"]["message"].startswith(message)

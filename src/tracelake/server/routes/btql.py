@@ -63,6 +63,11 @@ def _options(body: dict) -> QueryOptions:
             version = parse_xact(version)
         except ValueError as exc:
             raise InvalidRequest(str(exc)) from None
+    cursor = body.get("cursor")
+    if cursor is not None and not isinstance(cursor, str):
+        raise InvalidRequest("cursor must be a string: the cursor of the previous page")
+    if cursor:
+        query = _with_cursor(query, cursor)
     return QueryOptions(
         query=query,
         fmt=fmt,
@@ -70,6 +75,17 @@ def _options(body: dict) -> QueryOptions:
         version=version,
         audit_log=_flag(body, "audit_log"),
     )
+
+
+def _with_cursor(query: str | dict, cursor: str) -> Query:
+    """The query with a ``cursor`` given beside it in the request body, which means what the
+    query's own cursor clause means; the two may be both given only when they agree."""
+    parsed = parse_query(query)
+    if parsed.cursor is not None and parsed.cursor != cursor:
+        raise InvalidRequest(
+            "the request's cursor and the query's cursor differ: give the cursor once"
+        )
+    return dataclasses.replace(parsed, cursor=cursor)
 
 
 def _flag(body: dict, name: str) -> bool:
