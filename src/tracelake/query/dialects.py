@@ -104,6 +104,15 @@ def _cast(sql: exp.Expression, to: str, safe: bool = False) -> exp.Expression:
 # 290,000 years either way.
 _EPOCH_SECONDS = (-9_223_372_022_400, 9_223_372_036_854)
 _INTERVAL_SECONDS = (-9_223_372_036_854, 9_223_372_036_854)
+# A time computed as a time ± an interval: the range less 10^9 seconds (31 years), which
+# covers what a calendar's months and years differ from their average lengths by.
+_TIME_GUARD_SECONDS = (_EPOCH_SECONDS[0] + 10**9, _EPOCH_SECONDS[1] - 10**9)
+# The largest operands (in SQL nodes) of a guarded sum of a time or an interval.
+_GUARDED_SIZE = 200
+
+
+def _size(sql: exp.Expression) -> int:
+    return sum(1 for _ in sql.walk())
 
 
 def _in_range(seconds: exp.Expression, bounds: tuple[int, int], then: exp.Expression):
@@ -226,6 +235,25 @@ class DuckDBCompiler(Compiler):
         seconds = op(this=fn("epoch", interval), expression=count)
         scaled = op(this=interval.copy(), expression=count.copy())
         return _in_range(seconds, _INTERVAL_SECONDS, scaled)
+
+    def temporal_sum(
+        self, op: type[exp.Expression], left, right, result, aggregate: bool
+    ) -> exp.Expression:
+        """``left ± right`` of a time and an interval or of two intervals (``result`` the
+        type of the sum); NULL beyond a timestamp's or an interval's range, where DuckDB
+        fails. ``try()``, unless an aggregate is inside, which DuckDB refuses there: then a
+        guard on the seconds of both (an interval's months at DuckDB's average length, which
+        a calendar's months differ from by days: a time is kept ``_TIME_GUARD_SECONDS``
+        inside the range). The guard repeats its operands, so only small ones get it (a
+        chain of sums would double at each step); a larger one fails as before (a 400)."""
+        total = op(this=left, expression=right)
+        if not aggregate:
+            return fn("try", total)
+        if _size(left) + _size(right) > _GUARDED_SIZE:
+            return total
+        seconds = op(this=fn("epoch", left.copy()), expression=fn("epoch", right.copy()))
+        bounds = _TIME_GUARD_SECONDS if result is T.TIMESTAMP else _INTERVAL_SECONDS
+        return _in_range(seconds, bounds, total)
 
     def int64_round(self, sql: exp.Expression, places: int) -> exp.Expression:
         """A 64-bit integer rounded to ``places`` < 0, NULL beyond 64 bits."""
