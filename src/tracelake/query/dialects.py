@@ -128,6 +128,15 @@ def _epoch_seconds(sql: exp.Expression) -> exp.Expression:
     return _in_range(sql, _EPOCH_SECONDS, fn("to_timestamp", sql.copy()))
 
 
+def _tried(value: exp.Expression, sql: exp.Expression, fails: bool = True) -> exp.Expression:
+    """``sql`` (a conversion of ``value``), NULL where DuckDB fails (beyond the timestamp
+    range); as it is when it cannot (not ``fails``), or with an aggregate inside, which
+    ``try()`` does not take (then it fails as before)."""
+    if not fails or value.find(exp.AggFunc) is not None:
+        return sql
+    return fn("try", sql)
+
+
 def _case(cond: exp.Expression, then: exp.Expression, default: exp.Expression | None = None):
     return exp.Case(ifs=[exp.If(this=cond, true=then)], default=default)
 
@@ -204,8 +213,14 @@ class DuckDBCompiler(Compiler):
         (T.TIMESTAMP, T.NUMBER): lambda c, x: fn("epoch", x),
         # A date is a day of the request's time zone (tz_offset minutes west of UTC): an
         # instant's date there, and as an instant the start of that day there.
-        (T.TIMESTAMP, T.DATE): lambda c, x: _cast(_local(_utc(x), c.tz_offset), "DATE"),
-        (T.DATE, T.TIMESTAMP): lambda c, x: _utc(_local(_cast(x, "TIMESTAMP"), -c.tz_offset)),
+        # (NULL beyond the timestamp range: a date's range is wider, and tz_offset moves
+        # the range's last day)
+        (T.TIMESTAMP, T.DATE): lambda c, x: _tried(
+            x, _cast(_local(_utc(x), c.tz_offset), "DATE"), bool(c.tz_offset)
+        ),
+        (T.DATE, T.TIMESTAMP): lambda c, x: _tried(
+            x, _utc(_local(_cast(x, "TIMESTAMP"), -c.tz_offset))
+        ),
         (T.DATE, T.STRING): lambda c, x: c.format_date(x),
         (T.ARRAY, T.STRING): lambda c, x: _cast(fn("to_json", x), "VARCHAR"),
         (T.ARRAY, T.BOOLEAN): lambda c, x: exp.GT(this=fn("len", x), expression=_zero()),
@@ -460,9 +475,20 @@ class DuckDBCompiler(Compiler):
 
     # time
 
-    def bucket(self, ts: exp.Expression, unit: str, count: int, tz_offset: int) -> exp.Expression:
+    def bucket(
+        self, ts: exp.Expression, unit: str, count: int, tz_offset: int, aggregate: bool = False
+    ) -> exp.Expression:
         """The start of the ``count`` × ``unit`` bucket holding ``ts`` in local time
-        (``tz_offset`` minutes west of UTC), as an instant."""
+        (``tz_offset`` minutes west of UTC), as an instant; NULL where it lies beyond the
+        timestamp range (a time within a day or a year of its ends), where DuckDB fails:
+        ``try()``, or, with an aggregate inside (which DuckDB refuses there), a guard that
+        keeps ``ts`` ``_TIME_GUARD_SECONDS`` inside the range."""
+        start = self._bucket_start(ts, unit, count, tz_offset)
+        if not aggregate:
+            return fn("try", start)
+        return _in_range(fn("epoch", ts.copy()), _TIME_GUARD_SECONDS, start)
+
+    def _bucket_start(self, ts: exp.Expression, unit: str, count: int, tz_offset: int):
         local = _utc(ts)
         if tz_offset:
             local = exp.Sub(this=local, expression=_minutes(tz_offset))

@@ -189,7 +189,7 @@ def _literal(c: Compiler, value: Typed, what: str, node, kinds=(str,)):
 def _bucket(unit: str) -> Handler:
     def handler(c, ctx, node, args):
         ts = c.expect(args[0], T.TIMESTAMP, node, f"{node.name}()")
-        sql = c.bucket(ts.sql, unit, 1, ctx.scope.tz_offset)
+        sql = c.bucket(ts.sql, unit, 1, ctx.scope.tz_offset, ts.aggregate)
         return ts.to(sql, T.TIMESTAMP, whole_seconds=True)
 
     return handler
@@ -212,7 +212,7 @@ def _date_trunc(c, ctx, node, args):
         message = f"date_trunc unit '{spec}' is out of range (at most 290,000 years)"
         raise c.error(message, c.where(args[0], node))
     ts = c.expect(args[1], T.TIMESTAMP, node, "date_trunc()")
-    sql = c.bucket(ts.sql, unit, count, ctx.scope.tz_offset)
+    sql = c.bucket(ts.sql, unit, count, ctx.scope.tz_offset, ts.aggregate)
     return ts.to(sql, T.TIMESTAMP, whole_seconds=True)
 
 
