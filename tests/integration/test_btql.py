@@ -731,3 +731,25 @@ def test_a_cursor_beside_the_query_pages_like_the_cursor_clause(app_client, proj
         answer = app_client.post("/btql", json={"query": query, "cursor": value})
         assert answer.status_code == 400, answer.text
         assert answer.json()["error"]["message"].startswith(message)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("fmt", [], "fmt must be one of json, jsonl, csv, parquet"),
+        ("fmt", {}, "fmt must be one of json, jsonl, csv, parquet"),
+        ("fmt", "", "fmt must be one of json, jsonl, csv, parquet"),
+        ("tz_offset", [], "tz_offset must be an integer number of minutes"),
+        ("tz_offset", "", "tz_offset must be an integer number of minutes"),
+        ("tz_offset", False, "tz_offset must be an integer number of minutes"),
+    ],
+)
+def test_an_option_that_is_false_but_not_null_is_refused(app_client, project, name, value, message):
+    """``"fmt": []`` answered json and ``"tz_offset": ""`` read UTC: a value that is false in
+    Python was taken for a missing one. Only a missing or null option is the default."""
+    query = f"select: id | from: project_logs('{project}') | limit: 1"
+    response = app_client.post("/btql", json={"query": query, name: value})
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["message"] == message
+    response = app_client.post("/btql", json={"query": query, name: None})
+    assert response.status_code == 200, response.text

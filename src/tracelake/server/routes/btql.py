@@ -47,10 +47,11 @@ def _options(body: dict) -> QueryOptions:
         raise InvalidRequest("missing required field 'query'")
     if not isinstance(query, str | dict):
         raise InvalidRequest("query must be a string (BTQL or SQL) or a query object")
-    fmt = body.get("fmt") or "json"
-    if fmt not in FORMATS:
+    # (missing or null is the default; another value that is false, "" or [], is wrong)
+    fmt = _given(body, "fmt", "json")
+    if not isinstance(fmt, str) or fmt not in FORMATS:
         raise InvalidRequest(f"fmt must be one of {', '.join(FORMATS)}")
-    tz_offset = body.get("tz_offset") or 0
+    tz_offset = _given(body, "tz_offset", 0)
     if isinstance(tz_offset, bool) or not isinstance(tz_offset, int):
         raise InvalidRequest("tz_offset must be an integer number of minutes")
     if not -24 * 60 <= tz_offset <= 24 * 60:
@@ -86,6 +87,11 @@ def _with_cursor(query: str | dict, cursor: str) -> Query:
             "the request's cursor and the query's cursor differ: give the cursor once"
         )
     return dataclasses.replace(parsed, cursor=cursor)
+
+
+def _given(body: dict, name: str, default):
+    value = body.get(name)
+    return default if value is None else value
 
 
 def _flag(body: dict, name: str) -> bool:
