@@ -914,7 +914,7 @@ def arithmetic(c: Compiler, op: str, left: Typed, right: Typed, node=None) -> Ty
     if result is T.INTERVAL and op in ("mul", "div"):
         # interval 1 day * 1e15: beyond an interval's range
         interval, count = (lhs, rhs) if left.type is T.INTERVAL else (rhs, lhs)
-        sql = c.scaled_interval(ARITHMETIC[op], interval, count)
+        sql = c.scaled_interval(ARITHMETIC[op], interval, count, aggregated(left, right))
     elif result in (T.TIMESTAMP, T.INTERVAL) and T.INTERVAL in (left.type, right.type):
         # created + interval 280000 year + interval 280000 year: beyond the range
         sql = c.temporal_sum(ARITHMETIC[op], lhs, rhs, result, aggregated(left, right))
