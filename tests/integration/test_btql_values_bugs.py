@@ -370,6 +370,36 @@ def test_a_chain_of_interval_arithmetic_compiles_to_sql_of_its_length(
         assert row["x"] == "1 day"
 
 
+def _nested(template: str, steps: int, base: str) -> str:
+    for _ in range(steps):
+        base = template.format(base)
+    return base
+
+
+@pytest.mark.parametrize(
+    ("template", "base"),
+    [
+        ("to_datetime(to_string({}))", "created"),
+        ("to_datetime(to_number({}))", "created"),
+        ("to_date(to_datetime(to_number(to_datetime(to_string({})))))", "created"),
+    ],
+)
+def test_conversions_of_conversions_compile_to_sql_of_their_length(
+    app_client, project, rows, template, base
+):
+    """A string read as a time repeated the string three times (the offset test and two
+    casts), a number read as a time twice: ``to_datetime(to_string(…))`` eight deep was 1 MB
+    of SQL and took 6 s to plan, each step 4× the one before. A large operand is bound
+    once now, and the value is the same."""
+    query = f"select: id, {_nested(template, 8, base)} as x | from: project_logs('{project}')"
+    plan = app_client.post("/btql", json={"query": query, "explain": True})
+    assert plan.status_code == 200, plan.text
+    assert len(plan.json()["sql"]) < 40_000
+    once = f"select: id, {_nested(template, 1, base)} as x | from: project_logs('{project}')"
+    assert btql(app_client, query) == btql(app_client, once)
+    assert len(btql(app_client, query)) == len(rows)
+
+
 @pytest.fixture
 def traces_project(app_client):
     """Four traces of a root and a child; the children of t1 and t3 have an error."""
