@@ -437,8 +437,33 @@ def test_unknown_and_foreign_objects_are_not_found(app_client, project):
         headers={"Authorization": f"Bearer {other_key}"},
     )
     assert foreign.status_code == 404
-    # the same words as for an id that exists nowhere
-    assert foreign.json()["error"]["message"] == f"project {project!r} not found"
+    # the same words as for an id that exists nowhere, at the argument (1:33)
+    error = foreign.json()["error"]
+    assert error["message"] == f"project {project!r} not found at 1:33"
+    assert (error["type"], error["line"], error["col"]) == ("NotFound", 1, 33)
+    assert missing.json()["error"]["message"].endswith(" not found at 1:33")
+
+
+@pytest.mark.parametrize(
+    ("text", "argument"),
+    [
+        ("select: * | from: experiment('zz')", "'zz'"),
+        ("SELECT *\nFROM dataset('nope')", "'nope'"),
+        ("select: id\nfrom: project_dataset('{project}', 'nope')", "'nope'"),
+        ("select: id | from: project_logs('{project}',\n  'nope')", "'nope'"),
+    ],
+)
+def test_a_missing_source_is_a_404_at_its_argument(app_client, project, text, argument):
+    """It was a 404 without a position, unlike every other error about a query."""
+    text = text.format(project=project)
+    answer = app_client.post("/btql", json={"query": text})
+    assert answer.status_code == 404, answer.text
+    error = answer.json()["error"]
+    at = text.index(argument)
+    line = text.count("\n", 0, at) + 1
+    col = at - (text.rfind("\n", 0, at) + 1) + 1
+    assert (error["type"], error["line"], error["col"]) == ("NotFound", line, col)
+    assert error["message"].endswith(f"{argument} not found at {line}:{col}")
 
 
 def test_injection_attempts_stay_values(app_client, project):
@@ -641,3 +666,90 @@ def test_cli_query_against_the_data_dir(tmp_path):
         timeout=120,
     )
     assert explained.returncode == 0 and "SELECT" in explained.stdout
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "select: * | from: project_logs('{p}') summary",
+        "SELECT id FROM project_logs('{p}', shape => 'summary')",
+    ],
+)
+def test_audit_log_on_the_summary_shape_is_refused(app_client, project, text):
+    """A summary row stands for a whole trace: audit_log added nothing to it (silently);
+    it is a 400 at the source now, as the export of a summary refuses it."""
+    text = text.format(p=project)
+    for explain in (False, True):
+        response = app_client.post(
+            "/btql", json={"query": text, "audit_log": True, "explain": explain}
+        )
+        assert response.status_code == 400, response.text
+        error = response.json()["error"]
+        assert error["message"].startswith("audit_log applies to the spans and traces shapes")
+        assert error["col"] == text.index("project_logs") + 1
+    # spans and traces take it; summary without it answers
+    for shape in ("spans", "traces"):
+        query = f"select: * | from: project_logs('{project}') {shape} | limit: 1"
+        rows = app_client.post("/btql", json={"query": query, "audit_log": True}).json()
+        assert all("audit_data" in row for row in rows["data"])
+    assert app_client.post("/btql", json={"query": text}).status_code == 200
+
+
+def test_a_cursor_beside_the_query_pages_like_the_cursor_clause(app_client, project):
+    """A top-level ``cursor`` in the body was ignored: every page was the first one."""
+    text = f"select: id | from: project_logs('{project}') | limit: 5"
+    sql = f"SELECT id FROM project_logs('{project}') LIMIT 5"
+    ast = {
+        "select": [{"op": "star"}],
+        "from": {
+            "op": "function",
+            "name": {"op": "ident", "name": ["project_logs"]},
+            "args": [{"op": "literal", "value": project}],
+        },
+        "limit": 5,
+        "cursor": None,
+    }
+    first = app_client.post("/btql", json={"query": text}).json()
+    cursor = first["cursor"]
+    second = app_client.post("/btql", json={"query": f"{text} | cursor: '{cursor}'"}).json()
+    expected = [r["id"] for r in second["data"]]
+    assert expected and not set(expected) & {r["id"] for r in first["data"]}
+    for query in (text, sql, ast, f"{text} | cursor: '{cursor}'"):
+        page = app_client.post("/btql", json={"query": query, "cursor": cursor}).json()
+        assert [r["id"] for r in page["data"]] == expected, query
+        assert page["cursor"] == second["cursor"]
+    # null or empty: the first page
+    for empty in (None, ""):
+        page = app_client.post("/btql", json={"query": text, "cursor": empty}).json()
+        assert page["data"] == first["data"]
+    # two cursors that differ, a cursor that is not one, one that is not a string: 400
+    for query, value, message in [
+        (f"{text} | cursor: '{cursor}'", second["cursor"], "the request's cursor and the query"),
+        (text, "nonsense", "invalid cursor"),
+        (text, 5, "cursor must be a string"),
+    ]:
+        answer = app_client.post("/btql", json={"query": query, "cursor": value})
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["error"]["message"].startswith(message)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("fmt", [], "fmt must be one of json, jsonl, csv, parquet"),
+        ("fmt", {}, "fmt must be one of json, jsonl, csv, parquet"),
+        ("fmt", "", "fmt must be one of json, jsonl, csv, parquet"),
+        ("tz_offset", [], "tz_offset must be an integer number of minutes"),
+        ("tz_offset", "", "tz_offset must be an integer number of minutes"),
+        ("tz_offset", False, "tz_offset must be an integer number of minutes"),
+    ],
+)
+def test_an_option_that_is_false_but_not_null_is_refused(app_client, project, name, value, message):
+    """``"fmt": []`` answered json and ``"tz_offset": ""`` read UTC: a value that is false in
+    Python was taken for a missing one. Only a missing or null option is the default."""
+    query = f"select: id | from: project_logs('{project}') | limit: 1"
+    response = app_client.post("/btql", json={"query": query, name: value})
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["message"] == message
+    response = app_client.post("/btql", json={"query": query, name: None})
+    assert response.status_code == 200, response.text

@@ -237,3 +237,86 @@ def test_order_by_a_position_after_a_star_counts_its_columns(
     by_btql = btql(app_client, btql_text.format(src=src) + " | limit: 3")["data"]
     assert [r["id"] for r in by_sql] == expected
     assert by_sql == by_btql
+
+
+# --- DISTINCT aggregates and IN a field: what they mean, checked against plain Python ---------
+
+
+@pytest.fixture
+def tagged(app_client):
+    name = f"distinct-{uuid.uuid4().hex[:8]}"
+    project_id = app_client.post("/v1/project", json={"name": name}).json()["id"]
+    rows = [
+        {
+            "id": f"s{n}",
+            "tags": [f"t{n % 3}", "all"] if n % 4 else None,
+            "metrics": {"tokens": n % 4},
+            "metadata": {"want": f"t{n % 2}", "many": ["t0", "t1"], "one": "t1"},
+        }
+        for n in range(12)
+    ]
+    rows = [{**r, "project_id": project_id, "log_id": "g"} for r in rows]
+    assert app_client.post("/logs3", json={"rows": rows}).status_code == 200
+    return project_id, rows
+
+
+@pytest.mark.parametrize("syntax", ["btql", "sql"])
+def test_distinct_aggregates_count_each_value_once(app_client, tagged, syntax):
+    project_id, rows = tagged
+    tokens = [r["metrics"]["tokens"] for r in rows]
+    distinct = set(tokens)
+    measures = "count(DISTINCT metrics.tokens) AS c, sum(DISTINCT metrics.tokens) AS s,"
+    measures += " avg(DISTINCT metrics.tokens) AS a, count_distinct(metrics.tokens) AS d"
+    if syntax == "btql":
+        text = f"measures: {measures} | from: project_logs('{project_id}')"
+    else:
+        text = f"SELECT {measures} FROM project_logs('{project_id}')"
+    data = app_client.post("/btql", json={"query": text}).json()["data"]
+    expected = {
+        "c": len(distinct),
+        "s": sum(distinct),
+        "a": sum(distinct) / len(distinct),
+        "d": len(distinct),
+    }
+    assert data == [expected]
+    for call in ("min(DISTINCT metrics.tokens)", "percentile(DISTINCT metrics.tokens, 0.5)"):
+        error = error_of(app_client, f"select: {call} as x | from: project_logs('{project_id}')")
+        assert error["message"].startswith(f"{call.split('(')[0]}() does not take DISTINCT")
+        assert error["col"] == len("select: ") + 1
+
+
+def includes(haystack, needle) -> bool:
+    """INCLUDES as docs/btql.md defines it: an array's elements, an object's values, a scalar
+    itself; a list needle means all of its elements."""
+    if isinstance(needle, list):
+        return all(includes(haystack, n) for n in needle)
+    if isinstance(haystack, list):
+        return needle in haystack
+    if isinstance(haystack, dict):
+        return needle in haystack.values()
+    return haystack is not None and haystack == needle
+
+
+@pytest.mark.parametrize(
+    ("condition", "holds"),
+    [
+        ("'all' IN tags", lambda r: includes(r["tags"], "all")),
+        ("'all' NOT IN tags", lambda r: not includes(r["tags"], "all")),
+        ("metadata.want IN tags", lambda r: includes(r["tags"], r["metadata"]["want"])),
+        ("'t1' IN metadata.many", lambda r: True),
+        ("'t0' IN metadata.one", lambda r: False),
+        ("metadata.want IN metadata.one", lambda r: r["metadata"]["want"] == "t1"),
+        ("tags IN metadata.many", lambda r: includes(r["metadata"]["many"], r["tags"])),
+    ],
+)
+def test_in_a_field_is_includes(app_client, tagged, condition, holds):
+    """``x IN field`` (the reference's grammar takes a field after IN) means ``field
+    INCLUDES x``, in BTQL and SQL alike."""
+    project_id, rows = tagged
+    expected = sorted(r["id"] for r in rows if holds(r))
+    for text in (
+        f"select: id | from: project_logs('{project_id}') | filter: {condition}",
+        f"SELECT id FROM project_logs('{project_id}') WHERE {condition}",
+    ):
+        data = app_client.post("/btql", json={"query": text}).json()["data"]
+        assert sorted(r["id"] for r in data) == expected, text

@@ -418,3 +418,48 @@ def test_a_count_sample_pages_its_traces_while_they_are_written(app_client, shap
         )
     traces = [t for page in listed for t in page]
     assert sorted(traces) == sorted(sample), listed
+
+
+@pytest.mark.parametrize(
+    "span_filter",
+    ["span_filter: is_root", "filter: FILTER_SPANS(is_root)", "span_filter: span_id = 'none'"],
+)
+def test_a_summary_rows_xact_id_is_its_traces_newest_under_a_span_filter(app_client, span_filter):
+    """Under a span filter a summary row's ``_xact_id`` and ``_pagination_key`` were those of
+    the newest span the filter kept, while the row's place in the pages (and the cursor)
+    follow the trace's newest write: a trace written again came first with an older
+    ``_xact_id`` than the one after it. They are the whole trace's now, like its root
+    fields."""
+    project_id = app_client.post("/v1/project", json={"name": f"x-{uuid.uuid4().hex}"}).json()
+    project_id = project_id["id"]
+    for t in range(3):
+        spans = [{"id": f"t{t}", "span_id": f"t{t}", "root_span_id": f"t{t}"}]
+        spans.append({**spans[0], "id": f"t{t}-c", "span_id": f"t{t}-c", "span_parents": [f"t{t}"]})
+        rows = [{**s, "project_id": project_id, "log_id": "g"} for s in spans]
+        assert app_client.post("/logs3", json={"rows": rows}).status_code == 200
+    # a child of the oldest trace written again: that trace is the newest now
+    late = {"id": "t0-c", "project_id": project_id, "log_id": "g", "output": "late"}
+    assert (
+        app_client.post("/logs3", json={"rows": [{**late, "_is_merge": True}]}).status_code == 200
+    )
+    source = f"project_logs('{project_id}')"
+    spans = btql(app_client, f"select: root_span_id, _xact_id, _pagination_key | from: {source}")
+    spans = spans["data"]
+    newest: dict[str, tuple] = {}
+    for span in spans:
+        key = (int(span["_xact_id"]), span["_pagination_key"])
+        newest[span["root_span_id"]] = max(newest.get(span["root_span_id"], key), key)
+    order = sorted(newest, key=lambda trace: newest[trace][1], reverse=True)
+    assert order[0] == "t0"
+    text = f"select: root_span_id, _xact_id, _pagination_key | from: {source} summary"
+    if "none" in span_filter:  # a filter that keeps no span keeps no trace
+        assert btql(app_client, f"{text} | {span_filter}")["data"] == []
+        return
+    for query in (f"{text} | {span_filter}", f"{text} | {span_filter} | sort: _xact_id desc"):
+        for limit in (1, 3):
+            pages = all_pages(app_client, f"{query} | limit: {limit}")
+            rows = [row for page in pages for row in page]
+            assert [r["root_span_id"] for r in rows] == order, (query, limit)
+            for row in rows:
+                xact, key = newest[row["root_span_id"]]
+                assert (int(row["_xact_id"]), row["_pagination_key"]) == (xact, key)

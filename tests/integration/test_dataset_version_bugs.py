@@ -515,3 +515,29 @@ def test_fetch_with_a_version_that_names_nothing_is_a_400(app_client):
             assert answer.json()["error"]["message"] == message
     pinned = app_client.post(f"/v1/dataset/{ds}/fetch", json={"version": "golden"})
     assert [row["id"] for row in pinned.json()["events"]] == ["a"]
+
+
+def test_an_unknown_snapshot_name_is_the_same_400_on_fetch_and_btql(app_client):
+    """A version that names no snapshot was a 404 on fetch (as if the dataset were missing)
+    and a 400 on /btql: both are a 400 about the version now, with the same message."""
+    ds = _dataset(app_client)
+    app_client.post(f"/v1/dataset/{ds}/insert", json={"events": [{"id": "a", "input": 1}]})
+    query = f"select: id | from: dataset('{ds}')"
+    for version, message in [
+        ("golden", "the dataset has no snapshot named 'golden'"),
+        ("-1", "version must not be negative, got '-1'"),
+        ("1.5", "version must be a decimal transaction id, got '1.5'"),
+    ]:
+        answers = [
+            app_client.post(f"/v1/dataset/{ds}/fetch", json={"version": version}),
+            app_client.get(f"/v1/dataset/{ds}/fetch", params={"version": version}),
+            app_client.post("/btql", json={"query": query, "version": version}),
+        ]
+        for answer in answers:
+            assert answer.status_code == 400, (version, answer.text)
+            assert answer.json()["error"]["message"] == message
+    # A name that exists still reads its version.
+    app_client.post(f"/v1/dataset/{ds}/snapshots", json={"name": "golden"})
+    app_client.post(f"/v1/dataset/{ds}/insert", json={"events": [{"id": "b", "input": 2}]})
+    rows = app_client.post(f"/v1/dataset/{ds}/fetch", json={"version": "golden"}).json()
+    assert [r["id"] for r in rows["events"]] == ["a"]

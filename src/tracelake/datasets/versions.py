@@ -41,27 +41,10 @@ def latest_version(store: Store, dataset_id: str) -> int | None:
     return int(row[0]) if row and row[0] is not None else None
 
 
-def resolve_version(store: Store, dataset_id: str, value: Any) -> int:
-    """A version as clients give it to read the dataset: an ``_xact_id`` (digits) or a
-    snapshot name. Anything else is a 400 (an unknown name was a 404 in fetch, as if the
-    dataset were missing)."""
-    if isinstance(value, str) and value and not value.strip().isdigit():
-        try:
-            return dataset_meta.snapshot_version(store, _ref(dataset_id), value)
-        except NotFound:
-            raise not_a_number(value) or InvalidRequest(
-                f"the dataset has no snapshot named {value!r}"
-            ) from None
-    try:
-        return parse_xact(value)
-    except ValueError as exc:
-        raise InvalidRequest(str(exc)) from None
-
-
 _NUMBER = re.compile(r"\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*")
 
 
-def not_a_number(name: str) -> InvalidRequest | None:
+def not_a_version(name: str) -> InvalidRequest | None:
     """The error for a version that reads as a number but not as a transaction id ("-1",
     "1.5"), when no snapshot has that name: it was meant as a version, not as a name."""
     if not _NUMBER.fullmatch(name):
@@ -69,6 +52,18 @@ def not_a_number(name: str) -> InvalidRequest | None:
     if name.strip().startswith("-"):
         return InvalidRequest(f"version must not be negative, got {name!r}")
     return InvalidRequest(f"version must be a decimal transaction id, got {name!r}")
+
+
+def read_snapshot(store: Store, dataset_id: str, name: str) -> int:
+    """The ``_xact_id`` a snapshot name given as a read's ``version`` stands for (fetch and
+    ``POST /btql``). A name the dataset does not have is a 400 about the version, as any
+    other version that names nothing: the dataset exists, the parameter is wrong."""
+    try:
+        return dataset_meta.snapshot_version(store, _ref(dataset_id), name)
+    except NotFound:
+        raise not_a_version(name) or InvalidRequest(
+            f"the dataset has no snapshot named {name!r}"
+        ) from None
 
 
 def dataset_version(store: Store, dataset_id: str, value: Any, param: str = "version") -> int:

@@ -104,6 +104,27 @@ def _cast(sql: exp.Expression, to: str, safe: bool = False) -> exp.Expression:
 # 290,000 years either way.
 _EPOCH_SECONDS = (-9_223_372_022_400, 9_223_372_036_854)
 _INTERVAL_SECONDS = (-9_223_372_036_854, 9_223_372_036_854)
+# A time computed as a time ± an interval: the range less 10^9 seconds (31 years), which
+# covers what a calendar's months and years differ from their average lengths by.
+_TIME_GUARD_SECONDS = (_EPOCH_SECONDS[0] + 10**9, _EPOCH_SECONDS[1] - 10**9)
+# The largest operands (in SQL nodes) of a guarded sum of a time or an interval.
+_GUARDED_SIZE = 200
+
+
+def _size(sql: exp.Expression) -> int:
+    return sum(1 for _ in sql.walk())
+
+
+def _bound(value: exp.Expression, build) -> exp.Expression:
+    """``build(v)`` of a value it reads more than once: of ``value`` itself when it is
+    small, else of a lambda's variable bound to it once, so that conversions of
+    conversions (``to_datetime(to_string(to_datetime(…)))``) do not repeat the steps
+    before them at each step (the SQL grew 4× per step: 8 steps, 1 MB and 6 s to plan)."""
+    if _size(value) <= _GUARDED_SIZE:
+        return build(value)
+    body = exp.Lambda(this=build(exp.column("tl_v")), expressions=[exp.to_identifier("tl_v")])
+    bound = fn("list_transform", fn("list_value", value), body)
+    return fn("list_extract", bound, exp.Literal.number(1))
 
 
 def _in_range(seconds: exp.Expression, bounds: tuple[int, int], then: exp.Expression):
@@ -116,7 +137,16 @@ def _in_range(seconds: exp.Expression, bounds: tuple[int, int], then: exp.Expres
 def _epoch_seconds(sql: exp.Expression) -> exp.Expression:
     """Unix seconds as an instant; NULL beyond the timestamp range (1e20) or for NaN, which
     ``to_timestamp`` rejects with an error."""
-    return _in_range(sql, _EPOCH_SECONDS, fn("to_timestamp", sql.copy()))
+    return _bound(sql, lambda v: _in_range(v, _EPOCH_SECONDS, fn("to_timestamp", v.copy())))
+
+
+def _tried(value: exp.Expression, sql: exp.Expression, fails: bool = True) -> exp.Expression:
+    """``sql`` (a conversion of ``value``), NULL where DuckDB fails (beyond the timestamp
+    range); as it is when it cannot (not ``fails``), or with an aggregate inside, which
+    ``try()`` does not take (then it fails as before)."""
+    if not fails or value.find(exp.AggFunc) is not None:
+        return sql
+    return fn("try", sql)
 
 
 def _case(cond: exp.Expression, then: exp.Expression, default: exp.Expression | None = None):
@@ -160,15 +190,15 @@ class DuckDBCompiler(Compiler):
     COERCIONS = {
         (T.JSON, T.STRING): lambda c, x: c.json_text(x),
         (T.JSON, T.NUMBER): lambda c, x: _cast(c.json_text(x), "DOUBLE", safe=True),
-        (T.JSON, T.BOOLEAN): lambda c, x: _case(
-            c.json_is_number(x),
-            exp.NEQ(this=c.json_num(x.copy()), expression=exp.Literal.number(0)),
-            _cast(c.json_text(x.copy()), "BOOLEAN", safe=True),
-        ),
-        (T.JSON, T.TIMESTAMP): lambda c, x: _case(
-            c.json_is_number(x), _epoch_seconds(c.json_num(x.copy())),
-            c.parse_timestamp(c.json_text(x.copy())),
-        ),
+        (T.JSON, T.BOOLEAN): lambda c, x: _bound(x, lambda v: _case(
+            c.json_is_number(v),
+            exp.NEQ(this=c.json_num(v.copy()), expression=exp.Literal.number(0)),
+            _cast(c.json_text(v.copy()), "BOOLEAN", safe=True),
+        )),
+        (T.JSON, T.TIMESTAMP): lambda c, x: _bound(x, lambda v: _case(
+            c.json_is_number(v), _epoch_seconds(c.json_num(v.copy())),
+            c.parse_timestamp(c.json_text(v.copy())),
+        )),
         (T.JSON, T.DATE): lambda c, x: _cast(c.json_text(x), "DATE", safe=True),
         (T.JSON, T.INTERVAL): lambda c, x: _cast(c.json_text(x), "INTERVAL", safe=True),
         (T.JSON, T.ARRAY): lambda c, x: _cast(x, "VARCHAR[]", safe=True),
@@ -186,8 +216,9 @@ class DuckDBCompiler(Compiler):
         (T.NUMBER, T.BOOLEAN): lambda c, x: exp.NEQ(this=x, expression=exp.Literal.number(0)),
         (T.NUMBER, T.TIMESTAMP): lambda c, x: _epoch_seconds(x),
         # seconds beyond an interval's range (1e20) are NULL, not an error
-        (T.NUMBER, T.INTERVAL): lambda c, x: _in_range(
-            x, _INTERVAL_SECONDS, fn("to_seconds", _cast(x.copy(), "DOUBLE"))
+        (T.NUMBER, T.INTERVAL): lambda c, x: _bound(
+            x,
+            lambda v: _in_range(v, _INTERVAL_SECONDS, fn("to_seconds", _cast(v.copy(), "DOUBLE"))),
         ),
         (T.BOOLEAN, T.NUMBER): lambda c, x: _cast(x, "INTEGER"),
         (T.BOOLEAN, T.STRING): lambda c, x: _cast(x, "VARCHAR"),
@@ -195,8 +226,14 @@ class DuckDBCompiler(Compiler):
         (T.TIMESTAMP, T.NUMBER): lambda c, x: fn("epoch", x),
         # A date is a day of the request's time zone (tz_offset minutes west of UTC): an
         # instant's date there, and as an instant the start of that day there.
-        (T.TIMESTAMP, T.DATE): lambda c, x: _cast(_local(_utc(x), c.tz_offset), "DATE"),
-        (T.DATE, T.TIMESTAMP): lambda c, x: _utc(_local(_cast(x, "TIMESTAMP"), -c.tz_offset)),
+        # (NULL beyond the timestamp range: a date's range is wider, and tz_offset moves
+        # the range's last day)
+        (T.TIMESTAMP, T.DATE): lambda c, x: _tried(
+            x, _cast(_local(_utc(x), c.tz_offset), "DATE"), bool(c.tz_offset)
+        ),
+        (T.DATE, T.TIMESTAMP): lambda c, x: _tried(
+            x, _utc(_local(_cast(x, "TIMESTAMP"), -c.tz_offset))
+        ),
         (T.DATE, T.STRING): lambda c, x: c.format_date(x),
         (T.ARRAY, T.STRING): lambda c, x: _cast(fn("to_json", x), "VARCHAR"),
         (T.ARRAY, T.BOOLEAN): lambda c, x: exp.GT(this=fn("len", x), expression=_zero()),
@@ -221,11 +258,38 @@ class DuckDBCompiler(Compiler):
         sql = exp.Null() if sql is None else sql
         return _cast(sql, self.NULL_TYPES[type_]) if type_ in self.NULL_TYPES else sql
 
-    def scaled_interval(self, op: type[exp.Expression], interval, count) -> exp.Expression:
-        """``interval * count`` or ``interval / count``; NULL beyond an interval's range."""
-        seconds = op(this=fn("epoch", interval), expression=count)
-        scaled = op(this=interval.copy(), expression=count.copy())
+    def scaled_interval(
+        self, op: type[exp.Expression], interval, count, aggregate: bool = False
+    ) -> exp.Expression:
+        """``interval * count`` or ``interval / count``; NULL beyond an interval's range. The
+        guard repeats its operands, so a large one (``interval 1 day * 2 * 2 …``, which
+        doubled at each step: 14 steps took 20 s to plan) gets ``try()`` instead, NULL
+        where DuckDB fails (or, with an aggregate inside, which try() does not take, no
+        guard: it fails as a 400)."""
+        scaled = op(this=interval, expression=count)
+        if _size(interval) + _size(count) > _GUARDED_SIZE:
+            return scaled if aggregate else fn("try", scaled)
+        seconds = op(this=fn("epoch", interval.copy()), expression=count.copy())
         return _in_range(seconds, _INTERVAL_SECONDS, scaled)
+
+    def temporal_sum(
+        self, op: type[exp.Expression], left, right, result, aggregate: bool
+    ) -> exp.Expression:
+        """``left ± right`` of a time and an interval or of two intervals (``result`` the
+        type of the sum); NULL beyond a timestamp's or an interval's range, where DuckDB
+        fails. ``try()``, unless an aggregate is inside, which DuckDB refuses there: then a
+        guard on the seconds of both (an interval's months at DuckDB's average length, which
+        a calendar's months differ from by days: a time is kept ``_TIME_GUARD_SECONDS``
+        inside the range). The guard repeats its operands, so only small ones get it (a
+        chain of sums would double at each step); a larger one fails as before (a 400)."""
+        total = op(this=left, expression=right)
+        if not aggregate:
+            return fn("try", total)
+        if _size(left) + _size(right) > _GUARDED_SIZE:
+            return total
+        seconds = op(this=fn("epoch", left.copy()), expression=fn("epoch", right.copy()))
+        bounds = _TIME_GUARD_SECONDS if result is T.TIMESTAMP else _INTERVAL_SECONDS
+        return _in_range(seconds, bounds, total)
 
     def int64_round(self, sql: exp.Expression, places: int) -> exp.Expression:
         """A 64-bit integer rounded to ``places`` < 0, NULL beyond 64 bits."""
@@ -432,9 +496,20 @@ class DuckDBCompiler(Compiler):
 
     # time
 
-    def bucket(self, ts: exp.Expression, unit: str, count: int, tz_offset: int) -> exp.Expression:
+    def bucket(
+        self, ts: exp.Expression, unit: str, count: int, tz_offset: int, aggregate: bool = False
+    ) -> exp.Expression:
         """The start of the ``count`` × ``unit`` bucket holding ``ts`` in local time
-        (``tz_offset`` minutes west of UTC), as an instant."""
+        (``tz_offset`` minutes west of UTC), as an instant; NULL where it lies beyond the
+        timestamp range (a time within a day or a year of its ends), where DuckDB fails:
+        ``try()``, or, with an aggregate inside (which DuckDB refuses there), a guard that
+        keeps ``ts`` ``_TIME_GUARD_SECONDS`` inside the range."""
+        start = self._bucket_start(ts, unit, count, tz_offset)
+        if not aggregate:
+            return fn("try", start)
+        return _in_range(fn("epoch", ts.copy()), _TIME_GUARD_SECONDS, start)
+
+    def _bucket_start(self, ts: exp.Expression, unit: str, count: int, tz_offset: int):
         local = _utc(ts)
         if tz_offset:
             local = exp.Sub(this=local, expression=_minutes(tz_offset))
@@ -449,9 +524,13 @@ class DuckDBCompiler(Compiler):
 
     def parse_timestamp(self, sql: exp.Expression) -> exp.Expression:
         """A string as an instant: with an offset as given, without one as UTC."""
-        has_offset = fn("regexp_matches", sql, _s(_OFFSET))
-        naive = _utc(_cast(sql.copy(), "TIMESTAMP", safe=True))
-        return _case(has_offset, _cast(sql.copy(), "TIMESTAMPTZ", safe=True), naive)
+
+        def parse(text: exp.Expression) -> exp.Expression:
+            has_offset = fn("regexp_matches", text, _s(_OFFSET))
+            naive = _utc(_cast(text.copy(), "TIMESTAMP", safe=True))
+            return _case(has_offset, _cast(text.copy(), "TIMESTAMPTZ", safe=True), naive)
+
+        return _bound(sql, parse)
 
     def format_timestamp(self, sql: exp.Expression, whole_seconds: bool = False) -> exp.Expression:
         fmt = self.BUCKET_FORMAT if whole_seconds else self.TIMESTAMP_FORMAT

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tracelake.errors import InvalidRequest
+from tracelake.errors import InvalidRequest, NotFound
 
 
 class QueryError(InvalidRequest):
@@ -39,6 +39,24 @@ class QueryError(InvalidRequest):
 
     def to_json(self) -> dict:
         body = super().to_json()
+        if self.line is not None:
+            body["error"]["line"] = self.line
+            body["error"]["col"] = self.col
+        return body
+
+
+class SourceNotFound(NotFound):
+    """An object a query's ``from:`` names that the caller's organization does not have: a
+    404 like any missing object, at the position of its argument (``line``:``col``)."""
+
+    def __init__(self, message: str, where: object = None):
+        error = QueryError.at(message, where)
+        super().__init__(str(error))
+        self.line, self.col = error.line, error.col
+
+    def to_json(self) -> dict:
+        body = super().to_json()
+        body["error"]["type"] = "NotFound"
         if self.line is not None:
             body["error"]["line"] = self.line
             body["error"]["col"] = self.col

@@ -189,7 +189,7 @@ def _literal(c: Compiler, value: Typed, what: str, node, kinds=(str,)):
 def _bucket(unit: str) -> Handler:
     def handler(c, ctx, node, args):
         ts = c.expect(args[0], T.TIMESTAMP, node, f"{node.name}()")
-        sql = c.bucket(ts.sql, unit, 1, ctx.scope.tz_offset)
+        sql = c.bucket(ts.sql, unit, 1, ctx.scope.tz_offset, ts.aggregate)
         return ts.to(sql, T.TIMESTAMP, whole_seconds=True)
 
     return handler
@@ -212,7 +212,7 @@ def _date_trunc(c, ctx, node, args):
         message = f"date_trunc unit '{spec}' is out of range (at most 290,000 years)"
         raise c.error(message, c.where(args[0], node))
     ts = c.expect(args[1], T.TIMESTAMP, node, "date_trunc()")
-    sql = c.bucket(ts.sql, unit, count, ctx.scope.tz_offset)
+    sql = c.bucket(ts.sql, unit, count, ctx.scope.tz_offset, ts.aggregate)
     return ts.to(sql, T.TIMESTAMP, whole_seconds=True)
 
 
@@ -914,7 +914,10 @@ def arithmetic(c: Compiler, op: str, left: Typed, right: Typed, node=None) -> Ty
     if result is T.INTERVAL and op in ("mul", "div"):
         # interval 1 day * 1e15: beyond an interval's range
         interval, count = (lhs, rhs) if left.type is T.INTERVAL else (rhs, lhs)
-        sql = c.scaled_interval(ARITHMETIC[op], interval, count)
+        sql = c.scaled_interval(ARITHMETIC[op], interval, count, aggregated(left, right))
+    elif result in (T.TIMESTAMP, T.INTERVAL) and T.INTERVAL in (left.type, right.type):
+        # created + interval 280000 year + interval 280000 year: beyond the range
+        sql = c.temporal_sum(ARITHMETIC[op], lhs, rhs, result, aggregated(left, right))
     elif op != "div" and _is_int64(left) and _is_int64(right):
         # 9223372036854775807 + 1: beyond 64 bits
         sql, sql_type = c.int64_arithmetic(ARITHMETIC[op], lhs, rhs), "BIGINT"

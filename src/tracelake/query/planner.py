@@ -183,6 +183,13 @@ def plan_query(
             "the summary shape applies to project logs and experiments",
             query.from_,
         )
+    elif audit_log:
+        # A summary row stands for a whole trace, and audit data belongs to one span.
+        raise QueryError.at(
+            "audit_log applies to the spans and traces shapes, not summary (a summary row"
+            " stands for a whole trace)",
+            query.from_,
+        )
     else:
         plan = planner.summary()
     keeps = plan.paging == "key" and version is None

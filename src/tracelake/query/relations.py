@@ -525,6 +525,10 @@ def _trace_stats(stats: dict[str, str], spans: str) -> str:
             FROM {spans} s GROUP BY s.root_span_id))"""
 
 
+# Summary columns of the whole trace even under a span filter, beside the root's fields.
+_WHOLE_TRACE = ("_xact_id", "_pagination_key")
+
+
 def summary_relation(
     spans: str,
     object_type: ObjectType,
@@ -545,7 +549,8 @@ def summary_relation(
 
     ``whole`` (SQL), when ``spans`` are the spans a span filter kept, holds every span of
     their traces: the root span's fields are picked among those (the root span stays the
-    root when the filter drops it), the rest is aggregated over ``spans``."""
+    root when the filter drops it), and ``_xact_id`` and ``_pagination_key`` are the
+    trace's newest among those, the rest is aggregated over ``spans``."""
     keys = keys or {}
     names = list(summary_columns(object_type))
     if object_type is ObjectType.DATASET:
@@ -559,7 +564,9 @@ def summary_relation(
     for name in names:
         stats.update(_trace_aggregates(name, reads, keys.get(name)))
     select = ", ".join(_summary_select(name, keys.get(name)) for name in names)
-    root = [name for name, sql in stats.items() if sql == root_field(name)]
+    # The root span's fields, and the trace's newest write (_xact_id, _pagination_key): the
+    # row stands for the whole trace, its place in the pages too, whatever a filter keeps.
+    root = [n for n, sql in stats.items() if sql == root_field(n) or n in _WHOLE_TRACE]
     if whole is None or not root:
         sql = f"""(WITH spans AS {spans},
         trace_stats AS {_trace_stats(stats, reads.spans())}"""

@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from tracelake.errors import InvalidRequest
+from tracelake.errors import InvalidRequest, NotFound
 from tracelake.model.objects import ObjectRef, ObjectType
 from tracelake.query.ast import Literal, Query
-from tracelake.query.errors import QueryError
+from tracelake.query.errors import QueryError, SourceNotFound
 
 # Source names tracelake stores, and the object type each reads.
 SOURCE_TYPES = {
@@ -96,6 +96,8 @@ def resolve_source(query: Query, resolver: Resolver) -> ResolvedSource:
             raise
         except InvalidRequest as exc:  # a name several objects have: at the argument
             raise QueryError.at(exc.message, nodes[value]) from None
+        except NotFound as exc:  # still a 404, at the argument
+            raise SourceNotFound(exc.message, nodes[value]) from None
 
     if name == "project_dataset":
         if len(args) < 2:

@@ -9,7 +9,7 @@ import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from tracelake.datasets.versions import not_a_number, resolve_version
+from tracelake.datasets.versions import not_a_version, read_snapshot
 from tracelake.errors import InvalidRequest
 from tracelake.export.formats import FORMATS
 from tracelake.export.queries import JSON_ITEMS, QueryOptions, explain_query, run_query
@@ -33,11 +33,11 @@ def _snapshot_version(request: Request, options: QueryOptions, name: str) -> Que
     source = resolve_source(query, CatalogResolver(state.catalog, org_id))
     refs = list(source.refs)
     if len(refs) != 1 or refs[0].object_type is not ObjectType.DATASET:
-        raise not_a_number(name) or InvalidRequest(
+        raise not_a_version(name) or InvalidRequest(
             "version as a snapshot name works only for a query on one dataset;"
             " otherwise give a decimal transaction id"
         )
-    version = resolve_version(state.store, refs[0].object_id, name)
+    version = read_snapshot(state.store, refs[0].object_id, name)
     return dataclasses.replace(options, query=query, version=version)
 
 
@@ -47,10 +47,11 @@ def _options(body: dict) -> QueryOptions:
         raise InvalidRequest("missing required field 'query'")
     if not isinstance(query, str | dict):
         raise InvalidRequest("query must be a string (BTQL or SQL) or a query object")
-    fmt = body.get("fmt") or "json"
-    if fmt not in FORMATS:
+    # (missing or null is the default; another value that is false, "" or [], is wrong)
+    fmt = _given(body, "fmt", "json")
+    if not isinstance(fmt, str) or fmt not in FORMATS:
         raise InvalidRequest(f"fmt must be one of {', '.join(FORMATS)}")
-    tz_offset = body.get("tz_offset") or 0
+    tz_offset = _given(body, "tz_offset", 0)
     if isinstance(tz_offset, bool) or not isinstance(tz_offset, int):
         raise InvalidRequest("tz_offset must be an integer number of minutes")
     if not -24 * 60 <= tz_offset <= 24 * 60:
@@ -63,6 +64,11 @@ def _options(body: dict) -> QueryOptions:
             version = parse_xact(version)
         except ValueError as exc:
             raise InvalidRequest(str(exc)) from None
+    cursor = body.get("cursor")
+    if cursor is not None and not isinstance(cursor, str):
+        raise InvalidRequest("cursor must be a string: the cursor of the previous page")
+    if cursor:
+        query = _with_cursor(query, cursor)
     return QueryOptions(
         query=query,
         fmt=fmt,
@@ -70,6 +76,22 @@ def _options(body: dict) -> QueryOptions:
         version=version,
         audit_log=_flag(body, "audit_log"),
     )
+
+
+def _with_cursor(query: str | dict, cursor: str) -> Query:
+    """The query with a ``cursor`` given beside it in the request body, which means what the
+    query's own cursor clause means; the two may be both given only when they agree."""
+    parsed = parse_query(query)
+    if parsed.cursor is not None and parsed.cursor != cursor:
+        raise InvalidRequest(
+            "the request's cursor and the query's cursor differ: give the cursor once"
+        )
+    return dataclasses.replace(parsed, cursor=cursor)
+
+
+def _given(body: dict, name: str, default):
+    value = body.get(name)
+    return default if value is None else value
 
 
 def _flag(body: dict, name: str) -> bool:

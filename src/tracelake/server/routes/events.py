@@ -9,7 +9,7 @@ from enum import StrEnum
 import orjson
 from fastapi import APIRouter, Request
 
-from tracelake.datasets.versions import resolve_version
+from tracelake.datasets.versions import read_snapshot
 from tracelake.errors import InvalidRequest
 from tracelake.model.feedback import feedback_rows
 from tracelake.model.ids import uuid7
@@ -155,7 +155,7 @@ def _fetch(request: Request, object_type: ObjectPath, object_id: str, params: di
         version = params.get("max_xact_id")  # alone, it pins the version
     if version is not None:
         if named and ref.object_type is ObjectType.DATASET and _is_name(version):
-            version = resolve_version(request.app.state.store, ref.object_id, version)
+            version = read_snapshot(request.app.state.store, ref.object_id, version)
         try:
             version = parse_xact(version)
         except ValueError as exc:
