@@ -340,7 +340,16 @@ def _execute(cursor, store: Store, plan: Plan, options: QueryOptions, timeout: f
     except duckdb.Error as exc:
         # The compiler coerces types and guards paths, so this is rare; it is still the
         # query's fault (e.g. an out-of-range cast), not the server's.
-        raise QueryError(f"the query could not run: {exc}") from None
+        raise QueryError(f"the query could not run: {engine_message(exc)}") from None
+
+
+def engine_message(exc: Exception) -> str:
+    """A DuckDB error's message without what belongs to the SQL tracelake generated, not to
+    the query: the statement quoted under ``LINE n:`` with its caret, and hints at the
+    engine's settings (``* SET …``); its other lines joined with "; "."""
+    text = str(exc).split("\n\nLINE ", 1)[0]
+    lines = [line.strip() for line in text.splitlines()]
+    return "; ".join(line for line in lines if line and not line.startswith("* SET "))
 
 
 def _execute_with_moved_rows(cursor, store: Store, plan: Plan, options: QueryOptions):
