@@ -679,6 +679,13 @@ def export(
         bool,
         typer.Option("--audit-log", help="Add each row's audit_data (spans and traces)."),
     ] = False,
+    version: Annotated[
+        str | None,
+        typer.Option(
+            "--version",
+            help="The rows as of this version: a transaction id, or a dataset snapshot's name.",
+        ),
+    ] = None,
     data_dir: DataDir = None,
     url: Url = None,
     api_key: ApiKey = None,
@@ -725,7 +732,7 @@ def export(
                         )
                         bar.update(task, what=what)
 
-                    written = backend.export(request, out, progress)
+                    written = backend.export(request, out, progress, version)
             finally:
                 backend.close()
         rows = f"{counts['rows']:,} rows, " if counts["rows"] else ""

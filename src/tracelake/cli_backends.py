@@ -3,6 +3,7 @@ opened directly (``LocalBackend``), with the same methods, so a command works ei
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from urllib.parse import quote
 
@@ -142,13 +143,16 @@ class RemoteBackend:
     def explain(self, text: str) -> dict:
         return self.call("POST", "/btql", {"query": text, "explain": True})
 
-    def export(self, request, out, progress) -> int:
-        """Download an export to ``out``; returns the bytes written."""
+    def export(self, request, out, progress, version: str | None = None) -> int:
+        """Download an export to ``out`` (the rows as of ``version``, a transaction id or a
+        dataset snapshot's name, when given); returns the bytes written."""
         params = {"format": request.format, "shape": request.shape}
         if request.filter:
             params["filter"] = request.filter
         if request.audit_log:
             params["audit_log"] = "true"
+        if version is not None and version.strip():
+            params["version"] = version
         path = f"/v1/{segment(request.object_type)}/{segment(request.object)}/export"
         written = 0
         started = False
@@ -343,9 +347,14 @@ class LocalBackend:
 
         return explain_query(self.catalog, self.principal, QueryOptions(query=text))
 
-    def export(self, request, out, progress) -> int:
+    def export(self, request, out, progress, version: str | None = None) -> int:
+        from tracelake.datasets.versions import read_version
         from tracelake.export.queries import run_query
         from tracelake.export.stream import stream
+
+        if version is not None and version.strip():
+            at = read_version(self.catalog, self.principal.org_id, request.query(None), version)
+            request = dataclasses.replace(request, version=at)
 
         def run(options):
             return run_query(

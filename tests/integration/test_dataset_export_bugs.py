@@ -534,3 +534,38 @@ def test_a_blank_export_filter_filters_nothing(app_client, blank):
     response = app_client.get(f"/v1/project_logs/{project_id}/export", params={"filter": blank})
     assert response.status_code == 200, response.text
     assert len(response.content.splitlines()) == 3
+
+
+def test_the_cli_exports_an_old_version_of_a_dataset(fresh_server, tmp_path):
+    """``tracelake export --version``: the rows of a transaction id or of a snapshot's name,
+    through a server (which resolves the name) and on a data dir; a name the dataset does not
+    have is one error line."""
+    fresh_server.start()
+    headers = auth(fresh_server.api_key)
+    with httpx.Client(base_url=fresh_server.url, headers=headers) as client:
+        project = client.post("/v1/project", json={"name": "versions"}).json()["id"]
+        ds = client.post("/v1/dataset", json={"project_id": project, "name": "golden"}).json()
+        insert = client.post(f"/v1/dataset/{ds['id']}/insert", json={"events": [{"id": "a"}]})
+        snapshot = client.post(f"/v1/dataset/{ds['id']}/snapshots", json={"name": "v1"})
+        client.post(f"/v1/dataset/{ds['id']}/insert", json={"events": [{"id": "b"}]})
+        client.post(
+            f"/v1/dataset/{ds['id']}/insert", json={"events": [{"id": "a", "_object_delete": True}]}
+        )
+    assert insert.status_code == 200 and snapshot.status_code == 200, snapshot.text
+    target = tmp_path / "rows.jsonl"
+
+    def exported(*args: str) -> list[str]:
+        ok(run_cli("export", "dataset", ds["id"], "-o", str(target), *args))
+        return sorted(json.loads(line)["id"] for line in target.read_text().splitlines())
+
+    remote = ("--url", fresh_server.url, "--api-key", fresh_server.api_key)
+    assert exported(*remote) == ["b"]
+    assert exported(*remote, "--version", "v1") == ["a"]
+    unknown = run_cli("export", "dataset", ds["id"], "-o", str(target), *remote, "--version", "v9")
+    assert_cli_error(unknown, "no snapshot named 'v9'")
+    fresh_server.stop()
+    local = ("--data-dir", str(fresh_server.data_dir))
+    assert exported(*local) == ["b"]
+    assert exported(*local, "--version", "v1") == ["a"]
+    unknown = run_cli("export", "dataset", ds["id"], "-o", str(target), *local, "--version", "v9")
+    assert_cli_error(unknown, "no snapshot named 'v9'")

@@ -14,8 +14,11 @@ from tracelake.errors import Forbidden, InvalidRequest, NotFound
 from tracelake.model.objects import ObjectRef, ObjectType
 from tracelake.model.rows import RowWrite, format_timestamp, normalize_row
 from tracelake.model.xact import format_xact, parse_xact, xact_seconds
+from tracelake.query.ast import Query
+from tracelake.query.parsers import parse_query
+from tracelake.query.sources import resolve_source
 from tracelake.store import dataset_meta
-from tracelake.store.catalog import Catalog, Principal
+from tracelake.store.catalog import Catalog, CatalogResolver, Principal
 from tracelake.store.events import events_source_sql
 from tracelake.store.store import Store
 from tracelake.store.writer import WriteBatch
@@ -64,6 +67,37 @@ def read_snapshot(store: Store, dataset_id: str, name: str) -> int:
         raise not_a_version(name) or InvalidRequest(
             f"the dataset has no snapshot named {name!r}"
         ) from None
+
+
+def is_snapshot_name(version: Any) -> bool:
+    """Whether a read's ``version`` names a snapshot (a string not all digits) rather than
+    giving a transaction id."""
+    return isinstance(version, str) and bool(version.strip()) and not version.strip().isdigit()
+
+
+def query_snapshot(catalog: Catalog, org_id: str, query: Query, name: str) -> int:
+    """The ``_xact_id`` a snapshot name given as ``version`` stands for, for a query that
+    reads exactly one dataset (a snapshot name belongs to one dataset); a 400 otherwise."""
+    source = resolve_source(query, CatalogResolver(catalog, org_id))
+    refs = list(source.refs)
+    if len(refs) != 1 or refs[0].object_type is not ObjectType.DATASET:
+        raise not_a_version(name) or InvalidRequest(
+            "version as a snapshot name works only for a query on one dataset;"
+            " otherwise give a decimal transaction id"
+        )
+    return read_snapshot(catalog.store, refs[0].object_id, name)
+
+
+def read_version(catalog: Catalog, org_id: str, query: str | Query, value: str) -> int:
+    """A read's ``version`` given as text (an export's parameter, the CLI's option): a
+    decimal transaction id, or a snapshot name of the one dataset ``query`` reads."""
+    if is_snapshot_name(value):
+        parsed = query if isinstance(query, Query) else parse_query(query)
+        return query_snapshot(catalog, org_id, parsed, value)
+    try:
+        return parse_xact(value)
+    except ValueError as exc:
+        raise InvalidRequest(str(exc)) from None
 
 
 def dataset_version(store: Store, dataset_id: str, value: Any, param: str = "version") -> int:

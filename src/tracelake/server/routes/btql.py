@@ -9,35 +9,23 @@ import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from tracelake.datasets.versions import not_a_version, read_snapshot
+from tracelake.datasets.versions import is_snapshot_name, query_snapshot
 from tracelake.errors import InvalidRequest
 from tracelake.export.formats import FORMATS
 from tracelake.export.queries import JSON_ITEMS, QueryOptions, explain_query, run_query
-from tracelake.model.objects import ObjectType
 from tracelake.model.xact import parse_xact
 from tracelake.query.ast import Query
 from tracelake.query.parsers import parse_query
-from tracelake.query.sources import resolve_source
 from tracelake.server.http import json_body, principal_of
-from tracelake.store.catalog import CatalogResolver
 
 router = APIRouter()
 
 
 def _snapshot_version(request: Request, options: QueryOptions, name: str) -> QueryOptions:
-    """``version`` given as a snapshot name: the version it names, for a query that reads
-    exactly one dataset (a name belongs to one dataset)."""
+    """``version`` given as a snapshot name: the version it names."""
     query = options.query if isinstance(options.query, Query) else parse_query(options.query)
-    state = request.app.state
     org_id = principal_of(request).org_id
-    source = resolve_source(query, CatalogResolver(state.catalog, org_id))
-    refs = list(source.refs)
-    if len(refs) != 1 or refs[0].object_type is not ObjectType.DATASET:
-        raise not_a_version(name) or InvalidRequest(
-            "version as a snapshot name works only for a query on one dataset;"
-            " otherwise give a decimal transaction id"
-        )
-    version = read_snapshot(state.store, refs[0].object_id, name)
+    version = query_snapshot(request.app.state.catalog, org_id, query, name)
     return dataclasses.replace(options, query=query, version=version)
 
 
@@ -57,7 +45,7 @@ def _options(body: dict) -> QueryOptions:
     if not -24 * 60 <= tz_offset <= 24 * 60:
         raise InvalidRequest("tz_offset must be between -1440 and 1440 minutes")
     version = body.get("version")
-    if _is_name(version):
+    if is_snapshot_name(version):
         pass  # a snapshot name, resolved once the query's dataset is known
     elif version is not None:
         try:
@@ -105,10 +93,6 @@ def _flag(body: dict, name: str) -> bool:
     return value
 
 
-def _is_name(version) -> bool:
-    return isinstance(version, str) and bool(version.strip()) and not version.strip().isdigit()
-
-
 @router.post("/btql")
 async def btql(request: Request):
     """Run a query. ``query`` is BTQL clause text, Braintrust SQL, or the JSON AST that SDKs
@@ -117,7 +101,7 @@ async def btql(request: Request):
     principal = principal_of(request)
     body = await json_body(request)
     options = _options(body)
-    if _is_name(options.version):
+    if is_snapshot_name(options.version):
         options = _snapshot_version(request, options, options.version)
     state = request.app.state
     if _flag(body, "explain"):

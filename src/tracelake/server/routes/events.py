@@ -9,7 +9,7 @@ from enum import StrEnum
 import orjson
 from fastapi import APIRouter, Request
 
-from tracelake.datasets.versions import read_snapshot
+from tracelake.datasets.versions import is_snapshot_name, read_snapshot
 from tracelake.errors import InvalidRequest
 from tracelake.model.feedback import feedback_rows
 from tracelake.model.ids import uuid7
@@ -154,7 +154,7 @@ def _fetch(request: Request, object_type: ObjectPath, object_id: str, params: di
     if version is None and before is None:
         version = params.get("max_xact_id")  # alone, it pins the version
     if version is not None:
-        if named and ref.object_type is ObjectType.DATASET and _is_name(version):
+        if named and ref.object_type is ObjectType.DATASET and is_snapshot_name(version):
             version = read_snapshot(request.app.state.store, ref.object_id, version)
         try:
             version = parse_xact(version)
@@ -189,11 +189,6 @@ def _legacy_cursor(params: dict) -> tuple[int, str] | None:
         return parse_xact(params["max_xact_id"]), root
     except ValueError:
         raise InvalidRequest("max_xact_id must be a decimal transaction id") from None
-
-
-def _is_name(version) -> bool:
-    """A dataset's version may be given by a snapshot name instead of an ``_xact_id``."""
-    return isinstance(version, str) and bool(version.strip()) and not version.strip().isdigit()
 
 
 @router.post("/v1/{object_type}/{object_id}/fetch")

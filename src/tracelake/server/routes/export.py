@@ -8,13 +8,11 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from tracelake.errors import InvalidRequest
+from tracelake.datasets.versions import read_version
 from tracelake.export.formats import FORMATS
-from tracelake.export.queries import QueryOptions, run_query
+from tracelake.export.queries import run_query
 from tracelake.export.stream import ExportRequest, stream
-from tracelake.model.xact import parse_xact
 from tracelake.server.http import HEAD_REQUEST, principal_of
-from tracelake.server.routes.btql import _is_name, _snapshot_version
 
 router = APIRouter()
 
@@ -41,7 +39,9 @@ def export_object(
     state = request.app.state
     export = ExportRequest(object_type, object_id, format, filter, shape, audit_log)
     if version is not None and version.strip():
-        export = dataclasses.replace(export, version=_version(request, export, version))
+        export.check()  # (a bad object type or filter says so, not the version's lookup)
+        at = read_version(state.catalog, principal.org_id, export.query(None), version)
+        export = dataclasses.replace(export, version=at)
 
     def run(options):
         return run_query(
@@ -65,19 +65,6 @@ def export_object(
         media_type=FORMATS[format].media_type,
         headers={"content-disposition": _attachment(filename)},
     )
-
-
-def _version(request: Request, export: ExportRequest, version: str) -> int:
-    """An export's ``version`` as a transaction id: a decimal one, or a dataset snapshot's
-    name (resolved as ``/btql`` resolves it: 400 for a name the dataset has no snapshot of)."""
-    if _is_name(version):
-        export.check()  # (a bad object type or filter says so, not the snapshot lookup)
-        options = QueryOptions(query=export.query(None))
-        return _snapshot_version(request, options, version).version
-    try:
-        return parse_xact(version)
-    except ValueError as exc:
-        raise InvalidRequest(str(exc)) from None
 
 
 def _attachment(filename: str) -> str:
