@@ -82,6 +82,13 @@ def created_key(result: subprocess.CompletedProcess) -> tuple[str, str]:
     return match.group(1), lines[-1]
 
 
+def as_from_a_terminal() -> None:
+    """A child's SIGINT as a terminal's Ctrl-C finds it (``preexec_fn``): ``make test`` run in
+    the background (``&``, CI) hands its processes SIGINT ignored, and Python then keeps it
+    ignored, so the Ctrl-C tests waited for nothing."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def local_app(data_dir: Path) -> TestClient:
     """The app on a data dir the CLI wrote (after the CLI has exited)."""
     return TestClient(create_app(Settings(data_dir=data_dir)), base_url="http://127.0.0.1")
@@ -1005,6 +1012,7 @@ def test_ctrl_c_says_interrupted_and_exits_130(tmp_path, args, said):
             stderr=subprocess.PIPE,
             text=True,
             env=cli_env(),
+            preexec_fn=as_from_a_terminal,
         )
         connection, _ = listener.accept()  # the command waits for its first answer
         time.sleep(0.2)

@@ -15,7 +15,7 @@ import uuid
 
 import pytest
 
-from tests.integration.test_cli import assert_cli_error, cli_env, ok, run_cli
+from tests.integration.test_cli import as_from_a_terminal, assert_cli_error, cli_env, ok, run_cli
 from tracelake.store.catalog import DATASETS
 
 
@@ -780,6 +780,7 @@ def test_ctrl_c_once_the_server_has_the_file_says_it_may_still_import_it(tmp_pat
             stderr=subprocess.PIPE,
             text=True,
             env=cli_env(),
+            preexec_fn=as_from_a_terminal,
         )
         assert _TakesTheFile.received.wait(60)
         time.sleep(0.2)
