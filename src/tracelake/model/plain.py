@@ -121,7 +121,7 @@ def plain_rows(raw_rows: Any, now: str) -> PlainRows | None:
             return None
         parents = raw.get("span_parents")
         if parents is not None:
-            if type(parents) is not list or not all(type(p) is str for p in parents):
+            if type(parents) is not list or not all(type(p) is str and p for p in parents):
                 return None
             parents = parents or None
         tags = raw.get("tags")

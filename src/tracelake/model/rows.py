@@ -256,9 +256,10 @@ def _check_fields(fields: dict[str, Any], ref: ObjectRef, where: str) -> None:
             raise InvalidRequest(f"{where}: {name} must be a non-empty string")
     parents = fields.get("span_parents")
     if parents is not None and (
-        not isinstance(parents, list) or not all(isinstance(p, str) for p in parents)
+        not isinstance(parents, list) or not all(isinstance(p, str) and p for p in parents)
     ):
-        raise InvalidRequest(f"{where}: span_parents must be a list of strings")
+        # (an empty span id is refused as a span_id: as a parent it named no span)
+        raise InvalidRequest(f"{where}: span_parents must be a list of non-empty strings")
     if ref.object_type is ObjectType.DATASET and "output" in fields:
         # The SDK's deprecated `output=` alias on datasets means `expected`.
         value = fields.pop("output")
