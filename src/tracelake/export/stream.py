@@ -13,9 +13,9 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from tracelake.errors import InvalidRequest
+from tracelake.errors import InvalidRequest, NotFound
 from tracelake.export.queries import ARROW, QueryOptions, QueryResult
-from tracelake.query.errors import QueryError
+from tracelake.query.errors import QueryError, SourceNotFound
 from tracelake.query.parsers import parse_expression
 
 EXPORT_FORMATS = ("json", "jsonl", "csv", "parquet")
@@ -134,6 +134,8 @@ def stream(request: ExportRequest, run: Runner, on_rows=None) -> Iterator[bytes]
             # means nothing to the caller, who wrote only the filter.
             raise QueryError(exc.detail) from None
         raise
+    except SourceNotFound as exc:  # (its position too is in the export's own query)
+        raise NotFound(exc.detail) from None
     return _chunks(request.format, opening, page_iter, on_rows or (lambda n: None))
 
 

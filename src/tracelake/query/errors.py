@@ -52,6 +52,7 @@ class SourceNotFound(NotFound):
     def __init__(self, message: str, where: object = None):
         error = QueryError.at(message, where)
         super().__init__(str(error))
+        self.detail = message  # without the position
         self.line, self.col = error.line, error.col
 
     def to_json(self) -> dict:
