@@ -1,5 +1,6 @@
 """The UI's frame (web/e2e/uifixes.mjs), in headless Chromium: every dialog closes on Escape
-and gives the focus back to the button that opened it; Compare in the experiments list says
+and gives the focus back to the button that opened it, and so does the trace panel (full
+screen first); Compare in the experiments list says
 which experiment is the baseline and lets the user pick it (it took the first one picked,
 silently); the compare screen swaps the two; signing out lands on a screen of the
 organization still signed in, or on the sign-in screen; a mistyped screen or path says
@@ -18,6 +19,7 @@ def test_dialogs_close_on_escape_and_give_the_focus_back(ui_server, tmp_path):
         "tag-manager",
         "add-dataset-dialog",
         "column-chooser",
+        "trace-panel",
         "row-editor",
         "upload-dialog",
         "copy-dialog",

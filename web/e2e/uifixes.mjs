@@ -256,6 +256,27 @@ export function uiFixesFlows({ cfg, result, check, signIn, open, api, tableSettl
       await page.keyboard.press("Escape");
       await page.getByTestId("column-chooser").waitFor({ state: "detached", timeout: 3000 }).catch(() => check(false, "the column chooser did not close on Escape"));
       closed.push("column-chooser");
+      // The trace panel: Escape leaves full screen, then closes it; the column chooser
+      // opened over it takes the Escape first.
+      await page.getByTestId("logs-table").getByTestId("row").first().click();
+      await page.waitForURL(/trace=/);
+      const panel = page.getByTestId("trace-panel");
+      await panel.waitFor();
+      await page.getByTestId("columns-button").click();
+      await page.getByTestId("column-chooser").waitFor();
+      await page.keyboard.press("Escape");
+      await page.getByTestId("column-chooser").waitFor({ state: "detached", timeout: 3000 });
+      await page.waitForTimeout(200);
+      check((await panel.count()) === 1, "the trace panel stayed open when Escape closed the column chooser");
+      await page.getByTestId("fullscreen").click();
+      await page.waitForURL(/full=1/);
+      await page.keyboard.press("Escape");
+      await page.waitForURL((url) => !url.toString().includes("full=1"));
+      check((await panel.count()) === 1, "Escape in full screen leaves full screen, the panel stays");
+      await page.keyboard.press("Escape");
+      await panel.waitFor({ state: "detached", timeout: 3000 }).catch(() => check(false, "the trace panel did not close on Escape"));
+      check(!page.url().includes("trace="), `the URL still names the trace: ${page.url()}`);
+      closed.push("trace-panel");
 
       await open(page, `datasets/${cfg.data.dataset_id}`);
       const rows = page.getByTestId("dataset-rows");

@@ -182,6 +182,7 @@ export function ColumnChooser(props: {
     if (!open) return;
     const onKey = (e: KeyboardEvent) => {
       if (e.key !== "Escape" || e.defaultPrevented) return;
+      e.preventDefault(); // (taken: a trace panel behind stays open)
       setOpen(false);
       button.current?.focus();
     };

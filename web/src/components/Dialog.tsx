@@ -4,6 +4,27 @@ import { ReactNode, useEffect, useRef } from "react";
 
 const open: object[] = []; // the dialogs shown, the topmost last
 
+/** Whether a dialog is shown (Escape is then the dialog's). */
+export function dialogShown(): boolean {
+  return open.length > 0;
+}
+
+/** Run ``handle`` on Escape pressed outside a field and not taken by a dialog, a popover or
+ * an editor first (they prevent its default, in listeners that may come later: the check
+ * waits until every listener has run). */
+export function onFreeEscape(handle: () => void): () => void {
+  const onKey = (e: KeyboardEvent) => {
+    if (e.key !== "Escape" || dialogShown()) return;
+    const target = e.target instanceof HTMLElement ? e.target : null;
+    if (target && (target.closest("input, textarea, select, [contenteditable=true], .cm-editor") || target.isContentEditable)) return;
+    setTimeout(() => {
+      if (!e.defaultPrevented) handle();
+    });
+  };
+  window.addEventListener("keydown", onKey);
+  return () => window.removeEventListener("keydown", onKey);
+}
+
 export function Dialog({
   testId,
   wide,

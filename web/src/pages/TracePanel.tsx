@@ -6,6 +6,7 @@ import { useEffect, useMemo, useRef, useState } from "react";
 import type { Project } from "../App";
 import { btql, lit, request } from "../api";
 import { fmtNumber } from "../components/DataTable";
+import { onFreeEscape } from "../components/Dialog";
 import { Json } from "../components/Json";
 import { setParams, useRoute } from "../router";
 import { AddToDataset } from "./AddToDataset";
@@ -136,6 +137,10 @@ export function TracePanel({
   const full = params.get("full") === "1";
   // `pane`, not `view`: the logs screen's saved view is `view=` and must survive the panel.
   const thread = params.get("pane") === "thread";
+  const close = () => setParams({ trace: undefined, span: undefined, full: undefined, pane: undefined });
+  // Escape leaves full screen, then closes the panel, as a dialog closes (not while a
+  // dialog, a popover or a field has it).
+  useEffect(() => onFreeEscape(() => (full ? setParams({ full: undefined }) : close())), [full]); // eslint-disable-line react-hooks/exhaustive-deps
   return (
     <div className={"trace-panel" + (full ? " full" : "")} data-testid="trace-panel">
       <div className="trace-head">
@@ -151,7 +156,7 @@ export function TracePanel({
         <button className="icon" onClick={() => setParams({ full: full ? undefined : "1" })} title={full ? "Exit full screen" : "Full screen"} data-testid="fullscreen">
           {full ? "⤡" : "⤢"}
         </button>
-        <button className="icon close" onClick={() => setParams({ trace: undefined, span: undefined, full: undefined, pane: undefined })} title="Close" data-testid="close-trace">
+        <button className="icon close" onClick={close} title="Close (Escape)" data-testid="close-trace">
           ×
         </button>
       </div>
