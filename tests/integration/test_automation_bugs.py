@@ -227,6 +227,22 @@ def test_a_query_limit_caps_the_rows_of_a_run(app_client, tmp_path):
     )
 
 
+def _export_to_endpoint(client, project_id: str, port: int) -> dict:
+    """An export to an S3 endpoint on 127.0.0.1:``port``, with static keys."""
+    return create_export(
+        client,
+        project_id,
+        "s3://bucket/prefix",
+        {"type": "log_spans"},
+        credentials={
+            "type": "aws_static",
+            "access_key_id": "key",
+            "secret_access_key": "secret",
+            "endpoint_url": f"http://127.0.0.1:{port}",
+        },
+    )
+
+
 def test_test_of_an_endpoint_that_never_answers_fails_within_seconds(app_client):
     """An endpoint that accepts connections and never answers held `test` for ~4 minutes
     (60 s read timeout, three attempts): test waits 5 s, once, and says what happened."""
@@ -235,18 +251,7 @@ def test_test_of_an_endpoint_that_never_answers_fails_within_seconds(app_client)
     hole.listen(16)  # connections complete in the backlog; nothing ever answers
     try:
         project_id = new_project(app_client)
-        automation = create_export(
-            app_client,
-            project_id,
-            "s3://bucket/prefix",
-            {"type": "log_spans"},
-            credentials={
-                "type": "aws_static",
-                "access_key_id": "key",
-                "secret_access_key": "secret",
-                "endpoint_url": f"http://127.0.0.1:{hole.getsockname()[1]}",
-            },
-        )
+        automation = _export_to_endpoint(app_client, project_id, hole.getsockname()[1])
         started = time.monotonic()
         response = app_client.post(f"/v1/project_automation/{automation['id']}/test")
         assert time.monotonic() - started < 30
@@ -270,18 +275,7 @@ def test_an_unreachable_endpoint_says_the_same_whatever_the_cause(app_client):
         project_id = new_project(app_client)
         messages = []
         for port in (hole.getsockname()[1], closed.getsockname()[1]):
-            automation = create_export(
-                app_client,
-                project_id,
-                "s3://bucket/prefix",
-                {"type": "log_spans"},
-                credentials={
-                    "type": "aws_static",
-                    "access_key_id": "key",
-                    "secret_access_key": "secret",
-                    "endpoint_url": f"http://127.0.0.1:{port}",
-                },
-            )
+            automation = _export_to_endpoint(app_client, project_id, port)
             response = app_client.post(f"/v1/project_automation/{automation['id']}/test")
             assert response.status_code == 400, response.text
             messages.append(response.json()["error"]["message"].replace(str(port), "PORT"))

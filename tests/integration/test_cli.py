@@ -89,6 +89,18 @@ def as_from_a_terminal() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+def start_cli_against(url: str, *args: str) -> subprocess.Popen:
+    """The CLI running ``args`` against the server at ``url``, for a test to Ctrl-C."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "tracelake", *args, "--url", url, "--api-key", "tl-x"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(),
+        preexec_fn=as_from_a_terminal,
+    )
+
+
 def local_app(data_dir: Path) -> TestClient:
     """The app on a data dir the CLI wrote (after the CLI has exited)."""
     return TestClient(create_app(Settings(data_dir=data_dir)), base_url="http://127.0.0.1")
@@ -1006,14 +1018,7 @@ def test_ctrl_c_says_interrupted_and_exits_130(tmp_path, args, said):
     out = tmp_path / "out.jsonl"
     args = [a.replace("{out}", str(out)) for a in args]
     try:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "tracelake", *args, "--url", url, "--api-key", "tl-x"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=cli_env(),
-            preexec_fn=as_from_a_terminal,
-        )
+        proc = start_cli_against(url, *args)
         connection, _ = listener.accept()  # the command waits for its first answer
         time.sleep(0.2)
         proc.send_signal(signal.SIGINT)

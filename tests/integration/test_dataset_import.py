@@ -7,15 +7,13 @@ from __future__ import annotations
 import http.server
 import json
 import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
 
 import pytest
 
-from tests.integration.test_cli import as_from_a_terminal, assert_cli_error, cli_env, ok, run_cli
+from tests.integration.test_cli import assert_cli_error, cli_env, ok, run_cli, start_cli_against
 from tracelake.store.catalog import DATASETS
 
 
@@ -774,14 +772,7 @@ def test_ctrl_c_once_the_server_has_the_file_says_it_may_still_import_it(tmp_pat
     url = f"http://127.0.0.1:{server.server_address[1]}"
     args = ["import", str(source), "--project", "p", "--dataset", "d"]
     try:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "tracelake", *args, "--url", url, "--api-key", "tl-x"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=cli_env(),
-            preexec_fn=as_from_a_terminal,
-        )
+        proc = start_cli_against(url, *args)
         assert _TakesTheFile.received.wait(60)
         time.sleep(0.2)
         proc.send_signal(signal.SIGINT)

@@ -111,7 +111,7 @@ def dataset_version(store: Store, dataset_id: str, value: Any, param: str = "ver
         f"{param}={value!r} is not a version of this dataset (nor a snapshot name of it):"
         " give an _xact_id from GET /v1/dataset/{id}/versions or a snapshot name"
     )
-    if isinstance(value, str) and value and not value.strip().isdigit():
+    if is_snapshot_name(value):
         try:
             snapshot = dataset_meta.snapshot_version(store, _ref(dataset_id), value)
         except NotFound:

@@ -22,6 +22,7 @@ from tracelake.model.ids import new_object_id
 from tracelake.model.merge import merge_values
 from tracelake.model.objects import ObjectRef, ObjectType
 from tracelake.model.rows import check_depth
+from tracelake.store import dataset_meta
 from tracelake.store.store import Store
 from tracelake.store.writer import ObjectInfo
 
@@ -814,14 +815,11 @@ class Catalog:
             if int(text) < 2**64:  # (what a read pinned at a version takes)
                 return text
         elif isinstance(value, str) and value and dataset_id is not None:
-            known = self.store.read(
-                lambda c: c.execute(
-                    "SELECT 1 FROM dataset_snapshots WHERE dataset_id = ? AND name = ?",
-                    [dataset_id, value],
-                ).fetchone()
-            )
-            if known:
+            try:
+                dataset_meta.get_snapshot(self.store, dataset_id, value)
                 return value
+            except NotFound:
+                pass
         raise InvalidRequest(
             f"dataset_version={value!r} is not a version: give an _xact_id (a decimal number)"
             " or a snapshot name of the experiment's dataset (dataset_id)"

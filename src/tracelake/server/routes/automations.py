@@ -218,11 +218,11 @@ def _restore(request: Request, automation: dict, run_id: str | None) -> dict:
             raise NotFound(f"no restorable retention run {run_id!r} (purged, or not this one's)")
     # Runs that moved nothing (most of an hourly policy's) are closed together, not one
     # transaction each (a restore of a year's grace period took minutes).
-    nothing = [r["id"] for r in restorable if r["rows"] == 0]
-    empty = retention.restore_empty(store, nothing)
+    empty = retention.restore_empty(store, [r["id"] for r in restorable if r["rows"] == 0])
+    # (a run restored: its rows; None: one purged or restored meanwhile)
     counts = {
         r["id"]: (0 if r["id"] in empty else None)
-        if r["id"] in nothing
+        if r["rows"] == 0
         else retention.restore(store, r)
         for r in restorable
     }
