@@ -1,8 +1,8 @@
 """The UI's frame (web/e2e/uifixes.mjs), in headless Chromium: every dialog closes on Escape
 and gives the focus back to the button that opened it, and so does the trace panel (full
-screen first); Compare in the experiments list says
-which experiment is the baseline and lets the user pick it (it took the first one picked,
-silently); the compare screen swaps the two; signing out lands on a screen of the
+screen first); Compare in the experiments list says which experiment is the baseline and
+lets the user pick it (it took the first one picked, silently); the compare screen swaps
+the two, and keeps the baseline "(none)" once picked; signing out lands on a screen of the
 organization still signed in, or on the sign-in screen; a mistyped screen or path says
 "not found" with a link back; a view, tag or score configuration saved under a taken name
 says so."""
@@ -33,6 +33,7 @@ def test_compare_from_the_list_shows_and_picks_the_baseline(ui_server, tmp_path)
     result = run_flow("comparebase", server, data, tmp_path)
     assert result["button"] == "Compare prompt-v2 with prompt-v1"
     assert result["swappedButton"] == "Compare prompt-v1 with prompt-v2"
+    assert result["noneBase"] == "(none)"  # picked, and kept on a reload
 
 
 def test_signing_out_of_two_organizations_lands_on_valid_screens(ui_server, tmp_path):

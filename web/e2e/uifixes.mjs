@@ -355,6 +355,16 @@ export function uiFixesFlows({ cfg, result, check, signIn, open, api, tableSettl
         { timeout: 5000 },
       ).catch(() => check(false, `the baseline picked as the experiment: ${page.url()}`));
       check((await page.getByTestId("compare-base").inputValue()) === cfg.data.candidate_experiment, "the other one became the baseline");
+      // The baseline "(none)" stays picked, and a reload (a link) keeps it: without a `base`
+      // in the URL the default baseline came back.
+      await open(page, "experiments/compare", `exp=${cfg.data.candidate_experiment}`);
+      await page.getByTestId("compare-table").getByTestId("row").first().waitFor();
+      check((await page.getByTestId("compare-base").inputValue()) === cfg.data.base_experiment, "the default baseline");
+      await page.getByTestId("compare-base").selectOption({ label: "(none)" });
+      await page.getByTestId("compare-no-base").waitFor({ timeout: 5000 }).catch(() => check(false, "no baseline after picking (none)"));
+      await page.reload();
+      await page.getByTestId("compare-no-base").waitFor({ timeout: 5000 }).catch(() => check(false, `(none) lost on reload: ${page.url()}`));
+      result.noneBase = await page.getByTestId("compare-base").evaluate((el) => el.options[el.selectedIndex].text);
     },
   };
 }

@@ -258,6 +258,9 @@ function byTrial(list: Keyed[]): Keyed[] {
   });
 }
 
+/** The compare screen's `base` for the baseline "(none)" (no `base` is the default one). */
+const NO_BASE = "none";
+
 function Compare({ project }: { project: Project }) {
   const { params } = useRoute();
   const expId = params.get("exp") || "";
@@ -277,11 +280,14 @@ function Compare({ project }: { project: Project }) {
       .then((r) => setDefaultBase(r.base_exp_id || ""))
       .catch(() => setDefaultBase("")); // 400: none
   }, [expId]);
-  const baseId = params.get("base") || defaultBase || "";
+  // The baseline "(none)" is `base=none` in the URL: without a `base` the default came back
+  // (picking "(none)" did nothing, and a link could not say it).
+  const baseParam = params.get("base") || "";
+  const baseId = baseParam === NO_BASE ? "" : baseParam || defaultBase || "";
   // Nothing to load (the table said "Loading…" for ever): an experiment that is not in this
   // project (deleted, a link's typo), or one without a baseline until one is picked.
   const missing = experiments !== null && !!expId && !exp;
-  const noBase = !baseId && (params.get("base") !== null || defaultBase === "");
+  const noBase = !baseId && (baseParam === NO_BASE || defaultBase === "");
   const only = params.get("only") || ""; // "improved:<score>" | "regressed:<score>"
   const [summary, setSummary] = useState<any>(null);
   const [diff, setDiff] = useState<any | null>(null);
@@ -459,8 +465,8 @@ function Compare({ project }: { project: Project }) {
         </label>
         <label>
           Baseline{" "}
-          <select value={baseId} onChange={(e) => setParams({ base: e.target.value })} data-testid="compare-base">
-            <option value="">(none)</option>
+          <select value={baseId || NO_BASE} onChange={(e) => setParams({ base: e.target.value })} data-testid="compare-base">
+            <option value={NO_BASE}>(none)</option>
             {(experiments || [])
               .filter((e) => e.id !== expId)
               .map((e) => (
