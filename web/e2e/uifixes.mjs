@@ -256,6 +256,16 @@ export function uiFixesFlows({ cfg, result, check, signIn, open, api, tableSettl
       await page.keyboard.press("Escape");
       await page.getByTestId("column-chooser").waitFor({ state: "detached", timeout: 3000 }).catch(() => check(false, "the column chooser did not close on Escape"));
       closed.push("column-chooser");
+      // The inline "Save view" form: Escape cancels it (nothing saved), focus back on its button.
+      const views = async () => (await api(page, `/v1/view?object_type=project&object_id=${cfg.data.project_id}&view_type=logs`)).body.objects.length;
+      const viewsBefore = await views();
+      await page.getByTestId("save-view").click();
+      await page.getByTestId("view-name").fill("never saved");
+      await page.keyboard.press("Escape");
+      await page.getByTestId("view-name").waitFor({ state: "detached", timeout: 3000 }).catch(() => check(false, "the Save view form did not close on Escape"));
+      check((await focused(page)) === "save-view", `the focus is back on save-view, not ${await focused(page)}`);
+      check((await views()) === viewsBefore, "Escape saved the view");
+      closed.push("save-view-form");
       // The trace panel: Escape leaves full screen, then closes it; the column chooser
       // opened over it takes the Escape first.
       await page.getByTestId("logs-table").getByTestId("row").first().click();

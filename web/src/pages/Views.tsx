@@ -2,7 +2,7 @@
 // Unreviewed, Assigned to me) and the table's saved ones; save the current filters, columns,
 // sort and row type as a view, rename or delete it, and make a view your default
 // (/v1/view_default, per user = per API key name). The selected view is in the URL (`view`).
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { lit, request } from "../api";
 import { setParams } from "../router";
 import { Cond, Source } from "./logsQuery";
@@ -144,6 +144,15 @@ export function ViewBar({ source, params }: { source: Source; params: URLSearchP
   const [error, setError] = useState<string | null>(null);
   const [version, setVersion] = useState(0);
   const current = params.get("view");
+  // The form cancelled: the button that opened it takes the focus back (it was in the form).
+  const refocus = useRef<null | "save" | "rename">(null);
+  const saveButton = useRef<HTMLButtonElement>(null);
+  const renameButton = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (naming || !refocus.current) return;
+    (refocus.current === "rename" ? renameButton : saveButton).current?.focus();
+    refocus.current = null;
+  }, [naming]);
   useEffect(() => {
     request("v1/view", { query: table })
       .then((r) => setViews(r.objects.sort((a: SavedView, b: SavedView) => a.name.localeCompare(b.name))))
@@ -221,18 +230,33 @@ export function ViewBar({ source, params }: { source: Source; params: URLSearchP
             e.preventDefault();
             if (name.trim()) submitName();
           }}
+          // Escape cancels, as it closes a dialog (taken: a trace panel behind stays open),
+          // and the focus goes back to the button that opened the form.
+          onKeyDown={(e) => {
+            if (e.key !== "Escape" || e.defaultPrevented) return;
+            e.preventDefault();
+            refocus.current = naming;
+            setNaming(null);
+          }}
         >
           <input autoFocus value={name} onChange={(e) => setName(e.target.value)} placeholder="View name" data-testid="view-name" />
           <button type="submit" data-testid="view-name-ok">
             {naming === "save" ? "Save" : "Rename"}
           </button>
-          <button type="button" onClick={() => setNaming(null)}>
+          <button
+            type="button"
+            onClick={() => {
+              refocus.current = naming;
+              setNaming(null);
+            }}
+          >
             Cancel
           </button>
         </form>
       ) : (
         <>
           <button
+            ref={saveButton}
             onClick={() => {
               setName("");
               setNaming("save");
@@ -250,6 +274,7 @@ export function ViewBar({ source, params }: { source: Source; params: URLSearchP
           {saved && (
             <>
               <button
+                ref={renameButton}
                 onClick={() => {
                   setName(saved.name);
                   setNaming("rename");
