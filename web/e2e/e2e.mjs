@@ -756,7 +756,18 @@ const flows = {
     await page.getByText("Close").click();
     await page.getByTestId("new-retention").click();
     await page.getByTestId("automation-name").fill("keep-90-days");
+    // A cleared field is an error, not 0 days (which keeps nothing, and says so); the input
+    // takes 0 as the server does (it said min 1).
+    await page.getByTestId("retention-days").fill("");
+    await page.getByTestId("save-automation").click();
+    const blank = await page.getByTestId("automation-error").textContent();
+    check(blank === "Retention (days) is required", `a blank retention: ${blank}`);
+    check((await page.getByTestId("automation-form").getByText("Edit keep-90-days").count()) === 0, "a blank retention was saved");
+    await page.getByTestId("retention-days").fill("0");
+    await page.getByTestId("retention-zero").waitFor();
+    check((await page.getByTestId("retention-days").getAttribute("min")) === "0", "the days input takes 0");
     await page.getByTestId("retention-days").fill("90");
+    check((await page.getByTestId("retention-zero").count()) === 0, "the 0-days warning stays for 90");
     await page.getByTestId("save-automation").click();
     await page.getByText("Edit keep-90-days").waitFor();
     await page.getByTestId("close-form").click();

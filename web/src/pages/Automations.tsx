@@ -135,7 +135,20 @@ function AutomationForm({ project, automation, newKind, onClose }: { project: Pr
   const [busy, setBusy] = useState(false);
 
   const config = () => {
-    if (k === "retention") return { event_type: "retention", object_type: objectType, retention_days: Number(days), grace_period_hours: Number(grace), status };
+    // A blank field is an error, not 0 (Number("") is 0: a cleared Retention saved a policy
+    // deleting everything, a cleared grace period purged at once).
+    const required = (value: any, label: string) => {
+      if (String(value).trim() === "") throw new Error(`${label} is required`);
+      return Number(value);
+    };
+    if (k === "retention")
+      return {
+        event_type: "retention",
+        object_type: objectType,
+        retention_days: required(days, "Retention (days)"),
+        grace_period_hours: required(grace, "Grace period (hours)"),
+        status,
+      };
     const credentials: Record<string, string> = { type: credType };
     const keys: Record<string, string[]> = {
       aws_static: ["access_key_id", "secret_access_key", "session_token"],
@@ -226,13 +239,19 @@ function AutomationForm({ project, automation, newKind, onClose }: { project: Pr
             </label>
             <label>
               Retention (days)
-              <input type="number" min={1} value={days} onChange={(e) => setDays(e.target.value)} data-testid="retention-days" />
+              {/* As the server takes it (MAX_RETENTION_DAYS in model/automations.py): 0 keeps nothing. */}
+              <input type="number" min={0} max={36500} step={1} value={days} onChange={(e) => setDays(e.target.value)} data-testid="retention-days" />
             </label>
             <label>
               Grace period (hours)
-              <input type="number" min={0} value={grace} onChange={(e) => setGrace(e.target.value)} />
+              <input type="number" min={0} max={8760} value={grace} onChange={(e) => setGrace(e.target.value)} data-testid="grace-hours" />
             </label>
             <div className="warning">Rows older than the retention period are deleted; after the grace period the deletion is permanent.</div>
+            {String(days).trim() !== "" && Number(days) === 0 && (
+              <div className="warning" data-testid="retention-zero">
+                0 days keeps nothing: each run deletes everything written before it.
+              </div>
+            )}
           </>
         ) : (
           <>
