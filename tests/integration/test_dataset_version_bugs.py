@@ -541,3 +541,48 @@ def test_an_unknown_snapshot_name_is_the_same_400_on_fetch_and_btql(app_client):
     app_client.post(f"/v1/dataset/{ds}/insert", json={"events": [{"id": "b", "input": 2}]})
     rows = app_client.post(f"/v1/dataset/{ds}/fetch", json={"version": "golden"}).json()
     assert [r["id"] for r in rows["events"]] == ["a"]
+
+
+def test_a_snapshot_is_renamed_and_experiments_pinned_to_it_follow(app_client):
+    """A named version could be named and unnamed, not renamed (the UI had no way either):
+    PATCH renames it (same version, checked like a new name) or sets its description, and
+    an experiment whose dataset_version was the old name names the new one."""
+    ds = _dataset(app_client)
+    project_id = app_client.get(f"/v1/dataset/{ds}").json()["project_id"]
+    app_client.post(f"/v1/dataset/{ds}/insert", json={"events": [{"id": "a", "input": 1}]})
+    url = f"/v1/dataset/{ds}/snapshots"
+    made = app_client.post(url, json={"name": "golden", "description": "v1"}).json()
+    app_client.post(url, json={"name": "taken"})
+    body = {"project_id": project_id, "name": "e", "dataset_id": ds, "dataset_version": "golden"}
+    experiment = app_client.post("/v1/experiment", json=body).json()
+
+    renamed = app_client.patch(f"{url}/golden", json={"name": "gold 2"})
+    assert renamed.status_code == 200, renamed.text
+    assert renamed.json() == {**made, "name": "gold 2"}  # same version, description kept
+    names = [s["name"] for s in app_client.get(url).json()["objects"]]
+    assert sorted(names) == ["gold 2", "taken"]
+    pinned = app_client.post(f"/v1/dataset/{ds}/fetch", json={"version": "gold 2"})
+    assert [row["id"] for row in pinned.json()["events"]] == ["a"]
+    old = app_client.post(f"/v1/dataset/{ds}/fetch", json={"version": "golden"})
+    assert old.status_code == 400
+    got = app_client.get(f"/v1/experiment/{experiment['id']}").json()
+    assert got["dataset_version"] == "gold 2"
+
+    described = app_client.patch(f"{url}/gold%202", json={"description": "the gold set"})
+    assert described.json()["description"] == "the gold set"
+    assert described.json()["name"] == "gold 2"
+
+    for name, path, change, status, message in [
+        ("taken name", "gold%202", {"name": "taken"}, 409, "named 'taken' already"),
+        ("all digits", "gold%202", {"name": "123"}, 400, "all digits"),
+        ("a slash", "gold%202", {"name": "a/b"}, 400, "may not contain '/'"),
+        ("no such snapshot", "nope", {"name": "x"}, 404, "snapshot 'nope' not found"),
+        ("unknown field", "gold%202", {"version": "1"}, 400, "unknown field 'version'"),
+        ("description type", "gold%202", {"description": 3}, 400, "description"),
+    ]:
+        answer = app_client.patch(f"{url}/{path}", json=change)
+        assert answer.status_code == status, (name, answer.text)
+        assert message in answer.json()["error"]["message"], (name, answer.text)
+    # Nothing of a refused change was applied.
+    listed = {s["name"]: s["description"] for s in app_client.get(url).json()["objects"]}
+    assert listed == {"gold 2": "the gold set", "taken": None}

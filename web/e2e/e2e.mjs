@@ -776,7 +776,8 @@ const flows = {
   },
 
   async upload(page) {
-    page.on("dialog", (d) => (d.type() === "prompt" ? d.accept("imported") : d.accept()));
+    let promptAnswer = "imported";
+    page.on("dialog", (d) => (d.type() === "prompt" ? d.accept(promptAnswer) : d.accept()));
     await signIn(page);
     const dir = mkdtempSync(join(tmpdir(), "tracelake-upload-"));
     const file = join(dir, "faq.csv");
@@ -884,9 +885,16 @@ const flows = {
     const versionFile = readFileSync(await versionDownload.path(), "utf8");
     check(versionFile.includes("Yes with Klarna") && /-v\d+\./.test(versionDownload.suggestedFilename()), `the old version's export (${versionDownload.suggestedFilename()}): ${versionFile.slice(0, 300)}`);
     await page.getByTestId("version-banner").getByText("Back to the current rows").click();
-    // A named version opens from its name too (only the history's rows had View).
+    // A named version is renamed (the UI had no way), and opens from its name too (only the
+    // history's rows had View).
     await page.getByTestId("dataset-tab-versions").click();
-    await page.getByTestId("snapshot").filter({ hasText: "imported" }).getByTestId("view-snapshot").click();
+    promptAnswer = "imported v1";
+    await page.getByTestId("snapshot").filter({ hasText: "imported" }).getByTestId("rename-snapshot").click();
+    await page.getByTestId("versions-message").getByText("Rename: done").waitFor();
+    await page.getByTestId("snapshot").getByText("imported v1").waitFor();
+    const names = await page.getByTestId("snapshot").locator("strong").allTextContents();
+    check(JSON.stringify(names) === '["imported v1"]', `the snapshot renamed: ${names}`);
+    await page.getByTestId("snapshot").filter({ hasText: "imported v1" }).getByTestId("view-snapshot").click();
     await page.getByTestId("dataset-rows").getByText("Yes with Klarna").waitFor();
     await page.getByTestId("version-banner").getByText("Back to the current rows").click();
     await page.getByTestId("dataset-tab-versions").click();

@@ -198,14 +198,8 @@ SNAPSHOT_FIELDS = ("name", "_xact_id", "description", "author", "created")
 MAX_SNAPSHOT_NAME = 255
 
 
-def create_snapshot(
-    store: Store,
-    dataset_id: str,
-    name: str,
-    xact_id: int,
-    description: str | None,
-    author: str | None,
-) -> dict:
+def check_snapshot_name(name: Any) -> None:
+    """A name a snapshot may have (one a version is read by, and a URL segment)."""
     if not isinstance(name, str) or not name.strip():
         raise InvalidRequest("a snapshot needs a non-empty name")
     if name.strip().isdigit():  # (versions are read with surrounding spaces stripped)
@@ -224,6 +218,17 @@ def create_snapshot(
         raise InvalidRequest(
             f"a snapshot name may not contain '/' or be '.' or '..' (it is part of URLs): {name!r}"
         )
+
+
+def create_snapshot(
+    store: Store,
+    dataset_id: str,
+    name: str,
+    xact_id: int,
+    description: str | None,
+    author: str | None,
+) -> dict:
+    check_snapshot_name(name)
 
     def txn(c):
         if c.execute(
@@ -267,6 +272,48 @@ def delete_snapshot(store: Store, dataset_id: str, name: str) -> dict:
         )
     )
     return snapshot
+
+
+def update_snapshot(store: Store, dataset_id: str, name: str, changes: dict) -> dict:
+    """Rename a snapshot (``changes["name"]``) and/or set its description. Experiments whose
+    ``dataset_version`` is the old name follow it, in the same transaction (they named that
+    version; the old name would read nothing)."""
+    new_name = changes.get("name", name)
+    check_snapshot_name(new_name)
+    description = changes.get("description")
+    if description is not None and not isinstance(description, str):
+        raise InvalidRequest("description must be a string")
+
+    def txn(c):
+        if not c.execute(
+            "SELECT 1 FROM dataset_snapshots WHERE dataset_id = ? AND name = ?",
+            [dataset_id, name],
+        ).fetchone():
+            raise NotFound(f"snapshot {name!r} not found")
+        if "description" in changes:
+            c.execute(
+                "UPDATE dataset_snapshots SET description = ? WHERE dataset_id = ? AND name = ?",
+                [description, dataset_id, name],
+            )
+        if new_name == name:
+            return
+        if c.execute(
+            "SELECT 1 FROM dataset_snapshots WHERE dataset_id = ? AND name = ?",
+            [dataset_id, new_name],
+        ).fetchone():
+            raise Conflict(f"the dataset has a snapshot named {new_name!r} already")
+        c.execute(
+            "UPDATE dataset_snapshots SET name = ? WHERE dataset_id = ? AND name = ?",
+            [new_name, dataset_id, name],
+        )
+        c.execute(
+            """UPDATE experiments SET dataset_version = ?
+               WHERE dataset_id = ? AND dataset_version = ?""",
+            [new_name, dataset_id, name],
+        )
+
+    store.transact(txn)
+    return get_snapshot(store, dataset_id, new_name)
 
 
 def snapshot_version(store: Store, ref: ObjectRef, name: str) -> int:

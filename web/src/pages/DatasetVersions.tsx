@@ -41,6 +41,17 @@ export function DatasetVersions({ datasetId, onView, onRestored }: { datasetId: 
           <button onClick={() => onView(String(s.version ?? s._xact_id))} data-testid="view-snapshot" title="The rows of this version, read-only">
             View
           </button>{" "}
+          <button
+            onClick={() => {
+              const name = prompt("New name for this version", s.name);
+              if (name && name !== s.name)
+                act("Rename", () => request(`v1/dataset/${datasetId}/snapshots/${encodeURIComponent(s.name)}`, { method: "PATCH", body: { name } }));
+            }}
+            data-testid="rename-snapshot"
+            title="Rename this version (experiments pinned to the old name follow)"
+          >
+            Rename…
+          </button>{" "}
           <button className="icon" title="Remove the name" onClick={() => act("Remove name", () => request(`v1/dataset/${datasetId}/snapshots/${encodeURIComponent(s.name)}`, { method: "DELETE" }))}>
             ×
           </button>

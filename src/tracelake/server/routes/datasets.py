@@ -171,6 +171,19 @@ async def create_snapshot(request: Request, dataset_id: str):
     )
 
 
+@router.patch("/v1/dataset/{dataset_id}/snapshots/{name}")
+async def update_snapshot(request: Request, dataset_id: str, name: str):
+    """``{name?, description?}``: rename a named version, or change its description."""
+    _dataset(request, dataset_id, write=True)
+    body = await json_body(request)
+    unknown = sorted(set(body) - {"name", "description"})
+    if unknown:
+        raise InvalidRequest(
+            f"unknown field {unknown[0]!r}: a snapshot has a name and a description"
+        )
+    return dataset_meta.update_snapshot(request.app.state.store, dataset_id, name, body)
+
+
 @router.delete("/v1/dataset/{dataset_id}/snapshots/{name}")
 def delete_snapshot(request: Request, dataset_id: str, name: str):
     """Remove a version's name (the version itself stays)."""
