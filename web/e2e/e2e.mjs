@@ -579,6 +579,20 @@ const flows = {
     await page.getByTestId("save-compare-key").waitFor({ state: "detached" });
     const saved = (await api(page, `v1/project/${cfg.data.project_id}`)).body.settings;
     check(saved.comparison_key === "input.question" && saved.baseline_experiment_id === cfg.data.base_experiment, `settings ${JSON.stringify(saved)}`);
+    // The field cleared matches on the whole input again, over the project's key, also after
+    // a reload (`key=input`: without a `key` the project's came back, the field empty).
+    await page.getByTestId("compare-key").fill("");
+    await page.getByTestId("compare-key").press("Enter");
+    await page.waitForURL(/key=input(&|$)/);
+    await page.reload();
+    await page.getByTestId("compare-table").getByTestId("row").first().waitFor();
+    check((await page.getByTestId("compare-key").inputValue()) === "input", "the whole input after a reload");
+    await settle(byInput, "matched on the input over the project's key");
+    // Saved for the project: its key is removed (matching on the input is the default).
+    await page.getByTestId("save-compare-key").click();
+    await page.getByTestId("save-compare-key").waitFor({ state: "detached" });
+    const cleared = (await api(page, `v1/project/${cfg.data.project_id}`)).body.settings;
+    check(cleared.comparison_key === null && cleared.baseline_experiment_id === cfg.data.base_experiment, `settings ${JSON.stringify(cleared)}`);
     result.regressions = regressions;
     // Nothing to compare says so instead of "Loading…" for ever: an experiment that is not
     // there, and a project's only experiment (no baseline) until one is picked.

@@ -260,6 +260,8 @@ function byTrial(list: Keyed[]): Keyed[] {
 
 /** The compare screen's `base` for the baseline "(none)" (no `base` is the default one). */
 const NO_BASE = "none";
+/** The compare screen's `key` for rows matched on their whole input (no `key` is the project's). */
+const WHOLE_INPUT = "input";
 
 function Compare({ project }: { project: Project }) {
   const { params } = useRoute();
@@ -308,9 +310,14 @@ function Compare({ project }: { project: Project }) {
 
   // Rows are matched on their input, or on a BTQL expression over the root span (the
   // comparison key: in the URL, else the project's settings.comparison_key).
-  const keyExpr = (params.get("key") ?? settings.comparison_key ?? "").trim();
-  const [keyText, setKeyText] = useState(keyExpr);
-  useEffect(() => setKeyText(keyExpr), [keyExpr]);
+  // `key=input` (the field cleared) is the whole input also in a project that has a key:
+  // without a `key` the project's came back (the field showed nothing, rows matched on it).
+  const projectKey = (settings.comparison_key ?? "").trim();
+  const keyField = (params.get("key") ?? projectKey).trim(); // as the field shows it
+  const keyExpr = keyField === WHOLE_INPUT ? "" : keyField; // "": the whole input
+  const [keyText, setKeyText] = useState(keyField);
+  useEffect(() => setKeyText(keyField), [keyField]);
+  const applyKey = () => setParams({ key: keyText.trim() || (projectKey ? WHOLE_INPUT : "") });
 
   useEffect(() => {
     // (Nothing to compare any more — no experiment, or the baseline "(none)" — shows no rows
@@ -499,15 +506,15 @@ function Compare({ project }: { project: Project }) {
             value={keyText}
             placeholder="input"
             onChange={(e) => setKeyText(e.target.value)}
-            onKeyDown={(e) => e.key === "Enter" && setParams({ key: keyText.trim() })}
-            onBlur={() => keyText.trim() !== keyExpr && setParams({ key: keyText.trim() })}
+            onKeyDown={(e) => e.key === "Enter" && applyKey()}
+            onBlur={() => keyText.trim() !== keyField && applyKey()}
           />
         </label>
-        {keyExpr && keyExpr !== (settings.comparison_key ?? "") && (
+        {keyExpr !== (projectKey === WHOLE_INPUT ? "" : projectKey) && (
           <button
             data-testid="save-compare-key"
             onClick={() =>
-              request(`v1/project/${project.id}`, { method: "PATCH", body: { settings: { ...settings, comparison_key: keyExpr } } })
+              request(`v1/project/${project.id}`, { method: "PATCH", body: { settings: { ...settings, comparison_key: keyExpr || null } } })
                 .then((p) => setSettings(p.settings || {}))
                 .catch((e) => setError(String(e.message || e)))
             }
