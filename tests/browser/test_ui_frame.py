@@ -1,11 +1,11 @@
 """The UI's frame (web/e2e/uifixes.mjs), in headless Chromium: every dialog closes on Escape
 and gives the focus back to the button that opened it, and so do the inline "Save view"
-form and the trace panel (full screen first); Compare in the experiments list says which
-experiment is the baseline and lets the user pick it (it took the first one picked,
-silently); the compare screen swaps the two, and keeps the baseline "(none)" once picked;
-signing out lands on a screen of the organization still signed in, or on the sign-in
-screen; a mistyped screen or path says "not found" with a link back; a view, tag or score
-configuration saved under a taken name says so."""
+form, the datasets list's tag editor and the trace panel (full screen first); Compare in the
+experiments list says which experiment is the baseline and lets the user pick it (it took
+the first one picked, silently); the compare screen swaps the two, and keeps the baseline
+"(none)" once picked; signing out lands on a screen of the organization still signed in, or
+on the sign-in screen; a mistyped screen or path says "not found" with a link back; a view,
+tag or score configuration saved under a taken name says so."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ def test_dialogs_close_on_escape_and_give_the_focus_back(ui_server, tmp_path):
         "column-chooser",
         "save-view-form",
         "trace-panel",
+        "dataset-tag-editor",
         "row-editor",
         "upload-dialog",
         "copy-dialog",

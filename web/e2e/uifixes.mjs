@@ -288,6 +288,18 @@ export function uiFixesFlows({ cfg, result, check, signIn, open, api, tableSettl
       check(!page.url().includes("trace="), `the URL still names the trace: ${page.url()}`);
       closed.push("trace-panel");
 
+      // The datasets list's inline tag editor: Escape leaves it, adding nothing.
+      await open(page, "datasets");
+      const tagCell = page.getByTestId("datasets-table").getByTestId("dataset-row").first().getByTestId("dataset-tags");
+      const tagsBefore = await tagCell.textContent();
+      await tagCell.getByTestId("dataset-edit-tags").click();
+      await tagCell.getByTestId("dataset-tag-input").fill("never added");
+      await page.keyboard.press("Escape");
+      await tagCell.getByTestId("dataset-tag-input").waitFor({ state: "detached", timeout: 3000 }).catch(() => check(false, "the tag editor did not close on Escape"));
+      check((await focused(page)) === "dataset-edit-tags", `the focus is back on dataset-edit-tags, not ${await focused(page)}`);
+      check((await tagCell.textContent()) === tagsBefore, `Escape added a tag: ${await tagCell.textContent()}`);
+      closed.push("dataset-tag-editor");
+
       await open(page, `datasets/${cfg.data.dataset_id}`);
       const rows = page.getByTestId("dataset-rows");
       await rows.getByTestId("row").first().waitFor();

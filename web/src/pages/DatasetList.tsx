@@ -1,7 +1,7 @@
 // The datasets of a project: row counts, tags (in the project's tag colours; edited in place,
 // stored on the dataset) and stars (kept on the server per API key, "starred by this key";
 // starred datasets come first).
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import type { Project } from "../App";
 import { activeSession, request } from "../api";
 import { fmtTime } from "../components/DataTable";
@@ -41,6 +41,14 @@ function TagCell({ dataset, onSaved }: { dataset: any; onSaved: () => void }) {
   const [editing, setEditing] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const configured = useProjectTags().filter((t) => !tags.includes(t.name));
+  // Escape leaves the editor (what is typed is not added), the focus back on its ✎ button.
+  const editButton = useRef<HTMLButtonElement>(null);
+  const refocus = useRef(false);
+  useEffect(() => {
+    if (editing || !refocus.current) return;
+    refocus.current = false;
+    editButton.current?.focus();
+  }, [editing]);
   const save = async (next: string[]) => {
     setError(null);
     try {
@@ -68,6 +76,13 @@ function TagCell({ dataset, onSaved }: { dataset: any; onSaved: () => void }) {
             if (text.trim() && !tags.includes(text.trim())) save([...tags, text.trim()]);
             setText("");
           }}
+          onKeyDown={(e) => {
+            if (e.key !== "Escape" || e.defaultPrevented) return;
+            e.preventDefault();
+            setText("");
+            refocus.current = true;
+            setEditing(false);
+          }}
         >
           <input value={text} onChange={(e) => setText(e.target.value)} placeholder="add a tag" list="dataset-configured-tags" data-testid="dataset-tag-input" autoFocus />
           <datalist id="dataset-configured-tags">
@@ -80,7 +95,7 @@ function TagCell({ dataset, onSaved }: { dataset: any; onSaved: () => void }) {
           </button>
         </form>
       ) : (
-        <button className="link" onClick={() => setEditing(true)} title="Edit tags" data-testid="dataset-edit-tags">
+        <button ref={editButton} className="link" onClick={() => setEditing(true)} title="Edit tags" data-testid="dataset-edit-tags">
           ✎
         </button>
       )}
