@@ -450,6 +450,17 @@ const flows = {
     // One experiment: its rows in the logs table, a trace, a human score on it.
     await table.getByText("prompt-v2").click();
     await page.getByTestId("experiment-details").getByText("baseline prompt-v1").waitFor();
+    // Copy id copies, and says so, also without the Clipboard API (a server reached over
+    // plain http at its address: the button did nothing).
+    await page.evaluate(() => {
+      Object.defineProperty(Navigator.prototype, "clipboard", { get: () => undefined, configurable: true });
+      window.__copied = null;
+      document.addEventListener("copy", () => (window.__copied = document.getSelection()?.toString() ?? null), { once: true });
+    });
+    await page.getByTestId("copy-id").click();
+    await page.getByTestId("copy-id").getByText("Copied").waitFor({ timeout: 3000 }).catch(() => check(false, "Copy id said nothing"));
+    const copied = await page.evaluate(() => window.__copied);
+    check(copied === cfg.data.candidate_experiment, `Copy id copied ${copied}`);
     await page.getByTestId("logs-table").getByTestId("row").nth(9).waitFor();
     check((await rowCount(page, "logs-table")) === 10, "ten experiment rows");
     await page.getByTestId("logs-table").getByTestId("row").first().click();

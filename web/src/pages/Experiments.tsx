@@ -18,6 +18,53 @@ export function Experiments({ project, sub }: { project: Project; sub: string[] 
   return <ExperimentList project={project} />;
 }
 
+/** Copy text: with the Clipboard API where the page has it (a secure context: https or
+ * localhost), else from a selected text area (a server reached over plain http at its
+ * address has no navigator.clipboard: the button did nothing, and said nothing). */
+async function copyText(text: string): Promise<boolean> {
+  try {
+    if (navigator.clipboard) {
+      await navigator.clipboard.writeText(text);
+      return true;
+    }
+  } catch {
+    /* refused: try the text area */
+  }
+  const area = document.createElement("textarea");
+  area.value = text;
+  area.setAttribute("readonly", "");
+  area.style.position = "fixed";
+  area.style.opacity = "0";
+  document.body.appendChild(area);
+  area.select();
+  try {
+    return document.execCommand("copy");
+  } catch {
+    return false;
+  } finally {
+    area.remove();
+  }
+}
+
+/** "Copy id", saying it copied; where nothing could copy, the id is shown to copy by hand. */
+function CopyId({ id }: { id: string }) {
+  const [copied, setCopied] = useState(false);
+  useEffect(() => {
+    if (!copied) return;
+    const timer = setTimeout(() => setCopied(false), 1500);
+    return () => clearTimeout(timer);
+  }, [copied]);
+  return (
+    <button
+      onClick={async () => ((await copyText(id)) ? setCopied(true) : prompt("The experiment's id (copy it):", id))}
+      title={id}
+      data-testid="copy-id"
+    >
+      {copied ? "Copied ✓" : "Copy id"}
+    </button>
+  );
+}
+
 /** One experiment: its rows in the logs table with the trace panel, and its details. */
 function ExperimentView({ project, experimentId }: { project: Project; experimentId: string }) {
   const [exp, setExp] = useState<any>(null);
@@ -45,9 +92,7 @@ function ExperimentView({ project, experimentId }: { project: Project; experimen
             {base && <span>baseline {base.name}</span>}
             {exp.dataset_id && <a href={href(["p", project.id, "datasets", exp.dataset_id])}>dataset</a>}
             {exp.metadata && <span className="muted">{preview(exp.metadata, 80)}</span>}
-            <button onClick={() => navigator.clipboard?.writeText(exp.id)} title={exp.id}>
-              Copy id
-            </button>
+            <CopyId id={exp.id} />
             <a href={href(["p", project.id, "experiments", "compare"], { exp: exp.id })} data-testid="compare-link">
               Compare with the baseline →
             </a>
