@@ -327,6 +327,9 @@ const flows = {
     await page.getByTestId("comment-input").fill("Checked by hand: the answer is right.");
     await page.getByTestId("comment-input").press("Enter");
     await page.getByTestId("comments").getByText("Checked by hand").waitFor();
+    // Its time as the tables show times (it was the raw ISO text, "…T13:34:42.115490Z").
+    const commentTime = await page.getByTestId("comments").locator(".comment .muted").first().textContent();
+    check(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/.test(commentTime), `the comment's time: ${commentTime}`);
     await page.getByTestId("output-to-expected").click();
     await page.getByTestId("output-to-expected").waitFor({ state: "detached" }); // expected = output now
     // Remove the tag "support" (tags are replaced, not merged).

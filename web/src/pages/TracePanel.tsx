@@ -5,7 +5,7 @@ import { useVirtualizer } from "@tanstack/react-virtual";
 import { useEffect, useMemo, useRef, useState } from "react";
 import type { Project } from "../App";
 import { btql, lit, request } from "../api";
-import { fmtNumber } from "../components/DataTable";
+import { fmtNumber, fmtTime } from "../components/DataTable";
 import { onFreeEscape } from "../components/Dialog";
 import { Json } from "../components/Json";
 import { setParams, useRoute } from "../router";
@@ -434,7 +434,7 @@ function Comments({ source, row, onSaved }: { source: Source; row: any; onSaved:
       <h4>Comments</h4>
       {comments.map((c) => (
         <div className="comment" key={c.id}>
-          {c.comment?.text ?? JSON.stringify(c.comment)} <span className="muted">{c.created}</span>
+          {c.comment?.text ?? JSON.stringify(c.comment)} <span className="muted" title={c.created}>{fmtTime(c.created)}</span>
         </div>
       ))}
       <form
