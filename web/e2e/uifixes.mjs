@@ -386,6 +386,9 @@ export function uiFixesFlows({ cfg, result, check, signIn, open, api, tableSettl
       await page.getByTestId("compare-no-base").waitFor({ timeout: 5000 }).catch(() => check(false, "no baseline after picking (none)"));
       await page.reload();
       await page.getByTestId("compare-no-base").waitFor({ timeout: 5000 }).catch(() => check(false, `(none) lost on reload: ${page.url()}`));
+      // It says the baseline was picked so (not that the experiment has none: it has one).
+      const noneText = await page.getByTestId("compare-no-base").textContent();
+      check(noneText.includes("(none)") && !noneText.includes("has no baseline"), `the (none) message: ${noneText}`);
       result.noneBase = await page.getByTestId("compare-base").evaluate((el) => el.options[el.selectedIndex].text);
     },
   };

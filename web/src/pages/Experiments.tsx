@@ -590,7 +590,9 @@ function Compare({ project }: { project: Project }) {
       )}
       {!missing && noBase && (
         <div className="muted" data-testid="compare-no-base">
-          This experiment has no baseline (no base experiment, no project default, no earlier experiment): pick one to compare with.
+          {baseParam === NO_BASE
+            ? "Baseline “(none)”: nothing to compare with. Pick a baseline to compare."
+            : "This experiment has no baseline (no base experiment, no project default, no earlier experiment): pick one to compare with."}
         </div>
       )}
       {summary && (
