@@ -183,6 +183,11 @@ export function datasets2Flows({ cfg, result, check, shot, signIn, open }) {
 
     async datasetattachments(page) {
       await signIn(page);
+      // The row came from a log span (its origin): an edit keeps that, and its created.
+      const origin = { object_type: "project_logs", object_id: cfg.data.project_id, id: "span-c01" };
+      await api(page, "POST", `v1/dataset/${ds()}/insert`, { events: [{ id: "c01", _is_merge: true, origin }] });
+      const [before] = await btqlRows(page, `select: created, origin | from: dataset('${ds()}') | filter: id = 'c01'`);
+      check(before.origin?.id === "span-c01", `origin written: ${JSON.stringify(before)}`);
       await open(page, `datasets/${ds()}`, "filter=" + encodeURIComponent("id = 'c01'"));
       const table = page.getByTestId("dataset-rows");
       await table.getByTestId("row").first().waitFor();
@@ -203,6 +208,8 @@ export function datasets2Flows({ cfg, result, check, shot, signIn, open }) {
       const ref = row.metadata.screenshot;
       check(ref?.type === "braintrust_attachment" && ref.filename === "receipt.png" && ref.content_type === "image/png", `stored reference ${JSON.stringify(row.metadata)}`);
       check(row.metadata.category !== undefined, "the other metadata keys are kept");
+      const [edited] = await btqlRows(page, `select: created, origin | from: dataset('${ds()}') | filter: id = 'c01'`);
+      check(JSON.stringify(edited) === JSON.stringify(before), `the edit kept origin and created: ${JSON.stringify(edited)}, was ${JSON.stringify(before)}`);
       const meta = await api(page, "GET", `attachment?key=${ref.key}`);
       check(meta.body.size === PNG.length && meta.body.status.upload_status === "done", `stored attachment ${JSON.stringify(meta.body)}`);
       const bytes = await page.evaluate(async (u) => Array.from(new Uint8Array(await (await fetch(u)).arrayBuffer())), meta.body.downloadUrl);

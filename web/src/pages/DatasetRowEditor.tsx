@@ -60,6 +60,10 @@ export function RowEditor({
   const save = async () => {
     try {
       const event: any = row.id ? { id: row.id } : {};
+      // The write replaces the row: what the editor does not show goes with it, or is lost
+      // (an edit dropped the row's origin, and made its created the time of the edit).
+      if (row.id && row.created) event.created = row.created;
+      if (row.id && row.origin) event.origin = row.origin;
       for (const f of SCHEMA_FIELDS) event[f] = values[f];
       const tagList = tags.split(",").map((t: string) => t.trim()).filter(Boolean);
       if (tagList.length || row.tags) event.tags = tagList;
