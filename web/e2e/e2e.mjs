@@ -740,6 +740,12 @@ const flows = {
     await page.getByTestId("query-error").getByText("did you mean 'input'?").waitFor();
     await open(page, "logs", `filter=${encodeURIComponent("metdata.model = 'gpt-4o'")}&tab=btql`);
     await page.getByTestId("filter-error").getByText("did you mean 'metadata'?").waitFor();
+    // A filter cut short names its end, not the ')' the query wraps it in (never typed).
+    await open(page, "logs", `filter=${encodeURIComponent("metadata.model = 'gpt-4o' AND")}&tab=btql`);
+    const cut = page.getByTestId("filter-error");
+    await cut.waitFor();
+    result.cutShort = await cut.textContent();
+    check(result.cutShort.includes("found the end of the filter") && !result.cutShort.includes("')'"), `a filter cut short: ${result.cutShort}`);
     result.hints = 2;
   },
 

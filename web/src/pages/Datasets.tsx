@@ -19,7 +19,7 @@ import { DatasetList } from "./DatasetList";
 import { DatasetRuns } from "./DatasetRuns";
 import type { Item } from "./Review";
 import { UploadDialog } from "./Upload";
-import { Cond, condExpr, mapErrorToFilter, wrapExpr } from "./logsQuery";
+import { Cond, condExpr, filterErrorMessage, mapErrorToFilter, wrapExpr } from "./logsQuery";
 import { CondsEditor } from "./Logs";
 import { Dialog } from "../components/Dialog";
 
@@ -115,7 +115,7 @@ function DatasetRows({ project, datasetId }: { project: Project; datasetId: stri
         if (mine !== generation.current) return;
         // An error in the filter says where in the filter (its position in the whole query meant nothing to the user).
         const pos = filter.trim() ? mapErrorToFilter(filter, e.line, e.col) : null;
-        setError(pos ? `${withHint(e.detail || e.message)} (in the filter, line ${pos.line}, column ${pos.col})` : e.message);
+        setError(pos ? `${withHint(filterErrorMessage(e.detail || e.message, pos))} (in the filter, line ${pos.line}, column ${pos.col})` : e.message);
         if (!c) setRows([]);
       } finally {
         if (mine === generation.current) setLoading(false);

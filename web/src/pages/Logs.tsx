@@ -9,7 +9,7 @@ import { setParams, useRoute } from "../router";
 import { AddToDataset } from "./AddToDataset";
 import { TagChip, TagManager } from "./Tags";
 import { useProjectConfig } from "../projectConfig";
-import { Cond, COND_FIELDS, COND_OPS, filterExpr, LogsState, logsQuery, mapErrorToFilter, RANGES, Source, sourceExpr } from "./logsQuery";
+import { Cond, COND_FIELDS, COND_OPS, filterErrorMessage, filterExpr, LogsState, logsQuery, mapErrorToFilter, RANGES, Source, sourceExpr } from "./logsQuery";
 import { TracePanel } from "./TracePanel";
 import { FacetSidebar } from "./Facets";
 import { useDefaultView, useReviewFilter, ViewBar } from "./Views";
@@ -197,7 +197,7 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
         const err = e as ApiError;
         const pos = mapErrorToFilter(state.filter, err.line, err.col);
         setLoadedKey(query(null));
-        if (pos && state.filter.trim()) setFilterError({ ...pos, message: withHint(err.detail || err.message) });
+        if (pos && state.filter.trim()) setFilterError({ ...pos, message: withHint(filterErrorMessage(err.detail || err.message, pos)) });
         setError(err.message);
       } finally {
         if (gen === generation.current) setLoading(false);

@@ -125,13 +125,21 @@ export function logsQuery(
   return lines.join("\n");
 }
 
-/** Map an error position in the whole query back into the user's filter text. */
-export function mapErrorToFilter(filter: string, line?: number, col?: number): { line: number; col: number } | null {
+/** Map an error position in the whole query back into the user's filter text. `end`: the
+ * error is past the filter (at the closing parenthesis wrapped around it). */
+export function mapErrorToFilter(filter: string, line?: number, col?: number): { line: number; col: number; end?: boolean } | null {
   if (line === undefined || col === undefined || line < FILTER_LINE) return null;
   const userLines = filter.split("\n");
   const k = line - FILTER_LINE;
   if (k === 0) return { line: 1, col: Math.max(1, col - FILTER_PREFIX.length) };
   if (k < userLines.length) return { line: k + 1, col };
   const lastLine = userLines[userLines.length - 1];
-  return { line: userLines.length, col: lastLine.length + 1 };
+  return { line: userLines.length, col: lastLine.length + 1, end: true };
+}
+
+/** The server's message on an error past the filter: the ')' it names is the one the query
+ * wraps the filter in, never typed ("expected an expression after 'AND', found ')'" for a
+ * filter ending in AND): it is the end of the filter. */
+export function filterErrorMessage(message: string, pos: { end?: boolean } | null): string {
+  return pos?.end ? message.replace(/\bfound '\)'/, "found the end of the filter").replace(/\bunexpected '\)'/, "unexpected end of the filter") : message;
 }
