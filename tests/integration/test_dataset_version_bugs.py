@@ -586,3 +586,22 @@ def test_a_snapshot_is_renamed_and_experiments_pinned_to_it_follow(app_client):
     # Nothing of a refused change was applied.
     listed = {s["name"]: s["description"] for s in app_client.get(url).json()["objects"]}
     assert listed == {"gold 2": "the gold set", "taken": None}
+
+
+def test_removing_a_snapshot_name_keeps_experiments_pinned_to_its_version(app_client):
+    """Removing a name keeps the version; an experiment whose dataset_version was that name
+    kept a name that read nothing. It is pinned to the version's _xact_id now."""
+    ds = _dataset(app_client)
+    project_id = app_client.get(f"/v1/dataset/{ds}").json()["project_id"]
+    app_client.post(f"/v1/dataset/{ds}/insert", json={"events": [{"id": "a", "input": 1}]})
+    url = f"/v1/dataset/{ds}/snapshots"
+    made = app_client.post(url, json={"name": "golden"}).json()
+    app_client.post(f"/v1/dataset/{ds}/insert", json={"events": [{"id": "b", "input": 2}]})
+    body = {"project_id": project_id, "name": "e", "dataset_id": ds, "dataset_version": "golden"}
+    experiment = app_client.post("/v1/experiment", json=body).json()
+
+    assert app_client.delete(f"{url}/golden").status_code == 200
+    got = app_client.get(f"/v1/experiment/{experiment['id']}").json()
+    assert got["dataset_version"] == str(int(made["_xact_id"]))
+    pinned = app_client.post(f"/v1/dataset/{ds}/fetch", json={"version": got["dataset_version"]})
+    assert [row["id"] for row in pinned.json()["events"]] == ["a"]

@@ -265,12 +265,21 @@ def get_snapshot(store: Store, dataset_id: str, name: str) -> dict:
 
 
 def delete_snapshot(store: Store, dataset_id: str, name: str) -> dict:
+    """Remove a version's name; the version stays. Experiments whose ``dataset_version`` is
+    the name keep their version, pinned by its ``_xact_id`` (the name would read nothing)."""
     snapshot = get_snapshot(store, dataset_id, name)
-    store.transact(
-        lambda c: c.execute(
+
+    def txn(c):
+        c.execute(
             "DELETE FROM dataset_snapshots WHERE dataset_id = ? AND name = ?", [dataset_id, name]
         )
-    )
+        c.execute(
+            """UPDATE experiments SET dataset_version = ?
+               WHERE dataset_id = ? AND dataset_version = ?""",
+            [str(int(snapshot["_xact_id"])), dataset_id, name],
+        )
+
+    store.transact(txn)
     return snapshot
 
 
