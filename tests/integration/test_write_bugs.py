@@ -381,3 +381,36 @@ def test_feedback_with_only_metadata_is_a_400_and_writes_nothing(client):
     ok = [{"id": "r", "comment": "fine", "metadata": {"user": "u"}}]
     answer = client.post(f"/v1/experiment/{experiment_id}/feedback", json={"feedback": ok})
     assert answer.status_code == 200, answer.text
+
+
+# -- a comment row carrying other fields is a 400 (they were dropped without a word) ---------
+# A comment is kept beside its row, not as a row: fields of a row given with it had nowhere
+# to go. Null values say nothing, and what the SDK sends (routing keys, created, audit) is fine.
+
+
+def test_a_comment_row_with_other_fields_is_a_400_and_writes_nothing(client):
+    project_id = new_project(client)
+    assert (
+        client.post("/logs3", json={"rows": [log_row(project_id, "r", input=1)]}).status_code == 200
+    )
+    comment = log_row(project_id, "c", origin={"id": "r"}, comment={"text": "hi"})
+    for extra in ({"input": "x"}, {"tags": ["t"], "metadata": {"a": 1}}, {"_parent_id": "r"}):
+        answer = client.post(
+            "/logs3", json={"rows": [log_row(project_id, "r2"), {**comment, **extra}]}
+        )
+        error = assert_error(answer, 400, "row 1", "comment", *(repr(k) for k in extra))
+        assert "row 0" not in error["message"]
+    (row,) = events(client, "project_logs", project_id)
+    assert row["comments"] is None and row["input"] == 1
+    sdk = {
+        **comment,
+        "created": "2026-01-01T00:00:00Z",
+        "_audit_source": "external",
+        "_audit_metadata": {"k": 1},
+        "input": None,
+        "_object_delete": False,
+    }
+    assert client.post("/logs3", json={"rows": [sdk]}).status_code == 200
+    (row,) = events(client, "project_logs", project_id)
+    assert [c["comment"] for c in row["comments"]] == [{"text": "hi"}]
+
