@@ -414,3 +414,38 @@ def test_a_comment_row_with_other_fields_is_a_400_and_writes_nothing(client):
     (row,) = events(client, "project_logs", project_id)
     assert [c["comment"] for c in row["comments"]] == [{"text": "hi"}]
 
+
+# -- _parent_id refuses to move a row away from its children (they were left orphaned) -------
+# Moving a trace's root under another trace left its children in a trace with no root; a
+# replace that changes the row's span id does the same to the children of a span.
+
+
+def test_parent_id_does_not_move_a_row_away_from_its_children(client):
+    project_id = new_project(client)
+    rows = [
+        log_row(project_id, "a", span_id="sa", root_span_id="ta"),
+        log_row(project_id, "a2", span_id="sa2", root_span_id="ta", span_parents=["sa"]),
+        log_row(project_id, "b", span_id="sb", root_span_id="tb"),
+        log_row(project_id, "leaf", span_id="sl", root_span_id="tb", span_parents=["sb"]),
+    ]
+    assert client.post("/logs3", json={"rows": rows}).status_code == 200
+    before = chains(client, project_id)
+    move_a = log_row(project_id, "a", span_id="sa", _parent_id="b", input="moved")
+    answer = client.post("/logs3", json={"rows": [move_a]})
+    assert_error(answer, 400, "(id 'a')", "_parent_id 'b'", "children ('a2')")
+    # the replace gives a the span id 'a' (its id): a2 would name a span not there
+    answer = client.post("/logs3", json={"rows": [log_row(project_id, "a", _parent_id="b")]})
+    assert_error(answer, 400, "(id 'a')", "children ('a2')")
+    assert chains(client, project_id) == before
+    # its children moved first (in the same request), the row may follow
+    together = [log_row(project_id, "a2", span_id="sa2", _parent_id="b"), move_a]
+    assert client.post("/logs3", json={"rows": together}).status_code == 200
+    moved = chains(client, project_id)
+    assert moved["a"] == ("tb", ["sb"]) and moved["a2"] == ("tb", ["sb"])
+    # a leaf moves freely, and a row with children may move within its trace
+    leaf = log_row(project_id, "leaf", span_id="sl", _parent_id="a")
+    assert client.post("/logs3", json={"rows": [leaf]}).status_code == 200
+    within = log_row(project_id, "a", span_id="sa", _parent_id="a2")
+    assert client.post("/logs3", json={"rows": [within]}).status_code == 200
+    moved = chains(client, project_id)
+    assert moved["leaf"] == ("tb", ["sa"]) and moved["a"] == ("tb", ["sa2"])

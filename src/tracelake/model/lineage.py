@@ -4,9 +4,13 @@ and so on): a ``_parent_id`` whose parent has the row itself above it would make
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from tracelake.errors import InvalidRequest
 from tracelake.model.objects import ObjectRef
+
+if TYPE_CHECKING:
+    from tracelake.model.rows import RowWrite
 
 # (span_id, root_span_id, span_parents) of a row
 Place = tuple[str, str, "list[str] | None"]
@@ -48,3 +52,34 @@ class TracePlaces:
             for row_id in self._by_span.get((ref, root, span_id), ()):
                 todo.extend(self._places[(ref, row_id)][2] or ())
         return seen
+
+    def children(self, ref: ObjectRef, state: dict[str, Any]) -> list[str]:
+        """The ids of the rows directly below the row in ``state`` (its trace's rows that
+        name its span as a parent), but the row itself."""
+        root, span_id = state["root_span_id"], state["span_id"]
+        return sorted(
+            row_id
+            for (row_ref, row_id), place in self._places.items()
+            if row_ref == ref
+            and place[1] == root
+            and span_id in (place[2] or ())
+            and row_id != state["id"]
+        )
+
+
+def check_children_stay(
+    write: RowWrite, before: dict[str, Any], after: dict[str, Any], places: TracePlaces
+) -> None:
+    """A ``_parent_id`` that takes a row with children to another trace (or gives it another
+    span id) is an error: the children would hang under a span no longer there (a moved root
+    would leave its trace without one). Braintrust's ``_parent_id`` moves the row alone."""
+    if (before["root_span_id"], before["span_id"]) == (after["root_span_id"], after["span_id"]):
+        return
+    children = places.children(write.ref, before)
+    if children:
+        shown = ", ".join(repr(c) for c in children[:5]) + (", …" if len(children) > 5 else "")
+        raise InvalidRequest(
+            f"{write.name}: _parent_id {write.parent_id!r} would move this row (span"
+            f" {before['span_id']!r} of trace {before['root_span_id']!r}) and leave its"
+            f" children ({shown}) under a span no longer there; move or delete them first"
+        )
