@@ -864,3 +864,39 @@ def test_a_forged_offset_too_large_for_a_page_is_an_invalid_cursor(
     answer = app_client.post("/btql", json={"query": query.replace(cursor, largest)})
     assert answer.status_code == 200, answer.text
     assert answer.json()["data"] == [] and answer.json()["cursor"] is None
+
+
+# -- object names with whitespace around them are a 400 (they were stored as given) -----------
+# "  my project " and "my project" looked the same in every list, yet only the exact name found
+# the object; the names of every kind, created or renamed, are refused alike.
+
+
+def test_names_with_surrounding_whitespace_are_refused_for_every_kind(app_client):
+    client = app_client
+    project_id = new_project(client)
+    dataset_id = new_dataset(client, project_id)
+    retention = {"event_type": "retention", "object_type": "project_logs", "retention_days": 30}
+    view = {"object_type": "project", "object_id": project_id, "view_type": "logs"}
+    creates = {
+        "/v1/project": {},
+        "/v1/dataset": {"project_id": project_id},
+        "/v1/experiment": {"project_id": project_id},
+        "/v1/project_automation": {"project_id": project_id, "config": retention},
+        "/v1/view": view,
+        "/v1/project_tag": {"project_id": project_id},
+        "/v1/project_score": {"project_id": project_id, "score_type": "slider"},
+    }
+    for name in ("  my name ", "name\n", "\tname"):
+        for path, body in creates.items():
+            answer = client.post(path, json={**body, "name": name})
+            assert_error(answer, 400, "whitespace", repr(name))
+        answer = client.post("/api/project/register", json={"project_name": name})
+        assert_error(answer, 400, "whitespace", repr(name))
+    made = {path: client.post(path, json={**body, "name": "ok"}) for path, body in creates.items()}
+    made = {path: answer.json()["id"] for path, answer in made.items()}
+    made["/v1/dataset"] = dataset_id
+    for path, object_id in made.items():
+        answer = client.patch(f"{path}/{object_id}", json={"name": " renamed"})
+        assert_error(answer, 400, "whitespace", "' renamed'")
+    names = client.get("/v1/project").json()["objects"]
+    assert [p["name"] for p in names if p["name"] != p["name"].strip()] == []

@@ -948,6 +948,10 @@ def _check_may_create(may_create: bool) -> None:
 def _require_name(value: Any, what: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidRequest(f"{what} must be a non-empty string")
+    if value != value.strip():
+        # '  my project ' and 'my project' look the same in every list, yet only the exact
+        # name finds it (as snapshot names, see dataset_meta).
+        raise InvalidRequest(f"{what} may not start or end with whitespace: {value!r}")
     if len(value) > MAX_NAME_LENGTH:
         raise InvalidRequest(f"{what} is too long (at most {MAX_NAME_LENGTH} characters)")
     return value

@@ -7,7 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 from tracelake.errors import InvalidRequest
-from tracelake.store.catalog import MAX_NAME_LENGTH, MAX_TEXT_LENGTH, Catalog, ObjectKind
+from tracelake.store.catalog import (
+    MAX_NAME_LENGTH,
+    MAX_TEXT_LENGTH,
+    Catalog,
+    ObjectKind,
+    _require_name,
+)
 
 PROJECT_TAGS = ObjectKind(
     "project_tags",
@@ -154,8 +160,7 @@ def create(
         raise InvalidRequest("missing required field 'project_id'")
     if not isinstance(name, str) or not name.strip():
         raise InvalidRequest("missing required field 'name' (a non-empty string)")
-    if len(name) > 1024:
-        raise InvalidRequest("name is too long (at most 1024 characters)")
+    _require_name(name, "name")
     unknown = [k for k in body if k not in ("project_id", "name", *_FIELDS[kind.table])]
     if unknown:
         raise InvalidRequest(f"unknown field {unknown[0]!r}")
