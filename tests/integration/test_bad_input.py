@@ -900,3 +900,28 @@ def test_names_with_surrounding_whitespace_are_refused_for_every_kind(app_client
         assert_error(answer, 400, "whitespace", "' renamed'")
     names = client.get("/v1/project").json()["objects"]
     assert [p["name"] for p in names if p["name"] != p["name"].strip()] == []
+
+
+# -- a create with a field the route has nothing for is a 400 (it was ignored) ----------------
+# What the official clients send (the OAS's CreateProject, CreateDataset,
+# CreateProjectAutomation) keeps working.
+
+
+def test_creates_refuse_unknown_fields_and_take_what_the_official_clients_send(app_client):
+    client = app_client
+    answer = client.post("/v1/project", json={"name": unique("p"), "colour": "red"})
+    assert_error(answer, 400, "unknown field 'colour'")
+    sdk = {"name": unique("p"), "org_name": None, "project_group_name": "group"}
+    project_id = client.post("/v1/project", json=sdk).json()["id"]
+    dataset = {"project_id": project_id, "name": "d", "description": "x", "metadata": {}}
+    answer = client.post("/v1/dataset", json={**dataset, "version": 3})
+    assert_error(answer, 400, "unknown field 'version'")
+    assert client.get("/v1/dataset", params={"project_id": project_id}).json()["objects"] == []
+    assert client.post("/v1/dataset", json={**dataset, "tags": ["t"]}).status_code == 200
+    retention = {"event_type": "retention", "object_type": "project_logs", "retention_days": 3}
+    automation = {"project_id": project_id, "name": "a", "config": retention}
+    for method in (client.post, client.put):
+        answer = method("/v1/project_automation", json={**automation, "enabled": True})
+        assert_error(answer, 400, "unknown field 'enabled'")
+    answer = client.post("/v1/project_automation", json={**automation, "description": None})
+    assert answer.status_code == 200, answer.text
