@@ -449,3 +449,29 @@ def test_parent_id_does_not_move_a_row_away_from_its_children(client):
     assert client.post("/logs3", json={"rows": [within]}).status_code == 200
     moved = chains(client, project_id)
     assert moved["leaf"] == ("tb", ["sa"]) and moved["a"] == ("tb", ["sa2"])
+
+
+# -- a dataset row's output beside expected: a 400 if both are given, else the non-null one ---
+# An `expected: null` beside an `output` dropped the output; both given dropped the output.
+
+
+def test_a_dataset_rows_output_and_expected_are_taken_as_the_sdk_takes_them(client):
+    dataset_id = new_dataset(client, new_project(client))
+    both = [{"id": "a", "input": 1}, {"id": "b", "expected": 3, "output": 2}]
+    answer = client.post(f"/v1/dataset/{dataset_id}/insert", json={"events": both})
+    assert_error(answer, 400, "row 1", "expected", "output", "not both")
+    rows = [
+        {"id": "a", "expected": None, "output": 2},
+        {"id": "b", "expected": 3, "output": None},
+        {"id": "c", "output": {"x": 1}},
+    ]
+    answer = client.post(f"/v1/dataset/{dataset_id}/insert", json={"events": rows})
+    assert answer.status_code == 200, answer.text
+    got = {e["id"]: e["expected"] for e in events(client, "dataset", dataset_id)}
+    assert got == {"a": 2, "b": 3, "c": {"x": 1}}
+    merge = {"id": "a", "_is_merge": True, "expected": None, "output": {"y": 1}}
+    assert (
+        client.post(f"/v1/dataset/{dataset_id}/insert", json={"events": [merge]}).status_code == 200
+    )
+    got = {e["id"]: e["expected"] for e in events(client, "dataset", dataset_id)}
+    assert got["a"] == {"y": 1}

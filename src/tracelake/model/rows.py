@@ -287,8 +287,16 @@ def _check_fields(fields: dict[str, Any], ref: ObjectRef, where: str) -> None:
         raise InvalidRequest(f"{where}: span_parents must be a list of non-empty strings")
     if ref.object_type is ObjectType.DATASET and "output" in fields:
         # The SDK's deprecated `output=` alias on datasets means `expected`.
+        # As the SDK: both given is an error, a null one gives way to the other (an
+        # `expected: null` beside it dropped the output).
         value = fields.pop("output")
-        fields.setdefault("expected", value)
+        if value is not None and fields.get("expected") is not None:
+            raise InvalidRequest(
+                f"{where}: give expected or output (its deprecated alias on a dataset row),"
+                " not both"
+            )
+        if value is not None or "expected" not in fields:
+            fields["expected"] = value
 
 
 def nests_deeper(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
