@@ -925,3 +925,29 @@ def test_creates_refuse_unknown_fields_and_take_what_the_official_clients_send(a
         assert_error(answer, 400, "unknown field 'enabled'")
     answer = client.post("/v1/project_automation", json={**automation, "description": None})
     assert answer.status_code == 200, answer.text
+
+
+def test_dataset_routes_refuse_fields_they_do_not_take(app_client):
+    client = app_client
+    dataset_id = new_dataset(client, new_project(client))
+    written = client.post(f"/v1/dataset/{dataset_id}/insert", json={"events": [{"id": "a"}]})
+    assert written.status_code == 200, written.text
+    other = new_dataset(client, new_project(client))
+    base = f"/v1/dataset/{dataset_id}"
+    calls = [
+        (client.post, f"{base}/restore", {"version": "x", "at": 1}),
+        (client.post, f"{base}/snapshots", {"name": "s", "versions": "1"}),
+        (client.put, f"{base}/schema/input", {"schema": {}, "enforced": True}),
+        (client.post, f"{base}/schema/input/infer", {"save": True, "enforced": True}),
+        (
+            client.post,
+            f"{base}/copy_from",
+            {"source": {"object_type": "dataset", "id": other}, "ids": ["a"]},
+        ),
+        (client.put, f"{base}/columns/topic", {"expr": "metadata.topic", "type": "text"}),
+    ]
+    for method, path, body in calls:
+        unknown = list(body)[-1]
+        assert_error(method(path, json=body), 400, f"unknown field {unknown!r}")
+    assert client.get(f"{base}/snapshots").json()["objects"] == []
+    assert client.get(f"{base}/columns").json()["objects"] == []
