@@ -26,6 +26,8 @@ class TracePlaces:
     def __init__(self, rows: Iterable[tuple[ObjectRef, str, dict[str, Any]]] = ()) -> None:
         self._places: dict[tuple[ObjectRef, str], Place] = {}
         self._by_span: dict[tuple[ObjectRef, str, str], set[str]] = {}
+        # (object, root_span_id, a parent's span id) -> the rows naming it in span_parents
+        self._under: dict[tuple[ObjectRef, str, str], set[str]] = {}
         for ref, row_id, state in rows:
             self.put(ref, row_id, state)
 
@@ -34,10 +36,14 @@ class TracePlaces:
         old = self._places.pop((ref, row_id), None)
         if old is not None:
             self._by_span[(ref, old[1], old[0])].discard(row_id)
+            for parent in old[2] or ():
+                self._under[(ref, old[1], parent)].discard(row_id)
         if state is not None:
             place = (state["span_id"], state["root_span_id"], state["span_parents"])
             self._places[(ref, row_id)] = place
             self._by_span.setdefault((ref, place[1], place[0]), set()).add(row_id)
+            for parent in place[2] or ():
+                self._under.setdefault((ref, place[1], parent), set()).add(row_id)
 
     def lineage(self, ref: ObjectRef, state: dict[str, Any]) -> set[str]:
         """The span ids of the row in ``state`` and of every span above it in its trace."""
@@ -56,15 +62,8 @@ class TracePlaces:
     def children(self, ref: ObjectRef, state: dict[str, Any]) -> list[str]:
         """The ids of the rows directly below the row in ``state`` (its trace's rows that
         name its span as a parent), but the row itself."""
-        root, span_id = state["root_span_id"], state["span_id"]
-        return sorted(
-            row_id
-            for (row_ref, row_id), place in self._places.items()
-            if row_ref == ref
-            and place[1] == root
-            and span_id in (place[2] or ())
-            and row_id != state["id"]
-        )
+        below = self._under.get((ref, state["root_span_id"], state["span_id"]), ())
+        return sorted(row_id for row_id in below if row_id != state["id"])
 
 
 def check_children_stay(
