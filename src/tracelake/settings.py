@@ -38,7 +38,7 @@ SETTINGS: tuple[Setting, ...] = (
         "org_name",
         "TRACELAKE_ORG_NAME",
         "tracelake",
-        "Name of the organization created on first start.",
+        "Name of the organization created on first start (spaces around it are dropped).",
     ),
     Setting(
         "public_url",
@@ -149,6 +149,11 @@ class Settings:
             # --from-file does): registered so, no client could send it (header values are
             # stripped, and the SDK strips the key), and every request was a 401.
             values["api_key"] = values["api_key"].strip() or None
+        if isinstance(values.get("org_name"), str):
+            # As the key: an env file's stray space or newline made a name the first
+            # organization may not have (names do not start or end with whitespace), and
+            # the server stopped at startup with a traceback.
+            values["org_name"] = values["org_name"].strip() or BY_NAME["org_name"].default
         public = values.get("public_url")
         if public is not None:
             # One without a scheme ("tracelake.example.com") went out as the SDK's api_url

@@ -864,3 +864,90 @@ def test_a_forged_offset_too_large_for_a_page_is_an_invalid_cursor(
     answer = app_client.post("/btql", json={"query": query.replace(cursor, largest)})
     assert answer.status_code == 200, answer.text
     assert answer.json()["data"] == [] and answer.json()["cursor"] is None
+
+
+# -- object names with whitespace around them are a 400 (they were stored as given) -----------
+# "  my project " and "my project" looked the same in every list, yet only the exact name found
+# the object; the names of every kind, created or renamed, are refused alike.
+
+
+def test_names_with_surrounding_whitespace_are_refused_for_every_kind(app_client):
+    client = app_client
+    project_id = new_project(client)
+    dataset_id = new_dataset(client, project_id)
+    retention = {"event_type": "retention", "object_type": "project_logs", "retention_days": 30}
+    view = {"object_type": "project", "object_id": project_id, "view_type": "logs"}
+    creates = {
+        "/v1/project": {},
+        "/v1/dataset": {"project_id": project_id},
+        "/v1/experiment": {"project_id": project_id},
+        "/v1/project_automation": {"project_id": project_id, "config": retention},
+        "/v1/view": view,
+        "/v1/project_tag": {"project_id": project_id},
+        "/v1/project_score": {"project_id": project_id, "score_type": "slider"},
+    }
+    for name in ("  my name ", "name\n", "\tname"):
+        for path, body in creates.items():
+            answer = client.post(path, json={**body, "name": name})
+            assert_error(answer, 400, "whitespace", repr(name))
+        answer = client.post("/api/project/register", json={"project_name": name})
+        assert_error(answer, 400, "whitespace", repr(name))
+    made = {path: client.post(path, json={**body, "name": "ok"}) for path, body in creates.items()}
+    made = {path: answer.json()["id"] for path, answer in made.items()}
+    made["/v1/dataset"] = dataset_id
+    for path, object_id in made.items():
+        answer = client.patch(f"{path}/{object_id}", json={"name": " renamed"})
+        assert_error(answer, 400, "whitespace", "' renamed'")
+    names = client.get("/v1/project").json()["objects"]
+    assert [p["name"] for p in names if p["name"] != p["name"].strip()] == []
+
+
+# -- a create with a field the route has nothing for is a 400 (it was ignored) ----------------
+# What the official clients send (the OAS's CreateProject, CreateDataset,
+# CreateProjectAutomation) keeps working.
+
+
+def test_creates_refuse_unknown_fields_and_take_what_the_official_clients_send(app_client):
+    client = app_client
+    answer = client.post("/v1/project", json={"name": unique("p"), "colour": "red"})
+    assert_error(answer, 400, "unknown field 'colour'")
+    sdk = {"name": unique("p"), "org_name": None, "project_group_name": "group"}
+    project_id = client.post("/v1/project", json=sdk).json()["id"]
+    dataset = {"project_id": project_id, "name": "d", "description": "x", "metadata": {}}
+    answer = client.post("/v1/dataset", json={**dataset, "version": 3})
+    assert_error(answer, 400, "unknown field 'version'")
+    assert client.get("/v1/dataset", params={"project_id": project_id}).json()["objects"] == []
+    assert client.post("/v1/dataset", json={**dataset, "tags": ["t"]}).status_code == 200
+    retention = {"event_type": "retention", "object_type": "project_logs", "retention_days": 3}
+    automation = {"project_id": project_id, "name": "a", "config": retention}
+    for method in (client.post, client.put):
+        answer = method("/v1/project_automation", json={**automation, "enabled": True})
+        assert_error(answer, 400, "unknown field 'enabled'")
+    answer = client.post("/v1/project_automation", json={**automation, "description": None})
+    assert answer.status_code == 200, answer.text
+
+
+def test_dataset_routes_refuse_fields_they_do_not_take(app_client):
+    client = app_client
+    dataset_id = new_dataset(client, new_project(client))
+    written = client.post(f"/v1/dataset/{dataset_id}/insert", json={"events": [{"id": "a"}]})
+    assert written.status_code == 200, written.text
+    other = new_dataset(client, new_project(client))
+    base = f"/v1/dataset/{dataset_id}"
+    calls = [
+        (client.post, f"{base}/restore", {"version": "x", "at": 1}),
+        (client.post, f"{base}/snapshots", {"name": "s", "versions": "1"}),
+        (client.put, f"{base}/schema/input", {"schema": {}, "enforced": True}),
+        (client.post, f"{base}/schema/input/infer", {"save": True, "enforced": True}),
+        (
+            client.post,
+            f"{base}/copy_from",
+            {"source": {"object_type": "dataset", "id": other}, "ids": ["a"]},
+        ),
+        (client.put, f"{base}/columns/topic", {"expr": "metadata.topic", "type": "text"}),
+    ]
+    for method, path, body in calls:
+        unknown = list(body)[-1]
+        assert_error(method(path, json=body), 400, f"unknown field {unknown!r}")
+    assert client.get(f"{base}/snapshots").json()["objects"] == []
+    assert client.get(f"{base}/columns").json()["objects"] == []

@@ -272,6 +272,20 @@ def test_an_admin_key_read_with_its_final_newline_works(tmp_path):
         server.stop()
 
 
+def test_an_org_name_read_with_spaces_around_it_starts_the_server(tmp_path):
+    """TRACELAKE_ORG_NAME from an env file with a stray space or newline: names may not
+    start or end with whitespace, and the server stopped at startup with a traceback."""
+    env = {"TRACELAKE_ORG_NAME": " my org\n"}
+    server = ServerProcess(tmp_path / "data", env=env).start()
+    try:
+        with server.client() as client:
+            assert client.get("/ping").status_code == 200
+            orgs = client.get("/v1/organization").json()["objects"]
+            assert [o["name"] for o in orgs] == ["my org"]
+    finally:
+        server.stop()
+
+
 @pytest.mark.parametrize("path", ["/logs3", "/btql"])
 def test_a_client_gone_before_its_body_ended_is_no_server_error(server, path):
     """A client that disconnects mid-body (killed, or cut off by a proxy) was logged as a

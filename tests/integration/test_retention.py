@@ -610,3 +610,23 @@ def test_a_restore_of_many_runs_that_deleted_nothing_is_quick(app_client, monkey
         f"/v1/project_automation/{policy['id']}/runs", params={"limit": 1000}
     ).json()["objects"]
     assert {r["status"] for r in history} == {"restored"}
+
+
+# -- automations of a deleted project are not due (they were, at every tick, and never ran) ----
+
+
+def test_automations_of_a_deleted_project_are_not_scheduled(app_client):
+    from tracelake.store import runs
+
+    gone, kept = new_project(app_client), new_project(app_client)
+    doomed = retention(app_client, gone, "project_logs")["id"]
+    alive = retention(app_client, kept, "project_logs")["id"]
+    assert app_client.delete(f"/v1/project/{gone}").status_code == 200
+    store = app_client.app.state.store
+    due = runs.due_automations(store, runs.now())
+    assert alive in due and doomed not in due
+    made = app_client.post("/automation/cron", json={}).json()["runs"]
+    alive_runs = app_client.get(f"/v1/project_automation/{alive}/runs").json()
+    assert [r["id"] for r in made] == [r["id"] for r in alive_runs["objects"]], alive_runs
+    assert doomed not in runs.due_automations(store, runs.now())
+    assert app_client.get(f"/v1/project_automation/{doomed}/runs").status_code == 404

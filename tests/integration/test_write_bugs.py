@@ -381,3 +381,97 @@ def test_feedback_with_only_metadata_is_a_400_and_writes_nothing(client):
     ok = [{"id": "r", "comment": "fine", "metadata": {"user": "u"}}]
     answer = client.post(f"/v1/experiment/{experiment_id}/feedback", json={"feedback": ok})
     assert answer.status_code == 200, answer.text
+
+
+# -- a comment row carrying other fields is a 400 (they were dropped without a word) ---------
+# A comment is kept beside its row, not as a row: fields of a row given with it had nowhere
+# to go. Null values say nothing, and what the SDK sends (routing keys, created, audit) is fine.
+
+
+def test_a_comment_row_with_other_fields_is_a_400_and_writes_nothing(client):
+    project_id = new_project(client)
+    assert (
+        client.post("/logs3", json={"rows": [log_row(project_id, "r", input=1)]}).status_code == 200
+    )
+    comment = log_row(project_id, "c", origin={"id": "r"}, comment={"text": "hi"})
+    for extra in ({"input": "x"}, {"tags": ["t"], "metadata": {"a": 1}}, {"_parent_id": "r"}):
+        answer = client.post(
+            "/logs3", json={"rows": [log_row(project_id, "r2"), {**comment, **extra}]}
+        )
+        error = assert_error(answer, 400, "row 1", "comment", *(repr(k) for k in extra))
+        assert "row 0" not in error["message"]
+    (row,) = events(client, "project_logs", project_id)
+    assert row["comments"] is None and row["input"] == 1
+    sdk = {
+        **comment,
+        "created": "2026-01-01T00:00:00Z",
+        "_audit_source": "external",
+        "_audit_metadata": {"k": 1},
+        "input": None,
+        "_object_delete": False,
+    }
+    assert client.post("/logs3", json={"rows": [sdk]}).status_code == 200
+    (row,) = events(client, "project_logs", project_id)
+    assert [c["comment"] for c in row["comments"]] == [{"text": "hi"}]
+
+
+# -- _parent_id refuses to move a row away from its children (they were left orphaned) -------
+# Moving a trace's root under another trace left its children in a trace with no root; a
+# replace that changes the row's span id does the same to the children of a span.
+
+
+def test_parent_id_does_not_move_a_row_away_from_its_children(client):
+    project_id = new_project(client)
+    rows = [
+        log_row(project_id, "a", span_id="sa", root_span_id="ta"),
+        log_row(project_id, "a2", span_id="sa2", root_span_id="ta", span_parents=["sa"]),
+        log_row(project_id, "b", span_id="sb", root_span_id="tb"),
+        log_row(project_id, "leaf", span_id="sl", root_span_id="tb", span_parents=["sb"]),
+    ]
+    assert client.post("/logs3", json={"rows": rows}).status_code == 200
+    before = chains(client, project_id)
+    move_a = log_row(project_id, "a", span_id="sa", _parent_id="b", input="moved")
+    answer = client.post("/logs3", json={"rows": [move_a]})
+    assert_error(answer, 400, "(id 'a')", "_parent_id 'b'", "children ('a2')")
+    # the replace gives a the span id 'a' (its id): a2 would name a span not there
+    answer = client.post("/logs3", json={"rows": [log_row(project_id, "a", _parent_id="b")]})
+    assert_error(answer, 400, "(id 'a')", "children ('a2')")
+    assert chains(client, project_id) == before
+    # its children moved first (in the same request), the row may follow
+    together = [log_row(project_id, "a2", span_id="sa2", _parent_id="b"), move_a]
+    assert client.post("/logs3", json={"rows": together}).status_code == 200
+    moved = chains(client, project_id)
+    assert moved["a"] == ("tb", ["sb"]) and moved["a2"] == ("tb", ["sb"])
+    # a leaf moves freely, and a row with children may move within its trace
+    leaf = log_row(project_id, "leaf", span_id="sl", _parent_id="a")
+    assert client.post("/logs3", json={"rows": [leaf]}).status_code == 200
+    within = log_row(project_id, "a", span_id="sa", _parent_id="a2")
+    assert client.post("/logs3", json={"rows": [within]}).status_code == 200
+    moved = chains(client, project_id)
+    assert moved["leaf"] == ("tb", ["sa"]) and moved["a"] == ("tb", ["sa2"])
+
+
+# -- a dataset row's output beside expected: a 400 if both are given, else the non-null one ---
+# An `expected: null` beside an `output` dropped the output; both given dropped the output.
+
+
+def test_a_dataset_rows_output_and_expected_are_taken_as_the_sdk_takes_them(client):
+    dataset_id = new_dataset(client, new_project(client))
+    both = [{"id": "a", "input": 1}, {"id": "b", "expected": 3, "output": 2}]
+    answer = client.post(f"/v1/dataset/{dataset_id}/insert", json={"events": both})
+    assert_error(answer, 400, "row 1", "expected", "output", "not both")
+    rows = [
+        {"id": "a", "expected": None, "output": 2},
+        {"id": "b", "expected": 3, "output": None},
+        {"id": "c", "output": {"x": 1}},
+    ]
+    answer = client.post(f"/v1/dataset/{dataset_id}/insert", json={"events": rows})
+    assert answer.status_code == 200, answer.text
+    got = {e["id"]: e["expected"] for e in events(client, "dataset", dataset_id)}
+    assert got == {"a": 2, "b": 3, "c": {"x": 1}}
+    merge = {"id": "a", "_is_merge": True, "expected": None, "output": {"y": 1}}
+    assert (
+        client.post(f"/v1/dataset/{dataset_id}/insert", json={"events": [merge]}).status_code == 200
+    )
+    got = {e["id"]: e["expected"] for e in events(client, "dataset", dataset_id)}
+    assert got["a"] == {"y": 1}

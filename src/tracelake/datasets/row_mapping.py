@@ -114,8 +114,8 @@ def _tags_sql(col: str, raw_text: bool) -> tuple[str, str]:
 
 
 def _id_sql(col: str, raw_text: bool) -> tuple[str, str]:
-    if raw_text:
-        return f"nullif(trim({col}), '')", "false"
+    if raw_text:  # kept exactly: an export writes an id ' a' as it is, spaces and all
+        return f"nullif({col}, '')", "false"
     j = f"{col}::JSON"
     value = f"""(CASE WHEN json_type({j}) = 'VARCHAR' THEN nullif({j} ->> '$', '')
         WHEN json_type({j}) IN ('BIGINT', 'UBIGINT') THEN {j}::VARCHAR END)"""
@@ -211,16 +211,18 @@ def map_batch(con, batch: CellBatch, mapping: ColumnMapping) -> pa.Table:
                     "metadata must be a JSON object",
                 )
             )
-    tag_lists = []
+    tag_lists, given = [], []
     for column, _ in mapping.columns_for("tags"):
         tags, bad = _tags_sql(refs[column], raw)
         tag_lists.append(f"coalesce({tags}, [])")
+        given.append(f"{tags} IS NOT NULL")
         problems.append((bad, column, "tags must be a JSON array of strings or comma-separated"))
     if tag_lists:
+        # In the order given, each once (as a row's tags are written); an empty list stays
+        # one (an export writes [] for it), no tags at all (empty cells) are null.
         joined = tag_lists[0] if len(tag_lists) == 1 else f"list_concat({', '.join(tag_lists)})"
-        tags_sql = (
-            f"(CASE WHEN len({joined}) = 0 THEN NULL ELSE list_sort(list_distinct({joined})) END)"
-        )
+        first_seen = f"list_filter({joined}, lambda x, i: list_position({joined}, x) = i)"
+        tags_sql = f"(CASE WHEN {' OR '.join(given)} THEN {first_seen} END)"
     else:
         tags_sql = "NULL::VARCHAR[]"
     if problems:

@@ -72,6 +72,24 @@ MARKER_FIELDS = frozenset(
 KNOWN_FIELDS = frozenset(
     {"id", "created", *USER_FIELDS, *SPAN_FIELDS, *ROUTING_KEYS, *MARKER_FIELDS, *IGNORED_FIELDS}
 )
+# What a comment row may carry (the SDK's log_feedback sends a comment as a row of its own,
+# with no span or user fields); ``_object_delete: false`` says nothing. Anything else given
+# (not null) is refused: a comment is no ordinary row, so it would be dropped.
+COMMENT_ROW_FIELDS = frozenset(
+    {
+        "id",
+        "created",
+        "origin",
+        "comment",
+        "_is_merge",
+        "_merge_paths",
+        "_object_delete",
+        "_audit_source",
+        "_audit_metadata",
+        *ROUTING_KEYS,
+        *IGNORED_FIELDS,
+    }
+)
 
 AUDIT_SOURCES = ("app", "api", "external")
 # How deep a stored JSON value may nest (arrays and objects): what is stored must be read back
@@ -157,6 +175,13 @@ def normalize_row(raw: Any, ref: ObjectRef, index: int = 0, where: str | None = 
         origin = raw.get("origin")
         if not isinstance(origin, dict) or not isinstance(origin.get("id"), str):
             raise InvalidRequest(f"{where}: a comment needs origin.id naming the row it is on")
+        extra = [k for k, v in raw.items() if k not in COMMENT_ROW_FIELDS and v is not None]
+        if extra:
+            raise InvalidRequest(
+                f"{where}: a comment row carries only the comment, not "
+                + ", ".join(repr(k) for k in extra)
+                + " (send those in a row of their own, with the id of the row they change)"
+            )
         check_depth(raw["comment"], f"{where}: comment")
         write = RowWrite(
             ref=ref,
@@ -262,8 +287,16 @@ def _check_fields(fields: dict[str, Any], ref: ObjectRef, where: str) -> None:
         raise InvalidRequest(f"{where}: span_parents must be a list of non-empty strings")
     if ref.object_type is ObjectType.DATASET and "output" in fields:
         # The SDK's deprecated `output=` alias on datasets means `expected`.
+        # As the SDK: both given is an error, a null one gives way to the other (an
+        # `expected: null` beside it dropped the output).
         value = fields.pop("output")
-        fields.setdefault("expected", value)
+        if value is not None and fields.get("expected") is not None:
+            raise InvalidRequest(
+                f"{where}: give expected or output (its deprecated alias on a dataset row),"
+                " not both"
+            )
+        if value is not None or "expected" not in fields:
+            fields["expected"] = value
 
 
 def nests_deeper(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:

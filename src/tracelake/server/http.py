@@ -230,3 +230,10 @@ async def body_to_file(request: Request, directory: Path) -> Path:
         path.unlink(missing_ok=True)
         raise
     return path
+
+
+def check_known(body: dict, known: set[str]) -> None:
+    """A field the route has nothing for is a 400 naming it (it was dropped without a word)."""
+    unknown = [k for k in body if k not in known]
+    if unknown:
+        raise InvalidRequest(f"unknown field {unknown[0]!r}")

@@ -48,25 +48,26 @@ def create_automation(
     new description and config (its export path may not change). Only an ``instance_admin``
     sets up an export acting with the server's authority, only an ``org_admin`` one with an
     ``aws_iam`` role or an ``endpoint_url`` (see ``check_server_access``)."""
-    catalog.get_project(org_id, project_id)
-    name = _require_name(name, "name")  # as a rename (PATCH) checks it
-    existing = catalog.list_objects(AUTOMATIONS, org_id, name=name, project_id=project_id)
-    if existing and not replace:
-        return existing[0]
-    if existing:
-        current = existing[0]
-        new = validate_config(merge_secrets(current["config"], config))
-        check_update(current["config"], new)
-        check_server_access(current["config"], new, instance_admin, org_admin)
-        record = catalog.update_object(
-            AUTOMATIONS, org_id, current["id"], {"description": description, "config": new}
-        )
-        _reschedule(catalog, current, new)
-        return record
-    new = validate_config(config)
-    check_server_access(None, new, instance_admin, org_admin)
-    fields = {"project_id": project_id, "name": name, "description": description, "config": new}
-    return catalog.insert_object(AUTOMATIONS, org_id, fields)
+    with catalog.changing:  # found or not, it stays so until the insert or the update
+        catalog.get_project(org_id, project_id)
+        name = _require_name(name, "name")  # as a rename (PATCH) checks it
+        existing = catalog.list_objects(AUTOMATIONS, org_id, name=name, project_id=project_id)
+        if existing and not replace:
+            return existing[0]
+        if existing:
+            current = existing[0]
+            new = validate_config(merge_secrets(current["config"], config))
+            check_update(current["config"], new)
+            check_server_access(current["config"], new, instance_admin, org_admin)
+            record = catalog.update_object(
+                AUTOMATIONS, org_id, current["id"], {"description": description, "config": new}
+            )
+            _reschedule(catalog, current, new)
+            return record
+        new = validate_config(config)
+        check_server_access(None, new, instance_admin, org_admin)
+        fields = {"project_id": project_id, "name": name, "description": description, "config": new}
+        return catalog.insert_object(AUTOMATIONS, org_id, fields)
 
 
 def update_automation(
@@ -79,27 +80,28 @@ def update_automation(
     org_admin: bool = False,
 ) -> dict:
     """Change name, description or config; a partial config is merged into the stored one."""
-    current = catalog.get(AUTOMATIONS, org_id, automation_id)
-    unknown = [k for k in patch if k not in ("name", "description", "config")]
-    if unknown:
-        raise InvalidRequest(f"cannot update field {unknown[0]!r}")
-    changes = dict(patch)
-    if "config" in patch:
-        if not isinstance(patch["config"], dict):
-            raise InvalidRequest("config must be an object")
-        # Checked before the merge: merged into an export, a retention config was refused
-        # for the export's own keys ("config has an unknown field 'batch_size'").
-        kind = patch["config"].get("event_type", current["config"]["event_type"])
-        check_update(current["config"], {**current["config"], "event_type": kind})
-        merged = merge_secrets(current["config"], {**current["config"], **patch["config"]})
-        new = validate_config(merged)
-        check_update(current["config"], new)
-        check_server_access(current["config"], new, instance_admin, org_admin)
-        changes["config"] = new
-    record = catalog.update_object(AUTOMATIONS, org_id, automation_id, changes)
-    if "config" in changes:
-        _reschedule(catalog, current, changes["config"])
-    return record
+    with catalog.changing:  # merged with what is stored: no change lost in between
+        current = catalog.get(AUTOMATIONS, org_id, automation_id)
+        unknown = [k for k in patch if k not in ("name", "description", "config")]
+        if unknown:
+            raise InvalidRequest(f"cannot update field {unknown[0]!r}")
+        changes = dict(patch)
+        if "config" in patch:
+            if not isinstance(patch["config"], dict):
+                raise InvalidRequest("config must be an object")
+            # Checked before the merge: merged into an export, a retention config was refused
+            # for the export's own keys ("config has an unknown field 'batch_size'").
+            kind = patch["config"].get("event_type", current["config"]["event_type"])
+            check_update(current["config"], {**current["config"], "event_type": kind})
+            merged = merge_secrets(current["config"], {**current["config"], **patch["config"]})
+            new = validate_config(merged)
+            check_update(current["config"], new)
+            check_server_access(current["config"], new, instance_admin, org_admin)
+            changes["config"] = new
+        record = catalog.update_object(AUTOMATIONS, org_id, automation_id, changes)
+        if "config" in changes:
+            _reschedule(catalog, current, changes["config"])
+        return record
 
 
 def _reschedule(catalog: Catalog, current: dict, new: dict) -> None:

@@ -254,6 +254,12 @@ class Catalog:
         # ref -> (store generation, org id, object info): see ``object_info``.
         self._object_cache: dict[ObjectRef, tuple[int, str, ObjectInfo]] = {}
         self._lock = threading.Lock()
+        # Held by every change that reads what it changes first: a name checked free before
+        # its insert or rename, a stored value merged with a patch. DuckDB's transactions
+        # do not lock, and two inserts of one name (names are unique only among live
+        # objects, which no index can say) both commit; so such changes run one at a time
+        # (re-entrant: a create-or-get calls ``insert_object`` under it).
+        self.changing = threading.RLock()
 
     # -- organizations and keys --------------------------------------------------------------
 
@@ -441,11 +447,13 @@ class Catalog:
         """Create-or-get by name: an existing project is returned unmodified. Without
         ``may_create`` (a read-only key) only an existing one is returned."""
         name = _require_name(name, "project name")
-        existing = self._find_by_name(PROJECTS, org_id, name)
-        if existing:
-            return existing
-        _check_may_create(may_create)
-        return self.insert_object(PROJECTS, org_id, {"name": name, "description": description})
+        with self.changing:
+            existing = self._find_by_name(PROJECTS, org_id, name)
+            if existing:
+                return existing
+            _check_may_create(may_create)
+            fields = {"name": name, "description": description}
+            return self.insert_object(PROJECTS, org_id, fields)
 
     def get_project(self, org_id: str, project_id: str) -> dict:
         return self.get(PROJECTS, org_id, project_id)
@@ -471,21 +479,19 @@ class Catalog:
         name = _require_name(name, "dataset name")
         tags = _check_tags(tags)
         self.get_project(org_id, project_id)
-        existing = self._find_by_name(DATASETS, project_id, name)
-        if existing:
-            return existing
-        _check_may_create(may_create)
-        return self.insert_object(
-            DATASETS,
-            org_id,
-            {
-                "project_id": project_id,
-                "name": name,
-                "description": description,
-                "metadata": metadata,
-                "tags": tags,
-            },
-        )
+        fields = {
+            "project_id": project_id,
+            "name": name,
+            "description": description,
+            "metadata": metadata,
+            "tags": tags,
+        }
+        with self.changing:
+            existing = self._find_by_name(DATASETS, project_id, name)
+            if existing:
+                return existing
+            _check_may_create(may_create)
+            return self.insert_object(DATASETS, org_id, fields)
 
     def create_experiment(
         self,
@@ -508,21 +514,21 @@ class Catalog:
         if fields.get("tags") is not None:
             fields = {**fields, "tags": _check_tags(fields["tags"])}
         name = fields.get("name")
-        if name is not None:
-            name = _require_name(name, "experiment name")
-            existing = self._find_by_name(EXPERIMENTS, project_id, name)
-            if existing and not ensure_new:
-                return existing
-        else:
-            name = "experiment"
-        _check_may_create(may_create)
-        fields = {**fields, "project_id": project_id, "name": self._free_name(project_id, name)}
+        name = "experiment" if name is None else _require_name(name, "experiment name")
+        fields = {**fields, "project_id": project_id}
         fields.setdefault("public", False)
         if fields.get("base_exp_id") is None and ancestor_commits:
             base = self._experiment_at_commits(project_id, ancestor_commits)
             if base is not None:
                 fields["base_exp_id"] = base
-        return self.insert_object(EXPERIMENTS, org_id, fields)
+        with self.changing:
+            if "name" in fields and fields["name"] is not None:
+                existing = self._find_by_name(EXPERIMENTS, project_id, name)
+                if existing and not ensure_new:
+                    return existing
+            _check_may_create(may_create)
+            fields["name"] = self._free_name(project_id, name)
+            return self.insert_object(EXPERIMENTS, org_id, fields)
 
     def _experiment_at_commits(self, project_id: str, commits: list[str]) -> str | None:
         """The newest live experiment of the project whose ``repo_info.commit`` is the
@@ -618,51 +624,52 @@ class Catalog:
         object-type fields will be deep-merged with existing content") an object sent for an
         object field (``metadata``, ``repo_info``, ``settings``) is merged key by key into the
         stored one; anything else (a scalar, an array, null) replaces what it meets."""
-        current = self.get(kind, org_id, object_id)
-        for name, value in patch.items():
-            expected = kind.patchable.get(name)
-            if expected is None:
-                raise InvalidRequest(f"cannot update field {name!r}")
-            if value is None and (kind.table, name) in _NOT_NULL:
-                raise InvalidRequest(f"field {name!r} cannot be null")
-            if value is not None and not _is_type(value, expected):
-                raise InvalidRequest(f"field {name!r} must be {_TYPE_NAMES[expected]}")
-        if patch.get("tags") is not None:
-            patch = {**patch, "tags": _check_tags(patch["tags"])}
-        if patch.get("dataset_id") is not None:
-            self.get_referenced(DATASETS, org_id, patch["dataset_id"], "dataset_id")
-        if "dataset_version" in patch and patch["dataset_version"] is not None:
-            dataset_id = patch.get("dataset_id", current.get("dataset_id"))
-            version = self.dataset_version(dataset_id, patch["dataset_version"])
-            patch = {**patch, "dataset_version": version}
-        if patch.get("base_exp_id") is not None:
-            if patch["base_exp_id"] == object_id:
-                # Its summary would compare it with itself: no change, ever.
-                raise InvalidRequest("an experiment cannot be its own base experiment")
-            self.get_referenced(EXPERIMENTS, org_id, patch["base_exp_id"], "base_exp_id")
-        if "name" in patch:
-            name = _require_name(patch["name"], "name")
-            scope = current[kind.name_scope] if kind.name_scope != "org_id" else org_id
-            clash = self._find_by_name(kind, scope, name)
-            if clash and clash["id"] != object_id:
-                raise InvalidRequest(f"the name {name!r} is already taken")
-        if not patch:
-            return current
-        if merge_objects:
-            patch = {
-                name: merge_values(current.get(name), value, set(), (name,))
-                if name in kind.json_columns
-                else value
-                for name, value in patch.items()
-            }
-        sets = ", ".join(f"{k} = ?" for k in patch)
-        values = [_to_db(kind, k, v) for k, v in patch.items()]
-        self.store.transact(
-            lambda c: c.execute(
-                f"UPDATE {kind.table} SET {sets} WHERE id = ?", [*values, object_id]
+        with self.changing:
+            current = self.get(kind, org_id, object_id)
+            for name, value in patch.items():
+                expected = kind.patchable.get(name)
+                if expected is None:
+                    raise InvalidRequest(f"cannot update field {name!r}")
+                if value is None and (kind.table, name) in _NOT_NULL:
+                    raise InvalidRequest(f"field {name!r} cannot be null")
+                if value is not None and not _is_type(value, expected):
+                    raise InvalidRequest(f"field {name!r} must be {_TYPE_NAMES[expected]}")
+            if patch.get("tags") is not None:
+                patch = {**patch, "tags": _check_tags(patch["tags"])}
+            if patch.get("dataset_id") is not None:
+                self.get_referenced(DATASETS, org_id, patch["dataset_id"], "dataset_id")
+            if "dataset_version" in patch and patch["dataset_version"] is not None:
+                dataset_id = patch.get("dataset_id", current.get("dataset_id"))
+                version = self.dataset_version(dataset_id, patch["dataset_version"])
+                patch = {**patch, "dataset_version": version}
+            if patch.get("base_exp_id") is not None:
+                if patch["base_exp_id"] == object_id:
+                    # Its summary would compare it with itself: no change, ever.
+                    raise InvalidRequest("an experiment cannot be its own base experiment")
+                self.get_referenced(EXPERIMENTS, org_id, patch["base_exp_id"], "base_exp_id")
+            if "name" in patch:
+                name = _require_name(patch["name"], "name")
+                scope = current[kind.name_scope] if kind.name_scope != "org_id" else org_id
+                clash = self._find_by_name(kind, scope, name)
+                if clash and clash["id"] != object_id:
+                    raise InvalidRequest(f"the name {name!r} is already taken")
+            if not patch:
+                return current
+            if merge_objects:
+                patch = {
+                    name: merge_values(current.get(name), value, set(), (name,))
+                    if name in kind.json_columns
+                    else value
+                    for name, value in patch.items()
+                }
+            sets = ", ".join(f"{k} = ?" for k in patch)
+            values = [_to_db(kind, k, v) for k, v in patch.items()]
+            self.store.transact(
+                lambda c: c.execute(
+                    f"UPDATE {kind.table} SET {sets} WHERE id = ?", [*values, object_id]
+                )
             )
-        )
-        return self.get(kind, org_id, object_id)
+            return self.get(kind, org_id, object_id)
 
     def delete_object(
         self, kind: ObjectKind, org_id: str, object_id: str, *, only_if_empty: bool = False
@@ -870,7 +877,8 @@ class Catalog:
             return object_id
 
         try:
-            created_id = self.store.transact(txn)
+            with self.changing:
+                created_id = self.store.transact(txn)
         except duckdb.TransactionException:
             # A concurrent create of the same name won; return that one.
             existing = self._find_by_name(kind, scope, fields["name"])
@@ -940,6 +948,10 @@ def _check_may_create(may_create: bool) -> None:
 def _require_name(value: Any, what: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidRequest(f"{what} must be a non-empty string")
+    if value != value.strip():
+        # '  my project ' and 'my project' look the same in every list, yet only the exact
+        # name finds it (as snapshot names, see dataset_meta).
+        raise InvalidRequest(f"{what} may not start or end with whitespace: {value!r}")
     if len(value) > MAX_NAME_LENGTH:
         raise InvalidRequest(f"{what} is too long (at most {MAX_NAME_LENGTH} characters)")
     return value

@@ -7,7 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 from tracelake.errors import InvalidRequest
-from tracelake.store.catalog import MAX_NAME_LENGTH, MAX_TEXT_LENGTH, Catalog, ObjectKind
+from tracelake.store.catalog import (
+    MAX_NAME_LENGTH,
+    MAX_TEXT_LENGTH,
+    Catalog,
+    ObjectKind,
+    _require_name,
+)
 
 PROJECT_TAGS = ObjectKind(
     "project_tags",
@@ -154,42 +160,47 @@ def create(
         raise InvalidRequest("missing required field 'project_id'")
     if not isinstance(name, str) or not name.strip():
         raise InvalidRequest("missing required field 'name' (a non-empty string)")
-    if len(name) > 1024:
-        raise InvalidRequest("name is too long (at most 1024 characters)")
+    _require_name(name, "name")
     unknown = [k for k in body if k not in ("project_id", "name", *_FIELDS[kind.table])]
     if unknown:
         raise InvalidRequest(f"unknown field {unknown[0]!r}")
     catalog.get_project(org_id, project_id)
     fields = {k: body.get(k) for k in _FIELDS[kind.table]}
     fields = _CHECK[kind.table](fields)
-    existing = catalog.list_objects(kind, org_id, name=name, project_id=project_id)
-    if existing and not replace:
-        return existing[0]
-    if existing:
-        return catalog.update_object(kind, org_id, existing[0]["id"], fields)
-    record = {"project_id": project_id, "name": name, "user_id": user, **fields}
-    return catalog.insert_object(kind, org_id, record)
+    with catalog.changing:  # found or not, it stays so until the insert or the update
+        existing = catalog.list_objects(kind, org_id, name=name, project_id=project_id)
+        if existing and not replace:
+            return existing[0]
+        if existing:
+            return catalog.update_object(kind, org_id, existing[0]["id"], fields)
+        record = {"project_id": project_id, "name": name, "user_id": user, **fields}
+        return catalog.insert_object(kind, org_id, record)
 
 
 def update(catalog: Catalog, kind: ObjectKind, org_id: str, object_id: str, patch: dict) -> dict:
     """Change the given fields; the result is checked as a whole before it is stored."""
-    current = catalog.get(kind, org_id, object_id)
-    unknown = [k for k in patch if k not in ("name", *_FIELDS[kind.table])]
-    if unknown:
-        raise InvalidRequest(f"cannot update field {unknown[0]!r}")
-    merged = {k: patch.get(k, current.get(k)) for k in _FIELDS[kind.table]}
-    if (
-        kind is PROJECT_SCORES
-        and "score_type" in patch
-        and patch["score_type"] != "categorical"
-        and "categories" not in patch
-    ):
-        merged["categories"] = None  # a type change away from categorical drops them
-    if kind is PROJECT_SCORES and merged.get("score_type") != "free-form" and "config" not in patch:
-        if isinstance(merged.get("config"), dict) and "destination" in merged["config"]:
-            merged["config"] = {k: v for k, v in merged["config"].items() if k != "destination"}
-    checked = _CHECK[kind.table](merged)
-    changes = {k: checked[k] for k in _FIELDS[kind.table] if checked[k] != current.get(k)}
-    if "name" in patch:
-        changes["name"] = patch["name"]
-    return catalog.update_object(kind, org_id, object_id, changes)
+    with catalog.changing:  # merged with what is stored: no change lost in between
+        current = catalog.get(kind, org_id, object_id)
+        unknown = [k for k in patch if k not in ("name", *_FIELDS[kind.table])]
+        if unknown:
+            raise InvalidRequest(f"cannot update field {unknown[0]!r}")
+        merged = {k: patch.get(k, current.get(k)) for k in _FIELDS[kind.table]}
+        if (
+            kind is PROJECT_SCORES
+            and "score_type" in patch
+            and patch["score_type"] != "categorical"
+            and "categories" not in patch
+        ):
+            merged["categories"] = None  # a type change away from categorical drops them
+        if (
+            kind is PROJECT_SCORES
+            and merged.get("score_type") != "free-form"
+            and "config" not in patch
+        ):
+            if isinstance(merged.get("config"), dict) and "destination" in merged["config"]:
+                merged["config"] = {k: v for k, v in merged["config"].items() if k != "destination"}
+        checked = _CHECK[kind.table](merged)
+        changes = {k: checked[k] for k in _FIELDS[kind.table] if checked[k] != current.get(k)}
+        if "name" in patch:
+            changes["name"] = patch["name"]
+        return catalog.update_object(kind, org_id, object_id, changes)

@@ -134,12 +134,14 @@ def regrace(store: Store, automation_id: str, hours: float) -> None:
 
 
 def due_automations(store: Store, at: datetime) -> list[str]:
-    """Ids of active automations whose next run time has come (or that never ran)."""
+    """Ids of active automations whose next run time has come (or that never ran). Those of
+    a deleted project are gone with it: they never run, and were due (first) at every tick."""
     rows = store.read(
         lambda c: c.execute(
             """SELECT a.id FROM automations a
                LEFT JOIN automation_state s ON s.automation_id = a.id
                WHERE a.deleted_at IS NULL
+                 AND a.project_id IN (SELECT id FROM projects WHERE deleted_at IS NULL)
                  AND coalesce(a.config->>'status', 'active') = 'active'
                  AND (s.next_run_at IS NULL OR s.next_run_at <= ?)
                ORDER BY coalesce(s.next_run_at, a.created)""",

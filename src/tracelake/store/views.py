@@ -24,6 +24,7 @@ from tracelake.store.catalog import (
     PROJECTS,
     TS,
     Catalog,
+    _require_name,
     check_page_ids,
     seq_page,
 )
@@ -96,8 +97,7 @@ def _check_fields(fields: dict) -> dict:
     name = fields.get("name")
     if not isinstance(name, str) or not name.strip():
         raise InvalidRequest("missing required field 'name' (a non-empty string)")
-    if len(name) > 1024:
-        raise InvalidRequest("name is too long (at most 1024 characters)")
+    _require_name(name, "name")
     if fields.get("view_type") not in VIEW_TYPES:
         raise InvalidRequest(f"field 'view_type' must be one of {', '.join(VIEW_TYPES)}")
     for col in _JSON_COLUMNS:
@@ -150,7 +150,9 @@ def create(catalog: Catalog, org_id: str, user: str, body: dict, *, replace: boo
         )
         return view_id
 
-    return get(catalog, org_id, catalog.store.transact(txn))
+    with catalog.changing:  # (the check of the name and the insert: one at a time)
+        view_id = catalog.store.transact(txn)
+    return get(catalog, org_id, view_id)
 
 
 def _json(value: Any) -> str | None:
@@ -228,45 +230,46 @@ def list_views(
 def update(catalog: Catalog, org_id: str, view_id: str, patch: dict) -> dict:
     """Change a view's name, view_data, options or view_type (checked as a whole).
     ``object_type``/``object_id`` may be sent (Braintrust's clients do) but must match."""
-    current = get(catalog, org_id, view_id)
-    for name in ("object_type", "object_id"):
-        if name in patch and patch[name] != current[name]:
-            raise InvalidRequest(f"cannot move a view to another object ({name!r} differs)")
-    unknown = [k for k in patch if k not in ("object_type", "object_id", *_WRITABLE, "user_id")]
-    if unknown:
-        raise InvalidRequest(f"cannot update field {unknown[0]!r}")
-    merged = _check_fields({k: patch.get(k, current[k]) for k in _WRITABLE})
-    if merged["name"] != current["name"] or merged["view_type"] != current["view_type"]:
-        clash = list_views(
-            catalog,
-            org_id,
-            object_type=current["object_type"],
-            object_id=current["object_id"],
-            view_type=merged["view_type"],
-            name=merged["name"],
-        )
-        if clash and clash[0]["id"] != view_id:
-            raise InvalidRequest(f"the name {merged['name']!r} is already taken")
+    with catalog.changing:  # the name checked free stays free until it is stored
+        current = get(catalog, org_id, view_id)
+        for name in ("object_type", "object_id"):
+            if name in patch and patch[name] != current[name]:
+                raise InvalidRequest(f"cannot move a view to another object ({name!r} differs)")
+        unknown = [k for k in patch if k not in ("object_type", "object_id", *_WRITABLE, "user_id")]
+        if unknown:
+            raise InvalidRequest(f"cannot update field {unknown[0]!r}")
+        merged = _check_fields({k: patch.get(k, current[k]) for k in _WRITABLE})
+        if merged["name"] != current["name"] or merged["view_type"] != current["view_type"]:
+            clash = list_views(
+                catalog,
+                org_id,
+                object_type=current["object_type"],
+                object_id=current["object_id"],
+                view_type=merged["view_type"],
+                name=merged["name"],
+            )
+            if clash and clash[0]["id"] != view_id:
+                raise InvalidRequest(f"the name {merged['name']!r} is already taken")
 
-    def txn(c):
-        c.execute(
-            "UPDATE views SET view_type = ?, name = ?, view_data = ?, options = ? WHERE id = ?",
-            [
-                merged["view_type"],
-                merged["name"],
-                _json(merged["view_data"]),
-                _json(merged["options"]),
-                view_id,
-            ],
-        )
-        # A view moved to another view_type is another table's now: the personal defaults
-        # of the table it left fall back to none, as when it is deleted.
-        c.execute(
-            "DELETE FROM view_defaults WHERE view_id = ? AND view_type <> ?",
-            [view_id, merged["view_type"]],
-        )
+        def txn(c):
+            c.execute(
+                "UPDATE views SET view_type = ?, name = ?, view_data = ?, options = ? WHERE id = ?",
+                [
+                    merged["view_type"],
+                    merged["name"],
+                    _json(merged["view_data"]),
+                    _json(merged["options"]),
+                    view_id,
+                ],
+            )
+            # A view moved to another view_type is another table's now: the personal defaults
+            # of the table it left fall back to none, as when it is deleted.
+            c.execute(
+                "DELETE FROM view_defaults WHERE view_id = ? AND view_type <> ?",
+                [view_id, merged["view_type"]],
+            )
 
-    catalog.store.transact(txn)
+        catalog.store.transact(txn)
     return get(catalog, org_id, view_id)
 
 

@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tracelake.errors import TracelakeError
-from tracelake.model.lineage import TracePlaces
+from tracelake.model.lineage import TracePlaces, check_children_stay
 from tracelake.model.merge import apply_comment, apply_write
 from tracelake.model.objects import ObjectRef, ObjectType
 from tracelake.model.plain import PlainRows
@@ -289,9 +289,10 @@ def apply_batch(
                 "source": write.audit["source"],
                 "metadata": write.audit["metadata"],
             }
-        new = apply_write(
-            state_of(key), write, now=now, parent=parent, lineage=lineage, audit_entry=audit
-        )
+        before = state_of(key)
+        new = apply_write(before, write, now=now, parent=parent, lineage=lineage, audit_entry=audit)
+        if parent is not None and before is not None and new is not None:
+            check_children_stay(write, before, new, places)
         local[key] = (new, seq, write.ref)
         if places is not None:  # only for a batch with _parent_id: the others pay nothing
             places.put(write.ref, write.id, new)
@@ -335,8 +336,9 @@ def _load_current(cursor, batch: WriteBatch) -> dict[Key, dict[str, Any]]:
     for write in batch.writes:
         if write.kind is WriteKind.MERGE:
             keys.add(row_key(write.ref, write.id))
-        if write.parent_id is not None:
+        if write.parent_id is not None:  # the row too: whether it leaves children behind
             keys.add(row_key(write.ref, write.parent_id))
+            keys.add(row_key(write.ref, write.id))
     if not keys:
         return {}
     json_cols = ", ".join(f"l.{name}::VARCHAR" for name in (*JSON_FIELDS, "audit_data"))

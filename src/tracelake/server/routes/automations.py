@@ -13,6 +13,7 @@ from tracelake.export.sinks import open_sink, probe
 from tracelake.model.xact import format_xact
 from tracelake.server.http import (
     JSONResponse,
+    check_known,
     check_org_name,
     field_of,
     is_instance_admin,
@@ -30,6 +31,7 @@ router = APIRouter()
 async def _create(request: Request, replace: bool):
     principal = writer_of(request)
     body = await json_body(request)
+    check_known(body, {"project_id", "name", "description", "config"})  # the OAS's fields
     check_query(request.app.state.catalog, principal.org_id, body.get("config"))
     record = create_automation(
         request.app.state.catalog,

@@ -18,7 +18,14 @@ from tracelake.errors import InvalidRequest
 from tracelake.export.custom_columns import check_column, check_column_runs
 from tracelake.model.column_mapping import parse_map_options
 from tracelake.model.field_schemas import check_field
-from tracelake.server.http import body_to_file, field_of, json_body, principal_of, writer_of
+from tracelake.server.http import (
+    body_to_file,
+    check_known,
+    field_of,
+    json_body,
+    principal_of,
+    writer_of,
+)
 from tracelake.store import dataset_meta
 from tracelake.store.catalog import DATASETS
 
@@ -137,6 +144,7 @@ async def restore(request: Request, dataset_id: str):
     """``{version}``: make that version's rows current again, as a new version."""
     principal = _dataset(request, dataset_id, write=True)
     body = await json_body(request)
+    check_known(body, {"version"})
     state = request.app.state
     version = body.get("version")
     if version is None:
@@ -160,6 +168,7 @@ async def create_snapshot(request: Request, dataset_id: str):
     with ``version=<name>`` in fetch, or ``init_dataset(..., environment=<name>)``."""
     principal = _dataset(request, dataset_id, write=True)
     body = await json_body(request)
+    check_known(body, {"name", "version", "description"})
     name = field_of(body, "name", str, required=True)
     return versions.create_snapshot(
         request.app.state.store,
@@ -217,6 +226,7 @@ async def put_schema(request: Request, dataset_id: str, field: str):
     _dataset(request, dataset_id, write=True)
     check_field(field)
     body = await json_body(request)
+    check_known(body, {"schema", "enforce"})
     schema = body.get("schema")
     enforce = body.get("enforce", False)
     return dataset_meta.set_schema(request.app.state.store, dataset_id, field, schema, enforce)
@@ -236,6 +246,7 @@ async def infer_schema(request: Request, dataset_id: str, field: str):
     _dataset(request, dataset_id, write=False)
     check_field(field)
     body = await json_body(request, required=False)
+    check_known(body, {"save", "enforce"})
     save = field_of(body, "save", bool, default=False)  # ("false" is no false)
     store = request.app.state.store
     schema = infer_field_schema(store, dataset_id, field)
@@ -265,6 +276,7 @@ async def copy_from(request: Request, dataset_id: str):
     dataset as new records whose ``origin`` points back; one version."""
     principal = _dataset(request, dataset_id, write=True)
     body = await json_body(request)
+    check_known(body, {"source", "filter"})
     state = request.app.state
     return await asyncio.to_thread(
         copy_records,
@@ -294,6 +306,7 @@ async def put_column(request: Request, dataset_id: str, name: str):
     that a query of the dataset could not select is a 400."""
     _dataset(request, dataset_id, write=True)
     body = await json_body(request)
+    check_known(body, {"expr"})
     expr = check_column(name, body.get("expr"))
     check_column_runs(dataset_id, name, expr)
     return dataset_meta.set_column(request.app.state.store, dataset_id, name, expr)

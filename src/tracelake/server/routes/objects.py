@@ -8,7 +8,14 @@ from fastapi import APIRouter, Query, Request
 from tracelake.errors import InvalidRequest, NotFound
 from tracelake.query.errors import QueryError
 from tracelake.query.parsers.btql import parse_expression
-from tracelake.server.http import check_org_name, field_of, json_body, principal_of, writer_of
+from tracelake.server.http import (
+    check_known,
+    check_org_name,
+    field_of,
+    json_body,
+    principal_of,
+    writer_of,
+)
 from tracelake.store.catalog import DATASETS, EXPERIMENTS, PROJECTS, Catalog, Principal
 
 router = APIRouter()
@@ -30,6 +37,11 @@ EXPERIMENT_IGNORED = {
     *EXPERIMENT_UNSTORED,
     "org_name",
 }
+# What the OAS's CreateProject and CreateDataset hold (the official clients send no more);
+# a project group (``project_group_name``, which the SDK sends when one is named) is the
+# organization itself here.
+PROJECT_CREATE_FIELDS = {"name", "description", "org_name", "project_group_name"}
+DATASET_CREATE_FIELDS = {"project_id", "name", "description", "metadata", "tags"}
 
 
 def _catalog(request: Request) -> Catalog:
@@ -54,6 +66,7 @@ async def create_project(request: Request):
     key may only get)."""
     principal = principal_of(request)
     body = await json_body(request)
+    check_known(body, PROJECT_CREATE_FIELDS)
     check_org_name(principal, field_of(body, "org_name", str))
     return _catalog(request).create_project(
         principal.org_id,
@@ -140,6 +153,7 @@ async def create_dataset(request: Request):
     read-only key may only get)."""
     principal = principal_of(request)
     body = await json_body(request)
+    check_known(body, DATASET_CREATE_FIELDS)
     record = _catalog(request).create_dataset(
         principal.org_id,
         field_of(body, "project_id", str, required=True),
@@ -212,9 +226,7 @@ def delete_dataset(request: Request, dataset_id: str, if_empty: bool = False):
 
 
 def _experiment_fields(catalog: Catalog, principal: Principal, body: dict) -> dict:
-    unknown = [k for k in body if k not in EXPERIMENT_FIELDS and k not in EXPERIMENT_IGNORED]
-    if unknown:
-        raise InvalidRequest(f"unknown field {unknown[0]!r}")
+    check_known(body, {*EXPERIMENT_FIELDS, *EXPERIMENT_IGNORED})
     fields = {}
     for name, kind in EXPERIMENT_FIELDS.items():
         value = field_of(body, name, kind)
