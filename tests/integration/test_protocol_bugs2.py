@@ -216,6 +216,14 @@ def test_an_experiments_dataset_version_must_be_a_version_or_a_snapshot_name(app
     assert_error(patched, 400, "dataset_version")
     patched = app_client.patch(f"/v1/experiment/{experiment_id}", json={"dataset_version": "7"})
     assert patched.status_code == 200 and patched.json()["dataset_version"] == "7"
+    # Another dataset (or none) is read at its latest: the old one's version is dropped.
+    patched = app_client.patch(f"/v1/experiment/{experiment_id}", json={"dataset_id": None})
+    assert patched.status_code == 200 and patched.json()["dataset_version"] is None
+    body = {"dataset_id": ds["id"], "dataset_version": "golden"}
+    patched = app_client.patch(f"/v1/experiment/{experiment_id}", json=body)
+    assert patched.json()["dataset_version"] == "golden"
+    patched = app_client.patch(f"/v1/experiment/{experiment_id}", json={"dataset_id": ds["id"]})
+    assert patched.json()["dataset_version"] == "golden"  # the same dataset keeps it
     # The legacy registration route checks it too.
     body = {"project_id": project_id, "experiment_name": "legacy", "dataset_version": "nope"}
     assert_error(app_client.post("/api/experiment/register", json=body), 400, "dataset_version")

@@ -638,6 +638,11 @@ class Catalog:
                 patch = {**patch, "tags": _check_tags(patch["tags"])}
             if patch.get("dataset_id") is not None:
                 self.get_referenced(DATASETS, org_id, patch["dataset_id"], "dataset_id")
+            if "dataset_id" in patch and "dataset_version" not in patch:
+                if patch["dataset_id"] != current.get("dataset_id"):
+                    # The version was one of the old dataset (a snapshot name of it, or
+                    # one of its _xact_ids): another dataset, or none, is read at its latest.
+                    patch = {**patch, "dataset_version": None}
             if "dataset_version" in patch and patch["dataset_version"] is not None:
                 dataset_id = patch.get("dataset_id", current.get("dataset_id"))
                 version = self.dataset_version(dataset_id, patch["dataset_version"])
