@@ -153,6 +153,28 @@ def _case(cond: exp.Expression, then: exp.Expression, default: exp.Expression | 
     return exp.Case(ifs=[exp.If(this=cond, true=then)], default=default)
 
 
+def _iso_strftime(sql: exp.Expression, fmt: str, kind: str) -> exp.Expression:
+    """``strftime(sql, fmt)`` with ISO 8601 years: four digits from 0000 to 9999, else the
+    expanded form, a sign and six digits (``-000001-12-31``, ``+010000-01-01``, as
+    JavaScript's ``toISOString``), where strftime's ``%Y`` gave ``-1`` and ``10000``. Year 0
+    is 1 BC (astronomical numbering, as ISO 8601 and DuckDB's parser read it)."""
+
+    def build(v: exp.Expression) -> exp.Expression:
+        low = _cast(_s("0000-01-01"), kind)
+        high = _cast(_s("10000-01-01"), kind)
+        usual = exp.and_(exp.GTE(this=v, expression=low), exp.LT(this=v.copy(), expression=high))
+        year = fn("printf", _s("%+07d"), fn("year", v.copy()))
+        expanded = exp.DPipe(this=year, expression=fn("strftime", v.copy(), _s(fmt[2:])))
+        return _case(usual, fn("strftime", v.copy(), _s(fmt)), expanded)
+
+    return _bound(sql, build)
+
+
+def _unplus(text: exp.Expression) -> exp.Expression:
+    """``text`` without a leading ``+``, which DuckDB's date and time parser refuses."""
+    return fn("ltrim", text.copy(), _s("+"))
+
+
 def _utc(sql: exp.Expression) -> exp.Expression:
     """TIMESTAMPTZ -> naive UTC, or naive UTC -> TIMESTAMPTZ (no session time zone involved)."""
     return fn("timezone", _s(_UTC), sql)
@@ -199,7 +221,7 @@ class DuckDBCompiler(Compiler):
             c.json_is_number(v), _epoch_seconds(c.json_num(v.copy())),
             c.parse_timestamp(c.json_text(v.copy())),
         )),
-        (T.JSON, T.DATE): lambda c, x: _cast(c.json_text(x), "DATE", safe=True),
+        (T.JSON, T.DATE): lambda c, x: _cast(_unplus(c.json_text(x)), "DATE", safe=True),
         (T.JSON, T.INTERVAL): lambda c, x: _cast(c.json_text(x), "INTERVAL", safe=True),
         (T.JSON, T.ARRAY): lambda c, x: _cast(x, "VARCHAR[]", safe=True),
         **{(t, T.JSON): lambda c, x: fn("to_json", x) for t in (T.STRING, T.NUMBER, T.BOOLEAN)},
@@ -210,7 +232,7 @@ class DuckDBCompiler(Compiler):
         (T.STRING, T.NUMBER): lambda c, x: _cast(x, "DOUBLE", safe=True),
         (T.STRING, T.BOOLEAN): lambda c, x: _cast(x, "BOOLEAN", safe=True),
         (T.STRING, T.TIMESTAMP): lambda c, x: c.parse_timestamp(x),
-        (T.STRING, T.DATE): lambda c, x: _cast(x, "DATE", safe=True),
+        (T.STRING, T.DATE): lambda c, x: _cast(_unplus(x), "DATE", safe=True),
         (T.STRING, T.INTERVAL): lambda c, x: _cast(x, "INTERVAL", safe=True),
         (T.NUMBER, T.STRING): lambda c, x: _cast(x, "VARCHAR"),
         (T.NUMBER, T.BOOLEAN): lambda c, x: exp.NEQ(this=x, expression=exp.Literal.number(0)),
@@ -523,21 +545,22 @@ class DuckDBCompiler(Compiler):
         return _utc(start)
 
     def parse_timestamp(self, sql: exp.Expression) -> exp.Expression:
-        """A string as an instant: with an offset as given, without one as UTC."""
+        """A string as an instant: with an offset as given, without one as UTC. An expanded
+        year may have its ``+`` (``+010000-01-01``, as :func:`_iso_strftime` writes it)."""
 
         def parse(text: exp.Expression) -> exp.Expression:
             has_offset = fn("regexp_matches", text, _s(_OFFSET))
-            naive = _utc(_cast(text.copy(), "TIMESTAMP", safe=True))
-            return _case(has_offset, _cast(text.copy(), "TIMESTAMPTZ", safe=True), naive)
+            naive = _utc(_cast(_unplus(text), "TIMESTAMP", safe=True))
+            return _case(has_offset, _cast(_unplus(text), "TIMESTAMPTZ", safe=True), naive)
 
         return _bound(sql, parse)
 
     def format_timestamp(self, sql: exp.Expression, whole_seconds: bool = False) -> exp.Expression:
         fmt = self.BUCKET_FORMAT if whole_seconds else self.TIMESTAMP_FORMAT
-        return fn("strftime", _utc(sql), _s(fmt))
+        return _iso_strftime(_utc(sql), fmt, "TIMESTAMP")
 
     def format_date(self, sql: exp.Expression) -> exp.Expression:
-        return fn("strftime", sql, _s("%Y-%m-%d"))
+        return _iso_strftime(sql, "%Y-%m-%d", "DATE")
 
     def timestamp_to_date(self, sql: exp.Expression) -> exp.Expression:
         return self.COERCIONS[T.TIMESTAMP, T.DATE](self, sql)

@@ -238,6 +238,23 @@ VALUES = [
     ("day('2024-03-05')", {"r01": "2024-03-05T00:00:00Z"}),
     ("day(to_date('2024-03-05'))", {"r01": "2024-03-05T00:00:00Z"}),
     ("upper(tags)", {"r01": '["TRIAGE","FEEDBACK"]'}),  # any value has a text
+    # ISO 8601 years beyond 0000-9999: a sign and six digits (strftime wrote -1 and 10000),
+    # read back by to_datetime and to_date
+    ("to_datetime('0001-01-01') - interval 1 day", {"r01": "0000-12-31T00:00:00.000000Z"}),
+    ("to_datetime('0001-01-01') - interval 400 day", {"r01": "-000001-11-28T00:00:00.000000Z"}),
+    ("to_date(to_datetime('0001-01-01') - interval 400 day)", {"r01": "-000001-11-28"}),
+    ("day(to_datetime('0001-01-01') - interval 400 day)", {"r01": "-000001-11-28T00:00:00Z"}),
+    ("to_datetime('9999-12-31') + interval 1 day", {"r01": "+010000-01-01T00:00:00.000000Z"}),
+    ("to_date(to_datetime('9999-12-31') + interval 1 day)", {"r01": "+010000-01-01"}),
+    (
+        "to_datetime(to_string(created - interval 3000 year)) = created - interval 3000 year",
+        {"r01": True},
+    ),
+    (
+        "to_datetime(to_string(created + interval 8000 year)) = created + interval 8000 year",
+        {"r01": True},
+    ),
+    ("to_date(to_string(to_date(created + interval 8000 year)))", {"r01": "+010024-11-09"}),
     ("'a' IS NOT NULL ? 1 : 2", {"r01": 1}),
 ]
 
