@@ -666,6 +666,8 @@ class Compiler:
             return self.format_timestamp(value.sql, whole_seconds=value.whole_seconds)
         if value.type is T.DATE:
             return self.format_date(value.sql)
+        if value.type is T.INTERVAL:
+            return self.canonical_interval(value.sql)
         if value.type is T.NUMBER and value.sql_type in ("UBIGINT", "HUGEINT"):
             return self.COERCIONS[T.NUMBER, T.STRING](self, value.sql)
         if value.type is T.NUMBER and value.sql_type not in ("BIGINT", "INTEGER"):

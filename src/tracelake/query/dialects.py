@@ -103,6 +103,7 @@ def _cast(sql: exp.Expression, to: str, safe: bool = False) -> exp.Expression:
 # The seconds DuckDB turns into a timestamp (from Unix time) or an interval: about
 # 290,000 years either way.
 _EPOCH_SECONDS = (-9_223_372_022_400, 9_223_372_036_854)
+_DAY_US = 86_400_000_000
 _INTERVAL_SECONDS = (-9_223_372_036_854, 9_223_372_036_854)
 # A time computed as a time ± an interval: the range less 10^9 seconds (31 years), which
 # covers what a calendar's months and years differ from their average lengths by.
@@ -226,7 +227,7 @@ class DuckDBCompiler(Compiler):
         (T.JSON, T.ARRAY): lambda c, x: _cast(x, "VARCHAR[]", safe=True),
         **{(t, T.JSON): lambda c, x: fn("to_json", x) for t in (T.STRING, T.NUMBER, T.BOOLEAN)},
         (T.ARRAY, T.JSON): lambda c, x: fn("to_json", x),
-        (T.INTERVAL, T.JSON): lambda c, x: fn("to_json", _cast(x, "VARCHAR")),
+        (T.INTERVAL, T.JSON): lambda c, x: fn("to_json", _cast(c.canonical_interval(x), "VARCHAR")),
         (T.TIMESTAMP, T.JSON): lambda c, x: fn("to_json", c.format_timestamp(x)),
         (T.DATE, T.JSON): lambda c, x: fn("to_json", c.format_date(x)),
         (T.STRING, T.NUMBER): lambda c, x: _cast(x, "DOUBLE", safe=True),
@@ -259,7 +260,7 @@ class DuckDBCompiler(Compiler):
         (T.DATE, T.STRING): lambda c, x: c.format_date(x),
         (T.ARRAY, T.STRING): lambda c, x: _cast(fn("to_json", x), "VARCHAR"),
         (T.ARRAY, T.BOOLEAN): lambda c, x: exp.GT(this=fn("len", x), expression=_zero()),
-        (T.INTERVAL, T.STRING): lambda c, x: _cast(x, "VARCHAR"),
+        (T.INTERVAL, T.STRING): lambda c, x: _cast(c.canonical_interval(x), "VARCHAR"),
         (T.INTERVAL, T.NUMBER): lambda c, x: fn("epoch", x),
     }  # fmt: skip
 
@@ -558,6 +559,40 @@ class DuckDBCompiler(Compiler):
     def format_timestamp(self, sql: exp.Expression, whole_seconds: bool = False) -> exp.Expression:
         fmt = self.BUCKET_FORMAT if whole_seconds else self.TIMESTAMP_FORMAT
         return _iso_strftime(_utc(sql), fmt, "TIMESTAMP")
+
+    def canonical_interval(self, sql: exp.Expression) -> exp.Expression:
+        """An interval in the one form it is written in: its months as given (a month is
+        no fixed number of days), whole days of its time carried into its days, and days
+        and time of one sign, so that equal intervals read alike: ``interval 24 hour`` and
+        ``to_interval(86400)`` are ``1 day`` (not ``24:00:00``), ``interval 25 hour`` is
+        ``1 day 01:00:00``, ``interval 1 day - interval 1 hour`` is ``23:00:00`` (not ``1
+        day -01:00:00``). In UTC a day is 24 hours, so the value is the same."""
+
+        def build(v: exp.Expression) -> exp.Expression:
+            def part(unit: str, scale: int = 1) -> exp.Expression:
+                value = _cast(fn("datepart", _s(unit), v.copy()), "HUGEINT")
+                return exp.Mul(this=value, expression=exp.Literal.number(scale))
+
+            months = exp.Add(this=part("year", 12), expression=part("month"))
+            time = exp.Add(
+                this=exp.Add(this=part("day", _DAY_US), expression=part("hour", 3_600_000_000)),
+                expression=exp.Add(
+                    this=part("minute", 60_000_000), expression=part("microseconds")
+                ),
+            )
+            day = exp.Literal.number(_DAY_US)
+            # DuckDB's // and % truncate: days and the rest get the sign of the whole
+            days = exp.IntDiv(this=exp.paren(time), expression=day)
+            rest = exp.Mod(this=exp.paren(time.copy()), expression=day.copy())
+            return exp.Add(
+                this=exp.Add(
+                    this=fn("to_months", _cast(months, "BIGINT")),
+                    expression=fn("to_days", _cast(days, "BIGINT")),
+                ),
+                expression=fn("to_microseconds", _cast(rest, "BIGINT")),
+            )
+
+        return _bound(sql, build)
 
     def format_date(self, sql: exp.Expression) -> exp.Expression:
         return _iso_strftime(sql, "%Y-%m-%d", "DATE")

@@ -228,6 +228,15 @@ VALUES = [
     ("interval 1 day / 4", {"r01": "06:00:00"}),
     ("interval 1 day * _xact_id", {"r01": None}),  # beyond an interval's range
     ("created + null", {"r01": None}),
+    # one written form per interval: whole days of the time carried into days, days and
+    # time of one sign (to_interval(86400) was 24:00:00, a day less an hour 1 day -01:00:00)
+    ("to_interval(to_number(interval 1 day))", {"r01": "1 day"}),
+    ("to_string(interval 24 hour)", {"r01": "1 day"}),
+    ("interval 25 hour", {"r01": "1 day 01:00:00"}),
+    ("interval 1 day - interval 1 hour", {"r01": "23:00:00"}),
+    ("to_interval(-90000.5)", {"r01": "-1 day -01:00:00.5"}),
+    ("interval 1 month - interval 1 day", {"r01": "1 month -1 day"}),  # months stay
+    ("created - to_datetime('2024-11-01')", {"r01": "8 days 10:00:00.25"}),
     # a NULL is typed for the engine, and an unsigned id may go below zero
     ("null + interval 1 day", {"r01": None}),
     ("day(null)", {"r01": None}),
