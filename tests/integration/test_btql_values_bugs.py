@@ -102,6 +102,34 @@ def test_pivot_by_a_grouped_column_in_the_json_ast(app_client, project, rows):
     assert [by_column_name(r) for r in data] == [by_column_name(r) for r in expected_pivot(rows)]
 
 
+def test_a_null_pivot_value_has_its_own_column_apart_from_the_string_null(app_client):
+    """A null pivot value was named like the string "null" (`null_n`): the two groups
+    shared one column, which showed one of their counts."""
+    project_id = app_client.post("/v1/project", json={"name": f"pv-{uuid.uuid4().hex[:8]}"})
+    project_id = project_id.json()["id"]
+    values = ["x", None, "null", None, "null", "null"]
+    rows = [
+        {"id": f"r{i}", "project_id": project_id, "log_id": "g", "metadata": {"m": v, "o": i % 2}}
+        for i, v in enumerate(values)
+    ]
+    assert app_client.post("/logs3", json={"rows": rows}).status_code == 200
+    query = (
+        "dimensions: metadata.m as m | measures: count(1) as n"
+        f" | from: project_logs('{project_id}') | pivot: m"
+    )
+    assert btql(app_client, query) == [{"null_n": 3, "x_n": 1, "(null)_n": 2}]
+    query = (
+        "dimensions: metadata.m as m, metadata.o as o | measures: count(1) as n"
+        f" | from: project_logs('{project_id}') | pivot: m, o"
+    )
+    assert by_column_name(btql(app_client, query)[0]) == {
+        "(null)_1_n": 2,
+        "null_0_n": 2,
+        "null_1_n": 1,
+        "x_0_n": 1,
+    }
+
+
 def test_integer_arithmetic_is_64_bit(app_client, project):
     data = btql(
         app_client,
