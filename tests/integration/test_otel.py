@@ -476,6 +476,9 @@ BAD_REQUESTS = {
         400,
         ["ExportTraceServiceRequest", "resourceLogs"],
     ),
+    # protobuf bytes of fields an export request does not have (here field 10 = 1) parse,
+    # as unknown fields do, and were a 200 that stored nothing, as JSON's were
+    "protobuf-only-unknown-fields": (b"\x50\x01", PROTOBUF, {}, 400, ["resource_spans"]),
     "wrong-content-type": (b"hello", "text/plain", {}, 415, ["content-type"]),
     "no-content-type": (b"hello", "", {}, 415, ["content-type"]),
     "unknown-encoding": (b"hello", PROTOBUF, {"Content-Encoding": "br"}, 415, ["encoding"]),
