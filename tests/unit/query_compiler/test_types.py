@@ -274,6 +274,12 @@ def test_valid_values(con, text, expected):
     assert {k: got[k] for k in expected} == expected
 
 
+def test_sum_counts_json_booleans_where_arithmetic_does_not(con):
+    """As btql.md says (the Types section said sum treated them as NULL, as + does)."""
+    query = "measures: sum(metadata.is_production) as s, sum(metadata.is_production + 0) as p"
+    assert run(con, parse_query(query)) == [{"s": 2, "p": None}]
+
+
 def test_aggregates_of_json_fields_of_unknown_type_are_allowed(con):
     rows = run(con, parse_query("measures: avg(input) as a, sum(metadata.n) as s"))
     assert rows == [{"a": None, "s": pytest.approx(5 + 7 + 10 + 9.5)}]
