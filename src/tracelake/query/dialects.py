@@ -344,7 +344,11 @@ class DuckDBCompiler(Compiler):
         return _cast(_s(json.dumps(value, separators=(",", ":"), ensure_ascii=False)), "JSON")
 
     def timestamp_literal(self, value: dt.datetime) -> exp.Expression:
-        return _cast(_s(value.astimezone(dt.UTC).isoformat(sep=" ")), "TIMESTAMPTZ")
+        try:
+            text = value.astimezone(dt.UTC).isoformat(sep=" ")
+        except OverflowError:  # its UTC lies in year 0 or 10000 ('0001-01-01T00:00+14:00'),
+            text = value.isoformat(sep=" ")  # which Python lacks and DuckDB has: a 500
+        return _cast(_s(text), "TIMESTAMPTZ")
 
     def date_literal(self, value: dt.date) -> exp.Expression:
         return _cast(_s(value.isoformat()), "DATE")

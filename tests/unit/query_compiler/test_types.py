@@ -264,6 +264,10 @@ VALUES = [
         {"r01": True},
     ),
     ("to_date(to_string(to_date(created + interval 8000 year)))", {"r01": "+010024-11-09"}),
+    # a literal whose UTC lies in year 0 or 10000, which Python's datetime lacks (a 500)
+    ("to_datetime('0001-01-01T00:00:00+14:00')", {"r01": "0000-12-31T10:00:00.000000Z"}),
+    ("to_datetime('9999-12-31T23:00:00-14:00')", {"r01": "+010000-01-01T13:00:00.000000Z"}),
+    ("created > '0001-01-01T00:00:00+14:00'", {"r01": True}),
     ("'a' IS NOT NULL ? 1 : 2", {"r01": 1}),
 ]
 
