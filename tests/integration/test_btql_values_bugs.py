@@ -130,6 +130,28 @@ def test_a_null_pivot_value_has_its_own_column_apart_from_the_string_null(app_cl
     }
 
 
+def test_pivot_values_that_read_alike_get_names_of_their_own(app_client):
+    """('a_b', 'c') and ('a', 'b_c') both read a_b_c_n: the two groups shared one column
+    (one count shown), then a JSON object with the key twice; the later is a_b_c_n_2."""
+    project_id = app_client.post("/v1/project", json={"name": f"pv-{uuid.uuid4().hex[:8]}"})
+    project_id = project_id.json()["id"]
+    pairs = [("a_b", "c"), ("a", "b_c"), ("a", "b_c")]
+    rows = [
+        {"id": f"r{i}", "project_id": project_id, "log_id": "g", "metadata": {"x": x, "y": y}}
+        for i, (x, y) in enumerate(pairs)
+    ]
+    assert app_client.post("/logs3", json={"rows": rows}).status_code == 200
+    query = (
+        "dimensions: metadata.x as x, metadata.y as y | measures: count(1) as n"
+        f" | from: project_logs('{project_id}') | pivot: x, y"
+    )
+    response = app_client.post("/btql", json={"query": query})
+    assert response.status_code == 200, response.text
+    assert response.text.count('"a_b_c_n"') == 2  # in the row and in the schema
+    assert sorted(response.json()["data"][0].values()) == [1, 2]
+    assert set(response.json()["data"][0]) == {"a_b_c_n", "a_b_c_n_2"}
+
+
 def test_integer_arithmetic_is_64_bit(app_client, project):
     data = btql(
         app_client,

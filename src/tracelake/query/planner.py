@@ -1353,6 +1353,27 @@ def pivot_output_name(column: str) -> str:
     return f"{'_'.join(values)}_{measure}"
 
 
+def pivot_output_names(columns: list[str]) -> list[str]:
+    """The output names of a pivot page's columns (see :func:`pivot_output_name`), made
+    unique: values that read alike (``a_b`` then ``c``, and ``a`` then ``b_c``, both
+    ``a_b_c_n``) gave one name twice, a JSON object with a repeated key. A later one takes
+    ``_2``, ``_3``… (the first not taken)."""
+    names = [pivot_output_name(c) for c in columns]
+    taken = set(names)
+    seen: set[str] = set()
+    unique = []
+    for name in names:
+        if name in seen:
+            n = 2
+            while f"{name}_{n}" in taken:
+                n += 1
+            name = f"{name}_{n}"
+            taken.add(name)
+        seen.add(name)
+        unique.append(name)
+    return unique
+
+
 def _lit(value) -> str:
     return exp.convert(value).sql(dialect="duckdb")
 
