@@ -136,7 +136,13 @@ def create_automation(
     access_key_id: Annotated[str | None, typer.Option("--access-key-id")] = None,
     secret_access_key: Annotated[str | None, typer.Option("--secret-access-key")] = None,
     role_arn: Annotated[str | None, typer.Option("--role-arn", help="Assumed through STS.")] = None,
-    external_id: Annotated[str | None, typer.Option("--external-id")] = None,
+    external_id: Annotated[
+        str | None,
+        typer.Option(
+            "--external-id",
+            help="STS external id, starting bt:<org id>: (default bt:<org>:<project>:<id>).",
+        ),
+    ] = None,
     profile: Annotated[str | None, typer.Option("--profile", help="AWS profile.")] = None,
     endpoint_url: Annotated[
         str | None, typer.Option("--endpoint-url", help="S3-compatible endpoint.")

@@ -265,7 +265,7 @@ def test_roles_and_endpoints_need_an_admin_of_the_organization(app_client, proje
     export."""
     writer = app_client.post("/v1/api_key", json={"name": "w", "role": "write"}).json()["key"]
     headers = {"Authorization": f"Bearer {writer}"}
-    role = {"type": "aws_iam", "role_arn": "arn:aws:iam::1:role/x", "external_id": "e"}
+    role = {"type": "aws_iam", "role_arn": "arn:aws:iam::1:role/x"}
     guarded = {
         "role": {**EXPORT, "credentials": role},
         "endpoint": EXPORT,  # aws_static with an endpoint_url
@@ -357,3 +357,50 @@ def test_a_patch_that_changes_the_kind_says_so(app_client, project_id):
         assert "event_type cannot change" in response.json()["error"]["message"], response.text
         shown = app_client.get(f"/v1/project_automation/{automation['id']}").json()
         assert shown["config"] == automation["config"]
+
+
+def test_the_server_chooses_an_aws_iam_external_id(app_client, project_id):
+    """An aws_iam external id was whatever the caller chose, and every reader sees it: an
+    admin of another organization of the server could name a role that trusts the server
+    with that id. The server now gives bt:<org>:<project>:<automation> (as Braintrust); a
+    caller's own must start with bt:<its org>:, and one saved before is kept unchanged."""
+    org_id = app_client.get(f"/v1/project/{project_id}").json()["org_id"]
+    role = {"type": "aws_iam", "role_arn": "arn:aws:iam::1:role/x"}
+    made = create(app_client, project_id, "role", {**EXPORT, "credentials": role})
+    assert made.status_code == 200, made.text
+    automation = made.json()
+    expected = f"bt:{org_id}:{project_id}:{automation['id']}"
+    assert automation["config"]["credentials"]["external_id"] == expected
+    shown = app_client.get(f"/v1/project_automation/{automation['id']}").json()
+    assert shown["config"]["credentials"]["external_id"] == expected
+    # the config shown, sent back, is taken
+    again = create(app_client, project_id, "role", shown["config"], method="put")
+    assert again.status_code == 200, again.text
+    assert again.json()["config"]["credentials"]["external_id"] == expected
+    # an id of the organization's own is taken; any other is a 400
+    shared = {**role, "external_id": f"bt:{org_id}:shared"}
+    ok = create(app_client, project_id, "shared", {**EXPORT, "credentials": shared})
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["config"]["credentials"]["external_id"] == f"bt:{org_id}:shared"
+    for external_id in ("tenant-42", "bt:other-org:x", f"bt:{org_id}"):
+        bad = create(
+            app_client,
+            project_id,
+            f"bad-{external_id}",
+            {**EXPORT, "credentials": {**role, "external_id": external_id}},
+        )
+        assert bad.status_code == 400, bad.text
+        assert f"must start with 'bt:{org_id}:'" in bad.json()["error"]["message"]
+    # an id saved before the rule keeps working while it stays as it is
+    catalog = app_client.app.state.catalog
+    legacy = {**automation["config"], "credentials": {**role, "external_id": "tenant-42"}}
+    catalog.update_object(AUTOMATIONS, org_id, automation["id"], {"config": legacy})
+    url = f"/v1/project_automation/{automation['id']}"
+    kept = app_client.patch(url, json={"config": {"interval_seconds": 600}})
+    assert kept.status_code == 200, kept.text
+    assert kept.json()["config"]["credentials"]["external_id"] == "tenant-42"
+    same = app_client.patch(url, json={"config": {"credentials": legacy["credentials"]}})
+    assert same.status_code == 200, same.text
+    other = {**legacy["credentials"], "external_id": "tenant-43"}
+    changed = app_client.patch(url, json={"config": {"credentials": other}})
+    assert changed.status_code == 400, changed.text

@@ -476,6 +476,9 @@ BAD_REQUESTS = {
         400,
         ["ExportTraceServiceRequest", "resourceLogs"],
     ),
+    # protobuf bytes of fields an export request does not have (here field 10 = 1) parse,
+    # as unknown fields do, and were a 200 that stored nothing, as JSON's were
+    "protobuf-only-unknown-fields": (b"\x50\x01", PROTOBUF, {}, 400, ["resource_spans"]),
     "wrong-content-type": (b"hello", "text/plain", {}, 415, ["content-type"]),
     "no-content-type": (b"hello", "", {}, 415, ["content-type"]),
     "unknown-encoding": (b"hello", PROTOBUF, {"Content-Encoding": "br"}, 415, ["encoding"]),
@@ -677,3 +680,45 @@ def test_braintrust_span_processor(server):
     for row in rows.values():
         assert not {"braintrust.parent", "braintrust.context_json"} & set(row["metadata"] or {})
         assert row["context"]["span_origin"]
+
+
+def test_decoding_and_project_creation_run_off_the_event_loop(app_client, monkeypatch):
+    """Inflating, decoding and mapping a batch, and creating its project_name: project, ran
+    on the event loop: every other request of the server waited for them. The real steps
+    still run; where they ran is recorded."""
+    import asyncio
+
+    import tracelake.server.routes.otel as otel_route
+
+    on_loop: dict[str, bool] = {}
+
+    def running_loop() -> bool:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+        return True
+
+    real_decode = otel_route.decode_request
+    catalog = app_client.app.state.catalog
+    real_create = catalog.create_project
+
+    def decode(*args):
+        on_loop["decode"] = running_loop()
+        return real_decode(*args)
+
+    def create(*args, **kwargs):
+        on_loop["create_project"] = running_loop()
+        return real_create(*args, **kwargs)
+
+    monkeypatch.setattr(otel_route, "decode_request", decode)
+    monkeypatch.setattr(catalog, "create_project", create)
+    name = unique("off-loop")
+    response = app_client.post(
+        "/otel/v1/traces",
+        content=_valid_body(),
+        headers={"content-type": PROTOBUF, "x-bt-parent": f"project_name:{name}"},
+    )
+    assert response.status_code == 200, response.text
+    assert on_loop == {"decode": False, "create_project": False}
+    assert rows_of(app_client, f"project_logs('{project_id_of(app_client, name)}')")

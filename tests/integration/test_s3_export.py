@@ -336,9 +336,10 @@ def test_environment_and_profile_credentials(fresh_server, s3_server, tmp_path):
 
 
 def test_role_assumed_through_sts_with_an_external_id(fresh_server, tmp_path):
-    """``aws_iam``: the server assumes the role (STS AssumeRole with the external id) with
-    its own credentials and writes with the temporary ones. moto plays STS and S3 here
-    (it accepts any key, so this checks the flow, not the signatures)."""
+    """``aws_iam``: the server assumes the role (STS AssumeRole with the external id it
+    chose, bt:<org>:<project>:<automation>) with its own credentials and writes with the
+    temporary ones. moto plays STS and S3 here (it accepts any key, so this checks the flow,
+    not the signatures)."""
     import boto3
     from moto.server import ThreadedMotoServer
 
@@ -373,7 +374,6 @@ def test_role_assumed_through_sts_with_an_external_id(fresh_server, tmp_path):
         credentials = {
             "type": "aws_iam",
             "role_arn": "arn:aws:iam::123456789012:role/tracelake-export",
-            "external_id": "tenant-42",
             "endpoint_url": endpoint,
         }
         automation = create_export(client, project_id, "exports", credentials)

@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 from tracelake.errors import InvalidRequest, TracelakeError
 from tracelake.export.queries import ARROW, JSONL_FILE, QueryOptions, run_query
 from tracelake.export.sinks import Sink, open_sink
-from tracelake.model.automations import server_access
+from tracelake.model.automations import export_credentials, server_access
 from tracelake.model.xact import format_xact
 from tracelake.query import ast
 from tracelake.query.parsers import parse_query
@@ -307,11 +307,12 @@ class RunOutcome:
 def execute_export(ctx: ExportContext, automation: dict, plan: dict, run_id: str) -> RunOutcome:
     """Write the plan's rows, clean up files of an earlier attempt, then the manifest."""
     config = automation["config"]
+    credentials = export_credentials(automation)
     if plan.get("superseded"):  # an unfinished attempt planned with another definition
-        open_sink(config["export_path"], config.get("credentials")).delete(plan["superseded"])
+        open_sink(config["export_path"], credentials).delete(plan["superseded"])
     if plan["cursor_to"] <= plan["cursor_from"]:
         return RunOutcome(0, 0, [])
-    sink = open_sink(config["export_path"], config.get("credentials"))
+    sink = open_sink(config["export_path"], credentials)
     base = window_query(automation)
     windows = [(plan["cursor_from"], plan["cursor_to"])]
     if plan.get("pages"):

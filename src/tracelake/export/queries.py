@@ -37,7 +37,7 @@ from tracelake.query.planner import (
     DEFAULT_LIMIT,
     PIVOT_PREFIX,
     Plan,
-    pivot_output_name,
+    pivot_output_names,
     plan_query,
 )
 from tracelake.query.relations import MOVED_LO
@@ -457,7 +457,7 @@ def _execute_paged(
     if output is None:  # pivot: the columns depend on the data
         names = [r[0] for r in cursor.execute("DESCRIBE query_page").fetchall()]
         stored = [n for n in names if n.startswith(PIVOT_PREFIX) or not n.startswith("__")]
-        output = [pivot_output_name(n) for n in stored]
+        output = pivot_output_names(stored)
     elif case_clash(output):
         # DuckDB renamed the later of two names that differ only in case (a, A → a,
         # A_1); the page's output columns come first, in the output's order.

@@ -278,6 +278,42 @@ def check_server_access(
         raise Forbidden(f"{reason}: only an admin API key of the organization may set this up")
 
 
+def external_id_for(automation: dict) -> str:
+    """The STS external id the server gives an ``aws_iam`` export that names none, as
+    Braintrust does: ``bt:<org id>:<project id>:<automation id>``."""
+    return f"bt:{automation['org_id']}:{automation['project_id']}:{automation['id']}"
+
+
+def export_credentials(automation: dict) -> dict | None:
+    """An export's credentials as the storage is reached with them: an ``aws_iam`` role
+    without an external id of its own is assumed with :func:`external_id_for`."""
+    credentials = automation["config"].get("credentials")
+    if credentials and credentials.get("type") == "aws_iam" and "external_id" not in credentials:
+        return {**credentials, "external_id": external_id_for(automation)}
+    return credentials
+
+
+def check_external_id(org_id: str, current: dict | None, new: dict) -> None:
+    """An ``aws_iam`` external id a caller chooses must start with ``bt:<its org id>:`` (the
+    server's own is ``bt:<org>:<project>:<automation>``; a trust policy may take
+    ``bt:<org>:*``), so that no other organization of the server can name a role that
+    trusts it: the id is shown to every reader, and any id went before. One saved before
+    this rule is kept while it stays unchanged."""
+    credentials = new.get("credentials") or {}
+    given = credentials.get("external_id")
+    if credentials.get("type") != "aws_iam" or given is None:
+        return
+    if given.startswith(f"bt:{org_id}:"):
+        return
+    if current is not None and (current.get("credentials") or {}).get("external_id") == given:
+        return
+    raise InvalidRequest(
+        f"config.credentials.external_id must start with 'bt:{org_id}:' (this organization's "
+        "id), or be left out: the server then uses bt:<org id>:<project id>:<automation id>, "
+        "shown in the saved config, for the role's trust policy (sts:ExternalId)"
+    )
+
+
 def redact(config: dict) -> dict:
     """The config as shown to clients: secrets replaced by a marker."""
     credentials = config.get("credentials")

@@ -103,6 +103,7 @@ def _cast(sql: exp.Expression, to: str, safe: bool = False) -> exp.Expression:
 # The seconds DuckDB turns into a timestamp (from Unix time) or an interval: about
 # 290,000 years either way.
 _EPOCH_SECONDS = (-9_223_372_022_400, 9_223_372_036_854)
+_DAY_US = 86_400_000_000
 _INTERVAL_SECONDS = (-9_223_372_036_854, 9_223_372_036_854)
 # A time computed as a time ± an interval: the range less 10^9 seconds (31 years), which
 # covers what a calendar's months and years differ from their average lengths by.
@@ -153,6 +154,28 @@ def _case(cond: exp.Expression, then: exp.Expression, default: exp.Expression | 
     return exp.Case(ifs=[exp.If(this=cond, true=then)], default=default)
 
 
+def _iso_strftime(sql: exp.Expression, fmt: str, kind: str) -> exp.Expression:
+    """``strftime(sql, fmt)`` with ISO 8601 years: four digits from 0000 to 9999, else the
+    expanded form, a sign and six digits (``-000001-12-31``, ``+010000-01-01``, as
+    JavaScript's ``toISOString``), where strftime's ``%Y`` gave ``-1`` and ``10000``. Year 0
+    is 1 BC (astronomical numbering, as ISO 8601 and DuckDB's parser read it)."""
+
+    def build(v: exp.Expression) -> exp.Expression:
+        low = _cast(_s("0000-01-01"), kind)
+        high = _cast(_s("10000-01-01"), kind)
+        usual = exp.and_(exp.GTE(this=v, expression=low), exp.LT(this=v.copy(), expression=high))
+        year = fn("printf", _s("%+07d"), fn("year", v.copy()))
+        expanded = exp.DPipe(this=year, expression=fn("strftime", v.copy(), _s(fmt[2:])))
+        return _case(usual, fn("strftime", v.copy(), _s(fmt)), expanded)
+
+    return _bound(sql, build)
+
+
+def _unplus(text: exp.Expression) -> exp.Expression:
+    """``text`` without a leading ``+``, which DuckDB's date and time parser refuses."""
+    return fn("ltrim", text.copy(), _s("+"))
+
+
 def _utc(sql: exp.Expression) -> exp.Expression:
     """TIMESTAMPTZ -> naive UTC, or naive UTC -> TIMESTAMPTZ (no session time zone involved)."""
     return fn("timezone", _s(_UTC), sql)
@@ -199,18 +222,18 @@ class DuckDBCompiler(Compiler):
             c.json_is_number(v), _epoch_seconds(c.json_num(v.copy())),
             c.parse_timestamp(c.json_text(v.copy())),
         )),
-        (T.JSON, T.DATE): lambda c, x: _cast(c.json_text(x), "DATE", safe=True),
+        (T.JSON, T.DATE): lambda c, x: _cast(_unplus(c.json_text(x)), "DATE", safe=True),
         (T.JSON, T.INTERVAL): lambda c, x: _cast(c.json_text(x), "INTERVAL", safe=True),
         (T.JSON, T.ARRAY): lambda c, x: _cast(x, "VARCHAR[]", safe=True),
         **{(t, T.JSON): lambda c, x: fn("to_json", x) for t in (T.STRING, T.NUMBER, T.BOOLEAN)},
         (T.ARRAY, T.JSON): lambda c, x: fn("to_json", x),
-        (T.INTERVAL, T.JSON): lambda c, x: fn("to_json", _cast(x, "VARCHAR")),
+        (T.INTERVAL, T.JSON): lambda c, x: fn("to_json", _cast(c.canonical_interval(x), "VARCHAR")),
         (T.TIMESTAMP, T.JSON): lambda c, x: fn("to_json", c.format_timestamp(x)),
         (T.DATE, T.JSON): lambda c, x: fn("to_json", c.format_date(x)),
         (T.STRING, T.NUMBER): lambda c, x: _cast(x, "DOUBLE", safe=True),
         (T.STRING, T.BOOLEAN): lambda c, x: _cast(x, "BOOLEAN", safe=True),
         (T.STRING, T.TIMESTAMP): lambda c, x: c.parse_timestamp(x),
-        (T.STRING, T.DATE): lambda c, x: _cast(x, "DATE", safe=True),
+        (T.STRING, T.DATE): lambda c, x: _cast(_unplus(x), "DATE", safe=True),
         (T.STRING, T.INTERVAL): lambda c, x: _cast(x, "INTERVAL", safe=True),
         (T.NUMBER, T.STRING): lambda c, x: _cast(x, "VARCHAR"),
         (T.NUMBER, T.BOOLEAN): lambda c, x: exp.NEQ(this=x, expression=exp.Literal.number(0)),
@@ -237,7 +260,7 @@ class DuckDBCompiler(Compiler):
         (T.DATE, T.STRING): lambda c, x: c.format_date(x),
         (T.ARRAY, T.STRING): lambda c, x: _cast(fn("to_json", x), "VARCHAR"),
         (T.ARRAY, T.BOOLEAN): lambda c, x: exp.GT(this=fn("len", x), expression=_zero()),
-        (T.INTERVAL, T.STRING): lambda c, x: _cast(x, "VARCHAR"),
+        (T.INTERVAL, T.STRING): lambda c, x: _cast(c.canonical_interval(x), "VARCHAR"),
         (T.INTERVAL, T.NUMBER): lambda c, x: fn("epoch", x),
     }  # fmt: skip
 
@@ -321,7 +344,11 @@ class DuckDBCompiler(Compiler):
         return _cast(_s(json.dumps(value, separators=(",", ":"), ensure_ascii=False)), "JSON")
 
     def timestamp_literal(self, value: dt.datetime) -> exp.Expression:
-        return _cast(_s(value.astimezone(dt.UTC).isoformat(sep=" ")), "TIMESTAMPTZ")
+        try:
+            text = value.astimezone(dt.UTC).isoformat(sep=" ")
+        except OverflowError:  # its UTC lies in year 0 or 10000 ('0001-01-01T00:00+14:00'),
+            text = value.isoformat(sep=" ")  # which Python lacks and DuckDB has: a 500
+        return _cast(_s(text), "TIMESTAMPTZ")
 
     def date_literal(self, value: dt.date) -> exp.Expression:
         return _cast(_s(value.isoformat()), "DATE")
@@ -523,21 +550,56 @@ class DuckDBCompiler(Compiler):
         return _utc(start)
 
     def parse_timestamp(self, sql: exp.Expression) -> exp.Expression:
-        """A string as an instant: with an offset as given, without one as UTC."""
+        """A string as an instant: with an offset as given, without one as UTC. An expanded
+        year may have its ``+`` (``+010000-01-01``, as :func:`_iso_strftime` writes it)."""
 
         def parse(text: exp.Expression) -> exp.Expression:
             has_offset = fn("regexp_matches", text, _s(_OFFSET))
-            naive = _utc(_cast(text.copy(), "TIMESTAMP", safe=True))
-            return _case(has_offset, _cast(text.copy(), "TIMESTAMPTZ", safe=True), naive)
+            naive = _utc(_cast(_unplus(text), "TIMESTAMP", safe=True))
+            return _case(has_offset, _cast(_unplus(text), "TIMESTAMPTZ", safe=True), naive)
 
         return _bound(sql, parse)
 
     def format_timestamp(self, sql: exp.Expression, whole_seconds: bool = False) -> exp.Expression:
         fmt = self.BUCKET_FORMAT if whole_seconds else self.TIMESTAMP_FORMAT
-        return fn("strftime", _utc(sql), _s(fmt))
+        return _iso_strftime(_utc(sql), fmt, "TIMESTAMP")
+
+    def canonical_interval(self, sql: exp.Expression) -> exp.Expression:
+        """An interval in the one form it is written in: its months as given (a month is
+        no fixed number of days), whole days of its time carried into its days, and days
+        and time of one sign, so that equal intervals read alike: ``interval 24 hour`` and
+        ``to_interval(86400)`` are ``1 day`` (not ``24:00:00``), ``interval 25 hour`` is
+        ``1 day 01:00:00``, ``interval 1 day - interval 1 hour`` is ``23:00:00`` (not ``1
+        day -01:00:00``). In UTC a day is 24 hours, so the value is the same."""
+
+        def build(v: exp.Expression) -> exp.Expression:
+            def part(unit: str, scale: int = 1) -> exp.Expression:
+                value = _cast(fn("datepart", _s(unit), v.copy()), "HUGEINT")
+                return exp.Mul(this=value, expression=exp.Literal.number(scale))
+
+            months = exp.Add(this=part("year", 12), expression=part("month"))
+            time = exp.Add(
+                this=exp.Add(this=part("day", _DAY_US), expression=part("hour", 3_600_000_000)),
+                expression=exp.Add(
+                    this=part("minute", 60_000_000), expression=part("microseconds")
+                ),
+            )
+            day = exp.Literal.number(_DAY_US)
+            # DuckDB's // and % truncate: days and the rest get the sign of the whole
+            days = exp.IntDiv(this=exp.paren(time), expression=day)
+            rest = exp.Mod(this=exp.paren(time.copy()), expression=day.copy())
+            return exp.Add(
+                this=exp.Add(
+                    this=fn("to_months", _cast(months, "BIGINT")),
+                    expression=fn("to_days", _cast(days, "BIGINT")),
+                ),
+                expression=fn("to_microseconds", _cast(rest, "BIGINT")),
+            )
+
+        return _bound(sql, build)
 
     def format_date(self, sql: exp.Expression) -> exp.Expression:
-        return fn("strftime", sql, _s("%Y-%m-%d"))
+        return _iso_strftime(sql, "%Y-%m-%d", "DATE")
 
     def timestamp_to_date(self, sql: exp.Expression) -> exp.Expression:
         return self.COERCIONS[T.TIMESTAMP, T.DATE](self, sql)

@@ -762,14 +762,15 @@ class _Planner:
         measures = [c.name for c in proj.columns if c.value.aggregate]
         dims = [c.name for c in proj.columns if c.name not in pivots and c.name not in measures]
         hidden = [f"__sort_{i}" for i in range(1, len(sort) + 1)]
-        keys = " || '_' || ".join(
-            f"coalesce(CASE WHEN json_valid({_q(p)}::VARCHAR) THEN {_q(p)}::JSON->>'$'"
-            f" ELSE {_q(p)}::VARCHAR END, 'null')"
+        # DuckDB names columns case-insensitively (values `a` and `A` would give `a_n` and
+        # `A_n_1`): each value travels hex-encoded (a null as N, apart from the string
+        # "null") and pivot_output_name restores it.
+        keys = " || '.' || ".join(
+            f"coalesce(hex(CASE WHEN json_valid({_q(p)}::VARCHAR) THEN {_q(p)}::JSON->>'$'"
+            f" ELSE {_q(p)}::VARCHAR END), {_lit(PIVOT_NULL_KEY)})"
             for p in pivots
         )
-        # DuckDB names columns case-insensitively (values `a` and `A` would give `a_n` and
-        # `A_n_1`): the value travels hex-encoded and pivot_output_name restores it.
-        keys = f"{_lit(PIVOT_PREFIX)} || hex({keys})"
+        keys = f"{_lit(PIVOT_PREFIX)} || {keys}"
         using = ", ".join(f"first({_q(m)}) AS {_q(m)}" for m in measures)
         inner = f"SELECT * EXCLUDE ({', '.join(_q(p) for p in pivots)}), {keys} AS __pivot_key"
         inner += f" FROM ({aggregate_sql})"
@@ -1331,13 +1332,46 @@ def _first_key(column: exp.Column) -> str | None:
 PIVOT_PREFIX = "__pv_"
 
 
+PIVOT_NULL_KEY = "N"  # a null pivot value in a column's key (not a hex digit)
+PIVOT_NULL_NAME = "(null)"  # ... and in its output name: `(null)_count`
+
+
 def pivot_output_name(column: str) -> str:
     """The output name of a pivot page's column: ``__pv_<hex of value>_<measure>`` is
-    ``<value>_<measure>``; other columns keep their names."""
+    ``<value>_<measure>`` (with several pivot columns, their hex values joined by ``.``
+    give theirs joined by ``_``; a null value is ``(null)``); other columns keep their
+    names."""
     if not column.startswith(PIVOT_PREFIX):
         return column
     encoded, _, measure = column.removeprefix(PIVOT_PREFIX).partition("_")
-    return f"{bytes.fromhex(encoded).decode('utf-8', 'replace')}_{measure}"
+    values = [
+        PIVOT_NULL_NAME
+        if part == PIVOT_NULL_KEY
+        else bytes.fromhex(part).decode("utf-8", "replace")
+        for part in encoded.split(".")
+    ]
+    return f"{'_'.join(values)}_{measure}"
+
+
+def pivot_output_names(columns: list[str]) -> list[str]:
+    """The output names of a pivot page's columns (see :func:`pivot_output_name`), made
+    unique: values that read alike (``a_b`` then ``c``, and ``a`` then ``b_c``, both
+    ``a_b_c_n``) gave one name twice, a JSON object with a repeated key. A later one takes
+    ``_2``, ``_3``… (the first not taken)."""
+    names = [pivot_output_name(c) for c in columns]
+    taken = set(names)
+    seen: set[str] = set()
+    unique = []
+    for name in names:
+        if name in seen:
+            n = 2
+            while f"{name}_{n}" in taken:
+                n += 1
+            name = f"{name}_{n}"
+            taken.add(name)
+        seen.add(name)
+        unique.append(name)
+    return unique
 
 
 def _lit(value) -> str:

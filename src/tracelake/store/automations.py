@@ -9,8 +9,10 @@ from datetime import timedelta
 
 from tracelake.errors import InvalidRequest
 from tracelake.model.automations import (
+    check_external_id,
     check_server_access,
     check_update,
+    export_credentials,
     merge_secrets,
     redact,
     validate_config,
@@ -20,13 +22,17 @@ from tracelake.store.catalog import AUTOMATIONS, Catalog, _require_name
 
 
 def present(record: dict) -> dict:
-    """An automation as clients see it (secrets masked)."""
+    """An automation as clients see it (secrets masked, and the external id an ``aws_iam``
+    role is assumed with, for its trust policy)."""
+    config = record["config"]
+    if config.get("credentials"):
+        config = {**config, "credentials": export_credentials(record)}
     return {
         "id": record["id"],
         "project_id": record["project_id"],
         "name": record["name"],
         "description": record["description"],
-        "config": redact(record["config"]),
+        "config": redact(config),
         "created": record["created"],
         "user_id": record["user_id"],
     }
@@ -59,6 +65,7 @@ def create_automation(
             new = validate_config(merge_secrets(current["config"], config))
             check_update(current["config"], new)
             check_server_access(current["config"], new, instance_admin, org_admin)
+            check_external_id(org_id, current["config"], new)
             record = catalog.update_object(
                 AUTOMATIONS, org_id, current["id"], {"description": description, "config": new}
             )
@@ -66,6 +73,7 @@ def create_automation(
             return record
         new = validate_config(config)
         check_server_access(None, new, instance_admin, org_admin)
+        check_external_id(org_id, None, new)
         fields = {"project_id": project_id, "name": name, "description": description, "config": new}
         return catalog.insert_object(AUTOMATIONS, org_id, fields)
 
@@ -97,6 +105,7 @@ def update_automation(
             new = validate_config(merged)
             check_update(current["config"], new)
             check_server_access(current["config"], new, instance_admin, org_admin)
+            check_external_id(org_id, current["config"], new)
             changes["config"] = new
         record = catalog.update_object(AUTOMATIONS, org_id, automation_id, changes)
         if "config" in changes:

@@ -108,6 +108,26 @@ def test_between_is_an_error_that_spells_the_comparisons(text, message):
     assert (error.line, error.col) == position_of(text, text.lower().index("between"))
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "SELECT id FROM t WHERE a IS DISTINCT FROM b",
+            "BTQL has no IS DISTINCT FROM: write a <!=> b",
+        ),
+        (
+            "select: id | filter: a is not distinct from 'x'",
+            "BTQL has no IS NOT DISTINCT FROM: write a <=> b",
+        ),
+    ],
+)
+def test_is_distinct_from_says_what_to_write(text, message):
+    """It read "expected an expression after 'IS', found 'DISTINCT'"."""
+    error = error_of(text)
+    assert error.detail == message
+    assert (error.line, error.col) == position_of(text, text.lower().index("distinct"))
+
+
 def test_a_field_or_alias_named_between_is_still_one():
     assert parse_sql("SELECT x between FROM t").select[0].alias == "between"
     assert parse_btql("select: between | filter: between > 1").filter.left == ast.Ident(

@@ -359,6 +359,13 @@ def test_error(obj, message):
     assert message in str(info.value)
 
 
+def test_a_btql_leaf_that_is_not_text_names_its_path_once():
+    """It read "filter.btql: filter.btql: expected a string, got None"."""
+    with pytest.raises(QueryError) as info:
+        query_from_json({"select": [{"op": "star"}], "filter": {"btql": None}})
+    assert info.value.detail == "filter.btql: expected a string, got None"
+
+
 def test_btql_leaf_errors_keep_path_and_position():
     with pytest.raises(QueryError) as info:
         query_from_json({"select": [{"op": "star"}], "filter": {"btql": "a and\n  (b"}})

@@ -182,6 +182,19 @@ def test_match(con, tree, expected):
     assert ids(con, tree) == expected
 
 
+def test_nested_match_sql_grows_linearly(con):
+    """A MATCH in the haystack of another repeated its operand (the cheap substring test
+    and the word test each read it): 2^n copies, 43 KB of SQL at depth 8, minutes at 20."""
+    tree = B("match", I("input"), L("recursion"))
+    for _ in range(11):
+        tree = B("match", F("to_string", tree), L("true"))
+    select = DuckDBCompiler().compile_select(
+        ast.Query(filter=tree), scope(), exp.to_table("events")
+    )
+    assert len(select.sql()) < 3000
+    assert ids(con, tree) == ["r01"]
+
+
 def test_match_needs_a_string_literal(con):
     with pytest.raises(QueryError):
         ids(con, B("match", I("input"), I("output")))

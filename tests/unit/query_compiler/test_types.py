@@ -228,6 +228,15 @@ VALUES = [
     ("interval 1 day / 4", {"r01": "06:00:00"}),
     ("interval 1 day * _xact_id", {"r01": None}),  # beyond an interval's range
     ("created + null", {"r01": None}),
+    # one written form per interval: whole days of the time carried into days, days and
+    # time of one sign (to_interval(86400) was 24:00:00, a day less an hour 1 day -01:00:00)
+    ("to_interval(to_number(interval 1 day))", {"r01": "1 day"}),
+    ("to_string(interval 24 hour)", {"r01": "1 day"}),
+    ("interval 25 hour", {"r01": "1 day 01:00:00"}),
+    ("interval 1 day - interval 1 hour", {"r01": "23:00:00"}),
+    ("to_interval(-90000.5)", {"r01": "-1 day -01:00:00.5"}),
+    ("interval 1 month - interval 1 day", {"r01": "1 month -1 day"}),  # months stay
+    ("created - to_datetime('2024-11-01')", {"r01": "8 days 10:00:00.25"}),
     # a NULL is typed for the engine, and an unsigned id may go below zero
     ("null + interval 1 day", {"r01": None}),
     ("day(null)", {"r01": None}),
@@ -238,6 +247,27 @@ VALUES = [
     ("day('2024-03-05')", {"r01": "2024-03-05T00:00:00Z"}),
     ("day(to_date('2024-03-05'))", {"r01": "2024-03-05T00:00:00Z"}),
     ("upper(tags)", {"r01": '["TRIAGE","FEEDBACK"]'}),  # any value has a text
+    # ISO 8601 years beyond 0000-9999: a sign and six digits (strftime wrote -1 and 10000),
+    # read back by to_datetime and to_date
+    ("to_datetime('0001-01-01') - interval 1 day", {"r01": "0000-12-31T00:00:00.000000Z"}),
+    ("to_datetime('0001-01-01') - interval 400 day", {"r01": "-000001-11-28T00:00:00.000000Z"}),
+    ("to_date(to_datetime('0001-01-01') - interval 400 day)", {"r01": "-000001-11-28"}),
+    ("day(to_datetime('0001-01-01') - interval 400 day)", {"r01": "-000001-11-28T00:00:00Z"}),
+    ("to_datetime('9999-12-31') + interval 1 day", {"r01": "+010000-01-01T00:00:00.000000Z"}),
+    ("to_date(to_datetime('9999-12-31') + interval 1 day)", {"r01": "+010000-01-01"}),
+    (
+        "to_datetime(to_string(created - interval 3000 year)) = created - interval 3000 year",
+        {"r01": True},
+    ),
+    (
+        "to_datetime(to_string(created + interval 8000 year)) = created + interval 8000 year",
+        {"r01": True},
+    ),
+    ("to_date(to_string(to_date(created + interval 8000 year)))", {"r01": "+010024-11-09"}),
+    # a literal whose UTC lies in year 0 or 10000, which Python's datetime lacks (a 500)
+    ("to_datetime('0001-01-01T00:00:00+14:00')", {"r01": "0000-12-31T10:00:00.000000Z"}),
+    ("to_datetime('9999-12-31T23:00:00-14:00')", {"r01": "+010000-01-01T13:00:00.000000Z"}),
+    ("created > '0001-01-01T00:00:00+14:00'", {"r01": True}),
     ("'a' IS NOT NULL ? 1 : 2", {"r01": 1}),
 ]
 
@@ -246,6 +276,12 @@ VALUES = [
 def test_valid_values(con, text, expected):
     got = _values(con, text)
     assert {k: got[k] for k in expected} == expected
+
+
+def test_sum_counts_json_booleans_where_arithmetic_does_not(con):
+    """As btql.md says (the Types section said sum treated them as NULL, as + does)."""
+    query = "measures: sum(metadata.is_production) as s, sum(metadata.is_production + 0) as p"
+    assert run(con, parse_query(query)) == [{"s": 2, "p": None}]
 
 
 def test_aggregates_of_json_fields_of_unknown_type_are_allowed(con):

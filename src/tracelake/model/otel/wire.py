@@ -117,6 +117,14 @@ def decode_request(body: bytes, fmt: BodyFormat) -> ExportTraceServiceRequest:
             if "UTF-8" not in str(exc):
                 raise InvalidRequest(f"the body is not an OTLP protobuf request: {exc}") from None
             request = _with_invalid_utf8_replaced(body, exc)
+        if body and not request.resource_spans:
+            # As in OTLP/JSON below: unknown fields are ignored, but a body of nothing else
+            # is no export request (an empty request is no bytes at all), rather the wrong
+            # payload or bytes that happen to parse; it was a 200 that stored nothing.
+            raise InvalidRequest(
+                "the body is not an OTLP protobuf ExportTraceServiceRequest: it has no"
+                f" resource_spans (field 1), only {len(body)} bytes of fields it does not have"
+            )
         return request
     try:
         data = orjson.loads(body) if body.strip() else {}

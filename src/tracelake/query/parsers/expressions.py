@@ -291,6 +291,11 @@ class ExpressionParser:
             negate = self.accept_kw("not") is not None
             if self.accept_kw("null"):
                 return ast.Unary("isnotnull" if negate else "isnull", left, loc=at)
+            if self.peek().word == "distinct" and self.peek(1).word == "from":
+                # (it read "expected an expression after 'IS', found 'DISTINCT'")
+                instead = "<=>" if negate else "<!=>"
+                what = "IS NOT DISTINCT FROM" if negate else "IS DISTINCT FROM"
+                raise self.error(f"BTQL has no {what}: write a {instead} b", self.peek())
             node: ast.Expr = ast.Binary("is", left, self.parse_additive(), loc=at)
             return ast.Unary("not", node, loc=at) if negate else node
         negate = False

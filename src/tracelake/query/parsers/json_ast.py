@@ -123,8 +123,9 @@ class _Reader:
             raise _fail(path, f"expected an expression object, got {type(obj).__name__}")
         if "btql" in obj and obj.get("op", "btql") == "btql":
             _check_keys(obj, ("btql", "op"), path)
+            text = _str(obj["btql"], f"{path}.btql")  # (its error names the path once)
             try:
-                expr = parse_expression(_str(obj["btql"], f"{path}.btql"))
+                expr = parse_expression(text)
             except QueryError as exc:
                 raise QueryError(f"{path}.btql: {exc.detail}", exc.line, exc.col) from None
             return _in_snippet(expr, f"{path}.btql")

@@ -10,6 +10,7 @@ from tracelake.automations import retention
 from tracelake.automations.exports import check_authority, check_query
 from tracelake.errors import InvalidRequest, NotFound
 from tracelake.export.sinks import open_sink, probe
+from tracelake.model.automations import export_credentials
 from tracelake.model.xact import format_xact
 from tracelake.server.http import (
     JSONResponse,
@@ -145,7 +146,7 @@ def test_project_automation(request: Request, automation_id: str):
     _export_only(automation, "test")
     config = automation["config"]
     check_authority(request.app.state.catalog, automation)
-    sink = open_sink(config["export_path"], config.get("credentials"), quick=True)
+    sink = open_sink(config["export_path"], export_credentials(automation), quick=True)
     probe(sink)
     check_query(request.app.state.catalog, automation["org_id"], config)
     return {
