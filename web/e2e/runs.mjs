@@ -76,6 +76,11 @@ export function runsFlows({ cfg, result, check, shot, signIn, open, api }) {
       await waitRuns(page, 1);
       result.sql = await names(page);
       check((await page.getByTestId("runs-filter-error").count()) === 0, "no error for a good filter");
+      // Three-valued logic, as in BTQL: a comparison with a missing score is unknown, NOT unknown
+      // is unknown, so only the OR's known-true side keeps a run.
+      await page.getByTestId("runs-sql").fill("NOT scores.nosuch > 0.5 OR name = 'run-a'");
+      await page.getByTestId("runs-apply").click();
+      await page.waitForFunction(() => [...document.querySelectorAll("[data-testid=dataset-run] td:first-child")].map((t) => t.textContent.trim()).join() === "run-a");
 
       // One row's runs: open row g1's editor; its runs match BTQL over the experiments.
       await open(page, `datasets/${dsId}`, "", pid);

@@ -150,23 +150,32 @@ function likeRegex(pattern: string, ci: boolean): RegExp {
   return new RegExp(`^${body}$`, ci ? "is" : "s");
 }
 
-function test(e: Expr, run: Run): boolean {
+// Three-valued, as in SQL and BTQL: a comparison with a missing (NULL) side is unknown (null), NOT
+// unknown is unknown, FALSE AND unknown is false, TRUE OR unknown is true; only true keeps a run.
+function test(e: Expr, run: Run): boolean | null {
   switch (e.k) {
-    case "bool":
-      return e.op === "AND" ? test(e.a, run) && test(e.b, run) : test(e.a, run) || test(e.b, run);
-    case "not":
-      return !test(e.e, run);
+    case "bool": {
+      const a = test(e.a, run);
+      const b = test(e.b, run);
+      if (e.op === "AND") return a === false || b === false ? false : a === null || b === null ? null : true;
+      return a === true || b === true ? true : a === null || b === null ? null : false;
+    }
+    case "not": {
+      const v = test(e.e, run);
+      return v === null ? null : !v;
+    }
     case "null":
       return (value(e.a, run) === null) !== e.neg;
     case "like": {
       const a = value(e.a, run);
-      if (a === null) return false;
-      return likeRegex(String(value(e.b, run)), e.ci).test(String(a)) !== e.neg;
+      const b = value(e.b, run);
+      if (a === null || b === null) return null;
+      return likeRegex(String(b), e.ci).test(String(a)) !== e.neg;
     }
     case "cmp": {
       let a = value(e.a, run);
       let b = value(e.b, run);
-      if (a === null || b === null) return false;
+      if (a === null || b === null) return null;
       if (typeof a === "number" || typeof b === "number") (a = Number(a)), (b = Number(b));
       else if (typeof a !== "string" || typeof b !== "string") (a = JSON.stringify(a)), (b = JSON.stringify(b));
       switch (e.op) {
@@ -184,8 +193,10 @@ function test(e: Expr, run: Run): boolean {
           return a >= b;
       }
     }
-    default:
-      return !!value(e, run);
+    default: {
+      const v = value(e, run);
+      return v === null ? null : !!v;
+    }
   }
 }
 
@@ -193,5 +204,5 @@ function test(e: Expr, run: Run): boolean {
 export function filterRuns(runs: Run[], src: string): Run[] {
   if (!src.trim()) return runs;
   const e = parseFilter(src);
-  return runs.filter((r) => test(e, r));
+  return runs.filter((r) => test(e, r) === true);
 }
