@@ -110,7 +110,7 @@ def test_thread_view_shows_the_conversation_and_searches_it(ui_server, tmp_path)
 def test_project_tags_configured_coloured_and_suggested(ui_server, tmp_path):
     server, data = ui_server
     result = run_flow("tags", server, data, tmp_path)
-    assert result["tags"] == 2
+    assert result["tags"] == 4  # support and urgent, and the colourless plain and picked
 
 
 def test_human_review_with_slider_categorical_and_free_form_scores(ui_server, tmp_path):

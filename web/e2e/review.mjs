@@ -2,7 +2,7 @@
 // score configurations, the review queue, and the dataset list's tags and stars. Registered in
 // e2e.mjs, which passes its helpers in.
 
-export function reviewFlows({ cfg, result, check, shot, signIn, open }) {
+export function reviewFlows({ cfg, result, check, shot, signIn, open, api }) {
   return {
     async thread(page) {
       await signIn(page);
@@ -66,6 +66,8 @@ export function reviewFlows({ cfg, result, check, shot, signIn, open }) {
 
     async tags(page) {
       await signIn(page);
+      // Two tags without a colour, made before the page loads its tags.
+      for (const name of ["plain", "picked"]) await api(page, "v1/project_tag", { method: "POST", body: { project_id: cfg.data.project_id, name } });
       await open(page, "logs", `filter=${encodeURIComponent("id = 'trace-0007'")}&tab=btql`);
       await page.getByTestId("logs-table").getByTestId("row").first().waitFor();
       await page.getByTestId("manage-tags").click();
@@ -84,7 +86,18 @@ export function reviewFlows({ cfg, result, check, shot, signIn, open }) {
       }, { pid: cfg.data.project_id, key: cfg.key });
       const colors = Object.fromEntries(stored.map((t) => [t.name, t.color]));
       check(colors.support === "#1f8a55" && colors.urgent === "#c63a3a", `stored tags ${JSON.stringify(colors)}`);
-      await page.getByTestId("tag-manager-close").click();
+      // A colourless tag's colour input, focused and left, stores nothing; a colour picked and
+      // the manager closed with Escape (no blur) is kept.
+      const configRow = (name) => manager.getByTestId("tag-config-row").filter({ hasText: name });
+      await configRow("plain").getByTestId("tag-config-color").focus();
+      await configRow("picked").getByTestId("tag-config-color").fill("#8e44ad");
+      await page.keyboard.press("Escape");
+      await manager.waitFor({ state: "detached" });
+      const colorOf = async (name) =>
+        (await api(page, `v1/project_tag?project_id=${cfg.data.project_id}&project_tag_name=${name}`)).body.objects[0].color;
+      for (let i = 0; i < 20 && (await colorOf("picked")) !== "#8e44ad"; i++) await page.waitForTimeout(100);
+      check((await colorOf("picked")) === "#8e44ad", `a picked colour closed with Escape is kept: ${await colorOf("picked")}`);
+      check((await colorOf("plain")) === null, `focusing a colourless tag's colour stores nothing: ${await colorOf("plain")}`);
       // The table shows "support" in its colour.
       const chip = page.getByTestId("logs-table").getByTestId("tag-chip").filter({ hasText: "support" }).first();
       check((await chip.getAttribute("data-color")) === "#1f8a55", "the table's tag has its colour");

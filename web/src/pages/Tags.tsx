@@ -1,6 +1,6 @@
 // Project tags: a chip in the tag's configured colour (everywhere a tag is shown), and the
 // tag manager of a project (name, colour, description; add, edit, delete).
-import { MouseEvent, ReactNode, useState } from "react";
+import { MouseEvent, ReactNode, useEffect, useRef, useState } from "react";
 import { request } from "../api";
 import { existingNamed, ProjectTag, reloadProjectConfig, textOn, useProjectTags } from "../projectConfig";
 import { Dialog } from "../components/Dialog";
@@ -20,7 +20,9 @@ export function TagChip({ name, children, onClick }: { name: string; children?: 
 const PALETTE = ["#4f6bed", "#1f8a55", "#c63a3a", "#d98e04", "#8e44ad", "#00838f", "#6b7385"];
 
 function TagRow({ tag, projectId }: { tag: ProjectTag; projectId: string }) {
-  const [color, setColor] = useState(tag.color || "#6b7385");
+  // The colour picked, or null while the tag has none and none was picked: a colourless tag
+  // shows grey in the input, and focusing and leaving it stores nothing.
+  const [color, setColor] = useState<string | null>(tag.color || null);
   const [description, setDescription] = useState(tag.description || "");
   const [error, setError] = useState<string | null>(null);
   const save = async (patch: object) => {
@@ -32,13 +34,33 @@ function TagRow({ tag, projectId }: { tag: ProjectTag; projectId: string }) {
       setError(e.message);
     }
   };
+  // A picked colour is saved when the input is left, and otherwise a moment after the pick (a
+  // picker closed with Escape, which also closes the manager, leaves no blur behind) or when the
+  // row goes away; only a real change is saved, once.
+  const pending = useRef<string | null>(null);
+  const timer = useRef<number | undefined>(undefined);
+  const flush = () => {
+    window.clearTimeout(timer.current);
+    const picked = pending.current;
+    pending.current = null;
+    if (picked !== null && picked !== (tag.color || null)) save({ color: picked });
+  };
+  const flushRef = useRef(flush);
+  flushRef.current = flush;
+  useEffect(() => () => flushRef.current(), []);
+  const pick = (value: string) => {
+    setColor(value);
+    pending.current = value;
+    window.clearTimeout(timer.current);
+    timer.current = window.setTimeout(() => flushRef.current(), 400);
+  };
   return (
     <tr data-testid="tag-config-row">
       <td>
         <TagChip name={tag.name} />
       </td>
       <td>
-        <input type="color" value={color} onChange={(e) => setColor(e.target.value)} onBlur={() => color !== tag.color && save({ color })} data-testid="tag-config-color" />
+        <input type="color" value={color || "#6b7385"} onChange={(e) => pick(e.target.value)} onBlur={flush} data-testid="tag-config-color" data-color={color || ""} />
       </td>
       <td>
         <input value={description} onChange={(e) => setDescription(e.target.value)} onBlur={() => description !== (tag.description || "") && save({ description })} placeholder="description" />
