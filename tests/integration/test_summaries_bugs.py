@@ -570,6 +570,18 @@ def test_traces_are_matched_on_the_project_comparison_key(server):
         assert res.status_code == 400
         assert "comparison_key" in res.json()["error"]["message"]
 
+        # The key the web UI's compare screen has in its URL is passed and used in place of
+        # the project's (its cards failed on the project's key while its table matched rows
+        # on the URL's); blank is the whole input.
+        url = f"/v1/experiment/{exp}/summarize"
+        given = client.get(url, params={"comparison_key": "input.case"}).json()["scores"]["s"]
+        assert (given["improvements"], given["regressions"]) == (2, 1)
+        whole = client.get(url, params={"comparison_key": " "}).json()["scores"]["s"]
+        assert (whole["improvements"], whole["regressions"]) == (0, 0)
+        res = client.get(url, params={"comparison_key": "nosuchfield2"})
+        assert res.status_code == 400
+        assert res.json()["error"]["message"].startswith("comparison_key 'nosuchfield2'")
+
 
 def test_an_experiment_cannot_be_its_own_base(server):
     """``PATCH base_exp_id`` with the experiment's own id (the web UI's "Set as baseline" with

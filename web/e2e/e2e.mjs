@@ -607,6 +607,15 @@ const flows = {
     await page.getByTestId("save-compare-key").waitFor({ state: "detached" });
     const cleared = (await api(page, `v1/project/${cfg.data.project_id}`)).body.settings;
     check(cleared.comparison_key === null && cleared.baseline_experiment_id === cfg.data.base_experiment, `settings ${JSON.stringify(cleared)}`);
+    // The cards use the URL's key too: a project key that fails (no such field) does not
+    // fail them while the table matches on the URL's.
+    await api(page, `v1/project/${cfg.data.project_id}`, { method: "PATCH", body: { settings: { comparison_key: "nosuchfield" } } });
+    await open(page, "experiments/compare", `exp=${cfg.data.candidate_experiment}&base=${cfg.data.base_experiment}&key=input.question`);
+    await page.reload();
+    await page.getByTestId("compare-table").getByTestId("row").first().waitFor();
+    await page.getByTestId("compare-summary").waitFor();
+    check((await page.locator(".error").count()) === 0, `the cards use the URL's key: ${await page.locator(".error").allTextContents()}`);
+    await api(page, `v1/project/${cfg.data.project_id}`, { method: "PATCH", body: { settings: { comparison_key: null } } });
     result.regressions = regressions;
     // Nothing to compare says so instead of "Loading…" for ever: an experiment that is not
     // there, and a project's only experiment (no baseline) until one is picked.

@@ -19,16 +19,22 @@ _KEY_PAGE = 5_000
 
 
 def comparison_keys(
-    store: Store, catalog: Catalog, principal: Principal, experiment_id: str, expr: str
+    store: Store,
+    catalog: Catalog,
+    principal: Principal,
+    experiment_id: str,
+    expr: str,
+    what: str = "the project's comparison_key",
 ) -> dict[str, str]:
     """The match key of each trace of the experiment, by ``root_span_id``: the value of
     ``expr`` (the project's ``settings.comparison_key``, a BTQL expression over the root span,
     such as ``input.question`` or ``metadata.case_id``) as canonical JSON text. A trace whose
-    value is null has no key (it is matched with none), as in the web UI's comparison."""
+    value is null has no key (it is matched with none), as in the web UI's comparison. ``what``
+    names the key in an error."""
     try:
         parse_expression(expr)  # one expression, nothing more: it goes into the query text
     except QueryError as exc:
-        raise InvalidRequest(f"the project's comparison_key {expr!r}: {exc.message}") from None
+        raise InvalidRequest(f"{what} {expr!r}: {exc.message}") from None
     keys: dict[str, str] = {}
     cursor = None
     while True:
@@ -44,7 +50,7 @@ def comparison_keys(
         try:
             result = run_query(store, catalog, principal, QueryOptions(query="\n".join(parts)))
         except QueryError as exc:
-            raise InvalidRequest(f"the project's comparison_key {expr!r}: {exc.message}") from None
+            raise InvalidRequest(f"{what} {expr!r}: {exc.message}") from None
         for text in result.rows:
             row = orjson.loads(text)
             if row.get("__key") is not None:

@@ -371,7 +371,9 @@ function Compare({ project }: { project: Project }) {
     setSummary(null);
     if (!expId || !baseId) return;
     setError(null);
-    request(`v1/experiment/${expId}/summarize`, { query: { comparison_experiment_id: baseId } })
+    // Traces matched on the key the table matches rows on (the URL's, else the project's;
+    // "": the whole input), not on the project's saved one.
+    request(`v1/experiment/${expId}/summarize?comparison_key=${encodeURIComponent(keyExpr)}`, { query: { comparison_experiment_id: baseId } })
       .then(setSummary)
       .catch((e) => setError(e.message));
     const keyed = (id: string) =>

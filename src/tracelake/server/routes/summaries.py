@@ -49,20 +49,32 @@ def summarize_dataset(request: Request, dataset_id: str, summarize_data: bool = 
     }
 
 
-def _compared(request: Request, principal: Principal, experiment: dict, base: dict | None):
+def _compared(
+    request: Request,
+    principal: Principal,
+    experiment: dict,
+    base: dict | None,
+    comparison_key: str | None = None,
+):
     """The scores and metrics of ``experiment`` against ``base``, traces matched on their
     input, or on the project's ``settings.comparison_key`` ("the key used to join two
-    experiments (defaults to input)", which the web UI's comparison matches on too)."""
+    experiments (defaults to input)", which the web UI's comparison matches on too), or on
+    ``comparison_key`` when given (blank: the whole input), as the web UI's compare screen
+    passes the key in its URL."""
     catalog = request.app.state.catalog
     store = request.app.state.store
-    project = catalog.get_project(principal.org_id, experiment["project_id"])
-    key = (project.get("settings") or {}).get("comparison_key")
+    what = "comparison_key"
+    key = comparison_key
+    if key is None:
+        project = catalog.get_project(principal.org_id, experiment["project_id"])
+        key = (project.get("settings") or {}).get("comparison_key")
+        what = "the project's comparison_key"
     key = key.strip() if isinstance(key, str) else ""
 
     def traces(experiment_id: str):
         keys = None
         if key:
-            keys = comparison_keys(store, catalog, principal, experiment_id, key)
+            keys = comparison_keys(store, catalog, principal, experiment_id, key, what)
         return summarize_traces(store, experiment_id, keys)
 
     current = traces(experiment["id"])
@@ -77,10 +89,13 @@ def summarize_experiment(
     experiment_id: str,
     summarize_scores: bool = True,
     comparison_experiment_id: str | None = None,
+    comparison_key: str | None = None,
 ):
     """Average scores and metrics per trace, with improvements and regressions against the
     comparison experiment (the given one, else the base experiment, else the project's default
-    baseline, else the previous one)."""
+    baseline, else the previous one). Traces are matched on ``comparison_key`` (a tracelake
+    extension: a BTQL expression, blank for the whole input) when given, else on the project's
+    ``settings.comparison_key``, else on their input."""
     principal = principal_of(request)
     catalog = request.app.state.catalog
     experiment = catalog.get(EXPERIMENTS, principal.org_id, experiment_id)
@@ -102,7 +117,9 @@ def summarize_experiment(
         "metrics": None,
     }
     if summarize_scores:
-        answer["scores"], answer["metrics"] = _compared(request, principal, experiment, base)
+        answer["scores"], answer["metrics"] = _compared(
+            request, principal, experiment, base, comparison_key
+        )
     return answer
 
 
