@@ -113,6 +113,16 @@ export function runsFlows({ cfg, result, check, shot, signIn, open, api }) {
       // Its link opens the experiment's trace.
       await runRows.first().getByTestId("row-run-trace").click();
       await page.waitForURL(/experiments\/.*trace=/);
+      // An experiment's details name the baseline the server compares it with (run-c has no
+      // base_exp_id: the previous experiment, run-b) and the dataset version it is pinned to.
+      const xact = (await api(page, "btql", { method: "POST", body: { query: `select: _xact_id | from: dataset('${dsId}') | limit: 1` } })).body.data[0]._xact_id;
+      const pinned = await api(page, `v1/experiment/${ordered[2].id}`, { method: "PATCH", body: { dataset_version: xact } });
+      check(pinned.status === 200, `pinned: ${JSON.stringify(pinned.body)}`);
+      await open(page, `experiments/${ordered[2].id}`, "", pid);
+      await page.reload(); // (the trace link may have opened this experiment: read it again)
+      const details = page.getByTestId("experiment-details");
+      await details.getByTestId("experiment-baseline").getByText(`baseline ${ordered[1].name}`).waitFor();
+      await details.getByTestId("experiment-dataset-version").getByText(`version ${xact}`).waitFor();
     },
   };
 }

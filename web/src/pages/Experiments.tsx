@@ -68,14 +68,20 @@ function CopyId({ id }: { id: string }) {
 /** One experiment: its rows in the logs table with the trace panel, and its details. */
 function ExperimentView({ project, experimentId }: { project: Project; experimentId: string }) {
   const [exp, setExp] = useState<any>(null);
-  const [base, setBase] = useState<any>(null);
+  // The baseline "Compare with the baseline" compares with: the server's (the experiment's
+  // base while it exists, else the project's default, else the previous experiment), not only
+  // an explicit base_exp_id.
+  const [baseName, setBaseName] = useState<string | null>(null);
   const [loadError, setLoadError] = useState<ApiError | null>(null);
   useEffect(() => {
     setLoadError(null);
+    setBaseName(null);
     request(`v1/experiment/${experimentId}`)
       .then((e) => {
         setExp(e);
-        if (e.base_exp_id) request(`v1/experiment/${e.base_exp_id}`).then(setBase).catch(() => {});
+        request("api/base_experiment/get_id", { body: { id: e.id } })
+          .then((r) => setBaseName(r.base_exp_name || null))
+          .catch(() => {}); // 400: none
       })
       .catch((e) => setLoadError(e));
   }, [experimentId]);
@@ -89,8 +95,13 @@ function ExperimentView({ project, experimentId }: { project: Project; experimen
         {exp && (
           <>
             <span className="muted">created {fmtTime(exp.created)}</span>
-            {base && <span>baseline {base.name}</span>}
+            {baseName && <span data-testid="experiment-baseline">baseline {baseName}</span>}
             {exp.dataset_id && <a href={href(["p", project.id, "datasets", exp.dataset_id])}>dataset</a>}
+            {exp.dataset_id && exp.dataset_version && (
+              <span className="muted" title="the dataset version this experiment is pinned to" data-testid="experiment-dataset-version">
+                version {exp.dataset_version}
+              </span>
+            )}
             {exp.metadata && <span className="muted">{preview(exp.metadata, 80)}</span>}
             <CopyId id={exp.id} />
             <a href={href(["p", project.id, "experiments", "compare"], { exp: exp.id })} data-testid="compare-link">
