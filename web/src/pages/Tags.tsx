@@ -100,7 +100,9 @@ export function TagManager({ projectId, onClose }: { projectId: string; onClose:
       <table className="simple">
         <tbody>
           {tags.map((t) => (
-            <TagRow key={t.id + (t.color || "") + (t.description || "")} tag={t} projectId={projectId} />
+            // Keyed on the id alone: a colour saved while its picker is still open does not
+            // remount the row (which closed the picker); the row's fields hold what was saved.
+            <TagRow key={t.id} tag={t} projectId={projectId} />
           ))}
         </tbody>
       </table>
