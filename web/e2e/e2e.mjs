@@ -752,7 +752,8 @@ const flows = {
     // A filter cut short names its end, not the ')' the query wraps it in (never typed).
     await open(page, "logs", `filter=${encodeURIComponent("metadata.model = 'gpt-4o' AND")}&tab=btql`);
     const cut = page.getByTestId("filter-error");
-    await cut.waitFor();
+    // (waits for its own words: the last filter's error may still be on screen a moment)
+    await cut.getByText("found the end of the filter").waitFor();
     result.cutShort = await cut.textContent();
     check(result.cutShort.includes("found the end of the filter") && !result.cutShort.includes("')'"), `a filter cut short: ${result.cutShort}`);
     result.hints = 2;
