@@ -110,6 +110,14 @@ def auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory) -> str:
+    """A data dir the ``demo`` command filled, shared by the tests that only read it."""
+    data_dir = str(tmp_path_factory.mktemp("demo") / "data")
+    ok(run_cli("demo", "--data-dir", data_dir))
+    return data_dir
+
+
 # -- data dir mode (no server) ------------------------------------------------------------
 
 
@@ -624,11 +632,10 @@ def test_serve_writes_an_ipv6_host_in_brackets_in_its_url(host, shown):
     assert f"http://{_url_host(host)}:8000" == f"http://{shown}:8000"
 
 
-def test_query_table_of_an_empty_answer_prints_its_header(tmp_path, server):
+def test_query_table_of_an_empty_answer_prints_its_header(demo_dir, server):
     """The table's columns came from the rows only, so an empty answer printed nothing; they
     come from the answer's schema, on a data dir as from a server."""
-    data_dir = str(tmp_path / "data")
-    ok(run_cli("demo", "--data-dir", data_dir))
+    data_dir = demo_dir
     query = "select: id, input | from: project_logs('demo') | filter: id = 'no such row'"
     local = ok(run_cli("query", query, "--data-dir", data_dir))
     assert local.stdout.splitlines() == ["id\tinput"]
@@ -753,11 +760,10 @@ def test_messages_are_not_wrapped_at_80_columns_when_piped(tmp_path):
     assert explained.splitlines()[1].endswith("sizes from:"), explained
 
 
-def test_query_table_to_a_file_is_its_tab_separated_lines(tmp_path):
+def test_query_table_to_a_file_is_its_tab_separated_lines(tmp_path, demo_dir):
     """``-o`` with the default table format wrote the answer's JSON (as with --format json,
     less its cursor) instead of the table: it writes what a pipe gets."""
-    data_dir = str(tmp_path / "data")
-    ok(run_cli("demo", "--data-dir", data_dir))
+    data_dir = demo_dir
     query = "select: id, input | from: dataset('trivia') | sort: id | limit: 2"
     piped = ok(run_cli("query", query, "--data-dir", data_dir)).stdout
     out = tmp_path / "rows.tsv"
@@ -767,11 +773,10 @@ def test_query_table_to_a_file_is_its_tab_separated_lines(tmp_path):
 
 
 @pytest.mark.parametrize("fmt", ["table", "csv", "jsonl"])
-def test_a_full_page_says_how_to_ask_for_the_next(tmp_path, fmt):
+def test_a_full_page_says_how_to_ask_for_the_next(demo_dir, fmt):
     """Only json and ``-o`` showed the next page's cursor: a table, CSV or JSONL on stdout
     stopped at the limit (1,000 rows by default) without a word."""
-    data_dir = str(tmp_path / "data")
-    ok(run_cli("demo", "--data-dir", data_dir))
+    data_dir = demo_dir
     query = "select: id | from: dataset('trivia') | sort: id | limit: 3"
     first = ok(run_cli("query", query, "-f", fmt, "--data-dir", data_dir))
     cursor = re.search(r"\| cursor: '([^']+)'", first.stderr)
@@ -820,10 +825,9 @@ def test_a_data_dir_on_the_command_line_wins_over_the_url_in_the_environment(tmp
     assert_cli_error(both, "--url or --data-dir, not both")
 
 
-def test_explain_with_an_output_file_is_refused(tmp_path):
+def test_explain_with_an_output_file_is_refused(tmp_path, demo_dir):
     """``--explain -o plan.txt`` printed the plan and wrote no file, exit 0."""
-    data_dir = str(tmp_path / "data")
-    ok(run_cli("demo", "--data-dir", data_dir))
+    data_dir = demo_dir
     query = "select: id | from: project_logs('demo')"
     out = tmp_path / "plan.txt"
     result = run_cli("query", query, "--explain", "-o", str(out), "--data-dir", data_dir)
@@ -896,11 +900,10 @@ def test_the_command_line_loads_the_store_only_to_open_a_data_dir():
     assert loaded.stdout.strip() == "[]"
 
 
-def test_a_query_that_opens_with_a_comment_is_not_an_option(tmp_path):
+def test_a_query_that_opens_with_a_comment_is_not_an_option(tmp_path, demo_dir):
     """A query whose first line is a ``--`` comment was taken for an option by the command
     line parser: "No such option: -- the slow ones …", exit 2, wherever it stood."""
-    data_dir = str(tmp_path / "data")
-    ok(run_cli("demo", "--data-dir", data_dir))
+    data_dir = demo_dir
     query = "-- the first row\nselect: id | from: dataset('trivia') | sort: id | limit: 1"
     first = ok(run_cli("query", query, "-f", "jsonl", "--data-dir", data_dir)).stdout
     assert len(first.splitlines()) == 1 and '"id"' in first
@@ -950,11 +953,10 @@ def test_control_characters_of_values_do_not_reach_the_terminal(tmp_path):
     assert piped.splitlines()[1] == f"e1\t{value}"
 
 
-def test_a_table_writes_values_as_the_json_answer_does(tmp_path):
+def test_a_table_writes_values_as_the_json_answer_does(demo_dir):
     """The table (a terminal's or piped) wrote a boolean as Python's ``False`` (CSV and
     JSON say ``false``) and read an integer beyond 2^64 as a float, losing its digits."""
-    data_dir = str(tmp_path / "data")
-    ok(run_cli("demo", "--data-dir", data_dir))
+    data_dir = demo_dir
     query = (
         "select: is_root, 123456789012345678901234 as big, 0.5 as half"
         " | from: dataset('trivia') | limit: 1"
@@ -1002,11 +1004,10 @@ def test_a_bad_format_or_shape_names_the_option(tmp_path, args, named):
     assert not out.exists()
 
 
-def test_query_takes_the_json_ast(tmp_path, server):
+def test_query_takes_the_json_ast(demo_dir, server):
     """A JSON AST was "unexpected character '{' at 1:1": it runs, as POST /btql takes it, on
     a data dir as on a server."""
-    data_dir = str(tmp_path / "data")
-    ok(run_cli("demo", "--data-dir", data_dir))
+    data_dir = demo_dir
     with server.client() as client:
         name = f"ast-{uuid.uuid4().hex[:8]}"
         project_id = client.post("/v1/project", json={"name": name}).json()["id"]
