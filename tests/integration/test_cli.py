@@ -900,6 +900,15 @@ def test_the_command_line_loads_the_store_only_to_open_a_data_dir():
     assert loaded.stdout.strip() == "[]"
 
 
+def test_a_data_dir_command_loads_jsonschema_only_to_check_a_schema():
+    """The store's modules (which every command on a data dir loads) load jsonschema, about
+    50 ms, only when a dataset's schema is checked: it was loaded at every start."""
+    code = "import sys, tracelake.store.catalog; print('jsonschema' in sys.modules)"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.strip() == "False"
+
+
 def test_a_query_that_opens_with_a_comment_is_not_an_option(tmp_path, demo_dir):
     """A query whose first line is a ``--`` comment was taken for an option by the command
     line parser: "No such option: -- the slow ones …", exit 2, wherever it stood."""
