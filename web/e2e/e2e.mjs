@@ -1097,8 +1097,14 @@ const browser = await chromium.launch({
   ],
 });
 
+// A promise rejected with nobody waiting for it fails the flow running (it ended node, and
+// with it every flow after it).
+const unhandled = [];
+process.on("unhandledRejection", (e) => unhandled.push(String(e?.stack || e)));
+
 /** Run one flow with its configuration: null when it passed, else the error's text. */
 async function runFlow(name, config) {
+  unhandled.length = 0;
   for (const key of Object.keys(cfg)) delete cfg[key];
   Object.assign(cfg, config);
   for (const key of Object.keys(result)) delete result[key];
@@ -1121,6 +1127,7 @@ async function runFlow(name, config) {
       if (cfg.screenshots_on_failure) await page.screenshot({ path: join(cfg.screenshots_on_failure, `${name}-failure.png`) }).catch(() => {});
       throw e;
     }
+    check(unhandled.length === 0, `unhandled promise rejections: ${unhandled}`);
     check(consoleErrors.length === 0, `page errors: ${consoleErrors}`);
     const problems = consoleProblems();
     check(problems.length === 0, `console warnings or errors: ${JSON.stringify(problems)}`);
