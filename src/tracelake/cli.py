@@ -237,14 +237,15 @@ def serve(
     ] = "info",
 ):
     """Start the server on an embedded database."""
+    level = _run(lambda: _log_level(log_level))
+    settings = _run(lambda: Settings.from_env(data_dir=data_dir, host=host, port=port))
+    _run(lambda: check_admin_key(settings.api_key))
+    # The server's modules take about a second to load: a setting it refuses says so first.
     import uvicorn
 
     from tracelake.server.app import create_app
     from tracelake.server.protocol import BoundedHttpTools
 
-    level = _run(lambda: _log_level(log_level))
-    settings = _run(lambda: Settings.from_env(data_dir=data_dir, host=host, port=port))
-    _run(lambda: check_admin_key(settings.api_key))
     # Bind and open before uvicorn starts: from inside it, a taken port came after the
     # first start had announced its admin key, and a locked or unusable data dir was a
     # traceback; here each is one line and exit 1.

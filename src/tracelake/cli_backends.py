@@ -12,7 +12,6 @@ import orjson
 from rich.console import Console
 
 from tracelake.settings import Settings
-from tracelake.store.catalog import DATASETS, PROJECTS
 
 err_console = Console(stderr=True, soft_wrap=True, markup=False)
 
@@ -301,13 +300,19 @@ class LocalBackend:
         return self.catalog.create_project(self.principal.org_id, name)
 
     def has_project(self, name: str) -> bool:
+        from tracelake.store.catalog import PROJECTS
+
         return bool(self.catalog.list_objects(PROJECTS, self.principal.org_id, name=name))
 
     def delete_project(self, project_id: str, only_if_empty: bool = False):
+        from tracelake.store.catalog import PROJECTS
+
         org_id = self.principal.org_id
         return self.catalog.delete_object(PROJECTS, org_id, project_id, only_if_empty=only_if_empty)
 
     def has_dataset(self, project_id: str, name: str) -> bool:
+        from tracelake.store.catalog import DATASETS
+
         org_id = self.principal.org_id
         return bool(self.catalog.list_objects(DATASETS, org_id, name=name, project_id=project_id))
 
@@ -315,6 +320,8 @@ class LocalBackend:
         return self.catalog.create_dataset(self.principal.org_id, project_id, name)
 
     def delete_dataset(self, dataset_id: str, only_if_empty: bool = False):
+        from tracelake.store.catalog import DATASETS
+
         org_id = self.principal.org_id
         return self.catalog.delete_object(DATASETS, org_id, dataset_id, only_if_empty=only_if_empty)
 

@@ -110,6 +110,14 @@ def auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory) -> str:
+    """A data dir the ``demo`` command filled, shared by the tests that only read it."""
+    data_dir = str(tmp_path_factory.mktemp("demo") / "data")
+    ok(run_cli("demo", "--data-dir", data_dir))
+    return data_dir
+
+
 # -- data dir mode (no server) ------------------------------------------------------------
 
 
@@ -510,6 +518,20 @@ def test_serve_refuses_a_public_url_clients_could_not_use(tmp_path, value):
     assert not (tmp_path / "data").exists()
 
 
+def test_serve_refuses_a_setting_before_loading_the_server(tmp_path):
+    """A refused setting is said before the server's modules load (about a second)."""
+    args = ["serve", "--data-dir", str(tmp_path / "data"), "--log-level", "verbose"]
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "tracelake", *args],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+    )
+    assert result.returncode == 1 and "--log-level" in result.stderr, result.stderr
+    assert "tracelake.cli" in result.stderr  # what -X importtime lists
+    assert "tracelake.server.app" not in result.stderr
+
+
 def test_serve_refuses_an_unknown_log_level_before_making_a_database(tmp_path):
     """uvicorn looked the level up after the data dir was opened: a misspelt --log-level
     made the database, then ended in a KeyError traceback."""
@@ -610,11 +632,10 @@ def test_serve_writes_an_ipv6_host_in_brackets_in_its_url(host, shown):
     assert f"http://{_url_host(host)}:8000" == f"http://{shown}:8000"
 
 
-def test_query_table_of_an_empty_answer_prints_its_header(tmp_path, server):
+def test_query_table_of_an_empty_answer_prints_its_header(demo_dir, server):
     """The table's columns came from the rows only, so an empty answer printed nothing; they
     come from the answer's schema, on a data dir as from a server."""
-    data_dir = str(tmp_path / "data")
-    ok(run_cli("demo", "--data-dir", data_dir))
+    data_dir = demo_dir
     query = "select: id, input | from: project_logs('demo') | filter: id = 'no such row'"
     local = ok(run_cli("query", query, "--data-dir", data_dir))
     assert local.stdout.splitlines() == ["id\tinput"]
@@ -739,11 +760,10 @@ def test_messages_are_not_wrapped_at_80_columns_when_piped(tmp_path):
     assert explained.splitlines()[1].endswith("sizes from:"), explained
 
 
-def test_query_table_to_a_file_is_its_tab_separated_lines(tmp_path):
+def test_query_table_to_a_file_is_its_tab_separated_lines(tmp_path, demo_dir):
     """``-o`` with the default table format wrote the answer's JSON (as with --format json,
     less its cursor) instead of the table: it writes what a pipe gets."""
-    data_dir = str(tmp_path / "data")
-    ok(run_cli("demo", "--data-dir", data_dir))
+    data_dir = demo_dir
     query = "select: id, input | from: dataset('trivia') | sort: id | limit: 2"
     piped = ok(run_cli("query", query, "--data-dir", data_dir)).stdout
     out = tmp_path / "rows.tsv"
@@ -753,11 +773,10 @@ def test_query_table_to_a_file_is_its_tab_separated_lines(tmp_path):
 
 
 @pytest.mark.parametrize("fmt", ["table", "csv", "jsonl"])
-def test_a_full_page_says_how_to_ask_for_the_next(tmp_path, fmt):
+def test_a_full_page_says_how_to_ask_for_the_next(demo_dir, fmt):
     """Only json and ``-o`` showed the next page's cursor: a table, CSV or JSONL on stdout
     stopped at the limit (1,000 rows by default) without a word."""
-    data_dir = str(tmp_path / "data")
-    ok(run_cli("demo", "--data-dir", data_dir))
+    data_dir = demo_dir
     query = "select: id | from: dataset('trivia') | sort: id | limit: 3"
     first = ok(run_cli("query", query, "-f", fmt, "--data-dir", data_dir))
     cursor = re.search(r"\| cursor: '([^']+)'", first.stderr)
@@ -806,10 +825,9 @@ def test_a_data_dir_on_the_command_line_wins_over_the_url_in_the_environment(tmp
     assert_cli_error(both, "--url or --data-dir, not both")
 
 
-def test_explain_with_an_output_file_is_refused(tmp_path):
+def test_explain_with_an_output_file_is_refused(tmp_path, demo_dir):
     """``--explain -o plan.txt`` printed the plan and wrote no file, exit 0."""
-    data_dir = str(tmp_path / "data")
-    ok(run_cli("demo", "--data-dir", data_dir))
+    data_dir = demo_dir
     query = "select: id | from: project_logs('demo')"
     out = tmp_path / "plan.txt"
     result = run_cli("query", query, "--explain", "-o", str(out), "--data-dir", data_dir)
@@ -871,11 +889,30 @@ def test_help_and_no_arguments_still_print_the_help():
     assert bare.returncode == 2 and "Usage: tracelake keys" in bare.stdout + bare.stderr
 
 
-def test_a_query_that_opens_with_a_comment_is_not_an_option(tmp_path):
+def test_the_command_line_loads_the_store_only_to_open_a_data_dir():
+    """Help, usage errors and the commands against a server do not load DuckDB and the
+    catalog: two of the catalog's names, imported at the top of the CLI's backends, loaded
+    them for every command (about 0.2 s of CPU at each start)."""
+    heavy = ("duckdb", "pyarrow", "tracelake.store.catalog", "tracelake.store.store")
+    code = f"import sys, tracelake.cli; print([m for m in {heavy!r} if m in sys.modules])"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.strip() == "[]"
+
+
+def test_a_data_dir_command_loads_jsonschema_only_to_check_a_schema():
+    """The store's modules (which every command on a data dir loads) load jsonschema, about
+    50 ms, only when a dataset's schema is checked: it was loaded at every start."""
+    code = "import sys, tracelake.store.catalog; print('jsonschema' in sys.modules)"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.strip() == "False"
+
+
+def test_a_query_that_opens_with_a_comment_is_not_an_option(tmp_path, demo_dir):
     """A query whose first line is a ``--`` comment was taken for an option by the command
     line parser: "No such option: -- the slow ones …", exit 2, wherever it stood."""
-    data_dir = str(tmp_path / "data")
-    ok(run_cli("demo", "--data-dir", data_dir))
+    data_dir = demo_dir
     query = "-- the first row\nselect: id | from: dataset('trivia') | sort: id | limit: 1"
     first = ok(run_cli("query", query, "-f", "jsonl", "--data-dir", data_dir)).stdout
     assert len(first.splitlines()) == 1 and '"id"' in first
@@ -925,11 +962,10 @@ def test_control_characters_of_values_do_not_reach_the_terminal(tmp_path):
     assert piped.splitlines()[1] == f"e1\t{value}"
 
 
-def test_a_table_writes_values_as_the_json_answer_does(tmp_path):
+def test_a_table_writes_values_as_the_json_answer_does(demo_dir):
     """The table (a terminal's or piped) wrote a boolean as Python's ``False`` (CSV and
     JSON say ``false``) and read an integer beyond 2^64 as a float, losing its digits."""
-    data_dir = str(tmp_path / "data")
-    ok(run_cli("demo", "--data-dir", data_dir))
+    data_dir = demo_dir
     query = (
         "select: is_root, 123456789012345678901234 as big, 0.5 as half"
         " | from: dataset('trivia') | limit: 1"
@@ -977,11 +1013,10 @@ def test_a_bad_format_or_shape_names_the_option(tmp_path, args, named):
     assert not out.exists()
 
 
-def test_query_takes_the_json_ast(tmp_path, server):
+def test_query_takes_the_json_ast(demo_dir, server):
     """A JSON AST was "unexpected character '{' at 1:1": it runs, as POST /btql takes it, on
     a data dir as on a server."""
-    data_dir = str(tmp_path / "data")
-    ok(run_cli("demo", "--data-dir", data_dir))
+    data_dir = demo_dir
     with server.client() as client:
         name = f"ast-{uuid.uuid4().hex[:8]}"
         project_id = client.post("/v1/project", json={"name": name}).json()["id"]

@@ -21,7 +21,9 @@ VALUE = "a" * 40 + "!"  # Python's re takes ~2**40 steps on it
 
 
 def test_jsonschema_calls_only_re_search_which_runs_on_re2():
-    # The engine is swapped where jsonschema looks up ``re``: it must call nothing else.
+    # The engine is swapped where jsonschema looks up ``re``: it must call nothing else. It is
+    # swapped when jsonschema is loaded, on the first schema check or validator.
+    validator_for({})
     for module in (jsonschema._keywords, jsonschema._legacy_keywords, jsonschema._utils):
         used = set(re.findall(r"\bre\.(\w+)", inspect.getsource(module)))
         assert used <= {"search"}, (module.__name__, used)

@@ -1,11 +1,13 @@
 // End-to-end flows of the web UI in a real headless Chromium (Debian's /usr/bin/chromium,
 // driven by playwright-core). Usage: node e2e.mjs <flow>; configuration in $E2E_CONFIG (JSON:
 // url, key, data ids, screenshots dir). Prints "RESULT <json>" and exits non-zero on failure.
+// `node e2e.mjs --serve` runs the flows named on stdin in one browser (see the end).
 import { chromium } from "playwright-core";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import http from "node:http";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
 import { reviewFlows } from "./review.mjs";
 import { datasets2Flows } from "./datasets2.mjs";
 import { viewsFlows } from "./views.mjs";
@@ -1142,7 +1144,8 @@ const flows = {
   },
 };
 
-// launch() starts Chromium with a new, empty profile directory of its own.
+// One Chromium runs the flows; each flow gets a new browser context (an empty profile of its
+// own: no cookies, storage or downloads of another flow) and a fresh `cfg` and `result`.
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
   headless: true,
@@ -1156,31 +1159,65 @@ const browser = await chromium.launch({
     "--disable-sync",
   ],
 });
-let failed = false;
-try {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 860 }, acceptDownloads: true });
-  context.setDefaultTimeout(cfg.timeout_ms || 15000);
-  const page = await context.newPage();
-  const consoleErrors = [];
-  page.on("pageerror", (e) => consoleErrors.push(String(e)));
-  page.on("console", (m) => {
-    if (m.type() === "warning" || m.type() === "error") consoleMessages.push({ type: m.type(), text: m.text(), url: m.location().url });
-  });
-  if (!flows[flow]) throw new Error(`unknown flow ${flow}; flows: ${Object.keys(flows)}`);
+
+// A promise rejected with nobody waiting for it fails the flow running (it ended node, and
+// with it every flow after it).
+const unhandled = [];
+process.on("unhandledRejection", (e) => unhandled.push(String(e?.stack || e)));
+
+/** Run one flow with its configuration: null when it passed, else the error's text. */
+async function runFlow(name, config) {
+  unhandled.length = 0;
+  for (const key of Object.keys(cfg)) delete cfg[key];
+  Object.assign(cfg, config);
+  for (const key of Object.keys(result)) delete result[key];
+  consoleMessages.length = 0;
+  consoleAllowed.length = 1; // what allowConsole() added for the flow before goes
+  let context;
   try {
-    await flows[flow](page);
+    context = await browser.newContext({ viewport: { width: 1440, height: 860 }, acceptDownloads: true });
+    context.setDefaultTimeout(cfg.timeout_ms || 15000);
+    const page = await context.newPage();
+    const consoleErrors = [];
+    page.on("pageerror", (e) => consoleErrors.push(String(e)));
+    page.on("console", (m) => {
+      if (m.type() === "warning" || m.type() === "error") consoleMessages.push({ type: m.type(), text: m.text(), url: m.location().url });
+    });
+    if (!flows[name]) throw new Error(`unknown flow ${name}; flows: ${Object.keys(flows)}`);
+    try {
+      await flows[name](page);
+    } catch (e) {
+      if (cfg.screenshots_on_failure) await page.screenshot({ path: join(cfg.screenshots_on_failure, `${name}-failure.png`) }).catch(() => {});
+      throw e;
+    }
+    check(unhandled.length === 0, `unhandled promise rejections: ${unhandled}`);
+    check(consoleErrors.length === 0, `page errors: ${consoleErrors}`);
+    const problems = consoleProblems();
+    check(problems.length === 0, `console warnings or errors: ${JSON.stringify(problems)}`);
+    return null;
   } catch (e) {
-    if (cfg.screenshots_on_failure) await page.screenshot({ path: join(cfg.screenshots_on_failure, `${flow}-failure.png`) }).catch(() => {});
-    throw e;
+    return e.stack || String(e);
+  } finally {
+    await context?.close().catch(() => {});
   }
-  check(consoleErrors.length === 0, `page errors: ${consoleErrors}`);
-  const problems = consoleProblems();
-  check(problems.length === 0, `console warnings or errors: ${JSON.stringify(problems)}`);
-} catch (e) {
-  failed = true;
-  console.error(e.stack || String(e));
-} finally {
-  await browser.close();
 }
+
+if (flow === "--serve") {
+  // Flows one after another, for the tests: each line of stdin is {"flow", "config"}; each
+  // answer is one line "DONE <json>" ({result, error}) on stdout. Ends with stdin.
+  const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
+  for await (const line of lines) {
+    if (!line.trim()) continue;
+    const { flow: name, config } = JSON.parse(line);
+    const error = await runFlow(name, config);
+    console.log("DONE " + JSON.stringify({ result, error }));
+  }
+  await browser.close();
+  process.exit(0);
+}
+
+const error = await runFlow(flow, { ...cfg });
+await browser.close();
+if (error) console.error(error);
 console.log("RESULT " + JSON.stringify(result));
-process.exit(failed ? 1 : 0);
+process.exit(error ? 1 : 0);

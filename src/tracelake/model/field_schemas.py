@@ -8,21 +8,18 @@ sampled object) and the items of arrays.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
-from typing import Any
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
-import jsonschema._keywords
-import jsonschema._legacy_keywords
-import jsonschema._utils
 import pyarrow as pa
 import pyarrow.compute as pc
-from jsonschema import Draft202012Validator
-from referencing import Registry
-from referencing.exceptions import Unresolvable
-from referencing.jsonschema import DRAFT202012
 
 from tracelake.errors import InvalidRequest
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 SCHEMA_FIELDS = ("input", "expected", "metadata")
 INFER_SAMPLE = 100
@@ -61,23 +58,44 @@ class _LinearRe:
     search = staticmethod(regex_search)
 
 
-# jsonschema has no option for its regex engine; these modules are its only users of ``re``
-# (pinned version: tests/unit/test_field_schema_patterns.py checks that they still are).
-for _module in (jsonschema._keywords, jsonschema._legacy_keywords, jsonschema._utils):
-    _module.re = _LinearRe  # type: ignore[attr-defined]
+@functools.cache
+def _js() -> SimpleNamespace:
+    """jsonschema and referencing, loaded on first use (about 50 ms: every command of the CLI
+    on a data dir loads this module, few check a schema), with jsonschema's regex engine
+    swapped before any validator exists. jsonschema has no option for its regex engine; these
+    modules are its only users of ``re`` (pinned version:
+    tests/unit/test_field_schema_patterns.py checks that they still are)."""
+    import jsonschema
+    import jsonschema._keywords
+    import jsonschema._legacy_keywords
+    import jsonschema._utils
+    from referencing import Registry
+    from referencing.exceptions import Unresolvable
+    from referencing.jsonschema import DRAFT202012
+
+    for module in (jsonschema._keywords, jsonschema._legacy_keywords, jsonschema._utils):
+        module.re = _LinearRe  # type: ignore[attr-defined]
+    return SimpleNamespace(
+        Validator=jsonschema.Draft202012Validator,
+        SchemaError=jsonschema.SchemaError,
+        Registry=Registry,
+        Unresolvable=Unresolvable,
+        DRAFT202012=DRAFT202012,
+    )
 
 
 def check_schema(schema: Any) -> dict:
     """A valid JSON Schema (draft 2020-12) or InvalidRequest saying what is wrong."""
     if not isinstance(schema, dict):
         raise InvalidRequest("a schema must be a JSON object")
+    js = _js()
     try:
-        Draft202012Validator.check_schema(schema)
-    except jsonschema.SchemaError as exc:
+        js.Validator.check_schema(schema)
+    except js.SchemaError as exc:
         where = "/".join(str(p) for p in exc.absolute_path)
         raise InvalidRequest(f"invalid JSON Schema at /{where}: {exc.message}") from None
     _check_patterns(schema, "")
-    resolver = Registry().resolver_with_root(DRAFT202012.create_resource(schema))
+    resolver = js.Registry().resolver_with_root(js.DRAFT202012.create_resource(schema))
     _check_refs(schema, resolver, "")
     try:
         _check_ref_loops(schema, resolver)
@@ -110,7 +128,7 @@ def _check_ref_loops(schema: dict, resolver) -> None:
             )
         path.add(id(node))
         if isinstance(node.get("$id"), str) and via:
-            resolver = resolver.in_subresource(DRAFT202012.create_resource(node))
+            resolver = resolver.in_subresource(_js().DRAFT202012.create_resource(node))
         for key in ("$ref", "$dynamicRef"):
             ref = node.get(key)
             if isinstance(ref, str):
@@ -136,7 +154,7 @@ def _check_ref_loops(schema: dict, resolver) -> None:
             return
         visit(node, resolver, where, "", set())
         if isinstance(node.get("$id"), str) and where:
-            resolver = resolver.in_subresource(DRAFT202012.create_resource(node))
+            resolver = resolver.in_subresource(_js().DRAFT202012.create_resource(node))
         for key, value in node.items():
             if key not in ("const", "enum", "default", "examples"):
                 walk(value, resolver, f"{where}/{key}")
@@ -185,7 +203,7 @@ def _check_refs(node: Any, resolver, where: str) -> None:
     if not isinstance(node, dict):
         return
     if isinstance(node.get("$id"), str) and where:
-        resolver = resolver.in_subresource(DRAFT202012.create_resource(node))
+        resolver = resolver.in_subresource(_js().DRAFT202012.create_resource(node))
     for key in ("$ref", "$dynamicRef"):
         ref = node.get(key)
         if not isinstance(ref, str):
@@ -197,7 +215,7 @@ def _check_refs(node: Any, resolver, where: str) -> None:
             )
         try:
             resolver.lookup(ref)
-        except Unresolvable:
+        except _js().Unresolvable:
             raise InvalidRequest(
                 f"{key} at /{where.lstrip('/')} does not resolve within the schema: {ref!r}"
             ) from None
@@ -212,7 +230,7 @@ def violations(validator: Draft202012Validator, value: Any) -> list[dict]:
     """Every way ``value`` breaks the schema: ``[{"path": "/a/0", "message": ...}]``."""
     try:
         errors = list(validator.iter_errors(value))
-    except Unresolvable as exc:
+    except _js().Unresolvable as exc:
         raise InvalidRequest(
             f"the dataset's schema has a reference that does not resolve ({exc});"
             " fix or delete the schema"
@@ -236,7 +254,8 @@ def violations(validator: Draft202012Validator, value: Any) -> list[dict]:
 def validator_for(schema: dict) -> Draft202012Validator:
     """A validator that never fetches anything: its registry has no retrieval, so a
     reference outside the schema fails (see ``violations``) instead of reaching the network."""
-    return Draft202012Validator(schema, registry=Registry())
+    js = _js()
+    return js.Validator(schema, registry=js.Registry())
 
 
 def _type_of(value: Any) -> str:
