@@ -71,7 +71,7 @@ def test_pivot_values_differing_only_in_case_are_their_own_columns(app_client, f
     assert response.status_code == 200, response.text
     expected = {"root": True}
     for model in models:
-        key = f"{'null' if model is None else model}_n"
+        key = f"{'(null)' if model is None else model}_n"
         expected[key] = expected.get(key, 0) + 1
     if fmt == "json":
         (row,) = response.json()["data"]

@@ -108,6 +108,8 @@ def raw_rows(draw, comment_ids: dict[str, list[str]]) -> tuple[str, dict]:
         comment_id = str(draw(st.uuids()))
         text = draw(st.text(alphabet="xyz é", max_size=4))
         raw.update(id=comment_id, origin={"id": target}, comment={"text": text})
+    if obj == "dataset" and raw.get("output") is not None and raw.get("expected") is not None:
+        del raw["output"]  # (on a dataset row output is expected's alias: both is a 400)
     return obj, raw
 
 
