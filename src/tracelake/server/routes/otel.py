@@ -39,23 +39,6 @@ def _object_keys(catalog: Catalog, principal: Principal, parent: Parent) -> dict
     return {"experiment_id": parent.value}
 
 
-def _prepare(
-    catalog: Catalog,
-    principal: Principal,
-    raw: bytes,
-    fmt: BodyFormat,
-    encoding: str | None,
-    parent_header: str | None,
-    max_bytes: int,
-):
-    """The write batch of an export request's body, and the spans it rejects."""
-    mapped = map_request(decode_request(decompress(raw, encoding, max_bytes), fmt))
-    rows, rejected = route_rows(
-        mapped, parent_header, lambda parent: _object_keys(catalog, principal, parent)
-    )
-    return prepare_states(catalog, principal, row_states(rows)), rejected
-
-
 # OTLP exporters retry only 429, 502, 503 and 504 (the Collector and the JS exporter drop a
 # batch for good on any other status): a full disk (507 elsewhere) is a 503, to be sent again.
 _OTLP_STATUS = {507: 503}
@@ -80,19 +63,20 @@ async def otel_traces(request: Request):
             raise unsupported_content_type(content_type)
         if not principal.can_write:
             raise Forbidden("this API key is read-only")
-        raw = await read_body(request)
-        # Inflating, decoding and mapping a batch (and creating a project_name: project)
-        # take CPU and the catalog: in a thread, so that other requests go on meanwhile.
-        batch, rejected = await asyncio.to_thread(
-            _prepare,
-            request.app.state.catalog,
-            principal,
-            raw,
-            fmt,
+        settings = request.app.state.settings
+        body = decompress(
+            await read_body(request),
             request.headers.get("content-encoding"),
-            header_text(request, "x-bt-parent"),
-            request.app.state.settings.max_body_bytes,
+            settings.max_body_bytes,
         )
+        mapped = map_request(decode_request(body, fmt))
+        catalog = request.app.state.catalog
+        rows, rejected = route_rows(
+            mapped,
+            header_text(request, "x-bt-parent"),
+            lambda parent: _object_keys(catalog, principal, parent),
+        )
+        batch = prepare_states(catalog, principal, row_states(rows))
         if batch.keys:
             await asyncio.wrap_future(request.app.state.store.submit(batch))
     except TracelakeError as exc:
