@@ -395,3 +395,34 @@ def test_a_read_only_key_cannot_change_an_upload_status(app_client):
     assert response.status_code == 403, response.text
     status = app_client.get("/attachment", params={"key": key}).json()["status"]
     assert status == {"upload_status": "uploading"}
+
+
+def test_the_depth_limit_counts_levels_not_brackets(server):
+    """A span's values are first checked with one encoding of them all (fewer than 201
+    brackets: nothing can nest deeper); many brackets in strings or in a long, flat chat
+    history must not reject a span, and the limit is exact: 200 levels in, 201 out."""
+    name = f"edge-{uuid.uuid4().hex[:8]}"
+    nested = lambda levels: '{"a":' * levels + "1" + "}" * levels  # noqa: E731
+    chat = json.dumps([{"role": "user", "content": f"m{i}"} for i in range(300)])
+    spans = {
+        "at-limit": {"braintrust.metadata": nested(200)},
+        "over-limit": {"braintrust.metadata": nested(201)},
+        "brackets-in-text": {"braintrust.input": json.dumps("[{" * 300)},
+        "long-chat": {"braintrust.input": chat},
+    }
+    first = _span("at-limit", spans["at-limit"])
+    sent = [first] + [
+        _span(span_name, attrs, trace_id=first["traceId"])
+        for span_name, attrs in spans.items()
+        if span_name != "at-limit"
+    ]
+    response = _otel(server, sent, f"project_name:{name}")
+    assert response.status_code == 200, response.text
+    partial = response.json()["partialSuccess"]
+    assert partial["rejectedSpans"] == "1", partial
+    assert "metadata nests deeper than 200 levels" in partial["errorMessage"]
+    (project,) = _projects_named(server, name)
+    query = f"select: span_attributes.name | from: project_logs('{project['id']}')"
+    with server.client() as client:
+        rows = client.post("/btql", json={"query": query}).json()["data"]
+    assert sorted(row["name"] for row in rows) == ["at-limit", "brackets-in-text", "long-chat"]

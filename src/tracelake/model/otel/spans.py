@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+import orjson
+
 from tracelake.errors import InvalidRequest, TracelakeError
 from tracelake.model.objects import ObjectRef, ObjectType
 from tracelake.model.otel.conventions import SpanRejected, map_braintrust, map_genai
@@ -174,7 +176,18 @@ def map_span(span, origin: dict, service: Any = None) -> tuple[str | None, dict]
 
 def _check_depth(row: dict) -> None:
     """Reject a span whose values nest deeper than the store takes (a span rejected alone
-    rather than the whole request refused at write time)."""
+    rather than the whole request refused at write time).
+
+    The ingest hot path: one encoding of the span's values first. A value nesting more than
+    ``MAX_JSON_DEPTH`` levels writes that many opening brackets, so a span with fewer in all
+    (strings' brackets count too: they only make the test fail safe) needs no look at each
+    value (which cost ~12 µs a span: an encoding under 54 extra lists per value)."""
+    try:
+        text = orjson.dumps([row[name] for name in _NESTED_FIELDS])
+        if text.count(b"[") + text.count(b"{") <= MAX_JSON_DEPTH:
+            return
+    except orjson.JSONEncodeError:
+        pass  # too deep for orjson, or not JSON: each value is looked at below
     for name in _NESTED_FIELDS:
         if nests_deeper(row[name]):
             raise SpanRejected(f"{name} nests deeper than {MAX_JSON_DEPTH} levels")
