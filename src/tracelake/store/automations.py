@@ -18,7 +18,7 @@ from tracelake.model.automations import (
     validate_config,
 )
 from tracelake.store import runs
-from tracelake.store.catalog import AUTOMATIONS, Catalog, _require_name
+from tracelake.store.catalog import AUTOMATIONS, Catalog, require_name
 
 
 def present(record: dict) -> dict:
@@ -56,7 +56,7 @@ def create_automation(
     ``aws_iam`` role or an ``endpoint_url`` (see ``check_server_access``)."""
     with catalog.changing:  # found or not, it stays so until the insert or the update
         catalog.get_project(org_id, project_id)
-        name = _require_name(name, "name")  # as a rename (PATCH) checks it
+        name = require_name(name, "name")  # as a rename (PATCH) checks it
         existing = catalog.list_objects(AUTOMATIONS, org_id, name=name, project_id=project_id)
         if existing and not replace:
             return existing[0]

@@ -264,7 +264,7 @@ class Catalog:
     # -- organizations and keys --------------------------------------------------------------
 
     def create_org(self, name: str) -> dict:
-        name = _require_name(name, "organization name")
+        name = require_name(name, "organization name")
 
         def txn(c):
             if c.execute("SELECT 1 FROM organizations WHERE name = ?", [name]).fetchone():
@@ -446,7 +446,7 @@ class Catalog:
     ) -> dict:
         """Create-or-get by name: an existing project is returned unmodified. Without
         ``may_create`` (a read-only key) only an existing one is returned."""
-        name = _require_name(name, "project name")
+        name = require_name(name, "project name")
         with self.changing:
             existing = self._find_by_name(PROJECTS, org_id, name)
             if existing:
@@ -476,7 +476,7 @@ class Catalog:
         may_create: bool = True,
     ) -> dict:
         """Create-or-get by (project, name); without ``may_create`` only get."""
-        name = _require_name(name, "dataset name")
+        name = require_name(name, "dataset name")
         tags = _check_tags(tags)
         self.get_project(org_id, project_id)
         fields = {
@@ -514,7 +514,7 @@ class Catalog:
         if fields.get("tags") is not None:
             fields = {**fields, "tags": _check_tags(fields["tags"])}
         name = fields.get("name")
-        name = "experiment" if name is None else _require_name(name, "experiment name")
+        name = "experiment" if name is None else require_name(name, "experiment name")
         fields = {**fields, "project_id": project_id}
         fields.setdefault("public", False)
         if fields.get("base_exp_id") is None and ancestor_commits:
@@ -522,7 +522,7 @@ class Catalog:
             if base is not None:
                 fields["base_exp_id"] = base
         with self.changing:
-            if "name" in fields and fields["name"] is not None:
+            if fields.get("name") is not None:
                 existing = self._find_by_name(EXPERIMENTS, project_id, name)
                 if existing and not ensure_new:
                     return existing
@@ -653,7 +653,7 @@ class Catalog:
                     raise InvalidRequest("an experiment cannot be its own base experiment")
                 self.get_referenced(EXPERIMENTS, org_id, patch["base_exp_id"], "base_exp_id")
             if "name" in patch:
-                name = _require_name(patch["name"], "name")
+                name = require_name(patch["name"], "name")
                 scope = current[kind.name_scope] if kind.name_scope != "org_id" else org_id
                 clash = self._find_by_name(kind, scope, name)
                 if clash and clash["id"] != object_id:
@@ -950,7 +950,7 @@ def _check_may_create(may_create: bool) -> None:
         raise Forbidden("this API key is read-only")
 
 
-def _require_name(value: Any, what: str) -> str:
+def require_name(value: Any, what: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidRequest(f"{what} must be a non-empty string")
     if value != value.strip():

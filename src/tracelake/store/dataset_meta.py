@@ -231,10 +231,7 @@ def create_snapshot(
     check_snapshot_name(name)
 
     def txn(c):
-        if c.execute(
-            "SELECT 1 FROM dataset_snapshots WHERE dataset_id = ? AND name = ?",
-            [dataset_id, name],
-        ).fetchone():
+        if _has_snapshot(c, dataset_id, name):
             raise Conflict(f"the dataset has a snapshot named {name!r} already")
         c.execute(
             "INSERT INTO dataset_snapshots VALUES (?, ?, ?, ?, ?, now())",
@@ -273,11 +270,7 @@ def delete_snapshot(store: Store, dataset_id: str, name: str) -> dict:
         c.execute(
             "DELETE FROM dataset_snapshots WHERE dataset_id = ? AND name = ?", [dataset_id, name]
         )
-        c.execute(
-            """UPDATE experiments SET dataset_version = ?
-               WHERE dataset_id = ? AND dataset_version = ?""",
-            [str(int(snapshot["_xact_id"])), dataset_id, name],
-        )
+        _repin_experiments(c, dataset_id, name, str(int(snapshot["_xact_id"])))
 
     store.transact(txn)
     return snapshot
@@ -294,10 +287,7 @@ def update_snapshot(store: Store, dataset_id: str, name: str, changes: dict) -> 
         raise InvalidRequest("description must be a string")
 
     def txn(c):
-        if not c.execute(
-            "SELECT 1 FROM dataset_snapshots WHERE dataset_id = ? AND name = ?",
-            [dataset_id, name],
-        ).fetchone():
+        if not _has_snapshot(c, dataset_id, name):
             raise NotFound(f"snapshot {name!r} not found")
         if "description" in changes:
             c.execute(
@@ -306,23 +296,34 @@ def update_snapshot(store: Store, dataset_id: str, name: str, changes: dict) -> 
             )
         if new_name == name:
             return
-        if c.execute(
-            "SELECT 1 FROM dataset_snapshots WHERE dataset_id = ? AND name = ?",
-            [dataset_id, new_name],
-        ).fetchone():
+        if _has_snapshot(c, dataset_id, new_name):
             raise Conflict(f"the dataset has a snapshot named {new_name!r} already")
         c.execute(
             "UPDATE dataset_snapshots SET name = ? WHERE dataset_id = ? AND name = ?",
             [new_name, dataset_id, name],
         )
-        c.execute(
-            """UPDATE experiments SET dataset_version = ?
-               WHERE dataset_id = ? AND dataset_version = ?""",
-            [new_name, dataset_id, name],
-        )
+        _repin_experiments(c, dataset_id, name, new_name)
 
     store.transact(txn)
     return get_snapshot(store, dataset_id, new_name)
+
+
+def _has_snapshot(c, dataset_id: str, name: str) -> bool:
+    return (
+        c.execute(
+            "SELECT 1 FROM dataset_snapshots WHERE dataset_id = ? AND name = ?",
+            [dataset_id, name],
+        ).fetchone()
+        is not None
+    )
+
+
+def _repin_experiments(c, dataset_id: str, name: str, version: str) -> None:
+    """Experiments whose ``dataset_version`` is the snapshot ``name`` read ``version``."""
+    c.execute(
+        "UPDATE experiments SET dataset_version = ? WHERE dataset_id = ? AND dataset_version = ?",
+        [version, dataset_id, name],
+    )
 
 
 def snapshot_version(store: Store, ref: ObjectRef, name: str) -> int:

@@ -12,7 +12,7 @@ from tracelake.store.catalog import (
     MAX_TEXT_LENGTH,
     Catalog,
     ObjectKind,
-    _require_name,
+    require_name,
 )
 
 PROJECT_TAGS = ObjectKind(
@@ -160,7 +160,7 @@ def create(
         raise InvalidRequest("missing required field 'project_id'")
     if not isinstance(name, str) or not name.strip():
         raise InvalidRequest("missing required field 'name' (a non-empty string)")
-    _require_name(name, "name")
+    require_name(name, "name")
     unknown = [k for k in body if k not in ("project_id", "name", *_FIELDS[kind.table])]
     if unknown:
         raise InvalidRequest(f"unknown field {unknown[0]!r}")

@@ -24,8 +24,8 @@ from tracelake.store.catalog import (
     PROJECTS,
     TS,
     Catalog,
-    _require_name,
     check_page_ids,
+    require_name,
     seq_page,
 )
 
@@ -97,7 +97,7 @@ def _check_fields(fields: dict) -> dict:
     name = fields.get("name")
     if not isinstance(name, str) or not name.strip():
         raise InvalidRequest("missing required field 'name' (a non-empty string)")
-    _require_name(name, "name")
+    require_name(name, "name")
     if fields.get("view_type") not in VIEW_TYPES:
         raise InvalidRequest(f"field 'view_type' must be one of {', '.join(VIEW_TYPES)}")
     for col in _JSON_COLUMNS:

@@ -185,11 +185,7 @@ async def update_snapshot(request: Request, dataset_id: str, name: str):
     """``{name?, description?}``: rename a named version, or change its description."""
     _dataset(request, dataset_id, write=True)
     body = await json_body(request)
-    unknown = sorted(set(body) - {"name", "description"})
-    if unknown:
-        raise InvalidRequest(
-            f"unknown field {unknown[0]!r}: a snapshot has a name and a description"
-        )
+    check_known(body, {"name", "description"})
     return dataset_meta.update_snapshot(request.app.state.store, dataset_id, name, body)
 
 
