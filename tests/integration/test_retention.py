@@ -4,9 +4,12 @@ from storage. Logs and dataset rows go by row ``created``; experiments go whole.
 
 from __future__ import annotations
 
+import threading
 import uuid
 
 import orjson
+
+from tracelake.store.catalog import EXPERIMENTS
 
 OLD = "2020-01-01T00:00:00Z"
 
@@ -363,7 +366,8 @@ def test_a_purge_that_read_the_run_before_a_restore_leaves_it_restored(app_clien
     again = run_once(app_client, policy["id"])
     read_by_the_restore = runs.get_run(store, again["id"])
     app_client.post("/automation/cron", json={})  # grace 0: purged
-    assert retention_runs.restore(store, read_by_the_restore) is None
+    changing = app_client.app.state.catalog.changing
+    assert retention_runs.restore(store, read_by_the_restore, changing=changing) is None
     assert app_client.get(f"/v1/experiment/{experiment['id']}").status_code == 404
     history = app_client.get(f"/v1/project_automation/{policy['id']}/runs").json()["objects"]
     assert history[0]["status"] == "purged"
@@ -630,3 +634,61 @@ def test_automations_of_a_deleted_project_are_not_scheduled(app_client):
     assert [r["id"] for r in made] == [r["id"] for r in alive_runs["objects"]], alive_runs
     assert doomed not in runs.due_automations(store, runs.now())
     assert app_client.get(f"/v1/project_automation/{doomed}/runs").status_code == 404
+
+
+class _WatchedLock:
+    """The catalog's lock, telling when another thread starts waiting for it."""
+
+    def __init__(self, lock):
+        self.lock = lock
+        self.waiting = threading.Event()
+
+    def __enter__(self):
+        if not self.lock.acquire(blocking=False):
+            self.waiting.set()
+            self.lock.acquire()
+        return self
+
+    def __exit__(self, *exc):
+        self.lock.release()
+
+
+def test_a_restore_checks_names_under_the_catalog_lock(app_client):
+    """A restore checked that a hidden experiment's name was free and took it back without
+    the catalog's lock, which a create holds from its check of a name to its insert: a
+    create that had found "baseline" free and a restore of an experiment named "baseline"
+    both wrote it, two live experiments of one name. The restore now waits for the lock,
+    so it sees the created one and comes back as "baseline-1"."""
+    project_id = new_project(app_client)
+    old = app_client.post("/v1/experiment", json={"project_id": project_id, "name": "baseline"})
+    old = old.json()
+    policy = retention(app_client, project_id, "experiment", days=0)
+    assert run_once(app_client, policy["id"])["rows"] == 1
+    catalog = app_client.app.state.catalog
+    watched = catalog.changing = _WatchedLock(catalog.changing)
+    answers = []
+    done = threading.Event()
+
+    def restore():
+        answers.append(app_client.post(f"/v1/project_automation/{policy['id']}/restore"))
+        done.set()
+
+    restorer = threading.Thread(target=restore)
+    with watched:  # a create of "baseline", between its check of the name and its insert
+        assert catalog._find_by_name(EXPERIMENTS, project_id, "baseline") is None
+        restorer.start()
+        while not (watched.waiting.is_set() or done.is_set()):
+            watched.waiting.wait(0.05)  # (the restore waits for the lock, or finished)
+        # (its transaction: it saw the name free in its snapshot, so it inserts)
+        app_client.app.state.store.transact(
+            lambda c: c.execute(
+                """INSERT INTO experiments (id, org_id, project_id, name, public, created, seq)
+                   VALUES ('new', ?, ?, 'baseline', false, now(), nextval('object_seq'))""",
+                [old["org_id"], project_id],
+            )
+        )
+    restorer.join()
+    assert answers[0].status_code == 200, answers[0].text
+    listed = app_client.get("/v1/experiment", params={"project_id": project_id}).json()
+    names = sorted((e["name"], e["id"]) for e in listed["objects"])
+    assert names == [("baseline", "new"), ("baseline-1", old["id"])]

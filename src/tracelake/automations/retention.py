@@ -12,6 +12,7 @@ A run records what it moved, so ``restore`` can bring back exactly that before t
 from __future__ import annotations
 
 import json
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
 
 from tracelake.store import retention, runs
@@ -68,10 +69,16 @@ def soft_delete(store: Store, automation: dict, run_id: str, at: datetime) -> di
     return store.exclusive(work)
 
 
-def restore(store: Store, run: dict) -> int | None:
+def restore(store: Store, run: dict, *, changing: AbstractContextManager) -> int | None:
     """Bring back what a run soft-deleted; None if it was purged or restored meanwhile (the
     check and the run's new status are in the restore's transaction, so a purge of the
-    same run, on the same writer thread, comes wholly before or after it)."""
+    same run, on the same writer thread, comes wholly before or after it).
+
+    ``changing`` is the catalog's lock of changes that check a name before they write
+    (``Catalog.changing``): a run that hid experiments holds it from the check of their
+    names to the commit, as a create does, so an experiment created (or restored) meanwhile
+    with one of those names cannot leave two live experiments of one name. A run of rows
+    only restores no names and does not hold it (moving rows back can take a while)."""
     experiments = (run["plan"] or {}).get("experiments") or []
 
     def work(c):
@@ -85,7 +92,8 @@ def restore(store: Store, run: dict) -> int | None:
         )
         return restored + len(experiments)
 
-    return store.exclusive(work)
+    with changing if experiments else nullcontext():
+        return store.exclusive(work)
 
 
 def restore_empty(store: Store, run_ids: list[str]) -> set[str]:

@@ -171,7 +171,8 @@ def restore_experiments(cursor, experiment_ids: list[str]) -> None:
     """Undelete experiments a retention run hid. One whose name was taken meanwhile (a new
     experiment of that name, as a deleted one's name is free) comes back as ``name-1``,
     ``name-2``…, as a new experiment would: a project never has two live experiments of
-    one name."""
+    one name. The caller holds the catalog's lock of name checks (``Catalog.changing``)
+    around the transaction: this checks names before it writes them, as a create does."""
     for experiment_id in experiment_ids:
         row = cursor.execute(
             "SELECT project_id, name FROM experiments WHERE id = ? AND deleted_at IS NOT NULL",

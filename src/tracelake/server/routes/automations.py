@@ -226,7 +226,7 @@ def _restore(request: Request, automation: dict, run_id: str | None) -> dict:
     counts = {
         r["id"]: (0 if r["id"] in empty else None)
         if r["rows"] == 0
-        else retention.restore(store, r)
+        else retention.restore(store, r, changing=request.app.state.catalog.changing)
         for r in restorable
     }
     restored_runs = [rid for rid, count in counts.items() if count is not None]
