@@ -404,3 +404,70 @@ def test_the_server_chooses_an_aws_iam_external_id(app_client, project_id):
     other = {**legacy["credentials"], "external_id": "tenant-43"}
     changed = app_client.patch(url, json={"config": {"credentials": other}})
     assert changed.status_code == 400, changed.text
+
+
+_RETENTION = {"event_type": "retention", "object_type": "project_logs", "retention_days": 30}
+_IAM = {"type": "aws_iam", "role_arn": "arn:aws:iam::123456789012:role/r"}
+# (a bad config, what the 400 or 403 says, whether a POST of a taken name refuses it too:
+# one that is no automation at all; one that is valid on its own sets nothing up there)
+_BAD_BODIES = [
+    ({"event_type": "nope", "retention_days": -1}, "config.event_type must be one of", True),
+    ({"event_type": "btql_export", "export_path": 5, "bogus": 1}, "unknown field 'bogus'", True),
+    (
+        {"event_type": "retention", "object_type": "zzz", "retention_days": "x"},
+        "config.object_type must be one of",
+        True,
+    ),
+    (
+        {**EXPORT, "credentials": {**_IAM, "external_id": "bt:another-org:x"}},
+        "external_id must start with",
+        False,
+    ),
+]
+
+
+def test_post_and_put_give_one_bad_body_one_error(app_client, project_id, tmp_path):
+    """PUT over an automation of another kind checked the change of event_type before the
+    config itself ("an automation's event_type cannot change"), and over an export the
+    change of its path, where POST named the config's own mistake; a POST of a taken name
+    answered a config that is no automation with a 200. Every route now names the same
+    problem for the same body."""
+    stored = {
+        "retention": _RETENTION,
+        "export": {**EXPORT, "export_path": f"file://{tmp_path}/out", "credentials": None},
+    }
+    for name, config in stored.items():
+        assert create(app_client, project_id, name, config).status_code == 200
+    for config, words, post_of_a_taken_name in _BAD_BODIES:
+        answers = {
+            "POST": create(app_client, project_id, f"new-{uuid.uuid4().hex[:6]}", config),
+            "PUT": create(app_client, project_id, f"new-{uuid.uuid4().hex[:6]}", config, "put"),
+        }
+        for name in stored:
+            answers[f"PUT over {name}"] = create(app_client, project_id, name, config, "put")
+            if post_of_a_taken_name:
+                answers[f"POST of {name}"] = create(app_client, project_id, name, config)
+        got = {route: (a.status_code, a.json()["error"]["message"]) for route, a in answers.items()}
+        first = got["POST"]
+        assert first[0] == 400 and words in first[1], (config, first)
+        assert all(answer == first for answer in got.values()), (config, got)
+    # A write key: an export acting with the server's authority is a 403 on both, also over
+    # an automation of another kind (its credentials, none, were "unchanged").
+    writer = app_client.post("/v1/api_key", json={"name": "w", "role": "write"}).json()["key"]
+    headers = {"Authorization": f"Bearer {writer}"}
+    config = {**EXPORT, "export_path": f"file://{tmp_path}/elsewhere", "credentials": None}
+    answers = [
+        app_client.request(
+            method,
+            "/v1/project_automation",
+            json={"project_id": project_id, "name": name, "config": config},
+            headers=headers,
+        )
+        for method, name in (("POST", "new-by-writer"), ("PUT", "retention"))
+    ]
+    assert [a.status_code for a in answers] == [403, 403], [a.text for a in answers]
+    assert answers[0].json() == answers[1].json()
+    listed = app_client.get("/v1/project_automation", params={"project_id": project_id}).json()
+    assert sorted(a["name"] for a in listed["objects"]) == ["export", "retention"]
+    kept = {a["name"]: a["config"]["event_type"] for a in listed["objects"]}
+    assert kept == {"export": "btql_export", "retention": "retention"}

@@ -53,29 +53,42 @@ def create_automation(
     """Create-or-get by (project, name); with ``replace`` (PUT) an existing one takes the
     new description and config (its export path may not change). Only an ``instance_admin``
     sets up an export acting with the server's authority, only an ``org_admin`` one with an
-    ``aws_iam`` role or an ``endpoint_url`` (see ``check_server_access``)."""
+    ``aws_iam`` role or an ``endpoint_url`` (see ``check_server_access``).
+
+    A config is checked in one order whatever the name finds, so that POST and PUT answer
+    one bad body with one message: first the config on its own (its fields, then who may
+    set it up), then what may not change from the stored one (its event_type, an export's
+    path). PUT checked the change of event_type first, and named it where POST named the
+    config's own mistake. A POST of a taken name returns the existing automation unmodified,
+    but a config that is no automation at all is still a 400 (it was a 200)."""
     with catalog.changing:  # found or not, it stays so until the insert or the update
         catalog.get_project(org_id, project_id)
         name = require_name(name, "name")  # as a rename (PATCH) checks it
         existing = catalog.list_objects(AUTOMATIONS, org_id, name=name, project_id=project_id)
         if existing and not replace:
+            validate_config(config)
             return existing[0]
-        if existing:
-            current = existing[0]
-            new = validate_config(merge_secrets(current["config"], config))
-            check_update(current["config"], new)
-            check_server_access(current["config"], new, instance_admin, org_admin)
-            check_external_id(org_id, current["config"], new)
-            record = catalog.update_object(
-                AUTOMATIONS, org_id, current["id"], {"description": description, "config": new}
-            )
-            _reschedule(catalog, current, new)
-            return record
-        new = validate_config(config)
-        check_server_access(None, new, instance_admin, org_admin)
-        check_external_id(org_id, None, new)
-        fields = {"project_id": project_id, "name": name, "description": description, "config": new}
-        return catalog.insert_object(AUTOMATIONS, org_id, fields)
+        current = existing[0]["config"] if existing else None
+        new = validate_config(config if current is None else merge_secrets(current, config))
+        # (the stored config counts only for an automation of the same kind: one of another
+        # kind is refused below, and its credentials say nothing of the new one's)
+        same_kind = current if current and current["event_type"] == new["event_type"] else None
+        check_server_access(same_kind, new, instance_admin, org_admin)
+        check_external_id(org_id, same_kind, new)
+        if current is None:
+            fields = {
+                "project_id": project_id,
+                "name": name,
+                "description": description,
+                "config": new,
+            }
+            return catalog.insert_object(AUTOMATIONS, org_id, fields)
+        check_update(current, new)
+        record = catalog.update_object(
+            AUTOMATIONS, org_id, existing[0]["id"], {"description": description, "config": new}
+        )
+        _reschedule(catalog, existing[0], new)
+        return record
 
 
 def update_automation(
