@@ -5,12 +5,14 @@ thread; the server's routes call it from the event loop and from worker threads.
 
 from __future__ import annotations
 
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from tests.integration.test_bad_input import unique
+from tests.integration.test_otel import fixture
 from tracelake.errors import InvalidRequest
 from tracelake.store import project_config, views
 from tracelake.store.automations import create_automation, update_automation
@@ -125,3 +127,106 @@ def test_concurrent_patches_and_creates_over_http_are_atomic(server):
     made = race(create)
     assert {a.status_code for a in made} == {200}
     assert len({a.json()["id"] for a in made}) == 1
+
+
+class _HeldLock:
+    """The catalog's lock, telling when a thread other than its holder starts to wait."""
+
+    def __init__(self, lock):
+        self.lock = lock
+        self.waiting = threading.Event()
+
+    def acquire(self, *args, **kwargs):
+        if self.lock.acquire(blocking=False):
+            return True
+        self.waiting.set()
+        return self.lock.acquire(*args, **kwargs)
+
+    def release(self):
+        self.lock.release()
+
+    def __enter__(self):
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc):
+        self.release()
+
+
+# Routes whose change checks what it changes under the catalog's lock: (method, path, body),
+# with {project} standing for a project's id.
+_LOCKING_REQUESTS = {
+    "create a project": ("POST", "/v1/project", {"name": "waits"}),
+    "register a project": ("POST", "/api/project/register", {"project_name": "waits"}),
+    "rename a project": ("PATCH", "/v1/project/{project}", {"name": "renamed"}),
+    "create a dataset": ("POST", "/v1/dataset", {"project_id": "{project}", "name": "d"}),
+    "create an experiment": ("POST", "/v1/experiment", {"project_id": "{project}", "name": "e"}),
+    "create an automation": (
+        "POST",
+        "/v1/project_automation",
+        {"project_id": "{project}", "name": "a", "config": RETENTION},
+    ),
+    "create a tag": ("POST", "/v1/project_tag", {"project_id": "{project}", "name": "t"}),
+    "create a view": (
+        "POST",
+        "/v1/view",
+        {"object_type": "project", "object_id": "{project}", "view_type": "logs", "name": "v"},
+    ),
+}
+
+
+def _filled(value, project: str):
+    if isinstance(value, dict):
+        return {k: _filled(v, project) for k, v in value.items()}
+    return value.replace("{project}", project) if isinstance(value, str) else value
+
+
+@pytest.mark.parametrize("what", sorted(_LOCKING_REQUESTS))
+def test_a_request_waiting_for_the_catalog_lock_holds_up_no_other(app_client, what):
+    """Async routes changed the catalog on the event loop: one waiting for the catalog's
+    lock (held by a slow change in a worker thread: a restore, a create) stopped the loop,
+    and with it every other request of the server (``/version``, an SDK's ``/logs3``
+    insert into another project) until the lock came free. The change now waits in a worker
+    thread. (OTLP spans sent to a project by name took the lock on the loop each time, to
+    find the project: they wait for it only to create one.)"""
+    project = app_client.post("/v1/project", json={"name": unique("loop")}).json()["id"]
+    other_name = unique("other")
+    other = app_client.post("/v1/project", json={"name": other_name}).json()["id"]
+    catalog = app_client.app.state.catalog
+    held = catalog.changing = _HeldLock(catalog.changing)
+    method, path, body = _LOCKING_REQUESTS[what]
+    waiting_answer: list = []
+    others_answered = threading.Event()
+    others: list = []
+
+    def change():
+        waiting_answer.append(
+            app_client.request(method, _filled(path, project), json=_filled(body, project))
+        )
+
+    def other_requests():
+        others.append(app_client.get("/version").status_code)
+        row = {"project_id": other, "log_id": "g", "id": "r1", "input": "still served"}
+        others.append(app_client.post("/logs3", json={"rows": [row]}).status_code)
+        # (an OTLP exporter naming its project by name: found, not created, takes no lock)
+        spans = json.dumps(fixture("traceloop")["request"])
+        headers = {"content-type": "application/json", "x-bt-parent": f"project_name:{other_name}"}
+        others.append(
+            app_client.post("/otel/v1/traces", content=spans, headers=headers).status_code
+        )
+        others_answered.set()
+
+    changer = threading.Thread(target=change)
+    helper = threading.Thread(target=other_requests)
+    with held:  # a slow catalog change, holding the lock until the others are answered
+        changer.start()
+        held.waiting.wait(60)  # (the change waits for the lock)
+        assert held.waiting.is_set(), waiting_answer
+        helper.start()
+        # Generous: answered at once unless the loop is stopped, for good, by the change.
+        answered = others_answered.wait(60)
+    changer.join()
+    helper.join()
+    assert answered, f"/version, /logs3 and OTLP waited for a {what!r} waiting for the lock"
+    assert others == [200, 200, 200]
+    assert waiting_answer[0].status_code == 200, waiting_answer[0].text

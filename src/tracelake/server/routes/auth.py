@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 
 from tracelake import __version__
 from tracelake.errors import Forbidden, NotFound
@@ -84,11 +85,15 @@ async def create_api_key(request: Request):
     principal = principal_of(request)
     _require_admin(principal)
     body = await json_body(request)
-    check_org_name(principal, field_of(body, "org_name", str))
-    name = field_of(body, "name", str, default="api key")
-    role = field_of(body, "role", str, default="write")
-    record, plaintext = request.app.state.catalog.create_key(principal.org_id, name, role)
-    return {**record, "key": plaintext}
+
+    def work():
+        check_org_name(principal, field_of(body, "org_name", str))
+        name = field_of(body, "name", str, default="api key")
+        role = field_of(body, "role", str, default="write")
+        record, plaintext = request.app.state.catalog.create_key(principal.org_id, name, role)
+        return {**record, "key": plaintext}
+
+    return await run_in_threadpool(work)
 
 
 @router.get("/v1/api_key/{key_id}")
@@ -141,13 +146,17 @@ async def create_organization(request: Request):
     principal = principal_of(request)
     catalog = request.app.state.catalog
     _require_admin(principal)
-    if not is_instance_admin(request, principal):
+    if not await run_in_threadpool(is_instance_admin, request, principal):
         raise Forbidden("only admins of the first organization can create organizations")
     body = await json_body(request)
     name = field_of(body, "name", str, required=True)
-    org = catalog.create_org(name)
-    record, plaintext = catalog.create_key(org["id"], name="bootstrap", role="admin")
-    return {**org, "api_key": {**record, "key": plaintext}}
+
+    def work():
+        org = catalog.create_org(name)
+        record, plaintext = catalog.create_key(org["id"], name="bootstrap", role="admin")
+        return {**org, "api_key": {**record, "key": plaintext}}
+
+    return await run_in_threadpool(work)
 
 
 def _require_admin(principal) -> None:

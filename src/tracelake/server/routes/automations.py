@@ -32,20 +32,24 @@ router = APIRouter()
 async def _create(request: Request, replace: bool):
     principal = writer_of(request)
     body = await json_body(request)
-    check_known(body, {"project_id", "name", "description", "config"})  # the OAS's fields
-    check_query(request.app.state.catalog, principal.org_id, body.get("config"))
-    record = create_automation(
-        request.app.state.catalog,
-        principal.org_id,
-        field_of(body, "project_id", str, required=True),
-        field_of(body, "name", str, required=True),
-        field_of(body, "description", str),
-        field_of(body, "config", dict, required=True),
-        replace=replace,
-        instance_admin=is_instance_admin(request, principal),
-        org_admin=principal.is_admin,
-    )
-    return present(record)
+
+    def work():
+        check_known(body, {"project_id", "name", "description", "config"})  # the OAS's fields
+        check_query(request.app.state.catalog, principal.org_id, body.get("config"))
+        record = create_automation(
+            request.app.state.catalog,
+            principal.org_id,
+            field_of(body, "project_id", str, required=True),
+            field_of(body, "name", str, required=True),
+            field_of(body, "description", str),
+            field_of(body, "config", dict, required=True),
+            replace=replace,
+            instance_admin=is_instance_admin(request, principal),
+            org_admin=principal.is_admin,
+        )
+        return present(record)
+
+    return await run_in_threadpool(work)
 
 
 @router.post("/v1/project_automation")
@@ -101,19 +105,23 @@ async def patch_project_automation(request: Request, automation_id: str):
     """Change the name, description or config (a partial config is merged in)."""
     principal = writer_of(request)
     patch = await json_body(request)
-    catalog = request.app.state.catalog
-    if isinstance(patch.get("config"), dict):
-        current = catalog.get(AUTOMATIONS, principal.org_id, automation_id)
-        check_query(catalog, principal.org_id, {**current["config"], **patch["config"]})
-    record = update_automation(
-        catalog,
-        principal.org_id,
-        automation_id,
-        patch,
-        instance_admin=is_instance_admin(request, principal),
-        org_admin=principal.is_admin,
-    )
-    return present(record)
+
+    def work():
+        catalog = request.app.state.catalog
+        if isinstance(patch.get("config"), dict):
+            current = catalog.get(AUTOMATIONS, principal.org_id, automation_id)
+            check_query(catalog, principal.org_id, {**current["config"], **patch["config"]})
+        record = update_automation(
+            catalog,
+            principal.org_id,
+            automation_id,
+            patch,
+            instance_admin=is_instance_admin(request, principal),
+            org_admin=principal.is_admin,
+        )
+        return present(record)
+
+    return await run_in_threadpool(work)
 
 
 @router.delete("/v1/project_automation/{automation_id}")
@@ -264,19 +272,25 @@ async def automation_cron(request: Request):
         # only (other organizations' runs, with their export paths and errors, were listed).
         made = [r for r in made if r]
         ids = sorted({r["automation_id"] for r in made})
-        catalog = request.app.state.catalog
-        own = {a["id"] for a in catalog.list_objects(AUTOMATIONS, principal.org_id, ids=ids)}
-        return {"runs": [present_run(r) for r in made if r["automation_id"] in own]}
-    automation = request.app.state.catalog.get(AUTOMATIONS, principal.org_id, automation_id)
-    kind = cron.get("type")
-    if kind is not None and kind != automation["config"]["event_type"]:
-        raise InvalidRequest(
-            f"cron.type is {kind!r} but the automation is a "
-            f"{automation['config']['event_type']} automation"
+        own = await run_in_threadpool(
+            request.app.state.catalog.list_objects, AUTOMATIONS, principal.org_id, ids=ids
         )
-    state = runs.register(request.app.state.store, automation["id"], None)
-    scheduler.wake()
-    return present_state(automation, state)
+        own_ids = {a["id"] for a in own}
+        return {"runs": [present_run(r) for r in made if r["automation_id"] in own_ids]}
+
+    def register():
+        automation = request.app.state.catalog.get(AUTOMATIONS, principal.org_id, automation_id)
+        kind = cron.get("type")
+        if kind is not None and kind != automation["config"]["event_type"]:
+            raise InvalidRequest(
+                f"cron.type is {kind!r} but the automation is a "
+                f"{automation['config']['event_type']} automation"
+            )
+        state = runs.register(request.app.state.store, automation["id"], None)
+        scheduler.wake()
+        return present_state(automation, state)
+
+    return await run_in_threadpool(register)
 
 
 def present_run(run: dict | None) -> dict | None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import orjson
 from fastapi import APIRouter, Query, Request
+from starlette.concurrency import run_in_threadpool
 
 from tracelake.datasets import versions
 from tracelake.datasets.copying import copy_records
@@ -72,7 +73,7 @@ async def import_preview(
     """The first rows of an uploaded file (the raw body; CSV, JSON array or JSONL): its
     columns and the types of their cells, the proposed mapping, and the records the rows
     would become. Nothing is written."""
-    principal = _dataset(request, dataset_id)
+    principal = await run_in_threadpool(_dataset, request, dataset_id)
     fmt = detect_format(format, request.headers.get("content-type"), filename)
     given = _mapping(map, mapping)
     path = await _upload(request)
@@ -98,7 +99,7 @@ async def import_rows(
     400 naming the row, the column and the reason. ``map=column=target`` (repeated) or
     ``mapping={"column": "target"}``; targets are input, expected, metadata (optionally
     with a key: ``input.question``), tags, id and skip."""
-    principal = _dataset(request, dataset_id, write=True)
+    principal = await run_in_threadpool(_dataset, request, dataset_id, write=True)
     fmt = detect_format(format, request.headers.get("content-type"), filename)
     given = _mapping(map, mapping)
     path = await _upload(request)
@@ -142,14 +143,14 @@ def diff(
 @router.post("/v1/dataset/{dataset_id}/restore")
 async def restore(request: Request, dataset_id: str):
     """``{version}``: make that version's rows current again, as a new version."""
-    principal = _dataset(request, dataset_id, write=True)
+    principal = await run_in_threadpool(_dataset, request, dataset_id, write=True)
     body = await json_body(request)
     check_known(body, {"version"})
     state = request.app.state
     version = body.get("version")
     if version is None:
         raise InvalidRequest("missing required field 'version'")
-    xact_id = versions.dataset_version(state.store, dataset_id, version)
+    xact_id = await run_in_threadpool(versions.dataset_version, state.store, dataset_id, version)
     return await asyncio.to_thread(
         versions.restore_version, state.store, state.catalog, principal, dataset_id, xact_id
     )
@@ -166,27 +167,35 @@ def list_snapshots(request: Request, dataset_id: str):
 async def create_snapshot(request: Request, dataset_id: str):
     """``{name, version?, description?}``: name a version (default: the current one). Read it
     with ``version=<name>`` in fetch, or ``init_dataset(..., environment=<name>)``."""
-    principal = _dataset(request, dataset_id, write=True)
+    principal = await run_in_threadpool(_dataset, request, dataset_id, write=True)
     body = await json_body(request)
-    check_known(body, {"name", "version", "description"})
-    name = field_of(body, "name", str, required=True)
-    return versions.create_snapshot(
-        request.app.state.store,
-        dataset_id,
-        name,
-        body.get("version"),
-        body.get("description"),
-        principal.key_id,
-    )
+
+    def work():
+        check_known(body, {"name", "version", "description"})
+        name = field_of(body, "name", str, required=True)
+        return versions.create_snapshot(
+            request.app.state.store,
+            dataset_id,
+            name,
+            body.get("version"),
+            body.get("description"),
+            principal.key_id,
+        )
+
+    return await run_in_threadpool(work)
 
 
 @router.patch("/v1/dataset/{dataset_id}/snapshots/{name}")
 async def update_snapshot(request: Request, dataset_id: str, name: str):
     """``{name?, description?}``: rename a named version, or change its description."""
-    _dataset(request, dataset_id, write=True)
+    await run_in_threadpool(_dataset, request, dataset_id, write=True)
     body = await json_body(request)
-    check_known(body, {"name", "description"})
-    return dataset_meta.update_snapshot(request.app.state.store, dataset_id, name, body)
+
+    def work():
+        check_known(body, {"name", "description"})
+        return dataset_meta.update_snapshot(request.app.state.store, dataset_id, name, body)
+
+    return await run_in_threadpool(work)
 
 
 @router.delete("/v1/dataset/{dataset_id}/snapshots/{name}")
@@ -219,13 +228,17 @@ async def put_schema(request: Request, dataset_id: str, field: str):
     """``{schema, enforce?}``: define a field's JSON Schema (draft 2020-12). With ``enforce``
     every write path (SDK, REST, import) refuses rows that do not conform, with a 400 listing
     each violation."""
-    _dataset(request, dataset_id, write=True)
+    await run_in_threadpool(_dataset, request, dataset_id, write=True)
     check_field(field)
     body = await json_body(request)
-    check_known(body, {"schema", "enforce"})
-    schema = body.get("schema")
-    enforce = body.get("enforce", False)
-    return dataset_meta.set_schema(request.app.state.store, dataset_id, field, schema, enforce)
+
+    def work():
+        check_known(body, {"schema", "enforce"})
+        schema = body.get("schema")
+        enforce = body.get("enforce", False)
+        return dataset_meta.set_schema(request.app.state.store, dataset_id, field, schema, enforce)
+
+    return await run_in_threadpool(work)
 
 
 @router.delete("/v1/dataset/{dataset_id}/schema/{field}")
@@ -239,19 +252,23 @@ def delete_schema(request: Request, dataset_id: str, field: str):
 async def infer_schema(request: Request, dataset_id: str, field: str):
     """A schema inferred from the field's values in the first 100 records; ``{save: true,
     enforce?}`` also stores it."""
-    _dataset(request, dataset_id, write=False)
+    await run_in_threadpool(_dataset, request, dataset_id, write=False)
     check_field(field)
     body = await json_body(request, required=False)
-    check_known(body, {"save", "enforce"})
-    save = field_of(body, "save", bool, default=False)  # ("false" is no false)
-    store = request.app.state.store
-    schema = infer_field_schema(store, dataset_id, field)
-    if save:
-        _dataset(request, dataset_id, write=True)
-        return dataset_meta.set_schema(
-            store, dataset_id, field, schema, body.get("enforce", False)
-        )[field]
-    return {"schema": schema}
+
+    def work():
+        check_known(body, {"save", "enforce"})
+        save = field_of(body, "save", bool, default=False)  # ("false" is no false)
+        store = request.app.state.store
+        schema = infer_field_schema(store, dataset_id, field)
+        if save:
+            _dataset(request, dataset_id, write=True)
+            return dataset_meta.set_schema(
+                store, dataset_id, field, schema, body.get("enforce", False)
+            )[field]
+        return {"schema": schema}
+
+    return await run_in_threadpool(work)
 
 
 @router.get("/v1/dataset/{dataset_id}/schema/check")
@@ -270,7 +287,7 @@ async def copy_from(request: Request, dataset_id: str):
     """``{source: {object_type: dataset|experiment, id}, filter?}``: copy the source's rows
     (an experiment's root rows: input, expected or else output, metadata, tags) into this
     dataset as new records whose ``origin`` points back; one version."""
-    principal = _dataset(request, dataset_id, write=True)
+    principal = await run_in_threadpool(_dataset, request, dataset_id, write=True)
     body = await json_body(request)
     check_known(body, {"source", "filter"})
     state = request.app.state
@@ -300,12 +317,16 @@ async def put_column(request: Request, dataset_id: str, name: str):
     """``{expr}``: save a custom column (a BTQL expression, e.g. ``metadata.topic``). Queries
     of the dataset may name it like a column; ``select: *`` and exports include it. A column
     that a query of the dataset could not select is a 400."""
-    _dataset(request, dataset_id, write=True)
+    await run_in_threadpool(_dataset, request, dataset_id, write=True)
     body = await json_body(request)
-    check_known(body, {"expr"})
-    expr = check_column(name, body.get("expr"))
-    check_column_runs(dataset_id, name, expr)
-    return dataset_meta.set_column(request.app.state.store, dataset_id, name, expr)
+
+    def work():
+        check_known(body, {"expr"})
+        expr = check_column(name, body.get("expr"))
+        check_column_runs(dataset_id, name, expr)
+        return dataset_meta.set_column(request.app.state.store, dataset_id, name, expr)
+
+    return await run_in_threadpool(work)
 
 
 @router.delete("/v1/dataset/{dataset_id}/columns/{name}")

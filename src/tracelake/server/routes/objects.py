@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
+from starlette.concurrency import run_in_threadpool
 
 from tracelake.errors import InvalidRequest, NotFound
 from tracelake.query.errors import QueryError
@@ -66,14 +67,18 @@ async def create_project(request: Request):
     key may only get)."""
     principal = principal_of(request)
     body = await json_body(request)
-    check_known(body, PROJECT_CREATE_FIELDS)
-    check_org_name(principal, field_of(body, "org_name", str))
-    return _catalog(request).create_project(
-        principal.org_id,
-        field_of(body, "name", str, required=True),
-        field_of(body, "description", str),
-        may_create=principal.can_write,
-    )
+
+    def work():
+        check_known(body, PROJECT_CREATE_FIELDS)
+        check_org_name(principal, field_of(body, "org_name", str))
+        return _catalog(request).create_project(
+            principal.org_id,
+            field_of(body, "name", str, required=True),
+            field_of(body, "description", str),
+            may_create=principal.can_write,
+        )
+
+    return await run_in_threadpool(work)
 
 
 @router.get("/v1/project")
@@ -113,10 +118,14 @@ async def update_project(request: Request, project_id: str):
     deep-merged into the stored one, as Braintrust does)."""
     principal = writer_of(request)
     patch = await json_body(request)
-    _check_comparison_key(patch.get("settings"))
-    return _catalog(request).update_object(
-        PROJECTS, principal.org_id, project_id, patch, merge_objects=True
-    )
+
+    def work():
+        _check_comparison_key(patch.get("settings"))
+        return _catalog(request).update_object(
+            PROJECTS, principal.org_id, project_id, patch, merge_objects=True
+        )
+
+    return await run_in_threadpool(work)
 
 
 def _check_comparison_key(settings) -> None:
@@ -153,17 +162,21 @@ async def create_dataset(request: Request):
     read-only key may only get)."""
     principal = principal_of(request)
     body = await json_body(request)
-    check_known(body, DATASET_CREATE_FIELDS)
-    record = _catalog(request).create_dataset(
-        principal.org_id,
-        field_of(body, "project_id", str, required=True),
-        field_of(body, "name", str, required=True),
-        field_of(body, "description", str),
-        field_of(body, "metadata", dict),
-        tags=field_of(body, "tags", list),
-        may_create=principal.can_write,
-    )
-    return present_dataset(record)
+
+    def work():
+        check_known(body, DATASET_CREATE_FIELDS)
+        record = _catalog(request).create_dataset(
+            principal.org_id,
+            field_of(body, "project_id", str, required=True),
+            field_of(body, "name", str, required=True),
+            field_of(body, "description", str),
+            field_of(body, "metadata", dict),
+            tags=field_of(body, "tags", list),
+            may_create=principal.can_write,
+        )
+        return present_dataset(record)
+
+    return await run_in_threadpool(work)
 
 
 @router.get("/v1/dataset")
@@ -207,10 +220,14 @@ async def update_dataset(request: Request, dataset_id: str):
     """Change a dataset's name, description or metadata (deep-merged, as Braintrust does)."""
     principal = writer_of(request)
     patch = await json_body(request)
-    record = _catalog(request).update_object(
-        DATASETS, principal.org_id, dataset_id, patch, merge_objects=True
-    )
-    return present_dataset(record)
+
+    def work():
+        record = _catalog(request).update_object(
+            DATASETS, principal.org_id, dataset_id, patch, merge_objects=True
+        )
+        return present_dataset(record)
+
+    return await run_in_threadpool(work)
 
 
 @router.delete("/v1/dataset/{dataset_id}")
@@ -250,19 +267,23 @@ async def create_experiment(request: Request):
     read-only key may only get."""
     principal = principal_of(request)
     body = await json_body(request)
-    catalog = _catalog(request)
-    project_id = field_of(body, "project_id", str, required=True)
-    fields = _experiment_fields(catalog, principal, body)
-    ensure_new = field_of(body, "ensure_new", bool, default=False)
-    record = catalog.create_experiment(
-        principal.org_id,
-        project_id,
-        fields,
-        ensure_new,
-        may_create=principal.can_write,
-        ancestor_commits=_ancestor_commits(body),
-    )
-    return present_experiment(record)
+
+    def work():
+        catalog = _catalog(request)
+        project_id = field_of(body, "project_id", str, required=True)
+        fields = _experiment_fields(catalog, principal, body)
+        ensure_new = field_of(body, "ensure_new", bool, default=False)
+        record = catalog.create_experiment(
+            principal.org_id,
+            project_id,
+            fields,
+            ensure_new,
+            may_create=principal.can_write,
+            ancestor_commits=_ancestor_commits(body),
+        )
+        return present_experiment(record)
+
+    return await run_in_threadpool(work)
 
 
 def _ancestor_commits(body: dict) -> list[str] | None:
@@ -318,10 +339,14 @@ async def update_experiment(request: Request, experiment_id: str):
     principal = writer_of(request)
     patch = await json_body(request)
     patch = {k: v for k, v in patch.items() if k not in EXPERIMENT_UNSTORED}
-    record = _catalog(request).update_object(
-        EXPERIMENTS, principal.org_id, experiment_id, patch, merge_objects=True
-    )
-    return present_experiment(record)
+
+    def work():
+        record = _catalog(request).update_object(
+            EXPERIMENTS, principal.org_id, experiment_id, patch, merge_objects=True
+        )
+        return present_experiment(record)
+
+    return await run_in_threadpool(work)
 
 
 @router.delete("/v1/experiment/{experiment_id}")
@@ -351,7 +376,11 @@ async def register_project(request: Request):
     """Legacy create-or-get of a project by name (a read-only key may only get)."""
     principal = principal_of(request)
     body = await json_body(request)
-    return {"project": _legacy_project(_catalog(request), principal, body)}
+
+    def work():
+        return {"project": _legacy_project(_catalog(request), principal, body)}
+
+    return await run_in_threadpool(work)
 
 
 @router.get("/api/project")
@@ -366,17 +395,21 @@ async def register_dataset(request: Request):
     may only get)."""
     principal = principal_of(request)
     body = await json_body(request)
-    catalog = _catalog(request)
-    project = _legacy_project(catalog, principal, body)
-    dataset = catalog.create_dataset(
-        principal.org_id,
-        project["id"],
-        field_of(body, "dataset_name", str, required=True),
-        field_of(body, "description", str),
-        field_of(body, "metadata", dict),
-        may_create=principal.can_write,
-    )
-    return {"project": project, "dataset": present_dataset(dataset)}
+
+    def work():
+        catalog = _catalog(request)
+        project = _legacy_project(catalog, principal, body)
+        dataset = catalog.create_dataset(
+            principal.org_id,
+            project["id"],
+            field_of(body, "dataset_name", str, required=True),
+            field_of(body, "description", str),
+            field_of(body, "metadata", dict),
+            may_create=principal.can_write,
+        )
+        return {"project": project, "dataset": present_dataset(dataset)}
+
+    return await run_in_threadpool(work)
 
 
 @router.post("/api/experiment/register")
@@ -385,43 +418,47 @@ async def register_experiment(request: Request):
     read-only key may only reopen)."""
     principal = principal_of(request)
     body = await json_body(request)
-    catalog = _catalog(request)
-    project = _legacy_project(catalog, principal, body)
-    fields = {}
-    for key, target in (
-        ("experiment_name", "name"),
-        ("description", "description"),
-        ("repo_info", "repo_info"),
-        ("dataset_id", "dataset_id"),
-        ("dataset_version", "dataset_version"),
-        ("public", "public"),
-        ("metadata", "metadata"),
-        ("base_experiment_id", "base_exp_id"),
-        ("base_exp_id", "base_exp_id"),  # what the JS SDK sends for baseExperimentId
-    ):
-        if body.get(key) is not None:
-            fields[target] = body[key]
-    base_name = field_of(body, "base_experiment", str)
-    if base_name and "base_exp_id" not in fields:
-        found = catalog.list_objects(
-            EXPERIMENTS, principal.org_id, name=base_name, project_id=project["id"], limit=1
+
+    def work():
+        catalog = _catalog(request)
+        project = _legacy_project(catalog, principal, body)
+        fields = {}
+        for key, target in (
+            ("experiment_name", "name"),
+            ("description", "description"),
+            ("repo_info", "repo_info"),
+            ("dataset_id", "dataset_id"),
+            ("dataset_version", "dataset_version"),
+            ("public", "public"),
+            ("metadata", "metadata"),
+            ("base_experiment_id", "base_exp_id"),
+            ("base_exp_id", "base_exp_id"),  # what the JS SDK sends for baseExperimentId
+        ):
+            if body.get(key) is not None:
+                fields[target] = body[key]
+        base_name = field_of(body, "base_experiment", str)
+        if base_name and "base_exp_id" not in fields:
+            found = catalog.list_objects(
+                EXPERIMENTS, principal.org_id, name=base_name, project_id=project["id"], limit=1
+            )
+            if not found:
+                # The SDKs catch an error naming the "base experiment", warn that it was not
+                # found and register again without it.
+                raise InvalidRequest(f"base experiment {base_name!r} not found")
+            fields["base_exp_id"] = found[0]["id"]
+        fields = _experiment_fields(catalog, principal, fields)
+        update = field_of(body, "update", bool, default=False)
+        record = catalog.create_experiment(
+            principal.org_id,
+            project["id"],
+            fields,
+            not update,
+            may_create=principal.can_write,
+            ancestor_commits=_ancestor_commits(body),
         )
-        if not found:
-            # The SDKs catch an error naming the "base experiment", warn that it was not
-            # found and register again without it.
-            raise InvalidRequest(f"base experiment {base_name!r} not found")
-        fields["base_exp_id"] = found[0]["id"]
-    fields = _experiment_fields(catalog, principal, fields)
-    update = field_of(body, "update", bool, default=False)
-    record = catalog.create_experiment(
-        principal.org_id,
-        project["id"],
-        fields,
-        not update,
-        may_create=principal.can_write,
-        ancestor_commits=_ancestor_commits(body),
-    )
-    return {"project": project, "experiment": present_experiment(record)}
+        return {"project": project, "experiment": present_experiment(record)}
+
+    return await run_in_threadpool(work)
 
 
 @router.post("/api/base_experiment/get_id")
@@ -429,8 +466,12 @@ async def base_experiment_id(request: Request):
     """The experiment an experiment compares against by default (400 when there is none)."""
     principal = principal_of(request)
     body = await json_body(request)
-    experiment_id = field_of(body, "id", str, required=True)
-    base = _catalog(request).base_experiment(principal.org_id, experiment_id)
-    if base is None:
-        raise InvalidRequest("this experiment has no base experiment")
-    return {"base_exp_id": base["id"], "base_exp_name": base["name"]}
+
+    def work():
+        experiment_id = field_of(body, "id", str, required=True)
+        base = _catalog(request).base_experiment(principal.org_id, experiment_id)
+        if base is None:
+            raise InvalidRequest("this experiment has no base experiment")
+        return {"base_exp_id": base["id"], "base_exp_name": base["name"]}
+
+    return await run_in_threadpool(work)

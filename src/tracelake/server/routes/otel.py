@@ -28,9 +28,22 @@ router = APIRouter()
 
 
 def _object_keys(catalog: Catalog, principal: Principal, parent: Parent) -> dict:
-    """Routing keys for a parent; ``project_name:`` creates the project if it is new."""
+    """Routing keys for a parent; ``project_name:`` creates the project if it is new.
+
+    This runs on the event loop (spans are routed as they are decoded): a project found by
+    its name is remembered until the catalog changes, as other lookups are, so only the
+    first spans of a new project wait for the catalog's lock (every request of an exporter
+    sending ``project_name:`` took the lock and read the catalog, and a slow catalog change
+    held up every other request meanwhile)."""
     if parent.kind == "project_name":
-        project_id = catalog.create_project(principal.org_id, parent.value)["id"]
+        org_id = principal.org_id
+        try:
+            project_id = catalog.resolved(
+                ("project_name", org_id, parent.value),
+                lambda: catalog.project_by_name(org_id, parent.value)["id"],
+            )
+        except NotFound:
+            project_id = catalog.create_project(org_id, parent.value)["id"]
         return {"project_id": project_id, "log_id": "g"}
     if parent.kind == "project_id":
         catalog.object_info(principal.org_id, ObjectRef(ObjectType.PROJECT_LOGS, parent.value))

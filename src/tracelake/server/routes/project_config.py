@@ -4,6 +4,7 @@ in Braintrust's API: create-or-get by name per project, PUT, list, get, PATCH, D
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
+from starlette.concurrency import run_in_threadpool
 
 from tracelake.server.http import check_org_name, json_body, principal_of, writer_of
 from tracelake.store import project_config as pc
@@ -45,22 +46,30 @@ def _list(
 async def _create(request: Request, kind: ObjectKind, replace: bool) -> dict:
     principal = writer_of(request)
     body = await json_body(request)
-    record = pc.create(
-        request.app.state.catalog,
-        kind,
-        principal.org_id,
-        body,
-        replace=replace,
-        user=principal.user,
-    )
-    return pc.present(kind, record)
+
+    def work():
+        record = pc.create(
+            request.app.state.catalog,
+            kind,
+            principal.org_id,
+            body,
+            replace=replace,
+            user=principal.user,
+        )
+        return pc.present(kind, record)
+
+    return await run_in_threadpool(work)
 
 
 async def _patch(request: Request, kind: ObjectKind, object_id: str) -> dict:
     principal = writer_of(request)
     patch = await json_body(request)
-    record = pc.update(request.app.state.catalog, kind, principal.org_id, object_id, patch)
-    return pc.present(kind, record)
+
+    def work():
+        record = pc.update(request.app.state.catalog, kind, principal.org_id, object_id, patch)
+        return pc.present(kind, record)
+
+    return await run_in_threadpool(work)
 
 
 def _get(request: Request, kind: ObjectKind, object_id: str) -> dict:

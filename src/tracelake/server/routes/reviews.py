@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 
 from tracelake.server.http import check_org_name, json_body, principal_of, writer_of
 from tracelake.store import reviews
@@ -18,9 +19,13 @@ async def flag_for_review(request: Request):
     or return its item as it is (assigned when ``assignee`` is given)."""
     principal = writer_of(request)
     body = await json_body(request)
-    if body.get("assignee") == "me":
-        body["assignee"] = principal.user
-    return reviews.flag(request.app.state.catalog, principal.org_id, body)
+
+    def work():
+        if body.get("assignee") == "me":
+            body["assignee"] = principal.user
+        return reviews.flag(request.app.state.catalog, principal.org_id, body)
+
+    return await run_in_threadpool(work)
 
 
 @router.get("/v1/review_item")
@@ -63,9 +68,13 @@ async def patch_review_item(request: Request, item_id: str):
     (``assignee``: a user name, ``"me"``, or null to unassign)."""
     principal = writer_of(request)
     patch = await json_body(request)
-    if patch.get("assignee") == "me":
-        patch["assignee"] = principal.user
-    return reviews.update(request.app.state.catalog, principal.org_id, item_id, patch)
+
+    def work():
+        if patch.get("assignee") == "me":
+            patch["assignee"] = principal.user
+        return reviews.update(request.app.state.catalog, principal.org_id, item_id, patch)
+
+    return await run_in_threadpool(work)
 
 
 @router.delete("/v1/review_item/{item_id}")

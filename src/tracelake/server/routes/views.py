@@ -5,6 +5,7 @@ and ``view_data: {"query": "<text>"}`` on their project."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
+from starlette.concurrency import run_in_threadpool
 
 from tracelake.server.http import json_body, principal_of, writer_of
 from tracelake.store import views
@@ -18,9 +19,13 @@ async def create_view(request: Request):
     return the table's view of that name unmodified."""
     principal = writer_of(request)
     body = await json_body(request)
-    return views.create(
-        request.app.state.catalog, principal.org_id, principal.user, body, replace=False
-    )
+
+    def work():
+        return views.create(
+            request.app.state.catalog, principal.org_id, principal.user, body, replace=False
+        )
+
+    return await run_in_threadpool(work)
 
 
 @router.put("/v1/view")
@@ -28,9 +33,13 @@ async def put_view(request: Request):
     """Create a view, or replace the view_data and options of the one with that name."""
     principal = writer_of(request)
     body = await json_body(request)
-    return views.create(
-        request.app.state.catalog, principal.org_id, principal.user, body, replace=True
-    )
+
+    def work():
+        return views.create(
+            request.app.state.catalog, principal.org_id, principal.user, body, replace=True
+        )
+
+    return await run_in_threadpool(work)
 
 
 @router.get("/v1/view")
@@ -82,7 +91,11 @@ async def put_view_default(request: Request):
     (``view_id: null`` clears it). A preference, so read-only keys may set theirs."""
     principal = principal_of(request)
     body = await json_body(request)
-    return views.set_default(request.app.state.catalog, principal.org_id, principal.user, body)
+
+    def work():
+        return views.set_default(request.app.state.catalog, principal.org_id, principal.user, body)
+
+    return await run_in_threadpool(work)
 
 
 @router.get("/v1/view/{view_id}")
@@ -96,7 +109,11 @@ async def patch_view(request: Request, view_id: str):
     """Rename a view or change its view_data / options."""
     principal = writer_of(request)
     patch = await json_body(request)
-    return views.update(request.app.state.catalog, principal.org_id, view_id, patch)
+
+    def work():
+        return views.update(request.app.state.catalog, principal.org_id, view_id, patch)
+
+    return await run_in_threadpool(work)
 
 
 @router.delete("/v1/view/{view_id}")
