@@ -951,3 +951,67 @@ def test_dataset_routes_refuse_fields_they_do_not_take(app_client):
         assert_error(method(path, json=body), 400, f"unknown field {unknown!r}")
     assert client.get(f"{base}/snapshots").json()["objects"] == []
     assert client.get(f"{base}/columns").json()["objects"] == []
+
+
+_BAD_IDS_AND_TYPES = [
+    ({"id": "a\x00b"}, ("id", "control character", "U+0000")),
+    ({"id": "line\nbreak"}, ("id", "U+000A")),
+    ({"id": "x" * 1025}, ("id", "too long", "1,024")),
+    ({"span_id": "s\x01", "root_span_id": "s"}, ("span_id", "U+0001")),
+    ({"root_span_id": "r" * 2000}, ("root_span_id", "too long")),
+    ({"span_parents": ["ok", "p\x00"]}, ("span_parents[1]", "control character")),
+    ({"_parent_id": "p\x1f"}, ("_parent_id", "U+001F")),
+    ({"span_attributes": {"name": 5}}, ("span_attributes.name", "string")),
+    ({"span_attributes": {"name": "llm call", "type": ["llm"]}}, ("span_attributes.type",)),
+    ({"origin": {"object_type": "dataset", "id": 5}}, ("origin.id", "string")),
+    ({"origin": {"object_id": "d\x7f", "id": "r"}}, ("origin.object_id", "U+007F")),
+    ({"comment": {"text": "hi"}, "origin": {"id": "r\x00"}}, ("origin.id", "control")),
+]
+
+
+@pytest.mark.parametrize(("bad", "words"), _BAD_IDS_AND_TYPES)
+def test_bad_ids_and_span_fields_are_refused_on_every_write_route(app_client, bad, words):
+    """Ids with NUL or other control characters, ids of megabytes, a span's name or type
+    that is no string, an origin whose ids are numbers: all were stored as sent (an id with
+    a newline could not be shown on one line, linked or typed; a number as the span's name
+    is no name). Each is now a 400 naming the row and the field, on every write route, and
+    nothing of the request is written."""
+    project_id = new_project(app_client)
+    experiment_id = new_experiment(app_client, project_id)
+    dataset_id = new_dataset(app_client, project_id)
+    row = {"id": "third", "input": {"v": 4}, **bad}
+    good = [{"id": "first", "input": {"v": 1}}, {"id": "second", "input": {"v": 2}}]
+    answers = {
+        "/logs3": app_client.post(
+            "/logs3",
+            json={"rows": [{"project_id": project_id, "log_id": "g", **r} for r in [*good, row]]},
+        ),
+        "experiment insert": app_client.post(
+            f"/v1/experiment/{experiment_id}/insert", json={"events": [*good, row]}
+        ),
+        "dataset insert": app_client.post(
+            f"/v1/dataset/{dataset_id}/insert", json={"events": [*good, row]}
+        ),
+    }
+    for route, answer in answers.items():
+        error = assert_error(answer, 400, *words)
+        assert "row 2" in error["message"] or "event 2" in error["message"], (route, error)
+    many = app_client.post("/v1/insert", json={"experiment": {experiment_id: {"events": [row]}}})
+    assert_error(many, 400, f"experiment.{experiment_id} event 0", *words)
+    assert events(app_client, "project_logs", project_id) == []
+    assert events(app_client, "experiment", experiment_id) == []
+    assert events(app_client, "dataset", dataset_id) == []
+
+
+def test_ids_of_printable_text_up_to_the_limit_are_kept(app_client):
+    """The bound leaves ids as clients make them: any printable text (accents, symbols, a
+    no-break space, spaces) up to 1,024 characters; and feedback names its item."""
+    project_id = new_project(app_client)
+    ids = ["x" * 1024, "café ✓", "a\u00a0b", "with spaces"]
+    rows = [log_row(project_id, i, input=1, span_id=i, root_span_id=i) for i in ids]
+    rows[1]["span_attributes"] = {"name": "llm call", "type": "llm"}
+    assert app_client.post("/logs3", json={"rows": rows}).status_code == 200
+    assert {e["id"] for e in events(app_client, "project_logs", project_id)} == set(ids)
+    feedback = {"feedback": [{"id": "café ✓", "scores": {"s": 1}}, {"id": "r\x00", "tags": []}]}
+    answer = app_client.post(f"/v1/project_logs/{project_id}/feedback", json=feedback)
+    assert_error(answer, 400, "feedback 1", "id", "control character")

@@ -410,8 +410,12 @@ def _two_spans(good_attrs: dict, bad_attrs: dict) -> bytes:
         ({"braintrust.scores": '{"accuracy": 7}'}, "between 0 and 1"),
         ({"braintrust.parent": "project_id:no-such-project"}, "not found"),
         ({"braintrust.parent": "nonsense:1"}, "unknown parent kind"),
+        # (a span's type or name that is no string, or an origin id with a control
+        # character, were stored as sent; a write of such a row elsewhere is a 400)
+        ({"braintrust.span_attributes": '{"type": 5}'}, "span_attributes.type"),
+        ({"braintrust.origin": '{"id": "r\\u0000"}'}, "origin.id"),
     ],
-    ids=["bad-score", "unknown-project", "bad-parent"],
+    ids=["bad-score", "unknown-project", "bad-parent", "bad-span-type", "bad-origin-id"],
 )
 def test_rejected_spans_are_reported_in_partial_success(server, bad_attrs, reason):
     project_id = _project(server)

@@ -19,7 +19,13 @@ from typing import Any
 from tracelake.errors import InvalidRequest
 from tracelake.model.ids import uuid7
 from tracelake.model.objects import PROJECT_LOG_ID, ObjectRef, ObjectType
-from tracelake.model.rows import IGNORED_FIELDS, JSON_FIELDS, OBJECT_FIELDS, normalize_timestamp
+from tracelake.model.rows import (
+    IGNORED_FIELDS,
+    JSON_FIELDS,
+    MAX_ID_LENGTH,
+    OBJECT_FIELDS,
+    normalize_timestamp,
+)
 
 # What a plain row may carry: its id and time, user and span fields, routing keys of
 # project logs and experiments, fields the general path ignores too, and the two markers
@@ -94,7 +100,7 @@ def plain_rows(raw_rows: Any, now: str) -> PlainRows | None:
         row_id = raw.get("id")
         if row_id is None:
             row_id = uuid7()
-        elif type(row_id) is not str or not row_id:
+        elif type(row_id) is not str or not _plain_id(row_id):
             return None
         if (position, row_id) in seen:
             return None  # the general path applies both writes in order
@@ -112,16 +118,18 @@ def plain_rows(raw_rows: Any, now: str) -> PlainRows | None:
         span_id = raw.get("span_id")
         if span_id is None:
             span_id = row_id
-        elif type(span_id) is not str or not span_id:
+        elif type(span_id) is not str or not _plain_id(span_id):
             return None
         root_span_id = raw.get("root_span_id")
         if root_span_id is None:
             root_span_id = span_id
-        elif type(root_span_id) is not str or not root_span_id:
+        elif type(root_span_id) is not str or not _plain_id(root_span_id):
             return None
         parents = raw.get("span_parents")
         if parents is not None:
-            if type(parents) is not list or not all(type(p) is str and p for p in parents):
+            if type(parents) is not list or not all(
+                type(p) is str and _plain_id(p) for p in parents
+            ):
                 return None
             parents = parents or None
         tags = raw.get("tags")
@@ -160,13 +168,33 @@ def _object_of(raw: dict) -> tuple[str, str] | None:
     return (ObjectType.PROJECT_LOGS.value, project_id)
 
 
+def _plain_id(value: str) -> bool:
+    """Whether an id is taken at a glance: not empty, not too long, and printable (which
+    also leaves out some rarer characters than control characters: those go the general
+    path, which refuses exactly the control characters; see ``rows.check_id``)."""
+    return 0 < len(value) <= MAX_ID_LENGTH and value.isprintable()
+
+
 def _plain_values(raw: dict) -> bool:
     """Whether scores, metrics and the object fields are stored as given: scores are
-    numbers in 0..1 or null, metrics numbers or null, and the rest objects or null."""
+    numbers in 0..1 or null, metrics numbers or null, the rest objects or null, and the
+    span's name and type (if given) strings, its origin's ids too."""
     for name in _OBJECT_FIELDS:
         value = raw.get(name)
         if value is not None and type(value) is not dict:
             return False
+    attributes = raw.get("span_attributes")
+    if attributes:
+        name, kind = attributes.get("name"), attributes.get("type")
+        if (name is not None and type(name) is not str) or (
+            kind is not None and type(kind) is not str
+        ):
+            return False
+    origin = raw.get("origin")
+    if origin:  # (an Eval's rows name the dataset row they ran on)
+        for value in (origin.get("id"), origin.get("object_id")):
+            if value is not None and (type(value) is not str or not _plain_id(value)):
+                return False
     return _numbers(raw.get("scores"), 0, 1) and _numbers(raw.get("metrics"))
 
 

@@ -8,6 +8,7 @@ apply it (``_is_merge``, ``_object_delete``, ``_merge_paths``, ``_array_delete``
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -92,6 +93,10 @@ COMMENT_ROW_FIELDS = frozenset(
 )
 
 AUDIT_SOURCES = ("app", "api", "external")
+# The longest id a row (or its span, parents or origin) may have, in characters: as an
+# object's name. Ids are repeated in every version, index and trace entry of a row and in
+# links to it: a 5 MB id was stored.
+MAX_ID_LENGTH = 1024
 # How deep a stored JSON value may nest (arrays and objects): what is stored must be read back
 # inside a response envelope, and the JSON encoder stops at 254 levels.
 MAX_JSON_DEPTH = 200
@@ -157,6 +162,8 @@ def normalize_row(raw: Any, ref: ObjectRef, index: int = 0, where: str | None = 
         row_id = uuid7()
     elif not isinstance(row_id, str) or not row_id:
         raise InvalidRequest(f"{where}: id must be a non-empty string")
+    else:
+        check_id(row_id, f"{where}: id")
 
     created = raw.get("created")
     if created is not None:
@@ -175,6 +182,7 @@ def normalize_row(raw: Any, ref: ObjectRef, index: int = 0, where: str | None = 
         origin = raw.get("origin")
         if not isinstance(origin, dict) or not isinstance(origin.get("id"), str):
             raise InvalidRequest(f"{where}: a comment needs origin.id naming the row it is on")
+        check_id(origin["id"], f"{where}: origin.id")
         extra = [k for k, v in raw.items() if k not in COMMENT_ROW_FIELDS and v is not None]
         if extra:
             raise InvalidRequest(
@@ -211,6 +219,8 @@ def normalize_row(raw: Any, ref: ObjectRef, index: int = 0, where: str | None = 
     parent_id = raw.get("_parent_id")
     if parent_id is not None and not isinstance(parent_id, str):
         raise InvalidRequest(f"{where}: _parent_id must be a string")
+    if parent_id is not None:
+        check_id(parent_id, f"{where}: _parent_id")
     if parent_id is not None and parent_id == row_id:
         raise InvalidRequest(f"{where}: _parent_id names the row itself")
 
@@ -279,12 +289,30 @@ def _check_fields(fields: dict[str, Any], ref: ObjectRef, where: str) -> None:
         value = fields.get(name)
         if value is not None and (not isinstance(value, str) or not value):
             raise InvalidRequest(f"{where}: {name} must be a non-empty string")
+        if value is not None:
+            check_id(value, f"{where}: {name}")
     parents = fields.get("span_parents")
     if parents is not None and (
         not isinstance(parents, list) or not all(isinstance(p, str) and p for p in parents)
     ):
         # (an empty span id is refused as a span_id: as a parent it named no span)
         raise InvalidRequest(f"{where}: span_parents must be a list of non-empty strings")
+    for index, parent in enumerate(parents or ()):
+        check_id(parent, f"{where}: span_parents[{index}]")
+    attributes = fields.get("span_attributes")
+    if attributes:
+        for name in ("name", "type"):  # what the UI lists and filters spans by
+            value = attributes.get(name)
+            if value is not None and not isinstance(value, str):
+                raise InvalidRequest(f"{where}: span_attributes.{name} must be a string or null")
+    origin = fields.get("origin")
+    if origin:
+        for name in ("id", "object_id"):  # the row and object it was copied from
+            value = origin.get(name)
+            if value is not None and not isinstance(value, str):
+                raise InvalidRequest(f"{where}: origin.{name} must be a string")
+            if value is not None:
+                check_id(value, f"{where}: origin.{name}")
     if ref.object_type is ObjectType.DATASET and "output" in fields:
         # The SDK's deprecated `output=` alias on datasets means `expected`.
         # As the SDK: both given is an error, a null one gives way to the other (an
@@ -297,6 +325,25 @@ def _check_fields(fields: dict[str, Any], ref: ObjectRef, where: str) -> None:
             )
         if value is not None or "expected" not in fields:
             fields["expected"] = value
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def check_id(value: str, what: str) -> None:
+    """Refuse an id (of a row, span, parent or origin) longer than ``MAX_ID_LENGTH`` or
+    holding a control character (NUL, a newline, a tab, …): such an id was stored as sent,
+    and could not be typed, shown on one line or put in a link to the row."""
+    if len(value) > MAX_ID_LENGTH:
+        raise InvalidRequest(
+            f"{what} is too long ({len(value):,} characters; at most {MAX_ID_LENGTH:,})"
+        )
+    found = _CONTROL.search(value)
+    if found is not None:
+        raise InvalidRequest(
+            f"{what} holds a control character (U+{ord(found.group()):04X} at"
+            f" {found.start()}): ids are printable text"
+        )
 
 
 def nests_deeper(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:

@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 
+from tracelake.errors import InvalidRequest
 from tracelake.model.otel.draft import (
     SpanDraft,
     SpanEvent,
@@ -17,6 +18,7 @@ from tracelake.model.otel.draft import (
     tag_texts,
     unflatten,
 )
+from tracelake.model.rows import check_id
 
 
 class SpanRejected(Exception):
@@ -101,10 +103,24 @@ def map_braintrust(d: SpanDraft) -> None:
         d.tags = tag_texts(tags)
     span_attributes = _object(d, "braintrust.span_attributes")
     if span_attributes:
+        for name in ("name", "type"):  # strings, as on every write path (model.rows)
+            value = span_attributes.get(name)
+            if value is not None and not isinstance(value, str):
+                raise SpanRejected(f"braintrust.span_attributes.{name} must be a string")
         d.span_attributes.update(span_attributes)
         if isinstance(span_attributes.get("type"), str):
             d.type = span_attributes["type"]
-    d.set("origin", _object(d, "braintrust.origin"))
+    origin = _object(d, "braintrust.origin")
+    for name in ("id", "object_id"):  # ids, as on every write path (model.rows)
+        value = (origin or {}).get(name)
+        if value is not None and not isinstance(value, str):
+            raise SpanRejected(f"braintrust.origin.{name} must be a string")
+        if value is not None:
+            try:
+                check_id(value, f"braintrust.origin.{name}")
+            except InvalidRequest as exc:
+                raise SpanRejected(exc.message) from None
+    d.set("origin", origin)
     context = _structured(d, "braintrust.context")
     if isinstance(context, dict):
         d.context.update(context)
