@@ -18,6 +18,7 @@ import { facetsFlows } from "./facets.mjs";
 import { actionErrorsFlows } from "./actionerrors.mjs";
 import { linksFlows } from "./links.mjs";
 import { uiFixesFlows } from "./uifixes.mjs";
+import { uiGapsFlows } from "./uigaps.mjs";
 
 const cfg = JSON.parse(process.env.E2E_CONFIG || "{}");
 const flow = process.argv[2];
@@ -135,6 +136,7 @@ const flows = {
   ...actionErrorsFlows({ cfg, result, check, signIn, open, api, allowConsole, tableSettled }),
   ...linksFlows({ cfg, result, check, signIn, api }),
   ...uiFixesFlows({ cfg, result, check, signIn, open, api, tableSettled }),
+  ...uiGapsFlows({ cfg, result, check, signIn, open, api, tableSettled }),
   async signin(page) {
     await page.goto(cfg.url + "/");
     await shot(page, "sign-in");

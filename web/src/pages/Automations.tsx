@@ -113,7 +113,7 @@ function AutomationForm({ project, automation, newKind, onClose }: { project: Pr
   const [saved, setSaved] = useState<any | null>(automation);
   const k = saved ? kind(saved) : newKind;
   const c = saved?.config || {};
-  const [name, setName] = useState(saved?.name || "");
+  const [nameText, setName] = useState(saved?.name || "");
   const [description, setDescription] = useState(saved?.description || "");
   const [definition, setDefinition] = useState(c.export_definition?.type || "log_traces");
   const [query, setQuery] = useState(c.export_definition?.btql_query || "");
@@ -175,6 +175,9 @@ function AutomationForm({ project, automation, newKind, onClose }: { project: Pr
   const save = async () => {
     setBusy(true);
     setError(null);
+    // Names are stored without surrounding spaces (the server refuses them): " nightly " is
+    // saved as "nightly", and the field shows what was saved.
+    const name = nameText.trim();
     try {
       const body = { project_id: project.id, name, description: description || undefined, config: config() };
       // The server answers a taken name with that automation, unmodified (create-or-get): the
@@ -187,6 +190,7 @@ function AutomationForm({ project, automation, newKind, onClose }: { project: Pr
         ? await request(`v1/project_automation/${saved.id}`, { method: "PATCH", body: { name, description, config: config() } })
         : await request("v1/project_automation", { body });
       setSaved(res);
+      setName(res.name);
       return res;
     } catch (e: any) {
       setError(e.message);
@@ -221,7 +225,7 @@ function AutomationForm({ project, automation, newKind, onClose }: { project: Pr
       <div className="form">
         <label>
           Name
-          <input value={name} onChange={(e) => setName(e.target.value)} data-testid="automation-name" />
+          <input value={nameText} onChange={(e) => setName(e.target.value)} data-testid="automation-name" />
         </label>
         <label>
           Description
@@ -337,11 +341,11 @@ function AutomationForm({ project, automation, newKind, onClose }: { project: Pr
         </div>
       )}
       <div className="buttons">
-        <button className="primary" onClick={() => save()} disabled={busy || !name} data-testid="save-automation">
+        <button className="primary" onClick={() => save()} disabled={busy || !nameText.trim()} data-testid="save-automation">
           {saved ? "Save" : "Create"}
         </button>
         {k !== "retention" && (
-          <button onClick={runTest} disabled={busy || !name} data-testid="test-automation" title="Saves, then writes, reads back and deletes a test object at the path">
+          <button onClick={runTest} disabled={busy || !nameText.trim()} data-testid="test-automation" title="Saves, then writes, reads back and deletes a test object at the path">
             Test
           </button>
         )}
