@@ -20,3 +20,24 @@ def test_names_typed_with_spaces_around_them_are_stored_trimmed(ui_server, tmp_p
     assert len(stored["snapshot"]) == 1 and stored["snapshot"][0].startswith("renamed v1 ")
     for name in (stored["automation"], stored["view"], stored["dataset"], *stored["snapshot"]):
         assert name == name.strip()
+
+
+def test_upload_csv_json_on_the_datasets_list_creates_a_dataset(ui_server, tmp_path):
+    """The datasets list's "Upload CSV/JSON": a name, then the dataset screen's upload dialog
+    (its column mapping) imports the file into a new dataset, which opens; a taken name says so;
+    a cancelled upload deletes the empty dataset it made. There was no upload on the list."""
+    server, data = ui_server
+    result = run_flow("listupload", server, data, tmp_path)
+    assert "already exists" in result["taken"]
+    assert result["rows"] == [
+        {
+            "input": "Can I return it?",
+            "expected": "Within 30 days",
+            "metadata": {"topic": "returns"},
+        },
+        {
+            "input": "Where is my parcel?",
+            "expected": "In transit",
+            "metadata": {"topic": "shipping"},
+        },
+    ]

@@ -1,6 +1,10 @@
 // Gaps of the web UI found against ui-features.md (driven by tests/browser/test_ui_gaps.py):
-// names typed with surrounding spaces are stored trimmed (the server refuses them with a 400).
-// Registered in e2e.mjs, which passes its helpers in.
+// names typed with surrounding spaces are stored trimmed (the server refuses them with a 400),
+// and "Upload CSV/JSON" on the datasets list creates a dataset from a file. Registered in
+// e2e.mjs, which passes its helpers in.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 export function uiGapsFlows({ cfg, result, check, signIn, open, api, tableSettled }) {
   const pid = () => cfg.data.project_id;
@@ -74,6 +78,60 @@ export function uiGapsFlows({ cfg, result, check, signIn, open, api, tableSettle
       check(message === "Rename: done", `the rename's message: ${message}`);
       stored.snapshot = (await api(page, `v1/dataset/${did}/snapshots`)).body.objects.map((x) => x.name);
       result.stored = stored;
+    },
+
+    // "Upload CSV/JSON" on the datasets list: a new dataset from a file, with the dataset
+    // screen's column mapping; a taken name says so; a cancelled upload leaves no dataset.
+    async listupload(page) {
+      await signIn(page);
+      const s = stamp();
+      const dir = mkdtempSync(join(tmpdir(), "tracelake-list-upload-"));
+      const file = join(dir, "questions.csv");
+      writeFileSync(file, "question,answer,topic\nWhere is my parcel?,In transit,shipping\nCan I return it?,Within 30 days,returns\n");
+      const named = async (name) => (await api(page, `v1/dataset?project_id=${pid()}&dataset_name=${encodeURIComponent(name)}`)).body.objects;
+
+      await open(page, "datasets");
+      await page.getByTestId("datasets-table").getByTestId("dataset-row").first().waitFor();
+      // Cancelled after naming: the dataset made for the upload is gone again.
+      await page.getByTestId("upload-new-dataset-open").click();
+      const naming = page.getByTestId("upload-new-dataset");
+      await naming.getByTestId("upload-dataset-name").fill(`cancelled ${s}`);
+      await naming.getByTestId("upload-dataset-next").click();
+      const upload = page.getByTestId("upload-dialog");
+      await upload.getByText(`Upload to the new dataset “cancelled ${s}”`).waitFor();
+      await upload.getByRole("button", { name: "Cancel" }).click();
+      await upload.waitFor({ state: "detached" });
+      // (the dialog closes once the delete is answered)
+      const left = await named(`cancelled ${s}`);
+      check(left.length === 0, `the cancelled upload's dataset is deleted: ${JSON.stringify(left)}`);
+
+      // A taken name says so, and creates nothing.
+      const taken = (await api(page, `v1/dataset/${cfg.data.dataset_id}`)).body.name;
+      await page.getByTestId("upload-new-dataset-open").click();
+      await naming.getByTestId("upload-dataset-name").fill(taken);
+      await naming.getByTestId("upload-dataset-next").click();
+      const error = await naming.getByTestId("upload-dataset-error").textContent();
+      check(error.includes("already exists"), `a taken name: ${error}`);
+      result.taken = error;
+
+      // A new name (with spaces around it): the file's columns mapped, imported, opened.
+      await naming.getByTestId("upload-dataset-name").fill(`  uploaded ${s} `);
+      await naming.getByTestId("upload-dataset-next").click();
+      await upload.getByTestId("upload-file").setInputFiles(file);
+      for (const c of ["question", "answer", "topic"]) await upload.getByTestId("bucket-input").getByTestId(`column-${c}`).waitFor();
+      await upload.getByTestId("column-answer").dragTo(upload.getByTestId("bucket-expected"));
+      await upload.getByTestId("column-topic").locator("select").selectOption("metadata");
+      await upload.getByTestId("bucket-expected").getByTestId("column-answer").waitFor();
+      await upload.getByTestId("bucket-metadata").getByTestId("column-topic").waitFor();
+      await upload.getByTestId("upload-preview").getByText("returns").waitFor();
+      await upload.getByTestId("import").click();
+      await page.waitForURL(/#\/p\/[^/]+\/datasets\/[^/?]+/);
+      const [made] = await named(`uploaded ${s}`);
+      check(made && new URL(page.url()).hash.includes(made.id), `the new dataset is opened: ${page.url()}`);
+      await page.getByTestId("dataset-rows").getByTestId("row").nth(1).waitFor();
+      const rows = await api(page, "btql", { method: "POST", body: { query: `select: input, expected, metadata | from: dataset('${made.id}') | sort: input` } });
+      check(rows.status === 200, `rows: ${JSON.stringify(rows.body)}`);
+      result.rows = rows.body.data;
     },
   };
 }
