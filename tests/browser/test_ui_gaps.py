@@ -41,3 +41,18 @@ def test_upload_csv_json_on_the_datasets_list_creates_a_dataset(ui_server, tmp_p
             "metadata": {"topic": "shipping"},
         },
     ]
+
+
+def test_automations_datasets_and_experiments_can_be_deleted_from_their_lists(ui_server, tmp_path):
+    """Each list has a Delete (there was none: an automation could only be paused): it asks
+    first, the row goes and the server has it no more; a read-only key's delete shows why."""
+    server, data = ui_server
+    with server.client() as client:
+        res = client.post("/v1/api_key", json={"name": "deletes-reader", "role": "read"})
+        res.raise_for_status()
+    result = run_flow("deletes", server, data, tmp_path, read_key=res.json()["key"])
+    automation, dataset, experiment, refused = result["asked"]
+    assert automation.startswith("Delete the automation “doomed-auto-")
+    assert dataset.startswith("Delete the dataset “doomed-ds-") and "its 2 rows" in dataset
+    assert experiment.startswith("Delete the experiment “doomed-exp-")
+    assert refused.startswith("Delete the dataset “kept-ds-")

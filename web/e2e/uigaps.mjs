@@ -34,7 +34,8 @@ export function uiGapsFlows({ cfg, result, check, signIn, open, api, tableSettle
       await form.getByText(`Edit renamed export ${s}`).waitFor();
       check((await form.getByTestId("automation-error").count()) === 0, "no error on the rename");
       const autos = (await api(page, `v1/project_automation?project_id=${pid()}`)).body.objects;
-      stored.automation = autos.find((a) => a.name.includes(`export ${s}`))?.name;
+      const auto = autos.find((a) => a.name.includes(`export ${s}`));
+      stored.automation = auto?.name;
       await form.getByTestId("close-form").click();
       // A name of spaces only cannot be saved.
       await page.getByTestId("new-retention").click();
@@ -55,7 +56,8 @@ export function uiGapsFlows({ cfg, result, check, signIn, open, api, tableSettle
       await page.getByTestId("view-name").waitFor({ state: "detached" });
       check((await page.getByTestId("view-error").count()) === 0, `no view error: ${await page.getByTestId("view-error").allTextContents()}`);
       const views = (await api(page, `v1/view?object_type=project&object_id=${pid()}`)).body.objects;
-      stored.view = views.find((v) => v.name.includes(`view ${s}`))?.name;
+      const view = views.find((v) => v.name.includes(`view ${s}`));
+      stored.view = view?.name;
 
       // A dataset ("+ Dataset") and a named version of it, named and renamed.
       await open(page, "datasets");
@@ -78,6 +80,9 @@ export function uiGapsFlows({ cfg, result, check, signIn, open, api, tableSettle
       check(message === "Rename: done", `the rename's message: ${message}`);
       stored.snapshot = (await api(page, `v1/dataset/${did}/snapshots`)).body.objects.map((x) => x.name);
       result.stored = stored;
+      // Other flows of the session expect the project's automations, views and datasets as seeded.
+      for (const path of [`v1/project_automation/${auto.id}`, `v1/view/${view.id}`, `v1/dataset/${did}`])
+        check((await api(page, path, { method: "DELETE" })).status === 200, `${path} deleted`);
     },
 
     // "Upload CSV/JSON" on the datasets list: a new dataset from a file, with the dataset
@@ -132,6 +137,70 @@ export function uiGapsFlows({ cfg, result, check, signIn, open, api, tableSettle
       const rows = await api(page, "btql", { method: "POST", body: { query: `select: input, expected, metadata | from: dataset('${made.id}') | sort: input` } });
       check(rows.status === 200, `rows: ${JSON.stringify(rows.body)}`);
       result.rows = rows.body.data;
+      check((await api(page, `v1/dataset/${made.id}`, { method: "DELETE" })).status === 200, "cleaned up");
+    },
+
+    // Delete an automation, a dataset and an experiment from their lists (there was no control
+    // for it): each asks first, goes from the list and from the server; a read-only key's
+    // delete shows the server's refusal and the row stays.
+    async deletes(page) {
+      const asked = [];
+      page.on("dialog", (d) => {
+        asked.push(d.message());
+        d.accept();
+      });
+      await signIn(page);
+      const s = stamp();
+      const made = async (path, body) => {
+        const res = await api(page, path, { method: "POST", body });
+        check(res.status === 200, `${path}: ${JSON.stringify(res.body)}`);
+        return res.body;
+      };
+      const auto = await made("v1/project_automation", {
+        project_id: pid(),
+        name: `doomed-auto-${s}`,
+        config: { event_type: "retention", object_type: "project_logs", retention_days: 365 },
+      });
+      const ds = await made("v1/dataset", { project_id: pid(), name: `doomed-ds-${s}` });
+      await made(`v1/dataset/${ds.id}/insert`, { events: [{ id: "a", input: 1 }, { id: "b", input: 2 }] });
+      const kept = await made("v1/dataset", { project_id: pid(), name: `kept-ds-${s}` });
+      const exp = await made("v1/experiment", { project_id: pid(), name: `doomed-exp-${s}` });
+      const gone = async (path) => (await api(page, path)).status === 404;
+
+      await open(page, "automations");
+      const autoRow = page.getByTestId("automation-row").filter({ hasText: auto.name });
+      await autoRow.getByTestId("delete-automation").click();
+      await autoRow.waitFor({ state: "detached" });
+      check(await gone(`v1/project_automation/${auto.id}`), "the automation is deleted");
+
+      await open(page, "datasets");
+      const dsRow = page.getByTestId("dataset-row").filter({ hasText: ds.name });
+      await dsRow.getByText("2", { exact: true }).waitFor(); // its row count, named in the question
+      await dsRow.getByTestId("dataset-delete").click();
+      await dsRow.waitFor({ state: "detached" });
+      check(await gone(`v1/dataset/${ds.id}`), "the dataset is deleted");
+
+      await open(page, "experiments");
+      const expRow = page.getByTestId("experiments-table").getByTestId("row").filter({ hasText: exp.name });
+      await expRow.getByTestId("pick-experiment").check();
+      await page.getByTestId("delete-experiments").filter({ hasText: `Delete ${exp.name}` }).click();
+      await expRow.waitFor({ state: "detached" });
+      check(await gone(`v1/experiment/${exp.id}`), "the experiment is deleted");
+      check((await page.getByTestId("delete-experiments").textContent()) === "Delete", "nothing picked any more");
+
+      // A read-only key: refused, said so, the dataset stays listed and stored.
+      await page.goto(cfg.url + "/#/login");
+      await page.getByTestId("api-key").fill(cfg.read_key);
+      await page.getByTestId("sign-in").click();
+      await page.waitForURL(/#\/p\/[^/]+\/logs/);
+      await open(page, "datasets");
+      const keptRow = page.getByTestId("dataset-row").filter({ hasText: kept.name });
+      await keptRow.getByTestId("dataset-delete").click();
+      const refused = await page.getByTestId("dataset-delete-error").textContent();
+      check(refused === `${kept.name} not deleted: this API key is read-only`, `refused: ${refused}`);
+      check((await keptRow.count()) === 1 && !(await gone(`v1/dataset/${kept.id}`)), "the dataset stays");
+      result.asked = asked;
+      check((await api(page, `v1/dataset/${kept.id}`, { method: "DELETE" })).status === 200, "cleaned up (admin)");
     },
   };
 }

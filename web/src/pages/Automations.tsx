@@ -38,6 +38,16 @@ export function Automations({ project }: { project: Project }) {
   useEffect(() => {
     reload();
   }, [project.id]); // eslint-disable-line react-hooks/exhaustive-deps
+  const remove = async (a: any) => {
+    if (!confirm(`Delete the automation “${a.name}”?`)) return;
+    setError(null);
+    try {
+      await request(`v1/project_automation/${a.id}`, { method: "DELETE" });
+    } catch (e: any) {
+      setError(`${a.name} not deleted: ${e.message}`);
+    }
+    reload();
+  };
 
   return (
     <div className="page">
@@ -50,7 +60,11 @@ export function Automations({ project }: { project: Project }) {
           + Data retention
         </button>
       </div>
-      {error && <div className="error">{error}</div>}
+      {error && (
+        <div className="error" data-testid="automations-error">
+          {error}
+        </div>
+      )}
       <table className="simple" data-testid="automations-table">
         <thead>
           <tr>
@@ -77,7 +91,10 @@ export function Automations({ project }: { project: Project }) {
                 <td>{kind(a) === "retention" ? `${a.config.object_type}, ${a.config.retention_days} days` : a.config.export_path}</td>
                 <td>{last ? `${last.status} · ${fmtTime(last.start)} · ${fmtNumber(last.rows)} rows` : "never"}</td>
                 <td>
-                  <button onClick={() => setEditing(a)}>Edit</button> <button onClick={() => setStatusOf(a)} data-testid="open-status">Status</button>
+                  <button onClick={() => setEditing(a)}>Edit</button> <button onClick={() => setStatusOf(a)} data-testid="open-status">Status</button>{" "}
+                  <button onClick={() => remove(a)} data-testid="delete-automation" title="Delete this automation (its exported files and deleted rows stay as they are)">
+                    Delete
+                  </button>
                 </td>
               </tr>
             );

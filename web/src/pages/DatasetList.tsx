@@ -186,6 +186,18 @@ export function DatasetList({ project }: { project: Project }) {
   const [createError, setCreateError] = useState<string | null>(null); // (the list's reload clears its own)
   const [onlyStarred, setOnlyStarred] = useState(false);
   const [uploading, setUploading] = useState(false);
+  const [deleteError, setDeleteError] = useState<string | null>(null);
+  const remove = async (d: any) => {
+    const n = counts[d.id];
+    if (!confirm(`Delete the dataset “${d.name}”${n ? ` and its ${n.toLocaleString()} row${n === 1 ? "" : "s"}` : ""}?`)) return;
+    setDeleteError(null);
+    try {
+      await request(`v1/dataset/${d.id}`, { method: "DELETE" });
+    } catch (e: any) {
+      setDeleteError(`${d.name} not deleted: ${e.message}`);
+    }
+    load();
+  };
   const loadStars = useCallback(async () => {
     await migrateLocalStars();
     const r = await request("v1/dataset_star", { query: { project_id: project.id } });
@@ -255,6 +267,11 @@ export function DatasetList({ project }: { project: Project }) {
           {createError}
         </div>
       )}
+      {deleteError && (
+        <div className="error" data-testid="dataset-delete-error">
+          {deleteError}
+        </div>
+      )}
       <table className="simple" data-testid="datasets-table">
         <thead>
           <tr>
@@ -264,6 +281,7 @@ export function DatasetList({ project }: { project: Project }) {
             <th>Tags</th>
             <th>Description</th>
             <th>Created</th>
+            <th />
           </tr>
         </thead>
         <tbody>
@@ -283,6 +301,11 @@ export function DatasetList({ project }: { project: Project }) {
               </td>
               <td>{d.description}</td>
               <td>{fmtTime(d.created)}</td>
+              <td>
+                <button className="link" onClick={() => remove(d)} data-testid="dataset-delete" title="Delete this dataset">
+                  Delete
+                </button>
+              </td>
             </tr>
           ))}
         </tbody>

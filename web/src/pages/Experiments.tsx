@@ -125,12 +125,14 @@ function ExperimentList({ project }: { project: Project }) {
   // Of the two picked, the baseline: the one chosen, else the older (whichever was picked first).
   const [chosenBase, setChosenBase] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [loads, setLoads] = useState(0); // (asked again after a delete)
 
   useEffect(() => {
     request("v1/experiment", { query: { project_id: project.id, limit: "1000" } })
       .then(async (r) => {
         const exps = r.objects;
         setExperiments(exps);
+        setPicked((p) => p.filter((id) => exps.some((e: any) => e.id === id)));
         if (!exps.length) return;
         const res = await btql(
           [
@@ -157,7 +159,24 @@ function ExperimentList({ project }: { project: Project }) {
         );
       })
       .catch((e) => setError(e.message));
-  }, [project.id]);
+  }, [project.id, loads]);
+
+  // Delete the picked experiments (one or two), after a confirmation; each one refused says why.
+  const deletePicked = async () => {
+    const names = pickedExps.map((e) => `“${e.name}”`).join(" and ");
+    if (!confirm(`Delete the experiment${pickedExps.length > 1 ? "s" : ""} ${names} and ${pickedExps.length > 1 ? "their" : "its"} rows?`)) return;
+    setError(null);
+    const failed: string[] = [];
+    for (const e of pickedExps) {
+      try {
+        await request(`v1/experiment/${e.id}`, { method: "DELETE" });
+      } catch (err: any) {
+        failed.push(`${e.name} not deleted: ${err.message}`);
+      }
+    }
+    if (failed.length) setError(failed.join("; "));
+    setLoads((n) => n + 1);
+  };
 
   const scoreNames = useMemo(() => [...new Set(Object.values(scores).flatMap((s) => Object.keys(s)))].sort(), [scores]);
   const pickedExps = picked.map((id) => experiments?.find((e) => e.id === id)).filter(Boolean) as any[];
@@ -240,8 +259,15 @@ function ExperimentList({ project }: { project: Project }) {
         >
           {baseId ? `Compare ${nameOf(otherId)} with ${nameOf(baseId)}` : "Compare (pick two)"}
         </button>
+        <button disabled={!pickedExps.length} data-testid="delete-experiments" onClick={deletePicked} title="Delete the picked experiments">
+          {pickedExps.length ? `Delete ${pickedExps.length === 1 ? pickedExps[0].name : `${pickedExps.length} experiments`}` : "Delete"}
+        </button>
       </div>
-      {error && <div className="error">{error}</div>}
+      {error && (
+        <div className="error" data-testid="experiments-error">
+          {error}
+        </div>
+      )}
       <DataTable testId="experiments-table" columns={columns} data={rows} empty={experiments ? "No experiments" : "Loading…"} />
     </div>
   );
