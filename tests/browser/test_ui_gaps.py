@@ -56,3 +56,12 @@ def test_automations_datasets_and_experiments_can_be_deleted_from_their_lists(ui
     assert dataset.startswith("Delete the dataset “doomed-ds-") and "its 2 rows" in dataset
     assert experiment.startswith("Delete the experiment “doomed-exp-")
     assert refused.startswith("Delete the dataset “kept-ds-")
+
+
+def test_a_project_is_created_from_the_project_switcher(ui_server, tmp_path):
+    """ "New project…" in the switcher (the UI had no way to create a project): a taken name says
+    so; a new one, typed with spaces around it, is stored trimmed and opened."""
+    server, data = ui_server
+    result = run_flow("newproject", server, data, tmp_path)
+    assert "already exists" in result["taken"]
+    assert result["selected"].startswith("fresh project ")

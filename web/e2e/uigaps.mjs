@@ -202,5 +202,32 @@ export function uiGapsFlows({ cfg, result, check, signIn, open, api, tableSettle
       result.asked = asked;
       check((await api(page, `v1/dataset/${kept.id}`, { method: "DELETE" })).status === 200, "cleaned up (admin)");
     },
+
+    // "New project…" in the project switcher (the UI could not create a project): a taken name
+    // says so, a new one (typed with spaces around it) is created trimmed and opened.
+    async newproject(page) {
+      await signIn(page);
+      const s = stamp();
+      const switcher = page.getByTestId("project-switcher");
+      const taken = (await api(page, `v1/project/${pid()}`)).body.name;
+      await switcher.selectOption("+");
+      const dialog = page.getByTestId("new-project");
+      await dialog.getByTestId("new-project-name").fill(` ${taken} `);
+      await dialog.getByTestId("create-project").click();
+      result.taken = await dialog.getByTestId("new-project-error").textContent();
+      await dialog.getByTestId("new-project-name").fill(`  fresh project ${s} `);
+      await dialog.getByTestId("create-project").click();
+      await dialog.waitFor({ state: "detached" });
+      const [made] = (await api(page, `v1/project?project_name=${encodeURIComponent(`fresh project ${s}`)}`)).body.objects;
+      try {
+        check(made, "the project is stored under the trimmed name");
+        await page.waitForURL(new RegExp(`#/p/${made.id}/logs`));
+        await page.getByTestId("nav-logs").waitFor();
+        result.selected = await switcher.locator("option:checked").textContent();
+      } finally {
+        // Projects are listed newest first: the other flows open the first one.
+        if (made) check((await api(page, `v1/project/${made.id}`, { method: "DELETE" })).status === 200, "cleaned up");
+      }
+    },
   };
 }

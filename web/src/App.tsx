@@ -9,6 +9,7 @@ import { Automations } from "./pages/Automations";
 import { Review } from "./pages/Review";
 import { Datasets } from "./pages/Datasets";
 import { OpenLink } from "./pages/OpenLink";
+import { Dialog } from "./components/Dialog";
 
 export type Project = { id: string; name: string; org_id: string };
 
@@ -26,6 +27,7 @@ export function App() {
   const [session, setSession] = useState<Session | null>(activeSession);
   const [projects, setProjects] = useState<Project[] | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [creating, setCreating] = useState(false);
 
   useEffect(() => {
     setProjects(null);
@@ -115,7 +117,7 @@ export function App() {
             data-testid="project-switcher"
             value={project?.id || ""}
             onFocus={refreshProjects}
-            onChange={(e) => navigate(["p", e.target.value, screen])}
+            onChange={(e) => (e.target.value === "+" ? setCreating(true) : navigate(["p", e.target.value, screen]))}
           >
             {!project && <option value="">…</option>}
             {(projects || []).map((p) => (
@@ -123,6 +125,7 @@ export function App() {
                 {p.name}
               </option>
             ))}
+            <option value="+">New project…</option>
           </select>
         </label>
         <nav>
@@ -153,7 +156,22 @@ export function App() {
         {error && <div className="error">{error}</div>}
         {projects && projectId && !project && rechecked === projectId && <div className="error">No project with id {projectId} in this organization.</div>}
         {projects && projects.length === 0 && (
-          <div className="empty">No projects yet: log data with the SDK, or run <code>tracelake demo</code>.</div>
+          <div className="empty">
+            No projects yet: log data with the SDK, run <code>tracelake demo</code>, or{" "}
+            <button onClick={() => setCreating(true)} data-testid="first-project">
+              + Project
+            </button>
+          </div>
+        )}
+        {creating && (
+          <NewProject
+            onClose={(made) => {
+              setCreating(false);
+              if (!made) return;
+              setProjects((list) => [...(list || []).filter((p) => p.id !== made.id), made]);
+              navigate(["p", made.id, "logs"]);
+            }}
+          />
         )}
         {route.path[0] === "open" && (
           <OpenLink
@@ -172,6 +190,56 @@ export function App() {
         )}
       </main>
     </div>
+  );
+}
+
+/** "New project…" in the project switcher: a name (without the spaces around it, as the server
+ * stores names); a name another project of the organization has says so (the server's POST
+ * would answer that project: create-or-get). */
+function NewProject({ onClose }: { onClose: (made: Project | null) => void }) {
+  const [name, setName] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  return (
+    <Dialog testId="new-project" onClose={() => onClose(null)}>
+      <h3>New project</h3>
+      <form
+        className="form"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          const trimmed = name.trim();
+          setBusy(true);
+          setError(null);
+          try {
+            const same = await request("v1/project", { query: { project_name: trimmed } });
+            if (same.objects.length) throw new Error(`A project named “${trimmed}” already exists: pick it in the switcher, or choose another name.`);
+            onClose(await request("v1/project", { body: { name: trimmed } }));
+          } catch (err: any) {
+            setError(err.message.startsWith("A project named") ? err.message : `Project not created: ${err.message}`);
+          } finally {
+            setBusy(false);
+          }
+        }}
+      >
+        <label>
+          Name
+          <input autoFocus value={name} onChange={(e) => setName(e.target.value)} data-testid="new-project-name" />
+        </label>
+        {error && (
+          <div className="error" data-testid="new-project-error">
+            {error}
+          </div>
+        )}
+        <div className="buttons">
+          <button className="primary" disabled={busy || !name.trim()} data-testid="create-project">
+            Create
+          </button>
+          <button type="button" onClick={() => onClose(null)}>
+            Cancel
+          </button>
+        </div>
+      </form>
+    </Dialog>
   );
 }
 
