@@ -65,3 +65,11 @@ def test_a_project_is_created_from_the_project_switcher(ui_server, tmp_path):
     result = run_flow("newproject", server, data, tmp_path)
     assert "already exists" in result["taken"]
     assert result["selected"].startswith("fresh project ")
+
+
+def test_a_comment_is_deleted_from_the_span_detail(ui_server, tmp_path):
+    """Each comment has a delete button (a comment could not be deleted in the UI): the comment
+    goes from the panel and from the stored row; the other one stays."""
+    server, data = ui_server
+    result = run_flow("commentdelete", server, data, tmp_path)
+    assert result["stored"] == ["keep me"]

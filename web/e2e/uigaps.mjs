@@ -229,5 +229,29 @@ export function uiGapsFlows({ cfg, result, check, signIn, open, api, tableSettle
         if (made) check((await api(page, `v1/project/${made.id}`, { method: "DELETE" })).status === 200, "cleaned up");
       }
     },
+
+    // A comment can be deleted from the span's detail (it could not): asked first, gone from the
+    // panel and from the stored row; the other comment stays.
+    async commentdelete(page) {
+      page.on("dialog", (d) => d.accept());
+      await signIn(page);
+      const row = "trace-0014";
+      const feedback = (comment) => api(page, `v1/project_logs/${pid()}/feedback`, { method: "POST", body: { feedback: [{ id: row, comment }] } });
+      check((await feedback("keep me")).status === 200 && (await feedback("delete me")).status === 200, "comments written");
+      const stored = async () => {
+        const res = await api(page, "btql", { method: "POST", body: { query: `select: comments | from: project_logs('${pid()}') | filter: id = '${row}'` } });
+        return (res.body.data[0].comments || []).map((c) => c.comment.text);
+      };
+      await open(page, "logs", `filter=${encodeURIComponent(`id = '${row}'`)}&tab=btql`);
+      await tableSettled(page);
+      await page.getByTestId("logs-table").getByTestId("row").first().click();
+      const comments = page.getByTestId("span-detail").getByTestId("comments");
+      const doomed = comments.getByTestId("comment").filter({ hasText: "delete me" });
+      await doomed.getByTestId("comment-delete").click();
+      await doomed.waitFor({ state: "detached" });
+      await comments.getByTestId("comment").filter({ hasText: "keep me" }).waitFor();
+      result.stored = await stored();
+      check((await comments.getByTestId("comment-error").count()) === 0, "no error");
+    },
   };
 }

@@ -440,7 +440,25 @@ function Comments({ source, row, onSaved }: { source: Source; row: any; onSaved:
             <strong data-testid="comment-author">{c.user_id || "unknown author"}</strong>{" "}
             <span className="muted" title={c.created} data-testid="comment-time">
               {fmtTime(c.created)}
-            </span>
+            </span>{" "}
+            <button
+              className="icon"
+              title="Delete this comment"
+              data-testid="comment-delete"
+              onClick={async () => {
+                if (!confirm("Delete this comment?")) return;
+                setError(null);
+                try {
+                  // A comment is deleted by its own id (docs/write-semantics.md).
+                  await request(`v1/${source.type}/${source.id}/insert`, { body: { events: [{ id: c.id, _object_delete: true }] } });
+                  onSaved();
+                } catch (err: any) {
+                  setError(`Comment not deleted: ${err.message}`);
+                }
+              }}
+            >
+              ×
+            </button>
           </div>
           <div data-testid="comment-text">{c.comment?.text ?? JSON.stringify(c.comment)}</div>
         </div>
