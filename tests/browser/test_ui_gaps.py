@@ -73,3 +73,17 @@ def test_a_comment_is_deleted_from_the_span_detail(ui_server, tmp_path):
     server, data = ui_server
     result = run_flow("commentdelete", server, data, tmp_path)
     assert result["stored"] == ["keep me"]
+
+
+def test_api_keys_are_made_and_revoked_on_their_screen(ui_server, tmp_path):
+    """The API keys screen (keys could only be managed with the CLI or the API): a key made with
+    a name typed with spaces is stored trimmed, its secret works until it is revoked there; a
+    read-only key is told why it sees no keys."""
+    server, data = ui_server
+    with server.client() as client:
+        res = client.post("/v1/api_key", json={"name": "keys-reader", "role": "read"})
+        res.raise_for_status()
+    result = run_flow("apikeys", server, data, tmp_path, read_key=res.json()["key"])
+    assert result["stored"]["name"].startswith("helper ") and result["stored"]["role"] == "read"
+    assert result["stored"]["name"] == result["stored"]["name"].strip()
+    assert result["readonly"].startswith("Only an admin key can see and manage API keys")

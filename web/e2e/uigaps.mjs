@@ -253,5 +253,37 @@ export function uiGapsFlows({ cfg, result, check, signIn, open, api, tableSettle
       result.stored = await stored();
       check((await comments.getByTestId("comment-error").count()) === 0, "no error");
     },
+
+    // The API keys screen (there was none: keys were made with the CLI or the API): a key made
+    // with a name typed with spaces (stored trimmed), its secret shown once and working, then
+    // revoked (it stops working); a read-only key is told it cannot manage keys.
+    async apikeys(page) {
+      page.on("dialog", (d) => d.accept());
+      await signIn(page);
+      const s = stamp();
+      await open(page, "keys");
+      const screen = page.getByTestId("api-keys");
+      await screen.getByTestId("key-row").filter({ hasText: "this session" }).waitFor();
+      await screen.getByTestId("new-key-name").fill(`  helper ${s} `);
+      await screen.getByTestId("new-key-role").selectOption("read");
+      await screen.getByTestId("create-key").click();
+      const secret = await screen.getByTestId("new-key-secret").textContent();
+      const row = screen.getByTestId("key-row").filter({ hasText: `helper ${s}` });
+      await row.waitFor();
+      const [stored] = (await api(page, "v1/api_key?limit=1000")).body.objects.filter((k) => k.name.includes(`helper ${s}`));
+      result.stored = { name: stored.name, role: stored.role };
+      check((await api(page, `v1/project/${pid()}`, { key: secret })).status === 200, "the new key works");
+      await row.getByTestId("revoke-key").click();
+      await row.waitFor({ state: "detached" });
+      check((await api(page, `v1/project/${pid()}`, { key: secret })).status === 401, "the revoked key is refused");
+      // A read-only key.
+      await page.goto(cfg.url + "/#/login");
+      await page.getByTestId("api-key").fill(cfg.read_key);
+      await page.getByTestId("sign-in").click();
+      await page.waitForURL(/#\/p\/[^/]+\/logs/);
+      await open(page, "keys");
+      result.readonly = await page.getByTestId("keys-load-error").textContent();
+      check((await page.getByTestId("keys-table").count()) === 0, "no list for a read-only key");
+    },
   };
 }

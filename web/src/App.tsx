@@ -9,6 +9,7 @@ import { Automations } from "./pages/Automations";
 import { Review } from "./pages/Review";
 import { Datasets } from "./pages/Datasets";
 import { OpenLink } from "./pages/OpenLink";
+import { ApiKeys } from "./pages/ApiKeys";
 import { Dialog } from "./components/Dialog";
 
 export type Project = { id: string; name: string; org_id: string };
@@ -20,6 +21,7 @@ const SCREENS = [
   ["sandbox", "BTQL sandbox"],
   ["review", "Review"],
   ["automations", "Automations"],
+  ["keys", "API keys"], // (the organization's, shown under each project)
 ] as const;
 
 export function App() {
@@ -269,6 +271,8 @@ function Screen({ screen, project, route }: { screen: string; project: Project; 
       return <Review project={project} />;
     case "automations":
       return <Automations project={project} />;
+    case "keys":
+      return <ApiKeys />;
     default: // "logs" (another name is not found before it gets here)
       return <Logs project={project} />;
   }
