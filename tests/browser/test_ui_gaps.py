@@ -87,3 +87,17 @@ def test_api_keys_are_made_and_revoked_on_their_screen(ui_server, tmp_path):
     assert result["stored"]["name"].startswith("helper ") and result["stored"]["role"] == "read"
     assert result["stored"]["name"] == result["stored"]["name"].strip()
     assert result["readonly"].startswith("Only an admin key can see and manage API keys")
+
+
+def test_a_dataset_and_an_experiment_are_renamed_from_their_screens(ui_server, tmp_path):
+    """Rename… on a dataset's and an experiment's screen (there was none): stored trimmed; a
+    taken name shows the server's refusal."""
+    server, data = ui_server
+    result = run_flow("renames", server, data, tmp_path)
+    assert (
+        result["dataset"].startswith("renamed-ds-")
+        and result["dataset"] == result["dataset"].strip()
+    )
+    assert result["experiment"].startswith("renamed-exp-")
+    assert result["experiment"] == result["experiment"].strip()
+    assert "is already taken" in result["datasetRefused"]

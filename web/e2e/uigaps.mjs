@@ -285,5 +285,37 @@ export function uiGapsFlows({ cfg, result, check, signIn, open, api, tableSettle
       result.readonly = await page.getByTestId("keys-load-error").textContent();
       check((await page.getByTestId("keys-table").count()) === 0, "no list for a read-only key");
     },
+
+    // A dataset and an experiment renamed from their screens (there was no control for it): the
+    // name typed with spaces is stored trimmed; a name another one has shows the server's refusal.
+    async renames(page) {
+      const answers = [];
+      page.on("dialog", (d) => d.accept(answers.shift() ?? ""));
+      await signIn(page);
+      const s = stamp();
+      const made = async (path, body) => (await api(page, path, { method: "POST", body })).body;
+      const ds = await made("v1/dataset", { project_id: pid(), name: `to-rename-ds-${s}` });
+      const exp = await made("v1/experiment", { project_id: pid(), name: `to-rename-exp-${s}` });
+      const taken = (await api(page, `v1/dataset/${cfg.data.dataset_id}`)).body.name;
+      try {
+        await open(page, `datasets/${ds.id}`);
+        answers.push(`  renamed-ds-${s} `);
+        await page.getByTestId("rename-dataset").click();
+        await page.locator("h2", { hasText: `renamed-ds-${s}` }).waitFor();
+        answers.push(taken);
+        await page.getByTestId("rename-dataset").click();
+        result.datasetRefused = await page.getByTestId("dataset-error").textContent();
+        result.dataset = (await api(page, `v1/dataset/${ds.id}`)).body.name;
+
+        await open(page, `experiments/${exp.id}`);
+        answers.push(` renamed-exp-${s}\t`);
+        await page.getByTestId("rename-experiment").click();
+        await page.getByTestId("experiment-details").locator("h2", { hasText: `renamed-exp-${s}` }).waitFor();
+        result.experiment = (await api(page, `v1/experiment/${exp.id}`)).body.name;
+      } finally {
+        await api(page, `v1/dataset/${ds.id}`, { method: "DELETE" });
+        await api(page, `v1/experiment/${exp.id}`, { method: "DELETE" });
+      }
+    },
   };
 }

@@ -73,6 +73,17 @@ function ExperimentView({ project, experimentId }: { project: Project; experimen
   // an explicit base_exp_id.
   const [baseName, setBaseName] = useState<string | null>(null);
   const [loadError, setLoadError] = useState<ApiError | null>(null);
+  const [renameError, setRenameError] = useState<string | null>(null);
+  const rename = async () => {
+    const name = prompt("New name for the experiment", exp.name)?.trim();
+    if (!name || name === exp.name) return;
+    setRenameError(null);
+    try {
+      setExp(await request(`v1/experiment/${exp.id}`, { method: "PATCH", body: { name } }));
+    } catch (e: any) {
+      setRenameError(`Not renamed to “${name}”: ${e.message}`);
+    }
+  };
   useEffect(() => {
     setLoadError(null);
     setBaseName(null);
@@ -94,6 +105,14 @@ function ExperimentView({ project, experimentId }: { project: Project; experimen
         <h2>{exp?.name}</h2>
         {exp && (
           <>
+            <button className="link" onClick={rename} data-testid="rename-experiment" title="Rename this experiment">
+              Rename…
+            </button>
+            {renameError && (
+              <span className="error" data-testid="experiment-rename-error">
+                {renameError}
+              </span>
+            )}
             <span className="muted">created {fmtTime(exp.created)}</span>
             {baseName && <span data-testid="experiment-baseline">baseline {baseName}</span>}
             {exp.dataset_id && <a href={href(["p", project.id, "datasets", exp.dataset_id])}>dataset</a>}
