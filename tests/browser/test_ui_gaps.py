@@ -101,3 +101,12 @@ def test_a_dataset_and_an_experiment_are_renamed_from_their_screens(ui_server, t
     assert result["experiment"].startswith("renamed-exp-")
     assert result["experiment"] == result["experiment"].strip()
     assert "is already taken" in result["datasetRefused"]
+
+
+def test_a_refused_sandbox_download_says_why(ui_server, tmp_path):
+    """The sandbox's download buttons dropped the server's error (an unhandled rejection, nothing
+    shown); the dataset queried, deleted since the run, is now named in the message."""
+    server, data = ui_server
+    result = run_flow("sandboxdownload", server, data, tmp_path)
+    assert result["message"].startswith("Not downloaded as csv: ")
+    assert "not found" in result["message"]
