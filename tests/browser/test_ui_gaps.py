@@ -110,3 +110,17 @@ def test_a_refused_sandbox_download_says_why(ui_server, tmp_path):
     result = run_flow("sandboxdownload", server, data, tmp_path)
     assert result["message"].startswith("Not downloaded as csv: ")
     assert "not found" in result["message"]
+
+
+def test_list_figures_that_fail_to_load_say_so(ui_server, tmp_path):
+    """An automation's last run, a dataset's row count and the experiments' scores whose request
+    fails (a 500 here) say so with the server's message: the automation said "never", the
+    count and the scores were blank."""
+    server, data = ui_server
+    result = run_flow("listerrors", server, data, tmp_path)
+    assert result["lastRun"] == "not loaded: runs unavailable"
+    assert result["count"] == "not loaded: summary unavailable"
+    assert (
+        result["scores"].startswith("Scores not loaded: ")
+        and "scores unavailable" in result["scores"]
+    )

@@ -136,7 +136,7 @@ const flows = {
   ...actionErrorsFlows({ cfg, result, check, signIn, open, api, allowConsole, tableSettled }),
   ...linksFlows({ cfg, result, check, signIn, api }),
   ...uiFixesFlows({ cfg, result, check, signIn, open, api, tableSettled }),
-  ...uiGapsFlows({ cfg, result, check, signIn, open, api, tableSettled }),
+  ...uiGapsFlows({ cfg, result, check, signIn, open, api, allowConsole, tableSettled }),
   async signin(page) {
     await page.goto(cfg.url + "/");
     await shot(page, "sign-in");

@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-export function uiGapsFlows({ cfg, result, check, signIn, open, api, tableSettled }) {
+export function uiGapsFlows({ cfg, result, check, signIn, open, api, allowConsole, tableSettled }) {
   const pid = () => cfg.data.project_id;
   const stamp = () => Date.now().toString(36);
 
@@ -332,6 +332,33 @@ export function uiGapsFlows({ cfg, result, check, signIn, open, api, tableSettle
       check((await api(page, `v1/dataset/${id}`, { method: "DELETE" })).status === 200, "deleted through the API");
       await page.getByTestId("download-csv").click();
       result.message = await page.getByTestId("query-error").textContent();
+    },
+
+    // Figures of the lists that fail to load say so: an automation's last run (it said "never"),
+    // a dataset's row count and the experiments' scores (blank, as if there were none).
+    async listerrors(page) {
+      await signIn(page);
+      allowConsole(/^Failed to load resource: the server responded with a status of 500 /);
+      const fail = (re, message) =>
+        page.route((u) => re.test(u.pathname), (r) => r.fulfill({ status: 500, contentType: "application/json", body: JSON.stringify({ error: { type: "Internal", message } }) }));
+      await fail(/\/v1\/project_automation\/[^/]+\/runs$/, "runs unavailable");
+      await fail(/\/v1\/dataset\/[^/]+\/summarize$/, "summary unavailable");
+      await fail(/\/v1\/experiment\/[^/]+\/summarize$/, "scores unavailable");
+      const auto = await api(page, "v1/project_automation", {
+        method: "POST",
+        body: { project_id: pid(), name: `listerrors-${stamp()}`, config: { event_type: "retention", object_type: "project_logs", retention_days: 365 } },
+      });
+      try {
+        await open(page, "automations");
+        const row = page.getByTestId("automation-row").filter({ hasText: auto.body.name });
+        result.lastRun = await row.getByTestId("last-run").getByText("not loaded").textContent();
+        await open(page, "datasets");
+        result.count = await page.getByTestId("dataset-row").first().getByTestId("dataset-count").getByText("not loaded").textContent();
+        await open(page, "experiments");
+        result.scores = await page.getByTestId("experiments-error").textContent();
+      } finally {
+        await api(page, `v1/project_automation/${auto.body.id}`, { method: "DELETE" });
+      }
     },
   };
 }

@@ -29,7 +29,10 @@ export function Automations({ project }: { project: Project }) {
     try {
       const r = await request("v1/project_automation", { query: { project_id: project.id } });
       setList(r.objects);
-      const runs = await Promise.all(r.objects.map((a: any) => request(`v1/project_automation/${a.id}/runs`, { query: { limit: "1" } }).catch(() => null)));
+      // A run history that fails to load says so in its row ("never" said there was no run).
+      const runs = await Promise.all(
+        r.objects.map((a: any) => request(`v1/project_automation/${a.id}/runs`, { query: { limit: "1" } }).catch((e: any) => ({ error: e.message }))),
+      );
       setLastRuns(Object.fromEntries(r.objects.map((a: any, i: number) => [a.id, runs[i]])));
     } catch (e: any) {
       setError(e.message);
@@ -89,7 +92,9 @@ export function Automations({ project }: { project: Project }) {
                 <td>{a.name}</td>
                 <td>{kind(a) === "retention" ? "Retention" : "Export"}</td>
                 <td>{kind(a) === "retention" ? `${a.config.object_type}, ${a.config.retention_days} days` : a.config.export_path}</td>
-                <td>{last ? `${last.status} · ${fmtTime(last.start)} · ${fmtNumber(last.rows)} rows` : "never"}</td>
+                <td data-testid="last-run">
+                  {runs?.error ? <span className="error-text">not loaded: {runs.error}</span> : last ? `${last.status} · ${fmtTime(last.start)} · ${fmtNumber(last.rows)} rows` : runs ? "never" : ""}
+                </td>
                 <td>
                   <button onClick={() => setEditing(a)}>Edit</button> <button onClick={() => setStatusOf(a)} data-testid="open-status">Status</button>{" "}
                   <button onClick={() => remove(a)} data-testid="delete-automation" title="Delete this automation (its exported files and deleted rows stay as they are)">

@@ -178,7 +178,7 @@ function UploadNewDataset({ project, onClose }: { project: Project; onClose: () 
 export function DatasetList({ project }: { project: Project }) {
   useProjectConfig(project.id);
   const [list, setList] = useState<any[] | null>(null);
-  const [counts, setCounts] = useState<Record<string, number>>({});
+  const [counts, setCounts] = useState<Record<string, number | { error: string } | null>>({});
   const [name, setName] = useState("");
   const [stars, setStars] = useState<Set<string>>(new Set());
   const [starError, setStarError] = useState<string | null>(null);
@@ -188,7 +188,7 @@ export function DatasetList({ project }: { project: Project }) {
   const [uploading, setUploading] = useState(false);
   const [deleteError, setDeleteError] = useState<string | null>(null);
   const remove = async (d: any) => {
-    const n = counts[d.id];
+    const n = typeof counts[d.id] === "number" ? (counts[d.id] as number) : null;
     if (!confirm(`Delete the dataset “${d.name}”${n ? ` and its ${n.toLocaleString()} row${n === 1 ? "" : "s"}` : ""}?`)) return;
     setDeleteError(null);
     try {
@@ -211,8 +211,9 @@ export function DatasetList({ project }: { project: Project }) {
       .then(async (r) => {
         setList(r.objects);
         setListError(null);
-        const sums = await Promise.all(r.objects.map((d: any) => request(`v1/dataset/${d.id}/summarize`).catch(() => null)));
-        setCounts(Object.fromEntries(r.objects.map((d: any, i: number) => [d.id, sums[i]?.data_summary?.total_records ?? null])));
+        // A count that fails to load says so in its cell (it was blank, as if still loading).
+        const sums = await Promise.all(r.objects.map((d: any) => request(`v1/dataset/${d.id}/summarize`).catch((e: any) => ({ error: e.message }))));
+        setCounts(Object.fromEntries(r.objects.map((d: any, i: number) => [d.id, sums[i]?.error ? { error: sums[i].error } : sums[i]?.data_summary?.total_records ?? null])));
       })
       .catch((e) => setListError(`Datasets not loaded: ${e.message}`));
   }, [project.id]);
@@ -295,7 +296,15 @@ export function DatasetList({ project }: { project: Project }) {
               <td>
                 <a href={href(["p", project.id, "datasets", d.id])}>{d.name}</a>
               </td>
-              <td>{counts[d.id] ?? ""}</td>
+              <td data-testid="dataset-count">
+                {typeof counts[d.id] === "object" && counts[d.id] !== null ? (
+                  <span className="error-text" title={(counts[d.id] as { error: string }).error}>
+                    not loaded: {(counts[d.id] as { error: string }).error}
+                  </span>
+                ) : (
+                  (counts[d.id] as number | null | undefined) ?? ""
+                )}
+              </td>
               <td>
                 <TagCell dataset={d} onSaved={load} />
               </td>

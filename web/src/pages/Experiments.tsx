@@ -168,9 +168,12 @@ function ExperimentList({ project }: { project: Project }) {
         // Average scores per experiment (per trace, then over traces) from its summary.
         const sums = await Promise.all(
           exps.map((e: any) =>
-            request(`v1/experiment/${e.id}/summarize`, { query: { comparison_experiment_id: e.id } }).catch(() => null),
+            request(`v1/experiment/${e.id}/summarize`, { query: { comparison_experiment_id: e.id } }).catch((err: any) => ({ error: `${e.name}: ${err.message}` })),
           ),
         );
+        // Scores that fail to load say so (their cells were blank, as for an experiment without scores).
+        const failed = sums.filter((x: any) => x?.error).map((x: any) => x.error);
+        if (failed.length) setError(`Scores not loaded: ${failed.join("; ")}`);
         setScores(
           Object.fromEntries(
             exps.map((e: any, i: number) => [e.id, Object.fromEntries(Object.values(sums[i]?.scores || {}).map((s: any) => [s.name, s.score]))]),
