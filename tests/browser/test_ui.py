@@ -21,8 +21,11 @@ def test_filter_logs_with_btql_and_open_a_trace(ui_server, tmp_path):
 
 
 def test_score_tag_comment_and_add_to_dataset(ui_server, tmp_path):
+    """A comment shows its author (the signed-in key's name, stored as the comment's user_id)
+    and its time; it showed no author."""
     server, data = ui_server
-    run_flow("score", server, data, tmp_path)
+    result = run_flow("score", server, data, tmp_path)
+    assert result["comment_author"] == "bootstrap"
 
 
 def test_export_filtered_rows(ui_server, tmp_path):

@@ -18,6 +18,7 @@ import { facetsFlows } from "./facets.mjs";
 import { actionErrorsFlows } from "./actionerrors.mjs";
 import { linksFlows } from "./links.mjs";
 import { uiFixesFlows } from "./uifixes.mjs";
+import { uiGapsFlows } from "./uigaps.mjs";
 
 const cfg = JSON.parse(process.env.E2E_CONFIG || "{}");
 const flow = process.argv[2];
@@ -135,6 +136,7 @@ const flows = {
   ...actionErrorsFlows({ cfg, result, check, signIn, open, api, allowConsole, tableSettled }),
   ...linksFlows({ cfg, result, check, signIn, api }),
   ...uiFixesFlows({ cfg, result, check, signIn, open, api, tableSettled }),
+  ...uiGapsFlows({ cfg, result, check, signIn, open, api, allowConsole, tableSettled }),
   async signin(page) {
     await page.goto(cfg.url + "/");
     await shot(page, "sign-in");
@@ -330,8 +332,13 @@ const flows = {
     await page.getByTestId("comment-input").press("Enter");
     await page.getByTestId("comments").getByText("Checked by hand").waitFor();
     // Its time as the tables show times (it was the raw ISO text, "…T13:34:42.115490Z").
-    const commentTime = await page.getByTestId("comments").locator(".comment .muted").first().textContent();
+    const commentTime = await page.getByTestId("comments").getByTestId("comment-time").first().textContent();
     check(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/.test(commentTime), `the comment's time: ${commentTime}`);
+    // Its author: the signed-in key's user (its name), as the server recorded it (none was shown).
+    const me = (await api(page, "v1/user")).body.objects.find((u) => u.is_me).name;
+    const author = await page.getByTestId("comments").getByTestId("comment-author").first().textContent();
+    check(author === me, `the comment's author: ${author}, signed in as ${me}`);
+    result.comment_author = author;
     await page.getByTestId("output-to-expected").click();
     await page.getByTestId("output-to-expected").waitFor({ state: "detached" }); // expected = output now
     // Remove the tag "support" (tags are replaced, not merged).
@@ -347,7 +354,7 @@ const flows = {
     }, { pid: cfg.data.project_id, key: cfg.key });
     check(stored.scores.human_rating === 0.75, `stored score ${JSON.stringify(stored.scores)}`);
     check(JSON.stringify(stored.tags) === '["reviewed"]', `stored tags ${JSON.stringify(stored.tags)}`);
-    check(stored.comments.length === 1, "one comment stored");
+    check(stored.comments.length === 1 && stored.comments[0].user_id === me, `one comment stored, by ${me}: ${JSON.stringify(stored.comments)}`);
     check(JSON.stringify(stored.expected) === JSON.stringify(stored.output), "output written to expected");
     // Add the trace to the dataset from the table selection.
     await page.getByTestId("row-select").first().check();

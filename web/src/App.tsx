@@ -9,6 +9,8 @@ import { Automations } from "./pages/Automations";
 import { Review } from "./pages/Review";
 import { Datasets } from "./pages/Datasets";
 import { OpenLink } from "./pages/OpenLink";
+import { ApiKeys } from "./pages/ApiKeys";
+import { Dialog } from "./components/Dialog";
 
 export type Project = { id: string; name: string; org_id: string };
 
@@ -19,6 +21,7 @@ const SCREENS = [
   ["sandbox", "BTQL sandbox"],
   ["review", "Review"],
   ["automations", "Automations"],
+  ["keys", "API keys"], // (the organization's, shown under each project)
 ] as const;
 
 export function App() {
@@ -26,6 +29,7 @@ export function App() {
   const [session, setSession] = useState<Session | null>(activeSession);
   const [projects, setProjects] = useState<Project[] | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [creating, setCreating] = useState(false);
 
   useEffect(() => {
     setProjects(null);
@@ -115,7 +119,7 @@ export function App() {
             data-testid="project-switcher"
             value={project?.id || ""}
             onFocus={refreshProjects}
-            onChange={(e) => navigate(["p", e.target.value, screen])}
+            onChange={(e) => (e.target.value === "+" ? setCreating(true) : navigate(["p", e.target.value, screen]))}
           >
             {!project && <option value="">…</option>}
             {(projects || []).map((p) => (
@@ -123,6 +127,7 @@ export function App() {
                 {p.name}
               </option>
             ))}
+            <option value="+">New project…</option>
           </select>
         </label>
         <nav>
@@ -153,7 +158,22 @@ export function App() {
         {error && <div className="error">{error}</div>}
         {projects && projectId && !project && rechecked === projectId && <div className="error">No project with id {projectId} in this organization.</div>}
         {projects && projects.length === 0 && (
-          <div className="empty">No projects yet: log data with the SDK, or run <code>tracelake demo</code>.</div>
+          <div className="empty">
+            No projects yet: log data with the SDK, run <code>tracelake demo</code>, or{" "}
+            <button onClick={() => setCreating(true)} data-testid="first-project">
+              + Project
+            </button>
+          </div>
+        )}
+        {creating && (
+          <NewProject
+            onClose={(made) => {
+              setCreating(false);
+              if (!made) return;
+              setProjects((list) => [...(list || []).filter((p) => p.id !== made.id), made]);
+              navigate(["p", made.id, "logs"]);
+            }}
+          />
         )}
         {route.path[0] === "open" && (
           <OpenLink
@@ -172,6 +192,56 @@ export function App() {
         )}
       </main>
     </div>
+  );
+}
+
+/** "New project…" in the project switcher: a name (without the spaces around it, as the server
+ * stores names); a name another project of the organization has says so (the server's POST
+ * would answer that project: create-or-get). */
+function NewProject({ onClose }: { onClose: (made: Project | null) => void }) {
+  const [name, setName] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  return (
+    <Dialog testId="new-project" onClose={() => onClose(null)}>
+      <h3>New project</h3>
+      <form
+        className="form"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          const trimmed = name.trim();
+          setBusy(true);
+          setError(null);
+          try {
+            const same = await request("v1/project", { query: { project_name: trimmed } });
+            if (same.objects.length) throw new Error(`A project named “${trimmed}” already exists: pick it in the switcher, or choose another name.`);
+            onClose(await request("v1/project", { body: { name: trimmed } }));
+          } catch (err: any) {
+            setError(err.message.startsWith("A project named") ? err.message : `Project not created: ${err.message}`);
+          } finally {
+            setBusy(false);
+          }
+        }}
+      >
+        <label>
+          Name
+          <input autoFocus value={name} onChange={(e) => setName(e.target.value)} data-testid="new-project-name" />
+        </label>
+        {error && (
+          <div className="error" data-testid="new-project-error">
+            {error}
+          </div>
+        )}
+        <div className="buttons">
+          <button className="primary" disabled={busy || !name.trim()} data-testid="create-project">
+            Create
+          </button>
+          <button type="button" onClick={() => onClose(null)}>
+            Cancel
+          </button>
+        </div>
+      </form>
+    </Dialog>
   );
 }
 
@@ -201,6 +271,8 @@ function Screen({ screen, project, route }: { screen: string; project: Project; 
       return <Review project={project} />;
     case "automations":
       return <Automations project={project} />;
+    case "keys":
+      return <ApiKeys />;
     default: // "logs" (another name is not found before it gets here)
       return <Logs project={project} />;
   }

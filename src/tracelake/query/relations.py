@@ -247,7 +247,7 @@ def comments_relation(
         visible += f" AND c.origin_id IN ({origin_ids})"
     return f"""(SELECT c.object_id, c.origin_id, to_json(list(json_object(
             'id', c.id, 'created', {TS.format("c.created")}, '_xact_id', c._xact_id::VARCHAR,
-            'comment', c.comment, 'audit_data', c.audit_data)
+            'comment', c.comment, 'audit_data', c.audit_data, 'user_id', c.user_id)
             ORDER BY c.created, c._xact_id, c.id)) AS comments
         FROM comments c WHERE {_refs_predicate("c", refs)} AND {visible}
         GROUP BY c.object_id, c.origin_id)"""

@@ -79,7 +79,7 @@ def prepare_batch(
         if row_ref not in objects:
             objects[row_ref] = catalog.object_info(principal.org_id, row_ref)
         writes.append(normalize_row(raw, row_ref, index, where))
-    batch = WriteBatch(writes=writes, objects=objects, author=principal.key_id)
+    batch = WriteBatch(writes=writes, objects=objects, author=principal.key_id, user=principal.user)
     # A dataset's enforced field schemas apply to every write path (checked on final rows).
     batch.check = schema_check(catalog.store, objects)
     return prepare(batch)
@@ -93,7 +93,7 @@ def _plain_batch(catalog: Catalog, principal: Principal, rows: PlainRows) -> Wri
         table = plain_table(rows, [objects[ref] for ref in rows.refs])
     except InvalidRequest:
         return None
-    batch = WriteBatch(writes=[], objects=objects, author=principal.key_id)
+    batch = WriteBatch(writes=[], objects=objects, author=principal.key_id, user=principal.user)
     batch.prepared = table
     kinds = [(ref.object_type.value, ref.object_id) for ref in rows.refs]
     batch.keys = frozenset(

@@ -83,7 +83,9 @@ def restore_rows(cursor, run_id: str, xact_id: int) -> int:
     )
     _make_current(cursor, run_id, xact_id)
     cursor.execute(
-        "INSERT INTO comments SELECT * EXCLUDE (run_id) FROM trash_comments WHERE run_id = ?",
+        # by name: a database made before comments had user_id has it after run_id
+        "INSERT INTO comments BY NAME SELECT * EXCLUDE (run_id) FROM trash_comments"
+        " WHERE run_id = ?",
         [run_id],
     )
     for _, trash in _TRASH:

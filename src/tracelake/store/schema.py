@@ -57,7 +57,9 @@ def _event_table(name: str, own: str = "", key: str = "") -> list[str]:
 
 
 # deleted_xact: the xact that deleted or replaced this version of the comment (pinned reads
-# before it still see it); NULL for the current version.
+# before it still see it); NULL for the current version. user_id: who wrote the comment (the
+# name of the API key that created it, as a tag's user_id); it came later, so it is last
+# (after the trash table's run_id in a database made before it: moves go by name).
 _COMMENT_COLUMNS = """object_type VARCHAR NOT NULL,
   object_id VARCHAR NOT NULL,
   id VARCHAR NOT NULL,
@@ -66,7 +68,8 @@ _COMMENT_COLUMNS = """object_type VARCHAR NOT NULL,
   created TIMESTAMPTZ NOT NULL,
   comment JSON,
   audit_data JSON,
-  deleted_xact UBIGINT"""
+  deleted_xact UBIGINT,
+  user_id VARCHAR"""
 
 DDL = [
     """CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)""",
@@ -241,6 +244,7 @@ DDL = [
     """UPDATE traces SET last_xact = CAST(substr(last_key, 2, 19) AS UBIGINT)
        WHERE last_xact IS NULL""",
     f"CREATE TABLE IF NOT EXISTS comments (\n  {_COMMENT_COLUMNS}\n)",
+    "ALTER TABLE comments ADD COLUMN IF NOT EXISTS user_id VARCHAR",
     # Automations: the scheduler's state (export cursor, next run, lease) and run history.
     """CREATE TABLE IF NOT EXISTS automation_state (
         automation_id VARCHAR PRIMARY KEY,
@@ -281,6 +285,7 @@ DDL = [
         f"CREATE TABLE IF NOT EXISTS trash_comments (\n  {_COMMENT_COLUMNS},\n"
         "  run_id VARCHAR NOT NULL\n)"
     ),
+    "ALTER TABLE trash_comments ADD COLUMN IF NOT EXISTS user_id VARCHAR",
     # Dataset features (issue 5). Added with IF NOT EXISTS, so older data dirs gain them.
     # Who made each dataset version (an API key id), for the list of versions.
     """CREATE TABLE IF NOT EXISTS dataset_writes (

@@ -98,6 +98,8 @@ class WriteBatch:
     build: Callable[[duckdb.DuckDBPyConnection], list[RowWrite]] | None = None
     # Who wrote it (an API key id); recorded for the dataset versions it makes.
     author: str | None = None
+    # The user it acts as (the API key's name): the author of the comments it creates.
+    user: str | None = None
 
     @property
     def size(self) -> int:
@@ -233,7 +235,9 @@ def _commit_group(cursor, group: list[WriteBatch], clock: XactClock, fresh: bool
                     continue
                 keys = frozenset(e[0] for e in entries)
             pending.add(table, keys, xact_id)
-            pending.comments.extend((w, xact_id) for w in batch.writes if w.kind in _COMMENT_KINDS)
+            pending.comments.extend(
+                (w, xact_id, batch.user) for w in batch.writes if w.kind in _COMMENT_KINDS
+            )
             done.append((batch, xact_id))
         pending.flush(cursor, now)
         _record_authors(cursor, done, now)
@@ -549,7 +553,8 @@ class _Pending:
         self.keys: set[Key] = set()
         self.overlap = False
         self.xacts: list[int] = []
-        self.comments: list[tuple[RowWrite, int]] = []  # comment writes and deletes, in order
+        # comment writes and deletes, in order, with their xact and the batch's user
+        self.comments: list[tuple[RowWrite, int, str | None]] = []
 
     def add(self, table: pa.Table, keys: frozenset[Key], xact_id: int) -> None:
         if not self.overlap and not self.keys.isdisjoint(keys):
@@ -708,15 +713,15 @@ def _drop_traces_without_rows(cursor, emptied: list) -> None:
         )
 
 
-def _write_comments(cursor, writes: list[tuple[RowWrite, int]], now: str) -> None:
+def _write_comments(cursor, writes: list[tuple[RowWrite, int, str | None]], now: str) -> None:
     """Bring ``comments`` up to a group's comment writes and deletes (in request order, each
     with its xact). A comment is keyed by its id: each xact that changes it stores one
     version, and the version it supersedes gets ``deleted_xact`` = that xact, so reads pinned
     before it still see the old comment. A delete supersedes it with nothing; deleting a
-    comment that is gone changes nothing."""
-    current = _load_comments(cursor, {row_key(w.ref, w.id) for w, _ in writes})
+    comment that is gone changes nothing. A comment keeps the user who created it."""
+    current = _load_comments(cursor, {row_key(w.ref, w.id) for w, _, _ in writes})
     versions: dict[Key, list[tuple[int, dict[str, Any] | None]]] = {}
-    for write, xact_id in writes:
+    for write, xact_id, user in writes:
         key = row_key(write.ref, write.id)
         changes = versions.setdefault(key, [])
         state = changes[-1][1] if changes else current.get(key)
@@ -731,6 +736,8 @@ def _write_comments(cursor, writes: list[tuple[RowWrite, int]], now: str) -> Non
                 "metadata": write.audit["metadata"],
             }
         new = apply_comment(state, write, now=now, audit_entry=audit)
+        if new is not None:
+            new["user_id"] = state.get("user_id") if state is not None else user
         if changes and changes[-1][0] == xact_id:  # one request, one version
             changes[-1] = (xact_id, new)
         else:
@@ -762,7 +769,7 @@ def _load_comments(cursor, keys: set[Key]) -> dict[Key, dict[str, Any]]:
         found = cursor.execute(
             """SELECT c.object_type, c.object_id, c.id, c.origin_id,
                       strftime(c.created, '%Y-%m-%dT%H:%M:%S.%fZ'), c.comment::VARCHAR,
-                      c.audit_data::VARCHAR
+                      c.audit_data::VARCHAR, c.user_id
                FROM comments c JOIN wanted_comments w
                  ON c.object_type = w.object_type AND c.object_id = w.object_id AND c.id = w.id
                WHERE c.deleted_xact IS NULL ORDER BY c._xact_id"""
@@ -773,6 +780,7 @@ def _load_comments(cursor, keys: set[Key]) -> dict[Key, dict[str, Any]]:
             "created": row[4],
             "comment": None if row[5] is None else orjson.loads(row[5]),
             "audit_data": None if row[6] is None else orjson.loads(row[6]),
+            "user_id": row[7],
         }
         for row in found
     }
@@ -791,13 +799,15 @@ def _insert_comments(cursor, rows: list[tuple[Key, int, dict[str, Any], int | No
             "comment": [_dump(state["comment"]) for _, _, state, _ in rows],
             "audit_data": [_dump(state["audit_data"]) for _, _, state, _ in rows],
             "deleted_xact": pa.array([end for _, _, _, end in rows], type=pa.uint64()),
+            "user_id": pa.array([state.get("user_id") for _, _, state, _ in rows], pa.string()),
         }
     )
     cursor.register("comment_batch", table)
     try:
         cursor.execute(
-            """INSERT INTO comments SELECT object_type, object_id, id, origin_id, _xact_id,
-                   created::TIMESTAMPTZ, comment::JSON, audit_data::JSON, deleted_xact
+            """INSERT INTO comments BY NAME SELECT object_type, object_id, id, origin_id,
+                   _xact_id, created::TIMESTAMPTZ AS created, comment::JSON AS comment,
+                   audit_data::JSON AS audit_data, deleted_xact, user_id
                FROM comment_batch"""
         )
     finally:

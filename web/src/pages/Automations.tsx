@@ -29,7 +29,10 @@ export function Automations({ project }: { project: Project }) {
     try {
       const r = await request("v1/project_automation", { query: { project_id: project.id } });
       setList(r.objects);
-      const runs = await Promise.all(r.objects.map((a: any) => request(`v1/project_automation/${a.id}/runs`, { query: { limit: "1" } }).catch(() => null)));
+      // A run history that fails to load says so in its row ("never" said there was no run).
+      const runs = await Promise.all(
+        r.objects.map((a: any) => request(`v1/project_automation/${a.id}/runs`, { query: { limit: "1" } }).catch((e: any) => ({ error: e.message }))),
+      );
       setLastRuns(Object.fromEntries(r.objects.map((a: any, i: number) => [a.id, runs[i]])));
     } catch (e: any) {
       setError(e.message);
@@ -38,6 +41,16 @@ export function Automations({ project }: { project: Project }) {
   useEffect(() => {
     reload();
   }, [project.id]); // eslint-disable-line react-hooks/exhaustive-deps
+  const remove = async (a: any) => {
+    if (!confirm(`Delete the automation “${a.name}”?`)) return;
+    setError(null);
+    try {
+      await request(`v1/project_automation/${a.id}`, { method: "DELETE" });
+    } catch (e: any) {
+      setError(`${a.name} not deleted: ${e.message}`);
+    }
+    reload();
+  };
 
   return (
     <div className="page">
@@ -50,7 +63,11 @@ export function Automations({ project }: { project: Project }) {
           + Data retention
         </button>
       </div>
-      {error && <div className="error">{error}</div>}
+      {error && (
+        <div className="error" data-testid="automations-error">
+          {error}
+        </div>
+      )}
       <table className="simple" data-testid="automations-table">
         <thead>
           <tr>
@@ -75,9 +92,14 @@ export function Automations({ project }: { project: Project }) {
                 <td>{a.name}</td>
                 <td>{kind(a) === "retention" ? "Retention" : "Export"}</td>
                 <td>{kind(a) === "retention" ? `${a.config.object_type}, ${a.config.retention_days} days` : a.config.export_path}</td>
-                <td>{last ? `${last.status} · ${fmtTime(last.start)} · ${fmtNumber(last.rows)} rows` : "never"}</td>
+                <td data-testid="last-run">
+                  {runs?.error ? <span className="error-text">not loaded: {runs.error}</span> : last ? `${last.status} · ${fmtTime(last.start)} · ${fmtNumber(last.rows)} rows` : runs ? "never" : ""}
+                </td>
                 <td>
-                  <button onClick={() => setEditing(a)}>Edit</button> <button onClick={() => setStatusOf(a)} data-testid="open-status">Status</button>
+                  <button onClick={() => setEditing(a)}>Edit</button> <button onClick={() => setStatusOf(a)} data-testid="open-status">Status</button>{" "}
+                  <button onClick={() => remove(a)} data-testid="delete-automation" title="Delete this automation (its exported files and deleted rows stay as they are)">
+                    Delete
+                  </button>
                 </td>
               </tr>
             );
@@ -113,7 +135,7 @@ function AutomationForm({ project, automation, newKind, onClose }: { project: Pr
   const [saved, setSaved] = useState<any | null>(automation);
   const k = saved ? kind(saved) : newKind;
   const c = saved?.config || {};
-  const [name, setName] = useState(saved?.name || "");
+  const [nameText, setName] = useState(saved?.name || "");
   const [description, setDescription] = useState(saved?.description || "");
   const [definition, setDefinition] = useState(c.export_definition?.type || "log_traces");
   const [query, setQuery] = useState(c.export_definition?.btql_query || "");
@@ -175,6 +197,9 @@ function AutomationForm({ project, automation, newKind, onClose }: { project: Pr
   const save = async () => {
     setBusy(true);
     setError(null);
+    // Names are stored without surrounding spaces (the server refuses them): " nightly " is
+    // saved as "nightly", and the field shows what was saved.
+    const name = nameText.trim();
     try {
       const body = { project_id: project.id, name, description: description || undefined, config: config() };
       // The server answers a taken name with that automation, unmodified (create-or-get): the
@@ -187,6 +212,7 @@ function AutomationForm({ project, automation, newKind, onClose }: { project: Pr
         ? await request(`v1/project_automation/${saved.id}`, { method: "PATCH", body: { name, description, config: config() } })
         : await request("v1/project_automation", { body });
       setSaved(res);
+      setName(res.name);
       return res;
     } catch (e: any) {
       setError(e.message);
@@ -221,7 +247,7 @@ function AutomationForm({ project, automation, newKind, onClose }: { project: Pr
       <div className="form">
         <label>
           Name
-          <input value={name} onChange={(e) => setName(e.target.value)} data-testid="automation-name" />
+          <input value={nameText} onChange={(e) => setName(e.target.value)} data-testid="automation-name" />
         </label>
         <label>
           Description
@@ -337,11 +363,11 @@ function AutomationForm({ project, automation, newKind, onClose }: { project: Pr
         </div>
       )}
       <div className="buttons">
-        <button className="primary" onClick={() => save()} disabled={busy || !name} data-testid="save-automation">
+        <button className="primary" onClick={() => save()} disabled={busy || !nameText.trim()} data-testid="save-automation">
           {saved ? "Save" : "Create"}
         </button>
         {k !== "retention" && (
-          <button onClick={runTest} disabled={busy || !name} data-testid="test-automation" title="Saves, then writes, reads back and deletes a test object at the path">
+          <button onClick={runTest} disabled={busy || !nameText.trim()} data-testid="test-automation" title="Saves, then writes, reads back and deletes a test object at the path">
             Test
           </button>
         )}

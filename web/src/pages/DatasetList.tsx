@@ -1,6 +1,6 @@
 // The datasets of a project: row counts, tags (in the project's tag colours; edited in place,
 // stored on the dataset) and stars (kept on the server per API key, "starred by this key";
-// starred datasets come first).
+// starred datasets come first); "+ Dataset", and "Upload CSV/JSON" into a new dataset.
 import { useCallback, useEffect, useRef, useState } from "react";
 import type { Project } from "../App";
 import { activeSession, request } from "../api";
@@ -8,6 +8,8 @@ import { fmtTime } from "../components/DataTable";
 import { useProjectConfig, useProjectTags } from "../projectConfig";
 import { href, navigate } from "../router";
 import { TagChip } from "./Tags";
+import { UploadDialog } from "./Upload";
+import { Dialog } from "../components/Dialog";
 
 // Stars used to live in this browser's local storage (one list for every organization signed
 // in here): each organization's key sends them to the server once; ids the server does not
@@ -104,16 +106,98 @@ function TagCell({ dataset, onSaved }: { dataset: any; onSaved: () => void }) {
   );
 }
 
+/** Create a dataset of this name, unless the project has one (the server's POST would answer
+ * that one: create-or-get); the message says why not. */
+async function createDataset(project: Project, name: string): Promise<any> {
+  const same = await request("v1/dataset", { query: { project_id: project.id, dataset_name: name } });
+  if (same.objects.length) throw new Error(`A dataset named “${name}” already exists: open it from the list, or choose another name.`);
+  return request("v1/dataset", { body: { project_id: project.id, name } });
+}
+
+/** "Upload CSV/JSON" on the list: name a new dataset, then the dataset screen's upload dialog
+ * (the same column mapping) imports the file into it. The dataset is created when the name is
+ * confirmed (the import routes are a dataset's); closed without importing, it is deleted again
+ * if it is still empty, so a cancelled upload leaves nothing behind. */
+function UploadNewDataset({ project, onClose }: { project: Project; onClose: () => void }) {
+  const [name, setName] = useState("");
+  const [dataset, setDataset] = useState<any | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  if (dataset)
+    return (
+      <UploadDialog
+        datasetId={dataset.id}
+        title={`Upload to the new dataset “${dataset.name}”`}
+        onClose={async (imported) => {
+          if (imported) return navigate(["p", project.id, "datasets", dataset.id]);
+          await request(`v1/dataset/${dataset.id}`, { method: "DELETE", query: { if_empty: "true" } }).catch(() => null);
+          onClose();
+        }}
+      />
+    );
+  return (
+    <Dialog testId="upload-new-dataset" onClose={onClose}>
+      <h3>Upload CSV/JSON into a new dataset</h3>
+      <form
+        className="form"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          setBusy(true);
+          setError(null);
+          try {
+            setDataset(await createDataset(project, name.trim()));
+          } catch (err: any) {
+            setError(`Dataset not created: ${err.message}`);
+          } finally {
+            setBusy(false);
+          }
+        }}
+      >
+        <label>
+          Name of the new dataset
+          <input autoFocus value={name} onChange={(e) => setName(e.target.value)} data-testid="upload-dataset-name" />
+        </label>
+        {error && (
+          <div className="error" data-testid="upload-dataset-error">
+            {error}
+          </div>
+        )}
+        <div className="buttons">
+          <button className="primary" disabled={busy || !name.trim()} data-testid="upload-dataset-next">
+            Next: choose a file
+          </button>
+          <button type="button" onClick={onClose}>
+            Cancel
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
 export function DatasetList({ project }: { project: Project }) {
   useProjectConfig(project.id);
   const [list, setList] = useState<any[] | null>(null);
-  const [counts, setCounts] = useState<Record<string, number>>({});
+  const [counts, setCounts] = useState<Record<string, number | { error: string } | null>>({});
   const [name, setName] = useState("");
   const [stars, setStars] = useState<Set<string>>(new Set());
   const [starError, setStarError] = useState<string | null>(null);
   const [listError, setListError] = useState<string | null>(null);
   const [createError, setCreateError] = useState<string | null>(null); // (the list's reload clears its own)
   const [onlyStarred, setOnlyStarred] = useState(false);
+  const [uploading, setUploading] = useState(false);
+  const [deleteError, setDeleteError] = useState<string | null>(null);
+  const remove = async (d: any) => {
+    const n = typeof counts[d.id] === "number" ? (counts[d.id] as number) : null;
+    if (!confirm(`Delete the dataset “${d.name}”${n ? ` and its ${n.toLocaleString()} row${n === 1 ? "" : "s"}` : ""}?`)) return;
+    setDeleteError(null);
+    try {
+      await request(`v1/dataset/${d.id}`, { method: "DELETE" });
+    } catch (e: any) {
+      setDeleteError(`${d.name} not deleted: ${e.message}`);
+    }
+    load();
+  };
   const loadStars = useCallback(async () => {
     await migrateLocalStars();
     const r = await request("v1/dataset_star", { query: { project_id: project.id } });
@@ -127,8 +211,9 @@ export function DatasetList({ project }: { project: Project }) {
       .then(async (r) => {
         setList(r.objects);
         setListError(null);
-        const sums = await Promise.all(r.objects.map((d: any) => request(`v1/dataset/${d.id}/summarize`).catch(() => null)));
-        setCounts(Object.fromEntries(r.objects.map((d: any, i: number) => [d.id, sums[i]?.data_summary?.total_records ?? null])));
+        // A count that fails to load says so in its cell (it was blank, as if still loading).
+        const sums = await Promise.all(r.objects.map((d: any) => request(`v1/dataset/${d.id}/summarize`).catch((e: any) => ({ error: e.message }))));
+        setCounts(Object.fromEntries(r.objects.map((d: any, i: number) => [d.id, sums[i]?.error ? { error: sums[i].error } : sums[i]?.data_summary?.total_records ?? null])));
       })
       .catch((e) => setListError(`Datasets not loaded: ${e.message}`));
   }, [project.id]);
@@ -159,19 +244,19 @@ export function DatasetList({ project }: { project: Project }) {
             // the list may not be loaded yet, or be older than a dataset made meanwhile).
             setCreateError(null);
             try {
-              const same = await request("v1/dataset", { query: { project_id: project.id, dataset_name: name.trim() } });
-              if (same.objects.length)
-                return setCreateError(`A dataset named “${name.trim()}” already exists: open it from the list, or choose another name.`);
-              const d = await request("v1/dataset", { body: { project_id: project.id, name: name.trim() } });
+              const d = await createDataset(project, name.trim());
               navigate(["p", project.id, "datasets", d.id]);
             } catch (err: any) {
-              setCreateError(`Dataset not created: ${err.message}`);
+              setCreateError(err.message.startsWith("A dataset named") ? err.message : `Dataset not created: ${err.message}`);
             }
           }}
         >
           <input placeholder="new dataset name" value={name} onChange={(e) => setName(e.target.value)} data-testid="new-dataset" />
           <button disabled={!name.trim()}>+ Dataset</button>
         </form>
+        <button onClick={() => setUploading(true)} data-testid="upload-new-dataset-open" title="Create a dataset from a CSV, JSON or JSONL file">
+          Upload CSV/JSON
+        </button>
         <label>
           <input type="checkbox" checked={onlyStarred} onChange={() => setOnlyStarred(!onlyStarred)} data-testid="only-starred" /> Starred only
         </label>
@@ -183,6 +268,11 @@ export function DatasetList({ project }: { project: Project }) {
           {createError}
         </div>
       )}
+      {deleteError && (
+        <div className="error" data-testid="dataset-delete-error">
+          {deleteError}
+        </div>
+      )}
       <table className="simple" data-testid="datasets-table">
         <thead>
           <tr>
@@ -192,6 +282,7 @@ export function DatasetList({ project }: { project: Project }) {
             <th>Tags</th>
             <th>Description</th>
             <th>Created</th>
+            <th />
           </tr>
         </thead>
         <tbody>
@@ -205,17 +296,39 @@ export function DatasetList({ project }: { project: Project }) {
               <td>
                 <a href={href(["p", project.id, "datasets", d.id])}>{d.name}</a>
               </td>
-              <td>{counts[d.id] ?? ""}</td>
+              <td data-testid="dataset-count">
+                {typeof counts[d.id] === "object" && counts[d.id] !== null ? (
+                  <span className="error-text" title={(counts[d.id] as { error: string }).error}>
+                    not loaded: {(counts[d.id] as { error: string }).error}
+                  </span>
+                ) : (
+                  (counts[d.id] as number | null | undefined) ?? ""
+                )}
+              </td>
               <td>
                 <TagCell dataset={d} onSaved={load} />
               </td>
               <td>{d.description}</td>
               <td>{fmtTime(d.created)}</td>
+              <td>
+                <button className="link" onClick={() => remove(d)} data-testid="dataset-delete" title="Delete this dataset">
+                  Delete
+                </button>
+              </td>
             </tr>
           ))}
         </tbody>
       </table>
       {list && shown.length === 0 && <div className="empty">{onlyStarred ? "No starred datasets." : "No datasets yet."}</div>}
+      {uploading && (
+        <UploadNewDataset
+          project={project}
+          onClose={() => {
+            setUploading(false);
+            load();
+          }}
+        />
+      )}
     </div>
   );
 }

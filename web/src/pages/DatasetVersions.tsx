@@ -43,7 +43,7 @@ export function DatasetVersions({ datasetId, onView, onRestored }: { datasetId: 
           </button>{" "}
           <button
             onClick={() => {
-              const name = prompt("New name for this version", s.name);
+              const name = prompt("New name for this version", s.name)?.trim();
               if (name && name !== s.name)
                 act("Rename", () => request(`v1/dataset/${datasetId}/snapshots/${encodeURIComponent(s.name)}`, { method: "PATCH", body: { name } }));
             }}
@@ -110,7 +110,7 @@ export function DatasetVersions({ datasetId, onView, onRestored }: { datasetId: 
                 )}
                 <button
                   onClick={() => {
-                    const name = prompt("Name for this version");
+                    const name = prompt("Name for this version")?.trim();
                     if (name) act("Name", () => request(`v1/dataset/${datasetId}/snapshots`, { body: { name, version: v._xact_id } }));
                   }}
                   data-testid="name-version"

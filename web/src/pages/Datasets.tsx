@@ -185,6 +185,25 @@ function DatasetRows({ project, datasetId }: { project: Project; datasetId: stri
       <div className="toolbar">
         <a href={href(["p", project.id, "datasets"])}>← Datasets</a>
         <h2>{dataset?.name}</h2>
+        {dataset && (
+          <button
+            className="link"
+            data-testid="rename-dataset"
+            title="Rename this dataset"
+            onClick={async () => {
+              const name = prompt("New name for the dataset", dataset.name)?.trim();
+              if (!name || name === dataset.name) return;
+              try {
+                setDataset(await request(`v1/dataset/${datasetId}`, { method: "PATCH", body: { name } }));
+                setError(null);
+              } catch (e: any) {
+                setError(`Not renamed to “${name}”: ${e.message}`);
+              }
+            }}
+          >
+            Rename…
+          </button>
+        )}
         <select value={fmt} onChange={(e) => setFmt(e.target.value)}>
           {FORMATS.map((f) => (
             <option key={f}>{f}</option>
@@ -211,7 +230,11 @@ function DatasetRows({ project, datasetId }: { project: Project; datasetId: stri
           </button>
         ))}
       </div>
-      {error && <div className="error">{error}</div>}
+      {error && (
+        <div className="error" data-testid="dataset-error">
+          {error}
+        </div>
+      )}
       {notice && <div className="ok" data-testid="notice">{notice}</div>}
       {tab === "versions" && (
         <DatasetVersions

@@ -73,6 +73,17 @@ function ExperimentView({ project, experimentId }: { project: Project; experimen
   // an explicit base_exp_id.
   const [baseName, setBaseName] = useState<string | null>(null);
   const [loadError, setLoadError] = useState<ApiError | null>(null);
+  const [renameError, setRenameError] = useState<string | null>(null);
+  const rename = async () => {
+    const name = prompt("New name for the experiment", exp.name)?.trim();
+    if (!name || name === exp.name) return;
+    setRenameError(null);
+    try {
+      setExp(await request(`v1/experiment/${exp.id}`, { method: "PATCH", body: { name } }));
+    } catch (e: any) {
+      setRenameError(`Not renamed to “${name}”: ${e.message}`);
+    }
+  };
   useEffect(() => {
     setLoadError(null);
     setBaseName(null);
@@ -94,6 +105,14 @@ function ExperimentView({ project, experimentId }: { project: Project; experimen
         <h2>{exp?.name}</h2>
         {exp && (
           <>
+            <button className="link" onClick={rename} data-testid="rename-experiment" title="Rename this experiment">
+              Rename…
+            </button>
+            {renameError && (
+              <span className="error" data-testid="experiment-rename-error">
+                {renameError}
+              </span>
+            )}
             <span className="muted">created {fmtTime(exp.created)}</span>
             {baseName && <span data-testid="experiment-baseline">baseline {baseName}</span>}
             {exp.dataset_id && <a href={href(["p", project.id, "datasets", exp.dataset_id])}>dataset</a>}
@@ -125,12 +144,14 @@ function ExperimentList({ project }: { project: Project }) {
   // Of the two picked, the baseline: the one chosen, else the older (whichever was picked first).
   const [chosenBase, setChosenBase] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [loads, setLoads] = useState(0); // (asked again after a delete)
 
   useEffect(() => {
     request("v1/experiment", { query: { project_id: project.id, limit: "1000" } })
       .then(async (r) => {
         const exps = r.objects;
         setExperiments(exps);
+        setPicked((p) => p.filter((id) => exps.some((e: any) => e.id === id)));
         if (!exps.length) return;
         const res = await btql(
           [
@@ -147,9 +168,12 @@ function ExperimentList({ project }: { project: Project }) {
         // Average scores per experiment (per trace, then over traces) from its summary.
         const sums = await Promise.all(
           exps.map((e: any) =>
-            request(`v1/experiment/${e.id}/summarize`, { query: { comparison_experiment_id: e.id } }).catch(() => null),
+            request(`v1/experiment/${e.id}/summarize`, { query: { comparison_experiment_id: e.id } }).catch((err: any) => ({ error: `${e.name}: ${err.message}` })),
           ),
         );
+        // Scores that fail to load say so (their cells were blank, as for an experiment without scores).
+        const failed = sums.filter((x: any) => x?.error).map((x: any) => x.error);
+        if (failed.length) setError(`Scores not loaded: ${failed.join("; ")}`);
         setScores(
           Object.fromEntries(
             exps.map((e: any, i: number) => [e.id, Object.fromEntries(Object.values(sums[i]?.scores || {}).map((s: any) => [s.name, s.score]))]),
@@ -157,7 +181,24 @@ function ExperimentList({ project }: { project: Project }) {
         );
       })
       .catch((e) => setError(e.message));
-  }, [project.id]);
+  }, [project.id, loads]);
+
+  // Delete the picked experiments (one or two), after a confirmation; each one refused says why.
+  const deletePicked = async () => {
+    const names = pickedExps.map((e) => `“${e.name}”`).join(" and ");
+    if (!confirm(`Delete the experiment${pickedExps.length > 1 ? "s" : ""} ${names} and ${pickedExps.length > 1 ? "their" : "its"} rows?`)) return;
+    setError(null);
+    const failed: string[] = [];
+    for (const e of pickedExps) {
+      try {
+        await request(`v1/experiment/${e.id}`, { method: "DELETE" });
+      } catch (err: any) {
+        failed.push(`${e.name} not deleted: ${err.message}`);
+      }
+    }
+    if (failed.length) setError(failed.join("; "));
+    setLoads((n) => n + 1);
+  };
 
   const scoreNames = useMemo(() => [...new Set(Object.values(scores).flatMap((s) => Object.keys(s)))].sort(), [scores]);
   const pickedExps = picked.map((id) => experiments?.find((e) => e.id === id)).filter(Boolean) as any[];
@@ -240,8 +281,15 @@ function ExperimentList({ project }: { project: Project }) {
         >
           {baseId ? `Compare ${nameOf(otherId)} with ${nameOf(baseId)}` : "Compare (pick two)"}
         </button>
+        <button disabled={!pickedExps.length} data-testid="delete-experiments" onClick={deletePicked} title="Delete the picked experiments">
+          {pickedExps.length ? `Delete ${pickedExps.length === 1 ? pickedExps[0].name : `${pickedExps.length} experiments`}` : "Delete"}
+        </button>
       </div>
-      {error && <div className="error">{error}</div>}
+      {error && (
+        <div className="error" data-testid="experiments-error">
+          {error}
+        </div>
+      )}
       <DataTable testId="experiments-table" columns={columns} data={rows} empty={experiments ? "No experiments" : "Loading…"} />
     </div>
   );

@@ -179,7 +179,18 @@ export function Sandbox({ project }: { project: Project }) {
           </span>
           <span>Download:</span>
           {FORMATS.map((f) => (
-            <button key={f} disabled={!ran} onClick={() => ran && downloadBtql(ran, f, `query.${f}`)} data-testid={`download-${f}`}>
+            <button
+              key={f}
+              disabled={!ran}
+              onClick={() => {
+                if (!ran) return;
+                setGeneralError(null);
+                // A download the server refuses (the data gone since the run, a format it cannot
+                // write) says why: it failed without a word.
+                downloadBtql(ran, f, `query.${f}`).catch((e) => setGeneralError(`Not downloaded as ${f}: ${e.message}`));
+              }}
+              data-testid={`download-${f}`}
+            >
               {f}
             </button>
           ))}

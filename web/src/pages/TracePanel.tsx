@@ -433,8 +433,34 @@ function Comments({ source, row, onSaved }: { source: Source; row: any; onSaved:
     <section data-testid="comments">
       <h4>Comments</h4>
       {comments.map((c) => (
-        <div className="comment" key={c.id}>
-          {c.comment?.text ?? JSON.stringify(c.comment)} <span className="muted" title={c.created}>{fmtTime(c.created)}</span>
+        <div className="comment" key={c.id} data-testid="comment">
+          {/* Who wrote it (the API key's name, the server's user_id; none for a comment stored
+              before comments recorded it) and when. */}
+          <div className="comment-head">
+            <strong data-testid="comment-author">{c.user_id || "unknown author"}</strong>{" "}
+            <span className="muted" title={c.created} data-testid="comment-time">
+              {fmtTime(c.created)}
+            </span>{" "}
+            <button
+              className="icon"
+              title="Delete this comment"
+              data-testid="comment-delete"
+              onClick={async () => {
+                if (!confirm("Delete this comment?")) return;
+                setError(null);
+                try {
+                  // A comment is deleted by its own id (docs/write-semantics.md).
+                  await request(`v1/${source.type}/${source.id}/insert`, { body: { events: [{ id: c.id, _object_delete: true }] } });
+                  onSaved();
+                } catch (err: any) {
+                  setError(`Comment not deleted: ${err.message}`);
+                }
+              }}
+            >
+              ×
+            </button>
+          </div>
+          <div data-testid="comment-text">{c.comment?.text ?? JSON.stringify(c.comment)}</div>
         </div>
       ))}
       <form

@@ -27,7 +27,7 @@ function targets(mapping: Record<string, Bucket>): string {
 
 type Preview = { format: string; columns: { name: string; types: string[] }[]; proposed_mapping: Record<string, string>; rows: any[]; records: any[] };
 
-export function UploadDialog({ datasetId, onClose }: { datasetId: string; onClose: (imported: number) => void }) {
+export function UploadDialog({ datasetId, title = "Upload to the dataset", onClose }: { datasetId: string; title?: string; onClose: (imported: number) => void }) {
   const [file, setFile] = useState<File | null>(null);
   const [data, setData] = useState<Preview | null>(null);
   const [mapping, setMapping] = useState<Record<string, Bucket>>({});
@@ -82,7 +82,7 @@ export function UploadDialog({ datasetId, onClose }: { datasetId: string; onClos
 
   return (
     <Dialog testId="upload-dialog" wide onClose={() => onClose(0)}>
-      <h3>Upload to the dataset</h3>
+      <h3>{title}</h3>
       {!data && (
         <label
           className={"dropzone" + (over ? " over" : "")}

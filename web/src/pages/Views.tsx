@@ -174,7 +174,7 @@ export function ViewBar({ source, params }: { source: Source; params: URLSearchP
   };
   const submitName = () =>
     act(async () => {
-      if (naming === "rename" && saved) await request(`v1/view/${saved.id}`, { method: "PATCH", body: { name } });
+      if (naming === "rename" && saved) await request(`v1/view/${saved.id}`, { method: "PATCH", body: { name: name.trim() } });
       else {
         // The server answers a taken name with the view that has it (create-or-get, as
         // Braintrust's API): say so instead of switching to that view.

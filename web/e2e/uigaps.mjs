@@ -1,0 +1,364 @@
+// Gaps of the web UI found against ui-features.md (driven by tests/browser/test_ui_gaps.py):
+// names typed with surrounding spaces are stored trimmed (the server refuses them with a 400),
+// and "Upload CSV/JSON" on the datasets list creates a dataset from a file. Registered in
+// e2e.mjs, which passes its helpers in.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export function uiGapsFlows({ cfg, result, check, signIn, open, api, allowConsole, tableSettled }) {
+  const pid = () => cfg.data.project_id;
+  const stamp = () => Date.now().toString(36);
+
+  return {
+    // Each name field of the UI, typed with spaces around the name: stored trimmed, no error.
+    async nametrim(page) {
+      const answers = [];
+      page.on("dialog", (d) => (d.type() === "prompt" ? d.accept(answers.shift() ?? "") : d.accept()));
+      await signIn(page);
+      const s = stamp();
+      const stored = {};
+
+      // An automation: created, then renamed in its editor.
+      await open(page, "automations");
+      await page.getByTestId("new-export").click();
+      const form = page.getByTestId("automation-form");
+      await form.getByTestId("automation-name").fill(`  spaced export ${s}  `);
+      await form.getByTestId("export-path").fill("file://" + cfg.data.export_dir + "/spaced-" + s);
+      await form.getByTestId("save-automation").click();
+      await form.getByText(`Edit spaced export ${s}`).waitFor();
+      check((await form.getByTestId("automation-error").count()) === 0, "no error");
+      check((await form.getByTestId("automation-name").inputValue()) === `spaced export ${s}`, "the field shows the stored name");
+      await form.getByTestId("automation-name").fill(` renamed export ${s}\t`);
+      await form.getByTestId("save-automation").click();
+      await form.getByText(`Edit renamed export ${s}`).waitFor();
+      check((await form.getByTestId("automation-error").count()) === 0, "no error on the rename");
+      const autos = (await api(page, `v1/project_automation?project_id=${pid()}`)).body.objects;
+      const auto = autos.find((a) => a.name.includes(`export ${s}`));
+      stored.automation = auto?.name;
+      await form.getByTestId("close-form").click();
+      // A name of spaces only cannot be saved.
+      await page.getByTestId("new-retention").click();
+      await form.getByTestId("automation-name").fill("   ");
+      check(await form.getByTestId("save-automation").isDisabled(), "a blank name cannot be saved");
+      await form.getByTestId("close-form").click();
+
+      // A saved view, then renamed.
+      await open(page, "logs");
+      await tableSettled(page);
+      await page.getByTestId("save-view").click();
+      await page.getByTestId("view-name").fill(`  spaced view ${s} `);
+      await page.getByTestId("view-name-ok").click();
+      await page.getByTestId("rename-view").waitFor();
+      await page.getByTestId("rename-view").click();
+      await page.getByTestId("view-name").fill(` renamed view ${s}  `);
+      await page.getByTestId("view-name-ok").click();
+      await page.getByTestId("view-name").waitFor({ state: "detached" });
+      check((await page.getByTestId("view-error").count()) === 0, `no view error: ${await page.getByTestId("view-error").allTextContents()}`);
+      const views = (await api(page, `v1/view?object_type=project&object_id=${pid()}`)).body.objects;
+      const view = views.find((v) => v.name.includes(`view ${s}`));
+      stored.view = view?.name;
+
+      // A dataset ("+ Dataset") and a named version of it, named and renamed.
+      await open(page, "datasets");
+      await page.getByTestId("new-dataset").fill(`  spaced dataset ${s} `);
+      await page.getByTestId("new-dataset").press("Enter");
+      await page.waitForURL(/#\/p\/[^/]+\/datasets\/[^/?]+/);
+      const did = new URL(page.url()).hash.match(/datasets\/([^/?]+)/)[1];
+      stored.dataset = (await api(page, `v1/dataset/${did}`)).body.name;
+      const wrote = await api(page, `v1/dataset/${did}/insert`, { method: "POST", body: { events: [{ id: "r1", input: "hello" }] } });
+      check(wrote.status === 200, `row written: ${JSON.stringify(wrote.body)}`);
+      await open(page, `datasets/${did}`, "tab=versions");
+      const versions = page.getByTestId("versions");
+      answers.push(`  spaced v1 ${s} `);
+      await versions.getByTestId("name-version").first().click();
+      await versions.getByTestId("snapshot").filter({ hasText: `spaced v1 ${s}` }).waitFor();
+      answers.push(` renamed v1 ${s}  `);
+      await versions.getByTestId("snapshot").getByTestId("rename-snapshot").click();
+      await versions.getByTestId("snapshot").filter({ hasText: `renamed v1 ${s}` }).waitFor();
+      const message = await versions.getByTestId("versions-message").textContent();
+      check(message === "Rename: done", `the rename's message: ${message}`);
+      stored.snapshot = (await api(page, `v1/dataset/${did}/snapshots`)).body.objects.map((x) => x.name);
+      result.stored = stored;
+      // Other flows of the session expect the project's automations, views and datasets as seeded.
+      for (const path of [`v1/project_automation/${auto.id}`, `v1/view/${view.id}`, `v1/dataset/${did}`])
+        check((await api(page, path, { method: "DELETE" })).status === 200, `${path} deleted`);
+    },
+
+    // "Upload CSV/JSON" on the datasets list: a new dataset from a file, with the dataset
+    // screen's column mapping; a taken name says so; a cancelled upload leaves no dataset.
+    async listupload(page) {
+      await signIn(page);
+      const s = stamp();
+      const dir = mkdtempSync(join(tmpdir(), "tracelake-list-upload-"));
+      const file = join(dir, "questions.csv");
+      writeFileSync(file, "question,answer,topic\nWhere is my parcel?,In transit,shipping\nCan I return it?,Within 30 days,returns\n");
+      const named = async (name) => (await api(page, `v1/dataset?project_id=${pid()}&dataset_name=${encodeURIComponent(name)}`)).body.objects;
+
+      await open(page, "datasets");
+      await page.getByTestId("datasets-table").getByTestId("dataset-row").first().waitFor();
+      // Cancelled after naming: the dataset made for the upload is gone again.
+      await page.getByTestId("upload-new-dataset-open").click();
+      const naming = page.getByTestId("upload-new-dataset");
+      await naming.getByTestId("upload-dataset-name").fill(`cancelled ${s}`);
+      await naming.getByTestId("upload-dataset-next").click();
+      const upload = page.getByTestId("upload-dialog");
+      await upload.getByText(`Upload to the new dataset “cancelled ${s}”`).waitFor();
+      await upload.getByRole("button", { name: "Cancel" }).click();
+      await upload.waitFor({ state: "detached" });
+      // (the dialog closes once the delete is answered)
+      const left = await named(`cancelled ${s}`);
+      check(left.length === 0, `the cancelled upload's dataset is deleted: ${JSON.stringify(left)}`);
+
+      // A taken name says so, and creates nothing.
+      const taken = (await api(page, `v1/dataset/${cfg.data.dataset_id}`)).body.name;
+      await page.getByTestId("upload-new-dataset-open").click();
+      await naming.getByTestId("upload-dataset-name").fill(taken);
+      await naming.getByTestId("upload-dataset-next").click();
+      const error = await naming.getByTestId("upload-dataset-error").textContent();
+      check(error.includes("already exists"), `a taken name: ${error}`);
+      result.taken = error;
+
+      // A new name (with spaces around it): the file's columns mapped, imported, opened.
+      await naming.getByTestId("upload-dataset-name").fill(`  uploaded ${s} `);
+      await naming.getByTestId("upload-dataset-next").click();
+      await upload.getByTestId("upload-file").setInputFiles(file);
+      for (const c of ["question", "answer", "topic"]) await upload.getByTestId("bucket-input").getByTestId(`column-${c}`).waitFor();
+      await upload.getByTestId("column-answer").dragTo(upload.getByTestId("bucket-expected"));
+      await upload.getByTestId("column-topic").locator("select").selectOption("metadata");
+      await upload.getByTestId("bucket-expected").getByTestId("column-answer").waitFor();
+      await upload.getByTestId("bucket-metadata").getByTestId("column-topic").waitFor();
+      await upload.getByTestId("upload-preview").getByText("returns").waitFor();
+      await upload.getByTestId("import").click();
+      await page.waitForURL(/#\/p\/[^/]+\/datasets\/[^/?]+/);
+      const [made] = await named(`uploaded ${s}`);
+      check(made && new URL(page.url()).hash.includes(made.id), `the new dataset is opened: ${page.url()}`);
+      await page.getByTestId("dataset-rows").getByTestId("row").nth(1).waitFor();
+      const rows = await api(page, "btql", { method: "POST", body: { query: `select: input, expected, metadata | from: dataset('${made.id}') | sort: input` } });
+      check(rows.status === 200, `rows: ${JSON.stringify(rows.body)}`);
+      result.rows = rows.body.data;
+      check((await api(page, `v1/dataset/${made.id}`, { method: "DELETE" })).status === 200, "cleaned up");
+    },
+
+    // Delete an automation, a dataset and an experiment from their lists (there was no control
+    // for it): each asks first, goes from the list and from the server; a read-only key's
+    // delete shows the server's refusal and the row stays.
+    async deletes(page) {
+      const asked = [];
+      page.on("dialog", (d) => {
+        asked.push(d.message());
+        d.accept();
+      });
+      await signIn(page);
+      const s = stamp();
+      const made = async (path, body) => {
+        const res = await api(page, path, { method: "POST", body });
+        check(res.status === 200, `${path}: ${JSON.stringify(res.body)}`);
+        return res.body;
+      };
+      const auto = await made("v1/project_automation", {
+        project_id: pid(),
+        name: `doomed-auto-${s}`,
+        config: { event_type: "retention", object_type: "project_logs", retention_days: 365 },
+      });
+      const ds = await made("v1/dataset", { project_id: pid(), name: `doomed-ds-${s}` });
+      await made(`v1/dataset/${ds.id}/insert`, { events: [{ id: "a", input: 1 }, { id: "b", input: 2 }] });
+      const kept = await made("v1/dataset", { project_id: pid(), name: `kept-ds-${s}` });
+      const exp = await made("v1/experiment", { project_id: pid(), name: `doomed-exp-${s}` });
+      const gone = async (path) => (await api(page, path)).status === 404;
+
+      await open(page, "automations");
+      const autoRow = page.getByTestId("automation-row").filter({ hasText: auto.name });
+      await autoRow.getByTestId("delete-automation").click();
+      await autoRow.waitFor({ state: "detached" });
+      check(await gone(`v1/project_automation/${auto.id}`), "the automation is deleted");
+
+      await open(page, "datasets");
+      const dsRow = page.getByTestId("dataset-row").filter({ hasText: ds.name });
+      await dsRow.getByText("2", { exact: true }).waitFor(); // its row count, named in the question
+      await dsRow.getByTestId("dataset-delete").click();
+      await dsRow.waitFor({ state: "detached" });
+      check(await gone(`v1/dataset/${ds.id}`), "the dataset is deleted");
+
+      await open(page, "experiments");
+      const expRow = page.getByTestId("experiments-table").getByTestId("row").filter({ hasText: exp.name });
+      await expRow.getByTestId("pick-experiment").check();
+      await page.getByTestId("delete-experiments").filter({ hasText: `Delete ${exp.name}` }).click();
+      await expRow.waitFor({ state: "detached" });
+      check(await gone(`v1/experiment/${exp.id}`), "the experiment is deleted");
+      check((await page.getByTestId("delete-experiments").textContent()) === "Delete", "nothing picked any more");
+
+      // A read-only key: refused, said so, the dataset stays listed and stored.
+      await page.goto(cfg.url + "/#/login");
+      await page.getByTestId("api-key").fill(cfg.read_key);
+      await page.getByTestId("sign-in").click();
+      await page.waitForURL(/#\/p\/[^/]+\/logs/);
+      await open(page, "datasets");
+      const keptRow = page.getByTestId("dataset-row").filter({ hasText: kept.name });
+      await keptRow.getByTestId("dataset-delete").click();
+      const refused = await page.getByTestId("dataset-delete-error").textContent();
+      check(refused === `${kept.name} not deleted: this API key is read-only`, `refused: ${refused}`);
+      check((await keptRow.count()) === 1 && !(await gone(`v1/dataset/${kept.id}`)), "the dataset stays");
+      result.asked = asked;
+      check((await api(page, `v1/dataset/${kept.id}`, { method: "DELETE" })).status === 200, "cleaned up (admin)");
+    },
+
+    // "New project…" in the project switcher (the UI could not create a project): a taken name
+    // says so, a new one (typed with spaces around it) is created trimmed and opened.
+    async newproject(page) {
+      await signIn(page);
+      const s = stamp();
+      const switcher = page.getByTestId("project-switcher");
+      const taken = (await api(page, `v1/project/${pid()}`)).body.name;
+      await switcher.selectOption("+");
+      const dialog = page.getByTestId("new-project");
+      await dialog.getByTestId("new-project-name").fill(` ${taken} `);
+      await dialog.getByTestId("create-project").click();
+      result.taken = await dialog.getByTestId("new-project-error").textContent();
+      await dialog.getByTestId("new-project-name").fill(`  fresh project ${s} `);
+      await dialog.getByTestId("create-project").click();
+      await dialog.waitFor({ state: "detached" });
+      const [made] = (await api(page, `v1/project?project_name=${encodeURIComponent(`fresh project ${s}`)}`)).body.objects;
+      try {
+        check(made, "the project is stored under the trimmed name");
+        await page.waitForURL(new RegExp(`#/p/${made.id}/logs`));
+        await page.getByTestId("nav-logs").waitFor();
+        result.selected = await switcher.locator("option:checked").textContent();
+      } finally {
+        // Projects are listed newest first: the other flows open the first one.
+        if (made) check((await api(page, `v1/project/${made.id}`, { method: "DELETE" })).status === 200, "cleaned up");
+      }
+    },
+
+    // A comment can be deleted from the span's detail (it could not): asked first, gone from the
+    // panel and from the stored row; the other comment stays.
+    async commentdelete(page) {
+      page.on("dialog", (d) => d.accept());
+      await signIn(page);
+      const row = "trace-0014";
+      const feedback = (comment) => api(page, `v1/project_logs/${pid()}/feedback`, { method: "POST", body: { feedback: [{ id: row, comment }] } });
+      check((await feedback("keep me")).status === 200 && (await feedback("delete me")).status === 200, "comments written");
+      const stored = async () => {
+        const res = await api(page, "btql", { method: "POST", body: { query: `select: comments | from: project_logs('${pid()}') | filter: id = '${row}'` } });
+        return (res.body.data[0].comments || []).map((c) => c.comment.text);
+      };
+      await open(page, "logs", `filter=${encodeURIComponent(`id = '${row}'`)}&tab=btql`);
+      await tableSettled(page);
+      await page.getByTestId("logs-table").getByTestId("row").first().click();
+      const comments = page.getByTestId("span-detail").getByTestId("comments");
+      const doomed = comments.getByTestId("comment").filter({ hasText: "delete me" });
+      await doomed.getByTestId("comment-delete").click();
+      await doomed.waitFor({ state: "detached" });
+      await comments.getByTestId("comment").filter({ hasText: "keep me" }).waitFor();
+      result.stored = await stored();
+      check((await comments.getByTestId("comment-error").count()) === 0, "no error");
+    },
+
+    // The API keys screen (there was none: keys were made with the CLI or the API): a key made
+    // with a name typed with spaces (stored trimmed), its secret shown once and working, then
+    // revoked (it stops working); a read-only key is told it cannot manage keys.
+    async apikeys(page) {
+      page.on("dialog", (d) => d.accept());
+      await signIn(page);
+      const s = stamp();
+      await open(page, "keys");
+      const screen = page.getByTestId("api-keys");
+      await screen.getByTestId("key-row").filter({ hasText: "this session" }).waitFor();
+      await screen.getByTestId("new-key-name").fill(`  helper ${s} `);
+      await screen.getByTestId("new-key-role").selectOption("read");
+      await screen.getByTestId("create-key").click();
+      const secret = await screen.getByTestId("new-key-secret").textContent();
+      const row = screen.getByTestId("key-row").filter({ hasText: `helper ${s}` });
+      await row.waitFor();
+      const [stored] = (await api(page, "v1/api_key?limit=1000")).body.objects.filter((k) => k.name.includes(`helper ${s}`));
+      result.stored = { name: stored.name, role: stored.role };
+      check((await api(page, `v1/project/${pid()}`, { key: secret })).status === 200, "the new key works");
+      await row.getByTestId("revoke-key").click();
+      await row.waitFor({ state: "detached" });
+      check((await api(page, `v1/project/${pid()}`, { key: secret })).status === 401, "the revoked key is refused");
+      // A read-only key.
+      await page.goto(cfg.url + "/#/login");
+      await page.getByTestId("api-key").fill(cfg.read_key);
+      await page.getByTestId("sign-in").click();
+      await page.waitForURL(/#\/p\/[^/]+\/logs/);
+      await open(page, "keys");
+      result.readonly = await page.getByTestId("keys-load-error").textContent();
+      check((await page.getByTestId("keys-table").count()) === 0, "no list for a read-only key");
+    },
+
+    // A dataset and an experiment renamed from their screens (there was no control for it): the
+    // name typed with spaces is stored trimmed; a name another one has shows the server's refusal.
+    async renames(page) {
+      const answers = [];
+      page.on("dialog", (d) => d.accept(answers.shift() ?? ""));
+      await signIn(page);
+      const s = stamp();
+      const made = async (path, body) => (await api(page, path, { method: "POST", body })).body;
+      const ds = await made("v1/dataset", { project_id: pid(), name: `to-rename-ds-${s}` });
+      const exp = await made("v1/experiment", { project_id: pid(), name: `to-rename-exp-${s}` });
+      const taken = (await api(page, `v1/dataset/${cfg.data.dataset_id}`)).body.name;
+      try {
+        await open(page, `datasets/${ds.id}`);
+        answers.push(`  renamed-ds-${s} `);
+        await page.getByTestId("rename-dataset").click();
+        await page.locator("h2", { hasText: `renamed-ds-${s}` }).waitFor();
+        answers.push(taken);
+        await page.getByTestId("rename-dataset").click();
+        result.datasetRefused = await page.getByTestId("dataset-error").textContent();
+        result.dataset = (await api(page, `v1/dataset/${ds.id}`)).body.name;
+
+        await open(page, `experiments/${exp.id}`);
+        answers.push(` renamed-exp-${s}\t`);
+        await page.getByTestId("rename-experiment").click();
+        await page.getByTestId("experiment-details").locator("h2", { hasText: `renamed-exp-${s}` }).waitFor();
+        result.experiment = (await api(page, `v1/experiment/${exp.id}`)).body.name;
+      } finally {
+        await api(page, `v1/dataset/${ds.id}`, { method: "DELETE" });
+        await api(page, `v1/experiment/${exp.id}`, { method: "DELETE" });
+      }
+    },
+
+    // A sandbox download the server refuses says why (it failed without a word): the dataset a
+    // query ran on is deleted before its rows are downloaded.
+    async sandboxdownload(page) {
+      await signIn(page);
+      const made = await api(page, "v1/dataset", { method: "POST", body: { project_id: pid(), name: `short-lived-${stamp()}` } });
+      const id = made.body.id;
+      await api(page, `v1/dataset/${id}/insert`, { method: "POST", body: { events: [{ id: "a", input: 1 }] } });
+      const query = `select: id, input | from: dataset('${id}')`;
+      await open(page, "sandbox", "q=" + encodeURIComponent(query));
+      await page.getByTestId("run-query").click();
+      await page.getByTestId("result-count").getByText("1 rows").waitFor();
+      check((await api(page, `v1/dataset/${id}`, { method: "DELETE" })).status === 200, "deleted through the API");
+      await page.getByTestId("download-csv").click();
+      result.message = await page.getByTestId("query-error").textContent();
+    },
+
+    // Figures of the lists that fail to load say so: an automation's last run (it said "never"),
+    // a dataset's row count and the experiments' scores (blank, as if there were none).
+    async listerrors(page) {
+      await signIn(page);
+      allowConsole(/^Failed to load resource: the server responded with a status of 500 /);
+      const fail = (re, message) =>
+        page.route((u) => re.test(u.pathname), (r) => r.fulfill({ status: 500, contentType: "application/json", body: JSON.stringify({ error: { type: "Internal", message } }) }));
+      await fail(/\/v1\/project_automation\/[^/]+\/runs$/, "runs unavailable");
+      await fail(/\/v1\/dataset\/[^/]+\/summarize$/, "summary unavailable");
+      await fail(/\/v1\/experiment\/[^/]+\/summarize$/, "scores unavailable");
+      const auto = await api(page, "v1/project_automation", {
+        method: "POST",
+        body: { project_id: pid(), name: `listerrors-${stamp()}`, config: { event_type: "retention", object_type: "project_logs", retention_days: 365 } },
+      });
+      try {
+        await open(page, "automations");
+        const row = page.getByTestId("automation-row").filter({ hasText: auto.body.name });
+        result.lastRun = await row.getByTestId("last-run").getByText("not loaded").textContent();
+        await open(page, "datasets");
+        result.count = await page.getByTestId("dataset-row").first().getByTestId("dataset-count").getByText("not loaded").textContent();
+        await open(page, "experiments");
+        result.scores = await page.getByTestId("experiments-error").textContent();
+      } finally {
+        await api(page, `v1/project_automation/${auto.body.id}`, { method: "DELETE" });
+      }
+    },
+  };
+}
