@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from sqlglot import exp
 
 from tracelake.query import ast as a
-from tracelake.query import functions
+from tracelake.query import functions, times
 from tracelake.query.errors import QueryError
 from tracelake.query.types import (
     EVENT_COLUMNS,
@@ -612,7 +612,13 @@ class Compiler:
         if to is T.NULL:
             return value.to(value.sql, to)
         if isinstance(value.literal, str):
-            converted = functions.convert_string_literal(self, value.literal, to)
+            try:
+                converted = functions.convert_string_literal(self, value.literal, to)
+            except times.OutOfRange:
+                if strict:
+                    message = f"{to.value} '{value.literal}' is out of range ({times.RANGE_TEXT})"
+                    raise fail(message, self.where(value, node)) from None
+                converted = exp.Null()
             invalid = converted is None or isinstance(converted, exp.Null)
             if strict and invalid and to in (T.NUMBER, T.BOOLEAN, T.TIMESTAMP, T.DATE):
                 raise fail(f"invalid {to.value} '{value.literal}'", self.where(value, node))
@@ -692,13 +698,21 @@ class Compiler:
             raise fail(f"{what} must be {LITERAL_KINDS[kinds]}", self.where(value, node))
         return v
 
-    def parse_timestamp_literal(self, text: str) -> dt.datetime | None:
-        """ISO-8601 date or date-time; without an offset it is UTC."""
+    def parse_timestamp_literal(self, text: str) -> dt.datetime | times.FarTime | None:
+        """ISO-8601 date or date-time; without an offset it is UTC. A year outside 1-9999
+        (``0000``, ``+010000``, ``-000976``, as answers write them), or a time whose UTC
+        lies there, is a :class:`times.FarTime`; beyond the engine's range it raises
+        :class:`times.OutOfRange`."""
         try:
             value = dt.datetime.fromisoformat(text.strip())
         except ValueError:
-            return None
-        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+            return times.parse_far_time(text)
+        value = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        try:
+            value.astimezone(dt.UTC)
+        except OverflowError:  # ('0001-01-01T00:00+14:00' is in year 0 in UTC)
+            return times.parse_far_time(text) or value
+        return value
 
     def error(self, message: str, node: object = None) -> QueryError:
         return fail(message, node)

@@ -11,7 +11,7 @@ from dataclasses import replace
 from sqlglot import exp
 
 from tracelake.model.words import JSON_ESCAPE_PATTERN, JSON_KEY_PATTERN, NOT_ALNUM_PATTERN
-from tracelake.query import functions
+from tracelake.query import functions, times
 from tracelake.query.compiler import Compiler
 from tracelake.query.functions import fn
 from tracelake.query.types import T, is_int64
@@ -343,14 +343,19 @@ class DuckDBCompiler(Compiler):
     def json_literal(self, value: object) -> exp.Expression:
         return _cast(_s(json.dumps(value, separators=(",", ":"), ensure_ascii=False)), "JSON")
 
-    def timestamp_literal(self, value: dt.datetime) -> exp.Expression:
-        try:
-            text = value.astimezone(dt.UTC).isoformat(sep=" ")
-        except OverflowError:  # its UTC lies in year 0 or 10000 ('0001-01-01T00:00+14:00'),
-            text = value.isoformat(sep=" ")  # which Python lacks and DuckDB has: a 500
+    def timestamp_literal(self, value: dt.datetime | times.FarTime) -> exp.Expression:
+        if isinstance(value, times.FarTime):  # (a year outside 1-9999, which DuckDB has)
+            text = times.engine_text(value)
+        else:
+            try:
+                text = value.astimezone(dt.UTC).isoformat(sep=" ")
+            except OverflowError:  # (a form parse_far_time does not read: DuckDB's offset)
+                text = value.isoformat(sep=" ")
         return _cast(_s(text), "TIMESTAMPTZ")
 
-    def date_literal(self, value: dt.date) -> exp.Expression:
+    def date_literal(self, value: dt.date | times.FarTime) -> exp.Expression:
+        if isinstance(value, times.FarTime):
+            return _cast(_s(times.engine_date_text(value.date_days)), "DATE")
         return _cast(_s(value.isoformat()), "DATE")
 
     # JSON: paths are literals of escaped segments, one json_extract per run of segments.

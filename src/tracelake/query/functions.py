@@ -89,6 +89,7 @@ from sqlglot import exp
 
 from tracelake.model import words
 from tracelake.query import ast as a
+from tracelake.query import times
 from tracelake.query.errors import QueryError
 from tracelake.query.types import (
     T,
@@ -167,7 +168,9 @@ def convert_string_literal(c: Compiler, text: str, to: T) -> exp.Expression | No
         return None if value is None else c.timestamp_literal(value)
     if to is T.DATE:
         value = c.parse_timestamp_literal(text)
-        return None if value is None else c.date_literal(value.date())
+        if value is None:
+            return None
+        return c.date_literal(value if isinstance(value, times.FarTime) else value.date())
     if to is T.BOOLEAN and text.strip().lower() in ("true", "false"):
         return exp.Boolean(this=text.strip().lower() == "true")
     if to is T.JSON:

@@ -67,6 +67,19 @@ TYPE_ERRORS = [
     ("select: least(tags, created)", "least() cannot mix an array and a timestamp", 1, 21),
     ("select: greatest(created, tags)", "greatest() cannot mix a timestamp and an array", 1, 27),
     ("select: least(created, 'soon')", "invalid timestamp 'soon'", 1, 24),
+    ("select: created > '0000-02-30'", "invalid timestamp '0000-02-30'", 1, 19),
+    (
+        "select: created > '+294247-01-10T04:00:54.775807Z'",
+        "timestamp '+294247-01-10T04:00:54.775807Z' is out of range (290,309 BC to 294,247 AD)",
+        1,
+        19,
+    ),
+    (
+        "select: to_date(created) = '-300000-01-01'",
+        "date '-300000-01-01' is out of range (290,309 BC to 294,247 AD)",
+        1,
+        28,
+    ),
     ("select: least(1, 'abc')", "invalid number 'abc'", 1, 18),
     # 5. the condition of ? : (and CASE WHEN)
     ("select: 'a' ? 1 : 2", "a condition must be a boolean, not a string", 1, 9),
@@ -268,6 +281,19 @@ VALUES = [
     ("to_datetime('0001-01-01T00:00:00+14:00')", {"r01": "0000-12-31T10:00:00.000000Z"}),
     ("to_datetime('9999-12-31T23:00:00-14:00')", {"r01": "+010000-01-01T13:00:00.000000Z"}),
     ("created > '0001-01-01T00:00:00+14:00'", {"r01": True}),
+    # a literal in years the answers write in the expanded form reads back as that time
+    ("created > '-000976-11-09T00:00:00.000000Z'", {"r01": True}),
+    ("created > '0000-01-01'", {"r01": True}),
+    ("created < '+010000-01-01T00:00:00.000000Z'", {"r01": True}),
+    ("created < '10000-01-01T00:00:00Z'", {"r01": True}),
+    ("created + interval 8000 year = '+010024-11-09T10:00:00.250000Z'", {"r01": True}),
+    ("to_datetime('-000976-11-09T10:00:00.25Z') = '-000976-11-09T10:00:00.250000Z'", {"r01": True}),
+    ("to_datetime('0000-11-09T10:00:00.25Z') = '0000-11-09T10:00:00.250Z'", {"r01": True}),
+    ("created < '-290308-12-22T00:00:00Z'", {"r01": False}),
+    ("created < '+294247-01-10T04:00:54.775806Z'", {"r01": True}),
+    ("to_date(created) < '+010000-01-01'", {"r01": True}),
+    ("to_date(created + interval 8000 year) = '+010024-11-09'", {"r01": True}),
+    ("least(created, '-000001-12-31T23:00:00-01:00')", {"r01": "0000-01-01T00:00:00.000000Z"}),
     ("'a' IS NOT NULL ? 1 : 2", {"r01": 1}),
 ]
 

@@ -1,0 +1,67 @@
+"""POST /btql: edge cases of the language (docs/btql.md): times the answers write in ISO
+8601's expanded years read back as literals, JSON booleans as numbers, pivot columns of
+values of different types, the names of unaliased expressions, and values past a type's
+range. Expected values are worked out here from the rows the test writes."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+ROWS = [
+    {"id": "a", "created": "2024-01-01T00:00:00Z", "metadata": {"flag": True, "k": "1"}},
+    {"id": "b", "created": "2024-01-02T00:00:00Z", "metadata": {"flag": False, "k": 1}},
+    {"id": "c", "created": "2024-01-03T00:00:00Z", "metadata": {"flag": True, "k": "x"}},
+]
+
+
+@pytest.fixture
+def project(app_client):
+    name = f"edges-{uuid.uuid4().hex[:8]}"
+    project_id = app_client.post("/v1/project", json={"name": name}).json()["id"]
+    rows = [{**r, "project_id": project_id, "log_id": "g"} for r in ROWS]
+    assert app_client.post("/logs3", json={"rows": rows}).status_code == 200
+    return project_id
+
+
+def post(client, project_id, query):
+    return client.post("/btql", json={"query": query.replace("{p}", project_id)})
+
+
+def btql(client, project_id, query):
+    response = post(client, project_id, query)
+    assert response.status_code == 200, response.text
+    return response.json()["data"]
+
+
+def error(client, project_id, query):
+    response = post(client, project_id, query)
+    assert response.status_code == 400, response.text
+    return response.json()["error"]
+
+
+# -- 1. times in expanded years ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("shift", "year"), [("- interval 3000 year", "-000976"), ("+ interval 8000 year", "+010024")]
+)
+def test_a_time_the_answer_writes_in_an_expanded_year_reads_back_as_a_literal(
+    app_client, project, shift, year
+):
+    query = f"select: id, created {shift} as t | from: project_logs('{{p}}')"
+    written = {r["id"]: r["t"] for r in btql(app_client, project, query)}
+    assert written["a"] == f"{year}-01-01T00:00:00.000000Z"
+    for rid, text in written.items():
+        query = f"select: id | from: project_logs('{{p}}') | filter: created {shift} = '{text}'"
+        assert btql(app_client, project, query) == [{"id": rid}]
+
+
+def test_a_time_literal_beyond_the_range_is_a_400_that_gives_it(app_client, project):
+    query = "filter: created > '+300000-01-01' | select: id | from: project_logs('{p}')"
+    err = error(app_client, project, query)
+    assert err["message"].startswith(
+        "timestamp '+300000-01-01' is out of range (290,309 BC to 294,247 AD)"
+    )
+    assert (err["line"], err["col"]) == (1, 19)
