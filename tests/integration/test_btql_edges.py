@@ -65,3 +65,26 @@ def test_a_time_literal_beyond_the_range_is_a_400_that_gives_it(app_client, proj
         "timestamp '+300000-01-01' is out of range (290,309 BC to 294,247 AD)"
     )
     assert (err["line"], err["col"]) == (1, 19)
+
+
+# -- 2. JSON booleans as numbers -------------------------------------------------------------------
+
+
+def test_a_json_boolean_reads_as_1_or_0_in_casts_arithmetic_and_aggregates_alike(
+    app_client, project
+):
+    flags = {r["id"]: int(r["metadata"]["flag"]) for r in ROWS}
+    query = (
+        "select: id, to_number(metadata.flag) as n, to_integer(metadata.flag) as i,"
+        " metadata.flag + 0 as a, metadata.flag = 1 as e | from: project_logs('{p}')"
+    )
+    rows = btql(app_client, project, query)
+    assert {r["id"]: (r["n"], r["i"], r["a"], r["e"]) for r in rows} == {
+        rid: (f, f, f, f == 1) for rid, f in flags.items()
+    }
+    query = (
+        "measures: sum(metadata.flag) as s, sum(to_number(metadata.flag)) as t"
+        " | from: project_logs('{p}')"
+    )
+    total = sum(flags.values())
+    assert btql(app_client, project, query) == [{"s": total, "t": total}]

@@ -682,8 +682,7 @@ class Compiler:
 
     def sort_keys(self, value: Typed) -> list[exp.Expression]:
         if value.type is T.JSON:
-            to_number = self.COERCIONS[T.JSON, T.NUMBER]
-            return [to_number(self, value.sql), self.json_text(value.sql.copy())]
+            return [self.json_num(value.sql), self.json_text(value.sql.copy())]
         return [value.sql]
 
     def literal_value(self, value: Typed, what: str, node: a.Expr, kinds=(str,)):

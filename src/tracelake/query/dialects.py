@@ -212,7 +212,8 @@ class DuckDBCompiler(Compiler):
     BUCKET_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # bucket starts: "2024-11-09T00:00:00Z"
     COERCIONS = {
         (T.JSON, T.STRING): lambda c, x: c.json_text(x),
-        (T.JSON, T.NUMBER): lambda c, x: _cast(c.json_text(x), "DOUBLE", safe=True),
+        # a JSON number or numeric string is itself, true and false 1 and 0 (as booleans)
+        (T.JSON, T.NUMBER): lambda c, x: c.json_measure(x),
         (T.JSON, T.BOOLEAN): lambda c, x: _bound(x, lambda v: _case(
             c.json_is_number(v),
             exp.NEQ(this=c.json_num(v.copy()), expression=exp.Literal.number(0)),
@@ -394,11 +395,14 @@ class DuckDBCompiler(Compiler):
         return exp.In(this=self.json_type_of(sql), expressions=[_s(k) for k in _NUMERIC_JSON])
 
     def json_num(self, sql: exp.Expression) -> exp.Expression:
-        return self.COERCIONS[T.JSON, T.NUMBER](self, sql)
+        """A JSON number or numeric string as a number, NULL for anything else (a boolean
+        too: min, max and sort keys rank numbers apart from other values)."""
+        return _cast(self.json_text(sql), "DOUBLE", safe=True)
 
     def json_measure(self, sql: exp.Expression) -> exp.Expression:
-        """A JSON value as a number to aggregate: a number (or a numeric string) as itself,
-        true and false as 1 and 0 (``sum(metadata.cached)`` counts the true ones)."""
+        """A JSON value as a number, as arithmetic, comparisons with a number, casts and
+        aggregates read it: a number (or a numeric string) as itself, true and false as 1
+        and 0, as a boolean is (``sum(metadata.cached)`` counts the true ones)."""
         direct = _path_read(sql) if self.lean_paths else None
         json_type = fn("json_type", *direct) if direct else self.json_type_of(sql.copy())
         is_boolean = exp.EQ(this=json_type, expression=_s("BOOLEAN"))

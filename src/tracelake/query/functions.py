@@ -425,7 +425,7 @@ def _count_distinct(c, ctx, node, args):
 
 def _measured(c: Compiler, value: Typed, node, needs: str) -> Typed:
     """The argument of sum, avg or percentile as a number: a boolean counts as 0/1, a JSON
-    true/false too (a JSON boolean read as a number is NULL anywhere else)."""
+    true/false too (as it does wherever a JSON value is read as a number)."""
     if value.type is T.JSON:
         return value.to(c.json_measure(value.sql), T.NUMBER)
     return c.expect(value, T.NUMBER, node, needs)
@@ -456,7 +456,7 @@ def _minmax(cls: type[exp.Func], by: str) -> Handler:
                 sql_type=value.sql_type,
                 whole_seconds=value.whole_seconds,
             )
-        key = _convert(c, value.sql.copy(), T.JSON, T.NUMBER)
+        key = c.json_num(value.sql.copy())
         num = c.number_to_output(cls(this=key))
         # A JSON integer wins as itself: the double above rounds one beyond 2^53
         # (9223372036854775813 came back as 9223372036854776000).

@@ -304,10 +304,20 @@ def test_valid_values(con, text, expected):
     assert {k: got[k] for k in expected} == expected
 
 
-def test_sum_counts_json_booleans_where_arithmetic_does_not(con):
-    """As btql.md says (the Types section said sum treated them as NULL, as + does)."""
+def test_a_json_boolean_is_1_or_0_wherever_it_is_read_as_a_number(con):
+    """As a boolean is: sum counted a JSON true as 1 while to_number(), arithmetic and a
+    comparison with a number made it NULL."""
     query = "measures: sum(metadata.is_production) as s, sum(metadata.is_production + 0) as p"
-    assert run(con, parse_query(query)) == [{"s": 2, "p": None}]
+    assert run(con, parse_query(query)) == [{"s": 2, "p": 2}]
+    for text in ("to_number({})", "to_integer({})", "{} + 0", "{} * 1", "round({}, 0)"):
+        got = _values(con, text.format("metadata.is_production"))
+        assert {k: got[k] for k in ("r01", "r02", "r03")} == {"r01": 1, "r02": 0, "r03": None}
+    assert _ids(con, "metadata.is_production = 1") == ["r01", "r05"]
+    assert _ids(con, "metadata.is_production < 1") == ["r02"]
+    # the string "true" is no number, and min, max and sort keep booleans apart from numbers
+    assert _values(con, "to_number(metadata.bool_str)")["r08"] is None
+    rows = run(con, parse_query("measures: max(metadata.is_production) as m"))
+    assert rows == [{"m": True}]
 
 
 def test_aggregates_of_json_fields_of_unknown_type_are_allowed(con):
