@@ -88,3 +88,36 @@ def test_a_json_boolean_reads_as_1_or_0_in_casts_arithmetic_and_aggregates_alike
     )
     total = sum(flags.values())
     assert btql(app_client, project, query) == [{"s": total, "t": total}]
+
+
+# -- 3. pivot values of different types ---------------------------------------------------------
+
+
+def test_a_string_and_a_number_of_the_same_text_are_two_pivot_columns(app_client):
+    """They are two groups, as in dimensions: the pivot gave them one column, which held the
+    measures of one group only (the string "1"'s count of 3, never the number's 2)."""
+    name = f"pv-{uuid.uuid4().hex[:8]}"
+    project_id = app_client.post("/v1/project", json={"name": name}).json()["id"]
+    values = ["1", 1, "1", 1, "1", "true", True, [1], "[1]", 2]
+    rows = [
+        {"id": f"r{i}", "project_id": project_id, "log_id": "g", "metadata": {"k": v}}
+        for i, v in enumerate(values)
+    ]
+    assert app_client.post("/logs3", json={"rows": rows}).status_code == 200
+
+    def count(v):
+        return sum(1 for x in values if x == v and type(x) is type(v))
+
+    query = "measures: count(1) as n | from: project_logs('{p}') | pivot: metadata.k"
+    (row,) = btql(app_client, project_id, query)
+    assert list(row.items()) == [
+        ("1_n", count("1")),
+        ("1_n_2", count(1)),
+        ("2_n", count(2)),
+        ("[1]_n", count("[1]")),
+        ("[1]_n_2", count([1])),
+        ("true_n", count("true")),
+        ("true_n_2", count(True)),
+    ]
+    grouped = "dimensions: metadata.k as k | measures: count(1) as n | from: project_logs('{p}')"
+    assert sorted(r["n"] for r in btql(app_client, project_id, grouped)) == sorted(row.values())
