@@ -121,3 +121,37 @@ def test_a_string_and_a_number_of_the_same_text_are_two_pivot_columns(app_client
     ]
     grouped = "dimensions: metadata.k as k | measures: count(1) as n | from: project_logs('{p}')"
     assert sorted(r["n"] for r in btql(app_client, project_id, grouped)) == sorted(row.values())
+
+
+# -- 4. names of unaliased expressions -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "names"),
+    [
+        ("select: count(*) | from: project_logs('{p}')", ["expr_1"]),
+        ("SELECT count(*) FROM project_logs('{p}')", ["expr_1"]),
+        ("measures: count(1) | from: project_logs('{p}')", ["expr_1"]),
+        (
+            "select: id, len(metadata), 1 + 1 | from: project_logs('{p}')",
+            ["id", "expr_2", "expr_3"],
+        ),
+        (
+            "dimensions: metadata.k | measures: count(1), sum(1) | from: project_logs('{p}')",
+            ["k", "expr_2", "expr_3"],
+        ),
+        (
+            "dimensions: day(created) | measures: count(1) | from: project_logs('{p}')"
+            " | pivot: metadata.flag",
+            ["expr_1", "false_expr_2", "true_expr_2"],
+        ),
+    ],
+)
+def test_an_unaliased_expression_is_named_by_its_column_position(app_client, project, query, names):
+    assert list(btql(app_client, project, query)[0]) == names
+
+
+def test_an_unaliased_expression_after_a_star_counts_the_columns_it_expands_to(app_client, project):
+    """It counted `*` as one item: `select: *, len(tags)` named its last column expr_2."""
+    row = btql(app_client, project, "select: *, len(metadata) | from: project_logs('{p}')")[0]
+    assert list(row)[-1] == f"expr_{len(row)}"

@@ -12,7 +12,8 @@ a dialect subclass (``DuckDBCompiler``) supplies the engine primitives and exten
 Naming decisions: an unaliased field is named by its last path segment (``model`` for
 ``metadata.model``, in BTQL as in SQL mode; ``tags[0]`` keeps its path) unless another output
 has that name, then by its full path (``metadata.id`` beside ``id``); any other unaliased
-expression is ``expr_<position>``; a duplicate explicit alias is an error. In sort,
+expression is ``expr_<n>``, ``n`` its column's position in the output (counting the columns
+``*`` expands to, as sort ordinals do); a duplicate explicit alias is an error. In sort,
 final_filter and dimensions a name is first an explicit alias, then a top-level field, then
 an implicit short name; in filter only the latter two. Ordinals count output columns from 1
 (in dimensions: select items).
@@ -53,6 +54,10 @@ __all__ = [
     "EVENT_COLUMNS", "Column", "Compiler", "DuckDBCompiler", "OutputColumn", "Projection",
     "Scope", "T", "Typed",
 ]  # fmt: skip
+
+
+# The name of a pivot column, which the planner adds to the dimensions (``__pivot_1``…).
+PIVOT_DIMENSION = "__pivot_"
 
 
 @dataclass(frozen=True)
@@ -295,11 +300,14 @@ class Compiler:
         star: a.Star | None = None
         items = [(i, "select") for i in select] + [(d, "dimensions") for d in dims if not select]
         named: list[tuple[str, a.Expr, str, str | None]] = []  # name, expr, clause, full path
-        for pos, (item, clause) in enumerate(items + [(m, "measures") for m in measures], 1):
+        for item, clause in items + [(m, "measures") for m in measures]:
             if isinstance(item, a.Star):
                 star = item
                 named += [(n, a.Ident((n,), loc=item.loc), clause, None) for n in scope.columns]
                 continue
+            # the output column's position (as `sort: 3` counts; a pivot's hidden columns,
+            # which the planner adds to the dimensions, are not output columns)
+            pos = 1 + sum(not n.startswith(PIVOT_DIMENSION) for n, *_ in named)
             expr = item.expr
             if item.alias == "":
                 raise fail("a column name cannot be empty", expr)

@@ -20,7 +20,7 @@ from sqlglot import exp
 from tracelake.model.objects import ObjectType
 from tracelake.model.xact import key_xact
 from tracelake.query import ast as a
-from tracelake.query.compiler import Compiler, DuckDBCompiler
+from tracelake.query.compiler import PIVOT_DIMENSION, Compiler, DuckDBCompiler
 from tracelake.query.cursors import MAX_LIMIT, Cursor, check_objects, decode_cursor, objects_tag
 from tracelake.query.errors import QueryError
 from tracelake.query.indexed import CANDIDATES, index_candidates
@@ -725,7 +725,7 @@ class _Planner:
                     "is spread",
                     expr,
                 )
-            name = f"__pivot_{index}"
+            name = f"{PIVOT_DIMENSION}{index}"
             dims.append(a.Aliased(expr=expr, alias=name))
             names.append(name)
         return dataclasses.replace(self.q, dimensions=tuple(dims), pivot=None), names
