@@ -155,3 +155,64 @@ def test_an_unaliased_expression_after_a_star_counts_the_columns_it_expands_to(a
     """It counted `*` as one item: `select: *, len(tags)` named its last column expr_2."""
     row = btql(app_client, project, "select: *, len(metadata) | from: project_logs('{p}')")[0]
     assert list(row)[-1] == f"expr_{len(row)}"
+
+
+# -- 5. values past a type's range -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "99999999 years",
+        "290001 years",
+        "-290001 years",
+        "2147483647 days",
+        "9223372036854775807 us",
+    ],
+)
+def test_to_interval_of_a_string_literal_beyond_the_range_is_a_400_at_the_string(
+    app_client, project, text
+):
+    """It was a 200 (an interval literal that long, interval 99999999 year, is a 400)."""
+    err = error(
+        app_client, project, f"select: to_interval('{text}') as i | from: project_logs('{{p}}')"
+    )
+    assert err["message"] == f"interval '{text}' is out of range (at most 290,000 years) at 1:21"
+    assert (err["line"], err["col"]) == (1, 21)
+
+
+def test_to_interval_within_the_range_or_of_other_values_is_unchanged(app_client, project):
+    query = (
+        "select: to_interval('290000 years') as a, to_interval('1 day 02:00:00') as b,"
+        " to_interval('abc') as c, to_interval(1e20) as d | from: project_logs('{p}') | limit: 1"
+    )
+    assert btql(app_client, project, query) == [
+        {"a": "290000 years", "b": "1 day 02:00:00", "c": None, "d": None}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("limit", 2**70, "limit must be at most 100000"),
+        ("limit", 1e300, "limit must be at most 100000"),
+        ("preview_length", 2**70, None),
+        ("sample", {"method": {"type": "count", "value": 2**70}, "seed": -(2**70)}, None),
+    ],
+)
+def test_a_json_ast_integer_beyond_64_bits_is_read_as_in_text(
+    app_client, project, key, value, message
+):
+    """The request's JSON parser reads it as a float: it was "expected an integer, got
+    1.1805916207174113e+21", where the text form answers (or says the limit's bound)."""
+    source = {"op": "function", "name": {"op": "ident", "name": ["project_logs"]}}
+    source["args"] = [{"op": "literal", "value": project}]
+    select = [{"expr": {"op": "ident", "name": ["id"]}, "alias": "id"}]
+    query = {"select": select, "from": source, key: value}
+    response = app_client.post("/btql", json={"query": query})
+    if message is None:
+        assert response.status_code == 200, response.text
+        assert sorted(r["id"] for r in response.json()["data"]) == sorted(r["id"] for r in ROWS)
+    else:
+        assert response.status_code == 400, response.text
+        assert response.json()["error"]["message"] == message

@@ -705,6 +705,11 @@ class Compiler:
             raise fail(f"{what} must be {LITERAL_KINDS[kinds]}", self.where(value, node))
         return v
 
+    def interval_text_seconds(self, text: str) -> float | None:
+        """The seconds of the interval a string spells (years of 365.2425 days), or None
+        when it spells none or the dialect cannot tell."""
+        return None
+
     def parse_timestamp_literal(self, text: str) -> dt.datetime | times.FarTime | None:
         """ISO-8601 date or date-time; without an offset it is UTC. A year outside 1-9999
         (``0000``, ``+010000``, ``-000976``, as answers write them), or a time whose UTC

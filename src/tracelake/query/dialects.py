@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from dataclasses import replace
 
+import duckdb
 from sqlglot import exp
 
 from tracelake.model.words import JSON_ESCAPE_PATTERN, JSON_KEY_PATTERN, NOT_ALNUM_PATTERN
@@ -110,6 +112,12 @@ _INTERVAL_SECONDS = (-9_223_372_036_854, 9_223_372_036_854)
 _TIME_GUARD_SECONDS = (_EPOCH_SECONDS[0] + 10**9, _EPOCH_SECONDS[1] - 10**9)
 # The largest operands (in SQL nodes) of a guarded sum of a time or an interval.
 _GUARDED_SIZE = 200
+
+
+# A connection of its own that reads interval literals as the cast does (see
+# DuckDBCompiler.interval_text_seconds): no table, opened on first use.
+_INTERVALS: duckdb.DuckDBPyConnection | None = None
+_INTERVALS_LOCK = threading.Lock()
 
 
 def _size(sql: exp.Expression) -> int:
@@ -353,6 +361,24 @@ class DuckDBCompiler(Compiler):
             except OverflowError:  # (a form parse_far_time does not read: DuckDB's offset)
                 text = value.isoformat(sep=" ")
         return _cast(_s(text), "TIMESTAMPTZ")
+
+    def interval_text_seconds(self, text: str) -> float | None:
+        """As DuckDB reads the string (``'99999999 years'``, ``'1 day 02:00:00'``): its
+        own parser, so a literal means what the cast at run time makes of it."""
+        with _INTERVALS_LOCK:
+            global _INTERVALS
+            if _INTERVALS is None:
+                _INTERVALS = duckdb.connect(config={"autoinstall_known_extensions": "false"})
+            months, days, micros = _INTERVALS.execute(
+                "SELECT datepart('year', v) * 12 + datepart('month', v), datepart('day', v),"
+                " datepart('hour', v)::HUGEINT * 3600000000 + datepart('minute', v) * 60000000"
+                " + datepart('microseconds', v) FROM (SELECT TRY_CAST(? AS INTERVAL) AS v)",
+                [text],
+            ).fetchone()
+        if months is None:
+            return None
+        units = self.INTERVAL_UNITS
+        return months * units["month"] + days * units["day"] + micros / 1e6
 
     def date_literal(self, value: dt.date | times.FarTime) -> exp.Expression:
         if isinstance(value, times.FarTime):

@@ -369,6 +369,20 @@ def _to_integer(c, ctx, node, args):
     return value.to(sql, T.NUMBER, sql_type="BIGINT")
 
 
+def _to_interval(c, ctx, node, args):
+    """A string literal that spells an interval beyond an interval literal's range is an
+    error at the argument, as ``interval 99999999 year`` is; any other value that does not
+    convert is NULL, and a number of seconds beyond the range too (as ``to_datetime(1e20)``
+    is)."""
+    value = args[0]
+    if isinstance(value.literal, str):
+        seconds = c.interval_text_seconds(value.literal)
+        if seconds is not None and abs(seconds) > c.MAX_INTERVAL_SECONDS:
+            message = f"interval '{value.literal}' is out of range (at most 290,000 years)"
+            raise c.error(message, c.where(value, node))
+    return c.coerce(value, T.INTERVAL, node, strict=False)
+
+
 def _json_extract(c, ctx, node, args):
     key = _literal(c, args[1], "the json_extract key", node)
     value = args[0]
@@ -523,7 +537,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {
     "to_number": FunctionSpec(_cast(T.NUMBER)),
     "to_date": FunctionSpec(_cast(T.DATE)),
     "to_datetime": FunctionSpec(_cast(T.TIMESTAMP)),
-    "to_interval": FunctionSpec(_cast(T.INTERVAL)),
+    "to_interval": FunctionSpec(_to_interval),
     "json_extract": FunctionSpec(_json_extract, 2, 2),
     "estimated_cost": FunctionSpec(_estimated_cost, 0, 0),
     "search": FunctionSpec(_search),
