@@ -12,7 +12,8 @@ a dialect subclass (``DuckDBCompiler``) supplies the engine primitives and exten
 Naming decisions: an unaliased field is named by its last path segment (``model`` for
 ``metadata.model``, in BTQL as in SQL mode; ``tags[0]`` keeps its path) unless another output
 has that name, then by its full path (``metadata.id`` beside ``id``); any other unaliased
-expression is ``expr_<position>``; a duplicate explicit alias is an error. In sort,
+expression is ``expr_<n>``, ``n`` its column's position in the output (counting the columns
+``*`` expands to, as sort ordinals do); a duplicate explicit alias is an error. In sort,
 final_filter and dimensions a name is first an explicit alias, then a top-level field, then
 an implicit short name; in filter only the latter two. Ordinals count output columns from 1
 (in dimensions: select items).
@@ -29,7 +30,7 @@ from dataclasses import dataclass, field, replace
 from sqlglot import exp
 
 from tracelake.query import ast as a
-from tracelake.query import functions
+from tracelake.query import functions, times
 from tracelake.query.errors import QueryError
 from tracelake.query.types import (
     EVENT_COLUMNS,
@@ -53,6 +54,10 @@ __all__ = [
     "EVENT_COLUMNS", "Column", "Compiler", "DuckDBCompiler", "OutputColumn", "Projection",
     "Scope", "T", "Typed",
 ]  # fmt: skip
+
+
+# The name of a pivot column, which the planner adds to the dimensions (``__pivot_1``…).
+PIVOT_DIMENSION = "__pivot_"
 
 
 @dataclass(frozen=True)
@@ -295,11 +300,14 @@ class Compiler:
         star: a.Star | None = None
         items = [(i, "select") for i in select] + [(d, "dimensions") for d in dims if not select]
         named: list[tuple[str, a.Expr, str, str | None]] = []  # name, expr, clause, full path
-        for pos, (item, clause) in enumerate(items + [(m, "measures") for m in measures], 1):
+        for item, clause in items + [(m, "measures") for m in measures]:
             if isinstance(item, a.Star):
                 star = item
                 named += [(n, a.Ident((n,), loc=item.loc), clause, None) for n in scope.columns]
                 continue
+            # the output column's position (as `sort: 3` counts; a pivot's hidden columns,
+            # which the planner adds to the dimensions, are not output columns)
+            pos = 1 + sum(not n.startswith(PIVOT_DIMENSION) for n, *_ in named)
             expr = item.expr
             if item.alias == "":
                 raise fail("a column name cannot be empty", expr)
@@ -612,7 +620,13 @@ class Compiler:
         if to is T.NULL:
             return value.to(value.sql, to)
         if isinstance(value.literal, str):
-            converted = functions.convert_string_literal(self, value.literal, to)
+            try:
+                converted = functions.convert_string_literal(self, value.literal, to)
+            except times.OutOfRange:
+                if strict:
+                    message = f"{to.value} '{value.literal}' is out of range ({times.RANGE_TEXT})"
+                    raise fail(message, self.where(value, node)) from None
+                converted = exp.Null()
             invalid = converted is None or isinstance(converted, exp.Null)
             if strict and invalid and to in (T.NUMBER, T.BOOLEAN, T.TIMESTAMP, T.DATE):
                 raise fail(f"invalid {to.value} '{value.literal}'", self.where(value, node))
@@ -676,8 +690,7 @@ class Compiler:
 
     def sort_keys(self, value: Typed) -> list[exp.Expression]:
         if value.type is T.JSON:
-            to_number = self.COERCIONS[T.JSON, T.NUMBER]
-            return [to_number(self, value.sql), self.json_text(value.sql.copy())]
+            return [self.json_num(value.sql), self.json_text(value.sql.copy())]
         return [value.sql]
 
     def literal_value(self, value: Typed, what: str, node: a.Expr, kinds=(str,)):
@@ -692,13 +705,26 @@ class Compiler:
             raise fail(f"{what} must be {LITERAL_KINDS[kinds]}", self.where(value, node))
         return v
 
-    def parse_timestamp_literal(self, text: str) -> dt.datetime | None:
-        """ISO-8601 date or date-time; without an offset it is UTC."""
+    def interval_text_seconds(self, text: str) -> float | None:
+        """The seconds of the interval a string spells (years of 365.2425 days), or None
+        when it spells none or the dialect cannot tell."""
+        return None
+
+    def parse_timestamp_literal(self, text: str) -> dt.datetime | times.FarTime | None:
+        """ISO-8601 date or date-time; without an offset it is UTC. A year outside 1-9999
+        (``0000``, ``+010000``, ``-000976``, as answers write them), or a time whose UTC
+        lies there, is a :class:`times.FarTime`; beyond the engine's range it raises
+        :class:`times.OutOfRange`."""
         try:
             value = dt.datetime.fromisoformat(text.strip())
         except ValueError:
-            return None
-        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+            return times.parse_far_time(text)
+        value = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        try:
+            value.astimezone(dt.UTC)
+        except OverflowError:  # ('0001-01-01T00:00+14:00' is in year 0 in UTC)
+            return times.parse_far_time(text) or value
+        return value
 
     def error(self, message: str, node: object = None) -> QueryError:
         return fail(message, node)

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from dataclasses import replace
 
+import duckdb
 from sqlglot import exp
 
 from tracelake.model.words import JSON_ESCAPE_PATTERN, JSON_KEY_PATTERN, NOT_ALNUM_PATTERN
-from tracelake.query import functions
+from tracelake.query import functions, times
 from tracelake.query.compiler import Compiler
 from tracelake.query.functions import fn
 from tracelake.query.types import T, is_int64
@@ -110,6 +112,12 @@ _INTERVAL_SECONDS = (-9_223_372_036_854, 9_223_372_036_854)
 _TIME_GUARD_SECONDS = (_EPOCH_SECONDS[0] + 10**9, _EPOCH_SECONDS[1] - 10**9)
 # The largest operands (in SQL nodes) of a guarded sum of a time or an interval.
 _GUARDED_SIZE = 200
+
+
+# A connection of its own that reads interval literals as the cast does (see
+# DuckDBCompiler.interval_text_seconds): no table, opened on first use.
+_INTERVALS: duckdb.DuckDBPyConnection | None = None
+_INTERVALS_LOCK = threading.Lock()
 
 
 def _size(sql: exp.Expression) -> int:
@@ -212,7 +220,8 @@ class DuckDBCompiler(Compiler):
     BUCKET_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # bucket starts: "2024-11-09T00:00:00Z"
     COERCIONS = {
         (T.JSON, T.STRING): lambda c, x: c.json_text(x),
-        (T.JSON, T.NUMBER): lambda c, x: _cast(c.json_text(x), "DOUBLE", safe=True),
+        # a JSON number or numeric string is itself, true and false 1 and 0 (as booleans)
+        (T.JSON, T.NUMBER): lambda c, x: c.json_measure(x),
         (T.JSON, T.BOOLEAN): lambda c, x: _bound(x, lambda v: _case(
             c.json_is_number(v),
             exp.NEQ(this=c.json_num(v.copy()), expression=exp.Literal.number(0)),
@@ -343,14 +352,37 @@ class DuckDBCompiler(Compiler):
     def json_literal(self, value: object) -> exp.Expression:
         return _cast(_s(json.dumps(value, separators=(",", ":"), ensure_ascii=False)), "JSON")
 
-    def timestamp_literal(self, value: dt.datetime) -> exp.Expression:
-        try:
-            text = value.astimezone(dt.UTC).isoformat(sep=" ")
-        except OverflowError:  # its UTC lies in year 0 or 10000 ('0001-01-01T00:00+14:00'),
-            text = value.isoformat(sep=" ")  # which Python lacks and DuckDB has: a 500
+    def timestamp_literal(self, value: dt.datetime | times.FarTime) -> exp.Expression:
+        if isinstance(value, times.FarTime):  # (a year outside 1-9999, which DuckDB has)
+            text = times.engine_text(value)
+        else:
+            try:
+                text = value.astimezone(dt.UTC).isoformat(sep=" ")
+            except OverflowError:  # (a form parse_far_time does not read: DuckDB's offset)
+                text = value.isoformat(sep=" ")
         return _cast(_s(text), "TIMESTAMPTZ")
 
-    def date_literal(self, value: dt.date) -> exp.Expression:
+    def interval_text_seconds(self, text: str) -> float | None:
+        """As DuckDB reads the string (``'99999999 years'``, ``'1 day 02:00:00'``): its
+        own parser, so a literal means what the cast at run time makes of it."""
+        with _INTERVALS_LOCK:
+            global _INTERVALS
+            if _INTERVALS is None:
+                _INTERVALS = duckdb.connect(config={"autoinstall_known_extensions": "false"})
+            months, days, micros = _INTERVALS.execute(
+                "SELECT datepart('year', v) * 12 + datepart('month', v), datepart('day', v),"
+                " datepart('hour', v)::HUGEINT * 3600000000 + datepart('minute', v) * 60000000"
+                " + datepart('microseconds', v) FROM (SELECT TRY_CAST(? AS INTERVAL) AS v)",
+                [text],
+            ).fetchone()
+        if months is None:
+            return None
+        units = self.INTERVAL_UNITS
+        return months * units["month"] + days * units["day"] + micros / 1e6
+
+    def date_literal(self, value: dt.date | times.FarTime) -> exp.Expression:
+        if isinstance(value, times.FarTime):
+            return _cast(_s(times.engine_date_text(value.date_days)), "DATE")
         return _cast(_s(value.isoformat()), "DATE")
 
     # JSON: paths are literals of escaped segments, one json_extract per run of segments.
@@ -389,11 +421,14 @@ class DuckDBCompiler(Compiler):
         return exp.In(this=self.json_type_of(sql), expressions=[_s(k) for k in _NUMERIC_JSON])
 
     def json_num(self, sql: exp.Expression) -> exp.Expression:
-        return self.COERCIONS[T.JSON, T.NUMBER](self, sql)
+        """A JSON number or numeric string as a number, NULL for anything else (a boolean
+        too: min, max and sort keys rank numbers apart from other values)."""
+        return _cast(self.json_text(sql), "DOUBLE", safe=True)
 
     def json_measure(self, sql: exp.Expression) -> exp.Expression:
-        """A JSON value as a number to aggregate: a number (or a numeric string) as itself,
-        true and false as 1 and 0 (``sum(metadata.cached)`` counts the true ones)."""
+        """A JSON value as a number, as arithmetic, comparisons with a number, casts and
+        aggregates read it: a number (or a numeric string) as itself, true and false as 1
+        and 0, as a boolean is (``sum(metadata.cached)`` counts the true ones)."""
         direct = _path_read(sql) if self.lean_paths else None
         json_type = fn("json_type", *direct) if direct else self.json_type_of(sql.copy())
         is_boolean = exp.EQ(this=json_type, expression=_s("BOOLEAN"))

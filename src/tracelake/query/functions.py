@@ -89,6 +89,7 @@ from sqlglot import exp
 
 from tracelake.model import words
 from tracelake.query import ast as a
+from tracelake.query import times
 from tracelake.query.errors import QueryError
 from tracelake.query.types import (
     T,
@@ -167,7 +168,9 @@ def convert_string_literal(c: Compiler, text: str, to: T) -> exp.Expression | No
         return None if value is None else c.timestamp_literal(value)
     if to is T.DATE:
         value = c.parse_timestamp_literal(text)
-        return None if value is None else c.date_literal(value.date())
+        if value is None:
+            return None
+        return c.date_literal(value if isinstance(value, times.FarTime) else value.date())
     if to is T.BOOLEAN and text.strip().lower() in ("true", "false"):
         return exp.Boolean(this=text.strip().lower() == "true")
     if to is T.JSON:
@@ -366,6 +369,20 @@ def _to_integer(c, ctx, node, args):
     return value.to(sql, T.NUMBER, sql_type="BIGINT")
 
 
+def _to_interval(c, ctx, node, args):
+    """A string literal that spells an interval beyond an interval literal's range is an
+    error at the argument, as ``interval 99999999 year`` is; any other value that does not
+    convert is NULL, and a number of seconds beyond the range too (as ``to_datetime(1e20)``
+    is)."""
+    value = args[0]
+    if isinstance(value.literal, str):
+        seconds = c.interval_text_seconds(value.literal)
+        if seconds is not None and abs(seconds) > c.MAX_INTERVAL_SECONDS:
+            message = f"interval '{value.literal}' is out of range (at most 290,000 years)"
+            raise c.error(message, c.where(value, node))
+    return c.coerce(value, T.INTERVAL, node, strict=False)
+
+
 def _json_extract(c, ctx, node, args):
     key = _literal(c, args[1], "the json_extract key", node)
     value = args[0]
@@ -422,7 +439,7 @@ def _count_distinct(c, ctx, node, args):
 
 def _measured(c: Compiler, value: Typed, node, needs: str) -> Typed:
     """The argument of sum, avg or percentile as a number: a boolean counts as 0/1, a JSON
-    true/false too (a JSON boolean read as a number is NULL anywhere else)."""
+    true/false too (as it does wherever a JSON value is read as a number)."""
     if value.type is T.JSON:
         return value.to(c.json_measure(value.sql), T.NUMBER)
     return c.expect(value, T.NUMBER, node, needs)
@@ -453,7 +470,7 @@ def _minmax(cls: type[exp.Func], by: str) -> Handler:
                 sql_type=value.sql_type,
                 whole_seconds=value.whole_seconds,
             )
-        key = _convert(c, value.sql.copy(), T.JSON, T.NUMBER)
+        key = c.json_num(value.sql.copy())
         num = c.number_to_output(cls(this=key))
         # A JSON integer wins as itself: the double above rounds one beyond 2^53
         # (9223372036854775813 came back as 9223372036854776000).
@@ -520,7 +537,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {
     "to_number": FunctionSpec(_cast(T.NUMBER)),
     "to_date": FunctionSpec(_cast(T.DATE)),
     "to_datetime": FunctionSpec(_cast(T.TIMESTAMP)),
-    "to_interval": FunctionSpec(_cast(T.INTERVAL)),
+    "to_interval": FunctionSpec(_to_interval),
     "json_extract": FunctionSpec(_json_extract, 2, 2),
     "estimated_cost": FunctionSpec(_estimated_cost, 0, 0),
     "search": FunctionSpec(_search),

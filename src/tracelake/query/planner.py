@@ -20,7 +20,7 @@ from sqlglot import exp
 from tracelake.model.objects import ObjectType
 from tracelake.model.xact import key_xact
 from tracelake.query import ast as a
-from tracelake.query.compiler import Compiler, DuckDBCompiler
+from tracelake.query.compiler import PIVOT_DIMENSION, Compiler, DuckDBCompiler
 from tracelake.query.cursors import MAX_LIMIT, Cursor, check_objects, decode_cursor, objects_tag
 from tracelake.query.errors import QueryError
 from tracelake.query.indexed import CANDIDATES, index_candidates
@@ -725,7 +725,7 @@ class _Planner:
                     "is spread",
                     expr,
                 )
-            name = f"__pivot_{index}"
+            name = f"{PIVOT_DIMENSION}{index}"
             dims.append(a.Aliased(expr=expr, alias=name))
             names.append(name)
         return dataclasses.replace(self.q, dimensions=tuple(dims), pivot=None), names
@@ -764,12 +764,23 @@ class _Planner:
         hidden = [f"__sort_{i}" for i in range(1, len(sort) + 1)]
         # DuckDB names columns case-insensitively (values `a` and `A` would give `a_n` and
         # `A_n_1`): each value travels hex-encoded (a null as N, apart from the string
-        # "null") and pivot_output_name restores it.
-        keys = " || '.' || ".join(
-            f"coalesce(hex(CASE WHEN json_valid({_q(p)}::VARCHAR) THEN {_q(p)}::JSON->>'$'"
-            f" ELSE {_q(p)}::VARCHAR END), {_lit(PIVOT_NULL_KEY)})"
-            for p in pivots
-        )
+        # "null") and pivot_output_name restores it. A JSON value that is not a string
+        # has a J after its text's hex, so that the string "1" and the number 1 (two
+        # groups) are two columns, not one that kept the first group's measures.
+        json = {c.name for c in proj.columns if c.name in pivots and c.value.type is T.JSON}
+
+        def key(p: str) -> str:
+            value = f"{_q(p)}::JSON"
+            text = f"CASE WHEN json_valid({_q(p)}::VARCHAR) THEN {value}->>'$'"
+            text += f" ELSE {_q(p)}::VARCHAR END"
+            if p in json:
+                other = f"hex({value}::VARCHAR) || {_lit(PIVOT_JSON_MARK)}"
+                text = f"CASE WHEN json_type({value}) = 'VARCHAR' THEN hex({text}) ELSE {other} END"
+            else:
+                text = f"hex({text})"
+            return f"coalesce({text}, {_lit(PIVOT_NULL_KEY)})"
+
+        keys = " || '.' || ".join(key(p) for p in pivots)
         keys = f"{_lit(PIVOT_PREFIX)} || {keys}"
         using = ", ".join(f"first({_q(m)}) AS {_q(m)}" for m in measures)
         inner = f"SELECT * EXCLUDE ({', '.join(_q(p) for p in pivots)}), {keys} AS __pivot_key"
@@ -1334,6 +1345,7 @@ PIVOT_PREFIX = "__pv_"
 
 PIVOT_NULL_KEY = "N"  # a null pivot value in a column's key (not a hex digit)
 PIVOT_NULL_NAME = "(null)"  # ... and in its output name: `(null)_count`
+PIVOT_JSON_MARK = "J"  # after the hex of a JSON value other than a string (not a hex digit)
 
 
 def pivot_output_name(column: str) -> str:
@@ -1347,7 +1359,7 @@ def pivot_output_name(column: str) -> str:
     values = [
         PIVOT_NULL_NAME
         if part == PIVOT_NULL_KEY
-        else bytes.fromhex(part).decode("utf-8", "replace")
+        else bytes.fromhex(part.removesuffix(PIVOT_JSON_MARK)).decode("utf-8", "replace")
         for part in encoded.split(".")
     ]
     return f"{'_'.join(values)}_{measure}"

@@ -67,6 +67,19 @@ TYPE_ERRORS = [
     ("select: least(tags, created)", "least() cannot mix an array and a timestamp", 1, 21),
     ("select: greatest(created, tags)", "greatest() cannot mix a timestamp and an array", 1, 27),
     ("select: least(created, 'soon')", "invalid timestamp 'soon'", 1, 24),
+    ("select: created > '0000-02-30'", "invalid timestamp '0000-02-30'", 1, 19),
+    (
+        "select: created > '+294247-01-10T04:00:54.775807Z'",
+        "timestamp '+294247-01-10T04:00:54.775807Z' is out of range (290,309 BC to 294,247 AD)",
+        1,
+        19,
+    ),
+    (
+        "select: to_date(created) = '-300000-01-01'",
+        "date '-300000-01-01' is out of range (290,309 BC to 294,247 AD)",
+        1,
+        28,
+    ),
     ("select: least(1, 'abc')", "invalid number 'abc'", 1, 18),
     # 5. the condition of ? : (and CASE WHEN)
     ("select: 'a' ? 1 : 2", "a condition must be a boolean, not a string", 1, 9),
@@ -268,6 +281,19 @@ VALUES = [
     ("to_datetime('0001-01-01T00:00:00+14:00')", {"r01": "0000-12-31T10:00:00.000000Z"}),
     ("to_datetime('9999-12-31T23:00:00-14:00')", {"r01": "+010000-01-01T13:00:00.000000Z"}),
     ("created > '0001-01-01T00:00:00+14:00'", {"r01": True}),
+    # a literal in years the answers write in the expanded form reads back as that time
+    ("created > '-000976-11-09T00:00:00.000000Z'", {"r01": True}),
+    ("created > '0000-01-01'", {"r01": True}),
+    ("created < '+010000-01-01T00:00:00.000000Z'", {"r01": True}),
+    ("created < '10000-01-01T00:00:00Z'", {"r01": True}),
+    ("created + interval 8000 year = '+010024-11-09T10:00:00.250000Z'", {"r01": True}),
+    ("to_datetime('-000976-11-09T10:00:00.25Z') = '-000976-11-09T10:00:00.250000Z'", {"r01": True}),
+    ("to_datetime('0000-11-09T10:00:00.25Z') = '0000-11-09T10:00:00.250Z'", {"r01": True}),
+    ("created < '-290308-12-22T00:00:00Z'", {"r01": False}),
+    ("created < '+294247-01-10T04:00:54.775806Z'", {"r01": True}),
+    ("to_date(created) < '+010000-01-01'", {"r01": True}),
+    ("to_date(created + interval 8000 year) = '+010024-11-09'", {"r01": True}),
+    ("least(created, '-000001-12-31T23:00:00-01:00')", {"r01": "0000-01-01T00:00:00.000000Z"}),
     ("'a' IS NOT NULL ? 1 : 2", {"r01": 1}),
 ]
 
@@ -278,10 +304,20 @@ def test_valid_values(con, text, expected):
     assert {k: got[k] for k in expected} == expected
 
 
-def test_sum_counts_json_booleans_where_arithmetic_does_not(con):
-    """As btql.md says (the Types section said sum treated them as NULL, as + does)."""
+def test_a_json_boolean_is_1_or_0_wherever_it_is_read_as_a_number(con):
+    """As a boolean is: sum counted a JSON true as 1 while to_number(), arithmetic and a
+    comparison with a number made it NULL."""
     query = "measures: sum(metadata.is_production) as s, sum(metadata.is_production + 0) as p"
-    assert run(con, parse_query(query)) == [{"s": 2, "p": None}]
+    assert run(con, parse_query(query)) == [{"s": 2, "p": 2}]
+    for text in ("to_number({})", "to_integer({})", "{} + 0", "{} * 1", "round({}, 0)"):
+        got = _values(con, text.format("metadata.is_production"))
+        assert {k: got[k] for k in ("r01", "r02", "r03")} == {"r01": 1, "r02": 0, "r03": None}
+    assert _ids(con, "metadata.is_production = 1") == ["r01", "r05"]
+    assert _ids(con, "metadata.is_production < 1") == ["r02"]
+    # the string "true" is no number, and min, max and sort keep booleans apart from numbers
+    assert _values(con, "to_number(metadata.bool_str)")["r08"] is None
+    rows = run(con, parse_query("measures: max(metadata.is_production) as m"))
+    assert rows == [{"m": True}]
 
 
 def test_aggregates_of_json_fields_of_unknown_type_are_allowed(con):

@@ -48,9 +48,12 @@ def _check_keys(obj: dict, allowed: tuple[str, ...], path: str) -> None:
 
 def _int(value, path: str, minimum: int | None = None) -> int:
     """A whole JSON number: ``3.0`` is 3 (JSON does not tell them apart, and Python's
-    ``json.dumps`` writes a float limit that way)."""
-    if type(value) is float and value.is_integer() and abs(value) <= 2**53:
-        value = int(value)  # (beyond 2**53 a float is no exact integer)
+    ``json.dumps`` writes a float limit that way). One beyond 64 bits, which the request's
+    JSON parser reads as a float, is that float's integer: too large for a limit or an
+    interval, whose checks say so (``limit must be at most 100000``), where "expected an
+    integer, got 1.2e+21" was wrong about what was sent."""
+    if type(value) is float and value.is_integer():
+        value = int(value)
     if type(value) is not int or (minimum is not None and value < minimum):
         floor = "" if minimum is None else f" >= {minimum}"
         raise _fail(path, f"expected an integer{floor}, got {value!r}")
