@@ -317,11 +317,12 @@ class Catalog:
             raise InvalidRequest(f"role must be one of {', '.join(ROLES)}")
         if not isinstance(name, str) or not name.strip():
             raise InvalidRequest("a key needs a name (review items are assigned by it)")
-        if name.strip() == "me":
+        # As every name (it is the user the key acts as: views, review items, /v1/user): no
+        # white space around it (' ci' and 'ci' looked the same in `keys list` and as an
+        # assignee, yet only the exact name found it), and not too long.
+        require_name(name, "key name")
+        if name == "me":
             raise InvalidRequest("'me' cannot name a key: it means the caller's own key")
-        if len(name) > MAX_NAME_LENGTH:
-            # As every name: it is the user the key acts as (views, review items, /v1/user).
-            raise InvalidRequest(f"a key name is too long (at most {MAX_NAME_LENGTH} characters)")
         self.get_org(org_id)
         plaintext = plaintext or generate_key()
         if len(plaintext) < 16:
