@@ -8,10 +8,12 @@ with ``--api-key`` (or TRACELAKE_API_KEY); otherwise they open the data dir them
 
 from __future__ import annotations
 
+import errno
 import functools
 import gc
 import json
 import os
+import signal
 import socket
 import sys
 import tempfile
@@ -20,6 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, NoReturn
 
+import rich.console
 import typer
 from rich.console import Console
 from rich.segment import Segments
@@ -27,6 +30,7 @@ from rich.table import Column, Table
 from rich.text import Text
 from typer._click import exceptions as click_errors  # Typer 0.29 carries its own Click
 from typer._click.parser import _OptionParser
+from typer._click.utils import PacifyFlushWrapper
 from typer.core import TyperCommand
 
 from tracelake import __version__
@@ -109,6 +113,8 @@ def _output_file(path: Path) -> Iterator:
             with open(path, "wb") as out:
                 yield out
         except OSError as exc:
+            if exc.errno == errno.EPIPE:  # (a pipe's reader gone: ``main`` ends quietly)
+                raise
             raise CliError(f"cannot write {path}: {exc.strerror or exc}") from None
         return
     path = path.resolve() if path.is_symlink() else path
@@ -126,6 +132,8 @@ def _output_file(path: Path) -> Iterator:
         os.replace(temporary, path)
     except OSError as exc:
         temporary.unlink(missing_ok=True)
+        if exc.errno == errno.EPIPE:
+            raise
         raise CliError(f"cannot write {path}: {exc.strerror or exc}") from None
     except BaseException:
         temporary.unlink(missing_ok=True)
@@ -878,10 +886,50 @@ from tracelake.cli_automations import automations_app  # noqa: E402
 app.add_typer(automations_app, name="automations")
 
 
+# The exit status of a command whose output went into a closed pipe (`tracelake query … |
+# head -1`): 128 + SIGPIPE, what a shell reports of `cat` or `yes` stopped so, and what
+# `set -o pipefail` sees of them.
+CLOSED_PIPE_EXIT = 128 + signal.SIGPIPE
+
+
 def main(args: list[str] | None = None) -> int:
-    """Run the CLI; the exit code. A usage error (a missing argument, an unknown option, a
-    value of the wrong kind) is one line on stderr and exit 2, like every other error here
-    (Click drew it as a box of several lines under the usage)."""
+    """Run the CLI; the exit code. Output into a closed pipe ends the command quietly with
+    exit 141, as the Unix tools' (Typer's answer was exit 1, or a traceback)."""
+    # Rich's own answer to a closed pipe (a table, the help) was exit 1: it raises here.
+    rich_answer = rich.console.Console.on_broken_pipe
+    rich.console.Console.on_broken_pipe = _raise_broken_pipe
+    try:
+        return _main(args)
+    except BrokenPipeError:
+        return _closed_pipe()
+    except SystemExit as exc:
+        # Typer's answer to EPIPE: it wrapped stdout in PacifyFlushWrapper and exited 1.
+        if exc.code == 1 and isinstance(sys.stdout, PacifyFlushWrapper):
+            return _closed_pipe()
+        raise
+    finally:
+        rich.console.Console.on_broken_pipe = rich_answer
+
+
+def _raise_broken_pipe(console) -> NoReturn:
+    raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
+
+
+def _closed_pipe() -> int:
+    """Point stdout and stderr at /dev/null: what Python still flushes into the closed pipe
+    at exit printed "Exception ignored … BrokenPipeError" (stderr too: it may be the pipe,
+    ``2>&1 | head``, and nothing more is to be said)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for fd in (1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
+    return CLOSED_PIPE_EXIT
+
+
+def _main(args: list[str] | None) -> int:
+    """The CLI. A usage error (a missing argument, an unknown option, a value of the wrong
+    kind) is one line on stderr and exit 2, like every other error here (Click drew it as a
+    box of several lines under the usage)."""
     try:
         command = typer.main.get_command(app)
         code = command.main(args=args, prog_name="tracelake", standalone_mode=False)
