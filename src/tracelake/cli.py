@@ -8,6 +8,7 @@ with ``--api-key`` (or TRACELAKE_API_KEY); otherwise they open the data dir them
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import functools
 import gc
@@ -34,7 +35,15 @@ from typer._click.utils import PacifyFlushWrapper
 from typer.core import TyperCommand
 
 from tracelake import __version__
-from tracelake.cli_backends import CliError, LocalBackend, _backend, check_admin_key, open_store
+from tracelake.cli_backends import (
+    CliError,
+    LocalBackend,
+    _backend,
+    check_admin_key,
+    find_project,
+    object_in_project,
+    open_store,
+)
 from tracelake.errors import TracelakeError
 from tracelake.settings import BY_NAME, Settings
 
@@ -695,6 +704,15 @@ def export(
             help="The rows as of this version: a transaction id, or a dataset snapshot's name.",
         ),
     ] = None,
+    project: Annotated[
+        str | None,
+        typer.Option(
+            "--project",
+            "-p",
+            help="Project name or id: the dataset or experiment's (when two projects have one"
+            " of that name).",
+        ),
+    ] = None,
     data_dir: DataDir = None,
     url: Url = None,
     api_key: ApiKey = None,
@@ -719,6 +737,8 @@ def export(
             if exc.message.startswith("audit_log "):
                 raise CliError(f"--audit-log {exc.message.split(' ', 1)[1]}") from None
             raise
+        if project is not None and object_type == "project_logs":
+            raise CliError("project_logs: NAME is the project; leave out --project")
         counts = {"rows": 0, "bytes": 0}
         columns = (
             TextColumn("{task.description}", markup=False),
@@ -728,6 +748,9 @@ def export(
         with _output_file(output) as out:
             backend = _backend(data_dir, url, api_key)
             try:
+                if object_type != "project_logs":
+                    found = object_in_project(backend, object_type, name, project)
+                    request = dataclasses.replace(request, object=found)
                 with _progress(*columns) as bar:
                     task = bar.add_task(f"exporting {object_type} {name}", total=None, what="")
 
@@ -753,7 +776,9 @@ def export(
 @app.command("import")
 def import_(
     file: Annotated[Path, typer.Argument(help="A CSV, JSON (array of objects) or JSONL file.")],
-    project: Annotated[str, typer.Option("--project", help="Project name (created if new).")],
+    project: Annotated[
+        str, typer.Option("--project", "-p", help="Project name or id (a new name is created).")
+    ],
     dataset: Annotated[str, typer.Option("--dataset", help="Dataset name (created if new).")],
     map_: Annotated[
         list[str] | None,
@@ -835,8 +860,9 @@ def _created_for_import(backend, project: str, dataset: str) -> Iterator[str]:
     import writes all its rows or none, but other clients may write to a new dataset or
     project meanwhile (or create the dataset between the check and the create): only one
     that still holds nothing is deleted, by the server in one step."""
-    new_project = not backend.has_project(project)
-    project_id = backend.create_project(project)["id"]
+    found = find_project(backend, project)  # (a name, else an id)
+    new_project = found is None
+    project_id = backend.create_project(project)["id"] if new_project else found["id"]
     new_dataset = new_project or not backend.has_dataset(project_id, dataset)
     dataset_id = None
     try:

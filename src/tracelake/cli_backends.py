@@ -103,6 +103,20 @@ class RemoteBackend:
     def has_project(self, name: str) -> bool:
         return bool(self.call("GET", "/v1/project", params={"project_name": name})["objects"])
 
+    def objects(
+        self,
+        kind: str,
+        *,
+        name: str | None = None,
+        ids: list[str] | None = None,
+        project_id: str | None = None,
+    ) -> list[dict]:
+        """The organization's projects, datasets or experiments (``kind``) of that name or
+        those ids (within the project)."""
+        params = {f"{kind}_name": name, "ids": ids, "project_id": project_id}
+        params = {k: v for k, v in params.items() if v is not None}
+        return self.call("GET", f"/v1/{kind}", params=params)["objects"]
+
     def delete_project(self, project_id: str, only_if_empty: bool = False):
         params = {"if_empty": "true"} if only_if_empty else None
         return self.call("DELETE", f"/v1/project/{segment(project_id)}", params=params)
@@ -304,6 +318,21 @@ class LocalBackend:
 
         return bool(self.catalog.list_objects(PROJECTS, self.principal.org_id, name=name))
 
+    def objects(
+        self,
+        kind: str,
+        *,
+        name: str | None = None,
+        ids: list[str] | None = None,
+        project_id: str | None = None,
+    ) -> list[dict]:
+        from tracelake.store.catalog import DATASETS, EXPERIMENTS, PROJECTS
+
+        kinds = {"project": PROJECTS, "dataset": DATASETS, "experiment": EXPERIMENTS}
+        return self.catalog.list_objects(
+            kinds[kind], self.principal.org_id, name=name, ids=ids, project_id=project_id
+        )
+
     def delete_project(self, project_id: str, only_if_empty: bool = False):
         from tracelake.store.catalog import PROJECTS
 
@@ -390,6 +419,50 @@ class LocalBackend:
 
     def close(self):
         self.store.close()
+
+
+def find_project(backend, name_or_id: str) -> dict | None:
+    """The project a ``--project`` names: by name, else by id (as the automations commands
+    have taken it)."""
+    return next(
+        iter(
+            backend.objects("project", name=name_or_id)
+            or backend.objects("project", ids=[name_or_id])
+        ),
+        None,
+    )
+
+
+def project_id_of(backend, name_or_id: str) -> str:
+    found = find_project(backend, name_or_id)
+    if found is None:
+        raise CliError(f"project {name_or_id!r} not found")
+    return found["id"]
+
+
+def object_in_project(backend, object_type: str, id_or_name: str, project: str | None) -> str:
+    """What ``export`` (and the like) sends for a dataset or an experiment: its id when
+    ``--project`` names the project to look in, else the id or name as given, once it is
+    known that no two projects have an object of that name (the server then said "2
+    datasets are named 'golden': use an id", naming no project and no way to choose one)."""
+    what = object_type
+    if project is None:
+        found = backend.objects(object_type, name=id_or_name)
+        if len(found) < 2:
+            return id_or_name  # (an id, a name, or nothing: the server says which)
+        ids = list(dict.fromkeys(o["project_id"] for o in found))
+        names = {p["id"]: p["name"] for p in backend.objects("project", ids=ids)}
+        where = ", ".join(sorted(repr(names.get(i, i)) for i in ids))
+        raise CliError(
+            f"{len(found)} {what}s are named {id_or_name!r}, in projects {where}:"
+            f" give --project (or the {what}'s id)"
+        )
+    project_id = project_id_of(backend, project)
+    found = backend.objects(object_type, name=id_or_name, project_id=project_id)
+    found = found or backend.objects(object_type, ids=[id_or_name], project_id=project_id)
+    if not found:
+        raise CliError(f"{what} {id_or_name!r} not found in project {project!r}")
+    return found[0]["id"]
 
 
 def open_store(data_dir: Path, *, serving: bool = False):

@@ -5,15 +5,126 @@ traceback)."""
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import subprocess
 import sys
+import uuid
+from pathlib import Path
 
 import pytest
 
 from tests.integration.test_cli import assert_cli_error, cli_env, demo_dir, ok, run_cli
 
 __all__ = ["demo_dir"]  # the shared fixture, imported for the tests here
+
+# -- one name in two projects ---------------------------------------------------------------
+
+
+def _two_goldens(tmp_path) -> str:
+    """A data dir with a dataset 'golden' in project A (row 'a') and in project B (row 'b')."""
+    data_dir = str(tmp_path / "data")
+    for project in ("A", "B"):
+        source = tmp_path / f"{project}.csv"
+        source.write_text(f"id,q\n{project.lower()},1\n")
+        ok(run_cli("import", str(source), "--project", project, "--dataset", "golden",
+                   "--data-dir", data_dir))  # fmt: skip
+    return data_dir
+
+
+def _ids(path) -> list[str]:
+    return [json.loads(line)["id"] for line in path.read_text().splitlines()]
+
+
+def test_export_chooses_a_dataset_by_its_project(tmp_path):
+    """`export dataset golden` could not choose between two projects' 'golden' (the server
+    said "2 datasets are named 'golden': use an id", naming neither): --project chooses, by
+    name or id, and without it the error names the projects."""
+    data_dir = _two_goldens(tmp_path)
+    out = tmp_path / "golden.jsonl"
+    export = ("export", "dataset", "golden", "-o", str(out), "--data-dir", data_dir)
+    assert_cli_error(
+        run_cli(*export), "2 datasets are named 'golden', in projects 'A', 'B': give --project"
+    )
+    assert not out.exists()
+    ok(run_cli(*export, "--project", "A"))
+    assert _ids(out) == ["a"]
+    ok(run_cli(*export, "-p", _project_id(data_dir, "B")))
+    assert _ids(out) == ["b"]
+
+
+def _project_id(data_dir: str, name: str) -> str:
+    from tracelake.cli_backends import LocalBackend
+
+    backend = LocalBackend(Path(data_dir))
+    try:
+        return backend.objects("project", name=name)[0]["id"]
+    finally:
+        backend.close()
+
+
+def test_export_refuses_a_project_or_object_that_is_not_there(tmp_path):
+    data_dir = _two_goldens(tmp_path)
+    out = tmp_path / "golden.jsonl"
+    export = ("export", "dataset", "golden", "-o", str(out), "--data-dir", data_dir)
+    assert_cli_error(run_cli(*export, "-p", "C"), "project 'C' not found")
+    assert_cli_error(
+        run_cli("export", "dataset", "silver", "-o", str(out), "-p", "A", "--data-dir", data_dir),
+        "dataset 'silver' not found in project 'A'",
+    )
+    assert_cli_error(
+        run_cli("export", "project_logs", "A", "-o", str(out), "-p", "A", "--data-dir", data_dir),
+        "project_logs: NAME is the project; leave out --project",
+    )
+    assert not out.exists()
+
+
+def test_export_from_a_server_chooses_an_experiment_by_its_project(server, tmp_path):
+    """The same over --url, for experiments (which BTQL has no project_dataset() for)."""
+    tag = uuid.uuid4().hex[:8]
+    projects = {}
+    with server.client() as client:
+        for project in (f"amb-{tag}-1", f"amb-{tag}-2"):
+            project_id = client.post("/v1/project", json={"name": project}).json()["id"]
+            made = client.post("/v1/experiment", json={"project_id": project_id, "name": "same"})
+            row = {"id": project, "input": 1}
+            inserted = client.post(f"/v1/experiment/{made.json()['id']}/insert",
+                                   json={"events": [row]})  # fmt: skip
+            assert inserted.status_code == 200, inserted.text
+            projects[project] = project_id
+    first, second = projects
+    out = tmp_path / "same.jsonl"
+    export = ("export", "experiment", "same", "-o", str(out), "--url", server.url)
+    export += ("--api-key", server.api_key)
+    assert_cli_error(
+        run_cli(*export),
+        f"2 experiments are named 'same', in projects '{first}', '{second}': give --project",
+    )
+    ok(run_cli(*export, "-p", second))
+    assert _ids(out) == [second]
+    ok(run_cli(*export, "-p", projects[first]))
+    assert _ids(out) == [first]
+
+
+def test_import_takes_the_project_by_id(tmp_path):
+    """`import --project` took a name only: a project's id made a new project named so."""
+    data_dir = _two_goldens(tmp_path)
+    source = tmp_path / "more.csv"
+    source.write_text("id,q\nb2,2\n")
+    project_id = _project_id(data_dir, "B")
+    ok(run_cli("import", str(source), "-p", project_id, "--dataset", "golden",
+               "--data-dir", data_dir))  # fmt: skip
+    out = tmp_path / "golden.jsonl"
+    ok(run_cli("export", "dataset", "golden", "-p", "B", "-o", str(out), "--data-dir", data_dir))
+    assert sorted(_ids(out)) == ["b", "b2"]
+    from tracelake.cli_backends import LocalBackend
+
+    backend = LocalBackend(Path(data_dir))
+    try:
+        assert sorted(p["name"] for p in backend.objects("project")) == ["A", "B"]
+    finally:
+        backend.close()
+
 
 # -- key names -----------------------------------------------------------------------------
 
