@@ -231,3 +231,18 @@ def test_a_pipe_into_head_ends_the_export_quietly(demo_dir):
     assert line.startswith(b"{") and line.count(b"\n") == 1
     assert exporter.returncode == 141, stderr
     assert stderr == b""
+
+
+def test_a_query_of_an_ambiguous_name_names_the_projects(tmp_path):
+    """`tracelake query "from: dataset('golden')"` said "2 datasets are named 'golden': use an
+    id", naming neither project: it names both, and how to name a dataset within one."""
+    data_dir = _two_goldens(tmp_path)
+    result = run_cli("query", "select: id | from: dataset('golden')", "--data-dir", data_dir)
+    assert_cli_error(
+        result,
+        "2 datasets are named 'golden', in projects 'A', 'B':"
+        " use an id or project_dataset('A', 'golden') at 1:28",
+    )
+    listed = run_cli("query", "select: id | from: project_dataset('B', 'golden')", "-f", "jsonl",
+                     "--data-dir", data_dir)  # fmt: skip
+    assert json.loads(ok(listed).stdout) == {"id": "b"}

@@ -1031,5 +1031,21 @@ class CatalogResolver:
         if not found:
             raise NotFound(f"{kind.what} {id_or_name!r} not found")
         if len(found) > 1:
-            raise InvalidRequest(f"{len(found)} {kind.table} are named {id_or_name!r}: use an id")
+            # Which projects have one (it named none, so the query could not be told where
+            # to look); a dataset can be named within its project.
+            ids = list(dict.fromkeys(o["project_id"] for o in found))
+            projects = self.catalog.list_objects(PROJECTS, self.org_id, ids=ids)
+            names = sorted(p["name"] for p in projects)
+            where = ", ".join(repr(n) for n in names)
+            how = "use an id"
+            if kind is DATASETS:
+                how += f" or project_dataset({_btql_string(names[0])}, {_btql_string(id_or_name)})"
+            raise InvalidRequest(
+                f"{len(found)} {kind.table} are named {id_or_name!r}, in projects {where}: {how}"
+            )
         return found[0]["id"]
+
+
+def _btql_string(value: str) -> str:
+    """``value`` as a BTQL string literal."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
