@@ -65,16 +65,50 @@ console = Console(markup=False, soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True, markup=False)
 
 
-def _help(name: str) -> str:
-    """An option's help, naming its environment variable: in parentheses, since Typer's help
-    reads Rich markup and dropped "[env: TRACELAKE_DATA_DIR]" as an unknown tag."""
+def _help(name: str, text: str | None = None) -> str:
+    """An option's help (the setting's, unless ``text``), naming its environment variable: in
+    parentheses, since Typer's help reads Rich markup and dropped "[env: TRACELAKE_DATA_DIR]"
+    as an unknown tag."""
     setting = BY_NAME[name]
-    return f"{setting.help} (env: {setting.env})"
+    return f"{text or setting.help} (env: {setting.env})"
 
 
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help=_help("data_dir"))]
-Url = Annotated[str | None, typer.Option("--url", help=_help("url"))]
-ApiKey = Annotated[str | None, typer.Option("--api-key", help=_help("api_key"))]
+def _data_dir(value: str) -> Path:
+    """An empty --data-dir (``--data-dir "$DIR"`` with DIR unset) was the current folder: a
+    database was made or read there."""
+    if not value.strip():
+        raise typer.BadParameter("give a folder (. for the current one), not an empty value")
+    return Path(value)
+
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help=_help("data_dir", "Folder holding the database (default ./tracelake-data)."),
+        parser=_data_dir,
+        metavar="<path>",  # (as without a parser)
+    ),
+]
+# The commands' words for these (the settings' are the server's: the key's help said "Admin
+# API key of the first organization, added at any start…", on `query --url`).
+Url = Annotated[
+    str | None,
+    typer.Option(
+        "--url", help=_help("url", "The running server to talk to (else the data dir is opened).")
+    ),
+]
+ApiKey = Annotated[
+    str | None,
+    typer.Option(
+        "--api-key",
+        help=_help(
+            "api_key",
+            "The API key sent to the --url server; on a data dir, the first organization's"
+            " admin key (added if the data dir does not know it).",
+        ),
+    ),
+]
 
 
 def _run(fn, interrupted: str = "interrupted"):

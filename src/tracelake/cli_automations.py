@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from tracelake.cli import ApiKey, Url, _run, _table, console
-from tracelake.cli_backends import CliError, RemoteBackend, project_id_of
+from tracelake.cli_backends import CliError, RemoteBackend, project_id_of, source_names
 from tracelake.settings import Settings
 
 automations_app = typer.Typer(
@@ -27,7 +27,7 @@ def _server(url: str | None, api_key: str | None) -> RemoteBackend:
         raise CliError(
             "automations run inside the server: point the command at it with --url or TRACELAKE_URL"
         )
-    return RemoteBackend(settings.url, settings.api_key)
+    return RemoteBackend(settings.url, settings.api_key, source_names(url, api_key))
 
 
 def _automation(server: RemoteBackend, project: str, name_or_id: str) -> dict:

@@ -44,12 +44,37 @@ def segment(value: str) -> str:
 # -- backends: the same operations against a server or a data dir ---------------------------
 
 
-class RemoteBackend:
-    """Calls a running server over HTTP."""
+def check_url(url: str, name: str) -> None:
+    """Refuse a server address no request can go to, naming where it came from: one without
+    a scheme ("localhost:8000") was "unsupported protocol 'localhost://'", and one httpx
+    cannot parse ("http://[::1") a traceback."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError, ValueError) as exc:
+        raise CliError(f"{name} is not a URL: {url!r} ({exc})") from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise CliError(f"{name} must be an http:// or https:// address, not {url!r}")
 
-    def __init__(self, url: str, api_key: str | None):
+
+def check_client_key(api_key: str, name: str) -> None:
+    """Refuse a key no HTTP header can carry (a non-ASCII or control character, as pasted
+    from a document): it was a UnicodeEncodeError traceback."""
+    bad = next((c for c in api_key if not (c.isascii() and c.isprintable())), None)
+    if bad is not None:
+        raise CliError(f"{name} holds {bad!r}: an API key is ASCII text without control characters")
+
+
+class RemoteBackend:
+    """Calls a running server over HTTP. ``names``: where the URL and the key came from
+    (a flag or its environment variable), for the messages about them."""
+
+    def __init__(
+        self, url: str, api_key: str | None, names: tuple[str, str] = ("--url", "--api-key")
+    ):
         if not api_key:
             raise CliError("talking to a server needs an API key: --api-key or TRACELAKE_API_KEY")
+        check_url(url, names[0])
+        check_client_key(api_key, names[1])
         self.url = url.rstrip("/")
         self.http = httpx.Client(
             base_url=self.url, headers={"Authorization": f"Bearer {api_key}"}, timeout=60
@@ -502,5 +527,13 @@ def _backend(
         raise CliError("give --url or --data-dir, not both")
     settings = Settings.from_env(data_dir=data_dir, url=url, api_key=api_key)
     if settings.url and data_dir is None:
-        return RemoteBackend(settings.url, settings.api_key)
+        return RemoteBackend(settings.url, settings.api_key, source_names(url, api_key))
     return LocalBackend(settings.data_dir, org, create=create, api_key=api_key)
+
+
+def source_names(url: str | None, api_key: str | None) -> tuple[str, str]:
+    """The names of the URL's and the key's sources: the flag given, else the variable."""
+    return (
+        "--url" if url is not None else "TRACELAKE_URL",
+        "--api-key" if api_key is not None else "TRACELAKE_API_KEY",
+    )

@@ -246,3 +246,65 @@ def test_a_query_of_an_ambiguous_name_names_the_projects(tmp_path):
     listed = run_cli("query", "select: id | from: project_dataset('B', 'golden')", "-f", "jsonl",
                      "--data-dir", data_dir)  # fmt: skip
     assert json.loads(ok(listed).stdout) == {"id": "b"}
+
+
+# -- bad --url, --api-key and --data-dir values ----------------------------------------------
+
+KEY = ("--api-key", "tl-audit-key-0123456789")
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("localhost:8000", "--url must be an http:// or https:// address, not 'localhost:8000'"),
+        ("http://", "--url must be an http:// or https:// address, not 'http://'"),
+        ("ftp://host", "--url must be an http:// or https:// address, not 'ftp://host'"),
+        ("http://[::1", "--url is not a URL: 'http://[::1'"),
+    ],
+)
+def test_a_url_no_request_can_go_to_is_named(url, said):
+    """One without a scheme was "unsupported protocol 'localhost://'", and one httpx could
+    not parse a traceback."""
+    assert_cli_error(run_cli("keys", "list", "--url", url, *KEY), said)
+    assert_cli_error(run_cli("automations", "list", "-p", "x", "--url", url, *KEY), said)
+
+
+def test_a_url_from_the_environment_is_named_so():
+    result = run_cli("query", "select: 1", *KEY, env=cli_env(TRACELAKE_URL="localhost:1"))
+    assert_cli_error(result, "TRACELAKE_URL must be an http:// or https:// address")
+
+
+@pytest.mark.parametrize("key", ["tl-clé-0123456789abcdef", "tl-0123456789\nabcdef"])
+def test_an_api_key_no_header_can_carry_is_named(key):
+    """A non-ASCII key (pasted from a document) was a UnicodeEncodeError traceback."""
+    url = ("--url", "http://127.0.0.1:9")
+    assert_cli_error(run_cli("keys", "list", *url, "--api-key", key), "--api-key holds")
+    result = run_cli("keys", "list", *url, env=cli_env(TRACELAKE_API_KEY=key))
+    assert_cli_error(result, "TRACELAKE_API_KEY holds", "ASCII")
+
+
+@pytest.mark.parametrize("command", [["keys", "list"], ["demo"], ["serve"]])
+def test_an_empty_data_dir_is_refused_not_the_current_folder(tmp_path, command):
+    """`--data-dir "$DIR"` with DIR unset was the current folder: `demo` made a database
+    there."""
+    result = subprocess.run(
+        [sys.executable, "-m", "tracelake", *command, "--data-dir", ""],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "--data-dir" in lines[0] and "not an empty value" in lines[0]
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", [["keys", "list"], ["serve"]])
+def test_a_data_dir_under_an_unknown_users_home_is_one_line(command):
+    """`~nobody-here/data` was a RuntimeError traceback ("Could not determine home
+    directory")."""
+    result = run_cli(*command, "--data-dir", "~nobody-here-at-all/data")
+    assert_cli_error(result, "'~nobody-here-at-all/data' names the home folder of a user")
