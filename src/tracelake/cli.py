@@ -143,12 +143,30 @@ def _interrupted(message: str) -> NoReturn:
     raise typer.Exit(130) from None
 
 
+def _is_stdout(path: Path | None) -> bool:
+    """``-o -``: standard output, as Unix tools take it (it made a file named "-")."""
+    return path is not None and str(path) == "-"
+
+
+def _written(path: Path) -> str:
+    return "stdout" if _is_stdout(path) else str(path)
+
+
+def _check_binary_to_terminal(fmt: str | None, path: Path | None) -> None:
+    if fmt == "parquet" and _is_stdout(path) and sys.stdout.isatty():
+        raise CliError("parquet is binary: give a file with -o, or pipe -o - into a program")
+
+
 @contextmanager
 def _output_file(path: Path) -> Iterator:
     """A binary file written beside ``path`` and renamed onto it only when the block ends
     without an error, so a failed command leaves the user's file as it was. A symlink is
     followed (the file it names is replaced, not the link); a FIFO or device (/dev/stdout)
-    is written directly."""
+    is written directly, and so is standard output (``-``)."""
+    if _is_stdout(path):
+        yield sys.stdout.buffer
+        sys.stdout.flush()
+        return
     if path.is_dir():
         raise CliError(f"cannot write {path}: it is a directory")
     if path.exists() and not path.is_file():  # a FIFO, a device, a socket: no renaming
@@ -620,7 +638,9 @@ def query(
     format: Annotated[
         str, typer.Option("--format", "-f", help="table, json, jsonl, csv or parquet.")
     ] = "table",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to a file.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to a file (- for stdout).")
+    ] = None,
     explain: Annotated[
         bool, typer.Option("--explain", help="Print the plan and the SQL; run nothing.")
     ] = False,
@@ -647,6 +667,7 @@ def query(
             raise CliError("--explain prints the plan: leave out -o")
         if format == "parquet" and output is None and not explain:
             raise CliError("parquet is binary: give a file with -o")
+        _check_binary_to_terminal(format, output)
         backend = _backend(data_dir, url, api_key)
         try:
             if explain:
@@ -691,7 +712,9 @@ def query(
         if output is not None:
             with _output_file(output) as out:
                 out.write(content)
-            err_console.print(f"Wrote {output}" + (f" (next cursor: {cursor})" if cursor else ""))
+            err_console.print(
+                f"Wrote {_written(output)}" + (f" (next cursor: {cursor})" if cursor else "")
+            )
         else:
             sys.stdout.buffer.write(content)
             sys.stdout.flush()
@@ -714,7 +737,9 @@ def _more(cursor: str | None) -> None:
 def export(
     object_type: Annotated[str, typer.Argument(help="project_logs, experiment or dataset.")],
     name: Annotated[str, typer.Argument(help="The object's id or name (a project for logs).")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="The file to write.")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="The file to write (- for stdout).")
+    ],
     format: Annotated[
         str | None,
         typer.Option(
@@ -760,6 +785,7 @@ def export(
     def body():
         # (-o logs.parquet without --format wrote JSON lines into logs.parquet)
         fmt = format if format is not None else format_of(output)
+        _check_binary_to_terminal(fmt, output)
         request = ExportRequest(object_type, name, fmt, filter, shape, audit_log)
         try:
             request.check()  # before touching the file
@@ -802,7 +828,7 @@ def export(
             finally:
                 backend.close()
         rows = f"{counts['rows']:,} rows, " if counts["rows"] else ""
-        err_console.print(f"Wrote {output} ({rows}{written:,} bytes).")
+        err_console.print(f"Wrote {_written(output)} ({rows}{written:,} bytes).")
 
     _run(body)
 

@@ -183,10 +183,11 @@ def _into_a_closed_pipe(*args: str, closed: str = "stdout") -> subprocess.Comple
         ["query", LOGS, "-f", "jsonl"],
         ["query", LOGS, "--explain"],
         ["export", "project_logs", "demo", "-o", "/dev/stdout"],
+        ["export", "project_logs", "demo", "-o", "-"],
         ["keys", "list"],
         ["orgs", "list"],
     ],
-    ids=["table", "jsonl", "explain", "export", "keys", "orgs"],
+    ids=["table", "jsonl", "explain", "export", "export-stdout", "keys", "orgs"],
 )
 def test_output_into_a_closed_pipe_ends_quietly_with_141(demo_dir, args):
     """`tracelake query … | head -1` exited 1 (Typer's and Rich's answer to EPIPE), and an
@@ -308,3 +309,45 @@ def test_a_data_dir_under_an_unknown_users_home_is_one_line(command):
     directory")."""
     result = run_cli(*command, "--data-dir", "~nobody-here-at-all/data")
     assert_cli_error(result, "'~nobody-here-at-all/data' names the home folder of a user")
+
+
+# -- -o - -----------------------------------------------------------------------------------
+
+
+def _run_in(folder, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "tracelake", *args],
+        capture_output=True,
+        env=cli_env(),
+        cwd=folder,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "parquet"])
+def test_export_to_dash_writes_stdout(tmp_path, demo_dir, fmt):
+    """`-o -` made a file named "-": it is standard output, as Unix tools take it."""
+    result = _run_in(tmp_path, "export", "dataset", "trivia", "-o", "-", "-f", fmt,
+                     "--data-dir", demo_dir)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.decode().startswith("Wrote stdout (8 rows, ")
+    assert list(tmp_path.iterdir()) == []
+    if fmt == "jsonl":
+        rows = [json.loads(line) for line in result.stdout.splitlines()]
+        assert len(rows) == 8 and all(r["dataset_id"] for r in rows)
+    elif fmt == "csv":
+        assert len(result.stdout.decode().splitlines()) == 9
+    else:
+        import io
+
+        import pyarrow.parquet as pq
+
+        assert pq.read_table(io.BytesIO(result.stdout)).num_rows == 8
+
+
+def test_query_to_dash_writes_stdout(tmp_path, demo_dir):
+    query = "select: id | from: dataset('trivia') | sort: id | limit: 2"
+    result = _run_in(tmp_path, "query", query, "-o", "-", "-f", "jsonl", "--data-dir", demo_dir)
+    assert result.returncode == 0, result.stderr
+    assert [json.loads(line) for line in result.stdout.splitlines()] == [{"id": "q0"}, {"id": "q1"}]
+    assert list(tmp_path.iterdir()) == []
