@@ -689,7 +689,9 @@ def query(
             fmt = "json" if format == "table" else format
             content, cursor = backend.query(request, fmt)
             if format == "json":
-                content = _with_cursor(content, cursor)
+                # Ended as a text file's last line ends: at a terminal the prompt came on
+                # the answer's line, and `wc -l` counted none.
+                content = _with_cursor(content, cursor).rstrip(b"\n") + b"\n"
         finally:
             backend.close()
         if format == "table":

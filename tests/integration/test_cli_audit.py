@@ -351,3 +351,17 @@ def test_query_to_dash_writes_stdout(tmp_path, demo_dir):
     assert result.returncode == 0, result.stderr
     assert [json.loads(line) for line in result.stdout.splitlines()] == [{"id": "q0"}, {"id": "q1"}]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_query_json_ends_with_a_newline(tmp_path, demo_dir):
+    """The json answer ended without one: at a terminal the prompt came on its line."""
+    query = "select: id | from: dataset('trivia') | sort: id | limit: 2"
+    printed = _run_in(tmp_path, "query", query, "-f", "json", "--data-dir", demo_dir)
+    assert printed.returncode == 0, printed.stderr
+    assert printed.stdout.endswith(b"}\n") and printed.stdout.count(b"\n") == 1
+    assert [r["id"] for r in json.loads(printed.stdout)["data"]] == ["q0", "q1"]
+    written = _run_in(
+        tmp_path, "query", query, "-f", "json", "-o", "a.json", "--data-dir", demo_dir
+    )
+    assert written.returncode == 0, written.stderr
+    assert (tmp_path / "a.json").read_bytes() == printed.stdout
