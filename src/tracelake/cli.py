@@ -51,6 +51,8 @@ app = typer.Typer(
     help="tracelake: a self-hostable data plane for LLM logs, traces, experiments and datasets.",
     no_args_is_help=True,
     add_completion=False,
+    # -h as well: `tracelake query -h` was "No such option: -h".
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 orgs_app = typer.Typer(help="Manage organizations.", no_args_is_help=True)
@@ -966,6 +968,28 @@ def _cell(value) -> str | None:
 def version():
     """Print the version."""
     print(__version__)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        print(__version__)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            "-V",
+            help="Print the version and exit.",
+            callback=_print_version,
+            is_eager=True,
+        ),
+    ] = False,
+):
+    """tracelake: a self-hostable data plane for LLM logs, traces, experiments and datasets."""
 
 
 # Registered last: the automations commands use the helpers above.

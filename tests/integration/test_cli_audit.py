@@ -365,3 +365,21 @@ def test_query_json_ends_with_a_newline(tmp_path, demo_dir):
     )
     assert written.returncode == 0, written.stderr
     assert (tmp_path / "a.json").read_bytes() == printed.stdout
+
+
+# -- --version, -h ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("flag", ["--version", "-V"])
+def test_version_as_a_flag(flag):
+    """`tracelake --version` was "No such option: --version"."""
+    from tracelake import __version__
+
+    assert ok(run_cli(flag)).stdout == f"{__version__}\n"
+
+
+@pytest.mark.parametrize("command", [[], ["query"], ["keys", "list"], ["automations", "run"]])
+def test_dash_h_is_the_help(command):
+    """`tracelake query -h` was "No such option: -h"."""
+    shown = ok(run_cli(*command, "-h")).stdout
+    assert f"Usage: tracelake {' '.join(command)}".rstrip() in " ".join(shown.split())
