@@ -8,10 +8,13 @@ with ``--api-key`` (or TRACELAKE_API_KEY); otherwise they open the data dir them
 
 from __future__ import annotations
 
+import dataclasses
+import errno
 import functools
 import gc
 import json
 import os
+import signal
 import socket
 import sys
 import tempfile
@@ -20,6 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, NoReturn
 
+import rich.console
 import typer
 from rich.console import Console
 from rich.segment import Segments
@@ -27,10 +31,19 @@ from rich.table import Column, Table
 from rich.text import Text
 from typer._click import exceptions as click_errors  # Typer 0.29 carries its own Click
 from typer._click.parser import _OptionParser
+from typer._click.utils import PacifyFlushWrapper
 from typer.core import TyperCommand
 
 from tracelake import __version__
-from tracelake.cli_backends import CliError, LocalBackend, _backend, check_admin_key, open_store
+from tracelake.cli_backends import (
+    CliError,
+    LocalBackend,
+    _backend,
+    check_admin_key,
+    find_project,
+    object_in_project,
+    open_store,
+)
 from tracelake.errors import TracelakeError
 from tracelake.settings import BY_NAME, Settings
 
@@ -38,6 +51,8 @@ app = typer.Typer(
     help="tracelake: a self-hostable data plane for LLM logs, traces, experiments and datasets.",
     no_args_is_help=True,
     add_completion=False,
+    # -h as well: `tracelake query -h` was "No such option: -h".
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 orgs_app = typer.Typer(help="Manage organizations.", no_args_is_help=True)
@@ -52,16 +67,50 @@ console = Console(markup=False, soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True, markup=False)
 
 
-def _help(name: str) -> str:
-    """An option's help, naming its environment variable: in parentheses, since Typer's help
-    reads Rich markup and dropped "[env: TRACELAKE_DATA_DIR]" as an unknown tag."""
+def _help(name: str, text: str | None = None) -> str:
+    """An option's help (the setting's, unless ``text``), naming its environment variable: in
+    parentheses, since Typer's help reads Rich markup and dropped "[env: TRACELAKE_DATA_DIR]"
+    as an unknown tag."""
     setting = BY_NAME[name]
-    return f"{setting.help} (env: {setting.env})"
+    return f"{text or setting.help} (env: {setting.env})"
 
 
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help=_help("data_dir"))]
-Url = Annotated[str | None, typer.Option("--url", help=_help("url"))]
-ApiKey = Annotated[str | None, typer.Option("--api-key", help=_help("api_key"))]
+def _data_dir(value: str) -> Path:
+    """An empty --data-dir (``--data-dir "$DIR"`` with DIR unset) was the current folder: a
+    database was made or read there."""
+    if not value.strip():
+        raise typer.BadParameter("give a folder (. for the current one), not an empty value")
+    return Path(value)
+
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help=_help("data_dir", "Folder holding the database (default ./tracelake-data)."),
+        parser=_data_dir,
+        metavar="<path>",  # (as without a parser)
+    ),
+]
+# The commands' words for these (the settings' are the server's: the key's help said "Admin
+# API key of the first organization, added at any start…", on `query --url`).
+Url = Annotated[
+    str | None,
+    typer.Option(
+        "--url", help=_help("url", "The running server to talk to (else the data dir is opened).")
+    ),
+]
+ApiKey = Annotated[
+    str | None,
+    typer.Option(
+        "--api-key",
+        help=_help(
+            "api_key",
+            "The API key sent to the --url server; on a data dir, the first organization's"
+            " admin key (added if the data dir does not know it).",
+        ),
+    ),
+]
 
 
 def _run(fn, interrupted: str = "interrupted"):
@@ -96,12 +145,30 @@ def _interrupted(message: str) -> NoReturn:
     raise typer.Exit(130) from None
 
 
+def _is_stdout(path: Path | None) -> bool:
+    """``-o -``: standard output, as Unix tools take it (it made a file named "-")."""
+    return path is not None and str(path) == "-"
+
+
+def _written(path: Path) -> str:
+    return "stdout" if _is_stdout(path) else str(path)
+
+
+def _check_binary_to_terminal(fmt: str | None, path: Path | None) -> None:
+    if fmt == "parquet" and _is_stdout(path) and sys.stdout.isatty():
+        raise CliError("parquet is binary: give a file with -o, or pipe -o - into a program")
+
+
 @contextmanager
 def _output_file(path: Path) -> Iterator:
     """A binary file written beside ``path`` and renamed onto it only when the block ends
     without an error, so a failed command leaves the user's file as it was. A symlink is
     followed (the file it names is replaced, not the link); a FIFO or device (/dev/stdout)
-    is written directly."""
+    is written directly, and so is standard output (``-``)."""
+    if _is_stdout(path):
+        yield sys.stdout.buffer
+        sys.stdout.flush()
+        return
     if path.is_dir():
         raise CliError(f"cannot write {path}: it is a directory")
     if path.exists() and not path.is_file():  # a FIFO, a device, a socket: no renaming
@@ -109,6 +176,8 @@ def _output_file(path: Path) -> Iterator:
             with open(path, "wb") as out:
                 yield out
         except OSError as exc:
+            if exc.errno == errno.EPIPE:  # (a pipe's reader gone: ``main`` ends quietly)
+                raise
             raise CliError(f"cannot write {path}: {exc.strerror or exc}") from None
         return
     path = path.resolve() if path.is_symlink() else path
@@ -126,6 +195,8 @@ def _output_file(path: Path) -> Iterator:
         os.replace(temporary, path)
     except OSError as exc:
         temporary.unlink(missing_ok=True)
+        if exc.errno == errno.EPIPE:
+            raise
         raise CliError(f"cannot write {path}: {exc.strerror or exc}") from None
     except BaseException:
         temporary.unlink(missing_ok=True)
@@ -569,7 +640,9 @@ def query(
     format: Annotated[
         str, typer.Option("--format", "-f", help="table, json, jsonl, csv or parquet.")
     ] = "table",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to a file.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to a file (- for stdout).")
+    ] = None,
     explain: Annotated[
         bool, typer.Option("--explain", help="Print the plan and the SQL; run nothing.")
     ] = False,
@@ -596,6 +669,7 @@ def query(
             raise CliError("--explain prints the plan: leave out -o")
         if format == "parquet" and output is None and not explain:
             raise CliError("parquet is binary: give a file with -o")
+        _check_binary_to_terminal(format, output)
         backend = _backend(data_dir, url, api_key)
         try:
             if explain:
@@ -617,7 +691,9 @@ def query(
             fmt = "json" if format == "table" else format
             content, cursor = backend.query(request, fmt)
             if format == "json":
-                content = _with_cursor(content, cursor)
+                # Ended as a text file's last line ends: at a terminal the prompt came on
+                # the answer's line, and `wc -l` counted none.
+                content = _with_cursor(content, cursor).rstrip(b"\n") + b"\n"
         finally:
             backend.close()
         if format == "table":
@@ -640,7 +716,9 @@ def query(
         if output is not None:
             with _output_file(output) as out:
                 out.write(content)
-            err_console.print(f"Wrote {output}" + (f" (next cursor: {cursor})" if cursor else ""))
+            err_console.print(
+                f"Wrote {_written(output)}" + (f" (next cursor: {cursor})" if cursor else "")
+            )
         else:
             sys.stdout.buffer.write(content)
             sys.stdout.flush()
@@ -663,7 +741,9 @@ def _more(cursor: str | None) -> None:
 def export(
     object_type: Annotated[str, typer.Argument(help="project_logs, experiment or dataset.")],
     name: Annotated[str, typer.Argument(help="The object's id or name (a project for logs).")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="The file to write.")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="The file to write (- for stdout).")
+    ],
     format: Annotated[
         str | None,
         typer.Option(
@@ -687,6 +767,15 @@ def export(
             help="The rows as of this version: a transaction id, or a dataset snapshot's name.",
         ),
     ] = None,
+    project: Annotated[
+        str | None,
+        typer.Option(
+            "--project",
+            "-p",
+            help="Project name or id: the dataset or experiment's (when two projects have one"
+            " of that name).",
+        ),
+    ] = None,
     data_dir: DataDir = None,
     url: Url = None,
     api_key: ApiKey = None,
@@ -700,6 +789,7 @@ def export(
     def body():
         # (-o logs.parquet without --format wrote JSON lines into logs.parquet)
         fmt = format if format is not None else format_of(output)
+        _check_binary_to_terminal(fmt, output)
         request = ExportRequest(object_type, name, fmt, filter, shape, audit_log)
         try:
             request.check()  # before touching the file
@@ -711,6 +801,8 @@ def export(
             if exc.message.startswith("audit_log "):
                 raise CliError(f"--audit-log {exc.message.split(' ', 1)[1]}") from None
             raise
+        if project is not None and object_type == "project_logs":
+            raise CliError("project_logs: NAME is the project; leave out --project")
         counts = {"rows": 0, "bytes": 0}
         columns = (
             TextColumn("{task.description}", markup=False),
@@ -720,6 +812,9 @@ def export(
         with _output_file(output) as out:
             backend = _backend(data_dir, url, api_key)
             try:
+                if object_type != "project_logs":
+                    found = object_in_project(backend, object_type, name, project)
+                    request = dataclasses.replace(request, object=found)
                 with _progress(*columns) as bar:
                     task = bar.add_task(f"exporting {object_type} {name}", total=None, what="")
 
@@ -737,7 +832,7 @@ def export(
             finally:
                 backend.close()
         rows = f"{counts['rows']:,} rows, " if counts["rows"] else ""
-        err_console.print(f"Wrote {output} ({rows}{written:,} bytes).")
+        err_console.print(f"Wrote {_written(output)} ({rows}{written:,} bytes).")
 
     _run(body)
 
@@ -745,7 +840,9 @@ def export(
 @app.command("import")
 def import_(
     file: Annotated[Path, typer.Argument(help="A CSV, JSON (array of objects) or JSONL file.")],
-    project: Annotated[str, typer.Option("--project", help="Project name (created if new).")],
+    project: Annotated[
+        str, typer.Option("--project", "-p", help="Project name or id (a new name is created).")
+    ],
     dataset: Annotated[str, typer.Option("--dataset", help="Dataset name (created if new).")],
     map_: Annotated[
         list[str] | None,
@@ -827,8 +924,9 @@ def _created_for_import(backend, project: str, dataset: str) -> Iterator[str]:
     import writes all its rows or none, but other clients may write to a new dataset or
     project meanwhile (or create the dataset between the check and the create): only one
     that still holds nothing is deleted, by the server in one step."""
-    new_project = not backend.has_project(project)
-    project_id = backend.create_project(project)["id"]
+    found = find_project(backend, project)  # (a name, else an id)
+    new_project = found is None
+    project_id = backend.create_project(project)["id"] if new_project else found["id"]
     new_dataset = new_project or not backend.has_dataset(project_id, dataset)
     dataset_id = None
     try:
@@ -872,16 +970,78 @@ def version():
     print(__version__)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        print(__version__)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            "-V",
+            help="Print the version and exit.",
+            callback=_print_version,
+            is_eager=True,
+        ),
+    ] = False,
+):
+    """tracelake: a self-hostable data plane for LLM logs, traces, experiments and datasets."""
+
+
 # Registered last: the automations commands use the helpers above.
 from tracelake.cli_automations import automations_app  # noqa: E402
 
 app.add_typer(automations_app, name="automations")
 
 
+# The exit status of a command whose output went into a closed pipe (`tracelake query … |
+# head -1`): 128 + SIGPIPE, what a shell reports of `cat` or `yes` stopped so, and what
+# `set -o pipefail` sees of them.
+CLOSED_PIPE_EXIT = 128 + signal.SIGPIPE
+
+
 def main(args: list[str] | None = None) -> int:
-    """Run the CLI; the exit code. A usage error (a missing argument, an unknown option, a
-    value of the wrong kind) is one line on stderr and exit 2, like every other error here
-    (Click drew it as a box of several lines under the usage)."""
+    """Run the CLI; the exit code. Output into a closed pipe ends the command quietly with
+    exit 141, as the Unix tools' (Typer's answer was exit 1, or a traceback)."""
+    # Rich's own answer to a closed pipe (a table, the help) was exit 1: it raises here.
+    rich_answer = rich.console.Console.on_broken_pipe
+    rich.console.Console.on_broken_pipe = _raise_broken_pipe
+    try:
+        return _main(args)
+    except BrokenPipeError:
+        return _closed_pipe()
+    except SystemExit as exc:
+        # Typer's answer to EPIPE: it wrapped stdout in PacifyFlushWrapper and exited 1.
+        if exc.code == 1 and isinstance(sys.stdout, PacifyFlushWrapper):
+            return _closed_pipe()
+        raise
+    finally:
+        rich.console.Console.on_broken_pipe = rich_answer
+
+
+def _raise_broken_pipe(console) -> NoReturn:
+    raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
+
+
+def _closed_pipe() -> int:
+    """Point stdout and stderr at /dev/null: what Python still flushes into the closed pipe
+    at exit printed "Exception ignored … BrokenPipeError" (stderr too: it may be the pipe,
+    ``2>&1 | head``, and nothing more is to be said)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for fd in (1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
+    return CLOSED_PIPE_EXIT
+
+
+def _main(args: list[str] | None) -> int:
+    """The CLI. A usage error (a missing argument, an unknown option, a value of the wrong
+    kind) is one line on stderr and exit 2, like every other error here (Click drew it as a
+    box of several lines under the usage)."""
     try:
         command = typer.main.get_command(app)
         code = command.main(args=args, prog_name="tracelake", standalone_mode=False)

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from tracelake.cli import ApiKey, Url, _run, _table, console
-from tracelake.cli_backends import CliError, RemoteBackend
+from tracelake.cli_backends import CliError, RemoteBackend, project_id_of, source_names
 from tracelake.settings import Settings
 
 automations_app = typer.Typer(
@@ -27,21 +27,11 @@ def _server(url: str | None, api_key: str | None) -> RemoteBackend:
         raise CliError(
             "automations run inside the server: point the command at it with --url or TRACELAKE_URL"
         )
-    return RemoteBackend(settings.url, settings.api_key)
-
-
-def _project_id(server: RemoteBackend, project: str) -> str:
-    found = server.call("GET", "/v1/project", params={"project_name": project})["objects"]
-    if found:
-        return found[0]["id"]
-    by_id = server.call("GET", "/v1/project", params={"ids": project})["objects"]
-    if by_id:
-        return by_id[0]["id"]
-    raise CliError(f"project {project!r} not found")
+    return RemoteBackend(settings.url, settings.api_key, source_names(url, api_key))
 
 
 def _automation(server: RemoteBackend, project: str, name_or_id: str) -> dict:
-    project_id = _project_id(server, project)
+    project_id = project_id_of(server, project)
     listed = server.call(
         "GET",
         "/v1/project_automation",
@@ -103,7 +93,7 @@ def list_automations(project: Project, url: Url = None, api_key: ApiKey = None):
 
     def body():
         server = _server(url, api_key)
-        project_id = _project_id(server, project)
+        project_id = project_id_of(server, project)
         listed = server.call("GET", "/v1/project_automation", params={"project_id": project_id})
         rows = [_summary(a) for a in listed["objects"]]
         _table(rows, ["id", "name", "kind", "target", "every", "status"])
@@ -237,7 +227,7 @@ def create_automation(
         if paused:
             config["status"] = "paused"
         server = _server(url, api_key)
-        project_id = _project_id(server, project)
+        project_id = project_id_of(server, project)
         # The route answers an automation of that name unmodified (Braintrust's
         # create-or-get): the command printed it and exited 0, as if the new path, format or
         # interval had been saved.

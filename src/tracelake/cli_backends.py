@@ -44,12 +44,37 @@ def segment(value: str) -> str:
 # -- backends: the same operations against a server or a data dir ---------------------------
 
 
-class RemoteBackend:
-    """Calls a running server over HTTP."""
+def check_url(url: str, name: str) -> None:
+    """Refuse a server address no request can go to, naming where it came from: one without
+    a scheme ("localhost:8000") was "unsupported protocol 'localhost://'", and one httpx
+    cannot parse ("http://[::1") a traceback."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError, ValueError) as exc:
+        raise CliError(f"{name} is not a URL: {url!r} ({exc})") from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise CliError(f"{name} must be an http:// or https:// address, not {url!r}")
 
-    def __init__(self, url: str, api_key: str | None):
+
+def check_client_key(api_key: str, name: str) -> None:
+    """Refuse a key no HTTP header can carry (a non-ASCII or control character, as pasted
+    from a document): it was a UnicodeEncodeError traceback."""
+    bad = next((c for c in api_key if not (c.isascii() and c.isprintable())), None)
+    if bad is not None:
+        raise CliError(f"{name} holds {bad!r}: an API key is ASCII text without control characters")
+
+
+class RemoteBackend:
+    """Calls a running server over HTTP. ``names``: where the URL and the key came from
+    (a flag or its environment variable), for the messages about them."""
+
+    def __init__(
+        self, url: str, api_key: str | None, names: tuple[str, str] = ("--url", "--api-key")
+    ):
         if not api_key:
             raise CliError("talking to a server needs an API key: --api-key or TRACELAKE_API_KEY")
+        check_url(url, names[0])
+        check_client_key(api_key, names[1])
         self.url = url.rstrip("/")
         self.http = httpx.Client(
             base_url=self.url, headers={"Authorization": f"Bearer {api_key}"}, timeout=60
@@ -102,6 +127,20 @@ class RemoteBackend:
 
     def has_project(self, name: str) -> bool:
         return bool(self.call("GET", "/v1/project", params={"project_name": name})["objects"])
+
+    def objects(
+        self,
+        kind: str,
+        *,
+        name: str | None = None,
+        ids: list[str] | None = None,
+        project_id: str | None = None,
+    ) -> list[dict]:
+        """The organization's projects, datasets or experiments (``kind``) of that name or
+        those ids (within the project)."""
+        params = {f"{kind}_name": name, "ids": ids, "project_id": project_id}
+        params = {k: v for k, v in params.items() if v is not None}
+        return self.call("GET", f"/v1/{kind}", params=params)["objects"]
 
     def delete_project(self, project_id: str, only_if_empty: bool = False):
         params = {"if_empty": "true"} if only_if_empty else None
@@ -304,6 +343,21 @@ class LocalBackend:
 
         return bool(self.catalog.list_objects(PROJECTS, self.principal.org_id, name=name))
 
+    def objects(
+        self,
+        kind: str,
+        *,
+        name: str | None = None,
+        ids: list[str] | None = None,
+        project_id: str | None = None,
+    ) -> list[dict]:
+        from tracelake.store.catalog import DATASETS, EXPERIMENTS, PROJECTS
+
+        kinds = {"project": PROJECTS, "dataset": DATASETS, "experiment": EXPERIMENTS}
+        return self.catalog.list_objects(
+            kinds[kind], self.principal.org_id, name=name, ids=ids, project_id=project_id
+        )
+
     def delete_project(self, project_id: str, only_if_empty: bool = False):
         from tracelake.store.catalog import PROJECTS
 
@@ -392,6 +446,50 @@ class LocalBackend:
         self.store.close()
 
 
+def find_project(backend, name_or_id: str) -> dict | None:
+    """The project a ``--project`` names: by name, else by id (as the automations commands
+    have taken it)."""
+    return next(
+        iter(
+            backend.objects("project", name=name_or_id)
+            or backend.objects("project", ids=[name_or_id])
+        ),
+        None,
+    )
+
+
+def project_id_of(backend, name_or_id: str) -> str:
+    found = find_project(backend, name_or_id)
+    if found is None:
+        raise CliError(f"project {name_or_id!r} not found")
+    return found["id"]
+
+
+def object_in_project(backend, object_type: str, id_or_name: str, project: str | None) -> str:
+    """What ``export`` (and the like) sends for a dataset or an experiment: its id when
+    ``--project`` names the project to look in, else the id or name as given, once it is
+    known that no two projects have an object of that name (the server then said "2
+    datasets are named 'golden': use an id", naming no project and no way to choose one)."""
+    what = object_type
+    if project is None:
+        found = backend.objects(object_type, name=id_or_name)
+        if len(found) < 2:
+            return id_or_name  # (an id, a name, or nothing: the server says which)
+        ids = list(dict.fromkeys(o["project_id"] for o in found))
+        names = {p["id"]: p["name"] for p in backend.objects("project", ids=ids)}
+        where = ", ".join(sorted(repr(names.get(i, i)) for i in ids))
+        raise CliError(
+            f"{len(found)} {what}s are named {id_or_name!r}, in projects {where}:"
+            f" give --project (or the {what}'s id)"
+        )
+    project_id = project_id_of(backend, project)
+    found = backend.objects(object_type, name=id_or_name, project_id=project_id)
+    found = found or backend.objects(object_type, ids=[id_or_name], project_id=project_id)
+    if not found:
+        raise CliError(f"{what} {id_or_name!r} not found in project {project!r}")
+    return found[0]["id"]
+
+
 def open_store(data_dir: Path, *, serving: bool = False):
     """The store of a data dir, or one readable line: another process holds it, or the
     folder cannot be made or used. ``serving``: for ``serve``, which has no ``--url`` to
@@ -429,5 +527,13 @@ def _backend(
         raise CliError("give --url or --data-dir, not both")
     settings = Settings.from_env(data_dir=data_dir, url=url, api_key=api_key)
     if settings.url and data_dir is None:
-        return RemoteBackend(settings.url, settings.api_key)
+        return RemoteBackend(settings.url, settings.api_key, source_names(url, api_key))
     return LocalBackend(settings.data_dir, org, create=create, api_key=api_key)
+
+
+def source_names(url: str | None, api_key: str | None) -> tuple[str, str]:
+    """The names of the URL's and the key's sources: the flag given, else the variable."""
+    return (
+        "--url" if url is not None else "TRACELAKE_URL",
+        "--api-key" if api_key is not None else "TRACELAKE_API_KEY",
+    )

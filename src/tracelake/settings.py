@@ -143,7 +143,13 @@ class Settings:
             values[setting.name] = value
         values.update({k: v for k, v in overrides.items() if v is not None})
         # "~/data" from an env file (no shell to expand it) made a folder named "~" here.
-        values["data_dir"] = Path(values["data_dir"]).expanduser()
+        try:
+            values["data_dir"] = Path(values["data_dir"]).expanduser()
+        except RuntimeError:  # "~nobody/data": a traceback
+            raise InvalidSetting(
+                f"the data dir {str(values['data_dir'])!r} names the home folder of a user"
+                " who has none here"
+            ) from None
         if values.get("api_key") is not None:
             # A key read from a file keeps its final newline (a Kubernetes secret made with
             # --from-file does): registered so, no client could send it (header values are

@@ -259,7 +259,9 @@ def test_an_ambiguous_source_name_is_an_error_at_the_argument(app_client):
         answer = app_client.post("/btql", json={"query": query})
         assert answer.status_code == 400
         error = answer.json()["error"]
-        assert error["message"] == f"2 experiments are named 'same': use an id at 1:{col}"
+        assert error["message"] == (
+            f"2 experiments are named 'same', in projects 'amb-1', 'amb-2': use an id at 1:{col}"
+        )
         assert (error["line"], error["col"]) == (1, col)
 
 

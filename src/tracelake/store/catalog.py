@@ -317,11 +317,12 @@ class Catalog:
             raise InvalidRequest(f"role must be one of {', '.join(ROLES)}")
         if not isinstance(name, str) or not name.strip():
             raise InvalidRequest("a key needs a name (review items are assigned by it)")
-        if name.strip() == "me":
+        # As every name (it is the user the key acts as: views, review items, /v1/user): no
+        # white space around it (' ci' and 'ci' looked the same in `keys list` and as an
+        # assignee, yet only the exact name found it), and not too long.
+        require_name(name, "key name")
+        if name == "me":
             raise InvalidRequest("'me' cannot name a key: it means the caller's own key")
-        if len(name) > MAX_NAME_LENGTH:
-            # As every name: it is the user the key acts as (views, review items, /v1/user).
-            raise InvalidRequest(f"a key name is too long (at most {MAX_NAME_LENGTH} characters)")
         self.get_org(org_id)
         plaintext = plaintext or generate_key()
         if len(plaintext) < 16:
@@ -1030,5 +1031,21 @@ class CatalogResolver:
         if not found:
             raise NotFound(f"{kind.what} {id_or_name!r} not found")
         if len(found) > 1:
-            raise InvalidRequest(f"{len(found)} {kind.table} are named {id_or_name!r}: use an id")
+            # Which projects have one (it named none, so the query could not be told where
+            # to look); a dataset can be named within its project.
+            ids = list(dict.fromkeys(o["project_id"] for o in found))
+            projects = self.catalog.list_objects(PROJECTS, self.org_id, ids=ids)
+            names = sorted(p["name"] for p in projects)
+            where = ", ".join(repr(n) for n in names)
+            how = "use an id"
+            if kind is DATASETS:
+                how += f" or project_dataset({_btql_string(names[0])}, {_btql_string(id_or_name)})"
+            raise InvalidRequest(
+                f"{len(found)} {kind.table} are named {id_or_name!r}, in projects {where}: {how}"
+            )
         return found[0]["id"]
+
+
+def _btql_string(value: str) -> str:
+    """``value`` as a BTQL string literal."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
