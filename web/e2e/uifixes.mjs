@@ -290,7 +290,8 @@ export function uiFixesFlows({ cfg, result, check, signIn, open, api, tableSettl
 
       // The datasets list's inline tag editor: Escape leaves it, adding nothing.
       await open(page, "datasets");
-      const tagCell = page.getByTestId("datasets-table").getByTestId("dataset-row").first().getByTestId("dataset-tags");
+      // The seeded dataset by name: the list's order changes as stars load (first() moved).
+      const tagCell = page.getByTestId("datasets-table").getByTestId("dataset-row").filter({ hasText: "support-questions" }).getByTestId("dataset-tags");
       const tagsBefore = await tagCell.textContent();
       await tagCell.getByTestId("dataset-edit-tags").click();
       await tagCell.getByTestId("dataset-tag-input").fill("never added");
@@ -381,7 +382,14 @@ export function uiFixesFlows({ cfg, result, check, signIn, open, api, tableSettl
       // in the URL the default baseline came back.
       await open(page, "experiments/compare", `exp=${cfg.data.candidate_experiment}`);
       await page.getByTestId("compare-table").getByTestId("row").first().waitFor();
-      check((await page.getByTestId("compare-base").inputValue()) === cfg.data.base_experiment, "the default baseline");
+      // (the rows may come before the default baseline is filled in: wait for it)
+      await page.waitForFunction(
+        (base) => document.querySelector('[data-testid="compare-base"]')?.value === base,
+        cfg.data.base_experiment,
+        { timeout: 5000 },
+      ).catch(() => {});
+      const defaultBase = await page.getByTestId("compare-base").inputValue();
+      check(defaultBase === cfg.data.base_experiment, `the default baseline: ${defaultBase}, not ${cfg.data.base_experiment}`);
       await page.getByTestId("compare-base").selectOption({ label: "(none)" });
       await page.getByTestId("compare-no-base").waitFor({ timeout: 5000 }).catch(() => check(false, "no baseline after picking (none)"));
       await page.reload();

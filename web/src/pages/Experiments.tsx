@@ -87,14 +87,19 @@ function ExperimentView({ project, experimentId }: { project: Project; experimen
   useEffect(() => {
     setLoadError(null);
     setBaseName(null);
+    let current = true; // (a late answer for the experiment shown before is dropped)
     request(`v1/experiment/${experimentId}`)
       .then((e) => {
+        if (!current) return;
         setExp(e);
         request("api/base_experiment/get_id", { body: { id: e.id } })
-          .then((r) => setBaseName(r.base_exp_name || null))
+          .then((r) => current && setBaseName(r.base_exp_name || null))
           .catch(() => {}); // 400: none
       })
-      .catch((e) => setLoadError(e));
+      .catch((e) => current && setLoadError(e));
+    return () => {
+      current = false;
+    };
   }, [experimentId]);
   if (loadError)
     return <NotLoaded what="experiment" id={experimentId} error={loadError} back={href(["p", project.id, "experiments"])} backLabel="Experiments" />;
@@ -382,9 +387,15 @@ function Compare({ project }: { project: Project }) {
   useEffect(() => {
     setDefaultBase(null);
     if (!expId) return;
+    // An answer for the experiment shown before (a swap, a link) arriving late is dropped: it
+    // set that experiment's baseline ("none" for a project's first) on this one.
+    let current = true;
     request("api/base_experiment/get_id", { body: { id: expId } })
-      .then((r) => setDefaultBase(r.base_exp_id || ""))
-      .catch(() => setDefaultBase("")); // 400: none
+      .then((r) => current && setDefaultBase(r.base_exp_id || ""))
+      .catch(() => current && setDefaultBase("")); // 400: none
+    return () => {
+      current = false;
+    };
   }, [expId]);
   // The baseline "(none)" is `base=none` in the URL: without a `base` the default came back
   // (picking "(none)" did nothing, and a link could not say it).
@@ -432,19 +443,25 @@ function Compare({ project }: { project: Project }) {
     setError(null);
     // Traces matched on the key the table matches rows on (the URL's, else the project's;
     // "": the whole input), not on the project's saved one.
+    // Answers of a comparison no longer shown (a swap, another baseline) are dropped.
+    let current = true;
     request(`v1/experiment/${expId}/summarize?comparison_key=${encodeURIComponent(keyExpr)}`, { query: { comparison_experiment_id: baseId } })
-      .then(setSummary)
-      .catch((e) => setError(e.message));
+      .then((s) => current && setSummary(s))
+      .catch((e) => current && setError(e.message));
     const keyed = (id: string) =>
       Promise.all([summaryRows(id), keyExpr ? comparisonKeys(id, keyExpr) : null]).then(([rs, keys]) =>
         byTrial(rs.map((r) => ({ row: r, key: keys ? keys.get(r.root_span_id) : canonical(r.input) }))),
       );
     Promise.all([keyed(expId), keyed(baseId)])
       .then(([a, b]) => {
+        if (!current) return;
         const base = new Map(b.filter((x) => x.key !== undefined).map((x) => [x.key, x.row]));
         setRows(a.map(({ row, key }) => ({ ...row, base: (key !== undefined && base.get(key)) || null })));
       })
-      .catch((e) => setError(e.message));
+      .catch((e) => current && setError(e.message));
+    return () => {
+      current = false;
+    };
   }, [expId, baseId, keyExpr]);
 
   const scoreNames = useMemo(() => [...new Set((rows || []).flatMap((r) => [...Object.keys(r.scores || {}), ...Object.keys(r.base?.scores || {})]))].sort(), [rows]);
