@@ -43,10 +43,16 @@ serve: $(STAMP) ui
 screenshots: $(STAMP) $(WEB_STAMP) chromium
 	TRACELAKE_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -q tests/browser
 
+# The tests run in one worker per core (at most 4): most of their time is servers,
+# browsers and DuckDB files of their own, so two cores finish in about half the time.
+# Tests are handed out one at a time as workers free up (worksteal).
+# `make test PYTEST_WORKERS=0` runs them in one process.
+PYTEST_WORKERS ?= auto
+
 test: $(STAMP) $(WEB_STAMP) chromium
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --maxprocesses 4 --dist worksteal
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
