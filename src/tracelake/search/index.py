@@ -133,6 +133,11 @@ class TextIndex:
 
     def _open(self):
         index = tantivy.Index(self.schema, path=str(self.path))
+        # Only ``apply`` reloads the searchers, after its commit and before it moves the
+        # watermark. tantivy's own reload after a commit runs in a thread of its own and
+        # could store the searchers of an older commit over the newer ones (seen on a
+        # loaded machine: a row below the watermark not found, so never scanned either).
+        index.config_reader(reload_policy="Manual")
         analyzer = (
             tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
             .filter(tantivy.Filter.remove_long(LONG_TOKEN_BYTES))
