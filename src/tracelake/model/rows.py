@@ -143,6 +143,16 @@ class RowWrite:
         return f"{self.where} (id {self.id!r})" if self.where else f"row {self.id!r}"
 
 
+def _check_comment(comment: Any, merge: bool, where: str) -> None:
+    """A comment is ``{"text": "…"}`` (braintrust-protocol.md §4), with any other keys
+    beside it; a merge into a comment may leave ``text`` out (it keeps the one stored). A
+    ``5`` or a list was stored, and the UI and exports showed no text for it."""
+    if not isinstance(comment, dict):
+        raise InvalidRequest(f'{where}: comment must be an object like {{"text": "…"}}')
+    if ("text" in comment or not merge) and not isinstance(comment.get("text"), str):
+        raise InvalidRequest(f"{where}: comment.text must be a string")
+
+
 def normalize_row(raw: Any, ref: ObjectRef, index: int = 0, where: str | None = None) -> RowWrite:
     """Validate a raw row that has already been routed to ``ref``.
 
@@ -191,6 +201,7 @@ def normalize_row(raw: Any, ref: ObjectRef, index: int = 0, where: str | None = 
                 + " (send those in a row of their own, with the id of the row they change)"
             )
         check_depth(raw["comment"], f"{where}: comment")
+        _check_comment(raw["comment"], raw.get("_is_merge") is True, where)
         write = RowWrite(
             ref=ref,
             id=row_id,
