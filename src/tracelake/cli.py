@@ -891,7 +891,7 @@ def import_(
         mapping = parse_map_options(map_ or [])
         backend = _backend(data_dir, url, api_key, create=True)
         try:
-            with _created_for_import(backend, project, dataset) as dataset_id:
+            with _created_for_import(backend, project, dataset) as (project_name, dataset_id):
                 columns = (
                     TextColumn("{task.description}", markup=False),
                     BarColumn(),
@@ -911,19 +911,20 @@ def import_(
             backend.close()
         err_console.print(
             f"Imported {result['rows_written']:,} rows ({result['rows_read']:,} read) into "
-            f"{project}/{dataset} as version {result['_xact_id']}."
+            f"{project_name}/{dataset} as version {result['_xact_id']}."
         )
 
     _run(body)
 
 
 @contextmanager
-def _created_for_import(backend, project: str, dataset: str) -> Iterator[str]:
-    """The dataset's id, creating the project and the dataset if new; what was created is
-    deleted again when the block fails, so a failed import leaves nothing behind. The
-    import writes all its rows or none, but other clients may write to a new dataset or
-    project meanwhile (or create the dataset between the check and the create): only one
-    that still holds nothing is deleted, by the server in one step."""
+def _created_for_import(backend, project: str, dataset: str) -> Iterator[tuple[str, str]]:
+    """The project's name (``project`` may be its id) and the dataset's id, creating the
+    project and the dataset if new; what was created is deleted again when the block
+    fails, so a failed import leaves nothing behind. The import writes all its rows or
+    none, but other clients may write to a new dataset or project meanwhile (or create the
+    dataset between the check and the create): only one that still holds nothing is
+    deleted, by the server in one step."""
     found = find_project(backend, project)  # (a name, else an id)
     new_project = found is None
     project_id = backend.create_project(project)["id"] if new_project else found["id"]
@@ -931,7 +932,7 @@ def _created_for_import(backend, project: str, dataset: str) -> Iterator[str]:
     dataset_id = None
     try:
         dataset_id = backend.create_dataset(project_id, dataset)["id"]
-        yield dataset_id
+        yield (project if new_project else found["name"]), dataset_id
     except BaseException:
         if new_dataset and dataset_id is not None:
             _delete_if_empty(
