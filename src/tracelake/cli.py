@@ -488,6 +488,19 @@ def demo(data_dir: DataDir = None, url: Url = None, api_key: ApiKey = None):
     _run(body)
 
 
+def _checked(check, options: dict[str, str] | None = None) -> None:
+    """Run ``check`` (the server's own check of an argument) before anything is opened or
+    made: a refused argument leaves no data dir behind. ``options`` maps the start of a
+    message to the option it is about, named in front of it."""
+    from tracelake.errors import InvalidRequest
+
+    try:
+        check()
+    except InvalidRequest as exc:
+        option = next((o for start, o in (options or {}).items() if start in exc.message), None)
+        raise CliError(f"{option}: {exc.message}" if option else exc.message) from None
+
+
 def _keys_backend(data_dir, url, api_key, org, *, create: bool = False):
     """The backend of a ``keys`` command. ``--org`` picks an organization of a data dir; a
     server acts on its key's own organization, so there it is refused (it was ignored by
@@ -512,6 +525,11 @@ def keys_create(
     """Create an API key and print it (it is shown only once)."""
 
     def body():
+        from tracelake.store.catalog import check_key
+
+        # Before the data dir is opened: on a new one, a bad role made the database and
+        # printed the first admin key before it was refused.
+        _checked(lambda: check_key(name, role), {"role must": "--role", "key": "--name"})
         backend = _keys_backend(data_dir, url, api_key, org, create=True)
         try:
             record = backend.create_key(name, role)
@@ -574,6 +592,9 @@ def orgs_create(
     """Create an organization and print its first admin API key."""
 
     def body():
+        from tracelake.store.catalog import require_name
+
+        _checked(lambda: require_name(name, "organization name"))  # (before making a data dir)
         backend = _backend(data_dir, url, api_key, create=True)
         try:
             org = backend.create_org(name)
@@ -889,6 +910,11 @@ def import_(
                 " json or jsonl"
             ) from None
         mapping = parse_map_options(map_ or [])
+        from tracelake.store.catalog import require_name
+
+        # Before the data dir is opened (a bad name made a new one, then was refused).
+        _checked(lambda: require_name(project, "--project"))
+        _checked(lambda: require_name(dataset, "--dataset"))
         backend = _backend(data_dir, url, api_key, create=True)
         try:
             with _created_for_import(backend, project, dataset) as (project_name, dataset_id):
