@@ -1088,3 +1088,36 @@ def test_tags_of_printable_text_are_kept_and_feedback_refuses_control_characters
     answer = app_client.post(f"/v1/project_logs/{project_id}/feedback", json=feedback)
     assert_error(answer, 400, "feedback 1", "tags[0]", "U+0009")
     assert events(app_client, "project_logs", project_id)[0]["tags"] == tags
+
+
+def test_a_routing_key_that_disagrees_with_the_url_is_refused_on_insert(app_client):
+    """``/v1/{type}/{id}/insert`` events whose routing keys name another object (a
+    ``project_id: 5`` or another project's id on an experiment's or dataset's event, another
+    dataset's id) were written to the URL's object as if the keys were not there: each is
+    a 400 naming the event, and nothing is written. Keys that repeat the object are fine
+    (a fetched row written back carries them)."""
+    project_id = new_project(app_client)
+    other_project = new_project(app_client)
+    experiment_id = new_experiment(app_client, project_id)
+    dataset_id = new_dataset(app_client, project_id)
+    other_dataset = new_dataset(app_client, project_id)
+    good = {"id": "first", "input": {"v": 1}}
+    cases = [
+        ("dataset", dataset_id, {"project_id": 5}, "project_id"),
+        ("dataset", dataset_id, {"project_id": other_project}, "project_id"),
+        ("experiment", experiment_id, {"project_id": other_project}, "project_id"),
+        ("dataset", dataset_id, {"dataset_id": other_dataset}, "dataset_id"),
+        ("project_logs", project_id, {"project_id": other_project}, "project_id"),
+    ]
+    for object_type, object_id, keys, key in cases:
+        body = {"events": [good, {"id": "second", "input": 2, **keys}]}
+        answer = app_client.post(f"/v1/{object_type}/{object_id}/insert", json=body)
+        assert_error(answer, 400, "row 1", key, "does not match")
+        assert events(app_client, object_type, object_id) == [], keys
+    many = {"experiment": {experiment_id: {"events": [{"id": "x", "project_id": other_project}]}}}
+    assert_error(app_client.post("/v1/insert", json=many), 400, "event 0", "project_id")
+    # The object's own keys are fine.
+    own = {"id": "second", "project_id": project_id, "dataset_id": dataset_id, "input": 2}
+    answer = app_client.post(f"/v1/dataset/{dataset_id}/insert", json={"events": [good, own]})
+    assert answer.status_code == 200, answer.text
+    assert {e["id"] for e in events(app_client, "dataset", dataset_id)} == {"first", "second"}
