@@ -328,15 +328,15 @@ def serve(
         raise
 
     def announce(key: str) -> None:
-        print(
+        _say(
             f"Created organization {settings.org_name!r} with admin API key:\n  {key}\n"
             "It is shown only this once.",
-            flush=True,
+            must=True,
         )
 
     def load_demo_once(running_app) -> None:
         if load_demo_data(_DemoTarget(running_app)):
-            print("Loaded the demo project.", flush=True)
+            _say("Loaded the demo project.")
 
     on_start = load_demo_once if demo else None
 
@@ -355,10 +355,9 @@ def serve(
         sys.setswitchinterval(0.001)
 
     application = create_app(settings, on_generated_key=announce, on_started=started, store=store)
-    print(
+    _say(
         f"tracelake {__version__} serving {settings.data_dir} on "
-        f"http://{_url_host(settings.host)}:{settings.port}",
-        flush=True,
+        f"http://{_url_host(settings.host)}:{settings.port}"
     )
     config = uvicorn.Config(
         application,
@@ -381,6 +380,35 @@ def serve(
         # Ctrl-C of the server (uvicorn re-raises it as KeyboardInterrupt once shut down).
         gc.unfreeze()
         gc.collect()
+
+
+def _say(text: str, must: bool = False) -> None:
+    """A line of the running server on stdout; once stdout is closed (``tracelake serve |
+    head -1``), on stderr. The first start's admin key came after the pipe had closed and
+    was lost without a word while the server ran on. With ``must`` (the key), a stderr
+    that is closed too stops the server rather than lose it silently."""
+    global _stdout_closed
+    if not _stdout_closed:
+        try:
+            print(text, flush=True)
+            return
+        except (BrokenPipeError, ValueError):  # (ValueError: a closed file object)
+            _stdout_closed = True
+            # What Python still holds for the closed pipe would be flushed at exit into
+            # "Exception ignored … BrokenPipeError": stdout is /dev/null from here on.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 1)
+            os.close(devnull)
+    try:
+        print(text, file=sys.stderr, flush=True)
+    except (BrokenPipeError, ValueError):
+        if must:
+            raise RuntimeError(
+                "stdout and stderr are closed: the first admin key could not be shown"
+            ) from None
+
+
+_stdout_closed = False
 
 
 def _log_level(name: str) -> str:

@@ -1152,3 +1152,43 @@ def test_ctrl_c_during_a_statement_on_a_data_dir_says_interrupted(capsys):
 
     with pytest.raises(RuntimeError, match="something else"):  # not taken for a Ctrl-C
         _run(other)
+
+
+def test_serve_with_stdout_closed_writes_the_first_admin_key_to_stderr(tmp_path):
+    """``tracelake serve | head -1``: the admin key came after the pipe had closed and was
+    lost without a word while the server ran on. With stdout closed, the server's lines
+    (the key too) go to stderr."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    args = ["serve", "--data-dir", str(tmp_path / "new"), "--host", "127.0.0.1"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tracelake", *args, "--port", str(port), "--log-level", "warning"],
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    proc.stdout.close()  # the reader is gone before the server writes anything
+    lines: queue.Queue = queue.Queue()
+
+    def pump() -> None:
+        for line in proc.stderr:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    try:
+        seen = []
+        # (a bound only against a hang: the key comes as the server starts)
+        while (line := lines.get(timeout=60)) is not None:
+            seen.append(line)
+            if line.strip().startswith("tl-"):
+                break
+        key = seen[-1].strip() if seen else ""
+        assert KEY.match(key), "".join(seen)
+        assert any("serving" in line for line in seen), seen
+        _wait_ready(proc, url, time.time() + 30)
+        login = httpx.post(f"{url}/api/apikey/login", headers=auth(key), timeout=30)
+        assert login.status_code == 200, login.text
+    finally:
+        _stop(proc)
