@@ -328,15 +328,15 @@ def serve(
         raise
 
     def announce(key: str) -> None:
-        print(
+        _say(
             f"Created organization {settings.org_name!r} with admin API key:\n  {key}\n"
             "It is shown only this once.",
-            flush=True,
+            must=True,
         )
 
     def load_demo_once(running_app) -> None:
         if load_demo_data(_DemoTarget(running_app)):
-            print("Loaded the demo project.", flush=True)
+            _say("Loaded the demo project.")
 
     on_start = load_demo_once if demo else None
 
@@ -355,10 +355,9 @@ def serve(
         sys.setswitchinterval(0.001)
 
     application = create_app(settings, on_generated_key=announce, on_started=started, store=store)
-    print(
+    _say(
         f"tracelake {__version__} serving {settings.data_dir} on "
-        f"http://{_url_host(settings.host)}:{settings.port}",
-        flush=True,
+        f"http://{_url_host(settings.host)}:{settings.port}"
     )
     config = uvicorn.Config(
         application,
@@ -381,6 +380,35 @@ def serve(
         # Ctrl-C of the server (uvicorn re-raises it as KeyboardInterrupt once shut down).
         gc.unfreeze()
         gc.collect()
+
+
+def _say(text: str, must: bool = False) -> None:
+    """A line of the running server on stdout; once stdout is closed (``tracelake serve |
+    head -1``), on stderr. The first start's admin key came after the pipe had closed and
+    was lost without a word while the server ran on. With ``must`` (the key), a stderr
+    that is closed too stops the server rather than lose it silently."""
+    global _stdout_closed
+    if not _stdout_closed:
+        try:
+            print(text, flush=True)
+            return
+        except (BrokenPipeError, ValueError):  # (ValueError: a closed file object)
+            _stdout_closed = True
+            # What Python still holds for the closed pipe would be flushed at exit into
+            # "Exception ignored … BrokenPipeError": stdout is /dev/null from here on.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 1)
+            os.close(devnull)
+    try:
+        print(text, file=sys.stderr, flush=True)
+    except (BrokenPipeError, ValueError):
+        if must:
+            raise RuntimeError(
+                "stdout and stderr are closed: the first admin key could not be shown"
+            ) from None
+
+
+_stdout_closed = False
 
 
 def _log_level(name: str) -> str:
@@ -488,6 +516,19 @@ def demo(data_dir: DataDir = None, url: Url = None, api_key: ApiKey = None):
     _run(body)
 
 
+def _checked(check, options: dict[str, str] | None = None) -> None:
+    """Run ``check`` (the server's own check of an argument) before anything is opened or
+    made: a refused argument leaves no data dir behind. ``options`` maps the start of a
+    message to the option it is about, named in front of it."""
+    from tracelake.errors import InvalidRequest
+
+    try:
+        check()
+    except InvalidRequest as exc:
+        option = next((o for start, o in (options or {}).items() if start in exc.message), None)
+        raise CliError(f"{option}: {exc.message}" if option else exc.message) from None
+
+
 def _keys_backend(data_dir, url, api_key, org, *, create: bool = False):
     """The backend of a ``keys`` command. ``--org`` picks an organization of a data dir; a
     server acts on its key's own organization, so there it is refused (it was ignored by
@@ -512,6 +553,11 @@ def keys_create(
     """Create an API key and print it (it is shown only once)."""
 
     def body():
+        from tracelake.store.catalog import check_key
+
+        # Before the data dir is opened: on a new one, a bad role made the database and
+        # printed the first admin key before it was refused.
+        _checked(lambda: check_key(name, role), {"role must": "--role", "key": "--name"})
         backend = _keys_backend(data_dir, url, api_key, org, create=True)
         try:
             record = backend.create_key(name, role)
@@ -574,6 +620,9 @@ def orgs_create(
     """Create an organization and print its first admin API key."""
 
     def body():
+        from tracelake.store.catalog import require_name
+
+        _checked(lambda: require_name(name, "organization name"))  # (before making a data dir)
         backend = _backend(data_dir, url, api_key, create=True)
         try:
             org = backend.create_org(name)
@@ -889,9 +938,14 @@ def import_(
                 " json or jsonl"
             ) from None
         mapping = parse_map_options(map_ or [])
+        from tracelake.store.catalog import require_name
+
+        # Before the data dir is opened (a bad name made a new one, then was refused).
+        _checked(lambda: require_name(project, "--project"))
+        _checked(lambda: require_name(dataset, "--dataset"))
         backend = _backend(data_dir, url, api_key, create=True)
         try:
-            with _created_for_import(backend, project, dataset) as dataset_id:
+            with _created_for_import(backend, project, dataset) as (project_name, dataset_id):
                 columns = (
                     TextColumn("{task.description}", markup=False),
                     BarColumn(),
@@ -911,19 +965,20 @@ def import_(
             backend.close()
         err_console.print(
             f"Imported {result['rows_written']:,} rows ({result['rows_read']:,} read) into "
-            f"{project}/{dataset} as version {result['_xact_id']}."
+            f"{project_name}/{dataset} as version {result['_xact_id']}."
         )
 
     _run(body)
 
 
 @contextmanager
-def _created_for_import(backend, project: str, dataset: str) -> Iterator[str]:
-    """The dataset's id, creating the project and the dataset if new; what was created is
-    deleted again when the block fails, so a failed import leaves nothing behind. The
-    import writes all its rows or none, but other clients may write to a new dataset or
-    project meanwhile (or create the dataset between the check and the create): only one
-    that still holds nothing is deleted, by the server in one step."""
+def _created_for_import(backend, project: str, dataset: str) -> Iterator[tuple[str, str]]:
+    """The project's name (``project`` may be its id) and the dataset's id, creating the
+    project and the dataset if new; what was created is deleted again when the block
+    fails, so a failed import leaves nothing behind. The import writes all its rows or
+    none, but other clients may write to a new dataset or project meanwhile (or create the
+    dataset between the check and the create): only one that still holds nothing is
+    deleted, by the server in one step."""
     found = find_project(backend, project)  # (a name, else an id)
     new_project = found is None
     project_id = backend.create_project(project)["id"] if new_project else found["id"]
@@ -931,7 +986,7 @@ def _created_for_import(backend, project: str, dataset: str) -> Iterator[str]:
     dataset_id = None
     try:
         dataset_id = backend.create_dataset(project_id, dataset)["id"]
-        yield dataset_id
+        yield (project if new_project else found["name"]), dataset_id
     except BaseException:
         if new_dataset and dataset_id is not None:
             _delete_if_empty(

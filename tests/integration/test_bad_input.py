@@ -966,6 +966,8 @@ _BAD_IDS_AND_TYPES = [
     ({"origin": {"object_type": "dataset", "id": 5}}, ("origin.id", "string")),
     ({"origin": {"object_id": "d\x7f", "id": "r"}}, ("origin.object_id", "U+007F")),
     ({"comment": {"text": "hi"}, "origin": {"id": "r\x00"}}, ("origin.id", "control")),
+    ({"tags": ["ok", "a\x00b"]}, ("tags[1]", "control character", "U+0000")),
+    ({"tags": ["two\nlines"]}, ("tags[0]", "U+000A")),
 ]
 
 
@@ -1015,3 +1017,107 @@ def test_ids_of_printable_text_up_to_the_limit_are_kept(app_client):
     feedback = {"feedback": [{"id": "café ✓", "scores": {"s": 1}}, {"id": "r\x00", "tags": []}]}
     answer = app_client.post(f"/v1/project_logs/{project_id}/feedback", json=feedback)
     assert_error(answer, 400, "feedback 1", "id", "control character")
+
+
+@pytest.mark.parametrize(
+    ("comment", "words"),
+    [
+        (5, ("comment must be an object", "text")),
+        (["hi"], ("comment must be an object",)),
+        ("hi", ("comment must be an object",)),
+        ({"body": "hi"}, ("comment.text", "string")),
+        ({"text": 5}, ("comment.text", "string")),
+    ],
+)
+def test_a_comment_that_is_not_text_is_refused_on_every_write_route(app_client, comment, words):
+    """A comment is ``{"text": …}``: a ``5``, a list or an object without a string text was
+    stored, and shown as no text. Each is a 400 naming the row, on every write route, and
+    nothing of the request is written; a merge may leave the text out."""
+    project_id = new_project(app_client)
+    experiment_id = new_experiment(app_client, project_id)
+    dataset_id = new_dataset(app_client, project_id)
+    good = [{"id": "first", "input": {"v": 1}}, {"id": "second", "input": {"v": 2}}]
+    row = {"id": "third", "origin": {"id": "first"}, "comment": comment}
+    answers = {
+        "/logs3": app_client.post(
+            "/logs3",
+            json={"rows": [{"project_id": project_id, "log_id": "g", **r} for r in [*good, row]]},
+        ),
+        "experiment insert": app_client.post(
+            f"/v1/experiment/{experiment_id}/insert", json={"events": [*good, row]}
+        ),
+        "dataset insert": app_client.post(
+            f"/v1/dataset/{dataset_id}/insert", json={"events": [*good, row]}
+        ),
+    }
+    if not isinstance(comment, str):  # (feedback's comment is the text itself)
+        feedback = [{"id": "first", "scores": {"s": 1}}, {"id": "x", "comment": comment}]
+        answers["feedback"] = app_client.post(
+            f"/v1/dataset/{dataset_id}/feedback", json={"feedback": feedback}
+        )
+    for route, answer in answers.items():
+        error = assert_error(answer, 400, "comment")
+        if route != "feedback":  # (feedback's words: "comment must be a string")
+            for word in words:
+                assert word in error["message"], (route, error)
+        assert any(w in error["message"] for w in ("row 2", "event 2", "feedback 1")), error
+    many = app_client.post("/v1/insert", json={"dataset": {dataset_id: {"events": [row]}}})
+    assert_error(many, 400, f"dataset.{dataset_id} event 0", *words)
+    assert events(app_client, "project_logs", project_id) == []
+    assert events(app_client, "experiment", experiment_id) == []
+    assert events(app_client, "dataset", dataset_id) == []
+    # A comment with text, and a merge into it without one, are written.
+    written = {"id": "c1", "origin": {"id": "first"}, "comment": {"text": "hi", "n": 1}}
+    merge = {"id": "c1", "origin": {"id": "first"}, "comment": {"n": 2}, "_is_merge": True}
+    for body in ([*good, written], [merge]):
+        answer = app_client.post(f"/v1/dataset/{dataset_id}/insert", json={"events": body})
+        assert answer.status_code == 200, answer.text
+    (first,) = [e for e in events(app_client, "dataset", dataset_id) if e["id"] == "first"]
+    assert [c["comment"] for c in first["comments"] or []] == [{"text": "hi", "n": 2}]
+
+
+def test_tags_of_printable_text_are_kept_and_feedback_refuses_control_characters(app_client):
+    """Tags are printable text: accents, emoji and spaces are kept; feedback's tags are
+    checked as an insert's (a NUL or a newline is a 400 naming the item)."""
+    project_id = new_project(app_client)
+    tags = ["café ✓", "with spaces", "a\u00a0b"]
+    rows = [log_row(project_id, "r", input=1, tags=tags)]
+    assert app_client.post("/logs3", json={"rows": rows}).status_code == 200
+    assert events(app_client, "project_logs", project_id)[0]["tags"] == tags
+    feedback = {"feedback": [{"id": "r", "scores": {"s": 1}}, {"id": "r", "tags": ["x\ty"]}]}
+    answer = app_client.post(f"/v1/project_logs/{project_id}/feedback", json=feedback)
+    assert_error(answer, 400, "feedback 1", "tags[0]", "U+0009")
+    assert events(app_client, "project_logs", project_id)[0]["tags"] == tags
+
+
+def test_a_routing_key_that_disagrees_with_the_url_is_refused_on_insert(app_client):
+    """``/v1/{type}/{id}/insert`` events whose routing keys name another object (a
+    ``project_id: 5`` or another project's id on an experiment's or dataset's event, another
+    dataset's id) were written to the URL's object as if the keys were not there: each is
+    a 400 naming the event, and nothing is written. Keys that repeat the object are fine
+    (a fetched row written back carries them)."""
+    project_id = new_project(app_client)
+    other_project = new_project(app_client)
+    experiment_id = new_experiment(app_client, project_id)
+    dataset_id = new_dataset(app_client, project_id)
+    other_dataset = new_dataset(app_client, project_id)
+    good = {"id": "first", "input": {"v": 1}}
+    cases = [
+        ("dataset", dataset_id, {"project_id": 5}, "project_id"),
+        ("dataset", dataset_id, {"project_id": other_project}, "project_id"),
+        ("experiment", experiment_id, {"project_id": other_project}, "project_id"),
+        ("dataset", dataset_id, {"dataset_id": other_dataset}, "dataset_id"),
+        ("project_logs", project_id, {"project_id": other_project}, "project_id"),
+    ]
+    for object_type, object_id, keys, key in cases:
+        body = {"events": [good, {"id": "second", "input": 2, **keys}]}
+        answer = app_client.post(f"/v1/{object_type}/{object_id}/insert", json=body)
+        assert_error(answer, 400, "row 1", key, "does not match")
+        assert events(app_client, object_type, object_id) == [], keys
+    many = {"experiment": {experiment_id: {"events": [{"id": "x", "project_id": other_project}]}}}
+    assert_error(app_client.post("/v1/insert", json=many), 400, "event 0", "project_id")
+    # The object's own keys are fine.
+    own = {"id": "second", "project_id": project_id, "dataset_id": dataset_id, "input": 2}
+    answer = app_client.post(f"/v1/dataset/{dataset_id}/insert", json={"events": [good, own]})
+    assert answer.status_code == 200, answer.text
+    assert {e["id"] for e in events(app_client, "dataset", dataset_id)} == {"first", "second"}

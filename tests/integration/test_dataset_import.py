@@ -470,6 +470,9 @@ def test_cli_import_in_data_dir_mode_and_against_a_server(tmp_path, server):
         ds = client.post("/v1/dataset", json={"project_id": project_id, "name": "d"}).json()
         rows = _rows(client, ds["id"])
     assert rows["1"]["input"] == {"question": "c?", "answer": "C"}
+    # Given the project's id, the line names the project (it printed the id).
+    again = ok(run_cli("import", str(data), "-p", project_id, "--dataset", "d", *args, env=env))
+    assert f"into {project}/d as version" in again.stderr, again.stderr
 
     bad = tmp_path / "bad.jsonl"
     bad.write_bytes(b'{"a": 1}\n{"a": 2}\n{"a": 3}\n{"a": 4}\n{oops\n')
@@ -488,7 +491,7 @@ def _cleanup_failed_import(backend, project: str, during) -> str:
 
     seen = []
     with pytest.raises(RuntimeError, match="the import failed"):
-        with _created_for_import(backend, project, "d") as dataset_id:
+        with _created_for_import(backend, project, "d") as (_, dataset_id):
             seen.append(dataset_id)
             during(dataset_id)
             raise RuntimeError("the import failed")

@@ -143,6 +143,16 @@ class RowWrite:
         return f"{self.where} (id {self.id!r})" if self.where else f"row {self.id!r}"
 
 
+def _check_comment(comment: Any, merge: bool, where: str) -> None:
+    """A comment is ``{"text": "…"}`` (braintrust-protocol.md §4), with any other keys
+    beside it; a merge into a comment may leave ``text`` out (it keeps the one stored). A
+    ``5`` or a list was stored, and the UI and exports showed no text for it."""
+    if not isinstance(comment, dict):
+        raise InvalidRequest(f'{where}: comment must be an object like {{"text": "…"}}')
+    if ("text" in comment or not merge) and not isinstance(comment.get("text"), str):
+        raise InvalidRequest(f"{where}: comment.text must be a string")
+
+
 def normalize_row(raw: Any, ref: ObjectRef, index: int = 0, where: str | None = None) -> RowWrite:
     """Validate a raw row that has already been routed to ``ref``.
 
@@ -191,6 +201,7 @@ def normalize_row(raw: Any, ref: ObjectRef, index: int = 0, where: str | None = 
                 + " (send those in a row of their own, with the id of the row they change)"
             )
         check_depth(raw["comment"], f"{where}: comment")
+        _check_comment(raw["comment"], raw.get("_is_merge") is True, where)
         write = RowWrite(
             ref=ref,
             id=row_id,
@@ -254,6 +265,8 @@ def _check_fields(fields: dict[str, Any], ref: ObjectRef, where: str) -> None:
     if tags is not None:
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
             raise InvalidRequest(f"{where}: tags must be a list of strings")
+        for at, tag in enumerate(tags):
+            check_tag(tag, f"{where}: tags[{at}]")
     if ref.object_type is ObjectType.DATASET:
         fields.pop("classifications", None)  # Braintrust's dataset inserts have none
     for name in OBJECT_FIELDS:
@@ -343,6 +356,18 @@ def check_id(value: str, what: str) -> None:
         raise InvalidRequest(
             f"{what} holds a control character (U+{ord(found.group()):04X} at"
             f" {found.start()}): ids are printable text"
+        )
+
+
+def check_tag(value: str, what: str) -> None:
+    """Refuse a tag holding a control character (NUL, a newline, a tab, …), as an id: such
+    a tag was stored, and could not be typed into a filter, shown on one line in the
+    table's tag chips or told apart from its printable look-alike."""
+    found = _CONTROL.search(value)
+    if found is not None:
+        raise InvalidRequest(
+            f"{what} holds a control character (U+{ord(found.group()):04X} at"
+            f" {found.start()}): tags are printable text"
         )
 
 

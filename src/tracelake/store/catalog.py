@@ -313,16 +313,7 @@ class Catalog:
         self, org_id: str, name: str = "default", role: str = "admin", plaintext: str | None = None
     ) -> tuple[dict, str]:
         """Create an API key; returns its record and the plaintext (shown only once)."""
-        if role not in ROLES:
-            raise InvalidRequest(f"role must be one of {', '.join(ROLES)}")
-        if not isinstance(name, str) or not name.strip():
-            raise InvalidRequest("a key needs a name (review items are assigned by it)")
-        # As every name (it is the user the key acts as: views, review items, /v1/user): no
-        # white space around it (' ci' and 'ci' looked the same in `keys list` and as an
-        # assignee, yet only the exact name found it), and not too long.
-        require_name(name, "key name")
-        if name == "me":
-            raise InvalidRequest("'me' cannot name a key: it means the caller's own key")
+        check_key(name, role)
         self.get_org(org_id)
         plaintext = plaintext or generate_key()
         if len(plaintext) < 16:
@@ -949,6 +940,21 @@ def _to_db(kind: ObjectKind, column: str, value: Any) -> Any:
 def _check_may_create(may_create: bool) -> None:
     if not may_create:
         raise Forbidden("this API key is read-only")
+
+
+def check_key(name: Any, role: Any) -> None:
+    """What a new API key's name and role must be (the CLI checks them before it opens, or
+    makes, a data dir)."""
+    if role not in ROLES:
+        raise InvalidRequest(f"role must be one of {', '.join(ROLES)}")
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidRequest("a key needs a name (review items are assigned by it)")
+    # As every name (it is the user the key acts as: views, review items, /v1/user): no
+    # white space around it (' ci' and 'ci' looked the same in `keys list` and as an
+    # assignee, yet only the exact name found it), and not too long.
+    require_name(name, "key name")
+    if name == "me":
+        raise InvalidRequest("'me' cannot name a key: it means the caller's own key")
 
 
 def require_name(value: Any, what: str) -> str:

@@ -74,8 +74,11 @@ def prepare_batch(
                 raise InvalidRequest(f"{where}: {exc.message}") from None
         else:
             row_ref = ref[index] if isinstance(ref, list) else ref
+            if row_ref not in objects:
+                objects[row_ref] = catalog.object_info(principal.org_id, row_ref)
             own = "the object it is listed under" if isinstance(ref, list) else None
-            _check_same_object(raw, row_ref, principal.org_id, where, own)
+            info = objects[row_ref]
+            _check_same_object(raw, row_ref, principal.org_id, info.project_id, where, own)
         if row_ref not in objects:
             objects[row_ref] = catalog.object_info(principal.org_id, row_ref)
         writes.append(normalize_row(raw, row_ref, index, where))
@@ -123,11 +126,13 @@ def prepare_states(
 
 
 def _check_same_object(
-    raw: dict, ref: ObjectRef, org_id: str, where: str, own: str | None = None
+    raw: dict, ref: ObjectRef, org_id: str, project_id: str, where: str, own: str | None = None
 ) -> None:
     """Routing keys on an event of the ``…/{id}/insert`` routes may only repeat its object
-    (a row read by fetch carries them all, and may be written back as it is). ``own`` says
-    what the object is to the client (default: the one in the URL)."""
+    (a row read by fetch carries them all, and may be written back as it is): an
+    experiment's or dataset's event may name its project (``project_id``), and no other
+    (a ``5`` or another project's id was ignored). ``own`` says what the object is to the
+    client (default: the one in the URL)."""
     own_key = OBJECT_ID_FIELD[ref.object_type]
     for key in ROUTING_KEYS:
         value = raw.get(key)
@@ -140,7 +145,12 @@ def _check_same_object(
         if key == "log_id" and ref.object_type is ObjectType.PROJECT_LOGS and value == "g":
             continue
         if key == "project_id" and ref.object_type is not ObjectType.PROJECT_LOGS:
-            continue  # informational on these rows: the object's own project is stored
+            if value == project_id:
+                continue  # the object's own project, as fetch answers it
+            raise InvalidRequest(
+                f"{where}: project_id does not match the project of"
+                f" {own or 'the object in the URL'}"
+            )
         raise InvalidRequest(f"{where}: {key} does not match {own or 'the object in the URL'}")
 
 
