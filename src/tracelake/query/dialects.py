@@ -305,7 +305,13 @@ class DuckDBCompiler(Compiler):
         return _in_range(seconds, _INTERVAL_SECONDS, scaled)
 
     def temporal_sum(
-        self, op: type[exp.Expression], left, right, result, aggregate: bool
+        self,
+        op: type[exp.Expression],
+        left,
+        right,
+        result,
+        aggregate: bool,
+        times: tuple[bool, bool] = (False, False),
     ) -> exp.Expression:
         """``left ± right`` of a time and an interval or of two intervals (``result`` the
         type of the sum); NULL beyond a timestamp's or an interval's range, where DuckDB
@@ -313,8 +319,17 @@ class DuckDBCompiler(Compiler):
         guard on the seconds of both (an interval's months at DuckDB's average length, which
         a calendar's months differ from by days: a time is kept ``_TIME_GUARD_SECONDS``
         inside the range). The guard repeats its operands, so only small ones get it (a
-        chain of sums would double at each step); a larger one fails as before (a 400)."""
+        chain of sums would double at each step); a larger one fails as before (a 400).
+        ``times`` says which operands are times (TIMESTAMPTZ): the sum is taken on their
+        naive UTC value, as DuckDB adds an interval to a TIMESTAMPTZ on the calendar of the
+        session's time zone (``created - interval 3000 year`` took the historic local mean
+        time offset of Asia/Kolkata, minutes off the hour)."""
+        if any(times):
+            left = _utc(left) if times[0] else left
+            right = _utc(right) if times[1] else right
         total = op(this=left, expression=right)
+        if any(times):
+            total = _utc(total)
         if not aggregate:
             return fn("try", total)
         if _size(left) + _size(right) > _GUARDED_SIZE:

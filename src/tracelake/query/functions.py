@@ -934,7 +934,8 @@ def arithmetic(c: Compiler, op: str, left: Typed, right: Typed, node=None) -> Ty
         sql = c.scaled_interval(ARITHMETIC[op], interval, count, aggregated(left, right))
     elif result in (T.TIMESTAMP, T.INTERVAL) and T.INTERVAL in (left.type, right.type):
         # created + interval 280000 year + interval 280000 year: beyond the range
-        sql = c.temporal_sum(ARITHMETIC[op], lhs, rhs, result, aggregated(left, right))
+        times = (left.type is T.TIMESTAMP, right.type is T.TIMESTAMP)
+        sql = c.temporal_sum(ARITHMETIC[op], lhs, rhs, result, aggregated(left, right), times)
     elif op != "div" and _is_int64(left) and _is_int64(right):
         # 9223372036854775807 + 1: beyond 64 bits
         sql, sql_type = c.int64_arithmetic(ARITHMETIC[op], lhs, rhs), "BIGINT"

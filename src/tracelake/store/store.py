@@ -91,7 +91,9 @@ class Store:
         self._busy: set[duckdb.DuckDBPyConnection] = set()
         self._idle = threading.Condition()
         self._closed = False
-        self._con.execute("SET TimeZone = 'UTC'")
+        # GLOBAL: a cursor (each read, each catalog transaction) is a session of its own,
+        # which took the machine's time zone (TZ) with a plain SET.
+        self._con.execute("SET GLOBAL TimeZone = 'UTC'")
         # Checkpoints rewrite the database file; with DuckDB's 16 MB default they ran every
         # few group commits during ingest. A larger WAL costs only a longer replay on start.
         self._con.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")

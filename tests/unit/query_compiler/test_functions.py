@@ -34,6 +34,9 @@ ARITHMETIC = [
     (B("sub", CREATED, IV(1, "month")), {"r06": "2024-11-01T00:00:00.000000Z"}),
     (B("gt", B("sub", CREATED, L("2024-11-09")), IV(1, "day")), {"r01": False, "r03": True}),
     (IV(7, "day"), {"r01": "7 days"}),
+    # on the UTC calendar, not the session's (Asia/Kolkata's local mean time put 09:36:32)
+    (B("sub", CREATED, IV(3000, "year")), {"r01": "-000976-11-09T10:00:00.250000Z"}),
+    (B("add", IV(-3000, "year"), CREATED), {"r10": "-000976-11-09T08:00:00.000000Z"}),
     # integers beyond 64 bits are NULL, in any nesting (they were a DuckDB overflow error)
     (B("add", L(9223372036854775807), L(1)), {"r01": None}),
     (B("mul", B("sub", U("neg", L(9223372036854775807)), L(2)), L(1)), {"r01": None}),

@@ -210,6 +210,8 @@ AGGREGATES = [
     # an aggregate of null is NULL of any type (DuckDB could not bind these)
     (F("day", F("max", L(None))), None),
     (B("add", F("min", L(None)), IV(1, "day")), None),
+    # on the UTC calendar, not the session's (the guarded sum beside an aggregate)
+    (B("sub", F("min", I("created")), IV(3000, "year")), "-000977-12-31T23:59:59.000000Z"),
     (F("to_datetime", F("any_value", L(None))), None),
 ]
 
