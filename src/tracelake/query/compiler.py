@@ -15,8 +15,8 @@ has that name, then by its full path (``metadata.id`` beside ``id``); any other 
 expression is ``expr_<n>``, ``n`` its column's position in the output (counting the columns
 ``*`` expands to, as sort ordinals do); a duplicate explicit alias is an error. In sort,
 final_filter and dimensions a name is first an explicit alias, then a top-level field, then
-an implicit short name; in filter only the latter two. Ordinals count output columns from 1
-(in dimensions: select items).
+an implicit short name (in sort, last, an ``expr_<n>`` name); in filter only the latter
+two. Ordinals count output columns from 1 (in dimensions: select items).
 """
 
 from __future__ import annotations
@@ -226,7 +226,7 @@ class Compiler:
         for item in query.sort or ():
             if item.dir not in ("asc", "desc"):
                 raise fail(f"invalid sort direction '{item.dir}'", item.expr)
-            value = self.node(self._by_position(item.expr, lay), ctx)
+            value = self.node(self._by_position(item.expr, lay, scope), ctx)
             value = replace(value, sql=self._key(value))
             for key in self.sort_keys(value):
                 ordered = exp.Ordered(this=key, desc=item.dir == "desc", nulls_first=False)
@@ -362,9 +362,21 @@ class Compiler:
                 return implicit[name]
         return expr
 
-    def _by_position(self, expr: a.Expr, lay: _Layout) -> a.Expr:
+    def _by_position(self, expr: a.Expr, lay: _Layout, scope: Scope) -> a.Expr:
+        """An ordinal, or the implicit name ``expr_<n>`` of an unaliased expression (as the
+        answer names the column), as the output expression it stands for."""
         k = _ordinal(expr)
         if k is None:
+            if isinstance(expr, a.Ident) and len(expr.name) == 1:
+                name = expr.name[0]
+                if (
+                    name not in lay.aliases
+                    and name not in scope.aliases
+                    and name not in scope.columns
+                ):
+                    for out_name, out_expr, _ in lay.outputs:
+                        if out_name == name and not isinstance(out_expr, a.Ident):
+                            return out_expr
             return expr
         if not 1 <= k <= len(lay.outputs):
             raise fail(f"sort ordinal {k} is out of range", expr)
