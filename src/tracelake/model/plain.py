@@ -134,9 +134,7 @@ def plain_rows(raw_rows: Any, now: str) -> PlainRows | None:
             parents = parents or None
         tags = raw.get("tags")
         if tags is not None:
-            # (a tag that is not printable goes the general path, which refuses control
-            # characters: rows.check_tag)
-            if type(tags) is not list or not all(type(t) is str and t.isprintable() for t in tags):
+            if type(tags) is not list or not all(type(t) is str for t in tags):
                 return None
             tags = list(dict.fromkeys(tags))
         if not _plain_values(raw):

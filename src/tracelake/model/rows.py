@@ -265,8 +265,6 @@ def _check_fields(fields: dict[str, Any], ref: ObjectRef, where: str) -> None:
     if tags is not None:
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
             raise InvalidRequest(f"{where}: tags must be a list of strings")
-        for at, tag in enumerate(tags):
-            check_tag(tag, f"{where}: tags[{at}]")
     if ref.object_type is ObjectType.DATASET:
         fields.pop("classifications", None)  # Braintrust's dataset inserts have none
     for name in OBJECT_FIELDS:
@@ -356,18 +354,6 @@ def check_id(value: str, what: str) -> None:
         raise InvalidRequest(
             f"{what} holds a control character (U+{ord(found.group()):04X} at"
             f" {found.start()}): ids are printable text"
-        )
-
-
-def check_tag(value: str, what: str) -> None:
-    """Refuse a tag holding a control character (NUL, a newline, a tab, …), as an id: such
-    a tag was stored, and could not be typed into a filter, shown on one line in the
-    table's tag chips or told apart from its printable look-alike."""
-    found = _CONTROL.search(value)
-    if found is not None:
-        raise InvalidRequest(
-            f"{what} holds a control character (U+{ord(found.group()):04X} at"
-            f" {found.start()}): tags are printable text"
         )
 
 
