@@ -745,12 +745,12 @@ class _TakesTheFile(http.server.BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_GET(self):  # noqa: N802 - has_project, has_dataset
-        self._answer({"objects": [{"id": "x"}]})
+        self._answer({"objects": [{"id": "x", "name": "p"}]})
 
     def do_POST(self):  # noqa: N802
         if "/import" not in self.path:  # create-or-get of the project and the dataset
             self.rfile.read(int(self.headers["Content-Length"]))
-            self._answer({"id": "x"})
+            self._answer({"id": "x", "name": "p"})
             return
         while True:  # the chunked body, to its end
             size = int(self.rfile.readline().strip(), 16)
