@@ -530,3 +530,37 @@ def test_a_key_and_the_organization_are_retrieved_by_id(server, api):
     assert org.id == created.org_id
     with pytest.raises(braintrust_api.NotFoundError):
         api.organizations.retrieve(str(uuid.uuid4()))
+
+
+# -- Braintrust features tracelake does not implement ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "feature"),
+    [
+        (lambda api, project: list(api.prompts.list(project_name=project.name)), "prompts"),
+        (
+            lambda api, project: api.prompts.create(project_id=project.id, name="p", slug="p"),
+            "prompts",
+        ),
+        (lambda api, project: api.functions.retrieve(str(uuid.uuid4())), "functions"),
+        (lambda api, project: api.functions.invoke(str(uuid.uuid4()), input={}), "functions"),
+        (
+            lambda api, project: list(api.acls.list(object_id=project.id, object_type="project")),
+            "access control lists",
+        ),
+        (lambda api, project: list(api.ai_secrets.list()), "AI provider secrets"),
+    ],
+)
+def test_a_braintrust_feature_tracelake_lacks_is_a_404_that_names_it(api, server, call, feature):
+    """The client's prompts, functions, ACLs and secrets call routes tracelake does not
+    serve: the 404 said "Not Found", which reads as a missing prompt or function."""
+    project = api.projects.create(name=_name("unsupported"))
+    with pytest.raises(braintrust_api.NotFoundError) as raised:
+        call(api, project)
+    message = raised.value.body["error"]["message"]
+    assert f"tracelake does not implement Braintrust's {feature}" in message
+    with server.client() as client:  # any other unknown path stays a plain 404
+        response = client.get("/v1/no_such_thing")
+    assert response.status_code == 404
+    assert response.json()["error"] == {"type": "NotFound", "message": "Not Found"}

@@ -132,3 +132,16 @@ def test_generated_client_dataset_tags_and_experiment_internal_metadata(
             "/v1/dataset", json={"project_id": project_id, "name": "bad", "tags": [1]}
         )
         assert response.status_code == 400 and "tags" in response.json()["error"]["message"]
+
+
+def test_load_prompt_and_invoke_fail_naming_what_tracelake_lacks(sdk_env):
+    """``load_prompt`` and ``invoke`` call Braintrust's prompt and function routes, which
+    tracelake does not serve: the SDK raised with the server's "Not Found", which reads as
+    a prompt or function missing from the project."""
+    import pytest
+
+    project = _project_name("prompts")
+    with pytest.raises(Exception, match=r"GET /v1/prompt: tracelake does not implement"):
+        braintrust.load_prompt(project=project, slug="greeting").build()
+    with pytest.raises(Exception, match=r"POST /function/invoke: tracelake does not implement"):
+        braintrust.invoke(project_name=project, slug="greeting", input={"name": "x"})

@@ -36,6 +36,7 @@ from tracelake.server.routes import (
     summaries,
     views,
 )
+from tracelake.server.unsupported import unsupported_route
 from tracelake.server.webui import mount_ui
 from tracelake.settings import Settings
 from tracelake.store.catalog import Catalog, bootstrap
@@ -266,8 +267,11 @@ def create_app(
             return RedirectResponse(location, status_code=307)
         if exc.status_code == 405:
             headers["Allow"] = allowed_methods(request) or headers.get("Allow", "GET, HEAD")
+        message = str(exc.detail)
+        if exc.status_code == 404 and "endpoint" not in request.scope:
+            message = unsupported_route(request.method, request.scope["path"]) or message
         return JSONResponse(
-            {"error": {"type": kind, "message": str(exc.detail)}},
+            {"error": {"type": kind, "message": message}},
             status_code=exc.status_code,
             headers=headers or None,
         )
