@@ -532,6 +532,38 @@ def test_a_key_and_the_organization_are_retrieved_by_id(server, api):
         api.organizations.retrieve(str(uuid.uuid4()))
 
 
+def test_key_user_and_organization_lists_take_the_clients_filters(api):
+    """``api_keys.list(api_key_name=…)`` and ``ids=`` on keys, users and organizations were
+    ignored, so every key came back: a script revoking the keys of one name revoked them
+    all. ``users.retrieve`` was a 404."""
+    name = _name("rotate")
+    old = api.api_keys.create(name=name)
+    kept = api.api_keys.create(name=_name("keep"))
+    try:
+        assert [k.id for k in api.api_keys.list(api_key_name=name)] == [old.id]
+        assert list(api.api_keys.list(api_key_name=_name("none"))) == []
+        assert [k.id for k in api.api_keys.list(ids=[kept.id, old.id])] == [old.id, kept.id]
+        page = api.api_keys.list(ids=[old.id, kept.id], limit=1)
+        assert [k.id for k in page] == [old.id, kept.id]  # the client pages within the filter
+
+        assert [u.id for u in api.users.list(ids=[name])] == [name]
+        assert list(api.users.list(ids=[_name("nobody")])) == []
+        # tracelake's users are API key names: none has an email or a given/family name
+        assert list(api.users.list(email="someone@example.com")) == []
+        assert list(api.users.list(given_name="Ada")) == []
+        user = api.users.retrieve(name)
+        assert (user.id, user.name, user.role) == (name, name, "write")
+        with pytest.raises(braintrust_api.NotFoundError):
+            api.users.retrieve(_name("nobody"))
+
+        org = api.organizations.retrieve(old.org_id)
+        assert [o.id for o in api.organizations.list(ids=[org.id])] == [org.id]
+        assert list(api.organizations.list(ids=[str(uuid.uuid4())])) == []
+    finally:
+        api.api_keys.delete(old.id)
+        api.api_keys.delete(kept.id)
+
+
 # -- Braintrust features tracelake does not implement ---------------------------------------------
 
 

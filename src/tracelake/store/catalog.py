@@ -178,6 +178,21 @@ def seq_page(
     return clause, ascending
 
 
+def filter_items(items: list[dict], *, ids: list[str] | None = None, **equal) -> list[dict]:
+    """The items of a short list held whole (API keys, organizations, users) that a list's
+    filters keep: ``ids`` (any of them: repeated, or comma-separated as braintrust-api sends
+    them; a user's id is its name, which may hold a comma, so a whole value matches too), and
+    each field given (not None) equal to its value. Filters the client sends and the route
+    left out were ignored: every item came back."""
+    if ids is not None:
+        wanted = set(ids) | {part for value in ids for part in value.split(",") if part}
+        items = [item for item in items if item["id"] in wanted]
+    for name, value in equal.items():
+        if value is not None:
+            items = [item for item in items if item.get(name) == value]
+    return items
+
+
 def page_items(
     items: list[dict],
     what: str,

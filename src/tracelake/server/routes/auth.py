@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from tracelake import __version__
@@ -14,7 +14,7 @@ from tracelake.server.http import (
     json_body,
     principal_of,
 )
-from tracelake.store.catalog import page_items
+from tracelake.store.catalog import filter_items, page_items
 
 router = APIRouter()
 
@@ -63,16 +63,20 @@ async def hello():
 def list_api_keys(
     request: Request,
     org_name: str | None = None,
+    api_key_name: str | None = None,
+    ids: list[str] | None = Query(None),
     limit: int | None = None,
     starting_after: str | None = None,
     ending_before: str | None = None,
 ):
-    """The organization's active API keys (never the secrets). ``org_name`` of another
+    """The organization's active API keys (never the secrets), filtered by ``api_key_name``
+    and ``ids`` as braintrust-api's ``api_keys.list`` sends them. ``org_name`` of another
     organization is a 404, as on every list (it was ignored: the caller's keys came back)."""
     principal = principal_of(request)
     check_org_name(principal, org_name)
     _require_admin(principal)
     keys = request.app.state.catalog.list_keys(principal.org_id)
+    keys = filter_items(keys, ids=ids, name=api_key_name)
     page = {"limit": limit, "starting_after": starting_after, "ending_before": ending_before}
     return {"objects": page_items(keys, "API key", **page)}
 
@@ -117,14 +121,16 @@ def revoke_api_key(request: Request, key_id: str):
 def list_organizations(
     request: Request,
     org_name: str | None = None,
+    ids: list[str] | None = Query(None),
     limit: int | None = None,
     starting_after: str | None = None,
     ending_before: str | None = None,
 ):
-    """The caller's organization (``org_name`` of another one is a 404)."""
+    """The caller's organization (``org_name`` of another one is a 404; ``ids`` not naming
+    it, an empty list)."""
     principal = principal_of(request)
     check_org_name(principal, org_name)
-    orgs = [request.app.state.catalog.get_org(principal.org_id)]
+    orgs = filter_items([request.app.state.catalog.get_org(principal.org_id)], ids=ids)
     page = {"limit": limit, "starting_after": starting_after, "ending_before": ending_before}
     return {"objects": page_items(orgs, "organization", **page)}
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from tracelake.errors import NotFound
 from tracelake.server.http import check_org_name, json_body, principal_of, writer_of
 from tracelake.store import reviews
-from tracelake.store.catalog import page_items
+from tracelake.store.catalog import filter_items, page_items
 
 router = APIRouter()
 
@@ -88,15 +89,34 @@ def delete_review_item(request: Request, item_id: str):
 def list_users(
     request: Request,
     org_name: str | None = None,
+    ids: list[str] | None = Query(None),
+    email: list[str] | None = Query(None),
+    given_name: list[str] | None = Query(None),
+    family_name: list[str] | None = Query(None),
     limit: int | None = None,
     starting_after: str | None = None,
     ending_before: str | None = None,
 ):
     """The organization's assignable users: the names of its active API keys with their
     highest role (no secrets); ``is_me`` marks the caller. ``org_name`` of another
-    organization is a 404."""
+    organization is a 404. ``ids`` are user names; a user has no email, given or family
+    name, so a filter on one of those keeps none."""
     principal = principal_of(request)
     check_org_name(principal, org_name)
     users = reviews.users(request.app.state.catalog, principal.org_id, principal.user)
+    users = filter_items(users, ids=ids)
+    if email or given_name or family_name:
+        users = []
     page = {"limit": limit, "starting_after": starting_after, "ending_before": ending_before}
     return {"objects": page_items(users, "user", **page)}
+
+
+@router.get("/v1/user/{user_id:path}")
+def get_user(request: Request, user_id: str):
+    """One user of the organization by id (its name): braintrust-api's ``users.retrieve``."""
+    principal = principal_of(request)
+    users = reviews.users(request.app.state.catalog, principal.org_id, principal.user)
+    for user in users:
+        if user["id"] == user_id:
+            return user
+    raise NotFound(f"user {user_id!r} not found")
