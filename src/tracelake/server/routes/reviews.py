@@ -111,7 +111,7 @@ def list_users(
     return {"objects": page_items(users, "user", **page)}
 
 
-@router.get("/v1/user/{user_id:path}")
+@router.get("/v1/user/{user_id}")
 def get_user(request: Request, user_id: str):
     """One user of the organization by id (its name): braintrust-api's ``users.retrieve``."""
     principal = principal_of(request)
