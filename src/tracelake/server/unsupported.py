@@ -31,7 +31,7 @@ _V1_FEATURES = {
 
 # Top-level routes of the SDK: invoke() and `braintrust push`, and the environments API.
 _TOP_FEATURES = {
-    "function": "functions (invoke)",
+    "function": "functions (invoke, braintrust push)",
     "insert-functions": "function uploads (braintrust push)",
     "environment": "environments (tracelake's are dataset snapshots)",
 }
