@@ -564,6 +564,21 @@ def test_key_user_and_organization_lists_take_the_clients_filters(api):
         api.api_keys.delete(kept.id)
 
 
+def test_fetch_with_the_deprecated_path_lookup_filters_is_refused_not_ignored(api):
+    """The fetch body's ``filters`` (the OAS's deprecated path-lookup filters) were ignored:
+    every row came back as if it had matched. They are a 400 that points to /btql; an
+    empty list filters nothing and is taken."""
+    project = api.projects.create(name=_name("filters"))
+    api.projects.logs.insert(project.id, events=[{"id": "a", "input": {"k": 1}}, {"id": "b"}])
+    lookup = [{"type": "path_lookup", "path": ["input", "k"], "value": 1}]
+    with pytest.raises(braintrust_api.BadRequestError) as raised:
+        api.projects.logs.fetch_post(project.id, extra_body={"filters": lookup})
+    message = raised.value.body["error"]["message"]
+    assert message.startswith("filters: ") and "/btql" in message
+    page = api.projects.logs.fetch_post(project.id, extra_body={"filters": []})
+    assert sorted(e.id for e in page.events) == ["a", "b"]
+
+
 # -- Braintrust features tracelake does not implement ---------------------------------------------
 
 

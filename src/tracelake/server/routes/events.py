@@ -146,6 +146,13 @@ def _fetch(request: Request, object_type: ObjectPath, object_id: str, params: di
     cursor = params.get("cursor")
     if cursor is not None and not isinstance(cursor, str):
         raise InvalidRequest("cursor must be a string")
+    # Braintrust's deprecated path-lookup filters: ignoring them answered every row as if
+    # it had matched. An empty list filters nothing.
+    if params.get("filters"):
+        raise InvalidRequest(
+            "filters: fetch does not take the deprecated path-lookup filters; select rows"
+            " with POST /btql and a filter (docs/btql.md)"
+        )
     before = _legacy_cursor(params)
     if before is not None and cursor:
         raise InvalidRequest("give cursor or max_xact_id with max_root_span_id, not both")
