@@ -1,0 +1,35 @@
+"""Gaps of the web UI against ui-features.md (web/e2e/uigaps3.mjs), in headless Chromium."""
+
+from __future__ import annotations
+
+from tests.browser.conftest import run_flow
+
+
+def _keys(server, *roles: str) -> dict[str, str]:
+    keys = {}
+    with server.client() as client:
+        for role in roles:
+            res = client.post("/v1/api_key", json={"name": f"ui3-{role}", "role": role})
+            res.raise_for_status()
+            keys[f"{role}_key"] = res.json()["key"]
+    return keys
+
+
+def test_a_comment_is_edited_in_place_and_keeps_its_author(ui_server, tmp_path):
+    """A comment could be added and deleted, not edited: ✎ replaces its text in place (one
+    comment, its author and creation time kept, also when another user's key edits it); a
+    blank text cannot be saved (× deletes); a read-only key's edit shows the server's refusal
+    and the stored text stays."""
+    server, data = ui_server
+    result = run_flow("commentedit", server, data, tmp_path, **_keys(server, "write", "read"))
+    before = result["before"]
+    assert before["text"] == "first words" and before["user_id"]
+    assert result["blankDisabled"] is True
+    assert result["afterEdit"] == [{**before, "text": "second words"}]
+    assert result["shownAuthor"] == before["user_id"]
+    assert result["afterOtherKey"] == [{**before, "text": "third words"}]
+    assert result["shownAuthorAfterOtherKey"] == before["user_id"]
+    assert result["refused"].startswith("Comment not saved: ")
+    assert "read-only" in result["refused"]
+    assert result["afterRefused"] == [{**before, "text": "third words"}]
+    assert result["shownAfterCancel"] == "third words"
