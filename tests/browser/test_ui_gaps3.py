@@ -33,3 +33,27 @@ def test_a_comment_is_edited_in_place_and_keeps_its_author(ui_server, tmp_path):
     assert "read-only" in result["refused"]
     assert result["afterRefused"] == [{**before, "text": "third words"}]
     assert result["shownAfterCancel"] == "third words"
+
+
+def test_the_review_queue_tabs_show_the_servers_counts(ui_server, tmp_path):
+    """The queue's tabs had no counts: each shows the server's count (GET
+    /v1/review_item_counts), the number of items the tab lists; a span flagged from its trace
+    adds one to Awaiting, an assignment to me one to Assigned to me, Mark reviewed moves one to
+    Completed at once, and an item flagged meanwhile elsewhere is counted when the list is read
+    again."""
+    server, data = ui_server
+    result = run_flow("reviewcounts", server, data, tmp_path)
+    start = result["start"]["server"]
+    assert result["start"]["shown"] == start
+    assert result["listed"] == start
+    assert result["afterFlag"] == {**start, "awaiting": start["awaiting"] + 1}
+    assert result["afterAssign"] == {
+        **start,
+        "awaiting": start["awaiting"] + 1,
+        "mine": start["mine"] + 1,
+    }
+    assert result["afterComplete"] == {**start, "completed": start["completed"] + 1}
+    end = {**start, "awaiting": start["awaiting"] + 1, "completed": start["completed"] + 1}
+    assert result["afterApiFlag"] == end
+    assert result["end"] == end
+    assert result["listedEnd"] == end

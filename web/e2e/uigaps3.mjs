@@ -76,5 +76,78 @@ export function uiGaps3Flows({ cfg, result, check, signIn, open, api, tableSettl
       await comment.getByTestId("comment-edit-cancel").click();
       result.shownAfterCancel = await comments.getByTestId("comment-text").first().textContent();
     },
+
+    // The review queue's tabs with their counts (there were none): the server's counts, equal
+    // to what each tab lists; a span flagged from its trace adds one to Awaiting; Mark reviewed
+    // moves one from Awaiting to Completed at once; one assigned to me counts under Assigned to
+    // me; an item added meanwhile (through the API) is counted when the tab changes.
+    async reviewcounts(page) {
+      await signIn(page);
+      const s = stamp();
+      const row = `ui3-queue-${s}`;
+      check((await insert(page, pid(), [{ id: row, span_id: row, root_span_id: row, input: "review me", span_attributes: { name: `ui3-queue-${s}`, type: "task" } }])).status === 200, "row written");
+      const shown = async () => {
+        const out = {};
+        for (const tab of ["awaiting", "mine", "completed"]) out[tab] = Number((await page.getByTestId(`review-count-${tab}`).textContent()).replace(/,/g, ""));
+        return out;
+      };
+      const serverCounts = async () => {
+        const c = (await api(page, `v1/review_item_counts?project_id=${pid()}`)).body;
+        return { awaiting: c.awaiting, mine: c.assigned_to_me, completed: c.completed };
+      };
+      const waitCounts = async (want) => {
+        await page.waitForFunction((want) => Object.entries(want).every(([tab, n]) => document.querySelector(`[data-testid=review-count-${tab}]`)?.textContent.replace(/,/g, "") === String(n)), want);
+      };
+      const listed = async (tab) => {
+        await page.getByTestId(`review-${tab}`).click();
+        await page.waitForFunction((tab) => (tab === "awaiting" ? !/status=/.test(location.hash) : location.hash.includes(`status=${tab}`)), tab);
+        const want = (await api(page, `v1/review_item?project_id=${pid()}${tab === "completed" ? "&status=completed" : "&status=awaiting"}${tab === "mine" ? "&assignee=me" : ""}`)).body.objects.length;
+        if (want === 0) await page.locator(".empty").waitFor();
+        else await page.waitForFunction((n) => document.querySelectorAll("[data-testid=review-item]").length === n, want);
+        return want;
+      };
+
+      await open(page, "review");
+      const start = await serverCounts();
+      await waitCounts(start);
+      result.start = { shown: await shown(), server: start };
+      result.listed = {};
+      for (const tab of ["mine", "completed", "awaiting"]) result.listed[tab] = await listed(tab);
+
+      // Flag the span from its trace, then open the queue.
+      await open(page, "logs", `filter=${encodeURIComponent(`id = '${row}'`)}&tab=btql`);
+      await tableSettled(page);
+      await page.getByTestId("logs-table").getByTestId("row").first().click();
+      await page.getByTestId("flag-for-review").click();
+      await page.getByTestId("review-state").waitFor();
+      await open(page, "review");
+      const flagged = { ...start, awaiting: start.awaiting + 1 };
+      await waitCounts(flagged);
+      result.afterFlag = await shown();
+
+      // Assign it to me in the queue, then mark it reviewed: the counts follow at once.
+      const item = page.getByTestId("review-item").filter({ hasText: `ui3-queue-${s}` });
+      const me = (await api(page, "v1/user")).body.objects.find((u) => u.is_me).name;
+      await item.getByTestId("review-assignee").selectOption(me);
+      await waitCounts({ ...flagged, mine: flagged.mine + 1 });
+      result.afterAssign = await shown();
+      await item.getByTestId("review-complete").click();
+      await item.waitFor({ state: "detached" });
+      await waitCounts({ awaiting: start.awaiting, mine: start.mine, completed: start.completed + 1 });
+      result.afterComplete = await shown();
+
+      // An item added meanwhile by someone else is counted when the list is read again.
+      const other = await api(page, "v1/review_item", { method: "POST", body: { object_type: "project_logs", object_id: pid(), row_id: `ui3-queue-other-${s}` } });
+      check(other.status === 200, "flagged through the API");
+      await page.getByTestId("review-completed").click();
+      await waitCounts({ awaiting: start.awaiting + 1, mine: start.mine, completed: start.completed + 1 });
+      result.afterApiFlag = await shown();
+      result.end = await serverCounts();
+      result.listedEnd = {};
+      for (const tab of ["mine", "completed", "awaiting"]) result.listedEnd[tab] = await listed(tab);
+      // Leave the queue as it was for the other flows.
+      const items = (await api(page, `v1/review_item?project_id=${pid()}`)).body.objects.filter((i) => i.row_id.startsWith("ui3-queue-"));
+      for (const i of items) await api(page, `v1/review_item/${i.id}`, { method: "DELETE" });
+    },
   };
 }
