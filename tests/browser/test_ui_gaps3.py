@@ -57,3 +57,33 @@ def test_the_review_queue_tabs_show_the_servers_counts(ui_server, tmp_path):
     assert result["afterApiFlag"] == end
     assert result["end"] == end
     assert result["listedEnd"] == end
+
+
+def test_the_logs_are_grouped_by_a_field_on_the_server(ui_server, tmp_path):
+    """Logs had no group by: grouped by tag, by metadata.model (traces without one a group of
+    their own), by span name in Spans mode and under a filter, each group's count, average
+    score, tokens and cost are the server's BTQL aggregates over all the rows the filter keeps;
+    a click on a group shows exactly its rows, a second click all of them again."""
+    server, data = ui_server
+    result = run_flow("logsgroups", server, data, tmp_path)
+    assert result["byTag"] == [
+        {"value": "x", "n": 2, "q": "0.500", "tokens": "150", "cost": "0.03000"},
+        {"value": "y", "n": 2, "q": "0.250", "tokens": "60", "cost": "0.02100"},
+    ]
+    assert result["byTagRows"] == {"x": 2, "all": 5, "y": 2}
+    assert result["byTagGval"] == '"x"'
+    assert result["byModel"] == [
+        {"value": "a", "n": 2, "q": "0.500", "tokens": "150", "cost": "0.03000"},
+        {"value": "b", "n": 2, "q": "0.500", "tokens": "15", "cost": "0.00100"},
+        {"value": "(none)", "n": 1, "q": "1", "tokens": "1", "cost": ""},
+    ]
+    assert result["byModelRows"] == {"none": 1, "b": 2}
+    assert result["bySpanName"] == [
+        {"value": "g-llm", "n": 5, "q": "", "tokens": "166", "cost": "0.03100"},
+        {"value": "g-root", "n": 5, "q": "0.625", "tokens": "", "cost": ""},
+    ]
+    assert result["bySpanNameRows"] == {"g-llm": 5}
+    assert result["byTagFiltered"] == [
+        {"value": "y", "n": 1, "q": "0.500", "tokens": "10", "cost": "0.00100"},
+    ]
+    assert result["byTagFilteredRows"] == {"y": 1}

@@ -149,5 +149,96 @@ export function uiGaps3Flows({ cfg, result, check, signIn, open, api, tableSettl
       const items = (await api(page, `v1/review_item?project_id=${pid()}`)).body.objects.filter((i) => i.row_id.startsWith("ui3-queue-"));
       for (const i of items) await api(page, `v1/review_item/${i.id}`, { method: "DELETE" });
     },
+
+    // Group by on the logs screen (there was none): a project of its own with five traces;
+    // grouped by tag, by metadata.model, by span name in Spans mode and under a filter, each
+    // group's count, score average, tokens and cost as the server's BTQL groups them; a click
+    // on a group keeps the table to its rows (the same number), a second click shows all again.
+    async logsgroups(page) {
+      await signIn(page);
+      const created = await api(page, "v1/project", { method: "POST", body: { name: `ui3 groups ${stamp()}` } });
+      const project = created.body.id;
+      const traces = [
+        ["t1", ["x"], "a", 1, 100, 0.01],
+        ["t2", ["x", "y"], "a", 0, 50, 0.02],
+        ["t3", ["y"], "b", 0.5, 10, 0.001],
+        ["t4", null, "b", null, 5, null],
+        ["t5", null, null, 1, 1, null],
+      ];
+      const events = [];
+      traces.forEach(([t, tags, model, q, tokens, cost], i) => {
+        const metadata = model ? { model } : {};
+        const root = { id: `g-${t}`, span_id: `g-${t}`, root_span_id: `g-${t}`, input: t, span_attributes: { name: "g-root", type: "task" }, metadata, metrics: { start: 1000 + i, end: 1002 + i } };
+        if (tags) root.tags = tags;
+        if (q !== null) root.scores = { q };
+        const llm = { id: `g-${t}-llm`, span_id: `g-${t}-llm`, root_span_id: `g-${t}`, span_parents: [`g-${t}`], span_attributes: { name: "g-llm", type: "llm" }, metadata, metrics: { start: 1000.5 + i, end: 1001 + i, total_tokens: tokens, ...(cost ? { estimated_cost: cost } : {}) } };
+        events.push(root, llm);
+      });
+      check((await insert(page, project, events)).status === 200, "traces written");
+
+      const groupsSettled = () =>
+        page.waitForFunction(() => {
+          const el = document.querySelector("[data-testid=groups]");
+          const params = new URLSearchParams(location.hash.split("?")[1] || "").toString();
+          return el?.dataset.settled === "1" && el.dataset.params === params;
+        });
+      const readGroups = async () => {
+        await groupsSettled();
+        return page.getByTestId("group").evaluateAll((rows) =>
+          rows.map((r) => {
+            const cell = (id) => r.querySelector(`[data-testid=${id}]`)?.textContent ?? null;
+            return { value: cell("group-value"), n: Number(cell("group-count")), q: cell("group-score-q"), tokens: cell("group-tokens"), cost: cell("group-cost") };
+          }),
+        );
+      };
+      const rowsShown = async () => {
+        await tableSettled(page);
+        return page.getByTestId("logs-table").getByTestId("row").count();
+      };
+      const clickGroup = async (value) => {
+        await page.getByTestId("group").filter({ has: page.getByTestId("group-value").getByText(value, { exact: true }) }).click();
+        await page.waitForFunction(() => location.hash.includes("gval="));
+        await groupsSettled();
+        return rowsShown();
+      };
+      const unclickGroup = async (value) => {
+        await page.getByTestId("group").filter({ has: page.getByTestId("group-value").getByText(value, { exact: true }) }).click();
+        await page.waitForFunction(() => !location.hash.includes("gval="));
+        return rowsShown();
+      };
+
+      // Traces by tag, chosen in the toolbar.
+      await open(page, "logs", "", project);
+      await tableSettled(page);
+      await page.getByTestId("group-by").selectOption("tags");
+      result.byTag = await readGroups();
+      result.byTagRows = { x: await clickGroup("x") };
+      result.byTagGval = new URLSearchParams(page.url().split("?")[1]).get("gval");
+      result.byTagRows.all = await unclickGroup("x");
+      result.byTagRows.y = await clickGroup("y");
+      await unclickGroup("y");
+
+      // Traces by model: the traces without one are a group of their own.
+      await page.getByTestId("group-by").selectOption("metadata.model");
+      result.byModel = await readGroups();
+      result.byModelRows = { none: await clickGroup("(none)") };
+      await unclickGroup("(none)");
+      result.byModelRows.b = await clickGroup("b");
+      await unclickGroup("b");
+
+      // Spans by span name.
+      await page.getByTestId("rows-spans").click();
+      await page.getByTestId("group-by").selectOption("name");
+      result.bySpanName = await readGroups();
+      result.bySpanNameRows = { "g-llm": await clickGroup("g-llm") };
+      await unclickGroup("g-llm");
+
+      // Traces by tag under a Basic condition (metadata.model = b): the server groups the rows
+      // the filter keeps.
+      await open(page, "logs", `group=tags&conds=${encodeURIComponent(JSON.stringify([{ field: "metadata.model", op: "=", value: "b" }]))}`, project);
+      result.byTagFiltered = await readGroups();
+      result.byTagFilteredRows = { y: await clickGroup("y") };
+      await api(page, `v1/project/${project}`, { method: "DELETE" });
+    },
   };
 }
