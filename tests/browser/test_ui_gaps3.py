@@ -87,3 +87,18 @@ def test_the_logs_are_grouped_by_a_field_on_the_server(ui_server, tmp_path):
         {"value": "y", "n": 1, "q": "0.500", "tokens": "10", "cost": "0.00100"},
     ]
     assert result["byTagFilteredRows"] == {"y": 1}
+
+
+def test_an_experiments_details_name_its_scorers_and_dataset(ui_server, tmp_path):
+    """The Details pane had no scorers (ui-features.md lists them) and named the dataset only
+    "dataset": each score of the experiment shows with its average and its difference from the
+    baseline's, as the server's summary gives them, and the dataset link names it."""
+    server, data = ui_server
+    result = run_flow("experimentdetails", server, data, tmp_path)
+    summary = result["summary"]
+    assert summary["accuracy"]["score"] == 0.625 and summary["accuracy"]["diff"] == 0.125
+    assert result["scorers"] == [
+        {"name": "accuracy", "score": "62.5%", "diff": "(+12.5%)"},
+        {"name": "fluency", "score": "100.0%", "diff": "(0.0%)"},
+    ]
+    assert result["datasetHref"].endswith(f"/datasets/{result['datasetId']}")

@@ -240,5 +240,37 @@ export function uiGaps3Flows({ cfg, result, check, signIn, open, api, tableSettl
       result.byTagFilteredRows = { y: await clickGroup("y") };
       await api(page, `v1/project/${project}`, { method: "DELETE" });
     },
+    // An experiment's details name its scorers (there were none: the Details pane of
+    // ui-features.md lists them), each with its average and its difference from the baseline's
+    // as the server's summary gives them, and its dataset by name (the link said "dataset").
+    async experimentdetails(page) {
+      await signIn(page);
+      const s = stamp();
+      const project = (await api(page, "v1/project", { method: "POST", body: { name: `ui3 details ${s}` } })).body.id;
+      const dataset = (await api(page, "v1/dataset", { method: "POST", body: { project_id: project, name: `ui3 questions ${s}` } })).body;
+      const experiment = async (name, scores) => {
+        const exp = (await api(page, "v1/experiment", { method: "POST", body: { project_id: project, name, dataset_id: dataset.id } })).body;
+        const events = scores.map((sc, i) => ({ id: `${name}-${i}`, input: `q${i}`, output: "a", scores: sc }));
+        check((await api(page, `v1/experiment/${exp.id}/insert`, { method: "POST", body: { events } })).status === 200, "rows written");
+        return exp;
+      };
+      await experiment(`ui3-base-${s}`, [{ accuracy: 0.5, fluency: 1 }, { accuracy: 0.5, fluency: 1 }]);
+      const exp = await experiment(`ui3-cand-${s}`, [{ accuracy: 1, fluency: 1 }, { accuracy: 0.5, fluency: 1 }, { accuracy: 0, fluency: 1 }, { accuracy: 1, fluency: 1 }]);
+      result.summary = (await api(page, `v1/experiment/${exp.id}/summarize`)).body.scores;
+      await open(page, `experiments/${exp.id}`, "", project);
+      const details = page.getByTestId("experiment-details");
+      await details.getByTestId("experiment-scorers").waitFor();
+      result.scorers = await details.getByTestId("experiment-scorer").evaluateAll((els) =>
+        els.map((e) => ({
+          name: e.querySelector("[data-testid=scorer-name]").textContent,
+          score: e.querySelector("[data-testid=scorer-score]").textContent,
+          diff: e.querySelector("[data-testid=scorer-diff]")?.textContent.trim() ?? null,
+        })),
+      );
+      await details.getByTestId("experiment-dataset").getByText(`dataset ui3 questions ${s}`).waitFor();
+      result.datasetHref = await details.getByTestId("experiment-dataset").getAttribute("href");
+      result.datasetId = dataset.id;
+      await api(page, `v1/project/${project}`, { method: "DELETE" });
+    },
   };
 }
