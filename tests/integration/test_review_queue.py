@@ -100,3 +100,45 @@ def test_a_note_is_bounded(app_client, project_id):
     res = app_client.patch(f"/v1/review_item/{item['id']}", json={"note": "n" * 65_537})
     assert res.status_code == 400 and "'note' is too long" in res.text, res.text
     assert app_client.get(f"/v1/review_item/{item['id']}").json()["note"] == "n" * 65_536
+
+
+def test_counts_per_tab_follow_flags_assignments_and_completions(app_client, project_id):
+    """``GET /v1/review_item_counts``: what the queue's tabs list (awaiting, awaiting and
+    assigned to the caller, completed), counted on the server for the web UI's tabs."""
+    me = next(u["name"] for u in app_client.get("/v1/user").json()["objects"] if u["is_me"])
+
+    def counts(**params):
+        res = app_client.get("/v1/review_item_counts", params={"project_id": project_id, **params})
+        assert res.status_code == 200, res.text
+        return res.json()
+
+    assert counts() == {"awaiting": 0, "assigned_to_me": 0, "completed": 0}
+    base = {"object_type": "project_logs", "object_id": project_id}
+    items = [
+        app_client.post("/v1/review_item", json={**base, "row_id": f"c{i}"}).json()
+        for i in range(3)
+    ]
+    app_client.patch(f"/v1/review_item/{items[0]['id']}", json={"assignee": "me"})
+    app_client.patch(f"/v1/review_item/{items[1]['id']}", json={"assignee": me})
+    app_client.patch(f"/v1/review_item/{items[1]['id']}", json={"status": "completed"})
+    assert counts() == {"awaiting": 2, "assigned_to_me": 1, "completed": 1}
+    # The same numbers as the lists the tabs show.
+    listed = {
+        status: len(
+            app_client.get(
+                "/v1/review_item", params={"project_id": project_id, "status": status}
+            ).json()["objects"]
+        )
+        for status in ("awaiting", "completed")
+    }
+    assert listed == {"awaiting": 2, "completed": 1}
+    # Another project's items are not counted; without project_id the organization's are.
+    other = app_client.post("/v1/project", json={"name": "review-proj-2"}).json()["id"]
+    app_client.post(
+        "/v1/review_item", json={"object_type": "project_logs", "object_id": other, "row_id": "x"}
+    )
+    assert counts()["awaiting"] == 2
+    whole = app_client.get("/v1/review_item_counts").json()
+    assert whole["awaiting"] >= 3
+    app_client.delete(f"/v1/review_item/{items[2]['id']}")
+    assert counts() == {"awaiting": 1, "assigned_to_me": 1, "completed": 1}

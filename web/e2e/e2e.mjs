@@ -19,6 +19,7 @@ import { actionErrorsFlows } from "./actionerrors.mjs";
 import { linksFlows } from "./links.mjs";
 import { uiFixesFlows } from "./uifixes.mjs";
 import { uiGapsFlows } from "./uigaps.mjs";
+import { uiGaps3Flows } from "./uigaps3.mjs";
 
 const cfg = JSON.parse(process.env.E2E_CONFIG || "{}");
 const flow = process.argv[2];
@@ -137,6 +138,7 @@ const flows = {
   ...linksFlows({ cfg, result, check, signIn, api }),
   ...uiFixesFlows({ cfg, result, check, signIn, open, api, tableSettled }),
   ...uiGapsFlows({ cfg, result, check, signIn, open, api, allowConsole, tableSettled }),
+  ...uiGaps3Flows({ cfg, result, check, signIn, open, api, tableSettled }),
   async signin(page) {
     await page.goto(cfg.url + "/");
     await shot(page, "sign-in");

@@ -265,6 +265,25 @@ def list_items(
     return catalog.store.read(page)
 
 
+def counts(catalog: Catalog, org_id: str, project_id: str | None, me: str | None) -> dict:
+    """How many items each tab of the review queue lists: ``awaiting``, ``assigned_to_me``
+    (awaiting and assigned to ``me``) and ``completed``; the items of deleted rows are left out
+    as the lists leave them out."""
+    where = ["r.org_id = ?", _LIVE]
+    params: list[Any] = [org_id]
+    if project_id is not None:
+        where.append("r.project_id = ?")
+        params.append(project_id)
+    sql = _select() + " WHERE " + " AND ".join(where)
+    items = catalog.store.read(lambda c: _visible(c, _rows(c, sql, params)))
+    awaiting = [i for i in items if i["status"] == "awaiting"]
+    return {
+        "awaiting": len(awaiting),
+        "assigned_to_me": sum(1 for i in awaiting if me is not None and i["assignee"] == me),
+        "completed": sum(1 for i in items if i["status"] == "completed"),
+    }
+
+
 def update(catalog: Catalog, org_id: str, item_id: str, patch: dict) -> dict:
     """Change the status (awaiting / completed), the note or the assignee (null unassigns)."""
     get(catalog, org_id, item_id)

@@ -74,6 +74,10 @@ function ExperimentView({ project, experimentId }: { project: Project; experimen
   const [baseName, setBaseName] = useState<string | null>(null);
   const [loadError, setLoadError] = useState<ApiError | null>(null);
   const [renameError, setRenameError] = useState<string | null>(null);
+  // Its scorers (the scores its rows have, each with its average and its difference from the
+  // baseline's, the server's summary) and its dataset's name.
+  const [scorers, setScorers] = useState<{ id: string; scores: [string, any][] } | string | null>(null);
+  const [datasetName, setDatasetName] = useState<{ id: string; name: string } | null>(null);
   const rename = async () => {
     const name = prompt("New name for the experiment", exp.name)?.trim();
     if (!name || name === exp.name) return;
@@ -95,6 +99,13 @@ function ExperimentView({ project, experimentId }: { project: Project; experimen
         request("api/base_experiment/get_id", { body: { id: e.id } })
           .then((r) => current && setBaseName(r.base_exp_name || null))
           .catch(() => {}); // 400: none
+        request(`v1/experiment/${e.id}/summarize`)
+          .then((r) => current && setScorers({ id: e.id, scores: Object.entries(r.scores || {}).sort(([a], [b]) => a.localeCompare(b)) }))
+          .catch((err) => current && setScorers(`scorers not loaded: ${err.message}`));
+        if (e.dataset_id)
+          request(`v1/dataset/${e.dataset_id}`)
+            .then((d) => current && setDatasetName({ id: d.id, name: d.name }))
+            .catch(() => {}); // (a deleted dataset: the link says "dataset")
       })
       .catch((e) => current && setLoadError(e));
     return () => {
@@ -120,13 +131,43 @@ function ExperimentView({ project, experimentId }: { project: Project; experimen
             )}
             <span className="muted">created {fmtTime(exp.created)}</span>
             {baseName && <span data-testid="experiment-baseline">baseline {baseName}</span>}
-            {exp.dataset_id && <a href={href(["p", project.id, "datasets", exp.dataset_id])}>dataset</a>}
+            {exp.dataset_id && (
+              <a href={href(["p", project.id, "datasets", exp.dataset_id])} data-testid="experiment-dataset" title="the dataset this experiment ran on">
+                {datasetName && datasetName.id === exp.dataset_id ? `dataset ${datasetName.name}` : "dataset"}
+              </a>
+            )}
             {exp.dataset_id && exp.dataset_version && (
               <span className="muted" title="the dataset version this experiment is pinned to" data-testid="experiment-dataset-version">
                 version {exp.dataset_version}
               </span>
             )}
             {exp.metadata && <span className="muted">{preview(exp.metadata, 80)}</span>}
+            {typeof scorers === "string" && (
+              <span className="error" data-testid="experiment-scorers-error">
+                {scorers}
+              </span>
+            )}
+            {scorers && typeof scorers !== "string" && scorers.id === exp.id && (
+              <span className="scorers" data-testid="experiment-scorers" title="the scores of this experiment's rows: average (difference from the baseline's)">
+                <span className="muted">scorers</span>{" "}
+                {scorers.scores.length === 0 ? (
+                  <span className="muted">no scores</span>
+                ) : (
+                  scorers.scores.map(([name, s]) => (
+                    <span className="scorer" key={name} data-testid="experiment-scorer">
+                      <span data-testid="scorer-name">{name}</span> <strong data-testid="scorer-score">{pct(s.score)}</strong>
+                      {typeof s.diff === "number" && (
+                        <span className={s.diff > 0 ? "up" : s.diff < 0 ? "down" : "muted"} data-testid="scorer-diff">
+                          {" "}
+                          ({s.diff > 0 ? "+" : ""}
+                          {pct(s.diff)})
+                        </span>
+                      )}
+                    </span>
+                  ))
+                )}
+              </span>
+            )}
             <CopyId id={exp.id} />
             <a href={href(["p", project.id, "experiments", "compare"], { exp: exp.id })} data-testid="compare-link">
               Compare with the baseline →

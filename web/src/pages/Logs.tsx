@@ -12,6 +12,7 @@ import { useProjectConfig } from "../projectConfig";
 import { Cond, COND_FIELDS, COND_OPS, filterErrorMessage, filterExpr, LogsState, logsQuery, mapErrorToFilter, RANGES, Source, sourceExpr } from "./logsQuery";
 import { TracePanel } from "./TracePanel";
 import { FacetSidebar } from "./Facets";
+import { GROUP_FIELDS, groupFilter, GroupsPanel, parseGroupValue } from "./Groups";
 import { useDefaultView, useReviewFilter, ViewBar } from "./Views";
 import { applySearch, formatSearch, suggest } from "./searchBar";
 import { getPath } from "./datasetColumns";
@@ -82,8 +83,13 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
       /* ignore a hand-edited URL */
     }
     const sort = params.get("sort");
+    const rows = params.get("rows") === "spans" ? "spans" : "traces";
+    // Group by: the group picked (gval) keeps the table to its rows.
+    const group = params.get("group");
+    const picked = group ? parseGroupValue(params.get("gval")) : null;
     return {
-      rows: params.get("rows") === "spans" ? "spans" : "traces",
+      rows,
+      group: group && picked ? groupFilter(group, picked.value, rows === "spans") : null,
       filter: params.get("filter") || "",
       conds,
       q: params.get("q") || "",
@@ -98,6 +104,7 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
   const reviewFilter = useReviewFilter(params.get("view"), source, spans, params.get("live") === "1");
   const state: LogsState = useMemo(() => ({ ...baseState, extra: reviewFilter }), [baseState, reviewFilter]);
   const showFacets = params.get("facets") === "1";
+  const groupBy = params.get("group");
   const live = params.get("live") === "1";
   const traceId = params.get("trace");
   const tab = params.get("tab") || "basic";
@@ -350,6 +357,19 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
               </option>
             ))}
           </select>
+          <select
+            value={groupBy ?? ""}
+            onChange={(e) => setParams({ group: e.target.value || undefined, gval: undefined })}
+            data-testid="group-by"
+            title="Group the rows the filter keeps by a field: count, average scores, tokens and cost per group (a click on a group shows its rows)"
+          >
+            <option value="">Group by…</option>
+            {[...GROUP_FIELDS, ...fields.filter((f) => f.startsWith("metadata.") && !GROUP_FIELDS.some(([id]) => id === f)).map((f) => [f, f] as [string, string]), ...(groupBy && ![...GROUP_FIELDS.map(([id]) => id), ...fields].includes(groupBy) ? [[groupBy, groupBy] as [string, string]] : [])].map(([id, label]) => (
+              <option key={id} value={id}>
+                {groupBy === id ? `Group by: ${label}` : label}
+              </option>
+            ))}
+          </select>
           <ColumnChooser
             all={shownCols.map((c) => ({ id: c.id, label: c.label }))}
             visible={visible}
@@ -373,6 +393,16 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
           <div className="error" data-testid="filter-error">
             {filterError.message} (line {filterError.line}, column {filterError.col})
           </div>
+        )}
+        {groupBy && (
+          <GroupsPanel
+            source={source}
+            group={groupBy}
+            filter={filterExpr({ ...state, group: null }, now)}
+            spans={spans}
+            selected={parseGroupValue(params.get("gval"))}
+            params={params.toString()}
+          />
         )}
         <div className="logs-body">
           {showFacets && <FacetSidebar source={source} filter={filterExpr(state, now)} spans={spans} conds={state.conds} params={params.toString()} />}

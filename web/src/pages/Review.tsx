@@ -123,6 +123,25 @@ export function Review({ project }: { project: Project }) {
       setVersion((v) => v + 1);
     }
   };
+  // Each tab's count, from the server (GET /v1/review_item_counts), read again with the list:
+  // on a change of tab, after each change made here, and when the window gets the focus back
+  // (list and counts: a span or a dataset row may have been flagged meanwhile in another one).
+  const [counts, setCounts] = useState<{ key: string; data: Record<string, number> } | null>(null);
+  useEffect(() => {
+    const onFocus = () => setVersion((v) => v + 1);
+    window.addEventListener("focus", onFocus);
+    return () => window.removeEventListener("focus", onFocus);
+  }, []);
+  useEffect(() => {
+    let gone = false;
+    request("v1/review_item_counts", { query: { project_id: project.id } })
+      .then((r) => !gone && setCounts({ key: project.id, data: r }))
+      .catch(() => !gone && setCounts(null));
+    return () => {
+      gone = true;
+    };
+  }, [project.id, tab, version]);
+  const countOf = (id: string) => (counts && counts.key === project.id ? counts.data[id === "mine" ? "assigned_to_me" : id] : undefined);
   const failedRowShown = !!failed && !!items?.some((i) => i.id === failed.id);
   return (
     <div className="page" data-testid="review-queue">
@@ -132,6 +151,11 @@ export function Review({ project }: { project: Project }) {
           {TABS.map(([id, label]) => (
             <button key={id} className={tab === id ? "on" : ""} onClick={() => setParams({ status: id === "awaiting" ? undefined : id })} data-testid={`review-${id}`}>
               {label}
+              {countOf(id) !== undefined && (
+                <span className="tab-count" data-testid={`review-count-${id}`}>
+                  {countOf(id)!.toLocaleString()}
+                </span>
+              )}
             </button>
           ))}
         </span>

@@ -425,6 +425,115 @@ function ScoreForm({ source, id, onSaved }: { source: Source; id: string; onSave
   );
 }
 
+/** One comment: its author and time, its text; ✎ edits the text in place (the author stays the
+ * one who wrote it: the server keeps a comment's user_id), × deletes it. */
+function Comment({ source, rowId, comment: c, onSaved, onError }: { source: Source; rowId: string; comment: any; onSaved: () => void; onError: (e: string | null) => void }) {
+  const text = typeof c.comment?.text === "string" ? c.comment.text : null;
+  const [draft, setDraft] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [editError, setEditError] = useState<string | null>(null);
+  const save = async () => {
+    if (draft === null || busy) return;
+    setBusy(true);
+    setEditError(null);
+    try {
+      // A comment is a row of its own id: a merge of its `comment` replaces the text and keeps
+      // the rest of it, its `created` and its author (docs/write-semantics.md).
+      await request(`v1/${source.type}/${source.id}/insert`, {
+        body: { events: [{ id: c.id, origin: { id: rowId }, comment: { text: draft }, _is_merge: true }] },
+      });
+      setDraft(null);
+      onSaved();
+    } catch (err: any) {
+      setEditError(`Comment not saved: ${err.message}`);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div className="comment" data-testid="comment">
+      {/* Who wrote it (the API key's name, the server's user_id; none for a comment stored
+          before comments recorded it) and when. */}
+      <div className="comment-head">
+        <strong data-testid="comment-author">{c.user_id || "unknown author"}</strong>{" "}
+        <span className="muted" title={c.created} data-testid="comment-time">
+          {fmtTime(c.created)}
+        </span>{" "}
+        {draft === null && (
+          <button
+            className="icon"
+            title="Edit this comment"
+            data-testid="comment-edit"
+            onClick={() => {
+              setEditError(null);
+              setDraft(text ?? "");
+            }}
+          >
+            ✎
+          </button>
+        )}
+        <button
+          className="icon"
+          title="Delete this comment"
+          data-testid="comment-delete"
+          onClick={async () => {
+            if (!confirm("Delete this comment?")) return;
+            onError(null);
+            try {
+              // A comment is deleted by its own id (docs/write-semantics.md).
+              await request(`v1/${source.type}/${source.id}/insert`, { body: { events: [{ id: c.id, _object_delete: true }] } });
+              onSaved();
+            } catch (err: any) {
+              onError(`Comment not deleted: ${err.message}`);
+            }
+          }}
+        >
+          ×
+        </button>
+      </div>
+      {draft === null ? (
+        <div data-testid="comment-text">{text ?? JSON.stringify(c.comment)}</div>
+      ) : (
+        <form
+          className="comment-edit"
+          onSubmit={(e) => {
+            e.preventDefault();
+            save();
+          }}
+          onKeyDown={(e) => {
+            if (e.key === "Escape") {
+              e.stopPropagation();
+              setDraft(null);
+              setEditError(null);
+            }
+          }}
+        >
+          <textarea value={draft} onChange={(e) => setDraft(e.target.value)} rows={2} autoFocus data-testid="comment-edit-input" />
+          {/* An empty comment is deleted with ×, not saved blank. */}
+          <button disabled={busy || !draft.trim() || draft === text} data-testid="comment-edit-save">
+            {busy ? "Saving…" : "Save"}
+          </button>
+          <button
+            type="button"
+            onClick={() => {
+              setDraft(null);
+              setEditError(null);
+            }}
+            data-testid="comment-edit-cancel"
+          >
+            Cancel
+          </button>
+        </form>
+      )}
+      {editError && (
+        <div className="error" data-testid="comment-edit-error">
+          {editError}
+        </div>
+      )}
+    </div>
+  );
+}
+
 function Comments({ source, row, onSaved }: { source: Source; row: any; onSaved: () => void }) {
   const [text, setText] = useState("");
   const [error, setError] = useState<string | null>(null);
@@ -433,35 +542,7 @@ function Comments({ source, row, onSaved }: { source: Source; row: any; onSaved:
     <section data-testid="comments">
       <h4>Comments</h4>
       {comments.map((c) => (
-        <div className="comment" key={c.id} data-testid="comment">
-          {/* Who wrote it (the API key's name, the server's user_id; none for a comment stored
-              before comments recorded it) and when. */}
-          <div className="comment-head">
-            <strong data-testid="comment-author">{c.user_id || "unknown author"}</strong>{" "}
-            <span className="muted" title={c.created} data-testid="comment-time">
-              {fmtTime(c.created)}
-            </span>{" "}
-            <button
-              className="icon"
-              title="Delete this comment"
-              data-testid="comment-delete"
-              onClick={async () => {
-                if (!confirm("Delete this comment?")) return;
-                setError(null);
-                try {
-                  // A comment is deleted by its own id (docs/write-semantics.md).
-                  await request(`v1/${source.type}/${source.id}/insert`, { body: { events: [{ id: c.id, _object_delete: true }] } });
-                  onSaved();
-                } catch (err: any) {
-                  setError(`Comment not deleted: ${err.message}`);
-                }
-              }}
-            >
-              ×
-            </button>
-          </div>
-          <div data-testid="comment-text">{c.comment?.text ?? JSON.stringify(c.comment)}</div>
-        </div>
+        <Comment key={c.id} source={source} rowId={row.id} comment={c} onSaved={onSaved} onError={setError} />
       ))}
       <form
         onSubmit={async (e) => {

@@ -72,11 +72,14 @@ export type LogsState = {
   sort: { id: string; desc: boolean } | null;
   /** A filter a view adds (the review ids of Unreviewed / Assigned to me). */
   extra?: string | null;
+  /** The group picked in Group by (its filter, Groups.tsx). */
+  group?: string | null;
 };
 
 /** The filter expression without the user's BTQL (Basic tab, search, time range). */
 function otherParts(s: LogsState, now: number): string[] {
   const parts: string[] = s.extra ? [s.extra] : [];
+  if (s.group) parts.push(s.group);
   for (const c of s.conds) {
     const e = condExpr(c, s.rows === "traces");
     if (e) parts.push(e);

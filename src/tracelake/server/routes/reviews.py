@@ -57,6 +57,14 @@ def list_review_items(
     return {"objects": items}
 
 
+@router.get("/v1/review_item_counts")
+def count_review_items(request: Request, project_id: str | None = None):
+    """How many items the queue's tabs list: ``{awaiting, assigned_to_me, completed}`` (the
+    caller's awaiting items for ``assigned_to_me``), of one project or of the organization."""
+    principal = principal_of(request)
+    return reviews.counts(request.app.state.catalog, principal.org_id, project_id, principal.user)
+
+
 @router.get("/v1/review_item/{item_id}")
 def get_review_item(request: Request, item_id: str):
     """One review item."""
