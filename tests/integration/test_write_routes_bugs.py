@@ -4,6 +4,11 @@ bad one is a 400 naming the row."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
+import httpx
+import orjson
+
 from tests.integration.test_bad_input import (
     assert_error,
     events,
@@ -12,6 +17,8 @@ from tests.integration.test_bad_input import (
     new_experiment,
     new_project,
 )
+from tests.integration.test_cli import assert_cli_error, auth, ok, run_cli
+from tracelake.model.xact import format_xact, make_xact_id
 
 # -- /logs3 rows of an experiment or a dataset that name another project -------------------------
 
@@ -63,3 +70,70 @@ def test_logs3_refuses_a_dataset_or_experiment_row_naming_another_project(app_cl
     assert {e["id"] for e in fetched} == {"span", "own"}
     answer = app_client.post("/logs3", json={"rows": fetched})
     assert answer.status_code == 200, answer.text
+
+
+# -- an export as of a version from before the object was created ---------------------------------
+
+
+def _before(created: str) -> str:
+    """An _xact_id of the second before ``created``."""
+    seconds = int(datetime.fromisoformat(created).timestamp())
+    return format_xact(make_xact_id(seconds - 1, 65535))
+
+
+def test_an_export_as_of_a_version_before_the_object_was_created_is_a_400(app_client):
+    """An export of a dataset (an experiment, a project's logs) as of a version from before
+    it was created wrote an empty file and answered 200: it is a 400 that says so. Fetch
+    still reads such a version as no rows (the SDK pins "0", an empty dataset's version),
+    and a version after the creation with no rows yet exports an empty file."""
+    project = app_client.post("/v1/project", json={"name": "early-versions"}).json()
+    dataset = app_client.post("/v1/dataset", json={"project_id": project["id"], "name": "d"}).json()
+    experiment = app_client.post(
+        "/v1/experiment", json={"project_id": project["id"], "name": "e"}
+    ).json()
+    export = f"/v1/dataset/{dataset['id']}/export"
+    created = make_xact_id(int(datetime.fromisoformat(dataset["created"]).timestamp()), 0)
+    empty = app_client.get(export, params={"version": format_xact(created)})
+    assert empty.status_code == 200, empty.text
+    assert empty.content == b""
+    written = app_client.post(f"/v1/dataset/{dataset['id']}/insert", json={"events": [{"id": "a"}]})
+    assert written.status_code == 200, written.text
+    for obj, kind in ((dataset, "dataset"), (experiment, "experiment"), (project, "project")):
+        path = "project_logs" if kind == "project" else kind
+        for version in ("0", _before(obj["created"]), " 0 "):
+            for fmt in ("jsonl", "csv"):
+                params = {"version": version, "format": fmt}
+                answer = app_client.get(f"/v1/{path}/{obj['id']}/export", params=params)
+                assert_error(answer, 400, f"version '{version.strip()}'", f"before the {kind}")
+    fetched = app_client.post(f"/v1/dataset/{dataset['id']}/fetch", json={"version": "0"})
+    assert fetched.status_code == 200, fetched.text
+    assert fetched.json()["events"] == []
+    answer = app_client.get(export, params={"version": "9" * 19})
+    assert answer.status_code == 200, answer.text
+    assert [orjson.loads(line)["id"] for line in answer.content.splitlines()] == ["a"]
+
+
+def test_the_cli_export_of_a_version_before_the_dataset_was_created_fails(fresh_server, tmp_path):
+    """``tracelake export dataset NAME --version <before it existed>`` wrote an empty file and
+    exited 0; it is one error line and exit 1, through a server and on a data dir, and an
+    existing output file is left as it was."""
+    fresh_server.start()
+    with httpx.Client(base_url=fresh_server.url, headers=auth(fresh_server.api_key)) as client:
+        project = client.post("/v1/project", json={"name": "early"}).json()["id"]
+        ds = client.post("/v1/dataset", json={"project_id": project, "name": "golden"}).json()
+        client.post(f"/v1/dataset/{ds['id']}/insert", json={"events": [{"id": "a"}]})
+    target = tmp_path / "rows.jsonl"
+    target.write_text("kept\n")
+    remote = ("--url", fresh_server.url, "--api-key", fresh_server.api_key)
+    for version in ("0", _before(ds["created"])):
+        args = ("export", "dataset", "golden", "-p", "early", "-o", str(target), "--version")
+        failed = run_cli(*args, version, *remote)
+        assert_cli_error(failed, f"version '{version}'", "before the dataset was created")
+        assert target.read_text() == "kept\n"
+    fresh_server.stop()
+    local = ("--data-dir", str(fresh_server.data_dir))
+    failed = run_cli("export", "dataset", ds["id"], "-o", str(target), "--version", "0", *local)
+    assert_cli_error(failed, "version '0'", "before the dataset was created")
+    assert target.read_text() == "kept\n"
+    ok(run_cli("export", "dataset", ds["id"], "-o", str(target), "--version", "9" * 19, *local))
+    assert [orjson.loads(line)["id"] for line in target.read_text().splitlines()] == ["a"]
