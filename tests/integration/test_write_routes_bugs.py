@@ -137,3 +137,59 @@ def test_the_cli_export_of_a_version_before_the_dataset_was_created_fails(fresh_
     assert target.read_text() == "kept\n"
     ok(run_cli("export", "dataset", ds["id"], "-o", str(target), "--version", "9" * 19, *local))
     assert [orjson.loads(line)["id"] for line in target.read_text().splitlines()] == ["a"]
+
+
+# -- a merge into a comment keeps it a comment with text -------------------------------------------
+
+
+def _comments(client, object_type: str, object_id: str, row_id: str) -> list[dict]:
+    (row,) = [e for e in events(client, object_type, object_id) if e["id"] == row_id]
+    return [c["comment"] for c in row["comments"] or []]
+
+
+def test_a_merge_into_a_comment_cannot_leave_it_without_text(app_client):
+    """A comment is ``{"text": string}`` on create, but a merge (``_is_merge``) into a comment
+    that does not exist (or is deleted) wrote its body as given, without text, and
+    ``_merge_paths: [["comment"]]`` replaced a comment by a body without text: each is a 400
+    naming the row, and nothing of the request is written. A merge that keeps the text (or
+    brings one) is fine, also into a comment written earlier in the same request."""
+    project_id = new_project(app_client)
+    dataset_id = new_dataset(app_client, project_id)
+    paths = {
+        "logs3": ("/logs3", "rows", {"project_id": project_id, "log_id": "g"}, "project_logs"),
+        "insert": (f"/v1/dataset/{dataset_id}/insert", "events", {}, "dataset"),
+    }
+    for url, key, route, object_type in paths.values():
+        object_id = dataset_id if object_type == "dataset" else project_id
+
+        def write(*rows, url=url, key=key, route=route):
+            return app_client.post(url, json={key: [{**route, **r} for r in rows]})
+
+        def comment(cid, body, **extra):
+            return {"id": cid, "origin": {"id": "r"}, "comment": body, **extra}
+
+        assert write({"id": "r", "input": 1}, comment("c1", {"text": "hi"})).status_code == 200
+        assert write({"id": "c-gone", "_object_delete": True}).status_code == 200
+        bad_merges = [
+            (comment("c-new", {"n": 1}, _is_merge=True), "no comment of this id"),
+            (comment("c-gone", {"n": 1}, _is_merge=True), "no comment of this id"),
+            (
+                comment("c1", {"n": 1}, _is_merge=True, _merge_paths=[["comment"]]),
+                "leave the comment without one",
+            ),
+        ]
+        for bad, words in bad_merges:
+            answer = write({"id": "other", "input": 2}, bad)
+            assert_error(answer, 400, f"row 1 (id '{bad['id']}')", "comment.text", words)
+            assert _comments(app_client, object_type, object_id, "r") == [{"text": "hi"}]
+            assert {e["id"] for e in events(app_client, object_type, object_id)} == {"r"}
+        good = [
+            comment("c1", {"n": 1}, _is_merge=True),
+            comment("c2", {"text": "new"}),
+            comment("c2", {"n": 2}, _is_merge=True),
+            comment("c3", {"text": "merged into nothing"}, _is_merge=True),
+        ]
+        assert write(*good).status_code == 200
+        assert sorted(
+            _comments(app_client, object_type, object_id, "r"), key=lambda c: c["text"]
+        ) == [{"text": "hi", "n": 1}, {"text": "merged into nothing"}, {"text": "new", "n": 2}]
