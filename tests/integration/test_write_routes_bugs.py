@@ -193,3 +193,21 @@ def test_a_merge_into_a_comment_cannot_leave_it_without_text(app_client):
         assert sorted(
             _comments(app_client, object_type, object_id, "r"), key=lambda c: c["text"]
         ) == [{"text": "hi", "n": 1}, {"text": "merged into nothing"}, {"text": "new", "n": 2}]
+
+
+def test_feedback_for_an_id_that_names_no_row_writes_the_feedback(app_client):
+    """As documented (docs/api.md): feedback for an id with no row is no error; its merge
+    writes a row holding only the feedback, beside the feedback on rows that exist, in one
+    request."""
+    project_id = new_project(app_client)
+    dataset_id = new_dataset(app_client, project_id)
+    inserted = app_client.post(
+        f"/v1/dataset/{dataset_id}/insert", json={"events": [{"id": "a", "input": 1}]}
+    )
+    assert inserted.status_code == 200, inserted.text
+    items = [{"id": "a", "tags": ["good"]}, {"id": "missing", "tags": ["bad"]}]
+    answer = app_client.post(f"/v1/dataset/{dataset_id}/feedback", json={"feedback": items})
+    assert answer.status_code == 200, answer.text
+    rows = {e["id"]: e for e in events(app_client, "dataset", dataset_id)}
+    assert (rows["a"]["input"], rows["a"]["tags"]) == (1, ["good"])
+    assert (rows["missing"]["input"], rows["missing"]["tags"]) == (None, ["bad"])
