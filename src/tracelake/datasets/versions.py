@@ -15,6 +15,7 @@ from tracelake.model.objects import ObjectRef, ObjectType
 from tracelake.model.rows import RowWrite, format_timestamp, normalize_row
 from tracelake.model.xact import format_xact, make_xact_id, parse_xact, xact_seconds
 from tracelake.query.ast import Query
+from tracelake.query.errors import SourceNotFound
 from tracelake.query.parsers import parse_query
 from tracelake.query.sources import resolve_source
 from tracelake.store import dataset_meta
@@ -107,8 +108,11 @@ def export_version(catalog: Catalog, org_id: str, query: str, value: str) -> int
     another object. (Fetch and ``/btql`` still read it as no rows: the SDK pins ``"0"``,
     the version of an empty dataset.)"""
     parsed = parse_query(query)
-    at = read_version(catalog, org_id, parsed, value)
-    (ref,) = resolve_source(parsed, CatalogResolver(catalog, org_id)).refs
+    try:
+        at = read_version(catalog, org_id, parsed, value)
+        (ref,) = resolve_source(parsed, CatalogResolver(catalog, org_id)).refs
+    except SourceNotFound as exc:  # (its position is in the export's own query)
+        raise NotFound(exc.detail) from None
     created = catalog.get_object(org_id, ref)["created"]
     seconds = int(datetime.fromisoformat(created).timestamp())
     if at < make_xact_id(seconds, 0):  # (xact ids count whole seconds)
