@@ -4,6 +4,7 @@ bad one is a 400 naming the row."""
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 
 import httpx
@@ -18,7 +19,15 @@ from tests.integration.test_bad_input import (
     new_project,
 )
 from tests.integration.test_cli import assert_cli_error, auth, ok, run_cli
+from tests.integration.test_versions import (
+    dataset_comment_on,
+    dataset_row,
+    fetch_all,
+    make_batch,
+)
+from tracelake.errors import InvalidRequest
 from tracelake.model.xact import format_xact, make_xact_id
+from tracelake.store.store import Store
 
 # -- /logs3 rows of an experiment or a dataset that name another project -------------------------
 
@@ -211,3 +220,39 @@ def test_feedback_for_an_id_that_names_no_row_writes_the_feedback(app_client):
     rows = {e["id"]: e for e in events(app_client, "dataset", dataset_id)}
     assert (rows["a"]["input"], rows["a"]["tags"]) == (1, ["good"])
     assert (rows["missing"]["input"], rows["missing"]["tags"]) == (None, ["bad"])
+
+
+def test_a_merge_leaving_a_comment_without_text_fails_alone_in_a_group_commit(tmp_path):
+    """Requests the writer commits in one group: a merge without text into a comment is
+    checked against the comments of the requests before it in the group (one that wrote the
+    comment makes it fine, one that deleted it makes it a 400), and a refused request
+    leaves the others of its group written."""
+    comment = dataset_comment_on("r", "a", "c1")
+    merge = ("dataset", {**comment[1], "_is_merge": True, "comment": {"more": 1}})
+    delete = dataset_row(id="c1", _object_delete=True)
+    requests = [[comment], [merge], [delete], [merge], [comment], [merge]]
+    store = Store(tmp_path / "data")
+    try:
+        store.write(make_batch([dataset_row(id="r", input=1)]))
+        inside, release = threading.Event(), threading.Event()
+        holder = threading.Thread(
+            target=store.exclusive, args=(lambda _c: inside.set() or release.wait(10),)
+        )
+        holder.start()
+        assert inside.wait(10)
+        futures = [store.submit(make_batch(request)) for request in requests]
+        release.set()
+        holder.join()
+        refused = futures[3].exception(timeout=30)
+        assert isinstance(refused, InvalidRequest), refused
+        assert "comment.text must be a string" in refused.message
+        assert "no comment of this id" in refused.message
+        for i, future in enumerate(futures):
+            if i != 3:
+                assert future.result(timeout=30), i
+        (row,) = fetch_all(store, "dataset")
+        assert [(c["id"], c["comment"]) for c in row["comments"]] == [
+            ("c1", {"text": "a", "more": 1})
+        ]
+    finally:
+        store.close()
