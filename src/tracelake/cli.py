@@ -308,6 +308,7 @@ def serve(
     ] = "info",
 ):
     """Start the server on an embedded database."""
+    _fill_closed_std_streams()
     level = _run(lambda: _log_level(log_level))
     settings = _run(lambda: Settings.from_env(data_dir=data_dir, host=host, port=port))
     _run(lambda: check_admin_key(settings.api_key))
@@ -326,6 +327,16 @@ def serve(
     except BaseException:
         listening.close()
         raise
+    if _stdout_closed and _stderr_closed and not settings.api_key:
+        # Checked before the first start makes the organization: its admin key would have
+        # been made and shown to no one (the server then stopped, and the next start, with
+        # an output, had no key to give).
+        from tracelake.store.catalog import Catalog
+
+        if Catalog(store).first_org_id() is None:
+            store.close()
+            listening.close()
+            _run(lambda: _no_output_for_the_key())
 
     def announce(key: str) -> None:
         _say(
@@ -382,6 +393,37 @@ def serve(
         gc.collect()
 
 
+def _fill_closed_std_streams() -> None:
+    """Put /dev/null where stdout or stderr is closed (``tracelake serve >&-``, a daemon
+    started without them). Python leaves ``sys.stdout`` None then, on which uvicorn's
+    logging setup failed (a traceback, and no server); and the first file the server opened
+    (its database, its socket) took descriptor 1, where anything written to stdout would
+    have landed. The server's lines go to stderr instead (see ``_say``)."""
+    global _stdout_closed, _stderr_closed
+    for fd in (1, 2):
+        try:
+            os.fstat(fd)
+            continue
+        except OSError:
+            pass
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        if devnull != fd:
+            os.dup2(devnull, fd)
+            os.close(devnull)
+        stream = open(fd, "w", buffering=1, encoding="utf-8", closefd=False)  # noqa: SIM115
+        if fd == 1:
+            sys.stdout, _stdout_closed = stream, True
+        else:
+            sys.stderr, _stderr_closed = stream, True
+
+
+def _no_output_for_the_key() -> NoReturn:
+    raise CliError(
+        "stdout and stderr are closed: the first admin key could not be shown (give"
+        " TRACELAKE_API_KEY, or start the first time with an output)"
+    )
+
+
 def _say(text: str, must: bool = False) -> None:
     """A line of the running server on stdout; once stdout is closed (``tracelake serve |
     head -1``), on stderr. The first start's admin key came after the pipe had closed and
@@ -400,6 +442,8 @@ def _say(text: str, must: bool = False) -> None:
             os.dup2(devnull, 1)
             os.close(devnull)
     try:
+        if _stderr_closed:  # (it is /dev/null: see _fill_closed_std_streams)
+            raise ValueError("stderr is closed")
         print(text, file=sys.stderr, flush=True)
     except (BrokenPipeError, ValueError):
         if must:
@@ -409,6 +453,7 @@ def _say(text: str, must: bool = False) -> None:
 
 
 _stdout_closed = False
+_stderr_closed = False
 
 
 def _log_level(name: str) -> str:

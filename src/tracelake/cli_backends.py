@@ -409,12 +409,12 @@ class LocalBackend:
         return explain_query(self.catalog, self.principal, QueryOptions(query=text))
 
     def export(self, request, out, progress, version: str | None = None) -> int:
-        from tracelake.datasets.versions import read_version
+        from tracelake.datasets.versions import export_version
         from tracelake.export.queries import run_query
         from tracelake.export.stream import stream
 
         if version is not None and version.strip():
-            at = read_version(self.catalog, self.principal.org_id, request.query(None), version)
+            at = export_version(self.catalog, self.principal.org_id, request.query(None), version)
             request = dataclasses.replace(request, version=at)
 
         def run(options):

@@ -359,6 +359,26 @@ def test_a_patch_that_changes_the_kind_says_so(app_client, project_id):
         assert shown["config"] == automation["config"]
 
 
+def test_a_patch_to_an_event_type_that_is_no_kind_names_the_kinds(app_client, project_id):
+    """A PATCH with an event_type that is no kind of automation ("nonsense", 5, null) said
+    "an automation's event_type cannot change"; it names the allowed values, as a create
+    does, and changes nothing. A valid other kind still "cannot change"."""
+    export = create(app_client, project_id).json()
+    url = f"/v1/project_automation/{export['id']}"
+    for kind in ("nonsense", 5, None, "", ["retention"]):
+        for config in ({"event_type": kind}, {"event_type": kind, "interval_seconds": 600}):
+            response = app_client.patch(url, json={"config": config})
+            assert response.status_code == 400, response.text
+            message = response.json()["error"]["message"]
+            assert message == "config.event_type must be one of btql_export, retention", kind
+    assert app_client.get(url).json()["config"] == export["config"]
+    other = app_client.patch(url, json={"config": {"event_type": "retention"}})
+    assert other.status_code == 400, other.text
+    assert "event_type cannot change" in other.json()["error"]["message"]
+    same = app_client.patch(url, json={"config": {"event_type": "btql_export"}})
+    assert same.status_code == 200, same.text
+
+
 def test_the_server_chooses_an_aws_iam_external_id(app_client, project_id):
     """An aws_iam external id was whatever the caller chose, and every reader sees it: an
     admin of another organization of the server could name a role that trusts the server

@@ -1154,6 +1154,89 @@ def test_ctrl_c_during_a_statement_on_a_data_dir_says_interrupted(capsys):
         _run(other)
 
 
+def _close_stdout() -> None:
+    os.close(1)
+
+
+def test_serve_started_without_stdout_serves(tmp_path):
+    """``tracelake serve >&-`` (stdout closed outright, as a daemon may start it: not a pipe
+    and not /dev/null) ended in a traceback from uvicorn's logging setup and served nothing.
+    It serves: its lines (the first admin key too) go to stderr, and stdout is /dev/null,
+    so the database or a socket never takes its place."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    args = ["serve", "--data-dir", str(tmp_path / "new"), "--host", "127.0.0.1"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tracelake", *args, "--port", str(port)],
+        env=cli_env(),
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_close_stdout,
+    )
+    lines: queue.Queue = queue.Queue()
+
+    def pump() -> None:
+        for line in proc.stderr:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    try:
+        seen = []
+        # (a bound only against a hang: the key comes as the server starts)
+        while (line := lines.get(timeout=60)) is not None:
+            seen.append(line)
+            if line.strip().startswith("tl-"):
+                break
+        key = seen[-1].strip() if seen else ""
+        assert KEY.match(key), "".join(seen)
+        assert not any("Traceback" in line for line in seen), "".join(seen)
+        assert any("serving" in line for line in seen), seen
+        _wait_ready(proc, url, time.time() + 30)
+        login = httpx.post(f"{url}/api/apikey/login", headers=auth(key), timeout=30)
+        assert login.status_code == 200, login.text
+        if os.path.isdir(f"/proc/{proc.pid}/fd"):
+            assert os.readlink(f"/proc/{proc.pid}/fd/1") == os.devnull
+    finally:
+        _stop(proc)
+
+
+def _close_stdout_and_stderr() -> None:
+    os.close(1)
+    os.close(2)
+
+
+def test_a_first_serve_without_stdout_and_stderr_makes_no_key_it_cannot_show(tmp_path):
+    """``tracelake serve >&- 2>&-`` on a new data dir: its admin key can be shown nowhere.
+    It exits 1 before the organization is made (it made the key, shown to no one, and a
+    later start had none to give); with TRACELAKE_API_KEY it serves."""
+    data_dir = tmp_path / "new"
+    command = [sys.executable, "-m", "tracelake", "serve", "--data-dir", str(data_dir)]
+    port = free_port()
+    args = [*command, "--host", "127.0.0.1", "--port", str(port)]
+    refused = subprocess.run(args, env=cli_env(), preexec_fn=_close_stdout_and_stderr, timeout=60)
+    assert refused.returncode == 1
+    from tracelake.store.catalog import Catalog
+    from tracelake.store.store import Store
+
+    store = Store(data_dir)
+    try:
+        assert Catalog(store).first_org_id() is None
+    finally:
+        store.close()
+    key = "tl-no-output-0123456789abcdef"
+    proc = subprocess.Popen(
+        args, env=cli_env(TRACELAKE_API_KEY=key), preexec_fn=_close_stdout_and_stderr
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait_ready(proc, url, time.time() + 30)
+        login = httpx.post(f"{url}/api/apikey/login", headers=auth(key), timeout=30)
+        assert login.status_code == 200, login.text
+    finally:
+        _stop(proc)
+
+
 def test_serve_with_stdout_closed_writes_the_first_admin_key_to_stderr(tmp_path):
     """``tracelake serve | head -1``: the admin key came after the pipe had closed and was
     lost without a word while the server ran on. With stdout closed, the server's lines

@@ -489,8 +489,9 @@ def test_an_export_of_a_missing_object_is_a_404_without_a_position(app_client, o
     """A query's missing source is a 404 at the position of its argument; an export's query
     is its own (``from: dataset('nope') spans`` on line 2), so the position meant nothing to
     the caller ('dataset 'nope' not found at 2:15')."""
-    answer = app_client.get(f"/v1/{object_type}/nope/export")
-    assert answer.status_code == 404, answer.text
-    error = answer.json()["error"]
-    assert error["message"].endswith("'nope' not found"), error
-    assert "line" not in error and "col" not in error
+    for params in ({}, {"version": "5"}, {"version": "a-snapshot"}):  # (versions too)
+        answer = app_client.get(f"/v1/{object_type}/nope/export", params=params)
+        assert answer.status_code == 404, answer.text
+        error = answer.json()["error"]
+        assert error["message"].endswith("'nope' not found"), error
+        assert "line" not in error and "col" not in error

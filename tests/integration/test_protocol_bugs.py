@@ -126,15 +126,16 @@ def test_comment_writes_committed_in_one_group_keep_each_version(tmp_path):
     version of the comment per request."""
     comment = dataset_comment_on("r", "a", "c1")
     merge = ("dataset", {**comment[1], "_is_merge": True, "comment": {"more": 1}})
+    revive = ("dataset", {**comment[1], "_is_merge": True, "comment": {"text": "b", "more": 2}})
     delete = dataset_row(id="c1", _object_delete=True)
-    requests = [[comment], [merge], [delete], [delete], [merge], [comment]]
+    requests = [[comment], [merge], [delete], [delete], [revive], [comment]]
     # Independently: the comment c1 as each request leaves it.
     expected = [
         [{"text": "a"}],
         [{"text": "a", "more": 1}],
         [],
         [],
-        [{"more": 1}],  # a merge into a deleted comment writes it as given
+        [{"text": "b", "more": 2}],  # a merge into a deleted comment writes it as given
         [{"text": "a"}],
     ]
     store = Store(tmp_path / "data")

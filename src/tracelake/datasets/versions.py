@@ -13,8 +13,9 @@ import orjson
 from tracelake.errors import Forbidden, InvalidRequest, NotFound
 from tracelake.model.objects import ObjectRef, ObjectType
 from tracelake.model.rows import RowWrite, format_timestamp, normalize_row
-from tracelake.model.xact import format_xact, parse_xact, xact_seconds
+from tracelake.model.xact import format_xact, make_xact_id, parse_xact, xact_seconds
 from tracelake.query.ast import Query
+from tracelake.query.errors import SourceNotFound
 from tracelake.query.parsers import parse_query
 from tracelake.query.sources import resolve_source
 from tracelake.store import dataset_meta
@@ -98,6 +99,29 @@ def read_version(catalog: Catalog, org_id: str, query: str | Query, value: str) 
         return parse_xact(value)
     except ValueError as exc:
         raise InvalidRequest(str(exc)) from None
+
+
+def export_version(catalog: Catalog, org_id: str, query: str, value: str) -> int:
+    """An export's ``version`` (``read_version``), which must not come before the object
+    exported was created: such a version reads as no rows, and an export of it wrote an
+    empty file and answered 200 (the CLI exited 0), which hid a mistyped version or one of
+    another object. (Fetch and ``/btql`` still read it as no rows: the SDK pins ``"0"``,
+    the version of an empty dataset.)"""
+    parsed = parse_query(query)
+    try:
+        at = read_version(catalog, org_id, parsed, value)
+        (ref,) = resolve_source(parsed, CatalogResolver(catalog, org_id)).refs
+    except SourceNotFound as exc:  # (its position is in the export's own query)
+        raise NotFound(exc.detail) from None
+    created = catalog.get_object(org_id, ref)["created"]
+    seconds = int(datetime.fromisoformat(created).timestamp())
+    if at < make_xact_id(seconds, 0):  # (xact ids count whole seconds)
+        what = "project" if ref.object_type is ObjectType.PROJECT_LOGS else ref.object_type.value
+        raise InvalidRequest(
+            f"version {value.strip()!r} is from before the {what} was created ({created}):"
+            " it has no rows as of then; give a version from after that"
+        )
+    return at
 
 
 def dataset_version(store: Store, dataset_id: str, value: Any, param: str = "version") -> int:

@@ -215,7 +215,11 @@ def _no_unknown(config: dict, allowed: set[str]) -> None:
 
 
 def check_update(current: dict, new: dict) -> None:
-    """What may not change: an export's path, and the kind of automation."""
+    """What may not change: an export's path, and the kind of automation. A new
+    ``event_type`` that is no kind at all says which kinds there are (a PATCH of
+    ``"nonsense"`` said only that it "cannot change")."""
+    if new["event_type"] not in EVENT_TYPES:
+        raise InvalidRequest(f"config.event_type must be one of {', '.join(EVENT_TYPES)}")
     if current["event_type"] != new["event_type"]:
         raise InvalidRequest("an automation's event_type cannot change")
     if current["event_type"] == "btql_export" and current["export_path"] != new["export_path"]:

@@ -4,10 +4,11 @@ Most ``/logs3`` requests carry only such rows (the SDK's span starts, ``logger.l
 ``experiment.log``). ``plain_rows`` checks and turns them into column lists in one pass,
 without building a write and a row state per row as ``normalize_row`` and ``apply_write``
 do. It returns None for a request with any other row — a merge, a delete, a comment, a
-``_parent_id``, audit fields, merge or array-delete paths, a dataset row, an id given twice
-— and for anything it cannot accept at a glance (a value the general path would correct or
+``_parent_id``, audit fields, merge or array-delete paths, a dataset row, an experiment's
+row naming a project (the general path checks it is the experiment's), an id given twice —
+and for anything it cannot accept at a glance (a value the general path would correct or
 refuse). Such a request takes the general path, which also words every error. Both paths
-give the same rows; ``tests/unit/model/test_plain.py`` compares them on generated requests.
+give the same rows; ``tests/unit/test_plain_rows.py`` compares them on generated requests.
 """
 
 from __future__ import annotations
@@ -158,6 +159,8 @@ def _object_of(raw: dict) -> tuple[str, str] | None:
     if experiment_id is not None:
         if type(experiment_id) is not str or not experiment_id:
             return None
+        if raw.get("project_id") is not None:
+            return None  # the general path checks it is the experiment's project
         return (ObjectType.EXPERIMENT.value, experiment_id)
     project_id = raw.get("project_id")
     if type(project_id) is not str or not project_id:

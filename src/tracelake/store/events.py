@@ -81,6 +81,8 @@ def prepare_batch(
             _check_same_object(raw, row_ref, principal.org_id, info.project_id, where, own)
         if row_ref not in objects:
             objects[row_ref] = catalog.object_info(principal.org_id, row_ref)
+        if ref is None:
+            _check_row_project(raw, row_ref, objects[row_ref].project_id, where)
         writes.append(normalize_row(raw, row_ref, index, where))
     batch = WriteBatch(writes=writes, objects=objects, author=principal.key_id, user=principal.user)
     # A dataset's enforced field schemas apply to every write path (checked on final rows).
@@ -123,6 +125,22 @@ def prepare_states(
     batch.prepared = event_table(entries, now)
     batch.keys = frozenset(e[0] for e in entries)
     return batch
+
+
+def _check_row_project(raw: dict, ref: ObjectRef, project_id: str, where: str) -> None:
+    """A ``/logs3`` row of an experiment or a dataset may name its object's project (a row
+    read by fetch carries it, and may be written back as it is), and no other: a row naming
+    another project was written to the object, in its own project, as if the key were not
+    there (the insert routes refuse it too, see ``_check_same_object``)."""
+    if ref.object_type is ObjectType.PROJECT_LOGS:
+        return  # its project_id is its routing key
+    value = raw.get("project_id")
+    if value is not None and value != project_id:
+        key = OBJECT_ID_FIELD[ref.object_type]
+        raise InvalidRequest(
+            f"{where}: project_id does not match the project of the {ref.object_type.value}"
+            f" it names ({key} {ref.object_id!r})"
+        )
 
 
 def _check_same_object(

@@ -25,7 +25,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tracelake.errors import TracelakeError
+from tracelake.errors import InvalidRequest, TracelakeError
 from tracelake.model.lineage import TracePlaces, check_children_stay
 from tracelake.model.merge import apply_comment, apply_write
 from tracelake.model.objects import ObjectRef, ObjectType
@@ -215,6 +215,13 @@ def _commit_group(cursor, group: list[WriteBatch], clock: XactClock, fresh: bool
                 _write_staged(cursor, batch.staged, batch.objects[batch.staged.ref], xact_id, now)
                 done.append((batch, xact_id))
                 continue
+            if _merges_comments(batch):
+                pending.flush(cursor, now)  # the comments of the batches before it, too
+                try:
+                    _check_comment_merges(cursor, batch)
+                except TracelakeError as exc:
+                    batch.future.set_exception(exc)
+                    continue
             table, keys = batch.prepared, batch.keys
             if table is None:
                 pending.flush(cursor, now)  # the reads below must see the earlier batches
@@ -757,6 +764,36 @@ def _write_comments(cursor, writes: list[tuple[RowWrite, int, str | None]], now:
     ]
     if rows:
         _insert_comments(cursor, rows)
+
+
+def _merges_comments(batch: WriteBatch) -> bool:
+    return any(w.kind is WriteKind.COMMENT and w.merge for w in batch.writes)
+
+
+def _check_comment_merges(cursor, batch: WriteBatch) -> None:
+    """Refuse a batch whose merge into a comment leaves it without a string ``text`` (a
+    comment is ``{"text": "…"}``, as on create): a merge that leaves ``text`` out, into a
+    comment that does not exist (or is deleted), or whose ``_merge_paths`` replace the whole
+    comment. The batch's comment writes are applied in order to the stored comments."""
+    writes = [w for w in batch.writes if w.kind in _COMMENT_KINDS]
+    merged = {row_key(w.ref, w.id) for w in writes if w.kind is WriteKind.COMMENT and w.merge}
+    states: dict[Key, dict[str, Any] | None] = dict(_load_comments(cursor, merged))
+    for write in writes:
+        key = row_key(write.ref, write.id)
+        if key not in merged:
+            continue
+        before = states.get(key)
+        state = states[key] = apply_comment(before, write, now="")
+        if state is None:
+            continue
+        body = state["comment"]
+        if not isinstance(body, dict) or not isinstance(body.get("text"), str):
+            why = (
+                "there is no comment of this id to merge into, so the merge writes one as given"
+                if before is None
+                else "this merge would leave the comment without one"
+            )
+            raise InvalidRequest(f"{write.name}: comment.text must be a string ({why})")
 
 
 def _load_comments(cursor, keys: set[Key]) -> dict[Key, dict[str, Any]]:

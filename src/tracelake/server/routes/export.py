@@ -8,7 +8,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from tracelake.datasets.versions import read_version
+from tracelake.datasets.versions import export_version
 from tracelake.export.formats import FORMATS
 from tracelake.export.queries import run_query
 from tracelake.export.stream import ExportRequest, stream
@@ -40,7 +40,7 @@ def export_object(
     export = ExportRequest(object_type, object_id, format, filter, shape, audit_log)
     if version is not None and version.strip():
         export.check()  # (a bad object type or filter says so, not the version's lookup)
-        at = read_version(state.catalog, principal.org_id, export.query(None), version)
+        at = export_version(state.catalog, principal.org_id, export.query(None), version)
         export = dataclasses.replace(export, version=at)
 
     def run(options):
