@@ -1,7 +1,8 @@
 """Browser flow of labelling dataset rows with the project's review scores (web/e2e/dslabels.mjs),
 on a project of its own: a categorical score with "write to expected", a category without a
 destination, a slider and a free-form text on a dataset row opened from the review queue and from
-the dataset's table; each a merge write of the row; Mark reviewed completes the item."""
+the dataset's table (two categorical scores writing to expected: it holds both labels by name);
+each a merge write of the row; Mark reviewed completes the item."""
 
 from __future__ import annotations
 
@@ -69,7 +70,7 @@ def test_dataset_rows_are_labelled_with_the_projects_review_scores(dslabels_data
     score could not write to expected (the server refused its destination)."""
     server, data = dslabels_data
     result = run_flow("dslabels", server, data, tmp_path)
-    assert result["versions"] == 7  # 4 answers and Save on dl-1, 2 answers on dl-2
+    assert result["versions"] == 8  # 4 answers and Save on dl-1, 3 answers on dl-2
     with server.client() as client:
         rows = client.post(f"/v1/dataset/{data['dslabels_dataset_id']}/fetch", json={}).json()
         by_id = {r["id"]: r for r in rows["events"]}
@@ -81,6 +82,6 @@ def test_dataset_rows_are_labelled_with_the_projects_review_scores(dslabels_data
         "confidence": 0.8,
         "review": {"note": "charged twice, refund asked"},
     }
-    assert by_id["dl-2"]["expected"] == "positive"
-    assert by_id["dl-2"]["metadata"] == {"src": "app", "topic": "praise"}
+    assert by_id["dl-2"]["expected"] == {"sentiment": "positive", "topic": "praise"}
+    assert by_id["dl-2"]["metadata"] == {"src": "app"}
     assert item["status"] == "completed"

@@ -4,7 +4,7 @@
 // a destination and a slider go to metadata.<name>, a free-form text to its metadata path — each a
 // merge write (a new dataset version), read back into the editor; Mark reviewed completes the
 // item; Save of the editor keeps the labels. From the dataset's table: a second row labelled, a
-// categorical score configured with a metadata destination and used. What the server stored is
+// second categorical score writing to expected configured: expected holds both labels by name. What the server stored is
 // checked at each step. Registered in e2e.mjs, which passes its helpers in.
 
 export function dslabelsFlows({ cfg, result, check, shot, signIn, open, api }) {
@@ -82,31 +82,38 @@ export function dslabelsFlows({ cfg, result, check, shot, signIn, open, api }) {
       const saved = await stored("dl-1");
       check(saved.expected === "negative" && same(saved.metadata, row.metadata), `saved row keeps the labels ${JSON.stringify(saved)}`);
 
-      // From the dataset's table: label another row; configure a category with a metadata destination.
+      // From the dataset's table: label another row; configure a second category written to
+      // expected: expected then holds {score name: category name}, as Braintrust stores them.
       await open(page, `datasets/${dsId}`, "", pid);
       const table = page.getByTestId("dataset-rows");
       await table.getByTestId("row").filter({ hasText: "Love the new app" }).click();
       await score("sentiment").waitFor();
       await score("sentiment").getByTestId("review-category").filter({ hasText: "positive" }).click();
       await score("sentiment").locator("button.on", { hasText: "positive" }).waitFor();
+      check((await stored("dl-2")).expected === "positive", "one label to expected is a plain string");
       await review.getByTestId("configure-scores").click();
       await page.getByTestId("config-name").fill("topic");
       await page.getByTestId("config-type").selectOption("categorical");
       await page.getByTestId("config-categories").fill("billing=1, praise=0");
-      await page.getByTestId("config-destination").fill("metadata.topic");
+      await page.getByTestId("config-destination").fill("expected");
       await page.getByTestId("config-save").click();
       await score("topic").waitFor();
       await review.getByTestId("configure-scores").click();
       const configs = (await api(page, `v1/project_score?project_id=${pid}`)).body.objects;
       const topic = configs.find((c) => c.name === "topic");
-      check(topic && topic.score_type === "categorical" && same(topic.config, { destination: "metadata.topic" }), `topic configured ${JSON.stringify(topic)}`);
+      check(topic && topic.score_type === "categorical" && same(topic.config, { destination: "expected" }), `topic configured ${JSON.stringify(topic)}`);
+      await score("topic").getByTestId("review-destination").filter({ hasText: "expected.topic" }).waitFor();
+      await score("sentiment").getByTestId("review-destination").filter({ hasText: "expected.sentiment" }).waitFor();
+      await score("sentiment").getByTestId("review-category").filter({ hasText: "positive" }).click();
+      await score("sentiment").locator("button.on", { hasText: "positive" }).waitFor();
       await score("topic").getByTestId("review-category").filter({ hasText: "praise" }).click();
       await score("topic").locator("button.on", { hasText: "praise" }).waitFor();
+      await score("sentiment").locator("button.on", { hasText: "positive" }).waitFor();
       const second = await stored("dl-2");
-      check(second.expected === "positive" && second.metadata.topic === "praise" && second.metadata.src === "app", `second row labelled ${JSON.stringify(second)}`);
-      // Closed, the table shows the stored label.
+      check(same(second.expected, { sentiment: "positive", topic: "praise" }) && same(second.metadata, { src: "app" }), `second row labelled ${JSON.stringify(second)}`);
+      // Closed, the table shows the stored labels.
       await editor.getByRole("button", { name: "Cancel" }).click();
-      await table.getByTestId("row").filter({ hasText: "Love the new app" }).filter({ hasText: "positive" }).waitFor();
+      await table.getByTestId("row").filter({ hasText: "Love the new app" }).filter({ hasText: "praise" }).waitFor();
       result.versions = (await versions()) - v0;
     },
   };

@@ -1,8 +1,8 @@
 // Human review on a span or a dataset row: one control per score configuration of the project
 // (/v1/project_score): a 0-1 slider, the categories of a categorical score (a click writes the
 // category's value as a score, or its name to the configuration's destination: "write to
-// expected" labels the row), a text box for a free-form score (written to expected or a
-// metadata path); sliders and text save themselves shortly after the last change.
+// expected" labels the row; with several such scores expected holds {score name: category
+// name}), a text box for a free-form score (written to expected or a metadata path); sliders and text save themselves shortly after the last change.
 // A dataset row has no scores: there every answer is a merge write of the row (a new version),
 // a slider's value and a category without a destination at metadata.<name>.
 // "Configure" adds and deletes configurations.
@@ -106,15 +106,21 @@ function Slider({ config, source, row, onSaved }: Props & { config: ScoreConfig 
   );
 }
 
-function Categorical({ config, source, row, onSaved }: Props & { config: ScoreConfig }) {
+const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === "object" && !Array.isArray(v);
+
+function Categorical({ config, source, row, onSaved, keyed }: Props & { config: ScoreConfig; keyed: boolean }) {
   // Written to a destination, a category is its name (a label); else its value, a score.
+  // `keyed`: several categorical scores write to expected, which then holds {score name: category
+  // name} (as Braintrust stores them; one alone writes a plain string).
   const dest = destinationOf(config, source);
-  const current = dest ? readDestination(row, dest) : row.scores?.[config.name];
+  const stored = dest ? readDestination(row, dest) : row.scores?.[config.name];
+  const current = keyed ? (isObject(stored) ? stored[config.name] : undefined) : stored;
   const [error, setError] = useState<string | null>(null);
   const pick = async (category: { name: string; value: number }) => {
     setError(null);
     try {
-      if (dest) await writeDestination(source, row, dest, category.name);
+      if (dest && keyed) await writeDestination(source, row, dest, { ...(isObject(stored) ? stored : {}), [config.name]: category.name });
+      else if (dest) await writeDestination(source, row, dest, category.name);
       else await writeScore(source, row, config.name, category.value);
       await onSaved();
     } catch (e: any) {
@@ -129,7 +135,7 @@ function Categorical({ config, source, row, onSaved }: Props & { config: ScoreCo
             key={c.name}
             className={(dest ? current === c.name : current === c.value) ? "on" : ""}
             onClick={() => pick(c)}
-            title={dest ? `write “${c.name}” to ${dest}` : `score ${c.value}`}
+            title={dest ? `write “${c.name}” to ${dest}${keyed ? `.${config.name}` : ""}` : `score ${c.value}`}
             data-testid="review-category"
           >
             {c.name}
@@ -240,6 +246,7 @@ export function HumanReview({ projectId, ...props }: Props & { projectId: string
   useProjectConfig(projectId); // (a dataset row's editor may be the first screen opened)
   const configs = useScoreConfigs().filter((c) => c.score_type !== "online");
   const onDataset = props.source.type === "dataset";
+  const labelsInExpected = configs.filter((c) => c.score_type === "categorical" && c.config?.destination === "expected").length;
   const [configuring, setConfiguring] = useState(false);
   // Deleting a configuration: the one being deleted, and why the last one was not.
   const [deleting, setDeleting] = useState<string | null>(null);
@@ -281,11 +288,12 @@ export function HumanReview({ projectId, ...props }: Props & { projectId: string
               <span className="muted" data-testid="review-destination">
                 {" "}
                 → {destinationOf(c, props.source)}
+                {c.score_type === "categorical" && labelsInExpected > 1 && c.config?.destination === "expected" ? `.${c.name}` : ""}
               </span>
             )}
           </span>
           {c.score_type === "slider" && <Slider config={c} {...props} />}
-          {c.score_type === "categorical" && <Categorical config={c} {...props} />}
+          {c.score_type === "categorical" && <Categorical config={c} keyed={labelsInExpected > 1 && c.config?.destination === "expected"} {...props} />}
           {c.score_type === "free-form" && <FreeForm config={c} {...props} />}
           {configuring && (
             <button className="icon" title={`Delete the configuration ${c.name}`} disabled={deleting !== null} onClick={() => remove(c)} data-testid="config-delete">
