@@ -2,7 +2,8 @@
 on a project of its own: a categorical score with "write to expected", a category without a
 destination, a slider and a free-form text on a dataset row opened from the review queue and from
 the dataset's table (two categorical scores writing to expected: it holds both labels by name);
-each a merge write of the row; Mark reviewed completes the item."""
+each a merge write of the row; Mark reviewed completes the item. On a span, the same categorical
+score labels its expected."""
 
 from __future__ import annotations
 
@@ -53,6 +54,15 @@ def dslabels_data(ui_server):
         ]
         for config in configs:
             client.post("/v1/project_score", json={"project_id": pid, **config}).raise_for_status()
+        span = {
+            "id": "dl-span",
+            "span_id": "dl-span",
+            "root_span_id": "dl-trace",
+            "input": "Where is my parcel?",
+            "output": "On its way.",
+            "span_attributes": {"name": "answer", "type": "task"},
+        }
+        client.post(f"/v1/project_logs/{pid}/insert", json={"events": [span]}).raise_for_status()
         item = client.post(
             "/v1/review_item",
             json={"object_type": "dataset", "object_id": ds["id"], "row_id": "dl-1"},
@@ -85,3 +95,4 @@ def test_dataset_rows_are_labelled_with_the_projects_review_scores(dslabels_data
     assert by_id["dl-2"]["expected"] == {"sentiment": "positive", "topic": "praise"}
     assert by_id["dl-2"]["metadata"] == {"src": "app"}
     assert item["status"] == "completed"
+    assert result["span_expected"] == {"sentiment": "negative"}

@@ -115,6 +115,19 @@ export function dslabelsFlows({ cfg, result, check, shot, signIn, open, api }) {
       await editor.getByRole("button", { name: "Cancel" }).click();
       await table.getByTestId("row").filter({ hasText: "Love the new app" }).filter({ hasText: "praise" }).waitFor();
       result.versions = (await versions()) - v0;
+
+      // On a span, a categorical score writing to expected labels the span's expected too (a
+      // key of it: two such scores are configured now), not its scores.
+      await open(page, "logs", "trace=dl-trace&span=dl-span", pid);
+      const spanReview = page.getByTestId("human-review");
+      const spanScore = spanReview.locator("[data-testid=review-score][data-name=sentiment]");
+      await spanScore.getByTestId("review-category").filter({ hasText: "negative" }).click();
+      await spanScore.locator("button.on", { hasText: "negative" }).waitFor();
+      const span = (
+        await api(page, "btql", { method: "POST", body: { query: `select: expected, scores | from: project_logs('${pid}') | filter: id = 'dl-span'` } })
+      ).body.data[0];
+      check(same(span.expected, { sentiment: "negative" }) && !(span.scores && "sentiment" in span.scores), `the span's label ${JSON.stringify(span)}`);
+      result.span_expected = span.expected;
     },
   };
 }
