@@ -109,6 +109,55 @@ def test_project_score_types(app_client, project_id):
     assert app_client.get(f"/v1/project_score/{free['id']}").status_code == 404
 
 
+def test_a_categorical_score_writes_its_label_to_expected_on_a_dataset_row(app_client, project_id):
+    """A categorical score may name a destination ("write to expected", or a metadata path), as
+    a free-form one does (it was refused: "applies to free-form scores only"); the review panel
+    writes the picked category's name there, a merge of the dataset row (a new version)."""
+    cats = [{"name": "positive", "value": 1}, {"name": "negative", "value": 0}]
+    label = app_client.post(
+        "/v1/project_score",
+        json={
+            "project_id": project_id,
+            "name": "sentiment",
+            "score_type": "categorical",
+            "categories": cats,
+            "config": {"destination": "expected"},
+        },
+    )
+    assert label.status_code == 200, label.text
+    assert label.json()["config"] == {"destination": "expected"}
+    topic = app_client.post(
+        "/v1/project_score",
+        json={
+            "project_id": project_id,
+            "name": "topic",
+            "score_type": "categorical",
+            "categories": [{"name": "billing", "value": 1}],
+            "config": {"destination": "metadata.labels.topic"},
+        },
+    ).json()
+    assert topic["config"] == {"destination": "metadata.labels.topic"}
+    # A change to a type without a destination drops it; back to categorical keeps none.
+    patched = app_client.patch(f"/v1/project_score/{topic['id']}", json={"score_type": "slider"})
+    assert patched.status_code == 200 and patched.json()["config"] == {}
+    dataset = app_client.post("/v1/dataset", json={"project_id": project_id, "name": "dsl"}).json()
+    insert = f"/v1/dataset/{dataset['id']}/insert"
+    row = {"id": "r1", "input": "I love it", "expected": None, "metadata": {"src": "web"}}
+    app_client.post(insert, json={"events": [row]}).raise_for_status()
+    # What the panel sends: the label to expected, a note to a metadata path (merges).
+    for event in (
+        {"id": "r1", "expected": "positive", "_is_merge": True},
+        {"id": "r1", "metadata": {"review": {"note": "clear"}}, "_is_merge": True},
+    ):
+        app_client.post(insert, json={"events": [event]}).raise_for_status()
+    rows = app_client.post(f"/v1/dataset/{dataset['id']}/fetch", json={}).json()["events"]
+    assert [(r["input"], r["expected"], r["metadata"]) for r in rows] == [
+        ("I love it", "positive", {"src": "web", "review": {"note": "clear"}})
+    ]
+    versions = app_client.get(f"/v1/dataset/{dataset['id']}/versions").json()["objects"]
+    assert len(versions) == 3
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
@@ -128,6 +177,15 @@ def test_project_score_types(app_client, project_id):
         ({"score_type": "free-form", "config": {"destination": "input"}}, "destination"),
         ({"score_type": "free-form", "config": {"destination": "metadata."}}, "destination"),
         ({"score_type": "slider", "config": {"destination": "expected"}}, "free-form"),
+        ({"score_type": "online", "config": {"destination": "expected"}}, "categorical"),
+        (
+            {
+                "score_type": "categorical",
+                "categories": [{"name": "a", "value": 1}],
+                "config": {"destination": "output"},
+            },
+            "destination",
+        ),
         ({"score_type": "slider", "config": {"colour": 1}}, "colour"),
         ({"score_type": "slider", "config": []}, "config"),
         ({"score_type": "slider", "config": {"multi_select": "yes"}}, "multi_select"),

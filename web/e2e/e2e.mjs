@@ -11,6 +11,7 @@ import { createInterface } from "node:readline";
 import { reviewFlows } from "./review.mjs";
 import { datasets2Flows } from "./datasets2.mjs";
 import { viewsFlows } from "./views.mjs";
+import { dslabelsFlows } from "./dslabels.mjs";
 import { dsreviewFlows } from "./dsreview.mjs";
 import { runsFlows } from "./runs.mjs";
 import { sdkLogsFlows } from "./sdklogs.mjs";
@@ -131,6 +132,7 @@ const flows = {
   ...datasets2Flows({ cfg, result, check, shot, signIn, open, api }),
   ...viewsFlows({ cfg, result, check, shot, signIn, open, api, tableSettled }),
   ...dsreviewFlows({ cfg, result, check, shot, signIn, open, api }),
+  ...dslabelsFlows({ cfg, result, check, shot, signIn, open, api }),
   ...runsFlows({ cfg, result, check, shot, signIn, open, api }),
   ...sdkLogsFlows({ cfg, result, check, shot, signIn, open, api, allowConsole, tableSettled }),
   ...facetsFlows({ cfg, result, check, shot, signIn, open, api }),

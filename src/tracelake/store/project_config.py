@@ -105,6 +105,12 @@ def _check_categories(categories: Any) -> list[dict]:
     return out
 
 
+# The score types a reviewer's answer can be written to a field for (``config.destination``):
+# a free-form text, and a categorical score's category name ("write to expected"), which
+# labels the row instead of scoring it.
+DESTINATION_TYPES = ("free-form", "categorical")
+
+
 def _check_destination(destination: Any) -> None:
     if destination is None:
         return
@@ -138,8 +144,10 @@ def _check_score(fields: dict) -> dict:
         if unknown:
             raise InvalidRequest(f"unknown config key {unknown[0]!r}")
         _check_destination(config.get("destination"))
-        if config.get("destination") is not None and score_type != "free-form":
-            raise InvalidRequest("config.destination applies to free-form scores only")
+        if config.get("destination") is not None and score_type not in DESTINATION_TYPES:
+            raise InvalidRequest(
+                "config.destination applies to free-form and categorical scores only"
+            )
         if config.get("multi_select") is not None and not isinstance(config["multi_select"], bool):
             raise InvalidRequest("config.multi_select must be true or false")
         if config.get("online") is not None and not isinstance(config["online"], dict):
@@ -194,7 +202,7 @@ def update(catalog: Catalog, kind: ObjectKind, org_id: str, object_id: str, patc
             merged["categories"] = None  # a type change away from categorical drops them
         if (
             kind is PROJECT_SCORES
-            and merged.get("score_type") != "free-form"
+            and merged.get("score_type") not in DESTINATION_TYPES
             and "config" not in patch
         ):
             if isinstance(merged.get("config"), dict) and "destination" in merged["config"]:

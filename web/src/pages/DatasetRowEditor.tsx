@@ -1,14 +1,16 @@
 // The editor of one dataset row (or a new one): input, expected and metadata as JSON or plain
 // text, validated as you type against the dataset's field schemas (Save is disabled while an
 // enforced one is broken); tags; the row's attachments (shown, added by upload, removed); an
-// existing row's review (flag for review, assign, mark reviewed, reopen); its runs (experiment
-// rows whose origin is this row).
-import { useEffect, useMemo, useState } from "react";
-import { ApiError, request } from "../api";
+// existing row's review (flag for review, assign, mark reviewed, reopen) and human review with
+// the project's score configurations (each answer a merge write of the row, read back into the
+// editor's fields not edited meanwhile); its runs (experiment rows whose origin is this row).
+import { useEffect, useMemo, useRef, useState } from "react";
+import { ApiError, btql, lit, request } from "../api";
 import { AttachmentView, findAttachments, uploadAttachment } from "../components/Attachments";
 import { Json } from "../components/Json";
 import { RowRuns } from "./DatasetRuns";
 import { Violations } from "./DatasetSchemas";
+import { HumanReview } from "./HumanReview";
 import { Item, ReviewFlag } from "./Review";
 import { fieldViolations, FieldSchema, loadFieldSchemas, parseFieldText, SCHEMA_FIELDS } from "./fieldValidation";
 import { Dialog } from "../components/Dialog";
@@ -30,7 +32,7 @@ function withoutPath(value: any, path: string[]): any {
 export function RowEditor({
   projectId,
   datasetId,
-  row,
+  row: initialRow,
   onClose,
   onReview,
 }: {
@@ -40,8 +42,30 @@ export function RowEditor({
   onClose: (changed: boolean) => void;
   onReview?: (item: Item) => void;
 }) {
-  const [texts, setTexts] = useState<Record<string, string>>(Object.fromEntries(SCHEMA_FIELDS.map((f) => [f, toText(row[f])])));
-  const [tags, setTags] = useState((row.tags || []).join(", "));
+  // The row as stored: read again after each human review write (a merge, a new version).
+  const [row, setRow] = useState<any>(initialRow);
+  const [reviewed, setReviewed] = useState(false); // a review write changed the stored row
+  const [texts, setTexts] = useState<Record<string, string>>(Object.fromEntries(SCHEMA_FIELDS.map((f) => [f, toText(initialRow[f])])));
+  const [tags, setTags] = useState((initialRow.tags || []).join(", "));
+  const [reloadError, setReloadError] = useState<string | null>(null);
+  const rowRef = useRef(row);
+  rowRef.current = row;
+  const reload = async () => {
+    const row = rowRef.current;
+    setReviewed(true);
+    setReloadError(null);
+    try {
+      const res = await btql(`select: * | from: dataset(${lit(datasetId)}) | filter: id = ${lit(row.id)} | limit: 1`);
+      const fresh = res.data[0];
+      if (!fresh) return setReloadError(`row ${row.id} is no longer in this dataset`);
+      // A field the reviewer has not edited here shows what is stored now; an edited one keeps the edit.
+      setTexts((t) => ({ ...t, ...Object.fromEntries(SCHEMA_FIELDS.filter((f) => t[f] === toText(row[f])).map((f) => [f, toText(fresh[f])])) }));
+      rowRef.current = fresh;
+      setRow(fresh);
+    } catch (e: any) {
+      setReloadError(`the row could not be read again: ${e.message}`);
+    }
+  };
   const [error, setError] = useState<ApiError | null>(null);
   const [schemas, setSchemas] = useState<Record<string, FieldSchema>>({});
   const [attachField, setAttachField] = useState<string>("metadata");
@@ -95,9 +119,15 @@ export function RowEditor({
   };
 
   return (
-    <Dialog testId="row-editor" wide onClose={() => onClose(false)}>
+    <Dialog testId="row-editor" wide onClose={() => onClose(reviewed)}>
       <h3>{row.id ? "Edit row" : "New row"}</h3>
       {row.id && <ReviewFlag source={{ type: "dataset", id: datasetId }} row={row} onChange={onReview} />}
+      {row.id && projectId && <HumanReview projectId={projectId} source={{ type: "dataset", id: datasetId }} row={row} onSaved={reload} />}
+      {reloadError && (
+        <div className="error" data-testid="row-reload-error">
+          {reloadError}
+        </div>
+      )}
       {SCHEMA_FIELDS.map((f) => (
         <label key={f} className="block">
           {f} <span className="muted">(JSON, or plain text)</span>
@@ -175,7 +205,7 @@ export function RowEditor({
         <button className="primary" onClick={save} disabled={blocked || uploading} title={blocked ? "The row breaks an enforced field schema" : undefined} data-testid="save-row">
           Save
         </button>
-        <button onClick={() => onClose(false)}>Cancel</button>
+        <button onClick={() => onClose(reviewed)}>Cancel</button>
       </div>
     </Dialog>
   );
