@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import orjson
 import pyarrow as pa
@@ -94,12 +95,15 @@ def experiment_summary(
     percentages (``+10.00%``, ``+20.00%``); a metric whose base mean is 0 has no ``diff``.
 
     One query does it all (one pass over each experiment's spans, the comparison a hash
-    join); only the canonical form of the root inputs is computed here.
+    join); only the canonical form of the root inputs is computed here, while DuckDB looks
+    for the names of the scores and metrics (its query leaves the GIL free).
     """
-    score_names, metric_keys = _names(store, experiment_id)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        key_table = pool.submit(_key_table, store, experiment_id, base_id, keys)
+        score_names, metric_keys = _names(store, experiment_id)
+        key_table = key_table.result()
     custom = sorted(set(metric_keys) - _FIXED_METRICS - _FEEDING_METRICS)
     span_metrics = [name for name in _SPAN_METRICS if name in metric_keys]
-    key_table = _key_table(store, experiment_id, base_id, keys)
     sql = _summary_sql(score_names, span_metrics, custom, keys is not None)
     if sql is None:
         return {}, {}  # no span has a score or a metric to summarise
@@ -295,7 +299,10 @@ def _summary_sql(
         SELECT object_id, root_span_id, is_root,
                CASE WHEN is_root THEN md5_number(coalesce(input::VARCHAR, 'null')) END
                    AS raw_key,
-               coalesce(json_extract_string(span_attributes, '$.type') = 'llm', false) AS llm,
+               -- (a span whose text has no "llm" is not parsed: most are not LLM calls)
+               CASE WHEN contains(span_attributes::VARCHAR, '"llm"')
+                    THEN coalesce(json_extract_string(span_attributes, '$.type') = 'llm', false)
+                    ELSE false END AS llm,
                {", ".join(extracts)}
         FROM live WHERE object_type = $1 AND object_id IN ($2, $3)
     ), span_values AS (
