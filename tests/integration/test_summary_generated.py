@@ -132,7 +132,7 @@ def _assert_same(got: tuple[dict, dict], want: tuple[dict, dict]) -> None:
 
 # -- generated experiments ----------------------------------------------------------------------
 
-SCORE_NAMES = ("Factuality", "a/b", "it's", 'say "hi"', "x~y", "only_some")
+SCORE_NAMES = ("Factuality", "a/b", "it's", 'say "hi"', "x~y", "factuality", "", "only_some")
 INPUTS = 40
 
 
@@ -154,7 +154,7 @@ def _score_value(rng: random.Random):
 def _trace(rng: random.Random, n: int) -> list[dict]:
     root = f"t{rng.getrandbits(64):016x}"
     start = rng.random() * 100
-    root_scores = {name: _score_value(rng) for name in SCORE_NAMES[:5] if rng.random() < 0.9}
+    root_scores = {name: _score_value(rng) for name in SCORE_NAMES[:-1] if rng.random() < 0.9}
     if rng.random() < 0.2:
         root_scores["only_some"] = _score_value(rng)
     root_metrics = {"start": start, "end": start + rng.random() * 3}
@@ -183,6 +183,8 @@ def _trace(rng: random.Random, n: int) -> list[dict]:
             ("prompt_cached_tokens", rng.randint(0, 50)),
             ("retries", rng.choice((0, 1, 2, True, None))),
             ("latency ms", rng.random() * 1000),
+            ("", rng.random()),
+            ("Latency MS", rng.random() * 10),
         ):
             if rng.random() < 0.4:
                 metrics[name] = value

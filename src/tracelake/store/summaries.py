@@ -242,7 +242,12 @@ def _summary_sql(
     metric_names = [*span_metrics, *custom]
     extracts, span_columns = [], []
     for column, prefix, names in (("scores", "s", score_names), ("metrics", "m", metric_names)):
-        for n, (group, fields) in enumerate(_numbers(names)):
+        if "" in names:  # (no json_transform structure can name it: read it by pointer)
+            extracts.append(
+                f"TRY_CAST(json_extract_string({column}, '/') AS DOUBLE) AS {prefix}_empty"
+            )
+            span_columns.append(f"{prefix}_empty AS {prefix}{names.index('')}")
+        for n, (group, fields) in enumerate(_numbers([name for name in names if name])):
             extracts.append(f"json_transform({column}, {_literal(group)}) AS {prefix}_{n}")
             span_columns += [
                 f"struct_extract_at({prefix}_{n}, {k + 1}) AS {prefix}{names.index(name)}"
