@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from tracelake.export.comparisons import comparison_keys
 from tracelake.server.http import principal_of
 from tracelake.store.catalog import DATASETS, EXPERIMENTS, Principal
-from tracelake.store.summaries import compare_experiments, dataset_total, summarize_traces
+from tracelake.store.summaries import dataset_total, experiment_summary
 
 router = APIRouter()
 
@@ -71,16 +71,12 @@ def _compared(
         what = "the project's comparison_key"
     key = key.strip() if isinstance(key, str) else ""
 
-    def traces(experiment_id: str):
-        keys = None
-        if key:
-            keys = comparison_keys(store, catalog, principal, experiment_id, key, what)
-        return summarize_traces(store, experiment_id, keys)
-
-    current = traces(experiment["id"])
-    if base is None or base["id"] == experiment["id"]:  # (the web UI's list asks for itself)
-        return compare_experiments(current, current if base else None)
-    return compare_experiments(current, traces(base["id"]))
+    base_id = base["id"] if base else None
+    keys = None
+    if key:
+        ids = {experiment["id"], base_id} - {None}
+        keys = {i: comparison_keys(store, catalog, principal, i, key, what) for i in ids}
+    return experiment_summary(store, experiment["id"], base_id, keys)
 
 
 @router.get("/v1/experiment/{experiment_id}/summarize")
