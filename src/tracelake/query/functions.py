@@ -392,7 +392,7 @@ def _json_extract(c, ctx, node, args):
         raise c.error(
             f"json_extract() needs a JSON string, not {an(value.type)}", c.where(value, node)
         )
-    return value.to(c.json_get(c.json_parse(value.sql, value.type), (key,)), T.JSON)
+    return value.to(c.json_extract_key(value.sql, value.type, key), T.JSON)
 
 
 def _row_level(c: Compiler, ctx, node) -> None:
