@@ -233,6 +233,15 @@ class Compiler:
                 out.append(ordered.copy())
         return out
 
+    def sort_target(self, expr: a.Expr, query: a.Query, scope: Scope) -> a.Expr:
+        """What a sort item stands for: the output expression of a position or of an
+        ``expr_<n>`` name, else the item itself."""
+        return self._by_position(expr, self._layout(query, scope), scope)
+
+    def output_names(self, query: a.Query, scope: Scope) -> list[str]:
+        """The names of the output columns (a pivot's hidden columns included)."""
+        return [name for name, _, _ in self._layout(query, scope).outputs]
+
     def compile_final_filter(self, query: a.Query, scope: Scope) -> exp.Expression | None:
         """The HAVING condition: aggregates and every output alias are visible. (On a query
         without aggregates it filters output rows and may go in WHERE.)"""
