@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import threading
 from dataclasses import replace
 
@@ -397,6 +398,9 @@ class DuckDBCompiler(Compiler):
         return exp.Literal.number(value)
 
     def double_literal(self, value: float) -> exp.Expression:
+        if value == 0 and math.copysign(1, value) < 0:
+            # DuckDB reads the number -0.0 as a decimal, whose zero has no sign
+            return _cast(_s("-0.0"), "DOUBLE")
         return _cast(exp.Literal.number(repr(float(value))), "DOUBLE")
 
     def json_literal(self, value: object) -> exp.Expression:
