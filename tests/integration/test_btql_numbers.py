@@ -52,3 +52,23 @@ def test_negative_zero_literal_in_sql_and_the_json_ast(app_client, project):
     # (an integer has no negative zero: -0 is 0)
     [row] = btql(app_client, f"select: -0 as v | from: project_logs('{project}')")["data"]
     assert row["v"] == 0 and not negative_zero(row["v"])
+
+
+# A string literal spelling a number beyond a double was "invalid number '1e999'"; a number
+# literal that large says it is out of range, and so does the string now.
+@pytest.mark.parametrize(
+    ("expr", "literal"),
+    [("'1e999' > 0", "1e999"), ("metadata.z + '-1e400'", "-1e400"), ("'2e308' * 2", "2e308")],
+)
+def test_a_string_spelling_a_number_beyond_a_double_is_out_of_range(
+    app_client, project, expr, literal
+):
+    query = f"select: {expr} as v | from: project_logs('{project}')"
+    response = app_client.post("/btql", json={"query": query})
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["message"].startswith(f"number '{literal}' is out of range (beyond a double)")
+    assert error["col"] == query.index(f"'{literal}'") + 1
+    # to_number() of it, a cast, is NULL as for any text that is no number
+    query = f"select: to_number('{literal}') as v | from: project_logs('{project}')"
+    assert btql(app_client, query)["data"] == [{"v": None}]

@@ -649,6 +649,9 @@ class Compiler:
                     raise fail(message, self.where(value, node)) from None
                 converted = exp.Null()
             invalid = converted is None or isinstance(converted, exp.Null)
+            if strict and invalid and functions.number_beyond_double(value.literal, to):
+                message = f"number '{value.literal.strip()}' is out of range (beyond a double)"
+                raise fail(message, self.where(value, node))
             if strict and invalid and to in (T.NUMBER, T.BOOLEAN, T.TIMESTAMP, T.DATE):
                 raise fail(f"invalid {to.value} '{value.literal}'", self.where(value, node))
             if isinstance(converted, exp.Null):  # (`to_number('x')`, a NULL of its type)

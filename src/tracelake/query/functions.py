@@ -154,6 +154,12 @@ def is_int64_text(text: str) -> bool:
     return bool(_INTEGER.match(text)) and len(text.strip()) <= 21 and is_int64(int(text))
 
 
+def number_beyond_double(text: str, to: T) -> bool:
+    """Whether a string literal converted to a number spells one beyond a double's range
+    (``'1e999'``), which converts to NULL: a comparison or an operand says so."""
+    return to is T.NUMBER and bool(_NUMBER.match(text)) and math.isinf(float(text))
+
+
 def convert_string_literal(c: Compiler, text: str, to: T) -> exp.Expression | None:
     """A string literal converted at compile time, or None to convert at run time."""
     if to is T.NUMBER:
