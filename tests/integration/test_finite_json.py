@@ -39,18 +39,29 @@ def strict_lines(text: str) -> list:
 
 
 # Strings holding what DuckDB's JSON reader takes but JSON does not have.
-OUTPUT = (
-    '{"nan": NaN, "inf": Infinity, "ninf": -inf, "big": 1e999, "digits": 1' + "0" * 400 + ","
-    ' "arr": [1, Infinity], "obj": {"w": nan}, "ok": {"s": "NaN", "i": "Infinity", "n": 1e308},'
-    ' "y": 1.5, "neg": -1e-999, "list": [1, "inf", null, true]}'
+BAD_VALUES = ["NaN", "Infinity", "-inf", "1e999", "1" + "0" * 400, "[1, Infinity]", '{"w": nan}']
+BAD_TEXTS = {f"b{i}": f'{{"y": 1, "a": {bad}}}' for i, bad in enumerate(BAD_VALUES)}
+# Strict JSON text whose strings name them, and numbers within a double's range.
+GOOD_TEXT = (
+    '{"ok": {"s": "NaN", "i": "Infinity", "n": 1e308}, "y": 1.5, "neg": -1e-999,'
+    ' "list": [1, "inf", null, true], "digits": 1' + "0" * 300 + "}"
 )
+OUTPUT = '{"nan": NaN, "y": 1.5}'
 ROWS = [
     {
         "id": "r",
         "span_id": "r",
         "root_span_id": "r",
         "output": OUTPUT,
-        "metadata": {"s": "NaN", "t": "-Infinity", "n": 1, "j": "NaN", "text": "[nan]"},
+        "metadata": {
+            "s": "NaN",
+            "t": "-Infinity",
+            "n": 1,
+            "j": "NaN",
+            "text": "[nan]",
+            "good": GOOD_TEXT,
+            **BAD_TEXTS,
+        },
         "metrics": {"estimated_cost": 1e308, "start": -1e308, "end": 1e308},
         "span_attributes": {"type": "llm"},
     },
@@ -105,19 +116,34 @@ def by_id(rows: list[dict]) -> dict:
 
 
 def test_json_extract_of_text_holding_nan_or_an_infinity_is_null(app_client, project):
-    keys = ["nan", "inf", "ninf", "big", "digits", "arr", "obj", "ok", "y", "neg", "list"]
-    select = ", ".join(f"json_extract(output, '{k}') as {k}" for k in keys)
+    """A value read from text that is NaN or an infinity, or an array or object holding
+    one, is null; the text's other keys read as usual."""
+    select = ", ".join(
+        f"json_extract(metadata.{k}, '{key}') as {k}_{key}" for k in BAD_TEXTS for key in "ya"
+    )
     query = f"select: id, {select} | from: project_logs('{project}') | filter: id = 'r'"
     for rows in answers(app_client, query):
         assert rows == [
             {
                 "id": "r",
-                **dict.fromkeys(["nan", "inf", "ninf", "big", "digits", "arr", "obj"]),
-                # strings naming them are strings; numbers within range are numbers
+                **{f"{k}_{key}": 1 if key == "y" else None for k in BAD_TEXTS for key in "ya"},
+            }
+        ]
+
+
+def test_json_extract_of_strict_text_naming_nan_reads_it(app_client, project):
+    keys = ["ok", "y", "neg", "list", "digits"]
+    select = ", ".join(f"json_extract(metadata.good, '{k}') as {k}" for k in keys)
+    query = f"select: id, {select} | from: project_logs('{project}') | filter: id = 'r'"
+    for rows in answers(app_client, query):
+        assert rows == [
+            {
+                "id": "r",
                 "ok": {"s": "NaN", "i": "Infinity", "n": 1e308},
                 "y": 1.5,
                 "neg": -0.0,
                 "list": [1, "inf", None, True],
+                "digits": 10**300,  # (as the text writes it)
             }
         ]
 
@@ -269,6 +295,7 @@ def test_a_csv_cell_holding_nan_in_json_is_a_string(app_client):
         "1e999",
         '{"ok": "NaN", "n": 1e308}',
         "[1, 2e5]",
+        "plain words",
     ]
     body = io.StringIO()
     writer = csv.writer(body, lineterminator="\n")
@@ -286,6 +313,7 @@ def test_a_csv_cell_holding_nan_in_json_is_a_string(app_client):
         **{f"r{i}": cell for i, cell in enumerate(cells[:6])},
         "r6": {"ok": "NaN", "n": 1e308},
         "r7": [1, 200000],
+        "r8": "plain words",
     }
     response = app_client.get(f"/v1/dataset/{dataset_id}/export", params={"format": "json"})
     strict(response.text)

@@ -168,32 +168,35 @@ def _case(cond: exp.Expression, then: exp.Expression, default: exp.Expression | 
     return exp.Case(ifs=[exp.If(this=cond, true=then)], default=default)
 
 
-def _parsed_text(text: exp.Expression) -> exp.Expression:
-    """A string's content parsed as JSON; NULL when it is not JSON."""
-    return _case(fn("json_valid", text), _cast(text.copy(), "JSON"))
+def _let(value: exp.Expression, name: str, build) -> exp.Expression:
+    """``build(v)`` with ``v`` the value computed once, a lambda's variable, when computing
+    it reads JSON (each read parses a whole document); a value that does not (a column,
+    ``to_string(metadata)``) is cheaper to repeat than a lambda's list."""
+    reads = (
+        isinstance(node, exp.Anonymous) and str(node.this).lower().startswith("json_extract")
+        for node in value.walk()
+    )
+    if not any(reads):
+        return build(value)
+    body = exp.Lambda(this=build(exp.column(name)), expressions=[exp.to_identifier(name)])
+    return fn("list_extract", fn("list_transform", fn("list_value", value), body), _one())
 
 
-def _finite_json(value: exp.Expression) -> exp.Expression:
+def _finite_json(v: exp.Expression) -> exp.Expression:
     """A JSON value read from text, NULL when it is NaN or an infinity or an array or object
     holding one (see :func:`finite_json_text`): a number is read as a double, an array or
     object's text is searched; strings, booleans and integers pass untouched."""
-
-    def build(v: exp.Expression) -> exp.Expression:
-        kind = fn("json_type", v)
-        text = _cast(v.copy(), "VARCHAR")
-        number = exp.If(
-            this=exp.EQ(this=kind, expression=_s("DOUBLE")),
-            true=_case(fn("isfinite", _cast(text, "DOUBLE", safe=True)), v.copy()),
-        )
-        nested = exp.If(
-            this=exp.In(this=kind.copy(), expressions=[_s("ARRAY"), _s("OBJECT")]),
-            true=_case(finite_json_text(text.copy()), v.copy()),
-        )
-        return exp.Case(ifs=[number, nested], default=v.copy())
-
-    # (bound once: the value is a read of parsed text, which it reads three times)
-    body = exp.Lambda(this=build(exp.column("tl_j")), expressions=[exp.to_identifier("tl_j")])
-    return fn("list_extract", fn("list_transform", fn("list_value", value), body), _one())
+    kind = fn("json_type", v)
+    text = _cast(v.copy(), "VARCHAR")
+    number = exp.If(
+        this=exp.EQ(this=kind, expression=_s("DOUBLE")),
+        true=_case(fn("isfinite", _cast(text, "DOUBLE", safe=True)), v.copy()),
+    )
+    nested = exp.If(
+        this=exp.In(this=kind.copy(), expressions=[_s("ARRAY"), _s("OBJECT")]),
+        true=_case(finite_json_text(text.copy()), v.copy()),
+    )
+    return exp.Case(ifs=[number, nested], default=v.copy())
 
 
 def _iso_strftime(sql: exp.Expression, fmt: str, kind: str) -> exp.Expression:
@@ -465,12 +468,23 @@ class DuckDBCompiler(Compiler):
         DuckDB's JSON reader takes NaN and infinities (``NaN``, ``-inf``, ``1e999``), which
         JSON has no spelling for, and writes them back as they were read: a value read from
         text that is one, or an array or object holding one, is NULL, so that no answer
-        carries it. Stored JSON values were checked when written, and pay nothing."""
+        carries it (the text's other keys read as usual). Stored JSON values were checked
+        when written, and pay nothing: a stored object's key is read as before.
+
+        A value that reads JSON is computed once and named (a lambda's variable): DuckDB
+        computes an expression again wherever it is written, and each read parses a whole
+        document."""
+
+        def from_text(text: exp.Expression) -> exp.Expression:
+            # (TRY_CAST: NULL when the text is not JSON, and no error when it is a constant)
+            value = self.json_get(_cast(text, "JSON", safe=True), (key,))
+            return _let(value, "tl_j", _finite_json)
+
         if type_ is T.STRING:
-            return _finite_json(self.json_get(_parsed_text(sql), (key,)))
-        from_text = _finite_json(self.json_get(_parsed_text(self.json_text(sql)), (key,)))
+            return from_text(sql)
+        text = from_text(fn("json_extract_string", sql, _s("$")))
         is_string = exp.EQ(this=self.json_type_of(sql.copy()), expression=_s("VARCHAR"))
-        return _case(is_string, from_text, self.json_get(sql.copy(), (key,)))
+        return _case(is_string, text, self.json_get(sql.copy(), (key,)))
 
     def json_type_of(self, sql: exp.Expression) -> exp.Expression:
         return fn("json_type", sql)

@@ -54,34 +54,36 @@ NON_FINITE_NAME_PATTERN = r"(?i)na|i"
 # more (``1e999``), or 309 digits in a row; only those numbers are then read.
 HUGE_NUMBER_PATTERN = r"[eE]\+?0*[1-9][0-9]{2}|[0-9]{309}"
 NUMBER_PATTERN = r"[0-9][0-9.eE+-]*"
+# A first look at the whole text, strings and all: a name where a value starts (after ``:``,
+# ``[`` or ``,``, or at the start), or a large number. Most text has none (an ``i`` in its
+# strings does not count here), and is then not searched further.
+FIRST_LOOK_PATTERN = r"(?i)(?:^|[:\[,])\s*-?(?:nan|inf)|" + HUGE_NUMBER_PATTERN
 
 
 def finite_json_text(text: exp.Expression) -> exp.Expression:
     """Whether JSON text (which DuckDB's reader takes) holds no NaN or infinity: the
-    text a strict parser (JavaScript's JSON.parse, orjson) reads as it is. Strings are
-    removed first, then two regular expressions look for names and large numbers; the
-    numbers are read only when one may be beyond a double's range."""
-
-    def test(bare: exp.Expression) -> exp.Expression:
-        names = _fn("regexp_matches", bare, _lit(NON_FINITE_NAME_PATTERN))
-        suspect = _fn(
-            "regexp_matches", bare.copy(), _lit(NON_FINITE_NAME_PATTERN + "|" + HUGE_NUMBER_PATTERN)
+    text a strict parser (JavaScript's JSON.parse, orjson) reads as it is. One regular
+    expression clears most text (FIRST_LOOK_PATTERN); only text it does not clear has its
+    strings removed and is searched again, and only where a number may be beyond a
+    double's range are its numbers read."""
+    suspect = NON_FINITE_NAME_PATTERN + "|" + HUGE_NUMBER_PATTERN
+    first = _fn("regexp_matches", text.copy(), _lit(FIRST_LOOK_PATTERN))
+    bare = _fn("regexp_replace", text.copy(), _lit(STRING_PATTERN), _lit('""'), _lit("g"))
+    number = exp.column("tl_n")
+    finite = exp.Lambda(
+        this=_fn("isfinite", exp.TryCast(this=number, to=exp.DataType.build("DOUBLE"))),
+        expressions=[exp.to_identifier("tl_n")],
+    )
+    numbers = _fn("regexp_extract_all", bare.copy(), _lit(NUMBER_PATTERN))
+    all_finite = exp.Coalesce(
+        this=_fn("list_bool_and", _fn("list_transform", numbers, finite)),
+        expressions=[exp.true()],
+    )
+    names = _fn("regexp_matches", bare.copy(), _lit(NON_FINITE_NAME_PATTERN))
+    return exp.paren(
+        exp.or_(
+            exp.Not(this=first),
+            exp.Not(this=_fn("regexp_matches", bare, _lit(suspect))),
+            exp.paren(exp.and_(exp.Not(this=names), all_finite)),
         )
-        number = exp.column("tl_n")
-        finite = exp.Lambda(
-            this=_fn("isfinite", exp.TryCast(this=number, to=exp.DataType.build("DOUBLE"))),
-            expressions=[exp.to_identifier("tl_n")],
-        )
-        numbers = _fn("regexp_extract_all", bare.copy(), _lit(NUMBER_PATTERN))
-        all_finite = exp.Coalesce(
-            this=_fn("list_bool_and", _fn("list_transform", numbers, finite)),
-            expressions=[exp.true()],
-        )
-        exact = exp.and_(exp.Not(this=names), all_finite)
-        return exp.or_(exp.Not(this=suspect), exp.paren(exact))
-
-    bare = _fn("regexp_replace", text, _lit(STRING_PATTERN), _lit('""'), _lit("g"))
-    body = exp.Lambda(this=test(exp.column("tl_bare")), expressions=[exp.to_identifier("tl_bare")])
-    return _fn(
-        "list_extract", _fn("list_transform", _fn("list_value", bare), body), exp.Literal.number(1)
     )
