@@ -39,3 +39,72 @@ def test_sort_by_the_implicit_name_of_an_expression(app_client, project, query):
         {"id": "s3", "expr_2": 1},
         {"id": "s2", "expr_2": 0},
     ]
+
+
+# With a pivot, sort by an unaliased dimension's expr_<n> name was refused ("a pivot is
+# sorted by its dimensions"), though its position and an alias worked. The pivot column is
+# not a column of the answer, so the answer numbers the dimensions without it.
+@pytest.mark.parametrize(
+    "query",
+    [
+        "dimensions: upper(id), is_root | measures: count(1) as n | from: project_logs('PID')"
+        " | pivot: is_root | sort: expr_1 desc",
+        "dimensions: is_root, upper(id) | measures: count(1) as n | from: project_logs('PID')"
+        " | pivot: is_root | sort: expr_1 desc",
+        "SELECT upper(id), is_root, count(1) AS n FROM project_logs('PID') GROUP BY 1, 2"
+        " PIVOT (count(1) AS n FOR is_root IN (ANY)) ORDER BY expr_1 DESC",
+        "SELECT is_root, upper(id), count(1) AS n FROM project_logs('PID') GROUP BY 1, 2"
+        " PIVOT (count(1) AS n FOR is_root IN (ANY)) ORDER BY expr_1 DESC",
+        # the position and an alias, as before
+        "dimensions: upper(id), is_root | measures: count(1) as n | from: project_logs('PID')"
+        " | pivot: is_root | sort: 1 desc",
+        "dimensions: upper(id) as expr_1, is_root | measures: count(1) as n"
+        " | from: project_logs('PID') | pivot: is_root | sort: expr_1 desc",
+    ],
+)
+def test_a_pivot_sorts_by_the_implicit_name_of_a_dimension(app_client, project, query):
+    data = btql(app_client, query.replace("PID", project))["data"]
+    assert data == [
+        {"expr_1": "S3", "true_n": 1},
+        {"expr_1": "S2", "true_n": 1},
+        {"expr_1": "S1", "true_n": 1},
+    ]
+
+
+# Without the pivot, upper(id) would be expr_2 here; in the pivot's answer it is expr_1,
+# and expr_2 names no column: a 400 saying what to write, not "unknown field".
+@pytest.mark.parametrize(
+    ("query", "at"),
+    [
+        (
+            "dimensions: is_root, upper(id) | measures: count(1) as n"
+            " | from: project_logs('PID') | pivot: is_root | sort: expr_2 desc",
+            "sort: expr_2",
+        ),
+        (
+            "SELECT is_root, upper(id), count(1) AS n FROM project_logs('PID') GROUP BY 1, 2"
+            " PIVOT (count(1) AS n FOR is_root IN (ANY)) ORDER BY expr_2 DESC",
+            "ORDER BY expr_2",
+        ),
+    ],
+)
+def test_a_pivot_sort_by_an_expr_name_its_answer_lacks_is_a_400(app_client, project, query, at):
+    query = query.replace("PID", project)
+    response = app_client.post("/btql", json={"query": query})
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["message"].startswith("'expr_2' names no column of this pivot's answer")
+    assert "position" in error["message"] and "alias" in error["message"]
+    assert error["col"] == query.index(at) + len(at) - len("expr_2") + 1
+
+
+def test_a_pivot_sort_by_an_unaliased_measure_is_still_refused(app_client, project):
+    query = (
+        f"dimensions: upper(id) | measures: count(1) | from: project_logs('{project}')"
+        " | pivot: is_root | sort: expr_2 desc"
+    )
+    response = app_client.post("/btql", json={"query": query})
+    assert response.status_code == 400, response.text
+    message = response.json()["error"]["message"]
+    assert message.startswith("a pivot is sorted by its dimensions")
+    assert response.json()["error"]["col"] == query.index("expr_2") + 1

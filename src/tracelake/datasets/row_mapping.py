@@ -11,10 +11,12 @@ import duckdb
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
+import sqlglot
 
 from tracelake.errors import InvalidRequest
 from tracelake.model.column_mapping import VALUE_FIELDS, ColumnMapping, Target
 from tracelake.model.rows import MAX_JSON_DEPTH, nests_deeper
+from tracelake.query.json_text import finite_json_text
 
 # Row checks the caller adds (the dataset's enforced field schemas): given a field and
 # (row number, row id, value) triples, raise InvalidRequest for the bad ones. The id is None
@@ -63,9 +65,17 @@ def cell_sql(col: str, raw_text: bool) -> str:
     t = f"trim({col})"
     return f"""(CASE WHEN {t} = '' THEN NULL
         WHEN {t} IN ('true', 'false', 'null') THEN json({t})
-        WHEN left({t}, 1) IN ('{{', '[', '"') AND json_valid({t}) THEN json({t})
+        WHEN left({t}, 1) IN ('{{', '[', '"') AND json_valid({t}) AND {_finite_json(t)}
+            THEN json({t})
         WHEN isfinite(TRY_CAST({t} AS DOUBLE)) AND json_valid({t}) THEN json({t})
         ELSE to_json({col}) END)"""
+
+
+def _finite_json(text: str) -> str:
+    """SQL: whether JSON text (that DuckDB reads) holds no NaN or infinity. DuckDB's reader
+    takes ``[NaN, 1]`` and ``{"a": 1e999}``, which JSON has no spelling for: such a cell is
+    not JSON, so it is a string, as any other text."""
+    return finite_json_text(sqlglot.parse_one(text, read="duckdb")).sql(dialect="duckdb")
 
 
 def _field_sql(entries: list[tuple[str, Target]], cells: dict[str, str]) -> str:

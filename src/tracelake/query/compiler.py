@@ -233,6 +233,15 @@ class Compiler:
                 out.append(ordered.copy())
         return out
 
+    def sort_target(self, expr: a.Expr, query: a.Query, scope: Scope) -> a.Expr:
+        """What a sort item stands for: the output expression of a position or of an
+        ``expr_<n>`` name, else the item itself."""
+        return self._by_position(expr, self._layout(query, scope), scope)
+
+    def output_names(self, query: a.Query, scope: Scope) -> list[str]:
+        """The names of the output columns (a pivot's hidden columns included)."""
+        return [name for name, _, _ in self._layout(query, scope).outputs]
+
     def compile_final_filter(self, query: a.Query, scope: Scope) -> exp.Expression | None:
         """The HAVING condition: aggregates and every output alias are visible. (On a query
         without aggregates it filters output rows and may go in WHERE.)"""
@@ -640,6 +649,9 @@ class Compiler:
                     raise fail(message, self.where(value, node)) from None
                 converted = exp.Null()
             invalid = converted is None or isinstance(converted, exp.Null)
+            if strict and invalid and functions.number_beyond_double(value.literal, to):
+                message = f"number '{value.literal.strip()}' is out of range (beyond a double)"
+                raise fail(message, self.where(value, node))
             if strict and invalid and to in (T.NUMBER, T.BOOLEAN, T.TIMESTAMP, T.DATE):
                 raise fail(f"invalid {to.value} '{value.literal}'", self.where(value, node))
             if isinstance(converted, exp.Null):  # (`to_number('x')`, a NULL of its type)

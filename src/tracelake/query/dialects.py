@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import threading
 from dataclasses import replace
 
@@ -16,6 +17,7 @@ from tracelake.model.words import JSON_ESCAPE_PATTERN, JSON_KEY_PATTERN, NOT_ALN
 from tracelake.query import functions, times
 from tracelake.query.compiler import Compiler
 from tracelake.query.functions import fn
+from tracelake.query.json_text import finite_json_text
 from tracelake.query.types import T, is_int64
 
 _UTC = "UTC"
@@ -97,6 +99,10 @@ def _zero() -> exp.Expression:
     return exp.Literal.number(0)
 
 
+def _one() -> exp.Expression:
+    return exp.Literal.number(1)
+
+
 def _cast(sql: exp.Expression, to: str, safe: bool = False) -> exp.Expression:
     cls = exp.TryCast if safe else exp.Cast
     return cls(this=sql, to=exp.DataType.build(to, dialect="duckdb"))
@@ -160,6 +166,37 @@ def _tried(value: exp.Expression, sql: exp.Expression, fails: bool = True) -> ex
 
 def _case(cond: exp.Expression, then: exp.Expression, default: exp.Expression | None = None):
     return exp.Case(ifs=[exp.If(this=cond, true=then)], default=default)
+
+
+def _let(value: exp.Expression, name: str, build) -> exp.Expression:
+    """``build(v)`` with ``v`` the value computed once, a lambda's variable, when computing
+    it reads JSON (each read parses a whole document); a value that does not (a column,
+    ``to_string(metadata)``) is cheaper to repeat than a lambda's list."""
+    reads = (
+        isinstance(node, exp.Anonymous) and str(node.this).lower().startswith("json_extract")
+        for node in value.walk()
+    )
+    if not any(reads):
+        return build(value)
+    body = exp.Lambda(this=build(exp.column(name)), expressions=[exp.to_identifier(name)])
+    return fn("list_extract", fn("list_transform", fn("list_value", value), body), _one())
+
+
+def _finite_json(v: exp.Expression) -> exp.Expression:
+    """A JSON value read from text, NULL when it is NaN or an infinity or an array or object
+    holding one (see :func:`finite_json_text`): a number is read as a double, an array or
+    object's text is searched; strings, booleans and integers pass untouched."""
+    kind = fn("json_type", v)
+    text = _cast(v.copy(), "VARCHAR")
+    number = exp.If(
+        this=exp.EQ(this=kind, expression=_s("DOUBLE")),
+        true=_case(fn("isfinite", _cast(text, "DOUBLE", safe=True)), v.copy()),
+    )
+    nested = exp.If(
+        this=exp.In(this=kind.copy(), expressions=[_s("ARRAY"), _s("OBJECT")]),
+        true=_case(finite_json_text(text.copy()), v.copy()),
+    )
+    return exp.Case(ifs=[number, nested], default=v.copy())
 
 
 def _iso_strftime(sql: exp.Expression, fmt: str, kind: str) -> exp.Expression:
@@ -234,7 +271,9 @@ class DuckDBCompiler(Compiler):
         (T.JSON, T.DATE): lambda c, x: _cast(_unplus(c.json_text(x)), "DATE", safe=True),
         (T.JSON, T.INTERVAL): lambda c, x: _cast(c.json_text(x), "INTERVAL", safe=True),
         (T.JSON, T.ARRAY): lambda c, x: _cast(x, "VARCHAR[]", safe=True),
-        **{(t, T.JSON): lambda c, x: fn("to_json", x) for t in (T.STRING, T.NUMBER, T.BOOLEAN)},
+        **{(t, T.JSON): lambda c, x: fn("to_json", x) for t in (T.STRING, T.BOOLEAN)},
+        # as an answer writes a number (NaN and infinities are null: JSON has no spelling)
+        (T.NUMBER, T.JSON): lambda c, x: c.number_to_output(x),
         (T.ARRAY, T.JSON): lambda c, x: fn("to_json", x),
         (T.INTERVAL, T.JSON): lambda c, x: fn("to_json", _cast(c.canonical_interval(x), "VARCHAR")),
         (T.TIMESTAMP, T.JSON): lambda c, x: fn("to_json", c.format_timestamp(x)),
@@ -362,6 +401,9 @@ class DuckDBCompiler(Compiler):
         return exp.Literal.number(value)
 
     def double_literal(self, value: float) -> exp.Expression:
+        if value == 0 and math.copysign(1, value) < 0:
+            # DuckDB reads the number -0.0 as a decimal, whose zero has no sign
+            return _cast(_s("-0.0"), "DOUBLE")
         return _cast(exp.Literal.number(repr(float(value))), "DOUBLE")
 
     def json_literal(self, value: object) -> exp.Expression:
@@ -419,15 +461,30 @@ class DuckDBCompiler(Compiler):
             sql = fn("json_extract", sql, _s(step))
         return exp.Nullif(this=sql, expression=_cast(_s("null"), "JSON"))
 
-    def json_parse(self, sql: exp.Expression, type_: T) -> exp.Expression:
-        """A string's content parsed as JSON (NULL if invalid); a JSON object passes."""
-        text = sql if type_ is T.STRING else self.json_string(sql)
-        parsed = _case(fn("json_valid", text), _cast(text.copy(), "JSON"))
+    def json_extract_key(self, sql: exp.Expression, type_: T, key: str) -> exp.Expression:
+        """``json_extract(x, key)``: the key of the JSON a string (or a JSON string) holds,
+        NULL if it is not JSON; of any other JSON value, its key as it is stored.
+
+        DuckDB's JSON reader takes NaN and infinities (``NaN``, ``-inf``, ``1e999``), which
+        JSON has no spelling for, and writes them back as they were read: a value read from
+        text that is one, or an array or object holding one, is NULL, so that no answer
+        carries it (the text's other keys read as usual). Stored JSON values were checked
+        when written, and pay nothing: a stored object's key is read as before.
+
+        A value that reads JSON is computed once and named (a lambda's variable): DuckDB
+        computes an expression again wherever it is written, and each read parses a whole
+        document."""
+
+        def from_text(text: exp.Expression) -> exp.Expression:
+            # (TRY_CAST: NULL when the text is not JSON, and no error when it is a constant)
+            value = self.json_get(_cast(text, "JSON", safe=True), (key,))
+            return _let(value, "tl_j", _finite_json)
+
         if type_ is T.STRING:
-            return parsed
-        return _case(
-            exp.EQ(this=self.json_type_of(sql.copy()), expression=_s("VARCHAR")), parsed, sql.copy()
-        )
+            return from_text(sql)
+        text = from_text(fn("json_extract_string", sql, _s("$")))
+        is_string = exp.EQ(this=self.json_type_of(sql.copy()), expression=_s("VARCHAR"))
+        return _case(is_string, text, self.json_get(sql.copy(), (key,)))
 
     def json_type_of(self, sql: exp.Expression) -> exp.Expression:
         return fn("json_type", sql)

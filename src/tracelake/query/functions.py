@@ -154,6 +154,12 @@ def is_int64_text(text: str) -> bool:
     return bool(_INTEGER.match(text)) and len(text.strip()) <= 21 and is_int64(int(text))
 
 
+def number_beyond_double(text: str, to: T) -> bool:
+    """Whether a string literal converted to a number spells one beyond a double's range
+    (``'1e999'``), which converts to NULL: a comparison or an operand says so."""
+    return to is T.NUMBER and bool(_NUMBER.match(text)) and math.isinf(float(text))
+
+
 def convert_string_literal(c: Compiler, text: str, to: T) -> exp.Expression | None:
     """A string literal converted at compile time, or None to convert at run time."""
     if to is T.NUMBER:
@@ -392,7 +398,7 @@ def _json_extract(c, ctx, node, args):
         raise c.error(
             f"json_extract() needs a JSON string, not {an(value.type)}", c.where(value, node)
         )
-    return value.to(c.json_get(c.json_parse(value.sql, value.type), (key,)), T.JSON)
+    return value.to(c.json_extract_key(value.sql, value.type, key), T.JSON)
 
 
 def _row_level(c: Compiler, ctx, node) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 from dataclasses import dataclass
 
 import sqlglot
@@ -534,6 +535,8 @@ class _Planner:
         scope = self.scope(unpivoted)
         query, pivots = self._without_pivot(scope)
         proj = self.c.compile_projection(query, scope)
+        # (checked before the ORDER BY is compiled, whose errors are about plain queries)
+        pivot_sort = self._pivot_sort(query, scope) if pivots else []
         where = []
         condition = None
         if filters.trace is not None:
@@ -583,7 +586,6 @@ class _Planner:
             if upper_xact is not None:
                 after.append(f"e._xact_id <= {_lit(upper_xact)}")
         select = [f"{self.sql(c.expr)} AS {_q(c.name)}" for c in proj.columns]
-        pivot_sort = self._pivot_sort(query, scope) if pivots else []
         # (the sort keys travel through the pivot as hidden columns)
         select += [f"{self.sql(k.this)} AS __sort_{i}" for i, k in enumerate(pivot_sort, 1)]
         key = "e._pagination_key" if paging == "key" else "NULL"
@@ -743,6 +745,20 @@ class _Planner:
             if isinstance(expr, a.Ident) and len(expr.name) == 1:
                 if any(d.alias == expr.name[0] for d in dims):
                     continue
+                name = expr.name[0]
+                if _EXPR_NAME.fullmatch(str(name)) and name not in scope.columns:
+                    if name not in self.c.output_names(query, scope):
+                        # (without the pivot its dimensions' numbers would differ: the
+                        # pivot column is not a column of the answer)
+                        raise QueryError.at(
+                            f"'{name}' names no column of this pivot's answer (its columns"
+                            " are numbered without the pivot column): sort by a dimension's"
+                            " position or give it an alias",
+                            expr,
+                        )
+                    target = self.c.sort_target(expr, query, scope)  # an unaliased dimension?
+                    if any(d.expr == target for d in dims):
+                        continue
             if any(d.expr == expr for d in dims):
                 continue
             raise QueryError.at(
@@ -1341,6 +1357,8 @@ def _first_key(column: exp.Column) -> str | None:
 
 
 PIVOT_PREFIX = "__pv_"
+# The implicit name of an unaliased expression (see the compiler's naming decisions).
+_EXPR_NAME = re.compile(r"expr_[0-9]+")
 
 
 PIVOT_NULL_KEY = "N"  # a null pivot value in a column's key (not a hex digit)

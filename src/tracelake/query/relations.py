@@ -261,6 +261,13 @@ def with_comments(rows: str, refs: tuple[ObjectRef, ...], version: int | None) -
         LEFT JOIN {attached} cm ON cm.object_id = r.__object_id AND cm.origin_id = r.id)"""
 
 
+def _finite(sql: str) -> str:
+    """A floating-point aggregate, NULL where it is NaN or an infinity (a sum past a
+    double's range): the summary's JSON objects must hold JSON numbers. (DuckDB computes
+    the aggregate once, however often it is written.)"""
+    return f"(CASE WHEN isfinite({sql}) THEN {sql} END)"
+
+
 # Summary metrics: (name, SQL aggregate over the spans of a trace `s`, given `m(key, cast)`,
 # the SQL of a metric key of the span). The metric keys a trace's spans carry are read once
 # per span, as the list ``__metrics`` (see _SpanReads): reading each key with its own
@@ -285,7 +292,7 @@ SUMMARY_METRICS = [
             f" {m('prompt_tokens', 'BIGINT')}, {m('completion_tokens', 'BIGINT')}))"
         ),
     ),
-    ("estimated_cost", lambda m: f"sum({m('estimated_cost')})"),
+    ("estimated_cost", lambda m: _finite(f"sum({m('estimated_cost')})")),
     ("llm_calls", lambda m: f"count(*) FILTER (WHERE {_SPAN_TYPE} = 'llm')"),
     ("tool_calls", lambda m: f"count(*) FILTER (WHERE {_SPAN_TYPE} = 'tool')"),
     (
@@ -304,14 +311,14 @@ SUMMARY_METRICS = [
     ),
     ("start", lambda m: f"min({m('start')})"),
     ("end", lambda m: f"max({m('end')})"),
-    ("duration", lambda m: f"max({m('end')}) - min({m('start')})"),
+    ("duration", lambda m: _finite(f"max({m('end')}) - min({m('start')})")),
     (
         "llm_duration",
-        lambda m: f"sum({m('end')} - {m('start')}) FILTER (WHERE {_SPAN_TYPE} = 'llm')",
+        lambda m: _finite(f"sum({m('end')} - {m('start')}) FILTER (WHERE {_SPAN_TYPE} = 'llm')"),
     ),
     (
         "time_to_first_token",
-        lambda m: f"avg({m('time_to_first_token')}) FILTER (WHERE {_SPAN_TYPE} = 'llm')",
+        lambda m: _finite(f"avg({m('time_to_first_token')}) FILTER (WHERE {_SPAN_TYPE} = 'llm')"),
     ),
 ]
 # The summary columns that are JSON objects built by aggregating a trace's spans: a query

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 
 import duckdb
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlglot import exp
 
-from tracelake.query.json_text import json_object_sql
+from tracelake.query.json_text import finite_json_text, json_object_sql
 
 
 @pytest.fixture(scope="module")
@@ -94,3 +96,49 @@ def test_any_keys_and_values_make_valid_json(con, row):
     text = con.execute(f"SELECT {json_object_sql(fields)}", named).fetchone()[0]
     expected = {k: (v if as_json else str(v)) for k, (v, as_json) in row.items()}
     assert json.loads(text) == expected
+
+
+# -- finite_json_text: JSON text a strict parser reads as DuckDB's reader does ------------------
+
+
+def finite(con, text: str) -> bool:
+    sql = finite_json_text(exp.column("t")).sql(dialect="duckdb")
+    return con.execute(f"SELECT {sql} FROM (SELECT ?::VARCHAR AS t)", [text]).fetchone()[0]
+
+
+def orjson_reads(text: str) -> bool:
+    try:
+        orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[NaN, 1]", "-nan", "NAN", "[Infinity]", '{"a": -Infinity}', "inf", "[-INF]",
+        '{"a": {"b": [1, nan]}}', "1e999", "[1E400]", "-1e+309", "[2e308]", "1" + "0" * 400,
+        "[1e308, 1.7976931348623157e308]", "0.01e310", "1e-999", "[-1e-400]", "100e306",
+        '{"nan": "NaN", "inf": "Infinity", "x": "1e999"}', '["a\\"nan", "\\\\", 1e5]',
+        '{"i": [true, false, null]}', "[]", "{}", '"NaN"', "123", "-0.0", '{"e": 1E+2}',
+        '["\\u0069nf", 2]',
+    ],
+)  # fmt: skip
+def test_finite_json_text_is_what_a_strict_parser_reads(con, text):
+    assert con.execute("SELECT json_valid(?)", [text]).fetchone()[0]
+    assert finite(con, text) == orjson_reads(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.floats() | st.integers() | st.text(max_size=8),
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner),
+        max_leaves=12,
+    )
+)
+def test_finite_json_text_of_generated_values(con, value):
+    """Python's json writes NaN and infinities by name, as DuckDB's reader takes them."""
+    text = json.dumps(value)
+    assert finite(con, text) == orjson_reads(text)

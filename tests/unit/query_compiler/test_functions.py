@@ -285,7 +285,7 @@ FUNCTION_ERRORS = [
         f"date_trunc unit '{'9' * 5000} seconds' is out of range (at most 290,000 years)",
     ),
     # a string beyond a double's range, as '1e999' (was a DuckDB conversion error)
-    (B("add", L("9" * 310), L(1)), f"invalid number '{'9' * 310}'"),
+    (B("add", L("9" * 310), L(1)), f"number '{'9' * 310}' is out of range (beyond a double)"),
     (F("round", TOKENS, L(1.5)), "the round precision must be a whole-number literal"),
     (F("json_extract", I("metadata"), I("id")), "the json_extract key must be a string literal"),
     (F("len", L(1)), "len() needs a string or an array, not a number"),
