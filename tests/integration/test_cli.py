@@ -753,6 +753,24 @@ def test_help_names_each_options_environment_variable(command, variables):
         assert f"env: {variable}" in shown, shown
 
 
+@pytest.mark.parametrize("command", [["list"], ["create"], ["run"], ["restore"]])
+def test_the_automation_commands_help_names_no_data_dir(command):
+    """They talk to a server only (README): their --url help said "else the data dir is
+    opened" and their --api-key help "on a data dir, the first organization's admin key"."""
+    shown = ok(run_cli("automations", *command, "--help", env=cli_env(**WIDE))).stdout
+    assert "data dir" not in shown, shown
+    assert "The running server to talk to (required)." in shown
+
+
+def test_the_import_help_says_where_a_column_not_mapped_goes():
+    """A column named expected goes to expected unmapped (README); the help said "Unnamed
+    columns go to input"."""
+    shown = ok(run_cli("import", "--help", env=cli_env(**WIDE))).stdout
+    shown = " ".join(shown.replace("│", " ").split())  # (the box's sides, where lines wrap)
+    assert "Unnamed columns go to input" not in shown
+    assert "or to the field it is named after (id, input, expected, metadata, tags)" in shown
+
+
 def test_export_and_import_print_no_blank_line_when_piped(tmp_path):
     """The progress bar is for a terminal: piped, it left a blank line before the last line
     (``Wrote …``, ``Imported …`` or the ``error:`` line)."""
