@@ -429,7 +429,7 @@ def _url_host(host: str) -> str:
 def _listening_socket(host: str, port: int) -> socket.socket:
     """A socket bound to ``host``:``port`` for uvicorn to listen on."""
     if not 1 <= port <= 65535:
-        raise CliError(f"the port must be between 1 and 65535, not {port}")
+        raise CliError(f"--port must be between 1 and 65535, not {port}")
     try:
         family, kind, proto, _, address = socket.getaddrinfo(
             host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE

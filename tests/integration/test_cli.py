@@ -509,7 +509,15 @@ def _serve(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
 
 def test_serve_refuses_a_port_out_of_range(tmp_path):
     result = _serve("--data-dir", str(tmp_path / "data"), "--port", "99999")
-    assert_cli_error(result, "port", "65535", "99999")
+    assert_cli_error(result, "--port", "65535", "99999")
+    assert not (tmp_path / "data").exists()
+
+
+def test_serve_names_the_variable_of_a_port_out_of_range(tmp_path):
+    """README: a setting's bad value stops the command "with one line naming the variable";
+    TRACELAKE_PORT=70000 was "the port must be between 1 and 65535"."""
+    result = _serve("--data-dir", str(tmp_path / "data"), env=cli_env(TRACELAKE_PORT="70000"))
+    assert_cli_error(result, "TRACELAKE_PORT must be 65535 or less, not '70000'")
     assert not (tmp_path / "data").exists()
 
 
