@@ -233,6 +233,46 @@ def test_the_column_names_the_page_gives(app_client, project, snippet, query, co
     assert data and all(list(row) == columns for row in data)
 
 
+# (the page's text, a filter, the ids of the rows it keeps: r1 has tags a and b, r2 tag a,
+# r3 none)
+FILTERS = [
+    ("`'x' NOT IN tags` keeps the spans without tags", "'b' NOT IN tags", ["r2", "r3"]),
+    ("`tags NOT IN ('x')` does not keep spans without tags", "tags NOT IN ('b')", ["r2"]),
+    ("`NOT tags INCLUDES 'x'` holds for spans without tags", "NOT tags INCLUDES 'b'", ["r2", "r3"]),
+    ("`tags IS NULL OR tags NOT IN ('x')`", "tags IS NULL OR tags NOT IN ('b')", ["r2", "r3"]),
+    ("(`tags IN ('a', 'b')`) is true when any element is listed", "tags IN ('b', 'z')", ["r1"]),
+    ("`= null` and `!= null` mean `IS NULL` / `IS NOT NULL`", "tags = null", ["r3"]),
+    ("`tags LIKE 'needs-%'`: true when an element matches", "tags LIKE 'b%'", ["r1"]),
+    ("(its text: `created LIKE '2024-11%'`)", "created LIKE '2024-11-1%'", ["r2", "r3"]),
+    ("`filter: metadata.is_production` works", "metadata.cached", ["r1"]),
+    ("`created < 1704067200`", "created < 1731150000", ["r1"]),
+    ("`app` does not match `apple`", "input MATCH 'q'", []),
+    ("every word of the query must appear, in any order", "input MATCH 'q1'", ["r1"]),
+    ("a query without words (`''`, `'--'`, `'🎉'`) matches no row", "input MATCH '--'", []),
+    ("`x IN (a, b)` is `x = a OR x = b`", "metadata.model IN ('claude', 'gpt-5')", ["r3"]),
+]
+
+
+@pytest.mark.parametrize(("snippet", "condition", "ids"), FILTERS, ids=[f[1] for f in FILTERS])
+def test_a_filter_the_page_gives(app_client, project, snippet, condition, ids):
+    on_page(snippet)
+    response = run(app_client, project, f"select: id | {FROM} | filter: {condition} | sort: id")
+    assert response.status_code == 200, response.text
+    assert [r["id"] for r in response.json()["data"]] == ids
+
+
+def test_a_date_is_a_day_in_the_requests_tz_offset(app_client, project):
+    on_page(
+        "with `tz_offset: 480`, `created >= to_date('2024-11-09')` is `created >="
+        " '2024-11-09T08:00:00Z'`"
+    )
+    for condition in ("created >= to_date('2024-11-10')", "created >= '2024-11-10T08:00:00Z'"):
+        query = f"select: id | {FROM} | filter: {condition} | sort: id"
+        response = run(app_client, project, query, tz_offset=480)
+        assert response.status_code == 200, response.text
+        assert [r["id"] for r in response.json()["data"]] == ["r2", "r3"]
+
+
 def test_a_star_and_an_expression_over_project_logs_ends_with_expr_25(app_client, project):
     on_page("`select: *, len(tags)` over project logs ends with `expr_25` (after their 24 columns)")
     response = run(app_client, project, f"select: *, len(tags) | {FROM} | filter: id = 'r1'")
