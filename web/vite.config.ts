@@ -10,9 +10,11 @@ export default defineConfig({
     emptyOutDir: true,
     chunkSizeWarningLimit: 1500,
   },
+  // npm run dev: every path the UI calls goes to a server on port 8000 (the signed attachment
+  // URLs it hands out are under /attachment too).
   server: {
     proxy: Object.fromEntries(
-      ["/v1", "/btql", "/api", "/version"].map((p) => [p, "http://127.0.0.1:8000"]),
+      ["/v1", "/btql", "/api", "/attachment", "/version"].map((p) => [p, "http://127.0.0.1:8000"]),
     ),
   },
 });

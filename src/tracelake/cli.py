@@ -474,7 +474,7 @@ def _url_host(host: str) -> str:
 def _listening_socket(host: str, port: int) -> socket.socket:
     """A socket bound to ``host``:``port`` for uvicorn to listen on."""
     if not 1 <= port <= 65535:
-        raise CliError(f"the port must be between 1 and 65535, not {port}")
+        raise CliError(f"--port must be between 1 and 65535, not {port}")
     try:
         family, kind, proto, _, address = socket.getaddrinfo(
             host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
@@ -943,7 +943,8 @@ def import_(
         typer.Option(
             "--map",
             help="column=target; target is input, expected, metadata (optionally with a key: "
-            "input.question), tags, id or skip. Repeat it. Unnamed columns go to input.",
+            "input.question), tags, id or skip. Repeat it. A column not mapped goes to input,"
+            " or to the field it is named after (id, input, expected, metadata, tags).",
         ),
     ] = None,
     format: Annotated[

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from tracelake.cli import ApiKey, Url, _run, _table, console
+from tracelake.cli import _help, _run, _table, console
 from tracelake.cli_backends import CliError, RemoteBackend, project_id_of, source_names
 from tracelake.settings import Settings
 
@@ -17,6 +17,16 @@ automations_app = typer.Typer(
     no_args_is_help=True,
 )
 
+# Not the data commands' --url and --api-key: these say "else the data dir is opened" and "on
+# a data dir", and an automation command has no data dir to fall back on.
+Url = Annotated[
+    str | None,
+    typer.Option("--url", help=_help("url", "The running server to talk to (required).")),
+]
+ApiKey = Annotated[
+    str | None,
+    typer.Option("--api-key", help=_help("api_key", "The API key sent to the --url server.")),
+]
 Project = Annotated[str, typer.Option("--project", "-p", help="Project name or id.")]
 Automation = Annotated[str, typer.Argument(help="Automation name or id.")]
 
@@ -122,7 +132,14 @@ def create_automation(
     interval: Annotated[
         int | None, typer.Option("--interval", help="Seconds, 300 to 86400 (default 3600).")
     ] = None,
-    max_rows: Annotated[int | None, typer.Option("--max-rows", help="Rows per run.")] = None,
+    max_rows: Annotated[
+        int | None,
+        typer.Option(
+            "--max-rows",
+            help="Most rows one run takes (traces for log_traces), default 100,000; a run that"
+            " stops there is followed by the next at once.",
+        ),
+    ] = None,
     access_key_id: Annotated[str | None, typer.Option("--access-key-id")] = None,
     secret_access_key: Annotated[str | None, typer.Option("--secret-access-key")] = None,
     role_arn: Annotated[str | None, typer.Option("--role-arn", help="Assumed through STS.")] = None,

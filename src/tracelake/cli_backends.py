@@ -31,6 +31,10 @@ def check_admin_key(api_key: str | None, name: str = "TRACELAKE_API_KEY") -> Non
     traceback from inside uvicorn."""
     if api_key and len(api_key) < MIN_API_KEY_LENGTH:
         raise CliError(f"{name} must be at least {MIN_API_KEY_LENGTH} characters long")
+    if api_key:
+        # One with a non-ASCII or control character was registered as an admin key that no
+        # client could send (an HTTP header carries neither).
+        check_client_key(api_key, name)
 
 
 def segment(value: str) -> str:

@@ -19,12 +19,13 @@ class Setting:
     help: str
     kind: type = str
     minimum: int = 1  # of a whole number
+    maximum: int | None = None
 
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("data_dir", "TRACELAKE_DATA_DIR", "./tracelake-data", "Folder holding the database."),
     Setting("host", "TRACELAKE_HOST", "127.0.0.1", "Address the server binds."),
-    Setting("port", "TRACELAKE_PORT", 8000, "Port the server listens on.", int),
+    Setting("port", "TRACELAKE_PORT", 8000, "Port the server listens on.", int, maximum=65535),
     Setting(
         "api_key",
         "TRACELAKE_API_KEY",
@@ -139,6 +140,11 @@ class Settings:
                     # less stopped every query at once.
                     raise InvalidSetting(
                         f"{setting.env} must be {setting.minimum} or more, not {raw!r}"
+                    )
+                if setting.maximum is not None and value > setting.maximum:
+                    # A port of 70000 was refused as "the port", not naming the variable.
+                    raise InvalidSetting(
+                        f"{setting.env} must be {setting.maximum} or less, not {raw!r}"
                     )
             values[setting.name] = value
         values.update({k: v for k, v in overrides.items() if v is not None})

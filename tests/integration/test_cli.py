@@ -509,7 +509,15 @@ def _serve(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
 
 def test_serve_refuses_a_port_out_of_range(tmp_path):
     result = _serve("--data-dir", str(tmp_path / "data"), "--port", "99999")
-    assert_cli_error(result, "port", "65535", "99999")
+    assert_cli_error(result, "--port", "65535", "99999")
+    assert not (tmp_path / "data").exists()
+
+
+def test_serve_names_the_variable_of_a_port_out_of_range(tmp_path):
+    """README: a setting's bad value stops the command "with one line naming the variable";
+    TRACELAKE_PORT=70000 was "the port must be between 1 and 65535"."""
+    result = _serve("--data-dir", str(tmp_path / "data"), env=cli_env(TRACELAKE_PORT="70000"))
+    assert_cli_error(result, "TRACELAKE_PORT must be 65535 or less, not '70000'")
     assert not (tmp_path / "data").exists()
 
 
@@ -751,6 +759,24 @@ def test_help_names_each_options_environment_variable(command, variables):
     shown = ok(run_cli(*command, "--help", env=cli_env(**WIDE))).stdout
     for variable in variables:
         assert f"env: {variable}" in shown, shown
+
+
+@pytest.mark.parametrize("command", [["list"], ["create"], ["run"], ["restore"]])
+def test_the_automation_commands_help_names_no_data_dir(command):
+    """They talk to a server only (README): their --url help said "else the data dir is
+    opened" and their --api-key help "on a data dir, the first organization's admin key"."""
+    shown = ok(run_cli("automations", *command, "--help", env=cli_env(**WIDE))).stdout
+    assert "data dir" not in shown, shown
+    assert "The running server to talk to (required)." in shown
+
+
+def test_the_import_help_says_where_a_column_not_mapped_goes():
+    """A column named expected goes to expected unmapped (README); the help said "Unnamed
+    columns go to input"."""
+    shown = ok(run_cli("import", "--help", env=cli_env(**WIDE))).stdout
+    shown = " ".join(shown.replace("│", " ").split())  # (the box's sides, where lines wrap)
+    assert "Unnamed columns go to input" not in shown
+    assert "or to the field it is named after (id, input, expected, metadata, tags)" in shown
 
 
 def test_export_and_import_print_no_blank_line_when_piped(tmp_path):

@@ -284,6 +284,31 @@ def test_an_api_key_no_header_can_carry_is_named(key):
     assert_cli_error(result, "TRACELAKE_API_KEY holds", "ASCII")
 
 
+@pytest.mark.parametrize("command", [["keys", "create"], ["demo"], ["serve"]])
+def test_an_admin_key_no_header_can_carry_is_refused_on_a_data_dir(tmp_path, command):
+    """README: a key holding a non-ASCII or control character is refused naming the flag or
+    variable. On a data dir (and at serve's start) it was registered as an admin key that
+    no client could send."""
+    data_dir = tmp_path / "data"
+    env = cli_env(TRACELAKE_API_KEY="tl-clé-0123456789abcdef")
+    result = run_cli(*command, "--data-dir", str(data_dir), env=env)
+    assert_cli_error(result, "TRACELAKE_API_KEY holds 'é'", "ASCII")
+    assert not data_dir.exists()
+    if command != ["serve"]:
+        result = run_cli(
+            *command, "--data-dir", str(data_dir), "--api-key", "tl-0123456789\tabcdef"
+        )
+        assert_cli_error(result, "--api-key holds '\\t'")
+        assert not data_dir.exists()
+
+
+def test_an_admin_key_no_header_can_carry_is_not_added_to_a_data_dir(demo_dir):
+    result = run_cli("keys", "list", "--data-dir", demo_dir, "--api-key", "tl-clé-0123456789abcdef")
+    assert_cli_error(result, "--api-key holds 'é'")
+    listed = ok(run_cli("keys", "list", "--data-dir", demo_dir)).stdout
+    assert "clé" not in listed and "tl-cl" not in listed
+
+
 @pytest.mark.parametrize("command", [["keys", "list"], ["demo"], ["serve"]])
 def test_an_empty_data_dir_is_refused_not_the_current_folder(tmp_path, command):
     """`--data-dir "$DIR"` with DIR unset was the current folder: `demo` made a database

@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import ADMIN_KEY, ServerProcess
 from tracelake.server.app import create_app
+from tracelake.server.protocol import MAX_HEAD_BYTES
 from tracelake.settings import Settings
 
 
@@ -358,6 +359,27 @@ def _read_until_closed(sock: socket.socket) -> bytes:
     while chunk := sock.recv(65536):
         answer += chunk
     return answer
+
+
+@pytest.mark.parametrize(
+    ("size", "status"),
+    [(MAX_HEAD_BYTES, 200), (MAX_HEAD_BYTES + 1, 431), (70_000, 431)],
+)
+def test_a_request_head_over_64_kib_sent_at_once_is_a_431(server, size, status):
+    """README and docs/api.md: a request's line and headers larger than 64 KiB are a 431. A
+    head that ended in the last chunk read had reset the count before it was checked, so
+    70 KB of headers sent at once were served (200), as was any head that came in one read."""
+    start = b"GET /version HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Big: "
+    head = start + b"a" * (size - len(start) - 4) + b"\r\n\r\n"
+    assert len(head) == size
+    with socket.create_connection(("127.0.0.1", server.port)) as sock:
+        try:
+            sock.sendall(head)
+            answer = _read_until_closed(sock)
+        except (BrokenPipeError, ConnectionResetError):
+            answer = b"(reset)"  # closed before it had read the rest: refused all the same
+    refused = status == 431 and answer == b"(reset)"
+    assert answer.startswith(f"HTTP/1.1 {status} ".encode()) or refused, answer[:200]
 
 
 def test_a_request_head_is_bounded_in_size_and_time(tmp_path):

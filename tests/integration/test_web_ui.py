@@ -38,6 +38,20 @@ def test_api_routes_are_not_shadowed(app_client):
     assert unauthenticated.headers["content-type"] == "application/json"
 
 
+def test_the_dev_server_proxies_every_path_the_ui_calls():
+    """README: `npm run dev` proxies the API to a server on port 8000. It proxied /v1, /btql,
+    /api and /version, not /attachment: the row editor's uploads and downloads were 404s."""
+    called = set()
+    for source in (WEB / "src").rglob("*.ts*"):
+        called.update(
+            re.findall(r"request(?:<[^>]*>)?\(\s*[`\"']([a-z0-9_-]+)", source.read_text())
+        )
+    assert {"v1", "btql", "api", "attachment"} <= called
+    config = (WEB / "vite.config.ts").read_text()
+    proxied = set(re.findall(r'"/([a-z0-9_-]+)"', config.split("proxy:", 1)[1]))
+    assert called <= proxied, f"not proxied by web/vite.config.ts: {sorted(called - proxied)}"
+
+
 def test_committed_build_matches_the_sources():
     """`make ui` rebuilds dist/ from web/; commit both together."""
     assert built_hash() == source_hash(WEB), "web/ changed since the last build: run `make ui`"

@@ -27,6 +27,7 @@ class BoundedHttpTools(HttpToolsProtocol):
         self.head_timeout = head_timeout
         self._in_head = True  # waiting for (the rest of) a request's line and headers
         self._head_bytes = 0
+        self._heads_done = 0  # request heads parsed on this connection
         self._head_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport) -> None:
@@ -38,15 +39,30 @@ class BoundedHttpTools(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self._in_head and len(data) > MAX_HEAD_BYTES - self._head_bytes:
+            # The parser is given only what the head may still take: if the head has not
+            # ended within it, it is too large. (Counted over the whole chunk and checked
+            # after parsing, a head that ended in the chunk read last had reset the count:
+            # 70 KB of headers sent at once were served, as was any head that came in one
+            # read.)
+            room = MAX_HEAD_BYTES - self._head_bytes
+            heads = self._heads_done
+            if room:
+                self._head_bytes += room
+                super().data_received(data[:room])
+            if self.transport.is_closing():
+                return
+            if self._heads_done == heads:
+                self._refuse_head()
+                return
+            self.data_received(data[room:])
+            return
         if self._in_head:
             self._head_bytes += len(data)
         super().data_received(data)
-        # Counted before parsing, checked after: a chunk that ends the head and goes on into
-        # the body has reset the count.
-        if self._in_head and self._head_bytes > MAX_HEAD_BYTES:
-            self._refuse_head()
 
     def on_headers_complete(self) -> None:
+        self._heads_done += 1
         self._in_head = False
         self._head_bytes = 0
         self._disarm()
