@@ -108,3 +108,54 @@ def test_a_pivot_sort_by_an_unaliased_measure_is_still_refused(app_client, proje
     message = response.json()["error"]["message"]
     assert message.startswith("a pivot is sorted by its dimensions")
     assert response.json()["error"]["col"] == query.index("expr_2") + 1
+
+
+# With a pivot, BTQL's `sort: 1` counted the columns of the pivot's answer (which has no
+# column for the pivot column), SQL's `ORDER BY 1` the select list: the same query sorted
+# by another column, or was refused in one syntax only. Both count the answer, as expr_<n>
+# names its columns (docs/btql.md).
+PIVOT_BY_POSITION = [
+    "dimensions: is_root, upper(id) | measures: count(1) as n | from: project_logs('PID')"
+    " | pivot: is_root | sort: {k} desc",
+    "SELECT is_root, upper(id), count(1) AS n FROM project_logs('PID') GROUP BY 1, 2"
+    " PIVOT (count(1) AS n FOR is_root IN (ANY)) ORDER BY {k} DESC",
+    "SELECT is_root, upper(id), count(1) AS n FROM project_logs('PID') GROUP BY 2"
+    " PIVOT (count(1) AS n FOR is_root IN (ANY)) ORDER BY {k} DESC",
+    "select: is_root, upper(id), count(1) as n | dimensions: 1, 2 | from: project_logs('PID')"
+    " | pivot: is_root | sort: {k} desc",
+]
+
+
+@pytest.mark.parametrize("query", PIVOT_BY_POSITION)
+def test_a_pivot_sort_position_counts_the_answers_columns_in_both_syntaxes(
+    app_client, project, query
+):
+    data = btql(app_client, query.format(k=1).replace("PID", project))["data"]
+    assert data == [
+        {"expr_1": "S3", "true_n": 1},
+        {"expr_1": "S2", "true_n": 1},
+        {"expr_1": "S1", "true_n": 1},
+    ]
+    # with two dimensions, position 2 is the second (not the pivot column's neighbour)
+    two = query.replace("upper(id)", "upper(id), lower(id)").replace("1, 2", "1, 2, 3")
+    two = two.replace("GROUP BY 2 ", "GROUP BY 2, 3 ")
+    data = btql(app_client, two.format(k=2).replace("PID", project))["data"]
+    assert data == [
+        {"expr_1": "S3", "expr_2": "s3", "true_n": 1},
+        {"expr_1": "S2", "expr_2": "s2", "true_n": 1},
+        {"expr_1": "S1", "expr_2": "s1", "true_n": 1},
+    ]
+
+
+@pytest.mark.parametrize("query", PIVOT_BY_POSITION)
+def test_a_pivot_sort_position_past_its_dimensions_is_a_400_in_both_syntaxes(
+    app_client, project, query
+):
+    query = query.format(k=2).replace("PID", project)
+    response = app_client.post("/btql", json={"query": query})
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["message"].startswith("a pivot is sorted by its dimensions, position 1 of its")
+    assert "no column for the pivot column" in error["message"], error
+    assert "2 is not one" in error["message"], error
+    assert error["col"] == query.index("2 desc" if "sort:" in query else "2 DESC") + 1

@@ -304,6 +304,32 @@ def test_pivoted_expression_names(app_client, project):
         assert response.json()["data"] == [{"claude_expr_1": 1, "gpt-4_expr_1": 2}]
 
 
+def test_a_pivot_sort_position_counts_the_answers_columns(app_client, project):
+    """BTQL's ``sort: 1`` and SQL's ``ORDER BY 1`` of the same pivot sort by the same column
+    (SQL's counted the select list, the pivot column too), and position 2 is refused in
+    both."""
+    on_page(
+        "So `dimensions: metadata.model, lower(input) | measures: count(1) as n | pivot:"
+        " metadata.model | sort: 1` and SQL's `SELECT metadata.model, lower(input), count(1)"
+        " AS n … GROUP BY 1, 2 PIVOT (count(1) AS n FOR model IN (ANY)) ORDER BY 1` both sort"
+        " by `lower(input)`, and `sort: 2` (`ORDER BY 2`) there is a 400"
+    )
+    queries = (
+        "dimensions: metadata.model, lower(input.question) | measures: count(1) as n"
+        f" | {FROM} | pivot: metadata.model | sort: {{k}} desc",
+        "SELECT metadata.model, lower(input.question), count(1) AS n"
+        " FROM project_logs('{p}') GROUP BY 1, 2 PIVOT (count(1) AS n FOR model IN (ANY))"
+        " ORDER BY {k} DESC",
+    )
+    for query in queries:
+        response = run(app_client, project, query.replace("{k}", "1"))
+        assert response.status_code == 200, response.text
+        assert [row["expr_1"] for row in response.json()["data"]] == ["q3", "q2", "q1"]
+        response = run(app_client, project, query.replace("{k}", "2"))
+        assert response.status_code == 400, response.text
+        assert "a pivot is sorted by its dimensions" in response.json()["error"]["message"]
+
+
 def test_sort_by_an_expr_name(app_client, project):
     on_page("(`select: id, len(tags) | sort: expr_2 desc`, SQL's `ORDER BY expr_2 DESC`)")
     for query in (

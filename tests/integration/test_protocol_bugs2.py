@@ -29,6 +29,43 @@ def test_a_created_time_past_year_9999_in_utc_is_a_400_and_writes_nothing(
     assert events(app_client, "project_logs", project_id) == []
 
 
+@pytest.mark.parametrize(
+    "created",
+    [
+        "0000-01-01T00:00:00Z",  # the SDK's shape, in year 0000
+        "0000-06-15T12:00:00.000000+00:00",
+        "0000-12-31T23:59:59",
+        "0000-02-29",  # (year 0000 is a leap year)
+        "0000-12-31T23:00:00+05:00",
+        -62135596801,  # unix seconds: the second before year 1
+        253402300800,  # unix seconds: the first second of year 10000
+    ],
+)
+def test_a_created_time_in_year_0000_says_its_year_is_out_of_range(app_client, created):
+    """A row ``created`` in year 0000 (ISO-8601's 1 BC) was refused as "not an ISO-8601
+    time", though it is one; the rule is years 1 to 9999 in UTC, and the message says the
+    year is out of range (so do unix seconds outside those years: "not a valid unix time")."""
+    project_id = new_project(app_client)
+    rows = [log_row(project_id, "fine", input=1), log_row(project_id, "early", created=created)]
+    error = assert_error(app_client.post("/logs3", json={"rows": rows}), 400, "row 1", "created")
+    assert "is out of range (years 1 to 9999 in UTC)" in error["message"], error
+    assert repr(created) in error["message"], error
+    assert events(app_client, "project_logs", project_id) == []
+
+
+def test_a_created_time_in_year_0000_that_is_year_1_in_utc_is_written(app_client):
+    """The years are counted in UTC: 0000-12-31 23:30 at UTC-01:00 is 0001-01-01 00:30 UTC."""
+    project_id = new_project(app_client)
+    row = log_row(project_id, "first", created="0000-12-31T23:30:00-01:00")
+    answer = app_client.post("/logs3", json={"rows": [row]})
+    assert answer.status_code == 200, answer.text
+    (event,) = events(app_client, "project_logs", project_id)
+    assert event["created"] == "0001-01-01T00:30:00.000000Z"
+    bad = log_row(project_id, "text", created="0000-13-01")
+    error = assert_error(app_client.post("/logs3", json={"rows": [bad]}), 400, "created")
+    assert "not an ISO-8601 time" in error["message"], error
+
+
 # -- an experiment a retention run deleted takes no more writes -------------------------------
 
 

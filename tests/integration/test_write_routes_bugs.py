@@ -81,6 +81,68 @@ def test_logs3_refuses_a_dataset_or_experiment_row_naming_another_project(app_cl
     assert answer.status_code == 200, answer.text
 
 
+def test_logs3_refuses_a_row_naming_another_organization_or_a_log_id_off_project_logs(
+    app_client,
+):
+    """A /logs3 row that carried another organization's ``org_id``, or a ``log_id`` on a row
+    of a dataset or an experiment, was written to its object as if the key were not there
+    (the insert routes refuse both): it is a 400 naming the row, and no row of the request
+    is written. A row carrying its own organization (as fetch answers rows) is written."""
+    project_id = new_project(app_client)
+    dataset_id = new_dataset(app_client, project_id)
+    experiment_id = new_experiment(app_client, project_id)
+    org_id = app_client.get("/ping").json()["org_id"]
+    other_org = "00000000-0000-0000-0000-000000000000"
+    assert other_org != org_id
+    cases = [
+        ({"dataset_id": dataset_id, "id": "d", "input": 1, "org_id": other_org}, "org_id"),
+        ({"dataset_id": dataset_id, "id": "d", "input": 1, "org_id": 5}, "org_id"),
+        # a plain span of an experiment (otherwise the ingest fast path takes it)
+        ({"experiment_id": experiment_id, "id": "e", "input": 1, "org_id": other_org}, "org_id"),
+        # a merge (the general path)
+        ({"experiment_id": experiment_id, "id": "e", "_is_merge": True, "org_id": "x"}, "org_id"),
+        # a span of project logs (as the SDK sends them, with an organization added)
+        ({**log_row(project_id, "l", input=1), "org_id": other_org}, "org_id"),
+        ({"dataset_id": dataset_id, "id": "d", "input": 1, "log_id": "g"}, "log_id"),
+        ({"dataset_id": dataset_id, "id": "d", "input": 1, "log_id": "x"}, "log_id"),
+        ({"experiment_id": experiment_id, "id": "e", "input": 1, "log_id": "g"}, "log_id"),
+        ({"experiment_id": experiment_id, "id": "e", "_is_merge": True, "log_id": "g"}, "log_id"),
+    ]
+    for bad, key in cases:
+        good = {"dataset_id": dataset_id, "id": "first", "input": 0}
+        logged = log_row(project_id, "log-row", input=1)
+        answer = app_client.post("/logs3", json={"rows": [good, logged, bad]})
+        error = assert_error(answer, 400, "row 2", key, "does not match")
+        named = bad.get("dataset_id") or bad.get("experiment_id") or bad["project_id"]
+        assert named in error["message"], error
+        assert events(app_client, "dataset", dataset_id) == [], bad
+        assert events(app_client, "experiment", experiment_id) == [], bad
+        assert events(app_client, "project_logs", project_id) == [], bad
+
+    # Rows naming their own organization (and project) are written, on both paths.
+    rows = [
+        {"dataset_id": dataset_id, "id": "own", "input": 2, "org_id": org_id},
+        {"experiment_id": experiment_id, "id": "span", "input": 1, "org_id": org_id},
+        {"experiment_id": experiment_id, "id": "merge", "_is_merge": True, "org_id": org_id},
+        {**log_row(project_id, "l", input=1), "org_id": org_id},
+        {"dataset_id": dataset_id, "id": "null-keys", "org_id": None, "log_id": None},
+    ]
+    answer = app_client.post("/logs3", json={"rows": rows})
+    assert answer.status_code == 200, answer.text
+    assert {e["id"] for e in events(app_client, "dataset", dataset_id)} == {"own", "null-keys"}
+    assert {e["id"] for e in events(app_client, "experiment", experiment_id)} == {"span", "merge"}
+    # Fetched rows (each with its org_id and project_id) written back as they are.
+    for kind, object_id in (
+        ("dataset", dataset_id),
+        ("experiment", experiment_id),
+        ("project_logs", project_id),
+    ):
+        fetched = events(app_client, kind, object_id)
+        assert fetched and all(e["org_id"] == org_id for e in fetched), fetched
+        answer = app_client.post("/logs3", json={"rows": fetched})
+        assert answer.status_code == 200, answer.text
+
+
 # -- an export as of a version from before the object was created ---------------------------------
 
 

@@ -324,6 +324,9 @@ def test_sdk_span_starts_take_the_fast_path_with_the_general_paths_columns():
         {"_merge_paths": [["input"]]},
         {"scores": {"quality": "NaN"}},  # the general path stores it as null
         {"project_id": None, "dataset_id": "D"},
+        # keys the general path checks are the object's (store/events.py _check_row_keys)
+        {"org_id": "O"},
+        {"project_id": None, "experiment_id": "E"},  # with the span's log_id "g"
     ],
 )
 def test_rows_that_need_the_general_path_send_the_request_there(change):
@@ -333,7 +336,7 @@ def test_rows_that_need_the_general_path_send_the_request_there(change):
 def test_an_id_given_twice_sends_the_request_to_the_general_path():
     assert plain_rows([sdk_span("r1"), sdk_span("r1", output="later")], NOW) is None
     # the same id in two objects is two rows
-    other = sdk_span("r1", project_id=None, experiment_id="E")
+    other = sdk_span("r1", project_id=None, log_id=None, experiment_id="E")
     assert plain_rows([sdk_span("r1"), other], NOW) is not None
 
 

@@ -5,7 +5,8 @@ Most ``/logs3`` requests carry only such rows (the SDK's span starts, ``logger.l
 without building a write and a row state per row as ``normalize_row`` and ``apply_write``
 do. It returns None for a request with any other row — a merge, a delete, a comment, a
 ``_parent_id``, audit fields, merge or array-delete paths, a dataset row, an experiment's
-row naming a project (the general path checks it is the experiment's), an id given twice —
+row naming a project or a ``log_id``, a row naming an organization (the general path checks
+each is its object's), an id given twice —
 and for anything it cannot accept at a glance (a value the general path would correct or
 refuse). Such a request takes the general path, which also words every error. Both paths
 give the same rows; ``tests/unit/test_plain_rows.py`` compares them on generated requests.
@@ -30,7 +31,8 @@ from tracelake.model.rows import (
 
 # What a plain row may carry: its id and time, user and span fields, routing keys of
 # project logs and experiments, fields the general path ignores too, and the two markers
-# when they say "replace" (the SDK sends ``_is_merge: false`` with every span start).
+# when they say "replace" (the SDK sends ``_is_merge: false`` with every span start). Not
+# ``org_id``: the SDK sends none, and the general path checks a row's is its object's.
 PLAIN_FIELDS = frozenset(
     {
         "id",
@@ -43,7 +45,6 @@ PLAIN_FIELDS = frozenset(
         "project_id",
         "log_id",
         "experiment_id",
-        "org_id",
         "_is_merge",
         "_object_delete",
         *IGNORED_FIELDS,
@@ -159,8 +160,9 @@ def _object_of(raw: dict) -> tuple[str, str] | None:
     if experiment_id is not None:
         if type(experiment_id) is not str or not experiment_id:
             return None
-        if raw.get("project_id") is not None:
-            return None  # the general path checks it is the experiment's project
+        if raw.get("project_id") is not None or raw.get("log_id") is not None:
+            return None  # the general path checks the project is the experiment's (and
+            # refuses a log_id: project logs only)
         return (ObjectType.EXPERIMENT.value, experiment_id)
     project_id = raw.get("project_id")
     if type(project_id) is not str or not project_id:

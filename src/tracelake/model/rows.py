@@ -8,6 +8,7 @@ apply it (``_is_merge``, ``_object_delete``, ``_merge_paths``, ``_array_delete``
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -498,10 +499,13 @@ def normalize_timestamp(value: Any, what: str) -> str:
                 return value[:26] + "Z"
         except ValueError:
             pass
+    out_of_range = f"{what} is out of range (years 1 to 9999 in UTC): {value!r}"
     if isinstance(value, int | float):
         try:
             moment = datetime.fromtimestamp(value, UTC)
         except (OverflowError, ValueError, OSError):
+            if math.isfinite(value):  # before year 1 or after 9999
+                raise InvalidRequest(out_of_range) from None
             raise InvalidRequest(f"{what} is not a valid unix time: {value!r}") from None
     elif isinstance(value, str):
         text = value.strip()
@@ -510,7 +514,12 @@ def normalize_timestamp(value: Any, what: str) -> str:
         try:
             moment = datetime.fromisoformat(text)
         except ValueError:
-            raise InvalidRequest(f"{what} is not an ISO-8601 time: {value!r}") from None
+            moment = _in_year_zero(text)  # (ISO-8601's year 0000, which Python has not)
+            if moment is None:
+                raise InvalidRequest(f"{what} is not an ISO-8601 time: {value!r}") from None
+            if moment.year <= _CALENDAR_CYCLE:
+                raise InvalidRequest(out_of_range) from None
+            moment = moment.replace(year=moment.year - _CALENDAR_CYCLE)
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
     else:
@@ -518,8 +527,25 @@ def normalize_timestamp(value: Any, what: str) -> str:
     try:
         return format_timestamp(moment)
     except OverflowError:  # in UTC it falls before year 1 or after 9999
-        message = f"{what} is out of range (years 1 to 9999 in UTC): {value!r}"
-        raise InvalidRequest(message) from None
+        raise InvalidRequest(out_of_range) from None
+
+
+# The Gregorian calendar repeats every 400 years (weekdays and leap days alike).
+_CALENDAR_CYCLE = 400
+
+
+def _in_year_zero(text: str) -> datetime | None:
+    """An ISO-8601 time in year 0000 (1 BC) as the same time 400 years on, in UTC (so a
+    year of 400 or less there is before year 1); None if ``text`` is no such time."""
+    if not text.startswith("0000-"):
+        return None
+    try:
+        moment = datetime.fromisoformat(f"{_CALENDAR_CYCLE:04d}{text[4:]}")
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 def format_timestamp(moment: datetime) -> str:

@@ -735,13 +735,25 @@ class _Planner:
     def _pivot_sort(self, query: a.Query, scope: Scope) -> list[exp.Ordered]:
         """The sort keys of a pivot, compiled for its grouped rows. A pivot sorts by its
         dimensions (by name, position or expression): each measure is spread over one
-        column per pivot value, and the pivot column's values are in the column names."""
+        column per pivot value, and the pivot column's values are in the column names.
+        A position counts the columns of the pivot's answer (in SQL too: the parser leaves
+        ``ORDER BY 2`` a position), as ``expr_<n>`` does: the dimensions, without the pivot
+        column, then the pivoted measures."""
         dims = self.q.dimensions or ()
         for item in self.q.sort or ():
             expr = item.expr
             position = expr.value if isinstance(expr, a.Literal) else None
-            if type(position) is int and 1 <= position <= len(dims):
-                continue
+            if type(position) is int:
+                if 1 <= position <= len(dims):
+                    continue
+                where = f"positions 1 to {len(dims)}" if len(dims) > 1 else "position 1"
+                raise QueryError.at(
+                    f"a pivot is sorted by its dimensions, {where} of its answer (which has"
+                    f" no column for the pivot column): {position} is not one"
+                    if dims
+                    else "a pivot is sorted by its dimensions, and this one has none",
+                    expr,
+                )
             if isinstance(expr, a.Ident) and len(expr.name) == 1:
                 if any(d.alias == expr.name[0] for d in dims):
                     continue

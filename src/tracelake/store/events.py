@@ -82,7 +82,7 @@ def prepare_batch(
         if row_ref not in objects:
             objects[row_ref] = catalog.object_info(principal.org_id, row_ref)
         if ref is None:
-            _check_row_project(raw, row_ref, objects[row_ref].project_id, where)
+            _check_row_keys(raw, row_ref, objects[row_ref], where)
         writes.append(normalize_row(raw, row_ref, index, where))
     batch = WriteBatch(writes=writes, objects=objects, author=principal.key_id, user=principal.user)
     # A dataset's enforced field schemas apply to every write path (checked on final rows).
@@ -127,19 +127,28 @@ def prepare_states(
     return batch
 
 
-def _check_row_project(raw: dict, ref: ObjectRef, project_id: str, where: str) -> None:
-    """A ``/logs3`` row of an experiment or a dataset may name its object's project (a row
-    read by fetch carries it, and may be written back as it is), and no other: a row naming
-    another project was written to the object, in its own project, as if the key were not
-    there (the insert routes refuse it too, see ``_check_same_object``)."""
+def _check_row_keys(raw: dict, ref: ObjectRef, info: ObjectInfo, where: str) -> None:
+    """A ``/logs3`` row may repeat its object's keys besides its routing key (a row read by
+    fetch carries them, and may be written back as it is), and no others, as the insert
+    routes (``_check_same_object``): its object's ``org_id``, and on a row of an experiment
+    or a dataset its object's ``project_id`` and no ``log_id`` (project logs only). A row
+    naming another organization or project, or an experiment's or dataset's row with a
+    ``log_id``, was written to the object as if the key were not there."""
+    key = OBJECT_ID_FIELD[ref.object_type]
+    names = f"the {ref.object_type.value} it names ({key} {ref.object_id!r})"
     if ref.object_type is ObjectType.PROJECT_LOGS:
-        return  # its project_id is its routing key
+        names = f"the project logs it names (project_id {ref.object_id!r})"
+    value = raw.get("org_id")
+    if value is not None and value != info.org_id:
+        raise InvalidRequest(f"{where}: org_id does not match the organization of {names}")
+    if ref.object_type is ObjectType.PROJECT_LOGS:
+        return  # its project_id is its routing key, and route_row checked its log_id
     value = raw.get("project_id")
-    if value is not None and value != project_id:
-        key = OBJECT_ID_FIELD[ref.object_type]
+    if value is not None and value != info.project_id:
+        raise InvalidRequest(f"{where}: project_id does not match the project of {names}")
+    if raw.get("log_id") is not None:
         raise InvalidRequest(
-            f"{where}: project_id does not match the project of the {ref.object_type.value}"
-            f" it names ({key} {ref.object_id!r})"
+            f"{where}: log_id does not match {names}: only project logs have a log_id"
         )
 
 

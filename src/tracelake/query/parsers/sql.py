@@ -311,7 +311,9 @@ class SqlParser(ExpressionParser):
             dims, measures = group_select(items, group_by or [], pivot_measures, pivot_columns)
         else:
             select = tuple(items)
-        sort = None if order is None else tuple(self.resolve_ordinal(items, s) for s in order)
+        sort = None
+        if order is not None:
+            sort = tuple(self.resolve_ordinal(items, s, pivot is not None) for s in order)
         return ast.Query(
             select=select,
             dimensions=dims,
@@ -331,12 +333,15 @@ class SqlParser(ExpressionParser):
         )
 
     @staticmethod
-    def resolve_ordinal(items: list, item: ast.SortItem) -> ast.SortItem:
+    def resolve_ordinal(items: list, item: ast.SortItem, pivot: bool = False) -> ast.SortItem:
         """ORDER BY 2 -> the second select item, by alias when it has one. After a ``*`` the
         position counts the columns it expands to, which only the compiler knows, so the
-        position stays a literal (as in BTQL's ``sort: 2``)."""
+        position stays a literal (as in BTQL's ``sort: 2``). So it does with a PIVOT: the
+        ORDER BY sorts the pivot's answer, whose columns are the dimensions without the
+        pivot column (then the pivoted measures), and a position counts those, as BTQL's
+        ``sort: 2`` and ``ORDER BY expr_2`` do."""
         expr = item.expr
-        if not (isinstance(expr, ast.Literal) and type(expr.value) is int):
+        if pivot or not (isinstance(expr, ast.Literal) and type(expr.value) is int):
             return item
         position = expr.value
         if any(isinstance(i, ast.Star) for i in items[: max(position, 0)]):
