@@ -1,4 +1,4 @@
-"""Group by on the logs screen with saved views (web/e2e/groupviews.mjs), in
+"""Group by on the logs screen with saved views and Live mode (web/e2e/groupviews.mjs), in
 headless Chromium, each flow in a project of its own."""
 
 from __future__ import annotations
@@ -54,3 +54,21 @@ def test_a_saved_view_keeps_the_group_by_and_the_group_picked(ui_server, tmp_pat
         "modified": False,
     }
     assert result["oldViewConds"] == Y
+
+
+def test_live_mode_refreshes_the_groups_with_the_table(ui_server, tmp_path):
+    """In Live mode the groups were never asked for again: a trace logged meanwhile is counted
+    in its group, also when another group is picked (the table's rows stay those of the group
+    picked); the groups are asked for with each refetch of the table, not more often."""
+    server, data = ui_server
+    result = run_flow("groupslive", server, data, tmp_path)
+    assert result["before"] == [["x", 1], ["y", 1]]
+    assert result["afterInsert"] == [["x", 2], ["y", 1]]
+    assert result["pickedRows"] == 1
+    assert result["afterInsertPicked"] == [["x", 3], ["y", 1]]
+    assert result["pickedRowsAfter"] == 1
+    assert result["refreshed"] is True
+    counts = result["refetches"].pop("counts")
+    assert result["refetches"] == {"tables": True, "groupsAsked": True, "notMoreOften": True}, (
+        counts
+    )

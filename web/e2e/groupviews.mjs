@@ -1,6 +1,7 @@
-// Group by on the logs screen with saved views (driven by tests/browser/test_ui_groups.py): a
-// saved view keeps the Group by field and the group picked. Each flow works in a project of its
-// own. Registered in e2e.mjs, which passes its helpers in.
+// Group by on the logs screen with saved views and Live mode (driven by
+// tests/browser/test_ui_groups.py): a saved view keeps the Group by field and the group picked,
+// and in Live mode the groups are asked for again with the table's rows. Each flow works in a
+// project of its own. Registered in e2e.mjs, which passes its helpers in.
 export function groupViewsFlows({ result, check, signIn, open, api, tableSettled }) {
   const stamp = () => Date.now().toString(36);
   const insert = (page, project, events) => api(page, `v1/project_logs/${project}/insert`, { method: "POST", body: { events } });
@@ -136,6 +137,65 @@ export function groupViewsFlows({ result, check, signIn, open, api, tableSettled
         result.oldViewConds = JSON.parse(param(page, "conds"));
       } finally {
         await api(page, "v1/view_default", { method: "PUT", body: { object_type: "project", object_id: project, view_type: "logs", view_id: null } });
+        await api(page, `v1/project/${project}`, { method: "DELETE" });
+      }
+    },
+
+    // Live mode with Group by: a trace logged meanwhile is counted in its group, also in a
+    // group other than the one picked (the table's rows do not change then); the groups are
+    // asked for again when the table's rows are (every 3 s), not more often.
+    async groupslive(page) {
+      await signIn(page);
+      const project = (await api(page, "v1/project", { method: "POST", body: { name: `ui4 groups live ${stamp()}` } })).body.id;
+      try {
+        check((await insert(page, project, traces("gl", [["t1", ["x"]], ["t2", ["y"]]]))).status === 200, "traces written");
+        // The BTQL requests of the table's first page and of the groups.
+        const tableQuery = `from: project_logs('${project}') summary\nselect: *`;
+        const queryOf = (r) => {
+          if (r.method() !== "POST" || !r.url().endsWith("/btql")) return "";
+          try {
+            return JSON.parse(r.postData() || "{}").query || "";
+          } catch {
+            return "";
+          }
+        };
+        const isTable = (r) => queryOf(r).startsWith(tableQuery) && !queryOf(r).includes("cursor:");
+        const isGroups = (r) => queryOf(r).includes(`project_logs('${project}')`) && queryOf(r).includes("dimensions: tags as value");
+        const counts = { table: 0, groups: 0 };
+        page.on("requestfinished", (r) => isTable(r) && counts.table++);
+        page.on("request", (r) => isGroups(r) && counts.groups++);
+        const groupCount = (value, n) =>
+          page.waitForFunction(
+            ([v, n]) => document.querySelector(`[data-testid=groups] [data-testid=group][data-value='${JSON.stringify(v)}'] [data-testid=group-count]`)?.textContent === String(n),
+            [value, n],
+          );
+
+        await open(page, "logs", "group=tags&live=1", project);
+        result.before = await readGroups(page);
+
+        // A trace tagged x logged meanwhile: in the table, and counted in x.
+        check((await insert(page, project, traces("gl", [["t3", ["x"]]]))).status === 200, "t3 written");
+        await page.waitForFunction(() => document.querySelectorAll("[data-testid=logs-table] [data-testid=row]").length === 3);
+        await groupCount("x", 2);
+        result.afterInsert = await readGroups(page);
+
+        // Group y picked: a trace tagged x leaves the table as it is; its group counts it.
+        result.pickedRows = await clickGroup(page, "y");
+        check((await insert(page, project, traces("gl", [["t4", ["x"]]]))).status === 200, "t4 written");
+        await groupCount("x", 3);
+        result.afterInsertPicked = await readGroups(page);
+        result.pickedRowsAfter = await rowsShown(page);
+        result.refreshed = Number(await page.getByTestId("groups").getAttribute("data-refresh")) > 0;
+
+        // Not more often than the table: over three of its refetches, at most one groups
+        // request each (one more: the table's refetch just before the count started).
+        const t0 = counts.table;
+        const g0 = counts.groups;
+        for (let i = 0; i < 3; i++) await page.waitForEvent("requestfinished", { predicate: isTable });
+        const tables = counts.table - t0;
+        const groups = counts.groups - g0;
+        result.refetches = { tables: tables >= 3, groupsAsked: groups >= 1, notMoreOften: groups <= tables + 1, counts: [tables, groups] };
+      } finally {
         await api(page, `v1/project/${project}`, { method: "DELETE" });
       }
     },
