@@ -21,6 +21,7 @@ import { linksFlows } from "./links.mjs";
 import { uiFixesFlows } from "./uifixes.mjs";
 import { uiGapsFlows } from "./uigaps.mjs";
 import { uiGaps3Flows } from "./uigaps3.mjs";
+import { groupViewsFlows } from "./groupviews.mjs";
 
 const cfg = JSON.parse(process.env.E2E_CONFIG || "{}");
 const flow = process.argv[2];
@@ -141,6 +142,7 @@ const flows = {
   ...uiFixesFlows({ cfg, result, check, signIn, open, api, tableSettled }),
   ...uiGapsFlows({ cfg, result, check, signIn, open, api, allowConsole, tableSettled }),
   ...uiGaps3Flows({ cfg, result, check, signIn, open, api, tableSettled }),
+  ...groupViewsFlows({ result, check, signIn, open, api, tableSettled }),
   async signin(page) {
     await page.goto(cfg.url + "/");
     await shot(page, "sign-in");

@@ -5,7 +5,8 @@
 // page loaded). In Traces mode a group is of traces, by their root span's value (the summary
 // shape's root fields: tags, name, type, metadata) and its averages and sums are of the
 // traces' rolled-up values; in Spans mode of spans, by their own value. A click on a group
-// filters the table to it (`gval` in the URL; a second click removes it).
+// filters the table to it (`gval` in the URL; a second click removes it). In Live mode the groups
+// are asked for again each time the table's first page is (`refresh`), never more often.
 import { useEffect, useMemo, useRef, useState } from "react";
 import { btql, lit } from "../api";
 import { fmtNumber } from "../components/DataTable";
@@ -92,16 +93,42 @@ function fmtGroup(group: string, v: unknown): string {
 }
 
 /** `filter`: the table's filter without the selected group; `params`: the URL state the
- * groups are for (`data-params`, beside `data-settled`, for tests). */
-export function GroupsPanel({ source, group, filter, spans, selected, params }: { source: Source; group: string; filter: string; spans: boolean; selected: { value: unknown } | null; params: string }) {
+ * groups are for (`data-params`, beside `data-settled`, for tests); `refresh`: a number that
+ * changes when the table's rows were asked for again in Live mode: the groups are asked for
+ * again (the ones shown stay until the new ones are in; a tick while they are still being
+ * asked for is skipped). `data-refresh` is the `refresh` the groups shown were asked for at. */
+export function GroupsPanel({
+  source,
+  group,
+  filter,
+  spans,
+  selected,
+  params,
+  refresh = 0,
+}: {
+  source: Source;
+  group: string;
+  filter: string;
+  spans: boolean;
+  selected: { value: unknown } | null;
+  params: string;
+  refresh?: number;
+}) {
   const key = `${source.type}(${source.id})|${spans}|${group}|${filter}`;
-  const [loaded, setLoaded] = useState<{ key: string; groups: Group[] | string; scores: string[] } | null>(null);
+  const [loaded, setLoaded] = useState<{ key: string; refresh: number; groups: Group[] | string; scores: string[] } | null>(null);
   const current = useRef(key);
   current.current = key;
+  // The key of the groups being asked for (null when none are).
+  const asking = useRef<string | null>(null);
   useEffect(() => {
+    if (asking.current === key) return;
+    asking.current = key;
     const from = `from: ${sourceExpr(source)} ${spans ? "spans" : "summary"}`;
     const where = (own?: string) => (own || filter ? [`filter: ${[own, filter && `(${filter})`].filter(Boolean).join(" AND ")}`] : []);
-    const keep = (groups: Group[] | string, scores: string[]) => current.current === key && setLoaded({ key, groups, scores });
+    const keep = (groups: Group[] | string, scores: string[]) => {
+      if (asking.current === key) asking.current = null;
+      if (current.current === key) setLoaded({ key, refresh, groups, scores });
+    };
     (async () => {
       // The names of the scores in the logs (each gets an average per group; blank in a group
       // without it).
@@ -144,12 +171,12 @@ export function GroupsPanel({ source, group, filter, spans, selected, params }: 
       groups = groups.sort((a, b) => b.n - a.n || none(a.value) - none(b.value) || text(a.value).localeCompare(text(b.value))).slice(0, 50);
       keep(groups, scores);
     })().catch((e) => keep(`Groups not loaded: ${e.message}`, []));
-  }, [key]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [key, refresh]); // eslint-disable-line react-hooks/exhaustive-deps
   const data = loaded?.key === key ? loaded : null;
   const label = useMemo(() => GROUP_FIELDS.find(([id]) => id === group)?.[1] ?? group, [group]);
   const isSelected = (v: unknown) => !!selected && JSON.stringify(selected.value) === JSON.stringify(v ?? null);
   return (
-    <div className="groups" data-testid="groups" data-settled={data ? "1" : "0"} data-params={params}>
+    <div className="groups" data-testid="groups" data-settled={data ? "1" : "0"} data-params={params} data-refresh={data?.refresh ?? ""}>
       {!data && <div className="muted">Grouping…</div>}
       {typeof data?.groups === "string" && (
         <div className="error" data-testid="groups-error">

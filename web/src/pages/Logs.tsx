@@ -182,6 +182,11 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
   const generation = useRef(0);
   const rowsRef = useRef(rows);
   rowsRef.current = rows;
+  // Live with Group by: each time the first page is asked for again the groups are too (a
+  // group may change without the table: one other than the group picked, or past the first page).
+  const [liveRefresh, setLiveRefresh] = useState(0);
+  const groupByRef = useRef(groupBy);
+  groupByRef.current = groupBy;
 
   const load = useCallback(
     async (next: string | null, replace: boolean) => {
@@ -236,6 +241,7 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
       try {
         const res = await btql(query(null));
         if (gen !== generation.current) return;
+        if (groupByRef.current) setLiveRefresh((n) => n + 1);
         if (sortExpr) {
           const old = rowsRef.current;
           const same = res.data.every((r: any, i: number) => old[i]?.id === r.id && old[i]?._xact_id === r._xact_id);
@@ -402,6 +408,7 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
             spans={spans}
             selected={parseGroupValue(params.get("gval"))}
             params={params.toString()}
+            refresh={liveRefresh}
           />
         )}
         <div className="logs-body">

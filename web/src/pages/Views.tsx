@@ -1,21 +1,26 @@
 // Saved views of the logs screen (/v1/view): the built-in views (All, Errors, Non-errors,
 // Unreviewed, Assigned to me) and the table's saved ones; save the current filters, columns,
-// sort and row type as a view, rename or delete it, and make a view your default
+// sort, row type and Group by as a view, rename or delete it, and make a view your default
 // (/v1/view_default, per user = per API key name). The selected view is in the URL (`view`).
+// Group by is stored as Braintrust's views store it, `options.grouping` (the field), and the
+// group picked, if any, as `view_data.search.group` ({ value }); a view without them (saved
+// before they were kept) opens without Group by, as a view without columns opens with the
+// default ones.
 import { useEffect, useRef, useState } from "react";
 import { lit, request } from "../api";
 import { setParams } from "../router";
+import { parseGroupValue } from "./Groups";
 import { Cond, Source } from "./logsQuery";
 
 export type SavedView = {
   id: string;
   name: string;
-  view_data: { search?: { filter?: string; conds?: Cond[]; q?: string; range?: string; sort?: string } } | null;
-  options: { rows?: string; columns?: string } | null;
+  view_data: { search?: { filter?: string; conds?: Cond[]; q?: string; range?: string; sort?: string; group?: { value?: unknown } } } | null;
+  options: { rows?: string; columns?: string; grouping?: string | null } | null;
 };
 
 // The URL parameters a view sets (all of them, so a view replaces the previous one's state).
-export const VIEW_PARAMS = ["rows", "filter", "conds", "q", "range", "sort", "cols", "tab"] as const;
+export const VIEW_PARAMS = ["rows", "filter", "conds", "q", "range", "sort", "cols", "group", "gval", "tab"] as const;
 
 type Builtin = { id: string; name: string; params: Record<string, string | undefined> };
 // The server accepts these ids as a personal default (BUILTIN_VIEWS in store/views.py).
@@ -40,6 +45,8 @@ export function viewParams(view: SavedView | Builtin): Record<string, string | u
   const out: Record<string, string | undefined> = Object.fromEntries(VIEW_PARAMS.map((k) => [k, undefined]));
   if ("params" in view) return { ...out, ...view.params, view: view.id };
   const s = view.view_data?.search || {};
+  const grouping = typeof view.options?.grouping === "string" && view.options.grouping ? view.options.grouping : undefined;
+  const picked = grouping && s.group && typeof s.group === "object" ? JSON.stringify(s.group.value ?? null) : undefined;
   return {
     ...out,
     filter: s.filter || undefined,
@@ -49,6 +56,8 @@ export function viewParams(view: SavedView | Builtin): Record<string, string | u
     sort: s.sort || undefined,
     rows: view.options?.rows === "spans" ? "spans" : undefined,
     cols: view.options?.columns || undefined,
+    group: grouping,
+    gval: picked,
     tab: s.filter ? "btql" : undefined,
     view: view.id,
   };
@@ -62,6 +71,8 @@ function viewBody(params: URLSearchParams) {
   } catch {
     /* keep none */
   }
+  const grouping = params.get("group") || "";
+  const picked = grouping ? parseGroupValue(params.get("gval")) : null;
   return {
     view_data: {
       search: {
@@ -70,9 +81,10 @@ function viewBody(params: URLSearchParams) {
         q: params.get("q") || "",
         range: params.get("range") || "",
         sort: params.get("sort") || "",
+        ...(picked ? { group: { value: picked.value } } : {}),
       },
     },
-    options: { rows: params.get("rows") === "spans" ? "spans" : "traces", columns: params.get("cols") || "" },
+    options: { rows: params.get("rows") === "spans" ? "spans" : "traces", columns: params.get("cols") || "", ...(grouping ? { grouping } : {}) },
   };
 }
 
@@ -262,7 +274,7 @@ export function ViewBar({ source, params }: { source: Source; params: URLSearchP
               setNaming("save");
             }}
             data-testid="save-view"
-            title="Save the filters, search, time range, columns, sort and row type as a view"
+            title="Save the filters, search, time range, columns, sort, row type and Group by as a view"
           >
             Save view
           </button>
