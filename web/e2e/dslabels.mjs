@@ -87,6 +87,7 @@ export function dslabelsFlows({ cfg, result, check, shot, signIn, open, api }) {
       await open(page, `datasets/${dsId}`, "", pid);
       const table = page.getByTestId("dataset-rows");
       await table.getByTestId("row").filter({ hasText: "Love the new app" }).click();
+      await page.waitForURL(/row=dl-2/);
       await score("sentiment").waitFor();
       await score("sentiment").getByTestId("review-category").filter({ hasText: "positive" }).click();
       await score("sentiment").locator("button.on", { hasText: "positive" }).waitFor();

@@ -8,7 +8,7 @@ import {
   useReactTable,
 } from "@tanstack/react-table";
 import { useVirtualizer } from "@tanstack/react-virtual";
-import { ReactNode, useEffect, useRef, useState } from "react";
+import { ReactNode, useEffect, useMemo, useRef, useState } from "react";
 
 export type Sort = { id: string; desc: boolean } | null;
 
@@ -34,9 +34,22 @@ export function DataTable(props: Props) {
   const ids = columns.map((c) => c.id as string);
   const order = props.visible ?? ids;
   const visibility = Object.fromEntries(ids.map((id) => [id, order.includes(id)]));
+  // Rows keyed by their id when every row has its own: a reload that reorders the rows (a row
+  // written moves to the top) then moves each row's element with it, so a click aimed at a row
+  // never lands on another row's content put in its place (keyed by position, it could).
+  const byId = useMemo(() => {
+    const seen = new Set<string>();
+    for (const r of data) {
+      const id = (r as { id?: unknown } | null)?.id;
+      if (typeof id !== "string" || seen.has(id)) return false;
+      seen.add(id);
+    }
+    return true;
+  }, [data]);
   const table = useReactTable({
     data,
     columns,
+    getRowId: byId ? (r) => (r as { id: string }).id : undefined,
     state: { sorting, columnVisibility: visibility, columnOrder: order },
     manualSorting: !!props.onSort,
     enableMultiSort: false,
