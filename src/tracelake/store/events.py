@@ -74,15 +74,14 @@ def prepare_batch(
                 raise InvalidRequest(f"{where}: {exc.message}") from None
         else:
             row_ref = ref[index] if isinstance(ref, list) else ref
-            if row_ref not in objects:
-                objects[row_ref] = catalog.object_info(principal.org_id, row_ref)
-            own = "the object it is listed under" if isinstance(ref, list) else None
-            info = objects[row_ref]
-            _check_same_object(raw, row_ref, principal.org_id, info.project_id, where, own)
         if row_ref not in objects:
             objects[row_ref] = catalog.object_info(principal.org_id, row_ref)
+        info = objects[row_ref]
         if ref is None:
-            _check_row_keys(raw, row_ref, objects[row_ref], where)
+            _check_row_keys(raw, row_ref, info, where)
+        else:
+            own = "the object it is listed under" if isinstance(ref, list) else None
+            _check_same_object(raw, row_ref, principal.org_id, info.project_id, where, own)
         writes.append(normalize_row(raw, row_ref, index, where))
     batch = WriteBatch(writes=writes, objects=objects, author=principal.key_id, user=principal.user)
     # A dataset's enforced field schemas apply to every write path (checked on final rows).
