@@ -22,6 +22,7 @@ import { uiFixesFlows } from "./uifixes.mjs";
 import { uiGapsFlows } from "./uigaps.mjs";
 import { uiGaps3Flows } from "./uigaps3.mjs";
 import { groupViewsFlows } from "./groupviews.mjs";
+import { compareManyFlows } from "./comparemany.mjs";
 
 const cfg = JSON.parse(process.env.E2E_CONFIG || "{}");
 const flow = process.argv[2];
@@ -143,6 +144,7 @@ const flows = {
   ...uiGapsFlows({ cfg, result, check, signIn, open, api, allowConsole, tableSettled }),
   ...uiGaps3Flows({ cfg, result, check, signIn, open, api, tableSettled }),
   ...groupViewsFlows({ result, check, signIn, open, api, tableSettled }),
+  ...compareManyFlows({ cfg, result, check, shot, signIn, open, api, columnTexts }),
   async signin(page) {
     await page.goto(cfg.url + "/");
     await shot(page, "sign-in");

@@ -1,5 +1,5 @@
-// Experiments: the list with averages, and the comparison of one experiment with a baseline
-// (rows matched on input, per-row score deltas, improvements and regressions).
+// Experiments: the list with averages, and the comparison of one or more experiments with a
+// baseline (rows matched on input, per-row score deltas, improvements and regressions).
 import { ColumnDef } from "@tanstack/react-table";
 import { useEffect, useMemo, useState } from "react";
 import type { Project } from "../App";
@@ -187,7 +187,8 @@ function ExperimentList({ project }: { project: Project }) {
   const [stats, setStats] = useState<Record<string, Stats>>({});
   const [scores, setScores] = useState<Record<string, Record<string, number>>>({});
   const [picked, setPicked] = useState<string[]>([]);
-  // Of the two picked, the baseline: the one chosen, else the older (whichever was picked first).
+  // Of the two or more picked, the baseline: the one chosen, else the oldest (whichever was
+  // picked first); the others are compared with it.
   const [chosenBase, setChosenBase] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [loads, setLoads] = useState(0); // (asked again after a delete)
@@ -229,7 +230,7 @@ function ExperimentList({ project }: { project: Project }) {
       .catch((e) => setError(e.message));
   }, [project.id, loads]);
 
-  // Delete the picked experiments (one or two), after a confirmation; each one refused says why.
+  // Delete the picked experiments (one or more), after a confirmation; each one refused says why.
   const deletePicked = async () => {
     const names = pickedExps.map((e) => `“${e.name}”`).join(" and ");
     if (!confirm(`Delete the experiment${pickedExps.length > 1 ? "s" : ""} ${names} and ${pickedExps.length > 1 ? "their" : "its"} rows?`)) return;
@@ -249,8 +250,9 @@ function ExperimentList({ project }: { project: Project }) {
   const scoreNames = useMemo(() => [...new Set(Object.values(scores).flatMap((s) => Object.keys(s)))].sort(), [scores]);
   const pickedExps = picked.map((id) => experiments?.find((e) => e.id === id)).filter(Boolean) as any[];
   const olderFirst = [...pickedExps].sort((a, b) => String(a.created).localeCompare(String(b.created)));
-  const baseId = pickedExps.length === 2 ? (chosenBase && picked.includes(chosenBase) ? chosenBase : olderFirst[0].id) : null;
-  const otherId = baseId ? picked.find((id) => id !== baseId)! : null;
+  const baseId = pickedExps.length >= 2 ? (chosenBase && picked.includes(chosenBase) ? chosenBase : olderFirst[0].id) : null;
+  // The experiments compared with the baseline, oldest first.
+  const otherIds = baseId ? olderFirst.map((e) => e.id).filter((id) => id !== baseId) : [];
   const nameOf = (id: string | null) => experiments?.find((e) => e.id === id)?.name ?? "";
   // The figures go into the rows themselves: the table caches each row's values until its data
   // changes, so a column reading a separate state would keep what it read before they arrived.
@@ -270,7 +272,7 @@ function ExperimentList({ project }: { project: Project }) {
           data-testid="pick-experiment"
           checked={picked.includes(row.original.id)}
           onChange={() =>
-            setPicked(picked.includes(row.original.id) ? picked.filter((x) => x !== row.original.id) : [...picked, row.original.id].slice(-2))
+            setPicked(picked.includes(row.original.id) ? picked.filter((x) => x !== row.original.id) : [...picked, row.original.id])
           }
         />
       ),
@@ -309,7 +311,7 @@ function ExperimentList({ project }: { project: Project }) {
       <div className="toolbar">
         <h2>Experiments</h2>
         {baseId && (
-          <label title="The experiment the other one is compared with">
+          <label title="The experiment the others are compared with">
             Baseline{" "}
             <select value={baseId} onChange={(e) => setChosenBase(e.target.value)} data-testid="compare-pick-base">
               {olderFirst.map((e) => (
@@ -323,9 +325,9 @@ function ExperimentList({ project }: { project: Project }) {
         <button
           disabled={!baseId}
           data-testid="compare"
-          onClick={() => navigate(["p", project.id, "experiments", "compare"], { exp: otherId!, base: baseId! })}
+          onClick={() => navigate(["p", project.id, "experiments", "compare"], { exp: otherIds.join(","), base: baseId! })}
         >
-          {baseId ? `Compare ${nameOf(otherId)} with ${nameOf(baseId)}` : "Compare (pick two)"}
+          {baseId ? `Compare ${otherIds.map(nameOf).join(", ")} with ${nameOf(baseId)}` : "Compare (pick two or more)"}
         </button>
         <button disabled={!pickedExps.length} data-testid="delete-experiments" onClick={deletePicked} title="Delete the picked experiments">
           {pickedExps.length ? `Delete ${pickedExps.length === 1 ? pickedExps[0].name : `${pickedExps.length} experiments`}` : "Delete"}
@@ -413,11 +415,46 @@ const NO_BASE = "none";
 /** The compare screen's `key` for rows matched on their whole input (no `key` is the project's). */
 const WHOLE_INPUT = "input";
 
+/** The compare screen's `exp`: the compared experiments' ids, comma-separated (`exp=a,b`), each
+ * once. The first is "the experiment" (its default baseline is the server's, Swap exchanges it
+ * with the baseline); the others are compared with the same baseline. */
+function parseExpIds(value: string | null): string[] {
+  return [...new Set((value || "").split(",").map((s) => s.trim()).filter(Boolean))];
+}
+
+/** Matched rows: one per key (the input, or the comparison key) of any compared experiment, in
+ * the order the first experiment lists them, then the keys only the next ones have; `runs[i]` is
+ * the i-th compared experiment's row of that key (null: it has none), `base` the baseline's. The
+ * first experiment's fields are on the row itself (as with one experiment compared). */
+function matchRows(base: Keyed[], runs: Keyed[][]): any[] {
+  const baseByKey = new Map(base.filter((x) => x.key !== undefined).map((x) => [x.key, x.row]));
+  const out: any[] = [];
+  const byKey = new Map<string, any>();
+  runs.forEach((list, i) => {
+    for (const { row, key } of list) {
+      let r = key !== undefined ? byKey.get(key) : undefined;
+      if (!r) {
+        r = { key, input: row.input, base: (key !== undefined && baseByKey.get(key)) || null, runs: runs.map(() => null) };
+        out.push(r);
+        if (key !== undefined) byKey.set(key, r);
+      }
+      r.runs[i] = row;
+    }
+  });
+  return out.map((r) => {
+    const first = r.runs.find(Boolean);
+    return { ...(r.runs[0] || {}), ...r, id: first.id, trials: Math.max(...r.runs.map((x: any) => x?.trials ?? 0)) };
+  });
+}
+
 function Compare({ project }: { project: Project }) {
   const { params } = useRoute();
-  const expId = params.get("exp") || "";
+  const expParam = params.get("exp") || "";
+  const expIds = useMemo(() => parseExpIds(expParam), [expParam]);
+  const expId = expIds[0] || "";
   const [experiments, setExperiments] = useState<any[] | null>(null);
   const exp = experiments?.find((e) => e.id === expId);
+  const nameOf = (id: string) => experiments?.find((e) => e.id === id)?.name;
   // The project's default baseline (Braintrust's project settings.baseline_experiment_id).
   const [settings, setSettings] = useState<Record<string, any>>({});
   const projectBase: string = settings.baseline_experiment_id || "";
@@ -442,12 +479,20 @@ function Compare({ project }: { project: Project }) {
   // (picking "(none)" did nothing, and a link could not say it).
   const baseParam = params.get("base") || "";
   const baseId = baseParam === NO_BASE ? "" : baseParam || defaultBase || "";
+  // The experiments compared with the baseline: the first, and the others but the baseline.
+  const compared = expId ? [expId, ...expIds.slice(1).filter((id) => id !== baseId)] : [];
+  const comparedKey = compared.join(",");
+  const many = compared.length > 1;
   // Nothing to load (the table said "Loading…" for ever): an experiment that is not in this
   // project (deleted, a link's typo), or one without a baseline until one is picked.
-  const missing = experiments !== null && !!expId && !exp;
+  const missingIds = experiments === null ? [] : compared.filter((id) => !experiments.some((e) => e.id === id));
+  const missing = missingIds.length > 0;
   const noBase = !baseId && (baseParam === NO_BASE || defaultBase === "");
-  const only = params.get("only") || ""; // "improved:<score>" | "regressed:<score>"
-  const [summary, setSummary] = useState<any>(null);
+  // "improved:<score>" | "regressed:<score>"; `in`: the compared experiment it is of (none:
+  // any of them).
+  const only = params.get("only") || "";
+  const onlyIn = params.get("in") || "";
+  const [summaries, setSummaries] = useState<any[] | null>(null);
   const [diff, setDiff] = useState<any | null>(null);
   const [rows, setRows] = useState<any[] | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -479,54 +524,63 @@ function Compare({ project }: { project: Project }) {
     // (Nothing to compare any more — no experiment, or the baseline "(none)" — shows no rows
     // and no summary: the previous comparison's stayed on the screen.)
     setRows(null);
-    setSummary(null);
-    if (!expId || !baseId) return;
+    setSummaries(null);
+    const ids = comparedKey ? comparedKey.split(",") : [];
+    if (!ids.length || !baseId) return;
     setError(null);
     // Traces matched on the key the table matches rows on (the URL's, else the project's;
     // "": the whole input), not on the project's saved one.
     // Answers of a comparison no longer shown (a swap, another baseline) are dropped.
     let current = true;
-    request(`v1/experiment/${expId}/summarize?comparison_key=${encodeURIComponent(keyExpr)}`, { query: { comparison_experiment_id: baseId } })
-      .then((s) => current && setSummary(s))
+    Promise.all(
+      ids.map((id) => request(`v1/experiment/${id}/summarize?comparison_key=${encodeURIComponent(keyExpr)}`, { query: { comparison_experiment_id: baseId } })),
+    )
+      .then((s) => current && setSummaries(s))
       .catch((e) => current && setError(e.message));
+    // Each experiment's rows in one query (its pages of 1000), not one request per row.
     const keyed = (id: string) =>
       Promise.all([summaryRows(id), keyExpr ? comparisonKeys(id, keyExpr) : null]).then(([rs, keys]) =>
         byTrial(rs.map((r) => ({ row: r, key: keys ? keys.get(r.root_span_id) : canonical(r.input) }))),
       );
-    Promise.all([keyed(expId), keyed(baseId)])
-      .then(([a, b]) => {
-        if (!current) return;
-        const base = new Map(b.filter((x) => x.key !== undefined).map((x) => [x.key, x.row]));
-        setRows(a.map(({ row, key }) => ({ ...row, base: (key !== undefined && base.get(key)) || null })));
-      })
+    Promise.all([keyed(baseId), ...ids.map(keyed)])
+      .then(([b, ...runs]) => current && setRows(matchRows(b, runs)))
       .catch((e) => current && setError(e.message));
     return () => {
       current = false;
     };
-  }, [expId, baseId, keyExpr]);
+  }, [comparedKey, baseId, keyExpr]);
 
-  const scoreNames = useMemo(() => [...new Set((rows || []).flatMap((r) => [...Object.keys(r.scores || {}), ...Object.keys(r.base?.scores || {})]))].sort(), [rows]);
-  // Scores equal but for float noise (0.1 + 0.2 against 0.3) are no change, as in the server's
+  const scoreNames = useMemo(
+    () => [...new Set((rows || []).flatMap((r) => [...r.runs.flatMap((x: any) => Object.keys(x?.scores || {})), ...Object.keys(r.base?.scores || {})]))].sort(),
+    [rows],
+  );
+  // The i-th compared experiment's change of a score on a row, against the baseline's. Scores
+  // equal but for float noise (0.1 + 0.2 against 0.3) are no change, as in the server's
   // summary (math.isclose with rel_tol 1e-9, abs_tol 1e-12).
-  const delta = (r: any, n: string) => {
-    if (!r.base || r.scores?.[n] == null || r.base.scores?.[n] == null) return null;
-    const [a, b] = [r.scores[n], r.base.scores[n]];
+  const delta = (r: any, n: string, i: number) => {
+    const run = r.runs?.[i];
+    if (!r.base || run?.scores?.[n] == null || r.base.scores?.[n] == null) return null;
+    const [a, b] = [run.scores[n], r.base.scores[n]];
     return Math.abs(a - b) <= Math.max(1e-9 * Math.max(Math.abs(a), Math.abs(b)), 1e-12) ? 0 : a - b;
   };
-  // Improvements and regressions per score, over the rows as matched here (on the input,
-  // as the server's summary counts them, or on the comparison key).
-  const changes = useMemo(() => {
-    const out: Record<string, { improvements: number; regressions: number }> = {};
-    for (const n of scoreNames) {
-      const ds = (rows || []).map((r) => delta(r, n)).filter((d): d is number => d !== null);
-      out[n] = { improvements: ds.filter((d) => d > 0).length, regressions: ds.filter((d) => d < 0).length };
-    }
-    return out;
-  }, [rows, scoreNames]); // eslint-disable-line react-hooks/exhaustive-deps
-  // A row's change, as one sort key: the sum of its score drops when one dropped (negative),
-  // else the sum of its gains (positive), else 0.
+  // Improvements and regressions per compared experiment and score, over the rows as matched
+  // here (on the input, as the server's summary counts them, or on the comparison key).
+  const changes = useMemo(
+    () =>
+      compared.map((_id, i) => {
+        const out: Record<string, { improvements: number; regressions: number }> = {};
+        for (const n of scoreNames) {
+          const ds = (rows || []).map((r) => delta(r, n, i)).filter((d): d is number => d !== null);
+          out[n] = { improvements: ds.filter((d) => d > 0).length, regressions: ds.filter((d) => d < 0).length };
+        }
+        return out;
+      }),
+    [rows, scoreNames, comparedKey], // eslint-disable-line react-hooks/exhaustive-deps
+  );
+  // A row's change, as one sort key: the sum of its score drops (in every compared
+  // experiment) when one dropped (negative), else the sum of its gains (positive), else 0.
   const change = (r: any) => {
-    const ds = scoreNames.map((n) => delta(r, n) ?? 0);
+    const ds = compared.flatMap((_id, i) => scoreNames.map((n) => delta(r, n, i) ?? 0));
     const down = ds.reduce((s, d) => s + Math.min(0, d), 0);
     return down < 0 ? down : ds.reduce((s, d) => s + Math.max(0, d), 0);
   };
@@ -536,14 +590,66 @@ function Compare({ project }: { project: Project }) {
       // "improved:<score>": the score's name may hold colons itself (ragas:faithfulness).
       const kind = only.slice(0, only.indexOf(":"));
       const name = only.slice(only.indexOf(":") + 1);
-      out = out.filter((r) => {
-        const d = delta(r, name);
-        return d !== null && (kind === "improved" ? d > 0 : d < 0);
-      });
+      // Of one compared experiment (`in`), else of any of them.
+      const inIdx = compared.indexOf(onlyIn);
+      const which = inIdx >= 0 ? [inIdx] : compared.map((_id, i) => i);
+      out = out.filter((r) =>
+        which.some((i) => {
+          const d = delta(r, name, i);
+          return d !== null && (kind === "improved" ? d > 0 : d < 0);
+        }),
+      );
     }
     return out;
-  }, [rows, only, scoreNames]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [rows, only, onlyIn, scoreNames, comparedKey]); // eslint-disable-line react-hooks/exhaustive-deps
 
+  // One column group per compared experiment: its output, each score with its change against
+  // the baseline, its duration's change. The first one's columns keep their ids (output, d:<score>,
+  // duration); the i-th's are prefixed `x<i>.`. With several, each header names its experiment.
+  const group = (id: string, i: number): ColumnDef<any, any>[] => {
+    const prefix = i === 0 ? "" : `x${i}.`;
+    const of = many ? ` (${nameOf(id) ?? "experiment"})` : "";
+    return [
+      {
+        id: prefix + "output",
+        header: `Output (${nameOf(id) ?? "experiment"})`,
+        size: 200,
+        accessorFn: (r) => preview(r.runs[i]?.output),
+        cell: (c) => c.getValue(),
+      },
+      ...scoreNames.map(
+        (n): ColumnDef<any, any> => ({
+          id: `${prefix}d:${n}`,
+          header: `${n} Δ${of}`,
+          size: 150,
+          accessorFn: (r) => delta(r, n, i),
+          sortUndefined: "last",
+          cell: (c) => {
+            const run = c.row.original.runs[i];
+            const d = c.getValue() as number | null;
+            return (
+              <span>
+                {pct(run?.scores?.[n])}{" "}
+                {d !== null && d !== 0 && (
+                  <span className={d > 0 ? "up" : "down"} data-testid={d > 0 ? "improved" : "regressed"}>
+                    {d > 0 ? "▲ +" : "▼ "}
+                    {(d * 100).toFixed(1)}
+                  </span>
+                )}
+              </span>
+            );
+          },
+        }),
+      ),
+      {
+        id: prefix + "duration",
+        header: `Duration Δ (s)${of}`,
+        size: 120,
+        accessorFn: (r) => (r.base && r.runs[i] ? (r.runs[i].metrics?.duration ?? 0) - (r.base.metrics?.duration ?? 0) : null),
+        cell: (c) => fmtNumber(c.getValue(), 3),
+      },
+    ];
+  };
   const columns: ColumnDef<any, any>[] = [
     {
       id: "input",
@@ -562,32 +668,8 @@ function Compare({ project }: { project: Project }) {
         </span>
       ),
     },
-    { id: "output", header: `Output (${exp?.name ?? "experiment"})`, size: 200, accessorFn: (r) => preview(r.output), cell: (i) => i.getValue() },
-    { id: "base_output", header: `Output (${experiments?.find((e) => e.id === baseId)?.name ?? "baseline"})`, size: 200, accessorFn: (r) => preview(r.base?.output), cell: (i) => i.getValue() },
-    ...scoreNames.map(
-      (n): ColumnDef<any, any> => ({
-        id: "d:" + n,
-        header: `${n} Δ`,
-        size: 150,
-        accessorFn: (r) => delta(r, n),
-        sortUndefined: "last",
-        cell: (i) => {
-          const r = i.row.original;
-          const d = i.getValue() as number | null;
-          return (
-            <span>
-              {pct(r.scores?.[n])}{" "}
-              {d !== null && d !== 0 && (
-                <span className={d > 0 ? "up" : "down"} data-testid={d > 0 ? "improved" : "regressed"}>
-                  {d > 0 ? "▲ +" : "▼ "}
-                  {(d * 100).toFixed(1)}
-                </span>
-              )}
-            </span>
-          );
-        },
-      }),
-    ),
+    { id: "base_output", header: `Output (${nameOf(baseId) ?? "baseline"})`, size: 200, accessorFn: (r) => preview(r.base?.output), cell: (i) => i.getValue() },
+    ...compared.flatMap(group),
     {
       id: "regressions",
       header: "Change",
@@ -596,7 +678,7 @@ function Compare({ project }: { project: Project }) {
       cell: (i) => {
         const v = i.getValue() as number;
         if (!v) return "";
-        const title = `${v > 0 ? "+" : ""}${(v * 100).toFixed(1)} points over the scores`;
+        const title = `${v > 0 ? "+" : ""}${(v * 100).toFixed(1)} points over the scores${many ? " of every compared experiment" : ""}`;
         return (
           <span className={v < 0 ? "down" : "up"} title={title}>
             {v < 0 ? "regression" : "improvement"}
@@ -604,14 +686,14 @@ function Compare({ project }: { project: Project }) {
         );
       },
     },
-    {
-      id: "duration",
-      header: "Duration Δ (s)",
-      size: 120,
-      accessorFn: (r) => (r.base ? (r.metrics?.duration ?? 0) - (r.base.metrics?.duration ?? 0) : null),
-      cell: (i) => fmtNumber(i.getValue(), 3),
-    },
   ];
+  // A filter of the summary cards: the score's rows improved (regressed) in the card's
+  // experiment (`in`, with several compared); a second click shows every row again.
+  const toggleOnly = (kind: string, name: string, id: string) => {
+    const on = only === `${kind}:${name}` && (!many || onlyIn === id);
+    setParams({ only: on ? undefined : `${kind}:${name}`, in: on || !many ? undefined : id });
+  };
+  const setExps = (ids: string[]) => setParams({ exp: ids.join(",") });
 
   return (
     <div className="page">
@@ -623,7 +705,12 @@ function Compare({ project }: { project: Project }) {
             value={expId}
             // The baseline picked as the experiment: the two swap (it was compared with itself,
             // the baseline menu showing "(none)").
-            onChange={(e) => setParams(e.target.value === baseId ? { exp: e.target.value, base: expId } : { exp: e.target.value })}
+            onChange={(e) => {
+              const rest = expIds.slice(1).filter((id) => id !== e.target.value);
+              setParams(
+                e.target.value === baseId ? { exp: [e.target.value, ...rest].join(","), base: expId } : { exp: [e.target.value, ...rest].join(",") },
+              );
+            }}
             data-testid="compare-exp"
           >
             {!expId && <option value="">Pick one…</option>}
@@ -634,9 +721,39 @@ function Compare({ project }: { project: Project }) {
             ))}
           </select>
         </label>
+        {compared.slice(1).map((id) => (
+          <span className="compare-also" key={id} data-testid="compare-also">
+            {nameOf(id) ?? id}{" "}
+            <button className="link" title="Stop comparing this experiment" data-testid="compare-remove" onClick={() => setExps(expIds.filter((x) => x !== id))}>
+              ×
+            </button>
+          </span>
+        ))}
+        {expId && (
+          <select
+            value="" // (it shows its prompt again once one is added)
+            data-testid="compare-add"
+            title="Compare one more experiment with the baseline"
+            onChange={(e) => e.target.value && setExps([...expIds, e.target.value])}
+          >
+            <option value="">+ Experiment…</option>
+            {(experiments || [])
+              .filter((e) => e.id !== baseId && !compared.includes(e.id))
+              .map((e) => (
+                <option key={e.id} value={e.id}>
+                  {e.name}
+                </option>
+              ))}
+          </select>
+        )}
         <label>
           Baseline{" "}
-          <select value={baseId || NO_BASE} onChange={(e) => setParams({ base: e.target.value })} data-testid="compare-base">
+          <select
+            value={baseId || NO_BASE}
+            // (one of the compared experiments picked as the baseline stops being compared)
+            onChange={(e) => setParams({ base: e.target.value })}
+            data-testid="compare-base"
+          >
             <option value={NO_BASE}>(none)</option>
             {(experiments || [])
               .filter((e) => e.id !== expId)
@@ -648,7 +765,11 @@ function Compare({ project }: { project: Project }) {
           </select>
         </label>
         {expId && baseId && (
-          <button onClick={() => setParams({ exp: baseId, base: expId })} data-testid="compare-swap" title="Compare the baseline with this experiment instead">
+          <button
+            onClick={() => setParams({ exp: [baseId, ...expIds.slice(1).filter((id) => id !== baseId)].join(","), base: expId })}
+            data-testid="compare-swap"
+            title={`Compare the baseline with ${many ? "the others and " : ""}this experiment instead`}
+          >
             ⇄ Swap
           </button>
         )}
@@ -659,6 +780,7 @@ function Compare({ project }: { project: Project }) {
                 .then(() => setExperiments((experiments || []).map((e) => (e.id === exp.id ? { ...e, base_exp_id: baseId } : e))))
                 .catch((e) => setError(e.message))
             }
+            title={`Make it ${exp.name}'s baseline (its base_exp_id)`}
           >
             Set as baseline
           </button>
@@ -697,11 +819,11 @@ function Compare({ project }: { project: Project }) {
         )}
       </div>
       {error && <div className="error">{error}</div>}
-      {missing && (
-        <div className="error" data-testid="compare-missing">
-          No experiment with id <code>{expId}</code> in this project: it was deleted, or the link names another one.
+      {missingIds.map((id) => (
+        <div className="error" data-testid="compare-missing" key={id}>
+          No experiment with id <code>{id}</code> in this project: it was deleted, or the link names another one.
         </div>
-      )}
+      ))}
       {!expId && (
         <div className="muted" data-testid="compare-no-exp">
           Pick the experiment to compare (the link names none).
@@ -714,38 +836,56 @@ function Compare({ project }: { project: Project }) {
             : "This experiment has no baseline (no base experiment, no project default, no earlier experiment): pick one to compare with."}
         </div>
       )}
-      {summary && (
-        <div className="summary-cards" data-testid="compare-summary">
-          {Object.values(summary.scores || {}).map((s: any) => (
-            <div className="card" key={s.name}>
-              <div className="muted">{s.name}</div>
-              <div className="big">{pct(s.score)}</div>
-              <div className={s.diff > 0 ? "up" : s.diff < 0 ? "down" : ""}>{s.diff != null ? `${s.diff > 0 ? "+" : ""}${(s.diff * 100).toFixed(1)} pts` : ""}</div>
-              <button className="link up" onClick={() => setParams({ only: only === `improved:${s.name}` ? undefined : `improved:${s.name}` })} data-testid="filter-improved">
-                {changes[s.name]?.improvements ?? s.improvements} improvements
-              </button>{" "}
-              <button className="link down" onClick={() => setParams({ only: only === `regressed:${s.name}` ? undefined : `regressed:${s.name}` })} data-testid="filter-regressed">
-                {changes[s.name]?.regressions ?? s.regressions} regressions
-              </button>
-            </div>
-          ))}
-          {Object.values(summary.metrics || {}).map((m: any) => (
-            <div className="card" key={m.name}>
-              <div className="muted">{m.name}</div>
-              <div className="big">
-                {fmtNumber(m.metric, 3)} {m.unit}
-              </div>
-              {/* The change relative to the baseline's mean (1.2 s against 1.0 s: +20%). */}
-              <div className={m.diff < 0 ? "up" : m.diff > 0 ? "down" : ""} data-testid="metric-diff">
-                {m.diff != null ? `${m.diff > 0 ? "+" : ""}${(m.diff * 100).toFixed(1)}%` : ""}
-              </div>
+      {summaries && (
+        <div data-testid="compare-summary">
+          {summaries.map((summary, i) => (
+            <div className="summary-cards" key={compared[i]} data-testid="compare-summary-exp" data-exp={compared[i]}>
+              {many && (
+                <div className="summary-exp" data-testid="compare-summary-name">
+                  {nameOf(compared[i])}
+                  <div className="muted">vs {nameOf(baseId)}</div>
+                </div>
+              )}
+              {Object.values(summary.scores || {}).map((s: any) => (
+                <div className="card" key={s.name} data-testid="score-card" data-score={s.name}>
+                  <div className="muted">{s.name}</div>
+                  <div className="big" data-testid="score-avg">
+                    {pct(s.score)}
+                  </div>
+                  <div className={s.diff > 0 ? "up" : s.diff < 0 ? "down" : ""} data-testid="score-diff">
+                    {s.diff != null ? `${s.diff > 0 ? "+" : ""}${(s.diff * 100).toFixed(1)} pts` : ""}
+                  </div>
+                  <button className="link up" onClick={() => toggleOnly("improved", s.name, compared[i])} data-testid="filter-improved">
+                    {changes[i]?.[s.name]?.improvements ?? s.improvements} improvements
+                  </button>{" "}
+                  <button className="link down" onClick={() => toggleOnly("regressed", s.name, compared[i])} data-testid="filter-regressed">
+                    {changes[i]?.[s.name]?.regressions ?? s.regressions} regressions
+                  </button>
+                </div>
+              ))}
+              {Object.values(summary.metrics || {}).map((m: any) => (
+                <div className="card" key={m.name} data-testid="metric-card" data-metric={m.name}>
+                  <div className="muted">{m.name}</div>
+                  <div className="big">
+                    {fmtNumber(m.metric, 3)} {m.unit}
+                  </div>
+                  {/* The change relative to the baseline's mean (1.2 s against 1.0 s: +20%). */}
+                  <div className={m.diff < 0 ? "up" : m.diff > 0 ? "down" : ""} data-testid="metric-diff">
+                    {m.diff != null ? `${m.diff > 0 ? "+" : ""}${(m.diff * 100).toFixed(1)}%` : ""}
+                  </div>
+                </div>
+              ))}
             </div>
           ))}
         </div>
       )}
       {only && (
-        <div className="muted">
-          Showing rows {only.replace(":", " on ")} · <button className="link" onClick={() => setParams({ only: undefined })}>show all</button>
+        <div className="muted" data-testid="compare-only">
+          Showing rows {only.replace(":", " on ")}
+          {many && ` in ${onlyIn && compared.includes(onlyIn) ? nameOf(onlyIn) : "any compared experiment"}`} ·{" "}
+          <button className="link" onClick={() => setParams({ only: undefined, in: undefined })}>
+            show all
+          </button>
         </div>
       )}
       <div className="toolbar">
@@ -754,14 +894,16 @@ function Compare({ project }: { project: Project }) {
         </button>
       </div>
       <CompareTable columns={columns} rows={shown} sortByRegressions={params.get("sort") === "regressions"} loading={!rows && !error && !missing && !noBase && !!expId} onOpen={setDiff} />
-      {diff && <DiffView row={diff} expName={exp?.name} baseName={experiments?.find((e) => e.id === baseId)?.name} onClose={() => setDiff(null)} />}
+      {diff && <DiffView row={diff} names={compared.map((id) => nameOf(id) ?? "experiment")} baseName={nameOf(baseId)} onClose={() => setDiff(null)} />}
     </div>
   );
 }
 
-/** Diff mode: one matched row, field by field, the experiment beside its baseline. */
-function DiffView({ row, expName, baseName, onClose }: { row: any; expName?: string; baseName?: string; onClose: () => void }) {
+/** Diff mode: one matched row, field by field, each compared experiment beside the baseline
+ * (a field that differs from the baseline's is marked). */
+function DiffView({ row, names, baseName, onClose }: { row: any; names: string[]; baseName?: string; onClose: () => void }) {
   const fields = ["output", "expected", "scores", "metrics"];
+  const width = { width: `${Math.floor(90 / (names.length + 1))}%` }; // (each column alike)
   return (
     <Dialog testId="diff-view" wide closeOnBackdrop onClose={onClose}>
       <h3>Row comparison</h3>
@@ -773,20 +915,24 @@ function DiffView({ row, expName, baseName, onClose }: { row: any; expName?: str
         <thead>
           <tr>
             <th />
-            <th>{expName ?? "experiment"}</th>
-            <th>{baseName ?? "baseline"}</th>
+            {names.map((name, i) => (
+              <th key={i} data-testid="diff-exp">
+                {name}
+              </th>
+            ))}
+            <th data-testid="diff-base">{baseName ?? "baseline"}</th>
           </tr>
         </thead>
         <tbody>
           {fields.map((f) => (
-            <tr key={f}>
+            <tr key={f} data-field={f}>
               <th>{f}</th>
-              <td className={JSON.stringify(row[f]) !== JSON.stringify(row.base?.[f]) ? "changed" : ""}>
-                <div className="json">
-                  <Json value={row[f]} />
-                </div>
-              </td>
-              <td>
+              {names.map((_name, i) => (
+                <td key={i} style={width} className={JSON.stringify(row.runs?.[i]?.[f]) !== JSON.stringify(row.base?.[f]) ? "changed" : ""}>
+                  <div className="json">{row.runs?.[i] ? <Json value={row.runs[i][f]} /> : <span className="muted">no row</span>}</div>
+                </td>
+              ))}
+              <td style={width}>
                 <div className="json">
                   <Json value={row.base?.[f]} />
                 </div>
