@@ -773,16 +773,30 @@ def _merges_comments(batch: WriteBatch) -> bool:
 def _check_comment_merges(cursor, batch: WriteBatch) -> None:
     """Refuse a batch whose merge into a comment leaves it without a string ``text`` (a
     comment is ``{"text": "…"}``, as on create): a merge that leaves ``text`` out, into a
-    comment that does not exist (or is deleted), or whose ``_merge_paths`` replace the whole
-    comment. The batch's comment writes are applied in order to the stored comments."""
+    comment that does not exist, or whose ``_merge_paths`` replace the whole comment. A
+    merge into a deleted comment (stored, then deleted, or deleted by the request's earlier
+    write) is refused too: it is an edit of what someone deleted, and would bring it back
+    (a replace, without ``_is_merge``, does). The batch's comment writes are applied in
+    order to the stored comments."""
     writes = [w for w in batch.writes if w.kind in _COMMENT_KINDS]
     merged = {row_key(w.ref, w.id) for w in writes if w.kind is WriteKind.COMMENT and w.merge}
     states: dict[Key, dict[str, Any] | None] = dict(_load_comments(cursor, merged))
+    deleted = _deleted_comments(cursor, merged - set(states))
     for write in writes:
         key = row_key(write.ref, write.id)
         if key not in merged:
             continue
         before = states.get(key)
+        if write.kind is WriteKind.DELETE:
+            if before is not None:
+                deleted.add(key)
+        elif write.merge and before is None and key in deleted:
+            raise InvalidRequest(
+                f"{write.name}: this comment was deleted, and a merge (an edit) does not"
+                " bring it back; write it without _is_merge to restore it"
+            )
+        else:
+            deleted.discard(key)
         state = states[key] = apply_comment(before, write, now="")
         if state is None:
             continue
@@ -794,6 +808,20 @@ def _check_comment_merges(cursor, batch: WriteBatch) -> None:
                 else "this merge would leave the comment without one"
             )
             raise InvalidRequest(f"{write.name}: comment.text must be a string ({why})")
+
+
+def _deleted_comments(cursor, keys: set[Key]) -> set[Key]:
+    """Those of ``keys`` that name a deleted comment: stored, with no current version."""
+    if not keys:
+        return set()
+    with _key_table(cursor, "wanted_comments", keys):
+        found = cursor.execute(
+            """SELECT c.object_type, c.object_id, c.id
+               FROM comments c JOIN wanted_comments w
+                 ON c.object_type = w.object_type AND c.object_id = w.object_id AND c.id = w.id
+               GROUP BY ALL HAVING bool_and(c.deleted_xact IS NOT NULL)"""
+        ).fetchall()
+    return {tuple(row) for row in found}
 
 
 def _load_comments(cursor, keys: set[Key]) -> dict[Key, dict[str, Any]]:
