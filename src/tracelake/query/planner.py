@@ -866,6 +866,11 @@ class _Planner:
         if where:
             matched = f"SELECT DISTINCT e.root_span_id FROM {source} e WHERE {' AND '.join(where)}"
         matched = self._kept_traces(filters, source, scope, matched)
+        kind = _lit(self.source.object_type.value)
+        objects = ", ".join(_lit(r.object_id) for r in self.source.refs)
+        # The summary shape counts a trace by its root span: a trace whose root left it
+        # (deleted, or replaced into another trace) is no summary row; its spans stay rows.
+        summary = self.source.shape == "summary"
         if self.version is not None:
             matched = matched or f"SELECT DISTINCT e.root_span_id FROM {source} e"
             sql = f"""SELECT e.root_span_id, max(e._pagination_key) AS __key,
@@ -873,15 +878,19 @@ class _Planner:
                 WHERE e.root_span_id IN ({matched})"""
             if among is not None:
                 sql += f" AND e.root_span_id IN ({among})"
+            if summary:
+                sql += f""" AND e.root_span_id NOT IN (SELECT t.root_span_id FROM traces t
+                    WHERE t.object_type = {kind} AND t.object_id IN ({objects})
+                      AND t.root_left_xact BETWEEN 1 AND {_lit(self.version)})"""
             sql += " GROUP BY e.root_span_id"
             if after is not None:
                 sql += f" HAVING max(e._pagination_key) < {_lit(after)}"
             return sql, "__key DESC"
         # The per-trace index knows each trace's newest key and first xact: no need to
         # aggregate every span to find the newest traces.
-        kind = _lit(self.source.object_type.value)
-        objects = ", ".join(_lit(r.object_id) for r in self.source.refs)
         where = [f"t.object_type = {kind}", f"t.object_id IN ({objects})"]
+        if summary:
+            where.append("coalesce(t.root_left_xact, 0) = 0")
         if matched is not None:
             where.append(f"t.root_span_id IN ({matched})")
         if among is not None:

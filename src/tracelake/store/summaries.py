@@ -73,7 +73,9 @@ def experiment_summary(
     the experiment ``base_id`` (none when None; the experiment itself compares as equal).
 
     Each trace's scores are averaged over its spans and its metrics combined (a score or
-    metric is left out where a span's value is not a number):
+    metric is left out where a span's value is not a number). A trace whose root span left
+    it (``traces.root_left_xact``: an ``Eval`` re-run with ``upsert_id`` replaced its root
+    row into a new trace) is not counted; one that never had its root is:
 
     * ``duration``: the root span's end − start; ``llm_duration``: the sum of end − start of
       its ``llm`` spans; ``time_to_first_token``: the mean over its ``llm`` spans;
@@ -310,6 +312,10 @@ def _summary_sql(
                     ELSE false END AS llm,
                {", ".join(extracts)}
         FROM live WHERE object_type = $1 AND object_id IN ($2, $3)
+          -- (not the spans of a trace whose root span left it: root_left_xact)
+          AND NOT EXISTS (SELECT 1 FROM traces t WHERE t.object_type = $1
+              AND t.object_id = live.object_id AND t.root_span_id = live.root_span_id
+              AND t.root_left_xact > 0)
     ), span_values AS (
         SELECT object_id, root_span_id, is_root, raw_key, llm, {", ".join(span_columns)}
         FROM spans
