@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import sqlglot
 from sqlglot import exp
 
-from tracelake.model.objects import ObjectType
+from tracelake.model.objects import ObjectRef, ObjectType
 from tracelake.model.xact import key_xact
 from tracelake.query import ast as a
 from tracelake.query.compiler import PIVOT_DIMENSION, Compiler, DuckDBCompiler
@@ -1431,3 +1431,19 @@ def _lit(value) -> str:
 
 def _q(name: str) -> str:
     return exp.to_identifier(name, quoted=True).sql(dialect="duckdb")
+
+
+def root_values_sql(expr: a.Expr, refs: tuple[ObjectRef, ...], org_id: str) -> str:
+    """SQL of (object_id, root_span_id, value) for each root span of ``refs``: ``expr``
+    (BTQL over the span, such as a project's ``comparison_key`` ``input.question``) as JSON
+    text, NULL where it is null. All the roots in one scan, no pages: an experiment
+    summary joins it with the traces it matches."""
+    columns = {
+        name: ("JSON" if kind == "json" else kind) for name, kind in columns_of(refs[0].object_type)
+    }
+    compiler = DuckDBCompiler()
+    value = compiler.sql(compiler.compile_expr(expr, Scope(columns, table="e", tz_offset=0)))
+    base = span_relation(refs, org_id, comments=_mentions_comments(expr))
+    return f"""SELECT e.__object_id AS object_id, e.root_span_id,
+            nullif(to_json({value})::VARCHAR, 'null') AS value
+        FROM {base} e WHERE e.is_root"""
