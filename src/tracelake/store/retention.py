@@ -170,8 +170,8 @@ def _refresh_traces(cursor) -> None:
            GROUP BY object_type, object_id, root_span_id"""
     )
     # (a trace whose root span left it, as far as the history kept tells)
-    where = "(t.object_type, t.object_id, t.root_span_id) IN (SELECT * FROM retention_roots)"
-    cursor.execute(ROOT_LEFT_SQL.format(where=where))
+    roots = "({0}.object_type, {0}.object_id, {0}.root_span_id) IN (SELECT * FROM retention_roots)"
+    cursor.execute(ROOT_LEFT_SQL.format(where=roots.format("t"), where_h=roots.format("h")))
 
 
 def restore_experiments(cursor, experiment_ids: list[str]) -> None:

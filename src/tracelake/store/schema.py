@@ -347,12 +347,13 @@ DDL = [
 ]
 
 # Sets root_left_xact of the per-trace index entries ``where`` selects (SQL over ``t``,
-# the traces table) whose trace has live spans but no live root, and once had a root span
-# (in history): the newest write to a row that was once its root.
+# the traces table; the same condition over the history rows ``h``) whose trace has live
+# spans but no live root, and once had a root span (in history): the newest write to a row
+# that was once its root.
 ROOT_LEFT_SQL = """UPDATE traces t SET root_left_xact = r.xact
     FROM (SELECT h.object_type, h.object_id, r.root_span_id, max(h._xact_id) AS xact
-          FROM (SELECT DISTINCT object_type, object_id, id, root_span_id FROM history
-                WHERE is_root AND NOT _object_delete) r
+          FROM (SELECT DISTINCT object_type, object_id, id, root_span_id FROM history h
+                WHERE is_root AND NOT _object_delete AND {where_h}) r
           JOIN history h USING (object_type, object_id, id)
           GROUP BY ALL) r
     WHERE {where} AND t.object_type = r.object_type AND t.object_id = r.object_id
@@ -374,5 +375,5 @@ ONCE = [
     ),
     # The traces whose root span left them before root_left_xact was kept: it is the
     # newest write to a row that was once their root (that write, or a later one).
-    ("traces_root_left_filled", ROOT_LEFT_SQL.format(where="true")),
+    ("traces_root_left_filled", ROOT_LEFT_SQL.format(where="true", where_h="true")),
 ]
