@@ -33,6 +33,10 @@ def test_a_comment_is_edited_in_place_and_keeps_its_author(ui_server, tmp_path):
     assert "read-only" in result["refused"]
     assert result["afterRefused"] == [{**before, "text": "third words"}]
     assert result["shownAfterCancel"] == "third words"
+    # Deleted by another user while being edited: the edit is refused, the comment stays gone.
+    assert result["refusedDeleted"].startswith("Comment not saved: ")
+    assert "this comment was deleted" in result["refusedDeleted"]
+    assert result["afterDeleted"] == []
 
 
 def test_the_review_queue_tabs_show_the_servers_counts(ui_server, tmp_path):

@@ -95,8 +95,8 @@ def test_a_read_pinned_before_a_comment_edit_sees_the_old_comment(app_client, co
     assert comments_on(app_client, dataset_id, "r", version=edit) == [("c1", "edited")]
     assert comments_on(app_client, dataset_id, "r", version=deleted) == []
     assert comments_on(app_client, dataset_id, "r") == []
-    # Written again after its delete, the comment is back, as that write gives it.
-    logs3(app_client, [{**comment, "_is_merge": True, "comment": {"text": "back"}}])
+    # Written again (a replace) after its delete, the comment is back, as that write gives it.
+    logs3(app_client, [{**comment, "comment": {"text": "back"}}])
     assert comments_on(app_client, dataset_id, "r") == [("c1", "back")]
 
 
@@ -108,6 +108,50 @@ def test_a_comment_deleted_and_written_in_one_request_is_the_last_write(app_clie
     assert comments_on(app_client, dataset_id, "r") == [("c1", "new")]
     logs3(app_client, [{**comment, "comment": {"text": "x"}}, delete])
     assert comments_on(app_client, dataset_id, "r") == []
+
+
+DELETED = "this comment was deleted, and a merge (an edit) does not bring it back"
+
+
+@pytest.mark.parametrize("route", ["logs3", "insert"])
+def test_an_edit_of_a_deleted_comment_does_not_bring_it_back(app_client, commented, route):
+    """One user deletes a comment while another edits it (the web UI's edit is a merge of
+    ``comment`` through the insert route): the edit is a 400 naming the row, and nothing of
+    its request is written, not even the request's other rows."""
+    dataset_id, comment = commented
+    logs3(app_client, [{**comment, "comment": {"text": "hi"}}])
+    logs3(app_client, [{"dataset_id": dataset_id, "id": "c1", "_object_delete": True}])
+    edit = {"id": "c1", "origin": {"id": "r"}, "comment": {"text": "edited"}, "_is_merge": True}
+    other = {"id": "r", "input": 5}
+    if route == "logs3":
+        rows = [{**other, "dataset_id": dataset_id}, {**edit, "dataset_id": dataset_id}]
+        response = app_client.post("/logs3", json={"rows": rows, "api_version": 2})
+        where = "row 1"
+    else:
+        body = {"events": [other, edit]}
+        response = app_client.post(f"/v1/dataset/{dataset_id}/insert", json=body)
+        where = "row 1"  # (the insert routes name an event by its position too)
+    error = assert_error(response, 400, where, "'c1'", DELETED)
+    assert "without _is_merge" in error["message"]
+    assert comments_on(app_client, dataset_id, "r") == []
+    (row,) = events(app_client, "dataset", dataset_id)
+    assert row["input"] == 0
+    # A merge into a comment that never existed still writes it as given; so does a merge
+    # after the request's own replace brings the deleted comment back.
+    logs3(app_client, [{**comment, "id": "c2", "_is_merge": True, "comment": {"text": "new"}}])
+    revive = [{**comment, "comment": {"text": "a"}}]
+    logs3(app_client, [*revive, {**comment, "_is_merge": True, "comment": {"more": 1}}])
+    assert sorted(comments_on(app_client, dataset_id, "r")) == [("c1", "a"), ("c2", "new")]
+
+
+def test_a_merge_after_a_delete_of_the_comment_in_one_request_is_refused(app_client, commented):
+    dataset_id, comment = commented
+    logs3(app_client, [{**comment, "comment": {"text": "hi"}}])
+    delete = {"dataset_id": dataset_id, "id": "c1", "_object_delete": True}
+    merge = {**comment, "_is_merge": True, "comment": {"text": "edited"}}
+    response = app_client.post("/logs3", json={"rows": [delete, merge], "api_version": 2})
+    assert_error(response, 400, "row 1", DELETED)
+    assert comments_on(app_client, dataset_id, "r") == [("c1", "hi")]
 
 
 def test_other_comments_on_the_row_stay(app_client, commented):
@@ -126,7 +170,7 @@ def test_comment_writes_committed_in_one_group_keep_each_version(tmp_path):
     version of the comment per request."""
     comment = dataset_comment_on("r", "a", "c1")
     merge = ("dataset", {**comment[1], "_is_merge": True, "comment": {"more": 1}})
-    revive = ("dataset", {**comment[1], "_is_merge": True, "comment": {"text": "b", "more": 2}})
+    revive = ("dataset", {**comment[1], "comment": {"text": "b", "more": 2}})
     delete = dataset_row(id="c1", _object_delete=True)
     requests = [[comment], [merge], [delete], [delete], [revive], [comment]]
     # Independently: the comment c1 as each request leaves it.
@@ -135,7 +179,7 @@ def test_comment_writes_committed_in_one_group_keep_each_version(tmp_path):
         [{"text": "a", "more": 1}],
         [],
         [],
-        [{"text": "b", "more": 2}],  # a merge into a deleted comment writes it as given
+        [{"text": "b", "more": 2}],  # a replace of a deleted comment writes it as given
         [{"text": "a"}],
     ]
     store = Store(tmp_path / "data")

@@ -181,3 +181,38 @@ def test_an_eval_over_the_base_experiment_with_uuid_span_ids(sdk_env, monkeypatc
     assert sorted(r.input for r in rerun.results) == [1, 2, 3]
     assert rerun.summary.comparison_experiment_name == "first"
     assert rerun.summary.scores["exact"].score == 1.0
+
+
+def test_an_eval_rerun_into_the_same_experiment_replaces_its_cases(sdk_env):
+    """``Eval(update=True)`` into the same experiment, cases with ``upsert_id``: the SDK
+    replaces each root row (``id`` = the upsert_id) with one of a new ``span_id`` and
+    ``root_span_id``, and logs new task and scorer spans. The first run's spans stay rows
+    (a replace deletes no other row), but their traces have lost their root: summaries
+    (``summarize``, the summary shape) count the re-run's traces only."""
+    project = _project_name("rerun")
+    cases = [{"input": q, "expected": q * 2, "upsert_id": f"case-{q}"} for q in (1, 2)]
+    first = Eval(project, data=cases, task=lambda q: q * 3, scores=[exact], experiment_name="e")
+    assert first.summary.scores["exact"].score == 0.0
+    experiment_id = first.summary.experiment_id
+    rerun = Eval(
+        project, data=cases, task=lambda q: q * 2, scores=[exact], experiment_name="e", update=True
+    )
+    assert rerun.summary.experiment_id == experiment_id
+    assert rerun.summary.scores["exact"].score == 1.0  # (was 0.5: the first run's spans too)
+
+    rows = _fetch_all(sdk_env, "experiment", experiment_id)
+    roots = [r for r in rows if r["is_root"]]
+    assert sorted(r["id"] for r in roots) == ["case-1", "case-2"]
+    assert {r["output"] for r in roots} == {2, 4}
+    assert len(rows) == 2 + 2 * 2 * 2  # the roots, and each run's task and scorer spans
+    with sdk_env.client() as client:
+        answer = client.get(f"/v1/experiment/{experiment_id}/summarize").json()
+        query = f"select: * | from: experiment('{experiment_id}') summary"
+        summary = client.post("/btql", json={"query": query}).json()["data"]
+        query = f"from: experiment('{experiment_id}') summary | measures: count(1) AS n"
+        counted = client.post("/btql", json={"query": query}).json()["data"]
+    assert answer["scores"]["exact"]["score"] == 1.0
+    assert sorted(r["id"] for r in summary) == ["case-1", "case-2"]
+    assert {r["scores"]["exact"] for r in summary} == {1.0}
+    assert {r["span_type_info"]["span_count"] for r in summary} == {3}
+    assert counted == [{"n": 2}]

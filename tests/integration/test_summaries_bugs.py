@@ -583,6 +583,31 @@ def test_traces_are_matched_on_the_project_comparison_key(server):
         assert res.json()["error"]["message"].startswith("comparison_key 'nosuchfield2'")
 
 
+def test_a_comparison_key_matches_experiments_of_many_traces(app_client):
+    """The keys were read by BTQL queries of 5,000 roots a page, selecting the key as
+    ``__key``, the name of the hidden column the cursor is made of: an experiment of more
+    than 5,000 traces got a 400 ("invalid cursor") on a second page. They are now one
+    query with the summary's."""
+    project = _project(app_client, "many-keys")
+    ids = [
+        _post(app_client, "/v1/experiment", {"project_id": project["id"], "name": name})["id"]
+        for name in ("base", "exp")
+    ]
+    n = 5_003
+    for side, experiment in enumerate(ids):
+        events = [
+            _span({"case": f"c{k}", "at": side}, scores={"s": (k % 3 + side) / 4}) for k in range(n)
+        ]
+        _post(app_client, f"/v1/experiment/{experiment}/insert", {"events": events})
+    url = f"/v1/experiment/{ids[1]}/summarize"
+    params = {"comparison_experiment_id": ids[0], "comparison_key": "input.case"}
+    response = app_client.get(url, params=params)
+    assert response.status_code == 200, response.text
+    got = response.json()["scores"]["s"]
+    assert (got["improvements"], got["regressions"]) == (n, 0)  # each case: +0.25
+    assert got["diff"] == pytest.approx(0.25)
+
+
 def test_an_experiment_cannot_be_its_own_base(server):
     """``PATCH base_exp_id`` with the experiment's own id (the web UI's "Set as baseline" with
     the experiment picked as its own baseline) was stored, and every summary then compared

@@ -10,10 +10,11 @@ import random
 import orjson
 import pytest
 
+from tracelake.export.comparisons import comparison_key_sql
 from tracelake.store.catalog import Catalog, Principal, bootstrap
 from tracelake.store.events import prepare_batch
 from tracelake.store.store import Store
-from tracelake.store.summaries import TRACE_METRICS, experiment_summary, match_key
+from tracelake.store.summaries import TRACE_METRICS, canonical, experiment_summary, match_key
 
 # -- the reference: per trace in Python, from the stored rows -----------------------------------
 
@@ -249,22 +250,50 @@ def test_summary_answers_as_plain_python(experiments):
     _assert_same(experiment_summary(store, ids["current"], ids["empty"]), _reference(current, None))
 
 
-def test_summary_answers_as_plain_python_on_comparison_keys(experiments):
-    """With keys (what ``comparison_keys`` gives): traces match on them; a trace without
-    one matches nothing."""
-    store, ids, roots = experiments
-    rng = random.Random(7)
-    keys = {
-        experiment_id: {
-            root: f'"k{rng.randrange(30)}"' for root in roots[name] if rng.random() < 0.9
-        }
-        for name, experiment_id in ids.items()
-        if name != "empty"
-    }
-    current = _reference_traces(store, ids["current"], keys[ids["current"]])
-    base = _reference_traces(store, ids["base"], keys[ids["base"]])
-    got = experiment_summary(store, ids["current"], ids["base"], keys)
+def _path(value, path: tuple[str, ...]):
+    for name in path:
+        value = value.get(name) if isinstance(value, dict) else None
+    return value
+
+
+@pytest.mark.parametrize(
+    "expr", ["input", "input.question", "input.weight", "input.tags", "input.missing"]
+)
+def test_summary_answers_as_plain_python_on_comparison_keys(experiments, expr):
+    """With a comparison key (``comparison_key_sql``: the value of a BTQL expression over
+    each root span, in one query with the summary): traces match on the value as canonical
+    JSON (key order, ``2`` and ``2.0`` alike); a trace without a root, or whose value is
+    null, matches nothing."""
+    store, ids, _ = experiments
+    org = Catalog(store).list_orgs()[0]
+    principal = Principal(org["id"], org["name"], "admin", "test")
+    path = tuple(expr.split(".")[1:])
+
+    def keys(experiment_id: str) -> dict[str, str]:
+        roots = store.read(
+            lambda c: c.execute(
+                """SELECT root_span_id, input::VARCHAR FROM live
+                   WHERE object_type = 'experiment' AND object_id = ? AND is_root""",
+                [experiment_id],
+            ).fetchall()
+        )
+        values = {root: _path(orjson.loads(text or "null"), path) for root, text in roots}
+        return {root: canonical(v) for root, v in values.items() if v is not None}
+
+    current = _reference_traces(store, ids["current"], keys(ids["current"]))
+    base = _reference_traces(store, ids["base"], keys(ids["base"]))
+    key_values = comparison_key_sql(principal, [ids["current"], ids["base"]], expr)
+    got = experiment_summary(store, ids["current"], ids["base"], key_values)
     _assert_same(got, _reference(current, base))
+    if expr in ("input", "input.question", "input.tags"):  # (many keys; weight is one)
+        assert got[0]["Factuality"]["improvements"] + got[0]["Factuality"]["regressions"] > 5
+    # Against itself, and without a base.
+    key_values = comparison_key_sql(principal, [ids["current"]], expr)
+    got = experiment_summary(store, ids["current"], ids["current"], key_values)
+    _assert_same(got, _reference(current, current))
+    _assert_same(
+        experiment_summary(store, ids["current"], None, key_values), _reference(current, None)
+    )
 
 
 def test_inputs_equal_as_json_values_match(tmp_path):

@@ -280,7 +280,7 @@ def test_index_entries_of_traces_without_rows_are_dropped_once_on_open(tmp_path)
     ]
 
     def left_behind(c):
-        c.execute("INSERT INTO traces VALUES (?, ?, ?, ?, ?, ?)", list(stray))
+        c.execute("INSERT INTO traces VALUES (?, ?, ?, ?, ?, ?, ?)", list(stray))
         c.execute("DELETE FROM meta WHERE key = 'traces_without_rows_dropped'")
 
     store.exclusive(left_behind)

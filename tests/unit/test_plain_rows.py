@@ -324,7 +324,7 @@ def test_sdk_span_starts_take_the_fast_path_with_the_general_paths_columns():
         {"_merge_paths": [["input"]]},
         {"scores": {"quality": "NaN"}},  # the general path stores it as null
         {"project_id": None, "dataset_id": "D"},
-        # keys the general path checks are the object's (store/events.py _check_row_keys)
+        # keys the general path checks are the object's (store/events.py _check_object_keys)
         {"org_id": "O"},
         {"project_id": None, "experiment_id": "E"},  # with the span's log_id "g"
     ],

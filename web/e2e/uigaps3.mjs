@@ -75,6 +75,22 @@ export function uiGaps3Flows({ cfg, result, check, signIn, open, api, tableSettl
       // Cancel shows the stored text again.
       await comment.getByTestId("comment-edit-cancel").click();
       result.shownAfterCancel = await comments.getByTestId("comment-text").first().textContent();
+
+      // Another user deletes the comment while this one edits it: the edit (a merge) is
+      // refused with the server's message, and does not bring the comment back.
+      await signInAs(page, cfg.write_key);
+      comments = await openRow(page, row);
+      comment = comments.getByTestId("comment").first();
+      await comment.getByTestId("comment-text").filter({ hasText: "third words" }).waitFor();
+      await comment.getByTestId("comment-edit").click();
+      await comment.getByTestId("comment-edit-input").fill("late words");
+      const found = await api(page, "btql", { method: "POST", body: { query: `select: comments | from: project_logs('${pid()}') | filter: id = '${row}'` } });
+      const commentId = found.body.data[0].comments[0].id;
+      const deleted = await api(page, `v1/project_logs/${pid()}/insert`, { method: "POST", body: { events: [{ id: commentId, _object_delete: true }] } });
+      check(deleted.status === 200, "comment deleted by another user");
+      await comment.getByTestId("comment-edit-save").click();
+      result.refusedDeleted = await comment.getByTestId("comment-edit-error").textContent();
+      result.afterDeleted = await storedComments(page, row);
     },
 
     // The review queue's tabs with their counts (there were none): the server's counts, equal

@@ -1,60 +1,34 @@
-"""The comparison keys of an experiment's traces: the value of the project's
+"""The comparison keys of experiments' traces: the value of the project's
 ``settings.comparison_key`` (a BTQL expression over the root span) for each trace, which
 experiment summaries match traces on in place of their input."""
 
 from __future__ import annotations
 
-import orjson
-
 from tracelake.errors import InvalidRequest
-from tracelake.export.queries import QueryOptions, run_query
+from tracelake.model.objects import ObjectRef, ObjectType
 from tracelake.query.errors import QueryError
 from tracelake.query.parsers.btql import parse_expression
-from tracelake.store.catalog import Catalog, Principal
-from tracelake.store.store import Store
-from tracelake.store.summaries import canonical
-
-# Root spans read per query when computing comparison keys.
-_KEY_PAGE = 5_000
+from tracelake.query.planner import root_values_sql
+from tracelake.store.catalog import Principal
 
 
-def comparison_keys(
-    store: Store,
-    catalog: Catalog,
+def comparison_key_sql(
     principal: Principal,
-    experiment_id: str,
+    experiment_ids: list[str],
     expr: str,
     what: str = "the project's comparison_key",
-) -> dict[str, str]:
-    """The match key of each trace of the experiment, by ``root_span_id``: the value of
-    ``expr`` (the project's ``settings.comparison_key``, a BTQL expression over the root span,
-    such as ``input.question`` or ``metadata.case_id``) as canonical JSON text. A trace whose
-    value is null has no key (it is matched with none), as in the web UI's comparison. ``what``
-    names the key in an error."""
+) -> str:
+    """SQL of (object_id, root_span_id, value) for the root span of each trace of the
+    experiments (resolved in the caller's organization): the value of ``expr`` (the project's
+    ``settings.comparison_key``, a BTQL expression over the root span, such as
+    ``input.question`` or ``metadata.case_id``) as JSON text, NULL where it is null (such a
+    trace is matched with none, as in the web UI's comparison). ``experiment_summary`` joins
+    it: one scan of the roots, where a BTQL query a page of 5,000 roots at a time was run
+    before. ``what`` names the key in an error (an expression that does not parse or
+    compile is a 400)."""
     try:
-        parse_expression(expr)  # one expression, nothing more: it goes into the query text
+        parsed = parse_expression(expr)  # one expression, nothing more
+        refs = tuple(ObjectRef(ObjectType.EXPERIMENT, i) for i in experiment_ids)
+        return root_values_sql(parsed, refs, principal.org_id)
     except QueryError as exc:
         raise InvalidRequest(f"{what} {expr!r}: {exc.message}") from None
-    keys: dict[str, str] = {}
-    cursor = None
-    while True:
-        # On lines of their own, so that a -- comment ending the expression stays in it.
-        parts = [
-            f"select: root_span_id, (\n{expr}\n) AS __key",
-            f"from: experiment('{experiment_id}')",
-            "filter: is_root",
-            f"limit: {_KEY_PAGE}",
-        ]
-        if cursor:
-            parts.append(f"cursor: '{cursor}'")
-        try:
-            result = run_query(store, catalog, principal, QueryOptions(query="\n".join(parts)))
-        except QueryError as exc:
-            raise InvalidRequest(f"{what} {expr!r}: {exc.message}") from None
-        for text in result.rows:
-            row = orjson.loads(text)
-            if row.get("__key") is not None:
-                keys[row["root_span_id"]] = canonical(row["__key"])
-        cursor = result.cursor
-        if not cursor:
-            return keys

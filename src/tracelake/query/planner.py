@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import sqlglot
 from sqlglot import exp
 
-from tracelake.model.objects import ObjectType
+from tracelake.model.objects import ObjectRef, ObjectType
 from tracelake.model.xact import key_xact
 from tracelake.query import ast as a
 from tracelake.query.compiler import PIVOT_DIMENSION, Compiler, DuckDBCompiler
@@ -866,6 +866,11 @@ class _Planner:
         if where:
             matched = f"SELECT DISTINCT e.root_span_id FROM {source} e WHERE {' AND '.join(where)}"
         matched = self._kept_traces(filters, source, scope, matched)
+        kind = _lit(self.source.object_type.value)
+        objects = ", ".join(_lit(r.object_id) for r in self.source.refs)
+        # The summary shape counts a trace by its root span: a trace whose root left it
+        # (deleted, or replaced into another trace) is no summary row; its spans stay rows.
+        summary = self.source.shape == "summary"
         if self.version is not None:
             matched = matched or f"SELECT DISTINCT e.root_span_id FROM {source} e"
             sql = f"""SELECT e.root_span_id, max(e._pagination_key) AS __key,
@@ -873,15 +878,19 @@ class _Planner:
                 WHERE e.root_span_id IN ({matched})"""
             if among is not None:
                 sql += f" AND e.root_span_id IN ({among})"
+            if summary:
+                sql += f""" AND e.root_span_id NOT IN (SELECT t.root_span_id FROM traces t
+                    WHERE t.object_type = {kind} AND t.object_id IN ({objects})
+                      AND t.root_left_xact BETWEEN 1 AND {_lit(self.version)})"""
             sql += " GROUP BY e.root_span_id"
             if after is not None:
                 sql += f" HAVING max(e._pagination_key) < {_lit(after)}"
             return sql, "__key DESC"
         # The per-trace index knows each trace's newest key and first xact: no need to
         # aggregate every span to find the newest traces.
-        kind = _lit(self.source.object_type.value)
-        objects = ", ".join(_lit(r.object_id) for r in self.source.refs)
         where = [f"t.object_type = {kind}", f"t.object_id IN ({objects})"]
+        if summary:
+            where.append("coalesce(t.root_left_xact, 0) = 0")
         if matched is not None:
             where.append(f"t.root_span_id IN ({matched})")
         if among is not None:
@@ -1422,3 +1431,19 @@ def _lit(value) -> str:
 
 def _q(name: str) -> str:
     return exp.to_identifier(name, quoted=True).sql(dialect="duckdb")
+
+
+def root_values_sql(expr: a.Expr, refs: tuple[ObjectRef, ...], org_id: str) -> str:
+    """SQL of (object_id, root_span_id, value) for each root span of ``refs``: ``expr``
+    (BTQL over the span, such as a project's ``comparison_key`` ``input.question``) as JSON
+    text, NULL where it is null. All the roots in one scan, no pages: an experiment
+    summary joins it with the traces it matches."""
+    columns = {
+        name: ("JSON" if kind == "json" else kind) for name, kind in columns_of(refs[0].object_type)
+    }
+    compiler = DuckDBCompiler()
+    value = compiler.sql(compiler.compile_expr(expr, Scope(columns, table="e", tz_offset=0)))
+    base = span_relation(refs, org_id, comments=_mentions_comments(expr))
+    return f"""SELECT e.__object_id AS object_id, e.root_span_id,
+            nullif(to_json({value})::VARCHAR, 'null') AS value
+        FROM {base} e WHERE e.is_root"""

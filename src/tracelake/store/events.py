@@ -77,11 +77,8 @@ def prepare_batch(
         if row_ref not in objects:
             objects[row_ref] = catalog.object_info(principal.org_id, row_ref)
         info = objects[row_ref]
-        if ref is None:
-            _check_row_keys(raw, row_ref, info, where)
-        else:
-            own = "the object it is listed under" if isinstance(ref, list) else None
-            _check_same_object(raw, row_ref, principal.org_id, info.project_id, where, own)
+        own = "the object it is listed under" if isinstance(ref, list) else None
+        _check_object_keys(raw, row_ref, info, where, routed=ref is None, own=own)
         writes.append(normalize_row(raw, row_ref, index, where))
     batch = WriteBatch(writes=writes, objects=objects, author=principal.key_id, user=principal.user)
     # A dataset's enforced field schemas apply to every write path (checked on final rows).
@@ -126,58 +123,57 @@ def prepare_states(
     return batch
 
 
-def _check_row_keys(raw: dict, ref: ObjectRef, info: ObjectInfo, where: str) -> None:
-    """A ``/logs3`` row may repeat its object's keys besides its routing key (a row read by
-    fetch carries them, and may be written back as it is), and no others, as the insert
-    routes (``_check_same_object``): its object's ``org_id``, and on a row of an experiment
-    or a dataset its object's ``project_id`` and no ``log_id`` (project logs only). A row
-    naming another organization or project, or an experiment's or dataset's row with a
-    ``log_id``, was written to the object as if the key were not there."""
-    key = OBJECT_ID_FIELD[ref.object_type]
-    names = f"the {ref.object_type.value} it names ({key} {ref.object_id!r})"
-    if ref.object_type is ObjectType.PROJECT_LOGS:
-        names = f"the project logs it names (project_id {ref.object_id!r})"
-    value = raw.get("org_id")
-    if value is not None and value != info.org_id:
-        raise InvalidRequest(f"{where}: org_id does not match the organization of {names}")
-    if ref.object_type is ObjectType.PROJECT_LOGS:
-        return  # its project_id is its routing key, and route_row checked its log_id
-    value = raw.get("project_id")
-    if value is not None and value != info.project_id:
-        raise InvalidRequest(f"{where}: project_id does not match the project of {names}")
-    if raw.get("log_id") is not None:
-        raise InvalidRequest(
-            f"{where}: log_id does not match {names}: only project logs have a log_id"
-        )
+# The routing keys in the order a row's are checked (the first wrong one is named).
+_KEY_ORDER = ("org_id", "project_id", "log_id", "experiment_id", "dataset_id", "prompt_session_id")
+assert frozenset(_KEY_ORDER) == ROUTING_KEYS
 
 
-def _check_same_object(
-    raw: dict, ref: ObjectRef, org_id: str, project_id: str, where: str, own: str | None = None
+def _check_object_keys(
+    raw: dict, ref: ObjectRef, info: ObjectInfo, where: str, routed: bool, own: str | None = None
 ) -> None:
-    """Routing keys on an event of the ``…/{id}/insert`` routes may only repeat its object
-    (a row read by fetch carries them all, and may be written back as it is): an
-    experiment's or dataset's event may name its project (``project_id``), and no other
-    (a ``5`` or another project's id was ignored). ``own`` says what the object is to the
-    client (default: the one in the URL)."""
-    own_key = OBJECT_ID_FIELD[ref.object_type]
-    for key in ROUTING_KEYS:
+    """A row's routing keys may repeat its object's keys and no others (a row read by fetch
+    carries them all, and may be written back as it is): the object's ``org_id``, on project
+    logs ``log_id`` ``"g"``, on an experiment's or dataset's row its ``project_id`` and no
+    ``log_id`` (project logs only). A row naming another organization, project or object
+    was written to its object as if the key were not there: it is a 400 naming the row.
+
+    ``routed``: a ``/logs3`` row, whose object ``route_row`` found from its keys (and
+    checked its id key, a project logs' ``log_id``, two objects named): the error names the
+    object by its id. Otherwise (the ``…/{id}/insert`` routes) the object is the URL's, or
+    ``own`` (what the object is to the client)."""
+    key_name = OBJECT_ID_FIELD[ref.object_type]
+    logs = ref.object_type is ObjectType.PROJECT_LOGS
+    if routed:
+        if logs:
+            names = f"the project logs it names (project_id {ref.object_id!r})"
+        else:
+            names = f"the {ref.object_type.value} it names ({key_name} {ref.object_id!r})"
+        keys: tuple[str, ...] = ("org_id",) if logs else ("org_id", "project_id", "log_id")
+    else:
+        names, keys = own or "the object in the URL", _KEY_ORDER
+    for key in keys:
         value = raw.get(key)
         if value is None:
             continue
-        if key == own_key and value == ref.object_id:
-            continue
-        if key == "org_id" and value == org_id:
-            continue
-        if key == "log_id" and ref.object_type is ObjectType.PROJECT_LOGS and value == "g":
-            continue
-        if key == "project_id" and ref.object_type is not ObjectType.PROJECT_LOGS:
-            if value == project_id:
+        if key == "org_id":
+            if value == info.org_id:
+                continue
+            if routed:
+                raise InvalidRequest(f"{where}: org_id does not match the organization of {names}")
+        elif key == "project_id" and not logs:
+            if value == info.project_id:
                 continue  # the object's own project, as fetch answers it
-            raise InvalidRequest(
-                f"{where}: project_id does not match the project of"
-                f" {own or 'the object in the URL'}"
-            )
-        raise InvalidRequest(f"{where}: {key} does not match {own or 'the object in the URL'}")
+            raise InvalidRequest(f"{where}: project_id does not match the project of {names}")
+        elif key == "log_id":
+            if logs and value == "g":
+                continue
+            if routed:
+                raise InvalidRequest(
+                    f"{where}: log_id does not match {names}: only project logs have a log_id"
+                )
+        elif key == key_name and value == ref.object_id:
+            continue
+        raise InvalidRequest(f"{where}: {key} does not match {names}")
 
 
 # -- reads --------------------------------------------------------------------------------------

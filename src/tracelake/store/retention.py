@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from tracelake.store.catalog import _numbered
+from tracelake.store.schema import ROOT_LEFT_SQL
 
 _TRASH = (("live", "trash_live"), ("history", "trash_history"), ("comments", "trash_comments"))
 
@@ -156,7 +157,8 @@ def _refresh_traces(cursor) -> None:
            WHERE (object_type, object_id, root_span_id) IN (SELECT * FROM retention_roots)"""
     )
     cursor.execute(
-        """INSERT INTO traces
+        """INSERT INTO traces (object_type, object_id, root_span_id, first_xact, last_key,
+               last_xact)
            SELECT object_type, object_id, root_span_id, min(_xact_id), max(_pagination_key),
                   max(_xact_id)
            FROM history
@@ -167,6 +169,9 @@ def _refresh_traces(cursor) -> None:
                  AND l.root_span_id = history.root_span_id)
            GROUP BY object_type, object_id, root_span_id"""
     )
+    # (a trace whose root span left it, as far as the history kept tells)
+    roots = "({0}.object_type, {0}.object_id, {0}.root_span_id) IN (SELECT * FROM retention_roots)"
+    cursor.execute(ROOT_LEFT_SQL.format(where=roots.format("t"), where_h=roots.format("h")))
 
 
 def restore_experiments(cursor, experiment_ids: list[str]) -> None:

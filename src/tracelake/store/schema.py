@@ -237,12 +237,18 @@ DDL = [
         first_xact UBIGINT NOT NULL,
         last_key VARCHAR NOT NULL,
         last_xact UBIGINT,
+        root_left_xact UBIGINT,
         PRIMARY KEY (object_type, object_id, root_span_id)
     )""",
     # last_xact came later: databases made before it gain and fill the column.
     "ALTER TABLE traces ADD COLUMN IF NOT EXISTS last_xact UBIGINT",
     """UPDATE traces SET last_xact = CAST(substr(last_key, 2, 19) AS UBIGINT)
        WHERE last_xact IS NULL""",
+    # root_left_xact: the xact in which the trace's root span left it (deleted, or replaced
+    # into another trace) leaving other spans behind, which summaries then no longer count;
+    # NULL or 0 while it has its root, or never had one (spans logged before their root).
+    # It came later too (filled once, see ONCE).
+    "ALTER TABLE traces ADD COLUMN IF NOT EXISTS root_left_xact UBIGINT",
     f"CREATE TABLE IF NOT EXISTS comments (\n  {_COMMENT_COLUMNS}\n)",
     "ALTER TABLE comments ADD COLUMN IF NOT EXISTS user_id VARCHAR",
     # Automations: the scheduler's state (export cursor, next run, lease) and run history.
@@ -340,6 +346,21 @@ DDL = [
     )""",
 ]
 
+# Sets root_left_xact of the per-trace index entries ``where`` selects (SQL over ``t``,
+# the traces table; the same condition over the history rows ``h``) whose trace has live
+# spans but no live root, and once had a root span (in history): the newest write to a row
+# that was once its root.
+ROOT_LEFT_SQL = """UPDATE traces t SET root_left_xact = r.xact
+    FROM (SELECT h.object_type, h.object_id, r.root_span_id, max(h._xact_id) AS xact
+          FROM (SELECT DISTINCT object_type, object_id, id, root_span_id FROM history h
+                WHERE is_root AND NOT _object_delete AND {where_h}) r
+          JOIN history h USING (object_type, object_id, id)
+          GROUP BY ALL) r
+    WHERE {where} AND t.object_type = r.object_type AND t.object_id = r.object_id
+      AND t.root_span_id = r.root_span_id
+      AND NOT EXISTS (SELECT 1 FROM live l WHERE l.object_type = t.object_type
+          AND l.object_id = t.object_id AND l.root_span_id = t.root_span_id AND l.is_root)"""
+
 # Statements run once per database (recorded in ``meta`` under their name), for data that
 # older versions left behind.
 ONCE = [
@@ -352,4 +373,7 @@ ONCE = [
                WHERE l.object_type = t.object_type AND l.object_id = t.object_id
                  AND l.root_span_id = t.root_span_id)""",
     ),
+    # The traces whose root span left them before root_left_xact was kept: it is the
+    # newest write to a row that was once their root (that write, or a later one).
+    ("traces_root_left_filled", ROOT_LEFT_SQL.format(where="true", where_h="true")),
 ]

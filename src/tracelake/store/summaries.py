@@ -67,13 +67,15 @@ def experiment_summary(
     store: Store,
     experiment_id: str,
     base_id: str | None,
-    keys: dict[str, dict[str, str]] | None = None,
+    key_values: str | None = None,
 ) -> tuple[dict, dict]:
     """The scores and metrics of an experiment with improvements and regressions against
     the experiment ``base_id`` (none when None; the experiment itself compares as equal).
 
     Each trace's scores are averaged over its spans and its metrics combined (a score or
-    metric is left out where a span's value is not a number):
+    metric is left out where a span's value is not a number). A trace whose root span left
+    it (``traces.root_left_xact``: an ``Eval`` re-run with ``upsert_id`` replaced its root
+    row into a new trace) is not counted; one that never had its root is:
 
     * ``duration``: the root span's end − start; ``llm_duration``: the sum of end − start of
       its ``llm`` spans; ``time_to_first_token``: the mean over its ``llm`` spans;
@@ -83,9 +85,11 @@ def experiment_summary(
     * the other token metrics, ``estimated_cost`` and any custom metric: the sum.
 
     Traces are matched by their root span's input as canonical JSON (``match_key``; a trace
-    without a root span by its ``root_span_id``), or, with ``keys`` (from
-    ``comparison_keys``: experiment id → root_span_id → key), by those keys (a trace without
-    one matches nothing). Traces with the same key (the trials of one example) are compared
+    without a root span by its ``root_span_id``), or, with ``key_values`` (SQL of
+    (object_id, root_span_id, value) for the root spans of both experiments, a value as
+    JSON text: the project's comparison key, ``comparison_key_sql``), by their root's
+    value as canonical JSON (a trace without one, or whose value is null, matches nothing).
+    Traces with the same key (the trials of one example) are compared
     as one: their average on each side, so each key is one improvement, one regression or
     neither. A higher score is better; a lower metric (time, tokens, cost) is better.
 
@@ -95,16 +99,17 @@ def experiment_summary(
     percentages (``+10.00%``, ``+20.00%``); a metric whose base mean is 0 has no ``diff``.
 
     One query does it all (one pass over each experiment's spans, the comparison a hash
-    join); only the canonical form of the root inputs is computed here, while DuckDB looks
-    for the names of the scores and metrics (its query leaves the GIL free).
+    join); only the canonical form of the root inputs (or key values) is computed here,
+    while DuckDB looks for the names of the scores and metrics (its query leaves the GIL
+    free).
     """
     with ThreadPoolExecutor(max_workers=1) as pool:
-        key_table = pool.submit(_key_table, store, experiment_id, base_id, keys)
+        key_table = pool.submit(_key_table, store, experiment_id, base_id, key_values)
         score_names, metric_keys = _names(store, experiment_id)
         key_table = key_table.result()
     custom = sorted(set(metric_keys) - _FIXED_METRICS - _FEEDING_METRICS)
     span_metrics = [name for name in _SPAN_METRICS if name in metric_keys]
-    sql = _summary_sql(score_names, span_metrics, custom, keys is not None)
+    sql = _summary_sql(score_names, span_metrics, custom, key_values)
     if sql is None:
         return {}, {}  # no span has a score or a metric to summarise
 
@@ -172,28 +177,29 @@ def _names(store: Store, experiment_id: str) -> tuple[list[str], list[str]]:
 
 
 def _key_table(
-    store: Store, experiment_id: str, base_id: str | None, keys: dict[str, dict[str, str]] | None
+    store: Store, experiment_id: str, base_id: str | None, key_values: str | None
 ) -> pa.Table:
-    """What the summary query matches traces by. With ``keys``: (object_id, root_span_id,
-    key) rows. Otherwise (raw, key): the canonical JSON of each root input text of both
-    experiments whose text is not canonical already (the stored text keeps the client's
-    key order and its ``1.0``). Empty without a base or against the experiment itself: then
-    no key is compared with another experiment's (the costly part: a Python call each)."""
-    if keys is not None:
-        rows = [(oid, rsid, key) for oid, by in keys.items() for rsid, key in by.items()]
-        names = ["object_id", "root_span_id", "key"]
-        return pa.table(
-            {n: pa.array([r[i] for r in rows], pa.string()) for i, n in enumerate(names)}
-        )
+    """What the summary query matches traces by: (raw, key), the canonical JSON of each
+    root input text (or, with ``key_values``, each value) of both experiments whose text
+    is not canonical already (the stored text keeps the client's key order and its
+    ``1.0``). Empty without a base or against the experiment itself: then no key is
+    compared with another experiment's (the costly part: a Python call each)."""
     raw, canon = [], []
     if base_id is not None and base_id != experiment_id:
+        if key_values is None:
+            texts_sql = """SELECT DISTINCT coalesce(input::VARCHAR, 'null') AS text FROM live
+                WHERE object_type = ? AND object_id IN (?, ?) AND is_root"""
+            params = [ObjectType.EXPERIMENT.value, experiment_id, base_id]
+        else:
+            texts_sql = f"""SELECT DISTINCT value AS text FROM ({key_values})
+                WHERE value IS NOT NULL"""
+            params = []
         texts = store.read(
             lambda c: c.execute(
                 # With whether orjson's text may hold a whole float (as _MAYBE_WHOLE_FLOAT).
-                r"""SELECT text, regexp_matches(text, '\.0([^0-9]|$)|[0-9][eE]')
-                    FROM (SELECT DISTINCT coalesce(input::VARCHAR, 'null') AS text FROM live
-                          WHERE object_type = ? AND object_id IN (?, ?) AND is_root)""",
-                [ObjectType.EXPERIMENT.value, experiment_id, base_id],
+                rf"""SELECT text, regexp_matches(text, '\.0([^0-9]|$)|[0-9][eE]')
+                    FROM ({texts_sql})""",
+                params,
             ).fetchall()
         )
         loads, dumps, sort_keys = orjson.loads, orjson.dumps, orjson.OPT_SORT_KEYS
@@ -228,13 +234,13 @@ def _literal(text: str) -> str:
 
 
 def _summary_sql(
-    score_names: list[str], span_metrics: list[str], custom: list[str], by_keys: bool
+    score_names: list[str], span_metrics: list[str], custom: list[str], key_values: str | None
 ) -> str | None:
     """The summary query: for each score (``s0``…), fixed metric (by name) and custom metric
     (``c0``…) column, ``mean_``, ``base_`` (the base's mean), ``up_`` and ``down_`` (keys
     whose average is higher or lower than the base's, rounding aside). Parameters: $1 the
     object type, $2 the experiment id, $3 the base's ('' without one). None when there is
-    nothing to summarise. ``span_metrics``:
+    nothing to summarise. ``key_values``: as ``experiment_summary``'s. ``span_metrics``:
     the metrics of ``_SPAN_METRICS`` the experiment's spans have; a fixed metric made of
     none of them is left out. Traces are grouped and matched on the md5 of their key (a
     128-bit number: cheaper to hash and compare than the JSON text)."""
@@ -283,10 +289,14 @@ def _summary_sql(
     columns += [f"c{i}" for i in range(len(custom))]
     if not columns:
         return None
-    if by_keys:
-        key_join = """LEFT JOIN summary_keys k
-                      ON k.object_id = t.object_id AND k.root_span_id = t.root_span_id"""
-        key = "md5_number(k.key)"
+    if key_values is not None:
+        # (a trace with two root spans takes one of their values)
+        key_join = f"""LEFT JOIN (SELECT object_id, root_span_id, md5_number(max(value)) AS raw
+                                  FROM ({key_values}) GROUP BY ALL) v
+                           ON v.object_id = t.object_id AND v.root_span_id = t.root_span_id
+                       LEFT JOIN (SELECT md5_number(raw) AS raw, md5_number(key) AS key
+                                  FROM summary_keys) k ON k.raw = v.raw"""
+        key = "coalesce(k.key, v.raw)"
     else:
         key_join = """LEFT JOIN (SELECT md5_number(raw) AS raw, md5_number(key) AS key
                                  FROM summary_keys) k ON k.raw = t.raw_key"""
@@ -310,6 +320,10 @@ def _summary_sql(
                     ELSE false END AS llm,
                {", ".join(extracts)}
         FROM live WHERE object_type = $1 AND object_id IN ($2, $3)
+          -- (not the spans of a trace whose root span left it: root_left_xact)
+          AND NOT EXISTS (SELECT 1 FROM traces t WHERE t.object_type = $1
+              AND t.object_id = live.object_id AND t.root_span_id = live.root_span_id
+              AND t.root_left_xact > 0)
     ), span_values AS (
         SELECT object_id, root_span_id, is_root, raw_key, llm, {", ".join(span_columns)}
         FROM spans

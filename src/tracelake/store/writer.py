@@ -637,13 +637,15 @@ def _update_live(
         newest += """ QUALIFY row_number() OVER (
             PARTITION BY object_type, object_id, id ORDER BY _pagination_key DESC) = 1"""
     newest += ")"
-    emptied: list = []  # traces that lost spans (deleted or moved): they may have none left
+    # Traces that lost spans (deleted or moved), each with whether the span was its root:
+    # they may have none left, or no root.
+    emptied: list = []
     if deletes:
         emptied = cursor.execute(
             f"""DELETE FROM live USING {newest} d
                 WHERE d._object_delete AND live.object_type = d.object_type
                   AND live.object_id = d.object_id AND live.id = d.id
-                RETURNING live.object_type, live.object_id, live.root_span_id"""
+                RETURNING live.object_type, live.object_id, live.root_span_id, live.is_root"""
         ).fetchall()
     if fresh:
         cursor.execute(
@@ -656,17 +658,11 @@ def _update_live(
     # then deleted or given another root_span_id, by the group's next request) would add a
     # trace without rows.
     cursor.execute(
-        f"""INSERT INTO traces
-            SELECT object_type, object_id, root_span_id, min(_xact_id), max(_pagination_key),
-                   max(_xact_id)
+        f"""INSERT INTO traces {_TRACE_ENTRY}
             FROM {newest} WHERE NOT _object_delete
-            GROUP BY object_type, object_id, root_span_id
-            ON CONFLICT DO UPDATE SET
-              first_xact = least(traces.first_xact, excluded.first_xact),
-              last_key = greatest(traces.last_key, excluded.last_key),
-              last_xact = greatest(traces.last_xact, excluded.last_xact)"""
+            GROUP BY object_type, object_id, root_span_id {_TRACE_ENTRY_UPDATE}"""
     )
-    _drop_traces_without_rows(cursor, emptied)
+    _settle_traces(cursor, emptied, high)
 
 
 # Every column of live but its key: what an upsert sets.
@@ -681,7 +677,7 @@ def _upsert_live(cursor, newest: str, written: int | None) -> list:
     """Insert or replace in ``live`` the rows of ``newest`` (SQL of history rows, one per
     row) that are not deletes; answer (object_type, object_id, root_span_id) of each trace a
     replaced row left (a replace may give a span another ``root_span_id``), which may have
-    no rows left.
+    no rows left, each with whether the row was the trace's root.
 
     The upsert first replaces only the rows that stay in their trace (a merge always does);
     the count of rows it wrote tells whether any moved, so the usual write reads nothing
@@ -696,7 +692,8 @@ def _upsert_live(cursor, newest: str, written: int | None) -> list:
     if count == written:
         return []
     left = cursor.execute(
-        f"""SELECT l.object_type, l.object_id, l.root_span_id FROM live l JOIN ({rows}) n
+        f"""SELECT l.object_type, l.object_id, l.root_span_id, l.is_root FROM live l
+            JOIN ({rows}) n
               ON l.object_type = n.object_type AND l.object_id = n.object_id AND l.id = n.id
             WHERE l.root_span_id <> n.root_span_id"""
     ).fetchall()
@@ -704,19 +701,51 @@ def _upsert_live(cursor, newest: str, written: int | None) -> list:
     return left
 
 
-def _drop_traces_without_rows(cursor, emptied: list) -> None:
-    """Drop from the per-trace index the traces of ``emptied`` (object_type, object_id,
-    root_span_id) that have no live rows left."""
-    if emptied:
-        # A trace whose every span is deleted leaves the index (as retention does): pages of
-        # traces read the index, and a trace without rows would take a place on a page.
+# The per-trace index entry of the traces of some history rows (SELECT … FROM them GROUP BY
+# object_type, object_id, root_span_id), and how it updates the one there. A root span
+# written into a trace whose root had left (root_left_xact) gives it its root again.
+_TRACE_ENTRY = """(object_type, object_id, root_span_id, first_xact, last_key, last_xact,
+        root_left_xact)
+    SELECT object_type, object_id, root_span_id, min(_xact_id), max(_pagination_key),
+        max(_xact_id), CASE WHEN bool_or(is_root) THEN NULL ELSE 0 END"""
+_TRACE_ENTRY_UPDATE = """ON CONFLICT DO UPDATE SET
+        first_xact = least(traces.first_xact, excluded.first_xact),
+        last_key = greatest(traces.last_key, excluded.last_key),
+        last_xact = greatest(traces.last_xact, excluded.last_xact),
+        root_left_xact = CASE WHEN excluded.root_left_xact IS NULL THEN NULL
+                              ELSE traces.root_left_xact END"""
+
+
+def _settle_traces(cursor, emptied: list, xact_id: int) -> None:
+    """Bring the per-trace index up to the traces of ``emptied`` (object_type, object_id,
+    root_span_id, whether the span that left was the root), which lost spans in the xacts
+    up to ``xact_id``: a trace with no live rows left leaves the index; one whose root span
+    left (deleted, or replaced into another trace, as an ``Eval`` re-run with ``upsert_id``
+    replaces its root rows) with other spans left behind and no root now gets
+    ``root_left_xact`` = ``xact_id``: summaries count it no more (its spans stay rows)."""
+    if not emptied:
+        return
+    # A trace whose every span is deleted leaves the index (as retention does): pages of
+    # traces read the index, and a trace without rows would take a place on a page.
+    traces = {e[:3] for e in emptied}
+    cursor.execute(
+        """DELETE FROM traces t
+           WHERE (t.object_type, t.object_id, t.root_span_id) IN (
+               SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]))
+             AND NOT EXISTS (SELECT 1 FROM live l WHERE l.object_type = t.object_type
+                 AND l.object_id = t.object_id AND l.root_span_id = t.root_span_id)""",
+        [list(column) for column in zip(*traces, strict=True)],
+    )
+    rootless = {e[:3] for e in emptied if e[3]}
+    if rootless:
         cursor.execute(
-            """DELETE FROM traces t
+            """UPDATE traces t SET root_left_xact = ?
                WHERE (t.object_type, t.object_id, t.root_span_id) IN (
                    SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]))
                  AND NOT EXISTS (SELECT 1 FROM live l WHERE l.object_type = t.object_type
-                     AND l.object_id = t.object_id AND l.root_span_id = t.root_span_id)""",
-            [list(column) for column in zip(*set(emptied), strict=True)],
+                     AND l.object_id = t.object_id AND l.root_span_id = t.root_span_id
+                     AND l.is_root)""",
+            [xact_id, *(list(column) for column in zip(*rootless, strict=True))],
         )
 
 
@@ -773,16 +802,30 @@ def _merges_comments(batch: WriteBatch) -> bool:
 def _check_comment_merges(cursor, batch: WriteBatch) -> None:
     """Refuse a batch whose merge into a comment leaves it without a string ``text`` (a
     comment is ``{"text": "…"}``, as on create): a merge that leaves ``text`` out, into a
-    comment that does not exist (or is deleted), or whose ``_merge_paths`` replace the whole
-    comment. The batch's comment writes are applied in order to the stored comments."""
+    comment that does not exist, or whose ``_merge_paths`` replace the whole comment. A
+    merge into a deleted comment (stored, then deleted, or deleted by the request's earlier
+    write) is refused too: it is an edit of what someone deleted, and would bring it back
+    (a replace, without ``_is_merge``, does). The batch's comment writes are applied in
+    order to the stored comments."""
     writes = [w for w in batch.writes if w.kind in _COMMENT_KINDS]
     merged = {row_key(w.ref, w.id) for w in writes if w.kind is WriteKind.COMMENT and w.merge}
     states: dict[Key, dict[str, Any] | None] = dict(_load_comments(cursor, merged))
+    deleted = _deleted_comments(cursor, merged - set(states))
     for write in writes:
         key = row_key(write.ref, write.id)
         if key not in merged:
             continue
         before = states.get(key)
+        if write.kind is WriteKind.DELETE:
+            if before is not None:
+                deleted.add(key)
+        elif write.merge and before is None and key in deleted:
+            raise InvalidRequest(
+                f"{write.name}: this comment was deleted, and a merge (an edit) does not"
+                " bring it back; write it without _is_merge to restore it"
+            )
+        else:
+            deleted.discard(key)
         state = states[key] = apply_comment(before, write, now="")
         if state is None:
             continue
@@ -794,6 +837,20 @@ def _check_comment_merges(cursor, batch: WriteBatch) -> None:
                 else "this merge would leave the comment without one"
             )
             raise InvalidRequest(f"{write.name}: comment.text must be a string ({why})")
+
+
+def _deleted_comments(cursor, keys: set[Key]) -> set[Key]:
+    """Those of ``keys`` that name a deleted comment: stored, with no current version."""
+    if not keys:
+        return set()
+    with _key_table(cursor, "wanted_comments", keys):
+        found = cursor.execute(
+            """SELECT c.object_type, c.object_id, c.id
+               FROM comments c JOIN wanted_comments w
+                 ON c.object_type = w.object_type AND c.object_id = w.object_id AND c.id = w.id
+               GROUP BY ALL HAVING bool_and(c.deleted_xact IS NOT NULL)"""
+        ).fetchall()
+    return {tuple(row) for row in found}
 
 
 def _load_comments(cursor, keys: set[Key]) -> dict[Key, dict[str, Any]]:
@@ -890,22 +947,17 @@ def _write_staged(cursor, staged: StagedRows, info: ObjectInfo, xact_id: int, no
     replaced = cursor.execute(
         f"""DELETE FROM live USING {newest} d
             WHERE live.object_type = 'dataset' AND live.object_id = ? AND live.id = d.id
-            RETURNING live.object_type, live.object_id, live.root_span_id, live.id""",
+            RETURNING live.object_type, live.object_id, live.root_span_id, live.id,
+                live.is_root""",
         [staged.ref.object_id],
     ).fetchall()
     cursor.execute(f"INSERT INTO live SELECT * EXCLUDE (_object_delete) FROM {newest}")
     cursor.execute(
-        f"""INSERT INTO traces
-            SELECT object_type, object_id, root_span_id, min(_xact_id), max(_pagination_key),
-                   max(_xact_id)
-            FROM {newest} GROUP BY object_type, object_id, root_span_id
-            ON CONFLICT DO UPDATE SET
-              first_xact = least(traces.first_xact, excluded.first_xact),
-              last_key = greatest(traces.last_key, excluded.last_key),
-              last_xact = greatest(traces.last_xact, excluded.last_xact)"""
+        f"""INSERT INTO traces {_TRACE_ENTRY}
+            FROM {newest} GROUP BY object_type, object_id, root_span_id {_TRACE_ENTRY_UPDATE}"""
     )
     # A file's row is its own trace: a row it replaces that sat in another trace left it.
-    _drop_traces_without_rows(cursor, [r[:3] for r in replaced if r[2] != r[3]])
+    _settle_traces(cursor, [(*r[:3], r[4]) for r in replaced if r[2] != r[3]], xact_id)
 
 
 def _record_authors(cursor, done: list[tuple[WriteBatch, int]], now: str) -> None:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+import duckdb
 from fastapi import APIRouter, Request
 
-from tracelake.export.comparisons import comparison_keys
+from tracelake.errors import InvalidRequest
+from tracelake.export.comparisons import comparison_key_sql
+from tracelake.export.queries import engine_message
 from tracelake.server.http import principal_of
 from tracelake.store.catalog import DATASETS, EXPERIMENTS, Principal
 from tracelake.store.summaries import dataset_total, experiment_summary
@@ -72,11 +75,14 @@ def _compared(
     key = key.strip() if isinstance(key, str) else ""
 
     base_id = base["id"] if base else None
-    keys = None
-    if key:
-        ids = {experiment["id"], base_id} - {None}
-        keys = {i: comparison_keys(store, catalog, principal, i, key, what) for i in ids}
-    return experiment_summary(store, experiment["id"], base_id, keys)
+    if not key:
+        return experiment_summary(store, experiment["id"], base_id)
+    ids = [experiment["id"], *([base_id] if base_id not in (None, experiment["id"]) else [])]
+    key_values = comparison_key_sql(principal, ids, key, what)
+    try:
+        return experiment_summary(store, experiment["id"], base_id, key_values)
+    except duckdb.Error as exc:  # (an out-of-range cast in the key, say: the key's fault)
+        raise InvalidRequest(f"{what} {key!r}: {engine_message(exc)}") from None
 
 
 @router.get("/v1/experiment/{experiment_id}/summarize")
