@@ -262,7 +262,8 @@ def s3_client(credentials: dict, *, quick: bool = False):
     region = credentials.get("region") or "us-east-1"
     endpoint = credentials.get("endpoint_url")
     config = botocore.config.Config(
-        retries={"max_attempts": 1 if quick else 3, "mode": "standard"},
+        # total_max_attempts counts the first try (botocore's max_attempts counts retries).
+        retries={"total_max_attempts": 1 if quick else 3, "mode": "standard"},
         connect_timeout=5,
         read_timeout=5 if quick else 60,
     )
