@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import threading
+import uuid
 
 import pytest
 
@@ -62,3 +63,66 @@ def test_s3_calls_are_tried_as_often_as_documented(failing_s3, quick, attempts):
     with pytest.raises(SinkError):
         sink.put_bytes("x.jsonl", b"{}\n")
     assert requests == ["PUT"] * attempts
+
+
+def _new_project(client) -> str:
+    return client.post("/v1/project", json={"name": f"hunt-{uuid.uuid4().hex[:8]}"}).json()["id"]
+
+
+def _export_body(project_id: str, path: str, **config) -> dict:
+    return {
+        "project_id": project_id,
+        "name": f"hunt-{uuid.uuid4().hex[:6]}",
+        "config": {
+            "event_type": "btql_export",
+            "export_definition": {"type": "log_spans"},
+            "export_path": path,
+            "format": "jsonl",
+            "interval_seconds": 300,
+            **config,
+        },
+    }
+
+
+@pytest.mark.parametrize("bucket", ["a b", "x?y", "a#b", "key:secret@bucket", "a\tb"])
+def test_an_s3_path_whose_bucket_is_no_bucket_name_is_refused(app_client, bucket):
+    """``s3://x?y/logs`` was saved, and its runs wrote to the bucket ``x`` (a URL parser took
+    ``?y/logs`` for a query string); a name with a space failed only when it ran."""
+    project_id = _new_project(app_client)
+    credentials = {"type": "aws_static", "access_key_id": "k", "secret_access_key": "s"}
+    body = _export_body(project_id, f"s3://{bucket}/logs", credentials=credentials)
+    response = app_client.post("/v1/project_automation", json=body)
+    assert response.status_code == 400, response.text
+    assert "is not a bucket name" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("prefix", ["logs#2", "logs?v=2"])
+def test_an_s3_prefix_with_a_hash_or_question_mark_is_written_as_given(
+    app_client, s3_server, prefix
+):
+    """``s3://bucket/logs#2`` exported into the bucket's root: the prefix was read as a URL's
+    fragment (or query) and dropped."""
+    bucket = f"hunt-{uuid.uuid4().hex[:8]}"
+    s3_server.create_bucket(bucket)
+    project_id = _new_project(app_client)
+    app_client.post(f"/v1/project_logs/{project_id}/insert", json={"events": [{"input": 1}]})
+    body = _export_body(project_id, f"s3://{bucket}/{prefix}", credentials=s3_server.credentials())
+    response = app_client.post("/v1/project_automation", json=body)
+    assert response.status_code == 200, response.text
+    run = app_client.post(f"/v1/project_automation/{response.json()['id']}/run").json()["run"]
+    assert run["status"] == "succeeded", run
+    keys = s3_server.keys(bucket)
+    assert keys and all(key.startswith(prefix + "/") for key in keys), keys
+
+
+def test_a_file_path_with_a_hash_is_the_folder_of_that_name(app_client, tmp_path):
+    project_id = _new_project(app_client)
+    app_client.post(f"/v1/project_logs/{project_id}/insert", json={"events": [{"input": 1}]})
+    folder = tmp_path / "out#2"
+    response = app_client.post("/v1/project_automation", json=_export_body(
+        project_id, f"file://{folder}"))  # fmt: skip
+    assert response.status_code == 200, response.text
+    run = app_client.post(f"/v1/project_automation/{response.json()['id']}/run").json()["run"]
+    assert run["status"] == "succeeded", run
+    assert list(folder.rglob("manifest_*.json"))
+    assert not (tmp_path / "out").exists()

@@ -11,9 +11,9 @@ import shutil
 import tempfile
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import urlparse
 
 from tracelake.errors import InvalidRequest
+from tracelake.model.automations import split_export_path
 
 log = logging.getLogger("tracelake")
 
@@ -39,11 +39,11 @@ class Sink(Protocol):
 def open_sink(export_path: str, credentials: dict | None = None, *, quick: bool = False) -> Sink:
     """The storage an export path names. ``quick``: an S3 call waits less and is not
     retried (for ``test``, which a person is waiting on)."""
-    parsed = urlparse(export_path)
-    if parsed.scheme == "file":
-        return DirectorySink(Path(parsed.path))
-    if parsed.scheme == "s3":
-        return S3Sink(parsed.netloc, parsed.path.strip("/"), credentials or {}, quick=quick)
+    scheme, bucket, rest = split_export_path(export_path)
+    if scheme == "file":
+        return DirectorySink(Path(rest))
+    if scheme == "s3":
+        return S3Sink(bucket, rest, credentials or {}, quick=quick)
     raise SinkError(f"unsupported export path {export_path!r}")
 
 

@@ -110,16 +110,41 @@ def _export_config(config: dict) -> dict:
     return result
 
 
+# The bucket names botocore accepts (S3's rules for new buckets are stricter, but buckets made
+# before them, and other S3-compatible stores, may hold capitals and underscores).
+_BUCKET = re.compile(r"[A-Za-z0-9._-]{1,255}")
+
+
+def split_export_path(path: str) -> tuple[str, str, str]:
+    """``("s3", bucket, prefix)`` for ``s3://bucket/prefix``, ``("file", "", "/dir")`` for
+    ``file:///dir``, else ``("", "", "")``. Taken literally, not as a URL: a ``?`` or ``#`` is
+    part of the key or folder name (a URL parser took ``s3://bucket/logs#2`` for the bucket
+    with no prefix, and ``s3://a?b/logs`` for the bucket ``a``)."""
+    scheme, sep, rest = path.partition("://")
+    if not sep or scheme not in ("s3", "file"):
+        return "", "", ""
+    if scheme == "s3":
+        bucket, _, prefix = rest.partition("/")
+        return "s3", bucket, prefix.strip("/")
+    host, slash, folder = rest.partition("/")
+    return "file", host, slash + folder
+
+
 def _export_path(value: Any) -> str:
     if not isinstance(value, str) or not value:
         raise InvalidRequest("config.export_path must be s3://bucket/prefix or file:///dir")
-    parsed = urlparse(value)
-    if parsed.scheme == "s3":
-        if not parsed.netloc:
+    scheme, bucket, rest = split_export_path(value)
+    if scheme == "s3":
+        if not bucket:
             raise InvalidRequest("config.export_path needs a bucket: s3://bucket/prefix")
+        if not _BUCKET.fullmatch(bucket):
+            raise InvalidRequest(
+                f"config.export_path: {bucket!r} is not a bucket name (letters, digits, "
+                "'.', '-' and '_')"
+            )
         return value.rstrip("/")
-    if parsed.scheme == "file":
-        if parsed.netloc or not parsed.path.startswith("/") or not parsed.path.strip("/"):
+    if scheme == "file":
+        if bucket or not rest.startswith("/") or not rest.strip("/"):
             # file:/// is the server's root folder (written relative to its working directory)
             raise InvalidRequest("config.export_path must be an absolute file:///dir path")
         return value.rstrip("/")
