@@ -126,3 +126,39 @@ def test_a_file_path_with_a_hash_is_the_folder_of_that_name(app_client, tmp_path
     assert run["status"] == "succeeded", run
     assert list(folder.rglob("manifest_*.json"))
     assert not (tmp_path / "out").exists()
+
+
+def test_flattened_braintrust_object_keys_beside_a_whole_value_are_kept(app_client):
+    """``braintrust.metadata.user_id`` (or ``.scores.x``, ``.metrics.x``) sent beside a whole
+    ``braintrust.metadata`` (as the SDK's span processor writes it) was dropped without a
+    word; it is merged in now, the whole value winning a key both name."""
+
+    def attr(key, value):
+        kind = "doubleValue" if isinstance(value, float) else "stringValue"
+        return {"key": key, "value": {kind: value}}
+
+    span = {
+        "traceId": "5" * 32,
+        "spanId": "6" * 16,
+        "name": "merged",
+        "attributes": [
+            attr("braintrust.metadata", '{"model": "m", "team": "a"}'),
+            attr("braintrust.metadata.user_id", "u-1"),
+            attr("braintrust.metadata.team", "b"),
+            attr("braintrust.scores_json", '{"quality": 0.5}'),
+            attr("braintrust.scores.relevance", 0.75),
+            attr("braintrust.metrics", '{"tokens": 3}'),
+            attr("braintrust.metrics.cost", 0.25),
+        ],
+    }
+    body = {"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]}
+    response = app_client.post(
+        "/otel/v1/traces", json=body, headers={"x-bt-parent": "project_name:hunt-merge"}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json() == {}
+    query = "select: metadata, scores, metrics | from: project_logs('hunt-merge') spans"
+    row = app_client.post("/btql", json={"query": query}).json()["data"][0]
+    assert row["metadata"] == {"model": "m", "team": "a", "user_id": "u-1"}
+    assert row["scores"] == {"quality": 0.5, "relevance": 0.75}
+    assert {k: row["metrics"][k] for k in ("tokens", "cost")} == {"tokens": 3, "cost": 0.25}

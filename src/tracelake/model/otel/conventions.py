@@ -48,7 +48,16 @@ def _structured(d: SpanDraft, key: str) -> Any:
 
 
 def _object(d: SpanDraft, key: str) -> dict | None:
+    """An object attribute; flattened keys (``key.<name>``) sent beside a whole value
+    (``key`` or ``key_json``) are merged into it, the whole value winning a key both set.
+    (They were dropped: ``braintrust.metadata.user_id`` set on a span whose SDK wrote
+    ``braintrust.metadata`` vanished.)"""
+    flat = unflatten(d.take_under(key)) if d.has_under(key) else None
     value = _structured(d, key)
+    if value is None:
+        value = flat
+    elif isinstance(value, dict) and isinstance(flat, dict):
+        value = {**flat, **value}
     if value is None:
         return None
     if not isinstance(value, dict):
