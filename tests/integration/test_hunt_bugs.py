@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import json
 import threading
 import uuid
 
@@ -162,3 +163,62 @@ def test_flattened_braintrust_object_keys_beside_a_whole_value_are_kept(app_clie
     assert row["metadata"] == {"model": "m", "team": "a", "user_id": "u-1"}
     assert row["scores"] == {"quality": 0.5, "relevance": 0.75}
     assert {k: row["metrics"][k] for k in ("tokens", "cost")} == {"tokens": 3, "cost": 0.25}
+
+
+def test_genai_message_parts_keep_their_order(app_client):
+    """A GenAI message of an image then a question (or reasoning then the answer) came out
+    with its text parts first: the image followed the question it was asked about."""
+    messages = [
+        {
+            "role": "user",
+            "parts": [
+                {"type": "uri", "modality": "image", "uri": "https://example.com/cat.png"},
+                {"type": "text", "content": "What is this?"},
+            ],
+        }
+    ]
+    output = [
+        {
+            "role": "assistant",
+            "parts": [
+                {"type": "reasoning", "content": "Whiskers, ears."},
+                {"type": "text", "content": "A cat."},
+            ],
+            "finish_reason": "stop",
+        }
+    ]
+    span = {
+        "traceId": "7" * 32,
+        "spanId": "8" * 16,
+        "name": "chat",
+        "attributes": [
+            {"key": "gen_ai.input.messages", "value": {"stringValue": json.dumps(messages)}},
+            {"key": "gen_ai.output.messages", "value": {"stringValue": json.dumps(output)}},
+        ],
+    }
+    body = {"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]}
+    response = app_client.post(
+        "/otel/v1/traces", json=body, headers={"x-bt-parent": "project_name:hunt-parts"}
+    )
+    assert response.status_code == 200, response.text
+    query = "select: input, output | from: project_logs('hunt-parts') spans"
+    row = app_client.post("/btql", json={"query": query}).json()["data"][0]
+    assert row["input"] == [
+        {
+            "role": "user",
+            "content": [
+                {"type": "uri", "modality": "image", "uri": "https://example.com/cat.png"},
+                {"type": "text", "text": "What is this?"},
+            ],
+        }
+    ]
+    assert row["output"] == [
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "reasoning", "content": "Whiskers, ears."},
+                {"type": "text", "text": "A cat."},
+            ],
+            "finish_reason": "stop",
+        }
+    ]

@@ -363,10 +363,12 @@ def parts_to_messages(messages: list) -> list:
             result.append(message)
             continue
         texts, calls, responses, other = [], [], [], []
+        content = []  # text and other parts in their order (an image, then the question)
         for part in message["parts"]:
             kind = part.get("type") if isinstance(part, dict) else None
             if kind == "text":
                 texts.append(part.get("content"))
+                content.append({"type": "text", "text": part.get("content")})
             elif kind == "tool_call":
                 calls.append(
                     {
@@ -388,11 +390,12 @@ def parts_to_messages(messages: list) -> list:
                 )
             else:
                 other.append(part)
+                content.append(part)
         result.extend(responses)
         if texts or calls or other or not responses:
             converted: dict[str, Any] = {"role": message.get("role")}
             if other:
-                converted["content"] = [{"type": "text", "text": t} for t in texts] + other
+                converted["content"] = content
             elif len(texts) == 1:
                 converted["content"] = texts[0]
             else:
