@@ -222,3 +222,28 @@ def test_genai_message_parts_keep_their_order(app_client):
             "finish_reason": "stop",
         }
     ]
+
+
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [('"done"', "done"), ("42", 42), ("null", None), ('{"a": 1}', {"a": 1}), ("plain", "plain")],
+)
+def test_traceloop_entity_output_is_read_as_the_json_traceloop_writes(app_client, sent, stored):
+    """Traceloop json.dumps an entity's output: a task returning "done" showed as
+    "\\"done\\"" (only objects and arrays were parsed)."""
+    span = {
+        "traceId": "9" * 32,
+        "spanId": "a" * 16,
+        "name": "task",
+        "attributes": [
+            {"key": "traceloop.span.kind", "value": {"stringValue": "task"}},
+            {"key": "traceloop.entity.output", "value": {"stringValue": sent}},
+        ],
+    }
+    body = {"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]}
+    response = app_client.post(
+        "/otel/v1/traces", json=body, headers={"x-bt-parent": "project_name:hunt-tl"}
+    )
+    assert response.status_code == 200, response.text
+    query = "select: output | from: project_logs('hunt-tl') spans"
+    assert app_client.post("/btql", json={"query": query}).json()["data"] == [{"output": stored}]

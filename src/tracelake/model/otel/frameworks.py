@@ -138,8 +138,8 @@ def map_traceloop(d: SpanDraft) -> None:
     """Traceloop: entity input/output and names (its LLM spans use ``gen_ai.*``)."""
     if "traceloop" not in d.prefixes and "llm.usage.total_tokens" not in d.attrs:
         return
-    d.set("input", maybe_json(d.take("traceloop.entity.input")))
-    d.set("output", maybe_json(d.take("traceloop.entity.output")))
+    d.set("input", _traceloop_json(d.take("traceloop.entity.input")))
+    d.set("output", _traceloop_json(d.take("traceloop.entity.output")))
     d.take("traceloop.span.kind")
     d.meta("entity_name", d.take("traceloop.entity.name"))
     d.meta("workflow_name", d.take("traceloop.workflow.name"))
@@ -147,6 +147,18 @@ def map_traceloop(d: SpanDraft) -> None:
     for key, value in d.take_under("traceloop.association.properties").items():
         d.meta(key, value)
     d.metric("tokens", d.take("llm.usage.total_tokens"))
+
+
+def _traceloop_json(value: Any) -> Any:
+    """Traceloop writes an entity's input and output with ``json.dumps``, so a task that
+    returned ``"done"`` sends ``'"done"'`` (and ``42`` sends ``'42'``): any JSON is parsed,
+    not only objects and arrays; text that is not JSON stays as it is."""
+    if isinstance(value, str):
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return value
+    return value
 
 
 # -- Vercel AI SDK ------------------------------------------------------------------------------
