@@ -247,3 +247,39 @@ def test_traceloop_entity_output_is_read_as_the_json_traceloop_writes(app_client
     assert response.status_code == 200, response.text
     query = "select: output | from: project_logs('hunt-tl') spans"
     assert app_client.post("/btql", json={"query": query}).json()["data"] == [{"output": stored}]
+
+
+@pytest.mark.parametrize(
+    ("credentials", "field"),
+    [
+        ({"type": "aws_iam", "role_arn": "x y"}, "role_arn"),
+        ({"type": "aws_iam", "role_arn": "arn:aws:s3:::bucket/role"}, "role_arn"),
+        (
+            {"type": "aws_static", "access_key_id": "a\nb", "secret_access_key": "s"},
+            "access_key_id",
+        ),
+        (
+            {"type": "aws_static", "access_key_id": "a", "secret_access_key": "s",
+             "session_token": "t\r\nx-amz-acl: public-read"},
+            "session_token",
+        ),
+    ],
+)  # fmt: skip
+def test_credentials_that_cannot_work_are_refused_when_saved(app_client, credentials, field):
+    """A role ARN that is no ARN was saved, and `test` of it answered 500 (botocore's
+    ParamValidationError); an access key id with a newline was saved and then failed as
+    "cannot reach the S3 endpoint"."""
+    project_id = _new_project(app_client)
+    body = _export_body(project_id, "s3://bucket/logs", credentials=credentials)
+    response = app_client.post("/v1/project_automation", json=body)
+    assert response.status_code == 400, response.text
+    assert f"config.credentials.{field} must be" in response.json()["error"]["message"]
+
+
+def test_a_role_arn_saved_before_it_was_checked_fails_in_plain_words():
+    """A config saved before role ARNs were checked: assuming the role raised botocore's
+    ParamValidationError, which `test` answered as a 500."""
+    from tracelake.export.sinks import s3_client
+
+    with pytest.raises(SinkError, match="cannot assume role x y: Parameter validation failed"):
+        s3_client({"type": "aws_iam", "role_arn": "x y"})

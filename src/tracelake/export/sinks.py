@@ -304,7 +304,8 @@ def _assumed_role_session(credentials: dict, region: str):
         raise SinkError(
             f"cannot assume role {credentials['role_arn']}: {_client_error(exc)}"
         ) from None
-    except (bx.NoCredentialsError, bx.EndpointConnectionError) as exc:
+    except (bx.NoCredentialsError, bx.EndpointConnectionError, bx.ParamValidationError) as exc:
+        # (ParamValidationError: a role ARN saved before ARNs were checked; it was a 500)
         raise SinkError(f"cannot assume role {credentials['role_arn']}: {exc}") from None
     return boto3.session.Session(
         aws_access_key_id=assumed["AccessKeyId"],

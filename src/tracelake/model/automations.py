@@ -151,6 +151,12 @@ def _export_path(value: Any) -> str:
     raise InvalidRequest("config.export_path must start with s3:// or file://")
 
 
+_HEADER_TOKEN = re.compile(r"[\x21-\x7e]+")
+# arn:<partition>:iam::<account>:role/<path/>name (names: letters, digits and +=,.@_-), at
+# most 2,048 characters as STS takes them
+_ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d+:role/[\w+=,.@/-]{1,2000}", re.ASCII)
+
+
 def _credentials(value: Any) -> dict:
     if value is None:
         return {"type": "environment"}
@@ -174,6 +180,16 @@ def _credentials(value: Any) -> dict:
             if not isinstance(value[name], str):
                 raise InvalidRequest(f"config.credentials.{name} must be a string")
             result[name] = value[name]
+    for name in ("access_key_id", "session_token"):  # sent in a header of each request
+        if name in result and not _HEADER_TOKEN.fullmatch(result[name]):
+            raise InvalidRequest(
+                f"config.credentials.{name} must be ASCII text without spaces or control characters"
+            )
+    if "role_arn" in result and not _ROLE_ARN.fullmatch(result["role_arn"]):
+        raise InvalidRequest(
+            "config.credentials.role_arn must be an IAM role ARN such as "
+            f"arn:aws:iam::123456789012:role/tracelake-export, not {result['role_arn']!r}"
+        )
     endpoint = result.get("endpoint_url")
     if endpoint is not None:
         parsed = urlparse(endpoint)
