@@ -283,3 +283,31 @@ def test_a_role_arn_saved_before_it_was_checked_fails_in_plain_words():
 
     with pytest.raises(SinkError, match="cannot assume role x y: Parameter validation failed"):
         s3_client({"type": "aws_iam", "role_arn": "x y"})
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ("--access-key-id", "", "--secret-access-key", ""),
+        ("--profile", ""),
+        ("--role-arn", " "),
+        ("--access-key-id", "AK", "--secret-access-key", "S", "--endpoint-url", ""),
+    ],
+)
+def test_cli_refuses_empty_credential_flags(server, flags):
+    """``--access-key-id "$KEY" --secret-access-key "$SECRET"`` with the variables unset (or
+    ``--profile ""``) created an export with the server's own AWS environment credentials:
+    an empty flag was taken for no flag."""
+    from tests.integration.test_cli import assert_cli_error, cli_env, run_cli
+
+    env = cli_env(TRACELAKE_URL=server.url, TRACELAKE_API_KEY=server.api_key)
+    project = f"hunt-cli-{uuid.uuid4().hex[:6]}"
+    assert server.client().post("/v1/project", json={"name": project}).status_code == 200
+    result = run_cli(
+        "automations", "create", "-p", project, "--name", "e", "--path", "s3://bucket/logs",
+        "--paused", *flags, env=env,
+    )  # fmt: skip
+    assert_cli_error(result, "empty")
+    assert flags[-2] in result.stderr
+    listed = server.client().get("/v1/project_automation", params={"project_name": project})
+    assert listed.json()["objects"] == []
