@@ -276,6 +276,16 @@ def test_credentials_that_cannot_work_are_refused_when_saved(app_client, credent
     assert f"config.credentials.{field} must be" in response.json()["error"]["message"]
 
 
+def test_an_empty_session_token_is_no_token(app_client):
+    project_id = _new_project(app_client)
+    credentials = {"type": "aws_static", "access_key_id": "AK", "secret_access_key": "S",
+                   "session_token": ""}  # fmt: skip
+    body = _export_body(project_id, "s3://bucket/logs", credentials=credentials)
+    response = app_client.post("/v1/project_automation", json=body)
+    assert response.status_code == 200, response.text
+    assert "session_token" not in response.json()["config"]["credentials"]
+
+
 def test_a_role_arn_saved_before_it_was_checked_fails_in_plain_words():
     """A config saved before role ARNs were checked: assuming the role raised botocore's
     ParamValidationError, which `test` answered as a 500."""

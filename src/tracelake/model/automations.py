@@ -180,6 +180,8 @@ def _credentials(value: Any) -> dict:
             if not isinstance(value[name], str):
                 raise InvalidRequest(f"config.credentials.{name} must be a string")
             result[name] = value[name]
+    if result.get("session_token") == "":  # no token (as it was before tokens were checked)
+        del result["session_token"]
     for name in ("access_key_id", "session_token"):  # sent in a header of each request
         if name in result and not _HEADER_TOKEN.fullmatch(result[name]):
             raise InvalidRequest(
