@@ -321,3 +321,31 @@ def test_cli_refuses_empty_credential_flags(server, flags):
     assert flags[-2] in result.stderr
     listed = server.client().get("/v1/project_automation", params={"project_name": project})
     assert listed.json()["objects"] == []
+
+
+def test_ai_sdk_tool_results_are_read_as_the_json_the_sdk_writes(app_client):
+    """The AI SDK JSON.stringify's a tool call's result: a tool returning "sunny" showed as
+    "\\"sunny\\"", and one returning 20 as the text "20"."""
+    spans = [
+        {
+            "traceId": "b" * 32,
+            "spanId": f"{i + 1:016x}",
+            "name": "ai.toolCall",
+            "attributes": [
+                {"key": "ai.operationId", "value": {"stringValue": "ai.toolCall"}},
+                {"key": "ai.toolCall.args", "value": {"stringValue": '{"city": "Paris"}'}},
+                {"key": "ai.toolCall.result", "value": {"stringValue": result}},
+            ],
+        }
+        for i, result in enumerate(['"sunny"', "20"])
+    ]
+    body = {"resourceSpans": [{"scopeSpans": [{"spans": spans}]}]}
+    response = app_client.post(
+        "/otel/v1/traces", json=body, headers={"x-bt-parent": "project_name:hunt-ai"}
+    )
+    assert response.status_code == 200, response.text
+    query = "select: input, output | from: project_logs('hunt-ai') spans | sort: id"
+    assert app_client.post("/btql", json={"query": query}).json()["data"] == [
+        {"input": {"city": "Paris"}, "output": "sunny"},
+        {"input": {"city": "Paris"}, "output": 20},
+    ]
