@@ -312,14 +312,16 @@ def test_cli_refuses_empty_credential_flags(server, flags):
 
     env = cli_env(TRACELAKE_URL=server.url, TRACELAKE_API_KEY=server.api_key)
     project = f"hunt-cli-{uuid.uuid4().hex[:6]}"
-    assert server.client().post("/v1/project", json={"name": project}).status_code == 200
+    created = server.client().post("/v1/project", json={"name": project})
+    assert created.status_code == 200
     result = run_cli(
         "automations", "create", "-p", project, "--name", "e", "--path", "s3://bucket/logs",
         "--paused", *flags, env=env,
     )  # fmt: skip
     assert_cli_error(result, "empty")
     assert flags[-2] in result.stderr
-    listed = server.client().get("/v1/project_automation", params={"project_name": project})
+    params = {"project_id": created.json()["id"]}
+    listed = server.client().get("/v1/project_automation", params=params)
     assert listed.json()["objects"] == []
 
 
