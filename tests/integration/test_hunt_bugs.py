@@ -351,3 +351,22 @@ def test_ai_sdk_tool_results_are_read_as_the_json_the_sdk_writes(app_client):
         {"input": {"city": "Paris"}, "output": "sunny"},
         {"input": {"city": "Paris"}, "output": 20},
     ]
+
+
+def test_an_export_folder_that_is_a_file_says_so(app_client, tmp_path):
+    """`test` of a file:// export whose folder is a file answered "cannot create …: File
+    exists", which reads as if all were well."""
+    (tmp_path / "out").write_text("not a folder")
+    project_id = _new_project(app_client)
+    app_client.post(f"/v1/project_logs/{project_id}/insert", json={"events": [{"input": 1}]})
+    response = app_client.post("/v1/project_automation", json=_export_body(
+        project_id, f"file://{tmp_path / 'out'}"))  # fmt: skip
+    automation_id = response.json()["id"]
+    tested = app_client.post(f"/v1/project_automation/{automation_id}/test")
+    assert tested.status_code == 400
+    assert tested.json()["error"]["message"] == (
+        f"cannot create {tmp_path / 'out'}: {tmp_path / 'out'} is a file, not a folder"
+    )
+    run = app_client.post(f"/v1/project_automation/{automation_id}/run").json()["run"]
+    assert run["status"] == "failed"
+    assert run["error"].endswith(f"{tmp_path / 'out'} is a file, not a folder")

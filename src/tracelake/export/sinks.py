@@ -72,6 +72,14 @@ class DirectorySink:
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
+            # A file where a folder of the path should be read "File exists" (the export's
+            # own folder) or "Not a directory": say which file is in the way.
+            folders = [target.parent, *target.parent.parents]
+            blocker = next((p for p in folders if p.exists() and not p.is_dir()), None)
+            if blocker is not None:
+                raise SinkError(
+                    f"cannot create {target.parent}: {blocker} is a file, not a folder"
+                ) from None
             raise SinkError(f"cannot create {target.parent}: {exc.strerror}") from None
         return target
 
