@@ -269,6 +269,20 @@ def _credentials(access_key_id, secret, role_arn, external_id, profile, endpoint
     # Flags of two kinds of credentials were resolved silently (static keys won over a role
     # or a profile, a role over a profile) and --external-id without --role-arn was dropped:
     # the export was saved with credentials other than the ones given.
+    # An empty value (a variable that was not set: --access-key-id "$KEY") was dropped as
+    # if the flag were not there, so the export used the server's own AWS environment.
+    flags = {
+        "--access-key-id": access_key_id,
+        "--secret-access-key": secret,
+        "--role-arn": role_arn,
+        "--external-id": external_id,
+        "--profile": profile,
+        "--endpoint-url": endpoint,
+        "--region": region,
+    }
+    empty = [flag for flag, value in flags.items() if value is not None and not value.strip()]
+    if empty:
+        raise CliError(f"{', '.join(empty)}: empty (is a variable unset?)")
     kinds = {
         "static keys (--access-key-id, --secret-access-key)": bool(access_key_id or secret),
         "a role (--role-arn)": bool(role_arn),

@@ -11,9 +11,9 @@ import shutil
 import tempfile
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import urlparse
 
 from tracelake.errors import InvalidRequest
+from tracelake.model.automations import split_export_path
 
 log = logging.getLogger("tracelake")
 
@@ -39,11 +39,11 @@ class Sink(Protocol):
 def open_sink(export_path: str, credentials: dict | None = None, *, quick: bool = False) -> Sink:
     """The storage an export path names. ``quick``: an S3 call waits less and is not
     retried (for ``test``, which a person is waiting on)."""
-    parsed = urlparse(export_path)
-    if parsed.scheme == "file":
-        return DirectorySink(Path(parsed.path))
-    if parsed.scheme == "s3":
-        return S3Sink(parsed.netloc, parsed.path.strip("/"), credentials or {}, quick=quick)
+    scheme, bucket, rest = split_export_path(export_path)
+    if scheme == "file":
+        return DirectorySink(Path(rest))
+    if scheme == "s3":
+        return S3Sink(bucket, rest, credentials or {}, quick=quick)
     raise SinkError(f"unsupported export path {export_path!r}")
 
 
@@ -72,6 +72,14 @@ class DirectorySink:
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
+            # A file where a folder of the path should be read "File exists" (the export's
+            # own folder) or "Not a directory": say which file is in the way.
+            folders = [target.parent, *target.parent.parents]
+            blocker = next((p for p in folders if p.exists() and not p.is_dir()), None)
+            if blocker is not None:
+                raise SinkError(
+                    f"cannot create {target.parent}: {blocker} is a file, not a folder"
+                ) from None
             raise SinkError(f"cannot create {target.parent}: {exc.strerror}") from None
         return target
 
@@ -262,7 +270,8 @@ def s3_client(credentials: dict, *, quick: bool = False):
     region = credentials.get("region") or "us-east-1"
     endpoint = credentials.get("endpoint_url")
     config = botocore.config.Config(
-        retries={"max_attempts": 1 if quick else 3, "mode": "standard"},
+        # total_max_attempts counts the first try (botocore's max_attempts counts retries).
+        retries={"total_max_attempts": 1 if quick else 3, "mode": "standard"},
         connect_timeout=5,
         read_timeout=5 if quick else 60,
     )
@@ -303,7 +312,8 @@ def _assumed_role_session(credentials: dict, region: str):
         raise SinkError(
             f"cannot assume role {credentials['role_arn']}: {_client_error(exc)}"
         ) from None
-    except (bx.NoCredentialsError, bx.EndpointConnectionError) as exc:
+    except (bx.NoCredentialsError, bx.EndpointConnectionError, bx.ParamValidationError) as exc:
+        # (ParamValidationError: a role ARN saved before ARNs were checked; it was a 500)
         raise SinkError(f"cannot assume role {credentials['role_arn']}: {exc}") from None
     return boto3.session.Session(
         aws_access_key_id=assumed["AccessKeyId"],

@@ -110,20 +110,51 @@ def _export_config(config: dict) -> dict:
     return result
 
 
+# The bucket names botocore accepts (S3's rules for new buckets are stricter, but buckets made
+# before them, and other S3-compatible stores, may hold capitals and underscores).
+_BUCKET = re.compile(r"[A-Za-z0-9._-]{1,255}")
+
+
+def split_export_path(path: str) -> tuple[str, str, str]:
+    """``("s3", bucket, prefix)`` for ``s3://bucket/prefix``, ``("file", "", "/dir")`` for
+    ``file:///dir``, else ``("", "", "")``. Taken literally, not as a URL: a ``?`` or ``#`` is
+    part of the key or folder name (a URL parser took ``s3://bucket/logs#2`` for the bucket
+    with no prefix, and ``s3://a?b/logs`` for the bucket ``a``)."""
+    scheme, sep, rest = path.partition("://")
+    if not sep or scheme not in ("s3", "file"):
+        return "", "", ""
+    if scheme == "s3":
+        bucket, _, prefix = rest.partition("/")
+        return "s3", bucket, prefix.strip("/")
+    host, slash, folder = rest.partition("/")
+    return "file", host, slash + folder
+
+
 def _export_path(value: Any) -> str:
     if not isinstance(value, str) or not value:
         raise InvalidRequest("config.export_path must be s3://bucket/prefix or file:///dir")
-    parsed = urlparse(value)
-    if parsed.scheme == "s3":
-        if not parsed.netloc:
+    scheme, bucket, rest = split_export_path(value)
+    if scheme == "s3":
+        if not bucket:
             raise InvalidRequest("config.export_path needs a bucket: s3://bucket/prefix")
+        if not _BUCKET.fullmatch(bucket):
+            raise InvalidRequest(
+                f"config.export_path: {bucket!r} is not a bucket name (letters, digits, "
+                "'.', '-' and '_')"
+            )
         return value.rstrip("/")
-    if parsed.scheme == "file":
-        if parsed.netloc or not parsed.path.startswith("/") or not parsed.path.strip("/"):
+    if scheme == "file":
+        if bucket or not rest.startswith("/") or not rest.strip("/"):
             # file:/// is the server's root folder (written relative to its working directory)
             raise InvalidRequest("config.export_path must be an absolute file:///dir path")
         return value.rstrip("/")
     raise InvalidRequest("config.export_path must start with s3:// or file://")
+
+
+_HEADER_TOKEN = re.compile(r"[\x21-\x7e]+")
+# arn:<partition>:iam::<account>:role/<path/>name (names: letters, digits and +=,.@_-), at
+# most 2,048 characters as STS takes them
+_ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d+:role/[\w+=,.@/-]{1,2000}", re.ASCII)
 
 
 def _credentials(value: Any) -> dict:
@@ -149,6 +180,18 @@ def _credentials(value: Any) -> dict:
             if not isinstance(value[name], str):
                 raise InvalidRequest(f"config.credentials.{name} must be a string")
             result[name] = value[name]
+    if result.get("session_token") == "":  # no token (as it was before tokens were checked)
+        del result["session_token"]
+    for name in ("access_key_id", "session_token"):  # sent in a header of each request
+        if name in result and not _HEADER_TOKEN.fullmatch(result[name]):
+            raise InvalidRequest(
+                f"config.credentials.{name} must be ASCII text without spaces or control characters"
+            )
+    if "role_arn" in result and not _ROLE_ARN.fullmatch(result["role_arn"]):
+        raise InvalidRequest(
+            "config.credentials.role_arn must be an IAM role ARN such as "
+            f"arn:aws:iam::123456789012:role/tracelake-export, not {result['role_arn']!r}"
+        )
     endpoint = result.get("endpoint_url")
     if endpoint is not None:
         parsed = urlparse(endpoint)

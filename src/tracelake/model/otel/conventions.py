@@ -48,7 +48,16 @@ def _structured(d: SpanDraft, key: str) -> Any:
 
 
 def _object(d: SpanDraft, key: str) -> dict | None:
+    """An object attribute; flattened keys (``key.<name>``) sent beside a whole value
+    (``key`` or ``key_json``) are merged into it, the whole value winning a key both set.
+    (They were dropped: ``braintrust.metadata.user_id`` set on a span whose SDK wrote
+    ``braintrust.metadata`` vanished.)"""
+    flat = unflatten(d.take_under(key)) if d.has_under(key) else None
     value = _structured(d, key)
+    if value is None:
+        value = flat
+    elif isinstance(value, dict) and isinstance(flat, dict):
+        value = {**flat, **value}
     if value is None:
         return None
     if not isinstance(value, dict):
@@ -354,10 +363,12 @@ def parts_to_messages(messages: list) -> list:
             result.append(message)
             continue
         texts, calls, responses, other = [], [], [], []
+        content = []  # text and other parts in their order (an image, then the question)
         for part in message["parts"]:
             kind = part.get("type") if isinstance(part, dict) else None
             if kind == "text":
                 texts.append(part.get("content"))
+                content.append({"type": "text", "text": part.get("content")})
             elif kind == "tool_call":
                 calls.append(
                     {
@@ -379,11 +390,12 @@ def parts_to_messages(messages: list) -> list:
                 )
             else:
                 other.append(part)
+                content.append(part)
         result.extend(responses)
         if texts or calls or other or not responses:
             converted: dict[str, Any] = {"role": message.get("role")}
             if other:
-                converted["content"] = [{"type": "text", "text": t} for t in texts] + other
+                converted["content"] = content
             elif len(texts) == 1:
                 converted["content"] = texts[0]
             else:

@@ -138,8 +138,8 @@ def map_traceloop(d: SpanDraft) -> None:
     """Traceloop: entity input/output and names (its LLM spans use ``gen_ai.*``)."""
     if "traceloop" not in d.prefixes and "llm.usage.total_tokens" not in d.attrs:
         return
-    d.set("input", maybe_json(d.take("traceloop.entity.input")))
-    d.set("output", maybe_json(d.take("traceloop.entity.output")))
+    d.set("input", _stringified(d.take("traceloop.entity.input")))
+    d.set("output", _stringified(d.take("traceloop.entity.output")))
     d.take("traceloop.span.kind")
     d.meta("entity_name", d.take("traceloop.entity.name"))
     d.meta("workflow_name", d.take("traceloop.workflow.name"))
@@ -147,6 +147,20 @@ def map_traceloop(d: SpanDraft) -> None:
     for key, value in d.take_under("traceloop.association.properties").items():
         d.meta(key, value)
     d.metric("tokens", d.take("llm.usage.total_tokens"))
+
+
+def _stringified(value: Any) -> Any:
+    """A value its library wrote as JSON text (Traceloop's ``json.dumps`` of an entity's
+    input and output, the AI SDK's ``JSON.stringify`` of a tool call's args and result and
+    of a generated object), so a task that returned ``"done"`` sends ``'"done"'`` (and ``42``
+    sends ``'42'``): any JSON is parsed, not only objects and arrays; text that is not JSON
+    stays as it is."""
+    if isinstance(value, str):
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return value
+    return value
 
 
 # -- Vercel AI SDK ------------------------------------------------------------------------------
@@ -166,15 +180,15 @@ def map_vercel(d: SpanDraft) -> None:
         return
     messages = maybe_json(d.take("ai.prompt.messages"))
     prompt = _ai_prompt(maybe_json(d.take("ai.prompt")))
-    arguments = maybe_json(d.take("ai.toolCall.args"))
+    arguments = _stringified(d.take("ai.toolCall.args"))
     for value in (messages, prompt, arguments):
         d.set("input", value)
     text = d.take_first("ai.response.text", "ai.result.text")
     calls = maybe_json(d.take_first("ai.response.toolCalls", "ai.result.toolCalls"))
     if text is not None or calls:
         d.set("output", [_assistant_message(text, calls)])
-    d.set("output", maybe_json(d.take_first("ai.response.object", "ai.result.object")))
-    d.set("output", maybe_json(d.take("ai.toolCall.result")))
+    d.set("output", _stringified(d.take_first("ai.response.object", "ai.result.object")))
+    d.set("output", _stringified(d.take("ai.toolCall.result")))
     d.meta("model", strip_provider(d.take("ai.model.id")))
     d.meta("provider", d.take("ai.model.provider"))
     if by_ai_sdk_operation(d.attrs) != "task":
