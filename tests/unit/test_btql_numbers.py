@@ -45,3 +45,46 @@ def test_created_before_year_1000_reads_back_with_four_digits(app_client, projec
         {"id": "a b", "created": "0001-01-01T00:00:00.000000Z"},
         {"id": "b", "created": "1000-01-01T01:00:00.000000Z"},
     ]
+
+
+SPANS = [
+    {"id": "r0", "input": "q0", "metadata": {"k": 2}},
+    {"id": "r1", "input": "q1", "metadata": {"k": 1}},
+    {"id": "r2", "input": "q0", "metadata": {"k": 1}},
+]
+
+
+@pytest.mark.parametrize("group_by", ["2, 1", "input, id", "2, id"])
+def test_sql_group_by_answers_the_select_lists_columns_in_its_order(app_client, project, group_by):
+    """The answer's columns followed the GROUP BY (``input, id``), not the select list."""
+    write(app_client, project, SPANS)
+    query = (
+        f"SELECT id, input, count(1) AS n FROM project_logs('{project}')"
+        f" GROUP BY {group_by} ORDER BY 1 DESC"
+    )
+    rows = btql(app_client, query)
+    assert [list(row) for row in rows] == [["id", "input", "n"]] * 3
+    assert [row["id"] for row in rows] == ["r2", "r1", "r0"]  # ORDER BY 1 is id
+    response = app_client.post("/btql", json={"query": query, "fmt": "csv"})
+    assert response.text.splitlines()[0] == '"id","input","n"'
+    # ORDER BY 2 is input, the select list's second item, and expr_<n> counts it too
+    query = (
+        f"SELECT id, lower(input), count(1) AS n FROM project_logs('{project}')"
+        f" GROUP BY 2, 1 ORDER BY 2 DESC, expr_2, 1"
+    )
+    assert [list(row.values()) for row in btql(app_client, query)] == [
+        ["r1", "q1", 1],
+        ["r0", "q0", 1],
+        ["r2", "q0", 1],
+    ]
+
+
+def test_btql_dimension_positions_follow_the_select_list(app_client, project):
+    write(app_client, project, SPANS)
+    query = (
+        f"select: id, input, count(1) as n | dimensions: 2, 1"
+        f" | from: project_logs('{project}') | sort: 1 desc"
+    )
+    rows = btql(app_client, query)
+    assert [list(row) for row in rows] == [["id", "input", "n"]] * 3
+    assert [row["id"] for row in rows] == ["r2", "r1", "r0"]
