@@ -179,6 +179,11 @@ CASES: list[Case] = [
         {"created": "2026-01-01T00:00:00.000000Z"},
     ),
     Case(
+        "replace_created_before_year_1000_has_a_four_digit_year",
+        [L(input=1, created="0042-03-04T05:06:07+00:00")],
+        {"created": "0042-03-04T05:06:07.000000Z"},
+    ),
+    Case(
         "replace_explicit_nulls_store_null",
         [L(input={"q": 1}, expected=None, tags=None)],
         {"input": {"q": 1}, "expected": None, "tags": None},

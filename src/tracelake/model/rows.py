@@ -549,7 +549,10 @@ def _in_year_zero(text: str) -> datetime | None:
 
 
 def format_timestamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """UTC ISO 8601 with microseconds and a four-digit year (``0001-01-01T…``: strftime's
+    ``%Y`` leaves years before 1000 unpadded on Linux, ``1-01-01T…``)."""
+    utc = moment.astimezone(UTC)
+    return f"{utc.year:04d}" + utc.strftime("-%m-%dT%H:%M:%S.%fZ")
 
 
 def now_timestamp() -> str:

@@ -767,20 +767,23 @@ def group_select(
     ``GROUP BY`` (and BTQL's ``select`` + ``dimensions: 1, 2``) mean it.
 
     A group item is a 1-based position in the select list, a select alias, or an expression
-    (the matching select item supplies its alias). Items holding an aggregate call are
+    (the matching select item supplies its alias). The grouped select items are the
+    dimensions in the select list's order, whatever the order of the group items (``SELECT
+    id, input … GROUP BY 2, 1`` answers ``id`` then ``input``), then the group items the
+    select list does not hold, in their order. Items holding an aggregate call are
     measures; PIVOT aggregates that the select list does not repeat are appended. A plain
     item that is neither grouped nor the pivot column is an error, as in SQL."""
-    dims: list[ast.Aliased] = []
+    unselected: list[ast.Aliased] = []
     used: set[int] = set()
     for expr in group_by:
         index = _resolve_group_item(select, expr)
         if index is not None and has_aggregate(select[index].expr):
             raise error_loc("cannot group by an aggregate", expr)
         if index is None:
-            dims.extend(apply_implicit_aliases([ast.Aliased(expr)]))
-        elif index not in used:
+            unselected.extend(apply_implicit_aliases([ast.Aliased(expr)]))
+        else:
             used.add(index)
-            dims.append(select[index])
+    dims = [select[index] for index in sorted(used)] + unselected
     measures: list[ast.Aliased] = []
     for index, item in enumerate(select):
         if index not in used and isinstance(item, ast.Aliased) and has_aggregate(item.expr):
