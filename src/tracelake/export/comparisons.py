@@ -40,7 +40,9 @@ def comparison_keys(
     while True:
         # On lines of their own, so that a -- comment ending the expression stays in it.
         parts = [
-            f"select: root_span_id, (\n{expr}\n) AS __key",
+            # (not ``__key``: the engine's own name for each row's cursor key, which the
+            # alias replaced, so a second page was a 400 "invalid cursor")
+            f"select: root_span_id, (\n{expr}\n) AS match_key",
             f"from: experiment('{experiment_id}')",
             "filter: is_root",
             f"limit: {_KEY_PAGE}",
@@ -53,8 +55,8 @@ def comparison_keys(
             raise InvalidRequest(f"{what} {expr!r}: {exc.message}") from None
         for text in result.rows:
             row = orjson.loads(text)
-            if row.get("__key") is not None:
-                keys[row["root_span_id"]] = canonical(row["__key"])
+            if row.get("match_key") is not None:
+                keys[row["root_span_id"]] = canonical(row["match_key"])
         cursor = result.cursor
         if not cursor:
             return keys

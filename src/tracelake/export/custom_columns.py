@@ -32,6 +32,10 @@ def check_column(name: str, expr: object) -> str:
     expression that parses."""
     if not _NAME.match(name or ""):
         raise InvalidRequest("a custom column name is letters, digits and '_' (not first)")
+    if name.startswith("__"):
+        raise InvalidRequest(
+            f"{name!r} is reserved: names starting with '__' are the query engine's own columns"
+        )
     if name in {n for n, _ in columns_of(ObjectType.DATASET)} or name == "comments":
         raise InvalidRequest(f"{name!r} is a built-in column")
     if name.lower() in KEYWORDS or name.lower() in BtqlParser.CLAUSES:
