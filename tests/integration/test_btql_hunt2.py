@@ -96,3 +96,33 @@ def test_a_comparison_key_matches_experiments_of_more_traces_than_a_page(app_cli
     assert response.status_code == 200, response.text
     score = response.json()["scores"]["s"]
     assert (score["improvements"], score["regressions"]) == (count, 0), score
+
+
+def test_a_comparison_key_error_points_into_the_key(app_client, project):
+    """A comparison key that does not plan was a 400 at a position in the summary's own
+    query (``unknown field 'nosuch' at 2:1`` of a one-line key), without ``line`` and
+    ``col``; an aggregate was "'root_span_id' in select must be in an aggregate"."""
+    body = {"project_id": project, "name": "e"}
+    experiment = app_client.post("/v1/experiment", json=body).json()["id"]
+    event = {"id": "a", "input": {"q": 1}, "scores": {"s": 1}}
+    app_client.post(f"/v1/experiment/{experiment}/insert", json={"events": [event]})
+    cases = [
+        ("nosuch", "unknown field 'nosuch'", 1, 1),
+        ("input.q = 1 and\n  nosuch(1)", "unknown function 'nosuch'", 2, 3),
+        ("created > 'bad'", "invalid timestamp 'bad'", 1, 11),
+        ("input +", "expected an expression after '+', found end of input", 1, 8),
+    ]
+    for key, message, line, col in cases:
+        response = app_client.get(
+            f"/v1/experiment/{experiment}/summarize", params={"comparison_key": key}
+        )
+        assert response.status_code == 400, response.text
+        error = response.json()["error"]
+        assert error["type"] == "QueryError", error
+        assert error["message"] == f"comparison_key {key!r}: {message} at {line}:{col}", error
+        assert (error["line"], error["col"]) == (line, col), error
+    response = app_client.get(
+        f"/v1/experiment/{experiment}/summarize", params={"comparison_key": "count(1)"}
+    )
+    assert response.status_code == 400, response.text
+    assert "not an aggregate" in response.json()["error"]["message"]

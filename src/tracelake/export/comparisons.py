@@ -10,12 +10,22 @@ from tracelake.errors import InvalidRequest
 from tracelake.export.queries import QueryOptions, run_query
 from tracelake.query.errors import QueryError
 from tracelake.query.parsers.btql import parse_expression
+from tracelake.query.parsers.expressions import has_aggregate
 from tracelake.store.catalog import Catalog, Principal
 from tracelake.store.store import Store
 from tracelake.store.summaries import canonical
 
 # Root spans read per query when computing comparison keys.
 _KEY_PAGE = 5_000
+
+
+def _key_error(exc: QueryError, expr: str, what: str) -> QueryError:
+    """An error of the key's query at its position in the key, which starts the query's
+    second line (a position elsewhere, in the rest of the query, is none of the caller's)."""
+    lines = expr.count("\n") + 1
+    if exc.line is not None and exc.col is not None and 2 <= exc.line <= lines + 1:
+        return QueryError(f"{what} {expr!r}: {exc.detail}", exc.line - 1, exc.col)
+    return QueryError(f"{what} {expr!r}: {exc.detail}")
 
 
 def comparison_keys(
@@ -32,9 +42,12 @@ def comparison_keys(
     value is null has no key (it is matched with none), as in the web UI's comparison. ``what``
     names the key in an error."""
     try:
-        parse_expression(expr)  # one expression, nothing more: it goes into the query text
+        parsed = parse_expression(expr)  # one expression, nothing more: it goes into the query
     except QueryError as exc:
-        raise InvalidRequest(f"{what} {expr!r}: {exc.message}") from None
+        raise QueryError(f"{what} {expr!r}: {exc.detail}", exc.line, exc.col) from None
+    if has_aggregate(parsed):
+        # (the query then said "'root_span_id' in select must be in an aggregate" at 1:9)
+        raise InvalidRequest(f"{what} {expr!r}: a key is a value per trace, not an aggregate")
     keys: dict[str, str] = {}
     cursor = None
     while True:
@@ -52,7 +65,7 @@ def comparison_keys(
         try:
             result = run_query(store, catalog, principal, QueryOptions(query="\n".join(parts)))
         except QueryError as exc:
-            raise InvalidRequest(f"{what} {expr!r}: {exc.message}") from None
+            raise _key_error(exc, expr, what) from None
         for text in result.rows:
             row = orjson.loads(text)
             if row.get("match_key") is not None:
