@@ -126,3 +126,22 @@ def test_a_comparison_key_error_points_into_the_key(app_client, project):
     )
     assert response.status_code == 400, response.text
     assert "not an aggregate" in response.json()["error"]["message"]
+
+
+def test_a_project_comparison_key_is_checked_as_a_query_error_and_not_an_aggregate(
+    app_client, project
+):
+    """``settings.comparison_key`` that does not parse was an ``InvalidRequest`` with its
+    position in the message only; an aggregate (``count(1)``) was saved, and every summary
+    of the project's experiments was a 400 from then on."""
+    url = f"/v1/project/{project}"
+    bad = app_client.patch(url, json={"settings": {"comparison_key": "input.q and\n  +"}})
+    assert bad.status_code == 400, bad.text
+    error = bad.json()["error"]
+    assert error["type"] == "QueryError", error
+    assert (error["line"], error["col"]) == (2, 4), error
+    assert error["message"].startswith("settings.comparison_key: expected an expression"), error
+    aggregate = app_client.patch(url, json={"settings": {"comparison_key": "max(input.q)"}})
+    assert aggregate.status_code == 400, aggregate.text
+    assert "not an aggregate" in aggregate.json()["error"]["message"]
+    assert app_client.get(url).json()["settings"] in (None, {})
