@@ -80,3 +80,26 @@ def test_bad_custom_columns_are_refused(app_client):
         response = app_client.put(f"/v1/dataset/{ds}/columns/{name}", json=body)
         assert response.status_code == 400, (name, response.text)
     assert app_client.delete(f"/v1/dataset/{ds}/columns/nope").status_code == 404
+
+
+def test_a_bad_custom_column_expression_is_a_query_error_at_its_position(app_client):
+    """An expression that does not parse or plan is a 400 ``QueryError`` with ``line`` and
+    ``col`` in the expression, as every query error has: it was an ``InvalidRequest`` whose
+    position was only in its message."""
+    ds = _dataset(app_client)
+    cases = [
+        ("metadata.x +", "expr: expected an expression after '+', found end of input", 1, 13),
+        ("lower(input) = 'a' or\n  nosuch", "expr: unknown field 'nosuch'", 2, 3),
+        ("created > 'bad'", "expr: invalid timestamp 'bad'", 1, 11),
+    ]
+    for expr, message, line, col in cases:
+        response = app_client.put(f"/v1/dataset/{ds}/columns/c", json={"expr": expr})
+        assert response.status_code == 400, response.text
+        error = response.json()["error"]
+        assert error["type"] == "QueryError", error
+        assert error["message"] == f"{message} at {line}:{col}", error
+        assert (error["line"], error["col"]) == (line, col), error
+    aggregate = app_client.put(f"/v1/dataset/{ds}/columns/c", json={"expr": "count(1)"})
+    assert aggregate.status_code == 400, aggregate.text
+    assert "cannot be an aggregate" in aggregate.json()["error"]["message"]
+    assert app_client.get(f"/v1/dataset/{ds}/columns").json()["objects"] == []

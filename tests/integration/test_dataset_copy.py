@@ -107,3 +107,30 @@ def test_a_copy_filter_is_one_expression(app_client):
     answer = copy("input > 0 -- the later ones")
     assert answer.status_code == 200, answer.text
     assert sorted(r["input"] for r in _rows(app_client, target)) == [1, 2]
+
+
+def test_a_copy_filter_error_points_into_the_filter(app_client):
+    """A bad filter is a QueryError with ``line`` and ``col`` in the filter, as the export
+    route's: the copy answered InvalidRequest without them, its message at a position in the
+    copy's own query (``unknown field 'nosuch' at 2:1`` of a one-line filter)."""
+    project = _project(app_client)
+    source, target = _dataset(app_client, project, "a"), _dataset(app_client, project, "b")
+    app_client.post(f"/v1/dataset/{source}/insert", json={"events": [{"id": "s", "input": 1}]})
+    cases = [
+        ("input = 1 and nosuch = 1", "unknown field 'nosuch' in the filter", 1, 15),
+        ("input = 1 and\n  nosuch(1)", "unknown function 'nosuch' in the filter", 2, 3),
+        ("count(1) > 1", "aggregate count() is not allowed in the filter", 1, 1),
+        ("input =", "expected an expression after '=', found end of input in the filter", 1, 8),
+        ("created > 'bad'", "invalid timestamp 'bad' in the filter", 1, 11),
+    ]
+    for filter_, message, line, col in cases:
+        answer = app_client.post(
+            f"/v1/dataset/{target}/copy_from",
+            json={"source": {"object_type": "dataset", "id": source}, "filter": filter_},
+        )
+        assert answer.status_code == 400, answer.text
+        error = answer.json()["error"]
+        assert error["type"] == "QueryError", error
+        assert error["message"] == f"{message} at {line}:{col}", error
+        assert (error["line"], error["col"]) == (line, col), error
+    assert _rows(app_client, target) == []

@@ -830,3 +830,50 @@ def test_tags_keep_their_order_and_an_empty_list(app_client):
     rows = _rows(app_client, ds)
     got = {i: r["tags"] for i, r in rows.items()}
     assert got == {"r1": ["b", "a", "c"], "r2": [], "r3": None, "r4": []}
+
+
+def test_a_csv_integer_beyond_64_bits_is_read_as_every_write_reads_it(app_client):
+    """An integer outside the 64-bit range is read as the nearest double on every write path
+    (docs/write-semantics.md). A CSV import kept its digits, while its preview, a JSON file's
+    import of the same value, diff and restore read a double: restoring the import's version
+    changed the row, and a diff from it listed a change nobody made."""
+    big, huge = 12345678901234567890123, 123456789012345678901234567890
+    csv_text = (
+        "id,input,expected,metadata\n"
+        f'a,{big},"{{""n"": {huge}, ""s"": ""{big}""}}","{{""k"": 18446744073709551615}}"\n'
+        f"b,order {big},-9223372036854775809,\n"
+    )
+    ds = _dataset(app_client)
+    preview = app_client.post(
+        f"/v1/dataset/{ds}/import/preview", params={"format": "csv"}, content=csv_text.encode()
+    )
+    assert preview.status_code == 200, preview.text
+    response = _import(app_client, ds, csv_text)
+    assert response.status_code == 200, response.text
+    version = response.json()["_xact_id"]
+    rows = _rows(app_client, ds)
+    assert rows["a"]["input"] == float(big)
+    assert rows["a"]["expected"] == {"n": float(huge), "s": str(big)}  # a string keeps digits
+    assert rows["a"]["metadata"] == {"k": 18446744073709551615}  # within 64 bits: exact
+    assert rows["b"]["input"] == f"order {big}"
+    assert rows["b"]["expected"] == float(-9223372036854775809)
+    records = {r["id"]: r for r in preview.json()["records"]}
+    for key in ("a", "b"):
+        for field in ("input", "expected", "metadata"):
+            assert records[key][field] == rows[key][field], (key, field)
+
+    json_ds = _dataset(app_client, "as-json")
+    json_text = f'[{{"id": "a", "input": {big}, "expected": {{"n": {huge}}}}}]'
+    assert _import(app_client, json_ds, json_text, fmt="json").status_code == 200
+    assert _rows(app_client, json_ds)["a"]["input"] == rows["a"]["input"]
+
+    written = app_client.post(
+        f"/v1/dataset/{ds}/insert", json={"events": [{"id": "c", "input": 1}]}
+    )
+    assert written.status_code == 200, written.text
+    diff = app_client.get(f"/v1/dataset/{ds}/diff", params={"from": version}).json()
+    assert diff["counts"] == {"added": 1, "removed": 0, "changed": 0}, diff
+    restored = app_client.post(f"/v1/dataset/{ds}/restore", json={"version": version})
+    assert restored.status_code == 200, restored.text
+    assert restored.json()["updated"] == 0, restored.json()
+    assert _rows(app_client, ds)["a"]["input"] == float(big)

@@ -169,19 +169,38 @@ def test_an_export_as_of_a_version_before_the_object_was_created_is_a_400(app_cl
     assert empty.content == b""
     written = app_client.post(f"/v1/dataset/{dataset['id']}/insert", json={"events": [{"id": "a"}]})
     assert written.status_code == 200, written.text
-    for obj, kind in ((dataset, "dataset"), (experiment, "experiment"), (project, "project")):
-        path = "project_logs" if kind == "project" else kind
+    for obj, kind in ((dataset, "dataset"), (experiment, "experiment")):
         for version in ("0", _before(obj["created"]), " 0 "):
             for fmt in ("jsonl", "csv"):
                 params = {"version": version, "format": fmt}
-                answer = app_client.get(f"/v1/{path}/{obj['id']}/export", params=params)
+                answer = app_client.get(f"/v1/{kind}/{obj['id']}/export", params=params)
                 assert_error(answer, 400, f"version '{version.strip()}'", f"before the {kind}")
+    # A project's logs have no versions: a version of its logs was told to be "from after
+    # the project was created", which was a 400 all the same (see
+    # test_an_export_of_project_logs_at_a_version_says_logs_have_none).
     fetched = app_client.post(f"/v1/dataset/{dataset['id']}/fetch", json={"version": "0"})
     assert fetched.status_code == 200, fetched.text
     assert fetched.json()["events"] == []
     answer = app_client.get(export, params={"version": "9" * 19})
     assert answer.status_code == 200, answer.text
     assert [orjson.loads(line)["id"] for line in answer.content.splitlines()] == ["a"]
+
+
+def test_an_export_of_project_logs_at_a_version_says_logs_have_none(app_client):
+    """``version`` reads experiments and datasets as of a version; on project logs ``/btql``
+    refuses it, but their export said a version from before the project was created "has no
+    rows as of then; give a version from after that", and one from after that failed too.
+    Every version of a project's logs is one 400 that says logs have none."""
+    project = app_client.post("/v1/project", json={"name": "logs-versions"}).json()
+    row = {"project_id": project["id"], "log_id": "g", "id": "a"}
+    written = app_client.post("/logs3", json={"rows": [row]})
+    assert written.status_code == 200, written.text
+    after = written.json().get("_xact_id") or "9" * 19
+    for version in ("0", _before(project["created"]), after, "golden"):
+        answer = app_client.get(
+            f"/v1/project_logs/{project['id']}/export", params={"version": version}
+        )
+        assert_error(answer, 400, "version is supported for experiments and datasets")
 
 
 def test_the_cli_export_of_a_version_before_the_dataset_was_created_fails(fresh_server, tmp_path):

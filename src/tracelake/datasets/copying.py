@@ -31,8 +31,9 @@ def _source_rows(store, catalog, principal, object_type: str, object_id: str, fi
         try:
             parse_expression(filter_)
         except QueryError as exc:
-            raise InvalidRequest(f"filter: {exc.message}") from None
-    # On lines of their own, so that a -- comment ending the filter stays in it.
+            raise QueryError(f"{exc.detail} in the filter", exc.line, exc.col) from None
+    # On lines of their own, so that a -- comment ending the filter stays in it: the filter
+    # starts the query's second line, which positions in the query map back to.
     terms = [f"(\n{filter_}\n)"] if filter_ else []
     if object_type == "experiment":
         terms.append("is_root")
@@ -50,11 +51,21 @@ def _source_rows(store, catalog, principal, object_type: str, object_id: str, fi
         try:
             result = run_query(store, catalog, principal, QueryOptions(query="\n".join(parts)))
         except QueryError as exc:
-            raise InvalidRequest(f"filter: {exc.message}") from None
+            raise _filter_error(exc, filter_) from None
         yield from (orjson.loads(row) for row in result.rows)
         cursor = result.cursor
         if not cursor:
             return
+
+
+def _filter_error(exc: QueryError, filter_: str | None) -> QueryError:
+    """An error of the copy's query, at its position in the filter (the caller wrote only
+    the filter: a position in the rest of the query would point at nothing of theirs)."""
+    detail = exc.detail.removesuffix(" in filter")  # (the message names the filter already)
+    lines = filter_.count("\n") + 1 if filter_ else 0
+    if exc.line is not None and exc.col is not None and 2 <= exc.line <= lines + 1:
+        return QueryError(f"{detail} in the filter", exc.line - 1, exc.col)
+    return QueryError(detail)
 
 
 def copy_records(

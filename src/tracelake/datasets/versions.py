@@ -109,10 +109,14 @@ def export_version(catalog: Catalog, org_id: str, query: str, value: str) -> int
     the version of an empty dataset.)"""
     parsed = parse_query(query)
     try:
-        at = read_version(catalog, org_id, parsed, value)
         (ref,) = resolve_source(parsed, CatalogResolver(catalog, org_id)).refs
     except SourceNotFound as exc:  # (its position is in the export's own query)
         raise NotFound(exc.detail) from None
+    if ref.object_type is ObjectType.PROJECT_LOGS:
+        # (as /btql says of a version on project logs; a version from before the project
+        # was created was told to "give a version from after that", which failed so too)
+        raise InvalidRequest("version is supported for experiments and datasets, not project logs")
+    at = read_version(catalog, org_id, parsed, value)
     created = catalog.get_object(org_id, ref)["created"]
     seconds = int(datetime.fromisoformat(created).timestamp())
     if at < make_xact_id(seconds, 0):  # (xact ids count whole seconds)

@@ -8,6 +8,7 @@ from tracelake.errors import InvalidRequest
 from tracelake.model.objects import ObjectRef, ObjectType
 from tracelake.query.errors import QueryError
 from tracelake.query.parsers.btql import parse_expression
+from tracelake.query.parsers.expressions import has_aggregate
 from tracelake.query.planner import root_values_sql
 from tracelake.store.catalog import Principal
 
@@ -28,7 +29,13 @@ def comparison_key_sql(
     compile is a 400)."""
     try:
         parsed = parse_expression(expr)  # one expression, nothing more
-        refs = tuple(ObjectRef(ObjectType.EXPERIMENT, i) for i in experiment_ids)
+    except QueryError as exc:
+        raise QueryError(f"{what} {expr!r}: {exc.detail}", exc.line, exc.col) from None
+    if has_aggregate(parsed):
+        # (a key is read from each trace's root span: an aggregate has no value per trace)
+        raise InvalidRequest(f"{what} {expr!r}: a key is a value per trace, not an aggregate")
+    refs = tuple(ObjectRef(ObjectType.EXPERIMENT, i) for i in experiment_ids)
+    try:
         return root_values_sql(parsed, refs, principal.org_id)
     except QueryError as exc:
-        raise InvalidRequest(f"{what} {expr!r}: {exc.message}") from None
+        raise QueryError(f"{what} {expr!r}: {exc.detail}", exc.line, exc.col) from None

@@ -32,6 +32,10 @@ def check_column(name: str, expr: object) -> str:
     expression that parses."""
     if not _NAME.match(name or ""):
         raise InvalidRequest("a custom column name is letters, digits and '_' (not first)")
+    if name.startswith("__"):
+        raise InvalidRequest(
+            f"{name!r} is reserved: names starting with '__' are the query engine's own columns"
+        )
     if name in {n for n, _ in columns_of(ObjectType.DATASET)} or name == "comments":
         raise InvalidRequest(f"{name!r} is a built-in column")
     if name.lower() in KEYWORDS or name.lower() in BtqlParser.CLAUSES:
@@ -41,7 +45,7 @@ def check_column(name: str, expr: object) -> str:
     try:
         parse_expression(expr)
     except QueryError as exc:
-        raise InvalidRequest(f"expr: {exc.message}") from None
+        raise QueryError(f"expr: {exc.detail}", exc.line, exc.col) from None
     return expr
 
 
@@ -52,23 +56,27 @@ def check_column_runs(dataset_id: str, name: str, expr: str) -> None:
     refs = (ObjectRef(ObjectType.DATASET, dataset_id),)
     problem = _select_problem(ResolvedSource(ObjectType.DATASET, refs, "spans"), name, expr)
     if problem is not None:
-        raise InvalidRequest(f"expr: {problem}")
+        detail, line, col = problem
+        raise QueryError(f"expr: {detail}", line, col)
 
 
 @functools.lru_cache(maxsize=1024)
-def _select_problem(source: ResolvedSource, name: str, expr: str) -> str | None:
-    """Why ``select: *, <expr> as <name>`` cannot be planned over ``source`` (None if it
-    can). The organization only scopes the rows read, so any will do."""
+def _select_problem(
+    source: ResolvedSource, name: str, expr: str
+) -> tuple[str, int | None, int | None] | None:
+    """Why ``select: *, <expr> as <name>`` cannot be planned over ``source``, with the
+    position in ``expr`` when known (None if it can). The organization only scopes the rows
+    read, so any will do."""
     parsed = parse_expression(expr)
     if has_aggregate(parsed):
-        return "a custom column is a value per row; it cannot be an aggregate"
+        return "a custom column is a value per row; it cannot be an aggregate", None, None
     query = a.Query(select=(a.Star(), a.Aliased(parsed, name)), limit=1)
     try:
         plan_query(query, source, org_id="")
     except QueryError as exc:
-        return exc.message
+        return exc.detail, exc.line, exc.col
     except RecursionError:
-        return "the expression is nested too deeply"
+        return "the expression is nested too deeply", None, None
     return None
 
 

@@ -103,6 +103,12 @@ class _Layout:
     implicit: dict[str, a.Expr | None]
 
 
+def _implicit_reserved(alias: str, path: tuple) -> bool:
+    """Whether ``alias`` is the short name of the path ``path`` (as the parsers write it)
+    and starts with ``__``, which names the engine's own columns."""
+    return len(path) > 1 and alias == path[-1] and alias.startswith("__")
+
+
 def fail(message: str, node: object = None) -> QueryError:
     return QueryError.at(message, node)
 
@@ -327,7 +333,11 @@ class Compiler:
             if len(path) > 1 and path[-1] and item.alias in (None, path[-1]):
                 # the implicit short name (the parsers write it as an alias when unambiguous)
                 implicit[path[-1]] = None if path[-1] in implicit else expr
-            if item.alias is not None:
+            if item.alias is not None and _implicit_reserved(item.alias, path):
+                # the short name of a path is a name of the engine's own columns (``__key``,
+                # see the planner's RESERVED_PREFIX): the column is named by its full path
+                named.append((path_text(path), expr, clause, None))
+            elif item.alias is not None:
                 aliases[item.alias] = expr
                 named.append((item.alias, expr, clause, None))
             elif len(path) > 1:

@@ -117,6 +117,36 @@ class Plan:
         return Cursor(key=last, snapshot=snapshot, objects=self.objects).encode()
 
 
+# Output names the engine gives its own columns beside the query's (``__key``, the cursor key
+# of each row; ``__rank``, ``__sort_<n>``, ``__pivot_<n>``, ``__unpivot_<n>``, …).
+RESERVED_PREFIX = "__"
+
+
+def _check_names(query: a.Query) -> None:
+    """Refuse a name the query gives a column (an alias, an unpivot name) that the engine
+    uses for its own: ``select: id as __key`` replaced each row's cursor key with the id, so
+    the next page was a 400 (``invalid cursor``) or never came (``cursor: null``)."""
+    items = [*(query.select or ()), *(query.dimensions or ()), *(query.measures or ())]
+    named = [
+        (i.alias, i.expr)
+        for i in items
+        # (a path's short name, ``metadata.__key``, is named by its full path instead)
+        if isinstance(i, a.Aliased)
+        and i.alias
+        and not (isinstance(i.expr, a.Ident) and i.alias == i.expr.name[-1])
+    ]
+    for item in query.unpivot or ():
+        aliases = item.alias if isinstance(item.alias, tuple) else (item.alias,)
+        named += [(alias, item.expr) for alias in aliases]
+    for name, expr in named:
+        if name.startswith(RESERVED_PREFIX):
+            raise QueryError.at(
+                f"the column name {name!r} is reserved: names starting with"
+                f" {RESERVED_PREFIX!r} are the engine's own columns; give another name",
+                expr,
+            )
+
+
 def plan_query(
     query: a.Query,
     source: ResolvedSource,
@@ -129,6 +159,7 @@ def plan_query(
 ) -> Plan:
     """Plan one page of ``query`` over ``source``."""
     compiler = compiler or DuckDBCompiler()
+    _check_names(query)
     limit = _limit(query)
     cursor = None
     if query.cursor:

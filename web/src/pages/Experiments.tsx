@@ -355,9 +355,9 @@ async function comparisonKeys(experimentId: string, expr: string): Promise<Map<s
   let count = 0;
   do {
     const res = await btql(
-      `select: root_span_id, ${wrapExpr(expr)} AS __key | from: experiment(${lit(experimentId)}) | filter: is_root | limit: 1000${cursor ? ` | cursor: ${lit(cursor)}` : ""}`,
+      `select: root_span_id, ${wrapExpr(expr)} AS match_key | from: experiment(${lit(experimentId)}) | filter: is_root | limit: 1000${cursor ? ` | cursor: ${lit(cursor)}` : ""}`,
     );
-    for (const r of res.data) if (r.__key !== null && r.__key !== undefined) keys.set(r.root_span_id, JSON.stringify(r.__key));
+    for (const r of res.data) if (r.match_key !== null && r.match_key !== undefined) keys.set(r.root_span_id, JSON.stringify(r.match_key));
     count += res.data.length;
     cursor = res.cursor;
   } while (cursor && count < 20000);

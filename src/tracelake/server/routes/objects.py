@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from tracelake.errors import InvalidRequest, NotFound
 from tracelake.query.errors import QueryError
 from tracelake.query.parsers.btql import parse_expression
+from tracelake.query.parsers.expressions import has_aggregate
 from tracelake.server.http import (
     check_known,
     check_org_name,
@@ -138,9 +139,15 @@ def _check_comparison_key(settings) -> None:
         raise InvalidRequest("settings.comparison_key must be a BTQL expression (text) or null")
     if key.strip():
         try:
-            parse_expression(key)
+            parsed = parse_expression(key)
         except QueryError as exc:
-            raise InvalidRequest(f"settings.comparison_key: {exc.message}") from None
+            # (a QueryError at its place in the key, as every query error: line and col)
+            raise QueryError(f"settings.comparison_key: {exc.detail}", exc.line, exc.col) from None
+        if has_aggregate(parsed):
+            # (saved, it made every summary of the project's experiments a 400)
+            raise InvalidRequest(
+                "settings.comparison_key: a key is a value per trace, not an aggregate"
+            )
 
 
 @router.delete("/v1/project/{project_id}")
