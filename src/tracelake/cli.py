@@ -40,6 +40,7 @@ from tracelake.cli_backends import (
     LocalBackend,
     _backend,
     check_admin_key,
+    counted,
     find_project,
     object_in_project,
     open_store,
@@ -916,17 +917,17 @@ def export(
                         counts["rows"] += rows
                         counts["bytes"] += bytes_
                         what = (
-                            f"{counts['rows']:,} rows"
+                            counted(counts["rows"], "row")
                             if counts["rows"]
-                            else f"{counts['bytes']:,} bytes"
+                            else counted(counts["bytes"], "byte")
                         )
                         bar.update(task, what=what)
 
                     written = backend.export(request, out, progress, version)
             finally:
                 backend.close()
-        rows = f"{counts['rows']:,} rows, " if counts["rows"] else ""
-        err_console.print(f"Wrote {_written(output)} ({rows}{written:,} bytes).")
+        rows = f"{counted(counts['rows'], 'row')}, " if counts["rows"] else ""
+        err_console.print(f"Wrote {_written(output)} ({rows}{counted(written, 'byte')}).")
 
     _run(body)
 
@@ -1010,7 +1011,8 @@ def import_(
         finally:
             backend.close()
         err_console.print(
-            f"Imported {result['rows_written']:,} rows ({result['rows_read']:,} read) into "
+            f"Imported {counted(result['rows_written'], 'row')}"
+            f" ({result['rows_read']:,} read) into "
             f"{project_name}/{dataset} as version {result['_xact_id']}."
         )
 

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from tracelake.cli import _help, _run, _table, console
-from tracelake.cli_backends import CliError, RemoteBackend, project_id_of, source_names
+from tracelake.cli_backends import CliError, RemoteBackend, counted, project_id_of, source_names
 from tracelake.settings import Settings
 
 automations_app = typer.Typer(
@@ -66,7 +66,7 @@ def _summary(automation: dict) -> dict:
         every = f"{config['interval_seconds']}s"
     else:
         what = f"retention {config['object_type']}"
-        where = f"{config['retention_days']} days"
+        where = counted(config["retention_days"], "day")
         every = "hourly"
     return {
         "id": automation["id"],
@@ -452,7 +452,8 @@ def restore_automation(
         )
         state = "is paused" if result.get("paused") else "was left as it was"
         console.print(
-            f"restored {result['restored_rows']} rows from {len(result['runs'])} runs; "
+            f"restored {counted(result['restored_rows'], 'row')} from"
+            f" {counted(len(result['runs']), 'run')}; "
             f"{found['name']} {state}"
         )
 

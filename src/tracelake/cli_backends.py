@@ -20,6 +20,11 @@ class CliError(Exception):
     """Printed as one line, exit code 1."""
 
 
+def counted(count: int, noun: str) -> str:
+    """``1 row``, ``2 rows``, ``1,000 rows``: a count and its noun, singular for one."""
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
+
+
 MIN_API_KEY_LENGTH = 16  # the catalog's minimum (store/catalog.py create_key)
 
 
@@ -213,8 +218,8 @@ class RemoteBackend:
                 # The server was reached and failed on a later page (the object deleted
                 # meanwhile, a page past the query timeout): "cannot reach" misled.
                 raise CliError(
-                    f"the server stopped the export midway, after {written:,} bytes ({exc});"
-                    " its log says why"
+                    "the server stopped the export midway, after"
+                    f" {counted(written, 'byte')} ({exc}); its log says why"
                 ) from None
             raise CliError(f"cannot reach the server at {self.url}: {exc}") from None
         return written

@@ -160,6 +160,28 @@ def test_the_secret_mask_is_not_saved_as_a_secret(app_client, project_id):
     assert stored == "s3cr3t"
 
 
+@pytest.mark.parametrize("method", ["patch", "put"])
+def test_a_masked_session_token_the_automation_lacks_is_refused_on_update(
+    app_client, project_id, method
+):
+    """``session_token: "***"`` sent to an automation with no token was dropped in silence
+    (the export then ran without the token the user meant to keep); a new automation
+    refuses it, and so does an update now."""
+    created = create(app_client, project_id).json()
+    config = {**EXPORT, "credentials": {**created["config"]["credentials"], "session_token": "***"}}
+    if method == "patch":
+        response = app_client.patch(
+            f"/v1/project_automation/{created['id']}", json={"config": config}
+        )
+    else:
+        response = create(app_client, project_id, config=config, method="put")
+    assert response.status_code == 400, response.text
+    message = response.json()["error"]["message"]
+    assert "config.credentials.session_token" in message and "no such secret is saved" in message
+    shown = app_client.get(f"/v1/project_automation/{created['id']}").json()
+    assert shown["config"]["credentials"] == created["config"]["credentials"]
+
+
 @pytest.mark.parametrize(
     ("name", "words"), [("  ", "non-empty"), ("x" * 1025, "too long (at most 1024 characters)")]
 )

@@ -791,7 +791,7 @@ def test_export_and_import_print_no_blank_line_when_piped(tmp_path):
     source.write_text("question,answer\nq1,a1\n")
     imported = ok(run_cli("import", str(source), "--project", "demo", "--dataset", "d",
                           "--data-dir", data_dir))  # fmt: skip
-    assert imported.stderr.startswith("Imported 1 rows"), repr(imported.stderr)
+    assert imported.stderr.startswith("Imported 1 row (1 read)"), repr(imported.stderr)
     source.write_text("question,answer\nq1,a1\nq2\n")
     failed = run_cli("import", str(source), "--project", "demo", "--dataset", "d",
                      "--data-dir", data_dir)  # fmt: skip

@@ -63,10 +63,18 @@ def test_retention_restore_and_errors_from_the_command_line(server):
         "--days", "30", env=env,
     )  # fmt: skip
     assert created.returncode == 0, created.stderr
+    daily = run_cli(
+        "automations", "create", "-p", project, "--name", "daily", "--retention", "dataset",
+        "--days", "1", env=env,
+    )  # fmt: skip
+    assert daily.returncode == 0, daily.stderr
+    listed = run_cli("automations", "list", "-p", project, env=env).stdout
+    assert "\t30 days\t" in listed and "\t1 day\t" in listed  # (it said 1 days)
     ran = run_cli("automations", "run", "keep", "-p", project, env=env)
     assert ran.returncode == 0 and "retention" in ran.stdout
     restored = run_cli("automations", "restore", "keep", "-p", project, env=env)
-    assert restored.returncode == 0 and "restored 1 rows" in restored.stdout
+    # (singular for one: it said "restored 1 rows from 1 runs")
+    assert restored.returncode == 0 and "restored 1 row from 1 run;" in restored.stdout
     assert "keep is paused" in restored.stdout
     # Nothing left to restore: the policy is left as it was, and the command says so (it
     # said "is paused" whatever the server did).

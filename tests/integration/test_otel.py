@@ -193,6 +193,29 @@ def test_exception_recorded_by_the_sdk_becomes_the_error(server):
     assert "otel.events" not in (row["metadata"] or {})
 
 
+def test_the_last_exception_of_a_span_becomes_its_error(server):
+    """A caught exception recorded on the span, then the one that ends it: the error is
+    the last; the earlier stays among the span's events."""
+
+    def build(tracer):
+        with tracer.start_as_current_span("fails") as span:
+            try:
+                raise KeyError("retried")
+            except KeyError as caught:
+                span.record_exception(caught)
+            raise ValueError("boom")
+
+    spans = recorded_spans(lambda tracer: pytest.raises(ValueError, build, tracer))
+    project_id = _project(server)
+    assert exporter(server, f"project_id:{project_id}").export(spans) == SpanExportResult.SUCCESS
+    with server.client() as client:
+        (row,) = rows_of(client, f"project_logs('{project_id}')").values()
+    assert row["error"].startswith("ValueError: boom\n\nTraceback (most recent call last):")
+    (event,) = row["metadata"]["otel.events"]
+    assert event["name"] == "exception"
+    assert event["attributes"]["exception.type"] == "KeyError"
+
+
 def _project(server) -> str:
     with server.client() as client:
         return new_project(client)

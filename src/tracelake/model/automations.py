@@ -168,7 +168,7 @@ def _credentials(value: Any) -> dict:
         if value.get(name) == MASK:  # no stored secret to keep (see merge_secrets)
             raise InvalidRequest(
                 f"config.credentials.{name} is {MASK!r}, the mask shown in place of a saved "
-                "secret: give the secret itself"
+                "secret, and no such secret is saved: give the secret itself"
             )
     result = {"type": value["type"]}
     for name in CREDENTIAL_TYPES[value["type"]]:
@@ -371,10 +371,13 @@ def redact(config: dict) -> dict:
 
 
 def merge_secrets(current: dict, new: dict) -> dict:
-    """A PATCH/PUT that echoes back the ``***`` marker keeps the stored secret."""
+    """A PATCH/PUT that echoes back the ``***`` marker keeps the stored secret. Where none
+    is stored (a ``session_token`` the automation never had), the marker stays, and
+    validation refuses it as it does in a new automation (it was dropped: the export then
+    ran without the token the user meant to keep)."""
     old = current.get("credentials") or {}
     creds = new.get("credentials")
     if not creds:
         return new
-    kept = {k: (old.get(k) if v == MASK else v) for k, v in creds.items()}
+    kept = {k: (old[k] if v == MASK and old.get(k) else v) for k, v in creds.items()}
     return {**new, "credentials": kept}

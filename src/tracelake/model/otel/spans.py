@@ -195,16 +195,19 @@ def _check_depth(row: dict) -> None:
 
 def _error(message: str, d: SpanDraft) -> str:
     """The span's error: its exception event (type, message, stack trace), else the status
-    message."""
-    for event in d.events:
-        if event.name == "exception":
-            d.events.remove(event)
-            a = event.attributes
-            kind, text = a.get("exception.type"), a.get("exception.message")
-            error = ": ".join(str(p) for p in (kind, text) if p) or message or "exception"
-            if a.get("exception.stacktrace"):
-                error += "\n\n" + str(a["exception.stacktrace"])
-            return error
+    message. Of several exception events, the last (the latest; of those at one time, the
+    last listed) is the one that ended the span: a caught and recorded exception comes
+    before it, and stays among the span's other events."""
+    exceptions = [(event.time_unix_nano, i) for i, event in enumerate(d.events)]
+    exceptions = [key for key in exceptions if d.events[key[1]].name == "exception"]
+    if exceptions:
+        event = d.events.pop(max(exceptions)[1])
+        a = event.attributes
+        kind, text = a.get("exception.type"), a.get("exception.message")
+        error = ": ".join(str(p) for p in (kind, text) if p) or message or "exception"
+        if a.get("exception.stacktrace"):
+            error += "\n\n" + str(a["exception.stacktrace"])
+        return error
     return message or "span status is ERROR"
 
 
