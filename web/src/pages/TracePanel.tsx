@@ -142,7 +142,21 @@ export function TracePanel({
   // dialog, a popover or a field has it).
   useEffect(() => onFreeEscape(() => (full ? setParams({ full: undefined }) : close())), [full]); // eslint-disable-line react-hooks/exhaustive-deps
   return (
-    <div className={"trace-panel" + (full ? " full" : "")} data-testid="trace-panel">
+    <div
+      className={"trace-panel" + (full ? " full" : "")}
+      data-testid="trace-panel"
+      onKeyDown={(e) => {
+        // Ctrl/Cmd+F anywhere in the panel (the Thread tab just clicked has the focus, in the
+        // panel's head) searches the thread rather than opening the browser's find.
+        if (thread && (e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "f") {
+          const search = e.currentTarget.querySelector<HTMLInputElement>("[data-testid=thread-search]");
+          if (search) {
+            e.preventDefault();
+            search.focus();
+          }
+        }
+      }}
+    >
       <div className="trace-head">
         <strong>Trace</strong> <code>{rootSpanId}</code> · {count.toLocaleString()} spans
         <span className="tabs trace-tabs">
