@@ -905,6 +905,15 @@ const flows = {
     // Inline edit of a row, then delete one.
     await page.reload();
     const row = page.getByTestId("dataset-rows").getByTestId("row").filter({ hasText: "gift cards" });
+    // At 1280×800 a row's Edit, Copy and Delete are in view, the table scrolled to its left
+    // (the default columns are wider than the screen: Delete was off it, Copy cut).
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await row.getByTestId("delete-row").waitFor();
+    const tableBox = await page.getByTestId("dataset-rows").boundingBox();
+    for (const action of ["edit-row", "copy-row", "delete-row"]) {
+      const box = await row.getByTestId(action).boundingBox();
+      check(box.x + box.width <= tableBox.x + tableBox.width, `${action} in view at 1280 px: its right ${box.x + box.width}, the table's ${tableBox.x + tableBox.width}`);
+    }
     await row.getByTestId("edit-row").click();
     await page.getByTestId("edit-expected").fill("Yes, from 10 to 200 euros.");
     await page.getByTestId("save-row").click();

@@ -157,6 +157,7 @@ function DatasetRows({ project, datasetId }: { project: Project; datasetId: stri
         header: "",
         size: 230,
         enableSorting: false,
+        meta: { stickyEnd: true },
         cell: ({ row }) =>
           version ? null : (
             <span onClick={(e) => e.stopPropagation()}>
