@@ -973,8 +973,13 @@ const flows = {
     await page.getByTestId("dataset-rows").getByText("Yes with Klarna").waitFor();
     await page.getByTestId("version-banner").getByText("Back to the current rows").click();
     await page.getByTestId("dataset-tab-versions").click();
+    // A diff open during the restore is of the rows now, the restored ones (it stayed the
+    // one before, "1 removed, 1 changed", of rows the restore had changed again).
+    await versions.nth(importIndex).getByTestId("diff-version").click();
+    await page.getByTestId("version-diff").getByText("0 added, 1 removed, 1 changed").waitFor();
     await versions.nth(importIndex + 1).getByTestId("restore-version").click();
     await page.getByTestId("versions-message").getByText("Restore: done").waitFor();
+    await page.getByTestId("version-diff").getByText("0 added, 3 removed, 0 changed").waitFor();
     const restored = await page.evaluate(async ({ did, key }) => {
       const res = await fetch("btql", {
         method: "POST",
