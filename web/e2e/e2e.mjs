@@ -955,6 +955,8 @@ const flows = {
     await page.getByTestId("version-banner").waitFor();
     await page.getByTestId("dataset-rows").getByText("Yes with Klarna").waitFor(); // deleted since
     check((await page.getByTestId("edit-row").count()) === 0, "an old version is read-only");
+    const blankActions = await page.getByTestId("dataset-rows").locator(".sticky-end").count();
+    check(blankActions === 0, `an old version has no actions column (${blankActions} blank cells over the last columns)`);
     // Export writes the version viewed (the button was off: the route had no version).
     const [versionDownload] = await Promise.all([page.waitForEvent("download"), page.getByTestId("dataset-export").click()]);
     const versionFile = readFileSync(await versionDownload.path(), "utf8");
