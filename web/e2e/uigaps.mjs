@@ -276,6 +276,20 @@ export function uiGapsFlows({ cfg, result, check, signIn, open, api, allowConsol
       await row.getByTestId("revoke-key").click();
       await row.waitFor({ state: "detached" });
       check((await api(page, `v1/project/${pid()}`, { key: secret })).status === 401, "the revoked key is refused");
+      // The key this session is signed in with, revoked: the session ends and the sign-in
+      // screen opens (the screen stayed, listing the revoked key, every call refused).
+      const own = (await api(page, "v1/api_key", { method: "POST", body: { name: `own ${s}`, role: "admin" } })).body;
+      await page.goto(cfg.url + "/#/login");
+      await page.getByTestId("api-key").fill(own.key);
+      await page.getByTestId("sign-in").click();
+      await page.waitForURL(/#\/p\/[^/]+\/logs/);
+      await open(page, "keys");
+      const ownRow = screen.getByTestId("key-row").filter({ hasText: "this session" });
+      check((await ownRow.locator("td").first().textContent()).includes(`own ${s}`), "signed in with the new key");
+      await ownRow.getByTestId("revoke-key").click();
+      await page.waitForURL(/#\/login$/);
+      await page.getByTestId("api-key").waitFor();
+      check((await api(page, `v1/project/${pid()}`, { key: own.key })).status === 401, "the session's key is revoked");
       // A read-only key.
       await page.goto(cfg.url + "/#/login");
       await page.getByTestId("api-key").fill(cfg.read_key);
