@@ -137,6 +137,20 @@ export function uiGapsFlows({ cfg, result, check, signIn, open, api, allowConsol
       const rows = await api(page, "btql", { method: "POST", body: { query: `select: input, expected, metadata | from: dataset('${made.id}') | sort: input` } });
       check(rows.status === 200, `rows: ${JSON.stringify(rows.body)}`);
       result.rows = rows.body.data;
+
+      // A JSON file of records with their own input, expected and metadata (a dataset's
+      // export): each column goes to its field as is; its metadata object was nested under
+      // its own name ({"metadata": {"topic": …}}), as a CSV column's is.
+      const json = join(dir, "export.json");
+      writeFileSync(json, JSON.stringify([{ input: { q: "json one" }, expected: "a", metadata: { topic: "json", n: 1 } }]));
+      await page.getByTestId("upload").click();
+      await upload.getByTestId("upload-file").setInputFiles(json);
+      await upload.getByTestId("bucket-metadata").getByTestId("column-metadata").waitFor();
+      await upload.getByTestId("upload-preview").getByText("json one").waitFor();
+      await upload.getByTestId("import").click();
+      await upload.waitFor({ state: "detached" });
+      const imported = await api(page, "btql", { method: "POST", body: { query: `select: input, metadata | from: dataset('${made.id}') | filter: input.q = 'json one'` } });
+      check(JSON.stringify(imported.body.data?.[0]?.metadata) === '{"topic":"json","n":1}', `the JSON record's metadata as is: ${JSON.stringify(imported.body)}`);
       check((await api(page, `v1/dataset/${made.id}`, { method: "DELETE" })).status === 200, "cleaned up");
     },
 
