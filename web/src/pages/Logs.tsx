@@ -182,11 +182,14 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
   const generation = useRef(0);
   const rowsRef = useRef(rows);
   rowsRef.current = rows;
-  // Live with Group by: each time the first page is asked for again the groups are too (a
-  // group may change without the table: one other than the group picked, or past the first page).
+  // Live with Group by or the facets: each time the first page is asked for again the groups
+  // and the facet counts are too (a group may change without the table: one other than the
+  // group picked, or past the first page).
   const [liveRefresh, setLiveRefresh] = useState(0);
   const groupByRef = useRef(groupBy);
   groupByRef.current = groupBy;
+  const facetsRef = useRef(showFacets);
+  facetsRef.current = showFacets;
 
   const load = useCallback(
     async (next: string | null, replace: boolean) => {
@@ -241,7 +244,7 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
       try {
         const res = await btql(query(null));
         if (gen !== generation.current) return;
-        if (groupByRef.current) setLiveRefresh((n) => n + 1);
+        if (groupByRef.current || facetsRef.current) setLiveRefresh((n) => n + 1);
         if (sortExpr) {
           const old = rowsRef.current;
           const same = res.data.every((r: any, i: number) => old[i]?.id === r.id && old[i]?._xact_id === r._xact_id);
@@ -412,7 +415,7 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
           />
         )}
         <div className="logs-body">
-          {showFacets && <FacetSidebar source={source} filter={filterExpr(state, now)} spans={spans} conds={state.conds} params={params.toString()} />}
+          {showFacets && <FacetSidebar source={source} filter={filterExpr(state, now)} spans={spans} conds={state.conds} params={params.toString()} refresh={liveRefresh} />}
           <DataTable
             testId="logs-table"
             columns={columns}
