@@ -836,6 +836,10 @@ const flows = {
     check((await page.getByTestId("retention-zero").count()) === 0, "the 0-days warning stays for 90");
     await page.getByTestId("save-automation").click();
     await page.getByText("Edit keep-90-days").waitFor();
+    // Saved, the form stays open as its editor, and says so; the list behind it has it (it
+    // was read again only when the form closed).
+    await page.getByTestId("automation-form").getByTestId("save-status").getByText("Saved.").waitFor();
+    await page.getByTestId("automation-row").getByText("keep-90-days").waitFor();
     await page.getByTestId("close-form").click();
     await page.getByTestId("automation-row").getByText("keep-90-days").waitFor();
     await shot(page, "automations");
