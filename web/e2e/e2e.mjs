@@ -373,6 +373,10 @@ const flows = {
     await page.getByTestId("dataset-choice").selectOption({ label: "support-questions" });
     await page.getByTestId("confirm-add").click();
     await page.getByTestId("add-dataset-dialog").waitFor({ state: "detached" });
+    // The dialog closed, and the screen says where the rows went (it said nothing).
+    const added = page.getByTestId("added-to-dataset");
+    await added.getByText("Added 1 span to").waitFor();
+    check((await added.getByRole("link", { name: "support-questions" }).getAttribute("href")).endsWith(`/datasets/${cfg.data.dataset_id}`), "the notice links the dataset");
     const copied = await page.evaluate(async ({ did, key }) => {
       const res = await fetch("btql", {
         method: "POST",

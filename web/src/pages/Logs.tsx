@@ -6,7 +6,7 @@ import { BtqlEditor, fieldPaths, QueryErrorMark } from "../components/BtqlEditor
 import { withHint } from "../components/btqlHints";
 import { ColumnChooser, DataTable, fmtNumber, fmtTime, preview, Sort } from "../components/DataTable";
 import { setParams, useRoute } from "../router";
-import { AddToDataset } from "./AddToDataset";
+import { Added, AddedNotice, AddToDataset } from "./AddToDataset";
 import { TagChip, TagManager } from "./Tags";
 import { useProjectConfig } from "../projectConfig";
 import { Cond, COND_FIELDS, COND_OPS, filterErrorMessage, filterExpr, LogsState, logsQuery, mapErrorToFilter, RANGES, Source, sourceExpr } from "./logsQuery";
@@ -116,6 +116,7 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
   const [filterError, setFilterError] = useState<QueryErrorMark>(null);
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [adding, setAdding] = useState(false);
+  const [added, setAdded] = useState<Added | null>(null);
   const [tagManager, setTagManager] = useState(false);
   useProjectConfig(project.id);
   const [fields, setFields] = useState<string[]>([]);
@@ -392,10 +393,18 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
           <button onClick={() => setTagManager(true)} data-testid="manage-tags" title="The project's tags: colours and descriptions">
             Tags
           </button>
-          <button disabled={selected.size === 0} onClick={() => setAdding(true)} data-testid="add-to-dataset">
+          <button
+            disabled={selected.size === 0}
+            onClick={() => {
+              setAdded(null);
+              setAdding(true);
+            }}
+            data-testid="add-to-dataset"
+          >
             Add {selected.size || ""} to dataset
           </button>
         </div>
+        {added && <AddedNotice project={project} added={added} />}
         <FilterBar state={state} tab={tab} fields={fields} error={filterError} />
         {error && !filterError && <div className="error" data-testid="logs-error">{error}</div>}
         {filterError && (
@@ -444,6 +453,7 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
           spanIds={[...selected]}
           onClose={(done) => {
             setAdding(false);
+            setAdded(done);
             if (done) setSelected(new Set());
           }}
         />
