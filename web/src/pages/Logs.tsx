@@ -439,7 +439,8 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
           />
         </div>
         <div className="statusbar" data-testid="statusbar" data-settled={!loading && reviewFilter !== undefined && loadedKey === queryKey ? "1" : "0"} data-params={params.toString()}>
-          {rows.length.toLocaleString()} {spans ? "spans" : "traces"} loaded{cursor ? " · scroll for more" : ""}
+          {`${rows.length.toLocaleString()} ${spans ? "span" : "trace"}${rows.length === 1 ? "" : "s"} loaded`}
+          {cursor ? " · scroll for more" : ""}
           {loading || reviewFilter === undefined ? " · loading…" : loadedMs !== null ? ` · last page in ${loadedMs} ms` : ""}
           {live ? " · live" : ""}
         </div>

@@ -158,7 +158,7 @@ export function TracePanel({
       }}
     >
       <div className="trace-head">
-        <strong>Trace</strong> <code>{rootSpanId}</code> · {count.toLocaleString()} spans
+        <strong>Trace</strong> <code>{rootSpanId}</code> · {count.toLocaleString()} span{count === 1 ? "" : "s"}
         <span className="tabs trace-tabs">
           <button className={thread ? "" : "on"} onClick={() => setParams({ pane: undefined })} data-testid="view-tree">
             Tree
