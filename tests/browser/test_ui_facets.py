@@ -30,3 +30,11 @@ def test_every_facet_count_is_what_a_click_on_it_shows(facets_data, tmp_path):
     assert len(checked) > 60
     assert any("traces under type != tool: error=ERROR" in c for c in checked)
     assert any("spans: metadata.tier=5 25" in c for c in checked)
+
+
+def test_facet_counts_follow_live(ui_server, tmp_path):
+    """Before: in Live mode the table took in a trace logged meanwhile but the facet counts
+    stayed those of when the sidebar opened."""
+    server, data = ui_server
+    result = run_flow("facetslive", server, data, tmp_path)
+    assert "task" in result["type"]

@@ -213,6 +213,9 @@ const flows = {
     }, { pid: cfg.data.project_id, key: cfg.key });
     const shown = await rowCount(page, "logs-table");
     check(expected > 0 && shown === expected, `filtered rows: shown ${shown}, expected ${expected}`);
+    // A row's checkbox fits its cell (it overflowed it by 2 px, drawn with an ellipsis beside it).
+    const overflow = await page.getByTestId("row-select").first().evaluate((box) => box.parentElement.scrollWidth - box.parentElement.clientWidth);
+    check(overflow <= 0, `the row's checkbox overflows its cell by ${overflow} px`);
     // A bad filter marks the error in the filter editor.
     await typeInEditor(page, "filter-editor", "metadata.env = 'staging' AND AND");
     await page.getByTestId("apply-filter").click();
@@ -370,6 +373,10 @@ const flows = {
     await page.getByTestId("dataset-choice").selectOption({ label: "support-questions" });
     await page.getByTestId("confirm-add").click();
     await page.getByTestId("add-dataset-dialog").waitFor({ state: "detached" });
+    // The dialog closed, and the screen says where the rows went (it said nothing).
+    const added = page.getByTestId("added-to-dataset");
+    await added.getByText("Added 1 span to").waitFor();
+    check((await added.getByRole("link", { name: "support-questions" }).getAttribute("href")).endsWith(`/datasets/${cfg.data.dataset_id}`), "the notice links the dataset");
     const copied = await page.evaluate(async ({ did, key }) => {
       const res = await fetch("btql", {
         method: "POST",
@@ -501,6 +508,8 @@ const flows = {
     await open(page, "experiments");
     await table.getByText("prompt-v2").waitFor();
     const boxes = page.getByTestId("pick-experiment");
+    const boxOverflow = await boxes.first().evaluate((box) => box.parentElement.scrollWidth - box.parentElement.clientWidth);
+    check(boxOverflow <= 0, `the experiment's checkbox overflows its cell by ${boxOverflow} px`);
     await boxes.nth(1).check(); // prompt-v1 (older) first: the baseline
     await boxes.nth(0).check();
     await page.getByTestId("compare").click();
@@ -831,6 +840,10 @@ const flows = {
     check((await page.getByTestId("retention-zero").count()) === 0, "the 0-days warning stays for 90");
     await page.getByTestId("save-automation").click();
     await page.getByText("Edit keep-90-days").waitFor();
+    // Saved, the form stays open as its editor, and says so; the list behind it has it (it
+    // was read again only when the form closed).
+    await page.getByTestId("automation-form").getByTestId("save-status").getByText("Saved.").waitFor();
+    await page.getByTestId("automation-row").getByText("keep-90-days").waitFor();
     await page.getByTestId("close-form").click();
     await page.getByTestId("automation-row").getByText("keep-90-days").waitFor();
     await shot(page, "automations");
@@ -900,6 +913,15 @@ const flows = {
     // Inline edit of a row, then delete one.
     await page.reload();
     const row = page.getByTestId("dataset-rows").getByTestId("row").filter({ hasText: "gift cards" });
+    // At 1280×800 a row's Edit, Copy and Delete are in view, the table scrolled to its left
+    // (the default columns are wider than the screen: Delete was off it, Copy cut).
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await row.getByTestId("delete-row").waitFor();
+    const tableBox = await page.getByTestId("dataset-rows").boundingBox();
+    for (const action of ["edit-row", "copy-row", "delete-row"]) {
+      const box = await row.getByTestId(action).boundingBox();
+      check(box.x + box.width <= tableBox.x + tableBox.width, `${action} in view at 1280 px: its right ${box.x + box.width}, the table's ${tableBox.x + tableBox.width}`);
+    }
     await row.getByTestId("edit-row").click();
     await page.getByTestId("edit-expected").fill("Yes, from 10 to 200 euros.");
     await page.getByTestId("save-row").click();
@@ -941,6 +963,8 @@ const flows = {
     await page.getByTestId("version-banner").waitFor();
     await page.getByTestId("dataset-rows").getByText("Yes with Klarna").waitFor(); // deleted since
     check((await page.getByTestId("edit-row").count()) === 0, "an old version is read-only");
+    const blankActions = await page.getByTestId("dataset-rows").locator(".sticky-end").count();
+    check(blankActions === 0, `an old version has no actions column (${blankActions} blank cells over the last columns)`);
     // Export writes the version viewed (the button was off: the route had no version).
     const [versionDownload] = await Promise.all([page.waitForEvent("download"), page.getByTestId("dataset-export").click()]);
     const versionFile = readFileSync(await versionDownload.path(), "utf8");
@@ -959,8 +983,13 @@ const flows = {
     await page.getByTestId("dataset-rows").getByText("Yes with Klarna").waitFor();
     await page.getByTestId("version-banner").getByText("Back to the current rows").click();
     await page.getByTestId("dataset-tab-versions").click();
+    // A diff open during the restore is of the rows now, the restored ones (it stayed the
+    // one before, "1 removed, 1 changed", of rows the restore had changed again).
+    await versions.nth(importIndex).getByTestId("diff-version").click();
+    await page.getByTestId("version-diff").getByText("0 added, 1 removed, 1 changed").waitFor();
     await versions.nth(importIndex + 1).getByTestId("restore-version").click();
     await page.getByTestId("versions-message").getByText("Restore: done").waitFor();
+    await page.getByTestId("version-diff").getByText("0 added, 3 removed, 0 changed").waitFor();
     const restored = await page.evaluate(async ({ did, key }) => {
       const res = await fetch("btql", {
         method: "POST",

@@ -105,5 +105,22 @@ export function facetsFlows({ cfg, result, check, shot, open, signIn, api }) {
       for (const id of ["type", "name", "tags", "error", "scores", "metadata.model", "metadata.tier", "metadata.cached"]) check(seen.has(id), `facet ${id} shown: ${[...seen]}`);
       result.checked = checked;
     },
+
+    // Live with the facets open: a trace logged meanwhile is counted, as the table shows it
+    // (the counts stayed those of when the sidebar opened while the table took the trace in).
+    async facetslive(page) {
+      await signIn(page);
+      const name = `facets-live-${Date.now().toString(36)}`;
+      const filter = `span_attributes.name = '${name}'`;
+      await open(page, "logs", `tab=btql&filter=${encodeURIComponent(filter)}&facets=1&live=1`, cfg.data.project_id);
+      const type = page.getByTestId("facet-type");
+      await type.getByText("none").waitFor();
+      const row = { id: name, span_id: name, root_span_id: name, input: "q", output: "a", span_attributes: { name, type: "task" } };
+      check((await api(page, `v1/project_logs/${cfg.data.project_id}/insert`, { method: "POST", body: { events: [row] } })).status === 200, "trace logged");
+      await page.getByTestId("logs-table").getByTestId("row").first().waitFor();
+      await type.getByText("task").waitFor();
+      result.type = await type.textContent();
+      check(/task\s*1/.test(result.type), `the new trace counted: ${result.type}`);
+    },
   };
 }

@@ -28,7 +28,13 @@ export function reviewFlows({ cfg, result, check, shot, signIn, open, api }) {
       const question = llm.input.find((m) => m.role === "user").content;
       check(bubbles.some((b) => b.startsWith("user") && b.includes(question)), `the user's question is a bubble: ${bubbles}`);
       await shot(page, "thread");
-      // Ctrl+F in the thread focuses its search; a word of the question keeps its bubble, marked.
+      // Ctrl+F in the panel focuses the thread's search, also right after a click on the Thread
+      // tab (the focus on the tab, in the panel's head: it opened the browser's find); a word of
+      // the question keeps its bubble, marked.
+      check(await page.evaluate(() => document.activeElement?.getAttribute("data-testid")) === "view-thread", "the Thread tab has the focus");
+      await page.keyboard.press("Control+f");
+      check(await page.evaluate(() => document.activeElement?.getAttribute("data-testid")) === "thread-search", "Ctrl+F from the Thread tab focuses the thread search");
+      await page.getByTestId("view-thread").focus();
       await thread.click();
       await page.keyboard.press("Control+f");
       check(await page.evaluate(() => document.activeElement?.getAttribute("data-testid")) === "thread-search", "Ctrl+F focuses the thread search");

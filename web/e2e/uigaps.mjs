@@ -137,6 +137,20 @@ export function uiGapsFlows({ cfg, result, check, signIn, open, api, allowConsol
       const rows = await api(page, "btql", { method: "POST", body: { query: `select: input, expected, metadata | from: dataset('${made.id}') | sort: input` } });
       check(rows.status === 200, `rows: ${JSON.stringify(rows.body)}`);
       result.rows = rows.body.data;
+
+      // A JSON file of records with their own input, expected and metadata (a dataset's
+      // export): each column goes to its field as is; its metadata object was nested under
+      // its own name ({"metadata": {"topic": …}}), as a CSV column's is.
+      const json = join(dir, "export.json");
+      writeFileSync(json, JSON.stringify([{ input: { q: "json one" }, expected: "a", metadata: { topic: "json", n: 1 } }]));
+      await page.getByTestId("upload").click();
+      await upload.getByTestId("upload-file").setInputFiles(json);
+      await upload.getByTestId("bucket-metadata").getByTestId("column-metadata").waitFor();
+      await upload.getByTestId("upload-preview").getByText("json one").waitFor();
+      await upload.getByTestId("import").click();
+      await upload.waitFor({ state: "detached" });
+      const imported = await api(page, "btql", { method: "POST", body: { query: `select: input, metadata | from: dataset('${made.id}') | filter: input.q = 'json one'` } });
+      check(JSON.stringify(imported.body.data?.[0]?.metadata) === '{"topic":"json","n":1}', `the JSON record's metadata as is: ${JSON.stringify(imported.body)}`);
       check((await api(page, `v1/dataset/${made.id}`, { method: "DELETE" })).status === 200, "cleaned up");
     },
 
@@ -276,6 +290,20 @@ export function uiGapsFlows({ cfg, result, check, signIn, open, api, allowConsol
       await row.getByTestId("revoke-key").click();
       await row.waitFor({ state: "detached" });
       check((await api(page, `v1/project/${pid()}`, { key: secret })).status === 401, "the revoked key is refused");
+      // The key this session is signed in with, revoked: the session ends and the sign-in
+      // screen opens (the screen stayed, listing the revoked key, every call refused).
+      const own = (await api(page, "v1/api_key", { method: "POST", body: { name: `own ${s}`, role: "admin" } })).body;
+      await page.goto(cfg.url + "/#/login");
+      await page.getByTestId("api-key").fill(own.key);
+      await page.getByTestId("sign-in").click();
+      await page.waitForURL(/#\/p\/[^/]+\/logs/);
+      await open(page, "keys");
+      const ownRow = screen.getByTestId("key-row").filter({ hasText: "this session" });
+      check((await ownRow.locator("td").first().textContent()).includes(`own ${s}`), "signed in with the new key");
+      await ownRow.getByTestId("revoke-key").click();
+      await page.waitForURL(/#\/login$/);
+      await page.getByTestId("api-key").waitFor();
+      check((await api(page, `v1/project/${pid()}`, { key: own.key })).status === 401, "the session's key is revoked");
       // A read-only key.
       await page.goto(cfg.url + "/#/login");
       await page.getByTestId("api-key").fill(cfg.read_key);

@@ -36,6 +36,10 @@ export function uiGaps3Flows({ cfg, result, check, signIn, open, api, tableSettl
       result.before = before;
 
       let comments = await openRow(page, row);
+      // One trace of one span is counted in the singular ("1 traces loaded", "· 1 spans").
+      const bar = await page.getByTestId("statusbar").textContent();
+      check(bar.startsWith("1 trace loaded"), `the status bar: ${bar}`);
+      await page.getByTestId("trace-panel").locator(".trace-head").getByText(/· 1 span(?!s)/).waitFor();
       let comment = comments.getByTestId("comment").first();
       await comment.getByTestId("comment-text").filter({ hasText: "first words" }).waitFor();
       await comment.getByTestId("comment-edit").click();

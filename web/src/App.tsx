@@ -30,6 +30,19 @@ export function App() {
   const [projects, setProjects] = useState<Project[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [creating, setCreating] = useState(false);
+  // Sign out of the organization in use: the Sign out button, and the API keys screen once the
+  // key this session is signed in with is revoked (the screen stayed, every call refused).
+  const endSession = () => {
+    if (!session) return;
+    signOut(session.orgId);
+    const next = activeSession();
+    setSession(next);
+    // Another organization's session goes on: to its first project (the URL named
+    // a project of the one signed out of: "No project with id … in this organization").
+    // None left: the sign-in screen, whose URL names no project of the old one.
+    if (next) navigate([]);
+    else replaceRoute(["login"]);
+  };
 
   useEffect(() => {
     setProjects(null);
@@ -138,19 +151,7 @@ export function App() {
               </a>
             ))}
         </nav>
-        <button
-          className="signout"
-          onClick={() => {
-            signOut(session.orgId);
-            const next = activeSession();
-            setSession(next);
-            // Another organization's session goes on: to its first project (the URL named
-            // a project of the one signed out of: "No project with id … in this organization").
-            // None left: the sign-in screen, whose URL names no project of the old one.
-            if (next) navigate([]);
-            else replaceRoute(["login"]);
-          }}
-        >
+        <button className="signout" onClick={endSession}>
           Sign out
         </button>
       </header>
@@ -188,7 +189,7 @@ export function App() {
         {unknownPath && <NotFound path={route.path} back={href([])} backLabel="the first project" />}
         {project && unknownScreen && <NotFound path={route.path} back={href(["p", project.id, "logs"])} backLabel={`${project.name}'s logs`} />}
         {project && !unknownScreen && (
-          <Screen key={project.id + screen} screen={screen} project={project} route={route.path.slice(3)} />
+          <Screen key={project.id + screen} screen={screen} project={project} route={route.path.slice(3)} onSignedOut={endSession} />
         )}
       </main>
     </div>
@@ -259,7 +260,7 @@ function NotFound({ path, back, backLabel }: { path: string[]; back: string; bac
   );
 }
 
-function Screen({ screen, project, route }: { screen: string; project: Project; route: string[] }) {
+function Screen({ screen, project, route, onSignedOut }: { screen: string; project: Project; route: string[]; onSignedOut: () => void }) {
   switch (screen) {
     case "experiments":
       return <Experiments project={project} sub={route} />;
@@ -272,7 +273,7 @@ function Screen({ screen, project, route }: { screen: string; project: Project; 
     case "automations":
       return <Automations project={project} />;
     case "keys":
-      return <ApiKeys />;
+      return <ApiKeys onOwnKeyRevoked={onSignedOut} />;
     default: // "logs" (another name is not found before it gets here)
       return <Logs project={project} />;
   }

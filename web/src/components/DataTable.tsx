@@ -88,7 +88,7 @@ export function DataTable(props: Props) {
                 return (
                   <div
                     key={h.id}
-                    className={"th" + (sortable ? " sortable" : "")}
+                    className={"th" + (sortable ? " sortable" : "") + (stickyEnd(h.column) ? " sticky-end" : "")}
                     style={{ width: h.getSize() }}
                     data-col={h.column.id}
                     onClick={sortable ? h.column.getToggleSortingHandler() : undefined}
@@ -143,7 +143,7 @@ export function DataTable(props: Props) {
                 }
               >
                 {row.getVisibleCells().map((cell) => (
-                  <div key={cell.id} className="td" style={{ width: cell.column.getSize() }}>
+                  <div key={cell.id} className={"td" + (stickyEnd(cell.column) ? " sticky-end" : "")} style={{ width: cell.column.getSize() }}>
                     {flexRender(cell.column.columnDef.cell, cell.getContext())}
                   </div>
                 ))}
@@ -155,6 +155,12 @@ export function DataTable(props: Props) {
       </div>
     </div>
   );
+}
+
+/** A column with `meta: { stickyEnd: true }` (a row's action buttons) stays at the table's
+ * right edge when the columns are wider than the screen, so its buttons are always in view. */
+function stickyEnd(column: { columnDef: { meta?: unknown } }): boolean {
+  return !!(column.columnDef.meta as { stickyEnd?: boolean } | undefined)?.stickyEnd;
 }
 
 /** A short one-line rendering of any JSON value for a table cell. */

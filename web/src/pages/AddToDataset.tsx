@@ -4,6 +4,7 @@
 import { useEffect, useState } from "react";
 import type { Project } from "../App";
 import { btql, lit, request } from "../api";
+import { href } from "../router";
 import { Source, sourceExpr } from "./logsQuery";
 import { Dialog } from "../components/Dialog";
 
@@ -16,7 +17,8 @@ export function AddToDataset({
   project: Project;
   source: Source;
   spanIds: string[];
-  onClose: (done: boolean) => void;
+  /** The dataset written to and how many rows, or null when nothing was added. */
+  onClose: (added: Added | null) => void;
 }) {
   const [datasets, setDatasets] = useState<any[]>([]);
   const [choice, setChoice] = useState("");
@@ -42,6 +44,7 @@ export function AddToDataset({
     setError(null);
     try {
       let datasetId = choice;
+      let dataset = datasets.find((d) => d.id === choice);
       if (choice === "+") {
         // A taken name would add to that dataset (the server's POST answers it): pick it
         // instead, and say so, so that the user adds to it knowingly.
@@ -53,6 +56,7 @@ export function AddToDataset({
         }
         const d = await request("v1/dataset", { body: { project_id: project.id, name: newName.trim() } });
         datasetId = d.id;
+        dataset = d;
         // Created: a retry after a failed insert writes into it rather than creating another.
         setDatasets((old) => [...old, d]);
         setChoice(d.id);
@@ -67,7 +71,7 @@ export function AddToDataset({
         origin: { object_type: source.type, object_id: source.id, id: r.id },
       }));
       await request(`v1/dataset/${datasetId}/insert`, { body: { events } });
-      onClose(true);
+      onClose({ dataset: { id: datasetId, name: dataset?.name ?? datasetId }, count: events.length });
     } catch (e: any) {
       setError(`Not added: ${e.message}`);
     } finally {
@@ -75,7 +79,7 @@ export function AddToDataset({
     }
   };
   return (
-    <Dialog testId="add-dataset-dialog" onClose={() => onClose(false)}>
+    <Dialog testId="add-dataset-dialog" onClose={() => onClose(null)}>
       <h3>Add {spanIds.length} span{spanIds.length === 1 ? "" : "s"} to a dataset</h3>
       <p className="muted">Input becomes the row's input, output its expected value; metadata is kept.</p>
       <select value={choice} onChange={(e) => setChoice(e.target.value)} data-testid="dataset-choice">
@@ -91,7 +95,7 @@ export function AddToDataset({
         <button onClick={add} disabled={!loaded || busy || (choice === "+" && !newName.trim())} data-testid="confirm-add">
           {busy ? "Adding…" : "Add"}
         </button>
-        <button onClick={() => onClose(false)} data-testid="cancel-add">
+        <button onClick={() => onClose(null)} data-testid="cancel-add">
           Cancel
         </button>
       </div>
@@ -101,5 +105,16 @@ export function AddToDataset({
         </div>
       )}
     </Dialog>
+  );
+}
+
+export type Added = { dataset: { id: string; name: string }; count: number };
+
+/** What an Add to dataset wrote, once its dialog closed: the count and a link to the dataset. */
+export function AddedNotice({ project, added }: { project: Project; added: Added }) {
+  return (
+    <div className="ok" data-testid="added-to-dataset">
+      Added {added.count} span{added.count === 1 ? "" : "s"} to <a href={href(["p", project.id, "datasets", added.dataset.id])}>{added.dataset.name}</a>.
+    </div>
   );
 }

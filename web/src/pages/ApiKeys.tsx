@@ -10,7 +10,8 @@ const ROLES = [
   ["admin", "admin: also keys and automations"],
 ] as const;
 
-export function ApiKeys() {
+/** onOwnKeyRevoked: the key this session is signed in with was revoked (its session ends). */
+export function ApiKeys({ onOwnKeyRevoked }: { onOwnKeyRevoked: () => void }) {
   const [keys, setKeys] = useState<any[] | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -109,15 +110,19 @@ export function ApiKeys() {
                     className="link"
                     data-testid="revoke-key"
                     onClick={async () => {
-                      const warning = isMine(k) ? " It is the key this session is signed in with: the UI stops working until you sign in with another." : "";
+                      const warning = isMine(k) ? " It is the key this session is signed in with: this session ends, and you sign in again with another key." : "";
                       if (!confirm(`Revoke the key ${k.preview_name} of ${k.name}? It stops working at once.${warning}`)) return;
                       setError(null);
                       try {
                         await request(`v1/api_key/${k.id}`, { method: "DELETE" });
                       } catch (err: any) {
                         setError(`Key not revoked: ${err.message}`);
+                        load();
+                        return;
                       }
-                      load();
+                      // This session's own key no longer works: sign out of it.
+                      if (isMine(k)) onOwnKeyRevoked();
+                      else load();
                     }}
                   >
                     Revoke

@@ -112,6 +112,7 @@ export function Automations({ project }: { project: Project }) {
           project={project}
           automation={typeof editing === "string" ? null : editing}
           newKind={editing === "new-retention" ? "retention" : "export"}
+          onSaved={reload}
           onClose={() => {
             setEditing(null);
             reload();
@@ -131,8 +132,23 @@ export function Automations({ project }: { project: Project }) {
   );
 }
 
-function AutomationForm({ project, automation, newKind, onClose }: { project: Project; automation: any | null; newKind: string; onClose: () => void }) {
+/** onSaved: after each save (the form stays open as the automation's editor; the list behind
+ * it is read again). */
+function AutomationForm({
+  project,
+  automation,
+  newKind,
+  onSaved,
+  onClose,
+}: {
+  project: Project;
+  automation: any | null;
+  newKind: string;
+  onSaved: () => void;
+  onClose: () => void;
+}) {
   const [saved, setSaved] = useState<any | null>(automation);
+  const [savedNote, setSavedNote] = useState(false);
   const k = saved ? kind(saved) : newKind;
   const c = saved?.config || {};
   const [nameText, setName] = useState(saved?.name || "");
@@ -197,6 +213,7 @@ function AutomationForm({ project, automation, newKind, onClose }: { project: Pr
   const save = async () => {
     setBusy(true);
     setError(null);
+    setSavedNote(false);
     // Names are stored without surrounding spaces (the server refuses them): " nightly " is
     // saved as "nightly", and the field shows what was saved.
     const name = nameText.trim();
@@ -213,6 +230,8 @@ function AutomationForm({ project, automation, newKind, onClose }: { project: Pr
         : await request("v1/project_automation", { body });
       setSaved(res);
       setName(res.name);
+      setSavedNote(true);
+      onSaved();
       return res;
     } catch (e: any) {
       setError(e.message);
@@ -374,6 +393,11 @@ function AutomationForm({ project, automation, newKind, onClose }: { project: Pr
         <button onClick={onClose} data-testid="close-form">
           Close
         </button>
+        {savedNote && (
+          <span className="muted" data-testid="save-status">
+            Saved.
+          </span>
+        )}
       </div>
     </Dialog>
   );

@@ -20,6 +20,10 @@ export function DatasetVersions({ datasetId, onView, onRestored }: { datasetId: 
       .catch((e) => setMessage(`Named versions: ${e.message}`));
   };
   useEffect(load, [datasetId]); // eslint-disable-line react-hooks/exhaustive-deps
+  const showDiff = (from: string) =>
+    request(`v1/dataset/${datasetId}/diff`, { query: { from } })
+      .then(setDiff)
+      .catch((e) => setMessage(`Diff: ${e.message}`));
   const act = async (what: string, fn: () => Promise<any>) => {
     setMessage(null);
     try {
@@ -29,6 +33,8 @@ export function DatasetVersions({ datasetId, onView, onRestored }: { datasetId: 
       setMessage(`${what}: ${e.message}`);
     }
     load();
+    // An open diff is "to now": a restore changed now, so it is asked for again.
+    if (diff) showDiff(diff.from);
   };
   return (
     <div className="versions" data-testid="versions">
@@ -88,11 +94,7 @@ export function DatasetVersions({ datasetId, onView, onRestored }: { datasetId: 
                 {i > 0 && (
                   <>
                     <button
-                      onClick={() =>
-                        request(`v1/dataset/${datasetId}/diff`, { query: { from: v._xact_id } })
-                          .then(setDiff)
-                          .catch((e) => setMessage(`Diff: ${e.message}`))
-                      }
+                      onClick={() => showDiff(v._xact_id)}
                       data-testid="diff-version"
                     >
                       Diff to now

@@ -157,6 +157,7 @@ function DatasetRows({ project, datasetId }: { project: Project; datasetId: stri
         header: "",
         size: 230,
         enableSorting: false,
+        meta: { stickyEnd: true },
         cell: ({ row }) =>
           version ? null : (
             <span onClick={(e) => e.stopPropagation()}>
@@ -284,7 +285,8 @@ function DatasetRows({ project, datasetId }: { project: Project; datasetId: stri
           testId="dataset-rows"
           columns={columns}
           data={rows}
-          visible={[...visible.filter((id) => allCols.some((c) => c.id === id)), "actions"]}
+          // (an old version is read-only: no actions column, which would stand blank over the last ones)
+          visible={[...visible.filter((id) => allCols.some((c) => c.id === id)), ...(version ? [] : ["actions"])]}
           sort={sort}
           onSort={(next) => setParams({ sort: next ? `${next.id}:${next.desc ? "desc" : "asc"}` : undefined })}
           onEndReached={() => cursor && !loading && load(cursor)}

@@ -102,7 +102,24 @@ function metadataFacets(sample: any[]): Facet[] {
 
 /** `params`: the URL's state the sidebar's counts are for, shown in `data-params` beside
  * `data-settled` (tests wait for both). */
-export function FacetSidebar({ source, filter, spans, conds, params }: { source: Source; filter: string; spans: boolean; conds: Cond[]; params: string }) {
+/** `refresh`: a number that changes each time Live asks for the table's first page again; the
+ * counts are then asked for again (a refresh while those of the one before are still being
+ * asked for is skipped). */
+export function FacetSidebar({
+  source,
+  filter,
+  spans,
+  conds,
+  params,
+  refresh = 0,
+}: {
+  source: Source;
+  filter: string;
+  spans: boolean;
+  conds: Cond[];
+  params: string;
+  refresh?: number;
+}) {
   const [sample, setSample] = useState<any[] | null>(null);
   // Each facet's answer with the key (source, rows, filter) it answers: the previous filter's
   // counts stay shown while the new ones load, but the sidebar is not settled until every one
@@ -121,28 +138,40 @@ export function FacetSidebar({ source, filter, spans, conds, params }: { source:
   // The key each facet was last asked for: once the sample adds the metadata facets, the
   // others are not asked again.
   const asked = useRef(new Map<string, string>());
+  // The counts being asked for (a Live refresh waits until none is).
+  const pending = useRef(0);
+  const ask = (f: Facet) => {
+    const summary = !spans && !!f.traceDim;
+    const measure = spans || summary ? "count(1)" : "count(distinct root_span_id)";
+    const lines = [
+      `from: ${sourceExpr(source)}${summary ? " summary" : ""}`,
+      ...(f.pre ? [f.pre] : []),
+      `dimensions: ${summary ? f.traceDim : f.dim} as value`,
+      `measures: ${measure} as n`,
+      ...(f.own || filter ? [`filter: ${[f.own, filter && `(${filter})`].filter(Boolean).join(" AND ")}`] : []),
+      "sort: n desc",
+      "limit: 11",
+    ];
+    // An answer for a key that is no longer the current one is dropped.
+    const keep = (data: { value: any; n: number }[] | string) => current.current === key && setCounts((c) => ({ ...c, [f.id]: { key, data } }));
+    pending.current++;
+    btql(lines.join("\n"))
+      .then((r) => keep(r.data.filter((d: any) => d.value !== null && d.value !== "")))
+      .catch((e) => keep(e.message))
+      .finally(() => pending.current--);
+  };
   useEffect(() => {
     for (const f of facets) {
       if (asked.current.get(f.id) === key) continue;
       asked.current.set(f.id, key);
-      const summary = !spans && !!f.traceDim;
-      const measure = spans || summary ? "count(1)" : "count(distinct root_span_id)";
-      const lines = [
-        `from: ${sourceExpr(source)}${summary ? " summary" : ""}`,
-        ...(f.pre ? [f.pre] : []),
-        `dimensions: ${summary ? f.traceDim : f.dim} as value`,
-        `measures: ${measure} as n`,
-        ...(f.own || filter ? [`filter: ${[f.own, filter && `(${filter})`].filter(Boolean).join(" AND ")}`] : []),
-        "sort: n desc",
-        "limit: 11",
-      ];
-      // An answer for a key that is no longer the current one is dropped.
-      const keep = (data: { value: any; n: number }[] | string) => current.current === key && setCounts((c) => ({ ...c, [f.id]: { key, data } }));
-      btql(lines.join("\n"))
-        .then((r) => keep(r.data.filter((d: any) => d.value !== null && d.value !== "")))
-        .catch((e) => keep(e.message));
+      ask(f);
     }
   }, [facets, key]); // eslint-disable-line react-hooks/exhaustive-deps
+  // Live: the rows may have changed, so every count is asked for again.
+  useEffect(() => {
+    if (!refresh || pending.current > 0) return;
+    for (const f of facets) ask(f);
+  }, [refresh]); // eslint-disable-line react-hooks/exhaustive-deps
   const settled = sample !== null && facets.every((f) => counts[f.id]?.key === key);
   const toggle = (c: Cond) => {
     const next = conds.some((x) => sameCond(x, c)) ? conds.filter((x) => !sameCond(x, c)) : [...conds, c];

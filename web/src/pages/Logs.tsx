@@ -6,7 +6,7 @@ import { BtqlEditor, fieldPaths, QueryErrorMark } from "../components/BtqlEditor
 import { withHint } from "../components/btqlHints";
 import { ColumnChooser, DataTable, fmtNumber, fmtTime, preview, Sort } from "../components/DataTable";
 import { setParams, useRoute } from "../router";
-import { AddToDataset } from "./AddToDataset";
+import { Added, AddedNotice, AddToDataset } from "./AddToDataset";
 import { TagChip, TagManager } from "./Tags";
 import { useProjectConfig } from "../projectConfig";
 import { Cond, COND_FIELDS, COND_OPS, filterErrorMessage, filterExpr, LogsState, logsQuery, mapErrorToFilter, RANGES, Source, sourceExpr } from "./logsQuery";
@@ -116,6 +116,7 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
   const [filterError, setFilterError] = useState<QueryErrorMark>(null);
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [adding, setAdding] = useState(false);
+  const [added, setAdded] = useState<Added | null>(null);
   const [tagManager, setTagManager] = useState(false);
   useProjectConfig(project.id);
   const [fields, setFields] = useState<string[]>([]);
@@ -182,11 +183,14 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
   const generation = useRef(0);
   const rowsRef = useRef(rows);
   rowsRef.current = rows;
-  // Live with Group by: each time the first page is asked for again the groups are too (a
-  // group may change without the table: one other than the group picked, or past the first page).
+  // Live with Group by or the facets: each time the first page is asked for again the groups
+  // and the facet counts are too (a group may change without the table: one other than the
+  // group picked, or past the first page).
   const [liveRefresh, setLiveRefresh] = useState(0);
   const groupByRef = useRef(groupBy);
   groupByRef.current = groupBy;
+  const facetsRef = useRef(showFacets);
+  facetsRef.current = showFacets;
 
   const load = useCallback(
     async (next: string | null, replace: boolean) => {
@@ -241,7 +245,7 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
       try {
         const res = await btql(query(null));
         if (gen !== generation.current) return;
-        if (groupByRef.current) setLiveRefresh((n) => n + 1);
+        if (groupByRef.current || facetsRef.current) setLiveRefresh((n) => n + 1);
         if (sortExpr) {
           const old = rowsRef.current;
           const same = res.data.every((r: any, i: number) => old[i]?.id === r.id && old[i]?._xact_id === r._xact_id);
@@ -389,10 +393,18 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
           <button onClick={() => setTagManager(true)} data-testid="manage-tags" title="The project's tags: colours and descriptions">
             Tags
           </button>
-          <button disabled={selected.size === 0} onClick={() => setAdding(true)} data-testid="add-to-dataset">
+          <button
+            disabled={selected.size === 0}
+            onClick={() => {
+              setAdded(null);
+              setAdding(true);
+            }}
+            data-testid="add-to-dataset"
+          >
             Add {selected.size || ""} to dataset
           </button>
         </div>
+        {added && <AddedNotice project={project} added={added} />}
         <FilterBar state={state} tab={tab} fields={fields} error={filterError} />
         {error && !filterError && <div className="error" data-testid="logs-error">{error}</div>}
         {filterError && (
@@ -412,7 +424,7 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
           />
         )}
         <div className="logs-body">
-          {showFacets && <FacetSidebar source={source} filter={filterExpr(state, now)} spans={spans} conds={state.conds} params={params.toString()} />}
+          {showFacets && <FacetSidebar source={source} filter={filterExpr(state, now)} spans={spans} conds={state.conds} params={params.toString()} refresh={liveRefresh} />}
           <DataTable
             testId="logs-table"
             columns={columns}
@@ -427,7 +439,8 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
           />
         </div>
         <div className="statusbar" data-testid="statusbar" data-settled={!loading && reviewFilter !== undefined && loadedKey === queryKey ? "1" : "0"} data-params={params.toString()}>
-          {rows.length.toLocaleString()} {spans ? "spans" : "traces"} loaded{cursor ? " · scroll for more" : ""}
+          {`${rows.length.toLocaleString()} ${spans ? "span" : "trace"}${rows.length === 1 ? "" : "s"} loaded`}
+          {cursor ? " · scroll for more" : ""}
           {loading || reviewFilter === undefined ? " · loading…" : loadedMs !== null ? ` · last page in ${loadedMs} ms` : ""}
           {live ? " · live" : ""}
         </div>
@@ -441,6 +454,7 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
           spanIds={[...selected]}
           onClose={(done) => {
             setAdding(false);
+            setAdded(done);
             if (done) setSelected(new Set());
           }}
         />

@@ -9,7 +9,7 @@ import { fmtNumber, fmtTime } from "../components/DataTable";
 import { onFreeEscape } from "../components/Dialog";
 import { Json } from "../components/Json";
 import { setParams, useRoute } from "../router";
-import { AddToDataset } from "./AddToDataset";
+import { Added, AddedNotice, AddToDataset } from "./AddToDataset";
 import { Source, sourceExpr } from "./logsQuery";
 import { TraceThread } from "./TraceThread";
 import { HumanReview } from "./HumanReview";
@@ -142,9 +142,23 @@ export function TracePanel({
   // dialog, a popover or a field has it).
   useEffect(() => onFreeEscape(() => (full ? setParams({ full: undefined }) : close())), [full]); // eslint-disable-line react-hooks/exhaustive-deps
   return (
-    <div className={"trace-panel" + (full ? " full" : "")} data-testid="trace-panel">
+    <div
+      className={"trace-panel" + (full ? " full" : "")}
+      data-testid="trace-panel"
+      onKeyDown={(e) => {
+        // Ctrl/Cmd+F anywhere in the panel (the Thread tab just clicked has the focus, in the
+        // panel's head) searches the thread rather than opening the browser's find.
+        if (thread && (e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "f") {
+          const search = e.currentTarget.querySelector<HTMLInputElement>("[data-testid=thread-search]");
+          if (search) {
+            e.preventDefault();
+            search.focus();
+          }
+        }
+      }}
+    >
       <div className="trace-head">
-        <strong>Trace</strong> <code>{rootSpanId}</code> · {count.toLocaleString()} spans
+        <strong>Trace</strong> <code>{rootSpanId}</code> · {count.toLocaleString()} span{count === 1 ? "" : "s"}
         <span className="tabs trace-tabs">
           <button className={thread ? "" : "on"} onClick={() => setParams({ pane: undefined })} data-testid="view-tree">
             Tree
@@ -222,6 +236,8 @@ function SpanDetail({ project, source, id, onSaved }: { project: Project; source
   const [error, setError] = useState<string | null>(null);
   const [version, setVersion] = useState(0);
   const [adding, setAdding] = useState(false);
+  const [added, setAdded] = useState<Added | null>(null);
+  useEffect(() => setAdded(null), [id]); // (the notice is of the span it was added from)
   useEffect(() => {
     setRow((r: any) => (r === null ? undefined : r));
     btql(`select: * | from: ${sourceExpr(source)} | filter: id = ${lit(id)} | limit: 1`)
@@ -266,10 +282,27 @@ function SpanDetail({ project, source, id, onSaved }: { project: Project; source
       <Section title="Metadata" value={row.metadata} />
       <Section title="Metrics" value={row.metrics} />
       <Comments source={source} row={row} onSaved={reload} />
-      <button onClick={() => setAdding(true)} data-testid="span-add-to-dataset">
+      <button
+        onClick={() => {
+          setAdded(null);
+          setAdding(true);
+        }}
+        data-testid="span-add-to-dataset"
+      >
         Add this span to a dataset
       </button>
-      {adding && <AddToDataset project={project} source={source} spanIds={[row.id]} onClose={() => setAdding(false)} />}
+      {added && <AddedNotice project={project} added={added} />}
+      {adding && (
+        <AddToDataset
+          project={project}
+          source={source}
+          spanIds={[row.id]}
+          onClose={(done) => {
+            setAdding(false);
+            setAdded(done);
+          }}
+        />
+      )}
     </div>
   );
 }

@@ -72,6 +72,7 @@ export function TraceThread({ source, rootSpanId }: { source: Source; rootSpanId
   const [spans, setSpans] = useState<any[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [query, setQuery] = useState("");
+  // (Ctrl/Cmd+F focuses the search: the trace panel handles it, wherever its focus is.)
   const search = useRef<HTMLInputElement>(null);
   useEffect(() => {
     setSpans(null);
@@ -95,12 +96,6 @@ export function TraceThread({ source, rootSpanId }: { source: Source; rootSpanId
       className="thread"
       data-testid="thread"
       tabIndex={-1}
-      onKeyDown={(e) => {
-        if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "f") {
-          e.preventDefault();
-          search.current?.focus();
-        }
-      }}
     >
       <div className="thread-search">
         <input ref={search} value={query} onChange={(e) => setQuery(e.target.value)} placeholder="Search the thread (Ctrl+F)" data-testid="thread-search" />

@@ -20,9 +20,13 @@ const LABELS: Record<Bucket, string> = {
   skip: "Do not import",
 };
 
-/** The server's mapping: a metadata column goes under its own name (metadata is an object). */
+/** The server's mapping: a metadata column goes under its own name (metadata is an object),
+ * but a column named `metadata` alone in Metadata (a dataset export's, a JSON record's own
+ * metadata object) is the whole field, as the server maps it by default. */
 function targets(mapping: Record<string, Bucket>): string {
-  return JSON.stringify(Object.fromEntries(Object.entries(mapping).map(([c, b]) => [c, b === "metadata" ? `metadata.${c}` : b])));
+  const metadataColumns = Object.values(mapping).filter((b) => b === "metadata").length;
+  const target = (c: string, b: Bucket) => (b !== "metadata" ? b : c === "metadata" && metadataColumns === 1 ? "metadata" : `metadata.${c}`);
+  return JSON.stringify(Object.fromEntries(Object.entries(mapping).map(([c, b]) => [c, target(c, b)])));
 }
 
 type Preview = { format: string; columns: { name: string; types: string[] }[]; proposed_mapping: Record<string, string>; rows: any[]; records: any[] };
