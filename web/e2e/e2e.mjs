@@ -214,7 +214,11 @@ const flows = {
     const shown = await rowCount(page, "logs-table");
     check(expected > 0 && shown === expected, `filtered rows: shown ${shown}, expected ${expected}`);
     // A row's checkbox fits its cell (it overflowed it by 2 px, drawn with an ellipsis beside it).
-    const overflow = await page.getByTestId("row-select").first().evaluate((box) => box.parentElement.scrollWidth - box.parentElement.clientWidth);
+    // (read in one turn of the page: a row re-rendered meanwhile replaces its checkbox)
+    const overflow = await page.evaluate(() => {
+      const box = document.querySelector('[data-testid="row-select"]');
+      return box.parentElement.scrollWidth - box.parentElement.clientWidth;
+    });
     check(overflow <= 0, `the row's checkbox overflows its cell by ${overflow} px`);
     // A bad filter marks the error in the filter editor.
     await typeInEditor(page, "filter-editor", "metadata.env = 'staging' AND AND");
@@ -508,7 +512,12 @@ const flows = {
     await open(page, "experiments");
     await table.getByText("prompt-v2").waitFor();
     const boxes = page.getByTestId("pick-experiment");
-    const boxOverflow = await boxes.first().evaluate((box) => box.parentElement.scrollWidth - box.parentElement.clientWidth);
+    // Read in one turn of the page (a row re-rendered while scores load replaces its checkbox:
+    // a located element could be detached, without a parent, by the time it is evaluated).
+    const boxOverflow = await page.evaluate(() => {
+      const box = document.querySelector('[data-testid="pick-experiment"]');
+      return box.parentElement.scrollWidth - box.parentElement.clientWidth;
+    });
     check(boxOverflow <= 0, `the experiment's checkbox overflows its cell by ${boxOverflow} px`);
     await boxes.nth(1).check(); // prompt-v1 (older) first: the baseline
     await boxes.nth(0).check();
