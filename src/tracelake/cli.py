@@ -832,9 +832,25 @@ def _more(cursor: str | None) -> None:
         )
 
 
+def _export_object_type(value: str) -> str:
+    """An unknown object type is a usage error (exit 2, naming the argument and the help to
+    read), as a value of the wrong kind is: it was a failure (exit 1)."""
+    from tracelake.export.stream import SOURCES
+
+    if value not in SOURCES:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(SOURCES)}")
+    return value
+
+
 @app.command()
 def export(
-    object_type: Annotated[str, typer.Argument(help="project_logs, experiment or dataset.")],
+    object_type: Annotated[
+        str,
+        typer.Argument(
+            help="project_logs, experiment or dataset.",
+            parser=_export_object_type,
+        ),
+    ],
     name: Annotated[str, typer.Argument(help="The object's id or name (a project for logs).")],
     output: Annotated[
         Path, typer.Option("--output", "-o", help="The file to write (- for stdout).")

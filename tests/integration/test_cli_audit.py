@@ -79,6 +79,22 @@ def test_export_refuses_a_project_or_object_that_is_not_there(tmp_path):
     assert not out.exists()
 
 
+def test_export_of_an_unknown_object_type_is_a_usage_error(tmp_path):
+    """``export bogus …`` is a bad argument: exit 2 and Typer's line naming it and the help
+    to read, as any other usage error (it exited 1, as a failure does). The file is not
+    touched, and no database is opened."""
+    out = tmp_path / "out.jsonl"
+    data_dir = tmp_path / "data"
+    for object_type in ("bogus", "projects", "Dataset", ""):
+        result = run_cli("export", object_type, "x", "-o", str(out), "--data-dir", str(data_dir))
+        assert result.returncode == 2, (object_type, result.stderr)
+        (line,) = result.stderr.splitlines()
+        assert line.startswith("error: Invalid value for 'object_type': "), line
+        assert "project_logs, experiment, dataset" in line, line
+        assert line.endswith("(see 'tracelake export --help')"), line
+    assert not out.exists() and not data_dir.exists()
+
+
 def test_export_from_a_server_chooses_an_experiment_by_its_project(server, tmp_path):
     """The same over --url, for experiments (which BTQL has no project_dataset() for)."""
     tag = uuid.uuid4().hex[:8]

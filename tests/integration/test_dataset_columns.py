@@ -82,6 +82,22 @@ def test_bad_custom_columns_are_refused(app_client):
     assert app_client.delete(f"/v1/dataset/{ds}/columns/nope").status_code == 404
 
 
+def test_the_custom_column_name_error_says_what_a_name_may_be(app_client):
+    """The message said '_' could not come first, but the pattern takes it (only a leading
+    ``__`` is refused, with its own message): it now says what a name is."""
+    ds = _dataset(app_client)
+    expected = "a custom column name is 1 to 64 letters, digits and '_', not starting with a digit"
+    for name in ("1st", "bad-name", "a" * 65, "caf\u00e9"):
+        response = app_client.put(f"/v1/dataset/{ds}/columns/{name}", json={"expr": "input"})
+        assert response.status_code == 400, (name, response.text)
+        assert response.json()["error"]["message"] == expected, name
+    for name in ("_draft", "a" * 64, "x1"):
+        response = app_client.put(f"/v1/dataset/{ds}/columns/{name}", json={"expr": "input"})
+        assert response.status_code == 200, (name, response.text)
+    reserved = app_client.put(f"/v1/dataset/{ds}/columns/__x", json={"expr": "input"})
+    assert reserved.status_code == 400 and "'__'" in reserved.json()["error"]["message"]
+
+
 def test_a_bad_custom_column_expression_is_a_query_error_at_its_position(app_client):
     """An expression that does not parse or plan is a 400 ``QueryError`` with ``line`` and
     ``col`` in the expression, as every query error has: it was an ``InvalidRequest`` whose

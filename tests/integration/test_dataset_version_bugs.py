@@ -605,3 +605,22 @@ def test_removing_a_snapshot_name_keeps_experiments_pinned_to_its_version(app_cl
     assert got["dataset_version"] == str(int(made["_xact_id"]))
     pinned = app_client.post(f"/v1/dataset/{ds}/fetch", json={"version": got["dataset_version"]})
     assert [row["id"] for row in pinned.json()["events"]] == ["a"]
+
+
+def test_diff_and_schema_check_refuse_a_negative_or_non_integer_limit(app_client):
+    # A negative limit was read as 0: an answer with every list empty, and no error.
+    ds = _dataset(app_client)
+    app_client.post(f"/v1/dataset/{ds}/insert", json={"events": [{"id": "a", "input": 1}]})
+    (v1,) = _versions(app_client, ds)
+    routes = (
+        (f"/v1/dataset/{ds}/diff", {"from": v1}),
+        (f"/v1/dataset/{ds}/schema/check", {}),
+    )
+    for path, params in routes:
+        for limit in ("-1", "-1000", "1.5", "ten", ""):
+            answer = app_client.get(path, params={**params, "limit": limit})
+            assert answer.status_code == 400, (path, limit, answer.text)
+            assert "limit" in answer.json()["error"]["message"], (path, limit, answer.text)
+        for limit in ("0", "5", str(2**70)):
+            answer = app_client.get(path, params={**params, "limit": limit})
+            assert answer.status_code == 200, (path, limit, answer.text)

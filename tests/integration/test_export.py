@@ -355,6 +355,25 @@ def test_an_export_with_audit_log_carries_audit_data(app_client, annotated, fmt)
     assert "spans and traces" in summary.json()["error"]["message"]
 
 
+def test_an_export_reads_audit_log_as_the_other_routes_read_a_true_false_option(
+    app_client, annotated
+):
+    """``audit_log`` is read as every route's true/false query parameter (``if_empty``,
+    ``summarize_scores``, ``wait``): ``true``/``false`` and their usual spellings; anything
+    else is a 400 naming it, not an export without (or with) the audit trail."""
+    for value, carried in (("yes", True), ("On", True), ("1", True), ("no", False)):
+        content = download(app_client, annotated, audit_log=value).content
+        rows = [orjson.loads(line) for line in content.splitlines()]
+        assert all(("audit_data" in row) is carried for row in rows), value
+    for value in ("maybe", "", "2", "yes please"):
+        answer = app_client.get(f"/v1/project_logs/{annotated}/export", params={"audit_log": value})
+        assert answer.status_code == 400, (value, answer.text)
+        assert "audit_log" in answer.json()["error"]["message"], value
+        assert "boolean" in answer.json()["error"]["message"], value
+    other = app_client.delete(f"/v1/project/{annotated}", params={"if_empty": "maybe"})
+    assert other.status_code == 400 and "if_empty" in other.json()["error"]["message"]
+
+
 def test_cli_export_with_audit_log(server, tmp_path):
     with server.client() as client:
         project_id = client.post(

@@ -31,7 +31,10 @@ def check_column(name: str, expr: object) -> str:
     """A valid custom column: an identifier that is not a built-in column, and a BTQL
     expression that parses."""
     if not _NAME.match(name or ""):
-        raise InvalidRequest("a custom column name is letters, digits and '_' (not first)")
+        # (it said "'_' (not first)", but '_x' is a name: a digit may not come first)
+        raise InvalidRequest(
+            "a custom column name is 1 to 64 letters, digits and '_', not starting with a digit"
+        )
     if name.startswith("__"):
         raise InvalidRequest(
             f"{name!r} is reserved: names starting with '__' are the query engine's own columns"

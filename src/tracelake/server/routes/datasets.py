@@ -40,6 +40,12 @@ def _dataset(request: Request, dataset_id: str, *, write: bool = False):
     return principal
 
 
+def _check_limit(limit: int) -> None:
+    # As on the lists: a negative limit was read as 0 (an empty answer, no error).
+    if limit < 0:
+        raise InvalidRequest("limit must not be negative")
+
+
 def _mapping(map_: list[str] | None, mapping: str | None) -> dict[str, str] | None:
     result: dict[str, str] = {}
     if mapping:
@@ -134,10 +140,11 @@ def diff(
     """Rows added, removed and changed (with the changed fields, before and after) between
     two versions (``_xact_id`` or snapshot name; ``to`` defaults to the current rows)."""
     _dataset(request, dataset_id)
+    _check_limit(limit)
     store = request.app.state.store
     low = versions.dataset_version(store, dataset_id, from_, "from")
     high = versions.dataset_version(store, dataset_id, to, "to") if to else None
-    return versions.diff_versions(store, dataset_id, low, high, max(0, limit))
+    return versions.diff_versions(store, dataset_id, low, high, limit)
 
 
 @router.post("/v1/dataset/{dataset_id}/restore")
@@ -276,7 +283,8 @@ def check_schema(request: Request, dataset_id: str, limit: int = 1000):
     """Current rows that do not conform to the dataset's schemas (enforced or not), each
     with its violations."""
     _dataset(request, dataset_id)
-    return check_rows(request.app.state.store, dataset_id, max(0, limit))
+    _check_limit(limit)
+    return check_rows(request.app.state.store, dataset_id, limit)
 
 
 # -- moving records -------------------------------------------------------------------------
