@@ -332,6 +332,15 @@ export function datasets2Flows({ cfg, result, check, shot, signIn, open }) {
       await other.getByTestId("dataset-star").filter({ hasText: "★" }).waitFor();
       await page.getByTestId("only-starred").check();
       await page.waitForFunction(() => document.querySelectorAll("[data-testid=dataset-row]").length === 1);
+      // "Starred only" is in the URL: a reload keeps it; unchecked, it leaves the URL.
+      check(/[?&]starred=1/.test(page.url()), `starred only in the URL: ${page.url()}`);
+      await page.reload();
+      await other.getByTestId("dataset-star").filter({ hasText: "★" }).waitFor();
+      check(await page.getByTestId("only-starred").isChecked(), "starred only is kept on reload");
+      await page.waitForFunction(() => document.querySelectorAll("[data-testid=dataset-row]").length === 1);
+      await page.getByTestId("only-starred").uncheck();
+      await page.waitForFunction(() => document.querySelectorAll("[data-testid=dataset-row]").length > 1);
+      check(!/starred=/.test(page.url()), `unchecked, starred only leaves the URL: ${page.url()}`);
       // The admin key's stars did not change.
       const adminAfter = (await api(page, "GET", `v1/dataset_star?project_id=${cfg.data.project_id}`)).body.objects;
       check(JSON.stringify(adminAfter) === JSON.stringify(adminBefore), `another key's stars are its own: ${JSON.stringify(adminAfter)}`);
