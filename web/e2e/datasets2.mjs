@@ -332,6 +332,15 @@ export function datasets2Flows({ cfg, result, check, shot, signIn, open }) {
       await other.getByTestId("dataset-star").filter({ hasText: "★" }).waitFor();
       await page.getByTestId("only-starred").check();
       await page.waitForFunction(() => document.querySelectorAll("[data-testid=dataset-row]").length === 1);
+      // "Starred only" is in the URL: a reload keeps it; unchecked, it leaves the URL.
+      check(/[?&]starred=1/.test(page.url()), `starred only in the URL: ${page.url()}`);
+      await page.reload();
+      await other.getByTestId("dataset-star").filter({ hasText: "★" }).waitFor();
+      check(await page.getByTestId("only-starred").isChecked(), "starred only is kept on reload");
+      await page.waitForFunction(() => document.querySelectorAll("[data-testid=dataset-row]").length === 1);
+      await page.getByTestId("only-starred").uncheck();
+      await page.waitForFunction(() => document.querySelectorAll("[data-testid=dataset-row]").length > 1);
+      check(!/starred=/.test(page.url()), `unchecked, starred only leaves the URL: ${page.url()}`);
       // The admin key's stars did not change.
       const adminAfter = (await api(page, "GET", `v1/dataset_star?project_id=${cfg.data.project_id}`)).body.objects;
       check(JSON.stringify(adminAfter) === JSON.stringify(adminBefore), `another key's stars are its own: ${JSON.stringify(adminAfter)}`);
@@ -341,8 +350,14 @@ export function datasets2Flows({ cfg, result, check, shot, signIn, open }) {
     // on a server without the route).
     async sandboxsaved(page) {
       const pid = cfg.data.project_id;
+      // Each dialog takes the next answer: a text (accepted), or false (dismissed).
       const answers = [];
-      page.on("dialog", (d) => d.accept(answers.shift() ?? ""));
+      const confirms = [];
+      page.on("dialog", (d) => {
+        if (d.type() === "confirm") confirms.push(d.message());
+        const answer = answers.shift();
+        return answer === false ? d.dismiss() : d.accept(answer ?? "");
+      });
       await signIn(page);
       const views = async () =>
         (await api(page, "GET", `v1/view?object_type=project&object_id=${pid}&view_type=sandbox`)).body.objects.map((v) => [v.name, v.view_data.query]).sort();
@@ -379,8 +394,16 @@ export function datasets2Flows({ cfg, result, check, shot, signIn, open }) {
       await page.waitForFunction((q) => document.querySelector("[data-testid=sandbox-editor] .cm-content").textContent === q, legacy);
       await page.getByTestId("run-query").click();
       await page.getByTestId("result-count").getByText("3 rows").waitFor();
-      // Delete the renamed one; after a reload the list is the server's.
-      await list.getByTestId("saved-query").filter({ hasText: "staging-five" }).getByTestId("saved-delete").click();
+      // Delete the renamed one, after a confirmation (it is shared with the organization):
+      // dismissed, nothing is deleted; after a reload the list is the server's.
+      const staging = list.getByTestId("saved-query").filter({ hasText: "staging-five" });
+      answers.push(false);
+      const asked = confirms.length;
+      await staging.getByTestId("saved-delete").click(); // (it returns once its dialog is answered)
+      check(confirms.length === asked + 1 && confirms[asked].includes("staging-five"), `delete asks first: ${JSON.stringify(confirms)}`);
+      check(await staging.isVisible(), "a dismissed delete keeps the query");
+      check((await views()).some(([n]) => n === "staging-five"), "a dismissed delete keeps it on the server");
+      await staging.getByTestId("saved-delete").click();
       await list.getByTestId("saved-query").filter({ hasText: "staging-five" }).waitFor({ state: "detached" });
       check(!(await views()).some(([n]) => n === "staging-five"), "deleted on the server");
       await page.reload();

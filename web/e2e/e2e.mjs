@@ -598,9 +598,36 @@ const flows = {
     await page.getByTestId("compare-table").getByTestId("row").first().waitFor();
     check((await page.locator(".error").count()) === 0, "a deleted base: no error");
     await api(page, candidate, { method: "PATCH", body: { base_exp_id: cfg.data.base_experiment } });
+    // "Set as baseline" and "Make project default" change the default baseline: a later
+    // `compare?exp=<id>` in the same page compares with the new one (it showed the old one).
+    const made = [];
+    for (const name of ["bl-picked", "bl-second", "bl-third"]) {
+      made.push((await api(page, "v1/experiment", { method: "POST", body: { project_id: cfg.data.project_id, name } })).body.id);
+    }
+    const [picked, second, third] = made;
+    const baseShown = (id) => page.waitForFunction((want) => document.querySelector("[data-testid=compare-base]")?.value === want, id);
+    await open(page, "experiments/compare", `exp=${third}&base=${picked}`);
+    await page.reload(); // the experiments made above
+    await baseShown(picked);
+    const setBaseline = page.getByRole("button", { name: "Set as baseline" });
+    await setBaseline.click();
+    await setBaseline.waitFor({ state: "detached" });
+    check((await api(page, `v1/experiment/${third}`)).body.base_exp_id === picked, "set as the experiment's baseline");
+    await open(page, "experiments/compare", `exp=${third}`);
+    await baseShown(picked); // its new base, not the project's default it had before
+    await open(page, "experiments/compare", `exp=${second}&base=${picked}`);
+    await baseShown(picked);
+    await page.getByTestId("make-project-baseline").click();
+    await page.getByTestId("project-baseline").waitFor();
+    await open(page, "experiments/compare", `exp=${second}`);
+    await baseShown(picked); // the new project default, not the old one
+    check((await page.locator(".error").count()) === 0, "a changed default baseline: no error");
+    await api(page, `v1/project/${cfg.data.project_id}`, { method: "PATCH", body: { settings: { ...settings, baseline_experiment_id: cfg.data.base_experiment } } });
+    for (const id of made) await api(page, `v1/experiment/${id}`, { method: "DELETE" });
     // Rows matched on a comparison key: a key no row has matches nothing (no deltas); the
     // question matches as the input did; saved as the project's key.
     await open(page, "experiments/compare", `exp=${cfg.data.candidate_experiment}&base=${cfg.data.base_experiment}`);
+    await page.reload(); // the project's settings as restored above (the page saves its own with the key)
     const marks = () => page.getByTestId("compare-table").locator("[data-testid=improved], [data-testid=regressed]").count();
     const settle = async (want, what) => {
       let n = -1;

@@ -104,8 +104,25 @@ export function viewsFlows({ cfg, result, check, shot, signIn, open, api, tableS
       await open(page, "logs");
       await page.waitForURL(new RegExp(`view=${view.id}`));
       check(/q=refund/.test(page.url()), "the default view's state is applied");
-      // Delete it: gone on the server, and the default with it.
-      await page.getByTestId("delete-view").click();
+      // Delete it, after a confirmation (it is shared with the organization): dismissed,
+      // nothing is deleted; accepted, gone on the server, and the default with it.
+      // (The click returns once its dialog is answered.)
+      const clickDelete = async (accept) => {
+        let asked = null;
+        const onDialog = (d) => {
+          asked = `${d.type()}: ${d.message()}`;
+          return accept ? d.accept() : d.dismiss();
+        };
+        page.once("dialog", onDialog);
+        await page.getByTestId("delete-view").click();
+        page.off("dialog", onDialog);
+        return asked;
+      };
+      const asked = await clickDelete(false);
+      check(asked?.startsWith("confirm: ") && asked.includes("Refund errors"), `delete asks first: ${asked}`);
+      check((await api(page, `v1/view/${view.id}`)).status === 200, "a dismissed delete keeps the view");
+      check(page.url().includes(`view=${view.id}`), "a dismissed delete keeps the view selected");
+      await clickDelete(true);
       await page.waitForFunction(() => !location.hash.includes("view="));
       check((await api(page, `v1/view/${view.id}`)).status === 404, "the view is deleted");
       check((await api(page, `v1/view_default?${table}`)).body.view_id === null, "the default is cleared");

@@ -6,7 +6,7 @@ import type { Project } from "../App";
 import { activeSession, request } from "../api";
 import { fmtTime } from "../components/DataTable";
 import { useProjectConfig, useProjectTags } from "../projectConfig";
-import { href, navigate } from "../router";
+import { href, navigate, setParams, useRoute } from "../router";
 import { TagChip } from "./Tags";
 import { UploadDialog } from "./Upload";
 import { Dialog } from "../components/Dialog";
@@ -184,7 +184,8 @@ export function DatasetList({ project }: { project: Project }) {
   const [starError, setStarError] = useState<string | null>(null);
   const [listError, setListError] = useState<string | null>(null);
   const [createError, setCreateError] = useState<string | null>(null); // (the list's reload clears its own)
-  const [onlyStarred, setOnlyStarred] = useState(false);
+  // "Starred only" is in the URL (`starred=1`), as the other screens' filters: a reload or a link keeps it.
+  const onlyStarred = useRoute().params.get("starred") === "1";
   const [uploading, setUploading] = useState(false);
   const [deleteError, setDeleteError] = useState<string | null>(null);
   const remove = async (d: any) => {
@@ -258,7 +259,7 @@ export function DatasetList({ project }: { project: Project }) {
           Upload CSV/JSON
         </button>
         <label>
-          <input type="checkbox" checked={onlyStarred} onChange={() => setOnlyStarred(!onlyStarred)} data-testid="only-starred" /> Starred only
+          <input type="checkbox" checked={onlyStarred} onChange={() => setParams({ starred: onlyStarred ? undefined : "1" })} data-testid="only-starred" /> Starred only
         </label>
       </div>
       {starError && <div className="error" data-testid="star-error">{starError}</div>}

@@ -461,20 +461,25 @@ function Compare({ project }: { project: Project }) {
   // The default baseline is the server's (what summarize() in the SDK compares with): the
   // experiment's base while it exists, else the project's default, else the previous one.
   // null while the server is asked; "" when it has none (a project's first experiment).
-  const [defaultBase, setDefaultBase] = useState<string | null>(null);
+  // Kept with the experiment it is of: another experiment's (the one shown before a swap or a
+  // link) is not this one's.
+  const [defaultBaseOf, setDefaultBaseOf] = useState<{ exp: string; base: string } | null>(null);
+  const defaultBase = defaultBaseOf && defaultBaseOf.exp === expId ? defaultBaseOf.base : null;
+  // Asked again after "Set as baseline" and "Make project default", which change it: a later
+  // `compare?exp=<id>` in this page showed the default as it was before.
+  const [baseChanges, setBaseChanges] = useState(0);
   useEffect(() => {
-    setDefaultBase(null);
     if (!expId) return;
     // An answer for the experiment shown before (a swap, a link) arriving late is dropped: it
     // set that experiment's baseline ("none" for a project's first) on this one.
     let current = true;
     request("api/base_experiment/get_id", { body: { id: expId } })
-      .then((r) => current && setDefaultBase(r.base_exp_id || ""))
-      .catch(() => current && setDefaultBase("")); // 400: none
+      .then((r) => current && setDefaultBaseOf({ exp: expId, base: r.base_exp_id || "" }))
+      .catch(() => current && setDefaultBaseOf({ exp: expId, base: "" })); // 400: none
     return () => {
       current = false;
     };
-  }, [expId]);
+  }, [expId, baseChanges]);
   // The baseline "(none)" is `base=none` in the URL: without a `base` the default came back
   // (picking "(none)" did nothing, and a link could not say it).
   const baseParam = params.get("base") || "";
@@ -506,7 +511,10 @@ function Compare({ project }: { project: Project }) {
 
   const makeProjectDefault = () =>
     request(`v1/project/${project.id}`, { method: "PATCH", body: { settings: { ...settings, baseline_experiment_id: baseId } } })
-      .then((p) => setSettings(p.settings || {}))
+      .then((p) => {
+        setSettings(p.settings || {});
+        setBaseChanges((n) => n + 1);
+      })
       .catch((e) => setError(String(e.message || e)));
 
   // Rows are matched on their input, or on a BTQL expression over the root span (the
@@ -777,9 +785,13 @@ function Compare({ project }: { project: Project }) {
           <button
             onClick={() =>
               request(`v1/experiment/${exp.id}`, { method: "PATCH", body: { base_exp_id: baseId } })
-                .then(() => setExperiments((experiments || []).map((e) => (e.id === exp.id ? { ...e, base_exp_id: baseId } : e))))
+                .then(() => {
+                  setExperiments((experiments || []).map((e) => (e.id === exp.id ? { ...e, base_exp_id: baseId } : e)));
+                  setBaseChanges((n) => n + 1);
+                })
                 .catch((e) => setError(e.message))
             }
+            data-testid="set-baseline"
             title={`Make it ${exp.name}'s baseline (its base_exp_id)`}
           >
             Set as baseline

@@ -153,7 +153,13 @@ export function Sandbox({ project }: { project: Project }) {
               >
                 ✎
               </button>
-              <button className="icon" title="Delete" data-testid="saved-delete" onClick={() => change((st) => st.remove(s))}>
+              <button
+                className="icon"
+                title="Delete"
+                data-testid="saved-delete"
+                // Shared with the organization: deleted only once the user says so, as every delete.
+                onClick={() => confirm(`Delete the saved query “${s.name}”? It is shared with the organization.`) && change((st) => st.remove(s))}
+              >
                 ×
               </button>
             </span>

@@ -297,6 +297,8 @@ export function ViewBar({ source, params }: { source: Source; params: URLSearchP
               </button>
               <button
                 onClick={() =>
+                  // Shared with the organization: deleted only once the user says so, as every delete.
+                  confirm(`Delete the view “${saved.name}”? It is shared with the organization.`) &&
                   act(async () => {
                     await request(`v1/view/${saved.id}`, { method: "DELETE" });
                     setParams({ view: undefined });
