@@ -6,11 +6,25 @@ from __future__ import annotations
 
 from tracelake.errors import InvalidRequest
 from tracelake.model.objects import ObjectRef, ObjectType
+from tracelake.query import ast
 from tracelake.query.errors import QueryError
 from tracelake.query.parsers.btql import parse_expression
 from tracelake.query.parsers.expressions import has_aggregate
 from tracelake.query.planner import root_values_sql
 from tracelake.store.catalog import Principal
+
+
+def parse_comparison_key(expr: str, what: str) -> ast.Expr:
+    """A comparison key parsed: one BTQL expression, a value per trace (an aggregate has
+    none). A parse error is a QueryError at its place in the key, the message starting with
+    ``what``."""
+    try:
+        parsed = parse_expression(expr)  # one expression, nothing more
+    except QueryError as exc:
+        raise QueryError(f"{what}: {exc.detail}", exc.line, exc.col) from None
+    if has_aggregate(parsed):
+        raise InvalidRequest(f"{what}: a key is a value per trace, not an aggregate")
+    return parsed
 
 
 def comparison_key_sql(
@@ -27,13 +41,7 @@ def comparison_key_sql(
     it: one scan of the roots, where a BTQL query a page of 5,000 roots at a time was run
     before. ``what`` names the key in an error (an expression that does not parse or
     compile is a 400)."""
-    try:
-        parsed = parse_expression(expr)  # one expression, nothing more
-    except QueryError as exc:
-        raise QueryError(f"{what} {expr!r}: {exc.detail}", exc.line, exc.col) from None
-    if has_aggregate(parsed):
-        # (a key is read from each trace's root span: an aggregate has no value per trace)
-        raise InvalidRequest(f"{what} {expr!r}: a key is a value per trace, not an aggregate")
+    parsed = parse_comparison_key(expr, f"{what} {expr!r}")
     refs = tuple(ObjectRef(ObjectType.EXPERIMENT, i) for i in experiment_ids)
     try:
         return root_values_sql(parsed, refs, principal.org_id)

@@ -7,9 +7,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from tracelake.errors import InvalidRequest, NotFound
-from tracelake.query.errors import QueryError
-from tracelake.query.parsers.btql import parse_expression
-from tracelake.query.parsers.expressions import has_aggregate
+from tracelake.export.comparisons import parse_comparison_key
 from tracelake.server.http import (
     check_known,
     check_org_name,
@@ -138,16 +136,8 @@ def _check_comparison_key(settings) -> None:
     if not isinstance(key, str):
         raise InvalidRequest("settings.comparison_key must be a BTQL expression (text) or null")
     if key.strip():
-        try:
-            parsed = parse_expression(key)
-        except QueryError as exc:
-            # (a QueryError at its place in the key, as every query error: line and col)
-            raise QueryError(f"settings.comparison_key: {exc.detail}", exc.line, exc.col) from None
-        if has_aggregate(parsed):
-            # (saved, it made every summary of the project's experiments a 400)
-            raise InvalidRequest(
-                "settings.comparison_key: a key is a value per trace, not an aggregate"
-            )
+        # (an aggregate key, saved, made every summary of the project's experiments a 400)
+        parse_comparison_key(key, "settings.comparison_key")
 
 
 @router.delete("/v1/project/{project_id}")
