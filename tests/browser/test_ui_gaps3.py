@@ -106,3 +106,18 @@ def test_an_experiments_details_name_its_scorers_and_dataset(ui_server, tmp_path
         {"name": "fluency", "score": "100.0%", "diff": "(0.0%)"},
     ]
     assert result["datasetHref"].endswith(f"/datasets/{result['datasetId']}")
+
+
+def test_compare_screen_settings_writes_keep_other_settings(ui_server, tmp_path):
+    """ "Make project default" and "Save as the project's key" on the compare screen sent the
+    whole settings object the page had loaded: a key (or a default baseline) saved meanwhile
+    in another tab was put back. Each now sends only the setting it changes, and the server
+    merges it into the stored settings."""
+    server, data = ui_server
+    result = run_flow("settingswrites", server, data, tmp_path)
+    after_default = result["afterDefault"]
+    assert after_default["baseline_experiment_id"] == result["a"]
+    assert after_default["comparison_key"] == "metadata.second"  # saved in the other tab: kept
+    after_key = result["afterKey"]
+    assert after_key["comparison_key"] == "metadata.case"
+    assert after_key["baseline_experiment_id"] == result["b"]  # set in the other tab: kept

@@ -292,5 +292,45 @@ export function uiGaps3Flows({ cfg, result, check, signIn, open, api, tableSettl
       result.datasetId = dataset.id;
       await api(page, `v1/project/${project}`, { method: "DELETE" });
     },
+
+    // The compare screen's "Make project default" and "Save as the project's key" write only
+    // the setting they change: each sent the whole settings object the page had loaded, so a
+    // setting changed meanwhile elsewhere (another tab, the API) was put back.
+    async settingswrites(page) {
+      await signIn(page);
+      const s = stamp();
+      const project = (await api(page, "v1/project", { method: "POST", body: { name: `ui3 settings ${s}` } })).body.id;
+      try {
+        const url = `v1/project/${project}`;
+        const experiment = async (name) => {
+          const exp = (await api(page, "v1/experiment", { method: "POST", body: { project_id: project, name } })).body;
+          const events = [{ id: `${name}-0`, input: "q0", output: "a", scores: { accuracy: 1 } }];
+          check((await api(page, `v1/experiment/${exp.id}/insert`, { method: "POST", body: { events } })).status === 200, "rows written");
+          return exp.id;
+        };
+        const [a, b, cand] = [await experiment(`sw-a-${s}`), await experiment(`sw-b-${s}`), await experiment(`sw-cand-${s}`)];
+        check((await api(page, url, { method: "PATCH", body: { settings: { comparison_key: "metadata.first" } } })).status === 200, "a key");
+        await open(page, "experiments/compare", `exp=${cand}&base=${a}`, project);
+        await page.getByTestId("compare-table").getByTestId("row").first().waitFor();
+        await page.getByTestId("make-project-baseline").waitFor();
+        // Another tab saves a comparison key; this page makes its baseline the default.
+        check((await api(page, url, { method: "PATCH", body: { settings: { comparison_key: "metadata.second" } } })).status === 200, "key saved elsewhere");
+        await page.getByTestId("make-project-baseline").click();
+        await page.getByTestId("project-baseline").waitFor();
+        result.afterDefault = (await api(page, url)).body.settings;
+        // Another tab makes another experiment the default; this page saves its key.
+        check((await api(page, url, { method: "PATCH", body: { settings: { baseline_experiment_id: b } } })).status === 200, "default set elsewhere");
+        await page.getByTestId("compare-key").fill("metadata.case");
+        await page.getByTestId("compare-key").press("Enter");
+        await page.waitForURL(/key=metadata\.case/);
+        await page.getByTestId("save-compare-key").click();
+        await page.getByTestId("save-compare-key").waitFor({ state: "detached" });
+        result.afterKey = (await api(page, url)).body.settings;
+        result.a = a;
+        result.b = b;
+      } finally {
+        await api(page, `v1/project/${project}`, { method: "DELETE" });
+      }
+    },
   };
 }

@@ -509,8 +509,10 @@ function Compare({ project }: { project: Project }) {
     request(`v1/project/${project.id}`).then((p) => setSettings(p.settings || {})).catch(() => {});
   }, [project.id]);
 
+  // Each button sends only the setting it changes (the server merges it into the stored
+  // settings): the whole object the page loaded put back what another tab changed meanwhile.
   const makeProjectDefault = () =>
-    request(`v1/project/${project.id}`, { method: "PATCH", body: { settings: { ...settings, baseline_experiment_id: baseId } } })
+    request(`v1/project/${project.id}`, { method: "PATCH", body: { settings: { baseline_experiment_id: baseId } } })
       .then((p) => {
         setSettings(p.settings || {});
         setBaseChanges((n) => n + 1);
@@ -812,7 +814,7 @@ function Compare({ project }: { project: Project }) {
           <button
             data-testid="save-compare-key"
             onClick={() =>
-              request(`v1/project/${project.id}`, { method: "PATCH", body: { settings: { ...settings, comparison_key: keyExpr || null } } })
+              request(`v1/project/${project.id}`, { method: "PATCH", body: { settings: { comparison_key: keyExpr || null } } })
                 .then((p) => setSettings(p.settings || {}))
                 .catch((e) => setError(String(e.message || e)))
             }
