@@ -79,10 +79,13 @@ def _summary(automation: dict) -> dict:
 
 
 def _run_row(run: dict) -> dict:
+    trigger = run["trigger"]
+    if run.get("resumes"):  # it finishes a run a crash interrupted
+        trigger = f"{trigger} (resumes #{run['resumes']})"
     return {
         "seq": run["seq"],
         "kind": run["kind"],
-        "trigger": run["trigger"],
+        "trigger": trigger,
         "status": run["status"],
         "start": run["start"],
         "end": run["end"],

@@ -665,3 +665,82 @@ def test_a_failed_run_reports_no_backlog(app_client, tmp_path):
     target.unlink()
     retried = run_once(app_client, automation["id"])
     assert retried["status"] == "succeeded" and (retried["rows"], retried["backlog"]) == (3, 6)
+
+
+def crash_during_a_manual_run(fresh_server, tmp_path) -> tuple[str, Path]:
+    """A paused export run once by hand, then the server "killed" after the run wrote its
+    files and before it was closed: the run is left ``running`` and the cursor did not move
+    (set in the DuckDB file while the server is down). Answers the automation and its folder;
+    the server is stopped, its scheduler off for the next start."""
+    import duckdb
+
+    fresh_server.env["TRACELAKE_SCHEDULER_TICK_SECONDS"] = "0"
+    fresh_server.start()
+    with fresh_server.client() as client:
+        project_id = new_project(client)
+        log_traces(client, project_id, 2)
+        out = tmp_path / "out"
+        automation = create_export(client, project_id, out, {"type": "log_spans"}, status="paused")
+        run = run_once(client, automation["id"])
+        assert run["status"] == "succeeded" and run["trigger"] == "manual" and run["rows"] == 6
+    fresh_server.stop()
+    con = duckdb.connect(str(fresh_server.data_dir / "tracelake.duckdb"))
+    con.execute(
+        "UPDATE automation_runs SET status = 'running', finished = NULL WHERE id = ?", [run["id"]]
+    )
+    con.execute(
+        "UPDATE automation_state SET cursor_xact = 0 WHERE automation_id = ?", [automation["id"]]
+    )
+    con.close()
+    return automation["id"], out
+
+
+def test_an_interrupted_manual_run_is_resumed_as_a_manual_run(fresh_server, tmp_path):
+    """A paused export's "run once" cut by a crash was run again on start and shown in the
+    history as a "schedule" run, as if the paused export had run on its schedule. It is run
+    again (the user asked for it; pausing stops the schedule, not a run that started) and
+    shown as what it was: a manual run, with ``resumes`` naming the run it finishes."""
+    aid, out = crash_during_a_manual_run(fresh_server, tmp_path)
+    fresh_server.start()  # (its scheduler off: the pass is asked for below)
+    with fresh_server.client() as client:
+        made = client.post("/automation/cron", json={}).json()["runs"]
+        assert [(r["trigger"], r["status"], r["resumes"]) for r in made] == [
+            ("manual", "succeeded", 1)
+        ]
+        history = client.get(f"/v1/project_automation/{aid}/runs").json()["objects"]
+        shown = [(r["seq"], r["trigger"], r["status"], r["resumes"]) for r in history]
+        assert shown == [(2, "manual", "succeeded", 1), (1, "manual", "failed", None)]
+        assert "interrupted" in history[1]["error"]
+        assert history[0]["rows"] == 6
+        # Still paused: the next pass runs nothing.
+        assert client.post("/automation/cron", json={}).json()["runs"] == []
+        project_id = client.get(f"/v1/project_automation/{aid}").json()["project_id"]
+    # The command line's history says it too.
+    from tests.integration.test_cli import cli_env, run_cli
+
+    env = cli_env(TRACELAKE_URL=fresh_server.url, TRACELAKE_API_KEY=fresh_server.api_key)
+    listed = run_cli("automations", "runs", aid, "-p", project_id, env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert "\tmanual (resumes #1)\tsucceeded\t" in listed.stdout.splitlines()[1]
+    assert len({row["id"] for row in exported_rows(out)}) == len(exported_rows(out)) == 6
+
+
+def test_a_run_once_that_finishes_an_interrupted_run_is_not_followed_by_another(
+    fresh_server, tmp_path
+):
+    """ "Run once" right after a restart picks up the interrupted run's plan and finishes it;
+    the scheduler still had the export down to be run again, and its next pass ran the paused
+    export once more, as a "schedule" run."""
+    aid, _ = crash_during_a_manual_run(fresh_server, tmp_path)
+    fresh_server.start()
+    with fresh_server.client() as client:
+        run = run_once(client, aid)
+        assert (run["trigger"], run["status"], run["resumes"], run["rows"]) == (
+            "manual",
+            "succeeded",
+            1,
+            6,
+        )
+        assert client.post("/automation/cron", json={}).json()["runs"] == []
+        history = client.get(f"/v1/project_automation/{aid}/runs").json()["objects"]
+        assert [(r["seq"], r["trigger"]) for r in history] == [(2, "manual"), (1, "manual")]

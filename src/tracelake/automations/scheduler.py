@@ -9,7 +9,9 @@ progress) and, within the process, its claim (taken under a lock with the lease,
 run of the process has the same lease owner), so scheduled and manual runs never execute one
 automation at the same time. Next run times are stored, so a restart keeps the schedule; an
 automation whose time passed while the server was down is due at once and runs once. A run
-interrupted by a crash is executed again from its recorded plan.
+interrupted by a crash is executed again from its recorded plan at the first pass (also while
+the automation is paused: it had started), as a run of the same trigger that names the run it
+resumes.
 """
 
 from __future__ import annotations
@@ -48,7 +50,8 @@ class Scheduler:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
-        self._resume: set[str] = set()  # automations whose run a crash interrupted
+        # Automations whose run a crash interrupted, with that run's trigger.
+        self._resume: dict[str, str] = {}
         self._claims_lock = threading.Lock()
         self._claimed: set[str] = set()  # automations a thread of this process is running
         self._slots = threading.BoundedSemaphore(max(1, max_runs))
@@ -170,15 +173,17 @@ class Scheduler:
             raise
         if automation is None:
             with self._claims_lock:
-                self._resume.discard(automation_id)
+                self._resume.pop(automation_id, None)
             self._slots.release()
             return None
         future: Future = Future()
+        with self._claims_lock:  # an interrupted run is run again as what it was
+            trigger = self._resume.pop(automation_id, "schedule")
 
         def body():
             run, error = None, None
             try:
-                run = self._run_held(automation, "schedule")
+                run = self._run_held(automation, trigger)
             except Exception as exc:
                 log.exception("automation %s failed", automation_id)
                 error = exc
@@ -201,7 +206,6 @@ class Scheduler:
         runner = threading.Thread(target=body, name=f"tracelake-run-{automation_id}")
         runner.daemon = True
         with self._claims_lock:
-            self._resume.discard(automation_id)
             self._runners[automation_id] = runner
         try:
             runner.start()
@@ -268,6 +272,10 @@ class Scheduler:
                 self._claimed.discard(automation_id)
 
     def _run_held(self, automation: dict, trigger: str) -> dict:
+        with self._claims_lock:
+            # Any run of it finishes an interrupted run (its plan is reused): run once right
+            # after a start left it due, and the next pass ran the export again.
+            self._resume.pop(automation["id"], None)
         if automation["config"]["event_type"] == "btql_export":
             return self._run_export(automation, trigger)
         return self._run_retention(automation, trigger)
@@ -300,8 +308,8 @@ class Scheduler:
                 error=exports.describe_failure(exc),
                 next_run_at=runs.now() + retry,
             )
-        _close_unfinished(store, automation["id"])
-        run = runs.start_run(store, automation["id"], "export", trigger, plan)
+        resumes = _close_unfinished(store, automation["id"])
+        run = runs.start_run(store, automation["id"], "export", trigger, plan, resumes)
         ctx = ExportContext(
             store,
             self.ctx.catalog,
@@ -343,8 +351,8 @@ class Scheduler:
         config = automation["config"]
         cutoff = at - timedelta(days=config["retention_days"])
         plan = {"object_type": config["object_type"], "cutoff": cutoff.isoformat()}
-        _close_unfinished(store, automation["id"])
-        run = runs.start_run(store, automation["id"], "retention", trigger, plan)
+        resumes = _close_unfinished(store, automation["id"])
+        run = runs.start_run(store, automation["id"], "retention", trigger, plan, resumes)
         try:
             moved = retention.soft_delete(store, automation, run["id"], at)
         except Exception as exc:
@@ -368,24 +376,28 @@ class Scheduler:
 
     def _recover_interrupted(self) -> None:
         """Runs left ``running`` by a process that died: exports run again from their plan
-        at the first tick (even if paused since: the run had started); a retention whose
-        move committed is finished, otherwise failed."""
+        at the first tick, with the trigger they had (a paused export's "run once" too: the
+        user asked for that run, and pausing stops the schedule, not a run that started); a
+        retention whose move committed is finished, otherwise failed."""
         store = self.ctx.store
         interrupted = store.read(
             lambda c: c.execute(
-                "SELECT id, automation_id, kind FROM automation_runs WHERE status = 'running'"
+                """SELECT id, automation_id, kind, trigger FROM automation_runs
+                   WHERE status = 'running' ORDER BY seq"""
             ).fetchall()
         )
-        for run_id, automation_id, kind in interrupted:
+        for run_id, automation_id, kind, trigger in interrupted:
             if kind == "retention":
                 _finish_interrupted_retention(store, run_id)
             else:
-                self._resume.add(automation_id)
+                self._resume[automation_id] = trigger
 
 
-def _close_unfinished(store, automation_id: str) -> None:
-    """A new attempt supersedes one that never finished."""
-    for run in runs.unfinished_runs(store, automation_id):
+def _close_unfinished(store, automation_id: str) -> int | None:
+    """A new attempt supersedes one that never finished; answers the seq of the newest one
+    (the run the new attempt resumes), or None."""
+    unfinished = runs.unfinished_runs(store, automation_id)
+    for run in unfinished:
         runs.mark_run(
             store,
             run["id"],
@@ -393,6 +405,7 @@ def _close_unfinished(store, automation_id: str) -> None:
             finished=runs.now(),
             error="interrupted: the server stopped during the run (it was run again)",
         )
+    return max((run["seq"] for run in unfinished), default=None)
 
 
 def _finish_interrupted_retention(store, run_id: str) -> None:

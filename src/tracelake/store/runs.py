@@ -35,6 +35,7 @@ RUN_COLUMNS = (
     "purge_after",
     "purged_at",
     "restored_at",
+    "resumes",
 )
 _JSON_COLUMNS = ("plan", "files")
 # Runs kept per automation: older finished runs are dropped when a run ends (a failing export
@@ -209,8 +210,16 @@ def release_stale_leases(store: Store, owner: str) -> None:
 # -- runs -----------------------------------------------------------------------------------
 
 
-def start_run(store: Store, automation_id: str, kind: str, trigger: str, plan: dict) -> dict:
-    """Record a run and its plan durably, before the run writes anything."""
+def start_run(
+    store: Store,
+    automation_id: str,
+    kind: str,
+    trigger: str,
+    plan: dict,
+    resumes: int | None = None,
+) -> dict:
+    """Record a run and its plan durably, before the run writes anything. ``resumes``: the
+    seq of the run a crash interrupted that this one finishes."""
 
     def write(c):
         seq = c.execute(
@@ -220,8 +229,8 @@ def start_run(store: Store, automation_id: str, kind: str, trigger: str, plan: d
         run_id = uuid7()
         c.execute(
             """INSERT INTO automation_runs (id, automation_id, seq, kind, trigger, status,
-                   started, plan, cursor_from, cursor_to)
-               VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)""",
+                   started, plan, cursor_from, cursor_to, resumes)
+               VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)""",
             [
                 run_id,
                 automation_id,
@@ -232,6 +241,7 @@ def start_run(store: Store, automation_id: str, kind: str, trigger: str, plan: d
                 json.dumps(plan),
                 plan.get("cursor_from"),
                 plan.get("cursor_to"),
+                resumes,
             ],
         )
         return run_id

@@ -265,7 +265,7 @@ DDL = [
         automation_id VARCHAR NOT NULL,
         seq BIGINT NOT NULL,
         kind VARCHAR NOT NULL,  -- export | retention | purge
-        trigger VARCHAR NOT NULL,  -- schedule | manual | catch_up | recovery
+        trigger VARCHAR NOT NULL,  -- schedule | manual
         status VARCHAR NOT NULL,  -- running | succeeded | failed | restored | purged
         started TIMESTAMPTZ NOT NULL,
         finished TIMESTAMPTZ,
@@ -281,6 +281,8 @@ DDL = [
         purged_at TIMESTAMPTZ,
         restored_at TIMESTAMPTZ
     )""",
+    # The seq of the run a crash interrupted that this run finishes (its plan run again).
+    "ALTER TABLE automation_runs ADD COLUMN IF NOT EXISTS resumes BIGINT",
     # Retention soft delete: rows move here (with the run that moved them), so no read path
     # sees them, and move back on restore; a purge deletes them.
     *_event_table("trash_live", ",\n  run_id VARCHAR NOT NULL"),

@@ -480,7 +480,10 @@ function StatusView({ automation, onClose }: { automation: any; onClose: () => v
             <tr key={r.id} data-testid="run-row">
               <td>{r.seq}</td>
               <td>{r.status}</td>
-              <td>{r.trigger}</td>
+              <td data-testid="run-trigger" title={r.resumes ? `finishes run #${r.resumes}, which a server stop interrupted` : undefined}>
+                {r.trigger}
+                {r.resumes ? ` (resumes #${r.resumes})` : ""}
+              </td>
               <td>{fmtTime(r.start)}</td>
               <td>{r.start && r.end ? ((Date.parse(r.end) - Date.parse(r.start)) / 1000).toFixed(2) : ""}</td>
               <td>{fmtNumber(r.rows)}</td>

@@ -314,6 +314,7 @@ def present_run(run: dict | None) -> dict | None:
         "purge_after": _iso(run["purge_after"]),
         "purged_at": _iso(run["purged_at"]),
         "restored_at": _iso(run["restored_at"]),
+        "resumes": run["resumes"],
     }
 
 
