@@ -94,6 +94,7 @@ def _run_row(run: dict) -> dict:
         "files": len(run["files"]),
         "backlog": run["backlog"],
         "error": run["error"],
+        "note": run.get("note"),
     }
 
 
@@ -394,7 +395,7 @@ def run_automation(
             console.print("started; follow it with `tracelake automations runs`")
             return
         run = result["run"]
-        _table([_run_row(run)], [*RUN_COLUMNS, "backlog"])
+        _table([_run_row(run)], [*RUN_COLUMNS, "backlog", "note"])
         if run["status"] == "failed":
             raise CliError(run["error"] or "the run failed")
 
@@ -415,7 +416,7 @@ def list_runs(
         server = _server(url, api_key)
         found = _automation(server, project, automation)
         result = server.call("GET", f"/v1/project_automation/{found['id']}/runs?limit={limit}")
-        _table([_run_row(r) for r in result["objects"]], [*RUN_COLUMNS, "backlog", "error"])
+        _table([_run_row(r) for r in result["objects"]], [*RUN_COLUMNS, "backlog", "error", "note"])
 
     _run(body)
 

@@ -71,7 +71,10 @@ def test_btql_editors_highlight_function_calls_without_console_warnings(ui_serve
 
 def test_automation_create_test_run_history(ui_server, tmp_path):
     server, data = ui_server
-    run_flow("automation", server, data, tmp_path)
+    result = run_flow("automation", server, data, tmp_path)
+    # A second run with nothing new says so (it never reached the storage).
+    assert result["idleRun"] == "succeeded · no new rows"
+    assert result["idleNote"].startswith("no new rows: nothing was written")
 
 
 def test_ten_thousand_span_trace_opens(ui_server, tmp_path):

@@ -32,9 +32,14 @@ def test_export_lifecycle_from_the_command_line(server, tmp_path):
     assert "succeeded" in ran.stdout and "\t7\t" in ran.stdout
     day = dt.datetime.now(dt.UTC).date().isoformat()
     assert len(list((out / day).glob("export_*_001.parquet"))) == 1
+    # Nothing new: the run says it did not reach the storage.
+    idle = run_cli("automations", "run", "nightly", "-p", project, env=env)
+    assert idle.returncode == 0, idle.stderr
+    assert "\tsucceeded\t" in idle.stdout and "no new rows: nothing was written" in idle.stdout
     history = run_cli("automations", "runs", "nightly", "-p", project, env=env)
     assert history.stdout.splitlines()[0].startswith("seq\tkind\ttrigger\tstatus")
-    assert len(history.stdout.splitlines()) == 2
+    assert len(history.stdout.splitlines()) == 3
+    assert history.stdout.splitlines()[1].endswith("(test checks it)")
     reset = run_cli("automations", "reset", "nightly", "-p", project, env=env)
     assert reset.returncode == 0 and "from the beginning" in reset.stdout
     assert (

@@ -744,3 +744,29 @@ def test_a_run_once_that_finishes_an_interrupted_run_is_not_followed_by_another(
         assert client.post("/automation/cron", json={}).json()["runs"] == []
         history = client.get(f"/v1/project_automation/{aid}/runs").json()["objects"]
         assert [(r["seq"], r["trigger"]) for r in history] == [(2, "manual"), (1, "manual")]
+
+
+def test_a_run_with_no_new_rows_says_it_did_not_check_the_storage(app_client, tmp_path):
+    """A run with nothing to export writes nothing, so it never reaches the storage: with a
+    broken destination it still "succeeded", and the history looked healthy until the first
+    run with rows failed. Such a run still succeeds (nothing was lost) but says what it
+    was: ``note`` "no new rows", the storage not checked; ``test`` checks it."""
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where the export's folder should be")
+    project_id = new_project(app_client)
+    broken = create_export(app_client, project_id, blocker / "out", {"type": "log_spans"})
+    good = create_export(app_client, project_id, tmp_path / "good", {"type": "log_spans"})
+    idle = run_once(app_client, broken["id"])
+    assert (idle["status"], idle["rows"], idle["files"]) == ("succeeded", 0, [])
+    assert idle["note"] == (
+        "no new rows: nothing was written, so the storage was not checked (test checks it)"
+    )
+    history = app_client.get(f"/v1/project_automation/{broken['id']}/runs").json()["objects"]
+    assert history[0]["note"] == idle["note"]
+    tested = app_client.post(f"/v1/project_automation/{broken['id']}/test")
+    assert tested.status_code == 400, tested.text
+    log_traces(app_client, project_id, 1)
+    failed = run_once(app_client, broken["id"])
+    assert failed["status"] == "failed" and failed["note"] is None
+    wrote = run_once(app_client, good["id"])
+    assert (wrote["status"], wrote["rows"], wrote["note"]) == ("succeeded", 3, None)

@@ -855,6 +855,12 @@ const flows = {
     }, { pid: cfg.data.project_id, key: cfg.key });
     check(cells[1] === "succeeded" && parseInt(cells[5].replace(/,/g, ""), 10) === spans && spans >= 180, `run: ${cells}; spans ${spans}`);
     await shot(page, "automation-status");
+    // Run again with nothing new: the run says it wrote nothing (the storage not checked).
+    await page.getByTestId("run-once").click();
+    await page.getByTestId("run-history").getByTestId("run-row").nth(1).waitFor();
+    const idle = page.getByTestId("run-history").getByTestId("run-row").first();
+    result.idleRun = (await idle.getByTestId("run-status").textContent()).trim();
+    result.idleNote = await idle.getByTestId("run-note").getAttribute("title");
     await page.getByTestId("reset").click();
     await page.getByTestId("status-message").getByText("Reset: done").waitFor();
     await page.getByTestId("run-history").getByTestId("run-row").first().waitFor({ state: "detached" });

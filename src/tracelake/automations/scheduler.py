@@ -40,6 +40,9 @@ RETRY_SECONDS = 60  # a failed export is retried this long after the failure
 RETENTION_INTERVAL = 3600  # retention policies are applied hourly
 MAX_RUNS = 4  # scheduled runs at once (manual runs are not counted)
 STOP_SECONDS = 30  # how long stopping waits for the loop and the runs in flight, in all
+# An export run that wrote no file never reached its storage: a broken destination (a wrong
+# bucket or key) fails only the first run with rows, so the history says what was not done.
+NO_NEW_ROWS = "no new rows: nothing was written, so the storage was not checked (test checks it)"
 
 
 class Scheduler:
@@ -340,6 +343,7 @@ class Scheduler:
             bytes_=outcome.bytes,
             files=outcome.files,
             backlog=backlog,
+            note=None if outcome.files else NO_NEW_ROWS,
             advance_cursor=plan["cursor_to"],
             # A run that stopped at the cap is followed at once: catch-up never waits.
             next_run_at=runs.now() if backlog else at + interval,

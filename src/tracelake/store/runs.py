@@ -36,6 +36,7 @@ RUN_COLUMNS = (
     "purged_at",
     "restored_at",
     "resumes",
+    "note",
 )
 _JSON_COLUMNS = ("plan", "files")
 # Runs kept per automation: older finished runs are dropped when a run ends (a failing export
@@ -259,6 +260,7 @@ def finish_run(
     files: list[str] | None = None,
     backlog: int | None = None,
     error: str | None = None,
+    note: str | None = None,
     advance_cursor: int | None = None,
     purge_after: datetime | None = None,
     next_run_at: datetime | None = None,
@@ -268,7 +270,8 @@ def finish_run(
     def write(c):
         c.execute(
             """UPDATE automation_runs SET status = ?, finished = ?, rows = ?, bytes = ?,
-                   files = ?, backlog = ?, error = ?, purge_after = ? WHERE id = ?""",
+                   files = ?, backlog = ?, error = ?, note = ?, purge_after = ?
+               WHERE id = ?""",
             [
                 status,
                 now(),
@@ -277,6 +280,7 @@ def finish_run(
                 json.dumps(files or []),
                 backlog,
                 error,
+                note,
                 purge_after,
                 run_id,
             ],

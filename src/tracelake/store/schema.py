@@ -283,6 +283,8 @@ DDL = [
     )""",
     # The seq of the run a crash interrupted that this run finishes (its plan run again).
     "ALTER TABLE automation_runs ADD COLUMN IF NOT EXISTS resumes BIGINT",
+    # What a successful run did not do: an export with no new rows never reached the storage.
+    "ALTER TABLE automation_runs ADD COLUMN IF NOT EXISTS note VARCHAR",
     # Retention soft delete: rows move here (with the run that moved them), so no read path
     # sees them, and move back on restore; a purge deletes them.
     *_event_table("trash_live", ",\n  run_id VARCHAR NOT NULL"),

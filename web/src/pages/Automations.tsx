@@ -93,7 +93,7 @@ export function Automations({ project }: { project: Project }) {
                 <td>{kind(a) === "retention" ? "Retention" : "Export"}</td>
                 <td>{kind(a) === "retention" ? `${a.config.object_type}, ${a.config.retention_days} days` : a.config.export_path}</td>
                 <td data-testid="last-run">
-                  {runs?.error ? <span className="error-text">not loaded: {runs.error}</span> : last ? `${last.status} · ${fmtTime(last.start)} · ${fmtNumber(last.rows)} rows` : runs ? "never" : ""}
+                  {runs?.error ? <span className="error-text">not loaded: {runs.error}</span> : last ? `${last.status} · ${fmtTime(last.start)} · ${last.note ? "no new rows" : `${fmtNumber(last.rows)} rows`}` : runs ? "never" : ""}
                 </td>
                 <td>
                   <button onClick={() => setEditing(a)}>Edit</button> <button onClick={() => setStatusOf(a)} data-testid="open-status">Status</button>{" "}
@@ -479,7 +479,15 @@ function StatusView({ automation, onClose }: { automation: any; onClose: () => v
           {(runs?.objects || []).map((r: any) => (
             <tr key={r.id} data-testid="run-row">
               <td>{r.seq}</td>
-              <td>{r.status}</td>
+              <td data-testid="run-status">
+                {r.status}
+                {r.note && (
+                  <span className="muted" data-testid="run-note" title={r.note}>
+                    {" "}
+                    · no new rows
+                  </span>
+                )}
+              </td>
               <td data-testid="run-trigger" title={r.resumes ? `finishes run #${r.resumes}, which a server stop interrupted` : undefined}>
                 {r.trigger}
                 {r.resumes ? ` (resumes #${r.resumes})` : ""}

@@ -315,6 +315,7 @@ def present_run(run: dict | None) -> dict | None:
         "purged_at": _iso(run["purged_at"]),
         "restored_at": _iso(run["restored_at"]),
         "resumes": run["resumes"],
+        "note": run["note"],
     }
 
 
