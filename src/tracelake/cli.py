@@ -693,7 +693,7 @@ def orgs_create(
     """Create an organization and print its first admin API key."""
 
     def body():
-        from tracelake.store.catalog import require_name
+        from tracelake.model.names import require_name
 
         _checked(lambda: require_name(name, "organization name"))  # (before making a data dir)
         backend = _backend(data_dir, url, api_key, create=True)
@@ -1055,7 +1055,7 @@ def import_(
                 " json or jsonl"
             ) from None
         mapping = parse_map_options(map_ or [])
-        from tracelake.store.catalog import require_name
+        from tracelake.model.names import require_name
 
         # Before the data dir is opened (a bad name made a new one, then was refused).
         _checked(lambda: require_name(project, "--project"))

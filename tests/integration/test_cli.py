@@ -237,6 +237,8 @@ def test_bad_role_is_one_error_line(tmp_path):
         (["orgs", "create", " acme"], ("organization name", "whitespace")),
         (["import", "FILE", "-p", "p", "--dataset", " "], ("--dataset", "non-empty")),
         (["import", "FILE", "-p", "", "--dataset", "d"], ("--project", "non-empty")),
+        (["import", "FILE", "-p", "a\x01b", "--dataset", "d"], ("--project", "control characters")),
+        (["orgs", "create", "a\x1bb"], ("organization name", "control characters")),
     ],
 )
 def test_an_invalid_argument_leaves_no_new_data_dir_behind(tmp_path, command, words):
