@@ -732,6 +732,19 @@ def test_invalid_limit(app_client, logged_project, limit):
     assert_error(app_client.post(url, json={"limit": limit}), 400, "limit")
 
 
+@pytest.mark.parametrize("limit", [0, -1])
+def test_a_fetch_limit_below_1_says_what_fetch_takes(app_client, logged_project, limit):
+    """Fetch said "limit must be a positive integer" of an integer below 1, where the lists
+    (which take 0) say "must not be negative": it says what it takes, and its value."""
+    url = f"/v1/project_logs/{logged_project}/fetch"
+    for response in (
+        app_client.post(url, json={"limit": limit}),
+        app_client.get(url, params={"limit": limit}),
+    ):
+        assert_error(response, 400, f"limit must be at least 1, not {limit}")
+    assert_error(app_client.get("/v1/project", params={"limit": -1}), 400, "must not be negative")
+
+
 @pytest.mark.parametrize("limit", ["abc", "-1", "0", "2.5"])
 def test_invalid_limit_get(app_client, logged_project, limit):
     url = f"/v1/project_logs/{logged_project}/fetch"
