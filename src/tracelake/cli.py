@@ -76,6 +76,24 @@ def _help(name: str, text: str | None = None) -> str:
     return f"{text or setting.help} (env: {setting.env})"
 
 
+def one_of(values, normalize=None):
+    """The parser of an option (or argument) that takes one of a fixed set of values: another
+    is a usage error (exit 2, one line naming the option, the values and the help to read),
+    as a value of the wrong kind is; it was a failure (exit 1), and some were seen only after
+    a data dir had been opened. ``values`` may be a function giving them (to load the module
+    that knows them only when the option is used); ``normalize`` maps a value to its canonical
+    spelling (None when it is no spelling of any)."""
+
+    def parse(value: str) -> str:
+        allowed = values() if callable(values) else values
+        found = normalize(value) if normalize is not None else value
+        if found not in allowed:
+            raise typer.BadParameter(f"{value!r} is not one of {', '.join(allowed)}")
+        return found
+
+    return parse
+
+
 def _data_dir(value: str) -> Path:
     """An empty --data-dir (``--data-dir "$DIR"`` with DIR unset) was the current folder: a
     database was made or read there."""
@@ -295,6 +313,14 @@ def _tsv(text: str) -> str:
     return text.translate(_TSV_ESCAPES)
 
 
+def _log_levels() -> list[str]:
+    """uvicorn's names of the levels: uvicorn looked one up only once the data dir was open
+    (and its database made), where a misspelt one was a KeyError traceback."""
+    from uvicorn.config import LOG_LEVELS
+
+    return list(LOG_LEVELS)
+
+
 # -- commands -----------------------------------------------------------------------------
 
 
@@ -305,12 +331,15 @@ def serve(
     port: Annotated[int | None, typer.Option(help=_help("port"))] = None,
     demo: Annotated[bool, typer.Option("--demo", help="Load sample data on start.")] = False,
     log_level: Annotated[
-        str, typer.Option(help="uvicorn log level: critical, error, warning, info, debug, trace.")
+        str,
+        typer.Option(
+            help="uvicorn log level: critical, error, warning, info, debug, trace.",
+            parser=one_of(_log_levels, str.lower),
+        ),
     ] = "info",
 ):
     """Start the server on an embedded database."""
     _fill_closed_std_streams()
-    level = _run(lambda: _log_level(log_level))
     settings = _run(lambda: Settings.from_env(data_dir=data_dir, host=host, port=port))
     _run(lambda: check_admin_key(settings.api_key))
     # The server's modules take about a second to load: a setting it refuses says so first.
@@ -378,7 +407,7 @@ def serve(
         loop="uvloop",
         # httptools, with a bound on the size and time of a request's head (protocol.py).
         http=functools.partial(BoundedHttpTools, head_timeout=settings.client_timeout_seconds),
-        log_level=level,
+        log_level=log_level,
         access_log=False,
         timeout_graceful_shutdown=5,
     )
@@ -455,16 +484,6 @@ def _say(text: str, must: bool = False) -> None:
 
 _stdout_closed = False
 _stderr_closed = False
-
-
-def _log_level(name: str) -> str:
-    """uvicorn's name of the level: uvicorn looked it up only once the data dir was open
-    (and its database made), where a misspelt one was a KeyError traceback."""
-    from uvicorn.config import LOG_LEVELS
-
-    if name.lower() not in LOG_LEVELS:
-        raise CliError(f"--log-level must be one of {', '.join(LOG_LEVELS)}, not {name!r}")
-    return name.lower()
 
 
 def _url_host(host: str) -> str:
@@ -587,10 +606,18 @@ def _keys_backend(data_dir, url, api_key, org, *, create: bool = False):
     return backend
 
 
+def _roles() -> tuple[str, ...]:
+    from tracelake.store.catalog import ROLES
+
+    return ROLES
+
+
 @keys_app.command("create")
 def keys_create(
     name: Annotated[str, typer.Option(help="A label for the key.")] = "api key",
-    role: Annotated[str, typer.Option(help="admin, write or read.")] = "write",
+    role: Annotated[
+        str, typer.Option(help="admin, write or read.", parser=one_of(_roles))
+    ] = "write",
     org: Annotated[str | None, typer.Option(help="Organization (data dir mode only).")] = None,
     data_dir: DataDir = None,
     url: Url = None,
@@ -603,7 +630,7 @@ def keys_create(
 
         # Before the data dir is opened: on a new one, a bad role made the database and
         # printed the first admin key before it was refused.
-        _checked(lambda: check_key(name, role), {"role must": "--role", "key": "--name"})
+        _checked(lambda: check_key(name, role), {"key": "--name"})
         backend = _keys_backend(data_dir, url, api_key, org, create=True)
         try:
             record = backend.create_key(name, role)
@@ -666,7 +693,7 @@ def orgs_create(
     """Create an organization and print its first admin API key."""
 
     def body():
-        from tracelake.store.catalog import require_name
+        from tracelake.model.names import require_name
 
         _checked(lambda: require_name(name, "organization name"))  # (before making a data dir)
         backend = _backend(data_dir, url, api_key, create=True)
@@ -729,11 +756,20 @@ class _TextCommand(TyperCommand):
         return parser
 
 
+_QUERY_FORMATS = ("table", "json", "jsonl", "csv", "parquet")
+
+
 @app.command(cls=_TextCommand)
 def query(
     text: Annotated[str, typer.Argument(help="A BTQL or SQL query, or a JSON AST.")],
     format: Annotated[
-        str, typer.Option("--format", "-f", help="table, json, jsonl, csv or parquet.")
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            help="table, json, jsonl, csv or parquet.",
+            parser=one_of(_QUERY_FORMATS),
+        ),
     ] = "table",
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write to a file (- for stdout).")
@@ -749,8 +785,6 @@ def query(
     the rows."""
     import orjson
 
-    formats = ("table", "json", "jsonl", "csv", "parquet")
-
     def body():
         request = text
         if text.lstrip().startswith("{"):  # the JSON AST, as POST /btql takes it
@@ -758,8 +792,6 @@ def query(
                 request = orjson.loads(text)
             except orjson.JSONDecodeError as exc:
                 raise CliError(f"the query starts with '{{' but is not JSON: {exc}") from None
-        if format not in formats:
-            raise CliError(f"--format must be one of {', '.join(formats)}")
         if explain and output is not None:  # it printed the plan and left the file alone
             raise CliError("--explain prints the plan: leave out -o")
         if format == "parquet" and output is None and not explain:
@@ -832,14 +864,15 @@ def _more(cursor: str | None) -> None:
         )
 
 
-def _export_object_type(value: str) -> str:
-    """An unknown object type is a usage error (exit 2, naming the argument and the help to
-    read), as a value of the wrong kind is: it was a failure (exit 1)."""
-    from tracelake.export.stream import SOURCES
+def _export_values(name: str):
+    """The export module's values of ``name`` (it loads pyarrow: only when exporting)."""
 
-    if value not in SOURCES:
-        raise typer.BadParameter(f"{value!r} is not one of {', '.join(SOURCES)}")
-    return value
+    def values() -> tuple[str, ...]:
+        from tracelake.export import stream
+
+        return getattr(stream, name)
+
+    return values
 
 
 @app.command()
@@ -848,7 +881,7 @@ def export(
         str,
         typer.Argument(
             help="project_logs, experiment or dataset.",
-            parser=_export_object_type,
+            parser=one_of(_export_values("SOURCES")),
         ),
     ],
     name: Annotated[str, typer.Argument(help="The object's id or name (a project for logs).")],
@@ -861,12 +894,15 @@ def export(
             "--format",
             "-f",
             help="json, jsonl, csv or parquet (default: by the extension of -o, else jsonl).",
+            parser=one_of(_export_values("EXPORT_FORMATS")),
         ),
     ] = None,
     filter: Annotated[
         str | None, typer.Option("--filter", help='A BTQL filter, e.g. "scores.x > 0.5".')
     ] = None,
-    shape: Annotated[str, typer.Option(help="spans, traces or summary.")] = "spans",
+    shape: Annotated[
+        str, typer.Option(help="spans, traces or summary.", parser=one_of(_export_values("SHAPES")))
+    ] = "spans",
     audit_log: Annotated[
         bool,
         typer.Option("--audit-log", help="Add each row's audit_data (spans and traces)."),
@@ -905,10 +941,7 @@ def export(
         try:
             request.check()  # before touching the file
         except InvalidRequest as exc:
-            # The route's words ("format must be one of …") named no option.
-            for option in ("format", "shape"):
-                if exc.message.startswith(f"{option} must be"):
-                    raise CliError(f"--{exc.message}") from None
+            # The route's words named no option.
             if exc.message.startswith("audit_log "):
                 raise CliError(f"--audit-log {exc.message.split(' ', 1)[1]}") from None
             raise
@@ -948,6 +981,24 @@ def export(
     _run(body)
 
 
+def _import_formats() -> tuple[str, ...]:
+    from tracelake.datasets.upload import FORMATS
+
+    return FORMATS
+
+
+def _import_format(value: str) -> str | None:
+    """The format an import's --format names, as the route reads it (any case, a leading
+    dot, ndjson for jsonl)."""
+    from tracelake.datasets.upload import detect_format
+    from tracelake.errors import InvalidRequest
+
+    try:
+        return detect_format(value, None, None) if value else None
+    except InvalidRequest:
+        return None
+
+
 @app.command("import")
 def import_(
     file: Annotated[Path, typer.Argument(help="A CSV, JSON (array of objects) or JSONL file.")],
@@ -966,7 +1017,12 @@ def import_(
     ] = None,
     format: Annotated[
         str | None,
-        typer.Option("--format", "-f", help="csv, json or jsonl (default: by extension)."),
+        typer.Option(
+            "--format",
+            "-f",
+            help="csv, json or jsonl (default: by extension).",
+            parser=one_of(_import_formats, _import_format),
+        ),
     ] = None,
     data_dir: DataDir = None,
     url: Url = None,
@@ -992,16 +1048,14 @@ def import_(
             raise CliError(f"cannot import {file}: {reason}")
         try:
             fmt = detect_format(format, None, file.name)
-        except InvalidRequest as exc:
-            if format is not None:  # (the route's words named no option)
-                raise CliError(f"--{exc.message}") from None
+        except InvalidRequest:
             # The route's words ("give format=…, a Content-Type …") named no CLI option.
             raise CliError(
                 f"cannot tell the format of {file.name} from its name: give --format csv,"
                 " json or jsonl"
             ) from None
         mapping = parse_map_options(map_ or [])
-        from tracelake.store.catalog import require_name
+        from tracelake.model.names import require_name
 
         # Before the data dir is opened (a bad name made a new one, then was refused).
         _checked(lambda: require_name(project, "--project"))

@@ -8,8 +8,15 @@ from typing import Annotated
 
 import typer
 
-from tracelake.cli import _help, _run, _table, console
+from tracelake.cli import _help, _run, _table, console, one_of
 from tracelake.cli_backends import CliError, RemoteBackend, counted, project_id_of, source_names
+from tracelake.model.automations import (
+    EXPORT_DEFINITIONS,
+    EXPORT_FORMATS,
+    MAX_INTERVAL,
+    MIN_INTERVAL,
+    RETENTION_OBJECTS,
+)
 from tracelake.settings import Settings
 
 automations_app = typer.Typer(
@@ -29,6 +36,20 @@ ApiKey = Annotated[
 ]
 Project = Annotated[str, typer.Option("--project", "-p", help="Project name or id.")]
 Automation = Annotated[str, typer.Argument(help="Automation name or id.")]
+
+
+def _interval(value: str) -> int:
+    """--interval: a usage error outside the server's range (it was the server's refusal,
+    exit 1, naming config.interval_seconds)."""
+    try:
+        seconds = int(value)
+    except ValueError:
+        seconds = None
+    if seconds is None or not MIN_INTERVAL <= seconds <= MAX_INTERVAL:
+        raise typer.BadParameter(
+            f"{value!r} is not a whole number of seconds from {MIN_INTERVAL} to {MAX_INTERVAL}"
+        )
+    return seconds
 
 
 def _server(url: str | None, api_key: str | None) -> RemoteBackend:
@@ -127,14 +148,23 @@ def create_automation(
         typer.Option(
             "--definition",
             help="log_traces (the default), log_spans or btql_query (the default with --query).",
+            parser=one_of(EXPORT_DEFINITIONS),
         ),
     ] = None,
     query: Annotated[str | None, typer.Option("--query", help="The btql_query to export.")] = None,
     fmt: Annotated[
-        str | None, typer.Option("--format", help="jsonl (the default) or parquet.")
+        str | None,
+        typer.Option(
+            "--format", help="jsonl (the default) or parquet.", parser=one_of(EXPORT_FORMATS)
+        ),
     ] = None,
     interval: Annotated[
-        int | None, typer.Option("--interval", help="Seconds, 300 to 86400 (default 3600).")
+        int | None,
+        typer.Option(
+            "--interval",
+            help="Seconds, 300 to 86400 (default 3600).",
+            parser=_interval,
+        ),
     ] = None,
     max_rows: Annotated[
         int | None,
@@ -162,7 +192,9 @@ def create_automation(
     retention: Annotated[
         str | None,
         typer.Option(
-            "--retention", help="A retention policy for project_logs, experiment or dataset."
+            "--retention",
+            help="A retention policy for project_logs, experiment or dataset.",
+            parser=one_of(RETENTION_OBJECTS),
         ),
     ] = None,
     days: Annotated[int | None, typer.Option("--days", help="Retention window in days.")] = None,

@@ -732,6 +732,19 @@ def test_invalid_limit(app_client, logged_project, limit):
     assert_error(app_client.post(url, json={"limit": limit}), 400, "limit")
 
 
+@pytest.mark.parametrize("limit", [0, -1])
+def test_a_fetch_limit_below_1_says_what_fetch_takes(app_client, logged_project, limit):
+    """Fetch said "limit must be a positive integer" of an integer below 1, where the lists
+    (which take 0) say "must not be negative": it says what it takes, and its value."""
+    url = f"/v1/project_logs/{logged_project}/fetch"
+    for response in (
+        app_client.post(url, json={"limit": limit}),
+        app_client.get(url, params={"limit": limit}),
+    ):
+        assert_error(response, 400, f"limit must be at least 1, not {limit}")
+    assert_error(app_client.get("/v1/project", params={"limit": -1}), 400, "must not be negative")
+
+
 @pytest.mark.parametrize("limit", ["abc", "-1", "0", "2.5"])
 def test_invalid_limit_get(app_client, logged_project, limit):
     url = f"/v1/project_logs/{logged_project}/fetch"
@@ -900,6 +913,75 @@ def test_names_with_surrounding_whitespace_are_refused_for_every_kind(app_client
         assert_error(answer, 400, "whitespace", "' renamed'")
     names = client.get("/v1/project").json()["objects"]
     assert [p["name"] for p in names if p["name"] != p["name"].strip()] == []
+
+
+# -- object names with control characters are a 400 (they were stored as given) -------------
+# A NUL cut a name short in C clients and logs, a line break split the one line a list or a
+# terminal shows of it, and each looked like nothing (or like another name) on screen.
+
+CONTROL_NAMES = ["a\x00b", "a\nb", "a\x1fb", "a\x7fb", "a\x85b", "a\u2028b", "a\u2029b"]
+
+
+@pytest.mark.parametrize("bad", CONTROL_NAMES)
+def test_names_with_control_characters_are_refused_for_every_kind(app_client, bad):
+    client = app_client
+    project_id = new_project(client)
+    dataset_id = new_dataset(client, project_id)
+    written = client.post(f"/v1/dataset/{dataset_id}/insert", json={"events": [{"id": "a"}]})
+    assert written.status_code == 200, written.text
+    retention = {"event_type": "retention", "object_type": "project_logs", "retention_days": 30}
+    view = {"object_type": "project", "object_id": project_id, "view_type": "logs"}
+    creates = {
+        "/v1/project": {},
+        "/v1/dataset": {"project_id": project_id},
+        "/v1/experiment": {"project_id": project_id},
+        "/v1/project_automation": {"project_id": project_id, "config": retention},
+        "/v1/view": view,
+        "/v1/project_tag": {"project_id": project_id},
+        "/v1/project_score": {"project_id": project_id, "score_type": "slider"},
+        "/v1/api_key": {},
+        "/v1/organization": {},
+        f"/v1/dataset/{dataset_id}/snapshots": {},
+    }
+    for path, body in creates.items():
+        answer = client.post(path, json={**body, "name": bad})
+        assert_error(answer, 400, "name must not contain control characters", repr(bad))
+    puts = ["/v1/project_automation", "/v1/view", "/v1/project_tag", "/v1/project_score"]
+    for path in puts:
+        answer = client.put(path, json={**creates[path], "name": bad})
+        assert_error(answer, 400, "name must not contain control characters")
+    legacy = {
+        "/api/project/register": {"project_name": bad},
+        "/api/dataset/register": {"project_id": project_id, "dataset_name": bad},
+        "/api/experiment/register": {"project_id": project_id, "experiment_name": bad},
+        "/api/dataset/register#project": {"project_name": bad, "dataset_name": "d"},
+    }
+    for path, body in legacy.items():
+        answer = client.post(path.split("#")[0], json=body)
+        assert_error(answer, 400, "name must not contain control characters")
+    renames = ["/v1/project", "/v1/dataset", "/v1/experiment", *puts]
+    made = {path: client.post(path, json={**creates[path], "name": "ok"}) for path in renames}
+    made = {path: answer.json()["id"] for path, answer in made.items()}
+    made["/v1/dataset"] = dataset_id
+    for path, object_id in made.items():
+        answer = client.patch(f"{path}/{object_id}", json={"name": bad})
+        assert_error(answer, 400, "name must not contain control characters")
+    snapshots = f"/v1/dataset/{dataset_id}/snapshots"
+    assert client.post(snapshots, json={"name": "golden"}).status_code == 200
+    answer = client.patch(f"{snapshots}/golden", json={"name": bad})
+    assert_error(answer, 400, "name must not contain control characters")
+    if bad in ("a\x1fb", "a\x7fb"):  # (what an HTTP client lets into a header)
+        span = {"traceId": "5" * 32, "spanId": "6" * 16, "name": "x"}
+        spans = {"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]}
+        parent = {"x-bt-parent": f"project_name:{bad}"}
+        answer = client.post("/otel/v1/traces", json=spans, headers=parent)
+        assert answer.status_code == 400, answer.text
+        assert "project name must not contain control characters" in answer.json()["message"]
+    if bad == "a\nb":  # (a custom column's name is an identifier; "$" let a last "\n" in)
+        answer = client.put(f"/v1/dataset/{dataset_id}/columns/topic%0A", json={"expr": "id"})
+        assert_error(answer, 400, "custom column name")
+    names = [p["name"] for p in client.get("/v1/project").json()["objects"]]
+    assert [n for n in names if bad in n] == []
 
 
 # -- a create with a field the route has nothing for is a 400 (it was ignored) ----------------

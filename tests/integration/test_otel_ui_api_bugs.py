@@ -16,6 +16,8 @@ from contextlib import contextmanager
 
 import httpx
 import pytest
+from google.protobuf.json_format import Parse
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from tracelake.errors import InvalidRequest, PayloadTooLarge
 from tracelake.model.otel.wire import BodyFormat, decode_request, decompress
@@ -251,6 +253,30 @@ def test_a_crafted_exported_span_parent_is_a_400_in_the_header(server):
     response = _otel(server, [_span("x", {})], _ODD_SLUG)
     assert response.status_code == 400, response.text
     assert "exported span" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/x-protobuf"])
+def test_two_x_bt_parent_headers_are_a_400(app_client, content_type):
+    """A request with two x-bt-parent headers (an exporter's own and one a proxy added) went
+    to the first one's project without a word; the spans are stored nowhere now, and the
+    answer (in the request's format) says to send one."""
+    first, second = f"dup-{uuid.uuid4().hex[:8]}", f"dup-{uuid.uuid4().hex[:8]}"
+    body = _request([_span("x", {})])
+    if content_type != "application/json":
+        body = Parse(body.decode(), ExportTraceServiceRequest()).SerializeToString()
+    headers = [
+        ("content-type", content_type),
+        ("x-bt-parent", f"project_name:{first}"),
+        ("x-bt-parent", f"project_name:{second}"),
+    ]
+    response = app_client.post("/otel/v1/traces", content=body, headers=headers)
+    assert response.status_code == 400, response.text
+    if content_type == "application/json":
+        assert "send one x-bt-parent header" in response.json()["message"], response.text
+    else:
+        assert b"send one x-bt-parent header" in response.content
+    names = {p["name"] for p in app_client.get("/v1/project").json()["objects"]}
+    assert not {first, second} & names
 
 
 def test_a_crafted_exported_span_parent_rejects_its_span_as_an_attribute(server):

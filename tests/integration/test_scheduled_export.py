@@ -390,6 +390,54 @@ def test_a_bad_custom_query_is_refused_when_saved(app_client, tmp_path):
     assert patched.status_code == 400
 
 
+@pytest.mark.parametrize(
+    ("clauses", "field", "col"),
+    [
+        ("select: id | filter: foo = 1", "foo", 22),
+        ("select: nosuch", "nosuch", 9),
+        ("select: id | sort: scores.x, nope desc", "nope", 30),
+    ],
+)
+def test_a_custom_query_naming_an_unknown_field_is_refused_when_saved(
+    app_client, tmp_path, clauses, field, col
+):
+    """The query was parsed when saved, but a field the object type does not have was found
+    only by the first run, which failed (as every later one). It is refused as POST /btql
+    refuses it, with its line and column, on create and on PATCH; a key of a JSON field
+    (``metadata.anything``) stays allowed, as in /btql."""
+    project_id = new_project(app_client)
+    source = f"from: project_logs('{project_id}')"
+    query = f"{clauses} | {source}"
+    as_btql = app_client.post("/btql", json={"query": query})
+    definition = {"type": "btql_query", "btql_query": query}
+    body = {
+        "project_id": project_id,
+        "name": "unknown-field",
+        "config": {
+            "event_type": "btql_export",
+            "export_definition": definition,
+            "export_path": f"file://{tmp_path}",
+            "interval_seconds": 300,
+        },
+    }
+    refused = app_client.post("/v1/project_automation", json=body)
+    assert refused.status_code == 400, refused.text
+    assert refused.json() == as_btql.json(), (refused.text, as_btql.text)
+    error = refused.json()["error"]
+    assert f"unknown field {field!r}" in error["message"], error
+    assert (error["line"], error["col"]) == (1, col), error
+    listed = app_client.get("/v1/project_automation", params={"project_id": project_id})
+    assert listed.json()["objects"] == []
+    fine = f"select: id, metadata.anything | filter: metadata.x = 1 | {source}"
+    good = create_export(
+        app_client, project_id, tmp_path, {"type": "btql_query", "btql_query": fine}
+    )
+    patched = app_client.patch(
+        f"/v1/project_automation/{good['id']}", json={"config": {"export_definition": definition}}
+    )
+    assert patched.status_code == 400 and patched.json() == as_btql.json(), patched.text
+
+
 def test_a_shorter_interval_applies_to_the_next_run(app_client, tmp_path):
     """The next run time was kept from the old interval: an export made to run every
     5 minutes instead of daily still waited up to a day for its next run."""

@@ -27,7 +27,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from tracelake.errors import InvalidRequest, TracelakeError
-from tracelake.export.queries import ARROW, JSONL_FILE, QueryOptions, run_query
+from tracelake.export.queries import ARROW, JSONL_FILE, QueryOptions, plan_request, run_query
 from tracelake.export.sinks import Sink, open_sink
 from tracelake.model.automations import export_credentials, server_access
 from tracelake.model.xact import format_xact
@@ -93,9 +93,11 @@ def with_window(query: ast.Query, low: int, high: int) -> ast.Query:
 
 
 def check_query(catalog: Catalog, org_id: str, config: object) -> None:
-    """A custom export query must parse and name objects of the organization: checked when
-    the automation is saved (and by ``test``), so a bad query fails then, with its line and
-    column, not at its first run."""
+    """A custom export query must parse, name objects of the organization and plan as POST
+    /btql plans it (its fields known to the source's object type, or in a JSON field such as
+    ``metadata.*``; its custom columns, on a dataset, those saved now): checked when the
+    automation is saved (and by ``test``), so a bad query fails then, with its line and
+    column, not at its first run (``filter: foo = 1`` was saved, and every run failed)."""
     if not isinstance(config, dict) or config.get("event_type") != "btql_export":
         return
     definition = config.get("export_definition")
@@ -108,6 +110,8 @@ def check_query(catalog: Catalog, org_id: str, config: object) -> None:
     source = resolve_source(query, CatalogResolver(catalog, org_id))
     if not source.refs:
         raise InvalidRequest("the export query reads no objects")
+    principal = Principal(org_id, "", "read", "automation")
+    plan_request(catalog, principal, QueryOptions(query=query), None, bound=False)
 
 
 def check_authority(catalog: Catalog, automation: dict) -> None:

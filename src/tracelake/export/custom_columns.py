@@ -24,13 +24,13 @@ from tracelake.query.tokens import KEYWORDS
 from tracelake.store import dataset_meta
 from tracelake.store.store import Store
 
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")  # (whole: "$" let a last "\n" in)
 
 
 def check_column(name: str, expr: object) -> str:
     """A valid custom column: an identifier that is not a built-in column, and a BTQL
     expression that parses."""
-    if not _NAME.match(name or ""):
+    if not _NAME.fullmatch(name or ""):
         # (it said "'_' (not first)", but '_x' is a name: a digit may not come first)
         raise InvalidRequest(
             "a custom column name is 1 to 64 letters, digits and '_', not starting with a digit"

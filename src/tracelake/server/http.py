@@ -58,8 +58,13 @@ def header_text(request: Request, name: str) -> str | None:
     """A header's value as the text its client meant. The server hands header bytes over as
     latin-1; curl, Go (the Collector) and most clients send UTF-8 (``project_name:café``
     arrived as ``cafÃ©``), while Python's http.client sends latin-1. Bytes that are valid
-    UTF-8 are read as UTF-8, others stay latin-1."""
-    value = request.headers.get(name)
+    UTF-8 are read as UTF-8, others stay latin-1. A header sent twice is a 400: the first was
+    taken and the other dropped without a word (two x-bt-parent headers, one from the
+    exporter's settings and one added by a proxy, sent spans to whichever came first)."""
+    values = request.headers.getlist(name)
+    if len(values) > 1:
+        raise InvalidRequest(f"send one {name} header (this request has {len(values)})")
+    value = values[0] if values else None
     if value is None or value.isascii():
         return value
     try:

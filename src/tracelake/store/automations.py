@@ -17,8 +17,9 @@ from tracelake.model.automations import (
     redact,
     validate_config,
 )
+from tracelake.model.names import require_name
 from tracelake.store import runs
-from tracelake.store.catalog import AUTOMATIONS, Catalog, require_name
+from tracelake.store.catalog import AUTOMATIONS, Catalog
 
 
 def present(record: dict) -> dict:

@@ -20,6 +20,7 @@ import orjson
 from tracelake.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from tracelake.model.ids import new_object_id
 from tracelake.model.merge import merge_values
+from tracelake.model.names import MAX_NAME_LENGTH, require_name
 from tracelake.model.objects import ObjectRef, ObjectType
 from tracelake.model.rows import check_depth
 from tracelake.store import dataset_meta
@@ -31,7 +32,6 @@ KEY_PREFIX = "tl-"
 KEY_FIELDS = ("id", "org_id", "name", "role", "preview_name", "created", "revoked_at")
 TS = "strftime({col}, '%Y-%m-%dT%H:%M:%S.%fZ')"
 RESOLVED_CACHE_SIZE = 4096
-MAX_NAME_LENGTH = 1024  # characters, for every object name
 # Characters of a free text kept beside an object and sent back in every list of it (a review
 # note, a tag's or score configuration's description): a bound a person's text stays within.
 MAX_TEXT_LENGTH = 65_536
@@ -970,18 +970,6 @@ def check_key(name: Any, role: Any) -> None:
     require_name(name, "key name")
     if name == "me":
         raise InvalidRequest("'me' cannot name a key: it means the caller's own key")
-
-
-def require_name(value: Any, what: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidRequest(f"{what} must be a non-empty string")
-    if value != value.strip():
-        # '  my project ' and 'my project' look the same in every list, yet only the exact
-        # name finds it (as snapshot names, see dataset_meta).
-        raise InvalidRequest(f"{what} may not start or end with whitespace: {value!r}")
-    if len(value) > MAX_NAME_LENGTH:
-        raise InvalidRequest(f"{what} is too long (at most {MAX_NAME_LENGTH} characters)")
-    return value
 
 
 def _numbered(name: str, n: int) -> str:

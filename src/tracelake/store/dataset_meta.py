@@ -20,6 +20,7 @@ from tracelake.model.field_schemas import (
     validator_for,
     violations,
 )
+from tracelake.model.names import check_no_control_characters
 from tracelake.model.objects import ObjectRef, ObjectType
 from tracelake.model.rows import check_depth
 from tracelake.store.store import Store
@@ -207,6 +208,7 @@ def check_snapshot_name(name: Any) -> None:
     # ' golden' and 'golden' look the same in every list, yet only the exact name read it.
     if name != name.strip():
         raise InvalidRequest(f"a snapshot name may not start or end with spaces: {name!r}")
+    check_no_control_characters(name, "a snapshot name")
     if len(name) > MAX_SNAPSHOT_NAME:
         raise InvalidRequest(
             f"a snapshot name may be at most {MAX_SNAPSHOT_NAME} characters (got {len(name)})"

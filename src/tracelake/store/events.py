@@ -275,8 +275,12 @@ def fetch_events(
     """
     if limit is None:
         limit = DEFAULT_FETCH_LIMIT
-    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
-        raise InvalidRequest("limit must be a positive integer")
+    if not isinstance(limit, int) or isinstance(limit, bool):
+        raise InvalidRequest("limit must be an integer")  # (as the route says it)
+    if limit < 1:
+        # A page is never empty while a cursor is returned, so 0 is no page size (the lists,
+        # which take 0, say "must not be negative").
+        raise InvalidRequest(f"limit must be at least 1, not {limit}")
     limit = min(limit, MAX_FETCH_LIMIT)
     after, snapshot = decode_cursor(cursor, ref) if cursor else (None, None)
     if before is not None:

@@ -7,13 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from tracelake.errors import InvalidRequest
-from tracelake.store.catalog import (
-    MAX_NAME_LENGTH,
-    MAX_TEXT_LENGTH,
-    Catalog,
-    ObjectKind,
-    require_name,
-)
+from tracelake.model.names import MAX_NAME_LENGTH, require_name
+from tracelake.store.catalog import MAX_TEXT_LENGTH, Catalog, ObjectKind
 
 PROJECT_TAGS = ObjectKind(
     "project_tags",

@@ -17,6 +17,7 @@ import orjson
 
 from tracelake.errors import InvalidRequest, NotFound
 from tracelake.model.ids import new_object_id
+from tracelake.model.names import require_name
 from tracelake.model.rows import check_depth
 from tracelake.store.catalog import (
     DATASETS,
@@ -25,7 +26,6 @@ from tracelake.store.catalog import (
     TS,
     Catalog,
     check_page_ids,
-    require_name,
     seq_page,
 )
 

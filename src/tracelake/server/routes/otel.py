@@ -76,6 +76,7 @@ async def otel_traces(request: Request):
             raise unsupported_content_type(content_type)
         if not principal.can_write:
             raise Forbidden("this API key is read-only")
+        parent = header_text(request, "x-bt-parent")  # (before the body is read)
         settings = request.app.state.settings
         body = decompress(
             await read_body(request),
@@ -86,7 +87,7 @@ async def otel_traces(request: Request):
         catalog = request.app.state.catalog
         rows, rejected = route_rows(
             mapped,
-            header_text(request, "x-bt-parent"),
+            parent,
             lambda parent: _object_keys(catalog, principal, parent),
         )
         batch = prepare_states(catalog, principal, row_states(rows))
