@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.test_bad_input import new_experiment, new_project
+from tests.integration.test_bad_input import new_dataset, new_experiment, new_project
 from tests.integration.test_traces_index import _setup
 from tracelake.store.events import prepare_batch
 from tracelake.store.retention import _refresh_traces
@@ -205,3 +205,69 @@ def test_retention_keeps_track_of_a_trace_without_its_root(app_client, rerun):
 
     store.exclusive(refresh)
     assert summary_rows(app_client, experiment_id) == {"t2": 1.0, "t3": 0.5}
+
+
+def _places(client, kind: str, object_id: str) -> dict[str, tuple]:
+    """id → (span_id, root_span_id, span_parents) of the object's rows."""
+    response = client.post(f"/v1/{kind}/{object_id}/fetch", json={})
+    assert response.status_code == 200, response.text
+    rows = response.json()["events"]
+    return {r["id"]: (r["span_id"], r["root_span_id"], r["span_parents"]) for r in rows}
+
+
+def test_a_replace_without_span_ids_keeps_the_rows_place_and_its_children(app_client):
+    """A plain replace of a row by its id, without span ids (a REST insert), gave the row
+    the span id and trace of its id: its children were left in a trace without its root,
+    which summaries and the traces shape then left out. It keeps the row's place now."""
+    experiment_id = new_experiment(app_client, new_project(app_client))
+    logs3(
+        app_client,
+        [
+            {**span(experiment_id, "case", "t1", 0.0), "span_id": "r1"},
+            span(experiment_id, "c1", "t1", 0.0, parent="r1"),
+        ],
+    )
+    again = {"id": "case", "input": "again", "scores": {"s": 1.0}}
+    response = app_client.post(f"/v1/experiment/{experiment_id}/insert", json={"events": [again]})
+    assert response.status_code == 200, response.text
+    places = _places(app_client, "experiment", experiment_id)
+    assert places == {"case": ("r1", "t1", None), "c1": ("c1", "t1", ["r1"])}
+    assert summary_rows(app_client, experiment_id) == {"t1": 0.5}
+    assert traces_rows(app_client, experiment_id) == {"t1": ["c1", "case"]}
+
+    # Written and replaced in one request; a child replaced; a row with span ids sent again
+    # takes the ones sent; a deleted row written again is placed anew.
+    row = {"experiment_id": experiment_id}
+    logs3(
+        app_client,
+        [
+            {**row, "id": "n", "span_id": "sn", "root_span_id": "t1", "span_parents": ["r1"]},
+            {**row, "id": "n", "input": 2},
+            {**row, "id": "c1", "output": "kept"},
+        ],
+    )
+    places = _places(app_client, "experiment", experiment_id)
+    assert places["n"] == ("sn", "t1", ["r1"]) and places["c1"] == ("c1", "t1", ["r1"])
+    logs3(app_client, [{**row, "id": "n", "span_id": "sn2", "root_span_id": "t9"}])
+    assert _places(app_client, "experiment", experiment_id)["n"] == ("sn2", "t9", None)
+    logs3(app_client, [{**row, "id": "n", "_object_delete": True}])
+    logs3(app_client, [{**row, "id": "n", "input": 3}])
+    assert _places(app_client, "experiment", experiment_id)["n"] == ("n", "n", None)
+
+
+def test_a_dataset_row_sent_again_or_imported_keeps_its_span_ids(app_client):
+    """A dataset row written with span ids (a span added to a dataset as it was) and then
+    sent again whole (the SDK's ``insert`` of its id sends none) or imported from a file."""
+    dataset_id = new_dataset(app_client, new_project(app_client))
+    first = {"id": "a", "span_id": "sa", "root_span_id": "ta", "input": 1}
+    for events in ([first], [{"id": "a", "input": 2}]):
+        response = app_client.post(f"/v1/dataset/{dataset_id}/insert", json={"events": events})
+        assert response.status_code == 200, response.text
+    assert _places(app_client, "dataset", dataset_id) == {"a": ("sa", "ta", None)}
+    body = b"id,q\na,3\nb,4\n"
+    response = app_client.post(
+        f"/v1/dataset/{dataset_id}/import", params={"format": "csv"}, content=body
+    )
+    assert response.status_code == 200, response.text
+    places = _places(app_client, "dataset", dataset_id)
+    assert places == {"a": ("sa", "ta", None), "b": ("b", "b", None)}
