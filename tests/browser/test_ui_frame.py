@@ -65,3 +65,56 @@ def test_saving_a_sandbox_query_under_another_ones_name_asks_first(ui_server, tm
     server, data = ui_server
     result = run_flow("sandboxreplace", server, data, tmp_path)
     assert len(result["confirms"]) == 2 and "replace it" in result["confirms"][0]
+
+
+def test_the_experiments_list_counts_the_traces_summaries_count(ui_server, tmp_path):
+    """An experiment run again with ``Eval(update=True)`` and ``upsert_id`` (its root row
+    replaced into a new trace) keeps the first run's spans, in a trace without its root: the
+    list's rows, errors, tokens and cost leave them out, as the server's summaries do (they
+    were added in: the errors and tokens of a run replaced)."""
+    server, data = ui_server
+    with server.client() as client:
+        project_id = client.post("/v1/project", json={"name": "zz-rerun-figures"}).json()["id"]
+        exps = {}
+        for name in ("rerun", "plain"):
+            body = {"project_id": project_id, "name": name}
+            exps[name] = client.post("/v1/experiment", json=body).json()["id"]
+
+        def case(exp: str, run: str, root_id: str, seconds: float, child: dict) -> list[dict]:
+            root = {"experiment_id": exps[exp], "id": root_id, "span_id": f"{run}-root"}
+            root |= {"root_span_id": run, "metrics": {"start": 0, "end": seconds}}
+            llm = {"experiment_id": exps[exp], "id": f"{run}-llm", "span_id": f"{run}-llm"}
+            llm |= {"root_span_id": run, "span_parents": [f"{run}-root"], **child}
+            llm["span_attributes"] = {"type": "llm", "name": "call"}
+            return [root, llm]
+
+        def logs3(rows: list[dict]) -> None:
+            response = client.post("/logs3", json={"rows": rows, "api_version": 2})
+            assert response.status_code == 200, response.text
+
+        failed = {"error": "boom", "metrics": {"total_tokens": 100, "estimated_cost": 0.5}}
+        logs3(case("rerun", "first", "case-1", 2.0, failed))
+        fixed = {"metrics": {"total_tokens": 10, "estimated_cost": 0.05}}
+        logs3(case("rerun", "second", "case-1", 1.0, fixed))  # (the same root row id)
+        logs3(case("plain", "plain", "case-1", 3.0, failed))
+        summaries = {
+            name: client.get(f"/v1/experiment/{exp}/summarize").json()["metrics"]
+            for name, exp in exps.items()
+        }
+    result = run_flow(
+        "experimentfigures", server, data, tmp_path, projectId=project_id, experiments=2
+    )
+    assert result["figures"] == {
+        "rerun": {"traces": "1", "errors": "0", "duration": "1", "tokens": "10", "cost": "0.05000"},
+        "plain": {
+            "traces": "1",
+            "errors": "1",
+            "duration": "3",
+            "tokens": "100",
+            "cost": "0.50000",
+        },
+    }
+    # One trace each: the server's means over traces are those sums.
+    assert summaries["rerun"]["total_tokens"]["metric"] == 10
+    assert summaries["rerun"]["estimated_cost"]["metric"] == 0.05
+    assert summaries["plain"]["total_tokens"]["metric"] == 100

@@ -188,7 +188,7 @@ def test_an_eval_rerun_into_the_same_experiment_replaces_its_cases(sdk_env):
     replaces each root row (``id`` = the upsert_id) with one of a new ``span_id`` and
     ``root_span_id``, and logs new task and scorer spans. The first run's spans stay rows
     (a replace deletes no other row), but their traces have lost their root: summaries
-    (``summarize``, the summary shape) count the re-run's traces only."""
+    (``summarize``, the summary shape) and the traces shape show the re-run's traces only."""
     project = _project_name("rerun")
     cases = [{"input": q, "expected": q * 2, "upsert_id": f"case-{q}"} for q in (1, 2)]
     first = Eval(project, data=cases, task=lambda q: q * 3, scores=[exact], experiment_name="e")
@@ -211,8 +211,13 @@ def test_an_eval_rerun_into_the_same_experiment_replaces_its_cases(sdk_env):
         summary = client.post("/btql", json={"query": query}).json()["data"]
         query = f"from: experiment('{experiment_id}') summary | measures: count(1) AS n"
         counted = client.post("/btql", json={"query": query}).json()["data"]
+        query = f"select: id, root_span_id | from: experiment('{experiment_id}') traces"
+        traces = client.post("/btql", json={"query": query}).json()["data"]
     assert answer["scores"]["exact"]["score"] == 1.0
     assert sorted(r["id"] for r in summary) == ["case-1", "case-2"]
     assert {r["scores"]["exact"] for r in summary} == {1.0}
     assert {r["span_type_info"]["span_count"] for r in summary} == {3}
     assert counted == [{"n": 2}]
+    # The traces shape too: the re-run's two traces, each its root and two spans.
+    assert {r["root_span_id"] for r in traces} == {r["root_span_id"] for r in roots}
+    assert len(traces) == 2 * 3

@@ -433,7 +433,7 @@ def test_parent_id_does_not_move_a_row_away_from_its_children(client):
     move_a = log_row(project_id, "a", span_id="sa", _parent_id="b", input="moved")
     answer = client.post("/logs3", json={"rows": [move_a]})
     assert_error(answer, 400, "(id 'a')", "_parent_id 'b'", "children ('a2')")
-    # the replace gives a the span id 'a' (its id): a2 would name a span not there
+    # without span_id too: a keeps its span id 'sa', but leaves the trace a2 stays in
     answer = client.post("/logs3", json={"rows": [log_row(project_id, "a", _parent_id="b")]})
     assert_error(answer, 400, "(id 'a')", "children ('a2')")
     assert chains(client, project_id) == before

@@ -305,13 +305,22 @@ def sdk_span(row_id: str, **fields) -> dict:
 
 
 def test_sdk_span_starts_take_the_fast_path_with_the_general_paths_columns():
-    rows = [sdk_span("r1"), sdk_span("r2", span_parents=None), {"experiment_id": "E", "id": "x"}]
+    rows = [sdk_span("r1"), sdk_span("r2", span_parents=None), {"experiment_id": "E"}]
     fast = fast_table(rows)
     assert fast is not None
     assert fast.to_pylist() == general_table(rows).to_pylist()
     first = fast.to_pylist()[0]
     assert first["tags"] == ["a", "b"] and first["created"] == "2026-11-22T12:00:00.123456Z"
     assert [r["is_root"] for r in fast.to_pylist()] == [False, True, True]
+
+
+def test_a_row_with_an_id_and_no_span_id_reads_the_row_it_may_replace():
+    """It keeps the span ids of a stored row of its id: the writer reads that row (the
+    general path, on the writer thread), not the fast path, which makes them up."""
+    rows = [sdk_span("r1"), {"experiment_id": "E", "id": "x"}]
+    assert fast_table(rows) is None
+    assert general_table(rows) is None  # (not prepared ahead: the writer applies it)
+    assert fast_table([sdk_span("r1"), {"experiment_id": "E", "id": "x", "span_id": "x"}])
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ import pytest
 from tracelake.errors import InvalidRequest
 from tracelake.model import ids
 from tracelake.model.ids import uuid7
-from tracelake.model.merge import STATE_FIELDS, apply_write
+from tracelake.model.merge import STATE_FIELDS, apply_write, reads_replaced_row
 from tracelake.model.objects import ObjectRef, ObjectType, route_row
 from tracelake.model.rows import RowWrite, WriteKind, normalize_row
 from tracelake.model.xact import (
@@ -404,6 +404,53 @@ CASES: list[Case] = [
         [L(tags=["a", "b"], _array_delete=[{"path": ["tags"], "delete": ["a"]}])],
         {"tags": ["b"]},
     ),
+    # ---- replace: the row's place in its trace ------------------------------------------
+    # A replace without span ids keeps the replaced row's: its children stay under it (it
+    # took the span id `r`, its id, and left its trace, its children under a span gone).
+    Case(
+        "replace_without_span_ids_keeps_the_rows_place",
+        [L(span_id="s1", root_span_id="root1", span_parents=["p1"], input=1), L(input=2)],
+        {"span_id": "s1", "root_span_id": "root1", "span_parents": ["p1"], "input": 2},
+    ),
+    Case(
+        "replace_without_span_ids_keeps_a_roots_place",
+        [L(span_id="s1", root_span_id="root1"), L(input=2, span_parents=None)],
+        {"span_id": "s1", "root_span_id": "root1", "span_parents": None},
+    ),
+    Case(
+        "replace_with_a_span_id_places_the_row_as_sent",
+        [L(span_id="s1", root_span_id="root1", span_parents=["p1"]), L(span_id="s2")],
+        {"span_id": "s2", "root_span_id": "s2", "span_parents": None},
+    ),
+    Case(
+        "replace_with_a_root_span_id_keeps_the_span_id",
+        [L(span_id="s1", root_span_id="root1", span_parents=["p1"]), L(root_span_id="root2")],
+        {"span_id": "s1", "root_span_id": "root2", "span_parents": None},
+    ),
+    Case(
+        "replace_with_span_parents_keeps_the_span_id",
+        [L(span_id="s1", root_span_id="root1", span_parents=["p1"]), L(span_parents=["p2"])],
+        {"span_id": "s1", "root_span_id": "s1", "span_parents": ["p2"]},
+    ),
+    Case(
+        "replace_after_delete_is_placed_anew",
+        [L(span_id="s1", root_span_id="root1", span_parents=["p1"]), DELETE, L(input=2)],
+        {"span_id": TARGET, "root_span_id": TARGET, "span_parents": None, "input": 2},
+    ),
+    Case(
+        "replace_with_parent_id_keeps_the_span_id",
+        [
+            L(id="par", span_id="ps", root_span_id="proot"),
+            L(span_id="s1", root_span_id="root1"),
+            L(_parent_id="par", input=1),
+        ],
+        {"span_id": "s1", "root_span_id": "proot", "span_parents": ["ps"], "input": 1},
+    ),
+    Case(
+        "dataset_row_sent_again_keeps_its_span_ids",
+        [D(span_id="s", root_span_id="rt", input=1), D(input=2, expected=3)],
+        {"span_id": "s", "root_span_id": "rt", "span_parents": None, "input": 2},
+    ),
     # ---- merge: system fields ------------------------------------------------------------
     Case(
         "merge_ignores_span_fields_and_created",
@@ -768,6 +815,21 @@ def test_ignored_fields_are_accepted_and_dropped() -> None:
 def test_null_span_fields_are_dropped() -> None:
     write = to_write(L(span_id=None, root_span_id=None, span_parents=None))
     assert write.fields == {}
+
+
+@pytest.mark.parametrize(
+    ("raw", "reads"),
+    [
+        (L(input=1), True),  # a replace of a given id without span_id: it keeps the row's
+        (L(input=1, root_span_id="t"), True),
+        (L(input=1, span_id="s"), False),  # (the SDK's: it sends its span ids)
+        (M(input=1), False),  # (a merge reads the row anyway)
+        ({"project_id": "P", "input": 1}, False),  # its id is new: no row to read
+        (DELETE, False),
+    ],
+)
+def test_which_replaces_read_the_row_they_replace(raw: dict, reads: bool) -> None:
+    assert reads_replaced_row(to_write(raw)) is reads
 
 
 def test_missing_id_gets_a_uuid7() -> None:

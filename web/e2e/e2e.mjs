@@ -140,7 +140,7 @@ const flows = {
   ...facetsFlows({ cfg, result, check, shot, signIn, open, api }),
   ...actionErrorsFlows({ cfg, result, check, signIn, open, api, allowConsole, tableSettled }),
   ...linksFlows({ cfg, result, check, signIn, api }),
-  ...uiFixesFlows({ cfg, result, check, signIn, open, api, tableSettled }),
+  ...uiFixesFlows({ cfg, result, check, signIn, open, api, tableSettled, columnTexts }),
   ...uiGapsFlows({ cfg, result, check, signIn, open, api, allowConsole, tableSettled }),
   ...uiGaps3Flows({ cfg, result, check, signIn, open, api, tableSettled }),
   ...groupViewsFlows({ result, check, signIn, open, api, tableSettled }),
@@ -458,16 +458,20 @@ const flows = {
     await table.getByText("prompt-v2").waitFor();
     await table.getByText("%").first().waitFor();
     check((await rowCount(page, "experiments-table")) === 2, "two experiments listed");
-    // Rows, errors, duration and tokens: the figures of the UI's stats query, shown once it answers
-    // (it answers before the average scores).
+    // Rows, errors, duration and tokens: the figures of the UI's stats queries (the traces'
+    // summaries; the root spans' durations), shown once they answer (before the average scores).
     const ids = [cfg.data.candidate_experiment, cfg.data.base_experiment];
+    const from = `from: experiment(${ids.map((e) => `'${e}'`).join(", ")})`;
     const stats = await api(page, "btql", {
       method: "POST",
-      body: {
-        query: `from: experiment(${ids.map((e) => `'${e}'`).join(", ")}) | dimensions: experiment_id | measures: sum(is_root) as traces, count(error) as errors, avg(is_root ? metrics.end - metrics.start : null) as duration, sum(metrics.total_tokens) as tokens`,
-      },
+      body: { query: `${from} summary | dimensions: experiment_id | measures: count(1) as traces, sum(span_type_info.has_error) as errors, sum(metrics.total_tokens) as tokens` },
     });
-    const byId = Object.fromEntries(stats.body.data.map((r) => [r.experiment_id, r]));
+    const roots = await api(page, "btql", {
+      method: "POST",
+      body: { query: `${from} | filter: is_root | dimensions: experiment_id | measures: avg(metrics.end - metrics.start) as duration` },
+    });
+    const durations = Object.fromEntries(roots.body.data.map((r) => [r.experiment_id, r.duration]));
+    const byId = Object.fromEntries(stats.body.data.map((r) => [r.experiment_id, { ...r, duration: durations[r.experiment_id] }]));
     const listed = await columnTexts(page, "experiments-table", "name");
     const figures = {};
     for (const col of ["traces", "errors", "duration", "tokens"]) figures[col] = await columnTexts(page, "experiments-table", col);

@@ -1,8 +1,9 @@
 // Browser flows of the UI's frame: dialogs close on Escape and give the focus back, the
-// experiments list's Compare says (and lets you pick) which experiment is the baseline.
+// experiments list's Compare says (and lets you pick) which experiment is the baseline, and
+// its figures are those of the server's summaries.
 // Registered in e2e.mjs, which passes its helpers in.
 
-export function uiFixesFlows({ cfg, result, check, signIn, open, api, tableSettled }) {
+export function uiFixesFlows({ cfg, result, check, signIn, open, api, tableSettled, columnTexts }) {
   /** The data-testid of the element that has the focus. */
   const focused = (page) => page.evaluate(() => document.activeElement?.getAttribute("data-testid") ?? document.activeElement?.tagName);
 
@@ -398,6 +399,28 @@ export function uiFixesFlows({ cfg, result, check, signIn, open, api, tableSettl
       const noneText = await page.getByTestId("compare-no-base").textContent();
       check(noneText.includes("(none)") && !noneText.includes("has no baseline"), `the (none) message: ${noneText}`);
       result.noneBase = await page.getByTestId("compare-base").evaluate((el) => el.options[el.selectedIndex].text);
+    },
+    // The experiments list of the project cfg.projectId: each experiment's figures as shown,
+    // once they are all in (the test checks them against the server's summaries).
+    async experimentfigures(page) {
+      await signIn(page);
+      await open(page, "experiments", "", cfg.projectId);
+      const n = cfg.experiments;
+      await page.waitForFunction(
+        (n) => {
+          const rows = [...document.querySelectorAll("[data-testid=experiments-table] [data-testid=row]")];
+          const cols = [...document.querySelectorAll("[data-testid=experiments-table] .thead .th")].map((e) => e.getAttribute("data-col"));
+          const i = cols.indexOf("traces");
+          return rows.length === n && rows.every((r) => r.querySelectorAll(".td")[i]?.textContent);
+        },
+        n,
+      );
+      const names = await columnTexts(page, "experiments-table", "name");
+      const figures = {};
+      for (const col of ["traces", "errors", "duration", "tokens", "cost"]) figures[col] = await columnTexts(page, "experiments-table", col);
+      result.figures = Object.fromEntries(
+        names.map((name, i) => [name, Object.fromEntries(Object.entries(figures).map(([col, texts]) => [col, texts[i]]))]),
+      );
     },
   };
 }

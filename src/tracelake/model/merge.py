@@ -26,6 +26,9 @@ STATE_FIELDS = (
 
 # Fields a merge never changes: the row keeps its place in its trace and its creation time.
 _MERGE_IGNORED = frozenset({"span_id", "root_span_id", "span_parents", "created"})
+# A replace sending one of these places the row itself (else it keeps the replaced row's trace
+# and parents).
+_PLACE_FIELDS = frozenset({"root_span_id", "span_parents"})
 
 
 def empty_state(row_id: str) -> dict[str, Any]:
@@ -58,7 +61,7 @@ def apply_write(
     if write.kind is WriteKind.MERGE and current is not None:
         state = merge_state(current, write)
     else:
-        state = new_state(write, now=now, parent=parent, lineage=lineage)
+        state = new_state(write, now=now, parent=parent, lineage=lineage, replaced=current)
     if audit_entry is not None:
         state["audit_data"] = [*(state.get("audit_data") or []), audit_entry]
     return state
@@ -99,23 +102,40 @@ def apply_comment(
     }
 
 
+def reads_replaced_row(write: RowWrite) -> bool:
+    """Whether ``write`` takes something from the row it replaces, which the caller must
+    then pass to ``apply_write``: a replace that sends no ``span_id`` keeps the row's (see
+    ``new_state``). A row whose id was made for it replaces nothing."""
+    return write.kind is WriteKind.REPLACE and not write.new_id and "span_id" not in write.fields
+
+
 def new_state(
     write: RowWrite,
     *,
     now: str,
     parent: dict[str, Any] | None = None,
     lineage: Collection[str] = (),
+    replaced: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The state of a row created by ``write`` (a replace, or a merge into nothing).
 
     ``lineage`` holds the span ids of ``parent`` and of the spans above it: the row may not
-    be one of them, or it would become its own ancestor."""
+    be one of them, or it would become its own ancestor. ``replaced`` is the row the write
+    replaces (None: there is none, or it is deleted): a replace keeps its place in its trace
+    unless it sends one. Without ``span_id`` the row keeps its span id (else it is the row's
+    id), and without ``root_span_id``, ``span_parents`` or ``_parent_id`` too its trace and
+    parents (else they are the ones sent: a row is the root of its own span's trace unless
+    it names another). A replace without span ids (a REST insert or a dataset row sent
+    again whole) so leaves the row where it was, and its children under it."""
     if write.parent_id is not None and parent is None:
         raise InvalidRequest(f"{write.name}: _parent_id {write.parent_id!r} does not exist")
     state = empty_state(write.id)
     state.update(write.fields)
     state["created"] = write.created or now
-    state["span_id"] = write.fields.get("span_id") or write.id
+    if write.kind is not WriteKind.REPLACE:
+        replaced = None  # (a merge into nothing)
+    kept = replaced is not None and "span_id" not in write.fields
+    state["span_id"] = write.fields.get("span_id") or (replaced["span_id"] if kept else write.id)
     if parent is not None:
         state["root_span_id"] = parent["root_span_id"]
         state["span_parents"] = [parent["span_id"]]
@@ -137,6 +157,9 @@ def new_state(
                 f"{write.name}: _parent_id {write.parent_id!r} is a descendant of this "
                 "row, so each would be the other's ancestor"
             )
+    elif kept and not _PLACE_FIELDS & write.fields.keys():
+        state["root_span_id"] = replaced["root_span_id"]
+        state["span_parents"] = replaced["span_parents"]
     else:
         state["root_span_id"] = write.fields.get("root_span_id") or state["span_id"]
         state["span_parents"] = write.fields.get("span_parents") or None

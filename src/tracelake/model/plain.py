@@ -6,7 +6,8 @@ without building a write and a row state per row as ``normalize_row`` and ``appl
 do. It returns None for a request with any other row — a merge, a delete, a comment, a
 ``_parent_id``, audit fields, merge or array-delete paths, a dataset row, an experiment's
 row naming a project or a ``log_id``, a row naming an organization (the general path checks
-each is its object's), an id given twice —
+each is its object's), an id given twice, an id given without a ``span_id`` (a replace of a
+stored row keeps its span ids: the writer reads it) —
 and for anything it cannot accept at a glance (a value the general path would correct or
 refuse). Such a request takes the general path, which also words every error. Both paths
 give the same rows; ``tests/unit/test_plain_rows.py`` compares them on generated requests.
@@ -119,6 +120,8 @@ def plain_rows(raw_rows: Any, now: str) -> PlainRows | None:
 
         span_id = raw.get("span_id")
         if span_id is None:
+            if raw.get("id") is not None:
+                return None  # it may replace a stored row, whose span ids it keeps
             span_id = row_id
         elif type(span_id) is not str or not _plain_id(span_id):
             return None

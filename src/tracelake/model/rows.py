@@ -137,6 +137,8 @@ class RowWrite:
     # How errors name the write: as the client listed it (``row 3``, ``feedback 2``). Not
     # part of what the write does: two writes that differ only there are equal.
     where: str = field(default="", compare=False)
+    # The id was made here (the row gave none): no stored row can have it.
+    new_id: bool = field(default=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -245,6 +247,7 @@ def normalize_row(raw: Any, ref: ObjectRef, index: int = 0, where: str | None = 
         parent_id=parent_id,
         audit=audit,
         where=where,
+        new_id=raw.get("id") is None,
     )
     if "_merge_paths" in raw and raw["_merge_paths"] is not None:
         write.merge_paths = _paths(raw["_merge_paths"], f"{where}: _merge_paths")

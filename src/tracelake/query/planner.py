@@ -899,9 +899,10 @@ class _Planner:
         matched = self._kept_traces(filters, source, scope, matched)
         kind = _lit(self.source.object_type.value)
         objects = ", ".join(_lit(r.object_id) for r in self.source.refs)
-        # The summary shape counts a trace by its root span: a trace whose root left it
-        # (deleted, or replaced into another trace) is no summary row; its spans stay rows.
-        summary = self.source.shape == "summary"
+        # The trace shapes count a trace by its root span: a trace whose root left it
+        # (deleted, or replaced into another trace) is no summary row and no trace of the
+        # traces shape; its spans stay rows of the spans shape.
+        rooted = self.source.shape in ("summary", "traces")
         if self.version is not None:
             matched = matched or f"SELECT DISTINCT e.root_span_id FROM {source} e"
             sql = f"""SELECT e.root_span_id, max(e._pagination_key) AS __key,
@@ -909,7 +910,7 @@ class _Planner:
                 WHERE e.root_span_id IN ({matched})"""
             if among is not None:
                 sql += f" AND e.root_span_id IN ({among})"
-            if summary:
+            if rooted:
                 sql += f""" AND e.root_span_id NOT IN (SELECT t.root_span_id FROM traces t
                     WHERE t.object_type = {kind} AND t.object_id IN ({objects})
                       AND t.root_left_xact BETWEEN 1 AND {_lit(self.version)})"""
@@ -920,7 +921,7 @@ class _Planner:
         # The per-trace index knows each trace's newest key and first xact: no need to
         # aggregate every span to find the newest traces.
         where = [f"t.object_type = {kind}", f"t.object_id IN ({objects})"]
-        if summary:
+        if rooted:
             where.append("coalesce(t.root_left_xact, 0) = 0")
         if matched is not None:
             where.append(f"t.root_span_id IN ({matched})")

@@ -6,7 +6,8 @@ transaction has committed.
 
 A batch whose writes do not depend on stored rows (plain inserts, replaces and deletes: the
 common case) is turned into Arrow columns by ``prepare`` on the request's own thread, so the
-single writer thread only inserts. Merges and ``_parent_id`` writes need the stored rows and
+single writer thread only inserts. Merges, ``_parent_id`` writes and replaces of a given id
+without ``span_id`` (which keep the stored row's place in its trace) need the stored rows and
 are applied on the writer thread, inside the group's transaction, after the batches before
 them have been inserted, so they see those rows.
 """
@@ -27,7 +28,7 @@ import pyarrow.compute as pc
 
 from tracelake.errors import InvalidRequest, TracelakeError
 from tracelake.model.lineage import TracePlaces, check_children_stay
-from tracelake.model.merge import apply_comment, apply_write
+from tracelake.model.merge import apply_comment, apply_write, reads_replaced_row
 from tracelake.model.objects import ObjectRef, ObjectType
 from tracelake.model.plain import PlainRows
 from tracelake.model.rows import (
@@ -114,7 +115,10 @@ def row_key(ref: ObjectRef, row_id: str) -> Key:
 
 
 def depends_on_stored_rows(batch: WriteBatch) -> bool:
-    return any(w.kind is WriteKind.MERGE or w.parent_id is not None for w in batch.writes)
+    return any(
+        w.kind is WriteKind.MERGE or w.parent_id is not None or reads_replaced_row(w)
+        for w in batch.writes
+    )
 
 
 def prepare(batch: WriteBatch) -> WriteBatch:
@@ -342,10 +346,11 @@ def sql_text(value: str) -> str:
 
 
 def _load_current(cursor, batch: WriteBatch) -> dict[Key, dict[str, Any]]:
-    """Read the stored state of every row a merge or a _parent_id of ``batch`` refers to."""
+    """Read the stored state of every row a merge or a _parent_id of ``batch`` refers to,
+    and of every row a replace without span ids replaces (it keeps the row's place)."""
     keys: set[Key] = set()
     for write in batch.writes:
-        if write.kind is WriteKind.MERGE:
+        if write.kind is WriteKind.MERGE or reads_replaced_row(write):
             keys.add(row_key(write.ref, write.id))
         if write.parent_id is not None:  # the row too: whether it leaves children behind
             keys.add(row_key(write.ref, write.parent_id))
@@ -923,19 +928,23 @@ def _write_staged(cursor, staged: StagedRows, info: ObjectInfo, xact_id: int, no
             QUALIFY row_number() OVER (PARTITION BY id ORDER BY _row DESC) = 1)"""
     x = str(xact_id)
     # A row the file replaces keeps its `created` (a file exported and imported back, or
-    # fixed and imported again, is the same rows, not new ones); a new row is created now.
-    # Without ids in the file every id is new, so there is nothing to look up.
+    # fixed and imported again, is the same rows, not new ones) and its place in its trace (a
+    # file has no span ids: as any replace without them); a new row is created now, its own
+    # one-row trace. Without ids in the file every id is new, so there is nothing to look up.
     created, joined, params = "?::TIMESTAMPTZ", "", [now]
+    place = "f.id, f.id, NULL, true"
     if staged.has_ids:
         created = "coalesce(l.created, ?::TIMESTAMPTZ)"
         joined = """LEFT JOIN live l ON l.object_type = 'dataset' AND l.object_id = ?
             AND l.id = f.id"""
         params = [now, staged.ref.object_id]
+        place = """coalesce(l.span_id, f.id), coalesce(l.root_span_id, f.id), l.span_parents,
+            coalesce(l.is_root, true)"""
     cursor.execute(
         f"""INSERT INTO history
             SELECT 'dataset', ?, f.id, {x}::UBIGINT,
                 'p{format_xact(xact_id)}.' || lpad(f._row::VARCHAR, 7, '0'),
-                {created}, ?, ?, f.id, f.id, NULL, true, f.tags,
+                {created}, ?, ?, {place}, f.tags,
                 f.input::JSON, NULL, f.expected::JSON, NULL, NULL, NULL, f.metadata::JSON,
                 NULL, NULL, NULL, NULL, false, NULL
             FROM {source} f {joined}""",
@@ -944,20 +953,17 @@ def _write_staged(cursor, staged: StagedRows, info: ObjectInfo, xact_id: int, no
     # Plain INSERT ran ~2x faster than INSERT OR REPLACE here, so drop the rows the import
     # replaces first (usually none), then insert.
     newest = f"(SELECT * FROM history WHERE _xact_id = {x})"
-    replaced = cursor.execute(
+    cursor.execute(
         f"""DELETE FROM live USING {newest} d
-            WHERE live.object_type = 'dataset' AND live.object_id = ? AND live.id = d.id
-            RETURNING live.object_type, live.object_id, live.root_span_id, live.id,
-                live.is_root""",
+            WHERE live.object_type = 'dataset' AND live.object_id = ? AND live.id = d.id""",
         [staged.ref.object_id],
-    ).fetchall()
+    )
     cursor.execute(f"INSERT INTO live SELECT * EXCLUDE (_object_delete) FROM {newest}")
     cursor.execute(
         f"""INSERT INTO traces {_TRACE_ENTRY}
             FROM {newest} GROUP BY object_type, object_id, root_span_id {_TRACE_ENTRY_UPDATE}"""
     )
-    # A file's row is its own trace: a row it replaces that sat in another trace left it.
-    _settle_traces(cursor, [(*r[:3], r[4]) for r in replaced if r[2] != r[3]], xact_id)
+    # A row the file replaces stays in its trace (see above): none is left by one.
 
 
 def _record_authors(cursor, done: list[tuple[WriteBatch, int]], now: str) -> None:

@@ -200,18 +200,26 @@ function ExperimentList({ project }: { project: Project }) {
         setExperiments(exps);
         setPicked((p) => p.filter((id) => exps.some((e: any) => e.id === id)));
         if (!exps.length) return;
-        const res = await btql(
-          [
-            `from: experiment(${exps.map((e: any) => lit(e.id)).join(", ")})`,
-            "dimensions: experiment_id",
-            "measures: sum(is_root) as traces, count(error) as errors, avg(is_root ? metrics.end - metrics.start : null) as duration,",
-            // A span's tokens as the server's summaries count them: total_tokens, else tokens (the
-            // SDK's wrappers), else prompt + completion tokens (either alone counts).
-            "  sum(coalesce(metrics.total_tokens, metrics.tokens, metrics.prompt_tokens + metrics.completion_tokens,",
-            "    metrics.prompt_tokens, metrics.completion_tokens)) as tokens, sum(metrics.estimated_cost) as cost",
-          ].join("\n"),
-        );
-        setStats(Object.fromEntries(res.data.map((row: any) => [row.experiment_id, row])));
+        // The figures as the server's summaries count them: per trace, of the traces summaries
+        // count (the summary shape: not a trace whose root span left it, as the first run's
+        // spans of an Eval re-run with upsert_id). Rows are traces; errors the traces with an
+        // error on any span (the logs' Level, the Errors view); tokens a span's total_tokens,
+        // else tokens (the SDK's wrappers), else prompt + completion tokens, summed over the
+        // trace. Duration is the root span's end − start, averaged, as /summarize has it.
+        const from = `from: experiment(${exps.map((e: any) => lit(e.id)).join(", ")})`;
+        const [summary, roots] = await Promise.all([
+          btql(
+            [
+              `${from} summary`,
+              "dimensions: experiment_id",
+              "measures: count(1) as traces, sum(span_type_info.has_error) as errors,",
+              "  sum(metrics.total_tokens) as tokens, sum(metrics.estimated_cost) as cost",
+            ].join("\n"),
+          ),
+          btql([from, "filter: is_root", "dimensions: experiment_id", "measures: avg(metrics.end - metrics.start) as duration"].join("\n")),
+        ]);
+        const durations = Object.fromEntries(roots.data.map((row: any) => [row.experiment_id, row.duration]));
+        setStats(Object.fromEntries(summary.data.map((row: any) => [row.experiment_id, { ...row, duration: durations[row.experiment_id] ?? null }])));
         // Average scores per experiment (per trace, then over traces) from its summary.
         const sums = await Promise.all(
           exps.map((e: any) =>
