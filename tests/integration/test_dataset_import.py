@@ -580,35 +580,57 @@ def _preview(client, ds, body: bytes, filename: str, maps=()):
     return client.post(f"/v1/dataset/{ds}/import/preview", params=params, content=body)
 
 
-def test_jsonl_preview_reads_only_the_lines_it_shows(app_client):
-    """The JSONL preview parsed the whole file (a first pass for its columns) to show 20
-    rows: a big file was read whole, and a bad line anywhere failed the preview. Like the
-    CSV preview (which reads its first block), it now stops after the rows it shows; the
-    import still reads and checks every line."""
+def test_jsonl_preview_maps_as_the_import_does(app_client):
+    """The JSONL preview's columns were the keys of its first 20 rows, the import's the keys
+    of every line: a key first appearing later was no column of the preview, and it changed
+    how the shown rows were imported too (the one column `q`, the whole input in the
+    preview, went under its name next to the new key on import). The preview now reads the
+    keys of every line, so it shows exactly what the import writes."""
+    ds = _dataset(app_client)
+    head = b"".join(b'{"id": "r%d", "q": %d}\n' % (i, i) for i in range(20))
+    body = head + b'{"id": "late", "q": 20, "ctx": "x"}\n'
+    answer = _preview(app_client, ds, body, "late.jsonl")
+    assert answer.status_code == 200, answer.text
+    preview = answer.json()
+    assert [c["name"] for c in preview["columns"]] == ["id", "q", "ctx"]
+    assert preview["proposed_mapping"] == {"id": "id", "q": "input", "ctx": "input"}
+    assert preview["records"][0]["input"] == {"q": 0, "ctx": None}
+    imported = _import(app_client, ds, body, fmt="jsonl")
+    assert imported.status_code == 200, imported.text
+    assert imported.json()["mapping"] == preview["mapping"]
+    rows = _rows(app_client, ds)
+    for record in preview["records"]:
+        assert rows[record["id"]]["input"] == record["input"], record
+    # A mapping naming the late key is previewed as imported.
+    answer = _preview(app_client, ds, body, "late.jsonl", maps=["ctx=metadata"])
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["mapping"] == {"id": "id", "q": "input", "ctx": "metadata"}
+    assert answer.json()["records"][0]["input"] == 0
+
+
+def test_jsonl_preview_reads_every_line_for_its_keys(app_client):
+    """The preview shows 20 rows but reads the keys of every line (as the import's first
+    pass does): a broken line anywhere fails the preview as it fails the import, and a key
+    no line has is refused."""
     ds = _dataset(app_client)
     head = b"".join(b'{"id": "r%d", "q": %d}\n' % (i, i) for i in range(20))
     many = b"".join(b'{"id": "s%d", "q": %d, "late": 1}\n' % (i, i) for i in range(200_000))
-    for body in (head + b"{oops\n", head + many + b"{oops\n"):
-        answer = _preview(app_client, ds, body, "big.jsonl")
-        assert answer.status_code == 200, answer.text
-        preview = answer.json()
-        assert [r["id"] for r in preview["records"]] == [f"r{i}" for i in range(20)]
-        # The columns are the keys of the rows shown.
-        assert [c["name"] for c in preview["columns"]] == ["id", "q"]
-        imported = _import(app_client, ds, body, fmt="jsonl")
-        assert imported.status_code == 400
-        assert "invalid JSON" in imported.json()["error"]["message"]
-    # A mapping may name a key that first appears after the rows shown: the preview reads
-    # on until it finds it (and no further), as the import would accept it.
-    body = head + many + b"{oops\n"
-    answer = _preview(app_client, ds, body, "big.jsonl", maps=["late=metadata"])
+    body = head + many
+    answer = _preview(app_client, ds, body, "big.jsonl")
     assert answer.status_code == 200, answer.text
-    assert answer.json()["mapping"]["late"] == "metadata"
-    # A key no line has is still refused, once the whole file is read.
+    preview = answer.json()
+    assert [r["id"] for r in preview["records"]] == [f"r{i}" for i in range(20)]
+    assert [c["name"] for c in preview["columns"]] == ["id", "q", "late"]
+    for response in (
+        _preview(app_client, ds, body + b"{oops\n", "big.jsonl"),
+        _import(app_client, ds, body + b"{oops\n", fmt="jsonl"),
+    ):
+        assert response.status_code == 400
+        assert "line 200021: invalid JSON" in response.json()["error"]["message"]
     answer = _preview(app_client, ds, head, "head.jsonl", maps=["nope=metadata"])
     assert answer.status_code == 400
     assert "'nope', which the file does not have" in answer.json()["error"]["message"]
-    # Objects with no keys at the start: the preview reads on to the first key.
+    # Objects with no keys at the start: the key of a later line is the column.
     body = b"{}\n" * 30 + b'{"k": 1}\n'
     answer = _preview(app_client, ds, body, "sparse.jsonl")
     assert answer.status_code == 200, answer.text
