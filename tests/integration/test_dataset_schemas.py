@@ -124,7 +124,7 @@ def test_a_violation_of_an_imported_row_without_id_names_no_id(app_client):
     assert response.status_code == 400, response.text
     error = response.json()["error"]
     assert error["violations"][0]["id"] is None
-    assert error["message"].endswith(": row 2: input: 5 is not of type 'string'")
+    assert error["message"].endswith(': row 2: input: 5 is not of type "string"')
     # Nor does a row with an empty id in a file with an id column (it named the id
     # generated for it, which was never written).
     for fmt, body in [

@@ -8,7 +8,9 @@ sampled object) and the items of arrays.
 
 from __future__ import annotations
 
+import ast
 import functools
+import json
 from collections.abc import Iterable
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
@@ -28,7 +30,7 @@ DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 def check_field(name: str) -> str:
     if name not in SCHEMA_FIELDS:
-        raise InvalidRequest(f"field must be one of {', '.join(SCHEMA_FIELDS)}, got {name!r}")
+        raise InvalidRequest(f"field must be one of {', '.join(SCHEMA_FIELDS)}, got {_json(name)}")
     return name
 
 
@@ -93,7 +95,9 @@ def check_schema(schema: Any) -> dict:
         js.Validator.check_schema(schema)
     except js.SchemaError as exc:
         where = "/".join(str(p) for p in exc.absolute_path)
-        raise InvalidRequest(f"invalid JSON Schema at /{where}: {exc.message}") from None
+        raise InvalidRequest(
+            f"invalid JSON Schema at /{where}: {json_spelling(exc.message)}"
+        ) from None
     _check_patterns(schema, "")
     resolver = js.Registry().resolver_with_root(js.DRAFT202012.create_resource(schema))
     _check_refs(schema, resolver, "")
@@ -133,7 +137,7 @@ def _check_ref_loops(schema: dict, resolver) -> None:
             ref = node.get(key)
             if isinstance(ref, str):
                 resolved = resolver.lookup(ref)  # (every reference resolves: checked before)
-                visit(resolved.contents, resolved.resolver, start, f"{key} {ref!r}", path)
+                visit(resolved.contents, resolved.resolver, start, f"{key} {_json(ref)}", path)
         for key in _IN_PLACE:
             value = node.get(key)
             if isinstance(value, dict) and key == "dependentSchemas":
@@ -182,7 +186,7 @@ def _check_patterns(node: Any, where: str) -> None:
         except pa.ArrowInvalid as exc:
             reason = str(exc).removeprefix("Invalid regular expression: ")
             raise InvalidRequest(
-                f"the regex {pattern!r} at /{at.lstrip('/')} is not supported ({reason}):"
+                f"the regex {_json(pattern)} at /{at.lstrip('/')} is not supported ({reason}):"
                 " patterns are run by RE2, in time linear in the value, which has no"
                 " lookaround or backreferences"
             ) from None
@@ -211,13 +215,13 @@ def _check_refs(node: Any, resolver, where: str) -> None:
         if not ref.startswith("#"):
             raise InvalidRequest(
                 f"{key} at /{where.lstrip('/')} must be a local reference starting with '#'"
-                f" (remote references are not fetched), got {ref!r}"
+                f" (remote references are not fetched), got {_json(ref)}"
             )
         try:
             resolver.lookup(ref)
         except _js().Unresolvable:
             raise InvalidRequest(
-                f"{key} at /{where.lstrip('/')} does not resolve within the schema: {ref!r}"
+                f"{key} at /{where.lstrip('/')} does not resolve within the schema: {_json(ref)}"
             ) from None
     for key, value in node.items():
         if key not in ("const", "enum", "default", "examples") and not (
@@ -247,8 +251,85 @@ def violations(validator: Draft202012Validator, value: Any) -> list[dict]:
     found = []
     for error in sorted(errors, key=lambda e: list(e.absolute_path)):
         path = "/" + "/".join(str(p) for p in error.absolute_path)
-        found.append({"path": path, "message": error.message})
+        found.append({"path": path, "message": _message(error)})
     return found
+
+
+def _json(value: Any) -> str:
+    """A value as JSON writes it (``"abc"``, ``null``, ``{"a": [1, true]}``)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _message(error) -> str:
+    """A violation's message in JSON spelling: jsonschema writes the values in it as Python
+    does (``'abc' is not of type 'integer'``, ``None``, ``True``, ``{'a': 1}``), where the
+    user wrote JSON (``"abc" is not of type "integer"``)."""
+    if error.validator is None and error.message.startswith("False schema does not allow "):
+        return f"the schema false allows no value here (got {_json(error.instance)})"
+    if error.validator == "format":
+        return f"{_json(error.instance)} is not a valid {_json(error.validator_value)}"
+    return json_spelling(error.message)
+
+
+_WORDS = {"True": "true", "False": "false", "None": "null"}
+
+
+def json_spelling(message: str) -> str:
+    """``message`` with each Python literal in it (a string, a list, a dict, ``True``,
+    ``False``, ``None``) written as JSON. jsonschema's messages are fixed English words
+    around ``repr()``s of JSON values, which ``ast.literal_eval`` reads back; text that
+    does not read as a literal is kept as it is."""
+    out: list[str] = []
+    i, n = 0, len(message)
+    while i < n:
+        ch = message[i]
+        end = _literal_end(message, i) if ch in "'\"[{" else None
+        if end is not None:
+            try:
+                out.append(_json(ast.literal_eval(message[i:end])))
+                i = end
+                continue
+            except (ValueError, SyntaxError, MemoryError, RecursionError):
+                pass
+        if ch in "TFN" and (i == 0 or not message[i - 1].isalnum()):
+            word = next((w for w in _WORDS if message.startswith(w, i)), None)
+            after = i + len(word) if word else i
+            if word and (after == n or not (message[after].isalnum() or message[after] == "_")):
+                out.append(_WORDS[word])
+                i = after
+                continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def _literal_end(text: str, start: int) -> int | None:
+    """Where the quoted string or the bracketed value starting at ``start`` ends (the index
+    after it), or None when it does not close."""
+    depth = 0
+    i, n = start, len(text)
+    while i < n:
+        ch = text[i]
+        if ch in "'\"":
+            i += 1
+            while i < n and text[i] != ch:
+                i += 2 if text[i] == "\\" else 1
+            if i >= n:
+                return None
+            if depth == 0:
+                return i + 1
+        elif ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+            if depth < 0:
+                return None
+        elif depth == 0:
+            return None
+        i += 1
+    return None
 
 
 def validator_for(schema: dict) -> Draft202012Validator:

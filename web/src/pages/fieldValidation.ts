@@ -51,8 +51,9 @@ export function fieldViolations(schema: FieldSchema | undefined, value: unknown)
   if (schema.validate(value)) return [];
   return (schema.validate.errors || []).map((e) => {
     let message = e.message || "is invalid";
-    if (e.keyword === "required") message = `'${(e.params as any).missingProperty}' is a required property`;
-    if (e.keyword === "additionalProperties") message = `'${(e.params as any).additionalProperty}' is not allowed`;
+    // Values in JSON spelling, as the server's messages write them.
+    if (e.keyword === "required") message = `${JSON.stringify((e.params as any).missingProperty)} is a required property`;
+    if (e.keyword === "additionalProperties") message = `${JSON.stringify((e.params as any).additionalProperty)} is not allowed`;
     return { path: e.instancePath || "/", message };
   });
 }
