@@ -12,6 +12,7 @@ import ast
 import functools
 import json
 from collections.abc import Iterable
+from datetime import date
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
@@ -79,6 +80,7 @@ def _js() -> SimpleNamespace:
         module.re = _LinearRe  # type: ignore[attr-defined]
     return SimpleNamespace(
         Validator=jsonschema.Draft202012Validator,
+        formats=_format_checker(jsonschema),
         SchemaError=jsonschema.SchemaError,
         Registry=Registry,
         Unresolvable=Unresolvable,
@@ -99,6 +101,7 @@ def check_schema(schema: Any) -> dict:
             f"invalid JSON Schema at /{where}: {json_spelling(exc.message)}"
         ) from None
     _check_patterns(schema, "")
+    _check_formats(schema, "")
     resolver = js.Registry().resolver_with_root(js.DRAFT202012.create_resource(schema))
     _check_refs(schema, resolver, "")
     try:
@@ -193,6 +196,99 @@ def _check_patterns(node: Any, where: str) -> None:
     for key, value in node.items():
         if key not in ("const", "enum", "default", "examples"):
             _check_patterns(value, f"{where}/{key}")
+
+
+# -- formats ----------------------------------------------------------------------------------
+
+# RFC 3339 (date-time, full-time), RFC 1123 (hostname), RFC 3986 (uri, uri-reference) and
+# RFC 6901 (json-pointer), checked by RE2 as ``pattern`` is (in time linear in the value).
+_HOUR_MINUTE = r"([01][0-9]|2[0-3]):[0-5][0-9]"
+_TIME = rf"{_HOUR_MINUTE}:([0-5][0-9]|60)(\.[0-9]+)?([Zz]|[+-]{_HOUR_MINUTE})"
+_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_URI_CHARS = r"([A-Za-z0-9._~!$&'()*+,;=:@/?#\[\]-]|%[0-9A-Fa-f]{2})*"
+_FORMAT_PATTERNS = {
+    "date-time": rf"^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}[Tt]{_TIME}$",
+    "time": rf"^{_TIME}$",
+    "hostname": rf"^{_LABEL}(\.{_LABEL})*$",
+    "uri": rf"^[A-Za-z][A-Za-z0-9+.-]*:{_URI_CHARS}$",
+    "uri-reference": rf"^([A-Za-z][A-Za-z0-9+.-]*:)?{_URI_CHARS}$",
+    "json-pointer": r"^(/([^~/]|~[01])*)*$",
+}
+# Of jsonschema's own checkers, those that need no package beyond it (and never Python's
+# ``re``, which backtracks): "regex" is checked as RE2 runs it, as ``pattern`` is.
+_JSONSCHEMA_FORMATS = ("date", "email", "idn-email", "idn-hostname", "ipv4", "ipv6", "uuid")
+
+
+def _format_checker(jsonschema):
+    """The formats a field schema's ``format`` is enforced for (see ``FORMATS``)."""
+    checker = jsonschema.FormatChecker(formats=())
+    builtin = jsonschema.Draft202012Validator.FORMAT_CHECKER.checkers
+    for name in _JSONSCHEMA_FORMATS:
+        if name in builtin:  # (idn-hostname needs idna, which jsonschema does not require)
+            checker.checkers[name] = builtin[name]
+
+    def by_pattern(name: str, pattern: str) -> None:
+        def check(value: object) -> bool:
+            return not isinstance(value, str) or regex_search(pattern, value)
+
+        checker.checks(name)(check)
+
+    for name, pattern in _FORMAT_PATTERNS.items():
+        if name not in ("date-time", "hostname"):  # (more than their pattern: below)
+            by_pattern(name, pattern)
+
+    @checker.checks("date-time", raises=ValueError)
+    def date_time(value: object) -> bool:
+        if not isinstance(value, str):
+            return True
+        if not regex_search(_FORMAT_PATTERNS["date-time"], value):
+            return False
+        date.fromisoformat(value[:10])  # (a day the month has)
+        return True
+
+    @checker.checks("hostname")
+    def hostname(value: object) -> bool:
+        return not isinstance(value, str) or (
+            len(value) <= 253 and regex_search(_FORMAT_PATTERNS["hostname"], value)
+        )
+
+    @checker.checks("regex")
+    def regex(value: object) -> bool:
+        if not isinstance(value, str):
+            return True
+        try:
+            regex_search(value, "")
+        except pa.ArrowInvalid:
+            return False
+        return True
+
+    return checker
+
+
+def formats() -> list[str]:
+    """The ``format`` values a field schema may use: each is enforced."""
+    return sorted(_js().formats.checkers)
+
+
+def _check_formats(node: Any, where: str) -> None:
+    """Every ``format`` is one that is enforced: any other would be ignored (JSON Schema
+    makes ``format`` an annotation only, unless a validator checks it), so a schema saying
+    ``"format": "emial"`` or a format tracelake does not check would let any string in."""
+    if isinstance(node, list):
+        for i, item in enumerate(node):
+            _check_formats(item, f"{where}/{i}")
+        return
+    if not isinstance(node, dict):
+        return
+    name = node.get("format")
+    if isinstance(name, str) and name not in _js().formats.checkers:
+        raise InvalidRequest(
+            f"format {_json(name)} at /{where.lstrip('/')} is not checked by tracelake, so it"
+            f" would let any value in: use one of {', '.join(formats())}, or a pattern"
+        )
+    for key, value in node.items():
+        if key not in ("const", "enum", "default", "examples"):
+            _check_formats(value, f"{where}/{key}")
 
 
 def _check_refs(node: Any, resolver, where: str) -> None:
@@ -336,7 +432,7 @@ def validator_for(schema: dict) -> Draft202012Validator:
     """A validator that never fetches anything: its registry has no retrieval, so a
     reference outside the schema fails (see ``violations``) instead of reaching the network."""
     js = _js()
-    return js.Validator(schema, registry=js.Registry())
+    return js.Validator(schema, registry=js.Registry(), format_checker=js.formats)
 
 
 def _type_of(value: Any) -> str:
