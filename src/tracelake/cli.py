@@ -1026,6 +1026,8 @@ def import_(
                     result = backend.import_file(dataset_id, file, fmt, mapping, progress)
         finally:
             backend.close()
+        for warning in result.get("warnings", []):
+            err_console.print(f"Note: {warning}", highlight=False)
         err_console.print(
             f"Imported {counted(result['rows_written'], 'row')}"
             f" ({result['rows_read']:,} read) into "

@@ -244,7 +244,7 @@ BAD_FILES = [
     # A file in the other JSON format says so (it was only "invalid JSON", "JSON object").
     ("lines.json", "json", b'{"a": 1}\n{"a": 2}\n', ["line 2", "give format=jsonl"]),
     ("array.jsonl", "jsonl", b'[{"a": 1}, {"a": 2}]\n', ["line 1", "is format=json"]),
-    ("dupcol.csv", "csv", b"a,a\n1,2\n", ["two columns", "'a'"]),
+    ("dupcol.csv", "csv", b"a,a\n1,2\n", ["columns 1 and 2 are both named", "'a'"]),
     # A blank first line was "the file is empty"; a quote left open in a file whose columns
     # then came short was "row 1 (line 4): expected 2 columns, found 1".
     ("blankhead.csv", "csv", b"\na,b\n1,2\n", ["line 1", "header is empty"]),
@@ -899,3 +899,54 @@ def test_a_csv_integer_beyond_64_bits_is_read_as_every_write_reads_it(app_client
     assert restored.status_code == 200, restored.text
     assert restored.json()["updated"] == 0, restored.json()
     assert _rows(app_client, ds)["a"]["input"] == float(big)
+
+
+def test_csv_header_cells_are_trimmed_and_the_preview_and_import_say_so(app_client, tmp_path):
+    """A CSV header cell " input " was the column input, silently. It still is (as a
+    spreadsheet's "id, input" means), and the preview, the import and the CLI say so; a
+    name that is empty, or another column's, once trimmed is a 400 that says why."""
+    ds = _dataset(app_client)
+    body = "id, input ,expected\nr1,q,a\n"
+    note = "line 1: column 2's name ' input ' is read as 'input' (spaces around a name are dropped)"
+    preview = _preview(app_client, ds, body.encode(), "t.csv")
+    assert preview.status_code == 200, preview.text
+    assert [c["name"] for c in preview.json()["columns"]] == ["id", "input", "expected"]
+    assert preview.json()["mapping"] == {"id": "id", "input": "input", "expected": "expected"}
+    assert preview.json()["warnings"] == [note]
+    imported = _import(app_client, ds, body)
+    assert imported.status_code == 200, imported.text
+    assert imported.json()["warnings"] == [note]
+    assert _rows(app_client, ds)["r1"]["input"] == "q"
+    assert _import(app_client, ds, "a,b\n1,2\n").json()["warnings"] == []
+    assert _import(app_client, ds, '[{" a": 1}]', fmt="json").json()["warnings"] == []
+    for header, words in (
+        ("a, a,b", ["columns 1 and 2 are both named 'a'", "' a'", "spaces around a name"]),
+        ("a,b,a", ["columns 1 and 3 are both named 'a'"]),
+        ("a,  ,b", ["column 2 has no name", "'  ' is only spaces"]),
+    ):
+        for response in (
+            _preview(app_client, ds, f"{header}\n1,2,3\n".encode(), "t.csv"),
+            _import(app_client, ds, f"{header}\n1,2,3\n"),
+        ):
+            assert response.status_code == 400, response.text
+            message = response.json()["error"]["message"]
+            assert message.startswith("line 1: "), message
+            for word in words:
+                assert word in message, (word, message)
+    assert "spaces" not in _import(app_client, ds, "a,b,a\n1,2,3\n").json()["error"]["message"]
+    data = tmp_path / "t.csv"
+    data.write_text(body)
+    result = ok(
+        run_cli(
+            "import",
+            str(data),
+            "--project",
+            "p",
+            "--dataset",
+            "d",
+            "--data-dir",
+            str(tmp_path / "dd"),
+            env=cli_env(),
+        )
+    )
+    assert f"Note: {note}" in result.stderr, result.stderr

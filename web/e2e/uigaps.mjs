@@ -92,7 +92,7 @@ export function uiGapsFlows({ cfg, result, check, signIn, open, api, allowConsol
       const s = stamp();
       const dir = mkdtempSync(join(tmpdir(), "tracelake-list-upload-"));
       const file = join(dir, "questions.csv");
-      writeFileSync(file, "question,answer,topic\nWhere is my parcel?,In transit,shipping\nCan I return it?,Within 30 days,returns\n");
+      writeFileSync(file, "question, answer ,topic\nWhere is my parcel?,In transit,shipping\nCan I return it?,Within 30 days,returns\n");
       const named = async (name) => (await api(page, `v1/dataset?project_id=${pid()}&dataset_name=${encodeURIComponent(name)}`)).body.objects;
 
       await open(page, "datasets");
@@ -124,6 +124,8 @@ export function uiGapsFlows({ cfg, result, check, signIn, open, api, allowConsol
       await naming.getByTestId("upload-dataset-next").click();
       await upload.getByTestId("upload-file").setInputFiles(file);
       for (const c of ["question", "answer", "topic"]) await upload.getByTestId("bucket-input").getByTestId(`column-${c}`).waitFor();
+      // A header cell with spaces around it is trimmed, and the preview says so.
+      result.warnings = await upload.getByTestId("upload-warnings").textContent();
       await upload.getByTestId("column-answer").dragTo(upload.getByTestId("bucket-expected"));
       await upload.getByTestId("column-topic").locator("select").selectOption("metadata");
       await upload.getByTestId("bucket-expected").getByTestId("column-answer").waitFor();

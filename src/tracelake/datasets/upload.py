@@ -112,6 +112,7 @@ class StagedImport:
     has_ids: bool
     columns: list[str]
     mapping: dict[str, str]
+    warnings: list[str]
 
     def discard(self) -> None:
         self.path.unlink(missing_ok=True)
@@ -173,6 +174,7 @@ def stage_file(
         has_ids=has_ids,
         columns=list(column_mapping.targets),
         mapping={c: str(t) for c, t in column_mapping.targets.items()},
+        warnings=file_warnings(path, fmt),
     )
 
 
@@ -225,6 +227,7 @@ def preview_file(
         "mapping": {c: str(t) for c, t in column_mapping.targets.items()},
         "rows": rows,
         "records": [_record(r) for r in mapped.to_pylist()],
+        "warnings": file_warnings(path, fmt),
     }
 
 
@@ -305,7 +308,11 @@ class _CountingFile(io.RawIOBase):
         super().close()
 
 
-def _csv_header(path: Path) -> list[str]:
+def _csv_header(path: Path) -> tuple[list[str], list[str]]:
+    """The CSV file's column names, each header cell with the spaces around it dropped
+    (``" input "`` is the column ``input``, as a spreadsheet's ``input, expected`` means),
+    and a warning for each cell trimmed so. A name that is empty, or that another cell has,
+    once trimmed is refused: the mapping could not tell the columns apart."""
     with open(path, encoding="utf-8-sig", errors="strict", newline="") as f:
         try:
             header = next(csv.reader(f), None)
@@ -314,18 +321,41 @@ def _csv_header(path: Path) -> list[str]:
     if not header:  # (a file of blank lines is found empty before this)
         raise InvalidRequest("line 1: the header is empty (the first line must name the columns)")
     names = [h.strip() for h in header]
-    for index, name in enumerate(names):
+    warnings = []
+    first: dict[str, int] = {}
+    for index, (name, cell) in enumerate(zip(names, header, strict=True)):
         if not name:
-            raise InvalidRequest(f"line 1: column {index + 1} has no name")
+            spaces = f" (its cell {cell!r} is only spaces)" if cell else ""
+            raise InvalidRequest(f"line 1: column {index + 1} has no name{spaces}")
         if name == "_row":
             raise InvalidRequest("line 1: a column may not be named _row")
-        if names.index(name) != index:
-            raise InvalidRequest(f"line 1: two columns are named {name!r}")
-    return names
+        if name in first:
+            other = first[name]
+            cells = (
+                f" (the cells {header[other]!r} and {cell!r}: spaces around a name are dropped)"
+                if header[other] != cell
+                else ""
+            )
+            raise InvalidRequest(
+                f"line 1: columns {other + 1} and {index + 1} are both named {name!r}{cells}"
+            )
+        first[name] = index
+        if name != cell:
+            warnings.append(
+                f"line 1: column {index + 1}'s name {cell!r} is read as {name!r}"
+                " (spaces around a name are dropped)"
+            )
+    return names, warnings
+
+
+def file_warnings(path: Path, fmt: str) -> list[str]:
+    """What the import changes of the file as it reads it, for the preview and the import
+    to say: a CSV header cell with spaces around it."""
+    return _csv_header(path)[1] if fmt == "csv" else []
 
 
 def _csv_batches(path: Path, progress: Progress | None, limit: int | None) -> Iterator[CellBatch]:
-    names = _csv_header(path)
+    names, _ = _csv_header(path)
     ragged: list[str] = []
 
     def on_invalid_row(row) -> str:

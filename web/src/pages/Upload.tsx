@@ -29,7 +29,7 @@ function targets(mapping: Record<string, Bucket>): string {
   return JSON.stringify(Object.fromEntries(Object.entries(mapping).map(([c, b]) => [c, target(c, b)])));
 }
 
-type Preview = { format: string; columns: { name: string; types: string[] }[]; proposed_mapping: Record<string, string>; rows: any[]; records: any[] };
+type Preview = { format: string; columns: { name: string; types: string[] }[]; proposed_mapping: Record<string, string>; rows: any[]; records: any[]; warnings?: string[] };
 
 export function UploadDialog({ datasetId, title = "Upload to the dataset", onClose }: { datasetId: string; title?: string; onClose: (imported: number) => void }) {
   const [file, setFile] = useState<File | null>(null);
@@ -111,6 +111,13 @@ export function UploadDialog({ datasetId, title = "Upload to the dataset", onClo
           <div className="muted">
             {file.name} ({data.format}): {columns.length} columns; the first {data.rows.length} rows below. Drag each column into a box.
           </div>
+          {!!data.warnings?.length && (
+            <ul className="muted" data-testid="upload-warnings">
+              {data.warnings.map((w) => (
+                <li key={w}>{w}</li>
+              ))}
+            </ul>
+          )}
           <div className="buckets">
             {BUCKETS.map((b) => (
               <div key={b} className="bucket" onDragOver={(e) => e.preventDefault()} onDrop={dropOn(b)} data-testid={`bucket-${b}`}>
