@@ -960,7 +960,8 @@ def import_(
         typer.Option(
             "--map",
             help="column=target; target is input, expected, metadata (optionally with a key: "
-            "input.question), tags, id or skip. Repeat it. A column not mapped goes to input,"
+            'input.question; a key holding a dot is quoted: input."a.b"), tags, id or skip.'
+            " Repeat it. A column not mapped goes to input,"
             " or to the field it is named after (id, input, expected, metadata, tags).",
         ),
     ] = None,

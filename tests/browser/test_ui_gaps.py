@@ -34,12 +34,12 @@ def test_upload_csv_json_on_the_datasets_list_creates_a_dataset(ui_server, tmp_p
         {
             "input": "Can I return it?",
             "expected": "Within 30 days",
-            "metadata": {"topic": "returns"},
+            "metadata": {"topic.name": "returns"},
         },
         {
             "input": "Where is my parcel?",
             "expected": "In transit",
-            "metadata": {"topic": "shipping"},
+            "metadata": {"topic.name": "shipping"},
         },
     ]
 

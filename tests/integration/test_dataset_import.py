@@ -950,3 +950,59 @@ def test_csv_header_cells_are_trimmed_and_the_preview_and_import_say_so(app_clie
         )
     )
     assert f"Note: {note}" in result.stderr, result.stderr
+
+
+def test_a_quoted_key_in_a_target_is_one_key(app_client, tmp_path):
+    """``map=q=input."a.b"`` wrote input.a.b (the quotes were dropped and the key split at
+    its dot): a quoted key is one key, as in a BTQL path, and a quote left open is a 400
+    saying where it opens."""
+    ds = _dataset(app_client)
+    body = "id,q,r,a.b\nr1,1,2,3\n"
+    maps = ['q=input."a.b"', 'r=metadata."x=y"."say ""hi"""', "a.b=expected"]
+    preview = _preview(app_client, ds, body.encode(), "t.csv", maps=maps)
+    assert preview.status_code == 200, preview.text
+    assert preview.json()["mapping"]["q"] == 'input."a.b"'
+    assert preview.json()["records"][0]["input"] == {"a.b": 1}
+    response = _import(app_client, ds, body, maps=maps)
+    assert response.status_code == 200, response.text
+    mapping = response.json()["mapping"]
+    assert mapping == {
+        "id": "id",
+        "q": 'input."a.b"',
+        "r": 'metadata."x=y"."say ""hi"""',
+        "a.b": "expected",
+    }
+    row = _rows(app_client, ds)["r1"]
+    assert (row["input"], row["expected"]) == ({"a.b": 1}, 3)
+    assert row["metadata"] == {"x=y": {'say "hi"': 2}}
+    # The mapping answered reads back as itself (sent as JSON).
+    again = _import(app_client, ds, body, mapping=json.dumps(mapping))
+    assert again.status_code == 200 and again.json()["mapping"] == mapping, again.text
+    # Several columns in input: a column named a.b goes under its own name, one key.
+    response = _import(app_client, ds, body, maps=["q=input.q", "a.b=input"])
+    assert response.json()["mapping"]["a.b"] == 'input."a.b"', response.text
+    assert _rows(app_client, ds)["r1"]["input"] == {"q": 1, "r": 2, "a.b": 3}
+    response = _import(app_client, ds, body, maps=['q=input."a.b"', "a.b=input"])
+    assert response.status_code == 400
+    assert "'q' and 'a.b' both write input.\"a.b\"" in response.json()["error"]["message"]
+    for target, words in (
+        ('input."a.b', ["target 'input.\"a.b'", "the quote at position 7 is not closed"]),
+        ('  input."a', ["the quote at position 9 is not closed"]),
+        ('input."a"b', ["position 10", "a quoted key must be followed by '.'"]),
+        ('input.a"b', ["position 8", "a quote may only open a key"]),
+        ('input.""', ["has an empty key"]),
+    ):
+        for response in (
+            _import(app_client, ds, body, maps=[f"q={target}"]),
+            _preview(app_client, ds, body.encode(), "t.csv", maps=[f"q={target}"]),
+        ):
+            assert response.status_code == 400, (target, response.text)
+            message = response.json()["error"]["message"]
+            assert all(w in message for w in words), (words, message)
+    data = tmp_path / "t.csv"
+    data.write_text(body)
+    args = ("--project", "p", "--dataset", "d", "--data-dir", str(tmp_path / "dd"))
+    maps = ("--map", 'q=input."a.b"', "--map", "a.b=skip")
+    ok(run_cli("import", str(data), *maps, *args, env=cli_env()))
+    result = run_cli("import", str(data), "--map", 'q=input."a.b', *args, env=cli_env())
+    assert_cli_error(result, "the quote at position 7 is not closed")
