@@ -1011,7 +1011,8 @@ def import_(
         typer.Option(
             "--map",
             help="column=target; target is input, expected, metadata (optionally with a key: "
-            "input.question), tags, id or skip. Repeat it. A column not mapped goes to input,"
+            'input.question; a key holding a dot is quoted: input."a.b"), tags, id or skip.'
+            " Repeat it. A column not mapped goes to input,"
             " or to the field it is named after (id, input, expected, metadata, tags).",
         ),
     ] = None,
@@ -1080,6 +1081,8 @@ def import_(
                     result = backend.import_file(dataset_id, file, fmt, mapping, progress)
         finally:
             backend.close()
+        for warning in result.get("warnings", []):
+            err_console.print(f"Note: {warning}", highlight=False)
         err_console.print(
             f"Imported {counted(result['rows_written'], 'row')}"
             f" ({result['rows_read']:,} read) into "

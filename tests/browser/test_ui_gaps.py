@@ -29,16 +29,17 @@ def test_upload_csv_json_on_the_datasets_list_creates_a_dataset(ui_server, tmp_p
     server, data = ui_server
     result = run_flow("listupload", server, data, tmp_path)
     assert "already exists" in result["taken"]
+    assert "column 2's name ' answer ' is read as 'answer'" in result["warnings"]
     assert result["rows"] == [
         {
             "input": "Can I return it?",
             "expected": "Within 30 days",
-            "metadata": {"topic": "returns"},
+            "metadata": {"topic.name": "returns"},
         },
         {
             "input": "Where is my parcel?",
             "expected": "In transit",
-            "metadata": {"topic": "shipping"},
+            "metadata": {"topic.name": "shipping"},
         },
     ]
 

@@ -244,7 +244,7 @@ BAD_FILES = [
     # A file in the other JSON format says so (it was only "invalid JSON", "JSON object").
     ("lines.json", "json", b'{"a": 1}\n{"a": 2}\n', ["line 2", "give format=jsonl"]),
     ("array.jsonl", "jsonl", b'[{"a": 1}, {"a": 2}]\n', ["line 1", "is format=json"]),
-    ("dupcol.csv", "csv", b"a,a\n1,2\n", ["two columns", "'a'"]),
+    ("dupcol.csv", "csv", b"a,a\n1,2\n", ["columns 1 and 2 are both named", "'a'"]),
     # A blank first line was "the file is empty"; a quote left open in a file whose columns
     # then came short was "row 1 (line 4): expected 2 columns, found 1".
     ("blankhead.csv", "csv", b"\na,b\n1,2\n", ["line 1", "header is empty"]),
@@ -580,35 +580,57 @@ def _preview(client, ds, body: bytes, filename: str, maps=()):
     return client.post(f"/v1/dataset/{ds}/import/preview", params=params, content=body)
 
 
-def test_jsonl_preview_reads_only_the_lines_it_shows(app_client):
-    """The JSONL preview parsed the whole file (a first pass for its columns) to show 20
-    rows: a big file was read whole, and a bad line anywhere failed the preview. Like the
-    CSV preview (which reads its first block), it now stops after the rows it shows; the
-    import still reads and checks every line."""
+def test_jsonl_preview_maps_as_the_import_does(app_client):
+    """The JSONL preview's columns were the keys of its first 20 rows, the import's the keys
+    of every line: a key first appearing later was no column of the preview, and it changed
+    how the shown rows were imported too (the one column `q`, the whole input in the
+    preview, went under its name next to the new key on import). The preview now reads the
+    keys of every line, so it shows exactly what the import writes."""
+    ds = _dataset(app_client)
+    head = b"".join(b'{"id": "r%d", "q": %d}\n' % (i, i) for i in range(20))
+    body = head + b'{"id": "late", "q": 20, "ctx": "x"}\n'
+    answer = _preview(app_client, ds, body, "late.jsonl")
+    assert answer.status_code == 200, answer.text
+    preview = answer.json()
+    assert [c["name"] for c in preview["columns"]] == ["id", "q", "ctx"]
+    assert preview["proposed_mapping"] == {"id": "id", "q": "input", "ctx": "input"}
+    assert preview["records"][0]["input"] == {"q": 0, "ctx": None}
+    imported = _import(app_client, ds, body, fmt="jsonl")
+    assert imported.status_code == 200, imported.text
+    assert imported.json()["mapping"] == preview["mapping"]
+    rows = _rows(app_client, ds)
+    for record in preview["records"]:
+        assert rows[record["id"]]["input"] == record["input"], record
+    # A mapping naming the late key is previewed as imported.
+    answer = _preview(app_client, ds, body, "late.jsonl", maps=["ctx=metadata"])
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["mapping"] == {"id": "id", "q": "input", "ctx": "metadata"}
+    assert answer.json()["records"][0]["input"] == 0
+
+
+def test_jsonl_preview_reads_every_line_for_its_keys(app_client):
+    """The preview shows 20 rows but reads the keys of every line (as the import's first
+    pass does): a broken line anywhere fails the preview as it fails the import, and a key
+    no line has is refused."""
     ds = _dataset(app_client)
     head = b"".join(b'{"id": "r%d", "q": %d}\n' % (i, i) for i in range(20))
     many = b"".join(b'{"id": "s%d", "q": %d, "late": 1}\n' % (i, i) for i in range(200_000))
-    for body in (head + b"{oops\n", head + many + b"{oops\n"):
-        answer = _preview(app_client, ds, body, "big.jsonl")
-        assert answer.status_code == 200, answer.text
-        preview = answer.json()
-        assert [r["id"] for r in preview["records"]] == [f"r{i}" for i in range(20)]
-        # The columns are the keys of the rows shown.
-        assert [c["name"] for c in preview["columns"]] == ["id", "q"]
-        imported = _import(app_client, ds, body, fmt="jsonl")
-        assert imported.status_code == 400
-        assert "invalid JSON" in imported.json()["error"]["message"]
-    # A mapping may name a key that first appears after the rows shown: the preview reads
-    # on until it finds it (and no further), as the import would accept it.
-    body = head + many + b"{oops\n"
-    answer = _preview(app_client, ds, body, "big.jsonl", maps=["late=metadata"])
+    body = head + many
+    answer = _preview(app_client, ds, body, "big.jsonl")
     assert answer.status_code == 200, answer.text
-    assert answer.json()["mapping"]["late"] == "metadata"
-    # A key no line has is still refused, once the whole file is read.
+    preview = answer.json()
+    assert [r["id"] for r in preview["records"]] == [f"r{i}" for i in range(20)]
+    assert [c["name"] for c in preview["columns"]] == ["id", "q", "late"]
+    for response in (
+        _preview(app_client, ds, body + b"{oops\n", "big.jsonl"),
+        _import(app_client, ds, body + b"{oops\n", fmt="jsonl"),
+    ):
+        assert response.status_code == 400
+        assert "line 200021: invalid JSON" in response.json()["error"]["message"]
     answer = _preview(app_client, ds, head, "head.jsonl", maps=["nope=metadata"])
     assert answer.status_code == 400
     assert "'nope', which the file does not have" in answer.json()["error"]["message"]
-    # Objects with no keys at the start: the preview reads on to the first key.
+    # Objects with no keys at the start: the key of a later line is the column.
     body = b"{}\n" * 30 + b'{"k": 1}\n'
     answer = _preview(app_client, ds, body, "sparse.jsonl")
     assert answer.status_code == 200, answer.text
@@ -877,3 +899,110 @@ def test_a_csv_integer_beyond_64_bits_is_read_as_every_write_reads_it(app_client
     assert restored.status_code == 200, restored.text
     assert restored.json()["updated"] == 0, restored.json()
     assert _rows(app_client, ds)["a"]["input"] == float(big)
+
+
+def test_csv_header_cells_are_trimmed_and_the_preview_and_import_say_so(app_client, tmp_path):
+    """A CSV header cell " input " was the column input, silently. It still is (as a
+    spreadsheet's "id, input" means), and the preview, the import and the CLI say so; a
+    name that is empty, or another column's, once trimmed is a 400 that says why."""
+    ds = _dataset(app_client)
+    body = "id, input ,expected\nr1,q,a\n"
+    note = "line 1: column 2's name ' input ' is read as 'input' (spaces around a name are dropped)"
+    preview = _preview(app_client, ds, body.encode(), "t.csv")
+    assert preview.status_code == 200, preview.text
+    assert [c["name"] for c in preview.json()["columns"]] == ["id", "input", "expected"]
+    assert preview.json()["mapping"] == {"id": "id", "input": "input", "expected": "expected"}
+    assert preview.json()["warnings"] == [note]
+    imported = _import(app_client, ds, body)
+    assert imported.status_code == 200, imported.text
+    assert imported.json()["warnings"] == [note]
+    assert _rows(app_client, ds)["r1"]["input"] == "q"
+    assert _import(app_client, ds, "a,b\n1,2\n").json()["warnings"] == []
+    assert _import(app_client, ds, '[{" a": 1}]', fmt="json").json()["warnings"] == []
+    for header, words in (
+        ("a, a,b", ["columns 1 and 2 are both named 'a'", "' a'", "spaces around a name"]),
+        ("a,b,a", ["columns 1 and 3 are both named 'a'"]),
+        ("a,  ,b", ["column 2 has no name", "'  ' is only spaces"]),
+    ):
+        for response in (
+            _preview(app_client, ds, f"{header}\n1,2,3\n".encode(), "t.csv"),
+            _import(app_client, ds, f"{header}\n1,2,3\n"),
+        ):
+            assert response.status_code == 400, response.text
+            message = response.json()["error"]["message"]
+            assert message.startswith("line 1: "), message
+            for word in words:
+                assert word in message, (word, message)
+    assert "spaces" not in _import(app_client, ds, "a,b,a\n1,2,3\n").json()["error"]["message"]
+    data = tmp_path / "t.csv"
+    data.write_text(body)
+    result = ok(
+        run_cli(
+            "import",
+            str(data),
+            "--project",
+            "p",
+            "--dataset",
+            "d",
+            "--data-dir",
+            str(tmp_path / "dd"),
+            env=cli_env(),
+        )
+    )
+    assert f"Note: {note}" in result.stderr, result.stderr
+
+
+def test_a_quoted_key_in_a_target_is_one_key(app_client, tmp_path):
+    """``map=q=input."a.b"`` wrote input.a.b (the quotes were dropped and the key split at
+    its dot): a quoted key is one key, as in a BTQL path, and a quote left open is a 400
+    saying where it opens."""
+    ds = _dataset(app_client)
+    body = "id,q,r,a.b\nr1,1,2,3\n"
+    maps = ['q=input."a.b"', 'r=metadata."x=y"."say ""hi"""', "a.b=expected"]
+    preview = _preview(app_client, ds, body.encode(), "t.csv", maps=maps)
+    assert preview.status_code == 200, preview.text
+    assert preview.json()["mapping"]["q"] == 'input."a.b"'
+    assert preview.json()["records"][0]["input"] == {"a.b": 1}
+    response = _import(app_client, ds, body, maps=maps)
+    assert response.status_code == 200, response.text
+    mapping = response.json()["mapping"]
+    assert mapping == {
+        "id": "id",
+        "q": 'input."a.b"',
+        "r": 'metadata."x=y"."say ""hi"""',
+        "a.b": "expected",
+    }
+    row = _rows(app_client, ds)["r1"]
+    assert (row["input"], row["expected"]) == ({"a.b": 1}, 3)
+    assert row["metadata"] == {"x=y": {'say "hi"': 2}}
+    # The mapping answered reads back as itself (sent as JSON).
+    again = _import(app_client, ds, body, mapping=json.dumps(mapping))
+    assert again.status_code == 200 and again.json()["mapping"] == mapping, again.text
+    # Several columns in input: a column named a.b goes under its own name, one key.
+    response = _import(app_client, ds, body, maps=["q=input.q", "a.b=input"])
+    assert response.json()["mapping"]["a.b"] == 'input."a.b"', response.text
+    assert _rows(app_client, ds)["r1"]["input"] == {"q": 1, "r": 2, "a.b": 3}
+    response = _import(app_client, ds, body, maps=['q=input."a.b"', "a.b=input"])
+    assert response.status_code == 400
+    assert "'q' and 'a.b' both write input.\"a.b\"" in response.json()["error"]["message"]
+    for target, words in (
+        ('input."a.b', ["target 'input.\"a.b'", "the quote at position 7 is not closed"]),
+        ('  input."a', ["the quote at position 9 is not closed"]),
+        ('input."a"b', ["position 10", "a quoted key must be followed by '.'"]),
+        ('input.a"b', ["position 8", "a quote may only open a key"]),
+        ('input.""', ["has an empty key"]),
+    ):
+        for response in (
+            _import(app_client, ds, body, maps=[f"q={target}"]),
+            _preview(app_client, ds, body.encode(), "t.csv", maps=[f"q={target}"]),
+        ):
+            assert response.status_code == 400, (target, response.text)
+            message = response.json()["error"]["message"]
+            assert all(w in message for w in words), (words, message)
+    data = tmp_path / "t.csv"
+    data.write_text(body)
+    args = ("--project", "p", "--dataset", "d", "--data-dir", str(tmp_path / "dd"))
+    maps = ("--map", 'q=input."a.b"', "--map", "a.b=skip")
+    ok(run_cli("import", str(data), *maps, *args, env=cli_env()))
+    result = run_cli("import", str(data), "--map", 'q=input."a.b', *args, env=cli_env())
+    assert_cli_error(result, "the quote at position 7 is not closed")

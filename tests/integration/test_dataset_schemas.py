@@ -124,7 +124,7 @@ def test_a_violation_of_an_imported_row_without_id_names_no_id(app_client):
     assert response.status_code == 400, response.text
     error = response.json()["error"]
     assert error["violations"][0]["id"] is None
-    assert error["message"].endswith(": row 2: input: 5 is not of type 'string'")
+    assert error["message"].endswith(': row 2: input: 5 is not of type "string"')
     # Nor does a row with an empty id in a file with an id column (it named the id
     # generated for it, which was never written).
     for fmt, body in [
@@ -300,3 +300,47 @@ def test_a_backtracking_pattern_does_not_stall_writes(app_client):
     dataset_meta._forget(store, ds)
     response = app_client.post(insert, json={"events": [{"id": "x", "input": "a"}]})
     assert response.status_code == 400 and "RE2" in response.text, response.text
+
+
+def test_formats_are_enforced_and_a_format_not_checked_is_refused_when_saved(app_client):
+    """``"format": "email"`` let any string in (jsonschema checks formats only when given a
+    format checker): it is enforced on every write path now, and a format tracelake does
+    not check (a typo, or one it has no checker for) is a 400 when saved, not ignored."""
+    _, ds = _dataset(app_client)
+    schema = {
+        "type": "object",
+        "properties": {
+            "email": {"type": "string", "format": "email"},
+            "at": {"format": "date-time"},
+            "site": {"format": "uri"},
+        },
+    }
+    put = app_client.put(f"/v1/dataset/{ds}/schema/input", json={"schema": schema, "enforce": True})
+    assert put.status_code == 200, put.text
+    insert = f"/v1/dataset/{ds}/insert"
+    good = {"email": "a@example.com", "at": "2024-02-29T10:00:00Z", "site": "https://x.org/a"}
+    assert app_client.post(insert, json={"events": [{"input": good}]}).status_code == 200
+    for key, bad, message in (
+        ("email", "not-an-email", '"not-an-email" is not a valid "email"'),
+        ("at", "2023-02-29T10:00:00Z", '"2023-02-29T10:00:00Z" is not a valid "date-time"'),
+        ("at", "yesterday", '"yesterday" is not a valid "date-time"'),
+        ("site", "not a uri", '"not a uri" is not a valid "uri"'),
+    ):
+        response = app_client.post(insert, json={"events": [{"input": {**good, key: bad}}]})
+        assert response.status_code == 400, response.text
+        violation = response.json()["error"]["violations"][0]
+        assert (violation["path"], violation["message"]) == (f"/{key}", message)
+    imported = app_client.post(
+        f"/v1/dataset/{ds}/import",
+        params={"format": "csv"},
+        content=b"email,site\nnobody,https://x.org\n",
+    )
+    assert imported.status_code == 400, imported.text
+    assert imported.json()["error"]["violations"][0]["path"] == "/email"
+    for name in ("emial", "duration"):
+        bad_schema = {"properties": {"e": {"type": "string", "format": name}}}
+        saved = app_client.put(f"/v1/dataset/{ds}/schema/expected", json={"schema": bad_schema})
+        assert saved.status_code == 400, saved.text
+        message = saved.json()["error"]["message"]
+        assert message.startswith(f'format "{name}" at /properties/e is not checked'), message
+        assert "email" in message and "date-time" in message

@@ -270,7 +270,7 @@ export function datasets2Flows({ cfg, result, check, shot, signIn, open }) {
       check(await save.isDisabled(), "Save is disabled while input breaks its enforced schema");
       await shot(page, "dataset-schema-form");
       await editor.getByTestId("edit-input").fill("{}");
-      await editor.getByTestId("field-violations-input").getByText("'question' is a required property").waitFor();
+      await editor.getByTestId("field-violations-input").getByText('"question" is a required property').waitFor();
       await editor.getByTestId("edit-input").fill('{"question": "ok?"}');
       await editor.getByTestId("field-violations-input").waitFor({ state: "detached" });
       check(!(await save.isDisabled()), "Save is enabled once input conforms");

@@ -72,6 +72,7 @@ def import_file(
         "rows_read": staged.rows,
         "rows_written": int(written),
         "mapping": staged.mapping,
+        "warnings": staged.warnings,
         "_xact_id": format_xact(xact_id),
     }
 

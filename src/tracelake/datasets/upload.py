@@ -16,10 +16,9 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import itertools
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,6 +112,7 @@ class StagedImport:
     has_ids: bool
     columns: list[str]
     mapping: dict[str, str]
+    warnings: list[str]
 
     def discard(self) -> None:
         self.path.unlink(missing_ok=True)
@@ -174,6 +174,7 @@ def stage_file(
         has_ids=has_ids,
         columns=list(column_mapping.targets),
         mapping={c: str(t) for c, t in column_mapping.targets.items()},
+        warnings=file_warnings(path, fmt),
     )
 
 
@@ -194,7 +195,7 @@ def preview_file(
 ) -> dict:
     """The first rows of a file: its columns with the types of their cells, the mapping
     proposed for them, the typed cells, and the dataset rows they would become."""
-    batch = next(_batches(path, fmt, None, limit=limit, wanted=mapping or ()), None)
+    batch = next(_batches(path, fmt, None, limit=limit), None)
     if batch is None:
         raise InvalidRequest("the file has no rows")
     columns = batch.columns
@@ -226,6 +227,7 @@ def preview_file(
         "mapping": {c: str(t) for c, t in column_mapping.targets.items()},
         "rows": rows,
         "records": [_record(r) for r in mapped.to_pylist()],
+        "warnings": file_warnings(path, fmt),
     }
 
 
@@ -254,16 +256,10 @@ def _json_kind(value) -> str:
 # -- reading files ------------------------------------------------------------------------------
 
 
-def _batches(
-    path: Path,
-    fmt: str,
-    progress: Progress | None,
-    limit: int | None = None,
-    wanted: Iterable[str] = (),
-):
-    """The file's rows in batches; with ``limit``, only its first rows (a preview): CSV
-    reads its first block, JSONL its first lines (and on only until it has seen a key, and
-    the ``wanted`` ones a mapping names), a JSON array is parsed whole."""
+def _batches(path: Path, fmt: str, progress: Progress | None, limit: int | None = None):
+    """The file's rows in batches; with ``limit``, only its first rows (a preview), with
+    the columns of the whole file: CSV reads its header and first block, JSONL parses every
+    line for its keys, a JSON array is parsed whole."""
     size = path.stat().st_size
     if size == 0 or not _has_content(path):
         raise InvalidRequest("the file is empty")
@@ -271,7 +267,7 @@ def _batches(
         return _csv_batches(path, progress, limit)
     if fmt == "jsonl":
         if limit is not None:
-            return _jsonl_head(path, limit, set(wanted))
+            return _jsonl_head(path, limit)
         return _jsonl_batches(path, progress)
     return _json_array_batches(path, progress, limit)
 
@@ -312,7 +308,11 @@ class _CountingFile(io.RawIOBase):
         super().close()
 
 
-def _csv_header(path: Path) -> list[str]:
+def _csv_header(path: Path) -> tuple[list[str], list[str]]:
+    """The CSV file's column names, each header cell with the spaces around it dropped
+    (``" input "`` is the column ``input``, as a spreadsheet's ``input, expected`` means),
+    and a warning for each cell trimmed so. A name that is empty, or that another cell has,
+    once trimmed is refused: the mapping could not tell the columns apart."""
     with open(path, encoding="utf-8-sig", errors="strict", newline="") as f:
         try:
             header = next(csv.reader(f), None)
@@ -321,18 +321,41 @@ def _csv_header(path: Path) -> list[str]:
     if not header:  # (a file of blank lines is found empty before this)
         raise InvalidRequest("line 1: the header is empty (the first line must name the columns)")
     names = [h.strip() for h in header]
-    for index, name in enumerate(names):
+    warnings = []
+    first: dict[str, int] = {}
+    for index, (name, cell) in enumerate(zip(names, header, strict=True)):
         if not name:
-            raise InvalidRequest(f"line 1: column {index + 1} has no name")
+            spaces = f" (its cell {cell!r} is only spaces)" if cell else ""
+            raise InvalidRequest(f"line 1: column {index + 1} has no name{spaces}")
         if name == "_row":
             raise InvalidRequest("line 1: a column may not be named _row")
-        if names.index(name) != index:
-            raise InvalidRequest(f"line 1: two columns are named {name!r}")
-    return names
+        if name in first:
+            other = first[name]
+            cells = (
+                f" (the cells {header[other]!r} and {cell!r}: spaces around a name are dropped)"
+                if header[other] != cell
+                else ""
+            )
+            raise InvalidRequest(
+                f"line 1: columns {other + 1} and {index + 1} are both named {name!r}{cells}"
+            )
+        first[name] = index
+        if name != cell:
+            warnings.append(
+                f"line 1: column {index + 1}'s name {cell!r} is read as {name!r}"
+                " (spaces around a name are dropped)"
+            )
+    return names, warnings
+
+
+def file_warnings(path: Path, fmt: str) -> list[str]:
+    """What the import changes of the file as it reads it, for the preview and the import
+    to say: a CSV header cell with spaces around it."""
+    return _csv_header(path)[1] if fmt == "csv" else []
 
 
 def _csv_batches(path: Path, progress: Progress | None, limit: int | None) -> Iterator[CellBatch]:
-    names = _csv_header(path)
+    names, _ = _csv_header(path)
     ragged: list[str] = []
 
     def on_invalid_row(row) -> str:
@@ -503,33 +526,29 @@ def _jsonl_objects(path: Path) -> Iterator[tuple[int, int, dict]]:
             yield line_no, read, value
 
 
-def _jsonl_head(path: Path, limit: int, wanted: set[str]) -> Iterator[CellBatch]:
-    """The first ``limit`` rows of a JSONL file, read line by line and no further than a
-    preview needs: its columns are the keys of those rows, and of later lines only until
-    the file has shown some key and every ``wanted`` one (a key no line has reads to the
-    end, where the mapping is refused as for the import)."""
-    objects = _jsonl_objects(path)
-    head = [(f"line {n}", value) for n, _, value in itertools.islice(objects, limit)]
-    seen: dict[str, None] = {}
-    for where, value in head:
-        for key in value:
-            if key not in seen:
-                _check_column_name(key, where)
-                seen[key] = None
-    while not seen or not wanted <= seen.keys():
-        n, _, value = next(objects, (0, 0, None))
-        if value is None:  # the end of the file
-            break
-        for key in value:
-            if key not in seen:
-                _check_column_name(key, f"line {n}")
-                seen[key] = None
-    objects.close()
-    if not head:
+def _jsonl_head(path: Path, limit: int) -> Iterator[CellBatch]:
+    """The first ``limit`` rows of a JSONL file, with the columns of the whole file: every
+    line is parsed for its keys (nothing else of it is kept), so the preview maps exactly
+    as the import does. A key that first appears after the rows shown is a column of the
+    preview (its cells there are null), and a broken line anywhere fails the preview as it
+    would fail the import."""
+    head: list[dict] = []
+    columns = _json_columns(
+        (f"line {n}", value) for n, _, value in _kept(_jsonl_objects(path), head, limit)
+    )
+    if not head:  # (a file of blank lines is found empty before this)
         raise InvalidRequest("the file has no rows")
-    if not seen:
-        raise InvalidRequest("the file has no columns: every object is empty")
-    yield _json_rows_table([value for _, value in head], 1, list(seen))
+    yield _json_rows_table(head, 1, columns)
+
+
+def _kept(
+    objects: Iterator[tuple[int, int, dict]], head: list[dict], limit: int
+) -> Iterator[tuple[int, int, dict]]:
+    """``objects`` passed on, the first ``limit`` of them also appended to ``head``."""
+    for item in objects:
+        if len(head) < limit:
+            head.append(item[2])
+        yield item
 
 
 def _jsonl_batches(path: Path, progress: Progress | None) -> Iterator[CellBatch]:

@@ -5,7 +5,8 @@ A target is written ``field`` or ``field.key.sub``:
 - ``input``, ``expected``, ``metadata``: if this is the only column mapped to that field,
   its value is the whole field; otherwise it goes under the column's own name
   (``input.<column>``);
-- ``input.question`` (any depth): the value goes at that path;
+- ``input.question`` (any depth): the value goes at that path; a key holding a dot (or a
+  quote) is double-quoted, as in BTQL paths: ``input."a.b"`` is the one key ``a.b``;
 - ``tags``: a JSON array of strings, or text split on commas; several tag columns add up;
 - ``id``: the row id (rows with the same id keep the last occurrence);
 - ``skip``: the column is not imported.
@@ -37,15 +38,82 @@ class Target:
     path: tuple[str, ...] = ()
 
     def __str__(self) -> str:
-        return ".".join((self.field, *self.path))
+        return ".".join((self.field, *(quote_key(k) for k in self.path)))
+
+
+def quote_key(key: str) -> str:
+    """A key as a target writes it: as is, or double-quoted when it would not read back as
+    that one key unquoted (a dot, a quote, an ``=``, a backslash, spaces around it, empty)."""
+    if key and key == key.strip() and not any(c in key for c in '."=\\'):
+        return key
+    return '"' + key.replace("\\", "\\\\").replace('"', '""') + '"'
+
+
+def split_target(text: str, offset: int = 0) -> list[str]:
+    """The segments of a target's text (the field, then keys) split at the dots outside
+    double quotes; a quoted segment is one key, with ``""`` or ``\\"`` for a quote and
+    ``\\\\`` for a backslash in it (as in BTQL's quoted path segments). Raises
+    InvalidRequest for a quote left open, text after a closing quote or a quote inside an
+    unquoted segment, at its position (counting the text's characters from 1, plus
+    ``offset``)."""
+    segments: list[str] = []
+    i, n = 0, len(text)
+    while True:
+        if i < n and text[i] == '"':
+            start, i, key = i, i + 1, []
+            while True:
+                if i >= n:
+                    raise InvalidRequest(
+                        f"the quote at position {offset + start + 1} is not closed"
+                    )
+                ch = text[i]
+                if ch == '"' and text.startswith('"', i + 1):
+                    key.append('"')
+                    i += 2
+                elif ch == '"':
+                    i += 1
+                    break
+                elif ch == "\\" and i + 1 < n and text[i + 1] in '"\\':
+                    key.append(text[i + 1])
+                    i += 2
+                else:
+                    key.append(ch)
+                    i += 1
+            segments.append("".join(key))
+            if i < n and text[i] != ".":
+                raise InvalidRequest(
+                    f"position {offset + i + 1}: a quoted key must be followed by '.' or end"
+                    " the target"
+                )
+        else:
+            end = text.find(".", i)
+            end = n if end < 0 else end
+            quote = text.find('"', i, end)
+            if quote >= 0:
+                raise InvalidRequest(
+                    f"position {offset + quote + 1}: a quote may only open a key (quote the whole"
+                    ' key: input."a.b")'
+                )
+            segments.append(text[i:end])
+            i = end
+        if i >= n:
+            return segments
+        i += 1  # past the dot
+        if i >= n:  # (a trailing dot: an empty key)
+            segments.append("")
+            return segments
 
 
 def parse_target(text: str, column: str) -> Target:
-    """``input.question`` → Target("input", ("question",)); a bare field has no path
-    (``build_mapping`` decides whether it fills the field or goes under the column name)."""
+    """``input.question`` → Target("input", ("question",)), ``input."a.b"`` →
+    Target("input", ("a.b",)); a bare field has no path (``build_mapping`` decides whether
+    it fills the field or goes under the column name)."""
     if not isinstance(text, str) or not text.strip():
         raise InvalidRequest(f"column {column!r}: the target must be a non-empty string")
-    parts = text.strip().split(".")
+    try:  # (positions count in the text as given, spaces before it included)
+        parts = split_target(text.strip(), len(text) - len(text.lstrip()))
+    except InvalidRequest as exc:
+        raise InvalidRequest(f"column {column!r}: target {text!r}: {exc.message}") from None
     field = parts[0].lower()
     if field in SKIP_ALIASES:
         field = "skip"
@@ -65,10 +133,11 @@ def parse_target(text: str, column: str) -> Target:
 def parse_map_options(options: Iterable[str], name: str = "--map") -> dict[str, str]:
     """``["q=input.question", "a=expected"]`` (the CLI's ``--map``, the routes' ``map``;
     ``name`` is how errors call it) → ``{"q": "input.question", …}``. The column name is
-    everything before the last ``=``; a column given twice is an error (the last one won)."""
+    everything before the last ``=`` outside the target's quoted keys (``q=input."a=b"``
+    maps the column ``q``); a column given twice is an error (the last one won)."""
     result: dict[str, str] = {}
     for option in options:
-        column, sep, target = option.rpartition("=")
+        column, sep, target = _split_option(option)
         if not sep or not column:
             raise InvalidRequest(f"{name} {option!r}: write it as column=target")
         if column in result:
@@ -77,6 +146,23 @@ def parse_map_options(options: Iterable[str], name: str = "--map") -> dict[str, 
             )
         result[column] = target
     return result
+
+
+def _split_option(option: str) -> tuple[str, str, str]:
+    """(column, "=", target) at the last ``=`` whose rest reads as a target with every
+    ``=`` of it inside a quoted key; else at the last ``=`` (its target's error is said when
+    it is parsed)."""
+    at = option.rfind("=")
+    while at > 0:
+        target = option[at + 1 :]
+        try:
+            keys = split_target(target.strip())
+        except InvalidRequest:
+            keys = None
+        if keys is not None and target.count("=") == sum(k.count("=") for k in keys):
+            return option[:at], "=", target
+        at = option.rfind("=", 0, at)
+    return option.rpartition("=")
 
 
 RECORD_FIELDS = ("id", *VALUE_FIELDS, "tags")
@@ -181,7 +267,7 @@ def _check_paths(entries: list[tuple[str, tuple[str, ...]]], field: str) -> None
         if other is not None:
             raise InvalidRequest(
                 f"columns {other!r} and {column!r} both write"
-                f" {'.'.join((field, *where))} (give one a key)"
+                f" {Target(field, where)} (give one a key)"
             )
         written[path] = column
         for length in range(len(path)):

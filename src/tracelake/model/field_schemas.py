@@ -8,8 +8,11 @@ sampled object) and the items of arrays.
 
 from __future__ import annotations
 
+import ast
 import functools
+import json
 from collections.abc import Iterable
+from datetime import date
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +31,7 @@ DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 def check_field(name: str) -> str:
     if name not in SCHEMA_FIELDS:
-        raise InvalidRequest(f"field must be one of {', '.join(SCHEMA_FIELDS)}, got {name!r}")
+        raise InvalidRequest(f"field must be one of {', '.join(SCHEMA_FIELDS)}, got {_json(name)}")
     return name
 
 
@@ -77,6 +80,7 @@ def _js() -> SimpleNamespace:
         module.re = _LinearRe  # type: ignore[attr-defined]
     return SimpleNamespace(
         Validator=jsonschema.Draft202012Validator,
+        formats=_format_checker(jsonschema),
         SchemaError=jsonschema.SchemaError,
         Registry=Registry,
         Unresolvable=Unresolvable,
@@ -93,8 +97,11 @@ def check_schema(schema: Any) -> dict:
         js.Validator.check_schema(schema)
     except js.SchemaError as exc:
         where = "/".join(str(p) for p in exc.absolute_path)
-        raise InvalidRequest(f"invalid JSON Schema at /{where}: {exc.message}") from None
+        raise InvalidRequest(
+            f"invalid JSON Schema at /{where}: {json_spelling(exc.message)}"
+        ) from None
     _check_patterns(schema, "")
+    _check_formats(schema, "")
     resolver = js.Registry().resolver_with_root(js.DRAFT202012.create_resource(schema))
     _check_refs(schema, resolver, "")
     try:
@@ -133,7 +140,7 @@ def _check_ref_loops(schema: dict, resolver) -> None:
             ref = node.get(key)
             if isinstance(ref, str):
                 resolved = resolver.lookup(ref)  # (every reference resolves: checked before)
-                visit(resolved.contents, resolved.resolver, start, f"{key} {ref!r}", path)
+                visit(resolved.contents, resolved.resolver, start, f"{key} {_json(ref)}", path)
         for key in _IN_PLACE:
             value = node.get(key)
             if isinstance(value, dict) and key == "dependentSchemas":
@@ -182,13 +189,106 @@ def _check_patterns(node: Any, where: str) -> None:
         except pa.ArrowInvalid as exc:
             reason = str(exc).removeprefix("Invalid regular expression: ")
             raise InvalidRequest(
-                f"the regex {pattern!r} at /{at.lstrip('/')} is not supported ({reason}):"
+                f"the regex {_json(pattern)} at /{at.lstrip('/')} is not supported ({reason}):"
                 " patterns are run by RE2, in time linear in the value, which has no"
                 " lookaround or backreferences"
             ) from None
     for key, value in node.items():
         if key not in ("const", "enum", "default", "examples"):
             _check_patterns(value, f"{where}/{key}")
+
+
+# -- formats ----------------------------------------------------------------------------------
+
+# RFC 3339 (date-time, full-time), RFC 1123 (hostname), RFC 3986 (uri, uri-reference) and
+# RFC 6901 (json-pointer), checked by RE2 as ``pattern`` is (in time linear in the value).
+_HOUR_MINUTE = r"([01][0-9]|2[0-3]):[0-5][0-9]"
+_TIME = rf"{_HOUR_MINUTE}:([0-5][0-9]|60)(\.[0-9]+)?([Zz]|[+-]{_HOUR_MINUTE})"
+_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_URI_CHARS = r"([A-Za-z0-9._~!$&'()*+,;=:@/?#\[\]-]|%[0-9A-Fa-f]{2})*"
+_FORMAT_PATTERNS = {
+    "date-time": rf"^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}[Tt]{_TIME}$",
+    "time": rf"^{_TIME}$",
+    "hostname": rf"^{_LABEL}(\.{_LABEL})*$",
+    "uri": rf"^[A-Za-z][A-Za-z0-9+.-]*:{_URI_CHARS}$",
+    "uri-reference": rf"^([A-Za-z][A-Za-z0-9+.-]*:)?{_URI_CHARS}$",
+    "json-pointer": r"^(/([^~/]|~[01])*)*$",
+}
+# Of jsonschema's own checkers, those that need no package beyond it (and never Python's
+# ``re``, which backtracks): "regex" is checked as RE2 runs it, as ``pattern`` is.
+_JSONSCHEMA_FORMATS = ("date", "email", "idn-email", "idn-hostname", "ipv4", "ipv6", "uuid")
+
+
+def _format_checker(jsonschema):
+    """The formats a field schema's ``format`` is enforced for (see ``FORMATS``)."""
+    checker = jsonschema.FormatChecker(formats=())
+    builtin = jsonschema.Draft202012Validator.FORMAT_CHECKER.checkers
+    for name in _JSONSCHEMA_FORMATS:
+        if name in builtin:  # (idn-hostname needs idna, which jsonschema does not require)
+            checker.checkers[name] = builtin[name]
+
+    def by_pattern(name: str, pattern: str) -> None:
+        def check(value: object) -> bool:
+            return not isinstance(value, str) or regex_search(pattern, value)
+
+        checker.checks(name)(check)
+
+    for name, pattern in _FORMAT_PATTERNS.items():
+        if name not in ("date-time", "hostname"):  # (more than their pattern: below)
+            by_pattern(name, pattern)
+
+    @checker.checks("date-time", raises=ValueError)
+    def date_time(value: object) -> bool:
+        if not isinstance(value, str):
+            return True
+        if not regex_search(_FORMAT_PATTERNS["date-time"], value):
+            return False
+        date.fromisoformat(value[:10])  # (a day the month has)
+        return True
+
+    @checker.checks("hostname")
+    def hostname(value: object) -> bool:
+        return not isinstance(value, str) or (
+            len(value) <= 253 and regex_search(_FORMAT_PATTERNS["hostname"], value)
+        )
+
+    @checker.checks("regex")
+    def regex(value: object) -> bool:
+        if not isinstance(value, str):
+            return True
+        try:
+            regex_search(value, "")
+        except pa.ArrowInvalid:
+            return False
+        return True
+
+    return checker
+
+
+def formats() -> list[str]:
+    """The ``format`` values a field schema may use: each is enforced."""
+    return sorted(_js().formats.checkers)
+
+
+def _check_formats(node: Any, where: str) -> None:
+    """Every ``format`` is one that is enforced: any other would be ignored (JSON Schema
+    makes ``format`` an annotation only, unless a validator checks it), so a schema saying
+    ``"format": "emial"`` or a format tracelake does not check would let any string in."""
+    if isinstance(node, list):
+        for i, item in enumerate(node):
+            _check_formats(item, f"{where}/{i}")
+        return
+    if not isinstance(node, dict):
+        return
+    name = node.get("format")
+    if isinstance(name, str) and name not in _js().formats.checkers:
+        raise InvalidRequest(
+            f"format {_json(name)} at /{where.lstrip('/')} is not checked by tracelake, so it"
+            f" would let any value in: use one of {', '.join(formats())}, or a pattern"
+        )
+    for key, value in node.items():
+        if key not in ("const", "enum", "default", "examples"):
+            _check_formats(value, f"{where}/{key}")
 
 
 def _check_refs(node: Any, resolver, where: str) -> None:
@@ -211,13 +311,13 @@ def _check_refs(node: Any, resolver, where: str) -> None:
         if not ref.startswith("#"):
             raise InvalidRequest(
                 f"{key} at /{where.lstrip('/')} must be a local reference starting with '#'"
-                f" (remote references are not fetched), got {ref!r}"
+                f" (remote references are not fetched), got {_json(ref)}"
             )
         try:
             resolver.lookup(ref)
         except _js().Unresolvable:
             raise InvalidRequest(
-                f"{key} at /{where.lstrip('/')} does not resolve within the schema: {ref!r}"
+                f"{key} at /{where.lstrip('/')} does not resolve within the schema: {_json(ref)}"
             ) from None
     for key, value in node.items():
         if key not in ("const", "enum", "default", "examples") and not (
@@ -247,15 +347,92 @@ def violations(validator: Draft202012Validator, value: Any) -> list[dict]:
     found = []
     for error in sorted(errors, key=lambda e: list(e.absolute_path)):
         path = "/" + "/".join(str(p) for p in error.absolute_path)
-        found.append({"path": path, "message": error.message})
+        found.append({"path": path, "message": _message(error)})
     return found
+
+
+def _json(value: Any) -> str:
+    """A value as JSON writes it (``"abc"``, ``null``, ``{"a": [1, true]}``)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _message(error) -> str:
+    """A violation's message in JSON spelling: jsonschema writes the values in it as Python
+    does (``'abc' is not of type 'integer'``, ``None``, ``True``, ``{'a': 1}``), where the
+    user wrote JSON (``"abc" is not of type "integer"``)."""
+    if error.validator is None and error.message.startswith("False schema does not allow "):
+        return f"the schema false allows no value here (got {_json(error.instance)})"
+    if error.validator == "format":
+        return f"{_json(error.instance)} is not a valid {_json(error.validator_value)}"
+    return json_spelling(error.message)
+
+
+_WORDS = {"True": "true", "False": "false", "None": "null"}
+
+
+def json_spelling(message: str) -> str:
+    """``message`` with each Python literal in it (a string, a list, a dict, ``True``,
+    ``False``, ``None``) written as JSON. jsonschema's messages are fixed English words
+    around ``repr()``s of JSON values, which ``ast.literal_eval`` reads back; text that
+    does not read as a literal is kept as it is."""
+    out: list[str] = []
+    i, n = 0, len(message)
+    while i < n:
+        ch = message[i]
+        end = _literal_end(message, i) if ch in "'\"[{" else None
+        if end is not None:
+            try:
+                out.append(_json(ast.literal_eval(message[i:end])))
+                i = end
+                continue
+            except (ValueError, SyntaxError, MemoryError, RecursionError):
+                pass
+        if ch in "TFN" and (i == 0 or not message[i - 1].isalnum()):
+            word = next((w for w in _WORDS if message.startswith(w, i)), None)
+            after = i + len(word) if word else i
+            if word and (after == n or not (message[after].isalnum() or message[after] == "_")):
+                out.append(_WORDS[word])
+                i = after
+                continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def _literal_end(text: str, start: int) -> int | None:
+    """Where the quoted string or the bracketed value starting at ``start`` ends (the index
+    after it), or None when it does not close."""
+    depth = 0
+    i, n = start, len(text)
+    while i < n:
+        ch = text[i]
+        if ch in "'\"":
+            i += 1
+            while i < n and text[i] != ch:
+                i += 2 if text[i] == "\\" else 1
+            if i >= n:
+                return None
+            if depth == 0:
+                return i + 1
+        elif ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+            if depth < 0:
+                return None
+        elif depth == 0:
+            return None
+        i += 1
+    return None
 
 
 def validator_for(schema: dict) -> Draft202012Validator:
     """A validator that never fetches anything: its registry has no retrieval, so a
     reference outside the schema fails (see ``violations``) instead of reaching the network."""
     js = _js()
-    return js.Validator(schema, registry=js.Registry())
+    return js.Validator(schema, registry=js.Registry(), format_checker=js.formats)
 
 
 def _type_of(value: Any) -> str:

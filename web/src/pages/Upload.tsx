@@ -20,16 +20,24 @@ const LABELS: Record<Bucket, string> = {
   skip: "Do not import",
 };
 
+/** A key as a target writes it (the server's quote_key): double-quoted, as in BTQL paths,
+ * when it would not read back as that one key (a column `a.b` is the key `metadata."a.b"`,
+ * not `a` holding `b`). */
+function quoteKey(key: string): string {
+  if (key && key === key.trim() && !/[."=\\]/.test(key)) return key;
+  return `"${key.replace(/\\/g, "\\\\").replace(/"/g, '""')}"`;
+}
+
 /** The server's mapping: a metadata column goes under its own name (metadata is an object),
  * but a column named `metadata` alone in Metadata (a dataset export's, a JSON record's own
  * metadata object) is the whole field, as the server maps it by default. */
 function targets(mapping: Record<string, Bucket>): string {
   const metadataColumns = Object.values(mapping).filter((b) => b === "metadata").length;
-  const target = (c: string, b: Bucket) => (b !== "metadata" ? b : c === "metadata" && metadataColumns === 1 ? "metadata" : `metadata.${c}`);
+  const target = (c: string, b: Bucket) => (b !== "metadata" ? b : c === "metadata" && metadataColumns === 1 ? "metadata" : `metadata.${quoteKey(c)}`);
   return JSON.stringify(Object.fromEntries(Object.entries(mapping).map(([c, b]) => [c, target(c, b)])));
 }
 
-type Preview = { format: string; columns: { name: string; types: string[] }[]; proposed_mapping: Record<string, string>; rows: any[]; records: any[] };
+type Preview = { format: string; columns: { name: string; types: string[] }[]; proposed_mapping: Record<string, string>; rows: any[]; records: any[]; warnings?: string[] };
 
 export function UploadDialog({ datasetId, title = "Upload to the dataset", onClose }: { datasetId: string; title?: string; onClose: (imported: number) => void }) {
   const [file, setFile] = useState<File | null>(null);
@@ -111,6 +119,13 @@ export function UploadDialog({ datasetId, title = "Upload to the dataset", onClo
           <div className="muted">
             {file.name} ({data.format}): {columns.length} columns; the first {data.rows.length} rows below. Drag each column into a box.
           </div>
+          {!!data.warnings?.length && (
+            <ul className="muted" data-testid="upload-warnings">
+              {data.warnings.map((w) => (
+                <li key={w}>{w}</li>
+              ))}
+            </ul>
+          )}
           <div className="buckets">
             {BUCKETS.map((b) => (
               <div key={b} className="bucket" onDragOver={(e) => e.preventDefault()} onDrop={dropOn(b)} data-testid={`bucket-${b}`}>

@@ -9,7 +9,8 @@ export type FieldViolation = { path: string; message: string };
 export type FieldSchema = { validate: ValidateFunction; enforce: boolean };
 
 // ajv is loaded with the first row editor, in its own chunk (the other screens do not need it).
-// jsonschema does not check "format" unless asked (the server does not): neither do we.
+// "format" is left to the server, which checks it (docs/datasets.md): a value breaking one
+// shows the server's violation when the row is saved.
 let ajv: Promise<import("ajv/dist/2020").default> | null = null;
 function compiler() {
   ajv ??= import("ajv/dist/2020").then(({ default: Ajv2020 }) => new Ajv2020({ allErrors: true, strict: false, validateFormats: false }));
@@ -51,8 +52,9 @@ export function fieldViolations(schema: FieldSchema | undefined, value: unknown)
   if (schema.validate(value)) return [];
   return (schema.validate.errors || []).map((e) => {
     let message = e.message || "is invalid";
-    if (e.keyword === "required") message = `'${(e.params as any).missingProperty}' is a required property`;
-    if (e.keyword === "additionalProperties") message = `'${(e.params as any).additionalProperty}' is not allowed`;
+    // Values in JSON spelling, as the server's messages write them.
+    if (e.keyword === "required") message = `${JSON.stringify((e.params as any).missingProperty)} is a required property`;
+    if (e.keyword === "additionalProperties") message = `${JSON.stringify((e.params as any).additionalProperty)} is not allowed`;
     return { path: e.instancePath || "/", message };
   });
 }
