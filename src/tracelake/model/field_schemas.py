@@ -224,7 +224,7 @@ def _format_checker(jsonschema):
     checker = jsonschema.FormatChecker(formats=())
     builtin = jsonschema.Draft202012Validator.FORMAT_CHECKER.checkers
     for name in _JSONSCHEMA_FORMATS:
-        if name in builtin:  # (idn-hostname needs idna, which jsonschema does not require)
+        if name in builtin:  # (idn-hostname needs idna, pinned in pyproject.toml)
             checker.checkers[name] = builtin[name]
 
     def by_pattern(name: str, pattern: str) -> None:
