@@ -123,6 +123,35 @@ def test_a_string_and_a_number_of_the_same_text_are_two_pivot_columns(app_client
     assert sorted(r["n"] for r in btql(app_client, project_id, grouped)) == sorted(row.values())
 
 
+def test_pivot_columns_come_in_the_order_of_their_values_text(app_client):
+    """A number's column came after those of longer texts it begins (0.25 before 0.2, 1.5 and
+    the string "10" before 1): the columns were ordered by a key that marked a JSON value
+    with a letter, which sorts after every digit of the text's hex."""
+    name = f"pv-{uuid.uuid4().hex[:8]}"
+    project_id = app_client.post("/v1/project", json={"name": name}).json()["id"]
+    values = [1, 1.5, "10", 0.2, 0.25, "1", 1]
+    rows = [
+        {"id": f"r{i}", "project_id": project_id, "log_id": "g", "metadata": {"k": v}}
+        for i, v in enumerate(values)
+    ]
+    assert app_client.post("/logs3", json={"rows": rows}).status_code == 200
+    query = "measures: count(1) as n | from: project_logs('{p}') | pivot: metadata.k"
+    (row,) = btql(app_client, project_id, query)
+    assert list(row.items()) == [
+        ("0.2_n", 1),
+        ("0.25_n", 1),
+        ("1_n", 1),
+        ("1_n_2", 2),
+        ("1.5_n", 1),
+        ("10_n", 1),
+    ]
+    sql = (
+        "SELECT metadata.k, count(1) AS n FROM project_logs('{p}') GROUP BY 1"
+        " PIVOT (count(1) AS n FOR k IN (ANY))"
+    )
+    assert btql(app_client, project_id, sql) == [row]
+
+
 # -- 4. names of unaliased expressions -------------------------------------------------------------
 
 

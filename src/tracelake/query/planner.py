@@ -824,8 +824,8 @@ class _Planner:
         # DuckDB names columns case-insensitively (values `a` and `A` would give `a_n` and
         # `A_n_1`): each value travels hex-encoded (a null as N, apart from the string
         # "null") and pivot_output_name restores it. A JSON value that is not a string
-        # has a J after its text's hex, so that the string "1" and the number 1 (two
-        # groups) are two columns, not one that kept the first group's measures.
+        # has PIVOT_JSON_MARK after its text's hex, so that the string "1" and the number 1
+        # (two groups) are two columns, not one that kept the first group's measures.
         json = {c.name for c in proj.columns if c.name in pivots and c.value.type is T.JSON}
 
         def key(p: str) -> str:
@@ -1416,7 +1416,11 @@ _EXPR_NAME = re.compile(r"expr_[0-9]+")
 
 PIVOT_NULL_KEY = "N"  # a null pivot value in a column's key (not a hex digit)
 PIVOT_NULL_NAME = "(null)"  # ... and in its output name: `(null)_count`
-PIVOT_JSON_MARK = "J"  # after the hex of a JSON value other than a string (not a hex digit)
+# After the hex of a JSON value other than a string: not a hex digit, and between the "."
+# that joins the values of several pivot columns and every hex digit, so that DuckDB, which
+# orders the columns by their keys, puts the value after the string of its text and before
+# any longer text (a letter put the number 0.2 after 0.25, and 1 after the string "10").
+PIVOT_JSON_MARK = "/"
 
 
 def pivot_output_name(column: str) -> str:
