@@ -5,8 +5,10 @@ range. Expected values are worked out here from the rows the test writes."""
 
 from __future__ import annotations
 
+import io
 import uuid
 
+import pyarrow.parquet as pq
 import pytest
 
 ROWS = [
@@ -150,6 +152,34 @@ def test_pivot_columns_come_in_the_order_of_their_values_text(app_client):
         " PIVOT (count(1) AS n FOR k IN (ANY))"
     )
     assert btql(app_client, project_id, sql) == [row]
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl", "csv", "parquet"])
+def test_a_pivot_without_dimensions_over_no_rows_answers_no_rows(app_client, project, fmt):
+    """There is no value to make a column of, as with dimensions (no group, no row); it was a
+    400 that quoted DuckDB ('Binder Error: SELECT list is empty after resolving *')."""
+    queries = [
+        "measures: count(1) as n | pivot: metadata.k | from: project_logs('{p}') | filter: false",
+        "SELECT metadata.k, count(1) AS n FROM project_logs('{p}') WHERE false GROUP BY 1"
+        " PIVOT (count(1) AS n FOR k IN (ANY))",
+    ]
+    for query in queries:
+        response = app_client.post(
+            "/btql", json={"query": query.replace("{p}", project), "fmt": fmt}
+        )
+        assert response.status_code == 200, response.text
+        if fmt == "json":
+            assert response.json()["data"] == []
+            assert response.json()["cursor"] is None
+        elif fmt == "parquet":
+            assert pq.read_table(io.BytesIO(response.content)).num_rows == 0
+        else:
+            assert response.text.strip() == ""
+
+
+def test_a_pivot_without_dimensions_is_one_row(app_client, project):
+    query = "measures: count(1) as n | pivot: metadata.k | from: project_logs('{p}')"
+    assert btql(app_client, project, query) == [{"1_n": 1, "1_n_2": 1, "x_n": 1}]
 
 
 # -- 4. names of unaliased expressions -------------------------------------------------------------

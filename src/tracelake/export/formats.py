@@ -144,6 +144,8 @@ def _flat_sql(sql: str, columns: list[Column]) -> str:
 
 
 def arrow_table(cursor, sql: str, params: list, columns: list[Column]) -> pa.Table:
+    if not columns:  # (a pivot without dimensions over no rows: SQL selects something)
+        return pa.table({})
     if params:
         return cursor.execute(_flat_sql(sql, columns), params).to_arrow_table()
     return cursor.sql(_flat_sql(sql, columns)).to_arrow_table()  # no extra copy of the rows

@@ -466,7 +466,8 @@ def _execute_paged(
     visible = ", ".join(_quote(name) for name in stored)
     # CREATE TABLE AS keeps the query's order (DuckDB preserves insertion order).
     page_sql = f"SELECT {visible} FROM query_page"
-    columns = describe(cursor, page_sql, [], names=list(output))
+    # A pivot without dimensions over no rows has no column (and no row) to render.
+    columns = describe(cursor, page_sql, [], names=list(output)) if stored else []
     result = QueryResult(
         schema=json_schema(columns),
         cursor=next_cursor,

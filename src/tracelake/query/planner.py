@@ -843,16 +843,22 @@ class _Planner:
         keys = f"{_lit(PIVOT_PREFIX)} || {keys}"
         using = ", ".join(f"first({_q(m)}) AS {_q(m)}" for m in measures)
         inner = f"SELECT * EXCLUDE ({', '.join(_q(p) for p in pivots)}), {keys} AS __pivot_key"
+        # Without dimensions the rows are one group of a constant: over no rows, a PIVOT
+        # without GROUP BY has no column at all, which DuckDB refuses ("SELECT list is
+        # empty"), while one grouped by the constant is no rows, as with dimensions.
+        group = [*dims, *hidden] or ["__pivot_all"]
+        if group == ["__pivot_all"]:
+            inner += ", 1 AS __pivot_all"
         inner += f" FROM ({aggregate_sql})"
         sql = f"PIVOT ({inner}) ON __pivot_key USING {using}"
-        if dims or hidden:
-            sql += " GROUP BY " + ", ".join(_q(d) for d in [*dims, *hidden])
+        sql += " GROUP BY " + ", ".join(_q(d) for d in group)
         order = [
             f"{h} {'DESC' if key.args.get('desc') else 'ASC'} NULLS LAST"
             for h, key in zip(hidden, sort, strict=True)
         ]
         order = ", ".join(order + [_q(d) for d in dims]) or "1"
-        exclude = f" EXCLUDE ({', '.join(hidden)})" if hidden else ""
+        excluded = [h for h in group if h not in dims]
+        exclude = f" EXCLUDE ({', '.join(excluded)})" if excluded else ""
         sql = f"SELECT *{exclude}, NULL AS __key FROM ({sql}) ORDER BY {order} LIMIT {self.limit}"
         if offset:
             sql += f" OFFSET {offset}"
