@@ -197,7 +197,10 @@ def create_automation(
             parser=one_of(RETENTION_OBJECTS),
         ),
     ] = None,
-    days: Annotated[int | None, typer.Option("--days", help="Retention window in days.")] = None,
+    days: Annotated[
+        int | None,
+        typer.Option("--days", help="Days to keep, 0 to 36500 (needed with --retention)."),
+    ] = None,
     grace_hours: Annotated[
         float | None,
         typer.Option("--grace-hours", help="Hours before soft-deleted data is purged."),
@@ -235,6 +238,8 @@ def create_automation(
             given = [flag for flag, value in export_only.items() if value is not None]
             if given:
                 raise CliError(f"{', '.join(given)}: only for an export, not --retention")
+            if days is None:
+                raise CliError("--retention needs --days N: the days to keep, 0 to 36500")
             config = {"event_type": "retention", "object_type": retention, "retention_days": days}
             if grace_hours is not None:
                 config["grace_period_hours"] = grace_hours

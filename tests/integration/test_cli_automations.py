@@ -153,6 +153,9 @@ def test_flags_that_do_not_apply_to_the_automation_are_refused(server, tmp_path)
         # The query was dropped: the automation exported every span instead of its rows.
         (("--path", f"file://{tmp_path}", "--definition", "log_spans", "--query", "q"), "--query"),
         (("--path", f"file://{tmp_path}", "--definition", "btql_query"), "--query"),
+        # A retention policy without its window: the server's 400 named config.retention_days,
+        # a key the command line never showed.
+        (("--retention", "dataset"), "--days"),
     ]
     for flags, named in cases:
         result = run_cli(*base, *flags, env=env)
