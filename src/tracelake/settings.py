@@ -8,7 +8,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from tracelake.errors import InvalidSetting
+from tracelake.errors import InvalidRequest, InvalidSetting
+from tracelake.model.names import require_name
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,8 @@ SETTINGS: tuple[Setting, ...] = (
         "org_name",
         "TRACELAKE_ORG_NAME",
         "tracelake",
-        "Name of the organization created on first start (spaces around it are dropped).",
+        "Name of the organization created on first start (spaces around it are dropped; blank "
+        "is the default).",
     ),
     Setting(
         "public_url",
@@ -166,6 +168,13 @@ class Settings:
             # organization may not have (names do not start or end with whitespace), and
             # the server stopped at startup with a traceback.
             values["org_name"] = values["org_name"].strip() or BY_NAME["org_name"].default
+            # One no organization may have (a control character, over 1,024 characters)
+            # stopped a first start with a traceback (serve) or an error that did not say
+            # where the name came from (demo, keys create, which left a database behind).
+            try:
+                require_name(values["org_name"], "TRACELAKE_ORG_NAME")
+            except InvalidRequest as e:
+                raise InvalidSetting(str(e)) from None
         public = values.get("public_url")
         if public is not None:
             # One without a scheme ("tracelake.example.com") went out as the SDK's api_url

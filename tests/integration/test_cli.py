@@ -564,6 +564,24 @@ def test_serve_refuses_a_public_url_clients_could_not_use(tmp_path, value):
     assert not (tmp_path / "data").exists()
 
 
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [("a\x01b", "control characters (U+0001 at character 2)"), ("o" * 1025, "too long")],
+)
+@pytest.mark.parametrize("command", ["serve", "demo"])
+def test_an_org_name_no_organization_may_have_is_named(tmp_path, command, value, words):
+    """A TRACELAKE_ORG_NAME with a control character (or too long): serve stopped at its
+    first start with a traceback (exit 3), demo said "organization name must not …"
+    without naming the variable and left a database without an organization behind."""
+    serving = ["--log-level", "warning", "--port", str(free_port())] if command == "serve" else []
+    result = run_cli(
+        command, *serving, "--data-dir", str(tmp_path / "data"),
+        env=cli_env(TRACELAKE_ORG_NAME=value),
+    )  # fmt: skip
+    assert_cli_error(result, "TRACELAKE_ORG_NAME", words)
+    assert not (tmp_path / "data").exists()
+
+
 def test_serve_refuses_a_setting_before_loading_the_server(tmp_path):
     """A refused setting is said before the server's modules load (about a second)."""
     args = ["serve", "--data-dir", str(tmp_path / "data"), "--log-level", "verbose"]
