@@ -781,8 +781,7 @@ def query(
     url: Url = None,
     api_key: ApiKey = None,
 ):
-    """Run a BTQL or SQL query (or a JSON AST) against the server (or the data dir) and print
-    the rows."""
+    """Run a BTQL or SQL query (or a JSON AST) on the server or the data dir; print the rows."""
     import orjson
 
     def body():

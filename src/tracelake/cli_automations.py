@@ -481,8 +481,9 @@ def restore_automation(
     url: Url = None,
     api_key: ApiKey = None,
 ):
-    """Bring back what a retention policy soft-deleted (before the purge); pauses it if
-    anything came back."""
+    """Bring back what a retention policy soft-deleted (before the purge).
+
+    The policy is paused if anything came back, so that its next run does not delete it again."""
 
     def body():
         server = _server(url, api_key)

@@ -38,3 +38,20 @@ def test_every_route_has_a_docstring():
     for path, operations in app.openapi()["paths"].items():
         for method, operation in operations.items():
             assert operation.get("description"), f"{method.upper()} {path} has no docstring"
+
+
+def test_every_command_says_what_it_does_in_one_line():
+    """`tracelake --help` lists each command with the first paragraph of its help, line
+    breaks kept: query's and automations restore's broke in the middle of a sentence."""
+    import typer.main
+
+    from tracelake.cli import app
+
+    def commands(group, path):
+        for name, command in getattr(group, "commands", {}).items():
+            yield [*path, name], command
+            yield from commands(command, [*path, name])
+
+    for path, command in commands(typer.main.get_command(app), []):
+        summary = (command.help or "").split("\n\n")[0]
+        assert summary and "\n" not in summary, (" ".join(path), summary)
