@@ -80,9 +80,9 @@ class RemoteBackend:
     def __init__(
         self, url: str, api_key: str | None, names: tuple[str, str] = ("--url", "--api-key")
     ):
+        check_url(url, names[0])
         if not api_key:
             raise CliError("talking to a server needs an API key: --api-key or TRACELAKE_API_KEY")
-        check_url(url, names[0])
         check_client_key(api_key, names[1])
         self.url = url.rstrip("/")
         self.http = httpx.Client(

@@ -291,6 +291,14 @@ def test_a_url_from_the_environment_is_named_so():
     assert_cli_error(result, "TRACELAKE_URL must be an http:// or https:// address")
 
 
+def test_a_bad_url_is_named_before_a_missing_key():
+    """A mistyped address with no key said only that a key was needed: given one, the
+    command then refused the address it had been run with from the start."""
+    result = run_cli("query", "select: 1", env=cli_env(TRACELAKE_URL="ftp://host"))
+    assert_cli_error(result, "TRACELAKE_URL must be an http:// or https:// address")
+    assert_cli_error(run_cli("keys", "list", "--url", "localhost:8000"), "--url must be")
+
+
 @pytest.mark.parametrize("key", ["tl-clé-0123456789abcdef", "tl-0123456789\nabcdef"])
 def test_an_api_key_no_header_can_carry_is_named(key):
     """A non-ASCII key (pasted from a document) was a UnicodeEncodeError traceback."""
