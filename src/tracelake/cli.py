@@ -178,6 +178,29 @@ def _check_binary_to_terminal(fmt: str | None, path: Path | None) -> None:
         raise CliError("parquet is binary: give a file with -o, or pipe -o - into a program")
 
 
+class _WholeWrites:
+    """A binary stream whose ``write`` writes every byte or raises. A buffered stream's
+    ``write`` into a pipe whose reader left while it waited (`tracelake query … | head -1`
+    with more than the pipe holds) answered the bytes the pipe took, 65,536 of 12 MB, and
+    no error: the command went on and exited 0, as if everything had been read. Written
+    again, the rest fails with EPIPE, which ends the command with 141 (``main``)."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, data) -> int:
+        view = memoryview(data).cast("B")
+        while view:
+            written = self._stream.write(view)
+            if not written:  # (never for a blocking stream; no endless loop if it were)
+                raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
+            view = view[written:]
+        return len(data)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+
 @contextmanager
 def _output_file(path: Path) -> Iterator:
     """A binary file written beside ``path`` and renamed onto it only when the block ends
@@ -185,7 +208,7 @@ def _output_file(path: Path) -> Iterator:
     followed (the file it names is replaced, not the link); a FIFO or device (/dev/stdout)
     is written directly, and so is standard output (``-``)."""
     if _is_stdout(path):
-        yield sys.stdout.buffer
+        yield _WholeWrites(sys.stdout.buffer)
         sys.stdout.flush()
         return
     if path.is_dir():
@@ -193,7 +216,7 @@ def _output_file(path: Path) -> Iterator:
     if path.exists() and not path.is_file():  # a FIFO, a device, a socket: no renaming
         try:
             with open(path, "wb") as out:
-                yield out
+                yield _WholeWrites(out)
         except OSError as exc:
             if exc.errno == errno.EPIPE:  # (a pipe's reader gone: ``main`` ends quietly)
                 raise
@@ -846,7 +869,7 @@ def query(
                 f"Wrote {_written(output)}" + (f" (next cursor: {cursor})" if cursor else "")
             )
         else:
-            sys.stdout.buffer.write(content)
+            _WholeWrites(sys.stdout.buffer).write(content)
             sys.stdout.flush()
             if format != "json":  # json carries its cursor
                 _more(cursor)

@@ -250,6 +250,33 @@ def test_a_pipe_into_head_ends_the_export_quietly(demo_dir):
     assert stderr == b""
 
 
+@pytest.mark.parametrize(
+    "args",
+    [["-f", "jsonl"], ["-f", "csv"], ["-f", "json"], ["-f", "jsonl", "-o", "-"]],
+    ids=["jsonl", "csv", "json", "jsonl-stdout"],
+)
+def test_a_pipe_into_head_ends_the_query_with_141(demo_dir, args):
+    """A real `| head -1` of a query's answer larger than the pipe holds: the write into
+    the pipe was cut short when head left, without an error, and the query exited 0 (the
+    README says 141, as `cat` would), a script's `set -o pipefail` seeing a success."""
+    read_end, write_end = os.pipe()
+    fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, 4096)
+    query = subprocess.Popen(
+        [sys.executable, "-m", "tracelake", "query", LOGS, *args, "--data-dir", demo_dir],
+        stdout=write_end,
+        stderr=subprocess.PIPE,
+        env=cli_env(),
+    )
+    head = subprocess.Popen(["head", "-c", "100"], stdin=read_end, stdout=subprocess.PIPE)
+    os.close(read_end)
+    os.close(write_end)
+    start, _ = head.communicate(timeout=60)
+    _, stderr = query.communicate(timeout=60)
+    assert len(start) == 100
+    assert query.returncode == 141, stderr
+    assert stderr == b""
+
+
 def test_a_query_of_an_ambiguous_name_names_the_projects(tmp_path):
     """`tracelake query "from: dataset('golden')"` said "2 datasets are named 'golden': use an
     id", naming neither project: it names both, and how to name a dataset within one."""
