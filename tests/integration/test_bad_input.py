@@ -1036,8 +1036,9 @@ def test_dataset_routes_refuse_fields_they_do_not_take(app_client):
 
 
 _BAD_IDS_AND_TYPES = [
-    ({"id": "a\x00b"}, ("id", "control character", "U+0000")),
-    ({"id": "line\nbreak"}, ("id", "U+000A")),
+    # The position counts characters from 1, as a name's does ("at 1" was the second).
+    ({"id": "a\x00b"}, ("id", "control character", "U+0000 at character 2")),
+    ({"id": "line\nbreak"}, ("id", "U+000A at character 5")),
     ({"id": "x" * 1025}, ("id", "too long", "1,024")),
     ({"span_id": "s\x01", "root_span_id": "s"}, ("span_id", "U+0001")),
     ({"root_span_id": "r" * 2000}, ("root_span_id", "too long")),

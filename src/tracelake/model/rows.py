@@ -356,8 +356,8 @@ def check_id(value: str, what: str) -> None:
     found = _CONTROL.search(value)
     if found is not None:
         raise InvalidRequest(
-            f"{what} holds a control character (U+{ord(found.group()):04X} at"
-            f" {found.start()}): ids are printable text"
+            f"{what} holds a control character (U+{ord(found.group()):04X} at character"
+            f" {found.start() + 1}): ids are printable text"
         )
 
 
