@@ -13,7 +13,9 @@ from tracelake.cli_backends import CliError, RemoteBackend, counted, project_id_
 from tracelake.model.automations import (
     EXPORT_DEFINITIONS,
     EXPORT_FORMATS,
+    MAX_GRACE_HOURS,
     MAX_INTERVAL,
+    MAX_RETENTION_DAYS,
     MIN_INTERVAL,
     RETENTION_OBJECTS,
 )
@@ -50,6 +52,43 @@ def _interval(value: str) -> int:
             f"{value!r} is not a whole number of seconds from {MIN_INTERVAL} to {MAX_INTERVAL}"
         )
     return seconds
+
+
+def _days(value: str) -> int:
+    """--days: a usage error outside the server's range (it was the server's refusal,
+    exit 1, naming config.retention_days), as --interval."""
+    try:
+        days = int(value)
+    except ValueError:
+        days = None
+    if days is None or not 0 <= days <= MAX_RETENTION_DAYS:
+        raise typer.BadParameter(
+            f"{value!r} is not a whole number of days from 0 to {MAX_RETENTION_DAYS}"
+        )
+    return days
+
+
+def _grace_hours(value: str) -> float:
+    """--grace-hours: a usage error outside the server's range (config.grace_period_hours
+    was named)."""
+    try:
+        hours = float(value)
+    except ValueError:
+        hours = None
+    if hours is None or not 0 <= hours <= MAX_GRACE_HOURS:  # (also refuses NaN)
+        raise typer.BadParameter(f"{value!r} is not a number of hours from 0 to {MAX_GRACE_HOURS}")
+    return hours
+
+
+def _max_rows(value: str) -> int:
+    """--max-rows: a usage error below 1 (config.max_rows was named)."""
+    try:
+        rows = int(value)
+    except ValueError:
+        rows = None
+    if rows is None or rows < 1:
+        raise typer.BadParameter(f"{value!r} is not a whole number of rows of at least 1")
+    return rows
 
 
 def _server(url: str | None, api_key: str | None) -> RemoteBackend:
@@ -172,6 +211,7 @@ def create_automation(
             "--max-rows",
             help="Most rows one run takes (traces for log_traces), default 100,000; a run that"
             " stops there is followed by the next at once.",
+            parser=_max_rows,
         ),
     ] = None,
     access_key_id: Annotated[str | None, typer.Option("--access-key-id")] = None,
@@ -199,11 +239,17 @@ def create_automation(
     ] = None,
     days: Annotated[
         int | None,
-        typer.Option("--days", help="Days to keep, 0 to 36500 (needed with --retention)."),
+        typer.Option(
+            "--days", help="Days to keep, 0 to 36500 (needed with --retention).", parser=_days
+        ),
     ] = None,
     grace_hours: Annotated[
         float | None,
-        typer.Option("--grace-hours", help="Hours before soft-deleted data is purged."),
+        typer.Option(
+            "--grace-hours",
+            help="Hours before soft-deleted data is purged, 0 to 8760 (default 24).",
+            parser=_grace_hours,
+        ),
     ] = None,
     paused: Annotated[bool, typer.Option("--paused", help="Create it paused.")] = False,
     url: Url = None,

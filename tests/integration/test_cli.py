@@ -1116,6 +1116,16 @@ AUTOMATION = ["automations", "create", "-p", "p", "--name", "n"]
             "--retention",
             "project_logs, experiment, dataset",
         ),
+        # These were the server's refusal, exit 1, naming config keys the command line
+        # never shows (config.retention_days, config.grace_period_hours, config.max_rows).
+        ([*AUTOMATION, "--retention", "dataset", "--days", "-1"], "--days", "0 to 36500"),
+        ([*AUTOMATION, "--retention", "dataset", "--days", "36501"], "--days", "0 to 36500"),
+        (
+            [*AUTOMATION, "--retention", "dataset", "--days", "3", "--grace-hours", "-1"],
+            "--grace-hours",
+            "0 to 8760",
+        ),
+        ([*AUTOMATION, "--path", "file:///x", "--max-rows", "0"], "--max-rows", "at least 1"),
     ],
 )
 def test_a_value_outside_an_options_fixed_set_is_a_usage_error(tmp_path, args, option, allowed):
