@@ -1039,6 +1039,9 @@ _BAD_IDS_AND_TYPES = [
     # The position counts characters from 1, as a name's does ("at 1" was the second).
     ({"id": "a\x00b"}, ("id", "control character", "U+0000 at character 2")),
     ({"id": "line\nbreak"}, ("id", "U+000A at character 5")),
+    # The set names refuse: C1 controls (U+0085 "next line") and the line separators.
+    ({"id": "a\u0085b"}, ("id", "U+0085 at character 2")),
+    ({"span_id": "s\u2028", "root_span_id": "s"}, ("span_id", "U+2028")),
     ({"id": "x" * 1025}, ("id", "too long", "1,024")),
     ({"span_id": "s\x01", "root_span_id": "s"}, ("span_id", "U+0001")),
     ({"root_span_id": "r" * 2000}, ("root_span_id", "too long")),

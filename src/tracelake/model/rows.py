@@ -9,7 +9,6 @@ apply it (``_is_merge``, ``_object_delete``, ``_merge_paths``, ``_array_delete``
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,6 +19,7 @@ import orjson
 
 from tracelake.errors import InvalidRequest
 from tracelake.model.ids import uuid7
+from tracelake.model.names import CONTROL_CHARACTERS
 from tracelake.model.objects import ROUTING_KEYS, ObjectRef, ObjectType
 
 # Free-form JSON fields a row carries.
@@ -342,18 +342,16 @@ def _check_fields(fields: dict[str, Any], ref: ObjectRef, where: str) -> None:
             fields["expected"] = value
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
 def check_id(value: str, what: str) -> None:
     """Refuse an id (of a row, span, parent or origin) longer than ``MAX_ID_LENGTH`` or
-    holding a control character (NUL, a newline, a tab, …): such an id was stored as sent,
-    and could not be typed, shown on one line or put in a link to the row."""
+    holding a control character (NUL, a newline, a tab, …; the set names refuse): such an
+    id was stored as sent, and could not be typed, shown on one line or put in a link to
+    the row."""
     if len(value) > MAX_ID_LENGTH:
         raise InvalidRequest(
             f"{what} is too long ({len(value):,} characters; at most {MAX_ID_LENGTH:,})"
         )
-    found = _CONTROL.search(value)
+    found = CONTROL_CHARACTERS.search(value)
     if found is not None:
         raise InvalidRequest(
             f"{what} holds a control character (U+{ord(found.group()):04X} at character"
