@@ -242,8 +242,8 @@ BAD_FILES = [
     ("bad.json", "json", b'[{"a": 1},\n {"a": }]', ["line 2", "invalid JSON"]),
     ("scalar.jsonl", "jsonl", b'{"a": 1}\n[1, 2]\n', ["line 2", "JSON object"]),
     # A file in the other JSON format says so (it was only "invalid JSON", "JSON object").
-    ("lines.json", "json", b'{"a": 1}\n{"a": 2}\n', ["line 2", "give format=jsonl"]),
-    ("array.jsonl", "jsonl", b'[{"a": 1}, {"a": 2}]\n', ["line 1", "is format=json"]),
+    ("lines.json", "json", b'{"a": 1}\n{"a": 2}\n', ["line 2", "import it as jsonl"]),
+    ("array.jsonl", "jsonl", b'[{"a": 1}, {"a": 2}]\n', ["line 1", "import it as json"]),
     ("dupcol.csv", "csv", b"a,a\n1,2\n", ["columns 1 and 2 are both named", "'a'"]),
     # A blank first line was "the file is empty"; a quote left open in a file whose columns
     # then came short was "row 1 (line 4): expected 2 columns, found 1".

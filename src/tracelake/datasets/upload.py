@@ -521,7 +521,11 @@ def _jsonl_objects(path: Path) -> Iterator[tuple[int, int, dict]]:
                     raise InvalidRequest(f"line {line_no}: the file is not UTF-8 text") from None
                 raise InvalidRequest(f"line {line_no}: invalid JSON ({exc})") from None
             if not isinstance(value, dict):
-                hint = " (a file holding one JSON array is format=json)" if line_no == 1 else ""
+                hint = (
+                    " (a file holding one JSON array is json: import it as json)"
+                    if line_no == 1
+                    else ""
+                )
                 raise InvalidRequest(f"line {line_no}: each line must be a JSON object{hint}")
             yield line_no, read, value
 
@@ -582,7 +586,8 @@ def _json_array_batches(
             raise InvalidRequest(_utf8_problem(path)) from None
         hint = ""
         if exc.msg.startswith("unexpected content after document"):
-            hint = ": one JSON value per line is JSONL, give format=jsonl (or a .jsonl name)"
+            # (the route's format=, the CLI's --format: this layer serves both)
+            hint = ": one JSON value per line is JSONL: import it as jsonl (or name it .jsonl)"
         raise InvalidRequest(
             f"line {exc.lineno}, column {exc.colno}: invalid JSON ({exc.msg}){hint}"
         ) from None
