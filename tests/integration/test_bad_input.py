@@ -884,13 +884,11 @@ def test_a_forged_offset_too_large_for_a_page_is_an_invalid_cursor(
 # the object; the names of every kind, created or renamed, are refused alike.
 
 
-def test_names_with_surrounding_whitespace_are_refused_for_every_kind(app_client):
-    client = app_client
-    project_id = new_project(client)
-    dataset_id = new_dataset(client, project_id)
+def _named_object_creates(project_id: str) -> dict[str, dict]:
+    """The create routes of the objects a user names, each with the body it needs but a name."""
     retention = {"event_type": "retention", "object_type": "project_logs", "retention_days": 30}
     view = {"object_type": "project", "object_id": project_id, "view_type": "logs"}
-    creates = {
+    return {
         "/v1/project": {},
         "/v1/dataset": {"project_id": project_id},
         "/v1/experiment": {"project_id": project_id},
@@ -899,6 +897,13 @@ def test_names_with_surrounding_whitespace_are_refused_for_every_kind(app_client
         "/v1/project_tag": {"project_id": project_id},
         "/v1/project_score": {"project_id": project_id, "score_type": "slider"},
     }
+
+
+def test_names_with_surrounding_whitespace_are_refused_for_every_kind(app_client):
+    client = app_client
+    project_id = new_project(client)
+    dataset_id = new_dataset(client, project_id)
+    creates = _named_object_creates(project_id)
     for name in ("  my name ", "name\n", "\tname"):
         for path, body in creates.items():
             answer = client.post(path, json={**body, "name": name})
@@ -929,16 +934,8 @@ def test_names_with_control_characters_are_refused_for_every_kind(app_client, ba
     dataset_id = new_dataset(client, project_id)
     written = client.post(f"/v1/dataset/{dataset_id}/insert", json={"events": [{"id": "a"}]})
     assert written.status_code == 200, written.text
-    retention = {"event_type": "retention", "object_type": "project_logs", "retention_days": 30}
-    view = {"object_type": "project", "object_id": project_id, "view_type": "logs"}
     creates = {
-        "/v1/project": {},
-        "/v1/dataset": {"project_id": project_id},
-        "/v1/experiment": {"project_id": project_id},
-        "/v1/project_automation": {"project_id": project_id, "config": retention},
-        "/v1/view": view,
-        "/v1/project_tag": {"project_id": project_id},
-        "/v1/project_score": {"project_id": project_id, "score_type": "slider"},
+        **_named_object_creates(project_id),
         "/v1/api_key": {},
         "/v1/organization": {},
         f"/v1/dataset/{dataset_id}/snapshots": {},
