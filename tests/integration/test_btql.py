@@ -753,3 +753,26 @@ def test_an_option_that_is_false_but_not_null_is_refused(app_client, project, na
     assert response.json()["error"]["message"] == message
     response = app_client.post("/btql", json={"query": query, name: None})
     assert response.status_code == 200, response.text
+
+
+def test_audit_data_is_a_field_with_audit_log_only(app_client, project):
+    """docs/btql.md's Fields: with audit_log, ``audit_data`` is named like any field (select
+    list, filter, sort) and ``select: *`` ends with it; without, it is an unknown field."""
+    row = {"project_id": project, "log_id": "g", "id": "audited", "input": 1}
+    row |= {"_audit_source": "app", "_audit_metadata": {"by": "test"}}
+    assert app_client.post("/logs3", json={"rows": [row]}).status_code == 200
+    source = f"from: project_logs('{project}')"
+    named = f"select: id, audit_data | {source} | filter: audit_data IS NOT NULL | sort: id"
+    rows = app_client.post("/btql", json={"query": named, "audit_log": True}).json()["data"]
+    assert [row["id"] for row in rows] == ["audited"]
+    assert list(rows[0]) == ["id", "audit_data"]
+    assert [(a["source"], a["metadata"]) for a in rows[0]["audit_data"]] == [
+        ("app", {"by": "test"})
+    ]
+    star = app_client.post(
+        "/btql", json={"query": f"select: * | {source} | limit: 1", "audit_log": True}
+    ).json()["data"]
+    assert list(star[0])[-1] == "audit_data"
+    unknown = app_client.post("/btql", json={"query": named})
+    assert unknown.status_code == 400, unknown.text
+    assert "audit_data" in unknown.json()["error"]["message"]
