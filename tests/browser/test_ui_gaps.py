@@ -115,7 +115,7 @@ def test_a_refused_sandbox_download_says_why(ui_server, tmp_path):
 def test_list_figures_that_fail_to_load_say_so(ui_server, tmp_path):
     """An automation's last run, a dataset's row count and the experiments' scores whose request
     fails (a 500 here) say so with the server's message: the automation said "never", the
-    count and the scores were blank."""
+    count and the scores were blank; the experiments list not loaded said "Loading…" for ever."""
     server, data = ui_server
     result = run_flow("listerrors", server, data, tmp_path)
     assert result["lastRun"] == "not loaded: runs unavailable"
@@ -124,3 +124,6 @@ def test_list_figures_that_fail_to_load_say_so(ui_server, tmp_path):
         result["scores"].startswith("Scores not loaded: ")
         and "scores unavailable" in result["scores"]
     )
+    # the list itself: the table said "Loading…" for ever under the server's message
+    assert result["listError"] == "experiments unavailable"
+    assert result["listEmpty"] == "Experiments not loaded."

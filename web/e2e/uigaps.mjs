@@ -384,6 +384,12 @@ export function uiGapsFlows({ cfg, result, check, signIn, open, api, allowConsol
         result.count = await page.getByTestId("dataset-row").first().getByTestId("dataset-count").getByText("not loaded").textContent();
         await open(page, "experiments");
         result.scores = await page.getByTestId("experiments-error").textContent();
+        // The list itself not loaded: its table said "Loading…" for ever under the error.
+        await open(page, "logs");
+        await fail(/\/v1\/experiment$/, "experiments unavailable");
+        await open(page, "experiments");
+        result.listError = await page.getByTestId("experiments-error").textContent();
+        result.listEmpty = await page.getByTestId("experiments-table").locator(".empty").textContent();
       } finally {
         await api(page, `v1/project_automation/${auto.body.id}`, { method: "DELETE" });
       }
