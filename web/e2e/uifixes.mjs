@@ -227,6 +227,31 @@ export function uiFixesFlows({ cfg, result, check, signIn, open, api, tableSettl
       result.p2 = p2;
     },
 
+    // A key revoked since the sign-in, on a reload: the refusal says what happened and offers
+    // to sign in again; signed in with a good key, no error of the old session stays on screen
+    // (its "invalid API key" did, above every screen).
+    async revokedkey(page) {
+      await signIn(page);
+      const made = await api(page, "v1/api_key", { method: "POST", body: { name: `short-lived-${Date.now()}`, role: "write" } });
+      check(made.status === 200, `key made: ${JSON.stringify(made.body)}`);
+      await page.goto(cfg.url + "/#/login");
+      await page.getByTestId("api-key").fill(made.body.key);
+      await page.getByTestId("sign-in").click();
+      await page.waitForURL(/#\/p\/[^/]+\/logs/);
+      check((await api(page, `v1/api_key/${made.body.id}`, { method: "DELETE" })).status === 200, "revoked through the API");
+      await page.reload();
+      const error = page.getByTestId("app-error");
+      await error.getByTestId("sign-in-again").waitFor();
+      result.refused = await error.textContent();
+      await error.getByTestId("sign-in-again").click();
+      await page.getByTestId("api-key").fill(cfg.key);
+      await page.getByTestId("sign-in").click();
+      await page.waitForURL(/#\/p\/[^/]+\/logs/);
+      await page.getByTestId("nav-logs").waitFor();
+      await tableSettled(page);
+      result.errorsAfter = await page.locator(".error").allTextContents();
+    },
+
     async dialogs(page) {
       await signIn(page);
       const closed = [];
