@@ -83,6 +83,10 @@ def test_ten_thousand_span_trace_opens(ui_server, tmp_path):
     opened, scrolled = result["open_ms"], result["scroll_select_ms"]
     print(f"\n10,000-span trace: open {opened} ms, scroll and select {scrolled} ms")
     assert result["open_ms"] < 10000
+    # ↑, Home, ←, → from the keyboard: the root selected and focused, expanded again
+    keyboard = result["keyboard"]
+    assert keyboard["span"] == keyboard["focused"] == "big-root"
+    assert keyboard["rows"] > 1
 
 
 def test_upload_csv_with_mapping_edit_and_delete_rows(ui_server, tmp_path):

@@ -1203,6 +1203,35 @@ const flows = {
     await last.click();
     await page.getByTestId("span-detail").getByText("llm_call_").waitFor();
     result.scroll_select_ms = Date.now() - t1;
+    // Keyboard: Tab from the panel's head reaches the selected span's row (one stop for the
+    // whole tree); ↑ selects the span above, Home the root (scrolled to), ← collapses it and
+    // → expands it again. (The rows could not take the focus: no span could be picked.)
+    const state = () =>
+      page.evaluate(() => ({
+        span: new URLSearchParams(location.hash.split("?")[1] || "").get("span"),
+        focused: document.activeElement?.getAttribute("data-span-row-id") ?? null,
+        rows: document.querySelectorAll("[data-testid=span-tree] [data-testid=span-row]").length,
+      }));
+    const lastId = (await state()).span;
+    await page.getByTestId("close-trace").focus();
+    await page.keyboard.press("Tab");
+    check((await state()).focused === lastId, `Tab reaches the selected span: ${JSON.stringify(await state())}`);
+    await page.keyboard.press("ArrowUp");
+    await page.waitForFunction((id) => {
+      const span = new URLSearchParams(location.hash.split("?")[1] || "").get("span");
+      return span !== id && document.activeElement?.getAttribute("data-span-row-id") === span;
+    }, lastId);
+    await page.getByTestId("span-detail").getByText("llm_call_").waitFor();
+    await page.keyboard.press("Home");
+    await page.waitForFunction(
+      (id) => document.activeElement?.getAttribute("data-span-row-id") === id && location.hash.includes(`span=${id}`),
+      "big-root", // (the root span's row id: tests/browser/seed.py)
+    );
+    await page.keyboard.press("ArrowLeft");
+    await page.waitForFunction(() => document.querySelectorAll("[data-testid=span-tree] [data-testid=span-row]").length === 1);
+    await page.keyboard.press("ArrowRight");
+    await page.waitForFunction(() => document.querySelectorAll("[data-testid=span-tree] [data-testid=span-row]").length > 1);
+    result.keyboard = await state();
     // Collapse the root: one row left.
     await tree.evaluate((el) => (el.scrollTop = 0));
     await tree.getByTestId("span-row").first().locator("button.toggle").click();
