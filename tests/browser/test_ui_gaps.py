@@ -89,6 +89,17 @@ def test_api_keys_are_made_and_revoked_on_their_screen(ui_server, tmp_path):
     assert result["readonly"].startswith("Only an admin key can see and manage API keys")
 
 
+def test_long_names_wrap_and_keep_the_buttons_on_screen(ui_server, tmp_path):
+    """A 300-character name without spaces (an API key's, an automation's, a dataset's) widened
+    its list past a 1280 px screen, its row's buttons with it; "Assign to…" grew as wide as it."""
+    server, data = ui_server
+    result = run_flow("longnames", server, data, tmp_path)
+    for screen in ("keys", "automations", "datasets", "assign"):
+        seen = result["seen"][screen]
+        assert seen["width"] <= 1280 and seen["out"] == [], (screen, seen)
+    assert result["seen"]["assign"]["inPanel"]
+
+
 def test_a_dataset_and_an_experiment_are_renamed_from_their_screens(ui_server, tmp_path):
     """Rename… on a dataset's and an experiment's screen (there was none): stored trimmed; a
     taken name shows the server's refusal."""

@@ -271,6 +271,56 @@ export function uiGapsFlows({ cfg, result, check, signIn, open, api, allowConsol
     // The API keys screen (there was none: keys were made with the CLI or the API): a key made
     // with a name typed with spaces (stored trimmed), its secret shown once and working, then
     // revoked (it stops working); a read-only key is told it cannot manage keys.
+    // Names without spaces longer than the screen (a key's, the user it acts as; an automation's,
+    // a dataset's), at 1280 × 800: the lists wrap them, their buttons stay on screen, and the
+    // span detail's "Assign to…" (which lists the users) stays in its panel. The table went
+    // 2,800 px wide, Revoke, Delete and Status with it; the select as wide as the longest name.
+    async longnames(page) {
+      await page.setViewportSize({ width: 1280, height: 800 });
+      await signIn(page);
+      const long = (c) => c.repeat(300) + stamp();
+      const key = await api(page, "v1/api_key", { method: "POST", body: { name: long("K"), role: "read" } });
+      const auto = await api(page, "v1/project_automation", {
+        method: "POST",
+        body: { project_id: pid(), name: long("A"), config: { event_type: "retention", object_type: "project_logs", retention_days: 365 } },
+      });
+      const ds = await api(page, "v1/dataset", { method: "POST", body: { project_id: pid(), name: long("D") } });
+      const offscreen = () =>
+        page.evaluate(() => {
+          const out = [];
+          for (const el of document.querySelectorAll("button, select, a")) {
+            const r = el.getBoundingClientRect();
+            if (r.width > 0 && r.right > window.innerWidth) out.push(`${el.getAttribute("data-testid") || el.tagName} at ${Math.round(r.right)} px`);
+          }
+          return { width: document.documentElement.scrollWidth, out };
+        });
+      const seen = {};
+      try {
+        await open(page, "keys");
+        await page.getByTestId("key-row").filter({ hasText: "K".repeat(50) }).waitFor();
+        seen.keys = await offscreen();
+        await open(page, "automations");
+        await page.getByTestId("automation-row").filter({ hasText: "A".repeat(50) }).waitFor();
+        seen.automations = await offscreen();
+        await open(page, "datasets");
+        await page.getByTestId("dataset-row").filter({ hasText: "D".repeat(50) }).waitFor();
+        seen.datasets = await offscreen();
+        await open(page, "logs");
+        await tableSettled(page);
+        await page.getByTestId("logs-table").getByTestId("row").first().click();
+        const assign = page.getByTestId("span-detail").getByTestId("assign-review");
+        await assign.locator("option", { hasText: "K".repeat(50) }).waitFor({ state: "attached" });
+        const panel = await page.getByTestId("trace-panel").boundingBox();
+        const select = await assign.boundingBox();
+        seen.assign = { ...(await offscreen()), inPanel: select.x + select.width <= panel.x + panel.width };
+      } finally {
+        await api(page, `v1/api_key/${key.body.id}`, { method: "DELETE" });
+        await api(page, `v1/project_automation/${auto.body.id}`, { method: "DELETE" });
+        await api(page, `v1/dataset/${ds.body.id}`, { method: "DELETE" });
+      }
+      result.seen = seen;
+    },
+
     async apikeys(page) {
       page.on("dialog", (d) => d.accept());
       await signIn(page);

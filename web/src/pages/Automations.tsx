@@ -89,9 +89,9 @@ export function Automations({ project }: { project: Project }) {
                 <td>
                   <span className={`dot ${last?.status === "failed" ? "bad" : status === "paused" ? "paused" : "ok"}`} title={last?.status || status} /> {status}
                 </td>
-                <td>{a.name}</td>
+                <td className="wrap">{a.name}</td>
                 <td>{kind(a) === "retention" ? "Retention" : "Export"}</td>
-                <td>{kind(a) === "retention" ? `${a.config.object_type}, ${a.config.retention_days} days` : a.config.export_path}</td>
+                <td className="wrap">{kind(a) === "retention" ? `${a.config.object_type}, ${a.config.retention_days} days` : a.config.export_path}</td>
                 <td data-testid="last-run">
                   {runs?.error ? <span className="error-text">not loaded: {runs.error}</span> : last ? `${last.status} · ${fmtTime(last.start)} · ${last.note ? "no new rows" : `${fmtNumber(last.rows)} rows`}` : runs ? "never" : ""}
                 </td>
