@@ -100,6 +100,17 @@ def test_long_names_wrap_and_keep_the_buttons_on_screen(ui_server, tmp_path):
     assert result["seen"]["assign"]["inPanel"]
 
 
+def test_upload_of_a_long_column_name_keeps_its_menu_and_the_preview(ui_server, tmp_path):
+    """A 400-character column name widened the upload dialog's boxes past the dialog (each
+    column's "Move to" menu out of reach), and in a dialog taller than the screen the file
+    preview shrank to nothing."""
+    server, data = ui_server
+    result = run_flow("uploadlong", server, data, tmp_path)
+    assert result["taller"]  # the case: the dialog scrolls
+    assert result["menusInside"], result["menus"]
+    assert result["previewHeight"] > 40
+
+
 def test_a_dataset_and_an_experiment_are_renamed_from_their_screens(ui_server, tmp_path):
     """Rename… on a dataset's and an experiment's screen (there was none): stored trimmed; a
     taken name shows the server's refusal."""

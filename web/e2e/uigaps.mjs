@@ -321,6 +321,42 @@ export function uiGapsFlows({ cfg, result, check, signIn, open, api, allowConsol
       result.seen = seen;
     },
 
+    // A file whose column name is longer than the dialog, with cells that make the dialog taller
+    // than the screen (1280 × 800): each column's "Move to" menu stays in the dialog (the name
+    // widened the boxes past it), and the file preview is shown (it shrank to nothing), then
+    // the column moved with its menu lands in its box.
+    async uploadlong(page) {
+      await page.setViewportSize({ width: 1280, height: 800 });
+      await signIn(page);
+      const name = "H".repeat(400);
+      const dir = mkdtempSync(join(tmpdir(), "upload-long-"));
+      const file = join(dir, "long.csv");
+      writeFileSync(file, `question,${name}
+"${"why ".repeat(300)}",1
+"${"how ".repeat(300)}",2
+`);
+      const ds = await api(page, "v1/dataset", { method: "POST", body: { project_id: pid(), name: `upload-long-${stamp()}` } });
+      try {
+        await open(page, `datasets/${ds.body.id}`);
+        await page.getByTestId("upload").click();
+        const upload = page.getByTestId("upload-dialog");
+        await upload.getByTestId("upload-file").setInputFiles(file);
+        const chip = upload.getByTestId(`column-${name}`);
+        await chip.waitFor();
+        await upload.getByTestId("upload-preview").getByText("why").first().waitFor();
+        const box = await upload.boundingBox();
+        const menus = await upload.locator(".column-chip select").evaluateAll((els) => els.map((e) => Math.round(e.getBoundingClientRect().right)));
+        result.menusInside = menus.every((right) => right <= box.x + box.width);
+        result.menus = menus;
+        result.previewHeight = await upload.locator(".preview-table").evaluate((e) => e.getBoundingClientRect().height);
+        result.taller = await upload.evaluate((e) => e.scrollHeight > e.clientHeight);
+        await chip.locator("select").selectOption("metadata");
+        await upload.getByTestId("bucket-metadata").getByTestId(`column-${name}`).waitFor();
+      } finally {
+        await api(page, `v1/dataset/${ds.body.id}`, { method: "DELETE" });
+      }
+    },
+
     async apikeys(page) {
       page.on("dialog", (d) => d.accept());
       await signIn(page);
