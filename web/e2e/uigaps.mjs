@@ -313,6 +313,17 @@ export function uiGapsFlows({ cfg, result, check, signIn, open, api, allowConsol
         const panel = await page.getByTestId("trace-panel").boundingBox();
         const select = await assign.boundingBox();
         seen.assign = { ...(await offscreen()), inPanel: select.x + select.width <= panel.x + panel.width };
+        // Group by Tag, a tag as long (in a project of its own): its count stays in sight.
+        const proj = await api(page, "v1/project", { method: "POST", body: { name: `long-tags-${stamp()}` } });
+        const tag = long("T");
+        await api(page, `v1/project_logs/${proj.body.id}/insert`, { method: "POST", body: { events: [{ id: "long-tag", input: "q", tags: [tag] }] } });
+        await open(page, "logs", "group=tags", proj.body.id);
+        const count = page.getByTestId("group").filter({ hasText: "T".repeat(50) }).getByTestId("group-count");
+        await count.waitFor();
+        const groups = await page.getByTestId("groups").boundingBox();
+        const cell = await count.boundingBox();
+        seen.groups = { ...(await offscreen()), countInSight: cell.x + cell.width <= groups.x + groups.width };
+        await api(page, `v1/project/${proj.body.id}`, { method: "DELETE" });
       } finally {
         await api(page, `v1/api_key/${key.body.id}`, { method: "DELETE" });
         await api(page, `v1/project_automation/${auto.body.id}`, { method: "DELETE" });
