@@ -113,6 +113,15 @@ def test_upload_of_a_long_column_name_keeps_its_menu_and_the_preview(ui_server, 
     assert result["previewHeight"] > 40
 
 
+def test_live_says_when_it_cannot_refresh(ui_server, tmp_path):
+    """Live with the server out of reach said "live" over a table standing still."""
+    server, data = ui_server
+    result = run_flow("liveoffline", server, data, tmp_path)
+    assert "live: not refreshed (Could not reach the server" in result["down"]
+    assert "trying again" in result["down"]
+    assert result["up"].endswith(" · live") and "not refreshed" not in result["up"]
+
+
 def test_a_dataset_and_an_experiment_are_renamed_from_their_screens(ui_server, tmp_path):
     """Rename… on a dataset's and an experiment's screen (there was none): stored trimmed; a
     taken name shows the server's refusal."""

@@ -368,6 +368,25 @@ export function uiGapsFlows({ cfg, result, check, signIn, open, api, allowConsol
       }
     },
 
+    // Live with the server out of reach (every query refused at the network): the status bar
+    // says the table is not refreshed (it said "live" over rows standing still), and once the
+    // server answers again, "live" alone.
+    async liveoffline(page) {
+      await signIn(page);
+      allowConsole(/^Failed to load resource: net::ERR_FAILED/);
+      await open(page, "logs", "live=1");
+      await tableSettled(page);
+      const bar = page.getByTestId("statusbar");
+      const btqlUrl = (u) => u.pathname.endsWith("/btql");
+      await page.route(btqlUrl, (r) => r.abort("failed"));
+      const error = bar.getByTestId("live-error");
+      await error.waitFor();
+      result.down = await bar.textContent();
+      await page.unroute(btqlUrl);
+      await error.waitFor({ state: "detached" });
+      result.up = await bar.textContent();
+    },
+
     async apikeys(page) {
       page.on("dialog", (d) => d.accept());
       await signIn(page);
