@@ -214,7 +214,8 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
         const pos = mapErrorToFilter(state.filter, err.line, err.col);
         setLoadedKey(query(null));
         if (pos && state.filter.trim()) setFilterError({ ...pos, message: withHint(filterErrorMessage(err.detail || err.message, pos)) });
-        setError(err.message);
+        // (without its " at 3:39": a place in the query the screen wrote, not in anything typed)
+        setError(err.detail || err.message);
       } finally {
         if (gen === generation.current) setLoading(false);
       }
