@@ -58,6 +58,12 @@ def test_a_revoked_key_offers_to_sign_in_again_and_leaves_no_error_behind(ui_ser
     assert result["errorsAfter"] == []
 
 
+def test_back_leaves_the_logs_the_home_address_opened(ui_server, tmp_path):
+    server, data = ui_server
+    result = run_flow("backfromhome", server, data, tmp_path)
+    assert result["back"] == f"#/p/{data['project_id']}/datasets"
+
+
 def test_an_unknown_screen_or_path_says_not_found_with_a_link_back(ui_server, tmp_path):
     server, data = ui_server
     result = run_flow("notfound", server, data, tmp_path)

@@ -252,6 +252,21 @@ export function uiFixesFlows({ cfg, result, check, signIn, open, api, tableSettl
       result.errorsAfter = await page.locator(".error").allTextContents();
     },
 
+    // The app's address without a screen ("/", a bookmark) opens the first project's logs in
+    // its place: Back goes to the page before it. (It came straight back to the logs, so Back
+    // could never leave them.)
+    async backfromhome(page) {
+      await signIn(page);
+      await open(page, "datasets");
+      await page.getByTestId("nav-datasets").waitFor();
+      await page.goto(cfg.url + "/");
+      await page.waitForURL(/#\/p\/[^/]+\/logs$/);
+      await page.getByTestId("nav-logs").waitFor();
+      await page.goBack();
+      await page.waitForURL(/#\/p\/[^/]+\/datasets$/, { timeout: 5000 }).catch(() => check(false, `Back from the home page's logs: ${page.url()}`));
+      result.back = new URL(page.url()).hash;
+    },
+
     async dialogs(page) {
       await signIn(page);
       const closed = [];

@@ -94,7 +94,9 @@ export function App() {
   // A path that names no screen (a mistyped or cut-short URL) says so; it opened the logs.
   const unknownPath = !noProject && !["login", "open"].includes(route.path[0]) && !(route.path[0] === "p" && route.path[1]);
   useEffect(() => {
-    if (session && noProject && first) navigate(["p", first, "logs"]);
+    // In place of the URL naming no project: a new history entry made Back land on that URL,
+    // which came straight back here (Back could not leave the first screen).
+    if (session && noProject && first) replaceRoute(["p", first, "logs"]);
   }, [session, noProject, first]);
 
   if (!session || route.path[0] === "login")
