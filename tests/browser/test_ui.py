@@ -75,6 +75,9 @@ def test_automation_create_test_run_history(ui_server, tmp_path):
     # A second run with nothing new says so (it never reached the storage).
     assert result["idleRun"] == "succeeded · no new rows"
     assert result["idleNote"].startswith("no new rows: nothing was written")
+    # A failed run is not "done": its error is shown.
+    assert result["failedRun"].startswith("Run once: the run failed: ")
+    assert "too long" in result["failedRun"]
 
 
 def test_ten_thousand_span_trace_opens(ui_server, tmp_path):

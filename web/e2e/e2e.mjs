@@ -864,8 +864,27 @@ const flows = {
     await page.getByTestId("reset").click();
     await page.getByTestId("status-message").getByText("Reset: done").waitFor();
     await page.getByTestId("run-history").getByTestId("run-row").first().waitFor({ state: "detached" });
-    // Retention form.
     await page.getByText("Close").click();
+    // A run that fails (a file name longer than the file system takes) says so, with its error:
+    // "Run once: done" stood over a failed run.
+    const failing = await api(page, "v1/project_automation", {
+      method: "POST",
+      body: {
+        project_id: cfg.data.project_id,
+        name: "failing-export",
+        config: { event_type: "btql_export", export_definition: { type: "log_spans" }, export_path: `file://${cfg.data.export_dir}/${"p".repeat(300)}` },
+      },
+    });
+    check(failing.status === 200, `failing export: ${JSON.stringify(failing.body)}`);
+    await open(page, "logs");
+    await open(page, "automations");
+    await page.getByTestId("automation-row").filter({ hasText: "failing-export" }).getByTestId("open-status").click();
+    await page.getByTestId("run-once").click();
+    await page.getByTestId("run-history").getByTestId("run-row").first().waitFor();
+    result.failedRun = await page.getByTestId("status-message").textContent();
+    await page.getByText("Close").click();
+    await api(page, `v1/project_automation/${failing.body.id}`, { method: "DELETE" });
+    // Retention form.
     await page.getByTestId("new-retention").click();
     await page.getByTestId("automation-name").fill("keep-90-days");
     // A cleared field is an error, not 0 days (which keeps nothing, and says so); the input

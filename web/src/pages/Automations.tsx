@@ -418,8 +418,11 @@ function StatusView({ automation, onClose }: { automation: any; onClose: () => v
     setBusy(true);
     setMessage(null);
     try {
-      await fn();
-      setMessage(`${what}: done`);
+      const res = await fn();
+      // A run the server ended as failed is no "done" (it said so over a failed run).
+      const run = res?.run;
+      if (run?.status === "failed") setMessage(`${what}: the run failed: ${run.error || "no error recorded"}`);
+      else setMessage(`${what}: done`);
     } catch (e: any) {
       setMessage(`${what}: ${e.message}`);
     } finally {
