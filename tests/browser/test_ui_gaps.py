@@ -92,7 +92,8 @@ def test_api_keys_are_made_and_revoked_on_their_screen(ui_server, tmp_path):
 def test_long_names_wrap_and_keep_the_buttons_on_screen(ui_server, tmp_path):
     """A 300-character name without spaces (an API key's, an automation's, a dataset's) widened
     its list past a 1280 px screen, its row's buttons with it; "Assign to…" grew as wide as it;
-    a tag as long, grouped by, pushed its group's count out of the groups' box."""
+    a tag as long, grouped by, pushed its group's count out of the groups' box, and a saved
+    sandbox query's name its ✎ and × out of the sidebar."""
     server, data = ui_server
     result = run_flow("longnames", server, data, tmp_path)
     for screen in ("keys", "automations", "datasets", "assign"):
@@ -100,6 +101,7 @@ def test_long_names_wrap_and_keep_the_buttons_on_screen(ui_server, tmp_path):
         assert seen["width"] <= 1280 and seen["out"] == [], (screen, seen)
     assert result["seen"]["assign"]["inPanel"]
     assert result["seen"]["groups"]["countInSight"], result["seen"]["groups"]
+    assert result["seen"]["saved"]["inSidebar"], result["seen"]["saved"]
 
 
 def test_upload_of_a_long_column_name_keeps_its_menu_and_the_preview(ui_server, tmp_path):

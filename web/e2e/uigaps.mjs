@@ -324,6 +324,27 @@ export function uiGapsFlows({ cfg, result, check, signIn, open, api, allowConsol
         const cell = await count.boundingBox();
         seen.groups = { ...(await offscreen()), countInSight: cell.x + cell.width <= groups.x + groups.width };
         await api(page, `v1/project/${proj.body.id}`, { method: "DELETE" });
+        // A saved sandbox query of such a name: its ✎ and × stay in the sidebar.
+        const qname = long("Q");
+        const answer = (d) => (d.type() === "prompt" ? d.accept(qname) : d.accept());
+        page.on("dialog", answer);
+        // (the saved queries answered late: Save clicked before they are in did nothing)
+        const views = (u) => u.pathname.endsWith("/v1/view");
+        await page.route(views, async (r) => {
+          if (r.request().method() === "GET") await new Promise((done) => setTimeout(done, 1500));
+          await r.continue();
+        });
+        await open(page, "sandbox");
+        await page.getByTestId("save-query").click();
+        await page.unroute(views);
+        const item = page.getByTestId("saved-query").filter({ hasText: "Q".repeat(50) });
+        await item.waitFor();
+        const side = await page.getByTestId("saved-queries").boundingBox();
+        const rights = await item.locator("[data-testid=saved-rename], [data-testid=saved-delete]").evaluateAll((els) => els.map((e) => e.getBoundingClientRect().right));
+        seen.saved = { ...(await offscreen()), inSidebar: rights.length === 2 && rights.every((r) => r <= side.x + side.width) };
+        await item.getByTestId("saved-delete").click();
+        await item.waitFor({ state: "detached" });
+        page.off("dialog", answer);
       } finally {
         await api(page, `v1/api_key/${key.body.id}`, { method: "DELETE" });
         await api(page, `v1/project_automation/${auto.body.id}`, { method: "DELETE" });
