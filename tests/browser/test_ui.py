@@ -75,6 +75,9 @@ def test_automation_create_test_run_history(ui_server, tmp_path):
     # A second run with nothing new says so (it never reached the storage).
     assert result["idleRun"] == "succeeded · no new rows"
     assert result["idleNote"].startswith("no new rows: nothing was written")
+    # A failed run is not "done": its error is shown.
+    assert result["failedRun"].startswith("Run once: the run failed: ")
+    assert "too long" in result["failedRun"]
 
 
 def test_ten_thousand_span_trace_opens(ui_server, tmp_path):
@@ -83,6 +86,10 @@ def test_ten_thousand_span_trace_opens(ui_server, tmp_path):
     opened, scrolled = result["open_ms"], result["scroll_select_ms"]
     print(f"\n10,000-span trace: open {opened} ms, scroll and select {scrolled} ms")
     assert result["open_ms"] < 10000
+    # ↑, Home, ←, → from the keyboard: the root selected and focused, expanded again
+    keyboard = result["keyboard"]
+    assert keyboard["span"] == keyboard["focused"] == "big-root"
+    assert keyboard["rows"] > 1
 
 
 def test_upload_csv_with_mapping_edit_and_delete_rows(ui_server, tmp_path):

@@ -59,3 +59,13 @@ def test_dataset_row_filter_error_position_comment_and_filtered_export(ui_data, 
     assert result["shown"] == result["exported"] > 0
     assert "line 1, column 21" in result["error"]
     assert result["basic"] > 0  # the Basic filter's rows
+
+
+def test_a_rows_url_opens_that_rows_editor_in_place_of_another(ui_data, tmp_path):
+    """row= changed in an open tab (a pasted link, back and forward): the editor kept the first
+    row's fields, stayed open once the URL named no row, and over another dataset's rows."""
+    server, data = ui_data
+    result = run_flow("datasetrowlinks", server, data, tmp_path)
+    assert set(result["shown"]) == {"c00", "c01"}
+    assert result["shown"]["c00"] != result["shown"]["c01"]
+    assert result["editorsOnOther"] == 0

@@ -48,6 +48,22 @@ def test_signing_out_of_two_organizations_lands_on_valid_screens(ui_server, tmp_
     assert result["steps"]["again"] == f"#/p/{p2}/logs"
 
 
+def test_a_revoked_key_offers_to_sign_in_again_and_leaves_no_error_behind(ui_server, tmp_path):
+    """A reload with a key revoked meanwhile said only "invalid API key" over an empty page; once
+    signed in again with a good key, that message stayed above every screen."""
+    server, data = ui_server
+    result = run_flow("revokedkey", server, data, tmp_path)
+    assert result["refused"].startswith("invalid API key — the API key this browser signed in")
+    assert "no longer accepted" in result["refused"]
+    assert result["errorsAfter"] == []
+
+
+def test_back_leaves_the_logs_the_home_address_opened(ui_server, tmp_path):
+    server, data = ui_server
+    result = run_flow("backfromhome", server, data, tmp_path)
+    assert result["back"] == f"#/p/{data['project_id']}/datasets"
+
+
 def test_an_unknown_screen_or_path_says_not_found_with_a_link_back(ui_server, tmp_path):
     server, data = ui_server
     result = run_flow("notfound", server, data, tmp_path)

@@ -90,6 +90,41 @@ def test_api_keys_are_made_and_revoked_on_their_screen(ui_server, tmp_path):
     assert result["readonly"].startswith("Only an admin key can see and manage API keys")
 
 
+def test_long_names_wrap_and_keep_the_buttons_on_screen(ui_server, tmp_path):
+    """A 300-character name without spaces (an API key's, an automation's, a dataset's) widened
+    its list past a 1280 px screen, its row's buttons with it; "Assign to…" grew as wide as it;
+    a tag as long, grouped by, pushed its group's count out of the groups' box, and a saved
+    sandbox query's name its ✎ and × out of the sidebar."""
+    server, data = ui_server
+    result = run_flow("longnames", server, data, tmp_path)
+    for screen in ("keys", "automations", "datasets", "assign"):
+        seen = result["seen"][screen]
+        assert seen["width"] <= 1280 and seen["out"] == [], (screen, seen)
+    assert result["seen"]["assign"]["inPanel"]
+    assert result["seen"]["groups"]["countInSight"], result["seen"]["groups"]
+    assert result["seen"]["saved"]["inSidebar"], result["seen"]["saved"]
+
+
+def test_upload_of_a_long_column_name_keeps_its_menu_and_the_preview(ui_server, tmp_path):
+    """A 400-character column name widened the upload dialog's boxes past the dialog (each
+    column's "Move to" menu out of reach), and in a dialog taller than the screen the file
+    preview shrank to nothing."""
+    server, data = ui_server
+    result = run_flow("uploadlong", server, data, tmp_path)
+    assert result["taller"]  # the case: the dialog scrolls
+    assert result["menusInside"], result["menus"]
+    assert result["previewHeight"] > 40
+
+
+def test_live_says_when_it_cannot_refresh(ui_server, tmp_path):
+    """Live with the server out of reach said "live" over a table standing still."""
+    server, data = ui_server
+    result = run_flow("liveoffline", server, data, tmp_path)
+    assert "live: not refreshed (Could not reach the server" in result["down"]
+    assert "trying again" in result["down"]
+    assert result["up"].endswith(" · live") and "not refreshed" not in result["up"]
+
+
 def test_a_dataset_and_an_experiment_are_renamed_from_their_screens(ui_server, tmp_path):
     """Rename… on a dataset's and an experiment's screen (there was none): stored trimmed; a
     taken name shows the server's refusal."""
@@ -116,7 +151,7 @@ def test_a_refused_sandbox_download_says_why(ui_server, tmp_path):
 def test_list_figures_that_fail_to_load_say_so(ui_server, tmp_path):
     """An automation's last run, a dataset's row count and the experiments' scores whose request
     fails (a 500 here) say so with the server's message: the automation said "never", the
-    count and the scores were blank."""
+    count and the scores were blank; the experiments list not loaded said "Loading…" for ever."""
     server, data = ui_server
     result = run_flow("listerrors", server, data, tmp_path)
     assert result["lastRun"] == "not loaded: runs unavailable"
@@ -125,3 +160,6 @@ def test_list_figures_that_fail_to_load_say_so(ui_server, tmp_path):
         result["scores"].startswith("Scores not loaded: ")
         and "scores unavailable" in result["scores"]
     )
+    # the list itself: the table said "Loading…" for ever under the server's message
+    assert result["listError"] == "experiments unavailable"
+    assert result["listEmpty"] == "Experiments not loaded."

@@ -47,6 +47,8 @@ def test_facet_counts_follow_the_filter_and_a_click_filters(ui_server, tmp_path)
     server, data = ui_server
     result = run_flow("facets", server, data, tmp_path)
     assert result["facet_errors"] > 0
+    # latency:>abc: the server's message, without the place in the query the screen wrote
+    assert result["not_a_number"] == "invalid number 'abc'"
 
 
 def test_assign_reviews_queue_tabs_and_review_views(ui_server, tmp_path, reviewer_key):

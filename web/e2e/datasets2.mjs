@@ -181,6 +181,39 @@ export function datasets2Flows({ cfg, result, check, shot, signIn, open }) {
       result.basic = shipping.length;
     },
 
+    // A row's URL opened in a tab that shows another row's editor (a link pasted, back and
+    // forward): the editor shows that row (it kept the first one's fields); the row gone from
+    // the URL closes it, and another dataset's URL shows no editor of this one's row (both
+    // stayed open).
+    async datasetrowlinks(page) {
+      await signIn(page);
+      const other = await api(page, "POST", "v1/dataset", { project_id: cfg.data.project_id, name: `row-links-${Date.now()}` });
+      check(other.status === 200, `dataset made: ${JSON.stringify(other.body)}`);
+      try {
+        const editor = page.getByTestId("row-editor");
+        const input = editor.getByTestId("edit-input");
+        const shown = {};
+        for (const id of ["c00", "c01"]) {
+          await open(page, `datasets/${ds()}`, `row=${id}`);
+          const [row] = await btqlRows(page, `select: input | from: dataset('${ds()}') | filter: id = '${id}'`);
+          const want = JSON.stringify(row.input, null, 2);
+          shown[id] = await settle(() => input.inputValue(), want);
+          check(shown[id] === want, `row ${id}'s input in its editor: ${shown[id]}`);
+        }
+        await open(page, `datasets/${ds()}`);
+        await page.getByTestId("dataset-rows").getByTestId("row").first().waitFor();
+        check((await settle(() => editor.count(), 0)) === 0, "no editor once the URL names no row");
+        await open(page, `datasets/${ds()}`, "row=c00");
+        await input.waitFor();
+        await open(page, `datasets/${other.body.id}`);
+        await page.getByTestId("dataset-rows").getByText("No rows").waitFor();
+        result.editorsOnOther = await editor.count();
+        result.shown = shown;
+      } finally {
+        await api(page, "DELETE", `v1/dataset/${other.body.id}`);
+      }
+    },
+
     async datasetattachments(page) {
       await signIn(page);
       // The row came from a log span (its origin): an edit keeps that, and its created.

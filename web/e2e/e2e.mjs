@@ -868,8 +868,27 @@ const flows = {
     await page.getByTestId("reset").click();
     await page.getByTestId("status-message").getByText("Reset: done").waitFor();
     await page.getByTestId("run-history").getByTestId("run-row").first().waitFor({ state: "detached" });
-    // Retention form.
     await page.getByText("Close").click();
+    // A run that fails (a file name longer than the file system takes) says so, with its error:
+    // "Run once: done" stood over a failed run.
+    const failing = await api(page, "v1/project_automation", {
+      method: "POST",
+      body: {
+        project_id: cfg.data.project_id,
+        name: "failing-export",
+        config: { event_type: "btql_export", export_definition: { type: "log_spans" }, export_path: `file://${cfg.data.export_dir}/${"p".repeat(300)}` },
+      },
+    });
+    check(failing.status === 200, `failing export: ${JSON.stringify(failing.body)}`);
+    await open(page, "logs");
+    await open(page, "automations");
+    await page.getByTestId("automation-row").filter({ hasText: "failing-export" }).getByTestId("open-status").click();
+    await page.getByTestId("run-once").click();
+    await page.getByTestId("run-history").getByTestId("run-row").first().waitFor();
+    result.failedRun = await page.getByTestId("status-message").textContent();
+    await page.getByText("Close").click();
+    await api(page, `v1/project_automation/${failing.body.id}`, { method: "DELETE" });
+    // Retention form.
     await page.getByTestId("new-retention").click();
     await page.getByTestId("automation-name").fill("keep-90-days");
     // A cleared field is an error, not 0 days (which keeps nothing, and says so); the input
@@ -1207,6 +1226,35 @@ const flows = {
     await last.click();
     await page.getByTestId("span-detail").getByText("llm_call_").waitFor();
     result.scroll_select_ms = Date.now() - t1;
+    // Keyboard: Tab from the panel's head reaches the selected span's row (one stop for the
+    // whole tree); ↑ selects the span above, Home the root (scrolled to), ← collapses it and
+    // → expands it again. (The rows could not take the focus: no span could be picked.)
+    const state = () =>
+      page.evaluate(() => ({
+        span: new URLSearchParams(location.hash.split("?")[1] || "").get("span"),
+        focused: document.activeElement?.getAttribute("data-span-row-id") ?? null,
+        rows: document.querySelectorAll("[data-testid=span-tree] [data-testid=span-row]").length,
+      }));
+    const lastId = (await state()).span;
+    await page.getByTestId("close-trace").focus();
+    await page.keyboard.press("Tab");
+    check((await state()).focused === lastId, `Tab reaches the selected span: ${JSON.stringify(await state())}`);
+    await page.keyboard.press("ArrowUp");
+    await page.waitForFunction((id) => {
+      const span = new URLSearchParams(location.hash.split("?")[1] || "").get("span");
+      return span !== id && document.activeElement?.getAttribute("data-span-row-id") === span;
+    }, lastId);
+    await page.getByTestId("span-detail").getByText("llm_call_").waitFor();
+    await page.keyboard.press("Home");
+    await page.waitForFunction(
+      (id) => document.activeElement?.getAttribute("data-span-row-id") === id && location.hash.includes(`span=${id}`),
+      "big-root", // (the root span's row id: tests/browser/seed.py)
+    );
+    await page.keyboard.press("ArrowLeft");
+    await page.waitForFunction(() => document.querySelectorAll("[data-testid=span-tree] [data-testid=span-row]").length === 1);
+    await page.keyboard.press("ArrowRight");
+    await page.waitForFunction(() => document.querySelectorAll("[data-testid=span-tree] [data-testid=span-row]").length > 1);
+    result.keyboard = await state();
     // Collapse the root: one row left.
     await tree.evaluate((el) => (el.scrollTop = 0));
     await tree.getByTestId("span-row").first().locator("button.toggle").click();

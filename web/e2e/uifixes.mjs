@@ -228,6 +228,46 @@ export function uiFixesFlows({ cfg, result, check, signIn, open, api, tableSettl
       result.p2 = p2;
     },
 
+    // A key revoked since the sign-in, on a reload: the refusal says what happened and offers
+    // to sign in again; signed in with a good key, no error of the old session stays on screen
+    // (its "invalid API key" did, above every screen).
+    async revokedkey(page) {
+      await signIn(page);
+      const made = await api(page, "v1/api_key", { method: "POST", body: { name: `short-lived-${Date.now()}`, role: "write" } });
+      check(made.status === 200, `key made: ${JSON.stringify(made.body)}`);
+      await page.goto(cfg.url + "/#/login");
+      await page.getByTestId("api-key").fill(made.body.key);
+      await page.getByTestId("sign-in").click();
+      await page.waitForURL(/#\/p\/[^/]+\/logs/);
+      check((await api(page, `v1/api_key/${made.body.id}`, { method: "DELETE" })).status === 200, "revoked through the API");
+      await page.reload();
+      const error = page.getByTestId("app-error");
+      await error.getByTestId("sign-in-again").waitFor();
+      result.refused = await error.textContent();
+      await error.getByTestId("sign-in-again").click();
+      await page.getByTestId("api-key").fill(cfg.key);
+      await page.getByTestId("sign-in").click();
+      await page.waitForURL(/#\/p\/[^/]+\/logs/);
+      await page.getByTestId("nav-logs").waitFor();
+      await tableSettled(page);
+      result.errorsAfter = await page.locator(".error").allTextContents();
+    },
+
+    // The app's address without a screen ("/", a bookmark) opens the first project's logs in
+    // its place: Back goes to the page before it. (It came straight back to the logs, so Back
+    // could never leave them.)
+    async backfromhome(page) {
+      await signIn(page);
+      await open(page, "datasets");
+      await page.getByTestId("nav-datasets").waitFor();
+      await page.goto(cfg.url + "/");
+      await page.waitForURL(/#\/p\/[^/]+\/logs$/);
+      await page.getByTestId("nav-logs").waitFor();
+      await page.goBack();
+      await page.waitForURL(/#\/p\/[^/]+\/datasets$/, { timeout: 5000 }).catch(() => check(false, `Back from the home page's logs: ${page.url()}`));
+      result.back = new URL(page.url()).hash;
+    },
+
     async dialogs(page) {
       await signIn(page);
       const closed = [];

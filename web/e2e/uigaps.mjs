@@ -274,6 +274,143 @@ export function uiGapsFlows({ cfg, result, check, signIn, open, api, allowConsol
     // The API keys screen (there was none: keys were made with the CLI or the API): a key made
     // with a name typed with spaces (stored trimmed), its secret shown once and working, then
     // revoked (it stops working); a read-only key is told it cannot manage keys.
+    // Names without spaces longer than the screen (a key's, the user it acts as; an automation's,
+    // a dataset's), at 1280 × 800: the lists wrap them, their buttons stay on screen, and the
+    // span detail's "Assign to…" (which lists the users) stays in its panel. The table went
+    // 2,800 px wide, Revoke, Delete and Status with it; the select as wide as the longest name.
+    async longnames(page) {
+      await page.setViewportSize({ width: 1280, height: 800 });
+      await signIn(page);
+      const long = (c) => c.repeat(300) + stamp();
+      const key = await api(page, "v1/api_key", { method: "POST", body: { name: long("K"), role: "read" } });
+      const auto = await api(page, "v1/project_automation", {
+        method: "POST",
+        body: { project_id: pid(), name: long("A"), config: { event_type: "retention", object_type: "project_logs", retention_days: 365 } },
+      });
+      const ds = await api(page, "v1/dataset", { method: "POST", body: { project_id: pid(), name: long("D") } });
+      const offscreen = () =>
+        page.evaluate(() => {
+          const out = [];
+          for (const el of document.querySelectorAll("button, select, a")) {
+            const r = el.getBoundingClientRect();
+            if (r.width > 0 && r.right > window.innerWidth) out.push(`${el.getAttribute("data-testid") || el.tagName} at ${Math.round(r.right)} px`);
+          }
+          return { width: document.documentElement.scrollWidth, out };
+        });
+      const seen = {};
+      try {
+        await open(page, "keys");
+        await page.getByTestId("key-row").filter({ hasText: "K".repeat(50) }).waitFor();
+        seen.keys = await offscreen();
+        await open(page, "automations");
+        await page.getByTestId("automation-row").filter({ hasText: "A".repeat(50) }).waitFor();
+        seen.automations = await offscreen();
+        await open(page, "datasets");
+        await page.getByTestId("dataset-row").filter({ hasText: "D".repeat(50) }).waitFor();
+        seen.datasets = await offscreen();
+        await open(page, "logs");
+        await tableSettled(page);
+        await page.getByTestId("logs-table").getByTestId("row").first().click();
+        const assign = page.getByTestId("span-detail").getByTestId("assign-review");
+        await assign.locator("option", { hasText: "K".repeat(50) }).waitFor({ state: "attached" });
+        const panel = await page.getByTestId("trace-panel").boundingBox();
+        const select = await assign.boundingBox();
+        seen.assign = { ...(await offscreen()), inPanel: select.x + select.width <= panel.x + panel.width };
+        // Group by Tag, a tag as long (in a project of its own): its count stays in sight.
+        const proj = await api(page, "v1/project", { method: "POST", body: { name: `long-tags-${stamp()}` } });
+        const tag = long("T");
+        await api(page, `v1/project_logs/${proj.body.id}/insert`, { method: "POST", body: { events: [{ id: "long-tag", input: "q", tags: [tag] }] } });
+        await open(page, "logs", "group=tags", proj.body.id);
+        const count = page.getByTestId("group").filter({ hasText: "T".repeat(50) }).getByTestId("group-count");
+        await count.waitFor();
+        const groups = await page.getByTestId("groups").boundingBox();
+        const cell = await count.boundingBox();
+        seen.groups = { ...(await offscreen()), countInSight: cell.x + cell.width <= groups.x + groups.width };
+        await api(page, `v1/project/${proj.body.id}`, { method: "DELETE" });
+        // A saved sandbox query of such a name: its ✎ and × stay in the sidebar.
+        const qname = long("Q");
+        const answer = (d) => (d.type() === "prompt" ? d.accept(qname) : d.accept());
+        page.on("dialog", answer);
+        // (the saved queries answered late: Save clicked before they are in did nothing)
+        const views = (u) => u.pathname.endsWith("/v1/view");
+        await page.route(views, async (r) => {
+          if (r.request().method() === "GET") await new Promise((done) => setTimeout(done, 1500));
+          await r.continue();
+        });
+        await open(page, "sandbox");
+        await page.getByTestId("save-query").click();
+        await page.unroute(views);
+        const item = page.getByTestId("saved-query").filter({ hasText: "Q".repeat(50) });
+        await item.waitFor();
+        const side = await page.getByTestId("saved-queries").boundingBox();
+        const rights = await item.locator("[data-testid=saved-rename], [data-testid=saved-delete]").evaluateAll((els) => els.map((e) => e.getBoundingClientRect().right));
+        seen.saved = { ...(await offscreen()), inSidebar: rights.length === 2 && rights.every((r) => r <= side.x + side.width) };
+        await item.getByTestId("saved-delete").click();
+        await item.waitFor({ state: "detached" });
+        page.off("dialog", answer);
+      } finally {
+        await api(page, `v1/api_key/${key.body.id}`, { method: "DELETE" });
+        await api(page, `v1/project_automation/${auto.body.id}`, { method: "DELETE" });
+        await api(page, `v1/dataset/${ds.body.id}`, { method: "DELETE" });
+      }
+      result.seen = seen;
+    },
+
+    // A file whose column name is longer than the dialog, with cells that make the dialog taller
+    // than the screen (1280 × 800): each column's "Move to" menu stays in the dialog (the name
+    // widened the boxes past it), and the file preview is shown (it shrank to nothing), then
+    // the column moved with its menu lands in its box.
+    async uploadlong(page) {
+      await page.setViewportSize({ width: 1280, height: 800 });
+      await signIn(page);
+      const name = "H".repeat(400);
+      const dir = mkdtempSync(join(tmpdir(), "upload-long-"));
+      const file = join(dir, "long.csv");
+      writeFileSync(file, `question,${name}
+"${"why ".repeat(300)}",1
+"${"how ".repeat(300)}",2
+`);
+      const ds = await api(page, "v1/dataset", { method: "POST", body: { project_id: pid(), name: `upload-long-${stamp()}` } });
+      try {
+        await open(page, `datasets/${ds.body.id}`);
+        await page.getByTestId("upload").click();
+        const upload = page.getByTestId("upload-dialog");
+        await upload.getByTestId("upload-file").setInputFiles(file);
+        const chip = upload.getByTestId(`column-${name}`);
+        await chip.waitFor();
+        await upload.getByTestId("upload-preview").getByText("why").first().waitFor();
+        const box = await upload.boundingBox();
+        const menus = await upload.locator(".column-chip select").evaluateAll((els) => els.map((e) => Math.round(e.getBoundingClientRect().right)));
+        result.menusInside = menus.every((right) => right <= box.x + box.width);
+        result.menus = menus;
+        result.previewHeight = await upload.locator(".preview-table").evaluate((e) => e.getBoundingClientRect().height);
+        result.taller = await upload.evaluate((e) => e.scrollHeight > e.clientHeight);
+        await chip.locator("select").selectOption("metadata");
+        await upload.getByTestId("bucket-metadata").getByTestId(`column-${name}`).waitFor();
+      } finally {
+        await api(page, `v1/dataset/${ds.body.id}`, { method: "DELETE" });
+      }
+    },
+
+    // Live with the server out of reach (every query refused at the network): the status bar
+    // says the table is not refreshed (it said "live" over rows standing still), and once the
+    // server answers again, "live" alone.
+    async liveoffline(page) {
+      await signIn(page);
+      allowConsole(/^Failed to load resource: net::ERR_FAILED/);
+      await open(page, "logs", "live=1");
+      await tableSettled(page);
+      const bar = page.getByTestId("statusbar");
+      const btqlUrl = (u) => u.pathname.endsWith("/btql");
+      await page.route(btqlUrl, (r) => r.abort("failed"));
+      const error = bar.getByTestId("live-error");
+      await error.waitFor();
+      result.down = await bar.textContent();
+      await page.unroute(btqlUrl);
+      await error.waitFor({ state: "detached" });
+      result.up = await bar.textContent();
+    },
+
     async apikeys(page) {
       page.on("dialog", (d) => d.accept());
       await signIn(page);
@@ -387,6 +524,12 @@ export function uiGapsFlows({ cfg, result, check, signIn, open, api, allowConsol
         result.count = await page.getByTestId("dataset-row").first().getByTestId("dataset-count").getByText("not loaded").textContent();
         await open(page, "experiments");
         result.scores = await page.getByTestId("experiments-error").textContent();
+        // The list itself not loaded: its table said "Loading…" for ever under the error.
+        await open(page, "logs");
+        await fail(/\/v1\/experiment$/, "experiments unavailable");
+        await open(page, "experiments");
+        result.listError = await page.getByTestId("experiments-error").textContent();
+        result.listEmpty = await page.getByTestId("experiments-table").locator(".empty").textContent();
       } finally {
         await api(page, `v1/project_automation/${auto.body.id}`, { method: "DELETE" });
       }

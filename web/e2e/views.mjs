@@ -207,6 +207,22 @@ export function viewsFlows({ cfg, result, check, shot, signIn, open, api, tableS
       const apiRows = await count(page, `from: project_logs('${pid()}') | measures: count(distinct root_span_id) as n | filter: span_attributes.type = 'llm' AND metrics.end - metrics.start > 0.5 AND metadata.model = 'gpt-4o'`);
       check(barRows === Math.min(PAGE, apiRows) && apiRows > 0, `bar rows ${barRows}, API ${apiRows}`);
       await typeFacet.locator(".facet-value.on").filter({ hasText: "llm" }).waitFor();
+      // A number with an exponent is a number (it was compared as the text '5e-1'), and a
+      // value that is not one says so without a place in the query the screen wrote (" at 3:39").
+      await page.getByTestId("search").fill("type:llm tokens:>3e2");
+      await page.getByTestId("search").press("Enter");
+      await page.waitForFunction(() => location.hash.includes(encodeURIComponent('"3e2"')));
+      const expRows = await loaded(page);
+      const tokens = "coalesce(metrics.total_tokens, metrics.tokens)";
+      const apiNumber = await count(page, `from: project_logs('${pid()}') | measures: count(distinct root_span_id) as n | filter: span_attributes.type = 'llm' AND ${tokens} > 300`);
+      const apiText = await count(page, `from: project_logs('${pid()}') | measures: count(distinct root_span_id) as n | filter: span_attributes.type = 'llm' AND ${tokens} > '3e2'`);
+      check(apiNumber !== apiText, `the seed tells a number from a text: ${apiNumber}`);
+      check(expRows === Math.min(PAGE, apiNumber), `rows with tokens:>3e2: ${expRows}, the API's (> 300) ${apiNumber}`);
+      await page.getByTestId("search").fill("latency:>abc");
+      await page.getByTestId("search").press("Enter");
+      const logsError = await page.getByTestId("logs-error").textContent();
+      check(logsError.includes("abc") && !/ at \d+:\d+/.test(logsError), `a value that is not a number: ${logsError}`);
+      result.not_a_number = logsError;
       await page.getByTestId("search").fill("");
       await page.getByTestId("search").press("Enter");
       await page.waitForFunction(() => !location.hash.includes("conds="));

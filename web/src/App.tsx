@@ -44,13 +44,26 @@ export function App() {
     else replaceRoute(["login"]);
   };
 
+  // The session's key refused (revoked or deleted since the sign-in): offered to sign in again.
+  const [keyRefused, setKeyRefused] = useState(false);
   useEffect(() => {
+    // (an error of the session before, such as its refused key, is not this one's)
     setProjects(null);
+    setError(null);
+    setKeyRefused(false);
     if (!session) return;
     request("v1/project", { query: { limit: "1000" } })
       .then((r) => setProjects(r.objects))
-      .catch((e) => setError(e.message));
+      .catch((e) => {
+        setError(e.message);
+        setKeyRefused(e.status === 401);
+      });
   }, [session]);
+  const signInAgain = () => {
+    if (session) signOut(session.orgId);
+    setSession(activeSession());
+    replaceRoute(["login"]);
+  };
   // Projects created since the list loaded (by the SDK, another user) appear when the
   // switcher is opened; a failure keeps the list it has.
   const refreshProjects = () =>
@@ -81,7 +94,9 @@ export function App() {
   // A path that names no screen (a mistyped or cut-short URL) says so; it opened the logs.
   const unknownPath = !noProject && !["login", "open"].includes(route.path[0]) && !(route.path[0] === "p" && route.path[1]);
   useEffect(() => {
-    if (session && noProject && first) navigate(["p", first, "logs"]);
+    // In place of the URL naming no project: a new history entry made Back land on that URL,
+    // which came straight back here (Back could not leave the first screen).
+    if (session && noProject && first) replaceRoute(["p", first, "logs"]);
   }, [session, noProject, first]);
 
   if (!session || route.path[0] === "login")
@@ -156,7 +171,20 @@ export function App() {
         </button>
       </header>
       <main>
-        {error && <div className="error">{error}</div>}
+        {error && (
+          <div className="error" data-testid="app-error">
+            {error}
+            {keyRefused && (
+              <>
+                {" "}
+                — the API key this browser signed in to {session.org} with is no longer accepted (revoked or deleted).{" "}
+                <button onClick={signInAgain} data-testid="sign-in-again">
+                  Sign in again
+                </button>
+              </>
+            )}
+          </div>
+        )}
         {projects && projectId && !project && rechecked === projectId && <div className="error">No project with id {projectId} in this organization.</div>}
         {projects && projects.length === 0 && (
           <div className="empty">

@@ -97,7 +97,7 @@ export function ApiKeys({ onOwnKeyRevoked }: { onOwnKeyRevoked: () => void }) {
           <tbody>
             {keys.map((k) => (
               <tr key={k.id} data-testid="key-row">
-                <td>
+                <td className="wrap">
                   {k.name} {isMine(k) && <span className="badge">this session</span>}
                 </td>
                 <td>{k.role}</td>

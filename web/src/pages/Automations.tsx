@@ -89,9 +89,9 @@ export function Automations({ project }: { project: Project }) {
                 <td>
                   <span className={`dot ${last?.status === "failed" ? "bad" : status === "paused" ? "paused" : "ok"}`} title={last?.status || status} /> {status}
                 </td>
-                <td>{a.name}</td>
+                <td className="wrap">{a.name}</td>
                 <td>{kind(a) === "retention" ? "Retention" : "Export"}</td>
-                <td>{kind(a) === "retention" ? `${a.config.object_type}, ${a.config.retention_days} days` : a.config.export_path}</td>
+                <td className="wrap">{kind(a) === "retention" ? `${a.config.object_type}, ${a.config.retention_days} days` : a.config.export_path}</td>
                 <td data-testid="last-run">
                   {runs?.error ? <span className="error-text">not loaded: {runs.error}</span> : last ? `${last.status} · ${fmtTime(last.start)} · ${last.note ? "no new rows" : `${fmtNumber(last.rows)} rows`}` : runs ? "never" : ""}
                 </td>
@@ -418,8 +418,11 @@ function StatusView({ automation, onClose }: { automation: any; onClose: () => v
     setBusy(true);
     setMessage(null);
     try {
-      await fn();
-      setMessage(`${what}: done`);
+      const res = await fn();
+      // A run the server ended as failed is no "done" (it said so over a failed run).
+      const run = res?.run;
+      if (run?.status === "failed") setMessage(`${what}: the run failed: ${run.error || "no error recorded"}`);
+      else setMessage(`${what}: done`);
     } catch (e: any) {
       setMessage(`${what}: ${e.message}`);
     } finally {

@@ -294,7 +294,7 @@ export function DatasetList({ project }: { project: Project }) {
                   {stars.has(d.id) ? "★" : "☆"}
                 </button>
               </td>
-              <td>
+              <td className="wrap">
                 <a href={href(["p", project.id, "datasets", d.id])}>{d.name}</a>
               </td>
               <td data-testid="dataset-count">
@@ -309,7 +309,7 @@ export function DatasetList({ project }: { project: Project }) {
               <td>
                 <TagCell dataset={d} onSaved={load} />
               </td>
-              <td>{d.description}</td>
+              <td className="wrap">{d.description}</td>
               <td>{fmtTime(d.created)}</td>
               <td>
                 <button className="link" onClick={() => remove(d)} data-testid="dataset-delete" title="Delete this dataset">

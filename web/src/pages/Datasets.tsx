@@ -27,7 +27,8 @@ import { Dialog } from "../components/Dialog";
 const DATASET_COND_FIELDS = ["id", "input", "expected", "metadata.", "tags", "created", "origin."];
 
 export function Datasets({ project, sub }: { project: Project; sub: string[] }) {
-  if (sub[0]) return <DatasetRows project={project} datasetId={sub[0]} />;
+  // (keyed: another dataset's URL in this tab starts afresh, without the last one's row editor)
+  if (sub[0]) return <DatasetRows key={sub[0]} project={project} datasetId={sub[0]} />;
   return <DatasetList project={project} />;
 }
 
@@ -82,8 +83,15 @@ function DatasetRows({ project, datasetId }: { project: Project; datasetId: stri
   }, [loadReviews]);
   // row= (from the review queue): open that row's editor.
   const rowParam = params.get("row");
+  const openedRow = useRef<string | null>(null);
   useEffect(() => {
-    if (!rowParam) return;
+    // The URL's row gone (back, a link): its editor closes; another row's editor opens in its place.
+    const before = openedRow.current;
+    openedRow.current = rowParam;
+    if (!rowParam) {
+      if (before) setEditing((e: any) => (e?.id === before ? null : e));
+      return;
+    }
     btql(`select: * | from: dataset(${lit(datasetId)}) | filter: id = ${lit(rowParam)} | limit: 1`)
       .then((res) => (res.data[0] ? setEditing(res.data[0]) : setError(`row ${rowParam} not found in this dataset`)))
       .catch((e) => setError(e.message));
@@ -303,6 +311,7 @@ function DatasetRows({ project, datasetId }: { project: Project; datasetId: stri
       )}
       {editing && (
         <RowEditor
+          key={editing.id ?? "new"}
           projectId={project.id}
           datasetId={datasetId}
           row={editing}

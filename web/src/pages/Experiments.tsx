@@ -192,9 +192,16 @@ function ExperimentList({ project }: { project: Project }) {
   const [chosenBase, setChosenBase] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [loads, setLoads] = useState(0); // (asked again after a delete)
+  // The list itself not loaded (the table said "Loading…" for ever under the error).
+  const [listError, setListError] = useState(false);
 
   useEffect(() => {
+    setListError(false);
     request("v1/experiment", { query: { project_id: project.id, limit: "1000" } })
+      .catch((e) => {
+        setListError(true);
+        throw e;
+      })
       .then(async (r) => {
         const exps = r.objects;
         setExperiments(exps);
@@ -346,7 +353,12 @@ function ExperimentList({ project }: { project: Project }) {
           {error}
         </div>
       )}
-      <DataTable testId="experiments-table" columns={columns} data={rows} empty={experiments ? "No experiments" : "Loading…"} />
+      <DataTable
+        testId="experiments-table"
+        columns={columns}
+        data={rows}
+        empty={experiments ? "No experiments" : listError ? "Experiments not loaded." : "Loading…"}
+      />
     </div>
   );
 }

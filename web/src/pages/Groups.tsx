@@ -216,7 +216,9 @@ export function GroupsPanel({
                     }
                   }}
                 >
-                  <td data-testid="group-value">{fmtGroup(group, g.value)}</td>
+                  <td className="wrap" data-testid="group-value">
+                    {fmtGroup(group, g.value)}
+                  </td>
                   <td data-testid="group-count">{g.n.toLocaleString("en-US")}</td>
                   {data!.scores.map((s) => (
                     <td key={s} data-testid={`group-score-${s}`}>

@@ -214,7 +214,8 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
         const pos = mapErrorToFilter(state.filter, err.line, err.col);
         setLoadedKey(query(null));
         if (pos && state.filter.trim()) setFilterError({ ...pos, message: withHint(filterErrorMessage(err.detail || err.message, pos)) });
-        setError(err.message);
+        // (without its " at 3:39": a place in the query the screen wrote, not in anything typed)
+        setError(err.detail || err.message);
       } finally {
         if (gen === generation.current) setLoading(false);
       }
@@ -235,7 +236,11 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
   // on top; the pages already scrolled through stay (their cursor stays valid). Sorted by a
   // column, a new or changed row belongs where the sort puts it, which only the server
   // knows: the first page then replaces the rows (and the cursor) when anything in it changed.
+  // A Live refetch that fails (the server stopped, the network down) says so in the status bar
+  // until one succeeds: the table stood still under "live" without a word.
+  const [liveError, setLiveError] = useState<string | null>(null);
   useEffect(() => {
+    setLiveError(null);
     if (!live) return;
     let busy = false;
     const timer = setInterval(async () => {
@@ -245,6 +250,7 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
       try {
         const res = await btql(query(null));
         if (gen !== generation.current) return;
+        setLiveError(null);
         if (groupByRef.current || facetsRef.current) setLiveRefresh((n) => n + 1);
         if (sortExpr) {
           const old = rowsRef.current;
@@ -262,8 +268,9 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
           const ids = new Set(fresh.map((r: any) => r.id));
           return [...fresh, ...old.filter((r) => !ids.has(r.id))];
         });
-      } catch {
-        /* the next tick tries again */
+      } catch (e: any) {
+        // (the next tick tries again)
+        if (gen === generation.current) setLiveError(e?.message || String(e));
       } finally {
         busy = false;
       }
@@ -442,7 +449,13 @@ export function Logs({ project, source = { type: "project_logs", id: project.id 
           {`${rows.length.toLocaleString()} ${spans ? "span" : "trace"}${rows.length === 1 ? "" : "s"} loaded`}
           {cursor ? " · scroll for more" : ""}
           {loading || reviewFilter === undefined ? " · loading…" : loadedMs !== null ? ` · last page in ${loadedMs} ms` : ""}
-          {live ? " · live" : ""}
+          {live && !liveError ? " · live" : ""}
+          {live && liveError && (
+            <span className="live-error" data-testid="live-error">
+              {" "}
+              · live: not refreshed ({liveError}), trying again
+            </span>
+          )}
         </div>
       </div>
       {traceId && <TracePanel project={project} source={source} rootSpanId={traceId} onSaved={refreshTrace} />}

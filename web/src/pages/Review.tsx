@@ -55,7 +55,7 @@ export function useUsers(): User[] {
 export function AssignSelect({ value, onChange, testId, disabled }: { value: string | null; onChange: (v: string | null) => void; testId: string; disabled?: boolean }) {
   const users = useUsers();
   return (
-    <select value={value ?? ""} disabled={disabled} onChange={(e) => onChange(e.target.value || null)} data-testid={testId} title="Assign the review to a user (an API key's name)">
+    <select className="assign" value={value ?? ""} disabled={disabled} onChange={(e) => onChange(e.target.value || null)} data-testid={testId} title="Assign the review to a user (an API key's name)">
       <option value="">{value ? "Unassign" : "Assign to…"}</option>
       {users.map((u) => (
         <option key={u.id} value={u.name}>
@@ -186,7 +186,7 @@ export function Review({ project }: { project: Project }) {
           <tbody>
             {items.map((item) => (
               <tr key={item.id} data-testid="review-item">
-                <td>
+                <td className="wrap">
                   <a href={openHref(project, item)} data-testid="review-open">
                     {item.object_type === "dataset" ? datasets[item.object_id] || "dataset row" : item.span_name || "span"}
                   </a>

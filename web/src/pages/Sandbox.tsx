@@ -172,7 +172,13 @@ export function Sandbox({ project }: { project: Project }) {
           <button onClick={() => run()} disabled={busy} data-testid="run-query" className="primary">
             {busy ? "Running…" : "Run (Ctrl+Enter)"}
           </button>
-          <button onClick={save} data-testid="save-query">
+          <button
+            onClick={save}
+            // (until the saved queries are loaded: a Save before did nothing, the name asked for lost)
+            disabled={!store}
+            title={store ? undefined : "Loading the saved queries…"}
+            data-testid="save-query"
+          >
             Save
           </button>
           <span className="segmented">

@@ -2,7 +2,7 @@
 // screen are drawn, so a 10,000-span trace opens at once), and the selected span's detail.
 // The tree loads a skeleton (ids, names, times); a span's payload loads when it is selected.
 import { useVirtualizer } from "@tanstack/react-virtual";
-import { useEffect, useMemo, useRef, useState } from "react";
+import { KeyboardEvent, useEffect, useMemo, useRef, useState } from "react";
 import type { Project } from "../App";
 import { btql, lit, request } from "../api";
 import { fmtNumber, fmtTime } from "../components/DataTable";
@@ -133,6 +133,54 @@ export function TracePanel({
   const scroller = useRef<HTMLDivElement>(null);
   const virtualizer = useVirtualizer({ count: flat.length, getScrollElement: () => scroller.current, estimateSize: () => 26, overscan: 20 });
   const selected = spanId || roots?.[0]?.id;
+  // Keyboard: the selected span's row takes the Tab (one stop for the whole tree, however many
+  // spans); ↑/↓ select the span above or below, ←/→ collapse or expand, Enter or Space selects.
+  const focusSpan = useRef<string | null>(null);
+  const selectedIndex = flat.findIndex((n) => n.id === selected);
+  const focusIndex = selectedIndex >= 0 ? selectedIndex : 0;
+  useEffect(() => {
+    const id = focusSpan.current;
+    if (!id) return;
+    const i = flat.findIndex((n) => n.id === id);
+    if (i < 0) return;
+    virtualizer.scrollToIndex(i);
+    // (drawn on the next frame once scrolled to)
+    requestAnimationFrame(() => {
+      const row = scroller.current?.querySelector<HTMLElement>(`[data-span-row-id="${CSS.escape(id)}"]`);
+      if (row && focusSpan.current === id) {
+        focusSpan.current = null;
+        row.focus();
+      }
+    });
+  }, [selected, flat]); // eslint-disable-line react-hooks/exhaustive-deps
+  const toggle = (n: Node, open?: boolean) => {
+    if (!n.children.length) return;
+    const isOpen = !collapsed.has(n.span_id);
+    if (open === isOpen) return;
+    const next = new Set(collapsed);
+    if (isOpen) next.add(n.span_id);
+    else next.delete(n.span_id);
+    setCollapsed(next);
+  };
+  const onRowKey = (e: KeyboardEvent, index: number) => {
+    const n = flat[index];
+    const go = (i: number) => {
+      const to = flat[Math.max(0, Math.min(flat.length - 1, i))];
+      if (!to) return;
+      focusSpan.current = to.id;
+      if (to.id === selected) virtualizer.scrollToIndex(i);
+      setParams({ span: to.id });
+    };
+    if (e.key === "ArrowDown") go(index + 1);
+    else if (e.key === "ArrowUp") go(index - 1);
+    else if (e.key === "Home") go(0);
+    else if (e.key === "End") go(flat.length - 1);
+    else if (e.key === "ArrowRight") toggle(n, true);
+    else if (e.key === "ArrowLeft") toggle(n, false);
+    else if (e.key === "Enter" || e.key === " ") go(index);
+    else return;
+    e.preventDefault();
+  };
 
   const full = params.get("full") === "1";
   // `pane`, not `view`: the logs screen's saved view is `view=` and must survive the panel.
@@ -177,7 +225,7 @@ export function TracePanel({
       {error && <div className="error">{error}</div>}
       {thread && <TraceThread source={source} rootSpanId={rootSpanId} />}
       <div className="trace-body" style={thread ? { display: "none" } : undefined}>
-        <div className="span-tree" ref={scroller} data-testid="span-tree">
+        <div className="span-tree" ref={scroller} role="tree" aria-label="Spans" data-testid="span-tree">
           {!roots && !error && <div className="empty">Loading trace…</div>}
           {roots?.length === 0 && (
             <div className="empty" data-testid="trace-missing">
@@ -195,18 +243,23 @@ export function TracePanel({
                   className={"span-row" + (n.id === selected ? " selected" : "") + (n.has_error ? " has-error" : "")}
                   style={{ transform: `translateY(${item.start}px)` }}
                   onClick={() => setParams({ span: n.id })}
+                  tabIndex={item.index === focusIndex ? 0 : -1}
+                  onKeyDown={(e) => onRowKey(e, item.index)}
+                  role="treeitem"
+                  aria-selected={n.id === selected}
+                  aria-level={n.depth + 1}
+                  aria-expanded={n.children.length ? !collapsed.has(n.span_id) : undefined}
+                  data-span-row-id={n.id}
                   data-testid="span-row"
                 >
                   <span className="span-name" style={{ paddingLeft: Math.min(n.depth, 30) * 12 }}>
                     {n.children.length > 0 ? (
                       <button
                         className="icon toggle"
+                        tabIndex={-1}
                         onClick={(e) => {
                           e.stopPropagation();
-                          const next = new Set(collapsed);
-                          if (next.has(n.span_id)) next.delete(n.span_id);
-                          else next.add(n.span_id);
-                          setCollapsed(next);
+                          toggle(n);
                         }}
                       >
                         {collapsed.has(n.span_id) ? "▸" : "▾"}

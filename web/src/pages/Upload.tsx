@@ -134,7 +134,9 @@ export function UploadDialog({ datasetId, title = "Upload to the dataset", onClo
                   .filter((c) => mapping[c.name] === b)
                   .map((c) => (
                     <span key={c.name} className="column-chip" draggable onDragStart={(e) => e.dataTransfer.setData("text/x-column", c.name)} data-testid={`column-${c.name}`} title={c.types.join(" | ")}>
-                      {c.name}
+                      <span className="column-name" title={`${c.name} (${c.types.join(" | ")})`}>
+                        {c.name}
+                      </span>
                       <select value={b} onChange={(e) => setMapping({ ...mapping, [c.name]: e.target.value as Bucket })} title="Move to">
                         {BUCKETS.map((x) => (
                           <option key={x} value={x}>

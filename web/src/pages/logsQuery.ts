@@ -35,8 +35,10 @@ export const COND_FIELDS = [
 
 export const COND_OPS = ["=", "!=", ">", ">=", "<", "<=", "contains", "matches words", "includes", "is null", "is not null"];
 
+/** A number as a number (`1000`, `0.5`, `1e3`, `2.5E-4`: `tokens:>1e3` compared the tokens
+ * with the text '1e3'), anything else as a string. */
 function value(v: string): string {
-  return /^-?\d+(\.\d+)?$/.test(v.trim()) ? v.trim() : lit(v);
+  return /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(v.trim()) ? v.trim() : lit(v);
 }
 
 /** A Basic condition as BTQL. Over traces (``traces``) the level is the whole trace's, as the
