@@ -981,6 +981,42 @@ def test_names_with_control_characters_are_refused_for_every_kind(app_client, ba
     assert [n for n in names if bad in n] == []
 
 
+def test_an_object_saved_with_a_control_character_name_can_still_be_edited(app_client):
+    """A view (or a tag, an experiment) whose name was stored before names were checked:
+    a PATCH of its other fields re-checked the whole view and was a 400 about the name it
+    did not change, so the view could not be edited; a PATCH sending the stored name back
+    (as a client sending the whole record does) was one for the other kinds too. Only a
+    changed name is checked: the object can be edited, and renamed to a good name."""
+    client = app_client
+    project_id = new_project(client)
+    creates = _named_object_creates(project_id)
+    kinds = {
+        "/v1/view": ("views", {"options": {"columns": ["id"]}}),
+        "/v1/project_tag": ("project_tags", {"description": "d"}),
+        "/v1/experiment": ("experiments", {"description": "d"}),
+    }
+    bad = "old\nname"
+    for path, (table, change) in kinds.items():
+        made = client.post(path, json={**creates[path], "name": "ok"})
+        assert made.status_code == 200, made.text
+        object_id = made.json()["id"]
+        client.app.state.store.transact(
+            lambda c, t=table, i=object_id: c.execute(
+                f"UPDATE {t} SET name = ? WHERE id = ?", [bad, i]
+            )
+        )
+        answer = client.patch(f"{path}/{object_id}", json=change)
+        assert answer.status_code == 200, (path, answer.text)
+        assert answer.json()["name"] == bad
+        answer = client.patch(f"{path}/{object_id}", json={**change, "name": bad})
+        assert answer.status_code == 200, (path, answer.text)
+        answer = client.patch(f"{path}/{object_id}", json={"name": "other\tname"})
+        assert_error(answer, 400, "name must not contain control characters")
+        answer = client.patch(f"{path}/{object_id}", json={"name": "fixed"})
+        assert answer.status_code == 200, (path, answer.text)
+        assert answer.json()["name"] == "fixed"
+
+
 # -- a create with a field the route has nothing for is a 400 (it was ignored) ----------------
 # What the official clients send (the OAS's CreateProject, CreateDataset,
 # CreateProjectAutomation) keeps working.

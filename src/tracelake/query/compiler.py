@@ -58,6 +58,8 @@ __all__ = [
 
 # The name of a pivot column, which the planner adds to the dimensions (``__pivot_1``…).
 PIVOT_DIMENSION = "__pivot_"
+# The engine types of a number computed as an integer (see Typed.sql_type).
+INTEGER_SQL_TYPES = frozenset({"BIGINT", "INTEGER", "UBIGINT", "HUGEINT"})
 
 
 @dataclass(frozen=True)
@@ -669,6 +671,8 @@ class Compiler:
             if converted is not None:
                 integer = to is T.NUMBER and functions.is_int64_text(value.literal)
                 return value.to(converted, to, sql_type="BIGINT" if integer else None)
+        if (value.type, to) == (T.NUMBER, T.STRING) and value.sql_type in INTEGER_SQL_TYPES:
+            return value.to(self.integer_text(value.sql), to)  # (its digits: a plain cast)
         convert = self.COERCIONS.get((value.type, to))
         if convert is None:
             raise fail(f"cannot use {an(value.type)} as {an(to)}", self.where(value, node))
@@ -717,7 +721,7 @@ class Compiler:
         if value.type is T.INTERVAL:
             return self.canonical_interval(value.sql)
         if value.type is T.NUMBER and value.sql_type in ("UBIGINT", "HUGEINT"):
-            return self.COERCIONS[T.NUMBER, T.STRING](self, value.sql)
+            return self.integer_text(value.sql)
         if value.type is T.NUMBER and value.sql_type not in ("BIGINT", "INTEGER"):
             return self.number_to_output(value.sql)
         return value.sql

@@ -168,6 +168,19 @@ def _case(cond: exp.Expression, then: exp.Expression, default: exp.Expression | 
     return exp.Case(ifs=[exp.If(this=cond, true=then)], default=default)
 
 
+# A float holding an integer, as to_json writes it (``1.0``, not ``-0.0``): an answer
+# writes it without its ``.0``.
+_WHOLE_FLOAT = r"^(-?[1-9][0-9]*|0)\.0$"
+
+
+def _json_number_text(sql: exp.Expression) -> exp.Expression:
+    """A number's JSON text as an answer writes it: ``1`` (not ``1.0``), ``-0.0``, ``1e-7``,
+    ``100000000000000000000``; ``NaN`` and ``Infinity`` for the non-finite (which callers
+    turn into NULL)."""
+    text = _cast(fn("to_json", sql), "VARCHAR")
+    return fn("regexp_replace", text, _s(_WHOLE_FLOAT), _s(r"\1"))
+
+
 def _let(value: exp.Expression, name: str, build) -> exp.Expression:
     """``build(v)`` with ``v`` the value computed once, a lambda's variable, when computing
     it reads JSON (each read parses a whole document); a value that does not (a column,
@@ -283,7 +296,8 @@ class DuckDBCompiler(Compiler):
         (T.STRING, T.TIMESTAMP): lambda c, x: c.parse_timestamp(x),
         (T.STRING, T.DATE): lambda c, x: _cast(_unplus(x), "DATE", safe=True),
         (T.STRING, T.INTERVAL): lambda c, x: _cast(x, "INTERVAL", safe=True),
-        (T.NUMBER, T.STRING): lambda c, x: _cast(x, "VARCHAR"),
+        # as an answer writes the number (`to_string(2 * 0.5)` is "1", not "1.0")
+        (T.NUMBER, T.STRING): lambda c, x: c.number_text(x),
         (T.NUMBER, T.BOOLEAN): lambda c, x: exp.NEQ(this=x, expression=exp.Literal.number(0)),
         (T.NUMBER, T.TIMESTAMP): lambda c, x: _epoch_seconds(x),
         # seconds beyond an interval's range (1e20) are NULL, not an error
@@ -623,10 +637,22 @@ class DuckDBCompiler(Compiler):
         """Floats holding integers become JSON integers (``100000``, not ``100000.0``),
         but ``-0.0`` stays a float (a JSON ``-0`` is read back as 0 and lost its sign);
         non-finite values become NULL (JSON has no NaN)."""
-        text = _cast(fn("to_json", sql), "VARCHAR")
-        whole = _s(r"^(-?[1-9][0-9]*|0)\.0$")
-        json_value = _cast(fn("regexp_replace", text, whole, _s(r"\1")), "JSON")
+        json_value = _cast(_json_number_text(sql), "JSON")
         return _case(fn("isfinite", _cast(sql.copy(), "DOUBLE")), json_value)
+
+    def number_text(self, sql: exp.Expression) -> exp.Expression:
+        """A number's text as an answer writes it (:meth:`number_to_output`): ``1``, not
+        ``1.0``; ``100000000000000000000`` and ``1e-7``, not ``1e+20`` and ``1e-07``; NULL
+        for NaN and the infinities, which an answer writes as null."""
+
+        def text(v: exp.Expression) -> exp.Expression:
+            return _case(fn("isfinite", _cast(v, "DOUBLE")), _json_number_text(v.copy()))
+
+        return _bound(sql, text)
+
+    def integer_text(self, sql: exp.Expression) -> exp.Expression:
+        """An integer's digits (a 64-bit, unsigned or 128-bit integer: a plain cast)."""
+        return _cast(sql, "VARCHAR")
 
     # time
 

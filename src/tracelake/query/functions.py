@@ -51,7 +51,8 @@ Function decisions:
   (``to_datetime()`` converts them).
 * Casts (``to_*``) never fail: a value that does not convert is NULL. ``to_integer``
   truncates toward zero; ``to_datetime`` of a number reads Unix seconds; ``to_interval`` of a
-  number reads seconds.
+  number reads seconds; ``to_string`` of a number is the text the answer writes for it
+  (``to_string(2 * 0.5)`` is ``"1"``; NaN and infinities, written as null, are NULL).
 * A date is a day of the request's time zone (``tz_offset``), like the buckets:
   ``current_date()`` is today there, ``to_date(ts)`` the day ``ts`` falls on there, and a
   date used as a time (``created >= to_date('2024-11-09')``, ``current_date() - interval 1

@@ -659,6 +659,9 @@ class Catalog:
                     # Its summary would compare it with itself: no change, ever.
                     raise InvalidRequest("an experiment cannot be its own base experiment")
                 self.get_referenced(EXPERIMENTS, org_id, patch["base_exp_id"], "base_exp_id")
+            if "name" in patch and patch["name"] == current["name"]:
+                # (not checked: an object named before names were checked can be edited)
+                patch = {k: v for k, v in patch.items() if k != "name"}
             if "name" in patch:
                 name = require_name(patch["name"], "name")
                 scope = current[kind.name_scope] if kind.name_scope != "org_id" else org_id

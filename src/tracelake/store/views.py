@@ -93,11 +93,14 @@ def _check_object(catalog: Catalog, org_id: str, object_type: Any, object_id: An
     catalog.get(OBJECT_KINDS[object_type], org_id, object_id)
 
 
-def _check_fields(fields: dict) -> dict:
+def _check_fields(fields: dict, *, stored_name: str | None = None) -> dict:
+    """The fields of a view, checked; a name equal to ``stored_name`` (an update that does
+    not change it) is not, so a view saved before names were checked can be edited."""
     name = fields.get("name")
     if not isinstance(name, str) or not name.strip():
         raise InvalidRequest("missing required field 'name' (a non-empty string)")
-    require_name(name, "name")
+    if name != stored_name:
+        require_name(name, "name")
     if fields.get("view_type") not in VIEW_TYPES:
         raise InvalidRequest(f"field 'view_type' must be one of {', '.join(VIEW_TYPES)}")
     for col in _JSON_COLUMNS:
@@ -228,8 +231,9 @@ def list_views(
 
 
 def update(catalog: Catalog, org_id: str, view_id: str, patch: dict) -> dict:
-    """Change a view's name, view_data, options or view_type (checked as a whole).
-    ``object_type``/``object_id`` may be sent (Braintrust's clients do) but must match."""
+    """Change a view's name, view_data, options or view_type (checked as a whole, but for a
+    name it does not change). ``object_type``/``object_id`` may be sent (Braintrust's clients
+    do) but must match."""
     with catalog.changing:  # the name checked free stays free until it is stored
         current = get(catalog, org_id, view_id)
         for name in ("object_type", "object_id"):
@@ -238,7 +242,8 @@ def update(catalog: Catalog, org_id: str, view_id: str, patch: dict) -> dict:
         unknown = [k for k in patch if k not in ("object_type", "object_id", *_WRITABLE, "user_id")]
         if unknown:
             raise InvalidRequest(f"cannot update field {unknown[0]!r}")
-        merged = _check_fields({k: patch.get(k, current[k]) for k in _WRITABLE})
+        merged = {k: patch.get(k, current[k]) for k in _WRITABLE}
+        merged = _check_fields(merged, stored_name=current["name"])
         if merged["name"] != current["name"] or merged["view_type"] != current["view_type"]:
             clash = list_views(
                 catalog,
