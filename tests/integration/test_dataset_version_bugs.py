@@ -441,6 +441,20 @@ def test_a_snapshot_name_of_digits_and_spaces_is_refused(app_client):
     assert app_client.get(f"/v1/dataset/{ds}/snapshots").json()["objects"] == []
 
 
+def test_a_bad_snapshot_name_of_an_empty_dataset_is_named_first(app_client):
+    """An empty dataset answered any snapshot name, good or bad, with "no versions yet":
+    the name's fault was said only after rows were written."""
+    ds = _dataset(app_client)
+    for name, words in ((" 1 ", "all digits"), ("a\nb", "control characters"), ("", "name")):
+        answer = app_client.post(f"/v1/dataset/{ds}/snapshots", json={"name": name})
+        assert answer.status_code == 400 and words in answer.text, (name, answer.text)
+    described = {"name": "ok", "description": 5}
+    answer = app_client.post(f"/v1/dataset/{ds}/snapshots", json=described)
+    assert answer.status_code == 400 and "description must be a string" in answer.text
+    answer = app_client.post(f"/v1/dataset/{ds}/snapshots", json={"name": "ok"})
+    assert answer.status_code == 400 and "no versions yet" in answer.text
+
+
 def test_a_snapshot_name_that_cannot_be_a_url_segment_is_refused(app_client):
     """Removing a snapshot (and the SDK's environment-object) puts its name in the path: a
     '/' never reached the route (the name could not be removed), and clients resolve '..'

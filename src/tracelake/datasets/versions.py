@@ -348,15 +348,17 @@ def restore_version(
 def create_snapshot(
     store: Store, dataset_id: str, name: str, version: Any, description: Any, author: str
 ) -> dict:
-    """Name a version (default: the current one)."""
+    """Name a version (default: the current one). The name and description are checked
+    first: a bad name said only "no versions yet" of an empty dataset."""
+    dataset_meta.check_snapshot_name(name)
+    if description is not None and not isinstance(description, str):
+        raise InvalidRequest("description must be a string")
     if version is None:
         xact_id = latest_version(store, dataset_id)
         if xact_id is None:
             raise InvalidRequest("the dataset has no versions yet: write rows first")
     else:
         xact_id = dataset_version(store, dataset_id, version)
-    if description is not None and not isinstance(description, str):
-        raise InvalidRequest("description must be a string")
     return dataset_meta.create_snapshot(store, dataset_id, name, xact_id, description, author)
 
 
