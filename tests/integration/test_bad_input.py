@@ -1224,3 +1224,25 @@ def test_a_routing_key_that_disagrees_with_the_url_is_refused_on_insert(app_clie
     answer = app_client.post(f"/v1/dataset/{dataset_id}/insert", json={"events": [good, own]})
     assert answer.status_code == 200, answer.text
     assert {e["id"] for e in events(app_client, "dataset", dataset_id)} == {"first", "second"}
+
+
+def test_a_snapshot_saved_with_a_control_character_name_can_still_be_described(app_client):
+    """A snapshot's PATCH re-checked its stored name when it was not renamed, so one saved
+    before names were checked could not be given a description; a rename to a good name
+    fixes it, and a bad new name is still refused."""
+    client = app_client
+    dataset_id = new_dataset(client, new_project(client))
+    client.post(f"/v1/dataset/{dataset_id}/insert", json={"events": [{"id": "a", "input": 1}]})
+    assert client.post(f"/v1/dataset/{dataset_id}/snapshots", json={"name": "ok"}).is_success
+    client.app.state.store.transact(
+        lambda c: c.execute(
+            "UPDATE dataset_snapshots SET name = ? WHERE dataset_id = ?", ["a\nb", dataset_id]
+        )
+    )
+    path = f"/v1/dataset/{dataset_id}/snapshots/a%0Ab"
+    answer = client.patch(path, json={"description": "golden"})
+    assert answer.status_code == 200, answer.text
+    assert_error(client.patch(path, json={"name": "c\td"}), 400, "control characters")
+    assert client.patch(path, json={"name": "fixed"}).status_code == 200
+    names = [s["name"] for s in client.get(f"/v1/dataset/{dataset_id}/snapshots").json()["objects"]]
+    assert names == ["fixed"]

@@ -283,7 +283,8 @@ def update_snapshot(store: Store, dataset_id: str, name: str, changes: dict) -> 
     ``dataset_version`` is the old name follow it, in the same transaction (they named that
     version; the old name would read nothing)."""
     new_name = changes.get("name", name)
-    check_snapshot_name(new_name)
+    if new_name != name:  # (a name stored before a check it fails can still be described)
+        check_snapshot_name(new_name)
     description = changes.get("description")
     if description is not None and not isinstance(description, str):
         raise InvalidRequest("description must be a string")
