@@ -52,7 +52,7 @@ PYTEST_WORKERS ?= auto
 test: $(STAMP) $(WEB_STAMP) chromium
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
-	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --maxprocesses 4 --dist worksteal
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --maxprocesses 4 --dist worksteal --durations=25
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
