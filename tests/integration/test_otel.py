@@ -184,11 +184,7 @@ def test_exception_recorded_by_the_sdk_becomes_the_error(server):
         with tracer.start_as_current_span("fails"):
             raise ValueError("boom")
 
-    spans = recorded_spans(lambda tracer: pytest.raises(ValueError, build, tracer))
-    project_id = _project(server)
-    assert exporter(server, f"project_id:{project_id}").export(spans) == SpanExportResult.SUCCESS
-    with server.client() as client:
-        (row,) = rows_of(client, f"project_logs('{project_id}')").values()
+    row = _the_failing_span(server, build)
     assert row["error"].startswith("ValueError: boom\n\nTraceback (most recent call last):")
     assert "otel.events" not in (row["metadata"] or {})
 
@@ -205,15 +201,22 @@ def test_the_last_exception_of_a_span_becomes_its_error(server):
                 span.record_exception(caught)
             raise ValueError("boom")
 
+    row = _the_failing_span(server, build)
+    assert row["error"].startswith("ValueError: boom\n\nTraceback (most recent call last):")
+    (event,) = row["metadata"]["otel.events"]
+    assert event["name"] == "exception"
+    assert event["attributes"]["exception.type"] == "KeyError"
+
+
+def _the_failing_span(server, build) -> dict:
+    """The row of the one span ``build`` records before raising a ValueError, exported
+    through the SDK's exporter into a new project."""
     spans = recorded_spans(lambda tracer: pytest.raises(ValueError, build, tracer))
     project_id = _project(server)
     assert exporter(server, f"project_id:{project_id}").export(spans) == SpanExportResult.SUCCESS
     with server.client() as client:
         (row,) = rows_of(client, f"project_logs('{project_id}')").values()
-    assert row["error"].startswith("ValueError: boom\n\nTraceback (most recent call last):")
-    (event,) = row["metadata"]["otel.events"]
-    assert event["name"] == "exception"
-    assert event["attributes"]["exception.type"] == "KeyError"
+    return row
 
 
 def _project(server) -> str:
