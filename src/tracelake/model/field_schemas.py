@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 import functools
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
@@ -100,8 +100,8 @@ def check_schema(schema: Any) -> dict:
         raise InvalidRequest(
             f"invalid JSON Schema at /{where}: {json_spelling(exc.message)}"
         ) from None
-    _check_patterns(schema, "")
-    _check_formats(schema, "")
+    _check_patterns(schema)
+    _check_formats(schema)
     resolver = js.Registry().resolver_with_root(js.DRAFT202012.create_resource(schema))
     _check_refs(schema, resolver, "")
     try:
@@ -169,33 +169,41 @@ def _check_ref_loops(schema: dict, resolver) -> None:
     walk(schema, resolver, "")
 
 
-def _check_patterns(node: Any, where: str) -> None:
-    """Every ``pattern`` and ``patternProperties`` key is a regex RE2 runs (see
-    ``regex_search``): no lookaround, no backreferences."""
+# Keywords whose values are JSON values, not schemas: the checks below do not look inside.
+_VALUE_KEYWORDS = ("const", "enum", "default", "examples")
+
+
+def _subschemas(node: Any, where: str = "") -> Iterator[tuple[dict, str]]:
+    """Every object of a schema (itself first) with its place, outside ``_VALUE_KEYWORDS``."""
     if isinstance(node, list):
         for i, item in enumerate(node):
-            _check_patterns(item, f"{where}/{i}")
-        return
-    if not isinstance(node, dict):
-        return
-    patterns = (
-        [(f"{where}/pattern", node["pattern"])] if isinstance(node.get("pattern"), str) else []
-    )
-    if isinstance(node.get("patternProperties"), dict):
-        patterns += [(f"{where}/patternProperties", key) for key in node["patternProperties"]]
-    for at, pattern in patterns:
-        try:
-            regex_search(pattern, "")
-        except pa.ArrowInvalid as exc:
-            reason = str(exc).removeprefix("Invalid regular expression: ")
-            raise InvalidRequest(
-                f"the regex {_json(pattern)} at /{at.lstrip('/')} is not supported ({reason}):"
-                " patterns are run by RE2, in time linear in the value, which has no"
-                " lookaround or backreferences"
-            ) from None
-    for key, value in node.items():
-        if key not in ("const", "enum", "default", "examples"):
-            _check_patterns(value, f"{where}/{key}")
+            yield from _subschemas(item, f"{where}/{i}")
+    elif isinstance(node, dict):
+        yield node, where
+        for key, value in node.items():
+            if key not in _VALUE_KEYWORDS:
+                yield from _subschemas(value, f"{where}/{key}")
+
+
+def _check_patterns(schema: Any) -> None:
+    """Every ``pattern`` and ``patternProperties`` key is a regex RE2 runs (see
+    ``regex_search``): no lookaround, no backreferences."""
+    for node, where in _subschemas(schema):
+        patterns = (
+            [(f"{where}/pattern", node["pattern"])] if isinstance(node.get("pattern"), str) else []
+        )
+        if isinstance(node.get("patternProperties"), dict):
+            patterns += [(f"{where}/patternProperties", key) for key in node["patternProperties"]]
+        for at, pattern in patterns:
+            try:
+                regex_search(pattern, "")
+            except pa.ArrowInvalid as exc:
+                reason = str(exc).removeprefix("Invalid regular expression: ")
+                raise InvalidRequest(
+                    f"the regex {_json(pattern)} at /{at.lstrip('/')} is not supported"
+                    f" ({reason}): patterns are run by RE2, in time linear in the value, which"
+                    " has no lookaround or backreferences"
+                ) from None
 
 
 # -- formats ----------------------------------------------------------------------------------
@@ -270,25 +278,17 @@ def formats() -> list[str]:
     return sorted(_js().formats.checkers)
 
 
-def _check_formats(node: Any, where: str) -> None:
+def _check_formats(schema: Any) -> None:
     """Every ``format`` is one that is enforced: any other would be ignored (JSON Schema
     makes ``format`` an annotation only, unless a validator checks it), so a schema saying
     ``"format": "emial"`` or a format tracelake does not check would let any string in."""
-    if isinstance(node, list):
-        for i, item in enumerate(node):
-            _check_formats(item, f"{where}/{i}")
-        return
-    if not isinstance(node, dict):
-        return
-    name = node.get("format")
-    if isinstance(name, str) and name not in _js().formats.checkers:
-        raise InvalidRequest(
-            f"format {_json(name)} at /{where.lstrip('/')} is not checked by tracelake, so it"
-            f" would let any value in: use one of {', '.join(formats())}, or a pattern"
-        )
-    for key, value in node.items():
-        if key not in ("const", "enum", "default", "examples"):
-            _check_formats(value, f"{where}/{key}")
+    for node, where in _subschemas(schema):
+        name = node.get("format")
+        if isinstance(name, str) and name not in _js().formats.checkers:
+            raise InvalidRequest(
+                f"format {_json(name)} at /{where.lstrip('/')} is not checked by tracelake, so"
+                f" it would let any value in: use one of {', '.join(formats())}, or a pattern"
+            )
 
 
 def _check_refs(node: Any, resolver, where: str) -> None:
@@ -320,7 +320,7 @@ def _check_refs(node: Any, resolver, where: str) -> None:
                 f"{key} at /{where.lstrip('/')} does not resolve within the schema: {_json(ref)}"
             ) from None
     for key, value in node.items():
-        if key not in ("const", "enum", "default", "examples") and not (
+        if key not in _VALUE_KEYWORDS and not (
             key in ("$ref", "$dynamicRef") and isinstance(value, str)
         ):
             _check_refs(value, resolver, f"{where}/{key}")
